@@ -1,0 +1,252 @@
+"""The scheduler: the only owner of concurrency, deadlines and rate.
+
+For every host: TCP connect to each port, then run every applicable probe on each open
+port (each probe job holds one per-host slot and one global slot), then attribute and
+judge. Hosts are processed by a fixed pool of workers pulling from a lazy target
+iterator, so memory stays bounded for large ranges.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from provscan import __version__
+from provscan.attribution.attribute import Attributor
+from provscan.engine.connection import BoundedStream, HostProbeContext, RateLimiter, open_bounded
+from provscan.engine.limits import ScanLimits
+from provscan.knowledge.schema import Policy
+from provscan.model import AttemptStatus, Device, ProbeAttempt, ScanInfo, ScanResult
+from provscan.policy.evaluate import judge
+from provscan.probes.interface import (
+    Probe,
+    ProbeClosed,
+    ProbeError,
+    ProbeMalformed,
+    ProbeRefused,
+    ProbeTimeout,
+)
+from provscan.report.events import NullObserver, ScanObserver
+
+#: Probes tried, in order, on an open port that no specific probe claims.
+FALLBACK_PROBES = ("banner", "http")
+
+_STATUS_FOR_ERROR: dict[type[ProbeError], AttemptStatus] = {
+    ProbeTimeout: AttemptStatus.TIMEOUT,
+    ProbeRefused: AttemptStatus.REFUSED,
+    ProbeClosed: AttemptStatus.CLOSED,
+    ProbeMalformed: AttemptStatus.MALFORMED,
+}
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    targets: Iterable[tuple[str, str | None]]
+    target_specs: tuple[str, ...]
+    ports: tuple[int, ...]
+    policies: tuple[Policy, ...]
+    total_hosts: int
+    limits: ScanLimits = ScanLimits()
+    kind: str = "active"
+
+
+class Scanner:
+    def __init__(
+        self,
+        probes: Sequence[Probe],
+        attributor: Attributor,
+        observer: ScanObserver | None = None,
+    ) -> None:
+        self.probes = sorted(probes, key=lambda p: p.order)
+        self._by_name = {p.name: p for p in self.probes}
+        self.attributor = attributor
+        self.observer: ScanObserver = observer or NullObserver()
+
+    # -- planning -------------------------------------------------------------------------
+
+    def plan(self, port: int) -> list[list[Probe]]:
+        """Probe groups for an open port. Probes in a group run one after another
+        (the next only when the previous saw nothing); groups run concurrently."""
+        specific = [p for p in self.probes if p.name not in ("banner",) and p.applies_to(port)]
+        if specific:
+            return [[p] for p in specific]
+        fallback = [self._by_name[name] for name in FALLBACK_PROBES if name in self._by_name]
+        return [fallback] if fallback else []
+
+    # -- execution ------------------------------------------------------------------------
+
+    async def run(self, request: ScanRequest) -> ScanResult:
+        limits = request.limits
+        started = datetime.now(UTC)
+        info = ScanInfo(
+            scan_id=str(uuid.uuid4()),
+            kind=request.kind,
+            started_at=started,
+            finished_at=None,
+            targets=request.target_specs,
+            ports=request.ports,
+            policies=tuple(p.id for p in request.policies),
+            tool_version=__version__,
+        )
+        self.observer.scan_started(info, request.total_hosts)
+        global_slots = asyncio.Semaphore(limits.global_connection_limit)
+        rate = RateLimiter(limits.rate_per_second)
+        devices: list[Device] = []
+        counters = {"scanned": 0, "responding": 0}
+        iterator: Iterator[tuple[str, str | None]] = iter(request.targets)
+        complete = True
+
+        async def worker() -> None:
+            for address, hostname in iterator:
+                device = await self._scan_host(
+                    address, hostname, request, global_slots, rate
+                )
+                counters["scanned"] += 1
+                if device is not None:
+                    counters["responding"] += 1
+                    devices.append(device)
+
+        workers = max(1, min(limits.global_connection_limit // limits.per_host_connection_limit, 256))
+        try:
+            await asyncio.gather(*(worker() for _ in range(workers)))
+        except asyncio.CancelledError:
+            complete = False
+            raise
+        finally:
+            devices.sort(key=lambda d: _address_key(d.ip))
+            info = ScanInfo(
+                **{
+                    **info.__dict__,
+                    "finished_at": datetime.now(UTC),
+                    "hosts_scanned": counters["scanned"],
+                    "hosts_responding": counters["responding"],
+                    "complete": complete,
+                }
+            )
+            self.result = ScanResult(info, tuple(devices))
+        self.observer.scan_done(self.result)
+        return self.result
+
+    async def _scan_host(
+        self,
+        address: str,
+        hostname: str | None,
+        request: ScanRequest,
+        global_slots: asyncio.Semaphore,
+        rate: RateLimiter,
+    ) -> Device | None:
+        limits = request.limits
+        self.observer.host_started(address)
+        host_slots = asyncio.Semaphore(limits.per_host_connection_limit)
+        open_ports: dict[int, str] = {}
+        attempts: list[ProbeAttempt] = []
+        notes: list[str] = []
+
+        async def connect(
+            addr: str, port: int, *, tls: bool = False, server_hostname: str | None = None
+        ) -> BoundedStream:
+            await rate.wait()
+            return await open_bounded(
+                addr, port, limits, tls=tls, server_hostname=server_hostname or hostname
+            )
+
+        async def check_port(port: int) -> None:
+            async with host_slots, global_slots:
+                try:
+                    stream = await connect(address, port)
+                except ProbeError:
+                    return
+                await stream.close()
+            open_ports[port] = ""
+            self.observer.port_open(address, port)
+
+        async def run_group(port: int, group: list[Probe]) -> None:
+            for probe in group:
+                attempt = await self._run_probe(probe, address, port, limits, connect, open_ports, host_slots, global_slots)
+                attempts.append(attempt)
+                self.observer.probe_done(address, attempt)
+                if attempt.observations:
+                    break
+
+        host_started = time.monotonic()
+        timed_out = False
+        try:
+            async with asyncio.timeout(limits.per_host_deadline_s):
+                await asyncio.gather(*(check_port(p) for p in request.ports))
+                if open_ports:
+                    jobs = [
+                        run_group(port, group)
+                        for port in sorted(open_ports)
+                        for group in self.plan(port)
+                    ]
+                    await asyncio.gather(*jobs)
+        except TimeoutError:
+            timed_out = True
+            notes.append(
+                f"host deadline of {limits.per_host_deadline_s:.0f}s reached after "
+                f"{time.monotonic() - host_started:.1f}s: results are incomplete"
+            )
+
+        if not open_ports:
+            self.observer.host_done(address, None)
+            return None
+        attribution = self.attributor.attribute(
+            address, sorted(open_ports), attempts, hostname=hostname
+        )
+        device = judge(attribution.device, request.policies)
+        if notes or timed_out:
+            import dataclasses
+
+            device = dataclasses.replace(device, notes=(*device.notes, *notes))
+        self.observer.host_done(address, device)
+        return device
+
+    async def _run_probe(
+        self,
+        probe: Probe,
+        address: str,
+        port: int,
+        limits: ScanLimits,
+        connect: object,
+        open_ports: dict[int, str],
+        host_slots: asyncio.Semaphore,
+        global_slots: asyncio.Semaphore,
+    ) -> ProbeAttempt:
+        ctx = HostProbeContext(address, port, limits, connect=connect, open_ports=open_ports)  # type: ignore[arg-type]
+        started = time.monotonic()
+        status = AttemptStatus.OK
+        error = ""
+        observations: list = []
+        async with host_slots, global_slots:
+            try:
+                async with asyncio.timeout(limits.per_connection_deadline_s * 2):
+                    observations = await probe.run(ctx)
+            except ProbeError as exc:
+                status = _STATUS_FOR_ERROR.get(type(exc), AttemptStatus.ERROR)
+                error = str(exc) or type(exc).__name__
+            except TimeoutError:
+                status = AttemptStatus.TIMEOUT
+                error = "probe deadline reached"
+            except (OSError, ValueError, UnicodeError, EOFError) as exc:
+                # A hostile reply must never end the scan: record it and go on.
+                status = AttemptStatus.ERROR
+                error = f"{type(exc).__name__}: {exc}"
+        return ProbeAttempt(
+            probe=probe.name,
+            port=port,
+            status=status,
+            observations=tuple(observations),
+            error=error[:300],
+            elapsed_s=round(time.monotonic() - started, 3),
+        )
+
+
+def _address_key(ip: str) -> tuple[int, int]:
+    import ipaddress
+
+    address = ipaddress.ip_address(ip)
+    return (address.version, int(address))

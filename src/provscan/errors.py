@@ -1,0 +1,27 @@
+"""The error tree. Each seam raises its own subclass; the CLI maps them to messages."""
+
+from __future__ import annotations
+
+
+class ProvscanError(Exception):
+    """Base of every error provscan reports to a user."""
+
+
+class TargetError(ProvscanError):
+    """A target specification could not be parsed or is out of scope."""
+
+
+class KnowledgeError(ProvscanError):
+    """A knowledge data file is malformed or inconsistent."""
+
+
+class StoreError(ProvscanError):
+    """The scan database could not be opened or written."""
+
+
+class LabError(ProvscanError):
+    """The device lab could not be started or stopped."""
+
+
+class ProtocolError(ProvscanError):
+    """A device's reply could not be parsed (hostile, truncated or malformed)."""

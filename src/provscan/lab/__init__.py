@@ -1,0 +1,1 @@
+"""The device lab: emulated cameras, recorders and hostile devices on loopback addresses."""

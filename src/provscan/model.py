@@ -1,0 +1,133 @@
+"""Domain values shared by every pipeline stage.
+
+Observations (raw facts a probe saw) -> Claims (what a fingerprint rule says they mean)
+-> Device (one attributed identity per host) -> Findings (policy verdicts).
+All are frozen dataclasses; JSON/DB shapes live in ``report`` and ``store``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+#: Fields a fingerprint rule may assert about a device.
+CLAIM_FIELDS = ("manufacturer", "brand", "model", "firmware", "device_type", "serial", "mac")
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One raw fact seen on the wire, before any interpretation.
+
+    ``field`` names what was observed (e.g. ``http.server``, ``rtsp.realm``,
+    ``tls.subject``); it selects which fingerprint files apply.
+    """
+
+    protocol: str
+    port: int | None
+    field: str
+    value: str
+    detail: str = ""
+
+
+class AttemptStatus(str, Enum):
+    OK = "ok"
+    TIMEOUT = "timeout"
+    REFUSED = "refused"
+    CLOSED = "closed"
+    MALFORMED = "malformed"
+    TRUNCATED = "truncated"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class ProbeAttempt:
+    """The outcome of one probe on one port: failure is data, never dropped."""
+
+    probe: str
+    port: int
+    status: AttemptStatus
+    observations: tuple[Observation, ...] = ()
+    error: str = ""
+    elapsed_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a fingerprint rule asserts from one observation."""
+
+    field: str
+    value: str
+    certainty: float
+    rule_id: str
+    observation: Observation
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One line of the evidence list shown to users."""
+
+    protocol: str
+    port: int | None
+    observed_field: str
+    observed: str
+    rule_id: str | None
+    asserts: dict[str, str]
+    certainty: float
+
+
+@dataclass(frozen=True)
+class Finding:
+    policy: str
+    jurisdiction: str
+    measure: str
+    citation: str
+    effective: str
+    family: str
+    scope_note: str = ""
+
+
+@dataclass(frozen=True)
+class Device:
+    ip: str
+    mac: str | None = None
+    hostname: str | None = None
+    open_ports: tuple[int, ...] = ()
+    manufacturer: str | None = None
+    brand: str | None = None
+    relation: str | None = None
+    family: str | None = None
+    model: str | None = None
+    firmware: str | None = None
+    serial: str | None = None
+    device_type: str | None = None
+    confidence: float = 0.0
+    restricted: bool = False
+    findings: tuple[Finding, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
+    conflicts: tuple[str, ...] = ()
+    attempts: tuple[ProbeAttempt, ...] = ()
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class ScanInfo:
+    scan_id: str
+    kind: str  # "active", later "passive", "import"
+    started_at: datetime
+    finished_at: datetime | None
+    targets: tuple[str, ...]
+    ports: tuple[int, ...]
+    policies: tuple[str, ...]
+    tool_version: str
+    hosts_scanned: int = 0
+    hosts_responding: int = 0
+    #: False when the scan was interrupted or a deadline cut it short.
+    complete: bool = True
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    info: ScanInfo
+    devices: tuple[Device, ...]
