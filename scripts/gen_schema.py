@@ -1,7 +1,7 @@
 """Regenerate the committed JSON schema of the scan contract from its pydantic model.
 
-    python scripts/gen_schema.py          # rewrite src/provscan/report/schema/scan-v1.schema.json
-    python scripts/gen_schema.py --check  # exit 1 if the committed file is out of date
+python scripts/gen_schema.py          # rewrite src/provscan/report/schema/scan-v1.schema.json
+python scripts/gen_schema.py --check  # exit 1 if the committed file is out of date
 """
 
 from __future__ import annotations

@@ -30,7 +30,9 @@ def test_single_cidr_range_and_last_octet_range() -> None:
 def test_ipv6_literal_and_dedup_and_exclude() -> None:
     assert addresses("::1", "[::1]") == ["::1"]
     assert addresses("127.0.0.0/29", excludes=("127.0.0.2-4",)) == [
-        "127.0.0.1", "127.0.0.5", "127.0.0.6",
+        "127.0.0.1",
+        "127.0.0.5",
+        "127.0.0.6",
     ]
 
 
@@ -66,7 +68,9 @@ def test_bad_targets_are_clear_errors(spec: str, message: str) -> None:
 def test_public_needs_explicit_permission_and_ranges_are_checked_per_address() -> None:
     assert check_scope(ipaddress.ip_address("8.8.8.8"), allow_public=True) is None
     # A block that crosses from loopback into public space: only loopback is yielded.
-    block = TargetBlock("x", ipaddress.ip_address("127.255.255.254"), ipaddress.ip_address("128.0.0.1"))
+    block = TargetBlock(
+        "x", ipaddress.ip_address("127.255.255.254"), ipaddress.ip_address("128.0.0.1")
+    )
     assert [a for a, _ in TargetSet((block,), ())] == ["127.255.255.254", "127.255.255.255"]
     with pytest.raises(TargetError, match="max-hosts"):
         build_targets(["127.0.0.0/8"], max_hosts=1000)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 
 #: Fields a fingerprint rule may assert about a device.
 CLAIM_FIELDS = ("manufacturer", "brand", "model", "firmware", "device_type", "serial", "mac")
@@ -30,7 +30,7 @@ class Observation:
     detail: str = ""
 
 
-class AttemptStatus(str, Enum):
+class AttemptStatus(StrEnum):
     OK = "ok"
     TIMEOUT = "timeout"
     REFUSED = "refused"

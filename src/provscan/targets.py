@@ -12,6 +12,7 @@ refused as scan targets.
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -22,6 +23,9 @@ from provscan.errors import TargetError
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
+_HOSTNAME = re.compile(
+    r"(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}))*\.?"
+)
 #: Default ceiling on expanded addresses; --max-hosts raises it.
 DEFAULT_MAX_HOSTS = 65536
 #: @file lists larger than this are refused (a target list, not a data dump).
@@ -102,7 +106,7 @@ def parse_spec(spec: str) -> list[TargetBlock]:
         return [TargetBlock(spec, address, address)]
     except ValueError:
         pass
-    if not all(part and (part.isalnum() or "-" in part or "_" in part) for part in spec.split(".")):
+    if not _HOSTNAME.fullmatch(spec):
         raise TargetError(f"not an address, CIDR, range or host name: {spec!r}")
     return [TargetBlock(spec, a, a, hostname=spec) for a in _resolve(spec)]
 
@@ -119,7 +123,7 @@ def read_target_file(path_text: str) -> list[str]:
         raise TargetError(f"target file {path} is not UTF-8 text") from exc
     except OSError as exc:
         raise TargetError(f"cannot read target file {path}: {exc.strerror}") from exc
-    specs = []
+    specs: list[str] = []
     for line in text.splitlines():
         line = line.split("#", 1)[0].strip()
         specs.extend(part for part in line.replace(",", " ").split() if part)

@@ -12,6 +12,7 @@ import contextlib
 import errno
 import ssl
 import time
+import warnings
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -29,8 +30,10 @@ def _insecure_tls_context() -> ssl.SSLContext:
     # Cameras run old TLS stacks; allow what OpenSSL allows at security level 0.
     with contextlib.suppress(ssl.SSLError):
         context.set_ciphers("ALL:@SECLEVEL=0")
-    with contextlib.suppress(ValueError, AttributeError):
-        context.minimum_version = ssl.TLSVersion.TLSv1
+    # Old cameras speak TLS 1.0; Python deprecates naming it, so lower the floor quietly.
+    with warnings.catch_warnings(), contextlib.suppress(ValueError, AttributeError):
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
     return context
 
 
@@ -110,7 +113,9 @@ class BoundedStream:
         return data
 
     async def _collect(self, stop: Callable[[bytearray], bool], limit: int | None) -> bytes:
-        cap = self._limits.read_byte_cap if limit is None else min(limit, self._limits.read_byte_cap)
+        cap = (
+            self._limits.read_byte_cap if limit is None else min(limit, self._limits.read_byte_cap)
+        )
         buffer = bytearray()
         while len(buffer) < cap and not stop(buffer):
             try:

@@ -12,7 +12,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from provscan import __version__
@@ -20,7 +20,7 @@ from provscan.attribution.attribute import Attributor
 from provscan.engine.connection import BoundedStream, HostProbeContext, RateLimiter, open_bounded
 from provscan.engine.limits import ScanLimits
 from provscan.knowledge.schema import Policy
-from provscan.model import AttemptStatus, Device, ProbeAttempt, ScanInfo, ScanResult
+from provscan.model import AttemptStatus, Device, Observation, ProbeAttempt, ScanInfo, ScanResult
 from provscan.policy.evaluate import judge
 from provscan.probes.interface import (
     Probe,
@@ -32,8 +32,9 @@ from provscan.probes.interface import (
 )
 from provscan.report.events import NullObserver, ScanObserver
 
-#: Probes tried, in order, on an open port that no specific probe claims.
-FALLBACK_PROBES = ("banner", "http")
+#: Stages tried in order on an open port where no specific probe saw anything.
+FALLBACK_STAGES: tuple[tuple[str, ...], ...] = (("banner",), ("http",), ("tls", "https"))
+FALLBACK_NAMES = frozenset({"banner"})
 
 _STATUS_FOR_ERROR: dict[type[ProbeError], AttemptStatus] = {
     ProbeTimeout: AttemptStatus.TIMEOUT,
@@ -50,7 +51,7 @@ class ScanRequest:
     ports: tuple[int, ...]
     policies: tuple[Policy, ...]
     total_hosts: int
-    limits: ScanLimits = ScanLimits()
+    limits: ScanLimits = field(default_factory=ScanLimits)
     kind: str = "active"
 
 
@@ -68,14 +69,17 @@ class Scanner:
 
     # -- planning -------------------------------------------------------------------------
 
-    def plan(self, port: int) -> list[list[Probe]]:
-        """Probe groups for an open port. Probes in a group run one after another
-        (the next only when the previous saw nothing); groups run concurrently."""
-        specific = [p for p in self.probes if p.name not in ("banner",) and p.applies_to(port)]
-        if specific:
-            return [[p] for p in specific]
-        fallback = [self._by_name[name] for name in FALLBACK_PROBES if name in self._by_name]
-        return [fallback] if fallback else []
+    def plan(self, port: int) -> list[Probe]:
+        """Probes specific to a port; they run concurrently."""
+        return [p for p in self.probes if p.name not in FALLBACK_NAMES and p.applies_to(port)]
+
+    def fallback(self) -> list[list[Probe]]:
+        """Stages tried one after another on a port where the specific probes saw nothing
+        (or that none claims): a banner, then plain HTTP, then TLS and HTTPS."""
+        return [
+            [self._by_name[name] for name in stage if name in self._by_name]
+            for stage in FALLBACK_STAGES
+        ]
 
     # -- execution ------------------------------------------------------------------------
 
@@ -102,15 +106,15 @@ class Scanner:
 
         async def worker() -> None:
             for address, hostname in iterator:
-                device = await self._scan_host(
-                    address, hostname, request, global_slots, rate
-                )
+                device = await self._scan_host(address, hostname, request, global_slots, rate)
                 counters["scanned"] += 1
                 if device is not None:
                     counters["responding"] += 1
                     devices.append(device)
 
-        workers = max(1, min(limits.global_connection_limit // limits.per_host_connection_limit, 256))
+        workers = max(
+            1, min(limits.global_connection_limit // limits.per_host_connection_limit, 256)
+        )
         try:
             await asyncio.gather(*(worker() for _ in range(workers)))
         except asyncio.CancelledError:
@@ -164,13 +168,28 @@ class Scanner:
             open_ports[port] = ""
             self.observer.port_open(address, port)
 
-        async def run_group(port: int, group: list[Probe]) -> None:
-            for probe in group:
-                attempt = await self._run_probe(probe, address, port, limits, connect, open_ports, host_slots, global_slots)
+        async def run_stage(port: int, stage: list[Probe]) -> bool:
+            found = await asyncio.gather(
+                *(
+                    self._run_probe(
+                        probe, address, port, limits, connect, open_ports, host_slots, global_slots
+                    )
+                    for probe in stage
+                )
+            )
+            for attempt in found:
                 attempts.append(attempt)
                 self.observer.probe_done(address, attempt)
-                if attempt.observations:
-                    break
+            return any(attempt.observations for attempt in found)
+
+        async def run_port(port: int) -> None:
+            tried = {p.name for p in self.plan(port)}
+            if await run_stage(port, self.plan(port)):
+                return
+            for stage in self.fallback():
+                fresh = [p for p in stage if p.name not in tried]
+                if fresh and await run_stage(port, fresh):
+                    return
 
         host_started = time.monotonic()
         timed_out = False
@@ -178,12 +197,7 @@ class Scanner:
             async with asyncio.timeout(limits.per_host_deadline_s):
                 await asyncio.gather(*(check_port(p) for p in request.ports))
                 if open_ports:
-                    jobs = [
-                        run_group(port, group)
-                        for port in sorted(open_ports)
-                        for group in self.plan(port)
-                    ]
-                    await asyncio.gather(*jobs)
+                    await asyncio.gather(*(run_port(port) for port in sorted(open_ports)))
         except TimeoutError:
             timed_out = True
             notes.append(
@@ -220,7 +234,7 @@ class Scanner:
         started = time.monotonic()
         status = AttemptStatus.OK
         error = ""
-        observations: list = []
+        observations: list[Observation] = []
         async with host_slots, global_slots:
             try:
                 async with asyncio.timeout(limits.per_connection_deadline_s * 2):

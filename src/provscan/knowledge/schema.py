@@ -44,7 +44,13 @@ class VendorFile(_Strict):
 class FamilyMember(_Strict):
     name: str  # a Vendor.name
     relationship: Literal[
-        "parent", "subsidiary", "brand", "affiliate", "joint_venture", "former_subsidiary", "chip_unit"
+        "parent",
+        "subsidiary",
+        "brand",
+        "affiliate",
+        "joint_venture",
+        "former_subsidiary",
+        "chip_unit",
     ]
     since: str | None = None
     until: str | None = None
@@ -72,7 +78,9 @@ class FamilyFile(_Strict):
 class Relation(_Strict):
     brand: str  # a Vendor.name
     maker: str  # a Vendor.name
-    relation: Literal["own_brand", "subsidiary", "consumer_brand", "oem_relabel", "former_subsidiary"]
+    relation: Literal[
+        "own_brand", "subsidiary", "consumer_brand", "oem_relabel", "former_subsidiary"
+    ]
     #: "all" when every product of the brand is made by the maker; otherwise which lines.
     scope: str = "all"
     partial: bool = False

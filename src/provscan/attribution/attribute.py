@@ -1,0 +1,309 @@
+"""Attribution: combine every claim about one host into one device identity.
+
+Scores per candidate value are combined with a noisy-OR (independent pieces of evidence
+for the same value reinforce each other). Brand claims reach a maker only through the
+reviewed brand relations data (OEM relabels, subsidiaries, consumer brands). Conflicting
+evidence lowers confidence and is listed, never hidden.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from provscan.attribution.mac import (
+    is_locally_administered,
+    is_multicast,
+    normalise_mac,
+    oui_owner,
+    vendor_for_registry_name,
+)
+from provscan.fingerprints.matcher import Matcher
+from provscan.knowledge.loader import Knowledge
+from provscan.knowledge.schema import CONFIDENCE_WEIGHT, Relation
+from provscan.model import Claim, Device, Evidence, Observation, ProbeAttempt
+
+#: Certainty of "the MAC's OUI owner made this device": OEMs keep the ODM's OUI, but a
+#: NIC vendor's OUI also appears on other makers' boards.
+OUI_MANUFACTURER_CERTAINTY = 0.6
+#: A brand that is a maker's own name implies that maker this strongly.
+OWN_BRAND_WEIGHT = 1.0
+#: Partial relabels (only some product lines) halve the implied certainty.
+PARTIAL_RELABEL_FACTOR = 0.5
+#: Observation fields that carry a MAC address.
+MAC_FIELDS = (
+    "isapi.mac",
+    "dahua.rpc2.mac",
+    "dahua.dhip.mac",
+    "onvif.mac",
+    "sadp.mac",
+    "dahua.discovery.mac",
+)
+#: Evidence shows observed values up to this length.
+MAX_EVIDENCE_CHARS = 240
+#: Observation fields kept as evidence even when no rule matched them (context for a reader).
+CONTEXT_FIELDS = frozenset(
+    {
+        "http.server",
+        "http.title",
+        "http.realm",
+        "rtsp.server",
+        "rtsp.realm",
+        "tls.subject",
+        "onvif.manufacturer",
+        "onvif.model",
+        "onvif.firmware",
+        "banner.text",
+    }
+)
+
+
+@dataclass
+class _Candidates:
+    scores: dict[str, float] = field(default_factory=dict)
+    spelling: dict[str, str] = field(default_factory=dict)
+
+    def add(self, value: str, certainty: float) -> None:
+        key = _key(value)
+        previous = self.scores.get(key, 0.0)
+        self.scores[key] = 1.0 - (1.0 - previous) * (1.0 - certainty)
+        best = self.spelling.get(key)
+        if best is None or certainty > 0.5:
+            self.spelling.setdefault(key, value)
+
+    def ranked(self) -> list[tuple[str, float]]:
+        return sorted(
+            ((self.spelling[k], s) for k, s in self.scores.items()), key=lambda item: -item[1]
+        )
+
+
+def _key(value: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", value.lower())
+
+
+@dataclass(frozen=True)
+class Attribution:
+    device: Device
+    claims: tuple[Claim, ...]
+
+
+class Attributor:
+    def __init__(self, knowledge: Knowledge, matcher: Matcher | None = None) -> None:
+        self.knowledge = knowledge
+        self.matcher = matcher or Matcher(knowledge)
+        self._spellings = {
+            name: [name, *v.aliases, *v.legal_names] for name, v in knowledge.vendors.items()
+        }
+
+    # -- claims ---------------------------------------------------------------------------
+
+    def _mac_claims(self, mac: str, notes: list[str]) -> list[Claim]:
+        if is_locally_administered(mac) or is_multicast(mac):
+            notes.append(f"MAC {mac} is locally administered or randomised: its OUI names no maker")
+            return []
+        owner = oui_owner(mac)
+        if owner is None:
+            notes.append(f"MAC {mac}: OUI not in the bundled IEEE registry")
+            return []
+        observation = Observation("mac", None, "mac.oui", owner, detail=mac)
+        vendor = vendor_for_registry_name(self._spellings, owner)
+        if vendor is None:
+            return [Claim("mac", mac, 1.0, "ieee-oui", observation)]
+        # A registry owner that is also a label brand (EZVIZ, Imou) is a brand claim: the
+        # relations data then leads to the maker. Pure makers are manufacturer claims.
+        kind = self.knowledge.vendors[vendor].kind
+        claim_field = "manufacturer" if kind == "manufacturer" else "brand"
+        return [
+            Claim("mac", mac, 1.0, "ieee-oui", observation),
+            Claim(claim_field, vendor, OUI_MANUFACTURER_CERTAINTY, "ieee-oui", observation),
+        ]
+
+    def _canonical_claims(self, claims: Iterable[Claim]) -> list[Claim]:
+        """Map maker/brand spellings onto the controlled vocabulary."""
+        result = []
+        for claim in claims:
+            if claim.field in ("manufacturer", "brand"):
+                canonical = self.knowledge.canonical_vendor(claim.value)
+                if canonical is not None and canonical != claim.value:
+                    claim = Claim(
+                        claim.field, canonical, claim.certainty, claim.rule_id, claim.observation
+                    )
+            result.append(claim)
+        return result
+
+    # -- the combination ------------------------------------------------------------------
+
+    def _relation(self, brand: str, maker: str) -> Relation | None:
+        for relation in self.knowledge.relations_for_brand(brand):
+            if relation.maker == maker:
+                return relation
+        return None
+
+    def attribute(
+        self,
+        ip: str,
+        open_ports: Sequence[int],
+        attempts: Sequence[ProbeAttempt],
+        *,
+        mac: str | None = None,
+        hostname: str | None = None,
+        extra_observations: Sequence[Observation] = (),
+    ) -> Attribution:
+        notes: list[str] = []
+        observations = [o for a in attempts for o in a.observations] + list(extra_observations)
+        claims = self.matcher.match_all(observations)
+
+        macs: list[str] = [m for m in [normalise_mac(mac)] if m] if mac else []
+        for observation in observations:
+            if observation.field in MAC_FIELDS:
+                found = normalise_mac(observation.value)
+                if found and found not in macs:
+                    macs.append(found)
+        for claim in claims:
+            if claim.field == "mac":
+                found = normalise_mac(claim.value)
+                if found and found not in macs:
+                    macs.append(found)
+        for first_mac in macs[:1]:
+            claims.extend(self._mac_claims(first_mac, notes))
+        claims = self._canonical_claims(claims)
+
+        by_field: dict[str, _Candidates] = defaultdict(_Candidates)
+        for claim in claims:
+            by_field[claim.field].add(claim.value, claim.certainty)
+
+        # Brands imply makers through the relations data.
+        makers = by_field["manufacturer"]
+        implied_by_brand: dict[str, str] = {}
+        for brand_name, score in by_field["brand"].ranked():
+            canonical_brand = self.knowledge.canonical_vendor(brand_name) or brand_name
+            relations = self.knowledge.relations_for_brand(canonical_brand)
+            for relation in relations:
+                weight = (
+                    OWN_BRAND_WEIGHT
+                    if relation.relation == "own_brand"
+                    else CONFIDENCE_WEIGHT[relation.confidence]
+                )
+                if relation.partial:
+                    weight *= PARTIAL_RELABEL_FACTOR
+                makers.add(relation.maker, score * weight)
+                implied_by_brand.setdefault(relation.maker, canonical_brand)
+
+        ranked_makers = makers.ranked()
+        manufacturer: str | None = None
+        confidence = 0.0
+        conflicts: list[str] = []
+        if ranked_makers:
+            manufacturer, top = ranked_makers[0]
+            family = self.knowledge.family_of(manufacturer)
+            rivals = [
+                (name, score)
+                for name, score in ranked_makers[1:]
+                if not (family and self.knowledge.family_of(name) == family)
+            ]
+            confidence = top
+            if rivals:
+                rival_name, rival_score = rivals[0]
+                confidence = top * (1.0 - 0.5 * rival_score)
+                conflicts.append(
+                    f"manufacturer: {manufacturer} ({top:.2f}) vs {rival_name} ({rival_score:.2f})"
+                )
+
+        brand = self._pick_brand(by_field["brand"], manufacturer)
+        relation_name: str | None = None
+        if manufacturer:
+            if brand is None or brand == manufacturer:
+                relation_name = "own_brand"
+            else:
+                documented = self._relation(brand, manufacturer)
+                if documented is not None:
+                    relation_name = documented.relation
+                else:
+                    relation_name = "probable_relabel"
+                    notes.append(
+                        f"label brand {brand} has no documented relation to {manufacturer}; "
+                        f"the device carries {manufacturer} protocol or firmware traits"
+                    )
+
+        def best(field_name: str) -> str | None:
+            ranked = by_field[field_name].ranked()
+            return ranked[0][0] if ranked else None
+
+        for field_name in ("model", "firmware", "device_type"):
+            ranked = by_field[field_name].ranked()
+            if len(ranked) > 1 and field_name != "model":
+                values = ", ".join(v for v, _ in ranked[:3])
+                conflicts.append(f"{field_name}: {values}")
+
+        device = Device(
+            ip=ip,
+            mac=macs[0] if macs else None,
+            hostname=hostname,
+            open_ports=tuple(sorted(set(open_ports))),
+            manufacturer=manufacturer,
+            brand=brand,
+            relation=relation_name,
+            family=self.knowledge.family_of(manufacturer) if manufacturer else None,
+            model=best("model"),
+            firmware=best("firmware"),
+            serial=best("serial"),
+            device_type=best("device_type"),
+            confidence=round(min(confidence, 1.0), 3),
+            evidence=tuple(self._evidence(claims, observations)),
+            conflicts=tuple(conflicts),
+            attempts=tuple(attempts),
+            notes=tuple(notes),
+        )
+        return Attribution(device, tuple(claims))
+
+    def _pick_brand(self, brands: _Candidates, manufacturer: str | None) -> str | None:
+        ranked = brands.ranked()
+        if not ranked:
+            return None
+        # Prefer a label brand that differs from the maker: that is the relabel to surface.
+        for name, score in ranked:
+            canonical = self.knowledge.canonical_vendor(name) or name
+            if canonical != manufacturer and score >= 0.5:
+                return canonical
+        return self.knowledge.canonical_vendor(ranked[0][0]) or ranked[0][0]
+
+    @staticmethod
+    def _evidence(claims: Sequence[Claim], observations: Sequence[Observation]) -> list[Evidence]:
+        grouped: dict[tuple[Observation, str], dict[str, str]] = {}
+        certainty: dict[tuple[Observation, str], float] = {}
+        for claim in claims:
+            key = (claim.observation, claim.rule_id)
+            grouped.setdefault(key, {})[claim.field] = claim.value
+            certainty[key] = max(certainty.get(key, 0.0), claim.certainty)
+        evidence = [
+            Evidence(
+                protocol=obs.protocol,
+                port=obs.port,
+                observed_field=obs.field,
+                observed=_clip(obs.value),
+                rule_id=rule_id,
+                asserts=asserts,
+                certainty=certainty[(obs, rule_id)],
+            )
+            for (obs, rule_id), asserts in grouped.items()
+        ]
+        matched = {obs for obs, _ in grouped}
+        seen: set[tuple[str, int | None, str, str]] = set()
+        for obs in observations:
+            if obs in matched or obs.field not in CONTEXT_FIELDS:
+                continue
+            context_key = (obs.protocol, obs.port, obs.field, obs.value)
+            if context_key in seen:
+                continue
+            seen.add(context_key)
+            evidence.append(
+                Evidence(obs.protocol, obs.port, obs.field, _clip(obs.value), None, {}, 0.0)
+            )
+        evidence.sort(key=lambda e: (-e.certainty, e.protocol, e.port or 0, e.observed_field))
+        return evidence
+
+
+def _clip(value: str) -> str:
+    return value if len(value) <= MAX_EVIDENCE_CHARS else value[:MAX_EVIDENCE_CHARS] + "…"

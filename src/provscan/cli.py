@@ -1,0 +1,380 @@
+"""The command line. It parses arguments, picks concrete parts and listens to scan events."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from provscan import __version__
+from provscan.engine.limits import DEFAULT_PORTS, ScanLimits
+from provscan.errors import ProvscanError, TargetError
+from provscan.model import ScanResult
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_RESTRICTED = 3
+EXIT_INTERRUPTED = 130
+
+app = typer.Typer(
+    name="provscan",
+    help="Find devices made by restricted surveillance vendors (incl. OEM relabels) on networks you own.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+lab_app = typer.Typer(
+    help="The built-in device lab: emulated devices on loopback addresses.", no_args_is_help=True
+)
+app.add_typer(lab_app, name="lab")
+
+stderr = Console(stderr=True, soft_wrap=True)
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+def _fail(message: str, code: int = EXIT_ERROR) -> typer.Exit:
+    stderr.print(f"[bold red]provscan: error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"provscan {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """provscan: which devices on our networks were made by a restricted vendor?"""
+
+
+def _emit(
+    result: ScanResult, fmt: OutputFormat, output: Path | None, db: str | None, no_db: bool
+) -> None:
+    from provscan.report.formats import write_output
+
+    console = Console(soft_wrap=False)
+    write_output(result, fmt.value, output, console)
+    if not no_db:
+        from provscan.store.db import normalise_db_arg, open_store
+
+        store = open_store(normalise_db_arg(db))
+        scan_id = store.save(result)
+        stderr.print(f"[dim]stored scan {scan_id} in {store.display_name}[/]", highlight=False)
+
+
+def _observer(fmt: OutputFormat, quiet: bool):  # type: ignore[no-untyped-def]
+    from provscan.report.events import NullObserver, RichProgressObserver
+
+    if quiet or not sys.stderr.isatty():
+        return NullObserver()
+    return RichProgressObserver(stderr)
+
+
+class UsageProblem(ProvscanError):
+    """A bad argument value discovered after parsing (exit 2)."""
+
+
+def _check_policies(policy_ids: list[str] | None) -> None:
+    from provscan.knowledge.loader import load_knowledge
+
+    try:
+        load_knowledge().select_policies(policy_ids)
+    except ProvscanError as exc:
+        raise UsageProblem(str(exc)) from exc
+
+
+def _finish(result: ScanResult, fail_on_restricted: bool) -> None:
+    if fail_on_restricted and any(d.restricted for d in result.devices):
+        raise typer.Exit(EXIT_RESTRICTED)
+
+
+@app.command()
+def scan(
+    targets: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="TARGET",
+            help="IPs, CIDRs, ranges (a-b), host names, IPv6 literals or @file lists.",
+        ),
+    ],
+    ports: Annotated[
+        str | None,
+        typer.Option(
+            "--ports", "-p", help="Ports to scan, e.g. 80,443,8000-8010 (default: camera port set)."
+        ),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option("--exclude", help="Targets to skip (same syntax; repeatable)."),
+    ] = None,
+    policy: Annotated[
+        str | None,
+        typer.Option(
+            "--policy",
+            help="Comma-separated policy ids (default: all bundled). See `provscan policies`.",
+        ),
+    ] = None,
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = OutputFormat.table,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db", help="Database file or URL (default: provscan.db in the user data dir)."
+        ),
+    ] = None,
+    no_db: Annotated[bool, typer.Option("--no-db", help="Do not store the scan.")] = False,
+    fail_on_restricted: Annotated[
+        bool, typer.Option("--fail-on-restricted", help="Exit 3 when a restricted device is found.")
+    ] = False,
+    rate: Annotated[
+        float,
+        typer.Option("--rate", min=0.0, help="Max new connections per second (0 = unlimited)."),
+    ] = 0.0,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, max=4096, help="Global connection limit.")
+    ] = ScanLimits.global_connection_limit,
+    per_host: Annotated[
+        int, typer.Option("--per-host", min=1, max=64, help="Connections at once per host.")
+    ] = ScanLimits.per_host_connection_limit,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.05, max=120.0, help="Per-connection deadline (s).")
+    ] = ScanLimits.per_connection_deadline_s,
+    host_timeout: Annotated[
+        float, typer.Option("--host-timeout", min=0.1, max=3600.0, help="Per-host deadline (s).")
+    ] = ScanLimits.per_host_deadline_s,
+    max_hosts: Annotated[
+        int, typer.Option("--max-hosts", min=1, help="Refuse target sets larger than this.")
+    ] = 65536,
+    allow_public: Annotated[
+        bool,
+        typer.Option(
+            "--allow-public",
+            help="Allow public (internet-routable) targets you are authorised to scan.",
+        ),
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Scan targets, identify each device's real maker and flag restricted vendors."""
+    from provscan.pipeline import run_scan
+    from provscan.targets import build_targets, parse_ports
+
+    try:
+        try:
+            port_list = parse_ports(ports) if ports else DEFAULT_PORTS
+            target_set = build_targets(
+                targets, exclude or [], allow_public=allow_public, max_hosts=max_hosts
+            )
+        except TargetError as exc:
+            raise UsageProblem(str(exc)) from exc
+        limits = dataclasses.replace(
+            ScanLimits(),
+            global_connection_limit=concurrency,
+            per_host_connection_limit=min(per_host, concurrency),
+            per_connection_deadline_s=timeout,
+            connect_timeout_s=min(ScanLimits.connect_timeout_s, timeout),
+            read_timeout_s=min(ScanLimits.read_timeout_s, timeout),
+            per_host_deadline_s=host_timeout,
+            rate_per_second=rate,
+        )
+        policy_ids = [p.strip() for p in policy.split(",") if p.strip()] if policy else None
+        _check_policies(policy_ids)
+        result = asyncio.run(
+            run_scan(
+                target_set,
+                targets,
+                port_list,
+                policy_ids=policy_ids,
+                limits=limits,
+                observer=_observer(fmt, quiet),
+            )
+        )
+        _emit(result, fmt, output, db, no_db)
+    except ProvscanError as exc:
+        raise _fail(str(exc), EXIT_USAGE if isinstance(exc, UsageProblem) else EXIT_ERROR) from None
+    _finish(result, fail_on_restricted)
+
+
+@app.command()
+def demo(
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = OutputFormat.table,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
+    ] = None,
+    db: Annotated[str | None, typer.Option("--db", help="Database file or URL.")] = None,
+    no_db: Annotated[bool, typer.Option("--no-db", help="Do not store the scan.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    fail_on_restricted: Annotated[bool, typer.Option("--fail-on-restricted")] = False,
+) -> None:
+    """Start the built-in device lab, scan it, print the findings and stop the lab."""
+    from provscan.lab.server import run_lab_in_thread
+    from provscan.pipeline import run_scan
+    from provscan.targets import build_targets
+
+    try:
+        with run_lab_in_thread() as lab:
+            addresses = sorted(
+                {d.address for d in lab.devices}, key=lambda a: tuple(int(x) for x in a.split("."))
+            )
+            stderr.print(
+                f"[bold]lab up:[/] {len(lab.devices)} emulated devices on {len(addresses)} loopback addresses",
+                highlight=False,
+            )
+            limits = dataclasses.replace(
+                ScanLimits(), per_connection_deadline_s=4.0, per_host_deadline_s=20.0
+            )
+            target_set = build_targets(addresses)
+            result = asyncio.run(
+                run_scan(
+                    target_set,
+                    addresses,
+                    DEFAULT_PORTS,
+                    limits=limits,
+                    observer=_observer(fmt, quiet),
+                )
+            )
+        _emit(result, fmt, output, db, no_db)
+    except ProvscanError as exc:
+        raise _fail(str(exc)) from None
+    _finish(result, fail_on_restricted)
+
+
+@app.command()
+def policies() -> None:
+    """List the bundled jurisdiction policies and what they restrict."""
+    from rich.table import Table
+
+    from provscan.knowledge.loader import load_knowledge
+
+    try:
+        knowledge = load_knowledge()
+    except ProvscanError as exc:
+        raise _fail(str(exc)) from None
+    table = Table(title="Bundled policies")
+    for column in ("id", "jurisdiction", "measure", "families", "effective", "citation"):
+        table.add_column(column, overflow="fold")
+    for policy in knowledge.policies.values():
+        for measure in policy.measures:
+            table.add_row(
+                policy.id,
+                policy.jurisdiction,
+                measure.title,
+                ", ".join(measure.families),
+                measure.effective.isoformat(),
+                measure.citation,
+            )
+    Console().print(table)
+
+
+def _state_dir(state_dir: Path | None) -> Path:
+    if state_dir is not None:
+        return state_dir
+    from platformdirs import user_state_dir
+
+    return Path(user_state_dir("provscan")) / "lab"
+
+
+@lab_app.command("up")
+def lab_up(
+    state_dir: Annotated[
+        Path | None, typer.Option("--state-dir", help="Where the lab keeps its pid and state.")
+    ] = None,
+) -> None:
+    """Start the lab in the background."""
+    from provscan.lab.server import lab_up as start
+
+    try:
+        pid = start(_state_dir(state_dir))
+    except ProvscanError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(
+        f"lab running (pid {pid}); `provscan lab list` shows its devices, `provscan lab down` stops it"
+    )
+
+
+@lab_app.command("down")
+def lab_down(state_dir: Annotated[Path | None, typer.Option("--state-dir")] = None) -> None:
+    """Stop the background lab."""
+    from provscan.lab.server import lab_down as stop
+
+    try:
+        stop(_state_dir(state_dir))
+    except ProvscanError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo("lab stopped")
+
+
+@lab_app.command("list")
+def lab_list() -> None:
+    """List the lab's emulated devices (from the bundled personalities)."""
+    from rich.table import Table
+
+    from provscan.lab.server import load_devices
+
+    table = Table(title="Device lab")
+    for column in (
+        "id",
+        "address",
+        "ports",
+        "maker",
+        "label brand",
+        "model",
+        "restricted",
+        "description",
+    ):
+        table.add_column(column, overflow="fold")
+    for device in load_devices():
+        table.add_row(
+            device.id,
+            device.address,
+            ",".join(str(s.port) for s in device.services),
+            device.expect.manufacturer or "-",
+            device.expect.brand or "-",
+            device.identity.model or "-",
+            "hostile" if device.expect.hostile else str(device.expect.restricted),
+            device.description,
+        )
+    Console().print(table)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        stderr.print("provscan: interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    except ProvscanError as exc:
+        stderr.print(f"provscan: error: {exc}", highlight=False)
+        sys.exit(EXIT_ERROR)
+    except Exception as exc:  # the last line of defence: a message, not a traceback
+        if os.environ.get("PROVSCAN_DEBUG"):
+            raise
+        stderr.print(
+            f"provscan: internal error: {type(exc).__name__}: {exc} (set PROVSCAN_DEBUG=1 for a traceback)",
+            highlight=False,
+        )
+        sys.exit(EXIT_ERROR)

@@ -1,0 +1,72 @@
+"""Apply fingerprint rules (data) to observations, producing claims."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from provscan.knowledge.loader import Knowledge
+from provscan.knowledge.schema import Rule
+from provscan.model import Claim, Observation
+
+#: Values longer than this are cut before matching: rules look at banners, not documents.
+MAX_MATCH_CHARS = 64 * 1024
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    rule: Rule
+    regex: re.Pattern[str]
+    source_file: str
+
+    def match_values(self, value: str) -> dict[str, str] | None:
+        """Return the claimed field values if the rule matches ``value``, else None."""
+        found = self.regex.search(value[:MAX_MATCH_CHARS])
+        if found is None:
+            return None
+        values = dict(self.rule.asserts)
+        for field_name, group in self.rule.captures.items():
+            captured = found.group(group)
+            if captured:
+                values[field_name] = captured.strip()
+        return values
+
+
+class Matcher:
+    """Index of compiled rules by observation field."""
+
+    def __init__(self, knowledge: Knowledge) -> None:
+        self._by_field: dict[str, list[CompiledRule]] = defaultdict(list)
+        for loaded in knowledge.fingerprints:
+            for rule in loaded.spec.rules:
+                flags = re.IGNORECASE if rule.ignore_case else 0
+                compiled = CompiledRule(rule, re.compile(rule.pattern, flags), loaded.path)
+                for field_name in loaded.spec.fields:
+                    self._by_field[field_name].append(compiled)
+
+    def rules_for(self, field_name: str) -> list[CompiledRule]:
+        return self._by_field.get(field_name, [])
+
+    @property
+    def fields(self) -> list[str]:
+        return sorted(self._by_field)
+
+    def match(self, observation: Observation) -> list[Claim]:
+        claims: list[Claim] = []
+        for compiled in self._by_field.get(observation.field, ()):
+            values = compiled.match_values(observation.value)
+            if values is None:
+                continue
+            for field_name, value in values.items():
+                claims.append(
+                    Claim(field_name, value, compiled.rule.certainty, compiled.rule.id, observation)
+                )
+        return claims
+
+    def match_all(self, observations: Iterable[Observation]) -> list[Claim]:
+        claims: list[Claim] = []
+        for observation in observations:
+            claims.extend(self.match(observation))
+        return claims

@@ -1,0 +1,103 @@
+"""RTSP probe: OPTIONS then DESCRIBE on the stream root, read-only.
+
+Request bytes (CSeq 1 then 2; ``<host>`` is the target address, port as scanned)::
+
+    OPTIONS rtsp://<host>:<port>/ RTSP/1.0\\r\\nCSeq: 1\\r\\nUser-Agent: provscan\\r\\n\\r\\n
+    DESCRIBE rtsp://<host>:<port>/ RTSP/1.0\\r\\nCSeq: 2\\r\\nUser-Agent: provscan\\r\\n
+        Accept: application/sdp\\r\\n\\r\\n
+
+DESCRIBE goes on the same connection; if the device closed it after OPTIONS, on one new
+connection. No credentials are sent: a 401 with its realm is the signal we want.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from provscan.errors import ProtocolError
+from provscan.model import Observation
+from provscan.probes._io import BufferedReader, host_header
+from provscan.probes.interface import (
+    Probe,
+    ProbeClosed,
+    ProbeContext,
+    ProbeError,
+    ProbeMalformed,
+    ProbeTimeout,
+    Stream,
+)
+from provscan.wire import rtsp as wire
+
+#: Cap on one response head and on the body we skip (SDP is a few hundred bytes).
+MAX_HEAD_BYTES = 16 * 1024
+MAX_BODY_BYTES = 16 * 1024
+
+
+async def _exchange(reader: BufferedReader, request: bytes) -> wire.RtspResponse:
+    await reader.stream.write(request)
+    head = await reader.read_head(MAX_HEAD_BYTES)
+    if not head:
+        raise ProbeClosed("no RTSP response")
+    try:
+        response = wire.parse_response(head)
+    except ProtocolError as exc:
+        raise ProbeMalformed(f"not an RTSP response: {exc}") from exc
+    length_text = response.header("Content-Length")
+    if length_text and length_text.strip().isdigit():
+        # Consume the body so that a second request on this connection stays in step.
+        with contextlib.suppress(ProbeTimeout):
+            await reader.read_upto(min(int(length_text.strip()), MAX_BODY_BYTES))
+    return response
+
+
+class RtspProbe(Probe):
+    name = "rtsp"
+    default_ports = frozenset({554, 8554, 10554})
+    order = 20
+
+    async def run(self, ctx: ProbeContext) -> list[Observation]:
+        url = f"rtsp://{host_header(ctx.address, ctx.port)}/"
+        observations: list[Observation] = []
+        stream: Stream = await ctx.connect()
+        try:
+            reader = BufferedReader(stream)
+            options = await _exchange(reader, wire.build_request("OPTIONS", url, 1))
+            observations += self._observe(ctx.port, "OPTIONS", options, observations)
+            describe_request = wire.build_request("DESCRIBE", url, 2)
+            try:
+                try:
+                    describe = await _exchange(reader, describe_request)
+                except ProbeClosed:
+                    await stream.close()
+                    stream = await ctx.connect()
+                    describe = await _exchange(BufferedReader(stream), describe_request)
+            except ProbeError:
+                # OPTIONS already answered: partial results are returned, not raised.
+                return observations
+            observations += self._observe(ctx.port, "DESCRIBE", describe, observations)
+        finally:
+            await stream.close()
+        return observations
+
+    @staticmethod
+    def _observe(
+        port: int, method: str, response: wire.RtspResponse, seen: list[Observation]
+    ) -> list[Observation]:
+        found = [Observation("rtsp", port, "rtsp.status_line", response.status_line, method)]
+
+        def new(field: str, value: str, detail: str = method) -> list[Observation]:
+            known = [*seen, *found]
+            if not value or any(o.field == field and o.value == value for o in known):
+                return []
+            return [Observation("rtsp", port, field, value, detail)]
+
+        found += new("rtsp.server", response.server or "")
+        found += new("rtsp.public", response.public or "")
+        found += new("rtsp.date", response.date or "")
+        raw = response.www_authenticate
+        if raw:
+            found += new("rtsp.www_authenticate", " | ".join(raw))
+            for challenge in response.challenges:
+                if challenge.realm is not None:
+                    found += new("rtsp.realm", challenge.realm, f"{method} {challenge.scheme}")
+        return found

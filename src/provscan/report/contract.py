@@ -1,0 +1,374 @@
+"""The versioned JSON contract of a scan (schema version ``1.0``).
+
+The domain values in :mod:`provscan.model` are frozen dataclasses; this module holds the
+separate, strict pydantic shapes that cross the process boundary (files, API, database).
+The committed JSON schema ``schema/scan-v1.schema.json`` is generated from
+:class:`ScanDocument` by ``scripts/gen_schema.py`` and a test keeps the two equal.
+
+Changing a field here is a contract change: bump :data:`SCHEMA_VERSION`, regenerate the
+schema and the golden file, and note it in the CHANGELOG.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from provscan.model import (
+    AttemptStatus,
+    Device,
+    Evidence,
+    Finding,
+    ProbeAttempt,
+    ScanInfo,
+    ScanResult,
+)
+
+SCHEMA_VERSION: Literal["1.0"] = "1.0"
+SCHEMA_FILENAME = "scan-v1.schema.json"
+SCHEMA_ID = "urn:provscan:schema:scan:1.0"
+
+PortNumber = Annotated[int, Field(ge=0, le=65535)]
+#: A certainty or confidence, from 0 (nothing known) to 1 (certain).
+UnitInterval = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class _Strict(BaseModel):
+    # strict: a reader of the contract must not coerce "80" into 80.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class FindingEntry(_Strict):
+    """One policy verdict on a device."""
+
+    policy: str = Field(description="Policy (measure) identifier from the knowledge base.")
+    jurisdiction: str
+    measure: str
+    citation: str
+    effective: str = Field(description="Date the measure took effect, ISO 8601.")
+    family: str = Field(description="Corporate family the measure applies to.")
+    scope_note: str
+
+
+class EvidenceEntry(_Strict):
+    """One observed fact and what a fingerprint rule concluded from it."""
+
+    protocol: str
+    port: PortNumber | None
+    field: str = Field(description="What was observed, e.g. http.server or rtsp.realm.")
+    observed: str = Field(description="The raw value as seen on the wire.")
+    rule_id: str | None = Field(description="Fingerprint rule that matched; null for raw facts.")
+    asserts: dict[str, str]
+    certainty: UnitInterval
+
+
+class AttemptEntry(_Strict):
+    """The outcome of one probe on one port; failures are reported, never dropped."""
+
+    probe: str
+    port: PortNumber
+    status: AttemptStatus
+    error: str
+    elapsed_s: float = Field(ge=0.0)
+
+
+class DeviceEntry(_Strict):
+    """One host with at least one open port, and the identity attributed to it."""
+
+    ip: str
+    mac: str | None
+    hostname: str | None
+    open_ports: list[PortNumber]
+    manufacturer: str | None
+    brand: str | None
+    relation: str | None
+    family: str | None
+    model: str | None
+    firmware: str | None
+    serial: str | None
+    device_type: str | None
+    confidence: UnitInterval
+    restricted: bool
+    findings: list[FindingEntry]
+    evidence: list[EvidenceEntry]
+    conflicts: list[str]
+    attempts: list[AttemptEntry]
+    notes: list[str]
+
+
+class ScanSection(_Strict):
+    """What was scanned, when, with which policies, and how it went."""
+
+    id: str
+    kind: Literal["active", "passive", "import"]
+    started_at: AwareDatetime
+    finished_at: AwareDatetime | None
+    targets: list[str]
+    ports: list[PortNumber]
+    policies: list[str]
+    tool_version: str
+    hosts_scanned: int = Field(ge=0)
+    hosts_responding: int = Field(ge=0)
+    devices_found: int = Field(ge=0)
+    restricted_count: int = Field(ge=0)
+    complete: bool = Field(description="False when the scan was interrupted or cut short.")
+    notes: list[str]
+
+
+class ScanDocument(_Strict):
+    """A whole scan as exchanged in JSON: the top-level object of the contract."""
+
+    model_config = ConfigDict(
+        title="provscan scan",
+        json_schema_extra={
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": SCHEMA_ID,
+        },
+    )
+
+    schema_version: Literal["1.0"]
+    scan: ScanSection
+    devices: list[DeviceEntry]
+
+    @model_validator(mode="after")
+    def _counts_match(self) -> ScanDocument:
+        if self.scan.devices_found != len(self.devices):
+            raise ValueError(
+                f"scan.devices_found is {self.scan.devices_found} "
+                f"but there are {len(self.devices)} devices"
+            )
+        restricted = sum(device.restricted for device in self.devices)
+        if self.scan.restricted_count != restricted:
+            raise ValueError(
+                f"scan.restricted_count is {self.scan.restricted_count} "
+                f"but {restricted} devices are restricted"
+            )
+        return self
+
+
+# --- domain -> contract ----------------------------------------------------------------
+
+
+def _utc(moment: datetime) -> datetime:
+    # Naive datetimes are taken as local time (what datetime.now() gives); the contract
+    # carries UTC so that output is stable across machines.
+    return moment.astimezone(UTC)
+
+
+def _ip_sort_key(ip: str) -> tuple[int, int, str]:
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return (9, 0, ip)
+    return (address.version, int(address), ip)
+
+
+def ordered_devices(devices: Iterable[Device]) -> list[Device]:
+    """Devices in contract order: by IP address (IPv4 first), not by when hosts finished."""
+    return sorted(devices, key=lambda device: _ip_sort_key(device.ip))
+
+
+def _finding(finding: Finding) -> FindingEntry:
+    return FindingEntry(
+        policy=finding.policy,
+        jurisdiction=finding.jurisdiction,
+        measure=finding.measure,
+        citation=finding.citation,
+        effective=finding.effective,
+        family=finding.family,
+        scope_note=finding.scope_note,
+    )
+
+
+def _evidence(evidence: Evidence) -> EvidenceEntry:
+    return EvidenceEntry(
+        protocol=evidence.protocol,
+        port=evidence.port,
+        field=evidence.observed_field,
+        observed=evidence.observed,
+        rule_id=evidence.rule_id,
+        asserts=dict(evidence.asserts),
+        certainty=evidence.certainty,
+    )
+
+
+def _attempt(attempt: ProbeAttempt) -> AttemptEntry:
+    return AttemptEntry(
+        probe=attempt.probe,
+        port=attempt.port,
+        status=AttemptStatus(attempt.status),
+        error=attempt.error,
+        elapsed_s=attempt.elapsed_s,
+    )
+
+
+def _device(device: Device) -> DeviceEntry:
+    return DeviceEntry(
+        ip=device.ip,
+        mac=device.mac,
+        hostname=device.hostname,
+        open_ports=list(device.open_ports),
+        manufacturer=device.manufacturer,
+        brand=device.brand,
+        relation=device.relation,
+        family=device.family,
+        model=device.model,
+        firmware=device.firmware,
+        serial=device.serial,
+        device_type=device.device_type,
+        confidence=device.confidence,
+        restricted=device.restricted,
+        findings=[_finding(finding) for finding in device.findings],
+        evidence=[_evidence(evidence) for evidence in device.evidence],
+        conflicts=list(device.conflicts),
+        attempts=[_attempt(attempt) for attempt in device.attempts],
+        notes=list(device.notes),
+    )
+
+
+def to_contract(result: ScanResult) -> ScanDocument:
+    """Build the contract document of a scan.
+
+    Devices are ordered by IP address (not by the order hosts finished) so that the
+    same scan always gives the same output; timestamps are converted to UTC.
+    """
+    info = result.info
+    devices = ordered_devices(result.devices)
+    scan = ScanSection(
+        id=info.scan_id,
+        kind=info.kind,  # type: ignore[arg-type]  # validated by pydantic at run time
+        started_at=_utc(info.started_at),
+        finished_at=_utc(info.finished_at) if info.finished_at is not None else None,
+        targets=list(info.targets),
+        ports=list(info.ports),
+        policies=list(info.policies),
+        tool_version=info.tool_version,
+        hosts_scanned=info.hosts_scanned,
+        hosts_responding=info.hosts_responding,
+        devices_found=len(devices),
+        restricted_count=sum(device.restricted for device in devices),
+        complete=info.complete,
+        notes=list(info.notes),
+    )
+    return ScanDocument(
+        schema_version=SCHEMA_VERSION,
+        scan=scan,
+        devices=[_device(device) for device in devices],
+    )
+
+
+def from_contract(data: str | bytes | Mapping[str, Any]) -> ScanDocument:
+    """Read a contract document back (JSON text, or the object ``json.loads`` gave).
+
+    Validation follows JSON rules in both cases (timestamps are ISO strings), so a dict
+    and its JSON text are accepted or rejected alike. Raises ``pydantic.ValidationError``.
+    """
+    if isinstance(data, Mapping):
+        data = json.dumps(data)
+    return ScanDocument.model_validate_json(data)
+
+
+# --- contract -> domain ----------------------------------------------------------------
+
+
+def to_domain(document: ScanDocument) -> ScanResult:
+    """Turn a contract document back into domain values (e.g. to re-render a stored scan).
+
+    The contract does not carry raw probe observations, so attempts come back without them.
+    """
+    scan = document.scan
+    info = ScanInfo(
+        scan_id=scan.id,
+        kind=scan.kind,
+        started_at=scan.started_at,
+        finished_at=scan.finished_at,
+        targets=tuple(scan.targets),
+        ports=tuple(scan.ports),
+        policies=tuple(scan.policies),
+        tool_version=scan.tool_version,
+        hosts_scanned=scan.hosts_scanned,
+        hosts_responding=scan.hosts_responding,
+        complete=scan.complete,
+        notes=tuple(scan.notes),
+    )
+    devices = tuple(
+        Device(
+            ip=entry.ip,
+            mac=entry.mac,
+            hostname=entry.hostname,
+            open_ports=tuple(entry.open_ports),
+            manufacturer=entry.manufacturer,
+            brand=entry.brand,
+            relation=entry.relation,
+            family=entry.family,
+            model=entry.model,
+            firmware=entry.firmware,
+            serial=entry.serial,
+            device_type=entry.device_type,
+            confidence=entry.confidence,
+            restricted=entry.restricted,
+            findings=tuple(
+                Finding(
+                    policy=finding.policy,
+                    jurisdiction=finding.jurisdiction,
+                    measure=finding.measure,
+                    citation=finding.citation,
+                    effective=finding.effective,
+                    family=finding.family,
+                    scope_note=finding.scope_note,
+                )
+                for finding in entry.findings
+            ),
+            evidence=tuple(
+                Evidence(
+                    protocol=evidence.protocol,
+                    port=evidence.port,
+                    observed_field=evidence.field,
+                    observed=evidence.observed,
+                    rule_id=evidence.rule_id,
+                    asserts=dict(evidence.asserts),
+                    certainty=evidence.certainty,
+                )
+                for evidence in entry.evidence
+            ),
+            conflicts=tuple(entry.conflicts),
+            attempts=tuple(
+                ProbeAttempt(
+                    probe=attempt.probe,
+                    port=attempt.port,
+                    status=attempt.status,
+                    error=attempt.error,
+                    elapsed_s=attempt.elapsed_s,
+                )
+                for attempt in entry.attempts
+            ),
+            notes=tuple(entry.notes),
+        )
+        for entry in document.devices
+    )
+    return ScanResult(info=info, devices=devices)
+
+
+# --- the committed schema --------------------------------------------------------------
+
+
+def generate_schema_text() -> str:
+    """The JSON schema of :class:`ScanDocument`, as committed (indent 2, trailing newline)."""
+    return json.dumps(ScanDocument.model_json_schema(), indent=2, ensure_ascii=True) + "\n"
+
+
+def load_schema() -> dict[str, Any]:
+    """The committed JSON schema shipped with the package."""
+    text = (
+        resources.files("provscan.report")
+        .joinpath("schema", SCHEMA_FILENAME)
+        .read_text(encoding="utf-8")
+    )
+    schema: dict[str, Any] = json.loads(text)
+    return schema

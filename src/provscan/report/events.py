@@ -1,0 +1,157 @@
+"""The observer seam: the scan core emits events, front ends listen.
+
+The core calls a :class:`ScanObserver` and never imports a front end. The CLI picks the
+listener: :class:`RichProgressObserver` when stderr is a terminal, :class:`NullObserver`
+otherwise; a web live view would be another implementation.
+"""
+
+from __future__ import annotations
+
+import threading
+from types import TracebackType
+from typing import Protocol
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.text import Text
+
+from provscan.model import Device, ProbeAttempt, ScanInfo, ScanResult
+from provscan.report.safe_text import printable
+
+
+class ScanObserver(Protocol):
+    """What the scan core reports while it runs. Every method is optional (no-op default).
+
+    Implementations subclass this protocol to inherit the defaults. Methods may be called
+    from the scheduler's worker context, so they must be quick and must not raise.
+    """
+
+    # The explicit ``return None`` bodies matter: mypy treats a protocol method whose body is
+    # only a docstring as abstract, which would make every listener implement all of them.
+
+    def scan_started(self, info: ScanInfo, total_hosts: int) -> None:
+        """The scan begins; ``total_hosts`` addresses will be tried."""
+        return None
+
+    def host_started(self, ip: str) -> None:
+        """Work on one host begins."""
+        return None
+
+    def port_open(self, ip: str, port: int) -> None:
+        """A port answered the connect scan."""
+        return None
+
+    def probe_done(self, ip: str, attempt: ProbeAttempt) -> None:
+        """One probe finished on one port, successfully or not."""
+        return None
+
+    def host_done(self, ip: str, device: Device | None) -> None:
+        """A host is finished; ``device`` is None when it had no open port."""
+        return None
+
+    def scan_done(self, result: ScanResult) -> None:
+        """The scan is over (complete or cut short)."""
+        return None
+
+
+class NullObserver(ScanObserver):
+    """Listens to nothing: for scripts, tests and non-interactive runs."""
+
+
+class RichProgressObserver(ScanObserver):
+    """A progress bar over hosts on stderr, with live counts of devices and restricted ones.
+
+    Restricted devices are also announced on their own line above the bar as they are found.
+    Use it as a context manager (or call :meth:`close`) so the bar is stopped even when the
+    scan fails before :meth:`scan_done`.
+    """
+
+    def __init__(self, console: Console | None = None, *, transient: bool = False) -> None:
+        self._console = console if console is not None else Console(stderr=True)
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("hosts"),
+            TextColumn("{task.fields[devices]} devices"),
+            TextColumn("[bold red]{task.fields[restricted]} restricted"),
+            TimeElapsedColumn(),
+            console=self._console,
+            transient=transient,
+        )
+        self._task: TaskID | None = None
+        self._lock = threading.Lock()
+        self._devices = 0
+        self._restricted = 0
+
+    @property
+    def devices_found(self) -> int:
+        return self._devices
+
+    @property
+    def restricted_found(self) -> int:
+        return self._restricted
+
+    def scan_started(self, info: ScanInfo, total_hosts: int) -> None:
+        with self._lock:
+            if self._task is None:
+                self._progress.start()
+                self._task = self._progress.add_task(
+                    "scanning", total=total_hosts, devices=0, restricted=0
+                )
+
+    def host_done(self, ip: str, device: Device | None) -> None:
+        with self._lock:
+            if device is not None:
+                self._devices += 1
+                if device.restricted:
+                    self._restricted += 1
+            if self._task is not None:
+                self._progress.update(
+                    self._task,
+                    advance=1,
+                    devices=self._devices,
+                    restricted=self._restricted,
+                )
+        if device is not None and device.restricted:
+            self._announce(device)
+
+    def scan_done(self, result: ScanResult) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the bar (idempotent)."""
+        with self._lock:
+            if self._task is not None:
+                self._progress.stop()
+                self._task = None
+
+    def __enter__(self) -> RichProgressObserver:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _announce(self, device: Device) -> None:
+        maker = device.brand or device.manufacturer or "unknown"
+        policies = ", ".join(dict.fromkeys(finding.policy for finding in device.findings))
+        line = Text.assemble(
+            ("RESTRICTED ", "bold red"),
+            printable(f"{device.ip} {maker} {device.model or ''}".rstrip()),
+            (f"  ({printable(policies)})" if policies else "", "red"),
+        )
+        self._progress.console.print(line)

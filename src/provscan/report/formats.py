@@ -1,0 +1,305 @@
+"""Renderers: how a scan result is shown (rich table) or exchanged (JSON, JSON Lines, CSV).
+
+JSON and JSON Lines are dumps of the contract document (:mod:`.contract`), so they cannot
+drift apart; every format lists devices in the contract's order. Values observed on the wire come from
+devices that may be hostile: the table escapes control characters and never interprets
+them as rich markup, and the CSV guards against spreadsheet formula injection.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import stat
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from provscan.errors import ProvscanError
+from provscan.model import Device, Evidence, ScanResult
+from provscan.report.contract import ScanDocument, ordered_devices, to_contract
+from provscan.report.safe_text import printable
+
+#: Output formats accepted by :func:`write_output`.
+FORMATS: tuple[str, ...] = ("table", "json", "jsonl", "csv")
+
+CSV_COLUMNS: tuple[str, ...] = (
+    "ip",
+    "mac",
+    "open_ports",
+    "manufacturer",
+    "brand",
+    "relation",
+    "model",
+    "firmware",
+    "device_type",
+    "confidence",
+    "restricted",
+    "policies",
+    "evidence_count",
+)
+
+#: A cell starting with one of these is a formula to spreadsheet programs (OWASP CSV injection).
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+#: How many evidence lines the table shows to explain a restricted verdict.
+WHY_EVIDENCE_LINES = 3
+#: Longest observed value shown in the table's "why" lines.
+WHY_VALUE_CHARS = 80
+#: Width of a table written to a file (there is no terminal to measure).
+FILE_TABLE_WIDTH = 160
+
+
+class OutputError(ProvscanError):
+    """A report could not be written to its destination."""
+
+
+# --- JSON and JSON Lines ---------------------------------------------------------------
+
+
+def _dump_json_object(document: ScanDocument) -> dict[str, Any]:
+    return document.model_dump(mode="json")
+
+
+def render_json(result: ScanResult) -> str:
+    """The contract document as JSON: indent 2, keys in contract order, trailing newline."""
+    return json.dumps(_dump_json_object(to_contract(result)), indent=2, ensure_ascii=True) + "\n"
+
+
+def render_jsonl(result: ScanResult) -> Iterator[str]:
+    """JSON Lines: a ``{"type": "scan", ...}`` line, then one ``{"type": "device", ...}`` per device.
+
+    Each item is one line including its ``\\n``; ``"".join(...)`` gives the file content.
+    Device lines carry ``scan_id`` so that lines from several scans can be mixed.
+    """
+    document = _dump_json_object(to_contract(result))
+    scan = document["scan"]
+    yield _jsonl({"type": "scan", "schema_version": document["schema_version"], **scan})
+    for device in document["devices"]:
+        yield _jsonl({"type": "device", "scan_id": scan["id"], **device})
+
+
+def _jsonl(line: dict[str, Any]) -> str:
+    return json.dumps(line, ensure_ascii=True, separators=(",", ":")) + "\n"
+
+
+# --- CSV -------------------------------------------------------------------------------
+
+
+def _csv_cell(value: str) -> str:
+    if value.startswith(_FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _policy_ids(device: Device) -> list[str]:
+    return list(dict.fromkeys(finding.policy for finding in device.findings))
+
+
+def render_csv(result: ScanResult) -> str:
+    """One row per device (columns :data:`CSV_COLUMNS`), formula-injection guarded."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for device in ordered_devices(result.devices):
+        row = (
+            device.ip,
+            device.mac or "",
+            " ".join(str(port) for port in device.open_ports),
+            device.manufacturer or "",
+            device.brand or "",
+            device.relation or "",
+            device.model or "",
+            device.firmware or "",
+            device.device_type or "",
+            f"{device.confidence:.2f}",
+            "true" if device.restricted else "false",
+            ";".join(_policy_ids(device)),
+            str(len(device.evidence)),
+        )
+        writer.writerow([_csv_cell(cell) for cell in row])
+    return buffer.getvalue()
+
+
+# --- rich table ------------------------------------------------------------------------
+
+
+def _cell(value: str | None, placeholder: str = "-") -> Text:
+    if not value:
+        return Text(placeholder, style="dim")
+    return Text(printable(value, limit=WHY_VALUE_CHARS))
+
+
+def _restricted_cell(device: Device) -> Text:
+    if not device.restricted:
+        return Text("no", style="dim")
+    policies = ", ".join(printable(policy) for policy in _policy_ids(device))
+    return Text(f"RESTRICTED ({policies})" if policies else "RESTRICTED", style="bold red")
+
+
+def _top_evidence(evidence: Iterable[Evidence]) -> list[Evidence]:
+    # Rule matches explain a verdict better than raw facts; stronger rules first.
+    ranked = sorted(evidence, key=lambda item: (item.rule_id is None, -item.certainty))
+    return ranked[:WHY_EVIDENCE_LINES]
+
+
+def _why_lines(device: Device) -> list[Text]:
+    identity = device.brand or device.manufacturer or "unknown brand"
+    if device.manufacturer and device.manufacturer != identity:
+        identity += f", made by {device.manufacturer}"
+        if device.relation:
+            identity += f" ({device.relation})"
+    if device.family:
+        identity += f"; family {device.family}"
+    lines = [
+        Text.assemble(
+            ("Why ", "bold"),
+            (printable(device.ip), "bold"),
+            (" is restricted: ", "bold"),
+            printable(identity),
+        )
+    ]
+    for finding in device.findings:
+        lines.append(
+            Text.assemble(
+                "  ",
+                (printable(finding.policy), "bold red"),
+                f" ({printable(finding.jurisdiction)}): ",
+                printable(finding.measure, limit=WHY_VALUE_CHARS),
+                (f" [{printable(finding.citation, limit=WHY_VALUE_CHARS)}]", "dim"),
+            )
+        )
+    for item in _top_evidence(device.evidence):
+        where = item.protocol if item.port is None else f"{item.protocol}/{item.port}"
+        rule = f"rule {item.rule_id}" if item.rule_id else "no rule"
+        lines.append(
+            Text.assemble(
+                "  - ",
+                (printable(where), "cyan"),
+                f" {printable(item.observed_field)} = ",
+                repr(printable(item.observed, limit=WHY_VALUE_CHARS)),
+                (f"  -> {printable(rule)} (certainty {item.certainty:.2f})", "dim"),
+            )
+        )
+    return lines
+
+
+def summary_line(result: ScanResult) -> str:
+    """``"N devices, M restricted (policies …), K hosts without answers"``."""
+    devices = result.devices
+    restricted = [device for device in devices if device.restricted]
+    policies = list(dict.fromkeys(p for device in restricted for p in _policy_ids(device)))
+    silent_hosts = max(result.info.hosts_scanned - result.info.hosts_responding, 0)
+    restricted_part = f"{len(restricted)} restricted"
+    if policies:
+        restricted_part += f" (policies {', '.join(policies)})"
+    line = (
+        f"{len(devices)} device{'s' if len(devices) != 1 else ''}, {restricted_part}, "
+        f"{silent_hosts} host{'s' if silent_hosts != 1 else ''} without answers"
+    )
+    if not result.info.complete:
+        line += " - scan INCOMPLETE"
+    return printable(line)
+
+
+def render_table(result: ScanResult, console: Console) -> None:
+    """Print a table of devices, a summary line and, per restricted device, why."""
+    table = Table(
+        title=Text(f"provscan scan {printable(result.info.scan_id)}"), title_justify="left"
+    )
+    for header in ("IP", "Ports", "Maker", "Brand", "Model", "Firmware", "Type", "Confidence"):
+        table.add_column(header, overflow="fold")
+    table.add_column("Restricted", overflow="fold")
+    devices = ordered_devices(result.devices)
+    for device in devices:
+        table.add_row(
+            _cell(device.ip),
+            Text(" ".join(str(port) for port in device.open_ports)),
+            _cell(device.manufacturer, "unknown"),
+            _cell(device.brand),
+            _cell(device.model),
+            _cell(device.firmware),
+            _cell(device.device_type),
+            Text(f"{device.confidence:.0%}"),
+            _restricted_cell(device),
+        )
+    console.print(table)
+    summary_style = "bold red" if any(device.restricted for device in result.devices) else "bold"
+    console.print(Text(summary_line(result), style=summary_style))
+    for note in result.info.notes:
+        console.print(Text(f"note: {printable(note)}", style="yellow"))
+    for device in devices:
+        if device.restricted:
+            console.print()
+            for line in _why_lines(device):
+                console.print(line)
+
+
+# --- writing ---------------------------------------------------------------------------
+
+
+def write_output(result: ScanResult, fmt: str, output: Path | None, console: Console) -> None:
+    """Render ``result`` as ``fmt`` (one of :data:`FORMATS`) to ``output`` or the console.
+
+    A file is written atomically: to a temporary file in the same directory, then renamed,
+    so a reader never sees half a report. Raises :class:`OutputError` when it cannot be.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if fmt == "table":
+        if output is None:
+            render_table(result, console)
+            return
+        buffer = io.StringIO()
+        render_table(result, Console(file=buffer, width=FILE_TABLE_WIDTH, no_color=True))
+        text = buffer.getvalue()
+    elif fmt == "json":
+        text = render_json(result)
+    elif fmt == "jsonl":
+        text = "".join(render_jsonl(result))
+    else:
+        text = render_csv(result)
+    if output is None:
+        # Machine formats bypass rich: no markup, wrapping or highlighting of the data.
+        console.file.write(text)
+        console.file.flush()
+    else:
+        write_atomically(output, text.encode("utf-8"))
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` in one rename; keeps an existing file's permissions."""
+    try:
+        descriptor, temporary_name = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+        )
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    temporary = Path(temporary_name)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, _target_mode(path))
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def _target_mode(path: Path) -> int:
+    # mkstemp creates 0600; a report should get the mode a plain open() would give.
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask

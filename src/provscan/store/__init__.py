@@ -1,0 +1,3 @@
+"""Where scans are kept: a SQLAlchemy database migrated by Alembic."""
+
+from __future__ import annotations

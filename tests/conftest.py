@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from helpers import scan_addresses
+
+from provscan.engine.limits import DEFAULT_PORTS
+from provscan.lab.server import Lab, run_lab_in_thread
+from provscan.model import ScanResult
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[Lab]:
+    with run_lab_in_thread() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def lab_scan(lab: Lab) -> ScanResult:
+    """One real scan of every non-hostile lab device over loopback."""
+    devices = [d for d in lab.devices if not d.expect.hostile]
+    addresses = sorted({d.address for d in devices})
+    ports = sorted(set(DEFAULT_PORTS) | {s.port for d in devices for s in d.services})
+    return scan_addresses(addresses, ports=ports)

@@ -1,0 +1,32 @@
+"""Shared test helpers (importable as `helpers`)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Sequence
+
+from provscan.engine.limits import DEFAULT_PORTS, ScanLimits
+from provscan.model import ScanResult
+
+#: Short deadlines keep the suite fast; hostile devices are bounded by these.
+TEST_LIMITS = dataclasses.replace(
+    ScanLimits(),
+    connect_timeout_s=1.0,
+    read_timeout_s=1.0,
+    per_connection_deadline_s=2.5,
+    per_host_deadline_s=15.0,
+)
+
+
+def scan_addresses(
+    addresses: list[str],
+    limits: ScanLimits = TEST_LIMITS,
+    ports: Sequence[int] = DEFAULT_PORTS,
+) -> ScanResult:
+    """A real scan over loopback through the whole pipeline."""
+    from provscan.pipeline import run_scan
+    from provscan.targets import build_targets
+
+    targets = build_targets(addresses)
+    return asyncio.run(run_scan(targets, addresses, ports, limits=limits))

@@ -1,0 +1,73 @@
+"""Every lab device identified correctly by a real scan over loopback."""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+
+import pytest
+from helpers import TEST_LIMITS, scan_addresses
+
+from provscan.lab.server import Lab
+from provscan.lab.server import load_devices as load_personalities
+from provscan.lab.spec import DeviceSpec
+from provscan.model import ScanResult
+
+DEVICES = [d for d in load_personalities() if not d.expect.hostile]
+HOSTILE = [d for d in load_personalities() if d.expect.hostile]
+
+
+@pytest.mark.parametrize("spec", DEVICES, ids=[d.id for d in DEVICES])
+def test_lab_device_is_identified(spec: DeviceSpec, lab_scan: ScanResult) -> None:
+    devices = {d.ip: d for d in lab_scan.devices}
+    assert spec.address in devices, f"{spec.id} not found (no open port seen)"
+    device = devices[spec.address]
+    evidence = "\n".join(
+        f"  {e.protocol}/{e.port} {e.observed_field}={e.observed!r} {e.rule_id}"
+        for e in device.evidence
+    )
+    context = f"{spec.id}: got maker={device.manufacturer} brand={device.brand} restricted={device.restricted}\n{evidence}"
+    if spec.expect.manufacturer is not None:
+        assert device.manufacturer == spec.expect.manufacturer, context
+    if spec.expect.brand is not None:
+        assert (device.brand or device.manufacturer) == spec.expect.brand, context
+    if spec.expect.restricted is not None:
+        assert device.restricted is spec.expect.restricted, context
+    if spec.expect.model is not None:
+        assert device.model == spec.expect.model, context
+    if device.restricted:
+        assert device.findings and all(f.citation for f in device.findings)
+    assert device.evidence, "a device must come with evidence"
+
+
+def test_open_ports_match_the_lab(lab_scan: ScanResult) -> None:
+    devices = {d.ip: d for d in lab_scan.devices}
+    for spec in DEVICES:
+        assert set(devices[spec.address].open_ports) == {s.port for s in spec.services}, spec.id
+
+
+def test_every_attempt_is_recorded(lab_scan: ScanResult) -> None:
+    for device in lab_scan.devices:
+        probed_ports = {a.port for a in device.attempts}
+        assert probed_ports == set(device.open_ports), device.ip
+
+
+def test_hostile_devices_do_not_stop_the_scan(lab: Lab) -> None:
+    # Given every hostile device of the lab
+    addresses = sorted({d.address for d in HOSTILE})
+    assert addresses
+    tracemalloc.start()
+    started = time.monotonic()
+    # When they are scanned with the test deadlines
+    result = scan_addresses(addresses)
+    elapsed = time.monotonic() - started
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    # Then the scan finishes within the host deadline, with bounded memory,
+    # and reports what it saw (failures recorded as attempts, not dropped).
+    assert elapsed < TEST_LIMITS.per_host_deadline_s + 5
+    assert peak < 64 * 1024 * 1024, f"peak traced memory {peak} bytes"
+    assert result.info.hosts_scanned == len(addresses)
+    for device in result.devices:
+        assert device.attempts
+        assert any(a.status.value != "ok" for a in device.attempts) or device.evidence
