@@ -32,6 +32,8 @@ OUI_MANUFACTURER_CERTAINTY = 0.6
 OWN_BRAND_WEIGHT = 1.0
 #: Partial relabels (only some product lines) halve the implied certainty.
 PARTIAL_RELABEL_FACTOR = 0.5
+#: Network evidence never proves a maker beyond doubt (firmware can be swapped or spoofed).
+MAX_CONFIDENCE = 0.99
 #: Observation fields that carry a MAC address.
 MAC_FIELDS = (
     "isapi.mac",
@@ -250,7 +252,7 @@ class Attributor:
             firmware=best("firmware"),
             serial=best("serial"),
             device_type=best("device_type"),
-            confidence=round(min(confidence, 1.0), 3),
+            confidence=round(min(confidence, MAX_CONFIDENCE), 3),
             evidence=tuple(self._evidence(claims, observations)),
             conflicts=tuple(conflicts),
             attempts=tuple(attempts),

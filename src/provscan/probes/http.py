@@ -31,6 +31,8 @@ from provscan.wire.http1 import HttpResponse, build_request, parse_response
 BODY_KEEP = 64 * 1024
 #: Largest response read per request.
 RESPONSE_CAP = 256 * 1024
+#: A path no device serves: when it answers like a vendor endpoint, endpoints prove nothing.
+CANARY_PATH = "/provscan-canary-0f3a9c"
 USER_AGENT = "provscan/0.1 (+https://github.com/provscan/provscan)"
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
 _REALM = re.compile(r'realm\s*=\s*"([^"]*)"|realm\s*=\s*([^\s,]+)', re.IGNORECASE)
@@ -217,6 +219,28 @@ class HttpProbe(Probe):
         except ProbeError:
             pass
 
+        # A catch-all server answers every path alike; then an endpoint's status says
+        # nothing about the vendor. One request for a path no device has tells us.
+        catch_all_status: int | None = None
+        if self.endpoints:
+            try:
+                canary = await self._fetch(ctx, "GET", CANARY_PATH)
+            except ProbeError:
+                canary = None
+            if canary is not None and canary.status not in (400, 404, 410):
+                catch_all_status = canary.status
+                extend(
+                    [
+                        Observation(
+                            protocol,
+                            ctx.port,
+                            "http.endpoint",
+                            f"GET {CANARY_PATH} -> {canary.status}",
+                            detail="canary",
+                        )
+                    ]
+                )
+
         for endpoint in self.endpoints:
             try:
                 response = await self._fetch(
@@ -228,17 +252,11 @@ class HttpProbe(Probe):
                 )
             except ProbeError:
                 continue
-            extend(
-                [
-                    Observation(
-                        protocol,
-                        ctx.port,
-                        "http.endpoint",
-                        f"{endpoint.method} {endpoint.path} -> {response.status}",
-                        detail=endpoint.id,
-                    )
-                ]
-            )
+            if response.status != catch_all_status:
+                status = f"{endpoint.method} {endpoint.path} -> {response.status}"
+                extend(
+                    [Observation(protocol, ctx.port, "http.endpoint", status, detail=endpoint.id)]
+                )
             extend(
                 [
                     o

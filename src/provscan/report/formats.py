@@ -23,7 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from provscan.errors import ProvscanError
-from provscan.model import Device, Evidence, ScanResult
+from provscan.model import Device, Evidence, Finding, ScanResult
 from provscan.report.contract import ScanDocument, ordered_devices, to_contract
 from provscan.report.safe_text import printable
 
@@ -140,8 +140,8 @@ def _cell(value: str | None, placeholder: str = "-") -> Text:
 def _restricted_cell(device: Device) -> Text:
     if not device.restricted:
         return Text("no", style="dim")
-    policies = ", ".join(printable(policy) for policy in _policy_ids(device))
-    return Text(f"RESTRICTED ({policies})" if policies else "RESTRICTED", style="bold red")
+    # The policy ids are listed under "Why …" below the table; the cell stays narrow.
+    return Text(f"YES ({len(_policy_ids(device))})", style="bold red")
 
 
 def _top_evidence(evidence: Iterable[Evidence]) -> list[Evidence]:
@@ -166,14 +166,19 @@ def _why_lines(device: Device) -> list[Text]:
             printable(identity),
         )
     ]
+    by_policy: dict[str, list[Finding]] = {}
     for finding in device.findings:
+        by_policy.setdefault(finding.policy, []).append(finding)
+    for policy, findings in by_policy.items():
+        first = findings[0]
+        more = f" (+{len(findings) - 1} more)" if len(findings) > 1 else ""
         lines.append(
             Text.assemble(
                 "  ",
-                (printable(finding.policy), "bold red"),
-                f" ({printable(finding.jurisdiction)}): ",
-                printable(finding.measure, limit=WHY_VALUE_CHARS),
-                (f" [{printable(finding.citation, limit=WHY_VALUE_CHARS)}]", "dim"),
+                (printable(policy), "bold red"),
+                f" ({printable(first.jurisdiction)}): ",
+                printable(first.measure, limit=WHY_VALUE_CHARS),
+                (f"{more} [{printable(first.citation, limit=WHY_VALUE_CHARS)}]", "dim"),
             )
         )
     for item in _top_evidence(device.evidence):
@@ -214,14 +219,14 @@ def render_table(result: ScanResult, console: Console) -> None:
     table = Table(
         title=Text(f"provscan scan {printable(result.info.scan_id)}"), title_justify="left"
     )
-    for header in ("IP", "Ports", "Maker", "Brand", "Model", "Firmware", "Type", "Confidence"):
+    for header in ("IP", "Ports", "Maker", "Brand", "Model", "Firmware", "Type", "Conf."):
         table.add_column(header, overflow="fold")
     table.add_column("Restricted", overflow="fold")
     devices = ordered_devices(result.devices)
     for device in devices:
         table.add_row(
             _cell(device.ip),
-            Text(" ".join(str(port) for port in device.open_ports)),
+            Text(",".join(str(port) for port in device.open_ports)),
             _cell(device.manufacturer, "unknown"),
             _cell(device.brand),
             _cell(device.model),
