@@ -73,3 +73,18 @@ def test_hostile_devices_do_not_stop_the_scan(lab: Lab) -> None:
         # A hostile reply is never evidence of a vendor.
         assert device.restricted is bool(expected[device.ip].expect.restricted), device.ip
         assert {a.port for a in device.attempts} == set(device.open_ports)
+
+
+def test_scan_is_non_intrusive(lab: Lab, lab_scan: ScanResult) -> None:
+    # The lab records the first bytes of every connection it received during the scan.
+    requests = [r for r in lab.record if not r.device_id.startswith("hostile")]
+    assert requests
+    for request in requests:
+        data = request.first_bytes.lower()
+        assert b"authorization:" not in data, request.first_line
+        assert b"auth=" not in data and b"/sdk/weblanguage" not in data, request.first_line
+        method = request.first_line.split(" ", 1)[0]
+        if request.protocol in ("http",) and method.isalpha():
+            assert method in ("GET", "POST"), request.first_line
+        if request.protocol == "rtsp" and method.isalpha():
+            assert method in ("OPTIONS", "DESCRIBE"), request.first_line
