@@ -134,6 +134,17 @@ def main() -> int:
             and d["manufacturer"] == expected[d["ip"]][0]
         )
         identifiable = sum(1 for maker, _ in expected.values() if maker)
+        found = {d["ip"]: d for d in document["devices"]}
+        for device in devices:
+            maker = device.expect.manufacturer
+            got = found.get(device.address, {}).get("manufacturer")
+            if maker and got != maker:
+                ports_seen = found.get(device.address, {}).get("open_ports", [])
+                print(
+                    f"  missed {device.id} at {device.address}: expected {maker}, got {got} "
+                    f"(open ports seen: {ports_seen}; device ports: "
+                    f"{[s.port for s in device.services]})"
+                )
         print(
             f"provscan: {elapsed:.2f} s (exit {rc}), {hosts / elapsed:.1f} hosts/s, "
             f"{correct / elapsed:.1f} devices identified/s, peak RSS {peak / 2**20:.1f} MiB"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import importlib
 import os
 import sys
 from enum import StrEnum
@@ -359,6 +360,19 @@ def lab_list() -> None:
             device.description,
         )
     Console().print(table)
+
+
+#: Command modules of later pipeline inputs; each defines ``register(app: typer.Typer)``.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
+def _register_commands() -> None:
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"provscan.commands.{name}")
+        module.register(app)
+
+
+_register_commands()
 
 
 def main() -> None:
