@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from helpers import scan_addresses
+from helpers import SESSION_DEVICES, scan_addresses
 
 from provscan.engine.limits import DEFAULT_PORTS
 from provscan.lab.server import Lab, run_lab_in_thread
@@ -12,7 +12,7 @@ from provscan.model import ScanResult
 
 @pytest.fixture(scope="session")
 def lab() -> Iterator[Lab]:
-    with run_lab_in_thread() as running:
+    with run_lab_in_thread(SESSION_DEVICES) as running:
         yield running
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 from collections.abc import Sequence
 
 from provscan.engine.limits import DEFAULT_PORTS, ScanLimits
+from provscan.lab.server import load_devices
+from provscan.lab.spec import DeviceSpec
 from provscan.model import ScanResult
 
 #: Short deadlines keep the suite fast; hostile devices are bounded by these.
@@ -30,3 +33,20 @@ def scan_addresses(
 
     targets = build_targets(addresses)
     return asyncio.run(run_scan(targets, addresses, ports, limits=limits))
+
+
+#: Each test session serves the lab on its own 127.N.0.0/16, so that several sessions (a
+#: developer's and CI's, or parallel runs) never collide on the bundled 127.77.x.y addresses.
+SESSION_OCTET = 130 + os.getpid() % 100
+
+
+def _session_address(address: str) -> str:
+    parts = address.split(".")
+    parts[1] = str(SESSION_OCTET)
+    return ".".join(parts)
+
+
+SESSION_DEVICES: list[DeviceSpec] = [
+    device.model_copy(update={"address": _session_address(device.address)})
+    for device in load_devices()
+]

@@ -11,16 +11,14 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from helpers import SESSION_DEVICES
 
 from provscan.lab.server import Lab
-from provscan.lab.server import load_devices as load_personalities
 from provscan.report.contract import load_schema
 
 FAST = ["--timeout", "2", "--host-timeout", "15", "--quiet"]
-RESTRICTED = next(d for d in load_personalities() if d.expect.restricted and not d.expect.hostile)
-CLEAN = next(
-    d for d in load_personalities() if d.expect.restricted is False and d.expect.manufacturer
-)
+RESTRICTED = next(d for d in SESSION_DEVICES if d.expect.restricted and not d.expect.hostile)
+CLEAN = next(d for d in SESSION_DEVICES if d.expect.restricted is False and d.expect.manufacturer)
 
 
 def run(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:

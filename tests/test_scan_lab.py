@@ -6,15 +6,14 @@ import time
 import tracemalloc
 
 import pytest
-from helpers import TEST_LIMITS, scan_addresses
+from helpers import SESSION_DEVICES, TEST_LIMITS, scan_addresses
 
 from provscan.lab.server import Lab
-from provscan.lab.server import load_devices as load_personalities
 from provscan.lab.spec import DeviceSpec
 from provscan.model import ScanResult
 
-DEVICES = [d for d in load_personalities() if not d.expect.hostile]
-HOSTILE = [d for d in load_personalities() if d.expect.hostile]
+DEVICES = [d for d in SESSION_DEVICES if not d.expect.hostile]
+HOSTILE = [d for d in SESSION_DEVICES if d.expect.hostile]
 
 
 @pytest.mark.parametrize("spec", DEVICES, ids=[d.id for d in DEVICES])
