@@ -1,0 +1,152 @@
+"""``provscan discover``: devices that announce themselves, without a port scan.
+
+Same device-record contract, ``--format``, ``--output`` and storage as ``provscan scan``;
+the scan's kind is ``active`` with the note "discovery only". Without targets it multicasts and broadcasts on attached
+segments (``--iface`` or every up, multicast-capable, non-loopback interface); with
+targets it sends unicast probes to them only.
+"""
+
+# No ``from __future__ import annotations`` here: typer reads the command's annotations at
+# registration, and they name classes imported inside ``register`` (cli.py imports this
+# module while it is itself being imported).
+import asyncio
+import dataclasses
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from provscan import __version__
+from provscan.discovery.interface import DiscoveryResult
+from provscan.discovery.runner import (
+    DEFAULT_TIMEOUT_S,
+    DiscoverySettings,
+    discover_addresses,
+    discover_segments,
+    segments_for,
+)
+from provscan.model import Device, ScanInfo, ScanResult
+
+DISCOVERY_PORTS = (1900, 3702, 5353, 37020, 37810)
+
+
+def build_result(
+    result: DiscoveryResult,
+    *,
+    started: datetime,
+    target_specs: Sequence[str],
+    policy_ids: Sequence[str] | None = None,
+) -> ScanResult:
+    """Attribute and judge every discovered host: one device record each."""
+    from provscan.attribution.attribute import Attributor
+    from provscan.knowledge.loader import load_knowledge
+    from provscan.policy.evaluate import judge
+
+    knowledge = load_knowledge()
+    policies = knowledge.select_policies(list(policy_ids) if policy_ids else None)
+    attributor = Attributor(knowledge)
+    devices: list[Device] = []
+    for host in result.hosts:
+        attribution = attributor.attribute(
+            host.address, (), (), mac=host.mac, extra_observations=host.observations
+        )
+        device = judge(attribution.device, policies)
+        notes = (*device.notes, *host.notes, f"discovery: {', '.join(host.protocols)}")
+        devices.append(dataclasses.replace(device, notes=notes))
+    info = ScanInfo(
+        scan_id=str(uuid.uuid4()),
+        kind="active",  # the contract's kinds: discovery sends probes, so it is active
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        targets=tuple(target_specs),
+        ports=DISCOVERY_PORTS,
+        policies=tuple(p.id for p in policies),
+        tool_version=__version__,
+        hosts_scanned=len(result.hosts),
+        hosts_responding=len(result.hosts),
+        notes=("discovery only: no port scan", *result.notes),
+    )
+    return ScanResult(info, tuple(devices))
+
+
+async def run_discover(
+    targets: Sequence[str], settings: DiscoverySettings, *, allow_public: bool = False
+) -> DiscoveryResult:
+    if targets:
+        from provscan.targets import build_targets
+
+        addresses = [address for address, _ in build_targets(targets, allow_public=allow_public)]
+        return await discover_addresses(addresses, settings)
+    return await discover_segments(segments_for(settings), settings)
+
+
+def register(app: typer.Typer) -> None:
+    from provscan.cli import (
+        EXIT_USAGE,
+        OutputFormat,
+        UsageProblem,
+        _check_policies,
+        _emit,
+        _fail,
+        _finish,
+    )
+    from provscan.errors import ProvscanError, TargetError
+
+    @app.command()
+    def discover(
+        targets: Annotated[
+            list[str] | None,
+            typer.Argument(
+                metavar="TARGET",
+                help="Addresses to probe by unicast (default: multicast/broadcast on segments).",
+            ),
+        ] = None,
+        iface: Annotated[
+            str | None,
+            typer.Option("--iface", help="Interface to discover on (default: all attached)."),
+        ] = None,
+        timeout: Annotated[
+            float,
+            typer.Option("--timeout", min=0.1, max=60.0, help="Seconds to wait for replies."),
+        ] = DEFAULT_TIMEOUT_S,
+        policy: Annotated[
+            str | None, typer.Option("--policy", help="Comma-separated policy ids.")
+        ] = None,
+        fmt: Annotated[
+            OutputFormat, typer.Option("--format", "-f", help="Output format.")
+        ] = OutputFormat.table,
+        output: Annotated[
+            Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
+        ] = None,
+        db: Annotated[str | None, typer.Option("--db", help="Database file or URL.")] = None,
+        no_db: Annotated[bool, typer.Option("--no-db", help="Do not store the result.")] = False,
+        allow_public: Annotated[
+            bool, typer.Option("--allow-public", help="Allow public unicast targets.")
+        ] = False,
+        fail_on_restricted: Annotated[
+            bool,
+            typer.Option("--fail-on-restricted", help="Exit 3 when a restricted device is found."),
+        ] = False,
+    ) -> None:
+        """Find devices that announce themselves (ONVIF, SADP, DHDiscover, SSDP/UPnP, mDNS, ARP)."""
+        started = datetime.now(UTC)
+        settings = DiscoverySettings(timeout_s=timeout, interface=iface, loopback_timeout_s=timeout)
+        try:
+            policy_ids = [p.strip() for p in policy.split(",") if p.strip()] if policy else None
+            _check_policies(policy_ids)
+            try:
+                found = asyncio.run(
+                    run_discover(targets or [], settings, allow_public=allow_public)
+                )
+            except TargetError as exc:
+                raise UsageProblem(str(exc)) from exc
+            specs = targets or [iface or "attached segments"]
+            result = build_result(found, started=started, target_specs=specs, policy_ids=policy_ids)
+            _emit(result, fmt, output, db, no_db)
+        except ProvscanError as exc:
+            code = EXIT_USAGE if isinstance(exc, UsageProblem) else 1
+            raise _fail(str(exc), code) from None
+        _finish(result, fail_on_restricted)

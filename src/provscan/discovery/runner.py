@@ -1,0 +1,309 @@
+"""Plan where discovery probes go, run every protocol at once, merge what answered.
+
+Where probes go (docs/decisions/0003-discovery.md):
+- **attached segments** (an interface whose subnet holds the targets, or the one named by
+  ``--iface``): multicast to each protocol's group with TTL 1 and broadcast to the subnet's
+  broadcast address, sent from the interface's own address; then ARP for MACs;
+- **loopback targets**: unicast to each target address only (loopback has no multicast);
+- **routed targets**: no discovery (its multicast would not reach them); a note says so.
+Replies from outside the scope (the targets, or the segment) are counted and dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from provscan.discovery import arp, netif
+from provscan.discovery import ssdp as ssdp_module
+from provscan.discovery.dhdiscover import DhDiscover
+from provscan.discovery.interface import (
+    DiscoveryProtocol,
+    DiscoveryReply,
+    DiscoveryResult,
+    Segment,
+)
+from provscan.discovery.mdns import Mdns
+from provscan.discovery.merge import merge_replies
+from provscan.discovery.sadp import Sadp
+from provscan.discovery.ssdp import Ssdp
+from provscan.discovery.transport import ExchangeCounters, Route, exchange
+from provscan.discovery.wsd import WsDiscovery
+
+PROTOCOLS: dict[str, Callable[[], DiscoveryProtocol]] = {
+    "wsd": WsDiscovery,
+    "sadp": Sadp,
+    "dhdiscover": DhDiscover,
+    "ssdp": Ssdp,
+    "mdns": Mdns,
+}
+#: How long replies are awaited on a real segment (devices answer within ~1 s; SSDP MX=1).
+DEFAULT_TIMEOUT_S = 2.0
+#: Loopback replies take microseconds; the scan waits this long for them.
+LOOPBACK_TIMEOUT_S = 0.5
+#: More unicast targets than this get no discovery (a note says so).
+MAX_UNICAST_TARGETS = 4096
+#: Segments wider than this are not ARP-swept (only addresses that answered are resolved).
+MAX_SWEEP_PREFIX = 22
+#: UPnP follow-ups (description fetch, IGD queries) run at most this many at once.
+FOLLOW_UP_CONCURRENCY = 16
+
+
+@dataclass(frozen=True)
+class DiscoverySettings:
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    #: Restrict discovery to this interface (``--iface``).
+    interface: str | None = None
+    protocols: tuple[str, ...] = tuple(PROTOCOLS)
+    arp: bool = True
+    follow_up: bool = True
+    loopback_timeout_s: float = LOOPBACK_TIMEOUT_S
+    #: On segments: send to the protocols' multicast groups / to the subnet broadcast.
+    multicast: bool = True
+    broadcast: bool = True
+
+
+@dataclass
+class _Run:
+    settings: DiscoverySettings
+    counters: dict[str, ExchangeCounters] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def counter(self, name: str) -> ExchangeCounters:
+        return self.counters.setdefault(name, ExchangeCounters())
+
+    def protocols(self) -> list[DiscoveryProtocol]:
+        return [PROTOCOLS[name]() for name in self.settings.protocols if name in PROTOCOLS]
+
+    async def follow_ups(self, replies: list[DiscoveryReply]) -> list[DiscoveryReply]:
+        if not self.settings.follow_up:
+            return replies
+        slots = asyncio.Semaphore(FOLLOW_UP_CONCURRENCY)
+        timeout = max(self.settings.timeout_s, 1.0) + 1.0
+
+        async def one(reply: DiscoveryReply) -> DiscoveryReply:
+            if reply.follow_up is None:
+                return reply
+            async with slots:
+                return await ssdp_module.follow_up(reply, timeout)
+
+        # The same LOCATION is fetched once per address.
+        unique: dict[tuple[str, str], DiscoveryReply] = {}
+        rest: list[DiscoveryReply] = []
+        for reply in replies:
+            if reply.follow_up is None:
+                rest.append(reply)
+            else:
+                unique.setdefault((reply.address, reply.follow_up), reply)
+                if unique[(reply.address, reply.follow_up)] is not reply:
+                    rest.append(_without_follow_up(reply))
+        done = await asyncio.gather(*(one(r) for r in unique.values()))
+        return [*rest, *done]
+
+    def result(
+        self, replies: list[DiscoveryReply], macs: dict[str, str], how: str
+    ) -> DiscoveryResult:
+        hosts = merge_replies(replies, macs, how)
+        notes = list(dict.fromkeys(self.notes))
+        answered: dict[str, int] = {}
+        for host in hosts:
+            for protocol in host.protocols:
+                answered[protocol] = answered.get(protocol, 0) + 1
+        if answered:
+            summary = ", ".join(f"{name} {count}" for name, count in sorted(answered.items()))
+            notes.insert(0, f"discovery: {len(hosts)} hosts answered ({summary})")
+        problems = []
+        totals: dict[str, int] = {}
+        for name, counter in sorted(self.counters.items()):
+            parts = [
+                f"{value} {label}"
+                for label, value in (
+                    ("malformed", counter.malformed),
+                    ("oversized", counter.oversized),
+                    ("out of scope", counter.out_of_scope),
+                    ("flood-dropped", counter.flood_dropped),
+                    ("send errors", counter.send_errors),
+                )
+                if value
+            ]
+            for label, value in counter.__dict__.items():
+                if isinstance(value, int):
+                    totals[f"{name}.{label}"] = value
+            if parts:
+                problems.append(f"{name}: {', '.join(parts)}")
+        if problems:
+            notes.append("discovery errors: " + "; ".join(problems))
+        return DiscoveryResult(tuple(hosts), tuple(notes), totals)
+
+
+def _without_follow_up(reply: DiscoveryReply) -> DiscoveryReply:
+    return DiscoveryReply(
+        reply.protocol, reply.address, reply.port, reply.observations, reply.mac, reply.serial
+    )
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+async def _segment_replies(
+    run: _Run, segment: Segment, in_scope: Callable[[str], bool]
+) -> list[DiscoveryReply]:
+    if segment.is_loopback or not segment.supports_multicast:
+        run.notes.append(
+            f"{segment.interface}: no multicast on a loopback interface; name loopback "
+            "targets for unicast discovery"
+        )
+        return []
+    route = Route(segment.address, multicast_interface=segment.address, broadcast=True)
+
+    async def one(protocol: DiscoveryProtocol) -> list[DiscoveryReply]:
+        destinations: list[str] = []
+        if run.settings.multicast and protocol.multicast_group:
+            destinations.append(protocol.multicast_group)
+        if run.settings.broadcast and protocol.uses_broadcast and segment.prefix < 31:
+            destinations.append(segment.broadcast)
+        return await exchange(
+            protocol,
+            destinations,
+            route,
+            timeout_s=run.settings.timeout_s,
+            in_scope=lambda a: segment.contains(a) and a != segment.address and in_scope(a),
+            counters=run.counter(protocol.name),
+        )
+
+    found = await asyncio.gather(*(one(p) for p in run.protocols()))
+    return [reply for replies in found for reply in replies]
+
+
+async def _unicast_replies(
+    run: _Run, addresses: Sequence[str], timeout_s: float
+) -> list[DiscoveryReply]:
+    wanted = set(addresses)
+    loopback = all(_is_loopback(a) for a in addresses)
+    route = Route("127.0.0.1" if loopback else "0.0.0.0")
+
+    async def one(protocol: DiscoveryProtocol) -> list[DiscoveryReply]:
+        return await exchange(
+            protocol,
+            list(addresses),
+            route,
+            timeout_s=timeout_s,
+            in_scope=wanted.__contains__,
+            counters=run.counter(protocol.name),
+            repeat=1,
+        )
+
+    found = await asyncio.gather(*(one(p) for p in run.protocols()))
+    return [reply for replies in found for reply in replies]
+
+
+async def _arp_for(
+    run: _Run, segment: Segment, addresses: Iterable[str], *, sweep: bool
+) -> tuple[dict[str, str], str]:
+    if not run.settings.arp or segment.is_loopback:
+        return {}, "arp"
+    wanted = [a for a in addresses if segment.contains(a) and a != segment.address]
+    if sweep and segment.prefix >= MAX_SWEEP_PREFIX:
+        wanted = [str(h) for h in segment.network.hosts() if str(h) != segment.address]
+    if not wanted:
+        return {}, "arp"
+    return await arp.resolve(segment.interface, wanted, min(run.settings.timeout_s, 2.0))
+
+
+def segments_for(settings: DiscoverySettings) -> list[Segment]:
+    """The segments ``provscan discover`` uses: ``--iface``, or every up, multicast-capable,
+    non-loopback IPv4 interface."""
+    if settings.interface:
+        return [netif.segment_for_interface(settings.interface)]
+    return [s for s in netif.list_segments() if not s.is_loopback and s.supports_multicast]
+
+
+async def discover_segments(
+    segments: Sequence[Segment], settings: DiscoverySettings
+) -> DiscoveryResult:
+    """``provscan discover`` on attached segments: multicast, broadcast, then ARP."""
+    run = _Run(settings)
+    replies: list[DiscoveryReply] = []
+    for found in await asyncio.gather(
+        *(_segment_replies(run, s, lambda _: True) for s in segments)
+    ):
+        replies.extend(found)
+    replies = await run.follow_ups(replies)
+    macs: dict[str, str] = {}
+    how = "arp"
+    for segment in segments:
+        found_macs, how = await _arp_for(run, segment, [r.address for r in replies], sweep=True)
+        macs.update(found_macs)
+    return run.result(replies, macs, how)
+
+
+async def discover_addresses(
+    addresses: Sequence[str], settings: DiscoverySettings
+) -> DiscoveryResult:
+    """``provscan discover TARGET…``: unicast probes to the named addresses only."""
+    run = _Run(settings)
+    if len(addresses) > MAX_UNICAST_TARGETS:
+        run.notes.append(
+            f"discovery skipped: {len(addresses)} targets exceed {MAX_UNICAST_TARGETS}"
+        )
+        return run.result([], {}, "arp")
+    timeout = (
+        settings.loopback_timeout_s
+        if addresses and all(_is_loopback(a) for a in addresses)
+        else settings.timeout_s
+    )
+    replies = await run.follow_ups(await _unicast_replies(run, addresses, timeout))
+    return run.result(replies, {}, "arp")
+
+
+async def discover_for_targets(
+    targets: Iterable[str], settings: DiscoverySettings
+) -> DiscoveryResult:
+    """Discovery inside ``provscan scan``: see the module docstring for where probes go."""
+    run = _Run(settings)
+    addresses: list[str] = []
+    for address in targets:
+        addresses.append(address)
+        if len(addresses) > MAX_UNICAST_TARGETS:
+            run.notes.append(f"discovery skipped: more than {MAX_UNICAST_TARGETS} targets")
+            return run.result([], {}, "arp")
+    wanted = set(addresses)
+    loopback = [a for a in addresses if _is_loopback(a)]
+    others = [a for a in addresses if not _is_loopback(a)]
+    segments: list[Segment] = []
+    if others:
+        candidates = [
+            s
+            for s in netif.list_segments()
+            if not s.is_loopback
+            and s.supports_multicast
+            and (settings.interface is None or s.interface == settings.interface)
+        ]
+        segments = [s for s in candidates if any(s.contains(a) for a in others)]
+        attached = {a for a in others if any(s.contains(a) for s in segments)}
+        if len(attached) < len(others):
+            run.notes.append(
+                f"discovery: {len(others) - len(attached)} targets are not on an attached "
+                "segment; only the TCP scan reaches them"
+            )
+    replies: list[DiscoveryReply] = []
+    jobs = [_segment_replies(run, s, wanted.__contains__) for s in segments]
+    if loopback:
+        jobs.append(_unicast_replies(run, loopback, settings.loopback_timeout_s))
+    for found in await asyncio.gather(*jobs):
+        replies.extend(found)
+    replies = await run.follow_ups(replies)
+    macs: dict[str, str] = {}
+    how = "arp"
+    for segment in segments:
+        found_macs, how = await _arp_for(
+            run, segment, [a for a in others if a in wanted], sweep=False
+        )
+        macs.update(found_macs)
+    return run.result(replies, macs, how)

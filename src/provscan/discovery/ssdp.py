@@ -1,0 +1,184 @@
+"""SSDP M-SEARCH over UDP 1900 (multicast 239.255.255.250 or unicast), then the UPnP device
+description and, on an Internet Gateway Device, its port mappings (read-only queries)."""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import urljoin, urlsplit
+
+from provscan.discovery.interface import DiscoveryProtocol, DiscoveryReply
+from provscan.errors import ProtocolError
+from provscan.model import Observation
+from provscan.wire import http1, ssdp, upnp
+
+#: The description and each SOAP answer are read up to this many bytes.
+MAX_HTTP_BYTES = 256 * 1024
+#: Port mappings asked for per gateway (GetGenericPortMappingEntry index 0..N-1).
+MAX_PORT_MAPPINGS = 64
+_IGD_SERVICES = (upnp.WAN_IP_CONNECTION, upnp.WAN_PPP_CONNECTION)
+
+
+class Ssdp(DiscoveryProtocol):
+    name = "ssdp"
+    port = ssdp.SSDP_PORT
+    multicast_group = ssdp.SSDP_MULTICAST_GROUP
+
+    def build_probe(self, destination: str) -> bytes:
+        host = f"{destination}:{self.port}"
+        return ssdp.build_msearch(ssdp.SEARCH_ALL, mx=1, host=host)
+
+    def interpret(self, data: bytes, address: str, port: int) -> DiscoveryReply | None:
+        message = ssdp.parse_message(data)
+        if not message.is_response:
+            return None  # searches and NOTIFYs of others
+        observations = []
+        for header, field in (
+            ("server", "ssdp.server"),
+            ("st", "ssdp.st"),
+            ("usn", "ssdp.usn"),
+            ("location", "ssdp.location"),
+        ):
+            value = message.header(header)
+            if value:
+                observations.append(Observation(self.name, self.port, field, value))
+        location = message.header("location")
+        follow_up = location if location and _same_host(location, address) else None
+        notes: tuple[str, ...] = ()
+        if location and follow_up is None:
+            notes = (f"SSDP LOCATION {location[:120]} points to another host: not fetched",)
+        return DiscoveryReply(
+            self.name, address, self.port, tuple(observations), follow_up=follow_up, notes=notes
+        )
+
+
+def _same_host(url: str, address: str) -> bool:
+    """Only descriptions served by the replying address are fetched (never a third host)."""
+    try:
+        parts = urlsplit(url)
+        return parts.scheme == "http" and parts.hostname == address and (parts.port or 80) > 0
+    except ValueError:
+        return False
+
+
+async def http_exchange(
+    address: str,
+    port: int,
+    method: str,
+    path: str,
+    *,
+    headers: tuple[tuple[str, str], ...] = (),
+    body: bytes = b"",
+    timeout_s: float,
+) -> http1.HttpResponse:
+    """One bounded HTTP/1.1 exchange (Connection: close). Raises ProtocolError/OSError."""
+    request = http1.build_request(
+        method, path, f"{address}:{port}", (*headers, ("Connection", "close")), body
+    )
+    async with asyncio.timeout(timeout_s):
+        reader, writer = await asyncio.open_connection(address, port)
+        try:
+            writer.write(request)
+            await writer.drain()
+            data = bytearray()
+            while len(data) < MAX_HTTP_BYTES:
+                chunk = await reader.read(65536)
+                if not chunk:
+                    break
+                data += chunk
+        finally:
+            writer.close()
+    return http1.parse_response(bytes(data[:MAX_HTTP_BYTES]))
+
+
+def description_observations(device: upnp.UpnpDevice, port: int) -> list[Observation]:
+    observations = []
+    for attribute, field in (
+        ("manufacturer", "upnp.manufacturer"),
+        ("model_name", "upnp.model_name"),
+        ("model_number", "upnp.model_number"),
+        ("serial_number", "upnp.serial"),
+        ("udn", "upnp.udn"),
+        ("friendly_name", "upnp.friendly_name"),
+        ("device_type", "upnp.device_type"),
+        ("manufacturer_url", "upnp.manufacturer_url"),
+    ):
+        value = getattr(device, attribute)
+        if value:
+            observations.append(Observation("upnp", port, field, value))
+    return observations
+
+
+async def follow_up(reply: DiscoveryReply, timeout_s: float) -> DiscoveryReply:
+    """Fetch the description at the reply's LOCATION; on a gateway, list its port mappings."""
+    assert reply.follow_up is not None
+    parts = urlsplit(reply.follow_up)
+    port = parts.port or 80
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    observations = list(reply.observations)
+    notes = list(reply.notes)
+    try:
+        response = await http_exchange(reply.address, port, "GET", path, timeout_s=timeout_s)
+        if response.status != 200:
+            raise ProtocolError(f"description fetch answered {response.status}")
+        device = upnp.parse_description(response.body)
+    except (ProtocolError, OSError, TimeoutError, ValueError) as exc:
+        notes.append(f"UPnP description {reply.follow_up[:120]}: {type(exc).__name__}: {exc}"[:240])
+        return _replace(reply, observations, notes, None)
+    observations.extend(description_observations(device, port))
+    for service in device.all_services():
+        if service.service_type in _IGD_SERVICES and service.control_url:
+            control = urljoin(reply.follow_up, service.control_url)
+            if not _same_host(control, reply.address):
+                notes.append("IGD control URL points to another host: not queried")
+                continue
+            for mapping in await port_mappings(
+                reply.address, control, service.service_type, timeout_s
+            ):
+                observations.append(
+                    Observation("upnp", port, "upnp.port_mapping", mapping.summary())
+                )
+                notes.append(f"UPnP IGD port mapping exposes {mapping.summary()}")
+    serial = device.serial_number
+    return _replace(reply, observations, notes, serial)
+
+
+async def port_mappings(
+    address: str, control_url: str, service_type: str, timeout_s: float
+) -> list[upnp.PortMapping]:
+    parts = urlsplit(control_url)
+    port = parts.port or 80
+    mappings: list[upnp.PortMapping] = []
+    for index in range(MAX_PORT_MAPPINGS):
+        action, body = upnp.build_port_mapping_request(service_type, index)
+        try:
+            response = await http_exchange(
+                address,
+                port,
+                "POST",
+                parts.path or "/",
+                headers=(("Content-Type", 'text/xml; charset="utf-8"'), ("SOAPAction", action)),
+                body=body,
+                timeout_s=timeout_s,
+            )
+            mapping = upnp.parse_port_mapping_response(response.body)
+        except (ProtocolError, OSError, TimeoutError, ValueError):
+            break
+        if mapping is None:
+            break
+        mappings.append(mapping)
+    return mappings
+
+
+def _replace(
+    reply: DiscoveryReply, observations: list[Observation], notes: list[str], serial: str | None
+) -> DiscoveryReply:
+    return DiscoveryReply(
+        reply.protocol,
+        reply.address,
+        reply.port,
+        tuple(observations),
+        mac=reply.mac,
+        serial=reply.serial or serial,
+        follow_up=None,
+        notes=tuple(notes),
+    )
