@@ -1,0 +1,152 @@
+"""``provscan pcap FILE...``: identify devices from packet captures, sending nothing.
+
+No ``from __future__ import annotations`` here: typer reads the command's annotations at
+registration, and ``OutputFormat`` is imported inside :func:`register` (importing
+``provscan.cli`` at module level would be circular).
+"""
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import TaskID
+
+    from provscan.cli import OutputFormat
+
+
+class RichCaptureProgress:
+    """A progress bar over the bytes of each capture (a spinner for stdin and pipes)."""
+
+    def __init__(self, console: "Console") -> None:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TransferSpeedColumn,
+        )
+
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TextColumn("{task.fields[packets]} packets"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self._task: TaskID | None = None
+
+    def capture_started(self, name: str, total_bytes: int | None) -> None:
+        from rich.markup import escape
+
+        if self._task is None:
+            self._progress.start()
+        else:
+            self._progress.remove_task(self._task)
+        self._task = self._progress.add_task(escape(name), total=total_bytes, packets=0)
+
+    def capture_progress(self, bytes_done: int, packets: int) -> None:
+        if self._task is not None:
+            self._progress.update(self._task, completed=bytes_done, packets=packets)
+
+    def capture_done(self, name: str, packets: int) -> None:
+        return None
+
+    def close(self) -> None:
+        if self._task is not None:
+            self._progress.stop()
+            self._task = None
+
+
+def register(app: typer.Typer) -> None:
+    from provscan.cli import OutputFormat
+
+    @app.command("pcap")
+    def pcap(
+        files: Annotated[
+            list[str],
+            typer.Argument(
+                metavar="FILE...",
+                help="pcap or pcapng captures, optionally gzip-compressed; - reads stdin.",
+            ),
+        ],
+        policy: Annotated[
+            str | None,
+            typer.Option("--policy", help="Comma-separated policy ids (default: all bundled)."),
+        ] = None,
+        fmt: Annotated[
+            OutputFormat, typer.Option("--format", "-f", help="Output format.")
+        ] = OutputFormat.table,
+        output: Annotated[
+            Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
+        ] = None,
+        db: Annotated[
+            str | None,
+            typer.Option(
+                "--db", help="Database file or URL (default: provscan.db in the user data dir)."
+            ),
+        ] = None,
+        no_db: Annotated[bool, typer.Option("--no-db", help="Do not store the scan.")] = False,
+        fail_on_restricted: Annotated[
+            bool,
+            typer.Option("--fail-on-restricted", help="Exit 3 when a restricted device is found."),
+        ] = False,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    ) -> None:
+        """Identify devices passively from packet captures (no packet is sent)."""
+        run_pcap(files, policy, fmt, output, db, no_db, fail_on_restricted, quiet)
+
+
+def run_pcap(
+    files: list[str],
+    policy: str | None,
+    fmt: "OutputFormat",
+    output: Path | None,
+    db: str | None,
+    no_db: bool,
+    fail_on_restricted: bool,
+    quiet: bool,
+) -> None:
+    import sys
+
+    from provscan.cli import (
+        EXIT_ERROR,
+        EXIT_USAGE,
+        UsageProblem,
+        _check_policies,
+        _emit,
+        _fail,
+        _finish,
+        stderr,
+    )
+    from provscan.errors import ProvscanError
+    from provscan.passive import STDIN_NAME, analyse_captures
+
+    if files.count(STDIN_NAME) > 1:
+        raise _fail("standard input (-) can be read only once", EXIT_USAGE)
+    progress = None
+    if not quiet and sys.stderr.isatty():
+        progress = RichCaptureProgress(stderr)
+    try:
+        policy_ids = [p.strip() for p in policy.split(",") if p.strip()] if policy else None
+        _check_policies(policy_ids)
+        try:
+            result = analyse_captures(files, policy_ids=policy_ids, observer=progress)
+        finally:
+            if progress is not None:
+                progress.close()
+        for note in result.info.notes:
+            if " is truncated" in note or " is corrupt" in note:
+                stderr.print(f"[yellow]provscan: warning:[/] {note}", highlight=False)
+        _emit(result, fmt, output, db, no_db)
+    except ProvscanError as exc:
+        raise _fail(str(exc), EXIT_USAGE if isinstance(exc, UsageProblem) else EXIT_ERROR) from None
+    _finish(result, fail_on_restricted)

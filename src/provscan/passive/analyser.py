@@ -1,0 +1,316 @@
+"""Passive identification: stream captures through decoding, reassembly and the host table.
+
+One pass over each capture, frame by frame; nothing is kept per packet. Memory is bounded
+by the flow table (:mod:`.reassembly`) and the host table (:mod:`.hosts`), whatever the
+size of the capture. The result is a :class:`~provscan.model.ScanResult` of kind
+``"passive"``: the same devices, evidence, findings and output formats as an active scan.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import BinaryIO, Protocol
+
+from provscan import __version__
+from provscan.attribution.attribute import Attributor
+from provscan.knowledge.loader import Knowledge, load_cloud_endpoints
+from provscan.knowledge.schema import Policy
+from provscan.model import ScanInfo, ScanResult
+from provscan.passive import signals
+from provscan.passive.capture import (
+    CaptureCorrupt,
+    CaptureError,
+    CaptureFormatError,
+    CaptureTruncated,
+    read_frames,
+)
+from provscan.passive.cloud import CloudMatcher
+from provscan.passive.decode import (
+    ETHERTYPE_SADP,
+    PROTO_TCP,
+    PROTO_UDP,
+    SUPPORTED_LINKTYPES,
+    TCP_ACK,
+    TCP_SYN,
+    decode,
+)
+from provscan.passive.hosts import MAX_HOSTS, HostTable
+from provscan.passive.reassembly import (
+    MAX_FLOWS,
+    PER_DIRECTION_CAP,
+    TOTAL_BYTE_BUDGET,
+    FlowTable,
+)
+from provscan.passive.streams import StreamAnalyser
+
+#: Frames between two progress reports.
+PROGRESS_EVERY = 8192
+
+
+@dataclass(frozen=True)
+class PassiveLimits:
+    """The memory bounds of one analysis (see :mod:`.reassembly` and :mod:`.hosts`)."""
+
+    max_flows: int = MAX_FLOWS
+    per_direction_cap: int = PER_DIRECTION_CAP
+    total_byte_budget: int = TOTAL_BYTE_BUDGET
+    max_hosts: int = MAX_HOSTS
+
+
+class CaptureObserver(Protocol):
+    """What the analysis reports while it runs (the CLI's progress bar listens)."""
+
+    def capture_started(self, name: str, total_bytes: int | None) -> None:
+        return None
+
+    def capture_progress(self, bytes_done: int, packets: int) -> None:
+        return None
+
+    def capture_done(self, name: str, packets: int) -> None:
+        return None
+
+
+class NullCaptureObserver(CaptureObserver):
+    """Listens to nothing."""
+
+
+@dataclass
+class CaptureStats:
+    packets: int = 0
+    bytes_captured: int = 0
+    undecoded: int = 0
+    snaplen_cut: int = 0
+    fragments: int = 0
+    complete: bool = True
+
+
+class CaptureAnalyser:
+    """Feed it captures with :meth:`feed`, then ask for :meth:`result`."""
+
+    def __init__(
+        self,
+        knowledge: Knowledge,
+        *,
+        limits: PassiveLimits | None = None,
+        observer: CaptureObserver | None = None,
+        cloud: CloudMatcher | None = None,
+    ) -> None:
+        self.knowledge = knowledge
+        self.limits = limits or PassiveLimits()
+        self.observer: CaptureObserver = observer or NullCaptureObserver()
+        self.cloud = cloud or CloudMatcher(load_cloud_endpoints(knowledge=knowledge))
+        self.hosts = HostTable(self.cloud, self.limits.max_hosts)
+        endpoints = knowledge.http_endpoints.endpoints if knowledge.http_endpoints else []
+        self.streams = StreamAnalyser(self.hosts, {e.path: e for e in endpoints})
+        self.flows = FlowTable(
+            self.streams.analyse,
+            max_flows=self.limits.max_flows,
+            per_direction_cap=self.limits.per_direction_cap,
+            total_byte_budget=self.limits.total_byte_budget,
+        )
+        self.stats = CaptureStats()
+        self.names: list[str] = []
+        self.notes: list[str] = []
+        self.linktypes: Counter[int] = Counter()
+        self.started_at = datetime.now(UTC)
+
+    def feed(self, name: str, handle: BinaryIO, total_bytes: int | None = None) -> None:
+        """Analyse one capture. A damaged one is used up to the damage and noted.
+
+        Raises CaptureFormatError when ``handle`` is not a capture at all.
+        """
+        self.names.append(name)
+        self.observer.capture_started(name, total_bytes)
+        first_packet = self.stats.packets + 1
+        try:
+            self._frames(handle)
+        except CaptureFormatError as exc:
+            raise CaptureFormatError(f"{name}: {exc}") from exc
+        except (CaptureTruncated, CaptureCorrupt) as exc:
+            self.stats.complete = False
+            kind = "truncated" if isinstance(exc, CaptureTruncated) else "corrupt"
+            self.notes.append(f"{name} is {kind}: {exc}; the packets before it were analysed")
+        except CaptureError as exc:  # pragma: no cover - every subclass is handled above
+            self.stats.complete = False
+            self.notes.append(f"{name}: {exc}")
+        last_packet = self.stats.packets
+        self.notes.append(f"{name}: packets {first_packet}-{last_packet}")
+        self.observer.capture_done(name, last_packet - first_packet + 1)
+
+    def _frames(self, handle: BinaryIO) -> None:
+        hosts = self.hosts
+        flows = self.flows
+        stats = self.stats
+        observer = self.observer
+        linktypes = self.linktypes
+        discovery_ports = signals.DISCOVERY_PORTS
+        number = stats.packets
+        tell = getattr(handle, "tell", None)
+        for frame in read_frames(handle):
+            number += 1
+            stats.packets = number
+            stats.bytes_captured += len(frame.data)
+            if number % PROGRESS_EVERY == 0:
+                try:
+                    position = tell() if tell is not None else stats.bytes_captured
+                except (OSError, ValueError):
+                    position = stats.bytes_captured
+                observer.capture_progress(position, number)
+            packet = decode(frame.linktype, frame.data)
+            if packet is None:
+                stats.undecoded += 1
+                linktypes[frame.linktype] += 1
+                continue
+            cut = frame.wire_length > len(frame.data)
+            if cut:
+                stats.snaplen_cut += 1
+            time = frame.time
+            src_ip = packet.src_ip
+            if src_ip is None:
+                if packet.arp is not None:
+                    mac, ip = packet.arp
+                    hosts.bind(mac, ip)
+                    if hosts.sender(ip, mac, number, time) is None:
+                        hosts.mac_host(mac, number, time)
+                elif packet.ethertype == ETHERTYPE_SADP and packet.src_mac:
+                    hosts.facts(
+                        None,
+                        packet.src_mac,
+                        signals.parse_sadp_layer2(packet.payload),
+                        number,
+                        time,
+                    )
+                continue
+            hosts.sender(src_ip, packet.src_mac, number, time)
+            if packet.fragment:
+                stats.fragments += 1
+                continue
+            proto = packet.proto
+            if proto == PROTO_TCP:
+                flags = packet.flags
+                if flags & TCP_SYN and flags & TCP_ACK:
+                    hosts.open_port(src_ip, packet.sport)
+                assert packet.dst_ip is not None
+                flows.segment(
+                    src_ip,
+                    packet.sport,
+                    packet.dst_ip,
+                    packet.dport,
+                    packet.seq,
+                    flags,
+                    packet.payload,
+                    number,
+                    time,
+                    cut or packet.truncated,
+                )
+            elif proto == PROTO_UDP and (
+                packet.sport in discovery_ports or packet.dport in discovery_ports
+            ):
+                self._udp(
+                    src_ip, packet.src_mac, packet.sport, packet.dport, packet.payload, number, time
+                )
+
+    def _udp(
+        self,
+        src_ip: str,
+        src_mac: str | None,
+        sport: int,
+        dport: int,
+        payload: bytes,
+        number: int,
+        time: float,
+    ) -> None:
+        facts: signals.Facts | None = None
+        if dport == signals.PORT_DHCP_SERVER or sport == signals.PORT_DHCP_SERVER:
+            facts = signals.parse_dhcp(payload)
+            if facts is not None and facts.port == signals.PORT_DHCP_CLIENT:
+                # A server's ACK: a MAC-to-address binding, nothing about the server.
+                if facts.mac is not None and facts.ip is not None:
+                    self.hosts.bind(facts.mac, facts.ip)
+                return
+        elif dport == signals.PORT_DNS:
+            facts = signals.parse_dns_query(payload)
+        elif sport in signals.DISCOVERY_ONLY_PORTS:
+            facts = signals.parse_discovery(sport, payload, src_ip)
+        elif dport in signals.DISCOVERY_ONLY_PORTS:
+            # Announcements (NOTIFY, Hello, mDNS answers) go to the group port.
+            facts = signals.parse_discovery(dport, payload, src_ip)
+        if facts is not None:
+            self.hosts.facts(src_ip, src_mac, facts, number, time)
+
+    def _udp_guarded(
+        self,
+        src_ip: str,
+        src_mac: str | None,
+        sport: int,
+        dport: int,
+        payload: bytes,
+        number: int,
+        time: float,
+    ) -> None:
+        try:
+            self._udp(src_ip, src_mac, sport, dport, payload, number, time)
+        except Exception as exc:  # a hostile datagram costs itself only
+            self.stats.undecoded += 1
+            if len(self.notes) < 100:
+                self.notes.append(
+                    f"packet {number}: UDP {sport}->{dport} not parsed "
+                    f"({type(exc).__name__}: {exc})"[:300]
+                )
+
+    def result(self, policies: Sequence[Policy]) -> ScanResult:
+        """Complete the open flows and attribute every host that sent a packet."""
+        self.flows.flush()
+        devices = self.hosts.build_devices(Attributor(self.knowledge), policies)
+        notes = list(self.notes)
+        stats = self.stats
+        notes.append(
+            f"{stats.packets} packets ({stats.bytes_captured} bytes captured), "
+            f"{len(self.hosts.hosts)} hosts sent packets, {len(devices)} devices after "
+            "merging addresses that share a MAC"
+        )
+        if stats.undecoded:
+            unsupported = ", ".join(
+                f"{linktype}"
+                for linktype in sorted(self.linktypes)
+                if linktype not in SUPPORTED_LINKTYPES
+            )
+            extra = f" (unsupported link types: {unsupported})" if unsupported else ""
+            notes.append(f"{stats.undecoded} frames not decoded{extra}")
+        if stats.snaplen_cut:
+            notes.append(f"{stats.snaplen_cut} frames cut by the capture's snaplen")
+        if stats.fragments:
+            notes.append(f"{stats.fragments} IP fragments skipped (not reassembled)")
+        if self.flows.evicted:
+            notes.append(
+                f"{self.flows.evicted} TCP conversations analysed early to stay within the "
+                f"flow table bounds ({self.limits.max_flows} flows, "
+                f"{self.limits.total_byte_budget // (1024 * 1024)} MiB)"
+            )
+        if self.flows.gaps:
+            notes.append(f"{self.flows.gaps} TCP conversations had unfilled holes")
+        if self.hosts.dropped_hosts:
+            notes.append(
+                f"more than {self.limits.max_hosts} hosts: {self.hosts.dropped_hosts} "
+                "packets from further hosts were not attributed"
+            )
+        open_ports = sorted({port for device in devices for port in device.open_ports})
+        info = ScanInfo(
+            scan_id=str(uuid.uuid4()),
+            kind="passive",
+            started_at=self.started_at,
+            finished_at=datetime.now(UTC),
+            targets=tuple(self.names),
+            ports=tuple(open_ports),
+            policies=tuple(policy.id for policy in policies),
+            tool_version=__version__,
+            hosts_scanned=len(devices),
+            hosts_responding=len(devices),
+            complete=stats.complete,
+            notes=tuple(notes),
+        )
+        return ScanResult(info, tuple(devices))

@@ -1,0 +1,361 @@
+"""Streaming readers for pcap and pcapng files (optionally gzip-compressed), pure framing.
+
+Frames are read one at a time from a chunked buffer: a capture of any size costs at most
+:data:`READ_CHUNK` bytes plus one record. Every length read from the file is checked
+before it is used, so a hostile ``caplen`` of 4 GiB is a clear :class:`CaptureCorrupt`,
+never a 4 GiB allocation (dpkt's own readers trust these lengths; see
+``docs/decisions/0005-passive-capture-analysis.md``).
+
+A capture that ends inside a record, or whose gzip stream is cut short, is *truncated*:
+the frames before the cut are yielded, then :class:`CaptureTruncated` is raised. A file
+that is not a capture at all raises :class:`CaptureFormatError` before the first frame.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO, cast
+
+from provscan.errors import ProvscanError
+
+#: Bytes read from the file at a time.
+READ_CHUNK = 1024 * 1024
+#: The largest frame any capture tool writes (libpcap's MAXIMUM_SNAPLEN).
+MAX_CAPLEN = 262_144
+#: Largest pcapng block we accept: a maximal packet plus generous options.
+MAX_BLOCK_BYTES = MAX_CAPLEN + 64 * 1024
+#: Largest block we skip without reading into memory at once (name resolution, stats…).
+MAX_SKIPPED_BLOCK_BYTES = 64 * 1024 * 1024
+
+PCAP_MAGIC_US = 0xA1B2C3D4
+PCAP_MAGIC_NS = 0xA1B23C4D
+PCAPNG_SHB = 0x0A0D0D0A
+PCAPNG_BYTE_ORDER_MAGIC = 0x1A2B3C4D
+GZIP_MAGIC = b"\x1f\x8b"
+
+_PCAPNG_IDB = 1
+_PCAPNG_PB = 2
+_PCAPNG_SPB = 3
+_PCAPNG_EPB = 6
+
+
+class CaptureError(ProvscanError):
+    """A capture could not be read (base of the passive seam's errors)."""
+
+
+class CaptureFormatError(CaptureError):
+    """The input is not a pcap, pcapng or gzip-compressed capture."""
+
+
+class CaptureCorrupt(CaptureError):
+    """A record or block inside the capture has impossible lengths or fields."""
+
+
+class CaptureTruncated(CaptureError):
+    """The capture ends in the middle of a record (or its compression stream is cut)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One captured frame: its 1-based number, capture time (epoch seconds) and bytes."""
+
+    number: int
+    time: float
+    linktype: int
+    data: bytes
+    #: Length on the wire; larger than ``len(data)`` when the snaplen cut the frame.
+    wire_length: int
+
+
+class _ChainedReader:
+    """``prefix`` then the rest of ``stream``: lets us sniff magic bytes on a pipe."""
+
+    def __init__(self, prefix: bytes, stream: BinaryIO) -> None:
+        self._prefix = prefix
+        self._stream = stream
+
+    def read(self, size: int = -1, /) -> bytes:
+        if self._prefix:
+            if size < 0:
+                data, self._prefix = self._prefix + self._stream.read(), b""
+                return data
+            data, self._prefix = self._prefix[:size], self._prefix[size:]
+            if len(data) < size:
+                data += self._stream.read(size - len(data))
+            return data
+        return self._stream.read(size)
+
+
+class _Buffer:
+    """A chunked reader: ``take(n)`` returns exactly n bytes, or fewer only at end of input."""
+
+    def __init__(self, stream: _ChainedReader | BinaryIO | gzip.GzipFile) -> None:
+        self._stream = stream
+        self._data = b""
+        self._position = 0
+        #: Bytes handed out so far (offset in the decompressed capture).
+        self.offset = 0
+
+    def _fill(self, wanted: int) -> None:
+        remaining = self._data[self._position :]
+        chunks = [remaining]
+        have = len(remaining)
+        while have < wanted:
+            try:
+                chunk = self._stream.read(max(READ_CHUNK, wanted - have))
+            except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+                self._data = b"".join(chunks)
+                self._position = 0
+                raise CaptureTruncated(f"compressed stream is damaged or cut short: {exc}") from exc
+            if not chunk:
+                break
+            chunks.append(chunk)
+            have += len(chunk)
+        self._data = b"".join(chunks)
+        self._position = 0
+
+    def take(self, size: int) -> bytes:
+        end = self._position + size
+        if end > len(self._data):
+            self._fill(size)
+            end = size
+        data = self._data[self._position : end]
+        self._position += len(data)
+        self.offset += len(data)
+        return data
+
+    def skip(self, size: int) -> int:
+        """Discard ``size`` bytes without holding them; returns how many were skipped."""
+        skipped = 0
+        while skipped < size:
+            piece = self.take(min(READ_CHUNK, size - skipped))
+            if not piece:
+                break
+            skipped += len(piece)
+        return skipped
+
+
+def open_input(source: BinaryIO) -> _ChainedReader | gzip.GzipFile:
+    """Wrap a binary stream so that gzip-compressed captures are decompressed on the fly."""
+    prefix = b""
+    while len(prefix) < 2:
+        piece = source.read(2 - len(prefix))
+        if not piece:
+            break
+        prefix += piece
+    chained = _ChainedReader(prefix, source)
+    if prefix == GZIP_MAGIC:
+        return gzip.GzipFile(fileobj=cast(BinaryIO, chained), mode="rb")
+    return chained
+
+
+def read_frames(source: BinaryIO) -> Iterator[Frame]:
+    """Frames of a pcap or pcapng capture (gzip-compressed or not), in file order.
+
+    Raises CaptureFormatError before the first frame when the input is no capture,
+    CaptureCorrupt / CaptureTruncated after the last good frame when it is damaged.
+    """
+    buffer = _Buffer(open_input(source))
+    head = buffer.take(4)
+    if len(head) < 4:
+        raise CaptureFormatError(f"too short to be a capture ({len(head)} bytes)")
+    little = struct.unpack("<I", head)[0]
+    big = struct.unpack(">I", head)[0]
+    if little in (PCAP_MAGIC_US, PCAP_MAGIC_NS) or big in (PCAP_MAGIC_US, PCAP_MAGIC_NS):
+        yield from _read_pcap(buffer, head)
+    elif little == PCAPNG_SHB:
+        yield from _read_pcapng(buffer, head)
+    else:
+        raise CaptureFormatError(
+            f"not a pcap, pcapng or gzip file (first bytes {head.hex()}); "
+            "convert other formats with editcap or tshark -F pcap"
+        )
+
+
+def _read_pcap(buffer: _Buffer, magic: bytes) -> Iterator[Frame]:
+    endian = "<" if struct.unpack("<I", magic)[0] in (PCAP_MAGIC_US, PCAP_MAGIC_NS) else ">"
+    nanoseconds = struct.unpack(endian + "I", magic)[0] == PCAP_MAGIC_NS
+    header = buffer.take(20)
+    if len(header) < 20:
+        raise CaptureFormatError("pcap file header is cut short")
+    _major, _minor, _zone, _sigfigs, _snaplen, linktype = struct.unpack(endian + "HHiIII", header)
+    linktype &= 0x0FFFFFFF  # the upper bits carry FCS information, not the link type
+    divisor = 1e9 if nanoseconds else 1e6
+    record = struct.Struct(endian + "IIII")
+    number = 0
+    while True:
+        offset = buffer.offset
+        raw = buffer.take(16)
+        if not raw:
+            return
+        if len(raw) < 16:
+            raise CaptureTruncated(
+                f"record header cut short at byte {offset} (after packet {number})"
+            )
+        seconds, fraction, caplen, wire_length = record.unpack(raw)
+        if caplen > MAX_CAPLEN:
+            raise CaptureCorrupt(
+                f"record at byte {offset} claims {caplen} captured bytes "
+                f"(more than any capture tool writes: {MAX_CAPLEN}); after packet {number}"
+            )
+        data = buffer.take(caplen)
+        if len(data) < caplen:
+            raise CaptureTruncated(
+                f"packet {number + 1} cut short at byte {offset}: "
+                f"{len(data)} of {caplen} bytes present"
+            )
+        number += 1
+        yield Frame(number, seconds + fraction / divisor, linktype, data, max(wire_length, caplen))
+
+
+@dataclass
+class _Interface:
+    linktype: int
+    snaplen: int
+    divisor: float
+
+
+def _tsresol_divisor(value: int) -> float:
+    exponent = value & 0x7F
+    if exponent > 30:
+        raise CaptureCorrupt(f"interface timestamp resolution {value:#x} is absurd")
+    return float(2**exponent) if value & 0x80 else float(10**exponent)
+
+
+def _interface(body: bytes, endian: str) -> _Interface:
+    if len(body) < 8:
+        raise CaptureCorrupt("interface description block too short")
+    linktype, _reserved, snaplen = struct.unpack(endian + "HHI", body[:8])
+    divisor = 1e6
+    position = 8
+    while position + 4 <= len(body):
+        code, length = struct.unpack(endian + "HH", body[position : position + 4])
+        value = body[position + 4 : position + 4 + length]
+        if code == 0:
+            break
+        if code == 9 and length >= 1:  # if_tsresol
+            divisor = _tsresol_divisor(value[0])
+        position += 4 + length + (-length % 4)
+    return _Interface(linktype, snaplen, divisor)
+
+
+def _read_pcapng(buffer: _Buffer, first: bytes) -> Iterator[Frame]:
+    endian = "<"
+    interfaces: list[_Interface] = []
+    number = 0
+    block_type_raw: bytes | None = first
+    while True:
+        offset = buffer.offset - (4 if block_type_raw is not None else 0)
+        if block_type_raw is None:
+            block_type_raw = buffer.take(4)
+            if not block_type_raw:
+                return
+        if len(block_type_raw) < 4:
+            raise CaptureTruncated(
+                f"block header cut short at byte {offset} (after packet {number})"
+            )
+        length_raw = buffer.take(4)
+        if len(length_raw) < 4:
+            raise CaptureTruncated(
+                f"block header cut short at byte {offset} (after packet {number})"
+            )
+        block_type = struct.unpack(endian + "I", block_type_raw)[0]
+        if block_type == PCAPNG_SHB:
+            magic_raw = buffer.take(4)
+            if len(magic_raw) < 4:
+                raise CaptureTruncated(f"section header cut short at byte {offset}")
+            if struct.unpack("<I", magic_raw)[0] == PCAPNG_BYTE_ORDER_MAGIC:
+                endian = "<"
+            elif struct.unpack(">I", magic_raw)[0] == PCAPNG_BYTE_ORDER_MAGIC:
+                endian = ">"
+            else:
+                raise CaptureCorrupt(f"section header at byte {offset} has no byte-order magic")
+            interfaces = []  # interface ids restart in every section
+            consumed = 12
+        else:
+            consumed = 8
+        block_length = struct.unpack(endian + "I", length_raw)[0]
+        block_type_raw = None
+        if block_length < 12 or block_length % 4 or block_length < consumed + 4:
+            raise CaptureCorrupt(
+                f"block at byte {offset} has impossible length {block_length} (after packet {number})"
+            )
+        body_length = block_length - consumed - 4
+        if block_type in (PCAPNG_SHB, _PCAPNG_IDB, _PCAPNG_EPB, _PCAPNG_SPB, _PCAPNG_PB):
+            if block_length > MAX_BLOCK_BYTES:
+                raise CaptureCorrupt(
+                    f"block at byte {offset} claims {block_length} bytes (after packet {number})"
+                )
+            body = buffer.take(body_length)
+            trailer = buffer.take(4)
+            if len(body) < body_length or len(trailer) < 4:
+                raise CaptureTruncated(f"block at byte {offset} cut short (after packet {number})")
+        else:
+            if block_length > MAX_SKIPPED_BLOCK_BYTES:
+                raise CaptureCorrupt(f"block at byte {offset} claims {block_length} bytes")
+            if buffer.skip(body_length + 4) < body_length + 4:
+                raise CaptureTruncated(f"block at byte {offset} cut short (after packet {number})")
+            continue
+        if block_type == PCAPNG_SHB:
+            continue
+        if block_type == _PCAPNG_IDB:
+            interfaces.append(_interface(body, endian))
+            continue
+        frame = _packet_from_block(block_type, body, endian, interfaces, offset)
+        if frame is None:
+            continue
+        number += 1
+        linktype, time, data, wire_length = frame
+        yield Frame(number, time, linktype, data, wire_length)
+
+
+def _packet_from_block(
+    block_type: int, body: bytes, endian: str, interfaces: list[_Interface], offset: int
+) -> tuple[int, float, bytes, int] | None:
+    if block_type == _PCAPNG_SPB:
+        if not interfaces or len(body) < 4:
+            raise CaptureCorrupt(f"simple packet block at byte {offset} without an interface")
+        wire_length = struct.unpack(endian + "I", body[:4])[0]
+        interface = interfaces[0]
+        caplen = min(wire_length, len(body) - 4)
+        if interface.snaplen:
+            caplen = min(caplen, interface.snaplen)
+        return interface.linktype, 0.0, body[4 : 4 + caplen], max(wire_length, caplen)
+    if block_type == _PCAPNG_EPB:
+        if len(body) < 20:
+            raise CaptureCorrupt(f"enhanced packet block at byte {offset} too short")
+        interface_id, high, low, caplen, wire_length = struct.unpack(endian + "IIIII", body[:20])
+        data_start = 20
+    else:  # obsolete Packet Block
+        if len(body) < 20:
+            raise CaptureCorrupt(f"packet block at byte {offset} too short")
+        interface_id, _drops, high, low, caplen, wire_length = struct.unpack(
+            endian + "HHIIII", body[:20]
+        )
+        data_start = 20
+    if interface_id >= len(interfaces):
+        raise CaptureCorrupt(f"packet at byte {offset} names unknown interface {interface_id}")
+    if caplen > len(body) - data_start or caplen > MAX_CAPLEN:
+        raise CaptureCorrupt(
+            f"packet at byte {offset} claims {caplen} bytes in a {len(body)}-byte block"
+        )
+    interface = interfaces[interface_id]
+    timestamp = ((high << 32) | low) / interface.divisor
+    data = body[data_start : data_start + caplen]
+    return interface.linktype, timestamp, data, max(wire_length, caplen)
+
+
+def input_size(source: BinaryIO) -> int | None:
+    """Size in bytes of a regular file behind ``source`` (None for pipes and stdin)."""
+    try:
+        status = os.fstat(source.fileno())
+    except (OSError, AttributeError, ValueError):
+        return None
+    import stat
+
+    return status.st_size if stat.S_ISREG(status.st_mode) else None

@@ -1,0 +1,509 @@
+"""The hosts of a capture: who sent what, deduplicated by MAC and IP, bounded in size.
+
+Every host that *sent* a packet is a candidate device. Facts about a host are kept once
+per (protocol, port, field, value), with the packet number and time of their first
+sighting, so a multi-GB capture of the same devices costs no more memory than a short one.
+At the end hosts are grouped: IP addresses that share a MAC address are one device, and
+facts about a MAC alone (a DHCP request from 0.0.0.0, a layer-2 SADP frame) join the
+device with that MAC. A MAC seen as the source of many IP addresses is a router's (on a
+mirror port, routed traffic carries the gateway's MAC) and says nothing about those hosts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from provscan.attribution.attribute import MAC_FIELDS, MAX_EVIDENCE_CHARS, Attributor
+from provscan.attribution.mac import is_multicast, normalise_mac
+from provscan.knowledge.schema import Policy
+from provscan.model import (
+    AttemptStatus,
+    Device,
+    Evidence,
+    Observation,
+    PhoneHome,
+    ProbeAttempt,
+)
+from provscan.passive.cloud import CloudMatcher
+from provscan.passive.signals import Facts
+from provscan.policy.evaluate import judge
+
+#: Distinct facts kept per host (the first ones; later duplicates cost nothing).
+MAX_OBSERVATIONS_PER_HOST = 512
+#: Page bodies kept per host (each up to 64 KiB).
+MAX_BODIES_PER_HOST = 8
+#: Hosts tracked; beyond this, new senders are counted but not kept.
+MAX_HOSTS = 65_536
+#: MAC addresses remembered per host.
+MAX_MACS_PER_HOST = 8
+#: Phone-home contacts remembered per host.
+MAX_CONTACTS_PER_HOST = 64
+#: A MAC that is the source of more IP addresses than this is a router's.
+ROUTER_MAC_MIN_ADDRESSES = 4
+#: Open ports remembered per host.
+MAX_OPEN_PORTS = 1024
+
+#: Passive fields shown as evidence even when no rule matched them (context for a reader).
+PASSIVE_CONTEXT_FIELDS = frozenset(
+    {
+        "dhcp.hostname",
+        "dhcp.vendor_class",
+        "dhcp.parameter_list",
+        "dns.query",
+        "tls.sni",
+        "cloud.phones_home",
+        "discovery.protocol",
+        "sadp.description",
+        "sadp.serial",
+        "sadp.firmware",
+        "sadp.oem_info",
+        "dahua.discovery.vendor",
+        "dahua.discovery.manufacturer",
+        "dahua.discovery.device_type",
+        "wsd.name",
+        "wsd.hardware",
+        "wsd.types",
+        "ssdp.server",
+        "mdns.service",
+        "mdns.instance",
+        "upnp.manufacturer",
+        "upnp.model_name",
+        "http.endpoint",
+        "http.user_agent",
+        "rtsp.user_agent",
+    }
+)
+
+
+def capture_time(seconds: float) -> datetime:
+    """A capture timestamp as an aware UTC datetime (absurd values become the epoch)."""
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        return datetime.fromtimestamp(0, UTC)
+
+
+def where(packet: int, seconds: float) -> str:
+    """``packet 12 at 2026-01-01T12:00:00.000000Z``: the evidence detail of a capture fact."""
+    moment = capture_time(seconds).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return f"packet {packet} at {moment}"
+
+
+def _usable_ip(ip: str) -> bool:
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return not (address.is_unspecified or address.is_multicast or ip == "255.255.255.255")
+
+
+def _clip(value: str) -> str:
+    return value if len(value) <= MAX_EVIDENCE_CHARS else value[:MAX_EVIDENCE_CHARS] + "…"
+
+
+@dataclass
+class _Attempts:
+    ok: int = 0
+    problems: int = 0
+    status: AttemptStatus = AttemptStatus.OK
+    error: str = ""
+
+
+@dataclass
+class HostRecord:
+    key: str
+    ip: str | None
+    first_packet: int
+    first_time: float
+    macs: dict[str, tuple[int, float]] = field(default_factory=dict)
+    observations: dict[tuple[str, int | None, str, str], Observation] = field(default_factory=dict)
+    bodies: int = 0
+    dropped_observations: int = 0
+    open_ports: set[int] = field(default_factory=set)
+    hostnames: list[str] = field(default_factory=list)
+    contacts: dict[tuple[str, str], PhoneHome] = field(default_factory=dict)
+    attempts: dict[tuple[str, int], _Attempts] = field(default_factory=dict)
+    catch_all: dict[int, int] = field(default_factory=dict)
+    #: Addresses other messages say this MAC-keyed host has (DHCP ACK, SADP, DHDiscover).
+    ip_hints: list[str] = field(default_factory=list)
+
+
+class HostTable:
+    """Collects facts per host while the capture streams by (implements ``FactSink``)."""
+
+    def __init__(self, cloud: CloudMatcher, max_hosts: int = MAX_HOSTS) -> None:
+        self.cloud = cloud
+        self.max_hosts = max_hosts
+        self.hosts: dict[str, HostRecord] = {}
+        self.dropped_hosts = 0
+        #: MAC -> IP addresses it was the Ethernet source of (router detection), bounded.
+        self.mac_sources: dict[str, set[str]] = {}
+        #: ARP and DHCP-ACK bindings: MAC -> IP (authoritative).
+        self.bindings: dict[str, str] = {}
+
+    # -- recording ----------------------------------------------------------------------
+
+    def _record(self, key: str, ip: str | None, packet: int, time: float) -> HostRecord | None:
+        record = self.hosts.get(key)
+        if record is None:
+            if len(self.hosts) >= self.max_hosts:
+                self.dropped_hosts += 1
+                return None
+            record = HostRecord(key, ip, packet, time)
+            self.hosts[key] = record
+        return record
+
+    def sender(self, ip: str, mac: str | None, packet: int, time: float) -> HostRecord | None:
+        """A packet from ``ip`` (Ethernet source ``mac``, raw ``aa:bb:…`` text or None)."""
+        record = self.hosts.get(ip)
+        if record is None:
+            if not _usable_ip(ip):
+                return None
+            record = self._record(ip, ip, packet, time)
+            if record is None:
+                return None
+        if mac is not None and mac not in record.macs and len(record.macs) < MAX_MACS_PER_HOST:
+            normal = normalise_mac(mac)
+            if normal is not None and not is_multicast(normal):
+                record.macs[normal] = (packet, time)
+                sources = self.mac_sources.setdefault(normal, set())
+                if len(sources) <= ROUTER_MAC_MIN_ADDRESSES:
+                    sources.add(ip)
+            else:
+                record.macs[mac] = (packet, time)  # remembered (so not re-checked), never used
+        return record
+
+    def mac_host(self, mac: str, packet: int, time: float) -> HostRecord | None:
+        normal = normalise_mac(mac)
+        if normal is None or is_multicast(normal):
+            return None
+        record = self._record(f"mac:{normal}", None, packet, time)
+        if record is not None and normal not in record.macs:
+            record.macs[normal] = (packet, time)
+        return record
+
+    def bind(self, mac: str, ip: str) -> None:
+        """An ARP sender or DHCP ACK says ``mac`` has ``ip``."""
+        normal = normalise_mac(mac)
+        if normal is not None and not is_multicast(normal) and _usable_ip(ip):
+            self.bindings.setdefault(normal, ip)
+
+    def open_port(self, ip: str, port: int) -> None:
+        record = self.hosts.get(ip)
+        if record is not None and len(record.open_ports) < MAX_OPEN_PORTS:
+            record.open_ports.add(port)
+
+    def _observe_record(
+        self, record: HostRecord, observation: Observation, packet: int, time: float
+    ) -> None:
+        key = (observation.protocol, observation.port, observation.field, observation.value)
+        if key in record.observations:
+            return
+        if len(record.observations) >= MAX_OBSERVATIONS_PER_HOST:
+            record.dropped_observations += 1
+            return
+        if observation.field == "http.body":
+            if record.bodies >= MAX_BODIES_PER_HOST:
+                return
+            record.bodies += 1
+        detail = where(packet, time)
+        if observation.detail:
+            detail = f"{detail}; {observation.detail}"
+        record.observations[key] = dataclasses.replace(observation, detail=detail)
+
+    def observe(self, ip: str, observation: Observation, packet: int, time: float) -> None:
+        record = self.hosts.get(ip) or self._record(ip, ip, packet, time)
+        if record is not None:
+            self._observe_record(record, observation, packet, time)
+
+    def contacted(self, ip: str, name: str, how: str, packet: int, time: float) -> None:
+        record = self.hosts.get(ip)
+        if record is not None:
+            self._contact(record, name, how, packet, time)
+
+    def _contact(self, record: HostRecord, name: str, how: str, packet: int, time: float) -> None:
+        service = self.cloud.match(name)
+        if service is None:
+            return
+        name = name.strip().rstrip(".").lower()
+        key = (service.service, name)
+        if key not in record.contacts and len(record.contacts) < MAX_CONTACTS_PER_HOST:
+            record.contacts[key] = PhoneHome(service.service, name, packet, capture_time(time))
+        self._observe_record(
+            record,
+            Observation("cloud", None, "cloud.phones_home", f"{service.service}: {name}", how),
+            packet,
+            time,
+        )
+
+    def attempt(self, ip: str, port: int, probe: str, status: AttemptStatus, error: str) -> None:
+        record = self.hosts.get(ip)
+        if record is None:
+            return
+        outcome = record.attempts.setdefault((probe, port), _Attempts())
+        if status is AttemptStatus.OK and not error:
+            outcome.ok += 1
+        else:
+            outcome.problems += 1
+            if not outcome.error:
+                outcome.status, outcome.error = status, error
+
+    def catch_all(self, ip: str, port: int, status: int) -> None:
+        record = self.hosts.get(ip)
+        if record is not None:
+            record.catch_all.setdefault(port, status)
+
+    def facts(
+        self, src_ip: str | None, src_mac: str | None, facts: Facts, packet: int, time: float
+    ) -> None:
+        """Facts from a UDP/layer-2 message sent by ``src_ip`` / ``src_mac``."""
+        record: HostRecord | None = None
+        if src_ip is not None and _usable_ip(src_ip):
+            record = self.sender(src_ip, src_mac, packet, time)
+        if record is None:
+            mac = facts.mac or src_mac
+            if mac is None:
+                return
+            record = self.mac_host(mac, packet, time)
+            if record is None:
+                return
+        if facts.mac is not None:
+            # The message names the MAC it speaks for (DHCP chaddr, SADP, DHDiscover).
+            if record.ip is not None and facts.mac not in record.macs:
+                record.macs.setdefault(facts.mac, (packet, time))
+            if facts.ip is not None:
+                self.bind(facts.mac, facts.ip)
+        if facts.ip is not None and facts.ip not in record.ip_hints and len(record.ip_hints) < 8:
+            record.ip_hints.append(facts.ip)
+        if facts.hostname and facts.hostname not in record.hostnames:
+            record.hostnames.append(facts.hostname)
+        for field_name, value in facts.fields:
+            self._observe_record(
+                record, Observation(facts.protocol, facts.port, field_name, value), packet, time
+            )
+        for name in facts.names:
+            self._contact(record, name, "DNS query", packet, time)
+
+    # -- building devices ---------------------------------------------------------------
+
+    def router_macs(self) -> set[str]:
+        return {
+            mac
+            for mac, sources in self.mac_sources.items()
+            if len(sources) >= ROUTER_MAC_MIN_ADDRESSES
+        }
+
+    def groups(self) -> list[list[HostRecord]]:
+        """Hosts that are one device: IP hosts sharing a MAC, plus MAC-only facts."""
+        routers = self.router_macs()
+        parent: dict[str, str] = {key: key for key in self.hosts}
+
+        def find(key: str) -> str:
+            while parent[key] != key:
+                parent[key] = parent[parent[key]]
+                key = parent[key]
+            return key
+
+        def union(a: str, b: str) -> None:
+            root_a, root_b = find(a), find(b)
+            if root_a != root_b:
+                parent[root_b] = root_a
+
+        by_mac: dict[str, str] = {}
+        # IP hosts first so that a MAC-keyed host joins an IP host, not the reverse.
+        ordered = sorted(self.hosts.values(), key=lambda r: (r.ip is None, r.first_packet))
+        for record in ordered:
+            for mac in record.macs:
+                if mac in routers or normalise_mac(mac) != mac:
+                    continue
+                first = by_mac.setdefault(mac, record.key)
+                if first != record.key:
+                    union(first, record.key)
+        for mac, ip in self.bindings.items():
+            if mac in by_mac and ip in self.hosts and mac not in routers:
+                union(ip, by_mac[mac])
+        grouped: dict[str, list[HostRecord]] = {}
+        for record in ordered:
+            grouped.setdefault(find(record.key), []).append(record)
+        return list(grouped.values())
+
+    def build_devices(self, attributor: Attributor, policies: Sequence[Policy]) -> list[Device]:
+        routers = self.router_macs()
+        return [self._device(group, attributor, policies, routers) for group in self.groups()]
+
+    def _device(
+        self,
+        group: list[HostRecord],
+        attributor: Attributor,
+        policies: Sequence[Policy],
+        routers: set[str],
+    ) -> Device:
+        notes: list[str] = []
+        ips = [record.ip for record in group if record.ip is not None]
+        macs = [
+            mac
+            for record in group
+            for mac in record.macs
+            if normalise_mac(mac) == mac and mac not in routers
+        ]
+        mac = macs[0] if macs else None
+        if mac is None:
+            # ARP is authoritative for a router's own address, even if its MAC fronts others.
+            owned = [m for m, bound in self.bindings.items() if bound in ips]
+            mac = owned[0] if owned else None
+        hints = [hint for record in group for hint in record.ip_hints]
+        if ips:
+            ipv4 = [ip for ip in ips if ":" not in ip]
+            ip = (ipv4 or ips)[0]
+            others = sorted(set(ips) - {ip})
+            if others:
+                notes.append(f"also seen as {', '.join(others)} (same MAC {mac})")
+        elif mac is not None and mac in self.bindings:
+            ip = self.bindings[mac]
+            notes.append(f"address {ip} from DHCP/ARP; the host sent nothing from it")
+        elif hints:
+            ip = hints[0]
+            notes.append(f"address {ip} as the device announced it; it sent nothing from it")
+        else:
+            ip = "unknown"
+            notes.append(f"no IP address seen for MAC {mac}; identified at layer 2 only")
+        if any(record.macs.keys() & routers for record in group):
+            router = sorted(set().union(*(record.macs.keys() & routers for record in group)))
+            notes.append(
+                f"frames arrived from router MAC {', '.join(router)}: the host's own MAC is not "
+                "visible here (routed traffic)"
+            )
+        observations: list[Observation] = []
+        seen: set[tuple[str, int | None, str, str]] = set()
+        for record in group:
+            for key, observation in record.observations.items():
+                if key not in seen:
+                    seen.add(key)
+                    observations.append(observation)
+        dropped = sum(record.dropped_observations for record in group)
+        if dropped:
+            notes.append(f"{dropped} further distinct facts not kept (cap per host)")
+        for record in group:
+            for port, status in record.catch_all.items():
+                notes.append(
+                    f"port {port} answers every path with {status}: vendor endpoint statuses "
+                    "there prove nothing and were dropped"
+                )
+                observations = [
+                    o
+                    for o in observations
+                    if not (
+                        o.field == "http.endpoint"
+                        and o.port == port
+                        and o.value.endswith(f"-> {status}")
+                    )
+                ]
+        hostnames = [name for record in group for name in record.hostnames]
+        open_ports = sorted({port for record in group for port in record.open_ports})
+        attempts = self._attempts(group)
+        attribution = attributor.attribute(
+            ip,
+            open_ports,
+            attempts,
+            mac=mac,
+            hostname=hostnames[0] if hostnames else None,
+            extra_observations=observations,
+        )
+        device = attribution.device
+        first_frame = min(
+            (seen_at for record in group for m, seen_at in record.macs.items() if m == mac),
+            default=None,
+        )
+        evidence = _with_details(device.evidence, observations, mac, first_frame)
+        contacts = sorted(
+            (contact for record in group for contact in record.contacts.values()),
+            key=lambda contact: (contact.packet, contact.service, contact.endpoint),
+        )
+        device = dataclasses.replace(
+            device,
+            evidence=tuple(evidence),
+            phones_home=tuple(contacts),
+            notes=(*device.notes, *notes),
+        )
+        return judge(device, policies)
+
+    @staticmethod
+    def _attempts(group: list[HostRecord]) -> list[ProbeAttempt]:
+        merged: dict[tuple[str, int], _Attempts] = {}
+        for record in group:
+            for key, outcome in record.attempts.items():
+                target = merged.setdefault(key, _Attempts())
+                target.ok += outcome.ok
+                target.problems += outcome.problems
+                if outcome.problems and not target.error:
+                    target.status, target.error = outcome.status, outcome.error
+        attempts = []
+        for (probe, port), outcome in sorted(
+            merged.items(), key=lambda item: (item[0][1], item[0][0])
+        ):
+            total = outcome.ok + outcome.problems
+            if outcome.problems == 0:
+                attempts.append(ProbeAttempt(probe, port, AttemptStatus.OK))
+                continue
+            error = f"{outcome.problems} of {total} conversations: {outcome.error}"
+            status = AttemptStatus.OK if outcome.ok else outcome.status
+            attempts.append(ProbeAttempt(probe, port, status, error=error))
+        return attempts
+
+
+def _with_details(
+    evidence: Sequence[Evidence],
+    observations: Sequence[Observation],
+    mac: str | None,
+    first_frame: tuple[int, float] | None,
+) -> list[Evidence]:
+    """Evidence with where each fact was seen, plus the passive facts no rule matched."""
+    details: dict[tuple[str, int | None, str, str], str] = {}
+    for observation in observations:
+        key = (observation.protocol, observation.port, observation.field, _clip(observation.value))
+        details.setdefault(key, observation.detail)
+    result: list[Evidence] = []
+    shown: set[tuple[str, int | None, str, str]] = set()
+    for item in evidence:
+        key = (item.protocol, item.port, item.observed_field, item.observed)
+        shown.add(key)
+        detail = details.get(key, item.detail)
+        if item.observed_field == "mac.oui" and mac is not None:
+            detail = f"{mac}; first frame {where(*first_frame)}" if first_frame else mac
+            if first_frame is None:
+                carrier = next(
+                    (
+                        o
+                        for o in observations
+                        if o.field in MAC_FIELDS and normalise_mac(o.value) == mac
+                    ),
+                    None,
+                )
+                if carrier is not None:
+                    detail = f"{mac} from {carrier.field}; {carrier.detail}"
+        result.append(dataclasses.replace(item, detail=detail))
+    for observation in observations:
+        if observation.field not in PASSIVE_CONTEXT_FIELDS:
+            continue
+        key = (observation.protocol, observation.port, observation.field, _clip(observation.value))
+        if key in shown:
+            continue
+        shown.add(key)
+        result.append(
+            Evidence(
+                observation.protocol,
+                observation.port,
+                observation.field,
+                _clip(observation.value),
+                None,
+                {},
+                0.0,
+                observation.detail,
+            )
+        )
+    result.sort(key=lambda e: (-e.certainty, e.protocol, e.port or 0, e.observed_field))
+    return result

@@ -1,0 +1,323 @@
+"""Bounded TCP reassembly: per-flow byte caps, a flow table with LRU eviction, a global budget.
+
+Each direction of a flow keeps at most ``per_direction_cap`` bytes of in-order payload
+(the first bytes of a conversation identify a device; the rest is video or bulk data) and
+at most :data:`MAX_PENDING_SEGMENTS` out-of-order segments. Retransmissions and overlaps
+are trimmed against what was already taken (first copy wins, as most stacks do); a hole
+that is never filled marks the direction ``gap`` and ends its collection. The table keeps
+at most ``max_flows`` flows and ``total_byte_budget`` buffered bytes: beyond either, the
+least recently used flows are *completed* (handed to the analyser as they are) and dropped,
+so memory stays flat on captures of any size while no started conversation is lost.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from provscan.passive.decode import TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN
+
+#: Default bytes kept per direction of a flow.
+PER_DIRECTION_CAP = 64 * 1024
+#: Default most flows tracked at once.
+MAX_FLOWS = 16_384
+#: Default most payload bytes buffered across all flows.
+TOTAL_BYTE_BUDGET = 64 * 1024 * 1024
+#: Out-of-order segments held per direction while waiting for a hole to fill.
+MAX_PENDING_SEGMENTS = 32
+#: Stream offsets remembered per direction to map message offsets back to packets.
+MAX_MARKS = 256
+#: Ports whose side is the server when no handshake was seen.
+WELL_KNOWN_SERVER_PORTS = frozenset(
+    {21, 22, 23, 80, 81, 88, 443, 554, 5000, 8000, 8080, 8081, 8443, 8554, 8899, 9000}
+    | {10554, 34567, 37777}
+)
+
+_HALF = 0x80000000
+_MASK = 0xFFFFFFFF
+
+
+def _relative(seq: int, base: int) -> int:
+    delta = (seq - base) & _MASK
+    return delta - 0x100000000 if delta >= _HALF else delta
+
+
+class Direction:
+    """One direction of a flow: in-order bytes up to a cap, plus where they came from."""
+
+    __slots__ = (
+        "cap",
+        "chunks",
+        "done",
+        "first_packet",
+        "first_time",
+        "gap",
+        "marks",
+        "next_seq",
+        "overlaps",
+        "pending",
+        "pending_bytes",
+        "size",
+        "snaplen_cut",
+    )
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.next_seq: int | None = None
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.pending: dict[int, bytes] = {}
+        self.pending_bytes = 0
+        #: (stream offset, packet number, time) where each new packet's bytes begin.
+        self.marks: list[tuple[int, int, float]] = []
+        self.first_packet = 0
+        self.first_time = 0.0
+        self.done = False
+        self.gap = False
+        self.snaplen_cut = False
+        self.overlaps = 0
+
+    @property
+    def data(self) -> bytes:
+        return b"".join(self.chunks)
+
+    def syn(self, seq: int) -> None:
+        if self.size == 0:
+            self.next_seq = (seq + 1) & _MASK
+
+    def add(self, seq: int, payload: bytes, number: int, time: float, cut: bool) -> int:
+        """Take a segment; returns how many in-order bytes it added."""
+        if self.done:
+            return 0
+        if self.next_seq is None:
+            self.next_seq = seq  # picked up mid-stream: the first segment seen is the start
+        delta = _relative(seq, self.next_seq)
+        if delta > 0:
+            too_many = len(self.pending) >= MAX_PENDING_SEGMENTS
+            too_big = self.size + self.pending_bytes + len(payload) > self.cap
+            if too_many or too_big or delta > self.cap:
+                self.gap = True
+                self.done = True
+                return 0
+            kept = self.pending.get(seq)
+            if kept is None or len(kept) < len(payload):
+                self.pending[seq] = payload
+                self.pending_bytes += len(payload) - (len(kept) if kept else 0)
+            return 0
+        taken = self._append(delta, payload, number, time)
+        if cut:
+            # The snaplen cut this segment: the stream has an unknowable hole after it.
+            self.snaplen_cut = True
+            self.done = True
+            return taken
+        while self.pending and not self.done:
+            ready = [s for s in self.pending if _relative(s, self.next_seq) <= 0]
+            if not ready:
+                break
+            for pending_seq in ready:
+                segment = self.pending.pop(pending_seq)
+                self.pending_bytes -= len(segment)
+                taken += self._append(_relative(pending_seq, self.next_seq), segment, number, time)
+        return taken
+
+    def _append(self, delta: int, payload: bytes, number: int, time: float) -> int:
+        if delta < 0:
+            self.overlaps += 1
+            if -delta >= len(payload):
+                return 0  # a retransmission of bytes we already have
+            payload = payload[-delta:]
+        if not payload:
+            return 0
+        assert self.next_seq is not None
+        self.next_seq = (self.next_seq + len(payload)) & _MASK
+        space = self.cap - self.size
+        if space <= 0:
+            self.done = True
+            return 0
+        if not self.chunks:
+            self.first_packet, self.first_time = number, time
+        if len(self.marks) < MAX_MARKS:
+            self.marks.append((self.size, number, time))
+        piece = payload[:space]
+        self.chunks.append(piece)
+        self.size += len(piece)
+        if self.size >= self.cap:
+            self.done = True
+        return len(piece)
+
+    def packet_at(self, offset: int) -> tuple[int, float]:
+        """The packet (number, time) that carried the byte at ``offset``."""
+        found = (self.first_packet, self.first_time)
+        for mark_offset, number, time in self.marks:
+            if mark_offset > offset:
+                break
+            found = (number, time)
+        return found
+
+    def release(self) -> None:
+        self.chunks = []
+        self.pending = {}
+        self.pending_bytes = 0
+
+
+@dataclass(eq=False)
+class Flow:
+    """A TCP conversation between a client endpoint and a server endpoint."""
+
+    client_ip: str
+    client_port: int
+    server_ip: str
+    server_port: int
+    to_server: Direction
+    to_client: Direction
+    #: True when the server's SYN-ACK was seen (so the roles are certain).
+    handshake_seen: bool = False
+    client_closed: bool = False
+    server_closed: bool = False
+
+    @property
+    def buffered(self) -> int:
+        return (
+            self.to_server.size
+            + self.to_client.size
+            + self.to_server.pending_bytes
+            + self.to_client.pending_bytes
+        )
+
+
+class FlowTable:
+    """Tracks flows and hands each finished one to ``on_complete`` exactly once."""
+
+    def __init__(
+        self,
+        on_complete: Callable[[Flow], None],
+        *,
+        max_flows: int = MAX_FLOWS,
+        per_direction_cap: int = PER_DIRECTION_CAP,
+        total_byte_budget: int = TOTAL_BYTE_BUDGET,
+    ) -> None:
+        self._on_complete = on_complete
+        self.max_flows = max_flows
+        self.per_direction_cap = per_direction_cap
+        self.total_byte_budget = total_byte_budget
+        self._by_key: dict[tuple[str, int, str, int], Flow] = {}
+        self._lru: OrderedDict[int, Flow] = OrderedDict()
+        self.buffered = 0
+        self.peak_flows = 0
+        self.evicted = 0
+        self.gaps = 0
+
+    def __len__(self) -> int:
+        return len(self._lru)
+
+    def segment(
+        self,
+        src_ip: str,
+        sport: int,
+        dst_ip: str,
+        dport: int,
+        seq: int,
+        flags: int,
+        payload: bytes,
+        number: int,
+        time: float,
+        cut: bool = False,
+    ) -> None:
+        key = (src_ip, sport, dst_ip, dport)
+        flow = self._by_key.get(key)
+        if flow is None:
+            if not payload and not flags & TCP_SYN:
+                return  # a bare ACK/FIN/RST of a flow we do not track
+            flow = self._open(src_ip, sport, dst_ip, dport, flags)
+        else:
+            self._lru.move_to_end(id(flow))
+        from_client = src_ip == flow.client_ip and sport == flow.client_port
+        direction = flow.to_server if from_client else flow.to_client
+        if flags & TCP_SYN:
+            direction.syn(seq)
+            if not from_client and flags & TCP_ACK:
+                flow.handshake_seen = True
+        if payload:
+            before = direction.size + direction.pending_bytes
+            direction.add(seq, payload, number, time, cut)
+            self.buffered += direction.size + direction.pending_bytes - before
+            if self.buffered > self.total_byte_budget:
+                self._evict_until_within_budget(flow)
+        if flags & TCP_RST:
+            self._complete(flow)
+            return
+        if flags & TCP_FIN:
+            if from_client:
+                flow.client_closed = True
+            else:
+                flow.server_closed = True
+            if flow.client_closed and flow.server_closed:
+                self._complete(flow)
+                return
+        if flow.to_server.done and flow.to_client.done:
+            self._complete(flow)
+
+    def _open(self, src_ip: str, sport: int, dst_ip: str, dport: int, flags: int) -> Flow:
+        if flags & TCP_SYN:
+            sender_is_client = not flags & TCP_ACK
+        elif sport in WELL_KNOWN_SERVER_PORTS and dport not in WELL_KNOWN_SERVER_PORTS:
+            sender_is_client = False
+        elif dport in WELL_KNOWN_SERVER_PORTS:
+            sender_is_client = True
+        else:
+            sender_is_client = dport < sport
+        if sender_is_client:
+            client, server = (src_ip, sport), (dst_ip, dport)
+        else:
+            client, server = (dst_ip, dport), (src_ip, sport)
+        flow = Flow(
+            client[0],
+            client[1],
+            server[0],
+            server[1],
+            Direction(self.per_direction_cap),
+            Direction(self.per_direction_cap),
+        )
+        self._by_key[(client[0], client[1], server[0], server[1])] = flow
+        self._by_key[(server[0], server[1], client[0], client[1])] = flow
+        self._lru[id(flow)] = flow
+        while len(self._lru) > self.max_flows:
+            _, oldest = self._lru.popitem(last=False)
+            self._lru[id(oldest)] = oldest  # _complete removes it
+            self.evicted += 1
+            self._complete(oldest)
+        self.peak_flows = max(self.peak_flows, len(self._lru))
+        return flow
+
+    def _evict_until_within_budget(self, keep: Flow) -> None:
+        for flow in list(self._lru.values()):
+            if self.buffered <= self.total_byte_budget // 2:
+                break
+            if flow is keep:
+                continue
+            self.evicted += 1
+            self._complete(flow)
+
+    def _complete(self, flow: Flow) -> None:
+        if self._lru.pop(id(flow), None) is None:
+            return
+        self._by_key.pop((flow.client_ip, flow.client_port, flow.server_ip, flow.server_port), None)
+        self._by_key.pop((flow.server_ip, flow.server_port, flow.client_ip, flow.client_port), None)
+        self.buffered -= flow.buffered
+        for direction in (flow.to_server, flow.to_client):
+            if direction.pending:
+                direction.gap = True  # segments still waiting: the hole before them never filled
+        if flow.to_server.gap or flow.to_client.gap:
+            self.gaps += 1
+        try:
+            if flow.to_server.size or flow.to_client.size:
+                self._on_complete(flow)
+        finally:
+            flow.to_server.release()
+            flow.to_client.release()
+
+    def flush(self) -> None:
+        """Complete every flow still open (end of the capture)."""
+        for flow in list(self._lru.values()):
+            self._complete(flow)

@@ -1,0 +1,577 @@
+"""What one reassembled TCP conversation says about its server and its client.
+
+The protocol is recognised from the bytes, not the port (HTTP on 8000, RTSP on 10554 and
+TLS anywhere are common); the port only decides between binary vendor protocols that have
+no magic of their own. Replies are parsed with the same pure functions the active probes
+use (``wire.http1``, ``wire.rtsp``, ``wire.dahua``, ``probes.http``, ``probes.tls``), so a
+passive observation has the same field and value as the active one and the same
+fingerprints apply.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from provscan.discovery.ssdp import description_observations
+from provscan.errors import ProtocolError
+from provscan.knowledge.schema import HttpEndpoint
+from provscan.model import AttemptStatus, Observation
+from provscan.passive.reassembly import Direction, Flow
+from provscan.passive.tls import client_hello_sni, looks_like_tls, server_handshake
+from provscan.probes._io import printable
+from provscan.probes.http import (
+    BODY_KEEP,
+    CANARY_PATH,
+    favicon_hashes,
+    isapi_observations,
+    response_observations,
+    rpc2_observations,
+)
+from provscan.probes.interface import ProbeMalformed
+from provscan.probes.onvif import OnvifProbe
+from provscan.probes.tls import certificate_observations
+from provscan.wire import dahua, hik_sdk, xiongmai
+from provscan.wire import http1 as http_wire
+from provscan.wire import onvif as onvif_wire
+from provscan.wire import rtsp as rtsp_wire
+from provscan.wire import upnp as upnp_wire
+
+#: Request/response pairs read from one conversation (keep-alive connections).
+MAX_MESSAGES_PER_FLOW = 16
+#: Bytes of a binary reply reported as hex, as the active probes do.
+REPORTED_BYTES = 32
+MAX_BANNER_CHARS = 200
+MAX_HEADER_VALUE_CHARS = 200
+
+_HTTP_METHODS = (b"GET ", b"POST ", b"HEAD ", b"PUT ", b"DELETE ", b"OPTIONS ", b"PATCH ")
+_RTSP_METHODS = (b"OPTIONS ", b"DESCRIBE ", b"SETUP ", b"PLAY ", b"TEARDOWN ", b"GET_PARAMETER ")
+_CATCH_ALL_EXEMPT = (400, 404, 410)
+PORT_HIK_SDK = 8000
+PORT_XIONGMAI = 34567
+DVRIP_PORTS = frozenset({37777, 5000})
+
+
+class FactSink(Protocol):
+    """Where conversation facts go (the host table)."""
+
+    def observe(self, ip: str, observation: Observation, packet: int, time: float) -> None: ...
+
+    def contacted(self, ip: str, name: str, how: str, packet: int, time: float) -> None: ...
+
+    def attempt(
+        self, ip: str, port: int, probe: str, status: AttemptStatus, error: str
+    ) -> None: ...
+
+    def catch_all(self, ip: str, port: int, status: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    target: str
+    headers: list[tuple[str, str]]
+    offset: int
+
+
+def _head_end(data: bytes, start: int) -> tuple[int, int] | None:
+    """(end of head, start of body) of the message starting at ``start``."""
+    crlf = data.find(b"\r\n\r\n", start)
+    lf = data.find(b"\n\n", start)
+    if crlf < 0 and lf < 0:
+        return None
+    if crlf >= 0 and (lf < 0 or crlf < lf):
+        return crlf, crlf + 4
+    return lf, lf + 2
+
+
+def _header(headers: list[tuple[str, str]], name: str) -> str | None:
+    lowered = name.lower()
+    for key, value in headers:
+        if key.lower() == lowered:
+            return value
+    return None
+
+
+def _content_length(headers: list[tuple[str, str]]) -> int:
+    value = (_header(headers, "Content-Length") or "").strip()
+    return int(value) if value.isdigit() and len(value) <= 9 else 0
+
+
+def parse_requests(data: bytes) -> Iterator[Request]:
+    """HTTP or RTSP requests of a client stream, in order (heads only; bodies skipped)."""
+    position = 0
+    for _ in range(MAX_MESSAGES_PER_FLOW):
+        while position < len(data) and data[position : position + 1] in (b"\r", b"\n"):
+            position += 1
+        bounds = _head_end(data, position)
+        if bounds is None:
+            return
+        head_end, body_start = bounds
+        lines = data[position:head_end].decode("latin-1").replace("\r\n", "\n").split("\n")
+        parts = lines[0].split(" ")
+        if len(parts) < 3:
+            return
+        headers: list[tuple[str, str]] = []
+        for line in lines[1:64]:
+            key, colon, value = line.partition(":")
+            if colon:
+                headers.append((key.strip(), value.strip()))
+        yield Request(parts[0], parts[1], headers, position)
+        position = body_start + _content_length(headers)
+
+
+def _response_spans(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """(offset, bytes) of each response of a server stream, framed by Content-Length."""
+    position = 0
+    for _ in range(MAX_MESSAGES_PER_FLOW):
+        while position < len(data) and data[position : position + 1] in (b"\r", b"\n"):
+            position += 1
+        if position >= len(data):
+            return
+        bounds = _head_end(data, position)
+        if bounds is None:
+            yield position, data[position:]
+            return
+        head_end, body_start = bounds
+        head = data[position:head_end].decode("latin-1")
+        lowered = head.lower()
+        length: int | None = None
+        for line in lowered.split("\n")[1:]:
+            key, colon, value = line.partition(":")
+            if colon and key.strip() == "content-length" and value.strip().isdigit():
+                length = int(value.strip()[:12])
+        status_code = head[9:12] if len(head) >= 12 else ""
+        if length is None and not (status_code.startswith("1") or status_code in ("204", "304")):
+            yield position, data[position:]  # chunked or close-delimited: the last one
+            return
+        end = body_start + (length or 0)
+        yield position, data[position:end]
+        position = end
+
+
+def _path_only(target: str) -> str:
+    """``http://host:80/a?b`` (proxy form) → ``/a?b``; origin-form targets stay as they are."""
+    if target.startswith(("http://", "https://", "rtsp://")):
+        rest = target.split("://", 1)[1]
+        slash = rest.find("/")
+        return rest[slash:] if slash >= 0 else "/"
+    return target
+
+
+class StreamAnalyser:
+    """Turns a finished :class:`Flow` into observations about its two hosts."""
+
+    def __init__(self, sink: FactSink, endpoints: Mapping[str, HttpEndpoint]) -> None:
+        self.sink = sink
+        #: Vendor endpoints (``http_endpoints.yaml``) by path, as the HTTP probe requests them.
+        self.endpoints = dict(endpoints)
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _emit(
+        self,
+        ip: str,
+        observations: list[Observation],
+        direction: Direction,
+        offset: int,
+        context: str = "",
+    ) -> None:
+        number, time = direction.packet_at(offset)
+        for observation in observations:
+            detail = observation.detail
+            if context and context not in detail:
+                detail = f"{context}; {detail}" if detail else context
+            self.sink.observe(
+                ip,
+                Observation(
+                    observation.protocol,
+                    observation.port,
+                    observation.field,
+                    observation.value,
+                    detail,
+                ),
+                number,
+                time,
+            )
+
+    def _attempt(self, flow: Flow, probe: str, status: AttemptStatus, error: str = "") -> None:
+        if flow.to_client.gap or flow.to_server.gap:
+            gap = "a hole in the TCP stream was never filled (lost or unseen segments)"
+            error = f"{error}; {gap}" if error else gap
+            if status is AttemptStatus.OK:
+                status = AttemptStatus.TRUNCATED
+        elif flow.to_client.snaplen_cut:
+            cut = "the capture's snaplen cut the reply"
+            error = f"{error}; {cut}" if error else cut
+            if status is AttemptStatus.OK:
+                status = AttemptStatus.TRUNCATED
+        self.sink.attempt(flow.server_ip, flow.server_port, probe, status, error)
+
+    # -- dispatch -----------------------------------------------------------------------
+
+    def analyse(self, flow: Flow) -> None:
+        """Analyse one conversation. A parser bug on hostile bytes costs that flow only."""
+        try:
+            self._analyse(flow)
+        except Exception as exc:  # a device's bytes must never stop the analysis
+            self.sink.attempt(
+                flow.server_ip,
+                flow.server_port,
+                "passive-stream",
+                AttemptStatus.ERROR,
+                f"unexpected {type(exc).__name__} while parsing: {exc}"[:300],
+            )
+
+    def _analyse(self, flow: Flow) -> None:
+        client = flow.to_server.data
+        server = flow.to_client.data
+        if looks_like_tls(client) or looks_like_tls(server):
+            self._tls(flow, client, server)
+        elif server.startswith(b"HTTP/") or (not server and client.startswith(_HTTP_METHODS)):
+            self._http(flow, client, server)
+        elif server.startswith(b"RTSP/") or (
+            not server and client.startswith(_RTSP_METHODS) and b"RTSP/1" in client[:512]
+        ):
+            self._rtsp(flow, client, server)
+        elif server.startswith(dahua.DHIP_PREFIX):
+            self._dhip(flow, server)
+        elif server:
+            self._binary(flow, client, server)
+
+    # -- TLS ----------------------------------------------------------------------------
+
+    def _tls(self, flow: Flow, client: bytes, server: bytes) -> None:
+        name = client_hello_sni(client)
+        if name:
+            number, time = flow.to_server.first_packet, flow.to_server.first_time
+            self.sink.observe(
+                flow.client_ip,
+                Observation("tls", flow.server_port, "tls.sni", name, f"to {flow.server_ip}"),
+                number,
+                time,
+            )
+            self.sink.contacted(flow.client_ip, name, "TLS SNI", number, time)
+        if not server:
+            return
+        handshake = server_handshake(server)
+        if handshake.is_tls13:
+            self._attempt(
+                flow, "passive-tls", AttemptStatus.OK, "TLS 1.3: the certificate is encrypted"
+            )
+            return
+        if not handshake.certificates:
+            self._attempt(flow, "passive-tls", AttemptStatus.TRUNCATED, "no certificate seen")
+            return
+        try:
+            observations = certificate_observations(handshake.certificates[0], flow.server_port)
+        except (ProbeMalformed, ValueError) as exc:  # cryptography parses some fields lazily
+            self._attempt(flow, "passive-tls", AttemptStatus.MALFORMED, str(exc))
+            return
+        self._emit(flow.server_ip, observations, flow.to_client, 0)
+        self._attempt(flow, "passive-tls", AttemptStatus.OK)
+
+    # -- HTTP ---------------------------------------------------------------------------
+
+    def _http(self, flow: Flow, client: bytes, server: bytes) -> None:
+        requests = list(parse_requests(client))
+        for request in requests:
+            path = _path_only(request.target)
+            context = f"{request.method} {path}"[:MAX_HEADER_VALUE_CHARS]
+            for header, field_name in (("User-Agent", "http.user_agent"), ("Host", "http.host")):
+                value = _header(request.headers, header)
+                if value:
+                    self._emit(
+                        flow.client_ip,
+                        [
+                            Observation(
+                                "http",
+                                flow.server_port,
+                                field_name,
+                                value[:MAX_HEADER_VALUE_CHARS],
+                                f"to {flow.server_ip}",
+                            )
+                        ],
+                        flow.to_server,
+                        request.offset,
+                        context,
+                    )
+            host = _header(request.headers, "Host")
+            if host:
+                number, time = flow.to_server.packet_at(request.offset)
+                self.sink.contacted(
+                    flow.client_ip, host.rsplit(":", 1)[0], "HTTP Host", number, time
+                )
+        if not server:
+            return
+        parsed = 0
+        error = ""
+        for index, (offset, raw) in enumerate(_response_spans(server)):
+            try:
+                response = http_wire.parse_response(raw)
+            except ProtocolError as exc:
+                error = f"response {index + 1}: {exc}"
+                break
+            asked = requests[index] if index < len(requests) else None
+            method = asked.method if asked else "?"
+            path = _path_only(asked.target) if asked else "?"
+            self._http_response(flow, response, method, path, offset)
+            parsed += 1
+        if parsed:
+            self._attempt(flow, "passive-http", AttemptStatus.OK, error)
+        else:
+            self._attempt(flow, "passive-http", AttemptStatus.MALFORMED, error or "no response")
+
+    def _http_response(
+        self, flow: Flow, response: http_wire.HttpResponse, method: str, path: str, offset: int
+    ) -> None:
+        port = flow.server_port
+        endpoint = self.endpoints.get(path)
+        context = f"{method} {path}"[:MAX_HEADER_VALUE_CHARS]
+        observations = [
+            o
+            for o in response_observations(response, port, path)
+            if o.field != "http.body" or endpoint is None or endpoint.extractor == "text"
+        ]
+        if path == CANARY_PATH and response.status not in _CATCH_ALL_EXEMPT:
+            self.sink.catch_all(flow.server_ip, port, response.status)
+        if endpoint is not None and method == endpoint.method:
+            observations.append(
+                Observation(
+                    "http",
+                    port,
+                    "http.endpoint",
+                    f"{method} {path} -> {response.status}",
+                    endpoint.id,
+                )
+            )
+        extractor = endpoint.extractor if endpoint is not None else None
+        if extractor == "isapi_xml" or (
+            extractor is None and path.startswith(("/ISAPI/", "/SDK/"))
+        ):
+            observations += isapi_observations(response.body, port, path)
+        elif extractor == "dahua_rpc2" or (extractor is None and path.startswith("/RPC2")):
+            observations += rpc2_observations(response.body, port, path)
+        elif b"Envelope" in response.body[:4096]:
+            observations += _onvif_observations(port, response)
+        elif b"urn:schemas-upnp-org:device-1-0" in response.body[:4096]:
+            observations += _upnp_observations(port, response.body)
+        body = response.body
+        if path == "/favicon.ico" and response.status == 200 and body and body.lstrip()[:1] != b"<":
+            md5, murmur = favicon_hashes(body[: BODY_KEEP * 4])
+            observations += [
+                Observation("http", port, "http.favicon.md5", md5, "/favicon.ico"),
+                Observation("http", port, "http.favicon.mmh3", murmur, "/favicon.ico"),
+            ]
+        direction = flow.to_client
+        number, time = direction.packet_at(offset)
+        for observation in observations:
+            detail = (
+                context if observation.detail in (path, "") else f"{context}; {observation.detail}"
+            )
+            self.sink.observe(
+                flow.server_ip,
+                Observation(
+                    observation.protocol,
+                    observation.port,
+                    observation.field,
+                    observation.value,
+                    detail,
+                ),
+                number,
+                time,
+            )
+
+    # -- RTSP ---------------------------------------------------------------------------
+
+    def _rtsp(self, flow: Flow, client: bytes, server: bytes) -> None:
+        methods = []
+        for request in parse_requests(client):
+            methods.append(request.method)
+            agent = _header(request.headers, "User-Agent")
+            if agent:
+                self._emit(
+                    flow.client_ip,
+                    [
+                        Observation(
+                            "rtsp",
+                            flow.server_port,
+                            "rtsp.user_agent",
+                            agent[:MAX_HEADER_VALUE_CHARS],
+                            f"to {flow.server_ip}",
+                        )
+                    ],
+                    flow.to_server,
+                    request.offset,
+                    request.method,
+                )
+        if not server:
+            return
+        parsed = 0
+        error = ""
+        for index, (offset, raw) in enumerate(_response_spans(server)):
+            try:
+                response = rtsp_wire.parse_response(raw)
+            except ProtocolError as exc:
+                error = f"response {index + 1}: {exc}"
+                break
+            method = methods[index] if index < len(methods) else "?"
+            self._emit(
+                flow.server_ip,
+                _rtsp_observations(flow.server_port, method, response),
+                flow.to_client,
+                offset,
+            )
+            parsed += 1
+        status = AttemptStatus.OK if parsed else AttemptStatus.MALFORMED
+        self._attempt(flow, "passive-rtsp", status, error)
+
+    # -- Dahua DHIP/DVRIP, Hikvision SDK, Xiongmai, banners -----------------------------
+
+    def _dhip(self, flow: Flow, server: bytes) -> None:
+        port = flow.server_port
+        header = server[: dahua.HEADER_BYTES]
+        observations = [
+            Observation(
+                "dahua-dvrip", port, "dahua.dvrip.reply", header[:REPORTED_BYTES].hex(), "dhip"
+            )
+        ]
+        status, error = AttemptStatus.OK, ""
+        try:
+            parsed = dahua.parse_dhip_header(header)
+            payload = server[dahua.HEADER_BYTES : dahua.HEADER_BYTES + parsed.payload_length]
+            reply = dahua.parse_login_reply(payload)
+        except ProtocolError as exc:
+            status, error = AttemptStatus.MALFORMED, str(exc)
+        else:
+            if reply.realm:
+                observations.append(
+                    Observation("dahua-dvrip", port, "dahua.dhip.realm", reply.realm, "dhip")
+                )
+            if reply.mac:
+                observations.append(
+                    Observation("dahua-dvrip", port, "dahua.dhip.mac", reply.mac, "dhip")
+                )
+            if reply.error_message or reply.error_code is not None:
+                observations.append(
+                    Observation(
+                        "dahua-dvrip",
+                        port,
+                        "dahua.dhip.error",
+                        reply.error_message or str(reply.error_code),
+                        f"code {reply.error_code}; encryption {reply.encryption}",
+                    )
+                )
+        self._emit(flow.server_ip, observations, flow.to_client, 0)
+        self._attempt(flow, "passive-dahua-dvrip", status, error)
+
+    def _binary(self, flow: Flow, client: bytes, server: bytes) -> None:
+        port = flow.server_port
+        observations: list[Observation] = []
+        probe = "passive-banner"
+        status, error = AttemptStatus.OK, ""
+        if port == PORT_HIK_SDK:
+            probe = "passive-hik-sdk"
+            detail = ""
+            with contextlib.suppress(ProtocolError):
+                reply = hik_sdk.parse_reply(server[: hik_sdk.HEADER_BYTES])
+                match = "; nmap control-port match" if reply.matches_nmap_control_port else ""
+                detail = f"declared length {reply.declared_length}{match}"
+            observations.append(
+                Observation("hik-sdk", port, "hik.sdk.reply", server[:REPORTED_BYTES].hex(), detail)
+            )
+        elif port == PORT_XIONGMAI:
+            probe = "passive-xiongmai"
+            try:
+                header = xiongmai.parse_header(server[: xiongmai.HEADER_BYTES])
+            except ProtocolError as exc:
+                status, error = AttemptStatus.MALFORMED, f"not a Sofia reply: {exc}"
+            else:
+                detail = f"msg id {header.message_id}, session 0x{header.session_id:08x}"
+                observations.append(
+                    Observation(
+                        "xiongmai",
+                        port,
+                        "xiongmai.reply",
+                        server[: xiongmai.HEADER_BYTES].hex(),
+                        detail,
+                    )
+                )
+                start = xiongmai.HEADER_BYTES
+                message = xiongmai.SofiaMessage(header, server[start : start + header.data_length])
+                text = message.json_text()
+                if text:
+                    observations.append(
+                        Observation("xiongmai", port, "xiongmai.json", text[:4096], detail)
+                    )
+        elif port in DVRIP_PORTS:
+            probe = "passive-dahua-dvrip"
+            detail = "unknown"
+            with contextlib.suppress(ProtocolError):
+                dvrip = dahua.parse_dvrip_header(server[: dahua.HEADER_BYTES])
+                detail = f"dvrip command 0x{dvrip.command:02x} ({dvrip.command_name})"
+            observations.append(
+                Observation(
+                    "dahua-dvrip", port, "dahua.dvrip.reply", server[:REPORTED_BYTES].hex(), detail
+                )
+            )
+        elif not client or flow.to_client.first_packet < flow.to_server.first_packet:
+            # The server spoke first: a banner (telnet, FTP, SSH, DVR consoles).
+            first_line = server.replace(b"\r", b"\n").split(b"\n", 1)[0]
+            text = printable(first_line, MAX_BANNER_CHARS)
+            if text:
+                observations.append(
+                    Observation("banner", port, "banner.text", text, f"{len(server)} bytes seen")
+                )
+        else:
+            return  # an unknown protocol: nothing to say, nothing to report
+        self._emit(flow.server_ip, observations, flow.to_client, 0)
+        self._attempt(flow, probe, status, error)
+
+
+def _upnp_observations(port: int, body: bytes) -> list[Observation]:
+    """A UPnP device description (what ``provscan discover`` fetches after SSDP)."""
+    try:
+        device = upnp_wire.parse_description(body)
+    except ProtocolError:
+        return []
+    return description_observations(device, port)
+
+
+def _onvif_observations(port: int, response: http_wire.HttpResponse) -> list[Observation]:
+    """The ONVIF probe's observations of a SOAP reply (GetDeviceInformation and friends)."""
+    try:
+        reply = onvif_wire.parse_response(response.body)
+    except ProtocolError:
+        return []
+    operation = (
+        "GetDeviceInformation" if reply.device_information is not None else "GetSystemDateAndTime"
+    )
+    return OnvifProbe._observe(port, operation, response, reply)
+
+
+def _rtsp_observations(
+    port: int, method: str, response: rtsp_wire.RtspResponse
+) -> list[Observation]:
+    """The RTSP probe's observations of one reply (same fields and values)."""
+    found = [Observation("rtsp", port, "rtsp.status_line", response.status_line, method)]
+    for field_name, value in (
+        ("rtsp.server", response.server),
+        ("rtsp.public", response.public),
+        ("rtsp.date", response.date),
+    ):
+        if value:
+            found.append(Observation("rtsp", port, field_name, value, method))
+    raw = response.www_authenticate
+    if raw:
+        found.append(Observation("rtsp", port, "rtsp.www_authenticate", " | ".join(raw), method))
+        for challenge in response.challenges:
+            if challenge.realm is not None:
+                found.append(
+                    Observation(
+                        "rtsp", port, "rtsp.realm", challenge.realm, f"{method} {challenge.scheme}"
+                    )
+                )
+    return found
