@@ -1,0 +1,325 @@
+"""Credentialed, read-only collection of model, serial and firmware (``--credentials``).
+
+The scheduler runs these probes only on hosts for which the credentials file has an entry
+(:meth:`Probe.applies_to_host`). Each API is tried in turn, and the probe stops at the first
+that answers with device information. What it sends (one connection per request,
+``Connection: close``, every read capped):
+
+1. Hikvision ISAPI: ``GET /ISAPI/System/deviceInfo`` without credentials; on a ``401`` with
+   a Digest challenge, the same request once with an RFC 7616 Digest ``Authorization``
+   (MD5, ``qop=auth``). When it answers, ``GET /ISAPI/System/Network/EZVIZ`` the same way
+   (whether the Hik-Connect/EZVIZ cloud platform is enabled).
+2. Dahua HTTP CGI: ``GET /cgi-bin/magicBox.cgi?action=getSystemInfo`` and
+   ``?action=getSoftwareVersion`` (Digest as above), then
+   ``GET /cgi-bin/configManager.cgi?action=getConfig&name=T2UServer`` (whether Dahua P2P is
+   enabled; a *getConfig*, never a *setConfig*).
+3. ONVIF: ``POST /onvif/device_service`` with ``GetDeviceInformation`` and a WS-Security
+   UsernameToken (PasswordDigest) — the read-only call ONVIF defines for this.
+
+Never sent: Basic authentication over plain HTTP (the password would travel in clear text),
+any write (``setConfig``, ``PUT``, ``DELETE``), any exploit path. Nothing from the credential
+(user name or password) goes into an observation. A rejected credential is one observation
+(``credentialed.auth = rejected``) and the probe does not retry it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from defusedxml import ElementTree as SafeET
+from defusedxml.common import DefusedXmlException
+
+from provscan.errors import ProtocolError
+from provscan.model import Observation
+from provscan.posture.credentials import Credential, CredentialStore
+from provscan.probes._io import host_header
+from provscan.probes.http import USER_AGENT, isapi_observations
+from provscan.probes.interface import Probe, ProbeContext, ProbeError, ProbeMalformed
+from provscan.wire import onvif as onvif_wire
+from provscan.wire.digest import (
+    DigestChallenge,
+    digest_authorization,
+    onvif_request_with_token,
+    parse_digest_challenge,
+    username_token_header,
+)
+from provscan.wire.http1 import HttpResponse, build_request, parse_response
+
+#: Largest response read per request (device information is about 1 KiB).
+RESPONSE_CAP = 64 * 1024
+#: Body bytes kept for parsing.
+BODY_KEEP = 16 * 1024
+
+ISAPI_DEVICE_INFO = "/ISAPI/System/deviceInfo"
+ISAPI_EZVIZ = "/ISAPI/System/Network/EZVIZ"
+DAHUA_SYSTEM_INFO = "/cgi-bin/magicBox.cgi?action=getSystemInfo"
+DAHUA_SOFTWARE_VERSION = "/cgi-bin/magicBox.cgi?action=getSoftwareVersion"
+DAHUA_P2P_CONFIG = "/cgi-bin/configManager.cgi?action=getConfig&name=T2UServer"
+#: Every request this module may send, for the README and the safety tests.
+REQUESTS: tuple[tuple[str, str], ...] = (
+    ("GET", ISAPI_DEVICE_INFO),
+    ("GET", ISAPI_EZVIZ),
+    ("GET", DAHUA_SYSTEM_INFO),
+    ("GET", DAHUA_SOFTWARE_VERSION),
+    ("GET", DAHUA_P2P_CONFIG),
+    ("POST", onvif_wire.DEVICE_SERVICE_PATH),
+)
+
+_DAHUA_INFO_FIELDS = {
+    "deviceType": "dahua.device_type",
+    "serialNumber": "dahua.cgi.serial",
+    "hardwareVersion": "dahua.cgi.hardware",
+}
+
+
+async def fetch(
+    ctx: ProbeContext,
+    method: str,
+    path: str,
+    *,
+    tls: bool,
+    authorization: str | None = None,
+    body: bytes = b"",
+    content_type: str = "",
+) -> HttpResponse:
+    """One HTTP request on its own bounded connection (pure I/O, no retries)."""
+    headers: list[tuple[str, str]] = [
+        ("User-Agent", USER_AGENT),
+        ("Accept", "*/*"),
+        ("Connection", "close"),
+    ]
+    if content_type:
+        headers.append(("Content-Type", content_type))
+    if authorization is not None:
+        headers.append(("Authorization", authorization))
+    stream = await ctx.connect(tls=tls)
+    try:
+        await stream.write(
+            build_request(method, path, host_header(ctx.address, ctx.port), headers, body)
+        )
+        raw = await stream.read_to_eof(limit=RESPONSE_CAP)
+    finally:
+        await stream.close()
+    if not raw:
+        raise ProbeMalformed("empty reply to an HTTP request")
+    try:
+        return parse_response(raw)
+    except ProtocolError as exc:
+        raise ProbeMalformed(f"not HTTP: {exc}") from exc
+
+
+def digest_challenge(response: HttpResponse) -> DigestChallenge | None:
+    """The first usable Digest challenge of a 401 reply, or None."""
+    for value in response.header_all("WWW-Authenticate"):
+        try:
+            challenge = parse_digest_challenge(value)
+        except ProtocolError:
+            continue
+        if challenge is not None:
+            return challenge
+    return None
+
+
+async def get_with_digest(
+    ctx: ProbeContext,
+    path: str,
+    credential: Credential,
+    *,
+    tls: bool,
+) -> tuple[HttpResponse, bool]:
+    """GET ``path``; on a Digest 401, once more with credentials. (response, credential_sent)."""
+    first = await fetch(ctx, "GET", path, tls=tls)
+    if first.status != 401:
+        return first, False
+    challenge = digest_challenge(first)
+    if challenge is None:
+        return first, False  # Basic only (or nothing usable): never send it in clear text
+    authorization = digest_authorization(
+        challenge,
+        method="GET",
+        uri=path,
+        username=credential.username,
+        password=credential.password,
+        cnonce=secrets.token_hex(8),
+    )
+    return await fetch(ctx, "GET", path, tls=tls, authorization=authorization), True
+
+
+def dahua_key_values(body: bytes) -> dict[str, str]:
+    """``key=value`` lines of a Dahua CGI reply (capped)."""
+    values: dict[str, str] = {}
+    for line in body[:BODY_KEEP].decode("utf-8", errors="replace").splitlines()[:200]:
+        key, equals, value = line.partition("=")
+        if equals and key.strip():
+            values[key.strip()] = value.strip()[:200]
+    return values
+
+
+def ezviz_enabled(body: bytes) -> str | None:
+    """``true``/``false`` from an ISAPI ``<EZVIZ><enabled>`` document, or None."""
+    try:
+        root = SafeET.fromstring(body[:BODY_KEEP])
+    except (SafeET.ParseError, DefusedXmlException, ValueError):
+        return None
+    for element in root.iter():
+        if element.tag.rsplit("}", 1)[-1] == "enabled" and element.text:
+            text = str(element.text).strip().lower()
+            if text in ("true", "false"):
+                return text
+    return None
+
+
+class CredentialedHttpProbe(Probe):
+    """Model, serial and firmware through the device's own management API (credentials)."""
+
+    name = "credentialed"
+    default_ports = frozenset({80, 81, 88, 8080, 8081, 8899})
+    order = 45
+    tls = False
+
+    def __init__(self, credentials: CredentialStore | None = None) -> None:
+        self.credentials = credentials or CredentialStore()
+
+    def applies_to_host(self, address: str) -> bool:
+        return self.credentials.for_host(address) is not None
+
+    async def run(self, ctx: ProbeContext) -> list[Observation]:
+        credential = self.credentials.for_host(ctx.address)
+        if credential is None:
+            return []
+        protocol = "https" if self.tls else "http"
+        port = ctx.port
+        observations: list[Observation] = []
+
+        def note(api: str, outcome: str) -> None:
+            observations.append(Observation(protocol, port, "credentialed.auth", outcome, api))
+
+        # 1. Hikvision ISAPI
+        try:
+            response, sent = await get_with_digest(ctx, ISAPI_DEVICE_INFO, credential, tls=self.tls)
+        except ProbeError:
+            response, sent = None, False
+        if response is not None and sent:
+            note("hikvision-isapi", "accepted" if response.status == 200 else "rejected")
+        if response is not None and response.status == 200 and b"DeviceInfo" in response.body:
+            detail = f"credentialed {ISAPI_DEVICE_INFO}"
+            observations += [
+                Observation(protocol, port, o.field, o.value, detail)
+                for o in isapi_observations(response.body, port, detail)
+            ]
+            try:
+                ezviz, _ = await get_with_digest(ctx, ISAPI_EZVIZ, credential, tls=self.tls)
+                if ezviz.status == 200 and (state := ezviz_enabled(ezviz.body)) is not None:
+                    observations.append(
+                        Observation(protocol, port, "isapi.ezviz.enabled", state, ISAPI_EZVIZ)
+                    )
+            except ProbeError:
+                pass
+            return observations
+
+        # 2. Dahua HTTP CGI
+        try:
+            response, sent = await get_with_digest(ctx, DAHUA_SYSTEM_INFO, credential, tls=self.tls)
+        except ProbeError:
+            response, sent = None, False
+        if response is not None and sent:
+            note("dahua-cgi", "accepted" if response.status == 200 else "rejected")
+        if response is not None and response.status == 200:
+            info = dahua_key_values(response.body)
+            for key, field_name in _DAHUA_INFO_FIELDS.items():
+                if info.get(key):
+                    observations.append(
+                        Observation(protocol, port, field_name, info[key], DAHUA_SYSTEM_INFO)
+                    )
+            if info:
+                await self._dahua_extras(ctx, credential, protocol, observations)
+                return observations
+
+        # 3. ONVIF GetDeviceInformation with a UsernameToken
+        observations += await self._onvif(ctx, credential, protocol)
+        return observations
+
+    async def _dahua_extras(
+        self,
+        ctx: ProbeContext,
+        credential: Credential,
+        protocol: str,
+        observations: list[Observation],
+    ) -> None:
+        for path, key, field_name in (
+            (DAHUA_SOFTWARE_VERSION, "version", "dahua.cgi.firmware"),
+            (DAHUA_P2P_CONFIG, "table.T2UServer.Enable", "dahua.cgi.p2p_enabled"),
+        ):
+            try:
+                response, _ = await get_with_digest(ctx, path, credential, tls=self.tls)
+            except ProbeError:
+                continue
+            if response.status == 200:
+                value = dahua_key_values(response.body).get(key)
+                if value:
+                    observations.append(Observation(protocol, ctx.port, field_name, value, path))
+
+    async def _onvif(
+        self, ctx: ProbeContext, credential: Credential, protocol: str
+    ) -> list[Observation]:
+        header = username_token_header(
+            credential.username,
+            credential.password,
+            secrets.token_bytes(16),
+            datetime.now(UTC),
+        )
+        body = onvif_request_with_token("<tds:GetDeviceInformation/>", header)
+        try:
+            response = await fetch(
+                ctx,
+                "POST",
+                onvif_wire.DEVICE_SERVICE_PATH,
+                tls=self.tls,
+                body=body,
+                content_type=onvif_wire.CONTENT_TYPE,
+            )
+        except ProbeError:
+            return []
+        if b"Envelope" not in response.body[:4096]:
+            return []
+        try:
+            reply = onvif_wire.parse_response(response.body)
+        except ProtocolError:
+            return []
+        detail = "GetDeviceInformation (credentialed)"
+        found = [
+            Observation(
+                protocol,
+                ctx.port,
+                "credentialed.auth",
+                "accepted" if reply.device_information is not None else "rejected",
+                "onvif",
+            )
+        ]
+        info = reply.device_information
+        if info is not None:
+            for field_name, text in (
+                ("onvif.manufacturer", info.manufacturer),
+                ("onvif.model", info.model),
+                ("onvif.firmware", info.firmware_version),
+                ("onvif.serial", info.serial_number),
+            ):
+                if text:
+                    found.append(Observation("onvif", ctx.port, field_name, text, detail))
+        return found
+
+
+class CredentialedHttpsProbe(CredentialedHttpProbe):
+    name = "credentialed-tls"
+    default_ports = frozenset({443, 8443})
+    order = 46
+    tls = True
+
+
+def credentialed_probes(credentials: CredentialStore) -> Sequence[Probe]:
+    """The credentialed probes for a store (none when it is empty)."""
+    if not credentials:
+        return ()
+    return (CredentialedHttpProbe(credentials), CredentialedHttpsProbe(credentials))
