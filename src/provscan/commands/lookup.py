@@ -1,0 +1,115 @@
+"""``provscan lookup "BRAND MODEL"``: who really makes one product, and is it restricted."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from provscan.errors import ProvscanError
+from provscan.report.safe_text import printable
+
+
+class LookupFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def parse_policy_option(policy: str | None) -> list[str] | None:
+    return [p.strip() for p in policy.split(",") if p.strip()] if policy else None
+
+
+def register(app: typer.Typer) -> None:
+    app.command(name="lookup")(lookup)
+
+
+def lookup(
+    query: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="BRAND MODEL",
+            help='A product as written anywhere, e.g. "LTS CMIP7442W-28M" or "4MP turret DS-2CD2347G2-LU".',
+        ),
+    ],
+    policy: Annotated[
+        str | None,
+        typer.Option("--policy", help="Comma-separated policy ids (default: all bundled)."),
+    ] = None,
+    fmt: Annotated[LookupFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        LookupFormat.text
+    ),
+    fail_on_restricted: Annotated[
+        bool, typer.Option("--fail-on-restricted", help="Exit 3 when the product is restricted.")
+    ] = False,
+) -> None:
+    """Who really makes a product (maker, relation, confidence, why) and which policies restrict it."""
+    from provscan.cli import EXIT_RESTRICTED, EXIT_USAGE, _fail
+    from provscan.screening.run import bundled_identifier
+    from provscan.screening.verdict import judge_product
+
+    text = " ".join(query).strip()
+    if not text:
+        raise _fail(
+            'give a product to look up, e.g. provscan lookup "LTS CMIP7442W-28M"', EXIT_USAGE
+        )
+    try:
+        identifier = bundled_identifier()
+        policies = identifier.knowledge.select_policies(parse_policy_option(policy))
+    except ProvscanError as exc:
+        raise _fail(str(exc), EXIT_USAGE) from None
+    row = judge_product(identifier.identify(text), policies)
+    if fmt is LookupFormat.json:
+        typer.echo(json.dumps(row.model_dump(mode="json"), indent=2, ensure_ascii=True))
+    else:
+        _print_row(row, Console(soft_wrap=True, highlight=False))
+    if fail_on_restricted and row.restricted:
+        raise typer.Exit(EXIT_RESTRICTED)
+
+
+def _print_row(row: object, console: Console) -> None:
+    from provscan.screening.verdict import ScreenRow
+
+    assert isinstance(row, ScreenRow)
+    status_style = {"restricted": "bold red", "review": "bold yellow", "clear": "green"}.get(
+        row.status, "dim"
+    )
+    console.print(Text(printable(row.input), style="bold"))
+
+    def line(label: str, value: str, style: str = "") -> None:
+        console.print(Text.assemble(f"  {label:<11} ", (printable(value), style)))
+
+    line("maker", row.maker or "unknown")
+    if row.maker and row.family:
+        line("family", row.family)
+    line("brand", row.brand or "-")
+    line("relation", row.relation)
+    if row.model:
+        line("model", row.model + (f" ({row.device_type})" if row.device_type else ""))
+    line("confidence", f"{row.confidence:.2f}")
+    verdict = {
+        "restricted": "YES",
+        "review": "REVIEW (not confirmed)",
+        "clear": "no",
+        "unknown": "unknown",
+    }[row.status]
+    line("restricted", verdict, status_style)
+    for finding in row.findings:
+        console.print(
+            Text.assemble(
+                "    ",
+                (printable(finding.policy), "bold"),
+                f" ({printable(finding.jurisdiction)}): {printable(finding.measure)} ",
+                (f"[{printable(finding.citation, limit=160)}]", "dim"),
+            )
+        )
+    console.print(Text("  why", style="bold"))
+    for reason in row.reason.split("; ") if row.reason else ["-"]:
+        console.print(Text(f"    - {printable(reason, limit=400)}"))
+    if row.evidence:
+        console.print(Text("  evidence", style="bold"))
+        for item in row.evidence:
+            console.print(Text(f"    - {printable(item, limit=400)}", style="dim"))

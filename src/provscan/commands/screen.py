@@ -1,0 +1,154 @@
+"""``provscan screen FILE``: screen a procurement list (CSV or XLSX) before anything is bought."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from provscan.errors import ProvscanError
+
+
+class ScreenFormat(StrEnum):
+    csv = "csv"
+    xlsx = "xlsx"
+    json = "json"
+
+
+def register(app: typer.Typer) -> None:
+    app.command(name="screen")(screen)
+
+
+def _format_for(fmt: ScreenFormat | None, output: Path | None) -> ScreenFormat:
+    if fmt is not None:
+        return fmt
+    if output is not None and output.suffix.lower().lstrip(".") in ScreenFormat.__members__:
+        return ScreenFormat(output.suffix.lower().lstrip("."))
+    return ScreenFormat.csv
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    try:
+        return first.resolve() == second.resolve() or (second.exists() and first.samefile(second))
+    except OSError:
+        return False
+
+
+def screen(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="FILE", help="Procurement list or bill of materials (.csv or .xlsx)."
+        ),
+    ],
+    fmt: Annotated[
+        ScreenFormat | None,
+        typer.Option(
+            "--format", "-f", help="Output format (default: from --output's suffix, else csv)."
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the screened list to this file.")
+    ] = None,
+    brand_col: Annotated[
+        str | None, typer.Option("--brand-col", help="Brand column: header name, number or letter.")
+    ] = None,
+    model_col: Annotated[
+        str | None, typer.Option("--model-col", help="Model column: header name, number or letter.")
+    ] = None,
+    desc_col: Annotated[
+        str | None,
+        typer.Option("--desc-col", help="Description column: header name, number or letter."),
+    ] = None,
+    policy: Annotated[
+        str | None,
+        typer.Option("--policy", help="Comma-separated policy ids (default: all bundled)."),
+    ] = None,
+    fail_on_restricted: Annotated[
+        bool,
+        typer.Option("--fail-on-restricted", help="Exit 3 when a listed product is restricted."),
+    ] = False,
+    encoding: Annotated[
+        str | None, typer.Option("--encoding", help="CSV encoding when not UTF-8 (e.g. cp1252).")
+    ] = None,
+    sheet: Annotated[
+        str | None, typer.Option("--sheet", help="XLSX sheet to screen (default: the first).")
+    ] = None,
+    max_rows: Annotated[
+        int, typer.Option("--max-rows", min=1, help="Refuse lists with more rows than this.")
+    ] = 100_000,
+    max_bytes: Annotated[
+        int, typer.Option("--max-bytes", min=1, help="Refuse input files larger than this.")
+    ] = 50 * 1024 * 1024,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary line.")] = False,
+) -> None:
+    """Screen a product list: maker, relation, restricted, policies, confidence and reason per row."""
+    from provscan.cli import EXIT_RESTRICTED, EXIT_USAGE, _fail, stderr
+    from provscan.commands.lookup import parse_policy_option
+    from provscan.report.formats import write_atomically
+    from provscan.screening.columns import ColumnError, choose_columns
+    from provscan.screening.run import bundled_identifier, screen_table
+    from provscan.screening.tables import (
+        ScreenInputError,
+        output_rows,
+        read_table,
+        render_csv,
+        render_xlsx,
+    )
+    from provscan.screening.verdict import ScreenDocument, summarise, summary_line
+
+    chosen = _format_for(fmt, output)
+    if chosen is ScreenFormat.xlsx and output is None:
+        raise _fail(
+            "--format xlsx needs --output FILE (a workbook is not terminal text)", EXIT_USAGE
+        )
+    if output is not None and _same_file(file, output):
+        raise _fail(f"--output {output} is the input file; the input is never modified", EXIT_USAGE)
+    try:
+        identifier = bundled_identifier()
+        policies = identifier.knowledge.select_policies(parse_policy_option(policy))
+        table = read_table(
+            file,
+            encoding=encoding,
+            sheet=sheet,
+            max_rows=max_rows,
+            max_bytes=max_bytes,
+            header_names=[name for name in (brand_col, model_col, desc_col) if name],
+        )
+        columns = choose_columns(
+            table.header, brand=brand_col, model=model_col, description=desc_col
+        )
+    except (ScreenInputError, ColumnError) as exc:
+        raise _fail(str(exc), EXIT_USAGE) from None
+    except ProvscanError as exc:
+        raise _fail(str(exc), EXIT_USAGE) from None
+    rows = screen_table(table, columns, identifier, policies)
+    summary = summarise(rows, policies, columns.names(table.header), source=str(file))
+    if chosen is ScreenFormat.json:
+        data = ScreenDocument(rows=rows, summary=summary).model_dump_json(indent=2) + "\n"
+        payload = data.encode("utf-8")
+    else:
+        header, body = output_rows(table, rows)
+        if chosen is ScreenFormat.xlsx:
+            payload = render_xlsx(header, body, [row.status for row in rows])
+        else:
+            payload = render_csv(header, body).encode("utf-8")
+    try:
+        if output is None:
+            sys.stdout.buffer.write(payload)
+            sys.stdout.flush()
+        else:
+            write_atomically(output, payload)
+    except ProvscanError as exc:
+        raise _fail(str(exc)) from None
+    if not quiet:
+        for note in table.notes:
+            stderr.print(f"note: {note}", highlight=False, markup=False)
+        names = ", ".join(f"{role}={name!r}" for role, name in summary.columns.items() if name)
+        stderr.print(f"columns: {names}", highlight=False, markup=False)
+        stderr.print(summary_line(summary), highlight=False, markup=False)
+    if fail_on_restricted and summary.restricted:
+        raise typer.Exit(EXIT_RESTRICTED)

@@ -1,0 +1,190 @@
+"""Finding vendor names in product strings: exact spellings first, then typo-tolerant matching.
+
+Fuzzy matching uses rapidfuzz's Damerau-Levenshtein distance on the vocabulary's matching keys,
+with limits chosen so that no confident false positive comes out of it: short words are never
+matched fuzzily ("Axis" is not "Annke"), the best candidate must be unique, and words that are
+ordinary product vocabulary are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein
+
+from provscan.knowledge.loader import Knowledge, vendor_key
+
+#: Longest vendor spelling, in tokens, tried as an exact n-gram ("Hangzhou Hikvision Digital …").
+MAX_BRAND_TOKENS = 6
+#: Words shorter than this are only matched exactly.
+MIN_FUZZY_LENGTH = 5
+#: Edits allowed: one for 5-7 characters, two from 8 characters.
+LONG_WORD_LENGTH = 8
+#: Product vocabulary that must never be read as a misspelt vendor name.
+PRODUCT_WORDS = frozenset(
+    {
+        "camera",
+        "cameras",
+        "bullet",
+        "turret",
+        "dome",
+        "domes",
+        "network",
+        "video",
+        "recorder",
+        "switch",
+        "bracket",
+        "mount",
+        "license",
+        "licence",
+        "system",
+        "outdoor",
+        "indoor",
+        "wireless",
+        "doorbell",
+        "station",
+        "reader",
+        "control",
+        "access",
+        "storage",
+        "thermal",
+        "monitor",
+        "cable",
+        "power",
+        "supply",
+        "adapter",
+        "module",
+        "series",
+        "starter",
+        "security",
+        "lens",
+        "fixed",
+        "zoom",
+        "motorized",
+        "varifocal",
+        "mini",
+        "pro",
+        "kit",
+        "junction",
+        "box",
+        "panel",
+        "hybrid",
+        "analog",
+        "digital",
+        "color",
+        "colour",
+        "night",
+        "vision",
+        "smart",
+        "audio",
+        "alarm",
+        "speaker",
+        "intercom",
+        "door",
+        "gate",
+        "wall",
+        "ceiling",
+        "pole",
+        "corner",
+        "other",
+        "general",
+        "generic",
+        "unknown",
+        "various",
+        "misc",
+        "spare",
+        "parts",
+        "service",
+        "install",
+        "installation",
+        "labour",
+        "labor",
+    }
+)
+
+
+@dataclass(frozen=True)
+class BrandMatch:
+    vendor: str
+    written: str
+    exact: bool
+    start: int = 0
+    length: int = 1
+
+
+class BrandFinder:
+    """Vendor names from the controlled vocabulary, found in text or in a brand cell."""
+
+    def __init__(self, knowledge: Knowledge) -> None:
+        self._knowledge = knowledge
+        fuzzy: dict[str, str] = {}
+        max_tokens = 1
+        for vendor in knowledge.vendors.values():
+            for spelling in [vendor.name, *vendor.aliases, *vendor.legal_names]:
+                max_tokens = max(max_tokens, len(spelling.split()))
+            for spelling in [vendor.name, *vendor.aliases]:
+                key = vendor_key(spelling)
+                if len(key) >= MIN_FUZZY_LENGTH:
+                    fuzzy.setdefault(key, vendor.name)
+        self._fuzzy_keys = fuzzy
+        self._fuzzy_choices = list(fuzzy)
+        self._max_tokens = min(max_tokens, MAX_BRAND_TOKENS)
+
+    def exact(self, text: str) -> str | None:
+        return self._knowledge.canonical_vendor(text)
+
+    def find_exact(self, words: Sequence[str]) -> list[BrandMatch]:
+        """Vendor spellings that are whole runs of words, longest first, not overlapping."""
+        found: list[BrandMatch] = []
+        taken: set[int] = set()
+        for length in range(min(self._max_tokens, len(words)), 0, -1):
+            for start in range(len(words) - length + 1):
+                span = set(range(start, start + length))
+                if span & taken:
+                    continue
+                written = " ".join(words[start : start + length])
+                vendor = self._knowledge.canonical_vendor(written)
+                if vendor is not None:
+                    found.append(BrandMatch(vendor, written, True, start, length))
+                    taken |= span
+        return sorted(found, key=lambda match: match.start)
+
+    def fuzzy(self, word: str) -> str | None:
+        """The one vendor a misspelt word most likely names, or None when unsure."""
+        key = vendor_key(word)
+        if (
+            len(key) < MIN_FUZZY_LENGTH
+            or not key.isalpha()
+            or key in PRODUCT_WORDS
+            or word.lower() in PRODUCT_WORDS
+        ):
+            return None
+        allowed = 1 if len(key) < LONG_WORD_LENGTH else 2
+        results = process.extract(
+            key,
+            self._fuzzy_choices,
+            scorer=DamerauLevenshtein.distance,
+            score_cutoff=allowed,
+            limit=5,
+        )
+        if not results:
+            return None
+        best_distance = min(distance for _, distance, _ in results)
+        vendors = {
+            self._fuzzy_keys[choice] for choice, distance, _ in results if distance == best_distance
+        }
+        if len(vendors) != 1:
+            return None
+        return vendors.pop()
+
+    def find_fuzzy(self, words: Sequence[str], skip: set[int]) -> list[BrandMatch]:
+        found = []
+        for index, word in enumerate(words):
+            if index in skip:
+                continue
+            vendor = self.fuzzy(word)
+            if vendor is not None:
+                found.append(BrandMatch(vendor, word, False, index, 1))
+        return found

@@ -1,0 +1,67 @@
+"""Matching model-number grammars (data) against candidates cut from a string."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from provscan.knowledge.grammars import GrammarKnowledge
+from provscan.knowledge.schema import ModelGrammar
+from provscan.screening.text import Candidate, candidates
+
+
+@dataclass(frozen=True)
+class GrammarHit:
+    grammar: ModelGrammar
+    model: str
+    start: int
+    length: int
+    #: Position of the grammar in the file: earlier (more specific) grammars win ties.
+    order: int
+    dash_joined: bool = False
+
+
+class GrammarIndex:
+    """Every grammar compiled once, with one combined pattern as a fast first filter."""
+
+    def __init__(self, grammar_knowledge: GrammarKnowledge) -> None:
+        self.grammars = grammar_knowledge.grammars
+        self._compiled = [
+            (order, grammar, re.compile(grammar.pattern, re.IGNORECASE))
+            for order, grammar in enumerate(self.grammars)
+        ]
+        self._any = re.compile(
+            "|".join(f"(?:{grammar.pattern})" for grammar in self.grammars), re.IGNORECASE
+        )
+
+    def match(self, value: str, brands: Collection[str] = ()) -> list[GrammarHit]:
+        """Grammars matching the whole of ``value`` (brand-only grammars need the brand)."""
+        return self._match(Candidate(value.strip(), 0, 1), brands)
+
+    def _match(self, candidate: Candidate, brands: Collection[str]) -> list[GrammarHit]:
+        if self._any.fullmatch(candidate.text) is None:
+            return []
+        hits = []
+        for order, grammar, pattern in self._compiled:
+            if grammar.requires_brand and grammar.brand not in brands:
+                continue
+            if pattern.fullmatch(candidate.text):
+                hits.append(
+                    GrammarHit(
+                        grammar,
+                        candidate.text,
+                        candidate.start,
+                        candidate.length,
+                        order,
+                        candidate.dash_joined,
+                    )
+                )
+        return hits
+
+    def find(self, words: Sequence[str], brands: Collection[str] = ()) -> list[GrammarHit]:
+        """Every grammar hit on every candidate run of ``words``."""
+        hits: list[GrammarHit] = []
+        for candidate in candidates(words):
+            hits.extend(self._match(candidate, brands))
+        return hits

@@ -1,0 +1,416 @@
+"""Who makes a product: brand and model-number evidence combined with the relations data.
+
+The rules (docs/decisions/0004-product-matching.md):
+- a model number that follows a maker's grammar names the hardware's maker; the label brand
+  then reaches it through relations.yaml, or is reported as a ``probable_relabel``;
+- a number that follows a label brand's own grammar identifies the brand, and the brand's
+  relations give the maker; a relation that covers only some lines (or ended) counts half
+  unless the grammar is the line the relation names;
+- a brand alone gives the maker through its relations, or itself when it is a maker;
+- nothing recognised is ``unknown``, with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from provscan.knowledge.grammars import GrammarKnowledge
+from provscan.knowledge.loader import Knowledge, period_bounds
+from provscan.knowledge.schema import CONFIDENCE_WEIGHT, Relation
+from provscan.screening.brands import PRODUCT_WORDS, BrandFinder, BrandMatch
+from provscan.screening.grammars import GrammarHit, GrammarIndex
+from provscan.screening.text import looks_like_model, normalise, tokens
+
+#: A brand name that is the maker's own implies that maker this strongly (no model seen).
+OWN_BRAND_WEIGHT = 0.95
+#: A maker's brand with no model evidence: how sure we are it made this product.
+MAKER_BRAND_WEIGHT = 0.9
+#: Relations that cover only some lines, or ended, count this much without line evidence.
+PARTIAL_FACTOR = 0.5
+#: A brand read through a typo is less certain than one spelled right.
+FUZZY_BRAND_FACTOR = 0.9
+#: A label brand confirmed next to its own model number.
+CONFIRMED_BRAND_WEIGHT = 0.9
+#: A label with no documented relation to the maker its model number names.
+PROBABLE_RELABEL_FACTOR = 0.9
+#: At most this many leading words are read as an unknown label brand.
+MAX_UNKNOWN_LABEL_WORDS = 2
+#: Makers whose weight is this close to the best are reported as alternatives.
+ALTERNATIVE_MARGIN = 0.05
+
+
+@dataclass(frozen=True)
+class Identification:
+    """What is known about one product string, before any policy is applied."""
+
+    input: str
+    brand: str | None
+    maker: str | None
+    model: str | None
+    device_type: str | None
+    relation: str
+    family: str | None
+    confidence: float
+    reasons: tuple[str, ...] = ()
+    evidence: tuple[str, ...] = ()
+    alternatives: tuple[str, ...] = ()
+    brand_in_vocabulary: bool = False
+    grammar_id: str | None = None
+
+
+def noisy_or(*certainties: float) -> float:
+    remaining = 1.0
+    for certainty in certainties:
+        remaining *= 1.0 - certainty
+    return 1.0 - remaining
+
+
+def _sources(sources: Sequence[str]) -> str:
+    return "; ".join(sources)
+
+
+@dataclass
+class _Working:
+    reasons: list[str] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+
+
+class ProductIdentifier:
+    """Identify products from brand, model and free-text strings (knowledge is data)."""
+
+    def __init__(self, knowledge: Knowledge, grammar_knowledge: GrammarKnowledge) -> None:
+        self.knowledge = knowledge
+        self.brands = BrandFinder(knowledge)
+        self.grammars = GrammarIndex(grammar_knowledge)
+
+    # -- relations --------------------------------------------------------------------------
+
+    def _relation(self, brand: str, maker: str) -> Relation | None:
+        # With line evidence the strongest documented relation is the one that applies
+        # (Lorex's Dahua-era lines: former_subsidiary, not the disputed later relabel);
+        # among equals, the one in force today.
+        today = date.today()
+
+        def rank(relation: Relation) -> tuple[float, int]:
+            start, end = period_bounds(relation.since, relation.until)
+            return (-CONFIDENCE_WEIGHT[relation.confidence], 0 if start <= today <= end else 1)
+
+        found = [r for r in self.knowledge.relations_for_brand(brand) if r.maker == maker]
+        return min(found, key=rank) if found else None
+
+    def _relation_kind(self, brand: str, maker: str) -> tuple[str | None, Relation | None]:
+        if brand == maker:
+            return "own_brand", None
+        relation = self._relation(brand, maker)
+        if relation is not None:
+            return relation.relation, relation
+        family = self.knowledge.family_of(brand)
+        if family is not None and family == self.knowledge.family_of(maker):
+            return "subsidiary", None
+        return None, None
+
+    @staticmethod
+    def _relation_weight(relation: Relation, *, in_scope: bool) -> float:
+        weight = (
+            OWN_BRAND_WEIGHT
+            if relation.relation == "own_brand"
+            else CONFIDENCE_WEIGHT[relation.confidence]
+        )
+        if (relation.partial or relation.until) and not in_scope:
+            weight *= PARTIAL_FACTOR
+        return weight
+
+    @staticmethod
+    def _describe_relation(relation: Relation) -> str:
+        period = ""
+        if relation.since or relation.until:
+            period = f", {relation.since or '…'}..{relation.until or 'today'}"
+        scope = f"; scope: {relation.scope}" if relation.partial else ""
+        basis = "documented" if relation.documented else "inferred"
+        return (
+            f"relation {relation.brand} -> {relation.maker}: {relation.relation} "
+            f"({relation.confidence}, {basis}{period}{scope}); {relation.evidence} "
+            f"[sources: {_sources(relation.sources)}]"
+        )
+
+    # -- the identification ---------------------------------------------------------------
+
+    def identify(
+        self, text: str = "", *, brand: str | None = None, model: str | None = None
+    ) -> Identification:
+        parts = [part for part in (brand, model, text) if part and part.strip()]
+        input_text = normalise(" ".join(parts))
+        work = _Working()
+
+        # 1. the brand: a brand cell wins over names found in the text
+        label: str | None = None
+        label_match: BrandMatch | None = None
+        model_words = tokens(model) if model else []
+        text_words = tokens(text) if text else []
+        if brand and brand.strip():
+            label_match = self._brand_cell(brand)
+            label = label_match.vendor if label_match else normalise(brand)
+        found_in_text = self.brands.find_exact(model_words) + self.brands.find_exact(text_words)
+        context = {match.vendor for match in found_in_text}
+        if label_match:
+            context.add(label_match.vendor)
+
+        # 2. model numbers: the model cell first, then the rest of the text
+        hits = [(True, hit) for hit in self.grammars.find(model_words, context)]
+        hits += [(False, hit) for hit in self.grammars.find(text_words, context)]
+        if label is None and not found_in_text:
+            covered = {
+                i
+                for from_model, h in hits
+                if not from_model
+                for i in range(h.start, h.start + h.length)
+            }
+            fuzzy = self.brands.find_fuzzy(text_words, covered)
+            if fuzzy:
+                found_in_text = fuzzy
+                context |= {match.vendor for match in fuzzy}
+                hits = [(True, hit) for hit in self.grammars.find(model_words, context)]
+                hits += [(False, hit) for hit in self.grammars.find(text_words, context)]
+        best = self._best_hit(hits, label_match.vendor if label_match else None, found_in_text)
+        best_from_model = any(from_model and hit is best for from_model, hit in hits)
+        if label is None and found_in_text:
+            label_match = self._text_brand(found_in_text, best)
+            label = label_match.vendor
+        elif label is None and best is not None:
+            label = self._unknown_label(model_words if best_from_model else text_words, best)
+        if label_match is not None and not label_match.exact:
+            work.reasons.append(
+                f"brand {label_match.written!r} read as {label_match.vendor} (approximate match)"
+            )
+        brand_factor = 1.0 if label_match is None or label_match.exact else FUZZY_BRAND_FACTOR
+        label_known = label is not None and label in self.knowledge.vendors
+
+        if best is not None:
+            result = self._from_grammar(best, label, label_known, brand_factor, work)
+        elif label is not None and label_known:
+            result = self._from_brand(label, brand_factor, work)
+        else:
+            result = (None, None, "unknown", 0.0, ())
+            if label is not None:
+                work.reasons.append(
+                    f"brand {label!r} is not in the vendor vocabulary and no model-number grammar matched"
+                )
+            else:
+                work.reasons.append("no known brand and no model-number grammar found")
+        maker, brand_out, relation, confidence, alternatives = result
+        if best is None:
+            unmatched = [w for w in model_words or text_words if looks_like_model(w)]
+            if unmatched:
+                work.reasons.append(f"{unmatched[0]!r} matches no known model-number grammar")
+        family = self.knowledge.family_of(maker) if maker else None
+        if maker is not None and family is None:
+            if relation == "probable_relabel":
+                work.reasons.append(f"{maker} is not in a restricted corporate family")
+            relation = "unrelated"
+        model_out = best.model if best else (normalise(model) if model and model.strip() else None)
+        return Identification(
+            input=input_text,
+            brand=brand_out if brand_out is not None else label,
+            maker=maker,
+            model=model_out,
+            device_type=best.grammar.device_type if best else None,
+            relation=relation,
+            family=family,
+            confidence=round(min(confidence, 0.99), 3),
+            reasons=tuple(work.reasons),
+            evidence=tuple(work.evidence),
+            alternatives=alternatives,
+            brand_in_vocabulary=label_known,
+            grammar_id=best.grammar.id if best else None,
+        )
+
+    @staticmethod
+    def _unknown_label(words: Sequence[str], hit: GrammarHit) -> str | None:
+        """Words right before a model number that are not product vocabulary: a label brand
+        outside the vocabulary ("Acme DS-2CD2143G0-I")."""
+        leading = [
+            word
+            for word in words[: hit.start]
+            if word.lower() not in PRODUCT_WORDS
+            and not any(c.isdigit() for c in word)
+            and any(c.isalpha() for c in word)
+        ]
+        if not leading or len(leading) > MAX_UNKNOWN_LABEL_WORDS:
+            return None
+        return " ".join(leading)
+
+    def _brand_cell(self, cell: str) -> BrandMatch | None:
+        written = normalise(cell)
+        vendor = self.brands.exact(written)
+        if vendor is not None:
+            return BrandMatch(vendor, written, True)
+        words = tokens(written)
+        exact = self.brands.find_exact(words)
+        if exact:
+            return exact[0]
+        if len(words) == 1:
+            vendor = self.brands.fuzzy(words[0])
+            if vendor is not None:
+                return BrandMatch(vendor, written, False)
+        fuzzy = self.brands.find_fuzzy(words, set())
+        return fuzzy[0] if len(fuzzy) == 1 else None
+
+    def _related(self, brand: str, hit: GrammarHit) -> bool:
+        grammar = hit.grammar
+        if brand == grammar.brand:
+            return True
+        return (
+            grammar.maker is not None and self._relation_kind(brand, grammar.maker)[0] is not None
+        )
+
+    def _best_hit(
+        self,
+        hits: list[tuple[bool, GrammarHit]],
+        label: str | None,
+        found_in_text: list[BrandMatch],
+    ) -> GrammarHit | None:
+        if not hits:
+            return None
+        brands = [label] if label else [match.vendor for match in found_in_text]
+
+        def rank(item: tuple[bool, GrammarHit]) -> tuple[int, int, int, int, int, int]:
+            from_model, hit = item
+            related = any(self._related(brand, hit) for brand in brands)
+            return (
+                -int(related),
+                -int(hit.grammar.brand in brands),
+                -int(from_model),
+                int(hit.dash_joined),
+                -len(hit.model),
+                hit.order,
+            )
+
+        return min(hits, key=rank)[1]
+
+    def _text_brand(self, found: list[BrandMatch], best: GrammarHit | None) -> BrandMatch:
+        if best is not None:
+            for match in found:
+                if self._related(match.vendor, best):
+                    return match
+        return found[0]
+
+    def _from_grammar(
+        self,
+        hit: GrammarHit,
+        label: str | None,
+        label_known: bool,
+        brand_factor: float,
+        work: _Working,
+    ) -> tuple[str | None, str | None, str, float, tuple[str, ...]]:
+        grammar = hit.grammar
+        weight = CONFIDENCE_WEIGHT[grammar.confidence]
+        work.evidence.append(
+            f"model {hit.model} follows grammar {grammar.id} ({grammar.brand}: {grammar.line}, "
+            f"confidence {grammar.confidence}). {grammar.basis} [sources: {_sources(grammar.sources)}]"
+        )
+        if grammar.maker is None:
+            # The number identifies the label brand; its relations give the maker.
+            if label == grammar.brand:
+                weight = noisy_or(weight, CONFIRMED_BRAND_WEIGHT * brand_factor)
+            elif label is not None:
+                work.reasons.append(
+                    f"the label says {label} but {hit.model} is {grammar.brand}'s numbering"
+                )
+            resolved, kind_found, relation_weight, alternatives = self._resolve_brand(
+                grammar.brand, in_scope=grammar.in_relation_scope, work=work
+            )
+            if resolved is None:
+                return None, grammar.brand, "unknown", 0.0, ()
+            return (
+                resolved,
+                label or grammar.brand,
+                kind_found,
+                weight * relation_weight,
+                alternatives,
+            )
+
+        maker = grammar.maker
+        brand_out = label or grammar.brand
+        if label is None:
+            kind, relation = self._relation_kind(grammar.brand, maker)
+            if relation is not None:
+                work.evidence.append(self._describe_relation(relation))
+            return maker, brand_out, kind or "own_brand", weight, ()
+        if not label_known:
+            work.reasons.append(
+                f"brand {label!r} is not in the vendor vocabulary; {hit.model} follows "
+                f"{maker}'s numbering, so it is probably a {maker} relabel"
+            )
+            return maker, brand_out, "probable_relabel", weight * PROBABLE_RELABEL_FACTOR, ()
+        kind, relation = self._relation_kind(label, maker)
+        if relation is not None:
+            work.evidence.append(self._describe_relation(relation))
+        if kind is None:
+            work.reasons.append(
+                f"label brand {label} has no documented relation to {maker}; {hit.model} follows "
+                f"{maker}'s numbering (grammar {grammar.id})"
+            )
+            return (
+                maker,
+                brand_out,
+                "probable_relabel",
+                weight * PROBABLE_RELABEL_FACTOR * brand_factor,
+                (),
+            )
+        if label != grammar.brand and relation is not None:
+            weight = noisy_or(weight, self._relation_weight(relation, in_scope=True))
+        return maker, brand_out, kind, weight * brand_factor, ()
+
+    def _from_brand(
+        self, label: str, brand_factor: float, work: _Working
+    ) -> tuple[str | None, str | None, str, float, tuple[str, ...]]:
+        if self.knowledge.relations_for_brand(label):
+            maker, relation, weight, alternatives = self._resolve_brand(
+                label, in_scope=False, work=work
+            )
+            return maker, label, relation, weight * brand_factor, alternatives
+        vendor = self.knowledge.vendors[label]
+        if vendor.kind in ("manufacturer", "both"):
+            work.reasons.append(f"{label} is a maker; no relation to another maker is recorded")
+            return label, label, "own_brand", MAKER_BRAND_WEIGHT * brand_factor, ()
+        work.reasons.append(f"{label} is a label brand whose maker is not recorded")
+        return None, label, "unknown", 0.0, ()
+
+    def _resolve_brand(
+        self, brand: str, *, in_scope: bool, work: _Working
+    ) -> tuple[str | None, str, float, tuple[str, ...]]:
+        """The maker a brand's relations point to: (maker, relation kind, weight, alternatives)."""
+        weighted = [
+            (self._relation_weight(relation, in_scope=in_scope), index, relation)
+            for index, relation in enumerate(self.knowledge.relations_for_brand(brand))
+        ]
+        if not weighted:
+            work.reasons.append(f"{brand} has no recorded relation to a maker")
+            return None, "unknown", 0.0, ()
+        best_by_maker: dict[str, tuple[float, int, Relation]] = {}
+        for weight, index, relation in weighted:
+            current = best_by_maker.get(relation.maker)
+            if current is None or weight > current[0]:
+                best_by_maker[relation.maker] = (weight, index, relation)
+        ranked = sorted(best_by_maker.values(), key=lambda item: (-item[0], item[1]))
+        weight, _, relation = ranked[0]
+        alternatives = tuple(
+            other.maker for w, _, other in ranked[1:] if weight - w <= ALTERNATIVE_MARGIN
+        )
+        work.evidence.append(self._describe_relation(relation))
+        kind: str = relation.relation
+        if (relation.partial or relation.until) and not in_scope:
+            kind = "possible_relabel" if relation.relation != "own_brand" else kind
+            what = "some lines" if relation.partial else "products of a dated period"
+            work.reasons.append(
+                f"{brand} sells {relation.maker}-made {what} ({relation.relation}); "
+                "this product's line was not identified"
+            )
+        if alternatives:
+            work.reasons.append(
+                f"made by {relation.maker} or {' or '.join(alternatives)} "
+                "(which one per series is not documented)"
+            )
+        return relation.maker, kind, weight, alternatives
