@@ -9,7 +9,7 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -18,6 +18,9 @@ from provscan import __version__
 from provscan.engine.limits import DEFAULT_PORTS, ScanLimits
 from provscan.errors import ProvscanError, TargetError
 from provscan.model import ScanResult
+
+if TYPE_CHECKING:
+    from provscan.posture.credentials import CredentialStore
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -103,6 +106,21 @@ def _check_policies(policy_ids: list[str] | None) -> None:
         raise UsageProblem(str(exc)) from exc
 
 
+def _load_credentials(path: Path | None) -> CredentialStore | None:
+    """The credentials file, with a warning when others can read it (values never shown)."""
+    if path is None:
+        return None
+    from provscan.posture.credentials import CredentialsError, load_credentials
+
+    try:
+        store = load_credentials(path)
+    except CredentialsError as exc:
+        raise UsageProblem(str(exc)) from None
+    for warning in store.warnings:
+        stderr.print(f"[yellow]provscan: warning:[/] {warning}", highlight=False)
+    return store
+
+
 def _finish(result: ScanResult, fail_on_restricted: bool) -> None:
     if fail_on_restricted and any(d.restricted for d in result.devices):
         raise typer.Exit(EXIT_RESTRICTED)
@@ -177,8 +195,37 @@ def scan(
         ),
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    credentials: Annotated[
+        Path | None,
+        typer.Option(
+            "--credentials",
+            help="YAML/TOML file of device credentials (per IP, per subnet, default) to read "
+            "model, serial and firmware through the devices' own APIs. Never logged or stored.",
+        ),
+    ] = None,
+    check_default_credentials: Annotated[
+        bool,
+        typer.Option(
+            "--check-default-credentials",
+            help="Try each documented factory account once (read-only request; stops at the "
+            "first lockout sign). Off by default.",
+        ),
+    ] = False,
+    no_discovery: Annotated[
+        bool,
+        typer.Option(
+            "--no-discovery",
+            help="Skip discovery (WS-Discovery, SADP, DHDiscover, SSDP/UPnP, mDNS, ARP) on "
+            "attached segments and loopback targets.",
+        ),
+    ] = False,
+    iface: Annotated[
+        str | None,
+        typer.Option("--iface", help="Run discovery only on this interface."),
+    ] = None,
 ) -> None:
     """Scan targets, identify each device's real maker and flag restricted vendors."""
+    from provscan.discovery.runner import DiscoverySettings
     from provscan.pipeline import run_scan
     from provscan.targets import build_targets, parse_ports
 
@@ -202,6 +249,7 @@ def scan(
         )
         policy_ids = [p.strip() for p in policy.split(",") if p.strip()] if policy else None
         _check_policies(policy_ids)
+        credential_store = _load_credentials(credentials)
         result = asyncio.run(
             run_scan(
                 target_set,
@@ -210,6 +258,9 @@ def scan(
                 policy_ids=policy_ids,
                 limits=limits,
                 observer=_observer(fmt, quiet),
+                credentials=credential_store,
+                check_default_credentials=check_default_credentials,
+                discovery=None if no_discovery else DiscoverySettings(interface=iface),
             )
         )
         _emit(result, fmt, output, db, no_db)
@@ -363,7 +414,7 @@ def lab_list() -> None:
 
 
 #: Command modules of later pipeline inputs; each defines ``register(app: typer.Typer)``.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("discover", "pcap", "lookup", "screen")
 
 
 def _register_commands() -> None:

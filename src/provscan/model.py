@@ -74,6 +74,8 @@ class Evidence:
     rule_id: str | None
     asserts: dict[str, str]
     certainty: float
+    #: Where the fact was seen: e.g. the HTTP path, or a capture's packet number and time.
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,55 @@ class Finding:
     effective: str
     family: str
     scope_note: str = ""
+
+
+@dataclass(frozen=True)
+class PhoneHome:
+    """A device contacting its maker's cloud, P2P or update service (seen in a capture)."""
+
+    service: str
+    endpoint: str
+    packet: int
+    time: datetime
+
+
+@dataclass(frozen=True)
+class Vulnerability:
+    """A published vulnerability that applies (or may apply) to a device's firmware."""
+
+    cve: str
+    cvss: float
+    severity: str  # critical / high / medium / low, from the CVSS base score
+    kev: bool  # in CISA's Known Exploited Vulnerabilities catalog
+    fixed_in: str | None
+    source: str  # the advisory or record the range comes from
+    #: "vulnerable" (in the published range), "likely" (in an approximate range) or
+    #: "undetermined" (the model is listed but the firmware cannot be placed in the range).
+    status: str = "vulnerable"
+    kev_date_added: str | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """Something that makes a device reachable or leaky: an internet path, a cloud/P2P
+    service, an insecure service, a default account. ``evidence`` says how it was seen."""
+
+    kind: str
+    detail: str
+    evidence: str = ""
+
+
+@dataclass(frozen=True)
+class Remediation:
+    """What to do about one finding: replace, isolate, patch or reconfigure."""
+
+    action: str
+    reason: str
+    #: 1 = do first. Known-exploited or internet-exposed problems come first.
+    priority: int = 3
+    #: The concrete steps: the fixed version, the VLAN and firewall rules, the setting.
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -108,6 +159,12 @@ class Device:
     conflicts: tuple[str, ...] = ()
     attempts: tuple[ProbeAttempt, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: Vendor cloud/P2P/update services the device contacted (passive analysis only).
+    phones_home: tuple[PhoneHome, ...] = ()
+    #: Security posture (issue 6): filled after judging by :mod:`provscan.posture`.
+    vulnerabilities: tuple[Vulnerability, ...] = ()
+    exposure: tuple[Exposure, ...] = ()
+    remediation: tuple[Remediation, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -5,15 +5,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from provscan.attribution.attribute import Attributor
+from provscan.discovery.interface import DiscoveryResult
+from provscan.discovery.runner import DiscoverySettings, discover_for_targets
 from provscan.engine.limits import ScanLimits
 from provscan.engine.scanner import Scanner, ScanRequest
-from provscan.knowledge.loader import Knowledge, load_knowledge
+from provscan.knowledge.loader import Knowledge, load_knowledge, load_posture_knowledge
 from provscan.model import ScanResult
+from provscan.posture.assess import assess_scan
+from provscan.posture.credentials import CredentialStore
+from provscan.probes.credentialed import credentialed_probes
+from provscan.probes.credentialed_defaults import DefaultCredentialCheck
 from provscan.probes.http import HttpProbe, HttpsProbe
 from provscan.probes.interface import Probe
 from provscan.probes.registry import all_probes
 from provscan.report.events import ScanObserver
 from provscan.targets import TargetSet
+
+#: Discovery inside a scan: on by default (provscan.discovery.runner says where it goes).
+DEFAULT_DISCOVERY = DiscoverySettings()
 
 
 def build_probes(knowledge: Knowledge) -> list[Probe]:
@@ -40,10 +49,30 @@ async def run_scan(
     limits: ScanLimits | None = None,
     observer: ScanObserver | None = None,
     knowledge: Knowledge | None = None,
+    credentials: CredentialStore | None = None,
+    check_default_credentials: bool = False,
+    posture: bool = True,
+    discovery: DiscoverySettings | None = DEFAULT_DISCOVERY,
 ) -> ScanResult:
+    """Scan, attribute, judge and (unless ``posture`` is False) assess security posture.
+
+    ``credentials`` enables the credentialed probes on the hosts it covers;
+    ``check_default_credentials`` tries the documented factory accounts (off by default).
+    """
     knowledge = knowledge or load_knowledge()
+    # Discovery first (``discovery=None`` skips it); its replies join each host's evidence.
+    discovered = DiscoveryResult()
+    if discovery is not None:
+        discovered = await discover_for_targets((a for a, _ in targets), discovery)
     policies = knowledge.select_policies(list(policy_ids) if policy_ids else None)
-    scanner = Scanner(build_probes(knowledge), Attributor(knowledge), observer)
+    posture_knowledge = load_posture_knowledge() if posture or check_default_credentials else None
+    probes = build_probes(knowledge)
+    if credentials:
+        probes += credentialed_probes(credentials)
+    device_checks = []
+    if check_default_credentials and posture_knowledge is not None:
+        device_checks.append(DefaultCredentialCheck(posture_knowledge.default_accounts))
+    scanner = Scanner(probes, Attributor(knowledge), observer, device_checks=device_checks)
     request = ScanRequest(
         targets=targets,
         target_specs=tuple(target_specs),
@@ -51,5 +80,10 @@ async def run_scan(
         policies=tuple(policies),
         total_hosts=targets.size_upper_bound,
         limits=limits or ScanLimits(),
+        discovered=discovered.by_address(),
+        notes=discovered.notes,
     )
-    return await scanner.run(request)
+    result = await scanner.run(request)
+    if posture and posture_knowledge is not None:
+        result = assess_scan(result, posture_knowledge)
+    return result

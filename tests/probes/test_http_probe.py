@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 
 from provscan.engine.connection import HostProbeContext
@@ -94,3 +95,45 @@ def test_pure_helpers() -> None:
     assert html_title(b"<html>no title") is None
     md5, murmur = favicon_hashes(b"\x00\x01icon")
     assert len(md5) == 32 and murmur.lstrip("-").isdigit()
+
+
+def test_hostile_certificates_are_malformed_not_crashes() -> None:
+    import random
+
+    import pytest
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    from provscan.probes.interface import ProbeMalformed
+    from provscan.probes.tls import certificate_observations
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "www.hikvision.com")])
+    import datetime
+
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    der = cert.public_bytes(serialization.Encoding.DER)
+    observed = {o.field: o.value for o in certificate_observations(der, 443)}
+    assert observed["tls.subject"] == "CN=www.hikvision.com"
+    assert observed["tls.self_signed"] == "true"
+    rng = random.Random(0)
+    for _ in range(300):
+        damaged = bytearray(der)
+        for _ in range(rng.randint(1, 8)):
+            damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+        with contextlib.suppress(ProbeMalformed):
+            certificate_observations(bytes(damaged[: rng.randint(1, len(damaged))]), 443)
+    with pytest.raises(ProbeMalformed):
+        certificate_observations(b"\x30\x03garbage", 443)

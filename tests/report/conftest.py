@@ -10,10 +10,13 @@ from provscan.model import (
     AttemptStatus,
     Device,
     Evidence,
+    Exposure,
     Finding,
     ProbeAttempt,
+    Remediation,
     ScanInfo,
     ScanResult,
+    Vulnerability,
 )
 
 NDAA_889 = Finding(
@@ -93,6 +96,40 @@ AMCREST_BY_DAHUA = Device(
         ),
     ),
     notes=("brand Amcrest is an OEM relabel of Dahua (python-amcrest; CVE-2020-5735)",),
+    vulnerabilities=(
+        Vulnerability(
+            cve="CVE-2020-5735",
+            cvss=8.8,
+            severity="high",
+            kev=True,
+            fixed_in="2.800.00AC000.0.R.200330",
+            source="https://nvd.nist.gov/vuln/detail/CVE-2020-5735",
+            status="undetermined",
+            kev_date_added="2021-11-03",
+            note="firmware 'V2.800.0000000.3.R' lacks a build date to compare",
+        ),
+    ),
+    exposure=(
+        Exposure(
+            kind="rtsp_unauthenticated",
+            detail="RTSP on port 554 answered DESCRIBE with 200 without credentials",
+            evidence="rtsp.status_line 'RTSP/1.0 200 OK'",
+        ),
+    ),
+    remediation=(
+        Remediation(
+            action="replace",
+            reason="maker Dahua is restricted by policy us-ndaa-889",
+            priority=2,
+            detail="Replace with equipment from a maker no selected policy restricts.",
+        ),
+        Remediation(
+            action="reconfigure",
+            reason="RTSP on port 554 answered DESCRIBE with 200 without credentials",
+            priority=2,
+            detail="Enable RTSP authentication (Digest) on the device.",
+        ),
+    ),
 )
 
 AXIS = Device(

@@ -21,9 +21,12 @@ from provscan.attribution.mac import (
     vendor_for_registry_name,
 )
 from provscan.fingerprints.matcher import Matcher
-from provscan.knowledge.loader import Knowledge
+from provscan.knowledge.grammars import GrammarKnowledge, load_grammar_knowledge
+from provscan.knowledge.loader import Knowledge, load_knowledge, vendor_key
 from provscan.knowledge.schema import CONFIDENCE_WEIGHT, Relation
 from provscan.model import Claim, Device, Evidence, Observation, ProbeAttempt
+from provscan.screening.grammars import GrammarIndex
+from provscan.screening.text import tokens
 
 #: Certainty of "the MAC's OUI owner made this device": OEMs keep the ODM's OUI, but a
 #: NIC vendor's OUI also appears on other makers' boards.
@@ -43,6 +46,9 @@ MAC_FIELDS = (
     "sadp.mac",
     "dahua.discovery.mac",
 )
+#: A label brand the device reports that is not in the vocabulary: enough to be shown as the
+#: label (above the 0.5 a label needs), never enough to imply a maker.
+UNRECOGNISED_LABEL_CERTAINTY = 0.6
 #: Evidence shows observed values up to this length.
 MAX_EVIDENCE_CHARS = 240
 #: Observation fields kept as evidence even when no rule matched them (context for a reader).
@@ -92,9 +98,18 @@ class Attribution:
 
 
 class Attributor:
-    def __init__(self, knowledge: Knowledge, matcher: Matcher | None = None) -> None:
+    def __init__(
+        self,
+        knowledge: Knowledge,
+        matcher: Matcher | None = None,
+        grammars: GrammarKnowledge | None = None,
+    ) -> None:
         self.knowledge = knowledge
         self.matcher = matcher or Matcher(knowledge)
+        if grammars is None and knowledge is load_knowledge():
+            grammars = load_grammar_knowledge()
+        self.grammars = grammars
+        self._grammar_index: GrammarIndex | None = GrammarIndex(grammars) if grammars else None
         self._spellings = {
             name: [name, *v.aliases, *v.legal_names] for name, v in knowledge.vendors.items()
         }
@@ -121,6 +136,65 @@ class Attributor:
             Claim("mac", mac, 1.0, "ieee-oui", observation),
             Claim(claim_field, vendor, OUI_MANUFACTURER_CERTAINTY, "ieee-oui", observation),
         ]
+
+    def _grammar_claims(
+        self, observations: Sequence[Observation], claims: Sequence[Claim]
+    ) -> list[Claim]:
+        """Model strings no fingerprint rule explained, attributed by the model-number grammars.
+
+        A grammar's maker becomes a manufacturer claim (a relabel brand's own numbering also
+        names the label brand). When the device then reports a label brand outside the
+        vocabulary, that label is kept as a brand claim so the device shows as a
+        ``probable_relabel`` of the grammar's maker instead of losing the label.
+        """
+        if self._grammar_index is None or self.grammars is None:
+            return []
+        explained = {c.observation for c in claims if c.field in ("manufacturer", "brand")}
+        result: list[Claim] = []
+        for observation in observations:
+            if observation.field not in self.grammars.fields or observation in explained:
+                continue
+            hits = self._grammar_index.find(tokens(observation.value))
+            if not hits:
+                continue
+            hit = min(hits, key=lambda h: (h.dash_joined, -len(h.model), h.order))
+            grammar = hit.grammar
+            certainty = CONFIDENCE_WEIGHT[grammar.confidence]
+            rule_id = f"grammar:{grammar.id}"
+            result.append(Claim("model", hit.model, certainty, rule_id, observation))
+            if grammar.maker is not None:
+                result.append(Claim("manufacturer", grammar.maker, certainty, rule_id, observation))
+            if grammar.brand != grammar.maker:
+                result.append(Claim("brand", grammar.brand, certainty, rule_id, observation))
+            if grammar.device_type:
+                result.append(
+                    Claim("device_type", grammar.device_type, certainty, rule_id, observation)
+                )
+        if any(
+            claim.field == "manufacturer" and claim.observation.field in self.grammars.fields
+            for claim in [*claims, *result]
+        ):
+            generic = {vendor_key(label) for label in self.grammars.generic_labels}
+            claimed = {c.observation for c in [*claims, *result]}
+            for observation in observations:
+                label = observation.value.strip()
+                if (
+                    observation.field in self.grammars.label_fields
+                    and observation not in claimed
+                    and vendor_key(label)
+                    and vendor_key(label) not in generic
+                    and self.knowledge.canonical_vendor(label) is None
+                ):
+                    result.append(
+                        Claim(
+                            "brand",
+                            label,
+                            UNRECOGNISED_LABEL_CERTAINTY,
+                            "label:unrecognised",
+                            observation,
+                        )
+                    )
+        return result
 
     def _canonical_claims(self, claims: Iterable[Claim]) -> list[Claim]:
         """Map maker/brand spellings onto the controlled vocabulary."""
@@ -156,6 +230,7 @@ class Attributor:
         notes: list[str] = []
         observations = [o for a in attempts for o in a.observations] + list(extra_observations)
         claims = self.matcher.match_all(observations)
+        claims.extend(self._grammar_claims(observations, claims))
 
         macs: list[str] = [m for m in [normalise_mac(mac)] if m] if mac else []
         for observation in observations:

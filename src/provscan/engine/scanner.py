@@ -9,14 +9,17 @@ iterator, so memory stays bounded for large ranges.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 from provscan import __version__
 from provscan.attribution.attribute import Attributor
+from provscan.discovery.interface import DiscoveredHost
 from provscan.engine.connection import BoundedStream, HostProbeContext, RateLimiter, open_bounded
 from provscan.engine.limits import ScanLimits
 from provscan.knowledge.schema import Policy
@@ -31,6 +34,13 @@ from provscan.probes.interface import (
     ProbeTimeout,
 )
 from provscan.report.events import NullObserver, ScanObserver
+
+
+class DeviceCheck(Protocol):
+    """Plans probe jobs from an attributed device (run after judging, on the same limits)."""
+
+    def plan(self, device: Device) -> list[tuple[Probe, int]]: ...
+
 
 #: Stages tried in order on an open port where no specific probe saw anything.
 FALLBACK_STAGES: tuple[tuple[str, ...], ...] = (("banner",), ("http",), ("tls", "https"))
@@ -53,6 +63,11 @@ class ScanRequest:
     total_hosts: int
     limits: ScanLimits = field(default_factory=ScanLimits)
     kind: str = "active"
+    #: What discovery saw, by address: merged into each host's evidence; a host that only
+    #: answered discovery (no open port) is still a device.
+    discovered: Mapping[str, DiscoveredHost] = field(default_factory=dict)
+    #: Scan-level notes (the discovery summary and its error counts).
+    notes: tuple[str, ...] = ()
 
 
 class Scanner:
@@ -61,17 +76,26 @@ class Scanner:
         probes: Sequence[Probe],
         attributor: Attributor,
         observer: ScanObserver | None = None,
+        device_checks: Sequence[DeviceCheck] = (),
     ) -> None:
         self.probes = sorted(probes, key=lambda p: p.order)
+        #: Checks planned from the attributed device (e.g. documented default accounts).
+        self.device_checks = tuple(device_checks)
         self._by_name = {p.name: p for p in self.probes}
         self.attributor = attributor
         self.observer: ScanObserver = observer or NullObserver()
 
     # -- planning -------------------------------------------------------------------------
 
-    def plan(self, port: int) -> list[Probe]:
-        """Probes specific to a port; they run concurrently."""
-        return [p for p in self.probes if p.name not in FALLBACK_NAMES and p.applies_to(port)]
+    def plan(self, port: int, address: str | None = None) -> list[Probe]:
+        """Probes specific to a port (and willing to run on ``address``); they run concurrently."""
+        return [
+            p
+            for p in self.probes
+            if p.name not in FALLBACK_NAMES
+            and p.applies_to(port)
+            and (address is None or p.applies_to_host(address))
+        ]
 
     def fallback(self) -> list[list[Probe]]:
         """Stages tried one after another on a port where the specific probes saw nothing
@@ -95,6 +119,7 @@ class Scanner:
             ports=request.ports,
             policies=tuple(p.id for p in request.policies),
             tool_version=__version__,
+            notes=request.notes,
         )
         self.observer.scan_started(info, request.total_hosts)
         global_slots = asyncio.Semaphore(limits.global_connection_limit)
@@ -184,7 +209,7 @@ class Scanner:
 
         async def run_port(port: int) -> None:
             tried = {p.name for p in self.plan(port)}
-            if await run_stage(port, self.plan(port)):
+            if await run_stage(port, self.plan(port, address)):
                 return
             for stage in self.fallback():
                 fresh = [p for p in stage if p.name not in tried]
@@ -205,19 +230,63 @@ class Scanner:
                 f"{time.monotonic() - host_started:.1f}s: results are incomplete"
             )
 
-        if not open_ports:
+        discovered = request.discovered.get(address)
+        answered_discovery = discovered is not None and discovered.protocols != ("arp",)
+        if not open_ports and not answered_discovery:
             self.observer.host_done(address, None)
             return None
+        if discovered is not None:
+            notes.extend(discovered.notes)
+            notes.append(f"discovery: {', '.join(discovered.protocols)}")
         attribution = self.attributor.attribute(
-            address, sorted(open_ports), attempts, hostname=hostname
+            address,
+            sorted(open_ports),
+            attempts,
+            hostname=hostname,
+            mac=discovered.mac if discovered else None,
+            extra_observations=discovered.observations if discovered else (),
         )
         device = judge(attribution.device, request.policies)
+        device = await self._run_device_checks(
+            device, limits, connect, open_ports, host_slots, global_slots
+        )
         if notes or timed_out:
-            import dataclasses
-
             device = dataclasses.replace(device, notes=(*device.notes, *notes))
         self.observer.host_done(address, device)
         return device
+
+    async def _run_device_checks(
+        self,
+        device: Device,
+        limits: ScanLimits,
+        connect: object,
+        open_ports: dict[int, str],
+        host_slots: asyncio.Semaphore,
+        global_slots: asyncio.Semaphore,
+    ) -> Device:
+        """Run the checks that need the attributed identity; their attempts join the device's."""
+        jobs = [job for check in self.device_checks for job in check.plan(device)]
+        if not jobs:
+            return device
+        attempts: list[ProbeAttempt] = []
+        try:
+            async with asyncio.timeout(limits.per_host_deadline_s):
+                for probe, port in jobs:  # one after another: never parallel logins
+                    attempt = await self._run_probe(
+                        probe,
+                        device.ip,
+                        port,
+                        limits,
+                        connect,
+                        open_ports,
+                        host_slots,
+                        global_slots,
+                    )
+                    attempts.append(attempt)
+                    self.observer.probe_done(device.ip, attempt)
+        except TimeoutError:
+            pass
+        return dataclasses.replace(device, attempts=(*device.attempts, *attempts))
 
     async def _run_probe(
         self,

@@ -23,6 +23,10 @@ from pydantic import BaseModel, ValidationError
 
 from provscan.errors import KnowledgeError
 from provscan.knowledge.schema import (
+    DefaultAccount,
+    DefaultAccountFile,
+    EndOfLifeEntry,
+    EndOfLifeFile,
     Family,
     FamilyFile,
     FingerprintFile,
@@ -33,6 +37,8 @@ from provscan.knowledge.schema import (
     RelationFile,
     Vendor,
     VendorFile,
+    VulnerabilityEntry,
+    VulnerabilityFile,
 )
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -589,3 +595,199 @@ def _check_http_endpoints(endpoint_file: HttpEndpointFile, problems: _Problems) 
         if not endpoint.purpose.strip():
             problems.add(HTTP_ENDPOINTS_FILE, entry, "purpose must not be blank")
         _check_sources(HTTP_ENDPOINTS_FILE, entry, endpoint.sources, problems)
+
+
+# --- security posture knowledge (issue 6) --------------------------------------------------
+
+VULNERABILITIES_FILE = "vulnerabilities.yaml"
+DEFAULT_ACCOUNTS_FILE = "default_accounts.yaml"
+END_OF_LIFE_FILE = "eol.yaml"
+
+
+@dataclass(frozen=True)
+class PostureKnowledge:
+    """Vulnerabilities, documented factory accounts and end-of-life statements."""
+
+    vulnerabilities: tuple[VulnerabilityEntry, ...]
+    default_accounts: tuple[DefaultAccount, ...]
+    end_of_life: tuple[EndOfLifeEntry, ...]
+
+
+def load_posture_knowledge(
+    data_dir: Path | None = None, knowledge: Knowledge | None = None
+) -> PostureKnowledge:
+    """Load and cross-check the posture files (default: the bundled data, cached).
+
+    Vendor names must be in the vocabulary, model patterns must compile, every firmware
+    bound must parse in the range's basis, and every entry needs a source.
+    Raises KnowledgeError listing every problem.
+    """
+    if data_dir is None and knowledge is None:
+        return _load_bundled_posture()
+    return _load_posture(Path(data_dir or DEFAULT_DATA_DIR), knowledge or load_knowledge(data_dir))
+
+
+@functools.lru_cache(maxsize=1)
+def _load_bundled_posture() -> PostureKnowledge:
+    return _load_posture(DEFAULT_DATA_DIR, load_knowledge())
+
+
+def _load_posture(data_dir: Path, knowledge: Knowledge) -> PostureKnowledge:
+    from provscan.posture.versions import parse_firmware
+
+    problems = _Problems(data_dir)
+    files = (
+        (VULNERABILITIES_FILE, VulnerabilityFile),
+        (DEFAULT_ACCOUNTS_FILE, DefaultAccountFile),
+        (END_OF_LIFE_FILE, EndOfLifeFile),
+    )
+    loaded: dict[str, BaseModel] = {}
+    for name, model in files:
+        if (data_dir / name).exists():
+            parsed = _read_model(data_dir / name, name, model, problems)
+            if parsed is not None:
+                loaded[name] = parsed
+    problems.raise_if_any()
+    vulnerability_file = loaded.get(VULNERABILITIES_FILE)
+    account_file = loaded.get(DEFAULT_ACCOUNTS_FILE)
+    eol_file = loaded.get(END_OF_LIFE_FILE)
+    vulnerabilities = (
+        vulnerability_file.vulnerabilities
+        if isinstance(vulnerability_file, VulnerabilityFile)
+        else []
+    )
+    accounts = account_file.accounts if isinstance(account_file, DefaultAccountFile) else []
+    eol = eol_file.entries if isinstance(eol_file, EndOfLifeFile) else []
+
+    def check_vendors(file: str, entry: str, names: Iterable[str]) -> None:
+        for name in names:
+            if name not in knowledge.vendors:
+                problems.add(
+                    file, entry, _unknown_vendor_message(name, knowledge.vendors, "vendor")
+                )
+
+    def check_patterns(file: str, entry: str, patterns: Iterable[str | None]) -> None:
+        for pattern in patterns:
+            if pattern is None:
+                continue
+            try:
+                re.compile(pattern, re.IGNORECASE)
+            except re.error as exc:
+                problems.add(file, entry, f"pattern {pattern!r} does not compile: {exc}")
+
+    seen_cves: set[str] = set()
+    for index, vulnerability in enumerate(vulnerabilities):
+        entry = f"vulnerabilities[{index}] ({vulnerability.cve})"
+        if vulnerability.cve in seen_cves:
+            problems.add(VULNERABILITIES_FILE, entry, "duplicate CVE")
+        seen_cves.add(vulnerability.cve)
+        check_vendors(VULNERABILITIES_FILE, entry, vulnerability.vendors)
+        _check_sources(VULNERABILITIES_FILE, entry, vulnerability.sources, problems)
+        if vulnerability.kev.listed and not vulnerability.kev.date_added:
+            problems.add(VULNERABILITIES_FILE, entry, "a KEV-listed CVE needs kev.date_added")
+        for range_index, affected in enumerate(vulnerability.affected):
+            range_entry = f"{entry}.affected[{range_index}]"
+            check_patterns(
+                VULNERABILITIES_FILE, range_entry, [*affected.products, affected.firmware_pattern]
+            )
+            bounds = (affected.introduced, affected.last_affected, affected.fixed)
+            if affected.versions_published and not any(bounds):
+                problems.add(
+                    VULNERABILITIES_FILE,
+                    range_entry,
+                    "no bound given: set versions_published: false if the advisory has none",
+                )
+            if not affected.fixed_in and not affected.note and not vulnerability.uncertain:
+                problems.add(
+                    VULNERABILITIES_FILE,
+                    range_entry,
+                    "no fixed_in: say in a note or in 'uncertain' why none is published",
+                )
+            for bound in bounds:
+                if bound is None:
+                    continue
+                bound_firmware = parse_firmware(bound)
+                if bound_firmware is None:
+                    problems.add(
+                        VULNERABILITIES_FILE,
+                        range_entry,
+                        f"firmware bound {bound!r} does not parse",
+                    )
+                elif affected.basis == "build_date" and bound_firmware.build is None:
+                    problems.add(
+                        VULNERABILITIES_FILE,
+                        range_entry,
+                        f"bound {bound!r} has no build date but the basis is build_date",
+                    )
+                elif affected.basis == "version" and not bound_firmware.numbers:
+                    problems.add(
+                        VULNERABILITIES_FILE,
+                        range_entry,
+                        f"bound {bound!r} has no version numbers but the basis is version",
+                    )
+    seen_ids: set[str] = set()
+    for index, account in enumerate(accounts):
+        entry = f"accounts[{index}] (id={account.id})"
+        if account.id in seen_ids:
+            problems.add(DEFAULT_ACCOUNTS_FILE, entry, "duplicate id")
+        seen_ids.add(account.id)
+        check_vendors(DEFAULT_ACCOUNTS_FILE, entry, account.vendors)
+        _check_sources(DEFAULT_ACCOUNTS_FILE, entry, account.sources, problems)
+        if account.firmware_before is not None and parse_firmware(account.firmware_before) is None:
+            problems.add(DEFAULT_ACCOUNTS_FILE, entry, "firmware_before does not parse")
+    for index, eol_entry in enumerate(eol):
+        entry = f"entries[{index}] (id={eol_entry.id})"
+        check_vendors(END_OF_LIFE_FILE, entry, eol_entry.vendors)
+        check_patterns(END_OF_LIFE_FILE, entry, eol_entry.products)
+        _check_sources(END_OF_LIFE_FILE, entry, eol_entry.sources, problems)
+        try:
+            _parse_partial_date(eol_entry.effective, last_day=False)
+        except ValueError as exc:
+            problems.add(END_OF_LIFE_FILE, entry, f"bad effective date: {exc}")
+    problems.raise_if_any()
+    return PostureKnowledge(tuple(vulnerabilities), tuple(accounts), tuple(eol))
+
+
+# --- vendor cloud endpoints (passive phone-home detection, issue 5) ---------------------
+
+CLOUD_ENDPOINTS_FILE = "cloud_endpoints.yaml"
+
+
+def load_cloud_endpoints(
+    data_dir: Path | None = None, knowledge: Knowledge | None = None
+) -> tuple[Any, ...]:
+    """The reviewed vendor cloud/P2P/update endpoints (``cloud_endpoints.yaml``).
+
+    Checks ids, vendor names against the vocabulary and sources; raises KnowledgeError
+    listing every problem. Returns ``CloudEndpoint`` entries in file order.
+    """
+    from provscan.knowledge.schema import CloudEndpointFile
+
+    directory = Path(data_dir) if data_dir is not None else DEFAULT_DATA_DIR
+    knowledge = knowledge or load_knowledge(data_dir)
+    problems = _Problems(directory)
+    endpoint_file = _read_model(
+        directory / CLOUD_ENDPOINTS_FILE, CLOUD_ENDPOINTS_FILE, CloudEndpointFile, problems
+    )
+    problems.raise_if_any()
+    assert endpoint_file is not None  # _read_model reported why otherwise
+    seen_ids: set[str] = set()
+    seen_names: dict[str, str] = {}
+    for index, endpoint in enumerate(endpoint_file.endpoints):
+        entry = f"endpoints[{index}] (id={endpoint.id})"
+        if endpoint.id in seen_ids:
+            problems.add(CLOUD_ENDPOINTS_FILE, entry, f"duplicate id {endpoint.id!r}")
+        seen_ids.add(endpoint.id)
+        if endpoint.vendor not in knowledge.vendors:
+            problems.add(
+                CLOUD_ENDPOINTS_FILE,
+                entry,
+                _unknown_vendor_message(endpoint.vendor, knowledge.vendors, "vendor"),
+            )
+        for name in [*endpoint.names, *endpoint.domains]:
+            first = seen_names.setdefault(name, endpoint.id)
+            if first != endpoint.id:
+                problems.add(CLOUD_ENDPOINTS_FILE, entry, f"{name!r} is also listed by {first}")
+        _check_sources(CLOUD_ENDPOINTS_FILE, entry, endpoint.sources, problems)
+    problems.raise_if_any()
+    return tuple(endpoint_file.endpoints)

@@ -198,3 +198,230 @@ class HttpEndpoint(_Strict):
 
 class HttpEndpointFile(_Strict):
     endpoints: list[HttpEndpoint]
+
+
+# --- security posture (issue 6): vulnerabilities, default accounts, end of life ---------
+
+
+class CvssScore(_Strict):
+    score: float = Field(ge=0.0, le=10.0)
+    version: str
+    vector: str | None = None
+    #: Who scored it (NVD, CISA-ADP, the vendor as CNA).
+    scored_by: str
+
+
+class KevStatus(_Strict):
+    """CISA Known Exploited Vulnerabilities catalog status, as of ``checked``."""
+
+    listed: bool
+    date_added: str | None = None
+    due_date: str | None = None
+    checked: str
+    note: str = ""
+
+
+class AffectedRange(_Strict):
+    """Products and firmware a CVE affects, as one advisory row publishes them."""
+
+    #: Model regexes (matched case-insensitively from the start of the model).
+    products: list[str] = Field(min_length=1)
+    #: The advisory's own words for the products and versions (what a reviewer checks).
+    as_published: str
+    #: "version": dotted version then build (Hikvision); "build_date" (Dahua "built before").
+    basis: Literal["version", "build_date"]
+    introduced: str | None = None
+    last_affected: str | None = None
+    #: First fixed firmware (exclusive bound for the comparison).
+    fixed: str | None = None
+    #: What to upgrade to, as the advisory says it (shown to users).
+    fixed_in: str | None = None
+    #: Only firmware strings matching this regex are placed in this range (e.g. a baseline).
+    firmware_pattern: str | None = None
+    #: False when the advisory lists models but no firmware versions: never a "vulnerable"
+    #: verdict, only "undetermined".
+    versions_published: bool = True
+    #: True when the bounds simplify the advisory (e.g. one boundary for several lines).
+    approximate: bool = False
+    note: str = ""
+
+
+class VulnerabilityEntry(_Strict):
+    cve: str = Field(pattern=r"^CVE-\d{4}-\d{4,}$")
+    title: str
+    #: Canonical vendor names; a device matches through its maker or its label brand.
+    vendors: list[str] = Field(min_length=1)
+    cvss: CvssScore
+    kev: KevStatus
+    affected: list[AffectedRange] = Field(min_length=1)
+    #: Facts that are not certain (say what, and why).
+    uncertain: str = ""
+    references: list[str] = Field(min_length=1)
+    sources: list[str] = Field(min_length=1)
+
+
+class VulnerabilityFile(_Strict):
+    vulnerabilities: list[VulnerabilityEntry]
+
+
+class DefaultAccount(_Strict):
+    """A documented factory account, tried once with ``--check-default-credentials`` only."""
+
+    id: str
+    vendors: list[str] = Field(min_length=1)
+    username: str
+    password: str
+    #: Which read-only request checks it.
+    check: Literal["hikvision_isapi_usercheck", "dahua_cgi_machinename"]
+    #: The account only exists on firmware older than this (e.g. before activation was
+    #: introduced); skipped when the firmware is known to be newer.
+    firmware_before: str | None = None
+    #: False for accounts the documentation says cannot log in over the network.
+    network_login: bool = True
+    scope: str
+    sources: list[str] = Field(min_length=1)
+
+
+class DefaultAccountFile(_Strict):
+    accounts: list[DefaultAccount]
+
+
+class EndOfLifeEntry(_Strict):
+    """A documented end of life or end of support."""
+
+    id: str
+    vendors: list[str] = Field(min_length=1)
+    products: list[str] = Field(default_factory=lambda: [".*"])
+    status: Literal["end_of_life", "support_withdrawn"]
+    #: ISO country code when the statement is limited to one jurisdiction.
+    region: str | None = None
+    effective: str
+    statement: str
+    sources: list[str] = Field(min_length=1)
+
+
+class EndOfLifeFile(_Strict):
+    entries: list[EndOfLifeEntry]
+
+
+# --- model-number grammars and IEEE registry owners (issue 4) ----------------------------
+
+#: How a relabel brand's model numbers relate to the maker's.
+GrammarTransform = Literal[
+    #: the maker's own numbering (no relabel)
+    "none",
+    #: the label brand sells the maker's model number unchanged
+    "keeps_maker_number",
+    #: the label brand renumbers; the maker's firmware, protocols and OUIs stay
+    "own_numbering",
+]
+
+
+class ModelGrammar(_Strict):
+    """How one maker or label brand numbers one product line.
+
+    ``pattern`` is matched case-insensitively against the whole of one candidate string
+    (a model-number-like token, or a few adjacent words). ``maker`` is who makes products
+    of this line; ``None`` means the line identifies only the label brand and the maker comes
+    from the brand's relations.
+    """
+
+    id: str
+    brand: str
+    maker: str | None
+    line: str
+    device_type: str | None = None
+    pattern: str
+    confidence: Confidence
+    #: True when a cited source states this numbering (and, for relabels, its maker);
+    #: False when it is inferred from catalog naming or technical evidence.
+    documented: bool
+    #: What is documented and what is inferred, in one or two sentences.
+    basis: str
+    transform: GrammarTransform = "none"
+    #: The maker grammar whose numbers this line reuses or renames, when known.
+    derived_from: str | None = None
+    #: True when the brand's relation scope (relations.yaml) names exactly this line, so the
+    #: relation applies in full rather than as "some lines".
+    in_relation_scope: bool = False
+    #: Only match when the row or device also names this brand (short, generic numbers).
+    requires_brand: bool = False
+    sources: list[str] = Field(min_length=1)
+    examples: list[str] = Field(min_length=1)
+    negatives: list[str] = Field(default_factory=list)
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _pattern_compiles(self) -> ModelGrammar:
+        try:
+            re.compile(self.pattern, re.IGNORECASE)
+        except re.error as exc:
+            raise ValueError(f"grammar {self.id}: pattern does not compile: {exc}") from exc
+        return self
+
+
+class ModelGrammarFile(_Strict):
+    #: Observation fields of a scan that carry a bare model string (ONVIF, ISAPI, SADP, UPnP…).
+    fields: list[str] = Field(min_length=1)
+    #: Observation fields that carry the label brand a device reports about itself; an
+    #: unrecognised value there becomes the label of a probable relabel.
+    label_fields: list[str] = Field(default_factory=list)
+    #: Label values that name nobody (white-label placeholders).
+    generic_labels: list[str] = Field(default_factory=list)
+    description: str
+    grammars: list[ModelGrammar] = Field(min_length=1)
+
+
+class OuiOwner(_Strict):
+    """One organisation name in the IEEE MAC registry and the vendor it belongs to."""
+
+    registry_name: str
+    #: Canonical vendor; None for a registry name that only *looks* like a vendor's.
+    vendor: str | None
+    false_friend_of: str | None = None
+    registry: Literal["MA-L", "MA-M", "MA-S"] = "MA-L"
+    prefixes: list[str] = Field(min_length=1)
+    confidence: Confidence
+    documented: bool = True
+    note: str = ""
+    sources: list[str] = Field(min_length=1)
+
+
+class OuiOwnerFile(_Strict):
+    #: The registry snapshot the prefixes were read from.
+    snapshot: str
+    owners: list[OuiOwner] = Field(min_length=1)
+
+
+# --- vendor cloud, P2P and update services (passive phone-home detection, issue 5) -------
+
+
+class CloudEndpoint(_Strict):
+    """A vendor service devices contact: seen as a DNS query, TLS SNI or HTTP Host."""
+
+    id: str
+    service: str
+    #: The canonical vendor (vocabulary) whose service it is.
+    vendor: str
+    #: "device": contacted by devices themselves; "app": by phone/desktop apps (weaker).
+    role: Literal["device", "app", "p2p", "ddns", "update"]
+    #: Exact host names (lower case, no trailing dot).
+    names: list[str] = Field(default_factory=list)
+    #: Domains: the name itself and every name under it.
+    domains: list[str] = Field(default_factory=list)
+    confidence: Confidence
+    note: str = ""
+    sources: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _has_names(self) -> CloudEndpoint:
+        if not self.names and not self.domains:
+            raise ValueError(f"cloud endpoint {self.id}: needs names or domains")
+        for name in [*self.names, *self.domains]:
+            if name != name.lower().strip().rstrip(".") or " " in name:
+                raise ValueError(f"cloud endpoint {self.id}: {name!r} must be a lower-case name")
+        return self
+
+
+class CloudEndpointFile(_Strict):
+    endpoints: list[CloudEndpoint]

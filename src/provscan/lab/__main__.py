@@ -16,6 +16,8 @@ from provscan.lab.server import (
     PersonalitySource,
     bundled_personality_paths,
     generate_bench_lab,
+    load_devices,
+    relocate_devices,
     write_state,
 )
 
@@ -35,6 +37,14 @@ def _parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         help="also serve N cloned devices on 127.88.0.1 onwards (benchmark lab)",
     )
     parser.add_argument("--state-dir", type=Path, help="write lab.pid and lab.json here")
+    parser.add_argument(
+        "--place",
+        action="append",
+        default=None,
+        metavar="DEVICE_ID=ADDRESS",
+        help="serve only these devices, at these addresses (repeatable); a non-loopback "
+        "address is accepted only inside a test network namespace",
+    )
     parser.add_argument("--verbose", action="store_true")
     return parser.parse_args(argv)
 
@@ -45,6 +55,9 @@ async def _serve(arguments: argparse.Namespace) -> None:
     if arguments.bench_devices:
         bench: list[PersonalitySource] = list(generate_bench_lab(arguments.bench_devices))
         personalities = [*(sources or _all_bundled()), *bench]
+    if arguments.place:
+        placements = dict(item.split("=", 1) for item in arguments.place)
+        personalities = list(relocate_devices(load_devices(personalities), placements))
     lab = Lab(personalities)
     await lab.start()
     stop = asyncio.Event()

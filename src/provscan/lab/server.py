@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -26,14 +27,20 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, NamedTuple, SupportsIndex
+from typing import Any, NamedTuple, SupportsIndex, cast
 
 import yaml
 from pydantic import ValidationError
 
 from provscan.errors import LabError
 from provscan.lab.certs import CERTIFICATES
-from provscan.lab.responders import get_responder, known_protocols
+from provscan.lab.responders import (
+    get_responder,
+    get_udp_module,
+    is_udp_protocol,
+    known_protocols,
+    known_udp_protocols,
+)
 from provscan.lab.spec import DeviceSpec, PersonalityFile, ServiceSpec
 
 logger = logging.getLogger("provscan.lab")
@@ -120,16 +127,30 @@ def validate_devices(devices: Sequence[DeviceSpec]) -> None:
                     f"(known: {', '.join(sorted(protocols))})"
                 )
             _validate_options(device, service)
+        seen_udp: set[int] = set()
+        for service in device.discovery:
+            if not is_udp_protocol(service.protocol):
+                raise LabError(
+                    f"device {device.id}: unknown discovery protocol {service.protocol!r} "
+                    f"(known: {', '.join(known_udp_protocols())})"
+                )
+            if service.port in seen_udp:
+                raise LabError(f"two lab UDP services on {device.address}:{service.port}")
+            seen_udp.add(service.port)
+            _validate_options(device, service)
 
 
 def _validate_options(device: DeviceSpec, service: ServiceSpec) -> None:
     """Let responders that can check their options do so before anything listens."""
     try:
-        responder = get_responder(service.protocol)
+        if is_udp_protocol(service.protocol):
+            module = get_udp_module(service.protocol)
+        else:
+            responder = get_responder(service.protocol)
+            module = sys.modules[getattr(responder, "__module__", "")]
     except Exception as exc:  # a responder module missing or broken fails per connection
         logger.warning("lab responder %s unavailable: %s", service.protocol, exc)
         return
-    module = sys.modules.get(getattr(responder, "__module__", ""))
     check = getattr(module, "validate_options", None)
     if check is None:
         return
@@ -258,6 +279,7 @@ class Lab:
         self._servers: list[asyncio.Server] = []
         self._connections: set[asyncio.Task[Any]] = set()
         self._transports: set[asyncio.BaseTransport] = set()
+        self._udp_transports: list[asyncio.DatagramTransport] = []
         self._running = False
         self._stopping = False
 
@@ -279,7 +301,7 @@ class Lab:
         return [
             Endpoint(device.id, device.address, service.port, service.protocol)
             for device in self.devices
-            for service in device.services
+            for service in (*device.services, *device.discovery)
         ]
 
     def device(self, device_id: str) -> DeviceSpec:
@@ -297,6 +319,8 @@ class Lab:
             for device in self.devices:
                 for service in device.services:
                     self._servers.append(await self._serve(loop, device, service))
+                for service in device.discovery:
+                    self._udp_transports.append(await self._serve_udp(loop, device, service))
         except BaseException:
             await self._close_servers()
             raise
@@ -345,6 +369,9 @@ class Lab:
     # -- internals
 
     async def _close_servers(self) -> None:
+        udp, self._udp_transports = self._udp_transports, []
+        for transport in udp:
+            transport.close()
         servers, self._servers = self._servers, []
         for server in servers:
             server.close()
@@ -395,6 +422,35 @@ class Lab:
                 f"cannot bind lab device {device.id} on {device.address}:{service.port}: {reason}"
             ) from exc
 
+    async def _serve_udp(
+        self, loop: asyncio.AbstractEventLoop, device: DeviceSpec, service: ServiceSpec
+    ) -> asyncio.DatagramTransport:
+        """One UDP responder. On loopback it binds the device address (unicast only). On any
+        other address it must run inside a test network namespace: it then binds the
+        port on the device's interface only and joins the protocol's multicast group there."""
+        module = get_udp_module(service.protocol)
+        sock = _udp_socket(device, service, getattr(module, "MULTICAST_GROUP", None))
+        lab = self
+
+        class _Responder(asyncio.DatagramProtocol):
+            transport: asyncio.DatagramTransport | None = None
+
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                self.transport = cast(asyncio.DatagramTransport, transport)
+
+            def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+                lab._remember(device, service, data[:RECORD_BYTES])
+                try:
+                    reply = module.answer(data, device, service)
+                except Exception:  # one bad datagram never stops the lab
+                    logger.exception("lab UDP responder %s failed", service.protocol)
+                    return
+                if reply is not None and self.transport is not None:
+                    self.transport.sendto(reply, addr)
+
+        transport, _ = await loop.create_datagram_endpoint(_Responder, sock=sock)
+        return transport
+
     def _remember(self, device: DeviceSpec, service: ServiceSpec, data: bytes) -> None:
         self._record.append(
             LabRequest(
@@ -422,8 +478,10 @@ class Lab:
             if self._stopping:
                 return
             peer = writer.get_extra_info("peername")
-            if peer and not ipaddress.ip_address(peer[0]).is_loopback:
+            device_on_loopback = ipaddress.ip_address(device.address).is_loopback
+            if peer and device_on_loopback and not ipaddress.ip_address(peer[0]).is_loopback:
                 # Cannot happen while we bind loopback only; refuse loudly if it ever does.
+                # (Devices placed off loopback exist only inside test network namespaces.)
                 logger.error("lab refused non-loopback peer %s", peer[0])
                 return
             responder = get_responder(service.protocol)
@@ -641,3 +699,65 @@ def lab_down(state_dir: str | Path, *, timeout_s: float = DOWN_TIMEOUT_S) -> boo
             child.wait(timeout=timeout_s)
     _clear_state(state_dir)
     return True
+
+
+# --- UDP sockets and relocation (discovery responders) -------------------------------
+
+
+def _udp_socket(device: DeviceSpec, service: ServiceSpec, group: str | None) -> socket.socket:
+    from provscan.discovery.netif import in_test_network_namespace, interface_with_address
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if ipaddress.ip_address(device.address).is_loopback:
+            sock.bind((device.address, service.port))
+        else:
+            if not in_test_network_namespace():
+                raise LabError(
+                    f"lab device {device.id} on {device.address}: non-loopback lab addresses "
+                    "are served only inside a test network namespace"
+                )
+            interface = interface_with_address(device.address)
+            if interface is None:
+                raise LabError(f"no interface holds lab address {device.address}")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, interface.encode())
+            sock.bind(("", service.port))  # unicast, broadcast and multicast on that interface
+            if group is not None:
+                membership = socket.inet_aton(group) + socket.inet_aton(device.address)
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
+        sock.setblocking(False)
+    except OSError as exc:
+        sock.close()
+        raise LabError(
+            f"cannot bind lab UDP {service.protocol} for {device.id} on "
+            f"{device.address}:{service.port}: {exc}"
+        ) from exc
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def relocate_devices(devices: Sequence[DeviceSpec], placements: dict[str, str]) -> list[DeviceSpec]:
+    """Serve only the devices named in ``placements`` ({device id: address}), at those addresses.
+
+    A non-loopback address is accepted only inside a test network namespace (the network
+    namespace tests build), so the lab never answers on a real network.
+    """
+    from provscan.discovery.netif import in_test_network_namespace
+
+    by_id = {device.id: device for device in devices}
+    relocated: list[DeviceSpec] = []
+    for device_id, address in placements.items():
+        if device_id not in by_id:
+            raise LabError(f"no lab device {device_id!r} to place")
+        parsed = ipaddress.ip_address(address)
+        if not parsed.is_loopback and not in_test_network_namespace():
+            raise LabError(
+                f"refusing to place {device_id} on {address}: outside loopback the lab runs "
+                "only inside a test network namespace"
+            )
+        relocated.append(by_id[device_id].model_copy(update={"address": address}))
+    validate_devices(relocated)
+    return relocated

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _Strict(BaseModel):
@@ -61,7 +61,16 @@ class DeviceSpec(_Strict):
     identity: Identity
     expect: Expectation
     sources: list[str] = Field(min_length=1)
-    services: list[ServiceSpec] = Field(min_length=1)
+    #: TCP services (each one an open port a scan must find).
+    services: list[ServiceSpec] = Field(default_factory=list)
+    #: UDP discovery services (sadp, dhdiscover, wsd, ssdp, mdns): answered, never "open ports".
+    discovery: list[ServiceSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _serves_something(self) -> DeviceSpec:
+        if not self.services and not self.discovery:
+            raise ValueError(f"lab device {self.id} has neither services nor discovery")
+        return self
 
     @field_validator("address")
     @classmethod

@@ -100,6 +100,10 @@ class Probe(ABC):
     def applies_to(self, port: int) -> bool:
         return port in self.default_ports
 
+    def applies_to_host(self, address: str) -> bool:
+        """Whether to run on this host at all (credentialed probes: only with credentials)."""
+        return True
+
     @abstractmethod
     async def run(self, ctx: ProbeContext) -> list[Observation]:
         """Talk to ``ctx.address:ctx.port`` and return what was seen.

@@ -14,12 +14,13 @@ from provscan.probes.interface import Probe, ProbeContext, ProbeMalformed
 
 def certificate_observations(der: bytes, port: int) -> list[Observation]:
     """Observations from a DER certificate (pure)."""
+    # cryptography parses lazily: a hostile certificate can fail on any later access.
     try:
         certificate = x509.load_der_x509_certificate(der)
+        subject = certificate.subject.rfc4514_string()
+        issuer = certificate.issuer.rfc4514_string()
     except ValueError as exc:
         raise ProbeMalformed(f"unparseable certificate: {exc}") from exc
-    subject = certificate.subject.rfc4514_string()
-    issuer = certificate.issuer.rfc4514_string()
     out = [
         Observation("tls", port, "tls.subject", subject),
         Observation("tls", port, "tls.issuer", issuer),

@@ -1,4 +1,4 @@
-"""The versioned JSON contract of a scan (schema version ``1.0``).
+"""The versioned JSON contract of a scan (schema version ``1.2``).
 
 The domain values in :mod:`provscan.model` are frozen dataclasses; this module holds the
 separate, strict pydantic shapes that cross the process boundary (files, API, database).
@@ -7,6 +7,14 @@ The committed JSON schema ``schema/scan-v1.schema.json`` is generated from
 
 Changing a field here is a contract change: bump :data:`SCHEMA_VERSION`, regenerate the
 schema and the golden file, and note it in the CHANGELOG.
+
+1.1 (additive): evidence entries carry ``detail`` (where the fact was seen: an HTTP path,
+or a capture's packet number and time; ``""`` when there is nothing to say) and devices
+carry ``phones_home`` (vendor cloud/P2P/update services contacted; empty for active scans).
+
+1.2 (additive): devices carry their security posture: ``vulnerabilities`` (CVE, CVSS, KEV,
+fixed version, source, status), ``exposure`` (internet paths, cloud/P2P, insecure services,
+default accounts) and ``remediation`` (replace / isolate / patch / reconfigure, with priority).
 """
 
 from __future__ import annotations
@@ -24,15 +32,19 @@ from provscan.model import (
     AttemptStatus,
     Device,
     Evidence,
+    Exposure,
     Finding,
+    PhoneHome,
     ProbeAttempt,
+    Remediation,
     ScanInfo,
     ScanResult,
+    Vulnerability,
 )
 
-SCHEMA_VERSION: Literal["1.0"] = "1.0"
+SCHEMA_VERSION: Literal["1.2"] = "1.2"
 SCHEMA_FILENAME = "scan-v1.schema.json"
-SCHEMA_ID = "urn:provscan:schema:scan:1.0"
+SCHEMA_ID = "urn:provscan:schema:scan:1.2"
 
 PortNumber = Annotated[int, Field(ge=0, le=65535)]
 #: A certainty or confidence, from 0 (nothing known) to 1 (certain).
@@ -66,6 +78,21 @@ class EvidenceEntry(_Strict):
     rule_id: str | None = Field(description="Fingerprint rule that matched; null for raw facts.")
     asserts: dict[str, str]
     certainty: UnitInterval
+    detail: str = Field(
+        description=(
+            "Where the fact was seen, e.g. the HTTP path or a capture's packet number and "
+            'time; "" when there is nothing to add.'
+        )
+    )
+
+
+class PhoneHomeEntry(_Strict):
+    """A vendor cloud, P2P or update service the device contacted (seen in a capture)."""
+
+    service: str = Field(description="The service, from the reviewed cloud endpoint list.")
+    endpoint: str = Field(description="The name looked up or contacted (DNS query, TLS SNI).")
+    packet: int = Field(ge=1, description="Number of the first packet showing it (1-based).")
+    time: AwareDatetime = Field(description="Capture time of that packet, UTC.")
 
 
 class AttemptEntry(_Strict):
@@ -76,6 +103,47 @@ class AttemptEntry(_Strict):
     status: AttemptStatus
     error: str
     elapsed_s: float = Field(ge=0.0)
+
+
+class VulnerabilityEntry(_Strict):
+    """A published vulnerability whose affected products include the device."""
+
+    cve: str
+    cvss: float = Field(ge=0.0, le=10.0, description="CVSS base score.")
+    severity: Literal["critical", "high", "medium", "low", "none"]
+    kev: bool = Field(description="In CISA's Known Exploited Vulnerabilities catalog.")
+    kev_date_added: str | None = Field(description="Date added to KEV, ISO 8601, or null.")
+    fixed_in: str | None = Field(description="The firmware that fixes it, as published.")
+    source: str = Field(description="Reference for the entry (NVD/advisory URL).")
+    status: Literal["vulnerable", "likely", "undetermined"] = Field(
+        description=(
+            "vulnerable: firmware in the published range; likely: in an approximate range; "
+            "undetermined: the model is listed but the firmware could not be placed."
+        )
+    )
+    note: str
+
+
+class ExposureEntry(_Strict):
+    """Something that makes the device reachable or leaky, and how it was seen."""
+
+    kind: str = Field(
+        description=(
+            "internet_upnp_mapping, public_address, cloud_p2p, telnet, plain_http_login, "
+            "rtsp_unauthenticated or default_credentials."
+        )
+    )
+    detail: str
+    evidence: str
+
+
+class RemediationEntry(_Strict):
+    """What to do about one finding."""
+
+    action: Literal["replace", "isolate", "patch", "reconfigure"]
+    reason: str
+    priority: int = Field(ge=1, description="1 = do first.")
+    detail: str = Field(description="Concrete steps: version, VLAN and firewall rules, setting.")
 
 
 class DeviceEntry(_Strict):
@@ -96,7 +164,13 @@ class DeviceEntry(_Strict):
     confidence: UnitInterval
     restricted: bool
     findings: list[FindingEntry]
+    vulnerabilities: list[VulnerabilityEntry]
+    exposure: list[ExposureEntry]
+    remediation: list[RemediationEntry]
     evidence: list[EvidenceEntry]
+    phones_home: list[PhoneHomeEntry] = Field(
+        description="Vendor cloud/P2P/update services contacted; empty for active scans."
+    )
     conflicts: list[str]
     attempts: list[AttemptEntry]
     notes: list[str]
@@ -132,7 +206,7 @@ class ScanDocument(_Strict):
         },
     )
 
-    schema_version: Literal["1.0"]
+    schema_version: Literal["1.2"]
     scan: ScanSection
     devices: list[DeviceEntry]
 
@@ -195,6 +269,16 @@ def _evidence(evidence: Evidence) -> EvidenceEntry:
         rule_id=evidence.rule_id,
         asserts=dict(evidence.asserts),
         certainty=evidence.certainty,
+        detail=evidence.detail,
+    )
+
+
+def _phone_home(contact: PhoneHome) -> PhoneHomeEntry:
+    return PhoneHomeEntry(
+        service=contact.service,
+        endpoint=contact.endpoint,
+        packet=contact.packet,
+        time=_utc(contact.time),
     )
 
 
@@ -225,7 +309,35 @@ def _device(device: Device) -> DeviceEntry:
         confidence=device.confidence,
         restricted=device.restricted,
         findings=[_finding(finding) for finding in device.findings],
+        vulnerabilities=[
+            VulnerabilityEntry(
+                cve=item.cve,
+                cvss=item.cvss,
+                severity=item.severity,  # type: ignore[arg-type]  # validated by pydantic
+                kev=item.kev,
+                kev_date_added=item.kev_date_added,
+                fixed_in=item.fixed_in,
+                source=item.source,
+                status=item.status,  # type: ignore[arg-type]
+                note=item.note,
+            )
+            for item in device.vulnerabilities
+        ],
+        exposure=[
+            ExposureEntry(kind=item.kind, detail=item.detail, evidence=item.evidence)
+            for item in device.exposure
+        ],
+        remediation=[
+            RemediationEntry(
+                action=item.action,  # type: ignore[arg-type]
+                reason=item.reason,
+                priority=item.priority,
+                detail=item.detail,
+            )
+            for item in device.remediation
+        ],
         evidence=[_evidence(evidence) for evidence in device.evidence],
+        phones_home=[_phone_home(contact) for contact in device.phones_home],
         conflicts=list(device.conflicts),
         attempts=[_attempt(attempt) for attempt in device.attempts],
         notes=list(device.notes),
@@ -334,8 +446,18 @@ def to_domain(document: ScanDocument) -> ScanResult:
                     rule_id=evidence.rule_id,
                     asserts=dict(evidence.asserts),
                     certainty=evidence.certainty,
+                    detail=evidence.detail,
                 )
                 for evidence in entry.evidence
+            ),
+            phones_home=tuple(
+                PhoneHome(
+                    service=contact.service,
+                    endpoint=contact.endpoint,
+                    packet=contact.packet,
+                    time=contact.time,
+                )
+                for contact in entry.phones_home
             ),
             conflicts=tuple(entry.conflicts),
             attempts=tuple(
@@ -349,6 +471,33 @@ def to_domain(document: ScanDocument) -> ScanResult:
                 for attempt in entry.attempts
             ),
             notes=tuple(entry.notes),
+            vulnerabilities=tuple(
+                Vulnerability(
+                    cve=item.cve,
+                    cvss=item.cvss,
+                    severity=item.severity,
+                    kev=item.kev,
+                    fixed_in=item.fixed_in,
+                    source=item.source,
+                    status=item.status,
+                    kev_date_added=item.kev_date_added,
+                    note=item.note,
+                )
+                for item in entry.vulnerabilities
+            ),
+            exposure=tuple(
+                Exposure(kind=item.kind, detail=item.detail, evidence=item.evidence)
+                for item in entry.exposure
+            ),
+            remediation=tuple(
+                Remediation(
+                    action=item.action,
+                    reason=item.reason,
+                    priority=item.priority,
+                    detail=item.detail,
+                )
+                for item in entry.remediation
+            ),
         )
         for entry in document.devices
     )

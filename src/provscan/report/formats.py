@@ -44,6 +44,10 @@ CSV_COLUMNS: tuple[str, ...] = (
     "restricted",
     "policies",
     "evidence_count",
+    "vulnerabilities",
+    "kev",
+    "exposure",
+    "first_action",
 )
 
 #: A cell starting with one of these is a formula to spreadsheet programs (OWASP CSV injection).
@@ -123,6 +127,15 @@ def render_csv(result: ScanResult) -> str:
             "true" if device.restricted else "false",
             ";".join(_policy_ids(device)),
             str(len(device.evidence)),
+            ";".join(
+                f"{v.cve}({v.status})" if v.status != "vulnerable" else v.cve
+                for v in device.vulnerabilities
+            ),
+            "true"
+            if any(v.kev and v.status != "undetermined" for v in device.vulnerabilities)
+            else "false",
+            ";".join(dict.fromkeys(e.kind for e in device.exposure)),
+            device.remediation[0].action if device.remediation else "",
         )
         writer.writerow([_csv_cell(cell) for cell in row])
     return buffer.getvalue()
@@ -222,6 +235,7 @@ def render_table(result: ScanResult, console: Console) -> None:
     for header in ("IP", "Ports", "Maker", "Brand", "Model", "Firmware", "Type", "Conf."):
         table.add_column(header, overflow="fold")
     table.add_column("Restricted", overflow="fold")
+    table.add_column("Vulns", overflow="fold")
     devices = ordered_devices(result.devices)
     for device in devices:
         table.add_row(
@@ -234,6 +248,7 @@ def render_table(result: ScanResult, console: Console) -> None:
             _cell(device.device_type),
             Text(f"{device.confidence:.0%}"),
             _restricted_cell(device),
+            _vulnerability_cell(device),
         )
     console.print(table)
     summary_style = "bold red" if any(device.restricted for device in result.devices) else "bold"
@@ -245,6 +260,103 @@ def render_table(result: ScanResult, console: Console) -> None:
             console.print()
             for line in _why_lines(device):
                 console.print(line)
+    _render_posture(devices, console)
+
+
+# --- security posture ------------------------------------------------------------------
+
+#: Rows of the per-scan priority list shown in the table (the JSON has every item).
+PRIORITY_ROWS = 40
+
+
+def _vulnerability_cell(device: Device) -> Text:
+    confirmed = [v for v in device.vulnerabilities if v.status != "undetermined"]
+    if not confirmed:
+        undetermined = len(device.vulnerabilities)
+        return Text(f"? ({undetermined})" if undetermined else "-", style="dim")
+    kev = sum(v.kev for v in confirmed)
+    label = str(len(confirmed)) + (f" ({kev} KEV)" if kev else "")
+    return Text(label, style="bold red" if kev else "yellow")
+
+
+def _render_posture(devices: list[Device], console: Console) -> None:
+    """Per-device posture lines, then the scan's priority list (most urgent first)."""
+    with_posture = [d for d in devices if d.vulnerabilities or d.exposure or d.remediation]
+    if not with_posture:
+        return
+    console.print()
+    console.print(Text("Security posture", style="bold"))
+    for device in with_posture:
+        label = printable(device.brand or device.manufacturer or "unknown")
+        if device.model:
+            label += f" {printable(device.model)}"
+        console.print(
+            Text.assemble(
+                (printable(device.ip), "bold"),
+                f" {label}: ",
+                printable(_posture_summary(device), limit=200),
+            )
+        )
+        for vulnerability in device.vulnerabilities:
+            kev = " KEV" if vulnerability.kev else ""
+            fixed = f", fixed in {vulnerability.fixed_in}" if vulnerability.fixed_in else ""
+            console.print(
+                Text.assemble(
+                    "  - ",
+                    (printable(vulnerability.cve), "bold red" if vulnerability.kev else ""),
+                    f" {vulnerability.status} (CVSS {vulnerability.cvss}"
+                    f" {printable(vulnerability.severity)}{kev}{printable(fixed, limit=80)})",
+                )
+            )
+        for exposure in device.exposure:
+            console.print(
+                Text.assemble(
+                    "  - ",
+                    (printable(exposure.kind), "yellow"),
+                    ": ",
+                    printable(exposure.detail, limit=WHY_VALUE_CHARS * 2),
+                )
+            )
+    items = sorted(
+        ((r, d) for d in with_posture for r in d.remediation),
+        key=lambda pair: (pair[0].priority, _ACTION_ORDER.get(pair[0].action, 9)),
+    )
+    table = Table(title=Text("Priority list"), title_justify="left")
+    for header in ("#", "IP", "Device", "Action", "Reason"):
+        table.add_column(header, overflow="fold")
+    for remediation, device in items[:PRIORITY_ROWS]:
+        table.add_row(
+            Text(str(remediation.priority)),
+            _cell(device.ip),
+            _cell(device.brand or device.manufacturer, "unknown"),
+            Text(printable(remediation.action), style="bold"),
+            Text(printable(remediation.reason, limit=160)),
+        )
+    console.print(table)
+    if len(items) > PRIORITY_ROWS:
+        console.print(Text(f"... {len(items) - PRIORITY_ROWS} more in the JSON output"))
+    isolate = next(((r, d) for r, d in items if r.action == "isolate"), None)
+    if isolate is not None:
+        console.print(
+            Text(f"How to isolate (e.g. {printable(isolate[1].ip)}): ", style="bold")
+            + Text(printable(isolate[0].detail, limit=900))
+        )
+
+
+_ACTION_ORDER = {"replace": 0, "isolate": 1, "patch": 2, "reconfigure": 3}
+
+
+def _posture_summary(device: Device) -> str:
+    confirmed = [v for v in device.vulnerabilities if v.status != "undetermined"]
+    kev = sum(v.kev for v in confirmed)
+    parts = [f"{len(confirmed)} vulnerable" + (f" ({kev} known exploited)" if kev else "")]
+    undetermined = len(device.vulnerabilities) - len(confirmed)
+    if undetermined:
+        parts.append(f"{undetermined} undetermined")
+    parts.append(f"{len(device.exposure)} exposure" + ("s" if len(device.exposure) != 1 else ""))
+    if device.remediation:
+        parts.append(f"first: {device.remediation[0].action}")
+    return "; ".join(parts)
 
 
 # --- writing ---------------------------------------------------------------------------

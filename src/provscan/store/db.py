@@ -7,6 +7,7 @@ message names the database (without its password) and the reason.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -29,9 +30,13 @@ from provscan.report.contract import (
     AttemptEntry,
     DeviceEntry,
     EvidenceEntry,
+    ExposureEntry,
     FindingEntry,
+    PhoneHomeEntry,
+    RemediationEntry,
     ScanDocument,
     ScanSection,
+    VulnerabilityEntry,
     to_contract,
 )
 from provscan.store.models import (
@@ -197,7 +202,11 @@ def _scan_row(document: ScanDocument) -> ScanRow:
         devices=[
             DeviceRow(
                 position=position,
-                **device.model_dump(exclude={"findings", "evidence", "attempts"}),
+                **device.model_dump(exclude=set(_DEVICE_CHILDREN | _POSTURE_LISTS)),
+                phones_home=[contact.model_dump(mode="json") for contact in device.phones_home],
+                vulnerabilities=[item.model_dump(mode="json") for item in device.vulnerabilities],
+                exposure=[item.model_dump(mode="json") for item in device.exposure],
+                remediation=[item.model_dump(mode="json") for item in device.remediation],
                 findings=[
                     FindingRow(position=index, **finding.model_dump())
                     for index, finding in enumerate(device.findings)
@@ -231,12 +240,14 @@ def _scan_section(row: ScanRow) -> ScanSection:
     return ScanSection(**values)
 
 
-_DEVICE_CHILDREN = frozenset({"findings", "evidence", "attempts"})
+_DEVICE_CHILDREN = frozenset({"findings", "evidence", "attempts", "phones_home"})
+#: Contract 1.2 posture lists, stored as JSON columns of the device row.
+_POSTURE_LISTS = frozenset({"vulnerabilities", "exposure", "remediation"})
 
 
 def _device_entry(row: DeviceRow) -> DeviceEntry:
     return DeviceEntry(
-        **_columns(row, DeviceEntry.model_fields, skip=_DEVICE_CHILDREN),
+        **_columns(row, DeviceEntry.model_fields, skip=_DEVICE_CHILDREN | _POSTURE_LISTS),
         findings=[
             FindingEntry(**_columns(finding, FindingEntry.model_fields)) for finding in row.findings
         ],
@@ -253,6 +264,21 @@ def _device_entry(row: DeviceRow) -> DeviceEntry:
                 **_columns(attempt, AttemptEntry.model_fields, skip=frozenset({"status"})),
             )
             for attempt in row.attempts
+        ],
+        # Stored as JSON text: the ISO time goes through JSON-mode (non-strict) validation.
+        phones_home=[
+            PhoneHomeEntry.model_validate_json(json.dumps(contact))
+            for contact in row.phones_home or []
+        ],
+        vulnerabilities=[
+            VulnerabilityEntry.model_validate_json(json.dumps(item))
+            for item in row.vulnerabilities or []
+        ],
+        exposure=[
+            ExposureEntry.model_validate_json(json.dumps(item)) for item in row.exposure or []
+        ],
+        remediation=[
+            RemediationEntry.model_validate_json(json.dumps(item)) for item in row.remediation or []
         ],
     )
 

@@ -3,7 +3,9 @@
 One row per scan, per device of a scan, and per finding, evidence line and probe attempt
 of a device. Lists of scalars are JSON columns. Only portable types are used, so the same
 migrations run on SQLite and PostgreSQL. Rows mirror the JSON contract (schema 1.0); the
-mapping between the two lives in :mod:`provscan.store.db`.
+mapping between the two lives in :mod:`provscan.store.db`. Migration 0002 added the
+contract 1.1 fields (evidence ``detail``, device ``phones_home``); migration 0003 the 1.2
+security-posture lists (``vulnerabilities``, ``exposure``, ``remediation``).
 
 Changing a table here needs a new migration under ``migrations/versions``.
 """
@@ -92,6 +94,12 @@ class DeviceRow(Base):
     restricted: Mapped[bool] = mapped_column(Boolean)
     conflicts: Mapped[list[str]] = mapped_column(JSON)
     notes: Mapped[list[str]] = mapped_column(JSON)
+    #: Contract 1.1: ``[{"service", "endpoint", "packet", "time"}]`` (time as ISO 8601 text).
+    phones_home: Mapped[list[dict[str, Any]]] = mapped_column(JSON, server_default="[]")
+    #: Contract 1.2 (security posture), stored as JSON lists of the contract's entries.
+    vulnerabilities: Mapped[list[dict[str, Any]]] = mapped_column(JSON, server_default="[]")
+    exposure: Mapped[list[dict[str, Any]]] = mapped_column(JSON, server_default="[]")
+    remediation: Mapped[list[dict[str, Any]]] = mapped_column(JSON, server_default="[]")
 
     scan: Mapped[ScanRow] = relationship(back_populates="devices")
     findings: Mapped[list[FindingRow]] = relationship(
@@ -136,6 +144,8 @@ class EvidenceRow(Base):
     rule_id: Mapped[str | None] = mapped_column(Text)
     asserts: Mapped[dict[str, Any]] = mapped_column(JSON)
     certainty: Mapped[float] = mapped_column(Float)
+    #: Contract 1.1: where the fact was seen (HTTP path, capture packet and time).
+    detail: Mapped[str] = mapped_column(Text, server_default="")
 
 
 class AttemptRow(Base):

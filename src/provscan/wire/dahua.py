@@ -223,3 +223,86 @@ def parse_dvrip_header(data: bytes) -> DvripHeader:
     if length > MAX_PAYLOAD_BYTES:
         raise ProtocolError(f"absurd DVRIP payload length {length}")
     return DvripHeader(data[0], data[1], length, bytes(data[:HEADER_BYTES]))
+
+
+# --- DHDiscover (UDP 37810) --------------------------------------------------------------
+#
+# The same DHIP header, then ``{"method":"DHDiscover.search","params":{"mac":"","uni":1}}``
+# sent to 239.255.255.251:37810 or broadcast (bare JSON gets no reply). Devices answer with
+# ``client.notifyDevInfo`` and ``params.deviceInfo`` {DeviceClass, DeviceType, SerialNo,
+# Version, HttpPort, Port, MachineName, Vendor, Manufacturer, IPv4Address{…}, …};
+# ``Vendor``/``Manufacturer`` carry the OEM's name. Sources: ``rroller/dahua``
+# ``discovery.py``; ``mcw0/DahuaConsole`` ``net.py`` (knowledge/fingerprint-signals.md §3).
+
+DHDISCOVER_PORT = 37810
+DHDISCOVER_MULTICAST_GROUP = "239.255.255.251"
+DHDISCOVER_SEARCH = "DHDiscover.search"
+DHDISCOVER_NOTIFY = "client.notifyDevInfo"
+#: Flattened deviceInfo entries kept from one reply.
+MAX_DEVICE_INFO_FIELDS = 64
+
+
+@dataclass(frozen=True)
+class DhDiscoverReply:
+    method: str | None
+    mac: str | None
+    #: deviceInfo flattened to ("IPv4Address.IPAddress", "…") pairs, scalars as text.
+    device_info: tuple[tuple[str, str], ...]
+
+    def get(self, name: str) -> str | None:
+        for key, value in self.device_info:
+            if key == name:
+                return value
+        return None
+
+
+def build_dhdiscover_search(request_id: int = 0) -> bytes:
+    """The DHDiscover.search request (DHIP header + JSON)."""
+    message = {"method": DHDISCOVER_SEARCH, "params": {"mac": "", "uni": 1}}
+    payload = json.dumps(message, separators=(",", ":")).encode()
+    return build_dhip(payload, session_id=0, request_id=request_id)
+
+
+def parse_dhdiscover_search(data: bytes) -> bool:
+    """The lab side: True when ``data`` is a DHIP-framed DHDiscover.search."""
+    header = parse_dhip_header(data)
+    message = decode_json_object(bytes(data[HEADER_BYTES : HEADER_BYTES + header.payload_length]))
+    return message.get("method") == DHDISCOVER_SEARCH
+
+
+def build_dhdiscover_reply(device_info: dict[str, Any], mac: str) -> bytes:
+    """The device side: a client.notifyDevInfo reply (lab and tests)."""
+    message = {"mac": mac, "method": DHDISCOVER_NOTIFY, "params": {"deviceInfo": device_info}}
+    return build_dhip(json.dumps(message, separators=(",", ":")).encode())
+
+
+def _flatten(value: object, prefix: str, out: list[tuple[str, str]], depth: int) -> None:
+    if len(out) >= MAX_DEVICE_INFO_FIELDS or depth > 3:
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            _flatten(item, name[:64], out, depth + 1)
+    elif isinstance(value, bool):
+        out.append((prefix, "true" if value else "false"))
+    elif isinstance(value, str | int | float):
+        out.append((prefix, str(value)[:_MAX_TEXT]))
+
+
+def parse_dhdiscover_reply(data: bytes) -> DhDiscoverReply:
+    """Parse a DHIP-framed notifyDevInfo (bare JSON is accepted too). Raises ProtocolError."""
+    if is_dhip(data):
+        header = parse_dhip_header(data)
+        payload = bytes(data[HEADER_BYTES : HEADER_BYTES + header.payload_length])
+    else:
+        payload = bytes(data)
+    message = decode_json_object(payload)
+    params = message.get("params")
+    params = params if isinstance(params, dict) else {}
+    info = params.get("deviceInfo")
+    if not isinstance(info, dict):
+        raise ProtocolError("DHDiscover reply without params.deviceInfo")
+    flattened: list[tuple[str, str]] = []
+    _flatten(info, "", flattened, 0)
+    mac = _str(message.get("mac")) or _str(params.get("mac"))
+    return DhDiscoverReply(_str(message.get("method")), mac, tuple(flattened))

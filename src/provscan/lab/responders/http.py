@@ -13,6 +13,14 @@
     default: {status: 404, headers: [...], body: ...}   # for unmatched requests
     favicon_b64: ...                  # served at /favicon.ico when no route matches
     onvif: {device_info_unauthenticated: false, fault_status: 400, ...}
+    digest:                           # routes that need HTTP Digest (RFC 7616, MD5, qop=auth)
+      realm: "IP Camera(C1234)"
+      users: {admin: "lab-only-password"}   # lab test accounts; never real credentials
+      routes: [...]                   # like ``routes``; answered only with valid credentials
+      challenge: {status: 401, ...}   # reply without (valid) credentials; a fresh Digest
+                                      # challenge header is appended
+      lockout_after: 3                # failed logins after which ``locked`` is answered
+      locked: {status: 401, body: "...<lockStatus>lock</lockStatus>..."}
 
 Headers are sent exactly as written, in order and case (Dahua's upper-case names, no
 ``Server``); nothing is added, so a route without a length header is delimited by the close,
@@ -40,7 +48,14 @@ import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from provscan.errors import ProtocolError
 from provscan.lab.spec import DeviceSpec, Identity, ServiceSpec
+from provscan.wire.digest import (
+    DigestChallenge,
+    digest_response,
+    parse_digest_authorization,
+    verify_username_token,
+)
 
 #: Caps on what a lab device reads from a client.
 HEAD_CAP = 16 * 1024
@@ -116,6 +131,31 @@ class OnvifOptions(_Strict):
     firmware: str | None = None
     serial: str | None = None
     hardware_id: str | None = None
+    #: Lab test accounts accepted in a WS-Security UsernameToken (PasswordDigest).
+    users: dict[str, str] = Field(default_factory=dict)
+
+
+class DigestOptions(_Strict):
+    """Digest-protected routes: the lab's model of a device's authenticated API."""
+
+    realm: str
+    #: Lab test accounts (user -> password). Never real credentials.
+    users: dict[str, str] = Field(min_length=1)
+    routes: list[Route] = Field(min_length=1)
+    challenge: Reply = Field(
+        default_factory=lambda: Reply(
+            status=401,
+            headers=[("Content-Length", "{content_length}"), ("Connection", "close")],
+            body="",
+        )
+    )
+    #: Offer qop="auth" (RFC 7616); False = an RFC 2069 challenge without qop.
+    qop: bool = True
+    #: Failed logins after which every protected route answers ``locked``.
+    lockout_after: int | None = Field(default=None, ge=1)
+    locked: Reply | None = None
+    #: Also accept Basic credentials (old firmware).
+    accept_basic: bool = False
 
 
 class HttpOptions(_Strict):
@@ -124,6 +164,7 @@ class HttpOptions(_Strict):
     default: Reply | None = None
     favicon_b64: str | None = None
     onvif: OnvifOptions | None = None
+    digest: DigestOptions | None = None
 
 
 def validate_options(options: Mapping[str, Any]) -> HttpOptions:
@@ -356,7 +397,9 @@ def onvif_reply(device: DeviceSpec, onvif: OnvifOptions, request: Request) -> tu
         return Reply(status=200, headers=headers), onvif_system_date_and_time(
             datetime.now(UTC)
         ).encode()
-    if action == "GetDeviceInformation" and onvif.device_info_unauthenticated:
+    if action == "GetDeviceInformation" and (
+        onvif.device_info_unauthenticated or valid_username_token(onvif.users, request.body)
+    ):
         return Reply(status=200, headers=headers), onvif_device_information(device, onvif).encode()
     if action is None:
         body = onvif_fault("ter:WellFormed", "XML Well-formed violation")
@@ -365,6 +408,101 @@ def onvif_reply(device: DeviceSpec, onvif: OnvifOptions, request: Request) -> tu
     return (
         Reply(status=onvif.fault_status, headers=[*headers, *onvif.fault_headers]),
         body.encode(),
+    )
+
+
+def valid_username_token(users: Mapping[str, str], body: bytes) -> bool:
+    """True when the SOAP header carries a UsernameToken with a correct PasswordDigest."""
+    if not users:
+        return False
+    try:
+        root: Element = SafeET.fromstring(body)
+    except (SafeET.ParseError, DefusedXmlException, ValueError):
+        return False
+    found: dict[str, str] = {}
+    for element in root.iter():
+        local = element.tag.rsplit("}", 1)[-1]
+        if local in ("Username", "Password", "Nonce", "Created") and element.text:
+            found.setdefault(local, element.text.strip())
+    password = users.get(found.get("Username", ""))
+    if password is None or not {"Password", "Nonce", "Created"} <= set(found):
+        return False
+    return verify_username_token(password, found["Password"], found["Nonce"], found["Created"])
+
+
+# --- Digest-protected routes -----------------------------------------------------------
+
+#: Failed logins per (device id, port), for the lockout model. Reset with reset_lockouts().
+_FAILED_LOGINS: dict[tuple[str, int], int] = {}
+
+
+def reset_lockouts() -> None:
+    """Forget every failed login (tests call this between lockout scenarios)."""
+    _FAILED_LOGINS.clear()
+
+
+def _credentials_valid(digest: DigestOptions, request: Request) -> bool:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("basic ") and digest.accept_basic:
+        try:
+            decoded = base64.b64decode(header[6:].strip(), validate=True).decode("latin-1")
+        except (binascii.Error, ValueError):
+            return False
+        user, _, given = decoded.partition(":")
+        return digest.users.get(user) == given
+    params = parse_digest_authorization(header)
+    password = digest.users.get(params.get("username", ""))
+    if password is None or params.get("realm") != digest.realm:
+        return False
+    if params.get("uri") != request.target:
+        return False
+    qop = ("auth",) if params.get("qop") else ()
+    challenge = DigestChallenge(
+        realm=digest.realm,
+        nonce=params.get("nonce", ""),
+        qop=qop,
+        algorithm=(params.get("algorithm") or "MD5").upper(),
+    )
+    try:
+        expected = digest_response(
+            challenge,
+            method=request.method,
+            uri=params["uri"],
+            username=params["username"],
+            password=password,
+            cnonce=params.get("cnonce", ""),
+            nonce_count=int(params.get("nc", "1"), 16),
+        )
+    except (ProtocolError, ValueError):
+        return False
+    return secrets.compare_digest(expected, params.get("response", ""))
+
+
+def digest_reply(
+    digest: DigestOptions, request: Request, device: DeviceSpec, service: ServiceSpec
+) -> Reply | None:
+    """The reply to a request for a protected route, or None when no protected route matches."""
+    route = next((r for r in digest.routes if r.matches(request.method, request.target)), None)
+    if route is None:
+        return None
+    key = (device.id, service.port)
+    locked = digest.lockout_after is not None and _FAILED_LOGINS.get(key, 0) >= digest.lockout_after
+    if locked and digest.locked is not None:
+        return digest.locked
+    if "authorization" in request.headers:
+        if _credentials_valid(digest, request):
+            return route
+        _FAILED_LOGINS[key] = _FAILED_LOGINS.get(key, 0) + 1
+        if (
+            digest.lockout_after is not None
+            and _FAILED_LOGINS[key] >= digest.lockout_after
+            and digest.locked is not None
+        ):
+            return digest.locked
+    qop = ' qop="auth",' if digest.qop else ""
+    challenge = f'Digest{qop} realm="{digest.realm}", nonce="{{nonce}}", stale="FALSE"'
+    return digest.challenge.model_copy(
+        update={"headers": [*digest.challenge.headers, ("WWW-Authenticate", challenge)]}
     )
 
 
@@ -388,7 +526,12 @@ async def respond(
         reply, body = onvif_reply(device, options.onvif, request)
         writer.write(build_response(reply, values, options.version, body_override=body))
     else:
-        reply = choose_reply(options, request)
+        protected = (
+            digest_reply(options.digest, request, device, service)
+            if options.digest is not None
+            else None
+        )
+        reply = protected or choose_reply(options, request)
         writer.write(
             build_response(reply, values, options.version, include_body=request.method != "HEAD")
         )
