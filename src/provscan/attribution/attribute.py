@@ -290,8 +290,9 @@ class Attributor:
 
         brand = self._pick_brand(by_field["brand"], manufacturer)
         relation_name: str | None = None
-        if manufacturer:
-            if brand is None or brand == manufacturer:
+        # No label brand observed: the relation is unknown, not "own brand" (it may be a relabel).
+        if manufacturer and brand is not None:
+            if brand == manufacturer:
                 relation_name = "own_brand"
             else:
                 documented = self._relation(brand, manufacturer)
