@@ -7,7 +7,6 @@ import dataclasses
 import importlib
 import os
 import sys
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,18 +14,31 @@ import typer
 from rich.console import Console
 
 from provscan import __version__
+from provscan.commands.common import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    DbOption,
+    FailOnRestrictedOption,
+    FormatOption,
+    NoDbOption,
+    OutputFormat,
+    OutputOption,
+    PolicyOption,
+    QuietOption,
+    UsageProblem,
+    emit,
+    fail,
+    finish,
+    parse_policy_ids,
+    scan_observer,
+    stderr,
+)
 from provscan.engine.limits import DEFAULT_PORTS, ScanLimits
 from provscan.errors import ProvscanError, TargetError
-from provscan.model import ScanResult
 
 if TYPE_CHECKING:
     from provscan.posture.credentials import CredentialStore
-
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_RESTRICTED = 3
-EXIT_INTERRUPTED = 130
 
 app = typer.Typer(
     name="provscan",
@@ -39,20 +51,6 @@ lab_app = typer.Typer(
     help="The built-in device lab: emulated devices on loopback addresses.", no_args_is_help=True
 )
 app.add_typer(lab_app, name="lab")
-
-stderr = Console(stderr=True, soft_wrap=True)
-
-
-class OutputFormat(StrEnum):
-    table = "table"
-    json = "json"
-    jsonl = "jsonl"
-    csv = "csv"
-
-
-def _fail(message: str, code: int = EXIT_ERROR) -> typer.Exit:
-    stderr.print(f"[bold red]provscan: error:[/] {message}", highlight=False)
-    return typer.Exit(code)
 
 
 def _version(value: bool) -> None:
@@ -70,42 +68,6 @@ def _root(
     """provscan: which devices on our networks were made by a restricted vendor?"""
 
 
-def _emit(
-    result: ScanResult, fmt: OutputFormat, output: Path | None, db: str | None, no_db: bool
-) -> None:
-    from provscan.report.formats import write_output
-
-    console = Console(soft_wrap=False)
-    write_output(result, fmt.value, output, console)
-    if not no_db:
-        from provscan.store.db import normalise_db_arg, open_store
-
-        store = open_store(normalise_db_arg(db))
-        scan_id = store.save(result)
-        stderr.print(f"[dim]stored scan {scan_id} in {store.display_name}[/]", highlight=False)
-
-
-def _observer(fmt: OutputFormat, quiet: bool):  # type: ignore[no-untyped-def]
-    from provscan.report.events import NullObserver, RichProgressObserver
-
-    if quiet or not sys.stderr.isatty():
-        return NullObserver()
-    return RichProgressObserver(stderr)
-
-
-class UsageProblem(ProvscanError):
-    """A bad argument value discovered after parsing (exit 2)."""
-
-
-def _check_policies(policy_ids: list[str] | None) -> None:
-    from provscan.knowledge.loader import load_knowledge
-
-    try:
-        load_knowledge().select_policies(policy_ids)
-    except ProvscanError as exc:
-        raise UsageProblem(str(exc)) from exc
-
-
 def _load_credentials(path: Path | None) -> CredentialStore | None:
     """The credentials file, with a warning when others can read it (values never shown)."""
     if path is None:
@@ -119,11 +81,6 @@ def _load_credentials(path: Path | None) -> CredentialStore | None:
     for warning in store.warnings:
         stderr.print(f"[yellow]provscan: warning:[/] {warning}", highlight=False)
     return store
-
-
-def _finish(result: ScanResult, fail_on_restricted: bool) -> None:
-    if fail_on_restricted and any(d.restricted for d in result.devices):
-        raise typer.Exit(EXIT_RESTRICTED)
 
 
 @app.command()
@@ -145,29 +102,12 @@ def scan(
         list[str] | None,
         typer.Option("--exclude", help="Targets to skip (same syntax; repeatable)."),
     ] = None,
-    policy: Annotated[
-        str | None,
-        typer.Option(
-            "--policy",
-            help="Comma-separated policy ids (default: all bundled). See `provscan policies`.",
-        ),
-    ] = None,
-    fmt: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="Output format.")
-    ] = OutputFormat.table,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
-    ] = None,
-    db: Annotated[
-        str | None,
-        typer.Option(
-            "--db", help="Database file or URL (default: provscan.db in the user data dir)."
-        ),
-    ] = None,
-    no_db: Annotated[bool, typer.Option("--no-db", help="Do not store the scan.")] = False,
-    fail_on_restricted: Annotated[
-        bool, typer.Option("--fail-on-restricted", help="Exit 3 when a restricted device is found.")
-    ] = False,
+    policy: PolicyOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
+    db: DbOption = None,
+    no_db: NoDbOption = False,
+    fail_on_restricted: FailOnRestrictedOption = False,
     rate: Annotated[
         float,
         typer.Option("--rate", min=0.0, help="Max new connections per second (0 = unlimited)."),
@@ -194,7 +134,7 @@ def scan(
             help="Allow public (internet-routable) targets you are authorised to scan.",
         ),
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: QuietOption = False,
     credentials: Annotated[
         Path | None,
         typer.Option(
@@ -247,8 +187,7 @@ def scan(
             per_host_deadline_s=host_timeout,
             rate_per_second=rate,
         )
-        policy_ids = [p.strip() for p in policy.split(",") if p.strip()] if policy else None
-        _check_policies(policy_ids)
+        policy_ids = parse_policy_ids(policy)
         credential_store = _load_credentials(credentials)
         result = asyncio.run(
             run_scan(
@@ -257,30 +196,26 @@ def scan(
                 port_list,
                 policy_ids=policy_ids,
                 limits=limits,
-                observer=_observer(fmt, quiet),
+                observer=scan_observer(quiet),
                 credentials=credential_store,
                 check_default_credentials=check_default_credentials,
                 discovery=None if no_discovery else DiscoverySettings(interface=iface),
             )
         )
-        _emit(result, fmt, output, db, no_db)
+        emit(result, fmt, output, db, no_db)
     except ProvscanError as exc:
-        raise _fail(str(exc), EXIT_USAGE if isinstance(exc, UsageProblem) else EXIT_ERROR) from None
-    _finish(result, fail_on_restricted)
+        raise fail(str(exc), EXIT_USAGE if isinstance(exc, UsageProblem) else EXIT_ERROR) from None
+    finish(result, fail_on_restricted)
 
 
 @app.command()
 def demo(
-    fmt: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="Output format.")
-    ] = OutputFormat.table,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
-    ] = None,
-    db: Annotated[str | None, typer.Option("--db", help="Database file or URL.")] = None,
-    no_db: Annotated[bool, typer.Option("--no-db", help="Do not store the scan.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
-    fail_on_restricted: Annotated[bool, typer.Option("--fail-on-restricted")] = False,
+    fmt: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
+    db: DbOption = None,
+    no_db: NoDbOption = False,
+    quiet: QuietOption = False,
+    fail_on_restricted: FailOnRestrictedOption = False,
 ) -> None:
     """Start the built-in device lab, scan it, print the findings and stop the lab."""
     from provscan.lab.server import run_lab_in_thread
@@ -306,13 +241,13 @@ def demo(
                     addresses,
                     DEFAULT_PORTS,
                     limits=limits,
-                    observer=_observer(fmt, quiet),
+                    observer=scan_observer(quiet),
                 )
             )
-        _emit(result, fmt, output, db, no_db)
+        emit(result, fmt, output, db, no_db)
     except ProvscanError as exc:
-        raise _fail(str(exc)) from None
-    _finish(result, fail_on_restricted)
+        raise fail(str(exc)) from None
+    finish(result, fail_on_restricted)
 
 
 @app.command()
@@ -325,7 +260,7 @@ def policies() -> None:
     try:
         knowledge = load_knowledge()
     except ProvscanError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     table = Table(title="Bundled policies")
     for column in ("id", "jurisdiction", "measure", "families", "effective", "citation"):
         table.add_column(column, overflow="fold")
@@ -362,7 +297,7 @@ def lab_up(
     try:
         pid = start(_state_dir(state_dir))
     except ProvscanError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     typer.echo(
         f"lab running (pid {pid}); `provscan lab list` shows its devices, `provscan lab down` stops it"
     )
@@ -376,7 +311,7 @@ def lab_down(state_dir: Annotated[Path | None, typer.Option("--state-dir")] = No
     try:
         stop(_state_dir(state_dir))
     except ProvscanError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     typer.echo("lab stopped")
 
 

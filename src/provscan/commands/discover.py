@@ -14,12 +14,27 @@ import dataclasses
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from provscan import __version__
+from provscan.commands.common import (
+    EXIT_ERROR,
+    EXIT_USAGE,
+    DbOption,
+    FailOnRestrictedOption,
+    FormatOption,
+    NoDbOption,
+    OutputFormat,
+    OutputOption,
+    PolicyOption,
+    UsageProblem,
+    emit,
+    fail,
+    finish,
+    parse_policy_ids,
+)
 from provscan.discovery.interface import DiscoveryResult
 from provscan.discovery.runner import (
     DEFAULT_TIMEOUT_S,
@@ -84,15 +99,6 @@ async def run_discover(
 
 
 def register(app: typer.Typer) -> None:
-    from provscan.cli import (
-        EXIT_USAGE,
-        OutputFormat,
-        UsageProblem,
-        _check_policies,
-        _emit,
-        _fail,
-        _finish,
-    )
     from provscan.errors import ProvscanError, TargetError
 
     @app.command()
@@ -112,31 +118,21 @@ def register(app: typer.Typer) -> None:
             float,
             typer.Option("--timeout", min=0.1, max=60.0, help="Seconds to wait for replies."),
         ] = DEFAULT_TIMEOUT_S,
-        policy: Annotated[
-            str | None, typer.Option("--policy", help="Comma-separated policy ids.")
-        ] = None,
-        fmt: Annotated[
-            OutputFormat, typer.Option("--format", "-f", help="Output format.")
-        ] = OutputFormat.table,
-        output: Annotated[
-            Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
-        ] = None,
-        db: Annotated[str | None, typer.Option("--db", help="Database file or URL.")] = None,
-        no_db: Annotated[bool, typer.Option("--no-db", help="Do not store the result.")] = False,
+        policy: PolicyOption = None,
+        fmt: FormatOption = OutputFormat.table,
+        output: OutputOption = None,
+        db: DbOption = None,
+        no_db: NoDbOption = False,
         allow_public: Annotated[
             bool, typer.Option("--allow-public", help="Allow public unicast targets.")
         ] = False,
-        fail_on_restricted: Annotated[
-            bool,
-            typer.Option("--fail-on-restricted", help="Exit 3 when a restricted device is found."),
-        ] = False,
+        fail_on_restricted: FailOnRestrictedOption = False,
     ) -> None:
         """Find devices that announce themselves (ONVIF, SADP, DHDiscover, SSDP/UPnP, mDNS, ARP)."""
         started = datetime.now(UTC)
         settings = DiscoverySettings(timeout_s=timeout, interface=iface, loopback_timeout_s=timeout)
         try:
-            policy_ids = [p.strip() for p in policy.split(",") if p.strip()] if policy else None
-            _check_policies(policy_ids)
+            policy_ids = parse_policy_ids(policy)
             try:
                 found = asyncio.run(
                     run_discover(targets or [], settings, allow_public=allow_public)
@@ -145,8 +141,8 @@ def register(app: typer.Typer) -> None:
                 raise UsageProblem(str(exc)) from exc
             specs = targets or [iface or "attached segments"]
             result = build_result(found, started=started, target_specs=specs, policy_ids=policy_ids)
-            _emit(result, fmt, output, db, no_db)
+            emit(result, fmt, output, db, no_db)
         except ProvscanError as exc:
-            code = EXIT_USAGE if isinstance(exc, UsageProblem) else 1
-            raise _fail(str(exc), code) from None
-        _finish(result, fail_on_restricted)
+            code = EXIT_USAGE if isinstance(exc, UsageProblem) else EXIT_ERROR
+            raise fail(str(exc), code) from None
+        finish(result, fail_on_restricted)

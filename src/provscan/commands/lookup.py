@@ -47,20 +47,20 @@ def lookup(
     ] = False,
 ) -> None:
     """Who really makes a product (maker, relation, confidence, why) and which policies restrict it."""
-    from provscan.cli import EXIT_RESTRICTED, EXIT_USAGE, _fail
+    from provscan.commands.common import EXIT_RESTRICTED, EXIT_USAGE, fail
     from provscan.screening.run import bundled_identifier
     from provscan.screening.verdict import judge_product
 
     text = " ".join(query).strip()
     if not text:
-        raise _fail(
+        raise fail(
             'give a product to look up, e.g. provscan lookup "LTS CMIP7442W-28M"', EXIT_USAGE
         )
     try:
         identifier = bundled_identifier()
         policies = identifier.knowledge.select_policies(parse_policy_option(policy))
     except ProvscanError as exc:
-        raise _fail(str(exc), EXIT_USAGE) from None
+        raise fail(str(exc), EXIT_USAGE) from None
     row = judge_product(identifier.identify(text), policies)
     if fmt is LookupFormat.json:
         typer.echo(json.dumps(row.model_dump(mode="json"), indent=2, ensure_ascii=True))

@@ -1,26 +1,42 @@
-"""``provscan pcap FILE...``: identify devices from packet captures, sending nothing.
+"""``provscan pcap FILE...``: identify devices from packet captures, sending nothing."""
 
-No ``from __future__ import annotations`` here: typer reads the command's annotations at
-registration, and ``OutputFormat`` is imported inside :func:`register` (importing
-``provscan.cli`` at module level would be circular).
-"""
+from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from provscan.commands.common import (
+    EXIT_ERROR,
+    EXIT_USAGE,
+    DbOption,
+    FailOnRestrictedOption,
+    FormatOption,
+    NoDbOption,
+    OutputFormat,
+    OutputOption,
+    PolicyOption,
+    QuietOption,
+    UsageProblem,
+    emit,
+    fail,
+    finish,
+    parse_policy_ids,
+    stderr,
+)
+from provscan.errors import ProvscanError
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import TaskID
-
-    from provscan.cli import OutputFormat
 
 
 class RichCaptureProgress:
     """A progress bar over the bytes of each capture (a spinner for stdin and pipes)."""
 
-    def __init__(self, console: "Console") -> None:
+    def __init__(self, console: Console) -> None:
         from rich.progress import (
             BarColumn,
             DownloadColumn,
@@ -67,8 +83,6 @@ class RichCaptureProgress:
 
 
 def register(app: typer.Typer) -> None:
-    from provscan.cli import OutputFormat
-
     @app.command("pcap")
     def pcap(
         files: Annotated[
@@ -78,28 +92,13 @@ def register(app: typer.Typer) -> None:
                 help="pcap or pcapng captures, optionally gzip-compressed; - reads stdin.",
             ),
         ],
-        policy: Annotated[
-            str | None,
-            typer.Option("--policy", help="Comma-separated policy ids (default: all bundled)."),
-        ] = None,
-        fmt: Annotated[
-            OutputFormat, typer.Option("--format", "-f", help="Output format.")
-        ] = OutputFormat.table,
-        output: Annotated[
-            Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
-        ] = None,
-        db: Annotated[
-            str | None,
-            typer.Option(
-                "--db", help="Database file or URL (default: provscan.db in the user data dir)."
-            ),
-        ] = None,
-        no_db: Annotated[bool, typer.Option("--no-db", help="Do not store the scan.")] = False,
-        fail_on_restricted: Annotated[
-            bool,
-            typer.Option("--fail-on-restricted", help="Exit 3 when a restricted device is found."),
-        ] = False,
-        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+        policy: PolicyOption = None,
+        fmt: FormatOption = OutputFormat.table,
+        output: OutputOption = None,
+        db: DbOption = None,
+        no_db: NoDbOption = False,
+        fail_on_restricted: FailOnRestrictedOption = False,
+        quiet: QuietOption = False,
     ) -> None:
         """Identify devices passively from packet captures (no packet is sent)."""
         run_pcap(files, policy, fmt, output, db, no_db, fail_on_restricted, quiet)
@@ -108,36 +107,22 @@ def register(app: typer.Typer) -> None:
 def run_pcap(
     files: list[str],
     policy: str | None,
-    fmt: "OutputFormat",
+    fmt: OutputFormat,
     output: Path | None,
     db: str | None,
     no_db: bool,
     fail_on_restricted: bool,
     quiet: bool,
 ) -> None:
-    import sys
-
-    from provscan.cli import (
-        EXIT_ERROR,
-        EXIT_USAGE,
-        UsageProblem,
-        _check_policies,
-        _emit,
-        _fail,
-        _finish,
-        stderr,
-    )
-    from provscan.errors import ProvscanError
     from provscan.passive import STDIN_NAME, analyse_captures
 
     if files.count(STDIN_NAME) > 1:
-        raise _fail("standard input (-) can be read only once", EXIT_USAGE)
+        raise fail("standard input (-) can be read only once", EXIT_USAGE)
     progress = None
     if not quiet and sys.stderr.isatty():
         progress = RichCaptureProgress(stderr)
     try:
-        policy_ids = [p.strip() for p in policy.split(",") if p.strip()] if policy else None
-        _check_policies(policy_ids)
+        policy_ids = parse_policy_ids(policy)
         try:
             result = analyse_captures(files, policy_ids=policy_ids, observer=progress)
         finally:
@@ -146,7 +131,7 @@ def run_pcap(
         for note in result.info.notes:
             if " is truncated" in note or " is corrupt" in note:
                 stderr.print(f"[yellow]provscan: warning:[/] {note}", highlight=False)
-        _emit(result, fmt, output, db, no_db)
+        emit(result, fmt, output, db, no_db)
     except ProvscanError as exc:
-        raise _fail(str(exc), EXIT_USAGE if isinstance(exc, UsageProblem) else EXIT_ERROR) from None
-    _finish(result, fail_on_restricted)
+        raise fail(str(exc), EXIT_USAGE if isinstance(exc, UsageProblem) else EXIT_ERROR) from None
+    finish(result, fail_on_restricted)

@@ -86,7 +86,7 @@ def screen(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary line.")] = False,
 ) -> None:
     """Screen a product list: maker, relation, restricted, policies, confidence and reason per row."""
-    from provscan.cli import EXIT_RESTRICTED, EXIT_USAGE, _fail, stderr
+    from provscan.commands.common import EXIT_RESTRICTED, EXIT_USAGE, fail, stderr
     from provscan.commands.lookup import parse_policy_option
     from provscan.report.formats import write_atomically
     from provscan.screening.columns import ColumnError, choose_columns
@@ -102,11 +102,11 @@ def screen(
 
     chosen = _format_for(fmt, output)
     if chosen is ScreenFormat.xlsx and output is None:
-        raise _fail(
+        raise fail(
             "--format xlsx needs --output FILE (a workbook is not terminal text)", EXIT_USAGE
         )
     if output is not None and _same_file(file, output):
-        raise _fail(f"--output {output} is the input file; the input is never modified", EXIT_USAGE)
+        raise fail(f"--output {output} is the input file; the input is never modified", EXIT_USAGE)
     try:
         identifier = bundled_identifier()
         policies = identifier.knowledge.select_policies(parse_policy_option(policy))
@@ -122,9 +122,9 @@ def screen(
             table.header, brand=brand_col, model=model_col, description=desc_col
         )
     except (ScreenInputError, ColumnError) as exc:
-        raise _fail(str(exc), EXIT_USAGE) from None
+        raise fail(str(exc), EXIT_USAGE) from None
     except ProvscanError as exc:
-        raise _fail(str(exc), EXIT_USAGE) from None
+        raise fail(str(exc), EXIT_USAGE) from None
     rows = screen_table(table, columns, identifier, policies)
     summary = summarise(rows, policies, columns.names(table.header), source=str(file))
     if chosen is ScreenFormat.json:
@@ -143,7 +143,7 @@ def screen(
         else:
             write_atomically(output, payload)
     except ProvscanError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if not quiet:
         for note in table.notes:
             stderr.print(f"note: {note}", highlight=False, markup=False)
