@@ -34,9 +34,8 @@ from defusedxml.common import DefusedXmlException
 from provscan.errors import ProtocolError
 from provscan.model import Observation
 from provscan.posture.credentials import Credential, CredentialStore
-from provscan.probes._io import host_header
-from provscan.probes.http import USER_AGENT, isapi_observations
-from provscan.probes.interface import Probe, ProbeContext, ProbeError, ProbeMalformed
+from provscan.probes.http import fetch, isapi_observations
+from provscan.probes.interface import Probe, ProbeContext, ProbeError
 from provscan.wire import onvif as onvif_wire
 from provscan.wire.digest import (
     DigestChallenge,
@@ -45,10 +44,8 @@ from provscan.wire.digest import (
     parse_digest_challenge,
     username_token_header,
 )
-from provscan.wire.http1 import HttpResponse, build_request, parse_response
+from provscan.wire.http1 import HttpResponse
 
-#: Largest response read per request (device information is about 1 KiB).
-RESPONSE_CAP = 64 * 1024
 #: Body bytes kept for parsing.
 BODY_KEEP = 16 * 1024
 
@@ -72,42 +69,6 @@ _DAHUA_INFO_FIELDS = {
     "serialNumber": "dahua.cgi.serial",
     "hardwareVersion": "dahua.cgi.hardware",
 }
-
-
-async def fetch(
-    ctx: ProbeContext,
-    method: str,
-    path: str,
-    *,
-    tls: bool,
-    authorization: str | None = None,
-    body: bytes = b"",
-    content_type: str = "",
-) -> HttpResponse:
-    """One HTTP request on its own bounded connection (pure I/O, no retries)."""
-    headers: list[tuple[str, str]] = [
-        ("User-Agent", USER_AGENT),
-        ("Accept", "*/*"),
-        ("Connection", "close"),
-    ]
-    if content_type:
-        headers.append(("Content-Type", content_type))
-    if authorization is not None:
-        headers.append(("Authorization", authorization))
-    stream = await ctx.connect(tls=tls)
-    try:
-        await stream.write(
-            build_request(method, path, host_header(ctx.address, ctx.port), headers, body)
-        )
-        raw = await stream.read_to_eof(limit=RESPONSE_CAP)
-    finally:
-        await stream.close()
-    if not raw:
-        raise ProbeMalformed("empty reply to an HTTP request")
-    try:
-        return parse_response(raw)
-    except ProtocolError as exc:
-        raise ProbeMalformed(f"not HTTP: {exc}") from exc
 
 
 def digest_challenge(response: HttpResponse) -> DigestChallenge | None:

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from provscan.knowledge.schema import DefaultAccount
 from provscan.model import Device, Observation
 from provscan.posture.versions import compare, parse_firmware
-from provscan.probes.credentialed import digest_challenge, fetch
+from provscan.probes.credentialed import digest_challenge
+from provscan.probes.http import fetch
 from provscan.probes.interface import Probe, ProbeContext, ProbeError
 from provscan.wire.digest import digest_authorization
 from provscan.wire.http1 import HttpResponse

@@ -24,6 +24,7 @@ from defusedxml.common import DefusedXmlException
 from provscan.errors import ProtocolError
 from provscan.knowledge.schema import HttpEndpoint
 from provscan.model import Observation
+from provscan.probes._io import host_header
 from provscan.probes.interface import Probe, ProbeContext, ProbeError, ProbeMalformed
 from provscan.wire.http1 import HttpResponse, build_request, parse_response
 
@@ -142,6 +143,42 @@ def rpc2_observations(body: bytes, port: int, path: str) -> list[Observation]:
     return out
 
 
+async def fetch(
+    ctx: ProbeContext,
+    method: str,
+    path: str,
+    *,
+    tls: bool,
+    authorization: str | None = None,
+    body: bytes = b"",
+    content_type: str = "",
+) -> HttpResponse:
+    """One HTTP request on its own bounded connection (pure I/O, no retries)."""
+    headers: list[tuple[str, str]] = [
+        ("User-Agent", USER_AGENT),
+        ("Accept", "*/*"),
+        ("Connection", "close"),
+    ]
+    if content_type:
+        headers.append(("Content-Type", content_type))
+    if authorization is not None:
+        headers.append(("Authorization", authorization))
+    stream = await ctx.connect(tls=tls)
+    try:
+        await stream.write(
+            build_request(method, path, host_header(ctx.address, ctx.port), headers, body)
+        )
+        raw = await stream.read_to_eof(limit=RESPONSE_CAP)
+    finally:
+        await stream.close()
+    if not raw:
+        raise ProbeMalformed("empty reply to an HTTP request")
+    try:
+        return parse_response(raw)
+    except ProtocolError as exc:
+        raise ProbeMalformed(f"not HTTP: {exc}") from exc
+
+
 class HttpProbe(Probe):
     name = "http"
     default_ports = frozenset({80, 81, 88, 8000, 8080, 8081, 8899, 9000})
@@ -154,26 +191,7 @@ class HttpProbe(Probe):
     async def _fetch(
         self, ctx: ProbeContext, method: str, path: str, body: bytes = b"", content_type: str = ""
     ) -> HttpResponse:
-        stream = await ctx.connect(tls=self.tls)
-        try:
-            headers: list[tuple[str, str]] = [
-                ("User-Agent", USER_AGENT),
-                ("Accept", "*/*"),
-                ("Connection", "close"),
-            ]
-            if content_type:
-                headers.append(("Content-Type", content_type))
-            host = ctx.address if ":" not in ctx.address else f"[{ctx.address}]"
-            await stream.write(build_request(method, path, f"{host}:{ctx.port}", headers, body))
-            raw = await stream.read_to_eof(limit=RESPONSE_CAP)
-        finally:
-            await stream.close()
-        if not raw:
-            raise ProbeMalformed("empty reply to an HTTP request")
-        try:
-            return parse_response(raw)
-        except ProtocolError as exc:
-            raise ProbeMalformed(f"not HTTP: {exc}") from exc
+        return await fetch(ctx, method, path, tls=self.tls, body=body, content_type=content_type)
 
     async def run(self, ctx: ProbeContext) -> list[Observation]:
         protocol = "https" if self.tls else "http"
