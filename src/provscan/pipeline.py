@@ -15,7 +15,6 @@ from provscan.posture.assess import assess_scan
 from provscan.posture.credentials import CredentialStore
 from provscan.probes.credentialed import credentialed_probes
 from provscan.probes.credentialed_defaults import DefaultCredentialCheck
-from provscan.probes.http import HttpProbe, HttpsProbe
 from provscan.probes.interface import Probe
 from provscan.probes.registry import all_probes
 from provscan.report.events import ScanObserver
@@ -27,17 +26,7 @@ DEFAULT_DISCOVERY = DiscoverySettings()
 
 def build_probes(knowledge: Knowledge) -> list[Probe]:
     endpoints = knowledge.http_endpoints.endpoints if knowledge.http_endpoints else []
-    probes: list[Probe] = []
-    for probe in all_probes():
-        if isinstance(probe, HttpProbe):
-            probe = type(probe)(endpoints)
-        probes.append(probe)
-    names = {p.name for p in probes}
-    if "http" not in names:
-        probes.append(HttpProbe(endpoints))
-    if "https" not in names:
-        probes.append(HttpsProbe(endpoints))
-    return probes
+    return all_probes(endpoints)
 
 
 async def run_scan(

@@ -23,7 +23,7 @@ from provscan.probes.dahua import DahuaDvripProbe
 from provscan.probes.hik_sdk import HikSdkProbe
 from provscan.probes.interface import Probe, ProbeClosed, ProbeError, ProbeMalformed
 from provscan.probes.onvif import OnvifProbe
-from provscan.probes.registry import PROBE_PATHS, _load, all_probes
+from provscan.probes.registry import all_probes
 from provscan.probes.rtsp import RtspProbe
 from provscan.probes.xiongmai import XiongmaiProbe
 from provscan.wire import dahua as dahua_wire
@@ -419,18 +419,29 @@ def test_hostile_servers_never_crash_probes(probe: Probe, hostile: str) -> None:
 # --- registry ---------------------------------------------------------------------------
 
 
-def test_registry_lists_protocol_probes_once() -> None:
+def test_registry_lists_every_probe_once() -> None:
     names = [probe.name for probe in all_probes()]
-    assert {"rtsp", "onvif", "hik-sdk", "dahua-dvrip", "xiongmai", "banner"} <= set(names)
+    assert {
+        "http",
+        "https",
+        "tls",
+        "rtsp",
+        "onvif",
+        "hik-sdk",
+        "dahua-dvrip",
+        "xiongmai",
+        "banner",
+    } == set(names)
     assert len(names) == len(set(names))
     assert names[-1] == "banner"
-    assert (
-        "provscan.probes.http:HttpProbe" in PROBE_PATHS
-        and "provscan.probes.tls:TlsProbe" in PROBE_PATHS
-    )
 
 
-def test_registry_skips_only_missing_modules() -> None:
-    assert _load("provscan.probes.not_written_yet:Nothing") is None
-    with pytest.raises(AttributeError):
-        _load("provscan.probes.rtsp:NoSuchClass")
+def test_registry_hands_the_vendor_endpoints_to_the_http_probes() -> None:
+    from provscan.knowledge import load_knowledge
+    from provscan.probes.http import HttpProbe
+
+    endpoints = load_knowledge().http_endpoints
+    assert endpoints is not None
+    http_probes = [p for p in all_probes(endpoints.endpoints) if isinstance(p, HttpProbe)]
+    assert len(http_probes) == 2
+    assert all(p.endpoints == tuple(endpoints.endpoints) for p in http_probes)

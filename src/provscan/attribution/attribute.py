@@ -77,9 +77,7 @@ class _Candidates:
         key = _key(value)
         previous = self.scores.get(key, 0.0)
         self.scores[key] = 1.0 - (1.0 - previous) * (1.0 - certainty)
-        best = self.spelling.get(key)
-        if best is None or certainty > 0.5:
-            self.spelling.setdefault(key, value)
+        self.spelling.setdefault(key, value)  # the first spelling seen is shown
 
     def ranked(self) -> list[tuple[str, float]]:
         return sorted(

@@ -203,6 +203,10 @@ async def open_bounded(
     return BoundedStream(reader, writer, limits, deadline)
 
 
+#: How the scheduler opens a connection for a probe (its limits, slots and rate applied).
+Connector = Callable[..., Awaitable[BoundedStream]]
+
+
 class HostProbeContext:
     """The ProbeContext handed to probes; every connect goes through the scheduler's limits."""
 
@@ -211,7 +215,7 @@ class HostProbeContext:
         address: str,
         port: int,
         limits: ScanLimits,
-        connect: Callable[..., Awaitable[BoundedStream]] | None = None,
+        connect: Connector | None = None,
         open_ports: dict[int, str] | None = None,
     ) -> None:
         self.address = address

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import ipaddress
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -20,7 +21,13 @@ from typing import Protocol
 from provscan import __version__
 from provscan.attribution.attribute import Attributor
 from provscan.discovery.interface import DiscoveredHost
-from provscan.engine.connection import BoundedStream, HostProbeContext, RateLimiter, open_bounded
+from provscan.engine.connection import (
+    BoundedStream,
+    Connector,
+    HostProbeContext,
+    RateLimiter,
+    open_bounded,
+)
 from provscan.engine.limits import ScanLimits
 from provscan.knowledge.schema import Policy
 from provscan.model import AttemptStatus, Device, Observation, ProbeAttempt, ScanInfo, ScanResult
@@ -146,19 +153,18 @@ class Scanner:
             complete = False
             raise
         finally:
+            # Interrupted or not, the scan ends here: listeners hear of it, marked incomplete.
             devices.sort(key=lambda d: _address_key(d.ip))
-            info = ScanInfo(
-                **{
-                    **info.__dict__,
-                    "finished_at": datetime.now(UTC),
-                    "hosts_scanned": counters["scanned"],
-                    "hosts_responding": counters["responding"],
-                    "complete": complete,
-                }
+            info = dataclasses.replace(
+                info,
+                finished_at=datetime.now(UTC),
+                hosts_scanned=counters["scanned"],
+                hosts_responding=counters["responding"],
+                complete=complete,
             )
-            self.result = ScanResult(info, tuple(devices))
-        self.observer.scan_done(self.result)
-        return self.result
+            result = ScanResult(info, tuple(devices))
+            self.observer.scan_done(result)
+        return result
 
     async def _scan_host(
         self,
@@ -259,7 +265,7 @@ class Scanner:
         self,
         device: Device,
         limits: ScanLimits,
-        connect: object,
+        connect: Connector,
         open_ports: dict[int, str],
         host_slots: asyncio.Semaphore,
         global_slots: asyncio.Semaphore,
@@ -294,12 +300,12 @@ class Scanner:
         address: str,
         port: int,
         limits: ScanLimits,
-        connect: object,
+        connect: Connector,
         open_ports: dict[int, str],
         host_slots: asyncio.Semaphore,
         global_slots: asyncio.Semaphore,
     ) -> ProbeAttempt:
-        ctx = HostProbeContext(address, port, limits, connect=connect, open_ports=open_ports)  # type: ignore[arg-type]
+        ctx = HostProbeContext(address, port, limits, connect=connect, open_ports=open_ports)
         started = time.monotonic()
         status = AttemptStatus.OK
         error = ""
@@ -329,7 +335,5 @@ class Scanner:
 
 
 def _address_key(ip: str) -> tuple[int, int]:
-    import ipaddress
-
     address = ipaddress.ip_address(ip)
     return (address.version, int(address))

@@ -1,44 +1,38 @@
-"""The probe registry: every probe class, imported lazily by module name.
+"""The probe registry: every active probe of a port scan, in one explicit list.
 
-Only the CLI/scheduler asks for concrete probes. A module that does not exist yet (another
-engineer's probe still being written) is skipped; any other import error is a bug and
-raises.
+Only the pipeline asks for concrete probes; ``Probe.order`` decides who runs first on a port.
 """
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Sequence
 
+from provscan.knowledge.schema import HttpEndpoint
+from provscan.probes.banner import BannerProbe
+from provscan.probes.dahua import DahuaDvripProbe
+from provscan.probes.hik_sdk import HikSdkProbe
+from provscan.probes.http import HttpProbe, HttpsProbe
 from provscan.probes.interface import Probe
-
-#: "module:Class" of every probe, in no particular order (``Probe.order`` sorts them).
-PROBE_PATHS: tuple[str, ...] = (
-    "provscan.probes.http:HttpProbe",
-    "provscan.probes.tls:TlsProbe",
-    "provscan.probes.rtsp:RtspProbe",
-    "provscan.probes.onvif:OnvifProbe",
-    "provscan.probes.hik_sdk:HikSdkProbe",
-    "provscan.probes.dahua:DahuaDvripProbe",
-    "provscan.probes.xiongmai:XiongmaiProbe",
-    "provscan.probes.banner:BannerProbe",
-)
+from provscan.probes.onvif import OnvifProbe
+from provscan.probes.rtsp import RtspProbe
+from provscan.probes.tls import TlsProbe
+from provscan.probes.xiongmai import XiongmaiProbe
 
 
-def _load(path: str) -> Probe | None:
-    module_name, _, class_name = path.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            return None  # not written yet
-        raise
-    probe_class = getattr(module, class_name)
-    if not (isinstance(probe_class, type) and issubclass(probe_class, Probe)):
-        raise TypeError(f"{path} is not a Probe subclass")
-    return probe_class()
+def all_probes(http_endpoints: Sequence[HttpEndpoint] = ()) -> list[Probe]:
+    """One instance of every probe, sorted by ``order`` then name.
 
-
-def all_probes() -> list[Probe]:
-    """One instance of every available probe, sorted by ``order`` then name."""
-    probes = [probe for path in PROBE_PATHS if (probe := _load(path)) is not None]
+    ``http_endpoints`` are the vendors' own pages the HTTP(S) probes request (reviewed data).
+    """
+    probes: list[Probe] = [
+        HttpProbe(http_endpoints),
+        HttpsProbe(http_endpoints),
+        TlsProbe(),
+        RtspProbe(),
+        OnvifProbe(),
+        HikSdkProbe(),
+        DahuaDvripProbe(),
+        XiongmaiProbe(),
+        BannerProbe(),
+    ]
     return sorted(probes, key=lambda probe: (probe.order, probe.name))
