@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -8,6 +9,11 @@ from helpers import SESSION_DEVICES, scan_addresses
 from provscan.engine.limits import DEFAULT_PORTS
 from provscan.lab.server import Lab, run_lab_in_thread
 from provscan.model import ScanResult
+
+# The scope interlock (provscan/interlock.py): nothing the suite runs, in this process or in
+# the provscan subprocesses it starts, may send a packet outside loopback. Tests that build
+# their own network namespaces widen it for their own subprocesses only.
+os.environ["PROVSCAN_ALLOWED_TARGETS"] = "127.0.0.0/8,::1/128"
 
 
 @pytest.fixture(scope="session")

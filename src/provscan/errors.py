@@ -7,7 +7,14 @@ class ProvscanError(Exception):
     """Base of every error provscan reports to a user."""
 
 
-class TargetError(ProvscanError):
+class InputError(ProvscanError):
+    """An input the user named is missing, unreadable or not what it should be.
+
+    Commands exit 2 for these (a bad argument), 1 for failures at run time.
+    """
+
+
+class TargetError(InputError):
     """A target specification could not be parsed or is out of scope."""
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from provscan.errors import TargetError
+from provscan.interlock import ALLOWED_TARGETS_ENV, outside_interlock
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -26,8 +27,12 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 _HOSTNAME = re.compile(
     r"(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}))*\.?"
 )
+_NUMERIC_LAST_LABEL = re.compile(r"(?:^|\.)(?:\d+|0x[0-9a-fA-F]+)$")
 #: Default ceiling on expanded addresses; --max-hosts raises it.
 DEFAULT_MAX_HOSTS = 65536
+#: Carrier-grade NAT (RFC 6598): not global, but not the user's own network either; an ISP
+#: shares it among its customers, so it is treated like public space.
+_SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")
 #: @file lists larger than this are refused (a target list, not a data dump).
 MAX_TARGET_FILE_BYTES = 16 * 1024 * 1024
 
@@ -105,24 +110,58 @@ def parse_spec(spec: str) -> list[TargetBlock]:
         address = _parse_address(spec)
         return [TargetBlock(spec, address, address)]
     except ValueError:
-        pass
+        if looks_like_address(spec):
+            raise TargetError(
+                f"bad address {_shown(spec)}: not a valid IPv4 or IPv6 address "
+                "(text shaped like an address is never looked up as a host name)"
+            ) from None
     if not _HOSTNAME.fullmatch(spec):
-        raise TargetError(f"not an address, CIDR, range or host name: {spec!r}")
+        raise TargetError(f"not an address, CIDR, range or host name: {_shown(spec)}")
     return [TargetBlock(spec, a, a, hostname=spec) for a in _resolve(spec)]
 
 
+def looks_like_address(spec: str) -> bool:
+    """True for text shaped like an IP address that is not one (``10.0.0.300``, ``1.2.3``).
+
+    A host name's last label is never all digits (RFC 1123 §2.1, RFC 3696 §2), so such text
+    is a mistyped address: it is refused as a bad argument and never sent to DNS.
+    """
+    if ":" in spec or spec.startswith("["):
+        return True
+    return bool(_NUMERIC_LAST_LABEL.search(spec.rstrip(".")))
+
+
+def _shown(spec: str) -> str:
+    # A spec can come from a file: keep the message one short line.
+    return repr(spec if len(spec) <= 60 else spec[:57] + "...")
+
+
 def read_target_file(path_text: str) -> list[str]:
+    """The specs listed in a target file, read with a size cap.
+
+    The cap holds for devices and pipes too (``@/dev/urandom`` reports a size of 0), so
+    the read itself is bounded rather than trusting ``stat``.
+    """
     path = Path(path_text)
     try:
-        if path.stat().st_size > MAX_TARGET_FILE_BYTES:
-            raise TargetError(f"target file {path} is larger than {MAX_TARGET_FILE_BYTES} bytes")
-        text = path.read_text(encoding="utf-8")
+        if path.is_dir():
+            raise TargetError(f"target file {path} is a directory")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_TARGET_FILE_BYTES + 1)
     except FileNotFoundError as exc:
         raise TargetError(f"target file not found: {path}") from exc
-    except UnicodeDecodeError as exc:
-        raise TargetError(f"target file {path} is not UTF-8 text") from exc
     except OSError as exc:
-        raise TargetError(f"cannot read target file {path}: {exc.strerror}") from exc
+        raise TargetError(f"cannot read target file {path}: {exc.strerror or exc}") from exc
+    if len(data) > MAX_TARGET_FILE_BYTES:
+        raise TargetError(
+            f"target file {path} is larger than {MAX_TARGET_FILE_BYTES // (1024 * 1024)} MiB"
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise TargetError(f"target file {path} is not UTF-8 text") from None
+    if "\x00" in text:
+        raise TargetError(f"target file {path} is not a text file (it holds NUL bytes)")
     specs: list[str] = []
     for line in text.splitlines():
         line = line.split("#", 1)[0].strip()
@@ -146,11 +185,13 @@ def expand_specs(specs: Iterable[str]) -> list[TargetBlock]:
 
 def check_scope(address: IPAddress, *, allow_public: bool) -> str | None:
     """Why ``address`` must not be scanned, or None when it may be."""
+    if outside_interlock(address):
+        return f"outside {ALLOWED_TARGETS_ENV}, the scope interlock set in this environment"
     if address.is_loopback:
         return None
     if address.is_multicast or address.is_unspecified or address.is_reserved:
         return "multicast, unspecified or reserved address"
-    if address.is_global and not allow_public:
+    if (address.is_global or address in _SHARED_ADDRESS_SPACE) and not allow_public:
         return "public address (pass --allow-public to scan addresses you own on the internet)"
     return None
 

@@ -35,6 +35,12 @@ HOSTS = 4
 DEVICES = 24
 SUBNET_OCTET = 100 + os.getpid() % 100
 SCANNER_ADDRESS = f"198.18.{SUBNET_OCTET}.1"
+#: The scope interlock (set to loopback by conftest) widened to this test's own namespace
+#: subnet, which exists only inside namespaces with no route out.
+NAMESPACE_ENV = {
+    **os.environ,
+    "PROVSCAN_ALLOWED_TARGETS": f"127.0.0.0/8,::1/128,198.18.{SUBNET_OCTET}.0/24",
+}
 
 
 def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -69,6 +75,7 @@ class NamespaceNetwork:
             text=True,
             timeout=timeout,
             check=False,
+            env=NAMESPACE_ENV,
         )
 
 
@@ -239,6 +246,7 @@ def test_broadcast_alone_finds_sadp_and_dhdiscover_devices(network: NamespaceNet
         text=True,
         timeout=60,
         check=False,
+        env=NAMESPACE_ENV,
     )
     assert completed.returncode == 0, completed.stderr
     found = json.loads(completed.stdout)

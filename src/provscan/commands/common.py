@@ -4,6 +4,7 @@ result (render, store, exit code). Commands import these instead of repeating th
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from provscan.errors import ProvscanError
+from provscan.errors import InputError, ProvscanError
 from provscan.model import ScanResult
 from provscan.report.events import NullObserver, RichProgressObserver, ScanObserver
 
@@ -32,7 +33,7 @@ class OutputFormat(StrEnum):
     csv = "csv"
 
 
-class UsageProblem(ProvscanError):
+class UsageProblem(InputError):
     """A bad argument value discovered after parsing (exit 2)."""
 
 
@@ -42,28 +43,47 @@ PolicyOption = Annotated[
     str | None,
     typer.Option(
         "--policy",
+        metavar="IDS",
         help="Comma-separated policy ids (default: all bundled). See `provscan policies`.",
     ),
 ]
-FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
+FormatOption = Annotated[
+    OutputFormat,
+    typer.Option("--format", "-f", metavar="table|json|jsonl|csv", help="Output format."),
+]
 OutputOption = Annotated[
-    Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
+    Path | None,
+    typer.Option(
+        "--output", "-o", metavar="FILE", help="Write the report to this file (never an input)."
+    ),
 ]
 DbOption = Annotated[
     str | None,
-    typer.Option("--db", help="Database file or URL (default: provscan.db in the user data dir)."),
+    typer.Option(
+        "--db",
+        metavar="FILE|URL",
+        help="Database file or URL (default: provscan.db in the user data dir).",
+    ),
 ]
-NoDbOption = Annotated[bool, typer.Option("--no-db", help="Do not store the result.")]
+NoDbOption = Annotated[bool, typer.Option("--no-db", metavar="", help="Do not store the result.")]
 FailOnRestrictedOption = Annotated[
-    bool, typer.Option("--fail-on-restricted", help="Exit 3 when a restricted device is found.")
+    bool,
+    typer.Option(
+        "--fail-on-restricted", metavar="", help="Exit 3 when a restricted device is found."
+    ),
 ]
-QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="No progress bar.")]
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> typer.Exit:
     """Print a one-line error (device text is never read as markup) and return the exit."""
     stderr.print(f"[bold red]provscan: error:[/] {escape(message)}", highlight=False)
     return typer.Exit(code)
+
+
+def fail_for(exc: ProvscanError) -> typer.Exit:
+    """The one mapping of errors to exit codes: a bad input or argument is 2, the rest 1."""
+    return fail(str(exc), EXIT_USAGE if isinstance(exc, InputError) else EXIT_ERROR)
 
 
 def parse_policy_ids(policy: str | None) -> list[str] | None:
@@ -78,6 +98,30 @@ def parse_policy_ids(policy: str | None) -> list[str] | None:
     return policy_ids
 
 
+def target_files(specs: Iterable[str] | None) -> list[str]:
+    """The ``@file`` lists named among target specs (they are inputs, never to be overwritten)."""
+    files: list[str] = []
+    for spec in specs or ():
+        files.extend(part.strip()[1:] for part in spec.split(",") if part.strip().startswith("@"))
+    return files
+
+
+def guard_output(
+    output: Path | None, inputs: Iterable[Path | str | None], db: str | None = None
+) -> None:
+    """Refuse (exit 2) an ``--output`` that names an input file or the database file.
+
+    Called by every command before it does any work, so a mistake costs nothing.
+    """
+    from provscan.report.files import OutputIsInputError, check_output
+
+    database = db if db and "://" not in db and db != ":memory:" else None
+    try:
+        check_output(output, [*inputs, database])
+    except OutputIsInputError as exc:
+        raise UsageProblem(str(exc)) from None
+
+
 def scan_observer(quiet: bool) -> ScanObserver:
     """A progress bar on a terminal, nothing otherwise."""
     if quiet or not sys.stderr.isatty():
@@ -86,12 +130,18 @@ def scan_observer(quiet: bool) -> ScanObserver:
 
 
 def emit(
-    result: ScanResult, fmt: OutputFormat, output: Path | None, db: str | None, no_db: bool
+    result: ScanResult,
+    fmt: OutputFormat,
+    output: Path | None,
+    db: str | None,
+    no_db: bool,
+    *,
+    verbose: bool = False,
 ) -> None:
-    """Render the result, then store it unless ``no_db``."""
+    """Render the result (``verbose``: the table in full), then store it unless ``no_db``."""
     from provscan.report.formats import write_output
 
-    write_output(result, fmt.value, output, Console(soft_wrap=False))
+    write_output(result, fmt.value, output, Console(soft_wrap=False), verbose=verbose)
     if no_db:
         return
     from provscan.store.db import normalise_db_arg, open_store

@@ -11,6 +11,7 @@ import struct
 from pathlib import Path
 
 from provscan.discovery.interface import InterfaceError, Segment
+from provscan.interlock import outside_interlock
 
 _SIOCGIFFLAGS = 0x8913
 _SIOCGIFADDR = 0x8915
@@ -39,6 +40,8 @@ def list_segments() -> list[Segment]:
                 continue  # no IPv4 address
             if not flags & _IFF_UP:
                 continue
+            if outside_interlock(address):
+                continue  # the scope interlock forbids sending anything on this segment
             prefix = ipaddress.IPv4Network(f"0.0.0.0/{netmask}").prefixlen
             segments.append(
                 Segment(

@@ -23,6 +23,7 @@ from provscan.passive.analyser import (
 from provscan.passive.capture import (
     CaptureCorrupt,
     CaptureError,
+    CaptureFileError,
     CaptureFormatError,
     CaptureTruncated,
     input_size,
@@ -35,6 +36,7 @@ __all__ = [
     "CaptureAnalyser",
     "CaptureCorrupt",
     "CaptureError",
+    "CaptureFileError",
     "CaptureFormatError",
     "CaptureObserver",
     "CaptureTruncated",
@@ -67,7 +69,7 @@ def analyse_captures(
         try:
             handle = open(name, "rb")  # noqa: SIM115 - closed below, after streaming
         except OSError as exc:
-            raise CaptureError(f"cannot open capture {name}: {exc.strerror or exc}") from exc
+            raise CaptureFileError(f"cannot open capture {name}: {exc.strerror or exc}") from exc
         with handle:
             analyser.feed(name, handle, input_size(handle))
     return analyser.result(policies)

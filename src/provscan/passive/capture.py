@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, cast
 
-from provscan.errors import ProvscanError
+from provscan.errors import InputError, ProvscanError
 
 #: Bytes read from the file at a time.
 READ_CHUNK = 1024 * 1024
@@ -48,8 +48,12 @@ class CaptureError(ProvscanError):
     """A capture could not be read (base of the passive seam's errors)."""
 
 
-class CaptureFormatError(CaptureError):
+class CaptureFormatError(CaptureError, InputError):
     """The input is not a pcap, pcapng or gzip-compressed capture."""
+
+
+class CaptureFileError(CaptureError, InputError):
+    """A capture file named by the user cannot be opened."""
 
 
 class CaptureCorrupt(CaptureError):
@@ -98,6 +102,7 @@ class _Buffer:
         self._stream = stream
         self._data = b""
         self._position = 0
+        self.compressed = isinstance(stream, gzip.GzipFile)
         #: Bytes handed out so far (offset in the decompressed capture).
         self.offset = 0
 
@@ -111,13 +116,22 @@ class _Buffer:
             except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
                 self._data = b"".join(chunks)
                 self._position = 0
-                raise CaptureTruncated(f"compressed stream is damaged or cut short: {exc}") from exc
+                raise self._gzip_problem(exc, have) from exc
             if not chunk:
                 break
             chunks.append(chunk)
             have += len(chunk)
         self._data = b"".join(chunks)
         self._position = 0
+
+    def _gzip_problem(self, exc: Exception, pending: int) -> CaptureError:
+        """Name a gzip failure for what it is: cut short, or corrupt (before or after data)."""
+        if isinstance(exc, EOFError):
+            return CaptureTruncated(f"gzip stream cut short: {exc}")
+        if self.offset == 0 and pending == 0:
+            # Nothing came out of the decompressor: the file is no usable gzip at all.
+            return CaptureFormatError(f"corrupt gzip file: {exc}")
+        return CaptureCorrupt(f"corrupt gzip stream after {self.offset + pending} bytes: {exc}")
 
     def take(self, size: int) -> bytes:
         end = self._position + size
@@ -171,8 +185,13 @@ def read_frames(source: BinaryIO) -> Iterator[Frame]:
     elif little == PCAPNG_SHB:
         yield from _read_pcapng(buffer, head)
     else:
+        what = (
+            "gzip-compressed, but not a pcap or pcapng capture inside"
+            if buffer.compressed
+            else "not a pcap, pcapng or gzip file"
+        )
         raise CaptureFormatError(
-            f"not a pcap, pcapng or gzip file (first bytes {head.hex()}); "
+            f"{what} (first bytes {head.hex()}); "
             "convert other formats with editcap or tshark -F pcap"
         )
 

@@ -28,13 +28,13 @@ from typing import Any
 
 import yaml
 
-from provscan.errors import ProvscanError
+from provscan.errors import InputError
 
 #: Largest credentials file read (a credentials file is a few lines).
 MAX_FILE_BYTES = 1024 * 1024
 
 
-class CredentialsError(ProvscanError):
+class CredentialsError(InputError):
     """The credentials file is missing, unreadable or malformed (values never quoted)."""
 
 
@@ -125,11 +125,26 @@ def load_credentials(path: Path) -> CredentialStore:
     """Read a YAML (``.yaml``/``.yml``) or TOML (``.toml``) credentials file."""
     try:
         info = path.stat()
-        if info.st_size > MAX_FILE_BYTES:
-            raise CredentialsError(f"{path}: larger than {MAX_FILE_BYTES} bytes")
-        text = path.read_text(encoding="utf-8")
+        if path.is_dir():
+            raise CredentialsError(f"credentials file {path} is a directory")
+        with path.open("rb") as handle:  # bounded even for devices and pipes (size 0)
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise CredentialsError(f"credentials file not found: {path}") from None
     except OSError as exc:
-        raise CredentialsError(f"cannot read credentials file {path}: {exc.strerror}") from None
+        raise CredentialsError(
+            f"cannot read credentials file {path}: {exc.strerror or exc}"
+        ) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise CredentialsError(f"credentials file {path} is larger than {MAX_FILE_BYTES} bytes")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise CredentialsError(
+            f"credentials file {path} is not UTF-8 text (expected YAML or TOML)"
+        ) from None
+    if "\x00" in text:
+        raise CredentialsError(f"credentials file {path} is not a text file (it holds NUL bytes)")
     try:
         if path.suffix.lower() == ".toml":
             document: Any = tomllib.loads(text)

@@ -8,6 +8,7 @@ message names the database (without its password) and the reason.
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -39,6 +40,7 @@ from provscan.report.contract import (
     VulnerabilityEntry,
     to_contract,
 )
+from provscan.report.files import PRIVATE_FILE_MODE
 from provscan.store.models import (
     AttemptRow,
     DeviceRow,
@@ -94,6 +96,16 @@ def _parse_url(url: str) -> URL:
         raise StoreError(f"not a valid database URL or path: {url!r}") from exc
 
 
+#: ``postgresql://`` names no driver; SQLAlchemy would pick psycopg2, but the documented
+#: extra (``provscan[postgres]``) installs psycopg 3, the maintained one.
+_DEFAULT_DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
+
+
+def _with_driver(url: URL) -> URL:
+    driver = _DEFAULT_DRIVERS.get(url.drivername)
+    return url.set(drivername=driver) if driver else url
+
+
 def _display(url: URL) -> str:
     if url.get_backend_name() == "sqlite" and url.database:
         return url.database
@@ -117,12 +129,19 @@ def _prepare_sqlite_file(url: URL) -> None:
     path = Path(str(url.database))
     if path.is_dir():
         raise StoreError(f"cannot use {path} as a database: it is a directory")
+    if not path.parent.is_dir():
+        # A typo in --db must not leave a tree of directories behind: only the default
+        # data directory is created (by default_db_url), a user's path must exist.
+        raise StoreError(f"cannot create database {path}: directory {path.parent} does not exist")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # Created private before SQLite opens it (SQLite gives its journal the same mode):
+        # the store maps an organisation's weak devices.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        return
     except OSError as exc:
-        raise StoreError(
-            f"cannot create the directory for database {path}: {exc.strerror or exc}"
-        ) from exc
+        raise StoreError(f"cannot create database {path}: {exc.strerror or exc}") from exc
+    os.close(descriptor)
 
 
 def _use_transactional_sqlite(engine: Engine) -> None:
@@ -158,14 +177,17 @@ def open_store(url: str | None = None) -> Store:
     ``url`` is a SQLAlchemy URL (see :func:`normalise_db_arg`); None means the default.
     Running it again on a migrated database changes nothing.
     """
-    parsed = _parse_url(url if url is not None else default_db_url())
+    parsed = _with_driver(_parse_url(url if url is not None else default_db_url()))
     shown = _display(parsed)
     sqlite = parsed.get_backend_name() == "sqlite"
     if _is_sqlite_file(parsed):
         _prepare_sqlite_file(parsed)
     try:
         engine = create_engine(parsed)
-    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+    except ImportError as exc:
+        hint = " (pip install 'provscan[postgres]')" if "postgres" in parsed.drivername else ""
+        raise StoreError(f"cannot open database {shown}: no driver{hint}: {exc}") from exc
+    except (ArgumentError, NoSuchModuleError) as exc:
         raise StoreError(f"cannot open database {shown}: {exc}") from exc
     if sqlite:
         _use_transactional_sqlite(engine)

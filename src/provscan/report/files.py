@@ -1,0 +1,93 @@
+"""Writing the user's files safely: never over an input, atomically, private by default.
+
+Every command that writes a file goes through :func:`check_output` (before any work, so a
+mistake costs nothing) and :func:`write_atomically` (so a reader never sees half a report).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from provscan.errors import ProvscanError
+
+#: Mode of a report or database file that did not exist before: reports and scan databases
+#: describe an organisation's weak devices, so they are readable by their owner only.
+PRIVATE_FILE_MODE = 0o600
+
+
+class OutputError(ProvscanError):
+    """The report could not be written."""
+
+
+class OutputIsInputError(OutputError):
+    """The output names one of the command's inputs (exit 2: a bad argument)."""
+
+
+def same_file(first: Path, second: Path) -> bool:
+    """True when both paths name one file: the same path, a symlink to it, or a hard link."""
+    try:
+        if first.expanduser().resolve() == second.expanduser().resolve():
+            return True
+        return first.exists() and second.exists() and first.samefile(second)
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop
+        return False
+
+
+def check_output(output: Path | None, inputs: Iterable[Path | str | None]) -> None:
+    """Refuse an ``output`` that is one of ``inputs`` (same path, symlink or hard link).
+
+    ``inputs`` may hold ``None`` and ``-`` (standard input), which are skipped.
+    """
+    if output is None or str(output) == "-":
+        return
+    for item in inputs:
+        if item is None or str(item) in ("", "-"):
+            continue
+        if same_file(output, Path(item)):
+            raise OutputIsInputError(
+                f"--output {output} is also an input ({item}); inputs are never overwritten"
+            )
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` in one rename.
+
+    An existing file keeps its permissions; a new one is created private (0600). A symlink
+    at ``path`` is written through (its target is replaced), never turned into a file.
+    """
+    target = _through_symlink(path)
+    try:
+        descriptor, temporary_name = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+        )
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    temporary = Path(temporary_name)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, _target_mode(target))
+        os.replace(temporary, target)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def _through_symlink(path: Path) -> Path:
+    try:
+        return path.resolve() if path.is_symlink() else path
+    except (OSError, RuntimeError) as exc:
+        raise OutputError(f"cannot write {path}: {exc}") from exc
+
+
+def _target_mode(path: Path) -> int:
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return PRIVATE_FILE_MODE
