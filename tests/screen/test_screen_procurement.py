@@ -88,7 +88,9 @@ def test_xlsx_list_every_verdict_and_highlighted_output(
     book = openpyxl.load_workbook(out)
     sheet = book.active
     assert sheet is not None
-    header = [cell.value for cell in sheet[1]]
+    # The output is the input workbook: the title row stays in row 1, the header in row 2.
+    assert sheet["A1"].value == "Project X camera refresh"
+    header = [cell.value for cell in sheet[2]]
     assert header[-7:] == [
         "maker",
         "provscan_brand",
@@ -100,8 +102,10 @@ def test_xlsx_list_every_verdict_and_highlighted_output(
     ]
     status_column = header.index("restricted") + 1
     fills = {}
-    for row in sheet.iter_rows(min_row=2):
-        fills.setdefault(row[status_column - 1].value, row[0].fill.fgColor.rgb)
+    for row in sheet.iter_rows(min_row=3):
+        # The result cells are highlighted; the input's own cells keep their formatting.
+        fills.setdefault(row[status_column - 1].value, row[status_column - 1].fill.fgColor.rgb)
+        assert row[0].fill.fill_type is None
     assert fills["yes"].endswith("FFC7CE") and fills["review"].endswith("FFEB9C")
 
 

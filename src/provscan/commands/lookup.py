@@ -15,8 +15,11 @@ from provscan.report.safe_text import printable
 
 
 class LookupFormat(StrEnum):
-    text = "text"
+    """The same names as ``scan``'s formats where the output is the same kind of thing."""
+
+    table = "table"
     json = "json"
+    text = "text"  # the earlier name of ``table``, still accepted
 
 
 def parse_policy_option(policy: str | None) -> list[str] | None:
@@ -39,9 +42,10 @@ def lookup(
         str | None,
         typer.Option("--policy", help="Comma-separated policy ids (default: all bundled)."),
     ] = None,
-    fmt: Annotated[LookupFormat, typer.Option("--format", "-f", help="Output format.")] = (
-        LookupFormat.text
-    ),
+    fmt: Annotated[
+        LookupFormat,
+        typer.Option("--format", "-f", metavar="table|json", help="Output format."),
+    ] = LookupFormat.table,
     fail_on_restricted: Annotated[
         bool, typer.Option("--fail-on-restricted", help="Exit 3 when the product is restricted.")
     ] = False,

@@ -30,13 +30,6 @@ def _format_for(fmt: ScreenFormat | None, output: Path | None) -> ScreenFormat:
     return ScreenFormat.csv
 
 
-def _same_file(first: Path, second: Path) -> bool:
-    try:
-        return first.resolve() == second.resolve() or (second.exists() and first.samefile(second))
-    except OSError:
-        return False
-
-
 def screen(
     file: Annotated[
         Path,
@@ -86,18 +79,19 @@ def screen(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary line.")] = False,
 ) -> None:
     """Screen a product list: maker, relation, restricted, policies, confidence and reason per row."""
-    from provscan.commands.common import EXIT_RESTRICTED, EXIT_USAGE, fail, stderr
+    from provscan.commands.common import (
+        EXIT_RESTRICTED,
+        EXIT_USAGE,
+        fail,
+        fail_for,
+        guard_output,
+        stderr,
+    )
     from provscan.commands.lookup import parse_policy_option
-    from provscan.report.formats import write_atomically
+    from provscan.report.files import write_atomically
     from provscan.screening.columns import ColumnError, choose_columns
     from provscan.screening.run import bundled_identifier, screen_table
-    from provscan.screening.tables import (
-        ScreenInputError,
-        output_rows,
-        read_table,
-        render_csv,
-        render_xlsx,
-    )
+    from provscan.screening.tables import ScreenInputError, read_table, render_csv, render_xlsx
     from provscan.screening.verdict import ScreenDocument, summarise, summary_line
 
     chosen = _format_for(fmt, output)
@@ -105,8 +99,10 @@ def screen(
         raise fail(
             "--format xlsx needs --output FILE (a workbook is not terminal text)", EXIT_USAGE
         )
-    if output is not None and _same_file(file, output):
-        raise fail(f"--output {output} is the input file; the input is never modified", EXIT_USAGE)
+    try:
+        guard_output(output, [file])
+    except ProvscanError as exc:
+        raise fail_for(exc) from None
     try:
         identifier = bundled_identifier()
         policies = identifier.knowledge.select_policies(parse_policy_option(policy))
@@ -127,15 +123,19 @@ def screen(
         raise fail(str(exc), EXIT_USAGE) from None
     rows = screen_table(table, columns, identifier, policies)
     summary = summarise(rows, policies, columns.names(table.header), source=str(file))
-    if chosen is ScreenFormat.json:
-        data = ScreenDocument(rows=rows, summary=summary).model_dump_json(indent=2) + "\n"
-        payload = data.encode("utf-8")
-    else:
-        header, body = output_rows(table, rows)
-        if chosen is ScreenFormat.xlsx:
-            payload = render_xlsx(header, body, [row.status for row in rows])
+    notes = list(table.notes)
+    try:
+        if chosen is ScreenFormat.json:
+            data = ScreenDocument(rows=rows, summary=summary).model_dump_json(indent=2) + "\n"
+            payload = data.encode("utf-8")
+        elif chosen is ScreenFormat.xlsx:
+            # An XLSX input is loaded again, in full, to be written back with the results.
+            payload, output_notes = render_xlsx(table, rows)
+            notes += output_notes
         else:
-            payload = render_csv(header, body).encode("utf-8")
+            payload = render_csv(table, rows)
+    except ScreenInputError as exc:
+        raise fail(str(exc), EXIT_USAGE) from None
     try:
         if output is None:
             sys.stdout.buffer.write(payload)
@@ -145,7 +145,7 @@ def screen(
     except ProvscanError as exc:
         raise fail(str(exc)) from None
     if not quiet:
-        for note in table.notes:
+        for note in notes:
             stderr.print(f"note: {note}", highlight=False, markup=False)
         names = ", ".join(f"{role}={name!r}" for role, name in summary.columns.items() if name)
         stderr.print(f"columns: {names}", highlight=False, markup=False)

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from provscan.errors import ProvscanError
+from provscan.errors import InputError
 
 #: Header spellings per role, compared without case, spaces or punctuation. Order matters:
 #: the first role a header matches exactly wins.
@@ -80,7 +80,7 @@ HEADER_HINTS: tuple[tuple[str, str], ...] = (
 ROLES = ("brand", "model", "description")
 
 
-class ColumnError(ProvscanError):
+class ColumnError(InputError):
     """A column named on the command line is not in the file."""
 
 

@@ -3,6 +3,18 @@
 Input files are hostile in the mundane way: wrong encodings, binary files with a .csv name,
 spreadsheets with formulas, merged cells and a million empty rows, zip bombs. Each is refused
 with a message that says what to do, or handled and noted; the input is only ever read.
+
+The output is the user's list with the result columns added, not a re-typed copy of it:
+
+- CSV in, CSV out: every record is written back as it was read (same encoding, byte-order
+  mark, delimiter, quoting and line endings; title and blank rows included) with the result
+  cells appended to the header and data rows. The one change is the formula guard: a cell
+  that starts with ``= + - @``, a tab or a carriage return gets a leading ``'`` (input and
+  result cells alike), so a spreadsheet shows it instead of running it.
+- XLSX in, XLSX out: the input workbook itself (every sheet, title rows, widths, formatting,
+  merged cells, formulas) with the result columns placed right after the last used column of
+  the screened sheet; result cells are text, restricted/review/unknown results are filled.
+- Converting (CSV to XLSX, XLSX to CSV) writes the header and the screened rows.
 """
 
 from __future__ import annotations
@@ -12,16 +24,24 @@ import csv
 import datetime as dt
 import io
 import re
+import warnings
 import zipfile
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from importlib.util import find_spec
+from itertools import islice
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from provscan.errors import ProvscanError
+from provscan.errors import InputError
 from provscan.report.formats import _csv_cell
 from provscan.screening.columns import header_key, is_header_row
 from provscan.screening.verdict import ScreenRow
+
+if TYPE_CHECKING:
+    from openpyxl.cell import _CellOrMergedCell
+    from openpyxl.worksheet.worksheet import Worksheet
 
 #: Refuse lists longer than this (rows after the header); --max-rows overrides.
 MAX_ROWS = 100_000
@@ -33,36 +53,81 @@ MAX_XLSX_UNPACKED_BYTES = 512 * 1024 * 1024
 MAX_COLUMNS = 256
 #: The header row is looked for among this many first non-empty rows (titles may sit above).
 HEADER_SEARCH_ROWS = 10
-#: Characters kept from one cell.
+#: Characters of one cell used for identification (the output keeps the whole cell).
 MAX_CELL_CHARS = 4096
 #: Added columns, in order; prefixed with "provscan_" when the input already has the name.
 ADDED_COLUMNS = ("maker", "brand", "relation", "restricted", "policies", "confidence", "reason")
+#: Delimiters a CSV may use. Only the delimiter is guessed; quoting is always RFC 4180.
+CSV_DELIMITERS = (",", ";", "\t")
+#: Records, and characters at most, read to guess the delimiter.
+SNIFF_RECORDS = 200
+SNIFF_CHARS = 1 << 20
+#: Excel's last column (XFD).
+XLSX_MAX_COLUMN = 16_384
 
 _XLSX_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+#: Byte-order marks and the codec of the text after them (the mark is written back as bytes).
 _BOMS = (
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 
 InputKind = Literal["csv", "xlsx"]
 
 
-class ScreenInputError(ProvscanError):
+class ScreenInputError(InputError):
     """A procurement list could not be read; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    """One row of the input as written: a CSV record or a non-empty sheet row."""
+
+    #: The CSV line the record starts on, or the sheet row.
+    number: int
+    #: The cells as written: not stripped, not clipped.
+    cells: list[str]
+    #: CSV only: the record's exact text, line ending included.
+    raw: str = ""
+
+    @property
+    def blank(self) -> bool:
+        return not any(cell.strip() for cell in self.cells)
+
+
+@dataclass(frozen=True)
+class CsvFormat:
+    """How an input CSV was written, so that the output is written the same way."""
+
+    encoding: str
+    bom: bytes
+    delimiter: str
+    #: The input's line ending, for a line the input does not have (a header for a headerless list).
+    line_terminator: str
 
 
 @dataclass(frozen=True)
 class InputTable:
     path: Path
     kind: InputKind
+    #: The header and data rows as screened: stripped, clipped and padded to one width.
     header: list[str]
     has_header: bool
     rows: list[list[str]]
     #: The line (CSV) or sheet row (XLSX) number of each data row, for the report.
     row_numbers: list[int]
     notes: list[str] = field(default_factory=list)
+    #: Every record as read (CSV: blank ones too), to write the list back.
+    records: list[SourceRecord] = field(default_factory=list)
+    #: Index in ``records`` of the header row, and of each data row (parallel to ``rows``).
+    header_record: int | None = None
+    data_records: list[int] = field(default_factory=list)
+    #: CSV only: how the file was written.
+    csv_format: CsvFormat | None = None
+    #: XLSX only: the title of the screened sheet.
+    sheet: str | None = None
 
 
 def read_table(
@@ -109,32 +174,46 @@ def read_table(
 # --- CSV -------------------------------------------------------------------------------
 
 
-def _decode(path: Path, data: bytes, encoding: str | None) -> str:
+def _codec_family(codec: str) -> str:
+    if codec.startswith("utf-16"):
+        return "utf-16"
+    return "utf-8" if codec.startswith("utf-8") else codec
+
+
+def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str, bytes]:
+    """The text, the codec that writes it back, and the byte-order mark the file starts with."""
+    marked = next(((bom, codec) for bom, codec in _BOMS if data.startswith(bom)), None)
     if encoding is not None:
         try:
-            return data.decode(encoding)
+            codec = codecs.lookup(encoding).name
         except LookupError:
             raise ScreenInputError(f"unknown encoding {encoding!r}") from None
-        except UnicodeDecodeError as exc:
-            raise ScreenInputError(
-                f"{path} is not valid {encoding}: byte 0x{data[exc.start]:02x} at offset {exc.start}"
-            ) from None
-    for bom, name in _BOMS:
-        if data.startswith(bom):
+        # "--encoding utf-8" on a file with a BOM takes the BOM path below: the BOM is not text.
+        if marked is None or _codec_family(codec) != _codec_family(marked[1]):
+            codec = "utf-8" if codec == "utf-8-sig" else codec
             try:
-                return data.decode(name)
+                return data.decode(codec), codec, b""
             except UnicodeDecodeError as exc:
                 raise ScreenInputError(
-                    f"{path} starts with a {name} byte-order mark but is not valid {name} "
-                    f"(offset {exc.start})"
+                    f"{path} is not valid {encoding}: byte 0x{data[exc.start]:02x} "
+                    f"at offset {exc.start}"
                 ) from None
+    if marked is not None:
+        bom, codec = marked
+        try:
+            return data[len(bom) :].decode(codec), codec, bom
+        except UnicodeDecodeError as exc:
+            raise ScreenInputError(
+                f"{path} starts with a {codec} byte-order mark but is not valid {codec} "
+                f"(offset {exc.start + len(bom)})"
+            ) from None
     if b"\x00" in data[:65536]:
         raise ScreenInputError(
             f"{path} does not look like a text CSV file (it contains NUL bytes); "
             "export the list as CSV (UTF-8) or XLSX"
         )
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), "utf-8", b""
     except UnicodeDecodeError as exc:
         raise ScreenInputError(
             f"{path} is not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
@@ -143,35 +222,101 @@ def _decode(path: Path, data: bytes, encoding: str | None) -> str:
         ) from None
 
 
+def _sniff_delimiter(text: str) -> str:
+    """The delimiter (comma, semicolon or tab) that splits the first records most evenly.
+
+    Only the delimiter is guessed. csv.Sniffer also guesses quoting and spaces, and its guesses
+    are what split ``"4"" dome, 2.8mm"`` and cells with line breaks into extra columns.
+    """
+    sample = text[:SNIFF_CHARS]
+    best, best_score = CSV_DELIMITERS[0], (0, 0)
+    for delimiter in CSV_DELIMITERS:
+        reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)
+        try:
+            found = list(islice(reader, SNIFF_RECORDS + 1))
+        except csv.Error:
+            continue
+        if found and (len(found) > SNIFF_RECORDS or len(sample) < len(text)):
+            found.pop()  # it may be cut short
+        widths = Counter(len(cells) for cells in found if len(cells) > 1)
+        if widths:
+            # Most records of one width wins; on a tie the wider split ("2,8" in a ";" file).
+            width, count = widths.most_common(1)[0]
+            if (count, width) > best_score:
+                best, best_score = delimiter, (count, width)
+    return best
+
+
+class _RecordLines:
+    """Feeds a text to csv.reader line by line and hands back the exact text of each record.
+
+    csv.reader asks for one more line only while a record is open (a quoted line break), so
+    the lines taken since the last record are that record's text.
+    """
+
+    def __init__(self, text: str) -> None:
+        # newline="": lines end at \r\n, \n or \r, and the ending is kept as written.
+        self._lines = io.StringIO(text, newline="")
+        self._taken: list[str] = []
+        self.count = 0
+
+    def __iter__(self) -> _RecordLines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._lines.readline()
+        if not line:
+            raise StopIteration
+        self._taken.append(line)
+        self.count += 1
+        return line
+
+    def take(self) -> tuple[int, str]:
+        """The first line number and the text of the record just parsed."""
+        first = self.count - len(self._taken) + 1
+        raw = "".join(self._taken)
+        self._taken.clear()
+        return first, raw
+
+
+def _line_ending(raw: str) -> str:
+    for ending in ("\r\n", "\n", "\r"):
+        if raw.endswith(ending):
+            return ending
+    return ""
+
+
 def _read_csv(
     path: Path, *, encoding: str | None, max_rows: int, header_names: Sequence[str]
 ) -> InputTable:
     data = path.read_bytes()
-    text = _decode(path, data, encoding)
+    text, codec, bom = _decode(path, data, encoding)
     if not text.strip():
         raise ScreenInputError(f"{path} has no text: nothing to screen")
-    sample = text[:65536]
+    delimiter = _sniff_delimiter(text)
+    lines = _RecordLines(text)
+    # The excel dialect is RFC 4180 as Excel writes it: '"' quotes, '""' inside quotes,
+    # line breaks inside quotes, spaces kept.
+    reader = csv.reader(lines, csv.excel, delimiter=delimiter)
+    records: list[SourceRecord] = []
+    filled = 0
     try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
-    records: list[tuple[int, list[str]]] = []
-    try:
-        for record in reader:
-            cells = [_clip(cell.strip()) for cell in record[:MAX_COLUMNS]]
-            if not any(cells):
-                continue
-            records.append((reader.line_num, cells))
-            if len(records) > max_rows + 1:
+        for cells in reader:
+            number, raw = lines.take()
+            record = SourceRecord(number, cells, raw)
+            records.append(record)
+            filled += not record.blank
+            if filled > max_rows + 1:
                 raise ScreenInputError(
                     f"{path} has more than {max_rows} rows; split the list or raise --max-rows"
                 )
     except csv.Error as exc:
         raise ScreenInputError(
-            f"{path} is not a well-formed CSV (line {reader.line_num}): {exc}"
+            f"{path} is not a well-formed CSV (line {lines.count}): {exc}"
         ) from None
-    return _table(path, "csv", records, [], header_names)
+    ending = next((found for record in records if (found := _line_ending(record.raw))), "\r\n")
+    csv_format = CsvFormat(encoding=codec, bom=bom, delimiter=delimiter, line_terminator=ending)
+    return _table(path, "csv", records, [], header_names, csv_format=csv_format)
 
 
 # --- XLSX ------------------------------------------------------------------------------
@@ -205,32 +350,39 @@ def _read_xlsx(
         raise ScreenInputError(f"{path} is not a readable XLSX file: {exc}") from None
     worksheet: Any
     try:
+        # Chart sheets have no cells: only worksheets can be screened.
+        worksheets = {candidate.title: candidate for candidate in workbook.worksheets}
+        if not worksheets:
+            raise ScreenInputError(f"{path} has no sheet with cells: nothing to screen")
         if sheet is not None:
-            if sheet not in workbook.sheetnames:
+            if sheet not in worksheets:
                 raise ScreenInputError(
-                    f"no sheet {sheet!r} in {path}; sheets: {', '.join(workbook.sheetnames)}"
+                    f"no sheet {sheet!r} with cells in {path}; sheets: {', '.join(worksheets)}"
                 )
-            worksheet = workbook[sheet]
+            worksheet = worksheets[sheet]
         else:
-            worksheet = workbook.worksheets[0]
+            worksheet = next(iter(worksheets.values()))
         notes: list[str] = []
-        if len(workbook.sheetnames) > 1:
-            notes.append(
-                f"screened sheet {worksheet.title!r} of {len(workbook.sheetnames)} (use --sheet)"
-            )
-        records: list[tuple[int, list[str]]] = []
+        if sheet is None and len(worksheets) > 1:
+            notes.append(f"screened sheet {worksheet.title!r} of {len(worksheets)} (use --sheet)")
+        records: list[SourceRecord] = []
         for row_number, values in enumerate(
             worksheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), start=1
         ):
             cells = [_cell_text(value) for value in values]
-            if not any(cells):
+            # Read-only rows come padded to max_col: the width is the last cell with a value.
+            while cells and not cells[-1]:
+                cells.pop()
+            record = SourceRecord(row_number, cells)
+            if record.blank:
                 continue
-            records.append((row_number, cells))
+            records.append(record)
             if len(records) > max_rows + 1:
                 raise ScreenInputError(
                     f"{path} has more than {max_rows} rows; split the list or raise --max-rows"
                 )
         merged = _merged_ranges(path, getattr(worksheet, "_worksheet_path", None))
+        title = str(worksheet.title)
     except ScreenInputError:
         raise
     except Exception as exc:  # openpyxl raises many kinds on malformed parts
@@ -244,7 +396,7 @@ def _read_xlsx(
         notes.append(
             f"{len(merged)} merged cell range(s): each cell of a range takes the range's value"
         )
-    return _table(path, "xlsx", records, notes, header_names)
+    return _table(path, "xlsx", records, notes, header_names, sheet=title)
 
 
 _CELL_REF = re.compile(r"^([A-Z]{1,3})(\d+)$")
@@ -288,10 +440,8 @@ def _merged_ranges(path: Path, part: str | None) -> list[tuple[int, int, int, in
     return ranges
 
 
-def _fill_merged(
-    records: list[tuple[int, list[str]]], ranges: Sequence[tuple[int, int, int, int]]
-) -> None:
-    by_row = {row_number: cells for row_number, cells in records}
+def _fill_merged(records: list[SourceRecord], ranges: Sequence[tuple[int, int, int, int]]) -> None:
+    by_row = {record.number: record.cells for record in records}
     for min_row, min_col, max_row, max_col in ranges:
         if max_col > MAX_COLUMNS:
             max_col = MAX_COLUMNS
@@ -319,54 +469,69 @@ def _cell_text(value: object) -> str:
         return str(int(value))
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
-    return _clip(str(value).strip())
+    return str(value)
 
 
 def _clip(text: str) -> str:
     return text if len(text) <= MAX_CELL_CHARS else text[:MAX_CELL_CHARS]
 
 
+def _screened_cells(cells: Sequence[str]) -> list[str]:
+    """Cells as identification sees them: stripped and clipped (the output keeps the original)."""
+    return [_clip(cell.strip()) for cell in cells[:MAX_COLUMNS]]
+
+
 def _table(
     path: Path,
     kind: InputKind,
-    records: list[tuple[int, list[str]]],
+    records: list[SourceRecord],
     notes: list[str],
     header_names: Sequence[str] = (),
+    *,
+    csv_format: CsvFormat | None = None,
+    sheet: str | None = None,
 ) -> InputTable:
-    if not records:
+    filled = [index for index, record in enumerate(records) if not record.blank]
+    if not filled:
         raise ScreenInputError(f"{path} has no rows: nothing to screen")
-    header_at = next(
+    header_record = next(
         (
-            i
-            for i, (_, cells) in enumerate(records[:HEADER_SEARCH_ROWS])
-            if is_header_row(cells, header_names)
+            index
+            for index in filled[:HEADER_SEARCH_ROWS]
+            if is_header_row(_screened_cells(records[index].cells), header_names)
         ),
         None,
     )
-    has_header = header_at is not None
-    if header_at is not None:
-        header = list(records[header_at][1])
-        data = records[header_at + 1 :]
-        if header_at:
-            notes.append(f"{header_at} row(s) above the header row were skipped")
+    header: list[str] = []
+    if header_record is not None:
+        header = _screened_cells(records[header_record].cells)
+        data_records = [index for index in filled if index > header_record]
+        above = filled.index(header_record)
+        if above:
+            notes.append(f"{above} row(s) above the header row were not screened")
     else:
-        width = max(len(cells) for _, cells in records)
-        header = [f"column {index + 1}" for index in range(width)]
-        data = records
+        data_records = filled
         notes.append("no header row recognised: every column is read as text")
-    if not data:
+    if not data_records:
         raise ScreenInputError(f"{path} has a header but no data rows: nothing to screen")
-    width = max(len(header), *(len(cells) for _, cells in data))
+    rows = [_screened_cells(records[index].cells) for index in data_records]
+    width = max(len(header), *(len(cells) for cells in rows))
     header += [f"column {index + 1}" for index in range(len(header), width)]
-    rows = [cells + [""] * (width - len(cells)) for _, cells in data]
+    for cells in rows:
+        cells += [""] * (width - len(cells))
     return InputTable(
         path=path,
         kind=kind,
         header=header,
-        has_header=has_header,
+        has_header=header_record is not None,
         rows=rows,
-        row_numbers=[number for number, _ in data],
+        row_numbers=[records[index].number for index in data_records],
         notes=notes,
+        records=records,
+        header_record=header_record,
+        data_records=data_records,
+        csv_format=csv_format,
+        sheet=sheet,
     )
 
 
@@ -384,44 +549,126 @@ def _restricted_text(row: ScreenRow) -> str:
     ]
 
 
+def result_cells(row: ScreenRow) -> list[str]:
+    """The cells added for one screened row, in :data:`ADDED_COLUMNS` order."""
+    return [
+        row.maker or "",
+        row.brand or "",
+        row.relation,
+        _restricted_text(row),
+        ";".join(dict.fromkeys(finding.policy for finding in row.findings)),
+        f"{row.confidence:.2f}",
+        row.reason,
+    ]
+
+
 def output_rows(table: InputTable, rows: Sequence[ScreenRow]) -> tuple[list[str], list[list[str]]]:
-    """The input's header and rows with the screening columns appended."""
-    header = list(table.header) + added_column_names(table.header)
-    body = []
-    for cells, row in zip(table.rows, rows, strict=True):
-        body.append(
-            [
-                *cells,
-                row.maker or "",
-                row.brand or "",
-                row.relation,
-                _restricted_text(row),
-                ";".join(dict.fromkeys(finding.policy for finding in row.findings)),
-                f"{row.confidence:.2f}",
-                row.reason,
-            ]
-        )
-    return header, body
+    """The header and data rows as written in the input, one width, results appended.
+
+    Used when converting between CSV and XLSX; rows above the header are not part of it.
+    """
+    originals = [table.records[index].cells for index in table.data_records]
+    header = [] if table.header_record is None else list(table.records[table.header_record].cells)
+    width = max(len(header), *(len(cells) for cells in originals))
+    header += [f"column {index + 1}" for index in range(len(header), width)]
+    body = [
+        [*cells, *[""] * (width - len(cells)), *result_cells(row)]
+        for cells, row in zip(originals, rows, strict=True)
+    ]
+    return header + added_column_names(table.header), body
 
 
-def render_csv(header: Sequence[str], body: Sequence[Sequence[str]]) -> str:
-    """CSV with every cell guarded against spreadsheet formula injection."""
+def render_csv(table: InputTable, rows: Sequence[ScreenRow]) -> bytes:
+    """The list as CSV with the result columns appended, formula-guarded.
+
+    A CSV input is written back as it was read (see the module docstring); an XLSX input is
+    converted to comma-separated UTF-8.
+    """
+    if table.csv_format is not None:
+        return _rewrite_csv(table, rows, table.csv_format)
+    header, body = output_rows(table, rows)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([_csv_cell(cell) for cell in header])
-    for cells in body:
+    for cells in (header, *body):
         writer.writerow([_csv_cell(cell) for cell in cells])
-    return buffer.getvalue()
+    return buffer.getvalue().encode("utf-8")
 
 
-#: Row fills in the XLSX output.
+def _csv_field(cell: str, delimiter: str) -> str:
+    # RFC 4180: quote a field holding the delimiter, a quote or a line break; double quotes.
+    if delimiter in cell or '"' in cell or "\r" in cell or "\n" in cell:
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
+
+
+def _csv_line(cells: Sequence[str], delimiter: str) -> str:
+    return delimiter.join(_csv_field(cell, delimiter) for cell in cells)
+
+
+def _parse_csv(text: str, delimiter: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text, newline=""), csv.excel, delimiter=delimiter))
+
+
+def _rewrite_csv(table: InputTable, rows: Sequence[ScreenRow], form: CsvFormat) -> bytes:
+    names = added_column_names(table.header)
+    added: dict[int, list[str]] = {}
+    if table.header_record is not None:
+        added[table.header_record] = names
+    added.update(zip(table.data_records, map(result_cells, rows), strict=True))
+    # Results start after the widest screened record, so short rows get empty cells first.
+    width = max(len(table.records[index].cells) for index in added)
+    lines: list[str] = []
+    if table.header_record is None:
+        # Nothing to extend: a header line names the columns (the input's as "column N").
+        unnamed = [f"column {index + 1}" for index in range(width)]
+        lines.append(_csv_line([*unnamed, *names], form.delimiter) + form.line_terminator)
+    for index, record in enumerate(table.records):
+        lines.append(_csv_record(record, added.get(index), width, form.delimiter))
+    return form.bom + "".join(lines).encode(form.encoding, errors="replace")
+
+
+def _csv_record(
+    record: SourceRecord, added: Sequence[str] | None, width: int, delimiter: str
+) -> str:
+    """One output record: the input's text where it can stay, ``added`` cells appended."""
+    guarded = [_csv_cell(cell) for cell in record.cells]
+    ending = _line_ending(record.raw)
+    if added is None:
+        if guarded == record.cells:
+            return record.raw  # title and blank rows, unchanged
+        return _csv_line(guarded, delimiter) + ending
+    padding = [""] * (width - len(guarded))
+    tail = [_csv_cell(cell) for cell in added]
+    expected = [*guarded, *padding, *tail]
+    if guarded == record.cells:
+        # Keep the input's bytes and append to them; checked by parsing, because a record
+        # that ends oddly (an unclosed quote at the end of the file) cannot be extended.
+        kept = record.raw[: len(record.raw) - len(ending)]
+        line = kept + delimiter * len(padding) + delimiter + _csv_line(tail, delimiter)
+        if _parse_csv(line, delimiter) == [expected]:
+            return line + ending
+    return _csv_line(expected, delimiter) + ending
+
+
+#: Fills of the result cells (XLSX input) or rows (CSV input) in the XLSX output.
 STATUS_FILLS = {"restricted": "FFC7CE", "review": "FFEB9C", "unknown": "EDEDED"}
 
 
-def render_xlsx(
+def render_xlsx(table: InputTable, rows: Sequence[ScreenRow]) -> tuple[bytes, list[str]]:
+    """The list as an XLSX workbook and notes about it; result cells are stored as text.
+
+    An XLSX input comes back as itself with the result columns added to the screened sheet;
+    a CSV input becomes a new workbook of header and screened rows, every cell text.
+    """
+    if table.kind == "xlsx":
+        return _screened_workbook(table, rows)
+    header, body = output_rows(table, rows)
+    return _new_workbook(header, body, [row.status for row in rows]), []
+
+
+def _new_workbook(
     header: Sequence[str], body: Sequence[Sequence[str]], statuses: Sequence[str]
 ) -> bytes:
-    """An XLSX workbook; every cell is stored as text, so no input formula can run."""
     import openpyxl
     from openpyxl.styles import Font, PatternFill
 
@@ -448,12 +695,107 @@ def render_xlsx(
     return buffer.getvalue()
 
 
-def _set_text(cell: object, value: str) -> None:
+def _screened_workbook(table: InputTable, rows: Sequence[ScreenRow]) -> tuple[bytes, list[str]]:
+    import openpyxl
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.worksheet import Worksheet
+
+    notes: list[str] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught, table.path.open("rb") as handle:
+            warnings.simplefilter("always")
+            with zipfile.ZipFile(handle) as archive:
+                parts = archive.namelist()
+            # Full mode (not read-only, formulas not values): what is loaded is written back.
+            # keep_vba stays off, so no macro reaches the output.
+            workbook = openpyxl.load_workbook(handle, rich_text=True)
+    except Exception as exc:  # openpyxl raises many kinds on malformed parts
+        raise ScreenInputError(
+            f"{table.path} could not be loaded to write the XLSX output: "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
+    notes += dict.fromkeys(f"XLSX output: {warning.message}" for warning in caught)
+    worksheet = workbook[table.sheet] if table.sheet in workbook.sheetnames else None
+    if not isinstance(worksheet, Worksheet):  # the file changed since it was read
+        raise ScreenInputError(f"no sheet {table.sheet!r} with cells in {table.path}")
+    header_row = None if table.header_record is None else table.records[table.header_record].number
+    # Without a header row the names go in the (empty) row above the first data row, if any.
+    names_row = header_row if header_row is not None else table.row_numbers[0] - 1
+    written_rows = [*table.row_numbers, *([names_row] if names_row >= 1 else [])]
+    first = _last_used_column(worksheet, written_rows) + 1
+    names = added_column_names(table.header)
+    last = first + len(names) - 1
+    if last > XLSX_MAX_COLUMN:
+        raise ScreenInputError(
+            f"sheet {worksheet.title!r} of {table.path} has no room for {len(names)} more columns"
+        )
+    span = f"{get_column_letter(first)}:{get_column_letter(last)}"
+    if names_row >= 1:
+        bold = Font(bold=True)
+        for offset, name in enumerate(names):
+            cell = worksheet.cell(row=names_row, column=first + offset)
+            _set_text(cell, name)
+            cell.font = bold
+    else:
+        notes.append(f"no header row to name the result columns {span}: {', '.join(names)}")
+    fills = {status: PatternFill("solid", fgColor=color) for status, color in STATUS_FILLS.items()}
+    for number, row in zip(table.row_numbers, rows, strict=True):
+        fill = fills.get(row.status)
+        for offset, value in enumerate(result_cells(row)):
+            cell = worksheet.cell(row=number, column=first + offset)
+            _set_text(cell, value)
+            if fill is not None:
+                cell.fill = fill
+    # A template (.xltx) or macro (.xlsm) input is written as a plain workbook.
+    workbook.template = False
+    workbook.vba_archive = None
+    if "xl/vbaProject.bin" in parts:
+        notes.append("the input's macros (VBA) are not copied to the output")
+    if find_spec("PIL") is None and any(part.startswith("xl/media/") for part in parts):
+        # openpyxl drops pictures silently when Pillow is missing (charts it keeps).
+        notes.append("the input's pictures are not copied to the output (that needs Pillow)")
+    notes.append(f"results are in columns {span} of sheet {worksheet.title!r}")
+    buffer = io.BytesIO()
+    try:
+        workbook.save(buffer)
+    except Exception as exc:  # a part openpyxl loaded but cannot write back
+        raise ScreenInputError(
+            f"{table.path} could not be written back as XLSX: {type(exc).__name__}: {exc}"
+        ) from None
+    return buffer.getvalue(), notes
+
+
+def _last_used_column(worksheet: Worksheet, rows: Sequence[int]) -> int:
+    """The last column with a value in ``rows``, or covered by a merged range over them.
+
+    Not ``max_column``: formatting on empty cells (a coloured row, a bordered block) inflates
+    it, and results would land hundreds of columns to the right.
+    """
+    wanted = set(rows)
+    # _cells holds the cells the file has; iter_rows would create every cell it visits.
+    last = max(
+        (
+            column
+            for (row, column), cell in worksheet._cells.items()
+            if row in wanted and cell.value is not None and cell.value != ""
+        ),
+        default=0,
+    )
+    low, high = min(wanted), max(wanted)
+    for merged in worksheet.merged_cells.ranges:
+        if merged.min_row <= high and merged.max_row >= low:
+            last = max(last, merged.max_col)
+    return last
+
+
+def _set_text(cell: _CellOrMergedCell, value: str) -> None:
     # openpyxl turns a str starting with "=" into a formula; forcing the string type stores
     # the characters as written (OWASP CSV/formula injection).
     from openpyxl.cell.cell import Cell
 
-    assert isinstance(cell, Cell)
+    if not isinstance(cell, Cell):  # a merged cell; results are placed beyond any
+        raise ScreenInputError(f"cannot write a result into merged cell {cell.coordinate}")
     cell.value = _illegal_free(value)
     cell.data_type = "s"
 
