@@ -85,7 +85,9 @@ def test_a_device_as_target_file_is_read_bounded(device: str) -> None:
     one_line_error(result, 2, device)
 
 
-def test_carrier_grade_nat_is_treated_as_public() -> None:
+def test_carrier_grade_nat_is_treated_as_public(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Only the rules are checked here (nothing is sent): the suite's loopback interlock is off.
+    monkeypatch.delenv("PROVSCAN_ALLOWED_TARGETS")
     with pytest.raises(TargetError, match="public address"):
         build_targets(["100.64.0.1"])
     with pytest.raises(TargetError, match="public address"):
@@ -123,6 +125,22 @@ def test_a_missing_input_file_is_exit_2_everywhere(args: list[str], tmp_path: Pa
     result = run(*[arg.format(missing=missing) for arg in args])
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_scope_interlock_refuses_everything_outside_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROVSCAN_ALLOWED_TARGETS", "127.0.0.0/8,::1/128")
+    for outside in ("10.1.2.3", "192.168.1.0/30", "172.16.0.1-3", "198.18.0.1"):
+        with pytest.raises(TargetError, match="scope interlock"):
+            build_targets([outside])
+    assert [a for a, _ in build_targets(["127.0.0.1", "::1"])] == ["127.0.0.1", "::1"]
+    # A malformed interlock fails closed: nothing but loopback (always in scope) is allowed.
+    monkeypatch.setenv("PROVSCAN_ALLOWED_TARGETS", "not-a-network")
+    with pytest.raises(TargetError, match="scope interlock"):
+        build_targets(["10.0.0.1"])
+
+
+def test_the_cli_honours_the_interlock() -> None:
+    one_line_error(run("scan", "10.1.2.3", "--no-db"), 2, "scope interlock")
 
 
 # -- gzip that is damaged is named for what it is ----------------------------------------

@@ -65,7 +65,11 @@ def test_bad_targets_are_clear_errors(spec: str, message: str) -> None:
         build_targets([spec])
 
 
-def test_public_needs_explicit_permission_and_ranges_are_checked_per_address() -> None:
+def test_public_needs_explicit_permission_and_ranges_are_checked_per_address(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Only the rules are checked here (nothing is sent): the suite's loopback interlock is off.
+    monkeypatch.delenv("PROVSCAN_ALLOWED_TARGETS")
     assert check_scope(ipaddress.ip_address("8.8.8.8"), allow_public=True) is None
     # A block that crosses from loopback into public space: only loopback is yielded.
     block = TargetBlock(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 #: Fields a fingerprint rule may assert about a device.
 CLAIM_FIELDS = ("manufacturer", "brand", "model", "firmware", "device_type", "serial", "mac")
@@ -78,6 +79,11 @@ class Evidence:
     detail: str = ""
 
 
+#: What the measure behind a finding does: "restricts" the equipment, or is "context" only
+#: (no ban; reported, never a restriction). From the measure's ``effect`` in policies.yaml.
+FindingEffect = Literal["restricts", "context"]
+
+
 @dataclass(frozen=True)
 class Finding:
     policy: str
@@ -87,6 +93,16 @@ class Finding:
     effective: str
     family: str
     scope_note: str = ""
+    effect: FindingEffect = "restricts"
+
+
+@dataclass(frozen=True)
+class MakerCandidate:
+    """A maker the evidence supports as well as the device's ``manufacturer`` (which one made
+    it is not known), with its corporate family."""
+
+    maker: str
+    family: str | None
 
 
 @dataclass(frozen=True)
@@ -153,6 +169,9 @@ class Device:
     serial: str | None = None
     device_type: str | None = None
     confidence: float = 0.0
+    #: Other makers the evidence supports as well as ``manufacturer`` (set by attribution,
+    #: read by policy judging; not part of the scan contract). Restricted only if every one is.
+    alternatives: tuple[MakerCandidate, ...] = ()
     restricted: bool = False
     findings: tuple[Finding, ...] = ()
     evidence: tuple[Evidence, ...] = ()

@@ -185,14 +185,14 @@ def expand_specs(specs: Iterable[str]) -> list[TargetBlock]:
 
 def check_scope(address: IPAddress, *, allow_public: bool) -> str | None:
     """Why ``address`` must not be scanned, or None when it may be."""
-    if outside_interlock(address):
-        return f"outside {ALLOWED_TARGETS_ENV}, the scope interlock set in this environment"
     if address.is_loopback:
         return None
     if address.is_multicast or address.is_unspecified or address.is_reserved:
         return "multicast, unspecified or reserved address"
     if (address.is_global or address in _SHARED_ADDRESS_SPACE) and not allow_public:
         return "public address (pass --allow-public to scan addresses you own on the internet)"
+    if outside_interlock(address):
+        return f"outside {ALLOWED_TARGETS_ENV}, the scope interlock set in this environment"
     return None
 
 

@@ -163,7 +163,8 @@ relabels = [
     ("Lorex", "", "home security system", "Dahua", V),
     ("Interlogix", "TVB-5401", "TruVision bullet", "Hikvision", V),
     ("Honeywell", "HC30W45R3", "30 series dome", "Hikvision", V),
-    ("Honeywell", "", "thermostat", "Hikvision", V),
+    # Honeywell's relabel relations cover video series only: its thermostat is its own.
+    ("Honeywell", "", "thermostat", "Honeywell", C),
     ("CP PLUS", "CP-UNR-4K4082-V2", "8-channel NVR", "Dahua", V),
     ("KBVision", "KX-C2121S5", "2MP bullet", "Dahua", V),
     ("IC Realtime", "IPEL-M80F-IRW2", "8MP dome", "Dahua", V),

@@ -136,7 +136,7 @@ def test_output_may_not_overwrite_the_input(cli, tmp_path: Path) -> None:  # typ
     path = write(tmp_path, "list.csv", b"Brand,Model\nHikvision,DS-2CD2143G0-I\n")
     before = fingerprint(path)
     result = cli("screen", str(path), "-o", str(path))
-    assert result.exit_code == EXIT_USAGE and "never modified" in result.output
+    assert result.exit_code == EXIT_USAGE and "is also an input" in result.output
     assert fingerprint(path) == before
 
 

@@ -49,8 +49,22 @@ def test_save_then_load_gives_back_the_same_contract(
     assert loaded.model_dump_json() == golden_document.model_dump_json()
 
 
-def test_migrations_create_every_table_on_a_fresh_file(tmp_path: Path) -> None:
+def test_a_database_in_a_missing_directory_is_refused(tmp_path: Path) -> None:
+    # --db never creates directories: a typo must not leave a tree behind (issue 9).
     path = tmp_path / "nested" / "dir" / "fresh.db"
+    with pytest.raises(StoreError, match="does not exist"):
+        open_store(normalise_db_arg(str(path)))
+    assert not (tmp_path / "nested").exists()
+
+
+def test_a_new_database_file_is_private(tmp_path: Path) -> None:
+    path = tmp_path / "private.db"
+    open_store(normalise_db_arg(str(path))).close()
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_migrations_create_every_table_on_a_fresh_file(tmp_path: Path) -> None:
+    path = tmp_path / "fresh.db"
     open_store(normalise_db_arg(str(path))).close()
     engine = create_engine(f"sqlite:///{path}")
     try:

@@ -4,6 +4,14 @@ Scores per candidate value are combined with a noisy-OR (independent pieces of e
 for the same value reinforce each other). Brand claims reach a maker only through the
 reviewed brand relations data (OEM relabels, subsidiaries, consumer brands). Conflicting
 evidence lowers confidence and is listed, never hidden.
+
+A maker is *established* only by direct evidence (protocol, firmware, model-number or
+registry claims naming it) or by a brand relation that covers the whole brand, or the line
+the device was shown to be. A relation that covers only some lines or a dated period names a
+*possible* maker: the device then gets no manufacturer, and a ``review:`` note says who it
+might be. A relation never applies to a device of a kind its scope does not cover. Makers of
+other families that the evidence supports as well as the best one are kept as alternatives
+("Hikvision or Dahua"), for the policy judgement to require that every one is restricted.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from provscan.fingerprints.matcher import Matcher
 from provscan.knowledge.grammars import GrammarKnowledge, load_grammar_knowledge
 from provscan.knowledge.loader import Knowledge, load_knowledge, vendor_key
 from provscan.knowledge.schema import CONFIDENCE_WEIGHT, Relation
-from provscan.model import Claim, Device, Evidence, Observation, ProbeAttempt
+from provscan.model import Claim, Device, Evidence, MakerCandidate, Observation, ProbeAttempt
 from provscan.screening.grammars import GrammarIndex
 from provscan.screening.text import tokens
 
@@ -37,6 +45,8 @@ OWN_BRAND_WEIGHT = 1.0
 PARTIAL_RELABEL_FACTOR = 0.5
 #: Network evidence never proves a maker beyond doubt (firmware can be swapped or spoofed).
 MAX_CONFIDENCE = 0.99
+#: Makers of another family scoring this close to the best one are alternatives, not rivals.
+ALTERNATIVE_MARGIN = 0.05
 #: Observation fields that carry a MAC address.
 MAC_FIELDS = (
     "isapi.mac",
@@ -251,40 +261,65 @@ class Attributor:
 
         # Brands imply makers through the relations data.
         makers = by_field["manufacturer"]
-        implied_by_brand: dict[str, str] = {}
+        established = set(makers.scores)  # direct claims name these makers
+        possible: dict[str, list[Relation]] = {}
+        device_type = self._best(by_field["device_type"])
+        in_scope_brands = self._brands_of_in_scope_lines(claims)
         for brand_name, score in by_field["brand"].ranked():
             canonical_brand = self.knowledge.canonical_vendor(brand_name) or brand_name
             relations = self.knowledge.relations_for_brand(canonical_brand)
             for relation in relations:
+                if relation.device_types and device_type not in (None, *relation.device_types):
+                    continue  # the device is of a kind the relation's scope does not cover
                 weight = (
                     OWN_BRAND_WEIGHT
                     if relation.relation == "own_brand"
                     else CONFIDENCE_WEIGHT[relation.confidence]
                 )
-                if relation.partial:
+                limited = relation.partial or relation.until is not None
+                if relation.partial and canonical_brand not in in_scope_brands:
                     weight *= PARTIAL_RELABEL_FACTOR
                 makers.add(relation.maker, score * weight)
-                implied_by_brand.setdefault(relation.maker, canonical_brand)
+                if limited and canonical_brand not in in_scope_brands:
+                    possible.setdefault(relation.maker, []).append(relation)
+                else:
+                    established.add(_key(relation.maker))
 
         ranked_makers = makers.ranked()
+        ranked_established = [item for item in ranked_makers if _key(item[0]) in established]
         manufacturer: str | None = None
+        alternatives: list[tuple[str, float]] = []
         confidence = 0.0
         conflicts: list[str] = []
-        if ranked_makers:
-            manufacturer, top = ranked_makers[0]
+        if ranked_established:
+            manufacturer, top = ranked_established[0]
             family = self.knowledge.family_of(manufacturer)
-            rivals = [
+            others = [
                 (name, score)
-                for name, score in ranked_makers[1:]
-                if not (family and self.knowledge.family_of(name) == family)
+                for name, score in ranked_makers
+                if name != manufacturer
+                and not (family and self.knowledge.family_of(name) == family)
             ]
+            alternatives = [
+                (name, score)
+                for name, score in others
+                if _key(name) in established and top - score <= ALTERNATIVE_MARGIN
+            ]
+            rivals = [item for item in others if item not in alternatives]
             confidence = top
+            if alternatives:
+                conflicts.append(
+                    f"manufacturer: {' or '.join([manufacturer, *(n for n, _ in alternatives)])} "
+                    f"({top:.2f}): the evidence does not say which"
+                )
             if rivals:
                 rival_name, rival_score = rivals[0]
                 confidence = top * (1.0 - 0.5 * rival_score)
                 conflicts.append(
                     f"manufacturer: {manufacturer} ({top:.2f}) vs {rival_name} ({rival_score:.2f})"
                 )
+        elif possible:
+            notes.append(self._possible_note(possible))
 
         brand = self._pick_brand(by_field["brand"], manufacturer)
         relation_name: str | None = None
@@ -322,6 +357,9 @@ class Attributor:
             brand=brand,
             relation=relation_name,
             family=self.knowledge.family_of(manufacturer) if manufacturer else None,
+            alternatives=tuple(
+                MakerCandidate(name, self.knowledge.family_of(name)) for name, _ in alternatives
+            ),
             model=best("model"),
             firmware=best("firmware"),
             serial=best("serial"),
@@ -333,6 +371,40 @@ class Attributor:
             notes=tuple(notes),
         )
         return Attribution(device, tuple(claims))
+
+    @staticmethod
+    def _best(candidates: _Candidates) -> str | None:
+        ranked = candidates.ranked()
+        return ranked[0][0] if ranked else None
+
+    def _brands_of_in_scope_lines(self, claims: Sequence[Claim]) -> set[str]:
+        """Brands whose model number follows the line their relation scope names exactly."""
+        if self.grammars is None:
+            return set()
+        brands = set()
+        for claim in claims:
+            if claim.field == "brand" and claim.rule_id.startswith("grammar:"):
+                grammar = self.grammars.grammar(claim.rule_id.removeprefix("grammar:"))
+                if grammar.in_relation_scope:
+                    brands.add(grammar.brand)
+        return brands
+
+    @staticmethod
+    def _possible_note(possible: dict[str, list[Relation]]) -> str:
+        relations = [relation for found in possible.values() for relation in found]
+        brands = ", ".join(dict.fromkeys(relation.brand for relation in relations))
+        scopes = "; ".join(
+            dict.fromkeys(
+                f"{r.brand} -> {r.maker}: {r.relation}, {r.scope}"
+                + (f", {r.since or '…'}..{r.until}" if r.until else "")
+                for r in relations
+            )
+        )
+        return (
+            f"review: possibly made by {' or '.join(possible)} - brand {brands} sells only some "
+            f"lines (or a dated period) made by them ({scopes}); nothing observed shows this "
+            "device is one of them, so no maker is established"
+        )
 
     def _pick_brand(self, brands: _Candidates, manufacturer: str | None) -> str | None:
         ranked = brands.ranked()

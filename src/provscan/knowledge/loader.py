@@ -31,6 +31,7 @@ from provscan.knowledge.schema import (
     FamilyFile,
     FingerprintFile,
     HttpEndpointFile,
+    Measure,
     Policy,
     PolicyFile,
     Relation,
@@ -530,8 +531,32 @@ def _check_policies(
             for field_name in ("title", "measure", "binds", "citation"):
                 if not str(getattr(measure, field_name)).strip():
                     problems.add(POLICIES_FILE, measure_entry, f"{field_name} must not be blank")
+            _check_measure_effect(measure, measure_entry, problems)
             _check_sources(POLICIES_FILE, measure_entry, measure.sources, problems)
     return policies
+
+
+#: How a measure that binds nobody starts its ``binds`` (see policies.yaml); it cannot restrict.
+NOT_BINDING_PREFIX = "Not binding"
+
+
+def _check_measure_effect(measure: Measure, entry: str, problems: _Problems) -> None:
+    """``effect`` is read from the measure's own text: its basis must be quoted from it."""
+    basis = " ".join(measure.effect_basis.split())
+    if not basis:
+        problems.add(POLICIES_FILE, entry, "effect_basis must quote the words that decide effect")
+    elif basis.casefold() not in measure.own_text().casefold():
+        problems.add(
+            POLICIES_FILE,
+            entry,
+            f"effect_basis {basis!r} is not in the measure's title, measure, binds or scope_note",
+        )
+    if measure.binds.startswith(NOT_BINDING_PREFIX) and measure.effect != "context":
+        problems.add(
+            POLICIES_FILE,
+            entry,
+            f"binds says {NOT_BINDING_PREFIX!r}: effect must be 'context', not {measure.effect!r}",
+        )
 
 
 def _check_fingerprints(

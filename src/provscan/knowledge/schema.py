@@ -74,6 +74,26 @@ class FamilyFile(_Strict):
 
 # --- brand -> maker relations (OEM relabels etc.) --------------------------------------
 
+#: Kinds of product a relation's scope can name (the device types of the fingerprint and
+#: grammar data).
+RelationDeviceType = Literal[
+    "camera",
+    "ptz",
+    "thermal",
+    "nvr",
+    "dvr",
+    "recorder",
+    "kit",
+    "doorbell",
+    "intercom",
+    "access_control",
+    "alarm",
+    "encoder",
+    "storage",
+    "switch",
+    "accessory",
+]
+
 
 class Relation(_Strict):
     brand: str  # a Vendor.name
@@ -89,6 +109,10 @@ class Relation(_Strict):
     confidence: Confidence
     evidence: str
     documented: bool = True
+    #: The kinds of product the relation's scope covers (e.g. a relabel of video lines only);
+    #: empty when the sources do not say. A product shown to be of another kind (a
+    #: thermostat under a video-only relabel) is outside the relation.
+    device_types: list[RelationDeviceType] = Field(default_factory=list)
     sources: list[str] = Field(min_length=1)
 
 
@@ -99,6 +123,14 @@ class RelationFile(_Strict):
 # --- policies --------------------------------------------------------------------------
 
 
+#: What a measure does to the equipment of the families it names.
+#: - restricts: it bars buying, using, keeping, connecting, authorizing or funding the
+#:   equipment for those it binds;
+#: - context: it restricts no equipment (no ban, decisions of individual bodies, an order on
+#:   a company rather than on its products). Reported, never a restriction.
+MeasureEffect = Literal["restricts", "context"]
+
+
 class Measure(_Strict):
     id: str
     title: str
@@ -106,9 +138,17 @@ class Measure(_Strict):
     measure: str
     binds: str
     scope_note: str = ""
+    effect: MeasureEffect
+    #: The words of the measure's own text (title, measure, binds or scope_note) that decide
+    #: ``effect``; the loader checks that they are there.
+    effect_basis: str
     effective: date
     citation: str
     sources: list[str] = Field(min_length=1)
+
+    def own_text(self) -> str:
+        """Title, measure, binds and scope note, whitespace collapsed (``effect_basis`` is read here)."""
+        return " ".join(f"{self.title} {self.measure} {self.binds} {self.scope_note}".split())
 
 
 class Policy(_Strict):

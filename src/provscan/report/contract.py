@@ -57,7 +57,8 @@ class _Strict(BaseModel):
 
 
 class FindingEntry(_Strict):
-    """One policy verdict on a device."""
+    """One policy verdict on a device. A measure that restricts nothing (context only) has a
+    scope note starting "Context only - this measure restricts nothing."."""
 
     policy: str = Field(description="Policy (measure) identifier from the knowledge base.")
     jurisdiction: str
@@ -248,7 +249,16 @@ def ordered_devices(devices: Iterable[Device]) -> list[Device]:
     return sorted(devices, key=lambda device: _ip_sort_key(device.ip))
 
 
+#: A finding whose measure restricts nothing (``effect: context`` in policies.yaml) carries
+#: this at the start of its scope note: contract 1.2 has no field for it, and the device's
+#: ``restricted`` never follows from such a finding.
+CONTEXT_SCOPE_PREFIX = "Context only - this measure restricts nothing. "
+
+
 def _finding(finding: Finding) -> FindingEntry:
+    scope_note = finding.scope_note
+    if finding.effect == "context":
+        scope_note = CONTEXT_SCOPE_PREFIX + scope_note
     return FindingEntry(
         policy=finding.policy,
         jurisdiction=finding.jurisdiction,
@@ -256,7 +266,21 @@ def _finding(finding: Finding) -> FindingEntry:
         citation=finding.citation,
         effective=finding.effective,
         family=finding.family,
-        scope_note=finding.scope_note,
+        scope_note=scope_note,
+    )
+
+
+def _domain_finding(entry: FindingEntry) -> Finding:
+    context = entry.scope_note.startswith(CONTEXT_SCOPE_PREFIX)
+    return Finding(
+        policy=entry.policy,
+        jurisdiction=entry.jurisdiction,
+        measure=entry.measure,
+        citation=entry.citation,
+        effective=entry.effective,
+        family=entry.family,
+        scope_note=entry.scope_note.removeprefix(CONTEXT_SCOPE_PREFIX),
+        effect="context" if context else "restricts",
     )
 
 
@@ -425,18 +449,7 @@ def to_domain(document: ScanDocument) -> ScanResult:
             device_type=entry.device_type,
             confidence=entry.confidence,
             restricted=entry.restricted,
-            findings=tuple(
-                Finding(
-                    policy=finding.policy,
-                    jurisdiction=finding.jurisdiction,
-                    measure=finding.measure,
-                    citation=finding.citation,
-                    effective=finding.effective,
-                    family=finding.family,
-                    scope_note=finding.scope_note,
-                )
-                for finding in entry.findings
-            ),
+            findings=tuple(_domain_finding(finding) for finding in entry.findings),
             evidence=tuple(
                 Evidence(
                     protocol=evidence.protocol,

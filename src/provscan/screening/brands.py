@@ -8,6 +8,7 @@ ordinary product vocabulary are skipped.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -104,6 +105,122 @@ PRODUCT_WORDS = frozenset(
     }
 )
 
+#: Words and two-word phrases that say what kind of product a row is. Kinds are the device
+#: types of the knowledge data (relations.yaml ``device_types``: camera, nvr, access_control…)
+#: plus kinds that no relabel relation covers (building systems). A relation whose scope names
+#: none of the kinds a product is said to be does not apply to it: a Honeywell thermostat is
+#: not one of Honeywell's Hikvision-made video series. Ambiguous words ("controller", "sensor",
+#: "meter", "thermal", "kit", "switch", "monitor") are left out: they name no kind.
+PRODUCT_KINDS: dict[str, str] = {
+    # video surveillance
+    "camera": "camera",
+    "cameras": "camera",
+    "cam": "camera",
+    "dome": "camera",
+    "domes": "camera",
+    "bullet": "camera",
+    "turret": "camera",
+    "eyeball": "camera",
+    "fisheye": "camera",
+    "cctv": "camera",
+    "ipc": "camera",
+    "webcam": "camera",
+    "ptz": "ptz",
+    "speed dome": "ptz",
+    "nvr": "nvr",
+    "nvrs": "nvr",
+    "dvr": "dvr",
+    "dvrs": "dvr",
+    "xvr": "dvr",
+    "hvr": "dvr",
+    "recorder": "recorder",
+    "recorders": "recorder",
+    "doorbell": "doorbell",
+    "encoder": "encoder",
+    # access control, intercom, intrusion
+    "access control": "access_control",
+    "access controller": "access_control",
+    "door controller": "access_control",
+    "card reader": "access_control",
+    "turnstile": "access_control",
+    "intercom": "intercom",
+    "door station": "intercom",
+    "indoor station": "intercom",
+    "door phone": "intercom",
+    "alarm panel": "alarm",
+    "alarm hub": "alarm",
+    "intrusion": "alarm",
+    # building systems: no relabel relation covers these
+    "thermostat": "thermostat",
+    "thermostats": "thermostat",
+    "tstat": "thermostat",
+    "t-stat": "thermostat",
+    "hvac": "hvac",
+    "heat pump": "hvac",
+    "furnace": "hvac",
+    "boiler": "hvac",
+    "chiller": "hvac",
+    "air handler": "hvac",
+    "ahu": "hvac",
+    "rooftop unit": "hvac",
+    "fan coil": "hvac",
+    "damper": "hvac",
+    "actuator": "hvac",
+    "valve": "hvac",
+    "vav": "hvac",
+    "humidifier": "hvac",
+    "dehumidifier": "hvac",
+    "ventilator": "hvac",
+    "lighting": "lighting",
+    "luminaire": "lighting",
+    "troffer": "lighting",
+    "light fixture": "lighting",
+    "light bulb": "lighting",
+    "dimmer": "lighting",
+    "ballast": "lighting",
+    "led driver": "lighting",
+    "bacnet": "building_control",
+    "modbus": "building_control",
+    "knx": "building_control",
+    "building automation": "building_control",
+    "automation station": "building_control",
+    "room controller": "building_control",
+    "zone controller": "building_control",
+    "plant controller": "building_control",
+    "ddc controller": "building_control",
+    "co2 sensor": "building_sensor",
+    "temperature sensor": "building_sensor",
+    "humidity sensor": "building_sensor",
+    "occupancy sensor": "building_sensor",
+    "pressure sensor": "building_sensor",
+    "energy meter": "meter",
+    "power meter": "meter",
+    "submeter": "meter",
+    "smoke detector": "fire",
+    "heat detector": "fire",
+    "gas detector": "fire",
+    "fire alarm": "fire",
+    "fire panel": "fire",
+    "sprinkler": "fire",
+    "printer": "printer",
+    "router": "router",
+    "modem": "router",
+    "ip phone": "phone",
+}
+#: Single words of PRODUCT_KINDS: product vocabulary, never a label brand.
+KIND_WORDS = frozenset(phrase for phrase in PRODUCT_KINDS if " " not in phrase)
+
+
+def product_kinds(words: Sequence[str]) -> frozenset[str]:
+    """The kinds of product a row's words name (empty: the words do not say)."""
+    lowered = [word.lower() for word in words]
+    kinds = {PRODUCT_KINDS[word] for word in lowered if word in PRODUCT_KINDS}
+    for first, second in itertools.pairwise(lowered):
+        kind = PRODUCT_KINDS.get(f"{first} {second}")
+        if kind is not None:
+            kinds.add(kind)
+    return frozenset(kinds)
+
 
 @dataclass(frozen=True)
 class BrandMatch:
@@ -159,6 +276,7 @@ class BrandFinder:
             or not key.isalpha()
             or key in PRODUCT_WORDS
             or word.lower() in PRODUCT_WORDS
+            or word.lower() in KIND_WORDS
         ):
             return None
         allowed = 1 if len(key) < LONG_WORD_LENGTH else 2

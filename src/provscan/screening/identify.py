@@ -7,6 +7,13 @@ The rules (docs/decisions/0004-product-matching.md):
   relations give the maker; a relation that covers only some lines (or ended) counts half
   unless the grammar is the line the relation names;
 - a brand alone gives the maker through its relations, or itself when it is a maker;
+- a relation applies only to the kinds of product its scope covers (relations.yaml
+  ``device_types``): a product the row says is of another kind (a Honeywell thermostat under
+  Honeywell's video-only relabel relations) gets no maker from it, not even a possible one;
+- a relation that covers only some lines, without line evidence, names a *possible* maker
+  (``possible_relabel``): never an established one;
+- a brand read through a typo of five to seven letters counts only next to a model number of
+  that brand (or of its maker): short words are one edit from too many ordinary words;
 - nothing recognised is ``unknown``, with the reason.
 """
 
@@ -17,9 +24,17 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from provscan.knowledge.grammars import GrammarKnowledge
-from provscan.knowledge.loader import Knowledge, period_bounds
+from provscan.knowledge.loader import Knowledge, period_bounds, vendor_key
 from provscan.knowledge.schema import CONFIDENCE_WEIGHT, Relation
-from provscan.screening.brands import PRODUCT_WORDS, BrandFinder, BrandMatch
+from provscan.model import MakerCandidate
+from provscan.screening.brands import (
+    KIND_WORDS,
+    LONG_WORD_LENGTH,
+    PRODUCT_WORDS,
+    BrandFinder,
+    BrandMatch,
+    product_kinds,
+)
 from provscan.screening.grammars import GrammarHit, GrammarIndex
 from provscan.screening.text import looks_like_model, normalise, tokens
 
@@ -58,6 +73,10 @@ class Identification:
     alternatives: tuple[str, ...] = ()
     brand_in_vocabulary: bool = False
     grammar_id: str | None = None
+    #: Every maker the evidence allows (``maker`` first, then ``alternatives``), with families.
+    candidates: tuple[MakerCandidate, ...] = ()
+    #: False when the maker is only possible: a relation covering some lines, no line evidence.
+    established: bool = True
 
 
 def noisy_or(*certainties: float) -> float:
@@ -158,8 +177,7 @@ class ProductIdentifier:
             context.add(label_match.vendor)
 
         # 2. model numbers: the model cell first, then the rest of the text
-        hits = [(True, hit) for hit in self.grammars.find(model_words, context)]
-        hits += [(False, hit) for hit in self.grammars.find(text_words, context)]
+        hits = self._hits(model_words, text_words, context)
         if label is None and not found_in_text:
             covered = {
                 i
@@ -169,11 +187,18 @@ class ProductIdentifier:
             }
             fuzzy = self.brands.find_fuzzy(text_words, covered)
             if fuzzy:
+                fuzzy_hits = self._hits(
+                    model_words, text_words, context | {match.vendor for match in fuzzy}
+                )
+                fuzzy = self._corroborated(fuzzy, fuzzy_hits, work)
+            if fuzzy:
                 found_in_text = fuzzy
                 context |= {match.vendor for match in fuzzy}
-                hits = [(True, hit) for hit in self.grammars.find(model_words, context)]
-                hits += [(False, hit) for hit in self.grammars.find(text_words, context)]
+                hits = self._hits(model_words, text_words, context)
         best = self._best_hit(hits, label_match.vendor if label_match else None, found_in_text)
+        kinds = product_kinds([*model_words, *text_words])
+        if best is not None and best.grammar.device_type:
+            kinds |= {best.grammar.device_type}
         best_from_model = any(from_model and hit is best for from_model, hit in hits)
         if label is None and found_in_text:
             label_match = self._text_brand(found_in_text, best)
@@ -188,9 +213,9 @@ class ProductIdentifier:
         label_known = label is not None and label in self.knowledge.vendors
 
         if best is not None:
-            result = self._from_grammar(best, label, label_known, brand_factor, work)
+            result = self._from_grammar(best, label, label_known, brand_factor, kinds, work)
         elif label is not None and label_known:
-            result = self._from_brand(label, brand_factor, work)
+            result = self._from_brand(label, brand_factor, kinds, work)
         else:
             result = (None, None, "unknown", 0.0, ())
             if label is not None:
@@ -210,6 +235,12 @@ class ProductIdentifier:
                 work.reasons.append(f"{maker} is not in a restricted corporate family")
             relation = "unrelated"
         model_out = best.model if best else (normalise(model) if model and model.strip() else None)
+        candidates: tuple[MakerCandidate, ...] = ()
+        if maker is not None:
+            candidates = tuple(
+                MakerCandidate(name, self.knowledge.family_of(name))
+                for name in dict.fromkeys((maker, *alternatives))
+            )
         return Identification(
             input=input_text,
             brand=brand_out if brand_out is not None else label,
@@ -224,7 +255,37 @@ class ProductIdentifier:
             alternatives=alternatives,
             brand_in_vocabulary=label_known,
             grammar_id=best.grammar.id if best else None,
+            candidates=candidates,
+            established=relation != "possible_relabel",
         )
+
+    def _hits(
+        self, model_words: Sequence[str], text_words: Sequence[str], context: set[str]
+    ) -> list[tuple[bool, GrammarHit]]:
+        """Grammar hits of the model cell (flagged True), then of the rest of the text."""
+        hits = [(True, hit) for hit in self.grammars.find(model_words, context)]
+        hits += [(False, hit) for hit in self.grammars.find(text_words, context)]
+        return hits
+
+    def _corroborated(
+        self, fuzzy: list[BrandMatch], hits: list[tuple[bool, GrammarHit]], work: _Working
+    ) -> list[BrandMatch]:
+        """Typo-read brands that count: long words, or words next to the brand's own numbering.
+
+        A five-to-seven-letter word one edit from a brand is as often an ordinary word
+        ("RedLINK", Honeywell's thermostat radio, is one edit from Reolink).
+        """
+        kept = []
+        for match in fuzzy:
+            long_word = len(vendor_key(match.written)) >= LONG_WORD_LENGTH
+            if long_word or any(self._related(match.vendor, hit) for _, hit in hits):
+                kept.append(match)
+            else:
+                work.reasons.append(
+                    f"{match.written!r} looks like {match.vendor} but is too short to read "
+                    f"as that brand without a {match.vendor} model number"
+                )
+        return kept
 
     @staticmethod
     def _unknown_label(words: Sequence[str], hit: GrammarHit) -> str | None:
@@ -234,6 +295,7 @@ class ProductIdentifier:
             word
             for word in words[: hit.start]
             if word.lower() not in PRODUCT_WORDS
+            and word.lower() not in KIND_WORDS
             and not any(c.isdigit() for c in word)
             and any(c.isalpha() for c in word)
         ]
@@ -302,6 +364,7 @@ class ProductIdentifier:
         label: str | None,
         label_known: bool,
         brand_factor: float,
+        kinds: frozenset[str],
         work: _Working,
     ) -> tuple[str | None, str | None, str, float, tuple[str, ...]]:
         grammar = hit.grammar
@@ -319,7 +382,7 @@ class ProductIdentifier:
                     f"the label says {label} but {hit.model} is {grammar.brand}'s numbering"
                 )
             resolved, kind_found, relation_weight, alternatives = self._resolve_brand(
-                grammar.brand, in_scope=grammar.in_relation_scope, work=work
+                grammar.brand, in_scope=grammar.in_relation_scope, kinds=kinds, work=work
             )
             if resolved is None:
                 return None, grammar.brand, "unknown", 0.0, ()
@@ -364,30 +427,59 @@ class ProductIdentifier:
         return maker, brand_out, kind, weight * brand_factor, ()
 
     def _from_brand(
-        self, label: str, brand_factor: float, work: _Working
+        self, label: str, brand_factor: float, kinds: frozenset[str], work: _Working
     ) -> tuple[str | None, str | None, str, float, tuple[str, ...]]:
-        if self.knowledge.relations_for_brand(label):
+        related = bool(self.knowledge.relations_for_brand(label))
+        if related:
             maker, relation, weight, alternatives = self._resolve_brand(
-                label, in_scope=False, work=work
+                label, in_scope=False, kinds=kinds, work=work
             )
-            return maker, label, relation, weight * brand_factor, alternatives
+            if maker is not None:
+                return maker, label, relation, weight * brand_factor, alternatives
         vendor = self.knowledge.vendors[label]
         if vendor.kind in ("manufacturer", "both"):
-            work.reasons.append(f"{label} is a maker; no relation to another maker is recorded")
+            work.reasons.append(
+                f"{label} is a maker; no relation covers this product, so it is {label}'s own"
+                if related
+                else f"{label} is a maker; no relation to another maker is recorded"
+            )
             return label, label, "own_brand", MAKER_BRAND_WEIGHT * brand_factor, ()
-        work.reasons.append(f"{label} is a label brand whose maker is not recorded")
+        work.reasons.append(
+            f"{label} is a label brand and no relation covers this product"
+            if related
+            else f"{label} is a label brand whose maker is not recorded"
+        )
         return None, label, "unknown", 0.0, ()
 
+    @staticmethod
+    def _covers(relation: Relation, kinds: frozenset[str]) -> bool:
+        """False when the product is said to be of kinds the relation's scope does not name."""
+        return not relation.device_types or not kinds or bool(kinds & set(relation.device_types))
+
     def _resolve_brand(
-        self, brand: str, *, in_scope: bool, work: _Working
+        self, brand: str, *, in_scope: bool, kinds: frozenset[str], work: _Working
     ) -> tuple[str | None, str, float, tuple[str, ...]]:
-        """The maker a brand's relations point to: (maker, relation kind, weight, alternatives)."""
+        """The maker a brand's relations point to: (maker, relation kind, weight, alternatives).
+
+        Relations whose scope does not cover the product's kind are left out.
+        """
+        relations = self.knowledge.relations_for_brand(brand)
+        outside = [relation for relation in relations if not self._covers(relation, kinds)]
+        if outside:
+            covered = sorted({kind for relation in outside for kind in relation.device_types})
+            work.reasons.append(
+                f"the row names a {' / '.join(sorted(kinds))}; {brand}'s relation to "
+                f"{' and '.join(dict.fromkeys(r.maker for r in outside))} covers "
+                f"{', '.join(covered)} only, so it does not apply"
+            )
         weighted = [
             (self._relation_weight(relation, in_scope=in_scope), index, relation)
-            for index, relation in enumerate(self.knowledge.relations_for_brand(brand))
+            for index, relation in enumerate(relations)
+            if not any(relation is other for other in outside)
         ]
         if not weighted:
-            work.reasons.append(f"{brand} has no recorded relation to a maker")
+            if not outside:
+                work.reasons.append(f"{brand} has no recorded relation to a maker")
             return None, "unknown", 0.0, ()
         best_by_maker: dict[str, tuple[float, int, Relation]] = {}
         for weight, index, relation in weighted:

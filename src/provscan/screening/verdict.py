@@ -12,12 +12,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from provscan.knowledge.schema import Policy
-from provscan.policy.evaluate import findings_for_family
+from provscan.model import FindingEffect
+from provscan.policy.evaluate import RESTRICTED_MIN_CONFIDENCE, assess
 from provscan.screening.identify import Identification
-
-#: At or above this confidence a restricted-family maker makes the product restricted; below
-#: it the product is flagged for review ("restricted": null), never silently cleared.
-RESTRICTED_MIN_CONFIDENCE = 0.5
 
 Status = Literal["restricted", "review", "clear", "unknown"]
 
@@ -34,6 +31,8 @@ class ScreenFinding(_Strict):
     effective: str
     family: str
     scope_note: str = ""
+    #: "restricts", or "context": the measure restricts nothing and never makes a row restricted.
+    effect: FindingEffect = "restricts"
 
 
 class ScreenRow(_Strict):
@@ -42,6 +41,8 @@ class ScreenRow(_Strict):
     row: int | None
     input: str
     maker: str | None
+    #: Every maker the evidence allows, ``maker`` first ("Hikvision or Dahua": two entries).
+    makers: list[str]
     brand: str | None
     model: str | None
     device_type: str | None
@@ -74,41 +75,66 @@ class ScreenDocument(_Strict):
 def judge_product(
     identification: Identification, policies: Sequence[Policy], row: int | None = None
 ) -> ScreenRow:
-    """The row for one identification under the selected policies."""
+    """The row for one identification under the selected policies.
+
+    Restricted only when restricting measures (not context-only ones) name every maker the
+    evidence allows, the maker is established (not a possible relabel) and the confidence
+    reaches RESTRICTED_MIN_CONFIDENCE. Anything less with a restricted candidate is review.
+    """
     reasons = list(identification.reasons)
-    findings = findings_for_family(identification.family, policies)
+    assessment = assess(identification.candidates, policies)
+    several = len(identification.candidates) > 1
+    context = assessment.context_policies
+    context_reason = f"context only, restricting nothing: {', '.join(context)}" if context else ""
     status: Status
     restricted: bool | None
     if identification.maker is None:
         status, restricted = "unknown", None
-    elif identification.family is None:
-        status, restricted = "clear", False
-        reasons.append(f"maker {identification.maker} is not in a restricted corporate family")
-    elif not findings:
-        status, restricted = "clear", False
-        reasons.append(
-            f"maker {identification.maker} (family {identification.family}) is named by no "
-            "selected policy"
-        )
-    elif identification.confidence >= RESTRICTED_MIN_CONFIDENCE:
-        status, restricted = "restricted", True
-        reasons.insert(
-            0,
-            _summary(identification)
-            + f" - restricted by {', '.join(dict.fromkeys(f.policy for f in findings))}",
-        )
-    else:
+    elif not assessment.some_candidate_restricted and context:
+        # Named, but only by measures that restrict nothing: a person decides whether the
+        # practice reported there matters; the row is never restricted by it.
         status, restricted = "review", None
         reasons.insert(
             0,
-            _summary(identification) + f" - confidence {identification.confidence:.2f} is below "
-            f"{RESTRICTED_MIN_CONFIDENCE}: review; if confirmed, restricted by "
-            + ", ".join(dict.fromkeys(f.policy for f in findings)),
+            _summary(identification)
+            + f" - review: {assessment.makers} is named only by measures that restrict "
+            f"nothing ({context_reason}); not restricted",
         )
+    elif not assessment.some_candidate_restricted:
+        status, restricted = "clear", False
+        families = [c.family for c in identification.candidates if c.family]
+        if not families:
+            reasons.append(f"maker {identification.maker} is not in a restricted corporate family")
+        else:
+            reasons.append(
+                f"maker {assessment.makers} (family {', '.join(dict.fromkeys(families))}) is "
+                "named by no selected policy"
+            )
+    else:
+        doubts = _doubts(identification, assessment.every_candidate_restricted, assessment.which())
+        if doubts:
+            status, restricted = "review", None
+            reasons.insert(
+                0,
+                _summary(identification)
+                + f" - review: {'; '.join(doubts)}; if confirmed, restricted by "
+                + ", ".join(assessment.restricting_policies),
+            )
+        else:
+            status, restricted = "restricted", True
+            which = f"; each is restricted: {assessment.which()}" if several else ""
+            reasons.insert(
+                0,
+                _summary(identification)
+                + f" - restricted by {', '.join(assessment.restricting_policies)}{which}",
+            )
+        if context:
+            reasons.append(context_reason)
     return ScreenRow(
         row=row,
         input=identification.input,
         maker=identification.maker,
+        makers=[candidate.maker for candidate in identification.candidates],
         brand=identification.brand,
         model=identification.model,
         device_type=identification.device_type,
@@ -125,8 +151,9 @@ def judge_product(
                 effective=f.effective,
                 family=f.family,
                 scope_note=f.scope_note,
+                effect=f.effect,
             )
-            for f in findings
+            for f in assessment.findings
         ],
         confidence=identification.confidence,
         reason="; ".join(reasons),
@@ -134,10 +161,33 @@ def judge_product(
     )
 
 
+def _doubts(
+    identification: Identification, every_candidate_restricted: bool, which: str
+) -> list[str]:
+    """Why the evidence does not establish a restriction (empty: it does)."""
+    doubts = []
+    makers = _makers(identification)
+    if not every_candidate_restricted:
+        doubts.append(f"made by {makers} and not every one is restricted ({which})")
+    if not identification.established:
+        doubts.append(f"{makers} is only a possible maker")
+    if identification.confidence < RESTRICTED_MIN_CONFIDENCE:
+        doubts.append(
+            f"confidence {identification.confidence:.2f} is below {RESTRICTED_MIN_CONFIDENCE}"
+        )
+    return doubts
+
+
+def _makers(identification: Identification) -> str:
+    """``"Hikvision"``, or ``"Hikvision or Dahua"`` when the evidence allows several."""
+    names = [c.maker for c in identification.candidates] or [identification.maker or "unknown"]
+    return " or ".join(names)
+
+
 def _summary(identification: Identification) -> str:
     brand = identification.brand or "unknown brand"
     if identification.maker and identification.maker != brand:
-        return f"{brand}: made by {identification.maker} ({identification.relation})"
+        return f"{brand}: made by {_makers(identification)} ({identification.relation})"
     return f"{brand}: {identification.relation}"
 
 
