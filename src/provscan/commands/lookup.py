@@ -87,6 +87,8 @@ def _print_row(row: object, console: Console) -> None:
         console.print(Text.assemble(f"  {label:<11} ", (printable(value), style)))
 
     line("maker", row.maker or "unknown")
+    if len(row.makers) > 1:
+        line("could be", " or ".join(row.makers))
     if row.maker and row.family:
         line("family", row.family)
     line("brand", row.brand or "-")
@@ -101,11 +103,17 @@ def _print_row(row: object, console: Console) -> None:
         "unknown": "unknown",
     }[row.status]
     line("restricted", verdict, status_style)
+    shown: set[tuple[str, str]] = set()
     for finding in row.findings:
+        if (finding.policy, finding.measure) in shown:
+            continue  # one measure naming two candidate families is shown once
+        shown.add((finding.policy, finding.measure))
+        context = finding.effect == "context"
         console.print(
             Text.assemble(
                 "    ",
-                (printable(finding.policy), "bold"),
+                (printable(finding.policy), "dim" if context else "bold"),
+                " (context only, restricts nothing)" if context else "",
                 f" ({printable(finding.jurisdiction)}): {printable(finding.measure)} ",
                 (f"[{printable(finding.citation, limit=160)}]", "dim"),
             )

@@ -91,8 +91,11 @@ class Assessment:
         return policy_ids(f for f in self.findings if f.effect == "context")
 
     def which(self) -> str:
-        """``"Hikvision by us, uk; Dahua by none of the selected policies"``."""
-        return "; ".join(
+        """``"Hikvision by us, uk / Dahua by none of the selected policies"``.
+
+        Not "; ": reasons are joined with "; " and split on it for display.
+        """
+        return " / ".join(
             f"{maker} by {', '.join(ids)}" if ids else f"{maker} by none of the selected policies"
             for maker, ids in self.restricted_by.items()
         )

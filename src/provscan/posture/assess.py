@@ -366,8 +366,11 @@ def remediation_for(
     plan: list[Remediation] = []
     isolate_reasons: list[tuple[int, str]] = []
     if device.restricted:
-        policies = ", ".join(dict.fromkeys(f.policy for f in device.findings))
-        first = device.findings[0]
+        restricting = [f for f in device.findings if f.effect == "restricts"] or list(
+            device.findings
+        )
+        policies = ", ".join(dict.fromkeys(f.policy for f in restricting))
+        first = restricting[0]
         plan.append(
             Remediation(
                 "replace",

@@ -556,7 +556,9 @@ def result_cells(row: ScreenRow) -> list[str]:
         row.brand or "",
         row.relation,
         _restricted_text(row),
-        ";".join(dict.fromkeys(finding.policy for finding in row.findings)),
+        # Only measures that restrict: a context-only measure (effect "context") names the
+        # maker without restricting it, and is kept in the JSON output with its effect.
+        ";".join(dict.fromkeys(f.policy for f in row.findings if f.effect == "restricts")),
         f"{row.confidence:.2f}",
         row.reason,
     ]
