@@ -16,6 +16,7 @@ import argparse
 import gzip
 import io
 import json
+import os
 import shutil
 import struct
 import subprocess
@@ -25,6 +26,9 @@ import time
 from pathlib import Path
 
 import psutil
+
+# The scope interlock (docs/decisions/0007): everything this benchmark starts stays on loopback.
+os.environ.setdefault("PROVSCAN_ALLOWED_TARGETS", "127.0.0.0/8,::1/128")
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "pcap" / "fixtures"

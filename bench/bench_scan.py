@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -27,6 +28,9 @@ import psutil
 from provscan.engine.limits import DEFAULT_PORTS
 from provscan.knowledge import load_knowledge
 from provscan.lab.server import generate_bench_lab, run_lab_in_thread
+
+# The scope interlock (docs/decisions/0007): everything this benchmark starts stays on loopback.
+os.environ.setdefault("PROVSCAN_ALLOWED_TARGETS", "127.0.0.0/8,::1/128")
 
 
 def run_measured(command: list[str], timeout: float) -> tuple[float, int, str, int]:
