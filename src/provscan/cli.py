@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import importlib
+import json
 import os
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -28,12 +29,17 @@ from provscan.commands.common import (
     QuietOption,
     UsageProblem,
     emit,
+    epilog,
     fail,
+    fail_for,
     finish,
+    guard_output,
     parse_policy_ids,
     scan_observer,
     stderr,
+    target_files,
 )
+from provscan.commands.options_output import VerboseOption, interrupted
 from provscan.engine.limits import DEFAULT_PORTS, ScanLimits
 from provscan.errors import ProvscanError, TargetError
 
@@ -45,10 +51,14 @@ app = typer.Typer(
     help="Find devices made by restricted surveillance vendors (incl. OEM relabels) on networks you own.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    # Plain click help: option types in words (metavars), no boxes, and greppable text.
+    rich_markup_mode=None,
+    add_completion=True,
 )
 lab_app = typer.Typer(
-    help="The built-in device lab: emulated devices on loopback addresses.", no_args_is_help=True
+    help="The built-in device lab: emulated devices on loopback addresses.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(lab_app, name="lab")
 
@@ -83,7 +93,14 @@ def _load_credentials(path: Path | None) -> CredentialStore | None:
     return store
 
 
-@app.command()
+@app.command(
+    epilog=epilog(
+        "provscan scan 127.77.1.0/24",
+        "provscan scan 10.1.0.0/16 --exclude 10.1.99.0/24 --policy ca,us",
+        "provscan scan @sites.txt -f json -o scan.json --fail-on-restricted",
+        "provscan scan cam1.example.internal --ports 80,443,554,8000 --rate 50",
+    )
+)
 def scan(
     targets: Annotated[
         list[str],
@@ -95,12 +112,17 @@ def scan(
     ports: Annotated[
         str | None,
         typer.Option(
-            "--ports", "-p", help="Ports to scan, e.g. 80,443,8000-8010 (default: camera port set)."
+            "--ports",
+            "-p",
+            metavar="PORTS",
+            help="Ports to scan, e.g. 80,443,8000-8010 (default: camera port set).",
         ),
     ] = None,
     exclude: Annotated[
         list[str] | None,
-        typer.Option("--exclude", help="Targets to skip (same syntax; repeatable)."),
+        typer.Option(
+            "--exclude", metavar="TARGET", help="Targets to skip (same syntax; repeatable)."
+        ),
     ] = None,
     policy: PolicyOption = None,
     fmt: FormatOption = OutputFormat.table,
@@ -110,22 +132,50 @@ def scan(
     fail_on_restricted: FailOnRestrictedOption = False,
     rate: Annotated[
         float,
-        typer.Option("--rate", min=0.0, help="Max new connections per second (0 = unlimited)."),
+        typer.Option(
+            "--rate",
+            min=0.0,
+            metavar="PER_SECOND",
+            help="Max new connections per second (0 = unlimited).",
+        ),
     ] = 0.0,
     concurrency: Annotated[
-        int, typer.Option("--concurrency", min=1, max=4096, help="Global connection limit.")
+        int,
+        typer.Option(
+            "--concurrency", min=1, max=4096, metavar="N", help="Global connection limit."
+        ),
     ] = ScanLimits.global_connection_limit,
     per_host: Annotated[
-        int, typer.Option("--per-host", min=1, max=64, help="Connections at once per host.")
+        int,
+        typer.Option(
+            "--per-host", min=1, max=64, metavar="N", help="Connections at once per host."
+        ),
     ] = ScanLimits.per_host_connection_limit,
     timeout: Annotated[
-        float, typer.Option("--timeout", min=0.05, max=120.0, help="Per-connection deadline (s).")
+        float,
+        typer.Option(
+            "--timeout",
+            min=0.05,
+            max=120.0,
+            metavar="SECONDS",
+            help="Per-connection deadline.",
+        ),
     ] = ScanLimits.per_connection_deadline_s,
     host_timeout: Annotated[
-        float, typer.Option("--host-timeout", min=0.1, max=3600.0, help="Per-host deadline (s).")
+        float,
+        typer.Option(
+            "--host-timeout",
+            min=0.1,
+            max=3600.0,
+            metavar="SECONDS",
+            help="Per-host deadline.",
+        ),
     ] = ScanLimits.per_host_deadline_s,
     max_hosts: Annotated[
-        int, typer.Option("--max-hosts", min=1, help="Refuse target sets larger than this.")
+        int,
+        typer.Option(
+            "--max-hosts", min=1, metavar="N", help="Refuse target sets larger than this."
+        ),
     ] = 65536,
     allow_public: Annotated[
         bool,
@@ -135,10 +185,12 @@ def scan(
         ),
     ] = False,
     quiet: QuietOption = False,
+    verbose: VerboseOption = False,
     credentials: Annotated[
         Path | None,
         typer.Option(
             "--credentials",
+            metavar="FILE",
             help="YAML/TOML file of device credentials (per IP, per subnet, default) to read "
             "model, serial and firmware through the devices' own APIs. Never logged or stored.",
         ),
@@ -161,15 +213,16 @@ def scan(
     ] = False,
     iface: Annotated[
         str | None,
-        typer.Option("--iface", help="Run discovery only on this interface."),
+        typer.Option("--iface", metavar="NAME", help="Run discovery only on this interface."),
     ] = None,
 ) -> None:
     """Scan targets, identify each device's real maker and flag restricted vendors."""
     from provscan.discovery.runner import DiscoverySettings
-    from provscan.pipeline import run_scan
+    from provscan.pipeline import run_interruptibly, run_scan
     from provscan.targets import build_targets, parse_ports
 
     try:
+        guard_output(output, [*target_files(targets), *target_files(exclude), credentials], db=db)
         try:
             port_list = parse_ports(ports) if ports else DEFAULT_PORTS
             target_set = build_targets(
@@ -189,26 +242,34 @@ def scan(
         )
         policy_ids = parse_policy_ids(policy)
         credential_store = _load_credentials(credentials)
-        result = asyncio.run(
-            run_scan(
+        observer = scan_observer(quiet)
+        # The first Ctrl-C stops the scan: what it learned is printed and stored, marked
+        # incomplete, and the exit is 130; a second Ctrl-C exits at once.
+        result, cut_short = run_interruptibly(
+            lambda stop: run_scan(
                 target_set,
                 targets,
                 port_list,
                 policy_ids=policy_ids,
                 limits=limits,
-                observer=scan_observer(quiet),
+                observer=observer,
                 credentials=credential_store,
                 check_default_credentials=check_default_credentials,
                 discovery=None if no_discovery else DiscoverySettings(interface=iface),
+                stop=stop,
             )
         )
-        emit(result, fmt, output, db, no_db)
+        emit(result, fmt, output, db, no_db, verbose=verbose)
     except ProvscanError as exc:
-        raise fail(str(exc), EXIT_USAGE if isinstance(exc, UsageProblem) else EXIT_ERROR) from None
+        raise fail_for(exc) from None
+    if cut_short:
+        raise interrupted(result.info.hosts_scanned, target_set.size_upper_bound)
     finish(result, fail_on_restricted)
 
 
-@app.command()
+@app.command(
+    epilog=epilog("provscan demo", "provscan demo -f json -o demo.json --no-db", "provscan demo -v")
+)
 def demo(
     fmt: FormatOption = OutputFormat.table,
     output: OutputOption = None,
@@ -216,13 +277,15 @@ def demo(
     no_db: NoDbOption = False,
     quiet: QuietOption = False,
     fail_on_restricted: FailOnRestrictedOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Start the built-in device lab, scan it, print the findings and stop the lab."""
     from provscan.lab.server import run_lab_in_thread
-    from provscan.pipeline import run_scan
+    from provscan.pipeline import run_interruptibly, run_scan
     from provscan.targets import build_targets
 
     try:
+        guard_output(output, [], db=db)
         with run_lab_in_thread() as lab:
             addresses = sorted(
                 {d.address for d in lab.devices}, key=lambda a: tuple(int(x) for x in a.split("."))
@@ -235,34 +298,52 @@ def demo(
                 ScanLimits(), per_connection_deadline_s=4.0, per_host_deadline_s=20.0
             )
             target_set = build_targets(addresses)
-            result = asyncio.run(
-                run_scan(
+            observer = scan_observer(quiet)
+            result, cut_short = run_interruptibly(  # Ctrl-C: as for `provscan scan`
+                lambda stop: run_scan(
                     target_set,
                     addresses,
                     DEFAULT_PORTS,
                     limits=limits,
-                    observer=scan_observer(quiet),
+                    observer=observer,
+                    stop=stop,
                 )
             )
-        emit(result, fmt, output, db, no_db)
+        emit(result, fmt, output, db, no_db, verbose=verbose)
     except ProvscanError as exc:
-        raise fail(str(exc)) from None
+        raise fail_for(exc) from None
+    if cut_short:
+        raise interrupted(result.info.hosts_scanned, len(addresses))
     finish(result, fail_on_restricted)
 
 
-@app.command()
-def policies() -> None:
-    """List the bundled jurisdiction policies and what they restrict."""
-    from rich.table import Table
+class PolicyFormat(StrEnum):
+    table = "table"
+    json = "json"
 
+
+@app.command(epilog=epilog("provscan policies", "provscan policies --format json > policies.json"))
+def policies(
+    fmt: Annotated[
+        PolicyFormat,
+        typer.Option("--format", "-f", metavar="table|json", help="Output format."),
+    ] = PolicyFormat.table,
+) -> None:
+    """List the bundled jurisdiction policies, their measures and citations."""
     from provscan.knowledge.loader import load_knowledge
 
     try:
         knowledge = load_knowledge()
     except ProvscanError as exc:
-        raise fail(str(exc)) from None
+        raise fail_for(exc) from None
+    if fmt is PolicyFormat.json:
+        document = {"policies": [p.model_dump(mode="json") for p in knowledge.policies.values()]}
+        typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        return
+    from rich.table import Table
+
     table = Table(title="Bundled policies")
-    for column in ("id", "jurisdiction", "measure", "families", "effective", "citation"):
+    for column in ("id", "jurisdiction", "measure", "effect", "families", "effective", "citation"):
         table.add_column(column, overflow="fold")
     for policy in knowledge.policies.values():
         for measure in policy.measures:
@@ -270,6 +351,7 @@ def policies() -> None:
                 policy.id,
                 policy.jurisdiction,
                 measure.title,
+                str(measure.effect),
                 ", ".join(measure.families),
                 measure.effective.isoformat(),
                 measure.citation,
@@ -361,14 +443,39 @@ def _register_commands() -> None:
 _register_commands()
 
 
+def _usage_hint(exc: typer.TyperException) -> str:
+    context = getattr(exc, "ctx", None)
+    path = getattr(context, "command_path", "") or ""
+    command = path.split(" ", 1)[1] if " " in path else ""
+    return f"; see 'provscan {command} --help'" if command else "; see 'provscan --help'"
+
+
 def main() -> None:
+    # standalone_mode=False: typer hands usage errors back, so each becomes one short line
+    # ("provscan: error: …", exit 2) instead of a usage block.
     try:
-        app()
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        stderr.print("provscan: aborted", highlight=False, markup=False)
+        sys.exit(EXIT_ERROR)
+    except typer.TyperException as exc:  # click's usage and parameter errors
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `provscan` alone: the help
+            typer.echo(
+                exc.format_message() if hasattr(exc, "format_message") else str(exc), err=True
+            )
+            sys.exit(EXIT_USAGE)
+        exit_code = getattr(exc, "exit_code", EXIT_USAGE)
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        # pydantic (typer's coercion) prefixes its messages; the user needs only the words.
+        message = message.replace("Value error, ", "").rstrip(".")
+        hint = _usage_hint(exc) if exit_code == EXIT_USAGE else ""
+        stderr.print(f"provscan: error: {message}{hint}", highlight=False, markup=False)
+        sys.exit(exit_code)
     except KeyboardInterrupt:
         stderr.print("provscan: interrupted")
         sys.exit(EXIT_INTERRUPTED)
     except ProvscanError as exc:
-        stderr.print(f"provscan: error: {exc}", highlight=False)
+        stderr.print(f"provscan: error: {exc}", highlight=False, markup=False)
         sys.exit(EXIT_ERROR)
     except Exception as exc:  # the last line of defence: a message, not a traceback
         if os.environ.get("PROVSCAN_DEBUG"):
@@ -376,5 +483,7 @@ def main() -> None:
         stderr.print(
             f"provscan: internal error: {type(exc).__name__}: {exc} (set PROVSCAN_DEBUG=1 for a traceback)",
             highlight=False,
+            markup=False,
         )
         sys.exit(EXIT_ERROR)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,14 +1,24 @@
-"""Assemble the pipeline from its parts. Only this module and the CLI pick concrete classes."""
+"""Assemble the pipeline from its parts. Only this module and the CLI pick concrete classes.
+
+It also owns how a scan run from a terminal reacts to Ctrl-C: the first SIGINT stops the
+scan gracefully (what was learned is returned, marked incomplete), a second one raises
+KeyboardInterrupt at once.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import signal
+import threading
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from typing import Any
 
 from provscan.attribution.attribute import Attributor
 from provscan.discovery.interface import DiscoveryResult
 from provscan.discovery.runner import DiscoverySettings, discover_for_targets
 from provscan.engine.limits import ScanLimits
-from provscan.engine.scanner import Scanner, ScanRequest
+from provscan.engine.scanner import Scanner, ScanRequest, unless_stopped
 from provscan.knowledge.loader import Knowledge, load_knowledge, load_posture_knowledge
 from provscan.model import ScanResult
 from provscan.posture.assess import assess_scan
@@ -42,17 +52,21 @@ async def run_scan(
     check_default_credentials: bool = False,
     posture: bool = True,
     discovery: DiscoverySettings | None = DEFAULT_DISCOVERY,
+    stop: asyncio.Event | None = None,
 ) -> ScanResult:
     """Scan, attribute, judge and (unless ``posture`` is False) assess security posture.
 
     ``credentials`` enables the credentialed probes on the hosts it covers;
     ``check_default_credentials`` tries the documented factory accounts (off by default).
+    Setting ``stop`` ends the scan early with what it learned (``info.complete`` False).
     """
     knowledge = knowledge or load_knowledge()
     # Discovery first (``discovery=None`` skips it); its replies join each host's evidence.
     discovered = DiscoveryResult()
     if discovery is not None:
-        discovered = await discover_for_targets((a for a, _ in targets), discovery)
+        discovered = await _discover_unless_stopped(
+            discover_for_targets((a for a, _ in targets), discovery), stop
+        )
     policies = knowledge.select_policies(list(policy_ids) if policy_ids else None)
     posture_knowledge = load_posture_knowledge() if posture or check_default_credentials else None
     probes = build_probes(knowledge)
@@ -72,7 +86,74 @@ async def run_scan(
         discovered=discovered.by_address(),
         notes=discovered.notes,
     )
-    result = await scanner.run(request)
+    result = await scanner.run(request, stop=stop)
     if posture and posture_knowledge is not None:
         result = assess_scan(result, posture_knowledge)
     return result
+
+
+async def _discover_unless_stopped(
+    discovery: Coroutine[Any, Any, DiscoveryResult], stop: asyncio.Event | None
+) -> DiscoveryResult:
+    """Discovery's result, or an empty one noted as interrupted when ``stop`` comes first."""
+    done = await unless_stopped(discovery, stop)
+    if done is None:
+        return DiscoveryResult(notes=("discovery interrupted: its replies are not used",))
+    return done[0]
+
+
+@contextmanager
+def first_interrupt_calls(on_first: Callable[[], None]) -> Iterator[None]:
+    """While active, the first SIGINT (Ctrl-C) calls ``on_first`` instead of raising
+    KeyboardInterrupt, and restores the default handler so that a second one raises it at once.
+
+    ``on_first`` runs inside a signal handler: it must only set flags or hand work to an event
+    loop with ``call_soon_threadsafe``. Outside the main thread (where Python delivers no
+    signals) this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        on_first()
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def run_interruptibly(
+    scan: Callable[[asyncio.Event], Coroutine[Any, Any, ScanResult]],
+) -> tuple[ScanResult, bool]:
+    """``asyncio.run(scan(stop))`` for a terminal: the first Ctrl-C sets ``stop`` (the scan
+    returns what it learned, marked incomplete); a second one raises KeyboardInterrupt at once.
+
+    Use it as ``run_interruptibly(lambda stop: run_scan(..., stop=stop))``. Returns the result
+    and whether Ctrl-C cut it short (a stop that came after the last host had finished
+    leaves a complete result and is not reported as an interruption).
+    """
+    requested = threading.Event()
+    wake: list[Callable[[], object]] = []
+
+    async def main() -> ScanResult:
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        wake.append(lambda: loop.call_soon_threadsafe(stop.set))
+        if requested.is_set():  # Ctrl-C came before the loop was running
+            stop.set()
+        return await scan(stop)
+
+    def on_first() -> None:
+        requested.set()
+        for callback in wake:
+            with suppress(RuntimeError):  # the loop has closed already: nothing left to stop
+                callback()
+
+    with first_interrupt_calls(on_first):
+        result = asyncio.run(main())
+    return result, requested.is_set() and not result.info.complete

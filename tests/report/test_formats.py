@@ -29,9 +29,9 @@ def _csv_rows(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
-def _table_text(result: ScanResult) -> str:
+def _table_text(result: ScanResult, *, verbose: bool = False) -> str:
     console = Console(record=True, width=160, file=io.StringIO())
-    render_table(result, console)
+    render_table(result, console, verbose=verbose)
     return console.export_text()
 
 
@@ -90,18 +90,41 @@ def test_jsonl_is_a_scan_line_then_one_line_per_device(sample_result: ScanResult
         assert record == {"type": "device", "scan_id": document["scan"]["id"], **device}
 
 
-def test_table_shows_restricted_marker_policies_summary_and_why(
+def test_table_leads_with_the_summary_and_groups_devices_by_verdict(
     sample_result: ScanResult,
 ) -> None:
-    text = _table_text(sample_result)
-    assert "YES (2)" in text
-    assert "us-ndaa-889" in text
-    assert "M3106-L Mk II" in text
+    lines = _table_text(sample_result).splitlines()
+    assert lines[1] == (
+        "2 devices: 1 restricted, 0 to review, 0 unknown, 1 clear; 12 hosts without answers"
+    )
+    assert lines[2] == "By maker family: Dahua 1, other makers 1"
+    text = "\n".join(lines)
+    # restricted first, with its family's pointer to the policies, then the clear device
+    assert text.index("Restricted: 1 device") < text.index("Clear: 1 device")
     assert (
-        "2 devices, 1 restricted (policies us-ndaa-889, us-fcc-covered-list), "
-        "12 hosts without answers"
-    ) in text
-    assert "Why 192.0.2.10 is restricted: Amcrest, made by Dahua (oem_relabel)" in text
+        "Dahua family (1): restricted by us-ndaa-889, us-fcc-covered-list (see Policies below)"
+        in text
+    )
+    assert "Axis 192.0.2.20" in text
+    # each policy is explained once, with its citation
+    assert text.count("Federal procurement ban on covered video-surveillance equipment") == 1
+    assert "Pub. L. 115-232 s.889(a)(1)(A); FAR 52.204-25" in text
+    # the evidence is for --verbose
+    assert "dvrip/37777" not in text
+    assert "--verbose" in text
+
+
+def test_verbose_table_shows_every_finding_and_piece_of_evidence(
+    sample_result: ScanResult,
+) -> None:
+    text = _table_text(sample_result, verbose=True)
+    assert "192.0.2.10 restricted: Amcrest IP8M-2496EB, made by Dahua (oem_relabel)" in text
+    assert "M3106-L Mk II" in text
+    for device in sample_result.devices:
+        for finding in device.findings:
+            assert f"{finding.policy} ({finding.jurisdiction}): {finding.measure}" in text
+        for evidence in device.evidence:
+            assert evidence.observed_field in text
     # the strongest rule match comes first among the evidence lines
     assert text.index("rule dahua.dvrip.reply") < text.index("rule amcrest.http.digest_realm")
     assert "dvrip/37777" in text
@@ -111,7 +134,7 @@ def test_table_marks_restricted_in_bold_red(sample_result: ScanResult) -> None:
     console = Console(record=True, width=160, file=io.StringIO(), force_terminal=True)
     render_table(sample_result, console)
     styled = console.export_text(styles=True)
-    assert "\x1b[1;31mYES (2)" in styled
+    assert "\x1b[1;31mRestricted: 1 device" in styled
 
 
 def test_table_neither_interprets_markup_nor_passes_escapes_from_devices(
@@ -121,12 +144,14 @@ def test_table_neither_interprets_markup_nor_passes_escapes_from_devices(
         sample_result.devices[0],
         model="[bold]X[/bold]\x1b[2J",
         brand="Amcrest\u202e",
+        manufacturer="[red]Axis\x1b[0m",
     )
-    text = _table_text(replace(sample_result, devices=(hostile,)))
-    assert "[bold]X[/bold]" in text
-    assert "\x1b" not in text
-    assert "\\x1b[2J" in text
-    assert "\u202e" not in text
+    for verbose in (False, True):
+        text = _table_text(replace(sample_result, devices=(hostile,)), verbose=verbose)
+        assert "[red]Axis\\x1b[0m" in text
+        assert "\x1b" not in text
+        assert "\u202e" not in text
+    assert "[bold]X[/bold]\\x1b[2J" in text
 
 
 def test_incomplete_scan_is_flagged_in_the_summary(sample_result: ScanResult) -> None:
@@ -162,7 +187,7 @@ def test_write_output_to_file_is_atomic_and_complete(
     elif fmt == "csv":
         assert content == render_csv(sample_result)
     else:
-        assert "is restricted" in content
+        assert "restricted by us-ndaa-889" in content
         assert "\x1b" not in content
     # no temporary file is left next to the report
     assert [path.name for path in tmp_path.iterdir()] == [target.name]

@@ -25,6 +25,22 @@ EXIT_INTERRUPTED = 130
 
 stderr = Console(stderr=True, soft_wrap=True)
 
+_EXIT_CODES = (
+    "Exit codes:\n"
+    "  0    done\n"
+    "  1    runtime error (message on stderr)\n"
+    "  2    bad argument, or an input file that is missing or unreadable\n"
+    "  3    a restricted item was found and --fail-on-restricted was given\n"
+    "  130  interrupted (a scan prints and stores what it learned, marked incomplete)"
+)
+
+
+def epilog(*examples: str) -> str:
+    """The end of a command's ``--help``: examples, then the exit codes (``\b`` keeps click
+    from re-wrapping these lines)."""
+    lines = "\n".join(f"  {example}" for example in examples)
+    return f"\b\nExamples:\n{lines}\n\n\b\n{_EXIT_CODES}"
+
 
 class OutputFormat(StrEnum):
     table = "table"

@@ -20,8 +20,6 @@ import typer
 
 from provscan import __version__
 from provscan.commands.common import (
-    EXIT_ERROR,
-    EXIT_USAGE,
     DbOption,
     FailOnRestrictedOption,
     FormatOption,
@@ -29,12 +27,15 @@ from provscan.commands.common import (
     OutputFormat,
     OutputOption,
     PolicyOption,
-    UsageProblem,
     emit,
-    fail,
+    epilog,
+    fail_for,
     finish,
+    guard_output,
     parse_policy_ids,
+    target_files,
 )
+from provscan.commands.options_output import VerboseOption
 from provscan.discovery.interface import DiscoveryResult
 from provscan.discovery.runner import (
     DEFAULT_TIMEOUT_S,
@@ -99,9 +100,14 @@ async def run_discover(
 
 
 def register(app: typer.Typer) -> None:
-    from provscan.errors import ProvscanError, TargetError
+    from provscan.errors import ProvscanError
 
-    @app.command()
+    @app.command(
+        epilog=epilog(
+            "provscan discover --iface eth0 --timeout 2",
+            "provscan discover 127.77.20.10-14 --timeout 0.5 --no-db -f csv",
+        )
+    )
     def discover(
         targets: Annotated[
             list[str] | None,
@@ -127,22 +133,18 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option("--allow-public", help="Allow public unicast targets.")
         ] = False,
         fail_on_restricted: FailOnRestrictedOption = False,
+        verbose: VerboseOption = False,
     ) -> None:
         """Find devices that announce themselves (ONVIF, SADP, DHDiscover, SSDP/UPnP, mDNS, ARP)."""
         started = datetime.now(UTC)
         settings = DiscoverySettings(timeout_s=timeout, interface=iface, loopback_timeout_s=timeout)
         try:
+            guard_output(output, target_files(targets), db=db)
             policy_ids = parse_policy_ids(policy)
-            try:
-                found = asyncio.run(
-                    run_discover(targets or [], settings, allow_public=allow_public)
-                )
-            except TargetError as exc:
-                raise UsageProblem(str(exc)) from exc
+            found = asyncio.run(run_discover(targets or [], settings, allow_public=allow_public))
             specs = targets or [iface or "attached segments"]
             result = build_result(found, started=started, target_specs=specs, policy_ids=policy_ids)
-            emit(result, fmt, output, db, no_db)
+            emit(result, fmt, output, db, no_db, verbose=verbose)
         except ProvscanError as exc:
-            code = EXIT_USAGE if isinstance(exc, UsageProblem) else EXIT_ERROR
-            raise fail(str(exc), code) from None
+            raise fail_for(exc) from None
         finish(result, fail_on_restricted)

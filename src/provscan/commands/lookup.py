@@ -27,7 +27,15 @@ def parse_policy_option(policy: str | None) -> list[str] | None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command(name="lookup")(lookup)
+    from provscan.commands.common import epilog
+
+    app.command(
+        name="lookup",
+        epilog=epilog(
+            'provscan lookup "4MP turret camera LTS CMIP7442W-28M" --policy ca',
+            "provscan lookup Amcrest IP8M-2496EB --format json",
+        ),
+    )(lookup)
 
 
 def lookup(

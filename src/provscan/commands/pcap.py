@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
+import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from provscan.commands.common import (
-    EXIT_ERROR,
     EXIT_USAGE,
     DbOption,
     FailOnRestrictedOption,
@@ -19,18 +21,23 @@ from provscan.commands.common import (
     OutputOption,
     PolicyOption,
     QuietOption,
-    UsageProblem,
     emit,
+    epilog,
     fail,
+    fail_for,
     finish,
+    guard_output,
     parse_policy_ids,
     stderr,
 )
+from provscan.commands.options_output import VerboseOption, interrupted
 from provscan.errors import ProvscanError
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import TaskID
+
+    from provscan.model import ScanResult
 
 
 class RichCaptureProgress:
@@ -83,7 +90,14 @@ class RichCaptureProgress:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("pcap")
+    @app.command(
+        "pcap",
+        epilog=epilog(
+            "provscan pcap mirror.pcapng",
+            "provscan pcap day1.pcap.gz day2.pcap -f json -o passive.json",
+            "tcpdump -i eth1 -w - | provscan pcap - --no-db -f jsonl",
+        ),
+    )
     def pcap(
         files: Annotated[
             list[str],
@@ -99,9 +113,74 @@ def register(app: typer.Typer) -> None:
         no_db: NoDbOption = False,
         fail_on_restricted: FailOnRestrictedOption = False,
         quiet: QuietOption = False,
+        verbose: VerboseOption = False,
     ) -> None:
         """Identify devices passively from packet captures (no packet is sent)."""
-        run_pcap(files, policy, fmt, output, db, no_db, fail_on_restricted, quiet)
+        run_pcap(files, policy, fmt, output, db, no_db, fail_on_restricted, quiet, verbose)
+
+
+class _StopRequested(Exception):
+    """Raised between packets once Ctrl-C asked the analysis to stop."""
+
+
+class _Stoppable:
+    """Passes progress on to the bar (if any) and, once ``stop`` is set, stops the analysis
+    at the next progress point (between packets, so the analyser's state stays whole)."""
+
+    def __init__(self, inner: RichCaptureProgress | None, stop: threading.Event) -> None:
+        self._inner = inner
+        self._stop = stop
+
+    def check(self) -> None:
+        """Raise :class:`_StopRequested` once a stop was requested."""
+        if self._stop.is_set():
+            raise _StopRequested
+
+    def capture_started(self, name: str, total_bytes: int | None) -> None:
+        if self._inner is not None:
+            self._inner.capture_started(name, total_bytes)
+
+    def capture_progress(self, bytes_done: int, packets: int) -> None:
+        if self._inner is not None:
+            self._inner.capture_progress(bytes_done, packets)
+        self.check()
+
+    def capture_done(self, name: str, packets: int) -> None:
+        if self._inner is not None:
+            self._inner.capture_done(name, packets)
+
+
+def _analyse(
+    files: Sequence[str], policy_ids: Sequence[str] | None, observer: _Stoppable
+) -> tuple[ScanResult, int]:
+    """What :func:`provscan.passive.analyse_captures` does (keep the two in step), except that
+    a stop request ends it with the packets read so far. Returns the result and the number of
+    captures read, in whole or in part."""
+    from provscan.knowledge.loader import load_knowledge
+    from provscan.passive import STDIN_NAME, CaptureAnalyser, CaptureFileError
+    from provscan.passive.capture import input_size
+
+    knowledge = load_knowledge()
+    policies = knowledge.select_policies(list(policy_ids) if policy_ids else None)
+    analyser = CaptureAnalyser(knowledge, observer=observer)
+    read = 0
+    try:
+        for name in files:
+            observer.check()  # a stop between captures ends here
+            read += 1
+            if name == STDIN_NAME:
+                analyser.feed("<stdin>", sys.stdin.buffer)
+                continue
+            try:
+                handle = open(name, "rb")  # noqa: SIM115 - closed below, after streaming
+            except OSError as exc:
+                message = f"cannot open capture {name}: {exc.strerror or exc}"
+                raise CaptureFileError(message) from exc
+            with handle:
+                analyser.feed(name, handle, input_size(handle))
+    except _StopRequested:
+        pass
+    return analyser.result(policies), read
 
 
 def run_pcap(
@@ -113,25 +192,40 @@ def run_pcap(
     no_db: bool,
     fail_on_restricted: bool,
     quiet: bool,
+    verbose: bool = False,
 ) -> None:
-    from provscan.passive import STDIN_NAME, analyse_captures
+    from provscan.passive import STDIN_NAME
+    from provscan.pipeline import first_interrupt_calls
 
     if files.count(STDIN_NAME) > 1:
         raise fail("standard input (-) can be read only once", EXIT_USAGE)
     progress = None
     if not quiet and sys.stderr.isatty():
         progress = RichCaptureProgress(stderr)
+    # The first Ctrl-C stops the analysis between packets (a live capture piped in ends
+    # with it): what was read is printed and stored, marked incomplete, and the exit is 130.
+    stop = threading.Event()
     try:
+        guard_output(output, files, db=db)
         policy_ids = parse_policy_ids(policy)
         try:
-            result = analyse_captures(files, policy_ids=policy_ids, observer=progress)
+            with first_interrupt_calls(stop.set):
+                result, read = _analyse(files, policy_ids, _Stoppable(progress, stop))
         finally:
             if progress is not None:
                 progress.close()
+        if stop.is_set():
+            note = f"interrupted: stopped on request after reading {read} of {len(files)} captures"
+            info = dataclasses.replace(
+                result.info, complete=False, notes=(*result.info.notes, note)
+            )
+            result = dataclasses.replace(result, info=info)
         for note in result.info.notes:
             if " is truncated" in note or " is corrupt" in note:
                 stderr.print(f"[yellow]provscan: warning:[/] {note}", highlight=False)
-        emit(result, fmt, output, db, no_db)
+        emit(result, fmt, output, db, no_db, verbose=verbose)
     except ProvscanError as exc:
-        raise fail(str(exc), EXIT_USAGE if isinstance(exc, UsageProblem) else EXIT_ERROR) from None
+        raise fail_for(exc) from None
+    if stop.is_set():
+        raise interrupted(read, len(files), "captures")
     finish(result, fail_on_restricted)

@@ -19,7 +19,16 @@ class ScreenFormat(StrEnum):
 
 
 def register(app: typer.Typer) -> None:
-    app.command(name="screen")(screen)
+    from provscan.commands.common import epilog
+
+    app.command(
+        name="screen",
+        epilog=epilog(
+            "provscan screen purchase.csv --policy ca,us -o screened.csv",
+            "provscan screen bom.xlsx --sheet BOM -o screened.xlsx --fail-on-restricted",
+            'provscan screen list.csv --model-col "Part Number" --desc-col D -f json',
+        ),
+    )(screen)
 
 
 def _format_for(fmt: ScreenFormat | None, output: Path | None) -> ScreenFormat:

@@ -199,8 +199,20 @@ async def open_bounded(
     except OSError as exc:
         if exc.errno in (errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH):
             raise ProbeRefused(exc.strerror or str(exc)) from exc
+        if exc.errno == errno.ECONNRESET and not tls:
+            raise ResetAfterConnect("connection reset right after the handshake") from exc
         raise ProbeClosed(f"connect failed: {exc}") from exc
     return BoundedStream(reader, writer, limits, deadline)
+
+
+class ResetAfterConnect(ProbeClosed):
+    """The TCP handshake completed and the peer reset at once.
+
+    A reset *in reply to* a SYN is ECONNREFUSED; ECONNRESET while connecting means a listener
+    accepted, so the port is open. Whether the reset arrives before the event loop resumes
+    the connect is a race, so without this distinction the same device is counted
+    differently from one run to the next.
+    """
 
 
 #: How the scheduler opens a connection for a probe (its limits, slots and rate applied).

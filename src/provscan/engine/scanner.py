@@ -4,6 +4,10 @@ For every host: TCP connect to each port, then run every applicable probe on eac
 port (each probe job holds one per-host slot and one global slot), then attribute and
 judge. Hosts are processed by a fixed pool of workers pulling from a lazy target
 iterator, so memory stays bounded for large ranges.
+
+A scan can be stopped (``stop`` event, set on Ctrl-C): no new host starts, hosts in progress
+are cut short and keep what they learned, their unfinished probes become ``error`` attempts
+whose message starts with ``cancelled``, and the result is marked incomplete.
 """
 
 from __future__ import annotations
@@ -13,10 +17,10 @@ import dataclasses
 import ipaddress
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Coroutine, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from provscan import __version__
 from provscan.attribution.attribute import Attributor
@@ -26,6 +30,7 @@ from provscan.engine.connection import (
     Connector,
     HostProbeContext,
     RateLimiter,
+    ResetAfterConnect,
     open_bounded,
 )
 from provscan.engine.limits import ScanLimits
@@ -42,6 +47,8 @@ from provscan.probes.interface import (
 )
 from provscan.report.events import NullObserver, ScanObserver
 
+_T = TypeVar("_T")
+
 
 class DeviceCheck(Protocol):
     """Plans probe jobs from an attributed device (run after judging, on the same limits)."""
@@ -52,6 +59,12 @@ class DeviceCheck(Protocol):
 #: Stages tried in order on an open port where no specific probe saw anything.
 FALLBACK_STAGES: tuple[tuple[str, ...], ...] = (("banner",), ("http",), ("tls", "https"))
 FALLBACK_NAMES = frozenset({"banner"})
+
+#: The error of an attempt cut short by a stop request (the contract has no status for it,
+#: so it is an ``error`` whose message says so).
+CANCELLED_ERROR = "cancelled: the scan was interrupted before this probe finished"
+#: The error of an attempt still running when its host's deadline was reached.
+HOST_DEADLINE_ERROR = "host deadline reached before this probe finished"
 
 _STATUS_FOR_ERROR: dict[type[ProbeError], AttemptStatus] = {
     ProbeTimeout: AttemptStatus.TIMEOUT,
@@ -114,7 +127,8 @@ class Scanner:
 
     # -- execution ------------------------------------------------------------------------
 
-    async def run(self, request: ScanRequest) -> ScanResult:
+    async def run(self, request: ScanRequest, stop: asyncio.Event | None = None) -> ScanResult:
+        """Scan every target; when ``stop`` is set, return early with what was learned."""
         limits = request.limits
         started = datetime.now(UTC)
         info = ScanInfo(
@@ -132,14 +146,21 @@ class Scanner:
         global_slots = asyncio.Semaphore(limits.global_connection_limit)
         rate = RateLimiter(limits.rate_per_second)
         devices: list[Device] = []
-        counters = {"scanned": 0, "responding": 0}
+        counters = {"scanned": 0, "responding": 0, "cut_short": 0}
         iterator: Iterator[tuple[str, str | None]] = iter(request.targets)
         complete = True
 
         async def worker() -> None:
-            for address, hostname in iterator:
-                device = await self._scan_host(address, hostname, request, global_slots, rate)
+            while stop is None or not stop.is_set():
+                target = next(iterator, None)
+                if target is None:
+                    return
+                address, hostname = target
+                device, cut_short = await self._scan_host(
+                    address, hostname, request, global_slots, rate, stop
+                )
                 counters["scanned"] += 1
+                counters["cut_short"] += cut_short
                 if device is not None:
                     counters["responding"] += 1
                     devices.append(device)
@@ -147,12 +168,21 @@ class Scanner:
         workers = max(
             1, min(limits.global_connection_limit // limits.per_host_connection_limit, 256)
         )
+        watcher = asyncio.ensure_future(self._announce_stop(stop)) if stop is not None else None
         try:
             await asyncio.gather(*(worker() for _ in range(workers)))
         except asyncio.CancelledError:
             complete = False
             raise
         finally:
+            if watcher is not None:
+                watcher.cancel()
+            notes = info.notes
+            if stop is not None and stop.is_set():
+                # Stopped on request: every host that started is in the result, cut short or not.
+                complete = complete and not counters["cut_short"] and next(iterator, None) is None
+                if not complete:
+                    notes = (*notes, _interrupted_note(counters, request.total_hosts))
             # Interrupted or not, the scan ends here: listeners hear of it, marked incomplete.
             devices.sort(key=lambda d: _address_key(d.ip))
             info = dataclasses.replace(
@@ -161,10 +191,15 @@ class Scanner:
                 hosts_scanned=counters["scanned"],
                 hosts_responding=counters["responding"],
                 complete=complete,
+                notes=notes,
             )
             result = ScanResult(info, tuple(devices))
             self.observer.scan_done(result)
         return result
+
+    async def _announce_stop(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+        self.observer.scan_stopping()
 
     async def _scan_host(
         self,
@@ -173,12 +208,17 @@ class Scanner:
         request: ScanRequest,
         global_slots: asyncio.Semaphore,
         rate: RateLimiter,
-    ) -> Device | None:
+        stop: asyncio.Event | None = None,
+    ) -> tuple[Device | None, bool]:
+        """One host: ``(device or None, whether a stop request cut it short)``."""
         limits = request.limits
         self.observer.host_started(address)
         host_slots = asyncio.Semaphore(limits.per_host_connection_limit)
         open_ports: dict[int, str] = {}
         attempts: list[ProbeAttempt] = []
+        #: Probes started and not finished, by (probe name, port): their start time. What is
+        #: left here when the host is cut short becomes an attempt, so nothing is dropped.
+        running: dict[tuple[str, int], float] = {}
         notes: list[str] = []
 
         async def connect(
@@ -193,25 +233,33 @@ class Scanner:
             async with host_slots, global_slots:
                 try:
                     stream = await connect(address, port)
+                except ResetAfterConnect:
+                    pass  # a listener accepted, then reset: the port is open
                 except ProbeError:
                     return
-                await stream.close()
+                else:
+                    await stream.close()
             open_ports[port] = ""
             self.observer.port_open(address, port)
 
         async def run_stage(port: int, stage: list[Probe]) -> bool:
-            found = await asyncio.gather(
-                *(
-                    self._run_probe(
-                        probe, address, port, limits, connect, open_ports, host_slots, global_slots
-                    )
-                    for probe in stage
+            done: list[ProbeAttempt | None] = [None] * len(stage)
+
+            async def one(index: int, probe: Probe) -> None:
+                running[(probe.name, port)] = time.monotonic()
+                attempt = await self._run_probe(
+                    probe, address, port, limits, connect, open_ports, host_slots, global_slots
                 )
-            )
-            for attempt in found:
-                attempts.append(attempt)
+                del running[(probe.name, port)]
+                done[index] = attempt
                 self.observer.probe_done(address, attempt)
-            return any(attempt.observations for attempt in found)
+
+            try:
+                await asyncio.gather(*(one(i, probe) for i, probe in enumerate(stage)))
+            finally:
+                # In stage order, also when cut short: the attempts that did finish are kept.
+                attempts.extend(attempt for attempt in done if attempt is not None)
+            return any(attempt and attempt.observations for attempt in done)
 
         async def run_port(port: int) -> None:
             tried = {p.name for p in self.plan(port)}
@@ -222,25 +270,34 @@ class Scanner:
                 if fresh and await run_stage(port, fresh):
                     return
 
+        async def probe_host() -> None:
+            await asyncio.gather(*(check_port(p) for p in request.ports))
+            if open_ports:
+                await asyncio.gather(*(run_port(port) for port in sorted(open_ports)))
+
         host_started = time.monotonic()
         timed_out = False
+        cut_short = False
         try:
             async with asyncio.timeout(limits.per_host_deadline_s):
-                await asyncio.gather(*(check_port(p) for p in request.ports))
-                if open_ports:
-                    await asyncio.gather(*(run_port(port) for port in sorted(open_ports)))
+                cut_short = await unless_stopped(probe_host(), stop) is None
         except TimeoutError:
             timed_out = True
+            attempts.extend(_unfinished(running, AttemptStatus.TIMEOUT, HOST_DEADLINE_ERROR))
             notes.append(
                 f"host deadline of {limits.per_host_deadline_s:.0f}s reached after "
                 f"{time.monotonic() - host_started:.1f}s: results are incomplete"
             )
+        if cut_short:
+            attempts.extend(_unfinished(running, AttemptStatus.ERROR, CANCELLED_ERROR))
+            attempts.extend(self._never_started(address, open_ports, attempts))
+            notes.append("scan interrupted before this host was finished: results are incomplete")
 
         discovered = request.discovered.get(address)
         answered_discovery = discovered is not None and discovered.protocols != ("arp",)
         if not open_ports and not answered_discovery:
             self.observer.host_done(address, None)
-            return None
+            return None, cut_short
         if discovered is not None:
             notes.extend(discovered.notes)
             notes.append(f"discovery: {', '.join(discovered.protocols)}")
@@ -253,13 +310,29 @@ class Scanner:
             extra_observations=discovered.observations if discovered else (),
         )
         device = judge(attribution.device, request.policies)
-        device = await self._run_device_checks(
-            device, limits, connect, open_ports, host_slots, global_slots
-        )
+        if not cut_short:
+            device, cut_short = await self._run_device_checks(
+                device, limits, connect, open_ports, host_slots, global_slots, stop
+            )
+            if cut_short:
+                notes.append("scan interrupted during the device checks: results are incomplete")
         if notes or timed_out:
             device = dataclasses.replace(device, notes=(*device.notes, *notes))
         self.observer.host_done(address, device)
-        return device
+        return device, cut_short
+
+    def _never_started(
+        self, address: str, open_ports: Mapping[int, str], attempts: Sequence[ProbeAttempt]
+    ) -> list[ProbeAttempt]:
+        """Cancelled attempts for the open ports a stop reached before any probe ran on them."""
+        probed = {attempt.port for attempt in attempts}
+        cancelled = []
+        for port in sorted(set(open_ports) - probed):
+            for probe in self.plan(port, address) or self.fallback()[0]:
+                cancelled.append(
+                    ProbeAttempt(probe.name, port, AttemptStatus.ERROR, error=CANCELLED_ERROR)
+                )
+        return cancelled
 
     async def _run_device_checks(
         self,
@@ -269,30 +342,43 @@ class Scanner:
         open_ports: dict[int, str],
         host_slots: asyncio.Semaphore,
         global_slots: asyncio.Semaphore,
-    ) -> Device:
-        """Run the checks that need the attributed identity; their attempts join the device's."""
+        stop: asyncio.Event | None = None,
+    ) -> tuple[Device, bool]:
+        """Run the checks that need the attributed identity; their attempts join the device's.
+
+        Returns the device and whether a stop request cut the checks short.
+        """
         jobs = [job for check in self.device_checks for job in check.plan(device)]
         if not jobs:
-            return device
+            return device, False
         attempts: list[ProbeAttempt] = []
+        running: dict[tuple[str, int], float] = {}
+        waiting = list(reversed(jobs))
+
+        async def run_jobs() -> None:
+            while waiting:  # one after another: never parallel logins
+                probe, port = waiting.pop()
+                running[(probe.name, port)] = time.monotonic()
+                attempt = await self._run_probe(
+                    probe, device.ip, port, limits, connect, open_ports, host_slots, global_slots
+                )
+                del running[(probe.name, port)]
+                attempts.append(attempt)
+                self.observer.probe_done(device.ip, attempt)
+
+        cut_short = False
         try:
             async with asyncio.timeout(limits.per_host_deadline_s):
-                for probe, port in jobs:  # one after another: never parallel logins
-                    attempt = await self._run_probe(
-                        probe,
-                        device.ip,
-                        port,
-                        limits,
-                        connect,
-                        open_ports,
-                        host_slots,
-                        global_slots,
-                    )
-                    attempts.append(attempt)
-                    self.observer.probe_done(device.ip, attempt)
+                cut_short = await unless_stopped(run_jobs(), stop) is None
         except TimeoutError:
-            pass
-        return dataclasses.replace(device, attempts=(*device.attempts, *attempts))
+            attempts.extend(_unfinished(running, AttemptStatus.TIMEOUT, HOST_DEADLINE_ERROR))
+        if cut_short:
+            attempts.extend(_unfinished(running, AttemptStatus.ERROR, CANCELLED_ERROR))
+            attempts.extend(
+                ProbeAttempt(probe.name, port, AttemptStatus.ERROR, error=CANCELLED_ERROR)
+                for probe, port in reversed(waiting)
+            )
+        return dataclasses.replace(device, attempts=(*device.attempts, *attempts)), cut_short
 
     async def _run_probe(
         self,
@@ -315,7 +401,10 @@ class Scanner:
                 async with asyncio.timeout(limits.per_connection_deadline_s * 2):
                     observations = await probe.run(ctx)
             except ProbeError as exc:
-                status = _STATUS_FOR_ERROR.get(type(exc), AttemptStatus.ERROR)
+                status = next(
+                    (_STATUS_FOR_ERROR[k] for k in type(exc).__mro__ if k in _STATUS_FOR_ERROR),
+                    AttemptStatus.ERROR,
+                )
                 error = str(exc) or type(exc).__name__
             except TimeoutError:
                 status = AttemptStatus.TIMEOUT
@@ -337,3 +426,54 @@ class Scanner:
 def _address_key(ip: str) -> tuple[int, int]:
     address = ipaddress.ip_address(ip)
     return (address.version, int(address))
+
+
+async def unless_stopped(
+    work: Coroutine[Any, Any, _T], stop: asyncio.Event | None
+) -> tuple[_T] | None:
+    """``(result,)`` of ``work``, or None when ``stop`` is set first (``work`` is cancelled
+    and has unwound when this returns, or never starts if ``stop`` was already set).
+
+    The work runs as its own task so that cancelling it on a stop request never touches
+    the caller's own cancellation (a host deadline), which still propagates as usual.
+    """
+    if stop is None:
+        return (await work,)
+    if stop.is_set():
+        work.close()
+        return None
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait((task, stopped), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+        if not task.done():
+            task.cancel()
+            # Let it unwind (probes close their connections) before the caller goes on.
+            await asyncio.wait((task,))
+    if task.cancelled():
+        return None
+    return (task.result(),)  # or the work's own error
+
+
+def _unfinished(
+    running: dict[tuple[str, int], float], status: AttemptStatus, error: str
+) -> list[ProbeAttempt]:
+    """Attempts for the probes still running when their host was cut short (then forgotten)."""
+    now = time.monotonic()
+    attempts = [
+        ProbeAttempt(name, port, status, error=error, elapsed_s=round(now - started, 3))
+        for (name, port), started in sorted(running.items(), key=lambda item: item[0][::-1])
+    ]
+    running.clear()
+    return attempts
+
+
+def _interrupted_note(counters: Mapping[str, int], total_hosts: int) -> str:
+    scanned, cut_short = counters["scanned"], counters["cut_short"]
+    return (
+        f"interrupted: stopped on request after {scanned} of {total_hosts} hosts "
+        f"({cut_short} cut short, {max(total_hosts - scanned, 0)} not scanned); probes cut "
+        "short are recorded as errors starting with 'cancelled'"
+    )

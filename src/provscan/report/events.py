@@ -2,29 +2,22 @@
 
 The core calls a :class:`ScanObserver` and never imports a front end. The CLI picks the
 listener: :class:`RichProgressObserver` when stderr is a terminal, :class:`NullObserver`
-otherwise; a web live view would be another implementation.
+otherwise; a web live view would be another implementation. rich is imported only when a
+progress bar is made, so the core that imports this seam does not load it.
 """
 
 from __future__ import annotations
 
 import threading
 from types import TracebackType
-from typing import Protocol
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.text import Text
+from typing import TYPE_CHECKING, Protocol
 
 from provscan.model import Device, ProbeAttempt, ScanInfo, ScanResult
 from provscan.report.safe_text import printable
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import TaskID
 
 
 class ScanObserver(Protocol):
@@ -57,6 +50,10 @@ class ScanObserver(Protocol):
         """A host is finished; ``device`` is None when it had no open port."""
         return None
 
+    def scan_stopping(self) -> None:
+        """A stop was requested (Ctrl-C): no new host starts, hosts in progress are cut short."""
+        return None
+
     def scan_done(self, result: ScanResult) -> None:
         """The scan is over (complete or cut short)."""
         return None
@@ -66,25 +63,44 @@ class NullObserver(ScanObserver):
     """Listens to nothing: for scripts, tests and non-interactive runs."""
 
 
+#: Restricted devices announced above the progress bar; later ones are only counted, so that
+#: a big find does not scroll the terminal (the report that follows lists every one).
+ANNOUNCED_RESTRICTED = 5
+
+
 class RichProgressObserver(ScanObserver):
     """A progress bar over hosts on stderr, with live counts of devices and restricted ones.
 
-    Restricted devices are also announced on their own line above the bar as they are found.
-    Use it as a context manager (or call :meth:`close`) so the bar is stopped even when the
-    scan fails before :meth:`scan_done`.
+    The first :data:`ANNOUNCED_RESTRICTED` restricted devices are also announced on their own
+    line above the bar as they are found (the report lists them all). The bar shows the time
+    elapsed and an estimate of the time left. Use it as a context manager (or call
+    :meth:`close`) so the bar is stopped even when the scan fails before :meth:`scan_done`.
     """
 
     def __init__(self, console: Console | None = None, *, transient: bool = False) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
         self._console = console if console is not None else Console(stderr=True)
         self._progress = Progress(
             SpinnerColumn(),
             TextColumn("[progress.description]{task.description}"),
-            BarColumn(),
+            BarColumn(bar_width=24),
             MofNCompleteColumn(),
             TextColumn("hosts"),
             TextColumn("{task.fields[devices]} devices"),
             TextColumn("[bold red]{task.fields[restricted]} restricted"),
             TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
             console=self._console,
             transient=transient,
         )
@@ -123,7 +139,19 @@ class RichProgressObserver(ScanObserver):
                     restricted=self._restricted,
                 )
         if device is not None and device.restricted:
-            self._announce(device)
+            from rich.text import Text
+
+            if self._restricted <= ANNOUNCED_RESTRICTED:
+                self._announce(device)
+            elif self._restricted == ANNOUNCED_RESTRICTED + 1:
+                self._progress.console.print(
+                    Text("... more restricted devices: counted in the bar, all in the report")
+                )
+
+    def scan_stopping(self) -> None:
+        with self._lock:
+            if self._task is not None:
+                self._progress.update(self._task, description="[bold yellow]stopping")
 
     def scan_done(self, result: ScanResult) -> None:
         self.close()
@@ -147,6 +175,8 @@ class RichProgressObserver(ScanObserver):
         self.close()
 
     def _announce(self, device: Device) -> None:
+        from rich.text import Text
+
         maker = device.brand or device.manufacturer or "unknown"
         policies = ", ".join(dict.fromkeys(finding.policy for finding in device.findings))
         line = Text.assemble(

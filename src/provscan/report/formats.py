@@ -10,21 +10,23 @@ from __future__ import annotations
 
 import csv
 import io
+import ipaddress
 import json
-import os
-import stat
-import tempfile
-from collections.abc import Iterable, Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from provscan.errors import ProvscanError
-from provscan.model import Device, Evidence, Finding, ScanResult
+from provscan.model import Device, Evidence, Finding, Remediation, ScanResult
+from provscan.policy.evaluate import REVIEW_NOTE_PREFIX
 from provscan.report.contract import ScanDocument, ordered_devices, to_contract
+from provscan.report.files import OutputError as OutputError  # re-exported: write_output raises it
+from provscan.report.files import write_atomically
 from provscan.report.safe_text import printable
 
 #: Output formats accepted by :func:`write_output`.
@@ -53,16 +55,10 @@ CSV_COLUMNS: tuple[str, ...] = (
 #: A cell starting with one of these is a formula to spreadsheet programs (OWASP CSV injection).
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
-#: How many evidence lines the table shows to explain a restricted verdict.
-WHY_EVIDENCE_LINES = 3
-#: Longest observed value shown in the table's "why" lines.
+#: Longest device-supplied value shown in a table cell or an evidence line.
 WHY_VALUE_CHARS = 80
 #: Width of a table written to a file (there is no terminal to measure).
 FILE_TABLE_WIDTH = 160
-
-
-class OutputError(ProvscanError):
-    """A report could not be written to its destination."""
 
 
 # --- JSON and JSON Lines ---------------------------------------------------------------
@@ -142,6 +138,102 @@ def render_csv(result: ScanResult) -> str:
 
 
 # --- rich table ------------------------------------------------------------------------
+#
+# The table is read by people, often on an 80-100 column terminal: it leads with the
+# summary, groups devices by verdict (most urgent first), explains each policy once (each
+# family's line points there) and keeps lists short; ``verbose`` adds every device's evidence
+# and findings and the whole posture. Column widths are computed here rather than left to
+# rich so that addresses, maker and brand names are never broken across lines.
+
+#: Verdict groups, in the order the table shows them (most urgent first).
+VERDICTS: tuple[str, ...] = ("restricted", "review", "unknown", "clear")
+_GROUP_HEADINGS = {
+    "restricted": ("Restricted", "bold red", ""),
+    "review": ("To review", "bold yellow", "a restricted maker is possible, not established"),
+    "unknown": ("Unknown maker", "bold yellow", "nothing identified them: check them by hand"),
+    "clear": ("Clear", "bold green", "no selected policy names their maker"),
+}
+#: Groups shown row by row without ``verbose``; the others are listed compactly.
+_TABULATED = ("restricted", "review")
+
+#: Items of a compact list (unknown and clear devices) shown without ``verbose``.
+LIST_ITEMS = 40
+#: Indent of everything below a heading.
+INDENT = 2
+
+#: Columns of the device tables. Without ``verbose`` the family line above a table names the
+#: maker, so one column shows the label brand (or the maker when there is no other brand).
+_COLUMNS = ("IP", "Brand", "Model", "Ports", "Vulns")
+_VERBOSE_COLUMNS = ("IP", "Maker", "Brand", "Model", "Firmware", "Type", "Conf.", "Ports", "Vulns")
+#: Columns that give up width when a table is too wide, first to last, down to a minimum.
+#: Address, maker and brand never wrap (they are cut with "…" only on absurdly narrow
+#: terminals); ports wrap between numbers; model, firmware and type wrap anywhere.
+_SHRINK = (("Firmware", 8), ("Type", 6), ("Ports", 10), ("Model", 10), ("Brand", 8), ("Maker", 9))
+_WRAPPING = frozenset({"Model", "Firmware", "Type", "Ports"})
+#: Columns left out, first to last, when shrinking is not enough (the details say them too).
+_DROP = ("Conf.", "Type", "Firmware", "Maker")
+
+
+def verdict(device: Device) -> str:
+    """The group a device is shown in: one of :data:`VERDICTS` (the one place that maps
+    device fields to a verdict).
+
+    Review is what policy judging flags with a ``review:`` note (a restricted maker that is
+    possible but not established); findings of context-only measures alone change nothing.
+    """
+    if device.restricted:
+        return "restricted"
+    if any(note.startswith(REVIEW_NOTE_PREFIX) for note in device.notes):
+        return "review"
+    if device.manufacturer is None:
+        return "unknown"
+    return "clear"
+
+
+def summary_line(result: ScanResult) -> str:
+    """``"N devices: R restricted, V to review, U unknown, C clear; S hosts without answers"``."""
+    devices = result.devices
+    counts = Counter(verdict(device) for device in devices)
+    silent_hosts = max(result.info.hosts_scanned - result.info.hosts_responding, 0)
+    line = (
+        f"{_plural(len(devices), 'device')}: {counts['restricted']} restricted, "
+        f"{counts['review']} to review, {counts['unknown']} unknown, {counts['clear']} clear; "
+        f"{_plural(silent_hosts, 'host')} without answers"
+    )
+    if not result.info.complete:
+        line += " - scan INCOMPLETE"
+    return printable(line)
+
+
+def render_table(result: ScanResult, console: Console, *, verbose: bool = False) -> None:
+    """Print the scan for people: summary, devices by verdict, policies, posture.
+
+    ``verbose`` adds every device's evidence and findings, full tables for every group,
+    every policy measure with its whole citation and the whole priority list.
+    """
+    devices = ordered_devices(result.devices)
+    names = _family_names(devices)
+    title = Text(f"provscan scan {printable(result.info.scan_id)}", style="bold")
+    console.print(title)
+    restricted = any(verdict(device) == "restricted" for device in devices)
+    console.print(Text(summary_line(result), style="bold red" if restricted else "bold"))
+    if devices:
+        console.print(Text(_family_line(devices, names)))
+    for note in result.info.notes:
+        console.print(Text(f"note: {printable(note)}", style="yellow"))
+    _render_groups(devices, names, console, verbose)
+    _render_policies(result, devices, console, verbose)
+    if verbose:
+        _render_details(devices, names, console)
+    _render_posture(devices, console, verbose)
+    if not verbose and devices:
+        console.print(
+            Text(
+                "--verbose: every device's evidence and findings, the whole priority list; "
+                "-f json: everything",
+                style="dim",
+            )
+        )
 
 
 def _cell(value: str | None, placeholder: str = "-") -> Text:
@@ -150,123 +242,370 @@ def _cell(value: str | None, placeholder: str = "-") -> Text:
     return Text(printable(value, limit=WHY_VALUE_CHARS))
 
 
-def _restricted_cell(device: Device) -> Text:
-    if not device.restricted:
-        return Text("no", style="dim")
-    # The policy ids are listed under "Why …" below the table; the cell stays narrow.
-    return Text(f"YES ({len(_policy_ids(device))})", style="bold red")
+def _address_key(ip: str) -> tuple[int, int, str]:
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return (9, 0, ip)
+    return (address.version, int(address), ip)
 
 
-def _top_evidence(evidence: Iterable[Evidence]) -> list[Evidence]:
-    # Rule matches explain a verdict better than raw facts; stronger rules first.
-    ranked = sorted(evidence, key=lambda item: (item.rule_id is None, -item.certainty))
-    return ranked[:WHY_EVIDENCE_LINES]
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def _why_lines(device: Device) -> list[Text]:
-    identity = device.brand or device.manufacturer or "unknown brand"
-    if device.manufacturer and device.manufacturer != identity:
+def _family_names(devices: Iterable[Device]) -> dict[str, str]:
+    """Family id -> how to show it: its maker's own spelling when a device shows it."""
+    makers: dict[str, Counter[str]] = {}
+    for device in devices:
+        if device.family:
+            counter = makers.setdefault(device.family, Counter())
+            if device.manufacturer:
+                counter[device.manufacturer] += 1
+    names = {}
+    for family, counter in makers.items():
+        exact = [maker for maker in counter if maker.casefold() == family.casefold()]
+        best = exact[0] if exact else (counter.most_common(1)[0][0] if counter else family)
+        names[family] = printable(best)
+    return names
+
+
+def _family_line(devices: Sequence[Device], names: dict[str, str]) -> str:
+    families = Counter(device.family for device in devices if device.family)
+    parts = [f"{names[family]} {count}" for family, count in families.most_common()]
+    others = sum(not device.family and device.manufacturer is not None for device in devices)
+    if others:
+        parts.append(f"other makers {others}")
+    unknown = sum(device.manufacturer is None for device in devices)
+    if unknown:
+        parts.append(f"unknown maker {unknown}")
+    return "By maker family: " + ", ".join(parts)
+
+
+def _shorten(value: str, width: int) -> str:
+    """``value`` made printable and cut to ``width`` at a word boundary, with "…"."""
+    text = printable(value)
+    if len(text) <= width:
+        return text
+    cut = text[: max(width - 1, 1)]
+    if " " in cut[width // 2 :]:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:([") + "…"
+
+
+def _flow(items: Sequence[Text], width: int, separator: str = ", ") -> list[Text]:
+    """Lines of ``items`` (indented), broken between items only: an item is never split."""
+    lines: list[Text] = []
+    line = Text(" " * INDENT)
+    used = INDENT
+    for item in items:
+        gap = len(separator) if used > INDENT else 0
+        if used > INDENT and used + gap + item.cell_len > width:
+            lines.append(line)
+            line, used, gap = Text(" " * INDENT), INDENT, 0
+        if gap:
+            line.append(separator)
+        line.append_text(item)
+        used += gap + item.cell_len
+    if used > INDENT:
+        lines.append(line)
+    return lines
+
+
+def _print_lines(lines: Iterable[Text], console: Console) -> None:
+    for line in lines:
+        console.print(line, no_wrap=True, overflow="ellipsis")
+
+
+# -- devices by verdict ------------------------------------------------------------------
+
+
+def _row(device: Device, verbose: bool) -> dict[str, Text]:
+    brand = device.brand if verbose else device.brand or device.manufacturer
+    return {
+        "IP": Text(printable(device.ip)),
+        "Maker": _cell(device.manufacturer, "unknown"),
+        "Brand": _cell(brand, "-" if verbose else "unknown"),
+        "Model": _cell(device.model),
+        "Firmware": _cell(device.firmware),
+        "Type": _cell(device.device_type),
+        "Conf.": Text(f"{device.confidence:.0%}"),
+        "Ports": Text(" ".join(str(port) for port in device.open_ports))
+        if device.open_ports
+        else Text("-", style="dim"),
+        "Vulns": _vulnerability_cell(device),
+    }
+
+
+def _fit(columns: Sequence[str], rows: Sequence[dict[str, Text]], width: int) -> dict[str, int]:
+    """The columns to show and their widths: natural, narrowed in :data:`_SHRINK` order to
+    fit ``width`` and, when that is not enough, without the :data:`_DROP` columns."""
+    natural = {name: max([len(name), *(row[name].cell_len for row in rows)]) for name in columns}
+    kept = list(columns)
+    while True:
+        widths = {name: natural[name] for name in kept}
+        excess = sum(widths.values()) + 2 * (len(kept) - 1) + INDENT - width
+        for name, minimum in _SHRINK:
+            if excess <= 0:
+                break
+            if name in widths:
+                cut = min(excess, max(widths[name] - minimum, 0))
+                widths[name] -= cut
+                excess -= cut
+        droppable = [name for name in _DROP if name in kept]
+        if excess <= 0 or not droppable:
+            return widths
+        kept.remove(droppable[0])
+
+
+def _print_table(
+    rows: Sequence[dict[str, Text]], widths: dict[str, int], console: Console, *, header: bool
+) -> None:
+    """The ``widths`` columns (from :func:`_fit`) of ``rows``, indented, without borders."""
+    table = Table(box=None, show_header=header, header_style="bold", padding=(0, 1), pad_edge=False)
+    for name, width in widths.items():
+        wraps = name in _WRAPPING
+        table.add_column(
+            name, width=width, no_wrap=not wraps, overflow="fold" if wraps else "ellipsis"
+        )
+    for row in rows:
+        table.add_row(*(row[name] for name in widths))
+    console.print(Padding(table, (0, 0, 0, INDENT), expand=False))
+
+
+def _render_groups(
+    devices: Sequence[Device], names: dict[str, str], console: Console, verbose: bool
+) -> None:
+    columns = _VERBOSE_COLUMNS if verbose else _COLUMNS
+    groups = {name: [d for d in devices if verdict(d) == name] for name in VERDICTS}
+    tabled = [d for name in VERDICTS if verbose or name in _TABULATED for d in groups[name]]
+    # One set of widths for every table, so that the columns line up down the page.
+    widths = _fit(columns, [_row(device, verbose) for device in tabled], console.width)
+    for name in VERDICTS:
+        group = groups[name]
+        if not group:
+            continue
+        title, style, explanation = _GROUP_HEADINGS[name]
+        console.print()
+        heading = Text(f"{title}: {_plural(len(group), 'device')}", style=style)
+        if explanation:
+            heading.append(f" ({explanation})", style="dim")
+        console.print(heading)
+        if name in _TABULATED:
+            families: dict[str | None, list[Device]] = {}
+            for device in group:
+                families.setdefault(device.family, []).append(device)
+            ordered = sorted(families.items(), key=lambda item: (item[0] is None, -len(item[1])))
+            for index, (family, members) in enumerate(ordered):
+                if family is not None:
+                    console.print(_pointer(names[family], members, name))
+                rows = [_row(device, verbose) for device in members]
+                _print_table(rows, widths, console, header=index == 0)
+                if name == "review":
+                    console.print(_bullets(_review_reasons(members)))
+        elif verbose:
+            members = sorted(group, key=lambda d: (d.manufacturer or "", _address_key(d.ip)))
+            _print_table([_row(d, True) for d in members], widths, console, header=True)
+        else:
+            _print_lines(_compact(group, name, console.width), console)
+
+
+def _pointer(name: str, members: Sequence[Device], group: str) -> Text:
+    """``"Hikvision family (18): restricted by ca, us, …; context: nz (see Policies below)"``."""
+    findings = [finding for device in members for finding in device.findings]
+    restricting = dict.fromkeys(f.policy for f in findings if f.effect == "restricts")
+    # A policy with a restricting measure is named once, among the restricting ones.
+    context = dict.fromkeys(
+        f.policy for f in findings if f.effect != "restricts" and f.policy not in restricting
+    )
+    line = Text.assemble((f"{name} family", "bold"), f" ({len(members)}): ")
+    if group == "restricted":
+        line.append("restricted by", style="red")
+    else:
+        line.append("would be restricted by" if restricting else "named by", style="yellow")
+    line.append(f" {printable(', '.join(restricting) or 'no selected policy')}")
+    if context:
+        line.append(f"; context only: {printable(', '.join(context))}")
+    line.append(" (see Policies below)", style="dim")
+    return line
+
+
+def _review_reasons(members: Sequence[Device]) -> list[Text]:
+    """Why each device needs a person's decision (policy judging's ``review:`` notes)."""
+    return [
+        Text.assemble(
+            (printable(device.ip), "bold"), ": ", printable(note.removeprefix(REVIEW_NOTE_PREFIX))
+        )
+        for device in members
+        for note in device.notes
+        if note.startswith(REVIEW_NOTE_PREFIX)
+    ]
+
+
+def _compact(group: Sequence[Device], name: str, width: int) -> list[Text]:
+    """Unknown devices as "IP (ports)", clear ones as "Maker IP", a line holding several."""
+    if name == "unknown":
+        items = [
+            Text(f"{printable(d.ip)} ({' '.join(str(p) for p in d.open_ports) or 'discovery'})")
+            for d in group
+        ]
+    else:
+        ordered = sorted(
+            group, key=lambda d: ((d.manufacturer or "").casefold(), _address_key(d.ip))
+        )
+        items = [
+            Text.assemble((printable(d.manufacturer or "unknown"), "bold"), f" {printable(d.ip)}")
+            for d in ordered
+        ]
+    lines = _flow(items[:LIST_ITEMS], width)
+    if len(items) > LIST_ITEMS:
+        lines.append(Text(f"  ... {len(items) - LIST_ITEMS} more: --verbose lists them all"))
+    return lines
+
+
+# -- policies, once each -----------------------------------------------------------------
+
+
+def _render_policies(
+    result: ScanResult, devices: Sequence[Device], console: Console, verbose: bool
+) -> None:
+    """Each policy that names a device: jurisdiction, measure(s) and citation, once."""
+    by_policy: dict[str, list[Finding]] = {}
+    for device in devices:
+        if verdict(device) in _TABULATED:
+            for finding in device.findings:
+                by_policy.setdefault(finding.policy, []).append(finding)
+    if not by_policy:
+        return
+    order = {policy: index for index, policy in enumerate(result.info.policies)}
+    label_width = max(len(printable(policy)) for policy in by_policy)
+    body_width = max(console.width - INDENT - label_width - 1, 20)
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True, style="bold red")
+    grid.add_column()
+    for policy in sorted(by_policy, key=lambda p: order.get(p, len(order))):
+        # Restricting measures first: they are the reason; context ones follow.
+        measures = {f.measure: f for f in sorted(by_policy[policy], key=_context_last)}
+        first = next(iter(measures.values()))
+        grid.add_row(
+            Text(printable(policy)),
+            _policy_body(first.jurisdiction, list(measures.values()), body_width, verbose),
+        )
+    console.print()
+    console.print(
+        Text.assemble(("Policies", "bold"), (" (each family line above points here)", "dim"))
+    )
+    console.print(Padding(grid, (0, 0, 0, INDENT), expand=False))
+
+
+def _context_last(finding: Finding) -> bool:
+    return finding.effect != "restricts"
+
+
+def _policy_body(
+    jurisdiction: str, measures: Sequence[Finding], width: int, verbose: bool
+) -> RenderableType:
+    if verbose:
+        parts: list[RenderableType] = [Text(printable(jurisdiction), style="bold")]
+        for finding in measures:
+            effect = "" if finding.effect == "restricts" else "; context only, restricts nothing"
+            since = f" (in force since {printable(finding.effective)}{effect})"
+            parts.append(Text(printable(finding.measure) + since))
+            parts.append(Padding(Text(printable(finding.citation), style="dim"), (0, 0, 0, 2)))
+        return Group(*parts)
+    more = f" (+{len(measures) - 1} more)" if len(measures) > 1 else ""
+    context = all(finding.effect != "restricts" for finding in measures)
+    head = f"{printable(jurisdiction)}{' (context only)' if context else ''}: "
+    measure = _shorten(measures[0].measure, max(width - len(head) - len(more), 10))
+    # The citation is cut at a word and indented under the measure, never split mid-word.
+    return Text.assemble(head, measure, more, "\n", (_shorten(measures[0].citation, width), "dim"))
+
+
+# -- every device in detail (verbose) ----------------------------------------------------
+
+
+def _render_details(devices: Sequence[Device], names: dict[str, str], console: Console) -> None:
+    """Per device: identity, verdict, every finding, every piece of evidence and the notes."""
+    if not devices:
+        return
+    console.print()
+    console.print(Text("Evidence and findings, device by device", style="bold"))
+    for device in sorted(devices, key=lambda d: VERDICTS.index(verdict(d))):
+        console.print()
+        for line in _why_lines(device, names):
+            console.print(line)
+
+
+def _why_lines(device: Device, names: dict[str, str]) -> list[RenderableType]:
+    identity = device.brand or device.manufacturer or "unknown maker"
+    if device.model:
+        identity += f" {device.model}"
+    if device.manufacturer and device.manufacturer != (device.brand or device.manufacturer):
         identity += f", made by {device.manufacturer}"
         if device.relation:
             identity += f" ({device.relation})"
+    if device.firmware:
+        identity += f", firmware {device.firmware}"
+    if device.device_type:
+        identity += f", {device.device_type}"
     if device.family:
-        identity += f"; family {device.family}"
-    lines = [
+        identity += f"; {names.get(device.family, device.family)} family"
+    identity += f"; confidence {device.confidence:.0%}"
+    group = verdict(device)
+    lines: list[RenderableType] = [
         Text.assemble(
-            ("Why ", "bold"),
             (printable(device.ip), "bold"),
-            (" is restricted: ", "bold"),
+            " ",
+            (group, _GROUP_HEADINGS[group][1]),
+            ": ",
             printable(identity),
         )
     ]
-    by_policy: dict[str, list[Finding]] = {}
+    items: list[Text] = []
     for finding in device.findings:
-        by_policy.setdefault(finding.policy, []).append(finding)
-    for policy, findings in by_policy.items():
-        first = findings[0]
-        more = f" (+{len(findings) - 1} more)" if len(findings) > 1 else ""
-        lines.append(
+        items.append(
             Text.assemble(
-                "  ",
-                (printable(policy), "bold red"),
-                f" ({printable(first.jurisdiction)}): ",
-                printable(first.measure, limit=WHY_VALUE_CHARS),
-                (f"{more} [{printable(first.citation, limit=WHY_VALUE_CHARS)}]", "dim"),
+                (printable(finding.policy), "bold red"),
+                f" ({printable(finding.jurisdiction)}): {printable(finding.measure)}",
             )
         )
-    for item in _top_evidence(device.evidence):
+    for item in _ranked_evidence(device.evidence):
         where = item.protocol if item.port is None else f"{item.protocol}/{item.port}"
         rule = f"rule {item.rule_id}" if item.rule_id else "no rule"
-        lines.append(
+        items.append(
             Text.assemble(
-                "  - ",
                 (printable(where), "cyan"),
                 f" {printable(item.observed_field)} = ",
                 repr(printable(item.observed, limit=WHY_VALUE_CHARS)),
                 (f"  -> {printable(rule)} (certainty {item.certainty:.2f})", "dim"),
             )
         )
+    for note in (*device.conflicts, *device.notes):
+        items.append(Text(f"note: {printable(note)}", style="yellow"))
+    if items:
+        lines.append(_bullets(items))
     return lines
 
 
-def summary_line(result: ScanResult) -> str:
-    """``"N devices, M restricted (policies …), K hosts without answers"``."""
-    devices = result.devices
-    restricted = [device for device in devices if device.restricted]
-    policies = list(dict.fromkeys(p for device in restricted for p in _policy_ids(device)))
-    silent_hosts = max(result.info.hosts_scanned - result.info.hosts_responding, 0)
-    restricted_part = f"{len(restricted)} restricted"
-    if policies:
-        restricted_part += f" (policies {', '.join(policies)})"
-    line = (
-        f"{len(devices)} device{'s' if len(devices) != 1 else ''}, {restricted_part}, "
-        f"{silent_hosts} host{'s' if silent_hosts != 1 else ''} without answers"
-    )
-    if not result.info.complete:
-        line += " - scan INCOMPLETE"
-    return printable(line)
+def _bullets(items: Sequence[Text]) -> Table:
+    """A "-" list whose wrapped lines stay indented under their item."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column()
+    for item in items:
+        grid.add_row(Text(" " * INDENT + "-"), item)
+    return grid
 
 
-def render_table(result: ScanResult, console: Console) -> None:
-    """Print a table of devices, a summary line and, per restricted device, why."""
-    table = Table(
-        title=Text(f"provscan scan {printable(result.info.scan_id)}"), title_justify="left"
-    )
-    for header in ("IP", "Ports", "Maker", "Brand", "Model", "Firmware", "Type", "Conf."):
-        table.add_column(header, overflow="fold")
-    table.add_column("Restricted", overflow="fold")
-    table.add_column("Vulns", overflow="fold")
-    devices = ordered_devices(result.devices)
-    for device in devices:
-        table.add_row(
-            _cell(device.ip),
-            Text(",".join(str(port) for port in device.open_ports)),
-            _cell(device.manufacturer, "unknown"),
-            _cell(device.brand),
-            _cell(device.model),
-            _cell(device.firmware),
-            _cell(device.device_type),
-            Text(f"{device.confidence:.0%}"),
-            _restricted_cell(device),
-            _vulnerability_cell(device),
-        )
-    console.print(table)
-    summary_style = "bold red" if any(device.restricted for device in result.devices) else "bold"
-    console.print(Text(summary_line(result), style=summary_style))
-    for note in result.info.notes:
-        console.print(Text(f"note: {printable(note)}", style="yellow"))
-    for device in devices:
-        if device.restricted:
-            console.print()
-            for line in _why_lines(device):
-                console.print(line)
-    _render_posture(devices, console)
+def _ranked_evidence(evidence: Iterable[Evidence]) -> list[Evidence]:
+    # Rule matches explain a verdict better than raw facts; stronger rules first.
+    return sorted(evidence, key=lambda item: (item.rule_id is None, -item.certainty))
 
 
 # --- security posture ------------------------------------------------------------------
 
-#: Rows of the per-scan priority list shown in the table (the JSON has every item).
-PRIORITY_ROWS = 40
+#: Rows of the priority list shown without ``verbose`` (one per device and action).
+PRIORITY_ROWS = 5
 
 
 def _vulnerability_cell(device: Device) -> Text:
@@ -279,14 +618,105 @@ def _vulnerability_cell(device: Device) -> Text:
     return Text(label, style="bold red" if kev else "yellow")
 
 
-def _render_posture(devices: list[Device], console: Console) -> None:
-    """Per-device posture lines, then the scan's priority list (most urgent first)."""
+def _posture_overview(devices: Sequence[Device]) -> str:
+    """``"2 devices vulnerable (CVE-…), 9 undetermined; exposures: plain_http_login 38"``."""
+    vulnerable = [d for d in devices if any(v.status != "undetermined" for v in d.vulnerabilities)]
+    undetermined = [d for d in devices if d.vulnerabilities and d not in vulnerable]
+    cves = dict.fromkeys(
+        v.cve + (" KEV" if v.kev else "")
+        for d in vulnerable
+        for v in d.vulnerabilities
+        if v.status != "undetermined"
+    )
+    parts = [f"{_plural(len(vulnerable), 'device')} vulnerable"]
+    if cves:
+        shown = list(cves)[:4]
+        parts[0] += f" ({', '.join(shown)}{', …' if len(cves) > len(shown) else ''})"
+    if undetermined:
+        parts.append(f"{len(undetermined)} with CVEs to check (firmware not placed)")
+    kinds = Counter(exposure.kind for d in devices for exposure in d.exposure)
+    if kinds:
+        parts.append(
+            "exposures: " + ", ".join(f"{kind} {count}" for kind, count in kinds.most_common())
+        )
+    return printable("; ".join(parts))
+
+
+def _render_posture(devices: Sequence[Device], console: Console, verbose: bool) -> None:
+    """An overview, the priority list (most urgent first; short unless ``verbose``) and
+    how to isolate; ``verbose`` adds every device's vulnerabilities and exposures."""
     with_posture = [d for d in devices if d.vulnerabilities or d.exposure or d.remediation]
     if not with_posture:
         return
     console.print()
-    console.print(Text("Security posture", style="bold"))
-    for device in with_posture:
+    console.print(Text.assemble(("Security posture: ", "bold"), _posture_overview(with_posture)))
+    if verbose:
+        _render_posture_devices(with_posture, console)
+    items = sorted(
+        ((r, d) for d in with_posture for r in d.remediation),
+        key=lambda pair: (pair[0].priority, _ACTION_ORDER.get(pair[0].action, 9)),
+    )
+    if not items:
+        return
+    shown = items if verbose else _distinct(items)[:PRIORITY_ROWS]
+    rows = [
+        {
+            "#": Text(str(remediation.priority)),
+            "IP": Text(printable(device.ip)),
+            "Device": _cell(device.brand or device.manufacturer, "unknown"),
+            "Action": Text(printable(remediation.action), style="bold"),
+            "Reason": Text(printable(remediation.reason)),
+        }
+        for remediation, device in shown
+    ]
+    columns = ("#", "IP", "Device", "Action", "Reason")
+    widths = _fit(columns[:-1], rows, console.width)
+    reason_width = max(console.width - INDENT - sum(widths.values()) - 2 * 4, 20)
+    widths["Reason"] = reason_width
+    if not verbose:
+        for row in rows:
+            row["Reason"] = Text(_shorten(row["Reason"].plain, reason_width))
+    console.print(
+        Text.assemble(
+            ("Priority list", "bold"),
+            "" if verbose else f" (first {len(shown)} of {_plural(len(items), 'action')})",
+        )
+    )
+    table = Table(box=None, header_style="bold", padding=(0, 1), pad_edge=False)
+    for name in columns:
+        table.add_column(name, width=widths[name], no_wrap=name != "Reason", overflow="fold")
+    for row in rows:
+        table.add_row(*(row[name] for name in columns))
+    console.print(Padding(table, (0, 0, 0, INDENT), expand=False))
+    if len(shown) < len(items):
+        console.print(
+            Text(
+                f"  ... {len(items) - len(shown)} more: --verbose lists them all, "
+                "-f json has every detail"
+            )
+        )
+    isolate = next(((r, d) for r, d in items if r.action == "isolate"), None)
+    if isolate is not None:
+        console.print(
+            Text(f"How to isolate (e.g. {printable(isolate[1].ip)}): ", style="bold")
+            + Text(printable(isolate[0].detail, limit=900))
+        )
+
+
+def _distinct(items: Sequence[tuple[Remediation, Device]]) -> list[tuple[Remediation, Device]]:
+    """The first item of each (device, action): the short list repeats no device's action."""
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for remediation, device in items:
+        key = (device.ip, remediation.action)
+        if key not in seen:
+            seen.add(key)
+            kept.append((remediation, device))
+    return kept
+
+
+def _render_posture_devices(devices: Sequence[Device], console: Console) -> None:
+    for device in devices:
         label = printable(device.brand or device.manufacturer or "unknown")
         if device.model:
             label += f" {printable(device.model)}"
@@ -297,50 +727,21 @@ def _render_posture(devices: list[Device], console: Console) -> None:
                 printable(_posture_summary(device), limit=200),
             )
         )
-        for vulnerability in device.vulnerabilities:
-            kev = " KEV" if vulnerability.kev else ""
-            fixed = f", fixed in {vulnerability.fixed_in}" if vulnerability.fixed_in else ""
-            console.print(
-                Text.assemble(
-                    "  - ",
-                    (printable(vulnerability.cve), "bold red" if vulnerability.kev else ""),
-                    f" {vulnerability.status} (CVSS {vulnerability.cvss}"
-                    f" {printable(vulnerability.severity)}{kev}{printable(fixed, limit=80)})",
-                )
+        items = [
+            Text.assemble(
+                (printable(v.cve), "bold red" if v.kev else ""),
+                f" {v.status} (CVSS {v.cvss} {printable(v.severity)}"
+                f"{' KEV' if v.kev else ''}"
+                f"{printable(f', fixed in {v.fixed_in}') if v.fixed_in else ''})",
             )
-        for exposure in device.exposure:
-            console.print(
-                Text.assemble(
-                    "  - ",
-                    (printable(exposure.kind), "yellow"),
-                    ": ",
-                    printable(exposure.detail, limit=WHY_VALUE_CHARS * 2),
-                )
-            )
-    items = sorted(
-        ((r, d) for d in with_posture for r in d.remediation),
-        key=lambda pair: (pair[0].priority, _ACTION_ORDER.get(pair[0].action, 9)),
-    )
-    table = Table(title=Text("Priority list"), title_justify="left")
-    for header in ("#", "IP", "Device", "Action", "Reason"):
-        table.add_column(header, overflow="fold")
-    for remediation, device in items[:PRIORITY_ROWS]:
-        table.add_row(
-            Text(str(remediation.priority)),
-            _cell(device.ip),
-            _cell(device.brand or device.manufacturer, "unknown"),
-            Text(printable(remediation.action), style="bold"),
-            Text(printable(remediation.reason, limit=160)),
-        )
-    console.print(table)
-    if len(items) > PRIORITY_ROWS:
-        console.print(Text(f"... {len(items) - PRIORITY_ROWS} more in the JSON output"))
-    isolate = next(((r, d) for r, d in items if r.action == "isolate"), None)
-    if isolate is not None:
-        console.print(
-            Text(f"How to isolate (e.g. {printable(isolate[1].ip)}): ", style="bold")
-            + Text(printable(isolate[0].detail, limit=900))
-        )
+            for v in device.vulnerabilities
+        ]
+        items += [
+            Text.assemble((printable(e.kind), "yellow"), ": ", printable(e.detail))
+            for e in device.exposure
+        ]
+        if items:
+            console.print(_bullets(items))
 
 
 _ACTION_ORDER = {"replace": 0, "isolate": 1, "patch": 2, "reconfigure": 3}
@@ -362,20 +763,29 @@ def _posture_summary(device: Device) -> str:
 # --- writing ---------------------------------------------------------------------------
 
 
-def write_output(result: ScanResult, fmt: str, output: Path | None, console: Console) -> None:
+def write_output(
+    result: ScanResult,
+    fmt: str,
+    output: Path | None,
+    console: Console,
+    *,
+    verbose: bool = False,
+) -> None:
     """Render ``result`` as ``fmt`` (one of :data:`FORMATS`) to ``output`` or the console.
 
-    A file is written atomically: to a temporary file in the same directory, then renamed,
-    so a reader never sees half a report. Raises :class:`OutputError` when it cannot be.
+    ``verbose`` applies to the table (the machine formats always hold everything). A file
+    is written with :func:`provscan.report.files.write_atomically` (a reader never sees half
+    a report; a new file is private). Raises :class:`OutputError` when it cannot be.
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if fmt == "table":
         if output is None:
-            render_table(result, console)
+            render_table(result, console, verbose=verbose)
             return
         buffer = io.StringIO()
-        render_table(result, Console(file=buffer, width=FILE_TABLE_WIDTH, no_color=True))
+        file_console = Console(file=buffer, width=FILE_TABLE_WIDTH, no_color=True)
+        render_table(result, file_console, verbose=verbose)
         text = buffer.getvalue()
     elif fmt == "json":
         text = render_json(result)
@@ -389,34 +799,3 @@ def write_output(result: ScanResult, fmt: str, output: Path | None, console: Con
         console.file.flush()
     else:
         write_atomically(output, text.encode("utf-8"))
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` in one rename; keeps an existing file's permissions."""
-    try:
-        descriptor, temporary_name = tempfile.mkstemp(
-            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-        )
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    temporary = Path(temporary_name)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, _target_mode(path))
-        os.replace(temporary, path)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
-
-
-def _target_mode(path: Path) -> int:
-    # mkstemp creates 0600; a report should get the mode a plain open() would give.
-    try:
-        return stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask

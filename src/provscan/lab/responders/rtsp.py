@@ -9,9 +9,15 @@
       - {scheme: Digest, realm: "Login to {serial}"}
       - {scheme: Basic, realm: "/"}
 
+    replies:                           # recorded replies, replayed as written (optional)
+      DESCRIBE: {status: 401, reason: Unauthorized, headers: [[WWW-Authenticate, ...]]}
+      "*": {status: 401, headers: [[Server, "Dahua Rtsp Server"]]}   # any other method
+
 Realms may use ``{serial}``, ``{mac}``, ``{mac_plain}``, ``{model}`` from device.identity.
 Each challenge goes in its own ``WWW-Authenticate`` header; Digest challenges get a fresh
 nonce. Without ``auth`` a DESCRIBE gets 200 and a minimal SDP. Other methods get 405.
+A method found in ``replies`` (or ``"*"``) is answered with that recorded reply instead:
+its status line, then ``CSeq``, then exactly its headers (no Server, Date or Public added).
 """
 
 from __future__ import annotations
@@ -19,8 +25,9 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -47,11 +54,26 @@ class ChallengeSpec(_Strict):
     params: dict[str, str] = Field(default_factory=dict)
 
 
+class RecordedReply(_Strict):
+    """A reply a real device was seen to send, replayed header for header."""
+
+    status: int = Field(default=200, ge=100, le=999)
+    reason: str = "OK"
+    headers: list[tuple[str, str]] = Field(default_factory=list)
+
+
 class RtspOptions(_Strict):
     server: str | None = None
     public: str = DEFAULT_PUBLIC
     date_style: Literal["rfc1123", "hikvision"] = "rfc1123"
     auth: list[ChallengeSpec] = Field(default_factory=list)
+    #: Recorded replies by method ("*" = any method without its own entry).
+    replies: dict[str, RecordedReply] = Field(default_factory=dict)
+
+
+def validate_options(options: Mapping[str, Any]) -> RtspOptions:
+    """Parse ``service.options`` for this responder (raises pydantic.ValidationError)."""
+    return RtspOptions.model_validate(dict(options))
 
 
 def format_date(now: datetime, style: str) -> tuple[str, str]:
@@ -72,6 +94,9 @@ def _challenge(spec: ChallengeSpec, device: DeviceSpec) -> str:
 
 
 def _reply(method: str, cseq: str | None, options: RtspOptions, device: DeviceSpec) -> bytes:
+    recorded = options.replies.get(method) or options.replies.get("*")
+    if recorded is not None:
+        return wire.build_response(recorded.status, recorded.reason, cseq, recorded.headers)
     headers: list[tuple[str, str]] = []
     if options.server is not None:
         headers.append(("Server", options.server))
@@ -99,7 +124,7 @@ async def respond(
     device: DeviceSpec,
     service: ServiceSpec,
 ) -> None:
-    options = RtspOptions.model_validate(service.options)
+    options = validate_options(service.options)
     try:
         for _ in range(MAX_REQUESTS):
             head = await read_head(reader, HEAD_CAP)
