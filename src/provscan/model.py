@@ -187,6 +187,27 @@ class Device:
 
 
 @dataclass(frozen=True)
+class HostEvidence:
+    """Everything one input learned about one host, before identification.
+
+    Every input builds these — the active scan per host, discovery per replying host, passive
+    analysis per host that sent packets, later imports and sensors — and hands them to the
+    one identification stage (:mod:`provscan.identify`), which returns the judged device.
+    """
+
+    address: str
+    open_ports: tuple[int, ...] = ()
+    #: Probe attempts (active scan), each with the observations it made.
+    attempts: tuple[ProbeAttempt, ...] = ()
+    #: Observations not tied to an attempt (discovery replies, passive signals).
+    observations: tuple[Observation, ...] = ()
+    mac: str | None = None
+    hostname: str | None = None
+    notes: tuple[str, ...] = ()
+    phones_home: tuple[PhoneHome, ...] = ()
+
+
+@dataclass(frozen=True)
 class ScanInfo:
     scan_id: str
     kind: str  # "active", later "passive", "import"

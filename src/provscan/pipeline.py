@@ -14,14 +14,13 @@ from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
-from provscan.attribution.attribute import Attributor
 from provscan.discovery.interface import DiscoveryResult
 from provscan.discovery.runner import DiscoverySettings, discover_for_targets
 from provscan.engine.limits import ScanLimits
 from provscan.engine.scanner import Scanner, ScanRequest, unless_stopped
-from provscan.knowledge.loader import Knowledge, load_knowledge, load_posture_knowledge
+from provscan.identify import Identifier
+from provscan.knowledge.loader import Knowledge, load_knowledge
 from provscan.model import ScanResult
-from provscan.posture.assess import assess_scan
 from provscan.posture.credentials import CredentialStore
 from provscan.probes.credentialed import credentialed_probes
 from provscan.probes.credentialed_defaults import DefaultCredentialCheck
@@ -68,14 +67,14 @@ async def run_scan(
             discover_for_targets((a for a, _ in targets), discovery), stop
         )
     policies = knowledge.select_policies(list(policy_ids) if policy_ids else None)
-    posture_knowledge = load_posture_knowledge() if posture or check_default_credentials else None
+    identifier = Identifier(knowledge, policies, posture=posture or check_default_credentials)
     probes = build_probes(knowledge)
     if credentials:
         probes += credentialed_probes(credentials)
     device_checks = []
-    if check_default_credentials and posture_knowledge is not None:
-        device_checks.append(DefaultCredentialCheck(posture_knowledge.default_accounts))
-    scanner = Scanner(probes, Attributor(knowledge), observer, device_checks=device_checks)
+    if check_default_credentials and identifier.posture_knowledge is not None:
+        device_checks.append(DefaultCredentialCheck(identifier.posture_knowledge.default_accounts))
+    scanner = Scanner(probes, identifier.device, observer, device_checks=device_checks)
     request = ScanRequest(
         targets=targets,
         target_specs=tuple(target_specs),
@@ -87,9 +86,7 @@ async def run_scan(
         notes=discovered.notes,
     )
     result = await scanner.run(request, stop=stop)
-    if posture and posture_knowledge is not None:
-        result = assess_scan(result, posture_knowledge)
-    return result
+    return identifier.finish(result) if posture else result
 
 
 async def _discover_unless_stopped(

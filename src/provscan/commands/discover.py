@@ -10,7 +10,6 @@ targets it sends unicast probes to them only.
 # registration, and they name classes imported inside ``register`` (cli.py imports this
 # module while it is itself being imported).
 import asyncio
-import dataclasses
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -44,7 +43,7 @@ from provscan.discovery.runner import (
     discover_segments,
     segments_for,
 )
-from provscan.model import Device, ScanInfo, ScanResult
+from provscan.model import Device, HostEvidence, ScanInfo, ScanResult
 
 DISCOVERY_PORTS = (1900, 3702, 5353, 37020, 37810)
 
@@ -56,22 +55,24 @@ def build_result(
     target_specs: Sequence[str],
     policy_ids: Sequence[str] | None = None,
 ) -> ScanResult:
-    """Attribute and judge every discovered host: one device record each."""
-    from provscan.attribution.attribute import Attributor
+    """Identify every discovered host (one device record each), posture included."""
+    from provscan.identify import Identifier
     from provscan.knowledge.loader import load_knowledge
-    from provscan.policy.evaluate import judge
 
     knowledge = load_knowledge()
     policies = knowledge.select_policies(list(policy_ids) if policy_ids else None)
-    attributor = Attributor(knowledge)
-    devices: list[Device] = []
-    for host in result.hosts:
-        attribution = attributor.attribute(
-            host.address, (), (), mac=host.mac, extra_observations=host.observations
+    identifier = Identifier(knowledge, policies)
+    devices: list[Device] = [
+        identifier.device(
+            HostEvidence(
+                host.address,
+                observations=host.observations,
+                mac=host.mac,
+                notes=(*host.notes, f"discovery: {', '.join(host.protocols)}"),
+            )
         )
-        device = judge(attribution.device, policies)
-        notes = (*device.notes, *host.notes, f"discovery: {', '.join(host.protocols)}")
-        devices.append(dataclasses.replace(device, notes=notes))
+        for host in result.hosts
+    ]
     info = ScanInfo(
         scan_id=str(uuid.uuid4()),
         kind="active",  # the contract's kinds: discovery sends probes, so it is active
@@ -85,7 +86,7 @@ def build_result(
         hosts_responding=len(result.hosts),
         notes=("discovery only: no port scan", *result.notes),
     )
-    return ScanResult(info, tuple(devices))
+    return identifier.finish(ScanResult(info, tuple(devices)))
 
 
 async def run_discover(

@@ -1,8 +1,10 @@
 """The scheduler: the only owner of concurrency, deadlines and rate.
 
 For every host: TCP connect to each port, then run every applicable probe on each open
-port (each probe job holds one per-host slot and one global slot), then attribute and
-judge. Hosts are processed by a fixed pool of workers pulling from a lazy target
+port (each probe job holds one per-host slot and one global slot), then hand the host's
+evidence to the identification stage it was given (``identify``; the scheduler itself knows
+nothing of makers or policies) and run the checks planned from the identified device. Hosts
+are processed by a fixed pool of workers pulling from a lazy target
 iterator, so memory stays bounded for large ranges.
 
 A scan can be stopped (``stop`` event, set on Ctrl-C): no new host starts, hosts in progress
@@ -17,13 +19,12 @@ import dataclasses
 import ipaddress
 import time
 import uuid
-from collections.abc import Coroutine, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
 from provscan import __version__
-from provscan.attribution.attribute import Attributor
 from provscan.discovery.interface import DiscoveredHost
 from provscan.engine.connection import (
     BoundedStream,
@@ -35,8 +36,15 @@ from provscan.engine.connection import (
 )
 from provscan.engine.limits import ScanLimits
 from provscan.knowledge.schema import Policy
-from provscan.model import AttemptStatus, Device, Observation, ProbeAttempt, ScanInfo, ScanResult
-from provscan.policy.evaluate import judge
+from provscan.model import (
+    AttemptStatus,
+    Device,
+    HostEvidence,
+    Observation,
+    ProbeAttempt,
+    ScanInfo,
+    ScanResult,
+)
 from provscan.probes.interface import (
     Probe,
     ProbeClosed,
@@ -48,6 +56,10 @@ from provscan.probes.interface import (
 from provscan.report.events import NullObserver, ScanObserver
 
 _T = TypeVar("_T")
+
+
+#: The identification stage as the scheduler sees it: evidence in, judged device out.
+IdentifyHost = Callable[[HostEvidence], Device]
 
 
 class DeviceCheck(Protocol):
@@ -94,7 +106,7 @@ class Scanner:
     def __init__(
         self,
         probes: Sequence[Probe],
-        attributor: Attributor,
+        identify: IdentifyHost,
         observer: ScanObserver | None = None,
         device_checks: Sequence[DeviceCheck] = (),
     ) -> None:
@@ -102,7 +114,7 @@ class Scanner:
         #: Checks planned from the attributed device (e.g. documented default accounts).
         self.device_checks = tuple(device_checks)
         self._by_name = {p.name: p for p in self.probes}
-        self.attributor = attributor
+        self.identify = identify
         self.observer: ScanObserver = observer or NullObserver()
 
     # -- planning -------------------------------------------------------------------------
@@ -301,15 +313,16 @@ class Scanner:
         if discovered is not None:
             notes.extend(discovered.notes)
             notes.append(f"discovery: {', '.join(discovered.protocols)}")
-        attribution = self.attributor.attribute(
-            address,
-            sorted(open_ports),
-            attempts,
-            hostname=hostname,
-            mac=discovered.mac if discovered else None,
-            extra_observations=discovered.observations if discovered else (),
+        device = self.identify(
+            HostEvidence(
+                address,
+                tuple(sorted(open_ports)),
+                tuple(attempts),
+                observations=discovered.observations if discovered else (),
+                mac=discovered.mac if discovered else None,
+                hostname=hostname,
+            )
         )
-        device = judge(attribution.device, request.policies)
         if not cut_short:
             device, cut_short = await self._run_device_checks(
                 device, limits, connect, open_ports, host_slots, global_slots, stop

@@ -1,0 +1,68 @@
+"""The identification stage: attribution, then policy, then (scan-wide) posture."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from provscan.attribution.attribute import Attributor
+from provscan.knowledge.loader import Knowledge, PostureKnowledge, load_posture_knowledge
+from provscan.knowledge.schema import Policy
+from provscan.model import Device, HostEvidence, ScanResult
+from provscan.policy.evaluate import judge
+from provscan.posture.assess import PostureOptions, assess_scan
+
+
+class Identifier:
+    """Turns host evidence into judged devices for one run of one input.
+
+    ``posture`` (default on) adds vulnerabilities, exposure and remediation in :meth:`finish`:
+    it is scan-wide because one host's evidence can expose another (a router's UPnP mapping
+    to a camera).
+    """
+
+    def __init__(
+        self,
+        knowledge: Knowledge,
+        policies: Sequence[Policy],
+        *,
+        posture: bool = True,
+        posture_knowledge: PostureKnowledge | None = None,
+    ) -> None:
+        self.knowledge = knowledge
+        self.policies = tuple(policies)
+        self._attributor = Attributor(knowledge)
+        self._posture = (posture_knowledge or load_posture_knowledge()) if posture else None
+
+    @property
+    def posture_knowledge(self) -> PostureKnowledge | None:
+        return self._posture
+
+    def device(self, host: HostEvidence) -> Device:
+        """Who made this host's device, and which selected measures restrict it."""
+        attribution = self._attributor.attribute(
+            host.address,
+            sorted(host.open_ports),
+            host.attempts,
+            mac=host.mac,
+            hostname=host.hostname,
+            extra_observations=host.observations,
+        )
+        device = attribution.device
+        if host.notes or host.phones_home:
+            device = dataclasses.replace(
+                device,
+                notes=(*device.notes, *host.notes),
+                phones_home=(*device.phones_home, *host.phones_home),
+            )
+        return judge(device, self.policies)
+
+    def devices(self, hosts: Sequence[HostEvidence]) -> list[Device]:
+        return [self.device(host) for host in hosts]
+
+    def finish(self, result: ScanResult) -> ScanResult:
+        """Posture across the whole result (a no-op when posture is off)."""
+        if self._posture is None:
+            return result
+        options = PostureOptions(policies=tuple(p.id for p in self.policies))
+        return assess_scan(result, self._posture, options)
