@@ -26,10 +26,10 @@ import pytest
 from helpers import SESSION_DEVICES, TEST_LIMITS
 
 from provscan.engine.scanner import CANCELLED_ERROR
+from provscan.events import ScanObserver
 from provscan.lab.server import Lab
 from provscan.model import Device, ScanResult
 from provscan.pipeline import first_interrupt_calls, run_scan
-from provscan.report.events import ScanObserver
 from provscan.targets import build_targets
 
 RESTRICTED = next(d for d in SESSION_DEVICES if d.expect.restricted and not d.expect.hostile)

@@ -205,6 +205,9 @@ class HostEvidence:
     hostname: str | None = None
     notes: tuple[str, ...] = ()
     phones_home: tuple[PhoneHome, ...] = ()
+    #: The host answered on its own (a discovery reply, packets in a capture): it is a device
+    #: even without an open port. A MAC learned from ARP alone does not make one.
+    answered: bool = False
 
 
 @dataclass(frozen=True)

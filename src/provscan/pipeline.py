@@ -18,15 +18,15 @@ from provscan.discovery.interface import DiscoveryResult
 from provscan.discovery.runner import DiscoverySettings, discover_for_targets
 from provscan.engine.limits import ScanLimits
 from provscan.engine.scanner import Scanner, ScanRequest, unless_stopped
+from provscan.events import ScanObserver
 from provscan.identify import Identifier
 from provscan.knowledge.loader import Knowledge, load_knowledge
-from provscan.model import ScanResult
+from provscan.model import HostEvidence, ScanResult
 from provscan.posture.credentials import CredentialStore
 from provscan.probes.credentialed import credentialed_probes
 from provscan.probes.credentialed_defaults import DefaultCredentialCheck
 from provscan.probes.interface import Probe
 from provscan.probes.registry import all_probes
-from provscan.report.events import ScanObserver
 from provscan.targets import TargetSet
 
 #: Discovery inside a scan: on by default (provscan.discovery.runner says where it goes).
@@ -82,11 +82,25 @@ async def run_scan(
         policies=tuple(policies),
         total_hosts=targets.size_upper_bound,
         limits=limits or ScanLimits(),
-        discovered=discovered.by_address(),
+        prior=prior_evidence(discovered),
         notes=discovered.notes,
     )
     result = await scanner.run(request, stop=stop)
     return identifier.finish(result) if posture else result
+
+
+def prior_evidence(discovered: DiscoveryResult) -> dict[str, HostEvidence]:
+    """Discovery's hosts as evidence the scan merges into each host it probes."""
+    return {
+        address: HostEvidence(
+            host.address,
+            observations=host.observations,
+            mac=host.mac,
+            notes=(*host.notes, f"discovery: {', '.join(host.protocols)}"),
+            answered=host.protocols != ("arp",),
+        )
+        for address, host in discovered.by_address().items()
+    }
 
 
 async def _discover_unless_stopped(

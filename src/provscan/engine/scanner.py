@@ -25,7 +25,6 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
 from provscan import __version__
-from provscan.discovery.interface import DiscoveredHost
 from provscan.engine.connection import (
     BoundedStream,
     Connector,
@@ -35,6 +34,7 @@ from provscan.engine.connection import (
     open_bounded,
 )
 from provscan.engine.limits import ScanLimits
+from provscan.events import NullObserver, ScanObserver
 from provscan.knowledge.schema import Policy
 from provscan.model import (
     AttemptStatus,
@@ -53,7 +53,6 @@ from provscan.probes.interface import (
     ProbeRefused,
     ProbeTimeout,
 )
-from provscan.report.events import NullObserver, ScanObserver
 
 _T = TypeVar("_T")
 
@@ -95,9 +94,9 @@ class ScanRequest:
     total_hosts: int
     limits: ScanLimits = field(default_factory=ScanLimits)
     kind: str = "active"
-    #: What discovery saw, by address: merged into each host's evidence; a host that only
-    #: answered discovery (no open port) is still a device.
-    discovered: Mapping[str, DiscoveredHost] = field(default_factory=dict)
+    #: What other inputs (discovery) learned, by address: merged into each host's evidence;
+    #: a host that answered them (``answered``) is a device even with no open port.
+    prior: Mapping[str, HostEvidence] = field(default_factory=dict)
     #: Scan-level notes (the discovery summary and its error counts).
     notes: tuple[str, ...] = ()
 
@@ -305,21 +304,19 @@ class Scanner:
             attempts.extend(self._never_started(address, open_ports, attempts))
             notes.append("scan interrupted before this host was finished: results are incomplete")
 
-        discovered = request.discovered.get(address)
-        answered_discovery = discovered is not None and discovered.protocols != ("arp",)
-        if not open_ports and not answered_discovery:
+        prior = request.prior.get(address)
+        if not open_ports and not (prior is not None and prior.answered):
             self.observer.host_done(address, None)
             return None, cut_short
-        if discovered is not None:
-            notes.extend(discovered.notes)
-            notes.append(f"discovery: {', '.join(discovered.protocols)}")
+        if prior is not None:
+            notes.extend(prior.notes)
         device = self.identify(
             HostEvidence(
                 address,
                 tuple(sorted(open_ports)),
                 tuple(attempts),
-                observations=discovered.observations if discovered else (),
-                mac=discovered.mac if discovered else None,
+                observations=prior.observations if prior else (),
+                mac=prior.mac if prior else None,
                 hostname=hostname,
             )
         )

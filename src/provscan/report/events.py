@@ -1,66 +1,24 @@
-"""The observer seam: the scan core emits events, front ends listen.
+"""Front-end listeners of the scan events (the seam itself is :mod:`provscan.events`).
 
-The core calls a :class:`ScanObserver` and never imports a front end. The CLI picks the
-listener: :class:`RichProgressObserver` when stderr is a terminal, :class:`NullObserver`
-otherwise; a web live view would be another implementation. rich is imported only when a
-progress bar is made, so the core that imports this seam does not load it.
+:class:`RichProgressObserver` is the CLI's progress bar; rich is imported only when one is
+made. ``ScanObserver`` and ``NullObserver`` are re-exported for the front ends' convenience.
 """
 
 from __future__ import annotations
 
 import threading
 from types import TracebackType
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
-from provscan.model import Device, ProbeAttempt, ScanInfo, ScanResult
+from provscan.events import NullObserver, ScanObserver
+from provscan.model import Device, ScanInfo, ScanResult
 from provscan.report.safe_text import printable
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import TaskID
 
-
-class ScanObserver(Protocol):
-    """What the scan core reports while it runs. Every method is optional (no-op default).
-
-    Implementations subclass this protocol to inherit the defaults. Methods may be called
-    from the scheduler's worker context, so they must be quick and must not raise.
-    """
-
-    # The explicit ``return None`` bodies matter: mypy treats a protocol method whose body is
-    # only a docstring as abstract, which would make every listener implement all of them.
-
-    def scan_started(self, info: ScanInfo, total_hosts: int) -> None:
-        """The scan begins; ``total_hosts`` addresses will be tried."""
-        return None
-
-    def host_started(self, ip: str) -> None:
-        """Work on one host begins."""
-        return None
-
-    def port_open(self, ip: str, port: int) -> None:
-        """A port answered the connect scan."""
-        return None
-
-    def probe_done(self, ip: str, attempt: ProbeAttempt) -> None:
-        """One probe finished on one port, successfully or not."""
-        return None
-
-    def host_done(self, ip: str, device: Device | None) -> None:
-        """A host is finished; ``device`` is None when it had no open port."""
-        return None
-
-    def scan_stopping(self) -> None:
-        """A stop was requested (Ctrl-C): no new host starts, hosts in progress are cut short."""
-        return None
-
-    def scan_done(self, result: ScanResult) -> None:
-        """The scan is over (complete or cut short)."""
-        return None
-
-
-class NullObserver(ScanObserver):
-    """Listens to nothing: for scripts, tests and non-interactive runs."""
+__all__ = ["ANNOUNCED_RESTRICTED", "NullObserver", "RichProgressObserver", "ScanObserver"]
 
 
 #: Restricted devices announced above the progress bar; later ones are only counted, so that
