@@ -431,7 +431,7 @@ def lab_list() -> None:
 
 
 #: Command modules of later pipeline inputs; each defines ``register(app: typer.Typer)``.
-COMMAND_MODULES: tuple[str, ...] = ("discover", "pcap", "lookup", "screen")
+COMMAND_MODULES: tuple[str, ...] = ("discover", "pcap", "lookup", "screen", "knowledge")
 
 
 def _register_commands() -> None:

@@ -11,10 +11,10 @@ import yaml
 
 from provscan.attribution.mac import oui_owner, vendor_for_registry_name
 from provscan.errors import KnowledgeError
+from provscan.fingerprints.grammars import GrammarIndex
 from provscan.knowledge.grammars import GRAMMARS_FILE, OUI_OWNERS_FILE, load_grammar_knowledge
 from provscan.knowledge.loader import DEFAULT_DATA_DIR, load_knowledge, vendor_key
 from provscan.knowledge.schema import ModelGrammar, Relation
-from provscan.screening.grammars import GrammarIndex
 from provscan.screening.run import bundled_identifier
 
 KNOWLEDGE = load_knowledge()

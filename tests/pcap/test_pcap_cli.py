@@ -67,9 +67,9 @@ def test_fail_on_restricted_and_errors(tmp_path: Path) -> None:
     not_a_capture = tmp_path / "notes.txt"
     not_a_capture.write_text("hello", encoding="utf-8")
     bad = runner.invoke(app, ["pcap", str(not_a_capture), "--no-db"])
-    assert bad.exit_code == 1 and "not a pcap" in bad.output
+    assert bad.exit_code == 2 and "not a pcap" in bad.output
     missing = runner.invoke(app, ["pcap", str(tmp_path / "missing.pcap"), "--no-db"])
-    assert missing.exit_code == 1 and "cannot open" in missing.output
+    assert missing.exit_code == 2 and "cannot open" in missing.output
     twice = runner.invoke(app, ["pcap", "-", "-", "--no-db"])
     assert twice.exit_code == 2
 

@@ -140,7 +140,7 @@ def test_a_path_that_cannot_be_created_is_a_store_error(tmp_path: Path) -> None:
     # Given a regular file where a directory would have to be
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("")
-    with pytest.raises(StoreError, match="cannot create the directory"):
+    with pytest.raises(StoreError, match="does not exist"):
         open_store(normalise_db_arg(str(blocker / "sub" / "scans.db")))
 
 

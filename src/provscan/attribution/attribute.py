@@ -28,13 +28,14 @@ from provscan.attribution.mac import (
     oui_owner,
     vendor_for_registry_name,
 )
+from provscan.fingerprints.grammars import GrammarIndex
 from provscan.fingerprints.matcher import Matcher
+from provscan.fingerprints.text import tokens
 from provscan.knowledge.grammars import GrammarKnowledge, load_grammar_knowledge
 from provscan.knowledge.loader import Knowledge, load_knowledge, vendor_key
+from provscan.knowledge.observation_fields import load_observation_fields
 from provscan.knowledge.schema import CONFIDENCE_WEIGHT, Relation
 from provscan.model import Claim, Device, Evidence, MakerCandidate, Observation, ProbeAttempt
-from provscan.screening.grammars import GrammarIndex
-from provscan.screening.text import tokens
 
 #: Certainty of "the MAC's OUI owner made this device": OEMs keep the ODM's OUI, but a
 #: NIC vendor's OUI also appears on other makers' boards.
@@ -47,15 +48,8 @@ PARTIAL_RELABEL_FACTOR = 0.5
 MAX_CONFIDENCE = 0.99
 #: Makers of another family scoring this close to the best one are alternatives, not rivals.
 ALTERNATIVE_MARGIN = 0.05
-#: Observation fields that carry a MAC address.
-MAC_FIELDS = (
-    "isapi.mac",
-    "dahua.rpc2.mac",
-    "dahua.dhip.mac",
-    "onvif.mac",
-    "sadp.mac",
-    "dahua.discovery.mac",
-)
+#: Observation fields that carry a MAC address (knowledge/data/observation_fields.yaml).
+MAC_FIELDS: tuple[str, ...] = load_observation_fields().mac
 #: A label brand the device reports that is not in the vocabulary: enough to be shown as the
 #: label (above the 0.5 a label needs), never enough to imply a maker.
 UNRECOGNISED_LABEL_CERTAINTY = 0.6

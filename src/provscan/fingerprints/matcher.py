@@ -7,12 +7,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from provscan.knowledge.fingerprints import MAX_MATCH_CHARS, Rule, match_values
 from provscan.knowledge.loader import Knowledge
-from provscan.knowledge.schema import Rule
 from provscan.model import Claim, Observation
 
-#: Values longer than this are cut before matching: rules look at banners, not documents.
-MAX_MATCH_CHARS = 64 * 1024
+__all__ = ["MAX_MATCH_CHARS", "CompiledRule", "Matcher"]
 
 
 @dataclass(frozen=True)
@@ -23,15 +22,7 @@ class CompiledRule:
 
     def match_values(self, value: str) -> dict[str, str] | None:
         """Return the claimed field values if the rule matches ``value``, else None."""
-        found = self.regex.search(value[:MAX_MATCH_CHARS])
-        if found is None:
-            return None
-        values = dict(self.rule.asserts)
-        for field_name, group in self.rule.captures.items():
-            captured = found.group(group)
-            if captured:
-                values[field_name] = captured.strip()
-        return values
+        return match_values(self.rule, self.regex, value)
 
 
 class Matcher:
@@ -41,8 +32,7 @@ class Matcher:
         self._by_field: dict[str, list[CompiledRule]] = defaultdict(list)
         for loaded in knowledge.fingerprints:
             for rule in loaded.spec.rules:
-                flags = re.IGNORECASE if rule.ignore_case else 0
-                compiled = CompiledRule(rule, re.compile(rule.pattern, flags), loaded.path)
+                compiled = CompiledRule(rule, rule.compile(), loaded.path)
                 for field_name in loaded.spec.fields:
                     self._by_field[field_name].append(compiled)
 

@@ -1,4 +1,4 @@
-"""Reviewed knowledge: vocabulary, corporate families, brand relations, policies, fingerprints."""
+"""Reviewed knowledge as data: one loader module per kind of file, composed in ``loader``."""
 
 from __future__ import annotations
 

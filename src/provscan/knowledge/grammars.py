@@ -1,7 +1,8 @@
-"""Model-number grammars and IEEE registry owners: loading and cross-checks (issue 4).
+"""``model_grammars.yaml``: how each maker and label brand numbers its products (issue 4).
 
-Kept beside ``loader`` rather than inside ``Knowledge`` so the core knowledge object stays
-unchanged for its other users. Every problem is reported at once, each with its file and entry.
+Kept beside ``Knowledge`` rather than inside it, with the IEEE registry owners
+(``oui_owners.py``), as :class:`GrammarKnowledge`. Loading checks every example and negative
+and that no example is also claimed by a grammar of another brand or maker.
 """
 
 from __future__ import annotations
@@ -10,24 +11,108 @@ import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
-from provscan.knowledge.loader import (
+from pydantic import Field, model_validator
+
+from provscan.knowledge.base import (
     DEFAULT_DATA_DIR,
-    Knowledge,
-    _check_sources,
-    _Problems,
-    _read_model,
-    _unknown_vendor_message,
-    load_knowledge,
+    Confidence,
+    Location,
+    Problems,
+    StrictModel,
+    YamlDocument,
+    check_sources,
+    read_file,
 )
-from provscan.knowledge.schema import ModelGrammar, ModelGrammarFile, OuiOwner, OuiOwnerFile
+from provscan.knowledge.loader import Knowledge, load_knowledge
+from provscan.knowledge.oui_owners import (
+    OUI_OWNERS_FILE,
+    PREFIX_DIGITS,
+    OuiOwner,
+    read_oui_owners,
+)
+from provscan.knowledge.relations import RELATIONS_FILE
+from provscan.knowledge.vocabulary import Vendor, check_vendor_name
 
 GRAMMARS_FILE = "model_grammars.yaml"
-OUI_OWNERS_FILE = "oui_owners.yaml"
 
-#: Hex digits of a prefix in each IEEE registry block size.
-PREFIX_DIGITS = {"MA-L": 6, "MA-M": 7, "MA-S": 9}
-_HEX = re.compile(r"^[0-9A-F]+$")
+__all__ = [
+    "GRAMMARS_FILE",
+    "OUI_OWNERS_FILE",
+    "PREFIX_DIGITS",
+    "GrammarKnowledge",
+    "ModelGrammar",
+    "ModelGrammarFile",
+    "full_match",
+    "load_grammar_knowledge",
+    "read_grammars",
+]
+
+#: How a relabel brand's model numbers relate to the maker's.
+GrammarTransform = Literal[
+    #: the maker's own numbering (no relabel)
+    "none",
+    #: the label brand sells the maker's model number unchanged
+    "keeps_maker_number",
+    #: the label brand renumbers; the maker's firmware, protocols and OUIs stay
+    "own_numbering",
+]
+
+
+class ModelGrammar(StrictModel):
+    """How one maker or label brand numbers one product line.
+
+    ``pattern`` is matched case-insensitively against the whole of one candidate string
+    (a model-number-like token, or a few adjacent words). ``maker`` is who makes products
+    of this line; ``None`` means the line identifies only the label brand and the maker comes
+    from the brand's relations.
+    """
+
+    id: str
+    brand: str
+    maker: str | None
+    line: str
+    device_type: str | None = None
+    pattern: str
+    confidence: Confidence
+    #: True when a cited source states this numbering (and, for relabels, its maker);
+    #: False when it is inferred from catalog naming or technical evidence.
+    documented: bool
+    #: What is documented and what is inferred, in one or two sentences.
+    basis: str
+    transform: GrammarTransform = "none"
+    #: The maker grammar whose numbers this line reuses or renames, when known.
+    derived_from: str | None = None
+    #: True when the brand's relation scope (relations.yaml) names exactly this line, so the
+    #: relation applies in full rather than as "some lines".
+    in_relation_scope: bool = False
+    #: Only match when the row or device also names this brand (short, generic numbers).
+    requires_brand: bool = False
+    sources: list[str] = Field(min_length=1)
+    examples: list[str] = Field(min_length=1)
+    negatives: list[str] = Field(default_factory=list)
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _pattern_compiles(self) -> ModelGrammar:
+        try:
+            re.compile(self.pattern, re.IGNORECASE)
+        except re.error as exc:
+            raise ValueError(f"grammar {self.id}: pattern does not compile: {exc}") from exc
+        return self
+
+
+class ModelGrammarFile(StrictModel):
+    #: Observation fields of a scan that carry a bare model string (ONVIF, ISAPI, SADP, UPnP…).
+    fields: list[str] = Field(min_length=1)
+    #: Observation fields that carry the label brand a device reports about itself; an
+    #: unrecognised value there becomes the label of a probable relabel.
+    label_fields: list[str] = Field(default_factory=list)
+    #: Label values that name nobody (white-label placeholders).
+    generic_labels: list[str] = Field(default_factory=list)
+    description: str
+    grammars: list[ModelGrammar] = Field(min_length=1)
 
 
 @dataclass(frozen=True)
@@ -52,6 +137,10 @@ class GrammarKnowledge:
         return [owner for owner in self.oui_owners if owner.vendor in vendors]
 
 
+def full_match(grammar: ModelGrammar, value: str) -> bool:
+    return re.fullmatch(grammar.pattern, value, re.IGNORECASE) is not None
+
+
 def load_grammar_knowledge(
     data_dir: Path | None = None, knowledge: Knowledge | None = None
 ) -> GrammarKnowledge:
@@ -69,26 +158,19 @@ def _load_bundled() -> GrammarKnowledge:
     return _load(DEFAULT_DATA_DIR, load_knowledge())
 
 
-def full_match(grammar: ModelGrammar, value: str) -> bool:
-    return re.fullmatch(grammar.pattern, value, re.IGNORECASE) is not None
-
-
 def _load(data_dir: Path, knowledge: Knowledge) -> GrammarKnowledge:
-    problems = _Problems(data_dir)
-    grammar_file = _read_model(data_dir / GRAMMARS_FILE, GRAMMARS_FILE, ModelGrammarFile, problems)
-    owner_file = _read_model(data_dir / OUI_OWNERS_FILE, OUI_OWNERS_FILE, OuiOwnerFile, problems)
+    problems = Problems(data_dir)
+    grammar_file = read_grammars(data_dir, problems, knowledge)
+    owners = read_oui_owners(data_dir, problems, knowledge.vendors)
     problems.raise_if_any()
-    assert grammar_file is not None and owner_file is not None
-    _check_grammars(grammar_file, knowledge, problems)
-    _check_owners(owner_file, knowledge, problems)
-    problems.raise_if_any()
+    assert grammar_file is not None and owners is not None  # raise_if_any() said why otherwise
     return GrammarKnowledge(
         fields=tuple(grammar_file.fields),
         grammars=tuple(grammar_file.grammars),
         label_fields=tuple(grammar_file.label_fields),
         generic_labels=tuple(grammar_file.generic_labels),
-        oui_snapshot=owner_file.snapshot,
-        oui_owners=tuple(owner_file.owners),
+        oui_snapshot=owners.snapshot,
+        oui_owners=owners.owners,
     )
 
 
@@ -98,113 +180,109 @@ def _related(knowledge: Knowledge, brand: str, maker: str) -> bool:
     return any(relation.maker == maker for relation in knowledge.relations_for_brand(brand))
 
 
-def _check_grammars(
-    grammar_file: ModelGrammarFile, knowledge: Knowledge, problems: _Problems
-) -> None:
-    vendors = knowledge.vendors
+def read_grammars(
+    data_dir: Path,
+    problems: Problems,
+    knowledge: Knowledge | None,
+    vendors: dict[str, Vendor] | None = None,
+) -> ModelGrammarFile | None:
+    """Load ``model_grammars.yaml``; relation checks need ``knowledge`` (skipped without it)."""
+    parsed = read_file(data_dir, GRAMMARS_FILE, ModelGrammarFile, problems, "grammars")
+    if parsed is None:
+        return None
+    document = parsed.document
+    if knowledge is not None:
+        vendors = knowledge.vendors
+    indexed = parsed.indexed(parsed.model.grammars)
     by_id: dict[str, ModelGrammar] = {}
-    for index, grammar in enumerate(grammar_file.grammars):
-        entry = f"grammars[{index}] (id={grammar.id})"
+    for index, grammar in indexed:
+        at = ("grammars", index)
         if grammar.id in by_id:
-            problems.add(GRAMMARS_FILE, entry, f"duplicate grammar id {grammar.id!r}")
+            problems.add(document, f"duplicate grammar id {grammar.id!r}", at)
         by_id.setdefault(grammar.id, grammar)
-        _check_sources(GRAMMARS_FILE, entry, grammar.sources, problems)
+        check_sources(problems, document, at, grammar.sources)
         if not grammar.basis.strip():
-            problems.add(GRAMMARS_FILE, entry, "basis must say what is documented or inferred")
-        for role, name in (("brand", grammar.brand), ("maker", grammar.maker)):
-            if name is not None and name not in vendors:
-                problems.add(GRAMMARS_FILE, entry, _unknown_vendor_message(name, vendors, role))
-        if grammar.brand not in vendors or (grammar.maker and grammar.maker not in vendors):
-            continue
-        if grammar.maker is None:
-            if grammar.transform == "none":
-                problems.add(GRAMMARS_FILE, entry, "a grammar without a maker needs a transform")
-            if not knowledge.relations_for_brand(grammar.brand):
-                problems.add(
-                    GRAMMARS_FILE,
-                    entry,
-                    f"maker is open but brand {grammar.brand!r} has no relations to resolve it",
-                )
-        elif not _related(knowledge, grammar.brand, grammar.maker):
-            problems.add(
-                GRAMMARS_FILE,
-                entry,
-                f"contradicts relations.yaml: no relation {grammar.brand} -> {grammar.maker}",
-            )
-        if grammar.transform == "none" and grammar.maker not in (None, grammar.brand):
-            relation_kinds = {
-                relation.relation
-                for relation in knowledge.relations_for_brand(grammar.brand)
-                if relation.maker == grammar.maker
-            }
-            if "oem_relabel" in relation_kinds:
-                problems.add(GRAMMARS_FILE, entry, "an OEM relabel line needs a transform")
-        for example in grammar.examples:
+            problems.add(document, "basis must say what is documented or inferred", at)
+        known = check_vendor_name(problems, document, at, grammar.brand, vendors, "brand")
+        if grammar.maker is not None:
+            known &= check_vendor_name(problems, document, at, grammar.maker, vendors, "maker")
+        if knowledge is not None and known:
+            _check_relations(knowledge, grammar, problems, document, at)
+        for example_index, example in enumerate(grammar.examples):
             if not full_match(grammar, example):
-                problems.add(GRAMMARS_FILE, entry, f"example {example!r} does not match")
-        for negative in grammar.negatives:
+                problems.add(
+                    document,
+                    f"example {example!r} does not match",
+                    (*at, "examples", example_index),
+                    entry=document.describe(at),
+                )
+        for negative_index, negative in enumerate(grammar.negatives):
             if full_match(grammar, negative):
-                problems.add(GRAMMARS_FILE, entry, f"negative {negative!r} matches")
-    for index, grammar in enumerate(grammar_file.grammars):
-        entry = f"grammars[{index}] (id={grammar.id})"
+                problems.add(
+                    document,
+                    f"negative {negative!r} matches",
+                    (*at, "negatives", negative_index),
+                    entry=document.describe(at),
+                )
+    for index, grammar in indexed:
+        at = ("grammars", index)
         if grammar.derived_from is not None:
             parent = by_id.get(grammar.derived_from)
             if parent is None:
-                problems.add(GRAMMARS_FILE, entry, f"derived_from {grammar.derived_from!r} unknown")
+                problems.add(document, f"derived_from {grammar.derived_from!r} unknown", at)
             elif grammar.maker is not None and parent.maker != grammar.maker:
                 problems.add(
-                    GRAMMARS_FILE,
-                    entry,
+                    document,
                     f"derived_from {parent.id!r} is a {parent.maker} grammar, not {grammar.maker}",
+                    at,
                 )
         # Recog habit: an example must not also be claimed by a grammar of another
         # brand/maker, or the answer would depend on file order.
-        for other in grammar_file.grammars:
+        for _, other in indexed:
             if other is grammar or (other.brand, other.maker) == (grammar.brand, grammar.maker):
                 continue
             if other.requires_brand or grammar.requires_brand:
                 continue
-            for example in grammar.examples:
+            for example_index, example in enumerate(grammar.examples):
                 if full_match(other, example):
                     problems.add(
-                        GRAMMARS_FILE,
-                        entry,
+                        document,
                         f"example {example!r} is also matched by grammar {other.id!r} "
                         f"({other.brand}/{other.maker})",
+                        (*at, "examples", example_index),
+                        entry=document.describe(at),
                     )
+    return parsed.model
 
 
-def _check_owners(owner_file: OuiOwnerFile, knowledge: Knowledge, problems: _Problems) -> None:
-    vendors = knowledge.vendors
-    seen_prefixes: dict[str, str] = {}
-    seen_names: set[str] = set()
-    for index, owner in enumerate(owner_file.owners):
-        entry = f"owners[{index}] ({owner.registry_name})"
-        _check_sources(OUI_OWNERS_FILE, entry, owner.sources, problems)
-        if owner.registry_name in seen_names:
-            problems.add(OUI_OWNERS_FILE, entry, "duplicate registry name")
-        seen_names.add(owner.registry_name)
-        if owner.vendor is not None and owner.vendor not in vendors:
+def _check_relations(
+    knowledge: Knowledge,
+    grammar: ModelGrammar,
+    problems: Problems,
+    document: YamlDocument,
+    at: Location,
+) -> None:
+    """A grammar's brand and maker must agree with relations.yaml."""
+    if grammar.maker is None:
+        if grammar.transform == "none":
+            problems.add(document, "a grammar without a maker needs a transform", at)
+        if not knowledge.relations_for_brand(grammar.brand):
             problems.add(
-                OUI_OWNERS_FILE, entry, _unknown_vendor_message(owner.vendor, vendors, "vendor")
+                document,
+                f"maker is open but brand {grammar.brand!r} has no relations to resolve it",
+                at,
             )
-        if owner.vendor is None:
-            if owner.false_friend_of is None:
-                problems.add(OUI_OWNERS_FILE, entry, "vendor: null needs false_friend_of")
-            elif owner.false_friend_of not in vendors:
-                problems.add(
-                    OUI_OWNERS_FILE,
-                    entry,
-                    _unknown_vendor_message(owner.false_friend_of, vendors, "false_friend_of"),
-                )
-        digits = PREFIX_DIGITS[owner.registry]
-        for prefix in owner.prefixes:
-            if len(prefix) != digits or not _HEX.match(prefix):
-                problems.add(
-                    OUI_OWNERS_FILE,
-                    entry,
-                    f"prefix {prefix!r} is not {digits} upper-case hex digits ({owner.registry})",
-                )
-            first = seen_prefixes.setdefault(prefix, owner.registry_name)
-            if first != owner.registry_name:
-                problems.add(OUI_OWNERS_FILE, entry, f"prefix {prefix} also listed for {first!r}")
+    elif not _related(knowledge, grammar.brand, grammar.maker):
+        problems.add(
+            document,
+            f"contradicts {RELATIONS_FILE}: no relation {grammar.brand} -> {grammar.maker}",
+            at,
+        )
+    if grammar.transform == "none" and grammar.maker not in (None, grammar.brand):
+        relation_kinds = {
+            relation.relation
+            for relation in knowledge.relations_for_brand(grammar.brand)
+            if relation.maker == grammar.maker
+        }
+        if "oem_relabel" in relation_kinds:
+            problems.add(document, "an OEM relabel line needs a transform", at)

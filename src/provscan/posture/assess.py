@@ -14,8 +14,13 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from provscan.knowledge.eol import EndOfLifeEntry
+from provscan.knowledge.exposure import ExposureRules, ObservedSetting, load_exposure_rules
 from provscan.knowledge.loader import PostureKnowledge
-from provscan.knowledge.schema import AffectedRange, EndOfLifeEntry, VulnerabilityEntry
+from provscan.knowledge.observation_fields import load_observation_fields
+from provscan.knowledge.remediation import RemediationTexts, load_remediation
+from provscan.knowledge.versions import Firmware, VersionRange, in_range, parse_firmware
+from provscan.knowledge.vulnerabilities import AffectedRange, VulnerabilityEntry
 from provscan.model import (
     Device,
     Exposure,
@@ -24,23 +29,11 @@ from provscan.model import (
     ScanResult,
     Vulnerability,
 )
-from provscan.posture.versions import Firmware, VersionRange, in_range, parse_firmware
 
-#: Observation fields that carry a firmware version, best source first. Credentialed reads
-#: come first: they are the device's own management API answering an authenticated request.
-FIRMWARE_FIELDS: tuple[str, ...] = (
-    "isapi.firmware",
-    "dahua.cgi.firmware",
-    "onvif.firmware",
-    "sadp.firmware",
-    "dahua.discovery.version",
-)
-SERIAL_FIELDS: tuple[str, ...] = ("isapi.serial", "dahua.cgi.serial", "onvif.serial")
-#: Ports whose plain-text protocols give away credentials or control.
-TELNET_PORTS = frozenset({23, 2323})
-_LOGIN_MARKERS = re.compile(
-    r'type\s*=\s*["\']?password|login\.asp|RPC2_Login|t_username|id="login"', re.IGNORECASE
-)
+#: Observation fields that carry a firmware version, best source first, and a serial number
+#: (knowledge/data/observation_fields.yaml).
+FIRMWARE_FIELDS: tuple[str, ...] = load_observation_fields().firmware
+SERIAL_FIELDS: tuple[str, ...] = load_observation_fields().serial
 STATUS_RANK = {"vulnerable": 3, "likely": 2, "undetermined": 1}
 
 ACTIONS = ("replace", "isolate", "patch", "reconfigure")
@@ -212,8 +205,14 @@ def upnp_mappings_to(device: Device, all_devices: Sequence[Device]) -> list[Expo
     return exposures
 
 
-def exposures_of(device: Device, all_devices: Sequence[Device]) -> list[Exposure]:
-    """Internet paths, cloud/P2P, insecure services and default accounts seen on a device."""
+def exposures_of(
+    device: Device, all_devices: Sequence[Device], rules: ExposureRules | None = None
+) -> list[Exposure]:
+    """Internet paths, cloud/P2P, insecure services and default accounts seen on a device.
+
+    ``rules``: the exposure rules (default: the bundled ``exposure.yaml``).
+    """
+    rules = rules or load_exposure_rules()
     found = upnp_mappings_to(device, all_devices)
     try:
         if ipaddress.ip_address(device.ip).is_global:
@@ -224,20 +223,18 @@ def exposures_of(device: Device, all_devices: Sequence[Device]) -> list[Exposure
         pass
     observations = _observations(device)
     for observation in observations:
-        if observation.field == "isapi.ezviz.enabled" and observation.value == "true":
+        setting = _exposing_setting(observation, rules)
+        if setting is not None:
             found.append(
                 Exposure(
-                    "cloud_p2p",
-                    "Hik-Connect/EZVIZ platform access is enabled",
-                    f"credentialed {observation.detail} on port {observation.port}",
-                )
-            )
-        elif observation.field == "dahua.cgi.p2p_enabled" and observation.value.lower() == "true":
-            found.append(
-                Exposure(
-                    "cloud_p2p",
-                    "Dahua P2P cloud service (T2UServer) is enabled",
-                    f"credentialed {observation.detail} on port {observation.port}",
+                    setting.kind,
+                    setting.detail,
+                    setting.evidence.format(
+                        detail=observation.detail,
+                        port=observation.port,
+                        value=observation.value,
+                        field=observation.field,
+                    ),
                 )
             )
     for contact in getattr(device, "phones_home", ()):
@@ -248,7 +245,7 @@ def exposures_of(device: Device, all_devices: Sequence[Device]) -> list[Exposure
                 f"capture packet {contact.packet}",
             )
         )
-    for port in sorted(TELNET_PORTS & set(device.open_ports)):
+    for port in sorted(rules.telnet_ports & set(device.open_ports)):
         banner = next(
             (o.value for o in observations if o.port == port and o.field == "banner.text"), ""
         )
@@ -259,18 +256,18 @@ def exposures_of(device: Device, all_devices: Sequence[Device]) -> list[Exposure
                 f"banner {banner[:60]!r}" if banner else f"TCP {port} open",
             )
         )
-    found += _plain_http_logins(device, observations)
+    found += _plain_http_logins(device, observations, rules)
     for observation in observations:
         if (
             observation.field == "rtsp.status_line"
-            and observation.detail == "DESCRIBE"
-            and re.search(r"\s200(\s|$)", observation.value)
+            and observation.detail == rules.rtsp_method
+            and rules.rtsp_open_status.search(observation.value)
         ):
             found.append(
                 Exposure(
                     "rtsp_unauthenticated",
-                    f"RTSP on port {observation.port} answered DESCRIBE with 200 without "
-                    "credentials: anyone who can reach it can watch the stream",
+                    f"RTSP on port {observation.port} answered {rules.rtsp_method} with 200 "
+                    "without credentials: anyone who can reach it can watch the stream",
                     f"rtsp.status_line {observation.value!r}",
                 )
             )
@@ -286,7 +283,21 @@ def exposures_of(device: Device, all_devices: Sequence[Device]) -> list[Exposure
     return found
 
 
-def _plain_http_logins(device: Device, observations: Sequence[Observation]) -> list[Exposure]:
+def _exposing_setting(observation: Observation, rules: ExposureRules) -> ObservedSetting | None:
+    """The first observed-setting rule this observation satisfies, if any."""
+    for setting in rules.observed_settings:
+        if observation.field != setting.field:
+            continue
+        value = observation.value.lower() if setting.ignore_case else observation.value
+        expected = setting.value.lower() if setting.ignore_case else setting.value
+        if value == expected:
+            return setting
+    return None
+
+
+def _plain_http_logins(
+    device: Device, observations: Sequence[Observation], rules: ExposureRules
+) -> list[Exposure]:
     found = []
     for port in sorted({o.port for o in observations if o.protocol == "http" and o.port}):
         on_port = [o for o in observations if o.protocol == "http" and o.port == port]
@@ -298,9 +309,9 @@ def _plain_http_logins(device: Device, observations: Sequence[Observation]) -> l
             (
                 o
                 for o in on_port
-                if o.field in ("http.body", "http.title", "http.endpoint")
-                and _LOGIN_MARKERS.search(o.value)
-                and "-> 404" not in o.value
+                if o.field in rules.login_fields
+                and rules.login_markers.search(o.value)
+                and not any(text in o.value for text in rules.login_not_when)
             ),
             None,
         )
@@ -340,20 +351,18 @@ def end_of_life(
     return found
 
 
-def isolation_steps(device: Device) -> str:
-    """The VLAN and firewall rules for one device, spelled out."""
+def isolation_steps(
+    device: Device,
+    texts: RemediationTexts | None = None,
+    rules: ExposureRules | None = None,
+) -> str:
+    """The VLAN and firewall rules for one device, spelled out (``remediation.yaml``)."""
+    texts = texts or load_remediation()
+    rules = rules or load_exposure_rules()
     # Clear-text management (telnet) is never worth allowing, not even from the recorder.
-    kept = [p for p in device.open_ports if p not in TELNET_PORTS]
+    kept = [p for p in device.open_ports if p not in rules.telnet_ports]
     ports = ", ".join(str(p) for p in kept) or "its service ports"
-    return (
-        f"Move {device.ip} to a dedicated camera VLAN with no route to user or server VLANs. "
-        f"Firewall, in order: (1) allow only the recorder/VMS hosts to reach {device.ip} on "
-        f"TCP {ports}; (2) allow {device.ip} to reach only internal NTP (UDP 123) and DNS "
-        f"(UDP/TCP 53); (3) deny {device.ip} to the internet, including vendor cloud and P2P "
-        "(e.g. *.hik-connect.com, *.ezvizlife.com, *.easy4ipcloud.com and UDP 8800); "
-        f"(4) deny all other traffic to and from {device.ip} and log the denies; "
-        "(5) disable UPnP on the router serving that VLAN."
-    )
+    return texts.isolate.format(ip=device.ip, ports=ports)
 
 
 def remediation_for(
@@ -361,8 +370,15 @@ def remediation_for(
     vulnerabilities: Sequence[Vulnerability],
     exposures: Sequence[Exposure],
     eol: Sequence[EndOfLifeEntry],
+    texts: RemediationTexts | None = None,
+    rules: ExposureRules | None = None,
 ) -> list[Remediation]:
-    """Graded guidance: replace, isolate, patch, reconfigure — most urgent first."""
+    """Graded guidance: replace, isolate, patch, reconfigure — most urgent first.
+
+    The advice texts come from ``remediation.yaml`` (``texts``, default: the bundled file);
+    which remediation applies and how urgent it is is decided here.
+    """
+    texts = texts or load_remediation()
     plan: list[Remediation] = []
     isolate_reasons: list[tuple[int, str]] = []
     if device.restricted:
@@ -376,8 +392,7 @@ def remediation_for(
                 "replace",
                 f"maker {device.manufacturer} is restricted by policy {policies} ({first.measure})",
                 2,
-                "Replace with equipment from a maker no selected policy restricts "
-                f"[{first.citation}]; isolate it until then.",
+                texts.replace_restricted.format(citation=first.citation),
             )
         )
         isolate_reasons.append((2, "restricted maker"))
@@ -405,11 +420,7 @@ def remediation_for(
         if vulnerability.fixed_in:
             plan.append(
                 Remediation(
-                    "patch",
-                    reason,
-                    priority,
-                    f"Update the firmware to {vulnerability.fixed_in} or later from the "
-                    "vendor; confirm the new version afterwards (provscan --credentials).",
+                    "patch", reason, priority, texts.patch.format(fixed_in=vulnerability.fixed_in)
                 )
             )
         else:
@@ -425,59 +436,33 @@ def remediation_for(
                 "patch",
                 f"firmware could not be placed in the published ranges of {cves}",
                 4,
-                "Read the exact firmware (web UI, or provscan --credentials) and compare it "
-                "with the fixed versions in the advisories; update if older.",
+                texts.verify_firmware,
             )
         )
     for exposure in exposures:
-        reconfigure = _RECONFIGURE.get(exposure.kind)
+        reconfigure = texts.reconfigure.get(exposure.kind)
         if reconfigure is None:
             continue
-        priority, steps = reconfigure
-        plan.append(Remediation("reconfigure", exposure.detail, priority, steps))
-        if exposure.kind in ("internet_upnp_mapping", "public_address", "cloud_p2p"):
-            isolate_reasons.append((priority, exposure.kind.replace("_", " ")))
+        plan.append(
+            Remediation("reconfigure", exposure.detail, reconfigure.priority, reconfigure.steps)
+        )
+        if reconfigure.isolate:
+            isolate_reasons.append((reconfigure.priority, exposure.kind.replace("_", " ")))
     if isolate_reasons:
         priority = min(p for p, _ in isolate_reasons)
         why = ", ".join(dict.fromkeys(reason for _, reason in isolate_reasons))
         plan.append(
-            Remediation("isolate", f"limit the damage: {why}", priority, isolation_steps(device))
+            Remediation(
+                "isolate",
+                f"limit the damage: {why}",
+                priority,
+                isolation_steps(device, texts, rules),
+            )
         )
     unique: dict[tuple[str, str], Remediation] = {}
     for item in plan:
         unique.setdefault((item.action, item.reason), item)
     return sorted(unique.values(), key=lambda r: (r.priority, ACTIONS.index(r.action)))
-
-
-_RECONFIGURE: dict[str, tuple[int, str]] = {
-    "default_credentials": (
-        1,
-        "Change the password of the factory account now (and of every account that shares it).",
-    ),
-    "internet_upnp_mapping": (
-        1,
-        "Delete the port mapping on the router and disable UPnP IGD there; reach the device "
-        "remotely only through a VPN.",
-    ),
-    "public_address": (
-        1,
-        "Move the device to a private address behind a firewall; reach it only through a VPN.",
-    ),
-    "cloud_p2p": (
-        3,
-        "Disable the vendor cloud/P2P service on the device (Hik-Connect/EZVIZ 'Platform "
-        "Access', Dahua 'P2P') and block it at the firewall.",
-    ),
-    "telnet": (2, "Disable telnet on the device; use the web UI over HTTPS for management."),
-    "plain_http_login": (
-        3,
-        "Enable HTTPS on the device and disable plain HTTP (or redirect it to HTTPS).",
-    ),
-    "rtsp_unauthenticated": (
-        2,
-        "Enable RTSP authentication (Digest) on the device; allow RTSP only from the recorder.",
-    ),
-}
 
 
 def assess_device(
@@ -500,7 +485,7 @@ def assess_device(
     vulnerabilities = match_vulnerabilities(device, knowledge.vulnerabilities, firmware)
     if device.manufacturer and device.model is None:
         notes.append("model unknown: vulnerabilities listed by model could not be checked")
-    exposures = exposures_of(device, all_devices or (device,))
+    exposures = exposures_of(device, all_devices or (device,), knowledge.exposure)
     for observation in _observations(device):
         if observation.field == "default_credentials.lockout":
             notes.append(
@@ -508,7 +493,9 @@ def assess_device(
                 "remaining accounts were not tried"
             )
     eol = end_of_life(device, knowledge.end_of_life, options)
-    remediation = remediation_for(device, vulnerabilities, exposures, eol)
+    remediation = remediation_for(
+        device, vulnerabilities, exposures, eol, knowledge.remediation, knowledge.exposure
+    )
     return dataclasses.replace(
         device,
         firmware=device.firmware or firmware,

@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from provscan.fingerprints.grammars import GrammarHit, GrammarIndex
+from provscan.fingerprints.text import looks_like_model, normalise, tokens
 from provscan.knowledge.grammars import GrammarKnowledge
 from provscan.knowledge.loader import Knowledge, period_bounds, vendor_key
 from provscan.knowledge.schema import CONFIDENCE_WEIGHT, Relation
@@ -35,8 +37,6 @@ from provscan.screening.brands import (
     BrandMatch,
     product_kinds,
 )
-from provscan.screening.grammars import GrammarHit, GrammarIndex
-from provscan.screening.text import looks_like_model, normalise, tokens
 
 #: A brand name that is the maker's own implies that maker this strongly (no model seen).
 OWN_BRAND_WEIGHT = 0.95

@@ -6,9 +6,9 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+from provscan.fingerprints.text import Candidate, candidates
 from provscan.knowledge.grammars import GrammarKnowledge
 from provscan.knowledge.schema import ModelGrammar
-from provscan.screening.text import Candidate, candidates
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,407 @@
+"""What every knowledge loader shares: strict models, YAML with line numbers, the problem list.
+
+Each kind of data file has its own module (schema, cross-checks, typed result); they all read
+through :func:`read_document` and :func:`validate`, and report through :class:`Problems`, so a
+problem always names its file, its entry and the entry's line.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import string
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Generic, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from provscan.errors import KnowledgeError
+
+try:  # libyaml parses the data about eight times faster; the pure parser is the fallback
+    from yaml import CSafeLoader as _SafeLoader
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent / "data"
+
+Confidence = Literal["high", "medium", "low"]
+CONFIDENCE_WEIGHT: dict[str, float] = {"high": 0.95, "medium": 0.75, "low": 0.45}
+
+#: A path into a YAML document: mapping keys and list indexes, e.g. ``("rules", 3, "source")``.
+Location = tuple[int | str, ...]
+
+_ModelT = TypeVar("_ModelT", bound=BaseModel)
+_ItemT = TypeVar("_ItemT")
+
+
+class StrictModel(BaseModel):
+    """A frozen model that refuses unknown keys (a typo in a data file is an error)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- problems ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in one data file: where (file, line, entry) and what."""
+
+    file: str
+    line: int
+    entry: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}: {self.entry}" if self.entry else self.file
+        return f"{where}: {self.message} (line {self.line})"
+
+    def located(self, data_dir: Path) -> str:
+        """``path:line: entry: message``, the form editors and CI annotations understand."""
+        where = f"{self.entry}: " if self.entry else ""
+        return f"{data_dir / self.file}:{self.line}: {where}{self.message}"
+
+
+class Problems:
+    """Every problem found while loading or verifying one data directory."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.items: list[Problem] = []
+
+    def add(
+        self,
+        where: YamlDocument | str,
+        message: str,
+        at: Location = (),
+        *,
+        entry: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        """Record a problem at ``at`` in a document (or in a file that could not be parsed)."""
+        if isinstance(where, YamlDocument):
+            self.items.append(
+                Problem(
+                    where.name,
+                    line if line is not None else where.line_at(at),
+                    entry if entry is not None else where.describe(at),
+                    message,
+                )
+            )
+        else:
+            self.items.append(Problem(where, line or 1, entry or "", message))
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            count = len(self.items)
+            listing = "\n".join(f"  - {problem}" for problem in self.items)
+            raise KnowledgeError(
+                f"{count} problem{'s' if count != 1 else ''} in knowledge data "
+                f"at {self.data_dir}:\n{listing}"
+            )
+
+
+# --- YAML with positions -------------------------------------------------------------------
+
+
+class KnowledgeYamlLoader(_SafeLoader):
+    """Safe YAML without timestamp conversion (dates stay text) and without duplicate keys."""
+
+
+KnowledgeYamlLoader.yaml_implicit_resolvers = {
+    first_character: [
+        (tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"
+    ]
+    for first_character, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _construct_unique_mapping(
+    loader: KnowledgeYamlLoader, node: yaml.MappingNode
+) -> dict[Any, Any]:
+    seen: set[object] = set()
+    for key_node, _value_node in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping",
+                node.start_mark,
+                f"found duplicate key {key!r}",
+                key_node.start_mark,
+            )
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+KnowledgeYamlLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping
+)
+
+
+@dataclass(frozen=True)
+class YamlDocument:
+    """A parsed data file: its values and the YAML node tree they came from (for line numbers)."""
+
+    name: str
+    data: dict[str, Any]
+    root: yaml.Node
+
+    def node_at(self, location: Iterable[int | str]) -> yaml.Node:
+        """The deepest node along ``location`` (a missing key stops at its parent)."""
+        node = self.root
+        for step in location:
+            child: yaml.Node | None = None
+            if isinstance(node, yaml.MappingNode):
+                for key_node, value_node in node.value:
+                    if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(step):
+                        child = value_node
+                        break
+            elif (
+                isinstance(node, yaml.SequenceNode)
+                and isinstance(step, int)
+                and 0 <= step < len(node.value)
+            ):
+                child = node.value[step]
+            if child is None:
+                break
+            node = child
+        return node
+
+    def line_at(self, location: Iterable[int | str]) -> int:
+        return int(self.node_at(location).start_mark.line) + 1
+
+    def describe(self, location: Iterable[int | str]) -> str:
+        """``families[1] (id=dahua).members[3] (name=Lorex).sources`` for a location."""
+        parts: list[str] = []
+        node: object = self.data
+        for step in location:
+            if isinstance(step, int):
+                node = node[step] if isinstance(node, list) and 0 <= step < len(node) else None
+                label = f"[{step}]"
+                name = entry_name(node)
+                if name:
+                    label += f" ({name})"
+                if parts:
+                    parts[-1] += label
+                else:
+                    parts.append(label)
+            else:
+                node = node.get(step) if isinstance(node, dict) else None
+                parts.append(step)
+        return ".".join(parts)
+
+
+def entry_name(node: object) -> str:
+    """How an entry is named in messages: its id, name, CVE or registry name."""
+    if not isinstance(node, dict):
+        return ""
+    for key in ("id", "name", "kind", "field"):
+        if isinstance(node.get(key), str):
+            return f"{key}={node[key]}"
+    for key in ("cve", "registry_name"):
+        if isinstance(node.get(key), str):
+            return str(node[key])
+    if "brand" in node or "maker" in node:
+        return f"brand={node.get('brand')}, maker={node.get('maker')}"
+    return ""
+
+
+def _one_line(error: yaml.YAMLError) -> str:
+    if isinstance(error, yaml.MarkedYAMLError):
+        parts = [part for part in (error.context, error.problem) if part]
+        if parts:
+            return ": ".join(parts)
+    return " ".join(str(error).split())
+
+
+def read_document(data_dir: Path, name: str, problems: Problems) -> YamlDocument | None:
+    """Parse ``data_dir/name``; on failure record why (with the line) and return None."""
+    try:
+        text = (data_dir / name).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.add(name, f"cannot be read: {exc}")
+        return None
+    loader = KnowledgeYamlLoader(text)
+    try:
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = int(mark.line) + 1 if mark is not None else 1
+        problems.add(name, f"YAML parse error: {_one_line(exc)}", line=line)
+        return None
+    finally:
+        loader.dispose()
+    if root is None or not isinstance(data, dict):
+        problems.add(name, "must be a YAML mapping at the top level")
+        return None
+    return YamlDocument(name, data, root)
+
+
+# --- schema validation ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Parsed(Generic[_ModelT]):
+    """A validated file. With schema errors in some entries, ``model`` holds only the others;
+    ``positions`` gives each kept entry's index in the file, so later messages point at it."""
+
+    document: YamlDocument
+    model: _ModelT
+    entries_key: str | None = None
+    positions: tuple[int, ...] | None = None
+
+    def indexed(self, items: Sequence[_ItemT]) -> list[tuple[int, _ItemT]]:
+        """``(index in the file, entry)`` for the entries of ``entries_key``."""
+        if self.positions is None:
+            return list(enumerate(items))
+        return list(zip(self.positions, items, strict=True))
+
+
+def validate(
+    document: YamlDocument,
+    model: type[_ModelT],
+    problems: Problems,
+    entries_key: str | None = None,
+) -> Parsed[_ModelT] | None:
+    """Validate a document against its schema, reporting every error with its entry and line.
+
+    With ``entries_key``, entries that fail are reported and left out, so the cross-checks
+    still run on the others (a contributor sees every problem in one pass).
+    """
+    try:
+        return Parsed(document, model.model_validate(document.data), entries_key)
+    except ValidationError as exc:
+        errors = exc.errors()
+    bad_entries: set[int] = set()
+    file_level = False
+    for error in errors:
+        location = tuple(error["loc"])
+        problems.add(document, error["msg"], location)
+        if (
+            entries_key is not None
+            and len(location) >= 2
+            and location[0] == entries_key
+            and isinstance(location[1], int)
+        ):
+            bad_entries.add(location[1])
+        else:
+            file_level = True
+    entries = document.data.get(entries_key) if entries_key is not None else None
+    if file_level or not isinstance(entries, list):
+        return None
+    positions = tuple(index for index in range(len(entries)) if index not in bad_entries)
+    try:
+        kept = model.model_validate(
+            {**document.data, entries_key: [entries[index] for index in positions]}
+        )
+    except ValidationError:
+        return None  # e.g. no valid entry left in a list that needs one: already reported
+    return Parsed(document, kept, entries_key, positions)
+
+
+def load_checked(data_dir: Path, read: Callable[[Path, Problems], _ItemT | None]) -> _ItemT:
+    """Run one reader on ``data_dir``; raise KnowledgeError listing every problem it found."""
+    problems = Problems(data_dir)
+    value = read(data_dir, problems)
+    problems.raise_if_any()
+    assert value is not None  # a reader returns None only after recording why
+    return value
+
+
+def read_file(
+    data_dir: Path,
+    name: str,
+    model: type[_ModelT],
+    problems: Problems,
+    entries_key: str | None = None,
+) -> Parsed[_ModelT] | None:
+    """Parse and validate one data file (None when it cannot be used; problems say why)."""
+    document = read_document(data_dir, name, problems)
+    if document is None:
+        return None
+    return validate(document, model, problems, entries_key)
+
+
+# --- shared checks -------------------------------------------------------------------------
+
+
+def check_sources(
+    problems: Problems, document: YamlDocument, at: Location, sources: Sequence[str]
+) -> None:
+    """Every entry carries at least one non-blank source."""
+    if not sources or any(not source.strip() for source in sources):
+        problems.add(document, "every entry needs at least one non-blank source", at)
+
+
+def compile_pattern(
+    problems: Problems, document: YamlDocument, at: Location, pattern: str, flags: int = 0
+) -> re.Pattern[str] | None:
+    try:
+        return re.compile(pattern, flags)
+    except re.error as exc:
+        problems.add(document, f"pattern {pattern!r} does not compile: {exc}", at)
+        return None
+
+
+def template_fields(template: str) -> set[str]:
+    """The ``{placeholders}`` of a text template; ValueError when it is malformed."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+
+
+# --- partial ISO dates ---------------------------------------------------------------------
+
+_PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+
+
+def period_bounds(since: str | None, until: str | None) -> tuple[date, date]:
+    """Inclusive first and last day of a ``since``..``until`` period of partial ISO dates.
+
+    ``"2021-04"`` as ``until`` means through 30 Apr 2021; a missing end is open.
+    Raises ValueError for a malformed date.
+    """
+    start = parse_partial_date(since, last_day=False) if since else date.min
+    end = parse_partial_date(until, last_day=True) if until else date.max
+    return start, end
+
+
+def parse_partial_date(text: str, *, last_day: bool) -> date:
+    """``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` as its first (or last) day."""
+    match = _PARTIAL_DATE.match(text.strip())
+    if match is None:
+        raise ValueError(f"{text!r} is not YYYY, YYYY-MM or YYYY-MM-DD")
+    year = int(match.group(1))
+    month_text, day_text = match.group(2), match.group(3)
+    if month_text is None:
+        return date(year, 12, 31) if last_day else date(year, 1, 1)
+    month = int(month_text)
+    if not 1 <= month <= 12:
+        raise ValueError(f"{text!r} has no month {month}")
+    if day_text is None:
+        return date(year, month, calendar.monthrange(year, month)[1] if last_day else 1)
+    return date(year, month, int(day_text))  # ValueError on an impossible day
+
+
+def check_period(
+    problems: Problems,
+    document: YamlDocument,
+    at: Location,
+    since: str | None,
+    until: str | None,
+) -> tuple[date, date] | None:
+    try:
+        start, end = period_bounds(since, until)
+    except ValueError as exc:
+        problems.add(document, f"bad since/until date: {exc}", at)
+        return None
+    if start > end:
+        problems.add(document, f"since {since} is after until {until}", at)
+        return None
+    return start, end

@@ -1,0 +1,91 @@
+"""``observation_fields.yaml``: which observation fields carry a device's MAC, firmware or serial.
+
+Attribution reads the MAC fields; posture reads firmware (best source first) and serial.
+The fields that carry a bare model string are listed with the grammars that read them
+(``model_grammars.yaml``).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import Field
+
+from provscan.knowledge.base import (
+    DEFAULT_DATA_DIR,
+    Problems,
+    StrictModel,
+    check_sources,
+    load_checked,
+    read_file,
+)
+
+OBSERVATION_FIELDS_FILE = "observation_fields.yaml"
+#: ``protocol.name`` in lower case, e.g. ``isapi.mac`` or ``dahua.discovery.version``.
+FIELD_NAME = re.compile(r"^[a-z0-9_]+(?:\.[a-z0-9_]+)+$")
+ROLES = ("mac", "firmware", "serial")
+
+
+class CarrierField(StrictModel):
+    """One observation field and where the protocol defines what it carries."""
+
+    field: str
+    note: str = ""
+    sources: list[str] = Field(min_length=1)
+
+
+class ObservationFieldFile(StrictModel):
+    description: str
+    mac: list[CarrierField] = Field(min_length=1)
+    #: Best source first: the first field with a value gives the firmware.
+    firmware: list[CarrierField] = Field(min_length=1)
+    serial: list[CarrierField] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class ObservationFields:
+    """Field names per role, in file order."""
+
+    mac: tuple[str, ...]
+    firmware: tuple[str, ...]
+    serial: tuple[str, ...]
+
+
+def read_observation_fields(data_dir: Path, problems: Problems) -> ObservationFields | None:
+    """Load ``observation_fields.yaml``: well-formed names, each once per role, sources."""
+    parsed = read_file(data_dir, OBSERVATION_FIELDS_FILE, ObservationFieldFile, problems)
+    if parsed is None:
+        return None
+    document, model = parsed.document, parsed.model
+    for role in ROLES:
+        seen: set[str] = set()
+        for index, carrier in enumerate(getattr(model, role)):
+            at = (role, index)
+            if not FIELD_NAME.match(carrier.field):
+                problems.add(
+                    document, f"{carrier.field!r} is not a field name like 'isapi.mac'", at
+                )
+            if carrier.field in seen:
+                problems.add(document, f"{carrier.field!r} is listed twice under {role}", at)
+            seen.add(carrier.field)
+            check_sources(problems, document, at, carrier.sources)
+    return ObservationFields(
+        mac=tuple(carrier.field for carrier in model.mac),
+        firmware=tuple(carrier.field for carrier in model.firmware),
+        serial=tuple(carrier.field for carrier in model.serial),
+    )
+
+
+def load_observation_fields(data_dir: Path | None = None) -> ObservationFields:
+    """The carrier fields (default: the bundled file, read once). Raises KnowledgeError."""
+    if data_dir is None:
+        return _load_bundled()
+    return load_checked(Path(data_dir), read_observation_fields)
+
+
+@functools.lru_cache(maxsize=1)
+def _load_bundled() -> ObservationFields:
+    return load_checked(DEFAULT_DATA_DIR, read_observation_fields)

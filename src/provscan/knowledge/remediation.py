@@ -1,0 +1,141 @@
+"""``remediation.yaml``: the advice shown for each remediation (replace, isolate, patch, reconfigure)."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import Field
+
+from provscan.knowledge.base import (
+    DEFAULT_DATA_DIR,
+    Location,
+    Problems,
+    StrictModel,
+    YamlDocument,
+    check_sources,
+    load_checked,
+    read_file,
+    template_fields,
+)
+from provscan.knowledge.exposure import EXPOSURE_KINDS, ExposureKind
+
+REMEDIATION_FILE = "remediation.yaml"
+#: The placeholders each advice text is filled with (``str.format``).
+PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "replace_restricted": frozenset({"citation"}),
+    "patch": frozenset({"fixed_in"}),
+    "verify_firmware": frozenset(),
+    "isolate": frozenset({"ip", "ports"}),
+    "reconfigure": frozenset(),
+}
+
+
+class Advice(StrictModel):
+    """What to do, as shown to the user."""
+
+    steps: str
+    sources: list[str] = Field(min_length=1)
+
+
+class ReconfigureAdvice(Advice):
+    """What to change on the device for one kind of exposure."""
+
+    kind: ExposureKind
+    #: 1 = internet-exposed or a working factory account … 3 = cloud/P2P, plain-HTTP login.
+    priority: int = Field(ge=1, le=4)
+    #: The exposure also calls for isolating the device until it is fixed.
+    isolate: bool = False
+
+
+class RemediationFile(StrictModel):
+    description: str
+    replace_restricted: Advice
+    patch: Advice
+    verify_firmware: Advice
+    isolate: Advice
+    reconfigure: list[ReconfigureAdvice] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class Reconfigure:
+    priority: int
+    steps: str
+    isolate: bool
+
+
+@dataclass(frozen=True)
+class RemediationTexts:
+    """The advice texts (templates where :data:`PLACEHOLDERS` says so)."""
+
+    replace_restricted: str
+    patch: str
+    verify_firmware: str
+    isolate: str
+    reconfigure: dict[str, Reconfigure]
+
+
+def read_remediation(data_dir: Path, problems: Problems) -> RemediationTexts | None:
+    """Load ``remediation.yaml``: known placeholders only, one advice per exposure kind."""
+    parsed = read_file(data_dir, REMEDIATION_FILE, RemediationFile, problems)
+    if parsed is None:
+        return None
+    document, model = parsed.document, parsed.model
+    for key in ("replace_restricted", "patch", "verify_firmware", "isolate"):
+        advice: Advice = getattr(model, key)
+        _check_advice(problems, document, (key,), advice, PLACEHOLDERS[key])
+    reconfigure: dict[str, Reconfigure] = {}
+    for index, item in enumerate(model.reconfigure):
+        at: Location = ("reconfigure", index)
+        if item.kind in reconfigure:
+            problems.add(document, f"duplicate advice for exposure kind {item.kind!r}", at)
+        _check_advice(problems, document, at, item, PLACEHOLDERS["reconfigure"])
+        reconfigure.setdefault(item.kind, Reconfigure(item.priority, item.steps, item.isolate))
+    for kind in EXPOSURE_KINDS:
+        if kind not in reconfigure:
+            problems.add(
+                document, f"no advice for exposure kind {kind!r}", ("reconfigure",), entry=""
+            )
+    return RemediationTexts(
+        replace_restricted=model.replace_restricted.steps,
+        patch=model.patch.steps,
+        verify_firmware=model.verify_firmware.steps,
+        isolate=model.isolate.steps,
+        reconfigure=reconfigure,
+    )
+
+
+def _check_advice(
+    problems: Problems,
+    document: YamlDocument,
+    at: Location,
+    advice: Advice,
+    allowed: frozenset[str],
+) -> None:
+    check_sources(problems, document, at, advice.sources)
+    if not advice.steps.strip():
+        problems.add(document, "steps must not be blank", (*at, "steps"))
+    try:
+        unknown = template_fields(advice.steps) - allowed
+    except ValueError as exc:
+        problems.add(document, f"malformed template: {exc}", (*at, "steps"))
+        return
+    if unknown:
+        problems.add(
+            document,
+            f"unknown placeholder(s) {sorted(unknown)}; allowed here: {sorted(allowed) or 'none'}",
+            (*at, "steps"),
+        )
+
+
+def load_remediation(data_dir: Path | None = None) -> RemediationTexts:
+    """The advice texts (default: the bundled file, read once). Raises KnowledgeError."""
+    if data_dir is None:
+        return _load_bundled()
+    return load_checked(Path(data_dir), read_remediation)
+
+
+@functools.lru_cache(maxsize=1)
+def _load_bundled() -> RemediationTexts:
+    return load_checked(DEFAULT_DATA_DIR, read_remediation)

@@ -1,0 +1,120 @@
+"""Check a whole knowledge directory and list every problem, Recog's ``recog_verify`` for provscan.
+
+Beyond what loading checks (schemas, duplicate ids, vendor names, sources, dated relations,
+policy effect quoted from the measure text, grammar examples), verification runs each
+fingerprint's examples and negatives, compares capture groups with captures, looks for
+earlier rules shadowing later ones, and names files that belong to no kind of knowledge.
+It never raises for a problem in the data: it reports it with its file and line.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from provscan.errors import KnowledgeError
+from provscan.knowledge.accounts import DEFAULT_ACCOUNTS_FILE
+from provscan.knowledge.base import Problem, Problems
+from provscan.knowledge.cloud_endpoints import CLOUD_ENDPOINTS_FILE, read_cloud_endpoints
+from provscan.knowledge.device_api import DEVICE_API_FILE
+from provscan.knowledge.eol import END_OF_LIFE_FILE
+from provscan.knowledge.exposure import EXPOSURE_FILE
+from provscan.knowledge.families import FAMILIES_FILE
+from provscan.knowledge.fingerprints import fingerprint_files, verify_fingerprints
+from provscan.knowledge.grammars import GRAMMARS_FILE, read_grammars
+from provscan.knowledge.http_endpoints import HTTP_ENDPOINTS_FILE
+from provscan.knowledge.loader import Knowledge, read_knowledge, read_posture_knowledge
+from provscan.knowledge.observation_fields import (
+    OBSERVATION_FIELDS_FILE,
+    read_observation_fields,
+)
+from provscan.knowledge.oui_owners import OUI_OWNERS_FILE, read_oui_owners
+from provscan.knowledge.policies import POLICIES_FILE
+from provscan.knowledge.relations import RELATIONS_FILE
+from provscan.knowledge.remediation import REMEDIATION_FILE
+from provscan.knowledge.vocabulary import VENDORS_FILE
+from provscan.knowledge.vulnerabilities import VULNERABILITIES_FILE
+
+#: Every top-level data file provscan reads.
+KNOWN_FILES = frozenset(
+    {
+        VENDORS_FILE,
+        FAMILIES_FILE,
+        RELATIONS_FILE,
+        POLICIES_FILE,
+        HTTP_ENDPOINTS_FILE,
+        VULNERABILITIES_FILE,
+        DEFAULT_ACCOUNTS_FILE,
+        END_OF_LIFE_FILE,
+        CLOUD_ENDPOINTS_FILE,
+        GRAMMARS_FILE,
+        OUI_OWNERS_FILE,
+        OBSERVATION_FIELDS_FILE,
+        EXPOSURE_FILE,
+        REMEDIATION_FILE,
+        DEVICE_API_FILE,
+    }
+)
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """The outcome of verifying one data directory."""
+
+    data_dir: Path
+    files: tuple[str, ...]
+    problems: tuple[Problem, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def by_file(self) -> Counter[str]:
+        return Counter(problem.file for problem in self.problems)
+
+    def summary(self) -> str:
+        count, files = len(self.problems), len(self.by_file())
+        if not count:
+            return f"{len(self.files)} knowledge files checked: no problems"
+        return (
+            f"{count} problem{'s' if count != 1 else ''} in {files} of "
+            f"{len(self.files)} knowledge files"
+        )
+
+
+def verify_knowledge(data_dir: Path) -> VerifyReport:
+    """Verify every data file in ``data_dir``. Raises KnowledgeError only if it is no directory."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise KnowledgeError(f"knowledge data directory not found: {data_dir}")
+    problems = Problems(data_dir)
+    core = read_knowledge(data_dir, problems)
+    verify_fingerprints(core.fingerprint_files, problems, _same_party(core.knowledge))
+    read_posture_knowledge(data_dir, problems, core.vendors)
+    read_cloud_endpoints(data_dir, problems, core.vendors)
+    read_grammars(data_dir, problems, core.knowledge, core.vendors)
+    read_oui_owners(data_dir, problems, core.vendors)
+    read_observation_fields(data_dir, problems)
+    files = sorted(path.name for path in data_dir.glob("*.yaml"))
+    for name in files:
+        if name not in KNOWN_FILES:
+            problems.add(
+                name, "not a knowledge file provscan reads (misspelt name, or a leftover copy?)"
+            )
+    checked = tuple(sorted({*files, *fingerprint_files(data_dir)}))
+    ordered = sorted(problems.items, key=lambda problem: (problem.file, problem.line))
+    return VerifyReport(data_dir, checked, tuple(ordered))
+
+
+def _same_party(knowledge: Knowledge | None) -> Callable[[str, str], bool] | None:
+    """Two maker names that are one party for shadowing: the same current family."""
+    if knowledge is None:
+        return None
+
+    def same(left: str, right: str) -> bool:
+        family = knowledge.family_of(left)
+        return family is not None and family == knowledge.family_of(right)
+
+    return same
