@@ -10,7 +10,8 @@ from provscan.engine.connection import HostProbeContext
 from provscan.engine.limits import ScanLimits
 from provscan.knowledge import load_knowledge
 from provscan.model import Observation
-from provscan.probes.http import HttpProbe, favicon_hashes, html_title, realms
+from provscan.observations.http import favicon_hashes, html_title, realms
+from provscan.probes.http import HttpProbe
 
 LIMITS = ScanLimits(connect_timeout_s=1.0, read_timeout_s=1.0, per_connection_deadline_s=2.0)
 Handler = Callable[[bytes], bytes]
@@ -106,8 +107,9 @@ def test_hostile_certificates_are_malformed_not_crashes() -> None:
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
-    from provscan.probes.interface import ProbeMalformed
-    from provscan.probes.tls import certificate_observations
+    from provscan.errors import ProtocolError
+    from provscan.observations.tls import certificate_observations
+    from provscan.wire.tls import parse_certificate
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "www.hikvision.com")])
@@ -125,7 +127,7 @@ def test_hostile_certificates_are_malformed_not_crashes() -> None:
         .sign(key, hashes.SHA256())
     )
     der = cert.public_bytes(serialization.Encoding.DER)
-    observed = {o.field: o.value for o in certificate_observations(der, 443)}
+    observed = {o.field: o.value for o in certificate_observations(parse_certificate(der), 443)}
     assert observed["tls.subject"] == "CN=www.hikvision.com"
     assert observed["tls.self_signed"] == "true"
     rng = random.Random(0)
@@ -133,7 +135,8 @@ def test_hostile_certificates_are_malformed_not_crashes() -> None:
         damaged = bytearray(der)
         for _ in range(rng.randint(1, 8)):
             damaged[rng.randrange(len(damaged))] = rng.randrange(256)
-        with contextlib.suppress(ProbeMalformed):
-            certificate_observations(bytes(damaged[: rng.randint(1, len(damaged))]), 443)
-    with pytest.raises(ProbeMalformed):
-        certificate_observations(b"\x30\x03garbage", 443)
+        with contextlib.suppress(ProtocolError):
+            certificate = parse_certificate(bytes(damaged[: rng.randint(1, len(damaged))]))
+            certificate_observations(certificate, 443)
+    with pytest.raises(ProtocolError):
+        parse_certificate(b"\x30\x03garbage")

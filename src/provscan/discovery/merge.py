@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from provscan.attribution.mac import normalise_mac
 from provscan.discovery.interface import DiscoveredHost, DiscoveryReply
 from provscan.model import Observation
+from provscan.observations.sighting import Sighting
 
 #: Serials shorter than this ("0", "N/A") are not identities.
 MIN_SERIAL_CHARS = 6
@@ -29,6 +30,18 @@ class _UnionFind:
 
     def union(self, first: str, second: str) -> None:
         self.parent[self.find(first)] = self.find(second)
+
+
+def reply_for(
+    protocol: str, address: str, port: int, sighting: Sighting | None
+) -> DiscoveryReply | None:
+    """The reply of a datagram from ``address`` that the observation layer read (None: it
+    was not a device's answer)."""
+    if sighting is None:
+        return None
+    return DiscoveryReply(
+        protocol, address, port, sighting.observations, mac=sighting.mac, serial=sighting.serial
+    )
 
 
 def _address_key(address: str) -> tuple[int, int]:

@@ -2,25 +2,10 @@
 
 from __future__ import annotations
 
-from provscan.attribution.mac import normalise_mac
 from provscan.discovery.interface import DiscoveryProtocol, DiscoveryReply
-from provscan.model import Observation
+from provscan.discovery.merge import reply_for
+from provscan.observations import sadp as observe
 from provscan.wire import sadp
-
-#: ProbeMatch field -> observation field (docs/observation-fields.md).
-FIELDS = {
-    "DeviceType": "sadp.device_type",
-    "DeviceDescription": "sadp.description",
-    "DeviceSN": "sadp.serial",
-    "MAC": "sadp.mac",
-    "SoftwareVersion": "sadp.firmware",
-    "DSPVersion": "sadp.dsp_version",
-    "Activated": "sadp.activated",
-    "CommandPort": "sadp.command_port",
-    "HttpPort": "sadp.http_port",
-    "IPv4Address": "sadp.ipv4_address",
-    "OEMInfo": "sadp.oem_info",
-}
 
 
 class Sadp(DiscoveryProtocol):
@@ -33,21 +18,4 @@ class Sadp(DiscoveryProtocol):
         return sadp.build_inquiry()
 
     def interpret(self, data: bytes, address: str, port: int) -> DiscoveryReply | None:
-        message = sadp.parse_message(data)
-        if not message.is_probe_match:
-            return None
-        observations = [
-            Observation(self.name, self.port, "sadp.reply", f"ProbeMatch/{message.get('Types')}")
-        ]
-        for key, value in message.fields:
-            if key in FIELDS and value:
-                observations.append(Observation(self.name, self.port, FIELDS[key], value))
-        mac = normalise_mac(message.get("MAC") or "")
-        return DiscoveryReply(
-            self.name,
-            address,
-            self.port,
-            tuple(observations),
-            mac=mac,
-            serial=message.get("DeviceSN") or None,
-        )
+        return reply_for(self.name, address, self.port, observe.read(data))

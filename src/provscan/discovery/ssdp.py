@@ -9,6 +9,8 @@ from urllib.parse import urljoin, urlsplit
 from provscan.discovery.interface import DiscoveryProtocol, DiscoveryReply
 from provscan.errors import ProtocolError
 from provscan.model import Observation
+from provscan.observations import ssdp as observe_ssdp
+from provscan.observations import upnp as observe_upnp
 from provscan.wire import http1, ssdp, upnp
 
 #: The description and each SOAP answer are read up to this many bytes.
@@ -28,26 +30,18 @@ class Ssdp(DiscoveryProtocol):
         return ssdp.build_msearch(ssdp.SEARCH_ALL, mx=1, host=host)
 
     def interpret(self, data: bytes, address: str, port: int) -> DiscoveryReply | None:
-        message = ssdp.parse_message(data)
-        if not message.is_response:
+        sighting = observe_ssdp.read(data)
+        if sighting is None:
             return None  # searches and NOTIFYs of others
-        observations = []
-        for header, field in (
-            ("server", "ssdp.server"),
-            ("st", "ssdp.st"),
-            ("usn", "ssdp.usn"),
-            ("location", "ssdp.location"),
-        ):
-            value = message.header(header)
-            if value:
-                observations.append(Observation(self.name, self.port, field, value))
-        location = message.header("location")
+        location = next(
+            (o.value for o in sighting.observations if o.field == "ssdp.location"), None
+        )
         follow_up = location if location and _same_host(location, address) else None
         notes: tuple[str, ...] = ()
         if location and follow_up is None:
             notes = (f"SSDP LOCATION {location[:120]} points to another host: not fetched",)
         return DiscoveryReply(
-            self.name, address, self.port, tuple(observations), follow_up=follow_up, notes=notes
+            self.name, address, self.port, sighting.observations, follow_up=follow_up, notes=notes
         )
 
 
@@ -90,24 +84,6 @@ async def http_exchange(
     return http1.parse_response(bytes(data[:MAX_HTTP_BYTES]))
 
 
-def description_observations(device: upnp.UpnpDevice, port: int) -> list[Observation]:
-    observations = []
-    for attribute, field in (
-        ("manufacturer", "upnp.manufacturer"),
-        ("model_name", "upnp.model_name"),
-        ("model_number", "upnp.model_number"),
-        ("serial_number", "upnp.serial"),
-        ("udn", "upnp.udn"),
-        ("friendly_name", "upnp.friendly_name"),
-        ("device_type", "upnp.device_type"),
-        ("manufacturer_url", "upnp.manufacturer_url"),
-    ):
-        value = getattr(device, attribute)
-        if value:
-            observations.append(Observation("upnp", port, field, value))
-    return observations
-
-
 async def follow_up(reply: DiscoveryReply, timeout_s: float) -> DiscoveryReply:
     """Fetch the description at the reply's LOCATION; on a gateway, list its port mappings."""
     assert reply.follow_up is not None
@@ -124,7 +100,7 @@ async def follow_up(reply: DiscoveryReply, timeout_s: float) -> DiscoveryReply:
     except (ProtocolError, OSError, TimeoutError, ValueError) as exc:
         notes.append(f"UPnP description {reply.follow_up[:120]}: {type(exc).__name__}: {exc}"[:240])
         return _replace(reply, observations, notes, None)
-    observations.extend(description_observations(device, port))
+    observations.extend(observe_upnp.description_observations(device, port))
     for service in device.all_services():
         if service.service_type in _IGD_SERVICES and service.control_url:
             control = urljoin(reply.follow_up, service.control_url)
@@ -134,9 +110,7 @@ async def follow_up(reply: DiscoveryReply, timeout_s: float) -> DiscoveryReply:
             for mapping in await port_mappings(
                 reply.address, control, service.service_type, timeout_s
             ):
-                observations.append(
-                    Observation("upnp", port, "upnp.port_mapping", mapping.summary())
-                )
+                observations.append(observe_upnp.port_mapping_observation(mapping, port))
                 notes.append(f"UPnP IGD port mapping exposes {mapping.summary()}")
     serial = device.serial_number
     return _replace(reply, observations, notes, serial)

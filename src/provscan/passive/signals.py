@@ -2,55 +2,43 @@
 
 DHCP and DNS are decoded with dpkt. The discovery protocols (Hikvision SADP on UDP 37020,
 Dahua DHDiscover on UDP 37810, WS-Discovery on UDP 3702, SSDP on UDP 1900, mDNS on UDP
-5353) are interpreted by the same pure ``interpret`` functions ``provscan discover`` uses
-(:mod:`provscan.discovery`), so a reply seen on a mirror port yields the same observation
-fields as one we asked for, and the same fingerprints apply. What those functions leave
-out because an active search never receives it (WS-Discovery Hello, SSDP NOTIFY, mDNS
-announcements) is parsed here into the same field names. Only messages a *device* sends
-count: a DHCP request, a DNS query, an SADP ProbeMatch, a DHDiscover reply, a WS-Discovery
-Hello or ProbeMatches, an SSDP NOTIFY or search reply, an mDNS response. Searches sent by
-management tools are ignored. Every parser returns ``None`` or an empty result on
-malformed input; none raises.
+5353) are read by the observation layer (:mod:`provscan.observations`) that
+``provscan discover`` uses too, so a reply seen on a mirror port yields the same
+observation fields as one we asked for, and the same fingerprints apply; announcements an
+active search never receives (WS-Discovery Hello, SSDP NOTIFY) are read by the same
+functions. Only messages a *device* sends count: a DHCP request, a DNS query, an SADP
+ProbeMatch, a DHDiscover reply, a WS-Discovery Hello or ProbeMatches, an SSDP NOTIFY or
+search reply, an mDNS response. Searches sent by management tools are ignored. Every
+parser returns ``None`` or an empty result on malformed input; none raises.
 """
 
 from __future__ import annotations
 
-import json
-import re
 import socket
 import struct
 from dataclasses import dataclass, field
-from urllib.parse import unquote
+from typing import Protocol
 
 import dpkt
-from defusedxml import ElementTree as SafeET
-from defusedxml.common import DefusedXmlException
 
 from provscan.attribution.mac import normalise_mac
-from provscan.discovery.dhdiscover import DhDiscover
-from provscan.discovery.interface import DiscoveryProtocol
-from provscan.discovery.mdns import Mdns
-from provscan.discovery.sadp import Sadp
-from provscan.discovery.ssdp import Ssdp
-from provscan.discovery.wsd import WsDiscovery
 from provscan.errors import ProvscanError
-from provscan.wire.dahua import DHIP_PREFIX, HEADER_BYTES
+from provscan.observations import dhdiscover, mdns, sadp, ssdp, wsd
+from provscan.observations.sighting import Sighting
 
-#: Longest discovery payload parsed (XML/JSON/text); longer ones are cut.
-MAX_DISCOVERY_BYTES = 16 * 1024
 #: Longest single value kept from a discovery message.
 MAX_VALUE_CHARS = 200
-#: Most records read from one DNS/mDNS message.
+#: Most questions read from one DNS query.
 MAX_DNS_RECORDS = 32
 
 PORT_DHCP_SERVER = 67
 PORT_DHCP_CLIENT = 68
 PORT_DNS = 53
-PORT_MDNS = 5353
-PORT_SSDP = 1900
-PORT_WSD = 3702
-PORT_SADP = 37020
-PORT_DHDISCOVER = 37810
+PORT_MDNS = mdns.PORT
+PORT_SSDP = ssdp.PORT
+PORT_WSD = wsd.PORT
+PORT_SADP = sadp.PORT
+PORT_DHDISCOVER = dhdiscover.PORT
 DISCOVERY_ONLY_PORTS = frozenset({PORT_MDNS, PORT_SSDP, PORT_WSD, PORT_SADP, PORT_DHDISCOVER})
 DISCOVERY_PORTS = frozenset({PORT_DHCP_SERVER, PORT_DHCP_CLIENT, PORT_DNS}) | DISCOVERY_ONLY_PORTS
 
@@ -165,87 +153,7 @@ def parse_dns_query(payload: bytes) -> Facts | None:
     return facts if facts.fields else None
 
 
-def parse_mdns(payload: bytes) -> Facts | None:
-    """An mDNS response: service types, instance names, host names and TXT records."""
-    message = _dns(payload)
-    if message is None or message.qr != dpkt.dns.DNS_R:
-        return None
-    facts = Facts("mdns", PORT_MDNS)
-    seen: set[tuple[str, str]] = set()
-
-    def add(field_name: str, value: str) -> None:
-        if value and (field_name, value) not in seen:
-            seen.add((field_name, value))
-            facts.add(field_name, value)
-
-    records = [*message.an, *message.ns, *message.ar][:MAX_DNS_RECORDS]
-    for record in records:
-        name = _name(record.name)
-        if record.type == dpkt.dns.DNS_PTR:
-            target = _name(getattr(record, "ptrname", ""))
-            if name.startswith("_") and not name.startswith("_services."):
-                add("mdns.service", name)
-                if target.endswith(name):
-                    add("mdns.instance", target[: -len(name)].rstrip("."))
-        elif record.type == dpkt.dns.DNS_SRV:
-            add("mdns.host", _name(getattr(record, "srvname", "")))
-        elif record.type == dpkt.dns.DNS_A and name.endswith(".local"):
-            add("mdns.host", name)
-            if facts.hostname is None:
-                facts.hostname = name.removesuffix(".local")
-        elif record.type == dpkt.dns.DNS_TXT:
-            texts = [
-                entry.decode("utf-8", "replace") if isinstance(entry, bytes) else str(entry)
-                for entry in getattr(record, "text", [])
-            ]
-            add("mdns.txt", "; ".join(t for t in texts if t))
-    return facts if facts.fields else None
-
-
-# --- SADP (Hikvision) ------------------------------------------------------------------
-
-_SADP_FIELDS = {
-    "DeviceType": "sadp.device_type",
-    "DeviceDescription": "sadp.description",
-    "DeviceSN": "sadp.serial",
-    "MAC": "sadp.mac",
-    "SoftwareVersion": "sadp.firmware",
-    "DSPVersion": "sadp.dsp_version",
-    "OEMInfo": "sadp.oem_info",
-}
-
-
-def _xml(payload: bytes) -> SafeET.Element | None:
-    try:
-        element: SafeET.Element = SafeET.fromstring(payload[:MAX_DISCOVERY_BYTES])
-    except (SafeET.ParseError, DefusedXmlException, ValueError, UnicodeError):
-        return None
-    return element
-
-
-def _local(tag: object) -> str:
-    return str(tag).rsplit("}", 1)[-1]
-
-
-def parse_sadp(payload: bytes) -> Facts | None:
-    """An SADP ProbeMatch (a Hikvision device describing itself), as XML over UDP 37020."""
-    root = _xml(payload.strip())
-    if root is None or _local(root.tag) != "ProbeMatch":
-        return None
-    facts = Facts("sadp", PORT_SADP)
-    facts.add("discovery.protocol", "sadp ProbeMatch")
-    types = root.find("Types")
-    facts.add("sadp.reply", f"ProbeMatch/{(types.text or '').strip() if types is not None else ''}")
-    for element in root:
-        name = _local(element.tag)
-        text = (element.text or "").strip()
-        if name in _SADP_FIELDS and text:
-            facts.add(_SADP_FIELDS[name], text)
-        if name == "MAC":
-            facts.mac = normalise_mac(text)
-        elif name == "IPv4Address":
-            facts.ip = _ip_text(text)
-    return facts
+# --- SADP at layer 2 (Hikvision) -------------------------------------------------------
 
 
 def parse_sadp_layer2(payload: bytes) -> Facts:
@@ -255,189 +163,45 @@ def parse_sadp_layer2(payload: bytes) -> Facts:
     return facts
 
 
-# --- DHDiscover (Dahua) ----------------------------------------------------------------
-
-_DHDISCOVER_FIELDS = {
-    "Vendor": "dahua.discovery.vendor",
-    "Manufacturer": "dahua.discovery.manufacturer",
-    "DeviceType": "dahua.discovery.device_type",
-    "DeviceClass": "dahua.discovery.device_class",
-    "SerialNo": "dahua.discovery.serial",
-    "Version": "dahua.discovery.version",
-    "MachineName": "dahua.discovery.machine_name",
-}
+# --- the discovery protocols ------------------------------------------------------------
 
 
-def parse_dhdiscover(payload: bytes) -> Facts | None:
-    """A DHDiscover reply (``client.notifyDevInfo``): DHIP header then JSON."""
-    body = payload[HEADER_BYTES:] if payload.startswith(DHIP_PREFIX) else payload
-    start = body.find(b"{")
-    if start < 0:
-        return None
-    try:
-        document = json.loads(body[start:MAX_DISCOVERY_BYTES].decode("utf-8", "replace"))
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(document, dict) or document.get("method") != "client.notifyDevInfo":
-        return None
-    params = document.get("params")
-    info = params.get("deviceInfo") if isinstance(params, dict) else None
-    if not isinstance(info, dict):
-        return None
-    facts = Facts("dahua-discovery", PORT_DHDISCOVER)
-    facts.add("discovery.protocol", "dhdiscover client.notifyDevInfo")
-    for key, field_name in _DHDISCOVER_FIELDS.items():
-        facts.add(field_name, info.get(key))
-    mac = info.get("mac") or info.get("Mac")
-    if isinstance(mac, str):
-        facts.add("dahua.discovery.mac", mac)
-        facts.mac = normalise_mac(mac)
-    address = info.get("IPv4Address")
-    if isinstance(address, dict) and isinstance(address.get("IPAddress"), str):
-        facts.ip = _ip_text(address["IPAddress"])
-    machine_name = info.get("MachineName")
-    if isinstance(machine_name, str) and machine_name.strip():
-        facts.hostname = machine_name.strip()[:MAX_VALUE_CHARS]
-    return facts
+class _Reader(Protocol):
+    def __call__(self, data: bytes, *, announcements: bool = False) -> Sighting | None: ...
 
 
-# --- WS-Discovery (ONVIF) --------------------------------------------------------------
-
-_DEVICE_MESSAGES = ("Hello", "ProbeMatches", "ResolveMatches")
-_SCOPE = re.compile(r"^onvif://www\.onvif\.org/([A-Za-z_]+)/(.+)$")
-
-
-def parse_ws_discovery(payload: bytes) -> Facts | None:
-    """A WS-Discovery Hello or ProbeMatches: types and ONVIF scopes (name, hardware, …)."""
-    root = _xml(payload)
-    if root is None:
-        return None
-    message = next((_local(e.tag) for e in root.iter() if _local(e.tag) in _DEVICE_MESSAGES), None)
-    if message is None:
-        return None
-    facts = Facts("wsd", PORT_WSD)
-    facts.add("discovery.protocol", f"wsd {message}")
-    for element in root.iter():
-        name = _local(element.tag)
-        text = " ".join((element.text or "").split())
-        if not text:
-            continue
-        if name == "Types":
-            facts.add("wsd.types", text)
-        elif name == "Scopes":
-            for scope in text.split()[:32]:
-                found = _SCOPE.match(scope)
-                if found is None:
-                    continue
-                kind, value = found.group(1).lower(), unquote(found.group(2))
-                facts.add("wsd.scope", scope)
-                if kind == "name":
-                    facts.add("wsd.name", value)
-                elif kind == "hardware":
-                    facts.add("wsd.hardware", value)
-                elif kind == "location":
-                    facts.add("wsd.location", value)
-                elif kind == "mac":
-                    facts.mac = normalise_mac(value)
-                    if facts.mac:
-                        facts.add("wsd.mac", facts.mac)
-        elif name == "XAddrs":
-            facts.add("wsd.xaddrs", text)
-    return facts
-
-
-# --- SSDP (UPnP) -----------------------------------------------------------------------
-
-
-def parse_ssdp(payload: bytes) -> Facts | None:
-    """An SSDP NOTIFY or an M-SEARCH reply: SERVER, LOCATION and USN."""
-    text = payload[:MAX_DISCOVERY_BYTES].decode("latin-1")
-    lines = text.replace("\r\n", "\n").split("\n")
-    first = lines[0].strip().upper()
-    if first.startswith("NOTIFY "):
-        message = "NOTIFY"
-    elif first.startswith("HTTP/1.") and " 200" in first:
-        message = "search reply"
-    else:
-        return None
-    facts = Facts("ssdp", PORT_SSDP)
-    facts.add("discovery.protocol", f"ssdp {message}")
-    wanted = {
-        "server": "ssdp.server",
-        "location": "ssdp.location",
-        "usn": "ssdp.usn",
-        "st": "ssdp.st",
-        "nt": "ssdp.nt",
-    }
-    for line in lines[1:64]:
-        key, colon, value = line.partition(":")
-        field_name = wanted.get(key.strip().lower())
-        if colon and field_name:
-            facts.add(field_name, value.strip())
-    return facts
-
-
-# --- the discovery module's interpreters -------------------------------------------------
-
-#: Discovery fields that carry the device's own IPv4 address.
-_ADDRESS_FIELDS = ("sadp.ipv4_address",)
-
-
-def _discovery_interpreters() -> dict[int, DiscoveryProtocol]:
-    """UDP port -> the ``provscan.discovery`` protocol that interprets its replies."""
-    protocols: list[DiscoveryProtocol] = [Sadp(), DhDiscover(), WsDiscovery(), Ssdp(), Mdns()]
-    return {protocol.port: protocol for protocol in protocols}
-
-
-_INTERPRETERS = _discovery_interpreters()
-_FALLBACKS = {
-    PORT_SADP: parse_sadp,
-    PORT_DHDISCOVER: parse_dhdiscover,
-    PORT_WSD: parse_ws_discovery,
-    PORT_SSDP: parse_ssdp,
-    PORT_MDNS: parse_mdns,
-}
-_PROTOCOL_NAMES = {
-    PORT_SADP: "sadp",
-    PORT_DHDISCOVER: "dhdiscover",
-    PORT_WSD: "wsd",
-    PORT_SSDP: "ssdp",
-    PORT_MDNS: "mdns",
-}
-_MESSAGE_NAMES = {
-    PORT_SADP: "sadp ProbeMatch",
-    PORT_DHDISCOVER: "dhdiscover client.notifyDevInfo",
-    PORT_WSD: "wsd ProbeMatches",
-    PORT_SSDP: "ssdp search reply",
-    PORT_MDNS: "mdns response",
+#: UDP port -> (protocol name, the observation layer's reader of its messages).
+_READERS: dict[int, tuple[str, _Reader]] = {
+    PORT_SADP: (sadp.PROTOCOL, sadp.read),
+    PORT_DHDISCOVER: (dhdiscover.PROTOCOL, dhdiscover.read),
+    PORT_WSD: (wsd.PROTOCOL, wsd.read),
+    PORT_SSDP: (ssdp.PROTOCOL, ssdp.read),
+    PORT_MDNS: (mdns.PROTOCOL, mdns.read),
 }
 
 
 def parse_discovery(port: int, payload: bytes, address: str) -> Facts | None:
-    """A device's discovery message on ``port`` (one of the discovery ports), or None."""
-    interpreter = _INTERPRETERS.get(port)
-    reply = None
-    if interpreter is not None:
-        try:
-            reply = interpreter.interpret(payload, address, port)
-        except (ProvscanError, ValueError, UnicodeError, RecursionError):
-            reply = None
-    if reply is None or not reply.observations:
-        fallback = _FALLBACKS.get(port)
-        return fallback(payload) if fallback is not None else None
-    facts = Facts(_PROTOCOL_NAMES[port], port)
-    facts.add("discovery.protocol", _MESSAGE_NAMES[port])
-    for observation in reply.observations:
+    """A device's discovery message (answer or announcement) on ``port``, or None.
+
+    Every such message counts (``discovery.protocol``), even one that says nothing else.
+    ``address`` (the sender) is not needed: what a message says is independent of it.
+    """
+    entry = _READERS.get(port)
+    if entry is None:
+        return None
+    protocol, read = entry
+    try:
+        sighting = read(payload, announcements=True)
+    except (ProvscanError, ValueError, UnicodeError, RecursionError):
+        return None
+    if sighting is None:
+        return None
+    facts = Facts(protocol, port)
+    facts.add("discovery.protocol", sighting.message)
+    for observation in sighting.observations:
         facts.add(observation.field, observation.value)
-        if observation.field in _ADDRESS_FIELDS:
-            facts.ip = _ip_text(observation.value)
-        elif observation.field == "dahua.discovery.machine_name" and facts.hostname is None:
-            facts.hostname = observation.value[:MAX_VALUE_CHARS]
-    if reply.mac:
-        facts.mac = normalise_mac(reply.mac)
-    if port == PORT_DHDISCOVER and facts.ip is None:
-        # DHDiscover replies carry the address in JSON the interpreter does not report.
-        own = parse_dhdiscover(payload)
-        if own is not None:
-            facts.ip = own.ip
+    facts.mac = sighting.mac
+    facts.ip = _ip_text(sighting.address)
+    if sighting.hostname:
+        facts.hostname = sighting.hostname[:MAX_VALUE_CHARS]
     return facts

@@ -2,53 +2,46 @@
 
 The protocol is recognised from the bytes, not the port (HTTP on 8000, RTSP on 10554 and
 TLS anywhere are common); the port only decides between binary vendor protocols that have
-no magic of their own. Replies are parsed with the same pure functions the active probes
-use (``wire.http1``, ``wire.rtsp``, ``wire.dahua``, ``probes.http``, ``probes.tls``), so a
-passive observation has the same field and value as the active one and the same
-fingerprints apply.
+no magic of their own. Replies are parsed by :mod:`provscan.wire` and mapped by the
+observation layer (:mod:`provscan.observations`) the active probes use, so a passive
+observation has the same field and value as the active one and the same fingerprints apply.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Mapping
+import dataclasses
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
-from provscan.discovery.ssdp import description_observations
 from provscan.errors import ProtocolError
 from provscan.knowledge.schema import HttpEndpoint
 from provscan.model import AttemptStatus, Observation
+from provscan.observations import banner as observe_banner
+from provscan.observations import dahua as observe_dahua
+from provscan.observations import hik_sdk as observe_hik_sdk
+from provscan.observations import http as observe_http
+from provscan.observations import onvif as observe_onvif
+from provscan.observations import rtsp as observe_rtsp
+from provscan.observations import tls as observe_tls
+from provscan.observations import upnp as observe_upnp
+from provscan.observations import xiongmai as observe_xiongmai
 from provscan.passive.reassembly import Direction, Flow
-from provscan.passive.tls import client_hello_sni, looks_like_tls, server_handshake
-from provscan.probes._io import printable
-from provscan.probes.http import (
-    BODY_KEEP,
-    CANARY_PATH,
-    favicon_hashes,
-    isapi_observations,
-    response_observations,
-    rpc2_observations,
-)
-from provscan.probes.interface import ProbeMalformed
-from provscan.probes.onvif import OnvifProbe
-from provscan.probes.tls import certificate_observations
-from provscan.wire import dahua, hik_sdk, xiongmai
+from provscan.wire import dahua, xiongmai
 from provscan.wire import http1 as http_wire
 from provscan.wire import onvif as onvif_wire
 from provscan.wire import rtsp as rtsp_wire
 from provscan.wire import upnp as upnp_wire
+from provscan.wire._headers import first_header
+from provscan.wire.tls import client_hello_sni, looks_like_tls, parse_certificate, server_handshake
 
 #: Request/response pairs read from one conversation (keep-alive connections).
 MAX_MESSAGES_PER_FLOW = 16
-#: Bytes of a binary reply reported as hex, as the active probes do.
-REPORTED_BYTES = 32
-MAX_BANNER_CHARS = 200
-MAX_HEADER_VALUE_CHARS = 200
+#: Longest request context (``GET /path``) kept in an observation's detail.
+MAX_CONTEXT_CHARS = 200
 
 _HTTP_METHODS = (b"GET ", b"POST ", b"HEAD ", b"PUT ", b"DELETE ", b"OPTIONS ", b"PATCH ")
 _RTSP_METHODS = (b"OPTIONS ", b"DESCRIBE ", b"SETUP ", b"PLAY ", b"TEARDOWN ", b"GET_PARAMETER ")
-_CATCH_ALL_EXEMPT = (400, 404, 410)
 PORT_HIK_SDK = 8000
 PORT_XIONGMAI = 34567
 DVRIP_PORTS = frozenset({37777, 5000})
@@ -87,16 +80,11 @@ def _head_end(data: bytes, start: int) -> tuple[int, int] | None:
     return lf, lf + 2
 
 
-def _header(headers: list[tuple[str, str]], name: str) -> str | None:
-    lowered = name.lower()
-    for key, value in headers:
-        if key.lower() == lowered:
-            return value
-    return None
+_Response = TypeVar("_Response")
 
 
 def _content_length(headers: list[tuple[str, str]]) -> int:
-    value = (_header(headers, "Content-Length") or "").strip()
+    value = (first_header(headers, "Content-Length") or "").strip()
     return int(value) if value.isdigit() and len(value) <= 9 else 0
 
 
@@ -152,6 +140,29 @@ def _response_spans(data: bytes) -> Iterator[tuple[int, bytes]]:
         position = end
 
 
+def _parsed_responses(
+    data: bytes, parse: Callable[[bytes], _Response]
+) -> tuple[list[tuple[int, _Response]], str]:
+    """(offset, response) of each response of a server stream up to the first that does not
+    parse, and what was wrong with that one ("" when all parsed)."""
+    parsed: list[tuple[int, _Response]] = []
+    for index, (offset, raw) in enumerate(_response_spans(data)):
+        try:
+            parsed.append((offset, parse(raw)))
+        except ProtocolError as exc:
+            return parsed, f"response {index + 1}: {exc}"
+    return parsed, ""
+
+
+def _implied_extractor(path: str) -> str | None:
+    """How to read a reply to a request no vendor endpoint names, judged by its path."""
+    if path.startswith(("/ISAPI/", "/SDK/")):
+        return "isapi_xml"
+    if path.startswith("/RPC2"):
+        return "dahua_rpc2"
+    return None
+
+
 def _path_only(target: str) -> str:
     """``http://host:80/a?b`` (proxy form) → ``/a?b``; origin-form targets stay as they are."""
     if target.startswith(("http://", "https://", "rtsp://")):
@@ -184,18 +195,7 @@ class StreamAnalyser:
             detail = observation.detail
             if context and context not in detail:
                 detail = f"{context}; {detail}" if detail else context
-            self.sink.observe(
-                ip,
-                Observation(
-                    observation.protocol,
-                    observation.port,
-                    observation.field,
-                    observation.value,
-                    detail,
-                ),
-                number,
-                time,
-            )
+            self.sink.observe(ip, dataclasses.replace(observation, detail=detail), number, time)
 
     def _attempt(self, flow: Flow, probe: str, status: AttemptStatus, error: str = "") -> None:
         if flow.to_client.gap or flow.to_server.gap:
@@ -247,12 +247,10 @@ class StreamAnalyser:
         name = client_hello_sni(client)
         if name:
             number, time = flow.to_server.first_packet, flow.to_server.first_time
-            self.sink.observe(
-                flow.client_ip,
-                Observation("tls", flow.server_port, "tls.sni", name, f"to {flow.server_ip}"),
-                number,
-                time,
-            )
+            for observation in observe_tls.client_hello_observations(
+                name, flow.server_port, flow.server_ip
+            ):
+                self.sink.observe(flow.client_ip, observation, number, time)
             self.sink.contacted(flow.client_ip, name, "TLS SNI", number, time)
         if not server:
             return
@@ -265,9 +263,10 @@ class StreamAnalyser:
         if not handshake.certificates:
             self._attempt(flow, "passive-tls", AttemptStatus.TRUNCATED, "no certificate seen")
             return
-        try:
-            observations = certificate_observations(handshake.certificates[0], flow.server_port)
-        except (ProbeMalformed, ValueError) as exc:  # cryptography parses some fields lazily
+        try:  # cryptography parses some fields lazily: ValueError may come late
+            certificate = parse_certificate(handshake.certificates[0])
+            observations = observe_tls.certificate_observations(certificate, flow.server_port)
+        except (ProtocolError, ValueError) as exc:
             self._attempt(flow, "passive-tls", AttemptStatus.MALFORMED, str(exc))
             return
         self._emit(flow.server_ip, observations, flow.to_client, 0)
@@ -279,26 +278,17 @@ class StreamAnalyser:
         requests = list(parse_requests(client))
         for request in requests:
             path = _path_only(request.target)
-            context = f"{request.method} {path}"[:MAX_HEADER_VALUE_CHARS]
-            for header, field_name in (("User-Agent", "http.user_agent"), ("Host", "http.host")):
-                value = _header(request.headers, header)
-                if value:
-                    self._emit(
-                        flow.client_ip,
-                        [
-                            Observation(
-                                "http",
-                                flow.server_port,
-                                field_name,
-                                value[:MAX_HEADER_VALUE_CHARS],
-                                f"to {flow.server_ip}",
-                            )
-                        ],
-                        flow.to_server,
-                        request.offset,
-                        context,
-                    )
-            host = _header(request.headers, "Host")
+            context = f"{request.method} {path}"[:MAX_CONTEXT_CHARS]
+            self._emit(
+                flow.client_ip,
+                observe_http.request_observations(
+                    request.headers, flow.server_port, f"to {flow.server_ip}"
+                ),
+                flow.to_server,
+                request.offset,
+                context,
+            )
+            host = first_header(request.headers, "Host")
             if host:
                 number, time = flow.to_server.packet_at(request.offset)
                 self.sink.contacted(
@@ -306,20 +296,13 @@ class StreamAnalyser:
                 )
         if not server:
             return
-        parsed = 0
-        error = ""
-        for index, (offset, raw) in enumerate(_response_spans(server)):
-            try:
-                response = http_wire.parse_response(raw)
-            except ProtocolError as exc:
-                error = f"response {index + 1}: {exc}"
-                break
+        responses, error = _parsed_responses(server, http_wire.parse_response)
+        for index, (offset, response) in enumerate(responses):
             asked = requests[index] if index < len(requests) else None
             method = asked.method if asked else "?"
             path = _path_only(asked.target) if asked else "?"
             self._http_response(flow, response, method, path, offset)
-            parsed += 1
-        if parsed:
+        if responses:
             self._attempt(flow, "passive-http", AttemptStatus.OK, error)
         else:
             self._attempt(flow, "passive-http", AttemptStatus.MALFORMED, error or "no response")
@@ -329,60 +312,35 @@ class StreamAnalyser:
     ) -> None:
         port = flow.server_port
         endpoint = self.endpoints.get(path)
-        context = f"{method} {path}"[:MAX_HEADER_VALUE_CHARS]
+        context = f"{method} {path}"[:MAX_CONTEXT_CHARS]
         observations = [
             o
-            for o in response_observations(response, port, path)
+            for o in observe_http.response_observations(response, port, path)
             if o.field != "http.body" or endpoint is None or endpoint.extractor == "text"
         ]
-        if path == CANARY_PATH and response.status not in _CATCH_ALL_EXEMPT:
+        if path == observe_http.CANARY_PATH and observe_http.is_catch_all(response.status):
             self.sink.catch_all(flow.server_ip, port, response.status)
         if endpoint is not None and method == endpoint.method:
             observations.append(
-                Observation(
-                    "http",
-                    port,
-                    "http.endpoint",
-                    f"{method} {path} -> {response.status}",
-                    endpoint.id,
-                )
+                observe_http.endpoint_observation(method, path, response.status, port, endpoint.id)
             )
-        extractor = endpoint.extractor if endpoint is not None else None
-        if extractor == "isapi_xml" or (
-            extractor is None and path.startswith(("/ISAPI/", "/SDK/"))
-        ):
-            observations += isapi_observations(response.body, port, path)
-        elif extractor == "dahua_rpc2" or (extractor is None and path.startswith("/RPC2")):
-            observations += rpc2_observations(response.body, port, path)
-        elif b"Envelope" in response.body[:4096]:
-            observations += _onvif_observations(port, response)
-        elif b"urn:schemas-upnp-org:device-1-0" in response.body[:4096]:
-            observations += _upnp_observations(port, response.body)
+        extractor = endpoint.extractor if endpoint is not None else _implied_extractor(path)
         body = response.body
-        if path == "/favicon.ico" and response.status == 200 and body and body.lstrip()[:1] != b"<":
-            md5, murmur = favicon_hashes(body[: BODY_KEEP * 4])
-            observations += [
-                Observation("http", port, "http.favicon.md5", md5, "/favicon.ico"),
-                Observation("http", port, "http.favicon.mmh3", murmur, "/favicon.ico"),
-            ]
-        direction = flow.to_client
-        number, time = direction.packet_at(offset)
+        if extractor in ("isapi_xml", "dahua_rpc2"):
+            observations += observe_http.extractor_observations(extractor, body, port, path)
+        elif b"Envelope" in body[:4096]:
+            observations += _onvif_observations(port, response)
+        elif b"urn:schemas-upnp-org:device-1-0" in body[:4096]:
+            observations += _upnp_observations(port, body)
+        if path == "/favicon.ico":
+            observations += observe_http.favicon_observations(response, port)
+        number, time = flow.to_client.packet_at(offset)
         for observation in observations:
             detail = (
                 context if observation.detail in (path, "") else f"{context}; {observation.detail}"
             )
-            self.sink.observe(
-                flow.server_ip,
-                Observation(
-                    observation.protocol,
-                    observation.port,
-                    observation.field,
-                    observation.value,
-                    detail,
-                ),
-                number,
-                time,
-            )
+            located = dataclasses.replace(observation, detail=detail)
+            self.sink.observe(flow.server_ip, located, number, time)
 
     # -- RTSP ---------------------------------------------------------------------------
 
@@ -390,42 +348,27 @@ class StreamAnalyser:
         methods = []
         for request in parse_requests(client):
             methods.append(request.method)
-            agent = _header(request.headers, "User-Agent")
-            if agent:
-                self._emit(
-                    flow.client_ip,
-                    [
-                        Observation(
-                            "rtsp",
-                            flow.server_port,
-                            "rtsp.user_agent",
-                            agent[:MAX_HEADER_VALUE_CHARS],
-                            f"to {flow.server_ip}",
-                        )
-                    ],
-                    flow.to_server,
-                    request.offset,
-                    request.method,
-                )
+            self._emit(
+                flow.client_ip,
+                observe_rtsp.request_observations(
+                    request.headers, flow.server_port, f"to {flow.server_ip}"
+                ),
+                flow.to_server,
+                request.offset,
+                request.method,
+            )
         if not server:
             return
-        parsed = 0
-        error = ""
-        for index, (offset, raw) in enumerate(_response_spans(server)):
-            try:
-                response = rtsp_wire.parse_response(raw)
-            except ProtocolError as exc:
-                error = f"response {index + 1}: {exc}"
-                break
+        responses, error = _parsed_responses(server, rtsp_wire.parse_response)
+        for index, (offset, response) in enumerate(responses):
             method = methods[index] if index < len(methods) else "?"
             self._emit(
                 flow.server_ip,
-                _rtsp_observations(flow.server_port, method, response),
+                observe_rtsp.response_observations(flow.server_port, method, response),
                 flow.to_client,
                 offset,
             )
-            parsed += 1
-        status = AttemptStatus.OK if parsed else AttemptStatus.MALFORMED
+        status = AttemptStatus.OK if responses else AttemptStatus.MALFORMED
         self._attempt(flow, "passive-rtsp", status, error)
 
     # -- Dahua DHIP/DVRIP, Hikvision SDK, Xiongmai, banners -----------------------------
@@ -433,11 +376,7 @@ class StreamAnalyser:
     def _dhip(self, flow: Flow, server: bytes) -> None:
         port = flow.server_port
         header = server[: dahua.HEADER_BYTES]
-        observations = [
-            Observation(
-                "dahua-dvrip", port, "dahua.dvrip.reply", header[:REPORTED_BYTES].hex(), "dhip"
-            )
-        ]
+        observations = [observe_dahua.reply_observation(port, header)]
         status, error = AttemptStatus.OK, ""
         try:
             parsed = dahua.parse_dhip_header(header)
@@ -446,24 +385,7 @@ class StreamAnalyser:
         except ProtocolError as exc:
             status, error = AttemptStatus.MALFORMED, str(exc)
         else:
-            if reply.realm:
-                observations.append(
-                    Observation("dahua-dvrip", port, "dahua.dhip.realm", reply.realm, "dhip")
-                )
-            if reply.mac:
-                observations.append(
-                    Observation("dahua-dvrip", port, "dahua.dhip.mac", reply.mac, "dhip")
-                )
-            if reply.error_message or reply.error_code is not None:
-                observations.append(
-                    Observation(
-                        "dahua-dvrip",
-                        port,
-                        "dahua.dhip.error",
-                        reply.error_message or str(reply.error_code),
-                        f"code {reply.error_code}; encryption {reply.encryption}",
-                    )
-                )
+            observations += observe_dahua.login_reply_observations(port, reply)
         self._emit(flow.server_ip, observations, flow.to_client, 0)
         self._attempt(flow, "passive-dahua-dvrip", status, error)
 
@@ -474,14 +396,7 @@ class StreamAnalyser:
         status, error = AttemptStatus.OK, ""
         if port == PORT_HIK_SDK:
             probe = "passive-hik-sdk"
-            detail = ""
-            with contextlib.suppress(ProtocolError):
-                reply = hik_sdk.parse_reply(server[: hik_sdk.HEADER_BYTES])
-                match = "; nmap control-port match" if reply.matches_nmap_control_port else ""
-                detail = f"declared length {reply.declared_length}{match}"
-            observations.append(
-                Observation("hik-sdk", port, "hik.sdk.reply", server[:REPORTED_BYTES].hex(), detail)
-            )
+            observations += observe_hik_sdk.reply_observations(port, server)
         elif port == PORT_XIONGMAI:
             probe = "passive-xiongmai"
             try:
@@ -489,42 +404,16 @@ class StreamAnalyser:
             except ProtocolError as exc:
                 status, error = AttemptStatus.MALFORMED, f"not a Sofia reply: {exc}"
             else:
-                detail = f"msg id {header.message_id}, session 0x{header.session_id:08x}"
-                observations.append(
-                    Observation(
-                        "xiongmai",
-                        port,
-                        "xiongmai.reply",
-                        server[: xiongmai.HEADER_BYTES].hex(),
-                        detail,
-                    )
-                )
                 start = xiongmai.HEADER_BYTES
                 message = xiongmai.SofiaMessage(header, server[start : start + header.data_length])
-                text = message.json_text()
-                if text:
-                    observations.append(
-                        Observation("xiongmai", port, "xiongmai.json", text[:4096], detail)
-                    )
+                observations += observe_xiongmai.reply_observations(port, server[:start], message)
         elif port in DVRIP_PORTS:
             probe = "passive-dahua-dvrip"
-            detail = "unknown"
-            with contextlib.suppress(ProtocolError):
-                dvrip = dahua.parse_dvrip_header(server[: dahua.HEADER_BYTES])
-                detail = f"dvrip command 0x{dvrip.command:02x} ({dvrip.command_name})"
-            observations.append(
-                Observation(
-                    "dahua-dvrip", port, "dahua.dvrip.reply", server[:REPORTED_BYTES].hex(), detail
-                )
-            )
+            observations.append(observe_dahua.reply_observation(port, server))
         elif not client or flow.to_client.first_packet < flow.to_server.first_packet:
             # The server spoke first: a banner (telnet, FTP, SSH, DVR consoles).
-            first_line = server.replace(b"\r", b"\n").split(b"\n", 1)[0]
-            text = printable(first_line, MAX_BANNER_CHARS)
-            if text:
-                observations.append(
-                    Observation("banner", port, "banner.text", text, f"{len(server)} bytes seen")
-                )
+            detail = f"{len(server)} bytes seen"
+            observations += observe_banner.banner_observations(port, server, detail)
         else:
             return  # an unknown protocol: nothing to say, nothing to report
         self._emit(flow.server_ip, observations, flow.to_client, 0)
@@ -537,11 +426,11 @@ def _upnp_observations(port: int, body: bytes) -> list[Observation]:
         device = upnp_wire.parse_description(body)
     except ProtocolError:
         return []
-    return description_observations(device, port)
+    return observe_upnp.description_observations(device, port)
 
 
 def _onvif_observations(port: int, response: http_wire.HttpResponse) -> list[Observation]:
-    """The ONVIF probe's observations of a SOAP reply (GetDeviceInformation and friends)."""
+    """A SOAP reply of the ONVIF device service; the call is judged by the answer."""
     try:
         reply = onvif_wire.parse_response(response.body)
     except ProtocolError:
@@ -549,29 +438,4 @@ def _onvif_observations(port: int, response: http_wire.HttpResponse) -> list[Obs
     operation = (
         "GetDeviceInformation" if reply.device_information is not None else "GetSystemDateAndTime"
     )
-    return OnvifProbe._observe(port, operation, response, reply)
-
-
-def _rtsp_observations(
-    port: int, method: str, response: rtsp_wire.RtspResponse
-) -> list[Observation]:
-    """The RTSP probe's observations of one reply (same fields and values)."""
-    found = [Observation("rtsp", port, "rtsp.status_line", response.status_line, method)]
-    for field_name, value in (
-        ("rtsp.server", response.server),
-        ("rtsp.public", response.public),
-        ("rtsp.date", response.date),
-    ):
-        if value:
-            found.append(Observation("rtsp", port, field_name, value, method))
-    raw = response.www_authenticate
-    if raw:
-        found.append(Observation("rtsp", port, "rtsp.www_authenticate", " | ".join(raw), method))
-        for challenge in response.challenges:
-            if challenge.realm is not None:
-                found.append(
-                    Observation(
-                        "rtsp", port, "rtsp.realm", challenge.realm, f"{method} {challenge.scheme}"
-                    )
-                )
-    return found
+    return observe_onvif.response_observations(port, operation, response.status, reply)

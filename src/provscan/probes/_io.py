@@ -64,10 +64,3 @@ class BufferedReader:
 def host_header(address: str, port: int) -> str:
     """``address:port`` with IPv6 literals bracketed."""
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
-
-
-def printable(data: bytes, limit: int) -> str:
-    """Latin-1 text with control characters removed, whitespace collapsed, capped."""
-    text = data.decode("latin-1")
-    kept = "".join(ch if ch.isprintable() else " " for ch in text)
-    return " ".join(kept.split())[:limit]

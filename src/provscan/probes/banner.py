@@ -10,11 +10,10 @@ from __future__ import annotations
 import asyncio
 
 from provscan.model import Observation
-from provscan.probes._io import printable
+from provscan.observations import banner as observe
 from provscan.probes.interface import Probe, ProbeClosed, ProbeContext, ProbeTimeout
 
 BANNER_WAIT_S = 1.0
-MAX_BANNER_CHARS = 200
 READ_BYTES = 1024
 
 
@@ -26,7 +25,12 @@ class BannerProbe(Probe):
         return True
 
     async def run(self, ctx: ProbeContext) -> list[Observation]:
-        stream = await ctx.connect()
+        try:
+            stream = await ctx.connect()
+        except ProbeClosed:
+            # A reset right after the handshake is the same answer as a reset on the first
+            # read; which one is seen is a race, so both give "nothing to read".
+            return []
         try:
             wait = min(BANNER_WAIT_S, ctx.limits.read_timeout_s)
             try:
@@ -35,8 +39,4 @@ class BannerProbe(Probe):
                 return []
         finally:
             await stream.close()
-        first_line = data.replace(b"\r", b"\n").split(b"\n", 1)[0] if data else b""
-        text = printable(first_line, MAX_BANNER_CHARS)
-        if not text:
-            return []
-        return [Observation("banner", ctx.port, "banner.text", text, f"{len(data)} bytes read")]
+        return observe.banner_observations(ctx.port, data, f"{len(data)} bytes read")

@@ -28,15 +28,17 @@ import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from defusedxml import ElementTree as SafeET
-from defusedxml.common import DefusedXmlException
-
 from provscan.errors import ProtocolError
+from provscan.knowledge.device_api import load_device_api
 from provscan.model import Observation
+from provscan.observations import dahua as observe_dahua
+from provscan.observations import http as observe_http
+from provscan.observations import onvif as observe_onvif
 from provscan.posture.credentials import Credential, CredentialStore
-from provscan.probes.http import fetch, isapi_observations
+from provscan.probes.http import fetch
 from provscan.probes.interface import Probe, ProbeContext, ProbeError
 from provscan.wire import onvif as onvif_wire
+from provscan.wire.dahua import parse_cgi_values
 from provscan.wire.digest import (
     DigestChallenge,
     digest_authorization,
@@ -46,14 +48,13 @@ from provscan.wire.digest import (
 )
 from provscan.wire.http1 import HttpResponse
 
-#: Body bytes kept for parsing.
-BODY_KEEP = 16 * 1024
-
-ISAPI_DEVICE_INFO = "/ISAPI/System/deviceInfo"
-ISAPI_EZVIZ = "/ISAPI/System/Network/EZVIZ"
-DAHUA_SYSTEM_INFO = "/cgi-bin/magicBox.cgi?action=getSystemInfo"
-DAHUA_SOFTWARE_VERSION = "/cgi-bin/magicBox.cgi?action=getSoftwareVersion"
-DAHUA_P2P_CONFIG = "/cgi-bin/configManager.cgi?action=getConfig&name=T2UServer"
+#: The makers' read-only API requests, each with its source (knowledge/data/device_api.yaml).
+_API = load_device_api()
+ISAPI_DEVICE_INFO = _API.path("hikvision_isapi_deviceinfo")
+ISAPI_EZVIZ = _API.path("hikvision_isapi_ezviz")
+DAHUA_SYSTEM_INFO = _API.path("dahua_cgi_systeminfo")
+DAHUA_SOFTWARE_VERSION = _API.path("dahua_cgi_softwareversion")
+DAHUA_P2P_CONFIG = _API.path("dahua_cgi_p2p_config")
 #: Every request this module may send, for the README and the safety tests.
 REQUESTS: tuple[tuple[str, str], ...] = (
     ("GET", ISAPI_DEVICE_INFO),
@@ -63,12 +64,6 @@ REQUESTS: tuple[tuple[str, str], ...] = (
     ("GET", DAHUA_P2P_CONFIG),
     ("POST", onvif_wire.DEVICE_SERVICE_PATH),
 )
-
-_DAHUA_INFO_FIELDS = {
-    "deviceType": "dahua.device_type",
-    "serialNumber": "dahua.cgi.serial",
-    "hardwareVersion": "dahua.cgi.hardware",
-}
 
 
 def digest_challenge(response: HttpResponse) -> DigestChallenge | None:
@@ -108,30 +103,6 @@ async def get_with_digest(
     return await fetch(ctx, "GET", path, tls=tls, authorization=authorization), True
 
 
-def dahua_key_values(body: bytes) -> dict[str, str]:
-    """``key=value`` lines of a Dahua CGI reply (capped)."""
-    values: dict[str, str] = {}
-    for line in body[:BODY_KEEP].decode("utf-8", errors="replace").splitlines()[:200]:
-        key, equals, value = line.partition("=")
-        if equals and key.strip():
-            values[key.strip()] = value.strip()[:200]
-    return values
-
-
-def ezviz_enabled(body: bytes) -> str | None:
-    """``true``/``false`` from an ISAPI ``<EZVIZ><enabled>`` document, or None."""
-    try:
-        root = SafeET.fromstring(body[:BODY_KEEP])
-    except (SafeET.ParseError, DefusedXmlException, ValueError):
-        return None
-    for element in root.iter():
-        if element.tag.rsplit("}", 1)[-1] == "enabled" and element.text:
-            text = str(element.text).strip().lower()
-            if text in ("true", "false"):
-                return text
-    return None
-
-
 class CredentialedHttpProbe(Probe):
     """Model, serial and firmware through the device's own management API (credentials)."""
 
@@ -168,13 +139,13 @@ class CredentialedHttpProbe(Probe):
             detail = f"credentialed {ISAPI_DEVICE_INFO}"
             observations += [
                 Observation(protocol, port, o.field, o.value, detail)
-                for o in isapi_observations(response.body, port, detail)
+                for o in observe_http.isapi_observations(response.body, port, detail)
             ]
             try:
                 ezviz, _ = await get_with_digest(ctx, ISAPI_EZVIZ, credential, tls=self.tls)
-                if ezviz.status == 200 and (state := ezviz_enabled(ezviz.body)) is not None:
-                    observations.append(
-                        Observation(protocol, port, "isapi.ezviz.enabled", state, ISAPI_EZVIZ)
+                if ezviz.status == 200:
+                    observations += observe_http.ezviz_observations(
+                        ezviz.body, port, ISAPI_EZVIZ, protocol
                     )
             except ProbeError:
                 pass
@@ -188,12 +159,10 @@ class CredentialedHttpProbe(Probe):
         if response is not None and sent:
             note("dahua-cgi", "accepted" if response.status == 200 else "rejected")
         if response is not None and response.status == 200:
-            info = dahua_key_values(response.body)
-            for key, field_name in _DAHUA_INFO_FIELDS.items():
-                if info.get(key):
-                    observations.append(
-                        Observation(protocol, port, field_name, info[key], DAHUA_SYSTEM_INFO)
-                    )
+            info = parse_cgi_values(response.body)
+            observations += observe_dahua.system_info_observations(
+                info, port, DAHUA_SYSTEM_INFO, protocol
+            )
             if info:
                 await self._dahua_extras(ctx, credential, protocol, observations)
                 return observations
@@ -218,9 +187,10 @@ class CredentialedHttpProbe(Probe):
             except ProbeError:
                 continue
             if response.status == 200:
-                value = dahua_key_values(response.body).get(key)
-                if value:
-                    observations.append(Observation(protocol, ctx.port, field_name, value, path))
+                values = parse_cgi_values(response.body)
+                observations += observe_dahua.cgi_value_observations(
+                    values, key, field_name, ctx.port, path, protocol
+                )
 
     async def _onvif(
         self, ctx: ProbeContext, credential: Credential, protocol: str
@@ -249,7 +219,6 @@ class CredentialedHttpProbe(Probe):
             reply = onvif_wire.parse_response(response.body)
         except ProtocolError:
             return []
-        detail = "GetDeviceInformation (credentialed)"
         found = [
             Observation(
                 protocol,
@@ -259,16 +228,10 @@ class CredentialedHttpProbe(Probe):
                 "onvif",
             )
         ]
-        info = reply.device_information
-        if info is not None:
-            for field_name, text in (
-                ("onvif.manufacturer", info.manufacturer),
-                ("onvif.model", info.model),
-                ("onvif.firmware", info.firmware_version),
-                ("onvif.serial", info.serial_number),
-            ):
-                if text:
-                    found.append(Observation("onvif", ctx.port, field_name, text, detail))
+        if reply.device_information is not None:
+            found += observe_onvif.device_information_observations(
+                reply.device_information, ctx.port, "GetDeviceInformation (credentialed)"
+            )
         return found
 
 

@@ -23,19 +23,19 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from provscan.knowledge.schema import DefaultAccount
+from provscan.knowledge.accounts import DefaultAccount
+from provscan.knowledge.device_api import load_device_api
+from provscan.knowledge.versions import compare, parse_firmware
 from provscan.model import Device, Observation
-from provscan.posture.versions import compare, parse_firmware
 from provscan.probes.credentialed import digest_challenge
 from provscan.probes.http import fetch
 from provscan.probes.interface import Probe, ProbeContext, ProbeError
 from provscan.wire.digest import digest_authorization
 from provscan.wire.http1 import HttpResponse
 
-CHECK_PATHS: dict[str, str] = {
-    "hikvision_isapi_usercheck": "/ISAPI/Security/userCheck",
-    "dahua_cgi_machinename": "/cgi-bin/magicBox.cgi?action=getMachineName",
-}
+#: The read-only request each documented account is tried on, by ``DefaultAccount.check``
+#: (knowledge/data/device_api.yaml, ``use: default_account_check``).
+CHECK_PATHS: dict[str, str] = load_device_api().paths_for("default_account_check")
 #: Status codes that mean "stop now": forbidden, locked, too many requests, unavailable.
 LOCKOUT_STATUSES = frozenset({403, 423, 429, 503})
 #: HTTP ports tried, in order (one port per device).

@@ -20,11 +20,10 @@ import contextlib
 
 from provscan.errors import ProtocolError
 from provscan.model import Observation
+from provscan.observations import dahua as observe
 from provscan.probes._io import BufferedReader
 from provscan.probes.interface import Probe, ProbeClosed, ProbeContext, ProbeTimeout
 from provscan.wire import dahua as wire
-
-REPORTED_BYTES = 32
 
 
 class DahuaDvripProbe(Probe):
@@ -42,59 +41,17 @@ class DahuaDvripProbe(Probe):
             if not header:
                 raise ProbeClosed("closed without answering the DHIP challenge request")
             payload = b""
-            kind = "unknown"
-            detail = ""
             if wire.is_dhip(header):
-                kind = "dhip"
-                try:
+                with contextlib.suppress(ProtocolError, ProbeTimeout):
                     dhip = wire.parse_dhip_header(header)
-                except ProtocolError as exc:
-                    detail = f"dhip header: {exc}"
-                else:
-                    with contextlib.suppress(ProbeTimeout):
-                        payload = await reader.read_upto(dhip.payload_length)
-            elif len(header) >= wire.HEADER_BYTES:
-                try:
-                    dvrip = wire.parse_dvrip_header(header)
-                    kind = "dvrip"
-                    detail = f"command 0x{dvrip.command:02x} ({dvrip.command_name})"
-                except ProtocolError as exc:
-                    detail = f"dvrip header: {exc}"
+                    payload = await reader.read_upto(dhip.payload_length)
         finally:
             await stream.close()
 
-        observations = [
-            Observation(
-                "dahua-dvrip",
-                port,
-                "dahua.dvrip.reply",
-                header[:REPORTED_BYTES].hex(),
-                f"{kind} {detail}".strip(),
-            )
-        ]
+        observations = [observe.reply_observation(port, header)]
         if payload:
-            observations += self._challenge(port, payload)
+            with contextlib.suppress(ProtocolError):
+                # The header was DHIP, the JSON may not be: the hex above is the data then.
+                reply = wire.parse_login_reply(payload)
+                observations += observe.login_reply_observations(port, reply)
         return observations
-
-    @staticmethod
-    def _challenge(port: int, payload: bytes) -> list[Observation]:
-        try:
-            reply = wire.parse_login_reply(payload)
-        except ProtocolError:
-            return []  # the header was DHIP, the JSON was not: the hex above is the data
-        found: list[Observation] = []
-        if reply.realm:
-            found.append(Observation("dahua-dvrip", port, "dahua.dhip.realm", reply.realm, "dhip"))
-        if reply.mac:
-            found.append(Observation("dahua-dvrip", port, "dahua.dhip.mac", reply.mac, "dhip"))
-        if reply.error_message or reply.error_code is not None:
-            found.append(
-                Observation(
-                    "dahua-dvrip",
-                    port,
-                    "dahua.dhip.error",
-                    reply.error_message or str(reply.error_code),
-                    f"code {reply.error_code}; encryption {reply.encryption}",
-                )
-            )
-        return found

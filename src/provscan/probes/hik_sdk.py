@@ -10,12 +10,10 @@ import contextlib
 
 from provscan.errors import ProtocolError
 from provscan.model import Observation
+from provscan.observations import hik_sdk as observe
 from provscan.probes._io import BufferedReader
 from provscan.probes.interface import Probe, ProbeClosed, ProbeContext, ProbeTimeout
 from provscan.wire import hik_sdk as wire
-
-#: Bytes reported in ``hik.sdk.reply``.
-REPORTED_BYTES = 32
 
 
 class HikSdkProbe(Probe):
@@ -32,19 +30,13 @@ class HikSdkProbe(Probe):
             data = await reader.read_upto(wire.HEADER_BYTES)
             if not data:
                 raise ProbeClosed("closed without sending anything")
-            try:
+            with contextlib.suppress(ProtocolError):
                 reply = wire.parse_reply(data)
-            except ProtocolError as exc:
-                detail = f"unparsed: {exc}"
-            else:
-                wanted = min(reply.declared_length, REPORTED_BYTES) - len(data)
+                # The rest of the first message, as far as it is reported.
+                wanted = min(reply.declared_length, observe.REPORTED_BYTES) - len(data)
                 if wanted > 0:
                     with contextlib.suppress(ProbeTimeout):
                         data += await reader.read_upto(wanted)
-                match = "; nmap control-port match" if reply.matches_nmap_control_port else ""
-                detail = f"declared length {reply.declared_length}{match}"
         finally:
             await stream.close()
-        return [
-            Observation("hik-sdk", ctx.port, "hik.sdk.reply", data[:REPORTED_BYTES].hex(), detail)
-        ]
+        return observe.reply_observations(ctx.port, data)

@@ -8,139 +8,21 @@ Each request uses its own connection with ``Connection: close``; every read is c
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
-import html
-import json
-import re
 from collections.abc import Sequence
 from urllib.parse import urlsplit
-
-import mmh3
-from defusedxml import ElementTree as SafeET
-from defusedxml.common import DefusedXmlException
 
 from provscan.errors import ProtocolError
 from provscan.knowledge.schema import HttpEndpoint
 from provscan.model import Observation
+from provscan.observations import http as observe
 from provscan.probes._io import host_header
 from provscan.probes.interface import Probe, ProbeContext, ProbeError, ProbeMalformed
 from provscan.wire.http1 import HttpResponse, build_request, parse_response
 
-#: Bytes of a body kept for markers and titles.
-BODY_KEEP = 64 * 1024
 #: Largest response read per request.
 RESPONSE_CAP = 256 * 1024
-#: A path no device serves: when it answers like a vendor endpoint, endpoints prove nothing.
-CANARY_PATH = "/provscan-canary-0f3a9c"
 USER_AGENT = "provscan/0.1 (+https://github.com/provscan/provscan)"
-_TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
-_REALM = re.compile(r'realm\s*=\s*"([^"]*)"|realm\s*=\s*([^\s,]+)', re.IGNORECASE)
-_ISAPI_FIELDS = {
-    "model": "isapi.model",
-    "firmwareVersion": "isapi.firmware",
-    "serialNumber": "isapi.serial",
-    "macAddress": "isapi.mac",
-    "deviceType": "isapi.device_type",
-    "deviceName": "isapi.device_name",
-}
-
-
-def realms(www_authenticate: str) -> list[str]:
-    return [a or b for a, b in _REALM.findall(www_authenticate)]
-
-
-def html_title(body: bytes) -> str | None:
-    found = _TITLE.search(body[:BODY_KEEP])
-    if not found:
-        return None
-    text = found.group(1).decode("utf-8", errors="replace")
-    text = " ".join(html.unescape(text).split())
-    return text or None
-
-
-def favicon_hashes(data: bytes) -> tuple[str, str]:
-    """(md5 hex, Shodan-style mmh3 of the base64 with newlines every 76 chars)."""
-    return hashlib.md5(data).hexdigest(), str(mmh3.hash(base64.encodebytes(data)))
-
-
-def response_observations(
-    response: HttpResponse, port: int, path: str, protocol: str = "http"
-) -> list[Observation]:
-    """Observations from one HTTP response (pure)."""
-    out: list[Observation] = []
-
-    def add(field: str, value: str) -> None:
-        value = value.strip()
-        if value:
-            out.append(Observation(protocol, port, field, value, detail=path))
-
-    add("http.status_line", f"{response.version} {response.status} {response.reason}".strip())
-    add("http.header_names", ",".join(name for name, _ in response.headers))
-    for name, value in response.headers:
-        lower = name.lower()
-        if lower == "server":
-            add("http.server", value)
-        elif lower == "www-authenticate":
-            add("http.www_authenticate", value)
-            for realm in realms(value):
-                add("http.realm", realm)
-        elif lower == "set-cookie":
-            add("http.cookie", value)
-        elif lower == "location":
-            add("http.location", value)
-    title = html_title(response.body)
-    if title:
-        add("http.title", title)
-    if response.body:
-        add("http.body", response.body[:BODY_KEEP].decode("latin-1"))
-    return out
-
-
-def isapi_observations(body: bytes, port: int, path: str) -> list[Observation]:
-    """Fields of an ISAPI XML reply (e.g. ``<DeviceInfo>``, ``<userCheck>``)."""
-    try:
-        root = SafeET.fromstring(body[:BODY_KEEP])
-    except (SafeET.ParseError, DefusedXmlException, ValueError):
-        return []
-    out = []
-    if root.tag.startswith("{"):
-        namespace = root.tag[1:].split("}", 1)[0]
-        out.append(Observation("http", port, "isapi.namespace", namespace, detail=path))
-    for element in root.iter():
-        local = element.tag.rsplit("}", 1)[-1]
-        field = _ISAPI_FIELDS.get(local)
-        if field and element.text and element.text.strip():
-            out.append(Observation("http", port, field, element.text.strip()[:200], detail=path))
-    return out
-
-
-def rpc2_observations(body: bytes, port: int, path: str) -> list[Observation]:
-    """Fields of a Dahua RPC2 login challenge (JSON)."""
-    try:
-        document = json.loads(body[:BODY_KEEP].decode("utf-8", errors="replace"))
-    except (ValueError, RecursionError):
-        return []
-    if not isinstance(document, dict):
-        return []
-    out = []
-    error = document.get("error")
-    if isinstance(error, dict) and isinstance(error.get("message"), str):
-        out.append(
-            Observation("http", port, "dahua.rpc2.error", error["message"][:200], detail=path)
-        )
-    params = document.get("params")
-    if isinstance(params, dict):
-        for key, field in (
-            ("realm", "dahua.rpc2.realm"),
-            ("mac", "dahua.rpc2.mac"),
-            ("encryption", "dahua.rpc2.encryption"),
-        ):
-            value = params.get(key)
-            if isinstance(value, str) and value:
-                out.append(Observation("http", port, field, value[:200], detail=path))
-    return out
 
 
 async def fetch(
@@ -195,8 +77,9 @@ class HttpProbe(Probe):
 
     async def run(self, ctx: ProbeContext) -> list[Observation]:
         protocol = "https" if self.tls else "http"
+        port = ctx.port
         root = await self._fetch(ctx, "GET", "/")
-        observations = response_observations(root, ctx.port, "/", protocol)
+        observations = observe.response_observations(root, port, "/", protocol)
         seen = {(o.field, o.value) for o in observations}
 
         def extend(new: list[Observation]) -> None:
@@ -214,47 +97,27 @@ class HttpProbe(Probe):
             if not target.netloc or target.hostname == ctx.address:
                 path = (target.path or "/") + (f"?{target.query}" if target.query else "")
                 with contextlib.suppress(ProbeError):
-                    extend(
-                        response_observations(
-                            await self._fetch(ctx, "GET", path), ctx.port, path, protocol
-                        )
-                    )
+                    redirected = await self._fetch(ctx, "GET", path)
+                    extend(observe.response_observations(redirected, port, path, protocol))
 
-        try:
+        with contextlib.suppress(ProbeError):
             icon = await self._fetch(ctx, "GET", "/favicon.ico")
-            if icon.status == 200 and icon.body and icon.body.lstrip()[:1] != b"<":
-                md5, murmur = favicon_hashes(icon.body)
-                extend(
-                    [
-                        Observation(
-                            protocol, ctx.port, "http.favicon.md5", md5, detail="/favicon.ico"
-                        ),
-                        Observation(
-                            protocol, ctx.port, "http.favicon.mmh3", murmur, detail="/favicon.ico"
-                        ),
-                    ]
-                )
-        except ProbeError:
-            pass
+            extend(observe.favicon_observations(icon, port, protocol))
 
         # A catch-all server answers every path alike; then an endpoint's status says
         # nothing about the vendor. One request for a path no device has tells us.
         catch_all_status: int | None = None
         if self.endpoints:
             try:
-                canary = await self._fetch(ctx, "GET", CANARY_PATH)
+                canary = await self._fetch(ctx, "GET", observe.CANARY_PATH)
             except ProbeError:
                 canary = None
-            if canary is not None and canary.status not in (400, 404, 410):
+            if canary is not None and observe.is_catch_all(canary.status):
                 catch_all_status = canary.status
                 extend(
                     [
-                        Observation(
-                            protocol,
-                            ctx.port,
-                            "http.endpoint",
-                            f"GET {CANARY_PATH} -> {canary.status}",
-                            detail="canary",
+                        observe.endpoint_observation(
+                            "GET", observe.CANARY_PATH, canary.status, port, "canary", protocol
                         )
                     ]
                 )
@@ -271,21 +134,30 @@ class HttpProbe(Probe):
             except ProbeError:
                 continue
             if response.status != catch_all_status:
-                status = f"{endpoint.method} {endpoint.path} -> {response.status}"
                 extend(
-                    [Observation(protocol, ctx.port, "http.endpoint", status, detail=endpoint.id)]
+                    [
+                        observe.endpoint_observation(
+                            endpoint.method,
+                            endpoint.path,
+                            response.status,
+                            port,
+                            endpoint.id,
+                            protocol,
+                        )
+                    ]
                 )
             extend(
                 [
                     o
-                    for o in response_observations(response, ctx.port, endpoint.path, protocol)
+                    for o in observe.response_observations(response, port, endpoint.path, protocol)
                     if o.field != "http.body" or endpoint.extractor == "text"
                 ]
             )
-            if endpoint.extractor == "isapi_xml":
-                extend(isapi_observations(response.body, ctx.port, endpoint.path))
-            elif endpoint.extractor == "dahua_rpc2":
-                extend(rpc2_observations(response.body, ctx.port, endpoint.path))
+            extend(
+                observe.extractor_observations(
+                    endpoint.extractor, response.body, port, endpoint.path
+                )
+            )
         return observations
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from provscan.errors import ProtocolError
 from provscan.model import Observation
+from provscan.observations import onvif as observe
 from provscan.probes._io import host_header
 from provscan.probes.interface import (
     Probe,
@@ -97,38 +98,16 @@ class OnvifProbe(Probe):
         reply = _soap(first)
         if reply is None:
             return []  # not ONVIF: an ordinary web page or a 404
-        observations = self._observe(port, "GetSystemDateAndTime", first, reply)
+        observations = observe.response_observations(
+            port, "GetSystemDateAndTime", first.status, reply
+        )
         try:
             second = await _post(ctx, wire.build_get_device_information())
             info_reply = _soap(second)
         except ProbeError:
             return observations  # partial results are returned, not raised
         if info_reply is not None:
-            observations += self._observe(port, "GetDeviceInformation", second, info_reply)
+            observations += observe.response_observations(
+                port, "GetDeviceInformation", second.status, info_reply
+            )
         return observations
-
-    @staticmethod
-    def _observe(
-        port: int, operation: str, http: http1.HttpResponse, reply: wire.OnvifResponse
-    ) -> list[Observation]:
-        found: list[Observation] = []
-        if reply.fault is not None:
-            fault = reply.fault
-            value = fault.subcode or fault.code or fault.reason or "fault"
-            detail = f"{operation}: HTTP {http.status}; reason: {fault.reason or ''}"
-            found.append(Observation("onvif", port, "onvif.fault", value, detail))
-        if reply.has_system_date_and_time:
-            utc = reply.utc_date_time.isoformat() if reply.utc_date_time else "no UTCDateTime"
-            found.append(Observation("onvif", port, "onvif.system_date_time", "ok", utc))
-        info = reply.device_information
-        if info is not None:
-            for field, text in (
-                ("onvif.manufacturer", info.manufacturer),
-                ("onvif.model", info.model),
-                ("onvif.firmware", info.firmware_version),
-                ("onvif.serial", info.serial_number),
-                ("onvif.hardware_id", info.hardware_id),
-            ):
-                if text:
-                    found.append(Observation("onvif", port, field, text, operation))
-        return found

@@ -16,6 +16,7 @@ import contextlib
 
 from provscan.errors import ProtocolError
 from provscan.model import Observation
+from provscan.observations import rtsp as observe
 from provscan.probes._io import BufferedReader, host_header
 from provscan.probes.interface import (
     Probe,
@@ -83,21 +84,13 @@ class RtspProbe(Probe):
     def _observe(
         port: int, method: str, response: wire.RtspResponse, seen: list[Observation]
     ) -> list[Observation]:
-        found = [Observation("rtsp", port, "rtsp.status_line", response.status_line, method)]
-
-        def new(field: str, value: str, detail: str = method) -> list[Observation]:
+        """The reply's observations, less the fields and values an earlier reply gave."""
+        found: list[Observation] = []
+        for observation in observe.response_observations(port, method, response):
             known = [*seen, *found]
-            if not value or any(o.field == field and o.value == value for o in known):
-                return []
-            return [Observation("rtsp", port, field, value, detail)]
-
-        found += new("rtsp.server", response.server or "")
-        found += new("rtsp.public", response.public or "")
-        found += new("rtsp.date", response.date or "")
-        raw = response.www_authenticate
-        if raw:
-            found += new("rtsp.www_authenticate", " | ".join(raw))
-            for challenge in response.challenges:
-                if challenge.realm is not None:
-                    found += new("rtsp.realm", challenge.realm, f"{method} {challenge.scheme}")
+            repeated = any(
+                o.field == observation.field and o.value == observation.value for o in known
+            )
+            if observation.field == "rtsp.status_line" or not repeated:
+                found.append(observation)
         return found

@@ -14,6 +14,7 @@ import contextlib
 
 from provscan.errors import ProtocolError
 from provscan.model import Observation
+from provscan.observations import xiongmai as observe
 from provscan.probes._io import BufferedReader
 from provscan.probes.interface import (
     Probe,
@@ -23,9 +24,6 @@ from provscan.probes.interface import (
     ProbeTimeout,
 )
 from provscan.wire import xiongmai as wire
-
-#: Longest JSON text reported in ``xiongmai.json``.
-MAX_JSON_CHARS = 4096
 
 
 class XiongmaiProbe(Probe):
@@ -54,12 +52,4 @@ class XiongmaiProbe(Probe):
         finally:
             await stream.close()
 
-        detail = f"msg id {header.message_id}, session 0x{header.session_id:08x}"
-        observations = [Observation("xiongmai", port, "xiongmai.reply", head.hex(), detail)]
-        message = wire.SofiaMessage(header, data)
-        text = message.json_text()
-        if text:
-            observations.append(
-                Observation("xiongmai", port, "xiongmai.json", text[:MAX_JSON_CHARS], detail)
-            )
-        return observations
+        return observe.reply_observations(port, head, wire.SofiaMessage(header, data))

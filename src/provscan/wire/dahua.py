@@ -306,3 +306,25 @@ def parse_dhdiscover_reply(data: bytes) -> DhDiscoverReply:
     _flatten(info, "", flattened, 0)
     mac = _str(message.get("mac")) or _str(params.get("mac"))
     return DhDiscoverReply(_str(message.get("method")), mac, tuple(flattened))
+
+
+# --- HTTP CGI replies (``magicBox.cgi``, ``configManager.cgi``) --------------------------
+#
+# Plain text, one ``key=value`` per line (``deviceType=IPC-HDW2431T-AS-S2``,
+# ``table.T2UServer.Enable=true``).
+
+#: Bytes and lines of a CGI reply read; longer values are cut.
+MAX_CGI_BYTES = 16 * 1024
+MAX_CGI_LINES = 200
+MAX_CGI_VALUE_CHARS = 200
+
+
+def parse_cgi_values(body: bytes) -> dict[str, str]:
+    """``key=value`` lines of a Dahua CGI reply (capped); other lines are skipped."""
+    values: dict[str, str] = {}
+    text = bytes(body[:MAX_CGI_BYTES]).decode("utf-8", errors="replace")
+    for line in text.splitlines()[:MAX_CGI_LINES]:
+        key, equals, value = line.partition("=")
+        if equals and key.strip():
+            values[key.strip()] = value.strip()[:MAX_CGI_VALUE_CHARS]
+    return values

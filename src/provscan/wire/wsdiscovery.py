@@ -36,6 +36,13 @@ ONVIF_SCOPE_PREFIX = "onvif://www.onvif.org/"
 MAX_MATCHES = 16
 MAX_LIST_ITEMS = 64
 MAX_ITEM_CHARS = 256
+#: Messages a target service sends about itself, and the element of each match in them
+#: (WS-Discovery 2005/04: Hello, ProbeMatches, ResolveMatches).
+DEVICE_MESSAGES: tuple[tuple[str, str | None], ...] = (
+    ("ProbeMatches", "ProbeMatch"),
+    ("ResolveMatches", "ResolveMatch"),
+    ("Hello", None),
+)
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,16 @@ class ProbeMatch:
 
 @dataclass(frozen=True)
 class ProbeMatches:
+    relates_to: str | None
+    matches: tuple[ProbeMatch, ...]
+
+
+@dataclass(frozen=True)
+class DeviceMessage:
+    """A message in which a device describes itself (``kind``: one of
+    :data:`DEVICE_MESSAGES`); a Hello carries exactly one match."""
+
+    kind: str
     relates_to: str | None
     matches: tuple[ProbeMatch, ...]
 
@@ -138,6 +155,30 @@ def parse_probe(data: bytes) -> Probe:
     return Probe(message_id, _items(_text(_child(probe, "Types"))))
 
 
+def _match(element: ET.Element) -> ProbeMatch:
+    """The description a ProbeMatch, ResolveMatch or Hello element carries."""
+    reference = _child(element, "EndpointReference")
+    endpoint = _text(_find(reference, "Address")) if reference is not None else None
+    return ProbeMatch(
+        endpoint=endpoint,
+        types=_items(_text(_child(element, "Types"))),
+        scopes=_items(_text(_child(element, "Scopes"))),
+        xaddrs=_items(_text(_child(element, "XAddrs"))),
+        metadata_version=_text(_child(element, "MetadataVersion")),
+    )
+
+
+def _matches(container: ET.Element, item: str) -> tuple[ProbeMatch, ...]:
+    matches: list[ProbeMatch] = []
+    for element in container:
+        if _local(element.tag) != item:
+            continue
+        if len(matches) >= MAX_MATCHES:
+            break
+        matches.append(_match(element))
+    return tuple(matches)
+
+
 def parse_probe_matches(data: bytes) -> ProbeMatches:
     """Parse a ProbeMatches reply. Raises ProtocolError on anything else."""
     header, body = _envelope_parts(data)
@@ -145,24 +186,21 @@ def parse_probe_matches(data: bytes) -> ProbeMatches:
     if container is None:
         raise ProtocolError("SOAP body holds no ProbeMatches")
     relates_to = _text(_child(header, "RelatesTo")) if header is not None else None
-    matches: list[ProbeMatch] = []
-    for element in container:
-        if _local(element.tag) != "ProbeMatch":
+    return ProbeMatches(relates_to, _matches(container, "ProbeMatch"))
+
+
+def parse_device_message(data: bytes) -> DeviceMessage:
+    """Parse a message in which a target service describes itself: ProbeMatches,
+    ResolveMatches or an unasked Hello. Raises ProtocolError on anything else."""
+    header, body = _envelope_parts(data)
+    relates_to = _text(_child(header, "RelatesTo")) if header is not None else None
+    for kind, item in DEVICE_MESSAGES:
+        container = _child(body, kind)
+        if container is None:
             continue
-        if len(matches) >= MAX_MATCHES:
-            break
-        reference = _child(element, "EndpointReference")
-        endpoint = _text(_find(reference, "Address")) if reference is not None else None
-        matches.append(
-            ProbeMatch(
-                endpoint=endpoint,
-                types=_items(_text(_child(element, "Types"))),
-                scopes=_items(_text(_child(element, "Scopes"))),
-                xaddrs=_items(_text(_child(element, "XAddrs"))),
-                metadata_version=_text(_child(element, "MetadataVersion")),
-            )
-        )
-    return ProbeMatches(relates_to, tuple(matches))
+        matches = (_match(container),) if item is None else _matches(container, item)
+        return DeviceMessage(kind, relates_to, matches)
+    raise ProtocolError("SOAP body holds no ProbeMatches, ResolveMatches or Hello")
 
 
 def is_network_video_transmitter(types: Sequence[str]) -> bool:

@@ -1,10 +1,12 @@
-"""TLS handshake parsing for passive analysis (pure): SNI, server certificates, version.
+"""TLS handshakes and certificates, pure: SNI, server certificates, version, certificate names.
 
 Only the cleartext part of a handshake is read: the ClientHello's ``server_name``
 extension and, up to TLS 1.2, the server's Certificate message. In TLS 1.3 the
 certificate is encrypted; the ServerHello's ``supported_versions`` extension tells us so.
 Records may split a handshake message and one record may hold several messages; both are
 handled. Every length is checked; malformed input ends the walk, it never raises.
+:func:`parse_certificate` reads the names of one DER certificate (the active TLS probe's
+peer certificate, or one seen in a capture).
 """
 
 from __future__ import annotations
@@ -12,6 +14,11 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+
+from cryptography import x509
+from cryptography.x509.oid import ExtensionOID
+
+from provscan.errors import ProtocolError
 
 CONTENT_HANDSHAKE = 22
 HANDSHAKE_CLIENT_HELLO = 1
@@ -129,3 +136,38 @@ def server_handshake(data: bytes) -> ServerHandshake:
                 position += 3 + length
             return result
     return result
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """The names of a certificate: RFC 4514 subject and issuer, DNS and IP SANs in order."""
+
+    subject: str
+    issuer: str
+    subject_alternative_names: tuple[str, ...] = ()
+
+    @property
+    def is_self_signed(self) -> bool:
+        return self.subject == self.issuer
+
+
+def parse_certificate(der: bytes) -> Certificate:
+    """Read a DER certificate's names. Raises ProtocolError when subject or issuer cannot be
+    read; an unreadable SAN extension means no SANs."""
+    # cryptography parses lazily: a hostile certificate can fail on any later access.
+    try:
+        certificate = x509.load_der_x509_certificate(der)
+        subject = certificate.subject.rfc4514_string()
+        issuer = certificate.issuer.rfc4514_string()
+    except ValueError as exc:
+        raise ProtocolError(f"unparseable certificate: {exc}") from exc
+    try:
+        san = certificate.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
+    except (x509.ExtensionNotFound, ValueError):
+        return Certificate(subject, issuer)
+    names: list[str] = []
+    if isinstance(san.value, x509.SubjectAlternativeName):
+        names = san.value.get_values_for_type(x509.DNSName) + [
+            str(ip) for ip in san.value.get_values_for_type(x509.IPAddress)
+        ]
+    return Certificate(subject, issuer, tuple(names))

@@ -1,0 +1,206 @@
+"""HTTP: responses, vendor endpoint replies (ISAPI XML, Dahua RPC2), favicons and the
+headers of a host's own requests -> observations."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import re
+from collections.abc import Sequence
+
+import mmh3
+
+from provscan.errors import ProtocolError
+from provscan.model import Observation
+from provscan.wire._headers import first_header
+from provscan.wire.http1 import HttpResponse
+from provscan.wire.onvif import parse_xml
+
+#: Bytes of a body kept for markers and titles.
+BODY_KEEP = 64 * 1024
+#: Bytes of a favicon hashed.
+FAVICON_KEEP = 4 * BODY_KEEP
+#: Bytes of a credentialed ISAPI settings reply read.
+SETTINGS_KEEP = 16 * 1024
+#: A path no device serves: when it answers like a vendor endpoint, endpoints prove nothing.
+CANARY_PATH = "/provscan-canary-0f3a9c"
+#: Statuses that say "no such page": a canary answered otherwise means a catch-all server.
+NOT_FOUND_STATUSES = frozenset({400, 404, 410})
+#: Longest value kept from one element of a vendor reply, and from a request header.
+MAX_VALUE_CHARS = 200
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
+_REALM = re.compile(r'realm\s*=\s*"([^"]*)"|realm\s*=\s*([^\s,]+)', re.IGNORECASE)
+#: ISAPI element (local name) -> observation field.
+ISAPI_FIELDS = {
+    "model": "isapi.model",
+    "firmwareVersion": "isapi.firmware",
+    "serialNumber": "isapi.serial",
+    "macAddress": "isapi.mac",
+    "deviceType": "isapi.device_type",
+    "deviceName": "isapi.device_name",
+}
+#: RPC2 login-challenge ``params`` key -> observation field.
+RPC2_FIELDS = (
+    ("realm", "dahua.rpc2.realm"),
+    ("mac", "dahua.rpc2.mac"),
+    ("encryption", "dahua.rpc2.encryption"),
+)
+#: Request header -> observation field (a host's own requests, seen in captures).
+REQUEST_FIELDS = (("User-Agent", "http.user_agent"), ("Host", "http.host"))
+
+
+def realms(www_authenticate: str) -> list[str]:
+    return [a or b for a, b in _REALM.findall(www_authenticate)]
+
+
+def html_title(body: bytes) -> str | None:
+    found = _TITLE.search(body[:BODY_KEEP])
+    if not found:
+        return None
+    text = found.group(1).decode("utf-8", errors="replace")
+    text = " ".join(html.unescape(text).split())
+    return text or None
+
+
+def favicon_hashes(data: bytes) -> tuple[str, str]:
+    """(md5 hex, Shodan-style mmh3 of the base64 with newlines every 76 chars)."""
+    return hashlib.md5(data).hexdigest(), str(mmh3.hash(base64.encodebytes(data)))
+
+
+def is_catch_all(canary_status: int) -> bool:
+    """True when the answer to :data:`CANARY_PATH` shows a server that answers every path."""
+    return canary_status not in NOT_FOUND_STATUSES
+
+
+def response_observations(
+    response: HttpResponse, port: int, path: str, protocol: str = "http"
+) -> list[Observation]:
+    """Status line, header names, Server, authentication, cookies, redirect, title, body."""
+    out: list[Observation] = []
+
+    def add(field: str, value: str) -> None:
+        value = value.strip()
+        if value:
+            out.append(Observation(protocol, port, field, value, detail=path))
+
+    add("http.status_line", f"{response.version} {response.status} {response.reason}".strip())
+    add("http.header_names", ",".join(name for name, _ in response.headers))
+    for name, value in response.headers:
+        lower = name.lower()
+        if lower == "server":
+            add("http.server", value)
+        elif lower == "www-authenticate":
+            add("http.www_authenticate", value)
+            for realm in realms(value):
+                add("http.realm", realm)
+        elif lower == "set-cookie":
+            add("http.cookie", value)
+        elif lower == "location":
+            add("http.location", value)
+    title = html_title(response.body)
+    if title:
+        add("http.title", title)
+    if response.body:
+        add("http.body", response.body[:BODY_KEEP].decode("latin-1"))
+    return out
+
+
+def favicon_observations(
+    response: HttpResponse, port: int, protocol: str = "http"
+) -> list[Observation]:
+    """The two hashes of ``/favicon.ico`` when the reply is an icon (not an HTML page)."""
+    body = response.body
+    if response.status != 200 or not body or body.lstrip()[:1] == b"<":
+        return []
+    md5, murmur = favicon_hashes(body[:FAVICON_KEEP])
+    return [
+        Observation(protocol, port, "http.favicon.md5", md5, detail="/favicon.ico"),
+        Observation(protocol, port, "http.favicon.mmh3", murmur, detail="/favicon.ico"),
+    ]
+
+
+def endpoint_observation(
+    method: str, path: str, status: int, port: int, detail: str, protocol: str = "http"
+) -> Observation:
+    """``http.endpoint``: how a vendor endpoint (``detail``: its id) answered."""
+    return Observation(protocol, port, "http.endpoint", f"{method} {path} -> {status}", detail)
+
+
+def isapi_observations(body: bytes, port: int, path: str) -> list[Observation]:
+    """Fields of an ISAPI XML reply (e.g. ``<DeviceInfo>``, ``<userCheck>``)."""
+    try:
+        root = parse_xml(body[:BODY_KEEP])
+    except ProtocolError:
+        return []
+    out = []
+    if root.tag.startswith("{"):
+        namespace = root.tag[1:].split("}", 1)[0]
+        out.append(Observation("http", port, "isapi.namespace", namespace, detail=path))
+    for element in root.iter():
+        local = str(element.tag).rsplit("}", 1)[-1]
+        field = ISAPI_FIELDS.get(local)
+        if field and element.text and element.text.strip():
+            value = element.text.strip()[:MAX_VALUE_CHARS]
+            out.append(Observation("http", port, field, value, detail=path))
+    return out
+
+
+def ezviz_observations(body: bytes, port: int, path: str, protocol: str) -> list[Observation]:
+    """``isapi.ezviz.enabled`` from an ISAPI ``<EZVIZ><enabled>`` document."""
+    try:
+        root = parse_xml(body[:SETTINGS_KEEP])
+    except ProtocolError:
+        return []
+    for element in root.iter():
+        if str(element.tag).rsplit("}", 1)[-1] == "enabled" and element.text:
+            text = str(element.text).strip().lower()
+            if text in ("true", "false"):
+                return [Observation(protocol, port, "isapi.ezviz.enabled", text, path)]
+    return []
+
+
+def rpc2_observations(body: bytes, port: int, path: str) -> list[Observation]:
+    """Fields of a Dahua RPC2 login challenge (JSON)."""
+    try:
+        document = json.loads(body[:BODY_KEEP].decode("utf-8", errors="replace"))
+    except (ValueError, RecursionError):
+        return []
+    if not isinstance(document, dict):
+        return []
+    out = []
+    error = document.get("error")
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        message = error["message"][:MAX_VALUE_CHARS]
+        out.append(Observation("http", port, "dahua.rpc2.error", message, detail=path))
+    params = document.get("params")
+    if isinstance(params, dict):
+        for key, field in RPC2_FIELDS:
+            value = params.get(key)
+            if isinstance(value, str) and value:
+                out.append(Observation("http", port, field, value[:MAX_VALUE_CHARS], detail=path))
+    return out
+
+
+def extractor_observations(
+    extractor: str | None, body: bytes, port: int, path: str
+) -> list[Observation]:
+    """A vendor endpoint's body read by its extractor (``http_endpoints.yaml``)."""
+    if extractor == "isapi_xml":
+        return isapi_observations(body, port, path)
+    if extractor == "dahua_rpc2":
+        return rpc2_observations(body, port, path)
+    return []
+
+
+def request_observations(
+    headers: Sequence[tuple[str, str]], port: int, detail: str
+) -> list[Observation]:
+    """``http.user_agent`` and ``http.host`` of a request a host sent (``port``: the server's)."""
+    out = []
+    for header, field in REQUEST_FIELDS:
+        value = first_header(list(headers), header)
+        if value:
+            out.append(Observation("http", port, field, value[:MAX_VALUE_CHARS], detail))
+    return out

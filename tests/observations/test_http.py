@@ -1,0 +1,163 @@
+"""HTTP: a root page and vendor endpoints, the same observations from a probe and a capture."""
+
+from __future__ import annotations
+
+import pytest
+from observed import CLIENT, SERVER, Converse, RunProbe, distinct, keys
+
+from provscan.knowledge.schema import HttpEndpoint
+from provscan.observations import http as observe
+from provscan.probes.http import HttpProbe
+from provscan.wire import dahua, http1
+
+PORT = 80
+ROOT = http1.build_response(
+    401,
+    "Unauthorized",
+    [
+        ("Server", "DNVRS-Webs"),
+        ("WWW-Authenticate", 'Digest qop="auth", realm="IP Camera(C2183)", nonce="abc"'),
+        ("Set-Cookie", "language=en; path=/"),
+    ],
+    b"<html><head><title> Login  Page </title></head></html>",
+)
+NOT_FOUND = http1.build_response(404, "Not Found", [("Server", "DNVRS-Webs")])
+DEVICE_INFO = http1.build_response(
+    200,
+    "OK",
+    [("Content-Type", "application/xml")],
+    b'<?xml version="1.0" encoding="UTF-8"?>'
+    b'<DeviceInfo xmlns="http://www.hikvision.com/ver20/XMLSchema"><deviceName>IP CAMERA'
+    b"</deviceName><model>DS-2CD2143G0-I</model><serialNumber>DS-2CD2143G0-I20200114AAWR"
+    b"</serialNumber><macAddress>bc:ba:c2:44:55:66</macAddress><firmwareVersion>V5.5.800"
+    b"</firmwareVersion><deviceType>IPCamera</deviceType></DeviceInfo>",
+)
+RPC2 = http1.build_response(
+    200,
+    "OK",
+    [("Content-Type", "application/json")],
+    dahua.build_login_challenge_reply(
+        realm="Login to 4M0747EPAA1D284", mac="3c:ef:8c:61:01:c0", random="1234", session=7
+    )[dahua.HEADER_BYTES :],
+)
+ISAPI_ENDPOINT = HttpEndpoint(
+    id="hikvision.isapi.device_info",
+    method="GET",
+    path="/ISAPI/System/deviceInfo",
+    extractor="isapi_xml",
+    purpose="test",
+    sources=["test"],
+)
+RPC2_ENDPOINT = HttpEndpoint(
+    id="dahua.rpc2.login_challenge",
+    method="POST",
+    path="/RPC2_Login",
+    body='{"method":"global.login"}',
+    content_type="application/json",
+    extractor="dahua_rpc2",
+    purpose="test",
+    sources=["test"],
+)
+
+
+def test_a_response_maps_status_headers_title_and_body() -> None:
+    response = http1.parse_response(ROOT)
+    found = observe.response_observations(response, PORT, "/")
+    assert keys(found) == [
+        ("http", PORT, "http.status_line", "HTTP/1.1 401 Unauthorized"),
+        ("http", PORT, "http.header_names", "Server,WWW-Authenticate,Set-Cookie,Content-Length"),
+        ("http", PORT, "http.server", "DNVRS-Webs"),
+        (
+            "http",
+            PORT,
+            "http.www_authenticate",
+            'Digest qop="auth", realm="IP Camera(C2183)", nonce="abc"',
+        ),
+        ("http", PORT, "http.realm", "IP Camera(C2183)"),
+        ("http", PORT, "http.cookie", "language=en; path=/"),
+        ("http", PORT, "http.title", "Login Page"),
+        ("http", PORT, "http.body", response.body.decode("latin-1")),
+    ]
+    assert {o.detail for o in found} == {"/"}
+
+
+def test_vendor_replies_map_isapi_and_rpc2_fields() -> None:
+    isapi = observe.isapi_observations(http1.parse_response(DEVICE_INFO).body, PORT, "/ISAPI")
+    assert keys(isapi) == [
+        ("http", PORT, "isapi.namespace", "http://www.hikvision.com/ver20/XMLSchema"),
+        ("http", PORT, "isapi.device_name", "IP CAMERA"),
+        ("http", PORT, "isapi.model", "DS-2CD2143G0-I"),
+        ("http", PORT, "isapi.serial", "DS-2CD2143G0-I20200114AAWR"),
+        ("http", PORT, "isapi.mac", "bc:ba:c2:44:55:66"),
+        ("http", PORT, "isapi.firmware", "V5.5.800"),
+        ("http", PORT, "isapi.device_type", "IPCamera"),
+    ]
+    rpc2 = observe.rpc2_observations(http1.parse_response(RPC2).body, PORT, "/RPC2_Login")
+    assert keys(rpc2) == [
+        ("http", PORT, "dahua.rpc2.error", dahua.LOGIN_CHALLENGE_MESSAGE),
+        ("http", PORT, "dahua.rpc2.realm", "Login to 4M0747EPAA1D284"),
+        ("http", PORT, "dahua.rpc2.mac", "3c:ef:8c:61:01:c0"),
+        ("http", PORT, "dahua.rpc2.encryption", "Default"),
+    ]
+    assert observe.isapi_observations(b"<not xml", PORT, "/") == []
+    assert observe.rpc2_observations(b"[1, 2]", PORT, "/") == []
+
+
+def test_a_favicon_is_hashed_only_when_it_is_an_icon() -> None:
+    icon = http1.parse_response(http1.build_response(200, "OK", [], b"\x00\x00\x01\x00icon"))
+    md5, murmur = observe.favicon_hashes(b"\x00\x00\x01\x00icon")
+    assert keys(observe.favicon_observations(icon, PORT)) == [
+        ("http", PORT, "http.favicon.md5", md5),
+        ("http", PORT, "http.favicon.mmh3", murmur),
+    ]
+    page = http1.parse_response(http1.build_response(200, "OK", [], b"<html>"))
+    assert observe.favicon_observations(page, PORT) == []
+    assert observe.is_catch_all(200) and not observe.is_catch_all(404)
+
+
+def test_the_probe_and_a_capture_read_a_root_page_alike(
+    run_probe: RunProbe, converse: Converse
+) -> None:
+    # Given a device whose root page is a 401 and which has no favicon
+    def device(request: bytes) -> bytes:
+        return ROOT if request.startswith(b"GET / ") else NOT_FOUND
+
+    active = run_probe(HttpProbe(), PORT, device)
+    passive = converse(PORT, b"GET / HTTP/1.1\r\nHost: 10.0.0.64\r\n\r\n", ROOT)
+    # Then the probe's observations of "/" are those a capture of the same exchange gives
+    assert distinct(o for o in active if o.detail == "/") == distinct(passive[SERVER])
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "reply"),
+    [(ISAPI_ENDPOINT, DEVICE_INFO), (RPC2_ENDPOINT, RPC2)],
+    ids=["isapi", "rpc2"],
+)
+def test_the_probe_and_a_capture_read_a_vendor_endpoint_alike(
+    endpoint: HttpEndpoint, reply: bytes, run_probe: RunProbe, converse: Converse
+) -> None:
+    def device(request: bytes) -> bytes:
+        return (
+            reply
+            if request.startswith(f"{endpoint.method} {endpoint.path} ".encode())
+            else NOT_FOUND
+        )
+
+    active = run_probe(HttpProbe([endpoint]), PORT, device)
+    request = http1.build_request(
+        endpoint.method, endpoint.path, SERVER, (), endpoint.body.encode()
+    )
+    passive = converse(PORT, request, reply, {endpoint.path: endpoint})
+    from_endpoint = [o for o in active if o.detail in (endpoint.path, endpoint.id)]
+    assert any(o.field == "http.endpoint" for o in from_endpoint)
+    assert distinct(from_endpoint) == distinct(passive[SERVER])
+
+
+def test_request_headers_of_a_host_are_observed(converse: Converse) -> None:
+    request = b"GET / HTTP/1.1\r\nHost: litedev.hik-connect.com\r\nUser-Agent: Hik/1.0\r\n\r\n"
+    passive = converse(PORT, request, NOT_FOUND)
+    client = [o for o in passive[CLIENT] if o.field.startswith("http.")]
+    assert keys(client) == [
+        ("http", PORT, "http.user_agent", "Hik/1.0"),
+        ("http", PORT, "http.host", "litedev.hik-connect.com"),
+    ]
