@@ -62,9 +62,9 @@ from corpus_score import (  # noqa: E402
 )
 from pydantic import TypeAdapter  # noqa: E402
 
-from provscan.engine.limits import DEFAULT_PORTS  # noqa: E402
 from provscan.knowledge import load_knowledge  # noqa: E402
 from provscan.lab.server import run_lab_in_thread  # noqa: E402
+from provscan.transport.limits import DEFAULT_PORTS  # noqa: E402
 
 ServiceList = TypeAdapter(list[HttpService | RtspService | BannerService])
 ALLOWED_TARGETS = "127.0.0.0/8"

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import psutil
 
-from provscan.engine.limits import DEFAULT_PORTS
 from provscan.knowledge import load_knowledge
 from provscan.lab.server import generate_bench_lab, run_lab_in_thread
+from provscan.transport.limits import DEFAULT_PORTS
 
 # The scope interlock (docs/decisions/0007): everything this benchmark starts stays on loopback.
 os.environ.setdefault("PROVSCAN_ALLOWED_TARGETS", "127.0.0.0/8,::1/128")

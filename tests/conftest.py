@@ -6,9 +6,9 @@ from collections.abc import Iterator
 import pytest
 from helpers import SESSION_DEVICES, scan_addresses
 
-from provscan.engine.limits import DEFAULT_PORTS
 from provscan.lab.server import Lab, run_lab_in_thread
 from provscan.model import ScanResult
+from provscan.transport.limits import DEFAULT_PORTS
 
 # The scope interlock (provscan/interlock.py): nothing the suite runs, in this process or in
 # the provscan subprocesses it starts, may send a packet outside loopback. Tests that build

@@ -7,10 +7,10 @@ import dataclasses
 import os
 from collections.abc import Sequence
 
-from provscan.engine.limits import DEFAULT_PORTS, ScanLimits
 from provscan.lab.server import load_devices
 from provscan.lab.spec import DeviceSpec
 from provscan.model import ScanResult
+from provscan.transport.limits import DEFAULT_PORTS, ScanLimits
 
 #: Short deadlines keep the suite fast; hostile devices are bounded by these.
 TEST_LIMITS = dataclasses.replace(

@@ -40,11 +40,11 @@ from provscan.commands.common import (
     target_files,
 )
 from provscan.commands.options_output import VerboseOption, interrupted
-from provscan.engine.limits import DEFAULT_PORTS, ScanLimits
 from provscan.errors import ProvscanError, TargetError
+from provscan.transport.limits import DEFAULT_PORTS, ScanLimits
 
 if TYPE_CHECKING:
-    from provscan.posture.credentials import CredentialStore
+    from provscan.credentials import CredentialStore
 
 app = typer.Typer(
     name="provscan",
@@ -82,7 +82,7 @@ def _load_credentials(path: Path | None) -> CredentialStore | None:
     """The credentials file, with a warning when others can read it (values never shown)."""
     if path is None:
         return None
-    from provscan.posture.credentials import CredentialsError, load_credentials
+    from provscan.credentials import CredentialsError, load_credentials
 
     try:
         store = load_credentials(path)

@@ -64,6 +64,10 @@ class Claim:
     observation: Observation
 
 
+#: Longest observed value kept in an evidence line (longer values end in "…").
+MAX_EVIDENCE_CHARS = 240
+
+
 @dataclass(frozen=True)
 class Evidence:
     """One line of the evidence list shown to users."""

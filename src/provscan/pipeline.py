@@ -14,20 +14,21 @@ from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
+from provscan.credentials import CredentialStore
 from provscan.discovery.interface import DiscoveryResult
 from provscan.discovery.runner import DiscoverySettings, discover_for_targets
-from provscan.engine.limits import ScanLimits
 from provscan.engine.scanner import Scanner, ScanRequest, unless_stopped
 from provscan.events import ScanObserver
 from provscan.identify import Identifier
 from provscan.knowledge.loader import Knowledge, load_knowledge
 from provscan.model import HostEvidence, ScanResult
-from provscan.posture.credentials import CredentialStore
+from provscan.passive import CaptureObserver, analyse_captures
 from provscan.probes.credentialed import credentialed_probes
 from provscan.probes.credentialed_defaults import DefaultCredentialCheck
 from provscan.probes.interface import Probe
 from provscan.probes.registry import all_probes
 from provscan.targets import TargetSet
+from provscan.transport.limits import ScanLimits
 
 #: Discovery inside a scan: on by default (provscan.discovery.runner says where it goes).
 DEFAULT_DISCOVERY = DiscoverySettings()
@@ -101,6 +102,33 @@ def prior_evidence(discovered: DiscoveryResult) -> dict[str, HostEvidence]:
         )
         for address, host in discovered.by_address().items()
     }
+
+
+def run_passive(
+    files: Sequence[str],
+    *,
+    policy_ids: Sequence[str] | None = None,
+    knowledge: Knowledge | None = None,
+    observer: CaptureObserver | None = None,
+    stop: Callable[[], bool] | None = None,
+    posture: bool = True,
+) -> ScanResult:
+    """Analyse captures and identify every host in them, posture included.
+
+    ``stop()`` turning true ends the analysis between packets (the result is incomplete).
+    """
+    knowledge = knowledge or load_knowledge()
+    policies = knowledge.select_policies(list(policy_ids) if policy_ids else None)
+    identifier = Identifier(knowledge, policies, posture=posture)
+    result = analyse_captures(
+        files,
+        identifier.device,
+        policy_ids=[p.id for p in policies],
+        knowledge=knowledge,
+        observer=observer,
+        stop=stop,
+    )
+    return identifier.finish(result)
 
 
 async def _discover_unless_stopped(

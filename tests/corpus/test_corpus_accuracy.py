@@ -16,9 +16,9 @@ from corpus_schema import CorpusEntry, entry_device_spec, load_project_corpus
 from corpus_score import Case, Tally, format_errors, summarise_evidence, tally
 from helpers import scan_addresses
 
-from provscan.engine.limits import DEFAULT_PORTS
 from provscan.lab.server import run_lab_in_thread
 from provscan.model import Device
+from provscan.transport.limits import DEFAULT_PORTS
 
 RECALL_MIN = 0.95
 PRECISION_MIN = 0.98

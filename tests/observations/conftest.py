@@ -2,7 +2,8 @@
 recording sink for passive stream analysis.
 
 The three inputs are driven with the same bytes: a probe runs against
-:class:`ScriptedContext`, a capture conversation goes through the real reassembly and
+:class:`ScriptedContext` (over the transport's in-memory twin,
+:class:`~provscan.transport.memory.ScriptedStream`), a capture conversation goes through the real reassembly and
 :class:`~provscan.passive.streams.StreamAnalyser`, a datagram through discovery's
 ``interpret`` and passive's ``parse_discovery``.
 """
@@ -16,75 +17,16 @@ from collections.abc import Mapping
 import pytest
 from observed import CLIENT, CLIENT_PORT, SERVER, Converse, RunProbe, Script
 
-from provscan.engine.limits import ScanLimits
 from provscan.knowledge.schema import HttpEndpoint
 from provscan.model import AttemptStatus, Observation
 from provscan.passive.decode import TCP_ACK, TCP_FIN, TCP_SYN
 from provscan.passive.reassembly import FlowTable
 from provscan.passive.streams import StreamAnalyser
-from provscan.probes.interface import Probe, ProbeClosed, ProbeContext, Stream
+from provscan.probes.interface import Probe, ProbeContext, Stream
+from provscan.transport.limits import ScanLimits
+from provscan.transport.memory import ScriptedStream
 
 LIMITS = ScanLimits(connect_timeout_s=0.5, read_timeout_s=0.5, per_connection_deadline_s=1.0)
-
-
-class ScriptedStream(Stream):
-    """One connection to a scripted device: each write is answered by ``script``."""
-
-    def __init__(self, script: Script, certificate: bytes | None) -> None:
-        self.script = script
-        self.certificate = certificate
-        self.pending = bytearray()
-        self.read = 0
-        self.answered = False
-
-    async def write(self, data: bytes) -> None:
-        self.pending += self.script(data)
-        self.answered = True
-
-    async def _data(self) -> None:
-        if not self.answered:  # a device that speaks first (banner, Hikvision SDK port)
-            self.pending += self.script(b"")
-            self.answered = True
-
-    def _take(self, n: int) -> bytes:
-        data = bytes(self.pending[:n])
-        del self.pending[:n]
-        self.read += len(data)
-        return data
-
-    async def read_some(self, max_bytes: int = 65536) -> bytes:
-        await self._data()
-        return self._take(max_bytes)
-
-    async def read_exactly(self, n: int) -> bytes:
-        await self._data()
-        if len(self.pending) < n:
-            raise ProbeClosed("scripted device closed")
-        return self._take(n)
-
-    async def read_until(self, marker: bytes, limit: int | None = None) -> bytes:
-        await self._data()
-        end = self.pending.find(marker)
-        size = len(self.pending) if end < 0 else end + len(marker)
-        return self._take(min(size, limit or size))
-
-    async def read_to_eof(self, limit: int | None = None) -> bytes:
-        await self._data()
-        return self._take(limit or len(self.pending))
-
-    @property
-    def bytes_read(self) -> int:
-        return self.read
-
-    @property
-    def truncated(self) -> bool:
-        return False
-
-    def peer_certificate(self) -> bytes | None:
-        return self.certificate
-
-    async def close(self) -> None:
-        return None
 
 
 @dataclasses.dataclass
@@ -98,7 +40,7 @@ class ScriptedContext(ProbeContext):
     limits: ScanLimits = LIMITS
 
     async def connect(self, *, tls: bool = False, server_hostname: str | None = None) -> Stream:
-        return ScriptedStream(self.script, self.certificate)
+        return ScriptedStream(self.script, self.certificate, self.limits)
 
     def port_state(self) -> dict[int, str]:
         return {}

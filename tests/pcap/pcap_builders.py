@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import socket
 import struct
+from collections.abc import Callable
 
 import dpkt
+
+from provscan.knowledge.loader import Knowledge
+from provscan.model import Device, HostEvidence
 
 ETH_CLIENT = "02:00:00:00:00:01"
 ETH_SERVER = "bc:ba:c2:12:34:56"  # a Hikvision OUI
@@ -101,3 +105,11 @@ def http_conversation(reply_segments: list[tuple[int, bytes]]) -> list[bytes]:
 
 def split(data: bytes, size: int) -> list[tuple[int, bytes]]:
     return [(offset, data[offset : offset + size]) for offset in range(0, len(data), size)]
+
+
+def identify_with(knowledge: Knowledge) -> Callable[[HostEvidence], Device]:
+    """The identification stage over every bundled policy (no posture: these tests look at
+    what the capture yields, not at advice)."""
+    from provscan.identify import Identifier
+
+    return Identifier(knowledge, knowledge.select_policies(None), posture=False).device

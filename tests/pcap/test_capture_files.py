@@ -9,8 +9,9 @@ import struct
 from pathlib import Path
 
 import pytest
-from pcap_builders import REPLY, http_conversation, pcap_bytes, split
+from pcap_builders import REPLY, http_conversation, identify_with, pcap_bytes, split
 
+from provscan.identify import Identifier
 from provscan.knowledge import load_knowledge
 from provscan.passive import CaptureAnalyser, CaptureError, CaptureFormatError
 from provscan.passive.capture import (
@@ -98,7 +99,7 @@ def test_truncated_and_corrupt_files_give_a_best_effort_result_with_a_note() -> 
     # Given the crafted capture cut in the middle
     crafted = CRAFTED.read_bytes()
     analyser = analyse(crafted[: len(crafted) * 2 // 3])
-    result = analyser.result(load_knowledge().select_policies(None))
+    result = analyser.result(identify_with(load_knowledge()))
     # Then the earlier devices are there and the scan says it is incomplete
     assert not result.info.complete
     assert any("truncated" in note for note in result.info.notes)
@@ -122,7 +123,9 @@ def test_every_prefix_and_random_damage_never_crashes() -> None:
             analyser.feed("fuzz", io.BytesIO(data))
         except CaptureFormatError:
             continue  # the header itself was destroyed: a clear error is the right answer
-        analyser.result(policies)  # Then a result, never an exception
+        analyser.result(
+            Identifier(load_knowledge(), policies).device
+        )  # Then a result, never an exception
 
 
 def test_snaplen_cut_frames_are_noted_and_the_stream_marked_truncated() -> None:
@@ -137,7 +140,7 @@ def test_snaplen_cut_frames_are_noted_and_the_stream_marked_truncated() -> None:
             break
         position += 16 + len(frame)
     analyser = analyse(bytes(data))
-    result = analyser.result(load_knowledge().select_policies(None))
+    result = analyser.result(identify_with(load_knowledge()))
     assert any("snaplen" in note for note in result.info.notes)
     server = next(device for device in result.devices if device.ip == "10.0.0.64")
     assert any("snaplen" in attempt.error for attempt in server.attempts)

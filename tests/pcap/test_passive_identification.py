@@ -15,7 +15,7 @@ from helpers import scan_addresses
 
 from provscan.lab.server import Lab
 from provscan.model import Device, ScanResult
-from provscan.passive import analyse_captures
+from provscan.pipeline import run_passive as analyse_captures
 from provscan.report.contract import to_contract
 
 FIXTURES = Path(__file__).parent / "fixtures"

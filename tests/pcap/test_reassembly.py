@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import io
 
-from pcap_builders import CLIENT, REPLY, SERVER, SYN, http_conversation, pcap_bytes, split, tcp
+from pcap_builders import (
+    CLIENT,
+    REPLY,
+    SERVER,
+    SYN,
+    http_conversation,
+    identify_with,
+    pcap_bytes,
+    split,
+    tcp,
+)
 
 from provscan.knowledge import load_knowledge
 from provscan.model import AttemptStatus, Device
@@ -16,7 +26,7 @@ def server_of(frames: list[bytes], limits: PassiveLimits | None = None) -> Devic
     knowledge = load_knowledge()
     analyser = CaptureAnalyser(knowledge, limits=limits)
     analyser.feed("t", io.BytesIO(pcap_bytes(frames)))
-    result = analyser.result(knowledge.select_policies(None))
+    result = analyser.result(identify_with(knowledge))
     return next(device for device in result.devices if device.ip == SERVER)
 
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from provscan.errors import ProtocolError
-from provscan.posture.credentials import (
+from provscan.credentials import (
     Credential,
     CredentialsError,
     load_credentials,
     parse_credentials,
 )
+from provscan.errors import ProtocolError
 from provscan.wire.digest import (
     DigestChallenge,
     digest_authorization,

@@ -17,11 +17,11 @@ import pytest
 from helpers import TEST_LIMITS
 from posture_devices import POSTURE_DEVICES
 
+from provscan.credentials import parse_credentials
 from provscan.lab.responders.http import reset_lockouts
 from provscan.lab.server import Lab, LabRequest
 from provscan.model import Device, ScanResult
 from provscan.pipeline import run_scan
-from provscan.posture.credentials import parse_credentials
 from provscan.probes.credentialed import REQUESTS
 from provscan.probes.credentialed_defaults import CHECK_PATHS
 from provscan.report.formats import render_csv, render_json, render_table

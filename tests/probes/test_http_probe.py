@@ -7,11 +7,11 @@ import contextlib
 from collections.abc import Callable
 
 from provscan.engine.connection import HostProbeContext
-from provscan.engine.limits import ScanLimits
 from provscan.knowledge import load_knowledge
 from provscan.model import Observation
 from provscan.observations.http import favicon_hashes, html_title, realms
 from provscan.probes.http import HttpProbe
+from provscan.transport.limits import ScanLimits
 
 LIMITS = ScanLimits(connect_timeout_s=1.0, read_timeout_s=1.0, per_connection_deadline_s=2.0)
 Handler = Callable[[bytes], bytes]

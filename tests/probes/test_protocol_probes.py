@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from provscan.engine.limits import ScanLimits
 from provscan.lab.responders import get_responder
 from provscan.lab.spec import DeviceSpec, Expectation, Identity, ServiceSpec
 from provscan.model import Observation
@@ -26,6 +25,7 @@ from provscan.probes.onvif import OnvifProbe
 from provscan.probes.registry import all_probes
 from provscan.probes.rtsp import RtspProbe
 from provscan.probes.xiongmai import XiongmaiProbe
+from provscan.transport.limits import ScanLimits
 from provscan.wire import dahua as dahua_wire
 from provscan.wire import http1, onvif
 

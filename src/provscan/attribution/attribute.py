@@ -35,7 +35,15 @@ from provscan.knowledge.grammars import GrammarKnowledge, load_grammar_knowledge
 from provscan.knowledge.loader import Knowledge, load_knowledge, vendor_key
 from provscan.knowledge.observation_fields import load_observation_fields
 from provscan.knowledge.schema import CONFIDENCE_WEIGHT, Relation
-from provscan.model import Claim, Device, Evidence, MakerCandidate, Observation, ProbeAttempt
+from provscan.model import (
+    MAX_EVIDENCE_CHARS,
+    Claim,
+    Device,
+    Evidence,
+    MakerCandidate,
+    Observation,
+    ProbeAttempt,
+)
 
 #: Certainty of "the MAC's OUI owner made this device": OEMs keep the ODM's OUI, but a
 #: NIC vendor's OUI also appears on other makers' boards.
@@ -54,7 +62,6 @@ MAC_FIELDS: tuple[str, ...] = load_observation_fields().mac
 #: label (above the 0.5 a label needs), never enough to imply a maker.
 UNRECOGNISED_LABEL_CERTAINTY = 0.6
 #: Evidence shows observed values up to this length.
-MAX_EVIDENCE_CHARS = 240
 #: Observation fields kept as evidence even when no rule matched them (context for a reader).
 CONTEXT_FIELDS = frozenset(
     {

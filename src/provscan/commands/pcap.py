@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 import threading
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -36,8 +34,6 @@ from provscan.errors import ProvscanError
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import TaskID
-
-    from provscan.model import ScanResult
 
 
 class RichCaptureProgress:
@@ -119,70 +115,6 @@ def register(app: typer.Typer) -> None:
         run_pcap(files, policy, fmt, output, db, no_db, fail_on_restricted, quiet, verbose)
 
 
-class _StopRequested(Exception):
-    """Raised between packets once Ctrl-C asked the analysis to stop."""
-
-
-class _Stoppable:
-    """Passes progress on to the bar (if any) and, once ``stop`` is set, stops the analysis
-    at the next progress point (between packets, so the analyser's state stays whole)."""
-
-    def __init__(self, inner: RichCaptureProgress | None, stop: threading.Event) -> None:
-        self._inner = inner
-        self._stop = stop
-
-    def check(self) -> None:
-        """Raise :class:`_StopRequested` once a stop was requested."""
-        if self._stop.is_set():
-            raise _StopRequested
-
-    def capture_started(self, name: str, total_bytes: int | None) -> None:
-        if self._inner is not None:
-            self._inner.capture_started(name, total_bytes)
-
-    def capture_progress(self, bytes_done: int, packets: int) -> None:
-        if self._inner is not None:
-            self._inner.capture_progress(bytes_done, packets)
-        self.check()
-
-    def capture_done(self, name: str, packets: int) -> None:
-        if self._inner is not None:
-            self._inner.capture_done(name, packets)
-
-
-def _analyse(
-    files: Sequence[str], policy_ids: Sequence[str] | None, observer: _Stoppable
-) -> tuple[ScanResult, int]:
-    """What :func:`provscan.passive.analyse_captures` does (keep the two in step), except that
-    a stop request ends it with the packets read so far. Returns the result and the number of
-    captures read, in whole or in part."""
-    from provscan.knowledge.loader import load_knowledge
-    from provscan.passive import STDIN_NAME, CaptureAnalyser, CaptureFileError
-    from provscan.passive.capture import input_size
-
-    knowledge = load_knowledge()
-    policies = knowledge.select_policies(list(policy_ids) if policy_ids else None)
-    analyser = CaptureAnalyser(knowledge, observer=observer)
-    read = 0
-    try:
-        for name in files:
-            observer.check()  # a stop between captures ends here
-            read += 1
-            if name == STDIN_NAME:
-                analyser.feed("<stdin>", sys.stdin.buffer)
-                continue
-            try:
-                handle = open(name, "rb")  # noqa: SIM115 - closed below, after streaming
-            except OSError as exc:
-                message = f"cannot open capture {name}: {exc.strerror or exc}"
-                raise CaptureFileError(message) from exc
-            with handle:
-                analyser.feed(name, handle, input_size(handle))
-    except _StopRequested:
-        pass
-    return analyser.result(policies), read
-
-
 def run_pcap(
     files: list[str],
     policy: str | None,
@@ -195,7 +127,7 @@ def run_pcap(
     verbose: bool = False,
 ) -> None:
     from provscan.passive import STDIN_NAME
-    from provscan.pipeline import first_interrupt_calls
+    from provscan.pipeline import first_interrupt_calls, run_passive
 
     if files.count(STDIN_NAME) > 1:
         raise fail("standard input (-) can be read only once", EXIT_USAGE)
@@ -210,16 +142,13 @@ def run_pcap(
         policy_ids = parse_policy_ids(policy)
         try:
             with first_interrupt_calls(stop.set):
-                result, read = _analyse(files, policy_ids, _Stoppable(progress, stop))
+                result = run_passive(
+                    files, policy_ids=policy_ids, observer=progress, stop=stop.is_set
+                )
         finally:
             if progress is not None:
                 progress.close()
-        if stop.is_set():
-            note = f"interrupted: stopped on request after reading {read} of {len(files)} captures"
-            info = dataclasses.replace(
-                result.info, complete=False, notes=(*result.info.notes, note)
-            )
-            result = dataclasses.replace(result, info=info)
+        read = len(result.info.targets)
         for note in result.info.notes:
             if " is truncated" in note or " is corrupt" in note:
                 stderr.print(f"[yellow]provscan: warning:[/] {note}", highlight=False)

@@ -11,7 +11,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from provscan.attribution.mac import normalise_mac
+from provscan.wire.mac import normalise_mac
 
 PROC_NET_ARP = Path("/proc/net/arp")
 #: ARP flag "complete" in /proc/net/arp.

@@ -6,10 +6,10 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping, Sequence
 
-from provscan.attribution.mac import normalise_mac
 from provscan.discovery.interface import DiscoveredHost, DiscoveryReply
 from provscan.model import Observation
 from provscan.observations.sighting import Sighting
+from provscan.wire.mac import normalise_mac
 
 #: Serials shorter than this ("0", "N/A") are not identities.
 MIN_SERIAL_CHARS = 6

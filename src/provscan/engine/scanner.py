@@ -31,9 +31,7 @@ from provscan.engine.connection import (
     HostProbeContext,
     RateLimiter,
     ResetAfterConnect,
-    open_bounded,
 )
-from provscan.engine.limits import ScanLimits
 from provscan.events import NullObserver, ScanObserver
 from provscan.knowledge.schema import Policy
 from provscan.model import (
@@ -53,6 +51,8 @@ from provscan.probes.interface import (
     ProbeRefused,
     ProbeTimeout,
 )
+from provscan.transport.limits import ScanLimits
+from provscan.transport.tcp import open_bounded
 
 _T = TypeVar("_T")
 

@@ -2,18 +2,20 @@
 
 ``capture`` frames pcap/pcapng (gzip too) with bounded reads, ``decode`` takes frames
 apart, ``reassembly`` rebuilds TCP conversations within fixed memory bounds, ``streams``
-and ``signals`` turn conversations and datagrams into observations (reusing the active
-probes' pure parsers), ``hosts`` keeps them per host and builds devices through the same
-attribution and policy stages as an active scan.
+and ``signals`` turn conversations and datagrams into observations (through the one
+observation layer, ``provscan.observations``), ``hosts`` keeps them per host and hands each
+host's evidence to the identification stage the caller gives (``provscan.identify``, the
+same as for an active scan).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from provscan.knowledge.loader import Knowledge, load_knowledge
-from provscan.model import ScanResult
+from provscan.model import Device, HostEvidence, ScanResult
 from provscan.passive.analyser import (
     CaptureAnalyser,
     CaptureObserver,
@@ -46,30 +48,73 @@ __all__ = [
 ]
 
 
+class _StopRequested(Exception):
+    """Raised at a progress point once a stop was requested (between packets)."""
+
+
+class _StopWatch(CaptureObserver):
+    """Passes progress on, and ends the analysis at the next progress point after a stop."""
+
+    def __init__(self, inner: CaptureObserver, stop: Callable[[], bool]) -> None:
+        self._inner = inner
+        self._stop = stop
+
+    def check(self) -> None:
+        if self._stop():
+            raise _StopRequested
+
+    def capture_started(self, name: str, total_bytes: int | None) -> None:
+        self._inner.capture_started(name, total_bytes)
+
+    def capture_progress(self, bytes_done: int, packets: int) -> None:
+        self._inner.capture_progress(bytes_done, packets)
+        self.check()
+
+    def capture_done(self, name: str, packets: int) -> None:
+        self._inner.capture_done(name, packets)
+
+
 def analyse_captures(
     names: Sequence[str],
+    identify: Callable[[HostEvidence], Device],
     *,
-    policy_ids: Sequence[str] | None = None,
+    policy_ids: Sequence[str] = (),
     knowledge: Knowledge | None = None,
     limits: PassiveLimits | None = None,
     observer: CaptureObserver | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> ScanResult:
     """Analyse capture files (``-`` is standard input) into one passive scan result.
 
-    Raises CaptureError (a subclass) when a file cannot be opened or is not a capture;
-    damaged captures are used up to the damage and the result says so (``complete``).
+    Each host that sent packets becomes :class:`~provscan.model.HostEvidence` handed to
+    ``identify`` (the pipeline's identification stage). Raises CaptureError (a subclass) when a
+    file cannot be opened or is not a capture; damaged captures are used up to the damage and
+    the result says so (``complete``). When ``stop()`` turns true the analysis ends between
+    packets with what was read, marked incomplete; ``info.targets`` names the captures read.
     """
     knowledge = knowledge or load_knowledge()
-    policies = knowledge.select_policies(list(policy_ids) if policy_ids else None)
-    analyser = CaptureAnalyser(knowledge, limits=limits, observer=observer)
-    for name in names:
-        if name == STDIN_NAME:
-            analyser.feed("<stdin>", sys.stdin.buffer)
-            continue
-        try:
-            handle = open(name, "rb")  # noqa: SIM115 - closed below, after streaming
-        except OSError as exc:
-            raise CaptureFileError(f"cannot open capture {name}: {exc.strerror or exc}") from exc
-        with handle:
-            analyser.feed(name, handle, input_size(handle))
-    return analyser.result(policies)
+    watch = _StopWatch(observer or NullCaptureObserver(), stop or (lambda: False))
+    analyser = CaptureAnalyser(knowledge, limits=limits, observer=watch)
+    stopped = False
+    try:
+        for name in names:
+            watch.check()  # a stop between captures ends here
+            if name == STDIN_NAME:
+                analyser.feed("<stdin>", sys.stdin.buffer)
+                continue
+            try:
+                handle = open(name, "rb")  # noqa: SIM115 - closed below, after streaming
+            except OSError as exc:
+                message = f"cannot open capture {name}: {exc.strerror or exc}"
+                raise CaptureFileError(message) from exc
+            with handle:
+                analyser.feed(name, handle, input_size(handle))
+    except _StopRequested:
+        stopped = True
+    result = analyser.result(identify, policy_ids)
+    if not stopped:
+        return result
+    read = len(result.info.targets)
+    note = f"interrupted: stopped on request after reading {read} of {len(names)} captures"
+    info = dataclasses.replace(result.info, complete=False, notes=(*result.info.notes, note))
+    return dataclasses.replace(result, info=info)

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import BinaryIO, Protocol
 
 from provscan import __version__
-from provscan.attribution.attribute import Attributor
 from provscan.knowledge.loader import Knowledge, load_cloud_endpoints
-from provscan.knowledge.schema import Policy
-from provscan.model import ScanInfo, ScanResult
+from provscan.model import Device, HostEvidence, ScanInfo, ScanResult
 from provscan.passive import signals
 from provscan.passive.capture import (
     CaptureCorrupt,
@@ -262,10 +260,13 @@ class CaptureAnalyser:
                     f"({type(exc).__name__}: {exc})"[:300]
                 )
 
-    def result(self, policies: Sequence[Policy]) -> ScanResult:
-        """Complete the open flows and attribute every host that sent a packet."""
+    def result(
+        self, identify: Callable[[HostEvidence], Device], policy_ids: Sequence[str] = ()
+    ) -> ScanResult:
+        """Complete the open flows and identify every host that sent a packet (``identify`` is
+        the identification stage; ``policy_ids`` are recorded in the result)."""
         self.flows.flush()
-        devices = self.hosts.build_devices(Attributor(self.knowledge), policies)
+        devices = self.hosts.build_devices(identify)
         notes = list(self.notes)
         stats = self.stats
         notes.append(
@@ -306,7 +307,7 @@ class CaptureAnalyser:
             finished_at=datetime.now(UTC),
             targets=tuple(self.names),
             ports=tuple(open_ports),
-            policies=tuple(policy.id for policy in policies),
+            policies=tuple(policy_ids),
             tool_version=__version__,
             hosts_scanned=len(devices),
             hosts_responding=len(devices),

@@ -13,24 +13,27 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from provscan.attribution.attribute import MAC_FIELDS, MAX_EVIDENCE_CHARS, Attributor
-from provscan.attribution.mac import is_multicast, normalise_mac
-from provscan.knowledge.schema import Policy
+from provscan.knowledge.observation_fields import load_observation_fields
 from provscan.model import (
+    MAX_EVIDENCE_CHARS,
     AttemptStatus,
     Device,
     Evidence,
+    HostEvidence,
     Observation,
     PhoneHome,
     ProbeAttempt,
 )
 from provscan.passive.cloud import CloudMatcher
 from provscan.passive.signals import Facts
-from provscan.policy.evaluate import judge
+from provscan.wire.mac import is_multicast, normalise_mac
+
+#: Observation fields that carry a MAC (knowledge data: observation_fields.yaml).
+MAC_FIELDS: tuple[str, ...] = load_observation_fields().mac
 
 #: Distinct facts kept per host (the first ones; later duplicates cost nothing).
 MAX_OBSERVATIONS_PER_HOST = 512
@@ -331,15 +334,15 @@ class HostTable:
             grouped.setdefault(find(record.key), []).append(record)
         return list(grouped.values())
 
-    def build_devices(self, attributor: Attributor, policies: Sequence[Policy]) -> list[Device]:
+    def build_devices(self, identify: Callable[[HostEvidence], Device]) -> list[Device]:
+        """One device per group of records, identified by the stage the caller hands in."""
         routers = self.router_macs()
-        return [self._device(group, attributor, policies, routers) for group in self.groups()]
+        return [self._device(group, identify, routers) for group in self.groups()]
 
     def _device(
         self,
         group: list[HostRecord],
-        attributor: Attributor,
-        policies: Sequence[Policy],
+        identify: Callable[[HostEvidence], Device],
         routers: set[str],
     ) -> Device:
         notes: list[str] = []
@@ -405,31 +408,30 @@ class HostTable:
         hostnames = [name for record in group for name in record.hostnames]
         open_ports = sorted({port for record in group for port in record.open_ports})
         attempts = self._attempts(group)
-        attribution = attributor.attribute(
-            ip,
-            open_ports,
-            attempts,
-            mac=mac,
-            hostname=hostnames[0] if hostnames else None,
-            extra_observations=observations,
-        )
-        device = attribution.device
-        first_frame = min(
-            (seen_at for record in group for m, seen_at in record.macs.items() if m == mac),
-            default=None,
-        )
-        evidence = _with_details(device.evidence, observations, mac, first_frame)
         contacts = sorted(
             (contact for record in group for contact in record.contacts.values()),
             key=lambda contact: (contact.packet, contact.service, contact.endpoint),
         )
-        device = dataclasses.replace(
-            device,
-            evidence=tuple(evidence),
-            phones_home=tuple(contacts),
-            notes=(*device.notes, *notes),
+        device = identify(
+            HostEvidence(
+                ip,
+                tuple(open_ports),
+                tuple(attempts),
+                observations=tuple(observations),
+                mac=mac,
+                hostname=hostnames[0] if hostnames else None,
+                notes=tuple(notes),
+                phones_home=tuple(contacts),
+                answered=True,
+            )
         )
-        return judge(device, policies)
+        first_frame = min(
+            (seen_at for record in group for m, seen_at in record.macs.items() if m == mac),
+            default=None,
+        )
+        # Where each fact was seen (packet number and time) is passive's own context.
+        evidence = _with_details(device.evidence, observations, mac, first_frame)
+        return dataclasses.replace(device, evidence=tuple(evidence))
 
     @staticmethod
     def _attempts(group: list[HostRecord]) -> list[ProbeAttempt]:

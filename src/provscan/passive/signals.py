@@ -21,10 +21,10 @@ from typing import Protocol
 
 import dpkt
 
-from provscan.attribution.mac import normalise_mac
 from provscan.errors import ProvscanError
 from provscan.observations import dhdiscover, mdns, sadp, ssdp, wsd
 from provscan.observations.sighting import Sighting
+from provscan.wire.mac import normalise_mac
 
 #: Longest single value kept from a discovery message.
 MAX_VALUE_CHARS = 200

@@ -28,13 +28,13 @@ import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from provscan.credentials import Credential, CredentialStore
 from provscan.errors import ProtocolError
 from provscan.knowledge.device_api import load_device_api
 from provscan.model import Observation
 from provscan.observations import dahua as observe_dahua
 from provscan.observations import http as observe_http
 from provscan.observations import onvif as observe_onvif
-from provscan.posture.credentials import Credential, CredentialStore
 from provscan.probes.http import fetch
 from provscan.probes.interface import Probe, ProbeContext, ProbeError
 from provscan.wire import onvif as onvif_wire

@@ -5,7 +5,8 @@ through a :class:`ProbeContext` owned by the scheduler. Probes never open socket
 or threads of their own: every connection goes through ``ctx.connect`` so that the global
 and per-host limits, deadlines, rate and byte caps hold for all of them.
 
-Probes return observations (raw facts). Interpretation is the fingerprints' job.
+Probes return observations (raw facts). Interpretation is the fingerprints' job. The
+connection types and failures come from the transport seam (:mod:`provscan.transport`).
 """
 
 from __future__ import annotations
@@ -13,64 +14,16 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Protocol
 
-from provscan.engine.limits import ScanLimits
 from provscan.model import Observation
-
-
-class ProbeError(Exception):
-    """Base of probe-level failures; the scheduler records them as attempts."""
-
-
-class ProbeTimeout(ProbeError):
-    pass
-
-
-class ProbeRefused(ProbeError):
-    pass
-
-
-class ProbeClosed(ProbeError):
-    """The peer closed the connection before sending anything useful."""
-
-
-class ProbeMalformed(ProbeError):
-    """The peer's reply could not be parsed."""
-
-
-class Stream(Protocol):
-    """One bounded connection. Every read is capped in bytes and time."""
-
-    async def write(self, data: bytes) -> None: ...
-
-    async def read_some(self, max_bytes: int = 65536) -> bytes:
-        """Read what is available (at least 1 byte); b"" on EOF. Raises ProbeTimeout."""
-        ...
-
-    async def read_exactly(self, n: int) -> bytes:
-        """Read exactly n bytes (n must be within the byte cap). Raises ProbeClosed on EOF."""
-        ...
-
-    async def read_until(self, marker: bytes, limit: int | None = None) -> bytes:
-        """Read until ``marker`` is seen, EOF, or ``limit`` bytes; returns what was read."""
-        ...
-
-    async def read_to_eof(self, limit: int | None = None) -> bytes:
-        """Read until EOF or ``limit`` bytes (default: the connection's byte cap)."""
-        ...
-
-    @property
-    def bytes_read(self) -> int: ...
-
-    @property
-    def truncated(self) -> bool:
-        """True once a read stopped because the byte cap was reached."""
-        ...
-
-    def peer_certificate(self) -> bytes | None:
-        """DER of the peer's certificate for TLS connections (unverified), else None."""
-        ...
-
-    async def close(self) -> None: ...
+from provscan.transport.interface import (
+    ProbeClosed,
+    ProbeError,
+    ProbeMalformed,
+    ProbeRefused,
+    ProbeTimeout,
+    Stream,
+)
+from provscan.transport.limits import ScanLimits
 
 
 class ProbeContext(Protocol):
@@ -111,3 +64,15 @@ class Probe(ABC):
         Raise a ProbeError subclass when nothing useful came back; partial results should
         be returned rather than raised.
         """
+
+
+__all__ = [
+    "Probe",
+    "ProbeClosed",
+    "ProbeContext",
+    "ProbeError",
+    "ProbeMalformed",
+    "ProbeRefused",
+    "ProbeTimeout",
+    "Stream",
+]

@@ -16,3 +16,12 @@ def normalise_mac(value: str) -> str | None:
     if mac in ("00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff"):
         return None
     return mac
+
+
+def is_locally_administered(mac: str) -> bool:
+    """Randomised/private MACs set the U/L bit; their OUI says nothing about the maker."""
+    return bool(int(mac[0:2], 16) & 0x02)
+
+
+def is_multicast(mac: str) -> bool:
+    return bool(int(mac[0:2], 16) & 0x01)
