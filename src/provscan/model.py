@@ -184,6 +184,10 @@ class Device:
     notes: tuple[str, ...] = field(default_factory=tuple)
     #: Vendor cloud/P2P/update services the device contacted (passive analysis only).
     phones_home: tuple[PhoneHome, ...] = ()
+    #: Observations not tied to a probe attempt (discovery replies, passive signals), kept
+    #: for the posture stage, which reads firmware wherever it was seen (in-process only,
+    #: like ``alternatives``: the contract shows them through evidence and attempts).
+    observations: tuple[Observation, ...] = ()
     #: Security posture (issue 6): filled after judging by :mod:`provscan.posture`.
     vulnerabilities: tuple[Vulnerability, ...] = ()
     exposure: tuple[Exposure, ...] = ()

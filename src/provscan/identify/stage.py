@@ -48,13 +48,12 @@ class Identifier:
             hostname=host.hostname,
             extra_observations=host.observations,
         )
-        device = attribution.device
-        if host.notes or host.phones_home:
-            device = dataclasses.replace(
-                device,
-                notes=(*device.notes, *host.notes),
-                phones_home=(*device.phones_home, *host.phones_home),
-            )
+        device = dataclasses.replace(
+            attribution.device,
+            notes=(*attribution.device.notes, *host.notes),
+            phones_home=(*attribution.device.phones_home, *host.phones_home),
+            observations=host.observations,
+        )
         return judge(device, self.policies)
 
     def devices(self, hosts: Sequence[HostEvidence]) -> list[Device]:

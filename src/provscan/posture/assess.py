@@ -60,7 +60,11 @@ def severity(score: float) -> str:
 
 
 def _observations(device: Device) -> list[Observation]:
-    return [o for attempt in device.attempts for o in attempt.observations]
+    """Every observation of the device: its probe attempts' (active scan), then those of the
+    other inputs (discovery replies, captured traffic)."""
+    return [o for attempt in device.attempts for o in attempt.observations] + list(
+        device.observations
+    )
 
 
 def firmware_source(device: Device) -> tuple[str | None, str]:
