@@ -46,6 +46,10 @@ from provscan.transport.limits import DEFAULT_PORTS, ScanLimits
 if TYPE_CHECKING:
     from provscan.credentials import CredentialStore
 
+# Arguments already name their kind in words (TARGET, FILE, BRAND MODEL); typer 0.29 would
+# append the Python annotation ("<list[str]>") to them in --help, which helps nobody.
+typer.core.TyperArgument.display_type_rich = lambda self, ctx: None  # type: ignore[method-assign]
+
 app = typer.Typer(
     name="provscan",
     help="Find devices made by restricted surveillance vendors (incl. OEM relabels) on networks you own.",

@@ -119,11 +119,19 @@ def register(app: typer.Typer) -> None:
         ] = None,
         iface: Annotated[
             str | None,
-            typer.Option("--iface", help="Interface to discover on (default: all attached)."),
+            typer.Option(
+                "--iface", metavar="NAME", help="Interface to discover on (default: all attached)."
+            ),
         ] = None,
         timeout: Annotated[
             float,
-            typer.Option("--timeout", min=0.1, max=60.0, help="Seconds to wait for replies."),
+            typer.Option(
+                "--timeout",
+                min=0.1,
+                max=60.0,
+                metavar="SECONDS",
+                help="Seconds to wait for replies.",
+            ),
         ] = DEFAULT_TIMEOUT_S,
         policy: PolicyOption = None,
         fmt: FormatOption = OutputFormat.table,

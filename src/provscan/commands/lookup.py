@@ -48,7 +48,9 @@ def lookup(
     ],
     policy: Annotated[
         str | None,
-        typer.Option("--policy", help="Comma-separated policy ids (default: all bundled)."),
+        typer.Option(
+            "--policy", metavar="IDS", help="Comma-separated policy ids (default: all bundled)."
+        ),
     ] = None,
     fmt: Annotated[
         LookupFormat,

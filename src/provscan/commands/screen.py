@@ -49,41 +49,69 @@ def screen(
     fmt: Annotated[
         ScreenFormat | None,
         typer.Option(
-            "--format", "-f", help="Output format (default: from --output's suffix, else csv)."
+            "--format",
+            "-f",
+            metavar="csv|xlsx|json",
+            help="Output format (default: from --output's suffix, else csv).",
         ),
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the screened list to this file.")
+        Path | None,
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Write the screened list to this file."
+        ),
     ] = None,
     brand_col: Annotated[
-        str | None, typer.Option("--brand-col", help="Brand column: header name, number or letter.")
+        str | None,
+        typer.Option(
+            "--brand-col", metavar="COLUMN", help="Brand column: header name, number or letter."
+        ),
     ] = None,
     model_col: Annotated[
-        str | None, typer.Option("--model-col", help="Model column: header name, number or letter.")
+        str | None,
+        typer.Option(
+            "--model-col", metavar="COLUMN", help="Model column: header name, number or letter."
+        ),
     ] = None,
     desc_col: Annotated[
         str | None,
-        typer.Option("--desc-col", help="Description column: header name, number or letter."),
+        typer.Option(
+            "--desc-col",
+            metavar="COLUMN",
+            help="Description column: header name, number or letter.",
+        ),
     ] = None,
     policy: Annotated[
         str | None,
-        typer.Option("--policy", help="Comma-separated policy ids (default: all bundled)."),
+        typer.Option(
+            "--policy", metavar="IDS", help="Comma-separated policy ids (default: all bundled)."
+        ),
     ] = None,
     fail_on_restricted: Annotated[
         bool,
         typer.Option("--fail-on-restricted", help="Exit 3 when a listed product is restricted."),
     ] = False,
     encoding: Annotated[
-        str | None, typer.Option("--encoding", help="CSV encoding when not UTF-8 (e.g. cp1252).")
+        str | None,
+        typer.Option(
+            "--encoding", metavar="NAME", help="CSV encoding when not UTF-8 (e.g. cp1252)."
+        ),
     ] = None,
     sheet: Annotated[
-        str | None, typer.Option("--sheet", help="XLSX sheet to screen (default: the first).")
+        str | None,
+        typer.Option("--sheet", metavar="NAME", help="XLSX sheet to screen (default: the first)."),
     ] = None,
     max_rows: Annotated[
-        int, typer.Option("--max-rows", min=1, help="Refuse lists with more rows than this.")
+        int,
+        typer.Option(
+            "--max-rows", min=1, metavar="N", help="Refuse lists with more rows than this."
+        ),
     ] = 100_000,
     max_bytes: Annotated[
-        int, typer.Option("--max-bytes", min=1, help="Refuse input files larger than this.")
+        int,
+        typer.Option(
+            "--max-bytes", min=1, metavar="BYTES", help="Refuse input files larger than this."
+        ),
     ] = 50 * 1024 * 1024,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary line.")] = False,
 ) -> None:
