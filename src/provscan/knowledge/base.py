@@ -316,6 +316,22 @@ def load_checked(data_dir: Path, read: Callable[[Path, Problems], _ItemT | None]
     return value
 
 
+class FileLoader(Generic[_ItemT]):
+    """``load(data_dir=None)`` for a single-file kind: a directory's copy, checked each time, or
+    the bundled one, read and checked once (the four single-file kinds share this)."""
+
+    def __init__(self, read: Callable[[Path, Problems], _ItemT | None]) -> None:
+        self._read = read
+        self._bundled: _ItemT | None = None
+
+    def __call__(self, data_dir: Path | None = None) -> _ItemT:
+        if data_dir is not None:
+            return load_checked(Path(data_dir), self._read)
+        if self._bundled is None:
+            self._bundled = load_checked(DEFAULT_DATA_DIR, self._read)
+        return self._bundled
+
+
 def read_file(
     data_dir: Path,
     name: str,

@@ -6,7 +6,6 @@ request is a ``GET`` that reads; a path that could write, reboot or exploit is r
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -14,11 +13,10 @@ from typing import Literal
 from pydantic import Field
 
 from provscan.knowledge.base import (
-    DEFAULT_DATA_DIR,
+    FileLoader,
     Problems,
     StrictModel,
     check_sources,
-    load_checked,
     read_file,
 )
 from provscan.knowledge.http_endpoints import FORBIDDEN_ENDPOINT_FRAGMENTS
@@ -113,17 +111,8 @@ def read_device_api(
     return DeviceApi(tuple(parsed.model.requests))
 
 
-def load_device_api(data_dir: Path | None = None) -> DeviceApi:
-    """The device API requests (default: the bundled file, read once).
-
-    Raises KnowledgeError listing every problem. Vendor names are checked against the
-    vocabulary by ``load_posture_knowledge`` and ``provscan knowledge verify``.
-    """
-    if data_dir is None:
-        return _load_bundled()
-    return load_checked(Path(data_dir), read_device_api)
-
-
-@functools.lru_cache(maxsize=1)
-def _load_bundled() -> DeviceApi:
-    return load_checked(DEFAULT_DATA_DIR, read_device_api)
+#: The device API requests (default: the bundled file, read once: base.FileLoader).
+#:
+#: Raises KnowledgeError listing every problem. Vendor names are checked against the
+#: vocabulary by ``load_posture_knowledge`` and ``provscan knowledge verify``.
+load_device_api: FileLoader[DeviceApi] = FileLoader(read_device_api)

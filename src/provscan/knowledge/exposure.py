@@ -6,7 +6,6 @@ kinds of exposure it can report are :data:`EXPOSURE_KINDS`.
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,14 +14,13 @@ from typing import Literal
 from pydantic import Field
 
 from provscan.knowledge.base import (
-    DEFAULT_DATA_DIR,
+    FileLoader,
     Location,
     Problems,
     StrictModel,
     YamlDocument,
     check_sources,
     compile_pattern,
-    load_checked,
     read_file,
     template_fields,
 )
@@ -205,13 +203,6 @@ def _check_examples(
             )
 
 
-def load_exposure_rules(data_dir: Path | None = None) -> ExposureRules:
-    """The exposure rules (default: the bundled file, read once). Raises KnowledgeError."""
-    if data_dir is None:
-        return _load_bundled()
-    return load_checked(Path(data_dir), read_exposure_rules)
-
-
-@functools.lru_cache(maxsize=1)
-def _load_bundled() -> ExposureRules:
-    return load_checked(DEFAULT_DATA_DIR, read_exposure_rules)
+#: The exposure rules (default: the bundled file, read
+#: once: base.FileLoader). Raises KnowledgeError.
+load_exposure_rules: FileLoader[ExposureRules] = FileLoader(read_exposure_rules)

@@ -7,7 +7,6 @@ The fields that carry a bare model string are listed with the grammars that read
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,11 +14,10 @@ from pathlib import Path
 from pydantic import Field
 
 from provscan.knowledge.base import (
-    DEFAULT_DATA_DIR,
+    FileLoader,
     Problems,
     StrictModel,
     check_sources,
-    load_checked,
     read_file,
 )
 
@@ -79,13 +77,6 @@ def read_observation_fields(data_dir: Path, problems: Problems) -> ObservationFi
     )
 
 
-def load_observation_fields(data_dir: Path | None = None) -> ObservationFields:
-    """The carrier fields (default: the bundled file, read once). Raises KnowledgeError."""
-    if data_dir is None:
-        return _load_bundled()
-    return load_checked(Path(data_dir), read_observation_fields)
-
-
-@functools.lru_cache(maxsize=1)
-def _load_bundled() -> ObservationFields:
-    return load_checked(DEFAULT_DATA_DIR, read_observation_fields)
+#: The carrier fields (default: the bundled file, read
+#: once: base.FileLoader). Raises KnowledgeError.
+load_observation_fields: FileLoader[ObservationFields] = FileLoader(read_observation_fields)

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import Field
 
 from provscan.knowledge.base import (
-    DEFAULT_DATA_DIR,
+    FileLoader,
     Location,
     Problems,
     StrictModel,
     YamlDocument,
     check_sources,
-    load_checked,
     read_file,
     template_fields,
 )
@@ -129,13 +127,6 @@ def _check_advice(
         )
 
 
-def load_remediation(data_dir: Path | None = None) -> RemediationTexts:
-    """The advice texts (default: the bundled file, read once). Raises KnowledgeError."""
-    if data_dir is None:
-        return _load_bundled()
-    return load_checked(Path(data_dir), read_remediation)
-
-
-@functools.lru_cache(maxsize=1)
-def _load_bundled() -> RemediationTexts:
-    return load_checked(DEFAULT_DATA_DIR, read_remediation)
+#: The advice texts (default: the bundled file, read
+#: once: base.FileLoader). Raises KnowledgeError.
+load_remediation: FileLoader[RemediationTexts] = FileLoader(read_remediation)
