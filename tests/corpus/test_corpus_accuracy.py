@@ -36,20 +36,10 @@ XFAIL_RECALL = pytest.mark.xfail(
     reason="measured restricted recall 7/19 = 0.37: SSH/telnet-only Huawei/ZTE devices are "
     "outside the default ports, Huawei/ZTE realms and Dahua's legal name are unknown",
 )
-XFAIL_PRECISION = pytest.mark.xfail(
-    strict=True,
-    reason="measured restricted precision 7/10 = 0.70: three TP-Link cameras flagged "
-    "Hikvision by the month-first RTSP Date rule alone",
-)
 XFAIL_MAKER = pytest.mark.xfail(
     strict=True,
     reason="measured maker accuracy 15/44 = 0.34: Huawei, ZTE, D-Link, LILIN, Zyxel, "
     "Grandstream, Netgear, MikroTik, Ubiquiti values unknown; TP-Link called Hikvision",
-)
-XFAIL_FALSE_FLAGS = pytest.mark.xfail(
-    strict=True,
-    reason="measured 3 unrestricted TP-Link/Tapo/VIGI cameras flagged restricted Hikvision "
-    "(hikvision.rtsp_date.month_first)",
 )
 
 
@@ -123,7 +113,6 @@ def test_restricted_recall(cases: list[Case], overall: Tally) -> None:
     assert overall.recall >= RECALL_MIN, _report(cases)
 
 
-@XFAIL_PRECISION
 def test_restricted_precision(cases: list[Case], overall: Tally) -> None:
     assert overall.precision is not None
     assert overall.precision >= PRECISION_MIN, _report(cases)
@@ -135,7 +124,6 @@ def test_maker_accuracy(cases: list[Case], overall: Tally) -> None:
     assert overall.maker_accuracy >= MAKER_ACCURACY_MIN, _report(cases)
 
 
-@XFAIL_FALSE_FLAGS
 def test_no_unrestricted_device_flagged_restricted(cases: list[Case]) -> None:
     flagged = [case for case in cases if case.false_flag]
     assert not flagged, _report(flagged)

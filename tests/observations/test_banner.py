@@ -14,7 +14,8 @@ BANNER = b"\x1b[2J\x07DVR  login:\r\nmore\r\n"
 def test_the_first_line_is_kept_printable() -> None:
     found = observe.banner_observations(PORT, BANNER, "how")
     assert [(o.field, o.value, o.detail) for o in found] == [
-        ("banner.text", "[2J DVR login:", "how")
+        ("banner.text", "[2J DVR login:", "how"),
+        ("banner.lines", "[2J DVR login: | more", "how"),
     ]
     assert observe.banner_observations(PORT, b"\x00\r\n", "how") == []
 
@@ -30,3 +31,23 @@ def test_the_probe_and_a_capture_read_a_banner_alike(
         f"{len(BANNER)} bytes read",
         f"{len(BANNER)} bytes seen",
     )
+
+
+def test_telnet_negotiation_is_removed_and_empty_lines_skipped() -> None:
+    # IAC WILL ECHO, IAC DO NAWS, IAC SB TTYPE SEND IAC SE, then the greeting.
+    data = (
+        b"\xff\xfb\x01\xff\xfd\x1f\xff\xfa\x18\x01\xff\xf0\r\n"
+        b"Welcome Visiting Example Gateway\r\n\r\nLogin:"
+    )
+    found = observe.banner_observations(PORT, data, "how")
+    assert [(o.field, o.value) for o in found] == [
+        ("banner.text", "Welcome Visiting Example Gateway"),
+        ("banner.lines", "Welcome Visiting Example Gateway | Login:"),
+    ]
+    assert observe.strip_telnet(b"a\xff\xffb\xff") == b"a\xffb"
+    assert observe.banner_observations(PORT, b"\xff\xfb\x01\xff\xfb\x03", "how") == []
+
+
+def test_an_ssh_identification_is_one_line() -> None:
+    found = observe.banner_observations(22, b"SSH-2.0-Example_1.0\r\n", "how")
+    assert [(o.field, o.value) for o in found] == [("banner.text", "SSH-2.0-Example_1.0")]

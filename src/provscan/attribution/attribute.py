@@ -12,6 +12,13 @@ the device was shown to be. A relation that covers only some lines or a dated pe
 might be. A relation never applies to a device of a kind its scope does not cover. Makers of
 other families that the evidence supports as well as the best one are kept as alternatives
 ("Hikvision or Dahua"), for the policy judgement to require that every one is restricted.
+
+Specificity (the verdict rule): a maker of a restricted family is established only by at
+least one *maker-specific* claim (a rule whose ``specificity.maker_specific`` is true, a
+model-number grammar, the IEEE registry), or by shared claims from at least
+:data:`MIN_INDEPENDENT_SHARED_FIELDS` different observation fields. A value several makers
+produce (a date format, a generic server string) alone never establishes one: the maker is
+then only named as a possibility (``review:`` note when nothing else is established).
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from provscan.attribution.mac import (
 from provscan.fingerprints.grammars import GrammarIndex
 from provscan.fingerprints.matcher import Matcher
 from provscan.fingerprints.text import tokens
+from provscan.knowledge.fingerprints import Specificity
 from provscan.knowledge.grammars import GrammarKnowledge, load_grammar_knowledge
 from provscan.knowledge.loader import Knowledge, load_knowledge, vendor_key
 from provscan.knowledge.observation_fields import load_observation_fields
@@ -61,7 +69,12 @@ MAC_FIELDS: tuple[str, ...] = load_observation_fields().mac
 #: A label brand the device reports that is not in the vocabulary: enough to be shown as the
 #: label (above the 0.5 a label needs), never enough to imply a maker.
 UNRECOGNISED_LABEL_CERTAINTY = 0.6
-#: Evidence shows observed values up to this length.
+#: Shared (not maker-specific) claims from this many different observation fields establish
+#: a restricted family's maker together; fewer only name it as a possibility.
+MIN_INDEPENDENT_SHARED_FIELDS = 2
+#: Claim sources other than fingerprint rules whose maker claims are maker-specific: the
+#: IEEE registry names the maker; a model-number grammar is the maker's own numbering.
+MAKER_SPECIFIC_SOURCES = ("ieee-oui", "grammar:")
 #: Observation fields kept as evidence even when no rule matched them (context for a reader).
 CONTEXT_FIELDS = frozenset(
     {
@@ -122,6 +135,61 @@ class Attributor:
         self._spellings = {
             name: [name, *v.aliases, *v.legal_names] for name, v in knowledge.vendors.items()
         }
+        #: Reviewed IEEE registry names (oui_owners.yaml) -> vendor (None: a false friend).
+        self._registry: dict[str, str | None] = (
+            {owner.registry_name: owner.vendor for owner in grammars.oui_owners}
+            if grammars is not None
+            else {}
+        )
+        self._specificity: dict[str, Specificity] = {
+            rule.id: rule.specificity
+            for loaded in knowledge.fingerprints
+            for rule in loaded.spec.rules
+        }
+
+    def maker_specific(self, claim: Claim) -> bool:
+        """Whether the claim's source says only its maker produces the observed value."""
+        specificity = self._specificity.get(claim.rule_id)
+        if specificity is not None:
+            return specificity.maker_specific
+        return claim.rule_id.startswith(MAKER_SPECIFIC_SOURCES)
+
+    def _unsupported_makers(
+        self, support: dict[str, list[Claim]], candidates: Iterable[str]
+    ) -> dict[str, list[Claim]]:
+        """Makers of a restricted family that only shared claims from too few fields name."""
+        weak: dict[str, list[Claim]] = {}
+        for maker in candidates:
+            if self.knowledge.family_of(maker) is None:
+                continue  # the verdict rule guards restricted verdicts only
+            claims = support.get(_key(maker), [])
+            if any(self.maker_specific(claim) for claim in claims):
+                continue
+            fields = {claim.observation.field for claim in claims}
+            if len(fields) >= MIN_INDEPENDENT_SHARED_FIELDS:
+                continue
+            weak[maker] = claims
+        return weak
+
+    def _shared_note(self, maker: str, claims: Sequence[Claim], review: bool) -> str:
+        rules = ", ".join(dict.fromkeys(claim.rule_id for claim in claims))
+        fields = ", ".join(dict.fromkeys(claim.observation.field for claim in claims))
+        others = sorted(
+            {
+                name
+                for claim in claims
+                for name in self._specificity.get(
+                    claim.rule_id, Specificity(maker_specific=False)
+                ).shared_with
+            }
+        )
+        also = f" (also produced by {', '.join(others)})" if others else ""
+        text = (
+            f"possibly made by {maker} - only signals several makers share name it ({rules} on "
+            f"{fields}{also}); no maker-specific signal and no independent corroboration, so "
+            "it is not established"
+        )
+        return f"review: {text}" if review else text
 
     # -- claims ---------------------------------------------------------------------------
 
@@ -134,7 +202,7 @@ class Attributor:
             notes.append(f"MAC {mac}: OUI not in the bundled IEEE registry")
             return []
         observation = Observation("mac", None, "mac.oui", owner, detail=mac)
-        vendor = vendor_for_registry_name(self._spellings, owner)
+        vendor = vendor_for_registry_name(self._spellings, owner, self._registry)
         if vendor is None:
             return [Claim("mac", mac, 1.0, "ieee-oui", observation)]
         # A registry owner that is also a label brand (EZVIZ, Imou) is a brand claim: the
@@ -257,8 +325,12 @@ class Attributor:
         claims = self._canonical_claims(claims)
 
         by_field: dict[str, _Candidates] = defaultdict(_Candidates)
+        #: maker key -> the claims (direct or through a brand relation) that name the maker
+        support: dict[str, list[Claim]] = defaultdict(list)
         for claim in claims:
             by_field[claim.field].add(claim.value, claim.certainty)
+            if claim.field == "manufacturer":
+                support[_key(claim.value)].append(claim)
 
         # Brands imply makers through the relations data.
         makers = by_field["manufacturer"]
@@ -269,7 +341,14 @@ class Attributor:
         for brand_name, score in by_field["brand"].ranked():
             canonical_brand = self.knowledge.canonical_vendor(brand_name) or brand_name
             relations = self.knowledge.relations_for_brand(canonical_brand)
+            brand_claims = [
+                claim
+                for claim in claims
+                if claim.field == "brand"
+                and (self.knowledge.canonical_vendor(claim.value) or claim.value) == canonical_brand
+            ]
             for relation in relations:
+                support[_key(relation.maker)].extend(brand_claims)
                 if relation.device_types and device_type not in (None, *relation.device_types):
                     continue  # the device is of a kind the relation's scope does not cover
                 weight = (
@@ -286,7 +365,10 @@ class Attributor:
                 else:
                     established.add(_key(relation.maker))
 
-        ranked_makers = makers.ranked()
+        # The verdict rule: shared signals alone never establish a restricted family's maker.
+        weak = self._unsupported_makers(support, (name for name, _ in makers.ranked()))
+        established -= {_key(name) for name in weak}
+        ranked_makers = [item for item in makers.ranked() if item[0] not in weak]
         ranked_established = [item for item in ranked_makers if _key(item[0]) in established]
         manufacturer: str | None = None
         alternatives: list[tuple[str, float]] = []
@@ -321,6 +403,8 @@ class Attributor:
                 )
         elif possible:
             notes.append(self._possible_note(possible))
+        for weak_maker, weak_claims in weak.items():
+            notes.append(self._shared_note(weak_maker, weak_claims, review=manufacturer is None))
 
         brand = self._pick_brand(by_field["brand"], manufacturer)
         relation_name: str | None = None

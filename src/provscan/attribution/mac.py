@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 import netaddr
 
 from provscan.wire.mac import is_locally_administered, is_multicast, normalise_mac
 
-__all__ = ["is_locally_administered", "is_multicast", "normalise_mac", "oui_owner"]
+__all__ = [
+    "is_locally_administered",
+    "is_multicast",
+    "normalise_mac",
+    "oui_owner",
+    "vendor_for_registry_name",
+    "whole_name",
+]
 
 
 @lru_cache(maxsize=4096)
@@ -28,26 +36,73 @@ def _norm(text: str) -> str:
     return re.sub(r"[^0-9a-z]", "", text.lower())
 
 
-#: Shorter names would match unrelated registry entries by prefix.
-_MIN_PREFIX = 6
+#: Corporate designators that end registry names ("Co.,Ltd.", "Inc", "GmbH"): left out when
+#: comparing whole names, so "Amcrest Technologies LLC" is the spelling "Amcrest Technologies".
+LEGAL_DESIGNATORS = frozenset(
+    [
+        "ab",
+        "ag",
+        "as",
+        "bv",
+        "co",
+        "company",
+        "corp",
+        "corporation",
+        "gmbh",
+        "inc",
+        "incorporated",
+        "kg",
+        "kk",
+        "limited",
+        "llc",
+        "ltd",
+        "nv",
+        "oy",
+        "plc",
+        "pte",
+        "pty",
+        "pvt",
+        "private",
+        "sa",
+        "sas",
+        "sau",
+        "spa",
+        "srl",
+    ]
+)
 
 
-def vendor_for_registry_name(vendors: dict[str, list[str]], owner: str) -> str | None:
-    """Map an IEEE organisation name to a canonical vendor.
+def whole_name(text: str) -> str:
+    """A name without punctuation, case or trailing corporate designators."""
+    words = re.findall(r"[0-9a-z]+", text.lower())
+    while words and words[-1] in LEGAL_DESIGNATORS:
+        words.pop()
+    return "".join(words)
 
-    ``vendors`` maps each canonical name to its spellings (name, aliases, legal names).
-    A spelling matches when one normalised string starts with the other, so
-    "Amcrest Technologies" finds "Amcrest Technologies LLC" while
+
+def vendor_for_registry_name(
+    vendors: Mapping[str, Sequence[str]],
+    owner: str,
+    registry: Mapping[str, str | None] | None = None,
+) -> str | None:
+    """Map an IEEE organisation name to a canonical vendor, by whole names only.
+
+    ``registry`` maps reviewed registry names (``oui_owners.yaml``, compared by
+    :func:`whole_name`) to their vendor, or to None for a false friend; it is consulted first.
+    Otherwise ``vendors`` maps each canonical name to its spellings (name, aliases, legal
+    names) and a spelling matches only when it *is* the registry name, corporate designators
+    aside: "Amcrest Technologies" finds "Amcrest Technologies LLC", while the alias "Samsung"
+    does not find "Samsung Electronics Co.,Ltd" (a prefix is not a name) and
     "Shanghai Dahua Scale Factory" does not find Dahua.
     """
-    owner_norm = _norm(owner)
-    best: tuple[int, str] | None = None
+    owner_name = whole_name(owner)
+    if not owner_name:
+        return None
+    if registry is not None:
+        for registry_name, vendor in registry.items():
+            if whole_name(registry_name) == owner_name:
+                return vendor
     for canonical, spellings in vendors.items():
-        for spelling in spellings:
-            norm = _norm(spelling)
-            if len(norm) < _MIN_PREFIX:
-                continue
-            prefix_match = owner_norm.startswith(norm) or norm.startswith(owner_norm)
-            if prefix_match and (best is None or len(norm) > best[0]):
-                best = (len(norm), canonical)
-    return best[1] if best else None
+        if any(whole_name(spelling) == owner_name for spelling in spellings):
+            return canonical
+    return None

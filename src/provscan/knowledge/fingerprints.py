@@ -32,12 +32,43 @@ class Example(StrictModel):
     note: str = ""
 
 
+class Specificity(StrictModel):
+    """Which makers are known to produce the value a rule matches.
+
+    ``maker_specific: true``: only the rule's maker (or its relabels, which it makes) emits the
+    value - the maker's own name, realm, model pattern, namespace, API path, protocol.
+    ``false``: a habit several makers share (date formats, generic server strings, titles);
+    ``shared_with`` names the makers known to produce it too. A shared rule can support but
+    never by itself establish a restricted maker (attribution's verdict rule).
+    """
+
+    maker_specific: bool
+    shared_with: list[str] = Field(default_factory=list)
+    note: str = ""
+    #: False when the rule had no ``specificity`` block: loaded as shared, reported by verify.
+    declared: bool = Field(default=True, exclude=True)
+
+    @model_validator(mode="after")
+    def _shared_with_needs_shared(self) -> Specificity:
+        if self.maker_specific and self.shared_with:
+            raise ValueError("maker_specific: true contradicts a non-empty shared_with")
+        return self
+
+
+#: The loader's default for a rule without a ``specificity`` block: shared (it can never
+#: establish a restricted maker on its own); ``provscan knowledge verify`` reports it.
+UNDECLARED_SPECIFICITY = Specificity(
+    maker_specific=False, note="not declared: treated as shared", declared=False
+)
+
+
 class Rule(StrictModel):
     id: str
     description: str
     pattern: str
     ignore_case: bool = False
     certainty: float = Field(gt=0.0, le=1.0)
+    specificity: Specificity = Field(default_factory=lambda: UNDECLARED_SPECIFICITY)
     asserts: dict[str, str] = Field(default_factory=dict)
     #: claim field -> capture group (index as int, or name)
     captures: dict[str, int | str] = Field(default_factory=dict)
@@ -135,6 +166,15 @@ def read_fingerprints(
                 problems.add(document, f"duplicate rule id {rule.id!r} (first in {first})", at)
             if not rule.source.strip():
                 problems.add(document, "source must not be blank", (*at, "source"))
+            for shared_index, name in enumerate(rule.specificity.shared_with):
+                check_vendor_name(
+                    problems,
+                    document,
+                    (*at, "specificity", "shared_with", shared_index),
+                    name,
+                    vendors,
+                    "specificity.shared_with",
+                )
             for claim_field in VOCABULARY_CLAIM_FIELDS:
                 value = rule.asserts.get(claim_field)
                 if value is not None:
@@ -199,6 +239,13 @@ def verify_fingerprints(
 
 def _verify_rule(item: _Placed, problems: Problems) -> None:
     rule, document, at = item.rule, item.parsed.document, ("rules", item.index)
+    if not rule.specificity.declared:
+        problems.add(
+            document,
+            "no specificity: say whether the value is maker_specific and which makers "
+            "(shared_with) produce it too; until then it is treated as shared",
+            at,
+        )
     used_groups = {
         group if isinstance(group, int) else item.regex.groupindex[group]
         for group in rule.captures.values()

@@ -5,8 +5,14 @@ per (protocol, port, field, value), with the packet number and time of their fir
 sighting, so a multi-GB capture of the same devices costs no more memory than a short one.
 At the end hosts are grouped: IP addresses that share a MAC address are one device, and
 facts about a MAC alone (a DHCP request from 0.0.0.0, a layer-2 SADP frame) join the
-device with that MAC. A MAC seen as the source of many IP addresses is a router's (on a
-mirror port, routed traffic carries the gateway's MAC) and says nothing about those hosts.
+device with that MAC.
+
+A MAC seen as the source of several IP addresses is a *forwarder*'s: a router's (on a mirror
+port, routed traffic carries the gateway's MAC) or an attacker's in an ARP-spoofing capture.
+It never lends its OUI or identity to the addresses behind it, and never merges them into
+one device with it. The forwarder's own address - the one address ARP/DHCP binds to its MAC,
+when there is exactly one - keeps it. An address seen only through a forwarder's MAC gets
+no MAC at all (so no MAC-based maker).
 """
 
 from __future__ import annotations
@@ -45,8 +51,13 @@ MAX_HOSTS = 65_536
 MAX_MACS_PER_HOST = 8
 #: Phone-home contacts remembered per host.
 MAX_CONTACTS_PER_HOST = 64
-#: A MAC that is the source of more IP addresses than this is a router's.
+#: A MAC that is the source of this many IP addresses (any version) is a forwarder's.
 ROUTER_MAC_MIN_ADDRESSES = 4
+#: A MAC that is the source of this many routable IPv4 addresses is a forwarder's: a host
+#: has one IPv4 address on a segment (IPv6 hosts have several, so IPv6 counts only above).
+FORWARDER_MIN_IPV4_ADDRESSES = 2
+#: Addresses remembered per MAC from ARP/DHCP bindings (to tell one own address from many).
+MAX_BOUND_ADDRESSES = 8
 #: Open ports remembered per host.
 MAX_OPEN_PORTS = 1024
 
@@ -104,6 +115,15 @@ def _usable_ip(ip: str) -> bool:
     return not (address.is_unspecified or address.is_multicast or ip == "255.255.255.255")
 
 
+def _counts_as_ipv4_host(ip: str) -> bool:
+    """A routable-or-private IPv4 address a host is given (not link-local or unspecified)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return address.version == 4 and not address.is_link_local
+
+
 def _clip(value: str) -> str:
     return value if len(value) <= MAX_EVIDENCE_CHARS else value[:MAX_EVIDENCE_CHARS] + "…"
 
@@ -145,8 +165,10 @@ class HostTable:
         self.dropped_hosts = 0
         #: MAC -> IP addresses it was the Ethernet source of (router detection), bounded.
         self.mac_sources: dict[str, set[str]] = {}
-        #: ARP and DHCP-ACK bindings: MAC -> IP (authoritative).
+        #: ARP and DHCP-ACK bindings: MAC -> IP (the first one; authoritative).
         self.bindings: dict[str, str] = {}
+        #: Every address bound to a MAC (bounded): a forwarder's own address is its only one.
+        self.bound: dict[str, set[str]] = {}
 
     # -- recording ----------------------------------------------------------------------
 
@@ -174,7 +196,7 @@ class HostTable:
             if normal is not None and not is_multicast(normal):
                 record.macs[normal] = (packet, time)
                 sources = self.mac_sources.setdefault(normal, set())
-                if len(sources) <= ROUTER_MAC_MIN_ADDRESSES:
+                if len(sources) <= max(ROUTER_MAC_MIN_ADDRESSES, FORWARDER_MIN_IPV4_ADDRESSES):
                     sources.add(ip)
             else:
                 record.macs[mac] = (packet, time)  # remembered (so not re-checked), never used
@@ -194,6 +216,9 @@ class HostTable:
         normal = normalise_mac(mac)
         if normal is not None and not is_multicast(normal) and _usable_ip(ip):
             self.bindings.setdefault(normal, ip)
+            bound = self.bound.setdefault(normal, set())
+            if len(bound) < MAX_BOUND_ADDRESSES:
+                bound.add(ip)
 
     def open_port(self, ip: str, port: int) -> None:
         record = self.hosts.get(ip)
@@ -294,11 +319,22 @@ class HostTable:
     # -- building devices ---------------------------------------------------------------
 
     def router_macs(self) -> set[str]:
+        """The forwarders' MACs: sources of several IPv4 addresses, or of many addresses."""
         return {
             mac
             for mac, sources in self.mac_sources.items()
             if len(sources) >= ROUTER_MAC_MIN_ADDRESSES
+            or sum(_counts_as_ipv4_host(ip) for ip in sources) >= FORWARDER_MIN_IPV4_ADDRESSES
         }
+
+    def own_address(self, mac: str) -> str | None:
+        """The forwarder's own address: the one address ARP/DHCP bound to its MAC, if one.
+
+        An ARP spoofer binds its MAC to the addresses it impersonates too: with several
+        bindings none is known to be its own, and the MAC lends its identity to nobody.
+        """
+        bound = self.bound.get(mac, set())
+        return next(iter(bound)) if len(bound) == 1 else None
 
     def groups(self) -> list[list[HostRecord]]:
         """Hosts that are one device: IP hosts sharing a MAC, plus MAC-only facts."""
@@ -329,6 +365,11 @@ class HostTable:
         for mac, ip in self.bindings.items():
             if mac in by_mac and ip in self.hosts and mac not in routers:
                 union(ip, by_mac[mac])
+        for mac in routers:
+            # Facts a forwarder sent at layer 2 are its own: they join its own address only.
+            own, layer2 = self.own_address(mac), f"mac:{mac}"
+            if own is not None and own in self.hosts and layer2 in self.hosts:
+                union(own, layer2)
         grouped: dict[str, list[HostRecord]] = {}
         for record in ordered:
             grouped.setdefault(find(record.key), []).append(record)
@@ -337,7 +378,18 @@ class HostTable:
     def build_devices(self, identify: Callable[[HostEvidence], Device]) -> list[Device]:
         """One device per group of records, identified by the stage the caller hands in."""
         routers = self.router_macs()
-        return [self._device(group, identify, routers) for group in self.groups()]
+        groups = self.groups()
+        # A forwarder is a device too: when neither its own address nor a layer-2 fact of
+        # its own stands for it, it is shown on its own, by its MAC, with nothing behind it.
+        for mac in sorted(routers):
+            own = self.own_address(mac)
+            if (own is not None and own in self.hosts) or f"mac:{mac}" in self.hosts:
+                continue
+            seen = [record.macs[mac] for record in self.hosts.values() if mac in record.macs]
+            packet, time = min(seen, default=(0, 0.0))
+            record = HostRecord(f"mac:{mac}", None, packet, time, macs={mac: (packet, time)})
+            groups.append([record])
+        return [self._device(group, identify, routers) for group in groups]
 
     def _device(
         self,
@@ -347,16 +399,22 @@ class HostTable:
     ) -> Device:
         notes: list[str] = []
         ips = [record.ip for record in group if record.ip is not None]
+        # A MAC-keyed record holds the MAC's own (layer-2) facts: a forwarder keeps it there.
         macs = [
             mac
             for record in group
             for mac in record.macs
-            if normalise_mac(mac) == mac and mac not in routers
+            if normalise_mac(mac) == mac and (mac not in routers or record.ip is None)
         ]
         mac = macs[0] if macs else None
         if mac is None:
-            # ARP is authoritative for a router's own address, even if its MAC fronts others.
-            owned = [m for m, bound in self.bindings.items() if bound in ips]
+            # ARP/DHCP name a forwarder's own address (only if it has one binding); any other
+            # address behind a forwarder's MAC gets no MAC: its maker is not the forwarder's.
+            owned = [
+                m
+                for m, bound in self.bindings.items()
+                if (self.own_address(m) in ips if m in routers else bound in ips)
+            ]
             mac = owned[0] if owned else None
         hints = [hint for record in group for hint in record.ip_hints]
         if ips:
@@ -365,8 +423,8 @@ class HostTable:
             others = sorted(set(ips) - {ip})
             if others:
                 notes.append(f"also seen as {', '.join(others)} (same MAC {mac})")
-        elif mac is not None and mac in self.bindings:
-            ip = self.bindings[mac]
+        elif mac is not None and self._bound_address(mac, routers) is not None:
+            ip = self._bound_address(mac, routers) or "unknown"
             notes.append(f"address {ip} from DHCP/ARP; the host sent nothing from it")
         elif hints:
             ip = hints[0]
@@ -374,11 +432,20 @@ class HostTable:
         else:
             ip = "unknown"
             notes.append(f"no IP address seen for MAC {mac}; identified at layer 2 only")
-        if any(record.macs.keys() & routers for record in group):
-            router = sorted(set().union(*(record.macs.keys() & routers for record in group)))
+        if mac in routers:
+            behind = sorted(self.mac_sources.get(mac, set()) - set(ips))
+            if behind:
+                notes.append(
+                    f"MAC {mac} forwards frames for {', '.join(behind[:4])}"
+                    + (" and more" if len(behind) > 4 else "")
+                    + " (a router, or a host relaying for others): they are not this device"
+                )
+        forwarders = set().union(*(record.macs.keys() & routers for record in group)) - {mac}
+        if forwarders:
+            router = sorted(forwarders)
             notes.append(
-                f"frames arrived from router MAC {', '.join(router)}: the host's own MAC is not "
-                "visible here (routed traffic)"
+                f"frames arrived from forwarder MAC {', '.join(router)} (a router, or a host "
+                "relaying for several addresses): its identity is not this host's"
             )
         observations: list[Observation] = []
         seen: set[tuple[str, int | None, str, str]] = set()
@@ -432,6 +499,10 @@ class HostTable:
         # Where each fact was seen (packet number and time) is passive's own context.
         evidence = _with_details(device.evidence, observations, mac, first_frame)
         return dataclasses.replace(device, evidence=tuple(evidence))
+
+    def _bound_address(self, mac: str, routers: set[str]) -> str | None:
+        """The address ARP/DHCP give ``mac``: a forwarder's only if it has exactly one."""
+        return self.own_address(mac) if mac in routers else self.bindings.get(mac)
 
     @staticmethod
     def _attempts(group: list[HostRecord]) -> list[ProbeAttempt]:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DEFAULT_PORTS: tuple[int, ...] = (
+    21,
+    22,
+    23,
     80,
     81,
     88,
