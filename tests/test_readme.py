@@ -3,7 +3,7 @@
 The examples are the ``bash`` blocks of README.md. Each line that calls ``provscan`` runs in
 a shell, in a scratch directory that sees the repository's ``examples/`` and ``tests/``, with
 a lab of this module's own standing in for ``provscan lab up`` (the lab's 127.77.x.y
-addresses are moved to 127.253.x.y: examples with credentials log in to its devices, which
+addresses are moved to 127.N.x.y, N per test process: examples with credentials log in to its devices, which
 must not show up in the session lab's request record). Output blocks are
 ``text`` blocks and are not run. The Quick start's ``scripts/dev`` lines are what CI runs.
 """
@@ -28,7 +28,9 @@ _BLOCK = re.compile(r"^```(\w*)\n(.*?)^```", re.M | re.S)
 _LAB_CONTROL = re.compile(r"^provscan lab (up|down)\b")
 
 
-README_OCTET = 253
+#: 30-69, per test process: apart from the default lab (77), the session labs (130-229), the
+#: posture labs (230-249) and the corpus labs (251, 252), and from concurrent runs.
+README_OCTET = 30 + os.getpid() % 40
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
 """Huawei and ZTE network equipment (issue 11): found on the default ports and identified.
 
-The personalities (tests/lab_telecom/telecom.yaml) answer only where the public sources show
+The personalities (lab/personalities/telecom.yaml; the session lab serves them too, and
+tests/test_scan_lab.py checks them with every other lab device) answer only where the public sources show
 them answering: SSH and telnet banners, HTTP realms. Two of them have no web interface at
 all, so they are found only because 22 and 23 are default ports
 (docs/decisions/0009-default-ports.md).
@@ -8,8 +9,8 @@ all, so they are found only because 22 and 23 are default ports
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from helpers import scan_addresses
@@ -18,8 +19,14 @@ from provscan.lab.server import Lab, load_devices, run_lab_in_thread
 from provscan.model import ScanResult
 from provscan.transport.limits import DEFAULT_PORTS
 
-PERSONALITIES = Path(__file__).parent / "lab_telecom" / "telecom.yaml"
-DEVICES = load_devices([PERSONALITIES])
+#: On their own 127.N.13.x (N = 80-119 per test process), apart from the session lab.
+TELECOM_OCTET = 80 + os.getpid() % 40
+DEVICES = [
+    device.model_copy(
+        update={"address": device.address.replace("127.77.", f"127.{TELECOM_OCTET}.", 1)}
+    )
+    for device in load_devices(["telecom"])
+]
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +66,6 @@ def test_telecom_device_is_identified(spec: object, telecom_scan: ScanResult) ->
 
 
 def test_telnet_negotiation_does_not_reach_the_banner(telecom_scan: ScanResult) -> None:
-    (gateway,) = [d for d in telecom_scan.devices if d.ip == "127.77.13.10"]
+    (gateway,) = [d for d in telecom_scan.devices if d.ip == f"127.{TELECOM_OCTET}.13.10"]
     texts = [e.observed for e in gateway.evidence if e.observed_field == "banner.text"]
     assert texts == ["Welcome Visiting Huawei Home Gateway"], texts

@@ -20,6 +20,7 @@ from cryptography import x509
 from defusedxml import DefusedXmlException
 
 from provscan.errors import LabError
+from provscan.knowledge.loader import load_knowledge
 from provscan.lab.responders import hostile as hostile_responder
 from provscan.lab.server import (
     Lab,
@@ -119,6 +120,15 @@ def test_personality_files_validate_with_unique_loopback_addresses() -> None:
     assert all(ipaddress.ip_address(address) in lab_network for address in addresses)
 
 
+RESTRICTED_FAMILIES = {
+    family
+    for policy in load_knowledge().policies.values()
+    for measure in policy.measures
+    if measure.effect == "restricts"
+    for family in measure.families
+}
+
+
 def test_personality_names_come_from_the_controlled_vocabulary() -> None:
     vendors = yaml.safe_load(VENDORS.read_text(encoding="utf-8"))["vendors"]
     names = {vendor["name"] for vendor in vendors}
@@ -128,10 +138,11 @@ def test_personality_names_come_from_the_controlled_vocabulary() -> None:
             assert name is None or name in names, (device.id, name)
         if device.expect.hostile:
             continue
-        # Restricted means made by the Hikvision or Dahua family, whatever the label says.
+        # Restricted means made by a family that a restricting measure names, whatever the
+        # label says (Hikvision, Dahua, Huawei, ZTE, Hytera).
         assert device.expect.restricted is not None, device.id
         maker_family = families.get(device.expect.manufacturer or "")
-        assert device.expect.restricted == (maker_family in {"hikvision", "dahua"}), device.id
+        assert device.expect.restricted == (maker_family in RESTRICTED_FAMILIES), device.id
 
 
 def test_every_hostile_mode_has_a_device() -> None:

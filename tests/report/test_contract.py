@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +13,9 @@ import jsonschema
 import pytest
 from pydantic import ValidationError
 
-from provscan.model import ScanResult
+from provscan.model import MakerCandidate, Observation, PhoneHome, ScanResult
 from provscan.report.contract import (
+    CONTEXT_SCOPE_PREFIX,
     SCHEMA_FILENAME,
     SCHEMA_VERSION,
     from_contract,
@@ -140,3 +141,41 @@ def test_from_contract_requires_every_key() -> None:
     del data["devices"][1]["serial"]
     with pytest.raises(ValidationError):
         from_contract(data)
+
+
+def test_every_domain_field_survives_the_round_trip(sample_result: ScanResult) -> None:
+    # Given a device with every contract field set, a context-only finding and a contact
+    amcrest = next(device for device in sample_result.devices if device.brand == "Amcrest")
+    context = replace(amcrest.findings[1], scope_note="Listed for context.", effect="context")
+    contact = PhoneHome(
+        service="Hik-Connect device platform",
+        endpoint="litedev.hik-connect.com",
+        packet=7,
+        time=datetime(2026, 1, 1, 12, 0, 5, 500000, tzinfo=UTC),
+    )
+    full = replace(amcrest, findings=(amcrest.findings[0], context), phones_home=(contact,))
+    result = replace(sample_result, devices=(full,))
+    # When it goes to the contract and back
+    document = to_contract(result)
+    back = to_domain(document)
+    # Then the domain values are the same, the effect rode in the scope note
+    assert back == result
+    scope_note = document.devices[0].findings[1].scope_note
+    assert scope_note == CONTEXT_SCOPE_PREFIX + "Listed for context."
+
+
+def test_in_process_fields_stay_out_of_the_contract(sample_result: ScanResult) -> None:
+    device = sample_result.devices[0]
+    observation = Observation(protocol="http", port=80, field="http.server", value="x")
+    attempt = replace(device.attempts[0], observations=(observation,))
+    busy = replace(
+        device,
+        alternatives=(MakerCandidate(maker="Other", family=None),),
+        observations=(observation,),
+        attempts=(attempt, *device.attempts[1:]),
+    )
+    result = replace(sample_result, devices=(busy,))
+    assert to_contract(result) == to_contract(replace(sample_result, devices=(device,)))
+    back = to_domain(to_contract(result)).devices[0]
+    assert back.alternatives == ()
+    assert back.observations == back.attempts[0].observations == ()

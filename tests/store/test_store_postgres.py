@@ -6,46 +6,21 @@ no driver name in the URL, through the CLI as well as the API.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from provscan.report.contract import ScanDocument, from_contract
 from provscan.store.db import open_store
 
-psycopg = pytest.importorskip("psycopg", reason="the postgres extra is not installed")
-
-SERVER = os.environ.get("PROVSCAN_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 GOLDEN = Path(__file__).parents[1] / "report" / "golden" / "scan_v1.json"
 CAPTURE = Path(__file__).parents[1] / "pcap" / "fixtures" / "crafted_signals.pcapng"
 
 
-@pytest.fixture(scope="module")
-def database_url() -> Iterator[str]:
-    name = f"provscan_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(f"{SERVER}/postgres", autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI"):
-            raise  # CI machines run PostgreSQL: its absence is a failure there
-        pytest.skip(f"no PostgreSQL server at {SERVER}: {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield f"{SERVER}/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def test_a_scan_round_trips_through_postgresql(database_url: str) -> None:
+def test_a_scan_round_trips_through_postgresql(postgres_url: str) -> None:
     document = from_contract(GOLDEN.read_text(encoding="utf-8"))
     # Given a fresh database, when a scan is saved and read back
-    with open_store(database_url) as store:
+    with open_store(postgres_url) as store:
         scan_id = store.save_document(document)
         loaded = store.load(scan_id)
         listed = store.list_scans()
@@ -55,14 +30,14 @@ def test_a_scan_round_trips_through_postgresql(database_url: str) -> None:
     assert [scan.id for scan in listed] == [scan_id]
 
 
-def test_migrating_twice_changes_nothing(database_url: str) -> None:
-    with open_store(database_url) as store:
+def test_migrating_twice_changes_nothing(postgres_url: str) -> None:
+    with open_store(postgres_url) as store:
         before = len(store.list_scans())
-    with open_store(database_url) as store:
+    with open_store(postgres_url) as store:
         assert len(store.list_scans()) == before
 
 
-def test_the_cli_stores_into_postgresql_with_a_plain_url(database_url: str) -> None:
+def test_the_cli_stores_into_postgresql_with_a_plain_url(postgres_url: str) -> None:
     result = subprocess.run(
         [
             sys.executable,
@@ -71,7 +46,7 @@ def test_the_cli_stores_into_postgresql_with_a_plain_url(database_url: str) -> N
             "pcap",
             str(CAPTURE),
             "--db",
-            database_url,
+            postgres_url,
             "-f",
             "json",
         ],
@@ -82,6 +57,6 @@ def test_the_cli_stores_into_postgresql_with_a_plain_url(database_url: str) -> N
     )
     assert result.returncode == 0, result.stderr
     assert "stored scan" in result.stderr
-    with open_store(database_url) as store:
+    with open_store(postgres_url) as store:
         kinds = [scan.kind for scan in store.list_scans()]
     assert "passive" in kinds

@@ -19,12 +19,14 @@ default accounts) and ``remediation`` (replace / isolate / patch / reconfigure, 
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -32,14 +34,10 @@ from provscan.model import (
     AttemptStatus,
     Device,
     Evidence,
-    Exposure,
     Finding,
-    PhoneHome,
     ProbeAttempt,
-    Remediation,
     ScanInfo,
     ScanResult,
-    Vulnerability,
 )
 
 SCHEMA_VERSION: Literal["1.2"] = "1.2"
@@ -227,7 +225,12 @@ class ScanDocument(_Strict):
         return self
 
 
-# --- domain -> contract ----------------------------------------------------------------
+# --- the one mapping between domain values and contract entries -------------------------
+#
+# Contract entries have the fields of their domain dataclass, under the same names and with
+# the same values (tuples become lists, timestamps UTC). Both directions below are derived
+# from the dataclass fields and annotations; what genuinely differs is declared once, in
+# ``_DIFFERENCES``. A new field is added to the dataclass and to its entry, nothing else.
 
 
 def _utc(moment: datetime) -> datetime:
@@ -255,117 +258,148 @@ def ordered_devices(devices: Iterable[Device]) -> list[Device]:
 CONTEXT_SCOPE_PREFIX = "Context only - this measure restricts nothing. "
 
 
-def _finding(finding: Finding) -> FindingEntry:
-    scope_note = finding.scope_note
+def _effect_into_scope_note(finding: Finding, entry: dict[str, Any]) -> None:
     if finding.effect == "context":
-        scope_note = CONTEXT_SCOPE_PREFIX + scope_note
-    return FindingEntry(
-        policy=finding.policy,
-        jurisdiction=finding.jurisdiction,
-        measure=finding.measure,
-        citation=finding.citation,
-        effective=finding.effective,
-        family=finding.family,
-        scope_note=scope_note,
-    )
+        entry["scope_note"] = CONTEXT_SCOPE_PREFIX + entry["scope_note"]
 
 
-def _domain_finding(entry: FindingEntry) -> Finding:
-    context = entry.scope_note.startswith(CONTEXT_SCOPE_PREFIX)
-    return Finding(
-        policy=entry.policy,
-        jurisdiction=entry.jurisdiction,
-        measure=entry.measure,
-        citation=entry.citation,
-        effective=entry.effective,
-        family=entry.family,
-        scope_note=entry.scope_note.removeprefix(CONTEXT_SCOPE_PREFIX),
-        effect="context" if context else "restricts",
-    )
+def _effect_from_scope_note(entry: Any, values: dict[str, Any]) -> None:
+    note: str = entry.scope_note
+    values["effect"] = "context" if note.startswith(CONTEXT_SCOPE_PREFIX) else "restricts"
+    values["scope_note"] = note.removeprefix(CONTEXT_SCOPE_PREFIX)
 
 
-def _evidence(evidence: Evidence) -> EvidenceEntry:
-    return EvidenceEntry(
-        protocol=evidence.protocol,
-        port=evidence.port,
-        field=evidence.observed_field,
-        observed=evidence.observed,
-        rule_id=evidence.rule_id,
-        asserts=dict(evidence.asserts),
-        certainty=evidence.certainty,
-        detail=evidence.detail,
-    )
+def _unchanged(source: Any, target: dict[str, Any]) -> None:
+    return None
 
 
-def _phone_home(contact: PhoneHome) -> PhoneHomeEntry:
-    return PhoneHomeEntry(
-        service=contact.service,
-        endpoint=contact.endpoint,
-        packet=contact.packet,
-        time=_utc(contact.time),
-    )
+@dataclasses.dataclass(frozen=True)
+class _Differences:
+    """How a domain dataclass differs from its contract entry (field names are the domain's)."""
+
+    #: domain name -> contract key
+    renamed: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: Not in the contract: left out, and back to the default on reading (or set by decode).
+    domain_only: frozenset[str] = frozenset()
+    #: Adjust the entry's values from the domain value, and the domain values from the entry.
+    encode: Callable[[Any, dict[str, Any]], None] = _unchanged
+    decode: Callable[[Any, dict[str, Any]], None] = _unchanged
 
 
-def _attempt(attempt: ProbeAttempt) -> AttemptEntry:
-    return AttemptEntry(
-        probe=attempt.probe,
-        port=attempt.port,
-        status=AttemptStatus(attempt.status),
-        error=attempt.error,
-        elapsed_s=attempt.elapsed_s,
-    )
+_DIFFERENCES: dict[type[Any], _Differences] = {
+    # In-process only: other makers the evidence supports (read by policy judging), and
+    # observations not tied to an attempt (read by posture; shown through the evidence).
+    Device: _Differences(domain_only=frozenset({"alternatives", "observations"})),
+    # Raw observations stay in-process; attempts come back without them.
+    ProbeAttempt: _Differences(domain_only=frozenset({"observations"})),
+    # ``observed_field`` avoids shadowing dataclasses.field; the contract says ``field``.
+    Evidence: _Differences(renamed={"observed_field": "field"}),
+    # Contract 1.2 has no field for a finding's effect: it rides in the scope note.
+    Finding: _Differences(
+        domain_only=frozenset({"effect"}),
+        encode=_effect_into_scope_note,
+        decode=_effect_from_scope_note,
+    ),
+    # devices_found and restricted_count are counted by to_contract, not kept in ScanInfo.
+    ScanInfo: _Differences(renamed={"scan_id": "id"}),
+}
+
+#: Converts one value between the domain and the contract.
+_Convert = Callable[[Any], Any]
 
 
-def _device(device: Device) -> DeviceEntry:
-    return DeviceEntry(
-        ip=device.ip,
-        mac=device.mac,
-        hostname=device.hostname,
-        open_ports=list(device.open_ports),
-        manufacturer=device.manufacturer,
-        brand=device.brand,
-        relation=device.relation,
-        family=device.family,
-        model=device.model,
-        firmware=device.firmware,
-        serial=device.serial,
-        device_type=device.device_type,
-        confidence=device.confidence,
-        restricted=device.restricted,
-        findings=[_finding(finding) for finding in device.findings],
-        vulnerabilities=[
-            VulnerabilityEntry(
-                cve=item.cve,
-                cvss=item.cvss,
-                severity=item.severity,  # type: ignore[arg-type]  # validated by pydantic
-                kev=item.kev,
-                kev_date_added=item.kev_date_added,
-                fixed_in=item.fixed_in,
-                source=item.source,
-                status=item.status,  # type: ignore[arg-type]
-                note=item.note,
-            )
-            for item in device.vulnerabilities
-        ],
-        exposure=[
-            ExposureEntry(kind=item.kind, detail=item.detail, evidence=item.evidence)
-            for item in device.exposure
-        ],
-        remediation=[
-            RemediationEntry(
-                action=item.action,  # type: ignore[arg-type]
-                reason=item.reason,
-                priority=item.priority,
-                detail=item.detail,
-            )
-            for item in device.remediation
-        ],
-        evidence=[_evidence(evidence) for evidence in device.evidence],
-        phones_home=[_phone_home(contact) for contact in device.phones_home],
-        conflicts=list(device.conflicts),
-        attempts=[_attempt(attempt) for attempt in device.attempts],
-        notes=list(device.notes),
-    )
+def _same(value: Any) -> Any:
+    return value
+
+
+def _converter(annotation: Any, *, to_contract: bool) -> _Convert:
+    """How a value of a domain annotation crosses to the contract (or back), built once."""
+    origin = get_origin(annotation)
+    if origin is tuple:  # tuple[X, ...] <-> list[X]
+        item = _converter(get_args(annotation)[0], to_contract=to_contract)
+        if item is _same:
+            return list if to_contract else tuple
+        if to_contract:
+            return lambda values: [item(value) for value in values]
+        return lambda values: tuple([item(value) for value in values])
+    if origin is dict:
+        return dict
+    if origin in (Union, UnionType):  # X | None
+        inner = [arg for arg in get_args(annotation) if arg is not type(None)]
+        if len(inner) == 1:
+            convert = _converter(inner[0], to_contract=to_contract)
+            if convert is not _same:
+                return lambda value: None if value is None else convert(value)
+        return _same
+    if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
+        return _dumper(annotation) if to_contract else _loader(annotation)
+    if annotation is datetime and to_contract:
+        return _utc
+    return _same
+
+
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    """The fields the contract carries for one dataclass, as (domain name, contract key)."""
+
+    #: Fields whose value is the same on both sides.
+    copied: tuple[tuple[str, str], ...]
+    #: Fields whose value is converted (lists, nested entries, timestamps), with how.
+    converted: tuple[tuple[str, str, _Convert], ...]
+    differences: _Differences
+
+
+def _plan(cls: type[Any], *, to_contract: bool) -> _Plan:
+    differences = _DIFFERENCES.get(cls, _Differences())
+    annotations = get_type_hints(cls)
+    copied: list[tuple[str, str]] = []
+    converted: list[tuple[str, str, _Convert]] = []
+    for item in dataclasses.fields(cls):
+        if item.name in differences.domain_only:
+            continue
+        key = differences.renamed.get(item.name, item.name)
+        convert = _converter(annotations[item.name], to_contract=to_contract)
+        if convert is _same:
+            copied.append((item.name, key))
+        else:
+            converted.append((item.name, key, convert))
+    return _Plan(tuple(copied), tuple(converted), differences)
+
+
+_DUMPERS: dict[type[Any], _Convert] = {}
+_LOADERS: dict[type[Any], _Convert] = {}
+
+
+def _dumper(cls: type[Any]) -> _Convert:
+    """Domain dataclass -> the dict its contract entry is validated from."""
+    if cls not in _DUMPERS:
+        plan = _plan(cls, to_contract=True)
+
+        def dump(value: Any) -> dict[str, Any]:
+            entry = {key: getattr(value, name) for name, key in plan.copied}
+            for name, key, convert in plan.converted:
+                entry[key] = convert(getattr(value, name))
+            plan.differences.encode(value, entry)
+            return entry
+
+        _DUMPERS[cls] = dump
+    return _DUMPERS[cls]
+
+
+def _loader(cls: type[Any]) -> _Convert:
+    """Contract entry -> domain dataclass."""
+    if cls not in _LOADERS:
+        plan = _plan(cls, to_contract=False)
+
+        def load(entry: Any) -> Any:
+            values = {name: getattr(entry, key) for name, key in plan.copied}
+            for name, key, convert in plan.converted:
+                values[name] = convert(getattr(entry, key))
+            plan.differences.decode(entry, values)
+            return cls(**values)
+
+        _LOADERS[cls] = load
+    return _LOADERS[cls]
 
 
 def to_contract(result: ScanResult) -> ScanDocument:
@@ -374,28 +408,18 @@ def to_contract(result: ScanResult) -> ScanDocument:
     Devices are ordered by IP address (not by the order hosts finished) so that the
     same scan always gives the same output; timestamps are converted to UTC.
     """
-    info = result.info
     devices = ordered_devices(result.devices)
-    scan = ScanSection(
-        id=info.scan_id,
-        kind=info.kind,  # type: ignore[arg-type]  # validated by pydantic at run time
-        started_at=_utc(info.started_at),
-        finished_at=_utc(info.finished_at) if info.finished_at is not None else None,
-        targets=list(info.targets),
-        ports=list(info.ports),
-        policies=list(info.policies),
-        tool_version=info.tool_version,
-        hosts_scanned=info.hosts_scanned,
-        hosts_responding=info.hosts_responding,
-        devices_found=len(devices),
-        restricted_count=sum(device.restricted for device in devices),
-        complete=info.complete,
-        notes=list(info.notes),
-    )
-    return ScanDocument(
-        schema_version=SCHEMA_VERSION,
-        scan=scan,
-        devices=[_device(device) for device in devices],
+    scan = _dumper(ScanInfo)(result.info) | {
+        "devices_found": len(devices),
+        "restricted_count": sum(device.restricted for device in devices),
+    }
+    dump_device = _dumper(Device)
+    return ScanDocument.model_validate(
+        {
+            "schema_version": SCHEMA_VERSION,
+            "scan": scan,
+            "devices": [dump_device(device) for device in devices],
+        }
     )
 
 
@@ -410,111 +434,16 @@ def from_contract(data: str | bytes | Mapping[str, Any]) -> ScanDocument:
     return ScanDocument.model_validate_json(data)
 
 
-# --- contract -> domain ----------------------------------------------------------------
-
-
 def to_domain(document: ScanDocument) -> ScanResult:
     """Turn a contract document back into domain values (e.g. to re-render a stored scan).
 
     The contract does not carry raw probe observations, so attempts come back without them.
     """
-    scan = document.scan
-    info = ScanInfo(
-        scan_id=scan.id,
-        kind=scan.kind,
-        started_at=scan.started_at,
-        finished_at=scan.finished_at,
-        targets=tuple(scan.targets),
-        ports=tuple(scan.ports),
-        policies=tuple(scan.policies),
-        tool_version=scan.tool_version,
-        hosts_scanned=scan.hosts_scanned,
-        hosts_responding=scan.hosts_responding,
-        complete=scan.complete,
-        notes=tuple(scan.notes),
+    load_device = _loader(Device)
+    return ScanResult(
+        info=_loader(ScanInfo)(document.scan),
+        devices=tuple(load_device(entry) for entry in document.devices),
     )
-    devices = tuple(
-        Device(
-            ip=entry.ip,
-            mac=entry.mac,
-            hostname=entry.hostname,
-            open_ports=tuple(entry.open_ports),
-            manufacturer=entry.manufacturer,
-            brand=entry.brand,
-            relation=entry.relation,
-            family=entry.family,
-            model=entry.model,
-            firmware=entry.firmware,
-            serial=entry.serial,
-            device_type=entry.device_type,
-            confidence=entry.confidence,
-            restricted=entry.restricted,
-            findings=tuple(_domain_finding(finding) for finding in entry.findings),
-            evidence=tuple(
-                Evidence(
-                    protocol=evidence.protocol,
-                    port=evidence.port,
-                    observed_field=evidence.field,
-                    observed=evidence.observed,
-                    rule_id=evidence.rule_id,
-                    asserts=dict(evidence.asserts),
-                    certainty=evidence.certainty,
-                    detail=evidence.detail,
-                )
-                for evidence in entry.evidence
-            ),
-            phones_home=tuple(
-                PhoneHome(
-                    service=contact.service,
-                    endpoint=contact.endpoint,
-                    packet=contact.packet,
-                    time=contact.time,
-                )
-                for contact in entry.phones_home
-            ),
-            conflicts=tuple(entry.conflicts),
-            attempts=tuple(
-                ProbeAttempt(
-                    probe=attempt.probe,
-                    port=attempt.port,
-                    status=attempt.status,
-                    error=attempt.error,
-                    elapsed_s=attempt.elapsed_s,
-                )
-                for attempt in entry.attempts
-            ),
-            notes=tuple(entry.notes),
-            vulnerabilities=tuple(
-                Vulnerability(
-                    cve=item.cve,
-                    cvss=item.cvss,
-                    severity=item.severity,
-                    kev=item.kev,
-                    fixed_in=item.fixed_in,
-                    source=item.source,
-                    status=item.status,
-                    kev_date_added=item.kev_date_added,
-                    note=item.note,
-                )
-                for item in entry.vulnerabilities
-            ),
-            exposure=tuple(
-                Exposure(kind=item.kind, detail=item.detail, evidence=item.evidence)
-                for item in entry.exposure
-            ),
-            remediation=tuple(
-                Remediation(
-                    action=item.action,
-                    reason=item.reason,
-                    priority=item.priority,
-                    detail=item.detail,
-                )
-                for item in entry.remediation
-            ),
-        )
-        for entry in document.devices
-    )
-    return ScanResult(info=info, devices=devices)
 
 
 # --- the committed schema --------------------------------------------------------------

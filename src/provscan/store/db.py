@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -18,36 +21,17 @@ import platformdirs
 from alembic import command
 from alembic.config import Config
 from alembic.util.exc import CommandError
-from pydantic import ValidationError
-from sqlalchemy import Engine, create_engine, event, select
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import Engine, create_engine, event, inspect, select
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, SQLAlchemyError
-from sqlalchemy.orm import selectinload, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from provscan.errors import StoreError
-from provscan.model import AttemptStatus, ScanResult
-from provscan.report.contract import (
-    SCHEMA_VERSION,
-    AttemptEntry,
-    DeviceEntry,
-    EvidenceEntry,
-    ExposureEntry,
-    FindingEntry,
-    PhoneHomeEntry,
-    RemediationEntry,
-    ScanDocument,
-    ScanSection,
-    VulnerabilityEntry,
-    to_contract,
-)
+from provscan.model import ScanResult
+from provscan.report.contract import ScanDocument, ScanSection, from_contract, to_contract
 from provscan.report.files import PRIVATE_FILE_MODE
-from provscan.store.models import (
-    AttemptRow,
-    DeviceRow,
-    EvidenceRow,
-    FindingRow,
-    ScanRow,
-)
+from provscan.store.models import STRUCTURE_COLUMNS, Base, DeviceRow, FindingRow, ScanRow
 
 APP_NAME = "provscan"
 DEFAULT_DB_FILENAME = "provscan.db"
@@ -212,38 +196,43 @@ def open_store(url: str | None = None) -> Store:
 # --- the store -------------------------------------------------------------------------
 
 
-def _aware(moment: datetime) -> datetime:
-    # SQLite returns naive datetimes; the store writes UTC only.
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+@cache
+def _index_names(row_type: type[Base]) -> tuple[str, ...]:
+    return tuple(
+        column.key
+        for column in inspect(row_type).column_attrs
+        if column.key not in STRUCTURE_COLUMNS
+    )
+
+
+def index_columns(entry: BaseModel, row_type: type[Base]) -> dict[str, Any]:
+    """The query columns of a row, copied from the contract entry the row stores.
+
+    Every column of ``row_type`` that is not structure (key, order, document) is the entry's
+    field of the same name; timestamps are indexed in UTC. This is the only mapping between
+    entries and rows: a new query column is a new column in :mod:`provscan.store.models`.
+    """
+    values = {name: getattr(entry, name) for name in _index_names(row_type)}
+    return {
+        name: value.astimezone(UTC) if isinstance(value, datetime) else value
+        for name, value in values.items()
+    }
 
 
 def _scan_row(document: ScanDocument) -> ScanRow:
     return ScanRow(
+        id=document.scan.id,
         schema_version=document.schema_version,
-        **document.scan.model_dump(),
+        document=document.scan.model_dump(mode="json"),
+        **index_columns(document.scan, ScanRow),
         devices=[
             DeviceRow(
                 position=position,
-                **device.model_dump(exclude=set(_DEVICE_CHILDREN | _POSTURE_LISTS)),
-                phones_home=[contact.model_dump(mode="json") for contact in device.phones_home],
-                vulnerabilities=[item.model_dump(mode="json") for item in device.vulnerabilities],
-                exposure=[item.model_dump(mode="json") for item in device.exposure],
-                remediation=[item.model_dump(mode="json") for item in device.remediation],
+                document=device.model_dump(mode="json"),
+                **index_columns(device, DeviceRow),
                 findings=[
-                    FindingRow(position=index, **finding.model_dump())
+                    FindingRow(position=index, **index_columns(finding, FindingRow))
                     for index, finding in enumerate(device.findings)
-                ],
-                evidence=[
-                    EvidenceRow(
-                        position=index,
-                        observed_field=evidence.field,
-                        **evidence.model_dump(exclude={"field"}),
-                    )
-                    for index, evidence in enumerate(device.evidence)
-                ],
-                attempts=[
-                    AttemptRow(position=index, **attempt.model_dump(mode="json"))
-                    for index, attempt in enumerate(device.attempts)
                 ],
             )
             for position, device in enumerate(document.devices)
@@ -251,58 +240,9 @@ def _scan_row(document: ScanDocument) -> ScanRow:
     )
 
 
-def _columns(row: object, names: Any, *, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
-    return {name: getattr(row, name) for name in names if name not in skip}
-
-
-def _scan_section(row: ScanRow) -> ScanSection:
-    values = _columns(row, ScanSection.model_fields)
-    values["started_at"] = _aware(row.started_at)
-    values["finished_at"] = _aware(row.finished_at) if row.finished_at is not None else None
-    return ScanSection(**values)
-
-
-_DEVICE_CHILDREN = frozenset({"findings", "evidence", "attempts", "phones_home"})
-#: Contract 1.2 posture lists, stored as JSON columns of the device row.
-_POSTURE_LISTS = frozenset({"vulnerabilities", "exposure", "remediation"})
-
-
-def _device_entry(row: DeviceRow) -> DeviceEntry:
-    return DeviceEntry(
-        **_columns(row, DeviceEntry.model_fields, skip=_DEVICE_CHILDREN | _POSTURE_LISTS),
-        findings=[
-            FindingEntry(**_columns(finding, FindingEntry.model_fields)) for finding in row.findings
-        ],
-        evidence=[
-            EvidenceEntry(
-                field=evidence.observed_field,
-                **_columns(evidence, EvidenceEntry.model_fields, skip=frozenset({"field"})),
-            )
-            for evidence in row.evidence
-        ],
-        attempts=[
-            AttemptEntry(
-                status=AttemptStatus(attempt.status),
-                **_columns(attempt, AttemptEntry.model_fields, skip=frozenset({"status"})),
-            )
-            for attempt in row.attempts
-        ],
-        # Stored as JSON text: the ISO time goes through JSON-mode (non-strict) validation.
-        phones_home=[
-            PhoneHomeEntry.model_validate_json(json.dumps(contact))
-            for contact in row.phones_home or []
-        ],
-        vulnerabilities=[
-            VulnerabilityEntry.model_validate_json(json.dumps(item))
-            for item in row.vulnerabilities or []
-        ],
-        exposure=[
-            ExposureEntry.model_validate_json(json.dumps(item)) for item in row.exposure or []
-        ],
-        remediation=[
-            RemediationEntry.model_validate_json(json.dumps(item)) for item in row.remediation or []
-        ],
-    )
+def _scan_section(document: dict[str, Any]) -> ScanSection:
+    # Stored as JSON: read with the contract's JSON rules (ISO timestamps), as from_contract.
+    return ScanSection.model_validate_json(json.dumps(document))
 
 
 class Store:
@@ -332,44 +272,44 @@ class Store:
             ) from exc
         return scan_id
 
+    @contextmanager
+    def _reading(self, what: str) -> Iterator[Session]:
+        try:
+            with self._sessions() as session:
+                yield session
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read {what} from {self.display_name}: {exc}") from exc
+        except ValidationError as exc:
+            raise StoreError(
+                f"{what} in {self.display_name} does not fit the contract: {exc}"
+            ) from exc
+
     def list_scans(self, limit: int | None = DEFAULT_LIST_LIMIT) -> list[ScanSection]:
         """The newest scans first (by start time), at most ``limit`` (None: all)."""
         if limit is not None and limit < 1:
             raise ValueError("limit must be at least 1")
-        query = select(ScanRow).order_by(ScanRow.started_at.desc(), ScanRow.id).limit(limit)
-        try:
-            with self._sessions() as session:
-                return [_scan_section(row) for row in session.scalars(query)]
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot read scans from {self.display_name}: {exc}") from exc
+        query = select(ScanRow.document).order_by(ScanRow.started_at.desc(), ScanRow.id)
+        with self._reading("scans") as session:
+            return [_scan_section(document) for document in session.scalars(query.limit(limit))]
 
     def load(self, scan_id: str) -> ScanDocument:
-        """A stored scan as the contract document it was saved from."""
-        query = (
-            select(ScanRow)
-            .where(ScanRow.id == scan_id)
-            .options(
-                selectinload(ScanRow.devices).selectinload(DeviceRow.findings),
-                selectinload(ScanRow.devices).selectinload(DeviceRow.evidence),
-                selectinload(ScanRow.devices).selectinload(DeviceRow.attempts),
-            )
+        """A stored scan: exactly the contract document it was saved from."""
+        devices = (
+            select(DeviceRow.document)
+            .where(DeviceRow.scan_id == scan_id)
+            .order_by(DeviceRow.position)
         )
-        try:
-            with self._sessions() as session:
-                row = session.scalars(query).one_or_none()
-                if row is None:
-                    raise StoreError(f"no scan {scan_id!r} in {self.display_name}")
-                return ScanDocument(
-                    schema_version=SCHEMA_VERSION,
-                    scan=_scan_section(row),
-                    devices=[_device_entry(device) for device in row.devices],
-                )
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot read scan {scan_id} from {self.display_name}: {exc}") from exc
-        except ValidationError as exc:
-            raise StoreError(
-                f"scan {scan_id} in {self.display_name} does not fit the contract: {exc}"
-            ) from exc
+        with self._reading(f"scan {scan_id}") as session:
+            row = session.get(ScanRow, scan_id)
+            if row is None:
+                raise StoreError(f"no scan {scan_id!r} in {self.display_name}")
+            return from_contract(
+                {
+                    "schema_version": row.schema_version,
+                    "scan": row.document,
+                    "devices": list(session.scalars(devices)),
+                }
+            )
 
     def close(self) -> None:
         self._engine.dispose()
