@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 #: Unicode dashes and minus signs people paste from datasheets, folded to '-'.
@@ -16,6 +16,17 @@ _SPLIT = re.compile(r"[\s,;|]+")
 _EDGE_PUNCTUATION = "\"'`.:!?*[]{}<>"
 #: Longest run of adjacent tokens tried as one model number ("SS 3530 MF FACE W").
 MAX_WINDOW = 5
+#: A brand glued to the model with '-' or '_' ("Huawei-S5720-28X", "Huawei_AR2220"). Three
+#: characters at least: two-letter prefixes are part of model numbers (Dahua's "DH-...").
+_GLUED = re.compile(r"(?P<brand>[^\W\d_][\w&+.]{2,}?)[-_](?P<rest>[^\W_].*)")
+#: Trailing lens focal length glued to a part number: "-2.8mm", "(2.8MM)", "/4mm", "_6MM".
+_LENS_SUFFIX = re.compile(r"[-_/(]\d{1,2}(?:[.,]\d{1,2})?\s?mm\)?$", re.IGNORECASE)
+#: Trailing housing colour glued to a part number: "-W", "-WHITE", "(Black)", "/GRY".
+_COLOUR_SUFFIX = re.compile(
+    r"[-_/(](?:white|black|grey|gray|silver|wht|blk|gry|w|b)\)?$", re.IGNORECASE
+)
+#: Brackets around, or after, a part number: "(DS-2CD2143G0-I)", "Camera(DS-2CD2143G0-I)".
+_WRAPPED = re.compile(r"[(\[](?P<inner>[^()\[\]]+)[)\]]")
 
 
 def normalise(text: str) -> str:
@@ -39,6 +50,51 @@ def tokens(text: str) -> list[str]:
     return [t for t in (_strip_token(raw) for raw in _SPLIT.split(normalise(text))) if t]
 
 
+def split_glued(words: Sequence[str], is_brand: Callable[[str], bool]) -> list[str]:
+    """Words with a brand glued to the model split off: ``Huawei-S5720-28X`` -> ``Huawei``,
+    ``S5720-28X``. Only a prefix of three characters or more that ``is_brand`` knows is split
+    (``DS-2CD...`` and Dahua's ``DH-...`` stay whole), and never a word that is itself a brand
+    spelling (``Hik-Vision``)."""
+    out: list[str] = []
+    for word in words:
+        match = _GLUED.fullmatch(word)
+        if match is not None and not is_brand(word) and is_brand(match["brand"]):
+            out.extend((match["brand"], match["rest"]))
+        else:
+            out.append(word)
+    return out
+
+
+def variants(text: str) -> list[str]:
+    """Other readings of one part number: brackets removed, lens and colour suffixes cut.
+
+    ``(DS-2CD2143G0-I)`` -> ``DS-2CD2143G0-I``; ``Camera(DS-2CD2143G0-I)`` -> the bracketed
+    number and the word before it; ``DS-2CD2143G0-I-2.8mm`` -> ``DS-2CD2143G0-I``. The
+    reading itself is not among them.
+    """
+    found: list[str] = []
+
+    def add(value: str) -> None:
+        value = value.strip(_EDGE_PUNCTUATION + "-_/ ")
+        if value and value != text and value not in found and any(c.isdigit() for c in value):
+            found.append(value)
+
+    for match in _WRAPPED.finditer(text):
+        add(match["inner"])
+        before = text[: match.start()]
+        if before and not before.endswith(" "):
+            add(before)
+    stripped = text
+    for _ in range(2):
+        cut = _LENS_SUFFIX.sub("", stripped)
+        cut = _COLOUR_SUFFIX.sub("", cut)
+        if cut == stripped:
+            break
+        stripped = cut
+        add(stripped)
+    return found
+
+
 @dataclass(frozen=True)
 class Candidate:
     """A run of adjacent tokens that may be a model number."""
@@ -48,6 +104,8 @@ class Candidate:
     length: int
     #: True when the words were joined with '-' rather than a space (a reconstruction).
     dash_joined: bool = False
+    #: True when brackets or a lens/colour suffix were cut from the written token.
+    trimmed: bool = False
 
 
 def candidates(words: Sequence[str], max_window: int = MAX_WINDOW) -> Iterator[Candidate]:
@@ -58,6 +116,9 @@ def candidates(words: Sequence[str], max_window: int = MAX_WINDOW) -> Iterator[C
             if not any(character.isdigit() for word in window for character in word):
                 continue
             yield Candidate(" ".join(window), start, length)
+            if length == 1:
+                for variant in variants(window[0]):
+                    yield Candidate(variant, start, length, trimmed=True)
             if length > 1 and length <= 3:
                 # "DS 2CD2143G0 I" as typed from a label -> "DS-2CD2143G0-I"
                 yield Candidate("-".join(window), start, length, dash_joined=True)

@@ -59,6 +59,9 @@ class _StopWatch(CaptureObserver):
         self._inner = inner
         self._stop = stop
 
+    def stopped(self) -> bool:
+        return self._stop()
+
     def check(self) -> None:
         if self._stop():
             raise _StopRequested
@@ -111,6 +114,9 @@ def analyse_captures(
                 analyser.feed(name, handle, input_size(handle))
     except _StopRequested:
         stopped = True
+    # A stop that came while reading blocked (a live capture piped in, ended by the same
+    # Ctrl-C) interrupted the run just as much as one seen between packets.
+    stopped = stopped or watch.stopped()
     result = analyser.result(identify, policy_ids)
     if not stopped:
         return result

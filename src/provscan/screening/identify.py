@@ -14,6 +14,11 @@ The rules (docs/decisions/0004-product-matching.md):
   (``possible_relabel``): never an established one;
 - a brand read through a typo of five to seven letters counts only next to a model number of
   that brand (or of its maker): short words are one edit from too many ordinary words;
+- a brand stated in the row (its brand cell, or a vocabulary brand written before the model
+  number) is never overridden by another maker's numbering unless relations.yaml links them
+  (then it is a relabel): the stated brand names the maker and the other numbering is a note,
+  or a ``review`` when the numbering is maker-specific, its maker restricted and the brand a
+  documented relabeller of some maker;
 - nothing recognised is ``unknown``, with the reason.
 """
 
@@ -24,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from provscan.fingerprints.grammars import GrammarHit, GrammarIndex
-from provscan.fingerprints.text import looks_like_model, normalise, tokens
+from provscan.fingerprints.text import looks_like_model, normalise, split_glued, tokens
 from provscan.knowledge.grammars import GrammarKnowledge
 from provscan.knowledge.loader import Knowledge, period_bounds, vendor_key
 from provscan.knowledge.schema import CONFIDENCE_WEIGHT, Relation
@@ -77,6 +82,9 @@ class Identification:
     candidates: tuple[MakerCandidate, ...] = ()
     #: False when the maker is only possible: a relation covering some lines, no line evidence.
     established: bool = True
+    #: Why a person should look at this row although the evidence names an unrestricted maker
+    #: (a restricted maker's numbering under a stated brand the relations do not link to it).
+    review_notes: tuple[str, ...] = ()
 
 
 def noisy_or(*certainties: float) -> float:
@@ -94,6 +102,7 @@ def _sources(sources: Sequence[str]) -> str:
 class _Working:
     reasons: list[str] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
+    review: list[str] = field(default_factory=list)
 
 
 class ProductIdentifier:
@@ -166,8 +175,8 @@ class ProductIdentifier:
         # 1. the brand: a brand cell wins over names found in the text
         label: str | None = None
         label_match: BrandMatch | None = None
-        model_words = tokens(model) if model else []
-        text_words = tokens(text) if text else []
+        model_words = self._words(model)
+        text_words = self._words(text)
         if brand and brand.strip():
             label_match = self._brand_cell(brand)
             label = label_match.vendor if label_match else normalise(brand)
@@ -201,8 +210,8 @@ class ProductIdentifier:
             kinds |= {best.grammar.device_type}
         best_from_model = any(from_model and hit is best for from_model, hit in hits)
         if label is None and found_in_text:
-            label_match = self._text_brand(found_in_text, best)
-            label = label_match.vendor
+            label_match = self._text_brand(found_in_text, best, hits, text_words, work)
+            label = label_match.vendor if label_match is not None else None
         elif label is None and best is not None:
             label = self._unknown_label(model_words if best_from_model else text_words, best)
         if label_match is not None and not label_match.exact:
@@ -212,7 +221,25 @@ class ProductIdentifier:
         brand_factor = 1.0 if label_match is None or label_match.exact else FUZZY_BRAND_FACTOR
         label_known = label is not None and label in self.knowledge.vendors
 
-        if best is not None:
+        stated_result = None
+        if best is not None and self._stated_brand(
+            best, hits, label, label_known, label_match, brand, text_words
+        ):
+            assert label is not None
+            scratch = _Working()
+            stated_result = self._stated_brand_wins(best, label, brand_factor, kinds, scratch)
+            if stated_result[0] is None:
+                # The stated brand names no maker (a label brand whose maker is not recorded):
+                # it contradicts nobody, so the numbering still tells who made the product.
+                stated_result = None
+            else:
+                work.reasons.extend(scratch.reasons)
+                work.evidence.extend(scratch.evidence)
+                work.review.extend(scratch.review)
+        stated = stated_result is not None
+        if stated_result is not None:
+            result = stated_result
+        elif best is not None:
             result = self._from_grammar(best, label, label_known, brand_factor, kinds, work)
         elif label is not None and label_known:
             result = self._from_brand(label, brand_factor, kinds, work)
@@ -235,6 +262,7 @@ class ProductIdentifier:
                 work.reasons.append(f"{maker} is not in a restricted corporate family")
             relation = "unrelated"
         model_out = best.model if best else (normalise(model) if model and model.strip() else None)
+        grammar_out = best.grammar if best is not None and not stated else None
         candidates: tuple[MakerCandidate, ...] = ()
         if maker is not None:
             candidates = tuple(
@@ -246,7 +274,7 @@ class ProductIdentifier:
             brand=brand_out if brand_out is not None else label,
             maker=maker,
             model=model_out,
-            device_type=best.grammar.device_type if best else None,
+            device_type=grammar_out.device_type if grammar_out else None,
             relation=relation,
             family=family,
             confidence=round(min(confidence, 0.99), 3),
@@ -254,10 +282,91 @@ class ProductIdentifier:
             evidence=tuple(work.evidence),
             alternatives=alternatives,
             brand_in_vocabulary=label_known,
-            grammar_id=best.grammar.id if best else None,
+            grammar_id=grammar_out.id if grammar_out else None,
             candidates=candidates,
             established=relation != "possible_relabel",
+            review_notes=tuple(work.review),
         )
+
+    def _words(self, value: str | None) -> list[str]:
+        """Tokens of a cell, with brands glued to the model split off ("Huawei_AR2220")."""
+        if not value:
+            return []
+        return split_glued(tokens(value), lambda word: self.brands.exact(word) is not None)
+
+    def _stated_brand(
+        self,
+        best: GrammarHit | None,
+        hits: list[tuple[bool, GrammarHit]],
+        label: str | None,
+        label_known: bool,
+        label_match: BrandMatch | None,
+        brand_cell: str | None,
+        text_words: Sequence[str],
+    ) -> bool:
+        """True when the row states a vocabulary brand that ``best``'s numbering must not
+        override: the brand is spelt exactly (a typo-read brand is too unsure to clear a
+        restricted number), no relation links it to the numbering's brand or maker, and a
+        brand found in the text stands before the model number (a label, not a mention)."""
+        if best is None or label is None or not label_known or label_match is None:
+            return False
+        if not label_match.exact or self._related(label, best):
+            return False
+        if brand_cell and brand_cell.strip():
+            return True
+        if any(in_model and hit is best for in_model, hit in hits):
+            return True
+        # In free text the brand must label the number: written before it, with only product
+        # words (or sizes such as "4MP") between ("Vivotek speed dome SD9384-EHL"), so that a
+        # mention ("ring mount for DS-2CD...") is not read as the product's brand.
+        end = label_match.start + label_match.length
+        if " ".join(text_words[label_match.start : end]) != label_match.written:
+            return True  # the brand is written in the model cell, the number in the text
+        if end > best.start:
+            return False
+        between = text_words[end : best.start]
+        return all(
+            word.lower() in PRODUCT_WORDS
+            or word.lower() in KIND_WORDS
+            or any(character.isdigit() for character in word)
+            for word in between
+        )
+
+    def _stated_brand_wins(
+        self,
+        hit: GrammarHit,
+        label: str,
+        brand_factor: float,
+        kinds: frozenset[str],
+        work: _Working,
+    ) -> tuple[str | None, str | None, str, float, tuple[str, ...]]:
+        grammar = hit.grammar
+        other = grammar.maker or grammar.brand
+        result = self._from_brand(label, brand_factor, kinds, work)
+        note = (
+            f"{hit.model} also follows {other}'s numbering (grammar {grammar.id}: {grammar.line}), "
+            f"but the row states {label}, which no documented relation links to {other}: "
+            "the stated brand wins"
+        )
+        work.reasons.append(note)
+        restricted_maker = grammar.maker is not None and (
+            self.knowledge.family_of(grammar.maker) is not None
+        )
+        maker_specific = (
+            grammar.documented and grammar.confidence == "high" and not grammar.requires_brand
+        )
+        relabeller = any(
+            relation.documented
+            and relation.maker != label
+            and self.knowledge.family_of(relation.maker) is not None
+            for relation in self.knowledge.relations_for_brand(label)
+        )
+        if result[0] is not None and restricted_maker and maker_specific and relabeller:
+            work.review.append(
+                f"{label} is a documented relabeller and {hit.model} follows {other}'s "
+                f"maker-specific numbering (grammar {grammar.id}); confirm who made it"
+            )
+        return result
 
     def _hits(
         self, model_words: Sequence[str], text_words: Sequence[str], context: set[str]
@@ -351,12 +460,50 @@ class ProductIdentifier:
 
         return min(hits, key=rank)[1]
 
-    def _text_brand(self, found: list[BrandMatch], best: GrammarHit | None) -> BrandMatch:
+    def _text_brand(
+        self,
+        found: list[BrandMatch],
+        best: GrammarHit | None,
+        hits: list[tuple[bool, GrammarHit]],
+        text_words: Sequence[str],
+        work: _Working,
+    ) -> BrandMatch | None:
         if best is not None:
             for match in found:
                 if self._related(match.vendor, best):
                     return match
+            if not any(in_model and hit is best for in_model, hit in hits):
+                # Brands written after the number are mentions ("... with Ring mount"), not
+                # the product's label.
+                after = best.start + best.length
+                mentions = [
+                    match
+                    for match in found
+                    if match.start >= after
+                    and " ".join(text_words[match.start : match.start + match.length])
+                    == match.written
+                ]
+                if mentions and len(mentions) == len(found):
+                    work.reasons.append(
+                        f"{', '.join(m.written for m in mentions)} written after {best.model} "
+                        "is read as a mention, not the product's brand"
+                    )
+                    return None
+        # A label brand whose maker is not recorded says nothing about the maker; another
+        # brand the row names that does ("<label> ... made by <maker>") is the better label.
+        for match in found:
+            if not self._names_no_maker(match.vendor):
+                return match
         return found[0]
+
+    def _names_no_maker(self, vendor: str) -> bool:
+        """A label brand with no recorded relation to a maker."""
+        known = self.knowledge.vendors.get(vendor)
+        return (
+            known is not None
+            and known.kind == "brand"
+            and not self.knowledge.relations_for_brand(vendor)
+        )
 
     def _from_grammar(
         self,

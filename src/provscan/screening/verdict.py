@@ -100,6 +100,14 @@ def judge_product(
             + f" - review: {assessment.makers} is named only by measures that restrict "
             f"nothing ({context_reason}); not restricted",
         )
+    elif not assessment.some_candidate_restricted and identification.review_notes:
+        # The stated brand names an unrestricted maker, but the number follows a restricted
+        # maker's own numbering and the brand is a known relabeller: a person confirms.
+        status, restricted = "review", None
+        reasons.insert(
+            0,
+            _summary(identification) + f" - review: {'; '.join(identification.review_notes)}",
+        )
     elif not assessment.some_candidate_restricted:
         status, restricted = "clear", False
         families = [c.family for c in identification.candidates if c.family]
