@@ -168,7 +168,11 @@ def network() -> Iterator[NamespaceNetwork]:
             log = open(state / f"{host}.log", "wb")  # noqa: SIM115 - closed with the process
             processes.append(
                 subprocess.Popen(
-                    command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                    command,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    env=NAMESPACE_ENV,
                 )
             )
             log.close()

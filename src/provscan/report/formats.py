@@ -225,8 +225,8 @@ def render_table(result: ScanResult, console: Console, *, verbose: bool = False)
     _render_policies(result, devices, console, verbose)
     if verbose:
         _render_details(devices, names, console)
-    _render_posture(devices, console, verbose)
-    if not verbose and devices:
+    said_more = _render_posture(devices, console, verbose)
+    if not verbose and devices and not said_more:
         console.print(
             Text(
                 "--verbose: every device's evidence and findings, the whole priority list; "
@@ -642,12 +642,14 @@ def _posture_overview(devices: Sequence[Device]) -> str:
     return printable("; ".join(parts))
 
 
-def _render_posture(devices: Sequence[Device], console: Console, verbose: bool) -> None:
+def _render_posture(devices: Sequence[Device], console: Console, verbose: bool) -> bool:
     """An overview, the priority list (most urgent first; short unless ``verbose``) and
-    how to isolate; ``verbose`` adds every device's vulnerabilities and exposures."""
+    how to isolate; ``verbose`` adds every device's vulnerabilities and exposures.
+
+    Returns whether it already said that ``--verbose`` and ``-f json`` show more."""
     with_posture = [d for d in devices if d.vulnerabilities or d.exposure or d.remediation]
     if not with_posture:
-        return
+        return False
     console.print()
     console.print(Text.assemble(("Security posture: ", "bold"), _posture_overview(with_posture)))
     if verbose:
@@ -657,7 +659,7 @@ def _render_posture(devices: Sequence[Device], console: Console, verbose: bool) 
         key=lambda pair: (pair[0].priority, _ACTION_ORDER.get(pair[0].action, 9)),
     )
     if not items:
-        return
+        return False
     shown = items if verbose else _distinct(items)[:PRIORITY_ROWS]
     rows = [
         {
@@ -688,7 +690,8 @@ def _render_posture(devices: Sequence[Device], console: Console, verbose: bool) 
     for row in rows:
         table.add_row(*(row[name] for name in columns))
     console.print(Padding(table, (0, 0, 0, INDENT), expand=False))
-    if len(shown) < len(items):
+    said_more = len(shown) < len(items)
+    if said_more:
         console.print(
             Text(
                 f"  ... {len(items) - len(shown)} more: --verbose lists them all, "
@@ -701,6 +704,7 @@ def _render_posture(devices: Sequence[Device], console: Console, verbose: bool) 
             Text(f"How to isolate (e.g. {printable(isolate[1].ip)}): ", style="bold")
             + Text(printable(isolate[0].detail, limit=900))
         )
+    return said_more
 
 
 def _distinct(items: Sequence[tuple[Remediation, Device]]) -> list[tuple[Remediation, Device]]:
