@@ -17,13 +17,13 @@ from typing import Any
 from provscan.credentials import CredentialStore
 from provscan.discovery.interface import DiscoveryResult
 from provscan.discovery.runner import DiscoverySettings, discover_for_targets
-from provscan.engine.scanner import Scanner, ScanRequest, unless_stopped
+from provscan.engine.scanner import DeviceCheck, Scanner, ScanRequest, unless_stopped
 from provscan.events import ScanObserver
 from provscan.identify import Identifier
 from provscan.knowledge.loader import Knowledge, load_knowledge
 from provscan.model import HostEvidence, ScanResult
 from provscan.passive import CaptureObserver, analyse_captures
-from provscan.probes.credentialed import credentialed_probes
+from provscan.probes.credentialed import credentialed_checks, credentialed_probes
 from provscan.probes.credentialed_defaults import DefaultCredentialCheck
 from provscan.probes.interface import Probe
 from provscan.probes.registry import all_probes
@@ -72,7 +72,8 @@ async def run_scan(
     probes = build_probes(knowledge)
     if credentials:
         probes += credentialed_probes(credentials)
-    device_checks = []
+    # The makers' API requests wait for the identified device: only its maker's are sent.
+    device_checks: list[DeviceCheck] = list(credentialed_checks(credentials or CredentialStore()))
     if check_default_credentials and identifier.posture_knowledge is not None:
         device_checks.append(DefaultCredentialCheck(identifier.posture_knowledge.default_accounts))
     scanner = Scanner(probes, identifier.device, observer, device_checks=device_checks)

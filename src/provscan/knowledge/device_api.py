@@ -20,6 +20,7 @@ from provscan.knowledge.base import (
     read_file,
 )
 from provscan.knowledge.http_endpoints import FORBIDDEN_ENDPOINT_FRAGMENTS
+from provscan.knowledge.observation_fields import FIELD_NAME
 from provscan.knowledge.vocabulary import Vendor, check_vendor_name
 
 DEVICE_API_FILE = "device_api.yaml"
@@ -40,6 +41,19 @@ WRITE_FRAGMENTS = (
 RequestUse = Literal["credentialed", "default_account_check"]
 
 
+class FirmwareBuild(StrictModel):
+    """The reply gives the firmware version and its build in two elements of one document.
+
+    Each becomes its own observation; posture joins them (version, then build) when both
+    come from the same reply, so ranges that need the build can be decided.
+    """
+
+    #: The field of the dotted version (e.g. ``isapi.firmware`` from ``firmwareVersion``).
+    version_field: str
+    #: The field of the build (e.g. ``isapi.firmware_build`` from ``firmwareReleasedDate``).
+    build_field: str
+
+
 class DeviceApiRequest(StrictModel):
     """One read-only request of a maker's management API."""
 
@@ -51,6 +65,8 @@ class DeviceApiRequest(StrictModel):
     #: What the reply tells (the fields read from it).
     reads: str
     sources: list[str] = Field(min_length=1)
+    #: When the reply splits the firmware version and its build (Hikvision DeviceInfo).
+    firmware_build: FirmwareBuild | None = None
 
 
 class DeviceApiFile(StrictModel):
@@ -74,6 +90,21 @@ class DeviceApi:
     def paths_for(self, use: RequestUse) -> dict[str, str]:
         """Request id -> path of every request with this use."""
         return {request.id: request.path for request in self.requests if request.use == use}
+
+    def request(self, request_id: str) -> DeviceApiRequest:
+        """One request; KeyError for an unknown id."""
+        for request in self.requests:
+            if request.id == request_id:
+                return request
+        raise KeyError(request_id)
+
+    def firmware_builds(self) -> dict[str, str]:
+        """Version field -> build field, for replies that give the two apart."""
+        return {
+            request.firmware_build.version_field: request.firmware_build.build_field
+            for request in self.requests
+            if request.firmware_build is not None
+        }
 
 
 def read_device_api(
@@ -105,6 +136,12 @@ def read_device_api(
                 problems.add(
                     document, f"path contains {fragment!r}: requests must only read", (*at, "path")
                 )
+        if request.firmware_build is not None:
+            for name in (request.firmware_build.version_field, request.firmware_build.build_field):
+                if not FIELD_NAME.match(name):
+                    problems.add(
+                        document, f"{name!r} is not a field name like 'isapi.firmware'", at
+                    )
         if not request.reads.strip():
             problems.add(document, "reads must say what the reply tells", at)
         check_sources(problems, document, at, request.sources)

@@ -36,6 +36,9 @@ _REALM = re.compile(r'realm\s*=\s*"([^"]*)"|realm\s*=\s*([^\s,]+)', re.IGNORECAS
 ISAPI_FIELDS = {
     "model": "isapi.model",
     "firmwareVersion": "isapi.firmware",
+    # The build of that firmware ("build 240821"); posture joins it to the version
+    # (device_api.yaml firmware_build).
+    "firmwareReleasedDate": "isapi.firmware_build",
     "serialNumber": "isapi.serial",
     "macAddress": "isapi.mac",
     "deviceType": "isapi.device_type",

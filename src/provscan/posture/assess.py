@@ -9,13 +9,16 @@ guessed — and a CVE whose range cannot be decided from the firmware string is
 from __future__ import annotations
 
 import dataclasses
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from provscan.knowledge.device_api import load_device_api
 from provscan.knowledge.eol import EndOfLifeEntry
 from provscan.knowledge.exposure import ExposureRules, ObservedSetting, load_exposure_rules
+from provscan.knowledge.grammars import load_grammar_knowledge
 from provscan.knowledge.loader import PostureKnowledge
 from provscan.knowledge.observation_fields import load_observation_fields
 from provscan.knowledge.remediation import RemediationTexts, load_remediation
@@ -34,6 +37,9 @@ from provscan.model import (
 #: (knowledge/data/observation_fields.yaml).
 FIRMWARE_FIELDS: tuple[str, ...] = load_observation_fields().firmware
 SERIAL_FIELDS: tuple[str, ...] = load_observation_fields().serial
+#: Version field -> the field of its build, for replies that give the two apart
+#: (knowledge/data/device_api.yaml ``firmware_build``: Hikvision DeviceInfo).
+BUILD_FIELDS: dict[str, str] = load_device_api().firmware_builds()
 STATUS_RANK = {"vulnerable": 3, "likely": 2, "undetermined": 1}
 
 ACTIONS = ("replace", "isolate", "patch", "reconfigure")
@@ -67,15 +73,64 @@ def _observations(device: Device) -> list[Observation]:
     )
 
 
+#: A build as Hikvision writes it apart from the version: ``build 240821``, ``240821``, or
+#: (seen only in sample replies) an ISO date ``2024-08-21``.
+_BUILD_YYMMDD = re.compile(r"^(?:build\s*)?(\d{6})$", re.IGNORECASE)
+_BUILD_ISO = re.compile(r"^(?:build\s*)?(?:19|20)(\d{2})-(\d{2})-(\d{2})$", re.IGNORECASE)
+#: A version that already names its build (``V5.4.0 build 160530``, ``V4.0.1build171121``).
+_HAS_BUILD = re.compile(r"build\s*\d{6}|[_\s]\d{6}$", re.IGNORECASE)
+
+
+def build_suffix(text: str) -> str | None:
+    """``build YYMMDD`` for a build element's text; None when it is not a build date."""
+    value = " ".join(text.split())
+    found = _BUILD_YYMMDD.match(value)
+    if found:
+        return f"build {found.group(1)}"
+    iso = _BUILD_ISO.match(value)
+    if iso:
+        return f"build {iso.group(1)}{iso.group(2)}{iso.group(3)}"
+    return None
+
+
+def with_build(version: Observation, observations: Sequence[Observation]) -> str:
+    """The version of ``version``, with the build of the same reply joined when one was seen.
+
+    Same reply: the build observation has the same protocol, port and detail (the request).
+    """
+    value = version.value.strip()
+    build_field = BUILD_FIELDS.get(version.field)
+    if build_field is None or _HAS_BUILD.search(value):
+        return value
+    for other in observations:
+        if other.field == build_field and (other.protocol, other.port, other.detail) == (
+            version.protocol,
+            version.port,
+            version.detail,
+        ):
+            suffix = build_suffix(other.value)
+            if suffix is not None:
+                return f"{value} {suffix}"
+    return value
+
+
 def firmware_source(device: Device) -> tuple[str | None, str]:
-    """(firmware, how it was learned). ``(None, why)`` when no source showed it."""
+    """(firmware, how it was learned). ``(None, why)`` when no source showed it.
+
+    A version whose build came apart in the same reply (Hikvision ``firmwareReleasedDate``)
+    is read with it: ``V5.4.0`` and ``build 160530`` give ``V5.4.0 build 160530``.
+    """
     observations = _observations(device)
     for field_name in FIRMWARE_FIELDS:
         for observation in observations:
             if observation.field == field_name and observation.value.strip():
                 where = f"{observation.protocol}/{observation.port}" if observation.port else ""
-                return observation.value.strip(), (
-                    f"{field_name} ({observation.detail or 'no detail'}"
+                value = with_build(observation, observations)
+                joined = (
+                    f" + {BUILD_FIELDS[field_name]}" if value != observation.value.strip() else ""
+                )
+                return value, (
+                    f"{field_name}{joined} ({observation.detail or 'no detail'}"
                     + (f", {where}" if where else "")
                     + ")"
                 )
@@ -88,6 +143,40 @@ def firmware_source(device: Device) -> tuple[str | None, str]:
                 )
         return device.firmware, "attribution"
     return None, "no unauthenticated source showed it and no credentials matched this host"
+
+
+#: Attempts of the credentialed probes and checks (``credentialed``, ``credentialed-tls``,
+#: ``credentialed-hikvision``, ``credentialed-dahua``...): the device's own API answering the
+#: user's credentials.
+CREDENTIALED_PROBE_PREFIX = "credentialed"
+
+
+@functools.cache
+def _model_fields() -> tuple[str, ...]:
+    """Fields that carry a bare model string (knowledge/data/model_grammars.yaml ``fields``)."""
+    return load_grammar_knowledge().fields
+
+
+def credentialed_model(device: Device) -> tuple[str | None, str]:
+    """The model the device's own API gave with credentials: (model, how) or (None, "").
+
+    The makers' APIs are asked after the device is identified (only its maker's), so what
+    they tell about the model reaches posture, not attribution; posture uses it to match
+    the vulnerabilities listed by model when attribution had none.
+    """
+    reads = [
+        (attempt, o)
+        for attempt in device.attempts
+        if attempt.probe.startswith(CREDENTIALED_PROBE_PREFIX)
+        for o in attempt.observations
+    ]
+    for field_name in _model_fields():
+        for attempt, observation in reads:
+            if observation.field == field_name and observation.value.strip():
+                return observation.value.strip(), (
+                    f"{field_name} ({attempt.probe}, {observation.protocol}/{observation.port})"
+                )
+    return None, ""
 
 
 def _model_matches(patterns: Sequence[str], model: str | None) -> bool:
@@ -486,8 +575,14 @@ def assess_device(
     serial = device.serial or next(
         (o.value for o in _observations(device) if o.field in SERIAL_FIELDS and o.value), None
     )
-    vulnerabilities = match_vulnerabilities(device, knowledge.vulnerabilities, firmware)
-    if device.manufacturer and device.model is None:
+    model = device.model
+    if model is None:
+        model, model_how = credentialed_model(device)
+        if model is not None:
+            notes.append(f"model {model} learned from {model_how}")
+    matched = device if model == device.model else dataclasses.replace(device, model=model)
+    vulnerabilities = match_vulnerabilities(matched, knowledge.vulnerabilities, firmware)
+    if device.manufacturer and model is None:
         notes.append("model unknown: vulnerabilities listed by model could not be checked")
     exposures = exposures_of(device, all_devices or (device,), knowledge.exposure)
     for observation in _observations(device):
@@ -502,6 +597,7 @@ def assess_device(
     )
     return dataclasses.replace(
         device,
+        model=model,
         firmware=device.firmware or firmware,
         serial=serial,
         vulnerabilities=tuple(vulnerabilities),

@@ -1,20 +1,30 @@
 """Credentialed, read-only collection of model, serial and firmware (``--credentials``).
 
-The scheduler runs these probes only on hosts for which the credentials file has an entry
-(:meth:`Probe.applies_to_host`). Each API is tried in turn, and the probe stops at the first
-that answers with device information. What it sends (one connection per request,
-``Connection: close``, every read capped):
+Only hosts the credentials file names get a credentialed request. What is sent depends on
+what the device is, and the device is identified first (from the unauthenticated probes of
+the same host):
 
-1. Hikvision ISAPI: ``GET /ISAPI/System/deviceInfo`` without credentials; on a ``401`` with
-   a Digest challenge, the same request once with an RFC 7616 Digest ``Authorization``
-   (MD5, ``qop=auth``). When it answers, ``GET /ISAPI/System/Network/EZVIZ`` the same way
-   (whether the Hik-Connect/EZVIZ cloud platform is enabled).
-2. Dahua HTTP CGI: ``GET /cgi-bin/magicBox.cgi?action=getSystemInfo`` and
-   ``?action=getSoftwareVersion`` (Digest as above), then
-   ``GET /cgi-bin/configManager.cgi?action=getConfig&name=T2UServer`` (whether Dahua P2P is
-   enabled; a *getConfig*, never a *setConfig*).
-3. ONVIF: ``POST /onvif/device_service`` with ``GetDeviceInformation`` and a WS-Security
-   UsernameToken (PasswordDigest) — the read-only call ONVIF defines for this.
+- **A maker's API goes only to that maker's devices.** :class:`CredentialedApiCheck` is a
+  device check (the scheduler plans it from the identified device, after identification, like
+  the default-account check): it sends a request of ``knowledge/data/device_api.yaml`` only
+  when the device's manufacturer or brand is one of that request's ``vendors`` (a documented
+  relabel is attributed to its maker, e.g. an Amcrest camera to Dahua). A device of another
+  maker, or of no identified maker, gets none of them.
+
+  1. Hikvision ISAPI: ``GET /ISAPI/System/deviceInfo`` without credentials; on a ``401`` with
+     a Digest challenge, the same request once with an RFC 7616 Digest ``Authorization``
+     (MD5, ``qop=auth``). When it answers, ``GET /ISAPI/System/Network/EZVIZ`` the same way
+     (whether the Hik-Connect/EZVIZ cloud platform is enabled).
+  2. Dahua HTTP CGI: ``GET /cgi-bin/magicBox.cgi?action=getSystemInfo`` and
+     ``?action=getSoftwareVersion`` (Digest as above), then
+     ``GET /cgi-bin/configManager.cgi?action=getConfig&name=T2UServer`` (whether Dahua P2P is
+     enabled; a *getConfig*, never a *setConfig*).
+
+- **ONVIF is the standard's, not a maker's**: :class:`CredentialedHttpProbe` sends
+  ``POST /onvif/device_service`` with ``GetDeviceInformation`` and a WS-Security
+  UsernameToken (PasswordDigest) — the read-only call ONVIF defines for this — on the HTTP
+  ports of the hosts the credentials cover, whatever their maker, and records the reply only
+  when it is an ONVIF envelope.
 
 Never sent: Basic authentication over plain HTTP (the password would travel in clear text),
 any write (``setConfig``, ``PUT``, ``DELETE``), any exploit path. Nothing from the credential
@@ -26,12 +36,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from provscan.credentials import Credential, CredentialStore
 from provscan.errors import ProtocolError
 from provscan.knowledge.device_api import load_device_api
-from provscan.model import Observation
+from provscan.model import Device, Observation
 from provscan.observations import dahua as observe_dahua
 from provscan.observations import http as observe_http
 from provscan.observations import onvif as observe_onvif
@@ -103,11 +114,29 @@ async def get_with_digest(
     return await fetch(ctx, "GET", path, tls=tls, authorization=authorization), True
 
 
+#: HTTP ports the credentialed requests are sent to (every one the device has open).
+PLAIN_PORTS = (80, 81, 88, 8080, 8081, 8899)
+TLS_PORTS = (443, 8443)
+#: The first request of each maker API (its device information): who may receive the API.
+HIKVISION_API = "hikvision_isapi_deviceinfo"
+DAHUA_API = "dahua_cgi_systeminfo"
+
+
+def makers_of(device: Device) -> set[str]:
+    """The maker names a device is known by: its manufacturer and its brand."""
+    return {name for name in (device.manufacturer, device.brand) if name}
+
+
+def request_allowed(request_id: str, makers: set[str]) -> bool:
+    """Whether a device known by ``makers`` may receive the device-API request ``request_id``."""
+    return bool(makers & set(_API.request(request_id).vendors))
+
+
 class CredentialedHttpProbe(Probe):
-    """Model, serial and firmware through the device's own management API (credentials)."""
+    """ONVIF GetDeviceInformation with a UsernameToken (the standard's call; any maker)."""
 
     name = "credentialed"
-    default_ports = frozenset({80, 81, 88, 8080, 8081, 8899})
+    default_ports = frozenset(PLAIN_PORTS)
     order = 45
     tls = False
 
@@ -122,128 +151,204 @@ class CredentialedHttpProbe(Probe):
         if credential is None:
             return []
         protocol = "https" if self.tls else "http"
+        return await onvif_device_information(ctx, credential, protocol, tls=self.tls)
+
+
+class CredentialedHttpsProbe(CredentialedHttpProbe):
+    name = "credentialed-tls"
+    default_ports = frozenset(TLS_PORTS)
+    order = 46
+    tls = True
+
+
+async def onvif_device_information(
+    ctx: ProbeContext, credential: Credential, protocol: str, *, tls: bool
+) -> list[Observation]:
+    """``GetDeviceInformation`` with a WS-Security UsernameToken; [] unless ONVIF answers."""
+    header = username_token_header(
+        credential.username,
+        credential.password,
+        secrets.token_bytes(16),
+        datetime.now(UTC),
+    )
+    body = onvif_request_with_token("<tds:GetDeviceInformation/>", header)
+    try:
+        response = await fetch(
+            ctx,
+            "POST",
+            onvif_wire.DEVICE_SERVICE_PATH,
+            tls=tls,
+            body=body,
+            content_type=onvif_wire.CONTENT_TYPE,
+        )
+    except ProbeError:
+        return []
+    if b"Envelope" not in response.body[:4096]:
+        return []
+    try:
+        reply = onvif_wire.parse_response(response.body)
+    except ProtocolError:
+        return []
+    found = [
+        Observation(
+            protocol,
+            ctx.port,
+            "credentialed.auth",
+            "accepted" if reply.device_information is not None else "rejected",
+            "onvif",
+        )
+    ]
+    if reply.device_information is not None:
+        found += observe_onvif.device_information_observations(
+            reply.device_information, ctx.port, "GetDeviceInformation (credentialed)"
+        )
+    return found
+
+
+class MakerApiProbe(Probe):
+    """One maker's management API with the user's credential, on one port of its device.
+
+    Planned by :class:`CredentialedApiCheck` only for a device of that maker; each follow-up
+    request is sent only when its own ``vendors`` include the device's maker too.
+    """
+
+    order = 45
+
+    def __init__(
+        self, api: str, credential: Credential, makers: set[str], *, tls: bool = False
+    ) -> None:
+        self.api = api
+        self.credential = credential
+        self.makers = frozenset(makers)
+        self.tls = tls
+        self.name = f"credentialed-{'hikvision' if api == HIKVISION_API else 'dahua'}" + (
+            "-tls" if tls else ""
+        )
+
+    def _allowed(self, request_id: str) -> bool:
+        return request_allowed(request_id, set(self.makers))
+
+    async def run(self, ctx: ProbeContext) -> list[Observation]:
+        if not self._allowed(self.api):  # planned for another maker: send nothing
+            return []
+        if self.api == HIKVISION_API:
+            return await self._hikvision(ctx)
+        return await self._dahua(ctx)
+
+    def _note(self, observations: list[Observation], port: int, api: str, ok: bool) -> None:
+        protocol = "https" if self.tls else "http"
+        outcome = "accepted" if ok else "rejected"
+        observations.append(Observation(protocol, port, "credentialed.auth", outcome, api))
+
+    async def _hikvision(self, ctx: ProbeContext) -> list[Observation]:
+        protocol = "https" if self.tls else "http"
         port = ctx.port
         observations: list[Observation] = []
-
-        def note(api: str, outcome: str) -> None:
-            observations.append(Observation(protocol, port, "credentialed.auth", outcome, api))
-
-        # 1. Hikvision ISAPI
         try:
-            response, sent = await get_with_digest(ctx, ISAPI_DEVICE_INFO, credential, tls=self.tls)
+            response, sent = await get_with_digest(
+                ctx, ISAPI_DEVICE_INFO, self.credential, tls=self.tls
+            )
         except ProbeError:
-            response, sent = None, False
-        if response is not None and sent:
-            note("hikvision-isapi", "accepted" if response.status == 200 else "rejected")
-        if response is not None and response.status == 200 and b"DeviceInfo" in response.body:
-            detail = f"credentialed {ISAPI_DEVICE_INFO}"
-            observations += [
-                Observation(protocol, port, o.field, o.value, detail)
-                for o in observe_http.isapi_observations(response.body, port, detail)
-            ]
+            return observations
+        if sent:
+            self._note(observations, port, "hikvision-isapi", response.status == 200)
+        if response.status != 200 or b"DeviceInfo" not in response.body:
+            return observations
+        detail = f"credentialed {ISAPI_DEVICE_INFO}"
+        observations += [
+            Observation(protocol, port, o.field, o.value, detail)
+            for o in observe_http.isapi_observations(response.body, port, detail)
+        ]
+        if self._allowed("hikvision_isapi_ezviz"):
             try:
-                ezviz, _ = await get_with_digest(ctx, ISAPI_EZVIZ, credential, tls=self.tls)
+                ezviz, _ = await get_with_digest(ctx, ISAPI_EZVIZ, self.credential, tls=self.tls)
                 if ezviz.status == 200:
                     observations += observe_http.ezviz_observations(
                         ezviz.body, port, ISAPI_EZVIZ, protocol
                     )
             except ProbeError:
                 pass
-            return observations
-
-        # 2. Dahua HTTP CGI
-        try:
-            response, sent = await get_with_digest(ctx, DAHUA_SYSTEM_INFO, credential, tls=self.tls)
-        except ProbeError:
-            response, sent = None, False
-        if response is not None and sent:
-            note("dahua-cgi", "accepted" if response.status == 200 else "rejected")
-        if response is not None and response.status == 200:
-            info = parse_cgi_values(response.body)
-            observations += observe_dahua.system_info_observations(
-                info, port, DAHUA_SYSTEM_INFO, protocol
-            )
-            if info:
-                await self._dahua_extras(ctx, credential, protocol, observations)
-                return observations
-
-        # 3. ONVIF GetDeviceInformation with a UsernameToken
-        observations += await self._onvif(ctx, credential, protocol)
         return observations
 
-    async def _dahua_extras(
-        self,
-        ctx: ProbeContext,
-        credential: Credential,
-        protocol: str,
-        observations: list[Observation],
-    ) -> None:
-        for path, key, field_name in (
-            (DAHUA_SOFTWARE_VERSION, "version", "dahua.cgi.firmware"),
-            (DAHUA_P2P_CONFIG, "table.T2UServer.Enable", "dahua.cgi.p2p_enabled"),
-        ):
-            try:
-                response, _ = await get_with_digest(ctx, path, credential, tls=self.tls)
-            except ProbeError:
-                continue
-            if response.status == 200:
-                values = parse_cgi_values(response.body)
-                observations += observe_dahua.cgi_value_observations(
-                    values, key, field_name, ctx.port, path, protocol
-                )
-
-    async def _onvif(
-        self, ctx: ProbeContext, credential: Credential, protocol: str
-    ) -> list[Observation]:
-        header = username_token_header(
-            credential.username,
-            credential.password,
-            secrets.token_bytes(16),
-            datetime.now(UTC),
-        )
-        body = onvif_request_with_token("<tds:GetDeviceInformation/>", header)
+    async def _dahua(self, ctx: ProbeContext) -> list[Observation]:
+        protocol = "https" if self.tls else "http"
+        port = ctx.port
+        observations: list[Observation] = []
         try:
-            response = await fetch(
-                ctx,
-                "POST",
-                onvif_wire.DEVICE_SERVICE_PATH,
-                tls=self.tls,
-                body=body,
-                content_type=onvif_wire.CONTENT_TYPE,
+            response, sent = await get_with_digest(
+                ctx, DAHUA_SYSTEM_INFO, self.credential, tls=self.tls
             )
         except ProbeError:
-            return []
-        if b"Envelope" not in response.body[:4096]:
-            return []
-        try:
-            reply = onvif_wire.parse_response(response.body)
-        except ProtocolError:
-            return []
-        found = [
-            Observation(
-                protocol,
-                ctx.port,
-                "credentialed.auth",
-                "accepted" if reply.device_information is not None else "rejected",
-                "onvif",
-            )
-        ]
-        if reply.device_information is not None:
-            found += observe_onvif.device_information_observations(
-                reply.device_information, ctx.port, "GetDeviceInformation (credentialed)"
-            )
-        return found
+            return observations
+        if sent:
+            self._note(observations, port, "dahua-cgi", response.status == 200)
+        if response.status != 200:
+            return observations
+        info = parse_cgi_values(response.body)
+        observations += observe_dahua.system_info_observations(
+            info, port, DAHUA_SYSTEM_INFO, protocol
+        )
+        if not info:
+            return observations
+        for request_id, path, key, field_name in (
+            ("dahua_cgi_softwareversion", DAHUA_SOFTWARE_VERSION, "version", "dahua.cgi.firmware"),
+            (
+                "dahua_cgi_p2p_config",
+                DAHUA_P2P_CONFIG,
+                "table.T2UServer.Enable",
+                "dahua.cgi.p2p_enabled",
+            ),
+        ):
+            if not self._allowed(request_id):
+                continue
+            try:
+                reply, _ = await get_with_digest(ctx, path, self.credential, tls=self.tls)
+            except ProbeError:
+                continue
+            if reply.status == 200:
+                values = parse_cgi_values(reply.body)
+                observations += observe_dahua.cgi_value_observations(
+                    values, key, field_name, port, path, protocol
+                )
+        return observations
 
 
-class CredentialedHttpsProbe(CredentialedHttpProbe):
-    name = "credentialed-tls"
-    default_ports = frozenset({443, 8443})
-    order = 46
-    tls = True
+@dataclass(frozen=True)
+class CredentialedApiCheck:
+    """Plans the makers' credentialed API requests from the identified device.
+
+    A device whose manufacturer or brand is not one of an API's ``vendors`` gets none of its
+    requests; one without credentials in the store gets nothing.
+    """
+
+    credentials: CredentialStore
+
+    def plan(self, device: Device) -> list[tuple[Probe, int]]:
+        credential = self.credentials.for_host(device.ip)
+        if credential is None:
+            return []
+        makers = makers_of(device)
+        apis = [api for api in (HIKVISION_API, DAHUA_API) if request_allowed(api, makers)]
+        jobs: list[tuple[Probe, int]] = []
+        for api in apis:
+            for port in PLAIN_PORTS:
+                if port in device.open_ports:
+                    jobs.append((MakerApiProbe(api, credential, makers), port))
+            for port in TLS_PORTS:
+                if port in device.open_ports:
+                    jobs.append((MakerApiProbe(api, credential, makers, tls=True), port))
+        return jobs
 
 
 def credentialed_probes(credentials: CredentialStore) -> Sequence[Probe]:
-    """The credentialed probes for a store (none when it is empty)."""
+    """The per-port credentialed probes for a store (ONVIF only; none when it is empty)."""
     if not credentials:
         return ()
     return (CredentialedHttpProbe(credentials), CredentialedHttpsProbe(credentials))
+
+
+def credentialed_checks(credentials: CredentialStore) -> Sequence[CredentialedApiCheck]:
+    """The device checks that send the makers' API requests (none when the store is empty)."""
+    if not credentials:
+        return ()
+    return (CredentialedApiCheck(credentials),)

@@ -27,7 +27,7 @@ from provscan.knowledge.accounts import DefaultAccount
 from provscan.knowledge.device_api import load_device_api
 from provscan.knowledge.versions import compare, parse_firmware
 from provscan.model import Device, Observation
-from provscan.probes.credentialed import digest_challenge
+from provscan.probes.credentialed import digest_challenge, makers_of
 from provscan.probes.http import fetch
 from provscan.probes.interface import Probe, ProbeContext, ProbeError
 from provscan.wire.digest import digest_authorization
@@ -176,7 +176,7 @@ class DefaultCredentialCheck:
     accounts: Sequence[DefaultAccount]
 
     def plan(self, device: Device) -> list[tuple[Probe, int]]:
-        makers = {name for name in (device.manufacturer, device.brand) if name}
+        makers = makers_of(device)
         relevant = [a for a in self.accounts if makers & set(a.vendors)]
         if not relevant:
             return []
