@@ -33,13 +33,13 @@ SUBNET = f"127.251.{os.getpid() % 250}"
 # (strict: an unexpected pass fails the run, so the mark cannot outlive the problem).
 XFAIL_RECALL = pytest.mark.xfail(
     strict=True,
-    reason="measured restricted recall 7/19 = 0.37: SSH/telnet-only Huawei/ZTE devices are "
-    "outside the default ports, Huawei/ZTE realms and Dahua's legal name are unknown",
+    reason="measured restricted recall 15/19 = 0.79 (2026-12-03; was 7/19): 2 Huawei, 1 ZTE "
+    "and 1 Hikvision device still carry only shared or unknown signals",
 )
 XFAIL_MAKER = pytest.mark.xfail(
     strict=True,
-    reason="measured maker accuracy 15/44 = 0.34: Huawei, ZTE, D-Link, LILIN, Zyxel, "
-    "Grandstream, Netgear, MikroTik, Ubiquiti values unknown; TP-Link called Hikvision",
+    reason="measured maker accuracy 24/44 = 0.55 (2026-12-03; was 15/44): most unrestricted "
+    "makers' own values (D-Link, LILIN, Zyxel, Grandstream, Netgear, MikroTik...) are unknown",
 )
 
 
