@@ -4,14 +4,22 @@ A script is a function of what the client wrote to what the device answers (``b"
 asked once for a device that speaks first: a banner, the Hikvision SDK port). The twin keeps
 the real stream's contract — byte cap, ``truncated``, EOF, :class:`ProbeClosed` when a read
 cannot be satisfied — so a probe that passes against it behaves the same over TCP.
+
+The UDP twin (:class:`ScriptedDatagrams`) is an :data:`~provscan.transport.udp.OpenEndpoint`
+for :func:`~provscan.transport.udp.exchange_datagrams`: a datagram script maps what was sent,
+and to where, to the replies that come back (several, malformed, oversized, from other
+sources), delivered on the event loop as a socket would deliver them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from provscan.transport.interface import ProbeClosed, Stream
 from provscan.transport.limits import ScanLimits
+from provscan.transport.udp import ProtocolFactory, Route
 
 #: What a scripted device answers to what it was sent.
 Script = Callable[[bytes], bytes]
@@ -111,3 +119,77 @@ class ScriptedConnector:
         stream = ScriptedStream(self.script, self.certificate if tls else None, self.limits)
         self.streams.append(stream)
         return stream
+
+
+#: What a scripted UDP network answers to ``(data, destination_address, destination_port)``:
+#: the replies, each ``(source_address, source_port, payload)``. Raising OSError reports a
+#: send error to the endpoint's protocol, as a real socket's ``error_received`` would.
+DatagramScript = Callable[[bytes, str, int], Sequence[tuple[str, int, bytes]]]
+#: The largest payload one IPv4 UDP datagram can carry; the twin drops larger replies.
+MAX_UDP_PAYLOAD = 65507
+
+
+class ScriptedDatagramTransport(asyncio.DatagramTransport):
+    """One endpoint on a scripted network: each ``sendto`` is answered by the script."""
+
+    def __init__(
+        self, network: ScriptedDatagrams, route: Route, protocol: asyncio.DatagramProtocol
+    ) -> None:
+        super().__init__()
+        self.network = network
+        self.route = route
+        self.protocol = protocol
+        self._closing = False
+
+    def sendto(self, data: bytes | bytearray | memoryview, addr: Any = None) -> None:
+        if self._closing or addr is None:
+            return
+        address, port = str(addr[0]), int(addr[1])
+        self.network.sent.append((address, port, bytes(data)))
+        loop = asyncio.get_running_loop()
+        try:
+            replies = self.network.script(bytes(data), address, port)
+        except OSError as exc:
+            loop.call_soon(self.protocol.error_received, exc)
+            return
+        for source_address, source_port, payload in replies:
+            if len(payload) <= MAX_UDP_PAYLOAD:
+                loop.call_soon(self._deliver, payload, (source_address, source_port))
+
+    def _deliver(self, payload: bytes, source: tuple[str, int]) -> None:
+        if not self._closing:
+            self.protocol.datagram_received(payload, source)
+
+    def is_closing(self) -> bool:
+        return self._closing
+
+    def close(self) -> None:
+        if not self._closing:
+            self._closing = True
+            asyncio.get_running_loop().call_soon(self.protocol.connection_lost, None)
+
+    def abort(self) -> None:
+        self.close()
+
+
+class ScriptedDatagrams:
+    """The UDP twin: an ``OpenEndpoint`` whose endpoints reach the scripted network.
+
+    Records every datagram sent (``sent``: destination address, port, payload) and every
+    route an endpoint was opened with (``routes``)."""
+
+    def __init__(self, script: DatagramScript) -> None:
+        self.script = script
+        self.sent: list[tuple[str, int, bytes]] = []
+        self.routes: list[Route] = []
+        self.endpoints: list[ScriptedDatagramTransport] = []
+
+    async def __call__(
+        self, route: Route, protocol_factory: ProtocolFactory
+    ) -> ScriptedDatagramTransport:
+        protocol = protocol_factory()
+        transport = ScriptedDatagramTransport(self, route, protocol)
+        protocol.connection_made(transport)
+        self.routes.append(route)
+        self.endpoints.append(transport)
+        return transport
