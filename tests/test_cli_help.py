@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-COMMANDS = ["scan", "demo", "discover", "pcap", "lookup", "screen", "policies"]
+COMMANDS = ["scan", "demo", "discover", "pcap", "lookup", "screen", "policies", "knowledge verify"]
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -46,7 +46,7 @@ def test_a_bad_option_value_is_one_short_line(args: list[str], words: str) -> No
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_help_shows_types_in_words_examples_and_exit_codes(command: str) -> None:
-    result = run(command, "--help")
+    result = run(*command.split(), "--help")
     assert result.returncode == 0, result.stderr
     text = result.stdout
     assert "Examples:" in text and f"provscan {command}" in text

@@ -16,11 +16,21 @@ class VerifyFormat(StrEnum):
 
 
 def register(app: typer.Typer) -> None:
+    from provscan.commands.common import epilog
+
     knowledge_app = typer.Typer(
         help="The reviewed knowledge data: vendors, families, policies, fingerprints, CVEs…",
         no_args_is_help=True,
+        rich_markup_mode=None,
     )
-    knowledge_app.command(name="verify")(verify)
+    knowledge_app.command(
+        name="verify",
+        epilog=epilog(
+            "provscan knowledge verify",
+            "provscan knowledge verify --format json > problems.json",
+            "provscan knowledge verify --data-dir ./my-knowledge",
+        ),
+    )(verify)
     app.add_typer(knowledge_app, name="knowledge")
 
 
