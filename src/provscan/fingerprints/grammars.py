@@ -10,6 +10,9 @@ from provscan.fingerprints.text import Candidate, candidates
 from provscan.knowledge.grammars import GrammarKnowledge
 from provscan.knowledge.schema import ModelGrammar
 
+#: Word sequences whose grammar hits are remembered (oldest forgotten first).
+FIND_CACHE_SIZE = 50_000
+
 
 @dataclass(frozen=True)
 class GrammarHit:
@@ -31,6 +34,9 @@ class GrammarIndex:
             (order, grammar, re.compile(grammar.pattern, re.IGNORECASE))
             for order, grammar in enumerate(self.grammars)
         ]
+        #: Brands whose grammars need the brand named (``requires_brand``).
+        self._gated = frozenset(g.brand for g in self.grammars if g.requires_brand)
+        self._found: dict[tuple[tuple[str, ...], frozenset[str]], tuple[GrammarHit, ...]] = {}
         self._any = re.compile(
             "|".join(f"(?:{grammar.pattern})" for grammar in self.grammars), re.IGNORECASE
         )
@@ -60,8 +66,18 @@ class GrammarIndex:
         return hits
 
     def find(self, words: Sequence[str], brands: Collection[str] = ()) -> list[GrammarHit]:
-        """Every grammar hit on every candidate run of ``words``."""
-        hits: list[GrammarHit] = []
-        for candidate in candidates(words):
-            hits.extend(self._match(candidate, brands))
-        return hits
+        """Every grammar hit on every candidate run of ``words``.
+
+        Results are remembered per (words, brands that unlock a grammar): the same model cell
+        comes back on many rows of a list, under descriptions that differ.
+        """
+        key = (tuple(words), frozenset(brand for brand in brands if brand in self._gated))
+        found = self._found.get(key)
+        if found is None:
+            found = tuple(
+                hit for candidate in candidates(words) for hit in self._match(candidate, brands)
+            )
+            if len(self._found) >= FIND_CACHE_SIZE:
+                del self._found[next(iter(self._found))]  # the oldest entry
+            self._found[key] = found
+        return list(found)

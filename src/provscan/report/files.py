@@ -91,3 +91,13 @@ def _target_mode(path: Path) -> int:
         return stat.S_IMODE(path.stat().st_mode)
     except FileNotFoundError:
         return PRIVATE_FILE_MODE
+
+
+#: Cell starts a spreadsheet runs as a formula (CSV injection, OWASP): such cells get a
+#: leading ``'`` in every CSV provscan writes.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def guard_formula(value: str) -> str:
+    """``value`` as a spreadsheet cell that is never run as a formula."""
+    return "'" + value if value.startswith(FORMULA_PREFIXES) else value

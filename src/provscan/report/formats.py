@@ -26,7 +26,7 @@ from provscan.model import Device, Evidence, Finding, Remediation, ScanResult
 from provscan.policy.evaluate import REVIEW_NOTE_PREFIX
 from provscan.report.contract import ScanDocument, ordered_devices, to_contract
 from provscan.report.files import OutputError as OutputError  # re-exported: write_output raises it
-from provscan.report.files import write_atomically
+from provscan.report.files import guard_formula, write_atomically
 from provscan.report.safe_text import printable
 
 #: Output formats accepted by :func:`write_output`.
@@ -52,8 +52,6 @@ CSV_COLUMNS: tuple[str, ...] = (
     "first_action",
 )
 
-#: A cell starting with one of these is a formula to spreadsheet programs (OWASP CSV injection).
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 #: Longest device-supplied value shown in a table cell or an evidence line.
 WHY_VALUE_CHARS = 80
@@ -93,12 +91,6 @@ def _jsonl(line: dict[str, Any]) -> str:
 # --- CSV -------------------------------------------------------------------------------
 
 
-def _csv_cell(value: str) -> str:
-    if value.startswith(_FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
 def _policy_ids(device: Device) -> list[str]:
     return list(dict.fromkeys(finding.policy for finding in device.findings))
 
@@ -133,7 +125,7 @@ def render_csv(result: ScanResult) -> str:
             ";".join(dict.fromkeys(e.kind for e in device.exposure)),
             device.remediation[0].action if device.remediation else "",
         )
-        writer.writerow([_csv_cell(cell) for cell in row])
+        writer.writerow([guard_formula(cell) for cell in row])
     return buffer.getvalue()
 
 

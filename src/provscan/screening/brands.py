@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
@@ -19,6 +20,8 @@ from provscan.knowledge.loader import Knowledge, vendor_key
 
 #: Longest vendor spelling, in tokens, tried as an exact n-gram ("Hangzhou Hikvision Digital …").
 MAX_BRAND_TOKENS = 6
+#: Spellings whose canonical vendor is remembered.
+CANONICAL_CACHE_SIZE = 65_536
 #: Words shorter than this are only matched exactly.
 MIN_FUZZY_LENGTH = 5
 #: Edits allowed: one for 5-7 characters, two from 8 characters.
@@ -276,9 +279,11 @@ class BrandFinder:
         self._fuzzy_keys = fuzzy
         self._fuzzy_choices = list(fuzzy)
         self._max_tokens = min(max_tokens, MAX_BRAND_TOKENS)
+        #: Spellings already looked up: the same words come back on row after row.
+        self._canonical = lru_cache(maxsize=CANONICAL_CACHE_SIZE)(knowledge.canonical_vendor)
 
     def exact(self, text: str) -> str | None:
-        return self._knowledge.canonical_vendor(text)
+        return self._canonical(text)
 
     def find_exact(self, words: Sequence[str]) -> list[BrandMatch]:
         """Vendor spellings that are whole runs of words, longest first, not overlapping."""
@@ -290,7 +295,7 @@ class BrandFinder:
                 if span & taken:
                     continue
                 written = " ".join(words[start : start + length])
-                vendor = self._knowledge.canonical_vendor(written)
+                vendor = self._canonical(written)
                 if vendor is not None:
                     found.append(BrandMatch(vendor, written, True, start, length))
                     taken |= span

@@ -9,7 +9,7 @@ from provscan.knowledge.grammars import load_grammar_knowledge
 from provscan.knowledge.loader import Knowledge, load_knowledge
 from provscan.knowledge.schema import Policy
 from provscan.screening.columns import ColumnChoice
-from provscan.screening.identify import Identification, ProductIdentifier
+from provscan.screening.identify import ProductIdentifier
 from provscan.screening.tables import InputTable
 from provscan.screening.verdict import ScreenRow, judge_product
 
@@ -31,22 +31,40 @@ def screen_table(
     identifier: ProductIdentifier,
     policies: Sequence[Policy],
 ) -> list[ScreenRow]:
-    cache: dict[tuple[str, str, str], Identification] = {}
+    """One screened row per data row; a product listed again reuses its first judgement.
+
+    Real lists repeat products (the same camera on many lines): the identification and the
+    verdict depend only on the (brand, model, description) cells and the policies, so each
+    distinct triple is identified and judged once, and its later rows are copies of that row
+    with their own row number (the findings, reason and evidence are shared, not rebuilt).
+    """
+    judged: dict[tuple[str, str, str], ScreenRow] = {}
     rows = []
+    wanted = (columns.brand, columns.model, columns.description)
     for number, cells in zip(table.row_numbers, table.rows, strict=True):
+        key: tuple[str, str, str]
         if columns.all_text:
             key = ("", "", " ".join(cell for cell in cells if cell))
         else:
-            key = tuple(  # type: ignore[assignment]
-                cells[index] if index is not None else ""
-                for index in (columns.brand, columns.model, columns.description)
+            brand, model, description = (
+                cells[index] if index is not None else "" for index in wanted
             )
-        identification = cache.get(key)
-        if identification is None:
+            key = (brand, model, description)
+        template = judged.get(key)
+        if template is None:
             brand, model, description = key
             identification = identifier.identify(
                 description, brand=brand or None, model=model or None
             )
-            cache[key] = identification
-        rows.append(judge_product(identification, policies, row=number))
+            template = judge_product(identification, policies, row=number)
+            judged[key] = template
+            rows.append(template)
+        else:
+            # Frozen models: the copy shares the template's values (lists nothing changes) and
+            # its set of fields set; model_construct does not validate them again.
+            rows.append(
+                ScreenRow.model_construct(
+                    template.model_fields_set, **{**template.__dict__, "row": number}
+                )
+            )
     return rows

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from provscan.errors import InputError
-from provscan.report.formats import _csv_cell
+from provscan.report.files import guard_formula
 from provscan.screening.columns import header_key, is_header_row
 from provscan.screening.verdict import ScreenRow
 
@@ -81,7 +81,7 @@ class ScreenInputError(InputError):
     """A procurement list could not be read; the message says why and what to do."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SourceRecord:
     """One row of the input as written: a CSV record or a non-empty sheet row."""
 
@@ -592,7 +592,7 @@ def render_csv(table: InputTable, rows: Sequence[ScreenRow]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for cells in (header, *body):
-        writer.writerow([_csv_cell(cell) for cell in cells])
+        writer.writerow([guard_formula(cell) for cell in cells])
     return buffer.getvalue().encode("utf-8")
 
 
@@ -613,19 +613,22 @@ def _parse_csv(text: str, delimiter: str) -> list[list[str]]:
 
 def _rewrite_csv(table: InputTable, rows: Sequence[ScreenRow], form: CsvFormat) -> bytes:
     names = added_column_names(table.header)
-    added: dict[int, list[str]] = {}
-    if table.header_record is not None:
-        added[table.header_record] = names
-    added.update(zip(table.data_records, map(result_cells, rows), strict=True))
+    # The result cells of a row are made when its line is written, not all held at once.
+    screened: dict[int, ScreenRow] = dict(zip(table.data_records, rows, strict=True))
+    extended = [*screened, *([] if table.header_record is None else [table.header_record])]
     # Results start after the widest screened record, so short rows get empty cells first.
-    width = max(len(table.records[index].cells) for index in added)
+    width = max(len(table.records[index].cells) for index in extended)
     lines: list[str] = []
     if table.header_record is None:
         # Nothing to extend: a header line names the columns (the input's as "column N").
         unnamed = [f"column {index + 1}" for index in range(width)]
         lines.append(_csv_line([*unnamed, *names], form.delimiter) + form.line_terminator)
     for index, record in enumerate(table.records):
-        lines.append(_csv_record(record, added.get(index), width, form.delimiter))
+        row = screened.get(index)
+        added = result_cells(row) if row is not None else None
+        if index == table.header_record:
+            added = names
+        lines.append(_csv_record(record, added, width, form.delimiter))
     return form.bom + "".join(lines).encode(form.encoding, errors="replace")
 
 
@@ -633,14 +636,14 @@ def _csv_record(
     record: SourceRecord, added: Sequence[str] | None, width: int, delimiter: str
 ) -> str:
     """One output record: the input's text where it can stay, ``added`` cells appended."""
-    guarded = [_csv_cell(cell) for cell in record.cells]
+    guarded = [guard_formula(cell) for cell in record.cells]
     ending = _line_ending(record.raw)
     if added is None:
         if guarded == record.cells:
             return record.raw  # title and blank rows, unchanged
         return _csv_line(guarded, delimiter) + ending
     padding = [""] * (width - len(guarded))
-    tail = [_csv_cell(cell) for cell in added]
+    tail = [guard_formula(cell) for cell in added]
     expected = [*guarded, *padding, *tail]
     if guarded == record.cells:
         # Keep the input's bytes and append to them; checked by parsing, because a record

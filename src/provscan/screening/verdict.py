@@ -7,12 +7,13 @@ prints it and ``provscan screen --format json`` lists it under ``rows``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from provscan.knowledge.schema import Policy
-from provscan.model import FindingEffect
+from provscan.model import Finding, FindingEffect
 from provscan.policy.evaluate import RESTRICTED_MIN_CONFIDENCE, assess
 from provscan.screening.identify import Identification
 
@@ -150,22 +151,25 @@ def judge_product(
         family=identification.family,
         restricted=restricted,
         status=status,
-        findings=[
-            ScreenFinding(
-                policy=f.policy,
-                jurisdiction=f.jurisdiction,
-                measure=f.measure,
-                citation=f.citation,
-                effective=f.effective,
-                family=f.family,
-                scope_note=f.scope_note,
-                effect=f.effect,
-            )
-            for f in assessment.findings
-        ],
+        findings=[_screen_finding(f) for f in assessment.findings],
         confidence=identification.confidence,
         reason="; ".join(reasons),
         evidence=list(identification.evidence),
+    )
+
+
+@lru_cache(maxsize=4096)
+def _screen_finding(f: Finding) -> ScreenFinding:
+    """The finding as a row shows it; built once per finding (rows share the frozen object)."""
+    return ScreenFinding(
+        policy=f.policy,
+        jurisdiction=f.jurisdiction,
+        measure=f.measure,
+        citation=f.citation,
+        effective=f.effective,
+        family=f.family,
+        scope_note=f.scope_note,
+        effect=f.effect,
     )
 
 
