@@ -16,14 +16,12 @@ import ipaddress
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import psutil
+from measure import run_measured
 
 from provscan.knowledge import load_knowledge
 from provscan.lab.server import generate_bench_lab, run_lab_in_thread
@@ -31,30 +29,6 @@ from provscan.transport.limits import DEFAULT_PORTS
 
 # The scope interlock (docs/decisions/0007): everything this benchmark starts stays on loopback.
 os.environ.setdefault("PROVSCAN_ALLOWED_TARGETS", "127.0.0.0/8,::1/128")
-
-
-def run_measured(command: list[str], timeout: float) -> tuple[float, int, str, int]:
-    """Run a command; return (seconds, peak RSS bytes of it and its children, stdout, rc)."""
-    with tempfile.TemporaryFile() as out:
-        started = time.monotonic()
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL)
-        watched = psutil.Process(process.pid)
-        peak = 0
-        while process.poll() is None:
-            try:
-                rss = watched.memory_info().rss + sum(
-                    c.memory_info().rss for c in watched.children(recursive=True)
-                )
-                peak = max(peak, rss)
-            except psutil.Error:
-                pass
-            if time.monotonic() - started > timeout:
-                process.kill()
-                break
-            time.sleep(0.05)
-        elapsed = time.monotonic() - started
-        out.seek(0)
-        return elapsed, peak, out.read().decode("utf-8", "replace"), process.wait()
 
 
 def expected_makers(devices: list, knowledge) -> dict[str, tuple[str | None, str | None]]:  # type: ignore[no-untyped-def,type-arg]
@@ -112,7 +86,7 @@ def main() -> int:
 
     with run_lab_in_thread(devices):
         output = Path(tempfile.mkdtemp()) / "scan.json"
-        elapsed, peak, _, rc = run_measured(
+        scan = run_measured(
             [
                 sys.executable,
                 "-m",
@@ -130,6 +104,7 @@ def main() -> int:
             ],
             timeout=3600,
         )
+        elapsed, peak, rc = scan.seconds, scan.peak_rss, scan.returncode
         document = json.loads(output.read_text()) if output.exists() else {"devices": []}
         correct = sum(
             1
@@ -159,10 +134,16 @@ def main() -> int:
         if args.no_nmap or nmap is None:
             print("nmap: not run" + ("" if nmap else " (not installed: apt-get install nmap)"))
             return 0
-        nmap_elapsed, nmap_peak, xml_text, nmap_rc = run_measured(
+        nmap_run = run_measured(
             [nmap, "-sV", "-Pn", "-n", "-p", ports, "--open", "-oX", "-", args.cidr],
             timeout=args.nmap_timeout,
         )
+        nmap_elapsed, nmap_peak, nmap_rc = (
+            nmap_run.seconds,
+            nmap_run.peak_rss,
+            nmap_run.returncode,
+        )
+        xml_text = nmap_run.stdout
         nmap_correct = nmap_identified(xml_text, expected, knowledge)
         print(
             f"nmap -sV: {nmap_elapsed:.2f} s (exit {nmap_rc}), peak RSS {nmap_peak / 2**20:.1f} MiB, "

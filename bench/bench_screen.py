@@ -15,13 +15,11 @@ import argparse
 import csv
 import io
 import random
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import psutil
+from measure import run_measured
 
 FIXTURE = Path(__file__).resolve().parent.parent / "tests/screen/fixtures/procurement_list.csv"
 #: Words a buyer adds to a description of a product already on the list.
@@ -60,31 +58,6 @@ def generate(rows: int, unique: float, seed: int) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def run_measured(command: list[str], timeout: float) -> tuple[float, int, int, str]:
-    """Run a command; return (seconds, peak RSS bytes of it and its children, rc, stderr)."""
-    with tempfile.TemporaryFile() as err:
-        started = time.monotonic()
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err)
-        watched = psutil.Process(process.pid)
-        peak = 0
-        while process.poll() is None:
-            try:
-                rss = watched.memory_info().rss + sum(
-                    child.memory_info().rss for child in watched.children(recursive=True)
-                )
-                peak = max(peak, rss)
-            except psutil.Error:
-                pass
-            if time.monotonic() - started > timeout:
-                process.kill()
-                break
-            time.sleep(0.02)
-        elapsed = time.monotonic() - started
-        rc = process.wait()
-        err.seek(0)
-        return elapsed, peak, rc, err.read().decode("utf-8", "replace")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
@@ -116,9 +89,10 @@ def main() -> int:
             f"{args.unique:.0%} products seen once, seed {args.seed}"
         )
         print("command:", " ".join(command))
-        elapsed, peak, rc, err = run_measured(command, args.timeout)
-        if rc != 0:
-            print(f"provscan screen exited {rc}: {err.strip()}")
+        run = run_measured(command, args.timeout)
+        elapsed, peak = run.seconds, run.peak_rss
+        if run.returncode != 0:
+            print(f"provscan screen exited {run.returncode}: {run.stderr.strip()}")
             return 1
         print(
             f"provscan screen: {elapsed:.2f} s, {args.rows / elapsed:,.0f} rows/s, "

@@ -99,10 +99,10 @@ def _load_credentials(path: Path | None) -> CredentialStore | None:
 
 @app.command(
     epilog=epilog(
-        "provscan scan 127.77.1.0/24",
-        "provscan scan 10.1.0.0/16 --exclude 10.1.99.0/24 --policy ca,us",
-        "provscan scan @sites.txt -f json -o scan.json --fail-on-restricted",
-        "provscan scan cam1.example.internal --ports 80,443,554,8000 --rate 50",
+        "provscan scan 127.77.1.0/24                  (the lab; put your own ranges here)",
+        "provscan scan 127.77.1.0/24 127.77.4.0/24 --exclude 127.77.4.14 --policy ca,us",
+        "provscan scan @examples/lab-targets.txt -f json -o scan.json --fail-on-restricted",
+        "provscan scan 127.77.1.10 --ports 80,443,554,8000 --rate 50",
     )
 )
 def scan(
@@ -285,15 +285,14 @@ def demo(
 ) -> None:
     """Start the built-in device lab, scan it, print the findings and stop the lab."""
     from provscan.lab.server import run_lab_in_thread
+    from provscan.model import address_sort_key
     from provscan.pipeline import run_interruptibly, run_scan
     from provscan.targets import build_targets
 
     try:
         guard_output(output, [], db=db)
         with run_lab_in_thread() as lab:
-            addresses = sorted(
-                {d.address for d in lab.devices}, key=lambda a: tuple(int(x) for x in a.split("."))
-            )
+            addresses = sorted({d.address for d in lab.devices}, key=address_sort_key)
             stderr.print(
                 f"[bold]lab up:[/] {len(lab.devices)} emulated devices on {len(addresses)} loopback addresses",
                 highlight=False,

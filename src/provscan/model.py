@@ -7,6 +7,7 @@ All are frozen dataclasses; JSON/DB shapes live in ``report`` and ``store``.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -239,3 +240,12 @@ class ScanInfo:
 class ScanResult:
     info: ScanInfo
     devices: tuple[Device, ...]
+
+
+def address_sort_key(ip: str) -> tuple[int, int, str]:
+    """Order addresses numerically (IPv4 before IPv6); text that is no address sorts last."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return (9, 0, ip)
+    return (address.version, int(address), ip)

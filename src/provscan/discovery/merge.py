@@ -3,11 +3,10 @@ serial number (a device may answer SADP on one address and WS-Discovery on anoth
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping, Sequence
 
 from provscan.discovery.interface import DiscoveredHost, DiscoveryReply
-from provscan.model import Observation
+from provscan.model import Observation, address_sort_key
 from provscan.observations.sighting import Sighting
 from provscan.wire.mac import normalise_mac
 
@@ -44,14 +43,6 @@ def reply_for(
     )
 
 
-def _address_key(address: str) -> tuple[int, int]:
-    try:
-        parsed = ipaddress.ip_address(address)
-        return (parsed.version, int(parsed))
-    except ValueError:
-        return (9, 0)
-
-
 def merge_replies(
     replies: Sequence[DiscoveryReply],
     arp_macs: Mapping[str, str] | None = None,
@@ -82,7 +73,7 @@ def merge_replies(
 
     hosts: list[DiscoveredHost] = []
     for root, group in members.items():
-        ordered = sorted(addresses[root], key=_address_key)
+        ordered = sorted(addresses[root], key=address_sort_key)
         primary = ordered[0]
         reported = [r.mac for r in group if r.mac]
         mac: str | None = None
@@ -120,5 +111,5 @@ def merge_replies(
                 notes=tuple(dict.fromkeys(notes)),
             )
         )
-    hosts.sort(key=lambda h: _address_key(h.address))
+    hosts.sort(key=lambda h: address_sort_key(h.address))
     return hosts

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import ipaddress
 import time
 import uuid
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
@@ -42,6 +41,7 @@ from provscan.model import (
     ProbeAttempt,
     ScanInfo,
     ScanResult,
+    address_sort_key,
 )
 from provscan.probes.interface import (
     Probe,
@@ -195,7 +195,7 @@ class Scanner:
                 if not complete:
                     notes = (*notes, _interrupted_note(counters, request.total_hosts))
             # Interrupted or not, the scan ends here: listeners hear of it, marked incomplete.
-            devices.sort(key=lambda d: _address_key(d.ip))
+            devices.sort(key=lambda d: address_sort_key(d.ip))
             info = dataclasses.replace(
                 info,
                 finished_at=datetime.now(UTC),
@@ -431,11 +431,6 @@ class Scanner:
             error=error[:300],
             elapsed_s=round(time.monotonic() - started, 3),
         )
-
-
-def _address_key(ip: str) -> tuple[int, int]:
-    address = ipaddress.ip_address(ip)
-    return (address.version, int(address))
 
 
 async def unless_stopped(

@@ -20,7 +20,6 @@ default accounts) and ``remediation`` (replace / isolate / patch / reconfigure, 
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import json
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -38,6 +37,7 @@ from provscan.model import (
     ProbeAttempt,
     ScanInfo,
     ScanResult,
+    address_sort_key,
 )
 
 SCHEMA_VERSION: Literal["1.2"] = "1.2"
@@ -239,17 +239,9 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _ip_sort_key(ip: str) -> tuple[int, int, str]:
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return (9, 0, ip)
-    return (address.version, int(address), ip)
-
-
 def ordered_devices(devices: Iterable[Device]) -> list[Device]:
     """Devices in contract order: by IP address (IPv4 first), not by when hosts finished."""
-    return sorted(devices, key=lambda device: _ip_sort_key(device.ip))
+    return sorted(devices, key=lambda device: address_sort_key(device.ip))
 
 
 #: A finding whose measure restricts nothing (``effect: context`` in policies.yaml) carries

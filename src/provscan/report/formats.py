@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import ipaddress
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -22,7 +21,14 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from provscan.model import Device, Evidence, Finding, Remediation, ScanResult
+from provscan.model import (
+    Device,
+    Evidence,
+    Finding,
+    Remediation,
+    ScanResult,
+    address_sort_key,
+)
 from provscan.policy.evaluate import REVIEW_NOTE_PREFIX
 from provscan.report.contract import ScanDocument, ordered_devices, to_contract
 from provscan.report.files import OutputError as OutputError  # re-exported: write_output raises it
@@ -234,14 +240,6 @@ def _cell(value: str | None, placeholder: str = "-") -> Text:
     return Text(printable(value, limit=WHY_VALUE_CHARS))
 
 
-def _address_key(ip: str) -> tuple[int, int, str]:
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return (9, 0, ip)
-    return (address.version, int(address), ip)
-
-
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
@@ -396,7 +394,7 @@ def _render_groups(
                 if name == "review":
                     console.print(_bullets(_review_reasons(members)))
         elif verbose:
-            members = sorted(group, key=lambda d: (d.manufacturer or "", _address_key(d.ip)))
+            members = sorted(group, key=lambda d: (d.manufacturer or "", address_sort_key(d.ip)))
             _print_table([_row(d, True) for d in members], widths, console, header=True)
         else:
             _print_lines(_compact(group, name, console.width), console)
@@ -443,7 +441,7 @@ def _compact(group: Sequence[Device], name: str, width: int) -> list[Text]:
         ]
     else:
         ordered = sorted(
-            group, key=lambda d: ((d.manufacturer or "").casefold(), _address_key(d.ip))
+            group, key=lambda d: ((d.manufacturer or "").casefold(), address_sort_key(d.ip))
         )
         items = [
             Text.assemble((printable(d.manufacturer or "unknown"), "bold"), f" {printable(d.ip)}")
