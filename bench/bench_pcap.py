@@ -8,6 +8,13 @@ extracting the equivalent fields, and prints the time ratio. The capture is dele
 end unless ``--keep``. Nothing is sent on any network.
 
     python bench/bench_pcap.py [--size-gb 2] [--no-tshark] [--keep] [--capture PATH]
+    python bench/bench_pcap.py --sites 256 --per-site 16 --size-gb 1   # 4,096 devices
+
+With ``--sites``, every site gets ``--per-site`` of the lab recording's devices (taken in
+turn, so every personality appears) on addresses and MACs of its own (10.S.S.0/24 and
+02:…: data in a file, never sent anywhere), with the scanner's traffic to them; the sites
+are laid end to end and the whole is repeated until ``--size-gb`` is reached. The output
+then also gives memory per device and a projection to 40,000 devices.
 """
 
 from __future__ import annotations
@@ -65,6 +72,109 @@ def _frames() -> list[tuple[float, bytes]]:
             data = gzip.decompress(data)
         frames += [(frame.time, frame.data) for frame in read_frames(io.BytesIO(data))]
     return frames
+
+
+def _ipv4_addresses(frame: bytes) -> tuple[bytes, bytes] | None:
+    """The raw source and destination of an Ethernet/IPv4 frame, or None."""
+    if len(frame) < 34 or frame[12:14] != b"\x08\x00":
+        return None
+    return frame[26:30], frame[30:34]
+
+
+def _bulk_frames(device: bytes, viewer: bytes, kilobytes: int) -> list[bytes]:
+    """Video-like bulk from ``device`` to ``viewer``: half RTP over UDP, half an established
+    TCP stream from port 554 (interleaved RTSP); 1,400-byte payloads, no handshake."""
+    frames: list[bytes] = []
+    count = max(kilobytes * 1024 // 1400, 0)
+    eth = b"\x02\x00" + viewer + b"\x02\x00" + device + b"\x08\x00"
+    payload = b"\x80\x60" + bytes(1398)
+    for index in range(count):
+        if index % 2:
+            udp = struct.pack("!HHHH", 6970, 5000, 8 + len(payload), 0) + payload
+            ip = struct.pack(
+                "!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0, device, viewer
+            )
+            frames.append(eth + ip + udp)
+        else:
+            seq = 1_000_000 + (index // 2) * len(payload)
+            tcp = struct.pack("!HHIIBBHHH", 554, 50554, seq, 1, 0x50, 0x10, 65535, 0, 0) + payload
+            ip = struct.pack(
+                "!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 0, 0, 64, 6, 0, device, viewer
+            )
+            frames.append(eth + ip + tcp)
+    return frames
+
+
+def build_site_capture(
+    path: Path, size_bytes: int, sites: int, per_site: int, bulk_kb: int = 0
+) -> tuple[int, int, int]:
+    """A capture of ``sites`` x ``per_site`` devices; returns (bytes, packets, devices).
+
+    ``bulk_kb``: that much video-like bulk per device and pass after its scan traffic."""
+    source = FIXTURES / "lab_scan.pcap.gz"
+    sys.path.insert(0, str(ROOT / "src"))
+    from provscan.passive.capture import read_frames
+
+    frames = [
+        (frame.time, frame.data)
+        for frame in read_frames(io.BytesIO(gzip.decompress(source.read_bytes())))
+    ]
+    start = frames[0][0]
+    senders: dict[bytes, int] = {}
+    for _, data in frames:
+        addresses = _ipv4_addresses(data)
+        if addresses is not None:
+            senders[addresses[0]] = senders.get(addresses[0], 0) + 1
+    scanner = max(senders, key=lambda a: senders[a])  # the lab scanner sends the most
+    devices = sorted(a for a in senders if a != scanner)
+    span = max(moment for moment, _ in frames) - start + 1.0
+    written, packets, repetition = 24, 0, 0
+    with path.open("wb", buffering=8 * 1024 * 1024) as handle:
+        handle.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
+        while written < size_bytes or repetition == 0:
+            for site in range(sites):
+                chosen = {
+                    devices[(site * per_site + i) % len(devices)]: i + 10 for i in range(per_site)
+                }
+                prefix = bytes((10, site >> 8 & 0xFF, site & 0xFF))
+                mapping = {a: prefix + bytes((host,)) for a, host in chosen.items()}
+                mapping[scanner] = prefix + b"\x01"
+                offset = (repetition * sites + site) * span
+                chunk = bytearray()
+                for moment, data in frames:
+                    addresses = _ipv4_addresses(data)
+                    if addresses is None:
+                        continue
+                    source_ip, destination_ip = addresses
+                    if source_ip not in chosen and destination_ip not in chosen:
+                        continue
+                    frame = bytearray(data)
+                    frame[26:30] = mapping.get(source_ip, source_ip)
+                    frame[30:34] = mapping.get(destination_ip, destination_ip)
+                    # Locally administered MACs of the site's own hosts (the lab has none).
+                    frame[0:6] = b"\x02\x00" + mapping.get(destination_ip, destination_ip)
+                    frame[6:12] = b"\x02\x00" + mapping.get(source_ip, source_ip)
+                    shifted = moment - start + offset + 1_767_600_000
+                    seconds = int(shifted)
+                    chunk += struct.pack(
+                        "<IIII", seconds, int((shifted - seconds) * 1e6), len(frame), len(frame)
+                    )
+                    chunk += frame
+                    packets += 1
+                for device in list(mapping.values())[:per_site] if bulk_kb else ():
+                    shifted = span + offset + 1_767_600_000
+                    for frame in _bulk_frames(device, prefix + b"\x01", bulk_kb):
+                        shifted += 0.0005
+                        seconds = int(shifted)
+                        chunk += struct.pack(
+                            "<IIII", seconds, int((shifted - seconds) * 1e6), len(frame), len(frame)
+                        )
+                        chunk += frame
+                        packets += 1
+                handle.write(chunk)
+                written += len(chunk)
+            repetition += 1
+    return written, packets, sites * per_site
 
 
 def build_capture(path: Path, size_bytes: int) -> tuple[int, int]:
@@ -129,6 +239,18 @@ def run_measured(command: list[str], timeout: float) -> dict[str, object]:
         }
 
 
+def _baseline_rss() -> int:
+    """Peak RSS of ``provscan pcap`` on a capture with no packets (imports and knowledge)."""
+    with tempfile.TemporaryDirectory() as directory:
+        empty = Path(directory) / "empty.pcap"
+        empty.write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
+        measured = run_measured(
+            [sys.executable, "-m", "provscan", "pcap", str(empty), "--no-db", "-q", "-f", "json"],
+            600,
+        )
+    return int(measured["peak_rss"])  # type: ignore[call-overload]
+
+
 def quarters(samples: list[tuple[float, int]], total: float) -> list[str]:
     marks = []
     for fraction in (0.25, 0.5, 0.75, 1.0):
@@ -144,14 +266,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="do not delete the capture")
     parser.add_argument("--no-tshark", action="store_true")
     parser.add_argument("--timeout", type=float, default=3600.0)
+    parser.add_argument("--sites", type=int, default=0, help="sites of --per-site devices")
+    parser.add_argument("--per-site", type=int, default=16)
+    parser.add_argument(
+        "--bulk-kb", type=int, default=0, help="video-like bulk per device per pass (--sites)"
+    )
     args = parser.parse_args(argv)
+    device_count = 0
 
     directory = Path(tempfile.mkdtemp(prefix="provscan-bench-pcap-"))
     capture = args.capture or directory / "bench.pcap"
     try:
         if capture.exists():
             size, packets = capture.stat().st_size, -1
+            device_count = args.sites * args.per_site
             print(f"capture: {capture} ({size / 1e9:.2f} GB, reused)")
+        elif args.sites:
+            started = time.monotonic()
+            size, packets, device_count = build_site_capture(
+                capture, int(args.size_gb * 1e9), args.sites, args.per_site, args.bulk_kb
+            )
+            print(
+                f"capture: {capture} ({size / 1e9:.2f} GB, {packets} packets, {args.sites} "
+                f"sites x {args.per_site} = {device_count} devices, {args.bulk_kb} KiB bulk "
+                "per device per pass, "
+                f"built in {time.monotonic() - started:.0f}s)"
+            )
         else:
             started = time.monotonic()
             size, packets = build_capture(capture, int(args.size_gb * 1e9))
@@ -188,9 +328,21 @@ def main(argv: list[str] | None = None) -> int:
             f"rc {provscan['rc']}; {len(document['devices'])} devices, {identified} identified, "
             f"{restricted} restricted"
         )
+        if device_count:
+            baseline = _baseline_rss()
+            per_device = (int(provscan["peak_rss"]) - baseline) / len(document["devices"] or [1])  # type: ignore[call-overload]
+            print(
+                f"memory: {per_device / 1024:.1f} KiB per device above a {baseline / 2**20:.0f} "
+                f"MiB baseline (provscan pcap on an empty capture); projected peak for 40,000 "
+                f"devices: {(baseline + per_device * 40_000) / 2**20:.0f} MiB"
+            )
         tshark = shutil.which("tshark")
         if args.no_tshark or tshark is None:
-            print("tshark: skipped" + ("" if args.no_tshark else " (not installed)"))
+            print(
+                "tshark: skipped"
+                if args.no_tshark
+                else "tshark not installed, ratio not measured (apt-get install tshark)"
+            )
             return 0
         command = [tshark, "-r", str(capture), "-n", "-T", "fields"]
         for field in TSHARK_FIELDS:
@@ -209,9 +361,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     finally:
-        if not args.keep and args.capture is None:
+        # The temporary directory holds the output (and the capture unless --capture named
+        # one): it goes, except for a generated capture the user asked to --keep.
+        if args.capture is not None or not args.keep:
             shutil.rmtree(directory, ignore_errors=True)
-        elif args.keep:
+        if args.keep:
             print(f"kept {capture}")
 
 

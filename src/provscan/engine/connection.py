@@ -7,30 +7,26 @@ scan-wide rate and the per-probe context through which every connection is made.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 
 from provscan.transport.limits import ScanLimits
+from provscan.transport.sweep import ConnectionSpacing
 from provscan.transport.tcp import BoundedStream, ResetAfterConnect, open_bounded
 
 __all__ = ["BoundedStream", "Connector", "HostProbeContext", "RateLimiter", "ResetAfterConnect"]
 
 
 class RateLimiter:
-    """Spaces connection starts evenly to at most ``rate`` per second (0 = unlimited)."""
+    """Spaces connection starts evenly to at most ``rate`` per second (0 = unlimited).
 
-    def __init__(self, rate: float) -> None:
-        self._interval = 1.0 / rate if rate > 0 else 0.0
-        self._next = 0.0
-        self._lock = asyncio.Lock()
+    ``spacing`` shares the budget with the sweep thread (:class:`ConnectionSpacing`).
+    """
+
+    def __init__(self, rate: float = 0.0, spacing: ConnectionSpacing | None = None) -> None:
+        self.spacing = spacing or ConnectionSpacing(rate)
 
     async def wait(self) -> None:
-        if not self._interval:
-            return
-        async with self._lock:
-            now = time.monotonic()
-            delay = self._next - now
-            self._next = max(now, self._next) + self._interval
+        delay = self.spacing.reserve()
         if delay > 0:
             await asyncio.sleep(delay)
 

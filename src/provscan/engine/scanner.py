@@ -10,12 +10,17 @@ iterator, so memory stays bounded for large ranges.
 A scan can be stopped (``stop`` event, set on Ctrl-C): no new host starts, hosts in progress
 are cut short and keep what they learned, their unfinished probes become ``error`` attempts
 whose message starts with ``cancelled``, and the result is marked incomplete.
+
+With a sweep engine (``ScanRequest.sweep``, :mod:`provscan.engine.sweep`) the ports are found
+first by a batched sweep in a worker thread; only hosts with an open port (or with evidence
+from discovery) reach the workers, which then skip their own connect checks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import threading
 import time
 import uuid
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
@@ -31,6 +36,7 @@ from provscan.engine.connection import (
     RateLimiter,
     ResetAfterConnect,
 )
+from provscan.engine.sweep import Sweeper, SweptHost, sweep_limits
 from provscan.events import NullObserver, ScanObserver
 from provscan.knowledge.schema import Policy
 from provscan.model import (
@@ -52,6 +58,7 @@ from provscan.probes.interface import (
     ProbeTimeout,
 )
 from provscan.transport.limits import ScanLimits
+from provscan.transport.sweep import ConnectionSpacing
 from provscan.transport.tcp import open_bounded
 
 _T = TypeVar("_T")
@@ -99,6 +106,14 @@ class ScanRequest:
     prior: Mapping[str, HostEvidence] = field(default_factory=dict)
     #: Scan-level notes (the discovery summary and its error counts).
     notes: tuple[str, ...] = ()
+    #: The sweep engine that finds open ports before probing (None: each host's own connects).
+    sweep: Sweeper | None = None
+
+
+#: Hosts with open ports the sweep may hand over before a worker has taken them (memory bound).
+SWEEP_HANDOFF_LIMIT = 1024
+#: Hosts with nothing open are reported to listeners in batches of at most this many.
+SWEEP_REPORT_BATCH = 512
 
 
 class Scanner:
@@ -155,20 +170,30 @@ class Scanner:
         )
         self.observer.scan_started(info, request.total_hosts)
         global_slots = asyncio.Semaphore(limits.global_connection_limit)
-        rate = RateLimiter(limits.rate_per_second)
+        # One rate budget for the scan: the sweep thread and the probes draw on it together.
+        spacing = ConnectionSpacing(limits.rate_per_second)
+        rate = RateLimiter(spacing=spacing)
         devices: list[Device] = []
         counters = {"scanned": 0, "responding": 0, "cut_short": 0}
         iterator: Iterator[tuple[str, str | None]] = iter(request.targets)
         complete = True
+        feed = _SweepFeed(self, request, stop, spacing) if request.sweep is not None else None
+
+        async def next_target() -> tuple[str, str | None, tuple[int, ...] | None] | None:
+            if feed is not None:
+                host = await feed.next_host()
+                return None if host is None else (host.address, host.hostname, host.open_ports)
+            target = next(iterator, None)
+            return None if target is None else (*target, None)
 
         async def worker() -> None:
             while stop is None or not stop.is_set():
-                target = next(iterator, None)
+                target = await next_target()
                 if target is None:
                     return
-                address, hostname = target
+                address, hostname, known_open = target
                 device, cut_short = await self._scan_host(
-                    address, hostname, request, global_slots, rate, stop
+                    address, hostname, request, global_slots, rate, stop, known_open
                 )
                 counters["scanned"] += 1
                 counters["cut_short"] += cut_short
@@ -181,17 +206,26 @@ class Scanner:
         )
         watcher = asyncio.ensure_future(self._announce_stop(stop)) if stop is not None else None
         try:
+            if feed is not None:
+                feed.start(counters)
             await asyncio.gather(*(worker() for _ in range(workers)))
+            if feed is not None:
+                await feed.finish()
         except asyncio.CancelledError:
             complete = False
             raise
         finally:
             if watcher is not None:
                 watcher.cancel()
+            if feed is not None:
+                await feed.close()
             notes = info.notes
+            if feed is not None and feed.failed:
+                notes = (*notes, feed.failed_note())
             if stop is not None and stop.is_set():
                 # Stopped on request: every host that started is in the result, cut short or not.
-                complete = complete and not counters["cut_short"] and next(iterator, None) is None
+                rest_done = feed.done if feed is not None else next(iterator, None) is None
+                complete = complete and not counters["cut_short"] and rest_done
                 if not complete:
                     notes = (*notes, _interrupted_note(counters, request.total_hosts))
             # Interrupted or not, the scan ends here: listeners hear of it, marked incomplete.
@@ -220,8 +254,12 @@ class Scanner:
         global_slots: asyncio.Semaphore,
         rate: RateLimiter,
         stop: asyncio.Event | None = None,
+        known_open: tuple[int, ...] | None = None,
     ) -> tuple[Device | None, bool]:
-        """One host: ``(device or None, whether a stop request cut it short)``."""
+        """One host: ``(device or None, whether a stop request cut it short)``.
+
+        ``known_open``: the ports the sweep found open (the host's own connects are skipped).
+        """
         limits = request.limits
         self.observer.host_started(address)
         host_slots = asyncio.Semaphore(limits.per_host_connection_limit)
@@ -282,7 +320,12 @@ class Scanner:
                     return
 
         async def probe_host() -> None:
-            await asyncio.gather(*(check_port(p) for p in request.ports))
+            if known_open is None:
+                await asyncio.gather(*(check_port(p) for p in request.ports))
+            else:
+                for port in known_open:
+                    open_ports[port] = ""
+                    self.observer.port_open(address, port)
             if open_ports:
                 await asyncio.gather(*(run_port(port) for port in sorted(open_ports)))
 
@@ -430,6 +473,137 @@ class Scanner:
             observations=tuple(observations),
             error=error[:300],
             elapsed_s=round(time.monotonic() - started, 3),
+        )
+
+
+class _SweepFeed:
+    """Runs the sweep in a worker thread and feeds the hosts worth probing to the workers.
+
+    Hosts with nothing open (and no discovery evidence) are only counted and reported to the
+    listeners in batches. At most :data:`SWEEP_HANDOFF_LIMIT` hosts wait for a worker: the
+    sweep thread waits when they are all taken, so memory stays bounded.
+    """
+
+    def __init__(
+        self,
+        scanner: Scanner,
+        request: ScanRequest,
+        stop: asyncio.Event | None,
+        spacing: ConnectionSpacing,
+    ) -> None:
+        assert request.sweep is not None
+        self._spacing = spacing
+        self._scanner = scanner
+        self._request = request
+        self._stop = stop
+        self._halt = threading.Event()
+        self._room = threading.Semaphore(SWEEP_HANDOFF_LIMIT)
+        self._queue: asyncio.Queue[SweptHost | None] = asyncio.Queue()
+        self._thread: asyncio.Future[None] | None = None
+        self._error: BaseException | None = None
+        self._halt_task: asyncio.Future[None] | None = None
+        #: Hosts handed over and not yet taken by a worker.
+        self._waiting = 0
+        #: Whether the sweep went through every target (not halted, not failed).
+        self.swept_all = False
+        #: Connections the local system could not try (out of ports or descriptors).
+        self.failed = 0
+
+    @property
+    def done(self) -> bool:
+        """Every target was swept and every host handed over was taken by a worker."""
+        return self.swept_all and self._waiting == 0
+
+    def start(self, counters: dict[str, int]) -> None:
+        loop = asyncio.get_running_loop()
+        observer = self._scanner.observer
+
+        def report_empty(batch: list[str], failed: int) -> None:
+            counters["scanned"] += len(batch)
+            self.failed += failed
+            for address in batch:
+                observer.host_done(address, None)
+
+        def hand_over(host: SweptHost) -> None:
+            self._waiting += 1
+            self._queue.put_nowait(host)
+
+        def produce() -> None:
+            request = self._request
+            assert request.sweep is not None
+            empty: list[str] = []
+            failed = 0
+            last_report = time.monotonic()
+            try:
+                for host in request.sweep(
+                    request.targets,
+                    request.ports,
+                    sweep_limits(request.limits),
+                    stop=self._halt.is_set,
+                    spacing=self._spacing,
+                ):
+                    failed += host.failed
+                    if host.open_ports or host.address in request.prior:
+                        while not self._room.acquire(timeout=0.2):
+                            if self._halt.is_set():
+                                return
+                        loop.call_soon_threadsafe(hand_over, host)
+                        continue
+                    empty.append(host.address)
+                    now = time.monotonic()
+                    if len(empty) >= SWEEP_REPORT_BATCH or now - last_report > 0.25:
+                        loop.call_soon_threadsafe(report_empty, empty, failed)
+                        empty, failed, last_report = [], 0, now
+                self.swept_all = not self._halt.is_set()
+            except Exception as exc:  # handed to the event loop, raised from ``finish``
+                self._error = exc
+            finally:
+                loop.call_soon_threadsafe(report_empty, empty, failed)
+                loop.call_soon_threadsafe(hand_over_end)
+
+        def hand_over_end() -> None:
+            self._queue.put_nowait(None)
+
+        self._thread = asyncio.ensure_future(asyncio.to_thread(produce))
+        if self._stop is not None:
+            stop = self._stop
+
+            async def halt_on_stop() -> None:
+                await stop.wait()
+                self._halt.set()
+
+            self._halt_task = asyncio.ensure_future(halt_on_stop())
+
+    async def next_host(self) -> SweptHost | None:
+        """The next host to probe, or None when the sweep is over (or was stopped)."""
+        host = await self._queue.get()
+        if host is None:
+            self._queue.put_nowait(None)  # for the other workers
+            return None
+        self._waiting -= 1
+        self._room.release()
+        return host
+
+    async def finish(self) -> None:
+        """Wait for the sweep thread; raise what it raised."""
+        if self._thread is not None:
+            await self._thread
+        if self._error is not None:
+            raise self._error
+
+    async def close(self) -> None:
+        """Stop the sweep thread (idempotent) and let its last reports reach the listeners."""
+        self._halt.set()
+        if self._halt_task is not None:
+            self._halt_task.cancel()
+        if self._thread is not None and not self._thread.done():
+            await asyncio.wait((self._thread,))
+        await asyncio.sleep(0)  # run the reports the thread scheduled last
+
+    def failed_note(self) -> str:
+        return (
+            f"sweep: {self.failed} connection(s) could not be tried (the local system ran out "
+            "of ports or descriptors): those ports are not known to be closed"
         )
 
 

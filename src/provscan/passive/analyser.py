@@ -29,6 +29,7 @@ from provscan.passive.capture import (
 from provscan.passive.cloud import CloudMatcher
 from provscan.passive.decode import (
     ETHERTYPE_SADP,
+    LINKTYPE_ETHERNET,
     PROTO_TCP,
     PROTO_UDP,
     SUPPORTED_LINKTYPES,
@@ -47,6 +48,9 @@ from provscan.passive.streams import StreamAnalyser
 
 #: Frames between two progress reports.
 PROGRESS_EVERY = 8192
+#: Senders (source MAC and IPv4 address) remembered for the bulk fast path.
+MAX_KNOWN_SENDERS = 262_144
+_ETHERNET_IPV4 = b"\x08\x00"
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,8 @@ class CaptureStats:
     undecoded: int = 0
     snaplen_cut: int = 0
     fragments: int = 0
+    #: Frames of UDP bulk (off the discovery ports, from a known sender) left undecoded.
+    bulk_skipped: int = 0
     complete: bool = True
 
 
@@ -111,6 +117,8 @@ class CaptureAnalyser:
             total_byte_budget=self.limits.total_byte_budget,
         )
         self.stats = CaptureStats()
+        #: Source MAC + IPv4 address (raw) of senders already recorded (bulk fast path).
+        self._known_senders: set[bytes] = set()
         self.names: list[str] = []
         self.notes: list[str] = []
         self.linktypes: Counter[int] = Counter()
@@ -148,17 +156,43 @@ class CaptureAnalyser:
         discovery_ports = signals.DISCOVERY_PORTS
         number = stats.packets
         tell = getattr(handle, "tell", None)
+        # The bulk fast path: an untagged Ethernet/IPv4 frame (20-byte header, not a later
+        # fragment, not cut) carrying UDP off the discovery ports (RTP and the like) from a
+        # sender already recorded with that MAC is counted and left undecoded: nothing in
+        # it can change what the capture yields (tests/pcap/test_passive_scale.py). TCP
+        # bulk is decoded, then skipped before its payload is read (``flows.ignores``).
+        known_senders = self._known_senders
         for frame in read_frames(handle):
             number += 1
             stats.packets = number
-            stats.bytes_captured += len(frame.data)
+            data = frame.data
+            stats.bytes_captured += len(data)
             if number % PROGRESS_EVERY == 0:
                 try:
                     position = tell() if tell is not None else stats.bytes_captured
                 except (OSError, ValueError):
                     position = stats.bytes_captured
                 observer.capture_progress(position, number)
-            packet = decode(frame.linktype, frame.data)
+            plain = (
+                frame.linktype == LINKTYPE_ETHERNET
+                and len(data) >= 42
+                and data[12:14] == _ETHERNET_IPV4
+                and data[14] == 0x45
+                and (data[16] << 8 | data[17]) >= 28
+                and not (data[20] & 0x1F or data[21])
+                and frame.wire_length == len(data)
+            )
+            sender_key = data[6:12] + data[26:30] if plain else b""
+            if (
+                plain
+                and data[23] == PROTO_UDP
+                and (data[34] << 8 | data[35]) not in discovery_ports
+                and (data[36] << 8 | data[37]) not in discovery_ports
+                and sender_key in known_senders
+            ):
+                stats.bulk_skipped += 1
+                continue
+            packet = decode(frame.linktype, data)
             if packet is None:
                 stats.undecoded += 1
                 linktypes[frame.linktype] += 1
@@ -183,7 +217,14 @@ class CaptureAnalyser:
                         time,
                     )
                 continue
-            hosts.sender(src_ip, packet.src_mac, number, time)
+            if (
+                hosts.sender(src_ip, packet.src_mac, number, time) is not None
+                and plain
+                and sender_key not in known_senders
+                and len(known_senders) < MAX_KNOWN_SENDERS
+            ):
+                # Recorded with this MAC: the same sender again changes nothing.
+                known_senders.add(sender_key)
             if packet.fragment:
                 stats.fragments += 1
                 continue
@@ -193,6 +234,8 @@ class CaptureAnalyser:
                 if flags & TCP_SYN and flags & TCP_ACK:
                     hosts.open_port(src_ip, packet.sport)
                 assert packet.dst_ip is not None
+                if flows.ignores(src_ip, packet.sport, packet.dst_ip, packet.dport, flags):
+                    continue  # bulk of a conversation already read: its payload is never cut
                 flows.segment(
                     src_ip,
                     packet.sport,

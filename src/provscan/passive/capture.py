@@ -208,6 +208,25 @@ def _read_pcap(buffer: _Buffer, magic: bytes) -> Iterator[Frame]:
     record = struct.Struct(endian + "IIII")
     number = 0
     while True:
+        # Fast path: a whole record already buffered is cut out in place (no copy of its
+        # header); anything else (a record across a chunk, a bad length) takes the checked
+        # path below.
+        chunk, position = buffer._data, buffer._position
+        if position + 16 <= len(chunk):
+            seconds, fraction, caplen, wire_length = record.unpack_from(chunk, position)
+            end = position + 16 + caplen
+            if caplen <= MAX_CAPLEN and end <= len(chunk):
+                buffer._position = end
+                buffer.offset += 16 + caplen
+                number += 1
+                yield Frame(
+                    number,
+                    seconds + fraction / divisor,
+                    linktype,
+                    chunk[position + 16 : end],
+                    max(wire_length, caplen),
+                )
+                continue
         offset = buffer.offset
         raw = buffer.take(16)
         if not raw:

@@ -5,7 +5,9 @@ fixed headers with :mod:`struct`: it runs for every frame of a multi-GB capture,
 building dpkt objects for each one would cost several times more (measured: see
 ``docs/decisions/0005-passive-capture-analysis.md``). The application protocols (DHCP,
 DNS, mDNS) are decoded with dpkt, the others with the pure parsers of this package. Every length field is checked against the bytes present: a frame cut by
-the snaplen yields what it has (``truncated``), never an exception.
+the snaplen yields what it has (``truncated``), never an exception. The transport payload
+is cut from the frame only when it is read: bulk that cannot carry identity (RTP and other
+UDP off the discovery ports, TCP the flow table no longer wants) is never copied.
 """
 
 from __future__ import annotations
@@ -53,6 +55,10 @@ class Packet:
     """What the analyser needs of one frame. Addresses are text; MACs are ``aa:bb:…``."""
 
     __slots__ = (
+        "_data",
+        "_payload",
+        "_start",
+        "_stop",
         "arp",
         "dport",
         "dst_ip",
@@ -60,7 +66,6 @@ class Packet:
         "ethertype",
         "flags",
         "fragment",
-        "payload",
         "proto",
         "seq",
         "sport",
@@ -80,12 +85,28 @@ class Packet:
         self.dport = 0
         self.flags = 0
         self.seq = 0
-        self.payload = b""
+        self._payload: bytes | None = b""
+        self._data = b""
+        self._start = self._stop = 0
         self.truncated = False
         #: A later IPv4 fragment: no transport header of its own.
         self.fragment = False
         #: (sender MAC, sender IP) of an ARP packet.
         self.arp: tuple[str, str] | None = None
+
+    @property
+    def payload(self) -> bytes:
+        """The transport payload (cut from the frame on first use)."""
+        if self._payload is None:
+            self._payload = self._data[self._start : self._stop]
+        return self._payload
+
+    @payload.setter
+    def payload(self, value: bytes) -> None:
+        self._payload = value
+
+    def _payload_at(self, data: bytes, start: int, stop: int) -> None:
+        self._data, self._start, self._stop, self._payload = data, start, stop, None
 
 
 def mac_text(raw: bytes) -> str:
@@ -226,7 +247,7 @@ def _transport(packet: Packet, data: bytes, start: int, end: int) -> None:
         if header_length < 20:
             packet.truncated = True
             return
-        packet.payload = data[start + header_length : end]
+        packet._payload_at(data, start + header_length, end)
     elif proto == PROTO_UDP:
         if end < start + 8:
             packet.truncated = True
@@ -237,7 +258,7 @@ def _transport(packet: Packet, data: bytes, start: int, end: int) -> None:
         if stop > end:
             packet.truncated = True
             stop = end
-        packet.payload = data[start + 8 : stop]
+        packet._payload_at(data, start + 8, stop)
 
 
 def _arp(packet: Packet, data: bytes, offset: int) -> None:

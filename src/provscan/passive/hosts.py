@@ -3,6 +3,9 @@
 Every host that *sent* a packet is a candidate device. Facts about a host are kept once
 per (protocol, port, field, value), with the packet number and time of their first
 sighting, so a multi-GB capture of the same devices costs no more memory than a short one.
+A fact is held as the observation the parser made plus where it was first seen; its
+evidence text ("packet N at …") is written only when the device is built. Sightings of a
+fact already kept are only counted.
 At the end hosts are grouped: IP addresses that share a MAC address are one device, and
 facts about a MAC alone (a DHCP request from 0.0.0.0, a layer-2 SADP frame) join the
 device with that MAC.
@@ -136,6 +139,12 @@ class _Attempts:
     error: str = ""
 
 
+#: What makes a fact distinct on a host: protocol, port, field and value.
+FactKey = tuple[str, int | None, str, str]
+#: A fact as kept: the parser's observation, and the packet number and time it was first seen.
+KeptFact = tuple[Observation, int, float]
+
+
 @dataclass
 class HostRecord:
     key: str
@@ -143,9 +152,11 @@ class HostRecord:
     first_packet: int
     first_time: float
     macs: dict[str, tuple[int, float]] = field(default_factory=dict)
-    observations: dict[tuple[str, int | None, str, str], Observation] = field(default_factory=dict)
+    observations: dict[FactKey, KeptFact] = field(default_factory=dict)
     bodies: int = 0
     dropped_observations: int = 0
+    #: Sightings of facts already kept (counted, never stored again).
+    repeated_observations: int = 0
     open_ports: set[int] = field(default_factory=set)
     hostnames: list[str] = field(default_factory=list)
     contacts: dict[tuple[str, str], PhoneHome] = field(default_factory=dict)
@@ -230,6 +241,7 @@ class HostTable:
     ) -> None:
         key = (observation.protocol, observation.port, observation.field, observation.value)
         if key in record.observations:
+            record.repeated_observations += 1
             return
         if len(record.observations) >= MAX_OBSERVATIONS_PER_HOST:
             record.dropped_observations += 1
@@ -238,10 +250,7 @@ class HostTable:
             if record.bodies >= MAX_BODIES_PER_HOST:
                 return
             record.bodies += 1
-        detail = where(packet, time)
-        if observation.detail:
-            detail = f"{detail}; {observation.detail}"
-        record.observations[key] = dataclasses.replace(observation, detail=detail)
+        record.observations[key] = (observation, packet, time)
 
     def observe(self, ip: str, observation: Observation, packet: int, time: float) -> None:
         record = self.hosts.get(ip) or self._record(ip, ip, packet, time)
@@ -450,10 +459,10 @@ class HostTable:
         observations: list[Observation] = []
         seen: set[tuple[str, int | None, str, str]] = set()
         for record in group:
-            for key, observation in record.observations.items():
+            for key, kept in record.observations.items():
                 if key not in seen:
                     seen.add(key)
-                    observations.append(observation)
+                    observations.append(_with_where(kept))
         dropped = sum(record.dropped_observations for record in group)
         if dropped:
             notes.append(f"{dropped} further distinct facts not kept (cap per host)")
@@ -526,6 +535,15 @@ class HostTable:
             status = AttemptStatus.OK if outcome.ok else outcome.status
             attempts.append(ProbeAttempt(probe, port, status, error=error))
         return attempts
+
+
+def _with_where(kept: KeptFact) -> Observation:
+    """The kept observation with where it was first seen as its detail."""
+    observation, packet, time = kept
+    detail = where(packet, time)
+    if observation.detail:
+        detail = f"{detail}; {observation.detail}"
+    return dataclasses.replace(observation, detail=detail)
 
 
 def _with_details(

@@ -8,6 +8,14 @@ that is never filled marks the direction ``gap`` and ends its collection. The ta
 at most ``max_flows`` flows and ``total_byte_budget`` buffered bytes: beyond either, the
 least recently used flows are *completed* (handed to the analyser as they are) and dropped,
 so memory stays flat on captures of any size while no started conversation is lost.
+
+Bulk is skipped unread: a segment for a direction that holds all it keeps is dropped before
+its payload is cut (:meth:`FlowTable.ignores`), and a conversation analysed because both
+directions were full is remembered by its addresses and ports (at most
+:data:`MAX_FINISHED`), so the rest of a video stream or a download does not start a new
+flow picked up mid-stream every ``per_direction_cap`` bytes. A SYN on the same ports
+starts afresh; a conversation with a hole may be picked up again (later bytes may hold a
+message).
 """
 
 from __future__ import annotations
@@ -28,6 +36,8 @@ TOTAL_BYTE_BUDGET = 64 * 1024 * 1024
 MAX_PENDING_SEGMENTS = 32
 #: Stream offsets remembered per direction to map message offsets back to packets.
 MAX_MARKS = 256
+#: Finished conversations remembered so that their later segments are skipped.
+MAX_FINISHED = 32_768
 #: Ports whose side is the server when no handshake was seen.
 WELL_KNOWN_SERVER_PORTS = frozenset(
     {21, 22, 23, 80, 81, 88, 443, 554, 5000, 8000, 8080, 8081, 8443, 8554, 8899, 9000}
@@ -41,6 +51,12 @@ _MASK = 0xFFFFFFFF
 def _relative(seq: int, base: int) -> int:
     delta = (seq - base) & _MASK
     return delta - 0x100000000 if delta >= _HALF else delta
+
+
+def _conversation(key: tuple[str, int, str, int]) -> tuple[str, int, str, int]:
+    """One key for both directions of a conversation (the smaller endpoint first)."""
+    a_ip, a_port, b_ip, b_port = key
+    return key if (a_ip, a_port) <= (b_ip, b_port) else (b_ip, b_port, a_ip, a_port)
 
 
 class Direction:
@@ -207,6 +223,29 @@ class FlowTable:
         self.peak_flows = 0
         self.evicted = 0
         self.gaps = 0
+        #: Conversations analysed already (by :func:`_conversation`), oldest first; bounded.
+        self._finished: OrderedDict[tuple[str, int, str, int], None] = OrderedDict()
+        #: Segments of finished conversations (or of full directions) skipped unread.
+        self.skipped = 0
+
+    def ignores(self, src_ip: str, sport: int, dst_ip: str, dport: int, flags: int) -> bool:
+        """Whether a segment can be skipped without reading its payload: it belongs to a
+        conversation already analysed, or to a direction that has all the bytes it keeps,
+        and it carries no SYN, FIN or RST (which still change the conversation's state)."""
+        if flags & (TCP_SYN | TCP_FIN | TCP_RST):
+            return False
+        key = (src_ip, sport, dst_ip, dport)
+        flow = self._by_key.get(key)
+        if flow is None:
+            if self._finished and _conversation(key) in self._finished:
+                self.skipped += 1
+                return True
+            return False
+        from_client = src_ip == flow.client_ip and sport == flow.client_port
+        if (flow.to_server if from_client else flow.to_client).done:
+            self.skipped += 1
+            return True
+        return False
 
     def __len__(self) -> int:
         return len(self._lru)
@@ -229,6 +268,11 @@ class FlowTable:
         if flow is None:
             if not payload and not flags & TCP_SYN:
                 return  # a bare ACK/FIN/RST of a flow we do not track
+            if self._finished and _conversation(key) in self._finished:
+                if not flags & TCP_SYN:
+                    self.skipped += 1
+                    return  # more of a conversation already analysed
+                del self._finished[_conversation(key)]  # the ports reused for a new one
             flow = self._open(src_ip, sport, dst_ip, dport, flags)
         else:
             self._lru.move_to_end(id(flow))
@@ -256,7 +300,17 @@ class FlowTable:
                 self._complete(flow)
                 return
         if flow.to_server.done and flow.to_client.done:
-            self._complete(flow)
+            # Full on both sides: the rest is bulk. After a hole, later bytes may still
+            # hold a message, so such a conversation may be picked up again.
+            lossy = any(d.gap or d.snaplen_cut for d in (flow.to_server, flow.to_client))
+            self._complete(flow, finished=not lossy)
+
+    def _remember(self, flow: Flow) -> None:
+        finished = self._finished
+        key = (flow.client_ip, flow.client_port, flow.server_ip, flow.server_port)
+        finished[_conversation(key)] = None
+        if len(finished) > MAX_FINISHED:
+            finished.popitem(last=False)
 
     def _open(self, src_ip: str, sport: int, dst_ip: str, dport: int, flags: int) -> Flow:
         if flags & TCP_SYN:
@@ -299,9 +353,13 @@ class FlowTable:
             self.evicted += 1
             self._complete(flow)
 
-    def _complete(self, flow: Flow) -> None:
+    def _complete(self, flow: Flow, *, finished: bool = False) -> None:
+        """Hand ``flow`` to the analyser and drop it; ``finished``: both directions were
+        full, so its later segments (bulk) are skipped."""
         if self._lru.pop(id(flow), None) is None:
             return
+        if finished:
+            self._remember(flow)
         self._by_key.pop((flow.client_ip, flow.client_port, flow.server_ip, flow.server_port), None)
         self._by_key.pop((flow.server_ip, flow.server_port, flow.client_ip, flow.client_port), None)
         self.buffered -= flow.buffered

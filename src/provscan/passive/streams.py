@@ -39,6 +39,8 @@ from provscan.wire.tls import client_hello_sni, looks_like_tls, parse_certificat
 MAX_MESSAGES_PER_FLOW = 16
 #: Longest request context (``GET /path``) kept in an observation's detail.
 MAX_CONTEXT_CHARS = 200
+#: Bytes of a server-first stream read as its banner (the active banner probe reads 1 KiB).
+BANNER_BYTES = 4096
 
 _HTTP_METHODS = (b"GET ", b"POST ", b"HEAD ", b"PUT ", b"DELETE ", b"OPTIONS ", b"PATCH ")
 _RTSP_METHODS = (b"OPTIONS ", b"DESCRIBE ", b"SETUP ", b"PLAY ", b"TEARDOWN ", b"GET_PARAMETER ")
@@ -411,9 +413,10 @@ class StreamAnalyser:
             probe = "passive-dahua-dvrip"
             observations.append(observe_dahua.reply_observation(port, server))
         elif not client or flow.to_client.first_packet < flow.to_server.first_packet:
-            # The server spoke first: a banner (telnet, FTP, SSH, DVR consoles).
+            # The server spoke first: a banner (telnet, FTP, SSH, DVR consoles). It is in the
+            # first bytes; the rest of a long stream (video picked up mid-way) is not read.
             detail = f"{len(server)} bytes seen"
-            observations += observe_banner.banner_observations(port, server, detail)
+            observations += observe_banner.banner_observations(port, server[:BANNER_BYTES], detail)
         else:
             return  # an unknown protocol: nothing to say, nothing to report
         self._emit(flow.server_ip, observations, flow.to_client, 0)

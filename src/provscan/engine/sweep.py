@@ -1,0 +1,112 @@
+"""The sweep stage: which ports are open on every target, before any probe runs.
+
+The scheduler runs a sweep engine in a worker thread and hands each host with an open port
+(or with discovery evidence) to its probe workers as soon as the host is decided; hosts
+with nothing open are only counted. The engines (docs/decisions/0010-sweep.md):
+
+- ``builtin``: :func:`provscan.transport.sweep.sweep_connect`, a batched non-blocking
+  connect loop (no process, every limit applied: in flight, per host, rate, timeouts);
+- ``nmap``: :func:`provscan.transport.nmap_sweep.sweep_nmap`, nmap's connect scan on the
+  already-checked addresses (its per-host parallelism is nmap's own);
+- ``auto``: nmap for large target sets (:data:`AUTO_NMAP_FROM` addresses or more) when it is
+  installed and no ``--rate`` is set, where its C loop is measurably faster; ``builtin``
+  otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from enum import StrEnum
+from typing import Protocol
+
+from provscan.errors import InputError
+from provscan.transport.limits import ScanLimits
+from provscan.transport.nmap_sweep import SweepEngineError, find_nmap, sweep_nmap
+from provscan.transport.sweep import ConnectionSpacing, SweepLimits, SweptHost, sweep_connect
+
+__all__ = [
+    "SweepEngine",
+    "SweepEngineError",
+    "Sweeper",
+    "SweptHost",
+    "choose_sweeper",
+    "sweep_limits",
+]
+
+
+#: ``auto`` hands target sets at least this large to nmap when it is installed.
+AUTO_NMAP_FROM = 4096
+
+
+class SweepEngine(StrEnum):
+    auto = "auto"
+    builtin = "builtin"
+    nmap = "nmap"
+
+
+class Sweeper(Protocol):
+    """A sweep engine: targets and ports in, each decided host out (runs in a thread)."""
+
+    def __call__(
+        self,
+        targets: Iterable[tuple[str, str | None]],
+        ports: Sequence[int],
+        limits: SweepLimits | None = None,
+        *,
+        stop: Callable[[], bool] | None = None,
+        spacing: ConnectionSpacing | None = None,
+    ) -> Iterator[SweptHost]: ...
+
+
+def _nmap_sweeper(nmap: str) -> Sweeper:
+    def sweeper(
+        targets: Iterable[tuple[str, str | None]],
+        ports: Sequence[int],
+        limits: SweepLimits | None = None,
+        *,
+        stop: Callable[[], bool] | None = None,
+        spacing: ConnectionSpacing | None = None,
+    ) -> Iterator[SweptHost]:
+        return sweep_nmap(targets, ports, limits, stop=stop, nmap=nmap, spacing=spacing)
+
+    return sweeper
+
+
+def choose_sweeper(
+    engine: SweepEngine | str, addresses: int = 0, rate_per_second: float = 0.0
+) -> tuple[str, Sweeper]:
+    """The engine's name and function for a sweep of about ``addresses`` addresses.
+
+    ``auto`` keeps to ``builtin`` under a rate limit, which it shares with the probes.
+
+    An unknown engine, or ``nmap`` asked for and not installed, is an input error.
+    """
+    try:
+        engine = SweepEngine(engine)
+    except ValueError:
+        raise InputError(
+            f"--sweep-engine must be auto, builtin or nmap, not {str(engine)!r}"
+        ) from None
+    if engine is SweepEngine.auto:
+        large = addresses >= AUTO_NMAP_FROM and not rate_per_second
+        nmap = find_nmap() if large else None
+        return ("nmap", _nmap_sweeper(nmap)) if nmap else ("builtin", sweep_connect)
+    if engine is SweepEngine.nmap:
+        nmap = find_nmap()
+        if nmap is None:
+            raise InputError(
+                "--sweep-engine nmap: nmap is not installed (install it, or use builtin)"
+            )
+        return "nmap", _nmap_sweeper(nmap)
+    return "builtin", sweep_connect
+
+
+def sweep_limits(limits: ScanLimits) -> SweepLimits:
+    """The sweep's limits from the scan's: the same global, per-host, rate and timeouts."""
+    return SweepLimits(
+        in_flight=limits.global_connection_limit,
+        per_host=limits.per_host_connection_limit,
+        connect_timeout_s=limits.connect_timeout_s,
+        rate_per_second=limits.rate_per_second,
+        host_deadline_s=limits.per_host_deadline_s,
+    )
