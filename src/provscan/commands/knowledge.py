@@ -1,18 +1,33 @@
-"""``provscan knowledge verify``: check every knowledge data file and list each problem."""
+"""``provscan knowledge verify|status|update|export``: check the knowledge data, say which
+version is in use and how old it is, install or roll back a pack, and build one."""
 
 from __future__ import annotations
 
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from provscan.knowledge.packs import PackInfo
 
 
 class VerifyFormat(StrEnum):
     text = "text"
     json = "json"
+
+
+def warn_if_stale() -> None:
+    """Print one line on stderr when the active knowledge is older than the allowed age
+    (``PROVSCAN_KNOWLEDGE_MAX_AGE_DAYS``, default 180). scan, lookup and screen call it."""
+    from provscan.commands.common import stderr
+    from provscan.knowledge.packs import staleness_warning
+
+    warning = staleness_warning()
+    if warning:
+        stderr.print(f"provscan: warning: {warning}", highlight=False, markup=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -31,6 +46,32 @@ def register(app: typer.Typer) -> None:
             "provscan knowledge verify --data-dir ./my-knowledge",
         ),
     )(verify)
+    knowledge_app.command(
+        name="status",
+        epilog=epilog(
+            "provscan knowledge status",
+            "provscan knowledge status --format json",
+            "provscan knowledge status --max-age-days 90",
+        ),
+    )(status)
+    knowledge_app.command(
+        name="update",
+        epilog=epilog(
+            "provscan knowledge update --from provscan-knowledge-2027.1.0.tar.gz",
+            "provscan knowledge update --from older.tar.gz --allow-downgrade",
+            "provscan knowledge update --from pack.tar.gz --trust-key our-knowledge.pub",
+            "provscan knowledge update --rollback",
+        ),
+    )(update)
+    knowledge_app.command(
+        name="export",
+        epilog=epilog(
+            "provscan knowledge export --output knowledge.tar.gz",
+            "provscan knowledge export --data-dir ./data --version 2027.1.0 --as-of 2027-01-15 "
+            "--output provscan-knowledge-2027.1.0.tar.gz",
+            "provscan knowledge export --sign-key our-knowledge.pem --output signed.tar.gz",
+        ),
+    )(export)
     app.add_typer(knowledge_app, name="knowledge")
 
 
@@ -40,7 +81,8 @@ def verify(
         typer.Option(
             "--data-dir",
             metavar="DIR",
-            help="A knowledge directory to check (default: the bundled data).",
+            help="A knowledge directory to check (default: the active knowledge, bundled or "
+            "an installed pack).",
         ),
     ] = None,
     fmt: Annotated[
@@ -52,11 +94,11 @@ def verify(
     rules) and list each problem as path:line. Exits 1 when there is any."""
     from provscan.commands.common import EXIT_ERROR, EXIT_USAGE, fail
     from provscan.errors import KnowledgeError
-    from provscan.knowledge.base import DEFAULT_DATA_DIR
+    from provscan.knowledge.base import active_data_dir
     from provscan.knowledge.verify import verify_knowledge
 
-    directory = data_dir if data_dir is not None else _shown(DEFAULT_DATA_DIR)
     try:
+        directory = data_dir if data_dir is not None else _shown(active_data_dir())
         report = verify_knowledge(directory)
     except KnowledgeError as exc:
         raise fail(str(exc), EXIT_USAGE) from None
@@ -92,3 +134,219 @@ def _shown(path: Path) -> Path:
         return path.relative_to(Path.cwd())
     except ValueError:
         return path
+
+
+def status(
+    fmt: Annotated[
+        VerifyFormat,
+        typer.Option("--format", "-f", metavar="text|json", help="Output format."),
+    ] = VerifyFormat.text,
+    max_age_days: Annotated[
+        int | None,
+        typer.Option(
+            "--max-age-days",
+            min=1,
+            metavar="DAYS",
+            help="Warn when the knowledge is older than this "
+            "(default: $PROVSCAN_KNOWLEDGE_MAX_AGE_DAYS, else 180).",
+        ),
+    ] = None,
+) -> None:
+    """Which knowledge is in use (bundled or an installed pack), its version and as-of date,
+    entry counts, the oldest source check, and a warning when it is older than allowed."""
+    from provscan.commands.common import fail_for, stderr
+    from provscan.errors import ProvscanError
+    from provscan.knowledge.base import knowledge_home
+    from provscan.knowledge.packs import (
+        active_pack,
+        installed_versions,
+        max_age_days_from_env,
+        staleness_warning,
+    )
+
+    try:
+        limit = max_age_days if max_age_days is not None else max_age_days_from_env()
+        pack = active_pack(check_hashes=True)
+        installed = installed_versions()
+    except ProvscanError as exc:
+        raise fail_for(exc) from None
+    warning = staleness_warning(pack, max_age_days=limit)
+    if fmt is VerifyFormat.json:
+        document = {
+            **pack.as_dict(),
+            "age_days": pack.age_days(),
+            "max_age_days": limit,
+            "stale": warning is not None,
+            "files_match_manifest": pack.intact,
+            "manifest_problems": list(pack.problems),
+            "knowledge_home": str(knowledge_home()),
+            "installed_packs": installed,
+        }
+        typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    else:
+        for line in _status_lines(pack, installed, limit):
+            typer.echo(line)
+    if warning:
+        stderr.print(f"provscan: warning: {warning}", highlight=False, markup=False)
+
+
+def _status_lines(pack: PackInfo, installed: list[str], limit: int) -> list[str]:
+    from provscan.knowledge.base import knowledge_home
+
+    origin = "an installed pack" if pack.source == "installed" else "bundled with provscan"
+    lines = [
+        f"Active knowledge:    {pack.version} ({origin})",
+        f"As of:               {pack.as_of} ({pack.age_days()} days ago; warn after {limit})",
+        f"Oldest source check: {pack.oldest_source_check or 'none recorded'}",
+        "KEV catalog:         "
+        + (
+            f"{pack.kev_catalog.version} (released {pack.kev_catalog.released})"
+            if pack.kev_catalog
+            else "none imported (KEV flags as reviewed in the bundled data)"
+        ),
+        f"Bundled version:     {pack.bundled_version}",
+        f"Data directory:      {pack.path}",
+        f"Installed packs:     {', '.join(installed) if installed else 'none'}"
+        f" (in {knowledge_home()})",
+    ]
+    if pack.derived_from:
+        lines.append(f"Derived from:        {pack.derived_from}")
+    if pack.note:
+        lines.append(f"Note:                {pack.note}")
+    if pack.intact is False:
+        lines.append(f"Files:               {len(pack.problems)} differ from the manifest")
+        lines.extend(f"  - {problem}" for problem in pack.problems)
+    else:
+        lines.append("Files:               match the manifest")
+    lines.append("Entries:")
+    width = max((len(kind) for kind in pack.counts), default=0)
+    lines.extend(f"  {kind:<{width}}  {count:>5}" for kind, count in pack.counts.items())
+    return lines
+
+
+def update(
+    from_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--from",
+            metavar="FILE",
+            help="A knowledge pack (.tar.gz with manifest.yaml and the data files) to install.",
+        ),
+    ] = None,
+    rollback: Annotated[
+        bool,
+        typer.Option("--rollback", help="Go back to the knowledge that was active before."),
+    ] = False,
+    allow_downgrade: Annotated[
+        bool,
+        typer.Option("--allow-downgrade", help="Install a pack older than the active one."),
+    ] = False,
+    trust_key: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--trust-key",
+            metavar="FILE",
+            help="An Ed25519 public key (PEM) whose signature is accepted (repeatable; also "
+            "$PROVSCAN_KNOWLEDGE_TRUSTED_KEYS). With a trusted key, unsigned packs are refused.",
+        ),
+    ] = None,
+    require_signature: Annotated[
+        bool,
+        typer.Option("--require-signature", help="Refuse a pack without a trusted signature."),
+    ] = False,
+) -> None:
+    """Install a knowledge pack from a file (checked: safe archive, every hash, every schema,
+    the knowledge self-tests, not older than the active one, its signature when keys are
+    trusted), then switch to it atomically. A refused pack changes nothing (exit 2). No
+    network access: the file comes from you."""
+    from provscan.commands.common import EXIT_USAGE, fail, fail_for
+    from provscan.errors import ProvscanError
+    from provscan.knowledge import packs
+
+    if (from_file is None) == (not rollback):
+        raise fail("give either --from FILE or --rollback", EXIT_USAGE)
+    try:
+        if rollback:
+            back = packs.rollback()
+            origin = "bundled" if back.source == "bundled" else "installed pack"
+            typer.echo(f"rolled back from {back.left} to {back.now} ({origin})")
+            return
+        assert from_file is not None
+        result = packs.install_pack(
+            from_file,
+            allow_downgrade=allow_downgrade,
+            trusted_keys=trust_key or (),
+            require_signature=require_signature,
+        )
+    except ProvscanError as exc:
+        raise fail_for(exc) from None
+    signature = f"signed by {result.signed_by}" if result.signed_by else "signature not checked"
+    if not result.changed:
+        typer.echo(f"knowledge {result.version} is already active; nothing changed ({signature})")
+    else:
+        typer.echo(
+            f"installed knowledge {result.version} (was {result.previous}; {signature}) "
+            f"at {result.path}"
+        )
+
+
+def export(
+    output: Annotated[
+        Path,
+        typer.Option("--output", "-o", metavar="FILE", help="The pack file to write (.tar.gz)."),
+    ],
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            metavar="DIR",
+            help="Pack this knowledge directory instead of the active knowledge "
+            "(it must pass `provscan knowledge verify`).",
+        ),
+    ] = None,
+    version: Annotated[
+        str | None,
+        typer.Option("--version", metavar="VERSION", help="With --data-dir: the pack version."),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", metavar="YYYY-MM-DD", help="With --data-dir: the as-of date."),
+    ] = None,
+    sign_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--sign-key",
+            metavar="FILE",
+            help="Sign the manifest with this Ed25519 private key (unencrypted PEM).",
+        ),
+    ] = None,
+) -> None:
+    """Write the active knowledge (or a knowledge directory) as a pack another provscan can
+    install with `knowledge update --from` (e.g. on an air-gapped network)."""
+    from provscan.commands.common import EXIT_USAGE, fail, fail_for, guard_output
+    from provscan.errors import ProvscanError
+    from provscan.knowledge import packs
+    from provscan.report.files import write_atomically
+
+    if data_dir is None and (version or as_of):
+        raise fail("--version and --as-of need --data-dir", EXIT_USAGE)
+    try:
+        if data_dir is not None:
+            manifest_path = data_dir / "manifest.yaml"
+            guard_output(
+                output,
+                [sign_key, manifest_path, *(data_dir / n for n in packs.data_files(data_dir))],
+            )
+            manifest, data = packs.export_directory(
+                data_dir, version=version, as_of=as_of, sign_with=sign_key
+            )
+        else:
+            guard_output(output, [sign_key])
+            manifest, data = packs.export_active(sign_with=sign_key)
+        write_atomically(output, data)
+    except ProvscanError as exc:
+        raise fail_for(exc) from None
+    typer.echo(
+        f"wrote knowledge pack {manifest.version} (as of {manifest.as_of}, "
+        f"{len(manifest.files)} files, {len(data)} bytes) to {output}"
+    )

@@ -8,6 +8,9 @@ problem always names its file, its entry and the entry's line.
 from __future__ import annotations
 
 import calendar
+import functools
+import json
+import os
 import re
 import string
 from collections.abc import Callable, Iterable, Sequence
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
 import yaml
+from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from provscan.errors import KnowledgeError
@@ -26,7 +30,10 @@ try:  # libyaml parses the data about eight times faster; the pure parser is the
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
     from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
 
+#: The knowledge bundled with provscan. The knowledge in use may be an installed pack instead:
+#: :func:`active_data_dir` says which directory to read.
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent / "data"
+BUNDLED_DATA_DIR = DEFAULT_DATA_DIR
 
 Confidence = Literal["high", "medium", "low"]
 CONFIDENCE_WEIGHT: dict[str, float] = {"high": 0.95, "medium": 0.75, "low": 0.45}
@@ -318,18 +325,20 @@ def load_checked(data_dir: Path, read: Callable[[Path, Problems], _ItemT | None]
 
 class FileLoader(Generic[_ItemT]):
     """``load(data_dir=None)`` for a single-file kind: a directory's copy, checked each time, or
-    the bundled one, read and checked once (the four single-file kinds share this)."""
+    the active knowledge (bundled or an installed pack), read and checked once per directory
+    (the four single-file kinds share this)."""
 
     def __init__(self, read: Callable[[Path, Problems], _ItemT | None]) -> None:
         self._read = read
-        self._bundled: _ItemT | None = None
+        self._active: dict[Path, _ItemT] = {}
 
     def __call__(self, data_dir: Path | None = None) -> _ItemT:
         if data_dir is not None:
             return load_checked(Path(data_dir), self._read)
-        if self._bundled is None:
-            self._bundled = load_checked(DEFAULT_DATA_DIR, self._read)
-        return self._bundled
+        directory = active_data_dir()
+        if directory not in self._active:
+            self._active[directory] = load_checked(directory, self._read)
+        return self._active[directory]
 
 
 def read_file(
@@ -344,6 +353,129 @@ def read_file(
     if document is None:
         return None
     return validate(document, model, problems, entries_key)
+
+
+# --- which knowledge is active: bundled, or an installed pack ---------------------------------
+
+#: Where installed packs live instead of ``platformdirs.user_data_dir("provscan")/knowledge``
+#: (tests point it at a temporary directory).
+KNOWLEDGE_DIR_ENV = "PROVSCAN_KNOWLEDGE_DIR"
+#: The manifest of a knowledge directory (version, as-of date, a sha256 per data file).
+MANIFEST_FILE = "manifest.yaml"
+#: The pointer to the active installed pack, replaced atomically (``os.replace``).
+POINTER_FILE = "active.json"
+
+
+def knowledge_home() -> Path:
+    """The directory that holds installed packs and the pointer to the active one."""
+    override = os.environ.get(KNOWLEDGE_DIR_ENV, "").strip()
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("provscan")) / "knowledge"
+
+
+def parse_pack_version(text: str) -> Version | None:
+    """A pack version (PEP 440, e.g. ``2026.12.0`` or ``2026.12.0+kev.2026.08.07``), or None."""
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+@functools.lru_cache(maxsize=1)
+def bundled_version() -> str:
+    """The version in the bundled manifest ("0" when it cannot be read)."""
+    try:
+        data = yaml.load(
+            (BUNDLED_DATA_DIR / MANIFEST_FILE).read_text(encoding="utf-8"),
+            Loader=KnowledgeYamlLoader,
+        )
+    except (OSError, yaml.YAMLError):
+        return "0"
+    version = data.get("version") if isinstance(data, dict) else None
+    return str(version) if version is not None else "0"
+
+
+@dataclass(frozen=True)
+class PackPointer:
+    """What ``active.json`` says: the active installed version (None: bundled) and the
+    versions that were active before it, most recent last (None: bundled)."""
+
+    active: str | None
+    history: tuple[str | None, ...] = ()
+
+
+def read_pointer(home: Path) -> PackPointer:
+    """The pointer in ``home`` (no file: the bundled knowledge). KnowledgeError when damaged."""
+    path = home / POINTER_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return PackPointer(None)
+    except OSError as exc:
+        raise KnowledgeError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        data = json.loads(text)
+        active = data["active"]
+        history = tuple(data.get("history", ()))
+        if not all(item is None or isinstance(item, str) for item in (active, *history)):
+            raise TypeError("versions must be strings or null")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise KnowledgeError(
+            f"{path} is damaged ({exc}); delete it to use the bundled knowledge"
+        ) from None
+    return PackPointer(active, history)
+
+
+@dataclass(frozen=True)
+class ActiveSelection:
+    """Which knowledge directory is read, and why."""
+
+    data_dir: Path
+    source: Literal["bundled", "installed"]
+    #: The installed pack the pointer names (even when it is not used).
+    installed_version: str | None = None
+    #: Why an installed pack is not used (older than the bundled knowledge).
+    note: str = ""
+
+
+def active_selection() -> ActiveSelection:
+    """The installed pack the pointer names, unless it is older than the bundled knowledge
+    (a newer provscan brings newer data, and its loaders may not read an old pack)."""
+    home = knowledge_home()
+    pointer = read_pointer(home)
+    if pointer.active is None:
+        return ActiveSelection(BUNDLED_DATA_DIR, "bundled")
+    installed = parse_pack_version(pointer.active)
+    if installed is None or "/" in pointer.active or "\\" in pointer.active:
+        raise KnowledgeError(
+            f"{home / POINTER_FILE} names {pointer.active!r}, not a pack version; "
+            "run `provscan knowledge update --rollback` or delete the file"
+        )
+    directory = home / pointer.active
+    if not (directory / MANIFEST_FILE).is_file():
+        raise KnowledgeError(
+            f"the active knowledge pack {pointer.active} is missing from {directory}; "
+            "run `provscan knowledge update --rollback` or delete "
+            f"{home / POINTER_FILE} to use the bundled knowledge"
+        )
+    bundled = parse_pack_version(bundled_version())
+    if bundled is not None and installed < bundled:
+        return ActiveSelection(
+            BUNDLED_DATA_DIR,
+            "bundled",
+            pointer.active,
+            f"installed pack {pointer.active} is older than the bundled knowledge "
+            f"{bundled_version()}: the bundled knowledge is used",
+        )
+    return ActiveSelection(directory, "installed", pointer.active)
+
+
+def active_data_dir() -> Path:
+    """The knowledge directory every loader reads by default (bundled or an installed pack)."""
+    return active_selection().data_dir
 
 
 # --- shared checks -------------------------------------------------------------------------

@@ -16,12 +16,12 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from provscan.knowledge.base import (
-    DEFAULT_DATA_DIR,
     Confidence,
     Location,
     Problems,
     StrictModel,
     YamlDocument,
+    active_data_dir,
     check_sources,
     read_file,
 )
@@ -150,12 +150,12 @@ def load_grammar_knowledge(
     """
     if data_dir is None and knowledge is None:
         return _load_bundled()
-    return _load(Path(data_dir or DEFAULT_DATA_DIR), knowledge or load_knowledge(data_dir))
+    return _load(Path(data_dir or active_data_dir()), knowledge or load_knowledge(data_dir))
 
 
 @functools.lru_cache(maxsize=1)
 def _load_bundled() -> GrammarKnowledge:
-    return _load(DEFAULT_DATA_DIR, load_knowledge())
+    return _load(active_data_dir(), load_knowledge())
 
 
 def _load(data_dir: Path, knowledge: Knowledge) -> GrammarKnowledge:

@@ -20,6 +20,7 @@ from provscan.knowledge.base import (
     DEFAULT_DATA_DIR,
     Parsed,
     Problems,
+    active_data_dir,
     parse_partial_date,
     period_bounds,
 )
@@ -153,18 +154,19 @@ class Knowledge:
 
 
 def load_knowledge(data_dir: Path | None = None) -> Knowledge:
-    """Load and validate the knowledge in ``data_dir`` (default: the bundled data, cached).
+    """Load and validate the knowledge in ``data_dir`` (default: the active knowledge, the
+    bundled data or an installed pack, cached).
 
     Raises KnowledgeError listing every problem, each with its file, entry and line.
     """
     if data_dir is None:
-        return _load_bundled_knowledge()
+        return _load_active_knowledge(active_data_dir())
     return _load(Path(data_dir))
 
 
-@functools.lru_cache(maxsize=1)
-def _load_bundled_knowledge() -> Knowledge:
-    return _load(DEFAULT_DATA_DIR)
+@functools.lru_cache(maxsize=2)
+def _load_active_knowledge(data_dir: Path) -> Knowledge:
+    return _load(data_dir)
 
 
 def _load(data_dir: Path) -> Knowledge:
@@ -229,20 +231,20 @@ class PostureKnowledge:
 def load_posture_knowledge(
     data_dir: Path | None = None, knowledge: Knowledge | None = None
 ) -> PostureKnowledge:
-    """Load and cross-check the posture files (default: the bundled data, cached).
+    """Load and cross-check the posture files (default: the active knowledge, cached).
 
     Vendor names must be in the vocabulary, model patterns must compile, every firmware
     bound must parse in the range's basis, every account's check must be a known read-only
     request, and every entry needs a source. Raises KnowledgeError listing every problem.
     """
     if data_dir is None and knowledge is None:
-        return _load_bundled_posture()
-    return _load_posture(Path(data_dir or DEFAULT_DATA_DIR), knowledge or load_knowledge(data_dir))
+        return _load_active_posture(active_data_dir())
+    return _load_posture(Path(data_dir or active_data_dir()), knowledge or load_knowledge(data_dir))
 
 
-@functools.lru_cache(maxsize=1)
-def _load_bundled_posture() -> PostureKnowledge:
-    return _load_posture(DEFAULT_DATA_DIR, load_knowledge())
+@functools.lru_cache(maxsize=2)
+def _load_active_posture(data_dir: Path) -> PostureKnowledge:
+    return _load_posture(data_dir, load_knowledge(data_dir))
 
 
 def read_posture_knowledge(
@@ -288,14 +290,14 @@ def load_cloud_endpoints(
     listing every problem.
     """
     if data_dir is None and knowledge is None:
-        return _load_bundled_cloud_endpoints()
-    directory = Path(data_dir) if data_dir is not None else DEFAULT_DATA_DIR
+        return _load_active_cloud_endpoints(active_data_dir())
+    directory = Path(data_dir) if data_dir is not None else active_data_dir()
     return _load_cloud_endpoints(directory, knowledge or load_knowledge(data_dir))
 
 
-@functools.lru_cache(maxsize=1)
-def _load_bundled_cloud_endpoints() -> tuple[CloudEndpoint, ...]:
-    return _load_cloud_endpoints(DEFAULT_DATA_DIR, load_knowledge())
+@functools.lru_cache(maxsize=2)
+def _load_active_cloud_endpoints(data_dir: Path) -> tuple[CloudEndpoint, ...]:
+    return _load_cloud_endpoints(data_dir, load_knowledge(data_dir))
 
 
 def _load_cloud_endpoints(data_dir: Path, knowledge: Knowledge) -> tuple[CloudEndpoint, ...]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from provscan.errors import KnowledgeError
 from provscan.knowledge.accounts import DEFAULT_ACCOUNTS_FILE
-from provscan.knowledge.base import Problem, Problems
+from provscan.knowledge.base import MANIFEST_FILE, Problem, Problems
 from provscan.knowledge.cloud_endpoints import CLOUD_ENDPOINTS_FILE, read_cloud_endpoints
 from provscan.knowledge.device_api import DEVICE_API_FILE
 from provscan.knowledge.eol import END_OF_LIFE_FILE
@@ -99,7 +99,7 @@ def verify_knowledge(data_dir: Path) -> VerifyReport:
     read_observation_fields(data_dir, problems)
     files = sorted(path.name for path in data_dir.glob("*.yaml"))
     for name in files:
-        if name not in KNOWN_FILES:
+        if name not in KNOWN_FILES and name != MANIFEST_FILE:
             problems.add(
                 name, "not a knowledge file provscan reads (misspelt name, or a leftover copy?)"
             )

@@ -1,0 +1,788 @@
+"""Knowledge packs: the version and as-of date of the knowledge in use, installing a pack from a
+file the user brings (validated before an atomic switch), rolling back, and exporting one.
+
+A pack is a ``.tar.gz`` of the data files (``*.yaml`` and ``fingerprints/*.yaml``) and a
+``manifest.yaml`` holding the pack's version, as-of date, entry counts and a sha256 per file.
+Installed packs live in :func:`~provscan.knowledge.base.knowledge_home` (one directory per
+version); ``active.json`` there names the active one and the ones before it. Nothing here
+opens a network connection: packs come from files.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import dataclasses
+import gzip
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import tarfile
+import tempfile
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from pydantic import Field, ValidationError
+
+from provscan.errors import InputError, KnowledgeError
+from provscan.knowledge.base import (
+    BUNDLED_DATA_DIR,
+    MANIFEST_FILE,
+    POINTER_FILE,
+    KnowledgeYamlLoader,
+    PackPointer,
+    StrictModel,
+    active_selection,
+    knowledge_home,
+    parse_pack_version,
+    parse_partial_date,
+    read_pointer,
+)
+from provscan.knowledge.verify import KNOWN_FILES, verify_knowledge
+
+#: The name every provscan knowledge pack carries in its manifest.
+PACK_NAME = "provscan-knowledge"
+MANIFEST_FORMAT: Literal[1] = 1
+
+#: Knowledge older than this (days since its as-of date) is reported as stale.
+DEFAULT_MAX_AGE_DAYS = 180
+MAX_AGE_ENV = "PROVSCAN_KNOWLEDGE_MAX_AGE_DAYS"
+
+# Limits for reading a pack, which is hostile data until it is validated. The bundled data is
+# well under 2 MB in some 60 files.
+MAX_ARCHIVE_BYTES = 16 * 1024 * 1024
+MAX_MEMBER_BYTES = 8 * 1024 * 1024
+MAX_TOTAL_BYTES = 64 * 1024 * 1024
+MAX_MEMBERS = 1000
+#: How many earlier active versions ``active.json`` remembers for ``--rollback``.
+MAX_HISTORY = 20
+
+#: A detached Ed25519 signature over the exact bytes of ``manifest.yaml`` (base64).
+SIGNATURE_FILE = "manifest.sig"
+#: Public keys (PEM files, separated like PATH) whose signatures ``knowledge update`` trusts.
+TRUSTED_KEYS_ENV = "PROVSCAN_KNOWLEDGE_TRUSTED_KEYS"
+#: Keys of provscan's own releases. None yet: a release key needs a maintainer who holds it
+#: (docs/decisions/0011); organisations sign their own packs and trust their keys.
+BUNDLED_TRUSTED_KEYS: tuple[str, ...] = ()
+
+_MEMBER_NAME = re.compile(r"^(?:fingerprints/)?[a-z0-9][a-z0-9_.-]{0,100}\.yaml$")
+_VERSION_TEXT = re.compile(r"^[0-9][0-9A-Za-z.+-]{0,63}$")
+_AS_OF = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+#: Entry counts shown per kind of knowledge: (kind, file or "fingerprints/", list key).
+COUNTED_KINDS: tuple[tuple[str, str, str], ...] = (
+    ("vendors", "vendors.yaml", "vendors"),
+    ("families", "families.yaml", "families"),
+    ("relations", "relations.yaml", "relations"),
+    ("policies", "policies.yaml", "policies"),
+    ("fingerprint_rules", "fingerprints/", "rules"),
+    ("model_grammars", "model_grammars.yaml", "grammars"),
+    ("vulnerabilities", "vulnerabilities.yaml", "vulnerabilities"),
+    ("default_accounts", "default_accounts.yaml", "accounts"),
+    ("end_of_life", "eol.yaml", "entries"),
+    ("cloud_endpoints", "cloud_endpoints.yaml", "endpoints"),
+    ("http_endpoints", "http_endpoints.yaml", "endpoints"),
+    ("oui_owners", "oui_owners.yaml", "owners"),
+    ("device_api_requests", "device_api.yaml", "requests"),
+)
+
+
+class PackRefused(InputError):
+    """A pack (or KEV feed) that is not installed: damaged, tampered, unsafe or older."""
+
+
+class KevCatalogStamp(StrictModel):
+    """The CISA KEV catalog a pack's KEV flags were imported from."""
+
+    version: str
+    released: str
+
+
+class Manifest(StrictModel):
+    """``manifest.yaml``: what a knowledge directory is and the sha256 of each data file."""
+
+    format: Literal[1]
+    name: str
+    version: str = Field(pattern=_VERSION_TEXT.pattern)
+    as_of: str = Field(pattern=_AS_OF.pattern)
+    description: str = ""
+    #: The pack this one was made from (e.g. by ``provscan kev import``).
+    derived_from: str | None = None
+    kev_catalog: KevCatalogStamp | None = None
+    #: The oldest ``checked`` date in the data (when a source was last looked at), if any.
+    oldest_source_check: str | None = None
+    counts: dict[str, int]
+    #: Relative path (``vendors.yaml``, ``fingerprints/sadp.yaml``) -> sha256 hex digest.
+    files: dict[str, str]
+
+
+# --- reading a knowledge directory -----------------------------------------------------------
+
+
+def data_files(data_dir: Path) -> list[str]:
+    """The data files of a directory as relative paths, sorted (the manifest excluded)."""
+    names = [path.name for path in data_dir.glob("*.yaml") if path.name != MANIFEST_FILE]
+    names += [f"fingerprints/{path.name}" for path in (data_dir / "fingerprints").glob("*.yaml")]
+    return sorted(names)
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _load_yaml(path: Path) -> Any:
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=KnowledgeYamlLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+
+
+def count_entries(data_dir: Path) -> dict[str, int]:
+    """How many entries each kind of knowledge has (a kind whose file is absent is left out)."""
+    counts: dict[str, int] = {}
+    for kind, name, key in COUNTED_KINDS:
+        if name.endswith("/"):
+            paths = sorted((data_dir / name).glob("*.yaml"))
+            if not paths:
+                continue
+        elif (data_dir / name).is_file():
+            paths = [data_dir / name]
+        else:
+            continue
+        total = 0
+        for path in paths:
+            data = _load_yaml(path)
+            entries = data.get(key) if isinstance(data, dict) else None
+            total += len(entries) if isinstance(entries, list) else 0
+        counts[kind] = total
+    return counts
+
+
+def _checked_dates(node: object) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "checked" and isinstance(value, str):
+                yield value
+            else:
+                yield from _checked_dates(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _checked_dates(item)
+
+
+def oldest_source_check(data_dir: Path) -> str | None:
+    """The oldest ``checked`` date (``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``) in any data file."""
+    oldest: tuple[date, str] | None = None
+    for name in data_files(data_dir):
+        for text in _checked_dates(_load_yaml(data_dir / name)):
+            try:
+                day = parse_partial_date(text, last_day=False)
+            except ValueError:
+                continue
+            if oldest is None or day < oldest[0]:
+                oldest = (day, text)
+    return oldest[1] if oldest else None
+
+
+def build_manifest(
+    data_dir: Path,
+    *,
+    version: str,
+    as_of: str,
+    description: str = "",
+    derived_from: str | None = None,
+    kev_catalog: KevCatalogStamp | None = None,
+) -> Manifest:
+    """A manifest describing ``data_dir`` as it is now (hashes, counts, oldest check)."""
+    try:
+        return Manifest(
+            format=MANIFEST_FORMAT,
+            name=PACK_NAME,
+            version=version,
+            as_of=as_of,
+            description=description,
+            derived_from=derived_from,
+            kev_catalog=kev_catalog,
+            oldest_source_check=oldest_source_check(data_dir),
+            counts=count_entries(data_dir),
+            files={name: sha256_of(data_dir / name) for name in data_files(data_dir)},
+        )
+    except ValidationError as exc:
+        raise InputError(f"bad manifest value: {_first_error(exc)}") from None
+
+
+def render_manifest(manifest: Manifest) -> str:
+    """The manifest as YAML, with a header saying how it is made."""
+    header = (
+        "# The version, as-of date, entry counts and file hashes of this knowledge pack.\n"
+        "# Generated: after editing any data file run  .venv/bin/python scripts/gen_manifest.py\n"
+    )
+    body = yaml.safe_dump(
+        manifest.model_dump(mode="json", exclude_none=True),
+        sort_keys=False,
+        allow_unicode=True,
+        width=100,
+    )
+    return header + body
+
+
+def read_manifest(data_dir: Path) -> Manifest:
+    """The manifest of a knowledge directory; InputError (one line) when absent or malformed."""
+    path = data_dir / MANIFEST_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = yaml.load(text, Loader=KnowledgeYamlLoader)
+    except FileNotFoundError:
+        raise PackRefused(f"no {MANIFEST_FILE} in {data_dir}") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise PackRefused(f"{path} cannot be read: {' '.join(str(exc).split())}") from None
+    try:
+        return Manifest.model_validate(data)
+    except ValidationError as exc:
+        raise PackRefused(f"{path} is not a valid manifest: {_first_error(exc)}") from None
+
+
+def _first_error(exc: ValidationError) -> str:
+    errors = exc.errors()
+    first = errors[0]
+    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{where}: {first['msg']}{more}"
+
+
+def manifest_mismatches(data_dir: Path, manifest: Manifest) -> list[str]:
+    """What differs between a directory's files and its manifest (empty: they match)."""
+    present = set(data_files(data_dir))
+    listed = set(manifest.files)
+    problems = [
+        f"{name}: hash differs from the manifest"
+        for name in sorted(present & listed)
+        if sha256_of(data_dir / name) != manifest.files[name]
+    ]
+    problems += [f"{name}: listed in the manifest but missing" for name in sorted(listed - present)]
+    problems += [f"{name}: not listed in the manifest" for name in sorted(present - listed)]
+    return problems
+
+
+# --- what is active ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PackInfo:
+    """The knowledge in use: what reports and ``knowledge status`` show."""
+
+    name: str
+    version: str
+    as_of: str
+    source: Literal["bundled", "installed"]
+    path: Path
+    counts: dict[str, int]
+    oldest_source_check: str | None
+    kev_catalog: KevCatalogStamp | None = None
+    derived_from: str | None = None
+    #: The bundled version (equal to ``version`` when the bundled knowledge is active).
+    bundled_version: str = ""
+    #: Why an installed pack named by the pointer is not used, if it is not.
+    note: str = ""
+    #: Whether the files still match the manifest's hashes (None: not checked).
+    intact: bool | None = None
+    problems: tuple[str, ...] = field(default=())
+
+    def age_days(self, today: date | None = None) -> int:
+        """Days since the as-of date."""
+        return ((today or date.today()) - date.fromisoformat(self.as_of)).days
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form (what ``knowledge status --format json`` and reports carry)."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "as_of": self.as_of,
+            "source": self.source,
+            "path": str(self.path),
+            "bundled_version": self.bundled_version,
+            "derived_from": self.derived_from,
+            "kev_catalog": self.kev_catalog.model_dump() if self.kev_catalog else None,
+            "oldest_source_check": self.oldest_source_check,
+            "counts": dict(self.counts),
+            "note": self.note,
+        }
+
+
+def active_pack(*, check_hashes: bool = False) -> PackInfo:
+    """The version, as-of date, counts and origin of the knowledge every loader reads.
+
+    With ``check_hashes``, also whether the files still match the manifest (``intact``).
+    Raises KnowledgeError when the pointer to an installed pack is damaged.
+    """
+    selection = active_selection()
+    manifest = read_manifest(selection.data_dir)
+    bundled = manifest if selection.source == "bundled" else read_manifest(BUNDLED_DATA_DIR)
+    problems = tuple(manifest_mismatches(selection.data_dir, manifest)) if check_hashes else ()
+    return PackInfo(
+        name=manifest.name,
+        version=manifest.version,
+        as_of=manifest.as_of,
+        source=selection.source,
+        path=selection.data_dir,
+        counts=dict(manifest.counts),
+        oldest_source_check=manifest.oldest_source_check,
+        kev_catalog=manifest.kev_catalog,
+        derived_from=manifest.derived_from,
+        bundled_version=bundled.version,
+        note=selection.note,
+        intact=(not problems) if check_hashes else None,
+        problems=problems,
+    )
+
+
+def max_age_days_from_env(default: int = DEFAULT_MAX_AGE_DAYS) -> int:
+    """``PROVSCAN_KNOWLEDGE_MAX_AGE_DAYS`` (a whole number of days ≥ 1), else ``default``."""
+    text = os.environ.get(MAX_AGE_ENV, "").strip()
+    if not text:
+        return default
+    try:
+        days = int(text)
+    except ValueError:
+        days = 0
+    if days < 1:
+        raise InputError(f"{MAX_AGE_ENV}={text!r} is not a whole number of days (1 or more)")
+    return days
+
+
+def staleness_warning(
+    pack: PackInfo | None = None, *, max_age_days: int | None = None, today: date | None = None
+) -> str | None:
+    """One line saying the knowledge is older than the allowed age, or None when it is not.
+
+    ``max_age_days`` defaults to ``PROVSCAN_KNOWLEDGE_MAX_AGE_DAYS`` or 180. Never raises:
+    a problem reading the pack or the setting becomes the warning itself.
+    """
+    try:
+        limit = max_age_days if max_age_days is not None else max_age_days_from_env()
+        info = pack or active_pack()
+    except (InputError, KnowledgeError) as exc:
+        return f"knowledge status unknown: {exc}"
+    age = info.age_days(today)
+    if age <= limit:
+        return None
+    return (
+        f"knowledge {info.version} is {age} days old (as of {info.as_of}; limit {limit} days): "
+        "measures and CVEs may have changed; install a newer pack with "
+        "`provscan knowledge update --from FILE` or `provscan kev import FILE`"
+    )
+
+
+# --- installing, rolling back -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InstallResult:
+    version: str
+    previous: str | None
+    path: Path
+    #: False when this exact pack was already the active one (nothing changed).
+    changed: bool = True
+    #: The fingerprint of the trusted key that signed the pack (None: not checked).
+    signed_by: str | None = None
+
+
+def installed_versions(home: Path | None = None) -> list[str]:
+    """The pack versions installed in ``home`` (directories holding a manifest), sorted."""
+    home = home or knowledge_home()
+    if not home.is_dir():
+        return []
+    found = [
+        path.name
+        for path in home.iterdir()
+        if path.is_dir() and not path.name.startswith(".") and (path / MANIFEST_FILE).is_file()
+    ]
+    return sorted(found, key=lambda name: (parse_pack_version(name) is None, str(name)))
+
+
+def install_pack(
+    archive: Path,
+    *,
+    allow_downgrade: bool = False,
+    trusted_keys: Iterable[Path] = (),
+    require_signature: bool = False,
+) -> InstallResult:
+    """Validate the pack in ``archive`` and make it the active knowledge.
+
+    Refused (PackRefused, nothing changed) when the archive is unsafe or damaged, a hash does
+    not match, a file fails its schema or the knowledge self-tests, its version is older
+    than the active one without ``allow_downgrade``, or its signature is bad. A signature is
+    required when ``require_signature`` or when any trusted key is given (here, in
+    ``PROVSCAN_KNOWLEDGE_TRUSTED_KEYS`` or bundled).
+    """
+    keys = trusted_public_keys(trusted_keys)
+    home = knowledge_home()
+    with staging_directory(home) as staging:
+        extract_pack(archive, staging)
+        signed_by = check_signature(staging, keys, required=require_signature or bool(keys))
+        result = install_directory(staging, allow_downgrade=allow_downgrade)
+    return dataclasses.replace(result, signed_by=signed_by)
+
+
+# --- signatures -------------------------------------------------------------------------------
+
+
+def key_fingerprint(key: Ed25519PublicKey) -> str:
+    """``ed25519:`` and the first 16 hex digits of the sha256 of the raw public key."""
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return "ed25519:" + hashlib.sha256(raw).hexdigest()[:16]
+
+
+def _public_key(text: bytes, where: str) -> Ed25519PublicKey:
+    try:
+        key = serialization.load_pem_public_key(text)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise InputError(f"{where} is not a PEM public key") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise InputError(f"{where} is not an Ed25519 public key")
+    return key
+
+
+def trusted_public_keys(extra: Iterable[Path] = ()) -> list[Ed25519PublicKey]:
+    """The bundled keys, the files in ``PROVSCAN_KNOWLEDGE_TRUSTED_KEYS`` and ``extra``."""
+    keys = [_public_key(text.encode(), "a bundled trusted key") for text in BUNDLED_TRUSTED_KEYS]
+    from_env = [Path(part) for part in os.environ.get(TRUSTED_KEYS_ENV, "").split(os.pathsep)]
+    for path in [*(path for path in from_env if str(path) not in ("", ".")), *extra]:
+        try:
+            text = path.read_bytes()[:MAX_MEMBER_BYTES]
+        except OSError as exc:
+            raise InputError(f"cannot read key {path}: {exc.strerror or exc}") from None
+        keys.append(_public_key(text, str(path)))
+    return keys
+
+
+def check_signature(data_dir: Path, keys: list[Ed25519PublicKey], *, required: bool) -> str | None:
+    """The fingerprint of the trusted key whose signature ``manifest.sig`` is, or None when
+    the pack is unsigned (or no key is trusted) and no signature is required."""
+    signature_path = data_dir / SIGNATURE_FILE
+    if not signature_path.is_file():
+        if required:
+            raise PackRefused("the pack is not signed, and a signature is required")
+        return None
+    if not keys:
+        if required:
+            raise PackRefused("a signature is required but no trusted key is configured")
+        return None
+    try:
+        signature = base64.b64decode(signature_path.read_bytes().strip(), validate=True)
+    except (ValueError, binascii.Error):
+        raise PackRefused(f"{SIGNATURE_FILE} is not base64: the signature is damaged") from None
+    manifest_bytes = (data_dir / MANIFEST_FILE).read_bytes()
+    for key in keys:
+        try:
+            key.verify(signature, manifest_bytes)
+        except InvalidSignature:
+            continue
+        return key_fingerprint(key)
+    raise PackRefused(
+        "the pack's signature does not match its manifest under any trusted key "
+        "(tampered, or signed by a key you do not trust)"
+    )
+
+
+def load_signing_key(private_key_file: Path) -> Ed25519PrivateKey:
+    """An unencrypted PEM (PKCS#8) Ed25519 private key; InputError (one line) otherwise."""
+    try:
+        key = serialization.load_pem_private_key(private_key_file.read_bytes(), password=None)
+    except OSError as exc:
+        raise InputError(f"cannot read key {private_key_file}: {exc.strerror or exc}") from None
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise InputError(f"{private_key_file} is not an unencrypted PEM private key") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise InputError(f"{private_key_file} is not an Ed25519 private key")
+    return key
+
+
+def sign_manifest(manifest_text: str, key: Ed25519PrivateKey) -> bytes:
+    """``manifest.sig`` for a manifest: the base64 Ed25519 signature of its bytes."""
+    return base64.b64encode(key.sign(manifest_text.encode())) + b"\n"
+
+
+@contextlib.contextmanager
+def staging_directory(home: Path) -> Iterator[Path]:
+    """A fresh private directory inside ``home`` (same file system, so the final move is one
+    rename), removed on exit unless it was moved into place."""
+    try:
+        home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = Path(tempfile.mkdtemp(prefix=".incoming-", dir=home))
+    except OSError as exc:
+        raise KnowledgeError(f"cannot write to {home}: {exc.strerror or exc}") from None
+    try:
+        yield path
+    finally:
+        if path.exists():
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def extract_pack(archive: Path, destination: Path) -> None:
+    """Extract a ``.tar.gz`` pack into an empty ``destination``, reading it as hostile data:
+    only regular files with data-file names, no links, no paths outside, bounded sizes."""
+    try:
+        size = archive.stat().st_size
+    except OSError as exc:
+        raise PackRefused(f"cannot read {archive}: {exc.strerror or exc}") from None
+    if size > MAX_ARCHIVE_BYTES:
+        raise PackRefused(
+            f"{archive} is {size} bytes; a knowledge pack is at most {MAX_ARCHIVE_BYTES} bytes"
+        )
+    seen: set[str] = set()
+    total = 0
+    try:
+        with tarfile.open(archive, mode="r:gz") as tar:
+            for count, member in enumerate(tar, start=1):
+                if count > MAX_MEMBERS:
+                    raise PackRefused(f"{archive} holds more than {MAX_MEMBERS} entries")
+                name = member.name.removeprefix("./")
+                if member.isdir() and name.rstrip("/") in ("", ".", "fingerprints"):
+                    continue
+                if member.type not in (tarfile.REGTYPE, tarfile.AREGTYPE):
+                    raise PackRefused(
+                        f"{archive}: entry {member.name!r} is not a regular file (links, devices "
+                        "and directories other than fingerprints/ are refused)"
+                    )
+                if name not in (MANIFEST_FILE, SIGNATURE_FILE) and not _MEMBER_NAME.match(name):
+                    raise PackRefused(
+                        f"{archive}: entry {member.name!r} is not a knowledge file name "
+                        "(NAME.yaml or fingerprints/NAME.yaml)"
+                    )
+                if name in seen:
+                    raise PackRefused(f"{archive}: entry {name!r} appears twice")
+                seen.add(name)
+                if member.size > MAX_MEMBER_BYTES:
+                    raise PackRefused(f"{archive}: {name} is larger than {MAX_MEMBER_BYTES} bytes")
+                total += member.size
+                if total > MAX_TOTAL_BYTES:
+                    raise PackRefused(f"{archive} unpacks to more than {MAX_TOTAL_BYTES} bytes")
+                handle = tar.extractfile(member)
+                content = handle.read(MAX_MEMBER_BYTES + 1) if handle is not None else b""
+                if len(content) != member.size:
+                    raise PackRefused(f"{archive}: {name} is truncated")
+                target = destination / name
+                target.parent.mkdir(exist_ok=True)
+                with open(target, "xb") as out:
+                    out.write(content)
+    except PackRefused:
+        raise
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise PackRefused(f"{archive} is not a readable .tar.gz knowledge pack ({exc})") from None
+    except OSError as exc:
+        raise PackRefused(f"cannot read {archive}: {exc.strerror or exc}") from None
+    if MANIFEST_FILE not in seen:
+        raise PackRefused(f"{archive} has no {MANIFEST_FILE}: not a knowledge pack")
+
+
+def validate_directory(data_dir: Path) -> Manifest:
+    """Check a staged pack completely: manifest, every hash, every known file present, counts,
+    and the knowledge self-tests (schemas, cross-checks, fingerprint examples)."""
+    manifest = read_manifest(data_dir)
+    if manifest.name != PACK_NAME:
+        raise PackRefused(f"not a provscan knowledge pack (name {manifest.name!r})")
+    if parse_pack_version(manifest.version) is None:
+        raise PackRefused(f"pack version {manifest.version!r} is not a version (PEP 440)")
+    try:
+        date.fromisoformat(manifest.as_of)
+    except ValueError:
+        raise PackRefused(f"pack as_of {manifest.as_of!r} is not a date") from None
+    mismatches = manifest_mismatches(data_dir, manifest)
+    if mismatches:
+        more = f" (and {len(mismatches) - 1} more)" if len(mismatches) > 1 else ""
+        raise PackRefused(f"pack {manifest.version} is damaged or tampered: {mismatches[0]}{more}")
+    missing = sorted(name for name in KNOWN_FILES if not (data_dir / name).is_file())
+    if missing:
+        raise PackRefused(f"pack {manifest.version} is incomplete: no {', '.join(missing)}")
+    if count_entries(data_dir) != manifest.counts:
+        raise PackRefused(f"pack {manifest.version}: the manifest's counts do not match the data")
+    report = verify_knowledge(data_dir)
+    if not report.ok:
+        first = report.problems[0]
+        more = f" (and {len(report.problems) - 1} more)" if len(report.problems) > 1 else ""
+        raise PackRefused(f"pack {manifest.version} fails the knowledge checks: {first}{more}")
+    return manifest
+
+
+def install_directory(staging: Path, *, allow_downgrade: bool = False) -> InstallResult:
+    """Validate a staged pack directory inside the knowledge home and switch to it atomically."""
+    home = staging.parent
+    manifest = validate_directory(staging)
+    new_version = parse_pack_version(manifest.version)
+    assert new_version is not None  # validate_directory checked it
+    selection = active_selection()
+    active_manifest = read_manifest(selection.data_dir)
+    active_version = parse_pack_version(active_manifest.version)
+    if active_version is not None and new_version == active_version:
+        if active_manifest.files == manifest.files:
+            return InstallResult(manifest.version, manifest.version, selection.data_dir, False)
+        raise PackRefused(
+            f"pack {manifest.version} differs from the active knowledge of the same version; "
+            "a changed pack needs a new version"
+        )
+    if active_version is not None and new_version < active_version and not allow_downgrade:
+        raise PackRefused(
+            f"pack {manifest.version} is older than the active knowledge "
+            f"{active_manifest.version}; add --allow-downgrade to install it anyway"
+        )
+    target = home / manifest.version
+    if target.exists():
+        existing = read_manifest(target) if (target / MANIFEST_FILE).is_file() else None
+        if existing is None or existing.files != manifest.files:
+            raise PackRefused(
+                f"a different pack {manifest.version} is already installed at {target}"
+            )
+        if manifest_mismatches(target, existing):
+            raise PackRefused(f"the installed copy of {manifest.version} at {target} is damaged")
+    else:
+        try:
+            os.rename(staging, target)
+        except OSError as exc:  # e.g. another install of the same version just finished
+            raise KnowledgeError(f"cannot install into {target}: {exc.strerror or exc}") from None
+    pointer = read_pointer(home)
+    previous = pointer.active if selection.source == "installed" else None
+    history = (*pointer.history, previous)[-MAX_HISTORY:]
+    write_pointer(home, PackPointer(manifest.version, history))
+    return InstallResult(manifest.version, active_manifest.version, target)
+
+
+def write_pointer(home: Path, pointer: PackPointer) -> None:
+    """Replace ``active.json`` in one rename (a reader sees the old or the new, never half)."""
+    document = json.dumps(
+        {"active": pointer.active, "history": list(pointer.history)}, indent=2
+    ).encode()
+    descriptor, temporary = tempfile.mkstemp(prefix=".active.", suffix=".tmp", dir=home)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(document + b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, home / POINTER_FILE)
+    except OSError as exc:
+        Path(temporary).unlink(missing_ok=True)
+        raise KnowledgeError(f"cannot write {home / POINTER_FILE}: {exc.strerror or exc}") from None
+
+
+@dataclass(frozen=True)
+class RollbackResult:
+    left: str
+    now: str
+    source: Literal["bundled", "installed"]
+
+
+def rollback() -> RollbackResult:
+    """Make the previously active knowledge active again (the bundled one when no earlier pack
+    was installed). PackRefused when there is nothing to go back to."""
+    home = knowledge_home()
+    pointer = read_pointer(home)
+    if pointer.active is None:
+        raise PackRefused("nothing to roll back: the bundled knowledge is active")
+    left = pointer.active
+    previous = pointer.history[-1] if pointer.history else None
+    if previous is not None and not (home / previous / MANIFEST_FILE).is_file():
+        raise PackRefused(f"cannot roll back to {previous}: it is no longer installed in {home}")
+    write_pointer(home, PackPointer(previous, pointer.history[:-1]))
+    if previous is None:
+        return RollbackResult(left, read_manifest(BUNDLED_DATA_DIR).version, "bundled")
+    return RollbackResult(left, previous, "installed")
+
+
+# --- exporting --------------------------------------------------------------------------------
+
+
+def pack_bytes(
+    data_dir: Path, manifest: Manifest, *, sign_with: Path | Ed25519PrivateKey | None = None
+) -> bytes:
+    """A reproducible ``.tar.gz`` of ``data_dir``'s data files and ``manifest`` (fixed times,
+    owners and modes, sorted names: the same knowledge always gives the same bytes), signed
+    with the Ed25519 private key file ``sign_with`` if given."""
+    manifest_text = render_manifest(manifest)
+    if isinstance(sign_with, Path):
+        sign_with = load_signing_key(sign_with)
+    signature = [(SIGNATURE_FILE, sign_manifest(manifest_text, sign_with))] if sign_with else []
+    stamp = int(datetime.fromisoformat(manifest.as_of).replace(tzinfo=UTC).timestamp())
+    buffer = io.BytesIO()
+    with (
+        gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=stamp) as compressed,
+        tarfile.open(fileobj=compressed, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
+        entries: Iterable[tuple[str, bytes]] = [
+            (MANIFEST_FILE, manifest_text.encode()),
+            *signature,
+            *((name, (data_dir / name).read_bytes()) for name in sorted(manifest.files)),
+        ]
+        for name, content in entries:
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            info.mtime = stamp
+            info.mode = 0o644
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            tar.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+def export_active(*, sign_with: Path | None = None) -> tuple[Manifest, bytes]:
+    """The active knowledge as a pack; refused when its files no longer match its manifest."""
+    key = load_signing_key(sign_with) if sign_with is not None else None
+    selection = active_selection()
+    manifest = read_manifest(selection.data_dir)
+    mismatches = manifest_mismatches(selection.data_dir, manifest)
+    if mismatches:
+        raise PackRefused(
+            f"the knowledge at {selection.data_dir} does not match its manifest "
+            f"({mismatches[0]}); in a source checkout run "
+            "`.venv/bin/python scripts/gen_manifest.py`"
+        )
+    return manifest, pack_bytes(selection.data_dir, manifest, sign_with=key)
+
+
+def export_directory(
+    data_dir: Path,
+    *,
+    version: str | None,
+    as_of: str | None,
+    description: str = "",
+    sign_with: Path | None = None,
+) -> tuple[Manifest, bytes]:
+    """A pack of a maintainer's knowledge directory, with a fresh manifest; refused unless the
+    directory passes the knowledge checks. Version and as-of default to its manifest's."""
+    key = load_signing_key(sign_with) if sign_with is not None else None
+    if not data_dir.is_dir():
+        raise InputError(f"knowledge data directory not found: {data_dir}")
+    existing = read_manifest(data_dir) if (data_dir / MANIFEST_FILE).is_file() else None
+    version = version or (existing.version if existing else None)
+    as_of = as_of or (existing.as_of if existing else None)
+    if version is None or as_of is None:
+        raise InputError(f"{data_dir} has no {MANIFEST_FILE}: give --version and --as-of")
+    if parse_pack_version(version) is None:
+        raise InputError(f"--version {version!r} is not a version (e.g. 2026.12.1)")
+    try:
+        date.fromisoformat(as_of)
+    except ValueError:
+        raise InputError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
+    report = verify_knowledge(data_dir)
+    if not report.ok:
+        raise PackRefused(f"{data_dir} fails the knowledge checks: {report.problems[0]}")
+    manifest = build_manifest(
+        data_dir,
+        version=version,
+        as_of=as_of,
+        description=description or (existing.description if existing else ""),
+        derived_from=existing.derived_from if existing else None,
+        kev_catalog=existing.kev_catalog if existing else None,
+    )
+    return manifest, pack_bytes(data_dir, manifest, sign_with=key)
