@@ -14,8 +14,10 @@ from pydantic import Field
 
 from provscan.knowledge.base import (
     FileLoader,
+    Location,
     Problems,
     StrictModel,
+    YamlDocument,
     check_sources,
     read_file,
 )
@@ -28,6 +30,12 @@ DEVICE_API_FILE = "device_api.yaml"
 WRITE_FRAGMENTS = (
     "setconfig",
     "action=set",
+    # VAPIX param.cgi and SUNAPI write actions; Reolink's api.cgi writes are cmd=Set...
+    "action=update",
+    "action=add",
+    "action=remove",
+    "action=control",
+    "cmd=set",
     "reboot",
     "factoryreset",
     "factorydefault",
@@ -39,6 +47,17 @@ WRITE_FRAGMENTS = (
 #: credentials; ``default_account_check`` is the request a documented factory account is
 #: tried on (``default_accounts.yaml`` names it in ``check``).
 RequestUse = Literal["credentialed", "default_account_check"]
+#: How a request carries the credential: ``digest`` answers a Digest challenge (RFC 7616;
+#: never Basic in clear text); ``query_over_tls`` puts ``{username}``/``{password}`` in the
+#: query string as the maker's API documents, and is sent only over TLS.
+AuthScheme = Literal["digest", "query_over_tls"]
+#: How the reply is read: ``key_value`` lines (``key=value``; a flat JSON object is read the
+#: same way) or ``json`` (dotted paths, list items by index: ``0.value.DevInfo.model``).
+ReplyFormat = Literal["key_value", "json"]
+#: What a read field is to posture: the device's model, firmware version or serial number.
+FieldRole = Literal["model", "firmware", "serial"]
+#: The placeholders a ``query_over_tls`` path carries for the credential.
+CREDENTIAL_PLACEHOLDERS = ("{username}", "{password}")
 
 
 class FirmwareBuild(StrictModel):
@@ -54,10 +73,23 @@ class FirmwareBuild(StrictModel):
     build_field: str
 
 
+class FieldRead(StrictModel):
+    """One value of the reply, the observation field it becomes, and what it is to posture."""
+
+    #: The key (``key_value``) or dotted path (``json``) of the value in the reply.
+    key: str
+    field: str
+    role: FieldRole | None = None
+
+
 class DeviceApiRequest(StrictModel):
     """One read-only request of a maker's management API."""
 
     id: str
+    #: The API the request belongs to (its probe is ``credentialed-<api>``); requests of one
+    #: API are sent in file order, the follow-ups only when the first one answered. Set for
+    #: the requests read from data (``fields``); the Hikvision and Dahua APIs have their codecs.
+    api: str | None = None
     vendors: list[str] = Field(min_length=1)
     use: RequestUse
     method: Literal["GET"]
@@ -67,6 +99,12 @@ class DeviceApiRequest(StrictModel):
     sources: list[str] = Field(min_length=1)
     #: When the reply splits the firmware version and its build (Hikvision DeviceInfo).
     firmware_build: FirmwareBuild | None = None
+    auth: AuthScheme = "digest"
+    #: How to read the reply and which values to keep (requests read from data only).
+    format: ReplyFormat | None = None
+    fields: list[FieldRead] = Field(default_factory=list)
+    #: What is not certain about the request or its reply (say what, and why).
+    uncertain: str = ""
 
 
 class DeviceApiFile(StrictModel):
@@ -97,6 +135,21 @@ class DeviceApi:
             if request.id == request_id:
                 return request
         raise KeyError(request_id)
+
+    def data_apis(self) -> dict[str, tuple[DeviceApiRequest, ...]]:
+        """API name -> its credentialed requests read from data (``fields``), in file order."""
+        apis: dict[str, list[DeviceApiRequest]] = {}
+        for request in self.requests:
+            if request.use == "credentialed" and request.api and request.fields:
+                apis.setdefault(request.api, []).append(request)
+        return {api: tuple(requests) for api, requests in apis.items()}
+
+    def fields_with_role(self, role: FieldRole) -> tuple[str, ...]:
+        """Observation fields the makers' APIs fill with a model, firmware or serial, in order."""
+        found = [
+            read.field for request in self.requests for read in request.fields if read.role == role
+        ]
+        return tuple(dict.fromkeys(found))
 
     def firmware_builds(self) -> dict[str, str]:
         """Version field -> build field, for replies that give the two apart."""
@@ -142,10 +195,37 @@ def read_device_api(
                     problems.add(
                         document, f"{name!r} is not a field name like 'isapi.firmware'", at
                     )
+        _check_data_request(document, at, request, problems)
         if not request.reads.strip():
             problems.add(document, "reads must say what the reply tells", at)
         check_sources(problems, document, at, request.sources)
     return DeviceApi(tuple(parsed.model.requests))
+
+
+def _check_data_request(
+    document: YamlDocument, at: Location, request: DeviceApiRequest, problems: Problems
+) -> None:
+    """A request read from data: an API name, a format, field names; the credential only
+    where its scheme puts it (placeholders in the query, and then TLS only)."""
+    if request.fields and (request.api is None or request.format is None):
+        problems.add(document, "a request with fields needs 'api' and 'format'", at)
+    if request.fields and request.use != "credentialed":
+        problems.add(document, "only credentialed requests read fields", at)
+    for read in request.fields:
+        if not FIELD_NAME.match(read.field):
+            problems.add(document, f"{read.field!r} is not a field name like 'axis.firmware'", at)
+    placeholders = [p for p in CREDENTIAL_PLACEHOLDERS if p in request.path]
+    if request.auth == "query_over_tls":
+        if "?" not in request.path or len(placeholders) != len(CREDENTIAL_PLACEHOLDERS):
+            problems.add(
+                document,
+                "query_over_tls needs {username} and {password} in the query string",
+                (*at, "path"),
+            )
+    elif placeholders:
+        problems.add(
+            document, "credential placeholders only with auth: query_over_tls", (*at, "path")
+        )
 
 
 #: The device API requests (default: the bundled file, read once: base.FileLoader).

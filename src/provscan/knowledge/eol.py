@@ -31,6 +31,9 @@ class EndOfLifeEntry(StrictModel):
     #: ISO country code when the statement is limited to one jurisdiction.
     region: str | None = None
     effective: str
+    #: ``start``: the status began on ``effective``; ``stated``: ``effective`` is when the
+    #: source said the product was already there (the start date is not published).
+    effective_is: Literal["start", "stated"] = "start"
     statement: str
     sources: list[str] = Field(min_length=1)
 

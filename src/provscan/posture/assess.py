@@ -12,7 +12,7 @@ import dataclasses
 import functools
 import ipaddress
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from provscan.knowledge.device_api import load_device_api
@@ -37,6 +37,10 @@ from provscan.model import (
 #: (knowledge/data/observation_fields.yaml).
 FIRMWARE_FIELDS: tuple[str, ...] = load_observation_fields().firmware
 SERIAL_FIELDS: tuple[str, ...] = load_observation_fields().serial
+#: The same read from the makers' APIs described as data (device_api.yaml ``role``; Axis,
+#: Hanwha, Uniview, Reolink): credentialed reads of the device's own API, so they come first.
+API_FIRMWARE_FIELDS: tuple[str, ...] = load_device_api().fields_with_role("firmware")
+API_SERIAL_FIELDS: tuple[str, ...] = load_device_api().fields_with_role("serial")
 #: Version field -> the field of its build, for replies that give the two apart
 #: (knowledge/data/device_api.yaml ``firmware_build``: Hikvision DeviceInfo).
 BUILD_FIELDS: dict[str, str] = load_device_api().firmware_builds()
@@ -121,7 +125,7 @@ def firmware_source(device: Device) -> tuple[str | None, str]:
     is read with it: ``V5.4.0`` and ``build 160530`` give ``V5.4.0 build 160530``.
     """
     observations = _observations(device)
-    for field_name in FIRMWARE_FIELDS:
+    for field_name in dict.fromkeys((*API_FIRMWARE_FIELDS, *FIRMWARE_FIELDS)):
         for observation in observations:
             if observation.field == field_name and observation.value.strip():
                 where = f"{observation.protocol}/{observation.port}" if observation.port else ""
@@ -153,8 +157,13 @@ CREDENTIALED_PROBE_PREFIX = "credentialed"
 
 @functools.cache
 def _model_fields() -> tuple[str, ...]:
-    """Fields that carry a bare model string (knowledge/data/model_grammars.yaml ``fields``)."""
-    return load_grammar_knowledge().fields
+    """Fields that carry a bare model string: the makers' APIs read from data
+    (device_api.yaml ``role: model``), then knowledge/data/model_grammars.yaml ``fields``."""
+    return tuple(
+        dict.fromkeys(
+            (*load_device_api().fields_with_role("model"), *load_grammar_knowledge().fields)
+        )
+    )
 
 
 def credentialed_model(device: Device) -> tuple[str | None, str]:
@@ -276,30 +285,48 @@ def port_mappings_on(device: Device) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def upnp_mappings_to(device: Device, all_devices: Sequence[Device]) -> list[Exposure]:
+@dataclass(frozen=True)
+class UpnpMappings:
+    """The UPnP IGD port mappings of a scan, by internal client address: read once from every
+    gateway, so that assessing each device does not read every other device again."""
+
+    by_client: Mapping[str, tuple[tuple[str, str], ...]]
+
+    @classmethod
+    def of(cls, devices: Iterable[Device]) -> UpnpMappings:
+        found: dict[str, list[tuple[str, str]]] = {}
+        for gateway in devices:
+            for mapping in port_mappings_on(gateway):
+                client = _INTERNAL_CLIENT.search(mapping)
+                if client is not None:
+                    found.setdefault(client.group(1), []).append((gateway.ip, mapping))
+        return cls({ip: tuple(items) for ip, items in found.items()})
+
+
+def upnp_mappings_to(
+    device: Device, all_devices: Sequence[Device] | UpnpMappings
+) -> list[Exposure]:
     """UPnP IGD port mappings (``upnp.port_mapping``) whose internal client is ``device``.
 
     Discovery reads the mappings from the router, so they sit on the router's record.
     """
-    exposures = []
-    for other in all_devices:
-        for mapping in port_mappings_on(other):
-            client = _INTERNAL_CLIENT.search(mapping)
-            if client is None or client.group(1) != device.ip:
-                continue
-            exposures.append(
-                Exposure(
-                    "internet_upnp_mapping",
-                    "the router's UPnP IGD forwards a port from the internet to this device: "
-                    f"{mapping}",
-                    f"upnp.port_mapping read from {other.ip}",
-                )
-            )
-    return exposures
+    mappings = (
+        all_devices if isinstance(all_devices, UpnpMappings) else UpnpMappings.of(all_devices)
+    )
+    return [
+        Exposure(
+            "internet_upnp_mapping",
+            f"the router's UPnP IGD forwards a port from the internet to this device: {mapping}",
+            f"upnp.port_mapping read from {gateway}",
+        )
+        for gateway, mapping in mappings.by_client.get(device.ip, ())
+    ]
 
 
 def exposures_of(
-    device: Device, all_devices: Sequence[Device], rules: ExposureRules | None = None
+    device: Device,
+    all_devices: Sequence[Device] | UpnpMappings,
+    rules: ExposureRules | None = None,
 ) -> list[Exposure]:
     """Internet paths, cloud/P2P, insecure services and default accounts seen on a device.
 
@@ -475,9 +502,7 @@ def remediation_for(
     plan: list[Remediation] = []
     isolate_reasons: list[tuple[int, str]] = []
     if device.restricted:
-        restricting = [f for f in device.findings if f.effect == "restricts"] or list(
-            device.findings
-        )
+        restricting = [f for f in device.findings if f.restricts] or list(device.findings)
         policies = ", ".join(dict.fromkeys(f.policy for f in restricting))
         first = restricting[0]
         plan.append(
@@ -491,10 +516,15 @@ def remediation_for(
         isolate_reasons.append((2, "restricted maker"))
     for entry in eol:
         where = f" in {entry.region}" if entry.region else ""
+        when = (
+            f"since {entry.effective}"
+            if entry.effective_is == "start"
+            else f"(stated {entry.effective})"
+        )
         plan.append(
             Remediation(
                 "replace",
-                f"{entry.status.replace('_', ' ')}{where} since {entry.effective}",
+                f"{entry.status.replace('_', ' ')}{where} {when}",
                 2,
                 entry.statement.strip(),
             )
@@ -561,10 +591,11 @@ def remediation_for(
 def assess_device(
     device: Device,
     knowledge: PostureKnowledge,
-    all_devices: Sequence[Device] = (),
+    all_devices: Sequence[Device] | UpnpMappings = (),
     options: PostureOptions | None = None,
 ) -> Device:
-    """The device with its vulnerabilities, exposure and remediation filled in."""
+    """The device with its vulnerabilities, exposure and remediation filled in
+    (``all_devices``: the scan's devices, or their :class:`UpnpMappings` read once)."""
     options = options or PostureOptions()
     notes = list(device.notes)
     firmware, how = firmware_source(device)
@@ -573,7 +604,13 @@ def assess_device(
     else:
         notes.append(f"firmware {firmware} learned from {how}")
     serial = device.serial or next(
-        (o.value for o in _observations(device) if o.field in SERIAL_FIELDS and o.value), None
+        (
+            o.value
+            for field_names in (API_SERIAL_FIELDS, SERIAL_FIELDS)
+            for o in _observations(device)
+            if o.field in field_names and o.value
+        ),
+        None,
     )
     model = device.model
     if model is None:
@@ -591,7 +628,7 @@ def assess_device(
                 f"default-account check stopped at a lockout sign ({observation.value}); "
                 "remaining accounts were not tried"
             )
-    eol = end_of_life(device, knowledge.end_of_life, options)
+    eol = end_of_life(matched, knowledge.end_of_life, options)
     remediation = remediation_for(
         device, vulnerabilities, exposures, eol, knowledge.remediation, knowledge.exposure
     )
@@ -612,8 +649,9 @@ def assess_scan(
 ) -> ScanResult:
     """Assess every device of a scan (UPnP mappings on one host may expose another)."""
     options = options or PostureOptions(policies=tuple(result.info.policies))
+    mappings = UpnpMappings.of(result.devices)
     devices = tuple(
-        assess_device(device, knowledge, result.devices, options) for device in result.devices
+        assess_device(device, knowledge, mappings, options) for device in result.devices
     )
     return ScanResult(result.info, devices)
 

@@ -20,6 +20,12 @@ the same host):
      ``GET /cgi-bin/configManager.cgi?action=getConfig&name=T2UServer`` (whether Dahua P2P is
      enabled; a *getConfig*, never a *setConfig*).
 
+  3. The APIs read from data (``fields`` in device_api.yaml): Axis VAPIX ``param.cgi``
+     (``action=list``), Hanwha SUNAPI ``deviceinfo`` (``action=view``), Uniview LAPI
+     ``/LAPI/V1.0/System/DeviceInfo`` (Digest as above) and Reolink ``api.cgi?cmd=GetDevInfo``
+     (the credential in the query string, as Reolink documents it: sent only over TLS). One
+     :class:`DeviceApiProbe` per API and port; its replies are read by :func:`read_fields`.
+
 - **ONVIF is the standard's, not a maker's**: :class:`CredentialedHttpProbe` sends
   ``POST /onvif/device_service`` with ``GetDeviceInformation`` and a WS-Security
   UsernameToken (PasswordDigest) — the read-only call ONVIF defines for this — on the HTTP
@@ -34,14 +40,16 @@ any write (``setConfig``, ``PUT``, ``DELETE``), any exploit path. Nothing from t
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 from provscan.credentials import Credential, CredentialStore
 from provscan.errors import ProtocolError
-from provscan.knowledge.device_api import load_device_api
+from provscan.knowledge.device_api import DeviceApiRequest, load_device_api
 from provscan.model import Device, Observation
 from provscan.observations import dahua as observe_dahua
 from provscan.observations import http as observe_http
@@ -75,6 +83,14 @@ REQUESTS: tuple[tuple[str, str], ...] = (
     ("GET", DAHUA_P2P_CONFIG),
     ("POST", onvif_wire.DEVICE_SERVICE_PATH),
 )
+#: The requests of the makers' APIs read from data (device_api.yaml ``fields``), by API.
+DATA_API_REQUESTS: dict[str, tuple[tuple[str, str], ...]] = {
+    api: tuple((request.method, request.path) for request in requests)
+    for api, requests in _API.data_apis().items()
+}
+#: A reply body read for fields is capped (JSON and key=value replies are a few KiB).
+MAX_FIELD_REPLY_BYTES = 64 * 1024
+MAX_FIELD_VALUE_CHARS = 200
 
 
 def digest_challenge(response: HttpResponse) -> DigestChallenge | None:
@@ -313,6 +329,124 @@ class MakerApiProbe(Probe):
         return observations
 
 
+def _json_at(document: object, path: str) -> object:
+    """The value at a dotted path (``0.value.DevInfo.model``; digits index lists), or None."""
+    value = document
+    for part in path.split("."):
+        if isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        elif isinstance(value, dict) and part in value:
+            value = value[part]
+        else:
+            return None
+    return value
+
+
+def read_fields(request: DeviceApiRequest, body: bytes) -> dict[str, str]:
+    """Observation field -> value for the ``fields`` of ``request`` found in a reply body.
+
+    ``key_value``: ``key=value`` lines, or a flat JSON object (SUNAPI answers either way);
+    ``json``: dotted paths. Only text and numbers are kept; anything else is skipped.
+    """
+    text = bytes(body[:MAX_FIELD_REPLY_BYTES])
+    document: object = None
+    stripped = text.lstrip()
+    if stripped[:1] in (b"{", b"["):
+        try:
+            document = json.loads(stripped.decode("utf-8", errors="replace"))
+        except (ValueError, RecursionError):  # RecursionError: a hostile "[[[[..." reply
+            document = None
+    values: dict[str, str] = {}
+    if request.format == "key_value" and document is None:
+        lines = parse_cgi_values(text)
+        for read in request.fields:
+            if lines.get(read.key):
+                values[read.field] = lines[read.key][:MAX_FIELD_VALUE_CHARS]
+        return values
+    for read in request.fields:
+        found = (
+            _json_at(document, read.key)
+            if request.format == "json"
+            else (document.get(read.key) if isinstance(document, dict) else None)
+        )
+        if isinstance(found, (str, int, float)) and not isinstance(found, bool):
+            text_value = str(found).strip()
+            if text_value:
+                values[read.field] = text_value[:MAX_FIELD_VALUE_CHARS]
+    return values
+
+
+def request_target(request: DeviceApiRequest, credential: Credential) -> str:
+    """The path to send: credential placeholders filled (URL-encoded) for ``query_over_tls``."""
+    if request.auth != "query_over_tls":
+        return request.path
+    return request.path.replace("{username}", quote(credential.username, safe="")).replace(
+        "{password}", quote(credential.password, safe="")
+    )
+
+
+class DeviceApiProbe(Probe):
+    """One maker API read from data (device_api.yaml ``fields``), on one port of its device.
+
+    Planned by :class:`CredentialedApiCheck` only for a device of that maker; every request
+    is checked against the device's makers again before it is sent, and one whose credential
+    travels in the query string is sent only over TLS.
+    """
+
+    order = 45
+
+    def __init__(
+        self, api: str, credential: Credential, makers: set[str], *, tls: bool = False
+    ) -> None:
+        self.api = api
+        self.requests = _API.data_apis()[api]
+        self.credential = credential
+        self.makers = frozenset(makers)
+        self.tls = tls
+        self.name = f"credentialed-{api}" + ("-tls" if tls else "")
+
+    def sendable(self, request: DeviceApiRequest) -> bool:
+        """Whether this port may carry ``request`` to this device."""
+        if not request_allowed(request.id, set(self.makers)):
+            return False
+        return self.tls or request.auth != "query_over_tls"
+
+    async def run(self, ctx: ProbeContext) -> list[Observation]:
+        protocol = "https" if self.tls else "http"
+        observations: list[Observation] = []
+        sendable = [request for request in self.requests if self.sendable(request)]
+        for index, request in enumerate(sendable):
+            first = index == 0
+            try:
+                response, sent = await self._send(ctx, request)
+            except ProbeError:
+                if first:
+                    return observations
+                continue
+            values = read_fields(request, response.body) if response.status == 200 else {}
+            if first and sent:
+                outcome = "accepted" if values else "rejected"
+                observations.append(
+                    Observation(protocol, ctx.port, "credentialed.auth", outcome, self.api)
+                )
+            detail = f"credentialed {request.path}"
+            observations += [
+                Observation(protocol, ctx.port, field_name, value, detail)
+                for field_name, value in values.items()
+            ]
+            if first and not values:
+                return observations  # the API did not answer: no follow-ups
+        return observations
+
+    async def _send(
+        self, ctx: ProbeContext, request: DeviceApiRequest
+    ) -> tuple[HttpResponse, bool]:
+        if request.auth == "query_over_tls":
+            target = request_target(request, self.credential)
+            return await fetch(ctx, "GET", target, tls=True), True
+        return await get_with_digest(ctx, request.path, self.credential, tls=self.tls)
+
+
 @dataclass(frozen=True)
 class CredentialedApiCheck:
     """Plans the makers' credentialed API requests from the identified device.
@@ -337,6 +471,16 @@ class CredentialedApiCheck:
             for port in TLS_PORTS:
                 if port in device.open_ports:
                     jobs.append((MakerApiProbe(api, credential, makers, tls=True), port))
+        for name, requests in _API.data_apis().items():
+            if not request_allowed(requests[0].id, makers):
+                continue
+            for port in PLAIN_PORTS:
+                probe = DeviceApiProbe(name, credential, makers)
+                if port in device.open_ports and probe.sendable(requests[0]):
+                    jobs.append((probe, port))
+            for port in TLS_PORTS:
+                if port in device.open_ports:
+                    jobs.append((DeviceApiProbe(name, credential, makers, tls=True), port))
         return jobs
 
 
