@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from provscan.discovery.runner import PROTOCOLS
 from provscan.lab.server import load_devices
 from provscan.lab.spec import DeviceSpec
 
@@ -228,7 +229,7 @@ def test_discover_finds_and_attributes_every_device(network: NamespaceNetwork) -
         device = found[address]
         if spec.identity.mac:
             assert device["mac"] == spec.identity.mac, spec.id
-        if spec.discovery:
+        if any(service.protocol in PROTOCOLS for service in spec.discovery):
             _check_identity(device, spec)
     assert {"hik-nvr-sadp-only", "dahua-ipc-wsd-only"} <= {
         s.id for s in network.placements.values() if s.discovery

@@ -430,6 +430,7 @@ def test_registry_lists_every_probe_once() -> None:
         "hik-sdk",
         "dahua-dvrip",
         "xiongmai",
+        "tr069",
         "banner",
     } == set(names)
     assert len(names) == len(set(names))

@@ -5,6 +5,7 @@ Only the pipeline asks for concrete probes; ``Probe.order`` decides who runs fir
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 from provscan.knowledge.schema import HttpEndpoint
@@ -15,14 +16,21 @@ from provscan.probes.http import HttpProbe, HttpsProbe
 from provscan.probes.interface import Probe
 from provscan.probes.onvif import OnvifProbe
 from provscan.probes.rtsp import RtspProbe
+from provscan.probes.snmp import ENVIRONMENT_VARIABLE as SNMP_COMMUNITY_VARIABLE
+from provscan.probes.snmp import SnmpProbe
 from provscan.probes.tls import TlsProbe
+from provscan.probes.tr069 import Tr069Probe
 from provscan.probes.xiongmai import XiongmaiProbe
 
 
-def all_probes(http_endpoints: Sequence[HttpEndpoint] = ()) -> list[Probe]:
+def all_probes(
+    http_endpoints: Sequence[HttpEndpoint] = (), snmp_community: str | None = None
+) -> list[Probe]:
     """One instance of every probe, sorted by ``order`` then name.
 
     ``http_endpoints`` are the vendors' own pages the HTTP(S) probes request (reviewed data).
+    The SNMP probe joins only with a community the user supplied: ``snmp_community``, else
+    the ``PROVSCAN_SNMP_COMMUNITY`` environment variable (opt-in, decision 0010).
     """
     probes: list[Probe] = [
         HttpProbe(http_endpoints),
@@ -33,6 +41,10 @@ def all_probes(http_endpoints: Sequence[HttpEndpoint] = ()) -> list[Probe]:
         HikSdkProbe(),
         DahuaDvripProbe(),
         XiongmaiProbe(),
+        Tr069Probe(),
         BannerProbe(),
     ]
+    community = snmp_community or os.environ.get(SNMP_COMMUNITY_VARIABLE, "")
+    if community:
+        probes.append(SnmpProbe(community, probes))
     return sorted(probes, key=lambda probe: (probe.order, probe.name))

@@ -9,7 +9,7 @@ ordinary product vocabulary are skipped.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -105,6 +105,12 @@ PRODUCT_WORDS = frozenset(
         "installation",
         "labour",
         "labor",
+        # words around a part number that are no label ("IP Camera(IPC-...)", "WiFi cam")
+        "ip",
+        "wifi",
+        "hd",
+        "ir",
+        "usb",
         # network equipment (issue 11): kinds and Huawei/ZTE line names, never a label brand
         "ont",
         "onu",
@@ -240,6 +246,51 @@ PRODUCT_KINDS: dict[str, str] = {
 }
 #: Single words of PRODUCT_KINDS: product vocabulary, never a label brand.
 KIND_WORDS = frozenset(phrase for phrase in PRODUCT_KINDS if " " not in phrase)
+
+#: Words after which a vendor name is a mention (what the product runs on, works with or
+#: replaces), not the product's label: "camera module for Raspberry Pi", "works with Ring".
+#: "by" is not among them: "camera by Hikvision" names the maker.
+MENTION_WORDS = frozenset(
+    {
+        "for",
+        "on",
+        "with",
+        "via",
+        "using",
+        "compatible",
+        "supports",
+        "supporting",
+        "like",
+        "replaces",
+        "replacing",
+    }
+)
+#: Product words a brand is sometimes written glued to, without a separator ("Wyzecam").
+GLUED_KIND_SUFFIXES = ("cameras", "camera", "cams", "cam", "doorbell", "nvr", "dvr")
+#: Shortest brand prefix split off a glued product word.
+MIN_GLUED_BRAND_CHARS = 3
+
+
+def split_glued_kind(word: str, is_brand: Callable[[str], bool]) -> list[str]:
+    """``Wyzecam`` -> ``Wyze``, ``cam`` and ``Huawei.S5735-L24T4S-A`` -> ``Huawei``,
+    ``S5735-L24T4S-A`` when the prefix is a vocabulary brand and the word itself is not one;
+    any other word unchanged (one-element list)."""
+    if "." in word and not is_brand(word):
+        prefix, rest = word.split(".", 1)
+        if any(c.isdigit() for c in rest) and any(c.isalpha() for c in rest) and is_brand(prefix):
+            return [prefix, rest]
+    lowered = word.lower()
+    for suffix in GLUED_KIND_SUFFIXES:
+        prefix = word[: len(word) - len(suffix)]
+        if (
+            lowered.endswith(suffix)
+            and len(prefix) >= MIN_GLUED_BRAND_CHARS
+            and prefix.isalpha()
+            and not is_brand(word)
+            and is_brand(prefix)
+        ):
+            return [prefix, word[len(prefix) :]]
+    return [word]
 
 
 def product_kinds(words: Sequence[str]) -> frozenset[str]:

@@ -37,10 +37,12 @@ from provscan.model import MakerCandidate
 from provscan.screening.brands import (
     KIND_WORDS,
     LONG_WORD_LENGTH,
+    MENTION_WORDS,
     PRODUCT_WORDS,
     BrandFinder,
     BrandMatch,
     product_kinds,
+    split_glued_kind,
 )
 
 #: A brand name that is the maker's own implies that maker this strongly (no model seen).
@@ -292,7 +294,12 @@ class ProductIdentifier:
         """Tokens of a cell, with brands glued to the model split off ("Huawei_AR2220")."""
         if not value:
             return []
-        return split_glued(tokens(value), lambda word: self.brands.exact(word) is not None)
+
+        def is_brand(word: str) -> bool:
+            return self.brands.exact(word) is not None
+
+        words = split_glued(tokens(value), is_brand)
+        return [part for word in words for part in split_glued_kind(word, is_brand)]
 
     def _stated_brand(
         self,
@@ -489,12 +496,33 @@ class ProductIdentifier:
                         "is read as a mention, not the product's brand"
                     )
                     return None
+        # A brand right after "for", "with", "on"... is what the product works with or runs
+        # on ("camera module for Raspberry Pi"), not its label.
+        labels = [match for match in found if not self._mentioned(match, text_words)]
+        if not labels:
+            work.reasons.append(
+                f"{', '.join(m.written for m in found)} follows "
+                f"{', '.join(dict.fromkeys(repr(text_words[m.start - 1]) for m in found))}: "
+                "read as a mention (what the product works with), not the product's brand"
+            )
+            return None
+        found = labels
         # A label brand whose maker is not recorded says nothing about the maker; another
         # brand the row names that does ("<label> ... made by <maker>") is the better label.
         for match in found:
             if not self._names_no_maker(match.vendor):
                 return match
         return found[0]
+
+    @staticmethod
+    def _mentioned(match: BrandMatch, text_words: Sequence[str]) -> bool:
+        """Whether a brand found in the text follows a mention word ("for", "with"...)."""
+        written = " ".join(text_words[match.start : match.start + match.length])
+        return (
+            match.start > 0
+            and written == match.written
+            and text_words[match.start - 1].lower() in MENTION_WORDS
+        )
 
     def _names_no_maker(self, vendor: str) -> bool:
         """A label brand with no recorded relation to a maker."""

@@ -34,6 +34,7 @@ _UDP_MODULES: dict[str, str] = {
     "wsd": "wsd",
     "ssdp": "ssdp",
     "mdns": "mdns",
+    "snmp": "snmp",
 }
 UdpResponder = Callable[[bytes, DeviceSpec, ServiceSpec], bytes | None]
 

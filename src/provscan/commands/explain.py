@@ -1,0 +1,518 @@
+"""``provscan explain ADDRESS``: why one device got its verdict, evidence item by item.
+
+For one device (scanned now, or read from a saved ``scan -f json`` report with ``--from``):
+each evidence item with the rule that matched, the rule's specificity (maker-specific, or
+shared with which makers) and source; per maker named, whether the evidence establishes it
+(one maker-specific signal, or shared signals on independent fields) or only names it as a
+possibility; which measures apply; the rules that nearly matched (letter case, or an
+anchored rule's text inside the value) and what was observed that no rule explains, so an
+unknown device can be reported.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from provscan.errors import InputError, ProvscanError
+from provscan.report.safe_text import printable
+
+if TYPE_CHECKING:
+    from provscan.knowledge.fingerprints import Rule
+    from provscan.knowledge.loader import Knowledge
+    from provscan.model import Device, Observation
+
+#: Width of the human view (one screen of a standard terminal).
+WIDTH = 80
+#: Longest observed value shown in the human view (JSON keeps the contract's value).
+VALUE_CHARS = 60
+#: At most this many unexplained observations and near misses are listed.
+MAX_LISTED = 8
+#: Fields worth reporting when no rule explains them: those that name a product or maker
+#: (header-name lists and vendor-page statuses are not).
+REPORTABLE_FIELDS = frozenset(
+    {
+        "http.server",
+        "http.title",
+        "http.realm",
+        "rtsp.server",
+        "rtsp.realm",
+        "tls.subject",
+        "tls.issuer",
+        "onvif.manufacturer",
+        "onvif.model",
+        "banner.text",
+        "upnp.manufacturer",
+        "upnp.model",
+        "ssdp.server",
+        "dhcp.hostname",
+        "dhcp.vendor_class",
+        "snmp.sys_descr",
+        "snmp.sys_object_id",
+    }
+)
+#: Largest report read with ``--from`` (a scan document of many thousand devices).
+MAX_REPORT_BYTES = 512 * 1024 * 1024
+
+
+class ExplainFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+@dataclass(frozen=True)
+class EvidenceLine:
+    """One evidence item as explained: what was seen, which rule, how specific it is."""
+
+    field: str
+    port: int | None
+    observed: str
+    rule_id: str | None
+    asserts: dict[str, str]
+    certainty: float
+    #: ``maker-specific``, ``shared``, ``registry`` (IEEE OUI), ``grammar`` or ``context``.
+    specificity: str
+    shared_with: tuple[str, ...] = ()
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class MakerSupport:
+    """How the evidence supports one maker it names."""
+
+    maker: str
+    family: str | None
+    maker_specific_rules: tuple[str, ...]
+    shared_fields: tuple[str, ...]
+    established: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class NearMiss:
+    field: str
+    observed: str
+    rule_id: str
+    why: str
+
+
+@dataclass(frozen=True)
+class Explanation:
+    address: str
+    verdict: str
+    manufacturer: str | None
+    brand: str | None
+    relation: str | None
+    family: str | None
+    model: str | None
+    confidence: float
+    open_ports: tuple[int, ...]
+    evidence: tuple[EvidenceLine, ...]
+    makers: tuple[MakerSupport, ...]
+    measures: tuple[dict[str, Any], ...]
+    conflicts: tuple[str, ...]
+    notes: tuple[str, ...]
+    near_misses: tuple[NearMiss, ...] = ()
+    unexplained: tuple[dict[str, Any], ...] = ()
+    attempts: tuple[str, ...] = field(default_factory=tuple)
+
+
+def register(app: typer.Typer) -> None:
+    from provscan.commands.common import epilog
+
+    app.command(
+        name="explain",
+        epilog=epilog(
+            "provscan explain 127.77.13.11",
+            "provscan explain 127.77.1.10 --ports 80,554 --format json",
+            "provscan explain --from scan.json 127.77.13.10",
+        ),
+    )(explain)
+
+
+def explain(
+    address: Annotated[
+        str,
+        typer.Argument(metavar="ADDRESS", help="One device's address (not a range)."),
+    ],
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--from",
+            metavar="FILE",
+            help="Explain the device as recorded in this report (provscan scan -f json); "
+            "nothing is sent on the network.",
+        ),
+    ] = None,
+    ports: Annotated[
+        str | None,
+        typer.Option("--ports", "-p", metavar="LIST", help="Ports to scan (default: scan's)."),
+    ] = None,
+    policy: Annotated[
+        str | None,
+        typer.Option(
+            "--policy",
+            metavar="IDS",
+            help="Comma-separated policy ids (default: all; a report keeps its own findings).",
+        ),
+    ] = None,
+    fmt: Annotated[
+        ExplainFormat,
+        typer.Option("--format", "-f", metavar="table|json", help="Output format."),
+    ] = ExplainFormat.table,
+) -> None:
+    """Why one device got its verdict: every evidence item, the rule behind it, its
+    specificity, corroboration, and the measures that apply."""
+    from provscan.commands.common import EXIT_USAGE, fail, fail_for
+    from provscan.knowledge.loader import load_knowledge
+
+    try:
+        knowledge = load_knowledge()
+        if report is not None:
+            device, observations = _from_report(report, address)
+        else:
+            device, observations = _scan_one(address, ports, policy)
+        if device is None:
+            where = f"in {report}" if report is not None else "on the ports scanned"
+            raise fail(f"no device {address} {where}", EXIT_USAGE)
+        result = build_explanation(device, observations, knowledge)
+    except ProvscanError as exc:
+        raise fail_for(exc) from None
+    if fmt is ExplainFormat.json:
+        typer.echo(json.dumps(asdict(result), indent=2, ensure_ascii=True))
+    else:
+        typer.echo("\n".join(render(result)))
+
+
+# -- input --------------------------------------------------------------------------------
+
+
+def _from_report(path: Path, address: str) -> tuple[Device | None, list[Observation]]:
+    from pydantic import ValidationError
+
+    from provscan.report.contract import from_contract, to_domain
+
+    try:
+        if path.stat().st_size > MAX_REPORT_BYTES:
+            raise InputError(f"{path}: larger than {MAX_REPORT_BYTES // 2**20} MiB")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        result = to_domain(from_contract(data))
+    except (ValidationError, ValueError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{path} is not a provscan scan report (-f json): {first}") from None
+    wanted = _normal_address(address)
+    device = next((d for d in result.devices if _normal_address(d.ip) == wanted), None)
+    return device, []
+
+
+def _normal_address(text: str) -> str:
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_address(text.strip()))
+    except ValueError:
+        return text.strip()
+
+
+def _scan_one(
+    address: str, ports: str | None, policy: str | None
+) -> tuple[Device | None, list[Observation]]:
+    from provscan.commands.common import parse_policy_ids
+    from provscan.pipeline import run_interruptibly, run_scan
+    from provscan.targets import build_targets, parse_ports
+    from provscan.transport.limits import DEFAULT_PORTS
+
+    port_list = parse_ports(ports) if ports else DEFAULT_PORTS
+    targets = build_targets([address])
+    if targets.size_upper_bound != 1:
+        raise InputError(f"explain takes one address, not {address!r}")
+    policy_ids = parse_policy_ids(policy)
+    result, _ = run_interruptibly(
+        lambda stop: run_scan(targets, [address], port_list, policy_ids=policy_ids, stop=stop)
+    )
+    device = result.devices[0] if result.devices else None
+    observations = (
+        [o for attempt in device.attempts for o in attempt.observations] + list(device.observations)
+        if device is not None
+        else []
+    )
+    return device, observations
+
+
+# -- the explanation ----------------------------------------------------------------------
+
+
+def build_explanation(
+    device: Device, observations: Sequence[Observation], knowledge: Knowledge
+) -> Explanation:
+    """The explanation of one judged :class:`~provscan.model.Device` (pure: no I/O)."""
+    from provscan.attribution.attribute import (
+        MAKER_SPECIFIC_SOURCES,
+        MIN_INDEPENDENT_SHARED_FIELDS,
+    )
+
+    rules = {rule.id: rule for loaded in knowledge.fingerprints for rule in loaded.spec.rules}
+    lines: list[EvidenceLine] = []
+    for item in device.evidence:
+        rule = rules.get(item.rule_id) if item.rule_id else None
+        if rule is not None:
+            kind = "maker-specific" if rule.specificity.maker_specific else "shared"
+            shared = tuple(rule.specificity.shared_with)
+            source = rule.source
+        elif item.rule_id is None:
+            kind, shared, source = "context", (), ""
+        elif item.rule_id.startswith("ieee-oui"):
+            kind, shared, source = "registry", (), "IEEE MAC registry"
+        elif item.rule_id.startswith(MAKER_SPECIFIC_SOURCES):
+            kind, shared, source = "grammar", (), "model-number grammar"
+        else:
+            kind, shared, source = "shared", (), ""
+        lines.append(
+            EvidenceLine(
+                item.observed_field,
+                item.port,
+                item.observed,
+                item.rule_id,
+                dict(item.asserts),
+                round(item.certainty, 3),
+                kind,
+                shared,
+                source,
+            )
+        )
+    makers = _maker_support(lines, knowledge, MIN_INDEPENDENT_SHARED_FIELDS)
+    measures = tuple(
+        {
+            "policy": f.policy,
+            "jurisdiction": f.jurisdiction,
+            "measure": f.measure,
+            # effect/binding arrive with contract 1.3 (measures that bind the user, --as)
+            "effect": getattr(f, "effect", "restricts"),
+            "binding": getattr(f, "binding", None),
+            "restricts": getattr(f, "restricts", True),
+            "family": f.family,
+            "citation": f.citation,
+        }
+        for f in device.findings
+    )
+    near, unexplained = _near_and_unexplained(observations, knowledge, lines)
+    attempts = tuple(
+        f"{a.probe}/{a.port} {a.status.value}" + (f" ({a.error})" if a.error else "")
+        for a in device.attempts
+    )
+    if device.restricted:
+        verdict = "restricted"
+    elif device.manufacturer is None:
+        verdict = "unknown"
+    else:
+        verdict = "not restricted"
+    return Explanation(
+        address=device.ip,
+        verdict=verdict,
+        manufacturer=device.manufacturer,
+        brand=device.brand,
+        relation=device.relation,
+        family=device.family,
+        model=device.model,
+        confidence=round(device.confidence, 3),
+        open_ports=tuple(device.open_ports),
+        evidence=tuple(lines),
+        makers=makers,
+        measures=measures,
+        conflicts=tuple(device.conflicts),
+        notes=tuple(device.notes),
+        near_misses=near,
+        unexplained=unexplained,
+        attempts=attempts,
+    )
+
+
+def _maker_support(
+    lines: Sequence[EvidenceLine], knowledge: Knowledge, min_fields: int
+) -> tuple[MakerSupport, ...]:
+    named: dict[str, list[EvidenceLine]] = {}
+    for line in lines:
+        for key in ("manufacturer", "brand"):
+            value = line.asserts.get(key)
+            if value:
+                named.setdefault(value, []).append(line)
+    support = []
+    for maker, items in named.items():
+        family = knowledge.family_of(maker)
+        specific = tuple(
+            dict.fromkeys(
+                i.rule_id or ""
+                for i in items
+                if i.specificity in ("maker-specific", "registry", "grammar")
+            )
+        )
+        fields = tuple(dict.fromkeys(i.field for i in items if i.specificity == "shared"))
+        if specific:
+            established, reason = True, f"maker-specific signal: {', '.join(specific)}"
+        elif len(fields) >= min_fields:
+            established = True
+            reason = f"shared signals corroborate each other on {len(fields)} fields"
+        elif family is None:
+            established = True
+            reason = "shared signals only; enough for a maker outside the restricted families"
+        else:
+            established = False
+            others = sorted({name for i in items for name in i.shared_with})
+            also = f", also produced by {', '.join(others)}" if others else ""
+            reason = (
+                f"only shared signals on {len(fields)} field(s){also}: a restricted maker "
+                f"needs one maker-specific signal or shared signals on {min_fields} fields"
+            )
+        support.append(MakerSupport(maker, family, specific, fields, established, reason))
+    return tuple(support)
+
+
+def _near_and_unexplained(
+    observations: Iterable[Observation], knowledge: Knowledge, lines: Sequence[EvidenceLine]
+) -> tuple[tuple[NearMiss, ...], tuple[dict[str, Any], ...]]:
+    """Rules that match an observation but for letter case; observations no rule explains."""
+    by_field: dict[str, list[Rule]] = {}
+    for loaded in knowledge.fingerprints:
+        for field_name in loaded.spec.fields:
+            by_field.setdefault(field_name, []).extend(loaded.spec.rules)
+    explained = {(line.field, line.observed) for line in lines if line.rule_id}
+    near: list[NearMiss] = []
+    unexplained: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
+    for observation in observations:
+        key = (observation.field, observation.value)
+        if key in seen:
+            continue
+        seen.add(key)
+        if key in explained:
+            continue
+        value = observation.value[:4096]
+        for rule in by_field.get(observation.field, ()):
+            why = _near_miss(rule, value)
+            if why:
+                near.append(NearMiss(observation.field, value, rule.id, why))
+        if observation.field in REPORTABLE_FIELDS:
+            unexplained.append(
+                {"field": observation.field, "port": observation.port, "value": value[:400]}
+            )
+    return tuple(near[:MAX_LISTED]), tuple(unexplained)
+
+
+def _near_miss(rule: Rule, value: str) -> str:
+    """Why ``rule`` nearly matched ``value`` (it does not match as written), or ""."""
+    flags = re.IGNORECASE if rule.ignore_case else 0
+    try:
+        if re.search(rule.pattern, value, flags):
+            return ""
+        if not rule.ignore_case and re.search(rule.pattern, value, re.IGNORECASE):
+            return "letter case differs"
+        unanchored = rule.pattern.removeprefix("^").removesuffix("$")
+        if unanchored != rule.pattern and re.search(unanchored, value, flags):
+            return "the rule wants the whole value; it appears inside it"
+    except re.error:
+        return ""
+    return ""
+
+
+# -- the human view -----------------------------------------------------------------------
+
+
+def _wrap(text: str, indent: str = "  ", first: str | None = None) -> list[str]:
+    return textwrap.wrap(
+        printable(text),
+        WIDTH,
+        initial_indent=first if first is not None else indent,
+        subsequent_indent=indent + "  ",
+        break_on_hyphens=False,
+    ) or [first or indent]
+
+
+def _clip(value: str) -> str:
+    value = " ".join(value.split())
+    return value if len(value) <= VALUE_CHARS else value[: VALUE_CHARS - 1] + "…"
+
+
+def render(result: Explanation) -> list[str]:
+    """The one-screen view, every line at most :data:`WIDTH` characters."""
+    out: list[str] = []
+    maker = result.manufacturer or "unknown"
+    head = f"{result.address}: {result.verdict.upper()} - maker {maker}"
+    if result.family:
+        head += f" (family {result.family})"
+    out += _wrap(head, "", "")
+    details = [
+        f"brand {result.brand}" if result.brand else "",
+        f"relation {result.relation}" if result.relation else "",
+        f"model {result.model}" if result.model else "",
+        f"confidence {result.confidence:.2f}",
+        "ports " + ",".join(str(p) for p in result.open_ports) if result.open_ports else "",
+    ]
+    out += _wrap(" · ".join(d for d in details if d))
+    out.append("")
+    out.append("Evidence")
+    if not result.evidence:
+        out.append("  none: nothing observed matched a rule")
+    for line in result.evidence:
+        where = f"{line.field}" + (f":{line.port}" if line.port is not None else "")
+        out += _wrap(f"{where} = {_clip(line.observed)!r}", "  ", "- ")
+        if line.rule_id:
+            claims = ", ".join(f"{k} {v}" for k, v in line.asserts.items()) or "nothing"
+            kind = line.specificity
+            if line.shared_with:
+                kind += " with " + ", ".join(line.shared_with)
+            out += _wrap(f"rule {line.rule_id} -> {claims} ({kind}, {line.certainty:.2f})")
+        else:
+            out += _wrap("no rule: kept as context")
+    out.append("")
+    out.append("How the verdict was reached")
+    if not result.makers:
+        out += _wrap("no evidence names a maker, so the device is unknown (not cleared)")
+    for support in result.makers:
+        mark = "established" if support.established else "NOT established"
+        family = f", family {support.family}" if support.family else ""
+        out += _wrap(f"{support.maker}{family}: {mark} - {support.reason}", "  ", "- ")
+    for conflict in result.conflicts:
+        out += _wrap(f"conflict: {conflict}", "  ", "- ")
+    out.append("")
+    out.append("Measures")
+    if not result.measures:
+        out.append("  none apply" + (" (maker unknown)" if result.manufacturer is None else ""))
+    for measure in result.measures:
+        state = "" if measure["restricts"] else ", does not restrict you"
+        out += _wrap(
+            f"{measure['jurisdiction']}: {measure['measure']} ({measure['effect']}{state})",
+            "  ",
+            "- ",
+        )
+    if result.near_misses:
+        out.append("")
+        out.append("Nearly matched")
+        for miss in result.near_misses:
+            out += _wrap(
+                f"{miss.rule_id} on {miss.field} {_clip(miss.observed)!r}: {miss.why}", "  ", "- "
+            )
+    if result.unexplained:
+        out.append("")
+        out.append("Observed, explained by no rule (worth reporting)")
+        for item in result.unexplained[:MAX_LISTED]:
+            port = f":{item['port']}" if item["port"] is not None else ""
+            out += _wrap(f"{item['field']}{port} = {_clip(item['value'])!r}", "  ", "- ")
+        if len(result.unexplained) > MAX_LISTED:
+            out.append(f"  … {len(result.unexplained) - MAX_LISTED} more (--format json)")
+    if result.notes:
+        out.append("")
+        out.append("Notes")
+        for note in result.notes:
+            out += _wrap(note, "  ", "- ")
+    return out
