@@ -61,13 +61,16 @@ def test_conflicting_makers_lower_confidence_and_stay_visible() -> None:
     assert conflicting.confidence < agreeing.confidence
 
 
-def test_uniview_is_identified_but_not_restricted() -> None:
+def test_uniview_is_identified_and_restricted_only_by_the_texas_list() -> None:
     device = ATTRIBUTOR.attribute(
         "127.0.0.1", [80], [attempt(Observation("onvif", 80, "onvif.manufacturer", "Uniview"))]
     ).device
     judged = judge(device, KNOWLEDGE.select_policies(None))
     assert judged.manufacturer == "Uniview"
-    assert not judged.restricted and not judged.findings
+    # Since 26 Jan 2026 Texas state agencies may not use Uniview (issue 12); nothing else.
+    assert judged.restricted and {f.policy for f in judged.findings} == {"us-tx"}
+    canadian = judge(device, KNOWLEDGE.select_policies(None), acting_as=("ca:individual",))
+    assert not canadian.restricted
 
 
 def test_no_evidence_means_incomplete_not_clean() -> None:

@@ -206,7 +206,8 @@ def test_tp_link_upnp_device_is_attributed_to_tp_link() -> None:
         ("rtsp", "rtsp.date", 554, MONTH_FIRST),
         ("upnp", "upnp.manufacturer", None, "TP-LINK"),
     )
-    assert (device.manufacturer, device.restricted) == ("TP-Link", False)
+    # TP-Link is on the Texas prohibited-technologies list since 26 Jan 2026 (issue 12).
+    assert (device.manufacturer, device.restricted) == ("TP-Link", True)
 
 
 def test_genuine_hikvision_with_a_specific_signal_stays_restricted() -> None:

@@ -84,9 +84,31 @@ class Evidence:
     detail: str = ""
 
 
-#: What the measure behind a finding does: "restricts" the equipment, or is "context" only
-#: (no ban; reported, never a restriction). From the measure's ``effect`` in policies.yaml.
-FindingEffect = Literal["restricts", "context"]
+#: What the measure behind a finding does, from its ``effect`` in policies.yaml: use-ban,
+#: procurement-ban, removal-order, authorization-ban and import-marketing-ban restrict the
+#: equipment; advisory and context never do. "restricts" is a restricting measure whose kind
+#: was not recorded (findings read from contract 1.2 documents).
+FindingEffect = Literal[
+    "use-ban",
+    "procurement-ban",
+    "removal-order",
+    "authorization-ban",
+    "import-marketing-ban",
+    "advisory",
+    "context",
+    "restricts",
+]
+#: The effects that restrict the equipment for those the measure binds.
+RESTRICTING_FINDING_EFFECTS: frozenset[str] = frozenset(
+    {
+        "use-ban",
+        "procurement-ban",
+        "removal-order",
+        "authorization-ban",
+        "import-marketing-ban",
+        "restricts",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -99,6 +121,15 @@ class Finding:
     family: str
     scope_note: str = ""
     effect: FindingEffect = "restricts"
+    #: Whether the measure binds the user (``--as``); None when the user did not say who they
+    #: are (every measure is shown, and any restricting one counts).
+    binding: bool | None = None
+
+    @property
+    def restricts(self) -> bool:
+        """Whether this finding restricts the device for the user: a restricting effect, from
+        a measure that binds them (or, when they did not say who they are, binds anyone)."""
+        return self.effect in RESTRICTING_FINDING_EFFECTS and self.binding is not False
 
 
 @dataclass(frozen=True)
@@ -234,6 +265,8 @@ class ScanInfo:
     #: False when the scan was interrupted or a deadline cut it short.
     complete: bool = True
     notes: tuple[str, ...] = ()
+    #: Who the user said they are (``--as``, org type ids); empty: every measure counts.
+    acting_as: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from provscan.errors import KnowledgeError
 from provscan.knowledge.loader import DEFAULT_DATA_DIR, Knowledge, load_knowledge
 
 RESTRICTED_FAMILIES = {"hikvision", "dahua", "hytera", "huawei", "zte"}
+#: Families of the makers the 2025-26 measures name (FCC UAS list, Texas 2026 list).
+FAMILIES_2026 = {"dji", "autel", "uniview", "tp-link", "xiaomi", "hisense", "tcl"}
 
 
 @pytest.fixture(scope="module")
@@ -65,14 +67,14 @@ def load_error(data_dir: Path) -> str:
 
 
 def test_bundled_knowledge_loads_and_is_cached(knowledge: Knowledge) -> None:
-    assert set(knowledge.families) == RESTRICTED_FAMILIES
-    assert {"ca", "ca-qc", "us", "uk", "au"} <= set(knowledge.policies)
+    assert set(knowledge.families) == RESTRICTED_FAMILIES | FAMILIES_2026
+    assert {"ca", "ca-qc", "us", "us-tx", "us-la", "uk", "au"} <= set(knowledge.policies)
     assert load_knowledge() is load_knowledge()
     assert knowledge.http_endpoints is not None
 
 
 def test_copy_of_bundled_data_loads(data_copy: Path) -> None:
-    assert set(load_knowledge(data_copy).families) == RESTRICTED_FAMILIES
+    assert set(load_knowledge(data_copy).families) == RESTRICTED_FAMILIES | FAMILIES_2026
 
 
 def test_every_policy_measure_has_citation_effective_and_sources(knowledge: Knowledge) -> None:
@@ -86,21 +88,23 @@ def test_every_policy_measure_has_citation_effective_and_sources(knowledge: Know
 
 
 def test_us_section_889_names_all_five_families_with_scope_note(knowledge: Knowledge) -> None:
-    section_889 = [m for m in knowledge.policies["us"].measures if "889" in m.citation]
+    section_889 = [m for m in knowledge.policies["us"].measures if m.id.startswith("us-ndaa-889")]
     assert section_889
     for measure in section_889:
         assert set(measure.families) == RESTRICTED_FAMILIES
         assert "critical infrastructure" in measure.scope_note
 
 
-def test_uniview_is_in_no_policy_family(knowledge: Knowledge) -> None:
+def test_uniview_is_named_only_by_the_texas_2026_list(knowledge: Knowledge) -> None:
     assert knowledge.canonical_vendor("UNV") == "Uniview"
-    assert knowledge.family_of("Uniview") is None
-    for policy in knowledge.policies.values():
-        for measure in policy.measures:
-            for family_id in measure.families:
-                members = {member.name for member in knowledge.families[family_id].members}
-                assert "Uniview" not in members, measure.id
+    assert knowledge.family_of("Uniview") == "uniview"
+    naming = [
+        measure.id
+        for policy in knowledge.policies.values()
+        for measure in policy.measures
+        if "uniview" in measure.families
+    ]
+    assert naming == ["us-tx-prohibited-technologies-2026"]
 
 
 @pytest.mark.parametrize(
@@ -333,12 +337,12 @@ def test_duplicate_policy_and_measure_ids_are_refused(data_copy: Path) -> None:
 
 
 def test_unknown_family_in_policy_is_refused(data_copy: Path) -> None:
-    def add_uniview(document: Any) -> None:
-        document["policies"][0]["measures"][0]["families"].append("uniview")
+    def add_unknown(document: Any) -> None:
+        document["policies"][0]["measures"][0]["families"].append("acme")
 
-    edit_yaml(data_copy / "policies.yaml", add_uniview)
+    edit_yaml(data_copy / "policies.yaml", add_unknown)
     message = load_error(data_copy)
-    assert "family 'uniview' is not a family id in families.yaml" in message
+    assert "family 'acme' is not a family id in families.yaml" in message
 
 
 def test_duplicate_family_id_is_refused(data_copy: Path) -> None:

@@ -29,7 +29,7 @@ def test_observation_fields_keep_their_order() -> None:
         "sadp.firmware",
         "dahua.discovery.version",
     )
-    assert SERIAL_FIELDS == ("isapi.serial", "dahua.cgi.serial", "onvif.serial")
+    assert SERIAL_FIELDS == ("isapi.serial", "dahua.cgi.serial", "onvif.serial", "record.serial")
 
 
 def test_the_requests_sent_are_the_same_read_only_requests() -> None:

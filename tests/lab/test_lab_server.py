@@ -124,7 +124,7 @@ RESTRICTED_FAMILIES = {
     family
     for policy in load_knowledge().policies.values()
     for measure in policy.measures
-    if measure.effect == "restricts"
+    if measure.restricts
     for family in measure.families
 }
 

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from provscan.cli import app
 from provscan.errors import KnowledgeError
 from provscan.knowledge.loader import DEFAULT_DATA_DIR, load_knowledge
+from provscan.knowledge.policies import NON_RESTRICTING_EFFECTS, RESTRICTING_EFFECTS
 from provscan.model import Device, ScanInfo, ScanResult
 from provscan.policy.evaluate import findings_for_family, judge
 from provscan.report.contract import from_contract, to_contract, to_domain
@@ -43,7 +44,7 @@ def _own_text(measure: Any) -> str:
 def test_every_measure_is_classified_from_its_own_text() -> None:
     for policy in KNOWLEDGE.policies.values():
         for measure in policy.measures:
-            assert measure.effect in ("restricts", "context"), measure.id
+            assert measure.effect in RESTRICTING_EFFECTS | NON_RESTRICTING_EFFECTS, measure.id
             basis = " ".join(measure.effect_basis.split())
             assert basis and basis.lower() in _own_text(measure).lower(), measure.id
 
@@ -63,7 +64,7 @@ def test_measures_that_say_no_ban_or_report_as_context_are_context() -> None:
     }
     assert all(measure.effect == "context" for measure in said_context)
     # Binding bans stay restricting.
-    assert all(m.effect == "restricts" for m in KNOWLEDGE.policies["us"].measures)
+    assert all(m.restricts for m in KNOWLEDGE.policies["us"].measures)
 
 
 @pytest.fixture
@@ -120,7 +121,7 @@ def test_an_effect_basis_not_in_the_measures_text_is_refused(data_copy: Path) ->
 def test_a_not_binding_measure_cannot_restrict(data_copy: Path) -> None:
     message = _edit_policies(
         data_copy,
-        lambda d: _measure(d, "dk-authority-removals-2023").update(effect="restricts"),
+        lambda d: _measure(d, "dk-authority-removals-2023").update(effect="use-ban"),
     )
     assert "dk-authority-removals-2023" in message and "Not binding" in message
 
@@ -149,7 +150,8 @@ def test_context_measures_do_not_add_to_a_restricted_products_policies() -> None
     policies = KNOWLEDGE.select_policies(["us", "dk"])
     row = judge_product(IDENTIFIER.identify("Hikvision DS-2CD2143G0-I"), policies)
     assert row.status == "restricted"
-    assert {f.policy: f.effect for f in row.findings} == {"us": "restricts", "dk": "context"}
+    assert {f.policy: f.restricts for f in row.findings} == {"us": True, "dk": False}
+    assert {f.effect for f in row.findings if f.policy == "dk"} == {"context"}
     assert "restricted by us" in row.reason and "restricted by us, dk" not in row.reason
 
 
@@ -210,8 +212,8 @@ def test_a_device_named_only_by_context_measures_is_not_restricted() -> None:
 def test_restricting_findings_come_before_context_findings() -> None:
     device = judge(HIKVISION_DEVICE, KNOWLEDGE.select_policies(["dk", "us"]))
     assert device.restricted is True
-    effects = [f.effect for f in device.findings]
-    assert effects == sorted(effects, key=lambda effect: effect != "restricts")
+    restricting = [f.restricts for f in device.findings]
+    assert restricting == sorted(restricting, reverse=True)
     assert device.findings[0].policy == "us"
 
 
@@ -232,7 +234,7 @@ def test_the_scan_contract_counts_and_marks_context_findings() -> None:
     document = to_contract(result)
     assert document.scan.restricted_count == 0
     finding = document.devices[0].findings[0]
-    assert finding.scope_note.lower().startswith("context only")
+    assert (finding.effect, finding.binding) == ("context", None)
     # Reading the document back gives the same findings, still marked as context.
     again = to_domain(from_contract(document.model_dump_json()))
     assert again.devices[0].findings == result.devices[0].findings

@@ -27,6 +27,8 @@ NDAA_889 = Finding(
     effective="2019-08-13",
     family="dahua",
     scope_note="Covers equipment produced by Dahua or any subsidiary or affiliate, incl. OEM relabels.",
+    effect="procurement-ban",
+    binding=True,
 )
 FCC_COVERED_LIST = Finding(
     policy="us-fcc-covered-list",
@@ -35,6 +37,8 @@ FCC_COVERED_LIST = Finding(
     citation="FCC 22-84; 47 CFR 2.903",
     effective="2023-02-06",
     family="dahua",
+    effect="authorization-ban",
+    binding=True,
 )
 
 AMCREST_BY_DAHUA = Device(
@@ -184,6 +188,7 @@ SAMPLE_RESULT = ScanResult(
         hosts_responding=2,
         complete=True,
         notes=("lab run against documentation addresses",),
+        acting_as=("us:federal-agency", "us:equipment-supplier"),
     ),
     # Deliberately not in address order: the contract sorts devices by IP.
     devices=(AXIS, AMCREST_BY_DAHUA),

@@ -15,7 +15,6 @@ from pydantic import ValidationError
 
 from provscan.model import MakerCandidate, Observation, PhoneHome, ScanResult
 from provscan.report.contract import (
-    CONTEXT_SCOPE_PREFIX,
     SCHEMA_FILENAME,
     SCHEMA_VERSION,
     from_contract,
@@ -67,7 +66,7 @@ def test_schema_rejects_unknown_keys_and_wrong_types() -> None:
 
 def test_document_carries_version_counts_and_utc_times(sample_result: ScanResult) -> None:
     document = to_contract(sample_result)
-    assert document.schema_version == SCHEMA_VERSION == "1.2"
+    assert document.schema_version == SCHEMA_VERSION == "1.3"
     assert document.scan.devices_found == 2
     assert document.scan.restricted_count == 1
     assert document.scan.started_at.utcoffset() is not None
@@ -158,10 +157,12 @@ def test_every_domain_field_survives_the_round_trip(sample_result: ScanResult) -
     # When it goes to the contract and back
     document = to_contract(result)
     back = to_domain(document)
-    # Then the domain values are the same, the effect rode in the scope note
+    # Then the domain values are the same, the effect and binding are fields of their own
     assert back == result
-    scope_note = document.devices[0].findings[1].scope_note
-    assert scope_note == CONTEXT_SCOPE_PREFIX + "Listed for context."
+    finding = document.devices[0].findings[1]
+    assert finding.scope_note == "Listed for context."
+    assert (finding.effect, finding.binding) == ("context", True)
+    assert document.scan.acting_as == ["us:federal-agency", "us:equipment-supplier"]
 
 
 def test_in_process_fields_stay_out_of_the_contract(sample_result: ScanResult) -> None:

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from provscan.commands.common import AsOption
 from provscan.errors import ProvscanError
 from provscan.report.safe_text import printable
 
@@ -34,6 +35,8 @@ def register(app: typer.Typer) -> None:
         epilog=epilog(
             'provscan lookup "4MP turret camera LTS CMIP7442W-28M" --policy ca',
             "provscan lookup Amcrest IP8M-2496EB --format json",
+            'provscan lookup "Uniview IPC322LB-SF28-A" --as us-tx:state-agency',
+            'provscan lookup "Hikvision DS-2CD2143G0-I" --as ca:individual',
         ),
     )(lookup)
 
@@ -52,6 +55,7 @@ def lookup(
             "--policy", metavar="IDS", help="Comma-separated policy ids (default: all bundled)."
         ),
     ] = None,
+    acting_as: AsOption = None,
     fmt: Annotated[
         LookupFormat,
         typer.Option("--format", "-f", metavar="table|json", help="Output format."),
@@ -61,7 +65,15 @@ def lookup(
     ] = False,
 ) -> None:
     """Who really makes a product (maker, relation, confidence, why) and which policies restrict it."""
-    from provscan.commands.common import EXIT_RESTRICTED, EXIT_USAGE, fail
+    from provscan.commands.common import (
+        EXIT_RESTRICTED,
+        EXIT_USAGE,
+        UsageProblem,
+        fail,
+        resolve_acting_as,
+    )
+    from provscan.commands.knowledge import warn_if_stale
+    from provscan.policy.evaluate import maker_countries
     from provscan.screening.run import bundled_identifier
     from provscan.screening.verdict import judge_product
 
@@ -70,12 +82,19 @@ def lookup(
         raise fail(
             'give a product to look up, e.g. provscan lookup "LTS CMIP7442W-28M"', EXIT_USAGE
         )
+    warn_if_stale()
     try:
         identifier = bundled_identifier()
         policies = identifier.knowledge.select_policies(parse_policy_option(policy))
-    except ProvscanError as exc:
+        org_types = resolve_acting_as(acting_as)
+    except (ProvscanError, UsageProblem) as exc:
         raise fail(str(exc), EXIT_USAGE) from None
-    row = judge_product(identifier.identify(text), policies)
+    row = judge_product(
+        identifier.identify(text),
+        policies,
+        acting_as=org_types,
+        countries=maker_countries(identifier.knowledge.vendors),
+    )
     if fmt is LookupFormat.json:
         typer.echo(json.dumps(row.model_dump(mode="json"), indent=2, ensure_ascii=True))
     else:
@@ -112,22 +131,32 @@ def _print_row(row: object, console: Console) -> None:
         "clear": "no",
         "unknown": "unknown",
     }[row.status]
-    line("restricted", verdict, status_style)
+    acting = f" (as {', '.join(row.acting_as)})" if row.acting_as else ""
+    line("restricted", verdict + acting, status_style)
     shown: set[tuple[str, str]] = set()
+    groups: dict[str, list[Text]] = {}
     for finding in row.findings:
         if (finding.policy, finding.measure) in shown:
             continue  # one measure naming two candidate families is shown once
         shown.add((finding.policy, finding.measure))
-        context = finding.effect == "context"
-        console.print(
+        heading = {True: "binds you", False: "does not bind you", None: ""}[finding.binding]
+        groups.setdefault(heading, []).append(
             Text.assemble(
                 "    ",
-                (printable(finding.policy), "dim" if context else "bold"),
-                " (context only, restricts nothing)" if context else "",
+                (printable(finding.policy), "bold" if finding.restricts else "dim"),
                 f" ({printable(finding.jurisdiction)}): {printable(finding.measure)} ",
-                (f"[{printable(finding.citation, limit=160)}]", "dim"),
+                (f"[{_effect_text(finding.effect)}] ", "bold" if finding.restricts else ""),
+                # Measures that do not bind the user: named, not argued; -f json has them all.
+                ""
+                if finding.binding is False
+                else (f"[{printable(finding.citation, limit=160)}]", "dim"),
             )
         )
+    for heading in ("", "binds you", "does not bind you"):
+        if heading in groups and heading:
+            console.print(Text(f"  {heading}", style="bold"))
+        for entry in groups.get(heading, []):
+            console.print(entry)
     console.print(Text("  why", style="bold"))
     for reason in row.reason.split("; ") if row.reason else ["-"]:
         console.print(Text(f"    - {printable(reason, limit=400)}"))
@@ -135,3 +164,8 @@ def _print_row(row: object, console: Console) -> None:
         console.print(Text("  evidence", style="bold"))
         for item in row.evidence:
             console.print(Text(f"    - {printable(item, limit=400)}", style="dim"))
+
+
+def _effect_text(effect: str) -> str:
+    """``use-ban``; ``advisory, restricts nothing``."""
+    return f"{effect}, restricts nothing" if effect in ("advisory", "context") else effect

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from provscan.commands.common import AsOption
 from provscan.errors import ProvscanError
 
 
@@ -27,6 +28,7 @@ def register(app: typer.Typer) -> None:
             "provscan screen purchase.csv --policy ca,us -o screened.csv",
             "provscan screen bom.xlsx --sheet BOM -o screened.xlsx --fail-on-restricted",
             'provscan screen list.csv --model-col "Part Number" --desc-col D -f json',
+            "provscan screen purchase.csv --as ca:federal-institution -o screened.csv",
         ),
     )(screen)
 
@@ -87,6 +89,7 @@ def screen(
             "--policy", metavar="IDS", help="Comma-separated policy ids (default: all bundled)."
         ),
     ] = None,
+    acting_as: AsOption = None,
     fail_on_restricted: Annotated[
         bool,
         typer.Option("--fail-on-restricted", help="Exit 3 when a listed product is restricted."),
@@ -122,8 +125,10 @@ def screen(
         fail,
         fail_for,
         guard_output,
+        resolve_acting_as,
         stderr,
     )
+    from provscan.commands.knowledge import warn_if_stale
     from provscan.commands.lookup import parse_policy_option
     from provscan.report.files import write_atomically
     from provscan.screening.columns import ColumnError, choose_columns
@@ -140,9 +145,11 @@ def screen(
         guard_output(output, [file])
     except ProvscanError as exc:
         raise fail_for(exc) from None
+    warn_if_stale()
     try:
         identifier = bundled_identifier()
         policies = identifier.knowledge.select_policies(parse_policy_option(policy))
+        org_types = resolve_acting_as(acting_as)
         table = read_table(
             file,
             encoding=encoding,
@@ -158,8 +165,10 @@ def screen(
         raise fail(str(exc), EXIT_USAGE) from None
     except ProvscanError as exc:
         raise fail(str(exc), EXIT_USAGE) from None
-    rows = screen_table(table, columns, identifier, policies)
-    summary = summarise(rows, policies, columns.names(table.header), source=str(file))
+    rows = screen_table(table, columns, identifier, policies, acting_as=org_types)
+    summary = summarise(
+        rows, policies, columns.names(table.header), source=str(file), acting_as=org_types
+    )
     notes = list(table.notes)
     try:
         if chosen is ScreenFormat.json:

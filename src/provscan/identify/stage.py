@@ -9,7 +9,7 @@ from provscan.attribution.attribute import Attributor
 from provscan.knowledge.loader import Knowledge, PostureKnowledge, load_posture_knowledge
 from provscan.knowledge.schema import Policy
 from provscan.model import Device, HostEvidence, ScanResult
-from provscan.policy.evaluate import judge
+from provscan.policy.evaluate import judge, maker_countries
 from provscan.posture.assess import PostureOptions, assess_scan
 
 
@@ -28,9 +28,13 @@ class Identifier:
         *,
         posture: bool = True,
         posture_knowledge: PostureKnowledge | None = None,
+        acting_as: Sequence[str] = (),
     ) -> None:
         self.knowledge = knowledge
         self.policies = tuple(policies)
+        #: Who the user said they are (``--as`` org type ids); empty: every measure counts.
+        self.acting_as = tuple(acting_as)
+        self._countries = maker_countries(knowledge.vendors)
         self._attributor = Attributor(knowledge)
         self._posture = (posture_knowledge or load_posture_knowledge()) if posture else None
 
@@ -54,13 +58,22 @@ class Identifier:
             phones_home=(*attribution.device.phones_home, *host.phones_home),
             observations=host.observations,
         )
-        return judge(device, self.policies)
+        return judge(device, self.policies, countries=self._countries, acting_as=self.acting_as)
 
     def devices(self, hosts: Sequence[HostEvidence]) -> list[Device]:
         return [self.device(host) for host in hosts]
 
+    def stamp(self, result: ScanResult) -> ScanResult:
+        """The result with ``acting_as`` recorded in its scan info."""
+        if result.info.acting_as == self.acting_as:
+            return result
+        return dataclasses.replace(
+            result, info=dataclasses.replace(result.info, acting_as=self.acting_as)
+        )
+
     def finish(self, result: ScanResult) -> ScanResult:
-        """Posture across the whole result (a no-op when posture is off)."""
+        """Posture across the whole result (none when posture is off), ``acting_as`` recorded."""
+        result = self.stamp(result)
         if self._posture is None:
             return result
         options = PostureOptions(policies=tuple(p.id for p in self.policies))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -9,6 +10,7 @@ from typing import Literal
 from pydantic import Field
 
 from provscan.knowledge.base import (
+    Confidence,
     Location,
     Problems,
     StrictModel,
@@ -20,31 +22,95 @@ from provscan.knowledge.families import FAMILIES_FILE, Family
 
 POLICIES_FILE = "policies.yaml"
 
-#: What a measure does to the equipment of the families it names.
-#: - restricts: it bars buying, using, keeping, connecting, authorizing or funding the
-#:   equipment for those it binds;
-#: - context: it restricts no equipment (no ban, decisions of individual bodies, an order on
-#:   a company rather than on its products). Reported, never a restriction.
-MeasureEffect = Literal["restricts", "context"]
+#: What a measure does to the equipment it names, for those it binds:
+#: - use-ban: they may not use (or keep, connect, install) it;
+#: - procurement-ban: they may not buy or obtain it (or buy it with certain funds);
+#: - removal-order: they must remove and replace equipment they already have;
+#: - authorization-ban: no new equipment authorization (so no new models marketed or imported);
+#: - import-marketing-ban: already-authorized equipment may no longer be imported or marketed;
+#: - advisory: advice only (the public is "encouraged"); never a restriction;
+#: - context: it restricts no equipment (no ban, decisions of individual bodies, an order on a
+#:   company rather than on its products). Reported, never a restriction.
+MeasureEffect = Literal[
+    "use-ban",
+    "procurement-ban",
+    "removal-order",
+    "authorization-ban",
+    "import-marketing-ban",
+    "advisory",
+    "context",
+]
+#: The effects that restrict the equipment for those a measure binds.
+RESTRICTING_EFFECTS: frozenset[str] = frozenset(
+    {"use-ban", "procurement-ban", "removal-order", "authorization-ban", "import-marketing-ban"}
+)
+#: The effects that restrict nothing: such findings are reported, never a restriction.
+NON_RESTRICTING_EFFECTS: frozenset[str] = frozenset({"advisory", "context"})
 
 #: How a measure that binds nobody starts its ``binds`` (see policies.yaml); it cannot restrict.
 NOT_BINDING_PREFIX = "Not binding"
+#: The org type of a jurisdiction that stands for everyone in it (``us:everyone``): a measure
+#: binding it binds every org type of that jurisdiction and of its sub-jurisdictions (us-tx).
+EVERYONE = "everyone"
+#: ``JURISDICTION:ORGTYPE``: lower-case jurisdiction code (``ca``, ``ca-qc``, ``us-tx``) and kind.
+ORG_TYPE_PATTERN = r"^[a-z]{2}(-[a-z]{2,3})?:[a-z][a-z0-9-]*$"
+
+
+class OrgType(StrictModel):
+    """A kind of organisation (or person) a measure can bind, as users name themselves (--as)."""
+
+    id: str = Field(pattern=ORG_TYPE_PATTERN)
+    description: str = Field(min_length=1)
+
+
+class CategoryScope(StrictModel):
+    """A measure that names a kind of device and where it is produced, not makers."""
+
+    #: Device types as in the grammar and fingerprint data (router, uas, camera, ...).
+    device_types: list[str] = Field(min_length=1)
+    #: The maker's country (vendors.yaml ``country``, ISO 3166 alpha-2) must be one of these.
+    made_in: list[str] = Field(default_factory=list)
+    #: The maker's country must be known and not one of these ("foreign-produced").
+    made_outside: list[str] = Field(default_factory=list)
+    #: How the country of production is judged, and what the tool cannot tell.
+    note: str = Field(min_length=1)
+
+    def covers(self, device_type: str | None, country: str | None) -> bool:
+        """Whether a device of this type, made by a maker of this country, is in scope."""
+        if device_type is None or device_type not in self.device_types:
+            return False
+        if self.made_in and country not in self.made_in:
+            return False
+        return not (self.made_outside and (country is None or country in self.made_outside))
 
 
 class Measure(StrictModel):
     id: str
     title: str
-    families: list[str] = Field(min_length=1)
+    #: Families named by the measure (families.yaml); may be empty when ``categories`` is not.
+    families: list[str] = Field(default_factory=list)
+    #: Kinds of device named by the measure with their country of production.
+    categories: list[CategoryScope] = Field(default_factory=list)
     measure: str
     binds: str
+    #: Whom the measure binds, as org type ids (see each policy's ``org_types``); empty for a
+    #: measure that binds nobody ("Not binding").
+    org_types: list[str] = Field(default_factory=list)
     scope_note: str = ""
     effect: MeasureEffect
     #: The words of the measure's own text (title, measure, binds or scope_note) that decide
     #: ``effect``; the loader checks that they are there.
     effect_basis: str
     effective: date
+    #: How sure the sources are that the measure is as stated (high: primary source).
+    confidence: Confidence = "high"
     citation: str
     sources: list[str] = Field(min_length=1)
+
+    @property
+    def restricts(self) -> bool:
+        """Whether the measure restricts the equipment for someone it binds."""
+        return self.effect in RESTRICTING_EFFECTS
 
     def own_text(self) -> str:
         """Title, measure, binds and scope note, whitespace collapsed (``effect_basis`` is read here)."""
@@ -55,11 +121,45 @@ class Policy(StrictModel):
     id: str
     jurisdiction: str
     name: str
+    #: The kinds of organisation this jurisdiction's measures distinguish (the --as vocabulary).
+    org_types: list[OrgType] = Field(default_factory=list)
     measures: list[Measure] = Field(min_length=1)
 
 
 class PolicyFile(StrictModel):
     policies: list[Policy]
+
+
+def org_type_vocabulary(policies: Iterable[Policy]) -> dict[str, OrgType]:
+    """Every org type the policies declare, by id, in file order."""
+    vocabulary: dict[str, OrgType] = {}
+    for policy in policies:
+        for org_type in policy.org_types:
+            vocabulary.setdefault(org_type.id, org_type)
+    return vocabulary
+
+
+def jurisdiction_of(org_type: str) -> str:
+    """``"us-tx:state-agency"`` -> ``"us-tx"``."""
+    return org_type.partition(":")[0]
+
+
+def binds_org_type(measure: Measure, org_type: str) -> bool:
+    """Whether the measure binds this org type, directly or as "everyone" in its jurisdiction.
+
+    ``us:everyone`` binds every ``us:`` and ``us-xx:`` org type; nothing else is implied
+    (a federal contractor is not a federal agency).
+    """
+    if org_type in measure.org_types:
+        return True
+    jurisdiction = jurisdiction_of(org_type)
+    for bound in measure.org_types:
+        bound_jurisdiction, _, kind = bound.partition(":")
+        if kind == EVERYONE and (
+            jurisdiction == bound_jurisdiction or jurisdiction.startswith(bound_jurisdiction + "-")
+        ):
+            return True
+    return False
 
 
 def read_policies(
@@ -72,12 +172,14 @@ def read_policies(
     document = parsed.document
     policies: dict[str, Policy] = {}
     measure_owner: dict[str, str] = {}  # measure id -> policy id; unique across all policies
+    vocabulary = org_type_vocabulary(parsed.model.policies)
     for index, policy in parsed.indexed(parsed.model.policies):
         at = ("policies", index)
         if policy.id in policies:
             problems.add(document, f"duplicate policy id {policy.id!r}", at)
             continue
         policies[policy.id] = policy
+        _check_org_types(policy, vocabulary, document, at, problems)
         for measure_index, measure in enumerate(policy.measures):
             measure_at = (*at, "measures", measure_index)
             if measure.id in measure_owner:
@@ -99,6 +201,7 @@ def read_policies(
                 if not str(getattr(measure, field_name)).strip():
                     problems.add(document, f"{field_name} must not be blank", measure_at)
             _check_measure_effect(measure, document, measure_at, problems)
+            _check_measure_scope(measure, vocabulary, document, measure_at, problems)
             check_sources(problems, document, measure_at, measure.sources)
     return policies
 
@@ -128,3 +231,64 @@ def _check_measure_effect(
             (*at, "effect"),
             entry=entry,
         )
+
+
+def _check_org_types(
+    policy: Policy,
+    vocabulary: dict[str, OrgType],
+    document: YamlDocument,
+    at: Location,
+    problems: Problems,
+) -> None:
+    """Org type ids are unique and belong to the policy's own jurisdiction code."""
+    seen: set[str] = set()
+    for index, org_type in enumerate(policy.org_types):
+        if org_type.id in seen or vocabulary[org_type.id] is not org_type:
+            problems.add(
+                document, f"org type {org_type.id!r} is declared twice", (*at, "org_types", index)
+            )
+        seen.add(org_type.id)
+
+
+def _check_measure_scope(
+    measure: Measure,
+    vocabulary: dict[str, OrgType],
+    document: YamlDocument,
+    at: Location,
+    problems: Problems,
+) -> None:
+    """Whom it binds: declared org types; what it names: families or device categories."""
+    entry = document.describe(at)
+    if not measure.families and not measure.categories:
+        problems.add(document, "a measure names families or categories", at, entry=entry)
+    for org_type in measure.org_types:
+        if org_type not in vocabulary:
+            problems.add(
+                document,
+                f"org type {org_type!r} is not declared in any policy's org_types",
+                (*at, "org_types"),
+                entry=entry,
+            )
+    not_binding = measure.binds.startswith(NOT_BINDING_PREFIX)
+    if not_binding and measure.org_types:
+        problems.add(
+            document,
+            f"binds says {NOT_BINDING_PREFIX!r}: org_types must be empty",
+            (*at, "org_types"),
+            entry=entry,
+        )
+    if not not_binding and measure.restricts and not measure.org_types:
+        problems.add(
+            document,
+            "a restricting measure must say whom it binds (org_types)",
+            (*at, "org_types"),
+            entry=entry,
+        )
+    for index, category in enumerate(measure.categories):
+        if category.made_in and category.made_outside:
+            problems.add(
+                document,
+                "a category gives made_in or made_outside, not both",
+                (*at, "categories", index),
+                entry=entry,
+            )

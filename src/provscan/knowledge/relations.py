@@ -37,6 +37,8 @@ RelationDeviceType = Literal[
     "encoder",
     "storage",
     "switch",
+    "router",
+    "uas",
     "accessory",
 ]
 

@@ -26,7 +26,14 @@ from provscan.knowledge.grammars import GrammarTransform, ModelGrammar, ModelGra
 from provscan.knowledge.http_endpoints import HttpEndpoint, HttpEndpointFile
 from provscan.knowledge.observation_fields import CarrierField, ObservationFieldFile
 from provscan.knowledge.oui_owners import OuiOwner, OuiOwnerFile
-from provscan.knowledge.policies import Measure, MeasureEffect, Policy, PolicyFile
+from provscan.knowledge.policies import (
+    CategoryScope,
+    Measure,
+    MeasureEffect,
+    OrgType,
+    Policy,
+    PolicyFile,
+)
 from provscan.knowledge.relations import Relation, RelationDeviceType, RelationFile
 from provscan.knowledge.remediation import Advice, ReconfigureAdvice, RemediationFile
 from provscan.knowledge.vocabulary import Vendor, VendorFile
@@ -43,6 +50,7 @@ __all__ = [
     "Advice",
     "AffectedRange",
     "CarrierField",
+    "CategoryScope",
     "CloudEndpoint",
     "CloudEndpointFile",
     "Confidence",
@@ -71,6 +79,7 @@ __all__ = [
     "ModelGrammarFile",
     "ObservationFieldFile",
     "ObservedSetting",
+    "OrgType",
     "OuiOwner",
     "OuiOwnerFile",
     "PlainHttpLoginRule",

@@ -2,8 +2,13 @@
 
 A verdict never claims more than its evidence:
 
-- only measures whose ``effect`` is ``restricts`` make anything restricted; ``context``
-  measures (no ban, decisions of single bodies) are listed, marked, and never restrict;
+- a measure names a device by its maker's family, or by its device category and country of
+  production (``categories``: foreign-produced routers, foreign drones);
+- who the user is (``acting_as``, org type ids from ``--as``) decides which measures bind
+  them: each finding says ``binding``; without ``acting_as`` every measure counts and
+  ``binding`` is None;
+- only findings that restrict (a restricting ``effect`` from a measure that binds the user)
+  make anything restricted; advisory and context findings are listed, marked, never restrict;
 - when the evidence names several possible makers (``Hikvision or Dahua``), the device is
   restricted only if every one of them is restricted by the selected measures;
 - a maker below :data:`RESTRICTED_MIN_CONFIDENCE` is not established: review, not restricted.
@@ -12,10 +17,18 @@ A verdict never claims more than its evidence:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from provscan.knowledge.schema import Policy
+from provscan.errors import InputError
+from provscan.knowledge.policies import (
+    EVERYONE,
+    ORG_TYPE_PATTERN,
+    Measure,
+    binds_org_type,
+    org_type_vocabulary,
+)
+from provscan.knowledge.schema import Policy, Vendor
 from provscan.model import Device, Finding, MakerCandidate
 
 #: At or above this confidence an identified maker is established; below it a restricted
@@ -25,34 +38,104 @@ RESTRICTED_MIN_CONFIDENCE = 0.5
 REVIEW_NOTE_PREFIX = "review: "
 #: Device notes that list context-only measures start with this.
 CONTEXT_NOTE_PREFIX = "context only"
+#: ``--as all``: judge as nobody in particular (every measure counts), whatever the config says.
+ACT_AS_ANYONE = "all"
 
 
-def findings_for_family(family: str | None, policies: Sequence[Policy]) -> list[Finding]:
-    """Every selected measure naming ``family``: restricting ones first, then context ones."""
-    if not family:
-        return []
+class OrgTypeError(InputError):
+    """An ``--as`` value that is not a declared org type."""
+
+
+def parse_acting_as(values: Iterable[str], policies: Iterable[Policy]) -> tuple[str, ...]:
+    """``["ca:federal-institution", "us:federal-contractor"]`` checked against the org types the
+    policies declare (``all`` alone: nobody in particular, the empty tuple).
+
+    Raises :class:`OrgTypeError` (one line, with the valid ids) for an unknown or malformed id.
+    """
+    import re
+
+    wanted = [value.strip().lower() for value in values if value.strip()]
+    if wanted == [ACT_AS_ANYONE]:
+        return ()
+    vocabulary = org_type_vocabulary(policies)
+    unknown = [
+        value
+        for value in wanted
+        if not re.match(ORG_TYPE_PATTERN, value)
+        or value not in vocabulary
+        or value.partition(":")[2] == EVERYONE
+    ]
+    if unknown:
+        choosable = [key for key in vocabulary if key.partition(":")[2] != EVERYONE]
+        raise OrgTypeError(
+            f"unknown organisation type(s) for --as: {', '.join(unknown)}; valid: "
+            f"{', '.join(choosable)} (or 'all'); see `provscan policies --as-types`"
+        )
+    return tuple(dict.fromkeys(wanted))
+
+
+def maker_countries(vendors: Mapping[str, Vendor]) -> dict[str, str | None]:
+    """Maker name -> country (vendors.yaml), for measures that name a country of production."""
+    return {name: vendor.country for name, vendor in vendors.items()}
+
+
+def measure_binds(measure: Measure, acting_as: Sequence[str]) -> bool | None:
+    """Whether the measure binds someone acting as any of ``acting_as`` (None: not said)."""
+    if not acting_as:
+        return None
+    return any(binds_org_type(measure, org_type) for org_type in acting_as)
+
+
+def _names(
+    measure: Measure, candidate: MakerCandidate, device_type: str | None, country: str | None
+) -> bool:
+    if candidate.family and candidate.family in measure.families:
+        return True
+    return any(category.covers(device_type, country) for category in measure.categories)
+
+
+def findings_for_candidate(
+    candidate: MakerCandidate,
+    policies: Sequence[Policy],
+    *,
+    device_type: str | None = None,
+    country: str | None = None,
+    acting_as: Sequence[str] = (),
+) -> list[Finding]:
+    """Every selected measure naming this maker (by family, or by device category and the
+    maker's country): restricting ones first, then the others."""
     findings = []
     for policy in policies:
         for measure in policy.measures:
-            if family in measure.families:
-                findings.append(
-                    Finding(
-                        policy=policy.id,
-                        jurisdiction=policy.jurisdiction,
-                        measure=measure.title,
-                        citation=measure.citation,
-                        effective=measure.effective.isoformat(),
-                        family=family,
-                        scope_note=measure.scope_note,
-                        effect=measure.effect,
-                    )
+            if not _names(measure, candidate, device_type, country):
+                continue
+            findings.append(
+                Finding(
+                    policy=policy.id,
+                    jurisdiction=policy.jurisdiction,
+                    measure=measure.title,
+                    citation=measure.citation,
+                    effective=measure.effective.isoformat(),
+                    family=candidate.family or candidate.maker,
+                    scope_note=measure.scope_note,
+                    effect=measure.effect,
+                    binding=measure_binds(measure, acting_as),
                 )
+            )
     return restricting_first(findings)
 
 
+def findings_for_family(family: str | None, policies: Sequence[Policy]) -> list[Finding]:
+    """Every selected measure naming ``family`` (no --as): restricting ones first."""
+    if not family:
+        return []
+    return findings_for_candidate(MakerCandidate(family, family), policies)
+
+
 def restricting_first(findings: Iterable[Finding]) -> list[Finding]:
-    """The findings with restricting measures first (stable: policy order is kept)."""
-    return sorted(findings, key=lambda finding: finding.effect != "restricts")
+    """The findings that restrict first, then binding ones, then the rest (stable: policy
+    order is kept within each)."""
+    return sorted(findings, key=lambda finding: (not finding.restricts, finding.binding is False))
 
 
 def policy_ids(findings: Iterable[Finding]) -> list[str]:
@@ -64,7 +147,7 @@ class Assessment:
     """The selected measures applied to every maker the evidence allows."""
 
     candidates: tuple[MakerCandidate, ...]
-    #: Restricting findings first, then context findings; one entry per (measure, family).
+    #: Restricting findings first, then the others; one entry per (measure, family).
     findings: tuple[Finding, ...]
     #: For each candidate maker, the ids of the selected policies that restrict it.
     restricted_by: dict[str, tuple[str, ...]]
@@ -84,11 +167,18 @@ class Assessment:
 
     @property
     def restricting_policies(self) -> list[str]:
-        return policy_ids(f for f in self.findings if f.effect == "restricts")
+        return policy_ids(f for f in self.findings if f.restricts)
 
     @property
     def context_policies(self) -> list[str]:
-        return policy_ids(f for f in self.findings if f.effect == "context")
+        """Policies naming the maker only through measures that restrict nothing (advisory,
+        context) or that do not bind the user."""
+        restricting = set(self.restricting_policies)
+        return [
+            p
+            for p in policy_ids(f for f in self.findings if not f.restricts)
+            if p not in restricting
+        ]
 
     def which(self) -> str:
         """``"Hikvision by us, uk / Dahua by none of the selected policies"``.
@@ -101,17 +191,34 @@ class Assessment:
         )
 
 
-def assess(candidates: Sequence[MakerCandidate], policies: Sequence[Policy]) -> Assessment:
-    """The findings for every candidate maker's family, and which candidates are restricted."""
+def assess(
+    candidates: Sequence[MakerCandidate],
+    policies: Sequence[Policy],
+    *,
+    device_type: str | None = None,
+    countries: Mapping[str, str | None] | None = None,
+    acting_as: Sequence[str] = (),
+) -> Assessment:
+    """The findings for every candidate maker, and which candidates are restricted.
+
+    ``countries``: maker name -> country (vendors.yaml), for measures that name a device
+    category and its country of production.
+    """
     findings: list[Finding] = []
     seen: set[tuple[str, str, str]] = set()
     restricted_by: dict[str, tuple[str, ...]] = {}
     for candidate in candidates:
-        family_findings = findings_for_family(candidate.family, policies)
-        restricted_by[candidate.maker] = tuple(
-            policy_ids(f for f in family_findings if f.effect == "restricts")
+        candidate_findings = findings_for_candidate(
+            candidate,
+            policies,
+            device_type=device_type,
+            country=(countries or {}).get(candidate.maker),
+            acting_as=acting_as,
         )
-        for finding in family_findings:
+        restricted_by[candidate.maker] = tuple(
+            policy_ids(f for f in candidate_findings if f.restricts)
+        )
+        for finding in candidate_findings:
             key = (finding.policy, finding.measure, finding.family)
             if key not in seen:
                 seen.add(key)
@@ -119,17 +226,30 @@ def assess(candidates: Sequence[MakerCandidate], policies: Sequence[Policy]) -> 
     return Assessment(tuple(candidates), tuple(restricting_first(findings)), restricted_by)
 
 
-def judge(device: Device, policies: Sequence[Policy]) -> Device:
+def judge(
+    device: Device,
+    policies: Sequence[Policy],
+    *,
+    countries: Mapping[str, str | None] | None = None,
+    acting_as: Sequence[str] = (),
+) -> Device:
     """Return the device with its findings and verdict.
 
-    Restricted only when a restricting measure names the family of every maker the evidence
-    allows and the maker is established (confidence at least RESTRICTED_MIN_CONFIDENCE).
-    Anything less is not restricted and says why in a note starting with ``review:``.
+    Restricted only when a restricting measure that binds the user (any, without
+    ``acting_as``) names every maker the evidence allows and the maker is established
+    (confidence at least RESTRICTED_MIN_CONFIDENCE). Anything less is not restricted and says
+    why in a note starting with ``review:``.
     """
     candidates: tuple[MakerCandidate, ...] = ()
     if device.manufacturer is not None:
         candidates = (MakerCandidate(device.manufacturer, device.family), *device.alternatives)
-    assessment = assess(candidates, policies)
+    assessment = assess(
+        candidates,
+        policies,
+        device_type=device.device_type,
+        countries=countries,
+        acting_as=acting_as,
+    )
     notes = list(device.notes)
     if device.manufacturer is None and device.open_ports:
         notes.append("maker not identified: restriction status incomplete")
@@ -155,8 +275,9 @@ def judge(device: Device, policies: Sequence[Policy]) -> Device:
             f"and not every one is restricted: {assessment.which()}"
         )
     if assessment.context_policies:
+        what = "restrict nothing" if not acting_as else "restrict nothing or do not bind you"
         notes.append(
-            f"{CONTEXT_NOTE_PREFIX} (these measures restrict nothing): "
+            f"{CONTEXT_NOTE_PREFIX} (these measures {what}): "
             + ", ".join(assessment.context_policies)
         )
     return dataclasses.replace(

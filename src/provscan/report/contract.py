@@ -1,4 +1,4 @@
-"""The versioned JSON contract of a scan (schema version ``1.2``).
+"""The versioned JSON contract of a scan (schema version ``1.3``).
 
 The domain values in :mod:`provscan.model` are frozen dataclasses; this module holds the
 separate, strict pydantic shapes that cross the process boundary (files, API, database).
@@ -15,6 +15,17 @@ carry ``phones_home`` (vendor cloud/P2P/update services contacted; empty for act
 1.2 (additive): devices carry their security posture: ``vulnerabilities`` (CVE, CVSS, KEV,
 fixed version, source, status), ``exposure`` (internet paths, cloud/P2P, insecure services,
 default accounts) and ``remediation`` (replace / isolate / patch / reconfigure, with priority).
+
+1.3 (additive; 1.2 documents still load): findings carry ``effect`` (what the measure does:
+use-ban, procurement-ban, removal-order, authorization-ban, import-marketing-ban, advisory or
+context) and ``binding`` (whether the measure binds the user who said who they are with
+``--as``; null when they did not), and the scan carries ``acting_as`` (the org type ids given;
+empty when none). A device is restricted when a finding restricts it: a restricting effect
+from a measure with ``binding`` true or null. Migration: 1.2 marked a context finding with the
+scope-note prefix "Context only - this measure restricts nothing. "; :func:`from_contract`
+upgrades a 1.2 document by moving that prefix into ``effect: context``, giving every other
+finding ``effect: restricts`` (a restricting measure whose kind 1.2 did not record),
+``binding: null`` and ``acting_as: []``.
 """
 
 from __future__ import annotations
@@ -33,16 +44,18 @@ from provscan.model import (
     AttemptStatus,
     Device,
     Evidence,
-    Finding,
+    FindingEffect,
     ProbeAttempt,
     ScanInfo,
     ScanResult,
     address_sort_key,
 )
 
-SCHEMA_VERSION: Literal["1.2"] = "1.2"
+SCHEMA_VERSION: Literal["1.3"] = "1.3"
 SCHEMA_FILENAME = "scan-v1.schema.json"
-SCHEMA_ID = "urn:provscan:schema:scan:1.2"
+SCHEMA_ID = "urn:provscan:schema:scan:1.3"
+#: Earlier versions :func:`from_contract` still reads (upgrading them to the current one).
+READABLE_VERSIONS = ("1.2", "1.3")
 
 PortNumber = Annotated[int, Field(ge=0, le=65535)]
 #: A certainty or confidence, from 0 (nothing known) to 1 (certain).
@@ -55,16 +68,33 @@ class _Strict(BaseModel):
 
 
 class FindingEntry(_Strict):
-    """One policy verdict on a device. A measure that restricts nothing (context only) has a
-    scope note starting "Context only - this measure restricts nothing."."""
+    """One measure that names a device, what it does, and whether it binds the user."""
 
     policy: str = Field(description="Policy (measure) identifier from the knowledge base.")
     jurisdiction: str
     measure: str
     citation: str
     effective: str = Field(description="Date the measure took effect, ISO 8601.")
-    family: str = Field(description="Corporate family the measure applies to.")
+    family: str = Field(
+        description=(
+            "Corporate family the measure applies to (the maker's name when the measure names "
+            "a device category and country of production rather than a family)."
+        )
+    )
     scope_note: str
+    effect: FindingEffect = Field(
+        description=(
+            "What the measure does for those it binds: use-ban, procurement-ban, removal-order, "
+            "authorization-ban and import-marketing-ban restrict; advisory and context never "
+            "do. restricts: a restricting measure read from a 1.2 document (kind not recorded)."
+        )
+    )
+    binding: bool | None = Field(
+        description=(
+            "Whether the measure binds the user (scan.acting_as); null when the user did not "
+            "say who they are (then any restricting measure counts)."
+        )
+    )
 
 
 class EvidenceEntry(_Strict):
@@ -185,6 +215,15 @@ class ScanSection(_Strict):
     targets: list[str]
     ports: list[PortNumber]
     policies: list[str]
+    acting_as: list[str] = Field(
+        # A default, so that a 1.2 scan section (stored before 1.3) still reads: it meant
+        # exactly this (every measure counts).
+        default_factory=list,
+        description=(
+            "Who the user said they are (--as), as org type ids such as ca:federal-institution; "
+            "empty when they did not (every measure counts)."
+        ),
+    )
     tool_version: str
     hosts_scanned: int = Field(ge=0)
     hosts_responding: int = Field(ge=0)
@@ -205,7 +244,7 @@ class ScanDocument(_Strict):
         },
     )
 
-    schema_version: Literal["1.2"]
+    schema_version: Literal["1.3"]
     scan: ScanSection
     devices: list[DeviceEntry]
 
@@ -244,21 +283,45 @@ def ordered_devices(devices: Iterable[Device]) -> list[Device]:
     return sorted(devices, key=lambda device: address_sort_key(device.ip))
 
 
-#: A finding whose measure restricts nothing (``effect: context`` in policies.yaml) carries
-#: this at the start of its scope note: contract 1.2 has no field for it, and the device's
-#: ``restricted`` never follows from such a finding.
+#: How contract 1.2 marked a finding whose measure restricts nothing (it had no ``effect``):
+#: this at the start of its scope note. Read only when upgrading a 1.2 document.
 CONTEXT_SCOPE_PREFIX = "Context only - this measure restricts nothing. "
 
 
-def _effect_into_scope_note(finding: Finding, entry: dict[str, Any]) -> None:
-    if finding.effect == "context":
-        entry["scope_note"] = CONTEXT_SCOPE_PREFIX + entry["scope_note"]
+def upgrade_document(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A 1.2 document as 1.3 (the input is not changed); a 1.3 document as it is.
+
+    1.2 context findings (scope note prefix) become ``effect: context``; the other findings
+    ``effect: restricts``; every finding ``binding: null``; the scan ``acting_as: []``.
+    """
+    document = dict(data)
+    if document.get("schema_version") != "1.2":
+        return document
+    scan = document.get("scan")
+    if isinstance(scan, Mapping):
+        document["scan"] = {**scan, "acting_as": []}
+    devices = document.get("devices")
+    if isinstance(devices, list):
+        document["devices"] = [_upgrade_device(device) for device in devices]
+    document["schema_version"] = SCHEMA_VERSION
+    return document
 
 
-def _effect_from_scope_note(entry: Any, values: dict[str, Any]) -> None:
-    note: str = entry.scope_note
-    values["effect"] = "context" if note.startswith(CONTEXT_SCOPE_PREFIX) else "restricts"
-    values["scope_note"] = note.removeprefix(CONTEXT_SCOPE_PREFIX)
+def _upgrade_device(device: Any) -> Any:
+    if not isinstance(device, Mapping) or not isinstance(device.get("findings"), list):
+        return device
+    return {**device, "findings": [_upgrade_finding(f) for f in device["findings"]]}
+
+
+def _upgrade_finding(finding: Any) -> Any:
+    if not isinstance(finding, Mapping):
+        return finding
+    note = finding.get("scope_note")
+    context = isinstance(note, str) and note.startswith(CONTEXT_SCOPE_PREFIX)
+    upgraded = {**finding, "effect": "context" if context else "restricts", "binding": None}
+    if isinstance(note, str) and context:
+        upgraded["scope_note"] = note.removeprefix(CONTEXT_SCOPE_PREFIX)
+    return upgraded
 
 
 def _unchanged(source: Any, target: dict[str, Any]) -> None:
@@ -286,12 +349,6 @@ _DIFFERENCES: dict[type[Any], _Differences] = {
     ProbeAttempt: _Differences(domain_only=frozenset({"observations"})),
     # ``observed_field`` avoids shadowing dataclasses.field; the contract says ``field``.
     Evidence: _Differences(renamed={"observed_field": "field"}),
-    # Contract 1.2 has no field for a finding's effect: it rides in the scope note.
-    Finding: _Differences(
-        domain_only=frozenset({"effect"}),
-        encode=_effect_into_scope_note,
-        decode=_effect_from_scope_note,
-    ),
     # devices_found and restricted_count are counted by to_contract, not kept in ScanInfo.
     ScanInfo: _Differences(renamed={"scan_id": "id"}),
 }
@@ -416,14 +473,24 @@ def to_contract(result: ScanResult) -> ScanDocument:
 
 
 def from_contract(data: str | bytes | Mapping[str, Any]) -> ScanDocument:
-    """Read a contract document back (JSON text, or the object ``json.loads`` gave).
+    """Read a contract document back (JSON text, or the object ``json.loads`` gave); a 1.2
+    document is upgraded to the current version first (:func:`upgrade_document`).
 
     Validation follows JSON rules in both cases (timestamps are ISO strings), so a dict
     and its JSON text are accepted or rejected alike. Raises ``pydantic.ValidationError``.
     """
-    if isinstance(data, Mapping):
-        data = json.dumps(data)
-    return ScanDocument.model_validate_json(data)
+    if not isinstance(data, Mapping):
+        text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+        parsed: Any = None
+        if '"1.2"' in text:  # only a possible 1.2 document is parsed twice
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                parsed = None
+        if not isinstance(parsed, Mapping) or parsed.get("schema_version") != "1.2":
+            return ScanDocument.model_validate_json(data)
+        data = parsed
+    return ScanDocument.model_validate_json(json.dumps(upgrade_document(data)))
 
 
 def to_domain(document: ScanDocument) -> ScanResult:

@@ -59,6 +59,8 @@ CSV_COLUMNS: tuple[str, ...] = (
 )
 
 
+#: Up to this many policies, the short table gives each one's citation under its measure.
+POLICIES_WITH_CITATIONS = 6
 #: Longest device-supplied value shown in a table cell or an evidence line.
 WHY_VALUE_CHARS = 80
 #: Width of a table written to a file (there is no terminal to measure).
@@ -217,6 +219,14 @@ def render_table(result: ScanResult, console: Console, *, verbose: bool = False)
     console.print(Text(summary_line(result), style="bold red" if restricted else "bold"))
     if devices:
         console.print(Text(_family_line(devices, names)))
+    if result.info.acting_as:
+        console.print(
+            Text(
+                f"judged as {printable(', '.join(result.info.acting_as))}: only measures that "
+                "bind you make a device restricted",
+                style="dim",
+            )
+        )
     for note in result.info.notes:
         console.print(Text(f"note: {printable(note)}", style="yellow"))
     _render_groups(devices, names, console, verbose)
@@ -403,10 +413,10 @@ def _render_groups(
 def _pointer(name: str, members: Sequence[Device], group: str) -> Text:
     """``"Hikvision family (18): restricted by ca, us, …; context: nz (see Policies below)"``."""
     findings = [finding for device in members for finding in device.findings]
-    restricting = dict.fromkeys(f.policy for f in findings if f.effect == "restricts")
+    restricting = dict.fromkeys(f.policy for f in findings if f.restricts)
     # A policy with a restricting measure is named once, among the restricting ones.
     context = dict.fromkeys(
-        f.policy for f in findings if f.effect != "restricts" and f.policy not in restricting
+        f.policy for f in findings if not f.restricts and f.policy not in restricting
     )
     line = Text.assemble((f"{name} family", "bold"), f" ({len(members)}): ")
     if group == "restricted":
@@ -415,7 +425,14 @@ def _pointer(name: str, members: Sequence[Device], group: str) -> Text:
         line.append("would be restricted by" if restricting else "named by", style="yellow")
     line.append(f" {printable(', '.join(restricting) or 'no selected policy')}")
     if context:
-        line.append(f"; context only: {printable(', '.join(context))}")
+        others = [f for f in findings if not f.restricts]
+        unbound = any(f.binding is False for f in others)
+        advice = any(f.effect in ("advisory", "context") for f in others)
+        label = {
+            (True, False): "does not bind you",
+            (True, True): "context only or not binding you",
+        }.get((unbound, advice), "context only")
+        line.append(f"; {label}: {printable(', '.join(context))}")
     line.append(" (see Policies below)", style="dim")
     return line
 
@@ -473,40 +490,70 @@ def _render_policies(
     grid = Table.grid(padding=(0, 1))
     grid.add_column(no_wrap=True, style="bold red")
     grid.add_column()
+    # Many policies (state and federal measures together): one line each, citations on demand.
+    citations = verbose or len(by_policy) <= POLICIES_WITH_CITATIONS
     for policy in sorted(by_policy, key=lambda p: order.get(p, len(order))):
         # Restricting measures first: they are the reason; context ones follow.
         measures = {f.measure: f for f in sorted(by_policy[policy], key=_context_last)}
         first = next(iter(measures.values()))
         grid.add_row(
             Text(printable(policy)),
-            _policy_body(first.jurisdiction, list(measures.values()), body_width, verbose),
+            _policy_body(
+                first.jurisdiction, list(measures.values()), body_width, verbose, citations
+            ),
         )
     console.print()
     console.print(
-        Text.assemble(("Policies", "bold"), (" (each family line above points here)", "dim"))
+        Text.assemble(
+            ("Policies", "bold"),
+            (" (each family line above points here", "dim"),
+            ("; citations: --verbose)" if not citations else ")", "dim"),
+        )
     )
     console.print(Padding(grid, (0, 0, 0, INDENT), expand=False))
 
 
 def _context_last(finding: Finding) -> bool:
-    return finding.effect != "restricts"
+    return not finding.restricts
+
+
+def effect_label(finding: Finding) -> str:
+    """``"use-ban"``, ``"advisory, restricts nothing"``, ``"use-ban, does not bind you"``."""
+    if finding.effect in ("advisory", "context"):
+        label = f"{finding.effect}, restricts nothing"
+    elif finding.effect == "restricts":
+        label = "restricts"
+    else:
+        label = finding.effect
+    if finding.binding is False:
+        label += ", does not bind you"
+    elif finding.binding:
+        label += ", binds you"
+    return label
 
 
 def _policy_body(
-    jurisdiction: str, measures: Sequence[Finding], width: int, verbose: bool
+    jurisdiction: str,
+    measures: Sequence[Finding],
+    width: int,
+    verbose: bool,
+    citations: bool = True,
 ) -> RenderableType:
     if verbose:
         parts: list[RenderableType] = [Text(printable(jurisdiction), style="bold")]
         for finding in measures:
-            effect = "" if finding.effect == "restricts" else "; context only, restricts nothing"
-            since = f" (in force since {printable(finding.effective)}{effect})"
+            since = f" (in force since {printable(finding.effective)}; {effect_label(finding)})"
             parts.append(Text(printable(finding.measure) + since))
             parts.append(Padding(Text(printable(finding.citation), style="dim"), (0, 0, 0, 2)))
         return Group(*parts)
     more = f" (+{len(measures) - 1} more)" if len(measures) > 1 else ""
-    context = all(finding.effect != "restricts" for finding in measures)
-    head = f"{printable(jurisdiction)}{' (context only)' if context else ''}: "
+    context = all(not finding.restricts for finding in measures)
+    unbound = all(finding.binding is False for finding in measures)
+    qualifier = " (does not bind you)" if unbound else " (context only)" if context else ""
+    head = f"{printable(jurisdiction)}{qualifier}: "
     measure = _shorten(measures[0].measure, max(width - len(head) - len(more), 10))
+    if not citations:
+        return Text.assemble(head, measure, more)
     # The citation is cut at a word and indented under the measure, never split mid-word.
     return Text.assemble(head, measure, more, "\n", (_shorten(measures[0].citation, width), "dim"))
 
@@ -555,8 +602,9 @@ def _why_lines(device: Device, names: dict[str, str]) -> list[RenderableType]:
     for finding in device.findings:
         items.append(
             Text.assemble(
-                (printable(finding.policy), "bold red"),
+                (printable(finding.policy), "bold red" if finding.restricts else "bold"),
                 f" ({printable(finding.jurisdiction)}): {printable(finding.measure)}",
+                (f" [{effect_label(finding)}]", "dim"),
             )
         )
     for item in _ranked_evidence(device.evidence):

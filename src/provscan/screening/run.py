@@ -8,6 +8,7 @@ from functools import lru_cache
 from provscan.knowledge.grammars import load_grammar_knowledge
 from provscan.knowledge.loader import Knowledge, load_knowledge
 from provscan.knowledge.schema import Policy
+from provscan.policy.evaluate import maker_countries
 from provscan.screening.columns import ColumnChoice
 from provscan.screening.identify import ProductIdentifier
 from provscan.screening.tables import InputTable
@@ -30,6 +31,8 @@ def screen_table(
     columns: ColumnChoice,
     identifier: ProductIdentifier,
     policies: Sequence[Policy],
+    *,
+    acting_as: Sequence[str] = (),
 ) -> list[ScreenRow]:
     """One screened row per data row; a product listed again reuses its first judgement.
 
@@ -39,6 +42,7 @@ def screen_table(
     with their own row number (the findings, reason and evidence are shared, not rebuilt).
     """
     judged: dict[tuple[str, str, str], ScreenRow] = {}
+    countries = maker_countries(identifier.knowledge.vendors)
     rows = []
     wanted = (columns.brand, columns.model, columns.description)
     for number, cells in zip(table.row_numbers, table.rows, strict=True):
@@ -56,7 +60,9 @@ def screen_table(
             identification = identifier.identify(
                 description, brand=brand or None, model=model or None
             )
-            template = judge_product(identification, policies, row=number)
+            template = judge_product(
+                identification, policies, row=number, acting_as=acting_as, countries=countries
+            )
             judged[key] = template
             rows.append(template)
         else:

@@ -558,7 +558,7 @@ def result_cells(row: ScreenRow) -> list[str]:
         _restricted_text(row),
         # Only measures that restrict: a context-only measure (effect "context") names the
         # maker without restricting it, and is kept in the JSON output with its effect.
-        ";".join(dict.fromkeys(f.policy for f in row.findings if f.effect == "restricts")),
+        ";".join(dict.fromkeys(f.policy for f in row.findings if f.restricts)),
         f"{row.confidence:.2f}",
         row.reason,
     ]

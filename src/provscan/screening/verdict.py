@@ -6,15 +6,16 @@ prints it and ``provscan screen --format json`` lists it under ``rows``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from provscan.knowledge.loader import load_knowledge
 from provscan.knowledge.schema import Policy
-from provscan.model import Finding, FindingEffect
-from provscan.policy.evaluate import RESTRICTED_MIN_CONFIDENCE, assess
+from provscan.model import RESTRICTING_FINDING_EFFECTS, Finding, FindingEffect
+from provscan.policy.evaluate import RESTRICTED_MIN_CONFIDENCE, assess, maker_countries
 from provscan.screening.identify import Identification
 
 Status = Literal["restricted", "review", "clear", "unknown"]
@@ -32,8 +33,16 @@ class ScreenFinding(_Strict):
     effective: str
     family: str
     scope_note: str = ""
-    #: "restricts", or "context": the measure restricts nothing and never makes a row restricted.
+    #: What the measure does (use-ban, procurement-ban, removal-order, authorization-ban,
+    #: import-marketing-ban restrict; advisory and context never make a row restricted).
     effect: FindingEffect = "restricts"
+    #: Whether the measure binds the user (``--as``); None when they did not say who they are.
+    binding: bool | None = None
+
+    @property
+    def restricts(self) -> bool:
+        """A restricting effect from a measure that binds the user (or anyone, without --as)."""
+        return self.effect in RESTRICTING_FINDING_EFFECTS and self.binding is not False
 
 
 class ScreenRow(_Strict):
@@ -55,6 +64,8 @@ class ScreenRow(_Strict):
     confidence: float
     reason: str
     evidence: list[str]
+    #: Who the user said they are (``--as``); empty: every measure counts.
+    acting_as: list[str] = []
 
 
 class ScreenSummary(_Strict):
@@ -66,6 +77,8 @@ class ScreenSummary(_Strict):
     policies: list[str]
     columns: dict[str, str | None]
     source: str | None = None
+    #: Who the user said they are (``--as``); empty: every measure counts.
+    acting_as: list[str] = []
 
 
 class ScreenDocument(_Strict):
@@ -73,24 +86,59 @@ class ScreenDocument(_Strict):
     summary: ScreenSummary
 
 
-def judge_product(
-    identification: Identification, policies: Sequence[Policy], row: int | None = None
-) -> ScreenRow:
-    """The row for one identification under the selected policies.
+@lru_cache(maxsize=1)
+def _bundled_countries() -> dict[str, str | None]:
+    return maker_countries(load_knowledge().vendors)
 
-    Restricted only when restricting measures (not context-only ones) name every maker the
-    evidence allows, the maker is established (not a possible relabel) and the confidence
-    reaches RESTRICTED_MIN_CONFIDENCE. Anything less with a restricted candidate is review.
+
+def judge_product(
+    identification: Identification,
+    policies: Sequence[Policy],
+    row: int | None = None,
+    *,
+    acting_as: Sequence[str] = (),
+    countries: Mapping[str, str | None] | None = None,
+) -> ScreenRow:
+    """The row for one identification under the selected policies, for the user ``acting_as``.
+
+    Restricted only when restricting measures that bind the user (any, without ``acting_as``;
+    never advisory or context ones) name every maker the evidence allows, the maker is
+    established (not a possible relabel) and the confidence reaches RESTRICTED_MIN_CONFIDENCE.
+    Anything less with a restricted candidate is review. ``countries`` (maker -> country,
+    default the bundled vendors') serves measures that name a device category.
     """
     reasons = list(identification.reasons)
-    assessment = assess(identification.candidates, policies)
+    assessment = assess(
+        identification.candidates,
+        policies,
+        device_type=identification.device_type,
+        countries=_bundled_countries() if countries is None else countries,
+        acting_as=acting_as,
+    )
     several = len(identification.candidates) > 1
     context = assessment.context_policies
-    context_reason = f"context only, restricting nothing: {', '.join(context)}" if context else ""
+    if acting_as:
+        context_reason = (
+            f"named, restricting nothing for {', '.join(acting_as)} (does not bind you, or "
+            f"advisory / context only): {', '.join(context)}"
+            if context
+            else ""
+        )
+    else:
+        context_reason = (
+            f"context only, restricting nothing: {', '.join(context)}" if context else ""
+        )
     status: Status
     restricted: bool | None
     if identification.maker is None:
         status, restricted = "unknown", None
+    elif not assessment.some_candidate_restricted and context and acting_as:
+        # The user said who they are: measures that do not bind them, and advice, clear it.
+        status, restricted = "clear", False
+        reasons.insert(
+            0, _summary(identification) + f" - not restricted for {', '.join(acting_as)}"
+        )
+        reasons.append(context_reason)
     elif not assessment.some_candidate_restricted and context:
         # Named, but only by measures that restrict nothing: a person decides whether the
         # practice reported there matters; the row is never restricted by it.
@@ -155,6 +203,7 @@ def judge_product(
         confidence=identification.confidence,
         reason="; ".join(reasons),
         evidence=list(identification.evidence),
+        acting_as=list(acting_as),
     )
 
 
@@ -170,6 +219,7 @@ def _screen_finding(f: Finding) -> ScreenFinding:
         family=f.family,
         scope_note=f.scope_note,
         effect=f.effect,
+        binding=f.binding,
     )
 
 
@@ -208,6 +258,7 @@ def summarise(
     policies: Sequence[Policy],
     columns: dict[str, str | None],
     source: str | None = None,
+    acting_as: Sequence[str] = (),
 ) -> ScreenSummary:
     counts = {status: 0 for status in ("restricted", "review", "clear", "unknown")}
     for row in rows:
@@ -221,12 +272,14 @@ def summarise(
         policies=[policy.id for policy in policies],
         columns=columns,
         source=source,
+        acting_as=list(acting_as),
     )
 
 
 def summary_line(summary: ScreenSummary) -> str:
+    acting = f"; as {', '.join(summary.acting_as)}" if summary.acting_as else ""
     return (
         f"{summary.rows} row{'s' if summary.rows != 1 else ''}: {summary.restricted} restricted, "
         f"{summary.review} to review, {summary.clear} clear, {summary.unknown} unknown "
-        f"(policies {', '.join(summary.policies)})"
+        f"(policies {', '.join(summary.policies)}{acting})"
     )
