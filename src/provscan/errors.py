@@ -26,6 +26,11 @@ class StoreError(ProvscanError):
     """The scan database could not be opened or written."""
 
 
+class StoreRequestError(StoreError, InputError):
+    """What the user asked the store for does not exist or is not allowed (an unknown scan,
+    device or case; a case change the rules refuse). Commands exit 2."""
+
+
 class LabError(ProvscanError):
     """The device lab could not be started or stopped."""
 

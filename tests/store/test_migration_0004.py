@@ -20,7 +20,7 @@ from alembic import command
 from sqlalchemy import Engine, MetaData, create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 
-from provscan.report.contract import DeviceEntry, FindingEntry, from_contract
+from provscan.report.contract import DeviceEntry, FindingEntry, from_contract, upgrade_document
 from provscan.store.db import (
     _alembic_config,
     _use_transactional_sqlite,
@@ -37,6 +37,8 @@ EXPECTED: dict[str, Any] = json.loads(
     (FIXTURES / "store_0003.expected.json").read_text(encoding="utf-8")
 )
 OLD_TABLES = ("scans", "devices", "findings", "evidence", "attempts")
+#: The newest revision: opening a store migrates to it (0005 added the inventory).
+HEAD = "0005"
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -115,11 +117,13 @@ def _copy_rows(source: str, target: str) -> None:
 
 
 def _assert_documents_are_the_old_ones(url: str) -> None:
+    # The stored 1.2 documents read as the current contract reads them (1.3: upgraded).
+    current = {scan_id: upgrade_document(document) for scan_id, document in EXPECTED.items()}
     with open_store(url) as store:
-        for scan_id, expected in EXPECTED.items():
+        for scan_id, expected in current.items():
             assert store.load(scan_id).model_dump(mode="json") == expected, scan_id
         listed = {section.id: section.model_dump(mode="json") for section in store.list_scans(None)}
-    assert listed == {scan_id: document["scan"] for scan_id, document in EXPECTED.items()}
+    assert listed == {scan_id: document["scan"] for scan_id, document in current.items()}
 
 
 def _assert_rows_are_what_the_store_writes(url: str) -> None:
@@ -128,12 +132,14 @@ def _assert_rows_are_what_the_store_writes(url: str) -> None:
     try:
         with engine.connect() as connection:
             for scan_id, expected in EXPECTED.items():
+                # The migration keeps the 1.2 documents as written (they are upgraded on
+                # reading); the index columns are those of the document as read.
                 document = from_contract(expected)
                 scan = connection.execute(
                     select(ScanRow.__table__).where(ScanRow.id == scan_id)
                 ).one()
-                assert scan.schema_version == document.schema_version
-                assert scan.document == document.scan.model_dump(mode="json")
+                assert scan.schema_version == expected["schema_version"]
+                assert scan.document == expected["scan"]
                 index = index_columns(document.scan, ScanRow)
                 assert {key: _plain(getattr(scan, key)) for key in index} == index
                 devices = connection.execute(
@@ -142,9 +148,11 @@ def _assert_rows_are_what_the_store_writes(url: str) -> None:
                     .order_by(DeviceRow.position)
                 ).all()
                 assert [device.position for device in devices] == list(range(len(devices)))
-                for device, entry in zip(devices, document.devices, strict=True):
+                for device, entry, written in zip(
+                    devices, document.devices, expected["devices"], strict=True
+                ):
                     _assert_row(device, entry, DeviceRow)
-                    assert device.document == entry.model_dump(mode="json")
+                    assert device.document == written
                     findings = connection.execute(
                         select(FindingRow.__table__)
                         .where(FindingRow.device_id == device.id)
@@ -225,8 +233,9 @@ def test_the_old_database_is_at_0003_with_every_kind_of_value(old_database: str)
 def test_upgrade_keeps_every_document(old_database: str) -> None:
     # When a database written by the previous release is opened (which migrates it)
     _assert_documents_are_the_old_ones(old_database)
-    # Then it is at 0004, the old tables are gone, and the rows are those a save would write
-    assert _version(old_database) == "0004"
+    # Then it is at the newest revision, the old tables are gone, and the rows are those a
+    # save would write
+    assert _version(old_database) == HEAD
     engine = _engine(old_database)
     try:
         assert {"evidence", "attempts"}.isdisjoint(inspect(engine).get_table_names())
@@ -246,7 +255,7 @@ def test_an_upgraded_store_takes_new_scans(old_database: str) -> None:
 
 def test_downgrade_gives_back_the_0003_rows(old_database: str) -> None:
     before = _rows_0003(old_database)
-    open_store(old_database).close()  # up to 0004
+    open_store(old_database).close()  # up to the newest revision
     _migrate(old_database, "0003", down=True)
     assert _version(old_database) == "0003"
     assert _rows_0003(old_database) == before

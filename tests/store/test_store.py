@@ -13,6 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
 
 from provscan.errors import StoreError
 from provscan.report.contract import (
@@ -25,16 +26,34 @@ from provscan.report.contract import (
 )
 from provscan.store.db import (
     ALEMBIC_INI,
+    HEAD_REVISION,
     MIGRATIONS_DIR,
     default_db_url,
     normalise_db_arg,
     open_store,
 )
-from provscan.store.models import STRUCTURE_COLUMNS, Base, DeviceRow, FindingRow, ScanRow
+from provscan.store.models import (
+    INVENTORY_SCAN_COLUMNS,
+    STRUCTURE_COLUMNS,
+    Base,
+    DeviceRow,
+    FindingRow,
+    ScanRow,
+)
 
 GOLDEN = Path(__file__).parents[1] / "report" / "golden" / "scan_v1.json"
-#: The tables at head: since migration 0004 evidence and attempts live in the device documents.
-TABLES = {"scans", "devices", "findings"}
+#: The tables at head: since migration 0004 evidence and attempts live in the device documents;
+#: 0005 added the inventory and the cases.
+TABLES = {
+    "scans",
+    "devices",
+    "findings",
+    "inventory",
+    "sightings",
+    "cases",
+    "case_events",
+    "store_meta",
+}
 #: Every table any migration ever made (0001-0003 also had evidence and attempts).
 EVERY_TABLE = TABLES | {"evidence", "attempts"}
 
@@ -82,7 +101,7 @@ def test_migrations_create_every_table_on_a_fresh_file(tmp_path: Path) -> None:
         assert TABLES | {"alembic_version"} <= set(inspect(engine).get_table_names())
         with engine.connect() as connection:
             version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-            assert version == "0004"
+            assert version == HEAD_REVISION
             # the hand-written migration and the ORM models describe the same schema
             assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
     finally:
@@ -213,6 +232,19 @@ def test_a_document_comes_back_exactly_as_saved(db_url: str) -> None:
     assert listed[0].started_at.utcoffset() == timedelta(hours=2)
 
 
+def test_the_head_revision_the_store_trusts_is_the_newest_migration() -> None:
+    # open_store skips Alembic when a store is at HEAD_REVISION: it must be the real head.
+    from alembic.script import ScriptDirectory
+
+    from provscan.store.db import ALEMBIC_INI, MIGRATIONS_DIR
+    from provscan.store.db import _alembic_config as config
+
+    assert ALEMBIC_INI.exists()
+    script = ScriptDirectory.from_config(config(make_url("sqlite://")))
+    assert script.dir == str(MIGRATIONS_DIR)
+    assert script.get_current_head() == HEAD_REVISION
+
+
 def test_every_index_column_copies_a_contract_field() -> None:
     # The rows hold documents; their other columns are named after the fields they copy.
     for row_type, entry_type in (
@@ -220,6 +252,8 @@ def test_every_index_column_copies_a_contract_field() -> None:
         (DeviceRow, DeviceEntry),
         (FindingRow, FindingEntry),
     ):
-        columns = set(row_type.__table__.columns.keys()) - STRUCTURE_COLUMNS
+        columns = (
+            set(row_type.__table__.columns.keys()) - STRUCTURE_COLUMNS - INVENTORY_SCAN_COLUMNS
+        )
         assert columns, row_type
         assert columns <= set(entry_type.model_fields), row_type

@@ -9,29 +9,60 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import orjson
 import platformdirs
-from alembic import command
-from alembic.config import Config
-from alembic.util.exc import CommandError
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine, create_engine, event, inspect, select
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from provscan.errors import StoreError
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+from provscan.errors import StoreError, StoreRequestError
 from provscan.model import ScanResult
 from provscan.report.contract import ScanDocument, ScanSection, from_contract, to_contract
 from provscan.report.files import PRIVATE_FILE_MODE
-from provscan.store.models import STRUCTURE_COLUMNS, Base, DeviceRow, FindingRow, ScanRow
+from provscan.store import events
+from provscan.store.cases import STATES as CASE_STATES
+from provscan.store.cases import Case, CaseSettings, after_ingest, to_case
+from provscan.store.cases import update as update_case
+from provscan.store.inventory import DEFAULT_GONE_AFTER, STATUSES, ingest
+from provscan.store.models import (
+    INVENTORY_SCAN_COLUMNS,
+    STRUCTURE_COLUMNS,
+    Base,
+    CaseEventRow,
+    CaseRow,
+    DeviceRow,
+    FindingRow,
+    InventoryRow,
+    ScanRow,
+    SightingRow,
+)
+from provscan.store.views import (
+    InventoryDevice,
+    ScanDiff,
+    ScanSummary,
+    cases_by_device,
+    device_view,
+    diff,
+    inventory_json,
+    inventory_rows,
+    pick_pair,
+    summary,
+)
 
 APP_NAME = "provscan"
 DEFAULT_DB_FILENAME = "provscan.db"
@@ -47,6 +78,11 @@ DEFAULT_LIST_LIMIT = 20
 
 def _sqlite_url(path: Path) -> str:
     return URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
+
+
+def default_db_path() -> Path:
+    """Where the default database lives (nothing is created)."""
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / DEFAULT_DB_FILENAME
 
 
 def default_db_url() -> str:
@@ -141,10 +177,59 @@ def _use_transactional_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # A writing transaction takes the write lock at once (BEGIN IMMEDIATE): two writers
+        # that both read first would otherwise deadlock, and SQLite fails one at once
+        # ("database is locked") instead of letting it wait for the busy timeout.
+        writing = connection.get_execution_options().get(_WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
+
+#: Execution option of the engine that writing transactions use (see _on_begin).
+_WRITE_OPTION = "provscan_write"
+#: Alembic's migration context is process-global: stores opened at once in several threads
+#: migrate one after another.
+_MIGRATING = threading.Lock()
+#: PostgreSQL advisory lock key held while migrating ("provscan" in ASCII, truncated).
+_MIGRATION_LOCK_ID = 0x70726F7673
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode("utf-8")
+
+
+#: The newest migration; a store already there is opened without loading Alembic's scripts
+#: (tests/store/test_store.py checks it against the migrations directory).
+HEAD_REVISION = "0005"
+
+
+def _revision(engine: Engine) -> str | None:
+    """The store's migration revision, or None when it has none yet (a new database) or
+    cannot be read (then the migration step reports why)."""
+    try:
+        with engine.connect() as connection:
+            if not inspect(connection).has_table("alembic_version"):
+                return None
+            value = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+            return str(value) if value is not None else None
+    except SQLAlchemyError:
+        return None
+
+
+def _migrate(engine: Engine, parsed: URL) -> None:
+    from alembic import command  # imported here: a store at the head never needs Alembic
+
+    with _MIGRATING, engine.execution_options(**{_WRITE_OPTION: True}).begin() as connection:
+        if parsed.get_backend_name() == "postgresql":
+            # Processes opening a new database at once migrate one after another.
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_ID})")
+        config = _alembic_config(parsed)
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
 
 
 def _alembic_config(url: URL) -> Config:
+    from alembic.config import Config
+
     config = Config(str(ALEMBIC_INI))
     # Absolute paths: migrations must not depend on the current directory.
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
@@ -155,11 +240,12 @@ def _alembic_config(url: URL) -> Config:
     return config
 
 
-def open_store(url: str | None = None) -> Store:
+def open_store(url: str | None = None, settings: StoreSettings | None = None) -> Store:
     """Open (creating if needed) the store at ``url`` and migrate it to the newest schema.
 
     ``url`` is a SQLAlchemy URL (see :func:`normalise_db_arg`); None means the default.
-    Running it again on a migrated database changes nothing.
+    Running it again on a migrated database changes nothing. Scans stored before the
+    inventory existed (or by an interrupted save) are added to it, oldest first.
     """
     parsed = _with_driver(_parse_url(url if url is not None else default_db_url()))
     shown = _display(parsed)
@@ -167,7 +253,14 @@ def open_store(url: str | None = None) -> Store:
     if _is_sqlite_file(parsed):
         _prepare_sqlite_file(parsed)
     try:
-        engine = create_engine(parsed)
+        # SQLite: a second writer waits for the first (inventory updates are serialised).
+        engine = create_engine(
+            parsed,
+            connect_args={"timeout": 60} if sqlite else {},
+            # orjson reads the JSON columns (documents, findings) several times faster.
+            json_serializer=_json_text,
+            json_deserializer=orjson.loads,
+        )
     except ImportError as exc:
         hint = " (pip install 'provscan[postgres]')" if "postgres" in parsed.drivername else ""
         raise StoreError(f"cannot open database {shown}: no driver{hint}: {exc}") from exc
@@ -175,11 +268,11 @@ def open_store(url: str | None = None) -> Store:
         raise StoreError(f"cannot open database {shown}: {exc}") from exc
     if sqlite:
         _use_transactional_sqlite(engine)
+    from alembic.util.exc import CommandError
+
     try:
-        with engine.begin() as connection:
-            config = _alembic_config(parsed)
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+        if _revision(engine) != HEAD_REVISION:
+            _migrate(engine, parsed)
     except CommandError as exc:
         engine.dispose()
         raise StoreError(
@@ -189,8 +282,16 @@ def open_store(url: str | None = None) -> Store:
     except SQLAlchemyError as exc:
         engine.dispose()
         reason = getattr(exc, "orig", None) or exc
+        if "file is not a database" in str(reason) or "file is encrypted" in str(reason):
+            reason = "the file is not a database provscan can read (not SQLite, or damaged)"
         raise StoreError(f"cannot open database {shown}: {reason}") from exc
-    return Store(engine, shown)
+    store = Store(engine, shown, settings or StoreSettings())
+    try:
+        store.catch_up()
+    except StoreError:
+        store.close()
+        raise
+    return store
 
 
 # --- the store -------------------------------------------------------------------------
@@ -201,7 +302,7 @@ def _index_names(row_type: type[Base]) -> tuple[str, ...]:
     return tuple(
         column.key
         for column in inspect(row_type).column_attrs
-        if column.key not in STRUCTURE_COLUMNS
+        if column.key not in STRUCTURE_COLUMNS and column.key not in INVENTORY_SCAN_COLUMNS
     )
 
 
@@ -245,24 +346,59 @@ def _scan_section(document: dict[str, Any]) -> ScanSection:
     return ScanSection.model_validate_json(json.dumps(document))
 
 
+@dataclass(frozen=True)
+class StoreSettings:
+    """Organisation settings the inventory and cases follow (from the user's config)."""
+
+    #: Covering scans in a row that must miss a device before it is ``gone``.
+    gone_after: int = DEFAULT_GONE_AFTER
+    cases: CaseSettings = field(default_factory=CaseSettings)
+
+
 class Store:
     """Saved scans. Use :func:`open_store` to get one; close it (or use ``with``) when done."""
 
-    def __init__(self, engine: Engine, display_name: str) -> None:
+    def __init__(
+        self, engine: Engine, display_name: str, settings: StoreSettings | None = None
+    ) -> None:
         self._engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._writes = sessionmaker(
+            engine.execution_options(**{_WRITE_OPTION: True}), expire_on_commit=False
+        )
         self.display_name = display_name
+        self.settings = settings or StoreSettings()
 
-    def save(self, result: ScanResult) -> str:
-        """Store a scan; returns its id. A scan id can be stored only once."""
-        return self.save_document(to_contract(result))
+    def save(
+        self,
+        result: ScanResult,
+        *,
+        site: str | None = None,
+        coverage: Sequence[Sequence[str]] = (),
+    ) -> str:
+        """Store a scan and add it to the inventory; returns its id. A scan id can be stored
+        only once. ``coverage`` (see :func:`provscan.store.inventory.coverage_ranges`) is
+        what the scan proves absence in; empty for captures, discovery and imports."""
+        return self.save_document(to_contract(result), site=site, coverage=coverage)
 
-    def save_document(self, document: ScanDocument) -> str:
+    def save_document(
+        self,
+        document: ScanDocument,
+        *,
+        site: str | None = None,
+        coverage: Sequence[Sequence[str]] = (),
+    ) -> str:
         """Store a contract document (e.g. one read back from a JSON report)."""
         scan_id = document.scan.id
         try:
-            with self._sessions.begin() as session:
-                session.add(_scan_row(document))
+            with self._writes.begin() as session:
+                row = _scan_row(document)
+                row.site = site
+                row.coverage = [list(pair) for pair in coverage]
+                row.inventoried = False
+                session.add(row)
+                session.flush()
+                self._inventory(session, row)
         except IntegrityError as exc:
             raise StoreError(f"scan {scan_id} is already stored in {self.display_name}") from exc
         except SQLAlchemyError as exc:
@@ -302,7 +438,7 @@ class Store:
         with self._reading(f"scan {scan_id}") as session:
             row = session.get(ScanRow, scan_id)
             if row is None:
-                raise StoreError(f"no scan {scan_id!r} in {self.display_name}")
+                raise StoreRequestError(f"no scan {scan_id!r} in {self.display_name}")
             return from_contract(
                 {
                     "schema_version": row.schema_version,
@@ -310,6 +446,197 @@ class Store:
                     "devices": list(session.scalars(devices)),
                 }
             )
+
+    # --- inventory ----------------------------------------------------------------------
+
+    def _inventory(self, session: Session, row: ScanRow) -> None:
+        outcome = ingest(session, row, self.settings.gone_after)
+        after_ingest(session, row, outcome, self.settings.cases)
+        events.record_overdue(session)
+
+    def catch_up(self) -> int:
+        """Add scans not yet in the inventory (stored before it existed), oldest first;
+        returns how many."""
+        pending = (
+            select(ScanRow.id)
+            .where(ScanRow.inventoried.is_(False))
+            .order_by(ScanRow.started_at, ScanRow.id)
+        )
+        done = 0
+        with self._writing("the inventory") as session:
+            ids = list(session.scalars(pending))
+        for scan_id in ids:
+            with self._writing("the inventory") as session:
+                row = session.get(ScanRow, scan_id)
+                if row is not None and not row.inventoried:
+                    self._inventory(session, row)
+                    done += 1
+        return done
+
+    @contextmanager
+    def _writing(self, what: str) -> Iterator[Session]:
+        try:
+            with self._writes.begin() as session:
+                yield session
+        except SQLAlchemyError as exc:
+            reason = getattr(exc, "orig", None) or exc
+            raise StoreError(f"cannot update {what} in {self.display_name}: {reason}") from exc
+
+    def scans(self, limit: int | None = DEFAULT_LIST_LIMIT) -> list[ScanSummary]:
+        """Stored scans, newest first, with their site and what they covered."""
+        query = select(ScanRow).order_by(ScanRow.started_at.desc(), ScanRow.id)
+        with self._reading("scans") as session:
+            return [summary(row) for row in session.scalars(query.limit(limit))]
+
+    def scan_summary(self, scan_id: str) -> ScanSummary:
+        with self._reading(f"scan {scan_id}") as session:
+            row = session.get(ScanRow, scan_id)
+            if row is None:
+                raise StoreRequestError(f"no scan {scan_id!r} in {self.display_name}")
+            return summary(row)
+
+    def inventory(
+        self,
+        *,
+        restricted: bool | None = None,
+        site: str | None = None,
+        status: str | None = None,
+    ) -> list[InventoryDevice]:
+        """Devices across scans, by site and address, with the case shown for each."""
+        if status is not None and status not in STATUSES:
+            raise StoreRequestError(
+                f"unknown device status {status!r} (one of {', '.join(STATUSES)})"
+            )
+        with self._reading("the inventory") as session:
+            return inventory_rows(session, restricted=restricted, site=site, status=status)
+
+    def inventory_documents(
+        self,
+        *,
+        restricted: bool | None = None,
+        site: str | None = None,
+        status: str | None = None,
+        embed_findings: bool = False,
+    ) -> list[dict[str, Any]]:
+        """The same devices as :meth:`inventory`, as their JSON documents (docs/inventory.md);
+        the fast path for JSON, CSV and XLSX output. ``embed_findings``: findings stay JSON
+        text (``orjson.Fragment``) for output written with orjson."""
+        if status is not None and status not in STATUSES:
+            raise StoreRequestError(
+                f"unknown device status {status!r} (one of {', '.join(STATUSES)})"
+            )
+        with self._reading("the inventory") as session:
+            return inventory_json(
+                session,
+                restricted=restricted,
+                site=site,
+                status=status,
+                embed_findings=embed_findings,
+            )
+
+    def device(self, device_id: str) -> tuple[InventoryDevice, dict[str, Any], list[Case]]:
+        """One inventory device, its newest full document and all its cases (with trails)."""
+        with self._reading(f"device {device_id}") as session:
+            row = session.get(InventoryRow, device_id)
+            if row is None:
+                raise StoreRequestError(f"no device {device_id!r} in {self.display_name}")
+            document = session.scalar(
+                select(DeviceRow.document).where(
+                    DeviceRow.scan_id == row.last_scan_id, DeviceRow.position == row.last_position
+                )
+            )
+            cases = [
+                self._case(session, case)
+                for case in session.scalars(
+                    select(CaseRow).where(CaseRow.device_id == device_id).order_by(CaseRow.id)
+                )
+            ]
+            brief = cases_by_device(session, {device_id}, 1).get(device_id, [])
+            return device_view(row, brief), dict(document or {}), cases
+
+    def sightings(self, scan_id: str) -> dict[int, tuple[str, str]]:
+        """position -> (device_id, rule) for the devices of a scan."""
+        with self._reading(f"scan {scan_id}") as session:
+            return {
+                s.position: (s.device_id, s.rule)
+                for s in session.scalars(select(SightingRow).where(SightingRow.scan_id == scan_id))
+            }
+
+    def diff(self, old_id: str | None = None, new_id: str | None = None) -> ScanDiff:
+        """What changed between two scans (default: the newest two whose scopes overlap)."""
+        with self._reading("scans") as session:
+            old, new = pick_pair(session, old_id, new_id, self.display_name)
+            return diff(session, old, new)
+
+    # --- cases ---------------------------------------------------------------------------
+
+    def _case(self, session: Session, row: CaseRow) -> Case:
+        events = list(
+            session.scalars(
+                select(CaseEventRow).where(CaseEventRow.case_id == row.id).order_by(CaseEventRow.id)
+            )
+        )
+        return to_case(row, events)
+
+    def cases(
+        self, *, status: str | None = None, device_id: str | None = None, overdue: bool = False
+    ) -> list[Case]:
+        query = select(CaseRow).order_by(CaseRow.id)
+        if status == "active":
+            query = query.where(CaseRow.status != "verified")
+        elif status is not None:
+            if status not in CASE_STATES:
+                raise StoreRequestError(
+                    f"unknown case status {status!r} (one of {', '.join(CASE_STATES)})"
+                )
+            query = query.where(CaseRow.status == status)
+        if device_id is not None:
+            query = query.where(CaseRow.device_id == device_id)
+        with self._reading("cases") as session:
+            found = [to_case(row) for row in session.scalars(query)]
+        return [case for case in found if case.overdue] if overdue else found
+
+    def case(self, case_id: int) -> Case:
+        with self._reading(f"case {case_id}") as session:
+            row = session.get(CaseRow, case_id)
+            if row is None:
+                raise StoreRequestError(f"no case {case_id} in {self.display_name}")
+            return self._case(session, row)
+
+    def update_case(
+        self,
+        case_id: int,
+        *,
+        actor: str,
+        status: str | None = None,
+        owner: str | None = None,
+        due: str | None = None,
+        note: str | None = None,
+    ) -> Case:
+        """A person's change to a case (refused with StoreError when not allowed)."""
+        with self._writing(f"case {case_id}") as session:
+            update_case(
+                session, case_id, actor=actor, status=status, owner=owner, due=due, note=note
+            )
+        return self.case(case_id)
+
+    # --- events (the outbox) ------------------------------------------------------------
+
+    def record_overdue(self) -> int:
+        """Add ``case.overdue`` events for cases that passed their due date since the last
+        check (each scan saved checks too); returns how many."""
+        with self._writing("events") as session:
+            return events.record_overdue(session)
+
+    def pending_events(self, sink: str, limit: int = 1000) -> list[events.Event]:
+        """Events ``sink`` has not yet taken, oldest first."""
+        with self._reading("events") as session:
+            return events.pending(session, sink, limit)
+
+    def acknowledge_events(self, sink: str, last_id: int) -> None:
+        """``sink`` took every event up to ``last_id``."""
+        with self._writing("events") as session:
+            events.acknowledge(session, sink, last_id)
 
     def close(self) -> None:
         self._engine.dispose()

@@ -11,6 +11,12 @@ all, for every table, from the entry. ``findings`` is such an index of the devic
 Only portable types are used, so the same migrations run on SQLite and PostgreSQL.
 Changing a table here needs a new migration under ``migrations/versions`` (0004 moved the
 per-field columns of 0001-0003 into the documents).
+
+The inventory (0005) is kept next to the scans: ``inventory`` holds one row per physical
+device across scans (its stable ``device_id``, the newest sighting's values, status),
+``sightings`` links each device of a scan to its inventory device with the rule that matched,
+``cases`` and ``case_events`` (append-only) track remediation, and ``store_meta`` holds the row
+that serialises inventory updates (two scans saved at once queue, neither is lost).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -45,6 +52,8 @@ NAMING_CONVENTION = {
 STRUCTURE_COLUMNS = frozenset(
     {"id", "scan_id", "device_id", "position", "schema_version", "document"}
 )
+#: Columns of ``scans`` that the inventory keeps, not copies of a contract field.
+INVENTORY_SCAN_COLUMNS = frozenset({"site", "coverage", "inventoried"})
 
 
 class Base(DeclarativeBase):
@@ -74,6 +83,14 @@ class ScanRow(Base):
     devices_found: Mapped[int] = mapped_column(Integer)
     restricted_count: Mapped[int] = mapped_column(Integer)
     complete: Mapped[bool] = mapped_column(Boolean)
+    # Inventory bookkeeping (0005), not part of the contract document.
+    #: The site the scan ran at (``--site``); None: the default site.
+    site: Mapped[str | None] = mapped_column(Text, index=True)
+    #: The address ranges the scan covered, as ``[[low_key, high_key], ...]`` (see
+    #: :func:`provscan.store.inventory.address_key`); empty: it can prove no absence.
+    coverage: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
+    #: True once the scan's devices are in the inventory.
+    inventoried: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class DeviceRow(Base):
@@ -120,3 +137,137 @@ class FindingRow(Base):
     policy: Mapped[str] = mapped_column(String(128), index=True)
     jurisdiction: Mapped[str] = mapped_column(Text)
     family: Mapped[str] = mapped_column(Text)
+
+
+class InventoryRow(Base):
+    """One physical device across scans: its stable id and what the newest sighting said."""
+
+    __tablename__ = "inventory"
+    __table_args__ = (Index("ix_inventory_site_ip_key", "site", "ip_key", "device_id"),)
+
+    device_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    site: Mapped[str | None] = mapped_column(Text)
+    ip: Mapped[str] = mapped_column(String(64))
+    #: Sortable form of ``ip`` (fixed-width hex), for coverage range queries.
+    ip_key: Mapped[str] = mapped_column(String(40))
+    mac: Mapped[str | None] = mapped_column(Text, index=True)
+    serial: Mapped[str | None] = mapped_column(Text)
+    #: Lower-case serial, bounded, for matching (``serial`` itself is device text).
+    serial_key: Mapped[str | None] = mapped_column(String(128), index=True)
+    hostname: Mapped[str | None] = mapped_column(Text)
+    manufacturer: Mapped[str | None] = mapped_column(Text)
+    brand: Mapped[str | None] = mapped_column(Text)
+    family: Mapped[str | None] = mapped_column(Text)
+    model: Mapped[str | None] = mapped_column(Text)
+    firmware: Mapped[str | None] = mapped_column(Text)
+    device_type: Mapped[str | None] = mapped_column(Text)
+    confidence: Mapped[float] = mapped_column(Float)
+    restricted: Mapped[bool] = mapped_column(Boolean, index=True)
+    #: Compact findings of the newest sighting: policy, jurisdiction, family, effect, binding.
+    findings: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_scan_id: Mapped[str] = mapped_column(String(64))
+    #: Position of the newest sighting in that scan (its full document).
+    last_position: Mapped[int] = mapped_column(Integer)
+    #: present | missing | gone
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    #: Covering scans in a row that did not see it.
+    missed: Mapped[int] = mapped_column(Integer, default=0)
+    #: The rule that matched the newest sighting to this device (``new`` when it was made).
+    match_rule: Mapped[str] = mapped_column(String(64))
+
+
+class SightingRow(Base):
+    """A device of a scan, linked to its inventory device by a recorded rule."""
+
+    __tablename__ = "sightings"
+
+    scan_id: Mapped[str] = mapped_column(
+        ForeignKey("scans.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    device_id: Mapped[str] = mapped_column(
+        ForeignKey("inventory.device_id", ondelete="CASCADE"), index=True
+    )
+    rule: Mapped[str] = mapped_column(String(64))
+
+
+class CaseRow(Base):
+    """A remediation case: one per device and subject (restricted maker, or a priority-1
+    posture finding), reopened rather than duplicated."""
+
+    __tablename__ = "cases"
+    __table_args__ = (UniqueConstraint("device_id", "subject"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    device_id: Mapped[str] = mapped_column(
+        ForeignKey("inventory.device_id", ondelete="CASCADE"), index=True
+    )
+    #: ``restricted``, ``vulnerability:CVE-…`` or ``exposure:KIND``.
+    subject: Mapped[str] = mapped_column(String(200))
+    #: Why it was opened, in words.
+    reason: Mapped[str] = mapped_column(Text)
+    #: open | planned | mitigated | removed | replaced | verified
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    owner: Mapped[str | None] = mapped_column(Text)
+    #: ISO date.
+    due: Mapped[str | None] = mapped_column(String(10))
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CaseEventRow(Base):
+    """One entry of a case's audit trail: appended, never changed."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: Who: the OS user on the CLI, ``provscan`` for automatic changes.
+    actor: Mapped[str] = mapped_column(Text)
+    #: opened | updated | reopened | verified | note
+    action: Mapped[str] = mapped_column(String(16))
+    #: ``{"field": [old, new]}``
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON)
+    note: Mapped[str] = mapped_column(Text)
+    #: The scan that caused or proved the change, if any.
+    scan_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class MetaRow(Base):
+    """Small counters; the ``inventory`` row is updated first in every inventory change, which
+    queues concurrent writers on SQLite and PostgreSQL alike."""
+
+    __tablename__ = "store_meta"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+
+
+class EventRow(Base):
+    """The outbox: one row per event for people and other systems (a new restricted device,
+    a case opened, reopened, overdue or verified), appended in the transaction that caused it
+    and delivered to each sink from its cursor (see :mod:`provscan.store.events`)."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: device.restricted | case.opened | case.reopened | case.overdue | case.verified
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    device_id: Mapped[str | None] = mapped_column(String(40))
+    case_id: Mapped[int | None] = mapped_column(Integer)
+    scan_id: Mapped[str | None] = mapped_column(String(64))
+    #: What a receiver needs without reading the store (device, measure, case).
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class SinkCursorRow(Base):
+    """How far each event sink (a syslog server, a file, a webhook) has been delivered."""
+
+    __tablename__ = "event_cursors"
+
+    sink: Mapped[str] = mapped_column(String(128), primary_key=True)
+    last_id: Mapped[int] = mapped_column(Integer)

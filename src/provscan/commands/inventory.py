@@ -1,0 +1,402 @@
+"""``provscan inventory``, ``provscan scans``, ``provscan diff`` and ``provscan cases``: the
+stored scans read back as a register of devices, what changed, and remediation tracked to
+the end."""
+
+from __future__ import annotations
+
+import getpass
+import io
+import os
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+from provscan.commands.common import (
+    EXIT_RESTRICTED,
+    DbOption,
+    OutputOption,
+    UsageProblem,
+    fail_for,
+    guard_output,
+    open_db,
+    stderr,
+)
+from provscan.errors import ProvscanError
+
+if TYPE_CHECKING:
+    from provscan.store.db import Store
+
+
+class ListFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+class ShortFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class Status(StrEnum):
+    present = "present"
+    missing = "missing"
+    gone = "gone"
+
+
+ListFormatOption = Annotated[
+    ListFormat,
+    typer.Option("--format", "-f", metavar="table|json|csv|xlsx", help="Output format."),
+]
+ShortFormatOption = Annotated[
+    ShortFormat, typer.Option("--format", "-f", metavar="table|json", help="Output format.")
+]
+
+_STORE_EXIT_CODES = (
+    "Exit codes:\n"
+    "  0    done\n"
+    "  1    the database cannot be read or written (message on stderr)\n"
+    "  2    bad argument (an unknown scan, case or status; an --output naming the database)\n"
+    "  130  interrupted"
+)
+
+
+def _epilog(*examples: str, codes: str = _STORE_EXIT_CODES) -> str:
+    lines = "\n".join(f"  {example}" for example in examples)
+    return f"\b\nExamples:\n{lines}\n\n\b\n{codes}"
+
+
+def _open(db: str | None) -> Store:
+    return open_db(db)
+
+
+def _console() -> Console:
+    return Console(soft_wrap=False)
+
+
+def _check_output(fmt: str, output: Path | None, db: str | None) -> None:
+    if fmt == "xlsx" and output is None:
+        raise UsageProblem("--format xlsx writes a file: give --output FILE.xlsx")
+    guard_output(output, [], db=db)
+
+
+def _knowledge() -> dict[str, str | None]:
+    from provscan.knowledge.packs import active_pack
+
+    pack = active_pack()
+    return {"version": pack.version, "as_of": pack.as_of}
+
+
+def inventory(
+    restricted: Annotated[
+        bool, typer.Option("--restricted", help="Only devices judged restricted.")
+    ] = False,
+    site: Annotated[
+        str | None, typer.Option("--site", metavar="NAME", help="Only devices of this site.")
+    ] = None,
+    status: Annotated[
+        Status | None,
+        typer.Option(
+            "--status",
+            metavar="present|missing|gone",
+            help="present: seen by the last scan that covered it; missing: not seen by the "
+            "last covering scan; gone: not seen by several covering scans in a row.",
+        ),
+    ] = None,
+    fmt: ListFormatOption = ListFormat.table,
+    output: OutputOption = None,
+    db: DbOption = None,
+) -> None:
+    """The register of devices across every stored scan, with status and open cases."""
+    from provscan.compliance import render
+
+    try:
+        _check_output(fmt.value, output, db)
+        only = True if restricted else None
+        state = status.value if status else None
+        with _open(db) as store:
+            if fmt is ListFormat.table:
+                devices = store.inventory(restricted=only, site=site, status=state)
+            else:
+                documents = store.inventory_documents(
+                    restricted=only,
+                    site=site,
+                    status=state,
+                    embed_findings=fmt is ListFormat.json,
+                )
+            scans = store.scans(None)
+        policies = sorted({p for scan in scans for p in scan.policies})
+        console = _console()
+        if fmt is ListFormat.json:
+            document = render.inventory_document(documents, len(scans), _knowledge(), policies)
+            render.deliver_json(document, output, console)
+        elif fmt is ListFormat.csv:
+            text = render.csv_text(render.INVENTORY_COLUMNS, render.inventory_csv_rows(documents))
+            render.deliver(text, output, console)
+        elif fmt is ListFormat.xlsx:
+            data = render.xlsx_bytes(
+                [("Inventory", render.INVENTORY_COLUMNS, render.inventory_csv_rows(documents))]
+            )
+            render.deliver(data, output, console)
+        elif output is None:
+            render.inventory_table(devices, console)
+        else:
+            render.deliver(
+                _table_text(lambda c: render.inventory_table(devices, c)), output, console
+            )
+    except ProvscanError as exc:
+        raise fail_for(exc) from None
+
+
+def _table_text(draw: Callable[[Console], None]) -> str:
+    buffer = io.StringIO()
+    draw(Console(file=buffer, width=120, no_color=True))
+    return buffer.getvalue()
+
+
+def scans(
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, metavar="N", help="Newest N scans.")
+    ] = 20,
+    all_scans: Annotated[bool, typer.Option("--all", help="Every stored scan.")] = False,
+    fmt: ShortFormatOption = ShortFormat.table,
+    db: DbOption = None,
+) -> None:
+    """Stored scans, newest first: id, kind, site, targets, devices, restricted."""
+    from provscan.compliance import render
+
+    try:
+        with _open(db) as store:
+            found = store.scans(None if all_scans else limit)
+        console = _console()
+        if fmt is ShortFormat.json:
+            render.deliver(render.json_text({"scans": [s.to_json() for s in found]}), None, console)
+        else:
+            render.scans_table(found, console)
+    except ProvscanError as exc:
+        raise fail_for(exc) from None
+
+
+def diff(
+    old: Annotated[str | None, typer.Argument(metavar="[OLD]", help="Older scan id.")] = None,
+    new: Annotated[str | None, typer.Argument(metavar="[NEW]", help="Newer scan id.")] = None,
+    fmt: ShortFormatOption = ShortFormat.table,
+    output: OutputOption = None,
+    db: DbOption = None,
+    fail_on_new_restricted: Annotated[
+        bool,
+        typer.Option(
+            "--fail-on-new-restricted",
+            help="Exit 3 when the newer scan has a restricted device the older one had not.",
+        ),
+    ] = False,
+) -> None:
+    """What changed between two scans (default: the newest two whose scopes overlap).
+
+    A device counts as removed only when both scans covered its address.
+    """
+    from provscan.compliance import render
+
+    try:
+        guard_output(output, [], db=db)
+        with _open(db) as store:
+            result = store.diff(old, new)
+        console = _console()
+        if fmt is ShortFormat.json:
+            render.deliver(render.json_text(result.to_json()), output, console)
+        elif output is None:
+            render.diff_table(result, console)
+        else:
+            render.deliver(_table_text(lambda c: render.diff_table(result, c)), output, console)
+    except ProvscanError as exc:
+        raise fail_for(exc) from None
+    if fail_on_new_restricted and result.new_restricted:
+        stderr.print(
+            f"{len(result.new_restricted)} new restricted device(s) in scan {result.new.id}",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_RESTRICTED)
+
+
+# --- cases -------------------------------------------------------------------------------
+
+cases_app = typer.Typer(
+    name="cases",
+    help="Remediation cases: one per restricted device and per priority-1 posture finding.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+class CaseStatus(StrEnum):
+    open = "open"
+    planned = "planned"
+    mitigated = "mitigated"
+    removed = "removed"
+    replaced = "replaced"
+    verified = "verified"
+
+
+class CaseFilter(StrEnum):
+    active = "active"
+    open = "open"
+    planned = "planned"
+    mitigated = "mitigated"
+    removed = "removed"
+    replaced = "replaced"
+    verified = "verified"
+
+
+def _actor() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}"
+
+
+@cases_app.command(
+    "list",
+    epilog=_epilog("provscan cases list", "provscan cases list --status active --overdue -f json"),
+)
+def cases_list(
+    status: Annotated[
+        CaseFilter | None,
+        typer.Option(
+            "--status",
+            metavar="STATUS",
+            help="active (not verified), open, planned, mitigated, removed, replaced, verified.",
+        ),
+    ] = None,
+    device: Annotated[
+        str | None, typer.Option("--device", metavar="ID", help="Cases of one device.")
+    ] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only cases past due.")] = False,
+    fmt: ShortFormatOption = ShortFormat.table,
+    db: DbOption = None,
+) -> None:
+    """List cases."""
+    from provscan.compliance import render
+
+    try:
+        with _open(db) as store:
+            found = store.cases(
+                status=status.value if status else None, device_id=device, overdue=overdue
+            )
+        console = _console()
+        if fmt is ShortFormat.json:
+            document = {"cases": [render.case_json(case) for case in found]}
+            render.deliver(render.json_text(document), None, console)
+        else:
+            render.cases_table(found, console)
+    except ProvscanError as exc:
+        raise fail_for(exc) from None
+
+
+def _case_id(text: str) -> int:
+    digits = text.removeprefix("#")
+    if not digits.isdigit():
+        raise UsageProblem(f"a case id is a number, not {text!r}")
+    return int(digits)
+
+
+@cases_app.command(
+    "show", epilog=_epilog("provscan cases show 12", "provscan cases show 12 -f json")
+)
+def cases_show(
+    case_id: Annotated[str, typer.Argument(metavar="ID", help="Case number.")],
+    fmt: ShortFormatOption = ShortFormat.table,
+    db: DbOption = None,
+) -> None:
+    """A case, its device and its whole audit trail."""
+    from provscan.compliance import render
+
+    try:
+        number = _case_id(case_id)
+        with _open(db) as store:
+            case = store.case(number)
+            device, _, _ = store.device(case.device_id)
+        console = _console()
+        if fmt is ShortFormat.json:
+            document = render.case_json(case) | {"device": device.to_json()}
+            render.deliver(render.json_text(document), None, console)
+        else:
+            render.case_detail(case, device, console)
+    except ProvscanError as exc:
+        raise fail_for(exc) from None
+
+
+@cases_app.command(
+    "update",
+    epilog=_epilog(
+        "provscan cases update 12 --status planned --owner facilities --due 2027-03-31",
+        "provscan cases update 12 --status removed --note 'camera taken down, ticket 4411'",
+        "provscan cases update 12 --status verified   (needs a later scan of its address)",
+    ),
+)
+def cases_update(
+    case_id: Annotated[str, typer.Argument(metavar="ID", help="Case number.")],
+    status: Annotated[
+        CaseStatus | None,
+        typer.Option(
+            "--status",
+            metavar="STATUS",
+            help="open, planned, mitigated, removed, replaced, or verified (only with a "
+            "scan's proof: a complete scan of the device's address after it was last seen).",
+        ),
+    ] = None,
+    owner: Annotated[str | None, typer.Option("--owner", metavar="WHO")] = None,
+    due: Annotated[str | None, typer.Option("--due", metavar="YYYY-MM-DD")] = None,
+    note: Annotated[str | None, typer.Option("--note", metavar="TEXT")] = None,
+    fmt: ShortFormatOption = ShortFormat.table,
+    db: DbOption = None,
+) -> None:
+    """Change a case; every change is added to its audit trail with your user name."""
+    from provscan.compliance import render
+
+    try:
+        number = _case_id(case_id)
+        with _open(db) as store:
+            case = store.update_case(
+                number,
+                actor=_actor(),
+                status=status.value if status else None,
+                owner=owner,
+                due=due,
+                note=note,
+            )
+            device, _, _ = store.device(case.device_id)
+        console = _console()
+        if fmt is ShortFormat.json:
+            render.deliver(render.json_text(render.case_json(case)), None, console)
+        else:
+            render.case_detail(case, device, console)
+    except ProvscanError as exc:
+        raise fail_for(exc) from None
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        epilog=_epilog(
+            "provscan inventory",
+            "provscan inventory --restricted --status present",
+            "provscan inventory -f xlsx -o register.xlsx",
+            "provscan inventory -f json --db postgresql://user@db.example/provscan",
+        )
+    )(inventory)
+    app.command(epilog=_epilog("provscan scans", "provscan scans --all -f json"))(scans)
+    app.command(
+        epilog=_epilog(
+            "provscan diff",
+            "provscan diff OLD-ID NEW-ID -f json",
+            "provscan diff --fail-on-new-restricted     (for cron and CI)",
+            codes=_STORE_EXIT_CODES.replace(
+                "\n  130", "\n  3    --fail-on-new-restricted and a new restricted device\n  130"
+            ),
+        )
+    )(diff)
+    app.add_typer(cases_app)

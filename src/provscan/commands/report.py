@@ -1,0 +1,160 @@
+"""``provscan report``: the compliance report a manager signs, from the scan database."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from provscan.commands.common import (
+    DbOption,
+    PolicyOption,
+    UsageProblem,
+    fail_for,
+    guard_output,
+    parse_policy_ids,
+    stderr,
+)
+from provscan.errors import ProvscanError
+
+
+class ReportFormat(StrEnum):
+    html = "html"
+    pdf = "pdf"
+    xlsx = "xlsx"
+    md = "md"
+
+
+_SUFFIXES = {
+    ".html": ReportFormat.html,
+    ".htm": ReportFormat.html,
+    ".pdf": ReportFormat.pdf,
+    ".xlsx": ReportFormat.xlsx,
+    ".md": ReportFormat.md,
+    ".markdown": ReportFormat.md,
+}
+
+_EXIT_CODES = (
+    "Exit codes:\n"
+    "  0    report written\n"
+    "  1    the database cannot be read, the file cannot be written, or the PDF engine\n"
+    "       (WeasyPrint with Pango) is missing (message on stderr)\n"
+    "  2    bad argument: no --output, an --output naming the database, an unknown scan\n"
+    "       or policy, --scan together with --inventory"
+)
+
+
+def _epilog(*examples: str) -> str:
+    lines = "\n".join(f"  {example}" for example in examples)
+    return f"\b\nExamples:\n{lines}\n\n\b\n{_EXIT_CODES}"
+
+
+def _format_for(fmt: ReportFormat | None, output: Path) -> ReportFormat:
+    if fmt is not None:
+        return fmt
+    guessed = _SUFFIXES.get(output.suffix.lower())
+    if guessed is None:
+        raise UsageProblem(
+            f"cannot tell the format from {output.name!r}: give --format html|pdf|xlsx|md"
+        )
+    return guessed
+
+
+def _database_file(db: str | None) -> str | None:
+    """The database file to protect from --output (the default one when --db is not given)."""
+    if db is not None:
+        return db
+    from sqlalchemy.engine import make_url
+
+    from provscan.store.db import default_db_url
+
+    return make_url(default_db_url()).database
+
+
+def report(
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="The report file to write (required; never the database or an input).",
+        ),
+    ] = None,
+    fmt: Annotated[
+        ReportFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="html|pdf|xlsx|md",
+            help="Report format (default: from the --output suffix).",
+        ),
+    ] = None,
+    scan: Annotated[
+        str | None,
+        typer.Option(
+            "--scan", metavar="ID", help="Report on one stored scan (see provscan scans)."
+        ),
+    ] = None,
+    inventory: Annotated[
+        bool,
+        typer.Option("--inventory", help="Report on the inventory across all scans (default)."),
+    ] = False,
+    policy: PolicyOption = None,
+    site: Annotated[
+        str | None, typer.Option("--site", metavar="NAME", help="Only devices of this site.")
+    ] = None,
+    title: Annotated[
+        str | None, typer.Option("--title", metavar="TEXT", help="Title on the first page.")
+    ] = None,
+    organisation: Annotated[
+        str | None,
+        typer.Option("--organisation", metavar="TEXT", help="Organisation named on every page."),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Write the compliance report: executive summary, priority list, a page per restricted
+    or priority-1 device, and the methodology.
+
+    HTML is one self-contained file (no scripts, no external assets); PDF is rendered from
+    it; XLSX has one sheet per section with every row; Markdown has the same sections.
+    """
+    from provscan.compliance.render import deliver
+    from provscan.compliance.report import render_report
+    from provscan.store.db import normalise_db_arg, open_store
+
+    try:
+        if output is None:
+            raise UsageProblem("a report is written to a file: give --output FILE")
+        if scan is not None and inventory:
+            raise UsageProblem("--scan and --inventory exclude each other: give one")
+        guard_output(output, [_database_file(db)], db=db)
+        chosen = _format_for(fmt, output)
+        policies = parse_policy_ids(policy)
+        with open_store(normalise_db_arg(db)) as store:
+            data = render_report(
+                store,
+                fmt=chosen.value,
+                scan_id=scan,
+                site=site,
+                policies=policies,
+                title=title,
+                organisation=organisation,
+            )
+        deliver(data, output, stderr)
+    except ProvscanError as exc:
+        raise fail_for(exc) from None
+    stderr.print(f"wrote {chosen.value} report to {output}", highlight=False, markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        epilog=_epilog(
+            "provscan report -o register.html",
+            "provscan report -o report.pdf --organisation 'Dept. of Examples' --policy ca",
+            "provscan report --scan 3f2c… -f xlsx -o scan.xlsx",
+            "provscan report --site HQ -o hq.md",
+        )
+    )(report)

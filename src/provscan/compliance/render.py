@@ -1,0 +1,374 @@
+"""Rendering the inventory, the scan list, a diff and cases: table, JSON, CSV and XLSX.
+
+The store hands out plain values (:mod:`provscan.store.views`, :mod:`provscan.store.cases`);
+this module turns them into what people read (a rich table that fits 80 columns) and what
+programs read (JSON documents documented in docs/inventory.md, CSV and XLSX with formula
+injection guarded). Files are written atomically and never over an input.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from provscan.report.files import guard_formula, write_atomically
+from provscan.store.cases import Case
+from provscan.store.views import InventoryDevice, ScanDiff, ScanSummary
+
+#: Version of the inventory, scans, diff and cases JSON documents (docs/inventory.md).
+INVENTORY_SCHEMA_VERSION = "1.0"
+
+INVENTORY_COLUMNS = (
+    "device_id",
+    "site",
+    "status",
+    "first_seen",
+    "last_seen",
+    "last_scan_id",
+    "ip",
+    "mac",
+    "manufacturer",
+    "brand",
+    "model",
+    "firmware",
+    "serial",
+    "device_type",
+    "restricted",
+    "policies",
+    "case_id",
+    "case_status",
+    "case_due",
+    "match_rule",
+)
+
+
+def _json_bytes(document: Any) -> bytes:
+    # orjson: the stdlib encoder falls back to pure Python with indent (2.5 s for 10k devices).
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+
+
+def _json(document: Any) -> str:
+    return _json_bytes(document).decode("utf-8")
+
+
+def deliver_json(document: Any, output: Path | None, console: Console) -> None:
+    """A JSON document to ``output`` (bytes straight to the file) or the console."""
+    deliver(_json_bytes(document) if output is not None else _json(document), output, console)
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def inventory_document(
+    devices: Sequence[dict[str, Any]],
+    scans: int,
+    knowledge: dict[str, Any],
+    policies: Sequence[str],
+    generated_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The inventory JSON document of device documents (``Store.inventory_documents``)."""
+    return {
+        "schema_version": INVENTORY_SCHEMA_VERSION,
+        "inventory": {
+            "generated_at": (generated_at or datetime.now(UTC)).isoformat(),
+            "scans": scans,
+            "knowledge_version": knowledge.get("version"),
+            "knowledge_as_of": knowledge.get("as_of"),
+            "policies": list(policies),
+            "devices": len(devices),
+            "restricted": sum(bool(d["restricted"]) for d in devices),
+        },
+        "devices": list(devices),
+    }
+
+
+def inventory_csv_rows(devices: Iterable[dict[str, Any]]) -> list[list[str]]:
+    """CSV/XLSX rows (columns :data:`INVENTORY_COLUMNS`) of device documents."""
+    rows = []
+    for document in devices:
+        case = document["case"] or {}
+        values = document | {
+            "policies": ";".join(dict.fromkeys(f["policy"] for f in document["findings"])),
+            "case_id": case.get("id"),
+            "case_status": case.get("status"),
+            "case_due": case.get("due"),
+        }
+        rows.append([_cell(values[column]) for column in INVENTORY_COLUMNS])
+    return rows
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([guard_formula(cell) for cell in row])
+    return buffer.getvalue()
+
+
+#: Rows read to size a sheet's columns.
+_WIDTH_SAMPLE = 500
+
+
+def xlsx_bytes(sheets: Sequence[tuple[str, Sequence[str], Sequence[Sequence[object]]]]) -> bytes:
+    """A workbook with one sheet per (title, header, rows), written row by row (openpyxl
+    write-only mode: a 100,000-device sheet in a third of the time and memory of a normal
+    workbook); bold frozen headers, columns sized from the first rows, text cells never run
+    as formulas."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    workbook = Workbook(write_only=True)
+    bold = Font(bold=True)
+    for title, header, rows in sheets:
+        sheet = workbook.create_sheet(title[:31])
+        sample = [list(header), *rows[:_WIDTH_SAMPLE]]
+        for index in range(len(header)):
+            width = max(len(str(row[index] if index < len(row) else "") or "") for row in sample)
+            sheet.column_dimensions[get_column_letter(index + 1)].width = min(max(width + 2, 8), 60)
+        sheet.freeze_panes = "A2"
+        heading = []
+        for name in header:
+            cell = WriteOnlyCell(sheet, value=name)
+            cell.font = bold
+            heading.append(cell)
+        sheet.append(heading)
+        for row in rows:
+            sheet.append([guard_formula(v) if isinstance(v, str) else v for v in row])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def deliver(data: str | bytes, output: Path | None, console: Console) -> None:
+    """Write to ``output`` atomically, or to the console's file untouched by rich."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    if output is not None:
+        write_atomically(output, raw)
+        return
+    if isinstance(data, bytes):
+        raise ValueError("binary output needs --output")
+    console.file.write(data)
+    console.file.flush()
+
+
+# --- tables ----------------------------------------------------------------------------
+
+
+#: Columns whose values are never broken across lines (ids, addresses, states, dates).
+_NO_WRAP = frozenset({"Device", "Status", "IP", "Case", "Scan", "Due", "Started (UTC)", "Restr."})
+
+
+def _table(*columns: str, title: str | None = None) -> Table:
+    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False, box=None)
+    for name in columns:
+        table.add_column(name, overflow="fold", no_wrap=name in _NO_WRAP)
+    return table
+
+
+_STATUS_STYLE = {"present": "green", "missing": "yellow", "gone": "dim"}
+_CASE_STYLE = {"verified": "green", "open": "bold red"}
+
+
+def inventory_table(devices: Sequence[InventoryDevice], console: Console) -> None:
+    restricted = sum(d.restricted for d in devices)
+    present = sum(d.status == "present" for d in devices)
+    console.print(
+        f"{len(devices)} devices ({present} present), {restricted} restricted", highlight=False
+    )
+    if not devices:
+        return
+    table = _table("Device", "Status", "IP", "Maker", "Model", "Restr.", "Case")
+    for d in devices:
+        maker = d.manufacturer or "unknown"
+        if d.brand and d.brand != d.manufacturer:
+            maker = f"{maker} / {d.brand}"
+        case = "-"
+        if d.case:
+            overdue = d.case.status != "verified" and (d.case.due or "9") < _today()
+            case = f"#{d.case.id} {'overdue' if overdue else d.case.status}"
+        table.add_row(
+            d.device_id,
+            Text(d.status, style=_STATUS_STYLE.get(d.status, "")),
+            Text(d.ip + (f" ({d.site})" if d.site else "")),
+            Text(maker),
+            Text(d.model or "-"),
+            Text("yes", style="bold red") if d.restricted else Text("no"),
+            Text(case),
+        )
+    console.print(table)
+
+
+def _today() -> str:
+    return datetime.now(UTC).date().isoformat()
+
+
+def scans_table(scans: Sequence[ScanSummary], console: Console) -> None:
+    if not scans:
+        console.print("no scans stored")
+        return
+    table = _table("Scan", "Kind", "Site", "Started (UTC)", "Targets", "Devices", "Restr.")
+    for scan in scans:
+        targets = ", ".join(scan.targets[:3]) + (" …" if len(scan.targets) > 3 else "")
+        kind = scan.kind if scan.complete else f"{scan.kind} (incomplete)"
+        table.add_row(
+            Text(scan.id),
+            Text(kind),
+            Text(scan.site or "-"),
+            _when(scan.started_at),
+            Text(targets),
+            str(scan.devices),
+            str(scan.restricted),
+        )
+    console.print(table)
+
+
+def diff_table(result: ScanDiff, console: Console) -> None:
+    console.print(
+        f"{result.old.id} ({_when(result.old.started_at)}) -> "
+        f"{result.new.id} ({_when(result.new.started_at)}): "
+        f"{len(result.added)} added, {len(result.removed)} removed, "
+        f"{len(result.changed)} changed",
+        highlight=False,
+    )
+    for title, items, style in (
+        ("Added", result.added, "green"),
+        ("Removed", result.removed, "red"),
+    ):
+        if not items:
+            continue
+        table = _table("Device", "IP", "Maker", "Model", "Restr.", title=title)
+        for item in items:
+            table.add_row(
+                item["device_id"],
+                Text(item["ip"] or "-"),
+                Text(item.get("manufacturer") or "unknown"),
+                Text(item.get("model") or "-"),
+                "yes" if item.get("restricted") else "no",
+                style=style,
+            )
+        console.print(table)
+    if result.changed:
+        table = _table("Device", "IP", "Change", title="Changed")
+        for item in result.changed:
+            changes = "; ".join(
+                f"{name}: {_short(old)} -> {_short(new)}"
+                for name, (old, new) in item["changes"].items()
+            )
+            table.add_row(item["device_id"], Text(item["device"]["ip"]), Text(changes))
+        console.print(table)
+    if result.not_covered:
+        console.print(
+            f"{len(result.not_covered)} device(s) of the old scan lie outside what the new "
+            "scan covered: not counted as removed",
+            highlight=False,
+        )
+
+
+def _short(value: object) -> str:
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value) or "none"
+    return "none" if value is None else str(value)
+
+
+def cases_table(cases: Sequence[Case], console: Console) -> None:
+    if not cases:
+        console.print("no cases")
+        return
+    active = [c for c in cases if c.status != "verified"]
+    overdue = sum(c.overdue for c in cases)
+    console.print(
+        f"{len(cases)} cases: {len(active)} active, {overdue} overdue, "
+        f"{len(cases) - len(active)} verified",
+        highlight=False,
+    )
+    table = _table("Case", "Status", "Device", "Subject", "Owner", "Due")
+    for case in cases:
+        due = Text(case.due or "-", style="bold red" if case.overdue else "")
+        table.add_row(
+            f"#{case.id}",
+            Text(case.status, style=_CASE_STYLE.get(case.status, "yellow")),
+            case.device_id,
+            Text(case.subject),
+            Text(case.owner or "-"),
+            due,
+        )
+    console.print(table)
+
+
+def case_json(case: Case) -> dict[str, Any]:
+    return {
+        "id": case.id,
+        "device_id": case.device_id,
+        "subject": case.subject,
+        "reason": case.reason,
+        "status": case.status,
+        "owner": case.owner,
+        "due": case.due,
+        "overdue": case.overdue,
+        "opened_at": case.opened_at.isoformat(),
+        "updated_at": case.updated_at.isoformat(),
+        "history": [
+            {
+                "at": event.at.isoformat(),
+                "actor": event.actor,
+                "action": event.action,
+                "changes": event.changes,
+                "note": event.note,
+                "scan_id": event.scan_id,
+            }
+            for event in case.events
+        ],
+    }
+
+
+def case_detail(case: Case, device: InventoryDevice | None, console: Console) -> None:
+    console.print(f"Case #{case.id}: {case.subject} ({case.status})", style="bold", highlight=False)
+    where = (
+        f"{device.ip} {device.manufacturer or ''} {device.model or ''}".strip() if device else ""
+    )
+    for label, value in (
+        ("device", f"{case.device_id} {where}".strip()),
+        ("reason", case.reason),
+        ("owner", case.owner or "-"),
+        ("due", (case.due or "-") + (" (overdue)" if case.overdue else "")),
+        ("opened", _when(case.opened_at)),
+    ):
+        console.print(Text(f"  {label:<7} {value}"))
+    console.print("  history:")
+    for event in case.events:
+        changes = ", ".join(
+            f"{k} {_short(a)} -> {_short(b)}" for k, (a, b) in event.changes.items()
+        )
+        text = f"    {_when(event.at)}  {event.actor}: {event.action}"
+        if changes:
+            text += f" ({changes})"
+        if event.note:
+            text += f" - {event.note}"
+        if event.scan_id:
+            text += f" [scan {event.scan_id}]"
+        console.print(Text(text))
+
+
+def json_text(document: Any) -> str:
+    return _json(document)

@@ -1,0 +1,578 @@
+"""The compliance report: the facts of :mod:`provscan.compliance.facts` as one self-contained
+HTML file, a PDF rendered from it by WeasyPrint, an XLSX workbook with one sheet per section,
+or Markdown.
+
+Device text is hostile: the HTML is rendered with Jinja2 autoescaping, the Markdown escapes
+every value it prints, and the XLSX guards cells against formula injection.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from provscan.compliance.facts import (
+    DEFAULT_DEVICE_PAGES,
+    DEFAULT_PRIORITY_ROWS,
+    DEFAULT_SCAN_ROWS,
+    OBSERVED_SHOWN,
+    UNKNOWN_LISTED,
+    DevicePage,
+    ReportFacts,
+    TrendPoint,
+    device_label,
+    gather,
+    restricting,
+)
+from provscan.errors import ProvscanError
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+    from provscan.store.db import Store
+
+FORMATS = ("html", "pdf", "xlsx", "md")
+#: Rows of each breakdown (jurisdiction, site, maker) in HTML and PDF; the XLSX has all.
+BREAKDOWN_ROWS = 25
+#: Evidence rows shown on a device page (the strongest; the scan's JSON has them all).
+EVIDENCE_ROWS = 12
+_PDF_PACKAGES = "libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core"
+
+
+class ReportError(ProvscanError):
+    """A report could not be rendered (exit 1), e.g. the PDF engine is missing."""
+
+
+def render_report(
+    store: Store,
+    *,
+    fmt: str,
+    scan_id: str | None = None,
+    site: str | None = None,
+    policies: Sequence[str] | None = None,
+    title: str | None = None,
+    organisation: str | None = None,
+    max_device_pages: int = DEFAULT_DEVICE_PAGES,
+    now: datetime | None = None,
+) -> bytes:
+    """The report in ``fmt`` (html, pdf, xlsx or md) for the inventory, or one scan."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown report format {fmt!r}")
+    facts = gather(
+        store,
+        scan_id=scan_id,
+        site=site,
+        policies=policies,
+        title=title,
+        organisation=organisation,
+        max_device_pages=max_device_pages,
+        now=now,
+    )
+    return render_facts(facts, fmt)
+
+
+def render_facts(facts: ReportFacts, fmt: str) -> bytes:
+    if fmt == "html":
+        return html_text(facts).encode("utf-8")
+    if fmt == "pdf":
+        return pdf_bytes(html_text(facts))
+    if fmt == "xlsx":
+        return xlsx_report(facts)
+    if fmt == "md":
+        return markdown_text(facts).encode("utf-8")
+    raise ValueError(f"unknown report format {fmt!r}")
+
+
+# --- shared helpers ----------------------------------------------------------------------
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "–"
+
+
+def _day(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).date().isoformat() if moment else "–"
+
+
+def _minute(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _short(value: object, limit: int = 200) -> str:
+    text = "" if value is None else " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _change(pair: object) -> str:
+    if isinstance(pair, list | tuple) and len(pair) == 2:
+        old, new = pair
+        return f"{'–' if old is None else old} → {'–' if new is None else new}"
+    return str(pair)
+
+
+def scope_text(facts: ReportFacts) -> str:
+    if facts.scope == "scan":
+        return f"one stored scan ({facts.scan_id})"
+    where = f"site {facts.site}" if facts.site else "every site"
+    return f"the device inventory across all stored scans, {where}"
+
+
+@dataclass(frozen=True)
+class Chart:
+    """The trend as SVG geometry (coordinates in the SVG's own units)."""
+
+    width: int
+    height: int
+    left: int
+    right: int
+    top: int
+    bottom: int
+    points: tuple[tuple[float, float, int, TrendPoint], ...]
+    polyline: str
+    y_ticks: tuple[tuple[float, int], ...]
+    x_labels: tuple[tuple[float, str, str], ...]
+    markers: bool
+    last_value: int
+    last_y: float
+
+    @property
+    def label_y(self) -> float:
+        """Where the last value is written: above its point, or below it near the top."""
+        return self.last_y - 8 if self.last_y - 8 >= self.top + 10 else self.last_y + 18
+
+
+#: Points drawn as markers (beyond this the line alone is clearer).
+_MARKER_LIMIT = 60
+
+
+def trend_chart(points: Sequence[TrendPoint], width: int = 640, height: int = 220) -> Chart | None:
+    """Geometry of the line chart of restricted devices after each scan (time on x)."""
+    if not points:
+        return None
+    left, right, top, bottom = 44, width - 16, 16, height - 28
+    highest = max(point.estate_restricted for point in points)
+    step = _nice_step(highest)
+    ceiling = max(step * math.ceil(highest / step), step)
+    first = points[0].started_at.timestamp()
+    span = points[-1].started_at.timestamp() - first
+
+    def x_of(point: TrendPoint) -> float:
+        if span <= 0:
+            return (left + right) / 2
+        return round(left + (point.started_at.timestamp() - first) / span * (right - left), 1)
+
+    def y_of(value: int) -> float:
+        return round(bottom - value / ceiling * (bottom - top), 1)
+
+    placed = tuple(
+        (x_of(point), y_of(point.estate_restricted), point.estate_restricted, point)
+        for point in points
+    )
+    ticks = tuple((y_of(value), value) for value in range(0, ceiling + 1, step))
+    # Scans within two days of each other are told apart by the time of day.
+    label = _minute if span < 2 * 86400 else _day
+    labels: list[tuple[float, str, str]] = [(placed[0][0], label(points[0].started_at), "middle")]
+    if span > 0:
+        labels = [
+            (left, label(points[0].started_at), "start"),
+            (right, label(points[-1].started_at), "end"),
+        ]
+    return Chart(
+        width=width,
+        height=height,
+        left=left,
+        right=right,
+        top=top,
+        bottom=bottom,
+        points=placed,
+        polyline=" ".join(f"{x},{y}" for x, y, _, _ in placed),
+        y_ticks=ticks,
+        x_labels=tuple(labels),
+        markers=len(placed) <= _MARKER_LIMIT,
+        last_value=placed[-1][2],
+        last_y=placed[-1][1],
+    )
+
+
+def _nice_step(highest: int) -> int:
+    """A round tick step giving about four ticks up to ``highest``."""
+    if highest <= 4:
+        return 1
+    raw = highest / 4
+    magnitude = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 5, 10):
+        if raw <= factor * magnitude:
+            return int(factor * magnitude)
+    return int(10 * magnitude)
+
+
+@dataclass(frozen=True)
+class CitedMeasure:
+    number: int
+    policy: str
+    jurisdiction: str
+    measure: str
+    effect: str
+    effective: str | None
+    citation: str
+    scope_note: str
+
+
+def _measure_key(finding: dict[str, Any]) -> tuple[str, str]:
+    return str(finding.get("policy")), str(finding.get("measure"))
+
+
+def cited_measures(pages: Sequence[DevicePage]) -> list[CitedMeasure]:
+    """Each measure the device pages cite, once, numbered in order of first citation
+    (restricting findings first), so that a page lists references, not whole citations."""
+    found: dict[tuple[str, str], CitedMeasure] = {}
+    for restricting_pass in (True, False):
+        for page in pages:
+            for finding in page.document.get("findings", []):
+                key = _measure_key(finding)
+                if key in found or restricting(finding) != restricting_pass:
+                    continue
+                found[key] = CitedMeasure(
+                    number=len(found) + 1,
+                    policy=key[0],
+                    jurisdiction=str(finding.get("jurisdiction") or key[0]),
+                    measure=key[1],
+                    effect=str(finding.get("effect") or ""),
+                    effective=finding.get("effective"),
+                    citation=str(finding.get("citation") or ""),
+                    scope_note=str(finding.get("scope_note") or ""),
+                )
+    return list(found.values())
+
+
+@dataclass(frozen=True)
+class FindingGroup:
+    """The restricting findings of one device in one jurisdiction."""
+
+    jurisdiction: str
+    policies: tuple[str, ...]
+    effects: tuple[str, ...]
+    since: str | None
+    refs: tuple[int, ...]
+
+
+def grouped_findings(
+    document: dict[str, Any], numbers: dict[tuple[str, str], int]
+) -> list[FindingGroup]:
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for finding in document.get("findings", []):
+        if restricting(finding):
+            jurisdiction = str(finding.get("jurisdiction") or finding.get("policy"))
+            groups.setdefault(jurisdiction, []).append(finding)
+    return [
+        FindingGroup(
+            jurisdiction=jurisdiction,
+            policies=tuple(dict.fromkeys(str(f.get("policy")) for f in found)),
+            effects=tuple(dict.fromkeys(str(f.get("effect")) for f in found)),
+            since=min((str(f["effective"]) for f in found if f.get("effective")), default=None),
+            refs=tuple(
+                sorted({numbers[key] for f in found if (key := _measure_key(f)) in numbers})
+            ),
+        )
+        for jurisdiction, found in groups.items()
+    ]
+
+
+def shown_evidence(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The observations that carried the identification first (a rule, most certain)."""
+    evidence = list(document.get("evidence", []))
+    evidence.sort(key=lambda e: (e.get("rule_id") is None, -float(e.get("certainty") or 0)))
+    return evidence[:EVIDENCE_ROWS]
+
+
+# --- HTML and PDF ------------------------------------------------------------------------
+
+
+@cache
+def _environment(markdown: bool = False) -> Environment:
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    if markdown:
+        environment = Environment(
+            loader=PackageLoader("provscan.compliance", "templates"),
+            autoescape=False,
+            finalize=markdown_escape,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+    else:
+        environment = Environment(
+            loader=PackageLoader("provscan.compliance", "templates"),
+            autoescape=True,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+    environment.filters.update(when=_when, day=_day, short=_short, change=_change)
+    environment.tests.update(restricting=restricting)
+    environment.globals.update(device_label=device_label)
+    return environment
+
+
+def _context(facts: ReportFacts) -> dict[str, Any]:
+    measures = cited_measures(facts.pages)
+    numbers = {(m.policy, m.measure): m.number for m in measures}
+    return {
+        "f": facts,
+        "measures": measures,
+        "measure_ref": lambda finding: numbers.get(_measure_key(finding), 0),
+        "grouped_findings": lambda document: grouped_findings(document, numbers),
+        "shown_evidence": shown_evidence,
+        "scope_text": scope_text(facts),
+        "chart": trend_chart(facts.trend),
+        "breakdowns": (
+            ("jurisdiction", "jurisdiction", facts.by_jurisdiction),
+            ("site", "site", facts.by_site),
+            ("maker", "maker", facts.by_maker),
+        ),
+        "priority_rows": DEFAULT_PRIORITY_ROWS,
+        "breakdown_rows": BREAKDOWN_ROWS,
+        "scan_rows": DEFAULT_SCAN_ROWS,
+        "evidence_rows": EVIDENCE_ROWS,
+        "observed_chars": OBSERVED_SHOWN,
+        "unknown_listed": UNKNOWN_LISTED,
+    }
+
+
+def html_text(facts: ReportFacts) -> str:
+    """One self-contained HTML document: inline CSS and SVG, no script, no external asset."""
+    from markupsafe import Markup
+
+    environment = _environment()
+    css = environment.loader.get_source(environment, "report.css")[0]  # type: ignore[union-attr]
+    template = environment.get_template("report.html.j2")
+    # The stylesheet is ours, not device text: inserted as is.
+    return template.render(_context(facts), css=Markup(css))
+
+
+def pdf_bytes(html: str) -> bytes:
+    """The PDF of a report's HTML (WeasyPrint; one-line ReportError when it cannot run)."""
+    try:
+        with warnings.catch_warnings():
+            # Older distributions lack HarfBuzz-Subset; WeasyPrint works without it.
+            warnings.filterwarnings("ignore", "HarfBuzz-Subset", DeprecationWarning)
+            import weasyprint
+    except (ImportError, OSError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ReportError(
+            "PDF output needs WeasyPrint and the Pango library "
+            f"(pip install weasyprint; Debian: apt-get install {_PDF_PACKAGES}): {first}"
+        ) from exc
+    try:
+        # The report references nothing outside itself; should text ever name a URL, a
+        # fetcher that allows no protocol makes sure rendering opens no file or socket.
+        data = weasyprint.HTML(
+            string=html, base_url=None, url_fetcher=_refusing_fetcher()
+        ).write_pdf()
+    except Exception as exc:  # the engine's failures have no common base class
+        raise ReportError(f"cannot render the PDF: {type(exc).__name__}: {exc}") from exc
+    if not isinstance(data, bytes):
+        raise ReportError("cannot render the PDF: the engine returned nothing")
+    return data
+
+
+def _refusing_fetcher() -> Any:
+    try:
+        from weasyprint.urls import URLFetcher
+    except ImportError:  # WeasyPrint before the URLFetcher class took a function
+
+        def refuse(url: str, *args: Any, **kwargs: Any) -> Any:
+            raise ValueError(f"a report fetches nothing: {url}")
+
+        return refuse
+    return URLFetcher(allowed_protocols=frozenset())
+
+
+# --- Markdown ----------------------------------------------------------------------------
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
+
+
+def markdown_escape(value: object) -> str:
+    """Any value as Markdown text that renders as itself: no markup, links, HTML or table
+    breaks, on one line."""
+    if value is None:
+        return ""
+    text = " ".join(str(value).split())
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def markdown_text(facts: ReportFacts) -> str:
+    template = _environment(markdown=True).get_template("report.md.j2")
+    return template.render(_context(facts))
+
+
+# --- XLSX --------------------------------------------------------------------------------
+
+
+def xlsx_report(facts: ReportFacts) -> bytes:
+    """Sheets Summary, Priority, Devices, Cases, Scans and Methodology, every row in full."""
+    from provscan.compliance.render import INVENTORY_COLUMNS, inventory_csv_rows, xlsx_bytes
+
+    summary: list[list[object]] = [
+        ["Title", facts.title],
+        ["Organisation", facts.organisation or ""],
+        ["Report date", _when(facts.generated_at)],
+        ["Data as of", _when(facts.as_of)],
+        ["Scope", scope_text(facts)],
+        ["Statement", facts.remaining_sentence],
+        ["Restricted devices remaining", facts.remaining],
+        ["Restricted devices (incl. verified removed and gone)", facts.restricted_total],
+        ["Devices in scope", facts.devices_total],
+        ["Open cases", facts.cases_open],
+        ["Overdue cases", facts.cases_overdue],
+        ["Devices with priority-1 findings", facts.priority_one],
+        [],
+    ]
+    for heading, items in (
+        ("Jurisdiction", facts.by_jurisdiction),
+        ("Site", facts.by_site),
+        ("Maker", facts.by_maker),
+    ):
+        summary.append([f"Remaining restricted devices by {heading.lower()}", ""])
+        summary.extend([name, count] for name, count in items)
+        summary.append([])
+    summary.append(["Trend: restricted devices after each scan", ""])
+    summary.extend([_when(p.started_at), p.estate_restricted] for p in facts.trend)
+    priority = [
+        [
+            row.priority,
+            row.ip,
+            row.site or "",
+            row.device,
+            row.reason,
+            row.device_id,
+            row.case_id,
+            row.case_status or "",
+            row.owner or "",
+            row.due or "",
+            "yes" if row.overdue else "no",
+        ]
+        for row in facts.priority
+    ]
+    cases = [
+        [
+            case.id,
+            case.device_id,
+            case.subject,
+            case.status,
+            case.owner or "",
+            case.due or "",
+            "yes" if case.overdue else "no",
+            _when(case.opened_at),
+            _when(case.updated_at),
+            case.reason,
+        ]
+        for case in facts.cases
+    ]
+    scans = [
+        [
+            line.summary.id,
+            line.summary.kind,
+            line.summary.site or "",
+            _when(line.summary.started_at),
+            _when(line.summary.finished_at),
+            ", ".join(line.summary.targets),
+            line.hosts_scanned,
+            line.hosts_responding,
+            line.summary.devices,
+            line.summary.restricted,
+            "yes" if line.summary.complete else "no",
+            "yes" if line.summary.covering else "no",
+        ]
+        for line in facts.scans
+    ]
+    methodology: list[list[object]] = [
+        ["Scans in scope", len(facts.scans)],
+        ["Incomplete scans", len(facts.incomplete_scans)],
+        ["Hosts that did not answer", facts.silent_hosts],
+        ["Devices of unknown maker", len(facts.unknown_maker)],
+        ["Knowledge", f"{facts.knowledge.source} {facts.knowledge.version}"],
+        ["Knowledge as of", facts.knowledge.as_of or "not stated"],
+        ["provscan version", facts.knowledge.tool_version],
+        [],
+        ["Policy", "Jurisdiction / measure set"],
+    ]
+    methodology.extend(
+        [pid, f"{jurisdiction}: {name}"] for pid, jurisdiction, name in facts.knowledge.policies
+    )
+    methodology.extend([[], ["Unknown-maker device", "Address"]])
+    methodology.extend([d["device_id"], d["ip"]] for d in facts.unknown_maker)
+    return xlsx_bytes(
+        [
+            ("Summary", ["Item", "Value"], summary),
+            (
+                "Priority",
+                [
+                    "priority",
+                    "ip",
+                    "site",
+                    "device",
+                    "why",
+                    "device_id",
+                    "case_id",
+                    "case_status",
+                    "owner",
+                    "due",
+                    "overdue",
+                ],
+                priority,
+            ),
+            (
+                "Devices",
+                INVENTORY_COLUMNS,
+                inventory_csv_rows(facts.devices),
+            ),
+            (
+                "Cases",
+                [
+                    "id",
+                    "device_id",
+                    "subject",
+                    "status",
+                    "owner",
+                    "due",
+                    "overdue",
+                    "opened_at",
+                    "updated_at",
+                    "reason",
+                ],
+                cases,
+            ),
+            (
+                "Scans",
+                [
+                    "id",
+                    "kind",
+                    "site",
+                    "started_at",
+                    "finished_at",
+                    "targets",
+                    "hosts_scanned",
+                    "hosts_responding",
+                    "devices",
+                    "restricted",
+                    "complete",
+                    "covering",
+                ],
+                scans,
+            ),
+            ("Methodology", ["Item", "Value"], methodology),
+        ]
+    )
+
+
+#: Rows read to size a sheet's columns (the rest are streamed).

@@ -1,0 +1,400 @@
+"""Remediation cases: opened by the scans, moved by people, verified only by a scan.
+
+Every restricted device and every priority-1 posture finding (an actively exploited
+vulnerability, a priority-1 exposure) opens one case, once: the case is keyed by device and
+*subject* (``restricted``, ``vulnerability:CVE-…``, ``exposure:KIND``) and a later sighting
+reopens it rather than opening another.
+
+States: ``open`` → ``planned`` → ``mitigated`` (isolated) → ``removed`` or ``replaced`` →
+``verified``. People may move a case to any state but ``verified``, which needs proof from a
+scan:
+
+- a restricted-maker case is verified by a complete scan that covered the device's address
+  after its last sighting (so it was not there, or another device was), once the case says
+  ``removed`` or ``replaced`` — at ingest automatically, or on request when such a scan
+  already exists;
+- a posture case is verified by a sighting of the device without that finding (patched,
+  reconfigured).
+
+A device that is seen again reopens its removed, replaced or verified restricted case; a
+posture finding that comes back reopens its case. Every change appends to the case's audit
+trail (who, when, what, which scan); nothing in the trail is ever changed or deleted.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from provscan.errors import StoreRequestError
+from provscan.model import RESTRICTING_FINDING_EFFECTS
+from provscan.store import events
+from provscan.store.inventory import IngestOutcome, _aware, address_key, covers
+from provscan.store.models import CaseEventRow, CaseRow, InventoryRow, ScanRow
+
+STATES = ("open", "planned", "mitigated", "removed", "replaced", "verified")
+#: States a person may set (``verified`` needs a scan's proof).
+SETTABLE = ("open", "planned", "mitigated", "removed", "replaced", "verified")
+#: Restricted-maker cases a new sighting reopens.
+_REOPEN_WHEN_SEEN = frozenset({"removed", "replaced", "verified"})
+RESTRICTED = "restricted"
+SCAN_ACTOR = "provscan"
+_CVE = re.compile(r"CVE-\d{4}-\d{4,}")
+
+
+@dataclass(frozen=True)
+class CaseSettings:
+    """Organisation defaults for due dates (days after the case opens)."""
+
+    sla_days_restricted: int = 90
+    sla_days_priority1: int = 30
+
+
+@dataclass(frozen=True)
+class CaseEvent:
+    at: datetime
+    actor: str
+    action: str
+    changes: dict[str, Any]
+    note: str
+    scan_id: str | None
+
+
+@dataclass(frozen=True)
+class Case:
+    id: int
+    device_id: str
+    subject: str
+    reason: str
+    status: str
+    owner: str | None
+    due: str | None
+    opened_at: datetime
+    updated_at: datetime
+    overdue: bool
+    events: tuple[CaseEvent, ...] = field(default=())
+
+    def brief(self) -> dict[str, Any]:
+        return {"id": self.id, "status": self.status, "due": self.due}
+
+
+def subjects(document: dict[str, Any]) -> dict[str, str]:
+    """The case subjects a device document calls for, with the reason in words."""
+    found: dict[str, str] = {}
+    if document.get("restricted"):
+        restricting = [
+            f
+            for f in document.get("findings", [])
+            if f.get("effect", "restricts") in RESTRICTING_FINDING_EFFECTS
+            and f.get("binding") is not False
+        ]
+        policies = ", ".join(dict.fromkeys(f["policy"] for f in restricting)) or "a measure"
+        maker = document.get("manufacturer") or "unknown maker"
+        found[RESTRICTED] = f"restricted maker {maker} ({policies})"
+    exposures = {e.get("detail"): e.get("kind") for e in document.get("exposure", [])}
+    for item in document.get("remediation", []):
+        if item.get("priority") != 1:
+            continue
+        action, reason = item.get("action"), str(item.get("reason", ""))
+        if action in ("patch", "replace") and (cve := _CVE.search(reason)):
+            found.setdefault(f"vulnerability:{cve.group(0)}", f"{action}: {reason}")
+        elif action == "reconfigure" and exposures.get(reason):
+            found.setdefault(f"exposure:{exposures[reason]}", f"reconfigure: {reason}")
+    return found
+
+
+def _due(subject: str, document: dict[str, Any], opened: datetime, settings: CaseSettings) -> str:
+    # A binding measure's own deadline wins when the knowledge gives one.
+    deadlines = sorted(
+        str(f["deadline"])
+        for f in document.get("findings", [])
+        if subject == RESTRICTED and f.get("deadline") and f.get("binding") is not False
+    )
+    if deadlines:
+        return deadlines[0]
+    days = settings.sla_days_restricted if subject == RESTRICTED else settings.sla_days_priority1
+    return (opened.date() + timedelta(days=days)).isoformat()
+
+
+def _event(
+    session: Session,
+    case: CaseRow,
+    when: datetime,
+    actor: str,
+    action: str,
+    changes: dict[str, Any],
+    note: str = "",
+    scan_id: str | None = None,
+) -> None:
+    session.add(
+        CaseEventRow(
+            case_id=case.id,
+            at=when,
+            actor=actor,
+            action=action,
+            changes=changes,
+            note=note,
+            scan_id=scan_id,
+        )
+    )
+
+
+def _set_status(
+    session: Session,
+    case: CaseRow,
+    status: str,
+    when: datetime,
+    actor: str,
+    action: str,
+    note: str,
+    scan_id: str | None,
+) -> None:
+    changes = {"status": [case.status, status]}
+    case.status = status
+    case.updated_at = when
+    _event(session, case, when, actor, action, changes, note, scan_id)
+
+
+def after_ingest(
+    session: Session,
+    scan: ScanRow,
+    outcome: IngestOutcome,
+    settings: CaseSettings,
+    now: datetime | None = None,
+) -> None:
+    """Open, reopen and verify cases from what a scan saw and did not see."""
+    now = now or datetime.now(UTC)
+    for device in outcome.newly_restricted:
+        events.append(session, "device.restricted", now, device=device, scan_id=scan.id)
+    touched = set(outcome.seen) | set(outcome.unseen)
+    if not touched:
+        return
+    existing: dict[tuple[str, str], CaseRow] = {
+        (row.device_id, row.subject): row
+        for row in session.scalars(select(CaseRow).where(CaseRow.device_id.in_(touched)))
+    }
+    for device_id, document in outcome.seen.items():
+        wanted = subjects(document)
+        for subject, reason in wanted.items():
+            case = existing.get((device_id, subject))
+            if case is None:
+                case = CaseRow(
+                    device_id=device_id,
+                    subject=subject,
+                    reason=reason,
+                    status="open",
+                    owner=None,
+                    due=_due(subject, document, now, settings),
+                    opened_at=now,
+                    updated_at=now,
+                )
+                session.add(case)
+                session.flush()
+                _event(
+                    session,
+                    case,
+                    now,
+                    SCAN_ACTOR,
+                    "opened",
+                    {"status": [None, "open"], "due": [None, case.due]},
+                    f"{reason}; seen at {document.get('ip')}",
+                    scan.id,
+                )
+                events.append(
+                    session,
+                    "case.opened",
+                    now,
+                    device=_device(session, case),
+                    case=case,
+                    scan_id=scan.id,
+                )
+            elif (subject == RESTRICTED and case.status in _REOPEN_WHEN_SEEN) or (
+                subject != RESTRICTED and case.status == "verified"
+            ):
+                _set_status(
+                    session,
+                    case,
+                    "open",
+                    now,
+                    SCAN_ACTOR,
+                    "reopened",
+                    f"seen again at {document.get('ip')}",
+                    scan.id,
+                )
+                events.append(
+                    session,
+                    "case.reopened",
+                    now,
+                    device=_device(session, case),
+                    case=case,
+                    scan_id=scan.id,
+                )
+        for (case_device, subject), case in existing.items():
+            if (
+                case_device == device_id
+                and subject != RESTRICTED
+                and subject not in wanted
+                and case.status != "verified"
+            ):
+                _set_status(
+                    session,
+                    case,
+                    "verified",
+                    now,
+                    SCAN_ACTOR,
+                    "verified",
+                    f"the device was seen at {document.get('ip')} without this finding",
+                    scan.id,
+                )
+                events.append(
+                    session,
+                    "case.verified",
+                    now,
+                    device=_device(session, case),
+                    case=case,
+                    scan_id=scan.id,
+                )
+    for device_id in outcome.unseen:
+        case = existing.get((device_id, RESTRICTED))
+        if case is not None and case.status in ("removed", "replaced"):
+            _set_status(
+                session,
+                case,
+                "verified",
+                now,
+                SCAN_ACTOR,
+                "verified",
+                "a complete scan covering the device's address did not see it",
+                scan.id,
+            )
+            events.append(
+                session,
+                "case.verified",
+                now,
+                device=_device(session, case),
+                case=case,
+                scan_id=scan.id,
+            )
+
+
+def _device(session: Session, case: CaseRow) -> InventoryRow | None:
+    return session.get(InventoryRow, case.device_id)
+
+
+def proof_scan(session: Session, device: InventoryRow) -> ScanRow | None:
+    """A complete scan of the device's site, after its last sighting, that covered its
+    address: proof it is no longer there."""
+    same_site = ScanRow.site.is_(None) if device.site is None else ScanRow.site == device.site
+    key = address_key(device.ip)
+    for scan in session.scalars(
+        select(ScanRow)
+        .where(same_site, ScanRow.complete.is_(True), ScanRow.started_at > device.last_seen)
+        .order_by(ScanRow.started_at)
+    ):
+        if _aware(scan.started_at) > _aware(device.last_seen) and covers(scan.coverage, key):
+            return scan
+    return None
+
+
+def update(
+    session: Session,
+    case_id: int,
+    *,
+    actor: str,
+    status: str | None = None,
+    owner: str | None = None,
+    due: str | None = None,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """A person's change to a case; refused (StoreError) when it is not allowed."""
+    now = now or datetime.now(UTC)
+    case = session.get(CaseRow, case_id)
+    if case is None:
+        raise StoreRequestError(f"no case {case_id}")
+    changes: dict[str, Any] = {}
+    proof: str | None = None
+    if status is not None and status != case.status:
+        if status not in SETTABLE:
+            raise StoreRequestError(f"unknown case status {status!r} (one of {', '.join(STATES)})")
+        if status == "verified":
+            proof = _verification(session, case)
+        changes["status"] = [case.status, status]
+        case.status = status
+    if owner is not None and owner != case.owner:
+        changes["owner"] = [case.owner, owner]
+        case.owner = owner
+    if due is not None and due != case.due:
+        try:
+            date.fromisoformat(due)
+        except ValueError:
+            raise StoreRequestError(f"due date must be YYYY-MM-DD, not {due!r}") from None
+        changes["due"] = [case.due, due]
+        case.due = due
+    if not changes and not note:
+        raise StoreRequestError(f"nothing to change in case {case_id}")
+    case.updated_at = now
+    action = "verified" if proof else ("updated" if changes else "note")
+    _event(session, case, now, actor, action, changes, note or "", proof)
+    if proof:
+        events.append(
+            session,
+            "case.verified",
+            now,
+            device=_device(session, case),
+            case=case,
+            scan_id=proof,
+        )
+
+
+def _verification(session: Session, case: CaseRow) -> str:
+    device = session.get(InventoryRow, case.device_id)
+    if device is None:  # pragma: no cover - the foreign key keeps it
+        raise StoreRequestError(f"case {case.id} has no device")
+    if case.subject != RESTRICTED:
+        raise StoreRequestError(
+            f"case {case.id} is verified by a scan that sees {device.ip} without the finding, "
+            "not by hand"
+        )
+    if case.status not in ("removed", "replaced"):
+        raise StoreRequestError(
+            f"case {case.id} is {case.status}: mark it removed or replaced before verifying"
+        )
+    scan = proof_scan(session, device)
+    if scan is None:
+        raise StoreRequestError(
+            f"case {case.id} cannot be verified: no complete scan has covered {device.ip} "
+            f"since the device was last seen ({_aware(device.last_seen):%Y-%m-%d %H:%M} UTC); "
+            "scan that address, and the case is verified if the device is gone"
+        )
+    return scan.id
+
+
+def _overdue(row: CaseRow, today: date) -> bool:
+    return row.status != "verified" and row.due is not None and row.due < today.isoformat()
+
+
+def to_case(
+    row: CaseRow, events: list[CaseEventRow] | None = None, today: date | None = None
+) -> Case:
+    return Case(
+        id=row.id,
+        device_id=row.device_id,
+        subject=row.subject,
+        reason=row.reason,
+        status=row.status,
+        owner=row.owner,
+        due=row.due,
+        opened_at=_aware(row.opened_at),
+        updated_at=_aware(row.updated_at),
+        overdue=_overdue(row, today or datetime.now(UTC).date()),
+        events=tuple(
+            CaseEvent(_aware(e.at), e.actor, e.action, dict(e.changes), e.note, e.scan_id)
+            for e in events or []
+        ),
+    )

@@ -1,0 +1,351 @@
+"""The inventory: one row per physical device across scans, kept up to date as scans arrive.
+
+Each device of a stored scan is matched to an inventory device, strongest evidence first
+(the rule that matched is recorded on the sighting):
+
+1. ``mac``: the same MAC address, at any address or site (DHCP moves, re-addressing);
+2. ``serial``: the same serial number, when the makers do not disagree;
+3. ``address…``: at the same site and address, a device that is not gone and whose MAC,
+   serial, maker and model do not contradict this one; the rule names what agreed
+   (``address+maker+model``, ``address+maker``, ``address``).
+
+Anything else is a new device (``new``): a camera replaced at the same address has another
+MAC, serial or model, so it becomes a new device and the old one, no longer seen there, goes
+missing. A device is matched at most once per scan.
+
+A scan *covers* the addresses it set out to probe (its targets less its exclusions, kept as
+ranges on the scan), at its site, when it ran to completion; captures, discovery and imports
+cover nothing, because not hearing from a device proves nothing. A device not seen by a
+covering scan newer than its last sighting is ``missing``; after ``gone_after`` such scans in
+a row it is ``gone``. Seen again, it is ``present``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from provscan.store.models import DeviceRow, InventoryRow, MetaRow, ScanRow, SightingRow
+
+STATUSES = ("present", "missing", "gone")
+#: Covering scans in a row that must miss a device before it is ``gone``.
+DEFAULT_GONE_AFTER = 3
+_LOCK_KEY = "inventory"
+#: Longest serial used for matching (serials are device text; longer ones are cut).
+_SERIAL_KEY_LENGTH = 128
+
+
+def address_key(ip: str) -> str:
+    """A fixed-width, sortable text form of an address (``4`` + 8 hex, ``6`` + 32 hex), so
+    that a range of addresses is a range of keys on every database; text that is no
+    address gets a key after every address."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return "z" + ip[:38]
+    width = 8 if address.version == 4 else 32
+    return f"{address.version}{int(address):0{width}x}"
+
+
+def _block_keys(spec: str) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, ...] | None:
+    """First and last address of a target spec (address, CIDR or ``a-b`` range); None when
+    the spec is not an address form (a name, a file reference)."""
+    text = spec.strip()
+    try:
+        network = ipaddress.ip_network(text, strict=False)
+        return network[0], network[-1]
+    except ValueError:
+        pass
+    if "-" in text:
+        low_text, high_text = text.split("-", 1)
+        try:
+            low = ipaddress.ip_address(low_text.strip())
+        except ValueError:
+            return None
+        high_text = high_text.strip()
+        try:
+            high = ipaddress.ip_address(high_text)
+        except ValueError:
+            # 10.0.0.1-20: the last octet only
+            if low.version != 4 or not high_text.isdigit():
+                return None
+            high = ipaddress.ip_address(".".join([*str(low).split(".")[:3], high_text]))
+        if high.version == low.version and int(high) >= int(low):
+            return low, high
+    return None
+
+
+def coverage_ranges(targets: Iterable[str], excludes: Iterable[str] = ()) -> list[list[str]]:
+    """The address ranges ``targets`` less ``excludes`` cover, as ``[low_key, high_key]``
+    pairs (see :func:`address_key`). Specs that are not addresses cover nothing."""
+    spans: dict[int, list[tuple[int, int]]] = {4: [], 6: []}
+    for spec in targets:
+        keys = _block_keys(spec)
+        if keys:
+            spans[keys[0].version].append((int(keys[0]), int(keys[1])))
+    for spec in excludes:
+        keys = _block_keys(spec)
+        if not keys:
+            continue
+        low, high = int(keys[0]), int(keys[1])
+        kept: list[tuple[int, int]] = []
+        for first, last in spans[keys[0].version]:
+            if last < low or first > high:
+                kept.append((first, last))
+                continue
+            if first < low:
+                kept.append((first, low - 1))
+            if last > high:
+                kept.append((high + 1, last))
+        spans[keys[0].version] = kept
+    ranges: list[list[str]] = []
+    for version, found in spans.items():
+        width = 8 if version == 4 else 32
+        merged: list[tuple[int, int]] = []
+        for first, last in sorted(found):
+            if merged and first <= merged[-1][1] + 1:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+            else:
+                merged.append((first, last))
+        ranges.extend(
+            [f"{version}{first:0{width}x}", f"{version}{last:0{width}x}"] for first, last in merged
+        )
+    return ranges
+
+
+def covers(ranges: Sequence[Sequence[str]], key: str) -> bool:
+    return any(low <= key <= high for low, high in ranges)
+
+
+def _folded(value: str | None) -> str | None:
+    return value.strip().casefold() if value and value.strip() else None
+
+
+def _serial_key(serial: str | None) -> str | None:
+    folded = _folded(serial)
+    return folded[:_SERIAL_KEY_LENGTH] if folded else None
+
+
+def compact_findings(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the inventory keeps of a device's findings (the full entries stay in the scan):
+    policy, jurisdiction and family, and effect and binding where the document has them."""
+    kept = ("policy", "jurisdiction", "family", "effect", "binding")
+    return [
+        {key: finding[key] for key in kept if key in finding}
+        for finding in document.get("findings", [])
+    ]
+
+
+def _conflict(stored: str | None, seen: str | None) -> bool:
+    a, b = _folded(stored), _folded(seen)
+    return a is not None and b is not None and a != b
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """A device of the scan being added, with what matching reads of it."""
+
+    position: int
+    document: dict[str, Any]
+
+    def get(self, name: str) -> Any:
+        return self.document.get(name)
+
+
+def _address_rule(row: InventoryRow, seen: Sighting) -> str | None:
+    """The address rule that matches ``row`` to ``seen``, or None when they contradict."""
+    for stored, new in (
+        (row.mac, seen.get("mac")),
+        (row.serial, seen.get("serial")),
+        (row.manufacturer, seen.get("manufacturer")),
+        (row.model, seen.get("model")),
+    ):
+        if _conflict(stored, new):
+            return None
+    agreed = ["address"]
+    if _folded(row.manufacturer) and _folded(row.manufacturer) == _folded(seen.get("manufacturer")):
+        agreed.append("maker")
+    if _folded(row.model) and _folded(row.model) == _folded(seen.get("model")):
+        agreed.append("model")
+    return "+".join(agreed)
+
+
+def _lock(session: Session) -> None:
+    """Take the inventory lock: the first write of the transaction, so that concurrent
+    writers queue here (a row lock on PostgreSQL, the write lock on SQLite)."""
+    session.execute(update(MetaRow).where(MetaRow.key == _LOCK_KEY).values(value=MetaRow.value + 1))
+
+
+def _candidates(session: Session, site: str | None, seen: Sequence[Sighting]) -> list[InventoryRow]:
+    macs = {s.get("mac") for s in seen if s.get("mac")}
+    serials = {key for s in seen if (key := _serial_key(s.get("serial")))}
+    keys = {address_key(s.get("ip")) for s in seen}
+    conditions: list[ColumnElement[bool]] = []
+    if macs:
+        conditions.append(InventoryRow.mac.in_(macs))
+    if serials:
+        conditions.append(InventoryRow.serial_key.in_(serials))
+    if keys:
+        same_site = InventoryRow.site.is_(None) if site is None else InventoryRow.site == site
+        conditions.append(
+            and_(same_site, InventoryRow.ip_key.in_(keys), InventoryRow.status != "gone")
+        )
+    if not conditions:
+        return []
+    return list(session.scalars(select(InventoryRow).where(or_(*conditions))))
+
+
+def _match(
+    seen: Sighting, site: str | None, rows: Sequence[InventoryRow], taken: set[str]
+) -> tuple[InventoryRow | None, str]:
+    free = [row for row in rows if row.device_id not in taken]
+    mac = seen.get("mac")
+    if mac:
+        for row in free:
+            if row.mac == mac:
+                return row, "mac"
+    serial = _serial_key(seen.get("serial"))
+    if serial:
+        for row in free:
+            if (
+                row.serial_key == serial
+                and not _conflict(row.manufacturer, seen.get("manufacturer"))
+                and not _conflict(row.mac, mac)
+            ):
+                return row, "serial"
+    key = address_key(seen.get("ip"))
+    best: tuple[InventoryRow, str] | None = None
+    for row in free:
+        if row.site != site or row.ip_key != key or row.status == "gone":
+            continue
+        rule = _address_rule(row, seen)
+        if rule and (best is None or rule.count("+") > best[1].count("+")):
+            best = row, rule
+    return best if best else (None, "new")
+
+
+def _copy_values(row: InventoryRow, seen: Sighting) -> None:
+    document = seen.document
+    row.ip = document["ip"]
+    row.ip_key = address_key(document["ip"])
+    row.mac = document.get("mac") or row.mac
+    row.serial = document.get("serial") or row.serial
+    row.serial_key = _serial_key(row.serial)
+    row.hostname = document.get("hostname") or row.hostname
+    for name in ("manufacturer", "brand", "family", "model", "firmware", "device_type"):
+        # A sighting with less evidence (no model this time) keeps what was known.
+        value = document.get(name)
+        if value is not None:
+            setattr(row, name, value)
+    row.confidence = float(document.get("confidence", 0.0))
+    row.restricted = bool(document.get("restricted"))
+    row.findings = compact_findings(document)
+
+
+@dataclass
+class IngestOutcome:
+    """What adding one scan changed in the inventory (read by the cases)."""
+
+    #: device_id -> the sighting's device document, for devices this scan saw
+    seen: dict[str, dict[str, Any]]
+    #: device_ids this scan covered and did not see
+    unseen: list[str]
+    new: list[str]
+    #: devices restricted now that were not before (new ones included)
+    newly_restricted: list[InventoryRow] = field(default_factory=list)
+
+
+def ingest(session: Session, scan: ScanRow, gone_after: int = DEFAULT_GONE_AFTER) -> IngestOutcome:
+    """Add a stored scan's devices to the inventory (inside the caller's transaction)."""
+    _lock(session)
+    documents = session.execute(
+        select(DeviceRow.position, DeviceRow.document)
+        .where(DeviceRow.scan_id == scan.id)
+        .order_by(DeviceRow.position)
+    ).all()
+    seen = [Sighting(position, document) for position, document in documents]
+    rows = _candidates(session, scan.site, seen)
+    when = scan.started_at
+    taken: set[str] = set()
+    outcome = IngestOutcome({}, [], [])
+    for sighting in seen:
+        row, rule = _match(sighting, scan.site, rows, taken)
+        if row is None:
+            row = InventoryRow(
+                device_id=f"dev-{uuid.uuid4().hex[:12]}",
+                site=scan.site,
+                first_seen=when,
+                last_seen=when,
+                last_scan_id=scan.id,
+                last_position=sighting.position,
+                status="present",
+                missed=0,
+                match_rule="new",
+            )
+            _copy_values(row, sighting)
+            session.add(row)
+            outcome.new.append(row.device_id)
+            if row.restricted:
+                outcome.newly_restricted.append(row)
+        elif _aware(row.last_seen) <= _aware(when):
+            # The newest sighting sets the device's values; an older scan stored late only
+            # adds its sighting (and may move first_seen back).
+            was_restricted = row.restricted
+            _copy_values(row, sighting)
+            if row.restricted and not was_restricted:
+                outcome.newly_restricted.append(row)
+            row.site = scan.site
+            row.last_seen = when
+            row.last_scan_id = scan.id
+            row.last_position = sighting.position
+            row.status = "present"
+            row.missed = 0
+            row.match_rule = rule
+        elif _aware(row.first_seen) > _aware(when):
+            row.first_seen = when
+        taken.add(row.device_id)
+        session.add(
+            SightingRow(
+                scan_id=scan.id, position=sighting.position, device_id=row.device_id, rule=rule
+            )
+        )
+        outcome.seen[row.device_id] = sighting.document
+    session.flush()
+    outcome.unseen = _mark_unseen(session, scan, taken, gone_after)
+    scan.inventoried = True
+    return outcome
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands timestamps back naive (they were stored in UTC).
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def covering(scan: ScanRow) -> list[list[str]]:
+    """The ranges ``scan`` proves absence in: its coverage when it ran to completion."""
+    return list(scan.coverage or []) if scan.complete else []
+
+
+def _mark_unseen(session: Session, scan: ScanRow, seen: set[str], gone_after: int) -> list[str]:
+    ranges = covering(scan)
+    if not ranges:
+        return []
+    same_site = InventoryRow.site.is_(None) if scan.site is None else InventoryRow.site == scan.site
+    in_range = or_(*(InventoryRow.ip_key.between(low, high) for low, high in ranges))
+    unseen: list[str] = []
+    for row in session.scalars(
+        select(InventoryRow).where(same_site, in_range, InventoryRow.status != "gone")
+    ):
+        if row.device_id in seen or _aware(row.last_seen) >= _aware(scan.started_at):
+            continue
+        row.missed += 1
+        row.status = "gone" if row.missed >= gone_after else "missing"
+        unseen.append(row.device_id)
+    return unseen

@@ -1,0 +1,179 @@
+"""The inventory in the store without a lab: coverage ranges, concurrent saves on SQLite and
+PostgreSQL, stores written before the inventory existed, and foreign database files."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from provscan.errors import StoreError
+from provscan.report.contract import ScanDocument, from_contract
+from provscan.store.db import normalise_db_arg, open_store
+from provscan.store.inventory import address_key, coverage_ranges, covers
+
+GOLDEN = Path(__file__).parents[1] / "report" / "golden" / "scan_v1.json"
+OLD_DB = Path(__file__).parents[1] / "store" / "fixtures" / "store_0003.db"
+
+
+def _document(scan_id: str, third_octet: int) -> ScanDocument:
+    """The golden scan under another id, its devices moved to 127.0.<octet>.x (no MACs or
+    serials, so each copy's devices are other devices)."""
+    golden = from_contract(GOLDEN.read_text(encoding="utf-8"))
+    devices = []
+    for index, device in enumerate(golden.devices):
+        devices.append(
+            device.model_copy(
+                update={"ip": f"127.0.{third_octet}.{index + 1}", "mac": None, "serial": None}
+            )
+        )
+    scan = golden.scan.model_copy(update={"id": scan_id})
+    return golden.model_copy(update={"scan": scan, "devices": devices})
+
+
+def test_coverage_is_targets_less_exclusions() -> None:
+    ranges = coverage_ranges(["10.0.0.0/24", "10.0.1.5"], ["10.0.0.128/25", "10.0.0.7"])
+    assert covers(ranges, address_key("10.0.0.6"))
+    assert not covers(ranges, address_key("10.0.0.7"))
+    assert covers(ranges, address_key("10.0.0.8"))
+    assert not covers(ranges, address_key("10.0.0.200"))
+    assert covers(ranges, address_key("10.0.1.5"))
+    assert not covers(ranges, address_key("10.0.1.6"))
+    assert covers(coverage_ranges(["10.0.0.1-20"]), address_key("10.0.0.20"))
+    assert covers(coverage_ranges(["fd00::/120"]), address_key("fd00::ff"))
+    assert not covers(coverage_ranges(["fd00::/120"]), address_key("10.0.0.1"))
+    # names and file references cover nothing (they are expanded by the scan, not here)
+    assert coverage_ranges(["cam1.example", "@targets.txt"]) == []
+
+
+def _save_concurrently(url: str) -> None:
+    errors: list[BaseException] = []
+
+    def save(index: int) -> None:
+        try:
+            with open_store(url) as store:
+                store.save_document(_document(f"concurrent-{index}", 10 + index))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=save, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    golden = from_contract(GOLDEN.read_text(encoding="utf-8"))
+    with open_store(url) as store:
+        assert len(store.scans(None)) == 4
+        assert len(store.inventory()) == 4 * len(golden.devices)
+        restricted = sum(d.restricted for d in golden.devices)
+        opened = [c for c in store.cases() if c.subject == "restricted"]
+        assert len(opened) == 4 * restricted
+
+
+def test_scans_saved_at_once_lose_nothing_on_sqlite(tmp_path: Path) -> None:
+    _save_concurrently(normalise_db_arg(str(tmp_path / "busy.db")))
+
+
+def test_scans_saved_at_once_lose_nothing_on_postgresql(
+    make_postgres_database: Callable[[], str],
+) -> None:
+    _save_concurrently(make_postgres_database())
+
+
+def test_the_inventory_works_the_same_on_postgresql(
+    make_postgres_database: Callable[[], str],
+) -> None:
+    url = make_postgres_database()
+    with open_store(url) as store:
+        store.save_document(_document("pg-1", 20), coverage=coverage_ranges(["127.0.20.0/24"]))
+        first = {d.ip: d.device_id for d in store.inventory()}
+        # the second scan no longer sees the first device
+        second = _document("pg-2", 20)
+        later = second.scan.model_copy(
+            update={"started_at": second.scan.started_at.replace(year=2030)}
+        )
+        second = second.model_copy(
+            update={
+                "scan": later.model_copy(
+                    update={
+                        "devices_found": len(second.devices) - 1,
+                        "restricted_count": sum(d.restricted for d in second.devices[1:]),
+                    }
+                ),
+                "devices": second.devices[1:],
+            }
+        )
+        store.save_document(second, coverage=coverage_ranges(["127.0.20.0/24"]))
+        statuses = {d.device_id: d.status for d in store.inventory()}
+        assert statuses[first["127.0.20.1"]] == "missing"
+        assert all(
+            statuses[device_id] == "present"
+            for ip, device_id in first.items()
+            if ip != "127.0.20.1"
+        )
+        assert {d["ip"] for d in store.diff().to_json()["removed"]} == {"127.0.20.1"}
+        # the fast JSON path (driver rows) gives what the devices give, on PostgreSQL too
+        assert store.inventory_documents() == [d.to_json() for d in store.inventory()]
+
+
+def test_a_store_written_before_the_inventory_gets_one(tmp_path: Path) -> None:
+    copy = tmp_path / "old.db"
+    shutil.copyfile(OLD_DB, copy)
+    with open_store(normalise_db_arg(str(copy))) as store:
+        scans = store.scans(None)
+        devices = store.inventory()
+        assert scans and devices
+        assert sum(s.devices for s in scans) >= len(devices)
+        # every stored device is linked to an inventory device
+        for scan in scans:
+            assert len(store.sightings(scan.id)) == scan.devices
+    # opening again adds nothing twice
+    with open_store(normalise_db_arg(str(copy))) as store:
+        assert len(store.inventory()) == len(devices)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"just some notes, not a database\n" * 10, b"SQLite format 3\x00" + b"\xff" * 200],
+)
+def test_a_foreign_or_corrupt_file_is_a_clear_error(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "notes.db"
+    path.write_bytes(content)
+    with pytest.raises(StoreError, match=r"not a database provscan can read|malformed|cannot open"):
+        open_store(normalise_db_arg(str(path)))
+    assert path.read_bytes() == content  # untouched
+
+
+def test_events_are_written_once_with_their_change_and_delivered_per_sink(
+    tmp_path: Path,
+) -> None:
+    golden = from_contract(GOLDEN.read_text(encoding="utf-8"))
+    restricted = sum(d.restricted for d in golden.devices)
+    with open_store(normalise_db_arg(str(tmp_path / "events.db"))) as store:
+        store.save_document(_document("ev-1", 30), coverage=coverage_ranges(["127.0.30.0/24"]))
+        events = store.pending_events("syslog")
+        kinds = [e.kind for e in events]
+        assert kinds.count("device.restricted") == restricted
+        assert kinds.count("case.opened") == len(store.cases())
+        opened = next(e for e in events if e.kind == "case.opened")
+        assert opened.to_json()["device"]["ip"].startswith("127.0.30.")
+        assert opened.to_json()["case"]["status"] == "open"
+        # taken by one sink: gone for it, still there for another
+        store.acknowledge_events("syslog", events[-1].id)
+        assert store.pending_events("syslog") == []
+        assert len(store.pending_events("webhook")) == len(events)
+        # the same devices seen again (matched by MAC/serial): no new events
+        store.save_document(_document("ev-2", 30), coverage=coverage_ranges(["127.0.30.0/24"]))
+        assert store.pending_events("syslog") == []
+        # a case past due: one overdue event, once
+        case = store.cases()[0]
+        store.update_case(case.id, actor="t", due="2020-01-01")
+        assert store.record_overdue() == 1
+        assert store.record_overdue() == 0
+        (overdue,) = store.pending_events("syslog")
+        assert overdue.kind == "case.overdue" and overdue.case_id == case.id
+        assert store.case(case.id).events[-1].action == "overdue"
