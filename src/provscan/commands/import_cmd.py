@@ -1,0 +1,100 @@
+"""``provscan import FILE...``: identify devices from what other tools saw (nmap, masscan,
+a CMDB CSV, DHCP leases, a switch's MAC table), sending nothing."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from provscan.commands.common import (
+    AsOption,
+    DbOption,
+    FailOnRestrictedOption,
+    FormatOption,
+    NoDbOption,
+    OutputFormat,
+    OutputOption,
+    PolicyOption,
+    QuietOption,
+    SiteOption,
+    emit,
+    epilog,
+    fail_for,
+    finish,
+    guard_output,
+    parse_policy_ids,
+    resolve_acting_as,
+    stderr,
+)
+from provscan.errors import ProvscanError
+from provscan.importers import ImportFormat
+
+FromOption = Annotated[
+    ImportFormat | None,
+    typer.Option(
+        "--from",
+        metavar="nmap-xml|masscan-json|csv|dhcp-leases|mac-table",
+        help="The format of every FILE (default: detected from each file's first bytes).",
+        case_sensitive=False,
+    ),
+]
+
+
+def register(app: typer.Typer) -> None:
+    @app.command(
+        "import",
+        epilog=epilog(
+            "provscan import scan.xml",
+            "provscan import masscan.json --from masscan-json -f json -o imported.json",
+            "provscan import assets.csv --site hq --as us:federal-contractor",
+            "provscan import dhcpd.leases switch1-mac-table.txt --site hq",
+            "nmap -sV -oX lab.xml 127.77.1.10 && provscan import lab.xml --no-db",
+        ),
+    )
+    def import_(
+        files: Annotated[
+            list[str],
+            typer.Argument(
+                metavar="FILE...",
+                help=(
+                    "nmap XML (-oX), masscan JSON (-oJ) or list (-oL), a CSV with an IP or MAC "
+                    "column, ISC dhcpd.leases or dnsmasq leases, a MAC address table. The "
+                    "records of all files are joined on MAC (a MAC table with DHCP leases)."
+                ),
+            ),
+        ],
+        from_format: FromOption = None,
+        policy: PolicyOption = None,
+        acting_as: AsOption = None,
+        fmt: FormatOption = OutputFormat.table,
+        output: OutputOption = None,
+        db: DbOption = None,
+        no_db: NoDbOption = False,
+        site: SiteOption = None,
+        fail_on_restricted: FailOnRestrictedOption = False,
+        quiet: QuietOption = False,
+    ) -> None:
+        """Identify devices from what other tools saw (nothing is sent; no address read from
+        a file is ever contacted). Stored like a scan, marked with its source; an import
+        proves no absence, so it never marks a device missing."""
+        from provscan.pipeline import run_import
+
+        try:
+            guard_output(output, files, db=db)
+            policy_ids = parse_policy_ids(policy)
+            org_types = resolve_acting_as(acting_as)
+            result = run_import(
+                [(name, from_format) for name in files],
+                policy_ids=policy_ids,
+                acting_as=org_types,
+            )
+            if not quiet:
+                for note in result.info.notes:
+                    if " skipped" in note or "truncated" in note or "only the first" in note:
+                        stderr.print(f"[yellow]provscan: note:[/] {escape(note)}", highlight=False)
+            emit(result, fmt, output, db, no_db, site=site)
+        except ProvscanError as exc:
+            raise fail_for(exc) from None
+        finish(result, fail_on_restricted)

@@ -1,0 +1,241 @@
+"""``provscan netbox pull`` and ``provscan netbox push``: NetBox's devices screened into the
+inventory, and the findings written back as a tag and a custom field (only with --apply)."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from provscan.commands.common import (
+    AsOption,
+    DbOption,
+    FailOnRestrictedOption,
+    FormatOption,
+    NoDbOption,
+    OutputFormat,
+    OutputOption,
+    PolicyOption,
+    emit,
+    fail_for,
+    finish,
+    guard_output,
+    open_db,
+    parse_policy_ids,
+    resolve_acting_as,
+    stderr,
+)
+from provscan.errors import ProvscanError
+
+if TYPE_CHECKING:
+    from provscan.netbox.client import NetBoxClient
+
+netbox_app = typer.Typer(
+    name="netbox",
+    help="Read devices from NetBox into the inventory; write findings back.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+_EXIT_CODES = (
+    "Exit codes:\n"
+    "  0    done\n"
+    "  1    NetBox could not be reached or refused a request, or the database failed\n"
+    "  2    bad argument (a URL, an unreadable token file, an --output naming an input)\n"
+    "  3    pull: a restricted device was found and --fail-on-restricted was given"
+)
+
+
+def _epilog(*examples: str) -> str:
+    lines = "\n".join(f"  {example}" for example in examples)
+    return f"\b\nExamples:\n{lines}\n\n\b\n{_EXIT_CODES}"
+
+
+UrlOption = Annotated[
+    str,
+    typer.Option("--url", metavar="URL", help="NetBox's address, e.g. https://netbox.example.org."),
+]
+TokenFileOption = Annotated[
+    Path,
+    typer.Option(
+        "--token-file",
+        metavar="FILE",
+        help="File holding the API token (never on the command line; chmod 600).",
+    ),
+]
+NetBoxSiteOption = Annotated[
+    str | None,
+    typer.Option(
+        "--site",
+        metavar="SLUG",
+        help="Only devices of this NetBox site; pulled devices go to this inventory site.",
+    ),
+]
+CaFileOption = Annotated[
+    Path | None,
+    typer.Option("--ca-file", metavar="FILE", help="CA certificate for NetBox's HTTPS."),
+]
+
+
+class PushFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def _client(url: str, token_file: Path, ca_file: Path | None) -> NetBoxClient:
+    from provscan.netbox.client import NetBoxClient, read_token
+
+    token, warnings = read_token(token_file)
+    for warning in warnings:
+        stderr.print(f"[yellow]provscan: warning:[/] {escape(warning)}", highlight=False)
+    return NetBoxClient(url, token, ca_file=ca_file)
+
+
+def pull(
+    url: UrlOption,
+    token_file: TokenFileOption,
+    site: NetBoxSiteOption = None,
+    policy: PolicyOption = None,
+    acting_as: AsOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
+    db: DbOption = None,
+    no_db: NoDbOption = False,
+    fail_on_restricted: FailOnRestrictedOption = False,
+    ca_file: CaFileOption = None,
+) -> None:
+    """Read NetBox's devices and screen them like a procurement list into the inventory.
+
+    Manufacturer and device type (model) name the maker, as `provscan screen` does; the
+    primary IP (IPv4, else IPv6), serial, name and site go with each device. Devices without
+    a primary IP are counted and left out. The import proves no absence (nothing goes
+    missing because NetBox does not list it).
+    """
+    from provscan.identify import Identifier
+    from provscan.netbox.pull import screen_devices
+    from provscan.screening.run import bundled_identifier
+
+    try:
+        guard_output(output, [token_file], db=db)
+        policy_ids = parse_policy_ids(policy)
+        org_types = resolve_acting_as(acting_as)
+        client = _client(url, token_file, ca_file)
+        with client:
+            devices = client.devices(site)
+        identifier = bundled_identifier()
+        policies = identifier.knowledge.select_policies(policy_ids)
+        stage = Identifier(identifier.knowledge, policies, acting_as=org_types)
+        result, skipped = screen_devices(
+            devices, client.shown, identifier, stage, policies, site=site
+        )
+        emit(result, fmt, output, db, no_db, site=site)
+    except ProvscanError as exc:
+        raise fail_for(exc) from None
+    restricted = sum(d.restricted for d in result.devices)
+    stderr.print(
+        f"NetBox {escape(client.shown)}: {len(devices)} device(s) read, "
+        f"{len(result.devices)} screened into the inventory, {restricted} restricted"
+        + (f"; {len(skipped)} without a primary IP left out" if skipped else ""),
+        highlight=False,
+    )
+    finish(result, fail_on_restricted)
+
+
+def _changes_table(changes: list[dict[str, object]], console: Console) -> None:
+    table = Table(title=None)
+    for column in ("NetBox id", "name", "tag", "provscan_status"):
+        table.add_column(column)
+    for change in changes:
+        before = change["status_before"]
+        after = change["status_after"]
+        status = f"{before or '(empty)'} -> {after}" if before != after else str(after)
+        tag = change["tag"]
+        table.add_row(
+            str(change["netbox_id"]),
+            escape(str(change["name"])),
+            {"add": "+provscan-restricted", "remove": "-provscan-restricted"}.get(str(tag), ""),
+            escape(status),
+        )
+    console.print(table)
+
+
+def push(
+    url: UrlOption,
+    token_file: TokenFileOption,
+    site: NetBoxSiteOption = None,
+    apply_changes: Annotated[
+        bool,
+        typer.Option("--apply", help="Write the changes (default: show them, write nothing)."),
+    ] = False,
+    fmt: Annotated[
+        PushFormat, typer.Option("--format", "-f", metavar="table|json", help="Output format.")
+    ] = PushFormat.table,
+    db: DbOption = None,
+    ca_file: CaFileOption = None,
+) -> None:
+    """Write findings back to NetBox: the tag provscan-restricted and the custom field
+    provscan_status (restricted, binding measures, case), for devices pulled before.
+
+    Without --apply nothing is written: the changes are shown. With it, the tag and the
+    custom field are created when missing (NetBox 4), then each changed device is patched;
+    other tags are kept.
+    """
+    from provscan.netbox.push import apply, links, plan
+
+    try:
+        client = _client(url, token_file, ca_file)
+        with open_db(db) as store:
+            linked = links(store, client.shown)
+            inventory = {d.device_id: d for d in store.inventory()}
+        with client:
+            devices = client.devices(site)
+            changes = plan(devices, linked, inventory)
+            made = apply(client, changes.changes) if apply_changes and changes.changes else []
+    except ProvscanError as exc:
+        raise fail_for(exc) from None
+    shown = [change.to_json() for change in changes.changes]
+    console = Console(soft_wrap=False)
+    if fmt is PushFormat.json:
+        document = {
+            "netbox": client.shown,
+            "applied": apply_changes,
+            "changes": shown,
+            "unchanged": changes.unchanged,
+            "not_in_inventory": [item.id for item in changes.unmatched],
+        }
+        typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    elif shown:
+        _changes_table(shown, console)
+    for thing in made:
+        stderr.print(f"created {escape(thing)} in NetBox", highlight=False)
+    verb = "written" if apply_changes else "to write (nothing written; --apply writes)"
+    stderr.print(
+        f"NetBox {escape(client.shown)}: {len(shown)} device(s) {verb}, "
+        f"{changes.unchanged} already up to date, {len(changes.unmatched)} not in the "
+        "inventory (pull them first; devices without a primary IP are never pulled)",
+        highlight=False,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    netbox_app.command(
+        name="pull",
+        epilog=_epilog(
+            "provscan netbox pull --url https://netbox.example.org --token-file ~/.netbox-token",
+            "provscan netbox pull --url https://netbox.example.org --token-file T --site hq -f json",
+        ),
+    )(pull)
+    netbox_app.command(
+        name="push",
+        epilog=_epilog(
+            "provscan netbox push --url https://netbox.example.org --token-file T   (shows)",
+            "provscan netbox push --url https://netbox.example.org --token-file T --apply",
+        ),
+    )(push)
+    app.add_typer(netbox_app)

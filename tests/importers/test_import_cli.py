@@ -1,0 +1,111 @@
+"""`provscan import` as a user runs it: stored like a scan, marked with its source, and never
+taken as proof that a device is gone."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+
+from provscan.report.contract import ScanDocument, from_contract, load_schema
+from provscan.store.db import normalise_db_arg, open_store
+from provscan.store.inventory import coverage_ranges
+
+FIXTURES = Path(__file__).parent / "fixtures"
+GOLDEN = Path(__file__).parents[1] / "report" / "golden" / "scan_v1.json"
+RANGE = "127.0.41.0/24"
+
+
+def _run(*args: str, check: int | None = 0) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "provscan", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if check is not None:
+        assert result.returncode == check, result.stderr
+    return result
+
+
+def _covering_scan() -> ScanDocument:
+    golden = from_contract(GOLDEN.read_text(encoding="utf-8"))
+    devices = [
+        d.model_copy(update={"ip": f"127.0.41.{i + 1}", "mac": None})
+        for i, d in enumerate(golden.devices)
+    ]
+    scan = golden.scan.model_copy(
+        update={
+            "id": "scan-covering",
+            "devices_found": len(devices),
+            "restricted_count": sum(d.restricted for d in devices),
+        }
+    )
+    return golden.model_copy(update={"scan": scan, "devices": devices})
+
+
+def test_an_import_lands_in_the_inventory_with_its_source_and_marks_nothing_missing(
+    tmp_path: Path,
+) -> None:
+    # Given a complete scan that covered 127.0.41.0/24 and saw every device there
+    database = str(tmp_path / "store.db")
+    covering = _covering_scan()
+    with open_store(normalise_db_arg(database)) as store:
+        store.save_document(covering, coverage=coverage_ranges([RANGE]))
+    # When a CMDB that lists only one of those addresses (and others) is imported
+    cmdb = tmp_path / "cmdb.csv"
+    cmdb.write_text(
+        "Hostname,IP Address,Manufacturer\n"
+        "known-host,127.0.41.2,Axis\n"
+        "lobby-cam,10.20.1.11,Hikvision\n",
+        encoding="utf-8",
+    )
+    output = tmp_path / "imported.json"
+    _run("import", str(cmdb), "--db", database, "-f", "json", "-o", str(output))
+    document = json.loads(output.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(load_schema()).validate(document)
+    # Then the import is stored as a scan of kind "import", naming its file and format
+    scans = json.loads(_run("scans", "--db", database, "-f", "json").stdout)["scans"]
+    imported = next(s for s in scans if s["kind"] == "import")
+    assert imported["targets"] == [f"csv:{cmdb}"]
+    assert imported["covering"] is False
+    # And its devices are in the inventory, the known address matched to the scanned device
+    inventory = json.loads(_run("inventory", "--db", database, "-f", "json").stdout)
+    by_ip = {d["ip"]: d for d in inventory["devices"]}
+    assert by_ip["10.20.1.11"]["last_scan_id"] == imported["id"]
+    assert by_ip["10.20.1.11"]["manufacturer"] == "Hikvision"
+    assert by_ip["127.0.41.2"]["last_scan_id"] == imported["id"]
+    # And nothing the import did not list is marked missing: an import proves no absence
+    assert {d["status"] for d in inventory["devices"]} == {"present"}
+    assert len(inventory["devices"]) == len(covering.devices) + 1
+    # And the stored document says where every device came from
+    with open_store(normalise_db_arg(database)) as store:
+        stored = store.load(imported["id"])
+    assert all(f"imported from CSV {cmdb.name}" in d.notes for d in stored.devices)
+
+
+def test_json_output_of_each_format_fits_the_contract(tmp_path: Path) -> None:
+    for name in ("masscan.json", "dhcpd.leases", "dnsmasq.leases", "lab-nmap.xml"):
+        completed = _run("import", str(FIXTURES / name), "--no-db", "-f", "json", "-q")
+        document = json.loads(completed.stdout)
+        jsonschema.Draft202012Validator(load_schema()).validate(document)
+        assert document["scan"]["kind"] == "import"
+        assert document["devices"], name
+
+
+def test_fail_on_restricted_and_an_explicit_format(tmp_path: Path) -> None:
+    completed = _run(
+        "import",
+        str(FIXTURES / "masscan.list"),
+        "--from",
+        "masscan-json",
+        "--no-db",
+        "--fail-on-restricted",
+        "-q",
+        check=3,
+    )
+    assert "Traceback" not in completed.stderr
