@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 
 import pytest
@@ -14,6 +15,16 @@ from provscan.transport.limits import DEFAULT_PORTS
 # the provscan subprocesses it starts, may send a packet outside loopback. Tests that build
 # their own network namespaces widen it for their own subprocesses only.
 os.environ["PROVSCAN_ALLOWED_TARGETS"] = "127.0.0.0/8,::1/128"
+# Nothing of the developer's own provscan setup leaks into the suite: an empty config file,
+# no installed knowledge pack (tests that need them set their own), and the bundled
+# knowledge's age never turns into warnings on stderr that tests do not expect.
+_SANDBOX = tempfile.mkdtemp(prefix="provscan-tests-")
+_CONFIG = os.path.join(_SANDBOX, "config.toml")
+with open(_CONFIG, "w", encoding="utf-8") as _file:
+    _file.write("# empty: the defaults\n")
+os.environ["PROVSCAN_CONFIG"] = _CONFIG
+os.environ["PROVSCAN_KNOWLEDGE_DIR"] = os.path.join(_SANDBOX, "knowledge")
+os.environ["PROVSCAN_KNOWLEDGE_MAX_AGE_DAYS"] = "100000"
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ from provscan.commands.common import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
+    AsOption,
     DbOption,
     FailOnRestrictedOption,
     FormatOption,
@@ -27,6 +28,7 @@ from provscan.commands.common import (
     OutputOption,
     PolicyOption,
     QuietOption,
+    SiteOption,
     UsageProblem,
     emit,
     epilog,
@@ -35,6 +37,8 @@ from provscan.commands.common import (
     finish,
     guard_output,
     parse_policy_ids,
+    resolve_acting_as,
+    scan_coverage,
     scan_observer,
     stderr,
     target_files,
@@ -44,7 +48,10 @@ from provscan.errors import ProvscanError, TargetError
 from provscan.transport.limits import DEFAULT_PORTS, ScanLimits
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from provscan.credentials import CredentialStore
+    from provscan.knowledge.schema import Policy
 
 # Arguments already name their kind in words (TARGET, FILE, BRAND MODEL); typer 0.29 would
 # append the Python annotation ("<list[str]>") to them in --help, which helps nobody.
@@ -101,6 +108,7 @@ def _load_credentials(path: Path | None) -> CredentialStore | None:
     epilog=epilog(
         "provscan scan 127.77.1.0/24                  (the lab; put your own ranges here)",
         "provscan scan 127.77.1.0/24 127.77.4.0/24 --exclude 127.77.4.14 --policy ca,us",
+        "provscan scan 127.77.1.0/24 --as ca:federal-institution",
         "provscan scan @examples/lab-targets.txt -f json -o scan.json --fail-on-restricted",
         "provscan scan 127.77.1.10 --ports 80,443,554,8000 --rate 50",
     )
@@ -129,10 +137,12 @@ def scan(
         ),
     ] = None,
     policy: PolicyOption = None,
+    acting_as: AsOption = None,
     fmt: FormatOption = OutputFormat.table,
     output: OutputOption = None,
     db: DbOption = None,
     no_db: NoDbOption = False,
+    site: SiteOption = None,
     fail_on_restricted: FailOnRestrictedOption = False,
     rate: Annotated[
         float,
@@ -219,14 +229,28 @@ def scan(
         str | None,
         typer.Option("--iface", metavar="NAME", help="Run discovery only on this interface."),
     ] = None,
+    sweep_engine: Annotated[
+        str,
+        typer.Option(
+            "--sweep-engine",
+            metavar="auto|builtin|nmap",
+            help="How open ports are found before probing: builtin (batched connects) or "
+            "nmap's connect scan, handed only the checked addresses; auto: nmap for 4096 or "
+            "more addresses when it is installed and no --rate is set, else builtin. --rate, "
+            "--exclude, --timeout and the scope rules hold for both.",
+        ),
+    ] = "auto",
 ) -> None:
     """Scan targets, identify each device's real maker and flag restricted vendors."""
+    from provscan.commands.knowledge import warn_if_stale
     from provscan.discovery.runner import DiscoverySettings
+    from provscan.engine.sweep import choose_sweeper
     from provscan.pipeline import run_interruptibly, run_scan
     from provscan.targets import build_targets, parse_ports
 
     try:
         guard_output(output, [*target_files(targets), *target_files(exclude), credentials], db=db)
+        warn_if_stale()
         try:
             port_list = parse_ports(ports) if ports else DEFAULT_PORTS
             target_set = build_targets(
@@ -234,6 +258,7 @@ def scan(
             )
         except TargetError as exc:
             raise UsageProblem(str(exc)) from exc
+        choose_sweeper(sweep_engine)  # unknown, or nmap and not installed: exit 2 before any work
         limits = dataclasses.replace(
             ScanLimits(),
             global_connection_limit=concurrency,
@@ -245,6 +270,7 @@ def scan(
             rate_per_second=rate,
         )
         policy_ids = parse_policy_ids(policy)
+        org_types = resolve_acting_as(acting_as)
         credential_store = _load_credentials(credentials)
         observer = scan_observer(quiet)
         # The first Ctrl-C stops the scan: what it learned is printed and stored, marked
@@ -261,9 +287,20 @@ def scan(
                 check_default_credentials=check_default_credentials,
                 discovery=None if no_discovery else DiscoverySettings(interface=iface),
                 stop=stop,
+                sweep_engine=sweep_engine,
+                acting_as=org_types,
             )
         )
-        emit(result, fmt, output, db, no_db, verbose=verbose)
+        emit(
+            result,
+            fmt,
+            output,
+            db,
+            no_db,
+            verbose=verbose,
+            site=site,
+            coverage=scan_coverage(target_set),
+        )
     except ProvscanError as exc:
         raise fail_for(exc) from None
     if cut_short:
@@ -325,41 +362,91 @@ class PolicyFormat(StrEnum):
     json = "json"
 
 
-@app.command(epilog=epilog("provscan policies", "provscan policies --format json > policies.json"))
+@app.command(
+    epilog=epilog(
+        "provscan policies",
+        "provscan policies --format json > policies.json",
+        "provscan policies --as-types            (the organisation types --as accepts)",
+    )
+)
 def policies(
     fmt: Annotated[
         PolicyFormat,
         typer.Option("--format", "-f", metavar="table|json", help="Output format."),
     ] = PolicyFormat.table,
+    as_types: Annotated[
+        bool,
+        typer.Option(
+            "--as-types",
+            metavar="",
+            help="List the organisation types (JURISDICTION:ORGTYPE) that --as accepts.",
+        ),
+    ] = False,
 ) -> None:
-    """List the bundled jurisdiction policies, their measures and citations."""
+    """List the bundled jurisdiction policies, their measures, whom they bind and citations."""
     from provscan.knowledge.loader import load_knowledge
 
     try:
         knowledge = load_knowledge()
     except ProvscanError as exc:
         raise fail_for(exc) from None
+    if as_types:
+        _print_org_types(knowledge.policies.values(), fmt)
+        return
     if fmt is PolicyFormat.json:
         document = {"policies": [p.model_dump(mode="json") for p in knowledge.policies.values()]}
         typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
         return
-    from rich.table import Table
+    from rich.padding import Padding
+    from rich.text import Text
 
-    table = Table(title="Bundled policies")
-    for column in ("id", "jurisdiction", "measure", "effect", "families", "effective", "citation"):
-        table.add_column(column, overflow="fold")
+    # One block per measure, grouped by policy: readable at 80 columns (a seven-column table
+    # is not); -f json has every field.
+    console = Console(soft_wrap=False, highlight=False)
     for policy in knowledge.policies.values():
+        console.print(Text.assemble((policy.id, "bold"), f"  {policy.jurisdiction}"))
         for measure in policy.measures:
-            table.add_row(
-                policy.id,
-                policy.jurisdiction,
-                measure.title,
-                str(measure.effect),
-                ", ".join(measure.families),
-                measure.effective.isoformat(),
-                measure.citation,
-            )
-    Console().print(table)
+            categories = [
+                f"{'/'.join(c.device_types)} made "
+                + (
+                    f"in {'/'.join(c.made_in)}"
+                    if c.made_in
+                    else f"outside {'/'.join(c.made_outside)}"
+                )
+                for c in measure.categories
+            ]
+            restricts = "restricts" if measure.restricts else "restricts nothing"
+            binds = ", ".join(measure.org_types) or f"nobody ({measure.binds})"
+            lines = [
+                (2, measure.title, "bold" if measure.restricts else ""),
+                (4, f"{measure.effect} ({restricts}), since {measure.effective}", ""),
+                (4, f"binds: {binds}", ""),
+                (4, f"names: {', '.join([*measure.families, *categories])}", ""),
+                (4, measure.citation, "dim"),
+            ]
+            for indent, words, style in lines:
+                console.print(Padding(Text(words, style=style), (0, 0, 0, indent), expand=False))
+        console.print()
+
+
+def _print_org_types(policies: Iterable[Policy], fmt: PolicyFormat) -> None:
+    """The --as vocabulary: id and description, in the order the policies declare them."""
+    from provscan.knowledge.policies import EVERYONE
+
+    rows = [
+        (org_type.id, org_type.description)
+        for policy in policies
+        for org_type in policy.org_types
+        if org_type.id.partition(":")[2] != EVERYONE
+    ]
+    if fmt is PolicyFormat.json:
+        document = {"org_types": [{"id": i, "description": d} for i, d in rows]}
+        typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        return
+    width = max(len(org_id) for org_id, _ in rows)
+    for org_id, description in rows:
+        typer.echo(f"{org_id:<{width}}  {description}")
+    typer.echo("\nUse: --as ID[,ID...] (or [organisation] as = [...] in the config file).")
 
 
 def _state_dir(state_dir: Path | None) -> Path:
@@ -434,7 +521,21 @@ def lab_list() -> None:
 
 
 #: Command modules of later pipeline inputs; each defines ``register(app: typer.Typer)``.
-COMMAND_MODULES: tuple[str, ...] = ("discover", "pcap", "lookup", "screen", "knowledge")
+COMMAND_MODULES: tuple[str, ...] = (
+    "discover",
+    "pcap",
+    "lookup",
+    "explain",
+    "screen",
+    "knowledge",
+    "kev",
+    "inventory",
+    "report",
+    "import_cmd",
+    "tickets",
+    "events",
+    "netbox",
+)
 
 
 def _register_commands() -> None:

@@ -10,18 +10,24 @@ from __future__ import annotations
 import asyncio
 import signal
 import threading
+import uuid
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from provscan import __version__
 from provscan.credentials import CredentialStore
 from provscan.discovery.interface import DiscoveryResult
 from provscan.discovery.runner import DiscoverySettings, discover_for_targets
 from provscan.engine.scanner import DeviceCheck, Scanner, ScanRequest, unless_stopped
+from provscan.engine.sweep import SweepEngine, Sweeper, choose_sweeper
 from provscan.events import ScanObserver
 from provscan.identify import Identifier
+from provscan.importers import FORMAT_LABELS, ImportFormat, merge_records, read_file
 from provscan.knowledge.loader import Knowledge, load_knowledge
-from provscan.model import HostEvidence, ScanResult
+from provscan.model import HostEvidence, ScanInfo, ScanResult, address_sort_key
 from provscan.passive import CaptureObserver, analyse_captures
 from provscan.probes.credentialed import credentialed_checks, credentialed_probes
 from provscan.probes.credentialed_defaults import DefaultCredentialCheck
@@ -53,13 +59,26 @@ async def run_scan(
     posture: bool = True,
     discovery: DiscoverySettings | None = DEFAULT_DISCOVERY,
     stop: asyncio.Event | None = None,
+    sweep_engine: SweepEngine | str | None = SweepEngine.auto,
+    acting_as: Sequence[str] = (),
 ) -> ScanResult:
     """Scan, attribute, judge and (unless ``posture`` is False) assess security posture.
+
+    ``sweep_engine`` finds the open ports of every target before any probe runs
+    (:mod:`provscan.engine.sweep`); None lets each host connect to its own ports instead.
 
     ``credentials`` enables the credentialed probes on the hosts it covers;
     ``check_default_credentials`` tries the documented factory accounts (off by default).
     Setting ``stop`` ends the scan early with what it learned (``info.complete`` False).
     """
+    sweeper: Sweeper | None = None
+    sweep_notes: tuple[str, ...] = ()
+    if sweep_engine is not None:
+        engine_name, sweeper = choose_sweeper(
+            sweep_engine, targets.size_upper_bound, (limits or ScanLimits()).rate_per_second
+        )
+        if engine_name == "nmap":
+            sweep_notes = ("sweep: open ports found by nmap's connect scan (nmap -sT)",)
     knowledge = knowledge or load_knowledge()
     # Discovery first (``discovery=None`` skips it); its replies join each host's evidence.
     discovered = DiscoveryResult()
@@ -68,7 +87,9 @@ async def run_scan(
             discover_for_targets((a for a, _ in targets), discovery), stop
         )
     policies = knowledge.select_policies(list(policy_ids) if policy_ids else None)
-    identifier = Identifier(knowledge, policies, posture=posture or check_default_credentials)
+    identifier = Identifier(
+        knowledge, policies, posture=posture or check_default_credentials, acting_as=acting_as
+    )
     probes = build_probes(knowledge)
     if credentials:
         probes += credentialed_probes(credentials)
@@ -85,10 +106,11 @@ async def run_scan(
         total_hosts=targets.size_upper_bound,
         limits=limits or ScanLimits(),
         prior=prior_evidence(discovered),
-        notes=discovered.notes,
+        notes=(*discovered.notes, *sweep_notes),
+        sweep=sweeper,
     )
     result = await scanner.run(request, stop=stop)
-    return identifier.finish(result) if posture else result
+    return identifier.finish(result) if posture else identifier.stamp(result)
 
 
 def prior_evidence(discovered: DiscoveryResult) -> dict[str, HostEvidence]:
@@ -113,6 +135,7 @@ def run_passive(
     observer: CaptureObserver | None = None,
     stop: Callable[[], bool] | None = None,
     posture: bool = True,
+    acting_as: Sequence[str] = (),
 ) -> ScanResult:
     """Analyse captures and identify every host in them, posture included.
 
@@ -120,7 +143,7 @@ def run_passive(
     """
     knowledge = knowledge or load_knowledge()
     policies = knowledge.select_policies(list(policy_ids) if policy_ids else None)
-    identifier = Identifier(knowledge, policies, posture=posture)
+    identifier = Identifier(knowledge, policies, posture=posture, acting_as=acting_as)
     result = analyse_captures(
         files,
         identifier.device,
@@ -130,6 +153,60 @@ def run_passive(
         stop=stop,
     )
     return identifier.finish(result)
+
+
+def run_import(
+    files: Sequence[tuple[str, ImportFormat | None]],
+    *,
+    policy_ids: Sequence[str] | None = None,
+    knowledge: Knowledge | None = None,
+    posture: bool = True,
+    acting_as: Sequence[str] = (),
+) -> ScanResult:
+    """Read what other tools saw (``files``: each path with its format, None to detect it)
+    and identify every device in them, posture included. Nothing is sent anywhere; the
+    result (kind ``import``) covers no address: an import proves no absence."""
+    from provscan.screening.columns import choose_columns
+
+    def product_columns(header: Sequence[str]) -> tuple[int | None, int | None, int | None]:
+        chosen = choose_columns(header)
+        if chosen.all_text:
+            return (None, None, None)
+        return (chosen.brand, chosen.model, chosen.description)
+
+    started = datetime.now(UTC)
+    knowledge = knowledge or load_knowledge()
+    policies = knowledge.select_policies(list(policy_ids) if policy_ids else None)
+    identifier = Identifier(knowledge, policies, posture=posture, acting_as=acting_as)
+    read = [read_file(Path(path), fmt, product_columns=product_columns) for path, fmt in files]
+    evidence = merge_records([record for done in read for record in done.records])
+    notes: list[str] = []
+    for done in read:
+        label = FORMAT_LABELS[done.format]
+        notes.append(f"imported from {label} {done.path}: {len(done.records)} records")
+        notes.extend(done.notes)
+    for source, count in sorted(evidence.without_address.items()):
+        notes.append(
+            f"{source}: {count} devices without an IP address skipped (join them with a "
+            "file that has one, e.g. DHCP leases for a MAC table)"
+        )
+    devices = sorted(
+        identifier.devices(evidence.hosts), key=lambda device: address_sort_key(device.ip)
+    )
+    info = ScanInfo(
+        scan_id=str(uuid.uuid4()),
+        kind="import",
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        targets=tuple(f"{done.format.value}:{done.path}" for done in read),
+        ports=tuple(sorted({port for device in devices for port in device.open_ports})),
+        policies=tuple(p.id for p in policies),
+        tool_version=__version__,
+        hosts_scanned=len(devices),
+        hosts_responding=len(devices),
+        notes=tuple(notes),
+    )
+    return identifier.finish(ScanResult(info, tuple(devices)))
 
 
 async def _discover_unless_stopped(

@@ -4,10 +4,10 @@ result (render, store, exit code). Commands import these instead of repeating th
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -16,6 +16,10 @@ from rich.markup import escape
 from provscan.errors import InputError, ProvscanError
 from provscan.model import ScanResult
 from provscan.report.events import NullObserver, RichProgressObserver, ScanObserver
+from provscan.targets import TargetBlock, TargetSet
+
+if TYPE_CHECKING:
+    from provscan.store.db import Store
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -63,6 +67,19 @@ PolicyOption = Annotated[
         help="Comma-separated policy ids (default: all bundled). See `provscan policies`.",
     ),
 ]
+AsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as",
+        metavar="JURISDICTION:ORGTYPE[,...]",
+        help=(
+            "Who you are, e.g. ca:federal-institution or us:federal-contractor,us-tx:state-agency: "
+            "each finding says whether its measure binds you, and only those make a device "
+            "restricted (default: [organisation] as in the config file, else every measure "
+            "counts; 'all' ignores the config). See `provscan policies --as-types`."
+        ),
+    ),
+]
 FormatOption = Annotated[
     OutputFormat,
     typer.Option("--format", "-f", metavar="table|json|jsonl|csv", help="Output format."),
@@ -86,6 +103,14 @@ FailOnRestrictedOption = Annotated[
     bool,
     typer.Option(
         "--fail-on-restricted", metavar="", help="Exit 3 when a restricted device is found."
+    ),
+]
+SiteOption = Annotated[
+    str | None,
+    typer.Option(
+        "--site",
+        metavar="NAME",
+        help="Site the scan belongs to, for the inventory (addresses are per site).",
     ),
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="No progress bar.")]
@@ -114,6 +139,27 @@ def parse_policy_ids(policy: str | None) -> list[str] | None:
     return policy_ids
 
 
+def resolve_acting_as(value: str | None) -> tuple[str, ...]:
+    """``--as`` (or, when not given, the config file's ``[organisation] as``) as checked org
+    type ids; empty: every measure counts. A bad id or config file is exit 2."""
+    from provscan.config import load_config
+    from provscan.knowledge.loader import load_knowledge
+    from provscan.policy.evaluate import parse_acting_as
+
+    try:
+        if value is not None:
+            values: list[str] = value.split(",")
+            if not any(part.strip() for part in values):
+                raise UsageProblem("--as needs at least one org type (or 'all')")
+        else:
+            values = list(load_config().organisation.acting_as)
+        return parse_acting_as(values, load_knowledge().policies.values())
+    except UsageProblem:
+        raise
+    except ProvscanError as exc:
+        raise UsageProblem(str(exc)) from exc
+
+
 def target_files(specs: Iterable[str] | None) -> list[str]:
     """The ``@file`` lists named among target specs (they are inputs, never to be overwritten)."""
     files: list[str] = []
@@ -131,7 +177,12 @@ def guard_output(
     """
     from provscan.report.files import OutputIsInputError, check_output
 
-    database = db if db and "://" not in db and db != ":memory:" else None
+    if db is None:
+        from provscan.store.db import default_db_path
+
+        database: Path | str | None = default_db_path()  # the default store is an input too
+    else:
+        database = db if "://" not in db and db != ":memory:" else None
     try:
         check_output(output, [*inputs, database])
     except OutputIsInputError as exc:
@@ -153,21 +204,63 @@ def emit(
     no_db: bool,
     *,
     verbose: bool = False,
+    site: str | None = None,
+    coverage: Sequence[Sequence[str]] = (),
 ) -> None:
-    """Render the result (``verbose``: the table in full), then store it unless ``no_db``."""
+    """Render the result (``verbose``: the table in full), then store it unless ``no_db``,
+    at ``site``, with the address ranges it ``coverage``s (see
+    :func:`provscan.store.inventory.coverage_ranges`; empty for captures and discovery)."""
     from provscan.report.formats import write_output
 
     write_output(result, fmt.value, output, Console(soft_wrap=False), verbose=verbose)
     if no_db:
         return
-    from provscan.store.db import normalise_db_arg, open_store
-
-    with open_store(normalise_db_arg(db)) as store:
-        scan_id = store.save(result)
+    with open_db(db) as store:
+        scan_id = store.save(result, site=site, coverage=coverage)
         stderr.print(
             f"[dim]stored scan {escape(scan_id)} in {escape(store.display_name)}[/]",
             highlight=False,
         )
+        from provscan.alerts.deliver import send_after_save
+        from provscan.config import load_config
+
+        # configured alert sinks ([[alerts.*]]); a failure is only a warning
+        send_after_save(
+            store,
+            load_config().alerts,
+            lambda line: stderr.print(
+                f"[yellow]provscan: warning:[/] {escape(line)}", highlight=False
+            ),
+        )
+
+
+def open_db(db: str | None) -> Store:
+    """The store named by ``--db``, following the organisation's settings in the config file
+    (when a device is gone, case due dates)."""
+    from provscan.config import load_config
+    from provscan.store.cases import CaseSettings
+    from provscan.store.db import StoreSettings, normalise_db_arg, open_store
+
+    config = load_config()
+    settings = StoreSettings(
+        gone_after=config.inventory.gone_after_scans,
+        cases=CaseSettings(
+            sla_days_restricted=config.cases.sla_days_restricted,
+            sla_days_priority1=config.cases.sla_days_priority1,
+        ),
+    )
+    return open_store(normalise_db_arg(db), settings)
+
+
+def scan_coverage(targets: TargetSet) -> list[list[str]]:
+    """The address ranges an active scan of ``targets`` covers (its blocks less its
+    exclusions), kept with the scan so the inventory knows where absence is proof."""
+    from provscan.store.inventory import coverage_ranges
+
+    def spans(blocks: Iterable[TargetBlock]) -> list[str]:
+        return [f"{block.first}-{block.last}" for block in blocks]
+
+    return coverage_ranges(spans(targets.blocks), spans(targets.excluded))
 
 
 def finish(result: ScanResult, fail_on_restricted: bool) -> None:

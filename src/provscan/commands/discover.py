@@ -19,6 +19,7 @@ import typer
 
 from provscan import __version__
 from provscan.commands.common import (
+    AsOption,
     DbOption,
     FailOnRestrictedOption,
     FormatOption,
@@ -26,12 +27,14 @@ from provscan.commands.common import (
     OutputFormat,
     OutputOption,
     PolicyOption,
+    SiteOption,
     emit,
     epilog,
     fail_for,
     finish,
     guard_output,
     parse_policy_ids,
+    resolve_acting_as,
     target_files,
 )
 from provscan.commands.options_output import VerboseOption
@@ -54,6 +57,7 @@ def build_result(
     started: datetime,
     target_specs: Sequence[str],
     policy_ids: Sequence[str] | None = None,
+    acting_as: Sequence[str] = (),
 ) -> ScanResult:
     """Identify every discovered host (one device record each), posture included."""
     from provscan.identify import Identifier
@@ -61,7 +65,7 @@ def build_result(
 
     knowledge = load_knowledge()
     policies = knowledge.select_policies(list(policy_ids) if policy_ids else None)
-    identifier = Identifier(knowledge, policies)
+    identifier = Identifier(knowledge, policies, acting_as=acting_as)
     devices: list[Device] = [
         identifier.device(
             HostEvidence(
@@ -107,6 +111,7 @@ def register(app: typer.Typer) -> None:
         epilog=epilog(
             "provscan discover --iface eth0 --timeout 2",
             "provscan discover 127.77.20.10-14 --timeout 0.5 --no-db -f csv",
+            "provscan discover 127.77.20.10-14 --as ca:federal-institution --no-db",
         )
     )
     def discover(
@@ -134,10 +139,12 @@ def register(app: typer.Typer) -> None:
             ),
         ] = DEFAULT_TIMEOUT_S,
         policy: PolicyOption = None,
+        acting_as: AsOption = None,
         fmt: FormatOption = OutputFormat.table,
         output: OutputOption = None,
         db: DbOption = None,
         no_db: NoDbOption = False,
+        site: SiteOption = None,
         allow_public: Annotated[
             bool, typer.Option("--allow-public", help="Allow public unicast targets.")
         ] = False,
@@ -150,10 +157,17 @@ def register(app: typer.Typer) -> None:
         try:
             guard_output(output, target_files(targets), db=db)
             policy_ids = parse_policy_ids(policy)
+            org_types = resolve_acting_as(acting_as)
             found = asyncio.run(run_discover(targets or [], settings, allow_public=allow_public))
             specs = targets or [iface or "attached segments"]
-            result = build_result(found, started=started, target_specs=specs, policy_ids=policy_ids)
-            emit(result, fmt, output, db, no_db, verbose=verbose)
+            result = build_result(
+                found,
+                started=started,
+                target_specs=specs,
+                policy_ids=policy_ids,
+                acting_as=org_types,
+            )
+            emit(result, fmt, output, db, no_db, verbose=verbose, site=site)
         except ProvscanError as exc:
             raise fail_for(exc) from None
         finish(result, fail_on_restricted)

@@ -11,6 +11,7 @@ import typer
 
 from provscan.commands.common import (
     EXIT_USAGE,
+    AsOption,
     DbOption,
     FailOnRestrictedOption,
     FormatOption,
@@ -19,6 +20,7 @@ from provscan.commands.common import (
     OutputOption,
     PolicyOption,
     QuietOption,
+    SiteOption,
     emit,
     epilog,
     fail,
@@ -26,6 +28,7 @@ from provscan.commands.common import (
     finish,
     guard_output,
     parse_policy_ids,
+    resolve_acting_as,
     stderr,
 )
 from provscan.commands.options_output import VerboseOption, interrupted
@@ -91,6 +94,7 @@ def register(app: typer.Typer) -> None:
         epilog=epilog(
             "provscan pcap mirror.pcapng",
             "provscan pcap day1.pcap.gz day2.pcap -f json -o passive.json",
+            "provscan pcap mirror.pcapng --as us:federal-contractor",
             "tcpdump -i eth1 -w - | provscan pcap - --no-db -f jsonl",
         ),
     )
@@ -103,16 +107,30 @@ def register(app: typer.Typer) -> None:
             ),
         ],
         policy: PolicyOption = None,
+        acting_as: AsOption = None,
         fmt: FormatOption = OutputFormat.table,
         output: OutputOption = None,
         db: DbOption = None,
         no_db: NoDbOption = False,
+        site: SiteOption = None,
         fail_on_restricted: FailOnRestrictedOption = False,
         quiet: QuietOption = False,
         verbose: VerboseOption = False,
     ) -> None:
         """Identify devices passively from packet captures (no packet is sent)."""
-        run_pcap(files, policy, fmt, output, db, no_db, fail_on_restricted, quiet, verbose)
+        run_pcap(
+            files,
+            policy,
+            fmt,
+            output,
+            db,
+            no_db,
+            fail_on_restricted,
+            quiet,
+            verbose,
+            site=site,
+            acting_as=acting_as,
+        )
 
 
 def run_pcap(
@@ -125,6 +143,9 @@ def run_pcap(
     fail_on_restricted: bool,
     quiet: bool,
     verbose: bool = False,
+    *,
+    site: str | None = None,
+    acting_as: str | None = None,
 ) -> None:
     from provscan.passive import STDIN_NAME
     from provscan.pipeline import first_interrupt_calls, run_passive
@@ -140,10 +161,15 @@ def run_pcap(
     try:
         guard_output(output, files, db=db)
         policy_ids = parse_policy_ids(policy)
+        org_types = resolve_acting_as(acting_as)
         try:
             with first_interrupt_calls(stop.set):
                 result = run_passive(
-                    files, policy_ids=policy_ids, observer=progress, stop=stop.is_set
+                    files,
+                    policy_ids=policy_ids,
+                    observer=progress,
+                    stop=stop.is_set,
+                    acting_as=org_types,
                 )
         finally:
             if progress is not None:
@@ -152,7 +178,7 @@ def run_pcap(
         for note in result.info.notes:
             if " is truncated" in note or " is corrupt" in note:
                 stderr.print(f"[yellow]provscan: warning:[/] {note}", highlight=False)
-        emit(result, fmt, output, db, no_db, verbose=verbose)
+        emit(result, fmt, output, db, no_db, verbose=verbose, site=site)
     except ProvscanError as exc:
         raise fail_for(exc) from None
     if stop.is_set():
