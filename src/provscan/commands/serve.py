@@ -1,0 +1,137 @@
+"""``provscan serve``: the web API over a store (FastAPI on uvicorn; loopback unless told)."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from provscan.commands.common import EXIT_USAGE, DbOption, fail, fail_for
+from provscan.errors import ProvscanError
+
+_EXIT_CODES = (
+    "Exit codes:\n"
+    "  0    stopped (Ctrl-C)\n"
+    "  1    the database cannot be opened, or the port is taken (message on stderr)\n"
+    "  2    bad argument (a non-loopback --host without --allow-remote, a missing TLS file)"
+)
+
+
+def _epilog(*examples: str) -> str:
+    lines = "\n".join(f"  {example}" for example in examples)
+    return f"\b\nExamples:\n{lines}\n\n\b\n{_EXIT_CODES}"
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        name="serve",
+        epilog=_epilog(
+            "provscan users add admin --role admin && provscan serve",
+            "provscan serve --db /srv/provscan.db --port 8443 --tls-cert cert.pem --tls-key key.pem",
+            "provscan serve --host 10.0.0.5 --allow-remote --tls-cert cert.pem --tls-key key.pem",
+        ),
+    )(serve)
+
+
+#: The Host headers a server on loopback answers.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
+
+
+def _allowed_hosts(host: str) -> list[str] | None:
+    """The Host names to answer: loopback ones on an IPv4 loopback address or localhost
+    (Starlette compares the part before the first ':', so IPv6 literals are not listed and
+    a server on ::1 answers any name); None for a remote deployment."""
+    if host != "localhost" and ":" in host:
+        return None
+    return [*LOOPBACK_HOSTS, host] if is_loopback_host(host) else None
+
+
+def is_loopback_host(host: str) -> bool:
+    """``localhost`` or a loopback address (127.0.0.0/8, ::1)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(
+    db: DbOption = None,
+    host: Annotated[
+        str,
+        typer.Option(
+            "--host",
+            metavar="ADDRESS",
+            help="Address to listen on (default loopback; any other needs --allow-remote).",
+        ),
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", metavar="PORT", min=1, max=65535, help="TCP port.")
+    ] = 8080,
+    allow_remote: Annotated[
+        bool,
+        typer.Option(
+            "--allow-remote",
+            help="Allow listening on a non-loopback address (use TLS: the store maps weak devices).",
+        ),
+    ] = False,
+    tls_cert: Annotated[
+        Path | None, typer.Option("--tls-cert", metavar="FILE", help="TLS certificate (PEM).")
+    ] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option("--tls-key", metavar="FILE", help="TLS private key (PEM).")
+    ] = None,
+) -> None:
+    """Serve the REST API (/api/v1, OpenAPI at /api/v1/openapi.json) over a store.
+
+    Nobody can log in until an account exists: create one with `provscan users add`.
+    """
+    if not is_loopback_host(host) and not allow_remote:
+        raise fail(
+            f"--host {host} is not a loopback address; add --allow-remote to listen there",
+            EXIT_USAGE,
+        )
+    if (tls_cert is None) != (tls_key is None):
+        raise fail("--tls-cert and --tls-key go together", EXIT_USAGE)
+    for path in (tls_cert, tls_key):
+        if path is not None and not path.is_file():
+            raise fail(f"{path} is not a readable file", EXIT_USAGE)
+    import uvicorn
+
+    from provscan.commands.common import open_db
+    from provscan.store.db import normalise_db_arg
+    from provscan.web.app import create_app
+
+    try:
+        with open_db(db) as store:  # the organisation's settings, as every command uses
+            settings = store.settings
+        app = create_app(
+            normalise_db_arg(db),
+            settings,
+            tls=tls_cert is not None,
+            # On loopback only loopback names are answered (DNS rebinding); a remote
+            # deployment names its own hosts behind its proxy.
+            allowed_hosts=_allowed_hosts(host),
+        )
+    except ProvscanError as exc:
+        raise fail_for(exc) from None
+    try:
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            ssl_certfile=str(tls_cert) if tls_cert else None,
+            ssl_keyfile=str(tls_key) if tls_key else None,
+            server_header=False,
+            proxy_headers=False,
+            log_level="info",
+        )
+    except SystemExit as exc:
+        # uvicorn exits 3 when it cannot start (a taken port); 3 means "restricted" here.
+        if exc.code not in (0, None):
+            raise fail(
+                f"cannot serve on {host}:{port} (the port is taken or not allowed)"
+            ) from None

@@ -1,0 +1,166 @@
+"""``provscan users add|token|list``: the web console's local accounts (no default account)."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from provscan.commands.common import EXIT_USAGE, DbOption, fail, fail_for, open_db
+from provscan.errors import ProvscanError
+
+_EXIT_CODES = (
+    "Exit codes:\n"
+    "  0    done\n"
+    "  1    the database cannot be opened or written (message on stderr)\n"
+    "  2    bad argument (an existing or unknown user, a short password, no password given)"
+)
+
+
+def _epilog(*examples: str) -> str:
+    lines = "\n".join(f"  {example}" for example in examples)
+    return f"\b\nExamples:\n{lines}\n\n\b\n{_EXIT_CODES}"
+
+
+class Role(StrEnum):
+    viewer = "viewer"
+    analyst = "analyst"
+    admin = "admin"
+
+
+users_app = typer.Typer(
+    name="users",
+    help="Accounts for `provscan serve`: add, issue or revoke API tokens, remove, list.",
+    no_args_is_help=True,
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(users_app)
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _password() -> str:
+    """From a prompt on a terminal (asked twice), else from PROVSCAN_PASSWORD."""
+    if sys.stdin.isatty():
+        first = getpass.getpass("Password: ")
+        if getpass.getpass("Password again: ") != first:
+            raise fail("the passwords differ", EXIT_USAGE)
+        return first
+    from_env = os.environ.get("PROVSCAN_PASSWORD")
+    if not from_env:
+        raise fail(
+            "no terminal to ask for a password: set PROVSCAN_PASSWORD (never on the command line)",
+            EXIT_USAGE,
+        )
+    return from_env
+
+
+@users_app.command(
+    "add",
+    epilog=_epilog(
+        "provscan users add admin --role admin",
+        "PROVSCAN_PASSWORD=... provscan users add alice --role analyst --db /srv/provscan.db",
+    ),
+)
+def add(
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="User name (letters, digits, . _ - @).")
+    ],
+    role: Annotated[
+        Role, typer.Option("--role", metavar="viewer|analyst|admin", help="What the user may do.")
+    ],
+    db: DbOption = None,
+) -> None:
+    """Add a user; the password is asked for (or read from PROVSCAN_PASSWORD without a terminal)."""
+    from provscan.store.users import check_new_user
+
+    password = _password()
+    try:
+        check_new_user(name, role.value, password)
+        with open_db(db) as store:
+            store.accounts().add_user(name, role.value, password, actor=_actor(), address="cli")
+    except ProvscanError as exc:
+        raise fail_for(exc) from None
+    typer.echo(f"added {name} ({role.value})")
+
+
+@users_app.command(
+    "token",
+    epilog=_epilog("provscan users token alice", "TOKEN=$(provscan users token ci | tail -n 1)"),
+)
+def token(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The user the token acts as.")],
+    db: DbOption = None,
+) -> None:
+    """Issue a new API token (sent as `Authorization: Bearer TOKEN`); shown once, as the last
+    line: only its hash is kept."""
+    try:
+        with open_db(db) as store:
+            issued = store.accounts().issue_token(name, actor=_actor(), address="cli")
+    except ProvscanError as exc:
+        raise fail_for(exc) from None
+    typer.echo(f"API token for {name} (shown once, store it now):")
+    typer.echo(issued)
+
+
+@users_app.command(
+    "remove",
+    epilog=_epilog("provscan users remove alice", "provscan users remove bob --db /srv/p.db"),
+)
+def remove(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The user to remove.")],
+    db: DbOption = None,
+) -> None:
+    """Remove a user with their API tokens and sessions (the last admin cannot be removed)."""
+    try:
+        with open_db(db) as store:
+            store.accounts().remove_user(name, actor=_actor(), address="cli")
+    except ProvscanError as exc:
+        raise fail_for(exc) from None
+    typer.echo(f"removed {name}")
+
+
+@users_app.command("revoke", epilog=_epilog("provscan users revoke ci"))
+def revoke(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The user whose tokens end.")],
+    db: DbOption = None,
+) -> None:
+    """Revoke every API token of a user (their password and sessions stay)."""
+    try:
+        with open_db(db) as store:
+            count = store.accounts().revoke_tokens(name, actor=_actor(), address="cli")
+    except ProvscanError as exc:
+        raise fail_for(exc) from None
+    typer.echo(f"revoked {count} token(s) of {name}")
+
+
+@users_app.command("list", epilog=_epilog("provscan users list", "provscan users list --json"))
+def list_users(
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of lines.")] = False,
+) -> None:
+    """The users, their roles and any lockout."""
+    import json
+
+    try:
+        with open_db(db) as store:
+            found = store.accounts().users()
+    except ProvscanError as exc:
+        raise fail_for(exc) from None
+    if as_json:
+        typer.echo(json.dumps([user.to_json() for user in found], indent=2))
+        return
+    for user in found:
+        locked = f"  locked until {user.locked_until.isoformat()}" if user.locked_until else ""
+        typer.echo(f"{user.name}\t{user.role}\t{user.created.date().isoformat()}{locked}")

@@ -1,0 +1,1 @@
+"""The web API (and later the console) over a store: ``provscan serve`` (issue 16)."""

@@ -1,0 +1,587 @@
+"""The REST API under ``/api/v1``: every route names the weakest role it admits."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, Response, UploadFile
+from fastapi import Path as PathParam
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from provscan.errors import ProvscanError, StoreRequestError
+from provscan.store.pages import MAX_PAGE, PageFilters
+from provscan.store.users import LoginRefused
+from provscan.web.auth import (
+    ROLE_KEY,
+    SESSION_COOKIE,
+    Principal,
+    client_address,
+    principal,
+    require,
+    store_of,
+)
+from provscan.web.security import MAX_BODY_BYTES
+
+PREFIX = "/api/v1"
+#: Rows a screened upload may hold (the CLI allows more; the web answers in one response).
+MAX_SCREEN_ROWS = 20_000
+#: How often a progress stream looks for new events.
+SSE_POLL_SECONDS = 0.2
+#: Longest text ``/lookup`` takes.
+MAX_LOOKUP_TEXT = 500
+
+router = APIRouter(prefix=PREFIX)
+Caller = Annotated[Principal, Depends(principal)]
+#: Case numbers are database integers (an out-of-range one would reach the driver).
+CaseId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
+
+
+class Problem(BaseModel):
+    """Every error answer: ``detail`` says what was wrong, never how the server is built."""
+
+    detail: Any
+
+
+#: The error answers every route may give.
+_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "description": text}
+    for status, text in (
+        (400, "a bad value (an unknown status, a damaged cursor, a refused change)"),
+        (401, "no or unknown credentials"),
+        (403, "the role does not allow it, or a cookie write without its CSRF token"),
+        (404, "no such scan, device or case"),
+        (409, "another scan is running"),
+        (413, "the request body is too large"),
+    )
+}
+
+
+def route(method: str, path: str, role: str, **options: Any) -> Callable[[Any], Any]:
+    """Register ``path`` for ``role`` and the roles above it (recorded in the OpenAPI
+    document as ``x-provscan-role``, which the tests enumerate)."""
+    return router.api_route(
+        path,
+        methods=[method],
+        dependencies=[Depends(require(role))],
+        openapi_extra={ROLE_KEY: role},
+        **{**options, "responses": {**_PROBLEMS, **options.get("responses", {})}},
+    )
+
+
+def _said(exc: Exception, request: Request | None) -> str:
+    """The store's message without the database it names (a file path on the server)."""
+    text = str(exc)
+    if request is not None:
+        text = text.replace(f" in {store_of(request).display_name}", "")
+    return text
+
+
+def _not_found(exc: StoreRequestError, request: Request) -> HTTPException:
+    return HTTPException(404, _said(exc, request))
+
+
+# --- session -----------------------------------------------------------------------------
+
+
+class Login(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+_LOGIN_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": Login.model_json_schema()},
+        },
+    }
+}
+
+
+@router.post(
+    "/session",
+    openapi_extra=_LOGIN_BODY,
+    responses={
+        401: {"model": Problem, "description": "wrong name or password"},
+        415: {"model": Problem, "description": "the body is not JSON"},
+        422: {"model": Problem, "description": "no name or password sent"},
+        429: {"model": Problem, "description": "the account or address is locked out"},
+    },
+)
+async def log_in(request: Request, response: Response) -> dict[str, Any]:
+    """Log in with a name and password (JSON only): sets the session cookie and returns the
+    CSRF token to send as ``X-CSRF-Token`` with every state-changing request.
+
+    JSON only, so that no cross-site form can log a browser into someone else's account
+    (a form cannot send ``application/json`` without a CORS preflight, which is refused);
+    the console's login page has its own form with a CSRF token."""
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        raise HTTPException(415, "send the name and password as JSON")
+    try:
+        raw: Any = await request.json()
+        login = Login.model_validate(raw)
+    except (ValidationError, ValueError) as exc:
+        raise HTTPException(422, "send a name and a password") from exc
+    accounts = store_of(request).accounts()
+    address = client_address(request)
+    try:
+        user = await run_in_threadpool(
+            accounts.authenticate, login.name, login.password, address=address
+        )
+    except LoginRefused as exc:
+        raise HTTPException(429 if exc.throttled else 401, str(exc)) from None
+    cookie, csrf = await run_in_threadpool(accounts.open_session, user, address=address)
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        httponly=True,
+        samesite="strict",
+        secure=bool(request.app.state.tls),
+        path="/",
+    )
+    return {"user": user.to_json(), "csrf_token": csrf}
+
+
+@route("GET", "/session", "viewer")
+def who_am_i(caller: Caller, request: Request) -> dict[str, Any]:
+    """The logged-in user (and, for a cookie session, its CSRF token)."""
+    csrf = None
+    if caller.via == "session":
+        found = store_of(request).accounts().session_user(request.cookies[SESSION_COOKIE])
+        csrf = found[1] if found else None
+    return {"user": caller.user.to_json(), "via": caller.via, "csrf_token": csrf}
+
+
+@route("DELETE", "/session", "viewer")
+def log_out(caller: Caller, request: Request, response: Response) -> dict[str, Any]:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        store_of(request).accounts().close_session(
+            cookie, actor=caller.user.name, address=client_address(request)
+        )
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return {"logged_out": True}
+
+
+# --- scans, devices, diff ----------------------------------------------------------------
+
+
+@route("GET", "/scans", "viewer")
+def list_scans(
+    request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 50
+) -> dict[str, Any]:
+    return {"scans": [s.to_json() for s in store_of(request).scans(limit)]}
+
+
+class StartScan(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    #: Addresses, networks (CIDR) or ranges; no host names, no @files.
+    targets: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        min_length=1, max_length=64
+    )
+    ports: list[Annotated[int, Field(ge=1, le=65535)]] | None = Field(
+        default=None, min_length=1, max_length=1000
+    )
+    policies: list[Annotated[str, Field(max_length=64)]] | None = Field(
+        default=None, max_length=100
+    )
+    site: str | None = Field(default=None, max_length=200)
+
+
+@route("POST", "/scans", "analyst", status_code=202)
+def start_scan(caller: Caller, request: Request, start: StartScan) -> dict[str, Any]:
+    """Start a scan (one at a time; the same scope rules as the CLI, discovery off): 202 with
+    the job, whose progress ``GET /scans/jobs/{job_id}/events`` streams."""
+    from provscan.transport.limits import DEFAULT_PORTS
+    from provscan.web.scans import ScanBusy, ScanRefused
+
+    _, _, org_types = _judging(start.policies, None)
+    jobs = request.app.state.scan_jobs
+    try:
+        job = jobs.start(
+            start.targets,
+            actor=caller.user.name,
+            ports=start.ports or DEFAULT_PORTS,
+            policy_ids=start.policies,
+            acting_as=org_types,
+            site=start.site,
+        )
+    except ScanRefused as exc:
+        raise HTTPException(400, str(exc)) from None
+    except ScanBusy as exc:
+        raise HTTPException(409, str(exc)) from None
+    store_of(request).accounts().audit(
+        caller.user.name,
+        "scan.start",
+        client_address(request),
+        job.id,
+        {"targets": start.targets, "site": start.site},
+    )
+    result: dict[str, Any] = job.to_json()
+    result["events_url"] = f"{PREFIX}/scans/jobs/{job.id}/events"
+    return result
+
+
+JobId = Annotated[str, PathParam(min_length=1, max_length=64)]
+
+
+@route("GET", "/scans/jobs/{job_id}", "viewer")
+def get_scan_job(request: Request, job_id: JobId) -> dict[str, Any]:
+    job = request.app.state.scan_jobs.get(job_id)
+    if job is None:
+        raise HTTPException(404, f"no scan job {job_id!r}")
+    result: dict[str, Any] = job.to_json()
+    return result
+
+
+@route(
+    "GET",
+    "/scans/jobs/{job_id}/events",
+    "viewer",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "progress events"}},
+)
+def scan_job_events(request: Request, job_id: JobId) -> StreamingResponse:
+    """The job's progress as server-sent events (``started``, ``host``, ``scanned``,
+    ``stored`` or ``failed``), from the first; the stream ends with the job."""
+    job = request.app.state.scan_jobs.get(job_id)
+    if job is None:
+        raise HTTPException(404, f"no scan job {job_id!r}")
+
+    async def stream() -> AsyncIterator[str]:
+        index = 0
+        while True:
+            events, ended = job.since(index)
+            for event in events:
+                yield f"event: {event['event']}\ndata: {json.dumps(event)}\n\n"
+            index += len(events)
+            if ended and not events:
+                return
+            await asyncio.sleep(SSE_POLL_SECONDS)
+
+    return StreamingResponse(stream(), media_type="text/event-stream")
+
+
+@route("GET", "/scans/{scan_id}", "viewer")
+def get_scan(request: Request, scan_id: str) -> dict[str, Any]:
+    """A stored scan: its summary and the full contract document it was saved from."""
+    store = store_of(request)
+    try:
+        summary = store.scan_summary(scan_id)
+        document = store.load(scan_id)
+    except StoreRequestError as exc:
+        raise _not_found(exc, request) from None
+    return {"summary": summary.to_json(), "document": document.model_dump(mode="json")}
+
+
+@route("GET", "/summary", "viewer")
+def dashboard(request: Request) -> dict[str, Any]:
+    """The dashboard's numbers: devices, restricted by site and maker, cases, knowledge."""
+    from provscan.knowledge.packs import active_pack
+
+    counts = store_of(request).dashboard()
+    pack = active_pack()
+    counts["knowledge"] = {"version": pack.version, "as_of": pack.as_of}
+    return counts
+
+
+@route("GET", "/devices", "viewer")
+def list_devices(
+    request: Request,
+    restricted: bool | None = None,
+    site: Annotated[str | None, Query(max_length=200)] = None,
+    status: Annotated[str | None, Query(max_length=16)] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    cursor: Annotated[str | None, Query(max_length=2000)] = None,
+) -> dict[str, Any]:
+    """Inventory devices (the inventory JSON objects), a page at a time; ``next`` is the
+    cursor of the following page, null on the last."""
+    filters = PageFilters(restricted=restricted, site=site, status=status, q=q or None)
+    try:
+        devices, after = store_of(request).inventory_page(cursor or None, limit, filters)
+    except StoreRequestError as exc:
+        raise HTTPException(400, _said(exc, request)) from None
+    return {"devices": devices, "next": after}
+
+
+@route("GET", "/devices/{device_id}", "viewer")
+def get_device(request: Request, device_id: str) -> dict[str, Any]:
+    """One device: its inventory entry, the newest full document (evidence) and its cases."""
+    from provscan.compliance.render import case_json
+
+    try:
+        device, document, cases = store_of(request).device(device_id)
+    except StoreRequestError as exc:
+        raise _not_found(exc, request) from None
+    return {
+        "device": device.to_json(),
+        "document": document,
+        "cases": [case_json(case) for case in cases],
+    }
+
+
+@route("GET", "/diff", "viewer")
+def get_diff(
+    request: Request,
+    old: Annotated[str | None, Query(max_length=64)] = None,
+    new: Annotated[str | None, Query(max_length=64)] = None,
+) -> dict[str, Any]:
+    """What changed between two scans (default: the newest two whose scopes overlap)."""
+    try:
+        return store_of(request).diff(old, new).to_json()
+    except StoreRequestError as exc:
+        raise _not_found(exc, request) from None
+
+
+# --- cases -------------------------------------------------------------------------------
+
+
+@route("GET", "/cases", "viewer")
+def list_cases(
+    request: Request,
+    status: Annotated[str | None, Query(max_length=16)] = None,
+    device_id: Annotated[str | None, Query(max_length=64)] = None,
+    overdue: bool = False,
+) -> dict[str, Any]:
+    from provscan.compliance.render import case_json
+
+    try:
+        found = store_of(request).cases(status=status, device_id=device_id, overdue=overdue)
+    except StoreRequestError as exc:
+        raise HTTPException(400, _said(exc, request)) from None
+    return {"cases": [case_json(case) for case in found]}
+
+
+@route("GET", "/cases/{case_id}", "viewer")
+def get_case(request: Request, case_id: CaseId) -> dict[str, Any]:
+    from provscan.compliance.render import case_json
+
+    try:
+        return case_json(store_of(request).case(case_id))
+    except StoreRequestError as exc:
+        raise _not_found(exc, request) from None
+
+
+class CaseChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: str | None = Field(default=None, max_length=16)
+    owner: str | None = Field(default=None, max_length=200)
+    due: str | None = Field(default=None, max_length=10)
+    note: str | None = Field(default=None, max_length=4000)
+
+
+@route("PATCH", "/cases/{case_id}", "analyst")
+def change_case(
+    caller: Caller, request: Request, case_id: CaseId, change: CaseChange
+) -> dict[str, Any]:
+    """Change a case's status, owner, due date or add a note (audited)."""
+    from provscan.compliance.render import case_json
+
+    store = store_of(request)
+    try:
+        store.case(case_id)
+    except StoreRequestError as exc:
+        raise _not_found(exc, request) from None
+    try:
+        case = store.update_case(
+            case_id,
+            actor=caller.user.name,
+            status=change.status,
+            owner=change.owner,
+            due=change.due,
+            note=change.note,
+        )
+    except StoreRequestError as exc:
+        raise HTTPException(400, _said(exc, request)) from None
+    store.accounts().audit(
+        caller.user.name,
+        "case.update",
+        client_address(request),
+        str(case_id),
+        change.model_dump(exclude_none=True),
+    )
+    return case_json(case)
+
+
+# --- lookup and screening ----------------------------------------------------------------
+
+
+class LookupRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=MAX_LOOKUP_TEXT)
+    policies: list[str] | None = None
+    #: Org types (``ca:federal-institution``); default: the config file's ``[organisation] as``.
+    acting_as: list[str] | None = None
+
+
+def _judging(policy_ids: list[str] | None, acting_as: list[str] | None) -> tuple[Any, Any, Any]:
+    from provscan.config import load_config
+    from provscan.policy.evaluate import parse_acting_as
+    from provscan.screening.run import bundled_identifier
+
+    identifier = bundled_identifier()
+    try:
+        policies = identifier.knowledge.select_policies(policy_ids)
+        values = acting_as if acting_as is not None else list(load_config().organisation.acting_as)
+        org_types = parse_acting_as(values, identifier.knowledge.policies.values())
+    except ProvscanError as exc:
+        raise HTTPException(400, _said(exc, None)) from None
+    return identifier, policies, org_types
+
+
+@route("POST", "/lookup", "analyst")
+def lookup(request: LookupRequest) -> dict[str, Any]:
+    """Who really makes a product: the same result as ``provscan lookup -f json``."""
+    from provscan.policy.evaluate import maker_countries
+    from provscan.screening.verdict import judge_product
+
+    identifier, policies, org_types = _judging(request.policies, request.acting_as)
+    row = judge_product(
+        identifier.identify(request.text.strip()),
+        policies,
+        acting_as=org_types,
+        countries=maker_countries(identifier.knowledge.vendors),
+    )
+    result: dict[str, Any] = row.model_dump(mode="json")
+    return result
+
+
+@route("POST", "/screen", "analyst")
+async def screen(
+    caller: Caller, request: Request, file: Annotated[UploadFile, File()]
+) -> dict[str, Any]:
+    """Screen an uploaded procurement list (CSV or XLSX): one result row per data row."""
+    data = await file.read(MAX_BODY_BYTES + 1)
+    if len(data) > MAX_BODY_BYTES:
+        raise HTTPException(413, "the list is too large")
+    rows = await run_in_threadpool(_screen_bytes, data)
+    store_of(request).accounts().audit(
+        caller.user.name, "screen", client_address(request), None, {"rows": len(rows)}
+    )
+    return {"rows": rows}
+
+
+def _screen_bytes(data: bytes) -> list[dict[str, Any]]:
+    from provscan.screening.columns import choose_columns
+    from provscan.screening.run import screen_table
+    from provscan.screening.tables import read_table
+
+    identifier, policies, org_types = _judging(None, None)
+    # The client's file name is never used: the upload is written under a fixed name.
+    with tempfile.TemporaryDirectory(prefix="provscan-screen-") as directory:
+        path = Path(directory) / "upload"
+        path.write_bytes(data)
+        try:
+            table = read_table(path, max_rows=MAX_SCREEN_ROWS, max_bytes=len(data) + 1)
+            columns = choose_columns(table.header)
+        except ProvscanError as exc:
+            # The reader names the file it read: here a temporary path, not the client's.
+            said = str(exc).replace(str(path), "the upload")
+            raise HTTPException(400, said) from None
+    rows = screen_table(table, columns, identifier, policies, acting_as=org_types)
+    return [row.model_dump(mode="json") for row in rows]
+
+
+# --- reports, policies, knowledge --------------------------------------------------------
+
+_REPORT_TYPES = {"html": "text/html; charset=utf-8", "pdf": "application/pdf"}
+
+
+@route("GET", "/reports/{fmt}", "viewer")
+def report(request: Request, fmt: Literal["html", "pdf"]) -> Response:
+    """The compliance report of the inventory, as a download."""
+    from provscan.compliance.report import render_report
+
+    body = render_report(store_of(request), fmt=fmt)
+    return Response(
+        body,
+        media_type=_REPORT_TYPES[fmt],
+        headers={"content-disposition": f'attachment; filename="provscan-report.{fmt}"'},
+    )
+
+
+@route("GET", "/policies", "viewer")
+def policies() -> dict[str, Any]:
+    from provscan.screening.run import default_knowledge
+
+    return {
+        "policies": [
+            policy.model_dump(mode="json") for policy in default_knowledge().policies.values()
+        ]
+    }
+
+
+@route("GET", "/knowledge", "viewer")
+def knowledge() -> dict[str, Any]:
+    from provscan.knowledge.packs import active_pack
+
+    status: dict[str, Any] = active_pack().as_dict()
+    status.pop("path", None)  # where the server keeps its files is nobody's business
+    return status
+
+
+# --- users and audit (admin) -------------------------------------------------------------
+
+
+@route("GET", "/users", "admin")
+def list_users(request: Request) -> dict[str, Any]:
+    return {"users": [user.to_json() for user in store_of(request).accounts().users()]}
+
+
+class NewUser(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=64)
+    role: Literal["viewer", "analyst", "admin"]
+    password: str = Field(min_length=1, max_length=1024)
+
+
+@route("POST", "/users", "admin", status_code=201)
+def add_user(caller: Caller, request: Request, new: NewUser) -> dict[str, Any]:
+    try:
+        user = (
+            store_of(request)
+            .accounts()
+            .add_user(
+                new.name,
+                new.role,
+                new.password,
+                actor=caller.user.name,
+                address=client_address(request),
+            )
+        )
+    except StoreRequestError as exc:
+        raise HTTPException(400, _said(exc, request)) from None
+    return user.to_json()
+
+
+UserName = Annotated[str, PathParam(min_length=1, max_length=64)]
+
+
+@route("DELETE", "/users/{name}", "admin")
+def remove_user(caller: Caller, request: Request, name: UserName) -> dict[str, Any]:
+    """Remove a user, their API tokens and sessions (not the last admin)."""
+    accounts = store_of(request).accounts()
+    try:
+        accounts.user(name)
+    except StoreRequestError as exc:
+        raise _not_found(exc, request) from None
+    try:
+        accounts.remove_user(name, actor=caller.user.name, address=client_address(request))
+    except StoreRequestError as exc:
+        raise HTTPException(400, _said(exc, request)) from None
+    return {"removed": name}
+
+
+@route("GET", "/audit", "admin")
+def audit(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> dict[str, Any]:
+    """The audit log, newest first."""
+    return {"entries": store_of(request).accounts().audit_log(limit)}

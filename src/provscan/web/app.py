@@ -1,0 +1,90 @@
+"""The application: ``create_app(store_url, settings)`` opens the store and mounts the API."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+from provscan.errors import StoreError, StoreRequestError
+from provscan.store.db import StoreSettings, open_store
+from provscan.web import api, pages
+from provscan.web.scans import ScanJobs
+from provscan.web.security import SECURITY_HEADERS, BodyLimit, SecurityHeaders
+
+log = logging.getLogger("provscan.web")
+
+
+def create_app(
+    store_url: str,
+    settings: StoreSettings | None = None,
+    *,
+    tls: bool = False,
+    allowed_hosts: Sequence[str] | None = None,
+) -> FastAPI:
+    """The web app over the store at ``store_url`` (opened and migrated now: a bad URL fails
+    here, before the server listens). ``tls``: cookies are Secure and HSTS is sent.
+    ``allowed_hosts``: the only ``Host`` headers answered (a page on another site that
+    rebinds its DNS name to loopback gets 400), None: any."""
+    store = open_store(store_url, settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        store.close()
+
+    app = FastAPI(
+        title="provscan",
+        summary="Restricted-vendor devices, cases and reports",
+        openapi_url=f"{api.PREFIX}/openapi.json",
+        docs_url=None,  # Swagger UI loads script from a CDN and needs inline script
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.store = store
+    app.state.tls = tls
+    app.state.scan_jobs = ScanJobs(store)
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    # StaticFiles serves only files under the directory (no traversal), from the package.
+    app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
+
+    @app.exception_handler(StoreRequestError)
+    async def bad_request(request: Request, exc: StoreRequestError) -> JSONResponse:
+        said = str(exc).replace(f" in {store.display_name}", "")  # no server path
+        return JSONResponse({"detail": said}, status_code=400)
+
+    @app.exception_handler(StoreError)
+    async def store_failed(request: Request, exc: StoreError) -> JSONResponse:
+        log.error("store error on %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse({"detail": "the store could not answer"}, status_code=503)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # The fields at fault, without echoing the input back.
+        problems = [
+            {"loc": list(error.get("loc", ())), "msg": error.get("msg", "")}
+            for error in exc.errors()
+        ]
+        return JSONResponse({"detail": problems}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception) -> JSONResponse:
+        # Nothing about the failure leaves the server; the log has it.
+        if isinstance(exc, HTTPException):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        log.exception("internal error on %s %s", request.method, request.url.path)
+        # This answer leaves through Starlette's outermost middleware, around SecurityHeaders.
+        return JSONResponse({"detail": "internal error"}, status_code=500, headers=SECURITY_HEADERS)
+
+    if allowed_hosts is not None:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
+    app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders, tls=tls)
+    return app

@@ -1,0 +1,80 @@
+"""Who is asking: a Bearer API token or a session cookie (with its CSRF token on every
+state-changing request), and whether their role allows the route."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from provscan.store.db import Store
+from provscan.store.users import ROLES, User
+
+SESSION_COOKIE = "provscan_session"
+CSRF_HEADER = "x-csrf-token"
+#: Methods that change nothing; every other one needs the CSRF token with a cookie.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: The OpenAPI extension naming the weakest role a route admits (the tests read it).
+ROLE_KEY = "x-provscan-role"
+
+
+@dataclass(frozen=True)
+class Principal:
+    user: User
+    #: ``token`` or ``session``.
+    via: str
+
+
+def store_of(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "-"
+
+
+def _unauthenticated(message: str = "log in or send an API token") -> HTTPException:
+    return HTTPException(401, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def principal(request: Request) -> Principal:
+    """The caller, or 401. A cookie session's unsafe request without its CSRF token: 403."""
+    accounts = store_of(request).accounts()
+    header = request.headers.get("authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise _unauthenticated("the Authorization header takes a Bearer token")
+        user = accounts.token_user(token.strip())
+        if user is None:
+            raise _unauthenticated("unknown API token")
+        return Principal(user, "token")
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise _unauthenticated()
+    found = accounts.session_user(cookie)
+    if found is None:
+        raise _unauthenticated("the session has ended; log in again")
+    user, csrf = found
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not sent or not hmac.compare_digest(sent.encode(), csrf.encode()):
+            raise HTTPException(403, "missing or wrong CSRF token (header X-CSRF-Token)")
+    return Principal(user, "session")
+
+
+def require(role: str) -> Callable[[Principal], Principal]:
+    """A dependency admitting ``role`` and the roles above it (403 for the others)."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+
+    def check(caller: Annotated[Principal, Depends(principal)]) -> Principal:
+        if not caller.user.can(role):
+            raise HTTPException(403, f"this needs the {role} role")
+        return caller
+
+    return check
