@@ -15,7 +15,7 @@ from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from provscan import __version__
 from provscan.credentials import CredentialStore
@@ -25,16 +25,19 @@ from provscan.engine.scanner import DeviceCheck, Scanner, ScanRequest, unless_st
 from provscan.engine.sweep import SweepEngine, Sweeper, choose_sweeper
 from provscan.events import ScanObserver
 from provscan.identify import Identifier
-from provscan.importers import FORMAT_LABELS, ImportFormat, merge_records, read_file
-from provscan.knowledge.loader import Knowledge, load_knowledge
+from provscan.knowledge.loader import Knowledge, load_knowledge, load_posture_knowledge
 from provscan.model import HostEvidence, ScanInfo, ScanResult, address_sort_key
-from provscan.passive import CaptureObserver, analyse_captures
 from provscan.probes.credentialed import credentialed_checks, credentialed_probes
 from provscan.probes.credentialed_defaults import DefaultCredentialCheck
 from provscan.probes.interface import Probe
-from provscan.probes.registry import all_probes
+from provscan.probes.registry import all_probes, host_probes
 from provscan.targets import TargetSet
 from provscan.transport.limits import ScanLimits
+
+if TYPE_CHECKING:
+    # Imported where used: a scan needs neither (start-up time, issue 14).
+    from provscan.importers import ImportFormat
+    from provscan.passive import CaptureObserver
 
 #: Discovery inside a scan: on by default (provscan.discovery.runner says where it goes).
 DEFAULT_DISCOVERY = DiscoverySettings()
@@ -79,7 +82,13 @@ async def run_scan(
         )
         if engine_name == "nmap":
             sweep_notes = ("sweep: open ports found by nmap's connect scan (nmap -sT)",)
-    knowledge = knowledge or load_knowledge()
+    wants_posture = posture or check_default_credentials
+    posture_knowledge = None
+    if knowledge is None:
+        knowledge = load_knowledge()
+        if wants_posture:
+            # cached, and built on the cached core knowledge (read once per process)
+            posture_knowledge = load_posture_knowledge()
     # Discovery first (``discovery=None`` skips it); its replies join each host's evidence.
     discovered = DiscoveryResult()
     if discovery is not None:
@@ -88,7 +97,11 @@ async def run_scan(
         )
     policies = knowledge.select_policies(list(policy_ids) if policy_ids else None)
     identifier = Identifier(
-        knowledge, policies, posture=posture or check_default_credentials, acting_as=acting_as
+        knowledge,
+        policies,
+        posture=wants_posture,
+        posture_knowledge=posture_knowledge,
+        acting_as=acting_as,
     )
     probes = build_probes(knowledge)
     if credentials:
@@ -97,7 +110,13 @@ async def run_scan(
     device_checks: list[DeviceCheck] = list(credentialed_checks(credentials or CredentialStore()))
     if check_default_credentials and identifier.posture_knowledge is not None:
         device_checks.append(DefaultCredentialCheck(identifier.posture_knowledge.default_accounts))
-    scanner = Scanner(probes, identifier.device, observer, device_checks=device_checks)
+    scanner = Scanner(
+        probes,
+        identifier.device,
+        observer,
+        device_checks=device_checks,
+        host_probes=host_probes(),  # SNMP when the user supplied a community (decision 0010)
+    )
     request = ScanRequest(
         targets=targets,
         target_specs=tuple(target_specs),
@@ -141,6 +160,8 @@ def run_passive(
 
     ``stop()`` turning true ends the analysis between packets (the result is incomplete).
     """
+    from provscan.passive import analyse_captures
+
     knowledge = knowledge or load_knowledge()
     policies = knowledge.select_policies(list(policy_ids) if policy_ids else None)
     identifier = Identifier(knowledge, policies, posture=posture, acting_as=acting_as)
@@ -166,6 +187,7 @@ def run_import(
     """Read what other tools saw (``files``: each path with its format, None to detect it)
     and identify every device in them, posture included. Nothing is sent anywhere; the
     result (kind ``import``) covers no address: an import proves no absence."""
+    from provscan.importers import FORMAT_LABELS, merge_records, read_file
     from provscan.screening.columns import choose_columns
 
     def product_columns(header: Sequence[str]) -> tuple[int | None, int | None, int | None]:

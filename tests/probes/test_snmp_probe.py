@@ -12,7 +12,7 @@ from helpers import scan_addresses
 from provscan.lab.server import Lab, load_devices, run_lab_in_thread
 from provscan.lab.spec import DeviceSpec, Expectation, Identity, ServiceSpec
 from provscan.model import Device
-from provscan.probes.registry import all_probes
+from provscan.probes.registry import all_probes, host_probes
 from provscan.probes.snmp import ENVIRONMENT_VARIABLE, SnmpProbe, query_system_group
 
 #: On their own 127.N.61.x (N = 120-159 per test process), apart from other labs.
@@ -102,6 +102,7 @@ def test_no_community_no_snmp_probe_and_no_datagram(
     assert all(not _snmp_fields(d) for d in devices.values())
     assert devices[f"{BASE}.1"].manufacturer is None
     assert not any(p.name == "snmp" for p in all_probes())
+    assert host_probes() == []
 
 
 def test_with_the_community_snmp_identifies_huawei_and_zte(
@@ -117,13 +118,16 @@ def test_with_the_community_snmp_identifies_huawei_and_zte(
         "huawei.snmp.vrp",
     }
     assert (zte.manufacturer, zte.restricted) == ("ZTE", True)
-    # One GET per host (sent twice in case UDP drops one), never more.
-    requests = [r for r in lab.record if r.protocol == "snmp"]
-    assert {r.address for r in requests} == {d.address for d in DEVICES}
-    assert all(sum(r.address == d.address for r in requests) <= 2 for d in DEVICES)
+    # One GET per host, never more, and one snmp attempt per host, on UDP 161 only.
+    requests = sorted(r.address for r in lab.record if r.protocol == "snmp")
+    assert requests == sorted(d.address for d in DEVICES)
+    for device in devices.values():
+        assert [a.port for a in device.attempts if a.probe == "snmp"] == [161]
+    assert [p.name for p in host_probes()] == ["snmp"]
+    assert not any(p.name == "snmp" for p in all_probes())
 
 
-def test_the_banner_of_an_unclaimed_carrier_port_is_still_read(
+def test_the_banner_of_a_port_no_probe_claims_is_still_read(
     lab: Lab, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     devices = _scan(monkeypatch, "public")

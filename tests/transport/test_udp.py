@@ -201,3 +201,33 @@ def test_send_errors_reach_the_counters() -> None:
     assert result.counters is counters
     assert (counters.sent, counters.send_errors) == (2, 2)
     assert [data for _, _, data in twin.sent] == [b"probe 0", b"probe 1"]
+
+
+def test_enough_ends_the_wait_at_the_first_answer_over_real_udp() -> None:
+    # Given a device that answers at once, and a wait of 5 s
+    async def exchange() -> tuple[UdpExchangeResult[Reply], float]:
+        network = Network()
+        try:
+            ports = await network.start(DEVICE)
+            network.script = lambda data, address, port: [(DEVICE, ports[DEVICE], b"ok:hi")]
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            result = await exchange_datagrams(
+                [Datagram(DEVICE, ports[DEVICE], b"probe")],
+                parse,
+                route=ROUTE,
+                in_scope=lambda a: a == DEVICE,
+                timeout_s=5.0,
+                repeat=2,
+                enough=bool,
+            )
+            return result, loop.time() - started
+        finally:
+            network.close()
+
+    # When the exchange says one reply is enough
+    result, elapsed = asyncio.run(exchange())
+    # Then it returns with that reply long before the deadline, without the second send
+    assert [text for _, _, text in result.replies] == ["hi"]
+    assert elapsed < 2.0
+    assert result.counters.sent == 1

@@ -14,6 +14,10 @@ whose message starts with ``cancelled``, and the result is marked incomplete.
 With a sweep engine (``ScanRequest.sweep``, :mod:`provscan.engine.sweep`) the ports are found
 first by a batched sweep in a worker thread; only hosts with an open port (or with evidence
 from discovery) reach the workers, which then skip their own connect checks.
+
+Host-level probes (:class:`HostProbe`: the opt-in SNMP GET over UDP 161) are asked once
+per target host beside its TCP work; with them every swept host reaches a worker, and a
+host that answers only them is a device with no open port.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from provscan.engine.connection import (
 )
 from provscan.engine.sweep import Sweeper, SweptHost, sweep_limits
 from provscan.events import NullObserver, ScanObserver
+from provscan.interlock import outside_interlock
 from provscan.knowledge.schema import Policy
 from provscan.model import (
     AttemptStatus,
@@ -73,6 +78,26 @@ class DeviceCheck(Protocol):
 
     def plan(self, device: Device) -> list[tuple[Probe, int]]: ...
 
+
+class HostProbe(Protocol):
+    """A probe asked once per target host, not per open port (SNMP over UDP 161).
+
+    The scheduler runs it beside the host's TCP work, at the scan's rate, holding one global
+    slot, and records one attempt on ``port``; a host that answers only it is a device.
+    """
+
+    name: str
+    port: int
+    #: How long the probe waits for its reply (the scheduler allows a little more).
+    wait_s: float
+
+    def applies_to_host(self, address: str) -> bool: ...
+
+    async def query(self, address: str) -> list[Observation]: ...
+
+
+#: Time a host-level probe may take beyond its own reply wait before it is cut off.
+HOST_PROBE_GRACE_S = 0.5
 
 #: Stages tried in order on an open port where no specific probe saw anything.
 FALLBACK_STAGES: tuple[tuple[str, ...], ...] = (("banner",), ("http",), ("tls", "https"))
@@ -123,8 +148,11 @@ class Scanner:
         identify: IdentifyHost,
         observer: ScanObserver | None = None,
         device_checks: Sequence[DeviceCheck] = (),
+        host_probes: Sequence[HostProbe] = (),
     ) -> None:
         self.probes = sorted(probes, key=lambda p: p.order)
+        #: Probes asked once per target host (opt-in SNMP), with or without open TCP ports.
+        self.host_probes = tuple(host_probes)
         #: Checks planned from the attributed device (e.g. documented default accounts).
         self.device_checks = tuple(device_checks)
         self._by_name = {p.name: p for p in self.probes}
@@ -269,6 +297,8 @@ class Scanner:
         #: left here when the host is cut short becomes an attempt, so nothing is dropped.
         running: dict[tuple[str, int], float] = {}
         notes: list[str] = []
+        #: The host-level probes' attempts (one each), kept after the port attempts.
+        host_attempts: list[ProbeAttempt] = []
 
         async def connect(
             addr: str, port: int, *, tls: bool = False, server_hostname: str | None = None
@@ -319,7 +349,7 @@ class Scanner:
                 if fresh and await run_stage(port, fresh):
                     return
 
-        async def probe_host() -> None:
+        async def probe_ports() -> None:
             if known_open is None:
                 await asyncio.gather(*(check_port(p) for p in request.ports))
             else:
@@ -328,6 +358,24 @@ class Scanner:
                     self.observer.port_open(address, port)
             if open_ports:
                 await asyncio.gather(*(run_port(port) for port in sorted(open_ports)))
+
+        async def run_host_probe(probe: HostProbe) -> None:
+            running[(probe.name, probe.port)] = time.monotonic()
+            attempt = await self._run_host_probe(probe, address, rate, global_slots)
+            del running[(probe.name, probe.port)]
+            host_attempts.append(attempt)
+            self.observer.probe_done(address, attempt)
+
+        # Only addresses of the target set reach here; the interlock is checked again
+        # before any datagram (defence in depth, as the sweep does).
+        asked = [
+            probe
+            for probe in self.host_probes
+            if probe.applies_to_host(address) and not outside_interlock(address)
+        ]
+
+        async def probe_host() -> None:
+            await asyncio.gather(probe_ports(), *(run_host_probe(p) for p in asked))
 
         host_started = time.monotonic()
         timed_out = False
@@ -345,19 +393,32 @@ class Scanner:
         if cut_short:
             attempts.extend(_unfinished(running, AttemptStatus.ERROR, CANCELLED_ERROR))
             attempts.extend(self._never_started(address, open_ports, attempts))
+            finished = {attempt.probe for attempt in (*attempts, *host_attempts)}
+            host_attempts.extend(
+                ProbeAttempt(probe.name, probe.port, AttemptStatus.ERROR, error=CANCELLED_ERROR)
+                for probe in asked
+                if probe.name not in finished
+            )
             notes.append("scan interrupted before this host was finished: results are incomplete")
 
         prior = request.prior.get(address)
-        if not open_ports and not (prior is not None and prior.answered):
+        answered_host_probes = [a for a in host_attempts if a.observations]
+        if (
+            not open_ports
+            and not (prior is not None and prior.answered)
+            and not answered_host_probes
+        ):
             self.observer.host_done(address, None)
             return None, cut_short
+        if not open_ports:
+            notes.extend(f"answered {a.probe.upper()} (UDP {a.port})" for a in answered_host_probes)
         if prior is not None:
             notes.extend(prior.notes)
         device = self.identify(
             HostEvidence(
                 address,
                 tuple(sorted(open_ports)),
-                tuple(attempts),
+                (*attempts, *host_attempts),
                 observations=prior.observations if prior else (),
                 mac=prior.mac if prior else None,
                 hostname=hostname,
@@ -432,6 +493,42 @@ class Scanner:
                 for probe, port in reversed(waiting)
             )
         return dataclasses.replace(device, attempts=(*device.attempts, *attempts)), cut_short
+
+    async def _run_host_probe(
+        self,
+        probe: HostProbe,
+        address: str,
+        rate: RateLimiter,
+        global_slots: asyncio.Semaphore,
+    ) -> ProbeAttempt:
+        """One host-level probe's query under the scan's rate, one global slot and its own
+        short deadline; silence is a ``timeout`` attempt."""
+        started = time.monotonic()
+        status = AttemptStatus.OK
+        error = ""
+        observations: list[Observation] = []
+        async with global_slots:
+            await rate.wait()
+            try:
+                async with asyncio.timeout(probe.wait_s + HOST_PROBE_GRACE_S):
+                    observations = await probe.query(address)
+            except TimeoutError:
+                status = AttemptStatus.TIMEOUT
+                error = "probe deadline reached"
+            except (OSError, ValueError, UnicodeError, EOFError) as exc:
+                status = AttemptStatus.ERROR
+                error = f"{type(exc).__name__}: {exc}"
+        if status is AttemptStatus.OK and not observations:
+            status = AttemptStatus.TIMEOUT
+            error = f"no reply within {probe.wait_s:g}s"
+        return ProbeAttempt(
+            probe=probe.name,
+            port=probe.port,
+            status=status,
+            observations=tuple(observations),
+            error=error[:300],
+            elapsed_s=round(time.monotonic() - started, 3),
+        )
 
     async def _run_probe(
         self,
@@ -543,7 +640,12 @@ class _SweepFeed:
                     spacing=self._spacing,
                 ):
                     failed += host.failed
-                    if host.open_ports or host.address in request.prior:
+                    # With host-level probes (SNMP) every swept host is asked, open or not.
+                    if (
+                        host.open_ports
+                        or host.address in request.prior
+                        or self._scanner.host_probes
+                    ):
                         while not self._room.acquire(timeout=0.2):
                             if self._halt.is_set():
                                 return

@@ -23,14 +23,10 @@ from provscan.probes.tr069 import Tr069Probe
 from provscan.probes.xiongmai import XiongmaiProbe
 
 
-def all_probes(
-    http_endpoints: Sequence[HttpEndpoint] = (), snmp_community: str | None = None
-) -> list[Probe]:
-    """One instance of every probe, sorted by ``order`` then name.
+def all_probes(http_endpoints: Sequence[HttpEndpoint] = ()) -> list[Probe]:
+    """One instance of every port probe, sorted by ``order`` then name.
 
     ``http_endpoints`` are the vendors' own pages the HTTP(S) probes request (reviewed data).
-    The SNMP probe joins only with a community the user supplied: ``snmp_community``, else
-    the ``PROVSCAN_SNMP_COMMUNITY`` environment variable (opt-in, decision 0010).
     """
     probes: list[Probe] = [
         HttpProbe(http_endpoints),
@@ -44,7 +40,14 @@ def all_probes(
         Tr069Probe(),
         BannerProbe(),
     ]
-    community = snmp_community or os.environ.get(SNMP_COMMUNITY_VARIABLE, "")
-    if community:
-        probes.append(SnmpProbe(community, probes))
     return sorted(probes, key=lambda probe: (probe.order, probe.name))
+
+
+def host_probes(snmp_community: str | None = None) -> list[SnmpProbe]:
+    """The host-level (UDP) probes the scheduler runs once per target host.
+
+    SNMP joins only with a community the user supplied: ``snmp_community``, else the
+    ``PROVSCAN_SNMP_COMMUNITY`` environment variable (opt-in, decision 0010).
+    """
+    community = snmp_community or os.environ.get(SNMP_COMMUNITY_VARIABLE, "")
+    return [SnmpProbe(community)] if community else []

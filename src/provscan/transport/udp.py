@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -110,6 +111,9 @@ class _Collector(asyncio.DatagramProtocol, Generic[T]):
         self.bounds = bounds
         self.replies: list[T] = []
         self.per_source: collections.Counter[str] = collections.Counter()
+        #: Set by the exchange's ``enough`` predicate: stop waiting for more replies.
+        self.satisfied = asyncio.Event()
+        self.enough: Callable[[Sequence[T]], bool] | None = None
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
         address, port = str(addr[0]), int(str(addr[1]))
@@ -139,6 +143,8 @@ class _Collector(asyncio.DatagramProtocol, Generic[T]):
             return
         if reply is not None:
             self.replies.append(reply)
+            if self.enough is not None and self.enough(self.replies):
+                self.satisfied.set()
 
     def error_received(self, exc: Exception) -> None:
         self.counters.send_errors += 1
@@ -192,17 +198,23 @@ async def exchange_datagrams(
     repeat: int = 2,
     counters: ExchangeCounters | None = None,
     open_endpoint: OpenEndpoint = open_endpoint,
+    enough: Callable[[Sequence[T]], bool] | None = None,
 ) -> UdpExchangeResult[T]:
     """Send ``datagrams`` ``repeat`` times (UDP may drop one), then collect replies for
-    ``timeout_s``. ``counters`` (new when None) is updated in place, so concurrent exchanges
-    may share one. An empty sequence of datagrams opens no socket."""
+    ``timeout_s``, or until ``enough(replies)`` is true (a unicast query that has its one
+    answer need not wait out the deadline). ``counters`` (new when None) is updated in
+    place, so concurrent exchanges may share one. An empty sequence of datagrams opens no
+    socket."""
     counters = counters if counters is not None else ExchangeCounters()
     if not callable(datagrams) and not datagrams:
         return UdpExchangeResult([], counters)
     collector: _Collector[T] = _Collector(parse, in_scope, counters, bounds)
+    collector.enough = enough
     transport = await open_endpoint(route, lambda: collector)
     try:
         for attempt in range(repeat):
+            if collector.satisfied.is_set():
+                break
             for datagram in datagrams(attempt) if callable(datagrams) else datagrams:
                 try:
                     transport.sendto(datagram.data, (datagram.address, datagram.port))
@@ -210,9 +222,11 @@ async def exchange_datagrams(
                 except OSError as exc:
                     counters.send_errors += 1
                     counters.note(f"send to {datagram.address}: {exc}")
-            if attempt + 1 < repeat:
+            if attempt + 1 < repeat and not collector.satisfied.is_set():
                 await asyncio.sleep(min(0.05, timeout_s / 4))
-        await asyncio.sleep(timeout_s)
+        if not collector.satisfied.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(collector.satisfied.wait(), timeout_s)
     finally:
         transport.close()
     return UdpExchangeResult(collector.replies, counters)
