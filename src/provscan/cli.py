@@ -299,7 +299,8 @@ def scan(
             no_db,
             verbose=verbose,
             site=site,
-            coverage=scan_coverage(target_set),
+            # The coverage is for the store only (it imports the inventory and SQLAlchemy).
+            coverage=() if no_db else scan_coverage(target_set),
         )
     except ProvscanError as exc:
         raise fail_for(exc) from None
@@ -535,6 +536,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tickets",
     "events",
     "netbox",
+    "serve",
+    "users",
 )
 
 
@@ -578,6 +581,13 @@ def main() -> None:
     except KeyboardInterrupt:
         stderr.print("provscan: interrupted")
         sys.exit(EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        # The reader went away (`provscan … | head`): what was stored stays stored; stdout is
+        # pointed at /dev/null so that Python's own flush at exit cannot fail again. Exit 1,
+        # as rich does when the table's pipe closes.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(EXIT_ERROR)
     except ProvscanError as exc:
         stderr.print(f"provscan: error: {exc}", highlight=False, markup=False)
         sys.exit(EXIT_ERROR)

@@ -124,6 +124,8 @@ class Finding:
     #: Whether the measure binds the user (``--as``); None when the user did not say who they
     #: are (every measure is shown, and any restricting one counts).
     binding: bool | None = None
+    #: ISO date by which the measure requires removal or an end of use, when it sets one.
+    deadline: str | None = None
 
     @property
     def restricts(self) -> bool:

@@ -179,3 +179,16 @@ def test_an_output_over_the_default_database_is_refused(tmp_path: Path) -> None:
     )
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
     assert store.read_bytes() == before
+
+
+def test_a_result_is_stored_even_when_its_output_cannot_be_written(tmp_path: Path) -> None:
+    capture = Path(__file__).parents[1] / "pcap" / "fixtures" / "crafted_signals.pcapng"
+    db = str(tmp_path / "kept.db")
+    failed = _run(
+        "pcap", str(capture), "--db", db, "-f", "json", "-o", str(tmp_path / "no" / "out.json"),
+        check=None,
+    )  # fmt: skip
+    assert failed.returncode != 0 and "Traceback" not in failed.stderr
+    assert "stored scan" in failed.stderr
+    scans = json.loads(_run("scans", "--db", db, "-f", "json").stdout)["scans"]
+    assert len(scans) == 1 and scans[0]["kind"] == "passive"

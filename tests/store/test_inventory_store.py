@@ -177,3 +177,22 @@ def test_events_are_written_once_with_their_change_and_delivered_per_sink(
         (overdue,) = store.pending_events("syslog")
         assert overdue.kind == "case.overdue" and overdue.case_id == case.id
         assert store.case(case.id).events[-1].action == "overdue"
+
+
+def test_a_scan_is_found_by_a_unique_prefix_of_its_id(tmp_path: Path) -> None:
+    from provscan.errors import StoreRequestError
+
+    with open_store(normalise_db_arg(str(tmp_path / "ids.db"))) as store:
+        store.save_document(_document("5f3a9c21-aaaa", 50))
+        store.save_document(_document("5f3a9c21-bbbb", 51))
+        store.save_document(_document("77e0b1d4-cccc", 52))
+        assert store.load("77e0b1").scan.id == "77e0b1d4-cccc"
+        assert store.scan_summary("5f3a9c21-b").id == "5f3a9c21-bbbb"
+        with pytest.raises(StoreRequestError, match="ambiguous"):
+            store.load("5f3a9c21")
+        with pytest.raises(StoreRequestError, match="no scan"):
+            store.load("77e0b")  # shorter than six characters: never a prefix
+        # LIKE wildcards in what the user typed are literal
+        with pytest.raises(StoreRequestError, match="no scan"):
+            store.load("5f3a9%")
+        assert store.diff("5f3a9c21-a", "77e0b1").new.id == "77e0b1d4-cccc"

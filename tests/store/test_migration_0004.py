@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 
 from provscan.report.contract import DeviceEntry, FindingEntry, from_contract, upgrade_document
 from provscan.store.db import (
+    HEAD_REVISION,
     _alembic_config,
     _use_transactional_sqlite,
     _with_driver,
@@ -38,7 +39,7 @@ EXPECTED: dict[str, Any] = json.loads(
 )
 OLD_TABLES = ("scans", "devices", "findings", "evidence", "attempts")
 #: The newest revision: opening a store migrates to it (0005 added the inventory).
-HEAD = "0005"
+HEAD = HEAD_REVISION
 
 
 # --- helpers -------------------------------------------------------------------------------

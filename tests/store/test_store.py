@@ -53,6 +53,10 @@ TABLES = {
     "cases",
     "case_events",
     "store_meta",
+    "users",
+    "api_tokens",
+    "sessions",
+    "audit_log",
 }
 #: Every table any migration ever made (0001-0003 also had evidence and attempts).
 EVERY_TABLE = TABLES | {"evidence", "attempts"}

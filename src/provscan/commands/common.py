@@ -32,7 +32,8 @@ stderr = Console(stderr=True, soft_wrap=True)
 _EXIT_CODES = (
     "Exit codes:\n"
     "  0    done\n"
-    "  1    runtime error (message on stderr)\n"
+    "  1    runtime error (message on stderr), or the output pipe closed early (| head):\n"
+    "       a scan is stored before it is printed, so it is kept all the same\n"
     "  2    bad argument, or an input file that is missing or unreadable\n"
     "  3    a restricted item was found and --fail-on-restricted was given\n"
     "  130  interrupted (a scan prints and stores what it learned, marked incomplete)"
@@ -178,7 +179,7 @@ def guard_output(
     from provscan.report.files import OutputIsInputError, check_output
 
     if db is None:
-        from provscan.store.db import default_db_path
+        from provscan.paths import default_db_path
 
         database: Path | str | None = default_db_path()  # the default store is an input too
     else:
@@ -207,20 +208,40 @@ def emit(
     site: str | None = None,
     coverage: Sequence[Sequence[str]] = (),
 ) -> None:
-    """Render the result (``verbose``: the table in full), then store it unless ``no_db``,
-    at ``site``, with the address ranges it ``coverage``s (see
-    :func:`provscan.store.inventory.coverage_ranges`; empty for captures and discovery)."""
+    """Store the result unless ``no_db`` (at ``site``, with the address ranges it
+    ``coverage``s: see :func:`provscan.store.inventory.coverage_ranges`; empty for captures
+    and discovery), then render it (``verbose``: the table in full).
+
+    Stored first, so that nothing is lost when the output cannot be written (a closed pipe,
+    a full disk); a store that fails still gets the output rendered before its error.
+    """
     from provscan.report.formats import write_output
 
-    write_output(result, fmt.value, output, Console(soft_wrap=False), verbose=verbose)
-    if no_db:
-        return
+    stored: tuple[str, str] | None = None
+    failure: ProvscanError | None = None
+    if not no_db:
+        try:
+            stored = _store(result, db, site, coverage)
+        except ProvscanError as exc:
+            failure = exc
+    try:
+        write_output(result, fmt.value, output, Console(soft_wrap=False), verbose=verbose)
+    finally:
+        if stored is not None:
+            stderr.print(
+                f"[dim]stored scan {escape(stored[0])} in {escape(stored[1])}[/]",
+                highlight=False,
+            )
+    if failure is not None:
+        raise failure
+
+
+def _store(
+    result: ScanResult, db: str | None, site: str | None, coverage: Sequence[Sequence[str]]
+) -> tuple[str, str]:
+    """Save the result and send the configured alerts; (scan id, database shown)."""
     with open_db(db) as store:
         scan_id = store.save(result, site=site, coverage=coverage)
-        stderr.print(
-            f"[dim]stored scan {escape(scan_id)} in {escape(store.display_name)}[/]",
-            highlight=False,
-        )
         from provscan.alerts.deliver import send_after_save
         from provscan.config import load_config
 
@@ -232,6 +253,7 @@ def emit(
                 f"[yellow]provscan: warning:[/] {escape(line)}", highlight=False
             ),
         )
+        return scan_id, store.display_name
 
 
 def open_db(db: str | None) -> Store:

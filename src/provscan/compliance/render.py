@@ -176,13 +176,51 @@ def deliver(data: str | bytes, output: Path | None, console: Console) -> None:
 
 
 #: Columns whose values are never broken across lines (ids, addresses, states, dates).
-_NO_WRAP = frozenset({"Device", "Status", "IP", "Case", "Scan", "Due", "Started (UTC)", "Restr."})
+_NO_WRAP = frozenset(
+    {
+        "Device",
+        "Status",
+        "IP",
+        "Case",
+        "Scan",
+        "Due",
+        "Started (UTC)",
+        "Restr.",
+        "Kind",
+        "Devices",
+        "Site",
+    }
+)
+
+
+#: Columns cut with "…" rather than wrapped when space is short (the full value is in JSON).
+_CUT = frozenset({"Targets", "Site"})
+
+
+#: Widths kept whatever the terminal (ids, dates): the cut and wrapped columns give way.
+_FIXED = {
+    "Scan": 12,
+    "Started (UTC)": 16,
+    "Device": 16,
+    "IP": 11,
+    "Kind": 7,
+    "Maker": 9,
+    "Case": 11,
+}
 
 
 def _table(*columns: str, title: str | None = None) -> Table:
     table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False, box=None)
     for name in columns:
-        table.add_column(name, overflow="fold", no_wrap=name in _NO_WRAP)
+        if name in _CUT:
+            table.add_column(name, overflow="ellipsis", no_wrap=True, min_width=6)
+        else:
+            table.add_column(
+                name,
+                overflow="fold",
+                no_wrap=name in _NO_WRAP,
+                min_width=_FIXED.get(name, len(name) if name in _NO_WRAP else None),
+            )
     return table
 
 
@@ -191,56 +229,69 @@ _CASE_STYLE = {"verified": "green", "open": "bold red"}
 
 
 def inventory_table(devices: Sequence[InventoryDevice], console: Console) -> None:
+    """The devices, one table per site (one table when no scan named a site)."""
     restricted = sum(d.restricted for d in devices)
     present = sum(d.status == "present" for d in devices)
     console.print(
         f"{len(devices)} devices ({present} present), {restricted} restricted", highlight=False
     )
-    if not devices:
-        return
-    table = _table("Device", "Status", "IP", "Maker", "Model", "Restr.", "Case")
-    for d in devices:
-        maker = d.manufacturer or "unknown"
-        if d.brand and d.brand != d.manufacturer:
-            maker = f"{maker} / {d.brand}"
-        case = "-"
-        if d.case:
-            overdue = d.case.status != "verified" and (d.case.due or "9") < _today()
-            case = f"#{d.case.id} {'overdue' if overdue else d.case.status}"
-        table.add_row(
-            d.device_id,
-            Text(d.status, style=_STATUS_STYLE.get(d.status, "")),
-            Text(d.ip + (f" ({d.site})" if d.site else "")),
-            Text(maker),
-            Text(d.model or "-"),
-            Text("yes", style="bold red") if d.restricted else Text("no"),
-            Text(case),
-        )
-    console.print(table)
+    by_site: dict[str | None, list[InventoryDevice]] = {}
+    for device in devices:
+        by_site.setdefault(device.site, []).append(device)
+    for site, members in by_site.items():
+        title = None
+        if len(by_site) > 1 or site is not None:
+            title = f"Site {site or '(none)'}: {len(members)} devices"
+        table = _table("Device", "Status", "IP", "Maker", "Model", "Restr.", "Case", title=title)
+        for d in members:
+            maker = d.manufacturer or "unknown"
+            if d.brand and d.brand != d.manufacturer:
+                maker = f"{maker} / {d.brand}"
+            case = "-"
+            if d.case:
+                overdue = d.case.status != "verified" and (d.case.due or "9") < _today()
+                case = f"#{d.case.id} {'overdue' if overdue else d.case.status}"
+            table.add_row(
+                d.device_id,
+                Text(d.status, style=_STATUS_STYLE.get(d.status, "")),
+                Text(d.ip),
+                Text(maker),
+                Text(d.model or "-"),
+                Text("yes", style="bold red") if d.restricted else Text("no"),
+                Text(case),
+            )
+        console.print(table)
 
 
 def _today() -> str:
     return datetime.now(UTC).date().isoformat()
 
 
+#: Characters of a scan id shown in tables (commands accept any unique prefix of six or more).
+SHOWN_ID = 12
+
+
 def scans_table(scans: Sequence[ScanSummary], console: Console) -> None:
     if not scans:
         console.print("no scans stored")
         return
-    table = _table("Scan", "Kind", "Site", "Started (UTC)", "Targets", "Devices", "Restr.")
+    sites = any(scan.site for scan in scans)
+    columns = ["Scan", "Kind", "Site", "Started (UTC)", "Devices", "Restr.", "Targets"]
+    if not sites:
+        columns.remove("Site")
+    # Ids are shown as their first 12 characters: every command takes a unique prefix.
+    table = _table(*columns)
     for scan in scans:
         targets = ", ".join(scan.targets[:3]) + (" …" if len(scan.targets) > 3 else "")
-        kind = scan.kind if scan.complete else f"{scan.kind} (incomplete)"
-        table.add_row(
-            Text(scan.id),
-            Text(kind),
-            Text(scan.site or "-"),
-            _when(scan.started_at),
-            Text(targets),
-            str(scan.devices),
-            str(scan.restricted),
-        )
+        kind = scan.kind if scan.complete else f"{scan.kind}*"
+        cells: list[Text | str] = [Text(scan.id[:SHOWN_ID]), Text(kind)]
+        if sites:
+            cells.append(Text(scan.site or "-"))
+        cells += [_when(scan.started_at), str(scan.devices), str(scan.restricted), Text(targets)]
+        table.add_row(*cells)
     console.print(table)
+    if any(not scan.complete for scan in scans):
+        console.print("* incomplete (interrupted or cut short): proves no absence")
 
 
 def diff_table(result: ScanDiff, console: Console) -> None:

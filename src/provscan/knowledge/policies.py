@@ -102,6 +102,10 @@ class Measure(StrictModel):
     #: ``effect``; the loader checks that they are there.
     effect_basis: str
     effective: date
+    #: The day by which the measure requires those it binds to have removed or stopped using
+    #: the equipment, when its own text sets one (with a source); remediation cases are due
+    #: then instead of at the organisation's SLA.
+    deadline: date | None = None
     #: How sure the sources are that the measure is as stated (high: primary source).
     confidence: Confidence = "high"
     citation: str

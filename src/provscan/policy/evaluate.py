@@ -120,6 +120,7 @@ def findings_for_candidate(
                     scope_note=measure.scope_note,
                     effect=measure.effect,
                     binding=measure_binds(measure, acting_as),
+                    deadline=measure.deadline.isoformat() if measure.deadline else None,
                 )
             )
     return restricting_first(findings)

@@ -20,7 +20,8 @@ default accounts) and ``remediation`` (replace / isolate / patch / reconfigure, 
 use-ban, procurement-ban, removal-order, authorization-ban, import-marketing-ban, advisory or
 context) and ``binding`` (whether the measure binds the user who said who they are with
 ``--as``; null when they did not), and the scan carries ``acting_as`` (the org type ids given;
-empty when none). A device is restricted when a finding restricts it: a restricting effect
+empty when none). Findings also carry ``deadline`` (the date a measure sets for removal or an
+end of use; null when it sets none). A device is restricted when a finding restricts it: a restricting effect
 from a measure with ``binding`` true or null. Migration: 1.2 marked a context finding with the
 scope-note prefix "Context only - this measure restricts nothing. "; :func:`from_contract`
 upgrades a 1.2 document by moving that prefix into ``effect: context``, giving every other
@@ -94,6 +95,14 @@ class FindingEntry(_Strict):
             "Whether the measure binds the user (scan.acting_as); null when the user did not "
             "say who they are (then any restricting measure counts)."
         )
+    )
+    deadline: str | None = Field(
+        default=None,
+        description=(
+            "ISO 8601 date by which the measure requires removal or an end of use, when its "
+            "text sets one; null otherwise (remediation cases then follow the organisation's "
+            "service level)."
+        ),
     )
 
 
@@ -292,7 +301,8 @@ def upgrade_document(data: Mapping[str, Any]) -> dict[str, Any]:
     """A 1.2 document as 1.3 (the input is not changed); a 1.3 document as it is.
 
     1.2 context findings (scope note prefix) become ``effect: context``; the other findings
-    ``effect: restricts``; every finding ``binding: null``; the scan ``acting_as: []``.
+    ``effect: restricts``; every finding ``binding: null`` and ``deadline: null``; the scan
+    ``acting_as: []``.
     """
     document = dict(data)
     if document.get("schema_version") != "1.2":
@@ -318,7 +328,12 @@ def _upgrade_finding(finding: Any) -> Any:
         return finding
     note = finding.get("scope_note")
     context = isinstance(note, str) and note.startswith(CONTEXT_SCOPE_PREFIX)
-    upgraded = {**finding, "effect": "context" if context else "restricts", "binding": None}
+    upgraded = {
+        **finding,
+        "effect": "context" if context else "restricts",
+        "binding": None,
+        "deadline": None,
+    }
     if isinstance(note, str) and context:
         upgraded["scope_note"] = note.removeprefix(CONTEXT_SCOPE_PREFIX)
     return upgraded

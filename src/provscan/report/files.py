@@ -57,8 +57,14 @@ def write_atomically(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` in one rename.
 
     An existing file keeps its permissions; a new one is created private (0600). A symlink
-    at ``path`` is written through (its target is replaced), never turned into a file.
+    at ``path`` is written through (its target is replaced), never turned into a file. A
+    device or FIFO (``-o /dev/null``, ``-o /dev/stdout``) is written to, never replaced.
     """
+    if _is_special(path):
+        # /dev/null, /dev/stdout, a FIFO: written to, never replaced by a rename (renaming over
+        # /dev/null would turn the system's null device into a plain file).
+        _write_through(path, data)
+        return
     target = _through_symlink(path)
     try:
         descriptor, temporary_name = tempfile.mkstemp(
@@ -76,6 +82,24 @@ def write_atomically(path: Path, data: bytes) -> None:
         os.replace(temporary, target)
     except OSError as exc:
         temporary.unlink(missing_ok=True)
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def _is_special(path: Path) -> bool:
+    """Whether ``path`` (followed through symlinks) exists and is neither a regular file nor
+    a directory: a device, a FIFO or a socket."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
+def _write_through(path: Path, data: bytes) -> None:
+    try:
+        with open(path, "wb") as handle:
+            handle.write(data)
+    except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 

@@ -20,7 +20,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import orjson
-import platformdirs
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine, create_engine, event, inspect, select
 from sqlalchemy.engine import URL, make_url
@@ -30,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 if TYPE_CHECKING:
     from alembic.config import Config
 
+from provscan import paths
 from provscan.errors import StoreError, StoreRequestError
 from provscan.model import ScanResult
 from provscan.report.contract import ScanDocument, ScanSection, from_contract, to_contract
@@ -51,6 +51,8 @@ from provscan.store.models import (
     ScanRow,
     SightingRow,
 )
+from provscan.store.pages import PageFilters, dashboard, inventory_page
+from provscan.store.users import Accounts
 from provscan.store.views import (
     InventoryDevice,
     ScanDiff,
@@ -58,14 +60,17 @@ from provscan.store.views import (
     cases_by_device,
     device_view,
     diff,
+    find_scan,
     inventory_json,
     inventory_rows,
     pick_pair,
     summary,
 )
 
-APP_NAME = "provscan"
-DEFAULT_DB_FILENAME = "provscan.db"
+# The default location (provscan.paths, a light module the commands use too).
+APP_NAME = paths.APP_NAME
+DEFAULT_DB_FILENAME = paths.DEFAULT_DB_FILENAME
+default_db_path = paths.default_db_path
 _STORE_DIR = Path(__file__).resolve().parent
 ALEMBIC_INI = _STORE_DIR / "alembic.ini"
 MIGRATIONS_DIR = _STORE_DIR / "migrations"
@@ -80,14 +85,9 @@ def _sqlite_url(path: Path) -> str:
     return URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
 
 
-def default_db_path() -> Path:
-    """Where the default database lives (nothing is created)."""
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / DEFAULT_DB_FILENAME
-
-
 def default_db_url() -> str:
     """``sqlite:///…/provscan.db`` in the user's data directory, which is created if needed."""
-    directory = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    directory = paths.data_dir()
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -199,7 +199,7 @@ def _json_text(value: Any) -> str:
 
 #: The newest migration; a store already there is opened without loading Alembic's scripts
 #: (tests/store/test_store.py checks it against the migrations directory).
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 
 
 def _revision(engine: Engine) -> str | None:
@@ -215,16 +215,24 @@ def _revision(engine: Engine) -> str | None:
         return None
 
 
-def _migrate(engine: Engine, parsed: URL) -> None:
-    from alembic import command  # imported here: a store at the head never needs Alembic
+def _migrate(engine: Engine, parsed: URL, shown: str) -> None:
+    # Alembic is imported here: a store already at the head never needs it (~0.1 s).
+    from alembic import command
+    from alembic.util.exc import CommandError
 
-    with _MIGRATING, engine.execution_options(**{_WRITE_OPTION: True}).begin() as connection:
-        if parsed.get_backend_name() == "postgresql":
-            # Processes opening a new database at once migrate one after another.
-            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_ID})")
-        config = _alembic_config(parsed)
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    try:
+        with _MIGRATING, engine.execution_options(**{_WRITE_OPTION: True}).begin() as connection:
+            if parsed.get_backend_name() == "postgresql":
+                # Processes opening a new database at once migrate one after another.
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_ID})")
+            config = _alembic_config(parsed)
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except CommandError as exc:
+        raise StoreError(
+            f"database {shown} has a schema this provscan does not know "
+            f"(written by a newer version?): {exc}"
+        ) from exc
 
 
 def _alembic_config(url: URL) -> Config:
@@ -268,17 +276,12 @@ def open_store(url: str | None = None, settings: StoreSettings | None = None) ->
         raise StoreError(f"cannot open database {shown}: {exc}") from exc
     if sqlite:
         _use_transactional_sqlite(engine)
-    from alembic.util.exc import CommandError
-
     try:
         if _revision(engine) != HEAD_REVISION:
-            _migrate(engine, parsed)
-    except CommandError as exc:
+            _migrate(engine, parsed, shown)
+    except StoreError:
         engine.dispose()
-        raise StoreError(
-            f"database {shown} has a schema this provscan does not know "
-            f"(written by a newer version?): {exc}"
-        ) from exc
+        raise
     except SQLAlchemyError as exc:
         engine.dispose()
         reason = getattr(exc, "orig", None) or exc
@@ -429,16 +432,15 @@ class Store:
             return [_scan_section(document) for document in session.scalars(query.limit(limit))]
 
     def load(self, scan_id: str) -> ScanDocument:
-        """A stored scan: exactly the contract document it was saved from."""
-        devices = (
-            select(DeviceRow.document)
-            .where(DeviceRow.scan_id == scan_id)
-            .order_by(DeviceRow.position)
-        )
+        """A stored scan (by id, or a unique prefix of at least six characters): exactly the
+        contract document it was saved from."""
         with self._reading(f"scan {scan_id}") as session:
-            row = session.get(ScanRow, scan_id)
-            if row is None:
-                raise StoreRequestError(f"no scan {scan_id!r} in {self.display_name}")
+            row = find_scan(session, scan_id, self.display_name)
+            devices = (
+                select(DeviceRow.document)
+                .where(DeviceRow.scan_id == row.id)
+                .order_by(DeviceRow.position)
+            )
             return from_contract(
                 {
                     "schema_version": row.schema_version,
@@ -490,9 +492,7 @@ class Store:
 
     def scan_summary(self, scan_id: str) -> ScanSummary:
         with self._reading(f"scan {scan_id}") as session:
-            row = session.get(ScanRow, scan_id)
-            if row is None:
-                raise StoreRequestError(f"no scan {scan_id!r} in {self.display_name}")
+            row = find_scan(session, scan_id, self.display_name)
             return summary(row)
 
     def inventory(
@@ -533,6 +533,27 @@ class Store:
                 status=status,
                 embed_findings=embed_findings,
             )
+
+    def inventory_page(
+        self, after: str | None = None, limit: int = 100, filters: PageFilters | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the inventory JSON after the cursor ``after``, and the next cursor
+        (see :mod:`provscan.store.pages`)."""
+        if filters is not None and filters.status is not None and filters.status not in STATUSES:
+            raise StoreRequestError(
+                f"unknown device status {filters.status!r} (one of {', '.join(STATUSES)})"
+            )
+        with self._reading("the inventory") as session:
+            return inventory_page(session, after, limit, filters or PageFilters())
+
+    def dashboard(self) -> dict[str, Any]:
+        """Counts for the web dashboard (see :func:`provscan.store.pages.dashboard`)."""
+        with self._reading("the inventory") as session:
+            return dashboard(session, datetime.now(UTC).date().isoformat())
+
+    def accounts(self) -> Accounts:
+        """Users, API tokens, sessions and the audit log (see :mod:`provscan.store.users`)."""
+        return Accounts(self._reading, self._writing, self.display_name)
 
     def device(self, device_id: str) -> tuple[InventoryDevice, dict[str, Any], list[Case]]:
         """One inventory device, its newest full document and all its cases (with trails)."""

@@ -351,14 +351,35 @@ def _overlap(a: ScanSummary, b: ScanSummary) -> bool:
     return not a.coverage and not b.coverage and set(a.targets) & set(b.targets) != set()
 
 
+#: The shortest scan id prefix accepted in place of a whole id (as `provscan scans` shows).
+MIN_PREFIX = 6
+
+
+def find_scan(session: Session, scan_id: str, where: str) -> ScanRow:
+    """The scan with this id, or the one scan whose id starts with it (at least
+    :data:`MIN_PREFIX` characters, as ``provscan scans`` shows them)."""
+    row = session.get(ScanRow, scan_id)
+    if row is not None:
+        return row
+    if len(scan_id) >= MIN_PREFIX:
+        escaped = scan_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        matches = list(
+            session.scalars(
+                select(ScanRow).where(ScanRow.id.like(f"{escaped}%", escape="\\")).limit(2)
+            )
+        )
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise StoreRequestError(f"scan id {scan_id!r} is ambiguous in {where}: give more of it")
+    raise StoreRequestError(f"no scan {scan_id!r} in {where}")
+
+
 def pick_pair(
     session: Session, old_id: str | None, new_id: str | None, where: str
 ) -> tuple[ScanSummary, ScanSummary]:
     def get(scan_id: str) -> ScanSummary:
-        row = session.get(ScanRow, scan_id)
-        if row is None:
-            raise StoreRequestError(f"no scan {scan_id!r} in {where}")
-        return summary(row)
+        return summary(find_scan(session, scan_id, where))
 
     if old_id and new_id:
         return get(old_id), get(new_id)
