@@ -216,24 +216,10 @@ def after_ingest(
             elif (subject == RESTRICTED and case.status in _REOPEN_WHEN_SEEN) or (
                 subject != RESTRICTED and case.status == "verified"
             ):
-                _set_status(
-                    session,
-                    case,
-                    "open",
-                    now,
-                    SCAN_ACTOR,
-                    "reopened",
-                    f"seen again at {document.get('ip')}",
-                    scan.id,
-                )
-                events.append(
-                    session,
-                    "case.reopened",
-                    now,
-                    device=_device(session, case),
-                    case=case,
-                    scan_id=scan.id,
-                )
+                _by_scan(
+                    session, case, "open", "reopened", f"seen again at {document.get('ip')}",
+                    scan, now,
+                )  # fmt: skip
         for (case_device, subject), case in existing.items():
             if (
                 case_device == device_id
@@ -241,45 +227,33 @@ def after_ingest(
                 and subject not in wanted
                 and case.status != "verified"
             ):
-                _set_status(
-                    session,
-                    case,
-                    "verified",
-                    now,
-                    SCAN_ACTOR,
-                    "verified",
-                    f"the device was seen at {document.get('ip')} without this finding",
-                    scan.id,
-                )
-                events.append(
-                    session,
-                    "case.verified",
-                    now,
-                    device=_device(session, case),
-                    case=case,
-                    scan_id=scan.id,
-                )
+                _by_scan(
+                    session, case, "verified", "verified",
+                    f"the device was seen at {document.get('ip')} without this finding", scan, now,
+                )  # fmt: skip
     for device_id in outcome.unseen:
         case = existing.get((device_id, RESTRICTED))
         if case is not None and case.status in ("removed", "replaced"):
-            _set_status(
-                session,
-                case,
-                "verified",
-                now,
-                SCAN_ACTOR,
-                "verified",
-                "a complete scan covering the device's address did not see it",
-                scan.id,
-            )
-            events.append(
-                session,
-                "case.verified",
-                now,
-                device=_device(session, case),
-                case=case,
-                scan_id=scan.id,
-            )
+            _by_scan(
+                session, case, "verified", "verified",
+                "a complete scan covering the device's address did not see it", scan, now,
+            )  # fmt: skip
+
+
+def _by_scan(
+    session: Session,
+    case: CaseRow,
+    status: str,
+    action: str,
+    note: str,
+    scan: ScanRow,
+    now: datetime,
+) -> None:
+    """A change a scan made to a case: its trail entry and its event (``case.<action>``)."""
+    _set_status(session, case, status, now, SCAN_ACTOR, action, note, scan.id)
+    events.append(
+        session, f"case.{action}", now, device=_device(session, case), case=case, scan_id=scan.id
+    )
 
 
 def _device(session: Session, case: CaseRow) -> InventoryRow | None:
