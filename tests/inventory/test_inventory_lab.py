@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import os
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import orjson
 import pytest
 from helpers import SESSION_DEVICES, TEST_LIMITS
 
@@ -147,8 +149,16 @@ def test_inventory_follows_moves_removals_upgrades_and_replacements(
     # unchanged
     assert devices[after_first[f"{NET}.13"].device_id].status == "present"
     assert len(devices) == 7
-    # the fast JSON path (driver rows) gives exactly what the devices give
-    assert store.inventory_documents() == [d.to_json() for d in store.inventory()]
+    # the fast JSON paths (driver rows; on SQLite, SQLite's own json_object) give exactly
+    # what the devices give, keys in the same order
+    documents = store.inventory_documents()
+    assert documents == [d.to_json() for d in store.inventory()]
+    made_by_sqlite = store.inventory_fragments()
+    assert made_by_sqlite is not None
+    fragments, restricted = made_by_sqlite
+    assert json.loads(orjson.dumps(fragments)) == documents
+    assert [list(d) for d in json.loads(orjson.dumps(fragments))] == [list(d) for d in documents]
+    assert restricted == sum(d["restricted"] for d in documents)
 
 
 def test_gone_after_the_configured_number_of_covering_scans(

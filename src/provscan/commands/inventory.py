@@ -120,9 +120,13 @@ def inventory(
         only = True if restricted else None
         state = status.value if status else None
         with _open(db) as store:
+            fragments = None
             if fmt is ListFormat.table:
                 devices = store.inventory(restricted=only, site=site, status=state)
-            else:
+            elif fmt is ListFormat.json:
+                # SQLite writes each device's JSON itself; elsewhere the documents are built
+                fragments = store.inventory_fragments(restricted=only, site=site, status=state)
+            if fmt is not ListFormat.table and fragments is None:
                 documents = store.inventory_documents(
                     restricted=only,
                     site=site,
@@ -133,7 +137,12 @@ def inventory(
         policies = sorted({p for scan in scans for p in scan.policies})
         console = _console()
         if fmt is ListFormat.json:
-            document = render.inventory_document(documents, len(scans), _knowledge(), policies)
+            if fragments is not None:
+                document = render.inventory_document(
+                    fragments[0], len(scans), _knowledge(), policies, restricted=fragments[1]
+                )
+            else:
+                document = render.inventory_document(documents, len(scans), _knowledge(), policies)
             render.deliver_json(document, output, console)
         elif fmt is ListFormat.csv:
             text = render.csv_text(render.INVENTORY_COLUMNS, render.inventory_csv_rows(documents))

@@ -78,13 +78,15 @@ def _cell(value: object) -> str:
 
 
 def inventory_document(
-    devices: Sequence[dict[str, Any]],
+    devices: Sequence[Any],
     scans: int,
     knowledge: dict[str, Any],
     policies: Sequence[str],
     generated_at: datetime | None = None,
+    restricted: int | None = None,
 ) -> dict[str, Any]:
-    """The inventory JSON document of device documents (``Store.inventory_documents``)."""
+    """The inventory JSON document of device documents (``Store.inventory_documents``, or
+    the JSON fragments of ``Store.inventory_fragments`` with their ``restricted`` count)."""
     return {
         "schema_version": INVENTORY_SCHEMA_VERSION,
         "inventory": {
@@ -94,7 +96,11 @@ def inventory_document(
             "knowledge_as_of": knowledge.get("as_of"),
             "policies": list(policies),
             "devices": len(devices),
-            "restricted": sum(bool(d["restricted"]) for d in devices),
+            "restricted": (
+                restricted
+                if restricted is not None
+                else sum(bool(d["restricted"]) for d in devices)
+            ),
         },
         "devices": list(devices),
     }

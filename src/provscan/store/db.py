@@ -62,6 +62,7 @@ from provscan.store.views import (
     diff,
     find_scan,
     inventory_json,
+    inventory_json_fragments,
     inventory_rows,
     pick_pair,
     summary,
@@ -532,6 +533,24 @@ class Store:
                 site=site,
                 status=status,
                 embed_findings=embed_findings,
+            )
+
+    def inventory_fragments(
+        self,
+        *,
+        restricted: bool | None = None,
+        site: str | None = None,
+        status: str | None = None,
+    ) -> tuple[list[Any], int] | None:
+        """On SQLite: each device's inventory JSON made by SQLite (``orjson.Fragment``) and the
+        restricted count; None elsewhere (use :meth:`inventory_documents`)."""
+        if status is not None and status not in STATUSES:
+            raise StoreRequestError(
+                f"unknown device status {status!r} (one of {', '.join(STATUSES)})"
+            )
+        with self._reading("the inventory") as session:
+            return inventory_json_fragments(
+                session, restricted=restricted, site=site, status=status
             )
 
     def inventory_page(

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, select
+from sqlalchemy import Select, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from provscan.errors import StoreRequestError
@@ -305,6 +305,59 @@ def inventory_json(
             document["open_cases"] = 0
         documents.append(document)
     return documents
+
+
+def _sqlite_time(column: Any) -> Any:
+    """SQL for :func:`_raw_time` on SQLite's stored text (UTC): ISO 8601 as isoformat()
+    writes it (no ``.000000``)."""
+    whole = case((func.substr(column, 20) == ".000000", func.substr(column, 1, 19)), else_=column)
+    return func.replace(whole, " ", "T").op("||")("+00:00")
+
+
+def inventory_json_fragments(
+    session: Session,
+    *,
+    restricted: bool | None = None,
+    site: str | None = None,
+    status: str | None = None,
+) -> tuple[list[orjson.Fragment], int] | None:
+    """On SQLite, the inventory JSON of each device built by SQLite itself (``json_object``),
+    as ``orjson.Fragment`` s to write with orjson, and how many are restricted; None on other
+    databases (use :func:`inventory_json`). The same documents as :func:`inventory_json`
+    (tests compare them), without a Python loop over every field of 100,000 rows."""
+    if session.get_bind().dialect.name != "sqlite":
+        return None
+    table = InventoryRow.__table__
+    pairs: list[Any] = []
+    for name in _DEVICE_FIELDS:
+        column = table.c[name]
+        if name in _TIMES:
+            value = _sqlite_time(column)
+        elif name == "restricted":
+            value = func.json(case((column.is_(True), "true"), else_="false"))
+        elif name == "findings":
+            value = func.json(column)
+        else:
+            value = column
+        pairs += [literal(_JSON_NAMES.get(name, name)), value]
+    query = _inventory_query(restricted, site, status).with_only_columns(
+        table.c.device_id, table.c.restricted, func.json_object(*pairs)
+    )
+    rows = session.execute(query).all()
+    cases = cases_by_device(session, {row[0] for row in rows}, len(rows))
+    fragments = []
+    for device_id, flag, text in rows:
+        found = cases.get(device_id)
+        if found:
+            shown = _shown_case(found)
+            case_text = orjson.dumps(shown.to_json() if shown else None).decode()
+            opened = sum(c.status != "verified" for c in found)
+            fragments.append(
+                orjson.Fragment(f'{text[:-1]},"case":{case_text},"open_cases":{opened}}}')
+            )
+        else:
+            fragments.append(orjson.Fragment(text[:-1] + ',"case":null,"open_cases":0}'))
+    return fragments, sum(bool(row[1]) for row in rows)
 
 
 # --- differences between scans ---------------------------------------------------------
