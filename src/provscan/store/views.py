@@ -346,7 +346,7 @@ def inventory_json_fragments(
     rows = session.execute(query).all()
     cases = cases_by_device(session, {row[0] for row in rows}, len(rows))
     fragments = []
-    for device_id, flag, text in rows:
+    for device_id, _restricted, text in rows:
         found = cases.get(device_id)
         if found:
             shown = _shown_case(found)
