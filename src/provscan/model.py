@@ -269,6 +269,9 @@ class ScanInfo:
     notes: tuple[str, ...] = ()
     #: Who the user said they are (``--as``, org type ids); empty: every measure counts.
     acting_as: tuple[str, ...] = ()
+    #: The knowledge the devices were judged with (its pack version and as-of date).
+    knowledge_version: str | None = None
+    knowledge_as_of: str | None = None
 
 
 @dataclass(frozen=True)

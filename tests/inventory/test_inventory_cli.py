@@ -192,3 +192,12 @@ def test_a_result_is_stored_even_when_its_output_cannot_be_written(tmp_path: Pat
     assert "stored scan" in failed.stderr
     scans = json.loads(_run("scans", "--db", db, "-f", "json").stdout)["scans"]
     assert len(scans) == 1 and scans[0]["kind"] == "passive"
+
+
+def test_a_scan_records_the_knowledge_it_was_judged_with(tmp_path: Path) -> None:
+    from provscan.knowledge.packs import active_pack
+
+    capture = Path(__file__).parents[1] / "pcap" / "fixtures" / "crafted_signals.pcapng"
+    scan = json.loads(_run("pcap", str(capture), "--no-db", "-f", "json").stdout)["scan"]
+    pack = active_pack()
+    assert (scan["knowledge_version"], scan["knowledge_as_of"]) == (pack.version, pack.as_of)

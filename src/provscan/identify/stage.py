@@ -64,11 +64,17 @@ class Identifier:
         return [self.device(host) for host in hosts]
 
     def stamp(self, result: ScanResult) -> ScanResult:
-        """The result with ``acting_as`` recorded in its scan info."""
-        if result.info.acting_as == self.acting_as:
-            return result
+        """The result with ``acting_as`` and the knowledge's version and as-of date recorded
+        in its scan info."""
+        version, as_of = _knowledge_stamp()
         return dataclasses.replace(
-            result, info=dataclasses.replace(result.info, acting_as=self.acting_as)
+            result,
+            info=dataclasses.replace(
+                result.info,
+                acting_as=self.acting_as,
+                knowledge_version=version,
+                knowledge_as_of=as_of,
+            ),
         )
 
     def finish(self, result: ScanResult) -> ScanResult:
@@ -78,3 +84,16 @@ class Identifier:
             return result
         options = PostureOptions(policies=tuple(p.id for p in self.policies))
         return assess_scan(result, self._posture, options)
+
+
+def _knowledge_stamp() -> tuple[str | None, str | None]:
+    """The active knowledge's version and as-of date (from its manifest); (None, None) when
+    the manifest cannot be read (the scan is judged all the same)."""
+    from provscan.errors import ProvscanError
+    from provscan.knowledge.packs import active_pack
+
+    try:
+        pack = active_pack()
+    except ProvscanError:
+        return None, None
+    return pack.version, pack.as_of

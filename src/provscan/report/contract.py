@@ -21,7 +21,8 @@ use-ban, procurement-ban, removal-order, authorization-ban, import-marketing-ban
 context) and ``binding`` (whether the measure binds the user who said who they are with
 ``--as``; null when they did not), and the scan carries ``acting_as`` (the org type ids given;
 empty when none). Findings also carry ``deadline`` (the date a measure sets for removal or an
-end of use; null when it sets none). A device is restricted when a finding restricts it: a restricting effect
+end of use; null when it sets none), and the scan ``knowledge_version`` and ``knowledge_as_of``
+(the knowledge the devices were judged with; null before). A device is restricted when a finding restricts it: a restricting effect
 from a measure with ``binding`` true or null. Migration: 1.2 marked a context finding with the
 scope-note prefix "Context only - this measure restricts nothing. "; :func:`from_contract`
 upgrades a 1.2 document by moving that prefix into ``effect: context``, giving every other
@@ -233,6 +234,16 @@ class ScanSection(_Strict):
             "empty when they did not (every measure counts)."
         ),
     )
+    knowledge_version: str | None = Field(
+        default=None,
+        description=(
+            "Version of the knowledge the devices were judged with (provscan knowledge status); "
+            "null in scans stored before it was recorded."
+        ),
+    )
+    knowledge_as_of: str | None = Field(
+        default=None, description="As-of date of that knowledge, ISO 8601; null when unknown."
+    )
     tool_version: str
     hosts_scanned: int = Field(ge=0)
     hosts_responding: int = Field(ge=0)
@@ -302,14 +313,19 @@ def upgrade_document(data: Mapping[str, Any]) -> dict[str, Any]:
 
     1.2 context findings (scope note prefix) become ``effect: context``; the other findings
     ``effect: restricts``; every finding ``binding: null`` and ``deadline: null``; the scan
-    ``acting_as: []``.
+    ``acting_as: []`` and no knowledge version or as-of date (null).
     """
     document = dict(data)
     if document.get("schema_version") != "1.2":
         return document
     scan = document.get("scan")
     if isinstance(scan, Mapping):
-        document["scan"] = {**scan, "acting_as": []}
+        document["scan"] = {
+            **scan,
+            "acting_as": [],
+            "knowledge_version": None,
+            "knowledge_as_of": None,
+        }
     devices = document.get("devices")
     if isinstance(devices, list):
         document["devices"] = [_upgrade_device(device) for device in devices]
