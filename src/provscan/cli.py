@@ -42,6 +42,7 @@ from provscan.commands.common import (
     scan_observer,
     stderr,
     target_files,
+    warn,
 )
 from provscan.commands.options_output import VerboseOption, interrupted
 from provscan.errors import ProvscanError, TargetError
@@ -100,7 +101,7 @@ def _load_credentials(path: Path | None) -> CredentialStore | None:
     except CredentialsError as exc:
         raise UsageProblem(str(exc)) from None
     for warning in store.warnings:
-        stderr.print(f"[yellow]provscan: warning:[/] {warning}", highlight=False)
+        warn(warning)
     return store
 
 

@@ -117,6 +117,12 @@ SiteOption = Annotated[
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="No progress bar.")]
 
 
+def warn(message: str) -> None:
+    """A one-line warning on stderr (its text, which may come from a file or a device, is never
+    read as markup)."""
+    stderr.print(f"[yellow]provscan: warning:[/] {escape(message)}", highlight=False)
+
+
 def fail(message: str, code: int = EXIT_ERROR) -> typer.Exit:
     """Print a one-line error (device text is never read as markup) and return the exit."""
     stderr.print(f"[bold red]provscan: error:[/] {escape(message)}", highlight=False)
@@ -249,9 +255,7 @@ def _store(
         send_after_save(
             store,
             load_config().alerts,
-            lambda line: stderr.print(
-                f"[yellow]provscan: warning:[/] {escape(line)}", highlight=False
-            ),
+            warn,
         )
         return scan_id, store.display_name
 

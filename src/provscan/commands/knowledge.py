@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from provscan.commands.common import warn
+
 if TYPE_CHECKING:
     from provscan.knowledge.packs import PackInfo
 
@@ -22,12 +24,11 @@ class VerifyFormat(StrEnum):
 def warn_if_stale() -> None:
     """Print one line on stderr when the active knowledge is older than the allowed age
     (``PROVSCAN_KNOWLEDGE_MAX_AGE_DAYS``, default 180). scan, lookup and screen call it."""
-    from provscan.commands.common import stderr
     from provscan.knowledge.packs import staleness_warning
 
     warning = staleness_warning()
     if warning:
-        stderr.print(f"provscan: warning: {warning}", highlight=False, markup=False)
+        warn(warning)
 
 
 def register(app: typer.Typer) -> None:
@@ -154,7 +155,7 @@ def status(
 ) -> None:
     """Which knowledge is in use (bundled or an installed pack), its version and as-of date,
     entry counts, the oldest source check, and a warning when it is older than allowed."""
-    from provscan.commands.common import fail_for, stderr
+    from provscan.commands.common import fail_for
     from provscan.errors import ProvscanError
     from provscan.knowledge.base import knowledge_home
     from provscan.knowledge.packs import (
@@ -187,7 +188,7 @@ def status(
         for line in _status_lines(pack, installed, limit):
             typer.echo(line)
     if warning:
-        stderr.print(f"provscan: warning: {warning}", highlight=False, markup=False)
+        warn(warning)
 
 
 def _status_lines(pack: PackInfo, installed: list[str], limit: int) -> list[str]:

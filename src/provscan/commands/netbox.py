@@ -30,6 +30,7 @@ from provscan.commands.common import (
     parse_policy_ids,
     resolve_acting_as,
     stderr,
+    warn,
 )
 from provscan.errors import ProvscanError
 
@@ -93,7 +94,7 @@ def _client(url: str, token_file: Path, ca_file: Path | None) -> NetBoxClient:
 
     token, warnings = read_token(token_file)
     for warning in warnings:
-        stderr.print(f"[yellow]provscan: warning:[/] {escape(warning)}", highlight=False)
+        warn(warning)
     return NetBoxClient(url, token, ca_file=ca_file)
 
 

@@ -30,6 +30,7 @@ from provscan.commands.common import (
     parse_policy_ids,
     resolve_acting_as,
     stderr,
+    warn,
 )
 from provscan.commands.options_output import VerboseOption, interrupted
 from provscan.errors import ProvscanError
@@ -177,7 +178,7 @@ def run_pcap(
         read = len(result.info.targets)
         for note in result.info.notes:
             if " is truncated" in note or " is corrupt" in note:
-                stderr.print(f"[yellow]provscan: warning:[/] {note}", highlight=False)
+                warn(note)
         emit(result, fmt, output, db, no_db, verbose=verbose, site=site)
     except ProvscanError as exc:
         raise fail_for(exc) from None

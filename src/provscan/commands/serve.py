@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
         epilog=_epilog(
             "provscan users add admin --role admin && provscan serve",
             "provscan serve --db /srv/provscan.db --port 8443 --tls-cert cert.pem --tls-key key.pem",
-            "provscan serve --host 10.0.0.5 --allow-remote --tls-cert cert.pem --tls-key key.pem",
+            "provscan serve --host ADDRESS --allow-remote --tls-cert cert.pem --tls-key key.pem",
         ),
     )(serve)
 
