@@ -65,12 +65,15 @@ def test_uniview_is_identified_and_restricted_only_by_the_texas_list() -> None:
     device = ATTRIBUTOR.attribute(
         "127.0.0.1", [80], [attempt(Observation("onvif", 80, "onvif.manufacturer", "Uniview"))]
     ).device
-    judged = judge(device, KNOWLEDGE.select_policies(None))
-    assert judged.manufacturer == "Uniview"
+    policies = KNOWLEDGE.select_policies(None)
+    texas = judge(device, policies, acting_as=("us-tx:state-agency",))
+    assert texas.manufacturer == "Uniview"
     # Since 26 Jan 2026 Texas state agencies may not use Uniview (issue 12); nothing else.
-    assert judged.restricted and {f.policy for f in judged.findings} == {"us-tx"}
-    canadian = judge(device, KNOWLEDGE.select_policies(None), acting_as=("ca:individual",))
+    assert texas.restricted and {f.policy for f in texas.findings} == {"us-tx"}
+    canadian = judge(device, policies, acting_as=("ca:individual",))
     assert not canadian.restricted
+    # Without --as: judged as a national government body, which the Texas list does not bind.
+    assert not judge(device, policies).restricted
 
 
 def test_no_evidence_means_incomplete_not_clean() -> None:

@@ -104,7 +104,7 @@ def test_lookup_acts_as_the_config_says_and_as_all_ignores_it(tmp_path: Path) ->
     # --as all: nobody in particular, every measure counts
     code, out, _ = _lookup("Hikvision DS-2CD2143G0-I", "-f", "json", "--as", "all", env=env)
     row = json.loads(out)
-    assert row["acting_as"] == [] and row["restricted"] is True
+    assert row["acting_as"] == ["all"] and row["restricted"] is True
     assert {f["binding"] for f in row["findings"]} == {None}
 
 

@@ -357,20 +357,27 @@ def test_site_and_scan_scopes(store: Store, report_store: ReportStore) -> None:
 
 
 def test_policy_selection_counts_only_its_measures(store: Store) -> None:
-    dom = parse_html(render_report(store, fmt="html", policies=["us-tx"], now=NOW).decode())
+    # The scans judged as a national government body (no --as): the Texas measures are
+    # listed but do not bind it, so a Texas-only report counts nothing (decision 0015) ...
+    texas_only = parse_html(render_report(store, fmt="html", policies=["us-tx"], now=NOW).decode())
+    assert _number(texas_only.by_id("kpi-remaining")) == 0
+    # ... and a US-only report counts the devices a binding US measure restricts.
+    dom = parse_html(render_report(store, fmt="html", policies=["us"], now=NOW).decode())
     truth = expected(store)
     devices = {d.device_id: d for d in store.inventory()}
-    texas = {
+    federal = {
         device_id
         for device_id in truth.remaining
         if any(
-            f.get("policy") == "us-tx" and f.get("effect") not in NON_RESTRICTING_EFFECTS
+            f.get("policy") == "us"
+            and f.get("effect") not in NON_RESTRICTING_EFFECTS
+            and f.get("binding") is not False
             for f in devices[device_id].findings
         )
     }
-    assert _number(dom.by_id("kpi-remaining")) == len(texas)
+    assert federal and _number(dom.by_id("kpi-remaining")) == len(federal)
     names = {r.text() for r in dom.by_id("by-jurisdiction").find_all("td")[::3]}
-    assert names == {"United States (Texas)"}
+    assert names == {"United States"}
 
 
 # --- PDF ---------------------------------------------------------------------------------

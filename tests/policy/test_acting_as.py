@@ -7,6 +7,7 @@ measures, real judging code), then the 2025-26 measures that name makers by cate
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 import pytest
@@ -17,6 +18,7 @@ from provscan.model import Device, MakerCandidate
 from provscan.policy.evaluate import (
     OrgTypeError,
     assess,
+    default_parties,
     judge,
     maker_countries,
     parse_acting_as,
@@ -122,12 +124,55 @@ def test_several_org_types_add_up() -> None:
     assert {f.policy for f in both.findings if f.restricts} == {"us"}
 
 
-def test_without_acting_as_every_measure_counts_and_binding_is_unknown() -> None:
-    device = judge(HIKVISION_CAMERA, POLICIES, countries=COUNTRIES)
+def test_with_as_all_every_measure_counts_and_binding_is_unknown() -> None:
+    device = judge(HIKVISION_CAMERA, POLICIES, countries=COUNTRIES, acting_as=("all",))
     assert device.restricted is True
     assert {f.binding for f in device.findings} == {None}
-    # advisory and context measures never restrict, even without --as
+    # advisory and context measures never restrict, even then
     assert not any(f.restricts for f in device.findings if f.effect in ("advisory", "context"))
+
+
+def test_without_acting_as_the_verdict_is_for_a_national_government_body() -> None:
+    """Decision 0015 (the default reading): the org types marked national_government."""
+    assert set(default_parties(POLICIES)) == {
+        "ca:federal-institution",
+        "ca:crown-corporation",
+        "us:federal-agency",
+        "uk:central-government",
+        "au:commonwealth-entity",
+        "eu:european-parliament",
+        "lt:state-institution",
+    }
+    device = judge(HIKVISION_CAMERA, POLICIES, countries=COUNTRIES)
+    assert device.restricted is True
+    binding = {f.policy for f in device.findings if f.binding}
+    assert {"ca", "us"} <= binding
+    # A state-agency measure is listed, marked as not binding, and restricts nothing.
+    texas = [f for f in device.findings if f.policy == "us-tx"]
+    assert texas and all(f.binding is False and not f.restricts for f in texas)
+
+
+def test_without_acting_as_a_maker_named_only_by_a_state_list_is_not_restricted() -> None:
+    uniview = dataclasses.replace(
+        HIKVISION_CAMERA, manufacturer="Uniview", family="uniview", brand="Uniview"
+    )
+    by_default = judge(uniview, POLICIES, countries=COUNTRIES)
+    assert by_default.restricted is False
+    assert [f.policy for f in by_default.findings] == ["us-tx"]
+    assert judge(uniview, POLICIES, countries=COUNTRIES, acting_as=("all",)).restricted is True
+    state = judge(uniview, POLICIES, countries=COUNTRIES, acting_as=("us-tx:state-agency",))
+    assert state.restricted is True
+
+
+def test_selected_policies_without_a_national_body_count_every_measure() -> None:
+    """`--policy us-tx` alone: nothing to judge for by default, so every measure counts."""
+    texas = [policy for policy in POLICIES if policy.id == "us-tx"]
+    assert default_parties(texas) == ()
+    uniview = dataclasses.replace(
+        HIKVISION_CAMERA, manufacturer="Uniview", family="uniview", brand="Uniview"
+    )
+    device = judge(uniview, texas, countries=COUNTRIES)
+    assert device.restricted is True and {f.binding for f in device.findings} == {None}
 
 
 # --- the org type vocabulary ----------------------------------------------------------------
@@ -138,7 +183,8 @@ def test_acting_as_is_checked_against_the_declared_org_types() -> None:
         "ca:federal-institution",
         "us-tx:state-agency",
     )
-    assert parse_acting_as(["all"], POLICIES) == ()
+    assert parse_acting_as(["all"], POLICIES) == ("all",)
+    assert parse_acting_as([], POLICIES) == ()
     for bad in (["ca:mayor"], ["federal"], ["us:everyone"], ["ca:individual", "xx:thing"]):
         with pytest.raises(OrgTypeError) as caught:
             parse_acting_as(bad, POLICIES)

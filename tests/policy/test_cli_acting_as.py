@@ -45,14 +45,21 @@ def lookup_json(*args: str) -> dict[str, object]:
 
 
 @pytest.mark.parametrize(
-    ("product", "citations"),
+    ("product", "citations", "restricted"),
     [
-        ("DJI Mavic 3 Enterprise", ["WC Docket No. 18-89", "41 U.S.C. 1821-1833"]),
-        ("TP-Link Archer AX55 Wi-Fi router", ["Covered List update (23 Mar 2026", "26 Jan 2026"]),
+        # A US federal agency may not operate a DJI drone (American Security Drone Act).
+        ("DJI Mavic 3 Enterprise", ["WC Docket No. 18-89", "41 U.S.C. 1821-1833"], True),
+        # The FCC router entry stops authorizations; Texas binds its state agencies: neither
+        # binds a national government body (the default reading).
+        (
+            "TP-Link Archer AX55 Wi-Fi router",
+            ["Covered List update (23 Mar 2026", "26 Jan 2026"],
+            False,
+        ),
     ],
 )
 def test_lookup_shows_the_2025_26_us_measures_with_citations(
-    product: str, citations: list[str]
+    product: str, citations: list[str], restricted: bool
 ) -> None:
     row = lookup_json(product)
     findings = row["findings"]
@@ -61,7 +68,13 @@ def test_lookup_shows_the_2025_26_us_measures_with_citations(
     for citation in citations:
         assert citation in cited
     assert all(f["effective"] >= "2022-12-07" and f["effect"] for f in findings)
-    assert {f["binding"] for f in findings} == {None}  # no --as: every measure counts
+    # no --as: judged for a national government body; each measure says whether it binds one
+    assert row["acting_as"] == [] and row["restricted"] is restricted
+    assert {f["binding"] for f in findings} == ({True, False} if restricted else {False})
+    # --as all: every measure counts, binding unknown
+    everyone = lookup_json(product, "--as", "all")
+    assert everyone["restricted"] is True and everyone["acting_as"] == ["all"]
+    assert {f["binding"] for f in everyone["findings"]} == {None}  # type: ignore[union-attr]
 
 
 def test_uniview_for_a_texas_agency_and_for_a_canadian_individual() -> None:
@@ -161,14 +174,20 @@ def test_a_lab_scan_says_who_it_judged_for(lab: Lab, org_type: str, restricted: 
     assert document["scan"]["restricted_count"] == int(restricted)
 
 
-def test_a_lab_scan_without_as_keeps_every_measure(lab: Lab) -> None:
+def test_a_lab_scan_without_as_judges_for_a_national_government_body(lab: Lab) -> None:
     result = run("scan", HIKVISION.address, "--format", "json", *FAST)
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     assert document["scan"]["acting_as"] == []
     (device,) = document["devices"]
     assert device["restricted"] is True
-    assert {f["binding"] for f in device["findings"]} == {None}
+
+    def binds(policy: str) -> set[bool]:
+        return {f["binding"] for f in device["findings"] if f["policy"] == policy}
+
+    assert True in binds("ca") and True in binds("us") and binds("us-tx") == {False}
+    table = run("scan", HIKVISION.address, *FAST)
+    assert "judged as a national government body (the default)" in table.stdout
 
 
 CAPTURE = Path(__file__).parents[1] / "pcap" / "fixtures" / "lab_scan.pcap.gz"

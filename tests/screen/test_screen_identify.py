@@ -30,7 +30,9 @@ def verdict(text: str, **cells: str):  # type: ignore[no-untyped-def]
         ("Intelbras VIP 3230 B", "Dahua", "Intelbras", "restricted"),
         ("Lorex LNB8005 4K bullet", "Dahua", "Lorex", "restricted"),
         ("Axis P3225-LV Mk II", "Axis", "Axis", "clear"),
-        ("Uniview IPC322LB-SF28-A", "Uniview", "Uniview", "restricted"),  # Texas 2026 list
+        # Named by the Texas 2026 list only, which binds Texas state agencies: clear for a
+        # national government body (the default reading; --as us-tx:state-agency restricts it).
+        ("Uniview IPC322LB-SF28-A", "Uniview", "Uniview", "clear"),
         ("Annke C800", "Hikvision", "Annke", "review"),
         ("Widget 3000", None, None, "unknown"),
     ],

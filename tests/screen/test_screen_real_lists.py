@@ -41,9 +41,10 @@ WITH_MANUFACTURER_COLUMN = [
     ("Hikvision", "DS-2CD2143G0-I", "4MP dome 2.8mm", "Hikvision", "own_brand", True),
     ("Dahua", "NVR4104HS-P-4KS2", "", "Dahua", "own_brand", True),
     # sub-brands and common unrestricted makers
-    # TP-Link (Tapo, VIGI) is on the Texas prohibited-technologies list since 2026 (issue 12)
-    ("Tapo", "C200", "pan/tilt home camera", "TP-Link", "own_brand", True),
-    ("VIGI", "C340", "outdoor bullet", "TP-Link", "own_brand", True),
+    # TP-Link (Tapo, VIGI) is on the Texas prohibited-technologies list since 2026 (issue 12),
+    # which binds Texas state agencies, not a national government body (the default reading)
+    ("Tapo", "C200", "pan/tilt home camera", "TP-Link", "own_brand", False),
+    ("VIGI", "C340", "outdoor bullet", "TP-Link", "own_brand", False),
     ("Eufy", "T8210", "video doorbell", "Eufy", "unrelated", False),
     ("eufy", "EufyCam 2C", "", "Anker", "unrelated", False),
     ("Ring", "Stick Up Cam", "", "Ring", "unrelated", False),
@@ -102,11 +103,11 @@ WITHOUT_MANUFACTURER_COLUMN = [
     ("DS-2CD2143G0-I with ring mount", "Hikvision", "own_brand", True),
     # vocabulary breadth
     ("Reolink RLC-810A", "Reolink", "unrelated", False),
-    ("Tapo C310", "TP-Link", "own_brand", True),  # Texas 2026 list
+    ("Tapo C310", "TP-Link", "own_brand", False),  # Texas 2026 list: binds state agencies
     ("Arlo Pro 4 VMC4050P", "Arlo", "unrelated", False),
     ("Wyze Cam v3", "Wyze", "unrelated", False),
     ("Blink Outdoor camera", "Blink", "unrelated", False),
-    ("Uniview IPC322LB-SF28-A", "Uniview", "own_brand", True),  # Texas 2026 list
+    ("Uniview IPC322LB-SF28-A", "Uniview", "own_brand", False),  # Texas 2026 list: state agencies
     ("Hanwha XNV-8081Z", "Hanwha Vision", "unrelated", False),
     ("Bosch NDE-3502-AL", "Bosch", "unrelated", False),
     ("Milesight MS-C2964-PB", "Milesight", "unrelated", False),

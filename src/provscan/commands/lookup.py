@@ -98,12 +98,15 @@ def lookup(
     if fmt is LookupFormat.json:
         typer.echo(json.dumps(row.model_dump(mode="json"), indent=2, ensure_ascii=True))
     else:
-        _print_row(row, Console(soft_wrap=True, highlight=False))
+        console = Console(soft_wrap=True, highlight=False)
+        _print_row(row, console)
+        console.print(Text(_knowledge_footer(), style="dim"))
     if fail_on_restricted and row.restricted:
         raise typer.Exit(EXIT_RESTRICTED)
 
 
 def _print_row(row: object, console: Console) -> None:
+    from provscan.policy.evaluate import DEFAULT_PARTY, describe_parties
     from provscan.screening.verdict import ScreenRow
 
     assert isinstance(row, ScreenRow)
@@ -131,7 +134,8 @@ def _print_row(row: object, console: Console) -> None:
         "clear": "no",
         "unknown": "unknown",
     }[row.status]
-    acting = f" (as {', '.join(row.acting_as)})" if row.acting_as else ""
+    acting = f" (as {describe_parties(row.acting_as)})"
+    you = "you" if row.acting_as else DEFAULT_PARTY
     line("restricted", verdict + acting, status_style)
     shown: set[tuple[str, str]] = set()
     groups: dict[str, list[Text]] = {}
@@ -139,7 +143,7 @@ def _print_row(row: object, console: Console) -> None:
         if (finding.policy, finding.measure) in shown:
             continue  # one measure naming two candidate families is shown once
         shown.add((finding.policy, finding.measure))
-        heading = {True: "binds you", False: "does not bind you", None: ""}[finding.binding]
+        heading = {True: f"binds {you}", False: f"does not bind {you}", None: ""}[finding.binding]
         groups.setdefault(heading, []).append(
             Text.assemble(
                 "    ",
@@ -152,7 +156,7 @@ def _print_row(row: object, console: Console) -> None:
                 else (f"[{printable(finding.citation, limit=160)}]", "dim"),
             )
         )
-    for heading in ("", "binds you", "does not bind you"):
+    for heading in ("", f"binds {you}", f"does not bind {you}"):
         if heading in groups and heading:
             console.print(Text(f"  {heading}", style="bold"))
         for entry in groups.get(heading, []):
@@ -164,6 +168,18 @@ def _print_row(row: object, console: Console) -> None:
         console.print(Text("  evidence", style="bold"))
         for item in row.evidence:
             console.print(Text(f"    - {printable(item, limit=400)}", style="dim"))
+
+
+def _knowledge_footer() -> str:
+    """Which knowledge judged the product (the table footer of every report)."""
+    from provscan.knowledge.packs import active_pack
+    from provscan.report.formats import knowledge_line
+
+    try:
+        pack = active_pack()
+    except ProvscanError:
+        return knowledge_line(None, None)
+    return knowledge_line(pack.version, pack.as_of)
 
 
 def _effect_text(effect: str) -> str:

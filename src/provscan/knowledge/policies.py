@@ -61,6 +61,9 @@ class OrgType(StrictModel):
 
     id: str = Field(pattern=ORG_TYPE_PATTERN)
     description: str = Field(min_length=1)
+    #: A body of a national government (or of a supranational institution): without ``--as``,
+    #: verdicts are judged for these (decision 0015, the default reading).
+    national_government: bool = False
 
 
 class CategoryScope(StrictModel):

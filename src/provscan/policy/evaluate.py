@@ -5,8 +5,10 @@ A verdict never claims more than its evidence:
 - a measure names a device by its maker's family, or by its device category and country of
   production (``categories``: foreign-produced routers, foreign drones);
 - who the user is (``acting_as``, org type ids from ``--as``) decides which measures bind
-  them: each finding says ``binding``; without ``acting_as`` every measure counts and
-  ``binding`` is None;
+  them: each finding says ``binding``. Without ``acting_as`` the verdict is judged for a
+  national government body (the org types the selected policies mark
+  ``national_government``; the default reading, decision 0015); with ``--as all``, or when the
+  selected policies declare no such body, every measure counts and ``binding`` is None;
 - only findings that restrict (a restricting ``effect`` from a measure that binds the user)
   make anything restricted; advisory and context findings are listed, marked, never restrict;
 - when the evidence names several possible makers (``Hikvision or Dahua``), the device is
@@ -40,6 +42,8 @@ REVIEW_NOTE_PREFIX = "review: "
 CONTEXT_NOTE_PREFIX = "context only"
 #: ``--as all``: judge as nobody in particular (every measure counts), whatever the config says.
 ACT_AS_ANYONE = "all"
+#: How the default reading (no ``--as``) is named in output.
+DEFAULT_PARTY = "a national government body"
 
 
 class OrgTypeError(InputError):
@@ -56,7 +60,7 @@ def parse_acting_as(values: Iterable[str], policies: Iterable[Policy]) -> tuple[
 
     wanted = [value.strip().lower() for value in values if value.strip()]
     if wanted == [ACT_AS_ANYONE]:
-        return ()
+        return (ACT_AS_ANYONE,)
     vocabulary = org_type_vocabulary(policies)
     unknown = [
         value
@@ -79,11 +83,47 @@ def maker_countries(vendors: Mapping[str, Vendor]) -> dict[str, str | None]:
     return {name: vendor.country for name, vendor in vendors.items()}
 
 
-def measure_binds(measure: Measure, acting_as: Sequence[str]) -> bool | None:
-    """Whether the measure binds someone acting as any of ``acting_as`` (None: not said)."""
-    if not acting_as:
+def default_parties(policies: Iterable[Policy]) -> tuple[str, ...]:
+    """The org types the policies mark ``national_government``: whom a verdict is judged for
+    when the user does not say who they are."""
+    return tuple(
+        org_type.id
+        for org_type in org_type_vocabulary(policies).values()
+        if org_type.national_government
+    )
+
+
+_DEFAULT_PARTIES: dict[tuple[int, ...], tuple[str, ...]] = {}
+
+
+def judging_parties(acting_as: Sequence[str], policies: Sequence[Policy]) -> tuple[str, ...] | None:
+    """The org types a verdict is judged for: the user's (``--as``); without them, the national
+    government bodies of the selected ``policies``; None (every restricting measure counts)
+    with ``--as all`` or when the selected policies declare no national government body."""
+    if tuple(acting_as) == (ACT_AS_ANYONE,):
         return None
-    return any(binds_org_type(measure, org_type) for org_type in acting_as)
+    if acting_as:
+        return tuple(acting_as)
+    key = tuple(map(id, policies))
+    parties = _DEFAULT_PARTIES.get(key)
+    if parties is None:
+        parties = _DEFAULT_PARTIES.setdefault(key, default_parties(policies))
+    return parties or None
+
+
+def describe_parties(acting_as: Sequence[str]) -> str:
+    """How output names whom a verdict was judged for."""
+    if tuple(acting_as) == (ACT_AS_ANYONE,):
+        return "anyone (every measure counts)"
+    return ", ".join(acting_as) if acting_as else DEFAULT_PARTY
+
+
+def measure_binds(measure: Measure, parties: Sequence[str] | None) -> bool | None:
+    """Whether the measure binds someone acting as any of ``parties`` (None: every measure
+    counts; see :func:`judging_parties`)."""
+    if parties is None:
+        return None
+    return any(binds_org_type(measure, org_type) for org_type in parties)
 
 
 def _names(
@@ -104,6 +144,7 @@ def findings_for_candidate(
 ) -> list[Finding]:
     """Every selected measure naming this maker (by family, or by device category and the
     maker's country): restricting ones first, then the others."""
+    parties = judging_parties(acting_as, policies)
     findings = []
     for policy in policies:
         for measure in policy.measures:
@@ -119,7 +160,7 @@ def findings_for_candidate(
                     family=candidate.family or candidate.maker,
                     scope_note=measure.scope_note,
                     effect=measure.effect,
-                    binding=measure_binds(measure, acting_as),
+                    binding=measure_binds(measure, parties),
                     deadline=measure.deadline.isoformat() if measure.deadline else None,
                 )
             )
@@ -276,7 +317,12 @@ def judge(
             f"and not every one is restricted: {assessment.which()}"
         )
     if assessment.context_policies:
-        what = "restrict nothing" if not acting_as else "restrict nothing or do not bind you"
+        if judging_parties(acting_as, policies) is None:
+            what = "restrict nothing"
+        elif acting_as:
+            what = "restrict nothing or do not bind you"
+        else:
+            what = f"restrict nothing or do not bind {DEFAULT_PARTY}; say who you are with --as"
         notes.append(
             f"{CONTEXT_NOTE_PREFIX} (these measures {what}): "
             + ", ".join(assessment.context_policies)

@@ -19,8 +19,9 @@ default accounts) and ``remediation`` (replace / isolate / patch / reconfigure, 
 1.3 (additive; 1.2 documents still load): findings carry ``effect`` (what the measure does:
 use-ban, procurement-ban, removal-order, authorization-ban, import-marketing-ban, advisory or
 context) and ``binding`` (whether the measure binds the user who said who they are with
-``--as``; null when they did not), and the scan carries ``acting_as`` (the org type ids given;
-empty when none). Findings also carry ``deadline`` (the date a measure sets for removal or an
+``--as``; without it, whether it binds a national government body, the default reading;
+null with ``--as all``), and the scan carries ``acting_as`` (the org type ids given; empty
+when none). Findings also carry ``deadline`` (the date a measure sets for removal or an
 end of use; null when it sets none), and the scan ``knowledge_version`` and ``knowledge_as_of``
 (the knowledge the devices were judged with; null before). A device is restricted when a finding restricts it: a restricting effect
 from a measure with ``binding`` true or null. Migration: 1.2 marked a context finding with the
@@ -93,8 +94,10 @@ class FindingEntry(_Strict):
     )
     binding: bool | None = Field(
         description=(
-            "Whether the measure binds the user (scan.acting_as); null when the user did not "
-            "say who they are (then any restricting measure counts)."
+            "Whether the measure binds the user (scan.acting_as); when scan.acting_as is "
+            "empty (the user did not say), whether it binds a national government body (the "
+            "default reading); null with --as all (every restricting measure counts) and in "
+            "documents upgraded from 1.2."
         )
     )
     deadline: str | None = Field(
@@ -231,7 +234,8 @@ class ScanSection(_Strict):
         default_factory=list,
         description=(
             "Who the user said they are (--as), as org type ids such as ca:federal-institution; "
-            "empty when they did not (every measure counts)."
+            "['all'] with --as all (every measure counts); empty when they did not (judged as "
+            "a national government body, the org types marked national_government)."
         ),
     )
     knowledge_version: str | None = Field(

@@ -29,7 +29,7 @@ from provscan.model import (
     ScanResult,
     address_sort_key,
 )
-from provscan.policy.evaluate import REVIEW_NOTE_PREFIX
+from provscan.policy.evaluate import ACT_AS_ANYONE, DEFAULT_PARTY, REVIEW_NOTE_PREFIX
 from provscan.report.contract import ScanDocument, ordered_devices, to_contract
 from provscan.report.files import OutputError as OutputError  # re-exported: write_output raises it
 from provscan.report.files import guard_formula, write_atomically
@@ -151,7 +151,7 @@ _GROUP_HEADINGS = {
     "restricted": ("Restricted", "bold red", ""),
     "review": ("To review", "bold yellow", "a restricted maker is possible, not established"),
     "unknown": ("Unknown maker", "bold yellow", "nothing identified them: check them by hand"),
-    "clear": ("Clear", "bold green", "no selected policy names their maker"),
+    "clear": ("Clear", "bold green", "no selected policy restricts their maker"),
 }
 #: Groups shown row by row without ``verbose``; the others are listed compactly.
 _TABULATED = ("restricted", "review")
@@ -205,6 +205,14 @@ def summary_line(result: ScanResult) -> str:
     return printable(line)
 
 
+def knowledge_line(version: str | None, as_of: str | None) -> str:
+    """The table footer that says which knowledge judged the devices: ``"knowledge 2026.12.0,
+    as of 2026-12-03"``; a result from before the version was recorded says so."""
+    if version is None and as_of is None:
+        return "knowledge: version not recorded"
+    return printable(f"knowledge {version or 'version unknown'}, as of {as_of or 'unknown'}")
+
+
 def render_table(result: ScanResult, console: Console, *, verbose: bool = False) -> None:
     """Print the scan for people: summary, devices by verdict, policies, posture.
 
@@ -219,14 +227,8 @@ def render_table(result: ScanResult, console: Console, *, verbose: bool = False)
     console.print(Text(summary_line(result), style="bold red" if restricted else "bold"))
     if devices:
         console.print(Text(_family_line(devices, names)))
-    if result.info.acting_as:
-        console.print(
-            Text(
-                f"judged as {printable(', '.join(result.info.acting_as))}: only measures that "
-                "bind you make a device restricted",
-                style="dim",
-            )
-        )
+    if devices:
+        console.print(Text(_judged_line(result.info.acting_as), style="dim"))
     for note in result.info.notes:
         console.print(Text(f"note: {printable(note)}", style="yellow"))
     _render_groups(devices, names, console, verbose)
@@ -242,6 +244,8 @@ def render_table(result: ScanResult, console: Console, *, verbose: bool = False)
                 style="dim",
             )
         )
+    info = result.info
+    console.print(Text(knowledge_line(info.knowledge_version, info.knowledge_as_of), style="dim"))
 
 
 def _cell(value: str | None, placeholder: str = "-") -> Text:
@@ -268,6 +272,18 @@ def _family_names(devices: Iterable[Device]) -> dict[str, str]:
         best = exact[0] if exact else (counter.most_common(1)[0][0] if counter else family)
         names[family] = printable(best)
     return names
+
+
+def _judged_line(acting_as: Sequence[str]) -> str:
+    """Whom the verdicts were judged for (decision 0015)."""
+    if tuple(acting_as) == (ACT_AS_ANYONE,):
+        return "judged for anyone (--as all): every restricting measure counts"
+    if acting_as:
+        return (
+            f"judged as {printable(', '.join(acting_as))}: only measures that bind you make a "
+            "device restricted"
+        )
+    return f"judged as {DEFAULT_PARTY} (the default): --as says who you are"
 
 
 def _family_line(devices: Sequence[Device], names: dict[str, str]) -> str:
@@ -658,18 +674,28 @@ def _vulnerability_cell(device: Device) -> Text:
 
 def _posture_overview(devices: Sequence[Device]) -> str:
     """``"2 devices vulnerable (CVE-…), 9 undetermined; exposures: plain_http_login 38"``."""
-    vulnerable = [d for d in devices if any(v.status != "undetermined" for v in d.vulnerabilities)]
-    undetermined = [d for d in devices if d.vulnerabilities and d not in vulnerable]
+    # "likely" (firmware in an approximate range) is counted apart, never as vulnerable.
+    vulnerable = [d for d in devices if any(v.status == "vulnerable" for v in d.vulnerabilities)]
+    likely = [
+        d
+        for d in devices
+        if d not in vulnerable and any(v.status == "likely" for v in d.vulnerabilities)
+    ]
+    undetermined = [
+        d for d in devices if d.vulnerabilities and d not in vulnerable and d not in likely
+    ]
     cves = dict.fromkeys(
         v.cve + (" KEV" if v.kev else "")
         for d in vulnerable
         for v in d.vulnerabilities
-        if v.status != "undetermined"
+        if v.status == "vulnerable"
     )
     parts = [f"{_plural(len(vulnerable), 'device')} vulnerable"]
     if cves:
         shown = list(cves)[:4]
         parts[0] += f" ({', '.join(shown)}{', …' if len(cves) > len(shown) else ''})"
+    if likely:
+        parts.append(f"{len(likely)} likely vulnerable (firmware in an approximate range)")
     if undetermined:
         parts.append(f"{len(undetermined)} with CVEs to check (firmware not placed)")
     kinds = Counter(exposure.kind for d in devices for exposure in d.exposure)
@@ -790,10 +816,13 @@ _ACTION_ORDER = {"replace": 0, "isolate": 1, "patch": 2, "reconfigure": 3}
 
 
 def _posture_summary(device: Device) -> str:
-    confirmed = [v for v in device.vulnerabilities if v.status != "undetermined"]
+    confirmed = [v for v in device.vulnerabilities if v.status == "vulnerable"]
     kev = sum(v.kev for v in confirmed)
     parts = [f"{len(confirmed)} vulnerable" + (f" ({kev} known exploited)" if kev else "")]
-    undetermined = len(device.vulnerabilities) - len(confirmed)
+    likely = sum(v.status == "likely" for v in device.vulnerabilities)
+    if likely:
+        parts.append(f"{likely} likely")
+    undetermined = len(device.vulnerabilities) - len(confirmed) - likely
     if undetermined:
         parts.append(f"{undetermined} undetermined")
     parts.append(f"{len(device.exposure)} exposure" + ("s" if len(device.exposure) != 1 else ""))

@@ -15,7 +15,13 @@ from pydantic import BaseModel, ConfigDict
 from provscan.knowledge.loader import load_knowledge
 from provscan.knowledge.schema import Policy
 from provscan.model import RESTRICTING_FINDING_EFFECTS, Finding, FindingEffect
-from provscan.policy.evaluate import RESTRICTED_MIN_CONFIDENCE, assess, maker_countries
+from provscan.policy.evaluate import (
+    RESTRICTED_MIN_CONFIDENCE,
+    assess,
+    describe_parties,
+    judging_parties,
+    maker_countries,
+)
 from provscan.screening.identify import Identification
 
 Status = Literal["restricted", "review", "clear", "unknown"]
@@ -101,7 +107,8 @@ def judge_product(
 ) -> ScreenRow:
     """The row for one identification under the selected policies, for the user ``acting_as``.
 
-    Restricted only when restricting measures that bind the user (any, without ``acting_as``;
+    Restricted only when restricting measures that bind the user (by default a national
+    government body; any with ``--as all``;
     never advisory or context ones) name every maker the evidence allows, the maker is
     established (not a possible relabel) and the confidence reaches RESTRICTED_MIN_CONFIDENCE.
     Anything less with a restricted candidate is review. ``countries`` (maker -> country,
@@ -117,9 +124,14 @@ def judge_product(
     )
     several = len(identification.candidates) > 1
     context = assessment.context_policies
-    if acting_as:
+    # Who the verdict is for: the user (--as), by default a national government body, or
+    # anyone (--as all: every measure counts).
+    judged = judging_parties(acting_as, policies) is not None
+    party = describe_parties(acting_as)
+    if judged:
+        who = "you" if acting_as else party
         context_reason = (
-            f"named, restricting nothing for {', '.join(acting_as)} (does not bind you, or "
+            f"named, restricting nothing for {who} (binds others, or "
             f"advisory / context only): {', '.join(context)}"
             if context
             else ""
@@ -132,12 +144,11 @@ def judge_product(
     restricted: bool | None
     if identification.maker is None:
         status, restricted = "unknown", None
-    elif not assessment.some_candidate_restricted and context and acting_as:
-        # The user said who they are: measures that do not bind them, and advice, clear it.
+    elif not assessment.some_candidate_restricted and context and judged:
+        # Judged for someone (the user, or by default a national government body): measures
+        # that do not bind them, and advice, clear it.
         status, restricted = "clear", False
-        reasons.insert(
-            0, _summary(identification) + f" - not restricted for {', '.join(acting_as)}"
-        )
+        reasons.insert(0, _summary(identification) + f" - not restricted for {party}")
         reasons.append(context_reason)
     elif not assessment.some_candidate_restricted and context:
         # Named, but only by measures that restrict nothing: a person decides whether the
@@ -277,7 +288,7 @@ def summarise(
 
 
 def summary_line(summary: ScreenSummary) -> str:
-    acting = f"; as {', '.join(summary.acting_as)}" if summary.acting_as else ""
+    acting = f"; as {describe_parties(summary.acting_as)}"
     return (
         f"{summary.rows} row{'s' if summary.rows != 1 else ''}: {summary.restricted} restricted, "
         f"{summary.review} to review, {summary.clear} clear, {summary.unknown} unknown "
