@@ -346,3 +346,27 @@ def test_an_import_over_damaged_active_knowledge_is_refused(home: Path, tmp_path
     assert sorted(path.name for path in home.iterdir()) == sorted(
         ["active.json", BASE_VERSION, first.version]
     )
+
+
+def test_unquoted_yaml_dates_equal_to_the_catalog_are_not_changes() -> None:
+    """``checked: 2026-11-20`` (a YAML date, not text) and the same dates in the catalog: no
+    change is reported and the text is left as written (it was reported as a change)."""
+    from provscan.knowledge.kev import KevCatalog, apply_catalog
+
+    text = (
+        "vulnerabilities:\n"
+        "  - cve: CVE-2020-0001\n"
+        "    kev:\n"
+        "      listed: true\n"
+        "      date_added: 2026-11-18\n"
+        "      due_date: 2026-12-09\n"
+        f"      checked: {RELEASED}\n"
+        "  - cve: CVE-2020-0002\n"
+        f"    kev: {{listed: false, checked: {RELEASED}}}\n"
+    )
+    catalog = KevCatalog.model_validate(
+        feed([kev_entry("CVE-2020-0001", "Hikvision", "x", "2026-11-18", "2026-12-09")])
+    )
+    updated, changes, listed, kept = apply_catalog(text, catalog)
+    assert changes == [] and updated == text
+    assert (listed, kept) == (["CVE-2020-0001"], [])

@@ -173,7 +173,10 @@ def apply_catalog(
     changes: list[KevChange] = []
     listed: list[str] = []
     kept: list[str] = []
-    for cve, node, before in _kev_nodes(text):
+    for cve, node, values in _kev_nodes(text):
+        # An unquoted YAML date reads as a date: compare as the ISO text the catalog gives,
+        # so that an unchanged date is not reported (and rewritten) as a change.
+        before = {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
         entry = by_cve.get(cve)
         after = dict(before)
         if entry is not None:

@@ -73,9 +73,11 @@ MAX_HISTORY = 20
 SIGNATURE_FILE = "manifest.sig"
 #: Public keys (PEM files, separated like PATH) whose signatures ``knowledge update`` trusts.
 TRUSTED_KEYS_ENV = "PROVSCAN_KNOWLEDGE_TRUSTED_KEYS"
-#: Keys of provscan's own releases. None yet: a release key needs a maintainer who holds it
-#: (docs/decisions/0011); organisations sign their own packs and trust their keys.
-BUNDLED_TRUSTED_KEYS: tuple[str, ...] = ()
+#: Public keys of provscan's own releases: the ``*.pem`` files here, outside the data
+#: directory (a pack never brings its own trust). None yet: ``trusted_keys/README.md`` says how
+#: a maintainer makes the release key and adds it; once one is here, every pack installed with
+#: ``knowledge update`` must carry a trusted signature.
+BUNDLED_KEYS_DIR = Path(__file__).resolve().parent / "trusted_keys"
 
 _MEMBER_NAME = re.compile(r"^(?:fingerprints/)?[a-z0-9][a-z0-9_.-]{0,100}\.yaml$")
 _VERSION_TEXT = re.compile(r"^[0-9][0-9A-Za-z.+-]{0,63}$")
@@ -455,11 +457,22 @@ def _public_key(text: bytes, where: str) -> Ed25519PublicKey:
     return key
 
 
+def bundled_key_files() -> list[Path]:
+    """The release keys shipped with provscan (``*.pem`` in :data:`BUNDLED_KEYS_DIR`)."""
+    if not BUNDLED_KEYS_DIR.is_dir():
+        return []
+    return sorted(BUNDLED_KEYS_DIR.glob("*.pem"))
+
+
 def trusted_public_keys(extra: Iterable[Path] = ()) -> list[Ed25519PublicKey]:
     """The bundled keys, the files in ``PROVSCAN_KNOWLEDGE_TRUSTED_KEYS`` and ``extra``."""
-    keys = [_public_key(text.encode(), "a bundled trusted key") for text in BUNDLED_TRUSTED_KEYS]
+    keys: list[Ed25519PublicKey] = []
     from_env = [Path(part) for part in os.environ.get(TRUSTED_KEYS_ENV, "").split(os.pathsep)]
-    for path in [*(path for path in from_env if str(path) not in ("", ".")), *extra]:
+    for path in [
+        *bundled_key_files(),
+        *(path for path in from_env if str(path) not in ("", ".")),
+        *extra,
+    ]:
         try:
             text = path.read_bytes()[:MAX_MEMBER_BYTES]
         except OSError as exc:
