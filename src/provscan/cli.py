@@ -218,6 +218,16 @@ def scan(
             "first lockout sign). Off by default.",
         ),
     ] = False,
+    snmp_community: Annotated[
+        str | None,
+        typer.Option(
+            "--snmp-community",
+            metavar="COMMUNITY",
+            help="SNMP read community: one read-only GET of sysDescr and sysObjectID over UDP "
+            "161, sent to the named targets only. Default: PROVSCAN_SNMP_COMMUNITY, else no "
+            "SNMP at all. Never stored or printed.",
+        ),
+    ] = None,
     no_discovery: Annotated[
         bool,
         typer.Option(
@@ -290,6 +300,7 @@ def scan(
                 stop=stop,
                 sweep_engine=sweep_engine,
                 acting_as=org_types,
+                snmp_community=snmp_community or None,
             )
         )
         emit(

@@ -64,6 +64,7 @@ async def run_scan(
     stop: asyncio.Event | None = None,
     sweep_engine: SweepEngine | str | None = SweepEngine.auto,
     acting_as: Sequence[str] = (),
+    snmp_community: str | None = None,
 ) -> ScanResult:
     """Scan, attribute, judge and (unless ``posture`` is False) assess security posture.
 
@@ -72,6 +73,7 @@ async def run_scan(
 
     ``credentials`` enables the credentialed probes on the hosts it covers;
     ``check_default_credentials`` tries the documented factory accounts (off by default).
+    ``snmp_community`` turns on the read-only SNMP GET (UDP 161) to the named targets.
     Setting ``stop`` ends the scan early with what it learned (``info.complete`` False).
     """
     sweeper: Sweeper | None = None
@@ -115,7 +117,9 @@ async def run_scan(
         identifier.device,
         observer,
         device_checks=device_checks,
-        host_probes=host_probes(),  # SNMP when the user supplied a community (decision 0010)
+        # SNMP only with a community the user supplied: ``snmp_community`` (scan
+        # --snmp-community), else PROVSCAN_SNMP_COMMUNITY (decision 0010).
+        host_probes=host_probes(snmp_community),
     )
     request = ScanRequest(
         targets=targets,

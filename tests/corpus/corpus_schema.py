@@ -272,6 +272,21 @@ class CorpusFile(_Strict):
 
 CORPUS_DIR = Path(__file__).resolve().parent
 
+#: Addresses one test process may give corpus devices: 4 x 250 on its own third octets.
+MAX_CORPUS_DEVICES = 1000
+
+
+def corpus_address(second_octet: int, index: int, process: int) -> str:
+    """The loopback address of the ``index``-th corpus device of a test process.
+
+    Each process (``process``, e.g. its pid) owns four /24s of 127.<second_octet>.0.0/16,
+    so concurrent sessions never share an address and the corpus can outgrow one /24.
+    """
+    if not 0 <= index < MAX_CORPUS_DEVICES:
+        raise ValueError(f"corpus device index {index} outside 0..{MAX_CORPUS_DEVICES - 1}")
+    slot = process % 60
+    return f"127.{second_octet}.{slot * 4 + index // 250}.{index % 250 + 1}"
+
 
 def load_project_corpus(directory: Path = CORPUS_DIR) -> list[CorpusEntry]:
     """Every entry of every ``devices*.yaml`` file in the project corpus folder."""

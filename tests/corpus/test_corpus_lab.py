@@ -11,6 +11,7 @@ from corpus_schema import (
     CorpusEntry,
     Expect,
     RtspService,
+    corpus_address,
     entry_device_spec,
     load_project_corpus,
     to_device_spec,
@@ -42,7 +43,9 @@ def _read_all(address: str, port: int, send: bytes = b"", wait: float = 3.0) -> 
 def test_every_entry_becomes_a_valid_lab_device() -> None:
     entries = load_project_corpus()
     assert len(entries) >= 15
-    devices = [entry_device_spec(e, f"{SUBNET}.{i + 1}") for i, e in enumerate(entries)]
+    devices = [
+        entry_device_spec(e, corpus_address(252, i, os.getpid())) for i, e in enumerate(entries)
+    ]
     validate_devices(devices)
     for entry in entries:
         assert entry.expect.manufacturer, entry.id

@@ -122,9 +122,18 @@ class LoadedFingerprints:
     spec: FingerprintFile
 
 
+#: No-break and figure spaces read as a plain space: a device that separates the words of its
+#: maker's legal name with U+00A0 in a certificate says the same name (rules are written with
+#: plain spaces). The observation itself keeps the bytes as seen.
+_SPACE_FOLD = str.maketrans({"\u00a0": " ", "\u2007": " ", "\u202f": " "})
+
+
 def match_values(rule: Rule, regex: re.Pattern[str], value: str) -> dict[str, str] | None:
     """The claimed field values if ``rule`` matches ``value``, else None."""
-    found = regex.search(value[:MAX_MATCH_CHARS])
+    text = value[:MAX_MATCH_CHARS]
+    if not text.isascii():
+        text = text.translate(_SPACE_FOLD)
+    found = regex.search(text)
     if found is None:
         return None
     values = dict(rule.asserts)
