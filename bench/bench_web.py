@@ -110,6 +110,13 @@ def main() -> int:
                 "GET / (the dashboard page, HTML)": lambda: client.get(
                     "/", cookies={"provscan_session": cookie}
                 ),
+                "GET /devices?restricted=yes&limit=100 (HTML)": lambda: client.get(
+                    "/devices?restricted=yes&limit=100", cookies={"provscan_session": cookie}
+                ),
+                "  the same, sorted by maker (HTML)": lambda: client.get(
+                    "/devices?restricted=yes&limit=100&sort=-maker",
+                    cookies={"provscan_session": cookie},
+                ),
             }
             failed = False
             print(f"{'request':<48} {'cold ms':>8} {'median ms':>10} {'max ms':>8}")

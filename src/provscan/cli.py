@@ -550,6 +550,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "netbox",
     "serve",
     "users",
+    "sensor",
 )
 
 

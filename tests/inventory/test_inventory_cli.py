@@ -133,6 +133,11 @@ def test_cases_list_show_update_with_an_audit_trail(db: str) -> None:
     assert last["actor"] and last["note"] == "replace with an approved model"
     shown = _run("cases", "show", str(case["id"]), "--db", db).stdout
     assert "planned" in shown and "facilities" in shown
+    # the change is in the audit log the console's admins read, from the command line
+    with open_store(normalise_db_arg(db)) as store:
+        (entry,) = [e for e in store.accounts().audit_log() if e["action"] == "case.update"]
+    assert entry["target"] == str(case["id"]) and entry["address"] == "command line"
+    assert entry["actor"] == last["actor"] and entry["detail"]["owner"] == "facilities"
     refused = _run("cases", "update", str(case["id"]), "--db", db, "--status", "verified", check=2)
     assert "removed or replaced" in refused.stderr
     assert _run("cases", "update", "x1", "--db", db, "--note", "n", check=2).stderr

@@ -377,6 +377,8 @@ def cases_update(
                 owner=owner,
                 due=due,
                 note=note,
+                # The console's audit log holds every state change, the CLI's too.
+                address="command line",
             )
             device, _, _ = store.device(case.device_id)
         console = _console()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from provscan.commands.common import EXIT_USAGE, DbOption, fail, fail_for
 from provscan.errors import ProvscanError
+
+if TYPE_CHECKING:
+    from provscan.store.db import Store
 
 _EXIT_CODES = (
     "Exit codes:\n"
@@ -84,6 +87,23 @@ def serve(
     tls_key: Annotated[
         Path | None, typer.Option("--tls-key", metavar="FILE", help="TLS private key (PEM).")
     ] = None,
+    broker: Annotated[
+        str | None,
+        typer.Option(
+            "--broker",
+            metavar="URL",
+            help="Run the sensors' central on this broker (amqp://… or redis://…).",
+        ),
+    ] = None,
+    sensor_keys: Annotated[
+        Path | None,
+        typer.Option(
+            "--sensor-keys",
+            metavar="DIR",
+            help="Site keys for --broker, one NAME.key per site (default: DIR sensor-keys "
+            "in the data directory).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the REST API (/api/v1, OpenAPI at /api/v1/openapi.json) over a store.
 
@@ -99,6 +119,27 @@ def serve(
     for path in (tls_cert, tls_key):
         if path is not None and not path.is_file():
             raise fail(f"{path} is not a readable file", EXIT_USAGE)
+    if broker is not None and "://" not in broker:
+        raise fail(f"{broker!r} is not a broker URL (amqp://… or redis://…)", EXIT_USAGE)
+    central = None
+    if broker is not None:
+        from provscan import paths
+        from provscan.sensors.central import Central, SiteKeys
+
+        keys = SiteKeys(sensor_keys or paths.data_dir() / "sensor-keys")
+        if not keys.directory.is_dir():
+            raise fail(f"--sensor-keys {keys.directory} is not a directory", EXIT_USAGE)
+        broker_url = broker
+        from provscan.sensors.broker import check_broker
+
+        try:
+            check_broker(broker_url)
+        except ProvscanError as exc:
+            raise fail_for(exc) from None
+
+        def central(store: Store) -> Central:
+            return Central(store, broker_url, keys)
+
     import uvicorn
 
     from provscan.commands.common import open_db
@@ -115,6 +156,7 @@ def serve(
             # On loopback only loopback names are answered (DNS rebinding); a remote
             # deployment names its own hosts behind its proxy.
             allowed_hosts=_allowed_hosts(host),
+            central=central,
         )
     except ProvscanError as exc:
         raise fail_for(exc) from None

@@ -51,8 +51,9 @@ from provscan.store.models import (
     ScanRow,
     SightingRow,
 )
-from provscan.store.pages import PageFilters, dashboard, inventory_page
-from provscan.store.users import Accounts
+from provscan.store.pages import PageFilters, choices, dashboard, inventory_page
+from provscan.store.sensors import Fleet
+from provscan.store.users import Accounts, audit_entry
 from provscan.store.views import (
     InventoryDevice,
     ScanDiff,
@@ -200,7 +201,7 @@ def _json_text(value: Any) -> str:
 
 #: The newest migration; a store already there is opened without loading Alembic's scripts
 #: (tests/store/test_store.py checks it against the migrations directory).
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 
 
 def _revision(engine: Engine) -> str | None:
@@ -570,9 +571,23 @@ class Store:
         with self._reading("the inventory") as session:
             return dashboard(session, datetime.now(UTC).date().isoformat())
 
+    def device_choices(self) -> dict[str, list[str]]:
+        """The sites and makers in the inventory (see :func:`provscan.store.pages.choices`)."""
+        with self._reading("the inventory") as session:
+            return choices(session)
+
     def accounts(self) -> Accounts:
         """Users, API tokens, sessions and the audit log (see :mod:`provscan.store.users`)."""
         return Accounts(self._reading, self._writing, self.display_name)
+
+    def fleet(self) -> Fleet:
+        """Sites, sensors, scan jobs sent to them and schedules (:mod:`provscan.store.sensors`)."""
+        return Fleet(self._reading, self._writing, self.display_name)
+
+    def has_scan(self, scan_id: str) -> bool:
+        """Whether a scan with exactly this id is stored."""
+        with self._reading(f"scan {scan_id}") as session:
+            return session.get(ScanRow, scan_id) is not None
 
     def device(self, device_id: str) -> tuple[InventoryDevice, dict[str, Any], list[Case]]:
         """One inventory device, its newest full document and all its cases (with trails)."""
@@ -652,12 +667,19 @@ class Store:
         owner: str | None = None,
         due: str | None = None,
         note: str | None = None,
+        address: str | None = None,
     ) -> Case:
-        """A person's change to a case (refused with StoreError when not allowed)."""
+        """A person's change to a case (refused with StoreError when not allowed).
+        ``address``: where the change came from; its audit-log entry (``case.update``) is
+        then written in the same transaction as the change."""
         with self._writing(f"case {case_id}") as session:
             update_case(
                 session, case_id, actor=actor, status=status, owner=owner, due=due, note=note
             )
+            if address is not None:
+                asked = {"status": status, "owner": owner, "due": due, "note": note}
+                detail = {key: value for key, value in asked.items() if value is not None}
+                audit_entry(session, actor, "case.update", address, str(case_id), detail)
         return self.case(case_id)
 
     # --- events (the outbox) ------------------------------------------------------------

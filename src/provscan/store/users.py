@@ -40,6 +40,9 @@ SESSION_HOURS = 12
 MIN_PASSWORD_LENGTH = 12
 #: Token text: ``pst_<id>_<secret>``; the id finds the row, the digest proves the secret.
 TOKEN_PREFIX = "pst_"
+#: A disabled account is one locked until this moment (no schema change: ``locked_until``
+#: already refuses logins); an admin enables it again.
+DISABLED_UNTIL = datetime(9999, 12, 31, tzinfo=UTC)
 
 _hasher = PasswordHasher()
 #: A hash checked when the account does not exist, so a wrong name costs as long as a wrong
@@ -110,12 +113,17 @@ class User:
         """Whether this user has ``role`` or a stronger one."""
         return ROLES.index(self.role) >= ROLES.index(role)
 
+    @property
+    def disabled(self) -> bool:
+        return _disabled(self.locked_until)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "role": self.role,
             "created": _aware(self.created).isoformat(),
             "locked_until": _aware(self.locked_until).isoformat() if self.locked_until else None,
+            "disabled": self.disabled,
         }
 
 
@@ -131,6 +139,10 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+def _disabled(locked_until: datetime | None) -> bool:
+    return locked_until is not None and _aware(locked_until) >= DISABLED_UNTIL
+
+
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
@@ -144,10 +156,52 @@ def check_new_user(name: str, role: str, password: str) -> None:
         raise StoreRequestError(
             "a user name is 1-64 letters, digits or . _ - @ (no spaces or markup)"
         )
+    _check_role(role)
+    check_password(password)
+
+
+def _check_role(role: str) -> None:
     if role not in ROLES:
         raise StoreRequestError(f"unknown role {role!r} (one of {', '.join(ROLES)})")
+
+
+def check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise StoreRequestError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > 1024:
+        raise StoreRequestError("the password must have at most 1024 characters")
+
+
+def audit_entry(
+    session: Session,
+    actor: str,
+    action: str,
+    address: str,
+    target: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Add one audit-log row to ``session``: it commits with the change it records."""
+    session.add(
+        AuditRow(
+            at=datetime.now(UTC),
+            actor=actor,
+            action=action,
+            target=target,
+            address=address[:64],
+            detail=detail or {},
+        )
+    )
+
+
+def _keep_an_admin(session: Session, row: UserRow) -> None:
+    """Refuses a change that would take away the last active admin (``row`` is one)."""
+    if row.role != "admin" or _disabled(row.locked_until):
+        return
+    others = session.scalars(
+        select(UserRow.locked_until).where(UserRow.role == "admin", UserRow.name != row.name)
+    )
+    if not any(not _disabled(until) for until in others):
+        raise StoreRequestError(f"{row.name!r} is the last admin; add another first")
 
 
 class Accounts:
@@ -165,25 +219,7 @@ class Accounts:
 
     # --- audit ---------------------------------------------------------------------------
 
-    @staticmethod
-    def _audit(
-        session: Session,
-        actor: str,
-        action: str,
-        address: str,
-        target: str | None = None,
-        detail: dict[str, Any] | None = None,
-    ) -> None:
-        session.add(
-            AuditRow(
-                at=datetime.now(UTC),
-                actor=actor,
-                action=action,
-                target=target,
-                address=address[:64],
-                detail=detail or {},
-            )
-        )
+    _audit = staticmethod(audit_entry)
 
     def audit(
         self,
@@ -197,9 +233,11 @@ class Accounts:
         with self._writing("the audit log") as session:
             self._audit(session, actor, action, address, target, detail)
 
-    def audit_log(self, limit: int = 200) -> list[dict[str, Any]]:
-        """The newest entries first."""
+    def audit_log(self, limit: int = 200, before: int | None = None) -> list[dict[str, Any]]:
+        """The newest entries first (``before``: only entries older than that id)."""
         query = select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)
+        if before is not None:
+            query = query.where(AuditRow.id < before)
         with self._reading("the audit log") as session:
             return [
                 {
@@ -239,18 +277,82 @@ class Accounts:
             row = session.get(UserRow, name)
             if row is None:
                 raise StoreRequestError(f"no user {name!r} in {self._display}")
-            if row.role == "admin":
-                admins = session.scalar(
-                    select(func.count()).select_from(UserRow).where(UserRow.role == "admin")
-                )
-                if (admins or 0) <= 1:
-                    raise StoreRequestError(f"{name!r} is the last admin; add another first")
+            _keep_an_admin(session, row)
             # Deleted here rather than by ON DELETE CASCADE alone: SQLite enforces foreign
             # keys only on connections that turned them on.
             session.execute(delete(ApiTokenRow).where(ApiTokenRow.user_name == name))
             session.execute(delete(SessionRow).where(SessionRow.user_name == name))
             session.delete(row)
             self._audit(session, actor, "user.remove", address, name)
+
+    def set_role(self, name: str, role: str, *, actor: str, address: str) -> User:
+        """Give user ``name`` another role (the last active admin keeps theirs)."""
+        _check_role(role)
+        with self._writing("users") as session:
+            row = self._row(session, name)
+            if row.role == role:
+                return _user(row)
+            _keep_an_admin(session, row)
+            self._audit(session, actor, "user.role", address, name, {"role": [row.role, role]})
+            row.role = role
+            return _user(row)
+
+    def set_disabled(self, name: str, disabled: bool, *, actor: str, address: str) -> User:
+        """Disable an account (its sessions and API tokens end; it cannot log in) or enable
+        it again. The last active admin cannot be disabled."""
+        with self._writing("users") as session:
+            row = self._row(session, name)
+            if disabled == _disabled(row.locked_until):
+                return _user(row)
+            if disabled:
+                _keep_an_admin(session, row)
+                row.locked_until = DISABLED_UNTIL
+                session.execute(delete(ApiTokenRow).where(ApiTokenRow.user_name == name))
+                session.execute(delete(SessionRow).where(SessionRow.user_name == name))
+            else:
+                row.locked_until = None
+                row.failed_logins = 0
+            action = "user.disable" if disabled else "user.enable"
+            self._audit(session, actor, action, address, name)
+            return _user(row)
+
+    def change_password(
+        self, name: str, old: str, new: str, *, address: str, keep_session: str | None = None
+    ) -> None:
+        """Change ``name``'s own password: the old one must be right (a wrong one counts
+        towards the account's lockout). Every other session of the user ends."""
+        check_password(new)
+        refused: LoginRefused | None = None
+        now = datetime.now(UTC)
+        with self._writing("users") as session:
+            row = self._row(session, name)
+            if row.locked_until and _aware(row.locked_until) > now:
+                _hasher_check(_DUMMY_HASH, old)
+                refused = LoginRefused("the account is locked for a while", throttled=True)
+            elif not _hasher_check(row.password_hash, old):
+                row.failed_logins += 1
+                if row.failed_logins >= LOCK_AFTER:
+                    row.locked_until = now + timedelta(minutes=LOCK_MINUTES)
+                    row.failed_logins = 0
+                    self._audit(session, "-", "user.locked", address, row.name)
+                self._audit(session, name, "password.failed", address, name)
+                refused = LoginRefused("the current password is wrong")
+            else:
+                row.password_hash = _hasher.hash(new)
+                row.failed_logins = 0
+                ended = delete(SessionRow).where(SessionRow.user_name == name)
+                if keep_session is not None:
+                    ended = ended.where(SessionRow.id != _digest(keep_session))
+                session.execute(ended)
+                self._audit(session, name, "password.change", address, name)
+        if refused is not None:
+            raise refused
+
+    def _row(self, session: Session, name: str) -> UserRow:
+        row = session.get(UserRow, name)
+        if row is None:
+            raise StoreRequestError(f"no user {name!r} in {self._display}")
+        return row
 
     def revoke_tokens(self, name: str, *, actor: str, address: str) -> int:
         """Revoke every API token of user ``name``; returns how many there were."""
@@ -299,6 +401,11 @@ class Accounts:
                 _hasher_check(_DUMMY_HASH, password)
                 self._audit(session, "-", "login.throttled", address, name)
                 refused = LoginRefused("too many failed logins from this address", throttled=True)
+            elif row is not None and _disabled(row.locked_until):
+                # as a wrong password: a disabled account says nothing about itself
+                _hasher_check(_DUMMY_HASH, password)
+                self._audit(session, "-", "login.disabled", address, row.name)
+                refused = LoginRefused("wrong user name or password")
             elif row is not None and row.locked_until and _aware(row.locked_until) > now:
                 _hasher_check(_DUMMY_HASH, password)
                 self._audit(session, "-", "login.locked", address, row.name)
@@ -351,7 +458,9 @@ class Accounts:
             if row is None or _aware(row.expires) <= datetime.now(UTC):
                 return None
             user = session.get(UserRow, row.user_name)
-            return (_user(user), row.csrf) if user is not None else None
+            if user is None or _disabled(user.locked_until):
+                return None
+            return _user(user), row.csrf
 
     def close_session(self, cookie: str, *, actor: str, address: str) -> None:
         with self._writing("sessions") as session:
@@ -367,8 +476,8 @@ class Accounts:
         token_id = secrets.token_hex(8)
         token = f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
         with self._writing("tokens") as session:
-            if session.get(UserRow, name) is None:
-                raise StoreRequestError(f"no user {name!r} in {self._display}")
+            if _disabled(self._row(session, name).locked_until):
+                raise StoreRequestError(f"user {name!r} is disabled; enable it first")
             session.add(
                 ApiTokenRow(
                     id=token_id,
@@ -390,7 +499,7 @@ class Accounts:
             if row is None or not hmac.compare_digest(row.digest, _digest(token)):
                 return None
             user = session.get(UserRow, row.user_name)
-            return _user(user) if user is not None else None
+            return _user(user) if user is not None and not _disabled(user.locked_until) else None
 
 
 def _hasher_check(password_hash: str, password: str) -> bool:

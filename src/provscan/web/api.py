@@ -15,7 +15,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from provscan.errors import ProvscanError, StoreRequestError
+from provscan.errors import ProvscanError, StoreError, StoreRequestError
+from provscan.screening.verdict import ScreenRow
 from provscan.store.pages import MAX_PAGE, PageFilters
 from provscan.store.users import LoginRefused
 from provscan.web.auth import (
@@ -26,6 +27,27 @@ from provscan.web.auth import (
     principal,
     require,
     store_of,
+)
+from provscan.web.responses import (
+    AuditLog,
+    CaseList,
+    CaseOut,
+    DeviceDetail,
+    DevicePage,
+    DiffOut,
+    KnowledgeStatus,
+    LoggedOut,
+    PolicyList,
+    Removed,
+    ScanJobOut,
+    ScanList,
+    ScreenedRows,
+    SessionOut,
+    StoredScan,
+    Summary,
+    UserList,
+    UserOut,
+    ok,
 )
 from provscan.web.security import MAX_BODY_BYTES
 
@@ -66,6 +88,9 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
 def route(method: str, path: str, role: str, **options: Any) -> Callable[[Any], Any]:
     """Register ``path`` for ``role`` and the roles above it (recorded in the OpenAPI
     document as ``x-provscan-role``, which the tests enumerate)."""
+    # The success answer is documented by ``responses=ok(Model)`` (provscan.web.responses),
+    # not inferred from the ``dict`` the route returns.
+    options.setdefault("response_model", None)
     return router.api_route(
         path,
         methods=[method],
@@ -109,7 +134,9 @@ _LOGIN_BODY = {
 @router.post(
     "/session",
     openapi_extra=_LOGIN_BODY,
+    response_model=None,
     responses={
+        **ok(SessionOut, text="logged in: the user and the CSRF token"),
         401: {"model": Problem, "description": "wrong name or password"},
         415: {"model": Problem, "description": "the body is not JSON"},
         422: {"model": Problem, "description": "no name or password sent"},
@@ -150,7 +177,7 @@ async def log_in(request: Request, response: Response) -> dict[str, Any]:
     return {"user": user.to_json(), "csrf_token": csrf}
 
 
-@route("GET", "/session", "viewer")
+@route("GET", "/session", "viewer", responses=ok(SessionOut))
 def who_am_i(caller: Caller, request: Request) -> dict[str, Any]:
     """The logged-in user (and, for a cookie session, its CSRF token)."""
     csrf = None
@@ -160,7 +187,7 @@ def who_am_i(caller: Caller, request: Request) -> dict[str, Any]:
     return {"user": caller.user.to_json(), "via": caller.via, "csrf_token": csrf}
 
 
-@route("DELETE", "/session", "viewer")
+@route("DELETE", "/session", "viewer", responses=ok(LoggedOut))
 def log_out(caller: Caller, request: Request, response: Response) -> dict[str, Any]:
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
@@ -174,7 +201,7 @@ def log_out(caller: Caller, request: Request, response: Response) -> dict[str, A
 # --- scans, devices, diff ----------------------------------------------------------------
 
 
-@route("GET", "/scans", "viewer")
+@route("GET", "/scans", "viewer", responses=ok(ScanList))
 def list_scans(
     request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 50
 ) -> dict[str, Any]:
@@ -196,7 +223,7 @@ class StartScan(BaseModel):
     site: str | None = Field(default=None, max_length=200)
 
 
-@route("POST", "/scans", "analyst", status_code=202)
+@route("POST", "/scans", "analyst", status_code=202, responses=ok(ScanJobOut, 202))
 def start_scan(caller: Caller, request: Request, start: StartScan) -> dict[str, Any]:
     """Start a scan (one at a time; the same scope rules as the CLI, discovery off): 202 with
     the job, whose progress ``GET /scans/jobs/{job_id}/events`` streams."""
@@ -204,6 +231,9 @@ def start_scan(caller: Caller, request: Request, start: StartScan) -> dict[str, 
     from provscan.web.scans import ScanBusy, ScanRefused
 
     _, _, org_types = _judging(start.policies, None)
+    central = getattr(request.app.state, "central", None)
+    if start.site is not None and central is not None:
+        return _send_to_site(caller, request, start, org_types)  # the site's sensor scans
     jobs = request.app.state.scan_jobs
     try:
         job = jobs.start(
@@ -230,14 +260,50 @@ def start_scan(caller: Caller, request: Request, start: StartScan) -> dict[str, 
     return result
 
 
+def _send_to_site(
+    caller: Principal, request: Request, start: StartScan, org_types: Any
+) -> dict[str, Any]:
+    from provscan.sensors.broker import BrokerError
+    from provscan.web.scans import ScanRefused, check_targets
+
+    try:
+        check_targets(start.targets)
+        job = request.app.state.central.request_scan(
+            start.site,
+            start.targets,
+            requested_by=caller.user.name,
+            ports=start.ports,
+            policies=start.policies,
+            acting_as=list(org_types),
+        )
+    except BrokerError as exc:
+        raise HTTPException(503, str(exc)) from None
+    except StoreError:
+        raise  # the app's handler: 503, and the log says why
+    except (ScanRefused, ProvscanError) as exc:
+        raise HTTPException(400, _said(exc, request)) from None
+    store_of(request).accounts().audit(
+        caller.user.name,
+        "scan.start",
+        client_address(request),
+        job.id,
+        {"targets": start.targets, "site": start.site},
+    )
+    result: dict[str, Any] = job.to_json()
+    result["status_url"] = f"{PREFIX}/scans/jobs/{job.id}"
+    return result
+
+
 JobId = Annotated[str, PathParam(min_length=1, max_length=64)]
 
 
-@route("GET", "/scans/jobs/{job_id}", "viewer")
+@route("GET", "/scans/jobs/{job_id}", "viewer", responses=ok(ScanJobOut))
 def get_scan_job(request: Request, job_id: JobId) -> dict[str, Any]:
     job = request.app.state.scan_jobs.get(job_id)
     if job is None:
-        raise HTTPException(404, f"no scan job {job_id!r}")
+        from provscan.web.sites import site_job
+
+        return site_job(request, job_id)  # a scan sent to a site's sensor, or 404
     result: dict[str, Any] = job.to_json()
     return result
 
@@ -270,7 +336,7 @@ def scan_job_events(request: Request, job_id: JobId) -> StreamingResponse:
     return StreamingResponse(stream(), media_type="text/event-stream")
 
 
-@route("GET", "/scans/{scan_id}", "viewer")
+@route("GET", "/scans/{scan_id}", "viewer", responses=ok(StoredScan))
 def get_scan(request: Request, scan_id: str) -> dict[str, Any]:
     """A stored scan: its summary and the full contract document it was saved from."""
     store = store_of(request)
@@ -282,7 +348,7 @@ def get_scan(request: Request, scan_id: str) -> dict[str, Any]:
     return {"summary": summary.to_json(), "document": document.model_dump(mode="json")}
 
 
-@route("GET", "/summary", "viewer")
+@route("GET", "/summary", "viewer", responses=ok(Summary))
 def dashboard(request: Request) -> dict[str, Any]:
     """The dashboard's numbers: devices, restricted by site and maker, cases, knowledge."""
     from provscan.knowledge.packs import active_pack
@@ -293,19 +359,29 @@ def dashboard(request: Request) -> dict[str, Any]:
     return counts
 
 
-@route("GET", "/devices", "viewer")
+@route("GET", "/devices", "viewer", responses=ok(DevicePage))
 def list_devices(
     request: Request,
     restricted: bool | None = None,
     site: Annotated[str | None, Query(max_length=200)] = None,
     status: Annotated[str | None, Query(max_length=16)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
+    maker: Annotated[str | None, Query(max_length=200)] = None,
+    sort: Annotated[str, Query(max_length=16)] = "site",
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> dict[str, Any]:
     """Inventory devices (the inventory JSON objects), a page at a time; ``next`` is the
-    cursor of the following page, null on the last."""
-    filters = PageFilters(restricted=restricted, site=site, status=status, q=q or None)
+    cursor of the following page, null on the last. ``sort``: site (default), ip, maker,
+    model or status, ``-name`` to reverse; a cursor holds for the order it was made in."""
+    filters = PageFilters(
+        restricted=restricted,
+        site=site,
+        status=status,
+        q=q or None,
+        manufacturer=maker,
+        sort=sort,
+    )
     try:
         devices, after = store_of(request).inventory_page(cursor or None, limit, filters)
     except StoreRequestError as exc:
@@ -313,7 +389,7 @@ def list_devices(
     return {"devices": devices, "next": after}
 
 
-@route("GET", "/devices/{device_id}", "viewer")
+@route("GET", "/devices/{device_id}", "viewer", responses=ok(DeviceDetail))
 def get_device(request: Request, device_id: str) -> dict[str, Any]:
     """One device: its inventory entry, the newest full document (evidence) and its cases."""
     from provscan.compliance.render import case_json
@@ -329,7 +405,7 @@ def get_device(request: Request, device_id: str) -> dict[str, Any]:
     }
 
 
-@route("GET", "/diff", "viewer")
+@route("GET", "/diff", "viewer", responses=ok(DiffOut))
 def get_diff(
     request: Request,
     old: Annotated[str | None, Query(max_length=64)] = None,
@@ -345,7 +421,7 @@ def get_diff(
 # --- cases -------------------------------------------------------------------------------
 
 
-@route("GET", "/cases", "viewer")
+@route("GET", "/cases", "viewer", responses=ok(CaseList))
 def list_cases(
     request: Request,
     status: Annotated[str | None, Query(max_length=16)] = None,
@@ -361,7 +437,7 @@ def list_cases(
     return {"cases": [case_json(case) for case in found]}
 
 
-@route("GET", "/cases/{case_id}", "viewer")
+@route("GET", "/cases/{case_id}", "viewer", responses=ok(CaseOut))
 def get_case(request: Request, case_id: CaseId) -> dict[str, Any]:
     from provscan.compliance.render import case_json
 
@@ -379,7 +455,7 @@ class CaseChange(BaseModel):
     note: str | None = Field(default=None, max_length=4000)
 
 
-@route("PATCH", "/cases/{case_id}", "analyst")
+@route("PATCH", "/cases/{case_id}", "analyst", responses=ok(CaseOut))
 def change_case(
     caller: Caller, request: Request, case_id: CaseId, change: CaseChange
 ) -> dict[str, Any]:
@@ -399,16 +475,10 @@ def change_case(
             owner=change.owner,
             due=change.due,
             note=change.note,
+            address=client_address(request),  # audited in the change's transaction
         )
     except StoreRequestError as exc:
         raise HTTPException(400, _said(exc, request)) from None
-    store.accounts().audit(
-        caller.user.name,
-        "case.update",
-        client_address(request),
-        str(case_id),
-        change.model_dump(exclude_none=True),
-    )
     return case_json(case)
 
 
@@ -438,7 +508,7 @@ def _judging(policy_ids: list[str] | None, acting_as: list[str] | None) -> tuple
     return identifier, policies, org_types
 
 
-@route("POST", "/lookup", "analyst")
+@route("POST", "/lookup", "analyst", responses=ok(ScreenRow))
 def lookup(request: LookupRequest) -> dict[str, Any]:
     """Who really makes a product: the same result as ``provscan lookup -f json``."""
     from provscan.policy.evaluate import maker_countries
@@ -455,7 +525,7 @@ def lookup(request: LookupRequest) -> dict[str, Any]:
     return result
 
 
-@route("POST", "/screen", "analyst")
+@route("POST", "/screen", "analyst", responses=ok(ScreenedRows))
 async def screen(
     caller: Caller, request: Request, file: Annotated[UploadFile, File()]
 ) -> dict[str, Any]:
@@ -496,7 +566,18 @@ def _screen_bytes(data: bytes) -> list[dict[str, Any]]:
 _REPORT_TYPES = {"html": "text/html; charset=utf-8", "pdf": "application/pdf"}
 
 
-@route("GET", "/reports/{fmt}", "viewer")
+@route(
+    "GET",
+    "/reports/{fmt}",
+    "viewer",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"text/html": {}, "application/pdf": {}},
+            "description": "the report, as a download",
+        }
+    },
+)
 def report(request: Request, fmt: Literal["html", "pdf"]) -> Response:
     """The compliance report of the inventory, as a download."""
     from provscan.compliance.report import render_report
@@ -509,7 +590,7 @@ def report(request: Request, fmt: Literal["html", "pdf"]) -> Response:
     )
 
 
-@route("GET", "/policies", "viewer")
+@route("GET", "/policies", "viewer", responses=ok(PolicyList))
 def policies() -> dict[str, Any]:
     from provscan.screening.run import default_knowledge
 
@@ -520,7 +601,7 @@ def policies() -> dict[str, Any]:
     }
 
 
-@route("GET", "/knowledge", "viewer")
+@route("GET", "/knowledge", "viewer", responses=ok(KnowledgeStatus))
 def knowledge() -> dict[str, Any]:
     from provscan.knowledge.packs import active_pack
 
@@ -532,7 +613,7 @@ def knowledge() -> dict[str, Any]:
 # --- users and audit (admin) -------------------------------------------------------------
 
 
-@route("GET", "/users", "admin")
+@route("GET", "/users", "admin", responses=ok(UserList))
 def list_users(request: Request) -> dict[str, Any]:
     return {"users": [user.to_json() for user in store_of(request).accounts().users()]}
 
@@ -544,7 +625,7 @@ class NewUser(BaseModel):
     password: str = Field(min_length=1, max_length=1024)
 
 
-@route("POST", "/users", "admin", status_code=201)
+@route("POST", "/users", "admin", status_code=201, responses=ok(UserOut, 201))
 def add_user(caller: Caller, request: Request, new: NewUser) -> dict[str, Any]:
     try:
         user = (
@@ -566,7 +647,7 @@ def add_user(caller: Caller, request: Request, new: NewUser) -> dict[str, Any]:
 UserName = Annotated[str, PathParam(min_length=1, max_length=64)]
 
 
-@route("DELETE", "/users/{name}", "admin")
+@route("DELETE", "/users/{name}", "admin", responses=ok(Removed))
 def remove_user(caller: Caller, request: Request, name: UserName) -> dict[str, Any]:
     """Remove a user, their API tokens and sessions (not the last admin)."""
     accounts = store_of(request).accounts()
@@ -581,7 +662,7 @@ def remove_user(caller: Caller, request: Request, name: UserName) -> dict[str, A
     return {"removed": name}
 
 
-@route("GET", "/audit", "admin")
+@route("GET", "/audit", "admin", responses=ok(AuditLog))
 def audit(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> dict[str, Any]:
     """The audit log, newest first."""
     return {"entries": store_of(request).accounts().audit_log(limit)}

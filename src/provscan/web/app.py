@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,8 +14,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from provscan.errors import StoreError, StoreRequestError
-from provscan.store.db import StoreSettings, open_store
-from provscan.web import api, pages
+from provscan.store.db import Store, StoreSettings, open_store
+from provscan.web import api, pages, sites
 from provscan.web.scans import ScanJobs
 from provscan.web.security import SECURITY_HEADERS, BodyLimit, SecurityHeaders
 
@@ -27,16 +28,23 @@ def create_app(
     *,
     tls: bool = False,
     allowed_hosts: Sequence[str] | None = None,
+    central: Callable[[Store], Any] | None = None,
 ) -> FastAPI:
     """The web app over the store at ``store_url`` (opened and migrated now: a bad URL fails
     here, before the server listens). ``tls``: cookies are Secure and HSTS is sent.
     ``allowed_hosts``: the only ``Host`` headers answered (a page on another site that
-    rebinds its DNS name to loopback gets 400), None: any."""
+    rebinds its DNS name to loopback gets 400), None: any. ``central``: makes the sensors'
+    central over the store (``provscan serve --broker``), started and stopped with the app."""
     store = open_store(store_url, settings)
+    hub = central(store) if central is not None else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if hub is not None:
+            hub.start()
         yield
+        if hub is not None:
+            hub.stop()
         store.close()
 
     app = FastAPI(
@@ -50,7 +58,9 @@ def create_app(
     app.state.store = store
     app.state.tls = tls
     app.state.scan_jobs = ScanJobs(store)
+    app.state.central = hub
     app.include_router(api.router)
+    app.include_router(sites.router)
     app.include_router(pages.router)
     # StaticFiles serves only files under the directory (no traversal), from the package.
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")

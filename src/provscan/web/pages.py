@@ -1,25 +1,41 @@
-"""The console's server-rendered pages (first increment: log in, the dashboard, log out).
+"""The console's server-rendered pages; each names the weakest role it admits (``PAGE_ROLES``).
 
 Jinja2 with autoescape on every template: device text is always escaped. No inline script
-or style (the CSP forbids both); forms carry a CSRF token: before login a double-submit
-cookie, after it the session's synchronizer token.
+or style (the CSP forbids both); one packaged script (``static/console.js``) only enhances
+(live scan progress). Every form carries a CSRF token: before login a double-submit cookie,
+after it the session's synchronizer token, checked before the form is acted on. Without a
+session every page redirects to ``/login``; below the page's role it answers 403.
 """
 
 from __future__ import annotations
 
 import hmac
+import json
+import re
 import secrets
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader
+from pydantic import ValidationError
+from starlette.datastructures import FormData, UploadFile
 
-from provscan.store.users import LoginRefused, User
-from provscan.web.auth import SESSION_COOKIE, client_address, store_of
+from provscan.errors import ProvscanError, StoreRequestError
+from provscan.store.cases import SETTABLE, STATES
+from provscan.store.inventory import STATUSES
+from provscan.store.pages import MAX_PAGE, SORTS, PageFilters
+from provscan.store.users import ROLES, LoginRefused, User
+from provscan.web.auth import SESSION_COOKIE, Principal, client_address, store_of
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -27,18 +43,116 @@ STATIC = Path(__file__).resolve().parent / "static"
 LOGIN_CSRF_COOKIE = "provscan_login_csrf"
 #: Restricted devices listed on the dashboard.
 DASHBOARD_DEVICES = 20
+#: Rows a devices page may show (the choices offered; anything else falls back to the first).
+PAGE_SIZES = (50, 25, 100, 250)
+#: Cases shown in one column of the board (a column's own page shows all of them).
+BOARD_COLUMN = 100
+#: Audit entries on one page.
+AUDIT_PAGE = 100
+#: Screened rows shown on the page (the download has every row).
+SHOWN_SCREEN_ROWS = 1000
+#: Screening results kept for download, and for how long.
+SCREEN_RESULTS = 16
+SCREEN_RESULT_SECONDS = 3600
+#: Longest text accepted from a filter box.
+MAX_FILTER = 200
 
 router = APIRouter(include_in_schema=False)
+#: (method, path) -> the weakest role the page admits; None: open to everyone (the login).
+PAGE_ROLES: dict[tuple[str, str], str | None] = {}
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def page(method: str, path: str, role: str | None) -> Callable[[Handler], Handler]:
+    """Register a page for ``role`` and the roles above it (recorded in :data:`PAGE_ROLES`,
+    which the tests enumerate)."""
+    if role is not None and role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+
+    def register(handler: Handler) -> Handler:
+        PAGE_ROLES[(method, path)] = role
+        router.api_route(path, methods=[method])(handler)
+        return handler
+
+    return register
+
+
+# --- rendering ---------------------------------------------------------------------------
+
+
+def _path_part(value: object) -> str:
+    """A value made safe to put in a URL path segment."""
+    return quote(str(value), safe="")
+
+
+def _pretty(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 @cache
 def _templates() -> Environment:
-    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
+    environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
+    environment.filters["path"] = _path_part
+    environment.filters["pretty"] = _pretty
+    return environment
 
 
-def _page(name: str, status: int = 200, **values: Any) -> HTMLResponse:
-    html = _templates().get_template(name).render(**values)
+#: Messages a redirect may ask a page to show (``?done=KEY``); nothing else is echoed.
+DONE = {
+    "case": "The case was updated.",
+    "user-added": "The user was added.",
+    "role": "The role was changed.",
+    "disabled": "The account was disabled; its sessions and API tokens ended.",
+    "enabled": "The account was enabled.",
+    "password": "Your password was changed; your other sessions ended.",
+}
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """The logged-in user of a page and the session's CSRF token."""
+
+    user: User
+    csrf: str
+
+
+def _render(
+    request: Request,
+    name: str,
+    visitor: Visitor | None,
+    status: int = 200,
+    **values: Any,
+) -> HTMLResponse:
+    done = DONE.get(request.query_params.get("done", ""))
+    html = (
+        _templates()
+        .get_template(name)
+        .render(
+            user=visitor.user if visitor else None,
+            csrf=visitor.csrf if visitor else None,
+            here=request.url.path,
+            done=done,
+            **values,
+        )
+    )
     return HTMLResponse(html, status_code=status)
+
+
+def _refused(request: Request, visitor: Visitor, status: int, message: str) -> HTMLResponse:
+    titles = {400: "Not done", 403: "Not allowed", 404: "Not found"}
+    return _render(
+        request,
+        "problem.html.j2",
+        visitor,
+        status,
+        title=titles.get(status, "Problem"),
+        problem=message,
+    )
+
+
+def _to_login() -> Response:
+    return RedirectResponse("/login", status_code=303)
 
 
 def _session(request: Request) -> tuple[User, str] | None:
@@ -46,12 +160,65 @@ def _session(request: Request) -> tuple[User, str] | None:
     return store_of(request).accounts().session_user(cookie) if cookie else None
 
 
+def _visitor(request: Request, role: str) -> Visitor | Response:
+    """The visitor of a GET page, or the answer instead of it (login, 403)."""
+    found = _session(request)
+    if found is None:
+        return _to_login()
+    visitor = Visitor(*found)
+    if not visitor.user.can(role):
+        return _refused(request, visitor, 403, f"This page needs the {role} role.")
+    return visitor
+
+
+async def _posted(request: Request, role: str) -> tuple[Visitor, FormData] | Response:
+    """The visitor and form of a POST, or the answer instead of acting on it: login without
+    a session, 403 without the session's CSRF token or below ``role``."""
+    found = await run_in_threadpool(_session, request)
+    if found is None:
+        return _to_login()
+    visitor = Visitor(*found)
+    form = await request.form()
+    sent = form.get("csrf_token")
+    if not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), visitor.csrf.encode()):
+        return _refused(
+            request,
+            visitor,
+            403,
+            "The form did not carry this session's token (it expired, or it did not come "
+            "from this console). Reload the page and try again.",
+        )
+    if not visitor.user.can(role):
+        return _refused(request, visitor, 403, f"This needs the {role} role.")
+    return visitor, form
+
+
+def _text(form: FormData | Mapping[str, Any], name: str, limit: int = MAX_FILTER) -> str:
+    value = form.get(name)
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+def _said(exc: Exception, request: Request) -> str:
+    """A store message without the database it names (a file path on the server)."""
+    return str(exc).replace(f" in {store_of(request).display_name}", "")
+
+
+def _back(path: str, done: str, anchor: str = "") -> Response:
+    return RedirectResponse(f"{path}?{urlencode({'done': done})}{anchor}", status_code=303)
+
+
+# --- login, logout, dashboard ------------------------------------------------------------
+
+
 def _login_page(request: Request, problem: str | None = None, status: int = 200) -> Response:
     token = secrets.token_urlsafe(32)
-    response = _page(
-        "login.html.j2", status, title="Log in", user=None, csrf=token, problem=problem
+    response = (
+        _templates()
+        .get_template("login.html.j2")
+        .render(title="Log in", user=None, csrf=token, problem=problem, here="/login", done=None)
     )
-    response.set_cookie(
+    answer = HTMLResponse(response, status_code=status)
+    answer.set_cookie(
         LOGIN_CSRF_COOKIE,
         token,
         httponly=True,
@@ -59,15 +226,15 @@ def _login_page(request: Request, problem: str | None = None, status: int = 200)
         secure=bool(request.app.state.tls),
         path="/login",
     )
-    return response
+    return answer
 
 
-@router.get("/login")
+@page("GET", "/login", None)
 def login_form(request: Request) -> Response:
     return _login_page(request)
 
 
-@router.post("/login")
+@page("POST", "/login", None)
 async def login(request: Request) -> Response:
     form = await request.form()
     sent, expected = str(form.get("csrf_token", "")), request.cookies.get(LOGIN_CSRF_COOKIE, "")
@@ -103,45 +270,819 @@ async def login(request: Request) -> Response:
     return response
 
 
-@router.post("/logout")
+@page("POST", "/logout", "viewer")
 async def logout(request: Request) -> Response:
-    form = await request.form()
-    found = await run_in_threadpool(_session, request)
-    if found is not None:
-        user, csrf = found
-        sent = str(form.get("csrf_token", ""))
-        if not sent or not hmac.compare_digest(sent.encode(), csrf.encode()):
-            return HTMLResponse("missing or wrong CSRF token", status_code=403)
-        await run_in_threadpool(
-            store_of(request).accounts().close_session,
-            request.cookies[SESSION_COOKIE],
-            actor=user.name,
-            address=client_address(request),
-        )
-    response = RedirectResponse("/login", status_code=303)
+    posted = await _posted(request, "viewer")
+    if isinstance(posted, Response):
+        if posted.status_code == 303:  # nothing to log out of
+            posted.delete_cookie(SESSION_COOKIE, path="/")
+        return posted
+    visitor, _ = posted
+    await run_in_threadpool(
+        store_of(request).accounts().close_session,
+        request.cookies[SESSION_COOKIE],
+        actor=visitor.user.name,
+        address=client_address(request),
+    )
+    response = _to_login()
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
 
-@router.get("/")
+@page("GET", "/", "viewer")
 def dashboard(request: Request) -> Response:
     """The dashboard: totals, restricted devices by maker and site, the first of them."""
     from provscan.knowledge.packs import active_pack
-    from provscan.store.pages import PageFilters
 
-    found = _session(request)
-    if found is None:
-        return RedirectResponse("/login", status_code=303)
-    user, csrf = found
+    visitor = _visitor(request, "viewer")
+    if isinstance(visitor, Response):
+        return visitor
     store = store_of(request)
     devices, _ = store.inventory_page(None, DASHBOARD_DEVICES, PageFilters(restricted=True))
     pack = active_pack()
-    return _page(
+    return _render(
+        request,
         "dashboard.html.j2",
+        visitor,
         title="Dashboard",
-        user=user,
-        csrf=csrf,
         counts=store.dashboard(),
         devices=devices,
         knowledge={"version": pack.version, "as_of": pack.as_of},
     )
+
+
+# --- devices -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeviceQuery:
+    """The devices page's filters, order and position, read from (and written to) its URL."""
+
+    q: str = ""
+    site: str = ""
+    maker: str = ""
+    restricted: str = ""  # "", "yes", "no"
+    status: str = ""
+    sort: str = "site"
+    limit: int = PAGE_SIZES[0]
+    cursor: str = ""
+
+    @classmethod
+    def read(cls, params: Mapping[str, str]) -> DeviceQuery:
+        def pick(name: str, allowed: tuple[str, ...]) -> str:
+            value = params.get(name, "")
+            return value if value in allowed else allowed[0]
+
+        sorts = tuple(SORTS) + tuple(f"-{name}" for name in SORTS)
+        try:
+            limit = int(params.get("limit", ""))
+        except ValueError:
+            limit = PAGE_SIZES[0]
+        return cls(
+            q=_text(params, "q"),
+            site=_text(params, "site"),
+            maker=_text(params, "maker"),
+            restricted=pick("restricted", ("", "yes", "no")),
+            status=pick("status", ("", *STATUSES)),
+            sort=pick("sort", sorts),
+            limit=limit if limit in PAGE_SIZES else PAGE_SIZES[0],
+            cursor=params.get("cursor", "")[:2000],
+        )
+
+    def filters(self) -> PageFilters:
+        return PageFilters(
+            restricted={"yes": True, "no": False}.get(self.restricted),
+            site=self.site or None,
+            status=self.status or None,
+            q=self.q or None,
+            manufacturer=self.maker or None,
+            sort=self.sort,
+        )
+
+    def url(self, path: str = "/devices", **changes: Any) -> str:
+        """This query's URL with ``changes`` (a new filter or order starts at page one)."""
+        if set(changes) - {"cursor"}:
+            changes.setdefault("cursor", "")
+        values = replace(self, **changes)
+        defaults = DeviceQuery()
+        pairs = [
+            (name, getattr(values, name))
+            for name in ("q", "site", "maker", "restricted", "status", "sort", "limit", "cursor")
+            if getattr(values, name) != getattr(defaults, name)
+        ]
+        return f"{path}?{urlencode(pairs)}" if pairs else path
+
+    def sort_link(self, name: str) -> str:
+        """The URL that sorts by ``name``: ascending first, then the other way."""
+        return self.url(sort=f"-{name}" if self.sort == name else name)
+
+    def sorted_as(self, name: str) -> str | None:
+        """``aria-sort`` of the column ``name``."""
+        if self.sort == name:
+            return "ascending"
+        return "descending" if self.sort == f"-{name}" else None
+
+    def export(self, fmt: str) -> str:
+        """The download of every device this query matches, in ``fmt``."""
+        whole = replace(self, cursor="", limit=PAGE_SIZES[0]).url("/devices/export", cursor="")
+        return f"{whole}{'&' if '?' in whole else '?'}{urlencode({'format': fmt})}"
+
+
+@page("GET", "/devices", "viewer")
+def devices(request: Request) -> Response:
+    """The inventory a page at a time: filters, search, order, export."""
+    visitor = _visitor(request, "viewer")
+    if isinstance(visitor, Response):
+        return visitor
+    query = DeviceQuery.read(request.query_params)
+    store = store_of(request)
+    problem, status = None, 200
+    try:
+        found, after = store.inventory_page(query.cursor or None, query.limit, query.filters())
+    except StoreRequestError as exc:
+        found, after, problem, status = [], None, _said(exc, request), 400
+    return _render(
+        request,
+        "devices.html.j2",
+        visitor,
+        status,
+        title="Devices",
+        query=query,
+        devices=found,
+        next_url=query.url(cursor=after) if after else None,
+        choices=store.device_choices(),
+        statuses=STATUSES,
+        page_sizes=sorted(PAGE_SIZES),
+        problem=problem,
+    )
+
+
+def _all_devices(request: Request, query: DeviceQuery) -> Iterator[dict[str, Any]]:
+    """Every device the query matches, read a full page at a time."""
+    store = store_of(request)
+    after: str | None = None
+    while True:
+        found, after = store.inventory_page(after, MAX_PAGE, query.filters())
+        yield from found
+        if after is None:
+            return
+
+
+@page("GET", "/devices/export", "viewer")
+def export_devices(request: Request) -> Response:
+    """The devices the page's filters match, all of them, as CSV or JSON (a download)."""
+    from provscan.compliance.render import INVENTORY_COLUMNS, csv_text, inventory_csv_rows
+
+    visitor = _visitor(request, "viewer")
+    if isinstance(visitor, Response):
+        return visitor
+    query = DeviceQuery.read(request.query_params)
+    fmt = request.query_params.get("format", "csv")
+    if fmt not in ("csv", "json"):
+        return _refused(request, visitor, 400, "The export is CSV or JSON.")
+    try:
+        found = list(_all_devices(request, query))
+    except StoreRequestError as exc:
+        return _refused(request, visitor, 400, _said(exc, request))
+    if fmt == "csv":
+        body = csv_text(INVENTORY_COLUMNS, inventory_csv_rows(found)).encode("utf-8")
+        media = "text/csv; charset=utf-8"
+    else:
+        body = json.dumps({"devices": found, "next": None}, ensure_ascii=False).encode("utf-8")
+        media = "application/json"
+    return Response(
+        body,
+        media_type=media,
+        headers={"content-disposition": f'attachment; filename="provscan-devices.{fmt}"'},
+    )
+
+
+def _safe_link(url: object) -> str | None:
+    """A reference worth linking (http or https); anything else is shown as text."""
+    return url if isinstance(url, str) and re.match(r"https?://", url) else None
+
+
+@page("GET", "/devices/{device_id}", "viewer")
+def device_page(request: Request, device_id: str) -> Response:
+    """One device: identity with its evidence, findings with citations, posture, cases."""
+    visitor = _visitor(request, "viewer")
+    if isinstance(visitor, Response):
+        return visitor
+    return _device_answer(request, visitor, device_id[:64])
+
+
+def _device_answer(
+    request: Request,
+    visitor: Visitor,
+    device_id: str,
+    *,
+    problem: str | None = None,
+    status: int = 200,
+    failed_case: int | None = None,
+) -> Response:
+    try:
+        device, document, cases = store_of(request).device(device_id)
+    except StoreRequestError:
+        return _refused(request, visitor, 404, "There is no such device.")
+    return _render(
+        request,
+        "device.html.j2",
+        visitor,
+        status,
+        title=f"Device {device.ip}",
+        device=device,
+        document=document,
+        cases=cases,
+        settable=SETTABLE,
+        can_edit=visitor.user.can("analyst"),
+        problem=problem,
+        failed_case=failed_case,
+        safe_link=_safe_link,
+    )
+
+
+# --- cases -------------------------------------------------------------------------------
+
+
+def _case_number(text: str) -> int | None:
+    return int(text) if text.isdigit() and 1 <= int(text) <= 2**31 - 1 else None
+
+
+@page("POST", "/cases/{case_id}", "analyst")
+async def update_case(request: Request, case_id: str) -> Response:
+    """The device page's case form: status, owner, due date, a note (one audited change)."""
+    posted = await _posted(request, "analyst")
+    if isinstance(posted, Response):
+        return posted
+    visitor, form = posted
+    number = _case_number(case_id)
+    store = store_of(request)
+    try:
+        if number is None:
+            raise StoreRequestError("no such case")
+        case = await run_in_threadpool(store.case, number)
+    except StoreRequestError:
+        return _refused(request, visitor, 404, "There is no such case.")
+    limits = {"status": 16, "owner": 200, "due": 10, "note": 4000}
+    values = {name: _text(form, name, 5000) for name in limits}
+    too_long = [name for name, limit in limits.items() if len(values[name]) > limit]
+    try:
+        if too_long:
+            raise StoreRequestError(f"the {too_long[0]} is longer than {limits[too_long[0]]}")
+        await run_in_threadpool(
+            lambda: store.update_case(
+                case.id,
+                actor=visitor.user.name,
+                status=values["status"] or None,
+                owner=values["owner"] or None,
+                due=values["due"] or None,
+                note=values["note"] or None,
+                address=client_address(request),
+            )
+        )
+    except StoreRequestError as exc:
+        problem = f"Case {case.id} was not changed: {_said(exc, request)}"
+        return await run_in_threadpool(
+            lambda: _device_answer(
+                request,
+                visitor,
+                case.device_id,
+                problem=problem,
+                status=400,
+                failed_case=case.id,
+            )
+        )
+    return _back(f"/devices/{_path_part(case.device_id)}", "case", f"#case-{case.id}")
+
+
+def _board_order(case: Any) -> tuple[bool, str, int]:
+    return (not case.overdue, case.due or "9999-99-99", case.id)
+
+
+@page("GET", "/cases", "viewer")
+def cases_board(request: Request) -> Response:
+    """Cases by state, overdue first, then by due date."""
+    visitor = _visitor(request, "viewer")
+    if isinstance(visitor, Response):
+        return visitor
+    state = request.query_params.get("state", "")
+    shown = (state,) if state in STATES else STATES
+    columns = []
+    for name in shown:
+        found = sorted(store_of(request).cases(status=name), key=_board_order)
+        limit = len(found) if state else BOARD_COLUMN
+        columns.append(
+            {
+                "state": name,
+                "count": len(found),
+                "overdue": sum(case.overdue for case in found),
+                "cases": found[:limit],
+            }
+        )
+    return _render(
+        request,
+        "cases.html.j2",
+        visitor,
+        title="Cases" if not state else f"Cases: {shown[0]}",
+        columns=columns,
+        one_state=bool(state in STATES),
+    )
+
+
+# --- scans -------------------------------------------------------------------------------
+
+
+def _split(text: str) -> list[str]:
+    return [part for part in re.split(r"[\s,]+", text) if part]
+
+
+@page("GET", "/scans", "viewer")
+def scans(request: Request) -> Response:
+    """Stored scans, running jobs, and (analyst) the form that starts a scan."""
+    visitor = _visitor(request, "viewer")
+    if isinstance(visitor, Response):
+        return visitor
+    return _scans_answer(request, visitor)
+
+
+def _scans_answer(
+    request: Request,
+    visitor: Visitor,
+    problem: str | None = None,
+    status: int = 200,
+    asked: Mapping[str, str] | None = None,
+) -> Response:
+    jobs = request.app.state.scan_jobs
+    with jobs.lock:
+        running = [job.to_json() for job in jobs.jobs.values()]
+    return _render(
+        request,
+        "scans.html.j2",
+        visitor,
+        status,
+        title="Scans",
+        scans=store_of(request).scans(25),
+        jobs=running,
+        can_start=visitor.user.can("analyst"),
+        problem=problem,
+        asked=asked or {},
+    )
+
+
+@page("POST", "/scans", "analyst")
+async def start_scan(request: Request) -> Response:
+    """Start a scan through the API's own route (the same scope rules, one at a time)."""
+    from provscan.web.api import StartScan
+    from provscan.web.api import start_scan as api_start_scan
+
+    posted = await _posted(request, "analyst")
+    if isinstance(posted, Response):
+        return posted
+    visitor, form = posted
+    asked = {name: _text(form, name, 5000) for name in ("targets", "ports", "site")}
+    try:
+        ports = [int(port) for port in _split(asked["ports"])] or None
+        start = StartScan(
+            targets=_split(asked["targets"]),
+            ports=ports,
+            site=asked["site"] or None,
+        )
+    except (ValueError, ValidationError):
+        return await run_in_threadpool(
+            _scans_answer,
+            request,
+            visitor,
+            "Give one to 64 addresses, networks or ranges, and ports as numbers 1-65535.",
+            400,
+            asked,
+        )
+    try:
+        job = await run_in_threadpool(
+            api_start_scan, Principal(visitor.user, "session"), request, start
+        )
+    except HTTPException as exc:
+        return await run_in_threadpool(
+            _scans_answer, request, visitor, str(exc.detail), exc.status_code, asked
+        )
+    return RedirectResponse(f"/scans/jobs/{_path_part(job['id'])}", status_code=303)
+
+
+@page("GET", "/scans/jobs/{job_id}", "viewer")
+def scan_job(request: Request, job_id: str) -> Response:
+    """A scan's progress: the events so far; live with the script, refreshed without it."""
+    visitor = _visitor(request, "viewer")
+    if isinstance(visitor, Response):
+        return visitor
+    job = request.app.state.scan_jobs.get(job_id[:64])
+    if job is None:
+        return _site_job(request, visitor, job_id[:64])
+    events, ended = job.since(0)
+    hosts = next((event.get("hosts") for event in events if event["event"] == "started"), None)
+    return _render(
+        request,
+        "scan_job.html.j2",
+        visitor,
+        title="Scan progress",
+        job=job.to_json(),
+        events=events,
+        ended=ended,
+        hosts=hosts,
+        done_hosts=sum(event["event"] == "host" for event in events),
+        events_url=f"/api/v1/scans/jobs/{_path_part(job.id)}/events",
+    )
+
+
+def _site_job(request: Request, visitor: Visitor, job_id: str) -> Response:
+    """A scan sent to a site's sensor: its state as the store has it (no event stream)."""
+    fleet = getattr(store_of(request), "fleet", None)
+    found = fleet().job(job_id) if fleet is not None else None
+    if found is None:
+        return _refused(
+            request, visitor, 404, "There is no such scan job (a restart forgets them)."
+        )
+    job = found.to_json()
+    return _render(
+        request,
+        "scan_job.html.j2",
+        visitor,
+        title="Scan progress",
+        job=job,
+        events=[],
+        ended=job.get("state") in ("done", "failed", "refused"),
+        hosts=None,
+        done_hosts=0,
+        events_url=None,
+    )
+
+
+# --- screening ---------------------------------------------------------------------------
+
+
+@dataclass
+class ScreenResult:
+    owner: str
+    created: float
+    #: format -> (bytes, media type)
+    files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+
+
+class ScreenResults:
+    """Screened lists kept for their downloads: a few, for an hour, only for who made them."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.results: dict[str, ScreenResult] = {}
+
+    def add(self, result: ScreenResult) -> str:
+        key = secrets.token_urlsafe(16)
+        with self.lock:
+            self._expire()
+            self.results[key] = result
+            while len(self.results) > SCREEN_RESULTS:
+                del self.results[next(iter(self.results))]
+        return key
+
+    def get(self, key: str, owner: str) -> ScreenResult | None:
+        with self.lock:
+            self._expire()
+            found = self.results.get(key)
+        return found if found is not None and found.owner == owner else None
+
+    def _expire(self) -> None:
+        oldest = time.monotonic() - SCREEN_RESULT_SECONDS
+        for key in [k for k, r in self.results.items() if r.created < oldest]:
+            del self.results[key]
+
+
+def _screen_results(request: Request) -> ScreenResults:
+    state = request.app.state
+    with _RESULTS_LOCK:
+        if not hasattr(state, "screen_results"):
+            state.screen_results = ScreenResults()
+    results: ScreenResults = state.screen_results
+    return results
+
+
+_RESULTS_LOCK = threading.Lock()
+
+
+@page("GET", "/screen", "analyst")
+def screen_form(request: Request) -> Response:
+    """Upload a procurement list (CSV or XLSX) to screen."""
+    from provscan.web.api import MAX_SCREEN_ROWS
+    from provscan.web.security import MAX_BODY_BYTES
+
+    visitor = _visitor(request, "analyst")
+    if isinstance(visitor, Response):
+        return visitor
+    return _render(
+        request,
+        "screen.html.j2",
+        visitor,
+        title="Screen a list",
+        max_mib=MAX_BODY_BYTES // 1_048_576,
+        max_rows=MAX_SCREEN_ROWS,
+    )
+
+
+def _screen_upload(data: bytes) -> tuple[list[Any], dict[str, tuple[bytes, str]]]:
+    """The screened rows of an uploaded list and its annotated copies (CSV, XLSX), read
+    with the API's limits; the client's file name is never used."""
+    from provscan.screening.columns import choose_columns
+    from provscan.screening.run import screen_table
+    from provscan.screening.tables import read_table, render_csv, render_xlsx
+    from provscan.web.api import MAX_SCREEN_ROWS, _judging
+
+    identifier, policies, org_types = _judging(None, None)
+    with tempfile.TemporaryDirectory(prefix="provscan-screen-") as directory:
+        path = Path(directory) / "upload"
+        path.write_bytes(data)
+        try:
+            table = read_table(path, max_rows=MAX_SCREEN_ROWS, max_bytes=len(data) + 1)
+            columns = choose_columns(table.header)
+            rows = screen_table(table, columns, identifier, policies, acting_as=org_types)
+            files = {
+                "csv": (render_csv(table, rows), "text/csv; charset=utf-8"),
+                "xlsx": (
+                    render_xlsx(table, rows)[0],
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                ),
+            }
+        except ProvscanError as exc:
+            # The reader names the file it read: here a temporary path, not the client's.
+            raise StoreRequestError(str(exc).replace(str(path), "the upload")) from None
+    return rows, files
+
+
+@page("POST", "/screen", "analyst")
+async def screen(request: Request) -> Response:
+    """Screen the uploaded list: the rows on the page, the annotated list as a download."""
+    from provscan.web.api import MAX_SCREEN_ROWS
+    from provscan.web.security import MAX_BODY_BYTES
+
+    posted = await _posted(request, "analyst")
+    if isinstance(posted, Response):
+        return posted
+    visitor, form = posted
+    upload = form.get("file")
+    limits = {"max_mib": MAX_BODY_BYTES // 1_048_576, "max_rows": MAX_SCREEN_ROWS}
+    if not isinstance(upload, UploadFile):
+        return _render(
+            request,
+            "screen.html.j2",
+            visitor,
+            400,
+            title="Screen a list",
+            problem="Choose a CSV or XLSX file.",
+            **limits,
+        )
+    data = await upload.read(MAX_BODY_BYTES + 1)
+    await form.close()
+    try:
+        if not data:
+            raise StoreRequestError("the file is empty: nothing to screen")
+        if len(data) > MAX_BODY_BYTES:
+            raise StoreRequestError("the list is too large")
+        rows, files = await run_in_threadpool(_screen_upload, data)
+    except StoreRequestError as exc:
+        return _render(
+            request,
+            "screen.html.j2",
+            visitor,
+            400,
+            title="Screen a list",
+            problem=str(exc),
+            **limits,
+        )
+    key = _screen_results(request).add(ScreenResult(visitor.user.name, time.monotonic(), files))
+    await run_in_threadpool(
+        store_of(request).accounts().audit,
+        visitor.user.name,
+        "screen",
+        client_address(request),
+        None,
+        {"rows": len(rows)},
+    )
+    counts = {status: sum(row.status == status for row in rows) for status in _SCREEN_STATUSES}
+    return _render(
+        request,
+        "screen.html.j2",
+        visitor,
+        title="Screened list",
+        rows=rows[:SHOWN_SCREEN_ROWS],
+        total=len(rows),
+        counts=counts,
+        result_key=key,
+        **limits,
+    )
+
+
+_SCREEN_STATUSES = ("restricted", "review", "clear", "unknown")
+
+
+@page("GET", "/screen/results/{result_id}/{fmt}", "analyst")
+def screen_download(request: Request, result_id: str, fmt: str) -> Response:
+    """A screened list with the result columns added (only for who screened it)."""
+    visitor = _visitor(request, "analyst")
+    if isinstance(visitor, Response):
+        return visitor
+    found = _screen_results(request).get(result_id[:64], visitor.user.name)
+    if found is None or fmt not in found.files:
+        return _refused(request, visitor, 404, "That result is gone; screen the list again.")
+    body, media = found.files[fmt]
+    return Response(
+        body,
+        media_type=media,
+        headers={"content-disposition": f'attachment; filename="provscan-screened.{fmt}"'},
+    )
+
+
+# --- reports -----------------------------------------------------------------------------
+
+
+@page("GET", "/reports", "viewer")
+def reports(request: Request) -> Response:
+    """The compliance report as HTML or PDF downloads (served by the API)."""
+    visitor = _visitor(request, "viewer")
+    if isinstance(visitor, Response):
+        return visitor
+    return _render(request, "reports.html.j2", visitor, title="Reports")
+
+
+# --- users and audit (admin) -------------------------------------------------------------
+
+
+@page("GET", "/users", "admin")
+def users(request: Request) -> Response:
+    visitor = _visitor(request, "admin")
+    if isinstance(visitor, Response):
+        return visitor
+    return _users_answer(request, visitor)
+
+
+def _users_answer(
+    request: Request,
+    visitor: Visitor,
+    problem: str | None = None,
+    status: int = 200,
+    asked: Mapping[str, str] | None = None,
+) -> Response:
+    return _render(
+        request,
+        "users.html.j2",
+        visitor,
+        status,
+        title="Users",
+        users=store_of(request).accounts().users(),
+        roles=ROLES,
+        problem=problem,
+        asked=asked or {},
+    )
+
+
+@page("POST", "/users", "admin")
+async def add_user(request: Request) -> Response:
+    posted = await _posted(request, "admin")
+    if isinstance(posted, Response):
+        return posted
+    visitor, form = posted
+    name, role = _text(form, "name", 64), _text(form, "role", 16)
+    password, again = str(form.get("password", ""))[:1025], str(form.get("password2", ""))
+    try:
+        if password != again:
+            raise StoreRequestError("the two passwords differ")
+        await run_in_threadpool(
+            lambda: (
+                store_of(request)
+                .accounts()
+                .add_user(
+                    name, role, password, actor=visitor.user.name, address=client_address(request)
+                )
+            )
+        )
+    except StoreRequestError as exc:
+        return await run_in_threadpool(
+            _users_answer, request, visitor, _said(exc, request), 400, {"name": name, "role": role}
+        )
+    return _back("/users", "user-added")
+
+
+async def _user_change(
+    request: Request, name: str, change: Callable[[Any, str, str], Any], done: str
+) -> Response:
+    posted = await _posted(request, "admin")
+    if isinstance(posted, Response):
+        return posted
+    visitor, form = posted
+    accounts = store_of(request).accounts()
+    try:
+        await run_in_threadpool(change, accounts, visitor.user.name, _text(form, "role", 16))
+    except StoreRequestError as exc:
+        return await run_in_threadpool(_users_answer, request, visitor, _said(exc, request), 400)
+    return _back("/users", done)
+
+
+@page("POST", "/users/{name}/role", "admin")
+async def change_role(request: Request, name: str) -> Response:
+    address = client_address(request)
+    return await _user_change(
+        request,
+        name,
+        lambda accounts, actor, role: accounts.set_role(name, role, actor=actor, address=address),
+        "role",
+    )
+
+
+@page("POST", "/users/{name}/disable", "admin")
+async def disable_user(request: Request, name: str) -> Response:
+    address = client_address(request)
+    return await _user_change(
+        request,
+        name,
+        lambda accounts, actor, _: accounts.set_disabled(name, True, actor=actor, address=address),
+        "disabled",
+    )
+
+
+@page("POST", "/users/{name}/enable", "admin")
+async def enable_user(request: Request, name: str) -> Response:
+    address = client_address(request)
+    return await _user_change(
+        request,
+        name,
+        lambda accounts, actor, _: accounts.set_disabled(name, False, actor=actor, address=address),
+        "enabled",
+    )
+
+
+@page("GET", "/audit", "admin")
+def audit(request: Request) -> Response:
+    """The audit log, newest first, a page at a time."""
+    visitor = _visitor(request, "admin")
+    if isinstance(visitor, Response):
+        return visitor
+    before_text = request.query_params.get("before", "")
+    before = _case_number(before_text)  # an entry id: the same bounds as a case number
+    entries = store_of(request).accounts().audit_log(AUDIT_PAGE, before)
+    older = entries[-1]["id"] if len(entries) == AUDIT_PAGE else None
+    return _render(
+        request,
+        "audit.html.j2",
+        visitor,
+        title="Audit log",
+        entries=entries,
+        older_url=f"/audit?{urlencode({'before': older})}" if older else None,
+        first_page=before is not None,
+    )
+
+
+# --- the user's own password -------------------------------------------------------------
+
+
+@page("GET", "/account/password", "viewer")
+def password_form(request: Request) -> Response:
+    visitor = _visitor(request, "viewer")
+    if isinstance(visitor, Response):
+        return visitor
+    return _render(request, "password.html.j2", visitor, title="Change your password")
+
+
+@page("POST", "/account/password", "viewer")
+async def change_password(request: Request) -> Response:
+    """Change the logged-in user's password (the old one required; audited)."""
+    posted = await _posted(request, "viewer")
+    if isinstance(posted, Response):
+        return posted
+    visitor, form = posted
+    old, new = str(form.get("old", ""))[:1024], str(form.get("new", ""))[:1025]
+    again = str(form.get("new2", ""))
+    status = 400
+    try:
+        if new != again:
+            raise StoreRequestError("the two new passwords differ")
+        await run_in_threadpool(
+            lambda: (
+                store_of(request)
+                .accounts()
+                .change_password(
+                    visitor.user.name,
+                    old,
+                    new,
+                    address=client_address(request),
+                    keep_session=request.cookies.get(SESSION_COOKIE),
+                )
+            )
+        )
+    except LoginRefused as exc:
+        status = 429 if exc.throttled else 400
+        problem = "Too many wrong passwords; try again later." if exc.throttled else str(exc)
+        return _render(
+            request, "password.html.j2", visitor, status, title="Change your password",
+            problem=problem,
+        )  # fmt: skip
+    except StoreRequestError as exc:
+        return _render(
+            request, "password.html.j2", visitor, status, title="Change your password",
+            problem=_said(exc, request),
+        )  # fmt: skip
+    return _back("/account/password", "password")

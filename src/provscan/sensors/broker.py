@@ -1,0 +1,149 @@
+"""The Celery application both sides share: queues, exchanges and the delivery guarantees.
+
+One durable direct exchange ``provscan``; one durable queue per site (``provscan.site.NAME``)
+that only that site's sensors consume; one durable queue ``provscan.results`` that the central
+consumes (outcomes, start notices, heartbeats). Messages are persistent; a sensor acknowledges
+a scan only after its outcome is published (``acks_late``), takes one at a time (prefetch 1),
+and a scan whose worker dies is given back to the queue (``task_reject_on_worker_lost``; with
+RabbitMQ the broker redelivers every unacknowledged message of a closed connection).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from celery import Celery
+from kombu.connection import Connection
+from kombu.entity import Exchange, Queue
+
+from provscan.errors import ProvscanError
+
+EXCHANGE = Exchange("provscan", type="direct", durable=True, delivery_mode="persistent")
+SCAN_TASK = "provscan.sensor.scan"
+REPORT_TASK = "provscan.central.report"
+RESULTS_QUEUE_NAME = "provscan.results"
+RESULTS_QUEUE = Queue(RESULTS_QUEUE_NAME, EXCHANGE, routing_key=RESULTS_QUEUE_NAME, durable=True)
+#: Seconds a heartbeat waits in the broker before RabbitMQ drops it (a newer one follows).
+HEARTBEAT_TTL_SECONDS = 600
+
+
+class BrokerError(ProvscanError):
+    """The broker cannot be reached or refused an operation."""
+
+
+def site_queue(site: str) -> Queue:
+    """The durable queue of ``site``'s scan requests."""
+    name = f"provscan.site.{site}"
+    return Queue(name, EXCHANGE, routing_key=name, durable=True)
+
+
+def _check_client(broker_url: str) -> None:
+    """A ``redis://`` broker needs the redis client (the ``redis`` extra)."""
+    if broker_url.startswith(("redis://", "rediss://")):
+        try:
+            import redis  # noqa: F401
+        except ImportError:
+            raise BrokerError(
+                "a redis:// broker needs the redis client: pip install 'provscan[redis]'"
+            ) from None
+
+
+def make_app(broker_url: str, name: str, queues: list[Queue]) -> Celery:
+    """A Celery app on ``broker_url`` (``amqp://`` or ``redis://``) that knows ``queues``."""
+    _check_client(broker_url)
+    app = Celery(name, broker=broker_url, set_as_current=False)
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_serializer="json",
+        accept_content=["json"],
+        result_backend=None,
+        task_ignore_result=True,
+        task_default_delivery_mode="persistent",
+        task_default_exchange=EXCHANGE.name,
+        task_default_exchange_type="direct",
+        task_queues=queues,
+        task_create_missing_queues=False,
+        broker_connection_retry_on_startup=True,
+        # Remote control (``celery inspect``/``control``) is off: anyone who can publish to
+        # the broker could otherwise tell the sensor what to consume or shut it down.
+        worker_enable_remote_control=False,
+        worker_send_task_events=False,
+        task_send_sent_event=False,
+        worker_hijack_root_logger=False,
+        # Redis: a task not acknowledged within this time is delivered again (the sensor's
+        # scans are bounded far below it); RabbitMQ redelivers on a closed connection.
+        broker_transport_options={"visibility_timeout": 6 * 3600},
+    )
+    return app
+
+
+_declared: set[tuple[str, str]] = set()
+_declared_lock = threading.Lock()
+
+
+def declare(connection: Connection, queue: Queue, channel: Any = None) -> None:
+    """Declare ``queue`` (and its exchange) once per broker per process, so that a message
+    sent before any consumer exists waits in it rather than being dropped."""
+    key = (connection.as_uri(), queue.name)
+    with _declared_lock:
+        if key in _declared:
+            return
+    queue.bind(channel or connection.default_channel).declare()
+    with _declared_lock:
+        _declared.add(key)
+
+
+def send(app: Celery, task: str, envelope: dict[str, Any], queue: Queue, **options: Any) -> None:
+    """Publish one task message carrying ``envelope`` to ``queue`` (persistent)."""
+    try:
+        # A pooled connection: a request from the API does not open one of its own.
+        with app.producer_or_acquire() as producer:
+            declare(producer.connection, queue, producer.channel)
+            app.send_task(
+                task,
+                args=[envelope],
+                queue=queue,
+                routing_key=queue.routing_key,
+                exchange=EXCHANGE,
+                delivery_mode=2,
+                producer=producer,
+                **options,
+            )
+    except OSError as exc:
+        raise BrokerError(f"cannot publish to the broker: {exc}") from exc
+    except Exception as exc:
+        if type(exc).__module__.startswith(("kombu", "amqp", "redis")):
+            raise BrokerError(f"cannot publish to the broker: {exc}") from exc
+        raise
+
+
+def queue_depth(app: Celery, queue: Queue) -> int | None:
+    """Messages waiting in ``queue`` (not counting those a consumer holds), None if unknown."""
+    try:
+        with app.connection_for_read() as connection:
+            _, count, _ = queue.bind(connection.default_channel).queue_declare(passive=True)
+            return int(count)
+    except Exception:  # a depth is a nicety in a heartbeat; the heartbeat still goes
+        return None
+
+
+def check_broker(broker_url: str) -> None:
+    """Connect once to ``broker_url``; :class:`BrokerError` saying why not."""
+    _check_client(broker_url)
+    try:
+        with Connection(broker_url, connect_timeout=5) as connection:
+            connection.ensure_connection(max_retries=1)
+    except Exception as exc:  # kombu, amqp, redis and socket errors alike
+        raise BrokerError(f"cannot reach the broker {_shown(broker_url)}: {exc}") from None
+
+
+def _shown(broker_url: str) -> str:
+    """The URL without its password."""
+    try:
+        shown: str = Connection(broker_url).as_uri()  # masks the password
+        return shown
+    except Exception:
+        return "(an unreadable URL)"

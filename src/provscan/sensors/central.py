@@ -1,0 +1,353 @@
+"""The central: sends scan requests to site queues, ingests what sensors send back into the
+store, and runs the schedules. Nothing is lost while it is down: outcomes wait in the durable
+``provscan.results`` queue and are acknowledged only after the store committed them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from kombu.connection import Connection
+from kombu.mixins import ConsumerMixin
+
+from provscan.errors import ProvscanError, StoreError
+from provscan.report.contract import from_contract
+from provscan.sensors.broker import (
+    RESULTS_QUEUE,
+    SCAN_TASK,
+    BrokerError,
+    declare,
+    make_app,
+    send,
+    site_queue,
+)
+from provscan.sensors.messages import MessageRejected, SiteKeyError, load_key, open_envelope, seal
+from provscan.store.db import Store
+from provscan.store.inventory import coverage_ranges
+from provscan.store.sensors import ScanJob, Schedule, check_site_name
+
+log = logging.getLogger("provscan.central")
+
+#: How long a scan request stays valid in a site's queue (a sensor offline longer refuses it).
+REQUEST_LIFETIME = timedelta(days=7)
+#: Seconds between looks for due schedules.
+SCHEDULER_TICK_SECONDS = 5.0
+#: Seconds to wait before giving a message back when the store cannot take it.
+STORE_RETRY_SECONDS = 2.0
+
+
+class SiteKeys:
+    """The central's site keys: ``DIR/NAME.key`` for each site (hex, see messages.load_key)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._cache: dict[str, bytes] = {}
+
+    def __call__(self, site: str) -> bytes | None:
+        try:
+            check_site_name(site)
+        except ProvscanError:
+            return None
+        if site not in self._cache:
+            path = self.directory / f"{site}.key"
+            if not path.is_file():
+                return None
+            try:
+                self._cache[site] = load_key(path)
+            except SiteKeyError as exc:
+                log.error("%s", exc)
+                return None
+        return self._cache[site]
+
+
+def next_run(schedule: Schedule | tuple[int | None, str | None], now: datetime) -> datetime:
+    """When a schedule runs next, counted from ``now`` (so missed runs run once)."""
+    every, cron = (
+        (schedule.every_seconds, schedule.cron) if isinstance(schedule, Schedule) else schedule
+    )
+    if every is not None:
+        return now + timedelta(seconds=every)
+    if cron is None:
+        raise ProvscanError("a schedule needs an interval or a cron line")
+    # Celery counts from whole minutes; a run falls on the minute, never before ``now``.
+    base = now.replace(second=0, microsecond=0)
+    remaining: timedelta = cron_schedule(cron, now=base).remaining_estimate(base)
+    return base + remaining
+
+
+def cron_schedule(line: str, now: datetime | None = None) -> Any:
+    """Celery's crontab for a five-field cron line (``m h dom mon dow``), UTC; ``now``: the
+    moment it counts from (default: the clock)."""
+    from celery import Celery
+    from celery.schedules import crontab
+
+    fields = line.split()
+    if len(fields) != 5:
+        raise ProvscanError(f"{line!r}: a cron line has five fields (m h dom mon dow)")
+    app = Celery(set_as_current=False)
+    app.conf.timezone = "UTC"
+    try:
+        return crontab(
+            minute=fields[0],
+            hour=fields[1],
+            day_of_month=fields[2],
+            month_of_year=fields[3],
+            day_of_week=fields[4],
+            app=app,
+            nowfun=(lambda: now) if now is not None else None,
+        )
+    except (ValueError, TypeError) as exc:
+        raise ProvscanError(f"{line!r}: not a cron line Celery reads: {exc}") from None
+
+
+def parse_every(text: str) -> int:
+    """``90s``, ``15m``, ``24h``, ``7d`` -> seconds (at least 60)."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    text = text.strip().lower()
+    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
+        raise ProvscanError(f"{text!r}: an interval is a number and a unit, e.g. 15m, 24h or 7d")
+    seconds = int(text[:-1]) * units[text[-1]]
+    if seconds < 60:
+        raise ProvscanError("a schedule runs at most once a minute")
+    return seconds
+
+
+class Central:
+    """Scan requests out, outcomes and heartbeats in, schedules run (``provscan serve --broker``)."""
+
+    def __init__(self, store: Store, broker_url: str, keys: SiteKeys) -> None:
+        self.store = store
+        self.broker_url = broker_url
+        self.keys = keys
+        self.app = make_app(broker_url, "provscan-central", [RESULTS_QUEUE])
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._consumer: _Ingest | None = None
+
+    # --- requests ------------------------------------------------------------------------
+
+    def request_scan(
+        self,
+        site: str,
+        targets: Sequence[str],
+        *,
+        requested_by: str,
+        ports: Sequence[int] | None = None,
+        policies: Sequence[str] | None = None,
+        acting_as: Sequence[str] = (),
+        schedule_id: int | None = None,
+        job_id: str | None = None,
+    ) -> ScanJob:
+        """Record a job (``queued``) and send it to the site's queue, signed with its key."""
+        check_site_name(site)
+        key = self.keys(site)
+        if key is None:
+            raise ProvscanError(
+                f"no key for site {site!r}: put it in {self.keys.directory}/{site}.key"
+            )
+        job_id = job_id or str(uuid.uuid4())
+        fleet = self.store.fleet()
+        # The job exists before its request leaves, so its outcome always finds it.
+        job = fleet.add_job(
+            job_id,
+            site,
+            list(targets),
+            requested_by=requested_by,
+            ports=list(ports) if ports else None,
+            policies=list(policies) if policies else None,
+            schedule_id=schedule_id,
+        )
+        payload = {
+            "job_id": job_id,
+            "site": site,
+            "targets": list(targets),
+            "ports": list(ports) if ports else None,
+            "policies": list(policies) if policies else None,
+            "acting_as": list(acting_as),
+            "issued": datetime.now(UTC).isoformat(),
+            "expires": (datetime.now(UTC) + REQUEST_LIFETIME).isoformat(),
+        }
+        try:
+            send(self.app, SCAN_TASK, seal("scan", site, payload, key), site_queue(site))
+        except BrokerError as exc:
+            fleet.finish_job(job_id, "failed", sensor="-", detail=str(exc))
+            raise
+        return job
+
+    # --- ingest --------------------------------------------------------------------------
+
+    def ingest(self, envelope: Any) -> str:
+        """Apply one message from a sensor to the store; returns what was done (for logs and
+        tests). Raises StoreError when the store cannot take it (the message stays)."""
+        try:
+            kind, site, payload = open_envelope(
+                envelope, self.keys, kinds=("started", "outcome", "heartbeat")
+            )
+        except MessageRejected as exc:
+            log.warning("rejected a message from the broker: %s", exc)
+            return "rejected"
+        sensor = str(payload.get("sensor") or f"{site}/?")
+        fleet = self.store.fleet()
+        if kind == "heartbeat":
+            try:
+                at = datetime.fromisoformat(str(payload.get("at")))
+            except ValueError:
+                at = datetime.now(UTC)
+            depth = payload.get("queue_depth")
+            fleet.heartbeat(
+                sensor,
+                site,
+                version=str(payload.get("version") or "?"),
+                knowledge_version=payload.get("knowledge_version"),
+                queue_depth=depth if isinstance(depth, int) else None,
+                allow=[str(a) for a in payload.get("allow") or []],
+                at=at,
+            )
+            return "heartbeat"
+        job_id = str(payload.get("job_id") or "")
+        job = fleet.job(job_id)
+        if job is None or job.site != site:
+            log.warning("a %s message from %s for unknown job %r", kind, site, job_id)
+            return "unknown job"
+        if kind == "started":
+            return "running" if fleet.mark_running(job_id, sensor) else "late"
+        status = payload.get("status")
+        if status in ("refused", "failed"):
+            done = fleet.finish_job(
+                job_id, status, sensor=sensor, detail=str(payload.get("detail"))
+            )
+            return status if done else "duplicate"
+        if status != "done":
+            log.warning("an outcome with status %r for job %s", status, job_id)
+            return "rejected"
+        document = from_contract(payload["document"])
+        if document.scan.id != job_id:
+            log.warning("an outcome whose scan id is not its job's (%s)", job_id)
+            return "rejected"
+        stored = False
+        if not self.store.has_scan(job_id):
+            coverage = coverage_ranges(payload.get("spans") or [], payload.get("excluded") or [])
+            try:
+                self.store.save_document(document, site=site, coverage=coverage)
+                stored = True
+            except StoreError:
+                if not self.store.has_scan(job_id):  # not a twin saved meanwhile: a failure
+                    raise
+        finished = fleet.finish_job(
+            job_id,
+            "done",
+            sensor=sensor,
+            scan_id=job_id,
+            hosts=_int(payload.get("hosts")),
+            devices=_int(payload.get("devices")),
+            restricted=_int(payload.get("restricted")),
+        )
+        return "done" if stored or finished else "duplicate"
+
+    # --- schedules -----------------------------------------------------------------------
+
+    def run_due(self, now: datetime | None = None) -> list[str]:
+        """Send a job for each schedule that is due; returns the job ids."""
+        now = now or datetime.now(UTC)
+        sent: list[str] = []
+        fleet = self.store.fleet()
+        for schedule in fleet.due_schedules(now):
+            job_id = str(uuid.uuid4())
+            following = next_run(schedule, now)
+            if not fleet.claim_run(schedule, now=now, next_run=following, job_id=job_id):
+                continue  # another central took it
+            try:
+                self.request_scan(
+                    schedule.site,
+                    schedule.targets,
+                    requested_by=f"schedule:{schedule.id}",
+                    ports=schedule.ports,
+                    schedule_id=schedule.id,
+                    job_id=job_id,
+                )
+            except ProvscanError as exc:
+                log.error("schedule %s: %s", schedule.id, exc)
+                continue
+            sent.append(job_id)
+        return sent
+
+    def _scheduler(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_due()
+            except Exception:
+                log.exception("the scheduler failed a round; it tries again")
+            self._stop.wait(SCHEDULER_TICK_SECONDS)
+
+    # --- running -------------------------------------------------------------------------
+
+    def start(self, *, schedules: bool = True) -> None:
+        """Start the ingest consumer (and the scheduler) in background threads."""
+        with Connection(self.broker_url) as connection:
+            connection.ensure_connection(max_retries=3)
+            declare(connection, RESULTS_QUEUE)
+        self._consumer = _Ingest(Connection(self.broker_url), self)
+        threads = [threading.Thread(target=self._consumer.run, name="provscan-ingest", daemon=True)]
+        if schedules:
+            threads.append(
+                threading.Thread(target=self._scheduler, name="provscan-scheduler", daemon=True)
+            )
+        for thread in threads:
+            thread.start()
+        self._threads = threads
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._consumer is not None:
+            self._consumer.should_stop = True
+        for thread in self._threads:
+            thread.join(timeout=10)
+        if self._consumer is not None:
+            self._consumer.connection.release()
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+class _Ingest(ConsumerMixin):
+    """Consumes ``provscan.results``; a message is acknowledged after the store committed it."""
+
+    def __init__(self, connection: Connection, central: Central) -> None:
+        self.connection = connection
+        self.central = central
+
+    def get_consumers(self, consumer_type: Any, channel: Any) -> list[Any]:
+        return [
+            consumer_type(
+                queues=[RESULTS_QUEUE],
+                callbacks=[self.on_message],
+                accept=["json"],
+                prefetch_count=16,
+            )
+        ]
+
+    def on_message(self, body: Any, message: Any) -> None:
+        # A Celery task message (protocol 2): the body is [args, kwargs, embed].
+        envelope = body[0][0] if isinstance(body, list) and body and body[0] else None
+        try:
+            outcome = self.central.ingest(envelope)
+        except StoreError as exc:
+            log.error("the store could not take a message (it stays in the broker): %s", exc)
+            time.sleep(STORE_RETRY_SECONDS)
+            message.requeue()
+            return
+        except Exception:
+            # A message that can never be applied must not block the queue: logged, dropped.
+            log.exception("a message from the broker could not be applied; dropped")
+            message.ack()
+            return
+        log.info("ingested: %s", outcome)
+        message.ack()

@@ -1,0 +1,232 @@
+"""The shapes of the API's success answers, for its OpenAPI document (which schemathesis checks
+every answer against). They document; the routes still build their own JSON."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from provscan.report.contract import ScanDocument
+from provscan.screening.verdict import ScreenRow
+
+
+def ok(model: type[BaseModel], status: int = 200, text: str = "done") -> dict[int | str, Any]:
+    """A route's ``responses=`` entry for its success answer."""
+    return {status: {"model": model, "description": text}}
+
+
+class UserOut(BaseModel):
+    name: str
+    role: Literal["viewer", "analyst", "admin"]
+    created: str
+    locked_until: str | None
+    disabled: bool
+
+
+class SessionOut(BaseModel):
+    user: UserOut
+    #: ``token`` or ``session`` (absent right after logging in).
+    via: Literal["token", "session"] | None = None
+    csrf_token: str | None
+
+
+class LoggedOut(BaseModel):
+    logged_out: bool
+
+
+class ScanSummaryOut(BaseModel):
+    id: str
+    kind: str
+    site: str | None
+    targets: list[str]
+    started_at: str | None
+    finished_at: str | None
+    devices: int
+    restricted: int
+    complete: bool
+    covering: bool
+    policies: list[str]
+
+
+class ScanList(BaseModel):
+    scans: list[ScanSummaryOut]
+
+
+class ScanJobOut(BaseModel):
+    """A scan started through the API: run here (``events``, ``events_url``) or sent to a
+    site's sensor (``requested_by``, ``sensor``, ``counts``, ``status_url``)."""
+
+    id: str
+    state: str
+    targets: list[str]
+    site: str | None
+    scan_id: str | None
+    started_by: str | None = None
+    events: int | None = None
+    #: Where the job's progress streams (in the answer that started it).
+    events_url: str | None = None
+    requested_by: str | None = None
+    created: str | None = None
+    updated: str | None = None
+    sensor: str | None = None
+    counts: dict[str, int | None] | None = None
+    detail: str | None = None
+    status_url: str | None = None
+
+
+class StoredScan(BaseModel):
+    summary: ScanSummaryOut
+    document: ScanDocument
+
+
+class CaseBriefOut(BaseModel):
+    id: int
+    status: str
+    due: str | None
+
+
+class InventoryDeviceOut(BaseModel):
+    """One device of the inventory JSON (docs/inventory.md)."""
+
+    device_id: str
+    site: str | None
+    status: Literal["present", "missing", "gone"]
+    first_seen: str | None
+    last_seen: str | None
+    last_scan_id: str
+    missed_scans: int
+    match_rule: str
+    ip: str
+    mac: str | None
+    hostname: str | None
+    manufacturer: str | None
+    brand: str | None
+    family: str | None
+    model: str | None
+    firmware: str | None
+    serial: str | None
+    device_type: str | None
+    confidence: float
+    restricted: bool
+    findings: list[dict[str, Any]]
+    case: CaseBriefOut | None
+    open_cases: int
+
+
+class DevicePage(BaseModel):
+    devices: list[InventoryDeviceOut]
+    #: The cursor of the next page; null on the last.
+    next: str | None
+
+
+class CaseEventOut(BaseModel):
+    at: str
+    actor: str
+    action: str
+    changes: dict[str, Any]
+    note: str
+    scan_id: str | None
+
+
+class CaseOut(BaseModel):
+    id: int
+    device_id: str
+    subject: str
+    reason: str
+    status: str
+    owner: str | None
+    due: str | None
+    overdue: bool
+    opened_at: str
+    updated_at: str
+    history: list[CaseEventOut]
+
+
+class CaseList(BaseModel):
+    cases: list[CaseOut]
+
+
+class DeviceDetail(BaseModel):
+    device: InventoryDeviceOut
+    #: The newest full contract document of the device (its evidence).
+    document: dict[str, Any]
+    cases: list[CaseOut]
+
+
+class SiteCount(BaseModel):
+    site: str | None
+    devices: int
+
+
+class MakerCount(BaseModel):
+    manufacturer: str | None
+    devices: int
+
+
+class KnowledgeAge(BaseModel):
+    version: str | None
+    as_of: str | None
+
+
+class Summary(BaseModel):
+    devices: int
+    by_status: dict[str, int]
+    restricted: int
+    restricted_by_site: list[SiteCount]
+    restricted_by_maker: list[MakerCount]
+    open_cases: int
+    overdue_cases: int
+    knowledge: KnowledgeAge
+
+
+class ChangedDevice(BaseModel):
+    device_id: str
+    changes: dict[str, Any]
+
+
+class DiffOut(BaseModel):
+    old: ScanSummaryOut
+    new: ScanSummaryOut
+    added: list[dict[str, Any]]
+    removed: list[dict[str, Any]]
+    changed: list[ChangedDevice]
+    not_covered: list[dict[str, Any]]
+
+
+class ScreenedRows(BaseModel):
+    rows: list[ScreenRow]
+
+
+class PolicyList(BaseModel):
+    policies: list[dict[str, Any]]
+
+
+class KnowledgeStatus(BaseModel):
+    name: str | None = None
+    version: str | None
+    as_of: str | None
+    source: str
+    counts: dict[str, int]
+
+
+class UserList(BaseModel):
+    users: list[UserOut]
+
+
+class Removed(BaseModel):
+    removed: str
+
+
+class AuditEntry(BaseModel):
+    id: int
+    at: str
+    actor: str
+    action: str
+    target: str | None
+    address: str
+    detail: dict[str, Any]
+
+
+class AuditLog(BaseModel):
+    entries: list[AuditEntry]

@@ -1,0 +1,94 @@
+"""Sites and their sensors in the API (issue 17): who is silent and since when, what waits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import Path as PathParam
+from pydantic import BaseModel
+
+from provscan.web.auth import ROLE_KEY, require, store_of
+
+PREFIX = "/api/v1"
+#: A sensor whose newest heartbeat is older than this is shown as silent.
+SILENT_AFTER = timedelta(seconds=90)
+
+router = APIRouter(prefix=PREFIX)
+
+
+class Problem(BaseModel):
+    """An error answer (the same shape as the rest of the API's)."""
+
+    detail: Any
+
+
+_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "description": text}
+    for status, text in (
+        (401, "no or unknown credentials"),
+        (403, "the role does not allow it"),
+        (404, "no such site or scan job"),
+    )
+}
+
+
+def _route(method: str, path: str, role: str) -> Callable[[Any], Any]:
+    return router.api_route(
+        path,
+        methods=[method],
+        dependencies=[Depends(require(role))],
+        openapi_extra={ROLE_KEY: role},
+        responses=_PROBLEMS,
+    )
+
+
+def _with_silence(sensor: dict[str, Any], now: datetime) -> dict[str, Any]:
+    last = datetime.fromisoformat(sensor["last_heartbeat"])
+    silent = now - last > SILENT_AFTER
+    return {
+        **sensor,
+        "silent": silent,
+        "silent_since": sensor["last_heartbeat"] if silent else None,
+    }
+
+
+@_route("GET", "/sites", "viewer")
+def list_sites(request: Request) -> dict[str, Any]:
+    """Each site: its sensors (last heartbeat, version, knowledge version, queue depth,
+    silent since) and how many of its scans are queued or running."""
+    now = datetime.now(UTC)
+    sites = store_of(request).fleet().sites()
+    for site in sites:
+        site["sensors"] = [_with_silence(sensor, now) for sensor in site["sensors"]]
+        site["silent"] = not site["sensors"] or all(s["silent"] for s in site["sensors"])
+    return {"sites": sites}
+
+
+@_route("GET", "/sensors", "viewer")
+def list_sensors(
+    request: Request, site: Annotated[str | None, Query(max_length=64)] = None
+) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {"sensors": [_with_silence(s, now) for s in store_of(request).fleet().sensors(site)]}
+
+
+@_route("GET", "/sites/{name}/jobs", "viewer")
+def site_jobs(
+    request: Request,
+    name: Annotated[str, PathParam(min_length=1, max_length=64)],
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    """The scans sent to a site, newest first."""
+    jobs = store_of(request).fleet().jobs(site=name, limit=limit)
+    return {"jobs": [job.to_json() for job in jobs]}
+
+
+def site_job(request: Request, job_id: str) -> dict[str, Any]:
+    """A scan sent to a site (``queued|running|done|failed|refused`` with counts), or 404."""
+    job = store_of(request).fleet().job(job_id)
+    if job is None:
+        raise HTTPException(404, f"no scan job {job_id!r}")
+    return job.to_json()
