@@ -25,6 +25,8 @@ with open(_CONFIG, "w", encoding="utf-8") as _file:
 os.environ["PROVSCAN_CONFIG"] = _CONFIG
 os.environ["PROVSCAN_KNOWLEDGE_DIR"] = os.path.join(_SANDBOX, "knowledge")
 os.environ["PROVSCAN_KNOWLEDGE_MAX_AGE_DAYS"] = "100000"
+# The compiled copy of the knowledge (knowledge/cache.py) lives in the sandbox too.
+os.environ["PROVSCAN_CACHE_DIR"] = os.path.join(_SANDBOX, "cache")
 
 
 @pytest.fixture(scope="session")

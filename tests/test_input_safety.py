@@ -191,10 +191,39 @@ def test_an_existing_report_keeps_its_mode(tmp_path: Path) -> None:
     report = tmp_path / "report.json"
     report.write_text("old")
     report.chmod(0o640)
-    result = run("pcap", str(PCAP_FIXTURE), "--no-db", "-f", "json", "-o", str(report))
+    refused = run("pcap", str(PCAP_FIXTURE), "--no-db", "-f", "json", "-o", str(report))
+    one_line_error(refused, 2, "already exists; give --force")
+    assert report.read_text() == "old"  # the user's file is never replaced unasked
+    result = run("pcap", str(PCAP_FIXTURE), "--no-db", "-f", "json", "-o", str(report), "--force")
     assert result.returncode == 0, result.stderr
     assert stat.S_IMODE(report.stat().st_mode) == 0o640
     assert report.read_text().startswith("{")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["screen", "{list}"],
+        ["pcap", str(PCAP_FIXTURE), "--no-db", "-f", "json"],
+        ["report", "--db", "{db}"],
+        ["inventory", "--db", "{db}", "-f", "csv"],
+    ],
+)
+def test_an_output_that_exists_is_a_directory_or_has_no_folder_is_refused_first(
+    args: list[str], tmp_path: Path
+) -> None:
+    listing = tmp_path / "list.csv"
+    listing.write_text("Brand,Model\nHikvision,DS-2CD2143G0-I\n")
+    database = tmp_path / "store.db"
+    assert run("pcap", str(PCAP_FIXTURE), "--db", str(database), "-q").returncode == 0
+    filled = [arg.format(list=listing, db=database) for arg in args]
+    mine = tmp_path / "mine.txt"
+    mine.write_text("my precious notes")
+    one_line_error(run(*filled, "-o", str(mine)), 2, "already exists; give --force")
+    assert mine.read_text() == "my precious notes"
+    one_line_error(run(*filled, "-o", str(tmp_path)), 2, "is a directory")
+    one_line_error(run(*filled, "-o", str(tmp_path / "no" / "x.out")), 2, "does not exist")
+    assert not (tmp_path / "no").exists()
 
 
 # -- point 1: no command writes over one of its inputs -----------------------------------

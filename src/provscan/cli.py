@@ -22,6 +22,7 @@ from provscan.commands.common import (
     AsOption,
     DbOption,
     FailOnRestrictedOption,
+    ForceOption,
     FormatOption,
     NoDbOption,
     OutputFormat,
@@ -141,6 +142,7 @@ def scan(
     acting_as: AsOption = None,
     fmt: FormatOption = OutputFormat.table,
     output: OutputOption = None,
+    force: ForceOption = False,
     db: DbOption = None,
     no_db: NoDbOption = False,
     site: SiteOption = None,
@@ -260,7 +262,12 @@ def scan(
     from provscan.targets import build_targets, parse_ports
 
     try:
-        guard_output(output, [*target_files(targets), *target_files(exclude), credentials], db=db)
+        guard_output(
+            output,
+            [*target_files(targets), *target_files(exclude), credentials],
+            db=db,
+            force=force,
+        )
         warn_if_stale()
         try:
             port_list = parse_ports(ports) if ports else DEFAULT_PORTS
@@ -327,6 +334,7 @@ def scan(
 def demo(
     fmt: FormatOption = OutputFormat.table,
     output: OutputOption = None,
+    force: ForceOption = False,
     db: DbOption = None,
     no_db: NoDbOption = False,
     quiet: QuietOption = False,
@@ -340,7 +348,7 @@ def demo(
     from provscan.targets import build_targets
 
     try:
-        guard_output(output, [], db=db)
+        guard_output(output, [], db=db, force=force)
         with run_lab_in_thread() as lab:
             addresses = sorted({d.address for d in lab.devices}, key=address_sort_key)
             stderr.print(

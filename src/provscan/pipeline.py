@@ -150,6 +150,72 @@ def prior_evidence(discovered: DiscoveryResult) -> dict[str, HostEvidence]:
     }
 
 
+#: The ports discovery sends to and hears from (a discovery's ``info.ports``).
+DISCOVERY_PORTS = (1900, 3702, 5353, 37020, 37810)
+
+
+def identify_discovered(
+    found: DiscoveryResult,
+    *,
+    started: datetime,
+    target_specs: Sequence[str],
+    policy_ids: Sequence[str] | None = None,
+    acting_as: Sequence[str] = (),
+) -> ScanResult:
+    """Identify every discovered host (one device record each), posture included."""
+    knowledge = load_knowledge()
+    policies = knowledge.select_policies(list(policy_ids) if policy_ids else None)
+    identifier = Identifier(knowledge, policies, acting_as=acting_as)
+    devices = [
+        identifier.device(
+            HostEvidence(
+                host.address,
+                observations=host.observations,
+                mac=host.mac,
+                notes=(*host.notes, f"discovery: {', '.join(host.protocols)}"),
+            )
+        )
+        for host in found.hosts
+    ]
+    info = ScanInfo(
+        scan_id=str(uuid.uuid4()),
+        kind="active",  # the contract's kinds: discovery sends probes, so it is active
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        targets=tuple(target_specs),
+        ports=DISCOVERY_PORTS,
+        policies=tuple(p.id for p in policies),
+        tool_version=__version__,
+        hosts_scanned=len(found.hosts),
+        hosts_responding=len(found.hosts),
+        notes=("discovery only: no port scan", *found.notes),
+    )
+    return identifier.finish(ScanResult(info, tuple(devices)))
+
+
+async def run_discovery(
+    settings: DiscoverySettings,
+    *,
+    targets: TargetSet | None = None,
+    target_specs: Sequence[str] = (),
+    policy_ids: Sequence[str] | None = None,
+    acting_as: Sequence[str] = (),
+) -> ScanResult:
+    """Discovery without a port scan (``provscan discover``): unicast to ``targets`` when
+    given, else multicast and broadcast on the segments ``settings`` names; then identify."""
+    from provscan.discovery.runner import discover_addresses, discover_segments, segments_for
+
+    started = datetime.now(UTC)
+    if targets is not None:
+        found = await discover_addresses([address for address, _ in targets], settings)
+    else:
+        found = await discover_segments(segments_for(settings), settings)
+    specs = list(target_specs) or [settings.interface or "attached segments"]
+    return identify_discovered(
+        found, started=started, target_specs=specs, policy_ids=policy_ids, acting_as=acting_as
+    )
+
+
 def run_passive(
     files: Sequence[str],
     *,

@@ -159,6 +159,25 @@ def test_tables_fit_the_terminal(db: str, width: str) -> None:
         assert max(len(line) for line in result.stdout.splitlines()) <= int(width), args
 
 
+def test_a_mistyped_db_is_refused_not_created(tmp_path: Path) -> None:
+    """inventory, scans, cases, diff, report, tickets: a --db file that does not exist would
+    be created empty and report "0 restricted devices" - a clean bill nobody earned."""
+    typo = tmp_path / "typo.db"
+    for args in (
+        ("inventory",),
+        ("scans",),
+        ("cases", "list"),
+        ("report", "-o", str(tmp_path / "r.html")),
+        ("cases", "export", "-o", str(tmp_path / "t.csv")),
+    ):
+        refused = _run(*args, "--db", str(typo), check=2)
+        assert refused.stderr.count("\n") == 1 and "no provscan database at" in refused.stderr
+        assert "Traceback" not in refused.stderr
+    assert not typo.exists() and not (tmp_path / "r.html").exists()
+    directory = _run("inventory", "--db", str(tmp_path), check=2)
+    assert "is a directory" in directory.stderr
+
+
 def test_an_output_over_the_default_database_is_refused(tmp_path: Path) -> None:
     data = tmp_path / "data"
     store = data / "provscan" / "provscan.db"
@@ -172,7 +191,11 @@ def test_an_output_over_the_default_database_is_refused(tmp_path: Path) -> None:
         check=False,
         env=environment,
     )
-    assert first.returncode == 0, first.stderr
+    # nothing stored yet: the reading commands say so instead of creating an empty store
+    assert first.returncode == 2 and "no provscan database at" in first.stderr
+    assert first.stderr.count("\n") == 1 and not store.exists()
+    with open_store(normalise_db_arg(str(store))):
+        pass
     before = store.read_bytes()
     refused = subprocess.run(
         [sys.executable, "-m", "provscan", "inventory", "-f", "csv", "-o", str(store)],

@@ -91,6 +91,13 @@ OutputOption = Annotated[
         "--output", "-o", metavar="FILE", help="Write the report to this file (never an input)."
     ),
 ]
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Replace an existing --output file (without it an existing file is refused).",
+    ),
+]
 DbOption = Annotated[
     str | None,
     typer.Option(
@@ -176,13 +183,19 @@ def target_files(specs: Iterable[str] | None) -> list[str]:
 
 
 def guard_output(
-    output: Path | None, inputs: Iterable[Path | str | None], db: str | None = None
+    output: Path | None,
+    inputs: Iterable[Path | str | None],
+    db: str | None = None,
+    *,
+    force: bool = False,
 ) -> None:
-    """Refuse (exit 2) an ``--output`` that names an input file or the database file.
+    """Refuse (exit 2) an ``--output`` that names an input file or the database file, a
+    directory, a file in a folder that does not exist, or (without ``--force``) a file that
+    already exists: the user's own files are never replaced unasked.
 
     Called by every command before it does any work, so a mistake costs nothing.
     """
-    from provscan.report.files import OutputIsInputError, check_output
+    from provscan.report.files import OutputIsInputError, check_output, is_special
 
     if db is None:
         from provscan.paths import default_db_path
@@ -194,6 +207,15 @@ def guard_output(
         check_output(output, [*inputs, database])
     except OutputIsInputError as exc:
         raise UsageProblem(str(exc)) from None
+    if output is not None and str(output) != "-" and not is_special(output):
+        if output.is_dir():
+            raise UsageProblem(f"--output {output} is a directory; name a file")
+        if not output.parent.is_dir():
+            raise UsageProblem(f"--output {output}: the folder {output.parent} does not exist")
+        if output.exists() and not force:
+            raise UsageProblem(
+                f"--output {output} already exists; give --force to replace it, or another name"
+            )
 
 
 def scan_observer(quiet: bool) -> ScanObserver:
@@ -260,9 +282,38 @@ def _store(
         return scan_id, store.display_name
 
 
-def open_db(db: str | None) -> Store:
+def require_existing_db(db: str | None) -> None:
+    """Refuse (exit 2) a SQLite ``--db`` file that does not exist, for the commands that read
+    what was stored: a mistyped path would otherwise create an empty store, and an empty store
+    reports "0 restricted devices" — a clean bill of health nobody earned."""
+    from provscan.paths import default_db_path
+
+    if db is None or not db.strip():
+        path = default_db_path()
+    elif db == ":memory:":
+        return
+    elif "://" in db:
+        scheme, _, rest = db.partition("://")
+        if not scheme.startswith("sqlite") or not rest.startswith("/") or rest == "/":
+            return  # a server database (PostgreSQL): it says itself whether it exists
+        path = Path(rest[1:])
+    else:
+        path = Path(db).expanduser()
+    if path.is_dir():
+        raise UsageProblem(f"--db {path} is a directory, not a provscan database file")
+    if not path.exists():
+        raise UsageProblem(
+            f"no provscan database at {path}: nothing was stored there (check --db, or store "
+            f"a scan with --db {path} first)"
+        )
+
+
+def open_db(db: str | None, *, must_exist: bool = False) -> Store:
     """The store named by ``--db``, following the organisation's settings in the config file
-    (when a device is gone, case due dates)."""
+    (when a device is gone, case due dates). ``must_exist``: for commands that only read
+    what was stored (:func:`require_existing_db`)."""
+    if must_exist:
+        require_existing_db(db)
     from provscan.config import load_config
     from provscan.store.cases import CaseSettings
     from provscan.store.db import StoreSettings, normalise_db_arg, open_store

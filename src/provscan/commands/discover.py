@@ -10,18 +10,17 @@ targets it sends unicast probes to them only.
 # registration, and they name classes imported inside ``register`` (cli.py imports this
 # module while it is itself being imported).
 import asyncio
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from provscan import __version__
 from provscan.commands.common import (
     AsOption,
     DbOption,
     FailOnRestrictedOption,
+    ForceOption,
     FormatOption,
     NoDbOption,
     OutputFormat,
@@ -38,64 +37,44 @@ from provscan.commands.common import (
     target_files,
 )
 from provscan.commands.options_output import VerboseOption
-from provscan.discovery.interface import DiscoveryResult
-from provscan.discovery.runner import (
-    DEFAULT_TIMEOUT_S,
-    DiscoverySettings,
-    discover_addresses,
-    discover_segments,
-    segments_for,
-)
-from provscan.model import Device, HostEvidence, ScanInfo, ScanResult
+from provscan.model import ScanResult
 
-DISCOVERY_PORTS = (1900, 3702, 5353, 37020, 37810)
+if TYPE_CHECKING:
+    # Imported when the command runs: every command line registers this command, and the
+    # discovery protocols (zeroconf among them) cost start-up time (issue 14).
+    from provscan.discovery.interface import DiscoveryResult
+    from provscan.discovery.runner import DiscoverySettings
+
+#: ``--timeout``'s default: provscan.discovery.runner.DEFAULT_TIMEOUT_S (a test checks).
+DEFAULT_TIMEOUT_S = 2.0
 
 
 def build_result(
-    result: DiscoveryResult,
+    result: "DiscoveryResult",
     *,
     started: datetime,
     target_specs: Sequence[str],
     policy_ids: Sequence[str] | None = None,
     acting_as: Sequence[str] = (),
 ) -> ScanResult:
-    """Identify every discovered host (one device record each), posture included."""
-    from provscan.identify import Identifier
-    from provscan.knowledge.loader import load_knowledge
+    """Identify every discovered host (one device record each), posture included (the
+    pipeline's; a site's sensor runs the same)."""
+    from provscan.pipeline import identify_discovered
 
-    knowledge = load_knowledge()
-    policies = knowledge.select_policies(list(policy_ids) if policy_ids else None)
-    identifier = Identifier(knowledge, policies, acting_as=acting_as)
-    devices: list[Device] = [
-        identifier.device(
-            HostEvidence(
-                host.address,
-                observations=host.observations,
-                mac=host.mac,
-                notes=(*host.notes, f"discovery: {', '.join(host.protocols)}"),
-            )
-        )
-        for host in result.hosts
-    ]
-    info = ScanInfo(
-        scan_id=str(uuid.uuid4()),
-        kind="active",  # the contract's kinds: discovery sends probes, so it is active
-        started_at=started,
-        finished_at=datetime.now(UTC),
-        targets=tuple(target_specs),
-        ports=DISCOVERY_PORTS,
-        policies=tuple(p.id for p in policies),
-        tool_version=__version__,
-        hosts_scanned=len(result.hosts),
-        hosts_responding=len(result.hosts),
-        notes=("discovery only: no port scan", *result.notes),
+    return identify_discovered(
+        result,
+        started=started,
+        target_specs=target_specs,
+        policy_ids=policy_ids,
+        acting_as=acting_as,
     )
-    return identifier.finish(ScanResult(info, tuple(devices)))
 
 
 async def run_discover(
-    targets: Sequence[str], settings: DiscoverySettings, *, allow_public: bool = False
-) -> DiscoveryResult:
+    targets: Sequence[str], settings: "DiscoverySettings", *, allow_public: bool = False
+) -> "DiscoveryResult":
+    from provscan.discovery.runner import discover_addresses, discover_segments, segments_for
+
     if targets:
         from provscan.targets import build_targets
 
@@ -142,6 +121,7 @@ def register(app: typer.Typer) -> None:
         acting_as: AsOption = None,
         fmt: FormatOption = OutputFormat.table,
         output: OutputOption = None,
+        force: ForceOption = False,
         db: DbOption = None,
         no_db: NoDbOption = False,
         site: SiteOption = None,
@@ -152,10 +132,12 @@ def register(app: typer.Typer) -> None:
         verbose: VerboseOption = False,
     ) -> None:
         """Find devices that announce themselves (ONVIF, SADP, DHDiscover, SSDP/UPnP, mDNS, ARP)."""
+        from provscan.discovery.runner import DiscoverySettings
+
         started = datetime.now(UTC)
         settings = DiscoverySettings(timeout_s=timeout, interface=iface, loopback_timeout_s=timeout)
         try:
-            guard_output(output, target_files(targets), db=db)
+            guard_output(output, target_files(targets), db=db, force=force)
             policy_ids = parse_policy_ids(policy)
             org_types = resolve_acting_as(acting_as)
             found = asyncio.run(run_discover(targets or [], settings, allow_public=allow_public))

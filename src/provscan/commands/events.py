@@ -118,7 +118,7 @@ def send(
     try:
         if not _sink_names(sink):  # an unknown sink or a bad config: exit 2 before anything
             raise fail(_NO_SINKS, EXIT_USAGE)
-        with open_db(db) as store:
+        with open_db(db, must_exist=True) as store:
             while True:
                 outcomes = _send_round(store, sink)
                 for outcome in outcomes:
@@ -167,7 +167,7 @@ def list_events(
         names = _sink_names(sink)
         if not names:
             raise fail(_NO_SINKS, EXIT_USAGE)
-        with open_db(db) as store:
+        with open_db(db, must_exist=True) as store:
             pending = {name: store.pending_events(name, LIST_LIMIT) for name in names}
     except ProvscanError as exc:
         raise fail_for(exc) from None

@@ -12,6 +12,7 @@ from provscan.commands.common import (
     AsOption,
     DbOption,
     FailOnRestrictedOption,
+    ForceOption,
     FormatOption,
     NoDbOption,
     OutputFormat,
@@ -70,6 +71,7 @@ def register(app: typer.Typer) -> None:
         acting_as: AsOption = None,
         fmt: FormatOption = OutputFormat.table,
         output: OutputOption = None,
+        force: ForceOption = False,
         db: DbOption = None,
         no_db: NoDbOption = False,
         site: SiteOption = None,
@@ -82,7 +84,7 @@ def register(app: typer.Typer) -> None:
         from provscan.pipeline import run_import
 
         try:
-            guard_output(output, files, db=db)
+            guard_output(output, files, db=db, force=force)
             policy_ids = parse_policy_ids(policy)
             org_types = resolve_acting_as(acting_as)
             result = run_import(

@@ -18,6 +18,7 @@ from rich.console import Console
 from provscan.commands.common import (
     EXIT_RESTRICTED,
     DbOption,
+    ForceOption,
     OutputOption,
     UsageProblem,
     fail_for,
@@ -72,17 +73,18 @@ def _epilog(*examples: str, codes: str = _STORE_EXIT_CODES) -> str:
 
 
 def _open(db: str | None) -> Store:
-    return open_db(db)
+    # Every command here reads what scans stored: a mistyped --db is refused, not created.
+    return open_db(db, must_exist=True)
 
 
 def _console() -> Console:
     return Console(soft_wrap=False)
 
 
-def _check_output(fmt: str, output: Path | None, db: str | None) -> None:
+def _check_output(fmt: str, output: Path | None, db: str | None, force: bool) -> None:
     if fmt == "xlsx" and output is None:
         raise UsageProblem("--format xlsx writes a file: give --output FILE.xlsx")
-    guard_output(output, [], db=db)
+    guard_output(output, [], db=db, force=force)
 
 
 def _knowledge() -> dict[str, str | None]:
@@ -110,13 +112,14 @@ def inventory(
     ] = None,
     fmt: ListFormatOption = ListFormat.table,
     output: OutputOption = None,
+    force: ForceOption = False,
     db: DbOption = None,
 ) -> None:
     """The register of devices across every stored scan, with status and open cases."""
     from provscan.compliance import render
 
     try:
-        _check_output(fmt.value, output, db)
+        _check_output(fmt.value, output, db, force)
         only = True if restricted else None
         state = status.value if status else None
         with _open(db) as store:
@@ -196,6 +199,7 @@ def diff(
     new: Annotated[str | None, typer.Argument(metavar="[NEW]", help="Newer scan id.")] = None,
     fmt: ShortFormatOption = ShortFormat.table,
     output: OutputOption = None,
+    force: ForceOption = False,
     db: DbOption = None,
     fail_on_new_restricted: Annotated[
         bool,
@@ -212,7 +216,7 @@ def diff(
     from provscan.compliance import render
 
     try:
-        guard_output(output, [], db=db)
+        guard_output(output, [], db=db, force=force)
         with _open(db) as store:
             result = store.diff(old, new)
         console = _console()

@@ -191,13 +191,17 @@ def status(
         warn(warning)
 
 
+def _days(count: int) -> str:
+    return f"{count} day" if count == 1 else f"{count} days"
+
+
 def _status_lines(pack: PackInfo, installed: list[str], limit: int) -> list[str]:
     from provscan.knowledge.base import knowledge_home
 
     origin = "an installed pack" if pack.source == "installed" else "bundled with provscan"
     lines = [
         f"Active knowledge:    {pack.version} ({origin})",
-        f"As of:               {pack.as_of} ({pack.age_days()} days ago; warn after {limit})",
+        f"As of:               {pack.as_of} ({_days(pack.age_days())} ago; warn after {_days(limit)})",
         f"Oldest source check: {pack.oldest_source_check or 'none recorded'}",
         "KEV catalog:         "
         + (
@@ -296,6 +300,9 @@ def export(
         Path,
         typer.Option("--output", "-o", metavar="FILE", help="The pack file to write (.tar.gz)."),
     ],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing --output file.")
+    ] = False,
     data_dir: Annotated[
         Path | None,
         typer.Option(
@@ -337,12 +344,13 @@ def export(
             guard_output(
                 output,
                 [sign_key, manifest_path, *(data_dir / n for n in packs.data_files(data_dir))],
+                force=force,
             )
             manifest, data = packs.export_directory(
                 data_dir, version=version, as_of=as_of, sign_with=sign_key
             )
         else:
-            guard_output(output, [sign_key])
+            guard_output(output, [sign_key], force=force)
             manifest, data = packs.export_active(sign_with=sign_key)
         write_atomically(output, data)
     except ProvscanError as exc:

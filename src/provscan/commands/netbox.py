@@ -17,6 +17,7 @@ from provscan.commands.common import (
     AsOption,
     DbOption,
     FailOnRestrictedOption,
+    ForceOption,
     FormatOption,
     NoDbOption,
     OutputFormat,
@@ -106,6 +107,7 @@ def pull(
     acting_as: AsOption = None,
     fmt: FormatOption = OutputFormat.table,
     output: OutputOption = None,
+    force: ForceOption = False,
     db: DbOption = None,
     no_db: NoDbOption = False,
     fail_on_restricted: FailOnRestrictedOption = False,
@@ -123,7 +125,7 @@ def pull(
     from provscan.screening.run import bundled_identifier
 
     try:
-        guard_output(output, [token_file], db=db)
+        guard_output(output, [token_file], db=db, force=force)
         policy_ids = parse_policy_ids(policy)
         org_types = resolve_acting_as(acting_as)
         client = _client(url, token_file, ca_file)

@@ -14,6 +14,7 @@ from provscan.commands.common import (
     AsOption,
     DbOption,
     FailOnRestrictedOption,
+    ForceOption,
     FormatOption,
     NoDbOption,
     OutputFormat,
@@ -111,6 +112,7 @@ def register(app: typer.Typer) -> None:
         acting_as: AsOption = None,
         fmt: FormatOption = OutputFormat.table,
         output: OutputOption = None,
+        force: ForceOption = False,
         db: DbOption = None,
         no_db: NoDbOption = False,
         site: SiteOption = None,
@@ -131,6 +133,7 @@ def register(app: typer.Typer) -> None:
             verbose,
             site=site,
             acting_as=acting_as,
+            force=force,
         )
 
 
@@ -147,6 +150,7 @@ def run_pcap(
     *,
     site: str | None = None,
     acting_as: str | None = None,
+    force: bool = False,
 ) -> None:
     from provscan.passive import STDIN_NAME
     from provscan.pipeline import first_interrupt_calls, run_passive
@@ -160,7 +164,7 @@ def run_pcap(
     # with it): what was read is printed and stored, marked incomplete, and the exit is 130.
     stop = threading.Event()
     try:
-        guard_output(output, files, db=db)
+        guard_output(output, files, db=db, force=force)
         policy_ids = parse_policy_ids(policy)
         org_types = resolve_acting_as(acting_as)
         try:

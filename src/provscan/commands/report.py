@@ -10,11 +10,13 @@ import typer
 
 from provscan.commands.common import (
     DbOption,
+    ForceOption,
     PolicyOption,
     UsageProblem,
     fail_for,
     guard_output,
     parse_policy_ids,
+    require_existing_db,
     stderr,
 )
 from provscan.errors import ProvscanError
@@ -83,6 +85,7 @@ def report(
             help="The report file to write (required; never the database or an input).",
         ),
     ] = None,
+    force: ForceOption = False,
     fmt: Annotated[
         ReportFormat | None,
         typer.Option(
@@ -130,9 +133,10 @@ def report(
             raise UsageProblem("a report is written to a file: give --output FILE")
         if scan is not None and inventory:
             raise UsageProblem("--scan and --inventory exclude each other: give one")
-        guard_output(output, [_database_file(db)], db=db)
+        guard_output(output, [_database_file(db)], db=db, force=force)
         chosen = _format_for(fmt, output)
         policies = parse_policy_ids(policy)
+        require_existing_db(db)  # a mistyped --db must not report "0 restricted devices"
         with open_store(normalise_db_arg(db)) as store:
             data = render_report(
                 store,

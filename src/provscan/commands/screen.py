@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from provscan.commands.common import AsOption
+from provscan.commands.common import AsOption, ForceOption
 from provscan.errors import ProvscanError
 
 
@@ -63,6 +63,7 @@ def screen(
             "--output", "-o", metavar="FILE", help="Write the screened list to this file."
         ),
     ] = None,
+    force: ForceOption = False,
     brand_col: Annotated[
         str | None,
         typer.Option(
@@ -142,7 +143,7 @@ def screen(
             "--format xlsx needs --output FILE (a workbook is not terminal text)", EXIT_USAGE
         )
     try:
-        guard_output(output, [file])
+        guard_output(output, [file], force=force)
     except ProvscanError as exc:
         raise fail_for(exc) from None
     warn_if_stale()

@@ -11,6 +11,7 @@ import typer
 
 from provscan.commands.common import (
     DbOption,
+    ForceOption,
     OutputOption,
     UsageProblem,
     fail_for,
@@ -59,6 +60,7 @@ def export(
         typer.Option("--format", "-f", metavar="json|csv", help="Output format."),
     ] = TicketFormat.json,
     output: OutputOption = None,
+    force: ForceOption = False,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only cases past due.")] = False,
     db: DbOption = None,
 ) -> None:
@@ -69,9 +71,9 @@ def export(
     from provscan.report.files import write_atomically
 
     try:
-        guard_output(output, [], db=db)
+        guard_output(output, [], db=db, force=force)
         numbers = _case_ids(case_ids or [])
-        with open_db(db) as store:
+        with open_db(db, must_exist=True) as store:
             if numbers:
                 cases = [store.case(number) for number in numbers]
             else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -30,14 +31,22 @@ class GrammarIndex:
 
     def __init__(self, grammar_knowledge: GrammarKnowledge) -> None:
         self.grammars = grammar_knowledge.grammars
-        self._compiled = [
-            (order, grammar, re.compile(grammar.pattern, re.IGNORECASE))
-            for order, grammar in enumerate(self.grammars)
-        ]
         #: Brands whose grammars need the brand named (``requires_brand``).
         self._gated = frozenset(g.brand for g in self.grammars if g.requires_brand)
         self._found: dict[tuple[tuple[str, ...], frozenset[str]], tuple[GrammarHit, ...]] = {}
-        self._any = re.compile(
+
+    # The patterns are compiled when first used: a scan that finds no device (an empty
+    # range) does not pay for them at start-up (issue 14).
+    @functools.cached_property
+    def _compiled(self) -> list[tuple[int, ModelGrammar, re.Pattern[str]]]:
+        return [
+            (order, grammar, re.compile(grammar.pattern, re.IGNORECASE))
+            for order, grammar in enumerate(self.grammars)
+        ]
+
+    @functools.cached_property
+    def _any(self) -> re.Pattern[str]:
+        return re.compile(
             "|".join(f"(?:{grammar.pattern})" for grammar in self.grammars), re.IGNORECASE
         )
 

@@ -25,6 +25,7 @@ from provscan.knowledge.base import (
     check_sources,
     read_file,
 )
+from provscan.knowledge.cache import cached
 from provscan.knowledge.loader import Knowledge, load_knowledge
 from provscan.knowledge.oui_owners import (
     OUI_OWNERS_FILE,
@@ -155,7 +156,8 @@ def load_grammar_knowledge(
 
 @functools.lru_cache(maxsize=1)
 def _load_bundled() -> GrammarKnowledge:
-    return _load(active_data_dir(), load_knowledge())
+    data_dir = active_data_dir()
+    return cached("grammars", data_dir, lambda: _load(data_dir, load_knowledge()))
 
 
 def _load(data_dir: Path, knowledge: Knowledge) -> GrammarKnowledge:

@@ -24,6 +24,7 @@ from provscan.knowledge.base import (
     parse_partial_date,
     period_bounds,
 )
+from provscan.knowledge.cache import cached
 from provscan.knowledge.cloud_endpoints import (
     CLOUD_ENDPOINTS_FILE,
     CloudEndpoint,
@@ -166,7 +167,8 @@ def load_knowledge(data_dir: Path | None = None) -> Knowledge:
 
 @functools.lru_cache(maxsize=2)
 def _load_active_knowledge(data_dir: Path) -> Knowledge:
-    return _load(data_dir)
+    # Read once per process, and across processes from the compiled copy (knowledge/cache.py).
+    return cached("core", data_dir, lambda: _load(data_dir))
 
 
 def _load(data_dir: Path) -> Knowledge:
@@ -245,7 +247,9 @@ def load_posture_knowledge(
 @functools.lru_cache(maxsize=2)
 def _load_active_posture(data_dir: Path) -> PostureKnowledge:
     # The active core knowledge from its cache: reading it again costs ~0.13 s per command.
-    return _load_posture(data_dir, _load_active_knowledge(data_dir))
+    return cached(
+        "posture", data_dir, lambda: _load_posture(data_dir, _load_active_knowledge(data_dir))
+    )
 
 
 def read_posture_knowledge(
@@ -298,7 +302,9 @@ def load_cloud_endpoints(
 
 @functools.lru_cache(maxsize=2)
 def _load_active_cloud_endpoints(data_dir: Path) -> tuple[CloudEndpoint, ...]:
-    return _load_cloud_endpoints(data_dir, load_knowledge(data_dir))
+    return cached(
+        "cloud", data_dir, lambda: _load_cloud_endpoints(data_dir, load_knowledge(data_dir))
+    )
 
 
 def _load_cloud_endpoints(data_dir: Path, knowledge: Knowledge) -> tuple[CloudEndpoint, ...]:

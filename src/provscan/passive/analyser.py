@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from socket import inet_ntoa
 from typing import BinaryIO, Protocol
 
 from provscan import __version__
@@ -34,6 +35,7 @@ from provscan.passive.decode import (
     PROTO_UDP,
     SUPPORTED_LINKTYPES,
     TCP_ACK,
+    TCP_HEADER,
     TCP_SYN,
     decode,
 )
@@ -162,6 +164,7 @@ class CaptureAnalyser:
         # it can change what the capture yields (tests/pcap/test_passive_scale.py). TCP
         # bulk is decoded, then skipped before its payload is read (``flows.ignores``).
         known_senders = self._known_senders
+        tcp_header = TCP_HEADER.unpack_from
         for frame in read_frames(handle):
             number += 1
             stats.packets = number
@@ -192,6 +195,36 @@ class CaptureAnalyser:
             ):
                 stats.bulk_skipped += 1
                 continue
+            if plain and data[23] == PROTO_TCP:
+                # The TCP fast path: the same steps as below, without building a Packet
+                # (most frames of a capture; decode.py has the general case).
+                end = 14 + (data[16] << 8 | data[17])
+                if 54 <= end <= len(data) and data[46] >= 0x50:  # a 20-byte header or longer
+                    header_length = (data[46] >> 4) * 4
+                    source = inet_ntoa(data[26:30])
+                    if sender_key not in known_senders and (
+                        hosts.sender(source, data[6:12].hex(":"), number, frame.time) is not None
+                        and len(known_senders) < MAX_KNOWN_SENDERS
+                    ):
+                        known_senders.add(sender_key)
+                    sport, dport, seq, _ack, _offset, flags = tcp_header(data, 34)
+                    if flags & TCP_SYN and flags & TCP_ACK:
+                        hosts.open_port(source, sport)
+                    destination = inet_ntoa(data[30:34])
+                    if not flows.ignores(source, sport, destination, dport, flags):
+                        flows.segment(
+                            source,
+                            sport,
+                            destination,
+                            dport,
+                            seq,
+                            flags,
+                            data[34 + header_length : end],
+                            number,
+                            frame.time,
+                            False,
+                        )
+                    continue
             packet = decode(frame.linktype, data)
             if packet is None:
                 stats.undecoded += 1
@@ -309,7 +342,7 @@ class CaptureAnalyser:
         """Complete the open flows and identify every host that sent a packet (``identify`` is
         the identification stage; ``policy_ids`` are recorded in the result)."""
         self.flows.flush()
-        devices = self.hosts.build_devices(identify)
+        devices = self.hosts.build_devices(identify, release=True)
         notes = list(self.notes)
         stats = self.stats
         notes.append(

@@ -48,6 +48,8 @@ TCP_ACK = 0x10
 _ETH = struct.Struct("!6s6sH")
 _IPV4 = struct.Struct("!BBHHHBBH4s4s")
 _TCP = struct.Struct("!HHIIBB")
+#: The TCP header up to the flags (the analyser's fast path reads it too).
+TCP_HEADER = _TCP
 _UDP = struct.Struct("!HHH")
 
 

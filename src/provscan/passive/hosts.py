@@ -384,8 +384,11 @@ class HostTable:
             grouped.setdefault(find(record.key), []).append(record)
         return list(grouped.values())
 
-    def build_devices(self, identify: Callable[[HostEvidence], Device]) -> list[Device]:
-        """One device per group of records, identified by the stage the caller hands in."""
+    def build_devices(
+        self, identify: Callable[[HostEvidence], Device], *, release: bool = False
+    ) -> list[Device]:
+        """One device per group of records, identified by the stage the caller hands in;
+        ``release`` lets each record's facts go once its device is built."""
         routers = self.router_macs()
         groups = self.groups()
         # A forwarder is a device too: when neither its own address nor a layer-2 fact of
@@ -398,7 +401,17 @@ class HostTable:
             packet, time = min(seen, default=(0, 0.0))
             record = HostRecord(f"mac:{mac}", None, packet, time, macs={mac: (packet, time)})
             groups.append([record])
-        return [self._device(group, identify, routers) for group in groups]
+        devices = []
+        for group in groups:
+            devices.append(self._device(group, identify, routers))
+            if release:
+                # Its facts are in the device now: a capture of thousands of hosts does not
+                # hold both (issue 14). The record itself stays, for the counts.
+                for record in group:
+                    record.observations = {}
+                    record.contacts = {}
+                    record.attempts = {}
+        return devices
 
     def _device(
         self,

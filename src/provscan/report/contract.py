@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from importlib import resources
 from types import UnionType
@@ -505,6 +505,29 @@ def to_contract(result: ScanResult) -> ScanDocument:
             "devices": [dump_device(device) for device in devices],
         }
     )
+
+
+def to_contract_parts(result: ScanResult) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
+    """:func:`to_contract` dumped for JSON in parts: the document without its devices, then
+    each device's entry in contract order, validated and dumped one at a time, so that a
+    capture of thousands of devices is never held as one document (issue 14). The counts
+    that :class:`ScanDocument` checks are computed here from the same devices."""
+    devices = ordered_devices(result.devices)
+    scan = _dumper(ScanInfo)(result.info) | {
+        "devices_found": len(devices),
+        "restricted_count": sum(device.restricted for device in devices),
+    }
+    head = {
+        "schema_version": SCHEMA_VERSION,
+        "scan": ScanSection.model_validate(scan).model_dump(mode="json"),
+    }
+    dump_device = _dumper(Device)
+
+    def entries() -> Iterator[dict[str, Any]]:
+        for device in devices:
+            yield DeviceEntry.model_validate(dump_device(device)).model_dump(mode="json")
+
+    return head, entries()
 
 
 def from_contract(data: str | bytes | Mapping[str, Any]) -> ScanDocument:

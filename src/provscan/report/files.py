@@ -11,6 +11,7 @@ import stat
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 from provscan.errors import ProvscanError
 
@@ -53,14 +54,14 @@ def check_output(output: Path | None, inputs: Iterable[Path | str | None]) -> No
             )
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` in one rename.
+def write_atomically(path: Path, data: bytes | Iterable[bytes]) -> None:
+    """Replace ``path`` with ``data`` (bytes, or pieces written as they come) in one rename.
 
     An existing file keeps its permissions; a new one is created private (0600). A symlink
     at ``path`` is written through (its target is replaced), never turned into a file. A
     device or FIFO (``-o /dev/null``, ``-o /dev/stdout``) is written to, never replaced.
     """
-    if _is_special(path):
+    if is_special(path):
         # /dev/null, /dev/stdout, a FIFO: written to, never replaced by a rename (renaming over
         # /dev/null would turn the system's null device into a plain file).
         _write_through(path, data)
@@ -75,7 +76,7 @@ def write_atomically(path: Path, data: bytes) -> None:
     temporary = Path(temporary_name)
     try:
         with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
+            _write_pieces(handle, data)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temporary, _target_mode(target))
@@ -83,9 +84,20 @@ def write_atomically(path: Path, data: bytes) -> None:
     except OSError as exc:
         temporary.unlink(missing_ok=True)
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    except BaseException:  # the pieces failed to render: no half file is left behind
+        temporary.unlink(missing_ok=True)
+        raise
 
 
-def _is_special(path: Path) -> bool:
+def _write_pieces(handle: BinaryIO, data: bytes | Iterable[bytes]) -> None:
+    if isinstance(data, bytes):
+        handle.write(data)
+        return
+    for piece in data:
+        handle.write(piece)
+
+
+def is_special(path: Path) -> bool:
     """Whether ``path`` (followed through symlinks) exists and is neither a regular file nor
     a directory: a device, a FIFO or a socket."""
     try:
@@ -95,10 +107,10 @@ def _is_special(path: Path) -> bool:
     return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
 
 
-def _write_through(path: Path, data: bytes) -> None:
+def _write_through(path: Path, data: bytes | Iterable[bytes]) -> None:
     try:
         with open(path, "wb") as handle:
-            handle.write(data)
+            _write_pieces(handle, data)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
 

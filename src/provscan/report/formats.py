@@ -30,7 +30,12 @@ from provscan.model import (
     address_sort_key,
 )
 from provscan.policy.evaluate import ACT_AS_ANYONE, DEFAULT_PARTY, REVIEW_NOTE_PREFIX
-from provscan.report.contract import ScanDocument, ordered_devices, to_contract
+from provscan.report.contract import (
+    ScanDocument,
+    ordered_devices,
+    to_contract,
+    to_contract_parts,
+)
 from provscan.report.files import OutputError as OutputError  # re-exported: write_output raises it
 from provscan.report.files import guard_formula, write_atomically
 from provscan.report.safe_text import printable
@@ -76,7 +81,24 @@ def _dump_json_object(document: ScanDocument) -> dict[str, Any]:
 
 def render_json(result: ScanResult) -> str:
     """The contract document as JSON: indent 2, keys in contract order, trailing newline."""
-    return json.dumps(_dump_json_object(to_contract(result)), indent=2, ensure_ascii=True) + "\n"
+    return "".join(render_json_chunks(result))
+
+
+def render_json_chunks(result: ScanResult) -> Iterator[str]:
+    """:func:`render_json`'s text in pieces, one device at a time: the whole document is never
+    in memory (for a capture of 4,096 devices it took ~300 MiB more than the result; issue 14).
+
+    The same text as ``json.dumps(document, indent=2, ensure_ascii=True)``: each device is
+    dumped on its own and indented to its depth (JSON strings hold no raw line breaks).
+    """
+    head, entries = to_contract_parts(result)
+    opening = json.dumps(head, indent=2, ensure_ascii=True)
+    yield opening[: -len("\n}")] + ',\n  "devices": ['
+    separator = "\n    "
+    for entry in entries:
+        yield separator + json.dumps(entry, indent=2, ensure_ascii=True).replace("\n", "\n    ")
+        separator = ",\n    "
+    yield "]\n}\n" if separator == "\n    " else "\n  ]\n}\n"
 
 
 def render_jsonl(result: ScanResult) -> Iterator[str]:
@@ -859,7 +881,16 @@ def write_output(
         render_table(result, file_console, verbose=verbose)
         text = buffer.getvalue()
     elif fmt == "json":
-        text = render_json(result)
+        # Written as it is rendered, a device at a time (issue 14: memory with thousands).
+        if output is None:
+            for chunk in render_json_chunks(result):
+                console.file.write(chunk)
+            console.file.flush()
+        else:
+            write_atomically(
+                output, (chunk.encode("utf-8") for chunk in render_json_chunks(result))
+            )
+        return
     elif fmt == "jsonl":
         text = "".join(render_jsonl(result))
     else:
