@@ -160,6 +160,7 @@ def serve(
         )
     except ProvscanError as exc:
         raise fail_for(exc) from None
+    _check_port(host, port)  # one line, before uvicorn logs its own failure
     try:
         uvicorn.run(
             app,
@@ -177,3 +178,23 @@ def serve(
             raise fail(
                 f"cannot serve on {host}:{port} (the port is taken or not allowed)"
             ) from None
+
+
+def _check_port(host: str, port: int) -> None:
+    """Exit 1 with one line when ``host:port`` cannot be listened on (taken, not an address
+    of this machine); binding sends nothing."""
+    import errno
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            why = {
+                errno.EADDRINUSE: "the port is taken",
+                errno.EACCES: "permission denied (ports below 1024 need root)",
+                errno.EADDRNOTAVAIL: "not an address of this machine",
+            }.get(exc.errno or 0, exc.strerror or str(exc))
+            raise fail(f"cannot serve on {host}:{port}: {why}") from None

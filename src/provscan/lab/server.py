@@ -414,7 +414,10 @@ class Lab:
             ) from exc
         except OSError as exc:
             reason = {
-                errno.EADDRINUSE: "address already in use",
+                errno.EADDRINUSE: (
+                    "address already in use (is the lab already running? `provscan lab down` "
+                    "stops it; or scan the running lab: `provscan scan 127.77.0.0/16`)"
+                ),
                 errno.EADDRNOTAVAIL: "address not available (is it a loopback alias here?)",
                 errno.EACCES: "permission denied (ports below 1024 need root)",
             }.get(exc.errno or 0, str(exc))
