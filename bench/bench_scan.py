@@ -80,7 +80,7 @@ def main() -> int:
     knowledge = load_knowledge()
     devices = generate_bench_lab(args.devices, str(network.network_address))
     expected = expected_makers(devices, knowledge)
-    hosts = network.num_addresses - 2
+    hosts = network.num_addresses
     ports = ",".join(str(p) for p in DEFAULT_PORTS)
     print(f"bench lab: {len(devices)} devices in {args.cidr} ({hosts} addresses), ports {ports}")
 

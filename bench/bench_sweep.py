@@ -84,7 +84,7 @@ def main() -> int:
     cidr = RANGES[args.size]
     network = ipaddress.ip_network(cidr)
     assert network.is_loopback  # never anything else
-    hosts = network.num_addresses - 2
+    hosts = network.num_addresses
     ports = ",".join(str(port) for port in DEFAULT_PORTS)
     print(
         f"sweep of {cidr} ({hosts} addresses) x {len(DEFAULT_PORTS)} ports = "

@@ -22,7 +22,11 @@ def addresses(*specs: str, excludes: tuple[str, ...] = ()) -> list[str]:
 
 def test_single_cidr_range_and_last_octet_range() -> None:
     assert addresses("127.0.0.1") == ["127.0.0.1"]
-    assert addresses("127.0.0.0/30") == ["127.0.0.1", "127.0.0.2"]
+    # every address of a CIDR, first and last included (as nmap): /28 pieces of a /24 lose
+    # nothing
+    assert addresses("127.0.0.0/30") == ["127.0.0.0", "127.0.0.1", "127.0.0.2", "127.0.0.3"]
+    pieces = [a for start in range(0, 256, 16) for a in addresses(f"127.0.0.{start}/28")]
+    assert pieces == addresses("127.0.0.0/24") == [f"127.0.0.{n}" for n in range(256)]
     assert addresses("127.0.0.5-127.0.0.7") == ["127.0.0.5", "127.0.0.6", "127.0.0.7"]
     assert addresses("127.0.0.5-6") == ["127.0.0.5", "127.0.0.6"]
 
@@ -30,9 +34,11 @@ def test_single_cidr_range_and_last_octet_range() -> None:
 def test_ipv6_literal_and_dedup_and_exclude() -> None:
     assert addresses("::1", "[::1]") == ["::1"]
     assert addresses("127.0.0.0/29", excludes=("127.0.0.2-4",)) == [
+        "127.0.0.0",
         "127.0.0.1",
         "127.0.0.5",
         "127.0.0.6",
+        "127.0.0.7",
     ]
 
 

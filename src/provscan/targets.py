@@ -82,10 +82,9 @@ def parse_spec(spec: str) -> list[TargetBlock]:
             network: IPNetwork = ipaddress.ip_network(spec, strict=False)
         except ValueError as exc:
             raise TargetError(f"bad CIDR {spec!r}: {exc}") from exc
-        if network.num_addresses > 2:
-            hosts_first = network.network_address + (1 if network.version == 4 else 0)
-            hosts_last = network.broadcast_address - (1 if network.version == 4 else 0)
-            return [TargetBlock(spec, hosts_first, hosts_last)]
+        # Every address of the network, its first and last included, as nmap does: a /24
+        # split into /28s must not lose .15, .16, .31 ... (on a real segment the network and
+        # broadcast addresses simply do not answer a connection).
         return [TargetBlock(spec, network.network_address, network.broadcast_address)]
     if "-" in spec and not spec.startswith("["):
         left, _, right = spec.partition("-")
@@ -129,6 +128,29 @@ def looks_like_address(spec: str) -> bool:
     if ":" in spec or spec.startswith("["):
         return True
     return bool(_NUMERIC_LAST_LABEL.search(spec.rstrip(".")))
+
+
+def is_address_spec(spec: str) -> bool:
+    """An address, a network (CIDR) or a range ``A-B`` / ``a.b.c.d-e``: never a host name
+    (whoever takes a request from elsewhere would resolve it) nor an ``@file`` (it would read
+    its own files). Targets from the web and from a central to a sensor must be this."""
+    for parse in (ipaddress.ip_address, lambda text: ipaddress.ip_network(text, strict=False)):
+        try:
+            parse(spec)
+            return True
+        except ValueError:
+            pass
+    first, dash, last = spec.partition("-")
+    if not dash:
+        return False
+    try:
+        ipaddress.ip_address(first)
+        if last.isdigit():
+            return int(last) <= 255
+        ipaddress.ip_address(last)
+        return True
+    except ValueError:
+        return False
 
 
 def _shown(spec: str) -> str:

@@ -212,8 +212,16 @@ def test_an_output_over_the_default_database_is_refused(tmp_path: Path) -> None:
 def test_a_result_is_stored_even_when_its_output_cannot_be_written(tmp_path: Path) -> None:
     capture = Path(__file__).parents[1] / "pcap" / "fixtures" / "crafted_signals.pcapng"
     db = str(tmp_path / "kept.db")
-    failed = _run(
+    # An output in a folder that does not exist is refused before any work: nothing to lose.
+    early = _run(
         "pcap", str(capture), "--db", db, "-f", "json", "-o", str(tmp_path / "no" / "out.json"),
+        check=2,
+    )  # fmt: skip
+    assert "does not exist" in early.stderr and not Path(db).exists()
+    # A write that fails only when it is made (here: a file in /proc, which no one can
+    # create files beside) comes after the store: the result is kept and the error says so.
+    failed = _run(
+        "pcap", str(capture), "--db", db, "-f", "json", "-o", "/proc/version", "--force",
         check=None,
     )  # fmt: skip
     assert failed.returncode != 0 and "Traceback" not in failed.stderr
