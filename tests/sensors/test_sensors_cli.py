@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from provscan.sensors.messages import new_key
+from provscan.sensors.messages import load_keys, new_key
 
 
 def _provscan(*args: str) -> subprocess.CompletedProcess[str]:
@@ -81,3 +81,16 @@ def test_sensors_schedule_add_list_remove(tmp_path: Path) -> None:
         "schedule", "add", "--site", "a", "--targets", "camera.example", "--every", "1h", "--db", db
     )
     assert done.returncode == 2 and "addresses, networks or ranges" in done.stderr
+
+
+def test_sensors_keygen_writes_a_new_private_file_only(tmp_path: Path) -> None:
+    out = tmp_path / "plant-3.next.key"
+    done = _provscan("sensor", "keygen", "--site", "plant-3", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    keys = load_keys(out)
+    assert len(keys.signing) == 32 and out.stat().st_mode & 0o777 == 0o600
+    assert keys.ids[0] in done.stdout and "plant-3" in out.read_text()
+    # never over an existing file (the key in it stays)
+    again = _provscan("sensor", "keygen", "--site", "plant-3", "--out", str(out))
+    assert again.returncode == 2 and "never replaced" in again.stderr
+    assert load_keys(out) == keys

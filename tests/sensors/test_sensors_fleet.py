@@ -2,10 +2,13 @@
 central (API, ingest, scheduler) outside, on a real RabbitMQ virtual host and a real
 PostgreSQL database (issue 17).
 
-Each namespace has only its loopback: its lab serves on 127.0.<site>.x there, and its sensor
+Each namespace has its loopback, where its lab serves on 127.0.<site>.x, and its sensor
 reaches the broker through a relay (TCP 127.0.0.1:5672 in the namespace -> a Unix socket ->
-the broker on the host's loopback), so nothing in a site has a route anywhere. Skips with the
-reason when namespaces cannot be made (not root, no ``ip``).
+the broker on the host's loopback), so nothing in a site has a route anywhere. Site A also has
+a segment for discovery: a veth pair to a third namespace whose lab devices (each on its own
+macvlan with its own MAC) answer multicast and broadcast in 198.18.<n>.0/24, an address range
+that exists only inside these namespaces; and a captures directory its sensor may read.
+Skips with the reason when namespaces cannot be made (not root, no ``ip``).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import pytest
 
 from provscan.lab.server import load_devices
 from provscan.lab.spec import DeviceSpec
+from provscan.pipeline import run_passive
 from provscan.sensors.broker import (
     REPORT_TASK,
     RESULTS_QUEUE,
@@ -40,7 +44,7 @@ from provscan.sensors.broker import (
     site_queue,
 )
 from provscan.sensors.central import Central, SiteKeys
-from provscan.sensors.messages import load_key, new_key, seal
+from provscan.sensors.messages import key_file_text, key_id, load_key, load_keys, new_key, seal
 from provscan.store.db import open_store
 from provscan.web import sites as sites_api
 from provscan.web.app import create_app
@@ -61,6 +65,14 @@ PLACEMENTS = {
 #: A device that accepts and never answers: a scan that covers it lasts seconds.
 SLOW_DEVICE = ("hostile-never-answer", 99)
 PASSWORD = "sensors-test-password"
+#: Site A's discovery segment, 198.18.<n>.0/24 (inside the namespaces only), and the lab
+#: devices on it that answer SADP, WS-Discovery and DHDiscover.
+SEGMENT_OCTET = 200 + os.getpid() % 50
+SEGMENT = f"198.18.{SEGMENT_OCTET}.0/24"
+SEGMENT_DEVICES = ("hik-nvr-sadp-only", "dahua-ipc-wsd-only", "intelbras-dhdiscover-only")
+#: The scope interlock of processes in the namespaces: loopback and the test's own segment.
+NAMESPACE_ENV = {**os.environ, "PROVSCAN_ALLOWED_TARGETS": f"127.0.0.0/8,::1/128,{SEGMENT}"}
+CAPTURE = HERE.parent / "pcap" / "fixtures" / "crafted_signals.pcapng"
 
 
 def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -100,16 +112,23 @@ class SensorProcess:
     broker_url: str
     log: Path
     process: subprocess.Popen[bytes] | None = None
+    #: More options (--captures, --interface).
+    extra: list[str] = field(default_factory=list)
 
     def start(self) -> None:
         command = [
             "ip", "netns", "exec", self.namespace, sys.executable, "-m", "provscan", "sensor",
             "--site", self.site, "--broker", self.broker_url, "--allow", self.allow,
             "--key", str(self.key), "--name", f"{self.site}/sensor", "--heartbeat", "1",
+            *self.extra,
         ]  # fmt: skip
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=NAMESPACE_ENV,
             )
 
     def kill(self) -> None:
@@ -139,6 +158,7 @@ class Fleet:
     sensors: dict[str, SensorProcess]
     devices: dict[str, dict[str, DeviceSpec]]  # site -> address -> device
     token: str
+    segment: dict[str, DeviceSpec]  # site A's discovery segment: address -> device
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     @property
@@ -251,14 +271,25 @@ def fleet(broker_url: str, postgres_url: str, site_keys: Path) -> Iterator[Fleet
                 broker_url,
                 state / f"{site}-sensor.log",
             )
+        segment = _segment(namespaces[0], f"ps{tag}seg", specs, state, namespaces, processes)
+        captures = state / "captures"
+        captures.mkdir()
+        shutil.copy(CAPTURE, captures / CAPTURE.name)
+        shutil.copy(CAPTURE, state / "outside.pcapng")
+        (captures / "outside.pcapng").symlink_to(state / "outside.pcapng")
+        sensors["site-a"].allow += f",{SEGMENT}"
+        sensors["site-a"].extra = ["--captures", str(captures), "--interface", "eth0"]
         for site in PLACEMENTS:
             wait_for(f"the lab of {site}", (state / site / "lab.json").exists, 30)
             sensors[site].start()
+        wait_for("the segment's lab", (state / "segment" / "lab.json").exists, 30)
         with open_store(postgres_url) as store:
             accounts = store.accounts()
             accounts.add_user("analyst", "analyst", PASSWORD, actor="test", address="cli")
             token = accounts.issue_token("analyst", actor="test", address="cli")
-        yield Fleet(broker_url, postgres_url, site_keys, sensors, devices, token, processes)
+        yield Fleet(
+            broker_url, postgres_url, site_keys, sensors, devices, token, segment, processes
+        )
     finally:
         for sensor in sensors.values():  # Celery's warm shutdown takes seconds: all at once
             if sensor.process is not None and sensor.process.poll() is None:
@@ -279,15 +310,65 @@ def fleet(broker_url: str, postgres_url: str, site_keys: Path) -> Iterator[Fleet
         shutil.rmtree(state, ignore_errors=True)
 
 
-def _start(fleet: Fleet, client: TestClient, site: str, targets: list[str]) -> str:
+def _segment(
+    sensor_namespace: str,
+    namespace: str,
+    specs: dict[str, DeviceSpec],
+    state: Path,
+    namespaces: list[str],
+    processes: list[subprocess.Popen[bytes]],
+) -> dict[str, DeviceSpec]:
+    """A veth pair from the sensor's namespace (eth0, .1) to ``namespace``, where each segment
+    device gets a macvlan with its own MAC and address and the lab serves them."""
+    _ip("netns", "add", namespace)
+    namespaces.append(namespace)
+    _ip("-n", namespace, "link", "set", "lo", "up")
+    _ip("-n", sensor_namespace, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0",
+        "netns", namespace)  # fmt: skip
+    _ip("-n", sensor_namespace, "addr", "add", f"198.18.{SEGMENT_OCTET}.1/24", "dev", "eth0")
+    _ip("-n", sensor_namespace, "link", "set", "eth0", "up")
+    # Multicast leaves through the test segment only; there is no default route at all.
+    _ip("-n", sensor_namespace, "route", "add", "224.0.0.0/4", "dev", "eth0")
+    _ip("-n", namespace, "link", "set", "eth0", "up")
+    for setting in ("net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2"):
+        _ip("netns", "exec", namespace, "sysctl", "-qw", setting)
+    placed: dict[str, DeviceSpec] = {}
+    lab = ["ip", "netns", "exec", namespace, sys.executable, "-m", "provscan.lab"]
+    for index, device_id in enumerate(SEGMENT_DEVICES):
+        device = specs[device_id]
+        address, link = f"198.18.{SEGMENT_OCTET}.{10 + index}", f"d{index}"
+        _ip("-n", namespace, "link", "add", "link", "eth0", "name", link, "type", "macvlan",
+            "mode", "bridge")  # fmt: skip
+        if device.identity.mac:
+            _ip("-n", namespace, "link", "set", link, "address", device.identity.mac)
+        _ip("-n", namespace, "addr", "add", f"{address}/24", "dev", link)
+        _ip("-n", namespace, "link", "set", link, "up")
+        placed[address] = device
+        lab += ["--place", f"{device_id}={address}"]
+    lab += ["--state-dir", str(state / "segment")]
+    with (state / "segment-lab.log").open("wb") as log:
+        processes.append(
+            subprocess.Popen(
+                lab,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=NAMESPACE_ENV,
+            )
+        )
+    return placed
+
+
+def _start(fleet: Fleet, client: TestClient, site: str, targets: list[str], **more: Any) -> str:
     answer = client.post(
         "/api/v1/scans",
-        json={"site": site, "targets": targets, "ports": _ports(fleet.devices)},
+        json={"site": site, "targets": targets, "ports": _ports(fleet.devices), **more},
         headers=fleet.headers,
     )
     assert answer.status_code == 202, answer.text
     body = answer.json()
     assert body["state"] == "queued" and body["site"] == site
+    assert body["kind"] == more.get("kind", "scan")
     job_id: str = body["id"]
     return job_id
 
@@ -329,7 +410,8 @@ def test_sensors_scans_reach_the_right_site_with_the_right_devices(fleet: Fleet)
             assert sensor["name"] == f"{site}/sensor" and sensor["silent"] is False
             assert sensor["version"] and sensor["queue_depth"] is not None
             octet = PLACEMENTS[site][0]
-            assert sensor["allow"] == [f"127.0.{octet}.0/24"]
+            assert sensor["allow"][0] == f"127.0.{octet}.0/24"
+        assert fleet.sensors["site-a"].allow.split(",")[1] == SEGMENT
 
 
 def test_sensors_refuse_a_request_outside_their_allow_list(fleet: Fleet) -> None:
@@ -526,3 +608,100 @@ def test_sensors_a_missed_schedule_runs_once(fleet: Fleet) -> None:
         store.fleet().remove_schedule(schedule.id)
     assert after.next_run > now + timedelta(minutes=59)
     assert after.last_job == jobs[0]["id"]
+
+
+def test_sensors_analyse_captures_from_their_directory_only(fleet: Fleet) -> None:
+    # The CLI's pipeline on the same capture, here: what the sensor must find too
+    expected = run_passive([str(CAPTURE)])
+    expected_addresses = {device.ip for device in expected.devices if device.ip}
+    assert len(expected_addresses) >= 5
+    with fleet.central() as client:
+        # When site A's sensor is asked to analyse a capture in its --captures directory
+        job_id = _start(fleet, client, "site-a", [], kind="pcap", captures=[CAPTURE.name])
+        # and one that is a link leading out of it
+        outside = _start(fleet, client, "site-a", [], kind="pcap", captures=["outside.pcapng"])
+        job = fleet.wait_final(client, job_id)
+        refused = fleet.wait_final(client, outside)
+        # and the central is asked for a path outside any directory
+        answer = client.post(
+            "/api/v1/scans",
+            json={"site": "site-a", "kind": "pcap", "captures": ["../etc/passwd"]},
+            headers=fleet.headers,
+        )
+        assert answer.status_code == 400 and "no '..'" in answer.text
+        # Then the capture's devices are stored under site A, as the CLI finds them
+        assert job["state"] == "done" and job["kind"] == "pcap", job
+        assert job["targets"] == [CAPTURE.name]
+        assert job["counts"]["devices"] == len(expected.devices)
+        found = fleet.devices_at(client, "site-a")
+        assert expected_addresses <= set(found)
+        for device in expected.devices:
+            if device.ip:
+                assert found[device.ip]["manufacturer"] == device.manufacturer, device.ip
+        # and the link out of the directory is refused, and nothing stored for it
+        assert refused["state"] == "refused"
+        assert "leads outside the sensor's --captures" in refused["detail"]
+    with open_store(fleet.postgres_url) as store:
+        stored = store.load(job_id)
+        assert stored.scan.targets == [f"capture:{CAPTURE.name}"]  # not the sensor's path
+        assert not store.has_scan(outside)
+
+
+def test_sensors_discover_on_their_segment(fleet: Fleet) -> None:
+    with fleet.central() as client:
+        # When site A's sensor is asked to discover on its segment, and on another interface
+        job_id = _start(fleet, client, "site-a", [], kind="discover", timeout=1.5)
+        other = _start(fleet, client, "site-a", [], kind="discover", interface="lo")
+        job = fleet.wait_final(client, job_id)
+        refused = fleet.wait_final(client, other)
+        # Then every device on the segment is found by multicast or broadcast, with its MAC
+        # and maker, and stored under site A
+        assert job["state"] == "done" and job["kind"] == "discover", job
+        found = fleet.devices_at(client, "site-a")
+        for address, spec in fleet.segment.items():
+            assert address in found, (address, sorted(found))
+            assert found[address]["mac"] == spec.identity.mac
+            assert found[address]["manufacturer"] == spec.expect.manufacturer, address
+            assert found[address]["site"] == "site-a"
+        assert job["counts"]["devices"] == len(fleet.segment)
+        # and an interface the sensor was not given is refused
+        assert refused["state"] == "refused"
+        assert "'lo' is not one of this sensor's --interface eth0" in refused["detail"]
+        # and a scan job still needs targets; pcap and discover only run on a site
+        answer = client.post("/api/v1/scans", json={"site": "site-a"}, headers=fleet.headers)
+        assert answer.status_code == 400 and "names its targets" in answer.text
+        answer = client.post("/api/v1/scans", json={"kind": "pcap"}, headers=fleet.headers)
+        assert answer.status_code == 400 and "name its site" in answer.text
+
+
+def test_sensors_a_site_key_changes_without_losing_work(fleet: Fleet) -> None:
+    sensor = fleet.sensors["site-b"]
+    path = fleet.keys / "site-b.key"
+    old = load_keys(path).signing
+    new = new_key()
+    targets = ["127.0.2.10-127.0.2.11"]
+    # Given a request signed with the old key, waiting while the site's sensor is stopped
+    sensor.stop()
+    with fleet.central() as client:
+        before = _start(fleet, client, "site-b", targets)
+        # When the new key signs from now on and the old one is still accepted (the central
+        # reads its key file again; the sensor, started again, reads the same file)
+        path.write_text(key_file_text(new, "site-b") + old.hex() + "\n")
+        after = _start(fleet, client, "site-b", targets)
+        sensor.start()
+        # Then both requests run, and both outcomes (signed with the new key) are ingested
+        for job_id in (before, after):
+            assert fleet.wait_final(client, job_id)["state"] == "done"
+        # When the old key is dropped, a message it signs is refused (the sensor reads its
+        # key file again without a restart)
+        path.write_text(key_file_text(new, "site-b"))
+        stale = str(uuid.uuid4())
+        with open_store(fleet.postgres_url) as store:
+            store.fleet().add_job(stale, "site-b", targets, requested_by="test")
+        app = make_app(fleet.broker_url, "test-stale", [site_queue("site-b")])
+        request = {"job_id": stale, "site": "site-b", "targets": targets, "ports": [80]}
+        send(app, SCAN_TASK, seal("scan", "site-b", request, old), site_queue("site-b"))
+        follow = _start(fleet, client, "site-b", targets)
+        assert fleet.wait_final(client, follow)["state"] == "done"
+        assert fleet.job(client, stale)["state"] == "queued"
+    assert f"no key {key_id(old)!r} here" in sensor.text()

@@ -1,7 +1,9 @@
-"""Signed envelopes, the sensor's allow list and schedule times (no broker needed)."""
+"""Signed envelopes, key rotation, the sensor's allow list and captures directory, and
+schedule times (no broker needed)."""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,14 +12,25 @@ import pytest
 from provscan.errors import ProvscanError
 from provscan.sensors.central import next_run, parse_every
 from provscan.sensors.messages import (
+    KeyFile,
+    KeyRing,
     MessageRejected,
     SiteKeyError,
+    key_file_text,
+    key_id,
     load_key,
+    load_keys,
     new_key,
     open_envelope,
     seal,
 )
-from provscan.sensors.scope import OutsideAllowList, allowed_targets, parse_allow
+from provscan.sensors.scope import (
+    OutsideAllowList,
+    allowed_targets,
+    capture_path,
+    parse_allow,
+    segment_inside,
+)
 
 KEY = bytes.fromhex(new_key())
 
@@ -43,7 +56,9 @@ def test_sensors_a_sealed_request_opens_with_its_site_key() -> None:
         (lambda e: {**e, "kind": "heartbeat"}, "not accepted here"),
         (lambda e: {**e, "site": "plant-4"}, "not ours"),
         (lambda e: {k: v for k, v in e.items() if k != "mac"}, "unsigned"),
-        (lambda e: {**e, "v": 2}, "version"),
+        (lambda e: {**e, "v": 1}, "version"),
+        (lambda e: {**e, "kid": key_id(bytes.fromhex(new_key()))}, "no key"),
+        (lambda e: {k: v for k, v in e.items() if k != "kid"}, "unsigned"),
         (lambda e: ["not", "a", "dict"], "not an envelope"),
     ],
 )
@@ -60,6 +75,47 @@ def test_sensors_another_sites_key_does_not_open_it() -> None:
         open_envelope(envelope, _ours, kinds=("scan",))
 
 
+def test_sensors_a_site_key_changes_without_losing_a_message() -> None:
+    old, new = bytes.fromhex(new_key()), bytes.fromhex(new_key())
+    # Given messages signed before the change, with the old key
+    before = seal("outcome", "plant-3", {"job_id": "j1"}, KeyRing((old,)))
+    # When both sides hold the new key first (it signs) and the old one second
+    during = KeyRing((new, old))
+    after_change = seal("outcome", "plant-3", {"job_id": "j2"}, during)
+    # Then what was signed before still opens, and new messages name the new key
+    assert open_envelope(before, lambda site: during, kinds=("outcome",))[2] == {"job_id": "j1"}
+    assert after_change["kid"] == key_id(new) != before["kid"] == key_id(old)
+    # and a side that has not learnt the new key yet refuses the new messages, not the old
+    with pytest.raises(MessageRejected, match="no key"):
+        open_envelope(after_change, lambda site: old, kinds=("outcome",))
+    # When the old key is dropped, what it signs is refused
+    with pytest.raises(MessageRejected, match="no key"):
+        open_envelope(before, lambda site: KeyRing((new,)), kinds=("outcome",))
+    with pytest.raises(SiteKeyError, match="1 or 2 keys"):
+        KeyRing((new, old, bytes.fromhex(new_key())))
+    with pytest.raises(SiteKeyError, match="twice"):
+        KeyRing((new, new))
+
+
+def test_sensors_a_key_file_is_read_again_when_it_changes(tmp_path: Path) -> None:
+    old, new = new_key(), new_key()
+    path = tmp_path / "plant-3.key"
+    path.write_text(key_file_text(old, "plant-3"))
+    keys = KeyFile(path)
+    assert keys.ring().ids == (key_id(bytes.fromhex(old)),)
+    # the operator puts the new key first and keeps the old one (comments are skipped)
+    path.write_text(f"# after the change\n{new}\n\n{old}\n")
+    os.utime(path, ns=(1, 10**18))  # a new stamp even within the clock's resolution
+    assert keys.ring().keys == (bytes.fromhex(new), bytes.fromhex(old))
+    # a half-written file keeps the keys last read
+    path.write_text("0123")
+    os.utime(path, ns=(1, 2 * 10**18))
+    assert keys.ring().keys == (bytes.fromhex(new), bytes.fromhex(old))
+    path.write_text(f"{new}\n{old}\n{new_key()}\n")
+    with pytest.raises(SiteKeyError, match="at most 2"):
+        load_keys(path)
+
+
 def test_sensors_key_files(tmp_path: Path) -> None:
     good = tmp_path / "good.key"
     good.write_text(new_key() + "\n")
@@ -70,8 +126,12 @@ def test_sensors_key_files(tmp_path: Path) -> None:
         load_key(short)
     text = tmp_path / "text.key"
     text.write_text("not hex at all")
-    with pytest.raises(SiteKeyError, match="hex"):
+    with pytest.raises(SiteKeyError, match="hex keys"):
         load_key(text)
+    empty = tmp_path / "empty.key"
+    empty.write_text("# nothing yet\n")
+    with pytest.raises(SiteKeyError, match="no key"):
+        load_key(empty)
     with pytest.raises(SiteKeyError, match="cannot read"):
         load_key(tmp_path / "missing.key")
 
@@ -92,6 +152,40 @@ def test_sensors_allow_list_is_the_last_word() -> None:
             allowed_targets(specs, allow)
     with pytest.raises(ValueError, match="not a network"):
         parse_allow("10.0.0.0/8,nonsense")
+
+
+def test_sensors_captures_only_from_their_directory(tmp_path: Path) -> None:
+    captures = tmp_path / "captures"
+    (captures / "day1").mkdir(parents=True)
+    (captures / "day1" / "mirror.pcap").write_bytes(b"x")
+    secret = tmp_path / "secret.pcap"
+    secret.write_bytes(b"x")
+    (captures / "link.pcap").symlink_to(secret)
+    (captures / "inner.pcap").symlink_to(captures / "day1" / "mirror.pcap")
+    assert capture_path("day1/mirror.pcap", captures) == captures / "day1" / "mirror.pcap"
+    assert capture_path("inner.pcap", captures) == captures / "day1" / "mirror.pcap"
+    for name, reason in [
+        ("../secret.pcap", "relative, no '..'"),
+        ("day1/../../secret.pcap", "relative, no '..'"),
+        (str(secret), "relative, no '..'"),
+        ("~/secret.pcap", "relative, no '..'"),
+        ("-", "relative, no '..'"),  # standard input
+        ("link.pcap", "leads outside"),  # a link out of the directory
+        ("day1", "not a file"),
+        ("missing.pcap", "no such capture"),
+    ]:
+        with pytest.raises(OutsideAllowList, match=reason):
+            capture_path(name, captures)
+
+
+def test_sensors_a_segment_must_lie_inside_the_allow_list() -> None:
+    import ipaddress
+
+    allow = parse_allow("198.18.7.0/24,10.3.0.0/16")
+    assert segment_inside(ipaddress.ip_network("198.18.7.0/24"), allow)
+    assert segment_inside(ipaddress.ip_network("10.3.4.0/24"), allow)
+    assert not segment_inside(ipaddress.ip_network("198.18.6.0/23"), allow)
+    assert not segment_inside(ipaddress.ip_network("::1/128"), allow)
 
 
 def test_sensors_schedule_times_count_from_now() -> None:

@@ -21,9 +21,16 @@ PATH_VALUES = {
     "result_id": "no-such-result",
     "fmt": "csv",
     "name": "no-such-user",
+    "scan_id": "20260102T120000Z-beef",  # a stored scan (webtools.fill)
+    "schedule_id": "999",
 }
 #: Pages that may answer 404 to the values above (their object does not exist).
-MISSING = {"/scans/jobs/{job_id}", "/screen/results/{result_id}/{fmt}"}
+MISSING = {
+    "/scans/jobs/{job_id}",
+    "/screen/results/{result_id}",
+    "/screen/results/{result_id}/{fmt}",
+    "/sites/{name}",
+}
 
 
 def _routes() -> list[tuple[str, str]]:

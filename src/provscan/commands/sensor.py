@@ -8,7 +8,7 @@ import logging
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -23,41 +23,47 @@ schedule_app = typer.Typer(
     help="Scans the central (`provscan serve --broker`) sends to a site on a timetable.",
     no_args_is_help=True,
 )
+sensor_app = typer.Typer(name="sensor")
 
 
 def register(app: typer.Typer) -> None:
-    app.command(
-        name="sensor",
-        epilog=epilog(
-            "provscan sensor --site plant-3 --broker amqp://user:pw@central/ "
-            "--allow 10.30.0.0/16 --key /etc/provscan/plant-3.key",
-        ),
-    )(sensor)
+    app.add_typer(sensor_app)
     app.add_typer(schedule_app)
 
 
+@sensor_app.callback(
+    invoke_without_command=True,
+    epilog=epilog(
+        "provscan sensor --site plant-3 --broker amqp://user:pw@central/ "
+        "--allow 10.30.0.0/16 --key /etc/provscan/plant-3.key",
+        "provscan sensor --site plant-3 --broker amqp://user:pw@central/ --allow 10.30.0.0/16 "
+        "--key /etc/provscan/plant-3.key --captures /var/lib/provscan/captures --interface eth1",
+        "provscan sensor keygen --site plant-3 --out plant-3.next.key",
+    ),
+)
 def sensor(
+    context: typer.Context,
     site: Annotated[
-        str, typer.Option("--site", metavar="NAME", help="The site this sensor serves.")
-    ],
+        str | None, typer.Option("--site", metavar="NAME", help="The site this sensor serves.")
+    ] = None,
     broker: Annotated[
-        str,
+        str | None,
         typer.Option("--broker", metavar="URL", help="Broker URL (amqp://… or redis://…)."),
-    ],
+    ] = None,
     allow: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--allow",
             metavar="CIDR[,CIDR...]",
             help="The only networks this sensor scans, whatever it is asked.",
         ),
-    ],
+    ] = None,
     key: Annotated[
         Path | None,
         typer.Option(
             "--key",
             metavar="FILE",
-            help=f"The site's key (hex; default: the file named by ${KEY_ENV}).",
+            help=f"The site's keys (hex, one a line; default: the file named by ${KEY_ENV}).",
         ),
     ] = None,
     name: Annotated[
@@ -68,39 +74,129 @@ def sensor(
         float,
         typer.Option("--heartbeat", metavar="SECONDS", min=1.0, help="Seconds between heartbeats."),
     ] = 30.0,
+    captures: Annotated[
+        Path | None,
+        typer.Option(
+            "--captures",
+            metavar="DIR",
+            help="Captures a request may name for analysis (only files under DIR).",
+        ),
+    ] = None,
+    interfaces: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--interface",
+            metavar="NAME",
+            help="Interface for discovery requests (repeatable); its subnet must be in --allow.",
+        ),
+    ] = None,
 ) -> None:
     """Run a scan sensor: consume the site's queue, scan locally, report through the broker.
 
-    Requests are checked against the site key (HMAC) and the --allow list; a request outside
-    it is refused and reported. The sensor needs no database.
+    Requests are checked against the site's keys (HMAC) and the sensor's own settings: scan
+    targets inside --allow, captures under --captures, discovery on an --interface; anything
+    else is refused and reported. The sensor needs no database.
     """
-    from provscan.sensors.messages import load_key
-    from provscan.sensors.scope import parse_allow
+    if context.invoked_subcommand is not None:
+        return
+    from provscan.sensors.messages import KeyFile
     from provscan.sensors.sensor import Sensor, SensorSettings
-    from provscan.store.sensors import check_site_name
 
-    try:
-        check_site_name(site)
-        networks = parse_allow(allow)
-    except (ProvscanError, ValueError) as exc:
-        raise fail(str(exc), EXIT_USAGE) from None
+    if site is None or broker is None or allow is None:
+        raise fail("a sensor needs --site NAME, --broker URL and --allow CIDR", EXIT_USAGE)
+    networks = _check_site_and_allow(site, allow)
     if key is None:
         from_env = os.environ.get(KEY_ENV)
         if not from_env:
             raise fail(f"a sensor needs its site key: --key FILE or ${KEY_ENV}", EXIT_USAGE)
         key = Path(from_env)
+    keys = KeyFile(key)
     try:
-        secret = load_key(key)
+        keys.ring()
     except ProvscanError as exc:
         raise fail(str(exc), EXIT_USAGE) from None
     if "://" not in broker:
         raise fail(f"{broker!r} is not a broker URL (amqp://… or redis://…)", EXIT_USAGE)
+    if captures is not None and not captures.is_dir():
+        raise fail(f"--captures {captures} is not a directory", EXIT_USAGE)
+    names = tuple(dict.fromkeys(interfaces or ()))
+    _check_interfaces(names, networks)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    settings = SensorSettings(site, broker, networks, secret, name or "", heartbeat)
+    settings = SensorSettings(
+        site,
+        broker,
+        networks,
+        keys,
+        name or "",
+        heartbeat,
+        captures=captures.resolve() if captures is not None else None,
+        interfaces=names,
+    )
     try:
         Sensor(settings).run()
     except ProvscanError as exc:
         raise fail_for(exc) from None
+
+
+def _check_site_and_allow(site: str, allow: str) -> Any:
+    from provscan.sensors.scope import parse_allow
+    from provscan.store.sensors import check_site_name
+
+    try:
+        check_site_name(site)
+        return parse_allow(allow)
+    except (ProvscanError, ValueError) as exc:
+        raise fail(str(exc), EXIT_USAGE) from None
+
+
+def _check_interfaces(names: tuple[str, ...], networks: Any) -> None:
+    """Each --interface is up with an address, and its whole subnet lies inside --allow."""
+    from provscan.discovery.netif import segment_for_interface
+    from provscan.sensors.scope import check_interface_name, segment_inside
+
+    for interface in names:
+        try:
+            check_interface_name(interface)
+            segment = segment_for_interface(interface)
+        except ProvscanError as exc:
+            raise fail(f"--interface {interface}: {exc}", EXIT_USAGE) from None
+        if not segment_inside(segment.network, networks):
+            raise fail(
+                f"--interface {interface}: its subnet {segment.network} is not inside --allow",
+                EXIT_USAGE,
+            )
+
+
+@sensor_app.command(
+    "keygen",
+    epilog=epilog("provscan sensor keygen --site plant-3 --out /etc/provscan/plant-3.next.key"),
+)
+def keygen(
+    site: Annotated[str, typer.Option("--site", metavar="NAME", help="The key's site.")],
+    out: Annotated[
+        Path, typer.Option("--out", metavar="FILE", help="The new key file (never replaced).")
+    ],
+) -> None:
+    """Make a new site key in a new file (mode 0600); its id is printed. A site holds up to
+    two keys, one a line: the first signs, both verify (docs/decisions/0021-sensors.md)."""
+    from provscan.sensors.messages import key_file_text, key_id, new_key
+    from provscan.store.sensors import check_site_name
+
+    try:
+        check_site_name(site)
+    except ProvscanError as exc:
+        raise fail(str(exc), EXIT_USAGE) from None
+    key = new_key()
+    try:
+        # O_EXCL: never over an existing file (nor through a link someone left there)
+        handle = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        raise fail(f"{out} exists: a key file is never replaced", EXIT_USAGE) from None
+    except OSError as exc:
+        raise fail(f"cannot create {out}: {exc.strerror}") from None
+    with os.fdopen(handle, "w", encoding="ascii") as file:
+        file.write(key_file_text(key, site))
+    typer.echo(f"wrote the key {key_id(bytes.fromhex(key))} for site {site} to {out}")
 
 
 def _parse_time(text: str | None) -> datetime | None:
@@ -143,8 +239,7 @@ def schedule_add(
 ) -> None:
     """Add a schedule (the central sends its scans; a missed run runs once, not many times)."""
     from provscan.sensors.central import cron_schedule, next_run, parse_every
-    from provscan.sensors.scope import is_address_spec
-    from provscan.targets import parse_ports
+    from provscan.targets import is_address_spec, parse_ports
 
     if (every is None) == (cron is None):
         raise fail("give --every INTERVAL or --cron LINE (one of them)", EXIT_USAGE)

@@ -124,7 +124,12 @@ def queue_depth(app: Celery, queue: Queue) -> int | None:
     """Messages waiting in ``queue`` (not counting those a consumer holds), None if unknown."""
     try:
         with app.connection_for_read() as connection:
-            _, count, _ = queue.bind(connection.default_channel).queue_declare(passive=True)
+            channel = connection.default_channel
+            if connection.transport.driver_type == "redis":
+                # kombu keeps a Redis queue as lists (one per priority) that vanish when
+                # empty, so a passive declare of an empty queue fails: count the lists.
+                return int(channel._size(queue.name))
+            _, count, _ = queue.bind(channel).queue_declare(passive=True)
             return int(count)
     except Exception:  # a depth is a nicety in a heartbeat; the heartbeat still goes
         return None

@@ -28,7 +28,14 @@ from provscan.sensors.broker import (
     send,
     site_queue,
 )
-from provscan.sensors.messages import MessageRejected, SiteKeyError, load_key, open_envelope, seal
+from provscan.sensors.messages import (
+    KeyFile,
+    KeyRing,
+    MessageRejected,
+    SiteKeyError,
+    open_envelope,
+    seal,
+)
 from provscan.store.db import Store
 from provscan.store.inventory import coverage_ranges
 from provscan.store.sensors import ScanJob, Schedule, check_site_name
@@ -44,27 +51,31 @@ STORE_RETRY_SECONDS = 2.0
 
 
 class SiteKeys:
-    """The central's site keys: ``DIR/NAME.key`` for each site (hex, see messages.load_key)."""
+    """The central's site keys: ``DIR/NAME.key`` for each site (see messages.parse_keys),
+    read again when a file changes (a key change needs no restart)."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self._cache: dict[str, bytes] = {}
+        self._files: dict[str, KeyFile] = {}
+        self._lock = threading.Lock()
 
-    def __call__(self, site: str) -> bytes | None:
+    def __call__(self, site: str) -> KeyRing | None:
         try:
             check_site_name(site)
         except ProvscanError:
             return None
-        if site not in self._cache:
-            path = self.directory / f"{site}.key"
-            if not path.is_file():
-                return None
-            try:
-                self._cache[site] = load_key(path)
-            except SiteKeyError as exc:
-                log.error("%s", exc)
-                return None
-        return self._cache[site]
+        path = self.directory / f"{site}.key"
+        with self._lock:
+            if site not in self._files:
+                if not path.is_file():
+                    return None
+                self._files[site] = KeyFile(path)
+            key_file = self._files[site]
+        try:
+            return key_file.ring()
+        except SiteKeyError as exc:
+            log.error("%s", exc)
+            return None
 
 
 def next_run(schedule: Schedule | tuple[int | None, str | None], now: datetime) -> datetime:
@@ -144,9 +155,19 @@ class Central:
         acting_as: Sequence[str] = (),
         schedule_id: int | None = None,
         job_id: str | None = None,
+        kind: str = "scan",
+        captures: Sequence[str] = (),
+        interface: str | None = None,
+        timeout: float | None = None,
     ) -> ScanJob:
-        """Record a job (``queued``) and send it to the site's queue, signed with its key."""
+        """Record a job (``queued``) and send it to the site's queue, signed with its key.
+
+        ``kind``: ``scan`` (``targets``, ``ports``), ``pcap`` (``captures``: names under the
+        sensor's ``--captures`` directory) or ``discover`` (unicast to ``targets`` if given,
+        else on ``interface``, one of the sensor's, waiting ``timeout`` seconds). The sensor
+        checks all of it against its own settings and refuses what they do not allow."""
         check_site_name(site)
+        covers = _job_covers(kind, targets, captures, interface)
         key = self.keys(site)
         if key is None:
             raise ProvscanError(
@@ -158,22 +179,29 @@ class Central:
         job = fleet.add_job(
             job_id,
             site,
-            list(targets),
+            covers,
             requested_by=requested_by,
-            ports=list(ports) if ports else None,
+            ports=list(ports) if ports and kind == "scan" else None,
             policies=list(policies) if policies else None,
             schedule_id=schedule_id,
+            kind=kind,
         )
-        payload = {
+        payload: dict[str, Any] = {
             "job_id": job_id,
             "site": site,
+            "kind": kind,
             "targets": list(targets),
-            "ports": list(ports) if ports else None,
+            "ports": list(ports) if ports and kind == "scan" else None,
             "policies": list(policies) if policies else None,
             "acting_as": list(acting_as),
             "issued": datetime.now(UTC).isoformat(),
             "expires": (datetime.now(UTC) + REQUEST_LIFETIME).isoformat(),
         }
+        if kind == "pcap":
+            payload["captures"] = list(captures)
+        if kind == "discover":
+            payload["interface"] = interface
+            payload["timeout"] = timeout
         try:
             send(self.app, SCAN_TASK, seal("scan", site, payload, key), site_queue(site))
         except BrokerError as exc:
@@ -311,6 +339,28 @@ class Central:
             thread.join(timeout=10)
         if self._consumer is not None:
             self._consumer.connection.release()
+
+
+def _job_covers(
+    kind: str, targets: Sequence[str], captures: Sequence[str], interface: str | None
+) -> list[str]:
+    """What a job's row lists: its targets, its captures' names, or its interface ([] for
+    the sensor's own); ProvscanError for a request that cannot be sent."""
+    from provscan.sensors.scope import MAX_CAPTURES, check_capture_name, check_interface_name
+
+    if kind == "scan":
+        if not targets:
+            raise ProvscanError("a scan names its targets")
+        return list(targets)
+    if kind == "pcap":
+        if not captures or len(captures) > MAX_CAPTURES:
+            raise ProvscanError(f"a capture job names 1 to {MAX_CAPTURES} captures")
+        return [check_capture_name(name) for name in captures]
+    if kind == "discover":
+        if targets:
+            return list(targets)
+        return [check_interface_name(interface)] if interface else []
+    raise ProvscanError(f"{kind!r}: a job is a scan, pcap or discover")
 
 
 def _int(value: Any) -> int | None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
+from pathlib import Path
 
 from provscan.errors import ProvscanError
-from provscan.targets import TargetSet, build_targets
+from provscan.targets import TargetSet, build_targets, is_address_spec
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 #: Addresses one request may cover (as a scan from the web console).
@@ -31,28 +32,6 @@ def parse_allow(text: str) -> tuple[IPNetwork, ...]:
     if not networks:
         raise ValueError("--allow names no network")
     return tuple(networks)
-
-
-def is_address_spec(spec: str) -> bool:
-    """An address, a network or a range ``A-B`` / ``a.b.c.d-e``: never a host name (the
-    sensor would resolve it) nor an ``@file`` (it would read the sensor's files)."""
-    for parse in (ipaddress.ip_address, lambda s: ipaddress.ip_network(s, strict=False)):
-        try:
-            parse(spec)
-            return True
-        except ValueError:
-            pass
-    first, dash, last = spec.partition("-")
-    if not dash:
-        return False
-    try:
-        ipaddress.ip_address(first)
-        if last.isdigit():
-            return int(last) <= 255
-        ipaddress.ip_address(last)
-        return True
-    except ValueError:
-        return False
 
 
 def allowed_targets(specs: Sequence[str], allow: Sequence[IPNetwork]) -> TargetSet:
@@ -80,3 +59,59 @@ def allowed_targets(specs: Sequence[str], allow: Sequence[IPNetwork]) -> TargetS
             shown = ",".join(str(network) for network in allow)
             raise OutsideAllowList(f"{block.spec} is outside this sensor's --allow {shown}")
     return targets
+
+
+#: Captures one request may name.
+MAX_CAPTURES = 64
+#: Longest capture name (a path relative to the sensor's --captures directory).
+MAX_CAPTURE_NAME = 255
+
+
+def check_capture_name(name: str) -> str:
+    """A capture named in a request: a relative path without ``..`` (the sensor resolves it
+    under its own ``--captures`` directory, see :func:`capture_path`)."""
+    parts = name.replace("\\", "/").split("/")
+    if (
+        not name
+        or len(name) > MAX_CAPTURE_NAME
+        or name.startswith(("/", "~"))
+        or "\0" in name
+        or any(part in ("", ".", "..") for part in parts)
+        or name == "-"
+    ):
+        raise OutsideAllowList(
+            f"{name[:80]!r}: a capture is named by its path under the sensor's --captures "
+            "directory (relative, no '..')"
+        )
+    return name
+
+
+def capture_path(name: str, directory: Path) -> Path:
+    """The file ``name`` names under ``directory``, after every link is followed; else
+    :class:`OutsideAllowList` (a path or a link that leaves the directory, a missing file)."""
+    check_capture_name(name)
+    root = directory.resolve()
+    try:
+        path = (root / name).resolve(strict=True)
+    except (OSError, RuntimeError):
+        raise OutsideAllowList(f"{name!r}: no such capture in the sensor's --captures") from None
+    if not path.is_relative_to(root):
+        raise OutsideAllowList(f"{name!r} leads outside the sensor's --captures directory")
+    if not path.is_file():
+        raise OutsideAllowList(f"{name!r} is not a file")
+    return path
+
+
+def check_interface_name(name: str) -> str:
+    """A network interface's name as Linux allows it (1-15 characters, no ``/`` or space)."""
+    if not 1 <= len(name) <= 15 or not all(c.isalnum() or c in "-_.@:" for c in name):
+        raise OutsideAllowList(f"{name[:40]!r} is not an interface name")
+    return name
+
+
+def segment_inside(network: IPNetwork, allow: Sequence[IPNetwork]) -> bool:
+    """True when every address of ``network`` lies in one of ``allow``'s networks."""
+    return any(
+        network.version == allowed.version and network.subnet_of(allowed)  # type: ignore[arg-type]
+        for allowed in allow
+    )

@@ -51,7 +51,16 @@ from provscan.store.models import (
     ScanRow,
     SightingRow,
 )
-from provscan.store.pages import PageFilters, choices, dashboard, inventory_page
+from provscan.store.pages import (
+    PageFilters,
+    PageWindow,
+    choices,
+    dashboard,
+    device_places,
+    inventory_page,
+    inventory_window,
+)
+from provscan.store.screenings import Screenings
 from provscan.store.sensors import Fleet
 from provscan.store.users import Accounts, audit_entry
 from provscan.store.views import (
@@ -201,7 +210,7 @@ def _json_text(value: Any) -> str:
 
 #: The newest migration; a store already there is opened without loading Alembic's scripts
 #: (tests/store/test_store.py checks it against the migrations directory).
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0009"
 
 
 def _revision(engine: Engine) -> str | None:
@@ -566,6 +575,28 @@ class Store:
         with self._reading("the inventory") as session:
             return inventory_page(session, after, limit, filters or PageFilters())
 
+    def inventory_window(
+        self,
+        limit: int,
+        filters: PageFilters,
+        *,
+        after: str | None = None,
+        before: str | None = None,
+    ) -> PageWindow:
+        """A page of the inventory JSON after ``after`` or before ``before``, with the cursors
+        either side (see :func:`provscan.store.pages.inventory_window`)."""
+        if filters.status is not None and filters.status not in STATUSES:
+            raise StoreRequestError(
+                f"unknown device status {filters.status!r} (one of {', '.join(STATUSES)})"
+            )
+        with self._reading("the inventory") as session:
+            return inventory_window(session, limit, filters, after=after, before=before)
+
+    def device_places(self, device_ids: set[str]) -> dict[str, tuple[str, str | None]]:
+        """device id -> (address, site) of inventory devices (e.g. those of some cases)."""
+        with self._reading("the inventory") as session:
+            return device_places(session, device_ids)
+
     def dashboard(self) -> dict[str, Any]:
         """Counts for the web dashboard (see :func:`provscan.store.pages.dashboard`)."""
         with self._reading("the inventory") as session:
@@ -583,6 +614,10 @@ class Store:
     def fleet(self) -> Fleet:
         """Sites, sensors, scan jobs sent to them and schedules (:mod:`provscan.store.sensors`)."""
         return Fleet(self._reading, self._writing, self.display_name)
+
+    def screenings(self) -> Screenings:
+        """Screened lists kept for their owners (see :mod:`provscan.store.screenings`)."""
+        return Screenings(self._writing)
 
     def has_scan(self, scan_id: str) -> bool:
         """Whether a scan with exactly this id is stored."""

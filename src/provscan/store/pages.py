@@ -3,7 +3,8 @@
 A page is read with the same order as ``provscan inventory`` (devices with no site first)
 and a cursor that names the last device of the page, so a device added or removed between
 two pages neither repeats nor skips one that stayed. The cursor is opaque to clients:
-URL-safe base64 of a JSON triple.
+URL-safe base64 of a JSON triple. The console also reads a page backwards from a cursor
+(the same keyset, the order reversed), for its "previous" link.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,33 +100,102 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def inventory_page(
-    session: Session, after: str | None, limit: int, filters: PageFilters
-) -> tuple[list[dict[str, Any]], str | None]:
-    """Up to ``limit`` inventory devices (their inventory JSON) after the cursor ``after``,
-    and the cursor of the next page (None on the last page)."""
+@dataclass(frozen=True)
+class PageWindow:
+    """One page of devices and the cursors either side of it."""
+
+    #: The inventory JSON of each device, in the page's order.
+    devices: list[dict[str, Any]]
+    #: The cursor after the last device (None: this is the last page).
+    next: str | None
+    #: The cursor before the first device (None: this is the first page).
+    previous: str | None
+
+
+def _check(limit: int, filters: PageFilters) -> None:
     if not 1 <= limit <= MAX_PAGE:
         raise StoreRequestError(f"limit must be between 1 and {MAX_PAGE}")
     if filters.sort.removeprefix("-") not in SORTS:
         raise StoreRequestError(
             f"unknown order {filters.sort!r} (one of {', '.join(SORTS)}, or -name to reverse)"
         )
+
+
+def inventory_page(
+    session: Session, after: str | None, limit: int, filters: PageFilters
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Up to ``limit`` inventory devices (their inventory JSON) after the cursor ``after``,
+    and the cursor of the next page (None on the last page)."""
+    window = inventory_window(session, limit, filters, after=after)
+    return window.devices, window.next
+
+
+def inventory_window(
+    session: Session,
+    limit: int,
+    filters: PageFilters,
+    *,
+    after: str | None = None,
+    before: str | None = None,
+) -> PageWindow:
+    """The page after the cursor ``after`` or, going back, the one that ends just before the
+    cursor ``before`` (either cursor of a page: its ``next`` or its ``previous``).
+
+    Going back from a page whose earlier devices do not fill a whole page gives the first
+    page (as read going forward), so the pages going back are the pages going forward.
+    """
+    _check(limit, filters)
+    if after is not None and before is not None:
+        raise StoreRequestError("a page is read after one cursor or before one, not both")
+    if before is not None:
+        rows = session.execute(_positioned(filters, before, backwards=True).limit(limit + 1)).all()
+        if len(rows) <= limit:  # nothing before this page but these: the first page
+            return inventory_window(session, limit, filters)
+        rows = rows[:limit][::-1]
+        return PageWindow(
+            _documents(session, rows), _cursor_of(rows[-1], filters), _cursor_of(rows[0], filters)
+        )
+    rows = session.execute(_positioned(filters, after, backwards=False).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return PageWindow(
+        _documents(session, rows),
+        _cursor_of(rows[-1], filters) if more and rows else None,
+        _cursor_of(rows[0], filters) if after is not None and rows else None,
+    )
+
+
+def _cursor_of(row: Any, filters: PageFilters) -> str:
+    """The cursor that names ``row``'s position in the order of ``filters``."""
+    if filters.sort == "site":
+        return encode_cursor(row.site, row.ip_key, row.device_id)
+    value = getattr(row, SORTS[filters.sort.removeprefix("-")]) or ""
+    return _sorted_cursor(filters.sort, [str(value), row.ip_key, row.device_id])
+
+
+def _positioned(filters: PageFilters, cursor: str | None, *, backwards: bool) -> Select[Any]:
+    """The filtered devices after the cursor (``backwards``: before it, nearest first)."""
     if filters.sort != "site":
-        return _sorted_page(session, after, limit, filters)
+        return _sorted_positioned(filters, cursor, backwards=backwards)
     table = InventoryRow.__table__
     site, ip_key, device_id = table.c.site, table.c.ip_key, table.c.device_id
-    query = _filtered(select(table), filters).order_by(site.asc().nulls_first(), ip_key, device_id)
-    if after is not None:
-        last_site, last_key, last_id = decode_cursor(after)
-        within = or_(ip_key > last_key, and_(ip_key == last_key, device_id > last_id))
+    query = _filtered(select(table), filters)
+    if backwards:
+        query = query.order_by(site.desc().nulls_last(), ip_key.desc(), device_id.desc())
+    else:
+        query = query.order_by(site.asc().nulls_first(), ip_key, device_id)
+    if cursor is None:
+        return query
+    last_site, last_key, last_id = decode_cursor(cursor)
+    if backwards:
+        within = or_(ip_key < last_key, and_(ip_key == last_key, device_id < last_id))
         if last_site is None:
-            query = query.where(or_(and_(site.is_(None), within), site.is_not(None)))
-        else:
-            query = query.where(or_(site > last_site, and_(site == last_site, within)))
-    documents, last, more = _page_of(session, query, limit)
-    if not more or last is None:
-        return documents, None
-    return documents, encode_cursor(last.site, last.ip_key, last.device_id)
+            return query.where(and_(site.is_(None), within))
+        return query.where(or_(site.is_(None), site < last_site, and_(site == last_site, within)))
+    within = or_(ip_key > last_key, and_(ip_key == last_key, device_id > last_id))
+    if last_site is None:
+        return query.where(or_(and_(site.is_(None), within), site.is_not(None)))
+    return query.where(or_(site > last_site, and_(site == last_site, within)))
 
 
 def _filtered(query: Select[Any], filters: PageFilters) -> Select[Any]:
@@ -143,49 +214,54 @@ def _filtered(query: Select[Any], filters: PageFilters) -> Select[Any]:
     return query
 
 
-def _page_of(
-    session: Session, query: Select[Any], limit: int
-) -> tuple[list[dict[str, Any]], Any, bool]:
-    """The inventory JSON of up to ``limit`` rows of ``query``, the last row, and whether
-    more follow."""
-    rows = session.execute(query.limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
+def _documents(session: Session, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """The inventory JSON of the rows, with each device's case."""
     cases = cases_by_device(session, {row.device_id for row in rows}, len(rows))
-    documents = [device_view(row, cases.get(row.device_id, ())).to_json() for row in rows]
-    return documents, rows[-1] if rows else None, more
+    return [device_view(row, cases.get(row.device_id, ())).to_json() for row in rows]
 
 
-def _sorted_page(
-    session: Session, after: str | None, limit: int, filters: PageFilters
-) -> tuple[list[dict[str, Any]], str | None]:
-    """A page in another order than the default: by a column (a missing value sorts as the
-    empty text), then address, then id; a cursor is good only for the order it was made in."""
+def _sorted_positioned(filters: PageFilters, cursor: str | None, *, backwards: bool) -> Select[Any]:
+    """Another order than the default: by a column (a missing value sorts as the empty
+    text), then address, then id; a cursor is good only for the order it was made in."""
     table = InventoryRow.__table__
     name = SORTS[filters.sort.removeprefix("-")]
-    descending = filters.sort.startswith("-")
+    descending = filters.sort.startswith("-") != backwards
     keys = [func.coalesce(table.c[name], ""), table.c.ip_key, table.c.device_id]
     query = _filtered(select(table), filters).order_by(
         *(key.desc() if descending else key.asc() for key in keys)
     )
-    if after is not None:
-        values = _decode_sorted(after, filters.sort)
-        beyond = [
-            (key < value) if descending else (key > value)
-            for key, value in zip(keys, values, strict=True)
-        ]
-        query = query.where(
-            or_(
-                beyond[0],
-                and_(keys[0] == values[0], beyond[1]),
-                and_(keys[0] == values[0], keys[1] == values[1], beyond[2]),
-            )
+    if cursor is None:
+        return query
+    values = _decode_sorted(cursor, filters.sort)
+    beyond = [
+        (key < value) if descending else (key > value)
+        for key, value in zip(keys, values, strict=True)
+    ]
+    return query.where(
+        or_(
+            beyond[0],
+            and_(keys[0] == values[0], beyond[1]),
+            and_(keys[0] == values[0], keys[1] == values[1], beyond[2]),
         )
-    documents, last, more = _page_of(session, query, limit)
-    if not more or last is None:
-        return documents, None
-    value = getattr(last, name) or ""
-    return documents, _sorted_cursor(filters.sort, [str(value), last.ip_key, last.device_id])
+    )
+
+
+#: Devices looked up in one query by :func:`device_places`.
+_PLACES_CHUNK = 500
+
+
+def device_places(session: Session, device_ids: set[str]) -> dict[str, tuple[str, str | None]]:
+    """device id -> (address, site) of the given inventory devices."""
+    table = InventoryRow.__table__
+    ordered = sorted(device_ids)
+    found: dict[str, tuple[str, str | None]] = {}
+    for start in range(0, len(ordered), _PLACES_CHUNK):
+        chunk = ordered[start : start + _PLACES_CHUNK]
+        query = select(table.c.device_id, table.c.ip, table.c.site).where(
+            table.c.device_id.in_(chunk)
+        )
+        found.update({d: (ip, site) for d, ip, site in session.execute(query)})
+    return found
 
 
 def choices(session: Session) -> dict[str, list[str]]:

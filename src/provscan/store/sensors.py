@@ -25,6 +25,8 @@ from provscan.store.models import Base
 
 #: A job's states; the last three are final.
 JOB_STATES = ("queued", "running", "done", "failed", "refused")
+#: What a job asks of a sensor: a scan, the analysis of captures on the sensor, a discovery.
+JOB_KINDS = ("scan", "pcap", "discover")
 FINAL_STATES = frozenset({"done", "failed", "refused"})
 
 _WHEN = DateTime(timezone=True)
@@ -59,6 +61,10 @@ class ScanJobRow(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     site: Mapped[str] = mapped_column(String(64), index=True)
     state: Mapped[str] = mapped_column(String(16), index=True)
+    #: One of JOB_KINDS (migration 0009).
+    kind: Mapped[str] = mapped_column(String(16), server_default="scan")
+    #: What it covers: target specs (scan, unicast discovery), capture names (pcap), or the
+    #: interface (discovery on a segment).
     targets: Mapped[list[str]] = mapped_column(JSON)
     ports: Mapped[list[int] | None] = mapped_column(JSON)
     policies: Mapped[list[str] | None] = mapped_column(JSON)
@@ -128,11 +134,13 @@ class ScanJob:
     detail: str | None
     ports: list[int] | None = None
     policies: list[str] | None = None
+    kind: str = "scan"
 
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "site": self.site,
+            "kind": self.kind,
             "state": self.state,
             "targets": list(self.targets),
             "requested_by": self.requested_by,
@@ -162,6 +170,7 @@ def _job(row: ScanJobRow) -> ScanJob:
         row.detail,
         list(row.ports) if row.ports else None,
         list(row.policies) if row.policies else None,
+        row.kind or "scan",
     )
 
 
@@ -240,8 +249,11 @@ class Fleet:
         ports: list[int] | None = None,
         policies: list[str] | None = None,
         schedule_id: int | None = None,
+        kind: str = "scan",
     ) -> ScanJob:
         check_site_name(site)
+        if kind not in JOB_KINDS:
+            raise StoreRequestError(f"{kind!r} is not a kind of job ({', '.join(JOB_KINDS)})")
         now = datetime.now(UTC)
         with self._writing("scan jobs") as session:
             self._ensure_site(session, site, now)
@@ -249,6 +261,7 @@ class Fleet:
                 id=job_id,
                 site=site,
                 state="queued",
+                kind=kind,
                 targets=list(targets),
                 ports=list(ports) if ports else None,
                 policies=list(policies) if policies else None,

@@ -210,9 +210,12 @@ def list_scans(
 
 class StartScan(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    #: Addresses, networks (CIDR) or ranges; no host names, no @files.
+    #: ``scan``; with a ``site``, also ``pcap`` (captures on the site's sensor) or
+    #: ``discover`` (multicast on the sensor's interface, or unicast to ``targets``).
+    kind: Literal["scan", "pcap", "discover"] = "scan"
+    #: Addresses, networks (CIDR) or ranges; no host names, no @files. A scan needs one.
     targets: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
-        min_length=1, max_length=64
+        default_factory=list, max_length=64
     )
     ports: list[Annotated[int, Field(ge=1, le=65535)]] | None = Field(
         default=None, min_length=1, max_length=1000
@@ -221,12 +224,21 @@ class StartScan(BaseModel):
         default=None, max_length=100
     )
     site: str | None = Field(default=None, max_length=200)
+    #: pcap: the captures, by their paths under the sensor's ``--captures`` directory.
+    captures: list[Annotated[str, Field(min_length=1, max_length=255)]] = Field(
+        default_factory=list, max_length=64
+    )
+    #: discover: one of the sensor's ``--interface``s (default: its first).
+    interface: str | None = Field(default=None, min_length=1, max_length=15)
+    #: discover: seconds to wait for replies.
+    timeout: float | None = Field(default=None, ge=0.1, le=60.0)
 
 
 @route("POST", "/scans", "analyst", status_code=202, responses=ok(ScanJobOut, 202))
 def start_scan(caller: Caller, request: Request, start: StartScan) -> dict[str, Any]:
     """Start a scan (one at a time; the same scope rules as the CLI, discovery off): 202 with
-    the job, whose progress ``GET /scans/jobs/{job_id}/events`` streams."""
+    the job, whose progress ``GET /scans/jobs/{job_id}/events`` streams. With a ``site`` (and
+    a central): the site's sensor runs it, a ``scan``, ``pcap`` or ``discover`` job."""
     from provscan.transport.limits import DEFAULT_PORTS
     from provscan.web.scans import ScanBusy, ScanRefused
 
@@ -234,6 +246,10 @@ def start_scan(caller: Caller, request: Request, start: StartScan) -> dict[str, 
     central = getattr(request.app.state, "central", None)
     if start.site is not None and central is not None:
         return _send_to_site(caller, request, start, org_types)  # the site's sensor scans
+    if start.kind != "scan":
+        raise HTTPException(400, f"a {start.kind} job runs on a site's sensor: name its site")
+    if not start.targets:
+        raise HTTPException(400, "a scan names its targets")
     jobs = request.app.state.scan_jobs
     try:
         job = jobs.start(
@@ -267,7 +283,8 @@ def _send_to_site(
     from provscan.web.scans import ScanRefused, check_targets
 
     try:
-        check_targets(start.targets)
+        if start.targets:  # a scan's, or a unicast discovery's; the sensor checks again
+            check_targets(start.targets)
         job = request.app.state.central.request_scan(
             start.site,
             start.targets,
@@ -275,6 +292,10 @@ def _send_to_site(
             ports=start.ports,
             policies=start.policies,
             acting_as=list(org_types),
+            kind=start.kind,
+            captures=start.captures,
+            interface=start.interface,
+            timeout=start.timeout,
         )
     except BrokerError as exc:
         raise HTTPException(503, str(exc)) from None
@@ -287,7 +308,7 @@ def _send_to_site(
         "scan.start",
         client_address(request),
         job.id,
-        {"targets": start.targets, "site": start.site},
+        {"kind": start.kind, "targets": job.targets, "site": start.site},
     )
     result: dict[str, Any] = job.to_json()
     result["status_url"] = f"{PREFIX}/scans/jobs/{job.id}"

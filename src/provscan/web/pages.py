@@ -10,14 +10,13 @@ session every page redirects to ``/login``; below the page's role it answers 403
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
 import re
 import secrets
 import tempfile
-import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,7 +32,9 @@ from starlette.datastructures import FormData, UploadFile
 from provscan.errors import ProvscanError, StoreRequestError
 from provscan.store.cases import SETTABLE, STATES
 from provscan.store.inventory import STATUSES
-from provscan.store.pages import MAX_PAGE, SORTS, PageFilters
+from provscan.store.pages import MAX_PAGE, SORTS, PageFilters, PageWindow
+from provscan.store.screenings import FORMATS as SCREEN_FORMATS
+from provscan.store.screenings import KEEP_FOR
 from provscan.store.users import ROLES, LoginRefused, User
 from provscan.web.auth import SESSION_COOKIE, Principal, client_address, store_of
 
@@ -51,9 +52,14 @@ BOARD_COLUMN = 100
 AUDIT_PAGE = 100
 #: Screened rows shown on the page (the download has every row).
 SHOWN_SCREEN_ROWS = 1000
-#: Screening results kept for download, and for how long.
-SCREEN_RESULTS = 16
-SCREEN_RESULT_SECONDS = 3600
+#: Stored scans listed on the scans page.
+STORED_SCANS = 25
+#: Scan jobs listed on a site's page and on the scans page.
+SITE_JOBS = 50
+#: Devices listed on a stored scan's page (its JSON has all of them).
+SCAN_DEVICES = 1000
+#: Newest stored scans on the dashboard.
+DASHBOARD_SCANS = 5
 #: Longest text accepted from a filter box.
 MAX_FILTER = 200
 
@@ -90,11 +96,25 @@ def _pretty(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
+def _key_address(key: object) -> str:
+    """The address an inventory address key stands for (``store.inventory.address_key``)."""
+    text = str(key)
+    try:
+        if text[:1] == "4" and len(text) == 9:
+            return str(ipaddress.IPv4Address(int(text[1:], 16)))
+        if text[:1] == "6" and len(text) == 33:
+            return str(ipaddress.IPv6Address(int(text[1:], 16)))
+    except ValueError:
+        pass
+    return text
+
+
 @cache
 def _templates() -> Environment:
     environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
     environment.filters["path"] = _path_part
     environment.filters["pretty"] = _pretty
+    environment.filters["address"] = _key_address
     return environment
 
 
@@ -106,6 +126,8 @@ DONE = {
     "disabled": "The account was disabled; its sessions and API tokens ended.",
     "enabled": "The account was enabled.",
     "password": "Your password was changed; your other sessions ended.",
+    "schedule-added": "The schedule was added.",
+    "schedule-removed": "The schedule was removed; the scans it sent stay.",
 }
 
 
@@ -180,16 +202,17 @@ async def _posted(request: Request, role: str) -> tuple[Visitor, FormData] | Res
     visitor = Visitor(*found)
     form = await request.form()
     sent = form.get("csrf_token")
+    problem = None
     if not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), visitor.csrf.encode()):
-        return _refused(
-            request,
-            visitor,
-            403,
+        problem = (
             "The form did not carry this session's token (it expired, or it did not come "
-            "from this console). Reload the page and try again.",
+            "from this console). Reload the page and try again."
         )
-    if not visitor.user.can(role):
-        return _refused(request, visitor, 403, f"This needs the {role} role.")
+    elif not visitor.user.can(role):
+        problem = f"This needs the {role} role."
+    if problem is not None:
+        await form.close()  # an upload is a temporary file: closed now, not left to the GC
+        return _refused(request, visitor, 403, problem)
     return visitor, form
 
 
@@ -200,7 +223,8 @@ def _text(form: FormData | Mapping[str, Any], name: str, limit: int = MAX_FILTER
 
 def _said(exc: Exception, request: Request) -> str:
     """A store message without the database it names (a file path on the server)."""
-    return str(exc).replace(f" in {store_of(request).display_name}", "")
+    shown = store_of(request).display_name
+    return str(exc).replace(f" in {shown}", "").replace(shown, "the store")
 
 
 def _back(path: str, done: str, anchor: str = "") -> Response:
@@ -291,7 +315,8 @@ async def logout(request: Request) -> Response:
 
 @page("GET", "/", "viewer")
 def dashboard(request: Request) -> Response:
-    """The dashboard: totals, restricted devices by maker and site, the first of them."""
+    """The dashboard: totals, restricted devices by maker and site, the first of them, the
+    newest scans."""
     from provscan.knowledge.packs import active_pack
 
     visitor = _visitor(request, "viewer")
@@ -307,6 +332,7 @@ def dashboard(request: Request) -> Response:
         title="Dashboard",
         counts=store.dashboard(),
         devices=devices,
+        scans=store.scans(DASHBOARD_SCANS),
         knowledge={"version": pack.version, "as_of": pack.as_of},
     )
 
@@ -325,7 +351,9 @@ class DeviceQuery:
     status: str = ""
     sort: str = "site"
     limit: int = PAGE_SIZES[0]
+    #: The page after this cursor, or (``before``) the page that ends just before it.
     cursor: str = ""
+    before: str = ""
 
     @classmethod
     def read(cls, params: Mapping[str, str]) -> DeviceQuery:
@@ -347,6 +375,7 @@ class DeviceQuery:
             sort=pick("sort", sorts),
             limit=limit if limit in PAGE_SIZES else PAGE_SIZES[0],
             cursor=params.get("cursor", "")[:2000],
+            before="" if params.get("cursor") else params.get("before", "")[:2000],
         )
 
     def filters(self) -> PageFilters:
@@ -360,14 +389,21 @@ class DeviceQuery:
         )
 
     def url(self, path: str = "/devices", **changes: Any) -> str:
-        """This query's URL with ``changes`` (a new filter or order starts at page one)."""
-        if set(changes) - {"cursor"}:
+        """This query's URL with ``changes`` (a new filter or order starts at page one; a
+        page after one cursor is not also before another)."""
+        if set(changes) - {"cursor", "before"}:
+            changes.setdefault("cursor", "")
+            changes.setdefault("before", "")
+        elif "cursor" in changes:
+            changes.setdefault("before", "")
+        elif "before" in changes:
             changes.setdefault("cursor", "")
         values = replace(self, **changes)
         defaults = DeviceQuery()
+        names = ("q", "site", "maker", "restricted", "status", "sort", "limit", "cursor", "before")
         pairs = [
             (name, getattr(values, name))
-            for name in ("q", "site", "maker", "restricted", "status", "sort", "limit", "cursor")
+            for name in names
             if getattr(values, name) != getattr(defaults, name)
         ]
         return f"{path}?{urlencode(pairs)}" if pairs else path
@@ -384,13 +420,16 @@ class DeviceQuery:
 
     def export(self, fmt: str) -> str:
         """The download of every device this query matches, in ``fmt``."""
-        whole = replace(self, cursor="", limit=PAGE_SIZES[0]).url("/devices/export", cursor="")
+        whole = replace(self, cursor="", before="", limit=PAGE_SIZES[0]).url(
+            "/devices/export", cursor=""
+        )
         return f"{whole}{'&' if '?' in whole else '?'}{urlencode({'format': fmt})}"
 
 
 @page("GET", "/devices", "viewer")
 def devices(request: Request) -> Response:
-    """The inventory a page at a time: filters, search, order, export."""
+    """The inventory a page at a time (keyset pages both ways: "next" reads after the last
+    device, "previous" before the first): filters, search, order, export."""
     visitor = _visitor(request, "viewer")
     if isinstance(visitor, Response):
         return visitor
@@ -398,9 +437,14 @@ def devices(request: Request) -> Response:
     store = store_of(request)
     problem, status = None, 200
     try:
-        found, after = store.inventory_page(query.cursor or None, query.limit, query.filters())
+        window = store.inventory_window(
+            query.limit,
+            query.filters(),
+            after=query.cursor or None,
+            before=query.before or None,
+        )
     except StoreRequestError as exc:
-        found, after, problem, status = [], None, _said(exc, request), 400
+        window, problem, status = PageWindow([], None, None), _said(exc, request), 400
     return _render(
         request,
         "devices.html.j2",
@@ -408,8 +452,10 @@ def devices(request: Request) -> Response:
         status,
         title="Devices",
         query=query,
-        devices=found,
-        next_url=query.url(cursor=after) if after else None,
+        devices=window.devices,
+        next_url=query.url(cursor=window.next) if window.next else None,
+        previous_url=query.url(before=window.previous) if window.previous else None,
+        first_page=window.previous is None and status == 200,
         choices=store.device_choices(),
         statuses=STATUSES,
         page_sizes=sorted(PAGE_SIZES),
@@ -567,9 +613,10 @@ def cases_board(request: Request) -> Response:
         return visitor
     state = request.query_params.get("state", "")
     shown = (state,) if state in STATES else STATES
-    columns = []
+    columns: list[dict[str, Any]] = []
+    store = store_of(request)
     for name in shown:
-        found = sorted(store_of(request).cases(status=name), key=_board_order)
+        found = sorted(store.cases(status=name), key=_board_order)
         limit = len(found) if state else BOARD_COLUMN
         columns.append(
             {
@@ -579,12 +626,14 @@ def cases_board(request: Request) -> Response:
                 "cases": found[:limit],
             }
         )
+    on_board = {case.device_id for column in columns for case in column["cases"]}
     return _render(
         request,
         "cases.html.j2",
         visitor,
         title="Cases" if not state else f"Cases: {shown[0]}",
         columns=columns,
+        places=store.device_places(on_board),
         one_state=bool(state in STATES),
     )
 
@@ -615,14 +664,19 @@ def _scans_answer(
     jobs = request.app.state.scan_jobs
     with jobs.lock:
         running = [job.to_json() for job in jobs.jobs.values()]
+    store = store_of(request)
+    fleet = store.fleet()
     return _render(
         request,
         "scans.html.j2",
         visitor,
         status,
         title="Scans",
-        scans=store_of(request).scans(25),
+        scans=store.scans(STORED_SCANS),
         jobs=running,
+        site_jobs=[job.to_json() for job in fleet.jobs(limit=SITE_JOBS)],
+        sites=_sites(request),
+        central=request.app.state.central is not None,
         can_start=visitor.user.can("analyst"),
         problem=problem,
         asked=asked or {},
@@ -715,55 +769,263 @@ def _site_job(request: Request, visitor: Visitor, job_id: str) -> Response:
     )
 
 
+@page("GET", "/scans/{scan_id}", "viewer")
+def stored_scan(request: Request, scan_id: str) -> Response:
+    """One stored scan: its summary, notes and devices (each linked to the inventory)."""
+    visitor = _visitor(request, "viewer")
+    if isinstance(visitor, Response):
+        return visitor
+    store = store_of(request)
+    try:
+        scan = store.scan_summary(scan_id[:64])
+        document = store.load(scan.id)
+        sighted = store.sightings(scan.id)
+    except StoreRequestError as exc:
+        return _refused(request, visitor, 404, _said(exc, request))
+    devices = [
+        {**device.model_dump(mode="json"), "device_id": sighted.get(position, (None, ""))[0]}
+        for position, device in enumerate(document.devices[:SCAN_DEVICES])
+    ]
+    return _render(
+        request,
+        "scan.html.j2",
+        visitor,
+        title=f"Scan {scan.id}",
+        scan=scan,
+        section=document.scan,
+        devices=devices,
+        total=len(document.devices),
+    )
+
+
+#: Scans offered in the diff page's choices.
+DIFF_CHOICES = 100
+
+
+@page("GET", "/diff", "viewer")
+def scan_diff(request: Request) -> Response:
+    """What changed between two stored scans (default: the newest two whose scopes overlap)."""
+    visitor = _visitor(request, "viewer")
+    if isinstance(visitor, Response):
+        return visitor
+    store = store_of(request)
+    old = _text(request.query_params, "old", 64) or None
+    new = _text(request.query_params, "new", 64) or None
+    problem, status, found = None, 200, None
+    try:
+        found = store.diff(old, new)
+    except StoreRequestError as exc:
+        problem = _said(exc, request)
+        status = 400 if old or new else 200  # nothing asked: a note, not an error
+    return _render(
+        request,
+        "diff.html.j2",
+        visitor,
+        status,
+        title="Compare scans",
+        diff=found,
+        choices=store.scans(DIFF_CHOICES),
+        old=found.old.id if found else old,
+        new=found.new.id if found else new,
+        problem=problem,
+    )
+
+
+# --- sites, sensors, schedules -----------------------------------------------------------
+
+
+def _sites(request: Request) -> list[dict[str, Any]]:
+    """Every site with its sensors (each marked silent or not) and its waiting jobs."""
+    from datetime import UTC, datetime
+
+    from provscan.web.sites import list_sites
+
+    now = datetime.now(UTC)
+    found: list[dict[str, Any]] = list_sites(request)["sites"]
+    for site in found:
+        for sensor in site["sensors"]:
+            sensor["silent_for"] = _for(now - datetime.fromisoformat(sensor["last_heartbeat"]))
+        if site["sensors"]:
+            newest = max(datetime.fromisoformat(s["last_heartbeat"]) for s in site["sensors"])
+            site["silent_for"] = _for(now - newest)
+    return found
+
+
+def _for(span: Any) -> str:
+    """A time span in words, to the minute: "for 3 d 4 h", "for 12 min"."""
+    minutes = max(int(span.total_seconds()) // 60, 0)
+    days, hours, minutes = minutes // 1440, minutes // 60 % 24, minutes % 60
+    if days:
+        return f"for {days} d {hours} h"
+    if hours:
+        return f"for {hours} h {minutes} min"
+    return f"for {minutes} min" if minutes else "for less than a minute"
+
+
+def _every(seconds: int | None) -> str:
+    if seconds is None:
+        return ""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"every {seconds // size}{unit}"
+    return f"every {seconds}s"
+
+
+@page("GET", "/sites", "viewer")
+def sites_page(request: Request) -> Response:
+    """Sites and their sensors (which is silent, since when), and the schedules."""
+    visitor = _visitor(request, "viewer")
+    if isinstance(visitor, Response):
+        return visitor
+    return _sites_answer(request, visitor)
+
+
+def _sites_answer(
+    request: Request,
+    visitor: Visitor,
+    problem: str | None = None,
+    status: int = 200,
+    asked: Mapping[str, str] | None = None,
+) -> Response:
+    from provscan.web.sites import SILENT_AFTER
+
+    return _render(
+        request,
+        "sites.html.j2",
+        visitor,
+        status,
+        title="Sites and sensors",
+        sites=_sites(request),
+        schedules=store_of(request).fleet().schedules(),
+        every=_every,
+        silent_after=int(SILENT_AFTER.total_seconds()),
+        can_schedule=visitor.user.can("admin"),
+        problem=problem,
+        asked=asked or {},
+    )
+
+
+@page("GET", "/sites/{name}", "viewer")
+def site_page(request: Request, name: str) -> Response:
+    """One site: its sensors, the scans sent to it and their state, its schedules; an
+    analyst can send it a scan."""
+    visitor = _visitor(request, "viewer")
+    if isinstance(visitor, Response):
+        return visitor
+    site = next((s for s in _sites(request) if s["name"] == name[:64]), None)
+    if site is None:
+        return _refused(request, visitor, 404, "There is no such site.")
+    fleet = store_of(request).fleet()
+    return _render(
+        request,
+        "site.html.j2",
+        visitor,
+        title=f"Site {site['name']}",
+        site=site,
+        jobs=[job.to_json() for job in fleet.jobs(site=site["name"], limit=SITE_JOBS)],
+        schedules=[s for s in fleet.schedules() if s.site == site["name"]],
+        every=_every,
+        central=request.app.state.central is not None,
+        can_start=visitor.user.can("analyst"),
+    )
+
+
+def _new_schedule(form: FormData) -> dict[str, Any]:
+    """The schedule a form asks for, checked as the CLI checks it (StoreRequestError)."""
+    from datetime import UTC, datetime
+
+    from provscan.sensors.central import cron_schedule, next_run, parse_every
+    from provscan.store.sensors import check_site_name
+    from provscan.web.scans import ScanRefused, check_targets
+
+    site = _text(form, "site", 64)
+    targets = _split(_text(form, "targets", 5000))
+    every, cron = _text(form, "every", 16), _text(form, "cron", 200)
+    try:
+        check_site_name(site)
+        if bool(every) == bool(cron):
+            raise StoreRequestError("give an interval (e.g. 24h) or a cron line, one of them")
+        if not targets or len(targets) > 64:
+            raise StoreRequestError("give one to 64 addresses, networks or ranges")
+        check_targets(targets)
+        ports = [int(port) for port in _split(_text(form, "ports", 5000))] or None
+        if ports and not all(1 <= port <= 65535 for port in ports):
+            raise StoreRequestError("ports are numbers 1-65535")
+        every_seconds = parse_every(every) if every else None
+        if cron:
+            cron_schedule(cron)
+        now = datetime.now(UTC)
+        first = now if every_seconds else next_run((None, cron), now)
+    except ValueError:
+        raise StoreRequestError("ports are numbers 1-65535") from None
+    except (ScanRefused, ProvscanError) as exc:
+        raise StoreRequestError(str(exc)) from None
+    return {
+        "site": site,
+        "targets": targets,
+        "every_seconds": every_seconds,
+        "cron": cron or None,
+        "next_run": first,
+        "ports": ports,
+    }
+
+
+@page("POST", "/schedules", "admin")
+async def add_schedule(request: Request) -> Response:
+    """Add a schedule (the central sends its scans to the site's sensor); audited."""
+    posted = await _posted(request, "admin")
+    if isinstance(posted, Response):
+        return posted
+    visitor, form = posted
+    asked = {
+        name: _text(form, name, 5000) for name in ("site", "targets", "every", "cron", "ports")
+    }
+
+    def add() -> None:
+        wanted = _new_schedule(form)
+        schedule = store_of(request).fleet().add_schedule(**wanted)
+        store_of(request).accounts().audit(
+            visitor.user.name,
+            "schedule.add",
+            client_address(request),
+            str(schedule.id),
+            {"site": schedule.site, "targets": schedule.targets},
+        )
+
+    try:
+        await run_in_threadpool(add)
+    except StoreRequestError as exc:
+        return await run_in_threadpool(
+            _sites_answer, request, visitor, _said(exc, request), 400, asked
+        )
+    return _back("/sites", "schedule-added", "#schedules")
+
+
+@page("POST", "/schedules/{schedule_id}/remove", "admin")
+async def remove_schedule(request: Request, schedule_id: str) -> Response:
+    """Remove a schedule (the scans it already sent stay); audited."""
+    posted = await _posted(request, "admin")
+    if isinstance(posted, Response):
+        return posted
+    visitor, _ = posted
+    number = _case_number(schedule_id)  # the same bounds as a case number
+
+    def remove() -> None:
+        if number is None:
+            raise StoreRequestError(f"no schedule {schedule_id[:20]!r}")
+        store_of(request).fleet().remove_schedule(number)
+        store_of(request).accounts().audit(
+            visitor.user.name, "schedule.remove", client_address(request), str(number), None
+        )
+
+    try:
+        await run_in_threadpool(remove)
+    except StoreRequestError:
+        return _refused(request, visitor, 404, "There is no such schedule.")
+    return _back("/sites", "schedule-removed", "#schedules")
+
+
 # --- screening ---------------------------------------------------------------------------
-
-
-@dataclass
-class ScreenResult:
-    owner: str
-    created: float
-    #: format -> (bytes, media type)
-    files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
-
-
-class ScreenResults:
-    """Screened lists kept for their downloads: a few, for an hour, only for who made them."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.results: dict[str, ScreenResult] = {}
-
-    def add(self, result: ScreenResult) -> str:
-        key = secrets.token_urlsafe(16)
-        with self.lock:
-            self._expire()
-            self.results[key] = result
-            while len(self.results) > SCREEN_RESULTS:
-                del self.results[next(iter(self.results))]
-        return key
-
-    def get(self, key: str, owner: str) -> ScreenResult | None:
-        with self.lock:
-            self._expire()
-            found = self.results.get(key)
-        return found if found is not None and found.owner == owner else None
-
-    def _expire(self) -> None:
-        oldest = time.monotonic() - SCREEN_RESULT_SECONDS
-        for key in [k for k, r in self.results.items() if r.created < oldest]:
-            del self.results[key]
-
-
-def _screen_results(request: Request) -> ScreenResults:
-    state = request.app.state
-    with _RESULTS_LOCK:
-        if not hasattr(state, "screen_results"):
-            state.screen_results = ScreenResults()
-    results: ScreenResults = state.screen_results
-    return results
-
-
-_RESULTS_LOCK = threading.Lock()
 
 
 @page("GET", "/screen", "analyst")
@@ -782,10 +1044,12 @@ def screen_form(request: Request) -> Response:
         title="Screen a list",
         max_mib=MAX_BODY_BYTES // 1_048_576,
         max_rows=MAX_SCREEN_ROWS,
+        kept=store_of(request).screenings().mine(visitor.user.name),
+        keep_days=KEEP_FOR.days,
     )
 
 
-def _screen_upload(data: bytes) -> tuple[list[Any], dict[str, tuple[bytes, str]]]:
+def _screen_upload(data: bytes) -> tuple[list[Any], dict[str, bytes]]:
     """The screened rows of an uploaded list and its annotated copies (CSV, XLSX), read
     with the API's limits; the client's file name is never used."""
     from provscan.screening.columns import choose_columns
@@ -801,13 +1065,7 @@ def _screen_upload(data: bytes) -> tuple[list[Any], dict[str, tuple[bytes, str]]
             table = read_table(path, max_rows=MAX_SCREEN_ROWS, max_bytes=len(data) + 1)
             columns = choose_columns(table.header)
             rows = screen_table(table, columns, identifier, policies, acting_as=org_types)
-            files = {
-                "csv": (render_csv(table, rows), "text/csv; charset=utf-8"),
-                "xlsx": (
-                    render_xlsx(table, rows)[0],
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                ),
-            }
+            files = {"csv": render_csv(table, rows), "xlsx": render_xlsx(table, rows)[0]}
         except ProvscanError as exc:
             # The reader names the file it read: here a temporary path, not the client's.
             raise StoreRequestError(str(exc).replace(str(path), "the upload")) from None
@@ -825,7 +1083,11 @@ async def screen(request: Request) -> Response:
         return posted
     visitor, form = posted
     upload = form.get("file")
-    limits = {"max_mib": MAX_BODY_BYTES // 1_048_576, "max_rows": MAX_SCREEN_ROWS}
+    limits = {
+        "max_mib": MAX_BODY_BYTES // 1_048_576,
+        "max_rows": MAX_SCREEN_ROWS,
+        "keep_days": KEEP_FOR.days,
+    }
     if not isinstance(upload, UploadFile):
         return _render(
             request,
@@ -854,30 +1116,64 @@ async def screen(request: Request) -> Response:
             problem=str(exc),
             **limits,
         )
-    key = _screen_results(request).add(ScreenResult(visitor.user.name, time.monotonic(), files))
-    await run_in_threadpool(
-        store_of(request).accounts().audit,
-        visitor.user.name,
-        "screen",
-        client_address(request),
-        None,
-        {"rows": len(rows)},
-    )
     counts = {status: sum(row.status == status for row in rows) for status in _SCREEN_STATUSES}
+    kept = await run_in_threadpool(
+        lambda: (
+            store_of(request)
+            .screenings()
+            .add(
+                visitor.user.name,
+                rows=len(rows),
+                counts=counts,
+                shown=[_shown_row(row) for row in rows[:SHOWN_SCREEN_ROWS]],
+                files=files,
+                address=client_address(request),
+            )
+        )
+    )
     return _render(
         request,
         "screen.html.j2",
         visitor,
         title="Screened list",
-        rows=rows[:SHOWN_SCREEN_ROWS],
-        total=len(rows),
-        counts=counts,
-        result_key=key,
+        result=kept,
         **limits,
     )
 
 
 _SCREEN_STATUSES = ("restricted", "review", "clear", "unknown")
+
+
+def _shown_row(row: Any) -> dict[str, Any]:
+    """A screened row as the page shows it (kept as JSON): the row and the measures that
+    restrict it."""
+    shown: dict[str, Any] = row.model_dump(mode="json")
+    shown["measures"] = list(dict.fromkeys(f.policy for f in row.findings if f.restricts))
+    return shown
+
+
+@page("GET", "/screen/results/{result_id}", "analyst")
+def screen_result(request: Request, result_id: str) -> Response:
+    """A kept screening result again (only for who screened it, until it expires)."""
+    from provscan.web.api import MAX_SCREEN_ROWS
+    from provscan.web.security import MAX_BODY_BYTES
+
+    visitor = _visitor(request, "analyst")
+    if isinstance(visitor, Response):
+        return visitor
+    found = store_of(request).screenings().get(result_id[:64], visitor.user.name)
+    if found is None:
+        return _refused(request, visitor, 404, "That result is gone; screen the list again.")
+    return _render(
+        request,
+        "screen.html.j2",
+        visitor,
+        title="Screened list",
+        result=found,
+        max_mib=MAX_BODY_BYTES // 1_048_576,
+        max_rows=MAX_SCREEN_ROWS,
+        keep_days=KEEP_FOR.days,
+    )
 
 
 @page("GET", "/screen/results/{result_id}/{fmt}", "analyst")
@@ -886,13 +1182,12 @@ def screen_download(request: Request, result_id: str, fmt: str) -> Response:
     visitor = _visitor(request, "analyst")
     if isinstance(visitor, Response):
         return visitor
-    found = _screen_results(request).get(result_id[:64], visitor.user.name)
-    if found is None or fmt not in found.files:
+    body = store_of(request).screenings().download(result_id[:64], visitor.user.name, fmt)
+    if body is None:
         return _refused(request, visitor, 404, "That result is gone; screen the list again.")
-    body, media = found.files[fmt]
     return Response(
         body,
-        media_type=media,
+        media_type=SCREEN_FORMATS[fmt],
         headers={"content-disposition": f'attachment; filename="provscan-screened.{fmt}"'},
     )
 

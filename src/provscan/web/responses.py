@@ -62,6 +62,8 @@ class ScanJobOut(BaseModel):
     targets: list[str]
     site: str | None
     scan_id: str | None
+    #: A job sent to a site: ``scan``, ``pcap`` or ``discover``.
+    kind: str | None = None
     started_by: str | None = None
     events: int | None = None
     #: Where the job's progress streams (in the answer that started it).

@@ -10,7 +10,6 @@ interlock) before anything is sent; discovery (multicast on the server's interfa
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import threading
 import uuid
@@ -23,7 +22,7 @@ from provscan.events import ScanObserver
 from provscan.model import Device, ScanInfo, ScanResult
 from provscan.store.db import Store
 from provscan.store.inventory import coverage_ranges
-from provscan.targets import TargetSet, build_targets, check_scope
+from provscan.targets import TargetSet, build_targets, check_scope, is_address_spec
 
 #: Scans running at once (each already runs many connections; the server stays responsive).
 MAX_RUNNING = 1
@@ -41,41 +40,13 @@ class ScanBusy(ProvscanError):
     """Another scan is running."""
 
 
-def _is_address_spec(spec: str) -> bool:
-    """An address, a network (CIDR) or a range ``A-B`` / ``a.b.c.d-e``; never a name."""
-    try:
-        ipaddress.ip_address(spec)
-        return True
-    except ValueError:
-        pass
-    try:
-        ipaddress.ip_network(spec, strict=False)
-        return True
-    except ValueError:
-        pass
-    first, dash, last = spec.partition("-")
-    if not dash:
-        return False
-    try:
-        ipaddress.ip_address(first)
-    except ValueError:
-        return False
-    if last.isdigit():
-        return int(last) <= 255
-    try:
-        ipaddress.ip_address(last)
-        return True
-    except ValueError:
-        return False
-
-
 def check_targets(specs: Sequence[str]) -> TargetSet:
     """The target set of ``specs``, or :class:`ScanRefused` naming the first problem."""
     cleaned = [spec.strip() for spec in specs if spec.strip()]
     if not cleaned:
         raise ScanRefused("no targets given")
     for spec in cleaned:
-        if not _is_address_spec(spec):
+        if not is_address_spec(spec):
             raise ScanRefused(
                 f"{spec!r}: targets from the web are addresses, networks or ranges "
                 "(no host names, no @files)"
