@@ -100,6 +100,10 @@ def test_diff_and_cases(
     assert diff["old"]["id"] == "20260101T120000Z-3f2a"
     assert diff["new"]["id"] == "20260102T120000Z-beef"
     assert client.get("/api/v1/diff?old=nope", headers=viewer).status_code == 404
+    # no store message gives away the database file's path on the server
+    for path in ("/api/v1/diff?old=nope", "/api/v1/diff?old=20260101T120000Z-3f2a&new=nope"):
+        detail = client.get(path, headers=viewer).text
+        assert "web.db" not in detail and "/tmp" not in detail
     cases = client.get("/api/v1/cases", headers=viewer).json()["cases"]
     assert cases and cases[0]["status"] == "open"
     changed = client.patch(

@@ -26,6 +26,7 @@ from provscan.web.auth import (
     client_address,
     principal,
     require,
+    store_message,
     store_of,
 )
 from provscan.web.responses import (
@@ -102,10 +103,7 @@ def route(method: str, path: str, role: str, **options: Any) -> Callable[[Any], 
 
 def _said(exc: Exception, request: Request | None) -> str:
     """The store's message without the database it names (a file path on the server)."""
-    text = str(exc)
-    if request is not None:
-        text = text.replace(f" in {store_of(request).display_name}", "")
-    return text
+    return store_message(exc, request) if request is not None else str(exc)
 
 
 def _not_found(exc: StoreRequestError, request: Request) -> HTTPException:

@@ -33,6 +33,12 @@ def store_of(request: Request) -> Store:
     return store
 
 
+def store_message(exc: Exception, request: Request) -> str:
+    """A store message without the database it names (a file path on the server)."""
+    shown = store_of(request).display_name
+    return str(exc).replace(f" in {shown}", "").replace(shown, "the store")
+
+
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "-"
 

@@ -36,7 +36,13 @@ from provscan.store.pages import MAX_PAGE, SORTS, PageFilters, PageWindow
 from provscan.store.screenings import FORMATS as SCREEN_FORMATS
 from provscan.store.screenings import KEEP_FOR
 from provscan.store.users import ROLES, LoginRefused, User
-from provscan.web.auth import SESSION_COOKIE, Principal, client_address, store_of
+from provscan.web.auth import (
+    SESSION_COOKIE,
+    Principal,
+    client_address,
+    store_message,
+    store_of,
+)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -221,10 +227,7 @@ def _text(form: FormData | Mapping[str, Any], name: str, limit: int = MAX_FILTER
     return value.strip()[:limit] if isinstance(value, str) else ""
 
 
-def _said(exc: Exception, request: Request) -> str:
-    """A store message without the database it names (a file path on the server)."""
-    shown = store_of(request).display_name
-    return str(exc).replace(f" in {shown}", "").replace(shown, "the store")
+_said = store_message
 
 
 def _back(path: str, done: str, anchor: str = "") -> Response:
