@@ -332,9 +332,10 @@ REGISTRY = {o.registry_name: o.vendor for o in load_grammar_knowledge().oui_owne
 @pytest.mark.parametrize(
     ("owner", "vendor"),
     [
-        ("Samsung Electronics Co.,Ltd", None),
+        # Samsung Electronics is its own vendor (phones, TVs), never Hanwha Vision.
+        ("Samsung Electronics Co.,Ltd", "Samsung Electronics"),
         ("SAMSUNG ELECTRO MECHANICS CO., LTD.", None),
-        ("Samsung Electronics", None),
+        ("Samsung Electronics", "Samsung Electronics"),
         ("Samsung Techwin Co., Ltd", "Hanwha Vision"),
         ("SAMSUNG TECHWIN CO.,LTD", "Hanwha Vision"),
         ("Amcrest Technologies LLC", "Amcrest"),
@@ -354,10 +355,11 @@ def test_whole_name_drops_only_corporate_designators() -> None:
     assert whole_name("Samsung Electronics Co.,Ltd") == "samsungelectronics"
 
 
-def test_a_samsung_phone_mac_names_no_maker() -> None:
+def test_a_samsung_phone_mac_names_samsung_electronics_not_hanwha() -> None:
     samsung_phone = "8c:71:f8:00:00:01"  # Samsung Electronics Co.,Ltd
     device = ATTRIBUTOR.attribute("127.0.0.1", [], [], mac=samsung_phone).device
-    assert device.manufacturer is None
+    assert device.manufacturer == "Samsung Electronics"
+    assert not device.restricted
     samsung_techwin = "00:09:18:00:00:01"  # Samsung Techwin: Hanwha Vision's former name
     device = ATTRIBUTOR.attribute("127.0.0.1", [], [], mac=samsung_techwin).device
     assert device.manufacturer == "Hanwha Vision"
