@@ -91,7 +91,11 @@ def test_human_view_fits_80_columns(lab: Lab) -> None:
     result = run("explain", SWITCH.address, "--ports", "22,23")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].startswith(f"{SWITCH.address}: RESTRICTED - maker Huawei")
+    # The verdict line says whom it was judged for (no --as: the default reading).
+    assert lines[0].startswith(
+        f"{SWITCH.address}: RESTRICTED (as a national government body, the default) - maker"
+    )
+    assert "maker Huawei" in " ".join(" ".join(lines[:2]).split())
     for heading in ("Evidence", "How the verdict was reached", "Measures"):
         assert heading in lines
     assert max(len(line) for line in lines) <= 80

@@ -509,36 +509,19 @@ def lab_down(state_dir: Annotated[Path | None, typer.Option("--state-dir")] = No
 
 
 @lab_app.command("list")
-def lab_list() -> None:
+def lab_list(
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Every field and each device's description, device by device."
+        ),
+    ] = False,
+) -> None:
     """List the lab's emulated devices (from the bundled personalities)."""
-    from rich.table import Table
-
+    from provscan.commands.lab import lab_table
     from provscan.lab.server import load_devices
 
-    table = Table(title="Device lab")
-    for column in (
-        "id",
-        "address",
-        "ports",
-        "maker",
-        "label brand",
-        "model",
-        "restricted",
-        "description",
-    ):
-        table.add_column(column, overflow="fold")
-    for device in load_devices():
-        table.add_row(
-            device.id,
-            device.address,
-            ",".join(str(s.port) for s in device.services),
-            device.expect.manufacturer or "-",
-            device.expect.brand or "-",
-            device.identity.model or "-",
-            "hostile" if device.expect.hostile else str(device.expect.restricted),
-            device.description,
-        )
-    Console().print(table)
+    lab_table(load_devices(), Console(soft_wrap=False), verbose=verbose)
 
 
 #: Command modules of later pipeline inputs; each defines ``register(app: typer.Typer)``.

@@ -13,8 +13,10 @@ from rich.console import Console
 from provscan.model import ScanResult
 from provscan.report.formats import render_table, summary_line
 
-#: Lines a newcomer's first look may take: two screens of 50 lines at 100 columns and up.
-LINE_BUDGET = {80: 125, 100: 100, 120: 100}
+#: Lines a newcomer's first look may take: two screens of 50 lines at 100 columns and up,
+#: and the three lines the Clear group takes to say whom its devices are clear for and which
+#: measures name them all the same (measures binding others: the lab's Uniview and TP-Link).
+LINE_BUDGET = {80: 125, 100: 103, 120: 100}
 
 _ADDRESS_LIKE = re.compile(r"127\.[0-9.]*[0-9]")
 

@@ -20,7 +20,6 @@ def identify(text: str, brand: str | None = None) -> Identification:
 @pytest.mark.parametrize(
     "text",
     [
-        "DBPOWER 1080P WiFi camera for Raspberry Pi",
         "Camera Module 3 for Raspberry Pi",
         "IR night vision camera compatible with Raspberry Pi 4",
     ],
@@ -31,6 +30,13 @@ def test_a_brand_after_for_or_with_is_a_mention_not_the_maker(text: str) -> None
     # Then that platform is not reported as its maker, and the reason says why
     assert found.maker != "Raspberry Pi"
     assert any("read as a mention" in reason for reason in found.reasons)
+
+
+def test_a_label_brand_before_the_mention_is_the_label_not_the_platform() -> None:
+    # DBPOWER is a label brand whose maker is not recorded: no maker, never Raspberry Pi
+    found = identify("DBPOWER 1080P WiFi camera for Raspberry Pi")
+    assert found.maker is None
+    assert any("DBPOWER is a label brand" in reason for reason in found.reasons)
 
 
 def test_the_platform_itself_is_still_its_own_maker() -> None:

@@ -95,9 +95,9 @@ WITHOUT_MANUFACTURER_COLUMN = [
     # a brand written before the number is stated; the other maker's numbering is a note
     ("Vivotek speed dome SD9387-EHL", "Vivotek", "unrelated", False),
     ("Kedacom IPC2250-HN bullet", "Kedacom", "unrelated", False),
-    # look-alike numbers of other makers are not Huawei
-    ("H3C S5130-28S-SI", None, "unknown", False),
-    ("Dell S5248F-ON", None, "unknown", False),
+    # look-alike numbers of other makers are not Huawei: the stated brand is the maker
+    ("H3C S5130-28S-SI", "H3C", "unrelated", False),
+    ("Dell S5248F-ON", "Dell", "unrelated", False),
     ("HP CE285A toner", "HP", "unrelated", False),
     # a mention after the number is not the product's brand
     ("DS-2CD2143G0-I with ring mount", "Hikvision", "own_brand", True),

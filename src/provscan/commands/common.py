@@ -76,8 +76,9 @@ AsOption = Annotated[
         help=(
             "Who you are, e.g. ca:federal-institution or us:federal-contractor,us-tx:state-agency: "
             "each finding says whether its measure binds you, and only those make a device "
-            "restricted (default: [organisation] as in the config file, else every measure "
-            "counts; 'all' ignores the config). See `provscan policies --as-types`."
+            "restricted (default: [organisation] as in the config file, else a national "
+            "government body; 'all': every measure counts, whatever the config). See "
+            "`provscan policies --as-types`."
         ),
     ),
 ]
@@ -155,7 +156,8 @@ def parse_policy_ids(policy: str | None) -> list[str] | None:
 
 def resolve_acting_as(value: str | None) -> tuple[str, ...]:
     """``--as`` (or, when not given, the config file's ``[organisation] as``) as checked org
-    type ids; empty: every measure counts. A bad id or config file is exit 2."""
+    type ids; empty: the default reading (a national government body, decision 0015). A bad
+    id or config file is exit 2."""
     from provscan.config import load_config
     from provscan.knowledge.loader import load_knowledge
     from provscan.policy.evaluate import parse_acting_as

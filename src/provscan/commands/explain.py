@@ -4,9 +4,10 @@ For one device (scanned now, or read from a saved ``scan -f json`` report with `
 each evidence item with the rule that matched, the rule's specificity (maker-specific, or
 shared with which makers) and source; per maker named, whether the evidence establishes it
 (one maker-specific signal, or shared signals on independent fields) or only names it as a
-possibility; which measures apply; the rules that nearly matched (letter case, or an
-anchored rule's text inside the value) and what was observed that no rule explains, so an
-unknown device can be reported.
+possibility; which measures apply and whom the verdict was judged for (``--as``, as the
+other commands; a report keeps the party it was judged for at scan time); the rules that
+nearly matched (letter case, or an anchored rule's text inside the value) and what was
+observed that no rule explains, so an unknown device can be reported.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from provscan.commands.common import AsOption
 from provscan.errors import InputError, ProvscanError
 from provscan.report.safe_text import printable
 
@@ -123,6 +125,11 @@ class Explanation:
     near_misses: tuple[NearMiss, ...] = ()
     unexplained: tuple[dict[str, Any], ...] = ()
     attempts: tuple[str, ...] = field(default_factory=tuple)
+    #: Who the verdict was judged for: the org types of ``--as`` (``["all"]``: anyone; empty:
+    #: the default reading, a national government body).
+    acting_as: tuple[str, ...] = ()
+    #: The same in words, as the verdict line says it.
+    judged_for: str = ""
 
 
 def register(app: typer.Typer) -> None:
@@ -133,6 +140,7 @@ def register(app: typer.Typer) -> None:
         epilog=epilog(
             "provscan explain 127.77.13.11",
             "provscan explain 127.77.1.10 --ports 80,554 --format json",
+            "provscan explain 127.77.1.10 --as ca:individual",
             "provscan explain --from scan.json 127.77.13.10",
         ),
     )(explain)
@@ -164,6 +172,7 @@ def explain(
             help="Comma-separated policy ids (default: all; a report keeps its own findings).",
         ),
     ] = None,
+    acting_as: AsOption = None,
     fmt: Annotated[
         ExplainFormat,
         typer.Option("--format", "-f", metavar="table|json", help="Output format."),
@@ -171,19 +180,34 @@ def explain(
 ) -> None:
     """Why one device got its verdict: every evidence item, the rule behind it, its
     specificity, corroboration, and the measures that apply."""
-    from provscan.commands.common import EXIT_USAGE, fail, fail_for
+    from provscan.commands.common import (
+        EXIT_USAGE,
+        UsageProblem,
+        fail,
+        fail_for,
+        resolve_acting_as,
+    )
     from provscan.knowledge.loader import load_knowledge
 
     try:
         knowledge = load_knowledge()
         if report is not None:
-            device, observations = _from_report(report, address)
+            device, observations, judged_as = _from_report(report, address)
+            # The report's verdicts were judged when it was scanned: --as can only confirm it.
+            if acting_as is not None and resolve_acting_as(acting_as) != judged_as:
+                raise UsageProblem(
+                    f"{report} was judged as {_judged_for(judged_as)} when it was scanned; "
+                    "--as cannot re-judge a report: scan the device again with --as"
+                )
         else:
-            device, observations = _scan_one(address, ports, policy)
+            judged_as = resolve_acting_as(acting_as)
+            device, observations = _scan_one(address, ports, policy, judged_as)
         if device is None:
             where = f"in {report}" if report is not None else "on the ports scanned"
             raise fail(f"no device {address} {where}", EXIT_USAGE)
-        result = build_explanation(device, observations, knowledge)
+        result = build_explanation(device, observations, knowledge, acting_as=judged_as)
+    except UsageProblem as exc:
+        raise fail(str(exc), EXIT_USAGE) from None
     except ProvscanError as exc:
         raise fail_for(exc) from None
     if fmt is ExplainFormat.json:
@@ -195,7 +219,9 @@ def explain(
 # -- input --------------------------------------------------------------------------------
 
 
-def _from_report(path: Path, address: str) -> tuple[Device | None, list[Observation]]:
+def _from_report(
+    path: Path, address: str
+) -> tuple[Device | None, list[Observation], tuple[str, ...]]:
     from pydantic import ValidationError
 
     from provscan.report.contract import from_contract, to_domain
@@ -213,7 +239,7 @@ def _from_report(path: Path, address: str) -> tuple[Device | None, list[Observat
         raise InputError(f"{path} is not a provscan scan report (-f json): {first}") from None
     wanted = _normal_address(address)
     device = next((d for d in result.devices if _normal_address(d.ip) == wanted), None)
-    return device, []
+    return device, [], tuple(result.info.acting_as)
 
 
 def _normal_address(text: str) -> str:
@@ -226,7 +252,7 @@ def _normal_address(text: str) -> str:
 
 
 def _scan_one(
-    address: str, ports: str | None, policy: str | None
+    address: str, ports: str | None, policy: str | None, acting_as: Sequence[str]
 ) -> tuple[Device | None, list[Observation]]:
     from provscan.commands.common import parse_policy_ids
     from provscan.pipeline import run_interruptibly, run_scan
@@ -239,7 +265,9 @@ def _scan_one(
         raise InputError(f"explain takes one address, not {address!r}")
     policy_ids = parse_policy_ids(policy)
     result, _ = run_interruptibly(
-        lambda stop: run_scan(targets, [address], port_list, policy_ids=policy_ids, stop=stop)
+        lambda stop: run_scan(
+            targets, [address], port_list, policy_ids=policy_ids, stop=stop, acting_as=acting_as
+        )
     )
     device = result.devices[0] if result.devices else None
     observations = (
@@ -253,10 +281,30 @@ def _scan_one(
 # -- the explanation ----------------------------------------------------------------------
 
 
+def _judged_for(acting_as: Sequence[str], device: Device | None = None) -> str:
+    """Whom a verdict was judged for, in words: ``"ca:individual"``, ``"a national
+    government body, the default"``, ``"anyone (every measure counts)"``."""
+    from provscan.policy.evaluate import ACT_AS_ANYONE, DEFAULT_PARTY, describe_parties
+
+    if acting_as and tuple(acting_as) != (ACT_AS_ANYONE,):
+        return describe_parties(acting_as)
+    # No --as, but policies that declare no national government body: every measure counted
+    # (each finding's binding is null then).
+    findings = device.findings if device is not None else ()
+    if not acting_as and not (findings and all(f.binding is None for f in findings)):
+        return f"{DEFAULT_PARTY}, the default"
+    return describe_parties((ACT_AS_ANYONE,))
+
+
 def build_explanation(
-    device: Device, observations: Sequence[Observation], knowledge: Knowledge
+    device: Device,
+    observations: Sequence[Observation],
+    knowledge: Knowledge,
+    *,
+    acting_as: Sequence[str] = (),
 ) -> Explanation:
-    """The explanation of one judged :class:`~provscan.model.Device` (pure: no I/O)."""
+    """The explanation of one judged :class:`~provscan.model.Device` (pure: no I/O);
+    ``acting_as``: whom its verdict was judged for."""
     from provscan.attribution.attribute import (
         MAKER_SPECIFIC_SOURCES,
         MIN_INDEPENDENT_SHARED_FIELDS,
@@ -335,6 +383,8 @@ def build_explanation(
         near_misses=near,
         unexplained=unexplained,
         attempts=attempts,
+        acting_as=tuple(acting_as),
+        judged_for=_judged_for(acting_as, device),
     )
 
 
@@ -447,7 +497,7 @@ def render(result: Explanation) -> list[str]:
     """The one-screen view, every line at most :data:`WIDTH` characters."""
     out: list[str] = []
     maker = result.manufacturer or "unknown"
-    head = f"{result.address}: {result.verdict.upper()} - maker {maker}"
+    head = f"{result.address}: {result.verdict.upper()} (as {result.judged_for}) - maker {maker}"
     if result.family:
         head += f" (family {result.family})"
     out += _wrap(head, "", "")
@@ -489,7 +539,12 @@ def render(result: Explanation) -> list[str]:
     if not result.measures:
         out.append("  none apply" + (" (maker unknown)" if result.manufacturer is None else ""))
     for measure in result.measures:
-        state = "" if measure["restricts"] else ", does not restrict you"
+        if measure["restricts"]:
+            state = ""
+        elif measure["binding"] is False and measure["effect"] not in ("advisory", "context"):
+            state = ", does not bind you"
+        else:
+            state = ", restricts nothing"
         out += _wrap(
             f"{measure['jurisdiction']}: {measure['measure']} ({measure['effect']}{state})",
             "  ",

@@ -300,12 +300,18 @@ def cases_list(
             found = store.cases(
                 status=status.value if status else None, device_id=device, overdue=overdue
             )
+            places = (
+                {}
+                if fmt is ShortFormat.json
+                else store.device_places({case.device_id for case in found})
+            )
         console = _console()
         if fmt is ShortFormat.json:
             document = {"cases": [render.case_json(case) for case in found]}
             render.deliver(render.json_text(document), None, console)
         else:
-            render.cases_table(found, console)
+            addresses = {device_id: ip for device_id, (ip, _) in places.items()}
+            render.cases_table(found, console, addresses)
     except ProvscanError as exc:
         raise fail_for(exc) from None
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from provscan.commands.common import AsOption
@@ -98,7 +99,8 @@ def lookup(
     if fmt is LookupFormat.json:
         typer.echo(json.dumps(row.model_dump(mode="json"), indent=2, ensure_ascii=True))
     else:
-        console = Console(soft_wrap=True, highlight=False)
+        # Wrapped to the terminal between words, each entry under its own start.
+        console = Console(soft_wrap=False, highlight=False)
         _print_row(row, console)
         console.print(Text(_knowledge_footer(), style="dim"))
     if fail_on_restricted and row.restricted:
@@ -116,7 +118,7 @@ def _print_row(row: object, console: Console) -> None:
     console.print(Text(printable(row.input), style="bold"))
 
     def line(label: str, value: str, style: str = "") -> None:
-        console.print(Text.assemble(f"  {label:<11} ", (printable(value), style)))
+        _hanging(console, f"  {label:<11} ", Text(printable(value), style=style))
 
     line("maker", row.maker or "unknown")
     if len(row.makers) > 1:
@@ -146,7 +148,6 @@ def _print_row(row: object, console: Console) -> None:
         heading = {True: f"binds {you}", False: f"does not bind {you}", None: ""}[finding.binding]
         groups.setdefault(heading, []).append(
             Text.assemble(
-                "    ",
                 (printable(finding.policy), "bold" if finding.restricts else "dim"),
                 f" ({printable(finding.jurisdiction)}): {printable(finding.measure)} ",
                 (f"[{_effect_text(finding.effect)}] ", "bold" if finding.restricts else ""),
@@ -160,14 +161,24 @@ def _print_row(row: object, console: Console) -> None:
         if heading in groups and heading:
             console.print(Text(f"  {heading}", style="bold"))
         for entry in groups.get(heading, []):
-            console.print(entry)
+            _hanging(console, "    - ", entry)
     console.print(Text("  why", style="bold"))
     for reason in row.reason.split("; ") if row.reason else ["-"]:
-        console.print(Text(f"    - {printable(reason, limit=400)}"))
+        _hanging(console, "    - ", Text(printable(reason, limit=400)))
     if row.evidence:
         console.print(Text("  evidence", style="bold"))
         for item in row.evidence:
-            console.print(Text(f"    - {printable(item, limit=400)}", style="dim"))
+            _hanging(console, "    - ", Text(printable(item, limit=400), style="dim"))
+
+
+def _hanging(console: Console, prefix: str, body: Text) -> None:
+    """``prefix`` then ``body`` wrapped between words to the console's width, its
+    continuation lines indented under the body's first character (a hanging indent)."""
+    grid = Table.grid()
+    grid.add_column(width=len(prefix), no_wrap=True)
+    grid.add_column(overflow="fold")
+    grid.add_row(prefix, body)
+    console.print(grid)
 
 
 def _knowledge_footer() -> str:

@@ -5,7 +5,9 @@ HTML, PDF, XLSX or Markdown, so every format says the same numbers. The definiti
 numbers follow are in docs/reports.md:
 
 - a device is *restricted* when the scan judged it so (with ``policies``: when one of its
-  findings comes from a selected policy and is not known to be non-binding);
+  findings comes from a selected policy and is not known to be non-binding), for the party
+  the scan was judged for (its ``acting_as``: ``--as`` at scan time, by default a national
+  government body; :attr:`ReportFacts.judged_for`);
 - a restricted device *remains* until it is gone from the inventory or its restricted-maker
   case is verified (a later covering scan proved it absent);
 - a device is *priority 1* when it has an active case for a priority-1 posture finding
@@ -27,6 +29,7 @@ from provscan import __version__
 from provscan.errors import InputError, KnowledgeError, StoreError
 from provscan.knowledge.policies import NON_RESTRICTING_EFFECTS
 from provscan.model import address_sort_key
+from provscan.policy.evaluate import DEFAULT_PARTY, describe_parties
 from provscan.report.contract import ScanSection
 from provscan.store.cases import RESTRICTED, Case
 from provscan.store.db import Store
@@ -86,12 +89,24 @@ class DevicePage:
     why: str
 
 
+def judged_for_text(acting_as: Sequence[str]) -> str:
+    """Whom a stored scan's verdicts were judged for, in words: its ``acting_as`` (``--as``
+    at scan time), empty for the default reading."""
+    return describe_parties(acting_as) if acting_as else f"{DEFAULT_PARTY} (default)"
+
+
 @dataclass(frozen=True)
 class ScanLine:
     summary: ScanSummary
     hosts_scanned: int | None
     hosts_responding: int | None
     notes: tuple[str, ...]
+    #: Whom the scan judged its verdicts for (``--as`` at scan time; empty: the default).
+    acting_as: tuple[str, ...] = ()
+
+    @property
+    def judged_for(self) -> str:
+        return judged_for_text(self.acting_as)
 
     @property
     def silent_hosts(self) -> int | None:
@@ -151,6 +166,26 @@ class ReportFacts:
     @property
     def priority_one(self) -> int:
         return len({row.device_id for row in self.priority if row.priority == 1})
+
+    @property
+    def judged_for(self) -> tuple[tuple[str, int], ...]:
+        """Whom the verdicts of the scans in scope were judged for, each with its number of
+        scans, most scans first (one entry unless the scans were judged for different
+        parties)."""
+        counts = Counter(line.judged_for for line in self.scans)
+        return tuple(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+    @property
+    def judged_for_sentence(self) -> str:
+        """``"ca:federal-institution"``, or every party with its scans when they differ."""
+        parties = self.judged_for
+        if not parties:
+            return "no scans stored"
+        if len(parties) == 1:
+            return parties[0][0]
+        return "different parties: " + "; ".join(
+            f"{party} ({count} scan{'s' if count != 1 else ''})" for party, count in parties
+        )
 
     @property
     def remaining_sentence(self) -> str:
@@ -292,6 +327,7 @@ def _scan_lines(store: Store, summaries: Sequence[ScanSummary]) -> tuple[ScanLin
                 section.hosts_scanned if section else None,
                 section.hosts_responding if section else None,
                 tuple(section.notes) if section else (),
+                tuple(section.acting_as) if section else (),
             )
         )
     return tuple(lines)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from provscan.report.files import guard_formula, write_atomically
+from provscan.report.formats import fit_columns, print_columns
 from provscan.store.cases import Case
 from provscan.store.views import InventoryDevice, ScanDiff, ScanSummary
 
@@ -211,7 +212,6 @@ _FIXED = {
     "IP": 11,
     "Kind": 7,
     "Maker": 9,
-    "Case": 11,
 }
 
 
@@ -234,6 +234,37 @@ _STATUS_STYLE = {"present": "green", "missing": "yellow", "gone": "dim"}
 _CASE_STYLE = {"verified": "green", "open": "bold red"}
 
 
+def _longest_word(cells: Iterable[Text]) -> int:
+    """The widest word of ``cells``: a column wrapped between words is never narrower."""
+    return max((len(word) for cell in cells for word in cell.plain.split()), default=1)
+
+
+def _fitted_table(
+    columns: Sequence[str],
+    rows: Sequence[dict[str, Text]],
+    console: Console,
+    *,
+    shrink: Sequence[tuple[str, int]] = (),
+    drop: Sequence[str] = (),
+    wrapping: frozenset[str] = frozenset(),
+    title: str | None = None,
+) -> list[str]:
+    """``rows`` fitted to the console like the scan table: identifiers keep their natural
+    width and are never broken; the ``wrapping`` columns wrap between words; the ``drop``
+    columns are left out when narrowing is not enough. Returns the columns left out."""
+    widths = fit_columns(columns, rows, console.width, shrink=shrink, drop=drop, indent=0)
+    if title:
+        console.print(Text(title, style="bold"))
+    print_columns(rows, widths, console, header=True, wrapping=wrapping, indent=0)
+    return [name for name in columns if name not in widths]
+
+
+def _left_out(names: Sequence[str], where: str, console: Console) -> None:
+    if names:
+        listed = " and ".join("device ids" if name == "Device" else name.lower() for name in names)
+        console.print(f"({listed} left out at this width: {where})", style="dim", highlight=False)
+
+
 def inventory_table(devices: Sequence[InventoryDevice], console: Console) -> None:
     """The devices, one table per site (one table when no scan named a site)."""
     restricted = sum(d.restricted for d in devices)
@@ -244,29 +275,46 @@ def inventory_table(devices: Sequence[InventoryDevice], console: Console) -> Non
     by_site: dict[str | None, list[InventoryDevice]] = {}
     for device in devices:
         by_site.setdefault(device.site, []).append(device)
+    left_out: list[str] = []
     for site, members in by_site.items():
         title = None
         if len(by_site) > 1 or site is not None:
             title = f"Site {site or '(none)'}: {len(members)} devices"
-        table = _table("Device", "Status", "IP", "Maker", "Model", "Restr.", "Case", title=title)
-        for d in members:
-            maker = d.manufacturer or "unknown"
-            if d.brand and d.brand != d.manufacturer:
-                maker = f"{maker} / {d.brand}"
-            case = "-"
-            if d.case:
-                overdue = d.case.status != "verified" and (d.case.due or "9") < _today()
-                case = f"#{d.case.id} {'overdue' if overdue else d.case.status}"
-            table.add_row(
-                d.device_id,
-                Text(d.status, style=_STATUS_STYLE.get(d.status, "")),
-                Text(d.ip),
-                Text(maker),
-                Text(d.model or "-"),
-                Text("yes", style="bold red") if d.restricted else Text("no"),
-                Text(case),
-            )
-        console.print(table)
+        rows = [_inventory_row(d) for d in members]
+        # Maker and brand wrap between words; models and addresses never break.
+        maker_width = _longest_word(row["Maker"] for row in rows)
+        left_out = _fitted_table(
+            _INVENTORY_COLUMNS,
+            rows,
+            console,
+            shrink=(("Maker", maker_width),),
+            drop=("Device",),
+            wrapping=frozenset({"Maker"}),
+            title=title,
+        )
+    _left_out(left_out, "see -f json", console)
+
+
+_INVENTORY_COLUMNS = ("Device", "Status", "IP", "Maker", "Model", "Restr.", "Case")
+
+
+def _inventory_row(d: InventoryDevice) -> dict[str, Text]:
+    maker = d.manufacturer or "unknown"
+    if d.brand and d.brand != d.manufacturer:
+        maker = f"{maker} / {d.brand}"
+    case = "-"
+    if d.case:
+        overdue = d.case.status != "verified" and (d.case.due or "9") < _today()
+        case = f"#{d.case.id} {'overdue' if overdue else d.case.status}"
+    return {
+        "Device": Text(d.device_id),
+        "Status": Text(d.status, style=_STATUS_STYLE.get(d.status, "")),
+        "IP": Text(d.ip),
+        "Maker": Text(maker),
+        "Model": Text(d.model or "-"),
+        "Restr.": Text("yes", style="bold red") if d.restricted else Text("no"),
+        "Case": Text(case),
+    }
 
 
 def _today() -> str:
@@ -348,7 +396,13 @@ def _short(value: object) -> str:
     return "none" if value is None else str(value)
 
 
-def cases_table(cases: Sequence[Case], console: Console) -> None:
+_CASE_COLUMNS = ("Case", "Status", "Device", "IP", "Subject", "Owner", "Due")
+
+
+def cases_table(
+    cases: Sequence[Case], console: Console, places: Mapping[str, str] | None = None
+) -> None:
+    """The cases, fitted to the console; ``places`` gives each device's address."""
     if not cases:
         console.print("no cases")
         return
@@ -359,18 +413,30 @@ def cases_table(cases: Sequence[Case], console: Console) -> None:
         f"{len(cases) - len(active)} verified",
         highlight=False,
     )
-    table = _table("Case", "Status", "Device", "Subject", "Owner", "Due")
-    for case in cases:
-        due = Text(case.due or "-", style="bold red" if case.overdue else "")
-        table.add_row(
-            f"#{case.id}",
-            Text(case.status, style=_CASE_STYLE.get(case.status, "yellow")),
-            case.device_id,
-            Text(case.subject),
-            Text(case.owner or "-"),
-            due,
-        )
-    console.print(table)
+    places = places or {}
+    rows = [
+        {
+            "Case": Text(f"#{case.id}"),
+            "Status": Text(case.status, style=_CASE_STYLE.get(case.status, "yellow")),
+            "Device": Text(case.device_id),
+            "IP": Text(places.get(case.device_id) or "-"),
+            "Subject": Text(case.subject),
+            "Owner": Text(case.owner or "-"),
+            "Due": Text(case.due or "-", style="bold red" if case.overdue else ""),
+        }
+        for case in cases
+    ]
+    # The address names the device on a narrow terminal; `cases show N` says the rest.
+    owner_width = _longest_word(row["Owner"] for row in rows)
+    left_out = _fitted_table(
+        _CASE_COLUMNS,
+        rows,
+        console,
+        shrink=(("Owner", max(owner_width, len("Owner"))),),
+        drop=("Device",),
+        wrapping=frozenset({"Owner"}),
+    )
+    _left_out(left_out, "see `cases show N` or -f json", console)
 
 
 def case_json(case: Case) -> dict[str, Any]:

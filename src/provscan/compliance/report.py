@@ -30,10 +30,13 @@ from provscan.compliance.facts import (
     gather,
     restricting,
 )
+from provscan.compliance.render import SHOWN_ID
 from provscan.errors import ProvscanError
+from provscan.policy.evaluate import without_cli_advice
 
 if TYPE_CHECKING:
     from jinja2 import Environment
+    from markupsafe import Markup
 
     from provscan.store.db import Store
 
@@ -107,6 +110,40 @@ def _minute(moment: datetime) -> str:
 def _short(value: object, limit: int = 200) -> str:
     text = "" if value is None else " ".join(str(value).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _scan_ref(scan_id: str) -> str:
+    """A scan id as the CLI shows it: its first characters, which every command accepts."""
+    return scan_id[:SHOWN_ID]
+
+
+#: Longest word :func:`_unbroken` keeps on one line (wider than any identifier column).
+UNBROKEN_CHARS = 26
+
+
+def _unbroken(value: object) -> Markup:
+    """``value`` with each word kept on one line (a model, a CVE id, an effect): a line may
+    break between words only, not after a hyphen inside one. A word longer than
+    :data:`UNBROKEN_CHARS` may still break, rather than run over the next column."""
+    from markupsafe import Markup, escape
+
+    return Markup(" ").join(
+        Markup('<span class="nobr">{}</span>').format(word)
+        if len(word) <= UNBROKEN_CHARS
+        else escape(word)
+        for word in str(value).split(" ")
+    )
+
+
+def _breakable(value: object) -> Markup:
+    """A dotted name (a rule id, an observation field) that may break after its dots and
+    underscores rather than at any letter."""
+    from markupsafe import Markup, escape
+
+    text = str(escape(value))
+    for mark in (".", "_"):
+        text = text.replace(mark, mark + "<wbr>")
+    return Markup(text)
 
 
 def _change(pair: object) -> str:
@@ -316,7 +353,17 @@ def _environment(markdown: bool = False) -> Environment:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-    environment.filters.update(when=_when, day=_day, short=_short, change=_change)
+    # Device notes as a report says them: no command-line advice (older scans' notes had it).
+    environment.filters.update(
+        when=_when,
+        day=_day,
+        short=_short,
+        change=_change,
+        note=without_cli_advice,
+        scan_ref=_scan_ref,
+        unbroken=_unbroken,
+        breakable=_breakable,
+    )
     environment.tests.update(restricting=restricting)
     environment.globals.update(device_label=device_label)
     return environment
@@ -343,6 +390,7 @@ def _context(facts: ReportFacts) -> dict[str, Any]:
         "scan_rows": DEFAULT_SCAN_ROWS,
         "evidence_rows": EVIDENCE_ROWS,
         "observed_chars": OBSERVED_SHOWN,
+        "scan_ref_chars": SHOWN_ID,
         "unknown_listed": UNKNOWN_LISTED,
     }
 
@@ -428,6 +476,7 @@ def xlsx_report(facts: ReportFacts) -> bytes:
         ["Report date", _when(facts.generated_at)],
         ["Data as of", _when(facts.as_of)],
         ["Scope", scope_text(facts)],
+        ["Verdicts judged for", facts.judged_for_sentence],
         ["Statement", facts.remaining_sentence],
         ["Restricted devices remaining", facts.remaining],
         ["Restricted devices (incl. verified removed and gone)", facts.restricted_total],
@@ -492,6 +541,7 @@ def xlsx_report(facts: ReportFacts) -> bytes:
             line.summary.restricted,
             "yes" if line.summary.complete else "no",
             "yes" if line.summary.covering else "no",
+            line.judged_for,
         ]
         for line in facts.scans
     ]
@@ -567,6 +617,7 @@ def xlsx_report(facts: ReportFacts) -> bytes:
                     "restricted",
                     "complete",
                     "covering",
+                    "judged_for",
                 ],
                 scans,
             ),

@@ -113,7 +113,8 @@ class _Run:
                 answered[protocol] = answered.get(protocol, 0) + 1
         if answered:
             summary = ", ".join(f"{name} {count}" for name, count in sorted(answered.items()))
-            notes.insert(0, f"discovery: {len(hosts)} hosts answered ({summary})")
+            hosts_answered = f"{len(hosts)} host{'' if len(hosts) == 1 else 's'} answered"
+            notes.insert(0, f"discovery: {hosts_answered} ({summary})")
         problems = []
         totals: dict[str, int] = {}
         for name, counter in sorted(self.counters.items()):

@@ -4,6 +4,7 @@ headers of a host's own requests -> observations."""
 from __future__ import annotations
 
 import base64
+import codecs
 import hashlib
 import html
 import json
@@ -30,6 +31,41 @@ CANARY_PATH = "/provscan-canary-0f3a9c"
 NOT_FOUND_STATUSES = frozenset({400, 404, 410})
 #: Longest value kept from one element of a vendor reply, and from a request header.
 MAX_VALUE_CHARS = 200
+#: Byte-order marks and their encodings; UTF-32 before UTF-16 (whose LE mark it starts with).
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_CHARSET = re.compile(r'charset\s*=\s*["\']?([A-Za-z0-9._:-]{1,40})', re.IGNORECASE)
+#: The charsets a body is decoded with when its Content-Type names one: those of web pages
+#: (the WHATWG Encoding Standard's, as Python names them). Any other name is ignored: a
+#: device must not pick a codec that is slow or fails on its bytes (punycode, idna, utf-7).
+_WEB_CHARSETS = frozenset(
+    codecs.lookup(name).name
+    for name in (
+        "utf-8",
+        "utf-16-le",
+        "utf-16-be",
+        "latin-1",
+        *(f"iso-8859-{part}" for part in (2, 3, 4, 5, 6, 7, 8, 10, 13, 14, 15, 16)),
+        *(f"cp{page}" for page in (866, 874, 1250, 1251, 1252, 1253, 1254, 1255, 1256, 1257, 1258)),
+        "koi8-r",
+        "koi8-u",
+        "mac-roman",
+        "mac-cyrillic",
+        "gbk",
+        "gb2312",
+        "gb18030",
+        "big5",
+        "euc-jp",
+        "iso-2022-jp",
+        "shift_jis",
+        "euc-kr",
+    )
+)
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
 _REALM = re.compile(r'realm\s*=\s*"([^"]*)"|realm\s*=\s*([^\s,]+)', re.IGNORECASE)
 #: ISAPI element (local name) -> observation field.
@@ -106,8 +142,42 @@ def response_observations(
     if title:
         add("http.title", title)
     if response.body:
-        add("http.body", response.body[:BODY_KEEP].decode("latin-1"))
+        add("http.body", decode_body(response.body[:BODY_KEEP], response.header("Content-Type")))
     return out
+
+
+def decode_body(body: bytes, content_type: str | None = None) -> str:
+    """A body as text: a byte-order mark decides first (and is dropped), then the charset
+    of ``Content-Type``, then UTF-8 when the bytes are UTF-8 (a last character cut by
+    :data:`BODY_KEEP` is left out), else latin-1, which never fails.
+
+    Decoded as latin-1 whatever it said, a UTF-8 page with a BOM began ``ï»¿<!DOCTYPE``
+    and a ``^``-anchored body rule never matched it.
+    """
+    for mark, encoding in _BOMS:
+        if body.startswith(mark):
+            return body[len(mark) :].decode(encoding, errors="replace")
+    charset = _web_charset(content_type)
+    if charset:
+        return body.decode(charset, errors="replace")
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data" and len(body) >= BODY_KEEP:
+            return body[: exc.start].decode("utf-8")  # a character cut by BODY_KEEP
+        return body.decode("latin-1")
+
+
+def _web_charset(content_type: str | None) -> str | None:
+    """The charset ``Content-Type`` names, when it is one of :data:`_WEB_CHARSETS`."""
+    named = _CHARSET.search(content_type or "")
+    if not named:
+        return None
+    try:
+        codec = codecs.lookup(named.group(1)).name
+    except LookupError:
+        return None  # an unknown charset: the bytes are read as if none was named
+    return codec if codec in _WEB_CHARSETS else None
 
 
 def favicon_observations(

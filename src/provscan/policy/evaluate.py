@@ -40,6 +40,9 @@ RESTRICTED_MIN_CONFIDENCE = 0.5
 REVIEW_NOTE_PREFIX = "review: "
 #: Device notes that list context-only measures start with this.
 CONTEXT_NOTE_PREFIX = "context only"
+#: What the context note of scans stored before 2026-12-04 said after the party: advice for
+#: the command line, which reports and pages leave out (:func:`without_cli_advice`).
+LEGACY_CLI_ADVICE = "; say who you are with --as"
 #: ``--as all``: judge as nobody in particular (every measure counts), whatever the config says.
 ACT_AS_ANYONE = "all"
 #: How the default reading (no ``--as``) is named in output.
@@ -76,6 +79,12 @@ def parse_acting_as(values: Iterable[str], policies: Iterable[Policy]) -> tuple[
             f"{', '.join(choosable)} (or 'all'); see `provscan policies --as-types`"
         )
     return tuple(dict.fromkeys(wanted))
+
+
+def without_cli_advice(note: str) -> str:
+    """A device note as a report or web page shows it: without the command-line advice that
+    notes of older stored scans carry (``say who you are with --as``)."""
+    return note.replace(LEGACY_CLI_ADVICE, " (the default reading)")
 
 
 def maker_countries(vendors: Mapping[str, Vendor]) -> dict[str, str | None]:
@@ -322,7 +331,7 @@ def judge(
         elif acting_as:
             what = "restrict nothing or do not bind you"
         else:
-            what = f"restrict nothing or do not bind {DEFAULT_PARTY}; say who you are with --as"
+            what = f"restrict nothing or do not bind {DEFAULT_PARTY} (the default reading)"
         notes.append(
             f"{CONTEXT_NOTE_PREFIX} (these measures {what}): "
             + ", ".join(assessment.context_policies)

@@ -136,7 +136,9 @@ class RichProgressObserver(ScanObserver):
         from rich.text import Text
 
         maker = device.brand or device.manufacturer or "unknown"
-        policies = ", ".join(dict.fromkeys(finding.policy for finding in device.findings))
+        # Only the policies whose measures restrict it for the user: measures that bind others,
+        # advise or give context are in the report, marked.
+        policies = ", ".join(dict.fromkeys(f.policy for f in device.findings if f.restricts))
         line = Text.assemble(
             ("RESTRICTED ", "bold red"),
             printable(f"{device.ip} {maker} {device.model or ''}".rstrip()),

@@ -12,7 +12,7 @@ import csv
 import io
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from provscan.model import (
+    RESTRICTING_FINDING_EFFECTS,
     Device,
     Evidence,
     Finding,
@@ -56,6 +57,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "confidence",
     "restricted",
     "policies",
+    "other_policies",
     "evidence_count",
     "vulnerabilities",
     "kev",
@@ -121,8 +123,13 @@ def _jsonl(line: dict[str, Any]) -> str:
 # --- CSV -------------------------------------------------------------------------------
 
 
-def _policy_ids(device: Device) -> list[str]:
-    return list(dict.fromkeys(finding.policy for finding in device.findings))
+def _policy_ids(device: Device) -> tuple[list[str], list[str]]:
+    """The policies whose measures restrict the device for the user (those that bind them),
+    and the other policies that name it (not binding them, advisory or context): the
+    ``policies`` and ``other_policies`` columns, as ``screen`` lists its ``policies``."""
+    restricting = list(dict.fromkeys(f.policy for f in device.findings if f.restricts))
+    others = dict.fromkeys(f.policy for f in device.findings if f.policy not in restricting)
+    return restricting, list(others)
 
 
 def render_csv(result: ScanResult) -> str:
@@ -131,6 +138,7 @@ def render_csv(result: ScanResult) -> str:
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     for device in ordered_devices(result.devices):
+        restricting, others = _policy_ids(device)
         row = (
             device.ip,
             device.mac or "",
@@ -143,7 +151,8 @@ def render_csv(result: ScanResult) -> str:
             device.device_type or "",
             f"{device.confidence:.2f}",
             "true" if device.restricted else "false",
-            ";".join(_policy_ids(device)),
+            ";".join(restricting),
+            ";".join(others),
             str(len(device.evidence)),
             ";".join(
                 f"{v.cve}({v.status})" if v.status != "vulnerable" else v.cve
@@ -173,7 +182,8 @@ _GROUP_HEADINGS = {
     "restricted": ("Restricted", "bold red", ""),
     "review": ("To review", "bold yellow", "a restricted maker is possible, not established"),
     "unknown": ("Unknown maker", "bold yellow", "nothing identified them: check them by hand"),
-    "clear": ("Clear", "bold green", "no selected policy restricts their maker"),
+    # Whom "clear" is clear for is said by :func:`_clear_explanation`.
+    "clear": ("Clear", "bold green", ""),
 }
 #: Groups shown row by row without ``verbose``; the others are listed compactly.
 _TABULATED = ("restricted", "review")
@@ -184,13 +194,22 @@ LIST_ITEMS = 40
 INDENT = 2
 
 #: Columns of the device tables. Without ``verbose`` the family line above a table names the
-#: maker, so one column shows the label brand (or the maker when there is no other brand).
-_COLUMNS = ("IP", "Brand", "Model", "Ports", "Vulns")
+#: maker, so one column shows the label brand, or the maker when no brand was seen (the JSON's
+#: ``brand`` is then null; its heading says so); ``verbose`` has both, each as recorded.
+_COLUMNS = ("IP", "Brand or maker", "Model", "Ports", "Vulns")
 _VERBOSE_COLUMNS = ("IP", "Maker", "Brand", "Model", "Firmware", "Type", "Conf.", "Ports", "Vulns")
 #: Columns that give up width when a table is too wide, first to last, down to a minimum.
 #: Address, maker and brand never wrap (they are cut with "…" only on absurdly narrow
 #: terminals); ports wrap between numbers; model, firmware and type wrap anywhere.
-_SHRINK = (("Firmware", 8), ("Type", 6), ("Ports", 10), ("Model", 10), ("Brand", 8), ("Maker", 9))
+_SHRINK = (
+    ("Firmware", 8),
+    ("Type", 6),
+    ("Ports", 10),
+    ("Model", 10),
+    ("Brand", 8),
+    ("Brand or maker", 9),
+    ("Maker", 9),
+)
 _WRAPPING = frozenset({"Model", "Firmware", "Type", "Ports"})
 #: Columns left out, first to last, when shrinking is not enough (the details say them too).
 _DROP = ("Conf.", "Type", "Firmware", "Maker")
@@ -250,10 +269,10 @@ def render_table(result: ScanResult, console: Console, *, verbose: bool = False)
     if devices:
         console.print(Text(_family_line(devices, names)))
     if devices:
-        console.print(Text(_judged_line(result.info.acting_as), style="dim"))
+        console.print(Text(_judged_line(result.info.acting_as, devices), style="dim"))
     for note in result.info.notes:
         console.print(Text(f"note: {printable(note)}", style="yellow"))
-    _render_groups(devices, names, console, verbose)
+    _render_groups(devices, names, console, verbose, result.info.acting_as)
     _render_policies(result, devices, console, verbose)
     if verbose:
         _render_details(devices, names, console)
@@ -296,10 +315,15 @@ def _family_names(devices: Iterable[Device]) -> dict[str, str]:
     return names
 
 
-def _judged_line(acting_as: Sequence[str]) -> str:
+def _judged_line(acting_as: Sequence[str], devices: Sequence[Device] = ()) -> str:
     """Whom the verdicts were judged for (decision 0015)."""
     if tuple(acting_as) == (ACT_AS_ANYONE,):
         return "judged for anyone (--as all): every restricting measure counts"
+    if _every_measure_counts(acting_as, devices):
+        return (
+            "judged for anyone: the selected policies name no national government body, so "
+            "every restricting measure counts (--as says who you are)"
+        )
     if acting_as:
         return (
             f"judged as {printable(', '.join(acting_as))}: only measures that bind you make a "
@@ -359,11 +383,11 @@ def _print_lines(lines: Iterable[Text], console: Console) -> None:
 
 
 def _row(device: Device, verbose: bool) -> dict[str, Text]:
-    brand = device.brand if verbose else device.brand or device.manufacturer
     return {
         "IP": Text(printable(device.ip)),
         "Maker": _cell(device.manufacturer, "unknown"),
-        "Brand": _cell(brand, "-" if verbose else "unknown"),
+        "Brand": _cell(device.brand),
+        "Brand or maker": _cell(device.brand or device.manufacturer, "unknown"),
         "Model": _cell(device.model),
         "Firmware": _cell(device.firmware),
         "Type": _cell(device.device_type),
@@ -375,61 +399,86 @@ def _row(device: Device, verbose: bool) -> dict[str, Text]:
     }
 
 
-def _fit(columns: Sequence[str], rows: Sequence[dict[str, Text]], width: int) -> dict[str, int]:
-    """The columns to show and their widths: natural, narrowed in :data:`_SHRINK` order to
-    fit ``width`` and, when that is not enough, without the :data:`_DROP` columns."""
+def fit_columns(
+    columns: Sequence[str],
+    rows: Sequence[Mapping[str, Text]],
+    width: int,
+    *,
+    shrink: Sequence[tuple[str, int]] = _SHRINK,
+    drop: Sequence[str] = _DROP,
+    indent: int = INDENT,
+) -> dict[str, int]:
+    """The columns to show and their widths: natural, narrowed in ``shrink`` order (each
+    down to its minimum) to fit ``width`` and, when that is not enough, without the ``drop``
+    columns. Columns in neither keep their natural width, so identifiers are never split
+    (the inventory, cases and lab tables fit their columns with this too)."""
     natural = {name: max([len(name), *(row[name].cell_len for row in rows)]) for name in columns}
     kept = list(columns)
     while True:
         widths = {name: natural[name] for name in kept}
-        excess = sum(widths.values()) + 2 * (len(kept) - 1) + INDENT - width
-        for name, minimum in _SHRINK:
+        excess = sum(widths.values()) + 2 * (len(kept) - 1) + indent - width
+        for name, minimum in shrink:
             if excess <= 0:
                 break
             if name in widths:
                 cut = min(excess, max(widths[name] - minimum, 0))
                 widths[name] -= cut
                 excess -= cut
-        droppable = [name for name in _DROP if name in kept]
+        droppable = [name for name in drop if name in kept]
         if excess <= 0 or not droppable:
             return widths
         kept.remove(droppable[0])
 
 
-def _print_table(
-    rows: Sequence[dict[str, Text]], widths: dict[str, int], console: Console, *, header: bool
+def print_columns(
+    rows: Sequence[Mapping[str, Text]],
+    widths: dict[str, int],
+    console: Console,
+    *,
+    header: bool,
+    wrapping: frozenset[str] = _WRAPPING,
+    indent: int = INDENT,
 ) -> None:
-    """The ``widths`` columns (from :func:`_fit`) of ``rows``, indented, without borders."""
+    """The ``widths`` columns (from :func:`fit_columns`) of ``rows``, indented, without
+    borders: the ``wrapping`` columns fold, the others are never broken across lines."""
     table = Table(box=None, show_header=header, header_style="bold", padding=(0, 1), pad_edge=False)
     for name, width in widths.items():
-        wraps = name in _WRAPPING
+        wraps = name in wrapping
         table.add_column(
             name, width=width, no_wrap=not wraps, overflow="fold" if wraps else "ellipsis"
         )
     for row in rows:
         table.add_row(*(row[name] for name in widths))
-    console.print(Padding(table, (0, 0, 0, INDENT), expand=False))
+    console.print(Padding(table, (0, 0, 0, indent), expand=False))
 
 
 def _render_groups(
-    devices: Sequence[Device], names: dict[str, str], console: Console, verbose: bool
+    devices: Sequence[Device],
+    names: dict[str, str],
+    console: Console,
+    verbose: bool,
+    acting_as: Sequence[str] = (),
 ) -> None:
     columns = _VERBOSE_COLUMNS if verbose else _COLUMNS
     groups = {name: [d for d in devices if verdict(d) == name] for name in VERDICTS}
     tabled = [d for name in VERDICTS if verbose or name in _TABULATED for d in groups[name]]
     # One set of widths for every table, so that the columns line up down the page.
-    widths = _fit(columns, [_row(device, verbose) for device in tabled], console.width)
+    widths = fit_columns(columns, [_row(device, verbose) for device in tabled], console.width)
     for name in VERDICTS:
         group = groups[name]
         if not group:
             continue
         title, style, explanation = _GROUP_HEADINGS[name]
+        if name == "clear":
+            explanation = _clear_explanation(group, acting_as)
         console.print()
         heading = Text(f"{title}: {_plural(len(group), 'device')}", style=style)
         if explanation:
             heading.append(f" ({explanation})", style="dim")
         console.print(heading)
-        if name in _TABULATED:
+        if name == "clear":
+            _render_clear(group, names, console, verbose, widths)
+        elif name in _TABULATED:
             families: dict[str | None, list[Device]] = {}
             for device in group:
                 families.setdefault(device.family, []).append(device)
@@ -438,12 +487,12 @@ def _render_groups(
                 if family is not None:
                     console.print(_pointer(names[family], members, name))
                 rows = [_row(device, verbose) for device in members]
-                _print_table(rows, widths, console, header=index == 0)
+                print_columns(rows, widths, console, header=index == 0)
                 if name == "review":
                     console.print(_bullets(_review_reasons(members)))
         elif verbose:
             members = sorted(group, key=lambda d: (d.manufacturer or "", address_sort_key(d.ip)))
-            _print_table([_row(d, True) for d in members], widths, console, header=True)
+            print_columns([_row(d, True) for d in members], widths, console, header=True)
         else:
             _print_lines(_compact(group, name, console.width), console)
 
@@ -475,6 +524,97 @@ def _pointer(name: str, members: Sequence[Device], group: str) -> Text:
     return line
 
 
+def _unbound(finding: Finding) -> bool:
+    """A measure that would restrict the device but does not bind the user (binds others)."""
+    return finding.effect in RESTRICTING_FINDING_EFFECTS and finding.binding is False
+
+
+def _every_measure_counts(acting_as: Sequence[str], devices: Sequence[Device]) -> bool:
+    """Whether the verdicts were judged for anyone: ``--as all``, or no ``--as`` with selected
+    policies that declare no national government body (every finding's ``binding`` is null)."""
+    if tuple(acting_as) == (ACT_AS_ANYONE,):
+        return True
+    findings = [finding for device in devices for finding in device.findings]
+    return not acting_as and bool(findings) and all(f.binding is None for f in findings)
+
+
+def _clear_explanation(group: Sequence[Device], acting_as: Sequence[str]) -> str:
+    """Whom the clear devices are clear for, and how many measures name all the same:
+    ``"not restricted for you (as ca:individual); 9 named by measures that bind others: see
+    Policies below"``."""
+    unbound = sum(any(_unbound(f) for f in d.findings) for d in group)
+    advice = sum(bool(d.findings) for d in group) - unbound
+    if not unbound and not advice:
+        return "no selected policy names their maker"
+    if _every_measure_counts(acting_as, group):
+        party = "no selected policy restricts their maker"
+    elif acting_as:
+        party = f"not restricted for you (as {printable(', '.join(acting_as))})"
+    else:
+        party = f"not restricted for {DEFAULT_PARTY} (the default)"
+    named = [f"{unbound} named by measures that bind others"] if unbound else []
+    if advice:
+        named.append(f"{advice} {'only' if unbound else 'named only'} by advice or context")
+    return f"{party}; {', '.join(named)}: see Policies below"
+
+
+def _render_clear(
+    group: Sequence[Device],
+    names: dict[str, str],
+    console: Console,
+    verbose: bool,
+    widths: dict[str, int],
+) -> None:
+    """Clear devices that measures name (binding others, or advising), a line per family
+    saying which measures, with the devices' addresses; then the ones no selected policy
+    names, as before."""
+    named: dict[str, list[Device]] = {}
+    for device in group:
+        if device.findings:
+            named.setdefault(device.family or device.manufacturer or "", []).append(device)
+    rest = [device for device in group if not device.findings]
+    for key, members in sorted(named.items(), key=lambda item: (-len(item[1]), item[0])):
+        name = names.get(key, printable(key))
+        line = _clear_pointer(f"{name} family" if key in names else name, members)
+        if not verbose:
+            shown = sorted(members, key=lambda d: address_sort_key(d.ip))
+            line.append(" ")
+            line.append_text(Text(", ").join(_clear_item(d, name) for d in shown[:LIST_ITEMS]))
+            if len(shown) > LIST_ITEMS:
+                line.append(f" and {len(shown) - LIST_ITEMS} more (--verbose)")
+        # Wrapped between words only: an address is never split.
+        console.print(line)
+    if verbose:
+        members = sorted(group, key=lambda d: (d.manufacturer or "", address_sort_key(d.ip)))
+        print_columns([_row(d, True) for d in members], widths, console, header=True)
+    elif rest:
+        lead = f"Others ({len(rest)}): " if named else ""
+        _print_lines(_compact(rest, "clear", console.width, lead=lead), console)
+
+
+def _clear_pointer(label: str, members: Sequence[Device]) -> Text:
+    """``"Hikvision family (9), named by ca, us (does not bind you); dk (advice or context
+    only):"``."""
+    findings = [finding for device in members for finding in device.findings]
+    unbound = dict.fromkeys(f.policy for f in findings if _unbound(f))
+    advice = dict.fromkeys(f.policy for f in findings if f.policy not in unbound)
+    parts = [f"{', '.join(unbound)} (does not bind you)"] if unbound else []
+    if advice:
+        parts.append(f"{', '.join(advice)} (advice or context only)")
+    return Text.assemble(
+        (label, "bold"), f" ({len(members)}), named by {printable('; '.join(parts))}:"
+    )
+
+
+def _clear_item(device: Device, family_name: str) -> Text:
+    """A device on its family's line: its address, with its label when that is not the
+    family's name (an LTS relabel on the Hikvision line)."""
+    label = device.brand or device.manufacturer
+    if not label or label == family_name:
+        return Text(printable(device.ip))
+    return Text.assemble((printable(label), "bold"), f" {printable(device.ip)}")
+
+
 def _review_reasons(members: Sequence[Device]) -> list[Text]:
     """Why each device needs a person's decision (policy judging's ``review:`` notes)."""
     return [
@@ -487,8 +627,9 @@ def _review_reasons(members: Sequence[Device]) -> list[Text]:
     ]
 
 
-def _compact(group: Sequence[Device], name: str, width: int) -> list[Text]:
-    """Unknown devices as "IP (ports)", clear ones as "Maker IP", a line holding several."""
+def _compact(group: Sequence[Device], name: str, width: int, *, lead: str = "") -> list[Text]:
+    """Unknown devices as "IP (ports)", clear ones as "Maker IP", a line holding several;
+    ``lead`` starts the first line."""
     if name == "unknown":
         items = [
             Text(f"{printable(d.ip)} ({' '.join(str(p) for p in d.open_ports) or 'discovery'})")
@@ -502,6 +643,8 @@ def _compact(group: Sequence[Device], name: str, width: int) -> list[Text]:
             Text.assemble((printable(d.manufacturer or "unknown"), "bold"), f" {printable(d.ip)}")
             for d in ordered
         ]
+    if lead and items:
+        items[0] = Text.assemble((lead, "bold"), items[0])
     lines = _flow(items[:LIST_ITEMS], width)
     if len(items) > LIST_ITEMS:
         lines.append(Text(f"  ... {len(items) - LIST_ITEMS} more: --verbose lists them all"))
@@ -514,28 +657,30 @@ def _compact(group: Sequence[Device], name: str, width: int) -> list[Text]:
 def _render_policies(
     result: ScanResult, devices: Sequence[Device], console: Console, verbose: bool
 ) -> None:
-    """Each policy that names a device: jurisdiction, measure(s) and citation, once."""
+    """Each policy that names a device: jurisdiction, measure(s) and citation, once (those
+    that restrict nothing for the user too: clear devices point here)."""
     by_policy: dict[str, list[Finding]] = {}
     for device in devices:
-        if verdict(device) in _TABULATED:
-            for finding in device.findings:
-                by_policy.setdefault(finding.policy, []).append(finding)
+        for finding in device.findings:
+            by_policy.setdefault(finding.policy, []).append(finding)
     if not by_policy:
         return
     order = {policy: index for index, policy in enumerate(result.info.policies)}
     label_width = max(len(printable(policy)) for policy in by_policy)
     body_width = max(console.width - INDENT - label_width - 1, 20)
     grid = Table.grid(padding=(0, 1))
-    grid.add_column(no_wrap=True, style="bold red")
+    grid.add_column(no_wrap=True)
     grid.add_column()
     # Many policies (state and federal measures together): one line each, citations on demand.
     citations = verbose or len(by_policy) <= POLICIES_WITH_CITATIONS
     for policy in sorted(by_policy, key=lambda p: order.get(p, len(order))):
-        # Restricting measures first: they are the reason; context ones follow.
+        # Restricting measures first: they are the reason; those binding others, then
+        # advisory and context ones follow.
         measures = {f.measure: f for f in sorted(by_policy[policy], key=_context_last)}
         first = next(iter(measures.values()))
+        restricts = any(finding.restricts for finding in measures.values())
         grid.add_row(
-            Text(printable(policy)),
+            Text(printable(policy), style="bold red" if restricts else "bold"),
             _policy_body(
                 first.jurisdiction, list(measures.values()), body_width, verbose, citations
             ),
@@ -551,8 +696,10 @@ def _render_policies(
     console.print(Padding(grid, (0, 0, 0, INDENT), expand=False))
 
 
-def _context_last(finding: Finding) -> bool:
-    return not finding.restricts
+def _context_last(finding: Finding) -> tuple[bool, bool]:
+    # Then the measures that bind others: the reason a policy that restricts nothing for the
+    # user is marked "does not bind you".
+    return not finding.restricts, not _unbound(finding)
 
 
 def effect_label(finding: Finding) -> str:
@@ -585,9 +732,12 @@ def _policy_body(
             parts.append(Padding(Text(printable(finding.citation), style="dim"), (0, 0, 0, 2)))
         return Group(*parts)
     more = f" (+{len(measures) - 1} more)" if len(measures) > 1 else ""
-    context = all(not finding.restricts for finding in measures)
-    unbound = all(finding.binding is False for finding in measures)
-    qualifier = " (does not bind you)" if unbound else " (context only)" if context else ""
+    # A policy restricting nothing for the user: because its measures bind others, or only
+    # advise or give context.
+    qualifier = ""
+    if not any(finding.restricts for finding in measures):
+        unbound = any(_unbound(finding) for finding in measures)
+        qualifier = " (does not bind you)" if unbound else " (context only)"
     head = f"{printable(jurisdiction)}{qualifier}: "
     measure = _shorten(measures[0].measure, max(width - len(head) - len(more), 10))
     if not citations:
@@ -758,7 +908,7 @@ def _render_posture(devices: Sequence[Device], console: Console, verbose: bool) 
         for remediation, device in shown
     ]
     columns = ("#", "IP", "Device", "Action", "Reason")
-    widths = _fit(columns[:-1], rows, console.width)
+    widths = fit_columns(columns[:-1], rows, console.width)
     reason_width = max(console.width - INDENT - sum(widths.values()) - 2 * 4, 20)
     widths["Reason"] = reason_width
     if not verbose:
