@@ -222,3 +222,13 @@ def test_discover_judges_as_the_user(lab: Lab) -> None:
     [device] = document["devices"]
     assert device["manufacturer"] == "Hikvision" and device["restricted"] is True
     assert any(f["binding"] and f["effect"] == "use-ban" for f in device["findings"])
+
+
+def test_lookup_with_only_a_state_policy_says_every_measure_counted() -> None:
+    """`--policy us-tx` declares no national government body: every restricting measure of
+    the selection counts, and the answer says so instead of naming the default party."""
+    row = lookup_json("Uniview IPC322LB-SF28-A", "--policy", "us-tx")
+    assert row["restricted"] is True and row["acting_as"] == ["all"]
+    table = run("lookup", "Uniview IPC322LB-SF28-A", "--policy", "us-tx")
+    assert "(as anyone (every measure counts))" in table.stdout
+    assert "national government" not in table.stdout

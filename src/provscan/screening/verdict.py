@@ -16,6 +16,7 @@ from provscan.knowledge.loader import load_knowledge
 from provscan.knowledge.schema import Policy
 from provscan.model import RESTRICTING_FINDING_EFFECTS, Finding, FindingEffect
 from provscan.policy.evaluate import (
+    ACT_AS_ANYONE,
     RESTRICTED_MIN_CONFIDENCE,
     assess,
     describe_parties,
@@ -90,6 +91,15 @@ class ScreenSummary(_Strict):
 class ScreenDocument(_Strict):
     rows: list[ScreenRow]
     summary: ScreenSummary
+
+
+def _recorded_parties(acting_as: Sequence[str], policies: Sequence[Policy]) -> list[str]:
+    """Whom a row was judged for, as recorded: the user's org types; ``[]`` for the default
+    reading; ``["all"]`` whenever every restricting measure counted (``--as all``, or a
+    selection of policies that declares no national government body)."""
+    if not acting_as and judging_parties(acting_as, policies) is None:
+        return [ACT_AS_ANYONE]
+    return list(acting_as)
 
 
 @lru_cache(maxsize=1)
@@ -214,7 +224,7 @@ def judge_product(
         confidence=identification.confidence,
         reason="; ".join(reasons),
         evidence=list(identification.evidence),
-        acting_as=list(acting_as),
+        acting_as=_recorded_parties(acting_as, policies),
     )
 
 
@@ -283,7 +293,7 @@ def summarise(
         policies=[policy.id for policy in policies],
         columns=columns,
         source=source,
-        acting_as=list(acting_as),
+        acting_as=_recorded_parties(acting_as, policies),
     )
 
 
