@@ -22,7 +22,7 @@ import tempfile
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sensors_tools import wait_for
 
 from provscan.lab.server import load_devices
 from provscan.lab.spec import DeviceSpec
@@ -90,17 +91,6 @@ def _skip_reason() -> str | None:
         return f"cannot create a network namespace: {made.stderr.strip()}"
     _ip("netns", "del", probe, check=False)
     return None
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 @dataclass

@@ -35,8 +35,8 @@ def register(app: typer.Typer) -> None:
     invoke_without_command=True,
     epilog=epilog(
         "provscan sensor --site plant-3 --broker amqp://user:pw@central/ "
-        "--allow 10.30.0.0/16 --key /etc/provscan/plant-3.key",
-        "provscan sensor --site plant-3 --broker amqp://user:pw@central/ --allow 10.30.0.0/16 "
+        "--allow SITE_CIDR --key /etc/provscan/plant-3.key",
+        "provscan sensor --site plant-3 --broker amqp://user:pw@central/ --allow SITE_CIDR "
         "--key /etc/provscan/plant-3.key --captures /var/lib/provscan/captures --interface eth1",
         "provscan sensor keygen --site plant-3 --out plant-3.next.key",
     ),
@@ -212,8 +212,8 @@ def _parse_time(text: str | None) -> datetime | None:
 @schedule_app.command(
     "add",
     epilog=epilog(
-        "provscan schedule add --site plant-3 --targets 10.30.0.0/24 --every 24h",
-        'provscan schedule add --site plant-3 --targets 10.30.0.0/24 --cron "30 2 * * *"',
+        "provscan schedule add --site plant-3 --targets CAMERA_CIDR --every 24h",
+        'provscan schedule add --site plant-3 --targets CAMERA_CIDR --cron "30 2 * * *"',
     ),
 )
 def schedule_add(
