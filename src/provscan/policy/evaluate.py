@@ -102,9 +102,6 @@ def default_parties(policies: Iterable[Policy]) -> tuple[str, ...]:
     )
 
 
-_DEFAULT_PARTIES: dict[tuple[int, ...], tuple[str, ...]] = {}
-
-
 def judging_parties(acting_as: Sequence[str], policies: Sequence[Policy]) -> tuple[str, ...] | None:
     """The org types a verdict is judged for: the user's (``--as``); without them, the national
     government bodies of the selected ``policies``; None (every restricting measure counts)
@@ -113,11 +110,9 @@ def judging_parties(acting_as: Sequence[str], policies: Sequence[Policy]) -> tup
         return None
     if acting_as:
         return tuple(acting_as)
-    key = tuple(map(id, policies))
-    parties = _DEFAULT_PARTIES.get(key)
-    if parties is None:
-        parties = _DEFAULT_PARTIES.setdefault(key, default_parties(policies))
-    return parties or None
+    # A few dozen org types: cheaper to read again than to cache by object identity (a
+    # reloaded knowledge pack could reuse the ids of freed policies).
+    return default_parties(policies) or None
 
 
 def describe_parties(acting_as: Sequence[str]) -> str:
