@@ -22,7 +22,7 @@ import tempfile
 import time
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -496,21 +496,32 @@ def test_sensors_duplicate_outcome_is_ingested_once(fleet: Fleet) -> None:
         assert fleet.devices_at(client, "site-b") == before_devices
 
 
+def _reported(fleet: Fleet, site: str, job_id: str) -> Callable[[], bool]:
+    """Whether the site's sensor logged that it reported the job done."""
+    return lambda: f"job {job_id} reported: done" in fleet.sensors[site].text()
+
+
 def test_sensors_outcomes_wait_in_the_broker_while_the_central_is_down(fleet: Fleet) -> None:
-    # Given a scan requested, and the central closed at once
-    with fleet.central() as client:
-        job_id = _start(fleet, client, "site-b", _site_targets("site-b"))
-    # When the sensor finishes while the central is down
-    wait_for(
-        "the sensor to report",
-        lambda: f"job {job_id} reported: done" in fleet.sensors["site-b"].text(),
-    )
-    with open_store(fleet.postgres_url) as store:
-        job = store.fleet().job(job_id)
-        assert job is not None and job.state in ("queued", "running")
-        assert not store.has_scan(job_id)
-        probe = make_app(fleet.broker_url, "test-probe", [RESULTS_QUEUE])
-        assert (queue_depth(probe, RESULTS_QUEUE) or 0) >= 1  # the outcome waits
+    # Given a scan requested, and the central closed at once. On a loaded machine the sensor
+    # can finish before the central has stopped (it then ingests the outcome itself): such a
+    # round proves nothing here, so another is requested, up to three.
+    for _ in range(3):
+        with fleet.central() as client:
+            job_id = _start(fleet, client, "site-b", _site_targets("site-b"))
+        # When the sensor finishes while the central is down
+        wait_for("the sensor to report", _reported(fleet, "site-b", job_id))
+        with open_store(fleet.postgres_url) as store:
+            job = store.fleet().job(job_id)
+            assert job is not None
+            if job.state == "done":
+                continue  # ingested before the central stopped: try again
+            assert job.state in ("queued", "running")
+            assert not store.has_scan(job_id)
+            probe = make_app(fleet.broker_url, "test-probe", [RESULTS_QUEUE])
+            assert (queue_depth(probe, RESULTS_QUEUE) or 0) >= 1  # the outcome waits
+        break
+    else:
+        raise AssertionError("the central ingested every outcome before it stopped")
     # Then the central, started again, ingests it
     with fleet.central() as client:
         job_json = fleet.wait_final(client, job_id, 30)
