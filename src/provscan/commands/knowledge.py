@@ -53,6 +53,7 @@ def register(app: typer.Typer) -> None:
             "provscan knowledge status",
             "provscan knowledge status --format json",
             "provscan knowledge status --max-age-days 90",
+            "provscan knowledge status --trust-key our-knowledge.pub",
         ),
     )(status)
     knowledge_app.command(
@@ -152,10 +153,21 @@ def status(
             "(default: $PROVSCAN_KNOWLEDGE_MAX_AGE_DAYS, else 180).",
         ),
     ] = None,
+    trust_key: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--trust-key",
+            metavar="FILE",
+            help="An Ed25519 public key (PEM) to check the active pack's signature with "
+            "(repeatable; also $PROVSCAN_KNOWLEDGE_TRUSTED_KEYS and the bundled keys).",
+        ),
+    ] = None,
 ) -> None:
     """Which knowledge is in use (bundled or an installed pack), its version and as-of date,
-    entry counts, the oldest source check, and a warning when it is older than allowed."""
-    from provscan.commands.common import fail_for
+    entry counts, the oldest source check, and a warning when it is older than allowed.
+    Re-verifies it: every file against the manifest's hashes, and the manifest's signature
+    when the pack is signed and a key is trusted. Exits 1 when it does not verify."""
+    from provscan.commands.common import EXIT_ERROR, fail, fail_for
     from provscan.errors import ProvscanError
     from provscan.knowledge.base import knowledge_home
     from provscan.knowledge.packs import (
@@ -163,11 +175,13 @@ def status(
         installed_versions,
         max_age_days_from_env,
         staleness_warning,
+        verify_active_pack,
     )
 
     try:
         limit = max_age_days if max_age_days is not None else max_age_days_from_env()
         pack = active_pack(check_hashes=True)
+        verification = verify_active_pack(pack, trusted_keys=trust_key or ())
         installed = installed_versions()
     except ProvscanError as exc:
         raise fail_for(exc) from None
@@ -178,8 +192,7 @@ def status(
             "age_days": pack.age_days(),
             "max_age_days": limit,
             "stale": warning is not None,
-            "files_match_manifest": pack.intact,
-            "manifest_problems": list(pack.problems),
+            **verification.as_dict(),
             "knowledge_home": str(knowledge_home()),
             "installed_packs": installed,
         }
@@ -187,8 +200,17 @@ def status(
     else:
         for line in _status_lines(pack, installed, limit):
             typer.echo(line)
+        typer.echo(f"Verification:        {verification.summary()}")
     if warning:
         warn(warning)
+    if not verification.ok:
+        fix = (
+            "reinstall provscan"
+            if pack.source == "bundled"
+            else "reinstall the pack with `provscan knowledge update --from FILE`, or go back "
+            "with `provscan knowledge update --rollback`"
+        )
+        raise fail(f"{verification.summary()}; {fix}", EXIT_ERROR)
 
 
 def _days(count: int) -> str:

@@ -510,6 +510,104 @@ def check_signature(data_dir: Path, keys: list[Ed25519PublicKey], *, required: b
     )
 
 
+#: What re-checking a pack's signature found: ``valid`` (a trusted key signed this manifest),
+#: ``unsigned`` (no ``manifest.sig``), ``unchecked`` (signed, but no key is trusted here),
+#: ``invalid`` (the signature matches no trusted key, or ``manifest.sig`` is damaged).
+SignatureState = Literal["valid", "unsigned", "unchecked", "invalid"]
+
+
+@dataclass(frozen=True)
+class PackVerification:
+    """``knowledge status``'s re-check of the active knowledge: every file against the
+    manifest's hashes, and the manifest against its signature when the pack is signed."""
+
+    version: str
+    source: Literal["bundled", "installed"]
+    #: Differences between the files and the manifest (empty: every hash matches).
+    problems: tuple[str, ...]
+    signature: SignatureState
+    #: The trusted key that signed the manifest (``signature == "valid"``).
+    signed_by: str | None = None
+    #: Why the signature is ``invalid``.
+    signature_problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True unless a file differs from the manifest or the signature does not verify."""
+        return not self.problems and self.signature != "invalid"
+
+    def summary(self) -> str:
+        """One line: what was checked and what it showed."""
+        if self.problems:
+            more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+            return (
+                f"the active knowledge {self.version} is damaged or was changed after it was "
+                f"installed: {self.problems[0]}{more}"
+            )
+        if self.signature == "invalid":
+            return f"the active knowledge {self.version} does not verify: {self.signature_problem}"
+        files = "every file matches the manifest's sha256"
+        if self.signature == "valid":
+            return f"verified: {files}, and the manifest is signed by {self.signed_by}"
+        if self.signature == "unchecked":
+            return (
+                f"verified: {files}; the manifest is signed but no key is trusted here, so the "
+                "signature was not checked (--trust-key FILE)"
+            )
+        origin = "bundled with provscan" if self.source == "bundled" else "an unsigned pack"
+        return (
+            f"verified: {files} ({origin}: the hashes show the files are as the manifest lists "
+            "them, not who made them)"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "verified": self.ok,
+            "summary": self.summary(),
+            "files_match_manifest": not self.problems,
+            "manifest_problems": list(self.problems),
+            "signature": self.signature,
+            "signed_by": self.signed_by,
+            "signature_problem": self.signature_problem,
+        }
+
+
+def verify_active_pack(
+    pack: PackInfo | None = None, *, trusted_keys: Iterable[Path] = ()
+) -> PackVerification:
+    """Re-check the active knowledge as ``knowledge update`` checked it when it was installed:
+    each file's sha256 against the manifest, and ``manifest.sig`` against the trusted keys
+    (bundled, ``PROVSCAN_KNOWLEDGE_TRUSTED_KEYS`` and ``trusted_keys``) when the pack has one.
+
+    Raises InputError for an unreadable trusted key and KnowledgeError for a damaged pointer.
+    """
+    keys = trusted_public_keys(trusted_keys)
+    info = pack if pack is not None and pack.intact is not None else active_pack(check_hashes=True)
+    signed_by: str | None = None
+    problem: str | None = None
+    state: SignatureState
+    if not (info.path / SIGNATURE_FILE).is_file():
+        state = "unsigned"
+    elif not keys:
+        state = "unchecked"
+    else:
+        try:
+            signed_by = check_signature(info.path, keys, required=True)
+            state = "valid"
+        except PackRefused as exc:
+            state, problem = "invalid", str(exc).removeprefix("the pack's ")
+        except OSError as exc:
+            state, problem = "invalid", f"{SIGNATURE_FILE} cannot be read: {exc.strerror or exc}"
+    return PackVerification(
+        version=info.version,
+        source=info.source,
+        problems=info.problems,
+        signature=state,
+        signed_by=signed_by,
+        signature_problem=problem,
+    )
+
+
 def load_signing_key(private_key_file: Path) -> Ed25519PrivateKey:
     """An unencrypted PEM (PKCS#8) Ed25519 private key; InputError (one line) otherwise."""
     try:
