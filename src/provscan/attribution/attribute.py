@@ -33,10 +33,13 @@ from provscan.attribution.mac import (
     is_multicast,
     normalise_mac,
     oui_owner,
+    registry_display_name,
     vendor_for_registry_name,
+    whole_name,
 )
 from provscan.fingerprints.grammars import GrammarIndex
 from provscan.fingerprints.matcher import Matcher
+from provscan.fingerprints.names import NameFinder
 from provscan.fingerprints.text import tokens
 from provscan.knowledge.fingerprints import Specificity
 from provscan.knowledge.grammars import GrammarKnowledge, load_grammar_knowledge
@@ -66,6 +69,14 @@ MAX_CONFIDENCE = 0.99
 ALTERNATIVE_MARGIN = 0.05
 #: Observation fields that carry a MAC address (knowledge/data/observation_fields.yaml).
 MAC_FIELDS: tuple[str, ...] = load_observation_fields().mac
+#: Free-text fields in which a device may print its maker's name or a product line.
+NAME_FIELDS: frozenset[str] = frozenset(load_observation_fields().names)
+#: Certainty of "the device printed this vendor's name, so the vendor made or labelled it":
+#: below a reviewed rule's, enough to name a maker nothing else names; a shared signal.
+NAMED_CERTAINTY = 0.5
+#: Certainty of "the IEEE registry organisation no reviewed entry covers made this device": a
+#: low-certainty maker, shown as the registry writes it (module and chip makers excluded).
+REGISTRY_ONLY_CERTAINTY = 0.35
 #: A label brand the device reports that is not in the vocabulary: enough to be shown as the
 #: label (above the 0.5 a label needs), never enough to imply a maker.
 UNRECOGNISED_LABEL_CERTAINTY = 0.6
@@ -132,6 +143,7 @@ class Attributor:
             grammars = load_grammar_knowledge()
         self.grammars = grammars
         self._grammar_index: GrammarIndex | None = GrammarIndex(grammars) if grammars else None
+        self._names = NameFinder(knowledge)
         self._spellings = {
             name: [name, *v.aliases, *v.legal_names] for name, v in knowledge.vendors.items()
         }
@@ -140,6 +152,10 @@ class Attributor:
             {owner.registry_name: owner.vendor for owner in grammars.oui_owners}
             if grammars is not None
             else {}
+        )
+        self._reviewed_registry = {whole_name(name) for name in self._registry}
+        self._not_device_makers = tuple(
+            whole_name(name) for name in (grammars.not_device_makers if grammars else ())
         )
         self._specificity: dict[str, Specificity] = {
             rule.id: rule.specificity
@@ -204,7 +220,20 @@ class Attributor:
         observation = Observation("mac", None, "mac.oui", owner, detail=mac)
         vendor = vendor_for_registry_name(self._spellings, owner, self._registry)
         if vendor is None:
-            return [Claim("mac", mac, 1.0, "ieee-oui", observation)]
+            mac_claim = Claim("mac", mac, 1.0, "ieee-oui", observation)
+            maker = self._registry_only_maker(owner, notes)
+            if maker is None:
+                return [mac_claim]
+            return [
+                mac_claim,
+                Claim(
+                    "manufacturer",
+                    maker,
+                    REGISTRY_ONLY_CERTAINTY,
+                    "registry:unreviewed",
+                    observation,
+                ),
+            ]
         # A registry owner that is also a label brand (EZVIZ, Imou) is a brand claim: the
         # relations data then leads to the maker. Pure makers are manufacturer claims.
         kind = self.knowledge.vendors[vendor].kind
@@ -213,6 +242,50 @@ class Attributor:
             Claim("mac", mac, 1.0, "ieee-oui", observation),
             Claim(claim_field, vendor, OUI_MANUFACTURER_CERTAINTY, "ieee-oui", observation),
         ]
+
+    def _registry_only_maker(self, owner: str, notes: list[str]) -> str | None:
+        """An IEEE organisation no reviewed entry covers, as a maker name; None when it is a
+        false friend or reviewed, or makes modules, chips or other makers' devices.
+
+        A registry name that mentions a vocabulary vendor ("Samsung Electronics Co., Ltd.
+        ARTIK") gives that vendor; one that mentions a restricted family's vendor gives nothing
+        but a note: only a reviewed registration may name a restricted maker."""
+        name = whole_name(owner)
+        if not name or name in self._reviewed_registry:
+            return None
+        if any(name.startswith(prefix) for prefix in self._not_device_makers if prefix):
+            return None
+        for hit in self._names.find(owner):
+            if self.knowledge.family_of(hit.vendor) is not None:
+                notes.append(
+                    f"OUI registry name {owner!r} mentions {hit.vendor}, but it is not a "
+                    "reviewed registration (oui_owners.yaml): not used as the maker"
+                )
+                return None
+            return hit.vendor
+        return registry_display_name(owner)
+
+    def _name_claims(
+        self, observations: Sequence[Observation], claims: Sequence[Claim]
+    ) -> list[Claim]:
+        """Vendor names and product lines the device printed in free text that no rule or
+        grammar explained (fingerprints/names.py): a brand claim for a label brand, a
+        manufacturer claim for a maker, both for a vendor that is both."""
+        explained = {c.observation for c in claims if c.field in ("manufacturer", "brand")}
+        result: list[Claim] = []
+        for observation in observations:
+            if observation.field not in NAME_FIELDS or observation in explained:
+                continue
+            for hit in self._names.find(observation.value):
+                kind = self.knowledge.vendors[hit.vendor].kind
+                rule_id = "name:product-line" if hit.product_line else "name:vendor"
+                if kind != "manufacturer":
+                    result.append(Claim("brand", hit.vendor, NAMED_CERTAINTY, rule_id, observation))
+                if kind != "brand":
+                    result.append(
+                        Claim("manufacturer", hit.vendor, NAMED_CERTAINTY, rule_id, observation)
+                    )
+        return result
 
     def _grammar_claims(
         self, observations: Sequence[Observation], claims: Sequence[Claim]
@@ -308,6 +381,7 @@ class Attributor:
         observations = [o for a in attempts for o in a.observations] + list(extra_observations)
         claims = self.matcher.match_all(observations)
         claims.extend(self._grammar_claims(observations, claims))
+        claims.extend(self._name_claims(observations, claims))
 
         macs: list[str] = [m for m in [normalise_mac(mac)] if m] if mac else []
         for observation in observations:

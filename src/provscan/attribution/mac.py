@@ -13,6 +13,7 @@ __all__ = [
     "is_multicast",
     "normalise_mac",
     "oui_owner",
+    "registry_display_name",
     "vendor_for_registry_name",
     "whole_name",
 ]
@@ -78,6 +79,25 @@ def whole_name(text: str) -> str:
     while words and words[-1] in LEGAL_DESIGNATORS:
         words.pop()
     return "".join(words)
+
+
+def registry_display_name(text: str) -> str:
+    """A registry organisation as written, without trailing corporate designators and
+    punctuation: "Check Point Software Technologies" stays, "ADB Broadband Italia" stays,
+    "Shanghai Imilab Technology Co.Ltd" -> "Shanghai Imilab Technology"."""
+    words = re.findall(r"[^\W_]+|[^\w\s]+", text.strip())
+    while words and (
+        words[-1].lower() in LEGAL_DESIGNATORS or not any(ch.isalnum() for ch in words[-1])
+    ):
+        words.pop()
+    shown = re.sub(r"\s+", " ", text.strip())
+    # Cut the written name after the last kept word, keeping its own spacing.
+    if not words:
+        return shown
+    cut = 0
+    for word in words:
+        cut = shown.index(word, cut) + len(word)
+    return shown[:cut].rstrip(" ,.")
 
 
 def vendor_for_registry_name(

@@ -126,6 +126,8 @@ class GrammarKnowledge:
     generic_labels: tuple[str, ...]
     oui_snapshot: str
     oui_owners: tuple[OuiOwner, ...]
+    #: Registry names (prefixes) that name no device maker: module, chip, contract makers.
+    not_device_makers: tuple[str, ...] = ()
 
     def grammar(self, grammar_id: str) -> ModelGrammar:
         for grammar in self.grammars:
@@ -173,6 +175,7 @@ def _load(data_dir: Path, knowledge: Knowledge) -> GrammarKnowledge:
         generic_labels=tuple(grammar_file.generic_labels),
         oui_snapshot=owners.snapshot,
         oui_owners=owners.owners,
+        not_device_makers=tuple(other.name for other in owners.not_device_makers),
     )
 
 

@@ -110,6 +110,7 @@ class Knowledge:
     fingerprints: tuple[LoadedFingerprints, ...]
     http_endpoints: HttpEndpointFile | None = None
     _vendor_by_key: dict[str, str] = field(init=False, repr=False)
+    _vendor_by_line: dict[str, str] = field(init=False, repr=False)
     _family_by_current_member: dict[str, str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -119,6 +120,15 @@ class Knowledge:
                 vendor_by_key.setdefault(vendor_key(spelling), vendor.name)
         object.__setattr__(self, "_vendor_by_key", vendor_by_key)
         object.__setattr__(
+            self,
+            "_vendor_by_line",
+            {
+                vendor_key(line): vendor.name
+                for vendor in self.vendors.values()
+                for line in vendor.product_lines
+            },
+        )
+        object.__setattr__(
             self, "_family_by_current_member", current_family_by_member(self.families)
         )
 
@@ -126,6 +136,11 @@ class Knowledge:
         """The canonical vendor name for any spelling of a name, alias or legal name."""
         key = vendor_key(name)
         return self._vendor_by_key.get(key) if key else None
+
+    def vendor_of_product_line(self, name: str) -> str | None:
+        """The vendor whose product line ``name`` is (``vendors.yaml`` ``product_lines``)."""
+        key = vendor_key(name)
+        return self._vendor_by_line.get(key) if key else None
 
     def family_of(self, vendor: str) -> str | None:
         """The family id a vendor currently belongs to, or None (former members: None)."""

@@ -24,7 +24,7 @@ from provscan.knowledge.base import (
 OBSERVATION_FIELDS_FILE = "observation_fields.yaml"
 #: ``protocol.name`` in lower case, e.g. ``isapi.mac`` or ``dahua.discovery.version``.
 FIELD_NAME = re.compile(r"^[a-z0-9_]+(?:\.[a-z0-9_]+)+$")
-ROLES = ("mac", "firmware", "serial")
+ROLES = ("mac", "firmware", "serial", "names")
 
 
 class CarrierField(StrictModel):
@@ -41,6 +41,8 @@ class ObservationFieldFile(StrictModel):
     #: Best source first: the first field with a value gives the firmware.
     firmware: list[CarrierField] = Field(min_length=1)
     serial: list[CarrierField] = Field(min_length=1)
+    #: Free text in which a device may name its maker or a product line (issue 11).
+    names: list[CarrierField] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class ObservationFields:
     mac: tuple[str, ...]
     firmware: tuple[str, ...]
     serial: tuple[str, ...]
+    names: tuple[str, ...] = ()
 
 
 def read_observation_fields(data_dir: Path, problems: Problems) -> ObservationFields | None:
@@ -74,6 +77,7 @@ def read_observation_fields(data_dir: Path, problems: Problems) -> ObservationFi
         mac=tuple(carrier.field for carrier in model.mac),
         firmware=tuple(carrier.field for carrier in model.firmware),
         serial=tuple(carrier.field for carrier in model.serial),
+        names=tuple(carrier.field for carrier in model.names),
     )
 
 

@@ -33,16 +33,33 @@ class OuiOwner(StrictModel):
     sources: list[str] = Field(min_length=1)
 
 
+class NotDeviceMaker(StrictModel):
+    """A registry organisation whose MACs sit in other makers' devices (issue 11).
+
+    Module and chip makers (Espressif, AzureWave), contract manufacturers (Hon Hai) and private
+    registrations: when the registry names one of them, the OUI says nothing about who made
+    the device. ``name`` is compared with the start of a registry name, case, punctuation and
+    corporate designators ignored ("Hon Hai Precision" covers every Hon Hai spelling).
+    """
+
+    name: str
+    role: Literal["chip", "module", "contract_manufacturer", "private"]
+    note: str = ""
+    sources: list[str] = Field(min_length=1)
+
+
 class OuiOwnerFile(StrictModel):
     #: The registry snapshot the prefixes were read from.
     snapshot: str
     owners: list[OuiOwner] = Field(min_length=1)
+    not_device_makers: list[NotDeviceMaker] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class LoadedOuiOwners:
     snapshot: str
     owners: tuple[OuiOwner, ...]
+    not_device_makers: tuple[NotDeviceMaker, ...] = ()
 
 
 def read_oui_owners(
@@ -87,4 +104,10 @@ def read_oui_owners(
                     prefix_at,
                     entry=document.describe(at),
                 )
-    return LoadedOuiOwners(parsed.model.snapshot, tuple(parsed.model.owners))
+    for index, other in enumerate(parsed.model.not_device_makers):
+        check_sources(problems, document, ("not_device_makers", index), other.sources)
+    return LoadedOuiOwners(
+        parsed.model.snapshot,
+        tuple(parsed.model.owners),
+        tuple(parsed.model.not_device_makers),
+    )

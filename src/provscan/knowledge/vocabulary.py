@@ -34,6 +34,12 @@ class Vendor(StrictModel):
     legal_names: list[str] = Field(default_factory=list)
     aliases: list[str] = Field(default_factory=list)
     country: str | None = None
+    #: Product-line names that belong to this vendor alone ("FortiGate", "LaserJet"): a device
+    #: that prints one names its maker (issue 11). Unique across vendors like spellings.
+    product_lines: list[str] = Field(default_factory=list)
+    #: False when the name is also an ordinary word or a software name ("Ring", "Blink"), so
+    #: finding it in a banner or title says nothing about who made the device.
+    names_itself: bool = True
     note: str = ""
     sources: list[str] = Field(min_length=1)
 
@@ -106,7 +112,7 @@ def read_vendors(data_dir: Path, problems: Problems) -> LoadedVendors | None:
         vendors[vendor.name] = vendor
         position[vendor.name] = index
         check_sources(problems, document, at, vendor.sources)
-        for spelling in spellings(vendor):
+        for spelling in [*spellings(vendor), *vendor.product_lines]:
             key = vendor_key(spelling)
             if not key:
                 problems.add(document, f"spelling {spelling!r} has no letters or digits", at)
@@ -116,7 +122,8 @@ def read_vendors(data_dir: Path, problems: Problems) -> LoadedVendors | None:
                 problems.add(
                     document,
                     f"spelling {spelling!r} collides with vendor {owner!r} "
-                    "(names, aliases and legal names must be unique across vendors)",
+                    "(names, aliases, legal names and product lines must be unique across "
+                    "vendors)",
                     at,
                 )
     return LoadedVendors(vendors, document, position)

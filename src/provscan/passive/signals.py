@@ -2,10 +2,10 @@
 
 DHCP and DNS are decoded with dpkt. The discovery protocols (Hikvision SADP on UDP 37020,
 Dahua DHDiscover on UDP 37810, WS-Discovery on UDP 3702, SSDP on UDP 1900, mDNS on UDP
-5353) are read by the observation layer (:mod:`provscan.observations`) that
-``provscan discover`` uses too, so a reply seen on a mirror port yields the same
-observation fields as one we asked for, and the same fingerprints apply; announcements an
-active search never receives (WS-Discovery Hello, SSDP NOTIFY) are read by the same
+5353, Tuya's local-protocol broadcasts on UDP 6666/6667) are read by the observation layer
+(:mod:`provscan.observations`) that ``provscan discover`` uses too, so a reply seen on a
+mirror port yields the same observation fields as one we asked for, and the same
+fingerprints apply; announcements an active search never receives (WS-Discovery Hello, SSDP NOTIFY) are read by the same
 functions. Only messages a *device* sends count: a DHCP request, a DNS query, an SADP
 ProbeMatch, a DHDiscover reply, a WS-Discovery Hello or ProbeMatches, an SSDP NOTIFY or
 search reply, an mDNS response. Searches sent by management tools are ignored. Every
@@ -22,7 +22,7 @@ from typing import Protocol
 import dpkt
 
 from provscan.errors import ProvscanError
-from provscan.observations import dhdiscover, mdns, sadp, ssdp, wsd
+from provscan.observations import dhdiscover, mdns, sadp, ssdp, tuya, wsd
 from provscan.observations.sighting import Sighting
 from provscan.wire.mac import normalise_mac
 
@@ -39,7 +39,10 @@ PORT_SSDP = ssdp.PORT
 PORT_WSD = wsd.PORT
 PORT_SADP = sadp.PORT
 PORT_DHDISCOVER = dhdiscover.PORT
-DISCOVERY_ONLY_PORTS = frozenset({PORT_MDNS, PORT_SSDP, PORT_WSD, PORT_SADP, PORT_DHDISCOVER})
+PORTS_TUYA = frozenset(tuya.PORTS)
+DISCOVERY_ONLY_PORTS = (
+    frozenset({PORT_MDNS, PORT_SSDP, PORT_WSD, PORT_SADP, PORT_DHDISCOVER}) | PORTS_TUYA
+)
 DISCOVERY_PORTS = frozenset({PORT_DHCP_SERVER, PORT_DHCP_CLIENT, PORT_DNS}) | DISCOVERY_ONLY_PORTS
 
 _DHCP_HOSTNAME = 12
@@ -177,6 +180,7 @@ _READERS: dict[int, tuple[str, _Reader]] = {
     PORT_WSD: (wsd.PROTOCOL, wsd.read),
     PORT_SSDP: (ssdp.PROTOCOL, ssdp.read),
     PORT_MDNS: (mdns.PROTOCOL, mdns.read),
+    **{port: (tuya.PROTOCOL, tuya.read) for port in PORTS_TUYA},
 }
 
 

@@ -247,24 +247,6 @@ PRODUCT_KINDS: dict[str, str] = {
 #: Single words of PRODUCT_KINDS: product vocabulary, never a label brand.
 KIND_WORDS = frozenset(phrase for phrase in PRODUCT_KINDS if " " not in phrase)
 
-#: Words after which a vendor name is a mention (what the product runs on, works with or
-#: replaces), not the product's label: "camera module for Raspberry Pi", "works with Ring".
-#: "by" is not among them: "camera by Hikvision" names the maker.
-MENTION_WORDS = frozenset(
-    {
-        "for",
-        "on",
-        "with",
-        "via",
-        "using",
-        "compatible",
-        "supports",
-        "supporting",
-        "like",
-        "replaces",
-        "replacing",
-    }
-)
 #: Product words a brand is sometimes written glued to, without a separator ("Wyzecam").
 GLUED_KIND_SUFFIXES = ("cameras", "camera", "cams", "cam", "doorbell", "nvr", "dvr")
 #: Shortest brand prefix split off a glued product word.
@@ -331,7 +313,13 @@ class BrandFinder:
         self._fuzzy_choices = list(fuzzy)
         self._max_tokens = min(max_tokens, MAX_BRAND_TOKENS)
         #: Spellings already looked up: the same words come back on row after row.
-        self._canonical = lru_cache(maxsize=CANONICAL_CACHE_SIZE)(knowledge.canonical_vendor)
+        self._canonical = lru_cache(maxsize=CANONICAL_CACHE_SIZE)(self._vendor_named)
+
+    def _vendor_named(self, text: str) -> str | None:
+        """The vendor a spelling or one of its product lines ("FortiGate") names."""
+        return self._knowledge.canonical_vendor(text) or self._knowledge.vendor_of_product_line(
+            text
+        )
 
     def exact(self, text: str) -> str | None:
         return self._canonical(text)

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from provscan.fingerprints.grammars import GrammarHit, GrammarIndex
+from provscan.fingerprints.names import MENTION_WORDS
 from provscan.fingerprints.text import looks_like_model, normalise, split_glued, tokens
 from provscan.knowledge.grammars import GrammarKnowledge
 from provscan.knowledge.loader import Knowledge, period_bounds, vendor_key
@@ -37,7 +38,6 @@ from provscan.model import MakerCandidate
 from provscan.screening.brands import (
     KIND_WORDS,
     LONG_WORD_LENGTH,
-    MENTION_WORDS,
     PRODUCT_WORDS,
     BrandFinder,
     BrandMatch,

@@ -1,0 +1,156 @@
+"""Vendor names and product lines a device prints about itself (issue 11).
+
+Server strings, page titles, realms, banners, certificate names, ``sysDescr`` and discovery
+names often carry the maker's own name ("TP-LINK HTTPD/1.0", "Crestron Webserver") or one of
+its product lines ("FortiGate", "NetVanta"). :class:`NameFinder` finds them as whole runs of
+words, with the controlled vocabulary (``vendors.yaml``: names, aliases, legal names and
+``product_lines``) as its only source of names:
+
+- a spelling matches only as whole words, compared case- and punctuation-insensitively
+  ("TP-LINK" is the spelling "TP-Link", "FRITZ!Box" is "Fritz Box"), or glued into one word
+  ("TPLINK") when the spelling joins its words with punctuation ("TP-Link", not "Check
+  Point": "checkpoint" is a word); a name inside a longer word never matches ("ChaiServer"
+  holds no "HP");
+- two-letter spellings ("HP", "LG") match only when written in capitals;
+- vendors whose name is an ordinary word or a software name (``names_itself: false``) are
+  never found this way, nor an alias that begins another vendor's name ("Samsung", Hanwha
+  Vision's alias, begins "Samsung Electronics");
+- a name after a word that makes it a mention ("for", "with", "compatible") is skipped: a
+  title "Viewer for Hikvision cameras" is not Hikvision's.
+
+The finder says nothing about how much a name proves: attribution treats what it finds as a
+shared signal (any maker's firmware can print any name), never as a maker-specific one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from provscan.knowledge.loader import Knowledge
+from provscan.knowledge.vocabulary import spellings
+
+#: Words after which a vendor name is a mention (what the product runs on, works with or
+#: replaces), not its label: "camera module for Raspberry Pi", "works with Ring".
+#: "by" is not among them: "camera by Hikvision" names the maker.
+MENTION_WORDS = frozenset(
+    {
+        "for",
+        "on",
+        "with",
+        "via",
+        "using",
+        "compatible",
+        "supports",
+        "supporting",
+        "like",
+        "replaces",
+        "replacing",
+    }
+)
+#: Longest spelling tried, in words.
+MAX_NAME_WORDS = 6
+#: Spellings shorter than this (in letters and digits) match only when written in capitals.
+MIN_ANY_CASE_LENGTH = 3
+#: Spellings of a single character never match.
+MIN_LENGTH = 2
+
+_WORD = re.compile(r"[^\W_]+")
+#: Words joined by punctuation ("TP-Link", "FRITZ!Box"): also written glued ("TPLINK").
+_PUNCTUATION_JOINED = re.compile(r"[^\W_][^\w\s]+[^\W_]")
+
+
+@dataclass(frozen=True)
+class NameHit:
+    """One vendor name or product line found in a text."""
+
+    vendor: str
+    written: str
+    #: True when the words are one of the vendor's product lines, not its name.
+    product_line: bool
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text)
+
+
+def _ambiguous_aliases(knowledge: Knowledge) -> dict[str, set[str]]:
+    """Aliases that are the first words of another vendor's name ("Samsung", an alias of
+    Hanwha Vision for old Samsung Techwin cameras, begins "Samsung Electronics"): in free text
+    they say nothing about which of the two made the device."""
+    spelled = {
+        vendor.name: [tuple(w.casefold() for w in _words(s)) for s in spellings(vendor)]
+        for vendor in knowledge.vendors.values()
+    }
+    result: dict[str, set[str]] = {}
+    for vendor in knowledge.vendors.values():
+        for alias in vendor.aliases:
+            words = tuple(w.casefold() for w in _words(alias))
+            if any(
+                len(other) > len(words) and other[: len(words)] == words
+                for name, others in spelled.items()
+                if name != vendor.name
+                for other in others
+            ):
+                result.setdefault(vendor.name, set()).add(alias)
+    return result
+
+
+class NameFinder:
+    """Vocabulary names and product lines, found as whole words in free text."""
+
+    def __init__(self, knowledge: Knowledge) -> None:
+        #: lower-cased word tuple -> (vendor, is a product line)
+        self._names: dict[tuple[str, ...], tuple[str, bool]] = {}
+        longest = 1
+        ambiguous = _ambiguous_aliases(knowledge)
+        for vendor in knowledge.vendors.values():
+            if not vendor.names_itself:
+                continue
+            entries = [
+                (s, False) for s in spellings(vendor) if s not in ambiguous.get(vendor.name, ())
+            ]
+            entries += [(line, True) for line in vendor.product_lines]
+            for spelling, is_line in entries:
+                words = tuple(word.casefold() for word in _words(spelling))
+                joined = "".join(words)
+                if len(joined) < MIN_LENGTH:
+                    continue
+                keys = {words}
+                if _PUNCTUATION_JOINED.search(spelling) and " " not in spelling:
+                    keys.add((joined,))
+                for key in keys:
+                    self._names.setdefault(key, (vendor.name, is_line))
+                longest = max(longest, len(words))
+        self._longest = min(longest, MAX_NAME_WORDS)
+
+    def find(self, text: str) -> list[NameHit]:
+        """Every vendor named in ``text``, longest spelling first, in text order, once each."""
+        words = _words(text)
+        folded = [word.casefold() for word in words]
+        taken: set[int] = set()
+        hits: list[tuple[int, NameHit]] = []
+        for length in range(min(self._longest, len(words)), 0, -1):
+            for start in range(len(words) - length + 1):
+                span = range(start, start + length)
+                if taken.intersection(span):
+                    continue
+                found = self._names.get(tuple(folded[start : start + length]))
+                if found is None:
+                    continue
+                written = " ".join(words[start : start + length])
+                letters = "".join(words[start : start + length])
+                if len(letters) < MIN_ANY_CASE_LENGTH and not letters.isupper():
+                    continue
+                if start > 0 and folded[start - 1] in MENTION_WORDS:
+                    continue
+                taken.update(span)
+                vendor, is_line = found
+                hits.append((start, NameHit(vendor, written, is_line)))
+        seen: set[str] = set()
+        result: list[NameHit] = []
+        for _, hit in sorted(hits, key=lambda item: item[0]):
+            if hit.vendor not in seen:
+                seen.add(hit.vendor)
+                result.append(hit)
+        return result
