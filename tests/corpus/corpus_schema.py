@@ -365,3 +365,171 @@ def _service_spec(service: HttpService | RtspService | BannerService) -> Service
 def observed_values(services: Sequence[HttpService | RtspService | BannerService]) -> set[str]:
     """Every recorded value of a device, normalised for overlap checks (nonces kept)."""
     return {" ".join(value.split()).lower() for s in services for value in s.values() if value}
+
+
+# --- passive entries: what a device says unasked -----------------------------------------
+
+_MAC = r"^[0-9a-f]{2}(?::[0-9a-f]{2}){2}(?:(?::[0-9a-f]{2}){3})?$"
+
+
+class DhcpRequest(_Strict):
+    """The options of a client's DHCP request, as the source shows them."""
+
+    hostname: str | None = None  # option 12
+    vendor_class: str | None = None  # option 60
+    parameter_list: list[int] | None = None  # option 55, in the order sent
+
+    @field_validator("parameter_list")
+    @classmethod
+    def _option_codes(cls, codes: list[int] | None) -> list[int] | None:
+        if codes is not None and not all(1 <= code <= 254 for code in codes):
+            raise ValueError("DHCP option codes are 1..254")
+        return codes
+
+    @model_validator(mode="after")
+    def _something(self) -> DhcpRequest:
+        if self.hostname is None and self.vendor_class is None and not self.parameter_list:
+            raise ValueError("a DHCP request needs a host name, vendor class or parameter list")
+        return self
+
+    def values(self) -> list[str]:
+        found = [self.hostname or "", self.vendor_class or ""]
+        if self.parameter_list:
+            found.append(",".join(str(code) for code in self.parameter_list))
+        return [value for value in found if value]
+
+
+class MdnsAnnouncement(_Strict):
+    """One DNS-SD service instance a device announced (PTR, SRV, TXT and A records)."""
+
+    service: str = Field(pattern=r"^_[A-Za-z0-9_-]+\._(?:tcp|udp)\.local\.$")
+    #: The instance's own label (``<instance>.<service>`` is its full name). None when the
+    #: source lists only the service type: the capture then holds the device's answer to a
+    #: service-type enumeration (``_services._dns-sd._udp.local.`` PTR ``<service>``).
+    instance: str | None = Field(default=None, min_length=1, max_length=63)
+    #: The SRV target, e.g. ``axis-accc8e000000.local.`` (default: none shown by the source).
+    host: str | None = Field(default=None, pattern=r"^[^.\s]+\.local\.$")
+    port: int = Field(default=0, ge=0, le=65535)
+    #: TXT items in the order sent.
+    txt: list[tuple[str, str]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _records_need_an_instance(self) -> MdnsAnnouncement:
+        if self.instance is None and (self.host is not None or self.txt):
+            raise ValueError("SRV and TXT records belong to an instance: name it")
+        return self
+
+    def values(self) -> list[str]:
+        found = [f"{key}={value}" for key, value in self.txt]
+        return [self.instance, *found] if self.instance else found
+
+
+class SsdpMessage(_Strict):
+    """An SSDP NOTIFY (``nt``) or a search reply (``st``) as the source shows its headers."""
+
+    kind: Literal["notify", "reply"] = "notify"
+    server: str | None = None
+    nt: str | None = None
+    st: str | None = None
+    usn: str | None = None
+    #: The description URL's port and path (the host part is the entry's capture address).
+    location: str | None = Field(default=None, pattern=r"^:[0-9]{1,5}/")
+
+    @model_validator(mode="after")
+    def _target(self) -> SsdpMessage:
+        if self.kind == "notify" and (self.nt is None or self.st is not None):
+            raise ValueError("a NOTIFY has an NT header and no ST")
+        if self.kind == "reply" and (self.st is None or self.nt is not None):
+            raise ValueError("a search reply has an ST header and no NT")
+        return self
+
+    def values(self) -> list[str]:
+        return [self.server] if self.server else []
+
+
+class TuyaBroadcast(_Strict):
+    """A Tuya local-protocol broadcast: the JSON the source shows (decrypted if it was)."""
+
+    port: Literal[6666, 6667]
+    payload: dict[str, str | int | bool]
+
+    def values(self) -> list[str]:
+        return []  # keys of a platform, not of a maker: nothing a rule could copy
+
+
+class PassiveObservations(_Strict):
+    """What a device sent unasked. ``mac``: the whole MAC, or only its OUI (three octets)
+    when the source shows no more; absent when the source shows none (the capture then
+    uses a locally administered MAC, which names no maker)."""
+
+    mac: str | None = Field(default=None, pattern=_MAC)
+    dhcp: DhcpRequest | None = None
+    mdns: list[MdnsAnnouncement] = Field(default_factory=list)
+    ssdp: list[SsdpMessage] = Field(default_factory=list)
+    dns_queries: list[str] = Field(default_factory=list)
+    tuya: list[TuyaBroadcast] = Field(default_factory=list)
+
+    @field_validator("dns_queries")
+    @classmethod
+    def _names(cls, names: list[str]) -> list[str]:
+        for name in names:
+            if not re.fullmatch(r"[a-z0-9-]+(?:\.[a-z0-9-]+)+", name):
+                raise ValueError(f"not a host name as queried: {name!r}")
+        return names
+
+    @model_validator(mode="after")
+    def _says_something(self) -> PassiveObservations:
+        if not (self.mac or self.dhcp or self.mdns or self.ssdp or self.dns_queries or self.tuya):
+            raise ValueError(
+                "a passive entry needs a MAC, a DHCP request, mDNS, SSDP, DNS or Tuya data"
+            )
+        return self
+
+    def values(self) -> dict[str, list[str]]:
+        """The identifying recorded values by kind (for overlap checks with rule examples)."""
+        return {
+            "dhcp": self.dhcp.values() if self.dhcp else [],
+            "mdns": [value for item in self.mdns for value in item.values()],
+            "ssdp": [value for item in self.ssdp for value in item.values()],
+            "dns": list(self.dns_queries),
+        }
+
+
+class PassiveEntry(_Strict):
+    """One real device of the passive corpus: what it said unasked, stated maker, source."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    expect: Expect
+    sources: list[Source] = Field(min_length=1)
+    passive: PassiveObservations
+    #: How the recorded values were turned into packets (e.g. which message type is used).
+    note: str | None = None
+
+    @field_validator("expect")
+    @classmethod
+    def _maker_stated(cls, expect: Expect) -> Expect:
+        if not expect.manufacturer:
+            raise ValueError("every corpus entry names the maker its source states")
+        return expect
+
+
+class PassiveFile(_Strict):
+    entries: list[PassiveEntry]
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> PassiveFile:
+        ids = [entry.id for entry in self.entries]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate corpus ids: {', '.join(duplicates)}")
+        return self
+
+
+def load_passive_corpus(directory: Path = CORPUS_DIR) -> list[PassiveEntry]:
+    """Every entry of every ``passive*.yaml`` file in the project corpus folder."""
+    entries: list[PassiveEntry] = []
+    for path in sorted(directory.glob("passive*.yaml")):
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        entries.extend(PassiveFile.model_validate(raw).entries)
+    PassiveFile(entries=entries)  # ids unique across files too
+    return entries
