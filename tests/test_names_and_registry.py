@@ -136,3 +136,20 @@ def test_an_unreviewed_registry_name_never_names_a_restricted_maker() -> None:
     device = attribute(mac="00:22:a1:00:00:01").device  # Huawei Symantec Technologies
     assert device.manufacturer is None
     assert any("not a reviewed registration" in note for note in device.notes)
+
+
+def test_a_reviewed_ma_m_block_names_its_owner() -> None:
+    # EC:5B:CD:E is Autel Robotics' MA-M block; netaddr ships only the MA-L registry.
+    device = attribute(mac="ec:5b:cd:e0:12:34").device
+    assert device.manufacturer == "Autel Robotics"
+    assert any(
+        e.rule_id == "ieee-oui" and e.observed == "Autel Robotics USA LLC" for e in device.evidence
+    )
+
+
+def test_an_ieee_registration_authority_block_names_no_maker() -> None:
+    # 18:D7:93:6 is Autel Intelligent Technology (a false friend of Autel Robotics); the rest of
+    # the 18:D7:93 MA-L is the IEEE's own, divided among others.
+    for mac in ("18:d7:93:60:00:01", "70:b3:d5:00:00:01"):
+        device = attribute(mac=mac).device
+        assert device.manufacturer is None, mac

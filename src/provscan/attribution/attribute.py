@@ -154,6 +154,14 @@ class Attributor:
             else {}
         )
         self._reviewed_registry = {whole_name(name) for name in self._registry}
+        #: MA-M (7 hex digits) and MA-S (9) prefixes of reviewed owners: netaddr ships only
+        #: the MA-L registry, where such blocks read as "IEEE Registration Authority".
+        self._small_blocks: dict[str, str] = {
+            prefix: owner.registry_name
+            for owner in (grammars.oui_owners if grammars is not None else ())
+            if owner.registry != "MA-L"
+            for prefix in owner.prefixes
+        }
         self._not_device_makers = tuple(
             whole_name(name) for name in (grammars.not_device_makers if grammars else ())
         )
@@ -213,7 +221,7 @@ class Attributor:
         if is_locally_administered(mac) or is_multicast(mac):
             notes.append(f"MAC {mac} is locally administered or randomised: its OUI names no maker")
             return []
-        owner = oui_owner(mac)
+        owner = self._small_block_owner(mac) or oui_owner(mac)
         if owner is None:
             notes.append(f"MAC {mac}: OUI not in the bundled IEEE registry")
             return []
@@ -242,6 +250,15 @@ class Attributor:
             Claim("mac", mac, 1.0, "ieee-oui", observation),
             Claim(claim_field, vendor, OUI_MANUFACTURER_CERTAINTY, "ieee-oui", observation),
         ]
+
+    def _small_block_owner(self, mac: str) -> str | None:
+        """The reviewed owner of the MA-S or MA-M block the MAC lies in, if any."""
+        digits = mac.replace(":", "").upper()
+        for length in (9, 7):
+            owner = self._small_blocks.get(digits[:length])
+            if owner is not None:
+                return owner
+        return None
 
     def _registry_only_maker(self, owner: str, notes: list[str]) -> str | None:
         """An IEEE organisation no reviewed entry covers, as a maker name; None when it is a
