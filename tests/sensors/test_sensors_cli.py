@@ -6,9 +6,12 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from provscan.cli import app
 from provscan.sensors.messages import load_keys, new_key
 
 
@@ -20,6 +23,15 @@ def _provscan(*args: str) -> subprocess.CompletedProcess[str]:
         timeout=60,
         check=False,
     )
+
+
+def _in_process(*args: str) -> Any:
+    """The CLI in this process: the same commands, exit codes and messages, without starting
+    Python, provscan and Celery again for each call (3-6 s each as a child process on a
+    loaded machine). ``serve`` is run as ``python -m provscan`` itself, below."""
+    result = CliRunner().invoke(app, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result
 
 
 @pytest.fixture
@@ -37,9 +49,12 @@ def key(tmp_path: Path) -> Path:
         (["--site", "a", "--allow", "127.0.0.0/8"], "needs its site key"),
     ],
 )
-def test_sensors_sensor_refuses_bad_arguments(args: list[str], said: str) -> None:
-    done = _provscan("sensor", "--broker", "amqp://127.0.0.1//", *args)
-    assert done.returncode == 2, done.stderr
+def test_sensors_sensor_refuses_bad_arguments(
+    args: list[str], said: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PROVSCAN_SENSOR_KEY", raising=False)
+    done = _in_process("sensor", "--broker", "amqp://127.0.0.1//", *args)
+    assert done.exit_code == 2, done.stderr
     assert said in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
 
@@ -60,37 +75,65 @@ def test_sensors_serve_refuses_a_bad_broker(tmp_path: Path) -> None:
 
 def test_sensors_schedule_add_list_remove(tmp_path: Path) -> None:
     db = str(tmp_path / "c.db")
-    added = _provscan(
-        "schedule", "add", "--site", "plant-3", "--targets", "127.0.1.0/24", "--every", "24h",
-        "--db", db,
-    )  # fmt: skip
-    assert added.returncode == 0, added.stderr
+    every = ("--every", "24h", "--db", db)
+    added = _in_process("schedule", "add", "--site", "plant-3", "--targets", "127.0.1.0/24", *every)
+    assert added.exit_code == 0, added.stderr
     schedule = json.loads(added.stdout)
     assert schedule["every_seconds"] == 86400 and schedule["site"] == "plant-3"
-    listed = _provscan("schedule", "list", "--db", db)
-    assert [json.loads(line)["id"] for line in listed.stdout.splitlines()] == [schedule["id"]]
-    assert _provscan("schedule", "remove", str(schedule["id"]), "--db", db).returncode == 0
-    assert _provscan("schedule", "list", "--db", db).stdout == ""
-    # (interval and cron parsing: test_sensors_messages.py)
-    done = _provscan(
-        "schedule", "add", "--site", "a", "--targets", "127.0.1.1", "--every", "1h",
-        "--cron", "* * * * *", "--db", db,
+    assert schedule["kind"] == "scan" and schedule["targets"] == ["127.0.1.0/24"]
+    # a capture analysis of the files a glob matches under the sensor's --captures, and a
+    # discovery on the sensor's own interface
+    pcap = _in_process(
+        "schedule", "add", "--site", "plant-3", "--kind", "pcap", "--captures",
+        "mirror/*.pcapng,day1.pcap", *every,
     )  # fmt: skip
-    assert done.returncode == 2 and "one of them" in done.stderr, done.stderr
-    done = _provscan(
-        "schedule", "add", "--site", "a", "--targets", "camera.example", "--every", "1h", "--db", db
-    )
-    assert done.returncode == 2 and "addresses, networks or ranges" in done.stderr
+    assert pcap.exit_code == 0, pcap.stderr
+    discover = _in_process("schedule", "add", "--site", "plant-3", "--kind", "discover", *every)
+    assert discover.exit_code == 0, discover.stderr
+    listed = [
+        json.loads(line) for line in _in_process("schedule", "list", "--db", db).stdout.splitlines()
+    ]
+    assert [(s["id"], s["kind"]) for s in listed] == [
+        (schedule["id"], "scan"), (json.loads(pcap.stdout)["id"], "pcap"),
+        (json.loads(discover.stdout)["id"], "discover"),
+    ]  # fmt: skip
+    assert listed[1]["captures"] == ["mirror/*.pcapng", "day1.pcap"] and listed[1]["targets"] == []
+    assert listed[2]["captures"] == [] and listed[2]["targets"] == []
+    for row in listed:
+        assert _in_process("schedule", "remove", str(row["id"]), "--db", db).exit_code == 0
+    assert _in_process("schedule", "list", "--db", db).stdout == ""
+    # refused, one line each, exit 2 (interval and cron parsing: test_sensors_messages.py)
+    for args, said in [
+        (["--targets", "127.0.1.1", "--cron", "* * * * *"], "one of them"),
+        (["--targets", "camera.example"], "addresses, networks or ranges"),
+        ([], "a scan schedule needs --targets"),
+        (["--kind", "pcap"], "names 1 to 64 --captures"),
+        (["--kind", "pcap", "--captures", "../etc/x.pcap"], "relative, no '..'"),
+        (["--kind", "pcap", "--captures", "/var/x.pcap"], "relative, no '..'"),
+        (
+            ["--kind", "pcap", "--captures", "a.pcap", "--targets", "127.0.1.1"],
+            "takes no --targets",
+        ),
+        (["--kind", "discover", "--targets", "127.0.1.1"], "takes no --targets"),
+        (["--kind", "discover", "--ports", "80"], "takes no --targets or --ports"),
+        (["--kind", "discover", "--captures", "a.pcap"], "--captures is for --kind pcap"),
+        (["--targets", "127.0.1.1", "--captures", "a.pcap"], "--captures is for --kind pcap"),
+        (["--kind", "sweep"], "one of scan, pcap, discover"),
+    ]:
+        done = _in_process("schedule", "add", "--site", "a", "--every", "1h", "--db", db, *args)
+        assert done.exit_code == 2 and said in done.stderr, (args, done.stderr)
+        assert len(done.stderr.strip().splitlines()) == 1
+    assert _in_process("schedule", "list", "--db", db).stdout == ""
 
 
 def test_sensors_keygen_writes_a_new_private_file_only(tmp_path: Path) -> None:
     out = tmp_path / "plant-3.next.key"
-    done = _provscan("sensor", "keygen", "--site", "plant-3", "--out", str(out))
-    assert done.returncode == 0, done.stderr
+    done = _in_process("sensor", "keygen", "--site", "plant-3", "--out", str(out))
+    assert done.exit_code == 0, done.stderr
     keys = load_keys(out)
     assert len(keys.signing) == 32 and out.stat().st_mode & 0o777 == 0o600
     assert keys.ids[0] in done.stdout and "plant-3" in out.read_text()
     # never over an existing file (the key in it stays)
-    again = _provscan("sensor", "keygen", "--site", "plant-3", "--out", str(out))
-    assert again.returncode == 2 and "never replaced" in again.stderr
+    again = _in_process("sensor", "keygen", "--site", "plant-3", "--out", str(out))
+    assert again.exit_code == 2 and "never replaced" in again.stderr
     assert load_keys(out) == keys

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from sensors_tools import wait_for
 from provscan.lab.server import load_devices
 from provscan.lab.spec import DeviceSpec
 from provscan.pipeline import run_passive
+from provscan.sensors import central as central_module
 from provscan.sensors.broker import (
     REPORT_TASK,
     RESULTS_QUEUE,
@@ -47,6 +49,7 @@ from provscan.sensors.broker import (
 from provscan.sensors.central import Central, SiteKeys
 from provscan.sensors.messages import key_file_text, key_id, load_key, load_keys, new_key, seal
 from provscan.store.db import open_store
+from provscan.store.sensors import Schedule
 from provscan.web import sites as sites_api
 from provscan.web.app import create_app
 
@@ -224,7 +227,7 @@ def fleet(broker_url: str, postgres_url: str, site_keys: Path) -> Iterator[Fleet
             stderr=subprocess.STDOUT,
         )
         processes.append(root_relay)
-        _wait_ready(root_relay)
+        relays = [root_relay]  # each started at once; waited for together, before the sensors
         devices: dict[str, dict[str, DeviceSpec]] = {}
         for index, (site, (octet, placed)) in enumerate(PLACEMENTS.items()):
             namespace = f"ps{tag}s{index}"
@@ -238,7 +241,7 @@ def fleet(broker_url: str, postgres_url: str, site_keys: Path) -> Iterator[Fleet
                 stderr=subprocess.STDOUT,
             )  # fmt: skip
             processes.append(relay)
-            _wait_ready(relay)
+            relays.append(relay)
             placements = [*placed, SLOW_DEVICE] if site == "site-a" else placed
             lab = ["ip", "netns", "exec", namespace, sys.executable, "-m", "provscan.lab"]
             for device_id, last in placements:
@@ -269,9 +272,13 @@ def fleet(broker_url: str, postgres_url: str, site_keys: Path) -> Iterator[Fleet
         (captures / "outside.pcapng").symlink_to(state / "outside.pcapng")
         sensors["site-a"].allow += f",{SEGMENT}"
         sensors["site-a"].extra = ["--captures", str(captures), "--interface", "eth0"]
+        for relay in relays:
+            _wait_ready(relay)
+        # The sensors start while the labs do (a sensor needs its lab only when a job comes).
+        for site in PLACEMENTS:
+            sensors[site].start()
         for site in PLACEMENTS:
             wait_for(f"the lab of {site}", (state / site / "lab.json").exists, 30)
-            sensors[site].start()
         wait_for("the segment's lab", (state / "segment" / "lab.json").exists, 30)
         with open_store(postgres_url) as store:
             accounts = store.accounts()
@@ -570,45 +577,87 @@ def test_sensors_killed_mid_scan_the_scan_is_redelivered_and_completes_once(
         assert set(fleet.devices["site-a"]) <= set(found)
 
 
-def test_sensors_a_missed_schedule_runs_once(fleet: Fleet) -> None:
+def _schedule_jobs(fleet: Fleet, client: TestClient, site: str, schedule_id: int) -> list[Any]:
+    jobs = client.get(f"/api/v1/sites/{site}/jobs", headers=fleet.headers).json()["jobs"]
+    return [job for job in jobs if job["requested_by"] == f"schedule:{schedule_id}"]
+
+
+def test_sensors_missed_schedules_of_each_kind_run_once(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The scheduler looks every half second here (5 s in the central), so that a few rounds
+    # pass in the test's time.
+    monkeypatch.setattr(central_module, "SCHEDULER_TICK_SECONDS", 0.5)
+    expected = run_passive([str(CAPTURE)])
     now = datetime.now(UTC)
     with open_store(fleet.postgres_url) as store:
-        # Given an hourly schedule whose last five runs were missed
-        schedule = store.fleet().add_schedule(
-            "site-b",
-            ["127.0.2.10-127.0.2.12"],
-            every_seconds=3600,
-            cron=None,
-            next_run=now - timedelta(hours=5),
-            ports=_ports(fleet.devices),
-        )
+        # Given hourly schedules whose last five runs were missed: a scan of site B, the
+        # analysis of site A's captures that a glob matches, a discovery on site A's segment,
+        # and a glob that also matches a link out of site A's --captures
+
+        def missed(site: str, targets: list[str], **what: Any) -> Schedule:
+            return store.fleet().add_schedule(
+                site, targets, every_seconds=3600, cron=None, next_run=now - timedelta(hours=5),
+                **what,
+            )  # fmt: skip
+
+        scan = missed("site-b", ["127.0.2.10-127.0.2.12"], ports=_ports(fleet.devices))
+        pcap = missed("site-a", [], kind="pcap", captures=["crafted_*.pcap*"])
+        discover = missed("site-a", [], kind="discover")
+        outside = missed("site-a", [], kind="pcap", captures=["*.pcapng"])
+    added = {"scan": scan, "pcap": pcap, "discover": discover, "outside": outside}
     with fleet.central() as client:
-        # When the central runs (its scheduler looks every few seconds)
-        jobs = wait_for(
-            "the schedule's job",
-            lambda: [
-                job
-                for job in client.get("/api/v1/sites/site-b/jobs", headers=fleet.headers).json()[
-                    "jobs"
-                ]
-                if job["requested_by"] == f"schedule:{schedule.id}"
-            ],
-            30,
-        )
-        assert fleet.wait_final(client, jobs[0]["id"])["state"] == "done"
-        time.sleep(6)  # another scheduler round: nothing more is due
-        jobs = [
-            job
-            for job in client.get("/api/v1/sites/site-b/jobs", headers=fleet.headers).json()["jobs"]
-            if job["requested_by"] == f"schedule:{schedule.id}"
+        # The sites API shows each site's schedules with their kind
+        sites = {
+            s["name"]: s for s in client.get("/api/v1/sites", headers=fleet.headers).json()["sites"]
+        }
+        shown = {s["id"]: s for site in sites.values() for s in site["schedules"]}
+        assert shown[pcap.id]["kind"] == "pcap" and shown[pcap.id]["captures"] == [
+            "crafted_*.pcap*"
         ]
-    # Then it ran once, and runs next an hour from now
-    assert len(jobs) == 1
+        assert shown[discover.id]["kind"] == "discover" and shown[discover.id]["targets"] == []
+        assert shown[scan.id]["kind"] == "scan" and scan.id not in {
+            s["id"] for s in sites["site-a"]["schedules"]
+        }
+        # When the central runs (its scheduler sends whatever is due)
+        jobs = {
+            name: wait_for(
+                f"the {name} schedule's job",
+                partial(_schedule_jobs, fleet, client, schedule.site, schedule.id),
+                30,
+            )[0]
+            for name, schedule in added.items()
+        }
+        final = {name: fleet.wait_final(client, job["id"]) for name, job in jobs.items()}
+        # Then each ran as its kind: the scan found site B's devices in its range
+        assert final["scan"]["state"] == "done" and final["scan"]["kind"] == "scan"
+        assert final["scan"]["counts"]["devices"] == 3, final["scan"]
+        # the glob matched the capture in the directory, and the sensor analysed it
+        assert final["pcap"]["state"] == "done", final["pcap"]
+        assert final["pcap"]["kind"] == "pcap" and final["pcap"]["targets"] == ["crafted_*.pcap*"]
+        assert final["pcap"]["counts"]["devices"] == len(expected.devices)
+        # the discovery ran on the sensor's own interface and found the segment's devices
+        assert final["discover"]["state"] == "done", final["discover"]
+        assert final["discover"]["counts"]["devices"] == len(fleet.segment)
+        # and the glob that also matches a link out of the directory was refused whole
+        assert final["outside"]["state"] == "refused"
+        assert "leads outside the sensor's --captures" in final["outside"]["detail"]
+        time.sleep(1.5)  # three more scheduler rounds: nothing more is due
+        counts = {
+            name: len(_schedule_jobs(fleet, client, s.site, s.id)) for name, s in added.items()
+        }
+    # Then each ran once, and runs next an hour from now
+    assert counts == {name: 1 for name in added}, counts
     with open_store(fleet.postgres_url) as store:
-        (after,) = [s for s in store.fleet().schedules() if s.id == schedule.id]
-        store.fleet().remove_schedule(schedule.id)
-    assert after.next_run > now + timedelta(minutes=59)
-    assert after.last_job == jobs[0]["id"]
+        after = {s.id: s for s in store.fleet().schedules()}
+        for name, schedule in added.items():
+            assert after[schedule.id].next_run > now + timedelta(minutes=59), name
+            assert after[schedule.id].last_job == jobs[name]["id"], name
+            assert after[schedule.id].kind == schedule.kind
+            store.fleet().remove_schedule(schedule.id)
+        # the stored analysis names the capture the glob matched, not the sensor's path
+        assert store.load(jobs["pcap"]["id"]).scan.targets == [f"capture:{CAPTURE.name}"]
+        assert not store.has_scan(jobs["outside"]["id"])
 
 
 def test_sensors_analyse_captures_from_their_directory_only(fleet: Fleet) -> None:

@@ -25,8 +25,10 @@ from provscan.sensors.messages import (
     seal,
 )
 from provscan.sensors.scope import (
+    MAX_CAPTURES,
     OutsideAllowList,
     allowed_targets,
+    capture_files,
     capture_path,
     parse_allow,
     segment_inside,
@@ -176,6 +178,56 @@ def test_sensors_captures_only_from_their_directory(tmp_path: Path) -> None:
     ]:
         with pytest.raises(OutsideAllowList, match=reason):
             capture_path(name, captures)
+
+
+def test_sensors_capture_globs_match_inside_their_directory_only(tmp_path: Path) -> None:
+    captures = tmp_path / "captures"
+    (captures / "day1").mkdir(parents=True)
+    (captures / "day2.pcap").mkdir()  # a directory a glob matches: skipped
+    for name in ("day1/a.pcap", "day1/b.pcap", "day1/c.pcapng", "day1/.hidden.pcap"):
+        (captures / name).write_bytes(b"x")
+    secret = tmp_path / "secret.pcap"
+    secret.write_bytes(b"x")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "x.pcap").write_bytes(b"x")
+    # a glob: every file it matches, by its name under the directory, in name order
+    found = capture_files(["day1/*.pcap", "day1/c.pcapng"], captures)
+    assert found == [
+        ("day1/a.pcap", captures / "day1" / "a.pcap"),
+        ("day1/b.pcap", captures / "day1" / "b.pcap"),
+        ("day1/c.pcapng", captures / "day1" / "c.pcapng"),
+    ]
+    assert [name for name, _ in capture_files(["*/?.pcap*"], captures)] == [
+        "day1/a.pcap", "day1/b.pcap", "day1/c.pcapng",
+    ]  # fmt: skip
+    assert [name for name, _ in capture_files(["day1/.*"], captures)] == ["day1/.hidden.pcap"]
+    # "**" is not recursive (one level, like "*")
+    assert capture_files(["**/a.pcap"], captures) == [("day1/a.pcap", captures / "day1" / "a.pcap")]
+    for names, reason in [
+        (["../*.pcap"], "relative, no '..'"),
+        ([str(tmp_path / "*.pcap")], "relative, no '..'"),
+        (["*.pcapng"], "no capture .* matches"),
+        (["day2.pcap"], "not a file"),
+    ]:
+        with pytest.raises(OutsideAllowList, match=reason):
+            capture_files(names, captures)
+    # a match that leads out (a link to a file, a link to a directory) refuses the whole request
+    (captures / "day1" / "z.pcap").symlink_to(secret)
+    with pytest.raises(OutsideAllowList, match="leads outside"):
+        capture_files(["day1/*.pcap"], captures)
+    (captures / "day1" / "z.pcap").unlink()
+    (captures / "out").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(OutsideAllowList, match="leads outside"):
+        capture_files(["*"], captures)
+    with pytest.raises(OutsideAllowList, match="leads outside"):
+        capture_files(["out/*.pcap"], captures)
+    (captures / "out").unlink()
+    # at most MAX_CAPTURES files in all, globs expanded
+    for index in range(MAX_CAPTURES):
+        (captures / "day1" / f"many-{index:03d}.pcap").write_bytes(b"x")
+    assert len(capture_files(["day1/many-*.pcap"], captures)) == MAX_CAPTURES
+    with pytest.raises(OutsideAllowList, match=f"more than {MAX_CAPTURES} captures"):
+        capture_files(["day1/many-*.pcap", "day1/a.pcap"], captures)
 
 
 def test_sensors_a_segment_must_lie_inside_the_allow_list() -> None:

@@ -52,13 +52,14 @@ def redis_url() -> Iterator[str]:
 
 def test_sensors_a_site_scan_on_redis(redis_url: str, postgres_url: str, site_keys: Path) -> None:
     state = Path(tempfile.mkdtemp(prefix="provscan-sensors-redis-"))
-    lab, devices = start_lab(PLACEMENTS, state)
     sensor = SensorProcess(
         SITE, redis_url, f"127.0.{OCTET}.0/24", site_keys / f"{SITE}.key", state / "sensor.log"
     )
+    lab = None
     try:
+        sensor.start()  # it starts while the lab does (it needs the lab only for the scan)
+        lab, devices = start_lab(PLACEMENTS, state)
         central = CentralSide(postgres_url, redis_url, site_keys)
-        sensor.start()
         with central.running() as client:
             # When a scan of the site is requested through the API
             job_id = central.start(

@@ -103,7 +103,8 @@ def test_the_sites_page_says_which_sensor_is_silent_and_since_when(
         assert north["north-1"][1] == "answering"
         # the schedules, read-only for a viewer
         schedules = table_rows(html, "schedules-table")
-        assert [row[4] for row in schedules] == ["every 1d", "cron 0 3 * * 1 (UTC)"]
+        assert [row[5] for row in schedules] == ["every 1d", "cron 0 3 * * 1 (UTC)"]
+        assert [row[2] for row in schedules] == ["scan", "scan"]
         assert 'action="/schedules' not in html and "needs the admin role" in html
 
 
@@ -286,3 +287,45 @@ def test_schedule_forms_need_the_session_token(sites: TestClient, store_url: str
         with open_store(store_url) as store:
             assert len(store.fleet().schedules()) == 2
         assert _audit(store_url, "schedule.add") == []
+
+
+def test_an_admin_schedules_capture_analyses_and_discoveries(
+    sites: TestClient, store_url: str
+) -> None:
+    with sites:
+        token = page_log_in(sites, "admin")
+        html = _get(sites, "/sites")
+        for field in ("kind", "captures"):
+            assert f'<label for="schedule-{field}">' in html
+        base = {"csrf_token": token, "site": "west", "every": "1h"}
+        # a capture analysis of the files globs match on the sensor, and a discovery
+        pcap = {**base, "kind": "pcap", "captures": "mirror/*.pcapng day1.pcap"}
+        assert sites.post("/schedules", data=pcap, follow_redirects=False).status_code == 303
+        discover = {**base, "kind": "discover"}
+        assert sites.post("/schedules", data=discover, follow_redirects=False).status_code == 303
+        with open_store(store_url) as store:
+            added = store.fleet().schedules()[-2:]
+        assert [(s.site, s.kind, s.captures, s.targets) for s in added] == [
+            ("west", "pcap", ["mirror/*.pcapng", "day1.pcap"], []),
+            ("west", "discover", [], []),
+        ]
+        # shown with their kind, on the sites page and the site's own page
+        rows = table_rows(_get(sites, "/sites"), "schedules-table")
+        assert [row[2] for row in rows] == ["scan", "scan", "pcap", "discover"]
+        assert rows[2][3].startswith("mirror/*.pcapng day1.pcap") and rows[2][4] == "–"
+        assert rows[3][3].startswith("the sensor's interface")
+        west = table_rows(_get(sites, "/sites/west"), "schedules-table")
+        assert [row[2] for row in west] == ["pcap", "discover"]
+        # refused: what the kind does not take, a capture outside the directory, no kind
+        for bad, message in (
+            ({"kind": "pcap"}, "names 1 to 64 captures"),
+            ({"kind": "pcap", "captures": "../etc/x.pcap"}, "no &#39;..&#39;"),
+            ({"kind": "discover", "targets": "127.0.2.1"}, "takes no targets"),
+            ({"targets": "127.0.2.1", "captures": "a.pcap"}, "captures are for a pcap"),
+            ({"kind": "sweep"}, "a schedule sends scan, pcap, discover jobs"),
+        ):
+            refused = sites.post("/schedules", data={**base, **bad})
+            assert refused.status_code == 400, bad
+            assert message in refused.text, (bad, refused.text[-600:])
+        with open_store(store_url) as store:
+            assert len(store.fleet().schedules()) == 4

@@ -1,5 +1,5 @@
 """``provscan sensor`` (a site's scan sensor, a Celery worker) and ``provscan schedule``
-(scans the central sends to sites on a timetable)."""
+(jobs the central sends to sites on a timetable: scans, capture analyses, discoveries)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,10 @@ KEY_ENV = "PROVSCAN_SENSOR_KEY"
 
 schedule_app = typer.Typer(
     name="schedule",
-    help="Scans the central (`provscan serve --broker`) sends to a site on a timetable.",
+    help=(
+        "Jobs (scans, capture analyses, discoveries) the central (`provscan serve --broker`) "
+        "sends to a site on a timetable."
+    ),
     no_args_is_help=True,
 )
 sensor_app = typer.Typer(name="sensor")
@@ -209,19 +212,44 @@ def _parse_time(text: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+#: What ``schedule add --kind`` takes (store.sensors.JOB_KINDS).
+SCHEDULE_KINDS = ("scan", "pcap", "discover")
+
+
 @schedule_app.command(
     "add",
     epilog=epilog(
         "provscan schedule add --site plant-3 --targets CAMERA_CIDR --every 24h",
         'provscan schedule add --site plant-3 --targets CAMERA_CIDR --cron "30 2 * * *"',
+        "provscan schedule add --site plant-3 --kind pcap --captures 'mirror/*.pcapng' --every 1h",
+        "provscan schedule add --site plant-3 --kind discover --every 6h",
     ),
 )
 def schedule_add(
-    site: Annotated[str, typer.Option("--site", metavar="NAME", help="The site to scan.")],
-    targets: Annotated[
+    site: Annotated[str, typer.Option("--site", metavar="NAME", help="The site to send to.")],
+    kind: Annotated[
         str,
-        typer.Option("--targets", metavar="SPEC[,SPEC...]", help="Addresses, networks or ranges."),
-    ],
+        typer.Option(
+            "--kind",
+            metavar="scan|pcap|discover",
+            help="scan: --targets; pcap: --captures on the sensor; discover: on the sensor's "
+            "--interface, inside its --allow.",
+        ),
+    ] = "scan",
+    targets: Annotated[
+        str | None,
+        typer.Option(
+            "--targets", metavar="SPEC[,SPEC...]", help="Addresses, networks or ranges (scan)."
+        ),
+    ] = None,
+    captures: Annotated[
+        str | None,
+        typer.Option(
+            "--captures",
+            metavar="NAME[,NAME...]",
+            help="Capture files or globs under the sensor's --captures directory (pcap).",
+        ),
+    ] = None,
     every: Annotated[
         str | None, typer.Option("--every", metavar="INTERVAL", help="e.g. 15m, 24h, 7d.")
     ] = None,
@@ -237,17 +265,35 @@ def schedule_add(
     ] = None,
     db: DbOption = None,
 ) -> None:
-    """Add a schedule (the central sends its scans; a missed run runs once, not many times)."""
+    """Add a schedule (the central sends its jobs; a missed run runs once, not many times).
+
+    The sensor checks each job against its own settings when it arrives, as any other:
+    targets inside its --allow, captures under its --captures, discovery on its --interface."""
     from provscan.sensors.central import cron_schedule, next_run, parse_every
+    from provscan.sensors.scope import MAX_CAPTURES, check_capture_name
     from provscan.targets import is_address_spec, parse_ports
 
+    if kind not in SCHEDULE_KINDS:
+        raise fail(f"--kind is one of {', '.join(SCHEDULE_KINDS)}, not {kind!r}", EXIT_USAGE)
     if (every is None) == (cron is None):
         raise fail("give --every INTERVAL or --cron LINE (one of them)", EXIT_USAGE)
-    specs = [spec.strip() for spec in targets.split(",") if spec.strip()]
-    bad = [spec for spec in specs if not is_address_spec(spec)]
-    if not specs or bad:
-        raise fail(f"targets are addresses, networks or ranges: {bad or targets!r}", EXIT_USAGE)
+    specs = [spec.strip() for spec in (targets or "").split(",") if spec.strip()]
+    names = [name.strip() for name in (captures or "").split(",") if name.strip()]
+    if kind != "scan" and (targets is not None or ports is not None):
+        raise fail(f"a {kind} schedule takes no --targets or --ports", EXIT_USAGE)
+    if kind != "pcap" and captures is not None:
+        raise fail("--captures is for --kind pcap", EXIT_USAGE)
+    if kind == "scan":
+        bad = [spec for spec in specs if not is_address_spec(spec)]
+        if not specs:
+            raise fail("a scan schedule needs --targets SPEC[,SPEC...]", EXIT_USAGE)
+        if bad:
+            raise fail(f"targets are addresses, networks or ranges: {bad!r}", EXIT_USAGE)
+    if kind == "pcap" and not 1 <= len(names) <= MAX_CAPTURES:
+        raise fail(f"a pcap schedule names 1 to {MAX_CAPTURES} --captures", EXIT_USAGE)
     try:
+        for name in names:
+            check_capture_name(name)
         every_seconds = parse_every(every) if every is not None else None
         if cron is not None:
             cron_schedule(cron)
@@ -259,7 +305,14 @@ def schedule_add(
     try:
         with open_db(db) as store:
             schedule = store.fleet().add_schedule(
-                site, specs, every_seconds=every_seconds, cron=cron, next_run=start, ports=port_list
+                site,
+                specs,
+                every_seconds=every_seconds,
+                cron=cron,
+                next_run=start,
+                ports=port_list,
+                kind=kind,
+                captures=names,
             )
     except ProvscanError as exc:
         raise fail_for(exc) from None
@@ -268,7 +321,7 @@ def schedule_add(
 
 @schedule_app.command("list")
 def schedule_list(db: DbOption = None) -> None:
-    """The schedules, as JSON lines."""
+    """The schedules, as JSON lines (each with its kind: scan, pcap or discover)."""
     try:
         with open_db(db) as store:
             found = store.fleet().schedules()

@@ -48,6 +48,9 @@ REQUEST_LIFETIME = timedelta(days=7)
 SCHEDULER_TICK_SECONDS = 5.0
 #: Seconds to wait before giving a message back when the store cannot take it.
 STORE_RETRY_SECONDS = 2.0
+#: Longest wait of the idle ingest loop for a message, so that a stop is seen within it
+#: (kombu's default is 1 s; each stop of the central waited about half of that for nothing).
+INGEST_WAKE_SECONDS = 0.25
 
 
 class SiteKeys:
@@ -282,7 +285,7 @@ class Central:
     # --- schedules -----------------------------------------------------------------------
 
     def run_due(self, now: datetime | None = None) -> list[str]:
-        """Send a job for each schedule that is due; returns the job ids."""
+        """Send a job of its kind for each schedule that is due; returns the job ids."""
         now = now or datetime.now(UTC)
         sent: list[str] = []
         fleet = self.store.fleet()
@@ -299,6 +302,8 @@ class Central:
                     ports=schedule.ports,
                     schedule_id=schedule.id,
                     job_id=job_id,
+                    kind=schedule.kind,
+                    captures=schedule.captures,
                 )
             except ProvscanError as exc:
                 log.error("schedule %s: %s", schedule.id, exc)
@@ -322,7 +327,14 @@ class Central:
             connection.ensure_connection(max_retries=3)
             declare(connection, RESULTS_QUEUE)
         self._consumer = _Ingest(Connection(self.broker_url), self)
-        threads = [threading.Thread(target=self._consumer.run, name="provscan-ingest", daemon=True)]
+        threads = [
+            threading.Thread(
+                target=self._consumer.run,
+                kwargs={"safety_interval": INGEST_WAKE_SECONDS},
+                name="provscan-ingest",
+                daemon=True,
+            )
+        ]
         if schedules:
             threads.append(
                 threading.Thread(target=self._scheduler, name="provscan-scheduler", daemon=True)

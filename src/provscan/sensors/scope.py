@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import ipaddress
 from collections.abc import Sequence
 from pathlib import Path
@@ -100,6 +101,55 @@ def capture_path(name: str, directory: Path) -> Path:
     if not path.is_file():
         raise OutsideAllowList(f"{name!r} is not a file")
     return path
+
+
+#: Characters that make a capture name a glob (``*``, ``?``, ``[...]``; ``**`` is ``*``).
+_GLOB_CHARACTERS = frozenset("*?[")
+
+
+def is_capture_glob(name: str) -> bool:
+    return any(c in _GLOB_CHARACTERS for c in name)
+
+
+def capture_files(names: Sequence[str], directory: Path) -> list[tuple[str, Path]]:
+    """``(name under directory, file)`` for each capture a request names: a name as
+    :func:`capture_path` resolves it, a glob (``*.pcapng``, ``site/2026-*.pcap``) as every
+    file it matches under ``directory``, in name order. A match that leads outside the
+    directory refuses the whole request (as a target range that leaves ``--allow`` does);
+    a glob that matches no file, or more than MAX_CAPTURES files in all, is refused too.
+    Directories a glob matches are skipped; hidden files match only a pattern that starts
+    with a dot (as in a shell)."""
+    root = directory.resolve()
+    found: list[tuple[str, Path]] = []
+    for name in names:
+        if not is_capture_glob(name):
+            found.append((name, capture_path(name, root)))
+            continue
+        check_capture_name(name)
+        # Not recursive: "**" matches one level like "*", so a link loop cannot run away.
+        matches = sorted(glob.glob(name, root_dir=root, recursive=False))
+        files = 0
+        for match in matches:
+            path = capture_path(match, root) if (root / match).is_file() else None
+            if path is None:
+                if not (root / match).resolve().is_relative_to(root):
+                    raise OutsideAllowList(
+                        f"{match!r} (from {name!r}) leads outside the sensor's --captures directory"
+                    )
+                continue  # a directory (or a socket, a fifo) inside the directory
+            found.append((match, path))
+            files += 1
+            if len(found) > MAX_CAPTURES:
+                raise OutsideAllowList(
+                    f"the request names more than {MAX_CAPTURES} captures (globs expanded)"
+                )
+        if not files:
+            raise OutsideAllowList(f"{name!r}: no capture in the sensor's --captures matches")
+    if len(found) > MAX_CAPTURES:
+        raise OutsideAllowList(
+            f"the request names more than {MAX_CAPTURES} captures (globs expanded)"
+        )
+    return found
 
 
 def check_interface_name(name: str) -> str:

@@ -43,7 +43,7 @@ from provscan.sensors.scope import (
     IPNetwork,
     OutsideAllowList,
     allowed_targets,
-    capture_path,
+    capture_files,
     segment_inside,
 )
 
@@ -57,7 +57,7 @@ DISCOVERY_SECONDS_BOUNDS = (0.1, 60.0)
 
 
 #: Longest wait of the worker's event loop, so that a stop (SIGTERM) is seen within it.
-WAKE_SECONDS = 1.0
+WAKE_SECONDS = 0.25
 
 
 class _WakeUp(bootsteps.StartStopStep):  # type: ignore[misc]  # celery is untyped
@@ -219,7 +219,8 @@ class Sensor:
             raise OutsideAllowList("the request names no targets")
         return allowed_targets(targets, self.settings.allow)
 
-    def _capture_paths(self, request: dict[str, Any]) -> list[Path]:
+    def _capture_paths(self, request: dict[str, Any]) -> list[tuple[str, Path]]:
+        """(name under --captures, file) for each capture named or matched by a glob."""
         if self.settings.captures is None:
             raise OutsideAllowList("this sensor analyses no captures (it has no --captures DIR)")
         names = request.get("captures")
@@ -230,7 +231,7 @@ class Sensor:
             or not all(isinstance(name, str) for name in names)
         ):
             raise OutsideAllowList(f"a capture job names 1 to {MAX_CAPTURES} captures")
-        return [capture_path(name, self.settings.captures) for name in names]
+        return capture_files(names, self.settings.captures)
 
     def _discovery_scope(self, request: dict[str, Any]) -> tuple[Any, str | None, float]:
         """(unicast targets or None, the interface or None, seconds to wait)."""
@@ -313,14 +314,15 @@ class Sensor:
     def _analyse(self, request: dict[str, Any]) -> Any:
         from provscan.pipeline import run_passive
 
-        paths = self._capture_paths(request)  # checked again: the files may have changed
+        found = self._capture_paths(request)  # checked again: the files may have changed
         result = run_passive(
-            [str(path) for path in paths],
+            [str(path) for _, path in found],
             policy_ids=request.get("policies") or None,
             acting_as=tuple(request.get("acting_as") or ()),
         )
-        # The sensor's paths stay on the sensor: the central sees the names it asked for.
-        names = tuple(f"capture:{name}" for name in request["captures"])
+        # The sensor's paths stay on the sensor: the central sees the names under --captures
+        # (a glob's matches, each by its name).
+        names = tuple(f"capture:{name}" for name, _ in found)
         return dataclasses.replace(result, info=dataclasses.replace(result.info, targets=names))
 
     def _discover(self, request: dict[str, Any]) -> Any:

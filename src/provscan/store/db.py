@@ -52,13 +52,20 @@ from provscan.store.models import (
     SightingRow,
 )
 from provscan.store.pages import (
+    CasePage,
     PageFilters,
     PageWindow,
+    TrendPoint,
+    case_counts,
+    cases_page,
     choices,
+    current_by_jurisdiction,
     dashboard,
     device_places,
     inventory_page,
     inventory_window,
+    record_totals,
+    trend_points,
 )
 from provscan.store.screenings import Screenings
 from provscan.store.sensors import Fleet
@@ -210,7 +217,7 @@ def _json_text(value: Any) -> str:
 
 #: The newest migration; a store already there is opened without loading Alembic's scripts
 #: (tests/store/test_store.py checks it against the migrations directory).
-HEAD_REVISION = "0009"
+HEAD_REVISION = "0010"
 
 
 def _revision(engine: Engine) -> str | None:
@@ -369,6 +376,15 @@ class StoreSettings:
     cases: CaseSettings = field(default_factory=CaseSettings)
 
 
+@dataclass(frozen=True)
+class Together:
+    """Parts of the store writing in one transaction (:meth:`Store.together`)."""
+
+    session: Session
+    fleet: Fleet
+    accounts: Accounts
+
+
 class Store:
     """Saved scans. Use :func:`open_store` to get one; close it (or use ``with``) when done."""
 
@@ -466,6 +482,7 @@ class Store:
         outcome = ingest(session, row, self.settings.gone_after)
         after_ingest(session, row, outcome, self.settings.cases)
         events.record_overdue(session)
+        record_totals(session, row, datetime.now(UTC))
 
     def catch_up(self) -> int:
         """Add scans not yet in the inventory (stored before it existed), oldest first;
@@ -601,6 +618,66 @@ class Store:
         """Counts for the web dashboard (see :func:`provscan.store.pages.dashboard`)."""
         with self._reading("the inventory") as session:
             return dashboard(session, datetime.now(UTC).date().isoformat())
+
+    def restricted_by_jurisdiction(self) -> list[dict[str, Any]]:
+        """Restricted devices by jurisdiction and measure (see
+        :func:`provscan.store.pages.restricted_by_jurisdiction`)."""
+        with self._reading("the inventory") as session:
+            return current_by_jurisdiction(session)
+
+    def trend(self, points: int = 60) -> tuple[list[TrendPoint], list[str]]:
+        """The inventory's totals over time, and whom the scans were judged for (see
+        :func:`provscan.store.pages.trend_points`)."""
+        with self._reading("the trend") as session:
+            return trend_points(session, points)
+
+    def case_counts(self, site: str | None = None) -> dict[str, tuple[int, int]]:
+        """status -> (cases, overdue cases), of the devices at ``site`` when given."""
+        with self._reading("cases") as session:
+            return case_counts(session, datetime.now(UTC).date().isoformat(), site)
+
+    def cases_page(
+        self,
+        status: str,
+        *,
+        limit: int,
+        after: str | None = None,
+        site: str | None = None,
+        counts: tuple[int, int] | None = None,
+    ) -> CasePage:
+        """One page of a state's cases in the board's order (see
+        :func:`provscan.store.pages.cases_page`)."""
+        if status not in CASE_STATES:
+            raise StoreRequestError(
+                f"unknown case status {status!r} (one of {', '.join(CASE_STATES)})"
+            )
+        with self._reading("cases") as session:
+            return cases_page(
+                session,
+                status,
+                today=datetime.now(UTC).date().isoformat(),
+                limit=limit,
+                after=after,
+                site=site,
+                counts=counts,
+            )
+
+    @contextmanager
+    def together(self, what: str) -> Iterator[Together]:
+        """One write transaction shared by several parts of the store: what is done through
+        the yielded :class:`Together` (a schedule change and its audit row, say) commits at
+        the end of the block, all of it, or none of it when the block raises."""
+        with self._writing(what) as session:
+
+            @contextmanager
+            def same(_: str) -> Iterator[Session]:
+                yield session
+
+            yield Together(
+                session,
+                Fleet(same, same, self.display_name),
+                Accounts(same, same, self.display_name),
+            )
 
     def device_choices(self) -> dict[str, list[str]]:
         """The sites and makers in the inventory (see :func:`provscan.store.pages.choices`)."""

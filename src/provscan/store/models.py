@@ -271,3 +271,31 @@ class SinkCursorRow(Base):
 
     sink: Mapped[str] = mapped_column(String(128), primary_key=True)
     last_id: Mapped[int] = mapped_column(Integer)
+
+
+class ScanTotalsRow(Base):
+    """The inventory's totals just after a scan was added to it (0010), written in the
+    transaction that stores the scan: the dashboard's trend reads these rows instead of
+    replaying history."""
+
+    __tablename__ = "scan_totals"
+
+    scan_id: Mapped[str] = mapped_column(
+        ForeignKey("scans.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: When the inventory reached these totals (the scan was stored; backfilled rows: the
+    #: scan's start).
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    #: Inventory devices, and those of them restricted (every status, as the dashboard).
+    devices: Mapped[int] = mapped_column(Integer)
+    restricted: Mapped[int] = mapped_column(Integer)
+    #: Cases not verified, and those of them past their due date; None when not known (rows
+    #: backfilled by the migration: the case history cannot be replayed exactly).
+    open_cases: Mapped[int | None] = mapped_column(Integer)
+    overdue_cases: Mapped[int | None] = mapped_column(Integer)
+    #: Whom the scan's verdicts were judged for (its ``acting_as``, comma-separated; empty:
+    #: the default reading).
+    acting_as: Mapped[str] = mapped_column(Text)
+    #: The restricted devices by jurisdiction and measure just after the scan
+    #: (:func:`provscan.store.pages.restricted_by_jurisdiction`); None: not kept (backfilled).
+    by_jurisdiction: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)

@@ -14,13 +14,17 @@ import binascii
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+import orjson
+from sqlalchemy import Select, Text, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from provscan.errors import StoreRequestError
-from provscan.store.models import CaseRow, InventoryRow
+from provscan.model import RESTRICTING_FINDING_EFFECTS
+from provscan.store.cases import Case, to_case
+from provscan.store.models import CaseRow, InventoryRow, ScanRow, ScanTotalsRow
 from provscan.store.views import cases_by_device, device_view
 
 #: Most devices one page may hold.
@@ -318,3 +322,277 @@ def dashboard(session: Session, today: str) -> dict[str, Any]:
 
 def _by_count(pair: Any) -> tuple[int, str]:
     return (-int(pair[1]), str(pair[0] or ""))
+
+
+# --- the dashboard's jurisdictions and trend ---------------------------------------------
+
+
+def restricted_by_jurisdiction(session: Session) -> list[dict[str, Any]]:
+    """The restricted devices of the inventory by the jurisdiction and policy of each
+    restricting finding, and whether that finding binds the party the scan was judged for
+    (``binding``: True, False, or None when every measure counted). A device restricted by
+    several measures counts once in each row that names it; ``devices`` of a jurisdiction
+    counts each device once, by its binding findings only. Jurisdictions with the most
+    devices first.
+
+    Counted by groups of devices with the same findings (the database groups them; most
+    restricted devices share a handful of finding lists), so the work here is per group."""
+    table = InventoryRow.__table__
+    as_text = cast(table.c.findings, Text)
+    groups = session.execute(
+        select(as_text, func.count()).where(table.c.restricted.is_(True)).group_by(as_text)
+    )
+    per_row: dict[tuple[str, str, bool | None], int] = {}
+    effects: dict[tuple[str, str, bool | None], set[str]] = {}
+    per_jurisdiction: dict[str, int] = {}
+    for text, count in groups:
+        keys: set[tuple[str, str, bool | None]] = set()
+        for finding in orjson.loads(text or "[]") or ():
+            effect = str(finding.get("effect") or "restricts")
+            if effect not in RESTRICTING_FINDING_EFFECTS:
+                continue  # advice and context restrict nothing
+            key = (
+                str(finding.get("jurisdiction") or "(not recorded)"),
+                str(finding.get("policy") or "?"),
+                finding.get("binding"),
+            )
+            keys.add(key)
+            effects.setdefault(key, set()).add(effect)
+        for key in keys:  # each device once per row ...
+            per_row[key] = per_row.get(key, 0) + int(count)
+        for jurisdiction in {key[0] for key in keys if key[2] is not False}:  # ... and jurisdiction
+            per_jurisdiction[jurisdiction] = per_jurisdiction.get(jurisdiction, 0) + int(count)
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for key in sorted(per_row, key=lambda k: (-per_row[k], k[1], str(k[2]))):
+        jurisdiction, policy, binding = key
+        grouped.setdefault(jurisdiction, []).append(
+            {
+                "policy": policy,
+                "effects": sorted(effects[key]),
+                "binding": binding,
+                "devices": per_row[key],
+            }
+        )
+    rows = [
+        {
+            "jurisdiction": jurisdiction,
+            "devices": per_jurisdiction.get(jurisdiction, 0),
+            "measures": measures,
+        }
+        for jurisdiction, measures in grouped.items()
+    ]
+    return sorted(rows, key=lambda row: (-row["devices"], row["jurisdiction"]))
+
+
+def current_by_jurisdiction(session: Session) -> list[dict[str, Any]]:
+    """:func:`restricted_by_jurisdiction` as kept with the newest scan's totals (the
+    inventory changes only when a scan is stored), counted afresh when that row has none."""
+    kept = session.execute(
+        select(ScanTotalsRow.by_jurisdiction)
+        .order_by(ScanTotalsRow.at.desc(), ScanTotalsRow.scan_id.desc())
+        .limit(1)
+    ).first()
+    if kept is not None and kept[0] is not None:
+        return list(kept[0])
+    return restricted_by_jurisdiction(session)
+
+
+def _acting_as_text(document: dict[str, Any]) -> str:
+    return ",".join(str(party) for party in document.get("acting_as") or [])
+
+
+def record_totals(session: Session, scan: ScanRow, now: datetime) -> None:
+    """Write the inventory's totals after ``scan`` was added (the caller's transaction)."""
+    table = InventoryRow.__table__
+    devices, restricted = session.execute(
+        select(func.count(), func.coalesce(func.sum(case((table.c.restricted, 1), else_=0)), 0))
+    ).one()
+    active = CaseRow.status != "verified"
+    today = now.date().isoformat()
+    open_cases, overdue = session.execute(
+        select(
+            func.count(),
+            func.coalesce(
+                func.sum(case((and_(CaseRow.due.is_not(None), CaseRow.due < today), 1), else_=0)),
+                0,
+            ),
+        ).where(active)
+    ).one()
+    session.merge(
+        ScanTotalsRow(
+            scan_id=scan.id,
+            at=now,
+            devices=int(devices),
+            restricted=int(restricted),
+            open_cases=int(open_cases),
+            overdue_cases=int(overdue),
+            acting_as=_acting_as_text(scan.document or {}),
+            by_jurisdiction=restricted_by_jurisdiction(session),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """The inventory's totals at one moment (after a scan was added)."""
+
+    at: datetime
+    scan_id: str
+    devices: int
+    restricted: int
+    #: None: not known (a scan stored before the totals were kept).
+    open_cases: int | None
+    overdue_cases: int | None
+
+
+#: Newest totals rows the trend reads (older ones fall off the chart).
+TREND_ROWS = 5000
+
+
+def trend_points(session: Session, points: int) -> tuple[list[TrendPoint], list[str]]:
+    """At most ``points`` of the newest :data:`TREND_ROWS` totals, oldest first: all of
+    them when there are that few, else evenly spaced among them (the first and the newest
+    always), so a burst of scans and a quiet year each keep their share; and every party the
+    scans' verdicts were judged for (empty text: the default)."""
+    rows = list(
+        session.execute(
+            select(
+                ScanTotalsRow.at,
+                ScanTotalsRow.scan_id,
+                ScanTotalsRow.devices,
+                ScanTotalsRow.restricted,
+                ScanTotalsRow.open_cases,
+                ScanTotalsRow.overdue_cases,
+            )
+            .order_by(ScanTotalsRow.at.desc(), ScanTotalsRow.scan_id.desc())
+            .limit(TREND_ROWS)
+        )
+    )[::-1]
+    parties = sorted(
+        str(value) for value in session.scalars(select(ScanTotalsRow.acting_as).distinct())
+    )
+    found = [TrendPoint(_utc(row[0]), *row[1:]) for row in rows]
+    if len(found) <= points:
+        return found, parties
+    if points < 2:
+        return found[-1:], parties
+    chosen = sorted({round(index * (len(found) - 1) / (points - 1)) for index in range(points)})
+    return [found[index] for index in chosen], parties
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# --- the cases board, a page at a time ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CasePage:
+    """One page of a state's cases (overdue first, then by due date, then by number)."""
+
+    cases: list[Case]
+    #: The cursor after the last case (None: the last page).
+    next: str | None
+    #: Every case of the state (and site), and how many of them are overdue.
+    count: int
+    overdue: int
+
+
+def _case_filters(status: str, site: str | None) -> list[Any]:
+    where: list[Any] = [CaseRow.status == status]
+    if site is not None:
+        known = select(InventoryRow.device_id).where(InventoryRow.site == site)
+        where.append(CaseRow.device_id.in_(known))
+    return where
+
+
+def case_counts(
+    session: Session, today: str, site: str | None = None
+) -> dict[str, tuple[int, int]]:
+    """status -> (cases, overdue cases), for every state with a case (of ``site``)."""
+    overdue = and_(CaseRow.status != "verified", CaseRow.due.is_not(None), CaseRow.due < today)
+    query = select(
+        CaseRow.status, func.count(), func.coalesce(func.sum(case((overdue, 1), else_=0)), 0)
+    ).group_by(CaseRow.status)
+    if site is not None:
+        query = query.where(
+            CaseRow.device_id.in_(select(InventoryRow.device_id).where(InventoryRow.site == site))
+        )
+    return {str(status): (int(n), int(late)) for status, n, late in session.execute(query)}
+
+
+def _case_cursor(values: tuple[int, str, int]) -> str:
+    raw = json.dumps(["case", *values], separators=(",", ":")).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def _decode_case_cursor(cursor: str) -> tuple[int, str, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        kind, late, due, number = json.loads(raw)
+    except (binascii.Error, ValueError, TypeError) as exc:
+        raise StoreRequestError("not a cursor this server gave out") from exc
+    if not (
+        kind == "case"
+        and late in (0, 1)
+        and isinstance(due, str)
+        and isinstance(number, int)
+        and not isinstance(number, bool)
+    ):
+        raise StoreRequestError("not a cursor this server gave out")
+    return late, due, number
+
+
+#: The due date a case without one sorts as (after every real date).
+_NO_DUE = "9999-99-99"
+
+
+def cases_page(
+    session: Session,
+    status: str,
+    *,
+    today: str,
+    limit: int,
+    after: str | None = None,
+    site: str | None = None,
+    counts: tuple[int, int] | None = None,
+) -> CasePage:
+    """Up to ``limit`` cases of ``status`` (of devices at ``site``) after the cursor, in the
+    board's order: overdue first, then by due date (none last), then by number; a keyset
+    over (not overdue, due, id), so a page costs the same at any depth. ``counts``: the
+    state's (cases, overdue) when the caller already has them."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise StoreRequestError(f"limit must be between 1 and {MAX_PAGE}")
+    late = case(
+        (and_(CaseRow.status != "verified", CaseRow.due.is_not(None), CaseRow.due < today), 0),
+        else_=1,
+    )
+    due = func.coalesce(CaseRow.due, _NO_DUE)
+    query = (
+        select(CaseRow)
+        .where(*_case_filters(status, site))
+        .order_by(late, due, CaseRow.id)
+        .limit(limit + 1)
+    )
+    if after is not None:
+        was_late, was_due, number = _decode_case_cursor(after)
+        query = query.where(
+            or_(
+                late > was_late,
+                and_(late == was_late, due > was_due),
+                and_(late == was_late, due == was_due, CaseRow.id > number),
+            )
+        )
+    rows = list(session.scalars(query))
+    more = len(rows) > limit
+    found = [to_case(row, today=date.fromisoformat(today)) for row in rows[:limit]]
+    last = found[-1] if found else None
+    cursor = (
+        _case_cursor((0 if last.overdue else 1, last.due or _NO_DUE, last.id))
+        if more and last is not None
+        else None
+    )
+    if counts is None:
+        counts = case_counts(session, today, site).get(status, (0, 0))
+    return CasePage(found, cursor, counts[0], counts[1])

@@ -5,14 +5,15 @@ A scan job is created ``queued`` when the central sends it to a site's queue, be
 when its outcome is ingested. Outcomes are keyed by the job id (a stored scan's id is its
 job's id), so an outcome delivered twice changes nothing the second time. A schedule's next
 run is computed from *now* after each run, so runs missed while the central was down are run
-once, not once per missed slot.
+once, not once per missed slot. A schedule sends any kind of job: a scan of its targets, the
+analysis of captures on the sensor, or a discovery on the sensor's own interface.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -87,7 +88,10 @@ class ScheduleRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     site: Mapped[str] = mapped_column(String(64), index=True)
-    targets: Mapped[list[str]] = mapped_column(JSON)
+    #: What the schedule sends: a list of target specs (a scan, as every schedule before
+    #: job kinds), or ``{"kind": "pcap", "captures": [...]}`` / ``{"kind": "discover"}``
+    #: (see :func:`_schedule_work`; no migration: the column is JSON).
+    targets: Mapped[list[str] | dict[str, Any]] = mapped_column(JSON)
     ports: Mapped[list[int] | None] = mapped_column(JSON)
     every_seconds: Mapped[int | None] = mapped_column(Integer)
     cron: Mapped[str | None] = mapped_column(String(200))
@@ -185,12 +189,18 @@ class Schedule:
     next_run: datetime
     last_run: datetime | None
     last_job: str | None
+    #: One of JOB_KINDS: ``scan`` (``targets``), ``pcap`` (``captures``: names or globs under
+    #: the sensor's --captures), ``discover`` (the sensor's interface and allow list decide).
+    kind: str = "scan"
+    captures: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "site": self.site,
+            "kind": self.kind,
             "targets": list(self.targets),
+            "captures": list(self.captures),
             "ports": self.ports,
             "every_seconds": self.every_seconds,
             "cron": self.cron,
@@ -200,17 +210,57 @@ class Schedule:
         }
 
 
+def _schedule_work(
+    kind: str, targets: list[str], captures: list[str]
+) -> list[str] | dict[str, Any]:
+    """What a schedule row's JSON ``targets`` holds for a kind of job (StoreRequestError for
+    a combination no sensor could run). A scan keeps the plain list of before."""
+    if kind not in JOB_KINDS:
+        raise StoreRequestError(f"{kind!r} is not a kind of job ({', '.join(JOB_KINDS)})")
+    if kind == "scan":
+        if not targets or captures:
+            raise StoreRequestError("a scan schedule names its targets (and no captures)")
+        return list(targets)
+    if targets:
+        raise StoreRequestError(
+            f"a {kind} schedule names no targets"
+            + (" (captures are named with --captures)" if kind == "pcap" else "")
+        )
+    if kind == "pcap":
+        if not captures:
+            raise StoreRequestError("a pcap schedule names its captures (names or globs)")
+        return {"kind": "pcap", "captures": list(captures)}
+    if captures:
+        raise StoreRequestError("a discover schedule names no captures")
+    return {"kind": "discover"}
+
+
+def _read_work(raw: Any) -> tuple[str, list[str], list[str]]:
+    """(kind, targets, captures) of a schedule row's JSON ``targets``."""
+    if isinstance(raw, dict):
+        kind = str(raw.get("kind") or "scan")
+        return (
+            kind,
+            [str(t) for t in raw.get("targets") or []],
+            [str(c) for c in raw.get("captures") or []],
+        )
+    return "scan", [str(t) for t in raw or []], []
+
+
 def _schedule(row: ScheduleRow) -> Schedule:
+    kind, targets, captures = _read_work(row.targets)
     return Schedule(
         row.id,
         row.site,
-        list(row.targets),
+        targets,
         list(row.ports) if row.ports else None,
         row.every_seconds,
         row.cron,
         _aware(row.next_run) or row.next_run,
         _aware(row.last_run),
         row.last_job,
+        kind,
+        captures,
     )
 
 
@@ -378,7 +428,7 @@ class Fleet:
             ]
 
     def sites(self) -> list[dict[str, Any]]:
-        """Each site with its sensors and how many of its jobs wait or run."""
+        """Each site with its sensors, how many of its jobs wait or run, and its schedules."""
         with self._reading("sites") as session:
             names = list(session.scalars(select(SiteRow.name).order_by(SiteRow.name)))
             waiting: dict[str, dict[str, int]] = {name: {} for name in names}
@@ -390,6 +440,7 @@ class Fleet:
                 counts = waiting.setdefault(site, {})
                 counts[state] = counts.get(state, 0) + 1
         sensors = self.sensors()
+        schedules = self.schedules()
         return [
             {
                 "name": name,
@@ -398,6 +449,7 @@ class Fleet:
                     "queued": waiting.get(name, {}).get("queued", 0),
                     "running": waiting.get(name, {}).get("running", 0),
                 },
+                "schedules": [s.to_json() for s in schedules if s.site == name],
             }
             for name in names
         ]
@@ -413,16 +465,23 @@ class Fleet:
         cron: str | None,
         next_run: datetime,
         ports: list[int] | None = None,
+        kind: str = "scan",
+        captures: list[str] | None = None,
     ) -> Schedule:
+        """A schedule of ``kind`` jobs: ``scan`` of ``targets`` (with ``ports``), ``pcap`` of
+        ``captures`` (names or globs under the sensor's --captures), or ``discover``."""
         check_site_name(site)
         if (every_seconds is None) == (cron is None):
             raise StoreRequestError("a schedule runs --every an interval or on a --cron line")
+        work = _schedule_work(kind, list(targets), list(captures or []))
+        if ports and kind != "scan":
+            raise StoreRequestError(f"a {kind} schedule takes no ports (only a scan does)")
         now = datetime.now(UTC)
         with self._writing("schedules") as session:
             self._ensure_site(session, site, now)
             row = ScheduleRow(
                 site=site,
-                targets=list(targets),
+                targets=work,
                 ports=list(ports) if ports else None,
                 every_seconds=every_seconds,
                 cron=cron,

@@ -36,6 +36,37 @@ ADDRESS_LIMIT = 20
 ADDRESS_WINDOW = timedelta(minutes=15)
 #: How long a login session lasts.
 SESSION_HOURS = 12
+#: Refused attempts, each one audit row: failed logins (``login.failed``, bounded by the
+#: address limit above), the others (refusals of a locked, disabled or throttled login, of a
+#: form or request without its CSRF token, of a role too weak for a change) are
+#: :data:`BUDGETED_REFUSALS`.
+REFUSALS = (
+    "login.failed",
+    "user.locked",
+    "password.failed",
+    "login.locked",
+    "login.disabled",
+    "login.throttled",
+    "refused.csrf",
+    "refused.role",
+    "refused.login-form",
+)
+#: Refusals nothing else bounds (a locked account does not count failures, an anonymous
+#: client can post a stale login form forever): each address may add this many rows in
+#: ``ADDRESS_WINDOW``, and everyone together :data:`REFUSALS_TOTAL`; past either, one
+#: ``refused.suppressed`` row says so and the rest of the window's refusals are answered
+#: but not written.
+BUDGETED_REFUSALS = (
+    "login.locked",
+    "login.disabled",
+    "login.throttled",
+    "refused.csrf",
+    "refused.role",
+    "refused.login-form",
+)
+REFUSALS_PER_ADDRESS = 50
+REFUSALS_TOTAL = 2000
+SUPPRESSED = "refused.suppressed"
 #: Shortest password accepted.
 MIN_PASSWORD_LENGTH = 12
 #: Token text: ``pst_<id>_<secret>``; the id finds the row, the digest proves the secret.
@@ -193,6 +224,62 @@ def audit_entry(
     )
 
 
+def _refusals_since(session: Session, since: datetime, address: str | None = None) -> int:
+    query = (
+        select(func.count())
+        .select_from(AuditRow)
+        .where(AuditRow.action.in_(BUDGETED_REFUSALS), AuditRow.at >= since)
+    )
+    if address is not None:
+        query = query.where(AuditRow.address == address[:64])
+    return int(session.scalar(query) or 0)
+
+
+def refusal_entry(
+    session: Session,
+    actor: str,
+    action: str,
+    address: str,
+    target: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> bool:
+    """Add the audit row of a refused attempt (``action``: one of
+    :data:`BUDGETED_REFUSALS`) unless the address or everyone has used the window's budget;
+    the first refusal over it writes one ``refused.suppressed`` row instead. True when the
+    refusal's own row was written."""
+    if action not in BUDGETED_REFUSALS:
+        raise ValueError(f"{action!r} is not a budgeted refusal")
+    now = datetime.now(UTC)
+    since = now - ADDRESS_WINDOW
+    over = None
+    if _refusals_since(session, since, address) >= REFUSALS_PER_ADDRESS:
+        over = "address"
+    elif _refusals_since(session, since) >= REFUSALS_TOTAL:
+        over = "everyone"
+    if over is None:
+        audit_entry(session, actor, action, address, target, detail)
+        return True
+    noted = (
+        select(func.count())
+        .select_from(AuditRow)
+        .where(AuditRow.action == SUPPRESSED, AuditRow.at >= since)
+    )
+    if over == "address":
+        noted = noted.where(AuditRow.address == address[:64])
+    if not session.scalar(noted):
+        limit = REFUSALS_PER_ADDRESS if over == "address" else REFUSALS_TOTAL
+        minutes = int(ADDRESS_WINDOW.total_seconds() // 60)
+        audit_entry(
+            session,
+            "-",
+            SUPPRESSED,
+            address,
+            None,
+            {"over": over, "limit": limit, "minutes": minutes, "first": action},
+        )
+    return False
+
+
 def _keep_an_admin(session: Session, row: UserRow) -> None:
     """Refuses a change that would take away the last active admin (``row`` is one)."""
     if row.role != "admin" or _disabled(row.locked_until):
@@ -233,11 +320,28 @@ class Accounts:
         with self._writing("the audit log") as session:
             self._audit(session, actor, action, address, target, detail)
 
-    def audit_log(self, limit: int = 200, before: int | None = None) -> list[dict[str, Any]]:
-        """The newest entries first (``before``: only entries older than that id)."""
+    def refused(
+        self,
+        actor: str,
+        action: str,
+        address: str,
+        target: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> bool:
+        """Record a refused attempt within the refusal budget (see :func:`refusal_entry`)."""
+        with self._writing("the audit log") as session:
+            return refusal_entry(session, actor, action, address, target, detail)
+
+    def audit_log(
+        self, limit: int = 200, before: int | None = None, *, refusals: bool = False
+    ) -> list[dict[str, Any]]:
+        """The newest entries first (``before``: only entries older than that id;
+        ``refusals``: only refused attempts)."""
         query = select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)
         if before is not None:
             query = query.where(AuditRow.id < before)
+        if refusals:
+            query = query.where(AuditRow.action.in_((*REFUSALS, SUPPRESSED)))
         with self._reading("the audit log") as session:
             return [
                 {
@@ -399,16 +503,16 @@ class Accounts:
             row = session.get(UserRow, name)
             if (failures or 0) >= ADDRESS_LIMIT:
                 _hasher_check(_DUMMY_HASH, password)
-                self._audit(session, "-", "login.throttled", address, name)
+                refusal_entry(session, "-", "login.throttled", address, name)
                 refused = LoginRefused("too many failed logins from this address", throttled=True)
             elif row is not None and _disabled(row.locked_until):
                 # as a wrong password: a disabled account says nothing about itself
                 _hasher_check(_DUMMY_HASH, password)
-                self._audit(session, "-", "login.disabled", address, row.name)
+                refusal_entry(session, "-", "login.disabled", address, row.name)
                 refused = LoginRefused("wrong user name or password")
             elif row is not None and row.locked_until and _aware(row.locked_until) > now:
                 _hasher_check(_DUMMY_HASH, password)
-                self._audit(session, "-", "login.locked", address, row.name)
+                refusal_entry(session, "-", "login.locked", address, row.name)
                 refused = LoginRefused("the account is locked for a while", throttled=True)
             elif row is None or not _hasher_check(row.password_hash, password):
                 if row is None:

@@ -4,7 +4,7 @@ state-changing request), and whether their role allows the route."""
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -69,17 +69,44 @@ def principal(request: Request) -> Principal:
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         if not sent or not hmac.compare_digest(sent.encode(), csrf.encode()):
+            record_refusal(request, user.name, "refused.csrf")
             raise HTTPException(403, "missing or wrong CSRF token (header X-CSRF-Token)")
     return Principal(user, "session")
 
 
-def require(role: str) -> Callable[[Principal], Principal]:
+#: Longest request path an audit row keeps.
+AUDITED_PATH = 200
+
+
+def record_refusal(
+    request: Request, actor: str, action: str, detail: Mapping[str, object] | None = None
+) -> None:
+    """The audit row of a refused attempt on this request (within the store's refusal
+    budget, :func:`provscan.store.users.refusal_entry`): who, what (the method and path),
+    from where."""
+    store_of(request).accounts().refused(
+        actor,
+        action,
+        client_address(request),
+        request.url.path[:AUDITED_PATH],
+        {"method": request.method, **(detail or {})},
+    )
+
+
+def require(role: str) -> Callable[[Request, Principal], Principal]:
     """A dependency admitting ``role`` and the roles above it (403 for the others)."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
 
-    def check(caller: Annotated[Principal, Depends(principal)]) -> Principal:
+    def check(request: Request, caller: Annotated[Principal, Depends(principal)]) -> Principal:
         if not caller.user.can(role):
+            if request.method not in SAFE_METHODS:  # a change refused: audited
+                record_refusal(
+                    request,
+                    caller.user.name,
+                    "refused.role",
+                    {"role": caller.user.role, "needs": role},
+                )
             raise HTTPException(403, f"this needs the {role} role")
         return caller
 

@@ -35,14 +35,25 @@ from provscan.store.inventory import STATUSES
 from provscan.store.pages import MAX_PAGE, SORTS, PageFilters, PageWindow
 from provscan.store.screenings import FORMATS as SCREEN_FORMATS
 from provscan.store.screenings import KEEP_FOR
-from provscan.store.users import ROLES, LoginRefused, User
+from provscan.store.users import (
+    ADDRESS_WINDOW,
+    REFUSALS,
+    REFUSALS_PER_ADDRESS,
+    REFUSALS_TOTAL,
+    ROLES,
+    SUPPRESSED,
+    LoginRefused,
+    User,
+)
 from provscan.web.auth import (
     SESSION_COOKIE,
     Principal,
     client_address,
+    record_refusal,
     store_message,
     store_of,
 )
+from provscan.web.charts import trend_chart
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -52,8 +63,10 @@ LOGIN_CSRF_COOKIE = "provscan_login_csrf"
 DASHBOARD_DEVICES = 20
 #: Rows a devices page may show (the choices offered; anything else falls back to the first).
 PAGE_SIZES = (50, 25, 100, 250)
-#: Cases shown in one column of the board (a column's own page shows all of them).
-BOARD_COLUMN = 100
+#: Cases shown in one column of the board (a state's own pages show the rest).
+BOARD_COLUMN = 25
+#: Cases on one page of a state (keyset pages: the same cost at any depth).
+CASE_PAGE = 100
 #: Audit entries on one page.
 AUDIT_PAGE = 100
 #: Screened rows shown on the page (the download has every row).
@@ -66,6 +79,8 @@ SITE_JOBS = 50
 SCAN_DEVICES = 1000
 #: Newest stored scans on the dashboard.
 DASHBOARD_SCANS = 5
+#: Points of the dashboard's trend chart (the totals after scans, spread over time).
+TREND_POINTS = 60
 #: Longest text accepted from a filter box.
 MAX_FILTER = 200
 
@@ -214,10 +229,14 @@ async def _posted(request: Request, role: str) -> tuple[Visitor, FormData] | Res
             "The form did not carry this session's token (it expired, or it did not come "
             "from this console). Reload the page and try again."
         )
+        refusal: tuple[str, dict[str, str]] = ("refused.csrf", {})
     elif not visitor.user.can(role):
         problem = f"This needs the {role} role."
+        refusal = ("refused.role", {"role": visitor.user.role, "needs": role})
     if problem is not None:
         await form.close()  # an upload is a temporary file: closed now, not left to the GC
+        # the refusal is an audit row (within the store's budget for refusals)
+        await run_in_threadpool(record_refusal, request, visitor.user.name, *refusal)
         return _refused(request, visitor, 403, problem)
     return visitor, form
 
@@ -266,6 +285,20 @@ async def login(request: Request) -> Response:
     form = await request.form()
     sent, expected = str(form.get("csrf_token", "")), request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not sent or not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        named = str(form.get("name", ""))[:64] or None
+        await run_in_threadpool(
+            lambda: (
+                store_of(request)
+                .accounts()
+                .refused(
+                    "-",
+                    "refused.login-form",
+                    client_address(request),
+                    named,
+                    {"method": "POST", "path": "/login"},
+                )
+            )
+        )
         return _login_page(request, "The form expired; please try again.", 403)
     accounts = store_of(request).accounts()
     address = client_address(request)
@@ -328,16 +361,41 @@ def dashboard(request: Request) -> Response:
     store = store_of(request)
     devices, _ = store.inventory_page(None, DASHBOARD_DEVICES, PageFilters(restricted=True))
     pack = active_pack()
+    points, parties = store.trend(TREND_POINTS)
+    judged_for = _console_party()
     return _render(
         request,
         "dashboard.html.j2",
         visitor,
         title="Dashboard",
         counts=store.dashboard(),
+        jurisdictions=store.restricted_by_jurisdiction(),
+        judged_for=judged_for,
+        scans_judged_for=sorted({_party_text(party) for party in parties} - {judged_for}),
+        chart=trend_chart(points),
+        trend=points,
         devices=devices,
         scans=store.scans(DASHBOARD_SCANS),
         knowledge={"version": pack.version, "as_of": pack.as_of},
     )
+
+
+def _party_text(stored: str) -> str:
+    """Whom a scan was judged for, from its stored ``acting_as`` (comma-separated)."""
+    from provscan.compliance.facts import judged_for_text
+
+    return judged_for_text([party for party in stored.split(",") if party])
+
+
+def _console_party() -> str:
+    """Whom the console judges for: the config file's ``[organisation] as`` (the scans it
+    starts and the lists it screens use it), else the default reading."""
+    from provscan.config import load_config
+
+    try:
+        return _party_text(",".join(load_config().organisation.acting_as))
+    except ProvscanError:
+        return "(the configuration file could not be read)"
 
 
 # --- devices -----------------------------------------------------------------------------
@@ -529,10 +587,20 @@ def _device_answer(
     status: int = 200,
     failed_case: int | None = None,
 ) -> Response:
+    from provscan.model import RESTRICTING_FINDING_EFFECTS
+
     try:
         device, document, cases = store_of(request).device(device_id)
     except StoreRequestError:
         return _refused(request, visitor, 404, "There is no such device.")
+    findings = document.get("findings") or list(device.findings)
+    binding = [
+        f
+        for f in findings
+        if (f.get("effect") or "restricts") in RESTRICTING_FINDING_EFFECTS
+        and f.get("binding") is not False
+    ]
+    active = [case for case in cases if case.status != "verified"]
     return _render(
         request,
         "device.html.j2",
@@ -542,6 +610,10 @@ def _device_answer(
         device=device,
         document=document,
         cases=cases,
+        binding=binding,
+        others=len(findings) - len(binding),
+        summary_cases=active or cases[-1:],
+        priority_one=[r for r in document.get("remediation") or [] if r.get("priority") == 1],
         settable=SETTABLE,
         can_edit=visitor.user.can("analyst"),
         problem=problem,
@@ -604,40 +676,67 @@ async def update_case(request: Request, case_id: str) -> Response:
     return _back(f"/devices/{_path_part(case.device_id)}", "case", f"#case-{case.id}")
 
 
-def _board_order(case: Any) -> tuple[bool, str, int]:
-    return (not case.overdue, case.due or "9999-99-99", case.id)
-
-
 @page("GET", "/cases", "viewer")
 def cases_board(request: Request) -> Response:
-    """Cases by state, overdue first, then by due date."""
+    """Cases by state, overdue first, then by due date: the board shows the first
+    :data:`BOARD_COLUMN` of each state, one state's page (``?state=``) :data:`CASE_PAGE` at a
+    time (keyset: ``after`` names the last case of the page before); ``site`` keeps to the
+    devices of one site, on the board and on every page."""
     visitor = _visitor(request, "viewer")
     if isinstance(visitor, Response):
         return visitor
-    state = request.query_params.get("state", "")
-    shown = (state,) if state in STATES else STATES
-    columns: list[dict[str, Any]] = []
+    params = request.query_params
+    state = params.get("state", "")
+    one_state = state in STATES
+    site = _text(params, "site", 64) or None
+    after = params.get("after", "")[:200] if one_state else ""
     store = store_of(request)
-    for name in shown:
-        found = sorted(store.cases(status=name), key=_board_order)
-        limit = len(found) if state else BOARD_COLUMN
+    counts = store.case_counts(site)
+    columns: list[dict[str, Any]] = []
+    problem, status = None, 200
+    for name in (state,) if one_state else STATES:
+        try:
+            found = store.cases_page(
+                name,
+                limit=CASE_PAGE if one_state else BOARD_COLUMN,
+                after=after or None,
+                site=site,
+                counts=counts.get(name, (0, 0)),
+            )
+        except StoreRequestError as exc:
+            problem, status = _said(exc, request), 400
+            found = store.cases_page(name, limit=CASE_PAGE, site=site, counts=counts.get(name))
+        query = {"state": name, **({"site": site} if site else {})}
         columns.append(
             {
                 "state": name,
-                "count": len(found),
-                "overdue": sum(case.overdue for case in found),
-                "cases": found[:limit],
+                "count": found.count,
+                "overdue": found.overdue,
+                "cases": found.cases,
+                "all_url": f"/cases?{urlencode(query)}",
+                "next_url": f"/cases?{urlencode({**query, 'after': found.next})}"
+                if one_state and found.next
+                else None,
             }
         )
     on_board = {case.device_id for column in columns for case in column["cases"]}
+    title = "Cases" if not one_state else f"Cases: {state}"
     return _render(
         request,
         "cases.html.j2",
         visitor,
-        title="Cases" if not state else f"Cases: {shown[0]}",
+        status,
+        title=title + (f" at {site}" if site else ""),
         columns=columns,
         places=store.device_places(on_board),
-        one_state=bool(state in STATES),
+        one_state=one_state,
+        state=state if one_state else "",
+        site=site or "",
+        sites=store.device_choices()["sites"],
+        later_page=bool(after) and status == 200,
+        first_url=f"/cases?{urlencode({'state': state, **({'site': site} if site else {})})}",
+        board_url=f"/cases?{urlencode({'site': site})}" if site else "/cases",
+        problem=problem,
     )
 
 
@@ -938,19 +1037,33 @@ def _new_schedule(form: FormData) -> dict[str, Any]:
     from datetime import UTC, datetime
 
     from provscan.sensors.central import cron_schedule, next_run, parse_every
-    from provscan.store.sensors import check_site_name
+    from provscan.sensors.scope import MAX_CAPTURES, check_capture_name
+    from provscan.store.sensors import JOB_KINDS, check_site_name
     from provscan.web.scans import ScanRefused, check_targets
 
     site = _text(form, "site", 64)
+    kind = _text(form, "kind", 16) or "scan"
     targets = _split(_text(form, "targets", 5000))
+    captures = _split(_text(form, "captures", 5000))
     every, cron = _text(form, "every", 16), _text(form, "cron", 200)
     try:
         check_site_name(site)
+        if kind not in JOB_KINDS:
+            raise StoreRequestError(f"a schedule sends {', '.join(JOB_KINDS)} jobs")
         if bool(every) == bool(cron):
             raise StoreRequestError("give an interval (e.g. 24h) or a cron line, one of them")
-        if not targets or len(targets) > 64:
-            raise StoreRequestError("give one to 64 addresses, networks or ranges")
-        check_targets(targets)
+        if kind == "scan":
+            if not targets or len(targets) > 64:
+                raise StoreRequestError("give one to 64 addresses, networks or ranges")
+            check_targets(targets)
+        elif targets or _text(form, "ports", 5000):
+            raise StoreRequestError(f"a {kind} schedule takes no targets or ports")
+        if kind == "pcap" and not 1 <= len(captures) <= MAX_CAPTURES:
+            raise StoreRequestError(f"a pcap schedule names 1 to {MAX_CAPTURES} captures")
+        if kind != "pcap" and captures:
+            raise StoreRequestError("captures are for a pcap schedule")
+        for name in captures:
+            check_capture_name(name)
         ports = [int(port) for port in _split(_text(form, "ports", 5000))] or None
         if ports and not all(1 <= port <= 65535 for port in ports):
             raise StoreRequestError("ports are numbers 1-65535")
@@ -970,6 +1083,8 @@ def _new_schedule(form: FormData) -> dict[str, Any]:
         "cron": cron or None,
         "next_run": first,
         "ports": ports,
+        "kind": kind,
+        "captures": captures,
     }
 
 
@@ -981,19 +1096,27 @@ async def add_schedule(request: Request) -> Response:
         return posted
     visitor, form = posted
     asked = {
-        name: _text(form, name, 5000) for name in ("site", "targets", "every", "cron", "ports")
+        name: _text(form, name, 5000)
+        for name in ("site", "kind", "targets", "captures", "every", "cron", "ports")
     }
 
     def add() -> None:
         wanted = _new_schedule(form)
-        schedule = store_of(request).fleet().add_schedule(**wanted)
-        store_of(request).accounts().audit(
-            visitor.user.name,
-            "schedule.add",
-            client_address(request),
-            str(schedule.id),
-            {"site": schedule.site, "targets": schedule.targets},
-        )
+        # The schedule and its audit row commit together, or neither does.
+        with store_of(request).together("schedules") as together:
+            schedule = together.fleet.add_schedule(**wanted)
+            together.accounts.audit(
+                visitor.user.name,
+                "schedule.add",
+                client_address(request),
+                str(schedule.id),
+                {
+                    "site": schedule.site,
+                    "kind": schedule.kind,
+                    "targets": schedule.targets,
+                    "captures": schedule.captures,
+                },
+            )
 
     try:
         await run_in_threadpool(add)
@@ -1016,10 +1139,11 @@ async def remove_schedule(request: Request, schedule_id: str) -> Response:
     def remove() -> None:
         if number is None:
             raise StoreRequestError(f"no schedule {schedule_id[:20]!r}")
-        store_of(request).fleet().remove_schedule(number)
-        store_of(request).accounts().audit(
-            visitor.user.name, "schedule.remove", client_address(request), str(number), None
-        )
+        with store_of(request).together("schedules") as together:  # both or neither
+            together.fleet.remove_schedule(number)
+            together.accounts.audit(
+                visitor.user.name, "schedule.remove", client_address(request), str(number), None
+            )
 
     try:
         await run_in_threadpool(remove)
@@ -1321,15 +1445,25 @@ def audit(request: Request) -> Response:
         return visitor
     before_text = request.query_params.get("before", "")
     before = _case_number(before_text)  # an entry id: the same bounds as a case number
-    entries = store_of(request).accounts().audit_log(AUDIT_PAGE, before)
+    refusals = request.query_params.get("show") == "refused"
+    entries = store_of(request).accounts().audit_log(AUDIT_PAGE, before, refusals=refusals)
     older = entries[-1]["id"] if len(entries) == AUDIT_PAGE else None
+    shown = {"show": "refused"} if refusals else {}
     return _render(
         request,
         "audit.html.j2",
         visitor,
         title="Audit log",
         entries=entries,
-        older_url=f"/audit?{urlencode({'before': older})}" if older else None,
+        refusals=refusals,
+        refusal_actions=set(REFUSALS) | {SUPPRESSED},
+        budget={
+            "minutes": int(ADDRESS_WINDOW.total_seconds() // 60),
+            "per_address": REFUSALS_PER_ADDRESS,
+            "total": REFUSALS_TOTAL,
+        },
+        older_url=f"/audit?{urlencode({**shown, 'before': older})}" if older else None,
+        newest_url=f"/audit?{urlencode(shown)}" if shown else "/audit",
         first_page=before is not None,
     )
 
