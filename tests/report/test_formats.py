@@ -98,6 +98,13 @@ def test_table_leads_with_the_summary_and_groups_devices_by_verdict(
         "2 devices: 1 restricted, 0 to review, 0 unknown, 1 clear; 12 hosts without answers"
     )
     assert lines[2] == "By maker family: Dahua 1, other makers 1"
+    everyone_answered = replace(
+        sample_result,
+        info=replace(sample_result.info, hosts_scanned=2, hosts_responding=2),
+    )
+    assert _table_text(everyone_answered).splitlines()[1] == (
+        "2 devices: 1 restricted, 0 to review, 0 unknown, 1 clear"
+    )
     text = "\n".join(lines)
     # restricted first, with its family's pointer to the policies, then the clear device
     assert text.index("Restricted: 1 device") < text.index("Clear: 1 device")

@@ -232,15 +232,17 @@ def verdict(device: Device) -> str:
 
 
 def summary_line(result: ScanResult) -> str:
-    """``"N devices: R restricted, V to review, U unknown, C clear; S hosts without answers"``."""
+    """``"N devices: R restricted, V to review, U unknown, C clear; S hosts without answers"``
+    (the last part only when some host did not answer: a capture has no such hosts)."""
     devices = result.devices
     counts = Counter(verdict(device) for device in devices)
     silent_hosts = max(result.info.hosts_scanned - result.info.hosts_responding, 0)
     line = (
         f"{_plural(len(devices), 'device')}: {counts['restricted']} restricted, "
-        f"{counts['review']} to review, {counts['unknown']} unknown, {counts['clear']} clear; "
-        f"{_plural(silent_hosts, 'host')} without answers"
+        f"{counts['review']} to review, {counts['unknown']} unknown, {counts['clear']} clear"
     )
+    if silent_hosts:
+        line += f"; {_plural(silent_hosts, 'host')} without answers"
     if not result.info.complete:
         line += " - scan INCOMPLETE"
     return printable(line)
