@@ -240,14 +240,13 @@ class Source(_Strict):
         return self
 
 
-class CorpusEntry(_Strict):
-    """One real device of the project corpus: observations, stated maker, public source."""
+class _Entry(_Strict):
+    """What every corpus entry has: an id, the maker its public source states, the sources."""
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     expect: Expect
     sources: list[Source] = Field(min_length=1)
-    services: list[Service] = Field(min_length=1)
-    #: How the recorded values were turned into services (e.g. "SSH-2.0- prefix added").
+    #: How the recorded values were turned into services or packets.
     note: str | None = None
 
     @field_validator("expect")
@@ -258,15 +257,25 @@ class CorpusEntry(_Strict):
         return expect
 
 
+def _check_unique_ids(entries: Sequence[_Entry]) -> None:
+    ids = [entry.id for entry in entries]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise ValueError(f"duplicate corpus ids: {', '.join(duplicates)}")
+
+
+class CorpusEntry(_Entry):
+    """One real device of the project corpus: observations, stated maker, public source."""
+
+    services: list[Service] = Field(min_length=1)
+
+
 class CorpusFile(_Strict):
     entries: list[CorpusEntry]
 
     @model_validator(mode="after")
     def _unique_ids(self) -> CorpusFile:
-        ids = [entry.id for entry in self.entries]
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
-        if duplicates:
-            raise ValueError(f"duplicate corpus ids: {', '.join(duplicates)}")
+        _check_unique_ids(self.entries)
         return self
 
 
@@ -495,22 +504,10 @@ class PassiveObservations(_Strict):
         }
 
 
-class PassiveEntry(_Strict):
+class PassiveEntry(_Entry):
     """One real device of the passive corpus: what it said unasked, stated maker, source."""
 
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
-    expect: Expect
-    sources: list[Source] = Field(min_length=1)
     passive: PassiveObservations
-    #: How the recorded values were turned into packets (e.g. which message type is used).
-    note: str | None = None
-
-    @field_validator("expect")
-    @classmethod
-    def _maker_stated(cls, expect: Expect) -> Expect:
-        if not expect.manufacturer:
-            raise ValueError("every corpus entry names the maker its source states")
-        return expect
 
 
 class PassiveFile(_Strict):
@@ -518,10 +515,7 @@ class PassiveFile(_Strict):
 
     @model_validator(mode="after")
     def _unique_ids(self) -> PassiveFile:
-        ids = [entry.id for entry in self.entries]
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
-        if duplicates:
-            raise ValueError(f"duplicate corpus ids: {', '.join(duplicates)}")
+        _check_unique_ids(self.entries)
         return self
 
 

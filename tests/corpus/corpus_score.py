@@ -17,7 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from corpus_schema import RESTRICTED_FAMILIES, family_from_name
+from corpus_schema import RESTRICTED_FAMILIES, Expect, family_from_name
+
+from provscan.model import Device
 
 #: Row order of the tables.
 FAMILY_ROWS: tuple[str, ...] = (*RESTRICTED_FAMILIES, "other", "all")
@@ -248,3 +250,35 @@ _ROUTINE_NOTES = (
     "context only",
     "model unknown",
 )
+
+
+def device_evidence(device: Device) -> list[str]:
+    """A device's evidence and notes, summarised as the error lists print them."""
+    record = {
+        "evidence": [
+            {
+                "rule_id": item.rule_id,
+                "field": item.observed_field,
+                "port": item.port,
+                "observed": item.observed,
+                "asserts": item.asserts,
+            }
+            for item in device.evidence
+        ],
+        "notes": list(device.notes),
+    }
+    return summarise_evidence(record)
+
+
+def device_case(key: str, expect: Expect, device: Device | None, absent: str) -> Case:
+    """The Case of one corpus entry from the device provscan reported (None: ``absent``)."""
+    return Case(
+        key=key,
+        true_family=expect.true_family(),
+        restricted=expect.restricted,
+        accepted=expect.accepted(),
+        reported_maker=device.manufacturer if device else None,
+        reported_restricted=bool(device and device.restricted),
+        reported_family=device.family if device else None,
+        evidence=device_evidence(device) if device else [absent],
+    )

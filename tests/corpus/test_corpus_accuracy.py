@@ -17,11 +17,10 @@ from collections.abc import Iterator
 
 import pytest
 from corpus_schema import CorpusEntry, corpus_address, entry_device_spec, load_project_corpus
-from corpus_score import Case, Tally, format_errors, summarise_evidence, tally
+from corpus_score import Case, Tally, device_case, format_errors, tally
 from helpers import scan_addresses
 
 from provscan.lab.server import run_lab_in_thread
-from provscan.model import Device
 from provscan.transport.limits import DEFAULT_PORTS
 
 RECALL_MIN = 0.95
@@ -63,23 +62,6 @@ MIN_ENTRIES = 250
 MIN_MAKERS = 60
 
 
-def _evidence(device: Device) -> list[str]:
-    record = {
-        "evidence": [
-            {
-                "rule_id": item.rule_id,
-                "field": item.observed_field,
-                "port": item.port,
-                "observed": item.observed,
-                "asserts": item.asserts,
-            }
-            for item in device.evidence
-        ],
-        "notes": list(device.notes),
-    }
-    return summarise_evidence(record)
-
-
 @pytest.fixture(scope="module")
 def corpus() -> list[CorpusEntry]:
     return load_project_corpus()
@@ -98,18 +80,8 @@ def cases(corpus: list[CorpusEntry]) -> Iterator[list[Case]]:
     found: list[Case] = []
     for entry, spec in zip(corpus, devices, strict=True):
         device = by_ip.get(spec.address)
-        evidence = _evidence(device) if device else ["no device record on the default ports"]
         found.append(
-            Case(
-                key=entry.id,
-                true_family=entry.expect.true_family(),
-                restricted=entry.expect.restricted,
-                accepted=entry.expect.accepted(),
-                reported_maker=device.manufacturer if device else None,
-                reported_restricted=bool(device and device.restricted),
-                reported_family=device.family if device else None,
-                evidence=evidence,
-            )
+            device_case(entry.id, entry.expect, device, "no device record on the default ports")
         )
     yield found
 

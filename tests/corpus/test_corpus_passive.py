@@ -16,11 +16,10 @@ from pathlib import Path
 import pytest
 import yaml
 from corpus_schema import PassiveEntry, load_passive_corpus, load_project_corpus
-from corpus_score import Case, Tally, format_errors, summarise_evidence, tally
+from corpus_score import Case, Tally, device_case, format_errors, tally
 from passive_capture import passive_address, write_capture
 
 from provscan.knowledge.loader import load_knowledge
-from provscan.model import Device
 from provscan.pipeline import run_passive
 
 RECALL_MIN = 0.95
@@ -68,23 +67,6 @@ MIN_ENTRIES = 40
 MIN_MAKERS = 20
 
 
-def _evidence(device: Device) -> list[str]:
-    record = {
-        "evidence": [
-            {
-                "rule_id": item.rule_id,
-                "field": item.observed_field,
-                "port": item.port,
-                "observed": item.observed,
-                "asserts": item.asserts,
-            }
-            for item in device.evidence
-        ],
-        "notes": list(device.notes),
-    }
-    return summarise_evidence(record)
-
-
 @pytest.fixture(scope="module")
 def corpus() -> list[PassiveEntry]:
     return load_passive_corpus()
@@ -104,19 +86,7 @@ def cases(
     for entry in corpus:
         address, mac = placed[entry.id]
         device = by_mac.get(mac) or by_ip.get(address)
-        evidence = _evidence(device) if device else ["no device record in the capture"]
-        found.append(
-            Case(
-                key=entry.id,
-                true_family=entry.expect.true_family(),
-                restricted=entry.expect.restricted,
-                accepted=entry.expect.accepted(),
-                reported_maker=device.manufacturer if device else None,
-                reported_restricted=bool(device and device.restricted),
-                reported_family=device.family if device else None,
-                evidence=evidence,
-            )
-        )
+        found.append(device_case(entry.id, entry.expect, device, "no device record in the capture"))
     yield found
 
 
