@@ -44,15 +44,6 @@ from provscan.knowledge.packs import (
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    directory = tmp_path / "knowledge-home"
-    monkeypatch.setenv(KNOWLEDGE_DIR_ENV, str(directory))
-    monkeypatch.delenv(MAX_AGE_ENV, raising=False)
-    monkeypatch.delenv(TRUSTED_KEYS_ENV, raising=False)
-    return directory
-
-
-@pytest.fixture
 def release_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ed25519PrivateKey:
     """A throwaway key whose public half sits where provscan's release key goes."""
     key = Ed25519PrivateKey.generate()

@@ -41,15 +41,6 @@ from provscan.knowledge.packs import (
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    directory = tmp_path / "knowledge-home"
-    monkeypatch.setenv(KNOWLEDGE_DIR_ENV, str(directory))
-    monkeypatch.delenv(MAX_AGE_ENV, raising=False)
-    monkeypatch.delenv(TRUSTED_KEYS_ENV, raising=False)
-    return directory
-
-
-@pytest.fixture
 def no_bundled_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The test decides which keys are trusted, whatever provscan ships with."""
     empty = tmp_path / "no-bundled-keys"

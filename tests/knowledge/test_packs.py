@@ -63,15 +63,6 @@ def test_the_bundled_manifest_matches_the_data() -> None:
 # --- helpers ---------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty knowledge home for this test (never the user's)."""
-    directory = tmp_path / "knowledge-home"
-    monkeypatch.setenv(KNOWLEDGE_DIR_ENV, str(directory))
-    monkeypatch.delenv(MAX_AGE_ENV, raising=False)
-    return directory
-
-
 def next_version(step: int = 1) -> str:
     """A version above the bundled one (``2026.12.0`` -> ``2026.12.1``)."""
     parts = bundled_version().split("+")[0].split(".")
