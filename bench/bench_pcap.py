@@ -24,6 +24,7 @@ import gzip
 import io
 import json
 import os
+import resource
 import shutil
 import struct
 import subprocess
@@ -163,13 +164,13 @@ def build_site_capture(
                     packets += 1
                 for device in list(mapping.values())[:per_site] if bulk_kb else ():
                     shifted = span + offset + 1_767_600_000
-                    for frame in _bulk_frames(device, prefix + b"\x01", bulk_kb):
+                    for bulk in _bulk_frames(device, prefix + b"\x01", bulk_kb):
                         shifted += 0.0005
                         seconds = int(shifted)
                         chunk += struct.pack(
-                            "<IIII", seconds, int((shifted - seconds) * 1e6), len(frame), len(frame)
+                            "<IIII", seconds, int((shifted - seconds) * 1e6), len(bulk), len(bulk)
                         )
-                        chunk += frame
+                        chunk += bulk
                         packets += 1
                 handle.write(chunk)
                 written += len(chunk)
@@ -206,8 +207,10 @@ def build_capture(path: Path, size_bytes: int) -> tuple[int, int]:
 
 
 def run_measured(command: list[str], timeout: float) -> dict[str, object]:
-    """Run a command; wall time, peak RSS (with children) and RSS samples over time."""
+    """Run a command; wall time, CPU time (user + system, children included), peak RSS (with
+    children) and RSS samples over time."""
     with tempfile.TemporaryFile() as out:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.monotonic()
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL)
         watched = psutil.Process(process.pid)
@@ -226,14 +229,18 @@ def run_measured(command: list[str], timeout: float) -> dict[str, object]:
                 process.kill()
                 break
             time.sleep(0.1)
+        returncode = process.wait()
         elapsed = time.monotonic() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         out.seek(0)
         output = out.read()
         return {
             "seconds": elapsed,
+            "cpu": cpu,
             "peak_rss": peak,
             "samples": samples,
-            "rc": process.wait(),
+            "rc": returncode,
             "output_bytes": len(output),
             "output": output[:2_000_000],
         }
@@ -248,7 +255,9 @@ def _baseline_rss() -> int:
             [sys.executable, "-m", "provscan", "pcap", str(empty), "--no-db", "-q", "-f", "json"],
             600,
         )
-    return int(measured["peak_rss"])  # type: ignore[call-overload]
+    peak = measured["peak_rss"]
+    assert isinstance(peak, int)
+    return peak
 
 
 def quarters(samples: list[tuple[float, int]], total: float) -> list[str]:
@@ -321,7 +330,8 @@ def main(argv: list[str] | None = None) -> int:
         identified = sum(1 for d in document["devices"] if d["manufacturer"])
         restricted = sum(1 for d in document["devices"] if d["restricted"])
         print(
-            f"provscan pcap: {seconds:.1f}s, {size / 1e6 / seconds:.1f} MB/s"
+            f"provscan pcap: {seconds:.1f}s (CPU {float(provscan['cpu']):.1f}s), "  # type: ignore[arg-type]
+            f"{size / 1e6 / seconds:.1f} MB/s"
             + (f", {packets / seconds / 1000:.0f}k packets/s" if packets > 0 else "")
             + f", peak RSS {int(provscan['peak_rss']) / 2**20:.0f} MiB "  # type: ignore[call-overload]
             f"(RSS at {', '.join(quarters(provscan['samples'], seconds))}), "  # type: ignore[arg-type]
@@ -350,15 +360,19 @@ def main(argv: list[str] | None = None) -> int:
         peer = run_measured(command, args.timeout)
         peer_seconds = float(peer["seconds"])  # type: ignore[arg-type]
         print(
-            f"tshark -T fields ({len(TSHARK_FIELDS)} fields): {peer_seconds:.1f}s, "
+            f"tshark -T fields ({len(TSHARK_FIELDS)} fields): {peer_seconds:.1f}s "
+            f"(CPU {float(peer['cpu']):.1f}s), "  # type: ignore[arg-type]
             f"{size / 1e6 / peer_seconds:.1f} MB/s, peak RSS "
             f"{int(peer['peak_rss']) / 2**20:.0f} MiB "  # type: ignore[call-overload]
             f"(RSS at {', '.join(quarters(peer['samples'], peer_seconds))}), rc {peer['rc']}"  # type: ignore[arg-type]
         )
+        cpu_ratio = float(peer["cpu"]) / max(float(provscan["cpu"]), 1e-9)  # type: ignore[arg-type]
         print(
-            f"ratio: provscan is {peer_seconds / seconds:.2f}x tshark's speed "
+            f"ratio: provscan is {peer_seconds / seconds:.2f}x tshark's speed by wall time, "
+            f"{cpu_ratio:.2f}x by CPU time "
             "(tshark only prints fields; provscan also reassembles, attributes and judges)"
         )
+        print(f"load average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
         return 0
     finally:
         # The temporary directory holds the output (and the capture unless --capture named

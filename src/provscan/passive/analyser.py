@@ -25,7 +25,7 @@ from provscan.passive.capture import (
     CaptureError,
     CaptureFormatError,
     CaptureTruncated,
-    read_frames,
+    read_records,
 )
 from provscan.passive.cloud import CloudMatcher
 from provscan.passive.decode import (
@@ -35,7 +35,9 @@ from provscan.passive.decode import (
     PROTO_UDP,
     SUPPORTED_LINKTYPES,
     TCP_ACK,
+    TCP_FIN,
     TCP_HEADER,
+    TCP_RST,
     TCP_SYN,
     decode,
 )
@@ -52,7 +54,10 @@ from provscan.passive.streams import StreamAnalyser
 PROGRESS_EVERY = 8192
 #: Senders (source MAC and IPv4 address) remembered for the bulk fast path.
 MAX_KNOWN_SENDERS = 262_144
-_ETHERNET_IPV4 = b"\x08\x00"
+#: TCP flags that change a conversation's state (a segment with one is never skipped).
+_STATE_FLAGS = TCP_SYN | TCP_FIN | TCP_RST
+#: Ethertype IPv4 and a 20-byte IPv4 header (version 4, IHL 5).
+_ETHERNET_IPV4 = b"\x08\x00\x45"
 
 
 @dataclass(frozen=True)
@@ -150,13 +155,21 @@ class CaptureAnalyser:
         self.observer.capture_done(name, last_packet - first_packet + 1)
 
     def _frames(self, handle: BinaryIO) -> None:
+        stats = self.stats
+        # The counters live in locals while the capture streams (a stop request or a damaged
+        # record ends the loop with an exception: they are written back in any case).
+        counts = [stats.packets, stats.bytes_captured, stats.bulk_skipped]
+        try:
+            self._loop(handle, counts)
+        finally:
+            stats.packets, stats.bytes_captured, stats.bulk_skipped = counts
+
+    def _loop(self, handle: BinaryIO, counts: list[int]) -> None:
         hosts = self.hosts
         flows = self.flows
-        stats = self.stats
         observer = self.observer
-        linktypes = self.linktypes
         discovery_ports = signals.DISCOVERY_PORTS
-        number = stats.packets
+        number, captured, bulk = counts
         tell = getattr(handle, "tell", None)
         # The bulk fast path: an untagged Ethernet/IPv4 frame (20-byte header, not a later
         # fragment, not cut) carrying UDP off the discovery ports (RTP and the like) from a
@@ -165,128 +178,173 @@ class CaptureAnalyser:
         # bulk is decoded, then skipped before its payload is read (``flows.ignores``).
         known_senders = self._known_senders
         tcp_header = TCP_HEADER.unpack_from
-        for frame in read_frames(handle):
-            number += 1
-            stats.packets = number
-            data = frame.data
-            stats.bytes_captured += len(data)
-            if number % PROGRESS_EVERY == 0:
-                try:
-                    position = tell() if tell is not None else stats.bytes_captured
-                except (OSError, ValueError):
-                    position = stats.bytes_captured
-                observer.capture_progress(position, number)
-            plain = (
-                frame.linktype == LINKTYPE_ETHERNET
-                and len(data) >= 42
-                and data[12:14] == _ETHERNET_IPV4
-                and data[14] == 0x45
-                and (data[16] << 8 | data[17]) >= 28
-                and not (data[20] & 0x1F or data[21])
-                and frame.wire_length == len(data)
-            )
-            sender_key = data[6:12] + data[26:30] if plain else b""
-            if (
-                plain
-                and data[23] == PROTO_UDP
-                and (data[34] << 8 | data[35]) not in discovery_ports
-                and (data[36] << 8 | data[37]) not in discovery_ports
-                and sender_key in known_senders
-            ):
-                stats.bulk_skipped += 1
-                continue
-            if plain and data[23] == PROTO_TCP:
-                # The TCP fast path: the same steps as below, without building a Packet
-                # (most frames of a capture; decode.py has the general case).
-                end = 14 + (data[16] << 8 | data[17])
-                if 54 <= end <= len(data) and data[46] >= 0x50:  # a 20-byte header or longer
-                    header_length = (data[46] >> 4) * 4
-                    source = inet_ntoa(data[26:30])
-                    if sender_key not in known_senders and (
-                        hosts.sender(source, data[6:12].hex(":"), number, frame.time) is not None
-                        and len(known_senders) < MAX_KNOWN_SENDERS
-                    ):
-                        known_senders.add(sender_key)
-                    sport, dport, seq, _ack, _offset, flags = tcp_header(data, 34)
-                    if flags & TCP_SYN and flags & TCP_ACK:
-                        hosts.open_port(source, sport)
-                    destination = inet_ntoa(data[30:34])
-                    if not flows.ignores(source, sport, destination, dport, flags):
-                        flows.segment(
-                            source,
-                            sport,
-                            destination,
-                            dport,
-                            seq,
-                            flags,
-                            data[34 + header_length : end],
-                            number,
-                            frame.time,
-                            False,
-                        )
+        by_raw = flows.by_raw
+        try:
+            for linktype, time, data, wire_length in read_records(handle):
+                number += 1
+                length = len(data)
+                captured += length
+                if number % PROGRESS_EVERY == 0:
+                    counts[:] = number, captured, bulk  # the observer may stop the run here
+                    try:
+                        position = tell() if tell is not None else captured
+                    except (OSError, ValueError):
+                        position = captured
+                    observer.capture_progress(position, number)
+                plain = (
+                    linktype == LINKTYPE_ETHERNET
+                    and length >= 42
+                    and data[12:15] == _ETHERNET_IPV4
+                    and (data[16] << 8 | data[17]) >= 28
+                    and not (data[20] & 0x1F or data[21])
+                    and wire_length == length
+                )
+                sender_key = data[6:12] + data[26:30] if plain else b""
+                if (
+                    plain
+                    and data[23] == PROTO_UDP
+                    and (data[34] << 8 | data[35]) not in discovery_ports
+                    and (data[36] << 8 | data[37]) not in discovery_ports
+                    and sender_key in known_senders
+                ):
+                    bulk += 1
                     continue
-            packet = decode(frame.linktype, data)
-            if packet is None:
-                stats.undecoded += 1
-                linktypes[frame.linktype] += 1
-                continue
-            cut = frame.wire_length > len(frame.data)
-            if cut:
-                stats.snaplen_cut += 1
-            time = frame.time
-            src_ip = packet.src_ip
-            if src_ip is None:
-                if packet.arp is not None:
-                    mac, ip = packet.arp
-                    hosts.bind(mac, ip)
-                    if hosts.sender(ip, mac, number, time) is None:
-                        hosts.mac_host(mac, number, time)
-                elif packet.ethertype == ETHERTYPE_SADP and packet.src_mac:
-                    hosts.facts(
-                        None,
-                        packet.src_mac,
-                        signals.parse_sadp_layer2(packet.payload),
-                        number,
-                        time,
-                    )
-                continue
-            if (
-                hosts.sender(src_ip, packet.src_mac, number, time) is not None
-                and plain
-                and sender_key not in known_senders
-                and len(known_senders) < MAX_KNOWN_SENDERS
-            ):
-                # Recorded with this MAC: the same sender again changes nothing.
-                known_senders.add(sender_key)
-            if packet.fragment:
-                stats.fragments += 1
-                continue
-            proto = packet.proto
-            if proto == PROTO_TCP:
-                flags = packet.flags
-                if flags & TCP_SYN and flags & TCP_ACK:
-                    hosts.open_port(src_ip, packet.sport)
-                assert packet.dst_ip is not None
-                if flows.ignores(src_ip, packet.sport, packet.dst_ip, packet.dport, flags):
-                    continue  # bulk of a conversation already read: its payload is never cut
-                flows.segment(
-                    src_ip,
-                    packet.sport,
-                    packet.dst_ip,
-                    packet.dport,
-                    packet.seq,
-                    flags,
-                    packet.payload,
+                if plain and data[23] == PROTO_TCP:
+                    # The TCP fast path: the same steps as below, without building a Packet
+                    # (most frames of a capture; decode.py has the general case).
+                    end = 14 + (data[16] << 8 | data[17])
+                    if 54 <= end <= length and data[46] >= 0x50:  # a 20-byte header or longer
+                        header_length = (data[46] >> 4) * 4
+                        if sender_key not in known_senders and (
+                            hosts.sender(inet_ntoa(data[26:30]), data[6:12].hex(":"), number, time)
+                            is not None
+                            and len(known_senders) < MAX_KNOWN_SENDERS
+                        ):
+                            known_senders.add(sender_key)
+                        sport, dport, seq, _ack, _offset, flags = tcp_header(data, 34)
+                        if flags & TCP_SYN and flags & TCP_ACK:
+                            hosts.open_port(inet_ntoa(data[26:30]), sport)
+                        raw = data[26:38]
+                        flow = by_raw.get(raw)
+                        if flow is not None:
+                            # A flow this path opened: found by the frame's raw addresses and
+                            # ports (what ``flows.ignores`` and ``flows.segment`` do, one lookup).
+                            from_client = raw == flow.client_raw
+                            if (
+                                not flags & _STATE_FLAGS
+                                and (flow.to_server if from_client else flow.to_client).done
+                            ):
+                                flows.skipped += 1
+                                continue
+                            flows.continue_flow(
+                                flow,
+                                from_client,
+                                seq,
+                                flags,
+                                data[34 + header_length : end],
+                                number,
+                                time,
+                            )
+                            continue
+                        source = inet_ntoa(data[26:30])
+                        destination = inet_ntoa(data[30:34])
+                        if not flows.ignores(source, sport, destination, dport, flags):
+                            flows.segment(
+                                source,
+                                sport,
+                                destination,
+                                dport,
+                                seq,
+                                flags,
+                                data[34 + header_length : end],
+                                number,
+                                time,
+                                False,
+                                raw,
+                            )
+                        continue
+                self._general(linktype, time, data, wire_length, number, plain, sender_key)
+        finally:
+            # Written back however the loop ends (a damaged record, a stop request).
+            counts[:] = number, captured, bulk
+
+    def _general(
+        self,
+        linktype: int,
+        time: float,
+        data: bytes,
+        wire_length: int,
+        number: int,
+        plain: bool,
+        sender_key: bytes,
+    ) -> None:
+        """Any frame the fast paths do not take: decoded in full (``decode``)."""
+        hosts = self.hosts
+        flows = self.flows
+        stats = self.stats
+        known_senders = self._known_senders
+        discovery_ports = signals.DISCOVERY_PORTS
+        packet = decode(linktype, data)
+        if packet is None:
+            stats.undecoded += 1
+            self.linktypes[linktype] += 1
+            return
+        cut = wire_length > len(data)
+        if cut:
+            stats.snaplen_cut += 1
+        src_ip = packet.src_ip
+        if src_ip is None:
+            if packet.arp is not None:
+                mac, ip = packet.arp
+                hosts.bind(mac, ip)
+                if hosts.sender(ip, mac, number, time) is None:
+                    hosts.mac_host(mac, number, time)
+            elif packet.ethertype == ETHERTYPE_SADP and packet.src_mac:
+                hosts.facts(
+                    None,
+                    packet.src_mac,
+                    signals.parse_sadp_layer2(packet.payload),
                     number,
                     time,
-                    cut or packet.truncated,
                 )
-            elif proto == PROTO_UDP and (
-                packet.sport in discovery_ports or packet.dport in discovery_ports
-            ):
-                self._udp(
-                    src_ip, packet.src_mac, packet.sport, packet.dport, packet.payload, number, time
-                )
+            return
+        if (
+            hosts.sender(src_ip, packet.src_mac, number, time) is not None
+            and plain
+            and sender_key not in known_senders
+            and len(known_senders) < MAX_KNOWN_SENDERS
+        ):
+            # Recorded with this MAC: the same sender again changes nothing.
+            known_senders.add(sender_key)
+        if packet.fragment:
+            stats.fragments += 1
+            return
+        proto = packet.proto
+        if proto == PROTO_TCP:
+            flags = packet.flags
+            if flags & TCP_SYN and flags & TCP_ACK:
+                hosts.open_port(src_ip, packet.sport)
+            assert packet.dst_ip is not None
+            if flows.ignores(src_ip, packet.sport, packet.dst_ip, packet.dport, flags):
+                return  # bulk of a conversation already read: its payload is never cut
+            flows.segment(
+                src_ip,
+                packet.sport,
+                packet.dst_ip,
+                packet.dport,
+                packet.seq,
+                flags,
+                packet.payload,
+                number,
+                time,
+                cut or packet.truncated,
+            )
+        elif proto == PROTO_UDP and (
+            packet.sport in discovery_ports or packet.dport in discovery_ports
+        ):
+            self._udp(
+                src_ip, packet.src_mac, packet.sport, packet.dport, packet.payload, number, time
+            )
 
     def _udp(
         self,

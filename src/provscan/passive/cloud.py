@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+#: Host names whose answer :meth:`CloudMatcher.match` remembers.
+MAX_REMEMBERED_NAMES = 65_536
+
 
 @dataclass(frozen=True)
 class CloudService:
@@ -20,6 +23,7 @@ class CloudMatcher:
     def __init__(self, endpoints: Iterable[object]) -> None:
         self._exact: dict[str, CloudService] = {}
         self._domains: dict[str, CloudService] = {}
+        self._answers: dict[str, CloudService | None] = {}
         for endpoint in endpoints:
             service = CloudService(
                 id=str(getattr(endpoint, "id")),  # noqa: B009  (pydantic entries, duck-typed)
@@ -33,6 +37,17 @@ class CloudMatcher:
                 self._domains.setdefault(domain, service)
 
     def match(self, name: str) -> CloudService | None:
+        # Every HTTP request names its Host and most name the same few: answers are kept
+        # (a bounded number; the matching is a pure function of the name).
+        answers = self._answers
+        if name in answers:
+            return answers[name]
+        found = self._match(name)
+        if len(self._answers) < MAX_REMEMBERED_NAMES:
+            answers[name] = found
+        return found
+
+    def _match(self, name: str) -> CloudService | None:
         name = name.strip().rstrip(".").lower()
         if not name:
             return None

@@ -3,9 +3,10 @@
 Every host that *sent* a packet is a candidate device. Facts about a host are kept once
 per (protocol, port, field, value), with the packet number and time of their first
 sighting, so a multi-GB capture of the same devices costs no more memory than a short one.
-A fact is held as the observation the parser made plus where it was first seen; its
-evidence text ("packet N at …") is written only when the device is built. Sightings of a
-fact already kept are only counted.
+A fact is held as its key plus where it was first seen and its detail, with values and
+details shared between hosts (a fleet of one model repeats the same headers); the
+observation and its evidence text ("packet N at …") are made only when the device is built.
+Sightings of a fact already kept are only counted.
 At the end hosts are grouped: IP addresses that share a MAC address are one device, and
 facts about a MAC alone (a DHCP request from 0.0.0.0, a layer-2 SADP frame) join the
 device with that MAC.
@@ -141,8 +142,13 @@ class _Attempts:
 
 #: What makes a fact distinct on a host: protocol, port, field and value.
 FactKey = tuple[str, int | None, str, str]
-#: A fact as kept: the parser's observation, and the packet number and time it was first seen.
-KeptFact = tuple[Observation, int, float]
+#: A fact as kept, beside its key: the packet number and time it was first seen and its
+#: detail (the parser's, or the context the stream gave it). No Observation object is held:
+#: it is made again from the key when the device is built.
+KeptFact = tuple[int, float, str]
+#: Distinct values and details shared between hosts (the same Server header on thousands of
+#: cameras is held once); beyond this many, new strings are kept as they come.
+MAX_SHARED_STRINGS = 65_536
 
 
 @dataclass
@@ -180,6 +186,16 @@ class HostTable:
         self.bindings: dict[str, str] = {}
         #: Every address bound to a MAC (bounded): a forwarder's own address is its only one.
         self.bound: dict[str, set[str]] = {}
+        #: Fact values and details, one copy each (bounded: MAX_SHARED_STRINGS).
+        self._shared: dict[str, str] = {}
+
+    def _share(self, text: str) -> str:
+        shared = self._shared.get(text)
+        if shared is not None:
+            return shared
+        if len(self._shared) < MAX_SHARED_STRINGS:
+            self._shared[text] = text
+        return text
 
     # -- recording ----------------------------------------------------------------------
 
@@ -237,25 +253,40 @@ class HostTable:
             record.open_ports.add(port)
 
     def _observe_record(
-        self, record: HostRecord, observation: Observation, packet: int, time: float
+        self,
+        record: HostRecord,
+        observation: Observation,
+        packet: int,
+        time: float,
+        detail: str | None = None,
     ) -> None:
         key = (observation.protocol, observation.port, observation.field, observation.value)
-        if key in record.observations:
+        observations = record.observations
+        if key in observations:
             record.repeated_observations += 1
             return
-        if len(record.observations) >= MAX_OBSERVATIONS_PER_HOST:
+        if len(observations) >= MAX_OBSERVATIONS_PER_HOST:
             record.dropped_observations += 1
             return
         if observation.field == "http.body":
             if record.bodies >= MAX_BODIES_PER_HOST:
                 return
             record.bodies += 1
-        record.observations[key] = (observation, packet, time)
+        share = self._share
+        key = (observation.protocol, observation.port, observation.field, share(key[3]))
+        observations[key] = (
+            packet,
+            time,
+            share(observation.detail if detail is None else detail),
+        )
 
-    def observe(self, ip: str, observation: Observation, packet: int, time: float) -> None:
+    def observe(
+        self, ip: str, observation: Observation, packet: int, time: float, detail: str | None = None
+    ) -> None:
+        """A fact about ``ip``; ``detail`` (when given) replaces the observation's own."""
         record = self.hosts.get(ip) or self._record(ip, ip, packet, time)
         if record is not None:
-            self._observe_record(record, observation, packet, time)
+            self._observe_record(record, observation, packet, time, detail)
 
     def contacted(self, ip: str, name: str, how: str, packet: int, time: float) -> None:
         record = self.hosts.get(ip)
@@ -475,7 +506,7 @@ class HostTable:
             for key, kept in record.observations.items():
                 if key not in seen:
                     seen.add(key)
-                    observations.append(_with_where(kept))
+                    observations.append(_with_where(key, kept))
         dropped = sum(record.dropped_observations for record in group)
         if dropped:
             notes.append(f"{dropped} further distinct facts not kept (cap per host)")
@@ -550,13 +581,14 @@ class HostTable:
         return attempts
 
 
-def _with_where(kept: KeptFact) -> Observation:
-    """The kept observation with where it was first seen as its detail."""
-    observation, packet, time = kept
+def _with_where(key: FactKey, kept: KeptFact) -> Observation:
+    """The kept fact as an observation, with where it was first seen in its detail."""
+    packet, time, own = kept
     detail = where(packet, time)
-    if observation.detail:
-        detail = f"{detail}; {observation.detail}"
-    return dataclasses.replace(observation, detail=detail)
+    if own:
+        detail = f"{detail}; {own}"
+    protocol, port, field_name, value = key
+    return Observation(protocol, port, field_name, value, detail)
 
 
 def _with_details(

@@ -15,7 +15,9 @@ directions were full is remembered by its addresses and ports (at most
 :data:`MAX_FINISHED`), so the rest of a video stream or a download does not start a new
 flow picked up mid-stream every ``per_direction_cap`` bytes. A SYN on the same ports
 starts afresh; a conversation with a hole may be picked up again (later bytes may hold a
-message).
+message). Flows opened from plain Ethernet/IPv4 frames are also found by the frame's raw
+address and port bytes (:attr:`FlowTable.by_raw`), so the analyser's fast path never turns
+addresses into text for a conversation it already follows.
 """
 
 from __future__ import annotations
@@ -191,6 +193,9 @@ class Flow:
     handshake_seen: bool = False
     client_closed: bool = False
     server_closed: bool = False
+    #: The client-to-server key in raw bytes (IPv4 source, destination, source port,
+    #: destination port, as in the frame) when the flow was opened from a plain IPv4 frame.
+    client_raw: bytes = b""
 
     @property
     def buffered(self) -> int:
@@ -218,6 +223,10 @@ class FlowTable:
         self.per_direction_cap = per_direction_cap
         self.total_byte_budget = total_byte_budget
         self._by_key: dict[tuple[str, int, str, int], Flow] = {}
+        #: The same flows by the raw bytes of the frame's addresses and ports (both
+        #: directions; flows opened from plain IPv4 frames only): the analyser's fast path
+        #: finds a flow with one slice and one lookup, then hands it to :meth:`continue_flow`.
+        self.by_raw: dict[bytes, Flow] = {}
         self._lru: OrderedDict[int, Flow] = OrderedDict()
         self.buffered = 0
         self.peak_flows = 0
@@ -262,7 +271,10 @@ class FlowTable:
         number: int,
         time: float,
         cut: bool = False,
+        raw: bytes = b"",
     ) -> None:
+        """Take one segment. ``raw``: the frame's IPv4 addresses and ports as bytes (12 bytes,
+        see :attr:`Flow.client_raw`), to index a flow this segment opens."""
         key = (src_ip, sport, dst_ip, dport)
         flow = self._by_key.get(key)
         if flow is None:
@@ -274,9 +286,42 @@ class FlowTable:
                     return  # more of a conversation already analysed
                 del self._finished[_conversation(key)]  # the ports reused for a new one
             flow = self._open(src_ip, sport, dst_ip, dport, flags)
+            from_client = src_ip == flow.client_ip and sport == flow.client_port
+            if raw and id(flow) in self._lru:  # (not when the table's bounds closed it at once)
+                reverse = raw[4:8] + raw[0:4] + raw[10:12] + raw[8:10]
+                flow.client_raw = raw if from_client else reverse
+                self.by_raw[raw] = self.by_raw[reverse] = flow
         else:
             self._lru.move_to_end(id(flow))
-        from_client = src_ip == flow.client_ip and sport == flow.client_port
+            from_client = src_ip == flow.client_ip and sport == flow.client_port
+        self._take(flow, from_client, seq, flags, payload, number, time, cut)
+
+    def continue_flow(
+        self,
+        flow: Flow,
+        from_client: bool,
+        seq: int,
+        flags: int,
+        payload: bytes,
+        number: int,
+        time: float,
+    ) -> None:
+        """A segment of ``flow`` (found with :attr:`by_raw`): what :meth:`segment` does with
+        a flow it finds, without looking it up again."""
+        self._lru.move_to_end(id(flow))
+        self._take(flow, from_client, seq, flags, payload, number, time, False)
+
+    def _take(
+        self,
+        flow: Flow,
+        from_client: bool,
+        seq: int,
+        flags: int,
+        payload: bytes,
+        number: int,
+        time: float,
+        cut: bool,
+    ) -> None:
         direction = flow.to_server if from_client else flow.to_client
         if flags & TCP_SYN:
             direction.syn(seq)
@@ -362,6 +407,10 @@ class FlowTable:
             self._remember(flow)
         self._by_key.pop((flow.client_ip, flow.client_port, flow.server_ip, flow.server_port), None)
         self._by_key.pop((flow.server_ip, flow.server_port, flow.client_ip, flow.client_port), None)
+        raw = flow.client_raw
+        if raw:
+            self.by_raw.pop(raw, None)
+            self.by_raw.pop(raw[4:8] + raw[0:4] + raw[10:12] + raw[8:10], None)
         self.buffered -= flow.buffered
         for direction in (flow.to_server, flow.to_client):
             if direction.pending:

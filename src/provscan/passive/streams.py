@@ -9,7 +9,6 @@ observation has the same field and value as the active one and the same fingerpr
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
@@ -52,7 +51,9 @@ DVRIP_PORTS = frozenset({37777, 5000})
 class FactSink(Protocol):
     """Where conversation facts go (the host table)."""
 
-    def observe(self, ip: str, observation: Observation, packet: int, time: float) -> None: ...
+    def observe(
+        self, ip: str, observation: Observation, packet: int, time: float, detail: str | None = None
+    ) -> None: ...
 
     def contacted(self, ip: str, name: str, how: str, packet: int, time: float) -> None: ...
 
@@ -193,11 +194,13 @@ class StreamAnalyser:
         context: str = "",
     ) -> None:
         number, time = direction.packet_at(offset)
+        observe = self.sink.observe
         for observation in observations:
             detail = observation.detail
             if context and context not in detail:
                 detail = f"{context}; {detail}" if detail else context
-            self.sink.observe(ip, dataclasses.replace(observation, detail=detail), number, time)
+            # The detail goes beside the observation (no copy; the host table keeps it).
+            observe(ip, observation, number, time, detail)
 
     def _attempt(self, flow: Flow, probe: str, status: AttemptStatus, error: str = "") -> None:
         if flow.to_client.gap or flow.to_server.gap:
@@ -337,12 +340,12 @@ class StreamAnalyser:
         if path == "/favicon.ico":
             observations += observe_http.favicon_observations(response, port)
         number, time = flow.to_client.packet_at(offset)
+        observe = self.sink.observe
         for observation in observations:
             detail = (
                 context if observation.detail in (path, "") else f"{context}; {observation.detail}"
             )
-            located = dataclasses.replace(observation, detail=detail)
-            self.sink.observe(flow.server_ip, located, number, time)
+            observe(flow.server_ip, observation, number, time, detail)
 
     # -- RTSP ---------------------------------------------------------------------------
 
