@@ -265,6 +265,13 @@ def test_dashboard_numbers_are_the_databases(
     assert numbers["restricted"] == sum(d.restricted for d in devices)
     assert numbers["open_cases"] == len(cases)
     assert numbers["knowledge"]["version"]
+    # the console's jurisdiction table and trend, from the same store
+    with open_store(store_url) as store:
+        jurisdictions = store.restricted_by_jurisdiction()
+        points, _ = store.trend()
+    assert numbers["restricted_by_jurisdiction"] == jurisdictions
+    assert [point["scan_id"] for point in numbers["trend"]] == [p.scan_id for p in points]
+    assert numbers["trend"][-1]["restricted"] == numbers["restricted"]
 
 
 def test_policies_and_knowledge_status(client: TestClient, viewer: dict[str, str]) -> None:

@@ -369,10 +369,26 @@ def get_scan(request: Request, scan_id: str) -> dict[str, Any]:
 
 @route("GET", "/summary", "viewer", responses=ok(Summary))
 def dashboard(request: Request) -> dict[str, Any]:
-    """The dashboard's numbers: devices, restricted by site and maker, cases, knowledge."""
+    """The dashboard's numbers: devices, restricted by site, maker and jurisdiction, the trend
+    over stored scans, cases, knowledge."""
     from provscan.knowledge.packs import active_pack
+    from provscan.web.charts import TREND_POINTS
 
-    counts = store_of(request).dashboard()
+    store = store_of(request)
+    counts = store.dashboard()
+    counts["restricted_by_jurisdiction"] = store.restricted_by_jurisdiction()
+    points, _parties = store.trend(TREND_POINTS)
+    counts["trend"] = [
+        {
+            "at": point.at.isoformat(),
+            "scan_id": point.scan_id,
+            "devices": point.devices,
+            "restricted": point.restricted,
+            "open_cases": point.open_cases,
+            "overdue_cases": point.overdue_cases,
+        }
+        for point in points
+    ]
     pack = active_pack()
     counts["knowledge"] = {"version": pack.version, "as_of": pack.as_of}
     return counts

@@ -12,6 +12,10 @@ from datetime import datetime
 
 from provscan.store.pages import TrendPoint
 
+#: Points of the trend (the totals after scans, spread over time), on the dashboard and in
+#: ``GET /api/v1/summary``.
+TREND_POINTS = 60
+
 #: The drawing's size in SVG units (it scales to the width of the page).
 WIDTH, HEIGHT = 720, 260
 #: Room for the axis labels: left, right, top, bottom.

@@ -53,7 +53,7 @@ from provscan.web.auth import (
     store_message,
     store_of,
 )
-from provscan.web.charts import trend_chart
+from provscan.web.charts import TREND_POINTS, trend_chart
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -79,8 +79,6 @@ SITE_JOBS = 50
 SCAN_DEVICES = 1000
 #: Newest stored scans on the dashboard.
 DASHBOARD_SCANS = 5
-#: Points of the dashboard's trend chart (the totals after scans, spread over time).
-TREND_POINTS = 60
 #: Longest text accepted from a filter box.
 MAX_FILTER = 200
 

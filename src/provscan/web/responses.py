@@ -171,12 +171,42 @@ class KnowledgeAge(BaseModel):
     as_of: str | None
 
 
+class MeasureCount(BaseModel):
+    policy: str
+    effects: list[str]
+    #: Whether the measure binds the party the scans were judged for (None: every measure
+    #: counted, ``--as all``).
+    binding: bool | None
+    devices: int
+
+
+class JurisdictionCount(BaseModel):
+    jurisdiction: str
+    #: Restricted devices counted by the measures that bind (each device once).
+    devices: int
+    measures: list[MeasureCount]
+
+
+class TrendPointOut(BaseModel):
+    at: str
+    scan_id: str
+    devices: int
+    restricted: int
+    #: null: not known (a scan stored before totals were kept).
+    open_cases: int | None
+    overdue_cases: int | None
+
+
 class Summary(BaseModel):
     devices: int
     by_status: dict[str, int]
     restricted: int
     restricted_by_site: list[SiteCount]
     restricted_by_maker: list[MakerCount]
+    restricted_by_jurisdiction: list[JurisdictionCount]
+    #: The inventory's totals after stored scans, oldest first (at most 60 points, evenly
+    #: spread, the first and newest always).
+    trend: list[TrendPointOut]
     open_cases: int
     overdue_cases: int
     knowledge: KnowledgeAge
