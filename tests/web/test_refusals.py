@@ -51,6 +51,19 @@ def test_api_refusals_are_audited(client: TestClient, store_url: str, token_for:
     ]
 
 
+def test_an_unknown_api_token_is_refused_and_audited_without_the_token(
+    client: TestClient, store_url: str
+) -> None:
+    guessed = "pst_" + "x" * 40
+    response = client.get("/api/v1/devices", headers={"Authorization": f"Bearer {guessed}"})
+    assert response.status_code == 401
+    rows = _entries(store_url, "refused.token")
+    assert [(e["actor"], e["target"], e["detail"]) for e in rows] == [
+        ("(unknown)", "/api/v1/devices", {"method": "GET"})
+    ]
+    assert guessed not in str(rows)
+
+
 def test_console_refusals_are_audited_and_shown_to_admins(
     client: TestClient, store_url: str
 ) -> None:

@@ -63,6 +63,7 @@ BUDGETED_REFUSALS = (
     "refused.csrf",
     "refused.role",
     "refused.login-form",
+    "refused.token",
 )
 REFUSALS_PER_ADDRESS = 50
 REFUSALS_TOTAL = 2000

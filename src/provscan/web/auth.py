@@ -57,6 +57,8 @@ def principal(request: Request) -> Principal:
             raise _unauthenticated("the Authorization header takes a Bearer token")
         user = accounts.token_user(token.strip())
         if user is None:
+            # a guessed or revoked token: audited (within the refusal budget), never echoed
+            record_refusal(request, UNKNOWN_ACTOR, "refused.token")
             raise _unauthenticated("unknown API token")
         return Principal(user, "token")
     cookie = request.cookies.get(SESSION_COOKIE)
@@ -74,6 +76,8 @@ def principal(request: Request) -> Principal:
     return Principal(user, "session")
 
 
+#: The actor of an audit row when the caller could not be told (an unknown API token).
+UNKNOWN_ACTOR = "(unknown)"
 #: Longest request path an audit row keeps.
 AUDITED_PATH = 200
 
