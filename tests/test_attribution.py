@@ -88,6 +88,12 @@ def test_no_evidence_means_incomplete_not_clean() -> None:
 def test_mac_helpers() -> None:
     assert normalise_mac("3C-EF-8C-61-01-C0") == "3c:ef:8c:61:01:c0"
     assert normalise_mac("not a mac") is None
+    for spelling in ("3cef8c6101c0", "3c:ef:8c:61:01:c0", "3cef.8c61.01c0", "3cef-8c61-01c0"):
+        assert normalise_mac(spelling) == "3c:ef:8c:61:01:c0", spelling
+    assert normalise_mac("3cef8c-6101c0") == "3c:ef:8c:61:01:c0"  # HP/Aruba switch tables
+    # twelve hex digits among other text are not a MAC (a Dahua realm, mixed separators)
+    assert normalise_mac("Login to 6G0ACB9PAZ00187") is None
+    assert normalise_mac("3c:ef-8c:61:01:c0") is None
     assert is_locally_administered("02:00:00:00:00:01")
     spellings = {"Dahua": ["Dahua", "Zhejiang Dahua Technology Co., Ltd."]}
     assert vendor_for_registry_name(spellings, "Zhejiang Dahua Technology Co.,Ltd.") == "Dahua"

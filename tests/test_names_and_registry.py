@@ -153,3 +153,71 @@ def test_an_ieee_registration_authority_block_names_no_maker() -> None:
     for mac in ("18:d7:93:60:00:01", "70:b3:d5:00:00:01"):
         device = attribute(mac=mac).device
         assert device.manufacturer is None, mac
+
+
+# --- what a review of the change found (2026-12-04) -----------------------------------------
+
+
+def test_text_that_merely_holds_twelve_hex_digits_is_no_mac() -> None:
+    # a Dahua realm is "Login to " + the serial; read as a MAC it would invent an OUI
+    device = attribute(Observation("rtsp", 554, "rtsp.realm", "Login to 6G0ACB9PAZ00187")).device
+    assert device.mac is None
+
+
+def test_a_realm_that_is_a_whole_mac_names_the_maker_through_the_registry() -> None:
+    # Hikvision firmware answers with its own MAC as realm (4419B6 is a Hikvision MA-L)
+    device = attribute(Observation("rtsp", 554, "rtsp.realm", "4419b63f5e51")).device
+    assert device.mac == "44:19:b6:3f:5e:51"
+    assert device.manufacturer == "Hikvision"
+
+
+def test_names_printed_twice_are_one_signal() -> None:
+    # a self-signed certificate's subject and issuer, a title repeated in the realm: the same
+    # text twice is not corroboration, so a restricted family's name stays "review"
+    for first, second, value in (
+        ("tls.subject", "tls.issuer", "CN=camera, O=Hikvision"),
+        ("http.title", "http.realm", "Hikvision Web Viewer"),
+        ("dhcp.hostname", "mdns.instance", "Hikvision NVR"),
+    ):
+        device = attribute(
+            Observation("http", 443, first, value), Observation("http", 443, second, value)
+        ).device
+        assert {e.rule_id for e in device.evidence if e.rule_id} == {"name:vendor"}
+        assert device.manufacturer is None, (first, second)
+        assert not judge(device, KNOWLEDGE.select_policies(None)).restricted
+    # a name and a different shared signal do corroborate each other
+    device = attribute(
+        Observation("http", 80, "http.title", "Hikvision Web Viewer"),
+        Observation("rtsp", 554, "rtsp.date", "Sat, Apr 25 2026 00:05:48 GMT"),
+    ).device
+    assert device.manufacturer == "Hikvision"
+
+
+def test_mentions_cover_every_name_inside_them() -> None:
+    assert found("Viewer for Prama Hikvision India cameras") == []
+    assert found("Plugin for Zhejiang Dahua Technology Co., Ltd.") == []
+    assert found("Hikvision-compatible NVR") == []
+    assert found("O=DH electronics GmbH") == []  # Dahua's two-letter alias is not read
+
+
+def test_an_alias_that_begins_another_vendors_name_is_not_read() -> None:
+    # Hanwha Vision's alias "Samsung" (old Samsung Techwin cameras) begins "Samsung Electronics"
+    assert found("Samsung TV") == []
+    assert found("Samsung Electronics Smart TV") == ["Samsung Electronics"]
+
+
+def test_product_lines_name_their_vendor_in_screening_but_words_do_not() -> None:
+    from provscan.screening.run import bundled_identifier
+    from provscan.screening.verdict import judge_product
+
+    identifier = bundled_identifier()
+    policies = identifier.knowledge.select_policies(None)
+    fortigate = judge_product(identifier.identify("FortiGate 60F firewall"), policies)
+    assert fortigate.maker == "Fortinet"
+    echolife = judge_product(identifier.identify("EchoLife HG8245H ONT"), policies)
+    assert echolife.maker == "Huawei"
+    for text in ("First aid e-kit", "Configuration backups", "Kasa fiskalna"):
+        row = judge_product(identifier.identify(text), policies)
+        assert not row.restricted and row.maker is None, (text, row.maker)
+    # and a product line still names a vendor whose name is an ordinary word
+    assert found("iPhone-de-Juan") == ["Apple"]

@@ -33,7 +33,8 @@ def test_lab_scan_table_fits_and_never_splits_an_address(lab_scan: ScanResult, w
     lines = _lines(lab_scan, width)
     # Then the summary comes first and the whole page stays short
     assert summary_line(lab_scan) in " ".join(" ".join(lines[:3]).split())
-    assert lines[3 if width < 100 else 2].startswith("By maker family: ")
+    summary_lines = 1 if len(summary_line(lab_scan)) <= width else 2
+    assert lines[1 + summary_lines].startswith("By maker family: ")
     # (the last line, which knowledge judged the scan, is the page's colophon, not its content)
     assert lines[-1].startswith("knowledge ")
     assert len(lines) - 1 <= LINE_BUDGET[width], "\n".join(lines)

@@ -77,6 +77,8 @@ NAMED_CERTAINTY = 0.5
 #: Certainty of "the IEEE registry organisation no reviewed entry covers made this device": a
 #: low-certainty maker, shown as the registry writes it (module and chip makers excluded).
 REGISTRY_ONLY_CERTAINTY = 0.35
+#: Rule ids of self-naming claims (``name:vendor``, ``name:product-line``).
+NAME_RULE_PREFIX = "name:"
 #: A label brand the device reports that is not in the vocabulary: enough to be shown as the
 #: label (above the 0.5 a label needs), never enough to imply a maker.
 UNRECOGNISED_LABEL_CERTAINTY = 0.6
@@ -118,6 +120,15 @@ class _Candidates:
         return sorted(
             ((self.spelling[k], s) for k, s in self.scores.items()), key=lambda item: -item[1]
         )
+
+
+def _signal_group(claim: Claim) -> str:
+    """What counts as one independent signal for the verdict rule: the observation field, except
+    that every name the device prints about itself is one signal (a self-signed certificate's
+    subject and issuer, or a realm that repeats the title, say the same thing twice)."""
+    if claim.rule_id.startswith(NAME_RULE_PREFIX):
+        return NAME_RULE_PREFIX
+    return claim.observation.field
 
 
 def _key(value: str) -> str:
@@ -189,7 +200,7 @@ class Attributor:
             claims = support.get(_key(maker), [])
             if any(self.maker_specific(claim) for claim in claims):
                 continue
-            fields = {claim.observation.field for claim in claims}
+            fields = {_signal_group(claim) for claim in claims}
             if len(fields) >= MIN_INDEPENDENT_SHARED_FIELDS:
                 continue
             weak[maker] = claims
@@ -287,7 +298,8 @@ class Attributor:
     ) -> list[Claim]:
         """Vendor names and product lines the device printed in free text that no rule or
         grammar explained (fingerprints/names.py): a brand claim for a label brand, a
-        manufacturer claim for a maker, both for a vendor that is both."""
+        manufacturer claim for a maker or a vendor that is both (its label then stays what
+        stronger evidence says: an i-PRO camera whose realm still says Panasonic)."""
         explained = {c.observation for c in claims if c.field in ("manufacturer", "brand")}
         result: list[Claim] = []
         for observation in observations:
@@ -295,13 +307,11 @@ class Attributor:
                 continue
             for hit in self._names.find(observation.value):
                 kind = self.knowledge.vendors[hit.vendor].kind
-                rule_id = "name:product-line" if hit.product_line else "name:vendor"
-                if kind != "manufacturer":
-                    result.append(Claim("brand", hit.vendor, NAMED_CERTAINTY, rule_id, observation))
-                if kind != "brand":
-                    result.append(
-                        Claim("manufacturer", hit.vendor, NAMED_CERTAINTY, rule_id, observation)
-                    )
+                rule_id = f"{NAME_RULE_PREFIX}{'product-line' if hit.product_line else 'vendor'}"
+                # a label brand leads to its maker through the relations; a maker (or a
+                # vendor that is both) printing its name is a claim that it made the device
+                claim_field = "brand" if kind == "brand" else "manufacturer"
+                result.append(Claim(claim_field, hit.vendor, NAMED_CERTAINTY, rule_id, observation))
         return result
 
     def _grammar_claims(

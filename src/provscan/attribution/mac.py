@@ -83,21 +83,24 @@ def whole_name(text: str) -> str:
 
 def registry_display_name(text: str) -> str:
     """A registry organisation as written, without trailing corporate designators and
-    punctuation: "Check Point Software Technologies" stays, "ADB Broadband Italia" stays,
-    "Shanghai Imilab Technology Co.Ltd" -> "Shanghai Imilab Technology"."""
-    words = re.findall(r"[^\W_]+|[^\w\s]+", text.strip())
+    punctuation: "Check Point Software Technologies" stays, "Shanghai Imilab Technology
+    Co.Ltd" -> "Shanghai Imilab Technology", "COMPAL INFORMATION (KUNSHAN) CO., LTD." ->
+    "COMPAL INFORMATION" (a bracketed part the cut would leave open goes whole)."""
+    shown = " ".join(text.split())
+    words = re.findall(r"[^\W_]+|[^\w\s]+", shown)
     while words and (
         words[-1].lower() in LEGAL_DESIGNATORS or not any(ch.isalnum() for ch in words[-1])
     ):
         words.pop()
-    shown = re.sub(r"\s+", " ", text.strip())
-    # Cut the written name after the last kept word, keeping its own spacing.
     if not words:
         return shown
     cut = 0
-    for word in words:
+    for word in words:  # cut after the last kept word, keeping the name's own spacing
         cut = shown.index(word, cut) + len(word)
-    return shown[:cut].rstrip(" ,.")
+    result = shown[:cut].rstrip(" ,.")
+    if result.count("(") > result.count(")"):
+        result = result[: result.rfind("(")].rstrip(" ,.")
+    return result or shown
 
 
 def vendor_for_registry_name(

@@ -12,11 +12,14 @@ words, with the controlled vocabulary (``vendors.yaml``: names, aliases, legal n
   Point": "checkpoint" is a word); a name inside a longer word never matches ("ChaiServer"
   holds no "HP");
 - two-letter spellings ("HP", "LG") match only when written in capitals;
-- vendors whose name is an ordinary word or a software name (``names_itself: false``) are
-  never found this way, nor an alias that begins another vendor's name ("Samsung", Hanwha
-  Vision's alias, begins "Samsung Electronics");
-- a name after a word that makes it a mention ("for", "with", "compatible") is skipped: a
-  title "Viewer for Hikvision cameras" is not Hikvision's.
+- the names of vendors whose name is an ordinary word or a software name
+  (``names_itself: false``) are never found this way (their product lines are: "iPhone"),
+  nor an alias that begins another vendor's name ("Samsung", Hanwha Vision's alias, begins
+  "Samsung Electronics"); glued spellings are read for vendor names, not product lines
+  ("Back-UPS" glued is the word "backups");
+- a name after a word that makes it a mention ("for", "with", "compatible") or before one
+  ("Hikvision-compatible") is skipped, with every shorter name inside it: a title "Viewer for
+  Prama Hikvision India cameras" is not Hikvision's; a two-letter alias ("DH") is never read.
 
 The finder says nothing about how much a name proves: attribution treats what it finds as a
 shared signal (any maker's firmware can print any name), never as a maker-specific one.
@@ -28,7 +31,7 @@ import re
 from dataclasses import dataclass
 
 from provscan.knowledge.loader import Knowledge
-from provscan.knowledge.vocabulary import spellings
+from provscan.knowledge.vocabulary import spellings, vendor_key
 
 #: Words after which a vendor name is a mention (what the product runs on, works with or
 #: replaces), not its label: "camera module for Raspberry Pi", "works with Ring".
@@ -48,6 +51,8 @@ MENTION_WORDS = frozenset(
         "replacing",
     }
 )
+#: Words after a name that make it a mention ("Hikvision-compatible NVR").
+MENTIONED_AFTER = frozenset({"compatible", "compliant", "supported"})
 #: Longest spelling tried, in words.
 MAX_NAME_WORDS = 6
 #: Spellings shorter than this (in letters and digits) match only when written in capitals.
@@ -105,10 +110,14 @@ class NameFinder:
         longest = 1
         ambiguous = _ambiguous_aliases(knowledge)
         for vendor in knowledge.vendors.values():
-            if not vendor.names_itself:
-                continue
+            # a vendor whose name is an ordinary word is still named by its product lines
             entries = [
-                (s, False) for s in spellings(vendor) if s not in ambiguous.get(vendor.name, ())
+                (s, False)
+                for s in spellings(vendor)
+                if vendor.names_itself
+                and s not in ambiguous.get(vendor.name, ())
+                # a two-letter alias ("DH" for Dahua's model prefix) is ordinary text
+                and (s == vendor.name or len(vendor_key(s)) >= MIN_ANY_CASE_LENGTH)
             ]
             entries += [(line, True) for line in vendor.product_lines]
             for spelling, is_line in entries:
@@ -117,7 +126,8 @@ class NameFinder:
                 if len(joined) < MIN_LENGTH:
                     continue
                 keys = {words}
-                if _PUNCTUATION_JOINED.search(spelling) and " " not in spelling:
+                # glued vendor names only: a glued product line is often a word ("Back-UPS")
+                if not is_line and _PUNCTUATION_JOINED.search(spelling) and " " not in spelling:
                     keys.add((joined,))
                 for key in keys:
                     self._names.setdefault(key, (vendor.name, is_line))
@@ -142,9 +152,12 @@ class NameFinder:
                 letters = "".join(words[start : start + length])
                 if len(letters) < MIN_ANY_CASE_LENGTH and not letters.isupper():
                     continue
-                if start > 0 and folded[start - 1] in MENTION_WORDS:
+                taken.update(span)  # a mention covers the name's words too
+                mentioned = (start > 0 and folded[start - 1] in MENTION_WORDS) or (
+                    start + length < len(folded) and folded[start + length] in MENTIONED_AFTER
+                )
+                if mentioned:
                     continue
-                taken.update(span)
                 vendor, is_line = found
                 hits.append((start, NameHit(vendor, written, is_line)))
         seen: set[str] = set()

@@ -10,6 +10,7 @@ every problem is reported at once, each with its file, entry and line.
 from __future__ import annotations
 
 import functools
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,7 +124,7 @@ class Knowledge:
             self,
             "_vendor_by_line",
             {
-                vendor_key(line): vendor.name
+                _line_key(line): vendor.name
                 for vendor in self.vendors.values()
                 for line in vendor.product_lines
             },
@@ -138,8 +139,9 @@ class Knowledge:
         return self._vendor_by_key.get(key) if key else None
 
     def vendor_of_product_line(self, name: str) -> str | None:
-        """The vendor whose product line ``name`` is (``vendors.yaml`` ``product_lines``)."""
-        key = vendor_key(name)
+        """The vendor whose product line ``name`` is (``vendors.yaml`` ``product_lines``), as
+        written apart from case and spacing: "Back-UPS" is APC's, the word "backups" is not."""
+        key = _line_key(name)
         return self._vendor_by_line.get(key) if key else None
 
     def family_of(self, vendor: str) -> str | None:
@@ -167,6 +169,10 @@ class Knowledge:
                 f"unknown policy id(s): {', '.join(unknown)}; valid ids: {', '.join(self.policies)}"
             )
         return tuple(self.policies[policy_id] for policy_id in dict.fromkeys(ids))
+
+
+def _line_key(name: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
 def load_knowledge(data_dir: Path | None = None) -> Knowledge:

@@ -38,7 +38,8 @@ class Vendor(StrictModel):
     #: that prints one names its maker (issue 11). Unique across vendors like spellings.
     product_lines: list[str] = Field(default_factory=list)
     #: False when the name is also an ordinary word or a software name ("Ring", "Blink"), so
-    #: finding it in a banner or title says nothing about who made the device.
+    #: finding it in a banner or title says nothing about who made the device (its product
+    #: lines still name it).
     names_itself: bool = True
     note: str = ""
     sources: list[str] = Field(min_length=1)
