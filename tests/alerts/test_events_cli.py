@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -159,14 +160,23 @@ def test_send_keeps_delivering_until_interrupted(tmp_path: Path) -> None:
         text=True,
         env=env,
     )
+    # stderr is read as it comes: the interrupt goes only once a batch was reported delivered
+    # (the file appears a moment before the report; a loaded machine can stop between the two)
+    lines: list[str] = []
+    assert process.stderr is not None
+    reader = threading.Thread(target=lambda: lines.extend(process.stderr or ()), daemon=True)
+    reader.start()
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not jsonl.exists():
+        while time.monotonic() < deadline and not any("delivered" in line for line in lines):
             time.sleep(0.2)
         assert jsonl.exists()
     finally:
         process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=60)
+        process.wait(timeout=60)
+        reader.join(timeout=10)
+        process.stderr.close()
+    err = "".join(lines)
     assert process.returncode == 130, err
     assert "event(s) delivered" in err and "Traceback" not in err
     kinds = [json.loads(line)["kind"] for line in jsonl.read_text().splitlines()]

@@ -53,7 +53,12 @@ class RecordingSink:
         self.observed: dict[str, list[Observation]] = {}
         self.attempts: list[tuple[str, AttemptStatus, str]] = []
 
-    def observe(self, ip: str, observation: Observation, packet: int, time: float) -> None:
+    def observe(
+        self, ip: str, observation: Observation, packet: int, time: float, detail: str | None = None
+    ) -> None:
+        # the stream analyser hands a fact's detail alongside its observation (passive/streams)
+        if detail is not None:
+            observation = dataclasses.replace(observation, detail=detail)
         self.observed.setdefault(ip, []).append(observation)
 
     def contacted(self, ip: str, name: str, how: str, packet: int, time: float) -> None:
