@@ -393,14 +393,16 @@ def test_sensors_scans_reach_the_right_site_with_the_right_devices(fleet: Fleet)
         by_name = {site["name"]: site for site in sites}
         assert set(PLACEMENTS) <= set(by_name)
         for site in PLACEMENTS:
+            # a heartbeat that counted the site's queue (the first one may not have: the depth
+            # is unknown, null, until the sensor could read it)
             sensor = wait_for(
-                f"a heartbeat from {site}",
+                f"a heartbeat from {site} with its queue depth",
                 lambda site=site: [
                     s
                     for s in client.get(
                         "/api/v1/sensors", params={"site": site}, headers=fleet.headers
                     ).json()["sensors"]
-                    if s["knowledge_version"]
+                    if s["knowledge_version"] and s["queue_depth"] is not None
                 ],
                 30,
             )[0]
