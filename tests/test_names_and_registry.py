@@ -221,3 +221,9 @@ def test_product_lines_name_their_vendor_in_screening_but_words_do_not() -> None
         assert not row.restricted and row.maker is None, (text, row.maker)
     # and a product line still names a vendor whose name is an ordinary word
     assert found("iPhone-de-Juan") == ["Apple"]
+
+
+def test_a_private_registration_names_no_maker() -> None:
+    device = attribute(mac="e4:f1:4c:00:00:01").device  # the IEEE lists the owner as "Private"
+    assert any(e.observed == "Private" for e in device.evidence)
+    assert device.manufacturer is None
