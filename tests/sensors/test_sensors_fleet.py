@@ -36,7 +36,7 @@ from sensors_tools import wait_for
 from provscan.lab.server import load_devices
 from provscan.lab.spec import DeviceSpec
 from provscan.pipeline import run_passive
-from provscan.sensors import central as central_module
+from provscan.sensors import beat as beat_module
 from provscan.sensors.broker import (
     REPORT_TASK,
     RESULTS_QUEUE,
@@ -587,9 +587,9 @@ def _schedule_jobs(fleet: Fleet, client: TestClient, site: str, schedule_id: int
 def test_sensors_missed_schedules_of_each_kind_run_once(
     fleet: Fleet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The scheduler looks every half second here (5 s in the central), so that a few rounds
-    # pass in the test's time.
-    monkeypatch.setattr(central_module, "SCHEDULER_TICK_SECONDS", 0.5)
+    # Beat reads the schedules every half second here (5 s in the central), so that a few
+    # rounds pass in the test's time.
+    monkeypatch.setattr(beat_module, "READ_SECONDS", 0.5)
     expected = run_passive([str(CAPTURE)])
     now = datetime.now(UTC)
     with open_store(fleet.postgres_url) as store:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from provscan.errors import ProvscanError
-from provscan.sensors.central import next_run, parse_every
+from provscan.sensors.beat import next_run, parse_every
 from provscan.sensors.messages import (
     KeyFile,
     KeyRing,

@@ -269,7 +269,7 @@ def schedule_add(
 
     The sensor checks each job against its own settings when it arrives, as any other:
     targets inside its --allow, captures under its --captures, discovery on its --interface."""
-    from provscan.sensors.central import cron_schedule, next_run, parse_every
+    from provscan.sensors.beat import cron_schedule, next_run, parse_every
     from provscan.sensors.scope import MAX_CAPTURES, check_capture_name
     from provscan.targets import is_address_spec, parse_ports
 

@@ -1,5 +1,6 @@
 """The central: sends scan requests to site queues, ingests what sensors send back into the
-store, and runs the schedules. Nothing is lost while it is down: outcomes wait in the durable
+store, and runs the schedules (Celery beat reading them from the store: ``sensors.beat``).
+Nothing is lost while it is down: outcomes wait in the durable
 ``provscan.results`` queue and are acknowledged only after the store committed them.
 """
 
@@ -19,6 +20,7 @@ from kombu.mixins import ConsumerMixin
 
 from provscan.errors import ProvscanError, StoreError
 from provscan.report.contract import from_contract
+from provscan.sensors.beat import next_run
 from provscan.sensors.broker import (
     RESULTS_QUEUE,
     SCAN_TASK,
@@ -44,8 +46,6 @@ log = logging.getLogger("provscan.central")
 
 #: How long a scan request stays valid in a site's queue (a sensor offline longer refuses it).
 REQUEST_LIFETIME = timedelta(days=7)
-#: Seconds between looks for due schedules.
-SCHEDULER_TICK_SECONDS = 5.0
 #: Seconds to wait before giving a message back when the store cannot take it.
 STORE_RETRY_SECONDS = 2.0
 #: Longest wait of the idle ingest loop for a message, so that a stop is seen within it
@@ -81,58 +81,6 @@ class SiteKeys:
             return None
 
 
-def next_run(schedule: Schedule | tuple[int | None, str | None], now: datetime) -> datetime:
-    """When a schedule runs next, counted from ``now`` (so missed runs run once)."""
-    every, cron = (
-        (schedule.every_seconds, schedule.cron) if isinstance(schedule, Schedule) else schedule
-    )
-    if every is not None:
-        return now + timedelta(seconds=every)
-    if cron is None:
-        raise ProvscanError("a schedule needs an interval or a cron line")
-    # Celery counts from whole minutes; a run falls on the minute, never before ``now``.
-    base = now.replace(second=0, microsecond=0)
-    remaining: timedelta = cron_schedule(cron, now=base).remaining_estimate(base)
-    return base + remaining
-
-
-def cron_schedule(line: str, now: datetime | None = None) -> Any:
-    """Celery's crontab for a five-field cron line (``m h dom mon dow``), UTC; ``now``: the
-    moment it counts from (default: the clock)."""
-    from celery import Celery
-    from celery.schedules import crontab
-
-    fields = line.split()
-    if len(fields) != 5:
-        raise ProvscanError(f"{line!r}: a cron line has five fields (m h dom mon dow)")
-    app = Celery(set_as_current=False)
-    app.conf.timezone = "UTC"
-    try:
-        return crontab(
-            minute=fields[0],
-            hour=fields[1],
-            day_of_month=fields[2],
-            month_of_year=fields[3],
-            day_of_week=fields[4],
-            app=app,
-            nowfun=(lambda: now) if now is not None else None,
-        )
-    except (ValueError, TypeError) as exc:
-        raise ProvscanError(f"{line!r}: not a cron line Celery reads: {exc}") from None
-
-
-def parse_every(text: str) -> int:
-    """``90s``, ``15m``, ``24h``, ``7d`` -> seconds (at least 60)."""
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    text = text.strip().lower()
-    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
-        raise ProvscanError(f"{text!r}: an interval is a number and a unit, e.g. 15m, 24h or 7d")
-    seconds = int(text[:-1]) * units[text[-1]]
-    if seconds < 60:
-        raise ProvscanError("a schedule runs at most once a minute")
-    return seconds
-
-
 class Central:
     """Scan requests out, outcomes and heartbeats in, schedules run (``provscan serve --broker``)."""
 
@@ -141,9 +89,9 @@ class Central:
         self.broker_url = broker_url
         self.keys = keys
         self.app = make_app(broker_url, "provscan-central", [RESULTS_QUEUE])
-        self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._consumer: _Ingest | None = None
+        self._beat: Any = None
 
     # --- requests ------------------------------------------------------------------------
 
@@ -284,45 +232,40 @@ class Central:
 
     # --- schedules -----------------------------------------------------------------------
 
-    def run_due(self, now: datetime | None = None) -> list[str]:
-        """Send a job of its kind for each schedule that is due; returns the job ids."""
-        now = now or datetime.now(UTC)
-        sent: list[str] = []
-        fleet = self.store.fleet()
-        for schedule in fleet.due_schedules(now):
-            job_id = str(uuid.uuid4())
+    def run_schedule(self, schedule: Schedule, now: datetime) -> str | None:
+        """Send ``schedule``'s job (Celery beat calls this when it is due): claim the run in
+        the store first (compare and set on ``next_run``; the next run is counted from
+        ``now``, so missed runs run once), then send it. Returns the job id, or None when
+        another central claimed the run or the job could not be sent (logged)."""
+        job_id = str(uuid.uuid4())
+        try:
             following = next_run(schedule, now)
-            if not fleet.claim_run(schedule, now=now, next_run=following, job_id=job_id):
-                continue  # another central took it
-            try:
-                self.request_scan(
-                    schedule.site,
-                    schedule.targets,
-                    requested_by=f"schedule:{schedule.id}",
-                    ports=schedule.ports,
-                    schedule_id=schedule.id,
-                    job_id=job_id,
-                    kind=schedule.kind,
-                    captures=schedule.captures,
-                )
-            except ProvscanError as exc:
-                log.error("schedule %s: %s", schedule.id, exc)
-                continue
-            sent.append(job_id)
-        return sent
-
-    def _scheduler(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_due()
-            except Exception:
-                log.exception("the scheduler failed a round; it tries again")
-            self._stop.wait(SCHEDULER_TICK_SECONDS)
+        except ProvscanError as exc:
+            log.error("schedule %s: %s", schedule.id, exc)
+            return None
+        if not self.store.fleet().claim_run(schedule, now=now, next_run=following, job_id=job_id):
+            return None  # another central took it
+        try:
+            self.request_scan(
+                schedule.site,
+                schedule.targets,
+                requested_by=f"schedule:{schedule.id}",
+                ports=schedule.ports,
+                schedule_id=schedule.id,
+                job_id=job_id,
+                kind=schedule.kind,
+                captures=schedule.captures,
+            )
+        except ProvscanError as exc:
+            log.error("schedule %s: %s", schedule.id, exc)
+            return None
+        return job_id
 
     # --- running -------------------------------------------------------------------------
 
     def start(self, *, schedules: bool = True) -> None:
-        """Start the ingest consumer (and the scheduler) in background threads."""
+        """Start the ingest consumer (and Celery beat for the schedules) in background
+        threads."""
         with Connection(self.broker_url) as connection:
             connection.ensure_connection(max_retries=3)
             declare(connection, RESULTS_QUEUE)
@@ -335,16 +278,21 @@ class Central:
                 daemon=True,
             )
         ]
-        if schedules:
-            threads.append(
-                threading.Thread(target=self._scheduler, name="provscan-scheduler", daemon=True)
-            )
         for thread in threads:
             thread.start()
         self._threads = threads
+        if schedules:
+            from celery.beat import EmbeddedService
+
+            from provscan.sensors.beat import scheduler_for
+
+            self._beat = EmbeddedService(self.app, thread=True, scheduler_cls=scheduler_for(self))
+            self._beat.start()
 
     def stop(self) -> None:
-        self._stop.set()
+        if self._beat is not None:
+            self._beat.stop()  # waits for beat's last tick (a second at most)
+            self._beat = None
         if self._consumer is not None:
             self._consumer.should_stop = True
         for thread in self._threads:

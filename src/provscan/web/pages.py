@@ -1034,7 +1034,7 @@ def _new_schedule(form: FormData) -> dict[str, Any]:
     """The schedule a form asks for, checked as the CLI checks it (StoreRequestError)."""
     from datetime import UTC, datetime
 
-    from provscan.sensors.central import cron_schedule, next_run, parse_every
+    from provscan.sensors.beat import cron_schedule, next_run, parse_every
     from provscan.sensors.scope import MAX_CAPTURES, check_capture_name
     from provscan.store.sensors import JOB_KINDS, check_site_name
     from provscan.web.scans import ScanRefused, check_targets
