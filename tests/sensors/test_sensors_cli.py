@@ -90,15 +90,23 @@ def test_sensors_schedule_add_list_remove(tmp_path: Path) -> None:
     assert pcap.exit_code == 0, pcap.stderr
     discover = _in_process("schedule", "add", "--site", "plant-3", "--kind", "discover", *every)
     assert discover.exit_code == 0, discover.stderr
+    # and a discovery on one named interface of the sensor's
+    named = _in_process(
+        "schedule", "add", "--site", "plant-3", "--kind", "discover", "--interface", "eth1",
+        *every,
+    )  # fmt: skip
+    assert named.exit_code == 0, named.stderr
     listed = [
         json.loads(line) for line in _in_process("schedule", "list", "--db", db).stdout.splitlines()
     ]
     assert [(s["id"], s["kind"]) for s in listed] == [
         (schedule["id"], "scan"), (json.loads(pcap.stdout)["id"], "pcap"),
-        (json.loads(discover.stdout)["id"], "discover"),
+        (json.loads(discover.stdout)["id"], "discover"), (json.loads(named.stdout)["id"], "discover"),
     ]  # fmt: skip
     assert listed[1]["captures"] == ["mirror/*.pcapng", "day1.pcap"] and listed[1]["targets"] == []
     assert listed[2]["captures"] == [] and listed[2]["targets"] == []
+    assert listed[2]["interface"] is None and listed[3]["interface"] == "eth1"
+    assert [s["interface"] for s in listed[:2]] == [None, None]
     for row in listed:
         assert _in_process("schedule", "remove", str(row["id"]), "--db", db).exit_code == 0
     assert _in_process("schedule", "list", "--db", db).stdout == ""
@@ -119,6 +127,9 @@ def test_sensors_schedule_add_list_remove(tmp_path: Path) -> None:
         (["--kind", "discover", "--captures", "a.pcap"], "--captures is for --kind pcap"),
         (["--targets", "127.0.1.1", "--captures", "a.pcap"], "--captures is for --kind pcap"),
         (["--kind", "sweep"], "one of scan, pcap, discover"),
+        (["--targets", "127.0.1.1", "--interface", "eth1"], "--interface is for --kind discover"),
+        (["--kind", "discover", "--interface", "eth 1"], "is not an interface name"),
+        (["--kind", "discover", "--interface", "a-very-long-interface"], "not an interface name"),
     ]:
         done = _in_process("schedule", "add", "--site", "a", "--every", "1h", "--db", db, *args)
         assert done.exit_code == 2 and said in done.stderr, (args, done.stderr)

@@ -607,7 +607,13 @@ def test_sensors_missed_schedules_of_each_kind_run_once(
         pcap = missed("site-a", [], kind="pcap", captures=["crafted_*.pcap*"])
         discover = missed("site-a", [], kind="discover")
         outside = missed("site-a", [], kind="pcap", captures=["*.pcapng"])
-    added = {"scan": scan, "pcap": pcap, "discover": discover, "outside": outside}
+        # and discoveries on a named interface: the sensor's own, and one it was not given
+        named = missed("site-a", [], kind="discover", interface="eth0")
+        not_given = missed("site-a", [], kind="discover", interface="lo")
+    added = {
+        "scan": scan, "pcap": pcap, "discover": discover, "outside": outside, "named": named,
+        "not_given": not_given,
+    }  # fmt: skip
     with fleet.central() as client:
         # The sites API shows each site's schedules with their kind
         sites = {
@@ -641,6 +647,11 @@ def test_sensors_missed_schedules_of_each_kind_run_once(
         # the discovery ran on the sensor's own interface and found the segment's devices
         assert final["discover"]["state"] == "done", final["discover"]
         assert final["discover"]["counts"]["devices"] == len(fleet.segment)
+        # as did the one that named it, while the one naming another interface was refused
+        assert final["named"]["state"] == "done", final["named"]
+        assert final["named"]["counts"]["devices"] == len(fleet.segment)
+        assert final["not_given"]["state"] == "refused"
+        assert "'lo' is not one of this sensor's --interface eth0" in final["not_given"]["detail"]
         # and the glob that also matches a link out of the directory was refused whole
         assert final["outside"]["state"] == "refused"
         assert "leads outside the sensor's --captures" in final["outside"]["detail"]

@@ -295,7 +295,7 @@ def test_an_admin_schedules_capture_analyses_and_discoveries(
     with sites:
         token = page_log_in(sites, "admin")
         html = _get(sites, "/sites")
-        for field in ("kind", "captures"):
+        for field in ("kind", "captures", "interface"):
             assert f'<label for="schedule-{field}">' in html
         base = {"csrf_token": token, "site": "west", "every": "1h"}
         # a capture analysis of the files globs match on the sensor, and a discovery
@@ -303,19 +303,25 @@ def test_an_admin_schedules_capture_analyses_and_discoveries(
         assert sites.post("/schedules", data=pcap, follow_redirects=False).status_code == 303
         discover = {**base, "kind": "discover"}
         assert sites.post("/schedules", data=discover, follow_redirects=False).status_code == 303
+        # and a discovery on one named interface of the sensor's
+        named = {**base, "kind": "discover", "interface": "eth1"}
+        assert sites.post("/schedules", data=named, follow_redirects=False).status_code == 303
         with open_store(store_url) as store:
-            added = store.fleet().schedules()[-2:]
-        assert [(s.site, s.kind, s.captures, s.targets) for s in added] == [
-            ("west", "pcap", ["mirror/*.pcapng", "day1.pcap"], []),
-            ("west", "discover", [], []),
+            added = store.fleet().schedules()[-3:]
+        assert [(s.site, s.kind, s.captures, s.targets, s.interface) for s in added] == [
+            ("west", "pcap", ["mirror/*.pcapng", "day1.pcap"], [], None),
+            ("west", "discover", [], [], None),
+            ("west", "discover", [], [], "eth1"),
         ]
+        assert _audit(store_url, "schedule.add")[0]["detail"]["interface"] == "eth1"
         # shown with their kind, on the sites page and the site's own page
         rows = table_rows(_get(sites, "/sites"), "schedules-table")
-        assert [row[2] for row in rows] == ["scan", "scan", "pcap", "discover"]
+        assert [row[2] for row in rows] == ["scan", "scan", "pcap", "discover", "discover"]
         assert rows[2][3].startswith("mirror/*.pcapng day1.pcap") and rows[2][4] == "–"
-        assert rows[3][3].startswith("the sensor's interface")
+        assert rows[3][3].startswith("the sensor's first interface")
+        assert rows[4][3].startswith("the sensor's interface eth1")
         west = table_rows(_get(sites, "/sites/west"), "schedules-table")
-        assert [row[2] for row in west] == ["pcap", "discover"]
+        assert [row[2] for row in west] == ["pcap", "discover", "discover"]
         # refused: what the kind does not take, a capture outside the directory, no kind
         for bad, message in (
             ({"kind": "pcap"}, "names 1 to 64 captures"),
@@ -323,9 +329,11 @@ def test_an_admin_schedules_capture_analyses_and_discoveries(
             ({"kind": "discover", "targets": "127.0.2.1"}, "takes no targets"),
             ({"targets": "127.0.2.1", "captures": "a.pcap"}, "captures are for a pcap"),
             ({"kind": "sweep"}, "a schedule sends scan, pcap, discover jobs"),
+            ({"targets": "127.0.2.1", "interface": "eth1"}, "an interface is for a discover"),
+            ({"kind": "discover", "interface": "eth 1"}, "is not an interface name"),
         ):
             refused = sites.post("/schedules", data={**base, **bad})
             assert refused.status_code == 400, bad
             assert message in refused.text, (bad, refused.text[-600:])
         with open_store(store_url) as store:
-            assert len(store.fleet().schedules()) == 4
+            assert len(store.fleet().schedules()) == 5

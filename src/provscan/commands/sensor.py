@@ -232,8 +232,8 @@ def schedule_add(
         typer.Option(
             "--kind",
             metavar="scan|pcap|discover",
-            help="scan: --targets; pcap: --captures on the sensor; discover: on the sensor's "
-            "--interface, inside its --allow.",
+            help="scan: --targets; pcap: --captures on the sensor; discover: on one of the "
+            "sensor's --interface (--interface; default its first), inside its --allow.",
         ),
     ] = "scan",
     targets: Annotated[
@@ -248,6 +248,14 @@ def schedule_add(
             "--captures",
             metavar="NAME[,NAME...]",
             help="Capture files or globs under the sensor's --captures directory (pcap).",
+        ),
+    ] = None,
+    interface: Annotated[
+        str | None,
+        typer.Option(
+            "--interface",
+            metavar="NAME",
+            help="One of the sensor's --interface to discover on (discover; default: its first).",
         ),
     ] = None,
     every: Annotated[
@@ -270,7 +278,7 @@ def schedule_add(
     The sensor checks each job against its own settings when it arrives, as any other:
     targets inside its --allow, captures under its --captures, discovery on its --interface."""
     from provscan.sensors.beat import cron_schedule, next_run, parse_every
-    from provscan.sensors.scope import MAX_CAPTURES, check_capture_name
+    from provscan.sensors.scope import MAX_CAPTURES, check_capture_name, check_interface_name
     from provscan.targets import is_address_spec, parse_ports
 
     if kind not in SCHEDULE_KINDS:
@@ -283,6 +291,8 @@ def schedule_add(
         raise fail(f"a {kind} schedule takes no --targets or --ports", EXIT_USAGE)
     if kind != "pcap" and captures is not None:
         raise fail("--captures is for --kind pcap", EXIT_USAGE)
+    if kind != "discover" and interface is not None:
+        raise fail("--interface is for --kind discover", EXIT_USAGE)
     if kind == "scan":
         bad = [spec for spec in specs if not is_address_spec(spec)]
         if not specs:
@@ -294,6 +304,8 @@ def schedule_add(
     try:
         for name in names:
             check_capture_name(name)
+        if interface is not None:
+            check_interface_name(interface)
         every_seconds = parse_every(every) if every is not None else None
         if cron is not None:
             cron_schedule(cron)
@@ -313,6 +325,7 @@ def schedule_add(
                 ports=port_list,
                 kind=kind,
                 captures=names,
+                interface=interface,
             )
     except ProvscanError as exc:
         raise fail_for(exc) from None

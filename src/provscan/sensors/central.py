@@ -255,6 +255,7 @@ class Central:
                 job_id=job_id,
                 kind=schedule.kind,
                 captures=schedule.captures,
+                interface=schedule.interface,
             )
         except ProvscanError as exc:
             log.error("schedule %s: %s", schedule.id, exc)

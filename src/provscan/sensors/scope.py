@@ -7,7 +7,8 @@ import ipaddress
 from collections.abc import Sequence
 from pathlib import Path
 
-from provscan.errors import ProvscanError
+from provscan.errors import ProvscanError, StoreRequestError
+from provscan.store import sensors as store_sensors
 from provscan.targets import TargetSet, build_targets, is_address_spec
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -153,10 +154,11 @@ def capture_files(names: Sequence[str], directory: Path) -> list[tuple[str, Path
 
 
 def check_interface_name(name: str) -> str:
-    """A network interface's name as Linux allows it (1-15 characters, no ``/`` or space)."""
-    if not 1 <= len(name) <= 15 or not all(c.isalnum() or c in "-_.@:" for c in name):
-        raise OutsideAllowList(f"{name[:40]!r} is not an interface name")
-    return name
+    """A network interface's name as Linux allows it (OutsideAllowList if not)."""
+    try:
+        return store_sensors.check_interface_name(name)
+    except StoreRequestError as exc:
+        raise OutsideAllowList(str(exc)) from None
 
 
 def segment_inside(network: IPNetwork, allow: Sequence[IPNetwork]) -> bool:

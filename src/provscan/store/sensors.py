@@ -121,6 +121,13 @@ def check_site_name(name: str) -> str:
     return name
 
 
+def check_interface_name(name: str) -> str:
+    """A network interface's name as Linux allows it (1-15 characters, no ``/`` or space)."""
+    if not 1 <= len(name) <= 15 or not all(c.isalnum() or c in "-_.@:" for c in name):
+        raise StoreRequestError(f"{name[:40]!r} is not an interface name")
+    return name
+
+
 @dataclass(frozen=True)
 class ScanJob:
     id: str
@@ -193,6 +200,8 @@ class Schedule:
     #: the sensor's --captures), ``discover`` (the sensor's interface and allow list decide).
     kind: str = "scan"
     captures: list[str] = field(default_factory=list)
+    #: A discover schedule's interface on the sensor (None: the sensor's first).
+    interface: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -201,6 +210,7 @@ class Schedule:
             "kind": self.kind,
             "targets": list(self.targets),
             "captures": list(self.captures),
+            "interface": self.interface,
             "ports": self.ports,
             "every_seconds": self.every_seconds,
             "cron": self.cron,
@@ -211,12 +221,14 @@ class Schedule:
 
 
 def _schedule_work(
-    kind: str, targets: list[str], captures: list[str]
+    kind: str, targets: list[str], captures: list[str], interface: str | None = None
 ) -> list[str] | dict[str, Any]:
     """What a schedule row's JSON ``targets`` holds for a kind of job (StoreRequestError for
     a combination no sensor could run). A scan keeps the plain list of before."""
     if kind not in JOB_KINDS:
         raise StoreRequestError(f"{kind!r} is not a kind of job ({', '.join(JOB_KINDS)})")
+    if interface is not None and kind != "discover":
+        raise StoreRequestError("only a discover schedule names an interface")
     if kind == "scan":
         if not targets or captures:
             raise StoreRequestError("a scan schedule names its targets (and no captures)")
@@ -232,23 +244,27 @@ def _schedule_work(
         return {"kind": "pcap", "captures": list(captures)}
     if captures:
         raise StoreRequestError("a discover schedule names no captures")
-    return {"kind": "discover"}
+    if interface is None:
+        return {"kind": "discover"}
+    return {"kind": "discover", "interface": check_interface_name(interface)}
 
 
-def _read_work(raw: Any) -> tuple[str, list[str], list[str]]:
-    """(kind, targets, captures) of a schedule row's JSON ``targets``."""
+def _read_work(raw: Any) -> tuple[str, list[str], list[str], str | None]:
+    """(kind, targets, captures, interface) of a schedule row's JSON ``targets``."""
     if isinstance(raw, dict):
         kind = str(raw.get("kind") or "scan")
+        interface = raw.get("interface")
         return (
             kind,
             [str(t) for t in raw.get("targets") or []],
             [str(c) for c in raw.get("captures") or []],
+            str(interface) if interface else None,
         )
-    return "scan", [str(t) for t in raw or []], []
+    return "scan", [str(t) for t in raw or []], [], None
 
 
 def _schedule(row: ScheduleRow) -> Schedule:
-    kind, targets, captures = _read_work(row.targets)
+    kind, targets, captures, interface = _read_work(row.targets)
     return Schedule(
         row.id,
         row.site,
@@ -261,6 +277,7 @@ def _schedule(row: ScheduleRow) -> Schedule:
         row.last_job,
         kind,
         captures,
+        interface,
     )
 
 
@@ -467,13 +484,15 @@ class Fleet:
         ports: list[int] | None = None,
         kind: str = "scan",
         captures: list[str] | None = None,
+        interface: str | None = None,
     ) -> Schedule:
         """A schedule of ``kind`` jobs: ``scan`` of ``targets`` (with ``ports``), ``pcap`` of
-        ``captures`` (names or globs under the sensor's --captures), or ``discover``."""
+        ``captures`` (names or globs under the sensor's --captures), or ``discover`` (on
+        ``interface``, one of the sensor's; None: its first)."""
         check_site_name(site)
         if (every_seconds is None) == (cron is None):
             raise StoreRequestError("a schedule runs --every an interval or on a --cron line")
-        work = _schedule_work(kind, list(targets), list(captures or []))
+        work = _schedule_work(kind, list(targets), list(captures or []), interface)
         if ports and kind != "scan":
             raise StoreRequestError(f"a {kind} schedule takes no ports (only a scan does)")
         now = datetime.now(UTC)

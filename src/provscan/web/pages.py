@@ -1035,7 +1035,7 @@ def _new_schedule(form: FormData) -> dict[str, Any]:
     from datetime import UTC, datetime
 
     from provscan.sensors.beat import cron_schedule, next_run, parse_every
-    from provscan.sensors.scope import MAX_CAPTURES, check_capture_name
+    from provscan.sensors.scope import MAX_CAPTURES, check_capture_name, check_interface_name
     from provscan.store.sensors import JOB_KINDS, check_site_name
     from provscan.web.scans import ScanRefused, check_targets
 
@@ -1043,6 +1043,7 @@ def _new_schedule(form: FormData) -> dict[str, Any]:
     kind = _text(form, "kind", 16) or "scan"
     targets = _split(_text(form, "targets", 5000))
     captures = _split(_text(form, "captures", 5000))
+    interface = _text(form, "interface", 64) or None
     every, cron = _text(form, "every", 16), _text(form, "cron", 200)
     try:
         check_site_name(site)
@@ -1060,8 +1061,12 @@ def _new_schedule(form: FormData) -> dict[str, Any]:
             raise StoreRequestError(f"a pcap schedule names 1 to {MAX_CAPTURES} captures")
         if kind != "pcap" and captures:
             raise StoreRequestError("captures are for a pcap schedule")
+        if kind != "discover" and interface:
+            raise StoreRequestError("an interface is for a discover schedule")
         for name in captures:
             check_capture_name(name)
+        if interface:
+            check_interface_name(interface)
         ports = [int(port) for port in _split(_text(form, "ports", 5000))] or None
         if ports and not all(1 <= port <= 65535 for port in ports):
             raise StoreRequestError("ports are numbers 1-65535")
@@ -1083,6 +1088,7 @@ def _new_schedule(form: FormData) -> dict[str, Any]:
         "ports": ports,
         "kind": kind,
         "captures": captures,
+        "interface": interface,
     }
 
 
@@ -1095,7 +1101,7 @@ async def add_schedule(request: Request) -> Response:
     visitor, form = posted
     asked = {
         name: _text(form, name, 5000)
-        for name in ("site", "kind", "targets", "captures", "every", "cron", "ports")
+        for name in ("site", "kind", "targets", "captures", "interface", "every", "cron", "ports")
     }
 
     def add() -> None:
@@ -1113,6 +1119,7 @@ async def add_schedule(request: Request) -> Response:
                     "kind": schedule.kind,
                     "targets": schedule.targets,
                     "captures": schedule.captures,
+                    "interface": schedule.interface,
                 },
             )
 
