@@ -292,7 +292,10 @@ class Central:
 
     def stop(self) -> None:
         if self._beat is not None:
-            self._beat.stop()  # waits for beat's last tick (a second at most)
+            # Beat ends after its current tick (it sleeps a second at most); a beat thread
+            # that died at start is not waited for.
+            self._beat.service.stop()
+            self._beat.join(timeout=10)
             self._beat = None
         if self._consumer is not None:
             self._consumer.should_stop = True
