@@ -291,16 +291,17 @@ class Central:
             self._beat.start()
 
     def stop(self) -> None:
-        if self._beat is not None:
-            # Beat ends after its current tick (it sleeps a second at most); a beat thread
-            # that died at start is not waited for.
-            self._beat.service.stop()
-            self._beat.join(timeout=10)
-            self._beat = None
+        # Both are told at once: the ingest stops taking messages within its wake interval,
+        # whatever beat is doing (beat ends after its current tick: a second at most).
         if self._consumer is not None:
             self._consumer.should_stop = True
+        beat, self._beat = self._beat, None
+        if beat is not None:
+            beat.service.stop()
         for thread in self._threads:
             thread.join(timeout=10)
+        if beat is not None:
+            beat.join(timeout=10)  # a beat thread that died at start is not waited for
         if self._consumer is not None:
             self._consumer.connection.release()
 
