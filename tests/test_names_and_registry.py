@@ -132,8 +132,23 @@ def test_a_module_makers_oui_names_no_maker() -> None:
     assert device.mac == "cc:50:e3:00:00:01"
 
 
-def test_an_unreviewed_registry_name_never_names_a_restricted_maker() -> None:
-    device = attribute(mac="00:22:a1:00:00:01").device  # Huawei Symantec Technologies
+def test_an_unreviewed_registry_name_never_names_a_restricted_maker(tmp_path: Path) -> None:
+    # "Huawei Symantec Technologies Co.,Ltd." (00:22:A1) is reviewed as Huawei in
+    # oui_owners.yaml; without that review its registry name only mentions a restricted maker.
+    mac = "00:22:a1:00:00:01"
+    assert attribute(mac=mac).device.manufacturer == "Huawei"
+    data = tmp_path / "data"
+    shutil.copytree(active_data_dir(), data)
+    path = data / "oui_owners.yaml"
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    document["owners"] = [
+        owner for owner in document["owners"] if "Huawei Symantec" not in owner["registry_name"]
+    ]
+    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    (data / "manifest.yaml").unlink(missing_ok=True)
+    unreviewed = Attributor(load_knowledge(data))
+    attempt = ProbeAttempt("http", 80, AttemptStatus.OK, ())
+    device = unreviewed.attribute("127.0.0.1", [80], [attempt], mac=mac).device
     assert device.manufacturer is None
     assert any("not a reviewed registration" in note for note in device.notes)
 

@@ -37,6 +37,37 @@ def test_a_response_maps_services_hosts_and_txt_items() -> None:
     assert sighting.hostname == "axis-accc8e123456"
 
 
+def test_txt_keys_that_carry_the_model_or_the_maker_are_read_again() -> None:
+    # Bonjour Printing Specification keys (ty, product, usb_MFG, usb_MDL) and Cast's md=,
+    # keys compared without case; other items stay TXT items only.
+    printer = mdns.MdnsService(
+        instance="Printer._ipp._tcp.local.",
+        service_type="_ipp._tcp.local.",
+        host="printer.local.",
+        port=631,
+        txt=(
+            ("ty", "Brother HL-L2350DW series"),
+            ("product", "(Brother HL-L2350DW series)"),
+            ("USB_MFG", "Brother"),
+            ("usb_MDL", "HL-L2350DW series"),
+            ("note", "Office"),
+            ("md", ""),
+        ),
+    )
+    sighting = observe.response_observations(
+        mdns.parse_message(mdns.build_response([printer], address="192.168.1.91"))
+    )
+    read_again = [(o.field, o.value) for o in sighting.observations if o.field != "mdns.txt"]
+    assert [item for item in read_again if item[0] in ("mdns.model", "mdns.manufacturer")] == [
+        ("mdns.model", "Brother HL-L2350DW series"),
+        ("mdns.manufacturer", "Brother"),
+        ("mdns.model", "HL-L2350DW series"),
+    ]
+    assert {o.detail for o in sighting.observations if o.field == "mdns.model"} == {
+        printer.instance
+    }
+
+
 def test_queries_are_not_devices() -> None:
     assert observe.read(mdns.build_query()) is None
 

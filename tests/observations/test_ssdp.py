@@ -27,11 +27,21 @@ def test_a_search_reply_maps_its_headers() -> None:
     sighting = observe.message_observations(ssdp.parse_message(SEARCH_REPLY), "search reply")
     assert keys(sighting.observations) == [
         ("ssdp", PORT, "ssdp.server", SERVER),
+        ("ssdp", PORT, "ssdp.product", "Portable SDK for UPnP devices"),
         ("ssdp", PORT, "ssdp.st", "upnp:rootdevice"),
         ("ssdp", PORT, "ssdp.usn", USN),
         ("ssdp", PORT, "ssdp.location", LOCATION),
     ]
     assert sighting.message == "ssdp search reply"
+
+
+def test_the_server_headers_product_loses_its_version() -> None:
+    # UPnP Device Architecture 1.1 §1.1.2: SERVER is "OS/version UPnP/1.1 product/version".
+    assert observe.server_product("Linux/3.10 UPnP/1.0 HG8245H/V3R017") == "HG8245H"
+    assert observe.server_product("Ubuntu/22.04 UPnP/1.1 MiniDLNA/1.3.0") == "MiniDLNA"
+    assert observe.server_product("Linux UPnP/1.0 Sonos/57.3-79090 (S27)") == "Sonos"
+    assert observe.server_product("Microsoft-Windows/10.0 UPnP/1.0") is None
+    assert observe.server_product("lighttpd/1.4.59") is None
 
 
 def test_a_notify_is_an_announcement_and_a_search_is_nothing() -> None:

@@ -11,11 +11,22 @@ PROTOCOL = "mdns"
 PORT = mdns.MDNS_PORT
 #: TXT keys that carry the device's MAC (Axis: ``macaddress``).
 MAC_TXT_KEYS = frozenset({"macaddress", "mac"})
+#: TXT keys whose value is the device's model (``mdns.model``): ``ty``, ``product``
+#: (parenthesised) and ``usb_MDL`` of printers (Apple Bonjour Printing Specification 1.2.1,
+#: TXT record keys; ``usb_MDL`` is the IEEE 1284 device ID's MDL), ``md`` of Google Cast
+#: receivers and HomeKit accessories, ``model`` of ``_device-info`` (Apple) and of NAS
+#: services, ``am`` of AirPlay receivers (``_raop``). Compared without case.
+MODEL_TXT_KEYS = frozenset({"ty", "product", "usb_mdl", "md", "model", "am"})
+#: TXT keys whose value names the maker (``mdns.manufacturer``): ``usb_MFG`` (the IEEE 1284
+#: MFG of printers, Bonjour Printing Specification), ``manufacturer`` and ``vendor``.
+MAKER_TXT_KEYS = frozenset({"usb_mfg", "manufacturer", "vendor"})
 _LOCAL = ".local"
 
 
 def response_observations(message: mdns.MdnsMessage) -> Sighting:
-    """Service types, instances, SRV and ``.local`` A-record hosts, TXT items (deduplicated).
+    """Service types, instances, SRV and ``.local`` A-record hosts, TXT items (deduplicated);
+    the value of a TXT key that carries the model or the maker again as ``mdns.model`` or
+    ``mdns.manufacturer`` (``ty=HP LaserJet M110w`` -> ``HP LaserJet M110w``).
 
     The MAC comes from a ``macaddress``/``mac`` TXT item; the host name from the first
     ``.local`` A record (``axis-accc8e123456.local.`` -> ``axis-accc8e123456``).
@@ -36,8 +47,14 @@ def response_observations(message: mdns.MdnsMessage) -> Sighting:
             add("mdns.host", service.host)
         for key, value in service.txt:
             add("mdns.txt", f"{key}={value}", service.instance)
-            if key.lower() in MAC_TXT_KEYS and mac is None:
+            folded = key.lower()
+            if folded in MAC_TXT_KEYS and mac is None:
                 mac = normalise_mac(value)
+            text = value.strip().strip("()").strip()
+            if text and folded in MODEL_TXT_KEYS:
+                add("mdns.model", text, service.instance)
+            elif text and folded in MAKER_TXT_KEYS:
+                add("mdns.manufacturer", text, service.instance)
     for name, _address in message.addresses:
         local = name.strip().rstrip(".").lower()
         if local.endswith(_LOCAL):
