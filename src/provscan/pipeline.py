@@ -225,10 +225,12 @@ def run_passive(
     stop: Callable[[], bool] | None = None,
     posture: bool = True,
     acting_as: Sequence[str] = (),
+    workers: int = 1,
 ) -> ScanResult:
     """Analyse captures and identify every host in them, posture included.
 
     ``stop()`` turning true ends the analysis between packets (the result is incomplete).
+    ``workers=2``: conversations are read in a second process (the same result).
     """
     from provscan.passive import analyse_captures
 
@@ -242,6 +244,7 @@ def run_passive(
         knowledge=knowledge,
         observer=observer,
         stop=stop,
+        workers=workers,
     )
     return identifier.finish(result)
 

@@ -152,7 +152,7 @@ def run_pcap(
     acting_as: str | None = None,
     force: bool = False,
 ) -> None:
-    from provscan.passive import STDIN_NAME
+    from provscan.passive import STDIN_NAME, workers_for
     from provscan.pipeline import first_interrupt_calls, run_passive
 
     if files.count(STDIN_NAME) > 1:
@@ -175,6 +175,7 @@ def run_pcap(
                     observer=progress,
                     stop=stop.is_set,
                     acting_as=org_types,
+                    workers=workers_for(files),
                 )
         finally:
             if progress is not None:

@@ -14,6 +14,16 @@ from provscan.model import Claim, Observation
 
 __all__ = ["MAX_MATCH_CHARS", "CompiledRule", "Matcher"]
 
+#: Rule matches are remembered per distinct (field, value) — a fleet of one model repeats its
+#: headers, realms and certificate names on every device (issue 14) — for at most this many
+#: values of at most ``CACHED_VALUE_CHARS`` characters (about 6 MiB when full); past the
+#: bound values are matched afresh, with the same result.
+MATCH_CACHE_SIZE = 16_384
+CACHED_VALUE_CHARS = 256
+
+#: What the rules of one field claim from one value: (field, value, certainty, rule id).
+_Matched = tuple[tuple[str, str, float, str], ...]
+
 
 @dataclass(frozen=True)
 class CompiledRule:
@@ -41,6 +51,7 @@ class Matcher:
                 compiled = CompiledRule(rule, loaded.path)
                 for field_name in loaded.spec.fields:
                     self._by_field[field_name].append(compiled)
+        self._matched: dict[tuple[str, str], _Matched] = {}
 
     def rules_for(self, field_name: str) -> list[CompiledRule]:
         return self._by_field.get(field_name, [])
@@ -50,16 +61,28 @@ class Matcher:
         return sorted(self._by_field)
 
     def match(self, observation: Observation) -> list[Claim]:
-        claims: list[Claim] = []
-        for compiled in self._by_field.get(observation.field, ()):
-            values = compiled.match_values(observation.value)
-            if values is None:
-                continue
-            for field_name, value in values.items():
-                claims.append(
-                    Claim(field_name, value, compiled.rule.certainty, compiled.rule.id, observation)
-                )
-        return claims
+        return [
+            Claim(field_name, value, certainty, rule_id, observation)
+            for field_name, value, certainty, rule_id in self._matches(
+                observation.field, observation.value
+            )
+        ]
+
+    def _matches(self, field: str, value: str) -> _Matched:
+        """What the rules of ``field`` claim from ``value``, in rule order (a pure function
+        of the two: remembered within the bounds above)."""
+        key = (field, value)
+        found = self._matched.get(key)
+        if found is None:
+            found = tuple(
+                (field_name, claimed, compiled.rule.certainty, compiled.rule.id)
+                for compiled in self._by_field.get(field, ())
+                if (values := compiled.match_values(value)) is not None
+                for field_name, claimed in values.items()
+            )
+            if len(value) <= CACHED_VALUE_CHARS and len(self._matched) < MATCH_CACHE_SIZE:
+                self._matched[key] = found
+        return found
 
     def match_all(self, observations: Iterable[Observation]) -> list[Claim]:
         claims: list[Claim] = []

@@ -9,7 +9,7 @@ from provscan.attribution.attribute import Attributor
 from provscan.knowledge.loader import Knowledge, PostureKnowledge, load_posture_knowledge
 from provscan.knowledge.schema import Policy
 from provscan.model import Device, HostEvidence, ScanResult
-from provscan.policy.evaluate import judge, maker_countries
+from provscan.policy.evaluate import FindingsMemo, judge, maker_countries
 from provscan.posture.assess import PostureOptions, assess_scan
 
 
@@ -35,6 +35,9 @@ class Identifier:
         #: Who the user said they are (``--as`` org type ids); empty: every measure counts.
         self.acting_as = tuple(acting_as)
         self._countries = maker_countries(knowledge.vendors)
+        #: The findings of each (maker, device type, country), for this run's policies and
+        #: ``acting_as``: thousands of devices of a few makers (issue 14).
+        self._findings: FindingsMemo = {}
         self._attributor = Attributor(knowledge)
         self._posture = (posture_knowledge or load_posture_knowledge()) if posture else None
 
@@ -58,7 +61,13 @@ class Identifier:
             phones_home=(*attribution.device.phones_home, *host.phones_home),
             observations=host.observations,
         )
-        return judge(device, self.policies, countries=self._countries, acting_as=self.acting_as)
+        return judge(
+            device,
+            self.policies,
+            countries=self._countries,
+            acting_as=self.acting_as,
+            memo=self._findings,
+        )
 
     def devices(self, hosts: Sequence[HostEvidence]) -> list[Device]:
         return [self.device(host) for host in hosts]

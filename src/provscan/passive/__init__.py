@@ -11,6 +11,7 @@ same as for an active scan).
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -32,6 +33,11 @@ from provscan.passive.capture import (
 )
 
 STDIN_NAME = "-"
+#: Captures smaller than this (in all) are read in one process: starting the second one
+#: costs ~0.3 s of CPU, more than it saves on them.
+SECOND_PROCESS_MIN_BYTES = 64 * 1024 * 1024
+#: ``1`` keeps the analysis in one process, ``2`` uses a second one whatever the size.
+WORKERS_VARIABLE = "PROVSCAN_PASSIVE_WORKERS"
 
 __all__ = [
     "STDIN_NAME",
@@ -45,7 +51,34 @@ __all__ = [
     "NullCaptureObserver",
     "PassiveLimits",
     "analyse_captures",
+    "workers_for",
 ]
+
+
+def workers_for(names: Sequence[str]) -> int:
+    """How many processes ``provscan pcap`` reads these captures with: 2 on Linux with two
+    CPUs or more, for at least :data:`SECOND_PROCESS_MIN_BYTES` of capture files, unless
+    the load average says every CPU is busy already; else 1 (``PROVSCAN_PASSIVE_WORKERS=1``
+    or ``2`` decides instead). The result is the same either way; two processes take ~1 s
+    more CPU on 1 GB, and gain nothing when other work holds the second CPU."""
+    from provscan.passive.worker import available_cpus
+
+    cpus = available_cpus()
+    if cpus < 2:
+        return 1
+    chosen = os.environ.get(WORKERS_VARIABLE, "").strip()
+    if chosen in ("1", "2"):
+        return int(chosen)
+    if os.getloadavg()[0] >= cpus:
+        return 1  # every CPU is busy already
+    size = 0
+    for name in names:
+        if name != STDIN_NAME:
+            try:
+                size += os.stat(name).st_size
+            except OSError:
+                continue  # reported when it is opened
+    return 2 if size >= SECOND_PROCESS_MIN_BYTES else 1
 
 
 class _StopRequested(Exception):
@@ -86,6 +119,7 @@ def analyse_captures(
     limits: PassiveLimits | None = None,
     observer: CaptureObserver | None = None,
     stop: Callable[[], bool] | None = None,
+    workers: int = 1,
 ) -> ScanResult:
     """Analyse capture files (``-`` is standard input) into one passive scan result.
 
@@ -94,10 +128,12 @@ def analyse_captures(
     file cannot be opened or is not a capture; damaged captures are used up to the damage and
     the result says so (``complete``). When ``stop()`` turns true the analysis ends between
     packets with what was read, marked incomplete; ``info.targets`` names the captures read.
+    ``workers=2`` reads finished conversations in a second process (the same result; see
+    :mod:`provscan.passive.worker`).
     """
     knowledge = knowledge or load_knowledge()
     watch = _StopWatch(observer or NullCaptureObserver(), stop or (lambda: False))
-    analyser = CaptureAnalyser(knowledge, limits=limits, observer=watch)
+    analyser = CaptureAnalyser(knowledge, limits=limits, observer=watch, workers=workers)
     stopped = False
     try:
         for name in names:
@@ -114,6 +150,9 @@ def analyse_captures(
                 analyser.feed(name, handle, input_size(handle))
     except _StopRequested:
         stopped = True
+    except BaseException:
+        analyser.abandon()
+        raise
     # A stop that came while reading blocked (a live capture piped in, ended by the same
     # Ctrl-C) interrupted the run just as much as one seen between packets.
     stopped = stopped or watch.stopped()

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from socket import inet_ntoa
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from provscan import __version__
 from provscan.knowledge.loader import Knowledge, load_cloud_endpoints
@@ -49,6 +49,9 @@ from provscan.passive.reassembly import (
     FlowTable,
 )
 from provscan.passive.streams import StreamAnalyser
+
+if TYPE_CHECKING:
+    from provscan.passive.worker import StreamWorker
 
 #: Frames between two progress reports.
 PROGRESS_EVERY = 8192
@@ -109,7 +112,10 @@ class CaptureAnalyser:
         limits: PassiveLimits | None = None,
         observer: CaptureObserver | None = None,
         cloud: CloudMatcher | None = None,
+        workers: int = 1,
     ) -> None:
+        """``workers``: 2 reads finished conversations in a second process while this one
+        reads the capture (``passive/worker.py``; the same result), 1 reads all here."""
         self.knowledge = knowledge
         self.limits = limits or PassiveLimits()
         self.observer: CaptureObserver = observer or NullCaptureObserver()
@@ -117,8 +123,13 @@ class CaptureAnalyser:
         self.hosts = HostTable(self.cloud, self.limits.max_hosts)
         endpoints = knowledge.http_endpoints.endpoints if knowledge.http_endpoints else []
         self.streams = StreamAnalyser(self.hosts, {e.path: e for e in endpoints})
+        self._worker: StreamWorker | None = None
+        if workers > 1:
+            from provscan.passive.worker import StreamWorker
+
+            self._worker = StreamWorker(self.hosts, self.streams)
         self.flows = FlowTable(
-            self.streams.analyse,
+            self.streams.analyse if self._worker is None else self._worker.submit,
             max_flows=self.limits.max_flows,
             per_direction_cap=self.limits.per_direction_cap,
             total_byte_budget=self.limits.total_byte_budget,
@@ -150,6 +161,8 @@ class CaptureAnalyser:
         except CaptureError as exc:  # pragma: no cover - every subclass is handled above
             self.stats.complete = False
             self.notes.append(f"{name}: {exc}")
+        if self._worker is not None:
+            self._worker.drain()  # the host table holds every finished conversation's facts
         last_packet = self.stats.packets
         self.notes.append(f"{name}: packets {first_packet}-{last_packet}")
         self.observer.capture_done(name, last_packet - first_packet + 1)
@@ -394,12 +407,28 @@ class CaptureAnalyser:
                     f"({type(exc).__name__}: {exc})"[:300]
                 )
 
+    def close(self) -> None:
+        """Apply what the second process (``workers=2``) still owes and let it go; the
+        analysis goes on in this process if more is fed."""
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.close()
+            self.flows._on_complete = self.streams.analyse
+
+    def abandon(self) -> None:
+        """Stop the second process at once (the analysis is given up: an error, a second
+        Ctrl-C); nothing it owes is applied."""
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.abandon()
+
     def result(
         self, identify: Callable[[HostEvidence], Device], policy_ids: Sequence[str] = ()
     ) -> ScanResult:
         """Complete the open flows and identify every host that sent a packet (``identify`` is
         the identification stage; ``policy_ids`` are recorded in the result)."""
         self.flows.flush()
+        self.close()
         devices = self.hosts.build_devices(identify, release=True)
         notes = list(self.notes)
         stats = self.stats

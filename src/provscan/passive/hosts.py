@@ -22,6 +22,7 @@ no MAC at all (so no MAC-based maker).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import ipaddress
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -191,6 +192,10 @@ class HostTable:
         self.bound: dict[str, set[str]] = {}
         #: Fact values and details, one copy each (bounded: MAX_SHARED_STRINGS).
         self._shared: dict[str, str] = {}
+        #: Set while conversations are analysed in another process (``passive/worker.py``):
+        #: takes the fact-keeping part of :meth:`facts` and returns True when it must wait,
+        #: in capture order, for conversation results that come before it.
+        self.defer: Callable[[Callable[[], None]], bool] | None = None
 
     def _share(self, text: str) -> str:
         shared = self._shared.get(text)
@@ -263,7 +268,29 @@ class HostTable:
         time: float,
         detail: str | None = None,
     ) -> None:
-        key = (observation.protocol, observation.port, observation.field, observation.value)
+        self._keep(
+            record,
+            observation.protocol,
+            observation.port,
+            observation.field,
+            observation.value,
+            packet,
+            time,
+            observation.detail if detail is None else detail,
+        )
+
+    def _keep(
+        self,
+        record: HostRecord,
+        protocol: str,
+        port: int | None,
+        field_name: str,
+        value: str,
+        packet: int,
+        time: float,
+        detail: str,
+    ) -> None:
+        key = (protocol, port, field_name, value)
         observations = record.observations
         if key in observations:
             record.repeated_observations += 1
@@ -271,17 +298,12 @@ class HostTable:
         if len(observations) >= MAX_OBSERVATIONS_PER_HOST:
             record.dropped_observations += 1
             return
-        if observation.field == "http.body":
+        if field_name == "http.body":
             if record.bodies >= MAX_BODIES_PER_HOST:
                 return
             record.bodies += 1
         share = self._share
-        key = (observation.protocol, observation.port, observation.field, share(key[3]))
-        observations[key] = (
-            packet,
-            time,
-            share(observation.detail if detail is None else detail),
-        )
+        observations[(protocol, port, field_name, share(value))] = (packet, time, share(detail))
 
     def observe(
         self, ip: str, observation: Observation, packet: int, time: float, detail: str | None = None
@@ -290,6 +312,23 @@ class HostTable:
         record = self.hosts.get(ip) or self._record(ip, ip, packet, time)
         if record is not None:
             self._observe_record(record, observation, packet, time, detail)
+
+    def observe_values(
+        self,
+        ip: str,
+        protocol: str,
+        port: int | None,
+        field_name: str,
+        value: str,
+        detail: str,
+        packet: int,
+        time: float,
+    ) -> None:
+        """:meth:`observe` from an observation's parts, ``detail`` the one to keep (what the
+        stream worker hands back)."""
+        record = self.hosts.get(ip) or self._record(ip, ip, packet, time)
+        if record is not None:
+            self._keep(record, protocol, port, field_name, value, packet, time, detail)
 
     def contacted(self, ip: str, name: str, how: str, packet: int, time: float) -> None:
         record = self.hosts.get(ip)
@@ -352,6 +391,14 @@ class HostTable:
             record.ip_hints.append(facts.ip)
         if facts.hostname and facts.hostname not in record.hostnames:
             record.hostnames.append(facts.hostname)
+        # The facts themselves: after the results of conversations completed before this
+        # message when those are still being analysed elsewhere (the order facts are kept
+        # in is the capture's, whichever process read the conversations).
+        keep = functools.partial(self._message_facts, record, facts, packet, time)
+        if self.defer is None or not self.defer(keep):
+            keep()
+
+    def _message_facts(self, record: HostRecord, facts: Facts, packet: int, time: float) -> None:
         for field_name, value in facts.fields:
             self._observe_record(
                 record, Observation(facts.protocol, facts.port, field_name, value), packet, time

@@ -171,6 +171,12 @@ def findings_for_candidate(
     return restricting_first(findings)
 
 
+#: (candidate, device type, country) -> :func:`findings_for_candidate`'s findings.
+FindingsMemo = dict[tuple[MakerCandidate, str | None, str | None], tuple[Finding, ...]]
+#: At most this many entries in a memo (makers x device types x countries: a few hundred).
+MAX_MEMO_ENTRIES = 4096
+
+
 def findings_for_family(family: str | None, policies: Sequence[Policy]) -> list[Finding]:
     """Every selected measure naming ``family`` (no --as): restricting ones first."""
     if not family:
@@ -244,23 +250,33 @@ def assess(
     device_type: str | None = None,
     countries: Mapping[str, str | None] | None = None,
     acting_as: Sequence[str] = (),
+    memo: FindingsMemo | None = None,
 ) -> Assessment:
     """The findings for every candidate maker, and which candidates are restricted.
 
     ``countries``: maker name -> country (vendors.yaml), for measures that name a device
-    category and its country of production.
+    category and its country of production. ``memo``: see :class:`FindingsMemo`.
     """
     findings: list[Finding] = []
     seen: set[tuple[str, str, str]] = set()
     restricted_by: dict[str, tuple[str, ...]] = {}
     for candidate in candidates:
-        candidate_findings = findings_for_candidate(
-            candidate,
-            policies,
-            device_type=device_type,
-            country=(countries or {}).get(candidate.maker),
-            acting_as=acting_as,
-        )
+        country = (countries or {}).get(candidate.maker)
+        memo_key = (candidate, device_type, country)
+        known = memo.get(memo_key) if memo is not None else None
+        if known is None:
+            known = tuple(
+                findings_for_candidate(
+                    candidate,
+                    policies,
+                    device_type=device_type,
+                    country=country,
+                    acting_as=acting_as,
+                )
+            )
+            if memo is not None and len(memo) < MAX_MEMO_ENTRIES:
+                memo[memo_key] = known
+        candidate_findings = known
         restricted_by[candidate.maker] = tuple(
             policy_ids(f for f in candidate_findings if f.restricts)
         )
@@ -278,8 +294,9 @@ def judge(
     *,
     countries: Mapping[str, str | None] | None = None,
     acting_as: Sequence[str] = (),
+    memo: FindingsMemo | None = None,
 ) -> Device:
-    """Return the device with its findings and verdict.
+    """Return the device with its findings and verdict (``memo``: see :class:`FindingsMemo`).
 
     Restricted only when a restricting measure that binds the user (any, without
     ``acting_as``) names every maker the evidence allows and the maker is established
@@ -295,6 +312,7 @@ def judge(
         device_type=device.device_type,
         countries=countries,
         acting_as=acting_as,
+        memo=memo,
     )
     notes = list(device.notes)
     if device.manufacturer is None and device.open_ports:
