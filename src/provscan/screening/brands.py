@@ -2,8 +2,12 @@
 
 Fuzzy matching uses rapidfuzz's Damerau-Levenshtein distance on the vocabulary's matching keys,
 with limits chosen so that no confident false positive comes out of it: short words are never
-matched fuzzily ("Axis" is not "Annke"), the best candidate must be unique, and words that are
-ordinary product vocabulary are skipped.
+matched fuzzily ("Axis" is not "Annke"), a misspelling keeps the first letter (typing errors
+rarely change it, while other names two edits away often do: "ThinkVision" is not
+"Hikvision", "Exchange" not "Lechange", "AirWatch" not "HiWatch"), the best candidate must be
+unique, and words that are ordinary product vocabulary are skipped. A misspelt brand of a
+restricted family never establishes the maker alone (``identify``: it needs the family's
+model number next to it, else the row is for review).
 """
 
 from __future__ import annotations
@@ -310,7 +314,10 @@ class BrandFinder:
                 if len(key) >= MIN_FUZZY_LENGTH:
                     fuzzy.setdefault(key, vendor.name)
         self._fuzzy_keys = fuzzy
-        self._fuzzy_choices = list(fuzzy)
+        #: The keys by their first letter: a misspelling is compared with those only.
+        self._fuzzy_choices: dict[str, list[str]] = {}
+        for key in fuzzy:
+            self._fuzzy_choices.setdefault(key[0], []).append(key)
         self._max_tokens = min(max_tokens, MAX_BRAND_TOKENS)
         #: Spellings already looked up: the same words come back on row after row.
         self._canonical = lru_cache(maxsize=CANONICAL_CACHE_SIZE)(self._vendor_named)
@@ -354,7 +361,7 @@ class BrandFinder:
         allowed = 1 if len(key) < LONG_WORD_LENGTH else 2
         results = process.extract(
             key,
-            self._fuzzy_choices,
+            self._fuzzy_choices.get(key[0], []),
             scorer=DamerauLevenshtein.distance,
             score_cutoff=allowed,
             limit=5,

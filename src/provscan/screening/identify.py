@@ -35,6 +35,7 @@ from provscan.knowledge.grammars import GrammarKnowledge
 from provscan.knowledge.loader import Knowledge, period_bounds, vendor_key
 from provscan.knowledge.schema import CONFIDENCE_WEIGHT, Relation
 from provscan.model import MakerCandidate
+from provscan.policy.evaluate import RESTRICTED_MIN_CONFIDENCE
 from provscan.screening.brands import (
     KIND_WORDS,
     LONG_WORD_LENGTH,
@@ -53,6 +54,9 @@ MAKER_BRAND_WEIGHT = 0.9
 PARTIAL_FACTOR = 0.5
 #: A brand read through a typo is less certain than one spelled right.
 FUZZY_BRAND_FACTOR = 0.9
+#: Highest confidence of a maker of a restricted family read from a misspelt brand with no
+#: model number of the family to confirm it: below the verdict's threshold (a review).
+UNCORROBORATED_FUZZY_CAP = RESTRICTED_MIN_CONFIDENCE - 0.05
 #: A label brand confirmed next to its own model number.
 CONFIRMED_BRAND_WEIGHT = 0.9
 #: A label with no documented relation to the maker its model number names.
@@ -254,6 +258,24 @@ class ProductIdentifier:
             else:
                 work.reasons.append("no known brand and no model-number grammar found")
         maker, brand_out, relation, confidence, alternatives = result
+        if (
+            maker is not None
+            and label_match is not None
+            and not label_match.exact
+            and self.knowledge.family_of(maker) is not None
+            # the restricted maker comes from the misspelt brand, not from a number
+            and self.knowledge.family_of(label_match.vendor) == self.knowledge.family_of(maker)
+            and not (best is not None and self._related(label_match.vendor, best))
+            and confidence >= UNCORROBORATED_FUZZY_CAP
+        ):
+            # A spelling two edits from a restricted brand may be another word altogether
+            # ("Tektronix" is not "Teltronic"): without the family's numbering next to it the
+            # row is for a person to look at, not a verdict.
+            confidence = UNCORROBORATED_FUZZY_CAP
+            work.reasons.append(
+                f"{label_match.written!r} is not spelt as {label_match.vendor} is and no "
+                f"{label_match.vendor} model number confirms it: review"
+            )
         if best is None:
             unmatched = [w for w in model_words or text_words if looks_like_model(w)]
             if unmatched:
