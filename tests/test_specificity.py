@@ -341,7 +341,7 @@ REGISTRY = {o.registry_name: o.vendor for o in load_grammar_knowledge().oui_owne
         ("Amcrest Technologies LLC", "Amcrest"),
         ("Zhejiang Dahua Technology Co.,Ltd.", "Dahua"),
         ("Shanghai Dahua Scale Factory", None),
-        ("Teltronics, Inc.", None),
+        ("Teltronics, Inc.", "Teltronics"),  # its own vendor, never Teltronic (Hytera)
         ("Z-TEC", None),
     ],
 )
