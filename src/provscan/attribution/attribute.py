@@ -176,6 +176,10 @@ class Attributor:
         self._not_device_makers = tuple(
             whole_name(name) for name in (grammars.not_device_makers if grammars else ())
         )
+        #: The matching keys of the grammars' generic labels, computed once, not per device.
+        self._generic_label_keys = frozenset(
+            vendor_key(label) for label in (grammars.generic_labels if grammars else ())
+        )
         self._specificity: dict[str, Specificity] = {
             rule.id: rule.specificity
             for loaded in knowledge.fingerprints
@@ -351,15 +355,15 @@ class Attributor:
             claim.field == "manufacturer" and claim.observation.field in self.grammars.fields
             for claim in [*claims, *result]
         ):
-            generic = {vendor_key(label) for label in self.grammars.generic_labels}
+            generic = self._generic_label_keys
             claimed = {c.observation for c in [*claims, *result]}
             for observation in observations:
                 label = observation.value.strip()
                 if (
                     observation.field in self.grammars.label_fields
                     and observation not in claimed
-                    and vendor_key(label)
-                    and vendor_key(label) not in generic
+                    and (key := vendor_key(label))
+                    and key not in generic
                     and self.knowledge.canonical_vendor(label) is None
                 ):
                     result.append(

@@ -109,8 +109,13 @@ def capture_time(seconds: float) -> datetime:
         return datetime.fromtimestamp(0, UTC)
 
 
+@functools.lru_cache(maxsize=1024, typed=True)
 def where(packet: int, seconds: float) -> str:
-    """``packet 12 at 2026-01-01T12:00:00.000000Z``: the evidence detail of a capture fact."""
+    """``packet 12 at 2026-01-01T12:00:00.000000Z``: the evidence detail of a capture fact.
+
+    Remembered for the last 1,024 (packet, time) pairs: the facts of one reply share its
+    packet (28,473 calls, 12,844 distinct, for the 1,007 devices of the bench's 64 sites;
+    issue 14)."""
     moment = capture_time(seconds).isoformat(timespec="microseconds").replace("+00:00", "Z")
     return f"packet {packet} at {moment}"
 
