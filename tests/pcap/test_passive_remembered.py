@@ -18,7 +18,6 @@ from provscan.model import Observation
 from provscan.passive import analyse_captures
 from provscan.passive.hosts import where
 
-KNOWLEDGE = load_knowledge()
 LAB = Path(__file__).parent / "fixtures" / "lab_scan.pcap.gz"
 
 
@@ -52,7 +51,7 @@ def test_where_keeps_bool_and_int_packets_apart() -> None:
 
 def test_generic_label_keys_are_the_grammar_labels_keys() -> None:
     grammars = load_grammar_knowledge()
-    attributor = Attributor(KNOWLEDGE)
+    attributor = Attributor(load_knowledge())
     assert attributor._generic_label_keys == {
         vendor_key(label) for label in grammars.generic_labels
     }
@@ -71,7 +70,7 @@ def test_an_unrecognised_label_is_kept_and_a_generic_one_is_not(label: str, kept
         Observation("onvif", 80, "onvif.manufacturer", label, ""),
     )
     for _ in range(2):  # the same answer for the next device
-        result = Attributor(KNOWLEDGE).attribute(
+        result = Attributor(load_knowledge()).attribute(
             "127.0.0.5", [80], (), extra_observations=observations
         )
         labels = [c for c in result.claims if c.rule_id == "label:unrecognised"]
@@ -83,11 +82,14 @@ def test_an_unrecognised_label_is_kept_and_a_generic_one_is_not(label: str, kept
 def test_the_lab_recording_gives_the_same_devices_with_a_cold_memo() -> None:
     """The lab recording analysed twice in one process (the second time every (packet,
     time) is remembered) and once after the memo is emptied: the same devices."""
-    policies = KNOWLEDGE.select_policies(None)
+    # The knowledge is read when the test runs (another test may have loaded another copy,
+    # and an attributor takes the bundled grammars only with the bundled knowledge itself).
+    knowledge = load_knowledge()
+    policies = knowledge.select_policies(None)
 
     def run() -> tuple[object, ...]:
-        identifier = Identifier(KNOWLEDGE, policies)
-        result = analyse_captures([str(LAB)], identifier.device, knowledge=KNOWLEDGE)
+        identifier = Identifier(knowledge, policies)
+        result = analyse_captures([str(LAB)], identifier.device, knowledge=knowledge)
         return identifier.finish(result).devices
 
     first = run()
