@@ -233,7 +233,7 @@ def schedule_add(
             "--kind",
             metavar="scan|pcap|discover",
             help="scan: --targets; pcap: --captures on the sensor; discover: on one of the "
-            "sensor's --interface (--interface; default its first), inside its --allow.",
+            "sensor's interfaces (--interface), inside its --allow.",
         ),
     ] = "scan",
     targets: Annotated[

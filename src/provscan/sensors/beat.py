@@ -35,9 +35,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("provscan.central")
 
-#: Seconds between reads of the schedules table (and the longest a tick sleeps).
+#: Seconds between reads of the schedules table (embedded, beat ticks every second).
 READ_SECONDS = 5.0
-#: Seconds before a due run whose claim or request failed is tried again.
+#: Seconds before beat looks again at a schedule whose next run cannot be worked out.
 RETRY_SECONDS = 60.0
 
 
@@ -213,10 +213,6 @@ class StoreScheduler(Scheduler):  # type: ignore[misc]  # celery ships no types
         if self.central is None:
             raise ProvscanError("the schedule runner was started without a central")
         return self.central
-
-    @property
-    def info(self) -> str:
-        return "    . db -> provscan schedules table"
 
 
 def scheduler_for(central: Central) -> type[StoreScheduler]:

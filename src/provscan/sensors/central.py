@@ -89,7 +89,7 @@ class Central:
         self.broker_url = broker_url
         self.keys = keys
         self.app = make_app(broker_url, "provscan-central", [RESULTS_QUEUE])
-        self._threads: list[threading.Thread] = []
+        self._ingest: threading.Thread | None = None
         self._consumer: _Ingest | None = None
         self._beat: Any = None
 
@@ -271,17 +271,13 @@ class Central:
             connection.ensure_connection(max_retries=3)
             declare(connection, RESULTS_QUEUE)
         self._consumer = _Ingest(Connection(self.broker_url), self)
-        threads = [
-            threading.Thread(
-                target=self._consumer.run,
-                kwargs={"safety_interval": INGEST_WAKE_SECONDS},
-                name="provscan-ingest",
-                daemon=True,
-            )
-        ]
-        for thread in threads:
-            thread.start()
-        self._threads = threads
+        self._ingest = threading.Thread(
+            target=self._consumer.run,
+            kwargs={"safety_interval": INGEST_WAKE_SECONDS},
+            name="provscan-ingest",
+            daemon=True,
+        )
+        self._ingest.start()
         if schedules:
             from celery.beat import EmbeddedService
 
@@ -298,8 +294,8 @@ class Central:
         beat, self._beat = self._beat, None
         if beat is not None:
             beat.service.stop()
-        for thread in self._threads:
-            thread.join(timeout=10)
+        if self._ingest is not None:
+            self._ingest.join(timeout=10)
         if beat is not None:
             beat.join(timeout=10)  # a beat thread that died at start is not waited for
         if self._consumer is not None:
