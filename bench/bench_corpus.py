@@ -138,6 +138,11 @@ def section_result(cases: Sequence[Case], tallies: dict[str, Tally]) -> dict[str
 # --- devices -----------------------------------------------------------------------------
 
 
+def fallback_flag(args: argparse.Namespace) -> list[str]:
+    """The provscan option that turns nmap's fallback off, when the run asked for that."""
+    return ["--no-nmap-fallback"] if args.no_nmap_fallback else []
+
+
 def run_devices(corpus: Path, args: argparse.Namespace) -> dict[str, Any]:
     """Serve every corpus personality on loopback, scan it, score it (and nmap, if present)."""
     section("devices: real-banners-recog.json served by the lab, scanned by provscan")
@@ -178,6 +183,7 @@ def run_devices(corpus: Path, args: argparse.Namespace) -> dict[str, Any]:
                 "--no-db",
                 "--quiet",
                 "--no-discovery",
+                *fallback_flag(args),
             ],
             timeout=args.scan_timeout,
         )
@@ -363,7 +369,8 @@ def run_pcaps(corpus: Path, args: argparse.Namespace) -> dict[str, Any]:
         if hashlib.sha256(path.read_bytes()).hexdigest() != capture.get("sha256"):
             problems.append(f"{capture['capture']}: sha256 differs from expected.json")
         report, stderr = run_provscan(
-            ["pcap", str(path), "--no-db", "-f", "json", "--quiet"], timeout=args.scan_timeout
+            ["pcap", str(path), "--no-db", "-f", "json", "--quiet", *fallback_flag(args)],
+            timeout=args.scan_timeout,
         )
         if report is None:
             problems.append(f"{capture['capture']}: provscan pcap failed: {stderr}")
@@ -582,6 +589,11 @@ def main() -> int:
     )
     parser.add_argument("--base", default="127.203.0.0", help="loopback base address of devices")
     parser.add_argument("--no-nmap", action="store_true")
+    parser.add_argument(
+        "--no-nmap-fallback",
+        action="store_true",
+        help="provscan without nmap's match lines as its fallback (decision 0023)",
+    )
     parser.add_argument("--nmap-timeout", type=float, default=1800)
     parser.add_argument("--scan-timeout", type=float, default=900)
     parser.add_argument("--max-errors", type=int, default=40, help="errors printed per part")

@@ -280,6 +280,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--capture", type=Path, help="use (or keep) the capture at this path")
     parser.add_argument("--keep", action="store_true", help="do not delete the capture")
     parser.add_argument("--no-tshark", action="store_true")
+    parser.add_argument(
+        "--no-nmap-fallback",
+        action="store_true",
+        help="provscan pcap without nmap's match lines as its fallback (decision 0023)",
+    )
     parser.add_argument("--timeout", type=float, default=3600.0)
     parser.add_argument("--sites", type=int, default=0, help="sites of --per-site devices")
     parser.add_argument("--per-site", type=int, default=16)
@@ -328,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
                 "json",
                 "-o",
                 str(output),
+                *(["--no-nmap-fallback"] if args.no_nmap_fallback else []),
             ],
             args.timeout,
         )

@@ -24,6 +24,7 @@ from provscan.commands.common import (
     FailOnRestrictedOption,
     ForceOption,
     FormatOption,
+    NmapFallbackOption,
     NoDbOption,
     OutputFormat,
     OutputOption,
@@ -37,6 +38,7 @@ from provscan.commands.common import (
     fail_for,
     finish,
     guard_output,
+    nmap_fallback,
     parse_policy_ids,
     resolve_acting_as,
     scan_coverage,
@@ -203,6 +205,7 @@ def scan(
     ] = False,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
+    use_nmap_fallback: NmapFallbackOption = True,
     credentials: Annotated[
         Path | None,
         typer.Option(
@@ -308,6 +311,7 @@ def scan(
                 sweep_engine=sweep_engine,
                 acting_as=org_types,
                 snmp_community=snmp_community or None,
+                service_probes=nmap_fallback(use_nmap_fallback),
             )
         )
         emit(
@@ -340,6 +344,7 @@ def demo(
     quiet: QuietOption = False,
     fail_on_restricted: FailOnRestrictedOption = False,
     verbose: VerboseOption = False,
+    use_nmap_fallback: NmapFallbackOption = True,
 ) -> None:
     """Start the built-in device lab, scan it, print the findings and stop the lab."""
     from provscan.lab.server import run_lab_in_thread
@@ -368,6 +373,7 @@ def demo(
                     limits=limits,
                     observer=observer,
                     stop=stop,
+                    service_probes=nmap_fallback(use_nmap_fallback),
                 )
             )
         emit(result, fmt, output, db, no_db, verbose=verbose)

@@ -36,6 +36,7 @@ from provscan.transport.limits import ScanLimits
 
 if TYPE_CHECKING:
     # Imported where used: a scan needs neither (start-up time, issue 14).
+    from provscan.fingerprints.service_probes import ServiceProbes
     from provscan.importers import ImportFormat
     from provscan.passive import CaptureObserver
 
@@ -65,8 +66,12 @@ async def run_scan(
     sweep_engine: SweepEngine | str | None = SweepEngine.auto,
     acting_as: Sequence[str] = (),
     snmp_community: str | None = None,
+    service_probes: ServiceProbes | None = None,
 ) -> ScanResult:
     """Scan, attribute, judge and (unless ``posture`` is False) assess security posture.
+
+    ``service_probes``: nmap's match lines, a fallback for devices no rule attributes
+    (:class:`~provscan.identify.Identifier`).
 
     ``sweep_engine`` finds the open ports of every target before any probe runs
     (:mod:`provscan.engine.sweep`); None lets each host connect to its own ports instead.
@@ -104,6 +109,7 @@ async def run_scan(
         posture=wants_posture,
         posture_knowledge=posture_knowledge,
         acting_as=acting_as,
+        service_probes=service_probes,
     )
     probes = build_probes(knowledge)
     if credentials:
@@ -226,6 +232,7 @@ def run_passive(
     posture: bool = True,
     acting_as: Sequence[str] = (),
     workers: int = 1,
+    service_probes: ServiceProbes | None = None,
 ) -> ScanResult:
     """Analyse captures and identify every host in them, posture included.
 
@@ -236,7 +243,9 @@ def run_passive(
 
     knowledge = knowledge or load_knowledge()
     policies = knowledge.select_policies(list(policy_ids) if policy_ids else None)
-    identifier = Identifier(knowledge, policies, posture=posture, acting_as=acting_as)
+    identifier = Identifier(
+        knowledge, policies, posture=posture, acting_as=acting_as, service_probes=service_probes
+    )
     result = analyse_captures(
         files,
         identifier.device,
@@ -256,6 +265,7 @@ def run_import(
     knowledge: Knowledge | None = None,
     posture: bool = True,
     acting_as: Sequence[str] = (),
+    service_probes: ServiceProbes | None = None,
 ) -> ScanResult:
     """Read what other tools saw (``files``: each path with its format, None to detect it)
     and identify every device in them, posture included. Nothing is sent anywhere; the
@@ -272,7 +282,9 @@ def run_import(
     started = datetime.now(UTC)
     knowledge = knowledge or load_knowledge()
     policies = knowledge.select_policies(list(policy_ids) if policy_ids else None)
-    identifier = Identifier(knowledge, policies, posture=posture, acting_as=acting_as)
+    identifier = Identifier(
+        knowledge, policies, posture=posture, acting_as=acting_as, service_probes=service_probes
+    )
     read = [read_file(Path(path), fmt, product_columns=product_columns) for path, fmt in files]
     evidence = merge_records([record for done in read for record in done.records])
     notes: list[str] = []

@@ -66,6 +66,15 @@ def test_a_response_maps_status_headers_title_and_body() -> None:
     assert keys(found) == [
         ("http", PORT, "http.status_line", "HTTP/1.1 401 Unauthorized"),
         ("http", PORT, "http.header_names", "Server,WWW-Authenticate,Set-Cookie,Content-Length"),
+        (
+            "http",
+            PORT,
+            "http.head",
+            "HTTP/1.1 401 Unauthorized\r\nServer: DNVRS-Webs\r\n"
+            'WWW-Authenticate: Digest qop="auth", realm="IP Camera(C2183)", nonce="abc"\r\n'
+            "Set-Cookie: language=en; path=/\r\nContent-Length: "
+            f"{len(response.body)}\r\n\r\n",
+        ),
         ("http", PORT, "http.server", "DNVRS-Webs"),
         (
             "http",

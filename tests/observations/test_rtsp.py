@@ -34,7 +34,8 @@ DESCRIBE = rtsp.build_response(
 
 
 def test_a_response_maps_status_server_public_date_and_realms() -> None:
-    found = observe.response_observations(PORT, "DESCRIBE", rtsp.parse_response(DESCRIBE))
+    response = rtsp.parse_response(DESCRIBE)
+    found = observe.response_observations(PORT, "DESCRIBE", response)
     assert keys(found) == [
         ("rtsp", PORT, "rtsp.status_line", "RTSP/1.0 401 Unauthorized"),
         ("rtsp", PORT, "rtsp.date", "  Thu, Jan 01 2026 00:00:00 GMT"),
@@ -46,6 +47,19 @@ def test_a_response_maps_status_server_public_date_and_realms() -> None:
         "DESCRIBE Digest",
         "DESCRIBE Basic",
     ]
+
+
+def test_the_head_of_an_options_reply_is_kept_as_sent() -> None:
+    response = rtsp.parse_response(DESCRIBE)
+    heads = [
+        o.value
+        for o in observe.response_observations(PORT, "OPTIONS", response)
+        if o.field == "rtsp.head"
+    ]
+    # the status line, then each header in order, CRLF line ends and the blank line
+    lines = ["RTSP/1.0 401 Unauthorized", *(f"{name}: {value}" for name, value in response.headers)]
+    assert heads == ["\r\n".join(lines) + "\r\n\r\n"]
+    assert "CSeq: 2\r\n" in heads[0]
 
 
 def test_the_probe_and_a_capture_read_the_replies_alike(

@@ -19,6 +19,7 @@ from provscan.report.events import NullObserver, RichProgressObserver, ScanObser
 from provscan.targets import TargetBlock, TargetSet
 
 if TYPE_CHECKING:
+    from provscan.fingerprints.service_probes import ServiceProbes
     from provscan.store.db import Store
 
 EXIT_OK = 0
@@ -123,6 +124,32 @@ SiteOption = Annotated[
     ),
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="No progress bar.")]
+NmapFallbackOption = Annotated[
+    bool,
+    typer.Option(
+        "--nmap-fallback/--no-nmap-fallback",
+        help=(
+            "For a device no provscan rule attributes, read its replies with nmap's service "
+            "probes (nmap-service-probes of your nmap installation; nothing more is sent). "
+            "What they name is low-certainty evidence, marked 'nmap fallback'. On when nmap's "
+            "data is installed."
+        ),
+    ),
+]
+
+
+def nmap_fallback(enabled: bool) -> ServiceProbes | None:
+    """nmap's service probes from the user's installation when ``enabled`` and installed; a
+    file that cannot be read is a warning (the scan goes on without the fallback)."""
+    if not enabled:
+        return None
+    from provscan.fingerprints.service_probes import installed_service_probes
+
+    try:
+        return installed_service_probes()
+    except (OSError, ValueError) as exc:
+        warn(f"nmap fallback off: {exc}")
+        return None
 
 
 def warn(message: str) -> None:

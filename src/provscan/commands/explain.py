@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from provscan.commands.common import AsOption
+from provscan.commands.common import AsOption, NmapFallbackOption
 from provscan.errors import InputError, ProvscanError
 from provscan.report.safe_text import printable
 
@@ -177,6 +177,7 @@ def explain(
         ExplainFormat,
         typer.Option("--format", "-f", metavar="table|json", help="Output format."),
     ] = ExplainFormat.table,
+    use_nmap_fallback: NmapFallbackOption = True,
 ) -> None:
     """Why one device got its verdict: every evidence item, the rule behind it, its
     specificity, corroboration, and the measures that apply."""
@@ -201,7 +202,7 @@ def explain(
                 )
         else:
             judged_as = resolve_acting_as(acting_as)
-            device, observations = _scan_one(address, ports, policy, judged_as)
+            device, observations = _scan_one(address, ports, policy, judged_as, use_nmap_fallback)
         if device is None:
             where = f"in {report}" if report is not None else "on the ports scanned"
             raise fail(f"no device {address} {where}", EXIT_USAGE)
@@ -252,9 +253,13 @@ def _normal_address(text: str) -> str:
 
 
 def _scan_one(
-    address: str, ports: str | None, policy: str | None, acting_as: Sequence[str]
+    address: str,
+    ports: str | None,
+    policy: str | None,
+    acting_as: Sequence[str],
+    use_nmap_fallback: bool = True,
 ) -> tuple[Device | None, list[Observation]]:
-    from provscan.commands.common import parse_policy_ids
+    from provscan.commands.common import nmap_fallback, parse_policy_ids
     from provscan.pipeline import run_interruptibly, run_scan
     from provscan.targets import build_targets, parse_ports
     from provscan.transport.limits import DEFAULT_PORTS
@@ -266,7 +271,13 @@ def _scan_one(
     policy_ids = parse_policy_ids(policy)
     result, _ = run_interruptibly(
         lambda stop: run_scan(
-            targets, [address], port_list, policy_ids=policy_ids, stop=stop, acting_as=acting_as
+            targets,
+            [address],
+            port_list,
+            policy_ids=policy_ids,
+            stop=stop,
+            acting_as=acting_as,
+            service_probes=nmap_fallback(use_nmap_fallback),
         )
     )
     device = result.devices[0] if result.devices else None

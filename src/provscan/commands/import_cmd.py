@@ -14,6 +14,7 @@ from provscan.commands.common import (
     FailOnRestrictedOption,
     ForceOption,
     FormatOption,
+    NmapFallbackOption,
     NoDbOption,
     OutputFormat,
     OutputOption,
@@ -25,6 +26,7 @@ from provscan.commands.common import (
     fail_for,
     finish,
     guard_output,
+    nmap_fallback,
     parse_policy_ids,
     resolve_acting_as,
     stderr,
@@ -77,6 +79,7 @@ def register(app: typer.Typer) -> None:
         site: SiteOption = None,
         fail_on_restricted: FailOnRestrictedOption = False,
         quiet: QuietOption = False,
+        use_nmap_fallback: NmapFallbackOption = True,
     ) -> None:
         """Identify devices from what other tools saw (nothing is sent; no address read from
         a file is ever contacted). Stored like a scan, marked with its source; an import
@@ -91,6 +94,7 @@ def register(app: typer.Typer) -> None:
                 [(name, from_format) for name in files],
                 policy_ids=policy_ids,
                 acting_as=org_types,
+                service_probes=nmap_fallback(use_nmap_fallback),
             )
             if not quiet:
                 for note in result.info.notes:

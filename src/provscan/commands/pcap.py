@@ -16,6 +16,7 @@ from provscan.commands.common import (
     FailOnRestrictedOption,
     ForceOption,
     FormatOption,
+    NmapFallbackOption,
     NoDbOption,
     OutputFormat,
     OutputOption,
@@ -28,6 +29,7 @@ from provscan.commands.common import (
     fail_for,
     finish,
     guard_output,
+    nmap_fallback,
     parse_policy_ids,
     resolve_acting_as,
     stderr,
@@ -119,6 +121,7 @@ def register(app: typer.Typer) -> None:
         fail_on_restricted: FailOnRestrictedOption = False,
         quiet: QuietOption = False,
         verbose: VerboseOption = False,
+        use_nmap_fallback: NmapFallbackOption = True,
     ) -> None:
         """Identify devices passively from packet captures (no packet is sent)."""
         run_pcap(
@@ -134,6 +137,7 @@ def register(app: typer.Typer) -> None:
             site=site,
             acting_as=acting_as,
             force=force,
+            use_nmap_fallback=use_nmap_fallback,
         )
 
 
@@ -151,6 +155,7 @@ def run_pcap(
     site: str | None = None,
     acting_as: str | None = None,
     force: bool = False,
+    use_nmap_fallback: bool = True,
 ) -> None:
     from provscan.passive import STDIN_NAME, workers_for
     from provscan.pipeline import first_interrupt_calls, run_passive
@@ -176,6 +181,7 @@ def run_pcap(
                     stop=stop.is_set,
                     acting_as=org_types,
                     workers=workers_for(files),
+                    service_probes=nmap_fallback(use_nmap_fallback),
                 )
         finally:
             if progress is not None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from provscan.attribution.attribute import Attributor
+from provscan.attribution.attribute import Attribution, Attributor
+from provscan.fingerprints.service_probes import ServiceProbes
 from provscan.knowledge.loader import Knowledge, PostureKnowledge, load_posture_knowledge
 from provscan.knowledge.schema import Policy
-from provscan.model import Device, HostEvidence, ScanResult
+from provscan.model import Device, HostEvidence, Observation, ScanResult
 from provscan.policy.evaluate import FindingsMemo, judge, maker_countries
 from provscan.posture.assess import PostureOptions, assess_scan
 
@@ -19,6 +20,11 @@ class Identifier:
     ``posture`` (default on) adds vulnerabilities, exposure and remediation in :meth:`finish`:
     it is scan-wide because one host's evidence can expose another (a router's UPnP mapping
     to a camera).
+
+    ``service_probes`` (nmap's match lines, read from the user's installation) are a
+    low-certainty fallback for a device none of provscan's own rules attributed: what they
+    make of its replies is added as ``nmap.*`` observations and the device attributed again,
+    with a note (decision 0023).
     """
 
     def __init__(
@@ -29,8 +35,10 @@ class Identifier:
         posture: bool = True,
         posture_knowledge: PostureKnowledge | None = None,
         acting_as: Sequence[str] = (),
+        service_probes: ServiceProbes | None = None,
     ) -> None:
         self.knowledge = knowledge
+        self.service_probes = service_probes
         self.policies = tuple(policies)
         #: Who the user said they are (``--as`` org type ids); empty: every measure counts.
         self.acting_as = tuple(acting_as)
@@ -47,19 +55,22 @@ class Identifier:
 
     def device(self, host: HostEvidence) -> Device:
         """Who made this host's device, and which selected measures restrict it."""
-        attribution = self._attributor.attribute(
-            host.address,
-            sorted(host.open_ports),
-            host.attempts,
-            mac=host.mac,
-            hostname=host.hostname,
-            extra_observations=host.observations,
-        )
+        attribution = self._attribute(host, host.observations)
+        observations, notes = host.observations, host.notes
+        if self.service_probes is not None and attribution.device.manufacturer is None:
+            found = self.service_probes.observations(
+                [o for attempt in host.attempts for o in attempt.observations]
+                + list(host.observations)
+            )
+            if found:
+                observations = (*host.observations, *found)
+                attribution = self._attribute(host, observations)
+                notes = (*notes, *_fallback_notes(found))
         device = dataclasses.replace(
             attribution.device,
-            notes=(*attribution.device.notes, *host.notes),
+            notes=(*attribution.device.notes, *notes),
             phones_home=(*attribution.device.phones_home, *host.phones_home),
-            observations=host.observations,
+            observations=observations,
         )
         return judge(
             device,
@@ -67,6 +78,16 @@ class Identifier:
             countries=self._countries,
             acting_as=self.acting_as,
             memo=self._findings,
+        )
+
+    def _attribute(self, host: HostEvidence, observations: Sequence[Observation]) -> Attribution:
+        return self._attributor.attribute(
+            host.address,
+            sorted(host.open_ports),
+            host.attempts,
+            mac=host.mac,
+            hostname=host.hostname,
+            extra_observations=observations,
         )
 
     def devices(self, hosts: Sequence[HostEvidence]) -> list[Device]:
@@ -93,6 +114,20 @@ class Identifier:
             return result
         options = PostureOptions(policies=tuple(p.id for p in self.policies))
         return assess_scan(result, self._posture, options)
+
+
+def _fallback_notes(found: Sequence[Observation]) -> list[str]:
+    """One note per port nmap's lines named a product on (low certainty, where from)."""
+    notes: list[str] = []
+    for port in dict.fromkeys(o.port for o in found):
+        on_port = [o for o in found if o.port == port]
+        label = " ".join(o.value for o in on_port if o.field in ("nmap.product", "nmap.extrainfo"))
+        where = on_port[0].detail.removeprefix("nmap fallback: ")
+        notes.append(
+            f"nmap fallback (low certainty; no provscan rule named the maker): port {port} "
+            f"matched {where}: {label or on_port[0].value}"
+        )
+    return notes
 
 
 def _knowledge_stamp() -> tuple[str | None, str | None]:

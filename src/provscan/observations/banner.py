@@ -16,6 +16,8 @@ MAX_LINES = 5
 MAX_LINES_CHARS = 400
 #: How ``banner.lines`` joins the lines.
 LINE_SEPARATOR = " | "
+#: Bytes of a banner kept as received in ``banner.raw`` (for matchers of whole replies).
+MAX_RAW_BYTES = 2048
 
 IAC, SB, SE = 0xFF, 0xFA, 0xF0
 #: WILL, WONT, DO, DONT: a three-byte negotiation (IAC, verb, option).
@@ -68,11 +70,18 @@ def banner_lines(data: bytes) -> list[str]:
 def banner_observations(port: int, data: bytes, detail: str) -> list[Observation]:
     """``banner.text``: the first non-empty printable line; ``banner.lines``: the first
     :data:`MAX_LINES` non-empty lines joined by `` | `` when there are two or more (a
-    telnet greeting and its ``Login:`` prompt). ``detail``: how much was seen."""
-    lines = banner_lines(data)
-    if not lines:
+    telnet greeting and its ``Login:`` prompt); ``banner.raw``: the first
+    :data:`MAX_RAW_BYTES` as received, telnet negotiation and all (Latin-1, so every byte is
+    one character), for matchers that read a whole reply (nmap's service probes).
+    ``detail``: how much was seen."""
+    if not data:
         return []
-    found = [Observation(PROTOCOL, port, "banner.text", lines[0], detail)]
+    found = [
+        Observation(PROTOCOL, port, "banner.raw", data[:MAX_RAW_BYTES].decode("latin-1"), detail)
+    ]
+    lines = banner_lines(data)
+    if lines:
+        found.append(Observation(PROTOCOL, port, "banner.text", lines[0], detail))
     if len(lines) > 1:
         joined = LINE_SEPARATOR.join(lines[:MAX_LINES])[:MAX_LINES_CHARS]
         found.append(Observation(PROTOCOL, port, "banner.lines", joined, detail))

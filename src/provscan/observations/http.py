@@ -15,7 +15,7 @@ import mmh3
 
 from provscan.errors import ProtocolError
 from provscan.model import Observation
-from provscan.wire._headers import first_header
+from provscan.wire._headers import first_header, format_head
 from provscan.wire.http1 import HttpResponse
 from provscan.wire.onvif import parse_xml
 
@@ -27,6 +27,8 @@ FAVICON_KEEP = 4 * BODY_KEEP
 SETTINGS_KEEP = 16 * 1024
 #: A path no device serves: when it answers like a vendor endpoint, endpoints prove nothing.
 CANARY_PATH = "/provscan-canary-0f3a9c"
+#: The path whose reply head is kept whole (`http.head`).
+ROOT_PATH = "/"
 #: Statuses that say "no such page": a canary answered otherwise means a catch-all server.
 NOT_FOUND_STATUSES = frozenset({400, 404, 410})
 #: Longest value kept from one element of a vendor reply, and from a request header.
@@ -116,7 +118,8 @@ def is_catch_all(canary_status: int) -> bool:
 def response_observations(
     response: HttpResponse, port: int, path: str, protocol: str = "http"
 ) -> list[Observation]:
-    """Status line, header names, Server, authentication, cookies, redirect, title, body."""
+    """Status line, header names, the head as text, Server, authentication, cookies,
+    redirect, title, body."""
     out: list[Observation] = []
 
     def add(field: str, value: str) -> None:
@@ -126,6 +129,11 @@ def response_observations(
 
     add("http.status_line", f"{response.version} {response.status} {response.reason}".strip())
     add("http.header_names", ",".join(name for name, _ in response.headers))
+    if path == ROOT_PATH:
+        # the head of GET / as text (its line ends kept), for matchers that read a whole
+        # reply (nmap's service probes ask for / only; other paths' heads are not kept)
+        head = format_head(response.status_line, response.headers)
+        out.append(Observation(protocol, port, "http.head", head, path))
     for name, value in response.headers:
         lower = name.lower()
         if lower == "server":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from provscan.model import Observation
-from provscan.wire._headers import first_header
+from provscan.wire._headers import first_header, format_head
 from provscan.wire.rtsp import RtspResponse
 
 PROTOCOL = "rtsp"
@@ -14,9 +14,14 @@ MAX_VALUE_CHARS = 200
 
 
 def response_observations(port: int, method: str, response: RtspResponse) -> list[Observation]:
-    """Status line, Server, Public, Date, the challenges and their realms (``method``: the
-    request answered, kept as detail)."""
+    """Status line, the head as text, Server, Public, Date, the challenges and their realms
+    (``method``: the request answered, kept as detail)."""
     found = [Observation(PROTOCOL, port, "rtsp.status_line", response.status_line, method)]
+    if method == "OPTIONS":
+        # the head as text, for matchers that read a whole reply (nmap's service probes ask
+        # OPTIONS only; the heads of other methods are not kept)
+        head = format_head(response.status_line, response.headers)
+        found.append(Observation(PROTOCOL, port, "rtsp.head", head, method))
     for field, value in (
         ("rtsp.server", response.server),
         ("rtsp.public", response.public),

@@ -296,6 +296,7 @@ class Sensor:
         }
 
     def _scan(self, request: dict[str, Any], targets: Any) -> Any:
+        from provscan.fingerprints.service_probes import available_service_probes
         from provscan.pipeline import run_scan
         from provscan.transport.limits import DEFAULT_PORTS
 
@@ -308,10 +309,12 @@ class Sensor:
                 policy_ids=request.get("policies") or None,
                 discovery=None,
                 acting_as=tuple(request.get("acting_as") or ()),
+                service_probes=available_service_probes(),
             )
         )
 
     def _analyse(self, request: dict[str, Any]) -> Any:
+        from provscan.fingerprints.service_probes import available_service_probes
         from provscan.pipeline import run_passive
 
         found = self._capture_paths(request)  # checked again: the files may have changed
@@ -319,6 +322,7 @@ class Sensor:
             [str(path) for _, path in found],
             policy_ids=request.get("policies") or None,
             acting_as=tuple(request.get("acting_as") or ()),
+            service_probes=available_service_probes(),
         )
         # The sensor's paths stay on the sensor: the central sees the names under --captures
         # (a glob's matches, each by its name).

@@ -166,6 +166,7 @@ class ScanJobs:
         policy_ids: Sequence[str] | None,
         acting_as: tuple[str, ...],
     ) -> None:
+        from provscan.fingerprints.service_probes import available_service_probes
         from provscan.pipeline import run_scan
 
         try:
@@ -178,6 +179,7 @@ class ScanJobs:
                     observer=_JobObserver(job),
                     discovery=None,
                     acting_as=acting_as,
+                    service_probes=available_service_probes(),
                 )
             )
 

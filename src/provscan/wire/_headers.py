@@ -79,3 +79,17 @@ def check_token(value: str, what: str) -> str:
     if any(ch in value for ch in "\r\n\x00"):
         raise ValueError(f"{what} must not contain CR, LF or NUL: {value!r}")
     return value
+
+
+#: Characters of a head kept by :func:`format_head` (enough for any status line and headers
+#: a device sends; a longer head is cut, not refused).
+MAX_HEAD_CHARS = 4096
+
+
+def format_head(status_line: str, headers: list[tuple[str, str]]) -> str:
+    """A parsed head written back as text: the status line and every header in the order and
+    case sent, ``Name: value`` with one space, CRLF line ends, the blank line after it.
+
+    What a parser dropped as malformed is not in it; at most :data:`MAX_HEAD_CHARS`."""
+    lines = [status_line, *(f"{name}: {value}" for name, value in headers)]
+    return ("\r\n".join(lines) + "\r\n\r\n")[:MAX_HEAD_CHARS]
