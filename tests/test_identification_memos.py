@@ -111,3 +111,25 @@ def test_remembered_findings_are_the_findings_judged_afresh(
     assert remembered == judged
     assert any(device.findings for device in judged)
     assert any(device.restricted for device in judged)
+
+
+def test_posture_with_one_login_memo_is_posture_device_by_device() -> None:
+    """assess_scan shares what each page said about a login form across the scan's devices;
+    each device assessed alone (a memo of its own) gets the same exposures."""
+    from provscan.knowledge.loader import load_posture_knowledge
+    from provscan.model import ScanResult
+    from provscan.posture.assess import PostureOptions, UpnpMappings, assess_device, assess_scan
+
+    hosts = _lab_hosts()
+    identifier = Identifier(KNOWLEDGE, KNOWLEDGE.select_policies(None), posture=False)
+    devices = tuple(identifier.device(host) for host in [*hosts, *hosts])
+    posture = load_posture_knowledge()
+    scan = analyse_captures([str(LAB)], identifier.device)
+    options = PostureOptions(policies=tuple(scan.info.policies))
+    together = assess_scan(ScanResult(scan.info, devices), posture, options)
+    mappings = UpnpMappings.of(devices)
+    alone = tuple(assess_device(device, posture, mappings, options) for device in devices)
+    assert together.devices == alone
+    assert any(
+        exposure.kind == "plain_http_login" for device in alone for exposure in device.exposure
+    )

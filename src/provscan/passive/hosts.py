@@ -676,7 +676,18 @@ def _with_details(
                 )
                 if carrier is not None:
                     detail = f"{mac} from {carrier.field}; {carrier.detail}"
-        result.append(dataclasses.replace(item, detail=detail))
+        if detail != item.detail:  # (built directly: dataclasses.replace is slow, issue 14)
+            item = Evidence(
+                item.protocol,
+                item.port,
+                item.observed_field,
+                item.observed,
+                item.rule_id,
+                item.asserts,
+                item.certainty,
+                detail,
+            )
+        result.append(item)
     for observation in observations:
         if observation.field not in PASSIVE_CONTEXT_FIELDS:
             continue

@@ -323,14 +323,21 @@ def upnp_mappings_to(
     ]
 
 
+#: Whether a text holds a login-form marker, per text, for one scan: a fleet of identical
+#: devices sends the same login page (bodies of up to 64 KiB) thousands of times (issue 14).
+LoginMemo = dict[str, bool]
+
+
 def exposures_of(
     device: Device,
     all_devices: Sequence[Device] | UpnpMappings,
     rules: ExposureRules | None = None,
+    login_memo: LoginMemo | None = None,
 ) -> list[Exposure]:
     """Internet paths, cloud/P2P, insecure services and default accounts seen on a device.
 
-    ``rules``: the exposure rules (default: the bundled ``exposure.yaml``).
+    ``rules``: the exposure rules (default: the bundled ``exposure.yaml``); ``login_memo``:
+    what earlier devices' texts said (a scan's :func:`assess_scan` shares one).
     """
     rules = rules or load_exposure_rules()
     found = upnp_mappings_to(device, all_devices)
@@ -376,7 +383,9 @@ def exposures_of(
                 f"banner {banner[:60]!r}" if banner else f"TCP {port} open",
             )
         )
-    found += _plain_http_logins(device, observations, rules)
+    found += _plain_http_logins(
+        device, observations, rules, {} if login_memo is None else login_memo
+    )
     for observation in observations:
         if (
             observation.field == "rtsp.status_line"
@@ -416,8 +425,16 @@ def _exposing_setting(observation: Observation, rules: ExposureRules) -> Observe
 
 
 def _plain_http_logins(
-    device: Device, observations: Sequence[Observation], rules: ExposureRules
+    device: Device, observations: Sequence[Observation], rules: ExposureRules, memo: LoginMemo
 ) -> list[Exposure]:
+    def has_marker(text: str) -> bool:
+        known = memo.get(text)
+        if known is None:
+            known = memo[text] = rules.login_markers.search(text) is not None and not any(
+                word in text for word in rules.login_not_when
+            )
+        return known
+
     found = []
     for port in sorted({o.port for o in observations if o.protocol == "http" and o.port}):
         on_port = [o for o in observations if o.protocol == "http" and o.port == port]
@@ -426,13 +443,7 @@ def _plain_http_logins(
             for o in on_port
         )
         marker = next(
-            (
-                o
-                for o in on_port
-                if o.field in rules.login_fields
-                and rules.login_markers.search(o.value)
-                and not any(text in o.value for text in rules.login_not_when)
-            ),
+            (o for o in on_port if o.field in rules.login_fields and has_marker(o.value)),
             None,
         )
         if basic:
@@ -593,9 +604,11 @@ def assess_device(
     knowledge: PostureKnowledge,
     all_devices: Sequence[Device] | UpnpMappings = (),
     options: PostureOptions | None = None,
+    login_memo: LoginMemo | None = None,
 ) -> Device:
     """The device with its vulnerabilities, exposure and remediation filled in
-    (``all_devices``: the scan's devices, or their :class:`UpnpMappings` read once)."""
+    (``all_devices``: the scan's devices, or their :class:`UpnpMappings` read once;
+    ``login_memo``: shared by the devices of one scan)."""
     options = options or PostureOptions()
     notes = list(device.notes)
     firmware, how = firmware_source(device)
@@ -621,7 +634,7 @@ def assess_device(
     vulnerabilities = match_vulnerabilities(matched, knowledge.vulnerabilities, firmware)
     if device.manufacturer and model is None:
         notes.append("model unknown: vulnerabilities listed by model could not be checked")
-    exposures = exposures_of(device, all_devices or (device,), knowledge.exposure)
+    exposures = exposures_of(device, all_devices or (device,), knowledge.exposure, login_memo)
     for observation in _observations(device):
         if observation.field == "default_credentials.lockout":
             notes.append(
@@ -650,8 +663,9 @@ def assess_scan(
     """Assess every device of a scan (UPnP mappings on one host may expose another)."""
     options = options or PostureOptions(policies=tuple(result.info.policies))
     mappings = UpnpMappings.of(result.devices)
+    login_memo: LoginMemo = {}
     devices = tuple(
-        assess_device(device, knowledge, mappings, options) for device in result.devices
+        assess_device(device, knowledge, mappings, options, login_memo) for device in result.devices
     )
     return ScanResult(result.info, devices)
 
