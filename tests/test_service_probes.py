@@ -27,9 +27,14 @@ from provscan.identify import Identifier
 from provscan.knowledge.loader import load_knowledge
 from provscan.lab.server import run_lab_in_thread
 from provscan.lab.spec import DeviceSpec, Expectation, Identity, ServiceSpec
-from provscan.model import HostEvidence, Observation
+from provscan.model import Device, HostEvidence, Observation
+from provscan.passive import analyse_captures
 from provscan.pipeline import run_scan
 from provscan.targets import build_targets
+
+KNOWLEDGE = load_knowledge()
+#: The lab recording (tests/pcap/fixtures): real replies of the emulated devices.
+LAB_CAPTURE = Path(__file__).parent / "pcap" / "fixtures" / "lab_scan.pcap.gz"
 
 #: A file in nmap-service-probes' format, written for these tests (the makers are from
 #: provscan's vocabulary; the products are made up).
@@ -270,3 +275,72 @@ def test_the_cli_reads_nmapdir_and_can_be_told_not_to(tmp_path: Path) -> None:
     assert off.exit_code == 0, off.output
     assert json.loads(on.stdout)["devices"][0]["manufacturer"] == "Zyxel"
     assert json.loads(off.stdout)["devices"][0]["manufacturer"] is None
+
+
+@pytest.mark.parametrize(
+    ("pattern", "literal"),
+    [
+        (rb"^SSH-([\d.]+)-ExampleSSH_([\d.]+)\r?\n", b"-examplessh_"),
+        (rb"^HTTP/1\.[01] 200 OK\r\nServer: Foo\r\n", b" 200 ok\r\nserver: foo\r\n"),
+        (rb"(?:optional-words)?core", b"core"),
+        (rb"(required-words)+tail", b"required-words"),
+        (rb"abc|defgh", b""),
+        (rb"(?:abcd|efgh)ij", b"ij"),
+        (rb"^220 PCRE\h", b""),  # PCRE only: every reply is tried
+    ],
+)
+def test_a_line_is_indexed_by_a_run_every_match_contains(pattern: bytes, literal: bytes) -> None:
+    from provscan.fingerprints.service_probes import required_literal
+
+    assert required_literal(pattern, 0) == literal
+
+
+@pytest.mark.skipif(installed_service_probes() is None, reason="nmap's data is not installed")
+def test_the_index_finds_what_trying_every_line_finds() -> None:
+    """The replies of the lab recording, and a few more, against nmap's whole file: the first
+    match through the index is the first match of the whole chain, every line compiled."""
+    import re
+
+    from provscan.fingerprints import service_probes as module
+
+    probes = installed_service_probes()
+    assert probes is not None
+    found: list[tuple[str, int | None, bytes]] = []
+
+    def keep(host: HostEvidence) -> Device:
+        found.extend(replies(list(host.observations)))
+        return Identifier(KNOWLEDGE, KNOWLEDGE.select_policies(None), posture=False).device(host)
+
+    analyse_captures([str(LAB_CAPTURE)], keep, knowledge=KNOWLEDGE)
+    found += [
+        ("NULL", 22, b"SSH-2.0-Cisco-1.25\r\n"),
+        ("NULL", 21, b"220 ProFTPD 1.3.5e Server (Debian) [::ffff:127.0.0.1]\r\n"),
+        ("GetRequest", 80, b"HTTP/1.0 401 Unauthorized\r\nServer: Boa/0.94.13\r\n\r\n"),
+    ]
+    found = list(dict.fromkeys(found))
+    assert len(found) >= 15
+    compiled: dict[int, re.Pattern[bytes] | None] = {}
+
+    def pattern(line: module.MatchLine) -> re.Pattern[bytes] | None:
+        if line.line not in compiled:
+            try:
+                compiled[line.line] = re.compile(line.pattern, line.flags)
+            except re.error:
+                compiled[line.line] = None
+        return compiled[line.line]
+
+    matched = 0
+    for probe, _, reply in found:
+        expected = None
+        for each in probes._chain(probe):
+            for line in each.lines:
+                regex = pattern(line)
+                if regex is not None and regex.search(reply[: module.MAX_REPLY_BYTES]):
+                    expected = line.line
+                    break
+            if expected is not None:
+                break
+        got = probes.match(probe, reply)
+        assert (got.line.line if got else None) == expected, (probe, reply[:80])
+        matched += expected is not None
+    assert matched >= 3

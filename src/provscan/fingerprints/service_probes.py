@@ -22,20 +22,28 @@ gives (``nmap.product``, ``nmap.version``, ``nmap.extrainfo``, ``nmap.device_typ
 them, at the same low certainty as an import's.
 
 nmap's patterns are PCRE; the few Python's ``re`` does not take are skipped and counted.
-Patterns are compiled per probe, when first needed (the ``GetRequest`` lines take about
-0.4 s), and a reply seen before is answered from a memo (a fleet of identical devices).
+Compiling all of them would cost a second, so each line is indexed once by the longest run of
+literal bytes every match must contain (read with ``re``'s own parser; the index is kept in
+the user's cache directory under a digest of the file, like the knowledge, decision 0022): a
+reply is tried only against the lines whose run it contains, each compiled when first
+needed. A reply seen before is answered from a memo (a fleet of identical devices).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import importlib
 import os
 import re
 import shutil
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from provscan.knowledge.cache import cached_by_key
 from provscan.model import Observation
 
 #: The file's name in nmap's data directory.
@@ -76,6 +84,8 @@ class MatchLine:
     flags: int
     #: (letter, template) in line order; ``cpe`` templates under the letter ``cpe``.
     templates: tuple[tuple[str, bytes], ...]
+    #: The longest run of bytes every match contains, lower case (empty: none is known).
+    literal: bytes = b""
 
 
 @dataclass
@@ -83,7 +93,6 @@ class _Probe:
     name: str
     lines: list[MatchLine] = field(default_factory=list)
     fallbacks: tuple[str, ...] = ()
-    compiled: list[tuple[MatchLine, re.Pattern[bytes]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +139,8 @@ class ServiceProbes:
         #: The file's text until it is first needed (most scans attribute every device).
         self._text: bytes | None = text
         self._parsed: dict[str, _Probe] = {}
+        #: Compiled patterns by line number (None: Python's ``re`` refused it).
+        self._compiled: dict[int, re.Pattern[bytes] | None] = {}
         #: Lines Python's ``re`` does not compile (PCRE-only syntax), counted when compiled.
         self.skipped = 0
         self._memo: dict[tuple[str, bytes], ServiceMatch | None] = {}
@@ -138,7 +149,12 @@ class ServiceProbes:
     def _probes(self) -> dict[str, _Probe]:
         if self._text is not None:
             text, self._text = self._text, None
-            self._parse(text)
+            key = hashlib.sha256(text)
+            for part in (Path(__file__).read_bytes(), sys.version.encode()):
+                key.update(b"\0" + part)
+            self._parsed = cached_by_key(
+                "nmap-service-probes", key.hexdigest()[:32], lambda: parse_probes(text)
+            )
         return self._parsed
 
     @classmethod
@@ -158,37 +174,14 @@ class ServiceProbes:
         found = self._probes.get(probe)
         return len(found.lines) if found else 0
 
-    def _parse(self, text: bytes) -> None:
-        current: _Probe | None = None
-        for number, raw in enumerate(text.split(b"\n"), start=1):
-            line = raw.rstrip(b"\r")
-            if line.startswith(b"Probe "):
-                parts = line.split(b" ", 3)
-                if len(parts) >= 3:
-                    name = parts[2].decode("latin-1")
-                    current = self._parsed.setdefault(name, _Probe(name))
-                else:
-                    current = None
-            elif current is None:
-                continue
-            elif line.startswith(b"fallback "):
-                names = line.removeprefix(b"fallback ").decode("latin-1")
-                current.fallbacks = tuple(n.strip() for n in names.split(",") if n.strip())
-            elif line.startswith(b"match "):
-                parsed = parse_match_line(line, number)
-                if parsed is not None:
-                    current.lines.append(parsed)
-
-    def _compiled(self, probe: _Probe) -> list[tuple[MatchLine, re.Pattern[bytes]]]:
-        if probe.compiled is None:
-            compiled: list[tuple[MatchLine, re.Pattern[bytes]]] = []
-            for line in probe.lines:
-                try:
-                    compiled.append((line, re.compile(line.pattern, line.flags)))
-                except (re.error, OverflowError, RecursionError):
-                    self.skipped += 1
-            probe.compiled = compiled
-        return probe.compiled
+    def _pattern(self, line: MatchLine) -> re.Pattern[bytes] | None:
+        if line.line not in self._compiled:
+            try:
+                self._compiled[line.line] = re.compile(line.pattern, line.flags)
+            except (re.error, OverflowError, RecursionError):
+                self._compiled[line.line] = None
+                self.skipped += 1
+        return self._compiled[line.line]
 
     def _chain(self, name: str) -> list[_Probe]:
         """The probe, its ``fallback`` probes, then ``NULL`` (nmap's order), each once."""
@@ -209,9 +202,13 @@ class ServiceProbes:
         if key in self._memo:
             return self._memo[key]
         found: ServiceMatch | None = None
+        lowered = reply.lower()
         for each in self._chain(probe):
-            for line, pattern in self._compiled(each):
-                hit = pattern.search(reply)
+            for line in each.lines:
+                if line.literal not in lowered:
+                    continue
+                pattern = self._pattern(line)
+                hit = pattern.search(reply) if pattern is not None else None
                 if hit is not None:
                     found = ServiceMatch(line, fill_templates(line.templates, hit))
                     break
@@ -231,6 +228,66 @@ class ServiceProbes:
             if hit is not None and any(value for _, value in hit.info):
                 found.extend(hit.observations(port, self.source))
         return list(dict.fromkeys(found))
+
+
+def parse_probes(text: bytes) -> dict[str, _Probe]:
+    """The file's ``match`` lines per ``Probe``, with each probe's ``fallback`` list."""
+    probes: dict[str, _Probe] = {}
+    current: _Probe | None = None
+    for number, raw in enumerate(text.split(b"\n"), start=1):
+        line = raw.rstrip(b"\r")
+        if line.startswith(b"Probe "):
+            parts = line.split(b" ", 3)
+            if len(parts) >= 3:
+                name = parts[2].decode("latin-1")
+                current = probes.setdefault(name, _Probe(name))
+            else:
+                current = None
+        elif current is None:
+            continue
+        elif line.startswith(b"fallback "):
+            names = line.removeprefix(b"fallback ").decode("latin-1")
+            current.fallbacks = tuple(n.strip() for n in names.split(",") if n.strip())
+        elif line.startswith(b"match "):
+            parsed = parse_match_line(line, number)
+            if parsed is not None:
+                current.lines.append(parsed)
+    return probes
+
+
+def required_literal(pattern: bytes, flags: int) -> bytes:
+    """The longest run of literal bytes every match of ``pattern`` contains, lower case; empty
+    when none is known (a top-level alternation, or a pattern ``re`` cannot read). Read with
+    ``re``'s own parser: runs inside groups count unless the group may be skipped."""
+    try:
+        tree = importlib.import_module("re._parser").parse(pattern, flags)
+        found: list[bytes] = []
+        _literal_runs(tree, found, importlib.import_module("re._constants"))
+    except Exception:  # PCRE-only syntax, or a parser that moved: every reply is tried
+        return b""
+    return max(found, key=len, default=b"").lower()
+
+
+def _literal_runs(items: Iterable[tuple[Any, Any]], found: list[bytes], _constants: Any) -> None:
+    repeats = {_constants.MAX_REPEAT, _constants.MIN_REPEAT}
+    repeats |= {getattr(_constants, "POSSESSIVE_REPEAT", _constants.MAX_REPEAT)}
+    atomic = getattr(_constants, "ATOMIC_GROUP", None)
+    run = bytearray()
+    for op, argument in items:
+        if op is _constants.LITERAL and argument < 256:
+            run.append(argument)
+            continue
+        if run:
+            found.append(bytes(run))
+            run = bytearray()
+        if op is _constants.SUBPATTERN:
+            _literal_runs(argument[-1], found, _constants)
+        elif op in repeats and argument[0] >= 1:
+            _literal_runs(argument[2], found, _constants)
+        elif atomic is not None and op is atomic:
+            _literal_runs(argument, found, _constants)
+    if run:
+        found.append(bytes(run))
 
 
 def replies(observations: Iterable[Observation]) -> list[tuple[str, int | None, bytes]]:
@@ -283,7 +340,8 @@ def parse_match_line(line: bytes, number: int) -> MatchLine | None:
         index += 1
     # PCRE's \z (the very end) is Python's \Z
     pattern = pattern.replace(rb"\z", rb"\Z")
-    return MatchLine(number, service, pattern, flags, parse_templates(rest[index:]))
+    templates = parse_templates(rest[index:])
+    return MatchLine(number, service, pattern, flags, templates, required_literal(pattern, flags))
 
 
 def parse_templates(text: bytes) -> tuple[tuple[str, bytes], ...]:

@@ -36,12 +36,20 @@ T = TypeVar("T")
 def cached(kind: str, data_dir: Path, build: Callable[[], T]) -> T:
     """``build()``'s value for the knowledge in ``data_dir``, from the cache when it holds a
     copy made from the same files by the same code, else built and stored."""
-    directory = cache_dir()
-    if directory is None:
+    if cache_dir() is None:
         return build()
     try:
         key = source_key(kind, data_dir)
     except OSError:
+        return build()
+    return cached_by_key(kind, key, build)
+
+
+def cached_by_key(kind: str, key: str, build: Callable[[], T]) -> T:
+    """``build()``'s value stored under ``key`` (the caller's digest of everything the value
+    is made from), from the cache when it holds it, else built and stored."""
+    directory = cache_dir()
+    if directory is None:
         return build()
     path = directory / f"{kind}-{key}.pickle"
     value = _read(path)
