@@ -274,7 +274,7 @@ class ProductIdentifier:
             confidence = UNCORROBORATED_FUZZY_CAP
             work.reasons.append(
                 f"{label_match.written!r} is not spelt as {label_match.vendor} is and no "
-                f"{label_match.vendor} model number confirms it: review"
+                f"{label_match.vendor} model number confirms it"
             )
         if best is None:
             unmatched = [w for w in model_words or text_words if looks_like_model(w)]
