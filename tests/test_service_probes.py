@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -45,7 +46,7 @@ totalwaitms 6000
 match ssh m|^SSH-([\d.]+)-ExampleSSH_([\d.]+)\r?\n| p/Cisco ExampleSSH sshd/ v/$2/ i/protocol $1/ cpe:/a:cisco:examplessh:$2/
 match telnet m|^\xff\xfb\x01\xff\xfb\x03\r\nRTR-(\w+) login: | p/Zyxel $P(1) router telnetd/ d/router/
 softmatch ftp m|^220 | p/only a service/
-match ftp m|^220 PCRE\h| p/PCRE only/
+match ftp m|^220 PCRE(?C1)| p/PCRE only/
 match ftp m|^220 widget (\w+)-(\w+) ready|i p/$SUBST(1,"_",".") widget ftpd/ i/$2/
 
 Probe TCP GetRequest q|GET / HTTP/1.0\r\n\r\n|
@@ -102,7 +103,7 @@ def test_a_probe_falls_back_to_its_fallbacks_then_null(probes: ServiceProbes) ->
 
 
 def test_a_pattern_python_cannot_compile_is_skipped_and_counted(probes: ServiceProbes) -> None:
-    assert probes.match("NULL", b"220 PCRE ") is None
+    assert probes.match("NULL", b"220 PCRE") is None
     assert probes.skipped == 1
 
 
@@ -147,6 +148,17 @@ def test_templates_with_other_delimiters_and_a_cpe_flag() -> None:
         ("cpe", b"cpe:/h:x:y"),
         ("o", b"Linux"),
     )
+
+
+def test_a_reply_made_to_backtrack_costs_a_bounded_time() -> None:
+    # A pattern that backtracks for ever on a reply that almost matches; then one that matches.
+    text = b"Probe TCP NULL q||\nmatch x m|^(.*?,){30}P| p/Slow/\nmatch y m|^1,| p/Example/\n"
+    probes = ServiceProbes(text, "hostile")
+    started = time.monotonic()
+    hit = probes.match("NULL", b"1," * 40)
+    assert time.monotonic() - started < 2.0
+    assert probes.timed_out == 1
+    assert hit is not None and dict(hit.info) == {"p": "Example"}
 
 
 def test_hostile_files_are_bounded(tmp_path: Path) -> None:
@@ -286,7 +298,7 @@ def test_the_cli_reads_nmapdir_and_can_be_told_not_to(tmp_path: Path) -> None:
         (rb"(required-words)+tail", b"required-words"),
         (rb"abc|defgh", b""),
         (rb"(?:abcd|efgh)ij", b"ij"),
-        (rb"^220 PCRE\h", b""),  # PCRE only: every reply is tried
+        (rb"^220 PCRE(?C1)", b""),  # PCRE only (a callout): every reply is tried
     ],
 )
 def test_a_line_is_indexed_by_a_run_every_match_contains(pattern: bytes, literal: bytes) -> None:
@@ -299,7 +311,7 @@ def test_a_line_is_indexed_by_a_run_every_match_contains(pattern: bytes, literal
 def test_the_index_finds_what_trying_every_line_finds() -> None:
     """The replies of the lab recording, and a few more, against nmap's whole file: the first
     match through the index is the first match of the whole chain, every line compiled."""
-    import re
+    import regex
 
     from provscan.fingerprints import service_probes as module
 
@@ -319,13 +331,13 @@ def test_the_index_finds_what_trying_every_line_finds() -> None:
     ]
     found = list(dict.fromkeys(found))
     assert len(found) >= 15
-    compiled: dict[int, re.Pattern[bytes] | None] = {}
+    compiled: dict[int, regex.Pattern[bytes] | None] = {}
 
-    def pattern(line: module.MatchLine) -> re.Pattern[bytes] | None:
+    def pattern(line: module.MatchLine) -> regex.Pattern[bytes] | None:
         if line.line not in compiled:
             try:
-                compiled[line.line] = re.compile(line.pattern, line.flags)
-            except re.error:
+                compiled[line.line] = regex.compile(line.pattern, line.flags | regex.VERSION0)
+            except regex.error:
                 compiled[line.line] = None
         return compiled[line.line]
 
@@ -334,8 +346,10 @@ def test_the_index_finds_what_trying_every_line_finds() -> None:
         expected = None
         for each in probes._chain(probe):
             for line in each.lines:
-                regex = pattern(line)
-                if regex is not None and regex.search(reply[: module.MAX_REPLY_BYTES]):
+                compiled_line = pattern(line)
+                if compiled_line is not None and compiled_line.search(
+                    reply[: module.MAX_REPLY_BYTES]
+                ):
                     expected = line.line
                     break
             if expected is not None:

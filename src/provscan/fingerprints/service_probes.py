@@ -21,8 +21,10 @@ gives (``nmap.product``, ``nmap.version``, ``nmap.extrainfo``, ``nmap.device_typ
 ``nmap.os_type``, ``nmap.cpe``), with the file and line in ``detail``: the same rules read
 them, at the same low certainty as an import's.
 
-nmap's patterns are PCRE; the few Python's ``re`` does not take are skipped and counted.
-Compiling all of them would cost a second, so each line is indexed once by the longest run of
+nmap's patterns are PCRE. They are run with the ``regex`` module, which reads PCRE syntax
+closely and, unlike ``re``, stops a search after a timeout (nmap's PCRE has a match limit for
+the same reason: a reply crafted to make a pattern backtrack); the few it refuses are skipped
+and counted. Compiling all of them would cost seconds, so each line is indexed once by the longest run of
 literal bytes every match must contain (read with ``re``'s own parser; the index is kept in
 the user's cache directory under a digest of the file, like the knowledge, decision 0022): a
 reply is tried only against the lines whose run it contains, each compiled when first
@@ -38,6 +40,7 @@ import os
 import re
 import shutil
 import sys
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +63,11 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_REPLY_BYTES = 16 * 1024
 #: Replies remembered with their answer.
 MEMO_SIZE = 4096
+#: Longest one pattern may search one reply, and all of a reply's candidate lines together
+#: (nmap's PCRE runs with a match limit; a reply crafted to make a pattern backtrack must not
+#: hang a scan).
+SEARCH_TIMEOUT_S = 0.05
+REPLY_BUDGET_S = 0.5
 #: Observation protocol of what the fallback found.
 PROTOCOL = "nmap"
 
@@ -140,9 +148,11 @@ class ServiceProbes:
         self._text: bytes | None = text
         self._parsed: dict[str, _Probe] = {}
         #: Compiled patterns by line number (None: Python's ``re`` refused it).
-        self._compiled: dict[int, re.Pattern[bytes] | None] = {}
-        #: Lines Python's ``re`` does not compile (PCRE-only syntax), counted when compiled.
+        self._compiled: dict[int, Any] = {}
+        #: Lines ``regex`` does not compile (PCRE-only syntax), counted when compiled.
         self.skipped = 0
+        #: Searches given up at :data:`SEARCH_TIMEOUT_S` (or the reply's budget).
+        self.timed_out = 0
         self._memo: dict[tuple[str, bytes], ServiceMatch | None] = {}
 
     @property
@@ -174,11 +184,17 @@ class ServiceProbes:
         found = self._probes.get(probe)
         return len(found.lines) if found else 0
 
-    def _pattern(self, line: MatchLine) -> re.Pattern[bytes] | None:
+    def _pattern(self, line: MatchLine) -> Any:
+        """The line's pattern compiled with ``regex`` (None: it refused it)."""
         if line.line not in self._compiled:
+            import regex
+
+            flags = regex.VERSION0
+            flags |= regex.IGNORECASE if line.flags & re.IGNORECASE else 0
+            flags |= regex.DOTALL if line.flags & re.DOTALL else 0
             try:
-                self._compiled[line.line] = re.compile(line.pattern, line.flags)
-            except (re.error, OverflowError, RecursionError):
+                self._compiled[line.line] = regex.compile(line.pattern, flags)
+            except (regex.error, ValueError, OverflowError, RecursionError):
                 self._compiled[line.line] = None
                 self.skipped += 1
         return self._compiled[line.line]
@@ -203,12 +219,23 @@ class ServiceProbes:
             return self._memo[key]
         found: ServiceMatch | None = None
         lowered = reply.lower()
+        deadline = time.monotonic() + REPLY_BUDGET_S
         for each in self._chain(probe):
             for line in each.lines:
                 if line.literal not in lowered:
                     continue
                 pattern = self._pattern(line)
-                hit = pattern.search(reply) if pattern is not None else None
+                if pattern is None:
+                    continue
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self.timed_out += 1
+                    break
+                try:
+                    hit = pattern.search(reply, timeout=min(SEARCH_TIMEOUT_S, left))
+                except TimeoutError:  # a reply made to make a pattern backtrack for ever
+                    self.timed_out += 1
+                    continue
                 if hit is not None:
                     found = ServiceMatch(line, fill_templates(line.templates, hit))
                     break
@@ -370,9 +397,7 @@ def parse_templates(text: bytes) -> tuple[tuple[str, bytes], ...]:
     return tuple(found)
 
 
-def fill_templates(
-    templates: Sequence[tuple[str, bytes]], hit: re.Match[bytes]
-) -> tuple[tuple[str, str], ...]:
+def fill_templates(templates: Sequence[tuple[str, bytes]], hit: Any) -> tuple[tuple[str, str], ...]:
     """Templates with ``$1``, ``$P(1)`` (printable only) and ``$SUBST(1,"a","b")`` filled in
     from the match's groups; ``$I`` (a number packed in bytes) is left empty."""
 
