@@ -214,7 +214,8 @@ class ServiceProbes:
         """The first ``match`` line of ``probe`` (then its fallbacks, then ``NULL``) whose
         pattern is found in ``reply``, with its version info; None when none is."""
         reply = reply[:MAX_REPLY_BYTES]
-        key = (probe, reply)
+        # the memo keeps a digest, not the reply (4,096 replies of 16 KiB would be 64 MiB)
+        key = (probe, hashlib.blake2b(reply, digest_size=16).digest())
         if key in self._memo:
             return self._memo[key]
         found: ServiceMatch | None = None
