@@ -134,9 +134,9 @@ def test_observations_say_where_they_come_from(probes: ServiceProbes) -> None:
         ]
     )
     assert [(o.protocol, o.port, o.field, o.value) for o in found] == [
-        ("nmap", 80, "nmap.product", "Axis ExampleCam httpd"),
-        ("nmap", 80, "nmap.version", "3.0"),
-        ("nmap", 80, "nmap.device_type", "webcam"),
+        ("nmap-fallback", 80, "nmap.product", "Axis ExampleCam httpd"),
+        ("nmap-fallback", 80, "nmap.version", "3.0"),
+        ("nmap-fallback", 80, "nmap.device_type", "webcam"),
     ]
     assert {o.detail for o in found} == {"nmap fallback: test-probes l.14 (http)"}
 
@@ -228,19 +228,25 @@ def test_the_fallback_names_a_maker_only_where_no_rule_did(probes: ServiceProbes
     assert with_fallback.device(_host(ssh, raw)) == before
 
 
-def test_a_restricted_maker_named_by_nmap_carries_the_fallback_note(
+def test_a_restricted_maker_named_only_by_nmap_is_for_review_not_a_verdict(
     probes: ServiceProbes,
 ) -> None:
+    """nmap's label is only as specific as its pattern (some of its lines name Hikvision for a
+    generic GoAhead server): alone, or next to a shared signal of the same reply, it names a
+    restricted maker for review and restricts nothing."""
     knowledge = load_knowledge()
     identifier = Identifier(
         knowledge, knowledge.select_policies(None), posture=False, service_probes=probes
     )
     head = "HTTP/1.1 401 Unauthorized\r\nServer: Hikvision-Webs\r\n\r\n"
     device = identifier.device(_host(Observation("http", 80, "http.head", head, "/")))
-    # nmap's label is read by the same rules as an imported nmap scan's, at their certainty
-    assert device.manufacturer == "Hikvision"
-    assert device.confidence <= 0.6
+    assert not device.restricted
     assert any(n.startswith("nmap fallback") for n in device.notes)
+    assert any("review: possibly made by Hikvision" in n for n in device.notes), device.notes
+    # the same label from an imported nmap scan (nmap's conclusion as the user recorded it) is
+    # read by the nmap_product rules as before (decision 0014)
+    imported = Observation("nmap", 80, "nmap.product", "Hikvision IP camera httpd")
+    assert identifier.device(_host(imported)).manufacturer == "Hikvision"
 
 
 #: A router whose telnet greeting only the test file above knows.

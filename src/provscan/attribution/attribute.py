@@ -40,6 +40,7 @@ from provscan.attribution.mac import (
 from provscan.fingerprints.grammars import GrammarIndex
 from provscan.fingerprints.matcher import Matcher
 from provscan.fingerprints.names import NameFinder
+from provscan.fingerprints.service_probes import PROTOCOL as NMAP_FALLBACK_PROTOCOL
 from provscan.fingerprints.text import tokens
 from provscan.knowledge.fingerprints import Specificity
 from provscan.knowledge.grammars import GrammarKnowledge, load_grammar_knowledge
@@ -88,6 +89,12 @@ MIN_INDEPENDENT_SHARED_FIELDS = 2
 #: Claim sources other than fingerprint rules whose maker claims are maker-specific: the
 #: IEEE registry names the maker; a model-number grammar is the maker's own numbering.
 MAKER_SPECIFIC_SOURCES = ("ieee-oui", "grammar:")
+#: Protocols of observations a fallback made by reading another tool's conclusions off the
+#: replies the device already gave (nmap's match lines, decision 0023). Their claims can name
+#: a maker but never establish a restricted one, alone or as corroboration: nmap's label is
+#: only as specific as its pattern (some name Hikvision for a generic GoAhead "Webs" server),
+#: and it re-reads replies other claims already read.
+FALLBACK_PROTOCOLS = frozenset({NMAP_FALLBACK_PROTOCOL})
 #: Observation fields kept as evidence even when no rule matched them (context for a reader).
 CONTEXT_FIELDS = frozenset(
     {
@@ -188,6 +195,8 @@ class Attributor:
 
     def maker_specific(self, claim: Claim) -> bool:
         """Whether the claim's source says only its maker produces the observed value."""
+        if claim.observation.protocol in FALLBACK_PROTOCOLS:
+            return False
         specificity = self._specificity.get(claim.rule_id)
         if specificity is not None:
             return specificity.maker_specific
@@ -204,7 +213,11 @@ class Attributor:
             claims = support.get(_key(maker), [])
             if any(self.maker_specific(claim) for claim in claims):
                 continue
-            fields = {_signal_group(claim) for claim in claims}
+            fields = {
+                _signal_group(claim)
+                for claim in claims
+                if claim.observation.protocol not in FALLBACK_PROTOCOLS
+            }
             if len(fields) >= MIN_INDEPENDENT_SHARED_FIELDS:
                 continue
             weak[maker] = claims

@@ -68,8 +68,9 @@ MEMO_SIZE = 4096
 #: hang a scan).
 SEARCH_TIMEOUT_S = 0.05
 REPLY_BUDGET_S = 0.5
-#: Observation protocol of what the fallback found.
-PROTOCOL = "nmap"
+#: Observation protocol of what the fallback found (its claims never establish a restricted
+#: maker: attribution's FALLBACK_PROTOCOLS).
+PROTOCOL = "nmap-fallback"
 
 #: Version-info fields of a match line and the observation field each becomes.
 TEMPLATE_FIELDS = {
