@@ -132,10 +132,36 @@ class _Candidates:
 def _signal_group(claim: Claim) -> str:
     """What counts as one independent signal for the verdict rule: the observation field, except
     that every name the device prints about itself is one signal (a self-signed certificate's
-    subject and issuer, or a realm that repeats the title, say the same thing twice)."""
+    subject and issuer, or a realm that repeats the title, say the same thing twice), and
+    everything a fallback read is one signal."""
+    if claim.observation.protocol in FALLBACK_PROTOCOLS:
+        return claim.observation.protocol
     if claim.rule_id.startswith(NAME_RULE_PREFIX):
         return NAME_RULE_PREFIX
     return claim.observation.field
+
+
+def _one_fallback_signal(claims: list[Claim], notes: list[str]) -> list[Claim]:
+    """The claims with a fallback's (decision 0023) made one signal: per field and value only
+    its strongest claim (nmap's product, extra information and CPE of one line say the same
+    thing three times); none at all when they name more than one maker ("Cisco/3com switch")."""
+    fallback = [c for c in claims if c.observation.protocol in FALLBACK_PROTOCOLS]
+    if not fallback:
+        return claims
+    rest = [c for c in claims if c.observation.protocol not in FALLBACK_PROTOCOLS]
+    makers = {_key(c.value) for c in fallback if c.field in ("manufacturer", "brand")}
+    if len(makers) > 1:
+        named = ", ".join(
+            sorted({c.value for c in fallback if c.field in ("manufacturer", "brand")})
+        )
+        notes.append(f"nmap fallback: its label names several makers ({named}); none is taken")
+        return rest + [c for c in fallback if c.field not in ("manufacturer", "brand")]
+    strongest: dict[tuple[str, str], Claim] = {}
+    for claim in fallback:
+        key = (claim.field, _key(claim.value))
+        if key not in strongest or claim.certainty > strongest[key].certainty:
+            strongest[key] = claim
+    return rest + list(strongest.values())
 
 
 def _key(value: str) -> str:
@@ -322,7 +348,12 @@ class Attributor:
         for observation in observations:
             if observation.field not in NAME_FIELDS or observation in explained:
                 continue
+            fallback = observation.protocol in FALLBACK_PROTOCOLS
             for hit in self._names.find(observation.value):
+                if fallback and hit.product_line:
+                    # another tool's label mentions product lines of other makers' devices
+                    # ("Westell VersaLink", "MacSense HomePod"): only makers' names are read
+                    continue
                 kind = self.knowledge.vendors[hit.vendor].kind
                 rule_id = f"{NAME_RULE_PREFIX}{'product-line' if hit.product_line else 'vendor'}"
                 # a label brand leads to its maker through the relations; a maker (or a
@@ -426,6 +457,7 @@ class Attributor:
         claims = self.matcher.match_all(observations)
         claims.extend(self._grammar_claims(observations, claims))
         claims.extend(self._name_claims(observations, claims))
+        claims = _one_fallback_signal(claims, notes)
 
         macs: list[str] = [m for m in [normalise_mac(mac)] if m] if mac else []
         for observation in observations:

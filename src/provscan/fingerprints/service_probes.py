@@ -57,8 +57,9 @@ DATA_DIRS = (
     Path("/usr/local/share/nmap"),
     Path("/opt/homebrew/share/nmap"),
 )
-#: Largest file read (nmap 7.9x's is about 2.5 MB).
-MAX_FILE_BYTES = 16 * 1024 * 1024
+#: Largest file read (nmap 7.9x's is about 2.5 MB), and most match lines kept (12,000 there).
+MAX_FILE_BYTES = 8 * 1024 * 1024
+MAX_MATCH_LINES = 50_000
 #: Bytes of a reply matched (nmap reads at most a few KiB per probe too).
 MAX_REPLY_BYTES = 16 * 1024
 #: Replies remembered with their answer.
@@ -80,6 +81,7 @@ TEMPLATE_FIELDS = {
     "d": "nmap.device_type",
     "o": "nmap.os_type",
 }
+_CSEQ_LINE = re.compile(rb"(?im)^CSeq:[^\r\n]*\r?\n")
 _HELPER = re.compile(rb'\$(?:(\d)|P\((\d)\)|SUBST\((\d),"([^"]*)","([^"]*)"\)|I\((\d),"[<>]"\))')
 
 
@@ -219,34 +221,42 @@ class ServiceProbes:
         key = (probe, hashlib.blake2b(reply, digest_size=16).digest())
         if key in self._memo:
             return self._memo[key]
-        found: ServiceMatch | None = None
+        chain = self._chain(probe)  # the index is read (or built) before the budget starts
         lowered = reply.lower()
         deadline = time.monotonic() + REPLY_BUDGET_S
-        for each in self._chain(probe):
+        found, complete = self._first_match(chain, reply, lowered, deadline)
+        if complete:  # an answer cut short by the budget is not remembered
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.pop(next(iter(self._memo)))
+            self._memo[key] = found
+        return found
+
+    def _first_match(
+        self, chain: list[_Probe], reply: bytes, lowered: bytes, deadline: float
+    ) -> tuple[ServiceMatch | None, bool]:
+        """The first line of ``chain`` found in ``reply``, and whether every candidate line
+        before it was tried in full (no search timed out, the budget held)."""
+        complete = True
+        for each in chain:
             for line in each.lines:
                 if line.literal not in lowered:
                     continue
+                left = deadline - time.monotonic()
+                if left <= 0:  # compiling counts too: a file of unindexable lines is bounded
+                    self.timed_out += 1
+                    return None, False
                 pattern = self._pattern(line)
                 if pattern is None:
                     continue
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    self.timed_out += 1
-                    break
                 try:
-                    hit = pattern.search(reply, timeout=min(SEARCH_TIMEOUT_S, left))
+                    hit = pattern.search(reply, timeout=max(0.001, min(SEARCH_TIMEOUT_S, left)))
                 except TimeoutError:  # a reply made to make a pattern backtrack for ever
                     self.timed_out += 1
+                    complete = False
                     continue
                 if hit is not None:
-                    found = ServiceMatch(line, fill_templates(line.templates, hit))
-                    break
-            if found is not None:
-                break
-        if len(self._memo) >= MEMO_SIZE:
-            self._memo.pop(next(iter(self._memo)))
-        self._memo[key] = found
-        return found
+                    return ServiceMatch(line, fill_templates(line.templates, hit)), complete
+        return None, complete
 
     def observations(self, observations: Iterable[Observation]) -> list[Observation]:
         """What nmap's lines make of the replies among ``observations`` (see the module
@@ -263,6 +273,7 @@ def parse_probes(text: bytes) -> dict[str, _Probe]:
     """The file's ``match`` lines per ``Probe``, with each probe's ``fallback`` list."""
     probes: dict[str, _Probe] = {}
     current: _Probe | None = None
+    kept = 0
     for number, raw in enumerate(text.split(b"\n"), start=1):
         line = raw.rstrip(b"\r")
         if line.startswith(b"Probe "):
@@ -277,10 +288,11 @@ def parse_probes(text: bytes) -> dict[str, _Probe]:
         elif line.startswith(b"fallback "):
             names = line.removeprefix(b"fallback ").decode("latin-1")
             current.fallbacks = tuple(n.strip() for n in names.split(",") if n.strip())
-        elif line.startswith(b"match "):
+        elif line.startswith(b"match ") and kept < MAX_MATCH_LINES:
             parsed = parse_match_line(line, number)
             if parsed is not None:
                 current.lines.append(parsed)
+                kept += 1
     return probes
 
 
@@ -334,7 +346,10 @@ def replies(observations: Iterable[Observation]) -> list[tuple[str, int | None, 
         elif observation.field == "http.head" and observation.detail == "/":
             heads.append(observation)
         elif observation.field == "rtsp.head":
-            out.append(("RTSPRequest", observation.port, _bytes(observation.value)))
+            # nmap asks OPTIONS without a CSeq, so the replies its lines were written from
+            # carry none; provscan's request has one, which servers echo
+            rtsp = _CSEQ_LINE.sub(b"", _bytes(observation.value))
+            out.append(("RTSPRequest", observation.port, rtsp))
         elif observation.field == "banner.raw":
             out.append(("NULL", observation.port, _bytes(observation.value)))
     for head in heads:

@@ -57,7 +57,7 @@ class Identifier:
         """Who made this host's device, and which selected measures restrict it."""
         attribution = self._attribute(host, host.observations)
         observations, notes = host.observations, host.notes
-        if self.service_probes is not None and attribution.device.manufacturer is None:
+        if self.service_probes is not None and not _names_a_maker(attribution):
             found = self.service_probes.observations(
                 [o for attempt in host.attempts for o in attempt.observations]
                 + list(host.observations)
@@ -114,6 +114,12 @@ class Identifier:
             return result
         options = PostureOptions(policies=tuple(p.id for p in self.policies))
         return assess_scan(result, self._posture, options)
+
+
+def _names_a_maker(attribution: Attribution) -> bool:
+    """Whether any claim names a maker or brand, even one not established: the fallback is for
+    devices nothing identifies, never a way round a restricted candidate under review."""
+    return any(claim.field in ("manufacturer", "brand") for claim in attribution.claims)
 
 
 def _fallback_notes(found: Sequence[Observation]) -> list[str]:
