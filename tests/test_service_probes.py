@@ -141,6 +141,20 @@ def test_observations_say_where_they_come_from(probes: ServiceProbes) -> None:
     assert {o.detail for o in found} == {"nmap fallback: test-probes l.14 (http)"}
 
 
+def test_an_http_1_1_reply_is_also_read_as_the_http_1_0_reply_nmap_asked_for() -> None:
+    text = (
+        b"Probe TCP GetRequest q|GET / HTTP/1.0\\r\\n\\r\\n|\n"
+        b'match http m|^HTTP/1\\.0 401 Unauthorized\\r\\nWWW-Authenticate: Basic realm="(CAM-\\w+)"'
+        b"| p/D-Link $1 webcam http config/ d/webcam/\n"
+    )
+    probes = ServiceProbes(text, "versions")
+    head = 'HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm="CAM-1"\r\n\r\n'
+    found = probes.observations([Observation("http", 80, "http.head", head, "/")])
+    assert [(o.field, o.value) for o in found][:1] == [
+        ("nmap.product", "D-Link CAM-1 webcam http config")
+    ]
+
+
 def test_templates_with_other_delimiters_and_a_cpe_flag() -> None:
     assert parse_templates(b"p|a/b| v/1/ cpe:/h:x:y/a o/Linux/") == (
         ("p", b"a/b"),

@@ -264,6 +264,10 @@ class ServiceProbes:
         found: list[Observation] = []
         for probe, port, reply in replies(observations):
             hit = self.match(probe, reply)
+            if hit is None and probe == "GetRequest" and reply.startswith(b"HTTP/1.1 "):
+                # nmap asks in HTTP/1.0 and many servers answer in the version asked:
+                # provscan asks in HTTP/1.1
+                hit = self.match(probe, b"HTTP/1.0 " + reply[len(b"HTTP/1.1 ") :])
             if hit is not None and any(value for _, value in hit.info):
                 found.extend(hit.observations(port, self.source))
         return list(dict.fromkeys(found))
