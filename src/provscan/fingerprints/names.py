@@ -49,10 +49,20 @@ MENTION_WORDS = frozenset(
         "like",
         "replaces",
         "replacing",
+        # the same in Chinese (lists and listings now read Chinese maker names): "适用于 华为
+        # P30 手机壳" is a phone case for a Huawei phone, "兼容 海康威视" works with Hikvision
+        "适用于",
+        "适用",
+        "用于",
+        "兼容",
+        "支持",
+        "配套",
+        "替代",
     }
 )
-#: Words after a name that make it a mention ("Hikvision-compatible NVR").
-MENTIONED_AFTER = frozenset({"compatible", "compliant", "supported"})
+#: Words after a name that make it a mention ("Hikvision-compatible NVR"; "华为 专用", made
+#: for Huawei's).
+MENTIONED_AFTER = frozenset({"compatible", "compliant", "supported", "兼容", "专用", "通用", "适用"})
 #: Longest spelling tried, in words.
 MAX_NAME_WORDS = 6
 #: Spellings shorter than this (in letters and digits) match only when written in capitals.

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from provscan.fingerprints.grammars import GrammarHit, GrammarIndex
-from provscan.fingerprints.names import MENTION_WORDS
+from provscan.fingerprints.names import MENTION_WORDS, MENTIONED_AFTER
 from provscan.fingerprints.text import looks_like_model, normalise, split_glued, tokens
 from provscan.knowledge.grammars import GrammarKnowledge
 from provscan.knowledge.loader import Knowledge, period_bounds, vendor_key
@@ -523,8 +523,7 @@ class ProductIdentifier:
         labels = [match for match in found if not self._mentioned(match, text_words)]
         if not labels:
             work.reasons.append(
-                f"{', '.join(m.written for m in found)} follows "
-                f"{', '.join(dict.fromkeys(repr(text_words[m.start - 1]) for m in found))}: "
+                f"{', '.join(self._mention_context(m, text_words) for m in found)}: "
                 "read as a mention (what the product works with), not the product's brand"
             )
             return None
@@ -538,13 +537,21 @@ class ProductIdentifier:
 
     @staticmethod
     def _mentioned(match: BrandMatch, text_words: Sequence[str]) -> bool:
-        """Whether a brand found in the text follows a mention word ("for", "with"...)."""
+        """Whether a brand found in the text follows a mention word ("for", "with"...) or
+        comes before one ("Hikvision compatible", "华为 专用")."""
         written = " ".join(text_words[match.start : match.start + match.length])
-        return (
-            match.start > 0
-            and written == match.written
-            and text_words[match.start - 1].lower() in MENTION_WORDS
+        after = match.start + match.length
+        return written == match.written and (
+            (match.start > 0 and text_words[match.start - 1].lower() in MENTION_WORDS)
+            or (after < len(text_words) and text_words[after].lower() in MENTIONED_AFTER)
         )
+
+    @staticmethod
+    def _mention_context(match: BrandMatch, text_words: Sequence[str]) -> str:
+        """``X follows 'for'`` or ``X is followed by 'compatible'``: why ``match`` is a mention."""
+        if match.start > 0 and text_words[match.start - 1].lower() in MENTION_WORDS:
+            return f"{match.written} follows {text_words[match.start - 1]!r}"
+        return f"{match.written} is followed by {text_words[match.start + match.length]!r}"
 
     def _names_no_maker(self, vendor: str) -> bool:
         """A label brand with no recorded relation to a maker."""
