@@ -62,7 +62,9 @@ MENTION_WORDS = frozenset(
 )
 #: Words after a name that make it a mention ("Hikvision-compatible NVR"; "华为 专用", made
 #: for Huawei's).
-MENTIONED_AFTER = frozenset({"compatible", "compliant", "supported", "兼容", "专用", "通用", "适用"})
+MENTIONED_AFTER = frozenset(
+    {"compatible", "compliant", "supported", "兼容", "专用", "通用", "适用"}
+)
 #: Longest spelling tried, in words.
 MAX_NAME_WORDS = 6
 #: Spellings shorter than this (in letters and digits) match only when written in capitals.
