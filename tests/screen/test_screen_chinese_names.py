@@ -45,9 +45,19 @@ def test_a_chinese_maker_cell_names_the_maker(brand: str, model: str, maker: str
     assert row.relation in ("own_brand", "consumer_brand"), row.relation
 
 
-def test_an_unrestricted_chinese_maker_is_itself() -> None:
-    row = screen(brand="浙江宇视科技有限公司", model="IPC322LB")
-    assert (row.maker, row.restricted) == ("Uniview", False)
+@pytest.mark.parametrize(
+    ("brand", "maker"),
+    [
+        ("浙江宇视科技有限公司", "Uniview"),
+        ("天地伟业技术有限公司", "Tiandy"),
+        ("苏州科达科技股份有限公司", "Kedacom"),
+        ("普联技术有限公司", "TP-Link"),
+    ],
+)
+def test_an_unrestricted_chinese_maker_is_itself(brand: str, maker: str) -> None:
+    row = screen(brand=brand, model="camera")
+    assert row.maker == maker, row.reason
+    assert row.restricted is not True
 
 
 def test_a_longer_word_holding_a_short_name_is_not_that_maker() -> None:
