@@ -263,6 +263,29 @@ def test_a_restricted_maker_named_only_by_nmap_is_for_review_not_a_verdict(
     assert identifier.device(_host(imported)).manufacturer == "Hikvision"
 
 
+def test_explain_says_what_the_fallback_proves(probes: ServiceProbes) -> None:
+    """`provscan explain` re-reads the evidence: nmap's label on an nmap_product rule is shown
+    as the fallback's, not as a maker-specific signal, and the explanation agrees with the
+    verdict (a restricted maker it names is not established)."""
+    from provscan.commands.explain import build_explanation
+
+    knowledge = load_knowledge()
+    identifier = Identifier(
+        knowledge, knowledge.select_policies(None), posture=False, service_probes=probes
+    )
+    head = "HTTP/1.1 401 Unauthorized\r\nServer: Hikvision-Webs\r\n\r\n"
+    device = identifier.device(_host(Observation("http", 80, "http.head", head, "/")))
+    explained = build_explanation(device, list(device.observations), knowledge)
+    assert {line.specificity for line in explained.evidence if line.rule_id} == {"fallback"}
+    hikvision = [m for m in explained.makers if m.maker == "Hikvision"]
+    assert hikvision and not hikvision[0].established
+    assert "nmap's fallback never counts" in hikvision[0].reason
+    telnet = Observation("banner", 23, "banner.raw", "\xff\xfb\x01\xff\xfb\x03\r\nRTR-AX10 login: ")
+    zyxel = identifier.device(_host(telnet))
+    reasons = [m.reason for m in build_explanation(zyxel, [], knowledge).makers]
+    assert reasons == ["nmap's fallback only; enough for a maker outside the restricted families"]
+
+
 #: A router whose telnet greeting only the test file above knows.
 TELNET = b"\xff\xfb\x01\xff\xfb\x03\r\nRTR-AX10 login: "
 LAB_DEVICE = DeviceSpec(

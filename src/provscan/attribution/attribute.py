@@ -132,10 +132,8 @@ class _Candidates:
 def _signal_group(claim: Claim) -> str:
     """What counts as one independent signal for the verdict rule: the observation field, except
     that every name the device prints about itself is one signal (a self-signed certificate's
-    subject and issuer, or a realm that repeats the title, say the same thing twice), and
-    everything a fallback read is one signal."""
-    if claim.observation.protocol in FALLBACK_PROTOCOLS:
-        return claim.observation.protocol
+    subject and issuer, or a realm that repeats the title, say the same thing twice). A
+    fallback's claims are no signal at all here (:meth:`Attributor._unsupported_makers`)."""
     if claim.rule_id.startswith(NAME_RULE_PREFIX):
         return NAME_RULE_PREFIX
     return claim.observation.field
@@ -149,13 +147,11 @@ def _one_fallback_signal(claims: list[Claim], notes: list[str]) -> list[Claim]:
     if not fallback:
         return claims
     rest = [c for c in claims if c.observation.protocol not in FALLBACK_PROTOCOLS]
-    makers = {_key(c.value) for c in fallback if c.field in ("manufacturer", "brand")}
-    if len(makers) > 1:
-        named = ", ".join(
-            sorted({c.value for c in fallback if c.field in ("manufacturer", "brand")})
-        )
+    naming = [c for c in fallback if c.field in ("manufacturer", "brand")]
+    if len({_key(c.value) for c in naming}) > 1:
+        named = ", ".join(sorted({c.value for c in naming}))
         notes.append(f"nmap fallback: its label names several makers ({named}); none is taken")
-        return rest + [c for c in fallback if c.field not in ("manufacturer", "brand")]
+        return rest + [c for c in fallback if c not in naming]
     strongest: dict[tuple[str, str], Claim] = {}
     for claim in fallback:
         key = (claim.field, _key(claim.value))

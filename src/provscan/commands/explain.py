@@ -80,7 +80,9 @@ class EvidenceLine:
     rule_id: str | None
     asserts: dict[str, str]
     certainty: float
-    #: ``maker-specific``, ``shared``, ``registry`` (IEEE OUI), ``grammar`` or ``context``.
+    #: ``maker-specific``, ``shared``, ``registry`` (IEEE OUI), ``grammar``, ``context`` or
+    #: ``fallback`` (nmap's match lines, decision 0023: names a maker, never establishes a
+    #: restricted one, never counts as a field).
     specificity: str
     shared_with: tuple[str, ...] = ()
     source: str = ""
@@ -317,6 +319,7 @@ def build_explanation(
     """The explanation of one judged :class:`~provscan.model.Device` (pure: no I/O);
     ``acting_as``: whom its verdict was judged for."""
     from provscan.attribution.attribute import (
+        FALLBACK_PROTOCOLS,
         MAKER_SPECIFIC_SOURCES,
         MIN_INDEPENDENT_SHARED_FIELDS,
     )
@@ -324,8 +327,12 @@ def build_explanation(
     rules = {rule.id: rule for loaded in knowledge.fingerprints for rule in loaded.spec.rules}
     lines: list[EvidenceLine] = []
     for item in device.evidence:
+        shared: tuple[str, ...]
         rule = rules.get(item.rule_id) if item.rule_id else None
-        if rule is not None:
+        if item.rule_id is not None and item.protocol in FALLBACK_PROTOCOLS:
+            kind, shared = "fallback", ()
+            source = f"nmap's match line ({rule.source if rule else item.rule_id})"
+        elif rule is not None:
             kind = "maker-specific" if rule.specificity.maker_specific else "shared"
             shared = tuple(rule.specificity.shared_with)
             source = rule.source
@@ -426,7 +433,8 @@ def _maker_support(
             reason = f"shared signals corroborate each other on {len(fields)} fields"
         elif family is None:
             established = True
-            reason = "shared signals only; enough for a maker outside the restricted families"
+            only = "shared signals" if fields else "nmap's fallback"
+            reason = f"{only} only; enough for a maker outside the restricted families"
         else:
             established = False
             others = sorted({name for i in items for name in i.shared_with})
@@ -435,6 +443,8 @@ def _maker_support(
                 f"only shared signals on {len(fields)} field(s){also}: a restricted maker "
                 f"needs one maker-specific signal or shared signals on {min_fields} fields"
             )
+            if any(i.specificity == "fallback" for i in items):
+                reason += " (nmap's fallback never counts)"
         support.append(MakerSupport(maker, family, specific, fields, established, reason))
     return tuple(support)
 

@@ -48,6 +48,7 @@ from typing import Any
 
 from provscan.knowledge.cache import cached_by_key
 from provscan.model import Observation
+from provscan.observations.http import ROOT_PATH
 
 #: The file's name in nmap's data directory.
 FILE_NAME = "nmap-service-probes"
@@ -347,7 +348,7 @@ def replies(observations: Iterable[Observation]) -> list[tuple[str, int | None, 
             bodies.setdefault(
                 (observation.protocol, observation.port, observation.detail), observation.value
             )
-        elif observation.field == "http.head" and observation.detail == "/":
+        elif observation.field == "http.head" and observation.detail == ROOT_PATH:
             heads.append(observation)
         elif observation.field == "rtsp.head":
             # nmap asks OPTIONS without a CSeq, so the replies its lines were written from
