@@ -247,6 +247,22 @@ class ProductIdentifier:
             result = stated_result
         elif best is not None:
             result = self._from_grammar(best, label, label_known, brand_factor, kinds, work)
+        elif label is not None and label_known and (
+            named := self._maker_named_for_label(label, found_in_text, text_words)
+        ):
+            # "LaView ... rebranded Hikvision": the row itself says who made a label brand
+            # whose maker is not recorded.
+            work.reasons.append(
+                f"{label} is a label brand whose maker is not recorded; the row names "
+                f"{named.written} as the maker"
+            )
+            result = (
+                named.vendor,
+                label,
+                "probable_relabel",
+                MAKER_BRAND_WEIGHT * PROBABLE_RELABEL_FACTOR * brand_factor,
+                (),
+            )
         elif label is not None and label_known:
             result = self._from_brand(label, brand_factor, kinds, work)
         else:
@@ -552,6 +568,23 @@ class ProductIdentifier:
         if match.start > 0 and text_words[match.start - 1].lower() in MENTION_WORDS:
             return f"{match.written} follows {text_words[match.start - 1]!r}"
         return f"{match.written} is followed by {text_words[match.start + match.length]!r}"
+
+    def _maker_named_for_label(
+        self, label: str, found: Sequence[BrandMatch], text_words: Sequence[str]
+    ) -> BrandMatch | None:
+        """The one maker the row's text names, when ``label`` is a label brand whose maker is
+        not recorded; mentions ("for Hikvision NVRs") and a second maker leave it open."""
+        if not self._names_no_maker(label):
+            return None
+        makers = {
+            match.vendor: match
+            for match in found
+            if match.vendor != label
+            and not self._mentioned(match, text_words)
+            and (known := self.knowledge.vendors.get(match.vendor)) is not None
+            and known.kind in ("manufacturer", "both")
+        }
+        return next(iter(makers.values())) if len(makers) == 1 else None
 
     def _names_no_maker(self, vendor: str) -> bool:
         """A label brand with no recorded relation to a maker."""
