@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from measure import run_measured
+from measure import compile_provscan, run_measured
 
 from provscan.report.contract import ScanDocument, from_contract
 from provscan.store.db import normalise_db_arg, open_store
@@ -162,6 +162,7 @@ def main() -> int:
         "holds scans is reused as it is",
     )
     args = parser.parse_args()
+    print(compile_provscan())
     with tempfile.TemporaryDirectory() as work:
         url = normalise_db_arg(args.db or str(Path(work) / "bench.db"))
         with open_store(url) as store:

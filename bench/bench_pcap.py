@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 
 import psutil
+from measure import compile_provscan
 
 # The scope interlock (docs/decisions/0007): everything this benchmark starts stays on loopback.
 os.environ.setdefault("PROVSCAN_ALLOWED_TARGETS", "127.0.0.0/8,::1/128")
@@ -292,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         "--bulk-kb", type=int, default=0, help="video-like bulk per device per pass (--sites)"
     )
     args = parser.parse_args(argv)
+    print(compile_provscan())
     device_count = 0
 
     directory = Path(tempfile.mkdtemp(prefix="provscan-bench-pcap-"))

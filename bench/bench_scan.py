@@ -21,7 +21,7 @@ import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from measure import run_measured
+from measure import compile_provscan, run_measured
 
 from provscan.knowledge import load_knowledge
 from provscan.lab.server import generate_bench_lab, run_lab_in_thread
@@ -73,6 +73,7 @@ def main() -> int:
     parser.add_argument("--no-nmap", action="store_true")
     parser.add_argument("--nmap-timeout", type=float, default=3600)
     args = parser.parse_args()
+    print(compile_provscan())
 
     network = ipaddress.ip_network(args.cidr)
     if not network.is_loopback:

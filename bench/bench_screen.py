@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from measure import run_measured
+from measure import compile_provscan, run_measured
 
 FIXTURE = Path(__file__).resolve().parent.parent / "tests/screen/fixtures/procurement_list.csv"
 #: Words a buyer adds to a description of a product already on the list.
@@ -66,6 +66,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--keep", type=Path, help="write the list and the output here")
     args = parser.parse_args()
+    print(compile_provscan())
 
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.keep or Path(scratch)

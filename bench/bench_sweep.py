@@ -25,7 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from measure import Measured, run_measured
+from measure import Measured, compile_provscan, run_measured
 
 from provscan.transport.limits import DEFAULT_PORTS
 
@@ -80,6 +80,7 @@ def main() -> int:
     parser.add_argument("--no-startup", action="store_true", help="skip the start-up runs")
     parser.add_argument("--timeout", type=float, default=1800)
     args = parser.parse_args()
+    print(compile_provscan())
 
     cidr = RANGES[args.size]
     network = ipaddress.ip_network(cidr)

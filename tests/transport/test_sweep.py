@@ -29,6 +29,12 @@ from provscan.targets import build_targets
 from provscan.transport.limits import ScanLimits
 from provscan.transport.nmap_sweep import SweepEngineError, find_nmap, nmap_command, sweep_nmap
 from provscan.transport.sweep import ConnectionSpacing, SweepLimits, SweptHost, sweep_connect
+from provscan.transport.sweep_workers import (
+    WORKERS_VARIABLE,
+    SweepWorkerError,
+    sweep_connect_parallel,
+    worker_count,
+)
 
 #: Loopback addresses of these tests (the lab uses 127.77/16, the benchmarks 127.80-81/16).
 BASE = "127.84.3."
@@ -461,3 +467,89 @@ def test_a_failing_sweep_fails_the_scan_with_its_message() -> None:
     )
     with pytest.raises(SweepEngineError, match="bad things"):
         asyncio.run(Scanner([], lambda evidence: Device(ip=evidence.address)).run(request))
+
+
+# --- the builtin sweep over worker processes (issue 14 point 1) -------------------------
+
+
+def test_workers_find_what_one_process_finds(listeners: list[Listener]) -> None:
+    # Given listeners on three addresses of a range, one port closed, one address excluded
+    listeners += [Listener(BASE + "61"), Listener(BASE + "61"), Listener(BASE + "70")]
+    excluded = Listener(BASE + "65", listeners[0].port)
+    listeners.append(excluded)
+    ports = sorted({*(x.port for x in listeners[:3]), free_port(BASE + "61")})
+    # and batches small enough that both workers get several
+    targets = list(build_targets([BASE + "60-90"], [BASE + "65"]))
+    named = [(address, f"name-{address}") for address, _ in targets]
+    # When the range is swept by two worker processes and by one process
+    parallel = by_address(list(sweep_connect_parallel(named, ports, workers=2)))
+    for listener in listeners:
+        listener.drain()
+    counts = [listener.accepted for listener in listeners]
+    single = by_address(list(sweep_connect(named, ports)))
+    # Then both report every host once, with the same open ports and the target's name
+    assert set(parallel) == set(single) == {address for address, _ in targets}
+    assert {a: h.open_ports for a, h in parallel.items()} == {
+        a: h.open_ports for a, h in single.items()
+    }
+    assert all(host.hostname == f"name-{address}" for address, host in parallel.items())
+    assert parallel[BASE + "61"].open_ports == tuple(sorted(x.port for x in listeners[:2]))
+    # And each listening port got one connection from the workers; the excluded one none
+    assert counts == [1, 1, 1, 0]
+
+
+def test_workers_check_the_interlock_themselves(
+    listeners: list[Listener], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given targets handed straight to the workers, one outside the interlock
+    inside, outside = Listener(BASE + "92"), Listener(BASE + "93")
+    listeners += [inside, outside]
+    monkeypatch.setenv("PROVSCAN_ALLOWED_TARGETS", f"{BASE}92/32")
+    targets = [(BASE + "92", None), (BASE + "93", None)]
+    hosts = by_address(
+        list(sweep_connect_parallel(targets, [inside.port, outside.port], workers=2))
+    )
+    # Then the worker processes (which inherit the environment) never touched it
+    assert set(hosts) == {BASE + "92"}
+    assert outside.drain() == 0 and inside.drain() == 1
+
+
+def test_a_stop_ends_the_workers() -> None:
+    calls = 0
+
+    def stop() -> bool:
+        nonlocal calls
+        calls += 1
+        return calls > 2
+
+    targets = list(build_targets([BASE + "0/24"]))
+    started = time.monotonic()
+    hosts = list(sweep_connect_parallel(targets, list(range(1000, 1100)), stop=stop, workers=2))
+    assert len(hosts) < 254
+    assert time.monotonic() - started < 5
+
+
+def test_a_failing_worker_is_an_error_not_an_empty_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A worker that cannot run (here: its interpreter exits at once with an error) fails the
+    # sweep with the worker's message instead of reporting its addresses as closed.
+    monkeypatch.setattr(sys, "executable", "/bin/false")
+    with pytest.raises(SweepWorkerError, match="sweep worker"):
+        list(sweep_connect_parallel([(BASE + "1", None)], [80], workers=2))
+
+
+def test_worker_count_follows_size_rate_and_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(WORKERS_VARIABLE, raising=False)
+    assert worker_count(100) == 1
+    assert worker_count(65534, rate_per_second=100) == 1
+    monkeypatch.setenv(WORKERS_VARIABLE, "3")
+    assert worker_count(100) == 3
+    assert worker_count(65534, rate_per_second=100) == 1  # one rate budget, one process
+    monkeypatch.setenv(WORKERS_VARIABLE, "1")
+    assert worker_count(65534) == 1
+    assert choose_sweeper("builtin", 65534)[1] is sweep_connect
+    monkeypatch.setenv(WORKERS_VARIABLE, "2")
+    assert choose_sweeper("builtin", 65534)[1] is not sweep_connect

@@ -2,10 +2,12 @@
 
 The scheduler runs a sweep engine in a worker thread and hands each host with an open port
 (or with discovery evidence) to its probe workers as soon as the host is decided; hosts
-with nothing open are only counted. The engines (docs/decisions/0010-sweep.md):
+with nothing open are only counted. The engines (docs/decisions/0017-sweep.md):
 
 - ``builtin``: :func:`provscan.transport.sweep.sweep_connect`, a batched non-blocking
-  connect loop (no process, every limit applied: in flight, per host, rate, timeouts);
+  connect loop (every limit applied: in flight, per host, rate, timeouts); on large ranges
+  with CPUs to spare and no rate limit, the same loop in one worker process per CPU
+  (:mod:`provscan.transport.sweep_workers`);
 - ``nmap``: :func:`provscan.transport.nmap_sweep.sweep_nmap`, nmap's connect scan on the
   already-checked addresses (its per-host parallelism is nmap's own);
 - ``auto``: nmap for large target sets (:data:`AUTO_NMAP_FROM` addresses or more) when it is
@@ -23,6 +25,7 @@ from provscan.errors import InputError
 from provscan.transport.limits import ScanLimits
 from provscan.transport.nmap_sweep import SweepEngineError, find_nmap, sweep_nmap
 from provscan.transport.sweep import ConnectionSpacing, SweepLimits, SweptHost, sweep_connect
+from provscan.transport.sweep_workers import sweep_connect_parallel, worker_count
 
 __all__ = [
     "SweepEngine",
@@ -72,6 +75,25 @@ def _nmap_sweeper(nmap: str) -> Sweeper:
     return sweeper
 
 
+def _builtin_sweeper(workers: int) -> Sweeper:
+    if workers <= 1:
+        return sweep_connect
+
+    def sweeper(
+        targets: Iterable[tuple[str, str | None]],
+        ports: Sequence[int],
+        limits: SweepLimits | None = None,
+        *,
+        stop: Callable[[], bool] | None = None,
+        spacing: ConnectionSpacing | None = None,
+    ) -> Iterator[SweptHost]:
+        return sweep_connect_parallel(
+            targets, ports, limits, stop=stop, spacing=spacing, workers=workers
+        )
+
+    return sweeper
+
+
 def choose_sweeper(
     engine: SweepEngine | str, addresses: int = 0, rate_per_second: float = 0.0
 ) -> tuple[str, Sweeper]:
@@ -90,7 +112,9 @@ def choose_sweeper(
     if engine is SweepEngine.auto:
         large = addresses >= AUTO_NMAP_FROM and not rate_per_second
         nmap = find_nmap() if large else None
-        return ("nmap", _nmap_sweeper(nmap)) if nmap else ("builtin", sweep_connect)
+        if nmap:
+            return "nmap", _nmap_sweeper(nmap)
+        return "builtin", _builtin_sweeper(worker_count(addresses, rate_per_second))
     if engine is SweepEngine.nmap:
         nmap = find_nmap()
         if nmap is None:
@@ -98,7 +122,7 @@ def choose_sweeper(
                 "--sweep-engine nmap: nmap is not installed (install it, or use builtin)"
             )
         return "nmap", _nmap_sweeper(nmap)
-    return "builtin", sweep_connect
+    return "builtin", _builtin_sweeper(worker_count(addresses, rate_per_second))
 
 
 def sweep_limits(limits: ScanLimits) -> SweepLimits:

@@ -95,20 +95,19 @@ def _ambiguous_aliases(knowledge: Knowledge) -> dict[str, set[str]]:
     """Aliases that are the first words of another vendor's name ("Samsung", an alias of
     Hanwha Vision for old Samsung Techwin cameras, begins "Samsung Electronics"): in free text
     they say nothing about which of the two made the device."""
-    spelled = {
-        vendor.name: [tuple(w.casefold() for w in _words(s)) for s in spellings(vendor)]
-        for vendor in knowledge.vendors.values()
-    }
+    # every proper leading run of words of every spelling -> the vendors spelled that way
+    # (one pass over the spellings instead of comparing each alias with each of them)
+    leading: dict[tuple[str, ...], set[str]] = {}
+    for vendor in knowledge.vendors.values():
+        for spelling in spellings(vendor):
+            words = tuple(w.casefold() for w in _words(spelling))
+            for end in range(1, len(words)):
+                leading.setdefault(words[:end], set()).add(vendor.name)
     result: dict[str, set[str]] = {}
     for vendor in knowledge.vendors.values():
         for alias in vendor.aliases:
             words = tuple(w.casefold() for w in _words(alias))
-            if any(
-                len(other) > len(words) and other[: len(words)] == words
-                for name, others in spelled.items()
-                if name != vendor.name
-                for other in others
-            ):
+            if leading.get(words, set()) - {vendor.name}:
                 result.setdefault(vendor.name, set()).add(alias)
     return result
 

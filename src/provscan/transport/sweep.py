@@ -2,7 +2,7 @@
 
 A batched non-blocking connect loop over raw sockets and one ``epoll`` (``poll`` elsewhere):
 no coroutine, task or future per connection, so it runs at close to the kernel's pace
-(docs/decisions/0010-sweep.md has the measurements). Memory stays bounded: at most
+(docs/decisions/0017-sweep.md has the measurements). Memory stays bounded: at most
 ``in_flight`` sockets are open, at most two rounds of ``hosts_per_round`` hosts are tracked,
 and only open ports are kept. Ports are tried port-major within a round, so consecutive
 connections go to different hosts, and never more than ``per_host`` at once to one host.
