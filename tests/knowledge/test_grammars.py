@@ -164,6 +164,11 @@ def _problem(data_dir: Path) -> str:
             "also matched by grammar",
         ),
         (lambda d: d["grammars"][0].update(pattern="(unclosed"), "does not compile"),
+        (
+            lambda d: d["grammars"][0].update(brandless_kinds=["camera"], requires_brand=False),
+            "brandless_kinds needs requires_brand",
+        ),
+        (lambda d: d["grammars"][0].update(brandless_kinds=["car"]), "brandless_kinds"),
     ],
 )
 def test_broken_grammar_files_are_refused(data_copy: Path, change: Any, message: str) -> None:

@@ -129,14 +129,30 @@ class _Candidates:
         )
 
 
-def _signal_group(claim: Claim) -> str:
+def signal_group(rule_id: str, observed_field: str) -> str:
     """What counts as one independent signal for the verdict rule: the observation field, except
     that every name the device prints about itself is one signal (a self-signed certificate's
     subject and issuer, or a realm that repeats the title, say the same thing twice). A
     fallback's claims are no signal at all here (:meth:`Attributor._unsupported_makers`)."""
-    if claim.rule_id.startswith(NAME_RULE_PREFIX):
+    if rule_id.startswith(NAME_RULE_PREFIX):
         return NAME_RULE_PREFIX
-    return claim.observation.field
+    return observed_field
+
+
+def establishes(signals: Iterable[tuple[str, bool, bool]]) -> tuple[bool, int]:
+    """The verdict rule for a maker of a restricted family, on its signals given as (signal
+    group, maker-specific, from nmap's fallback): whether they establish it (one maker-specific
+    signal, or signals of :data:`MIN_INDEPENDENT_SHARED_FIELDS` independent groups; a fallback's
+    never count) and how many independent groups they have. ``provscan explain`` applies the
+    same function to a device's evidence, so the explanation cannot drift from the verdict."""
+    groups: set[str] = set()
+    for group, specific, fallback in signals:
+        if fallback:
+            continue
+        if specific:
+            return True, len(groups | {group})
+        groups.add(group)
+    return len(groups) >= MIN_INDEPENDENT_SHARED_FIELDS, len(groups)
 
 
 def _one_fallback_signal(claims: list[Claim], notes: list[str]) -> list[Claim]:
@@ -233,16 +249,16 @@ class Attributor:
             if self.knowledge.family_of(maker) is None:
                 continue  # the verdict rule guards restricted verdicts only
             claims = support.get(_key(maker), [])
-            if any(self.maker_specific(claim) for claim in claims):
-                continue
-            fields = {
-                _signal_group(claim)
+            established, _ = establishes(
+                (
+                    signal_group(claim.rule_id, claim.observation.field),
+                    self.maker_specific(claim),
+                    claim.observation.protocol in FALLBACK_PROTOCOLS,
+                )
                 for claim in claims
-                if claim.observation.protocol not in FALLBACK_PROTOCOLS
-            }
-            if len(fields) >= MIN_INDEPENDENT_SHARED_FIELDS:
-                continue
-            weak[maker] = claims
+            )
+            if not established:
+                weak[maker] = claims
         return weak
 
     def _shared_note(self, maker: str, claims: Sequence[Claim], review: bool) -> str:

@@ -409,6 +409,8 @@ def build_explanation(
 def _maker_support(
     lines: Sequence[EvidenceLine], knowledge: Knowledge, min_fields: int
 ) -> tuple[MakerSupport, ...]:
+    from provscan.attribution.attribute import establishes, signal_group
+
     named: dict[str, list[EvidenceLine]] = {}
     for line in lines:
         for key in ("manufacturer", "brand"):
@@ -426,13 +428,22 @@ def _maker_support(
             )
         )
         fields = tuple(dict.fromkeys(i.field for i in items if i.specificity == "shared"))
+        # the attribution's own rule, on the same signals (never a second copy of it)
+        established, groups = establishes(
+            (
+                signal_group(i.rule_id or "", i.field),
+                i.specificity in ("maker-specific", "registry", "grammar"),
+                i.specificity == "fallback",
+            )
+            for i in items
+            if i.specificity in ("maker-specific", "registry", "grammar", "shared", "fallback")
+        )
         if specific:
-            established, reason = True, f"maker-specific signal: {', '.join(specific)}"
-        elif len(fields) >= min_fields:
-            established = True
-            reason = f"shared signals corroborate each other on {len(fields)} fields"
+            reason = f"maker-specific signal: {', '.join(specific)}"
+        elif established:
+            reason = f"shared signals corroborate each other on {groups} independent fields"
         elif family is None:
-            established = True
+            established = True  # the verdict rule guards restricted verdicts only
             only = "shared signals" if fields else "nmap's fallback"
             reason = f"{only} only; enough for a maker outside the restricted families"
         else:
@@ -440,8 +451,8 @@ def _maker_support(
             others = sorted({name for i in items for name in i.shared_with})
             also = f", also produced by {', '.join(others)}" if others else ""
             reason = (
-                f"only shared signals on {len(fields)} field(s){also}: a restricted maker "
-                f"needs one maker-specific signal or shared signals on {min_fields} fields"
+                f"only shared signals on {groups} independent field(s){also}: a restricted "
+                f"maker needs one maker-specific signal or shared signals on {min_fields} fields"
             )
             if any(i.specificity == "fallback" for i in items):
                 reason += " (nmap's fallback never counts)"

@@ -33,7 +33,7 @@ from provscan.knowledge.oui_owners import (
     OuiOwner,
     read_oui_owners,
 )
-from provscan.knowledge.relations import RELATIONS_FILE
+from provscan.knowledge.relations import RELATIONS_FILE, RelationDeviceType
 from provscan.knowledge.vocabulary import Vendor, check_vendor_name
 
 GRAMMARS_FILE = "model_grammars.yaml"
@@ -90,6 +90,13 @@ class ModelGrammar(StrictModel):
     in_relation_scope: bool = False
     #: Only match when the row or device also names this brand (short, generic numbers).
     requires_brand: bool = False
+    #: With ``requires_brand``: kinds of product (the screening's kind words: camera, ptz,
+    #: doorbell...) under which a product-list row may give this name without the brand. Such
+    #: a match counts only when the row names one of these kinds besides the name, no brand at
+    #: all and no other part number, nothing but product words stands before the name, and at
+    #: a lower confidence (docs/decisions/0024-brandless-consumer-names.md). Screening only: a
+    #: scanned device's model string still needs the brand.
+    brandless_kinds: list[RelationDeviceType] = Field(default_factory=list)
     sources: list[str] = Field(min_length=1)
     examples: list[str] = Field(min_length=1)
     negatives: list[str] = Field(default_factory=list)
@@ -101,6 +108,8 @@ class ModelGrammar(StrictModel):
             re.compile(self.pattern, re.IGNORECASE)
         except re.error as exc:
             raise ValueError(f"grammar {self.id}: pattern does not compile: {exc}") from exc
+        if self.brandless_kinds and not self.requires_brand:
+            raise ValueError(f"grammar {self.id}: brandless_kinds needs requires_brand: true")
         return self
 
 

@@ -19,11 +19,16 @@ The rules (docs/decisions/0004-product-matching.md):
   (then it is a relabel): the stated brand names the maker and the other numbering is a note,
   or a ``review`` when the numbering is maker-specific, its maker restricted and the brand a
   documented relabeller of some maker;
+- a consumer product name that counts only next to its brand (a grammar with
+  ``brandless_kinds``: "C8C", "Ranger 2") counts without it only when the row names one of
+  the grammar's kinds of product, no brand, no other part number and nothing but product words
+  before the name, and then at a lower confidence (docs/decisions/0024);
 - nothing recognised is ``unknown``, with the reason.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -65,6 +70,20 @@ PROBABLE_RELABEL_FACTOR = 0.9
 MAX_UNKNOWN_LABEL_WORDS = 2
 #: Makers whose weight is this close to the best are reported as alternatives.
 ALTERNATIVE_MARGIN = 0.05
+#: A consumer product name read without its brand (``brandless_kinds``) counts this much of
+#: its grammar's weight: a medium grammar stays a verdict (0.75 * 0.9), a low one a review.
+BRANDLESS_FACTOR = 0.9
+#: Longest product name, in words, read without its brand ("Ranger Pro Z").
+BRANDLESS_MAX_WORDS = 3
+#: Words that may stand before a product name read without its brand besides product and kind
+#: words (anything else there may be another maker's name: "Land Cruiser", "Ford Ranger").
+BRANDLESS_LEADING_WORDS = frozenset(
+    {"wi-fi", "pir", "elife", "pan", "tilt", "pan/tilt", "pt", "battery", "solar"}
+)
+#: A unit after a name ending in a bare number makes the number a size ("Bullet 2 MP").
+BRANDLESS_UNIT_WORDS = frozenset(
+    {"mp", "megapixel", "megapixels", "k", "mm", "pcs", "pc", "x", "ch", "channel", "channels"}
+)
 
 
 @dataclass(frozen=True)
@@ -118,6 +137,18 @@ class ProductIdentifier:
         self.knowledge = knowledge
         self.brands = BrandFinder(knowledge)
         self.grammars = GrammarIndex(grammar_knowledge)
+        #: Grammars whose names may be read without the brand (``brandless_kinds``), in file
+        #: order, with one combined pattern as a first filter.
+        self._brandless = [
+            (order, grammar, re.compile(grammar.pattern, re.IGNORECASE))
+            for order, grammar in enumerate(grammar_knowledge.grammars)
+            if grammar.brandless_kinds
+        ]
+        self._brandless_any = (
+            re.compile("|".join(f"(?:{g.pattern})" for _, g, _ in self._brandless), re.IGNORECASE)
+            if self._brandless
+            else None
+        )
 
     # -- relations --------------------------------------------------------------------------
 
@@ -210,6 +241,13 @@ class ProductIdentifier:
                 found_in_text = fuzzy
                 context |= {match.vendor for match in fuzzy}
                 hits = self._hits(model_words, text_words, context)
+        brandless: GrammarHit | None = None
+        if not hits and label is None:
+            found = self._brandless_hit(model_words, text_words, found_in_text)
+            if found is not None:
+                from_model, brandless = found
+                hits = [(from_model, brandless)]
+                found_in_text = []  # only the name itself was read as a brand ("H3c")
         best = self._best_hit(hits, label_match.vendor if label_match else None, found_in_text)
         kinds = product_kinds([*model_words, *text_words])
         if best is not None and best.grammar.device_type:
@@ -218,7 +256,7 @@ class ProductIdentifier:
         if label is None and found_in_text:
             label_match = self._text_brand(found_in_text, best, hits, text_words, work)
             label = label_match.vendor if label_match is not None else None
-        elif label is None and best is not None:
+        elif label is None and best is not None and brandless is None:
             label = self._unknown_label(model_words if best_from_model else text_words, best)
         if label_match is not None and not label_match.exact:
             work.reasons.append(
@@ -247,8 +285,10 @@ class ProductIdentifier:
             result = stated_result
         elif best is not None:
             result = self._from_grammar(best, label, label_known, brand_factor, kinds, work)
-        elif label is not None and label_known and (
-            named := self._maker_named_for_label(label, found_in_text, text_words)
+        elif (
+            label is not None
+            and label_known
+            and (named := self._maker_named_for_label(label, found_in_text, text_words))
         ):
             # "LaView ... rebranded Hikvision": the row itself says who made a label brand
             # whose maker is not recorded.
@@ -274,6 +314,13 @@ class ProductIdentifier:
             else:
                 work.reasons.append("no known brand and no model-number grammar found")
         maker, brand_out, relation, confidence, alternatives = result
+        if brandless is not None and maker is not None:
+            confidence *= BRANDLESS_FACTOR
+            work.reasons.append(
+                f"{brandless.model!r} is a {brandless.grammar.brand} product name, read without "
+                f"the brand because the row names a {' / '.join(sorted(kinds))} and no brand "
+                "or other part number (lower confidence)"
+            )
         if (
             maker is not None
             and label_match is not None
@@ -420,6 +467,82 @@ class ProductIdentifier:
         hits = [(True, hit) for hit in self.grammars.find(model_words, context)]
         hits += [(False, hit) for hit in self.grammars.find(text_words, context)]
         return hits
+
+    def _brandless_hit(
+        self,
+        model_words: Sequence[str],
+        text_words: Sequence[str],
+        found: Sequence[BrandMatch],
+    ) -> tuple[bool, GrammarHit] | None:
+        """A consumer product name given without its brand ("C8C, ptz"), or None.
+
+        Only for grammars with ``brandless_kinds``, and only when the row names one of those
+        kinds, every brand the row names is the name itself ("H3c"), no other token looks
+        like a part number, and only product words stand before the name.
+        """
+        if self._brandless_any is None:
+            return None
+        kinds = product_kinds([*model_words, *text_words])
+        if not kinds:
+            return None
+        best: tuple[int, int, bool, GrammarHit] | None = None
+        for from_model, words in ((True, model_words), (False, text_words)):
+            for start in range(len(words)):
+                for length in range(1, min(BRANDLESS_MAX_WORDS, len(words) - start) + 1):
+                    text = " ".join(words[start : start + length])
+                    if self._brandless_any.fullmatch(text) is None:
+                        continue
+                    for order, grammar, pattern in self._brandless:
+                        if not kinds & set(grammar.brandless_kinds):
+                            continue
+                        if pattern.fullmatch(text) is None:
+                            continue
+                        hit = GrammarHit(grammar, text, start, length, order)
+                        rank = (-length, order)
+                        if best is None or rank < best[:2]:
+                            best = (*rank, from_model, hit)
+                        break
+        if best is None:
+            return None
+        _, _, from_model, hit = best
+        words = model_words if from_model else text_words
+        end = hit.start + hit.length
+        # the kind must be said besides the name ("Bullet 2E" alone names itself a bullet)
+        rest = [*words[: hit.start], *words[end:]]
+        other = text_words if from_model else model_words
+        if not product_kinds([*rest, *other]) & set(hit.grammar.brandless_kinds):
+            return None
+        # every brand named in the row is the name itself
+        spans = self.brands.find_exact(words)
+        if len(found) != len(spans) or any(
+            match.start < hit.start or match.start + match.length > end for match in spans
+        ):
+            return None
+        # no other part number in the row (the name belongs to another maker's product)
+        for index, word in enumerate([*model_words, *text_words]):
+            position = index if from_model else index - len(model_words)
+            inside = (index < len(model_words)) == from_model and hit.start <= position < end
+            if not inside and looks_like_model(word):
+                return None
+        # only product words before the name ("Land Cruiser", "Ford Ranger" are not Imou's)
+        for word in words[: hit.start]:
+            lowered = word.lower()
+            if not (
+                lowered in PRODUCT_WORDS
+                or lowered in KIND_WORDS
+                or lowered in BRANDLESS_LEADING_WORDS
+                or any(character.isdigit() for character in word)
+                or not any(character.isalpha() for character in word)
+            ):
+                return None
+        # a name ending in a bare number followed by a unit is a size ("Bullet 2 MP")
+        if (
+            words[end - 1].isdigit()
+            and end < len(words)
+            and words[end].lower() in BRANDLESS_UNIT_WORDS
+        ):
+            return None
+        return from_model, hit
 
     def _corroborated(
         self, fuzzy: list[BrandMatch], hits: list[tuple[bool, GrammarHit]], work: _Working
@@ -633,6 +756,10 @@ class ProductIdentifier:
 
         maker = grammar.maker
         brand_out = label or grammar.brand
+        if grammar.brandless_kinds and label == grammar.brand:
+            # A name that may be read without its brand is weighed for that reading; next to
+            # its brand, the brand confirms it ("EZVIZ H3c").
+            weight = noisy_or(weight, CONFIRMED_BRAND_WEIGHT * brand_factor)
         if label is None:
             kind, relation = self._relation_kind(grammar.brand, maker)
             if relation is not None:
