@@ -77,13 +77,14 @@ def test_a_module_makers_oui_names_no_device_maker() -> None:
 
 
 def test_the_emui_vendor_class_alone_does_not_establish_huawei() -> None:
-    device = passive_device(("dhcp", "dhcp.vendor_class", 67, "HUAWEI:android:ANA"))
+    # a board code not known as Huawei-made (ANA, the P40, is: test_huawei_board_codes.py)
+    device = passive_device(("dhcp", "dhcp.vendor_class", 67, "HUAWEI:android:QZX"))
     assert not device.restricted
 
 
 def test_the_emui_vendor_class_with_a_huawei_oui_is_huawei() -> None:
     device = passive_device(
-        ("dhcp", "dhcp.vendor_class", 67, "HUAWEI:android:ANA"), mac="5C:E8:83:00:00:01"
+        ("dhcp", "dhcp.vendor_class", 67, "HUAWEI:android:QZX"), mac="5C:E8:83:00:00:01"
     )
     assert device.manufacturer == "Huawei"
     assert device.restricted
