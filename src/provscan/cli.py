@@ -26,7 +26,6 @@ from provscan.commands.common import (
     FormatOption,
     NmapFallbackOption,
     NoDbOption,
-    OutputFormat,
     OutputOption,
     PolicyOption,
     QuietOption,
@@ -39,6 +38,7 @@ from provscan.commands.common import (
     finish,
     guard_output,
     nmap_fallback,
+    output_format,
     parse_policy_ids,
     resolve_acting_as,
     scan_coverage,
@@ -142,7 +142,7 @@ def scan(
     ] = None,
     policy: PolicyOption = None,
     acting_as: AsOption = None,
-    fmt: FormatOption = OutputFormat.table,
+    fmt: FormatOption = None,
     output: OutputOption = None,
     force: ForceOption = False,
     db: DbOption = None,
@@ -265,6 +265,7 @@ def scan(
     from provscan.targets import build_targets, parse_ports
 
     try:
+        fmt = output_format(fmt, output)
         guard_output(
             output,
             [*target_files(targets), *target_files(exclude), credentials],
@@ -336,7 +337,7 @@ def scan(
     epilog=epilog("provscan demo", "provscan demo -f json -o demo.json --no-db", "provscan demo -v")
 )
 def demo(
-    fmt: FormatOption = OutputFormat.table,
+    fmt: FormatOption = None,
     output: OutputOption = None,
     force: ForceOption = False,
     db: DbOption = None,
@@ -353,6 +354,7 @@ def demo(
     from provscan.targets import build_targets
 
     try:
+        fmt = output_format(fmt, output)
         guard_output(output, [], db=db, force=force)
         with run_lab_in_thread() as lab:
             addresses = sorted({d.address for d in lab.devices}, key=address_sort_key)

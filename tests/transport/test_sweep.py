@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from provscan.engine import sweep as engine_sweep
 from provscan.engine.scanner import Scanner, ScanRequest
 from provscan.engine.sweep import SweepEngine, choose_sweeper
 from provscan.errors import InputError
@@ -445,9 +446,15 @@ def test_auto_hands_large_sets_to_nmap_only_without_a_rate_limit(
     fake.write_text("#!/bin/sh\nexit 0\n")
     fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv("PATH", str(tmp_path))
+    # one CPU: nmap's C loop for large sets without a rate limit
+    monkeypatch.setattr(engine_sweep, "available_cpus", lambda: 1)
     assert choose_sweeper("auto", 4095)[0] == "builtin"
     assert choose_sweeper("auto", 4096)[0] == "nmap"
     assert choose_sweeper("auto", 65534, rate_per_second=100)[0] == "builtin"
+    # two CPUs or more: the builtin's worker processes, which report progress as they go
+    monkeypatch.setattr(engine_sweep, "available_cpus", lambda: 2)
+    assert choose_sweeper("auto", 65534)[0] == "builtin"
+    monkeypatch.setattr(engine_sweep, "available_cpus", lambda: 1)
     monkeypatch.setenv("PATH", os.devnull)
     assert choose_sweeper("auto", 65534)[0] == "builtin"
 

@@ -84,9 +84,44 @@ AsOption = Annotated[
     ),
 ]
 FormatOption = Annotated[
-    OutputFormat,
-    typer.Option("--format", "-f", metavar="table|json|jsonl|csv", help="Output format."),
+    OutputFormat | None,
+    typer.Option(
+        "--format",
+        "-f",
+        metavar="table|json|jsonl|csv",
+        help="Output format (default: from the --output file's suffix, else table).",
+    ),
 ]
+#: ``--output`` suffixes that choose the format when ``--format`` is not given.
+SUFFIX_FORMATS = {
+    ".json": OutputFormat.json,
+    ".jsonl": OutputFormat.jsonl,
+    ".ndjson": OutputFormat.jsonl,
+    ".csv": OutputFormat.csv,
+    ".txt": OutputFormat.table,
+}
+#: Report formats only ``provscan report`` writes (a scan's -o x.pdf would be a text file).
+REPORT_SUFFIXES = frozenset({".html", ".htm", ".pdf", ".xlsx"})
+
+
+def output_format(fmt: OutputFormat | None, output: Path | None) -> OutputFormat:
+    """The format asked for, else the one the ``--output`` file's suffix names (``x.json``:
+    JSON), else the table. A suffix of a report only ``provscan report`` writes is refused
+    (exit 2) before any work, rather than a text table written under that name."""
+    if fmt is not None:
+        return fmt
+    if output is None or str(output) == "-":
+        return OutputFormat.table
+    suffix = output.suffix.lower()
+    if suffix in REPORT_SUFFIXES:
+        raise UsageProblem(
+            f"--output {output}: {suffix[1:].upper()} reports are written by `provscan report` "
+            "from a stored scan; here give -f table|json|jsonl|csv or a .txt, .json, .jsonl or "
+            ".csv file name"
+        )
+    return SUFFIX_FORMATS.get(suffix, OutputFormat.table)
+
+
 OutputOption = Annotated[
     Path | None,
     typer.Option(
@@ -283,6 +318,13 @@ def emit(
             failure = exc
     try:
         write_output(result, fmt.value, output, Console(soft_wrap=False), verbose=verbose)
+        if output is not None and str(output) != "-":
+            restricted = sum(1 for device in result.devices if device.restricted)
+            stderr.print(
+                f"wrote {fmt.value} report to {escape(str(output))}: "
+                f"{len(result.devices)} devices, {restricted} restricted",
+                highlight=False,
+            )
     finally:
         if stored is not None:
             stderr.print(

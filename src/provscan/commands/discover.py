@@ -23,7 +23,6 @@ from provscan.commands.common import (
     ForceOption,
     FormatOption,
     NoDbOption,
-    OutputFormat,
     OutputOption,
     PolicyOption,
     SiteOption,
@@ -32,6 +31,7 @@ from provscan.commands.common import (
     fail_for,
     finish,
     guard_output,
+    output_format,
     parse_policy_ids,
     resolve_acting_as,
     target_files,
@@ -119,7 +119,7 @@ def register(app: typer.Typer) -> None:
         ] = DEFAULT_TIMEOUT_S,
         policy: PolicyOption = None,
         acting_as: AsOption = None,
-        fmt: FormatOption = OutputFormat.table,
+        fmt: FormatOption = None,
         output: OutputOption = None,
         force: ForceOption = False,
         db: DbOption = None,
@@ -137,6 +137,7 @@ def register(app: typer.Typer) -> None:
         started = datetime.now(UTC)
         settings = DiscoverySettings(timeout_s=timeout, interface=iface, loopback_timeout_s=timeout)
         try:
+            fmt = output_format(fmt, output)
             guard_output(output, target_files(targets), db=db, force=force)
             policy_ids = parse_policy_ids(policy)
             org_types = resolve_acting_as(acting_as)

@@ -16,7 +16,6 @@ from provscan.commands.common import (
     FormatOption,
     NmapFallbackOption,
     NoDbOption,
-    OutputFormat,
     OutputOption,
     PolicyOption,
     QuietOption,
@@ -27,6 +26,7 @@ from provscan.commands.common import (
     finish,
     guard_output,
     nmap_fallback,
+    output_format,
     parse_policy_ids,
     resolve_acting_as,
     stderr,
@@ -71,7 +71,7 @@ def register(app: typer.Typer) -> None:
         from_format: FromOption = None,
         policy: PolicyOption = None,
         acting_as: AsOption = None,
-        fmt: FormatOption = OutputFormat.table,
+        fmt: FormatOption = None,
         output: OutputOption = None,
         force: ForceOption = False,
         db: DbOption = None,
@@ -87,6 +87,7 @@ def register(app: typer.Typer) -> None:
         from provscan.pipeline import run_import
 
         try:
+            fmt = output_format(fmt, output)
             guard_output(output, files, db=db, force=force)
             policy_ids = parse_policy_ids(policy)
             org_types = resolve_acting_as(acting_as)

@@ -20,7 +20,6 @@ from provscan.commands.common import (
     ForceOption,
     FormatOption,
     NoDbOption,
-    OutputFormat,
     OutputOption,
     PolicyOption,
     emit,
@@ -28,6 +27,7 @@ from provscan.commands.common import (
     finish,
     guard_output,
     open_db,
+    output_format,
     parse_policy_ids,
     resolve_acting_as,
     stderr,
@@ -105,7 +105,7 @@ def pull(
     site: NetBoxSiteOption = None,
     policy: PolicyOption = None,
     acting_as: AsOption = None,
-    fmt: FormatOption = OutputFormat.table,
+    fmt: FormatOption = None,
     output: OutputOption = None,
     force: ForceOption = False,
     db: DbOption = None,
@@ -125,6 +125,7 @@ def pull(
     from provscan.screening.run import bundled_identifier
 
     try:
+        fmt = output_format(fmt, output)
         guard_output(output, [token_file], db=db, force=force)
         policy_ids = parse_policy_ids(policy)
         org_types = resolve_acting_as(acting_as)

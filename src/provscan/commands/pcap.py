@@ -30,6 +30,7 @@ from provscan.commands.common import (
     finish,
     guard_output,
     nmap_fallback,
+    output_format,
     parse_policy_ids,
     resolve_acting_as,
     stderr,
@@ -112,7 +113,7 @@ def register(app: typer.Typer) -> None:
         ],
         policy: PolicyOption = None,
         acting_as: AsOption = None,
-        fmt: FormatOption = OutputFormat.table,
+        fmt: FormatOption = None,
         output: OutputOption = None,
         force: ForceOption = False,
         db: DbOption = None,
@@ -144,7 +145,7 @@ def register(app: typer.Typer) -> None:
 def run_pcap(
     files: list[str],
     policy: str | None,
-    fmt: OutputFormat,
+    fmt: OutputFormat | None,
     output: Path | None,
     db: str | None,
     no_db: bool,
@@ -169,6 +170,7 @@ def run_pcap(
     # with it): what was read is printed and stored, marked incomplete, and the exit is 130.
     stop = threading.Event()
     try:
+        chosen = output_format(fmt, output)
         guard_output(output, files, db=db, force=force)
         policy_ids = parse_policy_ids(policy)
         org_types = resolve_acting_as(acting_as)
@@ -190,7 +192,7 @@ def run_pcap(
         for note in result.info.notes:
             if " is truncated" in note or " is corrupt" in note:
                 warn(note)
-        emit(result, fmt, output, db, no_db, verbose=verbose, site=site)
+        emit(result, chosen, output, db, no_db, verbose=verbose, site=site)
     except ProvscanError as exc:
         raise fail_for(exc) from None
     if stop.is_set():

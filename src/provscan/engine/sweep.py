@@ -10,9 +10,10 @@ with nothing open are only counted. The engines (docs/decisions/0017-sweep.md):
   (:mod:`provscan.transport.sweep_workers`);
 - ``nmap``: :func:`provscan.transport.nmap_sweep.sweep_nmap`, nmap's connect scan on the
   already-checked addresses (its per-host parallelism is nmap's own);
-- ``auto``: nmap for large target sets (:data:`AUTO_NMAP_FROM` addresses or more) when it is
-  installed and no ``--rate`` is set, where its C loop is measurably faster; ``builtin``
-  otherwise.
+- ``auto``: ``builtin``, except on a machine with one CPU for large target sets
+  (:data:`AUTO_NMAP_FROM` addresses or more, no ``--rate``) when nmap is installed: there its
+  C loop is faster than one Python process, while with two CPUs or more the builtin's worker
+  processes are as fast and report progress as they go.
 """
 
 from __future__ import annotations
@@ -25,7 +26,11 @@ from provscan.errors import InputError
 from provscan.transport.limits import ScanLimits
 from provscan.transport.nmap_sweep import SweepEngineError, find_nmap, sweep_nmap
 from provscan.transport.sweep import ConnectionSpacing, SweepLimits, SweptHost, sweep_connect
-from provscan.transport.sweep_workers import sweep_connect_parallel, worker_count
+from provscan.transport.sweep_workers import (
+    available_cpus,
+    sweep_connect_parallel,
+    worker_count,
+)
 
 __all__ = [
     "SweepEngine",
@@ -110,8 +115,11 @@ def choose_sweeper(
             f"--sweep-engine must be auto, builtin or nmap, not {str(engine)!r}"
         ) from None
     if engine is SweepEngine.auto:
+        # nmap only where the builtin loop cannot be spread over CPUs (one CPU): with two or
+        # more, the builtin's workers are as fast and the progress bar moves during the sweep
+        # (nmap reports nothing until it ends); decision 0017, "Workers".
         large = addresses >= AUTO_NMAP_FROM and not rate_per_second
-        nmap = find_nmap() if large else None
+        nmap = find_nmap() if large and available_cpus() < 2 else None
         if nmap:
             return "nmap", _nmap_sweeper(nmap)
         return "builtin", _builtin_sweeper(worker_count(addresses, rate_per_second))
