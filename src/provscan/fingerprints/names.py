@@ -20,6 +20,8 @@ words, with the controlled vocabulary (``vendors.yaml``: names, aliases, legal n
 - a name after a word that makes it a mention ("for", "with", "compatible") or before one
   ("Hikvision-compatible") is skipped, with every shorter name inside it: a title "Viewer for
   Prama Hikvision India cameras" is not Hikvision's; a two-letter alias ("DH") is never read.
+  The words are data (``mention_words.yaml``, in :class:`Knowledge`); "by" is not among them:
+  "camera by Hikvision" names the maker.
 
 The finder says nothing about how much a name proves: attribution treats what it finds as a
 shared signal (any maker's firmware can print any name), never as a maker-specific one.
@@ -33,38 +35,6 @@ from dataclasses import dataclass
 from provscan.knowledge.loader import Knowledge
 from provscan.knowledge.vocabulary import spellings, vendor_key
 
-#: Words after which a vendor name is a mention (what the product runs on, works with or
-#: replaces), not its label: "camera module for Raspberry Pi", "works with Ring".
-#: "by" is not among them: "camera by Hikvision" names the maker.
-MENTION_WORDS = frozenset(
-    {
-        "for",
-        "on",
-        "with",
-        "via",
-        "using",
-        "compatible",
-        "supports",
-        "supporting",
-        "like",
-        "replaces",
-        "replacing",
-        # the same in Chinese (lists and listings now read Chinese maker names): "适用于 华为
-        # P30 手机壳" is a phone case for a Huawei phone, "兼容 海康威视" works with Hikvision
-        "适用于",
-        "适用",
-        "用于",
-        "兼容",
-        "支持",
-        "配套",
-        "替代",
-    }
-)
-#: Words after a name that make it a mention ("Hikvision-compatible NVR"; "华为 专用", made
-#: for Huawei's).
-MENTIONED_AFTER = frozenset(
-    {"compatible", "compliant", "supported", "兼容", "专用", "通用", "适用"}
-)
 #: Longest spelling tried, in words.
 MAX_NAME_WORDS = 6
 #: Spellings shorter than this (in letters and digits) match only when written in capitals.
@@ -144,6 +114,8 @@ class NameFinder:
                     self._names.setdefault(key, (vendor.name, is_line))
                 longest = max(longest, len(words))
         self._longest = min(longest, MAX_NAME_WORDS)
+        self._mention_before = knowledge.mention_words.before
+        self._mention_after = knowledge.mention_words.after
 
     def find(self, text: str) -> list[NameHit]:
         """Every vendor named in ``text``, longest spelling first, in text order, once each."""
@@ -164,8 +136,8 @@ class NameFinder:
                 if len(letters) < MIN_ANY_CASE_LENGTH and not letters.isupper():
                     continue
                 taken.update(span)  # a mention covers the name's words too
-                mentioned = (start > 0 and folded[start - 1] in MENTION_WORDS) or (
-                    start + length < len(folded) and folded[start + length] in MENTIONED_AFTER
+                mentioned = (start > 0 and folded[start - 1] in self._mention_before) or (
+                    start + length < len(folded) and folded[start + length] in self._mention_after
                 )
                 if mentioned:
                     continue

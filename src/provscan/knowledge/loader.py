@@ -1,10 +1,11 @@
 """The knowledge the rest of provscan uses, composed from the per-kind loaders.
 
 Each kind of data file has its own module (schema, cross-checks, typed result): vocabulary,
-families, relations, policies, fingerprints, http_endpoints, vulnerabilities, accounts, eol,
-cloud_endpoints, device_api, exposure, remediation, observation_fields, and grammars with
-oui_owners. This module reads them into :class:`Knowledge` and :class:`PostureKnowledge`;
-every problem is reported at once, each with its file, entry and line.
+families, relations, policies, fingerprints, http_endpoints, mention_words, vulnerabilities,
+accounts, eol, cloud_endpoints, device_api, exposure, remediation, observation_fields, and
+grammars with oui_owners. This module reads them into :class:`Knowledge` and
+:class:`PostureKnowledge`; every problem is reported at once, each with its file, entry and
+line.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from provscan.errors import KnowledgeError
 from provscan.knowledge.accounts import DEFAULT_ACCOUNTS_FILE, DefaultAccount, read_default_accounts
 from provscan.knowledge.base import (
+    BUNDLED_DATA_DIR,
     DEFAULT_DATA_DIR,
     Parsed,
     Problems,
@@ -70,6 +73,9 @@ from provscan.knowledge.vulnerabilities import (
     read_vulnerabilities,
 )
 
+if TYPE_CHECKING:
+    from provscan.knowledge.mention_words import MentionWords
+
 __all__ = [
     "CLOUD_ENDPOINTS_FILE",
     "DEFAULT_ACCOUNTS_FILE",
@@ -110,6 +116,8 @@ class Knowledge:
     policies: dict[str, Policy]
     fingerprints: tuple[LoadedFingerprints, ...]
     http_endpoints: HttpEndpointFile | None = None
+    #: Words that make a vendor name next to them a mention ("for Hikvision", "华为 专用").
+    mention_words: MentionWords = field(kw_only=True)
     _vendor_by_key: dict[str, str] = field(init=False, repr=False)
     _vendor_by_line: dict[str, str] = field(init=False, repr=False)
     _family_by_current_member: dict[str, str] = field(init=False, repr=False)
@@ -221,7 +229,19 @@ def read_knowledge(data_dir: Path, problems: Problems) -> CoreRead:
     policies = read_policies(data_dir, problems, families)
     fingerprint_files = read_fingerprints(data_dir, problems, names)
     http_endpoints = read_http_endpoints(data_dir, problems)
-    if names is None or families is None or relations is None or policies is None:
+    # imported here, not at the top: importing the name finder must stay as quick as it was
+    from provscan.knowledge.mention_words import MENTION_WORDS_FILE, read_mention_words
+
+    # a directory without the file (an older pack, a test's partial copy) uses the bundled one
+    mention_dir = data_dir if (data_dir / MENTION_WORDS_FILE).exists() else BUNDLED_DATA_DIR
+    mention_words = read_mention_words(mention_dir, problems)
+    if (
+        names is None
+        or families is None
+        or relations is None
+        or policies is None
+        or mention_words is None
+    ):
         return CoreRead(None, names, fingerprint_files)
     knowledge = Knowledge(
         vendors=names,
@@ -232,6 +252,7 @@ def read_knowledge(data_dir: Path, problems: Problems) -> CoreRead:
             LoadedFingerprints(parsed.document.name, parsed.model) for parsed in fingerprint_files
         ),
         http_endpoints=http_endpoints,
+        mention_words=mention_words,
     )
     return CoreRead(knowledge, names, fingerprint_files)
 

@@ -26,6 +26,7 @@ from provscan.knowledge.fingerprints import fingerprint_files, verify_fingerprin
 from provscan.knowledge.grammars import GRAMMARS_FILE, read_grammars
 from provscan.knowledge.http_endpoints import HTTP_ENDPOINTS_FILE
 from provscan.knowledge.loader import Knowledge, read_knowledge, read_posture_knowledge
+from provscan.knowledge.mention_words import MENTION_WORDS_FILE
 from provscan.knowledge.observation_fields import (
     OBSERVATION_FIELDS_FILE,
     read_observation_fields,
@@ -55,6 +56,7 @@ KNOWN_FILES = frozenset(
         EXPOSURE_FILE,
         REMEDIATION_FILE,
         DEVICE_API_FILE,
+        MENTION_WORDS_FILE,
     }
 )
 

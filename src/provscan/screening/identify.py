@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from provscan.fingerprints.grammars import GrammarHit, GrammarIndex
-from provscan.fingerprints.names import MENTION_WORDS, MENTIONED_AFTER
 from provscan.fingerprints.text import looks_like_model, normalise, split_glued, tokens
 from provscan.knowledge.grammars import GrammarKnowledge
 from provscan.knowledge.loader import Knowledge, period_bounds, vendor_key
@@ -674,21 +673,21 @@ class ProductIdentifier:
                 return match
         return found[0]
 
-    @staticmethod
-    def _mentioned(match: BrandMatch, text_words: Sequence[str]) -> bool:
+    def _mentioned(self, match: BrandMatch, text_words: Sequence[str]) -> bool:
         """Whether a brand found in the text follows a mention word ("for", "with"...) or
-        comes before one ("Hikvision compatible", "华为 专用")."""
+        comes before one ("Hikvision compatible", "华为 专用"): ``mention_words.yaml``."""
+        words = self.knowledge.mention_words
         written = " ".join(text_words[match.start : match.start + match.length])
         after = match.start + match.length
         return written == match.written and (
-            (match.start > 0 and text_words[match.start - 1].lower() in MENTION_WORDS)
-            or (after < len(text_words) and text_words[after].lower() in MENTIONED_AFTER)
+            (match.start > 0 and text_words[match.start - 1].lower() in words.before)
+            or (after < len(text_words) and text_words[after].lower() in words.after)
         )
 
-    @staticmethod
-    def _mention_context(match: BrandMatch, text_words: Sequence[str]) -> str:
+    def _mention_context(self, match: BrandMatch, text_words: Sequence[str]) -> str:
         """``X follows 'for'`` or ``X is followed by 'compatible'``: why ``match`` is a mention."""
-        if match.start > 0 and text_words[match.start - 1].lower() in MENTION_WORDS:
+        before = self.knowledge.mention_words.before
+        if match.start > 0 and text_words[match.start - 1].lower() in before:
             return f"{match.written} follows {text_words[match.start - 1]!r}"
         return f"{match.written} is followed by {text_words[match.start + match.length]!r}"
 
