@@ -239,23 +239,24 @@ def run_passive(
     ``stop()`` turning true ends the analysis between packets (the result is incomplete).
     ``workers=2``: conversations are read in a second process (the same result).
     """
-    from provscan.passive import analyse_captures
+    from provscan.passive import analyse_captures, fewer_collections
 
     knowledge = knowledge or load_knowledge()
     policies = knowledge.select_policies(list(policy_ids) if policy_ids else None)
     identifier = Identifier(
         knowledge, policies, posture=posture, acting_as=acting_as, service_probes=service_probes
     )
-    result = analyse_captures(
-        files,
-        identifier.device,
-        policy_ids=[p.id for p in policies],
-        knowledge=knowledge,
-        observer=observer,
-        stop=stop,
-        workers=workers,
-    )
-    return identifier.finish(result)
+    with fewer_collections():
+        result = analyse_captures(
+            files,
+            identifier.device,
+            policy_ids=[p.id for p in policies],
+            knowledge=knowledge,
+            observer=observer,
+            stop=stop,
+            workers=workers,
+        )
+        return identifier.finish(result)
 
 
 def run_import(

@@ -10,10 +10,12 @@ same as for an active scan).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from provscan.knowledge.loader import Knowledge, load_knowledge
 from provscan.model import Device, HostEvidence, ScanResult
@@ -33,6 +35,12 @@ from provscan.passive.capture import (
 )
 
 STDIN_NAME = "-"
+#: The cyclic garbage collector's first-generation threshold during an analysis (Python's
+#: default is 700 allocations): a capture of thousands of hosts allocates millions of
+#: objects that live to the end, and each collection walks them again. Collections still run,
+#: every 50,000 allocations instead of 700, so cyclic garbage stays bounded (measured in
+#: decision 0005, "Fifth speed pass": 0.45 s of 6.3 s on 1 GB, peak RSS unchanged).
+BATCH_GC_THRESHOLD = 50_000
 #: Captures smaller than this (in all) are read in one process: starting the second one
 #: costs ~0.3 s of CPU, more than it saves on them.
 SECOND_PROCESS_MIN_BYTES = 64 * 1024 * 1024
@@ -51,8 +59,22 @@ __all__ = [
     "NullCaptureObserver",
     "PassiveLimits",
     "analyse_captures",
+    "fewer_collections",
     "workers_for",
 ]
+
+
+@contextlib.contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Raise the collector's thresholds to :data:`BATCH_GC_THRESHOLD` for a batch of work
+    (and restore them after): the objects that live for the whole analysis are not walked
+    again every 700 allocations. Garbage is still collected; only less often."""
+    before = gc.get_threshold()
+    gc.set_threshold(BATCH_GC_THRESHOLD, max(before[1], 20), max(before[2], 100))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def workers_for(names: Sequence[str]) -> int:
