@@ -115,6 +115,9 @@ def _load_credentials(path: Path | None) -> CredentialStore | None:
         "provscan scan 127.77.1.0/24 --as ca:federal-institution",
         "provscan scan @examples/lab-targets.txt -f json -o scan.json --fail-on-restricted",
         "provscan scan 127.77.1.10 --ports 80,443,554,8000 --rate 50",
+        stores_scan=True,
+        partial=True,
+        fail_on_restricted=True,
     )
 )
 def scan(
@@ -334,7 +337,14 @@ def scan(
 
 
 @app.command(
-    epilog=epilog("provscan demo", "provscan demo -f json -o demo.json --no-db", "provscan demo -v")
+    epilog=epilog(
+        "provscan demo",
+        "provscan demo -f json -o demo.json --no-db",
+        "provscan demo -v",
+        stores_scan=True,
+        partial=True,
+        fail_on_restricted=True,
+    )
 )
 def demo(
     fmt: FormatOption = None,
@@ -499,9 +509,12 @@ def lab_up(
         pid = start(_state_dir(state_dir))
     except ProvscanError as exc:
         raise fail(str(exc)) from None
-    typer.echo(
-        f"lab running (pid {pid}); `provscan lab list` shows its devices, `provscan lab down` stops it"
-    )
+    down = "provscan lab down"
+    if state_dir is not None:
+        import shlex
+
+        down += f" --state-dir {shlex.quote(str(state_dir))}"
+    typer.echo(f"lab running (pid {pid}); `provscan lab list` shows its devices, `{down}` stops it")
 
 
 @lab_app.command("down")

@@ -41,3 +41,30 @@ def test_the_scan_core_does_not_load_rich() -> None:
     # The core reports through the observer seam; only a progress bar needs rich.
     code = "import sys, provscan.pipeline; sys.exit('rich' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_bar_counts_one_device_in_the_singular_and_a_line_without_model_has_single_spaces(
+    sample_result: ScanResult,
+) -> None:
+    # Given one restricted device without a model, then a second device
+    restricted = next(d for d in sample_result.devices if d.restricted)
+    bare = replace(restricted, model=None)
+    stream = io.StringIO()
+    console = Console(file=stream, width=120, force_terminal=True, color_system=None)
+    with RichProgressObserver(console) as observer:
+        observer.scan_started(sample_result.info, total_hosts=3)
+        observer.host_done(bare.ip, bare)
+        observer._progress.refresh()
+        one = stream.getvalue()
+        observer.host_done("192.0.2.99", replace(restricted, ip="192.0.2.99", findings=()))
+        observer._progress.refresh()
+    output = stream.getvalue()
+    # Then the bar says "1 device", later "2 devices", never "1 devices"
+    assert "1 device " in one and "1 devices" not in output
+    assert "2 devices" in output
+    # And the announcement has one space between its parts
+    (line,) = [line for line in output.splitlines() if f"RESTRICTED {bare.ip}" in line]
+    announced = line[line.index("RESTRICTED") :].rstrip()
+    maker = bare.brand or bare.manufacturer
+    assert announced.startswith(f"RESTRICTED {bare.ip} {maker} (")
+    assert "  " not in announced

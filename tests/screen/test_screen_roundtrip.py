@@ -213,16 +213,36 @@ def test_short_rows_are_padded_so_the_results_line_up(cli, tmp_path: Path) -> No
     assert {len(row) for row in rows} == {4 + len(ADDED)}
 
 
-def test_a_list_without_header_gets_one_line_naming_the_columns(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_list_without_header_comes_back_without_one(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # No header line is invented: each row comes back as it was with the results appended,
+    # and a note on stderr names the result columns.
     path = tmp_path / "bare.csv"
     path.write_bytes(b"Hikvision DS-2CD2143G0-I, 2\r\nAxis M3045-V, 1\r\n")
     out = tmp_path / "out.csv"
-    assert cli("screen", str(path), "-o", str(out)).exit_code == 0
-    lines = out.read_bytes().split(b"\r\n")
-    assert lines[0] == b"column 1,column 2," + ",".join(ADDED).encode()
-    assert lines[1].startswith(b"Hikvision DS-2CD2143G0-I, 2,Hikvision,")
-    assert lines[2].startswith(b"Axis M3045-V, 1,Axis,")
-    assert lines[3] == b""
+    result = cli("screen", str(path), "-o", str(out))
+    assert result.exit_code == 0
+    data = out.read_bytes()
+    lines = data.split(b"\r\n")
+    assert lines[0].startswith(b"Hikvision DS-2CD2143G0-I, 2,Hikvision,Hikvision,own_brand,yes,")
+    assert lines[1].startswith(b"Axis M3045-V, 1,Axis,Axis,unrelated,no,")
+    assert lines[2] == b""
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+    assert [len(row) for row in rows] == [2 + len(ADDED)] * 2
+    assert (
+        f"note: no header row to name the result columns: each row ends with {', '.join(ADDED)}"
+        in (result.output)
+    )
+    # the same without --output: the list on stdout, the note on stderr
+    piped = cli("screen", str(path))
+    assert piped.stdout.splitlines()[:2] == [line.decode() for line in lines[:2]]
+
+
+def test_a_list_with_a_header_gets_no_columns_note(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "list.csv"
+    path.write_bytes(b"Brand,Model\nHikvision,DS-2CD2143G0-I\n")
+    result = cli("screen", str(path), "-o", str(tmp_path / "out.csv"))
+    assert result.exit_code == 0
+    assert "no header row" not in result.output
 
 
 def test_the_formula_guard_is_the_one_change(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -3,11 +3,13 @@ result (render, store, exit code). Commands import these instead of repeating th
 
 from __future__ import annotations
 
+import re
 import sys
-from collections.abc import Iterable, Sequence
+import textwrap
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -30,22 +32,120 @@ EXIT_INTERRUPTED = 130
 
 stderr = Console(stderr=True, soft_wrap=True)
 
-_EXIT_CODES = (
-    "Exit codes:\n"
-    "  0    done\n"
-    "  1    runtime error (message on stderr), or the output pipe closed early (| head):\n"
-    "       a scan is stored before it is printed, so it is kept all the same\n"
-    "  2    bad argument, or an input file that is missing or unreadable\n"
-    "  3    a restricted item was found and --fail-on-restricted was given\n"
-    "  130  interrupted (a scan prints and stores what it learned, marked incomplete)"
-)
+#: An exit code and what it means for one command (see :func:`exit_codes`).
+ExitCode = tuple[int, str]
+
+#: ``--help`` ends are read on 80-column terminals; click indents the epilog by two.
+HELP_WIDTH = 78
 
 
-def epilog(*examples: str) -> str:
-    """The end of a command's ``--help``: examples, then the exit codes (``\b`` keeps click
-    from re-wrapping these lines)."""
-    lines = "\n".join(f"  {example}" for example in examples)
-    return f"\b\nExamples:\n{lines}\n\n\b\n{_EXIT_CODES}"
+def exit_codes(
+    *, stores_scan: bool = False, partial: bool = False, fail_on_restricted: bool = False
+) -> list[ExitCode]:
+    """The exit codes of a command: ``stores_scan`` for those that store the scan they print
+    (stored first, so kept when the output fails), ``partial`` for those that print and store
+    what they learned when interrupted, ``fail_on_restricted`` for those with that option."""
+    runtime = "runtime error (message on stderr), or the output pipe closed early (| head)"
+    if stores_scan:
+        runtime += ": the scan is stored before it is printed, so it is kept all the same"
+    codes: list[ExitCode] = [
+        (EXIT_OK, "done"),
+        (EXIT_ERROR, runtime),
+        (EXIT_USAGE, "bad argument, or an input file that is missing or unreadable"),
+    ]
+    if fail_on_restricted:
+        codes.append(
+            (EXIT_RESTRICTED, "a restricted item was found and --fail-on-restricted was given")
+        )
+    interrupted = "interrupted (Ctrl-C)"
+    if partial:
+        interrupted += ": what was learned is printed and stored, marked incomplete"
+    codes.append((EXIT_INTERRUPTED, interrupted))
+    return codes
+
+
+def _shell_words(command: str) -> list[str]:
+    """``command`` split at the spaces outside quotes (the quotes kept)."""
+    words: list[str] = []
+    current = ""
+    quote = ""
+    for char in command:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == " ":
+            if current:
+                words.append(current)
+            current = ""
+            continue
+        current += char
+    if current:
+        words.append(current)
+    return words
+
+
+def wrap_example(example: str, width: int = HELP_WIDTH) -> list[str]:
+    """One ``--help`` example as lines of at most ``width`` (indent included): a long one is
+    continued with `` \\`` between words (an option stays with its value), as it would be
+    typed in a shell; a note in parentheses set off by spaces after it moves closer, or ends
+    the last line."""
+    if len(example) + 2 <= width:
+        return [f"  {example}"]
+    match = re.fullmatch(r"(.*?\S)\s{2,}(\([^()]*\))", example)
+    command, note = (match.group(1), f"   {match.group(2)}") if match else (example, "")
+    if note and len(command) + len(note) + 2 <= width:
+        return [f"  {command}{note}"]
+    groups: list[str] = []
+    for word in _shell_words(command):
+        option = groups[-1] if groups else ""
+        if option.startswith("-") and " " not in option and not word.startswith("-"):
+            groups[-1] = f"{option} {word}"  # an option and its value
+        else:
+            groups.append(word)
+    groups[-1] += note
+    lines: list[str] = []
+    line = f"  {groups[0]}"
+    for group in groups[1:]:
+        if len(line) + 1 + len(group) + len(" \\") > width:
+            lines.append(f"{line} \\")
+            line = f"      {group}"
+        else:
+            line += f" {group}"
+    return [*lines, line]
+
+
+def _code_lines(codes: Sequence[ExitCode], width: int) -> list[str]:
+    lines = ["Exit codes:"]
+    for code, meaning in codes:
+        wrapped = textwrap.wrap(
+            meaning.replace("| head", "|\xa0head"),
+            width,
+            initial_indent=f"  {code:<5}",
+            subsequent_indent=" " * 7,
+            break_on_hyphens=False,
+        )
+        lines += [line.replace("\xa0", " ") for line in wrapped]
+    return lines
+
+
+def epilog(
+    *examples: str,
+    codes: Sequence[ExitCode] | None = None,
+    stores_scan: bool = False,
+    partial: bool = False,
+    fail_on_restricted: bool = False,
+) -> str:
+    """The end of a command's ``--help``: examples, then the exit codes (``codes``, else
+    :func:`exit_codes` of the other keywords), every line fitting an 80-column terminal
+    (``\\b`` keeps click from re-wrapping them)."""
+    if codes is None:
+        codes = exit_codes(
+            stores_scan=stores_scan, partial=partial, fail_on_restricted=fail_on_restricted
+        )
+    lines = [line for example in examples for line in wrap_example(example)]
+    listing = "\n".join(_code_lines(codes, HELP_WIDTH))
+    return "\b\nExamples:\n" + "\n".join(lines) + f"\n\n\b\n{listing}"
 
 
 class OutputFormat(StrEnum):
@@ -92,6 +192,8 @@ FormatOption = Annotated[
         help="Output format (default: from the --output file's suffix, else table).",
     ),
 ]
+F = TypeVar("F", bound=StrEnum)
+
 #: ``--output`` suffixes that choose the format when ``--format`` is not given.
 SUFFIX_FORMATS = {
     ".json": OutputFormat.json,
@@ -104,22 +206,43 @@ SUFFIX_FORMATS = {
 REPORT_SUFFIXES = frozenset({".html", ".htm", ".pdf", ".xlsx"})
 
 
+def format_from_suffix(
+    fmt: F | None,
+    output: Path | None,
+    formats: Mapping[str, F],
+    default: F,
+    refused: Callable[[Path, str], str | None],
+) -> F:
+    """The format asked for (``-f``), else the one the ``--output`` file's suffix names in
+    ``formats``, else ``default``. ``refused(output, suffix)`` says why a suffix cannot be
+    written (None: it can), refused with exit 2 before any work rather than a file whose
+    name lies about what is in it. Shared by every command that writes an ``--output``."""
+    if fmt is not None:
+        return fmt
+    if output is None or str(output) == "-":
+        return default
+    suffix = output.suffix.lower()
+    problem = refused(output, suffix)
+    if problem is not None:
+        raise UsageProblem(problem)
+    return formats.get(suffix, default)
+
+
+def _report_suffix(output: Path, suffix: str) -> str | None:
+    if suffix not in REPORT_SUFFIXES:
+        return None
+    return (
+        f"--output {output}: {suffix[1:].upper()} reports are written by `provscan report` "
+        "from a stored scan; here give -f table|json|jsonl|csv or a .txt, .json, .jsonl or "
+        ".csv file name"
+    )
+
+
 def output_format(fmt: OutputFormat | None, output: Path | None) -> OutputFormat:
     """The format asked for, else the one the ``--output`` file's suffix names (``x.json``:
     JSON), else the table. A suffix of a report only ``provscan report`` writes is refused
     (exit 2) before any work, rather than a text table written under that name."""
-    if fmt is not None:
-        return fmt
-    if output is None or str(output) == "-":
-        return OutputFormat.table
-    suffix = output.suffix.lower()
-    if suffix in REPORT_SUFFIXES:
-        raise UsageProblem(
-            f"--output {output}: {suffix[1:].upper()} reports are written by `provscan report` "
-            "from a stored scan; here give -f table|json|jsonl|csv or a .txt, .json, .jsonl or "
-            ".csv file name"
-        )
-    return SUFFIX_FORMATS.get(suffix, OutputFormat.table)
+    return format_from_suffix(fmt, output, SUFFIX_FORMATS, OutputFormat.table, _report_suffix)
 
 
 OutputOption = Annotated[
@@ -299,15 +422,17 @@ def emit(
     verbose: bool = False,
     site: str | None = None,
     coverage: Sequence[Sequence[str]] = (),
+    command: str | None = None,
 ) -> None:
     """Store the result unless ``no_db`` (at ``site``, with the address ranges it
     ``coverage``s: see :func:`provscan.store.inventory.coverage_ranges`; empty for captures
-    and discovery), then render it (``verbose``: the table in full).
+    and discovery), then render it (``verbose``: the table in full, titled by ``command``,
+    default the result's kind, with the scan's id only when it was stored).
 
     Stored first, so that nothing is lost when the output cannot be written (a closed pipe,
     a full disk); a store that fails still gets the output rendered before its error.
     """
-    from provscan.report.formats import write_output
+    from provscan.report.formats import table_title, write_output
 
     stored: tuple[str, str] | None = None
     failure: ProvscanError | None = None
@@ -317,7 +442,9 @@ def emit(
         except ProvscanError as exc:
             failure = exc
     try:
-        write_output(result, fmt.value, output, Console(soft_wrap=False), verbose=verbose)
+        title = table_title(result, command=command, stored=stored is not None)
+        console = Console(soft_wrap=False)
+        write_output(result, fmt.value, output, console, verbose=verbose, title=title)
         if output is not None and str(output) != "-":
             restricted = sum(1 for device in result.devices if device.restricted)
             stderr.print(

@@ -91,6 +91,8 @@ def register(app: typer.Typer) -> None:
             "provscan discover --iface eth0 --timeout 2",
             "provscan discover 127.77.20.10-14 --timeout 0.5 --no-db -f csv",
             "provscan discover 127.77.20.10-14 --as ca:federal-institution --no-db",
+            stores_scan=True,
+            fail_on_restricted=True,
         )
     )
     def discover(
@@ -150,7 +152,7 @@ def register(app: typer.Typer) -> None:
                 policy_ids=policy_ids,
                 acting_as=org_types,
             )
-            emit(result, fmt, output, db, no_db, verbose=verbose, site=site)
+            emit(result, fmt, output, db, no_db, verbose=verbose, site=site, command="discover")
         except ProvscanError as exc:
             raise fail_for(exc) from None
         finish(result, fail_on_restricted)

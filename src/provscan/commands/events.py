@@ -17,6 +17,8 @@ from provscan.commands.common import (
     EXIT_INTERRUPTED,
     EXIT_USAGE,
     DbOption,
+    ExitCode,
+    epilog,
     fail,
     fail_for,
     open_db,
@@ -35,14 +37,16 @@ events_app = typer.Typer(
     rich_markup_mode=None,
 )
 
-_EXIT_CODES = (
-    "Exit codes:\n"
-    "  0    done (every sink took its events)\n"
-    "  1    a sink's receiver failed (what was delivered is said; the rest waits), or the\n"
-    "       database cannot be read\n"
-    "  2    bad argument or configuration (an unknown sink, a missing secret)\n"
-    "  130  interrupted"
-)
+_EXIT_CODES: list[ExitCode] = [
+    (0, "done (every sink took its events)"),
+    (
+        1,
+        "a sink's receiver failed (what was delivered is said; the rest waits), or the "
+        "database cannot be read",
+    ),
+    (2, "bad argument or configuration (an unknown sink, a missing secret)"),
+    (130, "interrupted"),
+]
 
 _NO_SINKS = (
     "no sinks configured ([[alerts.syslog]], [[alerts.file]], [[alerts.webhook]] in the "
@@ -58,8 +62,7 @@ class ListFormat(StrEnum):
 
 
 def _epilog(*examples: str) -> str:
-    lines = "\n".join(f"  {example}" for example in examples)
-    return f"\b\nExamples:\n{lines}\n\n\b\n{_EXIT_CODES}"
+    return epilog(*examples, codes=_EXIT_CODES)
 
 
 SinkOption = Annotated[

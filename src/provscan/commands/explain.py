@@ -12,6 +12,7 @@ observed that no rule explains, so an unknown device can be reported.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import textwrap
@@ -32,8 +33,11 @@ if TYPE_CHECKING:
     from provscan.knowledge.loader import Knowledge
     from provscan.model import Device, Observation
 
-#: Width of the human view (one screen of a standard terminal).
+#: Width of the human view when it is not shown on a terminal (saved text stays the same
+#: whatever window it was made in); on a terminal, the terminal's width within the bounds.
 WIDTH = 80
+MIN_WIDTH = 60
+MAX_WIDTH = 120
 #: Longest observed value shown in the human view (JSON keeps the contract's value).
 VALUE_CHARS = 60
 #: At most this many unexplained observations and near misses are listed.
@@ -216,7 +220,19 @@ def explain(
     if fmt is ExplainFormat.json:
         typer.echo(json.dumps(asdict(result), indent=2, ensure_ascii=True))
     else:
-        typer.echo("\n".join(render(result)))
+        typer.echo("\n".join(render(result, view_width())))
+
+
+def view_width() -> int:
+    """The terminal's width (``COLUMNS`` when set) between :data:`MIN_WIDTH` and
+    :data:`MAX_WIDTH` when stdout is a terminal; :data:`WIDTH` when it is a file or a pipe."""
+    import sys
+
+    if not sys.stdout.isatty():
+        return WIDTH
+    from rich.console import Console
+
+    return max(MIN_WIDTH, min(MAX_WIDTH, Console().width))
 
 
 # -- input --------------------------------------------------------------------------------
@@ -510,14 +526,31 @@ def _near_miss(rule: Rule, value: str) -> str:
 # -- the human view -----------------------------------------------------------------------
 
 
-def _wrap(text: str, indent: str = "  ", first: str | None = None) -> list[str]:
-    return textwrap.wrap(
-        printable(text),
-        WIDTH,
+#: Joins the words of a phrase that must not be split across lines (never in printable text).
+_GLUE = "\xa0"
+
+
+def _wrap_to(
+    text: str,
+    indent: str = "  ",
+    first: str | None = None,
+    *,
+    width: int = WIDTH,
+    keep: str = "",
+) -> list[str]:
+    """``text`` wrapped to ``width``; ``keep``: a phrase of it that stays on one line."""
+    shown = printable(text)
+    if keep:
+        phrase = printable(keep)
+        shown = shown.replace(phrase, phrase.replace(" ", _GLUE))
+    lines = textwrap.wrap(
+        shown,
+        width,
         initial_indent=first if first is not None else indent,
         subsequent_indent=indent + "  ",
         break_on_hyphens=False,
     ) or [first or indent]
+    return [line.replace(_GLUE, " ") for line in lines]
 
 
 def _clip(value: str) -> str:
@@ -525,14 +558,15 @@ def _clip(value: str) -> str:
     return value if len(value) <= VALUE_CHARS else value[: VALUE_CHARS - 1] + "…"
 
 
-def render(result: Explanation) -> list[str]:
-    """The one-screen view, every line at most :data:`WIDTH` characters."""
+def render(result: Explanation, width: int = WIDTH) -> list[str]:
+    """The one-screen view, every line at most ``width`` characters."""
+    wrap = functools.partial(_wrap_to, width=width)
     out: list[str] = []
-    maker = result.manufacturer or "unknown"
-    head = f"{result.address}: {result.verdict.upper()} (as {result.judged_for}) - maker {maker}"
+    maker = f"- maker {result.manufacturer or 'unknown'}"
+    head = f"{result.address}: {result.verdict.upper()} (as {result.judged_for}) {maker}"
     if result.family:
         head += f" (family {result.family})"
-    out += _wrap(head, "", "")
+    out += wrap(head, "", "", keep=maker)
     details = [
         f"brand {result.brand}" if result.brand else "",
         f"relation {result.relation}" if result.relation else "",
@@ -540,32 +574,32 @@ def render(result: Explanation) -> list[str]:
         f"confidence {result.confidence:.2f}",
         "ports " + ",".join(str(p) for p in result.open_ports) if result.open_ports else "",
     ]
-    out += _wrap(" · ".join(d for d in details if d))
+    out += wrap(" · ".join(d for d in details if d))
     out.append("")
     out.append("Evidence")
     if not result.evidence:
         out.append("  none: nothing observed matched a rule")
     for line in result.evidence:
         where = f"{line.field}" + (f":{line.port}" if line.port is not None else "")
-        out += _wrap(f"{where} = {_clip(line.observed)!r}", "  ", "- ")
+        out += wrap(f"{where} = {_clip(line.observed)!r}", "  ", "- ")
         if line.rule_id:
             claims = ", ".join(f"{k} {v}" for k, v in line.asserts.items()) or "nothing"
             kind = line.specificity
             if line.shared_with:
                 kind += " with " + ", ".join(line.shared_with)
-            out += _wrap(f"rule {line.rule_id} -> {claims} ({kind}, {line.certainty:.2f})")
+            out += wrap(f"rule {line.rule_id} -> {claims} ({kind}, {line.certainty:.2f})")
         else:
-            out += _wrap("no rule: kept as context")
+            out += wrap("no rule: kept as context")
     out.append("")
     out.append("How the verdict was reached")
     if not result.makers:
-        out += _wrap("no evidence names a maker, so the device is unknown (not cleared)")
+        out += wrap("no evidence names a maker, so the device is unknown (not cleared)")
     for support in result.makers:
         mark = "established" if support.established else "NOT established"
         family = f", family {support.family}" if support.family else ""
-        out += _wrap(f"{support.maker}{family}: {mark} - {support.reason}", "  ", "- ")
+        out += wrap(f"{support.maker}{family}: {mark} - {support.reason}", "  ", "- ")
     for conflict in result.conflicts:
-        out += _wrap(f"conflict: {conflict}", "  ", "- ")
+        out += wrap(f"conflict: {conflict}", "  ", "- ")
     out.append("")
     out.append("Measures")
     if not result.measures:
@@ -577,7 +611,7 @@ def render(result: Explanation) -> list[str]:
             state = ", does not bind you"
         else:
             state = ", restricts nothing"
-        out += _wrap(
+        out += wrap(
             f"{measure['jurisdiction']}: {measure['measure']} ({measure['effect']}{state})",
             "  ",
             "- ",
@@ -586,7 +620,7 @@ def render(result: Explanation) -> list[str]:
         out.append("")
         out.append("Nearly matched")
         for miss in result.near_misses:
-            out += _wrap(
+            out += wrap(
                 f"{miss.rule_id} on {miss.field} {_clip(miss.observed)!r}: {miss.why}", "  ", "- "
             )
     if result.unexplained:
@@ -594,12 +628,12 @@ def render(result: Explanation) -> list[str]:
         out.append("Observed, explained by no rule (worth reporting)")
         for item in result.unexplained[:MAX_LISTED]:
             port = f":{item['port']}" if item["port"] is not None else ""
-            out += _wrap(f"{item['field']}{port} = {_clip(item['value'])!r}", "  ", "- ")
+            out += wrap(f"{item['field']}{port} = {_clip(item['value'])!r}", "  ", "- ")
         if len(result.unexplained) > MAX_LISTED:
             out.append(f"  … {len(result.unexplained) - MAX_LISTED} more (--format json)")
     if result.notes:
         out.append("")
         out.append("Notes")
         for note in result.notes:
-            out += _wrap(note, "  ", "- ")
+            out += wrap(note, "  ", "- ")
     return out

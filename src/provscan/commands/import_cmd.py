@@ -54,6 +54,8 @@ def register(app: typer.Typer) -> None:
             "provscan import assets.csv --site hq --as us:federal-contractor",
             "provscan import dhcpd.leases switch1-mac-table.txt --site hq",
             "nmap -sV -oX lab.xml 127.77.1.10 && provscan import lab.xml --no-db",
+            stores_scan=True,
+            fail_on_restricted=True,
         ),
     )
     def import_(

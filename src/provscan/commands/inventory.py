@@ -7,7 +7,7 @@ from __future__ import annotations
 import getpass
 import io
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -18,9 +18,11 @@ from rich.console import Console
 from provscan.commands.common import (
     EXIT_RESTRICTED,
     DbOption,
+    ExitCode,
     ForceOption,
     OutputOption,
     UsageProblem,
+    epilog,
     fail_for,
     guard_output,
     open_db,
@@ -58,18 +60,16 @@ ShortFormatOption = Annotated[
     ShortFormat, typer.Option("--format", "-f", metavar="table|json", help="Output format.")
 ]
 
-_STORE_EXIT_CODES = (
-    "Exit codes:\n"
-    "  0    done\n"
-    "  1    the database cannot be read or written (message on stderr)\n"
-    "  2    bad argument (an unknown scan, case or status; an --output naming the database)\n"
-    "  130  interrupted"
-)
+_STORE_EXIT_CODES: list[ExitCode] = [
+    (0, "done"),
+    (1, "the database cannot be read or written (message on stderr)"),
+    (2, "bad argument (an unknown scan, case or status; an --output naming the database)"),
+    (130, "interrupted"),
+]
 
 
-def _epilog(*examples: str, codes: str = _STORE_EXIT_CODES) -> str:
-    lines = "\n".join(f"  {example}" for example in examples)
-    return f"\b\nExamples:\n{lines}\n\n\b\n{codes}"
+def _epilog(*examples: str, codes: Sequence[ExitCode] = _STORE_EXIT_CODES) -> str:
+    return epilog(*examples, codes=codes)
 
 
 def _open(db: str | None) -> Store:
@@ -415,9 +415,11 @@ def register(app: typer.Typer) -> None:
             "provscan diff",
             "provscan diff OLD-ID NEW-ID -f json",
             "provscan diff --fail-on-new-restricted     (for cron and CI)",
-            codes=_STORE_EXIT_CODES.replace(
-                "\n  130", "\n  3    --fail-on-new-restricted and a new restricted device\n  130"
-            ),
+            codes=[
+                *_STORE_EXIT_CODES[:-1],
+                (3, "--fail-on-new-restricted and a new restricted device"),
+                _STORE_EXIT_CODES[-1],
+            ],
         )
     )(diff)
     app.add_typer(cases_app)

@@ -38,6 +38,7 @@ def register(app: typer.Typer) -> None:
             "provscan lookup Amcrest IP8M-2496EB --format json",
             'provscan lookup "Uniview IPC322LB-SF28-A" --as us-tx:state-agency',
             'provscan lookup "Hikvision DS-2CD2143G0-I" --as ca:individual',
+            fail_on_restricted=True,
         ),
     )(lookup)
 

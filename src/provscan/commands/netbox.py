@@ -16,6 +16,7 @@ from rich.table import Table
 from provscan.commands.common import (
     AsOption,
     DbOption,
+    ExitCode,
     FailOnRestrictedOption,
     ForceOption,
     FormatOption,
@@ -23,6 +24,7 @@ from provscan.commands.common import (
     OutputOption,
     PolicyOption,
     emit,
+    epilog,
     fail_for,
     finish,
     guard_output,
@@ -45,18 +47,16 @@ netbox_app = typer.Typer(
     rich_markup_mode=None,
 )
 
-_EXIT_CODES = (
-    "Exit codes:\n"
-    "  0    done\n"
-    "  1    NetBox could not be reached or refused a request, or the database failed\n"
-    "  2    bad argument (a URL, an unreadable token file, an --output naming an input)\n"
-    "  3    pull: a restricted device was found and --fail-on-restricted was given"
-)
+_EXIT_CODES: list[ExitCode] = [
+    (0, "done"),
+    (1, "NetBox could not be reached or refused a request, or the database failed"),
+    (2, "bad argument (a URL, an unreadable token file, an --output naming an input)"),
+]
 
 
-def _epilog(*examples: str) -> str:
-    lines = "\n".join(f"  {example}" for example in examples)
-    return f"\b\nExamples:\n{lines}\n\n\b\n{_EXIT_CODES}"
+def _epilog(*examples: str, fail_on_restricted: bool = False) -> str:
+    restricted = (3, "a restricted device was found and --fail-on-restricted was given")
+    return epilog(*examples, codes=[*_EXIT_CODES, *([restricted] if fail_on_restricted else [])])
 
 
 UrlOption = Annotated[
@@ -233,6 +233,7 @@ def register(app: typer.Typer) -> None:
         epilog=_epilog(
             "provscan netbox pull --url https://netbox.example.org --token-file ~/.netbox-token",
             "provscan netbox pull --url https://netbox.example.org --token-file T --site hq -f json",
+            fail_on_restricted=True,
         ),
     )(pull)
     netbox_app.command(

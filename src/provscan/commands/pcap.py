@@ -101,6 +101,9 @@ def register(app: typer.Typer) -> None:
             "provscan pcap day1.pcap.gz day2.pcap -f json -o passive.json",
             "provscan pcap mirror.pcapng --as us:federal-contractor",
             "tcpdump -i eth1 -w - | provscan pcap - --no-db -f jsonl",
+            stores_scan=True,
+            partial=True,
+            fail_on_restricted=True,
         ),
     )
     def pcap(

@@ -10,9 +10,11 @@ import typer
 
 from provscan.commands.common import (
     DbOption,
+    ExitCode,
     ForceOption,
     PolicyOption,
     UsageProblem,
+    epilog,
     fail_for,
     guard_output,
     parse_policy_ids,
@@ -38,19 +40,23 @@ _SUFFIXES = {
     ".markdown": ReportFormat.md,
 }
 
-_EXIT_CODES = (
-    "Exit codes:\n"
-    "  0    report written\n"
-    "  1    the database cannot be read, the file cannot be written, or the PDF engine\n"
-    "       (WeasyPrint with Pango) is missing (message on stderr)\n"
-    "  2    bad argument: no --output, an --output naming the database, an unknown scan\n"
-    "       or policy, --scan together with --inventory"
-)
+_EXIT_CODES: list[ExitCode] = [
+    (0, "report written"),
+    (
+        1,
+        "the database cannot be read, the file cannot be written, or the PDF engine "
+        "(WeasyPrint with Pango) is missing (message on stderr)",
+    ),
+    (
+        2,
+        "bad argument: no --output, an --output naming the database, an unknown scan or "
+        "policy, --scan together with --inventory",
+    ),
+]
 
 
 def _epilog(*examples: str) -> str:
-    lines = "\n".join(f"  {example}" for example in examples)
-    return f"\b\nExamples:\n{lines}\n\n\b\n{_EXIT_CODES}"
+    return epilog(*examples, codes=_EXIT_CODES)
 
 
 def _format_for(fmt: ReportFormat | None, output: Path) -> ReportFormat:

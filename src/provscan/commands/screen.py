@@ -29,16 +29,52 @@ def register(app: typer.Typer) -> None:
             "provscan screen bom.xlsx --sheet BOM -o screened.xlsx --fail-on-restricted",
             'provscan screen list.csv --model-col "Part Number" --desc-col D -f json',
             "provscan screen purchase.csv --as ca:federal-institution -o screened.csv",
+            fail_on_restricted=True,
         ),
     )(screen)
 
 
+#: ``--output`` suffixes that choose the format when ``--format`` is not given; any other
+#: name is written as CSV in the input's own dialect (a .tsv, a .txt) unless it is refused.
+_SUFFIX_FORMATS = {
+    ".csv": ScreenFormat.csv,
+    ".xlsx": ScreenFormat.xlsx,
+    ".json": ScreenFormat.json,
+}
+#: Suffixes of formats screen does not write: the file would be CSV under a name that says
+#: otherwise (a PDF viewer or Excel would refuse it).
+_REFUSED_SUFFIXES = frozenset(
+    {
+        ".pdf",
+        ".html",
+        ".htm",
+        ".xls",
+        ".xlsm",
+        ".xltx",
+        ".ods",
+        ".doc",
+        ".docx",
+        ".jsonl",
+        ".ndjson",
+        ".xml",
+        ".zip",
+    }
+)
+
+
+def _refused_suffix(output: Path, suffix: str) -> str | None:
+    if suffix not in _REFUSED_SUFFIXES:
+        return None
+    return (
+        f"--output {output}: screen writes csv, xlsx or json, not {suffix[1:].upper()}; give "
+        "a .csv, .xlsx or .json file name, or -f csv|xlsx|json"
+    )
+
+
 def _format_for(fmt: ScreenFormat | None, output: Path | None) -> ScreenFormat:
-    if fmt is not None:
-        return fmt
-    if output is not None and output.suffix.lower().lstrip(".") in ScreenFormat.__members__:
-        return ScreenFormat(output.suffix.lower().lstrip("."))
-    return ScreenFormat.csv
+    from provscan.commands.common import format_from_suffix
+
+    return format_from_suffix(fmt, output, _SUFFIX_FORMATS, ScreenFormat.csv, _refused_suffix)
 
 
 def screen(
@@ -134,18 +170,24 @@ def screen(
     from provscan.report.files import write_atomically
     from provscan.screening.columns import ColumnError, choose_columns
     from provscan.screening.run import bundled_identifier, screen_table
-    from provscan.screening.tables import ScreenInputError, read_table, render_csv, render_xlsx
+    from provscan.screening.tables import (
+        ScreenInputError,
+        read_table,
+        render_csv,
+        render_xlsx,
+        result_columns_note,
+    )
     from provscan.screening.verdict import ScreenDocument, summarise, summary_line
 
-    chosen = _format_for(fmt, output)
+    try:
+        chosen = _format_for(fmt, output)
+        guard_output(output, [file], force=force)
+    except ProvscanError as exc:
+        raise fail_for(exc) from None
     if chosen is ScreenFormat.xlsx and output is None:
         raise fail(
             "--format xlsx needs --output FILE (a workbook is not terminal text)", EXIT_USAGE
         )
-    try:
-        guard_output(output, [file], force=force)
-    except ProvscanError as exc:
-        raise fail_for(exc) from None
     warn_if_stale()
     try:
         identifier = bundled_identifier()
@@ -181,6 +223,9 @@ def screen(
             notes += output_notes
         else:
             payload = render_csv(table, rows)
+            note = result_columns_note(table)
+            if note is not None:
+                notes.append(note)
     except ScreenInputError as exc:
         raise fail(str(exc), EXIT_USAGE) from None
     try:

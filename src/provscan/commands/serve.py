@@ -8,23 +8,21 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from provscan.commands.common import EXIT_USAGE, DbOption, fail, fail_for
+from provscan.commands.common import EXIT_USAGE, DbOption, ExitCode, epilog, fail, fail_for
 from provscan.errors import ProvscanError
 
 if TYPE_CHECKING:
     from provscan.store.db import Store
 
-_EXIT_CODES = (
-    "Exit codes:\n"
-    "  0    stopped (Ctrl-C)\n"
-    "  1    the database cannot be opened, or the port is taken (message on stderr)\n"
-    "  2    bad argument (a non-loopback --host without --allow-remote, a missing TLS file)"
-)
+_EXIT_CODES: list[ExitCode] = [
+    (0, "stopped (Ctrl-C)"),
+    (1, "the database cannot be opened, or the port is taken (message on stderr)"),
+    (2, "bad argument (a non-loopback --host without --allow-remote, a missing TLS file)"),
+]
 
 
 def _epilog(*examples: str) -> str:
-    lines = "\n".join(f"  {example}" for example in examples)
-    return f"\b\nExamples:\n{lines}\n\n\b\n{_EXIT_CODES}"
+    return epilog(*examples, codes=_EXIT_CODES)
 
 
 def register(app: typer.Typer) -> None:
@@ -194,7 +192,9 @@ def _check_port(host: str, port: int) -> None:
         except OSError as exc:
             why = {
                 errno.EADDRINUSE: "the port is taken",
-                errno.EACCES: "permission denied (ports below 1024 need root)",
+                errno.EACCES: (
+                    "permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
+                ),
                 errno.EADDRNOTAVAIL: "not an address of this machine",
             }.get(exc.errno or 0, exc.strerror or str(exc))
             raise fail(f"cannot serve on {host}:{port}: {why}") from None

@@ -11,9 +11,11 @@ import typer
 
 from provscan.commands.common import (
     DbOption,
+    ExitCode,
     ForceOption,
     OutputOption,
     UsageProblem,
+    epilog,
     fail_for,
     guard_output,
     open_db,
@@ -27,17 +29,15 @@ class TicketFormat(StrEnum):
     csv = "csv"
 
 
-_EXIT_CODES = (
-    "Exit codes:\n"
-    "  0    done (no case to export is not an error: an empty list)\n"
-    "  1    the database cannot be read (message on stderr)\n"
-    "  2    bad argument (an unknown case, an --output naming the database)"
-)
+_EXIT_CODES: list[ExitCode] = [
+    (0, "done (no case to export is not an error: an empty list)"),
+    (1, "the database cannot be read (message on stderr)"),
+    (2, "bad argument (an unknown case, an --output naming the database)"),
+]
 
 
 def _epilog(*examples: str) -> str:
-    lines = "\n".join(f"  {example}" for example in examples)
-    return f"\b\nExamples:\n{lines}\n\n\b\n{_EXIT_CODES}"
+    return epilog(*examples, codes=_EXIT_CODES)
 
 
 def _case_ids(values: list[str]) -> list[int]:

@@ -10,20 +10,18 @@ from typing import Annotated
 
 import typer
 
-from provscan.commands.common import EXIT_USAGE, DbOption, fail, fail_for, open_db
+from provscan.commands.common import EXIT_USAGE, DbOption, ExitCode, epilog, fail, fail_for, open_db
 from provscan.errors import ProvscanError
 
-_EXIT_CODES = (
-    "Exit codes:\n"
-    "  0    done\n"
-    "  1    the database cannot be opened or written (message on stderr)\n"
-    "  2    bad argument (an existing or unknown user, a short password, no password given)"
-)
+_EXIT_CODES: list[ExitCode] = [
+    (0, "done"),
+    (1, "the database cannot be opened or written (message on stderr)"),
+    (2, "bad argument (an existing or unknown user, a short password, no password given)"),
+]
 
 
 def _epilog(*examples: str) -> str:
-    lines = "\n".join(f"  {example}" for example in examples)
-    return f"\b\nExamples:\n{lines}\n\n\b\n{_EXIT_CODES}"
+    return epilog(*examples, codes=_EXIT_CODES)
 
 
 class Role(StrEnum):

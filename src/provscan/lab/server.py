@@ -193,6 +193,10 @@ def generate_bench_lab(
 # --- recording -------------------------------------------------------------------------
 
 
+#: Why a device's port could not be bound: the lab listens on the devices' real ports.
+LOW_PORTS_DENIED = "permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
+
+
 @dataclass(frozen=True)
 class LabRequest:
     """One connection a lab device received, with the first bytes the client sent."""
@@ -410,7 +414,7 @@ class Lab:
         except PermissionError as exc:
             raise LabError(
                 f"cannot bind lab device {device.id} on {device.address}:{service.port}: "
-                "permission denied (ports below 1024 need root)"
+                f"{LOW_PORTS_DENIED}"
             ) from exc
         except OSError as exc:
             reason = {
@@ -419,7 +423,7 @@ class Lab:
                     "stops it; or scan the running lab: `provscan scan 127.77.0.0/16`)"
                 ),
                 errno.EADDRNOTAVAIL: "address not available (is it a loopback alias here?)",
-                errno.EACCES: "permission denied (ports below 1024 need root)",
+                errno.EACCES: LOW_PORTS_DENIED,
             }.get(exc.errno or 0, str(exc))
             raise LabError(
                 f"cannot bind lab device {device.id} on {device.address}:{service.port}: {reason}"

@@ -54,7 +54,7 @@ class RichProgressObserver(ScanObserver):
             BarColumn(bar_width=24),
             MofNCompleteColumn(),
             TextColumn("hosts"),
-            TextColumn("{task.fields[devices]} devices"),
+            TextColumn("{task.fields[devices]}"),
             TextColumn("[bold red]{task.fields[restricted]} restricted"),
             TimeElapsedColumn(),
             TextColumn("eta"),
@@ -80,7 +80,7 @@ class RichProgressObserver(ScanObserver):
             if self._task is None:
                 self._progress.start()
                 self._task = self._progress.add_task(
-                    "scanning", total=total_hosts, devices=0, restricted=0
+                    "scanning", total=total_hosts, devices=_count(0, "device"), restricted=0
                 )
 
     def host_done(self, ip: str, device: Device | None) -> None:
@@ -93,7 +93,7 @@ class RichProgressObserver(ScanObserver):
                 self._progress.update(
                     self._task,
                     advance=1,
-                    devices=self._devices,
+                    devices=_count(self._devices, "device"),
                     restricted=self._restricted,
                 )
         if device is not None and device.restricted:
@@ -142,6 +142,11 @@ class RichProgressObserver(ScanObserver):
         line = Text.assemble(
             ("RESTRICTED ", "bold red"),
             printable(f"{device.ip} {maker} {device.model or ''}".rstrip()),
-            (f"  ({printable(policies)})" if policies else "", "red"),
+            (f" ({printable(policies)})" if policies else "", "red"),
         )
         self._progress.console.print(line)
+
+
+def _count(number: int, noun: str) -> str:
+    """``"1 device"``, ``"2 devices"``."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"

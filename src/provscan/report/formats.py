@@ -319,16 +319,31 @@ def knowledge_line(version: str | None, as_of: str | None) -> str:
     return printable(f"knowledge {version or 'version unknown'}, as of {as_of or 'unknown'}")
 
 
-def render_table(result: ScanResult, console: Console, *, verbose: bool = False) -> None:
+#: What made a result, by its kind, for the table's first line (a discovery is "active" too:
+#: its command names itself, see :func:`table_title`).
+KIND_COMMANDS = {"active": "scan", "passive": "pcap", "import": "import"}
+
+
+def table_title(result: ScanResult, *, command: str | None = None, stored: bool = True) -> str:
+    """The table's first line: ``provscan scan|pcap|import|discover``, then the scan's id
+    when it was stored (an id never stored finds nothing in ``provscan scans``)."""
+    name = command or KIND_COMMANDS.get(result.info.kind, result.info.kind)
+    title = f"provscan {name}"
+    return printable(f"{title} {result.info.scan_id}" if stored else title)
+
+
+def render_table(
+    result: ScanResult, console: Console, *, verbose: bool = False, title: str | None = None
+) -> None:
     """Print the scan for people: summary, devices by verdict, policies, posture.
 
     ``verbose`` adds every device's evidence and findings, full tables for every group,
-    every policy measure with its whole citation and the whole priority list.
+    every policy measure with its whole citation and the whole priority list. ``title``:
+    the first line (default: :func:`table_title` of a stored result).
     """
     devices = ordered_devices(result.devices)
     names = _family_names(devices)
-    title = Text(f"provscan scan {printable(result.info.scan_id)}", style="bold")
-    console.print(title)
+    console.print(Text(title if title is not None else table_title(result), style="bold"))
     restricted = any(verdict(device) == "restricted" for device in devices)
     console.print(Text(summary_line(result), style="bold red" if restricted else "bold"))
     if devices:
@@ -1078,23 +1093,30 @@ def write_output(
     console: Console,
     *,
     verbose: bool = False,
+    title: str | None = None,
 ) -> None:
     """Render ``result`` as ``fmt`` (one of :data:`FORMATS`) to ``output`` or the console.
 
-    ``verbose`` applies to the table (the machine formats always hold everything). A file
-    is written with :func:`provscan.report.files.write_atomically` (a reader never sees half
-    a report; a new file is private). Raises :class:`OutputError` when it cannot be.
+    ``verbose`` and ``title`` apply to the table (the machine formats always hold
+    everything); its lines end without the spaces rich pads them with. A file is written
+    with :func:`provscan.report.files.write_atomically` (a reader never sees half a report;
+    a new file is private). Raises :class:`OutputError` when it cannot be.
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if fmt == "table":
         if output is None:
-            render_table(result, console, verbose=verbose)
+            with console.capture() as capture:
+                render_table(result, console, verbose=verbose, title=title)
+            # Read back with its styles, each line without its trailing padding.
+            for line in Text.from_ansi(capture.get()).split("\n"):
+                line.rstrip()
+                console.print(line, soft_wrap=True, highlight=False)
             return
         buffer = io.StringIO()
         file_console = Console(file=buffer, width=FILE_TABLE_WIDTH, no_color=True)
-        render_table(result, file_console, verbose=verbose)
-        text = buffer.getvalue()
+        render_table(result, file_console, verbose=verbose, title=title)
+        text = "".join(f"{line.rstrip()}\n" for line in buffer.getvalue().splitlines())
     elif fmt == "json":
         # Written as it is rendered, a device at a time (issue 14: memory with thousands).
         if output is None:

@@ -316,9 +316,9 @@ class ProductIdentifier:
         if brandless is not None and maker is not None:
             confidence *= BRANDLESS_FACTOR
             work.reasons.append(
-                f"{brandless.model!r} is a {brandless.grammar.brand} product name, read without "
-                f"the brand because the row names a {' / '.join(sorted(kinds))} and no brand "
-                "or other part number (lower confidence)"
+                f"{brandless.model!r} is a product name of {brandless.grammar.brand}, read "
+                f"without the brand because the row names the kind ({' / '.join(sorted(kinds))})"
+                " and no brand or other part number (lower confidence)"
             )
         if (
             maker is not None

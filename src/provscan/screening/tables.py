@@ -8,9 +8,11 @@ The output is the user's list with the result columns added, not a re-typed copy
 
 - CSV in, CSV out: every record is written back as it was read (same encoding, byte-order
   mark, delimiter, quoting and line endings; title and blank rows included) with the result
-  cells appended to the header and data rows. The one change is the formula guard: a cell
-  that starts with ``= + - @``, a tab or a carriage return gets a leading ``'`` (input and
-  result cells alike), so a spreadsheet shows it instead of running it.
+  cells appended to the header and data rows (a list without a header row gets no header
+  line added: :func:`result_columns_note` says what the appended cells are). The one change
+  is the formula guard: a cell that starts with ``= + - @``, a tab or a carriage return gets
+  a leading ``'`` (input and result cells alike), so a spreadsheet shows it instead of
+  running it.
 - XLSX in, XLSX out: the input workbook itself (every sheet, title rows, widths, formatting,
   merged cells, formulas) with the result columns placed right after the last used column of
   the screened sheet; result cells are text, restricted/review/unknown results are filled.
@@ -104,7 +106,7 @@ class CsvFormat:
     encoding: str
     bom: bytes
     delimiter: str
-    #: The input's line ending, for a line the input does not have (a header for a headerless list).
+    #: The input's line ending, for a line the input does not have (none is added today).
     line_terminator: str
 
 
@@ -543,6 +545,16 @@ def added_column_names(header: Sequence[str]) -> list[str]:
     return [name if header_key(name) not in taken else f"provscan_{name}" for name in ADDED_COLUMNS]
 
 
+def result_columns_note(table: InputTable) -> str | None:
+    """For a CSV written back without a header row (there was none): the note that names the
+    result columns appended to each row; None when the header names them."""
+    if table.csv_format is None or table.header_record is not None:
+        return None
+    return (
+        f"no header row to name the result columns: each row ends with {', '.join(ADDED_COLUMNS)}"
+    )
+
+
 def _restricted_text(row: ScreenRow) -> str:
     return {"restricted": "yes", "clear": "no", "review": "review", "unknown": "unknown"}[
         row.status
@@ -618,11 +630,9 @@ def _rewrite_csv(table: InputTable, rows: Sequence[ScreenRow], form: CsvFormat) 
     extended = [*screened, *([] if table.header_record is None else [table.header_record])]
     # Results start after the widest screened record, so short rows get empty cells first.
     width = max(len(table.records[index].cells) for index in extended)
+    # A list without a header row gets none: its rows come back with the results appended
+    # and nothing added above them (the command names the result columns in a note).
     lines: list[str] = []
-    if table.header_record is None:
-        # Nothing to extend: a header line names the columns (the input's as "column N").
-        unnamed = [f"column {index + 1}" for index in range(width)]
-        lines.append(_csv_line([*unnamed, *names], form.delimiter) + form.line_terminator)
     for index, record in enumerate(table.records):
         row = screened.get(index)
         added = result_cells(row) if row is not None else None
