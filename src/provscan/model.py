@@ -192,6 +192,19 @@ class Remediation:
     detail: str = ""
 
 
+#: The note a passively seen address carries when its frames came only through another
+#: host's MAC (a router, or a host relaying for several addresses): an address off the
+#: captured segment (passive/hosts.py writes it; the table lists such addresses apart).
+FORWARDED_NOTE_PREFIX = "frames arrived from forwarder MAC"
+
+
+def seen_only_through_a_router(device: Device) -> bool:
+    """An address with no MAC of its own whose frames came through a forwarder's."""
+    return device.mac is None and any(
+        note.startswith(FORWARDED_NOTE_PREFIX) for note in device.notes
+    )
+
+
 @dataclass(frozen=True)
 class Device:
     ip: str

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 
 from provscan.knowledge.observation_fields import load_observation_fields
 from provscan.model import (
+    FORWARDED_NOTE_PREFIX,
     MAX_EVIDENCE_CHARS,
     AttemptStatus,
     Device,
@@ -552,7 +553,7 @@ class HostTable:
         if forwarders:
             router = sorted(forwarders)
             notes.append(
-                f"frames arrived from forwarder MAC {', '.join(router)} (a router, or a host "
+                f"{FORWARDED_NOTE_PREFIX} {', '.join(router)} (a router, or a host "
                 "relaying for several addresses): its identity is not this host's"
             )
         observations: list[Observation] = []

@@ -32,6 +32,7 @@ from provscan.model import (
     Remediation,
     ScanResult,
     address_sort_key,
+    seen_only_through_a_router,
 )
 from provscan.policy.evaluate import ACT_AS_ANYONE, DEFAULT_PARTY, REVIEW_NOTE_PREFIX
 from provscan.report.contract import (
@@ -573,6 +574,22 @@ def _render_groups(
         elif verbose:
             members = sorted(group, key=lambda d: (d.manufacturer or "", address_sort_key(d.ip)))
             print_columns([_row(d, True) for d in members], widths, console, header=True)
+        elif name == "unknown":
+            # addresses seen only through a router (a capture's internet peers) apart from
+            # the unknown devices of the captured segment itself
+            remote = [d for d in group if seen_only_through_a_router(d)]
+            local = [d for d in group if not seen_only_through_a_router(d)]
+            _print_lines(_compact(local, name, console.width), console)
+            if remote:
+                note = Text(
+                    f"{'' if not local else 'and '}{len(remote)} "
+                    f"{'address' if len(remote) == 1 else 'addresses'} seen only "
+                    "through a router's MAC (off the captured segment; a capture on their "
+                    "own network would show what they are):",
+                    style="dim",
+                )
+                console.print(Padding(note, (0, 0, 0, INDENT)))
+                _print_lines(_compact(remote, name, console.width), console)
         else:
             _print_lines(_compact(group, name, console.width), console)
 
