@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -17,6 +18,7 @@ class ScreenFormat(StrEnum):
     csv = "csv"
     xlsx = "xlsx"
     json = "json"
+    table = "table"
 
 
 def register(app: typer.Typer) -> None:
@@ -74,6 +76,8 @@ def _refused_suffix(output: Path, suffix: str) -> str | None:
 def _format_for(fmt: ScreenFormat | None, output: Path | None) -> ScreenFormat:
     from provscan.commands.common import format_from_suffix
 
+    if fmt is None and output is None and sys.stdout.isatty():
+        return ScreenFormat.table  # a person reading: the CSV's long reasons do not fit
     return format_from_suffix(fmt, output, _SUFFIX_FORMATS, ScreenFormat.csv, _refused_suffix)
 
 
@@ -89,8 +93,11 @@ def screen(
         typer.Option(
             "--format",
             "-f",
-            metavar="csv|xlsx|json",
-            help="Output format (default: from --output's suffix, else csv).",
+            metavar="csv|xlsx|json|table",
+            help=(
+                "Output format (default: from --output's suffix, else a table on a terminal "
+                "and csv otherwise)."
+            ),
         ),
     ] = None,
     output: Annotated[
@@ -174,6 +181,7 @@ def screen(
         ScreenInputError,
         read_table,
         render_csv,
+        render_screen_table,
         render_xlsx,
         result_columns_note,
     )
@@ -217,6 +225,10 @@ def screen(
         if chosen is ScreenFormat.json:
             data = ScreenDocument(rows=rows, summary=summary).model_dump_json(indent=2) + "\n"
             payload = data.encode("utf-8")
+        elif chosen is ScreenFormat.table:
+            payload = render_screen_table(
+                rows, width=None if output else shutil.get_terminal_size().columns
+            )
         elif chosen is ScreenFormat.xlsx:
             # An XLSX input is loaded again, in full, to be written back with the results.
             payload, output_notes = render_xlsx(table, rows)
