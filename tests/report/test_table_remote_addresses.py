@@ -72,3 +72,10 @@ def test_without_local_unknown_devices_the_note_stands_alone() -> None:
     text = " ".join(table(result(Device(ip="203.0.113.10", notes=(FORWARDED,)))).split())
     assert "1 address seen only through a router's MAC" in text
     assert "and 1 address" not in text
+
+
+def test_a_portless_device_of_a_capture_is_heard_not_discovered() -> None:
+    # "(discovery)" belongs to an active scan's discovery; a capture only heard the host
+    text = table(result(Device(ip="192.168.1.50", mac="02:42:ac:11:00:02")))
+    assert "192.168.1.50 (no open port seen)" in text
+    assert "(discovery)" not in text

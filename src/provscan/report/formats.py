@@ -353,7 +353,7 @@ def render_table(
         console.print(Text(_judged_line(result.info.acting_as, devices), style="dim"))
     for note in result.info.notes:
         console.print(Text(f"note: {printable(note)}", style="yellow"))
-    _render_groups(devices, names, console, verbose, result.info.acting_as)
+    _render_groups(devices, names, console, verbose, result.info.acting_as, result.info.kind)
     _render_policies(result, devices, console, verbose)
     if verbose:
         _render_details(devices, names, console)
@@ -539,7 +539,10 @@ def _render_groups(
     console: Console,
     verbose: bool,
     acting_as: Sequence[str] = (),
+    kind: str = "active",
 ) -> None:
+    # a device with no open port: found by discovery in a scan, only heard in a capture
+    portless = "no open port seen" if kind == "passive" else "discovery"
     columns = _VERBOSE_COLUMNS if verbose else _COLUMNS
     groups = {name: [d for d in devices if verdict(d) == name] for name in VERDICTS}
     tabled = [d for name in VERDICTS if verbose or name in _TABULATED for d in groups[name]]
@@ -579,7 +582,7 @@ def _render_groups(
             # the unknown devices of the captured segment itself
             remote = [d for d in group if seen_only_through_a_router(d)]
             local = [d for d in group if not seen_only_through_a_router(d)]
-            _print_lines(_compact(local, name, console.width), console)
+            _print_lines(_compact(local, name, console.width, portless=portless), console)
             if remote:
                 note = Text(
                     f"{'' if not local else 'and '}{len(remote)} "
@@ -589,7 +592,7 @@ def _render_groups(
                     style="dim",
                 )
                 console.print(Padding(note, (0, 0, 0, INDENT)))
-                _print_lines(_compact(remote, name, console.width), console)
+                _print_lines(_compact(remote, name, console.width, portless=portless), console)
         else:
             _print_lines(_compact(group, name, console.width), console)
 
@@ -724,12 +727,19 @@ def _review_reasons(members: Sequence[Device]) -> list[Text]:
     ]
 
 
-def _compact(group: Sequence[Device], name: str, width: int, *, lead: str = "") -> list[Text]:
-    """Unknown devices as "IP (ports)", clear ones as "Maker IP", a line holding several;
-    ``lead`` starts the first line."""
+def _compact(
+    group: Sequence[Device],
+    name: str,
+    width: int,
+    *,
+    lead: str = "",
+    portless: str = "discovery",
+) -> list[Text]:
+    """Unknown devices as "IP (ports)" (``portless`` for none), clear ones as "Maker IP", a
+    line holding several; ``lead`` starts the first line."""
     if name == "unknown":
         items = [
-            Text(f"{printable(d.ip)} ({' '.join(str(p) for p in d.open_ports) or 'discovery'})")
+            Text(f"{printable(d.ip)} ({' '.join(str(p) for p in d.open_ports) or portless})")
             for d in group
         ]
     else:
