@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 import sys
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from provscan.commands.common import AsOption, ForceOption
 from provscan.errors import ProvscanError
+
+if TYPE_CHECKING:
+    from provscan.screening.verdict import ScreenRow
 
 
 class ScreenFormat(StrEnum):
@@ -181,7 +186,6 @@ def screen(
         ScreenInputError,
         read_table,
         render_csv,
-        render_screen_table,
         render_xlsx,
         result_columns_note,
     )
@@ -256,3 +260,52 @@ def screen(
         stderr.print(summary_line(summary), highlight=False, markup=False)
     if fail_on_restricted and summary.restricted:
         raise typer.Exit(EXIT_RESTRICTED)
+
+
+#: The verdict words of the screen table (restricted in capitals: the row to act on).
+_VERDICT_WORDS = {"restricted": "RESTRICTED", "review": "review", "clear": "clear"}
+
+
+def render_screen_table(rows: Sequence[ScreenRow], width: int | None = None) -> bytes:
+    """The screened rows as a text table for a person at a terminal: row, verdict, maker,
+    brand, model, confidence and the reason's first clause (the CSV, XLSX and JSON carry
+    everything, reasons and evidence in full). ``width``: the terminal's (100 without)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from provscan.report.safe_text import printable
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=max(width or 100, 60), no_color=True, soft_wrap=False)
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
+    table.add_column("Row", justify="right", no_wrap=True)
+    table.add_column("Verdict", no_wrap=True)
+    table.add_column("Maker", no_wrap=True)
+    table.add_column("Brand", overflow="fold")
+    table.add_column("Model", overflow="fold")
+    table.add_column("Conf.", justify="right", no_wrap=True)
+    table.add_column("Why", overflow="fold", ratio=1)
+    for row in rows:
+        table.add_row(
+            "" if row.row is None else str(row.row),
+            _VERDICT_WORDS.get(row.status, row.status),
+            printable(row.maker or "-"),
+            printable(row.brand or "-"),
+            printable(row.model or "-"),
+            f"{row.confidence:.2f}",
+            printable(_short_reason(row)),
+        )
+    console.print(table)
+    text = "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+    return text.encode("utf-8")
+
+
+def _short_reason(row: ScreenRow) -> str:
+    """The reason's first clause without the brand or maker the columns show already
+    ("Hikvision: own_brand - restricted by ca, us" -> "own brand - restricted by ca, us")."""
+    first = row.reason.split("; ", 1)[0]
+    for name in (row.brand, row.maker):
+        if name and first.startswith(f"{name}: "):
+            first = first[len(name) + 2 :]
+            break
+    return first.replace("_", " ")
