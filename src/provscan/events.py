@@ -8,6 +8,7 @@ implementation. This module is at the bottom of the layers so that the core can 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from provscan.model import Device, ProbeAttempt, ScanInfo, ScanResult
@@ -42,6 +43,13 @@ class ScanObserver(Protocol):
     def host_done(self, ip: str, device: Device | None) -> None:
         """A host is finished; ``device`` is None when it had no open port."""
         return None
+
+    def hosts_empty(self, ips: Sequence[str]) -> None:
+        """Many hosts finished with no open port at once (the sweep reports them in batches):
+        by default one :meth:`host_done` each; a progress display advances once, so that its
+        speed and time-left estimate see the batch's real pace, not a burst of updates."""
+        for ip in ips:
+            self.host_done(ip, None)
 
     def scan_stopping(self) -> None:
         """A stop was requested (Ctrl-C): no new host starts, hosts in progress are cut short."""

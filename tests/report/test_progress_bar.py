@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+import time
 from dataclasses import replace
 
 from rich.console import Console
@@ -68,3 +69,38 @@ def test_bar_counts_one_device_in_the_singular_and_a_line_without_model_has_sing
     maker = bare.brand or bare.manufacturer
     assert announced.startswith(f"RESTRICTED {bare.ip} {maker} (")
     assert "  " not in announced
+
+
+def test_a_sweep_batch_advances_the_bar_once_so_the_time_left_is_real(
+    sample_result: ScanResult,
+) -> None:
+    # Given a sweep that reports 512 empty hosts at a time, every 0.05 s, out of 16,384
+    console = Console(file=io.StringIO(), width=120, force_terminal=True, color_system=None)
+    with RichProgressObserver(console) as observer:
+        observer.scan_started(sample_result.info, total_hosts=16384)
+        stamps = []
+        for batch in range(8):
+            observer.hosts_empty([f"192.0.2.{batch}"] * 512)
+            stamps.append(time.monotonic())
+            time.sleep(0.05)
+        task = observer._progress.tasks[0]
+        pace = 512 * (len(stamps) - 1) / (stamps[-1] - stamps[0])
+        # Then the bar counts every host and estimates the batches' real pace; one update
+        # per host (512 in the same millisecond) made rich's estimate about twice as fast,
+        # and the time left read 0:00:01 for a whole /18
+        assert task.completed == 4096
+        assert task.speed is not None
+        assert 0.6 * pace < task.speed < 1.4 * pace, (task.speed, pace)
+
+
+def test_the_default_listener_hears_each_empty_host() -> None:
+    from provscan.events import ScanObserver
+
+    heard: list[str] = []
+
+    class Recorder(ScanObserver):
+        def host_done(self, ip: str, device: object) -> None:  # type: ignore[override]
+            heard.append(ip)
+
+    Recorder().hosts_empty(["127.0.0.1", "127.0.0.2"])
+    assert heard == ["127.0.0.1", "127.0.0.2"]

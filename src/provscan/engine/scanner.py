@@ -618,8 +618,8 @@ class _SweepFeed:
         def report_empty(batch: list[str], failed: int) -> None:
             counters["scanned"] += len(batch)
             self.failed += failed
-            for address in batch:
-                observer.host_done(address, None)
+            if batch:
+                observer.hosts_empty(batch)
 
         def hand_over(host: SweptHost) -> None:
             self._waiting += 1

@@ -7,6 +7,7 @@ made. ``ScanObserver`` and ``NullObserver`` are re-exported for the front ends' 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -105,6 +106,13 @@ class RichProgressObserver(ScanObserver):
                 self._progress.console.print(
                     Text("... more restricted devices: counted in the bar, all in the report")
                 )
+
+    def hosts_empty(self, ips: Sequence[str]) -> None:
+        # one update per batch: rich estimates speed from its recent updates, and hundreds
+        # of them in the same millisecond made the time left read 0:00:01 for a whole sweep
+        with self._lock:
+            if self._task is not None and ips:
+                self._progress.update(self._task, advance=len(ips))
 
     def scan_stopping(self) -> None:
         with self._lock:
