@@ -546,6 +546,20 @@ def test_a_failing_worker_is_an_error_not_an_empty_result(
         list(sweep_connect_parallel([(BASE + "1", None)], [80], workers=2))
 
 
+def test_a_worker_failing_after_all_targets_were_sent_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker that reads its whole input (so the sweep has sent every target and closed its
+    # input) and then dies: the error names what it said, and nothing else is raised
+    # (before: "flush of closed file" from subprocess, a traceback for the user).
+    worker = tmp_path / "worker"
+    worker.write_text('#!/bin/sh\ncat > /dev/null\necho "worker ran out of memory" >&2\nexit 3\n')
+    worker.chmod(worker.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setattr(sys, "executable", str(worker))
+    with pytest.raises(SweepWorkerError, match="worker ran out of memory"):
+        list(sweep_connect_parallel([(BASE + "1", None)], [80], workers=2))
+
+
 def test_worker_count_follows_size_rate_and_the_variable(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -124,8 +124,16 @@ def _send(worker: _Worker, line: bytes) -> None:
 
 
 def _failure(worker: _Worker) -> SweepWorkerError:
-    worker.process.kill()
-    _, stderr = worker.process.communicate()
+    """The error for a worker that died or cannot be written to (its input may be closed
+    already: no ``communicate``, which would flush it), with its last line of stderr."""
+    process = worker.process
+    if process.poll() is None:
+        process.kill()
+    process.wait()
+    stderr = b""
+    if process.stderr is not None and not process.stderr.closed:
+        with contextlib.suppress(OSError, ValueError):
+            stderr = process.stderr.read(64 * 1024)
     lines = [line for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
     detail = lines[-1] if lines else f"exit status {worker.process.returncode}"
     return SweepWorkerError(f"a sweep worker process failed: {detail}")
