@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import errno
 import os
+import pty
+import subprocess
 from collections.abc import Sequence
 
 from provscan.lab.server import load_devices
@@ -50,3 +53,29 @@ SESSION_DEVICES: list[DeviceSpec] = [
     device.model_copy(update={"address": _session_address(device.address)})
     for device in load_devices()
 ]
+
+
+def run_in_terminal(argv: Sequence[str], columns: int, timeout: float = 120) -> list[str]:
+    """The standard output lines of ``argv`` run with a pseudo-terminal of ``columns`` as its
+    standard output (``NO_COLOR``; stderr captured); asserts the command exits 0."""
+    leader, follower = pty.openpty()
+    environment = os.environ | {"COLUMNS": str(columns), "NO_COLOR": "1"}
+    environment.pop("LINES", None)
+    with subprocess.Popen(
+        list(argv), stdout=follower, stderr=subprocess.PIPE, env=environment
+    ) as process:
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError as exc:  # the terminal closes when the child exits
+                assert exc.errno == errno.EIO
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(leader)
+        status = process.wait(timeout=timeout)
+        assert status == 0, process.stderr.read() if process.stderr else ""
+    return b"".join(chunks).decode("utf-8").replace("\r", "").splitlines()

@@ -7,15 +7,14 @@ header ending "... the default) - maker" with the maker's name alone on the next
 
 from __future__ import annotations
 
-import errno
 import os
-import pty
 import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from helpers import run_in_terminal
 
 from provscan.commands import explain
 from provscan.commands.explain import build_explanation, render
@@ -39,26 +38,7 @@ def _explain_command() -> list[str]:
 
 def _in_terminal(columns: int) -> list[str]:
     """The human view as shown on a terminal (stdout a pseudo-terminal) of ``columns``."""
-    leader, follower = pty.openpty()
-    environment = os.environ | {"COLUMNS": str(columns), "NO_COLOR": "1"}
-    environment.pop("LINES", None)
-    with subprocess.Popen(
-        _explain_command(), stdout=follower, stderr=subprocess.PIPE, env=environment
-    ) as process:
-        os.close(follower)
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError as exc:  # the terminal closes when the child exits
-                assert exc.errno == errno.EIO
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        os.close(leader)
-        assert process.wait(timeout=60) == 0, process.stderr.read() if process.stderr else ""
-    return b"".join(chunks).decode("utf-8").splitlines()
+    return run_in_terminal(_explain_command(), columns, timeout=60)
 
 
 def _piped(columns: int) -> list[str]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from provscan.knowledge.base import KNOWLEDGE_DIR_ENV
+from provscan.knowledge.loader import DEFAULT_DATA_DIR
 from provscan.knowledge.packs import MAX_AGE_ENV, TRUSTED_KEYS_ENV
 
 
@@ -19,3 +21,14 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv(MAX_AGE_ENV, raising=False)
     monkeypatch.delenv(TRUSTED_KEYS_ENV, raising=False)
     return directory
+
+
+@pytest.fixture
+def data_copy(tmp_path: Path) -> Path:
+    """A writable copy of the bundled data, without the fingerprint files (a test file may
+    define its own ``data_copy`` with other contents)."""
+    target = tmp_path / "data"
+    shutil.copytree(DEFAULT_DATA_DIR, target)
+    shutil.rmtree(target / "fingerprints")
+    (target / "fingerprints").mkdir()
+    return target

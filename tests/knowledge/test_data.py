@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ import pytest
 import yaml
 
 from provscan.errors import KnowledgeError
-from provscan.knowledge.loader import DEFAULT_DATA_DIR, Knowledge, load_knowledge
+from provscan.knowledge.loader import Knowledge, load_knowledge
 
 RESTRICTED_FAMILIES = {"hikvision", "dahua", "hytera", "huawei", "zte"}
 #: Families of the makers the 2025-26 measures name (FCC UAS list, Texas 2026 list).
@@ -21,16 +20,6 @@ FAMILIES_2026 = {"dji", "autel", "uniview", "tp-link", "xiaomi", "hisense", "tcl
 @pytest.fixture(scope="module")
 def knowledge() -> Knowledge:
     return load_knowledge()
-
-
-@pytest.fixture
-def data_copy(tmp_path: Path) -> Path:
-    """A writable copy of the bundled data, without other engineers' fingerprint files."""
-    target = tmp_path / "data"
-    shutil.copytree(DEFAULT_DATA_DIR, target)
-    shutil.rmtree(target / "fingerprints")
-    (target / "fingerprints").mkdir()
-    return target
 
 
 def edit_yaml(path: Path, change: Callable[[Any], None]) -> None:

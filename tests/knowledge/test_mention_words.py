@@ -3,7 +3,6 @@ and product identification through :class:`Knowledge`, and a bad file is refused
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,16 +17,6 @@ from provscan.knowledge.loader import DEFAULT_DATA_DIR, Knowledge, load_knowledg
 from provscan.knowledge.mention_words import MENTION_WORDS_FILE
 from provscan.knowledge.verify import verify_knowledge
 from provscan.screening.identify import ProductIdentifier
-
-
-@pytest.fixture
-def data_copy(tmp_path: Path) -> Path:
-    """A writable copy of the bundled data, without the fingerprint files (not needed here)."""
-    target = tmp_path / "data"
-    shutil.copytree(DEFAULT_DATA_DIR, target)
-    shutil.rmtree(target / "fingerprints")
-    (target / "fingerprints").mkdir()
-    return target
 
 
 def edit_groups(data_dir: Path, change: Callable[[list[dict[str, Any]]], None]) -> None:

@@ -36,6 +36,7 @@ from provscan.knowledge import load_knowledge
 from provscan.model import ScanResult
 from provscan.passive import CaptureAnalyser, PassiveLimits, analyse_captures, worker
 from provscan.passive.hosts import HostRecord
+from provscan.transport import limits
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CAPTURES = sorted(p for p in FIXTURES.iterdir() if ".pcap" in p.name)
@@ -278,7 +279,7 @@ def test_how_many_processes_provscan_pcap_uses(
     with large.open("wb") as handle:  # sparse: the size is what counts
         handle.truncate(passive.SECOND_PROCESS_MIN_BYTES)
     monkeypatch.delenv(passive.WORKERS_VARIABLE, raising=False)
-    monkeypatch.setattr(worker, "available_cpus", lambda: 2)
+    monkeypatch.setattr(limits, "available_cpus", lambda: 2)
     monkeypatch.setattr(passive.os, "getloadavg", lambda: (0.3, 0.3, 0.3))
     assert passive.workers_for([str(large)]) == 2
     assert passive.workers_for([str(small)]) == 1
@@ -292,6 +293,6 @@ def test_how_many_processes_provscan_pcap_uses(
     monkeypatch.setenv(passive.WORKERS_VARIABLE, "1")
     monkeypatch.setattr(passive.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     assert passive.workers_for([str(large)]) == 1
-    monkeypatch.setattr(worker, "available_cpus", lambda: 1)
+    monkeypatch.setattr(limits, "available_cpus", lambda: 1)
     monkeypatch.setenv(passive.WORKERS_VARIABLE, "2")
     assert passive.workers_for([str(large)]) == 1

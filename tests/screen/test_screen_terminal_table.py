@@ -5,42 +5,19 @@ the CSV, byte for byte what scripts read; ``-f table`` asks for the table anywhe
 from __future__ import annotations
 
 import csv
-import errno
 import io
-import os
-import pty
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from helpers import run_in_terminal
 
 LIST = "Manufacturer,Model,Description\nHikvision,DS-2CD2143G0-I,dome camera\nAxis,P3245-LV,dome\n"
 
 
 def command(path: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "provscan", "screen", str(path), "-q", *extra]
-
-
-def in_terminal(argv: list[str], columns: int) -> list[str]:
-    leader, follower = pty.openpty()
-    environment = os.environ | {"COLUMNS": str(columns), "NO_COLOR": "1"}
-    environment.pop("LINES", None)
-    with subprocess.Popen(argv, stdout=follower, stderr=subprocess.PIPE, env=environment) as run:
-        os.close(follower)
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError as exc:  # the terminal closes when the child exits
-                assert exc.errno == errno.EIO
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        os.close(leader)
-        assert run.wait(timeout=120) == 0, run.stderr.read() if run.stderr else ""
-    return b"".join(chunks).decode("utf-8").replace("\r", "").splitlines()
 
 
 @pytest.fixture
@@ -52,7 +29,7 @@ def purchase(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("columns", [80, 100])
 def test_a_terminal_gets_a_table_that_fits(purchase: Path, columns: int) -> None:
-    lines = in_terminal(command(purchase), columns)
+    lines = run_in_terminal(command(purchase), columns)
     assert lines[0].split() == ["Row", "Verdict", "Maker", "Brand", "Model", "Conf.", "Why"]
     body = "\n".join(lines)
     assert "RESTRICTED  Hikvision" in body and "clear       Axis" in body

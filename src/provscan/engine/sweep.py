@@ -20,17 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from enum import StrEnum
+from functools import partial
 from typing import Protocol
 
 from provscan.errors import InputError
-from provscan.transport.limits import ScanLimits
+from provscan.transport.limits import ScanLimits, available_cpus
 from provscan.transport.nmap_sweep import SweepEngineError, find_nmap, sweep_nmap
 from provscan.transport.sweep import ConnectionSpacing, SweepLimits, SweptHost, sweep_connect
-from provscan.transport.sweep_workers import (
-    available_cpus,
-    sweep_connect_parallel,
-    worker_count,
-)
+from provscan.transport.sweep_workers import sweep_connect_parallel, worker_count
 
 __all__ = [
     "SweepEngine",
@@ -81,22 +78,7 @@ def _nmap_sweeper(nmap: str) -> Sweeper:
 
 
 def _builtin_sweeper(workers: int) -> Sweeper:
-    if workers <= 1:
-        return sweep_connect
-
-    def sweeper(
-        targets: Iterable[tuple[str, str | None]],
-        ports: Sequence[int],
-        limits: SweepLimits | None = None,
-        *,
-        stop: Callable[[], bool] | None = None,
-        spacing: ConnectionSpacing | None = None,
-    ) -> Iterator[SweptHost]:
-        return sweep_connect_parallel(
-            targets, ports, limits, stop=stop, spacing=spacing, workers=workers
-        )
-
-    return sweeper
+    return partial(sweep_connect_parallel, workers=workers) if workers > 1 else sweep_connect
 
 
 def choose_sweeper(

@@ -83,7 +83,7 @@ def workers_for(names: Sequence[str]) -> int:
     the load average says every CPU is busy already; else 1 (``PROVSCAN_PASSIVE_WORKERS=1``
     or ``2`` decides instead). The result is the same either way; two processes take ~1 s
     more CPU on 1 GB, and gain nothing when other work holds the second CPU."""
-    from provscan.passive.worker import available_cpus
+    from provscan.transport.limits import available_cpus, every_cpu_busy
 
     cpus = available_cpus()
     if cpus < 2:
@@ -91,8 +91,8 @@ def workers_for(names: Sequence[str]) -> int:
     chosen = os.environ.get(WORKERS_VARIABLE, "").strip()
     if chosen in ("1", "2"):
         return int(chosen)
-    if os.getloadavg()[0] >= cpus:
-        return 1  # every CPU is busy already
+    if every_cpu_busy(cpus):
+        return 1
     size = 0
     for name in names:
         if name != STDIN_NAME:

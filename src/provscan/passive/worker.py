@@ -44,7 +44,7 @@ from provscan.passive.hosts import HostTable
 from provscan.passive.reassembly import Direction, Flow
 from provscan.passive.streams import StreamAnalyser
 
-__all__ = ["MAX_IN_FLIGHT_BYTES", "StreamWorker", "available_cpus"]
+__all__ = ["MAX_IN_FLIGHT_BYTES", "StreamWorker"]
 
 #: Conversations per message to the child.
 BATCH_FLOWS = 128
@@ -65,16 +65,6 @@ _DirectionItem = tuple[bytes, list[tuple[int, int, float]], int, float, bool, bo
 _FlowItem = tuple[str, int, str, int, _DirectionItem, _DirectionItem]
 #: What the stream analyser told its sink about one conversation, call by call.
 _Calls = list[tuple[Any, ...]]
-
-
-def available_cpus() -> int:
-    """CPUs this process may run on; 1 off Linux (where the child is not tested)."""
-    if not sys.platform.startswith("linux"):
-        return 1
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def _child_environment() -> dict[str, str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
 
 DEFAULT_PORTS: tuple[int, ...] = (
@@ -42,3 +44,23 @@ class ScanLimits:
     read_byte_cap: int = 256 * 1024
     #: New connections per second across the scan (0 = unlimited).
     rate_per_second: float = 0.0
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on: the ones worker processes (the sweep's, the capture
+    analysis's second) can spread over. 1 off Linux, where those children are not tested."""
+    if not sys.platform.startswith("linux"):
+        return 1
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def every_cpu_busy(cpus: int) -> bool:
+    """Whether the load average says ``cpus`` CPUs are all taken already (a second process
+    would then only compete with the first); False where there is no load average."""
+    try:
+        return os.getloadavg()[0] >= cpus
+    except OSError:
+        return False

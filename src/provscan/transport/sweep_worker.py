@@ -23,12 +23,7 @@ def main() -> int:
         return 0
     config = json.loads(header)
     ports = [int(port) for port in config["ports"]]
-    limits = SweepLimits(
-        in_flight=int(config["in_flight"]),
-        per_host=int(config["per_host"]),
-        connect_timeout_s=float(config["connect_timeout_s"]),
-        hosts_per_round=int(config["hosts_per_round"]),
-    )
+    limits = SweepLimits(**config["limits"])
     for line in stdin:
         addresses = json.loads(line)
         for host in sweep_connect(((str(a), None) for a in addresses), ports, limits):

@@ -20,6 +20,7 @@ a rate limit (``--rate``), which is shared with the probes through one
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import selectors
@@ -30,6 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 
+from provscan.transport.limits import available_cpus, every_cpu_busy
 from provscan.transport.nmap_sweep import SweepEngineError
 from provscan.transport.sweep import ConnectionSpacing, SweepLimits, SweptHost, sweep_connect
 
@@ -50,13 +52,6 @@ class SweepWorkerError(SweepEngineError):
     with it, as with a failing nmap, rather than report the worker's hosts as empty."""
 
 
-def available_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
 def worker_count(addresses: int, rate_per_second: float = 0.0) -> int:
     """How many processes sweep ``addresses`` addresses: one under a rate limit, for fewer
     than :data:`PARALLEL_FROM` addresses, on one CPU, or when the load average says every
@@ -68,13 +63,8 @@ def worker_count(addresses: int, rate_per_second: float = 0.0) -> int:
     if chosen.isdigit() and int(chosen) >= 1:
         return min(int(chosen), MAX_WORKERS)
     cpus = available_cpus()
-    if cpus < 2 or addresses < PARALLEL_FROM:
+    if cpus < 2 or addresses < PARALLEL_FROM or every_cpu_busy(cpus):
         return 1
-    try:
-        if os.getloadavg()[0] >= cpus:
-            return 1  # every CPU is busy already
-    except OSError:
-        pass
     return min(cpus, MAX_WORKERS)
 
 
@@ -89,14 +79,14 @@ class _Worker:
 
 
 def _config_line(ports: Sequence[int], limits: SweepLimits, workers: int) -> bytes:
-    config = {
-        "ports": list(ports),
-        "in_flight": max(1, limits.in_flight // workers),
-        "per_host": limits.per_host,
-        "connect_timeout_s": limits.connect_timeout_s,
-        "hosts_per_round": BATCH_HOSTS,
-    }
-    return json.dumps(config).encode() + b"\n"
+    """The ports and each worker's share of the limits (no rate: workers run without one)."""
+    share = dataclasses.replace(
+        limits,
+        in_flight=max(1, limits.in_flight // workers),
+        hosts_per_round=BATCH_HOSTS,
+        rate_per_second=0.0,
+    )
+    return json.dumps({"ports": list(ports), "limits": dataclasses.asdict(share)}).encode() + b"\n"
 
 
 def _start_worker(config: bytes) -> _Worker:
@@ -134,9 +124,17 @@ def _failure(worker: _Worker) -> SweepWorkerError:
     if process.stderr is not None and not process.stderr.closed:
         with contextlib.suppress(OSError, ValueError):
             stderr = process.stderr.read(64 * 1024)
+    _close_pipes(process)  # also for a worker that failed before it joined the pool
     lines = [line for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
     detail = lines[-1] if lines else f"exit status {worker.process.returncode}"
     return SweepWorkerError(f"a sweep worker process failed: {detail}")
+
+
+def _close_pipes(process: subprocess.Popen[bytes]) -> None:
+    for stream in (process.stdin, process.stdout, process.stderr):
+        if stream is not None and not stream.closed:
+            with contextlib.suppress(OSError):  # a pipe to a worker that is gone
+                stream.close()
 
 
 def sweep_connect_parallel(
@@ -226,7 +224,4 @@ def sweep_connect_parallel(
             if worker.process.poll() is None:
                 worker.process.kill()
             worker.process.wait()
-            for stream in (worker.process.stdin, worker.process.stdout, worker.process.stderr):
-                if stream is not None and not stream.closed:
-                    with contextlib.suppress(OSError):  # a pipe to a worker that is gone
-                        stream.close()
+            _close_pipes(worker.process)
