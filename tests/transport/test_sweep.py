@@ -16,7 +16,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ from provscan.engine import sweep as engine_sweep
 from provscan.engine.scanner import Scanner, ScanRequest
 from provscan.engine.sweep import SweepEngine, choose_sweeper
 from provscan.errors import InputError
+from provscan.events import ScanObserver
 from provscan.model import Device, HostEvidence
 from provscan.targets import build_targets
 from provscan.transport.limits import ScanLimits
@@ -292,7 +294,7 @@ def test_nmap_is_handed_only_a_file_of_checked_addresses(tmp_path: Path) -> None
     assert not [arg for arg in command if _is_address_or_network(arg)]
     assert command[command.index("-p") + 1] == "80,443"
     assert command[command.index("--max-rate") + 1] == "50"
-    assert {"-sT", "-Pn", "-n", "--open"} <= set(command)
+    assert {"-sT", "-Pn", "-n", "--open", "-v"} <= set(command)
 
 
 def _is_address_or_network(text: str) -> bool:
@@ -415,6 +417,158 @@ def test_a_scan_through_nmap_finds_the_listener(listeners: list[Listener]) -> No
     assert [device["ip"] for device in document["devices"]] == [BASE + "80"]
     assert document["scan"]["hosts_scanned"] == 4
     assert any("nmap" in note for note in document["scan"]["notes"])
+
+
+# -- nmap's progress: hosts come out while nmap runs ------------------------------------------
+
+#: Loopback range of the nmap progress tests (the other tests use 127.84.3.x).
+PROGRESS_RANGE = "127.85.0.0/18"
+
+needs_nmap_and_proc = pytest.mark.skipif(
+    find_nmap() is None or not Path("/proc/self/stat").exists(),
+    reason="nmap is not installed (or no /proc to watch it)",
+)
+
+
+def nmap_telling_its_pid(tmp_path: Path) -> tuple[str, Path]:
+    """A stand-in that writes its process id and becomes the real nmap (``exec``, same id)."""
+    pid_file = tmp_path / "nmap.pid"
+    wrapper = tmp_path / "nmap"
+    wrapper.write_text(f'#!/bin/sh\necho $$ > "{pid_file}"\nexec "{find_nmap()}" "$@"\n')
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
+    return str(wrapper), pid_file
+
+
+def nmap_running(pid_file: Path) -> bool:
+    """Whether that nmap is still running (a process that has exited is gone or a zombie)."""
+    try:
+        status = Path(f"/proc/{int(pid_file.read_text())}/stat").read_text()
+    except (FileNotFoundError, ValueError):
+        return False
+    return status.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def watched(pid_file: Path, hosts: Iterator[SweptHost]) -> list[tuple[SweptHost, bool]]:
+    """Each host a sweep gives, with whether its nmap was still running when it came out."""
+    return [(host, nmap_running(pid_file)) for host in hosts]
+
+
+@needs_nmap_and_proc
+def test_nmap_reports_empty_hosts_to_the_progress_bar_while_it_runs(
+    tmp_path: Path, listeners: list[Listener]
+) -> None:
+    # Given a /18 with one listener in it, swept through nmap on several ports (seconds long)
+    listener = Listener("127.85.40.7")
+    listeners.append(listener)
+    ports = tuple(sorted({listener.port, *(free_port("127.85.40.7") for _ in range(7))}))
+    nmap, pid_file = nmap_telling_its_pid(tmp_path)
+    batches: list[tuple[list[str], bool]] = []
+    done: list[tuple[str, Device | None]] = []
+
+    class Recorder(ScanObserver):
+        def hosts_empty(self, ips: Sequence[str]) -> None:
+            batches.append((list(ips), nmap_running(pid_file)))
+
+        def host_done(self, ip: str, device: Device | None) -> None:
+            done.append((ip, device))
+
+    targets = build_targets([PROGRESS_RANGE])
+    request = ScanRequest(
+        targets=targets,
+        target_specs=(PROGRESS_RANGE,),
+        ports=ports,
+        policies=(),
+        total_hosts=targets.size_upper_bound,
+        sweep=partial(sweep_nmap, nmap=nmap),
+    )
+    # When the scan runs
+    scanner = Scanner([], lambda evidence: Device(ip=evidence.address), observer=Recorder())
+    result = asyncio.run(scanner.run(request))
+    # Then empty hosts reached the progress bar in batches while nmap was still running
+    empty = [ip for ips, _ in batches for ip in ips]
+    while_running = sum(len(ips) for ips, running in batches if running)
+    assert while_running >= len(empty) // 4, (while_running, len(empty))
+    assert sum(1 for _, running in batches if running) >= 10
+    # And every address was counted exactly once: the bar ends at its total, not above
+    assert len(empty) == len(set(empty)) == targets.size_upper_bound - 1
+    assert [ip for ip, device in done if device is not None] == ["127.85.40.7"]
+    assert "127.85.40.7" not in empty
+    assert result.info.hosts_scanned == targets.size_upper_bound
+    assert [device.ip for device in result.devices] == ["127.85.40.7"]
+
+
+@needs_nmap_and_proc
+def test_a_host_group_with_a_timed_out_host_still_gives_every_host_once(
+    tmp_path: Path, listeners: list[Listener]
+) -> None:
+    # Given 2,048 addresses on two ports (nmap 7.93 scans them in four groups of 512), an
+    # open port in the first group and a port that never answers in the second, whose host
+    # runs out of its deadline (nmap then closes the group with "1 host timed out", no size)
+    silent, fillers = silent_port("127.85.67.3")
+    listener = Listener("127.85.64.9", silent.port)
+    listeners += [silent, listener]
+    nmap, pid_file = nmap_telling_its_pid(tmp_path)
+    limits = SweepLimits(connect_timeout_s=0.3, host_deadline_s=0.4)
+    targets = list(build_targets(["127.85.64.0/21"]))
+    try:
+        # When they are swept through nmap, noting whether nmap still ran as each came out
+        out = watched(
+            pid_file,
+            sweep_nmap(targets, [silent.port, free_port("127.85.64.9")], limits, nmap=nmap),
+        )
+    finally:
+        for filler in fillers:
+            filler.close()
+    # Then every address came out once, the open port found, the timed-out host with none
+    addresses = [host.address for host, _ in out]
+    assert sorted(addresses) == sorted(address for address, _ in targets)
+    hosts = by_address([host for host, _ in out])
+    assert hosts["127.85.64.9"].open_ports == (silent.port,)
+    assert hosts["127.85.67.3"].open_ports == ()
+    # And the first group came out while nmap ran; after the group nmap did not size, the
+    # rest only when it ended (counting stops rather than guess): the third group's hosts
+    # would otherwise come out when the fourth begins
+    running = {host.address: was_running for host, was_running in out}
+    assert running["127.85.64.0"] and running["127.85.65.255"]
+    assert not running["127.85.68.0"] and not running["127.85.69.255"]
+
+
+@needs_nmap_and_proc
+def test_under_a_rate_limit_no_host_comes_out_before_nmap_ends(
+    tmp_path: Path, listeners: list[Listener]
+) -> None:
+    # Given a rate limit shared with the probes (nmap gets it as --max-rate)
+    listener = Listener("127.85.80.5")
+    listeners.append(listener)
+    nmap, pid_file = nmap_telling_its_pid(tmp_path)
+    targets = list(build_targets(["127.85.80.0/22"]))
+    limits = SweepLimits(rate_per_second=4000)
+    # When 1,024 addresses are swept on two ports
+    ports = [listener.port, free_port("127.85.80.5")]
+    spacing = ConnectionSpacing(4000)
+    out = watched(pid_file, sweep_nmap(targets, ports, limits, nmap=nmap, spacing=spacing))
+    # Then nothing came out while nmap ran (no probe adds to its connections), all after
+    assert not any(was_running for _, was_running in out)
+    assert sorted(host.address for host, _ in out) == sorted(a for a, _ in targets)
+    assert by_address([host for host, _ in out])["127.85.80.5"].open_ports == (listener.port,)
+
+
+@needs_nmap_and_proc
+def test_a_stop_ends_nmap_while_hosts_come_out(tmp_path: Path) -> None:
+    # Given a sweep of a /18 through nmap, stopped once 1,000 hosts have come out
+    nmap, pid_file = nmap_telling_its_pid(tmp_path)
+    out: list[SweptHost] = []
+    ports = sorted({free_port("127.85.0.1") for _ in range(8)})
+    started = time.monotonic()
+    for host in sweep_nmap(
+        build_targets([PROGRESS_RANGE]), ports, stop=lambda: len(out) >= 1000, nmap=nmap
+    ):
+        out.append(host)
+    # Then the sweep ended soon after, nmap is gone, and no host came out twice
+    assert time.monotonic() - started < 10
+    assert not nmap_running(pid_file)
+    assert 1000 <= len(out) < 16384
+    assert len({host.address for host in out}) == len(out)
 
 
 def test_one_rate_budget_is_shared_by_the_sweep_and_the_probes() -> None:

@@ -13,7 +13,7 @@ with nothing open are only counted. The engines (docs/decisions/0017-sweep.md):
 - ``auto``: ``builtin``, except on a machine with one CPU for large target sets
   (:data:`AUTO_NMAP_FROM` addresses or more, no ``--rate``) when nmap is installed: there its
   C loop is faster than one Python process, while with two CPUs or more the builtin's worker
-  processes are as fast and report progress as they go.
+  processes are as fast.
 """
 
 from __future__ import annotations
@@ -98,8 +98,7 @@ def choose_sweeper(
         ) from None
     if engine is SweepEngine.auto:
         # nmap only where the builtin loop cannot be spread over CPUs (one CPU): with two or
-        # more, the builtin's workers are as fast and the progress bar moves during the sweep
-        # (nmap reports nothing until it ends); decision 0017, "Workers".
+        # more, the builtin's workers are as fast; decision 0017, "Workers".
         large = addresses >= AUTO_NMAP_FROM and not rate_per_second
         nmap = find_nmap() if large and available_cpus() < 2 else None
         if nmap:

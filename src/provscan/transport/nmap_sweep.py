@@ -7,17 +7,28 @@ no ping, no DNS), with the scan's rate (``--max-rate``), connect timeout
 (``--max-rtt-timeout``) and host deadline (``--host-timeout``). Its XML is read as it comes;
 a reported address that was not handed over is ignored. IPv6 addresses go in a second run
 with ``-6``.
+
+Progress: nmap scans the file's addresses in order, in host groups (1,024 ports' worth, at
+least 64 hosts) and reports a group's hosts once the whole group is done. With ``-v`` its XML
+ends each group's scan with ``<taskend task="Connect Scan" extrainfo="N total ports">``
+(hosts times ports), so when the next group begins, the group's addresses nmap did not report
+have nothing open and come out then: the scan's progress bar moves as nmap goes. A group
+whose size nmap does not say (``"1 host timed out"``) or a host reported outside its group
+stops this counting and the rest comes out when nmap ends, so no address comes out twice.
+(``--stats-every`` would not do: its ``<taskprogress percent=...>`` is the current group's.)
 """
 
 from __future__ import annotations
 
 import os
+import re
 import select
 import shutil
 import subprocess
 import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import islice
 from pathlib import Path
 from typing import cast
 
@@ -47,6 +58,7 @@ def nmap_command(
     command = [
         nmap,
         "-sT",
+        "-v",  # the end of each host group's scan, for progress (module docstring)
         "-Pn",
         "-n",
         "--open",
@@ -81,9 +93,10 @@ def sweep_nmap(
 ) -> Iterator[SweptHost]:
     """Like :func:`provscan.transport.sweep.sweep_connect`, through nmap.
 
-    Hosts with open ports come out as nmap reports them, the others once nmap is done. Under
-    a rate limit (``spacing``, shared with the probes) nmap gets it as ``--max-rate`` and
-    no host comes out before nmap is done, so probing never adds to nmap's connections.
+    Hosts with open ports come out as nmap reports them, the others as nmap finishes their
+    host group (module docstring). Under a rate limit (``spacing``, shared with the probes)
+    nmap gets it as ``--max-rate`` and no host comes out before nmap is done, so probing
+    never adds to nmap's connections.
     """
     hold = spacing is not None and spacing.interval > 0
     limits = limits or SweepLimits()
@@ -99,30 +112,130 @@ def sweep_nmap(
                 if not inside_networks(address, networks):
                     continue  # refused by the interlock: never handed over
                 is_v6 = ":" in address
+                if address in handed[is_v6]:
+                    continue  # once: nmap's host groups are counted against the file's lines
                 (ipv6 if is_v6 else ipv4).write(address + "\n")
                 handed[is_v6][address] = hostname
+        port_count = len(dict.fromkeys(ports))
         for is_v6 in (False, True):
             if not handed[is_v6]:
                 continue
             command = nmap_command(nmap, files[is_v6], ports, limits, ipv6=is_v6)
-            reported: set[str] = set()
-            held: list[SweptHost] = []
-            for host in _run(command, handed[is_v6], stop):
-                reported.add(host.address)
-                if hold:
-                    held.append(host)
-                else:
-                    yield host
-            yield from held
-            if stop is not None and stop():
-                return
-            for address, hostname in handed[is_v6].items():
-                if address not in reported:
-                    yield SweptHost(address, hostname, ())
+            with files[is_v6].open() as lines:
+                report = _Report(handed[is_v6], lines, port_count, count_groups=not hold)
+                held: list[SweptHost] = []
+                for host in _run(command, report, stop):
+                    if hold:
+                        held.append(host)
+                    else:
+                        yield host
+                yield from held
+                if stop is not None and stop():
+                    return
+                yield from report.rest()
+
+
+#: nmap's ``-v`` end of a host group's connect scan when no host timed out: the group's hosts
+#: times the ports (a group with a timed-out host says ``"N hosts timed out"`` instead).
+_GROUP_PORTS = re.compile(r"(\d+) total ports")
+_SCAN_TASK = "Connect Scan"
+
+
+class _Report:
+    """nmap's XML as it streams, turned into swept hosts: each handed address at most once.
+
+    ``handed`` (address -> hostname) loses each address as it comes out; ``lines`` is the
+    address file nmap reads, in its order, from which each finished host group is taken.
+    """
+
+    def __init__(
+        self,
+        handed: dict[str, str | None],
+        lines: Iterator[str],
+        port_count: int,
+        *,
+        count_groups: bool,
+    ) -> None:
+        self._parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("end",))
+        self._handed = handed
+        self._lines = lines
+        self._port_count = port_count
+        #: Whether finished groups still come out as nmap goes (off once nmap's groups and
+        #: the file's lines might not match: the rest then comes out at the end).
+        self._count_groups = count_groups
+        #: The addresses of the group whose scan ended and whose hosts nmap is reporting.
+        self._group: dict[str, None] | None = None
+
+    def feed(self, chunk: bytes) -> Iterator[SweptHost]:
+        """The hosts decided by this chunk of nmap's XML."""
+        self._parser.feed(chunk)
+        for event in self._parser.read_events():
+            element = cast(tuple[str, object], event)[1]
+            if not isinstance(element, ET.Element):
+                continue
+            if element.tag == "host":
+                yield from self._host(element)
+                element.clear()
+            elif element.tag == "taskend" and element.get("task") == _SCAN_TASK:
+                self._group_scanned(element.get("extrainfo", ""))
+            elif element.tag == "runstats" or (
+                element.tag == "taskbegin" and element.get("task") == _SCAN_TASK
+            ):
+                yield from self._group_reported()
+
+    def rest(self) -> Iterator[SweptHost]:
+        """Every handed address that has not come out: nmap found nothing open on it."""
+        handed, self._handed = self._handed, {}
+        for address, hostname in handed.items():
+            yield SweptHost(address, hostname, ())
+
+    def _host(self, element: ET.Element) -> Iterator[SweptHost]:
+        address = next(
+            (
+                a.get("addr", "")
+                for a in element.iter("address")
+                if a.get("addrtype") in ("ipv4", "ipv6")
+            ),
+            "",
+        )
+        open_ports = sorted(
+            int(port.get("portid", "0"))
+            for port in element.iter("port")
+            if port.get("protocol") == "tcp"
+            and (state := port.find("state")) is not None
+            and state.get("state") == "open"
+        )
+        if self._group is None or address not in self._group:
+            self._count_groups = False
+        if address in self._handed:  # anything else was never asked for (or is out): ignored
+            yield SweptHost(address, self._handed.pop(address), tuple(open_ports))
+
+    def _group_scanned(self, extrainfo: str) -> None:
+        """A group's scan ended: take its addresses from the file, if nmap says how many."""
+        if not self._count_groups:
+            return
+        match = _GROUP_PORTS.fullmatch(extrainfo)
+        hosts, remainder = (0, 0)
+        if match and self._port_count:
+            hosts, remainder = divmod(int(match[1]), self._port_count)
+        group = dict.fromkeys(line.strip() for line in islice(self._lines, hosts))
+        if not hosts or remainder or len(group) < hosts or self._group is not None:
+            self._count_groups = False
+            return
+        self._group = group
+
+    def _group_reported(self) -> Iterator[SweptHost]:
+        """The group's hosts are all reported: those that were not have nothing open."""
+        group, self._group = self._group, None
+        if not self._count_groups or group is None:
+            return
+        for address in group:
+            if address in self._handed:
+                yield SweptHost(address, self._handed.pop(address), ())
 
 
 def _run(
-    command: list[str], handed: dict[str, str | None], stop: Callable[[], bool] | None
+    command: list[str], report: _Report, stop: Callable[[], bool] | None
 ) -> Iterator[SweptHost]:
     """Run nmap, parse its XML as it streams, stop it when asked."""
     with tempfile.TemporaryFile() as errors:
@@ -133,7 +246,6 @@ def _run(
         except OSError as exc:
             raise SweepEngineError(f"cannot run nmap: {exc.strerror or exc}") from exc
         assert process.stdout is not None
-        parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("end",))
         fd = process.stdout.fileno()
         try:
             while True:
@@ -145,8 +257,7 @@ def _run(
                 chunk = os.read(fd, 65536)
                 if not chunk:
                     break
-                parser.feed(chunk)
-                yield from _hosts(parser, handed)
+                yield from report.feed(chunk)
             if process.wait() != 0:
                 errors.seek(0)
                 message = errors.read(2000).decode("utf-8", "replace").strip().splitlines()
@@ -165,30 +276,3 @@ def _run(
                     process.kill()
                     process.wait()
             process.stdout.close()
-
-
-def _hosts(
-    parser: ET.XMLPullParser[ET.Element], handed: dict[str, str | None]
-) -> Iterator[SweptHost]:
-    for event in parser.read_events():
-        element = cast(tuple[str, object], event)[1]
-        if not isinstance(element, ET.Element) or element.tag != "host":
-            continue
-        address = next(
-            (
-                a.get("addr", "")
-                for a in element.iter("address")
-                if a.get("addrtype") in ("ipv4", "ipv6")
-            ),
-            "",
-        )
-        open_ports = sorted(
-            int(port.get("portid", "0"))
-            for port in element.iter("port")
-            if port.get("protocol") == "tcp"
-            and (state := port.find("state")) is not None
-            and state.get("state") == "open"
-        )
-        element.clear()
-        if address in handed:  # anything else was never asked for: ignored
-            yield SweptHost(address, handed[address], tuple(open_ports))
