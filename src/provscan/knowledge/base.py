@@ -21,7 +21,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 import yaml
 from packaging.version import InvalidVersion, Version
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from provscan.errors import KnowledgeError
 
@@ -487,6 +487,78 @@ def check_sources(
     """Every entry carries at least one non-blank source."""
     if not sources or any(not source.strip() for source in sources):
         problems.add(document, "every entry needs at least one non-blank source", at)
+
+
+#: The id of a group of words: lower-case words joined by '_' ("en_before_fits").
+WORD_GROUP_ID = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")
+
+
+class WordGroup(StrictModel):
+    """One group of a word file (``mention_words.yaml``, ``screening_words.yaml``): words
+    that play one part, with why they are there and where that is written."""
+
+    id: str
+    words: list[str] = Field(min_length=1)
+    #: Why these words play their part, and which near words were left out and why.
+    rationale: str
+    confidence: Confidence
+    sources: list[str] = Field(min_length=1)
+
+
+def check_word_group(
+    problems: Problems,
+    document: YamlDocument,
+    at: Location,
+    group: WordGroup,
+    seen_ids: set[str],
+    *,
+    example_id: str,
+    purpose: str,
+) -> None:
+    """What every group of a word file needs: sources, a unique id like ``example_id``, and
+    a rationale that says why its words ``purpose``."""
+    check_sources(problems, document, at, group.sources)
+    if not WORD_GROUP_ID.match(group.id):
+        problems.add(document, f"group id {group.id!r} is not like {example_id!r}", at)
+    if group.id in seen_ids:
+        problems.add(document, f"duplicate group id {group.id!r}", at)
+    seen_ids.add(group.id)
+    if not group.rationale.strip():
+        problems.add(document, f"rationale must say why these words {purpose}", at)
+
+
+def accepted_words(
+    problems: Problems,
+    document: YamlDocument,
+    at: Location,
+    group: WordGroup,
+    first_listed: dict[tuple[str, str], str],
+    *,
+    part: str,
+    among: str,
+    word_problem: Callable[[str], str | None],
+) -> list[str]:
+    """The words of ``group`` that can match (``word_problem`` says why one cannot) and are
+    listed for the first time for their ``part`` ("before", "product"); a problem for each
+    other one. ``first_listed`` maps (part, word) to the group listing it first, across groups."""
+    accepted = []
+    for word_index, word in enumerate(group.words):
+        word_at = (*at, "words", word_index)
+        why = word_problem(word)
+        if why is not None:
+            problems.add(document, why, word_at, entry=document.describe(at))
+            continue
+        first = first_listed.setdefault((part, word), group.id)
+        if first != group.id or group.words.index(word) != word_index:
+            problems.add(
+                document,
+                f"{word!r} is listed twice among {among} (first in group {first!r})",
+                word_at,
+                entry=document.describe(at),
+            )
+            continue
+        accepted.append(word)
+    return accepted
 
 
 def compile_pattern(

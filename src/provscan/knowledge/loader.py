@@ -1,11 +1,11 @@
 """The knowledge the rest of provscan uses, composed from the per-kind loaders.
 
 Each kind of data file has its own module (schema, cross-checks, typed result): vocabulary,
-families, relations, policies, fingerprints, http_endpoints, mention_words, vulnerabilities,
-accounts, eol, cloud_endpoints, device_api, exposure, remediation, observation_fields, and
-grammars with oui_owners. This module reads them into :class:`Knowledge` and
-:class:`PostureKnowledge`; every problem is reported at once, each with its file, entry and
-line.
+families, relations, policies, fingerprints, http_endpoints, mention_words, screening_words,
+vulnerabilities, accounts, eol, cloud_endpoints, device_api, exposure, remediation,
+observation_fields, and grammars with oui_owners. This module reads them into
+:class:`Knowledge` and :class:`PostureKnowledge`; every problem is reported at once, each with
+its file, entry and line.
 """
 
 from __future__ import annotations
@@ -75,6 +75,7 @@ from provscan.knowledge.vulnerabilities import (
 
 if TYPE_CHECKING:
     from provscan.knowledge.mention_words import MentionWords
+    from provscan.knowledge.screening_words import ScreeningWords
 
 __all__ = [
     "CLOUD_ENDPOINTS_FILE",
@@ -118,6 +119,8 @@ class Knowledge:
     http_endpoints: HttpEndpointFile | None = None
     #: Words that make a vendor name next to them a mention ("for Hikvision", "华为 专用").
     mention_words: MentionWords = field(kw_only=True)
+    #: Product listings' vocabulary screening reads ("camera", "nvr", "mp"): never a brand.
+    screening_words: ScreeningWords = field(kw_only=True)
     _vendor_by_key: dict[str, str] = field(init=False, repr=False)
     _vendor_by_line: dict[str, str] = field(init=False, repr=False)
     _family_by_current_member: dict[str, str] = field(init=False, repr=False)
@@ -231,16 +234,19 @@ def read_knowledge(data_dir: Path, problems: Problems) -> CoreRead:
     http_endpoints = read_http_endpoints(data_dir, problems)
     # imported here, not at the top: importing the name finder must stay as quick as it was
     from provscan.knowledge.mention_words import MENTION_WORDS_FILE, read_mention_words
+    from provscan.knowledge.screening_words import SCREENING_WORDS_FILE, read_screening_words
 
-    # a directory without the file (an older pack, a test's partial copy) uses the bundled one
-    mention_dir = data_dir if (data_dir / MENTION_WORDS_FILE).exists() else BUNDLED_DATA_DIR
-    mention_words = read_mention_words(mention_dir, problems)
+    mention_words = read_mention_words(_own_or_bundled(data_dir, MENTION_WORDS_FILE), problems)
+    screening_words = read_screening_words(
+        _own_or_bundled(data_dir, SCREENING_WORDS_FILE), problems
+    )
     if (
         names is None
         or families is None
         or relations is None
         or policies is None
         or mention_words is None
+        or screening_words is None
     ):
         return CoreRead(None, names, fingerprint_files)
     knowledge = Knowledge(
@@ -253,8 +259,15 @@ def read_knowledge(data_dir: Path, problems: Problems) -> CoreRead:
         ),
         http_endpoints=http_endpoints,
         mention_words=mention_words,
+        screening_words=screening_words,
     )
     return CoreRead(knowledge, names, fingerprint_files)
+
+
+def _own_or_bundled(data_dir: Path, name: str) -> Path:
+    """``data_dir`` when it holds ``name``; else the bundled data (an older pack or a test's
+    partial copy without the file reads the bundled one)."""
+    return data_dir if (data_dir / name).exists() else BUNDLED_DATA_DIR
 
 
 # --- security posture knowledge (issue 6) --------------------------------------------------

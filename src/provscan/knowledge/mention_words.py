@@ -11,6 +11,7 @@ the vocabulary (``loader.py``); a data directory without the file uses the bundl
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -19,29 +20,29 @@ from typing import Literal
 
 from pydantic import Field
 
-from provscan.knowledge.base import Confidence, Problems, StrictModel, check_sources, read_file
+from provscan.knowledge.base import (
+    Problems,
+    StrictModel,
+    WordGroup,
+    accepted_words,
+    check_word_group,
+    read_file,
+)
 
 MENTION_WORDS_FILE = "mention_words.yaml"
 #: One word as the name finders split text: letters and digits, no space or punctuation.
 _SINGLE_WORD = re.compile(r"[^\W_]+")
-_GROUP_ID = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")
 #: Where a group's words stand: before the name ("for Hikvision") or after it
 #: ("Hikvision compatible").
 MentionPosition = Literal["before", "after"]
 MentionLanguage = Literal["en", "zh"]
 
 
-class MentionWordGroup(StrictModel):
+class MentionWordGroup(WordGroup):
     """Words of one language that make a name next to them a mention, with why."""
 
-    id: str
     language: MentionLanguage
     position: MentionPosition
-    words: list[str] = Field(min_length=1)
-    #: Why these words mark a mention, and which near words were left out and why.
-    rationale: str
-    confidence: Confidence
-    sources: list[str] = Field(min_length=1)
 
 
 class MentionWordFile(StrictModel):
@@ -89,29 +90,25 @@ def read_mention_words(data_dir: Path, problems: Problems) -> MentionWords | Non
     first_group: dict[tuple[str, str], str] = {}
     for index, group in parsed.indexed(parsed.model.groups):
         at = ("groups", index)
-        check_sources(problems, document, at, group.sources)
-        if not _GROUP_ID.match(group.id):
-            problems.add(document, f"group id {group.id!r} is not like 'en_before'", at)
-        if group.id in seen_ids:
-            problems.add(document, f"duplicate group id {group.id!r}", at)
-        seen_ids.add(group.id)
-        if not group.rationale.strip():
-            problems.add(document, "rationale must say why these words mark a mention", at)
-        for word_index, word in enumerate(group.words):
-            word_at = (*at, "words", word_index)
-            why = _word_problem(word, group.language)
-            if why is not None:
-                problems.add(document, why, word_at, entry=document.describe(at))
-                continue
-            first = first_group.setdefault((group.position, word), group.id)
-            if first != group.id or group.words.index(word) != word_index:
-                problems.add(
-                    document,
-                    f"{word!r} is listed twice among the words {group.position} a name "
-                    f"(first in group {first!r})",
-                    word_at,
-                    entry=document.describe(at),
-                )
+        check_word_group(
+            problems,
+            document,
+            at,
+            group,
+            seen_ids,
+            example_id="en_before",
+            purpose="mark a mention",
+        )
+        accepted_words(
+            problems,
+            document,
+            at,
+            group,
+            first_group,
+            part=group.position,
+            among=f"the words {group.position} a name",
+            word_problem=functools.partial(_word_problem, language=group.language),
+        )
     return MentionWords(
         before=frozenset(word for (position, word) in first_group if position == "before"),
         after=frozenset(word for (position, word) in first_group if position == "after"),

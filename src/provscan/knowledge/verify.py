@@ -35,6 +35,7 @@ from provscan.knowledge.oui_owners import OUI_OWNERS_FILE, read_oui_owners
 from provscan.knowledge.policies import POLICIES_FILE
 from provscan.knowledge.relations import RELATIONS_FILE
 from provscan.knowledge.remediation import REMEDIATION_FILE
+from provscan.knowledge.screening_words import SCREENING_WORDS_FILE
 from provscan.knowledge.vocabulary import VENDORS_FILE
 from provscan.knowledge.vulnerabilities import VULNERABILITIES_FILE
 
@@ -57,6 +58,7 @@ KNOWN_FILES = frozenset(
         REMEDIATION_FILE,
         DEVICE_API_FILE,
         MENTION_WORDS_FILE,
+        SCREENING_WORDS_FILE,
     }
 )
 

@@ -5,14 +5,13 @@ with limits chosen so that no confident false positive comes out of it: short wo
 matched fuzzily ("Axis" is not "Annke"), a misspelling keeps the first letter (typing errors
 rarely change it, while other names two edits away often do: "ThinkVision" is not
 "Hikvision", "Exchange" not "Lechange", "AirWatch" not "HiWatch"), the best candidate must be
-unique, and words that are ordinary product vocabulary are skipped. A misspelt brand of a
-restricted family never establishes the maker alone (``identify``: it needs the family's
-model number next to it, else the row is for review).
+unique, and words that are ordinary product vocabulary (``screening_words.yaml``) are
+skipped. A misspelt brand of a restricted family never establishes the maker alone
+(``identify``: it needs the family's model number next to it, else the row is for review).
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -30,227 +29,6 @@ CANONICAL_CACHE_SIZE = 65_536
 MIN_FUZZY_LENGTH = 5
 #: Edits allowed: one for 5-7 characters, two from 8 characters.
 LONG_WORD_LENGTH = 8
-#: Product vocabulary that must never be read as a misspelt vendor name.
-PRODUCT_WORDS = frozenset(
-    {
-        "camera",
-        "cameras",
-        "bullet",
-        "turret",
-        "dome",
-        "domes",
-        "network",
-        "video",
-        "recorder",
-        "switch",
-        "bracket",
-        "mount",
-        "license",
-        "licence",
-        "system",
-        "outdoor",
-        "indoor",
-        "wireless",
-        "doorbell",
-        "station",
-        "reader",
-        "control",
-        "access",
-        "storage",
-        "thermal",
-        "monitor",
-        "cable",
-        "power",
-        "supply",
-        "adapter",
-        "module",
-        "series",
-        "starter",
-        "security",
-        "lens",
-        "fixed",
-        "zoom",
-        "motorized",
-        "varifocal",
-        "mini",
-        "pro",
-        "kit",
-        "junction",
-        "box",
-        "panel",
-        "hybrid",
-        "analog",
-        "digital",
-        "color",
-        "colour",
-        "night",
-        "vision",
-        "smart",
-        "audio",
-        "alarm",
-        "speaker",
-        "intercom",
-        "door",
-        "gate",
-        "wall",
-        "ceiling",
-        "pole",
-        "corner",
-        "other",
-        "general",
-        "generic",
-        "unknown",
-        "various",
-        "misc",
-        "spare",
-        "parts",
-        "service",
-        "install",
-        "installation",
-        "labour",
-        "labor",
-        # words around a part number that are no label ("IP Camera(IPC-...)", "WiFi cam")
-        "ip",
-        "wifi",
-        "hd",
-        "ir",
-        "usb",
-        # network equipment (issue 11): kinds and Huawei/ZTE line names, never a label brand
-        "ont",
-        "onu",
-        "olt",
-        "gpon",
-        "epon",
-        "server",
-        "rack",
-        "gateway",
-        "firewall",
-        "repeater",
-        "radio",
-        "port",
-        "ports",
-        "gigabit",
-        "managed",
-        "unmanaged",
-        "poe",
-        "layer",
-        "core",
-        "echolife",
-        "fusionserver",
-        "cloudengine",
-        "netengine",
-        "smartax",
-        "optixstar",
-        "quidway",
-        "taishan",
-    }
-)
-
-#: Words and two-word phrases that say what kind of product a row is. Kinds are the device
-#: types of the knowledge data (relations.yaml ``device_types``: camera, nvr, access_control…)
-#: plus kinds that no relabel relation covers (building systems). A relation whose scope names
-#: none of the kinds a product is said to be does not apply to it: a Honeywell thermostat is
-#: not one of Honeywell's Hikvision-made video series. Ambiguous words ("controller", "sensor",
-#: "meter", "thermal", "kit", "switch", "monitor") are left out: they name no kind.
-PRODUCT_KINDS: dict[str, str] = {
-    # video surveillance
-    "camera": "camera",
-    "cameras": "camera",
-    "cam": "camera",
-    "dome": "camera",
-    "domes": "camera",
-    "bullet": "camera",
-    "turret": "camera",
-    "eyeball": "camera",
-    "fisheye": "camera",
-    "cctv": "camera",
-    "ipc": "camera",
-    "webcam": "camera",
-    "ptz": "ptz",
-    "speed dome": "ptz",
-    "nvr": "nvr",
-    "nvrs": "nvr",
-    "dvr": "dvr",
-    "dvrs": "dvr",
-    "xvr": "dvr",
-    "hvr": "dvr",
-    "recorder": "recorder",
-    "recorders": "recorder",
-    "doorbell": "doorbell",
-    "encoder": "encoder",
-    # access control, intercom, intrusion
-    "access control": "access_control",
-    "access controller": "access_control",
-    "door controller": "access_control",
-    "card reader": "access_control",
-    "turnstile": "access_control",
-    "intercom": "intercom",
-    "door station": "intercom",
-    "indoor station": "intercom",
-    "door phone": "intercom",
-    "alarm panel": "alarm",
-    "alarm hub": "alarm",
-    "intrusion": "alarm",
-    # building systems: no relabel relation covers these
-    "thermostat": "thermostat",
-    "thermostats": "thermostat",
-    "tstat": "thermostat",
-    "t-stat": "thermostat",
-    "hvac": "hvac",
-    "heat pump": "hvac",
-    "furnace": "hvac",
-    "boiler": "hvac",
-    "chiller": "hvac",
-    "air handler": "hvac",
-    "ahu": "hvac",
-    "rooftop unit": "hvac",
-    "fan coil": "hvac",
-    "damper": "hvac",
-    "actuator": "hvac",
-    "valve": "hvac",
-    "vav": "hvac",
-    "humidifier": "hvac",
-    "dehumidifier": "hvac",
-    "ventilator": "hvac",
-    "lighting": "lighting",
-    "luminaire": "lighting",
-    "troffer": "lighting",
-    "light fixture": "lighting",
-    "light bulb": "lighting",
-    "dimmer": "lighting",
-    "ballast": "lighting",
-    "led driver": "lighting",
-    "bacnet": "building_control",
-    "modbus": "building_control",
-    "knx": "building_control",
-    "building automation": "building_control",
-    "automation station": "building_control",
-    "room controller": "building_control",
-    "zone controller": "building_control",
-    "plant controller": "building_control",
-    "ddc controller": "building_control",
-    "co2 sensor": "building_sensor",
-    "temperature sensor": "building_sensor",
-    "humidity sensor": "building_sensor",
-    "occupancy sensor": "building_sensor",
-    "pressure sensor": "building_sensor",
-    "energy meter": "meter",
-    "power meter": "meter",
-    "submeter": "meter",
-    "smoke detector": "fire",
-    "heat detector": "fire",
-    "gas detector": "fire",
-    "fire alarm": "fire",
-    "fire panel": "fire",
-    "sprinkler": "fire",
-    "printer": "printer",
-    "router": "router",
-    "modem": "router",
-    "ip phone": "phone",
-}
-#: Single words of PRODUCT_KINDS: product vocabulary, never a label brand.
-KIND_WORDS = frozenset(phrase for phrase in PRODUCT_KINDS if " " not in phrase)
-
 #: Product words a brand is sometimes written glued to, without a separator ("Wyzecam").
 GLUED_KIND_SUFFIXES = ("cameras", "camera", "cams", "cam", "doorbell", "nvr", "dvr")
 #: Shortest brand prefix split off a glued product word.
@@ -279,17 +57,6 @@ def split_glued_kind(word: str, is_brand: Callable[[str], bool]) -> list[str]:
     return [word]
 
 
-def product_kinds(words: Sequence[str]) -> frozenset[str]:
-    """The kinds of product a row's words name (empty: the words do not say)."""
-    lowered = [word.lower() for word in words]
-    kinds = {PRODUCT_KINDS[word] for word in lowered if word in PRODUCT_KINDS}
-    for first, second in itertools.pairwise(lowered):
-        kind = PRODUCT_KINDS.get(f"{first} {second}")
-        if kind is not None:
-            kinds.add(kind)
-    return frozenset(kinds)
-
-
 @dataclass(frozen=True)
 class BrandMatch:
     vendor: str
@@ -304,6 +71,9 @@ class BrandFinder:
 
     def __init__(self, knowledge: Knowledge) -> None:
         self._knowledge = knowledge
+        #: Words never read as a misspelt vendor name ("camera", "thermostat").
+        self._product_words = knowledge.screening_words.product
+        self._kind_words = knowledge.screening_words.kind_words
         fuzzy: dict[str, str] = {}
         max_tokens = 1
         for vendor in knowledge.vendors.values():
@@ -353,9 +123,9 @@ class BrandFinder:
         if (
             len(key) < MIN_FUZZY_LENGTH
             or not key.isalpha()
-            or key in PRODUCT_WORDS
-            or word.lower() in PRODUCT_WORDS
-            or word.lower() in KIND_WORDS
+            or key in self._product_words
+            or word.lower() in self._product_words
+            or word.lower() in self._kind_words
         ):
             return None
         allowed = 1 if len(key) < LONG_WORD_LENGTH else 2

@@ -41,12 +41,9 @@ from provscan.knowledge.schema import CONFIDENCE_WEIGHT, Relation
 from provscan.model import MakerCandidate
 from provscan.policy.evaluate import RESTRICTED_MIN_CONFIDENCE
 from provscan.screening.brands import (
-    KIND_WORDS,
     LONG_WORD_LENGTH,
-    PRODUCT_WORDS,
     BrandFinder,
     BrandMatch,
-    product_kinds,
     split_glued_kind,
 )
 
@@ -74,15 +71,6 @@ ALTERNATIVE_MARGIN = 0.05
 BRANDLESS_FACTOR = 0.9
 #: Longest product name, in words, read without its brand ("Ranger Pro Z").
 BRANDLESS_MAX_WORDS = 3
-#: Words that may stand before a product name read without its brand besides product and kind
-#: words (anything else there may be another maker's name: "Land Cruiser", "Ford Ranger").
-BRANDLESS_LEADING_WORDS = frozenset(
-    {"wi-fi", "pir", "elife", "pan", "tilt", "pan/tilt", "pt", "battery", "solar"}
-)
-#: A unit after a name ending in a bare number makes the number a size ("Bullet 2 MP").
-BRANDLESS_UNIT_WORDS = frozenset(
-    {"mp", "megapixel", "megapixels", "k", "mm", "pcs", "pc", "x", "ch", "channel", "channels"}
-)
 
 
 @dataclass(frozen=True)
@@ -134,6 +122,9 @@ class ProductIdentifier:
 
     def __init__(self, knowledge: Knowledge, grammar_knowledge: GrammarKnowledge) -> None:
         self.knowledge = knowledge
+        #: Product listings' vocabulary (``screening_words.yaml``): product and kind words,
+        #: words before a name read without its brand, size units.
+        self.words = knowledge.screening_words
         self.brands = BrandFinder(knowledge)
         self.grammars = GrammarIndex(grammar_knowledge)
         #: Grammars whose names may be read without the brand (``brandless_kinds``), in file
@@ -248,7 +239,7 @@ class ProductIdentifier:
                 hits = [(from_model, brandless)]
                 found_in_text = []  # only the name itself was read as a brand ("H3c")
         best = self._best_hit(hits, label_match.vendor if label_match else None, found_in_text)
-        kinds = product_kinds([*model_words, *text_words])
+        kinds = self.words.kinds_named([*model_words, *text_words])
         if best is not None and best.grammar.device_type:
             kinds |= {best.grammar.device_type}
         best_from_model = any(from_model and hit is best for from_model, hit in hits)
@@ -417,8 +408,8 @@ class ProductIdentifier:
             return False
         between = text_words[end : best.start]
         return all(
-            word.lower() in PRODUCT_WORDS
-            or word.lower() in KIND_WORDS
+            word.lower() in self.words.product
+            or word.lower() in self.words.kind_words
             or any(character.isdigit() for character in word)
             for word in between
         )
@@ -481,7 +472,7 @@ class ProductIdentifier:
         """
         if self._brandless_any is None:
             return None
-        kinds = product_kinds([*model_words, *text_words])
+        kinds = self.words.kinds_named([*model_words, *text_words])
         if not kinds:
             return None
         best: tuple[int, int, bool, GrammarHit] | None = None
@@ -509,7 +500,7 @@ class ProductIdentifier:
         # the kind must be said besides the name ("Bullet 2E" alone names itself a bullet)
         rest = [*words[: hit.start], *words[end:]]
         other = text_words if from_model else model_words
-        if not product_kinds([*rest, *other]) & set(hit.grammar.brandless_kinds):
+        if not self.words.kinds_named([*rest, *other]) & set(hit.grammar.brandless_kinds):
             return None
         # every brand named in the row is the name itself
         spans = self.brands.find_exact(words)
@@ -527,9 +518,9 @@ class ProductIdentifier:
         for word in words[: hit.start]:
             lowered = word.lower()
             if not (
-                lowered in PRODUCT_WORDS
-                or lowered in KIND_WORDS
-                or lowered in BRANDLESS_LEADING_WORDS
+                lowered in self.words.product
+                or lowered in self.words.kind_words
+                or lowered in self.words.brandless_leading
                 or any(character.isdigit() for character in word)
                 or not any(character.isalpha() for character in word)
             ):
@@ -538,7 +529,7 @@ class ProductIdentifier:
         if (
             words[end - 1].isdigit()
             and end < len(words)
-            and words[end].lower() in BRANDLESS_UNIT_WORDS
+            and words[end].lower() in self.words.size_units
         ):
             return None
         return from_model, hit
@@ -563,15 +554,14 @@ class ProductIdentifier:
                 )
         return kept
 
-    @staticmethod
-    def _unknown_label(words: Sequence[str], hit: GrammarHit) -> str | None:
+    def _unknown_label(self, words: Sequence[str], hit: GrammarHit) -> str | None:
         """Words right before a model number that are not product vocabulary: a label brand
         outside the vocabulary ("Acme DS-2CD2143G0-I")."""
         leading = [
             word
             for word in words[: hit.start]
-            if word.lower() not in PRODUCT_WORDS
-            and word.lower() not in KIND_WORDS
+            if word.lower() not in self.words.product
+            and word.lower() not in self.words.kind_words
             and not any(c.isdigit() for c in word)
             and any(c.isalpha() for c in word)
         ]
