@@ -224,8 +224,11 @@ def family_from_name(name: str) -> str | None:
 class Source(_Strict):
     """Where an observation was published, and what the source says about the device."""
 
-    kind: Literal["fingerprint-database", "issue-thread", "advisory", "dataset", "manual"]
-    repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+    kind: Literal[
+        "fingerprint-database", "issue-thread", "advisory", "dataset", "manual", "web-page"
+    ]
+    #: The repository holding the source; None for a web page known only by its URL.
+    repository: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
     path: str | None = None
     commit: str | None = Field(default=None, pattern=r"^[0-9a-f]{40}$")
     url: str | None = None
@@ -237,6 +240,10 @@ class Source(_Strict):
     def _locatable(self) -> Source:
         if self.path is None and self.url is None:
             raise ValueError("a source needs a path (with its repository) or a URL")
+        if self.path is not None and self.repository is None:
+            raise ValueError("a source's path needs its repository")
+        if self.repository is None and self.kind != "web-page":
+            raise ValueError("only a web page may omit its repository")
         return self
 
 

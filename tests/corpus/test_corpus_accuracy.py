@@ -35,29 +35,36 @@ MAKER_ACCURACY_MIN = 0.90
 #: the session lab of tests/helpers.py (127.130-229.x.y) never share an address.
 SECOND_OCTET = 251
 
-# Measured on the corpus (286 entries, 29 restricted, 93 makers) on 2026-12-04; each mark goes
-# when provscan meets its threshold (strict: an unexpected pass fails the run).
+# Measured on the corpus (312 entries, 52 restricted) on 2026-12-06; each mark goes when
+# provscan meets its threshold (strict: an unexpected pass fails the run). 26 entries collected
+# blind on 2026-12-06 (devices_restricted.yaml: 23 restricted) took recall from 27/29 to 33/52:
+# third-party replies provscan was not written for. The Huawei VRP empty SSH version rule
+# (three sources of its own, none of them a corpus entry) then gave 36/52.
 XFAIL_RECALL = pytest.mark.xfail(
     strict=True,
-    reason="measured restricted recall 27/29 = 0.93 (2026-12-04, after self-naming and realm "
-    "MACs; 25/29 before): a Hikvision doorbell's generic 'Document Error' page and a Huawei "
-    "VRP telnet prompt ('Login authentication', shared with H3C) name no maker",
+    reason="measured restricted recall 36/52 = 0.69 (2026-12-06; 27/29 = 0.93 before the blind "
+    "additions): generic 'Document Error' pages, Huawei VRP and ZTE telnet prompts shared with "
+    "H3C, a HiLink API and a ZTE goform reply, a Huawei home-gateway certificate naming only an "
+    "e-mail domain, ZTE ONT FTP banners, Dahua-family replies that the sources show only after "
+    "authentication or only on a CGI path the default scan does not request, NETCONF on 830",
 )
-# Maker accuracy met issue 11's 0.90 on 2026-12-05: 263/286 = 0.92, after telnet-prompt, title,
-# server and certificate rules for makers' own model lines (Airties Air, ASUS RT-, SMC SMCD3G,
-# Crestron HD-RX/TX, Bosch B426 and VIDOS, Extron MLC/IPL/ISS, Panasonic KX-NS, Motorola WiNG);
-# 253/286 = 0.88 before. Its xfail mark is gone; the floors below keep it from regressing.
+XFAIL_MAKER = pytest.mark.xfail(
+    strict=True,
+    reason="measured maker accuracy 273/312 = 0.875 (2026-12-06; 263/286 = 0.92 before the "
+    "blind additions): the restricted misses above, plus unrestricted devices whose replies "
+    "name no maker (shared UPnP SDK servers, generic realms and titles, model-only prompts)",
+)
 
-#: Regression floors: what is measured today (2026-12-04; maker accuracy 2026-12-05), rounded
-#: down. recall and maker accuracy per restricted family and overall; precision 1.0 everywhere.
-RECALL_FLOOR = {"hikvision": 0.9, "dahua": 1.0, "huawei": 0.88, "zte": 1.0, "all": 0.93}
+#: Regression floors: what is measured today (2026-12-06), rounded down. recall and maker
+#: accuracy per restricted family and overall; precision 1.0 everywhere.
+RECALL_FLOOR = {"hikvision": 0.76, "dahua": 0.72, "huawei": 0.68, "zte": 0.5, "all": 0.69}
 MAKER_ACCURACY_FLOOR = {
-    "hikvision": 0.9,
-    "dahua": 1.0,
-    "huawei": 0.88,
-    "zte": 1.0,
+    "hikvision": 0.76,
+    "dahua": 0.72,
+    "huawei": 0.68,
+    "zte": 0.5,
     "other": 0.91,
-    "all": 0.91,
+    "all": 0.87,
 }
 #: Breadth the corpus must keep (issue 11: hundreds of devices, >= 60 makers).
 MIN_ENTRIES = 250
@@ -155,6 +162,7 @@ def test_restricted_precision(cases: list[Case], overall: Tally) -> None:
     assert overall.precision >= PRECISION_MIN, _report(cases)
 
 
+@XFAIL_MAKER
 def test_maker_accuracy(cases: list[Case], overall: Tally) -> None:
     assert overall.maker_accuracy is not None
     assert overall.maker_accuracy >= MAKER_ACCURACY_MIN, _report(cases)
