@@ -192,6 +192,7 @@ class CaptureAnalyser:
         known_senders = self._known_senders
         tcp_header = TCP_HEADER.unpack_from
         by_raw = flows.by_raw
+        move_to_end = flows.lru_touch
         try:
             for linktype, time, data, wire_length in read_records(handle):
                 number += 1
@@ -243,12 +244,15 @@ class CaptureAnalyser:
                             # A flow this path opened: found by the frame's raw addresses and
                             # ports (what ``flows.ignores`` and ``flows.segment`` do, one lookup).
                             from_client = raw == flow.client_raw
-                            if (
-                                not flags & _STATE_FLAGS
-                                and (flow.to_server if from_client else flow.to_client).done
-                            ):
-                                flows.skipped += 1
-                                continue
+                            if not flags & _STATE_FLAGS:
+                                if (flow.to_server if from_client else flow.to_client).done:
+                                    flows.skipped += 1
+                                    continue
+                                if end == 34 + header_length:
+                                    # A bare ACK (most segments): it only makes the flow the
+                                    # most recently used; no byte, state or bound changes.
+                                    move_to_end(id(flow))
+                                    continue
                             flows.continue_flow(
                                 flow,
                                 from_client,

@@ -228,6 +228,9 @@ class FlowTable:
         #: finds a flow with one slice and one lookup, then hands it to :meth:`continue_flow`.
         self.by_raw: dict[bytes, Flow] = {}
         self._lru: OrderedDict[int, Flow] = OrderedDict()
+        #: Makes a flow (by ``id``) the most recently used: what a segment without payload
+        #: or state flags does to a tracked flow, and all it does (the analyser's fast path).
+        self.lru_touch = self._lru.move_to_end
         self.buffered = 0
         self.peak_flows = 0
         self.evicted = 0

@@ -154,10 +154,13 @@ class CallRecorder:
 
 
 def _apply(hosts: HostTable, calls: _Calls) -> None:
+    observe = hosts.observe_values
     for call in calls:
         kind = call[0]
         if kind == _OBSERVE:
-            hosts.observe_values(*call[1:])
+            # (unpacked here: a slice and a star-call per fact were a fifth of applying)
+            _, ip, protocol, port, field_name, value, detail, packet, time = call
+            observe(ip, protocol, port, field_name, value, detail, packet, time)
         elif kind == _CONTACTED:
             hosts.contacted(*call[1:])
         elif kind == _ATTEMPT:
