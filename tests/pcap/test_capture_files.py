@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import random
 import struct
+import zlib
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ from provscan.passive.capture import (
     MAX_CAPLEN,
     CaptureCorrupt,
     CaptureTruncated,
+    open_input,
     read_frames,
 )
 
@@ -84,6 +87,67 @@ def test_a_cut_gzip_stream_is_truncated() -> None:
     data = gzip.compress(pcap_bytes([bytes([i % 256]) * 200 for i in range(50)]))
     with pytest.raises(CaptureTruncated):
         list(read_frames(io.BytesIO(data[: len(data) // 2])))
+
+
+def frames_until_damage(data: bytes) -> list[bytes]:
+    """The frames read before a capture's truncation or corruption is raised."""
+    got: list[bytes] = []
+    with pytest.raises((CaptureTruncated, CaptureCorrupt)):
+        for frame in read_frames(io.BytesIO(data)):
+            got.append(frame.data)
+    return got
+
+
+@pytest.mark.parametrize("kept", [0.05, 0.3, 0.7])
+def test_a_cut_gzip_stream_gives_every_frame_its_bytes_hold(kept: float) -> None:
+    # Given a gzip-compressed capture of about 1.4 MB, cut at a fraction of its length (a
+    # cut in the first megabyte once lost every frame: the 1 MiB read raised at the cut)
+    frames = [random.Random(index).randbytes(700) for index in range(2000)]
+    compressed = gzip.compress(pcap_bytes(frames), compresslevel=1)
+    cut = compressed[: int(len(compressed) * kept)]
+    # When it is read
+    got = frames_until_damage(cut)
+    # Then every frame that the decompressible bytes hold whole is there, in order
+    readable = frames_of_prefix(zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(cut))
+    assert readable
+    assert got == readable == frames[: len(got)]
+
+
+def frames_of_prefix(data: bytes) -> list[bytes]:
+    """The whole frames in a capture's first bytes (a pcap cut at any point)."""
+    got: list[bytes] = []
+    with contextlib.suppress(CaptureTruncated):
+        for frame in read_frames(io.BytesIO(data)):
+            got.append(frame.data)
+    return got
+
+
+def test_concatenated_gzip_members_and_zero_padding_are_one_capture() -> None:
+    # Given a capture compressed in two members (as `cat a.gz b.gz` gives), then zero padding
+    data = pcap_bytes([bytes([index]) * 80 for index in range(1, 40)])
+    joined = gzip.compress(data[:1000]) + gzip.compress(data[1000:]) + b"\0" * 600_000
+    # Then its frames are the uncompressed capture's
+    assert frames_of(joined) == frames_of(data)
+
+
+def test_garbage_after_a_gzip_member_is_corrupt_after_its_frames() -> None:
+    data = pcap_bytes([bytes([index]) * 80 for index in range(1, 40)])
+    got = frames_until_damage(gzip.compress(data) + b"this is not gzip at all")
+    assert got == frames_of(data)
+
+
+def test_a_small_gzip_stream_that_inflates_hugely_is_read_in_bounded_pieces() -> None:
+    # Given 64 MiB of zeros after a pcap header, compressed to ~65 KB (a "zip bomb" shape)
+    header = pcap_bytes([])
+    bomb = gzip.compress(header + b"\0" * (64 * 1024 * 1024), compresslevel=9)
+    assert len(bomb) < 100_000
+    # When the reader is asked for 1 MiB at a time, it never returns more
+    reader = open_input(io.BytesIO(bomb))
+    sizes = []
+    while piece := reader.read(1024 * 1024):
+        sizes.append(len(piece))
+    assert max(sizes) <= 1024 * 1024
+    assert sum(sizes) == len(header) + 64 * 1024 * 1024
 
 
 def test_pcapng_bad_block_length_is_corrupt() -> None:

@@ -13,13 +13,12 @@ that is not a capture at all raises :class:`CaptureFormatError` before the first
 
 from __future__ import annotations
 
-import gzip
 import os
 import struct
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, cast
+from typing import BinaryIO
 
 from provscan.errors import InputError, ProvscanError
 
@@ -37,6 +36,10 @@ PCAP_MAGIC_NS = 0xA1B23C4D
 PCAPNG_SHB = 0x0A0D0D0A
 PCAPNG_BYTE_ORDER_MAGIC = 0x1A2B3C4D
 GZIP_MAGIC = b"\x1f\x8b"
+#: zlib's window bits for a gzip header and trailer (CRC and length checked).
+_GZIP_WBITS = 16 + zlib.MAX_WBITS
+#: Compressed bytes read from the file at a time.
+_GZIP_INPUT_CHUNK = 256 * 1024
 
 _PCAPNG_IDB = 1
 _PCAPNG_PB = 2
@@ -95,14 +98,80 @@ class _ChainedReader:
         return self._stream.read(size)
 
 
+class _GzipReader:
+    """A gzip stream decompressed as it is read, keeping every byte before a cut or damage.
+
+    ``gzip.GzipFile.read(n)`` raises at a cut stream and drops what it had decompressed for
+    that call: with 1 MiB reads, a capture cut in its first megabyte gave no frame at all.
+    Here a read returns what was decompressed, and the problem (``EOFError`` at a cut,
+    ``zlib.error`` for damage) is raised by the next read. Output is bounded per read
+    (``max_length``), so a small stream that inflates hugely costs no more than the read asked
+    for. Concatenated members are read in turn, as gzip(1) and ``GzipFile`` do; zero padding
+    after the last member is ignored.
+    """
+
+    def __init__(self, raw: _ChainedReader) -> None:
+        self._raw = raw
+        self._inflate = zlib.decompressobj(_GZIP_WBITS)
+        #: Compressed bytes not yet given to the decompressor.
+        self._input = b""
+        self._problem: Exception | None = None
+        self._ended = False
+
+    def read(self, size: int) -> bytes:
+        """Up to ``size`` decompressed bytes (fewer only at the end, a cut or damage); b""
+        at the end; raises the problem the previous read stopped at."""
+        pieces: list[bytes] = []
+        have = 0
+        while have < size and not self._ended and self._problem is None:
+            try:
+                piece = self._next(size - have)
+            except zlib.error as exc:
+                self._problem = exc
+                break
+            if piece:
+                pieces.append(piece)
+                have += len(piece)
+        if not pieces and self._problem is not None:
+            problem, self._problem = self._problem, None
+            self._ended = True
+            raise problem
+        return b"".join(pieces)
+
+    def _next(self, wanted: int) -> bytes:
+        """Some decompressed bytes (b"" when only input was taken or the stream ended)."""
+        inflate = self._inflate
+        if inflate.eof:
+            rest = inflate.unused_data.lstrip(b"\0") + self._input
+            self._input = b""
+            while not rest:  # (zero padding may fill whole reads)
+                read = self._raw.read(_GZIP_INPUT_CHUNK)
+                if not read:
+                    self._ended = True  # whole members, then the end
+                    return b""
+                rest = read.lstrip(b"\0")
+            self._inflate = inflate = zlib.decompressobj(_GZIP_WBITS)  # the next member
+            self._input = rest
+        data = inflate.unconsumed_tail or self._input
+        self._input = b""
+        if not data:
+            data = self._raw.read(_GZIP_INPUT_CHUNK)
+            if not data:
+                self._problem = EOFError(
+                    "Compressed file ended before the end-of-stream marker was reached"
+                )
+                return b""
+        return inflate.decompress(data, wanted)
+
+
 class _Buffer:
     """A chunked reader: ``take(n)`` returns exactly n bytes, or fewer only at end of input."""
 
-    def __init__(self, stream: _ChainedReader | BinaryIO | gzip.GzipFile) -> None:
+    def __init__(self, stream: _ChainedReader | BinaryIO | _GzipReader) -> None:
         self._stream = stream
         self._data = b""
         self._position = 0
-        self.compressed = isinstance(stream, gzip.GzipFile)
+        self.compressed = isinstance(stream, _GzipReader)
         #: Bytes handed out so far (offset in the decompressed capture).
         self.offset = 0
 
@@ -132,7 +201,7 @@ class _Buffer:
         while have < size:
             try:
                 chunk = self._stream.read(max(READ_CHUNK, size - have))
-            except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+            except (EOFError, zlib.error) as exc:
                 raise self._gzip_problem(exc, have) from exc
             if not chunk:
                 break
@@ -159,7 +228,7 @@ class _Buffer:
         return skipped
 
 
-def open_input(source: BinaryIO) -> _ChainedReader | gzip.GzipFile:
+def open_input(source: BinaryIO) -> _ChainedReader | _GzipReader:
     """Wrap a binary stream so that gzip-compressed captures are decompressed on the fly."""
     prefix = b""
     while len(prefix) < 2:
@@ -169,7 +238,7 @@ def open_input(source: BinaryIO) -> _ChainedReader | gzip.GzipFile:
         prefix += piece
     chained = _ChainedReader(prefix, source)
     if prefix == GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=cast(BinaryIO, chained), mode="rb")
+        return _GzipReader(chained)
     return chained
 
 
