@@ -9,6 +9,10 @@ end unless ``--keep``. Nothing is sent on any network.
 
     python bench/bench_pcap.py [--size-gb 2] [--no-tshark] [--keep] [--capture PATH]
     python bench/bench_pcap.py --sites 256 --per-site 16 --size-gb 1   # 4,096 devices
+    python bench/bench_pcap.py --capture sites1g.pcap --keep --stored   # and with a store
+
+With ``--stored``, provscan also runs a second time storing the scan in a new SQLite file
+(``--db``, the default store of a real run) and prints that run's time and peak RSS.
 
 With ``--sites``, every site gets ``--per-site`` of the lab recording's devices (taken in
 turn, so every personality appears) on addresses and MACs of its own (10.S.S.0/24 and
@@ -267,6 +271,27 @@ def _baseline_rss() -> int:
     return peak
 
 
+def pcap_command(
+    capture: Path, output: Path, store: list[str], no_nmap_fallback: bool
+) -> list[str]:
+    """``provscan pcap`` on ``capture`` writing JSON to ``output``; ``store``: ``--no-db`` or
+    ``--db URL``."""
+    return [
+        sys.executable,
+        "-m",
+        "provscan",
+        "pcap",
+        str(capture),
+        *store,
+        "-q",
+        "-f",
+        "json",
+        "-o",
+        str(output),
+        *(["--no-nmap-fallback"] if no_nmap_fallback else []),
+    ]
+
+
 def quarters(samples: list[tuple[float, int]], total: float) -> list[str]:
     marks = []
     for fraction in (0.25, 0.5, 0.75, 1.0):
@@ -291,6 +316,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-site", type=int, default=16)
     parser.add_argument(
         "--bulk-kb", type=int, default=0, help="video-like bulk per device per pass (--sites)"
+    )
+    parser.add_argument(
+        "--stored",
+        action="store_true",
+        help="run provscan pcap again, storing the scan in a new SQLite file (issue 14)",
     )
     args = parser.parse_args(argv)
     print(compile_provscan())
@@ -323,21 +353,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         output = directory / "provscan.json"
         provscan = run_measured(
-            [
-                sys.executable,
-                "-m",
-                "provscan",
-                "pcap",
-                str(capture),
-                "--no-db",
-                "-q",
-                "-f",
-                "json",
-                "-o",
-                str(output),
-                *(["--no-nmap-fallback"] if args.no_nmap_fallback else []),
-            ],
-            args.timeout,
+            pcap_command(capture, output, ["--no-db"], args.no_nmap_fallback), args.timeout
         )
         seconds = float(provscan["seconds"])  # type: ignore[arg-type]
         document = json.loads(output.read_text()) if output.exists() else {"devices": []}
@@ -363,6 +379,24 @@ def main(argv: list[str] | None = None) -> int:
                 f"MiB baseline (provscan pcap on an empty capture), plus {child / 2**20:.0f} MiB "
                 "in a child process; projected peak for 40,000 devices: "
                 f"{(baseline + child + per_device * 40_000) / 2**20:.0f} MiB"
+            )
+        if args.stored:
+            database = directory / "stored.sqlite"
+            stored = run_measured(
+                pcap_command(
+                    capture,
+                    directory / "stored.json",
+                    ["--db", f"sqlite:///{database}"],
+                    args.no_nmap_fallback,
+                ),
+                args.timeout,
+            )
+            stored_seconds = float(stored["seconds"])  # type: ignore[arg-type]
+            print(
+                f"provscan pcap --db (a new SQLite store): {stored_seconds:.1f}s "
+                f"(CPU {float(stored['cpu']):.1f}s), "  # type: ignore[arg-type]
+                f"peak RSS {int(stored['peak_rss']) / 2**20:.0f} MiB, rc {stored['rc']}; "  # type: ignore[call-overload]
+                f"storing added {stored_seconds - seconds:.1f}s"
             )
         tshark = shutil.which("tshark")
         if args.no_tshark or tshark is None:

@@ -6,14 +6,22 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from provscan.errors import StoreError
 from provscan.report.contract import ScanDocument, from_contract
+from provscan.store.cases import CaseSettings, _due, subjects
 from provscan.store.db import normalise_db_arg, open_store
-from provscan.store.inventory import address_key, coverage_ranges, covers
+from provscan.store.inventory import (
+    Sighting,
+    address_key,
+    compact_findings,
+    coverage_ranges,
+    covers,
+)
 
 GOLDEN = Path(__file__).parents[1] / "report" / "golden" / "scan_v1.json"
 OLD_DB = Path(__file__).parents[1] / "store" / "fixtures" / "store_0003.db"
@@ -47,6 +55,46 @@ def test_coverage_is_targets_less_exclusions() -> None:
     assert not covers(coverage_ranges(["fd00::/120"]), address_key("10.0.0.1"))
     # names and file references cover nothing (they are expanded by the scan, not here)
     assert coverage_ranges(["cam1.example", "@targets.txt"]) == []
+
+
+def test_a_sighting_keeps_all_the_inventory_and_the_cases_read() -> None:
+    # A sighting holds part of a device's document while a scan is added (issue 14); what
+    # the inventory and the cases make of it must not change.
+    golden = from_contract(GOLDEN.read_text(encoding="utf-8"))
+    first = golden.devices[0]
+    replace, reconfigure = first.remediation
+    # a measure's deadline, a patch and a reconfiguration to do first: posture cases
+    urgent = first.model_copy(
+        update={
+            "findings": [first.findings[0].model_copy(update={"deadline": "2027-06-30"})],
+            "remediation": [
+                replace.model_copy(
+                    update={"action": "patch", "priority": 1, "reason": "CVE-2021-36260"}
+                ),
+                reconfigure.model_copy(update={"priority": 1}),
+            ],
+        }
+    )
+    opened = datetime(2026, 12, 1, tzinfo=UTC)
+    for device in [*golden.devices, urgent]:
+        document = device.model_dump(mode="json")
+        kept = Sighting.of(0, document).document
+        assert subjects(kept) == subjects(document)
+        assert compact_findings(kept) == compact_findings(document)
+        for subject in subjects(document):
+            assert _due(subject, kept, opened, CaseSettings()) == _due(
+                subject, document, opened, CaseSettings()
+            )
+        for field in ("ip", "mac", "serial", "hostname", "manufacturer", "model", "restricted"):
+            assert kept[field] == document[field]
+    assert set(subjects(urgent.model_dump(mode="json"))) == {
+        "restricted",
+        "vulnerability:CVE-2021-36260",
+        "exposure:rtsp_unauthenticated",
+    }
+    assert _due("restricted", urgent.model_dump(mode="json"), opened, CaseSettings()) == (
+        "2027-06-30"
+    )
 
 
 def _save_concurrently(url: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from provscan.errors import StoreError
@@ -25,9 +26,11 @@ from provscan.report.contract import (
     to_domain,
 )
 from provscan.store.db import (
+    _DEVICE_BATCH,
     ALEMBIC_INI,
     HEAD_REVISION,
     MIGRATIONS_DIR,
+    _with_driver,
     default_db_url,
     normalise_db_arg,
     open_store,
@@ -261,3 +264,67 @@ def test_every_index_column_copies_a_contract_field() -> None:
         )
         assert columns, row_type
         assert columns <= set(entry_type.model_fields), row_type
+
+
+def _many_devices(golden: ScanDocument, count: int) -> ScanDocument:
+    """The golden scan with ``count`` devices: its devices again at other addresses, each
+    with 0, 1 or 2 of the first device's findings (a finding filed under the wrong device
+    shows as a wrong count)."""
+    findings = golden.devices[0].findings
+    devices = [
+        golden.devices[index % len(golden.devices)].model_copy(
+            update={
+                "ip": f"127.1.{index // 250}.{index % 250 + 1}",
+                "findings": findings[: index % 3],
+            }
+        )
+        for index in range(count)
+    ]
+    scan = golden.scan.model_copy(
+        update={
+            "id": "many",
+            "devices_found": count,
+            "restricted_count": sum(device.restricted for device in devices),
+        }
+    )
+    return golden.model_copy(update={"scan": scan, "devices": devices})
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_scan_of_several_write_batches_is_stored_whole(
+    backend: str,
+    golden_document: ScanDocument,
+    db_url: str,
+    make_postgres_database: Callable[[], str],
+) -> None:
+    # Given a scan of more devices than the store writes at once (issue 14: bulk inserts)
+    url = make_postgres_database() if backend == "postgresql" else db_url
+    document = _many_devices(golden_document, 2 * _DEVICE_BATCH + 3)
+    with open_store(url) as store:
+        store.save_document(document)
+        loaded = store.load("many")
+        sightings = store.sightings("many")
+        inventory = store.inventory()
+    # Then it comes back exactly, every device is in the inventory once ...
+    assert loaded.model_dump_json() == document.model_dump_json()
+    assert sorted(sightings) == list(range(len(document.devices)))
+    assert len({device_id for device_id, _ in sightings.values()}) == len(document.devices)
+    assert len(inventory) == len(document.devices)
+    # ... and each finding is indexed under its own device, in its order
+    engine = create_engine(_with_driver(make_url(url)))
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                select(DeviceRow.position, FindingRow.position, FindingRow.policy)
+                .join(FindingRow, FindingRow.device_id == DeviceRow.id)
+                .where(DeviceRow.scan_id == "many")
+            ).all()
+    finally:
+        engine.dispose()
+    indexed = sorted((device, finding, policy) for device, finding, policy in rows)
+    expected = [
+        (device_position, finding_position, finding.policy)
+        for device_position, device in enumerate(document.devices)
+        for finding_position, finding in enumerate(device.findings)
+    ]
+    assert indexed == expected

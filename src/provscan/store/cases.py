@@ -35,7 +35,14 @@ from provscan.errors import StoreRequestError
 from provscan.model import RESTRICTING_FINDING_EFFECTS
 from provscan.store import events
 from provscan.store.inventory import IngestOutcome, _aware, address_key, covers
-from provscan.store.models import CaseEventRow, CaseRow, InventoryRow, ScanRow
+from provscan.store.models import (
+    CaseEventRow,
+    CaseRow,
+    EventRow,
+    InventoryRow,
+    ScanRow,
+    insert_rows,
+)
 
 STATES = ("open", "planned", "mitigated", "removed", "replaced", "verified")
 #: States a person may set (``verified`` needs a scan's proof).
@@ -121,6 +128,27 @@ def _due(subject: str, document: dict[str, Any], opened: datetime, settings: Cas
     return (opened.date() + timedelta(days=days)).isoformat()
 
 
+def _trail_entry(
+    case: CaseRow,
+    when: datetime,
+    actor: str,
+    action: str,
+    changes: dict[str, Any],
+    note: str = "",
+    scan_id: str | None = None,
+) -> dict[str, Any]:
+    """The ``case_events`` row of a change to ``case``, as column values."""
+    return {
+        "case_id": case.id,
+        "at": when,
+        "actor": actor,
+        "action": action,
+        "changes": changes,
+        "note": note,
+        "scan_id": scan_id,
+    }
+
+
 def _event(
     session: Session,
     case: CaseRow,
@@ -131,33 +159,20 @@ def _event(
     note: str = "",
     scan_id: str | None = None,
 ) -> None:
-    session.add(
-        CaseEventRow(
-            case_id=case.id,
-            at=when,
-            actor=actor,
-            action=action,
-            changes=changes,
-            note=note,
-            scan_id=scan_id,
-        )
-    )
+    session.add(CaseEventRow(**_trail_entry(case, when, actor, action, changes, note, scan_id)))
 
 
-def _set_status(
-    session: Session,
-    case: CaseRow,
-    status: str,
-    when: datetime,
-    actor: str,
-    action: str,
-    note: str,
-    scan_id: str | None,
-) -> None:
-    changes = {"status": [case.status, status]}
-    case.status = status
-    case.updated_at = when
-    _event(session, case, when, actor, action, changes, note, scan_id)
+@dataclass
+class _Appended:
+    """The trail entries and events a scan appends, in order, written when its changes are
+    done with one bulk insert per table (a capture opens thousands of cases at once)."""
+
+    trail: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def write(self, session: Session) -> None:
+        insert_rows(session, CaseEventRow, self.trail)
+        insert_rows(session, EventRow, self.events)
 
 
 def after_ingest(
@@ -167,23 +182,40 @@ def after_ingest(
     settings: CaseSettings,
     now: datetime | None = None,
 ) -> None:
-    """Open, reopen and verify cases from what a scan saw and did not see."""
+    """Open, reopen and verify cases from what a scan saw and did not see.
+
+    The cases a scan opens are written first, together (their ids are in their trail
+    entries and events); then every case the scan changes gets its trail entry and event,
+    in the order of the scan's devices."""
     now = now or datetime.now(UTC)
+    appended = _Appended()
     for device in outcome.newly_restricted:
-        events.append(session, "device.restricted", now, device=device, scan_id=scan.id)
+        appended.events.append(
+            events.entry("device.restricted", now, device=device, scan_id=scan.id)
+        )
+    if outcome.seen or outcome.unseen:
+        _open_reopen_verify(session, scan, outcome, settings, now, appended)
+    appended.write(session)
+
+
+def _open_reopen_verify(
+    session: Session,
+    scan: ScanRow,
+    outcome: IngestOutcome,
+    settings: CaseSettings,
+    now: datetime,
+    appended: _Appended,
+) -> None:
     touched = set(outcome.seen) | set(outcome.unseen)
-    if not touched:
-        return
-    existing: dict[tuple[str, str], CaseRow] = {
-        (row.device_id, row.subject): row
-        for row in session.scalars(select(CaseRow).where(CaseRow.device_id.in_(touched)))
-    }
+    existing: dict[str, dict[str, CaseRow]] = {}
+    for row in session.scalars(select(CaseRow).where(CaseRow.device_id.in_(touched))):
+        existing.setdefault(row.device_id, {})[row.subject] = row
+    wanted = {device_id: subjects(document) for device_id, document in outcome.seen.items()}
+    opened: dict[tuple[str, str], CaseRow] = {}
     for device_id, document in outcome.seen.items():
-        wanted = subjects(document)
-        for subject, reason in wanted.items():
-            case = existing.get((device_id, subject))
-            if case is None:
-                case = CaseRow(
+        for subject, reason in wanted[device_id].items():
+            if subject not in existing.get(device_id, {}):
+                opened[device_id, subject] = CaseRow(
                     device_id=device_id,
                     subject=subject,
                     reason=reason,
@@ -193,56 +225,49 @@ def after_ingest(
                     opened_at=now,
                     updated_at=now,
                 )
-                session.add(case)
-                session.flush()
-                _event(
-                    session,
-                    case,
-                    now,
-                    SCAN_ACTOR,
-                    "opened",
-                    {"status": [None, "open"], "due": [None, case.due]},
-                    f"{reason}; seen at {document.get('ip')}",
-                    scan.id,
+    session.add_all(opened.values())
+    session.flush()
+    for device_id, document in outcome.seen.items():
+        device = outcome.rows[device_id]
+        cases = existing.get(device_id, {})
+        for subject, reason in wanted[device_id].items():
+            case = cases.get(subject)
+            if case is None:
+                case = opened[device_id, subject]
+                changes = {"status": [None, "open"], "due": [None, case.due]}
+                note = f"{reason}; seen at {document.get('ip')}"
+                appended.trail.append(
+                    _trail_entry(case, now, SCAN_ACTOR, "opened", changes, note, scan.id)
                 )
-                events.append(
-                    session,
-                    "case.opened",
-                    now,
-                    device=_device(session, case),
-                    case=case,
-                    scan_id=scan.id,
+                appended.events.append(
+                    events.entry("case.opened", now, device=device, case=case, scan_id=scan.id)
                 )
             elif (subject == RESTRICTED and case.status in _REOPEN_WHEN_SEEN) or (
                 subject != RESTRICTED and case.status == "verified"
             ):
-                _by_scan(
-                    session, case, "open", "reopened", f"seen again at {document.get('ip')}",
-                    scan, now,
-                )  # fmt: skip
-        for (case_device, subject), case in existing.items():
+                note = f"seen again at {document.get('ip')}"
+                _by_scan(appended, case, device, "open", "reopened", note, scan, now)
+        for subject, case in cases.items():
             if (
-                case_device == device_id
-                and subject != RESTRICTED
-                and subject not in wanted
+                subject != RESTRICTED
+                and subject not in wanted[device_id]
                 and case.status != "verified"
             ):
-                _by_scan(
-                    session, case, "verified", "verified",
-                    f"the device was seen at {document.get('ip')} without this finding", scan, now,
-                )  # fmt: skip
+                note = f"the device was seen at {document.get('ip')} without this finding"
+                _by_scan(appended, case, device, "verified", "verified", note, scan, now)
     for device_id in outcome.unseen:
-        case = existing.get((device_id, RESTRICTED))
+        case = existing.get(device_id, {}).get(RESTRICTED)
         if case is not None and case.status in ("removed", "replaced"):
+            note = "a complete scan covering the device's address did not see it"
             _by_scan(
-                session, case, "verified", "verified",
-                "a complete scan covering the device's address did not see it", scan, now,
-            )  # fmt: skip
+                appended, case, outcome.rows[device_id], "verified", "verified", note, scan, now
+            )
 
 
 def _by_scan(
-    session: Session,
+    appended: _Appended,
     case: CaseRow,
+    device: InventoryRow,
     status: str,
     action: str,
     note: str,
@@ -250,9 +275,12 @@ def _by_scan(
     now: datetime,
 ) -> None:
     """A change a scan made to a case: its trail entry and its event (``case.<action>``)."""
-    _set_status(session, case, status, now, SCAN_ACTOR, action, note, scan.id)
-    events.append(
-        session, f"case.{action}", now, device=_device(session, case), case=case, scan_id=scan.id
+    changes = {"status": [case.status, status]}
+    case.status = status
+    case.updated_at = now
+    appended.trail.append(_trail_entry(case, now, SCAN_ACTOR, action, changes, note, scan.id))
+    appended.events.append(
+        events.entry(f"case.{action}", now, device=device, case=case, scan_id=scan.id)
     )
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
+from itertools import islice
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -32,13 +33,24 @@ if TYPE_CHECKING:
 from provscan import paths
 from provscan.errors import StoreError, StoreRequestError
 from provscan.model import ScanResult
-from provscan.report.contract import ScanDocument, ScanSection, from_contract, to_contract
+from provscan.report.contract import (
+    ScanDocument,
+    ScanSection,
+    from_contract,
+    to_contract_parts,
+)
 from provscan.report.files import PRIVATE_FILE_MODE
 from provscan.store import events
 from provscan.store.cases import STATES as CASE_STATES
 from provscan.store.cases import Case, CaseSettings, after_ingest, to_case
 from provscan.store.cases import update as update_case
-from provscan.store.inventory import DEFAULT_GONE_AFTER, STATUSES, ingest
+from provscan.store.inventory import (
+    DEFAULT_GONE_AFTER,
+    STATUSES,
+    Sighting,
+    ingest,
+    stored_sightings,
+)
 from provscan.store.models import (
     INVENTORY_SCAN_COLUMNS,
     STRUCTURE_COLUMNS,
@@ -50,6 +62,7 @@ from provscan.store.models import (
     InventoryRow,
     ScanRow,
     SightingRow,
+    insert_rows,
 )
 from provscan.store.pages import (
     CasePage,
@@ -327,39 +340,69 @@ def _index_names(row_type: type[Base]) -> tuple[str, ...]:
     )
 
 
-def index_columns(entry: BaseModel, row_type: type[Base]) -> dict[str, Any]:
+def index_columns(entry: BaseModel | Mapping[str, Any], row_type: type[Base]) -> dict[str, Any]:
     """The query columns of a row, copied from the contract entry the row stores.
 
     Every column of ``row_type`` that is not structure (key, order, document) is the entry's
     field of the same name; timestamps are indexed in UTC. This is the only mapping between
     entries and rows: a new query column is a new column in :mod:`provscan.store.models`.
+    ``entry`` may be the JSON form of a device or finding (``model_dump(mode="json")``, what
+    a scan is saved from): their query columns hold no timestamps, so both forms give the
+    same values.
     """
-    values = {name: getattr(entry, name) for name in _index_names(row_type)}
+    if isinstance(entry, Mapping):
+        values = {name: entry[name] for name in _index_names(row_type)}
+    else:
+        values = {name: getattr(entry, name) for name in _index_names(row_type)}
     return {
         name: value.astimezone(UTC) if isinstance(value, datetime) else value
         for name, value in values.items()
     }
 
 
-def _scan_row(document: ScanDocument) -> ScanRow:
-    return ScanRow(
-        id=document.scan.id,
-        schema_version=document.schema_version,
-        document=document.scan.model_dump(mode="json"),
-        **index_columns(document.scan, ScanRow),
-        devices=[
-            DeviceRow(
-                position=position,
-                document=device.model_dump(mode="json"),
-                **index_columns(device, DeviceRow),
-                findings=[
-                    FindingRow(position=index, **index_columns(finding, FindingRow))
-                    for index, finding in enumerate(device.findings)
-                ],
-            )
-            for position, device in enumerate(document.devices)
-        ],
-    )
+#: Devices inserted per batch when a scan is saved: each batch is dumped, written and
+#: dropped, so that a capture of thousands of devices is never held as rows at once.
+_DEVICE_BATCH = 500
+
+
+def _insert_devices(
+    session: Session, scan_id: str, devices: Iterable[dict[str, Any]]
+) -> list[Sighting]:
+    """Write a scan's devices (their JSON form, in contract order) and the index of their
+    findings with bulk inserts, a batch at a time; returns what the inventory reads of them.
+
+    Bulk inserts build no ORM objects (a capture's devices and findings are tens of
+    thousands of rows); the ids of a batch's devices are read back for their findings.
+    """
+    sightings: list[Sighting] = []
+    numbered = enumerate(devices)
+    while batch := list(islice(numbered, _DEVICE_BATCH)):
+        insert_rows(
+            session,
+            DeviceRow,
+            [
+                {
+                    "scan_id": scan_id,
+                    "position": position,
+                    "document": document,
+                    **index_columns(document, DeviceRow),
+                }
+                for position, document in batch
+            ],
+        )
+        ids = session.scalars(
+            select(DeviceRow.id)
+            .where(DeviceRow.scan_id == scan_id, DeviceRow.position >= batch[0][0])
+            .order_by(DeviceRow.position)
+        ).all()
+        findings = [
+            {"device_id": device_id, "position": index, **index_columns(finding, FindingRow)}
+            for device_id, (_, document) in zip(ids, batch, strict=True)
+            for index, finding in enumerate(document["findings"])
+        ]
+        insert_rows(session, FindingRow, findings)
+        sightings.extend(Sighting.of(position, document) for position, document in batch)
+    return sightings
 
 
 def _scan_section(document: dict[str, Any]) -> ScanSection:
@@ -408,8 +451,15 @@ class Store:
     ) -> str:
         """Store a scan and add it to the inventory; returns its id. A scan id can be stored
         only once. ``coverage`` (see :func:`provscan.store.inventory.coverage_ranges`) is
-        what the scan proves absence in; empty for captures, discovery and imports."""
-        return self.save_document(to_contract(result), site=site, coverage=coverage)
+        what the scan proves absence in; empty for captures, discovery and imports.
+
+        The contract document is made a device at a time as it is written (the rows are
+        those :meth:`save_document` writes for ``to_contract(result)``)."""
+        head, devices = to_contract_parts(result)
+        scan = head["scan"]
+        return self._save(
+            head["schema_version"], _scan_section(scan), scan, devices, site, coverage
+        )
 
     def save_document(
         self,
@@ -419,24 +469,45 @@ class Store:
         coverage: Sequence[Sequence[str]] = (),
     ) -> str:
         """Store a contract document (e.g. one read back from a JSON report)."""
-        scan_id = document.scan.id
+        devices = (device.model_dump(mode="json") for device in document.devices)
+        scan = document.scan
+        return self._save(
+            document.schema_version, scan, scan.model_dump(mode="json"), devices, site, coverage
+        )
+
+    def _save(
+        self,
+        schema_version: str,
+        scan: ScanSection,
+        scan_json: dict[str, Any],
+        devices: Iterable[dict[str, Any]],
+        site: str | None,
+        coverage: Sequence[Sequence[str]],
+    ) -> str:
+        """Store a scan given as its section and its devices' JSON form (contract order),
+        and add it to the inventory, in one transaction."""
         try:
             with self._writes.begin() as session:
-                row = _scan_row(document)
-                row.site = site
-                row.coverage = [list(pair) for pair in coverage]
-                row.inventoried = False
+                row = ScanRow(
+                    id=scan.id,
+                    schema_version=schema_version,
+                    document=scan_json,
+                    **index_columns(scan, ScanRow),
+                    site=site,
+                    coverage=[list(pair) for pair in coverage],
+                    inventoried=False,
+                )
                 session.add(row)
                 session.flush()
-                self._inventory(session, row)
+                self._inventory(session, row, _insert_devices(session, scan.id, devices))
         except IntegrityError as exc:
-            raise StoreError(f"scan {scan_id} is already stored in {self.display_name}") from exc
+            raise StoreError(f"scan {scan.id} is already stored in {self.display_name}") from exc
         except SQLAlchemyError as exc:
             reason = getattr(exc, "orig", None) or exc
             raise StoreError(
-                f"cannot save scan {scan_id} to {self.display_name}: {reason}"
+                f"cannot save scan {scan.id} to {self.display_name}: {reason}"
             ) from exc
-        return scan_id
+        return scan.id
 
     @contextmanager
     def _reading(self, what: str) -> Iterator[Session]:
@@ -478,8 +549,8 @@ class Store:
 
     # --- inventory ----------------------------------------------------------------------
 
-    def _inventory(self, session: Session, row: ScanRow) -> None:
-        outcome = ingest(session, row, self.settings.gone_after)
+    def _inventory(self, session: Session, row: ScanRow, seen: Sequence[Sighting]) -> None:
+        outcome = ingest(session, row, seen, self.settings.gone_after)
         after_ingest(session, row, outcome, self.settings.cases)
         events.record_overdue(session)
         record_totals(session, row, datetime.now(UTC))
@@ -499,7 +570,7 @@ class Store:
             with self._writing("the inventory") as session:
                 row = session.get(ScanRow, scan_id)
                 if row is not None and not row.inventoried:
-                    self._inventory(session, row)
+                    self._inventory(session, row, stored_sightings(session, row.id))
                     done += 1
         return done
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import literal, select
 from sqlalchemy.orm import Session
 
 from provscan.store.inventory import _aware, compact_findings
@@ -79,6 +79,33 @@ def case_payload(case: CaseRow) -> dict[str, Any]:
     }
 
 
+def entry(
+    kind: str,
+    when: datetime,
+    *,
+    device: InventoryRow | None = None,
+    case: CaseRow | None = None,
+    scan_id: str | None = None,
+) -> dict[str, Any]:
+    """The ``events`` row of an event, as column values (:func:`append` adds it; the many
+    events of a scan are written together with one insert)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown event kind {kind!r}")
+    payload: dict[str, Any] = {}
+    if device is not None:
+        payload["device"] = device_payload(device)
+    if case is not None:
+        payload["case"] = case_payload(case)
+    return {
+        "at": when,
+        "kind": kind,
+        "device_id": device.device_id if device is not None else case.device_id if case else None,
+        "case_id": case.id if case is not None else None,
+        "scan_id": scan_id,
+        "payload": payload,
+    }
+
+
 def append(
     session: Session,
     kind: str,
@@ -88,46 +115,43 @@ def append(
     case: CaseRow | None = None,
     scan_id: str | None = None,
 ) -> None:
-    if kind not in KINDS:
-        raise ValueError(f"unknown event kind {kind!r}")
-    payload: dict[str, Any] = {}
-    if device is not None:
-        payload["device"] = device_payload(device)
-    if case is not None:
-        payload["case"] = case_payload(case)
-    session.add(
-        EventRow(
-            at=when,
-            kind=kind,
-            device_id=device.device_id if device is not None else case.device_id if case else None,
-            case_id=case.id if case is not None else None,
-            scan_id=scan_id,
-            payload=payload,
-        )
-    )
+    session.add(EventRow(**entry(kind, when, device=device, case=case, scan_id=scan_id)))
 
 
 def record_overdue(session: Session, now: datetime | None = None) -> int:
     """Append ``case.overdue`` for each active case past its due date that has not had one
-    for that date; the case's trail gets an ``overdue`` entry too. Returns how many."""
+    for that date, in the order of the cases; the case's trail gets an ``overdue`` entry
+    too. Returns how many.
+
+    Every scan saved checks: the cases that need an event are found by one query (a case
+    whose trail already notes its due date is left out there), not one query per case."""
     now = now or datetime.now(UTC)
     today = now.date().isoformat()
-    due = select(CaseRow).where(
-        CaseRow.status != "verified", CaseRow.due.is_not(None), CaseRow.due < today
-    )
-    count = 0
-    for case in session.scalars(due):
-        already = session.scalar(
-            select(func.count())
-            .select_from(CaseEventRow)
-            .where(
-                CaseEventRow.case_id == case.id,
-                CaseEventRow.action == OVERDUE_ACTION,
-                CaseEventRow.note == f"due {case.due}",
-            )
+    noted = (
+        select(CaseEventRow.id)
+        .where(
+            CaseEventRow.case_id == CaseRow.id,
+            CaseEventRow.action == OVERDUE_ACTION,
+            CaseEventRow.note == literal("due ") + CaseRow.due,
         )
-        if already:
-            continue
+        .exists()
+    )
+    due = (
+        select(CaseRow)
+        .where(CaseRow.status != "verified", CaseRow.due.is_not(None), CaseRow.due < today)
+        .where(~noted)
+        .order_by(CaseRow.id)
+    )
+    cases = list(session.scalars(due))
+    if not cases:
+        return 0
+    devices = {
+        row.device_id: row
+        for row in session.scalars(
+            select(InventoryRow).where(InventoryRow.device_id.in_({c.device_id for c in cases}))
+        )
+    }
+    for case in cases:
         session.add(
             CaseEventRow(
                 case_id=case.id,
@@ -139,10 +163,8 @@ def record_overdue(session: Session, now: datetime | None = None) -> int:
                 scan_id=None,
             )
         )
-        device = session.get(InventoryRow, case.device_id)
-        append(session, "case.overdue", now, device=device, case=case)
-        count += 1
-    return count
+        append(session, "case.overdue", now, device=devices.get(case.device_id), case=case)
+    return len(cases)
 
 
 def pending(session: Session, sink: str, limit: int = 1000) -> list[Event]:

@@ -32,7 +32,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from provscan.store.models import DeviceRow, InventoryRow, MetaRow, ScanRow, SightingRow
+from provscan.store.models import (
+    DeviceRow,
+    InventoryRow,
+    MetaRow,
+    ScanRow,
+    SightingRow,
+    insert_rows,
+)
 
 STATUSES = ("present", "missing", "gone")
 #: Covering scans in a row that must miss a device before it is ``gone``.
@@ -148,15 +155,64 @@ def _conflict(stored: str | None, seen: str | None) -> bool:
     return a is not None and b is not None and a != b
 
 
+#: What matching, the inventory's values and the cases (:func:`provscan.store.cases.subjects`)
+#: read of a device's document: its fields, and for lists of entries the keys kept of each.
+#: A sighting keeps only these, not the evidence, attempts and texts that make a document
+#: large, so a capture's thousands of devices are light while the scan is added.
+_SIGHTING_FIELDS: dict[str, tuple[str, ...] | None] = {
+    "ip": None,
+    "mac": None,
+    "serial": None,
+    "hostname": None,
+    "manufacturer": None,
+    "brand": None,
+    "family": None,
+    "model": None,
+    "firmware": None,
+    "device_type": None,
+    "confidence": None,
+    "restricted": None,
+    "findings": ("policy", "jurisdiction", "family", "effect", "binding", "deadline"),
+    "exposure": ("kind", "detail"),
+    "remediation": ("action", "reason", "priority"),
+}
+
+
 @dataclass(frozen=True)
 class Sighting:
     """A device of the scan being added, with what matching reads of it."""
 
     position: int
+    #: The part of the device's document the inventory and the cases read (see :meth:`of`).
     document: dict[str, Any]
+
+    @classmethod
+    def of(cls, position: int, document: dict[str, Any]) -> Sighting:
+        """The sighting of a device document (its JSON form) at ``position`` in its scan."""
+        kept: dict[str, Any] = {}
+        for name, keys in _SIGHTING_FIELDS.items():
+            if name not in document:
+                continue
+            value = document[name]
+            if keys is not None:
+                value = [{key: item[key] for key in keys if key in item} for item in value]
+            kept[name] = value
+        return cls(position, kept)
 
     def get(self, name: str) -> Any:
         return self.document.get(name)
+
+
+def stored_sightings(session: Session, scan_id: str) -> list[Sighting]:
+    """The sightings of a scan already in the store (one stored before the inventory
+    existed, or by an interrupted save), in contract order."""
+    documents = session.execute(
+        select(DeviceRow.position, DeviceRow.document)
+        .where(DeviceRow.scan_id == scan_id)
+        .order_by(DeviceRow.position)
+        .execution_options(yield_per=500)  # documents read in batches, not all at once
+    )
+    return [Sighting.of(position, document) for position, document in documents]
 
 
 def _address_rule(row: InventoryRow, seen: Sighting) -> str | None:
@@ -202,28 +258,46 @@ def _candidates(session: Session, site: str | None, seen: Sequence[Sighting]) ->
     return list(session.scalars(select(InventoryRow).where(or_(*conditions))))
 
 
+class _Candidates:
+    """The candidate rows of a scan by MAC, serial key and place (site and address key), each
+    list in the candidates' order: a sighting looks only at the rows that can match it.
+
+    Built before matching starts: a row whose values a sighting then changes is taken, and
+    taken rows are skipped, so the lookups stay those of the untaken rows."""
+
+    def __init__(self, rows: Iterable[InventoryRow]) -> None:
+        self.by_mac: dict[str, list[InventoryRow]] = {}
+        self.by_serial: dict[str, list[InventoryRow]] = {}
+        self.by_place: dict[tuple[str | None, str], list[InventoryRow]] = {}
+        for row in rows:
+            if row.mac:
+                self.by_mac.setdefault(row.mac, []).append(row)
+            if row.serial_key:
+                self.by_serial.setdefault(row.serial_key, []).append(row)
+            self.by_place.setdefault((row.site, row.ip_key), []).append(row)
+
+
 def _match(
-    seen: Sighting, site: str | None, rows: Sequence[InventoryRow], taken: set[str]
+    seen: Sighting, site: str | None, candidates: _Candidates, taken: set[str]
 ) -> tuple[InventoryRow | None, str]:
-    free = [row for row in rows if row.device_id not in taken]
     mac = seen.get("mac")
     if mac:
-        for row in free:
-            if row.mac == mac:
+        for row in candidates.by_mac.get(mac, ()):
+            if row.device_id not in taken:
                 return row, "mac"
     serial = _serial_key(seen.get("serial"))
     if serial:
-        for row in free:
+        for row in candidates.by_serial.get(serial, ()):
             if (
-                row.serial_key == serial
+                row.device_id not in taken
                 and not _conflict(row.manufacturer, seen.get("manufacturer"))
                 and not _conflict(row.mac, mac)
             ):
                 return row, "serial"
     key = address_key(seen.get("ip"))
     best: tuple[InventoryRow, str] | None = None
-    for row in free:
-        if row.site != site or row.ip_key != key or row.status == "gone":
+    for row in candidates.by_place.get((site, key), ()):
+        if row.device_id in taken or row.status == "gone":
             continue
         rule = _address_rule(row, seen)
         if rule and (best is None or rule.count("+") > best[1].count("+")):
@@ -253,30 +327,35 @@ def _copy_values(row: InventoryRow, seen: Sighting) -> None:
 class IngestOutcome:
     """What adding one scan changed in the inventory (read by the cases)."""
 
-    #: device_id -> the sighting's device document, for devices this scan saw
+    #: device_id -> what the cases read of the device's document (:attr:`Sighting.document`),
+    #: for devices this scan saw
     seen: dict[str, dict[str, Any]]
     #: device_ids this scan covered and did not see
     unseen: list[str]
     new: list[str]
     #: devices restricted now that were not before (new ones included)
     newly_restricted: list[InventoryRow] = field(default_factory=list)
+    #: device_id -> inventory row, of the devices seen and unseen (the cases' events
+    #: describe them; held here, the rows stay in the session and are not read again)
+    rows: dict[str, InventoryRow] = field(default_factory=dict)
 
 
-def ingest(session: Session, scan: ScanRow, gone_after: int = DEFAULT_GONE_AFTER) -> IngestOutcome:
-    """Add a stored scan's devices to the inventory (inside the caller's transaction)."""
+def ingest(
+    session: Session,
+    scan: ScanRow,
+    seen: Sequence[Sighting],
+    gone_after: int = DEFAULT_GONE_AFTER,
+) -> IngestOutcome:
+    """Add a stored scan's devices (``seen``, in contract order) to the inventory, inside
+    the caller's transaction."""
     _lock(session)
-    documents = session.execute(
-        select(DeviceRow.position, DeviceRow.document)
-        .where(DeviceRow.scan_id == scan.id)
-        .order_by(DeviceRow.position)
-    ).all()
-    seen = [Sighting(position, document) for position, document in documents]
-    rows = _candidates(session, scan.site, seen)
+    candidates = _Candidates(_candidates(session, scan.site, seen))
     when = scan.started_at
     taken: set[str] = set()
     outcome = IngestOutcome({}, [], [])
+    sightings: list[dict[str, Any]] = []
     for sighting in seen:
-        row, rule = _match(sighting, scan.site, rows, taken)
+        row, rule = _match(sighting, scan.site, candidates, taken)
         if row is None:
             row = InventoryRow(
                 device_id=f"dev-{uuid.uuid4().hex[:12]}",
@@ -311,14 +390,19 @@ def ingest(session: Session, scan: ScanRow, gone_after: int = DEFAULT_GONE_AFTER
         elif _aware(row.first_seen) > _aware(when):
             row.first_seen = when
         taken.add(row.device_id)
-        session.add(
-            SightingRow(
-                scan_id=scan.id, position=sighting.position, device_id=row.device_id, rule=rule
-            )
+        sightings.append(
+            {
+                "scan_id": scan.id,
+                "position": sighting.position,
+                "device_id": row.device_id,
+                "rule": rule,
+            }
         )
         outcome.seen[row.device_id] = sighting.document
+        outcome.rows[row.device_id] = row
     session.flush()
-    outcome.unseen = _mark_unseen(session, scan, taken, gone_after)
+    insert_rows(session, SightingRow, sightings)
+    outcome.unseen = _mark_unseen(session, scan, taken, gone_after, outcome.rows)
     scan.inventoried = True
     return outcome
 
@@ -333,7 +417,13 @@ def covering(scan: ScanRow) -> list[list[str]]:
     return list(scan.coverage or []) if scan.complete else []
 
 
-def _mark_unseen(session: Session, scan: ScanRow, seen: set[str], gone_after: int) -> list[str]:
+def _mark_unseen(
+    session: Session,
+    scan: ScanRow,
+    seen: set[str],
+    gone_after: int,
+    rows: dict[str, InventoryRow],
+) -> list[str]:
     ranges = covering(scan)
     if not ranges:
         return []
@@ -348,4 +438,5 @@ def _mark_unseen(session: Session, scan: ScanRow, seen: set[str], gone_after: in
         row.missed += 1
         row.status = "gone" if row.missed >= gone_after else "missing"
         unseen.append(row.device_id)
+        rows[row.device_id] = row
     return unseen

@@ -34,10 +34,12 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
+    insert,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 #: Constraint names are fixed so that later migrations can refer to them on every backend.
 NAMING_CONVENTION = {
@@ -299,3 +301,14 @@ class ScanTotalsRow(Base):
     #: The restricted devices by jurisdiction and measure just after the scan
     #: (:func:`provscan.store.pages.restricted_by_jurisdiction`); None: not kept (backfilled).
     by_jurisdiction: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+
+
+def insert_rows(session: Session, row_type: type[Base], rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` (column values; None is NULL) into ``row_type``'s table, in order, with
+    one Core "executemany" statement: no ORM objects, for the thousands of rows a big scan
+    writes that nothing reads back as objects (issue 14)."""
+    if not rows:
+        return  # an empty list would insert one row of defaults
+    table = row_type.__table__
+    assert isinstance(table, Table)
+    session.execute(insert(table), rows)
