@@ -245,3 +245,50 @@ def test_a_scan_is_found_by_a_unique_prefix_of_its_id(tmp_path: Path) -> None:
         with pytest.raises(StoreRequestError, match="no scan"):
             store.load("5f3a9%")
         assert store.diff("5f3a9c21-a", "77e0b1").new.id == "77e0b1d4-cccc"
+
+
+def _scan_of(scan_id: str, year: int, devices: list[tuple[str, str]]) -> ScanDocument:
+    """A scan in ``year`` of the golden's first device at each (address, serial), no MACs."""
+    golden = from_contract(GOLDEN.read_text(encoding="utf-8"))
+    first = golden.devices[0]
+    found = [
+        first.model_copy(update={"ip": ip, "mac": None, "serial": serial}) for ip, serial in devices
+    ]
+    started = golden.scan.started_at.replace(year=year)
+    scan = golden.scan.model_copy(
+        update={
+            "id": scan_id,
+            "started_at": started,
+            "finished_at": started,
+            "devices_found": len(found),
+            "restricted_count": sum(device.restricted for device in found),
+        }
+    )
+    return golden.model_copy(update={"scan": scan, "devices": found})
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_serial_two_devices_share_goes_to_the_one_known_longest(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    # Given two inventory devices with the same serial (cloned firmware defaults), the first
+    # known since 2026, the second since 2027
+    if backend == "sqlite":
+        url = normalise_db_arg(str(tmp_path / "serials.db"))
+    else:
+        url = request.getfixturevalue("make_postgres_database")()
+    with open_store(url) as store:
+        store.save_document(_scan_of("serial-1", 2026, [("127.0.30.1", "SN-CLONE")]))
+        store.save_document(
+            _scan_of("serial-2", 2027, [("127.0.30.1", "SN-CLONE"), ("127.0.30.2", "SN-CLONE")])
+        )
+        by_ip = {d.ip: d for d in store.inventory()}
+        assert by_ip["127.0.30.1"].device_id != by_ip["127.0.30.2"].device_id
+        oldest = by_ip["127.0.30.1"].device_id
+        # When a later scan sees that serial at a third address only
+        store.save_document(_scan_of("serial-3", 2028, [("127.0.30.9", "SN-CLONE")]))
+        # Then the device known longest took it, whatever the database's plan (the candidates
+        # had no order: which one was taken was the plan's choice)
+        moved = {d.device_id: d for d in store.inventory()}[oldest]
+        assert moved.ip == "127.0.30.9"
+        assert moved.match_rule.startswith("serial")

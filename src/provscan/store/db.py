@@ -501,13 +501,29 @@ class Store:
                 session.flush()
                 self._inventory(session, row, _insert_devices(session, scan.id, devices))
         except IntegrityError as exc:
-            raise StoreError(f"scan {scan.id} is already stored in {self.display_name}") from exc
+            if self._stored(scan.id):
+                raise StoreError(
+                    f"scan {scan.id} is already stored in {self.display_name}"
+                ) from exc
+            reason = getattr(exc, "orig", None) or exc
+            raise StoreError(
+                f"cannot save scan {scan.id} to {self.display_name}: {reason}"
+            ) from exc
         except SQLAlchemyError as exc:
             reason = getattr(exc, "orig", None) or exc
             raise StoreError(
                 f"cannot save scan {scan.id} to {self.display_name}: {reason}"
             ) from exc
         return scan.id
+
+    def _stored(self, scan_id: str) -> bool:
+        """Whether a scan with this id is stored (after a failed save: was it a second save
+        of the same scan, or something else the database refused?)."""
+        try:
+            with self._sessions() as session:
+                return session.get(ScanRow, scan_id) is not None
+        except SQLAlchemyError:
+            return False
 
     @contextmanager
     def _reading(self, what: str) -> Iterator[Session]:

@@ -255,7 +255,11 @@ def _candidates(session: Session, site: str | None, seen: Sequence[Sighting]) ->
         )
     if not conditions:
         return []
-    return list(session.scalars(select(InventoryRow).where(or_(*conditions))))
+    # In a fixed order (the device known longest first): matching is greedy, and without an
+    # order the database's plan decided which of two rows sharing a serial a device took
+    # (SQLite and PostgreSQL gave different inventories from the same scans).
+    query = select(InventoryRow).where(or_(*conditions))
+    return list(session.scalars(query.order_by(InventoryRow.first_seen, InventoryRow.device_id)))
 
 
 class _Candidates:
