@@ -55,14 +55,22 @@ SESSION_DEVICES: list[DeviceSpec] = [
 ]
 
 
-def run_in_terminal(argv: Sequence[str], columns: int, timeout: float = 120) -> list[str]:
+def run_in_terminal(
+    argv: Sequence[str], columns: int, timeout: float = 120, *, stderr_too: bool = False
+) -> list[str]:
     """The standard output lines of ``argv`` run with a pseudo-terminal of ``columns`` as its
-    standard output (``NO_COLOR``; stderr captured); asserts the command exits 0."""
+    standard output (``NO_COLOR``; stderr captured); asserts the command exits 0.
+
+    ``stderr_too``: stderr goes to the terminal as well, so progress bars are drawn; their
+    frames stay in the lines with the terminal's control sequences (``\r`` removed)."""
     leader, follower = pty.openpty()
     environment = os.environ | {"COLUMNS": str(columns), "NO_COLOR": "1"}
     environment.pop("LINES", None)
     with subprocess.Popen(
-        list(argv), stdout=follower, stderr=subprocess.PIPE, env=environment
+        list(argv),
+        stdout=follower,
+        stderr=follower if stderr_too else subprocess.PIPE,
+        env=environment,
     ) as process:
         os.close(follower)
         chunks = []

@@ -253,10 +253,14 @@ def scan(
         typer.Option(
             "--sweep-engine",
             metavar="auto|builtin|nmap",
-            help="How open ports are found before probing: builtin (batched connects) or "
-            "nmap's connect scan, handed only the checked addresses; auto: nmap for 4096 or "
-            "more addresses when it is installed and no --rate is set, else builtin. --rate, "
-            "--exclude, --timeout and the scope rules hold for both.",
+            # the numbers: AUTO_NMAP_FROM, PARALLEL_FROM and MAX_WORKERS (engine/sweep.py,
+            # transport/sweep_workers.py), kept out of the import of the CLI
+            help="How open ports are found before probing: builtin (batched connects; "
+            "without --rate, from 2048 addresses, in one worker process per CPU, at most 4, "
+            "one when every CPU is busy; PROVSCAN_SWEEP_WORKERS=N decides instead) or nmap's "
+            "connect scan, handed only the checked addresses; auto: builtin, except on a "
+            "machine with one CPU for 4096 or more addresses without --rate, where it is nmap "
+            "when installed. --rate, --exclude, --timeout and the scope rules hold for both.",
         ),
     ] = "auto",
 ) -> None:

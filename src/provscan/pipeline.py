@@ -22,7 +22,7 @@ from provscan.credentials import CredentialStore
 from provscan.discovery.interface import DiscoveryResult
 from provscan.discovery.runner import DiscoverySettings, discover_for_targets
 from provscan.engine.scanner import DeviceCheck, Scanner, ScanRequest, unless_stopped
-from provscan.engine.sweep import SweepEngine, Sweeper, choose_sweeper
+from provscan.engine.sweep import SweepEngine, Sweeper, choose_sweeper, sweep_note
 from provscan.events import ScanObserver
 from provscan.identify import Identifier
 from provscan.knowledge.loader import Knowledge, load_knowledge, load_posture_knowledge
@@ -84,11 +84,12 @@ async def run_scan(
     sweeper: Sweeper | None = None
     sweep_notes: tuple[str, ...] = ()
     if sweep_engine is not None:
-        engine_name, sweeper = choose_sweeper(
+        choice = choose_sweeper(
             sweep_engine, targets.size_upper_bound, (limits or ScanLimits()).rate_per_second
         )
-        if engine_name == "nmap":
-            sweep_notes = ("sweep: open ports found by nmap's connect scan (nmap -sT)",)
+        sweeper = choice.sweeper
+        note = sweep_note(choice, targets.size_upper_bound)
+        sweep_notes = () if note is None else (note,)
     wants_posture = posture or check_default_credentials
     posture_knowledge = None
     if knowledge is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -30,7 +31,11 @@ def purchase(tmp_path: Path) -> Path:
 @pytest.mark.parametrize("columns", [80, 100])
 def test_a_terminal_gets_a_table_that_fits(purchase: Path, columns: int) -> None:
     lines = run_in_terminal(command(purchase), columns)
-    assert lines[0].split() == ["Row", "Verdict", "Maker", "Brand", "Model", "Conf.", "Why"]
+    identity = ["Row", "Verdict", "Maker", "Brand", "Model", "Conf."]
+    # the reasons beside the rows when there is room for them, else under each row
+    assert lines[0].split() in ([*identity, "Why"], identity)
+    if lines[0].split() == identity:
+        assert lines[1].split() == ["Why"]
     body = "\n".join(lines)
     assert "RESTRICTED  Hikvision" in body and "clear       Axis" in body
     # the brand the columns show is not repeated in the reason
@@ -62,3 +67,63 @@ def test_the_table_on_request_to_a_pipe_and_a_file(purchase: Path, tmp_path: Pat
     )
     assert written.returncode == 0, written.stderr
     assert output.read_text().splitlines()[0].split()[:2] == ["Row", "Verdict"]
+
+
+#: A newcomer's purchase list: part numbers with hyphens, a maker of two words, reasons of
+#: up to 100 characters. At 80 columns the table cut ``DS-2CD2143G0`` / ``-I`` and gave the
+#: reasons 13 characters, nine lines for one row.
+NEWCOMER_PARTS = {
+    "Hikvision": "DS-2CD2143G0-I",
+    "Dahua": "IPC-HDW3849H-AS-PV",
+    "Ubiquiti": "UVC-G4-Bullet",
+    "Annke": "C800",
+    "LTS": "CMIP7442W-28M",
+    "Axis": "P3245-LV",
+    "Cisco": "C9200L-24P-4G-E",
+    "Hanwha": "XNV-6080R",
+    "Uniview": "IPC2124LB-SF28KM-G",
+    "Bosch": "NDE-3503-AL",
+    "Lorex": "LNB8921B",
+    "Reolink": "RLC-810A",
+    "Amcrest": "IP8M-2496EB-V2",
+    "Swann": "NHD-887MSB",
+    "EZVIZ": "C3TN",
+}
+ROW_START = re.compile(r"^ *(\d+)  (RESTRICTED|review|clear) ")
+
+
+def _rows(lines: list[str]) -> dict[int, list[str]]:
+    """Each table row's lines by its row number: the line that starts it and the reason's."""
+    rows: dict[int, list[str]] = {}
+    current: list[str] = []
+    for line in lines:
+        start = ROW_START.match(line)
+        if start:
+            current = rows.setdefault(int(start.group(1)), [])
+        current.append(line)
+    return rows
+
+
+@pytest.mark.parametrize("columns", [80, 100, 120])
+def test_part_numbers_are_never_cut_and_a_row_stays_short(tmp_path: Path, columns: int) -> None:
+    # Given a list of 15 products, screened at a terminal of 80, 100 and 120 columns
+    path = tmp_path / "list.csv"
+    path.write_text(
+        "Manufacturer,Model,Description\n"
+        + "".join(f"{maker},{part},camera\n" for maker, part in NEWCOMER_PARTS.items())
+    )
+    lines = run_in_terminal(command(path), columns)
+    rows = _rows(lines)
+    assert sorted(rows) == list(range(2, 2 + len(NEWCOMER_PARTS)))
+    row_of = {maker: rows[number] for number, maker in enumerate(NEWCOMER_PARTS, start=2)}
+    assert max(len(line) for line in lines) <= columns
+    for maker, part in NEWCOMER_PARTS.items():
+        row = row_of[maker]
+        # Then each part number is whole on its row's first line
+        assert f" {part} " in row[0], row
+        # And a row takes its line and at most two lines of reason
+        assert len(row) <= 3, row
+    assert "Hanwha Vision" in row_of["Hanwha"][0]
+    # And the reasons wrap between words, never inside one
+    ubiquiti = " ".join(" ".join(row_of["Ubiquiti"]).split())
+    assert "is not in a restricted corporate family" in ubiquiti

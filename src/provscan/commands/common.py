@@ -446,10 +446,12 @@ def emit(
         console = Console(soft_wrap=False)
         write_output(result, fmt.value, output, console, verbose=verbose, title=title)
         if output is not None and str(output) != "-":
+            from provscan.report.wording import plural
+
             restricted = sum(1 for device in result.devices if device.restricted)
             stderr.print(
                 f"wrote {fmt.value} report to {escape(str(output))}: "
-                f"{len(result.devices)} devices, {restricted} restricted",
+                f"{plural(len(result.devices), 'device')}, {restricted} restricted",
                 highlight=False,
             )
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -44,45 +45,69 @@ if TYPE_CHECKING:
     from rich.progress import TaskID
 
 
+#: The width of the capture bar without its file name: spinner, the bar at its narrowest,
+#: bytes ("123.4/456.7 MB"), rate ("123.4 MB/s"), packets ("1234567 packets") and the gaps
+#: between the columns; the time elapsed (from ``ELAPSED_FROM_COLUMNS``) comes on top.
+_BAR_WITHOUT_NAME = 1 + 10 + 14 + 10 + 15 + 5
+#: The file name on the bar is cut to what the terminal leaves, but to no fewer characters
+#: than the first and no more than the second (the notes after the report name the files).
+_NAME_CHARS = (12, 40)
+#: The rate is shown once a capture has been read this long (a first figure is noise).
+_RATE_AFTER_S = 0.5
+
+
 class RichCaptureProgress:
-    """A progress bar over the bytes of each capture (a spinner for stdin and pipes)."""
+    """A progress bar over the bytes of each capture (a spinner for stdin and pipes), on one
+    line: the file's name, not its path, cut to fit; only the bar shrinks further."""
 
     def __init__(self, console: Console) -> None:
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            SpinnerColumn,
-            TextColumn,
-            TimeElapsedColumn,
-            TransferSpeedColumn,
-        )
+        from rich.progress import DownloadColumn
 
-        self._progress = Progress(
-            SpinnerColumn(),
-            TextColumn("[progress.description]{task.description}"),
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TextColumn("{task.fields[packets]} packets"),
-            TimeElapsedColumn(),
-            console=console,
+        from provscan.report.events import one_line_progress, whole_column
+
+        self._console = console
+        self._progress = one_line_progress(
+            console,
+            [
+                DownloadColumn(table_column=whole_column()),
+                "[progress.data.speed]{task.fields[rate]}",
+                "{task.fields[packets]}",
+            ],
             transient=True,
         )
         self._task: TaskID | None = None
+        self._started = 0.0
 
     def capture_started(self, name: str, total_bytes: int | None) -> None:
         from rich.markup import escape
+
+        from provscan.report.events import ELAPSED_FROM_COLUMNS
+        from provscan.report.safe_text import printable
+        from provscan.report.wording import plural
 
         if self._task is None:
             self._progress.start()
         else:
             self._progress.remove_task(self._task)
-        self._task = self._progress.add_task(escape(name), total=total_bytes, packets=0)
+        width = self._console.width
+        room = width - _BAR_WITHOUT_NAME - (8 if width >= ELAPSED_FROM_COLUMNS else 0)
+        shown = printable(Path(name).name or name, min(max(room, _NAME_CHARS[0]), _NAME_CHARS[1]))
+        self._started = time.monotonic()
+        self._task = self._progress.add_task(
+            escape(shown), total=total_bytes, packets=plural(0, "packet"), rate=""
+        )
 
     def capture_progress(self, bytes_done: int, packets: int) -> None:
+        from rich.filesize import decimal
+
+        from provscan.report.wording import plural
+
         if self._task is not None:
-            self._progress.update(self._task, completed=bytes_done, packets=packets)
+            reading = time.monotonic() - self._started
+            rate = f"{decimal(int(bytes_done / reading))}/s" if reading >= _RATE_AFTER_S else ""
+            self._progress.update(
+                self._task, completed=bytes_done, packets=plural(packets, "packet"), rate=rate
+            )
 
     def capture_done(self, name: str, packets: int) -> None:
         return None

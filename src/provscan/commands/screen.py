@@ -264,40 +264,78 @@ def screen(
 
 #: The verdict words of the screen table (restricted in capitals: the row to act on).
 _VERDICT_WORDS = {"restricted": "RESTRICTED", "review": "review", "clear": "clear"}
+#: The columns that say what a row is; never wrapped nor cut (a part number is copied).
+_IDENTITY_HEADERS = ("Row", "Verdict", "Maker", "Brand", "Model", "Conf.")
+#: The reasons stay in a column beside the rows while it gets at least this many characters;
+#: on a narrower terminal each reason goes under its row instead, as wide as the terminal (a
+#: newcomer found a 13-character column that made one row nine lines tall).
+REASON_COLUMN_MIN = 30
+#: Between two columns of the table (rich's padding of one character on either side).
+_COLUMN_GAP = 2
 
 
 def render_screen_table(rows: Sequence[ScreenRow], width: int | None = None) -> bytes:
     """The screened rows as a text table for a person at a terminal: row, verdict, maker,
     brand, model, confidence and the reason's first clause (the CSV, XLSX and JSON carry
-    everything, reasons and evidence in full). ``width``: the terminal's (100 without)."""
+    everything, reasons and evidence in full). ``width``: the terminal's (100 without).
+
+    Makers, brands and part numbers are never folded; only the reasons wrap, at word
+    boundaries, beside the rows or (below :data:`REASON_COLUMN_MIN` characters for them)
+    under each row, indented to the verdict."""
+    from rich.cells import cell_len
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from provscan.report.safe_text import printable
 
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=max(width or 100, 60), no_color=True, soft_wrap=False)
-    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
-    table.add_column("Row", justify="right", no_wrap=True)
-    table.add_column("Verdict", no_wrap=True)
-    table.add_column("Maker", no_wrap=True)
-    table.add_column("Brand", overflow="fold")
-    table.add_column("Model", overflow="fold")
-    table.add_column("Conf.", justify="right", no_wrap=True)
-    table.add_column("Why", overflow="fold", ratio=1)
-    for row in rows:
-        table.add_row(
+    width = max(width or 100, 60)
+    identities = [
+        (
             "" if row.row is None else str(row.row),
             _VERDICT_WORDS.get(row.status, row.status),
             printable(row.maker or "-"),
             printable(row.brand or "-"),
             printable(row.model or "-"),
             f"{row.confidence:.2f}",
-            printable(_short_reason(row)),
         )
+        for row in rows
+    ]
+    reasons = [printable(_short_reason(row)) for row in rows]
+    widths = [
+        max(cell_len(cell) for cell in column)
+        for column in zip(_IDENTITY_HEADERS, *identities, strict=True)
+    ]
+    identity_width = sum(widths) + _COLUMN_GAP * (len(widths) - 1)
+    beside = width - identity_width - _COLUMN_GAP >= REASON_COLUMN_MIN
+
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
+    for header in _IDENTITY_HEADERS:
+        table.add_column(
+            header, justify="right" if header in ("Row", "Conf.") else "left", no_wrap=True
+        )
+    if beside:
+        table.add_column("Why", overflow="fold")  # the only column that wraps
+        for identity, reason in zip(identities, reasons, strict=True):
+            table.add_row(*identity, reason)
+    else:
+        for identity in identities:
+            table.add_row(*identity)
+    buffer = io.StringIO()
+    # Wider than the terminal only when the identities alone do not fit: the terminal then
+    # wraps whole lines, and no part number is cut.
+    console = Console(file=buffer, width=max(width, identity_width), no_color=True, soft_wrap=False)
     console.print(table)
-    text = "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
-    return text.encode("utf-8")
+    lines = [line.rstrip() for line in buffer.getvalue().splitlines()]
+    if not beside:
+        # One line a row (nothing in the table wraps): each row's reason follows it.
+        indent = " " * (widths[0] + _COLUMN_GAP)
+        stacked = [lines[0], f"{indent}Why"]
+        for line, reason in zip(lines[1:], reasons, strict=True):
+            wrapped = Text(reason).wrap(console, max(width - len(indent), 20))
+            stacked += [line, *(f"{indent}{part.plain}".rstrip() for part in wrapped)]
+        lines = stacked
+    return ("\n".join(lines) + "\n").encode("utf-8")
 
 
 def _short_reason(row: ScreenRow) -> str:

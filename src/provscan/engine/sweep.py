@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from enum import StrEnum
 from functools import partial
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from provscan.errors import InputError
 from provscan.transport.limits import ScanLimits, available_cpus
@@ -30,12 +30,14 @@ from provscan.transport.sweep import ConnectionSpacing, SweepLimits, SweptHost, 
 from provscan.transport.sweep_workers import sweep_connect_parallel, worker_count
 
 __all__ = [
+    "SweepChoice",
     "SweepEngine",
     "SweepEngineError",
     "Sweeper",
     "SweptHost",
     "choose_sweeper",
     "sweep_limits",
+    "sweep_note",
 ]
 
 
@@ -63,6 +65,15 @@ class Sweeper(Protocol):
     ) -> Iterator[SweptHost]: ...
 
 
+class SweepChoice(NamedTuple):
+    """The engine chosen for a sweep: its name, its function and how many processes run the
+    builtin loop (1 for nmap, whose parallelism is its own)."""
+
+    name: str
+    sweeper: Sweeper
+    workers: int = 1
+
+
 def _nmap_sweeper(nmap: str) -> Sweeper:
     def sweeper(
         targets: Iterable[tuple[str, str | None]],
@@ -77,14 +88,16 @@ def _nmap_sweeper(nmap: str) -> Sweeper:
     return sweeper
 
 
-def _builtin_sweeper(workers: int) -> Sweeper:
-    return partial(sweep_connect_parallel, workers=workers) if workers > 1 else sweep_connect
+def _builtin(addresses: int, rate_per_second: float) -> SweepChoice:
+    workers = worker_count(addresses, rate_per_second)
+    sweeper = partial(sweep_connect_parallel, workers=workers) if workers > 1 else sweep_connect
+    return SweepChoice("builtin", sweeper, workers)
 
 
 def choose_sweeper(
     engine: SweepEngine | str, addresses: int = 0, rate_per_second: float = 0.0
-) -> tuple[str, Sweeper]:
-    """The engine's name and function for a sweep of about ``addresses`` addresses.
+) -> SweepChoice:
+    """The engine's name, function and processes for a sweep of about ``addresses`` addresses.
 
     ``auto`` keeps to ``builtin`` under a rate limit, which it shares with the probes.
 
@@ -102,16 +115,28 @@ def choose_sweeper(
         large = addresses >= AUTO_NMAP_FROM and not rate_per_second
         nmap = find_nmap() if large and available_cpus() < 2 else None
         if nmap:
-            return "nmap", _nmap_sweeper(nmap)
-        return "builtin", _builtin_sweeper(worker_count(addresses, rate_per_second))
+            return SweepChoice("nmap", _nmap_sweeper(nmap))
+        return _builtin(addresses, rate_per_second)
     if engine is SweepEngine.nmap:
         nmap = find_nmap()
         if nmap is None:
             raise InputError(
                 "--sweep-engine nmap: nmap is not installed (install it, or use builtin)"
             )
-        return "nmap", _nmap_sweeper(nmap)
-    return "builtin", _builtin_sweeper(worker_count(addresses, rate_per_second))
+        return SweepChoice("nmap", _nmap_sweeper(nmap))
+    return _builtin(addresses, rate_per_second)
+
+
+def sweep_note(choice: SweepChoice, addresses: int) -> str | None:
+    """The report's one line on the sweep, so that a user can tell which engine ran: always
+    for nmap, and for the builtin loop on the sets ``auto`` weighs for nmap
+    (:data:`AUTO_NMAP_FROM` addresses or more), with how many processes ran it."""
+    if choice.name == "nmap":
+        return "sweep: open ports found by nmap's connect scan (nmap -sT)"
+    if addresses < AUTO_NMAP_FROM:
+        return None
+    processes = "one process" if choice.workers == 1 else f"{choice.workers} worker processes"
+    return f"sweep: open ports found by the builtin connect sweep in {processes}"
 
 
 def sweep_limits(limits: ScanLimits) -> SweepLimits:

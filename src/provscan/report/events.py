@@ -14,17 +14,30 @@ from typing import TYPE_CHECKING
 from provscan.events import NullObserver, ScanObserver
 from provscan.model import Device, ScanInfo, ScanResult
 from provscan.report.safe_text import printable
+from provscan.report.wording import plural
 
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.progress import TaskID
+    from rich.progress import Progress, ProgressColumn, TaskID
+    from rich.table import Column
 
-__all__ = ["ANNOUNCED_RESTRICTED", "NullObserver", "RichProgressObserver", "ScanObserver"]
+__all__ = [
+    "ANNOUNCED_RESTRICTED",
+    "ELAPSED_FROM_COLUMNS",
+    "NullObserver",
+    "RichProgressObserver",
+    "ScanObserver",
+    "one_line_progress",
+    "whole_column",
+]
 
 
 #: Restricted devices announced above the progress bar; later ones are only counted, so that
 #: a big find does not scroll the terminal (the report that follows lists every one).
 ANNOUNCED_RESTRICTED = 5
+#: Terminals narrower than this get progress bars without the time elapsed, so that the
+#: counts keep their room (at 80 columns a newcomer saw ``321/163… hosts``).
+ELAPSED_FROM_COLUMNS = 100
 
 
 class RichProgressObserver(ScanObserver):
@@ -32,35 +45,25 @@ class RichProgressObserver(ScanObserver):
 
     The first :data:`ANNOUNCED_RESTRICTED` restricted devices are also announced on their own
     line above the bar as they are found (the report lists them all). The bar shows the time
-    elapsed and an estimate of the time left. Use it as a context manager (or call
+    elapsed (from :data:`ELAPSED_FROM_COLUMNS` columns) and an estimate of the time left; the
+    host count is never cut, the bar shrinks first. Use it as a context manager (or call
     :meth:`close`) so the bar is stopped even when the scan fails before :meth:`scan_done`.
     """
 
     def __init__(self, console: Console | None = None, *, transient: bool = False) -> None:
         from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            SpinnerColumn,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
+        from rich.progress import MofNCompleteColumn, TimeRemainingColumn
 
         self._console = console if console is not None else Console(stderr=True)
-        self._progress = Progress(
-            SpinnerColumn(),
-            TextColumn("[progress.description]{task.description}"),
-            BarColumn(bar_width=24),
-            MofNCompleteColumn(),
-            TextColumn("hosts"),
-            TextColumn("{task.fields[devices]}"),
-            TextColumn("[bold red]{task.fields[restricted]} restricted"),
-            TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
-            console=self._console,
+        self._progress = one_line_progress(
+            self._console,
+            [
+                MofNCompleteColumn(table_column=whole_column()),
+                "hosts",
+                "{task.fields[devices]}",
+                "[bold red]{task.fields[restricted]} restricted",
+            ],
+            ["eta", TimeRemainingColumn(table_column=whole_column())],
             transient=transient,
         )
         self._task: TaskID | None = None
@@ -81,7 +84,7 @@ class RichProgressObserver(ScanObserver):
             if self._task is None:
                 self._progress.start()
                 self._task = self._progress.add_task(
-                    "scanning", total=total_hosts, devices=_count(0, "device"), restricted=0
+                    "scanning", total=total_hosts, devices=plural(0, "device"), restricted=0
                 )
 
     def host_done(self, ip: str, device: Device | None) -> None:
@@ -94,7 +97,7 @@ class RichProgressObserver(ScanObserver):
                 self._progress.update(
                     self._task,
                     advance=1,
-                    devices=_count(self._devices, "device"),
+                    devices=plural(self._devices, "device"),
                     restricted=self._restricted,
                 )
         if device is not None and device.restricted:
@@ -155,6 +158,38 @@ class RichProgressObserver(ScanObserver):
         self._progress.console.print(line)
 
 
-def _count(number: int, noun: str) -> str:
-    """``"1 device"``, ``"2 devices"``."""
-    return f"{number} {noun}{'' if number == 1 else 's'}"
+def one_line_progress(
+    console: Console,
+    counts: Sequence[ProgressColumn | str],
+    tail: Sequence[ProgressColumn | str] = (),
+    *,
+    transient: bool,
+) -> Progress:
+    """A progress bar that keeps to one line: a spinner, the task's description, the bar,
+    ``counts``, the time elapsed (from :data:`ELAPSED_FROM_COLUMNS` columns) and ``tail``.
+
+    When the line is too long rich squeezes the columns that may wrap, and the bar is meant
+    to be the only one: give ``counts`` and ``tail`` as plain strings (which never wrap) or
+    with ``table_column=``:func:`whole_column`, so that no count is cut.
+    """
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TimeElapsedColumn
+
+    wide = console.width >= ELAPSED_FROM_COLUMNS
+    elapsed = [TimeElapsedColumn(table_column=whole_column())] if wide else []
+    return Progress(
+        SpinnerColumn(table_column=whole_column()),
+        "[progress.description]{task.description}",
+        BarColumn(bar_width=24),
+        *counts,
+        *elapsed,
+        *tail,
+        console=console,
+        transient=transient,
+    )
+
+
+def whole_column() -> Column:
+    """A table column that never wraps nor shrinks while another (the bar) can."""
+    from rich.table import Column
+
+    return Column(no_wrap=True)

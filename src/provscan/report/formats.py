@@ -44,6 +44,7 @@ from provscan.report.contract import (
 from provscan.report.files import OutputError as OutputError  # re-exported: write_output raises it
 from provscan.report.files import guard_formula, write_atomically
 from provscan.report.safe_text import printable
+from provscan.report.wording import plural
 
 #: Output formats accepted by :func:`write_output`.
 FORMATS: tuple[str, ...] = ("table", "json", "jsonl", "csv")
@@ -307,11 +308,11 @@ def summary_line(result: ScanResult) -> str:
     counts = Counter(verdict(device) for device in devices)
     silent_hosts = max(result.info.hosts_scanned - result.info.hosts_responding, 0)
     line = (
-        f"{_plural(len(devices), 'device')}: {counts['restricted']} restricted, "
+        f"{plural(len(devices), 'device')}: {counts['restricted']} restricted, "
         f"{counts['review']} to review, {counts['unknown']} unknown, {counts['clear']} clear"
     )
     if silent_hosts:
-        line += f"; {_plural(silent_hosts, 'host')} without answers"
+        line += f"; {plural(silent_hosts, 'host')} without answers"
     if not result.info.complete:
         line += " - scan INCOMPLETE"
     return printable(line)
@@ -379,10 +380,6 @@ def _cell(value: str | None, placeholder: str = "-") -> Text:
     if not value:
         return Text(placeholder, style="dim")
     return Text(printable(value, limit=WHY_VALUE_CHARS))
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _family_names(devices: Iterable[Device]) -> dict[str, str]:
@@ -561,7 +558,7 @@ def _render_groups(
         if name == "clear":
             explanation = _clear_explanation(group, acting_as)
         console.print()
-        heading = Text(f"{title}: {_plural(len(group), 'device')}", style=style)
+        heading = Text(f"{title}: {plural(len(group), 'device')}", style=style)
         if explanation:
             heading.append(f" ({explanation})", style="dim")
         console.print(heading)
@@ -974,7 +971,7 @@ def _posture_overview(devices: Sequence[Device]) -> str:
         for v in d.vulnerabilities
         if v.status == "vulnerable"
     )
-    parts = [f"{_plural(len(vulnerable), 'device')} vulnerable"]
+    parts = [f"{plural(len(vulnerable), 'device')} vulnerable"]
     if cves:
         shown = list(cves)[:4]
         parts[0] += f" ({', '.join(shown)}{', …' if len(cves) > len(shown) else ''})"
@@ -1029,7 +1026,7 @@ def _render_posture(devices: Sequence[Device], console: Console, verbose: bool) 
     console.print(
         Text.assemble(
             ("Priority list", "bold"),
-            "" if verbose else f" (first {len(shown)} of {_plural(len(items), 'action')})",
+            "" if verbose else f" (first {len(shown)} of {plural(len(items), 'action')})",
         )
     )
     table = Table(box=None, header_style="bold", padding=(0, 1), pad_edge=False)
