@@ -323,7 +323,7 @@ def test_ctrl_c_during_pcap_keeps_the_packets_read(tmp_path: Path, terminal: Ter
     shown = terminal.text()
     # Then what was read is reported, marked incomplete, and the exit is 130
     assert code == 130, shown
-    assert "provscan: interrupted: partial results for 1 of 1 captures" in shown
+    assert "provscan: interrupted: partial results for 1 of 1 capture (marked incomplete)" in shown
     document = json.loads(report.read_text())
     assert document["scan"]["complete"] is False
     assert document["devices"]

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from provscan.commands.common import EXIT_INTERRUPTED, stderr
+from provscan.report.wording import plural
 
 VerboseOption = Annotated[
     bool,
@@ -24,12 +25,13 @@ VerboseOption = Annotated[
 ]
 
 
-def interrupted(done: int, total: int, unit: str = "hosts") -> typer.Exit:
+def interrupted(done: int, total: int, unit: str = "host") -> typer.Exit:
     """Say on stderr that Ctrl-C cut the run short after ``done`` of ``total`` hosts (or
     captures); its partial result has been printed and stored. Returns the exit to raise:
     130, as for any program stopped by SIGINT."""
     stderr.print(
-        f"provscan: interrupted: partial results for {done} of {total} {unit} (marked incomplete)",
+        f"provscan: interrupted: partial results for {done} of {plural(total, unit)} "
+        "(marked incomplete)",
         highlight=False,
         markup=False,
     )

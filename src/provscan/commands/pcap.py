@@ -224,5 +224,5 @@ def run_pcap(
     except ProvscanError as exc:
         raise fail_for(exc) from None
     if stop.is_set():
-        raise interrupted(read, len(files), "captures")
+        raise interrupted(read, len(files), "capture")
     finish(result, fail_on_restricted)
