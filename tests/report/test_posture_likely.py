@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 from provscan.model import Device, Vulnerability
-from provscan.report.formats import _posture_overview, _posture_summary
+from provscan.report.formats import _posture_overview, _posture_summary, _vulnerability_cell
 
 
 def _vulnerability(cve: str, status: str, kev: bool = False) -> Vulnerability:
@@ -59,3 +59,16 @@ def test_only_likely_means_no_device_vulnerable() -> None:
 def test_device_line_says_likely_and_undetermined_separately() -> None:
     assert _posture_summary(LIKELY).startswith("0 vulnerable; 1 likely; 1 undetermined;")
     assert _posture_summary(CONFIRMED).startswith("1 vulnerable (1 known exploited);")
+
+
+def test_the_table_cell_counts_as_the_summary_does() -> None:
+    # The Vulns cell said "1" for a device whose only CVE was "likely" while the summary said
+    # "0 devices vulnerable; 1 likely vulnerable" (newcomer review, 2026-12-06).
+    assert _vulnerability_cell(CONFIRMED).plain == "1 (1 KEV)"
+    assert _vulnerability_cell(LIKELY).plain == "~1"
+    assert _vulnerability_cell(UNPLACED).plain == "?1"
+    both = dataclasses.replace(
+        CONFIRMED, vulnerabilities=(*CONFIRMED.vulnerabilities, *LIKELY.vulnerabilities)
+    )
+    assert _vulnerability_cell(both).plain == "1 ~1 (1 KEV)"
+    assert _vulnerability_cell(BASE).plain == "-"

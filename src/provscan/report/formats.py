@@ -597,6 +597,8 @@ def _render_groups(
                 _print_lines(_compact(remote, name, console.width, portless=portless), console)
         else:
             _print_lines(_compact(group, name, console.width), console)
+    if _uses_vulns_marks(tabled):
+        console.print(Padding(Text(VULNS_LEGEND, style="dim"), (0, 0, 0, INDENT)))
 
 
 def _pointer(name: str, members: Sequence[Device], group: str) -> Text:
@@ -944,13 +946,33 @@ PRIORITY_ROWS = 5
 
 
 def _vulnerability_cell(device: Device) -> Text:
-    confirmed = [v for v in device.vulnerabilities if v.status != "undetermined"]
-    if not confirmed:
-        undetermined = len(device.vulnerabilities)
-        return Text(f"? ({undetermined})" if undetermined else "-", style="dim")
-    kev = sum(v.kev for v in confirmed)
-    label = str(len(confirmed)) + (f" ({kev} KEV)" if kev else "")
-    return Text(label, style="bold red" if kev else "yellow")
+    """The device's CVEs as the posture summary counts them: "2" vulnerable, "~1" likely
+    (firmware in an approximate range, never counted as vulnerable), "?3" to check (firmware
+    unknown; shown only when neither of the others is); known-exploited ones among the first
+    two as "(1 KEV)". Short, so the table keeps its lines; :data:`VULNS_LEGEND` explains the
+    marks under the tables that use them."""
+    vulnerable = [v for v in device.vulnerabilities if v.status == "vulnerable"]
+    likely = [v for v in device.vulnerabilities if v.status == "likely"]
+    if not vulnerable and not likely:
+        unknown = len(device.vulnerabilities)
+        return Text(f"?{unknown}" if unknown else "-", style="dim")
+    parts = [str(len(vulnerable))] if vulnerable else []
+    if likely:
+        parts.append(f"~{len(likely)}")
+    kev = sum(v.kev for v in (*vulnerable, *likely))
+    label = " ".join(parts) + (f" ({kev} KEV)" if kev else "")
+    return Text(label, style="bold red" if vulnerable and kev else "yellow")
+
+
+#: Under the device tables when a Vulns cell uses a mark.
+VULNS_LEGEND = (
+    "Vulns: n vulnerable, ~n likely (firmware in an approximate range), ?n to check "
+    "(firmware unknown); KEV: known exploited (CISA)"
+)
+
+
+def _uses_vulns_marks(devices: Iterable[Device]) -> bool:
+    return any(v.status != "vulnerable" for device in devices for v in device.vulnerabilities)
 
 
 def _posture_overview(devices: Sequence[Device]) -> str:
