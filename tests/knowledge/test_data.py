@@ -355,9 +355,15 @@ def test_exploit_endpoint_is_refused(data_copy: Path) -> None:
             }
         )
 
-    edit_yaml(data_copy / "http_endpoints.yaml", add_exploit)
+    appended_at: list[int] = []
+
+    def add_exploit_and_note_where(document: Any) -> None:
+        appended_at.append(len(document["endpoints"]))
+        add_exploit(document)
+
+    edit_yaml(data_copy / "http_endpoints.yaml", add_exploit_and_note_where)
     message = load_error(data_copy)
-    assert "http_endpoints.yaml: endpoints[7] (id=bad)" in message
+    assert f"http_endpoints.yaml: endpoints[{appended_at[0]}] (id=bad)" in message
     assert "exploit fragment" in message
 
 

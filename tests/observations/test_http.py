@@ -40,6 +40,25 @@ RPC2 = http1.build_response(
         realm="Login to 4M0747EPAA1D284", mac="3c:ef:8c:61:01:c0", random="1234", session=7
     )[dahua.HEADER_BYTES :],
 )
+# The E3372 reply quoted by a public HiLink client (http_endpoints.yaml sources).
+HILINK_BASIC_INFORMATION = http1.build_response(
+    200,
+    "OK",
+    [("Content-Type", "text/xml")],
+    b'<?xml version="1.0" encoding="UTF-8"?>\r\n<response>\r\n'
+    b"<productfamily>LTE</productfamily>\r\n<classify>hilink</classify>\r\n"
+    b"<multimode>0</multimode>\r\n<restore_default_status>1</restore_default_status>\r\n"
+    b"<sim_save_pin_enable>0</sim_save_pin_enable>\r\n<devicename>E3372</devicename>\r\n"
+    b"</response>\r\n",
+)
+HILINK_ENDPOINT = HttpEndpoint(
+    id="huawei-hilink-basic-information",
+    method="GET",
+    path="/api/device/basic_information",
+    extractor="hilink_xml",
+    purpose="test",
+    sources=["test"],
+)
 ISAPI_ENDPOINT = HttpEndpoint(
     id="hikvision.isapi.device_info",
     method="GET",
@@ -112,6 +131,36 @@ def test_vendor_replies_map_isapi_and_rpc2_fields() -> None:
     assert observe.rpc2_observations(b"[1, 2]", PORT, "/") == []
 
 
+def test_a_hilink_reply_maps_class_family_and_model() -> None:
+    body = http1.parse_response(HILINK_BASIC_INFORMATION).body
+    found = observe.extractor_observations("hilink_xml", body, PORT, HILINK_ENDPOINT.path)
+    assert keys(found) == [
+        ("http", PORT, "hilink.product_family", "LTE"),
+        ("http", PORT, "hilink.classify", "hilink"),
+        ("http", PORT, "hilink.device_name", "E3372"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # HiLink's own refusal on firmware that wants its session cookie first
+        b'<?xml version="1.0" encoding="UTF-8"?><error><code>125002</code><message></message>'
+        b"</error>",
+        # another maker's XML that happens to use the same element names
+        b"<DeviceInfo><classify>cpe</classify><devicename>Archer MR600</devicename></DeviceInfo>",
+        # ZTE's LTE routers answer JSON from /goform/goform_get_cmd_process
+        b'{"model_name":"MF79U","manufacturer_name":"ZTE"}',
+        # an HTML 404 page
+        b"<html><head><title>404 Not Found</title></head><body>Not Found</body></html>",
+        b"",
+    ],
+    ids=["hilink-error", "other-xml", "zte-json", "html-404", "empty"],
+)
+def test_only_a_hilink_response_document_is_read(body: bytes) -> None:
+    assert observe.hilink_observations(body, PORT, HILINK_ENDPOINT.path) == []
+
+
 def test_a_favicon_is_hashed_only_when_it_is_an_icon() -> None:
     icon = http1.parse_response(http1.build_response(200, "OK", [], b"\x00\x00\x01\x00icon"))
     md5, murmur = observe.favicon_hashes(b"\x00\x00\x01\x00icon")
@@ -139,8 +188,12 @@ def test_the_probe_and_a_capture_read_a_root_page_alike(
 
 @pytest.mark.parametrize(
     ("endpoint", "reply"),
-    [(ISAPI_ENDPOINT, DEVICE_INFO), (RPC2_ENDPOINT, RPC2)],
-    ids=["isapi", "rpc2"],
+    [
+        (ISAPI_ENDPOINT, DEVICE_INFO),
+        (RPC2_ENDPOINT, RPC2),
+        (HILINK_ENDPOINT, HILINK_BASIC_INFORMATION),
+    ],
+    ids=["isapi", "rpc2", "hilink"],
 )
 def test_the_probe_and_a_capture_read_a_vendor_endpoint_alike(
     endpoint: HttpEndpoint, reply: bytes, run_probe: RunProbe, converse: Converse

@@ -25,7 +25,7 @@ class HttpEndpoint(StrictModel):
     body: str = ""
     content_type: str = ""
     #: Which parser turns the reply into observations.
-    extractor: Literal["none", "isapi_xml", "dahua_rpc2", "text"]
+    extractor: Literal["none", "isapi_xml", "dahua_rpc2", "hilink_xml", "text"]
     purpose: str
     sources: list[str] = Field(min_length=1)
 

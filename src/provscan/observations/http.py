@@ -9,6 +9,7 @@ import hashlib
 import html
 import json
 import re
+import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 import mmh3
@@ -82,6 +83,15 @@ ISAPI_FIELDS = {
     "deviceType": "isapi.device_type",
     "deviceName": "isapi.device_name",
 }
+#: Huawei HiLink ``GET /api/device/basic_information`` element -> observation field. Only a
+#: ``<response>`` document is read: HiLink's refusals are ``<error><code>…</code></error>``.
+HILINK_FIELDS = {
+    "productfamily": "hilink.product_family",
+    "classify": "hilink.classify",
+    "devicename": "hilink.device_name",
+}
+#: Extractors that read a vendor endpoint's body (``http_endpoints.yaml`` ``extractor``).
+BODY_EXTRACTORS = frozenset({"isapi_xml", "dahua_rpc2", "hilink_xml"})
 #: RPC2 login-challenge ``params`` key -> observation field.
 RPC2_FIELDS = (
     ("realm", "dahua.rpc2.realm"),
@@ -209,6 +219,20 @@ def endpoint_observation(
     return Observation(protocol, port, "http.endpoint", f"{method} {path} -> {status}", detail)
 
 
+def _element_observations(
+    root: ET.Element, fields: dict[str, str], port: int, path: str
+) -> list[Observation]:
+    """One observation per element whose local name ``fields`` maps, with its text."""
+    out = []
+    for element in root.iter():
+        local = str(element.tag).rsplit("}", 1)[-1]
+        field = fields.get(local)
+        if field and element.text and element.text.strip():
+            value = element.text.strip()[:MAX_VALUE_CHARS]
+            out.append(Observation("http", port, field, value, detail=path))
+    return out
+
+
 def isapi_observations(body: bytes, port: int, path: str) -> list[Observation]:
     """Fields of an ISAPI XML reply (e.g. ``<DeviceInfo>``, ``<userCheck>``)."""
     try:
@@ -219,13 +243,18 @@ def isapi_observations(body: bytes, port: int, path: str) -> list[Observation]:
     if root.tag.startswith("{"):
         namespace = root.tag[1:].split("}", 1)[0]
         out.append(Observation("http", port, "isapi.namespace", namespace, detail=path))
-    for element in root.iter():
-        local = str(element.tag).rsplit("}", 1)[-1]
-        field = ISAPI_FIELDS.get(local)
-        if field and element.text and element.text.strip():
-            value = element.text.strip()[:MAX_VALUE_CHARS]
-            out.append(Observation("http", port, field, value, detail=path))
-    return out
+    return out + _element_observations(root, ISAPI_FIELDS, port, path)
+
+
+def hilink_observations(body: bytes, port: int, path: str) -> list[Observation]:
+    """Fields of a Huawei HiLink ``<response>`` (``/api/device/basic_information``)."""
+    try:
+        root = parse_xml(body[:BODY_KEEP])
+    except ProtocolError:
+        return []
+    if root.tag != "response":
+        return []
+    return _element_observations(root, HILINK_FIELDS, port, path)
 
 
 def ezviz_observations(body: bytes, port: int, path: str, protocol: str) -> list[Observation]:
@@ -272,6 +301,8 @@ def extractor_observations(
         return isapi_observations(body, port, path)
     if extractor == "dahua_rpc2":
         return rpc2_observations(body, port, path)
+    if extractor == "hilink_xml":
+        return hilink_observations(body, port, path)
     return []
 
 

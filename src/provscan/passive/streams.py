@@ -331,7 +331,7 @@ class StreamAnalyser:
             )
         extractor = endpoint.extractor if endpoint is not None else _implied_extractor(path)
         body = response.body
-        if extractor in ("isapi_xml", "dahua_rpc2"):
+        if extractor in observe_http.BODY_EXTRACTORS:
             observations += observe_http.extractor_observations(extractor, body, port, path)
         elif b"Envelope" in body[:4096]:
             observations += _onvif_observations(port, response)
