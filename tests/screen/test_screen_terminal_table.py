@@ -127,3 +127,14 @@ def test_part_numbers_are_never_cut_and_a_row_stays_short(tmp_path: Path, column
     # And the reasons wrap between words, never inside one
     ubiquiti = " ".join(" ".join(row_of["Ubiquiti"]).split())
     assert "is not in a restricted corporate family" in ubiquiti
+
+
+def test_a_brand_two_makers_make_for_shows_both_makers(tmp_path: Path) -> None:
+    # Annke sells cameras made by Hikvision and by Dahua: with no line evidence the table
+    # showed Maker "Hikvision" while the reason said "Hikvision or Dahua" (newcomer review).
+    path = tmp_path / "annke.csv"
+    path.write_text("Manufacturer,Model,Description\nAnnke,C800,4K camera\n")
+    done = subprocess.run(command(path, "-f", "table"), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    row = next(line for line in done.stdout.splitlines() if "C800" in line)
+    assert "Hikvision/Dahua" in row.split()

@@ -294,7 +294,9 @@ def render_screen_table(rows: Sequence[ScreenRow], width: int | None = None) -> 
         (
             "" if row.row is None else str(row.row),
             _VERDICT_WORDS.get(row.status, row.status),
-            printable(row.maker or "-"),
+            # every maker the evidence allows ("Hikvision/Dahua" for a brand both make for),
+            # not only the first: the Maker column must not claim more than the row knows
+            printable("/".join(row.makers) if len(row.makers) > 1 else row.maker or "-"),
             printable(row.brand or "-"),
             printable(row.model or "-"),
             f"{row.confidence:.2f}",
