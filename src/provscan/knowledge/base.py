@@ -13,6 +13,7 @@ import json
 import os
 import re
 import string
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -527,6 +528,16 @@ def check_word_group(
         problems.add(document, f"rationale must say why these words {purpose}", at)
 
 
+def _word_form_problem(word: str) -> str | None:
+    """What no word list accepts: an empty word, or one not in NFKC form (the finders compare
+    text after NFKC)."""
+    if not word.strip():
+        return "an empty word never matches"
+    if unicodedata.normalize("NFKC", word) != word:
+        return f"{word!r} is not in NFKC form (text is compared after NFKC)"
+    return None
+
+
 def accepted_words(
     problems: Problems,
     document: YamlDocument,
@@ -540,11 +551,12 @@ def accepted_words(
 ) -> list[str]:
     """The words of ``group`` that can match (``word_problem`` says why one cannot) and are
     listed for the first time for their ``part`` ("before", "product"); a problem for each
-    other one. ``first_listed`` maps (part, word) to the group listing it first, across groups."""
+    other one (and for an empty word or one not in NFKC form, in every list). ``first_listed``
+    maps (part, word) to the group listing it first, across groups."""
     accepted = []
     for word_index, word in enumerate(group.words):
         word_at = (*at, "words", word_index)
-        why = word_problem(word)
+        why = _word_form_problem(word) or word_problem(word)
         if why is not None:
             problems.add(document, why, word_at, entry=document.describe(at))
             continue

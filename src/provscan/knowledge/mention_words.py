@@ -62,10 +62,6 @@ class MentionWords:
 
 def _word_problem(word: str, language: MentionLanguage) -> str | None:
     """Why ``word`` cannot be matched as the finders match words, or None."""
-    if not word.strip():
-        return "an empty word never matches"
-    if unicodedata.normalize("NFKC", word) != word:
-        return f"{word!r} is not in NFKC form (text is compared after NFKC)"
     if _SINGLE_WORD.fullmatch(word) is None:
         return (
             f"{word!r} is not a single word (letters or digits only, no space or punctuation): "
