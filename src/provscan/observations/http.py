@@ -10,7 +10,7 @@ import html
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import mmh3
 
@@ -90,8 +90,6 @@ HILINK_FIELDS = {
     "classify": "hilink.classify",
     "devicename": "hilink.device_name",
 }
-#: Extractors that read a vendor endpoint's body (``http_endpoints.yaml`` ``extractor``).
-BODY_EXTRACTORS = frozenset({"isapi_xml", "dahua_rpc2", "hilink_xml"})
 #: RPC2 login-challenge ``params`` key -> observation field.
 RPC2_FIELDS = (
     ("realm", "dahua.rpc2.realm"),
@@ -297,13 +295,17 @@ def extractor_observations(
     extractor: str | None, body: bytes, port: int, path: str
 ) -> list[Observation]:
     """A vendor endpoint's body read by its extractor (``http_endpoints.yaml``)."""
-    if extractor == "isapi_xml":
-        return isapi_observations(body, port, path)
-    if extractor == "dahua_rpc2":
-        return rpc2_observations(body, port, path)
-    if extractor == "hilink_xml":
-        return hilink_observations(body, port, path)
-    return []
+    read = _BODY_READERS.get(extractor or "")
+    return read(body, port, path) if read is not None else []
+
+
+#: The extractors that read a vendor endpoint's body (``http_endpoints.yaml`` ``extractor``).
+_BODY_READERS: dict[str, Callable[[bytes, int, str], list[Observation]]] = {
+    "isapi_xml": isapi_observations,
+    "dahua_rpc2": rpc2_observations,
+    "hilink_xml": hilink_observations,
+}
+BODY_EXTRACTORS = frozenset(_BODY_READERS)
 
 
 def request_observations(
