@@ -292,3 +292,21 @@ def test_a_serial_two_devices_share_goes_to_the_one_known_longest(
         moved = {d.device_id: d for d in store.inventory()}[oldest]
         assert moved.ip == "127.0.30.9"
         assert moved.match_rule.startswith("serial")
+
+
+def test_a_sighting_refuses_a_field_it_does_not_keep() -> None:
+    # Reading a field the sighting does not keep must fail loudly, not pass for a device
+    # without it (a new field read by the inventory or the cases goes in _SIGHTING_FIELDS).
+    golden = from_contract(GOLDEN.read_text(encoding="utf-8"))
+    document = golden.devices[0].model_dump(mode="json")
+    assert document["evidence"], "the golden device has evidence: the check below means it"
+    kept = Sighting.of(0, document).document
+    with pytest.raises(LookupError, match="_SIGHTING_FIELDS"):
+        kept.get("evidence")
+    with pytest.raises(LookupError, match="_SIGHTING_FIELDS"):
+        kept["open_ports"]
+    finding = kept["findings"][0]
+    assert finding["policy"] == document["findings"][0]["policy"]
+    with pytest.raises(LookupError, match="_SIGHTING_FIELDS"):
+        finding.get("citation")
+    assert kept.get("serial") == document.get("serial")

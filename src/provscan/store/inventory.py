@@ -178,6 +178,37 @@ _SIGHTING_FIELDS: dict[str, tuple[str, ...] | None] = {
 }
 
 
+class _Kept(dict[str, Any]):
+    """Part of a device document, kept for a sighting: reading a key that was not kept is a
+    programming error and says so, instead of passing for a value the document lacks (a field
+    added to what the inventory or the cases read must be added to ``_SIGHTING_FIELDS``)."""
+
+    __slots__ = ("_allowed",)
+
+    def __init__(self, allowed: Iterable[str], values: dict[str, Any]) -> None:
+        super().__init__(values)
+        self._allowed = frozenset(allowed)
+
+    def _check(self, key: str) -> None:
+        if key not in self._allowed:
+            raise LookupError(
+                f"{key!r} is not kept in a sighting: add it to inventory._SIGHTING_FIELDS"
+            )
+
+    def __getitem__(self, key: str) -> Any:
+        self._check(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self._check(key)
+        return super().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        if isinstance(key, str):
+            self._check(key)
+        return super().__contains__(key)
+
+
 @dataclass(frozen=True)
 class Sighting:
     """A device of the scan being added, with what matching reads of it."""
@@ -195,9 +226,11 @@ class Sighting:
                 continue
             value = document[name]
             if keys is not None:
-                value = [{key: item[key] for key in keys if key in item} for item in value]
+                value = [
+                    _Kept(keys, {key: item[key] for key in keys if key in item}) for item in value
+                ]
             kept[name] = value
-        return cls(position, kept)
+        return cls(position, _Kept(_SIGHTING_FIELDS, kept))
 
     def get(self, name: str) -> Any:
         return self.document.get(name)
