@@ -91,3 +91,41 @@ def test_every_cloud_endpoint_is_named_by_a_dns_rule_of_its_vendor_family() -> N
                 knowledge.family_of(c.value) for c in claims if c.field in ("manufacturer", "brand")
             }
             assert families == {knowledge.family_of(endpoint.vendor)}, (endpoint.id, name, families)
+
+
+def test_a_capture_cut_short_exits_4_after_printing_and_storing_what_it_held(
+    tmp_path: Path,
+) -> None:
+    # Given a capture cut in the middle of a record (tcpdump killed, a copy taken while it
+    # wrote) and a pristine one
+    whole = CRAFTED.read_bytes()
+    cut = tmp_path / "cut.pcapng"
+    cut.write_bytes(whole[: len(whole) - 7])
+    db = tmp_path / "store.db"
+    report = tmp_path / "out.json"
+    command = [sys.executable, "-m", "provscan", "pcap", str(cut), "-q", "--db", str(db)]
+    # When it is analysed
+    completed = subprocess.run([*command, "-o", str(report)], capture_output=True, timeout=120)
+    # Then the exit says the input was damaged (a script must not take it for the whole
+    # capture), with the reason on one line, and nothing read before the damage is lost
+    assert completed.returncode == 4, completed.stderr.decode()
+    stderr = completed.stderr.decode()
+    assert "cut.pcapng is " in stderr and "Traceback" not in stderr
+    document = json.loads(report.read_text(encoding="utf-8"))
+    assert document["devices"], "the frames before the cut were analysed"
+    assert document["scan"]["complete"] is False
+    with open_store(normalise_db_arg(str(db))) as store:
+        assert [scan.id for scan in store.list_scans()] == [document["scan"]["id"]]
+    # --fail-on-restricted's 3 comes first; an undamaged capture still exits 0
+    restricted = subprocess.run(
+        [*command, "--no-db", "--fail-on-restricted", "-f", "jsonl"],
+        capture_output=True,
+        timeout=120,
+    )
+    assert restricted.returncode == 3, restricted.stderr.decode()
+    fine = subprocess.run(
+        [sys.executable, "-m", "provscan", "pcap", str(CRAFTED), "-q", "--no-db", "-f", "jsonl"],
+        capture_output=True,
+        timeout=120,
+    )
+    assert fine.returncode == 0, fine.stderr.decode()

@@ -28,6 +28,7 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_RESTRICTED = 3
+EXIT_DAMAGED_INPUT = 4
 EXIT_INTERRUPTED = 130
 
 stderr = Console(stderr=True, soft_wrap=True)
@@ -40,11 +41,16 @@ HELP_WIDTH = 78
 
 
 def exit_codes(
-    *, stores_scan: bool = False, partial: bool = False, fail_on_restricted: bool = False
+    *,
+    stores_scan: bool = False,
+    partial: bool = False,
+    fail_on_restricted: bool = False,
+    damaged_input: bool = False,
 ) -> list[ExitCode]:
     """The exit codes of a command: ``stores_scan`` for those that store the scan they print
     (stored first, so kept when the output fails), ``partial`` for those that print and store
-    what they learned when interrupted, ``fail_on_restricted`` for those with that option."""
+    what they learned when interrupted, ``fail_on_restricted`` for those with that option,
+    ``damaged_input`` for those that read what they can of a damaged input file."""
     runtime = "runtime error (message on stderr), or the output pipe closed early (| head)"
     if stores_scan:
         runtime += ": the scan is stored before it is printed, so it is kept all the same"
@@ -56,6 +62,14 @@ def exit_codes(
     if fail_on_restricted:
         codes.append(
             (EXIT_RESTRICTED, "a restricted item was found and --fail-on-restricted was given")
+        )
+    if damaged_input:
+        codes.append(
+            (
+                EXIT_DAMAGED_INPUT,
+                "an input was cut short or damaged: what was read before the damage is "
+                "printed and stored, marked incomplete (--fail-on-restricted's 3 comes first)",
+            )
         )
     interrupted = "interrupted (Ctrl-C)"
     if partial:
@@ -135,13 +149,17 @@ def epilog(
     stores_scan: bool = False,
     partial: bool = False,
     fail_on_restricted: bool = False,
+    damaged_input: bool = False,
 ) -> str:
     """The end of a command's ``--help``: examples, then the exit codes (``codes``, else
     :func:`exit_codes` of the other keywords), every line fitting an 80-column terminal
     (``\\b`` keeps click from re-wrapping them)."""
     if codes is None:
         codes = exit_codes(
-            stores_scan=stores_scan, partial=partial, fail_on_restricted=fail_on_restricted
+            stores_scan=stores_scan,
+            partial=partial,
+            fail_on_restricted=fail_on_restricted,
+            damaged_input=damaged_input,
         )
     lines = [line for example in examples for line in wrap_example(example)]
     listing = "\n".join(_code_lines(codes, HELP_WIDTH))

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from provscan.commands.common import (
+    EXIT_DAMAGED_INPUT,
     EXIT_USAGE,
     AsOption,
     DbOption,
@@ -129,6 +130,7 @@ def register(app: typer.Typer) -> None:
             stores_scan=True,
             partial=True,
             fail_on_restricted=True,
+            damaged_input=True,
         ),
     )
     def pcap(
@@ -226,3 +228,7 @@ def run_pcap(
     if stop.is_set():
         raise interrupted(read, len(files), "capture")
     finish(result, fail_on_restricted)
+    if not result.info.complete:
+        # Only a capture cut short or damaged leaves a passive result incomplete without a
+        # stop (tshark exits 2 there too): a script must not take it for the whole capture.
+        raise typer.Exit(EXIT_DAMAGED_INPUT)
