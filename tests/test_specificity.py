@@ -237,7 +237,7 @@ def test_two_independent_shared_signals_establish_the_maker() -> None:
 def test_one_shared_field_seen_twice_is_not_corroboration() -> None:
     device = device_of(
         ("rtsp", "rtsp.date", 554, MONTH_FIRST),
-        ("rtsp", "rtsp.date", 8554, " Fri, Sep 20 2019 19:20:06 GMT"),
+        ("rtsp", "rtsp.date", 8554, "Fri, Sep 20 2019 19:20:06 GMT"),
     )
     assert device.manufacturer is None and not device.restricted
 
