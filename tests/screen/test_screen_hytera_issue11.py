@@ -91,9 +91,10 @@ def test_corporate_dates() -> None:
         ("00:1E:96:00:00:01", "Sepura"),
         ("00:04:18:00:00:01", "Teltronic"),
         ("00:01:D8:00:00:01", "Teltronics"),  # Teltronics, Inc. (US), not Teltronic
+        ("54:02:37:00:00:01", None),  # Teltronic AG (CH): only the legal form differs
     ],
 )
-def test_registry_owners(mac: str, vendor: str) -> None:
+def test_registry_owners(mac: str, vendor: str | None) -> None:
     spellings = {name: [name, *v.aliases, *v.legal_names] for name, v in KNOWLEDGE.vendors.items()}
     registry = {o.registry_name: o.vendor for o in GRAMMARS.oui_owners}
     owner = oui_owner(mac)
@@ -127,3 +128,14 @@ def test_sepura_enterprise_number_names_the_brand_and_leaves_hytera_for_review()
 def test_lwip_object_id_of_hytera_repeaters_names_no_maker() -> None:
     # Hytera's repeaters answer lwIP's stock number, as every lwIP agent does.
     assert _device(_oid("1.3.6.1.4.1.26381")).manufacturer is None
+
+
+def test_a_look_alike_registrant_suggests_neither_teltronic_nor_hytera() -> None:
+    # 'Teltronic AG' (Biberist, CH) differs from Hytera's former 'Teltronic S.A.U.' only by its
+    # legal form: its MAC names no maker and leaves nothing to review.
+    lookalike = _device(mac="54:02:37:12:34:56")
+    assert lookalike.manufacturer is None and lookalike.brand is None
+    assert not any("Hytera" in note or "Teltronic" in note for note in lookalike.notes)
+    assert not lookalike.restricted
+    teltronic = _device(mac="00:04:18:12:34:56")
+    assert teltronic.brand == "Teltronic" or teltronic.manufacturer == "Teltronic"

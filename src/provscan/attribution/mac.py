@@ -122,6 +122,12 @@ def vendor_for_registry_name(
     if not owner_name:
         return None
     if registry is not None:
+        # The registry's own spelling first: two registrants whose names differ only by their
+        # legal form ("Teltronic S.A.U." and the unrelated "Teltronic AG") are two entries.
+        spelled = _norm(owner)
+        for registry_name, vendor in registry.items():
+            if _norm(registry_name) == spelled:
+                return vendor
         for registry_name, vendor in registry.items():
             if whole_name(registry_name) == owner_name:
                 return vendor
