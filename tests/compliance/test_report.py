@@ -354,6 +354,13 @@ def test_site_and_scan_scopes(store: Store, report_store: ReportStore) -> None:
     assert _number(one.by_id("kpi-devices")) == first.devices
     assert _number(one.by_id("kpi-remaining")) == first.restricted
     assert [r.attrs["data-scan"] for r in one.find_all("tr", class_="scan-row")] == [first.id]
+    # The id as `provscan scans` shows it (12 characters) reports the same scan, not an empty
+    # one: it gave "Devices in scope 0 ... Nothing to do" for a scan with restricted devices.
+    short = parse_html(render_report(store, fmt="html", scan_id=first.id[:12], now=NOW).decode())
+    assert first.restricted > 0
+    assert _number(short.by_id("kpi-devices")) == first.devices
+    assert _number(short.by_id("kpi-remaining")) == first.restricted
+    assert store.sightings(first.id[:12]) == store.sightings(first.id)
 
 
 def test_policy_selection_counts_only_its_measures(store: Store) -> None:

@@ -353,7 +353,7 @@ def gather(
             reported = store.scan_summary(scan_id)
         except StoreError as exc:
             raise ReportScopeError(str(exc)) from exc
-        documents = _scan_devices(store, scan_id)
+        documents = _scan_devices(store, reported.id)  # the id itself, not the prefix given
         devices = [
             device | {name: documents[device["device_id"]].get(name) for name in _SCAN_VALUES}
             for device in store.inventory_documents()

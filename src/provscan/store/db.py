@@ -809,11 +809,13 @@ class Store:
             return device_view(row, brief), dict(document or {}), cases
 
     def sightings(self, scan_id: str) -> dict[int, tuple[str, str]]:
-        """position -> (device_id, rule) for the devices of a scan."""
+        """position -> (device_id, rule) for the devices of a scan (its id, or a prefix as
+        ``provscan scans`` shows it, like every scan lookup)."""
         with self._reading(f"scan {scan_id}") as session:
+            full_id = find_scan(session, scan_id, self.display_name).id
             return {
                 s.position: (s.device_id, s.rule)
-                for s in session.scalars(select(SightingRow).where(SightingRow.scan_id == scan_id))
+                for s in session.scalars(select(SightingRow).where(SightingRow.scan_id == full_id))
             }
 
     def diff(self, old_id: str | None = None, new_id: str | None = None) -> ScanDiff:
