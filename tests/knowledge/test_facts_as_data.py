@@ -31,6 +31,8 @@ def test_observation_fields_keep_their_order() -> None:
         "onvif.firmware",
         "sadp.firmware",
         "dahua.discovery.version",
+        # ZTE goform wa_inner_version (issue 11, decision 0025)
+        "zte.goform.firmware",
     )
     assert SERIAL_FIELDS == ("isapi.serial", "dahua.cgi.serial", "onvif.serial", "record.serial")
 

@@ -27,8 +27,11 @@ LAN_HOST, LAN_MAC = "192.168.1.50", "02:00:00:00:00:50"
 SERVERS = ("203.0.113.10", "198.51.100.7")
 
 RTSP_REQUEST = b"OPTIONS rtsp://10.0.0.64/ RTSP/1.0\r\nCSeq: 1\r\n\r\n"
+#: The month-first Date after one space: a habit several makers share (live555, TP-Link,
+#: Reolink), so it can only make the camera a review case. (After two spaces it is Hikvision's
+#: own: knowledge rule hikvision.rtsp_date.two_space_month_first.)
 RTSP_REPLY = (
-    b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nDate:  Thu, May 14 2020 16:45:35 GMT\r\n"
+    b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nDate: Thu, May 14 2020 16:45:35 GMT\r\n"
     b"Public: OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN\r\n\r\n"
 )
 HTTP_REQUEST = b"GET / HTTP/1.1\r\nHost: example\r\n\r\n"

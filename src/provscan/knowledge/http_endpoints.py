@@ -10,8 +10,9 @@ from pydantic import Field
 from provscan.knowledge.base import Problems, StrictModel, check_sources, read_file
 
 HTTP_ENDPOINTS_FILE = "http_endpoints.yaml"
-#: Every vendor endpoint costs one request per host.
-MAX_HTTP_ENDPOINTS = 8
+#: Every vendor endpoint costs one request per host (decision 0025: nine since ZTE's goform
+#: version query; measured cost in that record).
+MAX_HTTP_ENDPOINTS = 9
 #: Fragments of known exploit paths; an endpoint containing one is refused outright.
 FORBIDDEN_ENDPOINT_FRAGMENTS = ("auth=", "/sdk/weblanguage")
 
@@ -24,8 +25,12 @@ class HttpEndpoint(StrictModel):
     path: str
     body: str = ""
     content_type: str = ""
+    #: A page of the device itself the request says it came from (``Referer:
+    #: <scheme>://<host><referer>``), for firmware that answers only its own web UI's requests.
+    #: A path on the same host, never another site; empty: no Referer.
+    referer: str = ""
     #: Which parser turns the reply into observations.
-    extractor: Literal["none", "isapi_xml", "dahua_rpc2", "hilink_xml", "text"]
+    extractor: Literal["none", "isapi_xml", "dahua_rpc2", "hilink_xml", "zte_goform_json", "text"]
     purpose: str
     sources: list[str] = Field(min_length=1)
 
@@ -62,6 +67,10 @@ def read_http_endpoints(data_dir: Path, problems: Problems) -> HttpEndpointFile 
         for fragment in FORBIDDEN_ENDPOINT_FRAGMENTS:
             if fragment in lowered:
                 problems.add(document, f"path contains exploit fragment {fragment!r}", at)
+        if endpoint.referer and (
+            not endpoint.referer.startswith("/") or endpoint.referer.startswith("//")
+        ):
+            problems.add(document, "referer must be a path on the device ('/index.html')", at)
         if endpoint.method == "GET" and endpoint.body:
             problems.add(document, "a GET endpoint must not have a body", at)
         if not endpoint.purpose.strip():

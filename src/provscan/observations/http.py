@@ -1,5 +1,5 @@
-"""HTTP: responses, vendor endpoint replies (ISAPI XML, Dahua RPC2), favicons and the
-headers of a host's own requests -> observations."""
+"""HTTP: responses, vendor endpoint replies (ISAPI XML, Dahua RPC2, HiLink XML, ZTE goform
+JSON), favicons and the headers of a host's own requests -> observations."""
 
 from __future__ import annotations
 
@@ -90,6 +90,15 @@ HILINK_FIELDS = {
     "classify": "hilink.classify",
     "devicename": "hilink.device_name",
 }
+#: ZTE goform ``GET /goform/goform_get_cmd_process`` JSON key -> observation field. Only a
+#: JSON object is read, only these keys, only string values (the firmware answers every key it
+#: was asked, with ``""`` for what it withholds).
+ZTE_GOFORM_FIELDS = (
+    ("wa_inner_version", "zte.goform.firmware"),
+    ("cr_version", "zte.goform.cr_version"),
+)
+#: C0 controls and DEL: some ZTE firmware writes them raw inside JSON strings.
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 #: RPC2 login-challenge ``params`` key -> observation field.
 RPC2_FIELDS = (
     ("realm", "dahua.rpc2.realm"),
@@ -291,6 +300,30 @@ def rpc2_observations(body: bytes, port: int, path: str) -> list[Observation]:
     return out
 
 
+def zte_goform_observations(body: bytes, port: int, path: str) -> list[Observation]:
+    """Fields of a ZTE goform reply (``/goform/goform_get_cmd_process``, JSON object).
+
+    Bounded and total: at most :data:`BODY_KEEP` bytes are parsed, anything that is not a
+    JSON object gives nothing, values lose control characters and are cut to
+    :data:`MAX_VALUE_CHARS`.
+    """
+    try:
+        # strict=False: some ZTE firmware leaves control characters raw inside strings
+        document = json.loads(body[:BODY_KEEP].decode("utf-8", errors="replace"), strict=False)
+    except (ValueError, RecursionError):
+        return []
+    if not isinstance(document, dict):
+        return []
+    out = []
+    for key, field in ZTE_GOFORM_FIELDS:
+        value = document.get(key)
+        if isinstance(value, str):
+            text = _CONTROL_CHARS.sub(" ", value).strip()[:MAX_VALUE_CHARS].strip()
+            if text:
+                out.append(Observation("http", port, field, text, detail=path))
+    return out
+
+
 def extractor_observations(
     extractor: str | None, body: bytes, port: int, path: str
 ) -> list[Observation]:
@@ -304,6 +337,7 @@ _BODY_READERS: dict[str, Callable[[bytes, int, str], list[Observation]]] = {
     "isapi_xml": isapi_observations,
     "dahua_rpc2": rpc2_observations,
     "hilink_xml": hilink_observations,
+    "zte_goform_json": zte_goform_observations,
 }
 BODY_EXTRACTORS = frozenset(_BODY_READERS)
 

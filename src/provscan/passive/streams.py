@@ -163,6 +163,10 @@ def _implied_extractor(path: str) -> str | None:
         return "isapi_xml"
     if path.startswith("/RPC2"):
         return "dahua_rpc2"
+    if path.startswith("/goform/goform_get_cmd_process"):
+        # ZTE's own form name (GoAhead's /goform/ prefix alone is every maker's); the reader
+        # takes only its version keys from a JSON object
+        return "zte_goform_json"
     return None
 
 

@@ -34,8 +34,14 @@ async def fetch(
     authorization: str | None = None,
     body: bytes = b"",
     content_type: str = "",
+    referer: str = "",
 ) -> HttpResponse:
-    """One HTTP request on its own bounded connection (pure I/O, no retries)."""
+    """One HTTP request on its own bounded connection (pure I/O, no retries).
+
+    ``referer``: a path on the device itself, sent as ``Referer: <scheme>://<host><referer>``
+    (what a browser on the device's own web UI sends; never another site).
+    """
+    host = host_header(ctx.address, ctx.port)
     headers: list[tuple[str, str]] = [
         ("User-Agent", USER_AGENT),
         ("Accept", "*/*"),
@@ -43,13 +49,13 @@ async def fetch(
     ]
     if content_type:
         headers.append(("Content-Type", content_type))
+    if referer.startswith("/") and not referer.startswith("//"):
+        headers.append(("Referer", f"{'https' if tls else 'http'}://{host}{referer}"))
     if authorization is not None:
         headers.append(("Authorization", authorization))
     stream = await ctx.connect(tls=tls)
     try:
-        await stream.write(
-            build_request(method, path, host_header(ctx.address, ctx.port), headers, body)
-        )
+        await stream.write(build_request(method, path, host, headers, body))
         raw = await stream.read_to_eof(limit=RESPONSE_CAP)
     finally:
         await stream.close()
@@ -71,9 +77,23 @@ class HttpProbe(Probe):
         self.endpoints = tuple(endpoints)
 
     async def _fetch(
-        self, ctx: ProbeContext, method: str, path: str, body: bytes = b"", content_type: str = ""
+        self,
+        ctx: ProbeContext,
+        method: str,
+        path: str,
+        body: bytes = b"",
+        content_type: str = "",
+        referer: str = "",
     ) -> HttpResponse:
-        return await fetch(ctx, method, path, tls=self.tls, body=body, content_type=content_type)
+        return await fetch(
+            ctx,
+            method,
+            path,
+            tls=self.tls,
+            body=body,
+            content_type=content_type,
+            referer=referer,
+        )
 
     async def run(self, ctx: ProbeContext) -> list[Observation]:
         protocol = "https" if self.tls else "http"
@@ -130,6 +150,7 @@ class HttpProbe(Probe):
                     endpoint.path,
                     endpoint.body.encode(),
                     endpoint.content_type,
+                    endpoint.referer,
                 )
             except ProbeError:
                 continue
