@@ -35,7 +35,7 @@ MAKER_ACCURACY_MIN = 0.90
 #: the session lab of tests/helpers.py (127.130-229.x.y) never share an address.
 SECOND_OCTET = 251
 
-# Measured on the corpus (312 entries, 52 restricted) on 2026-12-06; each mark goes when
+# Measured on the corpus (334 entries, 62 restricted) on 2026-12-06; each mark goes when
 # provscan meets its threshold (strict: an unexpected pass fails the run). 26 entries collected
 # blind on 2026-12-06 (devices_restricted.yaml: 23 restricted) took recall from 27/29 to 33/52:
 # third-party replies provscan was not written for. The Huawei VRP empty SSH version rule
@@ -43,34 +43,36 @@ SECOND_OCTET = 251
 # Date after two spaces, Huawei's firmware CAs (huawei.com e-mail, O=Huawei, mediarouter.home)
 # and ZTE's ZXDSL/OX model names in FTP and telnet greetings (each from two or more sources
 # outside the corpus; ztag, the source of three entries, is one source of the last two) gave
-# 41/52.
+# 41/52. A second blind collection (devices_blind2.yaml: 22 entries, 10 restricted, one more
+# left out for sharing a value with the held-out set) found 6 of its 10: 47/62.
 XFAIL_RECALL = pytest.mark.xfail(
     strict=True,
-    reason="measured restricted recall 41/52 = 0.79 (2026-12-06; 27/29 = 0.93 before the blind "
+    reason="measured restricted recall 47/62 = 0.76 (2026-12-06; 27/29 = 0.93 before the blind "
     "additions). Source-limited (the source shows only replies the default scan cannot get): "
-    "Dahua-family SETUP replies after authentication (2), replies on a path the scan does not "
-    "request (HiLink token and information, ZTE goform POST, Amcrest audio CGI, Hikvision ISAPI "
-    "picture: 5), NETCONF on 830 (1). Real gaps: a generic 'Document Error' page, the Huawei/H3C/"
+    "Dahua-family SETUP replies after authentication (2), Hikvision DESCRIBE replies after "
+    "authentication (2), replies on a path the scan does not request (HiLink token and "
+    "information, ZTE goform POSTs, Amcrest audio CGI, Hikvision ISAPI picture and status: 7), "
+    "NETCONF on 830 (1). Real gaps: a generic 'Document Error' page, the Huawei/H3C/"
     "HPE 'Login authentication' prompt (shared: review only), a telnet warning no source ties "
     "to one maker",
 )
 XFAIL_MAKER = pytest.mark.xfail(
     strict=True,
-    reason="measured maker accuracy 278/312 = 0.89 (2026-12-06; 263/286 = 0.92 before the "
+    reason="measured maker accuracy 288/334 = 0.86 (2026-12-06; 263/286 = 0.92 before the "
     "blind additions): the restricted misses above, plus unrestricted devices whose replies "
     "name no maker (shared UPnP SDK servers, generic realms and titles, model-only prompts)",
 )
 
 #: Regression floors: what is measured today (2026-12-06), rounded down. recall and maker
 #: accuracy per restricted family and overall; precision 1.0 everywhere.
-RECALL_FLOOR = {"hikvision": 0.88, "dahua": 0.72, "huawei": 0.75, "zte": 0.75, "all": 0.78}
+RECALL_FLOOR = {"hikvision": 0.77, "dahua": 0.78, "huawei": 0.76, "zte": 0.66, "all": 0.75}
 MAKER_ACCURACY_FLOOR = {
-    "hikvision": 0.88,
-    "dahua": 0.72,
-    "huawei": 0.75,
-    "zte": 0.75,
-    "other": 0.91,
-    "all": 0.89,
+    "hikvision": 0.77,
+    "dahua": 0.78,
+    "huawei": 0.76,
+    "zte": 0.66,
+    "other": 0.88,
+    "all": 0.86,
 }
 #: Breadth the corpus must keep (issue 11: hundreds of devices, >= 60 makers).
 MIN_ENTRIES = 250
