@@ -135,6 +135,24 @@ def _unbroken(value: object) -> Markup:
     )
 
 
+def _nobr(value: object) -> Markup:
+    """``value`` kept on one line (a date, a port): its column is sized to hold it."""
+    from markupsafe import Markup
+
+    return Markup('<span class="nobr">{}</span>').format(value)
+
+
+def _stamp(moment: datetime | None) -> Markup:
+    """A moment as a table cell says it: the date and "HH:MM UTC", each kept on one line (a
+    narrow column breaks between them, never inside the date)."""
+    from markupsafe import Markup
+
+    if moment is None:
+        return Markup("–")
+    moment = moment.astimezone(UTC)
+    return _nobr(moment.date().isoformat()) + Markup(" ") + _nobr(moment.strftime("%H:%M UTC"))
+
+
 def _breakable(value: object) -> Markup:
     """A dotted name (a rule id, an observation field) that may break after its dots and
     underscores rather than at any letter."""
@@ -142,8 +160,16 @@ def _breakable(value: object) -> Markup:
 
     text = str(escape(value))
     for mark in (".", "_"):
-        text = text.replace(mark, mark + "<wbr>")
+        text = text.replace(mark, mark + _WBR)
     return Markup(text)
+
+
+#: The break opportunity :func:`_breakable` inserts. Browsers honour it; WeasyPrint draws it as
+#: a zero-width space in its own inline box and does not break there, so :func:`pdf_bytes`
+#: hands WeasyPrint the zero-width space itself (not in the PDF's text, not in the HTML file,
+#: where it would be copied along with a rule id).
+_WBR = "<wbr>"
+_ZERO_WIDTH_SPACE = "\u200b"
 
 
 def _change(pair: object) -> str:
@@ -363,6 +389,8 @@ def _environment(markdown: bool = False) -> Environment:
         scan_ref=_scan_ref,
         unbroken=_unbroken,
         breakable=_breakable,
+        nobr=_nobr,
+        stamp=_stamp,
     )
     environment.tests.update(restricting=restricting)
     environment.globals.update(device_label=device_label)
@@ -423,7 +451,9 @@ def pdf_bytes(html: str) -> bytes:
         # The report references nothing outside itself; should text ever name a URL, a
         # fetcher that allows no protocol makes sure rendering opens no file or socket.
         data = weasyprint.HTML(
-            string=html, base_url=None, url_fetcher=_refusing_fetcher()
+            string=html.replace(_WBR, _ZERO_WIDTH_SPACE),
+            base_url=None,
+            url_fetcher=_refusing_fetcher(),
         ).write_pdf()
     except Exception as exc:  # the engine's failures have no common base class
         raise ReportError(f"cannot render the PDF: {type(exc).__name__}: {exc}") from exc
