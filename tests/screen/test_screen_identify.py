@@ -28,7 +28,8 @@ def verdict(text: str, **cells: str):  # type: ignore[no-untyped-def]
         ("Imou Ranger 2 IPC-A22EP", "Dahua", "Imou", "restricted"),
         ("EZVIZ C6N indoor camera", "Hikvision", "EZVIZ", "restricted"),
         ("Intelbras VIP 3230 B", "Dahua", "Intelbras", "restricted"),
-        ("Lorex LNB8005 4K bullet", "Dahua", "Lorex", "restricted"),
+        # Lorex's own numbering names no year: Dahua owned Lorex only in 2018-2022
+        ("Lorex LNB8005 4K bullet", "Dahua", "Lorex", "review"),
         ("Axis P3225-LV Mk II", "Axis", "Axis", "clear"),
         # Named by the Texas 2026 list only, which binds Texas state agencies: clear for a
         # national government body (the default reading; --as us-tx:state-agency restricts it).

@@ -13,7 +13,7 @@ skipped. A misspelt brand of a restricted family never establishes the maker alo
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from rapidfuzz import process
@@ -64,6 +64,10 @@ class BrandMatch:
     exact: bool
     start: int = 0
     length: int = 1
+    #: The words of the cell the name was found among (``start`` indexes them): what stands
+    #: next to it tells a label from a mention ("bracket for Dahua camera"). Empty when the
+    #: whole cell is the name.
+    words: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
 
 class BrandFinder:
@@ -105,6 +109,7 @@ class BrandFinder:
         """Vendor spellings that are whole runs of words, longest first, not overlapping."""
         found: list[BrandMatch] = []
         taken: set[int] = set()
+        among = tuple(words)
         for length in range(min(self._max_tokens, len(words)), 0, -1):
             for start in range(len(words) - length + 1):
                 span = set(range(start, start + length))
@@ -113,7 +118,7 @@ class BrandFinder:
                 written = " ".join(words[start : start + length])
                 vendor = self._canonical(written)
                 if vendor is not None:
-                    found.append(BrandMatch(vendor, written, True, start, length))
+                    found.append(BrandMatch(vendor, written, True, start, length, among))
                     taken |= span
         return sorted(found, key=lambda match: match.start)
 
@@ -148,10 +153,11 @@ class BrandFinder:
 
     def find_fuzzy(self, words: Sequence[str], skip: set[int]) -> list[BrandMatch]:
         found = []
+        among = tuple(words)
         for index, word in enumerate(words):
             if index in skip:
                 continue
             vendor = self.fuzzy(word)
             if vendor is not None:
-                found.append(BrandMatch(vendor, word, False, index, 1))
+                found.append(BrandMatch(vendor, word, False, index, 1, among))
         return found

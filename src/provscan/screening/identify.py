@@ -7,6 +7,11 @@ The rules (docs/decisions/0004-product-matching.md):
   relations give the maker; a relation that covers only some lines (or ended) counts half
   unless the grammar is the line the relation names;
 - a brand alone gives the maker through its relations, or itself when it is a maker;
+- a brand or model number written as a mention (after "for", "with", "compatible"...:
+  ``mention_words.yaml``) is what the product works with, never its label or maker, in every
+  cell alike: description, model/part number or brand ("bracket for Dahua camera", "Power
+  supply for Hikvision DS-2CD2143", "for Hikvision"); a model number is a mention when it
+  follows a mention word, or follows a brand that is one with only product words between;
 - a relation applies only to the kinds of product its scope covers (relations.yaml
   ``device_types``): a product the row says is of another kind (a Honeywell thermostat under
   Honeywell's video-only relabel relations) gets no maker from it, not even a possible one;
@@ -205,15 +210,24 @@ class ProductIdentifier:
         model_words = self._words(model)
         text_words = self._words(text)
         if brand and brand.strip():
-            label_match = self._brand_cell(brand)
-            label = label_match.vendor if label_match else normalise(brand)
+            label_match, mentioned = self._brand_cell(brand)
+            if mentioned:
+                # "for Hikvision", "Hikvision compatible": the cell says what the product
+                # works with, so it states no brand of the product itself
+                work.reasons.append(
+                    f"{self._mention_reasons(mentioned)} in the brand column: read as a "
+                    "mention (what the product works with), not the product's brand"
+                )
+                brand = None
+            else:
+                label = label_match.vendor if label_match else normalise(brand)
         found_in_text = self.brands.find_exact(model_words) + self.brands.find_exact(text_words)
         context = {match.vendor for match in found_in_text}
         if label_match:
             context.add(label_match.vendor)
 
         # 2. model numbers: the model cell first, then the rest of the text
-        hits = self._hits(model_words, text_words, context)
+        hits, mentioned_hits = self._hits(model_words, text_words, context, found_in_text)
         if label is None and not found_in_text:
             covered = {
                 i
@@ -223,14 +237,20 @@ class ProductIdentifier:
             }
             fuzzy = self.brands.find_fuzzy(text_words, covered)
             if fuzzy:
-                fuzzy_hits = self._hits(
-                    model_words, text_words, context | {match.vendor for match in fuzzy}
+                fuzzy_hits, _ = self._hits(
+                    model_words, text_words, context | {match.vendor for match in fuzzy}, fuzzy
                 )
                 fuzzy = self._corroborated(fuzzy, fuzzy_hits, work)
             if fuzzy:
                 found_in_text = fuzzy
                 context |= {match.vendor for match in fuzzy}
-                hits = self._hits(model_words, text_words, context)
+                hits, mentioned_hits = self._hits(model_words, text_words, context, fuzzy)
+        # one reason per number (several grammars may match the same words)
+        for why in dict.fromkeys(f"{hit.model} {why}" for _, hit, why in mentioned_hits):
+            work.reasons.append(
+                f"{why}: read as a mention (what the product works with), "
+                "not the product's model number"
+            )
         brandless: GrammarHit | None = None
         if not hits and label is None:
             found = self._brandless_hit(model_words, text_words, found_in_text)
@@ -278,7 +298,7 @@ class ProductIdentifier:
         elif (
             label is not None
             and label_known
-            and (named := self._maker_named_for_label(label, found_in_text, text_words))
+            and (named := self._maker_named_for_label(label, found_in_text))
         ):
             # "LaView ... rebranded Hikvision": the row itself says who made a label brand
             # whose maker is not recorded.
@@ -297,12 +317,15 @@ class ProductIdentifier:
             result = self._from_brand(label, brand_factor, kinds, work)
         else:
             result = (None, None, "unknown", 0.0, ())
+            # numbers read as mentions matched a grammar, but not as the product's own
+            own = " of the product's own" if mentioned_hits else ""
             if label is not None:
                 work.reasons.append(
-                    f"brand {label!r} is not in the vendor vocabulary and no model-number grammar matched"
+                    f"brand {label!r} is not in the vendor vocabulary and no model-number "
+                    f"grammar{own} matched"
                 )
             else:
-                work.reasons.append("no known brand and no model-number grammar found")
+                work.reasons.append(f"no known brand and no model-number grammar{own} found")
         maker, brand_out, relation, confidence, alternatives = result
         if brandless is not None and maker is not None:
             confidence *= BRANDLESS_FACTOR
@@ -330,7 +353,19 @@ class ProductIdentifier:
                 f"{label_match.vendor} model number confirms it"
             )
         if best is None:
-            unmatched = [w for w in model_words or text_words if looks_like_model(w)]
+            # the numbers read as mentions matched a grammar: no "matches no grammar" for them
+            cell = model_words or text_words
+            in_mention = {
+                index
+                for from_model, hit, _ in mentioned_hits
+                if from_model == bool(model_words)
+                for index in range(hit.start, hit.start + hit.length)
+            }
+            unmatched = [
+                word
+                for index, word in enumerate(cell)
+                if index not in in_mention and looks_like_model(word)
+            ]
             if unmatched:
                 work.reasons.append(f"{unmatched[0]!r} matches no known model-number grammar")
         family = self.knowledge.family_of(maker) if maker else None
@@ -402,16 +437,20 @@ class ProductIdentifier:
         # words (or sizes such as "4MP") between ("Vivotek speed dome SD9384-EHL"), so that a
         # mention ("ring mount for DS-2CD...") is not read as the product's brand.
         end = label_match.start + label_match.length
-        if " ".join(text_words[label_match.start : end]) != label_match.written:
+        if label_match.words != tuple(text_words):
             return True  # the brand is written in the model cell, the number in the text
         if end > best.start:
             return False
-        between = text_words[end : best.start]
+        return self._product_words_only(text_words[end : best.start])
+
+    def _product_words_only(self, words: Sequence[str]) -> bool:
+        """Whether the words between a brand and a model number let the brand label the
+        number: product and kind words, or sizes ("Vivotek speed dome SD9384-EHL", "4MP")."""
         return all(
             word.lower() in self.words.product
             or word.lower() in self.words.kind_words
             or any(character.isdigit() for character in word)
-            for word in between
+            for word in words
         )
 
     def _stated_brand_wins(
@@ -451,12 +490,46 @@ class ProductIdentifier:
         return result
 
     def _hits(
-        self, model_words: Sequence[str], text_words: Sequence[str], context: set[str]
-    ) -> list[tuple[bool, GrammarHit]]:
-        """Grammar hits of the model cell (flagged True), then of the rest of the text."""
-        hits = [(True, hit) for hit in self.grammars.find(model_words, context)]
-        hits += [(False, hit) for hit in self.grammars.find(text_words, context)]
-        return hits
+        self,
+        model_words: Sequence[str],
+        text_words: Sequence[str],
+        context: set[str],
+        brands: Sequence[BrandMatch],
+    ) -> tuple[list[tuple[bool, GrammarHit]], list[tuple[bool, GrammarHit, str]]]:
+        """Grammar hits of the model cell (flagged True), then of the rest of the text; and,
+        apart, the hits that are mentions (what the product fits), with why."""
+        hits: list[tuple[bool, GrammarHit]] = []
+        mentions: list[tuple[bool, GrammarHit, str]] = []
+        for from_model, words in ((True, model_words), (False, text_words)):
+            for hit in self.grammars.find(words, context):
+                why = self._hit_mention(hit, words, brands)
+                if why is None:
+                    hits.append((from_model, hit))
+                else:
+                    mentions.append((from_model, hit, why))
+        return hits, mentions
+
+    def _hit_mention(
+        self, hit: GrammarHit, words: Sequence[str], brands: Sequence[BrandMatch]
+    ) -> str | None:
+        """Why a model number is a mention, or None: it follows a mention word ("bracket for
+        DS-2CD2143G2-I", "compatible DS-2CD2143"), or a brand that follows one labels it
+        ("power supply for Hikvision DS-2CD2143", "mount for Hikvision camera DS-2CD2143")."""
+        before = self.knowledge.mention_words.before
+        if hit.start > 0 and words[hit.start - 1].lower() in before:
+            return f"follows {words[hit.start - 1]!r}"
+        among = tuple(words)
+        for match in brands:
+            end = match.start + match.length
+            if (
+                match.words == among
+                and end <= hit.start
+                and match.start > 0
+                and words[match.start - 1].lower() in before
+                and self._product_words_only(words[end : hit.start])
+            ):
+                return f"follows {match.written}, which follows {words[match.start - 1]!r}"
+        return None
 
     def _brandless_hit(
         self,
@@ -569,21 +642,26 @@ class ProductIdentifier:
             return None
         return " ".join(leading)
 
-    def _brand_cell(self, cell: str) -> BrandMatch | None:
+    def _brand_cell(self, cell: str) -> tuple[BrandMatch | None, list[BrandMatch]]:
+        """The brand a brand cell states, and the names in it that are mentions ("for
+        Hikvision"): when every name in the cell is a mention, it states no brand."""
         written = normalise(cell)
         vendor = self.brands.exact(written)
         if vendor is not None:
-            return BrandMatch(vendor, written, True)
-        words = tokens(written)
+            return BrandMatch(vendor, written, True), []
+        words = self._words(written)
         exact = self.brands.find_exact(words)
         if exact:
-            return exact[0]
+            labels = [match for match in exact if not self._mentioned(match)]
+            return (labels[0], []) if labels else (None, exact)
         if len(words) == 1:
             vendor = self.brands.fuzzy(words[0])
             if vendor is not None:
-                return BrandMatch(vendor, written, False)
+                return BrandMatch(vendor, written, False), []
         fuzzy = self.brands.find_fuzzy(words, set())
-        return fuzzy[0] if len(fuzzy) == 1 else None
+        if len(fuzzy) != 1:
+            return None, []
+        return (None, fuzzy) if self._mentioned(fuzzy[0]) else (fuzzy[0], [])
 
     def _related(self, brand: str, hit: GrammarHit) -> bool:
         grammar = hit.grammar
@@ -627,7 +705,7 @@ class ProductIdentifier:
     ) -> BrandMatch | None:
         if best is not None:
             for match in found:
-                if self._related(match.vendor, best):
+                if self._related(match.vendor, best) and not self._mentioned(match):
                     return match
             if not any(in_model and hit is best for in_model, hit in hits):
                 # Brands written after the number are mentions ("... with Ring mount"), not
@@ -636,9 +714,7 @@ class ProductIdentifier:
                 mentions = [
                     match
                     for match in found
-                    if match.start >= after
-                    and " ".join(text_words[match.start : match.start + match.length])
-                    == match.written
+                    if match.start >= after and match.words == tuple(text_words)
                 ]
                 if mentions and len(mentions) == len(found):
                     work.reasons.append(
@@ -648,10 +724,10 @@ class ProductIdentifier:
                     return None
         # A brand right after "for", "with", "on"... is what the product works with or runs
         # on ("camera module for Raspberry Pi"), not its label.
-        labels = [match for match in found if not self._mentioned(match, text_words)]
+        labels = [match for match in found if not self._mentioned(match)]
         if not labels:
             work.reasons.append(
-                f"{', '.join(self._mention_context(m, text_words) for m in found)}: "
+                f"{self._mention_reasons(found)}: "
                 "read as a mention (what the product works with), not the product's brand"
             )
             return None
@@ -663,27 +739,27 @@ class ProductIdentifier:
                 return match
         return found[0]
 
-    def _mentioned(self, match: BrandMatch, text_words: Sequence[str]) -> bool:
-        """Whether a brand found in the text follows a mention word ("for", "with"...) or
-        comes before one ("Hikvision compatible", "华为 专用"): ``mention_words.yaml``."""
+    def _mention(self, match: BrandMatch) -> str | None:
+        """Why a brand is a mention, or None: it follows a mention word ("for", "with"...) or
+        comes before one ("Hikvision compatible", "华为 专用"): ``mention_words.yaml``. The
+        same rule in every cell: the match knows the words of the cell it was found among."""
         words = self.knowledge.mention_words
-        written = " ".join(text_words[match.start : match.start + match.length])
+        among = match.words
         after = match.start + match.length
-        return written == match.written and (
-            (match.start > 0 and text_words[match.start - 1].lower() in words.before)
-            or (after < len(text_words) and text_words[after].lower() in words.after)
-        )
+        if 0 < match.start <= len(among) and among[match.start - 1].lower() in words.before:
+            return f"{match.written} follows {among[match.start - 1]!r}"
+        if after < len(among) and among[after].lower() in words.after:
+            return f"{match.written} is followed by {among[after]!r}"
+        return None
 
-    def _mention_context(self, match: BrandMatch, text_words: Sequence[str]) -> str:
-        """``X follows 'for'`` or ``X is followed by 'compatible'``: why ``match`` is a mention."""
-        before = self.knowledge.mention_words.before
-        if match.start > 0 and text_words[match.start - 1].lower() in before:
-            return f"{match.written} follows {text_words[match.start - 1]!r}"
-        return f"{match.written} is followed by {text_words[match.start + match.length]!r}"
+    def _mentioned(self, match: BrandMatch) -> bool:
+        return self._mention(match) is not None
 
-    def _maker_named_for_label(
-        self, label: str, found: Sequence[BrandMatch], text_words: Sequence[str]
-    ) -> BrandMatch | None:
+    def _mention_reasons(self, matches: Sequence[BrandMatch]) -> str:
+        """``X follows 'for', Y is followed by 'compatible'``: why each match is a mention."""
+        return ", ".join(why for match in matches if (why := self._mention(match)) is not None)
+
+    def _maker_named_for_label(self, label: str, found: Sequence[BrandMatch]) -> BrandMatch | None:
         """The one maker the row's text names, when ``label`` is a label brand whose maker is
         not recorded; mentions ("for Hikvision NVRs") and a second maker leave it open."""
         if not self._names_no_maker(label):
@@ -692,7 +768,7 @@ class ProductIdentifier:
             match.vendor: match
             for match in found
             if match.vendor != label
-            and not self._mentioned(match, text_words)
+            and not self._mentioned(match)
             and (known := self.knowledge.vendors.get(match.vendor)) is not None
             and known.kind in ("manufacturer", "both")
         }
@@ -848,11 +924,24 @@ class ProductIdentifier:
         kind: str = relation.relation
         if (relation.partial or relation.until) and not in_scope:
             kind = "possible_relabel" if relation.relation != "own_brand" else kind
-            what = "some lines" if relation.partial else "products of a dated period"
-            work.reasons.append(
-                f"{brand} sells {relation.maker}-made {what} ({relation.relation}); "
-                "this product's line was not identified"
-            )
+            if relation.partial:
+                work.reasons.append(
+                    f"{brand} sells {relation.maker}-made some lines ({relation.relation}); "
+                    "this product's line was not identified"
+                )
+            else:
+                # A dated relation ("Lorex belonged to Dahua in 2018-02-06..2022-11-24"): the
+                # row says neither when the product was made nor which line it is
+                period = f"{relation.since or '…'}..{relation.until}"
+                what = (
+                    f"belonged to {relation.maker} in {period}"
+                    if relation.relation == "former_subsidiary"
+                    else f"sold {relation.maker}-made lines in {period}"
+                )
+                work.reasons.append(
+                    f"possibly made by {relation.maker}: {brand} {what} ({relation.relation}); "
+                    "nothing in the row shows this product's date or line"
+                )
         if alternatives:
             work.reasons.append(
                 f"made by {relation.maker} or {' or '.join(alternatives)} "
