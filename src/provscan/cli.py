@@ -266,7 +266,7 @@ def scan(
 ) -> None:
     """Scan targets, identify each device's real maker and flag restricted vendors."""
     from provscan.commands.knowledge import warn_if_stale
-    from provscan.discovery.runner import DiscoverySettings
+    from provscan.discovery.runner import DiscoverySettings, is_warning
     from provscan.engine.sweep import choose_sweeper
     from provscan.pipeline import run_interruptibly, run_scan
     from provscan.targets import build_targets, parse_ports
@@ -322,6 +322,11 @@ def scan(
                 service_probes=nmap_fallback(use_nmap_fallback),
             )
         )
+        # A note that devices may be missing (discovery skipped) is said on stderr too: a
+        # "note:" line among others is easy to miss, and -f json keeps it inside the document.
+        for note in result.info.notes:
+            if is_warning(note):
+                warn(note)
         emit(
             result,
             fmt,

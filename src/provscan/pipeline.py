@@ -100,9 +100,7 @@ async def run_scan(
     # Discovery first (``discovery=None`` skips it); its replies join each host's evidence.
     discovered = DiscoveryResult()
     if discovery is not None:
-        discovered = await _discover_unless_stopped(
-            discover_for_targets((a for a, _ in targets), discovery), stop
-        )
+        discovered = await _discover_unless_stopped(discover_for_targets(targets, discovery), stop)
     policies = knowledge.select_policies(list(policy_ids) if policy_ids else None)
     identifier = Identifier(
         knowledge,

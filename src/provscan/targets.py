@@ -11,6 +11,8 @@ refused as scan targets.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import ipaddress
 import re
 import socket
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from provscan.errors import TargetError
-from provscan.interlock import ALLOWED_TARGETS_ENV, outside_interlock
+from provscan.interlock import ALLOWED_TARGETS_ENV, allowed_networks, outside_interlock
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -218,6 +220,113 @@ def check_scope(address: IPAddress, *, allow_public: bool) -> str | None:
     return None
 
 
+#: A run of addresses as integers, both ends included.
+_Span = tuple[int, int]
+#: Networks this small are checked address by address when the scope rules are not uniform.
+_SCOPE_LEAF_ADDRESSES = 16
+#: The IANA special-purpose blocks (RFC 6890 registries: iana.org/assignments/
+#: iana-ipv4-special-registry, iana-ipv6-special-registry) and the other networks that
+#: :func:`check_scope`'s answer depends on. They only say where that answer MAY change: the
+#: networks Python's ``ipaddress`` itself tests are added at run time, and a network listed
+#: here needlessly costs a few more splits, never a wrong answer.
+_SCOPE_EDGES_V4 = (
+    "0.0.0.0/8", "0.0.0.0/32", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+    "172.16.0.0/12", "192.0.0.0/24", "192.0.0.0/29", "192.0.0.8/32", "192.0.0.9/32",
+    "192.0.0.10/32", "192.0.0.170/31", "192.0.2.0/24", "192.31.196.0/24", "192.52.193.0/24",
+    "192.88.99.0/24", "192.168.0.0/16", "192.175.48.0/24", "198.18.0.0/15", "198.51.100.0/24",
+    "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4", "255.255.255.255/32",
+)  # fmt: skip
+_SCOPE_EDGES_V6 = (
+    "::/128", "::1/128", "::ffff:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48", "100::/64",
+    "2001::/23", "2001::/32", "2001:1::1/128", "2001:1::2/128", "2001:2::/48", "2001:3::/32",
+    "2001:4:112::/48", "2001:10::/28", "2001:20::/28", "2001:30::/28", "2001:db8::/32",
+    "2002::/16", "2620:4f:8000::/48", "5f00::/16", "fc00::/7", "fe80::/10", "fec0::/10",
+    "ff00::/8",
+)  # fmt: skip
+
+
+def _networks_in(value: object) -> Iterator[IPNetwork]:
+    if isinstance(value, IPNetwork):
+        yield value
+    elif isinstance(value, IPAddress):
+        yield ipaddress.ip_network(value)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            yield from _networks_in(item)
+
+
+@functools.cache
+def _scope_edges(version: int) -> tuple[IPNetwork, ...]:
+    """Networks inside or outside of which :func:`check_scope` (interlock aside) answers the
+    same for every address: the registry above and whatever ``ipaddress`` tests (its private
+    tables, read defensively: without them the registry still holds)."""
+    texts = _SCOPE_EDGES_V4 if version == 4 else _SCOPE_EDGES_V6
+    edges: set[IPNetwork] = {ipaddress.ip_network(text) for text in texts}
+    cls = ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address
+    constants = getattr(cls, "_constants", None)
+    for name, value in vars(constants).items() if constants is not None else ():
+        if not name.startswith("__"):
+            edges.update(n for n in _networks_in(value) if n.version == version)
+    if version == 6:
+        # An IPv4-mapped address (::ffff:a.b.c.d) is judged as its IPv4 address.
+        for network in _scope_edges(4):
+            mapped = int(network.network_address) | 0xFFFF_0000_0000
+            edges.add(ipaddress.IPv6Network((mapped, 96 + network.prefixlen)))
+    return tuple(sorted(edges, key=lambda n: (int(n.network_address), n.prefixlen)))
+
+
+def _merged(spans: Iterable[_Span]) -> list[_Span]:
+    """Sorted, disjoint, non-adjacent spans covering the same addresses."""
+    merged: list[_Span] = []
+    for first, last in sorted(spans):
+        if merged and first <= merged[-1][1] + 1:
+            if last > merged[-1][1]:
+                merged[-1] = (merged[-1][0], last)
+        else:
+            merged.append((first, last))
+    return merged
+
+
+def _intersected(spans: list[_Span], others: list[_Span]) -> list[_Span]:
+    """The addresses in both (each list merged)."""
+    result: list[_Span] = []
+    i = j = 0
+    while i < len(spans) and j < len(others):
+        first = max(spans[i][0], others[j][0])
+        last = min(spans[i][1], others[j][1])
+        if first <= last:
+            result.append((first, last))
+        if spans[i][1] < others[j][1]:
+            i += 1
+        else:
+            j += 1
+    return result
+
+
+def _subtracted(spans: list[_Span], holes: list[_Span]) -> list[_Span]:
+    """The addresses of ``spans`` outside ``holes`` (each list merged)."""
+    result: list[_Span] = []
+    j = 0
+    for first, last in spans:
+        while j < len(holes) and holes[j][1] < first:
+            j += 1
+        k = j
+        while k < len(holes) and holes[k][0] <= last:
+            if holes[k][0] > first:
+                result.append((first, holes[k][0] - 1))
+            first = max(first, holes[k][1] + 1)
+            k += 1
+        if first <= last:
+            result.append((first, last))
+    return result
+
+
+def _network_spans(networks: Iterable[IPNetwork], version: int) -> list[_Span]:
+    return _merged(
+        (int(n.network_address), int(n.broadcast_address)) for n in networks if n.version == version
+    )
+
+
 @dataclass(frozen=True)
 class TargetSet:
     blocks: tuple[TargetBlock, ...]
@@ -227,6 +336,115 @@ class TargetSet:
     @property
     def size_upper_bound(self) -> int:
         return sum(block.size for block in self.blocks)
+
+    # Set arithmetic on the blocks: what discovery needs to know about a target set of any
+    # size (a /8 is 16M addresses) without listing its addresses. Each answer follows the
+    # same rules as __iter__: inside a block, not excluded, in scope (check_scope).
+
+    @functools.cached_property
+    def _spans_by_version(self) -> dict[int, list[_Span]]:
+        """The blocks minus the excluded addresses, per IP version (scope not yet applied)."""
+        spans: dict[int, list[_Span]] = {}
+        for version in sorted({block.first.version for block in self.blocks}):
+            wanted = _merged(
+                (int(b.first), int(b.last)) for b in self.blocks if b.first.version == version
+            )
+            holes = _merged(
+                (int(b.first), int(b.last)) for b in self.excluded if b.first.version == version
+            )
+            spans[version] = _subtracted(wanted, holes)
+        return spans
+
+    def __contains__(self, address: object) -> bool:
+        """True for an address (text or object) that iterating the set would yield."""
+        if isinstance(address, str):
+            try:
+                parsed: IPAddress = _parse_address(address.split("%", 1)[0])
+            except ValueError:
+                return False  # a host name, or no address at all
+        elif isinstance(address, IPAddress):
+            parsed = address
+        else:
+            return False
+        spans = self._spans_by_version.get(parsed.version, [])
+        value = int(parsed)
+        index = bisect.bisect_right(spans, (value, value)) - 1
+        for candidate in (index, index + 1):
+            if 0 <= candidate < len(spans) and spans[candidate][0] <= value <= spans[candidate][1]:
+                return check_scope(parsed, allow_public=self.allow_public) is None
+        return False
+
+    def _spans(
+        self, within: Iterable[IPNetwork] | None, outside: Iterable[IPNetwork]
+    ) -> Iterator[tuple[int, _Span]]:
+        within = None if within is None else list(within)
+        outside = list(outside)
+        for version, spans in self._spans_by_version.items():
+            if within is not None:
+                spans = _intersected(spans, _network_spans(within, version))
+            for span in _subtracted(spans, _network_spans(outside, version)):
+                yield version, span
+
+    def _in_scope(
+        self, within: Iterable[IPNetwork] | None, outside: Iterable[IPNetwork]
+    ) -> Iterator[IPNetwork]:
+        """The set's addresses (restricted to ``within``, minus ``outside``) as networks in
+        address order, found without testing every address: a network no scope edge (nor
+        the interlock's) cuts gets the same answer for all its addresses."""
+        interlock = allowed_networks() or ()
+        edges_of: dict[int, list[_Span]] = {}
+        for version, (first, last) in self._spans(within, outside):
+            # one span per edge, never merged: nested edges (192.0.0.0/24 holds
+            # 192.0.0.0/29) each mark where the answer may change
+            edges = edges_of.setdefault(
+                version,
+                [
+                    (int(n.network_address), int(n.broadcast_address))
+                    for n in (*_scope_edges(version), *interlock)
+                    if n.version == version
+                ],
+            )
+            cls = ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address
+            for network in ipaddress.summarize_address_range(cls(first), cls(last)):
+                pending: list[IPNetwork] = [network]
+                while pending:
+                    piece = pending.pop()
+                    if piece.num_addresses <= _SCOPE_LEAF_ADDRESSES:
+                        for address in piece:
+                            if check_scope(address, allow_public=self.allow_public) is None:
+                                yield ipaddress.ip_network(address)
+                        continue
+                    low, high = int(piece.network_address), int(piece.broadcast_address)
+                    if any(
+                        start <= high and low <= end and not (start <= low and high <= end)
+                        for start, end in edges
+                    ):
+                        # an edge cuts it: the upper half first, popped last, so addresses
+                        # come out in order
+                        lower, upper = piece.subnets()
+                        pending += [upper, lower]
+                    elif check_scope(piece.network_address, allow_public=self.allow_public) is None:
+                        yield piece
+
+    def count(
+        self, within: Iterable[IPNetwork] | None = None, *, outside: Iterable[IPNetwork] = ()
+    ) -> int:
+        """How many addresses iterating the set yields (only those inside ``within``'s
+        networks when given, none inside ``outside``'s), computed on the blocks."""
+        return sum(piece.num_addresses for piece in self._in_scope(within, outside))
+
+    def overlaps(self, within: Iterable[IPNetwork], *, outside: Iterable[IPNetwork] = ()) -> bool:
+        """True when iterating the set yields at least one address inside ``within``."""
+        return next(self._in_scope(within, outside), None) is not None
+
+    def addresses(
+        self, within: Iterable[IPNetwork] | None = None, *, outside: Iterable[IPNetwork] = ()
+    ) -> Iterator[str]:
+        """The set's addresses inside ``within`` (minus ``outside``), in address order, IPv4
+        first. Count them first (:meth:`count`): this lists them one by one."""
+        for piece in self._in_scope(within, outside):
+            for address in piece:
+                yield str(address)
 
     def _is_excluded(self, address: IPAddress) -> bool:
         value = int(address)

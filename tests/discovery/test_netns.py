@@ -42,6 +42,11 @@ NAMESPACE_ENV = {
     **os.environ,
     "PROVSCAN_ALLOWED_TARGETS": f"127.0.0.0/8,::1/128,198.18.{SUBNET_OCTET}.0/24",
 }
+#: A /16 holding the test segment's /24: more targets than unicast discovery goes to
+#: (MAX_UNICAST_TARGETS). Its other addresses exist nowhere: the namespaces have no route
+#: out, so the scan's connections to them fail at once inside the scanner namespace.
+WIDE_TARGETS = "198.18.0.0/16"
+WIDE_ENV = {**NAMESPACE_ENV, "PROVSCAN_ALLOWED_TARGETS": f"127.0.0.0/8,::1/128,{WIDE_TARGETS}"}
 
 
 def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -68,7 +73,9 @@ class NamespaceNetwork:
     scanner: str
     placements: dict[str, DeviceSpec]  # address -> device
 
-    def run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, timeout: float = 60, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """Run provscan inside the scanner namespace."""
         return subprocess.run(
             ["ip", "netns", "exec", self.scanner, sys.executable, "-m", "provscan", *args],
@@ -76,7 +83,7 @@ class NamespaceNetwork:
             text=True,
             timeout=timeout,
             check=False,
-            env=NAMESPACE_ENV,
+            env=NAMESPACE_ENV if env is None else env,
         )
 
 
@@ -295,3 +302,48 @@ def test_scan_with_discovery_finds_and_attributes_every_device(network: Namespac
             ]
             problems.append(f"{str(exc).splitlines()[0][:300]}\n   attempts: {attempts}")
     assert not problems, "\n".join(problems)
+
+
+def test_scan_of_a_wide_range_discovers_on_its_attached_segment(network: NamespaceNetwork) -> None:
+    # Given targets far more numerous than unicast discovery goes to (a /16: a normal
+    # corporate range) that hold the scanner's own segment, and a port nobody listens on
+    # (so that only discovery can find a device)
+    completed = network.run(
+        "scan",
+        WIDE_TARGETS,
+        "--ports",
+        "9",
+        "-f",
+        "json",
+        "--no-db",
+        "--timeout",
+        "1",
+        "--iface",
+        "eth0",
+        timeout=300,
+        env=WIDE_ENV,
+    )
+    assert completed.returncode == 0, completed.stderr
+    document = json.loads(completed.stdout)
+    notes = document["scan"]["notes"]
+    found = {d["ip"]: d for d in document["devices"]}
+    # Then multicast/broadcast discovery still ran on that segment: every device that answers
+    # a discovery protocol (the SADP-only NVR, the WS-Discovery-only camera among them) is
+    # found and attributed, with the MAC ARP resolved (the segment holds 256 targets)
+    answering = {
+        address: spec
+        for address, spec in network.placements.items()
+        if any(service.protocol in PROTOCOLS for service in spec.discovery)
+    }
+    assert {"hik-nvr-sadp-only", "dahua-ipc-wsd-only"} <= {s.id for s in answering.values()}
+    assert set(answering) <= set(found), (sorted(set(answering) - set(found)), notes)
+    for address, spec in answering.items():
+        _check_identity(found[address], spec)
+    # and the targets off the segment are counted without being listed, nothing was skipped
+    assert set(found) <= set(network.placements), sorted(set(found) - set(network.placements))
+    assert (
+        "discovery: 65280 targets are not on an attached segment; only the TCP scan reaches them"
+        in notes
+    ), notes
+    assert not [n for n in notes if "skipped" in n], notes
+    assert "warning" not in completed.stderr, completed.stderr

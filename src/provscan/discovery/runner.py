@@ -5,8 +5,14 @@ Where probes go (docs/decisions/0003-discovery.md):
   ``--iface``): multicast to each protocol's group with TTL 1 and broadcast to the subnet's
   broadcast address, sent from the interface's own address; then ARP for MACs;
 - **loopback targets**: unicast to each target address only (loopback has no multicast);
+  one datagram per protocol per address, so more than :data:`MAX_UNICAST_TARGETS` loopback
+  targets get none, with a warning (:func:`is_warning`);
 - **routed targets**: no discovery (its multicast would not reach them); a note says so.
 Replies from outside the scope (the targets, or the segment) are counted and dropped.
+
+Segment discovery costs the same whatever the number of targets, so it runs for any target
+set: which segments hold targets, the reply filter and the counts are answered by the
+:class:`~provscan.targets.TargetSet`'s own arithmetic, never by listing a /8's 16M addresses.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from provscan.discovery.sadp import Sadp
 from provscan.discovery.ssdp import Ssdp
 from provscan.discovery.transport import ExchangeCounters, Route, exchange
 from provscan.discovery.wsd import WsDiscovery
+from provscan.targets import TargetSet
 
 PROTOCOLS: dict[str, Callable[[], DiscoveryProtocol]] = {
     "wsd": WsDiscovery,
@@ -43,8 +50,14 @@ PROTOCOLS: dict[str, Callable[[], DiscoveryProtocol]] = {
 DEFAULT_TIMEOUT_S = 2.0
 #: Loopback replies take microseconds; the scan waits this long for them.
 LOOPBACK_TIMEOUT_S = 0.5
-#: More unicast targets than this get no discovery (a note says so).
+#: More unicast targets than this get no discovery (a warning says so): unicast sends one
+#: datagram per protocol per address (a loopback /16: ~6.8 s and ~108 MB). Also the most
+#: targets on one segment that are resolved to MACs (ARP); more get their MACs from replies.
 MAX_UNICAST_TARGETS = 4096
+#: Where unicast discovery goes inside a scan (:func:`discover_for_targets`).
+LOOPBACK_NETWORKS = (ipaddress.IPv4Network("127.0.0.0/8"), ipaddress.IPv6Network("::1/128"))
+#: How the loopback skip's note starts; the command line shows it as a warning too.
+LOOPBACK_SKIPPED = "discovery skipped on loopback"
 #: Segments wider than this are not ARP-swept (only addresses that answered are resolved).
 MAX_SWEEP_PREFIX = 22
 #: UPnP follow-ups (description fetch, IGD queries) run at most this many at once.
@@ -263,20 +276,38 @@ async def discover_addresses(
     return run.result(replies, {}, "arp")
 
 
-async def discover_for_targets(
-    targets: Iterable[str], settings: DiscoverySettings
-) -> DiscoveryResult:
-    """Discovery inside ``provscan scan``: see the module docstring for where probes go."""
+def is_warning(note: str) -> bool:
+    """True for a discovery note that says devices may be missing from the scan (the
+    command line prints it as a warning, not only among the result's notes)."""
+    return note.startswith(LOOPBACK_SKIPPED)
+
+
+def loopback_skipped_note(count: int, first: str) -> str:
+    """The note for ``count`` loopback targets, more than unicast discovery is sent to;
+    ``first``: the lowest of them, for an example range that would be small enough."""
+    prefix = max(0, 32 - (MAX_UNICAST_TARGETS.bit_length() - 1))
+    try:
+        example = str(ipaddress.IPv4Network(f"{first}/{prefix}", strict=False))
+    except ValueError:
+        example = f"127.0.0.0/{prefix}"
+    return (
+        f"{LOOPBACK_SKIPPED} ({count} targets, more than {MAX_UNICAST_TARGETS}): devices "
+        "that answer only discovery protocols on loopback are not found; scan at most "
+        f"{MAX_UNICAST_TARGETS} loopback addresses at a time (e.g. {example}) to include them"
+    )
+
+
+async def discover_for_targets(targets: TargetSet, settings: DiscoverySettings) -> DiscoveryResult:
+    """Discovery inside ``provscan scan``: see the module docstring for where probes go.
+
+    Nothing here lists every target: segment discovery, its reply filter and the counts in
+    the notes use the target set's arithmetic; only the loopback addresses unicast goes to
+    (at most :data:`MAX_UNICAST_TARGETS`) and a segment's addresses resolved to MACs (as many)
+    are listed.
+    """
     run = _Run(settings)
-    addresses: list[str] = []
-    for address in targets:
-        addresses.append(address)
-        if len(addresses) > MAX_UNICAST_TARGETS:
-            run.notes.append(f"discovery skipped: more than {MAX_UNICAST_TARGETS} targets")
-            return run.result([], {}, "arp")
-    wanted = set(addresses)
-    loopback = [a for a in addresses if _is_loopback(a)]
-    others = [a for a in addresses if not _is_loopback(a)]
+    loopback_count = targets.count(LOOPBACK_NETWORKS)
+    others = targets.count(outside=LOOPBACK_NETWORKS)
     segments: list[Segment] = []
     if others:
         candidates = [
@@ -286,16 +317,22 @@ async def discover_for_targets(
             and s.supports_multicast
             and (settings.interface is None or s.interface == settings.interface)
         ]
-        segments = [s for s in candidates if any(s.contains(a) for a in others)]
-        attached = {a for a in others if any(s.contains(a) for s in segments)}
-        if len(attached) < len(others):
+        segments = [
+            s for s in candidates if targets.overlaps([s.network], outside=LOOPBACK_NETWORKS)
+        ]
+        attached = targets.count([s.network for s in segments], outside=LOOPBACK_NETWORKS)
+        if attached < others:
             run.notes.append(
-                f"discovery: {len(others) - len(attached)} targets are not on an attached "
+                f"discovery: {others - attached} targets are not on an attached "
                 "segment; only the TCP scan reaches them"
             )
     replies: list[DiscoveryReply] = []
-    jobs = [_segment_replies(run, s, wanted.__contains__) for s in segments]
-    if loopback:
+    jobs = [_segment_replies(run, s, targets.__contains__) for s in segments]
+    if loopback_count > MAX_UNICAST_TARGETS:
+        first = next(targets.addresses(LOOPBACK_NETWORKS), "127.0.0.1")
+        run.notes.append(loopback_skipped_note(loopback_count, first))
+    elif loopback_count:
+        loopback = list(targets.addresses(LOOPBACK_NETWORKS))
         jobs.append(_unicast_replies(run, loopback, settings.loopback_timeout_s))
     for found in await asyncio.gather(*jobs):
         replies.extend(found)
@@ -303,8 +340,20 @@ async def discover_for_targets(
     macs: dict[str, str] = {}
     how = "arp"
     for segment in segments:
+        on_segment = targets.count([segment.network], outside=LOOPBACK_NETWORKS)
+        if on_segment > MAX_UNICAST_TARGETS:
+            if run.settings.arp:
+                run.notes.append(
+                    f"discovery: no ARP on {segment.interface} ({on_segment} targets in "
+                    f"{segment.network}, more than {MAX_UNICAST_TARGETS}): MACs come from "
+                    "discovery replies only"
+                )
+            continue
         found_macs, how = await _arp_for(
-            run, segment, [a for a in others if a in wanted], sweep=False
+            run,
+            segment,
+            list(targets.addresses([segment.network], outside=LOOPBACK_NETWORKS)),
+            sweep=False,
         )
         macs.update(found_macs)
     return run.result(replies, macs, how)
