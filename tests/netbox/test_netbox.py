@@ -104,7 +104,12 @@ def test_pull_screens_every_device_with_an_ip_into_the_inventory(
     assert by_ip["2001:db8:30::13"]["manufacturer"] == "Dahua"
     assert not by_ip["2001:db8:30::13"]["restricted"]
     lorex = next(d for d in document["devices"] if d["ip"] == "2001:db8:30::13")
-    assert any(note.startswith("screened review: ") for note in lorex["notes"])
+    # it reads as review, not as clear for its possible maker (contract 1.4 verdict)
+    assert any(note.startswith("review: screened: ") for note in lorex["notes"])
+    assert lorex["verdict"] == "review"
+    assert next(d for d in document["devices"] if d["ip"] == "10.20.0.11")["verdict"] == (
+        "restricted"
+    )
     assert by_ip["10.20.0.17"]["manufacturer"] == "Hikvision"  # EZVIZ, a consumer brand
     assert not by_ip["10.20.0.14"]["restricted"]  # Axis
     assert not by_ip["10.20.0.1"]["restricted"]  # Cisco

@@ -164,9 +164,9 @@ def test_a_lab_scan_says_who_it_judged_for(lab: Lab, org_type: str, restricted: 
     result = run("scan", HIKVISION.address, "--format", "json", "--as", org_type, *FAST)
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
-    # Then the document follows contract 1.3 and carries who the scan was judged for
+    # Then the document follows contract 1.4 and carries who the scan was judged for
     jsonschema.validate(document, load_schema())
-    assert document["schema_version"] == "1.3"
+    assert document["schema_version"] == "1.4"
     assert document["scan"]["acting_as"] == [org_type]
     (device,) = document["devices"]
     assert device["restricted"] is restricted

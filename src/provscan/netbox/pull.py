@@ -13,6 +13,7 @@ from provscan.identify import Identifier
 from provscan.knowledge.schema import Policy
 from provscan.model import Device, Evidence, Finding, ScanInfo, ScanResult
 from provscan.netbox.client import NetBoxDevice
+from provscan.policy.evaluate import REVIEW_NOTE_PREFIX
 from provscan.screening.identify import ProductIdentifier
 from provscan.screening.verdict import ScreenRow, judge_product
 
@@ -83,7 +84,14 @@ def _device(item: NetBoxDevice, address: str, row: ScreenRow, base_url: str) -> 
         restricted=row.restricted is True,
         findings=findings,
         evidence=evidence,
-        notes=(origin, f"screened {row.status}: {row.reason}"),
+        # A review row says so the way policy judging does, so that it reads as "review"
+        # (contract 1.4 verdict, the tables), not as clear for its possible maker.
+        notes=(
+            origin,
+            f"{REVIEW_NOTE_PREFIX}screened: {row.reason}"
+            if row.status == "review"
+            else f"screened {row.status}: {row.reason}",
+        ),
     )
 
 

@@ -1,4 +1,4 @@
-"""The versioned JSON contract of a scan (schema version ``1.3``).
+"""The versioned JSON contract of a scan (schema version ``1.4``).
 
 The domain values in :mod:`provscan.model` are frozen dataclasses; this module holds the
 separate, strict pydantic shapes that cross the process boundary (files, API, database).
@@ -29,6 +29,13 @@ scope-note prefix "Context only - this measure restricts nothing. "; :func:`from
 upgrades a 1.2 document by moving that prefix into ``effect: context``, giving every other
 finding ``effect: restricts`` (a restricting measure whose kind 1.2 did not record),
 ``binding: null`` and ``acting_as: []``.
+
+1.4 (additive; 1.2 and 1.3 documents still load): devices carry ``verdict``, the one word a
+filter should use: ``restricted``, ``review`` (a restricted maker is possible, not
+established), ``unknown`` (nothing identified the maker: not cleared) or ``clear``.
+``restricted: false`` alone does not mean clear: an unknown device is not restricted either.
+Upgrading a 1.3 (or 1.2) document gives each device the verdict its ``restricted``,
+``notes`` and ``manufacturer`` say, exactly as :func:`verdict_of` decides it for a new one.
 """
 
 from __future__ import annotations
@@ -53,12 +60,13 @@ from provscan.model import (
     ScanResult,
     address_sort_key,
 )
+from provscan.policy.evaluate import REVIEW_NOTE_PREFIX
 
-SCHEMA_VERSION: Literal["1.3"] = "1.3"
+SCHEMA_VERSION: Literal["1.4"] = "1.4"
 SCHEMA_FILENAME = "scan-v1.schema.json"
-SCHEMA_ID = "urn:provscan:schema:scan:1.3"
+SCHEMA_ID = "urn:provscan:schema:scan:1.4"
 #: Earlier versions :func:`from_contract` still reads (upgrading them to the current one).
-READABLE_VERSIONS = ("1.2", "1.3")
+READABLE_VERSIONS = ("1.2", "1.3", "1.4")
 
 PortNumber = Annotated[int, Field(ge=0, le=65535)]
 #: A certainty or confidence, from 0 (nothing known) to 1 (certain).
@@ -188,6 +196,41 @@ class RemediationEntry(_Strict):
     detail: str = Field(description="Concrete steps: version, VLAN and firewall rules, setting.")
 
 
+#: A device's verdict, most urgent first (what the table groups by; see :func:`verdict_of`).
+Verdict = Literal["restricted", "review", "unknown", "clear"]
+VERDICTS: tuple[Verdict, ...] = ("restricted", "review", "unknown", "clear")
+
+
+def verdict_of(restricted: bool, notes: Iterable[str], manufacturer: str | None) -> Verdict:
+    """The one place that maps a device's fields to its verdict: restricted when a binding
+    measure restricts it; review when policy judging left a ``review:`` note; unknown when
+    no maker was established (not cleared); clear otherwise."""
+    if restricted:
+        return "restricted"
+    if any(note.startswith(REVIEW_NOTE_PREFIX) for note in notes):
+        return "review"
+    if manufacturer is None:
+        return "unknown"
+    return "clear"
+
+
+def with_verdict(data: Any) -> Any:
+    """A 1.3 (or earlier) device entry with the ``verdict`` its fields give; anything else
+    (an entry that has one, or one too broken to say) as it is, left to validation."""
+    if isinstance(data, Mapping) and "verdict" not in data:
+        notes = data.get("notes")
+        restricted = data.get("restricted")
+        manufacturer = data.get("manufacturer")
+        if (
+            isinstance(restricted, bool)
+            and isinstance(notes, list)
+            and all(isinstance(note, str) for note in notes)
+            and (manufacturer is None or isinstance(manufacturer, str))
+        ):
+            return {**data, "verdict": verdict_of(restricted, notes, manufacturer)}
+    return data
+
+
 class DeviceEntry(_Strict):
     """One host with at least one open port, and the identity attributed to it."""
 
@@ -205,6 +248,13 @@ class DeviceEntry(_Strict):
     device_type: str | None
     confidence: UnitInterval
     restricted: bool
+    verdict: Verdict = Field(
+        description=(
+            "restricted, review (a restricted maker is possible, not established), unknown "
+            "(nothing identified the maker: not cleared) or clear. Filter on this, not on "
+            "restricted: an unknown device is not restricted either."
+        )
+    )
     findings: list[FindingEntry]
     vulnerabilities: list[VulnerabilityEntry]
     exposure: list[ExposureEntry]
@@ -216,6 +266,15 @@ class DeviceEntry(_Strict):
     conflicts: list[str]
     attempts: list[AttemptEntry]
     notes: list[str]
+
+    @model_validator(mode="after")
+    def _verdict_agrees(self) -> DeviceEntry:
+        expected = verdict_of(self.restricted, self.notes, self.manufacturer)
+        if self.verdict != expected:
+            raise ValueError(
+                f"verdict is {self.verdict!r} but the device's fields say {expected!r}"
+            )
+        return self
 
 
 class ScanSection(_Strict):
@@ -268,7 +327,7 @@ class ScanDocument(_Strict):
         },
     )
 
-    schema_version: Literal["1.3"]
+    schema_version: Literal["1.4"]
     scan: ScanSection
     devices: list[DeviceEntry]
 
@@ -312,15 +371,29 @@ def ordered_devices(devices: Iterable[Device]) -> list[Device]:
 CONTEXT_SCOPE_PREFIX = "Context only - this measure restricts nothing. "
 
 
-def upgrade_document(data: Mapping[str, Any]) -> dict[str, Any]:
-    """A 1.2 document as 1.3 (the input is not changed); a 1.3 document as it is.
+#: Versions :func:`upgrade_document` changes (the current one it leaves as it is).
+_UPGRADED_VERSIONS = ("1.2", "1.3")
 
-    1.2 context findings (scope note prefix) become ``effect: context``; the other findings
-    ``effect: restricts``; every finding ``binding: null`` and ``deadline: null``; the scan
-    ``acting_as: []`` and no knowledge version or as-of date (null).
+
+def upgrade_document(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A 1.2 or 1.3 document as the current version (the input is not changed); a current
+    one as it is.
+
+    1.3 to 1.4: only the version (each device's ``verdict`` follows from its fields when it
+    is read: :class:`DeviceEntry`). 1.2 to 1.3: context findings (scope note prefix) become
+    ``effect: context``; the other findings ``effect: restricts``; every finding
+    ``binding: null`` and ``deadline: null``; the scan ``acting_as: []`` and no knowledge
+    version or as-of date (null).
     """
     document = dict(data)
-    if document.get("schema_version") != "1.2":
+    version = document.get("schema_version")
+    if version not in _UPGRADED_VERSIONS:
+        return document
+    devices = document.get("devices")
+    if version == "1.3":
+        if isinstance(devices, list):
+            document["devices"] = [with_verdict(device) for device in devices]
+        document["schema_version"] = SCHEMA_VERSION
         return document
     scan = document.get("scan")
     if isinstance(scan, Mapping):
@@ -330,9 +403,8 @@ def upgrade_document(data: Mapping[str, Any]) -> dict[str, Any]:
             "knowledge_version": None,
             "knowledge_as_of": None,
         }
-    devices = document.get("devices")
     if isinstance(devices, list):
-        document["devices"] = [_upgrade_device(device) for device in devices]
+        document["devices"] = [with_verdict(_upgrade_device(device)) for device in devices]
     document["schema_version"] = SCHEMA_VERSION
     return document
 
@@ -363,6 +435,11 @@ def _unchanged(source: Any, target: dict[str, Any]) -> None:
     return None
 
 
+def _device_verdict(device: Any, entry: dict[str, Any]) -> None:
+    """The contract's ``verdict``, from the domain device (not a field of it: derived)."""
+    entry["verdict"] = verdict_of(device.restricted, device.notes, device.manufacturer)
+
+
 @dataclasses.dataclass(frozen=True)
 class _Differences:
     """How a domain dataclass differs from its contract entry (field names are the domain's)."""
@@ -379,7 +456,9 @@ class _Differences:
 _DIFFERENCES: dict[type[Any], _Differences] = {
     # In-process only: other makers the evidence supports (read by policy judging), and
     # observations not tied to an attempt (read by posture; shown through the evidence).
-    Device: _Differences(domain_only=frozenset({"alternatives", "observations"})),
+    Device: _Differences(
+        domain_only=frozenset({"alternatives", "observations"}), encode=_device_verdict
+    ),
     # Raw observations stay in-process; attempts come back without them.
     ProbeAttempt: _Differences(domain_only=frozenset({"observations"})),
     # ``observed_field`` avoids shadowing dataclasses.field; the contract says ``field``.
@@ -532,7 +611,7 @@ def to_contract_parts(result: ScanResult) -> tuple[dict[str, Any], Iterator[dict
 
 def from_contract(data: str | bytes | Mapping[str, Any]) -> ScanDocument:
     """Read a contract document back (JSON text, or the object ``json.loads`` gave); a 1.2
-    document is upgraded to the current version first (:func:`upgrade_document`).
+    or 1.3 document is upgraded to the current version first (:func:`upgrade_document`).
 
     Validation follows JSON rules in both cases (timestamps are ISO strings), so a dict
     and its JSON text are accepted or rejected alike. Raises ``pydantic.ValidationError``.
@@ -540,12 +619,15 @@ def from_contract(data: str | bytes | Mapping[str, Any]) -> ScanDocument:
     if not isinstance(data, Mapping):
         text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
         parsed: Any = None
-        if '"1.2"' in text:  # only a possible 1.2 document is parsed twice
-            try:
+        if any(f'"{version}"' in text for version in _UPGRADED_VERSIONS):
+            try:  # only a possible earlier document is parsed twice
                 parsed = json.loads(text)
             except ValueError:
                 parsed = None
-        if not isinstance(parsed, Mapping) or parsed.get("schema_version") != "1.2":
+        if (
+            not isinstance(parsed, Mapping)
+            or parsed.get("schema_version") not in _UPGRADED_VERSIONS
+        ):
             return ScanDocument.model_validate_json(data)
         data = parsed
     return ScanDocument.model_validate_json(json.dumps(upgrade_document(data)))

@@ -36,10 +36,12 @@ from provscan.model import (
 )
 from provscan.policy.evaluate import ACT_AS_ANYONE, DEFAULT_PARTY, REVIEW_NOTE_PREFIX
 from provscan.report.contract import (
+    VERDICTS,
     ScanDocument,
     ordered_devices,
     to_contract,
     to_contract_parts,
+    verdict_of,
 )
 from provscan.report.files import OutputError as OutputError  # re-exported: write_output raises it
 from provscan.report.files import guard_formula, write_atomically
@@ -68,6 +70,10 @@ CSV_COLUMNS: tuple[str, ...] = (
     "kev",
     "exposure",
     "first_action",
+    # restricted, review, unknown or clear (contract 1.4): a filter on restricted=false counts
+    # unknown devices (nothing identified them) as clear. Last, so earlier columns keep their
+    # places in the spreadsheets that read them.
+    "verdict",
 )
 
 
@@ -233,6 +239,7 @@ def render_csv(result: ScanResult) -> str:
             else "false",
             ";".join(dict.fromkeys(e.kind for e in device.exposure)),
             device.remediation[0].action if device.remediation else "",
+            verdict(device),
         )
         writer.writerow([guard_formula(cell) for cell in row])
     return buffer.getvalue()
@@ -247,7 +254,6 @@ def render_csv(result: ScanResult) -> str:
 # rich so that addresses, maker and brand names are never broken across lines.
 
 #: Verdict groups, in the order the table shows them (most urgent first).
-VERDICTS: tuple[str, ...] = ("restricted", "review", "unknown", "clear")
 _GROUP_HEADINGS = {
     "restricted": ("Restricted", "bold red", ""),
     "review": ("To review", "bold yellow", "a restricted maker is possible, not established"),
@@ -286,19 +292,13 @@ _DROP = ("Conf.", "Type", "Firmware", "Maker")
 
 
 def verdict(device: Device) -> str:
-    """The group a device is shown in: one of :data:`VERDICTS` (the one place that maps
-    device fields to a verdict).
+    """The group a device is shown in: one of :data:`VERDICTS`, the contract's ``verdict``
+    (:func:`~provscan.report.contract.verdict_of`).
 
     Review is what policy judging flags with a ``review:`` note (a restricted maker that is
     possible but not established); findings of context-only measures alone change nothing.
     """
-    if device.restricted:
-        return "restricted"
-    if any(note.startswith(REVIEW_NOTE_PREFIX) for note in device.notes):
-        return "review"
-    if device.manufacturer is None:
-        return "unknown"
-    return "clear"
+    return verdict_of(device.restricted, device.notes, device.manufacturer)
 
 
 def summary_line(result: ScanResult) -> str:
