@@ -491,10 +491,20 @@ def _print_org_types(policies: Iterable[Policy], fmt: PolicyFormat) -> None:
         document = {"org_types": [{"id": i, "description": d} for i, d in rows]}
         typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
         return
+    from provscan.commands.common import wrap_words
+
+    # Each description wraps between words under itself, within the terminal's width (a
+    # newcomer found lines of 136 characters at 80 columns); the ids are never broken.
     width = max(len(org_id) for org_id, _ in rows)
+    terminal = Console().width
     for org_id, description in rows:
-        typer.echo(f"{org_id:<{width}}  {description}")
-    typer.echo("\nUse: --as ID[,ID...] (or [organisation] as = [...] in the config file).")
+        for line in wrap_words(f"{org_id:<{width}}  {description}", terminal, indent=width + 2):
+            typer.echo(line)
+    typer.echo("")
+    for line in wrap_words(
+        "Use: --as ID[,ID...] (or [organisation] as = [...] in the config file).", terminal
+    ):
+        typer.echo(line)
 
 
 def _state_dir(state_dir: Path | None) -> Path:

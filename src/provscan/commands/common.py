@@ -328,6 +328,36 @@ def nmap_fallback(enabled: bool) -> ServiceProbes | None:
         return None
 
 
+def wrap_words(text: str, width: int, *, indent: int = 2) -> list[str]:
+    """``text`` as lines of at most ``width`` terminal cells (measured as rich measures them),
+    broken between words, each line after the first ``indent`` spaces in (a hanging indent:
+    a continued line is not read as a new message). A word is never split (an address, a
+    path, a CVE id, a part number): one longer than a line gets a line of its own, wider
+    than ``width``. The spaces inside a line are kept (aligned labels stay aligned)."""
+    from rich.cells import cell_len
+
+    lines: list[str] = []
+    for paragraph in text.expandtabs().splitlines() or [""]:
+        line = paragraph[: len(paragraph) - len(paragraph.lstrip())]
+        words_on_line = 0
+        for chunk in re.findall(r"\S+\s*", paragraph):
+            if words_on_line and cell_len(line) + cell_len(chunk.rstrip()) > width:
+                lines.append(line.rstrip())
+                line, words_on_line = " " * indent, 0
+            line += chunk
+            words_on_line += 1
+        lines.append(line.rstrip())
+    return lines
+
+
+def say(message: str, console: Console = stderr, *, indent: int = 2) -> None:
+    """``message`` (never read as markup) wrapped to ``console``'s width between words with a
+    hanging ``indent`` (:func:`wrap_words`): a summary or a note on stderr stays within the
+    terminal, its identifiers whole."""
+    for line in wrap_words(message, console.width, indent=indent):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
 def warn(message: str) -> None:
     """A one-line warning on stderr (its text, which may come from a file or a device, is never
     read as markup)."""

@@ -16,7 +16,7 @@ import functools
 import json
 import re
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -69,6 +69,10 @@ REPORTABLE_FIELDS = frozenset(
 MAX_REPORT_BYTES = 512 * 1024 * 1024
 
 
+class NothingAnswered(ProvscanError):
+    """No device answered at the address: nothing to explain (exit 1, not a bad argument)."""
+
+
 class ExplainFormat(StrEnum):
     table = "table"
     json = "json"
@@ -113,6 +117,31 @@ class NearMiss:
 
 
 @dataclass(frozen=True)
+class ProbeOutcome:
+    """What one probe got on one port, read from the attempt the device already carries."""
+
+    probe: str
+    port: int
+    #: ``matched`` (a rule matched what it got), ``no match`` (it answered, no rule matched),
+    #: ``timeout``, ``refused``, ``closed``, ``malformed``, ``truncated`` or ``error``.
+    outcome: str
+    detail: str = ""
+
+
+#: The outcomes in words, as the human view says them (one probe; several).
+OUTCOME_WORDS = {
+    "matched": ("answered and a rule matched", "answered and a rule matched"),
+    "no match": ("answered but matched no rule", "answered but matched no rule"),
+    "timeout": ("timed out", "timed out"),
+    "refused": ("refused", "refused"),
+    "closed": ("closed without an answer", "closed without an answer"),
+    "malformed": ("malformed reply", "malformed replies"),
+    "truncated": ("reply cut short", "replies cut short"),
+    "error": ("failed", "failed"),
+}
+
+
+@dataclass(frozen=True)
 class Explanation:
     address: str
     verdict: str
@@ -131,6 +160,8 @@ class Explanation:
     near_misses: tuple[NearMiss, ...] = ()
     unexplained: tuple[dict[str, Any], ...] = ()
     attempts: tuple[str, ...] = field(default_factory=tuple)
+    #: What each probe got, in words (:class:`ProbeOutcome`): why a device stayed unknown.
+    probes: tuple[ProbeOutcome, ...] = ()
     #: Who the verdict was judged for: the org types of ``--as`` (``["all"]``: anyone; empty:
     #: the default reading, a national government body).
     acting_as: tuple[str, ...] = ()
@@ -139,7 +170,13 @@ class Explanation:
 
 
 def register(app: typer.Typer) -> None:
-    from provscan.commands.common import epilog
+    from provscan.commands.common import (
+        EXIT_ERROR,
+        EXIT_INTERRUPTED,
+        EXIT_OK,
+        EXIT_USAGE,
+        epilog,
+    )
 
     app.command(
         name="explain",
@@ -148,6 +185,21 @@ def register(app: typer.Typer) -> None:
             "provscan explain 127.77.1.10 --ports 80,554 --format json",
             "provscan explain 127.77.1.10 --as ca:individual",
             "provscan explain --from scan.json 127.77.13.10",
+            codes=[
+                (EXIT_OK, "done"),
+                (
+                    EXIT_ERROR,
+                    "nothing answered at the address on the ports probed (no device to "
+                    "explain), a runtime error (message on stderr), or the output pipe closed "
+                    "early (| head)",
+                ),
+                (
+                    EXIT_USAGE,
+                    "bad argument (a range, an unknown policy or org type), or a --from file "
+                    "that is missing, unreadable, not a -f json report, or without the address",
+                ),
+                (EXIT_INTERRUPTED, "interrupted (Ctrl-C)"),
+            ],
         ),
     )(explain)
 
@@ -210,8 +262,9 @@ def explain(
             judged_as = resolve_acting_as(acting_as)
             device, observations = _scan_one(address, ports, policy, judged_as, use_nmap_fallback)
         if device is None:
-            where = f"in {report}" if report is not None else "on the ports scanned"
-            raise fail(f"no device {address} {where}", EXIT_USAGE)
+            # only a report lacks it (a scan where nothing answered raised NothingAnswered):
+            # the address and the report do not go together, a bad argument
+            raise fail(f"no device {address} in {report}", EXIT_USAGE)
         result = build_explanation(device, observations, knowledge, acting_as=judged_as)
     except UsageProblem as exc:
         raise fail(str(exc), EXIT_USAGE) from None
@@ -254,11 +307,77 @@ def _from_report(
     try:
         result = to_domain(from_contract(data))
     except (ValidationError, ValueError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"{path} is not a provscan scan report (-f json): {first}") from None
+        reason = _not_a_report(data, exc)
+        raise InputError(f"{path} is not a provscan scan report (-f json): {reason}") from None
     wanted = _normal_address(address)
     device = next((d for d in result.devices if _normal_address(d.ip) == wanted), None)
     return device, [], tuple(result.info.acting_as)
+
+
+#: Documents other provscan commands write, told by their top-level keys: a file given to
+#: --from is named for what it is rather than with the validator's thousands of errors.
+_OTHER_DOCUMENTS: tuple[tuple[frozenset[str], str], ...] = (
+    (frozenset({"inventory", "devices"}), "an inventory export (provscan inventory -f json)"),
+    (frozenset({"rows", "summary"}), "a screened list (provscan screen -f json)"),
+    (frozenset({"address", "verdict", "evidence"}), "an explanation (provscan explain -f json)"),
+    (frozenset({"old", "new", "added", "removed"}), "a diff of two scans (provscan diff -f json)"),
+    (frozenset({"scans"}), "a list of stored scans (provscan scans -f json)"),
+    (frozenset({"cases"}), "a list of cases (provscan cases list -f json)"),
+    (frozenset({"org_types"}), "the organisation types (provscan policies --as-types -f json)"),
+    (frozenset({"policies"}), "the policy list (provscan policies -f json)"),
+    (frozenset({"input", "status", "reason"}), "a lookup result (provscan lookup -f json)"),
+)
+
+
+def _not_a_report(data: bytes, exc: Exception) -> str:
+    """What ``data`` is instead of a scan report, in a few words: empty, cut short, not JSON,
+    JSON Lines, another command's document, a report of another schema version; the
+    validator's own first problem only for what looks like a scan report and fails it."""
+    from pydantic import ValidationError
+
+    from provscan.report.contract import _UPGRADED_VERSIONS, SCHEMA_VERSION
+
+    text = data.decode("utf-8", "replace")
+    if not text.strip():
+        return "the file is empty"
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        position = getattr(error, "pos", 0)
+        message = str(getattr(error, "msg", error))
+        try:
+            head = json.loads(text.lstrip().split("\n", 1)[0])
+        except ValueError:
+            head = None
+        if isinstance(head, dict) and head.get("type") == "scan":
+            return "it is JSON Lines (-f jsonl), one object a line; give the -f json output"
+        rest = re.sub(r"\\.", "", text[position + 1 :])  # escaped characters are no quotes
+        unclosed = message.startswith("Unterminated string") and '"' not in rest
+        if position >= len(text.rstrip()) or unclosed:
+            return (
+                f"its JSON ends in the middle after {len(data)} bytes (cut short, or still "
+                "being written?)"
+            )
+        line = text.count("\n", 0, position) + 1
+        return f"it is not JSON (line {line}: {message})"
+    if not isinstance(document, dict):
+        return "it is a JSON array" if isinstance(document, list) else "it is a single JSON value"
+    keys = set(document)
+    for wanted, what in _OTHER_DOCUMENTS:
+        if wanted <= keys:
+            return f"it is {what}"
+    version = document.get("schema_version")
+    if {"scan", "devices"} <= keys and version is not None and not str(version).startswith("1."):
+        oldest = _UPGRADED_VERSIONS[0]
+        return f"its schema version is {version}; this provscan reads {oldest} to {SCHEMA_VERSION}"
+    if {"scan", "devices"} <= keys and isinstance(exc, ValidationError):
+        problems = exc.errors()
+        where = ".".join(str(part) for part in problems[0]["loc"]) if problems else ""
+        first = f"{where}: {problems[0]['msg']}" if problems else str(exc).splitlines()[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        return f"it looks like one but does not validate: {first}{more}"
+    listed = ", ".join(sorted(keys)[:5]) + (", …" if len(keys) > 5 else "")
+    return f"it is a JSON object with other keys ({listed or 'none'})"
 
 
 def _normal_address(text: str) -> str:
@@ -276,9 +395,10 @@ def _scan_one(
     policy: str | None,
     acting_as: Sequence[str],
     use_nmap_fallback: bool = True,
-) -> tuple[Device | None, list[Observation]]:
+) -> tuple[Device, list[Observation]]:
     from provscan.commands.common import nmap_fallback, parse_policy_ids
     from provscan.pipeline import run_interruptibly, run_scan
+    from provscan.report.wording import plural
     from provscan.targets import build_targets, parse_ports
     from provscan.transport.limits import DEFAULT_PORTS
 
@@ -298,13 +418,14 @@ def _scan_one(
             service_probes=nmap_fallback(use_nmap_fallback),
         )
     )
-    device = result.devices[0] if result.devices else None
-    observations = (
-        [o for attempt in device.attempts for o in attempt.observations] + list(device.observations)
-        if device is not None
-        else []
-    )
-    return device, observations
+    if not result.devices:
+        raise NothingAnswered(
+            f"nothing answered at {address} on the {plural(len(port_list), 'port')} scanned; "
+            "it may be off, filtered, or listening on other ports (--ports LIST)"
+        )
+    device = result.devices[0]
+    observations = [o for attempt in device.attempts for o in attempt.observations]
+    return device, observations + list(device.observations)
 
 
 # -- the explanation ----------------------------------------------------------------------
@@ -393,6 +514,7 @@ def build_explanation(
         f"{a.probe}/{a.port} {a.status.value}" + (f" ({a.error})" if a.error else "")
         for a in device.attempts
     )
+    probes = probe_outcomes(device)
     if device.restricted:
         verdict = "restricted"
     elif device.manufacturer is None:
@@ -417,9 +539,27 @@ def build_explanation(
         near_misses=near,
         unexplained=unexplained,
         attempts=attempts,
+        probes=probes,
         acting_as=tuple(acting_as),
         judged_for=_judged_for(acting_as, device),
     )
+
+
+def probe_outcomes(device: Device) -> tuple[ProbeOutcome, ...]:
+    """What each probe got on the device, from the attempts it carries (nothing is sent): a
+    probe that completed is ``matched`` when an evidence item came from it (its protocol and
+    port), else ``no match``; a failed one keeps its status and error."""
+    from provscan.model import AttemptStatus
+
+    sources = {(item.protocol, item.port) for item in device.evidence}
+    outcomes = []
+    for attempt in device.attempts:
+        if attempt.status is AttemptStatus.OK:
+            outcome = "matched" if (attempt.probe, attempt.port) in sources else "no match"
+        else:
+            outcome = attempt.status.value
+        outcomes.append(ProbeOutcome(attempt.probe, attempt.port, outcome, attempt.error))
+    return tuple(outcomes)
 
 
 def _maker_support(
@@ -577,7 +717,9 @@ def render(result: Explanation, width: int = WIDTH) -> list[str]:
     out += wrap(" · ".join(d for d in details if d))
     out.append("")
     out.append("Evidence")
-    if not result.evidence:
+    if not result.evidence and result.verdict == "unknown" and result.probes:
+        out += wrap("none: no rule matched what the probes got (why: below)")
+    elif not result.evidence:
         out.append("  none: nothing observed matched a rule")
     for line in result.evidence:
         where = f"{line.field}" + (f":{line.port}" if line.port is not None else "")
@@ -600,6 +742,8 @@ def render(result: Explanation, width: int = WIDTH) -> list[str]:
         out += wrap(f"{support.maker}{family}: {mark} - {support.reason}", "  ", "- ")
     for conflict in result.conflicts:
         out += wrap(f"conflict: {conflict}", "  ", "- ")
+    if result.verdict == "unknown":
+        out += _why_unknown(result.probes, wrap)
     out.append("")
     out.append("Measures")
     if not result.measures:
@@ -636,4 +780,47 @@ def render(result: Explanation, width: int = WIDTH) -> list[str]:
         out.append("Notes")
         for note in result.notes:
             out += wrap(note, "  ", "- ")
+    return out
+
+
+#: At most this many probes are listed under "Why it stayed unknown" (JSON has them all).
+MAX_PROBES_LISTED = 12
+#: Longest probe error shown in the human view.
+DETAIL_CHARS = 100
+
+
+def _why_unknown(probes: Sequence[ProbeOutcome], wrap: Callable[..., list[str]]) -> list[str]:
+    """What each probe got on a device that stayed unknown: the timeouts, refusals and
+    malformed replies are the reason, as much as what answered and matched no rule."""
+    out = ["", "Why it stayed unknown: what each probe got"]
+    if not probes:
+        out += wrap(
+            "no probe ran on it (no open port was found): only what it announced on the "
+            "network was read, and no rule matched that"
+        )
+        return out
+    counts: dict[str, int] = {}
+    for probe in probes:
+        counts[probe.outcome] = counts.get(probe.outcome, 0) + 1
+    answered = counts.get("matched", 0) + counts.get("no match", 0)
+    failed = len(probes) - answered
+    if not answered:
+        summary = f"no probe got a usable answer ({len(probes)} tried)"
+    elif failed:
+        summary = f"{failed} of {len(probes)} probes got no usable answer"
+    else:
+        summary = f"every probe answered ({len(probes)})"
+    parts = ", ".join(
+        f"{count} {OUTCOME_WORDS[outcome][count > 1]}"
+        for outcome, count in sorted(counts.items(), key=lambda item: -item[1])
+    )
+    out += wrap(f"{summary}: {parts}")
+    for probe in probes[:MAX_PROBES_LISTED]:
+        detail = " ".join(probe.detail.split())
+        if len(detail) > DETAIL_CHARS:
+            detail = detail[: DETAIL_CHARS - 1] + "…"
+        words = OUTCOME_WORDS[probe.outcome][0] + (f" ({detail})" if detail else "")
+        out += wrap(f"{probe.probe}:{probe.port} {words}", "  ", "- ")
+    if len(probes) > MAX_PROBES_LISTED:
+        out.append(f"  … {len(probes) - MAX_PROBES_LISTED} more (--format json)")
     return out

@@ -198,9 +198,22 @@ def status(
         }
         typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
     else:
-        for line in _status_lines(pack, installed, limit):
-            typer.echo(line)
-        typer.echo(f"Verification:        {verification.summary()}")
+        import sys
+
+        from rich.console import Console
+
+        from provscan.commands.common import wrap_words
+
+        # On a terminal each value wraps between words under itself, within its width (a
+        # newcomer found a 172-character "Verification:" line at 80 columns); into a pipe or
+        # a file a value stays on its line, whole for grep (-f json has every field).
+        width = Console().width if sys.stdout.isatty() else None
+        lines = _status_lines(pack, installed, limit)
+        lines.append(f"Verification:        {verification.summary()}")
+        for line in lines:
+            indent = _VALUE_COLUMN if line[:1].strip() else len(line) - len(line.lstrip()) + 2
+            for part in [line] if width is None else wrap_words(line, width, indent=indent):
+                typer.echo(part)
     if warning:
         warn(warning)
     if not verification.ok:
@@ -211,6 +224,10 @@ def status(
             "with `provscan knowledge update --rollback`"
         )
         raise fail(f"{verification.summary()}; {fix}", EXIT_ERROR)
+
+
+#: Where the values of ``knowledge status`` start ("Oldest source check: " and its space).
+_VALUE_COLUMN = 21
 
 
 def _days(count: int) -> str:

@@ -175,6 +175,7 @@ def screen(
         fail_for,
         guard_output,
         resolve_acting_as,
+        say,
         stderr,
     )
     from provscan.commands.knowledge import warn_if_stale
@@ -255,9 +256,10 @@ def screen(
     if not quiet:
         for note in notes:
             stderr.print(f"note: {note}", highlight=False, markup=False)
+        # wrapped to the terminal between words (a newcomer found a 151-character summary)
         names = ", ".join(f"{role}={name!r}" for role, name in summary.columns.items() if name)
-        stderr.print(f"columns: {names}", highlight=False, markup=False)
-        stderr.print(summary_line(summary), highlight=False, markup=False)
+        say(f"columns: {names}")
+        say(summary_line(summary))
     if fail_on_restricted and summary.restricted:
         raise typer.Exit(EXIT_RESTRICTED)
 

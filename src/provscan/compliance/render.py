@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -231,6 +232,7 @@ def _table(*columns: str, title: str | None = None) -> Table:
 
 
 _STATUS_STYLE = {"present": "green", "missing": "yellow", "gone": "dim"}
+_STATUS_ORDER = {status: order for order, status in enumerate(_STATUS_STYLE)}
 _CASE_STYLE = {"verified": "green", "open": "bold red"}
 
 
@@ -265,12 +267,41 @@ def _left_out(names: Sequence[str], where: str, console: Console) -> None:
         console.print(f"({listed} left out at this width: {where})", style="dim", highlight=False)
 
 
+#: What the Restr. column says for each verdict: an unknown device is not "no" (nothing
+#: identified it, so nothing cleared it: newcomer review), a review one is not either.
+_RESTRICTED_WORDS = {
+    "restricted": ("yes", "bold red"),
+    "review": ("review", "yellow"),
+    "unknown": ("unknown", "yellow"),
+    "clear": ("no", ""),
+}
+
+
+def _restricted_cell(
+    restricted: bool, manufacturer: str | None, verdict: str | None = None
+) -> Text:
+    """The Restr. cell: the device's verdict when its document has one (contract 1.4), else
+    what its fields say (an inventory row keeps no review notes: a maker-less device is
+    unknown)."""
+    if verdict not in _RESTRICTED_WORDS:
+        verdict = "restricted" if restricted else "unknown" if manufacturer is None else "clear"
+    word, style = _RESTRICTED_WORDS[verdict]
+    return Text(word, style=style)
+
+
 def inventory_table(devices: Sequence[InventoryDevice], console: Console) -> None:
     """The devices, one table per site (one table when no scan named a site)."""
     restricted = sum(d.restricted for d in devices)
-    present = sum(d.status == "present" for d in devices)
+    statuses = Counter(d.status for d in devices)
+    present = statuses.get("present", 0)
+    counted = ", ".join(
+        f"{statuses[status]} {status}"
+        for status in sorted(statuses, key=lambda name: (_STATUS_ORDER.get(name, 3), name))
+    )
     console.print(
-        f"{len(devices)} devices ({present} present), {restricted} restricted", highlight=False
+        f"{len(devices)} devices ({counted if present != len(devices) else f'{present} present'})"
+        f", {restricted} restricted",
+        highlight=False,
     )
     by_site: dict[str | None, list[InventoryDevice]] = {}
     for device in devices:
@@ -281,18 +312,36 @@ def inventory_table(devices: Sequence[InventoryDevice], console: Console) -> Non
         if len(by_site) > 1 or site is not None:
             title = f"Site {site or '(none)'}: {len(members)} devices"
         rows = [_inventory_row(d) for d in members]
-        # Maker and brand wrap between words; models and addresses never break.
-        maker_width = _longest_word(row["Maker"] for row in rows)
+        # A status every device shares (the line above counts it) gives way first, then the
+        # device ids, so that a maker and its brand stay on one line (a newcomer found
+        # "Hikvision /" and "Interlogix" on two at 80 columns). Only when that is not enough
+        # do they wrap, between words; models and addresses never break.
+        uniform = ("Status",) if len(set(statuses)) == 1 else ()
+        if _fits(_INVENTORY_COLUMNS, rows, console.width, drop=(*uniform, "Device")):
+            shrink: tuple[tuple[str, int], ...] = ()
+            drop: tuple[str, ...] = (*uniform, "Device")
+        else:
+            shrink = (("Maker", _longest_word(row["Maker"] for row in rows)),)
+            drop = ("Device", *uniform)
         left_out = _fitted_table(
             _INVENTORY_COLUMNS,
             rows,
             console,
-            shrink=(("Maker", maker_width),),
-            drop=("Device",),
+            shrink=shrink,
+            drop=drop,
             wrapping=frozenset({"Maker"}),
             title=title,
         )
     _left_out(left_out, "see -f json", console)
+
+
+def _fits(
+    columns: Sequence[str], rows: Sequence[dict[str, Text]], width: int, drop: Sequence[str]
+) -> bool:
+    """Whether ``rows`` fit ``width`` at their natural widths, leaving out ``drop`` columns
+    (in that order) as far as needed."""
+    widths = fit_columns(columns, rows, width, shrink=(), drop=drop, indent=0)
+    return sum(widths.values()) + 2 * (len(widths) - 1) <= width
 
 
 _INVENTORY_COLUMNS = ("Device", "Status", "IP", "Maker", "Model", "Restr.", "Case")
@@ -312,7 +361,7 @@ def _inventory_row(d: InventoryDevice) -> dict[str, Text]:
         "IP": Text(d.ip),
         "Maker": Text(maker),
         "Model": Text(d.model or "-"),
-        "Restr.": Text("yes", style="bold red") if d.restricted else Text("no"),
+        "Restr.": _restricted_cell(d.restricted, d.manufacturer),
         "Case": Text(case),
     }
 
@@ -349,45 +398,83 @@ def scans_table(scans: Sequence[ScanSummary], console: Console) -> None:
 
 
 def diff_table(result: ScanDiff, console: Console) -> None:
-    console.print(
-        f"{result.old.id} ({_when(result.old.started_at)}) -> "
-        f"{result.new.id} ({_when(result.new.started_at)}): "
-        f"{len(result.added)} added, {len(result.removed)} removed, "
-        f"{len(result.changed)} changed",
-        highlight=False,
+    """The differences between two scans, fitted to the console like the inventory: ids,
+    addresses, models and CVE ids are never broken; each change has a line of its own."""
+    parts = (
+        f"{result.old.id} ({_when(result.old.started_at)}) ->",
+        f"{result.new.id} ({_when(result.new.started_at)}):",
+        f"{len(result.added)} added, {len(result.removed)} removed, {len(result.changed)} changed",
     )
+    # one line when it fits, else a line each: never a scan id cut or a count left alone
+    header = " ".join(parts)
+    for line in [header] if len(header) <= console.width else parts:
+        console.print(line, highlight=False, no_wrap=True, overflow="ignore")
+    left_out: list[str] = []
     for title, items, style in (
         ("Added", result.added, "green"),
         ("Removed", result.removed, "red"),
     ):
         if not items:
             continue
-        table = _table("Device", "IP", "Maker", "Model", "Restr.", title=title)
-        for item in items:
-            table.add_row(
-                item["device_id"],
-                Text(item["ip"] or "-"),
-                Text(item.get("manufacturer") or "unknown"),
-                Text(item.get("model") or "-"),
-                "yes" if item.get("restricted") else "no",
-                style=style,
-            )
-        console.print(table)
+        rows = [
+            {
+                "Device": Text(item["device_id"], style=style),
+                "IP": Text(item["ip"] or "-", style=style),
+                "Maker": Text(item.get("manufacturer") or "unknown", style=style),
+                "Model": Text(item.get("model") or "-", style=style),
+                "Restr.": _restricted_cell(
+                    bool(item.get("restricted")), item.get("manufacturer"), item.get("verdict")
+                ),
+            }
+            for item in items
+        ]
+        left_out += _fitted_table(
+            ("Device", "IP", "Maker", "Model", "Restr."),
+            rows,
+            console,
+            shrink=(("Maker", _longest_word(row["Maker"] for row in rows)),),
+            drop=("Device",),
+            wrapping=frozenset({"Maker"}),
+            title=title,
+        )
     if result.changed:
-        table = _table("Device", "IP", "Change", title="Changed")
-        for item in result.changed:
-            changes = "; ".join(
-                f"{name}: {_short(old)} -> {_short(new)}"
-                for name, (old, new) in item["changes"].items()
-            )
-            table.add_row(item["device_id"], Text(item["device"]["ip"]), Text(changes))
-        console.print(table)
+        rows = [
+            {
+                "Device": Text(item["device_id"]),
+                "IP": Text(item["device"]["ip"] or "-"),
+                # one change a line; a list (CVE ids) wraps between its items, never inside one
+                "Change": Text(
+                    "\n".join(
+                        f"{name}: {_listed(old)} -> {_listed(new)}"
+                        for name, (old, new) in item["changes"].items()
+                    )
+                ),
+            }
+            for item in result.changed
+        ]
+        left_out += _fitted_table(
+            ("Device", "IP", "Change"),
+            rows,
+            console,
+            shrink=(("Change", max(_longest_word(row["Change"] for row in rows), 30)),),
+            drop=("Device",),
+            wrapping=frozenset({"Change"}),
+            title="Changed",
+        )
+    _left_out(list(dict.fromkeys(left_out)), "see -f json", console)
     if result.not_covered:
         console.print(
             f"{len(result.not_covered)} device(s) of the old scan lie outside what the new "
             "scan covered: not counted as removed",
             highlight=False,
         )
+
+
+def _listed(value: object) -> str:
+    """A changed value in the diff table: a list's items apart, so that it wraps between them."""
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "none"
+    return _short(value)
 
 
 def _short(value: object) -> str:

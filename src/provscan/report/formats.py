@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from rich.cells import cell_len
 from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
 from rich.table import Table
@@ -495,7 +496,9 @@ def fit_columns(
     down to its minimum) to fit ``width`` and, when that is not enough, without the ``drop``
     columns. Columns in neither keep their natural width, so identifiers are never split
     (the inventory, cases and lab tables fit their columns with this too)."""
-    natural = {name: max([len(name), *(row[name].cell_len for row in rows)]) for name in columns}
+    natural = {
+        name: max([len(name), *(_widest_line(row[name]) for row in rows)]) for name in columns
+    }
     kept = list(columns)
     while True:
         widths = {name: natural[name] for name in kept}
@@ -511,6 +514,11 @@ def fit_columns(
         if excess <= 0 or not droppable:
             return widths
         kept.remove(droppable[0])
+
+
+def _widest_line(cell: Text) -> int:
+    """The width of ``cell``'s longest line (a cell may hold several, e.g. one per change)."""
+    return max((cell_len(line) for line in cell.plain.split("\n")), default=0)
 
 
 def print_columns(
