@@ -8,7 +8,9 @@ import errno
 import os
 import pty
 import subprocess
-from collections.abc import Sequence
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from provscan.lab.server import load_devices
 from provscan.lab.spec import DeviceSpec
@@ -87,3 +89,31 @@ def run_in_terminal(
         status = process.wait(timeout=timeout)
         assert status == 0, process.stderr.read() if process.stderr else ""
     return b"".join(chunks).decode("utf-8").replace("\r", "").splitlines()
+
+
+def run_provscan(
+    *args: str,
+    width: int | None = None,
+    env: Mapping[str, str] | None = None,
+    unset: Sequence[str] = ("LINES",),
+    cwd: Path | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """``python -m provscan ARGS`` as a user runs it, its output as text: ``width`` sets
+    COLUMNS (and NO_COLOR), ``env`` adds variables, ``unset`` removes some (LINES by default:
+    a terminal's own would change the layout under test). Never raises on the exit code."""
+    environment = dict(os.environ)
+    if width is not None:
+        environment |= {"COLUMNS": str(width), "NO_COLOR": "1"}
+    environment |= dict(env or {})
+    for name in unset:
+        environment.pop(name, None)
+    return subprocess.run(
+        [sys.executable, "-m", "provscan", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env=environment,
+        cwd=cwd,
+    )

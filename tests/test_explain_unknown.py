@@ -10,14 +10,12 @@ inventory export printed pydantic's "4235 validation errors for ScanDocument".
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from dataclasses import asdict
 from pathlib import Path
 
 import pytest
-from helpers import SESSION_DEVICES, SESSION_OCTET
+from helpers import SESSION_DEVICES, SESSION_OCTET, run_provscan
 
 from provscan.commands.explain import build_explanation, render
 from provscan.compliance.render import inventory_document
@@ -30,14 +28,7 @@ GOLDEN_REPORT = Path(__file__).parent / "report" / "golden" / "scan_v1_2.json"
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "provscan", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, "COLUMNS": "80"},
-    )
+    return run_provscan(*args, env={"COLUMNS": "80"}, unset=())
 
 
 def _attempt(probe: str, port: int, status: AttemptStatus, error: str = "") -> ProbeAttempt:

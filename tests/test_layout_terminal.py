@@ -9,12 +9,9 @@ broken in `inventory` and `cases list`; and `lookup` lines of ~250 characters.
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 
 import pytest
-from helpers import TEST_LIMITS
+from helpers import TEST_LIMITS, run_provscan
 
 from provscan.lab.server import Lab, load_devices
 from provscan.store.db import open_store
@@ -27,16 +24,7 @@ STORE_LAB_IDS = ("hik-ptz", "truvision-nvr", "dahua-fw-33044-vulnerable", "dahua
 
 
 def _run(width: int, *args: str) -> list[str]:
-    environment = os.environ | {"COLUMNS": str(width), "NO_COLOR": "1"}
-    environment.pop("LINES", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "provscan", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env=environment,
-    )
+    result = run_provscan(*args, width=width)
     assert result.returncode == 0, result.stderr
     return result.stdout.splitlines()
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from helpers import run_in_terminal
+from helpers import run_in_terminal, run_provscan
 from rich.console import Console
 
 from provscan.commands.common import wrap_words
@@ -37,16 +36,7 @@ PURCHASE = ROOT / "examples" / "purchase.csv"
 
 
 def _provscan(width: int, *args: str) -> subprocess.CompletedProcess[str]:
-    environment = os.environ | {"COLUMNS": str(width), "NO_COLOR": "1"}
-    environment.pop("LINES", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "provscan", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env=environment,
-    )
+    result = run_provscan(*args, width=width)
     assert result.returncode == 0, result.stderr
     return result
 

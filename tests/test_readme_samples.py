@@ -21,12 +21,11 @@ import dataclasses
 import io
 import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import run_provscan
 from rich.console import Console
 
 from provscan.lab.server import load_devices, run_lab_in_thread
@@ -99,21 +98,12 @@ def test_the_screen_sample_is_what_screen_prints(tmp_path: Path) -> None:
     start = text.index(f"`{command}` prints on stderr")
     sample = text[start:].split("```text\n", 1)[1].split("```", 1)[0]
     # the defaults, whatever the user's own config file says (`as`: whom it is judged for)
-    environment = os.environ | {
-        "COLUMNS": "80",
-        "NO_COLOR": "1",
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-    }
-    for name in ("LINES", "PROVSCAN_CONFIG"):
-        environment.pop(name, None)
     arguments = [*command.split()[1:-1], str(tmp_path / "screened.csv")]
-    result = subprocess.run(
-        [sys.executable, "-m", "provscan", *arguments],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env=environment,
+    result = run_provscan(
+        *arguments,
+        width=80,
+        env={"XDG_CONFIG_HOME": str(tmp_path / "config")},
+        unset=("LINES", "PROVSCAN_CONFIG"),
         cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr
