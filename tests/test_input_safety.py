@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import os
 import shutil
 import socket
@@ -164,8 +165,11 @@ def test_gzip_damaged_after_good_packets_is_a_warning_and_incomplete(tmp_path: P
     # Keep the first three quarters intact (many read chunks), then scramble the stream.
     damaged.write_bytes(good[: len(good) * 3 // 4] + bytes(range(256)) * 64)
     result = run("pcap", str(damaged), "--no-db", "-f", "json")
-    assert result.returncode == 0, result.stderr
-    assert "gzip" in result.stderr and "warning" in result.stderr
+    # exit 4: the input was damaged; what it held before the damage is printed all the same
+    assert result.returncode == 4, result.stderr
+    assert "damaged.pcap.gz is corrupt" in result.stderr and "warning" in result.stderr
+    document = json.loads(result.stdout)
+    assert document["devices"] and document["scan"]["complete"] is False
 
 
 # -- --db never creates directories; files are private -----------------------------------
