@@ -6,12 +6,11 @@ import csv
 import io
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
 import pytest
-from helpers import SESSION_DEVICES
+from helpers import SESSION_DEVICES, run_provscan
 
 from provscan.lab.server import Lab
 from provscan.report.contract import load_schema
@@ -22,13 +21,7 @@ CLEAN = next(d for d in SESSION_DEVICES if d.expect.restricted is False and d.ex
 
 
 def run(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "provscan", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return run_provscan(*args, unset=(), timeout=timeout)
 
 
 def assert_clean_failure(result: subprocess.CompletedProcess[str], code: int, message: str) -> None:

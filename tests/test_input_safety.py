@@ -11,10 +11,10 @@ import shutil
 import socket
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import run_provscan
 
 from provscan.errors import TargetError
 from provscan.targets import build_targets, looks_like_address
@@ -26,14 +26,7 @@ LAB_CAPTURE = Path(__file__).parent / "pcap" / "fixtures" / "lab_scan.pcap.gz"
 def run(
     *args: str, cwd: Path | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "provscan", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        cwd=cwd,
-    )
+    return run_provscan(*args, unset=(), cwd=cwd, timeout=timeout)
 
 
 def one_line_error(result: subprocess.CompletedProcess[str], code: int, message: str) -> None:

@@ -6,12 +6,11 @@ from __future__ import annotations
 import csv
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
 import pytest
-from helpers import SESSION_DEVICES
+from helpers import SESSION_DEVICES, run_provscan
 
 from provscan.lab.server import Lab
 from provscan.report.contract import load_schema
@@ -28,13 +27,7 @@ HIKVISION = next(
 
 
 def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "provscan", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return run_provscan(*args, unset=(), timeout=timeout)
 
 
 def lookup_json(*args: str) -> dict[str, object]:
