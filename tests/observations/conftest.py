@@ -17,6 +17,7 @@ from collections.abc import Mapping
 import pytest
 from observed import CLIENT, CLIENT_PORT, SERVER, Converse, RunProbe, Script
 
+from provscan.knowledge import load_knowledge
 from provscan.knowledge.schema import HttpEndpoint
 from provscan.model import AttemptStatus, Observation
 from provscan.passive.decode import TCP_ACK, TCP_FIN, TCP_SYN
@@ -85,16 +86,21 @@ def run_probe() -> RunProbe:
 
 @pytest.fixture()
 def converse() -> Converse:
-    """One captured conversation to ``port``: the client's bytes, then the server's."""
+    """One captured conversation to ``port``: the client's bytes, then the server's (read
+    with ``endpoints`` and the bundled knowledge's passive path prefixes unless given)."""
 
     def run(
         port: int,
         client: bytes,
         server: bytes,
         endpoints: Mapping[str, HttpEndpoint] | None = None,
+        path_prefixes: Mapping[str, str] | None = None,
     ) -> dict[str, list[Observation]]:
+        if path_prefixes is None:  # the bundled knowledge's, as a capture is read
+            http = load_knowledge().http_endpoints
+            path_prefixes = http.prefix_extractors() if http is not None else {}
         sink = RecordingSink()
-        table = FlowTable(StreamAnalyser(sink, endpoints or {}).analyse)
+        table = FlowTable(StreamAnalyser(sink, endpoints or {}, path_prefixes).analyse)
         table.segment(CLIENT, CLIENT_PORT, SERVER, port, 100, TCP_SYN, b"", 1, 0.0)
         table.segment(SERVER, port, CLIENT, CLIENT_PORT, 900, TCP_SYN | TCP_ACK, b"", 2, 0.0)
         if client:

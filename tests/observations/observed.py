@@ -46,4 +46,5 @@ class Converse(Protocol):
         client: bytes,
         server: bytes,
         endpoints: Mapping[str, HttpEndpoint] | None = None,
+        path_prefixes: Mapping[str, str] | None = None,
     ) -> dict[str, list[Observation]]: ...

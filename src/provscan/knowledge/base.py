@@ -210,7 +210,7 @@ def entry_name(node: object) -> str:
     """How an entry is named in messages: its id, name, CVE or registry name."""
     if not isinstance(node, dict):
         return ""
-    for key in ("id", "name", "kind", "field"):
+    for key in ("id", "name", "kind", "field", "prefix"):
         if isinstance(node.get(key), str):
             return f"{key}={node[key]}"
     for key in ("cve", "registry_name"):

@@ -231,7 +231,7 @@ def read_knowledge(data_dir: Path, problems: Problems) -> CoreRead:
     relations = read_relations(data_dir, problems, names)
     policies = read_policies(data_dir, problems, families)
     fingerprint_files = read_fingerprints(data_dir, problems, names)
-    http_endpoints = read_http_endpoints(data_dir, problems)
+    http_endpoints = read_http_endpoints(data_dir, problems, names)
     # imported here, not at the top: importing the name finder must stay as quick as it was
     from provscan.knowledge.mention_words import MENTION_WORDS_FILE, read_mention_words
     from provscan.knowledge.screening_words import SCREENING_WORDS_FILE, read_screening_words

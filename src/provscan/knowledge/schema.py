@@ -23,7 +23,13 @@ from provscan.knowledge.exposure import (
 from provscan.knowledge.families import Family, FamilyFile, FamilyMember
 from provscan.knowledge.fingerprints import Example, FingerprintFile, Rule
 from provscan.knowledge.grammars import GrammarTransform, ModelGrammar, ModelGrammarFile
-from provscan.knowledge.http_endpoints import HttpEndpoint, HttpEndpointFile
+from provscan.knowledge.http_endpoints import (
+    BODY_EXTRACTOR_NAMES,
+    HttpEndpoint,
+    HttpEndpointFile,
+    PassivePathPrefix,
+    PrefixSpecificity,
+)
 from provscan.knowledge.observation_fields import CarrierField, ObservationFieldFile
 from provscan.knowledge.oui_owners import OuiOwner, OuiOwnerFile
 from provscan.knowledge.policies import (
@@ -46,6 +52,7 @@ from provscan.knowledge.vulnerabilities import (
 )
 
 __all__ = [
+    "BODY_EXTRACTOR_NAMES",
     "CONFIDENCE_WEIGHT",
     "Advice",
     "AffectedRange",
@@ -82,9 +89,11 @@ __all__ = [
     "OrgType",
     "OuiOwner",
     "OuiOwnerFile",
+    "PassivePathPrefix",
     "PlainHttpLoginRule",
     "Policy",
     "PolicyFile",
+    "PrefixSpecificity",
     "ReconfigureAdvice",
     "Relation",
     "RelationDeviceType",

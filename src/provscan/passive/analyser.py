@@ -121,8 +121,12 @@ class CaptureAnalyser:
         self.observer: CaptureObserver = observer or NullCaptureObserver()
         self.cloud = cloud or CloudMatcher(load_cloud_endpoints(knowledge=knowledge))
         self.hosts = HostTable(self.cloud, self.limits.max_hosts)
-        endpoints = knowledge.http_endpoints.endpoints if knowledge.http_endpoints else []
-        self.streams = StreamAnalyser(self.hosts, {e.path: e for e in endpoints})
+        http = knowledge.http_endpoints
+        self.streams = StreamAnalyser(
+            self.hosts,
+            {e.path: e for e in http.endpoints} if http else {},
+            http.prefix_extractors() if http else {},
+        )
         self._worker: StreamWorker | None = None
         if workers > 1:
             from provscan.passive.worker import StreamWorker

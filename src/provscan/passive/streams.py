@@ -157,19 +157,6 @@ def _parsed_responses(
     return parsed, ""
 
 
-def _implied_extractor(path: str) -> str | None:
-    """How to read a reply to a request no vendor endpoint names, judged by its path."""
-    if path.startswith(("/ISAPI/", "/SDK/")):
-        return "isapi_xml"
-    if path.startswith("/RPC2"):
-        return "dahua_rpc2"
-    if path.startswith("/goform/goform_get_cmd_process"):
-        # ZTE's own form name (GoAhead's /goform/ prefix alone is every maker's); the reader
-        # takes only its version keys from a JSON object
-        return "zte_goform_json"
-    return None
-
-
 def _path_only(target: str) -> str:
     """``http://host:80/a?b`` (proxy form) → ``/a?b``; origin-form targets stay as they are."""
     if target.startswith(("http://", "https://", "rtsp://")):
@@ -182,10 +169,28 @@ def _path_only(target: str) -> str:
 class StreamAnalyser:
     """Turns a finished :class:`Flow` into observations about its two hosts."""
 
-    def __init__(self, sink: FactSink, endpoints: Mapping[str, HttpEndpoint]) -> None:
+    def __init__(
+        self,
+        sink: FactSink,
+        endpoints: Mapping[str, HttpEndpoint],
+        path_prefixes: Mapping[str, str],
+    ) -> None:
         self.sink = sink
         #: Vendor endpoints (``http_endpoints.yaml``) by path, as the HTTP probe requests them.
         self.endpoints = dict(endpoints)
+        #: Body extractor by path prefix (``http_endpoints.yaml`` ``passive_path_prefixes``)
+        #: for replies to requests no endpoint names.
+        self.path_prefixes = dict(path_prefixes)
+        # the longest prefix first: the most specific one wins
+        self._by_prefix = sorted(self.path_prefixes.items(), key=lambda item: -len(item[0]))
+
+    def implied_extractor(self, path: str) -> str | None:
+        """How to read a reply to a request no vendor endpoint names, by its path's longest
+        prefix in the knowledge (None: no vendor reader)."""
+        for prefix, extractor in self._by_prefix:
+            if path.startswith(prefix):
+                return extractor
+        return None
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -333,7 +338,7 @@ class StreamAnalyser:
             observations.append(
                 observe_http.endpoint_observation(method, path, response.status, port, endpoint.id)
             )
-        extractor = endpoint.extractor if endpoint is not None else _implied_extractor(path)
+        extractor = endpoint.extractor if endpoint is not None else self.implied_extractor(path)
         body = response.body
         if extractor in observe_http.BODY_EXTRACTORS:
             observations += observe_http.extractor_observations(extractor, body, port, path)

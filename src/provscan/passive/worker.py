@@ -126,9 +126,11 @@ def flow_from(item: _FlowItem) -> Flow:
 class CallRecorder:
     """A :class:`~provscan.passive.streams.FactSink` that writes the calls down."""
 
-    def __init__(self, endpoints: Mapping[str, HttpEndpoint]) -> None:
+    def __init__(
+        self, endpoints: Mapping[str, HttpEndpoint], path_prefixes: Mapping[str, str]
+    ) -> None:
         self.calls: _Calls = []
-        self.analyser = StreamAnalyser(self, endpoints)
+        self.analyser = StreamAnalyser(self, endpoints, path_prefixes)
 
     def read(self, item: _FlowItem) -> _Calls:
         """The calls the analyser makes for one conversation."""
@@ -225,7 +227,8 @@ class StreamWorker:
             os.set_blocking(descriptor, False)
             with contextlib.suppress(AttributeError, OSError):  # fewer, larger writes
                 fcntl.fcntl(descriptor, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-        self._queue_frame(pickle.dumps(dict(inline.endpoints), protocol=pickle.HIGHEST_PROTOCOL))
+        knowledge = (dict(inline.endpoints), dict(inline.path_prefixes))
+        self._queue_frame(pickle.dumps(knowledge, protocol=pickle.HIGHEST_PROTOCOL))
         hosts.defer = self._defer
 
     # -- the pipes ----------------------------------------------------------------------
@@ -338,7 +341,7 @@ class StreamWorker:
         """The child is gone: read what it did not answer here, in order."""
         self.broken = True
         self._stop_child()
-        recorder = CallRecorder(self.inline.endpoints)
+        recorder = CallRecorder(self.inline.endpoints, self.inline.path_prefixes)
         pending = [item for batch, _ in self._sent for item in batch] + self._batch
         self._sent.clear()
         self._batch = []
@@ -407,7 +410,8 @@ def main() -> int:
     first = _read_frame(source)
     if first is None:
         return 0
-    recorder = CallRecorder(pickle.loads(first))
+    endpoints, path_prefixes = pickle.loads(first)
+    recorder = CallRecorder(endpoints, path_prefixes)
     while (blob := _read_frame(source)) is not None:
         answers = [recorder.read(item) for item in pickle.loads(blob)]
         out = pickle.dumps(answers, protocol=pickle.HIGHEST_PROTOCOL)
