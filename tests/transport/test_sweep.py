@@ -554,6 +554,51 @@ def test_under_a_rate_limit_no_host_comes_out_before_nmap_ends(
 
 
 @needs_nmap_and_proc
+def test_under_a_rate_limit_nmap_still_moves_the_progress_bar(tmp_path: Path) -> None:
+    # Given an empty loopback /22 with a /24 excluded, swept through nmap on four closed
+    # ports (groups of 256 hosts) under a rate limit, and one address that discovery heard
+    # from (it goes to a probe worker even with nothing open)
+    nmap, pid_file = nmap_telling_its_pid(tmp_path)
+    ports = tuple(sorted({free_port("127.88.0.1") for _ in range(4)}))
+    answered = "127.88.2.9"
+    batches: list[tuple[list[str], bool]] = []
+    started: list[tuple[str, bool]] = []
+
+    class Recorder(ScanObserver):
+        def hosts_empty(self, ips: Sequence[str]) -> None:
+            batches.append((list(ips), nmap_running(pid_file)))
+
+        def host_started(self, ip: str) -> None:
+            started.append((ip, nmap_running(pid_file)))
+
+    targets = build_targets(["127.88.0.0/22"], ["127.88.1.0/24"])
+    expected = {address for address, _ in targets}
+    request = ScanRequest(
+        targets=targets,
+        target_specs=("127.88.0.0/22",),
+        ports=ports,
+        policies=(),
+        total_hosts=len(expected),
+        limits=ScanLimits(rate_per_second=2000),
+        prior={answered: HostEvidence(address=answered, answered=True)},
+        sweep=partial(sweep_nmap, nmap=nmap),
+    )
+    # When the scan runs
+    scanner = Scanner([], lambda evidence: Device(ip=evidence.address), observer=Recorder())
+    result = asyncio.run(scanner.run(request))
+    # Then empty hosts reached the progress bar while nmap was still running
+    empty = [ip for ips, _ in batches for ip in ips]
+    assert any(running and ips for ips, running in batches), batches
+    # And each address was counted once, none of the excluded /24
+    assert len(empty) == len(set(empty)) == len(expected) - 1
+    assert set(empty) == expected - {answered}
+    assert result.info.hosts_scanned == len(expected)
+    # And the host that goes to a probe worker was only handed over once nmap had ended,
+    # so that no probe adds to nmap's connections (one rate budget)
+    assert started == [(answered, False)]
+
+
+@needs_nmap_and_proc
 def test_a_stop_ends_nmap_while_hosts_come_out(tmp_path: Path) -> None:
     # Given a sweep of a /18 through nmap, stopped once 1,000 hosts have come out
     nmap, pid_file = nmap_telling_its_pid(tmp_path)

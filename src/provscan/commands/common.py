@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 import sys
 import textwrap
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -478,21 +478,26 @@ def emit(
     default the result's kind, with the scan's id only when it was stored).
 
     Stored first, so that nothing is lost when the output cannot be written (a closed pipe,
-    a full disk); a store that fails still gets the output rendered before its error.
+    a full disk); a store that fails still gets the output rendered before its error. A
+    JSON report is written as the store takes each device's contract entry, so that each
+    entry is made once (:func:`_store_and_write_json`), with the same guarantees.
     """
     from provscan.report.formats import table_title, write_output
 
-    stored: tuple[str, str] | None = None
+    stored: list[tuple[str, str]] = []
     failure: ProvscanError | None = None
-    if not no_db:
-        try:
-            stored = _store(result, db, site, coverage)
-        except ProvscanError as exc:
-            failure = exc
     try:
-        title = table_title(result, command=command, stored=stored is not None)
         console = Console(soft_wrap=False)
-        write_output(result, fmt.value, output, console, verbose=verbose, title=title)
+        if not no_db and fmt is OutputFormat.json:
+            failure = _store_and_write_json(result, output, console, db, site, coverage, stored)
+        else:
+            if not no_db:
+                try:
+                    stored.append(_store(result, db, site, coverage))
+                except ProvscanError as exc:
+                    failure = exc
+            title = table_title(result, command=command, stored=bool(stored))
+            write_output(result, fmt.value, output, console, verbose=verbose, title=title)
         if output is not None and str(output) != "-":
             from provscan.report.wording import plural
 
@@ -503,21 +508,68 @@ def emit(
                 highlight=False,
             )
     finally:
-        if stored is not None:
+        for scan_id, where in stored:
             stderr.print(
-                f"[dim]stored scan {escape(stored[0])} in {escape(stored[1])}[/]",
-                highlight=False,
+                f"[dim]stored scan {escape(scan_id)} in {escape(where)}[/]", highlight=False
             )
     if failure is not None:
         raise failure
 
 
+def _store_and_write_json(
+    result: ScanResult,
+    output: Path | None,
+    console: Console,
+    db: str | None,
+    site: str | None,
+    coverage: Sequence[Sequence[str]],
+    stored: list[tuple[str, str]],
+) -> ProvscanError | None:
+    """Store the result and write its JSON report in one pass over its contract entries:
+    each device's entry is made once (making them is a large part of what each costs) and
+    they are never all held (a capture's thousands of devices). Adds (scan id, database shown)
+    to ``stored`` once stored; returns the store's failure, raised after the output.
+
+    The store leads: a write that fails is raised only when the store is done (stored
+    anyway), and when the store fails the report still gets every entry before its error.
+    """
+    from provscan.report.contract import to_contract_parts
+    from provscan.report.formats import json_report_writer
+
+    head, entries = to_contract_parts(result)
+    with json_report_writer(head, output, console) as write:
+
+        def written() -> Iterator[dict[str, Any]]:
+            for entry in entries:
+                write(entry)
+                yield entry
+
+        failure: ProvscanError | None = None
+        try:
+            stored.append(_store(result, db, site, coverage, parts=(head, written())))
+        except ProvscanError as exc:
+            failure = exc
+        for entry in entries:  # what a store that failed did not take
+            write(entry)
+    return failure
+
+
 def _store(
-    result: ScanResult, db: str | None, site: str | None, coverage: Sequence[Sequence[str]]
+    result: ScanResult,
+    db: str | None,
+    site: str | None,
+    coverage: Sequence[Sequence[str]],
+    *,
+    parts: tuple[Mapping[str, Any], Iterable[dict[str, Any]]] | None = None,
 ) -> tuple[str, str]:
-    """Save the result and send the configured alerts; (scan id, database shown)."""
+    """Save the result (from its contract ``parts`` when given: see
+    :meth:`~provscan.store.db.Store.save_parts`) and send the configured alerts; (scan id,
+    database shown)."""
     with open_db(db) as store:
-        scan_id = store.save(result, site=site, coverage=coverage)
+        if parts is None:
+            scan_id = store.save(result, site=site, coverage=coverage)
+        else:
+            scan_id = store.save_parts(*parts, site=site, coverage=coverage)
         from provscan.alerts.deliver import send_after_save
         from provscan.config import load_config
 

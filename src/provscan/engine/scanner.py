@@ -625,8 +625,15 @@ class _SweepFeed:
             self._waiting += 1
             self._queue.put_nowait(host)
 
+        request = self._request
+        asks_every_host = bool(self._scanner.host_probes)
+
+        def probed(host: SweptHost) -> bool:
+            """Whether the host goes to a probe worker; the others are only counted."""
+            # With host-level probes (SNMP) every swept host is asked, open or not.
+            return bool(host.open_ports) or host.address in request.prior or asks_every_host
+
         def produce() -> None:
-            request = self._request
             assert request.sweep is not None
             empty: list[str] = []
             failed = 0
@@ -638,14 +645,10 @@ class _SweepFeed:
                     sweep_limits(request.limits),
                     stop=self._halt.is_set,
                     spacing=self._spacing,
+                    probed=probed,
                 ):
                     failed += host.failed
-                    # With host-level probes (SNMP) every swept host is asked, open or not.
-                    if (
-                        host.open_ports
-                        or host.address in request.prior
-                        or self._scanner.host_probes
-                    ):
+                    if probed(host):
                         while not self._room.acquire(timeout=0.2):
                             if self._halt.is_set():
                                 return

@@ -52,7 +52,12 @@ class SweepEngine(StrEnum):
 
 
 class Sweeper(Protocol):
-    """A sweep engine: targets and ports in, each decided host out (runs in a thread)."""
+    """A sweep engine: targets and ports in, each decided host out (runs in a thread).
+
+    ``probed`` tells which decided hosts the caller will probe: an engine whose connections
+    do not draw on ``spacing`` (nmap) holds those until it ends under a rate limit, and lets
+    the others out as they are decided, so that progress is reported during the sweep.
+    """
 
     def __call__(
         self,
@@ -62,6 +67,7 @@ class Sweeper(Protocol):
         *,
         stop: Callable[[], bool] | None = None,
         spacing: ConnectionSpacing | None = None,
+        probed: Callable[[SweptHost], bool] | None = None,
     ) -> Iterator[SweptHost]: ...
 
 
@@ -82,8 +88,11 @@ def _nmap_sweeper(nmap: str) -> Sweeper:
         *,
         stop: Callable[[], bool] | None = None,
         spacing: ConnectionSpacing | None = None,
+        probed: Callable[[SweptHost], bool] | None = None,
     ) -> Iterator[SweptHost]:
-        return sweep_nmap(targets, ports, limits, stop=stop, nmap=nmap, spacing=spacing)
+        return sweep_nmap(
+            targets, ports, limits, stop=stop, nmap=nmap, spacing=spacing, probed=probed
+        )
 
     return sweeper
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -61,10 +62,26 @@ def write_atomically(path: Path, data: bytes | Iterable[bytes]) -> None:
     at ``path`` is written through (its target is replaced), never turned into a file. A
     device or FIFO (``-o /dev/null``, ``-o /dev/stdout``) is written to, never replaced.
     """
+    with open_atomically(path) as handle:
+        _write_pieces(handle, data)
+
+
+@contextmanager
+def open_atomically(path: Path) -> Iterator[BinaryIO]:
+    """:func:`write_atomically` for a writer that has its pieces one at a time: a handle to
+    write to, and ``path`` replaced in one rename when the block ends without an error.
+
+    An ``OSError`` in the block (a write that failed) becomes an :class:`OutputError`; after
+    any error no half file is left behind.
+    """
     if is_special(path):
         # /dev/null, /dev/stdout, a FIFO: written to, never replaced by a rename (renaming over
         # /dev/null would turn the system's null device into a plain file).
-        _write_through(path, data)
+        try:
+            with open(path, "wb") as handle:
+                yield handle
+        except OSError as exc:
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
         return
     target = _through_symlink(path)
     try:
@@ -76,7 +93,7 @@ def write_atomically(path: Path, data: bytes | Iterable[bytes]) -> None:
     temporary = Path(temporary_name)
     try:
         with os.fdopen(descriptor, "wb") as handle:
-            _write_pieces(handle, data)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temporary, _target_mode(target))
@@ -105,14 +122,6 @@ def is_special(path: Path) -> bool:
     except OSError:
         return False
     return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
-
-
-def _write_through(path: Path, data: bytes | Iterable[bytes]) -> None:
-    try:
-        with open(path, "wb") as handle:
-            _write_pieces(handle, data)
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 def _through_symlink(path: Path) -> Path:

@@ -14,7 +14,8 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ from provscan.report.contract import (
     verdict_of,
 )
 from provscan.report.files import OutputError as OutputError  # re-exported: write_output raises it
-from provscan.report.files import guard_formula, write_atomically
+from provscan.report.files import guard_formula, open_atomically, write_atomically
 from provscan.report.safe_text import printable
 from provscan.report.wording import plural
 
@@ -106,13 +107,80 @@ def render_json_chunks(result: ScanResult) -> Iterator[str]:
     dumped on its own and indented to its depth (JSON strings hold no raw line breaks).
     """
     head, entries = to_contract_parts(result)
-    opening = indented_json(head)
-    yield opening[: -len("\n}")] + ',\n  "devices": ['
-    separator = "\n    "
+    text = JsonDocumentText(head)
+    yield text.opening
     for entry in entries:
-        yield separator + indented_json(entry).replace("\n", "\n    ")
-        separator = ",\n    "
-    yield "]\n}\n" if separator == "\n    " else "\n  ]\n}\n"
+        yield text.device(entry)
+    yield text.closing()
+
+
+class JsonDocumentText:
+    """:func:`render_json_chunks`'s text in its pieces, from the contract's parts
+    (:func:`~provscan.report.contract.to_contract_parts`): the opening (the document without
+    its devices), each device's entry as it comes, the closing."""
+
+    def __init__(self, head: Mapping[str, Any]) -> None:
+        self.opening = indented_json(head)[: -len("\n}")] + ',\n  "devices": ['
+        self._separator = "\n    "
+
+    def device(self, entry: Mapping[str, Any]) -> str:
+        piece = self._separator + indented_json(entry).replace("\n", "\n    ")
+        self._separator = ",\n    "
+        return piece
+
+    def closing(self) -> str:
+        return "]\n}\n" if self._separator == "\n    " else "\n  ]\n}\n"
+
+
+@contextmanager
+def json_report_writer(
+    head: Mapping[str, Any], output: Path | None, console: Console
+) -> Iterator[Callable[[Mapping[str, Any]], None]]:
+    """The JSON report that ``write_output(result, "json", output, console)`` writes (the same
+    text), for a caller that has the contract's parts and uses each device's entry for
+    something else too (the store): the block hands each entry, in contract order, to the
+    function it is given.
+
+    Handing an entry in never raises for a failed write: the first failure is kept, nothing
+    more is written, and it is raised when the block ends (``OutputError`` for a file, as
+    ``write_output``; on the console the ``OSError`` itself, ``BrokenPipeError`` for a closed
+    pipe), so that the caller's other use of the entries finishes first. A file is replaced
+    in one rename, and left as it was after an error.
+    """
+    text = JsonDocumentText(head)
+    failures: list[OSError] = []
+
+    def guarded(write: Callable[[str], object]) -> Callable[[str], None]:
+        def write_piece(piece: str) -> None:
+            if failures:
+                return
+            try:
+                write(piece)
+            except OSError as exc:
+                failures.append(exc)
+
+        return write_piece
+
+    if output is None or str(output) == "-":
+        write = guarded(console.file.write)
+        write(text.opening)
+        yield lambda entry: write(text.device(entry))
+        write(text.closing())
+        if not failures:
+            try:
+                console.file.flush()
+            except OSError as exc:
+                failures.append(exc)
+        if failures:
+            raise failures[0]
+        return
+    with open_atomically(output) as handle:
+        write = guarded(lambda piece: handle.write(piece.encode("utf-8")))
+        write(text.opening)
+        yield lambda entry: write(text.device(entry))
+        write(text.closing())
+        if failures:
+            raise failures[0]  # open_atomically: an OutputError, and no half file left
 
 
 #: Characters ``json.dumps(..., ensure_ascii=True)`` writes as ``\\uXXXX`` and orjson as they are.

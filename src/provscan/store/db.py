@@ -456,7 +456,21 @@ class Store:
         The contract document is made a device at a time as it is written (the rows are
         those :meth:`save_document` writes for ``to_contract(result)``)."""
         head, devices = to_contract_parts(result)
-        scan = head["scan"]
+        return self.save_parts(head, devices, site=site, coverage=coverage)
+
+    def save_parts(
+        self,
+        head: Mapping[str, Any],
+        devices: Iterable[dict[str, Any]],
+        *,
+        site: str | None = None,
+        coverage: Sequence[Sequence[str]] = (),
+    ) -> str:
+        """:meth:`save` given the scan's contract parts, as
+        :func:`~provscan.report.contract.to_contract_parts` makes them: for a caller that
+        writes the same entries elsewhere too (a JSON report), so each is made once. The
+        devices are read a batch at a time, in the transaction."""
+        scan: dict[str, Any] = head["scan"]
         return self._save(
             head["schema_version"], _scan_section(scan), scan, devices, site, coverage
         )

@@ -16,6 +16,11 @@ have nothing open and come out then: the scan's progress bar moves as nmap goes.
 whose size nmap does not say (``"1 host timed out"``) or a host reported outside its group
 stops this counting and the rest comes out when nmap ends, so no address comes out twice.
 (``--stats-every`` would not do: its ``<taskprogress percent=...>`` is the current group's.)
+
+Under a rate limit (``--rate``: a budget the probes share, which nmap's connections do not
+draw on) the hosts the caller will probe (``probed``) are held until nmap ends, so that no
+probe adds to nmap's connections; the others (nothing open, nothing to ask) still come out as
+their group finishes, so the progress bar moves under ``--rate`` too.
 """
 
 from __future__ import annotations
@@ -90,13 +95,15 @@ def sweep_nmap(
     stop: Callable[[], bool] | None = None,
     nmap: str | None = None,
     spacing: ConnectionSpacing | None = None,
+    probed: Callable[[SweptHost], bool] | None = None,
 ) -> Iterator[SweptHost]:
     """Like :func:`provscan.transport.sweep.sweep_connect`, through nmap.
 
     Hosts with open ports come out as nmap reports them, the others as nmap finishes their
     host group (module docstring). Under a rate limit (``spacing``, shared with the probes)
-    nmap gets it as ``--max-rate`` and no host comes out before nmap is done, so probing
-    never adds to nmap's connections.
+    nmap gets it as ``--max-rate``, and the hosts for which ``probed`` is true (every host
+    when it is None) only come out once nmap is done, so probing never adds to nmap's
+    connections; the others still come out as they are decided (progress).
     """
     hold = spacing is not None and spacing.interval > 0
     limits = limits or SweepLimits()
@@ -122,10 +129,10 @@ def sweep_nmap(
                 continue
             command = nmap_command(nmap, files[is_v6], ports, limits, ipv6=is_v6)
             with files[is_v6].open() as lines:
-                report = _Report(handed[is_v6], lines, port_count, count_groups=not hold)
+                report = _Report(handed[is_v6], lines, port_count)
                 held: list[SweptHost] = []
                 for host in _run(command, report, stop):
-                    if hold:
+                    if hold and (probed is None or probed(host)):
                         held.append(host)
                     else:
                         yield host
@@ -153,8 +160,6 @@ class _Report:
         handed: dict[str, str | None],
         lines: Iterator[str],
         port_count: int,
-        *,
-        count_groups: bool,
     ) -> None:
         self._parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("end",))
         self._handed = handed
@@ -162,7 +167,7 @@ class _Report:
         self._port_count = port_count
         #: Whether finished groups still come out as nmap goes (off once nmap's groups and
         #: the file's lines might not match: the rest then comes out at the end).
-        self._count_groups = count_groups
+        self._count_groups = True
         #: The addresses of the group whose scan ended and whose hosts nmap is reporting.
         self._group: dict[str, None] | None = None
 

@@ -157,6 +157,7 @@ def sweep_connect(
     *,
     stop: Callable[[], bool] | None = None,
     spacing: ConnectionSpacing | None = None,
+    probed: Callable[[SweptHost], bool] | None = None,
 ) -> Iterator[SweptHost]:
     """Connect to every port of every target; yield each host once all its ports are decided.
 
@@ -164,6 +165,8 @@ def sweep_connect(
     turns true the sweep closes its sockets and returns; hosts not finished are not yielded.
     Addresses outside the scope interlock are skipped without a packet sent. ``spacing``
     (shared with others that connect meanwhile) replaces ``limits.rate_per_second``.
+    ``probed`` (which hosts the caller will probe) is not needed here: this loop draws on
+    ``spacing`` itself, so no host is held back (an engine that does not, nmap, holds them).
     """
     limits = limits or SweepLimits()
     in_flight_limit = max(1, limits.in_flight)

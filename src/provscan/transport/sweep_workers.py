@@ -144,10 +144,11 @@ def sweep_connect_parallel(
     *,
     stop: Callable[[], bool] | None = None,
     spacing: ConnectionSpacing | None = None,
+    probed: Callable[[SweptHost], bool] | None = None,
     workers: int = 2,
 ) -> Iterator[SweptHost]:
     """:func:`~provscan.transport.sweep.sweep_connect` over ``workers`` processes: each
-    decided host, in the order the workers finish them."""
+    decided host, in the order the workers finish them (``probed`` is not needed: as there)."""
     limits = limits or SweepLimits()
     unique_ports = tuple(dict.fromkeys(ports))
     if workers <= 1 or (spacing is not None and spacing.interval) or limits.rate_per_second:
