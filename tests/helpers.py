@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import IO
 
 from provscan.lab.server import load_devices
 from provscan.lab.spec import DeviceSpec
@@ -98,10 +99,13 @@ def run_provscan(
     unset: Sequence[str] = ("LINES",),
     cwd: Path | None = None,
     timeout: float = 120,
+    stdin: int | IO[bytes] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """``python -m provscan ARGS`` as a user runs it, its output as text: ``width`` sets
     COLUMNS (and NO_COLOR), ``env`` adds variables, ``unset`` removes some (LINES by default:
-    a terminal's own would change the layout under test). Never raises on the exit code."""
+    a terminal's own would change the layout under test), ``stdin`` is its standard input
+    (a file opened for reading, a pipe's end, a descriptor, ``subprocess.DEVNULL``; None: this
+    process's own). Never raises on the exit code."""
     environment = dict(os.environ)
     if width is not None:
         environment |= {"COLUMNS": str(width), "NO_COLOR": "1"}
@@ -116,4 +120,5 @@ def run_provscan(
         check=False,
         env=environment,
         cwd=cwd,
+        stdin=stdin,
     )

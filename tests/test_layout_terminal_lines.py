@@ -227,6 +227,7 @@ def _device(
         device_type=None,
         confidence=0.9,
         restricted=True,
+        verdict="restricted",
         findings=(),
         case=CaseBrief(id=number, status="open", due="2999-01-01", subject="restricted-maker"),
         open_cases=1,
@@ -290,8 +291,16 @@ def test_wrap_words_never_splits_a_word() -> None:
 def test_an_unknown_device_is_not_shown_as_not_restricted() -> None:
     """Nothing identified it, so nothing cleared it (newcomer review: the inventory and the
     diff said "no" where the scan table said "unknown maker")."""
-    unknown = replace(_device(1613, "x", None, "-"), manufacturer=None, restricted=False, case=None)
-    clear = replace(_device(1520, "Uniview", None, "IPC2124LB-SF28KM-G"), restricted=False)
+    unknown = replace(
+        _device(1613, "x", None, "-"),
+        manufacturer=None,
+        restricted=False,
+        verdict="unknown",
+        case=None,
+    )
+    clear = replace(
+        _device(1520, "Uniview", None, "IPC2124LB-SF28KM-G"), restricted=False, verdict="clear"
+    )
     lines = _drawn(lambda console: render.inventory_table([unknown, clear], console), 100)
     (row,) = [line for line in lines if unknown.ip in line.split()]
     assert "unknown" in row.split() and "no" not in row.split()

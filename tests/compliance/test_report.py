@@ -471,7 +471,7 @@ def test_markdown_has_the_sections_and_escapes(store: Store, truth: Expected) ->
     text = render_report(store, fmt="md", now=NOW).decode()
     for heading in ("## 1. Executive summary", "## 2. Priority list", "## 3. Devices"):
         assert heading in text
-    assert "## 5. Measures cited" in text and "## 6. Methodology" in text
+    assert "## 4. Measures cited" in text and "## 5. Methodology" in text
     assert (
         f"As of {truth.as_of.isoformat()}, {len(truth.remaining)} restricted devices remain."
         in text
@@ -483,6 +483,35 @@ def test_markdown_has_the_sections_and_escapes(store: Store, truth: Expected) ->
     for line in text.splitlines():
         if line.startswith("| 2 |") or line.startswith("| 1 |"):
             assert len(re.findall(r"(?<!\\)\|", line)) == 9, line
+
+
+def _numbered_sections(headings: list[str]) -> dict[str, int]:
+    """Section title -> its number, of the headings that start with one ("4. Measures
+    cited")."""
+    found = {}
+    for heading in headings:
+        match = re.fullmatch(r"(\d+)\. (.+)", heading.strip())
+        if match:
+            found[match.group(2)] = int(match.group(1))
+    return found
+
+
+def test_sections_are_numbered_in_order_and_references_name_the_measures_section(
+    store: Store, html: str
+) -> None:
+    # The HTML (and so the PDF) and the Markdown number their sections alike, 1, 2, 3...
+    # without a gap, and "section N" on a device page is the number of "Measures cited".
+    text = render_report(store, fmt="md", now=NOW).decode()
+    markdown = _numbered_sections(re.findall(r"^## (.+)$", text, flags=re.MULTILINE))
+    page = _numbered_sections(
+        [re.sub(r"<[^>]+>", "", heading) for heading in re.findall(r"<h2[^>]*>(.*?)</h2>", html)]
+    )
+    assert markdown == page
+    assert sorted(markdown.values()) == list(range(1, len(markdown) + 1))
+    cited = markdown["Measures cited"]
+    for rendered in (text, html):
+        references = {int(n) for n in re.findall(r"\bsection (\d+)", rendered)}
+        assert references == {cited}
 
 
 def test_markdown_escape_renders_as_itself() -> None:

@@ -141,11 +141,17 @@ def test_output_is_the_input_workbook_with_results_after_the_last_used_column(
     assert verdicts == ["yes", "yes", "yes", "no", "review", "unknown"]
     makers = [sheet.cell(row=row, column=FIRST_RESULT_COLUMN).value for row in range(4, 10)]
     assert makers == ["Hikvision", "Dahua", "Dahua", "Axis", "Hikvision", None]  # "" is empty
-    # Result cells are text and highlighted by status.
+    # Result cells are text, but the confidence, a number as the CSV writes it; all are
+    # highlighted by status.
+    confidence = FIRST_RESULT_COLUMN + ADDED.index("confidence")
     for row in range(4, 10):
         for column in results:
             cell = sheet.cell(row=row, column=column)
-            assert cell.value is None or cell.data_type == "s"
+            if column == confidence:
+                assert cell.data_type == "n" and isinstance(cell.value, int | float)
+                assert cell.number_format == "0.00" and 0 <= cell.value <= 1
+            else:
+                assert cell.value is None or cell.data_type == "s"
     assert sheet.cell(row=4, column=restricted).fill.fgColor.rgb.endswith("FFC7CE")
     assert sheet.cell(row=8, column=restricted).fill.fgColor.rgb.endswith("FFEB9C")
     assert sheet.cell(row=7, column=restricted).fill.fill_type is None

@@ -85,7 +85,16 @@ def test_a_sighting_keeps_all_the_inventory_and_the_cases_read() -> None:
             assert _due(subject, kept, opened, CaseSettings()) == _due(
                 subject, document, opened, CaseSettings()
             )
-        for field in ("ip", "mac", "serial", "hostname", "manufacturer", "model", "restricted"):
+        for field in (
+            "ip",
+            "mac",
+            "serial",
+            "hostname",
+            "manufacturer",
+            "model",
+            "restricted",
+            "verdict",
+        ):
             assert kept[field] == document[field]
     assert set(subjects(urgent.model_dump(mode="json"))) == {
         "restricted",

@@ -152,7 +152,7 @@ def inventory(
             render.deliver(text, output, console)
         elif fmt is ListFormat.xlsx:
             data = render.xlsx_bytes(
-                [("Inventory", render.INVENTORY_COLUMNS, render.inventory_csv_rows(documents))]
+                [("Inventory", render.INVENTORY_COLUMNS, render.inventory_rows(documents))]
             )
             render.deliver(data, output, console)
         elif output is None:

@@ -1,8 +1,13 @@
-"""``provscan screen FILE``: screen a procurement list (CSV or XLSX) before anything is bought."""
+"""``provscan screen FILE``: screen a procurement list (CSV or XLSX) before anything is bought.
+
+``provscan screen -`` reads the list from standard input: CSV or XLSX alike (a workbook's
+bytes are read whole first), with the limits of a file (``--max-bytes``, ``--max-rows``).
+"""
 
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import sys
 from collections.abc import Sequence
@@ -36,6 +41,7 @@ def register(app: typer.Typer) -> None:
             "provscan screen bom.xlsx --sheet BOM -o screened.xlsx --fail-on-restricted",
             'provscan screen list.csv --model-col "Part Number" --desc-col D -f json',
             "provscan screen purchase.csv --as ca:federal-institution -o screened.csv",
+            "cat bom.xlsx | provscan screen - -o screened.xlsx     (- : standard input)",
             fail_on_restricted=True,
         ),
     )(screen)
@@ -90,7 +96,11 @@ def screen(
     file: Annotated[
         Path,
         typer.Argument(
-            metavar="FILE", help="Procurement list or bill of materials (.csv or .xlsx)."
+            metavar="FILE",
+            help=(
+                "Procurement list or bill of materials (.csv or .xlsx); - reads it from "
+                "standard input (CSV or XLSX)."
+            ),
         ),
     ],
     fmt: Annotated[
@@ -186,15 +196,19 @@ def screen(
     from provscan.screening.tables import (
         ScreenInputError,
         read_table,
+        read_table_stream,
         render_csv,
         render_xlsx,
         result_columns_note,
     )
     from provscan.screening.verdict import ScreenDocument, summarise, summary_line
 
+    from_stdin = str(file) == STDIN_ARGUMENT
     try:
         chosen = _format_for(fmt, output)
         guard_output(output, [file], force=force)
+        if from_stdin:
+            _guard_stdin_output(output)
     except ProvscanError as exc:
         raise fail_for(exc) from None
     if chosen is ScreenFormat.xlsx and output is None:
@@ -206,14 +220,27 @@ def screen(
         identifier = bundled_identifier()
         policies = identifier.knowledge.select_policies(parse_policy_option(policy))
         org_types = resolve_acting_as(acting_as)
-        table = read_table(
-            file,
-            encoding=encoding,
-            sheet=sheet,
-            max_rows=max_rows,
-            max_bytes=max_bytes,
-            header_names=[name for name in (brand_col, model_col, desc_col) if name],
-        )
+        named = [name for name in (brand_col, model_col, desc_col) if name]
+        if from_stdin:
+            if not quiet and sys.stdin is not None and sys.stdin.isatty():
+                say("reading the list from standard input: paste or type it, then Ctrl-D")
+            table = read_table_stream(
+                sys.stdin.buffer if sys.stdin is not None else None,
+                encoding=encoding,
+                sheet=sheet,
+                max_rows=max_rows,
+                max_bytes=max_bytes,
+                header_names=named,
+            )
+        else:
+            table = read_table(
+                file,
+                encoding=encoding,
+                sheet=sheet,
+                max_rows=max_rows,
+                max_bytes=max_bytes,
+                header_names=named,
+            )
         columns = choose_columns(
             table.header, brand=brand_col, model=model_col, description=desc_col
         )
@@ -236,7 +263,7 @@ def screen(
             )
         elif chosen is ScreenFormat.xlsx:
             # An XLSX input is loaded again, in full, to be written back with the results.
-            payload, output_notes = render_xlsx(table, rows)
+            payload, output_notes = render_xlsx(table, rows, columns)
             notes += output_notes
         else:
             payload = render_csv(table, rows)
@@ -262,6 +289,29 @@ def screen(
         say(summary_line(summary))
     if fail_on_restricted and summary.restricted:
         raise typer.Exit(EXIT_RESTRICTED)
+
+
+#: The FILE that names standard input.
+STDIN_ARGUMENT = "-"
+
+
+def _guard_stdin_output(output: Path | None) -> None:
+    """Refuse an ``--output`` that is the file standard input was redirected from
+    (``provscan screen - -o list.csv < list.csv``): inputs are never overwritten, as when the
+    file is named (a pipe or a terminal is no file to overwrite)."""
+    from provscan.commands.common import UsageProblem
+
+    if output is None or str(output) == STDIN_ARGUMENT:
+        return
+    try:
+        given = os.fstat(sys.stdin.fileno()) if sys.stdin is not None else None
+        target = os.stat(output)
+    except (OSError, ValueError):  # no standard input, or no such output file yet
+        return
+    if given is not None and (given.st_dev, given.st_ino) == (target.st_dev, target.st_ino):
+        raise UsageProblem(
+            f"--output {output} is also an input (standard input); inputs are never overwritten"
+        )
 
 
 #: The verdict words of the screen table (restricted in capitals: the row to act on).

@@ -27,7 +27,8 @@ from provscan.store.cases import Case
 from provscan.store.views import InventoryDevice, ScanDiff, ScanSummary
 
 #: Version of the inventory, scans, diff and cases JSON documents (docs/inventory.md).
-INVENTORY_SCHEMA_VERSION = "1.0"
+#: 1.1 (additive): inventory devices carry ``verdict``.
+INVENTORY_SCHEMA_VERSION = "1.1"
 
 INVENTORY_COLUMNS = (
     "device_id",
@@ -50,6 +51,9 @@ INVENTORY_COLUMNS = (
     "case_status",
     "case_due",
     "match_rule",
+    # Last, as in the scan CSV: restricted, review, unknown or clear (filter on it, not on
+    # restricted: an unknown device is not restricted either, and not cleared).
+    "verdict",
 )
 
 
@@ -108,9 +112,11 @@ def inventory_document(
     }
 
 
-def inventory_csv_rows(devices: Iterable[dict[str, Any]]) -> list[list[str]]:
-    """CSV/XLSX rows (columns :data:`INVENTORY_COLUMNS`) of device documents."""
-    rows = []
+def inventory_rows(devices: Iterable[dict[str, Any]]) -> list[list[str | int | None]]:
+    """XLSX rows (columns :data:`INVENTORY_COLUMNS`) of device documents: whole numbers (the
+    case number) stay numbers, so that a spreadsheet sorts and sums them; everything else is
+    text as in the CSV (models and serials are text in the documents, however they look)."""
+    rows: list[list[str | int | None]] = []
     for document in devices:
         case = document["case"] or {}
         values = document | {
@@ -119,8 +125,21 @@ def inventory_csv_rows(devices: Iterable[dict[str, Any]]) -> list[list[str]]:
             "case_status": case.get("status"),
             "case_due": case.get("due"),
         }
-        rows.append([_cell(values[column]) for column in INVENTORY_COLUMNS])
+        rows.append([_sheet_cell(values[column]) for column in INVENTORY_COLUMNS])
     return rows
+
+
+def _sheet_cell(value: object) -> str | int | None:
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return _cell(value)
+
+
+def inventory_csv_rows(devices: Iterable[dict[str, Any]]) -> list[list[str]]:
+    """CSV rows (columns :data:`INVENTORY_COLUMNS`) of device documents."""
+    return [[_cell(value) for value in row] for row in inventory_rows(devices)]
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
@@ -280,9 +299,8 @@ _RESTRICTED_WORDS = {
 def _restricted_cell(
     restricted: bool, manufacturer: str | None, verdict: str | None = None
 ) -> Text:
-    """The Restr. cell: the device's verdict when its document has one (contract 1.4), else
-    what its fields say (an inventory row keeps no review notes: a maker-less device is
-    unknown)."""
+    """The Restr. cell: the device's verdict when it has one (contract 1.4, the inventory),
+    else what its fields say (a maker-less device is unknown)."""
     if verdict not in _RESTRICTED_WORDS:
         verdict = "restricted" if restricted else "unknown" if manufacturer is None else "clear"
     word, style = _RESTRICTED_WORDS[verdict]
@@ -361,7 +379,7 @@ def _inventory_row(d: InventoryDevice) -> dict[str, Text]:
         "IP": Text(d.ip),
         "Maker": Text(maker),
         "Model": Text(d.model or "-"),
-        "Restr.": _restricted_cell(d.restricted, d.manufacturer),
+        "Restr.": _restricted_cell(d.restricted, d.manufacturer, d.verdict),
         "Case": Text(case),
     }
 

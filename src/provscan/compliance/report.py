@@ -498,7 +498,7 @@ def markdown_text(facts: ReportFacts) -> str:
 
 def xlsx_report(facts: ReportFacts) -> bytes:
     """Sheets Summary, Priority, Devices, Cases, Scans and Methodology, every row in full."""
-    from provscan.compliance.render import INVENTORY_COLUMNS, inventory_csv_rows, xlsx_bytes
+    from provscan.compliance.render import INVENTORY_COLUMNS, inventory_rows, xlsx_bytes
 
     summary: list[list[object]] = [
         ["Title", facts.title],
@@ -614,7 +614,7 @@ def xlsx_report(facts: ReportFacts) -> bytes:
             (
                 "Devices",
                 INVENTORY_COLUMNS,
-                inventory_csv_rows(facts.devices),
+                inventory_rows(facts.devices),
             ),
             (
                 "Cases",

@@ -15,8 +15,11 @@ The output is the user's list with the result columns added, not a re-typed copy
   running it.
 - XLSX in, XLSX out: the input workbook itself (every sheet, title rows, widths, formatting,
   merged cells, formulas) with the result columns placed right after the last used column of
-  the screened sheet; result cells are text, restricted/review/unknown results are filled.
-- Converting (CSV to XLSX, XLSX to CSV) writes the header and the screened rows.
+  the screened sheet; result cells are text but the confidence (a number), and
+  restricted/review/unknown results are filled.
+- Converting (CSV to XLSX, XLSX to CSV) writes the header and the screened rows. CSV to XLSX
+  writes a column of whole numbers (quantities, counts) as numbers, so that a spreadsheet
+  sums it, unless it is an identifier (see :func:`number_columns`); every other cell is text.
 """
 
 from __future__ import annotations
@@ -29,16 +32,16 @@ import re
 import warnings
 import zipfile
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from importlib.util import find_spec
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from provscan.errors import InputError
 from provscan.report.files import guard_formula
-from provscan.screening.columns import header_key, is_header_row
+from provscan.screening.columns import HEADER_ALIASES, ColumnChoice, header_key, is_header_row
 from provscan.screening.verdict import ScreenRow
 
 if TYPE_CHECKING:
@@ -49,6 +52,8 @@ if TYPE_CHECKING:
 MAX_ROWS = 100_000
 #: Refuse input files larger than this; --max-bytes overrides.
 MAX_FILE_BYTES = 50 * 1024 * 1024
+#: How messages name a list read from standard input (``provscan screen -``).
+STDIN_NAME = "standard input"
 #: An XLSX whose parts unpack to more than this is refused (zip bomb).
 MAX_XLSX_UNPACKED_BYTES = 512 * 1024 * 1024
 #: Columns read from a sheet; procurement lists are narrow, stray formatting can be wide.
@@ -112,7 +117,11 @@ class CsvFormat:
 
 @dataclass(frozen=True)
 class InputTable:
-    path: Path
+    #: Where the list is read again to be written back (an XLSX): its file, or the bytes
+    #: read from standard input.
+    source: Path | bytes
+    #: How messages name the list: its path, or "standard input".
+    name: str
     kind: InputKind
     #: The header and data rows as screened: stripped, clipped and padded to one width.
     header: list[str]
@@ -155,22 +164,103 @@ def read_table(
         raise ScreenInputError(f"{path}: no such file") from None
     except OSError as exc:
         raise ScreenInputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return _read_source(
+        path,
+        str(path),
+        size,
+        head,
+        encoding=encoding,
+        sheet=sheet,
+        max_rows=max_rows,
+        max_bytes=max_bytes,
+        header_names=header_names,
+    )
+
+
+def read_table_stream(
+    stream: BinaryIO | None,
+    name: str = STDIN_NAME,
+    *,
+    encoding: str | None = None,
+    sheet: str | None = None,
+    max_rows: int = MAX_ROWS,
+    max_bytes: int = MAX_FILE_BYTES,
+    header_names: Sequence[str] = (),
+) -> InputTable:
+    """Read a list from a stream (standard input: ``stream`` None when it is closed), named
+    ``name`` in messages: CSV or XLSX as from a file. It is read whole (at most ``max_bytes``)
+    before anything else, since a workbook is a zip file, read from its end."""
+    if stream is None:
+        raise ScreenInputError(f"cannot read {name}: it is closed")
+    try:
+        data = stream.read(max_bytes + 1)
+    except OSError as exc:
+        raise ScreenInputError(f"cannot read {name}: {exc.strerror or exc}") from None
+    except ValueError as exc:  # a closed file object
+        raise ScreenInputError(f"cannot read {name}: {exc}") from None
+    return _read_source(
+        data,
+        name,
+        len(data),
+        data[:8],
+        encoding=encoding,
+        sheet=sheet,
+        max_rows=max_rows,
+        max_bytes=max_bytes,
+        header_names=header_names,
+    )
+
+
+def _read_source(
+    source: Path | bytes,
+    name: str,
+    size: int,
+    head: bytes,
+    *,
+    encoding: str | None,
+    sheet: str | None,
+    max_rows: int,
+    max_bytes: int,
+    header_names: Sequence[str],
+) -> InputTable:
     if size == 0:
-        raise ScreenInputError(f"{path} is empty: nothing to screen")
+        raise ScreenInputError(f"{name} is empty: nothing to screen")
     if size > max_bytes:
-        raise ScreenInputError(
-            f"{path} is {size / 1_048_576:.1f} MB, over the {max_bytes / 1_048_576:.0f} MB limit; "
-            "split the list or raise --max-bytes"
-        )
+        limit = f"the {_size(max_bytes)} limit"
+        # A stream is read no further than the limit: how much more it held is not known.
+        said = f"over {limit}" if isinstance(source, bytes) else f"{_size(size)}, over {limit}"
+        raise ScreenInputError(f"{name} is {said}; split the list or raise --max-bytes")
     if head.startswith(_OLE_MAGIC):
         raise ScreenInputError(
-            f"{path} is a legacy Excel .xls (or other OLE) file; save it as .xlsx or .csv"
+            f"{name} is a legacy Excel .xls (or other OLE) file; save it as .xlsx or .csv"
         )
     if head.startswith(_XLSX_MAGIC):
-        return _read_xlsx(path, sheet=sheet, max_rows=max_rows, header_names=header_names)
+        return _read_xlsx(source, name, sheet=sheet, max_rows=max_rows, header_names=header_names)
     if sheet is not None:
         raise ScreenInputError("--sheet applies to XLSX files only")
-    return _read_csv(path, encoding=encoding, max_rows=max_rows, header_names=header_names)
+    data = source if isinstance(source, bytes) else _read_bytes(source)
+    return _read_csv(
+        source, name, data, encoding=encoding, max_rows=max_rows, header_names=header_names
+    )
+
+
+def _size(count: int) -> str:
+    """A size in MB as the limits are given (50 MB), in bytes below one MB."""
+    if count < 1_048_576:
+        return f"{count} bytes"
+    return f"{count / 1_048_576:.1f} MB".replace(".0 MB", " MB")
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ScreenInputError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _opened(source: Path | bytes) -> Path | io.BytesIO:
+    """What zipfile and openpyxl read ``source`` from: its file, or its bytes."""
+    return io.BytesIO(source) if isinstance(source, bytes) else source
 
 
 # --- CSV -------------------------------------------------------------------------------
@@ -182,7 +272,7 @@ def _codec_family(codec: str) -> str:
     return "utf-8" if codec.startswith("utf-8") else codec
 
 
-def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str, bytes]:
+def _decode(name: str, data: bytes, encoding: str | None) -> tuple[str, str, bytes]:
     """The text, the codec that writes it back, and the byte-order mark the file starts with."""
     marked = next(((bom, codec) for bom, codec in _BOMS if data.startswith(bom)), None)
     if encoding is not None:
@@ -197,7 +287,7 @@ def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str, by
                 return data.decode(codec), codec, b""
             except UnicodeDecodeError as exc:
                 raise ScreenInputError(
-                    f"{path} is not valid {encoding}: byte 0x{data[exc.start]:02x} "
+                    f"{name} is not valid {encoding}: byte 0x{data[exc.start]:02x} "
                     f"at offset {exc.start}"
                 ) from None
     if marked is not None:
@@ -206,19 +296,19 @@ def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str, by
             return data[len(bom) :].decode(codec), codec, bom
         except UnicodeDecodeError as exc:
             raise ScreenInputError(
-                f"{path} starts with a {codec} byte-order mark but is not valid {codec} "
+                f"{name} starts with a {codec} byte-order mark but is not valid {codec} "
                 f"(offset {exc.start + len(bom)})"
             ) from None
     if b"\x00" in data[:65536]:
         raise ScreenInputError(
-            f"{path} does not look like a text CSV file (it contains NUL bytes); "
+            f"{name} does not look like a text CSV file (it contains NUL bytes); "
             "export the list as CSV (UTF-8) or XLSX"
         )
     try:
         return data.decode("utf-8"), "utf-8", b""
     except UnicodeDecodeError as exc:
         raise ScreenInputError(
-            f"{path} is not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            f"{name} is not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
             "save it as 'CSV UTF-8', or pass --encoding (e.g. --encoding cp1252 for an "
             "Excel export from Windows)"
         ) from None
@@ -289,12 +379,17 @@ def _line_ending(raw: str) -> str:
 
 
 def _read_csv(
-    path: Path, *, encoding: str | None, max_rows: int, header_names: Sequence[str]
+    source: Path | bytes,
+    name: str,
+    data: bytes,
+    *,
+    encoding: str | None,
+    max_rows: int,
+    header_names: Sequence[str],
 ) -> InputTable:
-    data = path.read_bytes()
-    text, codec, bom = _decode(path, data, encoding)
+    text, codec, bom = _decode(name, data, encoding)
     if not text.strip():
-        raise ScreenInputError(f"{path} has no text: nothing to screen")
+        raise ScreenInputError(f"{name} has no text: nothing to screen")
     delimiter = _sniff_delimiter(text)
     lines = _RecordLines(text)
     # The excel dialect is RFC 4180 as Excel writes it: '"' quotes, '""' inside quotes,
@@ -310,56 +405,61 @@ def _read_csv(
             filled += not record.blank
             if filled > max_rows + 1:
                 raise ScreenInputError(
-                    f"{path} has more than {max_rows} rows; split the list or raise --max-rows"
+                    f"{name} has more than {max_rows} rows; split the list or raise --max-rows"
                 )
     except csv.Error as exc:
         raise ScreenInputError(
-            f"{path} is not a well-formed CSV (line {lines.count}): {exc}"
+            f"{name} is not a well-formed CSV (line {lines.count}): {exc}"
         ) from None
     ending = next((found for record in records if (found := _line_ending(record.raw))), "\r\n")
     csv_format = CsvFormat(encoding=codec, bom=bom, delimiter=delimiter, line_terminator=ending)
-    return _table(path, "csv", records, [], header_names, csv_format=csv_format)
+    return _table(source, name, "csv", records, [], header_names, csv_format=csv_format)
 
 
 # --- XLSX ------------------------------------------------------------------------------
 
 
 def _read_xlsx(
-    path: Path, *, sheet: str | None, max_rows: int, header_names: Sequence[str]
+    source: Path | bytes,
+    name: str,
+    *,
+    sheet: str | None,
+    max_rows: int,
+    header_names: Sequence[str],
 ) -> InputTable:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(_opened(source)) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
             names = set(archive.namelist())
     except (zipfile.BadZipFile, OSError) as exc:
-        raise ScreenInputError(f"{path} is not a readable XLSX file (bad zip: {exc})") from None
+        raise ScreenInputError(f"{name} is not a readable XLSX file (bad zip: {exc})") from None
     if unpacked > MAX_XLSX_UNPACKED_BYTES:
         raise ScreenInputError(
-            f"{path} unpacks to {unpacked / 1_048_576:.0f} MB, over the "
+            f"{name} unpacks to {unpacked / 1_048_576:.0f} MB, over the "
             f"{MAX_XLSX_UNPACKED_BYTES / 1_048_576:.0f} MB limit; refusing to open it"
         )
     if "xl/workbook.xml" not in names:
         raise ScreenInputError(
-            f"{path} is a zip file but not an XLSX workbook (an .ods or .docx?); "
+            f"{name} is a zip file but not an XLSX workbook (an .ods or .docx?); "
             "save it as .xlsx or .csv"
         )
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        workbook = openpyxl.load_workbook(_opened(source), read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise ScreenInputError(f"{path} is not a readable XLSX file: {exc}") from None
+        raise ScreenInputError(f"{name} is not a readable XLSX file: {exc}") from None
     worksheet: Any
     try:
         # Chart sheets have no cells: only worksheets can be screened.
         worksheets = {candidate.title: candidate for candidate in workbook.worksheets}
         if not worksheets:
-            raise ScreenInputError(f"{path} has no sheet with cells: nothing to screen")
+            raise ScreenInputError(f"{name} has no sheet with cells: nothing to screen")
         if sheet is not None:
             if sheet not in worksheets:
                 raise ScreenInputError(
-                    f"no sheet {sheet!r} with cells in {path}; sheets: {', '.join(worksheets)}"
+                    f"no sheet {sheet!r} with cells in {name}; sheets: {', '.join(worksheets)}"
                 )
             worksheet = worksheets[sheet]
         else:
@@ -381,15 +481,15 @@ def _read_xlsx(
             records.append(record)
             if len(records) > max_rows + 1:
                 raise ScreenInputError(
-                    f"{path} has more than {max_rows} rows; split the list or raise --max-rows"
+                    f"{name} has more than {max_rows} rows; split the list or raise --max-rows"
                 )
-        merged = _merged_ranges(path, getattr(worksheet, "_worksheet_path", None))
+        merged = _merged_ranges(source, getattr(worksheet, "_worksheet_path", None))
         title = str(worksheet.title)
     except ScreenInputError:
         raise
     except Exception as exc:  # openpyxl raises many kinds on malformed parts
         raise ScreenInputError(
-            f"{path} could not be read as XLSX: {type(exc).__name__}: {exc}"
+            f"{name} could not be read as XLSX: {type(exc).__name__}: {exc}"
         ) from None
     finally:
         workbook.close()
@@ -398,7 +498,7 @@ def _read_xlsx(
         notes.append(
             f"{len(merged)} merged cell range(s): each cell of a range takes the range's value"
         )
-    return _table(path, "xlsx", records, notes, header_names, sheet=title)
+    return _table(source, name, "xlsx", records, notes, header_names, sheet=title)
 
 
 _CELL_REF = re.compile(r"^([A-Z]{1,3})(\d+)$")
@@ -411,7 +511,7 @@ def _column_number(letters: str) -> int:
     return number
 
 
-def _merged_ranges(path: Path, part: str | None) -> list[tuple[int, int, int, int]]:
+def _merged_ranges(source: Path | bytes, part: str | None) -> list[tuple[int, int, int, int]]:
     """Merged ranges (min_row, min_col, max_row, max_col) read from the sheet's XML part.
 
     Read-only worksheets do not expose merged cells, so the ``<mergeCell ref="A2:A4"/>``
@@ -422,7 +522,7 @@ def _merged_ranges(path: Path, part: str | None) -> list[tuple[int, int, int, in
     from defusedxml.ElementTree import iterparse
 
     ranges: list[tuple[int, int, int, int]] = []
-    with zipfile.ZipFile(path) as archive, archive.open(part.lstrip("/")) as stream:
+    with zipfile.ZipFile(_opened(source)) as archive, archive.open(part.lstrip("/")) as stream:
         for _event, element in iterparse(stream, events=("end",)):
             if element.tag.endswith("}mergeCell") or element.tag == "mergeCell":
                 reference = element.get("ref", "")
@@ -484,7 +584,8 @@ def _screened_cells(cells: Sequence[str]) -> list[str]:
 
 
 def _table(
-    path: Path,
+    source: Path | bytes,
+    name: str,
     kind: InputKind,
     records: list[SourceRecord],
     notes: list[str],
@@ -495,7 +596,7 @@ def _table(
 ) -> InputTable:
     filled = [index for index, record in enumerate(records) if not record.blank]
     if not filled:
-        raise ScreenInputError(f"{path} has no rows: nothing to screen")
+        raise ScreenInputError(f"{name} has no rows: nothing to screen")
     header_record = next(
         (
             index
@@ -515,14 +616,15 @@ def _table(
         data_records = filled
         notes.append("no header row recognised: every column is read as text")
     if not data_records:
-        raise ScreenInputError(f"{path} has a header but no data rows: nothing to screen")
+        raise ScreenInputError(f"{name} has a header but no data rows: nothing to screen")
     rows = [_screened_cells(records[index].cells) for index in data_records]
     width = max(len(header), *(len(cells) for cells in rows))
     header += [f"column {index + 1}" for index in range(len(header), width)]
     for cells in rows:
         cells += [""] * (width - len(cells))
     return InputTable(
-        path=path,
+        source=source,
+        name=name,
         kind=kind,
         header=header,
         has_header=header_record is not None,
@@ -561,6 +663,10 @@ def _restricted_text(row: ScreenRow) -> str:
     ]
 
 
+def _confidence_text(row: ScreenRow) -> str:
+    return f"{row.confidence:.2f}"
+
+
 def result_cells(row: ScreenRow) -> list[str]:
     """The cells added for one screened row, in :data:`ADDED_COLUMNS` order."""
     return [
@@ -571,9 +677,92 @@ def result_cells(row: ScreenRow) -> list[str]:
         # Only measures that restrict: a context-only measure (effect "context") names the
         # maker without restricting it, and is kept in the JSON output with its effect.
         ";".join(dict.fromkeys(f.policy for f in row.findings if f.restricts)),
-        f"{row.confidence:.2f}",
+        _confidence_text(row),
         row.reason,
     ]
+
+
+#: Where the confidence is among the result cells: written as a number in an XLSX.
+_CONFIDENCE = ADDED_COLUMNS.index("confidence")
+#: How a confidence is shown in an XLSX: two decimals, as in the CSV.
+_CONFIDENCE_FORMAT = "0.00"
+#: A whole number as a spreadsheet would type one: an optional minus, no leading zero (an
+#: identifier's: "00123"), no sign, separator or decimal point, and at most nine digits (a
+#: longer run of digits is a barcode or a serial, which a spreadsheet would show as 4.0E+12).
+_WHOLE_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]{0,8})")
+#: Words of a header that name an identifier, not an amount: its digits stay text.
+_IDENTIFIER_WORDS = frozenset(
+    {
+        "id",
+        "serial",
+        "sn",
+        "model",
+        "part",
+        "sku",
+        "mpn",
+        "ean",
+        "upc",
+        "gtin",
+        "barcode",
+        "isbn",
+        "code",
+        "article",
+        "ref",
+        "reference",
+        "version",
+        "firmware",
+        "phone",
+        "tel",
+        "fax",
+        "zip",
+        "postcode",
+        "postal",
+        "account",
+    }
+)
+#: The last word of a header that numbers something ("Part No", "PO Number"), where "Number of
+#: units" is a count.
+_NUMBER_WORDS = frozenset({"number", "no", "nr", "num"})
+
+
+def _names_identifier(header: str) -> bool:
+    """Whether a header names an identifier (a part number, a SKU, a serial, a code)."""
+    if "#" in header or header_key(header) in HEADER_ALIASES["model"]:
+        return True
+    # Words, camelCase split too ("PartNumber", "SKU", "PO Number").
+    words = [word.lower() for word in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", header)]
+    return bool(words) and (
+        words[-1] in _NUMBER_WORDS or any(word in _IDENTIFIER_WORDS for word in words)
+    )
+
+
+def number_columns(table: InputTable, keep_text: Collection[int] = ()) -> frozenset[int]:
+    """The columns of a list (indexes of its header) whose cells a new workbook stores as
+    numbers: every non-empty data cell is a whole number (:data:`_WHOLE_NUMBER`, spaces
+    around it aside), the header names no identifier (a part number, SKU, serial or code:
+    its digits are a name, not an amount) and the column is not one that was screened
+    (``keep_text``: the brand, model and description columns). A list without a header row
+    has none: nothing says what its digits are."""
+    if table.header_record is None:
+        return frozenset()
+    header = table.records[table.header_record].cells
+    originals = [table.records[index].cells for index in table.data_records]
+    found = set()
+    for index, name in enumerate(header):
+        if index in keep_text or _names_identifier(name):
+            continue
+        values = [cells[index].strip() for cells in originals if index < len(cells)]
+        filled = [value for value in values if value]
+        if filled and all(_WHOLE_NUMBER.fullmatch(value) for value in filled):
+            found.add(index)
+    return frozenset(found)
+
+
+def _screened_columns(columns: ColumnChoice | None) -> frozenset[int]:
+    if columns is None:
+        return frozenset()
+    chosen = (columns.brand, columns.model, columns.description)
+    return frozenset(index for index in chosen if index is not None)
 
 
 def output_rows(table: InputTable, rows: Sequence[ScreenRow]) -> tuple[list[str], list[list[str]]]:
@@ -669,20 +858,31 @@ def _csv_record(
 STATUS_FILLS = {"restricted": "FFC7CE", "review": "FFEB9C", "unknown": "EDEDED"}
 
 
-def render_xlsx(table: InputTable, rows: Sequence[ScreenRow]) -> tuple[bytes, list[str]]:
-    """The list as an XLSX workbook and notes about it; result cells are stored as text.
+def render_xlsx(
+    table: InputTable, rows: Sequence[ScreenRow], columns: ColumnChoice | None = None
+) -> tuple[bytes, list[str]]:
+    """The list as an XLSX workbook and notes about it; result cells are stored as text,
+    the confidence as a number.
 
     An XLSX input comes back as itself with the result columns added to the screened sheet;
-    a CSV input becomes a new workbook of header and screened rows, every cell text.
+    a CSV input becomes a new workbook of header and screened rows, every cell text but the
+    columns of whole numbers (:func:`number_columns`; ``columns``: the ones screened, which
+    stay text).
     """
     if table.kind == "xlsx":
         return _screened_workbook(table, rows)
     header, body = output_rows(table, rows)
-    return _new_workbook(header, body, [row.status for row in rows]), []
+    numbers = number_columns(table, _screened_columns(columns))
+    confidence = len(header) - len(ADDED_COLUMNS) + _CONFIDENCE
+    return _new_workbook(header, body, [row.status for row in rows], numbers, confidence), []
 
 
 def _new_workbook(
-    header: Sequence[str], body: Sequence[Sequence[str]], statuses: Sequence[str]
+    header: Sequence[str],
+    body: Sequence[Sequence[str]],
+    statuses: Sequence[str],
+    numbers: Collection[int],
+    confidence: int,
 ) -> bytes:
     import openpyxl
     from openpyxl.styles import Font, PatternFill
@@ -699,9 +899,15 @@ def _new_workbook(
         cell.font = bold
     for row_index, (cells, status) in enumerate(zip(body, statuses, strict=True), start=2):
         fill = fills.get(status)
-        for column, value in enumerate(cells, start=1):
-            cell = worksheet.cell(row=row_index, column=column)
-            _set_text(cell, value)
+        for index, value in enumerate(cells):
+            cell = worksheet.cell(row=row_index, column=index + 1)
+            if index == confidence:
+                _set_confidence(cell, value)
+            elif index in numbers:
+                if value.strip():
+                    cell.value = int(value)
+            else:
+                _set_text(cell, value)
             if fill is not None:
                 cell.fill = fill
     worksheet.freeze_panes = "A2"
@@ -718,7 +924,10 @@ def _screened_workbook(table: InputTable, rows: Sequence[ScreenRow]) -> tuple[by
 
     notes: list[str] = []
     try:
-        with warnings.catch_warnings(record=True) as caught, table.path.open("rb") as handle:
+        with (
+            warnings.catch_warnings(record=True) as caught,
+            _open_again(table.source) as handle,
+        ):
             warnings.simplefilter("always")
             with zipfile.ZipFile(handle) as archive:
                 parts = archive.namelist()
@@ -727,13 +936,13 @@ def _screened_workbook(table: InputTable, rows: Sequence[ScreenRow]) -> tuple[by
             workbook = openpyxl.load_workbook(handle, rich_text=True)
     except Exception as exc:  # openpyxl raises many kinds on malformed parts
         raise ScreenInputError(
-            f"{table.path} could not be loaded to write the XLSX output: "
+            f"{table.name} could not be loaded to write the XLSX output: "
             f"{type(exc).__name__}: {exc}"
         ) from None
     notes += dict.fromkeys(f"XLSX output: {warning.message}" for warning in caught)
     worksheet = workbook[table.sheet] if table.sheet in workbook.sheetnames else None
     if not isinstance(worksheet, Worksheet):  # the file changed since it was read
-        raise ScreenInputError(f"no sheet {table.sheet!r} with cells in {table.path}")
+        raise ScreenInputError(f"no sheet {table.sheet!r} with cells in {table.name}")
     header_row = None if table.header_record is None else table.records[table.header_record].number
     # Without a header row the names go in the (empty) row above the first data row, if any.
     names_row = header_row if header_row is not None else table.row_numbers[0] - 1
@@ -743,7 +952,7 @@ def _screened_workbook(table: InputTable, rows: Sequence[ScreenRow]) -> tuple[by
     last = first + len(names) - 1
     if last > XLSX_MAX_COLUMN:
         raise ScreenInputError(
-            f"sheet {worksheet.title!r} of {table.path} has no room for {len(names)} more columns"
+            f"sheet {worksheet.title!r} of {table.name} has no room for {len(names)} more columns"
         )
     span = f"{get_column_letter(first)}:{get_column_letter(last)}"
     if names_row >= 1:
@@ -759,7 +968,10 @@ def _screened_workbook(table: InputTable, rows: Sequence[ScreenRow]) -> tuple[by
         fill = fills.get(row.status)
         for offset, value in enumerate(result_cells(row)):
             cell = worksheet.cell(row=number, column=first + offset)
-            _set_text(cell, value)
+            if offset == _CONFIDENCE:
+                _set_confidence(cell, value)
+            else:
+                _set_text(cell, value)
             if fill is not None:
                 cell.fill = fill
     # A template (.xltx) or macro (.xlsm) input is written as a plain workbook.
@@ -776,9 +988,15 @@ def _screened_workbook(table: InputTable, rows: Sequence[ScreenRow]) -> tuple[by
         workbook.save(buffer)
     except Exception as exc:  # a part openpyxl loaded but cannot write back
         raise ScreenInputError(
-            f"{table.path} could not be written back as XLSX: {type(exc).__name__}: {exc}"
+            f"{table.name} could not be written back as XLSX: {type(exc).__name__}: {exc}"
         ) from None
     return buffer.getvalue(), notes
+
+
+def _open_again(source: Path | bytes) -> BinaryIO:
+    """The list, to read it again: its file (a file changed since is refused by what reads
+    it), or the bytes read from standard input."""
+    return io.BytesIO(source) if isinstance(source, bytes) else source.open("rb")
 
 
 def _last_used_column(worksheet: Worksheet, rows: Sequence[int]) -> int:
@@ -813,6 +1031,16 @@ def _set_text(cell: _CellOrMergedCell, value: str) -> None:
         raise ScreenInputError(f"cannot write a result into merged cell {cell.coordinate}")
     cell.value = _illegal_free(value)
     cell.data_type = "s"
+
+
+def _set_confidence(cell: _CellOrMergedCell, value: str) -> None:
+    """The confidence as a number shown with two decimals (the CSV's text, as a number)."""
+    from openpyxl.cell.cell import Cell
+
+    if not isinstance(cell, Cell):  # a merged cell; results are placed beyond any
+        raise ScreenInputError(f"cannot write a result into merged cell {cell.coordinate}")
+    cell.value = float(value)
+    cell.number_format = _CONFIDENCE_FORMAT
 
 
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")

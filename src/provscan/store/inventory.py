@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from provscan.report.contract import verdict_of
 from provscan.store.models import (
     DeviceRow,
     InventoryRow,
@@ -158,7 +159,8 @@ def _conflict(stored: str | None, seen: str | None) -> bool:
 #: What matching, the inventory's values and the cases (:func:`provscan.store.cases.subjects`)
 #: read of a device's document: its fields, and for lists of entries the keys kept of each.
 #: A sighting keeps only these, not the evidence, attempts and texts that make a document
-#: large, so a capture's thousands of devices are light while the scan is added.
+#: large, so a capture's thousands of devices are light while the scan is added. ``verdict``
+#: is the contract's, which :meth:`Sighting.of` gives documents stored before it (1.3) too.
 _SIGHTING_FIELDS: dict[str, tuple[str, ...] | None] = {
     "ip": None,
     "mac": None,
@@ -172,6 +174,7 @@ _SIGHTING_FIELDS: dict[str, tuple[str, ...] | None] = {
     "device_type": None,
     "confidence": None,
     "restricted": None,
+    "verdict": None,
     "findings": ("policy", "jurisdiction", "family", "effect", "binding", "deadline"),
     "exposure": ("kind", "detail"),
     "remediation": ("action", "reason", "priority"),
@@ -230,6 +233,14 @@ class Sighting:
                     _Kept(keys, {key: item[key] for key in keys if key in item}) for item in value
                 ]
             kept[name] = value
+        # The verdict the contract gives the document (1.4 writes it; a document stored
+        # before has the fields it is made from), decided in one place: the review notes it
+        # reads are not kept.
+        kept["verdict"] = verdict_of(
+            bool(document.get("restricted")),
+            document.get("notes") or (),
+            document.get("manufacturer"),
+        )
         return cls(position, _Kept(_SIGHTING_FIELDS, kept))
 
     def get(self, name: str) -> Any:
@@ -357,6 +368,9 @@ def _copy_values(row: InventoryRow, seen: Sighting) -> None:
             setattr(row, name, value)
     row.confidence = float(document.get("confidence", 0.0))
     row.restricted = bool(document.get("restricted"))
+    # The newest sighting's own verdict, like ``restricted`` and the findings: its maker
+    # (None: nothing identified it this time, not cleared), not one an older sighting named.
+    row.verdict = document["verdict"]
     row.findings = compact_findings(document)
 
 

@@ -165,6 +165,9 @@ class InventoryRow(Base):
     device_type: Mapped[str | None] = mapped_column(Text)
     confidence: Mapped[float] = mapped_column(Float)
     restricted: Mapped[bool] = mapped_column(Boolean, index=True)
+    #: The newest sighting's verdict (restricted | review | unknown | clear), as the scan's
+    #: contract document gives it (:func:`provscan.report.contract.verdict_of`) (0011).
+    verdict: Mapped[str] = mapped_column(String(16))
     #: Compact findings of the newest sighting: policy, jurisdiction, family, effect, binding.
     findings: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))

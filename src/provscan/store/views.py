@@ -126,6 +126,9 @@ class InventoryDevice:
     device_type: str | None
     confidence: float
     restricted: bool
+    #: The newest sighting's verdict, as its scan report gives it: restricted, review,
+    #: unknown (nothing identified the maker: not cleared) or clear.
+    verdict: str
     findings: tuple[dict[str, Any], ...]
     #: The case shown with the device: its active restricted-maker case, else its active
     #: case due first, else its last verified one.
@@ -205,6 +208,7 @@ def device_view(row: Any, cases: Sequence[CaseBrief]) -> InventoryDevice:
         device_type=row.device_type,
         confidence=row.confidence,
         restricted=row.restricted,
+        verdict=row.verdict,
         findings=tuple(row.findings or ()),
         case=_shown_case(cases),
         open_cases=sum(c.status != "verified" for c in cases),

@@ -1197,7 +1197,7 @@ def _screen_upload(data: bytes) -> tuple[list[Any], dict[str, bytes]]:
             table = read_table(path, max_rows=MAX_SCREEN_ROWS, max_bytes=len(data) + 1)
             columns = choose_columns(table.header)
             rows = screen_table(table, columns, identifier, policies, acting_as=org_types)
-            files = {"csv": render_csv(table, rows), "xlsx": render_xlsx(table, rows)[0]}
+            files = {"csv": render_csv(table, rows), "xlsx": render_xlsx(table, rows, columns)[0]}
         except ProvscanError as exc:
             # The reader names the file it read: here a temporary path, not the client's.
             raise StoreRequestError(str(exc).replace(str(path), "the upload")) from None

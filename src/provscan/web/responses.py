@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from provscan.report.contract import ScanDocument
+from provscan.report.contract import ScanDocument, Verdict
 from provscan.screening.verdict import ScreenRow
 
 
@@ -111,6 +111,8 @@ class InventoryDeviceOut(BaseModel):
     device_type: str | None
     confidence: float
     restricted: bool
+    #: restricted, review, unknown (nothing identified the maker: not cleared) or clear.
+    verdict: Verdict
     findings: list[dict[str, Any]]
     case: CaseBriefOut | None
     open_cases: int

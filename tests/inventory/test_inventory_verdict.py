@@ -1,0 +1,98 @@
+"""`provscan inventory` says each device's verdict in every format: the CSV's last column, a
+JSON field and the XLSX's last column carry the verdict its newest sighting's scan report
+gave it (restricted, review, unknown or clear), and the table shows review and unknown."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import openpyxl
+from helpers import run_provscan
+
+from inventory_verdicts import four_verdicts, scan_of
+from provscan.report.contract import DeviceEntry, ScanDocument
+from provscan.store.db import normalise_db_arg, open_store
+
+
+def _store(tmp_path: Path, *scans: ScanDocument) -> str:
+    path = str(tmp_path / "store.db")
+    with open_store(normalise_db_arg(path)) as store:
+        for scan in scans:
+            store.save_document(scan)
+    return path
+
+
+def _ok(*args: str, width: int | None = None) -> str:
+    result = run_provscan(*args, width=width)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_every_export_carries_the_verdict_of_each_devices_scan(tmp_path: Path) -> None:
+    devices = four_verdicts()
+    scan = scan_of("scan-verdicts", 10, devices)
+    db = _store(tmp_path, scan)
+    # what the scan report said of each device (the contract checks it against verdict_of)
+    said = {device.ip: device.verdict for device in scan.devices}
+    assert sorted(set(said.values())) == ["clear", "restricted", "review", "unknown"]
+
+    # CSV: the verdict is the last column, as in the scan CSV
+    rows = list(csv.reader(io.StringIO(_ok("inventory", "--db", db, "-f", "csv"))))
+    header, body = rows[0], rows[1:]
+    assert header[-1] == "verdict"
+    ip = header.index("ip")
+    assert {row[ip]: row[-1] for row in body} == said
+
+    # JSON: a field of each device, beside restricted
+    document = json.loads(_ok("inventory", "--db", db, "-f", "json"))
+    assert {d["ip"]: d["verdict"] for d in document["devices"]} == said
+    for device in document["devices"]:
+        assert device["restricted"] == (device["verdict"] == "restricted")
+
+    # XLSX: the same last column
+    book = tmp_path / "register.xlsx"
+    _ok("inventory", "--db", db, "-f", "xlsx", "-o", str(book))
+    sheet = openpyxl.load_workbook(book)["Inventory"]
+    cells = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert cells[0] == header
+    assert {row[ip]: row[-1] for row in cells[1:]} == said
+
+    # the table: a device to review is not "no", nor is one nothing identified
+    table = _ok("inventory", "--db", db, width=160).splitlines()
+    for device in devices:
+        (line,) = [line for line in table if device.ip in line.split()]
+        word = {"restricted": "yes", "clear": "no"}.get(device.verdict, device.verdict)
+        assert word in line.split(), line
+
+
+def test_the_verdict_is_the_newest_sightings(tmp_path: Path) -> None:
+    # Given a restricted device, seen again (same MAC) by a scan that identified nothing
+    restricted = four_verdicts()[0]
+    unidentified = restricted.model_copy(
+        update={
+            "manufacturer": None,
+            "brand": None,
+            "family": None,
+            "relation": None,
+            "model": None,
+            "firmware": None,
+            "confidence": 0.0,
+            "restricted": False,
+            "verdict": "unknown",
+            "findings": [],
+            "notes": [],
+        }
+    )
+    DeviceEntry.model_validate(unidentified.model_dump())  # a coherent device
+    db = _store(
+        tmp_path, scan_of("scan-first", 10, [restricted]), scan_of("scan-later", 11, [unidentified])
+    )
+    # Then the inventory keeps the maker it knew but says what the newest look established,
+    # like `restricted`: the maker is unknown now, and the device is not cleared
+    (device,) = json.loads(_ok("inventory", "--db", db, "-f", "json"))["devices"]
+    assert device["last_scan_id"] == "scan-later"
+    assert device["manufacturer"] == restricted.manufacturer
+    assert (device["restricted"], device["verdict"]) == (False, "unknown")
