@@ -15,7 +15,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -174,7 +174,14 @@ def json_report_writer(
         if failures:
             raise failures[0]
         return
-    with open_atomically(output) as handle:
+    with ExitStack() as stack:
+        try:
+            handle = stack.enter_context(open_atomically(output))
+        except OutputError as exc:
+            # Not even opened (e.g. a folder no one may create files in): the caller's other
+            # use of the entries (the store) still runs, and this is raised after it.
+            yield lambda entry: None
+            raise exc
         write = guarded(lambda piece: handle.write(piece.encode("utf-8")))
         write(text.opening)
         yield lambda entry: write(text.device(entry))
