@@ -141,23 +141,64 @@ def test_a_hilink_reply_maps_class_family_and_model() -> None:
     ]
 
 
+def test_a_newer_hilink_reply_adds_its_marketing_name_and_nothing_else() -> None:
+    # an H122-373's reply (Salamek/huawei-lte-api issue #105): spreadname_en is kept,
+    # spreadname_zh and the flags are not read
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\r\n<response>\r\n'
+        "<productfamily>LTE</productfamily>\r\n<classify>cpe</classify>\r\n"
+        "<multimode>0</multimode>\r\n<devicename>H122-373</devicename>\r\n"
+        "<spreadname_en>HUAWEI 5G CPE Pro 2</spreadname_en>\r\n"
+        "<spreadname_zh>华为 5G CPE Pro 2</spreadname_zh>\r\n</response>\r\n"
+    ).encode()
+    found = observe.hilink_observations(body, PORT, HILINK_ENDPOINT.path)
+    assert keys(found) == [
+        ("http", PORT, "hilink.product_family", "LTE"),
+        ("http", PORT, "hilink.classify", "cpe"),
+        ("http", PORT, "hilink.device_name", "H122-373"),
+        ("http", PORT, "hilink.spread_name", "HUAWEI 5G CPE Pro 2"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        # HiLink's own refusal on firmware that wants its session cookie first
+        (
+            b'<?xml version="1.0" encoding="UTF-8"?><error><code>125002</code><message></message>'
+            b"</error>",
+            "125002",
+        ),
+        (b"<error><code> 100003 </code><message>No rights</message></error>", "100003"),
+        # a code that is not digits, or no code: nothing
+        (b"<error><code>Unauthorized</code></error>", None),
+        (b"<error><message>125002</message></error>", None),
+        (b"<error><code>1234567890123</code></error>", None),
+    ],
+    ids=["session-error", "no-rights-spaced", "words", "no-code", "too-long"],
+)
+def test_a_hilink_refusal_keeps_only_its_code(body: bytes, code: str | None) -> None:
+    found = observe.hilink_observations(body, PORT, HILINK_ENDPOINT.path)
+    expected = [] if code is None else [("http", PORT, "hilink.error_code", code)]
+    assert keys(found) == expected
+
+
 @pytest.mark.parametrize(
     "body",
     [
-        # HiLink's own refusal on firmware that wants its session cookie first
-        b'<?xml version="1.0" encoding="UTF-8"?><error><code>125002</code><message></message>'
-        b"</error>",
         # another maker's XML that happens to use the same element names
         b"<DeviceInfo><classify>cpe</classify><devicename>Archer MR600</devicename></DeviceInfo>",
         # ZTE's LTE routers answer JSON from /goform/goform_get_cmd_process
         b'{"model_name":"MF79U","manufacturer_name":"ZTE"}',
+        # MultiTech mPower's REST API answers a JSON error under /api/ without its cookie
+        b'{"code": 401, "status": "error", "error": "Unauthorized"}',
         # an HTML 404 page
         b"<html><head><title>404 Not Found</title></head><body>Not Found</body></html>",
         b"",
     ],
-    ids=["hilink-error", "other-xml", "zte-json", "html-404", "empty"],
+    ids=["other-xml", "zte-json", "json-401", "html-404", "empty"],
 )
-def test_only_a_hilink_response_document_is_read(body: bytes) -> None:
+def test_only_a_hilink_response_or_error_document_is_read(body: bytes) -> None:
     assert observe.hilink_observations(body, PORT, HILINK_ENDPOINT.path) == []
 
 

@@ -13,7 +13,7 @@ from provscan.knowledge.vocabulary import Vendor, check_vendor_name
 
 HTTP_ENDPOINTS_FILE = "http_endpoints.yaml"
 #: Every vendor endpoint costs one request per host (decision 0025: nine since ZTE's goform
-#: version query; measured cost in that record).
+#: version query; measured cost in that record; decision 0026 measured and declined a tenth).
 MAX_HTTP_ENDPOINTS = 9
 #: Fragments of known exploit paths; an endpoint containing one is refused outright.
 FORBIDDEN_ENDPOINT_FRAGMENTS = ("auth=", "/sdk/weblanguage")

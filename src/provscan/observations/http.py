@@ -83,13 +83,18 @@ ISAPI_FIELDS = {
     "deviceType": "isapi.device_type",
     "deviceName": "isapi.device_name",
 }
-#: Huawei HiLink ``GET /api/device/basic_information`` element -> observation field. Only a
-#: ``<response>`` document is read: HiLink's refusals are ``<error><code>…</code></error>``.
+#: Huawei HiLink ``GET /api/device/basic_information`` element -> observation field, read from
+#: a ``<response>`` document only. ``spreadname_en`` is the product's marketing name on newer
+#: firmware ("HUAWEI 5G CPE Pro 2"); the device's other elements are not read.
 HILINK_FIELDS = {
     "productfamily": "hilink.product_family",
     "classify": "hilink.classify",
     "devicename": "hilink.device_name",
+    "spreadname_en": "hilink.spread_name",
 }
+#: The code of HiLink's refusal ``<error><code>125002</code><message></message></error>``
+#: (firmware that wants its web UI's session cookie first): digits only, nothing else of it.
+_HILINK_ERROR_CODE = re.compile(r"[0-9]{1,9}")
 #: ZTE goform ``GET /goform/goform_get_cmd_process`` JSON key -> observation field. Only a
 #: JSON object is read, only these keys, only string values (the firmware answers every key it
 #: was asked, with ``""`` for what it withholds).
@@ -254,10 +259,18 @@ def isapi_observations(body: bytes, port: int, path: str) -> list[Observation]:
 
 
 def hilink_observations(body: bytes, port: int, path: str) -> list[Observation]:
-    """Fields of a Huawei HiLink ``<response>`` (``/api/device/basic_information``)."""
+    """Fields of a Huawei HiLink ``<response>`` (``/api/device/basic_information``), or the
+    code of a HiLink ``<error>`` document (``hilink.error_code``): the refusal names no
+    device, only which error scheme answered."""
     try:
         root = parse_xml(body[:BODY_KEEP])
     except ProtocolError:
+        return []
+    if root.tag == "error":
+        code = root.find("code")
+        text = (code.text or "").strip() if code is not None else ""
+        if _HILINK_ERROR_CODE.fullmatch(text):
+            return [Observation("http", port, "hilink.error_code", text, detail=path)]
         return []
     if root.tag != "response":
         return []
