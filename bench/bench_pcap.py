@@ -219,14 +219,17 @@ def run_measured(command: list[str], timeout: float) -> dict[str, object]:
         started = time.monotonic()
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL)
         watched = psutil.Process(process.pid)
-        peak = peak_main = peak_children = 0
+        peak = peak_main = peak_children = peak_pss = 0
         samples: list[tuple[float, int]] = []
         while process.poll() is None:
             try:
                 main = watched.memory_info().rss
-                children = sum(c.memory_info().rss for c in watched.children(recursive=True))
+                tree = watched.children(recursive=True)
+                children = sum(c.memory_info().rss for c in tree)
                 rss = main + children
                 peak = max(peak, rss)
+                # PSS: the pages a forked child shares with its parent counted once
+                peak_pss = max(peak_pss, sum(_pss(member) for member in (watched, *tree)))
                 peak_main = max(peak_main, main)
                 peak_children = max(peak_children, children)
                 samples.append((time.monotonic() - started, rss))
@@ -246,6 +249,7 @@ def run_measured(command: list[str], timeout: float) -> dict[str, object]:
             "seconds": elapsed,
             "cpu": cpu,
             "peak_rss": peak,
+            "peak_pss": peak_pss,
             # The reading process alone, and its children (provscan's stream worker: a
             # constant ~60-75 MiB whatever the number of devices).
             "peak_main": peak_main,
@@ -255,6 +259,11 @@ def run_measured(command: list[str], timeout: float) -> dict[str, object]:
             "output_bytes": len(output),
             "output": output[:2_000_000],
         }
+
+
+def _pss(process: psutil.Process) -> int:
+    """Proportional set size (Linux; 0 elsewhere)."""
+    return int(getattr(process.memory_full_info(), "pss", 0))
 
 
 def _baseline_rss() -> int:
@@ -365,6 +374,8 @@ def main(argv: list[str] | None = None) -> int:
             + (f", {packets / seconds / 1000:.0f}k packets/s" if packets > 0 else "")
             + f", peak RSS {int(provscan['peak_rss']) / 2**20:.0f} MiB "  # type: ignore[call-overload]
             f"(RSS at {', '.join(quarters(provscan['samples'], seconds))}), "  # type: ignore[arg-type]
+            f"peak PSS {int(provscan['peak_pss']) / 2**20:.0f} MiB (pages a forked child "  # type: ignore[call-overload]
+            "shares with its parent count once), "
             f"rc {provscan['rc']}; {len(document['devices'])} devices, {identified} identified, "
             f"{restricted} restricted"
         )
@@ -415,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
             f"tshark -T fields ({len(TSHARK_FIELDS)} fields): {peer_seconds:.1f}s "
             f"(CPU {float(peer['cpu']):.1f}s), "  # type: ignore[arg-type]
             f"{size / 1e6 / peer_seconds:.1f} MB/s, peak RSS "
-            f"{int(peer['peak_rss']) / 2**20:.0f} MiB "  # type: ignore[call-overload]
+            f"{int(peer['peak_rss']) / 2**20:.0f} MiB, PSS {int(peer['peak_pss']) / 2**20:.0f} MiB "  # type: ignore[call-overload]
             f"(RSS at {', '.join(quarters(peer['samples'], peer_seconds))}), rc {peer['rc']}"  # type: ignore[arg-type]
         )
         cpu_ratio = float(peer["cpu"]) / max(float(provscan["cpu"]), 1e-9)  # type: ignore[arg-type]

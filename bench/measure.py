@@ -1,5 +1,9 @@
-"""Run a peer or provscan as a child process and measure it: wall time and peak RSS of the
-process and its children (sampled with psutil). Shared by the benchmarks."""
+"""Run a peer or provscan as a child process and measure it: wall time and peak memory of the
+process and its children (sampled with psutil). Shared by the benchmarks.
+
+Two memory figures: the peak of the summed RSS, and the peak of the summed PSS (proportional
+set size, Linux). They differ when a child is forked: the pages it shares with its parent
+count in both RSS figures, but once in the PSS sum, which is what the tree really holds."""
 
 from __future__ import annotations
 
@@ -15,6 +19,8 @@ import psutil
 class Measured:
     seconds: float
     peak_rss: int
+    #: Peak of the summed PSS; 0 where the platform does not report it.
+    peak_pss: int
     returncode: int
     stdout: str
     stderr: str
@@ -26,13 +32,12 @@ def run_measured(command: list[str], timeout: float, interval: float = 0.02) -> 
         started = time.monotonic()
         process = subprocess.Popen(command, stdout=out, stderr=err)
         watched = psutil.Process(process.pid)
-        peak = 0
+        peak = peak_pss = 0
         while process.poll() is None:
             try:
-                rss = watched.memory_info().rss + sum(
-                    child.memory_info().rss for child in watched.children(recursive=True)
-                )
-                peak = max(peak, rss)
+                tree = [watched, *watched.children(recursive=True)]
+                peak = max(peak, sum(member.memory_info().rss for member in tree))
+                peak_pss = max(peak_pss, sum(_pss(member) for member in tree))
             except psutil.Error:
                 pass
             if time.monotonic() - started > timeout:
@@ -46,10 +51,16 @@ def run_measured(command: list[str], timeout: float, interval: float = 0.02) -> 
         return Measured(
             elapsed,
             peak,
+            peak_pss,
             returncode,
             out.read().decode("utf-8", "replace"),
             err.read().decode("utf-8", "replace"),
         )
+
+
+def _pss(process: psutil.Process) -> int:
+    """The process's proportional set size (0 where psutil does not report one)."""
+    return int(getattr(process.memory_full_info(), "pss", 0))
 
 
 def compile_provscan() -> str:
