@@ -9,6 +9,7 @@ import asyncio
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from helpers import SESSION_DEVICES, SESSION_OCTET
@@ -74,3 +75,23 @@ def test_loopback_unicast_runs_when_other_targets_make_the_set_large(
         in result.notes
     )
     assert not [note for note in result.notes if "skipped" in note]
+
+
+def test_discover_refuses_more_targets_than_it_probes_before_sending_anything(
+    tmp_path: Path,
+) -> None:
+    from helpers import run_provscan
+
+    # Given more loopback addresses than unicast discovery probes (a /19: 8190)
+    db = tmp_path / "never.db"
+    done = run_provscan("discover", "127.86.0.0/19", "--timeout", "0.2", "--db", str(db))
+    # Then it is a usage error on one line, before any work: no empty result that reads as
+    # a clean range, nothing stored
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert f"at most {MAX_UNICAST_TARGETS} at a time" in done.stderr
+    assert "provscan scan" in done.stderr
+    assert done.stdout == "" and not db.exists()
+    # And exactly as many as it probes are accepted
+    fits = run_provscan("discover", "127.86.0.1-127.86.16.0", "--timeout", "0.2", "--no-db")
+    assert fits.returncode == 0, fits.stderr

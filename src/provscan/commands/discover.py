@@ -73,12 +73,28 @@ def build_result(
 async def run_discover(
     targets: Sequence[str], settings: "DiscoverySettings", *, allow_public: bool = False
 ) -> "DiscoveryResult":
-    from provscan.discovery.runner import discover_addresses, discover_segments, segments_for
+    from provscan.discovery.runner import (
+        MAX_UNICAST_TARGETS,
+        discover_addresses,
+        discover_segments,
+        segments_for,
+    )
 
     if targets:
+        from provscan.errors import TargetError
         from provscan.targets import build_targets
 
-        addresses = [address for address, _ in build_targets(targets, allow_public=allow_public)]
+        target_set = build_targets(targets, allow_public=allow_public)
+        count = target_set.count()
+        if count > MAX_UNICAST_TARGETS:
+            # Refused before anything is sent: discovery would skip them all and report an
+            # empty result that looks like a clean range.
+            raise TargetError(
+                f"the targets name {count} addresses; unicast discovery probes at most "
+                f"{MAX_UNICAST_TARGETS} at a time: split them, or use `provscan scan`, which "
+                "sweeps large ranges"
+            )
+        addresses = [address for address, _ in target_set]
         return await discover_addresses(addresses, settings)
     return await discover_segments(segments_for(settings), settings)
 
