@@ -184,3 +184,22 @@ def test_mdns_round_trip_with_txt() -> None:
 def test_mdns_hostile(data: bytes) -> None:
     with pytest.raises(ProtocolError):
         mdns.parse_message(data)
+
+
+def test_wsd_one_parse_tells_a_probe_from_a_device_message() -> None:
+    # A client's Probe and a device's ProbeMatches, each parsed once, tell themselves apart;
+    # anything else is refused as before.
+    probe = wsdiscovery.build_probe("uuid:7", ["dn:NetworkVideoTransmitter"])
+    assert wsdiscovery.parse_message(probe) == wsdiscovery.parse_probe(probe)
+    match = wsdiscovery.ProbeMatch("urn:uuid:8", ("tds:Device",), (), (), "1")
+    reply = wsdiscovery.build_probe_matches("uuid:7", [match])
+    parsed = wsdiscovery.parse_message(reply)
+    assert isinstance(parsed, wsdiscovery.DeviceMessage)
+    assert parsed == wsdiscovery.parse_device_message(reply)
+    with pytest.raises(ProtocolError, match="holds no WS-Discovery Probe"):
+        wsdiscovery.parse_probe(reply)
+    with pytest.raises(ProtocolError, match="no ProbeMatches, ResolveMatches or Hello"):
+        wsdiscovery.parse_device_message(probe)
+    envelope = probe.replace(b"Probe>", b"Bye>")
+    with pytest.raises(ProtocolError, match="Hello or Probe"):
+        wsdiscovery.parse_message(envelope)

@@ -48,10 +48,12 @@ def read(data: bytes, *, announcements: bool = False) -> Sighting | None:
     """A device's ProbeMatches (with ``announcements``: also a ResolveMatches or an unasked
     Hello); None for a Probe (another client's, or ours looped back). Raises ProtocolError
     when malformed."""
+    if announcements:
+        message = wsdiscovery.parse_message(data)
+        if isinstance(message, wsdiscovery.Probe):
+            return None
+        return match_observations(message.kind, message.matches)
     try:
-        if announcements:
-            message = wsdiscovery.parse_device_message(data)
-            return match_observations(message.kind, message.matches)
         matches = wsdiscovery.parse_probe_matches(data)
     except ProtocolError:
         if _is_probe(data):

@@ -192,6 +192,15 @@ def parse_probe_matches(data: bytes) -> ProbeMatches:
 def parse_device_message(data: bytes) -> DeviceMessage:
     """Parse a message in which a target service describes itself: ProbeMatches,
     ResolveMatches or an unasked Hello. Raises ProtocolError on anything else."""
+    message = parse_message(data)
+    if isinstance(message, Probe):
+        raise ProtocolError("SOAP body holds no ProbeMatches, ResolveMatches or Hello")
+    return message
+
+
+def parse_message(data: bytes) -> DeviceMessage | Probe:
+    """:func:`parse_device_message`, or the Probe a client sent (parsed once: a capture holds
+    a client's probes every few seconds). Raises ProtocolError on anything else."""
     header, body = _envelope_parts(data)
     relates_to = _text(_child(header, "RelatesTo")) if header is not None else None
     for kind, item in DEVICE_MESSAGES:
@@ -200,7 +209,11 @@ def parse_device_message(data: bytes) -> DeviceMessage:
             continue
         matches = (_match(container),) if item is None else _matches(container, item)
         return DeviceMessage(kind, relates_to, matches)
-    raise ProtocolError("SOAP body holds no ProbeMatches, ResolveMatches or Hello")
+    probe = _child(body, "Probe")
+    if probe is not None:
+        message_id = _text(_child(header, "MessageID")) if header is not None else None
+        return Probe(message_id, _items(_text(_child(probe, "Types"))))
+    raise ProtocolError("SOAP body holds no ProbeMatches, ResolveMatches, Hello or Probe")
 
 
 def is_network_video_transmitter(types: Sequence[str]) -> bool:
