@@ -119,6 +119,26 @@ def test_a_probe_that_gave_evidence_is_matched_and_a_known_device_has_no_why_sec
     assert not any(line.startswith("Why it stayed unknown") for line in render(result, 80))
 
 
+def test_a_title_kept_only_as_context_is_not_a_rule_match() -> None:
+    # the lab's MultiTech mPower look-alike: its HTTP title is kept as context (no rule), so
+    # the probe answered but no rule matched, as the Evidence section says ("no rule")
+    context = Evidence("http", 80, "http.title", "mPower", None, {}, 0.0)
+    device = Device(
+        ip="127.0.0.9",
+        open_ports=(80,),
+        evidence=(context,),
+        attempts=(_attempt("http", 80, AttemptStatus.OK), _attempt("onvif", 80, AttemptStatus.OK)),
+        notes=("maker not identified: restriction status incomplete",),
+    )
+    result = build_explanation(device, [], KNOWLEDGE)
+    assert [p.outcome for p in result.probes] == ["no match", "no match"]
+    why = " ".join(
+        " ".join(_section(render(result, 80), "Why it stayed unknown: what each probe got")).split()
+    )
+    assert "a rule matched" not in why
+    assert "- http:80 answered but matched no rule" in why
+
+
 def test_an_unknown_device_no_probe_reached_says_so() -> None:
     lines = _view(Device(ip="127.0.0.9"))
     why = _section(lines, "Why it stayed unknown: what each probe got")
@@ -186,6 +206,18 @@ def test_nothing_answering_is_one_line_and_exit_1() -> None:
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith(f"provscan: error: nothing answered at {address} on the 1 port scanned;")
     assert "--ports" in line and result.stdout == ""
+
+
+def test_a_public_address_is_refused_without_naming_an_option_explain_lacks() -> None:
+    # check_scope's advice, "pass --allow-public", is scan's: explain has no such option
+    # ("No such option: --allow-public"); refused before anything is sent
+    result = run("explain", "8.8.8.8")
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("provscan: error: refusing target 8.8.8.8: public address")
+    assert "provscan scan 8.8.8.8 --allow-public" in line
+    assert "provscan explain --from scan.json 8.8.8.8" in line
+    assert result.stdout == ""
 
 
 def _inventory_export(path: Path) -> None:

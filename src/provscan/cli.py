@@ -397,7 +397,17 @@ def demo(
                     service_probes=nmap_fallback(use_nmap_fallback),
                 )
             )
-        emit(result, fmt, output, db, no_db, verbose=verbose)
+        # stored like `provscan scan` of the same addresses: a complete demo covers them, so
+        # a later scan or demo can show a device missing and verify a case
+        emit(
+            result,
+            fmt,
+            output,
+            db,
+            no_db,
+            verbose=verbose,
+            coverage=() if no_db else scan_coverage(target_set),
+        )
     except ProvscanError as exc:
         raise fail_for(exc) from None
     if cut_short:

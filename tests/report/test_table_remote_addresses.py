@@ -21,11 +21,11 @@ from provscan.report.formats import render_table
 FORWARDED = f"{FORWARDED_NOTE_PREFIX} 00:1b:21:0a:0b:0c (a router, or a host relaying)"
 
 
-def result(*devices: Device) -> ScanResult:
+def result(*devices: Device, kind: str = "passive") -> ScanResult:
     now = datetime(2026, 12, 5, tzinfo=UTC)
     info = ScanInfo(
         scan_id="s",
-        kind="passive",
+        kind=kind,
         started_at=now,
         finished_at=now,
         targets=("capture.pcap",),
@@ -78,4 +78,12 @@ def test_a_portless_device_of_a_capture_is_heard_not_discovered() -> None:
     # "(discovery)" belongs to an active scan's discovery; a capture only heard the host
     text = table(result(Device(ip="192.168.1.50", mac="02:42:ac:11:00:02")))
     assert "192.168.1.50 (no open port seen)" in text
+    assert "(discovery)" not in text
+
+
+def test_a_portless_device_of_an_import_is_imported_not_discovered() -> None:
+    # `provscan import` of a CMDB CSV: the row has an address and no ports; nothing was sent,
+    # so nothing was discovered either
+    text = table(result(Device(ip="127.77.40.3"), kind="import"))
+    assert "127.77.40.3 (imported)" in text
     assert "(discovery)" not in text

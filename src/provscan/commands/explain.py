@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from provscan.commands.common import AsOption, NmapFallbackOption
-from provscan.errors import InputError, ProvscanError
+from provscan.errors import InputError, ProvscanError, TargetError
 from provscan.report.safe_text import printable
 
 if TYPE_CHECKING:
@@ -403,7 +403,17 @@ def _scan_one(
     from provscan.transport.limits import DEFAULT_PORTS
 
     port_list = parse_ports(ports) if ports else DEFAULT_PORTS
-    targets = build_targets([address])
+    try:
+        targets = build_targets([address])
+    except TargetError:
+        if _refused_as_public(address):
+            # the scope rule's own advice names --allow-public, which explain does not take
+            raise InputError(
+                f"refusing target {address}: public address (explain scans no internet "
+                f"address; for one you own: provscan scan {address} --allow-public -f json "
+                f"-o scan.json, then provscan explain --from scan.json {address})"
+            ) from None
+        raise
     if targets.size_upper_bound != 1:
         raise InputError(f"explain takes one address, not {address!r}")
     policy_ids = parse_policy_ids(policy)
@@ -545,13 +555,28 @@ def build_explanation(
     )
 
 
+def _refused_as_public(address: str) -> bool:
+    """Whether the scope rules refuse ``address`` only because it is public (what
+    ``--allow-public`` would change)."""
+    import ipaddress
+
+    from provscan.targets import check_scope
+
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return check_scope(ip, allow_public=False) != check_scope(ip, allow_public=True)
+
+
 def probe_outcomes(device: Device) -> tuple[ProbeOutcome, ...]:
     """What each probe got on the device, from the attempts it carries (nothing is sent): a
-    probe that completed is ``matched`` when an evidence item came from it (its protocol and
-    port), else ``no match``; a failed one keeps its status and error."""
+    probe that completed is ``matched`` when a rule matched an evidence item that came from
+    it (its protocol and port), else ``no match`` (an observation kept only as context, with
+    no rule, is not a match); a failed one keeps its status and error."""
     from provscan.model import AttemptStatus
 
-    sources = {(item.protocol, item.port) for item in device.evidence}
+    sources = {(item.protocol, item.port) for item in device.evidence if item.rule_id}
     outcomes = []
     for attempt in device.attempts:
         if attempt.status is AttemptStatus.OK:

@@ -626,8 +626,9 @@ def _render_groups(
     acting_as: Sequence[str] = (),
     kind: str = "active",
 ) -> None:
-    # a device with no open port: found by discovery in a scan, only heard in a capture
-    portless = "no open port seen" if kind == "passive" else "discovery"
+    # a device with no open port: found by discovery in a scan, only heard in a capture,
+    # read from another tool's file or register (an import sends nothing, discovers nothing)
+    portless = {"passive": "no open port seen", "import": "imported"}.get(kind, "discovery")
     columns = _VERBOSE_COLUMNS if verbose else _COLUMNS
     groups = {name: [d for d in devices if verdict(d) == name] for name in VERDICTS}
     tabled = [d for name in VERDICTS if verbose or name in _TABULATED for d in groups[name]]
