@@ -66,7 +66,7 @@ RESTRICTED_WITHOUT_MAKER = [
     ("EA5801E-GP16 mini OLT", "Huawei", "huawei.olt_ea"),
     ("HN8145X6 XG-PON ONT", "Huawei", "huawei.ont_optixstar"),
     ("4G router B535-232 (white)", "Huawei", "huawei.mobile_broadband"),
-    ("LTE USB stick E3372h-320", "Huawei", "huawei.mobile_broadband"),
+    ("LTE USB stick E3372h-320", "Huawei", "huawei.usb_modem"),
     ("5G CPE Pro H112-372", "Huawei", "huawei.mobile_broadband"),
     ("Inverter SUN2000-10KTL-M1 three phase", "Huawei", "huawei.digital_power"),
     ("LUNA2000-15-S0 battery", "Huawei", "huawei.digital_power"),
