@@ -301,3 +301,20 @@ def test_load_errors_name_the_line_too(data_copy: Path) -> None:
         KnowledgeError, match=rf"relations.yaml: YAML parse error: .*\(line {line}\)"
     ):
         load_knowledge(data_copy)
+
+
+def test_isolation_advice_by_device_type_is_checked_like_the_rest(data_copy: Path) -> None:
+    path = data_copy / "remediation.yaml"
+    text = path.read_text(encoding="utf-8")
+    # An unknown placeholder, and a device type given advice twice, are both reported
+    text = text.replace("plan its replacement first", "plan its {replacement} first")
+    text = text.replace(
+        "isolate_by_device_type:\n",
+        "isolate_by_device_type:\n  - device_types: [router]\n    steps: Unplug {ip}.\n"
+        '    sources: ["a second opinion"]\n',
+    )
+    path.write_text(text, "utf-8")
+    report = verify_knowledge(data_copy)
+    messages = [p.message for p in report.problems]
+    assert any("unknown placeholder(s) ['replacement']" in m for m in messages), messages
+    assert any("device type 'router' has isolation advice already" in m for m in messages)

@@ -226,3 +226,36 @@ def test_isolation_rules_never_allow_telnet() -> None:
     device = assess_device(camera(open_ports=(23, 80, 554)), KNOWLEDGE)
     isolate = next(r for r in device.remediation if r.action == "isolate")
     assert "TCP 80, 554;" in isolate.detail and "23" not in isolate.detail.split(";")[0]
+
+
+def _isolate_text(device: Device) -> str:
+    assessed = assess_device(device, KNOWLEDGE, options=PostureOptions(policies=("us",)))
+    return next(r.detail for r in assessed.remediation if r.action == "isolate")
+
+
+def test_a_restricted_router_gets_network_equipment_isolation_not_camera_advice() -> None:
+    # Given a restricted Huawei 5G router with its web UI on 80 and 443 (and telnet on 23)
+    router = camera(
+        "192.0.2.1",
+        manufacturer="Huawei",
+        brand="Huawei",
+        family="huawei",
+        model="H122-373",
+        device_type="router",
+        open_ports=(23, 80, 443),
+    )
+    text = _isolate_text(router)
+    # Then its advice keeps its management off the networks it serves (remediation.yaml)
+    assert "carries other devices' traffic" in text
+    assert "Allow management of 192.0.2.1 on TCP 80, 443 only from" in text
+    assert "camera VLAN" not in text and "recorder/VMS" not in text
+    # And a camera keeps the camera advice, with its ports
+    text = _isolate_text(camera(device_type="camera"))
+    assert "dedicated camera VLAN" in text and "reach 192.168.1.64 on TCP 80, 554;" in text
+
+
+def test_isolation_advice_reads_well_without_known_ports() -> None:
+    # A device known only from an import or a capture: no open ports seen
+    text = _isolate_text(camera(open_ports=()))
+    assert "reach 192.168.1.64 on the TCP ports it serves;" in text
+    assert "TCP the" not in text and "its service ports" not in text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import Field
@@ -25,7 +25,7 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "replace_restricted": frozenset({"citation"}),
     "patch": frozenset({"fixed_in"}),
     "verify_firmware": frozenset(),
-    "isolate": frozenset({"ip", "ports"}),
+    "isolate": frozenset({"ip", "ports"}),  # and each isolate_by_device_type entry
     "reconfigure": frozenset(),
 }
 
@@ -35,6 +35,13 @@ class Advice(StrictModel):
 
     steps: str
     sources: list[str] = Field(min_length=1)
+
+
+class TypedIsolateAdvice(Advice):
+    """Isolation advice for some device types (``isolate`` is for the rest: cameras and
+    recorders, what the tool mostly finds)."""
+
+    device_types: list[str] = Field(min_length=1)
 
 
 class ReconfigureAdvice(Advice):
@@ -53,6 +60,7 @@ class RemediationFile(StrictModel):
     patch: Advice
     verify_firmware: Advice
     isolate: Advice
+    isolate_by_device_type: list[TypedIsolateAdvice] = Field(default_factory=list)
     reconfigure: list[ReconfigureAdvice] = Field(min_length=1)
 
 
@@ -72,6 +80,12 @@ class RemediationTexts:
     verify_firmware: str
     isolate: str
     reconfigure: dict[str, Reconfigure]
+    #: Isolation advice by device type (``isolate`` for any type not here).
+    isolate_by_type: dict[str, str] = field(default_factory=dict)
+
+    def isolate_for(self, device_type: str | None) -> str:
+        """The isolation template for a device of this type."""
+        return self.isolate_by_type.get(device_type or "", self.isolate)
 
 
 def read_remediation(data_dir: Path, problems: Problems) -> RemediationTexts | None:
@@ -83,6 +97,16 @@ def read_remediation(data_dir: Path, problems: Problems) -> RemediationTexts | N
     for key in ("replace_restricted", "patch", "verify_firmware", "isolate"):
         advice: Advice = getattr(model, key)
         _check_advice(problems, document, (key,), advice, PLACEHOLDERS[key])
+    isolate_by_type: dict[str, str] = {}
+    for index, typed in enumerate(model.isolate_by_device_type):
+        at_typed: Location = ("isolate_by_device_type", index)
+        _check_advice(problems, document, at_typed, typed, PLACEHOLDERS["isolate"])
+        for device_type in typed.device_types:
+            if device_type in isolate_by_type:
+                problems.add(
+                    document, f"device type {device_type!r} has isolation advice already", at_typed
+                )
+            isolate_by_type.setdefault(device_type, typed.steps)
     reconfigure: dict[str, Reconfigure] = {}
     for index, item in enumerate(model.reconfigure):
         at: Location = ("reconfigure", index)
@@ -101,6 +125,7 @@ def read_remediation(data_dir: Path, problems: Problems) -> RemediationTexts | N
         verify_firmware=model.verify_firmware.steps,
         isolate=model.isolate.steps,
         reconfigure=reconfigure,
+        isolate_by_type=isolate_by_type,
     )
 
 

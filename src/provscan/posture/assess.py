@@ -492,8 +492,9 @@ def isolation_steps(
     rules = rules or load_exposure_rules()
     # Clear-text management (telnet) is never worth allowing, not even from the recorder.
     kept = [p for p in device.open_ports if p not in rules.telnet_ports]
-    ports = ", ".join(str(p) for p in kept) or "its service ports"
-    return texts.isolate.format(ip=device.ip, ports=ports)
+    ports = f"TCP {', '.join(str(p) for p in kept)}" if kept else "the TCP ports it serves"
+    # Network equipment carries others' traffic: its advice is its own (remediation.yaml).
+    return texts.isolate_for(device.device_type).format(ip=device.ip, ports=ports)
 
 
 def remediation_for(
