@@ -214,7 +214,12 @@ def check_scope(address: IPAddress, *, allow_public: bool) -> str | None:
     if address.is_multicast or address.is_unspecified or address.is_reserved:
         return "multicast, unspecified or reserved address"
     if (address.is_global or address in _SHARED_ADDRESS_SPACE) and not allow_public:
-        return "public address (pass --allow-public to scan addresses you own on the internet)"
+        # (said the same way wherever targets come from: the web console and the sensors
+        # never scan public addresses; only the command line's scan and discover can)
+        return (
+            "public address (only `provscan scan` or `provscan discover` with --allow-public "
+            "probe addresses you own on the internet)"
+        )
     if outside_interlock(address):
         return f"outside {ALLOWED_TARGETS_ENV}, the scope interlock set in this environment"
     return None

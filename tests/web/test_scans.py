@@ -60,7 +60,8 @@ def test_a_scan_started_by_the_api_streams_its_progress_and_is_stored(
 def test_targets_must_pass_the_scope_rules(client: TestClient, token_for: Headers) -> None:
     analyst = token_for("analyst")
     for targets, reason in (
-        (["8.8.8.8"], "public"),  # a public address: refused, nothing sent
+        # a public address: refused, nothing sent, and no option the console lacks suggested
+        (["8.8.8.8"], "only `provscan scan` or `provscan discover` with --allow-public"),
         (["10.0.0.1"], "PROVSCAN_ALLOWED_TARGETS"),  # outside the interlock
         (["192.0.2.2"], ""),  # documentation range / this machine: refused either way
         (["example.com"], "no host names"),  # no DNS from the server
