@@ -109,3 +109,24 @@ def test_fail_on_restricted_and_an_explicit_format(tmp_path: Path) -> None:
         check=3,
     )
     assert "Traceback" not in completed.stderr
+
+
+def test_a_model_no_grammar_knows_is_kept_as_the_record_states_it(tmp_path: Path) -> None:
+    # Given a CMDB export whose rows name models, one that no model-number grammar knows
+    cmdb = tmp_path / "cmdb.csv"
+    cmdb.write_text(
+        "ip,manufacturer,model\n127.77.40.2,Annke,C800\n127.77.40.3,Hikvision,DS-2CD2143G0-I\n",
+        encoding="utf-8",
+    )
+    done = _run("import", str(cmdb), "--no-db", "-f", "json")
+    devices = {d["ip"]: d for d in json.loads(done.stdout)["devices"]}
+    # Then the unknown model is kept as written, said to come from the record, and claims
+    # nothing about the maker (Annke stays a label to review)
+    annke = devices["127.77.40.2"]
+    assert annke["model"] == "C800" and annke["manufacturer"] is None
+    assert annke["verdict"] == "review"
+    assert "model C800 as the imported record states it (no rule reads it)" in annke["notes"]
+    # And a model a grammar reads is the grammar's, with no such note
+    hikvision = devices["127.77.40.3"]
+    assert hikvision["model"] == "DS-2CD2143G0-I"
+    assert not any("as the imported record states it" in n for n in hikvision["notes"])

@@ -72,6 +72,8 @@ ALTERNATIVE_MARGIN = 0.05
 MAC_FIELDS: tuple[str, ...] = load_observation_fields().mac
 #: Free-text fields in which a device may print its maker's name or a product line.
 NAME_FIELDS: frozenset[str] = frozenset(load_observation_fields().names)
+#: Fields that state the model as the owner's record has it (used when nothing else gives one).
+STATED_MODEL_FIELDS: tuple[str, ...] = load_observation_fields().stated_model
 #: Certainty of "the device printed this vendor's name, so the vendor made or labelled it":
 #: below a reviewed rule's, enough to name a maker nothing else names; a shared signal.
 NAMED_CERTAINTY = 0.5
@@ -153,6 +155,17 @@ def establishes(signals: Iterable[tuple[str, bool, bool]]) -> tuple[bool, int]:
             return True, len(groups | {group})
         groups.add(group)
     return len(groups) >= MIN_INDEPENDENT_SHARED_FIELDS, len(groups)
+
+
+def _stated_model(observations: Sequence[Observation], notes: list[str]) -> str | None:
+    """The model as the owner's own record states it (``stated_model`` fields), for a device
+    no rule or grammar gave one: kept as written (and said so), never a claim on the maker."""
+    for observation in observations:
+        if observation.field in STATED_MODEL_FIELDS and observation.value.strip():
+            model = observation.value.strip()
+            notes.append(f"model {model} as the imported record states it (no rule reads it)")
+            return model
+    return None
 
 
 def _one_fallback_signal(claims: list[Claim], notes: list[str]) -> list[Claim]:
@@ -595,6 +608,9 @@ class Attributor:
                 values = ", ".join(v for v, _ in ranked[:3])
                 conflicts.append(f"{field_name}: {values}")
 
+        model = best("model")
+        if model is None:
+            model = _stated_model(observations, notes)
         device = Device(
             ip=ip,
             mac=macs[0] if macs else None,
@@ -607,7 +623,7 @@ class Attributor:
             alternatives=tuple(
                 MakerCandidate(name, self.knowledge.family_of(name)) for name, _ in alternatives
             ),
-            model=best("model"),
+            model=model,
             firmware=best("firmware"),
             serial=best("serial"),
             device_type=best("device_type"),

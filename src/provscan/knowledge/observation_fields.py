@@ -24,7 +24,7 @@ from provscan.knowledge.base import (
 OBSERVATION_FIELDS_FILE = "observation_fields.yaml"
 #: ``protocol.name`` in lower case, e.g. ``isapi.mac`` or ``dahua.discovery.version``.
 FIELD_NAME = re.compile(r"^[a-z0-9_]+(?:\.[a-z0-9_]+)+$")
-ROLES = ("mac", "firmware", "serial", "names")
+ROLES = ("mac", "firmware", "serial", "names", "stated_model")
 
 
 class CarrierField(StrictModel):
@@ -43,6 +43,9 @@ class ObservationFieldFile(StrictModel):
     serial: list[CarrierField] = Field(min_length=1)
     #: Free text in which a device may name its maker or a product line (issue 11).
     names: list[CarrierField] = Field(default_factory=list)
+    #: The model as its owner's record states it: the device's model when no rule or grammar
+    #: gives one (shown, never a maker claim).
+    stated_model: list[CarrierField] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class ObservationFields:
     firmware: tuple[str, ...]
     serial: tuple[str, ...]
     names: tuple[str, ...] = ()
+    stated_model: tuple[str, ...] = ()
 
 
 def read_observation_fields(data_dir: Path, problems: Problems) -> ObservationFields | None:
@@ -78,6 +82,7 @@ def read_observation_fields(data_dir: Path, problems: Problems) -> ObservationFi
         firmware=tuple(carrier.field for carrier in model.firmware),
         serial=tuple(carrier.field for carrier in model.serial),
         names=tuple(carrier.field for carrier in model.names),
+        stated_model=tuple(carrier.field for carrier in model.stated_model),
     )
 
 
