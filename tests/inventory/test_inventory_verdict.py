@@ -96,3 +96,35 @@ def test_the_verdict_is_the_newest_sightings(tmp_path: Path) -> None:
     assert device["last_scan_id"] == "scan-later"
     assert device["manufacturer"] == restricted.manufacturer
     assert (device["restricted"], device["verdict"]) == (False, "unknown")
+
+
+def test_policies_are_the_binding_restricting_ones_and_the_rest_are_other_policies() -> None:
+    from provscan.compliance.render import INVENTORY_COLUMNS, inventory_rows
+
+    # Given inventory devices whose findings restrict (binding or said by nobody), advise,
+    # bind others only, or come from a store that kept no effect (restricting, as reported)
+    def device(*findings: dict[str, object]) -> dict[str, object]:
+        return {column: None for column in INVENTORY_COLUMNS} | {
+            "findings": list(findings),
+            "case": None,
+        }
+
+    rows = inventory_rows(
+        [
+            device(
+                {"policy": "us", "effect": "use-ban", "binding": True},
+                {"policy": "ca-qc", "effect": "procurement-ban", "binding": False},
+                {"policy": "dk", "effect": "advisory"},
+            ),
+            device({"policy": "us", "effect": "procurement-ban"}, {"policy": "us-tx"}),
+            device({"policy": "nz", "effect": "advisory", "binding": None}),
+        ]
+    )
+    at = INVENTORY_COLUMNS.index("policies")
+    assert INVENTORY_COLUMNS[at + 1] == "other_policies"
+    # Then policies and other_policies split them as the scan CSV does
+    assert [(row[at], row[at + 1]) for row in rows] == [
+        ("us", "ca-qc;dk"),
+        ("us;us-tx", ""),
+        ("", "nz"),
+    ]

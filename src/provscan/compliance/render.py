@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from provscan.model import RESTRICTING_FINDING_EFFECTS
 from provscan.report.files import guard_formula, write_atomically
 from provscan.report.formats import fit_columns, print_columns
 from provscan.store.cases import Case
@@ -46,7 +47,10 @@ INVENTORY_COLUMNS = (
     "serial",
     "device_type",
     "restricted",
+    # As in the scan CSV: the policies whose measures restrict the device for the user, then
+    # the others that name it (advice, context, or binding others).
     "policies",
+    "other_policies",
     "case_id",
     "case_status",
     "case_due",
@@ -119,14 +123,30 @@ def inventory_rows(devices: Iterable[dict[str, Any]]) -> list[list[str | int | N
     rows: list[list[str | int | None]] = []
     for document in devices:
         case = document["case"] or {}
+        restricting, others = _policy_columns(document["findings"])
         values = document | {
-            "policies": ";".join(dict.fromkeys(f["policy"] for f in document["findings"])),
+            "policies": ";".join(restricting),
+            "other_policies": ";".join(others),
             "case_id": case.get("id"),
             "case_status": case.get("status"),
             "case_due": case.get("due"),
         }
         rows.append([_sheet_cell(values[column]) for column in INVENTORY_COLUMNS])
     return rows
+
+
+def _policy_columns(findings: Iterable[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """The policies that restrict the device for the user (a restricting effect, binding
+    them; a finding stored without effect or binding, from before they were kept, counts as
+    restricting, as it was reported), and the other policies that name it."""
+    restricting = dict.fromkeys(
+        f["policy"]
+        for f in findings
+        if f.get("effect", "restricts") in RESTRICTING_FINDING_EFFECTS
+        and f.get("binding") is not False
+    )
+    others = dict.fromkeys(f["policy"] for f in findings if f["policy"] not in restricting)
+    return list(restricting), list(others)
 
 
 def _sheet_cell(value: object) -> str | int | None:
