@@ -11,6 +11,7 @@ between words with a hanging indent, within the width; no identifier is ever spl
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -252,7 +253,7 @@ def test_inventory_keeps_a_maker_and_its_brand_on_one_line(width: int) -> None:
         assert f"  {maker}  " in f"{row}  ", (maker, lines)
         assert device.model in row.split() and f"#{device.case.id}" in row.split()  # type: ignore[union-attr]
     # what gave way is said: the status every device shares (counted on the first line)
-    assert lines[0].startswith("4 devices (4 present)")
+    assert lines[0] == "4 devices (4 present): 4 restricted, 0 to review, 0 unknown, 0 clear"
     assert "status left out" in lines[-1]
 
 
@@ -331,3 +332,15 @@ def test_an_unknown_device_is_not_shown_as_not_restricted() -> None:
     assert row.split()[-1] == "unknown"
     (row,) = [line for line in lines if "127.77.6.14" in line.split()]
     assert row.split()[-1] == "review"
+
+
+def test_the_inventory_headline_counts_each_verdict() -> None:
+    # A device to review and an unknown one are counted as such, not as "not restricted"
+    devices = [
+        INVENTORY[0],
+        dataclasses.replace(INVENTORY[1], restricted=False, verdict="review"),
+        dataclasses.replace(INVENTORY[2], restricted=False, manufacturer=None, verdict="unknown"),
+        dataclasses.replace(INVENTORY[3], restricted=False, verdict="clear"),
+    ]
+    lines = _drawn(lambda console: render.inventory_table(devices, console), 100)
+    assert lines[0] == "4 devices (4 present): 1 restricted, 1 to review, 1 unknown, 1 clear"

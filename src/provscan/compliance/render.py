@@ -321,24 +321,31 @@ def _restricted_cell(
 ) -> Text:
     """The Restr. cell: the device's verdict when it has one (contract 1.4, the inventory),
     else what its fields say (a maker-less device is unknown)."""
-    if verdict not in _RESTRICTED_WORDS:
-        verdict = "restricted" if restricted else "unknown" if manufacturer is None else "clear"
-    word, style = _RESTRICTED_WORDS[verdict]
+    word, style = _RESTRICTED_WORDS[_verdict(restricted, manufacturer, verdict)]
     return Text(word, style=style)
+
+
+def _verdict(restricted: bool, manufacturer: str | None, verdict: str | None) -> str:
+    """The device's verdict, or what its fields say when it has none."""
+    if verdict in _RESTRICTED_WORDS:
+        return verdict
+    return "restricted" if restricted else "unknown" if manufacturer is None else "clear"
 
 
 def inventory_table(devices: Sequence[InventoryDevice], console: Console) -> None:
     """The devices, one table per site (one table when no scan named a site)."""
-    restricted = sum(d.restricted for d in devices)
+    verdicts = Counter(_verdict(d.restricted, d.manufacturer, d.verdict) for d in devices)
     statuses = Counter(d.status for d in devices)
     present = statuses.get("present", 0)
     counted = ", ".join(
         f"{statuses[status]} {status}"
         for status in sorted(statuses, key=lambda name: (_STATUS_ORDER.get(name, 3), name))
     )
+    # The verdicts as the scan table counts them: a device to review or unknown is not clear.
     console.print(
         f"{len(devices)} devices ({counted if present != len(devices) else f'{present} present'})"
-        f", {restricted} restricted",
+        f": {verdicts['restricted']} restricted, {verdicts['review']} to review, "
+        f"{verdicts['unknown']} unknown, {verdicts['clear']} clear",
         highlight=False,
     )
     by_site: dict[str | None, list[InventoryDevice]] = {}
