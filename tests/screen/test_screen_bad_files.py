@@ -158,6 +158,8 @@ def test_missing_file_and_xlsx_to_terminal(cli, tmp_path: Path) -> None:  # type
     path = write(tmp_path, "l.csv", b"Brand\nDahua\n")
     result = cli("screen", str(path), "-f", "xlsx")
     assert result.exit_code == EXIT_USAGE and "needs --output" in result.output
+    # (said the same whether standard output is a terminal or a pipe)
+    assert "not text for standard output" in result.output and "terminal" not in result.output
 
 
 def test_real_process_prints_no_traceback(tmp_path: Path) -> None:

@@ -213,7 +213,8 @@ def screen(
         raise fail_for(exc) from None
     if chosen is ScreenFormat.xlsx and output is None:
         raise fail(
-            "--format xlsx needs --output FILE (a workbook is not terminal text)", EXIT_USAGE
+            "--format xlsx needs --output FILE (a workbook is a file, not text for standard output)",
+            EXIT_USAGE,
         )
     warn_if_stale()
     try:
