@@ -13,6 +13,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from inventory_verdicts import scan_of
 from provscan.report.contract import ScanDocument, from_contract
 from provscan.store.db import normalise_db_arg, open_store
 from provscan.store.inventory import coverage_ranges
@@ -26,16 +27,7 @@ def _copy(scan_id: str, hour: int, keep: slice) -> ScanDocument:
     devices = [
         d.model_copy(update={"ip": f"127.0.40.{i + 1}"}) for i, d in enumerate(golden.devices)
     ][keep]
-    scan = golden.scan.model_copy(
-        update={
-            "id": scan_id,
-            "started_at": golden.scan.started_at.replace(hour=hour),
-            "finished_at": None,
-            "devices_found": len(devices),
-            "restricted_count": sum(d.restricted for d in devices),
-        }
-    )
-    return golden.model_copy(update={"scan": scan, "devices": devices})
+    return scan_of(scan_id, hour, devices)
 
 
 @pytest.fixture
