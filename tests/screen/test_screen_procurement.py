@@ -91,7 +91,7 @@ def test_xlsx_list_every_verdict_and_highlighted_output(
     # The output is the input workbook: the title row stays in row 1, the header in row 2.
     assert sheet["A1"].value == "Project X camera refresh"
     header = [cell.value for cell in sheet[2]]
-    assert header[-7:] == [
+    assert header[-8:] == [
         "maker",
         "provscan_brand",
         "relation",
@@ -99,6 +99,7 @@ def test_xlsx_list_every_verdict_and_highlighted_output(
         "policies",
         "confidence",
         "reason",
+        "verdict",
     ]
     status_column = header.index("restricted") + 1
     fills = {}
@@ -122,5 +123,6 @@ def test_csv_output_keeps_the_input_and_adds_columns(cli, tmp_path: Path) -> Non
         "policies",
         "confidence",
         "reason",
+        "verdict",
     ]
     assert len(rows) == 204

@@ -16,7 +16,16 @@ from pathlib import Path
 import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
-ADDED = ["maker", "brand", "relation", "restricted", "policies", "confidence", "reason"]
+ADDED = [
+    "maker",
+    "brand",
+    "relation",
+    "restricted",
+    "policies",
+    "confidence",
+    "reason",
+    "verdict",
+]
 
 
 @dataclass(frozen=True)

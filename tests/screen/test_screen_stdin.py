@@ -117,7 +117,7 @@ def test_the_file_standard_input_comes_from_is_never_written_over(tmp_path: Path
     with listed.open("rb") as handle:
         assert run_provscan("screen", "-", "-o", str(screened), stdin=handle).returncode == 0
     header = next(csv.reader(io.StringIO(screened.read_text(encoding="utf-8"))))
-    assert header[-1] == "reason"
+    assert header[-1] == "verdict"
 
 
 def test_a_list_pasted_at_a_terminal() -> None:

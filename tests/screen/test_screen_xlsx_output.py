@@ -19,7 +19,16 @@ import pytest
 from openpyxl.styles import Border, Font, PatternFill, Side
 from openpyxl.worksheet.datavalidation import DataValidation
 
-ADDED = ["maker", "provscan_brand", "relation", "restricted", "policies", "confidence", "reason"]
+ADDED = [
+    "maker",
+    "provscan_brand",
+    "relation",
+    "restricted",
+    "policies",
+    "confidence",
+    "reason",
+    "verdict",
+]
 HEADER = ["Item", "Brand", "Part Number", "Description", "Qty", "Unit price", "Total"]
 DATA = [
     [1, "Hikvision", "DS-2CD2143G0-I", '4" dome, 2.8mm', 12, 89.5],
@@ -100,7 +109,7 @@ def test_output_is_the_input_workbook_with_results_after_the_last_used_column(
     out = tmp_path / "screened.xlsx"
     result = screen_xlsx(cli, workbook, out, "--sheet", "BOM")
     assert "use --sheet" not in result.output
-    assert "results are in columns H:N of sheet 'BOM'" in result.output
+    assert "results are in columns H:O of sheet 'BOM'" in result.output
     before, after = openpyxl.load_workbook(workbook), openpyxl.load_workbook(out)
     assert after.sheetnames == before.sheetnames == ["BOM", "Summary", "Notes"]
     sheet = after["BOM"]
@@ -132,7 +141,7 @@ def test_output_is_the_input_workbook_with_results_after_the_last_used_column(
     assert len(sheet.data_validations.dataValidation) == 1
 
     # The results start right after column G, not after the formatted empty cells (Z, 300).
-    header = [sheet.cell(row=3, column=column).value for column in range(1, 15)]
+    header = [sheet.cell(row=3, column=column).value for column in range(1, results.stop)]
     assert header == [*HEADER, *ADDED]
     assert sheet.cell(row=3, column=FIRST_RESULT_COLUMN - 1).value == "Total"
     assert sheet.cell(row=3, column=FIRST_RESULT_COLUMN).font.bold
@@ -156,7 +165,9 @@ def test_output_is_the_input_workbook_with_results_after_the_last_used_column(
     assert sheet.cell(row=8, column=restricted).fill.fgColor.rgb.endswith("FFEB9C")
     assert sheet.cell(row=7, column=restricted).fill.fill_type is None
     # Nothing beyond the results, and nothing in the title rows.
-    assert all(sheet.cell(row=3, column=column).value is None for column in range(15, 300))
+    assert all(
+        sheet.cell(row=3, column=column).value is None for column in range(results.stop, 300)
+    )
     assert all(sheet.cell(row=row, column=8).value is None for row in (1, 2))
 
 
@@ -236,7 +247,7 @@ def test_a_sheet_without_header(cli, tmp_path: Path, first_row: int) -> None:  #
         assert after.cell(row=first_row - 1, column=2).value == "maker"
         assert after.cell(row=first_row - 1, column=1).value is None
     else:  # no room: the note names them
-        assert "no header row to name the result columns B:H" in result.output
+        assert "no header row to name the result columns B:I" in result.output
 
 
 CONTENT_TYPES = {

@@ -84,6 +84,9 @@ def test_a_screened_list_survives_a_restart_for_its_owner_only(store_url: str) -
             assert download.headers["content-disposition"] == expected
         lines = list(csv.reader(io.StringIO(before["csv"].decode("utf-8-sig"))))
         assert lines[3][2].startswith("'=")  # still formula-guarded
+        # the verdict column, last, in the words of a scan's and an inventory's devices
+        assert lines[0][-1] == "verdict"
+        assert {line[-1] for line in lines[1:]} <= {"restricted", "review", "unknown", "clear"}
         # and only for its owner: another analyst and an admin get 404 and see no link
         second.cookies.clear()
         with open_store(store_url) as store:

@@ -177,7 +177,7 @@ def screen(
     ] = 50 * 1024 * 1024,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary line.")] = False,
 ) -> None:
-    """Screen a product list: maker, relation, restricted, policies, confidence and reason per row."""
+    """Screen a product list: maker, relation, verdict, policies, confidence and reason per row."""
     from provscan.commands.common import (
         EXIT_RESTRICTED,
         EXIT_USAGE,

@@ -63,7 +63,18 @@ HEADER_SEARCH_ROWS = 10
 #: Characters of one cell used for identification (the output keeps the whole cell).
 MAX_CELL_CHARS = 4096
 #: Added columns, in order; prefixed with "provscan_" when the input already has the name.
-ADDED_COLUMNS = ("maker", "brand", "relation", "restricted", "policies", "confidence", "reason")
+#: ``verdict`` (restricted, review, unknown, clear: the words of a scan's and an inventory's
+#: devices) comes last, so that the columns of lists screened before it keep their places.
+ADDED_COLUMNS = (
+    "maker",
+    "brand",
+    "relation",
+    "restricted",
+    "policies",
+    "confidence",
+    "reason",
+    "verdict",
+)
 #: Delimiters a CSV may use. Only the delimiter is guessed; quoting is always RFC 4180.
 CSV_DELIMITERS = (",", ";", "\t")
 #: Records, and characters at most, read to guess the delimiter.
@@ -679,6 +690,7 @@ def result_cells(row: ScreenRow) -> list[str]:
         ";".join(dict.fromkeys(f.policy for f in row.findings if f.restricts)),
         _confidence_text(row),
         row.reason,
+        row.verdict,
     ]
 
 

@@ -1,7 +1,10 @@
 """Judging an identification against the selected policies, and the row object it becomes.
 
 ``ScreenRow`` is the one JSON shape of a screened product: ``provscan lookup --format json``
-prints it and ``provscan screen --format json`` lists it under ``rows``.
+prints it and ``provscan screen --format json`` lists it under ``rows``. Its ``verdict`` is
+the word ``provscan scan`` and ``provscan inventory`` give a device (restricted, review,
+unknown, clear: :data:`provscan.report.contract.VERDICTS`), from the row's ``status`` by
+:func:`verdict_of_status`; ``status`` and ``restricted`` stay for the scripts that read them.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from provscan.knowledge.loader import load_knowledge
 from provscan.knowledge.schema import Policy
@@ -23,9 +26,25 @@ from provscan.policy.evaluate import (
     judging_parties,
     maker_countries,
 )
+from provscan.report.contract import Verdict
 from provscan.screening.identify import Identification
 
 Status = Literal["restricted", "review", "clear", "unknown"]
+
+#: The verdict of each screening status: the words of a scan's and an inventory's devices.
+#: ``unknown`` is a row whose maker nothing identified (an empty product cell, a line that
+#: is no product): not cleared, as an unknown device is not.
+_VERDICT_OF_STATUS: dict[Status, Verdict] = {
+    "restricted": "restricted",
+    "review": "review",
+    "unknown": "unknown",
+    "clear": "clear",
+}
+
+
+def verdict_of_status(status: Status) -> Verdict:
+    """The one place that maps a screened row's status to its verdict."""
+    return _VERDICT_OF_STATUS[status]
 
 
 class _Strict(BaseModel):
@@ -67,12 +86,30 @@ class ScreenRow(_Strict):
     family: str | None
     restricted: bool | None
     status: Status
+    #: The row's verdict in the words of ``provscan scan`` and ``provscan inventory``
+    #: (:func:`verdict_of_status`); a row read without one (written before it) gets it.
+    verdict: Verdict
     findings: list[ScreenFinding]
     confidence: float
     reason: str
     evidence: list[str]
     #: Who the user said they are (``--as``); empty: every measure counts.
     acting_as: list[str] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _with_verdict(cls, data: object) -> object:
+        status = data.get("status") if isinstance(data, Mapping) else None
+        if isinstance(data, Mapping) and "verdict" not in data and status in _VERDICT_OF_STATUS:
+            return {**data, "verdict": verdict_of_status(status)}
+        return data
+
+    @model_validator(mode="after")
+    def _verdict_agrees(self) -> ScreenRow:
+        expected = verdict_of_status(self.status)
+        if self.verdict != expected:
+            raise ValueError(f"verdict is {self.verdict!r} but the status says {expected!r}")
+        return self
 
 
 class ScreenSummary(_Strict):
@@ -225,6 +262,7 @@ def judge_product(
         reason="; ".join(reasons),
         evidence=list(identification.evidence),
         acting_as=_recorded_parties(acting_as, policies),
+        verdict=verdict_of_status(status),
     )
 
 

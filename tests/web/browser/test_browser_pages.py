@@ -277,6 +277,7 @@ def test_screening_a_procurement_list_and_downloading_the_result(
         "policies",
         "confidence",
         "reason",
+        "verdict",
     ]
     sent = list(csv.reader(io.StringIO(LIST, newline="")))
     assert [row[:3] for row in rows] == sent
