@@ -415,7 +415,7 @@ def test_screening_shows_the_rows_and_offers_the_annotated_list(
     response = client.post("/screen", data={"csrf_token": token}, files=files)
     assert response.status_code == 200, response.text
     page = response.text
-    assert "3 rows: 1 restricted, 0 to review, 1 clear, 1 unknown." in page
+    assert "3 rows: 1 restricted, 0 to review, 1 unknown, 1 clear." in page
     assert HOSTILE not in page and ESCAPED in page and inline(page) == []
     import re
 

@@ -72,7 +72,7 @@ def test_a_screened_list_survives_a_restart_for_its_owner_only(store_url: str) -
         # Then the result page, the list of kept results and both downloads are still there
         page = second.get(result)
         assert page.status_code == 200
-        assert "3 rows: 1 restricted, 0 to review, 1 clear, 1 unknown." in page.text
+        assert "3 rows: 1 restricted, 0 to review, 1 unknown, 1 clear." in page.text
         assert HOSTILE not in page.text and ESCAPED in page.text and inline(page.text) == []
         assert accessibility_problems(page.text) == []
         listing = second.get("/screen").text

@@ -339,6 +339,6 @@ def summary_line(summary: ScreenSummary) -> str:
     acting = f"; as {describe_parties(summary.acting_as)}"
     return (
         f"{summary.rows} row{'s' if summary.rows != 1 else ''}: {summary.restricted} restricted, "
-        f"{summary.review} to review, {summary.clear} clear, {summary.unknown} unknown "
+        f"{summary.review} to review, {summary.unknown} unknown, {summary.clear} clear "
         f"(policies {', '.join(summary.policies)}{acting})"
     )

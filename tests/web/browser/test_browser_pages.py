@@ -257,7 +257,7 @@ def test_screening_a_procurement_list_and_downloading_the_result(
     screenshot("screening-result")
     assert page.evaluate(LAYOUT_PROBLEMS) == []
     summary = page.locator("#screen-summary").inner_text()
-    assert summary == "3 rows: 2 restricted, 0 to review, 1 clear, 0 unknown."
+    assert summary == "3 rows: 2 restricted, 0 to review, 0 unknown, 1 clear."
     shown = _table_rows(page, "#screen-rows")
     assert [row[2] for row in shown] == ["Hikvision", "Axis", "Hikvision"]
     assert "<img src=x id=injected onerror=alert(1)>" in shown[2][1]
