@@ -128,3 +128,27 @@ def test_policies_are_the_binding_restricting_ones_and_the_rest_are_other_polici
         ("us;us-tx", ""),
         ("", "nz"),
     ]
+
+
+def test_a_diff_says_each_devices_verdict_and_when_it_changed(tmp_path: Path) -> None:
+    from inventory_verdicts import GOLDEN, entry
+    from provscan.report.contract import from_contract
+
+    # Given a device nothing identified in one scan and identified as a clear maker in the
+    # next (same address, same MAC), and a device only the next scan found
+    devices = four_verdicts()
+    golden = from_contract(GOLDEN.read_text(encoding="utf-8"))
+    clear = next(d for d in golden.devices if not d.restricted and d.manufacturer)
+    identified = devices[3].model_copy(
+        update={"manufacturer": clear.manufacturer, "brand": clear.brand, "verdict": "clear"}
+    )
+    identified = identified.model_copy(update={"family": clear.family, "confidence": 0.9})
+    later = [*devices[:3], identified, entry(clear, 5)]
+    db = _store(tmp_path, scan_of("scan-1", 10, devices), scan_of("scan-2", 11, later))
+    diff = json.loads(_ok("diff", "scan-1", "scan-2", "--db", db, "-f", "json"))
+    # Then the device now identified changed from unknown to clear, said in those words
+    (changed,) = diff["changed"]
+    assert changed["changes"]["verdict"] == ["unknown", "clear"]
+    # And every device listed carries its verdict
+    assert [d["verdict"] for d in diff["added"]] == ["clear"]
+    assert diff["removed"] == []

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from provscan.errors import StoreRequestError
 from provscan.model import address_sort_key
+from provscan.report.contract import verdict_of
 from provscan.store.cases import RESTRICTED
 from provscan.store.inventory import _aware, address_key, compact_findings, covers
 from provscan.store.models import CaseRow, DeviceRow, InventoryRow, ScanRow, SightingRow
@@ -468,8 +469,17 @@ def pick_pair(
 def _diff_view(device_id: str, document: dict[str, Any]) -> dict[str, Any]:
     view: dict[str, Any] = {"device_id": device_id}
     view.update({name: document.get(name) for name in DIFF_FIELDS})
+    view["verdict"] = _verdict(document)
     view["findings"] = compact_findings(document)
     return view
+
+
+def _verdict(document: dict[str, Any]) -> str:
+    """The device's verdict as its report gives it (derived for documents stored before
+    contract 1.4 from the fields it is made of: the same function decides both)."""
+    return verdict_of(
+        bool(document.get("restricted")), document.get("notes") or (), document.get("manufacturer")
+    )
 
 
 def _policies(document: dict[str, Any]) -> list[str]:
@@ -516,7 +526,11 @@ def diff(session: Session, old: ScanSummary, new: ScanSummary) -> ScanDiff:
             for name in DIFF_FIELDS
             if previous.get(name) != document.get(name)
         }
-        for name, read in (("policies", _policies), ("vulnerabilities", _cves)):
+        for name, read in (
+            ("verdict", _verdict),
+            ("policies", _policies),
+            ("vulnerabilities", _cves),
+        ):
             if read(previous) != read(document):
                 changes[name] = [read(previous), read(document)]
         if changes:
