@@ -100,18 +100,23 @@ def test_the_xlsx_ends_with_the_verdict_column(screened: dict[str, Any]) -> None
     assert {cell.data_type for cell in cells} == {"s"}  # text
 
 
-def test_lookup_json_carries_the_verdict(tmp_path: Path) -> None:
+def _lookup_json(product: str, tmp_path: Path) -> dict[str, Any]:
     result = run_provscan(
         "lookup",
-        "Hikvision DS-2CD2143G0-I",
+        product,
         "--format",
         "json",
         env={"XDG_CONFIG_HOME": str(tmp_path / "config")},
         unset=("LINES", "PROVSCAN_CONFIG"),
     )
     assert result.returncode == 0, result.stderr
-    row = json.loads(result.stdout)
-    assert row["verdict"] == verdict_of_status(row["status"])
+    row: dict[str, Any] = json.loads(result.stdout)
+    return row
+
+
+def test_lookup_json_carries_the_verdict(tmp_path: Path) -> None:
+    row = _lookup_json("Hikvision DS-2CD2143G0-I", tmp_path)
+    assert row["verdict"] == "restricted" == verdict_of_status(row["status"])
 
 
 def test_the_mapping_gives_every_status_a_scan_verdict() -> None:
@@ -122,16 +127,7 @@ def test_the_mapping_gives_every_status_a_scan_verdict() -> None:
 def test_a_row_written_before_the_verdict_reads_with_it_and_a_wrong_one_is_refused(
     tmp_path: Path,
 ) -> None:
-    result = run_provscan(
-        "lookup",
-        "Axis P3225-LV Mk II",
-        "--format",
-        "json",
-        env={"XDG_CONFIG_HOME": str(tmp_path / "config")},
-        unset=("LINES", "PROVSCAN_CONFIG"),
-    )
-    assert result.returncode == 0, result.stderr
-    row = json.loads(result.stdout)
+    row = _lookup_json("Axis P3225-LV Mk II", tmp_path)
     older = {key: value for key, value in row.items() if key != "verdict"}
     assert ScreenRow.model_validate(older).verdict == row["verdict"]
     wrong = next(verdict for verdict in VERDICTS if verdict != row["verdict"])
