@@ -151,6 +151,14 @@ def compact_findings(document: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def document_verdict(document: dict[str, Any]) -> str:
+    """A stored device document's verdict, from the fields it is made of (1.4 documents
+    carry it; older ones do not), by the contract's one function."""
+    return verdict_of(
+        bool(document.get("restricted")), document.get("notes") or (), document.get("manufacturer")
+    )
+
+
 def _conflict(stored: str | None, seen: str | None) -> bool:
     a, b = _folded(stored), _folded(seen)
     return a is not None and b is not None and a != b
@@ -236,11 +244,7 @@ class Sighting:
         # The verdict the contract gives the document (1.4 writes it; a document stored
         # before has the fields it is made from), decided in one place: the review notes it
         # reads are not kept.
-        kept["verdict"] = verdict_of(
-            bool(document.get("restricted")),
-            document.get("notes") or (),
-            document.get("manufacturer"),
-        )
+        kept["verdict"] = document_verdict(document)
         return cls(position, _Kept(_SIGHTING_FIELDS, kept))
 
     def get(self, name: str) -> Any:

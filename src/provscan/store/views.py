@@ -18,9 +18,14 @@ from sqlalchemy.orm import Session
 
 from provscan.errors import StoreRequestError
 from provscan.model import address_sort_key
-from provscan.report.contract import verdict_of
 from provscan.store.cases import RESTRICTED
-from provscan.store.inventory import _aware, address_key, compact_findings, covers
+from provscan.store.inventory import (
+    _aware,
+    address_key,
+    compact_findings,
+    covers,
+    document_verdict,
+)
 from provscan.store.models import CaseRow, DeviceRow, InventoryRow, ScanRow, SightingRow
 
 #: Device fields a diff compares (besides the findings' policies and the CVEs).
@@ -469,17 +474,9 @@ def pick_pair(
 def _diff_view(device_id: str, document: dict[str, Any]) -> dict[str, Any]:
     view: dict[str, Any] = {"device_id": device_id}
     view.update({name: document.get(name) for name in DIFF_FIELDS})
-    view["verdict"] = _verdict(document)
+    view["verdict"] = document_verdict(document)
     view["findings"] = compact_findings(document)
     return view
-
-
-def _verdict(document: dict[str, Any]) -> str:
-    """The device's verdict as its report gives it (derived for documents stored before
-    contract 1.4 from the fields it is made of: the same function decides both)."""
-    return verdict_of(
-        bool(document.get("restricted")), document.get("notes") or (), document.get("manufacturer")
-    )
 
 
 def _policies(document: dict[str, Any]) -> list[str]:
@@ -527,7 +524,7 @@ def diff(session: Session, old: ScanSummary, new: ScanSummary) -> ScanDiff:
             if previous.get(name) != document.get(name)
         }
         for name, read in (
-            ("verdict", _verdict),
+            ("verdict", document_verdict),
             ("policies", _policies),
             ("vulnerabilities", _cves),
         ):
