@@ -18,34 +18,39 @@ set: which segments hold targets, the reply filter and the counts are answered b
 from __future__ import annotations
 
 import asyncio
+import importlib
 import ipaddress
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from provscan.discovery import arp, netif
-from provscan.discovery import ssdp as ssdp_module
-from provscan.discovery.dhdiscover import DhDiscover
 from provscan.discovery.interface import (
     DiscoveryProtocol,
     DiscoveryReply,
     DiscoveryResult,
     Segment,
 )
-from provscan.discovery.mdns import Mdns
 from provscan.discovery.merge import merge_replies
-from provscan.discovery.sadp import Sadp
-from provscan.discovery.ssdp import Ssdp
 from provscan.discovery.transport import ExchangeCounters, Route, exchange
-from provscan.discovery.wsd import WsDiscovery
 from provscan.targets import TargetSet
 
-PROTOCOLS: dict[str, Callable[[], DiscoveryProtocol]] = {
-    "wsd": WsDiscovery,
-    "sadp": Sadp,
-    "dhdiscover": DhDiscover,
-    "ssdp": Ssdp,
-    "mdns": Mdns,
+#: The discovery protocols by name: the module and class of each, imported when a discovery
+#: runs (mDNS brings zeroconf, SSDP the UPnP parsers: a scan that skips discovery, or a
+#: loopback scan, does without them; issue 14, start-up).
+PROTOCOLS: dict[str, tuple[str, str]] = {
+    "wsd": ("provscan.discovery.wsd", "WsDiscovery"),
+    "sadp": ("provscan.discovery.sadp", "Sadp"),
+    "dhdiscover": ("provscan.discovery.dhdiscover", "DhDiscover"),
+    "ssdp": ("provscan.discovery.ssdp", "Ssdp"),
+    "mdns": ("provscan.discovery.mdns", "Mdns"),
 }
+
+
+def make_protocol(name: str) -> DiscoveryProtocol:
+    """A fresh instance of the protocol ``name`` (a key of :data:`PROTOCOLS`)."""
+    module, cls = PROTOCOLS[name]
+    factory: Callable[[], DiscoveryProtocol] = getattr(importlib.import_module(module), cls)
+    return factory()
 #: How long replies are awaited on a real segment (devices answer within ~1 s; SSDP MX=1).
 DEFAULT_TIMEOUT_S = 2.0
 #: Loopback replies take microseconds; the scan waits this long for them.
@@ -88,7 +93,7 @@ class _Run:
         return self.counters.setdefault(name, ExchangeCounters())
 
     def protocols(self) -> list[DiscoveryProtocol]:
-        return [PROTOCOLS[name]() for name in self.settings.protocols if name in PROTOCOLS]
+        return [make_protocol(name) for name in self.settings.protocols if name in PROTOCOLS]
 
     async def follow_ups(self, replies: list[DiscoveryReply]) -> list[DiscoveryReply]:
         if not self.settings.follow_up:
@@ -100,7 +105,9 @@ class _Run:
             if reply.follow_up is None:
                 return reply
             async with slots:
-                return await ssdp_module.follow_up(reply, timeout)
+                from provscan.discovery import ssdp
+
+                return await ssdp.follow_up(reply, timeout)
 
         # The same LOCATION is fetched once per address.
         unique: dict[tuple[str, str], DiscoveryReply] = {}

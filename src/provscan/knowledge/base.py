@@ -47,9 +47,14 @@ _ItemT = TypeVar("_ItemT")
 
 
 class StrictModel(BaseModel):
-    """A frozen model that refuses unknown keys (a typo in a data file is an error)."""
+    """A frozen model that refuses unknown keys (a typo in a data file is an error).
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Its validators are built when a model first validates (``defer_build``): a command that
+    reads the compiled knowledge (knowledge/cache.py) never validates, and building the
+    validators of ~80 models at import was about a fifth of importing the knowledge loader
+    (issue 14, start-up)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 # --- problems ------------------------------------------------------------------------------

@@ -21,20 +21,24 @@ import json
 import os
 import re
 import shutil
-import tarfile
 import tempfile
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import Field, ValidationError
+
+if TYPE_CHECKING:
+    # cryptography is imported where keys and signatures are handled: every command reads the
+    # pack state at start-up, few check a signature (issue 14, start-up).
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
 
 from provscan.errors import InputError, KnowledgeError
 from provscan.knowledge.base import (
@@ -443,11 +447,17 @@ def install_pack(
 
 def key_fingerprint(key: Ed25519PublicKey) -> str:
     """``ed25519:`` and the first 16 hex digits of the sha256 of the raw public key."""
+    from cryptography.hazmat.primitives import serialization
+
     raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return "ed25519:" + hashlib.sha256(raw).hexdigest()[:16]
 
 
 def _public_key(text: bytes, where: str) -> Ed25519PublicKey:
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     try:
         key = serialization.load_pem_public_key(text)
     except (ValueError, TypeError, UnsupportedAlgorithm):
@@ -484,6 +494,8 @@ def trusted_public_keys(extra: Iterable[Path] = ()) -> list[Ed25519PublicKey]:
 def check_signature(data_dir: Path, keys: list[Ed25519PublicKey], *, required: bool) -> str | None:
     """The fingerprint of the trusted key whose signature ``manifest.sig`` is, or None when
     the pack is unsigned (or no key is trusted) and no signature is required."""
+    from cryptography.exceptions import InvalidSignature
+
     signature_path = data_dir / SIGNATURE_FILE
     if not signature_path.is_file():
         if required:
@@ -610,6 +622,10 @@ def verify_active_pack(
 
 def load_signing_key(private_key_file: Path) -> Ed25519PrivateKey:
     """An unencrypted PEM (PKCS#8) Ed25519 private key; InputError (one line) otherwise."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     try:
         key = serialization.load_pem_private_key(private_key_file.read_bytes(), password=None)
     except OSError as exc:
@@ -653,6 +669,8 @@ def extract_pack(archive: Path, destination: Path) -> None:
         raise PackRefused(
             f"{archive} is {size} bytes; a knowledge pack is at most {MAX_ARCHIVE_BYTES} bytes"
         )
+    import tarfile  # here: only pack commands need it (start-up, issue 14)
+
     seen: set[str] = set()
     total = 0
     try:
@@ -820,6 +838,8 @@ def pack_bytes(
     """A reproducible ``.tar.gz`` of ``data_dir``'s data files and ``manifest`` (fixed times,
     owners and modes, sorted names: the same knowledge always gives the same bytes), signed
     with the Ed25519 private key file ``sign_with`` if given."""
+    import tarfile
+
     manifest_text = render_manifest(manifest)
     if isinstance(sign_with, Path):
         sign_with = load_signing_key(sign_with)

@@ -15,9 +15,6 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from cryptography import x509
-from cryptography.x509.oid import ExtensionOID
-
 from provscan.errors import ProtocolError
 
 CONTENT_HANDSHAKE = 22
@@ -154,6 +151,10 @@ class Certificate:
 def parse_certificate(der: bytes) -> Certificate:
     """Read a DER certificate's names. Raises ProtocolError when subject or issuer cannot be
     read; an unreadable SAN extension means no SANs."""
+    # Imported here, when a certificate is read (a scan's start-up does without it).
+    from cryptography import x509
+    from cryptography.x509.oid import ExtensionOID
+
     # cryptography parses lazily: a hostile certificate can fail on any later access.
     try:
         certificate = x509.load_der_x509_certificate(der)
