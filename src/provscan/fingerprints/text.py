@@ -16,9 +16,10 @@ _SPLIT = re.compile(r"[\s,;|]+")
 _EDGE_PUNCTUATION = "\"'`.:!?*[]{}<>"
 #: Longest run of adjacent tokens tried as one model number ("SS 3530 MF FACE W").
 MAX_WINDOW = 5
-#: A brand glued to the model with '-' or '_' ("Huawei-S5720-28X", "Huawei_AR2220"). Three
-#: characters at least: two-letter prefixes are part of model numbers (Dahua's "DH-...").
-_GLUED = re.compile(r"(?P<brand>[^\W\d_][\w&+.]{2,}?)[-_](?P<rest>[^\W_].*)")
+#: A brand glued to the model with '-', '_' or '/' ("Huawei-S5720-28X", "Huawei_AR2220",
+#: "HUAWEI/AR6120"). Three characters at least: two-letter prefixes are part of model numbers
+#: (Dahua's "DH-...").
+_GLUED = re.compile(r"(?P<brand>[^\W\d_][\w&+.]{2,}?)[-_/](?P<rest>[^\W_].*)")
 #: Trailing lens focal length glued to a part number: "-2.8mm", "(2.8MM)", "/4mm", "_6MM".
 _LENS_SUFFIX = re.compile(r"[-_/(]\d{1,2}(?:[.,]\d{1,2})?\s?mm\)?$", re.IGNORECASE)
 #: Trailing housing colour glued to a part number: "-W", "-WHITE", "(Black)", "/GRY".
@@ -27,6 +28,11 @@ _COLOUR_SUFFIX = re.compile(
 )
 #: Brackets around, or after, a part number: "(DS-2CD2143G0-I)", "Camera(DS-2CD2143G0-I)".
 _WRAPPED = re.compile(r"[(\[](?P<inner>[^()\[\]]+)[)\]]")
+#: A field label glued to the part number: "P/N:S5735-L24T4S-A1", "PN#DS-2CD2143G0-I",
+#: "Model:IPC-HFW2431S-S-S2". The label has no digit.
+_LABELLED = re.compile(r"(?P<label>[^\W\d_][^\W\d]{0,7}(?:/[^\W\d_]{1,3})?)[:#](?P<rest>.*\d.*)")
+#: A quantity glued after the part number: "IPC-HDW1230T1-S5*4", "DS-2CD2143G0-I×2".
+_QUANTITY = re.compile(r"[*\u00d7]\d{1,4}$")
 
 
 def normalise(text: str) -> str:
@@ -69,8 +75,9 @@ def variants(text: str) -> list[str]:
     """Other readings of one part number: brackets removed, lens and colour suffixes cut.
 
     ``(DS-2CD2143G0-I)`` -> ``DS-2CD2143G0-I``; ``Camera(DS-2CD2143G0-I)`` -> the bracketed
-    number and the word before it; ``DS-2CD2143G0-I-2.8mm`` -> ``DS-2CD2143G0-I``. The
-    reading itself is not among them.
+    number and the word before it; ``DS-2CD2143G0-I-2.8mm`` -> ``DS-2CD2143G0-I``; a field
+    label, a glued quantity and what follows a slash cut (``P/N:S5735-L24T4S-A1``,
+    ``IPC-HDW1230T1-S5*4``, ``S5735-L24T4S-A1/24-port``). The reading itself is not among them.
     """
     found: list[str] = []
 
@@ -84,6 +91,14 @@ def variants(text: str) -> list[str]:
         before = text[: match.start()]
         if before and not before.endswith(" "):
             add(before)
+    labelled = _LABELLED.fullmatch(text)
+    if labelled is not None:
+        add(labelled["rest"])
+    add(_QUANTITY.sub("", text))
+    if "/" in text:
+        # Words glued after a slash: "S5735-L24T4S-A1/24-port" (a grammar still has to match
+        # the whole of what stands before it).
+        add(text.split("/", 1)[0])
     stripped = text
     for _ in range(2):
         cut = _LENS_SUFFIX.sub("", stripped)
