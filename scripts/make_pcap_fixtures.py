@@ -3,10 +3,18 @@
 python scripts/make_pcap_fixtures.py            # crafted captures only (no root needed)
 python scripts/make_pcap_fixtures.py --record   # also record the device lab with tcpdump
 
+    # the recording as committed: in a network namespace of its own, whose only interface
+    # is its own loopback, so that nothing else on the machine (a `provscan lab up` on the
+    # same 127.77.x.y addresses, another scan) is served or recorded
+    sudo unshare --net sh -c 'ip link set lo up &&
+        PROVSCAN_ALLOWED_TARGETS=127.0.0.0/8 .venv/bin/python scripts/make_pcap_fixtures.py --record'
+
 - ``lab_scan.pcap.gz``: tcpdump on ``lo`` (filter ``net 127.77.0.0/16``) while provscan
-  scans every non-hostile lab device and then makes one TLS 1.2 handshake with each of the
-  lab's TLS services (so that their certificates cross the wire in the clear). Needs
-  tcpdump and root (or CAP_NET_RAW/CAP_NET_BIND_SERVICE). Everything stays on loopback.
+  scans every non-hostile device of the bundled lab on its 127.77.x.y addresses (the
+  discovery probes included) and then makes one TLS 1.2 handshake with each of the lab's
+  TLS services (so that their certificates cross the wire in the clear). Needs tcpdump and
+  root (or CAP_NET_RAW/CAP_NET_BIND_SERVICE). Everything stays on loopback. It also writes
+  ``lab_scan.expected.json``. Record it again when lab devices are added or move.
 - ``crafted_signals.pcapng``: frames built with dpkt for what the lab cannot produce
   (DHCP, DNS, TLS SNI, SADP, DHDiscover, WS-Discovery, SSDP, mDNS, ARP, a TLS 1.2
   server certificate, routed traffic behind a gateway MAC). Addresses are documentation
@@ -384,7 +392,14 @@ def tcpdump(path: Path, capture_filter: str) -> Iterator[None]:
     if binary is None:
         raise SystemExit("tcpdump is not installed (apt-get install tcpdump)")
     process = subprocess.Popen(
-        [binary, "-i", "lo", "-U", "-s", "0", "-n", "-w", str(path), capture_filter],
+        # --immediate-mode: each packet is handed over as it comes (without it libpcap holds
+        # packets in a kernel block for up to a second, and the last ones, the TLS 1.2
+        # handshakes, could still be there when tcpdump is stopped); -B: a 64 MiB buffer,
+        # so that the scan's bursts are not dropped meanwhile (a recording with drops is refused).
+        [
+            *(binary, "-i", "lo", "--immediate-mode", "-B", "65536", "-U", "-s", "0", "-n"),
+            *("-w", str(path), capture_filter),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -399,8 +414,12 @@ def tcpdump(path: Path, capture_filter: str) -> Iterator[None]:
         time.sleep(0.5)
         process.send_signal(signal.SIGINT)
         _, errors = process.communicate(timeout=10)
-        for line in errors.decode(errors="replace").splitlines():
+        report = errors.decode(errors="replace").splitlines()
+        for line in report:
             print(f"tcpdump: {line}")
+        dropped = [line for line in report if "dropped" in line and not line.startswith("0 ")]
+        if dropped:
+            raise SystemExit(f"tcpdump dropped packets ({'; '.join(dropped)}): record again")
 
 
 def tls12_handshakes(endpoints: list[tuple[str, int]]) -> None:
@@ -421,10 +440,10 @@ def tls12_handshakes(endpoints: list[tuple[str, int]]) -> None:
 
 def record_lab(path: Path, device_ids: list[str] | None = None) -> None:
     """Scan the lab (all non-hostile devices, or those named) while tcpdump records."""
-    from provscan.engine.limits import DEFAULT_PORTS, ScanLimits
     from provscan.lab.server import run_lab_in_thread
     from provscan.pipeline import run_scan
     from provscan.targets import build_targets
+    from provscan.transport.limits import DEFAULT_PORTS, ScanLimits
 
     limits = dataclasses.replace(
         ScanLimits(),

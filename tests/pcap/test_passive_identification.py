@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from helpers import scan_addresses
 
-from provscan.lab.server import Lab
+from provscan.lab.server import Lab, load_devices
 from provscan.model import Device, ScanResult
 from provscan.pipeline import run_passive as analyse_captures
 from provscan.report.contract import to_contract
@@ -52,6 +52,16 @@ def test_recorded_lab_device_is_identified(address: str, lab_recording: ScanResu
     devices = {device.ip: device for device in lab_recording.devices}
     assert address in devices, f"{LAB_EXPECTED[address]['id']} sent no packet in the recording"
     _check(devices[address], LAB_EXPECTED[address], LAB_EXPECTED[address]["id"])
+
+
+def test_the_recording_is_of_the_lab_as_it_is(lab_recording: ScanResult) -> None:
+    # Every device of the bundled lab that is not hostile sent packets from its address, and
+    # no one else did but the host that scanned: once a capture of an older lab showed
+    # Hikvision and Dahua at addresses where hostile devices now are, and no Huawei or ZTE.
+    lab = {device.address for device in load_devices() if not device.expect.hostile}
+    recorded = {device.ip for device in lab_recording.devices}
+    assert recorded - lab == {"127.0.0.1"}, "record again: scripts/make_pcap_fixtures.py"
+    assert lab - recorded == set(), "record again: scripts/make_pcap_fixtures.py"
 
 
 def test_recorded_lab_evidence_carries_packet_and_time(lab_recording: ScanResult) -> None:
@@ -130,7 +140,21 @@ def tcpdump_recording(tmp_path: Path, lab: Lab) -> Iterator[tuple[Path, list[str
     path = tmp_path / "live.pcap"
     capture_filter = " or ".join(f"host {address}" for address in addresses)
     process = subprocess.Popen(
-        [binary, "-i", "lo", "-U", "-s", "0", "-n", "-w", str(path), capture_filter],
+        # --immediate-mode: packets reach the file as they come, not up to a second later in
+        # a kernel block (the recording is read while tcpdump still runs)
+        [
+            binary,
+            "-i",
+            "lo",
+            "--immediate-mode",
+            "-U",
+            "-s",
+            "0",
+            "-n",
+            "-w",
+            str(path),
+            capture_filter,
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
