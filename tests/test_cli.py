@@ -106,7 +106,9 @@ def test_unwritable_database_is_a_clear_error(lab: Lab, tmp_path: Path) -> None:
     not_a_db = tmp_path / "file.db"
     not_a_db.write_bytes(b"this is not sqlite" * 100)
     result = run("scan", CLEAN.address, "--db", str(not_a_db), *FAST)
-    assert_clean_failure(result, 1, "database")
+    # refused as a bad argument before the scan (a store the result could not be saved in)
+    assert_clean_failure(result, 2, "not a provscan database")
+    assert not_a_db.read_bytes() == b"this is not sqlite" * 100
 
 
 def test_version_and_policies() -> None:

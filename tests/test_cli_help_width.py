@@ -127,3 +127,26 @@ def test_exit_codes_are_those_of_the_command() -> None:
         assert codes.splitlines()[-1].split() == ["130", "interrupted", "(Ctrl-C)"]
     scan = _section(_help(("scan",)), "Exit codes:")
     assert "--fail-on-restricted" in scan and "marked incomplete" in " ".join(scan.split())
+
+
+@pytest.mark.parametrize("width", [WIDTH, 100])
+def test_every_command_summary_is_shown_whole(width: int) -> None:
+    # A newcomer found every summary of `provscan --help` cut with "..." at 80 and 100
+    # columns (click's limit is the help width less the longest command name).
+    groups = [path for path in COMMANDS if "Commands:" in _help(path)]
+    assert () in groups and ("cases",) in groups
+    for path in groups:
+        result = RUNNER.invoke(app, [*path, "--help"], env={"COLUMNS": str(width)})
+        listing = result.output.split("Commands:", 1)[1].strip().splitlines()
+        assert listing, path
+        for line in listing:
+            assert not line.rstrip().endswith("..."), (path, line)
+            assert len(line) <= width, (path, line)
+
+
+def test_usage_lines_read_normally() -> None:
+    # `provscan diff --help` read "[[OLD]] [[NEW]]": optional arguments are bracketed once
+    for path in COMMANDS:
+        usage = _help(path).splitlines()[0]
+        assert "[[" not in usage and "]]" not in usage, usage
+    assert _help(("diff",)).splitlines()[0] == "Usage: provscan diff [OPTIONS] [OLD] [NEW]"

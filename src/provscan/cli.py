@@ -31,6 +31,7 @@ from provscan.commands.common import (
     QuietOption,
     SiteOption,
     UsageProblem,
+    check_store,
     emit,
     epilog,
     fail,
@@ -38,6 +39,7 @@ from provscan.commands.common import (
     finish,
     guard_output,
     nmap_fallback,
+    output_console,
     output_format,
     parse_policy_ids,
     resolve_acting_as,
@@ -71,6 +73,7 @@ app = typer.Typer(
     add_completion=True,
 )
 lab_app = typer.Typer(
+    short_help="The built-in device lab: emulated devices on loopback.",
     help="The built-in device lab: emulated devices on loopback addresses.",
     no_args_is_help=True,
     rich_markup_mode=None,
@@ -109,6 +112,7 @@ def _load_credentials(path: Path | None) -> CredentialStore | None:
 
 
 @app.command(
+    short_help="Scan targets: each device's real maker, flag restricted vendors.",
     epilog=epilog(
         "provscan scan 127.77.1.0/24                  (the lab; put your own ranges here)",
         "provscan scan 127.77.1.0/24 127.77.4.0/24 --exclude 127.77.4.14 --policy ca,us",
@@ -118,7 +122,7 @@ def _load_credentials(path: Path | None) -> CredentialStore | None:
         stores_scan=True,
         partial=True,
         fail_on_restricted=True,
-    )
+    ),
 )
 def scan(
     targets: Annotated[
@@ -279,9 +283,10 @@ def scan(
             db=db,
             force=force,
         )
+        check_store(db, no_db)
         warn_if_stale()
         try:
-            port_list = parse_ports(ports) if ports else DEFAULT_PORTS
+            port_list = parse_ports(ports) if ports is not None else DEFAULT_PORTS
             target_set = build_targets(
                 targets, exclude or [], allow_public=allow_public, max_hosts=max_hosts
             )
@@ -346,6 +351,7 @@ def scan(
 
 
 @app.command(
+    short_help="Run the built-in lab, scan it and print the findings.",
     epilog=epilog(
         "provscan demo",
         "provscan demo -f json -o demo.json --no-db",
@@ -353,7 +359,7 @@ def scan(
         stores_scan=True,
         partial=True,
         fail_on_restricted=True,
-    )
+    ),
 )
 def demo(
     fmt: FormatOption = None,
@@ -375,6 +381,7 @@ def demo(
     try:
         fmt = output_format(fmt, output)
         guard_output(output, [], db=db, force=force)
+        check_store(db, no_db)
         with run_lab_in_thread() as lab:
             addresses = sorted({d.address for d in lab.devices}, key=address_sort_key)
             stderr.print(
@@ -421,11 +428,12 @@ class PolicyFormat(StrEnum):
 
 
 @app.command(
+    short_help="The bundled policies: their measures, whom they bind, citations.",
     epilog=epilog(
         "provscan policies",
         "provscan policies --format json > policies.json",
         "provscan policies --as-types            (the organisation types --as accepts)",
-    )
+    ),
 )
 def policies(
     fmt: Annotated[
@@ -460,7 +468,7 @@ def policies(
 
     # One block per measure, grouped by policy: readable at 80 columns (a seven-column table
     # is not); -f json has every field.
-    console = Console(soft_wrap=False, highlight=False)
+    console = output_console(highlight=False)
     for policy in knowledge.policies.values():
         console.print(Text.assemble((policy.id, "bold"), f"  {policy.jurisdiction}"))
         for measure in policy.measures:
@@ -571,7 +579,7 @@ def lab_list(
     from provscan.commands.lab import lab_table
     from provscan.lab.server import load_devices
 
-    lab_table(load_devices(), Console(soft_wrap=False), verbose=verbose)
+    lab_table(load_devices(), output_console(), verbose=verbose)
 
 
 #: Command modules of later pipeline inputs; each defines ``register(app: typer.Typer)``.
@@ -607,7 +615,9 @@ _register_commands()
 def _usage_hint(exc: typer.TyperException) -> str:
     context = getattr(exc, "ctx", None)
     path = getattr(context, "command_path", "") or ""
-    command = path.split(" ", 1)[1] if " " in path else ""
+    # the words after the program's own name, however it was started ("python -m provscan")
+    root = context.find_root().command_path if context is not None else ""
+    command = path.removeprefix(root).strip()
     return f"; see 'provscan {command} --help'" if command else "; see 'provscan --help'"
 
 

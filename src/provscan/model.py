@@ -282,6 +282,9 @@ class ScanInfo:
     notes: tuple[str, ...] = ()
     #: Who the user said they are (``--as``, org type ids); empty: every measure counts.
     acting_as: tuple[str, ...] = ()
+    #: Whom the verdicts were judged for, in words (``policy.evaluate.judged_for``): the
+    #: ``--as`` org types, "a national government body" or "anyone"; None before judging.
+    judged_for: str | None = None
     #: The knowledge the devices were judged with (its pack version and as-of date).
     knowledge_version: str | None = None
     knowledge_as_of: str | None = None

@@ -484,26 +484,31 @@ def build_targets(
     if not blocks:
         raise TargetError("no targets given")
     targets = TargetSet(tuple(blocks), tuple(expand_specs(excludes)), allow_public)
-    if targets.size_upper_bound > max_hosts:
-        raise TargetError(
-            f"targets expand to {targets.size_upper_bound} addresses, more than --max-hosts "
-            f"{max_hosts}; narrow the targets or raise --max-hosts"
-        )
+    # Scope first: a target refused for where it is must not be told to raise --max-hosts.
     for block in blocks:
         for address in (block.first, block.last):
             reason = check_scope(address, allow_public=allow_public)
             if reason:
                 raise TargetError(f"refusing target {block.spec}: {reason}")
+    if targets.size_upper_bound > max_hosts:
+        raise TargetError(
+            f"targets expand to {targets.size_upper_bound} addresses, more than --max-hosts "
+            f"{max_hosts}; narrow the targets or raise --max-hosts"
+        )
     return targets
 
 
 def parse_ports(text: str) -> tuple[int, ...]:
-    """``80,443,8000-8010`` -> sorted unique ports."""
+    """``80,443,8000-8010`` -> sorted unique ports. An empty or blank value, or an empty item
+    (``80,,443``), is an error rather than "no ports" or the default set: a script's unset
+    variable must not scan what nobody asked for."""
+    if not text.replace(",", " ").strip():
+        raise TargetError("no ports given: name them, e.g. 80,443,8000-8010 (or leave --ports out)")
     ports: set[int] = set()
     for part in text.split(","):
         part = part.strip()
         if not part:
-            continue
+            raise TargetError(f"empty item in port list {text!r}: ports are separated by one comma")
         try:
             if "-" in part:
                 low_text, high_text = part.split("-", 1)

@@ -157,10 +157,11 @@ def test_a_lab_scan_says_who_it_judged_for(lab: Lab, org_type: str, restricted: 
     result = run("scan", HIKVISION.address, "--format", "json", "--as", org_type, *FAST)
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
-    # Then the document follows contract 1.4 and carries who the scan was judged for
+    # Then the document follows contract 1.5 and carries who the scan was judged for
     jsonschema.validate(document, load_schema())
-    assert document["schema_version"] == "1.4"
+    assert document["schema_version"] == "1.5"
     assert document["scan"]["acting_as"] == [org_type]
+    assert document["scan"]["judged_for"] == org_type
     (device,) = document["devices"]
     assert device["restricted"] is restricted
     assert device["findings"] and all(f["binding"] in (True, False) for f in device["findings"])
@@ -172,6 +173,8 @@ def test_a_lab_scan_without_as_judges_for_a_national_government_body(lab: Lab) -
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     assert document["scan"]["acting_as"] == []
+    # the JSON says whom, as the table does: acting_as [] alone does not
+    assert document["scan"]["judged_for"] == "a national government body"
     (device,) = document["devices"]
     assert device["restricted"] is True
 

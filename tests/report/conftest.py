@@ -189,6 +189,7 @@ SAMPLE_RESULT = ScanResult(
         complete=True,
         notes=("lab run against documentation addresses",),
         acting_as=("us:federal-agency", "us:equipment-supplier"),
+        judged_for="us:federal-agency, us:equipment-supplier",
     ),
     # Deliberately not in address order: the contract sorts devices by IP.
     devices=(AXIS, AMCREST_BY_DAHUA),

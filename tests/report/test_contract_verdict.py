@@ -68,7 +68,7 @@ def test_an_earlier_document_reads_with_the_verdicts_its_fields_give(name: str) 
     assert all("verdict" not in device for device in old["devices"])
     for source in (json.dumps(old), json.dumps(old).encode(), old):
         document = from_contract(source)
-        assert document.schema_version == SCHEMA_VERSION == "1.4"
+        assert document.schema_version == SCHEMA_VERSION == "1.5"
         for entry in document.devices:
             assert entry.verdict == verdict_of(entry.restricted, entry.notes, entry.manufacturer)
     upgraded = upgrade_document(old)
@@ -77,7 +77,7 @@ def test_an_earlier_document_reads_with_the_verdicts_its_fields_give(name: str) 
 
 
 def test_the_1_3_golden_reads_as_the_1_4_golden() -> None:
-    assert from_contract(_document("scan_v1_3.json")) == from_contract(_document("scan_v1.json"))
+    assert from_contract(_document("scan_v1_3.json")) == from_contract(_document("scan_v1_4.json"))
 
 
 def test_a_verdict_that_contradicts_the_fields_is_refused() -> None:

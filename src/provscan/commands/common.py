@@ -21,6 +21,8 @@ from provscan.report.events import NullObserver, RichProgressObserver, ScanObser
 from provscan.targets import TargetBlock, TargetSet
 
 if TYPE_CHECKING:
+    from rich.segment import Segment
+
     from provscan.fingerprints.service_probes import ServiceProbes
     from provscan.store.db import Store
 
@@ -32,6 +34,28 @@ EXIT_DAMAGED_INPUT = 4
 EXIT_INTERRUPTED = 130
 
 stderr = Console(stderr=True, soft_wrap=True)
+
+#: Spaces that end a line (rich pads every cell and padded line to its width).
+_TRAILING_SPACES = re.compile(r" +(?=\n)")
+
+
+class OutputConsole(Console):
+    """The console for a command's standard output. Where that is not a terminal (a pipe, a
+    file), no line ends in spaces: rich pads table cells and padded text to their widths,
+    which ``grep ' $'``, ``diff`` and editors then trip over. Only what rich renders is
+    trimmed: data written to :attr:`file` directly (JSON, CSV) is left exactly as it is."""
+
+    def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+        rendered = super()._render_buffer(buffer)
+        return rendered if self.is_terminal else _TRAILING_SPACES.sub("", rendered)
+
+
+def output_console(**options: Any) -> OutputConsole:
+    """The console every command prints its report to (``options`` as for rich's Console;
+    ``soft_wrap`` off unless given: tables are laid out to the width themselves)."""
+    options.setdefault("soft_wrap", False)
+    return OutputConsole(**options)
+
 
 #: An exit code and what it means for one command (see :func:`exit_codes`).
 ExitCode = tuple[int, str]
@@ -487,7 +511,7 @@ def emit(
     stored: list[tuple[str, str]] = []
     failure: ProvscanError | None = None
     try:
-        console = Console(soft_wrap=False)
+        console = output_console()
         if not no_db and fmt is OutputFormat.json:
             failure = _store_and_write_json(result, output, console, db, site, coverage, stored)
         else:
@@ -586,19 +610,9 @@ def require_existing_db(db: str | None) -> None:
     """Refuse (exit 2) a SQLite ``--db`` file that does not exist, for the commands that read
     what was stored: a mistyped path would otherwise create an empty store, and an empty store
     reports "0 restricted devices" — a clean bill of health nobody earned."""
-    from provscan.paths import default_db_path
-
-    if db is None or not db.strip():
-        path = default_db_path()
-    elif db == ":memory:":
-        return
-    elif "://" in db:
-        scheme, _, rest = db.partition("://")
-        if not scheme.startswith("sqlite") or not rest.startswith("/") or rest == "/":
-            return  # a server database (PostgreSQL): it says itself whether it exists
-        path = Path(rest[1:])
-    else:
-        path = Path(db).expanduser()
+    path = _db_file(db)
+    if path is None:
+        return  # in memory, or a server database (PostgreSQL): it says itself if it exists
     if path.is_dir():
         raise UsageProblem(f"--db {path} is a directory, not a provscan database file")
     if not path.exists():
@@ -606,6 +620,89 @@ def require_existing_db(db: str | None) -> None:
             f"no provscan database at {path}: nothing was stored there (check --db, or store "
             f"a scan with --db {path} first)"
         )
+
+
+def _db_file(db: str | None) -> Path | None:
+    """The SQLite file ``--db`` names (the default store when not given); None for a
+    database in memory or on a server."""
+    from provscan.paths import default_db_path
+
+    if db is None or not db.strip():
+        return default_db_path()
+    if db == ":memory:":
+        return None
+    if "://" in db:
+        scheme, _, rest = db.partition("://")
+        if not scheme.startswith("sqlite") or not rest.startswith("/") or rest == "/":
+            return None
+        return Path(rest[1:])
+    return Path(db).expanduser()
+
+
+#: The first bytes of every SQLite 3 database file.
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def check_store(db: str | None, no_db: bool) -> None:
+    """Refuse (exit 2), before any scanning, a store the result could not be saved in: a
+    ``--db`` beside ``--no-db``, a directory, a file in a folder that does not exist, a file
+    that is not SQLite (a CSV named by mistake) or a SQLite database of another program
+    (provscan would add its tables to it). Files are only read here: nothing is created or
+    changed; a new file is created when the result is stored. A server database is opened
+    (and brought to the current schema) now, so that a wrong URL or password costs no scan.
+    """
+    if no_db:
+        if db is not None:
+            raise UsageProblem("--no-db and --db contradict each other: give one or the other")
+        return
+    path = _db_file(db)
+    if path is None:
+        if db is not None and db != ":memory:" and not db.startswith("sqlite"):
+            with open_db(db):
+                pass
+        return
+    shown = f"--db {db}" if db is not None else f"the default database {path}"
+    if path.is_dir():
+        raise UsageProblem(f"{shown} is a directory, not a provscan database file")
+    if db is not None and not path.exists() and not path.parent.is_dir():
+        raise UsageProblem(f"{shown}: the folder {path.parent} does not exist")
+    if not path.exists():
+        return
+    problem = _not_a_store(path)
+    if problem:
+        raise UsageProblem(
+            f"{shown} {problem}; nothing was scanned (name a new file, or a provscan database)"
+        )
+
+
+def _not_a_store(path: Path) -> str | None:
+    """Why the existing file ``path`` cannot be a provscan store, read without changing it;
+    None when it can (an empty file, or SQLite with provscan's tables or no tables yet)."""
+    import sqlite3
+
+    try:
+        with path.open("rb") as file:
+            header = file.read(len(_SQLITE_HEADER))
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+    if not header:
+        return None  # an empty file: SQLite makes it a new database
+    if header != _SQLITE_HEADER:
+        return "is not a provscan database (not a SQLite file)"
+    try:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = {
+                row[0]
+                for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
+        finally:
+            connection.close()
+    except sqlite3.Error as exc:
+        return f"cannot be read as a database ({exc})"
+    if tables and "alembic_version" not in tables:
+        return "is a SQLite database of another program (it has no provscan tables)"
+    return None
 
 
 def open_db(db: str | None, *, must_exist: bool = False) -> Store:

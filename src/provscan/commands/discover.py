@@ -26,6 +26,7 @@ from provscan.commands.common import (
     OutputOption,
     PolicyOption,
     SiteOption,
+    check_store,
     emit,
     epilog,
     fail_for,
@@ -103,13 +104,14 @@ def register(app: typer.Typer) -> None:
     from provscan.errors import ProvscanError
 
     @app.command(
+        short_help="Find devices that announce themselves (ONVIF, SADP, mDNS, …).",
         epilog=epilog(
             "provscan discover --iface eth0 --timeout 2",
             "provscan discover 127.77.20.10-14 --timeout 0.5 --no-db -f csv",
             "provscan discover 127.77.20.10-14 --as ca:federal-institution --no-db",
             stores_scan=True,
             fail_on_restricted=True,
-        )
+        ),
     )
     def discover(
         targets: Annotated[
@@ -157,6 +159,7 @@ def register(app: typer.Typer) -> None:
         try:
             fmt = output_format(fmt, output)
             guard_output(output, target_files(targets), db=db, force=force)
+            check_store(db, no_db)
             policy_ids = parse_policy_ids(policy)
             org_types = resolve_acting_as(acting_as)
             found = asyncio.run(run_discover(targets or [], settings, allow_public=allow_public))

@@ -8,7 +8,6 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -22,6 +21,7 @@ from provscan.commands.common import (
     fail,
     fail_for,
     open_db,
+    output_console,
     stderr,
 )
 from provscan.errors import ProvscanError
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from provscan.store.db import Store
 
 events_app = typer.Typer(
+    short_help="Events for the SIEM: new restricted devices, case changes.",
     name="events",
     help="Events for the SIEM and alerting: new restricted devices and case changes.",
     no_args_is_help=True,
@@ -174,7 +175,7 @@ def list_events(
             pending = {name: store.pending_events(name, LIST_LIMIT) for name in names}
     except ProvscanError as exc:
         raise fail_for(exc) from None
-    console = Console(soft_wrap=False)
+    console = output_console()
     if fmt is ListFormat.json:
         document = {
             "sinks": {name: [e.to_json() for e in found] for name, found in pending.items()}
@@ -192,6 +193,7 @@ def list_events(
 
 def register(app: typer.Typer) -> None:
     events_app.command(
+        short_help="Deliver pending events to the configured sinks.",
         name="send",
         epilog=_epilog(
             "provscan events send --once                 (from cron)",

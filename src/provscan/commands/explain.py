@@ -179,6 +179,7 @@ def register(app: typer.Typer) -> None:
     )
 
     app.command(
+        short_help="Why one device got its verdict: evidence, rules, measures.",
         name="explain",
         epilog=epilog(
             "provscan explain 127.77.13.11",
@@ -402,7 +403,7 @@ def _scan_one(
     from provscan.targets import build_targets, parse_ports
     from provscan.transport.limits import DEFAULT_PORTS
 
-    port_list = parse_ports(ports) if ports else DEFAULT_PORTS
+    port_list = parse_ports(ports) if ports is not None else DEFAULT_PORTS
     try:
         targets = build_targets([address])
     except TargetError:

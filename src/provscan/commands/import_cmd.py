@@ -20,6 +20,7 @@ from provscan.commands.common import (
     PolicyOption,
     QuietOption,
     SiteOption,
+    check_store,
     emit,
     epilog,
     fail_for,
@@ -48,6 +49,7 @@ FromOption = Annotated[
 def register(app: typer.Typer) -> None:
     @app.command(
         "import",
+        short_help="Identify devices from other tools' files (nothing is sent).",
         epilog=epilog(
             "provscan import scan.xml",
             "provscan import masscan.json --from masscan-json -f json -o imported.json",
@@ -91,6 +93,7 @@ def register(app: typer.Typer) -> None:
         try:
             fmt = output_format(fmt, output)
             guard_output(output, files, db=db, force=force)
+            check_store(db, no_db)
             policy_ids = parse_policy_ids(policy)
             org_types = resolve_acting_as(acting_as)
             result = run_import(

@@ -26,6 +26,7 @@ from provscan.commands.common import (
     fail_for,
     guard_output,
     open_db,
+    output_console,
     stderr,
 )
 from provscan.errors import ProvscanError
@@ -63,7 +64,7 @@ ShortFormatOption = Annotated[
 _STORE_EXIT_CODES: list[ExitCode] = [
     (0, "done"),
     (1, "the database cannot be read or written (message on stderr)"),
-    (2, "bad argument (an unknown scan, case or status; an --output naming the database)"),
+    (2, "bad argument (an unknown scan, case, status or site; an --output naming the database)"),
     (130, "interrupted"),
 ]
 
@@ -78,7 +79,7 @@ def _open(db: str | None) -> Store:
 
 
 def _console() -> Console:
-    return Console(soft_wrap=False)
+    return output_console()
 
 
 def _check_output(fmt: str, output: Path | None, db: str | None, force: bool) -> None:
@@ -167,7 +168,7 @@ def inventory(
 
 def _table_text(draw: Callable[[Console], None]) -> str:
     buffer = io.StringIO()
-    draw(Console(file=buffer, width=120, no_color=True))
+    draw(output_console(file=buffer, width=120, no_color=True))
     return buffer.getvalue()
 
 
@@ -195,8 +196,8 @@ def scans(
 
 
 def diff(
-    old: Annotated[str | None, typer.Argument(metavar="[OLD]", help="Older scan id.")] = None,
-    new: Annotated[str | None, typer.Argument(metavar="[NEW]", help="Newer scan id.")] = None,
+    old: Annotated[str | None, typer.Argument(metavar="OLD", help="Older scan id.")] = None,
+    new: Annotated[str | None, typer.Argument(metavar="NEW", help="Newer scan id.")] = None,
     fmt: ShortFormatOption = ShortFormat.table,
     output: OutputOption = None,
     force: ForceOption = False,
@@ -239,6 +240,7 @@ def diff(
 # --- cases -------------------------------------------------------------------------------
 
 cases_app = typer.Typer(
+    short_help="Remediation cases: list, show, update, export.",
     name="cases",
     help="Remediation cases: one per restricted device and per priority-1 posture finding.",
     no_args_is_help=True,
@@ -351,6 +353,7 @@ def cases_show(
 
 @cases_app.command(
     "update",
+    short_help="Change a case; the change joins its audit trail.",
     epilog=_epilog(
         "provscan cases update 12 --status planned --owner facilities --due 2027-03-31",
         "provscan cases update 12 --status removed --note 'camera taken down, ticket 4411'",
@@ -402,15 +405,20 @@ def cases_update(
 
 def register(app: typer.Typer) -> None:
     app.command(
+        short_help="The register of devices across stored scans, with open cases.",
         epilog=_epilog(
             "provscan inventory",
             "provscan inventory --restricted --status present",
             "provscan inventory -f xlsx -o register.xlsx",
             "provscan inventory -f json --db postgresql://user@db.example/provscan",
-        )
+        ),
     )(inventory)
-    app.command(epilog=_epilog("provscan scans", "provscan scans --all -f json"))(scans)
     app.command(
+        short_help="Stored scans, newest first (a short id prefix is enough).",
+        epilog=_epilog("provscan scans", "provscan scans --all -f json"),
+    )(scans)
+    app.command(
+        short_help="What changed between two scans (default: the newest two).",
         epilog=_epilog(
             "provscan diff",
             "provscan diff OLD-ID NEW-ID -f json",
@@ -420,6 +428,6 @@ def register(app: typer.Typer) -> None:
                 (3, "--fail-on-new-restricted and a new restricted device"),
                 _STORE_EXIT_CODES[-1],
             ],
-        )
+        ),
     )(diff)
     app.add_typer(cases_app)

@@ -24,11 +24,13 @@ def register(app: typer.Typer) -> None:
     from provscan.commands.common import epilog
 
     kev_app = typer.Typer(
+        short_help="CISA's Known Exploited Vulnerabilities, from a file.",
         help="CISA's Known Exploited Vulnerabilities catalog, from a file you downloaded.",
         no_args_is_help=True,
         rich_markup_mode=None,
     )
     kev_app.command(
+        short_help="Set KEV flags from a KEV feed file, as a new knowledge pack.",
         name="import",
         epilog=epilog(
             "provscan kev import known_exploited_vulnerabilities.json",

@@ -35,11 +35,13 @@ def register(app: typer.Typer) -> None:
     from provscan.commands.common import epilog
 
     knowledge_app = typer.Typer(
+        short_help="The reviewed knowledge data: verify, status, update, export.",
         help="The reviewed knowledge data: vendors, families, policies, fingerprints, CVEs…",
         no_args_is_help=True,
         rich_markup_mode=None,
     )
     knowledge_app.command(
+        short_help="Check every knowledge file; list each problem as path:line.",
         name="verify",
         epilog=epilog(
             "provscan knowledge verify",
@@ -48,6 +50,7 @@ def register(app: typer.Typer) -> None:
         ),
     )(verify)
     knowledge_app.command(
+        short_help="Which knowledge is in use: version, as-of date, age, counts.",
         name="status",
         epilog=epilog(
             "provscan knowledge status",
@@ -57,6 +60,7 @@ def register(app: typer.Typer) -> None:
         ),
     )(status)
     knowledge_app.command(
+        short_help="Install a checked knowledge pack from a file, or roll back.",
         name="update",
         epilog=epilog(
             "provscan knowledge update --from provscan-knowledge-2027.1.0.tar.gz",
@@ -66,6 +70,7 @@ def register(app: typer.Typer) -> None:
         ),
     )(update)
     knowledge_app.command(
+        short_help="Write the active knowledge as a pack to install elsewhere.",
         name="export",
         epilog=epilog(
             "provscan knowledge export --output knowledge.tar.gz",

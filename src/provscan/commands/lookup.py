@@ -32,6 +32,7 @@ def register(app: typer.Typer) -> None:
     from provscan.commands.common import epilog
 
     app.command(
+        short_help="Who really makes a product, and which policies restrict it.",
         name="lookup",
         epilog=epilog(
             'provscan lookup "4MP turret camera LTS CMIP7442W-28M" --policy ca',
@@ -72,6 +73,7 @@ def lookup(
         EXIT_USAGE,
         UsageProblem,
         fail,
+        output_console,
         resolve_acting_as,
     )
     from provscan.commands.knowledge import warn_if_stale
@@ -101,7 +103,7 @@ def lookup(
         typer.echo(json.dumps(row.model_dump(mode="json"), indent=2, ensure_ascii=True))
     else:
         # Wrapped to the terminal between words, each entry under its own start.
-        console = Console(soft_wrap=False, highlight=False)
+        console = output_console(highlight=False)
         _print_row(row, console)
         console.print(Text(_knowledge_footer(), style="dim"))
     if fail_on_restricted and row.restricted:
@@ -142,11 +144,16 @@ def _print_row(row: object, console: Console) -> None:
     line("restricted", verdict + acting, status_style)
     shown: set[tuple[str, str]] = set()
     groups: dict[str, list[Text]] = {}
+    binds, unbound = f"binds {you}", f"does not bind {you}"
+    advisory = "restricts nothing (advisory or context only)"
     for finding in row.findings:
         if (finding.policy, finding.measure) in shown:
             continue  # one measure naming two candidate families is shown once
         shown.add((finding.policy, finding.measure))
-        heading = {True: f"binds {you}", False: f"does not bind {you}", None: ""}[finding.binding]
+        heading = {True: binds, False: unbound, None: ""}[finding.binding]
+        if finding.binding is not False and not finding.restricts:
+            # advice and context bind nobody to anything: never under "binds you"
+            heading = advisory
         groups.setdefault(heading, []).append(
             Text.assemble(
                 (printable(finding.policy), "bold" if finding.restricts else "dim"),
@@ -158,7 +165,7 @@ def _print_row(row: object, console: Console) -> None:
                 else (f"[{printable(finding.citation, limit=160)}]", "dim"),
             )
         )
-    for heading in ("", f"binds {you}", f"does not bind {you}"):
+    for heading in ("", binds, advisory, unbound):
         if heading in groups and heading:
             console.print(Text(f"  {heading}", style="bold"))
         for entry in groups.get(heading, []):

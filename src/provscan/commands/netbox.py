@@ -23,12 +23,14 @@ from provscan.commands.common import (
     NoDbOption,
     OutputOption,
     PolicyOption,
+    check_store,
     emit,
     epilog,
     fail_for,
     finish,
     guard_output,
     open_db,
+    output_console,
     output_format,
     parse_policy_ids,
     resolve_acting_as,
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
     from provscan.netbox.client import NetBoxClient
 
 netbox_app = typer.Typer(
+    short_help="Read devices from NetBox; write findings back.",
     name="netbox",
     help="Read devices from NetBox into the inventory; write findings back.",
     no_args_is_help=True,
@@ -127,6 +130,7 @@ def pull(
     try:
         fmt = output_format(fmt, output)
         guard_output(output, [token_file], db=db, force=force)
+        check_store(db, no_db)
         policy_ids = parse_policy_ids(policy)
         org_types = resolve_acting_as(acting_as)
         client = _client(url, token_file, ca_file)
@@ -204,7 +208,7 @@ def push(
     except ProvscanError as exc:
         raise fail_for(exc) from None
     shown = [change.to_json() for change in changes.changes]
-    console = Console(soft_wrap=False)
+    console = output_console()
     if fmt is PushFormat.json:
         document = {
             "netbox": client.shown,
@@ -229,6 +233,7 @@ def push(
 
 def register(app: typer.Typer) -> None:
     netbox_app.command(
+        short_help="Read NetBox's devices and screen them into the inventory.",
         name="pull",
         epilog=_epilog(
             "provscan netbox pull --url https://netbox.example.org --token-file ~/.netbox-token",
@@ -237,6 +242,7 @@ def register(app: typer.Typer) -> None:
         ),
     )(pull)
     netbox_app.command(
+        short_help="Write findings back to NetBox (a tag and a custom field).",
         name="push",
         epilog=_epilog(
             "provscan netbox push --url https://netbox.example.org --token-file T   (shows)",

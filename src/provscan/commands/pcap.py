@@ -25,6 +25,7 @@ from provscan.commands.common import (
     PolicyOption,
     QuietOption,
     SiteOption,
+    check_store,
     emit,
     epilog,
     fail,
@@ -122,6 +123,7 @@ class RichCaptureProgress:
 def register(app: typer.Typer) -> None:
     @app.command(
         "pcap",
+        short_help="Identify devices passively from packet captures (nothing sent).",
         epilog=epilog(
             "provscan pcap mirror.pcapng",
             "provscan pcap day1.pcap.gz day2.pcap -f json -o passive.json",
@@ -202,6 +204,7 @@ def run_pcap(
     try:
         chosen = output_format(fmt, output)
         guard_output(output, files, db=db, force=force)
+        check_store(db, no_db)
         policy_ids = parse_policy_ids(policy)
         org_types = resolve_acting_as(acting_as)
         try:

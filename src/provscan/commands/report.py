@@ -17,8 +17,8 @@ from provscan.commands.common import (
     epilog,
     fail_for,
     guard_output,
+    open_db,
     parse_policy_ids,
-    require_existing_db,
     stderr,
 )
 from provscan.errors import ProvscanError
@@ -49,8 +49,8 @@ _EXIT_CODES: list[ExitCode] = [
     ),
     (
         2,
-        "bad argument: no --output, an --output naming the database, an unknown scan or "
-        "policy, --scan together with --inventory",
+        "bad argument: no --output, an --output naming the database, an unknown scan, "
+        "policy or site, --scan together with --inventory",
     ),
 ]
 
@@ -132,7 +132,6 @@ def report(
     """
     from provscan.compliance.render import deliver
     from provscan.compliance.report import render_report
-    from provscan.store.db import normalise_db_arg, open_store
 
     try:
         if output is None:
@@ -142,8 +141,9 @@ def report(
         guard_output(output, [_database_file(db)], db=db, force=force)
         chosen = _format_for(fmt, output)
         policies = parse_policy_ids(policy)
-        require_existing_db(db)  # a mistyped --db must not report "0 restricted devices"
-        with open_store(normalise_db_arg(db)) as store:
+        # a mistyped --db must not report "0 restricted devices"; the config's settings
+        # (when a device is gone) are the ones the trend replays the inventory with
+        with open_db(db, must_exist=True) as store:
             data = render_report(
                 store,
                 fmt=chosen.value,
@@ -161,10 +161,11 @@ def report(
 
 def register(app: typer.Typer) -> None:
     app.command(
+        short_help="Write the compliance report (HTML, PDF, XLSX or Markdown).",
         epilog=_epilog(
             "provscan report -o register.html",
             "provscan report -o report.pdf --organisation 'Dept. of Examples' --policy ca",
             "provscan report --scan 3f2c… -f xlsx -o scan.xlsx",
-            "provscan report --site HQ -o hq.md",
-        )
+            "provscan report --site hq -o hq.md",
+        ),
     )(report)

@@ -35,6 +35,7 @@ def register(app: typer.Typer) -> None:
     from provscan.commands.common import epilog
 
     app.command(
+        short_help="Screen a product list: maker, relation and verdict per row.",
         name="screen",
         epilog=epilog(
             "provscan screen purchase.csv --policy ca,us -o screened.csv",
@@ -341,6 +342,7 @@ def render_screen_table(rows: Sequence[ScreenRow], width: int | None = None) -> 
     from rich.text import Text
 
     from provscan.report.safe_text import printable
+    from provscan.screening.tables import maker_text
 
     width = max(width or 100, 60)
     identities = [
@@ -349,7 +351,7 @@ def render_screen_table(rows: Sequence[ScreenRow], width: int | None = None) -> 
             _VERDICT_WORDS.get(row.status, row.status),
             # every maker the evidence allows ("Hikvision/Dahua" for a brand both make for),
             # not only the first: the Maker column must not claim more than the row knows
-            printable("/".join(row.makers) if len(row.makers) > 1 else row.maker or "-"),
+            printable(maker_text(row) or "-"),
             printable(row.brand or "-"),
             printable(row.model or "-"),
             f"{row.confidence:.2f}",

@@ -19,6 +19,7 @@ from provscan.errors import ProvscanError
 KEY_ENV = "PROVSCAN_SENSOR_KEY"
 
 schedule_app = typer.Typer(
+    short_help="Jobs the central sends to a site on a timetable.",
     name="schedule",
     help=(
         "Jobs (scans, capture analyses, discoveries) the central (`provscan serve --broker`) "
@@ -35,6 +36,7 @@ def register(app: typer.Typer) -> None:
 
 
 @sensor_app.callback(
+    short_help="Run a scan sensor: take a site's jobs from the broker.",
     invoke_without_command=True,
     epilog=epilog(
         "provscan sensor --site plant-3 --broker amqp://user:pw@central/ "
@@ -218,6 +220,7 @@ SCHEDULE_KINDS = ("scan", "pcap", "discover")
 
 @schedule_app.command(
     "add",
+    short_help="Add a schedule (a missed run runs once).",
     epilog=epilog(
         "provscan schedule add --site plant-3 --targets CAMERA_CIDR --every 24h",
         'provscan schedule add --site plant-3 --targets CAMERA_CIDR --cron "30 2 * * *"',
@@ -309,7 +312,7 @@ def schedule_add(
         every_seconds = parse_every(every) if every is not None else None
         if cron is not None:
             cron_schedule(cron)
-        port_list = list(parse_ports(ports)) if ports else None
+        port_list = list(parse_ports(ports)) if ports is not None else None
     except (ProvscanError, ValueError) as exc:
         raise fail(str(exc), EXIT_USAGE) from None
     now = datetime.now(UTC)
@@ -332,7 +335,7 @@ def schedule_add(
     typer.echo(json.dumps(schedule.to_json()))
 
 
-@schedule_app.command("list")
+@schedule_app.command("list", short_help="The schedules, as JSON lines.")
 def schedule_list(db: DbOption = None) -> None:
     """The schedules, as JSON lines (each with its kind: scan, pcap or discover)."""
     try:

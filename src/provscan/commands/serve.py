@@ -27,6 +27,7 @@ def _epilog(*examples: str) -> str:
 
 def register(app: typer.Typer) -> None:
     app.command(
+        short_help="Serve the REST API and the web console over a store.",
         name="serve",
         epilog=_epilog(
             "provscan users add admin --role admin && provscan serve",

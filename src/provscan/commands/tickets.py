@@ -99,6 +99,7 @@ def export(
 def register(app: typer.Typer) -> None:
     cases_app.command(
         "export",
+        short_help="Export cases as tickets (JSON, or CSV for a service desk).",
         epilog=_epilog(
             "provscan cases export -o tickets.json",
             "provscan cases export 12 15 -f csv -o tickets.csv",

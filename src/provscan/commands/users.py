@@ -31,6 +31,7 @@ class Role(StrEnum):
 
 
 users_app = typer.Typer(
+    short_help="Accounts for `provscan serve`: users and their API tokens.",
     name="users",
     help="Accounts for `provscan serve`: add, issue or revoke API tokens, remove, list.",
     no_args_is_help=True,
@@ -66,6 +67,7 @@ def _password() -> str:
 
 @users_app.command(
     "add",
+    short_help="Add a user (the password is asked for).",
     epilog=_epilog(
         "provscan users add admin --role admin",
         "PROVSCAN_PASSWORD=... provscan users add alice --role analyst --db /srv/provscan.db",
@@ -95,6 +97,7 @@ def add(
 
 @users_app.command(
     "token",
+    short_help="Issue a new API token (shown once).",
     epilog=_epilog("provscan users token alice", "TOKEN=$(provscan users token ci | tail -n 1)"),
 )
 def token(
@@ -114,6 +117,7 @@ def token(
 
 @users_app.command(
     "remove",
+    short_help="Remove a user with their API tokens and sessions.",
     epilog=_epilog("provscan users remove alice", "provscan users remove bob --db /srv/p.db"),
 )
 def remove(
@@ -129,7 +133,11 @@ def remove(
     typer.echo(f"removed {name}")
 
 
-@users_app.command("revoke", epilog=_epilog("provscan users revoke ci"))
+@users_app.command(
+    "revoke",
+    short_help="Revoke every API token of a user.",
+    epilog=_epilog("provscan users revoke ci"),
+)
 def revoke(
     name: Annotated[str, typer.Argument(metavar="NAME", help="The user whose tokens end.")],
     db: DbOption = None,

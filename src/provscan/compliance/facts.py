@@ -12,13 +12,18 @@ numbers follow are in docs/reports.md:
   case is verified (a later covering scan proved it absent);
 - a device is *priority 1* when it has an active case for a priority-1 posture finding
   (an actively exploited vulnerability, a priority-1 exposure);
-- the trend point after each scan is the restricted count of the newest scan of each scope
-  (site and targets) so far, summed over the scopes.
+- the trend point after each scan is the number of restricted devices that remained in the
+  inventory once that scan was stored: the inventory's history replayed scan by scan
+  (:func:`trend`), so each device counts once however many scans saw it, and the newest point
+  is the headline's number;
+- an address *did not answer* when, at its site, the newest scan that set out to probe it
+  heard nothing from it (:func:`silent_addresses`): each address counts once.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -33,6 +38,8 @@ from provscan.policy.evaluate import DEFAULT_PARTY, describe_parties
 from provscan.report.contract import ScanSection
 from provscan.store.cases import RESTRICTED, Case
 from provscan.store.db import Store
+from provscan.store.history import History, Seen
+from provscan.store.inventory import DEFAULT_GONE_AFTER
 from provscan.store.views import InventoryDevice, ScanSummary
 
 #: Per-device pages in the HTML and PDF (the rest are counted and listed in the XLSX).
@@ -59,9 +66,9 @@ class TrendPoint:
     #: Restricted devices that scan found.
     scan_restricted: int
     scan_devices: int
-    #: The restricted count of the newest scan of every scope (site and targets) so far,
-    #: summed.
-    estate_restricted: int
+    #: Restricted devices remaining in the inventory (in the report's scope) once that scan
+    #: was stored: each device once, as the headline counts them.
+    inventory_restricted: int
 
 
 @dataclass(frozen=True)
@@ -154,14 +161,12 @@ class ReportFacts:
     scans: tuple[ScanLine, ...]
     unknown_maker: tuple[dict[str, Any], ...]
     knowledge: Knowledge
+    #: Addresses that did not answer the newest scan (in scope) that probed them, each once.
+    silent_hosts: int = 0
 
     @property
     def incomplete_scans(self) -> list[ScanLine]:
         return [line for line in self.scans if not line.summary.complete]
-
-    @property
-    def silent_hosts(self) -> int:
-        return sum(line.silent_hosts or 0 for line in self.scans)
 
     @property
     def priority_one(self) -> int:
@@ -238,29 +243,196 @@ def _ranked(counter: Counter[str]) -> tuple[tuple[str, int], ...]:
     return tuple(sorted(counter.items(), key=lambda item: (-item[1], item[0])))
 
 
-def scope_key(scan: ScanSummary) -> tuple[str | None, tuple[str, ...]]:
-    """What a scan looked at: its site and targets (a later scan of the same scope replaces
-    it in the trend)."""
-    return scan.site, tuple(sorted(scan.targets))
+def _restricted_seen(seen: Seen, policies: frozenset[str] | None) -> bool:
+    if not seen.restricted:
+        return False
+    return policies is None or any(restricting(f, policies) for f in seen.findings)
 
 
-def trend(scans: Iterable[ScanSummary]) -> tuple[TrendPoint, ...]:
-    """The restricted devices after each scan, oldest first (see the module docstring)."""
-    newest_by_scope: dict[tuple[str | None, tuple[str, ...]], int] = {}
+@dataclass
+class _Known:
+    """One inventory device as the replay has it so far."""
+
+    site: str | None
+    ip_key: str
+    last_seen: datetime
+    restricted: bool
+    missed: int = 0
+    gone: bool = False
+    verified: bool = False
+
+    @property
+    def remaining(self) -> bool:
+        return self.restricted and not self.gone and not self.verified
+
+
+def trend(
+    scans: Iterable[ScanSummary],
+    history: History,
+    *,
+    shown: Iterable[str],
+    site: str | None = None,
+    every_site: bool = True,
+    policies: frozenset[str] | None = None,
+    gone_after: int = DEFAULT_GONE_AFTER,
+) -> tuple[TrendPoint, ...]:
+    """The restricted devices remaining in the inventory after each scan in ``shown``, oldest
+    first: every stored scan replayed in the order it ran, as the store's ingest applied it
+    (store/inventory.py: the newest sighting sets a device's verdict, site and address; a
+    complete scan covering its address that misses it counts towards ``gone``), with the
+    restricted-maker cases' status changes up to the time each scan was stored. A device
+    counts once, at its site (only ``site`` unless ``every_site``), when it is restricted
+    (under ``policies``), not gone and its case not verified: the headline's definition."""
+    ordered = sorted(scans, key=lambda s: (s.started_at, s.id))
+    wanted = set(shown)
+    # Where restricted devices were ever seen, per site, sorted: a covering scan looks up
+    # the addresses in its ranges instead of every device.
+    places: dict[str | None, set[str]] = {}
+    for scan in ordered:
+        for seen in history.seen.get(scan.id, ()):
+            if seen.restricted:
+                places.setdefault(scan.site, set()).add(seen.ip_key)
+    addresses = {where: sorted(keys) for where, keys in places.items()}
+    case_changes = sorted(
+        (at, device_id, status)
+        for device_id, changes in history.restricted_case.items()
+        for at, status in changes
+    )
+    known: dict[str, _Known] = {}
+    at_address: dict[tuple[str | None, str], set[str]] = {}
+    count = 0
+
+    def counted(device: _Known | None) -> bool:
+        return device is not None and device.remaining and (every_site or device.site == site)
+
+    def place(device_id: str, device: _Known, add: bool) -> None:
+        key = (device.site, device.ip_key)
+        if add and device.restricted and not device.gone:
+            at_address.setdefault(key, set()).add(device_id)
+        elif key in at_address:
+            at_address[key].discard(device_id)
+
+    next_change = 0
+    clock: datetime | None = None
     points = []
-    for scan in sorted(scans, key=lambda s: (s.started_at, s.id)):
-        newest_by_scope[scope_key(scan)] = scan.restricted
-        points.append(
-            TrendPoint(
-                scan.id,
-                scan.started_at,
-                scan.site,
-                scan.restricted,
-                scan.devices,
-                sum(newest_by_scope.values()),
+    for scan in ordered:
+        stored = history.stored_at.get(scan.id) or scan.finished_at or scan.started_at
+        clock = stored if clock is None else max(clock, stored)
+        while next_change < len(case_changes) and case_changes[next_change][0] <= clock:
+            _, device_id, status = case_changes[next_change]
+            next_change += 1
+            device = known.get(device_id)
+            if device is not None:
+                count -= counted(device)
+                device.verified = status == "verified"
+                count += counted(device)
+        seen_now = set()
+        for seen in history.seen.get(scan.id, ()):
+            seen_now.add(seen.device_id)
+            device = known.get(seen.device_id)
+            if device is not None and device.last_seen > scan.started_at:
+                continue  # an older scan stored late: the newer sighting stands
+            restricted = _restricted_seen(seen, policies)
+            if device is None:
+                device = known[seen.device_id] = _Known(
+                    scan.site, seen.ip_key, scan.started_at, restricted
+                )
+                count += counted(device)
+            else:
+                count -= counted(device)
+                place(seen.device_id, device, add=False)
+                device.site, device.ip_key = scan.site, seen.ip_key
+                device.last_seen, device.restricted = scan.started_at, restricted
+                device.missed, device.gone = 0, False
+                count += counted(device)
+            place(seen.device_id, device, add=True)
+        if scan.covering:
+            keys = addresses.get(scan.site, [])
+            for low, high in scan.coverage:
+                for key in keys[bisect_left(keys, low) : bisect_right(keys, high)]:
+                    for device_id in list(at_address.get((scan.site, key), ())):
+                        device = known[device_id]
+                        if device_id in seen_now or device.last_seen >= scan.started_at:
+                            continue
+                        device.missed += 1
+                        if device.missed >= gone_after:
+                            count -= counted(device)
+                            device.gone = True
+                            place(device_id, device, add=False)
+        if scan.id in wanted:
+            points.append(
+                TrendPoint(
+                    scan.id, scan.started_at, scan.site, scan.restricted, scan.devices, count
+                )
             )
-        )
     return tuple(points)
+
+
+def _line(key: str) -> int:
+    """An address key (``4``/``6`` + hex) as one integer; IPv6 after every IPv4 address."""
+    return int(key[1:], 16) + (1 << 130 if key[0] == "6" else 0)
+
+
+def _merged(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for low, high in sorted(spans):
+        if merged and low <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+        else:
+            merged.append((low, high))
+    return merged
+
+
+def _less(
+    spans: Iterable[tuple[int, int]], taken: Sequence[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """``spans`` without the addresses of ``taken`` (merged, sorted)."""
+    left = []
+    for low, high in spans:
+        for first, last in taken:
+            if last < low or first > high:
+                continue
+            if first > low:
+                left.append((low, first - 1))
+            low = last + 1
+            if low > high:
+                break
+        if low <= high:
+            left.append((low, high))
+    return left
+
+
+def silent_addresses(lines: Sequence[ScanLine], history: History) -> int:
+    """Scanned addresses that did not answer, each once: at each site, an address counts
+    when the newest scan in ``lines`` that set out to probe it heard nothing from it. A scan
+    counts at most its own silent hosts (an interrupted scan probed less than it set out
+    to); a scan whose targets were names (no address ranges) counts when it is the newest of
+    its site and targets."""
+    taken: dict[str | None, list[tuple[int, int]]] = {}
+    scopes: set[tuple[str | None, tuple[str, ...]]] = set()
+    total = 0
+    for line in sorted(lines, key=lambda x: (x.summary.started_at, x.summary.id), reverse=True):
+        scan = line.summary
+        silent = line.silent_hosts or 0
+        if not scan.coverage:
+            scope = (scan.site, tuple(sorted(scan.targets)))
+            if scope not in scopes:
+                total += silent
+            scopes.add(scope)
+            continue
+        spans = [(_line(low), _line(high)) for low, high in scan.coverage]
+        before = taken.get(scan.site, [])
+        if silent:
+            fresh = _merged(_less(spans, before))
+            size = sum(high - low + 1 for low, high in fresh)
+            heard = sum(
+                1
+                for seen in {s.ip_key for s in history.seen.get(scan.id, ())}
+                if seen[:1] in ("4", "6") and any(low <= _line(seen) <= high for low, high in fresh)
+            )
+            total += min(silent, max(size - heard, 0))
+        taken[scan.site] = _merged([*before, *spans])
+    return total
 
 
 def _knowledge(chosen: Sequence[str], seen: Iterable[str]) -> Knowledge:
@@ -346,6 +518,8 @@ def gather(
 ) -> ReportFacts:
     """Everything a report says, for the whole inventory or one stored scan."""
     selected = frozenset(policies) if policies else None
+    if scan_id is None:
+        store.require_site(site)  # a mistyped --site is refused, not reported as clean
     all_scans = store.scans(None)
     documents: dict[str, dict[str, Any]] = {}
     if scan_id is not None:
@@ -369,6 +543,7 @@ def gather(
         scope_scans = [s for s in all_scans if site is None or s.site == site]
         history = scope_scans
         as_of = max((s.started_at for s in scope_scans), default=None)
+    past = store.history(with_findings=selected is not None)
     in_scope = {device["device_id"] for device in devices}
     cases = [case for case in store.cases() if case.device_id in in_scope]
     restricted_case: dict[str, Case] = {}
@@ -444,6 +619,7 @@ def gather(
         pages.append(DevicePage(known, document, tuple(device_cases), reasons))
     active = [case for case in cases if case.status != "verified"]
     policy_ids = tuple(policies) if policies else ()
+    scan_lines = _scan_lines(store, scope_scans)
     return ReportFacts(
         title=title or "Restricted-vendor equipment: compliance report",
         organisation=organisation,
@@ -459,7 +635,15 @@ def gather(
         by_jurisdiction=_ranked(by_jurisdiction),
         by_site=_ranked(by_site),
         by_maker=_ranked(by_maker),
-        trend=trend(history),
+        trend=trend(
+            all_scans,
+            past,
+            shown=(s.id for s in history),
+            site=history[-1].site if scan_id is not None and history else site,
+            every_site=scan_id is None and site is None,
+            policies=selected,
+            gone_after=store.settings.gone_after,
+        ),
         cases=tuple(cases),
         cases_open=len(active),
         cases_overdue=sum(case.overdue for case in cases),
@@ -468,9 +652,10 @@ def gather(
         pages=tuple(pages),
         pages_left_out=max(len(flagged) - max_device_pages, 0),
         devices=tuple(devices),
-        scans=_scan_lines(store, scope_scans),
+        scans=scan_lines,
         unknown_maker=tuple(unknown),
         knowledge=_knowledge(policy_ids, {p for scan in scope_scans for p in scan.policies}),
+        silent_hosts=silent_addresses(scan_lines, past),
     )
 
 

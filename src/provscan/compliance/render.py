@@ -233,6 +233,7 @@ _NO_WRAP = frozenset(
         "Due",
         "Started (UTC)",
         "Restr.",
+        "Verdict",
         "Kind",
         "Devices",
         "Site",
@@ -306,20 +307,20 @@ def _left_out(names: Sequence[str], where: str, console: Console) -> None:
         console.print(f"({listed} left out at this width: {where})", style="dim", highlight=False)
 
 
-#: What the Restr. column says for each verdict: an unknown device is not "no" (nothing
-#: identified it, so nothing cleared it: newcomer review), a review one is not either.
+#: The Verdict column: the words scan, screen and the CSV's ``verdict`` use (a newcomer
+#: found "yes"/"no" here, and an unknown device is not "no": nothing cleared it).
 _RESTRICTED_WORDS = {
-    "restricted": ("yes", "bold red"),
+    "restricted": ("restricted", "bold red"),
     "review": ("review", "yellow"),
     "unknown": ("unknown", "yellow"),
-    "clear": ("no", ""),
+    "clear": ("clear", ""),
 }
 
 
 def _restricted_cell(
     restricted: bool, manufacturer: str | None, verdict: str | None = None
 ) -> Text:
-    """The Restr. cell: the device's verdict when it has one (contract 1.4, the inventory),
+    """The Verdict cell: the device's verdict when it has one (contract 1.4, the inventory),
     else what its fields say (a maker-less device is unknown)."""
     word, style = _RESTRICTED_WORDS[_verdict(restricted, manufacturer, verdict)]
     return Text(word, style=style)
@@ -378,6 +379,17 @@ def inventory_table(devices: Sequence[InventoryDevice], console: Console) -> Non
             title=title,
         )
     _left_out(left_out, "see -f json", console)
+    if any(_more_cases(d) for d in devices):
+        console.print(
+            "(#N +M: M more open cases of the device; provscan cases list --device ID)",
+            style="dim",
+            highlight=False,
+        )
+
+
+def _more_cases(d: InventoryDevice) -> int:
+    """The device's open cases besides the one the Case column names."""
+    return d.open_cases - (d.case is not None and d.case.status != "verified")
 
 
 def _fits(
@@ -389,7 +401,7 @@ def _fits(
     return sum(widths.values()) + 2 * (len(widths) - 1) <= width
 
 
-_INVENTORY_COLUMNS = ("Device", "Status", "IP", "Maker", "Model", "Restr.", "Case")
+_INVENTORY_COLUMNS = ("Device", "Status", "IP", "Maker", "Model", "Verdict", "Case")
 
 
 def _inventory_row(d: InventoryDevice) -> dict[str, Text]:
@@ -400,13 +412,16 @@ def _inventory_row(d: InventoryDevice) -> dict[str, Text]:
     if d.case:
         overdue = d.case.status != "verified" and (d.case.due or "9") < _today()
         case = f"#{d.case.id} {'overdue' if overdue else d.case.status}"
+    # the device's other open cases (a vulnerability beside the maker) are counted
+    if _more_cases(d) > 0:
+        case += f" +{_more_cases(d)}"
     return {
         "Device": Text(d.device_id),
         "Status": Text(d.status, style=_STATUS_STYLE.get(d.status, "")),
         "IP": Text(d.ip),
         "Maker": Text(maker),
         "Model": Text(d.model or "-"),
-        "Restr.": _restricted_cell(d.restricted, d.manufacturer, d.verdict),
+        "Verdict": _restricted_cell(d.restricted, d.manufacturer, d.verdict),
         "Case": Text(case),
     }
 
@@ -429,17 +444,48 @@ def scans_table(scans: Sequence[ScanSummary], console: Console) -> None:
         columns.remove("Site")
     # Ids are shown as their first 12 characters: every command takes a unique prefix.
     table = _table(*columns)
+    rows: list[list[str]] = []
     for scan in scans:
-        targets = ", ".join(scan.targets[:3]) + (" …" if len(scan.targets) > 3 else "")
         kind = scan.kind if scan.complete else f"{scan.kind}*"
-        cells: list[Text | str] = [Text(scan.id[:SHOWN_ID]), Text(kind)]
+        cells = [scan.id[:SHOWN_ID], kind]
         if sites:
-            cells.append(Text(scan.site or "-"))
-        cells += [_when(scan.started_at), str(scan.devices), str(scan.restricted), Text(targets)]
-        table.add_row(*cells)
+            cells.append(scan.site or "-")
+        cells += [_when(scan.started_at), str(scan.devices), str(scan.restricted)]
+        rows.append(cells)
+    # What is left of the width once the other columns are laid out (two spaces between
+    # columns): the targets shown whole as far as they fit, the rest counted ("+2"), never
+    # an address cut in the middle; one target wider than that is cut with "…".
+    others = [
+        max(len(name), _FIXED.get(name, 0), 6 if name in _CUT else 0, *(len(r[i]) for r in rows))
+        for i, name in enumerate(columns[:-1])
+    ]
+    room = console.width - sum(others) - 2 * len(others)
+    for scan, cells in zip(scans, rows, strict=True):
+        table.add_row(*cells, Text(_targets_cell(scan.targets, room)))
     console.print(table)
     if any(not scan.complete for scan in scans):
         console.print("* incomplete (interrupted or cut short): proves no absence")
+    console.print(
+        f"(ids: their first {SHOWN_ID} characters; any unique prefix of 6+ is accepted)",
+        style="dim",
+        highlight=False,
+    )
+
+
+def _targets_cell(targets: Sequence[str], room: int) -> str:
+    """As many of ``targets`` as fit in ``room`` characters, each whole, then how many more
+    ("127.77.1.0/24 +2"); at least the first, the count on a line of its own when the two
+    do not fit on one."""
+    for shown in range(len(targets), 0, -1):
+        more = len(targets) - shown
+        text = ", ".join(targets[:shown]) + (f" +{more}" if more else "")
+        if len(text) <= room:
+            return text
+    if not targets:
+        return "-"
+    first = targets[0] if len(targets[0]) <= room else targets[0][: max(room - 1, 1)] + "…"
+    more = len(targets) - 1
+    return first + (f"\n+{more} more" if more and room >= 7 else f"\n+{more}" if more else "")
 
 
 def diff_table(result: ScanDiff, console: Console) -> None:
@@ -467,14 +513,14 @@ def diff_table(result: ScanDiff, console: Console) -> None:
                 "IP": Text(item["ip"] or "-", style=style),
                 "Maker": Text(item.get("manufacturer") or "unknown", style=style),
                 "Model": Text(item.get("model") or "-", style=style),
-                "Restr.": _restricted_cell(
+                "Verdict": _restricted_cell(
                     bool(item.get("restricted")), item.get("manufacturer"), item.get("verdict")
                 ),
             }
             for item in items
         ]
         left_out += _fitted_table(
-            ("Device", "IP", "Maker", "Model", "Restr."),
+            ("Device", "IP", "Maker", "Model", "Verdict"),
             rows,
             console,
             shrink=(("Maker", _longest_word(row["Maker"] for row in rows)),),

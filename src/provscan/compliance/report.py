@@ -219,7 +219,7 @@ def trend_chart(points: Sequence[TrendPoint], width: int = 640, height: int = 22
     if not points:
         return None
     left, right, top, bottom = 44, width - 16, 16, height - 28
-    highest = max(point.estate_restricted for point in points)
+    highest = max(point.inventory_restricted for point in points)
     step = _nice_step(highest)
     ceiling = max(step * math.ceil(highest / step), step)
     first = points[0].started_at.timestamp()
@@ -234,7 +234,7 @@ def trend_chart(points: Sequence[TrendPoint], width: int = 640, height: int = 22
         return round(bottom - value / ceiling * (bottom - top), 1)
 
     placed = tuple(
-        (x_of(point), y_of(point.estate_restricted), point.estate_restricted, point)
+        (x_of(point), y_of(point.inventory_restricted), point.inventory_restricted, point)
         for point in points
     )
     ticks = tuple((y_of(value), value) for value in range(0, ceiling + 1, step))
@@ -524,8 +524,8 @@ def xlsx_report(facts: ReportFacts) -> bytes:
         summary.append([f"Remaining restricted devices by {heading.lower()}", ""])
         summary.extend([name, count] for name, count in items)
         summary.append([])
-    summary.append(["Trend: restricted devices after each scan", ""])
-    summary.extend([_when(p.started_at), p.estate_restricted] for p in facts.trend)
+    summary.append(["Trend: restricted devices remaining in the inventory after each scan", ""])
+    summary.extend([_when(p.started_at), p.inventory_restricted] for p in facts.trend)
     priority = [
         [
             row.priority,

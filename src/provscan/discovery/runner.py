@@ -51,6 +51,8 @@ def make_protocol(name: str) -> DiscoveryProtocol:
     module, cls = PROTOCOLS[name]
     factory: Callable[[], DiscoveryProtocol] = getattr(importlib.import_module(module), cls)
     return factory()
+
+
 #: How long replies are awaited on a real segment (devices answer within ~1 s; SSDP MX=1).
 DEFAULT_TIMEOUT_S = 2.0
 #: Loopback replies take microseconds; the scan waits this long for them.

@@ -10,7 +10,7 @@ from provscan.fingerprints.service_probes import ServiceProbes
 from provscan.knowledge.loader import Knowledge, PostureKnowledge, load_posture_knowledge
 from provscan.knowledge.schema import Policy
 from provscan.model import Device, HostEvidence, Observation, ScanResult
-from provscan.policy.evaluate import FindingsMemo, judge, maker_countries
+from provscan.policy.evaluate import FindingsMemo, judge, judged_for, maker_countries
 from provscan.posture.assess import PostureOptions, assess_scan
 
 
@@ -94,14 +94,15 @@ class Identifier:
         return [self.device(host) for host in hosts]
 
     def stamp(self, result: ScanResult) -> ScanResult:
-        """The result with ``acting_as`` and the knowledge's version and as-of date recorded
-        in its scan info."""
+        """The result with ``acting_as``, ``judged_for`` and the knowledge's version and
+        as-of date recorded in its scan info."""
         version, as_of = _knowledge_stamp()
         return dataclasses.replace(
             result,
             info=dataclasses.replace(
                 result.info,
                 acting_as=self.acting_as,
+                judged_for=judged_for(self.acting_as, self.policies),
                 knowledge_version=version,
                 knowledge_as_of=as_of,
             ),

@@ -122,6 +122,20 @@ def describe_parties(acting_as: Sequence[str]) -> str:
     return ", ".join(acting_as) if acting_as else DEFAULT_PARTY
 
 
+#: How ``judged_for`` names the reading in which every restricting measure counts.
+JUDGED_FOR_ANYONE = "anyone"
+
+
+def judged_for(acting_as: Sequence[str], policies: Sequence[Policy]) -> str:
+    """Whom verdicts were judged for, as the JSON's ``judged_for`` says it: the org type ids
+    given with ``--as`` (comma-separated), "a national government body" (the default
+    reading), or "anyone" (``--as all``, or selected policies that declare no national
+    government body: every restricting measure counts)."""
+    if judging_parties(acting_as, policies) is None:
+        return JUDGED_FOR_ANYONE
+    return ", ".join(acting_as) if acting_as else DEFAULT_PARTY
+
+
 def measure_binds(measure: Measure, parties: Sequence[str] | None) -> bool | None:
     """Whether the measure binds someone acting as any of ``parties`` (None: every measure
     counts; see :func:`judging_parties`)."""

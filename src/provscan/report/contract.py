@@ -1,4 +1,4 @@
-"""The versioned JSON contract of a scan (schema version ``1.4``).
+"""The versioned JSON contract of a scan (schema version ``1.5``).
 
 The domain values in :mod:`provscan.model` are frozen dataclasses; this module holds the
 separate, strict pydantic shapes that cross the process boundary (files, API, database).
@@ -36,6 +36,12 @@ established), ``unknown`` (nothing identified the maker: not cleared) or ``clear
 ``restricted: false`` alone does not mean clear: an unknown device is not restricted either.
 Upgrading a 1.3 (or 1.2) document gives each device the verdict its ``restricted``,
 ``notes`` and ``manufacturer`` say, exactly as :func:`verdict_of` decides it for a new one.
+
+1.5 (additive; 1.2 to 1.4 documents still load): the scan carries ``judged_for``, whom the
+verdicts were judged for in words: the ``--as`` org type ids (comma-separated), "a national
+government body" (the default reading, ``acting_as: []``) or "anyone" (``--as all``, or
+selected policies that declare no national government body). It is null in an upgraded
+document (an empty ``acting_as`` did not say which of the last two it meant).
 """
 
 from __future__ import annotations
@@ -62,11 +68,11 @@ from provscan.model import (
 )
 from provscan.policy.evaluate import REVIEW_NOTE_PREFIX
 
-SCHEMA_VERSION: Literal["1.4"] = "1.4"
+SCHEMA_VERSION: Literal["1.5"] = "1.5"
 SCHEMA_FILENAME = "scan-v1.schema.json"
-SCHEMA_ID = "urn:provscan:schema:scan:1.4"
+SCHEMA_ID = "urn:provscan:schema:scan:1.5"
 #: Earlier versions :func:`from_contract` still reads (upgrading them to the current one).
-READABLE_VERSIONS = ("1.2", "1.3", "1.4")
+READABLE_VERSIONS = ("1.2", "1.3", "1.4", "1.5")
 
 PortNumber = Annotated[int, Field(ge=0, le=65535)]
 #: A certainty or confidence, from 0 (nothing known) to 1 (certain).
@@ -297,6 +303,17 @@ class ScanSection(_Strict):
             "a national government body, the org types marked national_government)."
         ),
     )
+    judged_for: str | None = Field(
+        # A default, so that a scan section stored before 1.5 still reads (not recorded).
+        default=None,
+        description=(
+            "Whom the verdicts were judged for, in words: the --as org type ids "
+            "(comma-separated), 'a national government body' (the default reading, acting_as "
+            "empty) or 'anyone' (--as all, or selected policies that declare no national "
+            "government body: every restricting measure counts); null in scans stored before "
+            "it was recorded."
+        ),
+    )
     knowledge_version: str | None = Field(
         default=None,
         description=(
@@ -327,7 +344,7 @@ class ScanDocument(_Strict):
         },
     )
 
-    schema_version: Literal["1.4"]
+    schema_version: Literal["1.5"]
     scan: ScanSection
     devices: list[DeviceEntry]
 
@@ -372,39 +389,34 @@ CONTEXT_SCOPE_PREFIX = "Context only - this measure restricts nothing. "
 
 
 #: Versions :func:`upgrade_document` changes (the current one it leaves as it is).
-_UPGRADED_VERSIONS = ("1.2", "1.3")
+_UPGRADED_VERSIONS = ("1.2", "1.3", "1.4")
 
 
 def upgrade_document(data: Mapping[str, Any]) -> dict[str, Any]:
-    """A 1.2 or 1.3 document as the current version (the input is not changed); a current
-    one as it is.
+    """A 1.2, 1.3 or 1.4 document as the current version (the input is not changed); a
+    current one as it is.
 
-    1.3 to 1.4: only the version (each device's ``verdict`` follows from its fields when it
-    is read: :class:`DeviceEntry`). 1.2 to 1.3: context findings (scope note prefix) become
-    ``effect: context``; the other findings ``effect: restricts``; every finding
-    ``binding: null`` and ``deadline: null``; the scan ``acting_as: []`` and no knowledge
-    version or as-of date (null).
+    1.4 to 1.5: the scan ``judged_for: null`` (not recorded). 1.3 to 1.4: each device's
+    ``verdict``, from its fields (:func:`with_verdict`). 1.2 to 1.3: context findings (scope
+    note prefix) become ``effect: context``; the other findings ``effect: restricts``; every
+    finding ``binding: null`` and ``deadline: null``; the scan ``acting_as: []`` and no
+    knowledge version or as-of date (null).
     """
     document = dict(data)
     version = document.get("schema_version")
     if version not in _UPGRADED_VERSIONS:
         return document
     devices = document.get("devices")
-    if version == "1.3":
-        if isinstance(devices, list):
-            document["devices"] = [with_verdict(device) for device in devices]
-        document["schema_version"] = SCHEMA_VERSION
-        return document
     scan = document.get("scan")
     if isinstance(scan, Mapping):
-        document["scan"] = {
-            **scan,
-            "acting_as": [],
-            "knowledge_version": None,
-            "knowledge_as_of": None,
-        }
-    if isinstance(devices, list):
-        document["devices"] = [with_verdict(_upgrade_device(device)) for device in devices]
+        added: dict[str, Any] = {"judged_for": None}
+        if version == "1.2":
+            added |= {"acting_as": [], "knowledge_version": None, "knowledge_as_of": None}
+        document["scan"] = {**scan, **added}
+    if version in ("1.2", "1.3") and isinstance(devices, list):
+        if version == "1.2":
+            devices = [_upgrade_device(device) for device in devices]
+        document["devices"] = [with_verdict(device) for device in devices]
     document["schema_version"] = SCHEMA_VERSION
     return document
 
@@ -611,7 +623,7 @@ def to_contract_parts(result: ScanResult) -> tuple[dict[str, Any], Iterator[dict
 
 def from_contract(data: str | bytes | Mapping[str, Any]) -> ScanDocument:
     """Read a contract document back (JSON text, or the object ``json.loads`` gave); a 1.2
-    or 1.3 document is upgraded to the current version first (:func:`upgrade_document`).
+    to 1.4 document is upgraded to the current version first (:func:`upgrade_document`).
 
     Validation follows JSON rules in both cases (timestamps are ISO strings), so a dict
     and its JSON text are accepted or rejected alike. Raises ``pydantic.ValidationError``.

@@ -363,6 +363,20 @@ _SHRINK = (
     ("Maker", 9),
 )
 _WRAPPING = frozenset({"Model", "Firmware", "Type", "Ports"})
+#: Port lists up to this width are kept on one line ("80 554 37777", "80 443 554 8000"):
+#: columns are dropped first (a newcomer found "80 554" / "37777" at 80 columns); longer
+#: lists wrap between numbers.
+PORTS_KEPT_WHOLE = 16
+
+
+def _shrink_keeping_ports(rows: Sequence[Mapping[str, Text]]) -> list[tuple[str, int]]:
+    """:data:`_SHRINK` with the Ports column's minimum raised to its widest list when that
+    is at most :data:`PORTS_KEPT_WHOLE`."""
+    widest = max((_widest_line(row["Ports"]) for row in rows), default=0)
+    keep = min(widest, PORTS_KEPT_WHOLE)
+    return [(name, max(minimum, keep) if name == "Ports" else minimum) for name, minimum in _SHRINK]
+
+
 #: Columns left out, first to last, when shrinking is not enough (the details say them too).
 _DROP = ("Conf.", "Type", "Firmware", "Maker")
 
@@ -633,7 +647,8 @@ def _render_groups(
     groups = {name: [d for d in devices if verdict(d) == name] for name in VERDICTS}
     tabled = [d for name in VERDICTS if verbose or name in _TABULATED for d in groups[name]]
     # One set of widths for every table, so that the columns line up down the page.
-    widths = fit_columns(columns, [_row(device, verbose) for device in tabled], console.width)
+    rows = [_row(device, verbose) for device in tabled]
+    widths = fit_columns(columns, rows, console.width, shrink=_shrink_keeping_ports(rows))
     for name in VERDICTS:
         group = groups[name]
         if not group:
@@ -803,6 +818,15 @@ def _clear_item(device: Device, family_name: str) -> Text:
     return Text.assemble((printable(label), "bold"), f" {printable(device.ip)}")
 
 
+def _maker_and_brand(device: Device) -> str:
+    """``"Dahua / Amcrest"``: the maker, and the brand on the label when it is another (as
+    the inventory shows them; the restricted tables show the brand under its family line)."""
+    maker = printable(device.manufacturer or "unknown")
+    if device.brand and device.brand != device.manufacturer:
+        return f"{maker} / {printable(device.brand)}"
+    return maker
+
+
 def _review_reasons(members: Sequence[Device]) -> list[Text]:
     """Why each device needs a person's decision (policy judging's ``review:`` notes)."""
     return [
@@ -823,8 +847,8 @@ def _compact(
     lead: str = "",
     portless: str = "discovery",
 ) -> list[Text]:
-    """Unknown devices as "IP (ports)" (``portless`` for none), clear ones as "Maker IP", a
-    line holding several; ``lead`` starts the first line."""
+    """Unknown devices as "IP (ports)" (``portless`` for none), clear ones as "Maker IP" or
+    "Maker / Brand IP", a line holding several; ``lead`` starts the first line."""
     if name == "unknown":
         items = [
             Text(f"{printable(d.ip)} ({' '.join(str(p) for p in d.open_ports) or portless})")
@@ -835,8 +859,7 @@ def _compact(
             group, key=lambda d: ((d.manufacturer or "").casefold(), address_sort_key(d.ip))
         )
         items = [
-            Text.assemble((printable(d.manufacturer or "unknown"), "bold"), f" {printable(d.ip)}")
-            for d in ordered
+            Text.assemble((_maker_and_brand(d), "bold"), f" {printable(d.ip)}") for d in ordered
         ]
     if lead and items:
         items[0] = Text.assemble((lead, "bold"), items[0])

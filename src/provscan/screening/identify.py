@@ -295,6 +295,8 @@ class ProductIdentifier:
             result = stated_result
         elif best is not None:
             result = self._from_grammar(best, label, label_known, brand_factor, kinds, work)
+            if label is not None and label_known:
+                result = self._not_below_brand(result, label, brand_factor, kinds)
         elif (
             label is not None
             and label_known
@@ -855,6 +857,22 @@ class ProductIdentifier:
             weight = noisy_or(weight, self._relation_weight(relation, in_scope=True))
         return maker, brand_out, kind, weight * brand_factor, ()
 
+    def _not_below_brand(
+        self,
+        result: tuple[str | None, str | None, str, float, tuple[str, ...]],
+        label: str,
+        brand_factor: float,
+        kinds: frozenset[str],
+    ) -> tuple[str | None, str | None, str, float, tuple[str, ...]]:
+        """Confidence is monotone in what is recognised: a model number whose grammar names
+        the maker the stated brand alone names never leaves the row less certain than the brand
+        alone ("Axis M3106-L Mk II" is at least as sure as "Axis")."""
+        maker, brand_out, relation, confidence, alternatives = result
+        alone = self._from_brand(label, brand_factor, kinds, _Working())
+        if maker is None or alone[0] != maker or alone[3] <= confidence:
+            return result
+        return maker, brand_out, relation, alone[3], alternatives
+
     def _from_brand(
         self, label: str, brand_factor: float, kinds: frozenset[str], work: _Working
     ) -> tuple[str | None, str | None, str, float, tuple[str, ...]]:
@@ -868,9 +886,11 @@ class ProductIdentifier:
         vendor = self.knowledge.vendors[label]
         if vendor.kind in ("manufacturer", "both"):
             work.reasons.append(
-                f"{label} is a maker; no relation covers this product, so it is {label}'s own"
+                # one clause each: ``lookup`` lists a reason's "; "-separated parts apart
+                f"{label} makes its own products, and none of its relations to other makers "
+                "covers this one"
                 if related
-                else f"{label} is a maker; no relation to another maker is recorded"
+                else f"{label} makes its own products (no relation to another maker is recorded)"
             )
             return label, label, "own_brand", MAKER_BRAND_WEIGHT * brand_factor, ()
         work.reasons.append(
@@ -926,8 +946,9 @@ class ProductIdentifier:
             kind = "possible_relabel" if relation.relation != "own_brand" else kind
             if relation.partial:
                 work.reasons.append(
-                    f"{brand} sells {relation.maker}-made some lines ({relation.relation}); "
-                    "this product's line was not identified"
+                    # one sentence for every relation kind (oem_relabel, consumer_brand...)
+                    f"only some {brand} lines are made by {relation.maker} "
+                    f"({relation.relation}); this product's line was not identified"
                 )
             else:
                 # A dated relation ("Lorex belonged to Dahua in 2018-02-06..2022-11-24"): the

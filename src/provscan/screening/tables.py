@@ -678,15 +678,22 @@ def _confidence_text(row: ScreenRow) -> str:
     return f"{row.confidence:.2f}"
 
 
+def maker_text(row: ScreenRow) -> str:
+    """The maker cell: every maker the evidence allows, ``maker`` first ("Hikvision/Dahua"),
+    as the terminal table shows it and the JSON lists it in ``makers``; "" when unknown."""
+    return "/".join(row.makers) if len(row.makers) > 1 else row.maker or ""
+
+
 def result_cells(row: ScreenRow) -> list[str]:
     """The cells added for one screened row, in :data:`ADDED_COLUMNS` order."""
     return [
-        row.maker or "",
+        maker_text(row),
         row.brand or "",
         row.relation,
         _restricted_text(row),
-        # Only measures that restrict: a context-only measure (effect "context") names the
-        # maker without restricting it, and is kept in the JSON output with its effect.
+        # Only measures that restrict, of every possible maker (the findings hold each
+        # candidate's): a context-only measure (effect "context") names the maker without
+        # restricting it, and is kept in the JSON output with its effect.
         ";".join(dict.fromkeys(f.policy for f in row.findings if f.restricts)),
         _confidence_text(row),
         row.reason,

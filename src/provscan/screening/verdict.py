@@ -20,9 +20,12 @@ from provscan.knowledge.schema import Policy
 from provscan.model import RESTRICTING_FINDING_EFFECTS, Finding, FindingEffect
 from provscan.policy.evaluate import (
     ACT_AS_ANYONE,
+    DEFAULT_PARTY,
+    JUDGED_FOR_ANYONE,
     RESTRICTED_MIN_CONFIDENCE,
     assess,
     describe_parties,
+    judged_for,
     judging_parties,
     maker_countries,
 )
@@ -93,16 +96,23 @@ class ScreenRow(_Strict):
     confidence: float
     reason: str
     evidence: list[str]
-    #: Who the user said they are (``--as``); empty: every measure counts.
+    #: Who the user said they are (``--as``); empty: the default reading (a national
+    #: government body); ``["all"]``: every measure counts.
     acting_as: list[str] = []
+    #: Whom the verdict was judged for, in words: the ``--as`` org type ids, "a national
+    #: government body" (the default) or "anyone" (``policy.evaluate.judged_for``); a row
+    #: read without one (written before it) gets it from ``acting_as``.
+    judged_for: str
 
     @model_validator(mode="before")
     @classmethod
     def _with_verdict(cls, data: object) -> object:
-        status = data.get("status") if isinstance(data, Mapping) else None
-        if isinstance(data, Mapping) and "verdict" not in data and status in _VERDICT_OF_STATUS:
-            return {**data, "verdict": verdict_of_status(status)}
-        return data
+        if not isinstance(data, Mapping):
+            return data
+        status = data.get("status")
+        if "verdict" not in data and status in _VERDICT_OF_STATUS:
+            data = {**data, "verdict": verdict_of_status(status)}
+        return _with_judged_for(data)
 
     @model_validator(mode="after")
     def _verdict_agrees(self) -> ScreenRow:
@@ -121,8 +131,28 @@ class ScreenSummary(_Strict):
     policies: list[str]
     columns: dict[str, str | None]
     source: str | None = None
-    #: Who the user said they are (``--as``); empty: every measure counts.
+    #: Who the user said they are (``--as``); empty: the default reading (a national
+    #: government body); ``["all"]``: every measure counts.
     acting_as: list[str] = []
+    #: Whom the verdicts were judged for, in words (as each row's ``judged_for``).
+    judged_for: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_judged_for(cls, data: object) -> object:
+        return _with_judged_for(data) if isinstance(data, Mapping) else data
+
+
+def _with_judged_for(data: Mapping[str, object]) -> Mapping[str, object]:
+    """A row or summary written before ``judged_for`` with the one its ``acting_as`` gives
+    (as recorded by :func:`_recorded_parties`, it tells the three readings apart)."""
+    acting_as = data.get("acting_as", [])
+    if "judged_for" in data or not isinstance(acting_as, list):
+        return data
+    parties = [str(party) for party in acting_as]
+    if parties == [ACT_AS_ANYONE]:
+        return {**data, "judged_for": JUDGED_FOR_ANYONE}
+    return {**data, "judged_for": ", ".join(parties) if parties else DEFAULT_PARTY}
 
 
 class ScreenDocument(_Strict):
@@ -262,6 +292,7 @@ def judge_product(
         reason="; ".join(reasons),
         evidence=list(identification.evidence),
         acting_as=_recorded_parties(acting_as, policies),
+        judged_for=judged_for(acting_as, policies),
         verdict=verdict_of_status(status),
     )
 
@@ -332,6 +363,7 @@ def summarise(
         columns=columns,
         source=source,
         acting_as=_recorded_parties(acting_as, policies),
+        judged_for=judged_for(acting_as, policies),
     )
 
 

@@ -44,6 +44,7 @@ from provscan.store import events
 from provscan.store.cases import STATES as CASE_STATES
 from provscan.store.cases import Case, CaseSettings, after_ingest, to_case
 from provscan.store.cases import update as update_case
+from provscan.store.history import History, inventory_history
 from provscan.store.inventory import (
     DEFAULT_GONE_AFTER,
     STATUSES,
@@ -624,6 +625,39 @@ class Store:
             row = find_scan(session, scan_id, self.display_name)
             return summary(row)
 
+    def sites(self) -> list[str]:
+        """The sites named by stored scans or inventory devices (``--site``), sorted; the
+        default site (no ``--site``) is not among them."""
+        with self._reading("the sites") as session:
+            named = set(session.scalars(select(ScanRow.site).where(ScanRow.site.is_not(None))))
+            named.update(
+                session.scalars(select(InventoryRow.site).where(InventoryRow.site.is_not(None)))
+            )
+        return sorted(str(name) for name in named)
+
+    def require_site(self, site: str | None) -> None:
+        """Refuse (StoreRequestError, exit 2) a site no stored scan or device names: a
+        mistyped ``--site`` must not read as a site with nothing restricted. Site names are
+        kept as given (``hq`` and ``HQ`` are two sites), so they match exactly."""
+        if site is None:
+            return
+        known = self.sites()
+        if site in known:
+            return
+        listed = ", ".join(known[:20]) + (f" … ({len(known)} in all)" if len(known) > 20 else "")
+        message = f"no site {site!r} in {self.display_name}: " + (
+            f"known sites: {listed}" if known else "no scan was stored with --site"
+        )
+        same = [name for name in known if name.casefold() == site.casefold()]
+        if same:
+            message += f" (site names are case-sensitive: did you mean {same[0]!r}?)"
+        raise StoreRequestError(message)
+
+    def history(self, *, with_findings: bool = False) -> History:
+        """The inventory's past as plain values (see :mod:`provscan.store.history`)."""
+        with self._reading("the inventory history") as session:
+            return inventory_history(session, with_findings)
+
     def inventory(
         self,
         *,
@@ -636,6 +670,7 @@ class Store:
             raise StoreRequestError(
                 f"unknown device status {status!r} (one of {', '.join(STATUSES)})"
             )
+        self.require_site(site)
         with self._reading("the inventory") as session:
             return inventory_rows(session, restricted=restricted, site=site, status=status)
 
@@ -654,6 +689,7 @@ class Store:
             raise StoreRequestError(
                 f"unknown device status {status!r} (one of {', '.join(STATUSES)})"
             )
+        self.require_site(site)
         with self._reading("the inventory") as session:
             return inventory_json(
                 session,
@@ -676,6 +712,7 @@ class Store:
             raise StoreRequestError(
                 f"unknown device status {status!r} (one of {', '.join(STATUSES)})"
             )
+        self.require_site(site)
         with self._reading("the inventory") as session:
             return inventory_json_fragments(
                 session, restricted=restricted, site=site, status=status

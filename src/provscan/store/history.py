@@ -1,0 +1,128 @@
+"""The inventory's past, for reports that show it over time (the compliance report's trend
+and its count of addresses that did not answer).
+
+The inventory keeps only its present state; its past is in what was stored with each scan:
+which inventory device each device of a scan was matched to (``sightings``), the address and
+verdict that scan gave it (``devices``), when the scan's changes reached the inventory
+(``scan_totals``), and each restricted-maker case's status changes (``case_events``).
+:func:`inventory_history` reads them as plain values; the report replays them
+(:mod:`provscan.compliance.facts`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
+
+from provscan.store.cases import RESTRICTED
+from provscan.store.inventory import _aware, address_key, compact_findings
+from provscan.store.models import (
+    CaseEventRow,
+    CaseRow,
+    DeviceRow,
+    ScanRow,
+    ScanTotalsRow,
+    SightingRow,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """One device of a stored scan, as that scan saw it."""
+
+    device_id: str
+    ip: str
+    #: :func:`provscan.store.inventory.address_key` of ``ip``.
+    ip_key: str
+    restricted: bool
+    #: Compact findings (policy, jurisdiction, family, effect, binding); only for restricted
+    #: devices and only when asked for.
+    findings: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class History:
+    #: scan id -> the devices it saw, in contract order (scans in the inventory only).
+    seen: dict[str, list[Seen]]
+    #: scan id -> when its changes reached the inventory (absent: not recorded).
+    stored_at: dict[str, datetime]
+    #: device id -> the status changes of its restricted-maker case, oldest first:
+    #: ``(when, new status)``.
+    restricted_case: dict[str, list[tuple[datetime, str]]]
+
+
+def _key(ip: str) -> str:
+    """:func:`address_key`, without parsing a plain dotted IPv4 address through ipaddress
+    (a report reads hundreds of thousands of sightings)."""
+    parts = ip.split(".")
+    if (
+        ip.isascii()
+        and len(parts) == 4
+        and all(p.isdigit() and len(p) <= 3 and (p == "0" or p[0] != "0") for p in parts)
+    ):
+        values = [int(p) for p in parts]
+        if max(values) <= 255:
+            return f"4{(values[0] << 24) | (values[1] << 16) | (values[2] << 8) | values[3]:08x}"
+    return address_key(ip)
+
+
+def inventory_history(session: Session, with_findings: bool = False) -> History:
+    """What every inventoried scan saw, when it was stored, and the restricted-maker cases'
+    status changes. ``with_findings``: also each restricted sighting's compact findings (a
+    report under selected policies needs them)."""
+    joined = and_(
+        DeviceRow.scan_id == SightingRow.scan_id, DeviceRow.position == SightingRow.position
+    )
+    base = (
+        select(
+            SightingRow.scan_id,
+            SightingRow.position,
+            SightingRow.device_id,
+            DeviceRow.ip,
+            DeviceRow.restricted,
+        )
+        .join(DeviceRow, joined)
+        .join(ScanRow, ScanRow.id == SightingRow.scan_id)
+        .where(ScanRow.inventoried.is_(True))
+        .order_by(SightingRow.scan_id, SightingRow.position)
+    )
+    findings: dict[tuple[str, int], tuple[dict[str, Any], ...]] = {}
+    if with_findings:
+        documents = (
+            select(SightingRow.scan_id, SightingRow.position, DeviceRow.document)
+            .join(DeviceRow, joined)
+            .where(DeviceRow.restricted.is_(True))
+        )
+        for scan_id, position, document in session.execute(documents):
+            findings[(scan_id, position)] = tuple(compact_findings(dict(document or {})))
+    seen: dict[str, list[Seen]] = {}
+    for scan_id, position, device_id, ip, restricted in session.execute(base):
+        seen.setdefault(scan_id, []).append(
+            Seen(
+                device_id,
+                ip,
+                _key(ip),
+                bool(restricted),
+                findings.get((scan_id, position), ()),
+            )
+        )
+    stored_at = {
+        scan_id: _aware(at)
+        for scan_id, at in session.execute(select(ScanTotalsRow.scan_id, ScanTotalsRow.at))
+    }
+    changes: dict[str, list[tuple[datetime, str]]] = {}
+    trail = (
+        select(CaseRow.device_id, CaseEventRow.at, CaseEventRow.changes)
+        .join(CaseRow, CaseRow.id == CaseEventRow.case_id)
+        .where(CaseRow.subject == RESTRICTED)
+        .order_by(CaseEventRow.id)
+    )
+    for device_id, at, changed in session.execute(trail):
+        status = (changed or {}).get("status")
+        if isinstance(status, list) and len(status) == 2:
+            changes.setdefault(device_id, []).append((_aware(at), str(status[1])))
+    return History(seen, stored_at, changes)
