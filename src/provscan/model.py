@@ -196,6 +196,12 @@ class Remediation:
 #: host's MAC (a router, or a host relaying for several addresses): an address off the
 #: captured segment (passive/hosts.py writes it; the table lists such addresses apart).
 FORWARDED_NOTE_PREFIX = "frames arrived from forwarder MAC"
+#: The note a passively seen host nothing identified carries when it answered no connection
+#: (no SYN-ACK from it) but requested some: "served nothing; sent TCP connection requests
+#: to 75 hosts"
+#: (a scanner, a workstation; passive/hosts.py writes it, the table shows it in place of
+#: "no open port seen").
+SERVED_NOTHING_NOTE_PREFIX = "served nothing; sent TCP connection requests to"
 
 
 def seen_only_through_a_router(device: Device) -> bool:

@@ -240,8 +240,11 @@ class CaptureAnalyser:
                         ):
                             known_senders.add(sender_key)
                         sport, dport, seq, _ack, _offset, flags = tcp_header(data, 34)
-                        if flags & TCP_SYN and flags & TCP_ACK:
-                            hosts.open_port(inet_ntoa(data[26:30]), sport)
+                        if flags & TCP_SYN:
+                            if flags & TCP_ACK:
+                                hosts.open_port(inet_ntoa(data[26:30]), sport)
+                            else:
+                                hosts.initiated(inet_ntoa(data[26:30]), data[30:34])
                         raw = data[26:38]
                         flow = by_raw.get(raw)
                         if flow is not None:
@@ -343,9 +346,12 @@ class CaptureAnalyser:
         proto = packet.proto
         if proto == PROTO_TCP:
             flags = packet.flags
-            if flags & TCP_SYN and flags & TCP_ACK:
-                hosts.open_port(src_ip, packet.sport)
             assert packet.dst_ip is not None
+            if flags & TCP_SYN:
+                if flags & TCP_ACK:
+                    hosts.open_port(src_ip, packet.sport)
+                else:
+                    hosts.initiated(src_ip, packet.dst_ip)
             if flows.ignores(src_ip, packet.sport, packet.dst_ip, packet.dport, flags):
                 return  # bulk of a conversation already read: its payload is never cut
             flows.segment(

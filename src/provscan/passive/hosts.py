@@ -17,6 +17,11 @@ It never lends its OUI or identity to the addresses behind it, and never merges 
 one device with it. The forwarder's own address - the one address ARP/DHCP binds to its MAC,
 when there is exactly one - keeps it. An address seen only through a forwarder's MAC gets
 no MAC at all (so no MAC-based maker).
+
+Whether a host served anything (a SYN-ACK from it: its open ports) and how many distinct
+peers it opened TCP connections to (a SYN from it) are kept too: a host that served nothing
+and that nothing identified is a client (the scanning host, a workstation), and its device
+says so in a note (``SERVED_NOTHING_NOTE_PREFIX``) instead of leaving a bare address.
 """
 
 from __future__ import annotations
@@ -27,11 +32,13 @@ import ipaddress
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from socket import AF_INET, AF_INET6, inet_pton
 
 from provscan.knowledge.observation_fields import load_observation_fields
 from provscan.model import (
     FORWARDED_NOTE_PREFIX,
     MAX_EVIDENCE_CHARS,
+    SERVED_NOTHING_NOTE_PREFIX,
     AttemptStatus,
     Device,
     Evidence,
@@ -66,6 +73,13 @@ FORWARDER_MIN_IPV4_ADDRESSES = 2
 MAX_BOUND_ADDRESSES = 8
 #: Open ports remembered per host.
 MAX_OPEN_PORTS = 1024
+#: Distinct peers a host opened TCP connections to, remembered per host as 16-byte
+#: addresses (IPv4 mapped into IPv6) in one byte string: at most 4 KiB a host, held only
+#: by hosts that sent a SYN. Beyond this many the count reads "more than".
+MAX_PEERS_PER_HOST = 256
+#: The bytes of one remembered peer, and the prefix that maps an IPv4 address into them.
+PEER_BYTES = 16
+_IPV4_MAPPED = bytes(10) + b"\xff\xff"
 
 #: Passive fields shown as evidence even when no rule matched them (context for a reader).
 PASSIVE_CONTEXT_FIELDS = frozenset(
@@ -180,6 +194,10 @@ class HostRecord:
     catch_all: dict[int, int] = field(default_factory=dict)
     #: Addresses other messages say this MAC-keyed host has (DHCP ACK, SADP, DHDiscover).
     ip_hints: list[str] = field(default_factory=list)
+    #: The distinct peers it sent a SYN to (``PEER_BYTES`` each, ``MAX_PEERS_PER_HOST`` at
+    #: most; None until its first); ``more_peers`` once a further one was not kept.
+    peers: bytearray | None = None
+    more_peers: bool = False
 
 
 class HostTable:
@@ -265,6 +283,34 @@ class HostTable:
         record = self.hosts.get(ip)
         if record is not None and len(record.open_ports) < MAX_OPEN_PORTS:
             record.open_ports.add(port)
+
+    def initiated(self, ip: str, peer: str | bytes) -> None:
+        """``ip`` sent a SYN to ``peer`` (an address's text, or its 4 packed IPv4 bytes)."""
+        record = self.hosts.get(ip)
+        if record is None:
+            return
+        try:
+            if isinstance(peer, bytes):
+                key = _IPV4_MAPPED + peer
+            elif ":" in peer:
+                key = inet_pton(AF_INET6, peer)
+            else:
+                key = _IPV4_MAPPED + inet_pton(AF_INET, peer)
+        except (OSError, ValueError):
+            return
+        peers = record.peers
+        if peers is None:
+            record.peers = bytearray(key)
+            return
+        at = peers.find(key)
+        while at >= 0:
+            if at % PEER_BYTES == 0:
+                return  # already counted
+            at = peers.find(key, at + 1)
+        if len(peers) < MAX_PEERS_PER_HOST * PEER_BYTES:
+            peers += key
+        else:
+            record.more_peers = True
 
     def _observe_record(
         self,
@@ -498,6 +544,7 @@ class HostTable:
                     record.observations = {}
                     record.contacts = {}
                     record.attempts = {}
+                    record.peers = None
         return devices
 
     def _device(
@@ -607,7 +654,14 @@ class HostTable:
         )
         # Where each fact was seen (packet number and time) is passive's own context.
         evidence = _with_details(device.evidence, observations, mac, first_frame)
-        return dataclasses.replace(device, evidence=tuple(evidence))
+        notes = list(device.notes)
+        if not open_ports and device.manufacturer is None:
+            # Nothing identified it and it served nothing: what it did is all there is to
+            # tell (a scanner, a workstation). Written after identification: it changes none.
+            client = _client_note(group)
+            if client is not None:
+                notes.append(client)
+        return dataclasses.replace(device, evidence=tuple(evidence), notes=tuple(notes))
 
     def _bound_address(self, mac: str, routers: set[str]) -> str | None:
         """The address ARP/DHCP give ``mac``: a forwarder's only if it has exactly one."""
@@ -635,6 +689,21 @@ class HostTable:
             status = AttemptStatus.OK if outcome.ok else outcome.status
             attempts.append(ProbeAttempt(probe, port, status, error=error))
         return attempts
+
+
+def _client_note(group: list[HostRecord]) -> str | None:
+    """The note of a group that sent SYNs: "served nothing; sent TCP connection requests to
+    75 hosts"."""
+    peers: set[bytes] = set()
+    for record in group:
+        if record.peers:
+            view = bytes(record.peers)
+            peers.update(view[at : at + PEER_BYTES] for at in range(0, len(view), PEER_BYTES))
+    if not peers:
+        return None
+    more = "more than " if any(record.more_peers for record in group) else ""
+    hosts = "host" if len(peers) == 1 and not more else "hosts"
+    return f"{SERVED_NOTHING_NOTE_PREFIX} {more}{len(peers)} {hosts}"
 
 
 def _with_where(key: FactKey, kept: KeptFact) -> Observation:

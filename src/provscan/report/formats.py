@@ -28,6 +28,7 @@ from rich.text import Text
 
 from provscan.model import (
     RESTRICTING_FINDING_EFFECTS,
+    SERVED_NOTHING_NOTE_PREFIX,
     Device,
     Evidence,
     Finding,
@@ -839,6 +840,16 @@ def _review_reasons(members: Sequence[Device]) -> list[Text]:
     ]
 
 
+def _ports_or_what_it_did(device: Device, portless: str) -> str:
+    """A device's open ports; for none, what a capture saw it do (its client note: "served
+    nothing; opened connections to 75 hosts") or else ``portless``."""
+    if device.open_ports:
+        return " ".join(str(port) for port in device.open_ports)
+    return next(
+        (printable(n) for n in device.notes if n.startswith(SERVED_NOTHING_NOTE_PREFIX)), portless
+    )
+
+
 def _compact(
     group: Sequence[Device],
     name: str,
@@ -847,13 +858,11 @@ def _compact(
     lead: str = "",
     portless: str = "discovery",
 ) -> list[Text]:
-    """Unknown devices as "IP (ports)" (``portless`` for none), clear ones as "Maker IP" or
-    "Maker / Brand IP", a line holding several; ``lead`` starts the first line."""
+    """Unknown devices as "IP (ports)" (``portless``, or what a capture saw the host do, for
+    none), clear ones as "Maker IP" or "Maker / Brand IP", a line holding several; ``lead``
+    starts the first line."""
     if name == "unknown":
-        items = [
-            Text(f"{printable(d.ip)} ({' '.join(str(p) for p in d.open_ports) or portless})")
-            for d in group
-        ]
+        items = [Text(f"{printable(d.ip)} ({_ports_or_what_it_did(d, portless)})") for d in group]
     else:
         ordered = sorted(
             group, key=lambda d: ((d.manufacturer or "").casefold(), address_sort_key(d.ip))
