@@ -23,7 +23,7 @@ from provscan.knowledge.loader import DEFAULT_DATA_DIR, load_knowledge
 from provscan.knowledge.policies import NON_RESTRICTING_EFFECTS, RESTRICTING_EFFECTS
 from provscan.model import Device, ScanInfo, ScanResult
 from provscan.policy.evaluate import findings_for_family, judge
-from provscan.report.contract import from_contract, to_contract, to_domain
+from provscan.report.contract import from_contract, to_contract, to_domain, verdict_of
 from provscan.screening.run import bundled_identifier
 from provscan.screening.verdict import judge_product, summarise
 
@@ -135,15 +135,24 @@ def test_context_findings_are_listed_and_marked() -> None:
     assert {f.effect for f in findings} == {"context"}
 
 
-def test_a_product_named_only_by_context_measures_is_not_restricted() -> None:
-    # Not restricted, not silently cleared either: review, with the reason.
+def test_a_product_named_only_by_context_measures_is_clear_with_them_listed() -> None:
+    # Not restricted, and not silently cleared: clear, with the context measures in the
+    # reason and the findings, as a scan judges the same device (decision 0027).
     row = judge_product(IDENTIFIER.identify("Hikvision DS-2CD2143G0-I"), CONTEXT_ONLY)
-    assert row.restricted is None and row.status == "review"
+    assert row.restricted is False and row.status == "clear"
     assert [f.policy for f in row.findings] == ["dk", "nz"]
     assert {f.effect for f in row.findings} == {"context"}
     assert "restrict nothing" in row.reason and "dk, nz" in row.reason
     summary = summarise([row], CONTEXT_ONLY, {})
-    assert (summary.restricted, summary.review) == (0, 1)
+    assert (summary.restricted, summary.review, summary.clear) == (0, 0, 1)
+
+
+def test_lookup_and_scan_give_a_context_only_device_the_same_verdict() -> None:
+    # The same Hikvision camera under --policy dk: a scan's device and a lookup's row agree.
+    row = judge_product(IDENTIFIER.identify("Hikvision DS-2CD2143G0-I"), CONTEXT_ONLY)
+    device = judge(HIKVISION_DEVICE, CONTEXT_ONLY)
+    verdict = verdict_of(device.restricted, device.notes, device.manufacturer)
+    assert verdict == row.status == "clear"
 
 
 def test_context_measures_do_not_add_to_a_restricted_products_policies() -> None:
@@ -172,7 +181,7 @@ def test_lookup_and_screen_do_not_fail_on_context_measures(tmp_path: Path) -> No
         catch_exceptions=False,
     )
     assert lookup.exit_code == 0, lookup.output
-    assert json.loads(lookup.stdout)["restricted"] is None
+    assert json.loads(lookup.stdout)["restricted"] is False
 
     listing = tmp_path / "list.csv"
     with listing.open("w", encoding="utf-8", newline="") as handle:

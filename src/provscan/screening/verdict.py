@@ -228,15 +228,17 @@ def judge_product(
         reasons.insert(0, _summary(identification) + f" - not restricted for {party}")
         reasons.append(context_reason)
     elif not assessment.some_candidate_restricted and context:
-        # Named, but only by measures that restrict nothing: a person decides whether the
-        # practice reported there matters; the row is never restricted by it.
-        status, restricted = "review", None
+        # Named only by measures that restrict nothing (context: "no ban", "report as
+        # context"): clear, with them listed, as a scan, the inventory and a diff judge the
+        # same device (decision 0027; this was "review" before 2026-12-06).
+        status, restricted = "clear", False
         reasons.insert(
             0,
             _summary(identification)
-            + f" - review: {assessment.makers} is named only by measures that restrict "
-            f"nothing ({context_reason}); not restricted",
+            + f" - not restricted: {assessment.makers} is named only by measures that "
+            "restrict nothing",
         )
+        reasons.append(context_reason)
     elif not assessment.some_candidate_restricted and identification.review_notes:
         # The stated brand names an unrestricted maker, but the number follows a restricted
         # maker's own numbering and the brand is a known relabeller: a person confirms.
