@@ -11,7 +11,7 @@ import asyncio
 import signal
 import threading
 import uuid
-from collections.abc import Callable, Coroutine, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -266,18 +266,44 @@ def run_import(
     posture: bool = True,
     acting_as: Sequence[str] = (),
     service_probes: ServiceProbes | None = None,
+    columns: Mapping[str, str] | None = None,
 ) -> ScanResult:
     """Read what other tools saw (``files``: each path with its format, None to detect it)
     and identify every device in them, posture included. Nothing is sent anywhere; the
-    result (kind ``import``) covers no address: an import proves no absence."""
-    from provscan.importers import FORMAT_LABELS, merge_records, read_file
-    from provscan.screening.columns import choose_columns
+    result (kind ``import``) covers no address: an import proves no absence. ``columns``:
+    the columns of a table the user named (``ip``, ``mac``, ``maker``, ``model``: a header
+    name, a number or a letter, as ``provscan screen`` takes them)."""
+    from provscan.importers import FORMAT_LABELS, ImportFileError, merge_records, read_file
+    from provscan.importers.interface import MAX_FILE_BYTES, MAX_RECORDS
+    from provscan.report.wording import plural
+    from provscan.screening.columns import choose_columns, resolve_column
+    from provscan.screening.tables import ScreenInputError, read_table
+
+    named = dict(columns or {})
 
     def product_columns(header: Sequence[str]) -> tuple[int | None, int | None, int | None]:
-        chosen = choose_columns(header)
+        chosen = choose_columns(header, brand=named.get("maker"), model=named.get("model"))
         if chosen.all_text:
             return (None, None, None)
         return (chosen.brand, chosen.model, chosen.description)
+
+    def named_columns(header: Sequence[str]) -> dict[str, int]:
+        roles = {"ip": "address", "mac": "mac"}
+        return {
+            roles[key]: resolve_column(spec, header) for key, spec in named.items() if key in roles
+        }
+
+    def workbook(
+        path: Path, header_words: Sequence[str]
+    ) -> tuple[list[str], list[list[str]], list[int]]:
+        # the reader `provscan screen` uses: bounded, zip bombs and .xls refused, merged cells
+        try:
+            table = read_table(
+                path, max_rows=MAX_RECORDS, max_bytes=MAX_FILE_BYTES, header_names=header_words
+            )
+        except ScreenInputError as exc:
+            raise ImportFileError(str(exc)) from None
+        return (table.header, table.rows, table.row_numbers)
 
     started = datetime.now(UTC)
     knowledge = knowledge or load_knowledge()
@@ -285,16 +311,26 @@ def run_import(
     identifier = Identifier(
         knowledge, policies, posture=posture, acting_as=acting_as, service_probes=service_probes
     )
-    read = [read_file(Path(path), fmt, product_columns=product_columns) for path, fmt in files]
+    read = [
+        read_file(
+            Path(path),
+            fmt,
+            product_columns=product_columns,
+            workbook=workbook,
+            named_columns=named_columns if named else None,
+        )
+        for path, fmt in files
+    ]
     evidence = merge_records([record for done in read for record in done.records])
     notes: list[str] = []
     for done in read:
         label = FORMAT_LABELS[done.format]
-        notes.append(f"imported from {label} {done.path}: {len(done.records)} records")
+        notes.append(f"imported from {label} {done.path}: {plural(len(done.records), 'record')}")
         notes.extend(done.notes)
     for source, count in sorted(evidence.without_address.items()):
         notes.append(
-            f"{source}: {count} devices without an IP address skipped (join them with a "
+            f"{source}: {plural(count, 'device')} without an IP address skipped (join them "
+            "with a "
             "file that has one, e.g. DHCP leases for a MAC table)"
         )
     devices = sorted(

@@ -130,3 +130,84 @@ def test_a_model_no_grammar_knows_is_kept_as_the_record_states_it(tmp_path: Path
     hikvision = devices["127.77.40.3"]
     assert hikvision["model"] == "DS-2CD2143G0-I"
     assert not any("as the imported record states it" in n for n in hikvision["notes"])
+
+
+def test_malformed_addresses_and_macs_are_reported_row_by_row(tmp_path: Path) -> None:
+    # addresses are data here: an import sends nothing
+    register = tmp_path / "register.csv"
+    register.write_text(
+        "IP Address,MAC Address,Manufacturer,Model\n"
+        "10.40.1.5,,Hikvision,DS-2CD2143G2-I\n"
+        "10.40.1.300,,Dahua,IPC-HFW2431S-S-S2\n"
+        ",zz:zz:zz:zz:zz:zz,Axis,M3106-L\n"
+        "10.40.1.7,zz:zz:zz:zz:zz:zz,Axis,M3106-L\n"
+        ",,,\n",
+        encoding="utf-8",
+    )
+    done = _run("import", str(register), "--no-db", "-f", "json")
+    notes = [line for line in done.stderr.splitlines() if "register.csv" in line]
+    assert "register.csv row 3: '10.40.1.300' is not an IP address (row skipped)" in done.stderr
+    assert "row 4: 'zz:zz:zz:zz:zz:zz' is not a MAC address (row skipped)" in done.stderr
+    assert "row 5: 'zz:zz:zz:zz:zz:zz' is not a MAC address (MAC ignored)" in done.stderr
+    assert "register.csv: 1 row without an IP address or MAC skipped" in done.stderr
+    assert len(notes) == 4, done.stderr
+    devices = {d["ip"]: d for d in json.loads(done.stdout)["devices"]}
+    assert sorted(devices) == ["10.40.1.5", "10.40.1.7"]  # the rest of the import works
+    assert devices["10.40.1.7"]["mac"] is None
+    # a long list is capped, the rest counted
+    many = tmp_path / "many.csv"
+    many.write_text(
+        "ip\n" + "".join(f"10.40.2.{300 + n}\n" for n in range(25)) + "10.40.2.1\n",
+        encoding="utf-8",
+    )
+    done = _run("import", str(many), "--no-db", "-f", "json")
+    assert done.stderr.count("is not an IP address") == 20
+    assert "and 5 more malformed IP addresses or MACs" in done.stderr
+
+
+def test_an_xlsx_register_and_french_headers_are_read(tmp_path: Path) -> None:
+    openpyxl = __import__("openpyxl")
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["Registre des équipements"])  # a title row above the header
+    sheet.append(["Adresse IP", "Fabricant", "Modèle", "Adresse MAC"])
+    sheet.append(["10.40.1.5", "Hikvision", "DS-2CD2143G2-I", "00:11:22:33:44:55"])
+    sheet.append(["10.40.1.300", "Dahua", "IPC-HFW2431S-S-S2", None])
+    sheet.append(["10.40.1.8", "Axis", "M3106-L", None])
+    register = tmp_path / "registre.xlsx"
+    workbook.save(register)
+    done = _run("import", str(register), "--no-db", "-f", "json")
+    assert "registre.xlsx row 4: '10.40.1.300' is not an IP address" in done.stderr
+    devices = {d["ip"]: d for d in json.loads(done.stdout)["devices"]}
+    assert sorted(devices) == ["10.40.1.5", "10.40.1.8"]
+    assert devices["10.40.1.5"]["verdict"] == "restricted"
+    assert devices["10.40.1.5"]["mac"] == "00:11:22:33:44:55"
+    assert devices["10.40.1.8"]["verdict"] == "clear"
+    assert "imported from XLSX registre.xlsx" in devices["10.40.1.8"]["notes"]
+    # the same as CSV with ';' and French headers, detected without --from
+    french = tmp_path / "registre.csv"
+    french.write_text(
+        "Adresse IP;Fabricant;Modèle\n10.40.1.5;Hikvision;DS-2CD2143G2-I\n", encoding="utf-8"
+    )
+    done = _run("import", str(french), "--no-db", "-f", "json")
+    assert json.loads(done.stdout)["devices"][0]["verdict"] == "restricted"
+    # a legacy .xls says what to do, in one line
+    legacy = tmp_path / "old.xls"
+    legacy.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64))
+    done = _run("import", str(legacy), "--no-db", check=2)
+    assert "a legacy Excel .xls workbook: save it as .xlsx" in done.stderr
+
+
+def test_columns_named_on_the_command_line(tmp_path: Path) -> None:
+    odd = tmp_path / "odd.csv"
+    odd.write_text("Gerät,Netz,Firma,Typ\ncam-1,10.40.1.5,Hikvision,DS-2CD2143G2-I\n", "utf-8")
+    done = _run("import", str(odd), "--no-db", check=2)
+    assert "cannot tell its format" in done.stderr
+    done = _run(
+        "import", str(odd), "--from", "csv", "--ip-col", "Netz", "--maker-col", "C",
+        "--model-col", "4", "--no-db", "-f", "json",
+    )  # fmt: skip
+    device = json.loads(done.stdout)["devices"][0]
+    assert device["ip"] == "10.40.1.5" and device["verdict"] == "restricted"
+    done = _run("import", str(odd), "--from", "csv", "--ip-col", "Address", "--no-db", check=2)
+    assert "column 'Address' is not in the file" in done.stderr

@@ -94,8 +94,8 @@ def test_cmdb_csv_columns_are_detected_and_cells_stay_text() -> None:
     # Rows without an address: the MAC-only row and the empty one are skipped and counted
     assert "spare" not in " ".join(d.hostname or "" for d in result.devices)
     notes = " ".join(result.info.notes)
-    assert "1 rows without an IP address or MAC skipped" in notes
-    assert "1 devices without an IP address skipped" in notes
+    assert "1 row without an IP address or MAC skipped" in notes
+    assert "1 device without an IP address skipped" in notes
     assert result.info.kind == "import"
     assert result.info.targets == (f"csv:{FIXTURES / 'cmdb.csv'}",)
     assert all("imported from CSV cmdb.csv" in d.notes for d in result.devices)

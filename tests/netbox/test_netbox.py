@@ -218,8 +218,12 @@ def test_push_without_apply_shows_the_changes_and_writes_nothing(
     assert changes[101]["tag"] == "add"
     assert changes[101]["status_after"].startswith("restricted; measures: ")
     assert changes[104]["tag"] == "remove"  # the Axis camera was tagged by mistake
-    assert changes[104]["status_after"] == "not restricted"
-    assert changes[105]["tag"] is None and changes[105]["status_after"] == "not restricted"
+    assert changes[104]["status_after"] == "clear"
+    assert changes[105]["tag"] is None and changes[105]["status_after"] == "clear"
+    # the Lorex camera is for review (Lorex's dated relation): the field says so, never
+    # "not restricted", and it gets no tag
+    assert changes[103]["status_after"].startswith("review (")
+    assert changes[103]["tag"] is None
     assert "nothing written" in pushed.stderr
     table = _run(
         "netbox",
@@ -282,7 +286,8 @@ def test_push_with_apply_sends_the_right_bodies_and_is_idempotent(
     assert patches[102]["custom_fields"]["provscan_status"].startswith("restricted; measures:")
     assert "case " in patches[102]["custom_fields"]["provscan_status"]
     assert "open" in patches[102]["custom_fields"]["provscan_status"]
-    assert patches[105] == {"custom_fields": {"provscan_status": "not restricted"}}
+    assert patches[105] == {"custom_fields": {"provscan_status": "clear"}}
+    assert patches[103]["custom_fields"]["provscan_status"].startswith("review (")
     assert [t["slug"] for t in devices[107]["tags"]] == ["provscan-restricted"]
     # a second push finds nothing to change
     assert again.returncode == 0, again.stderr
@@ -346,3 +351,33 @@ def test_bad_token_files_urls_and_answers_are_one_line_errors(
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
         assert "Traceback" not in result.stderr
     assert not (tmp_path / "store.db").exists() or _inventory(db) == []
+
+
+def test_the_status_field_starts_with_the_verdict_word(tmp_path: Path, token_file: Path) -> None:
+    """restricted, review, unknown or clear: never "not restricted" for a device that is only
+    not established (review) or not identified (unknown)."""
+    import dataclasses
+
+    from provscan.netbox.push import status_text
+    from provscan.store.db import normalise_db_arg, open_store
+
+    pushed, _, _ = _pull_then(tmp_path, token_file, "-f", "json")
+    assert pushed.returncode == 0, pushed.stderr
+    after = {c["netbox_id"]: c["status_after"] for c in json.loads(pushed.stdout)["changes"]}
+    assert after[101].split(";")[0] == "restricted" and after[103].startswith("review (")
+    with open_store(normalise_db_arg(str(tmp_path / "store.db"))) as store:
+        device = next(d for d in store.inventory() if d.verdict == "clear")
+    unknown = dataclasses.replace(device, verdict="unknown", restricted=False)
+    assert status_text(unknown) == "unknown (the maker was not identified: not cleared)"
+    assert status_text(dataclasses.replace(device, verdict="")) == status_text(unknown)
+    assert status_text(device) == "clear"
+
+
+def test_push_refuses_a_store_that_is_not_there(tmp_path: Path, token_file: Path) -> None:
+    typo = tmp_path / "stor.db"
+    pushed = _run(
+        "netbox", "push", "--url", "http://127.0.0.1:9", "--token-file", str(token_file),
+        "--db", str(typo),
+    )  # fmt: skip
+    assert pushed.returncode == 2 and f"no provscan database at {typo}" in pushed.stderr
+    assert not typo.exists()

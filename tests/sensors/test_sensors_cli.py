@@ -148,3 +148,81 @@ def test_sensors_keygen_writes_a_new_private_file_only(tmp_path: Path) -> None:
     again = _in_process("sensor", "keygen", "--site", "plant-3", "--out", str(out))
     assert again.exit_code == 2 and "never replaced" in again.stderr
     assert load_keys(out) == keys
+
+
+@pytest.mark.parametrize(
+    ("targets", "said"),
+    [
+        ("0.0.0.0/0", "refusing target 0.0.0.0/0: multicast, unspecified or reserved address"),
+        ("8.8.8.8", "refusing target 8.8.8.8: public address"),
+        ("127.0.1.1,100.64.0.1", "refusing target 100.64.0.1: public address"),  # CGNAT
+        ("10.20.0.1", "refusing target 10.20.0.1: outside PROVSCAN_ALLOWED_TARGETS"),
+        ("127.0.0.0/16", "targets expand to 65536 addresses, more than the 4096"),
+    ],
+)
+def test_sensors_schedule_add_applies_the_scope_rules_of_scan(
+    targets: str, said: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # addresses here are data only: adding a schedule sends nothing anywhere
+    monkeypatch.setenv("PROVSCAN_ALLOWED_TARGETS", "127.0.0.0/8,::1/128")
+    db = str(tmp_path / "central.db")
+    done = _in_process(
+        "schedule", "add", "--site", "a", "--targets", targets, "--every", "1h", "--db", db
+    )
+    assert done.exit_code == 2 and said in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    if Path(db).exists():
+        assert _in_process("schedule", "list", "--db", db).stdout == ""
+
+
+def test_sensors_schedule_add_says_where_it_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROVSCAN_ALLOWED_TARGETS", "127.0.0.0/8,::1/128")
+    db = str(tmp_path / "central.db")
+    done = _in_process(
+        "schedule", "add", "--site", "plant-3", "--targets", "127.0.1.0/24", "--every", "1h",
+        "--db", db,
+    )  # fmt: skip
+    assert done.exit_code == 0, done.stderr
+    assert json.loads(done.stdout)["targets"] == ["127.0.1.0/24"]  # stdout: the JSON line only
+    assert "`provscan serve`" in done.stderr and "--broker" in done.stderr
+    assert "provscan sensor --site plant-3" in done.stderr
+    helped = _in_process("schedule", "add", "--help")
+    assert "serve" in helped.stdout and "--broker" in helped.stdout
+
+
+def test_sensors_schedule_list_and_remove_refuse_a_missing_store(tmp_path: Path) -> None:
+    typo = tmp_path / "centrl.db"
+    for args in (["list"], ["remove", "1"]):
+        done = _in_process("schedule", *args, "--db", str(typo))
+        assert done.exit_code == 2 and "no provscan database at" in done.stderr, done.stderr
+    assert not typo.exists()
+
+
+def test_sensors_the_central_does_not_send_a_stored_schedule_out_of_scope(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A schedule written before add checked the scope (or by other means) is refused when it
+    is due: recorded as a refused job, and nothing is sent (no broker listens here)."""
+    from datetime import UTC, datetime
+
+    from provscan.sensors.central import Central, SiteKeys
+    from provscan.store.db import open_store
+
+    monkeypatch.setenv("PROVSCAN_ALLOWED_TARGETS", "127.0.0.0/8,::1/128")
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    (keys / "plant-3.key").write_text(new_key())
+    now = datetime.now(UTC)
+    with open_store(f"sqlite:///{tmp_path / 'central.db'}") as store:
+        for targets in (["8.8.8.8"], ["0.0.0.0/0"]):
+            schedule = store.fleet().add_schedule(
+                "plant-3", targets, every_seconds=3600, cron=None, next_run=now
+            )
+            # a port nothing listens on: were anything sent, this would fail differently
+            central = Central(store, "amqp://guest:guest@127.0.0.1:9//", SiteKeys(keys))
+            assert central.run_schedule(schedule, now) is None
+        jobs = store.fleet().jobs(site="plant-3")
+    assert [job.state for job in jobs] == ["refused", "refused"]
+    assert all((job.detail or "").startswith("not sent: refusing target") for job in jobs)

@@ -73,7 +73,9 @@ def test_device_filters_and_search(client: TestClient, viewer: dict[str, str]) -
     assert all(not d["restricted"] for d in devices(restricted="false"))
     assert [d["model"] for d in devices(q="2496")] == ["IP8M-2496EB"]
     assert devices(q="%") == []  # LIKE wildcards are searched for, not expanded
-    assert devices(site="nowhere") == []
+    # a site no scan named is refused (as `inventory --site` refuses it), not an empty page
+    nowhere = client.get("/api/v1/devices", params={"site": "nowhere"}, headers=viewer)
+    assert nowhere.status_code == 404 and "no site 'nowhere'" in nowhere.json()["detail"]
     bad = client.get("/api/v1/devices", params={"status": "bogus"}, headers=viewer)
     assert bad.status_code == 400
     damaged = client.get("/api/v1/devices", params={"cursor": "!!!"}, headers=viewer)

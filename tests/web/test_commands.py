@@ -28,11 +28,15 @@ def test_users_add_token_and_list(tmp_path: Path) -> None:
     db = str(tmp_path / "users.db")
     # no terminal and no PROVSCAN_PASSWORD: refused, nothing added
     code, _, err = _run(
-        "users", "add", "alice", "--role", "analyst", "--db", db, env={"PROVSCAN_PASSWORD": ""}
-    )
+        "users", "add", "alice", "--role", "analyst", "--db", db, "--create",
+        env={"PROVSCAN_PASSWORD": ""},
+    )  # fmt: skip
     assert code == 2 and "PROVSCAN_PASSWORD" in err
     env = {"PROVSCAN_PASSWORD": PASSWORD}
-    assert _run("users", "add", "alice", "--role", "analyst", "--db", db, env=env)[0] == 0
+    # --create: the first account of a new console starts its store
+    assert (
+        _run("users", "add", "alice", "--role", "analyst", "--db", db, "--create", env=env)[0] == 0
+    )
     code, _, err = _run("users", "add", "alice", "--role", "admin", "--db", db, env=env)
     assert code == 2 and "already exists" in err
     code, _, err = _run(
@@ -82,7 +86,7 @@ def _free_port() -> int:
 def test_provscan_serve_answers_on_loopback(tmp_path: Path) -> None:
     db = str(tmp_path / "served.db")
     env = {**os.environ, "PROVSCAN_PASSWORD": PASSWORD}
-    assert _run("users", "add", "admin", "--role", "admin", "--db", db, env=env)[0] == 0
+    assert _run("users", "add", "admin", "--role", "admin", "--db", db, "--create", env=env)[0] == 0
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "provscan", "serve", "--db", db, "--port", str(port)],
@@ -116,7 +120,9 @@ def test_a_taken_port_is_exit_1_with_one_line(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        command = [sys.executable, "-m", "provscan", "serve", "--db", str(tmp_path / "p.db")]
+        db = tmp_path / "p.db"
+        open_store(normalise_db_arg(str(db))).close()  # serve refuses a store that is not there
+        command = [sys.executable, "-m", "provscan", "serve", "--db", str(db)]
         result = subprocess.run(
             [*command, "--port", str(port)],
             capture_output=True,
@@ -128,3 +134,30 @@ def test_a_taken_port_is_exit_1_with_one_line(tmp_path: Path) -> None:
     assert f"cannot serve on 127.0.0.1:{port}: the port is taken" in result.stderr
     # one line: uvicorn's own start-up and failure logs never begin
     assert result.stderr.count("\n") == 1 and "INFO" not in result.stderr
+
+
+def test_a_mistyped_db_is_refused_not_created(tmp_path: Path) -> None:
+    """serve and users refuse a SQLite --db that is not there (an empty new store serves a
+    console nobody can log in to); `users add --create` is how a new console's store starts."""
+    typo = tmp_path / "typo.db"
+    said = f"no provscan database at {typo}"
+    for args in (
+        ["serve", "--db", str(typo)],
+        ["users", "list", "--db", str(typo)],
+        ["users", "token", "alice", "--db", str(typo)],
+        ["users", "revoke", "alice", "--db", str(typo)],
+        ["users", "remove", "alice", "--db", str(typo)],
+    ):
+        code, _, err = _run(*args)
+        assert code == 2 and said in err, (args, err)
+        assert len(err.strip().splitlines()) == 1
+    env = {"PROVSCAN_PASSWORD": PASSWORD}
+    code, _, err = _run("users", "add", "admin", "--role", "admin", "--db", str(typo), env=env)
+    assert code == 2 and said in err and "--create" in err
+    assert not typo.exists()
+    assert (
+        _run("users", "add", "admin", "--role", "admin", "--db", str(typo), "--create", env=env)[0]
+        == 0
+    )
+    code, out, _ = _run("users", "list", "--db", str(typo))
+    assert code == 0 and out.split()[:2] == ["admin", "admin"]

@@ -46,6 +46,10 @@ FromOption = Annotated[
 ]
 
 
+#: Notes shown on stderr: what was left out of an import, and why.
+_SHOWN_NOTES = (" skipped", "truncated", "only the first", " is not a", "more malformed")
+
+
 def register(app: typer.Typer) -> None:
     @app.command(
         "import",
@@ -54,6 +58,7 @@ def register(app: typer.Typer) -> None:
             "provscan import scan.xml",
             "provscan import masscan.json --from masscan-json -f json -o imported.json",
             "provscan import assets.csv --site hq --as us:federal-contractor",
+            'provscan import register.xlsx --ip-col "Adresse IP" --maker-col Fabricant',
             "provscan import dhcpd.leases switch1-mac-table.txt --site hq",
             "nmap -sV -oX lab.xml 127.77.1.10 && provscan import lab.xml --no-db",
             stores_scan=True,
@@ -66,8 +71,9 @@ def register(app: typer.Typer) -> None:
             typer.Argument(
                 metavar="FILE...",
                 help=(
-                    "nmap XML (-oX), masscan JSON (-oJ) or list (-oL), a CSV with an IP or MAC "
-                    "column, ISC dhcpd.leases or dnsmasq leases, a MAC address table. The "
+                    "nmap XML (-oX), masscan JSON (-oJ) or list (-oL), a CSV or XLSX table "
+                    "with an IP or MAC column (--from csv), ISC dhcpd.leases or dnsmasq "
+                    "leases, a MAC address table. The "
                     "records of all files are joined on MAC (a MAC table with DHCP leases)."
                 ),
             ),
@@ -84,6 +90,27 @@ def register(app: typer.Typer) -> None:
         fail_on_restricted: FailOnRestrictedOption = False,
         quiet: QuietOption = False,
         use_nmap_fallback: NmapFallbackOption = True,
+        ip_col: Annotated[
+            str | None,
+            typer.Option(
+                "--ip-col",
+                metavar="COLUMN",
+                help="A table's IP address column: header name, number or letter "
+                "(default: found by its header).",
+            ),
+        ] = None,
+        mac_col: Annotated[
+            str | None,
+            typer.Option("--mac-col", metavar="COLUMN", help="A table's MAC address column."),
+        ] = None,
+        maker_col: Annotated[
+            str | None,
+            typer.Option("--maker-col", metavar="COLUMN", help="A table's maker (brand) column."),
+        ] = None,
+        model_col: Annotated[
+            str | None,
+            typer.Option("--model-col", metavar="COLUMN", help="A table's model column."),
+        ] = None,
     ) -> None:
         """Identify devices from what other tools saw (nothing is sent; no address read from
         a file is ever contacted). Stored like a scan, marked with its source; an import
@@ -101,10 +128,20 @@ def register(app: typer.Typer) -> None:
                 policy_ids=policy_ids,
                 acting_as=org_types,
                 service_probes=nmap_fallback(use_nmap_fallback),
+                columns={
+                    role: spec
+                    for role, spec in (
+                        ("ip", ip_col),
+                        ("mac", mac_col),
+                        ("maker", maker_col),
+                        ("model", model_col),
+                    )
+                    if spec is not None
+                },
             )
             if not quiet:
                 for note in result.info.notes:
-                    if " skipped" in note or "truncated" in note or "only the first" in note:
+                    if any(marker in note for marker in _SHOWN_NOTES):
                         stderr.print(f"[yellow]provscan: note:[/] {escape(note)}", highlight=False)
             emit(result, fmt, output, db, no_db, site=site)
         except ProvscanError as exc:

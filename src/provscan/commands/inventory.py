@@ -138,15 +138,24 @@ def inventory(
                     embed_findings=fmt is ListFormat.json,
                 )
             scans = store.scans(None)
+            # the report's headline number, counted by the store's one definition
+            remaining = len(store.remaining(site=site, status=state))
         policies = sorted({p for scan in scans for p in scan.policies})
         console = _console()
         if fmt is ListFormat.json:
             if fragments is not None:
                 document = render.inventory_document(
-                    fragments[0], len(scans), _knowledge(), policies, restricted=fragments[1]
+                    fragments[0],
+                    len(scans),
+                    _knowledge(),
+                    policies,
+                    restricted=fragments[1],
+                    remaining=remaining,
                 )
             else:
-                document = render.inventory_document(documents, len(scans), _knowledge(), policies)
+                document = render.inventory_document(
+                    documents, len(scans), _knowledge(), policies, remaining=remaining
+                )
             render.deliver_json(document, output, console)
         elif fmt is ListFormat.csv:
             text = render.csv_text(render.INVENTORY_COLUMNS, render.inventory_csv_rows(documents))
@@ -157,10 +166,12 @@ def inventory(
             )
             render.deliver(data, output, console)
         elif output is None:
-            render.inventory_table(devices, console)
+            render.inventory_table(devices, console, remaining)
         else:
             render.deliver(
-                _table_text(lambda c: render.inventory_table(devices, c)), output, console
+                _table_text(lambda c: render.inventory_table(devices, c, remaining)),
+                output,
+                console,
             )
     except ProvscanError as exc:
         raise fail_for(exc) from None

@@ -198,7 +198,7 @@ def push(
 
     try:
         client = _client(url, token_file, ca_file)
-        with open_db(db) as store:
+        with open_db(db, must_exist=True) as store:
             linked = links(store, client.shown)
             inventory = {d.device_id: d for d in store.inventory()}
         with client:

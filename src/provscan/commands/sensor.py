@@ -278,10 +278,20 @@ def schedule_add(
 ) -> None:
     """Add a schedule (the central sends its jobs; a missed run runs once, not many times).
 
-    The sensor checks each job against its own settings when it arrives, as any other:
-    targets inside its --allow, captures under its --captures, discovery on its --interface."""
+    Schedules run only while `provscan serve --db` (this database) `--broker URL` runs, with
+    the site's key in its --sensor-keys, and only a `provscan sensor --site` of that site
+    takes the jobs. Targets follow the scope rules of `provscan scan` (reserved, public and
+    CGNAT space refused: a sensor has no --allow-public; PROVSCAN_ALLOWED_TARGETS; at most
+    4096 addresses a job), checked now, when each job is sent, and on the sensor, which also
+    checks each job against its own settings: targets inside its --allow, captures under its
+    --captures, discovery on its --interface."""
     from provscan.sensors.beat import cron_schedule, next_run, parse_every
-    from provscan.sensors.scope import MAX_CAPTURES, check_capture_name, check_interface_name
+    from provscan.sensors.scope import (
+        MAX_CAPTURES,
+        check_capture_name,
+        check_interface_name,
+        request_targets,
+    )
     from provscan.targets import is_address_spec, parse_ports
 
     if kind not in SCHEDULE_KINDS:
@@ -302,6 +312,12 @@ def schedule_add(
             raise fail("a scan schedule needs --targets SPEC[,SPEC...]", EXIT_USAGE)
         if bad:
             raise fail(f"targets are addresses, networks or ranges: {bad!r}", EXIT_USAGE)
+        try:
+            # the scope rules of `provscan scan` (no --allow-public: a sensor refuses public
+            # space), checked again when the central sends each job and by the sensor
+            request_targets(specs)
+        except ProvscanError as exc:
+            raise fail(str(exc), EXIT_USAGE) from None
     if kind == "pcap" and not 1 <= len(names) <= MAX_CAPTURES:
         raise fail(f"a pcap schedule names 1 to {MAX_CAPTURES} --captures", EXIT_USAGE)
     try:
@@ -333,13 +349,20 @@ def schedule_add(
     except ProvscanError as exc:
         raise fail_for(exc) from None
     typer.echo(json.dumps(schedule.to_json()))
+    # stdout stays one JSON line; how the schedule comes to run goes to stderr
+    typer.echo(
+        f"provscan: note: schedule {schedule.id} runs only while `provscan serve` on this "
+        f"database runs with --broker URL and the site's key; a `provscan sensor --site {site}` "
+        "takes its jobs",
+        err=True,
+    )
 
 
 @schedule_app.command("list", short_help="The schedules, as JSON lines.")
 def schedule_list(db: DbOption = None) -> None:
     """The schedules, as JSON lines (each with its kind: scan, pcap or discover)."""
     try:
-        with open_db(db) as store:
+        with open_db(db, must_exist=True) as store:
             found = store.fleet().schedules()
     except ProvscanError as exc:
         raise fail_for(exc) from None
@@ -353,7 +376,7 @@ def schedule_remove(
 ) -> None:
     """Remove a schedule (jobs it already sent stay)."""
     try:
-        with open_db(db) as store:
+        with open_db(db, must_exist=True) as store:
             store.fleet().remove_schedule(schedule_id)
     except ProvscanError as exc:
         raise fail_for(

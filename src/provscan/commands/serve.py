@@ -17,7 +17,11 @@ if TYPE_CHECKING:
 _EXIT_CODES: list[ExitCode] = [
     (0, "stopped (Ctrl-C)"),
     (1, "the database cannot be opened, or the port is taken (message on stderr)"),
-    (2, "bad argument (a non-loopback --host without --allow-remote, a missing TLS file)"),
+    (
+        2,
+        "bad argument (a non-loopback --host without --allow-remote, a missing TLS file, "
+        "no database file at --db)",
+    ),
 ]
 
 
@@ -106,7 +110,8 @@ def serve(
 ) -> None:
     """Serve the REST API (/api/v1, OpenAPI at /api/v1/openapi.json) over a store.
 
-    Nobody can log in until an account exists: create one with `provscan users add`.
+    The store must exist (a mistyped --db is refused). Nobody can log in until an account
+    exists: create one with `provscan users add` (its --create starts a new store).
     """
     if not is_loopback_host(host) and not allow_remote:
         raise fail(
@@ -146,7 +151,9 @@ def serve(
     from provscan.web.app import create_app
 
     try:
-        with open_db(db) as store:  # the organisation's settings, as every command uses
+        # an existing store only (a mistyped --db would serve an empty one nobody can log in
+        # to), with the organisation's settings, as every command uses
+        with open_db(db, must_exist=True) as store:
             settings = store.settings
         app = create_app(
             normalise_db_arg(db),

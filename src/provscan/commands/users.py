@@ -10,13 +10,26 @@ from typing import Annotated
 
 import typer
 
-from provscan.commands.common import EXIT_USAGE, DbOption, ExitCode, epilog, fail, fail_for, open_db
+from provscan.commands.common import (
+    EXIT_USAGE,
+    DbOption,
+    ExitCode,
+    epilog,
+    fail,
+    fail_for,
+    open_db,
+    require_existing_db,
+)
 from provscan.errors import ProvscanError
 
 _EXIT_CODES: list[ExitCode] = [
     (0, "done"),
     (1, "the database cannot be opened or written (message on stderr)"),
-    (2, "bad argument (an existing or unknown user, a short password, no password given)"),
+    (
+        2,
+        "bad argument (an existing or unknown user, a short password, no password given, "
+        "no database file at --db)",
+    ),
 ]
 
 
@@ -81,10 +94,23 @@ def add(
         Role, typer.Option("--role", metavar="viewer|analyst|admin", help="What the user may do.")
     ],
     db: DbOption = None,
+    create: Annotated[
+        bool,
+        typer.Option(
+            "--create",
+            help="Start a new store at --db when there is none (the first account of a new "
+            "console); without it a missing database file is refused.",
+        ),
+    ] = False,
 ) -> None:
     """Add a user; the password is asked for (or read from PROVSCAN_PASSWORD without a terminal)."""
     from provscan.store.users import check_new_user
 
+    if not create:
+        try:
+            require_existing_db(db)
+        except ProvscanError as exc:
+            raise fail(f"{exc}; or add --create to start a new store", EXIT_USAGE) from None
     password = _password()
     try:
         check_new_user(name, role.value, password)
@@ -107,7 +133,7 @@ def token(
     """Issue a new API token (sent as `Authorization: Bearer TOKEN`); shown once, as the last
     line: only its hash is kept."""
     try:
-        with open_db(db) as store:
+        with open_db(db, must_exist=True) as store:
             issued = store.accounts().issue_token(name, actor=_actor(), address="cli")
     except ProvscanError as exc:
         raise fail_for(exc) from None
@@ -126,7 +152,7 @@ def remove(
 ) -> None:
     """Remove a user with their API tokens and sessions (the last admin cannot be removed)."""
     try:
-        with open_db(db) as store:
+        with open_db(db, must_exist=True) as store:
             store.accounts().remove_user(name, actor=_actor(), address="cli")
     except ProvscanError as exc:
         raise fail_for(exc) from None
@@ -144,7 +170,7 @@ def revoke(
 ) -> None:
     """Revoke every API token of a user (their password and sessions stay)."""
     try:
-        with open_db(db) as store:
+        with open_db(db, must_exist=True) as store:
             count = store.accounts().revoke_tokens(name, actor=_actor(), address="cli")
     except ProvscanError as exc:
         raise fail_for(exc) from None
@@ -160,7 +186,7 @@ def list_users(
     import json
 
     try:
-        with open_db(db) as store:
+        with open_db(db, must_exist=True) as store:
             found = store.accounts().users()
     except ProvscanError as exc:
         raise fail_for(exc) from None

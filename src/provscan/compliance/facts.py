@@ -40,6 +40,7 @@ from provscan.store.cases import RESTRICTED, Case
 from provscan.store.db import Store
 from provscan.store.history import History, Seen
 from provscan.store.inventory import DEFAULT_GONE_AFTER
+from provscan.store.remaining import GONE, VERIFIED, remains
 from provscan.store.views import InventoryDevice, ScanSummary
 
 #: Per-device pages in the HTML and PDF (the rest are counted and listed in the XLSX).
@@ -263,7 +264,9 @@ class _Known:
 
     @property
     def remaining(self) -> bool:
-        return self.restricted and not self.gone and not self.verified
+        return remains(
+            self.restricted, GONE if self.gone else None, VERIFIED if self.verified else None
+        )
 
 
 def trend(
@@ -544,6 +547,7 @@ def gather(
         history = scope_scans
         as_of = max((s.started_at for s in scope_scans), default=None)
     past = store.history(with_findings=selected is not None)
+    remaining_ids = store.remaining(site=site) if scan_id is None else set()
     in_scope = {device["device_id"] for device in devices}
     cases = [case for case in store.cases() if case.device_id in in_scope]
     restricted_case: dict[str, Case] = {}
@@ -568,15 +572,13 @@ def gather(
             unknown.append(device)
         restricted = _restricted_under(device, selected)
         tracking = restricted_case.get(device_id)
-        remains = (
-            restricted
-            and (scan_id is not None or device["status"] != "gone")
-            and (scan_id is not None or tracking is None or tracking.status != "verified")
-        )
+        # Remaining: the store's one definition (store/remaining.py), which the inventory
+        # and the console count with too; under --policy, of the devices restricted by them.
+        still = restricted and (scan_id is not None or device_id in remaining_ids)
         restricted_total += restricted
         why: list[str] = []
         label = device_label(device)
-        if remains:
+        if still:
             remaining += 1
             for jurisdiction in _jurisdictions(device, selected):
                 by_jurisdiction[jurisdiction] += 1

@@ -24,6 +24,7 @@ from rich.text import Text
 from provscan.model import RESTRICTING_FINDING_EFFECTS
 from provscan.report.files import guard_formula, write_atomically
 from provscan.report.formats import fit_columns, print_columns
+from provscan.report.wording import plural
 from provscan.store.cases import Case
 from provscan.store.views import InventoryDevice, ScanDiff, ScanSummary
 
@@ -94,9 +95,12 @@ def inventory_document(
     policies: Sequence[str],
     generated_at: datetime | None = None,
     restricted: int | None = None,
+    remaining: int | None = None,
 ) -> dict[str, Any]:
     """The inventory JSON document of device documents (``Store.inventory_documents``, or
-    the JSON fragments of ``Store.inventory_fragments`` with their ``restricted`` count)."""
+    the JSON fragments of ``Store.inventory_fragments`` with their ``restricted`` count).
+    ``remaining``: how many of them are restricted devices remaining (``Store.remaining``:
+    not gone, restricted-maker case not verified; the report's headline), when known."""
     return {
         "schema_version": INVENTORY_SCHEMA_VERSION,
         "inventory": {
@@ -111,6 +115,7 @@ def inventory_document(
                 if restricted is not None
                 else sum(bool(d["restricted"]) for d in devices)
             ),
+            **({} if remaining is None else {"remaining": remaining}),
         },
         "devices": list(devices),
     }
@@ -333,8 +338,20 @@ def _verdict(restricted: bool, manufacturer: str | None, verdict: str | None) ->
     return "restricted" if restricted else "unknown" if manufacturer is None else "clear"
 
 
-def inventory_table(devices: Sequence[InventoryDevice], console: Console) -> None:
-    """The devices, one table per site (one table when no scan named a site)."""
+def _remaining_note(restricted: int, remaining: int | None) -> str:
+    """`` (N remaining)`` when some restricted devices no longer count (docs/reports.md)."""
+    if remaining is None or remaining == restricted:
+        return ""
+    return f" ({remaining} remaining; {restricted - remaining} gone or verified removed)"
+
+
+def inventory_table(
+    devices: Sequence[InventoryDevice], console: Console, remaining: int | None = None
+) -> None:
+    """The devices, one table per site (one table when no scan named a site). ``remaining``:
+    how many of them are restricted devices remaining (``Store.remaining``), said after the
+    restricted count when some restricted device no longer counts (gone, or its case
+    verified)."""
     verdicts = Counter(_verdict(d.restricted, d.manufacturer, d.verdict) for d in devices)
     statuses = Counter(d.status for d in devices)
     present = statuses.get("present", 0)
@@ -343,9 +360,13 @@ def inventory_table(devices: Sequence[InventoryDevice], console: Console) -> Non
         for status in sorted(statuses, key=lambda name: (_STATUS_ORDER.get(name, 3), name))
     )
     # The verdicts as the scan table counts them: a device to review or unknown is not clear.
+    restricted = f"{verdicts['restricted']} restricted" + _remaining_note(
+        verdicts["restricted"], remaining
+    )
     console.print(
-        f"{len(devices)} devices ({counted if present != len(devices) else f'{present} present'})"
-        f": {verdicts['restricted']} restricted, {verdicts['review']} to review, "
+        f"{plural(len(devices), 'device')} "
+        f"({counted if present != len(devices) else f'{present} present'})"
+        f": {restricted}, {verdicts['review']} to review, "
         f"{verdicts['unknown']} unknown, {verdicts['clear']} clear",
         highlight=False,
     )
@@ -356,7 +377,7 @@ def inventory_table(devices: Sequence[InventoryDevice], console: Console) -> Non
     for site, members in by_site.items():
         title = None
         if len(by_site) > 1 or site is not None:
-            title = f"Site {site or '(none)'}: {len(members)} devices"
+            title = f"Site {site or '(none)'}: {plural(len(members), 'device')}"
         rows = [_inventory_row(d) for d in members]
         # A status every device shares (the line above counts it) gives way first, then the
         # device ids, so that a maker and its brand stay on one line (a newcomer found
@@ -587,7 +608,7 @@ def cases_table(
     active = [c for c in cases if c.status != "verified"]
     overdue = sum(c.overdue for c in cases)
     console.print(
-        f"{len(cases)} cases: {len(active)} active, {overdue} overdue, "
+        f"{plural(len(cases), 'case')}: {len(active)} active, {overdue} overdue, "
         f"{len(cases) - len(active)} verified",
         highlight=False,
     )

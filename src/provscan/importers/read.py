@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from provscan.importers import csv_table, leases, mac_table, masscan, nmap_xml
-from provscan.importers.csv_table import ProductColumns
+from provscan.importers.csv_table import NamedColumns, ProductColumns, WorkbookReader
 from provscan.importers.files import check_size, decode_text
 from provscan.importers.interface import ImportedFile, ImportFileError, ImportFormat
 
@@ -21,6 +21,8 @@ def detect_format(path: Path) -> ImportFormat:
             head = handle.read(SNIFF_BYTES)
     except OSError as exc:
         raise ImportFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if csv_table.is_workbook(head):
+        return ImportFormat.csv  # a table: the CSV reader reads workbooks too (or says why not)
     text = decode_text(path, head)
     start = text.lstrip()[:4096]
     if start.startswith("<?xml") or start.startswith("<nmaprun") or start.startswith("<!DOCTYPE"):
@@ -49,15 +51,18 @@ def read_file(
     fmt: ImportFormat | None = None,
     *,
     product_columns: ProductColumns | None = None,
+    workbook: WorkbookReader | None = None,
+    named_columns: NamedColumns | None = None,
 ) -> ImportedFile:
-    """The records of one file (``fmt`` None: detected). Raises ImportFileError."""
+    """The records of one file (``fmt`` None: detected). Raises ImportFileError. For a table
+    (CSV or XLSX): ``product_columns``, ``workbook``, ``named_columns`` (csv_table.read)."""
     fmt = fmt or detect_format(path)
     if fmt is ImportFormat.nmap_xml:
         return nmap_xml.read(path)
     if fmt is ImportFormat.masscan_json:
         return masscan.read(path)
     if fmt is ImportFormat.csv:
-        return csv_table.read(path, product_columns)
+        return csv_table.read(path, product_columns, workbook=workbook, named_columns=named_columns)
     if fmt is ImportFormat.dhcp_leases:
         return leases.read(path)
     return mac_table.read(path)

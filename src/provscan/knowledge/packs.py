@@ -385,7 +385,8 @@ def staleness_warning(
     if age <= limit:
         return None
     return (
-        f"knowledge {info.version} is {age} days old (as of {info.as_of}; limit {limit} days): "
+        f"knowledge {info.version} is {age} day{'' if age == 1 else 's'} old (as of "
+        f"{info.as_of}; limit {limit} day{'' if limit == 1 else 's'}): "
         "measures and CVEs may have changed; install a newer pack with "
         "`provscan knowledge update --from FILE` or `provscan kev import FILE`"
     )

@@ -541,6 +541,11 @@ def run_lab_in_thread(
             return
         started.set()
         loop.run_forever()
+        # Finalise the loop's async generators here, in its own thread: run from the caller's
+        # thread it fails when that thread has an event loop running (a test's), leaving the
+        # coroutine never awaited (a RuntimeWarning at some later, unrelated point).
+        with contextlib.suppress(Exception):
+            loop.run_until_complete(loop.shutdown_asyncgens())
 
     thread = threading.Thread(target=run, name="provscan-lab", daemon=True)
     thread.start()
@@ -555,8 +560,6 @@ def run_lab_in_thread(
             loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
         if not thread.is_alive():
-            with contextlib.suppress(Exception):
-                loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from provscan.model import RESTRICTING_FINDING_EFFECTS
 from provscan.netbox.client import NetBoxClient, NetBoxDevice
 from provscan.netbox.pull import netbox_id, netbox_target
+from provscan.report.contract import VERDICTS
 from provscan.store.db import Store
 from provscan.store.views import InventoryDevice
 
@@ -54,9 +55,22 @@ class Plan:
     unchanged: int
 
 
+#: What the custom field says after the verdict word, for the verdicts that need it.
+_VERDICT_GLOSS = {
+    "review": "review (a restricted maker is possible, not established)",
+    "unknown": "unknown (the maker was not identified: not cleared)",
+}
+
+
 def status_text(device: InventoryDevice) -> str:
-    """``restricted; measures: ca, us; case 5 open, due 2027-03-03`` (or ``not restricted``)."""
-    parts = ["restricted" if device.restricted else "not restricted"]
+    """The device's verdict word first (restricted, review, unknown, clear: the inventory's,
+    from its newest sighting), then the binding measures and the case:
+    ``restricted; measures: ca, us; case 5 open, due 2027-03-03``, ``clear``. A device that is
+    not restricted is not therefore clear: review and unknown say so."""
+    verdict = device.verdict if device.verdict in VERDICTS else None
+    if verdict is None:  # a row without a verdict word: say no more than the flag does
+        verdict = "restricted" if device.restricted else "unknown"
+    parts = [_VERDICT_GLOSS.get(verdict, verdict)]
     restricting = sorted(
         {
             str(f.get("policy"))

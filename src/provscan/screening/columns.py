@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from provscan.errors import InputError
 
-#: Header spellings per role, compared without case, spaces or punctuation. Order matters:
-#: the first role a header matches exactly wins.
+#: Header spellings per role, compared without case, accents, spaces or punctuation. Order
+#: matters: the first role a header matches exactly wins. Besides English, the plain French,
+#: Spanish and German words for maker and description (the model words "Modèle", "Modelo",
+#: "Modell" are found by the "model" hint once accents are folded).
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "model": (
         "model",
@@ -51,6 +54,13 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
         "maker",
         "oem",
         "label",
+        # the same words in French, Spanish and German lists (maker, brand)
+        "fabricant",
+        "marque",
+        "fabricante",
+        "marca",
+        "hersteller",
+        "marke",
     ),
     "description": (
         "description",
@@ -66,6 +76,8 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
         "lineitem",
         "title",
         "equipment",
+        "descripcion",
+        "beschreibung",
     ),
 }
 #: Substrings that reveal a role in longer headers ("Manufacturer Part Number" is a model).
@@ -85,7 +97,9 @@ class ColumnError(InputError):
 
 
 def header_key(header: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", header.lower())
+    """``Modèle`` -> ``modele``: without case, accents, spaces or punctuation."""
+    folded = unicodedata.normalize("NFKD", header.lower()).encode("ascii", "ignore")
+    return re.sub(r"[^a-z0-9]", "", folded.decode("ascii"))
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from provscan.sensors.messages import (
     open_envelope,
     seal,
 )
+from provscan.sensors.scope import OutsideAllowList, request_targets
 from provscan.store.db import Store
 from provscan.store.inventory import coverage_ranges
 from provscan.store.sensors import ScanJob, Schedule, check_site_name
@@ -126,6 +127,14 @@ class Central:
             )
         job_id = job_id or str(uuid.uuid4())
         fleet = self.store.fleet()
+        refused: str | None = None
+        if kind == "scan":
+            # The scope rules again, here as on the sensor: a schedule stored before they were
+            # checked (or written to the database by other means) never leaves the central.
+            try:
+                request_targets(targets)
+            except OutsideAllowList as exc:
+                refused = str(exc)
         # The job exists before its request leaves, so its outcome always finds it.
         job = fleet.add_job(
             job_id,
@@ -137,6 +146,9 @@ class Central:
             schedule_id=schedule_id,
             kind=kind,
         )
+        if refused is not None:
+            fleet.finish_job(job_id, "refused", sensor="-", detail=f"not sent: {refused}")
+            raise OutsideAllowList(f"not sent: {refused}")
         payload: dict[str, Any] = {
             "job_id": job_id,
             "site": site,

@@ -36,10 +36,14 @@ def parse_allow(text: str) -> tuple[IPNetwork, ...]:
     return tuple(networks)
 
 
-def allowed_targets(specs: Sequence[str], allow: Sequence[IPNetwork]) -> TargetSet:
-    """The targets of a request when every address of it lies in ``allow``; else
-    :class:`OutsideAllowList`. The scope rules of the CLI (public addresses, the
-    ``PROVSCAN_ALLOWED_TARGETS`` interlock) apply too."""
+def request_targets(specs: Sequence[str]) -> TargetSet:
+    """The targets of a scan request to a sensor, or :class:`OutsideAllowList` naming the
+    first problem: addresses, networks or ranges only (no host name, no ``@file``), under the
+    scope rules of ``provscan scan`` (:func:`provscan.targets.build_targets`: reserved and
+    multicast space refused, public and CGNAT space refused (a sensor has no
+    ``--allow-public``), the ``PROVSCAN_ALLOWED_TARGETS`` interlock of the process that
+    checks) and at most :data:`MAX_SENSOR_HOSTS` addresses. The same check runs where a
+    schedule is added (CLI), where the central sends a job, and on the sensor."""
     cleaned = [spec.strip() for spec in specs if spec.strip()]
     if not cleaned:
         raise OutsideAllowList("no targets given")
@@ -47,9 +51,22 @@ def allowed_targets(specs: Sequence[str], allow: Sequence[IPNetwork]) -> TargetS
         if not is_address_spec(spec):
             raise OutsideAllowList(f"{spec!r} is not an address, network or range")
     try:
-        targets = build_targets(cleaned, max_hosts=MAX_SENSOR_HOSTS)
+        # the size is checked below: a sensor has no --max-hosts to raise
+        targets = build_targets(cleaned, max_hosts=1 << 128)
     except ProvscanError as exc:
         raise OutsideAllowList(str(exc)) from None
+    if targets.size_upper_bound > MAX_SENSOR_HOSTS:
+        raise OutsideAllowList(
+            f"targets expand to {targets.size_upper_bound} addresses, more than the "
+            f"{MAX_SENSOR_HOSTS} one sensor job scans; narrow them or split them into several"
+        )
+    return targets
+
+
+def allowed_targets(specs: Sequence[str], allow: Sequence[IPNetwork]) -> TargetSet:
+    """The targets of a request (:func:`request_targets`) when every address of it lies in
+    ``allow``; else :class:`OutsideAllowList`."""
+    targets = request_targets(specs)
     for block in targets.blocks:
         inside = any(
             block.first.version == network.version

@@ -81,6 +81,7 @@ from provscan.store.pages import (
     record_totals,
     trend_points,
 )
+from provscan.store.remaining import remaining_devices
 from provscan.store.screenings import Screenings
 from provscan.store.sensors import Fleet
 from provscan.store.users import Accounts, audit_entry
@@ -718,6 +719,18 @@ class Store:
                 session, restricted=restricted, site=site, status=status
             )
 
+    def remaining(self, *, site: str | None = None, status: str | None = None) -> set[str]:
+        """The ids of the restricted devices *remaining* (restricted, not gone, restricted-maker
+        case not verified: :mod:`provscan.store.remaining`, the one definition the inventory,
+        the dashboard and the compliance report count with), of ``site`` / ``status``."""
+        if status is not None and status not in STATUSES:
+            raise StoreRequestError(
+                f"unknown device status {status!r} (one of {', '.join(STATUSES)})"
+            )
+        self.require_site(site)
+        with self._reading("the inventory") as session:
+            return remaining_devices(session, site=site, status=status)
+
     def inventory_page(
         self, after: str | None = None, limit: int = 100, filters: PageFilters | None = None
     ) -> tuple[list[dict[str, Any]], str | None]:
@@ -886,9 +899,30 @@ class Store:
         return to_case(row, events)
 
     def cases(
-        self, *, status: str | None = None, device_id: str | None = None, overdue: bool = False
+        self,
+        *,
+        status: str | None = None,
+        device_id: str | None = None,
+        overdue: bool = False,
+        site: str | None = None,
+        after: int | None = None,
+        limit: int | None = None,
     ) -> list[Case]:
+        """Cases by number; ``site``: of that site's inventory devices; ``after``, ``limit``:
+        the cases numbered above ``after``, at most ``limit`` of them (a page of the API)."""
         query = select(CaseRow).order_by(CaseRow.id)
+        if site is not None:
+            at_site = select(InventoryRow.device_id).where(InventoryRow.site == site)
+            query = query.where(CaseRow.device_id.in_(at_site))
+        if overdue:  # as Case.overdue says it
+            today = datetime.now(UTC).date().isoformat()
+            query = query.where(
+                CaseRow.status != "verified", CaseRow.due.is_not(None), CaseRow.due < today
+            )
+        if after is not None:
+            query = query.where(CaseRow.id > after)
+        if limit is not None:
+            query = query.limit(limit)
         if status == "active":
             query = query.where(CaseRow.status != "verified")
         elif status is not None:
@@ -900,8 +934,7 @@ class Store:
         if device_id is not None:
             query = query.where(CaseRow.device_id == device_id)
         with self._reading("cases") as session:
-            found = [to_case(row) for row in session.scalars(query)]
-        return [case for case in found if case.overdue] if overdue else found
+            return [to_case(row) for row in session.scalars(query)]
 
     def case(self, case_id: int) -> Case:
         with self._reading(f"case {case_id}") as session:

@@ -23,8 +23,10 @@ from sqlalchemy.orm import Session
 
 from provscan.errors import StoreRequestError
 from provscan.model import RESTRICTING_FINDING_EFFECTS
+from provscan.report.contract import VERDICTS
 from provscan.store.cases import Case, to_case
-from provscan.store.models import CaseRow, InventoryRow, ScanRow, ScanTotalsRow
+from provscan.store.models import CaseEventRow, CaseRow, InventoryRow, ScanRow, ScanTotalsRow
+from provscan.store.remaining import remaining_clause
 from provscan.store.views import cases_by_device, device_view
 
 #: Most devices one page may hold.
@@ -55,6 +57,8 @@ class PageFilters:
     manufacturer: str | None = None
     #: A key of :data:`SORTS`, or one with a leading ``-`` (descending).
     sort: str = "site"
+    #: The newest sighting's verdict: restricted, review, unknown or clear.
+    verdict: str | None = None
 
 
 def encode_cursor(site: str | None, ip_key: str, device_id: str) -> str:
@@ -122,6 +126,10 @@ def _check(limit: int, filters: PageFilters) -> None:
     if filters.sort.removeprefix("-") not in SORTS:
         raise StoreRequestError(
             f"unknown order {filters.sort!r} (one of {', '.join(SORTS)}, or -name to reverse)"
+        )
+    if filters.verdict is not None and filters.verdict not in VERDICTS:
+        raise StoreRequestError(
+            f"unknown verdict {filters.verdict!r} (one of {', '.join(VERDICTS)})"
         )
 
 
@@ -210,6 +218,8 @@ def _filtered(query: Select[Any], filters: PageFilters) -> Select[Any]:
         query = query.where(table.c.site == filters.site)
     if filters.status is not None:
         query = query.where(table.c.status == filters.status)
+    if filters.verdict is not None:
+        query = query.where(table.c.verdict == filters.verdict)
     if filters.manufacturer is not None:
         query = query.where(table.c.manufacturer == filters.manufacturer)
     if filters.q:
@@ -285,9 +295,10 @@ def choices(session: Session) -> dict[str, list[str]]:
 
 def dashboard(session: Session, today: str) -> dict[str, Any]:
     """The dashboard's numbers, counted by the database: devices by status, restricted
-    devices by site and by maker, active and overdue cases (``today``: ISO date)."""
+    devices remaining (:mod:`provscan.store.remaining`: the compliance report's headline) by
+    site and by maker, active and overdue cases (``today``: ISO date)."""
     table = InventoryRow.__table__
-    restricted = table.c.restricted.is_(True)
+    restricted = remaining_clause(table)
     by_status: dict[str, int] = dict(
         session.execute(select(table.c.status, func.count()).group_by(table.c.status)).all()
     )
@@ -328,19 +339,20 @@ def _by_count(pair: Any) -> tuple[int, str]:
 
 
 def restricted_by_jurisdiction(session: Session) -> list[dict[str, Any]]:
-    """The restricted devices of the inventory by the jurisdiction and policy of each
-    restricting finding, and whether that finding binds the party the scan was judged for
-    (``binding``: True, False, or None when every measure counted). A device restricted by
-    several measures counts once in each row that names it; ``devices`` of a jurisdiction
-    counts each device once, by its binding findings only. Jurisdictions with the most
-    devices first.
+    """The restricted devices remaining in the inventory (:func:`remaining_clause`, as the
+    compliance report counts them) by the jurisdiction and policy of each restricting
+    finding, and whether that finding binds the party the scan was judged for (``binding``:
+    True, False, or None when every measure counted). A device restricted by several
+    measures counts once in each row that names it; ``devices`` of a jurisdiction counts
+    each device once, by its binding findings only. Jurisdictions with the most devices
+    first.
 
     Counted by groups of devices with the same findings (the database groups them; most
     restricted devices share a handful of finding lists), so the work here is per group."""
     table = InventoryRow.__table__
     as_text = cast(table.c.findings, Text)
     groups = session.execute(
-        select(as_text, func.count()).where(table.c.restricted.is_(True)).group_by(as_text)
+        select(as_text, func.count()).where(remaining_clause(table)).group_by(as_text)
     )
     per_row: dict[tuple[str, str, bool | None], int] = {}
     effects: dict[tuple[str, str, bool | None], set[str]] = {}
@@ -386,14 +398,22 @@ def restricted_by_jurisdiction(session: Session) -> list[dict[str, Any]]:
 
 def current_by_jurisdiction(session: Session) -> list[dict[str, Any]]:
     """:func:`restricted_by_jurisdiction` as kept with the newest scan's totals (the
-    inventory changes only when a scan is stored), counted afresh when that row has none."""
+    inventory changes only when a scan is stored), counted afresh when that row has none or
+    a person verified a case since (``provscan cases update --status verified`` with a
+    scan's proof: the device no longer remains)."""
     kept = session.execute(
-        select(ScanTotalsRow.by_jurisdiction)
+        select(ScanTotalsRow.by_jurisdiction, ScanTotalsRow.at)
         .order_by(ScanTotalsRow.at.desc(), ScanTotalsRow.scan_id.desc())
         .limit(1)
     ).first()
     if kept is not None and kept[0] is not None:
-        return list(kept[0])
+        verified_since = session.scalar(
+            select(func.count())
+            .select_from(CaseEventRow)
+            .where(CaseEventRow.action == "verified", CaseEventRow.at > kept[1])
+        )
+        if not verified_since:
+            return list(kept[0])
     return restricted_by_jurisdiction(session)
 
 
@@ -402,10 +422,14 @@ def _acting_as_text(document: dict[str, Any]) -> str:
 
 
 def record_totals(session: Session, scan: ScanRow, now: datetime) -> None:
-    """Write the inventory's totals after ``scan`` was added (the caller's transaction)."""
+    """Write the inventory's totals after ``scan`` was added (the caller's transaction):
+    ``restricted`` counts the restricted devices remaining (:func:`remaining_clause`), the
+    compliance report's trend point for that scan."""
     table = InventoryRow.__table__
     devices, restricted = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((table.c.restricted, 1), else_=0)), 0))
+        select(
+            func.count(), func.coalesce(func.sum(case((remaining_clause(table), 1), else_=0)), 0)
+        )
     ).one()
     active = CaseRow.status != "verified"
     today = now.date().isoformat()
@@ -439,6 +463,7 @@ class TrendPoint:
     at: datetime
     scan_id: str
     devices: int
+    #: Restricted devices remaining (:mod:`provscan.store.remaining`).
     restricted: int
     #: None: not known (a scan stored before the totals were kept).
     open_cases: int | None

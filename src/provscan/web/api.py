@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
-import tempfile
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, Response, UploadFile
+from fastapi import (
+    APIRouter,
+    Depends,
+    File,
+    Form,
+    HTTPException,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+)
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from provscan.errors import ProvscanError, StoreError, StoreRequestError
+from provscan.report.contract import VERDICTS
 from provscan.screening.verdict import ScreenRow
+from provscan.store.cases import STATES as CASE_STATES
+from provscan.store.inventory import STATUSES
 from provscan.store.pages import MAX_PAGE, PageFilters
 from provscan.store.users import LoginRefused
 from provscan.web.auth import (
@@ -24,6 +36,7 @@ from provscan.web.auth import (
     SESSION_COOKIE,
     Principal,
     client_address,
+    known_query,
     principal,
     require,
     store_message,
@@ -52,6 +65,9 @@ from provscan.web.responses import (
 )
 from provscan.web.security import MAX_BODY_BYTES
 
+if TYPE_CHECKING:
+    from provscan.screening.tables import InputTable
+
 PREFIX = "/api/v1"
 #: Rows a screened upload may hold (the CLI allows more; the web answers in one response).
 MAX_SCREEN_ROWS = 20_000
@@ -76,10 +92,14 @@ class Problem(BaseModel):
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "description": text}
     for status, text in (
-        (400, "a bad value (an unknown status, a damaged cursor, a refused change)"),
+        (
+            400,
+            "a bad value (an unknown status or verdict, a damaged cursor, a refused change) "
+            "or a query parameter the route does not take",
+        ),
         (401, "no or unknown credentials"),
         (403, "the role does not allow it, or a cookie write without its CSRF token"),
-        (404, "no such scan, device or case"),
+        (404, "no such scan, device, case or site"),
         (409, "another scan is running"),
         (413, "the request body is too large"),
     )
@@ -88,14 +108,15 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
 
 def route(method: str, path: str, role: str, **options: Any) -> Callable[[Any], Any]:
     """Register ``path`` for ``role`` and the roles above it (recorded in the OpenAPI
-    document as ``x-provscan-role``, which the tests enumerate)."""
+    document as ``x-provscan-role``, which the tests enumerate); a query parameter the route
+    does not take is refused (:func:`known_query`)."""
     # The success answer is documented by ``responses=ok(Model)`` (provscan.web.responses),
     # not inferred from the ``dict`` the route returns.
     options.setdefault("response_model", None)
     return router.api_route(
         path,
         methods=[method],
-        dependencies=[Depends(require(role))],
+        dependencies=[Depends(require(role)), Depends(known_query)],
         openapi_extra={ROLE_KEY: role},
         **{**options, "responses": {**_PROBLEMS, **options.get("responses", {})}},
     )
@@ -394,12 +415,28 @@ def dashboard(request: Request) -> dict[str, Any]:
     return counts
 
 
+#: Values a filter takes, listed in the OpenAPI document (the store checks them: an unknown
+#: one is a 400 that names them, as an unknown ``sort`` is).
+_VERDICT_VALUES = {"enum": list(VERDICTS)}
+_STATUS_VALUES = {"enum": list(STATUSES)}
+
+
+def _known_site(request: Request, site: str | None) -> None:
+    """404 for a site no stored scan or device names (the known ones listed), as the CLI's
+    ``--site`` refuses it: a mistyped site must not read as a site with nothing in it."""
+    try:
+        store_of(request).require_site(site)
+    except StoreRequestError as exc:
+        raise _not_found(exc, request) from None
+
+
 @route("GET", "/devices", "viewer", responses=ok(DevicePage))
 def list_devices(
     request: Request,
     restricted: bool | None = None,
+    verdict: Annotated[str | None, Query(max_length=16, json_schema_extra=_VERDICT_VALUES)] = None,
     site: Annotated[str | None, Query(max_length=200)] = None,
-    status: Annotated[str | None, Query(max_length=16)] = None,
+    status: Annotated[str | None, Query(max_length=16, json_schema_extra=_STATUS_VALUES)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     maker: Annotated[str | None, Query(max_length=200)] = None,
     sort: Annotated[str, Query(max_length=16)] = "site",
@@ -407,8 +444,12 @@ def list_devices(
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> dict[str, Any]:
     """Inventory devices (the inventory JSON objects), a page at a time; ``next`` is the
-    cursor of the following page, null on the last. ``sort``: site (default), ip, maker,
-    model or status, ``-name`` to reverse; a cursor holds for the order it was made in."""
+    cursor of the following page, null on the last. ``verdict``: restricted, review,
+    unknown or clear (the newest sighting's, as ``provscan inventory`` shows it); ``site``:
+    one that a stored scan named (404 otherwise, with the known ones). ``sort``: site
+    (default), ip, maker, model or status, ``-name`` to reverse; a cursor holds for the
+    order it was made in."""
+    _known_site(request, site)
     filters = PageFilters(
         restricted=restricted,
         site=site,
@@ -416,6 +457,7 @@ def list_devices(
         q=q or None,
         manufacturer=maker,
         sort=sort,
+        verdict=verdict,
     )
     try:
         devices, after = store_of(request).inventory_page(cursor or None, limit, filters)
@@ -456,20 +498,48 @@ def get_diff(
 # --- cases -------------------------------------------------------------------------------
 
 
+_CASE_STATUS_VALUES = {"enum": ["active", *CASE_STATES]}
+
+
 @route("GET", "/cases", "viewer", responses=ok(CaseList))
 def list_cases(
     request: Request,
-    status: Annotated[str | None, Query(max_length=16)] = None,
+    status: Annotated[
+        str | None, Query(max_length=16, json_schema_extra=_CASE_STATUS_VALUES)
+    ] = None,
     device_id: Annotated[str | None, Query(max_length=64)] = None,
+    site: Annotated[str | None, Query(max_length=200)] = None,
     overdue: bool = False,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    cursor: Annotated[str | None, Query(max_length=20)] = None,
 ) -> dict[str, Any]:
+    """Cases by number, a page at a time; ``next`` is the cursor of the following page, null
+    on the last. ``status``: a case state, or ``active`` (every state but verified);
+    ``site``: the cases of that site's devices (404 for a site no stored scan names)."""
     from provscan.compliance.render import case_json
 
+    _known_site(request, site)
+    after = 0
+    if cursor:
+        if not cursor.isdigit() or len(cursor) > 10:
+            raise HTTPException(400, "not a cursor this server gave out")
+        after = int(cursor)
     try:
-        found = store_of(request).cases(status=status, device_id=device_id, overdue=overdue)
+        found = store_of(request).cases(
+            status=status,
+            device_id=device_id,
+            overdue=overdue,
+            site=site,
+            after=after,
+            limit=limit + 1,  # one more: whether there is a next page
+        )
     except StoreRequestError as exc:
         raise HTTPException(400, _said(exc, request)) from None
-    return {"cases": [case_json(case) for case in found]}
+    page = found[:limit]
+    return {
+        "cases": [case_json(case) for case in page],
+        "next": str(page[-1].id) if len(found) > limit else None,
+    }
 
 
 @route("GET", "/cases/{case_id}", "viewer", responses=ok(CaseOut))
@@ -562,38 +632,73 @@ def lookup(request: LookupRequest) -> dict[str, Any]:
 
 @route("POST", "/screen", "analyst", responses=ok(ScreenedRows))
 async def screen(
-    caller: Caller, request: Request, file: Annotated[UploadFile, File()]
+    caller: Caller,
+    request: Request,
+    file: Annotated[UploadFile, File()],
+    sheet: Annotated[str | None, Form(min_length=1, max_length=100)] = None,
 ) -> dict[str, Any]:
-    """Screen an uploaded procurement list (CSV or XLSX): one result row per data row."""
+    """Screen an uploaded procurement list (CSV or XLSX, told apart by content): one result
+    row per data row, and notes on how it was read. ``sheet``: the workbook's sheet to
+    screen (default: its first; the notes say when there are others)."""
     data = await file.read(MAX_BODY_BYTES + 1)
     if len(data) > MAX_BODY_BYTES:
         raise HTTPException(413, "the list is too large")
-    rows = await run_in_threadpool(_screen_bytes, data)
+    if not data:
+        raise HTTPException(400, "the upload is empty: nothing to screen")
+    rows, notes = await run_in_threadpool(_screen_bytes, data, sheet)
     store_of(request).accounts().audit(
         caller.user.name, "screen", client_address(request), None, {"rows": len(rows)}
     )
-    return {"rows": rows}
+    return {"rows": rows, "notes": notes}
 
 
-def _screen_bytes(data: bytes) -> list[dict[str, Any]]:
+#: The CLI's options that messages about a list name, as the web says them.
+_WEB_WORDS = (
+    ("(use --sheet)", "(name another sheet to screen it)"),
+    ("--sheet applies to XLSX files only", "a sheet applies to XLSX files only"),
+    ("; split the list or raise --max-rows", ": split the list"),
+    ("; split the list or raise --max-bytes", ": split the list"),
+)
+
+
+def web_words(text: str) -> str:
+    """A reader's message or note with the CLI's options it suggests put in the web's terms."""
+    for cli, web in _WEB_WORDS:
+        text = text.replace(cli, web)
+    return text
+
+
+def read_upload(data: bytes, sheet: str | None = None) -> InputTable:
+    """An uploaded list read from its bytes: CSV or XLSX by its content (an XLSX is a zip
+    file), never by the client's file name, with the web's limits (rows, bytes, and the
+    reader's own: the unpacked size of a workbook, so no zip bomb); messages call it "the
+    upload". Raises ``ScreenInputError`` (its message in the web's terms)."""
+    from provscan.screening.tables import ScreenInputError, read_table_stream
+
+    try:
+        return read_table_stream(
+            io.BytesIO(data),
+            "the upload",
+            sheet=sheet,
+            max_rows=MAX_SCREEN_ROWS,
+            max_bytes=MAX_BODY_BYTES,
+        )
+    except ScreenInputError as exc:
+        raise ScreenInputError(web_words(str(exc))) from None
+
+
+def _screen_bytes(data: bytes, sheet: str | None) -> tuple[list[dict[str, Any]], list[str]]:
     from provscan.screening.columns import choose_columns
     from provscan.screening.run import screen_table
-    from provscan.screening.tables import read_table
 
     identifier, policies, org_types = _judging(None, None)
-    # The client's file name is never used: the upload is written under a fixed name.
-    with tempfile.TemporaryDirectory(prefix="provscan-screen-") as directory:
-        path = Path(directory) / "upload"
-        path.write_bytes(data)
-        try:
-            table = read_table(path, max_rows=MAX_SCREEN_ROWS, max_bytes=len(data) + 1)
-            columns = choose_columns(table.header)
-        except ProvscanError as exc:
-            # The reader names the file it read: here a temporary path, not the client's.
-            said = str(exc).replace(str(path), "the upload")
-            raise HTTPException(400, said) from None
+    try:
+        table = read_upload(data, sheet)
+        columns = choose_columns(table.header)
+    except ProvscanError as exc:
+        raise HTTPException(400, str(exc)) from None
     rows = screen_table(table, columns, identifier, policies, acting_as=org_types)
-    return [row.model_dump(mode="json") for row in rows]
+    return [row.model_dump(mode="json") for row in rows], [web_words(n) for n in table.notes]
 
 
 # --- reports, policies, knowledge --------------------------------------------------------

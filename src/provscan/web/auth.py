@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.routing import APIRoute
 
 from provscan.store.db import Store
 from provscan.store.users import ROLES, User
@@ -115,3 +116,38 @@ def require(role: str) -> Callable[[Request, Principal], Principal]:
         return caller
 
     return check
+
+
+#: id of a route -> the query parameters it takes (routes live as long as the app).
+_QUERY_NAMES: dict[int, frozenset[str]] = {}
+
+
+def _query_names(route: APIRoute) -> frozenset[str]:
+    """The query parameters ``route`` takes (its own and its dependencies')."""
+    known = _QUERY_NAMES.get(id(route))
+    if known is not None:
+        return known
+    names: set[str] = set()
+    dependants = [route.dependant]
+    while dependants:
+        dependant = dependants.pop()
+        names.update(param.alias for param in dependant.query_params)
+        dependants.extend(dependant.dependencies)
+    _QUERY_NAMES[id(route)] = frozenset(names)
+    return _QUERY_NAMES[id(route)]
+
+
+def known_query(request: Request) -> None:
+    """Refuse (400) a query parameter the route does not take: a misspelt or unsupported
+    filter must not read as "no filter" and answer every row."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    known = _query_names(route)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        takes = f"it takes {', '.join(sorted(known))}" if known else "it takes none"
+        names = ", ".join(repr(name[:40]) for name in unknown[:5])
+        raise HTTPException(
+            400, f"unknown query parameter{'s' if len(unknown) > 1 else ''} {names}: {takes}"
+        )

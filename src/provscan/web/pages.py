@@ -14,7 +14,6 @@ import ipaddress
 import json
 import re
 import secrets
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from functools import cache
@@ -30,6 +29,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 
 from provscan.errors import ProvscanError, StoreRequestError
+from provscan.report.contract import VERDICTS
 from provscan.store.cases import SETTABLE, STATES
 from provscan.store.inventory import STATUSES
 from provscan.store.pages import MAX_PAGE, SORTS, PageFilters, PageWindow
@@ -81,6 +81,14 @@ SCAN_DEVICES = 1000
 DASHBOARD_SCANS = 5
 #: Longest text accepted from a filter box.
 MAX_FILTER = 200
+#: Each verdict as the console names it, and what it means: the words and explanations of
+#: the scan table's groups (``provscan scan``, ``provscan inventory``).
+VERDICT_WORDS = {
+    "restricted": ("restricted", "Restricted", ""),
+    "review": ("review", "To review", "a restricted maker is possible, not established"),
+    "unknown": ("unknown", "Unknown maker", "nothing identified it: check it by hand"),
+    "clear": ("clear", "Clear", ""),
+}
 
 router = APIRouter(include_in_schema=False)
 #: (method, path) -> the weakest role the page admits; None: open to everyone (the login).
@@ -190,6 +198,47 @@ def _refused(request: Request, visitor: Visitor, status: int, message: str) -> H
         title=titles.get(status, "Problem"),
         problem=message,
     )
+
+
+#: What an error page says for the errors raised outside a page (no route, a wrong method).
+_ERRORS = {
+    404: ("Not found", "There is no page at this address."),
+    405: ("Not a page", "This address is a form's target: it does not answer a {method} request."),
+    400: ("Not done", "The request could not be read."),
+    413: ("Too large", "The request is too large."),
+    503: ("Not available", "The store could not answer; try again later."),
+    500: ("Problem", "Something went wrong on the server; the server's log has the details."),
+}
+
+
+def error_page(request: Request, status: int, detail: object = None) -> HTMLResponse:
+    """An error of a console address (not /api) as a page, with the console's menu when a
+    session is open: a missing page, a wrong method, a store that cannot answer. ``detail``:
+    a message meant for people (a string), else the standard one for ``status``."""
+    title, said = _ERRORS.get(status, ("Problem", "The request was refused."))
+    if isinstance(detail, str) and status not in (404, 405, 500, 503):
+        said = detail
+    user, csrf = None, None
+    if status < 500:  # the store may be the problem: no session is looked up then
+        try:
+            found = _session(request)
+        except Exception:  # an error page must not fail in turn
+            found = None
+        if found is not None:
+            user, csrf = found
+    html = (
+        _templates()
+        .get_template("problem.html.j2")
+        .render(
+            title=title,
+            problem=said.format(method=request.method[:10]),
+            user=user,
+            csrf=csrf,
+            here=request.url.path,
+            done=None,
+        )
+    )
+    return HTMLResponse(html, status_code=status)
 
 
 def _to_login() -> Response:
@@ -360,7 +409,11 @@ def dashboard(request: Request) -> Response:
     devices, _ = store.inventory_page(None, DASHBOARD_DEVICES, PageFilters(restricted=True))
     pack = active_pack()
     points, parties = store.trend(TREND_POINTS)
-    judged_for = _console_party()
+    # The verdicts and their "binding" are the stored ones, judged at scan time for the party
+    # each scan names (as the compliance report says); the console's own party judges only
+    # the scans and screenings it starts.
+    stored = sorted({_party_text(party) for party in parties})
+    console_party = _console_party()
     return _render(
         request,
         "dashboard.html.j2",
@@ -368,8 +421,8 @@ def dashboard(request: Request) -> Response:
         title="Dashboard",
         counts=store.dashboard(),
         jurisdictions=store.restricted_by_jurisdiction(),
-        judged_for=judged_for,
-        scans_judged_for=sorted({_party_text(party) for party in parties} - {judged_for}),
+        judged_for=stored or [console_party],
+        console_party=console_party,
         chart=trend_chart(points),
         trend=points,
         devices=devices,
@@ -406,7 +459,10 @@ class DeviceQuery:
     q: str = ""
     site: str = ""
     maker: str = ""
-    restricted: str = ""  # "", "yes", "no"
+    #: "", or one of the verdicts (restricted, review, unknown, clear).
+    verdict: str = ""
+    #: "", "yes", "no": the filter before the verdict one (links made then keep working).
+    restricted: str = ""
     status: str = ""
     sort: str = "site"
     limit: int = PAGE_SIZES[0]
@@ -429,6 +485,7 @@ class DeviceQuery:
             q=_text(params, "q"),
             site=_text(params, "site"),
             maker=_text(params, "maker"),
+            verdict=pick("verdict", ("", *VERDICTS)),
             restricted=pick("restricted", ("", "yes", "no")),
             status=pick("status", ("", *STATUSES)),
             sort=pick("sort", sorts),
@@ -445,6 +502,7 @@ class DeviceQuery:
             q=self.q or None,
             manufacturer=self.maker or None,
             sort=self.sort,
+            verdict=self.verdict or None,
         )
 
     def url(self, path: str = "/devices", **changes: Any) -> str:
@@ -459,7 +517,18 @@ class DeviceQuery:
             changes.setdefault("cursor", "")
         values = replace(self, **changes)
         defaults = DeviceQuery()
-        names = ("q", "site", "maker", "restricted", "status", "sort", "limit", "cursor", "before")
+        names = (
+            "q",
+            "site",
+            "maker",
+            "verdict",
+            "restricted",
+            "status",
+            "sort",
+            "limit",
+            "cursor",
+            "before",
+        )
         pairs = [
             (name, getattr(values, name))
             for name in names
@@ -495,15 +564,21 @@ def devices(request: Request) -> Response:
     query = DeviceQuery.read(request.query_params)
     store = store_of(request)
     problem, status = None, 200
-    try:
-        window = store.inventory_window(
-            query.limit,
-            query.filters(),
-            after=query.cursor or None,
-            before=query.before or None,
-        )
+    window = PageWindow([], None, None)
+    try:  # a mistyped site is not a site with no device (the CLI refuses it too)
+        store.require_site(query.site or None)
     except StoreRequestError as exc:
-        window, problem, status = PageWindow([], None, None), _said(exc, request), 400
+        problem, status = _said(exc, request), 404
+    if problem is None:
+        try:
+            window = store.inventory_window(
+                query.limit,
+                query.filters(),
+                after=query.cursor or None,
+                before=query.before or None,
+            )
+        except StoreRequestError as exc:
+            problem, status = _said(exc, request), 400
     return _render(
         request,
         "devices.html.j2",
@@ -514,9 +589,10 @@ def devices(request: Request) -> Response:
         devices=window.devices,
         next_url=query.url(cursor=window.next) if window.next else None,
         previous_url=query.url(before=window.previous) if window.previous else None,
-        first_page=window.previous is None and status == 200,
+        first_page=window.previous is None and status != 400,  # 400: a bad cursor
         choices=store.device_choices(),
         statuses=STATUSES,
+        verdicts=VERDICT_WORDS,
         page_sizes=sorted(PAGE_SIZES),
         problem=problem,
     )
@@ -545,6 +621,10 @@ def export_devices(request: Request) -> Response:
     fmt = request.query_params.get("format", "csv")
     if fmt not in ("csv", "json"):
         return _refused(request, visitor, 400, "The export is CSV or JSON.")
+    try:
+        store_of(request).require_site(query.site or None)
+    except StoreRequestError as exc:
+        return _refused(request, visitor, 404, _said(exc, request))
     try:
         found = list(_all_devices(request, query))
     except StoreRequestError as exc:
@@ -586,6 +666,7 @@ def _device_answer(
     failed_case: int | None = None,
 ) -> Response:
     from provscan.model import RESTRICTING_FINDING_EFFECTS
+    from provscan.policy.evaluate import REVIEW_NOTE_PREFIX
 
     try:
         device, document, cases = store_of(request).device(device_id)
@@ -599,6 +680,12 @@ def _device_answer(
         and f.get("binding") is not False
     ]
     active = [case for case in cases if case.status != "verified"]
+    # Why a device is to review, as the scan table says it under "To review".
+    review_reasons = [
+        note.removeprefix(REVIEW_NOTE_PREFIX)
+        for note in document.get("notes") or []
+        if isinstance(note, str) and note.startswith(REVIEW_NOTE_PREFIX)
+    ]
     return _render(
         request,
         "device.html.j2",
@@ -610,6 +697,8 @@ def _device_answer(
         cases=cases,
         binding=binding,
         others=len(findings) - len(binding),
+        verdict_words=VERDICT_WORDS,
+        review_reasons=review_reasons if device.verdict == "review" else [],
         summary_cases=active or cases[-1:],
         priority_one=[r for r in document.get("remediation") or [] if r.get("priority") == 1],
         settable=SETTABLE,
@@ -625,6 +714,24 @@ def _device_answer(
 
 def _case_number(text: str) -> int | None:
     return int(text) if text.isdigit() and 1 <= int(text) <= 2**31 - 1 else None
+
+
+@page("GET", "/cases/{case_id}", "viewer")
+def case_page(request: Request, case_id: str) -> Response:
+    """A case by its number: its place on its device's page (where it is shown and changed)."""
+    visitor = _visitor(request, "viewer")
+    if isinstance(visitor, Response):
+        return visitor
+    number = _case_number(case_id)
+    try:
+        if number is None:
+            raise StoreRequestError("no such case")
+        case = store_of(request).case(number)
+    except StoreRequestError:
+        return _refused(request, visitor, 404, "There is no such case.")
+    return RedirectResponse(
+        f"/devices/{_path_part(case.device_id)}#case-{case.id}", status_code=303
+    )
 
 
 @page("POST", "/cases/{case_id}", "analyst")
@@ -1181,27 +1288,24 @@ def screen_form(request: Request) -> Response:
     )
 
 
-def _screen_upload(data: bytes) -> tuple[list[Any], dict[str, bytes]]:
+def _screen_upload(data: bytes, sheet: str | None) -> tuple[list[Any], dict[str, bytes], list[str]]:
     """The screened rows of an uploaded list and its annotated copies (CSV, XLSX), read
-    with the API's limits; the client's file name is never used."""
+    as the API reads one (:func:`provscan.web.api.read_upload`: by content, with its
+    limits); the client's file name is never used."""
     from provscan.screening.columns import choose_columns
     from provscan.screening.run import screen_table
-    from provscan.screening.tables import read_table, render_csv, render_xlsx
-    from provscan.web.api import MAX_SCREEN_ROWS, _judging
+    from provscan.screening.tables import render_csv, render_xlsx
+    from provscan.web.api import _judging, read_upload, web_words
 
     identifier, policies, org_types = _judging(None, None)
-    with tempfile.TemporaryDirectory(prefix="provscan-screen-") as directory:
-        path = Path(directory) / "upload"
-        path.write_bytes(data)
-        try:
-            table = read_table(path, max_rows=MAX_SCREEN_ROWS, max_bytes=len(data) + 1)
-            columns = choose_columns(table.header)
-            rows = screen_table(table, columns, identifier, policies, acting_as=org_types)
-            files = {"csv": render_csv(table, rows), "xlsx": render_xlsx(table, rows, columns)[0]}
-        except ProvscanError as exc:
-            # The reader names the file it read: here a temporary path, not the client's.
-            raise StoreRequestError(str(exc).replace(str(path), "the upload")) from None
-    return rows, files
+    try:
+        table = read_upload(data, sheet)
+        columns = choose_columns(table.header)
+        rows = screen_table(table, columns, identifier, policies, acting_as=org_types)
+        files = {"csv": render_csv(table, rows), "xlsx": render_xlsx(table, rows, columns)[0]}
+    except ProvscanError as exc:
+        raise StoreRequestError(str(exc)) from None
+    return rows, files, [web_words(note) for note in table.notes]
 
 
 @page("POST", "/screen", "analyst")
@@ -1215,10 +1319,12 @@ async def screen(request: Request) -> Response:
         return posted
     visitor, form = posted
     upload = form.get("file")
-    limits = {
+    sheet = _text(form, "sheet", 100) or None
+    limits: dict[str, Any] = {
         "max_mib": MAX_BODY_BYTES // 1_048_576,
         "max_rows": MAX_SCREEN_ROWS,
         "keep_days": KEEP_FOR.days,
+        "sheet": sheet,
     }
     if not isinstance(upload, UploadFile):
         return _render(
@@ -1237,7 +1343,7 @@ async def screen(request: Request) -> Response:
             raise StoreRequestError("the file is empty: nothing to screen")
         if len(data) > MAX_BODY_BYTES:
             raise StoreRequestError("the list is too large")
-        rows, files = await run_in_threadpool(_screen_upload, data)
+        rows, files, notes = await run_in_threadpool(_screen_upload, data, sheet)
     except StoreRequestError as exc:
         return _render(
             request,
@@ -1269,6 +1375,7 @@ async def screen(request: Request) -> Response:
         visitor,
         title="Screened list",
         result=kept,
+        notes=notes,
         **limits,
     )
 

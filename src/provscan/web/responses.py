@@ -149,6 +149,8 @@ class CaseOut(BaseModel):
 
 class CaseList(BaseModel):
     cases: list[CaseOut]
+    #: The cursor of the next page; null on the last.
+    next: str | None
 
 
 class DeviceDetail(BaseModel):
@@ -230,6 +232,8 @@ class DiffOut(BaseModel):
 
 class ScreenedRows(BaseModel):
     rows: list[ScreenRow]
+    #: How the list was read (which sheet of several, merged cells, no header found, ...).
+    notes: list[str]
 
 
 class PolicyList(BaseModel):

@@ -10,6 +10,7 @@ interlock) before anything is sent; discovery (multicast on the server's interfa
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import threading
 import uuid
@@ -17,12 +18,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from provscan.errors import ProvscanError
+from provscan.errors import ProvscanError, TargetError
 from provscan.events import ScanObserver
 from provscan.model import Device, ScanInfo, ScanResult
 from provscan.store.db import Store
 from provscan.store.inventory import coverage_ranges
-from provscan.targets import TargetSet, build_targets, check_scope, is_address_spec
+from provscan.targets import (
+    TargetSet,
+    build_targets,
+    check_scope,
+    is_address_spec,
+    looks_like_address,
+    parse_spec,
+)
 
 #: Scans running at once (each already runs many connections; the server stays responsive).
 MAX_RUNNING = 1
@@ -47,6 +55,9 @@ def check_targets(specs: Sequence[str]) -> TargetSet:
         raise ScanRefused("no targets given")
     for spec in cleaned:
         if not is_address_spec(spec):
+            malformed = _malformed(spec)
+            if malformed:
+                raise ScanRefused(malformed)
             raise ScanRefused(
                 f"{spec!r}: targets from the web are addresses, networks or ranges "
                 "(no host names, no @files)"
@@ -61,6 +72,30 @@ def check_targets(specs: Sequence[str]) -> TargetSet:
             if reason:
                 raise ScanRefused(f"{block.spec}: {reason}")
     return targets
+
+
+def _malformed(spec: str) -> str | None:
+    """Why ``spec``, meant as an address, a network or a range, is not one (the CLI's
+    words: ``bad address '10.0.0.300': ...``); None for text that could be a host name.
+    Only text no name lookup can follow is parsed: a CIDR, text shaped like an address, or
+    a range that starts with an address."""
+    left = spec.partition("-")[0]
+    if spec.startswith("@"):
+        return None  # a file of targets: refused as one below
+    if "/" in spec or looks_like_address(spec) or (left != spec and _is_address(left)):
+        try:
+            parse_spec(spec)
+        except TargetError as exc:
+            return str(exc)
+    return None
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass

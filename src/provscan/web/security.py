@@ -58,7 +58,7 @@ class BodyLimit:
             return
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                await _too_large(send)
+                await _too_large(send, scope)
                 return
         received = 0
 
@@ -74,21 +74,37 @@ class BodyLimit:
         try:
             await self.app(scope, counted, send)
         except _BodyTooLarge:
-            await _too_large(send)
+            await _too_large(send, scope)
 
 
 class _BodyTooLarge(Exception):
     pass
 
 
-async def _too_large(send: Send) -> None:
-    body = b'{"detail":"request body too large"}'
+#: The 413 page of a console address (the API answers JSON); a plain page, as the request
+#: was not read far enough to know its session.
+_TOO_LARGE_PAGE = (
+    '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Too large · provscan'
+    '</title><link rel="stylesheet" href="/static/console.css"></head><body><main id="main">'
+    "<h1>Too large</h1>"
+    f'<p class="problem" role="alert">The request is over {MAX_BODY_BYTES // 1_048_576} MB: '
+    "choose a smaller file.</p>"
+    '<p><a href="/">Back to the dashboard</a></p></main></body></html>\n'
+).encode()
+
+
+async def _too_large(send: Send, scope: Scope) -> None:
+    path = str(scope.get("path", ""))
+    if path == "/api" or path.startswith("/api/"):
+        body, kind = b'{"detail":"request body too large"}', b"application/json"
+    else:
+        body, kind = _TOO_LARGE_PAGE, b"text/html; charset=utf-8"
     await send(
         {
             "type": "http.response.start",
             "status": 413,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", kind),
                 (b"content-length", str(len(body)).encode()),
             ],
         }

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from pydantic import BaseModel
 
-from provscan.web.auth import ROLE_KEY, require, store_of
+from provscan.web.auth import ROLE_KEY, known_query, require, store_of
 
 PREFIX = "/api/v1"
 #: A sensor whose newest heartbeat is older than this is shown as silent.
@@ -28,6 +28,7 @@ class Problem(BaseModel):
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "description": text}
     for status, text in (
+        (400, "a query parameter the route does not take"),
         (401, "no or unknown credentials"),
         (403, "the role does not allow it"),
         (404, "no such site or scan job"),
@@ -39,7 +40,7 @@ def _route(method: str, path: str, role: str) -> Callable[[Any], Any]:
     return router.api_route(
         path,
         methods=[method],
-        dependencies=[Depends(require(role))],
+        dependencies=[Depends(require(role)), Depends(known_query)],
         openapi_extra={ROLE_KEY: role},
         responses=_PROBLEMS,
     )
@@ -58,13 +59,30 @@ def _with_silence(sensor: dict[str, Any], now: datetime) -> dict[str, Any]:
 @_route("GET", "/sites", "viewer")
 def list_sites(request: Request) -> dict[str, Any]:
     """Each site: its sensors (last heartbeat, version, knowledge version, queue depth,
-    silent since) and how many of its scans are queued or running."""
+    silent since), how many of its scans are queued or running, its schedules, and whether
+    stored scans or inventory devices name it (``scanned``: a scan run with ``--site`` makes
+    a site as a sensor or a schedule does)."""
     now = datetime.now(UTC)
-    sites = store_of(request).fleet().sites()
+    store = store_of(request)
+    sites = store.fleet().sites()
+    scanned = set(store.sites())
     for site in sites:
         site["sensors"] = [_with_silence(sensor, now) for sensor in site["sensors"]]
         site["silent"] = not site["sensors"] or all(s["silent"] for s in site["sensors"])
-    return {"sites": sites}
+        site["scanned"] = site["name"] in scanned
+    fleet = {site["name"] for site in sites}
+    sites += [
+        {
+            "name": name,
+            "sensors": [],
+            "jobs": {"queued": 0, "running": 0},
+            "schedules": [],
+            "silent": True,
+            "scanned": True,
+        }
+        for name in scanned - fleet
+    ]
+    return {"sites": sorted(sites, key=lambda site: site["name"])}
 
 
 @_route("GET", "/sensors", "viewer")

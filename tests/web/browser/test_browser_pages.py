@@ -56,16 +56,19 @@ def test_the_devices_table_matches_the_database_and_exports_it(
     every = {ip for (ip,) in console.rows("SELECT ip FROM inventory")}
     addresses = [row[1] for row in _table_rows(page, "#devices-table")]
     assert sorted(addresses) == sorted(every) and len(every) == 5
+    # each device's verdict, in the words of the CLI, as the database keeps it
+    verdicts = dict(console.rows("SELECT ip, verdict FROM inventory"))
+    assert {row[1]: row[8] for row in _table_rows(page, "#devices-table")} == verdicts
     screenshot("devices")
     assert page.evaluate(LAYOUT_PROBLEMS) == []
     # filtered to the restricted devices: the database's restricted ones, no others
-    page.get_by_label("Restricted").select_option("yes")
+    page.get_by_label("Verdict").select_option("restricted")
     page.get_by_role("button", name="Apply filters").click()
-    page.wait_for_url("**/devices?*restricted=yes*")
+    page.wait_for_url("**/devices?*verdict=restricted*")
     shown = _table_rows(page, "#devices-table")
     restricted = {ip for (ip,) in console.rows("SELECT ip FROM inventory WHERE restricted")}
     assert sorted(row[1] for row in shown) == sorted(restricted) and len(restricted) == 3
-    assert {row[8] for row in shown} == {"yes"}
+    assert {row[8] for row in shown} == {"restricted"}
     screenshot("devices-restricted")
     # the export has every device the filters match
     with page.expect_download() as download:
