@@ -287,8 +287,8 @@ class HostTable:
     def initiated(self, ip: str, peer: str | bytes) -> None:
         """``ip`` sent a SYN to ``peer`` (an address's text, or its 4 packed IPv4 bytes)."""
         record = self.hosts.get(ip)
-        if record is None:
-            return
+        if record is None or record.more_peers:
+            return  # past the cap the count reads "more than": a scanner's SYNs cost nothing
         try:
             if isinstance(peer, bytes):
                 key = _IPV4_MAPPED + peer
@@ -302,6 +302,8 @@ class HostTable:
         if peers is None:
             record.peers = bytearray(key)
             return
+        if peers.endswith(key):
+            return  # the peer of its last new SYN again (a scan of that host's ports)
         at = peers.find(key)
         while at >= 0:
             if at % PEER_BYTES == 0:
