@@ -19,8 +19,13 @@ from pathlib import Path
 
 import pytest
 from helpers import SESSION_DEVICES, run_provscan
+from typer.testing import CliRunner
 
+from provscan import pipeline
+from provscan.cli import app
+from provscan.errors import TargetError
 from provscan.lab.server import Lab
+from provscan.targets import build_targets
 
 FAST = ["--timeout", "2", "--host-timeout", "15", "--quiet"]
 #: A loopback address no lab device uses: refused commands must not get as far as a scan.
@@ -101,11 +106,27 @@ def test_no_db_with_db_is_a_usage_error(command: list[str], tmp_path: Path) -> N
 # -- 3. scope before size ------------------------------------------------------------------
 
 
-def test_an_out_of_scope_range_is_refused_for_its_scope_not_its_size() -> None:
-    # 10.0.0.0/8 is data only: the interlock (conftest: loopback only) refuses it unsent
-    result = run_provscan("scan", "10.0.0.0/8", "--no-db", *FAST)
-    line = _fails(result, 2, "refusing target 10.0.0.0/8", "PROVSCAN_ALLOWED_TARGETS")
-    assert "--max-hosts" not in line
+def test_an_out_of_scope_range_is_refused_for_its_scope_not_its_size(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 10.0.0.0/8 is data only. The command runs in this process with the scan itself
+    # replaced by a failure, so that even if the refusal regressed nothing would be sent.
+    def never(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("an out-of-scope target reached the scan")
+
+    monkeypatch.setenv("PROVSCAN_ALLOWED_TARGETS", "127.0.0.0/8,::1/128")
+    monkeypatch.setattr(pipeline, "run_scan", never)
+    monkeypatch.setattr(pipeline, "run_interruptibly", never)
+    with pytest.raises(TargetError) as refused:
+        build_targets(["10.0.0.0/8"])
+    assert "PROVSCAN_ALLOWED_TARGETS" in str(refused.value)
+    assert "--max-hosts" not in str(refused.value)
+    done = CliRunner().invoke(app, ["scan", "10.0.0.0/8", "--no-db", *FAST])
+    assert done.exit_code == 2, done.output
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("provscan: error: "), lines
+    assert "refusing target 10.0.0.0/8" in lines[0] and "PROVSCAN_ALLOWED_TARGETS" in lines[0]
+    assert "--max-hosts" not in lines[0]
     # an allowed range that is too large still says so
     result = run_provscan("scan", "127.0.0.0/8", "--no-db", *FAST)
     _fails(result, 2, "--max-hosts")
