@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import inspect
 import ssl
 import time
 import warnings
@@ -74,7 +75,15 @@ class BoundedStream:
 
     async def _guard(self, awaitable: Awaitable[T]) -> T:
         try:
-            return await asyncio.wait_for(awaitable, timeout=self._timeout())
+            timeout = self._timeout()
+        except ProbeTimeout:
+            # the read or drain the caller made is never started: closed here, or it would be
+            # collected un-awaited (a RuntimeWarning under load, when deadlines pass)
+            if inspect.iscoroutine(awaitable):
+                awaitable.close()
+            raise
+        try:
+            return await asyncio.wait_for(awaitable, timeout=timeout)
         except TimeoutError as exc:
             raise ProbeTimeout("no data before the read timeout") from exc
         except (ConnectionResetError, BrokenPipeError) as exc:
