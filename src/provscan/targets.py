@@ -58,7 +58,25 @@ class TargetBlock:
             yield cls(value)
 
 
-def _parse_address(text: str) -> IPAddress:
+class TooManyTargets(TargetError):
+    """Targets that expand to more than ``limit`` addresses (``addresses`` of them): each
+    caller says what its user can do about it (the message speaks to the command line)."""
+
+    def __init__(self, addresses: int, limit: int) -> None:
+        super().__init__(
+            f"targets expand to {addresses} addresses, more than --max-hosts {limit}; "
+            "narrow the targets or raise --max-hosts"
+        )
+        self.addresses = addresses
+        self.limit = limit
+
+    def __reduce__(self) -> tuple[type[TooManyTargets], tuple[int, int]]:
+        return type(self), (self.addresses, self.limit)  # copied or pickled whole
+
+
+def parse_address(text: str) -> IPAddress:
+    """The IPv4 or IPv6 address ``text`` is (brackets around it allowed: ``[::1]``);
+    ValueError for anything else, a host name included (never looked up)."""
     return ipaddress.ip_address(text.strip("[]"))
 
 
@@ -69,7 +87,7 @@ def _resolve(name: str) -> list[IPAddress]:
         raise TargetError(f"cannot resolve host name {name!r}: {exc}") from exc
     seen: list[IPAddress] = []
     for info in infos:
-        address = _parse_address(str(info[4][0]).split("%")[0])
+        address = parse_address(str(info[4][0]).split("%")[0])
         if address not in seen:
             seen.append(address)
     return seen
@@ -91,12 +109,12 @@ def parse_spec(spec: str) -> list[TargetBlock]:
     if "-" in spec and not spec.startswith("["):
         left, _, right = spec.partition("-")
         try:
-            first = _parse_address(left)
+            first = parse_address(left)
         except ValueError:
             first = None
         if first is not None:
             try:
-                last = _parse_address(right)
+                last = parse_address(right)
             except ValueError:
                 if first.version == 4 and right.isdigit() and 0 <= int(right) <= 255:
                     last = ipaddress.IPv4Address(int(first) & 0xFFFFFF00 | int(right))
@@ -108,7 +126,7 @@ def parse_spec(spec: str) -> list[TargetBlock]:
                 raise TargetError(f"bad range {spec!r}: end is before start")
             return [TargetBlock(spec, first, last)]
     try:
-        address = _parse_address(spec)
+        address = parse_address(spec)
         return [TargetBlock(spec, address, address)]
     except ValueError:
         if looks_like_address(spec):
@@ -364,7 +382,7 @@ class TargetSet:
         """True for an address (text or object) that iterating the set would yield."""
         if isinstance(address, str):
             try:
-                parsed: IPAddress = _parse_address(address.split("%", 1)[0])
+                parsed: IPAddress = parse_address(address.split("%", 1)[0])
             except ValueError:
                 return False  # a host name, or no address at all
         elif isinstance(address, IPAddress):
@@ -491,10 +509,7 @@ def build_targets(
             if reason:
                 raise TargetError(f"refusing target {block.spec}: {reason}")
     if targets.size_upper_bound > max_hosts:
-        raise TargetError(
-            f"targets expand to {targets.size_upper_bound} addresses, more than --max-hosts "
-            f"{max_hosts}; narrow the targets or raise --max-hosts"
-        )
+        raise TooManyTargets(targets.size_upper_bound, max_hosts)
     return targets
 
 

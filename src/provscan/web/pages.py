@@ -706,7 +706,28 @@ def _device_answer(
         problem=problem,
         failed_case=failed_case,
         safe_link=_safe_link,
+        matched_by=_matched_by(device.match_rule),
     )
+
+
+#: The inventory's match rules (provscan.store.inventory) in words, part by part.
+_MATCH_PARTS = {
+    "mac": "MAC address",
+    "serial": "serial number",
+    "address": "address at its site",
+    "maker": "maker",
+    "model": "model",
+}
+
+
+def _matched_by(rule: str) -> str:
+    """How the inventory tells this device from the others across scans: ``new`` (no
+    earlier sighting matched it) or what matched (``mac``, ``address+maker+model`` ...)."""
+    if rule == "new":
+        return "a new device: no earlier sighting matched it"
+    parts = [_MATCH_PARTS.get(part, part) for part in rule.split("+")]
+    listed = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
+    return f"matched to its earlier sightings by {listed}"
 
 
 # --- cases -------------------------------------------------------------------------------
@@ -796,10 +817,14 @@ def cases_board(request: Request) -> Response:
     site = _text(params, "site", 64) or None
     after = params.get("after", "")[:200] if one_state else ""
     store = store_of(request)
-    counts = store.case_counts(site)
     columns: list[dict[str, Any]] = []
     problem, status = None, 200
-    for name in (state,) if one_state else STATES:
+    try:  # a mistyped site is not a site with no case (the API and the devices page agree)
+        store.require_site(site)
+    except StoreRequestError as exc:
+        problem, status = _said(exc, request), 404
+    counts = store.case_counts(site) if problem is None else {}
+    for name in () if problem else (state,) if one_state else STATES:
         try:
             found = store.cases_page(
                 name,
@@ -831,7 +856,7 @@ def cases_board(request: Request) -> Response:
         "cases.html.j2",
         visitor,
         status,
-        title=title + (f" at {site}" if site else ""),
+        title=title + (f" at {site}" if site and status != 404 else ""),
         columns=columns,
         places=store.device_places(on_board),
         one_state=one_state,
@@ -1119,9 +1144,11 @@ def site_page(request: Request, name: str) -> Response:
     visitor = _visitor(request, "viewer")
     if isinstance(visitor, Response):
         return visitor
+    from provscan.web.sites import unknown_site
+
     site = next((s for s in _sites(request) if s["name"] == name[:64]), None)
     if site is None:
-        return _refused(request, visitor, 404, "There is no such site.")
+        return _refused(request, visitor, 404, unknown_site(request, name[:64]) or "")
     fleet = store_of(request).fleet()
     return _render(
         request,

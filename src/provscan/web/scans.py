@@ -10,7 +10,6 @@ interlock) before anything is sent; discovery (multicast on the server's interfa
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import threading
 import uuid
@@ -25,10 +24,12 @@ from provscan.store.db import Store
 from provscan.store.inventory import coverage_ranges
 from provscan.targets import (
     TargetSet,
+    TooManyTargets,
     build_targets,
     check_scope,
     is_address_spec,
     looks_like_address,
+    parse_address,
     parse_spec,
 )
 
@@ -64,6 +65,14 @@ def check_targets(specs: Sequence[str]) -> TargetSet:
             )
     try:
         targets = build_targets(cleaned, max_hosts=MAX_WEB_HOSTS)
+    except TooManyTargets as exc:
+        # the CLI's words would say "raise --max-hosts": the console has no such option
+        raise ScanRefused(
+            f"targets expand to {exc.addresses} addresses; a scan from the console covers at "
+            f"most {exc.limit}: split them into several scans of up to {exc.limit} addresses "
+            "each, or ask an administrator to scan the whole range with "
+            "`provscan scan --max-hosts N`"
+        ) from None
     except ProvscanError as exc:
         raise ScanRefused(str(exc)) from None
     for block in targets.blocks:
@@ -79,23 +88,22 @@ def _malformed(spec: str) -> str | None:
     words: ``bad address '10.0.0.300': ...``); None for text that could be a host name.
     Only text no name lookup can follow is parsed: a CIDR, text shaped like an address, or
     a range that starts with an address."""
-    left = spec.partition("-")[0]
     if spec.startswith("@"):
         return None  # a file of targets: refused as one below
-    if "/" in spec or looks_like_address(spec) or (left != spec and _is_address(left)):
+    left, dash, _ = spec.partition("-")
+    shaped = "/" in spec or looks_like_address(spec)
+    if dash and not shaped:
+        try:
+            parse_address(left)  # a range that starts with an address
+            shaped = True
+        except ValueError:
+            pass
+    if shaped:
         try:
             parse_spec(spec)
         except TargetError as exc:
             return str(exc)
     return None
-
-
-def _is_address(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 @dataclass

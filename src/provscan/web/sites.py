@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from pydantic import BaseModel
 
-from provscan.web.auth import ROLE_KEY, known_query, require, store_of
+from provscan.errors import StoreRequestError
+from provscan.web.auth import ROLE_KEY, known_query, require, store_message, store_of
 
 PREFIX = "/api/v1"
 #: A sensor whose newest heartbeat is older than this is shown as silent.
@@ -85,10 +86,39 @@ def list_sites(request: Request) -> dict[str, Any]:
     return {"sites": sorted(sites, key=lambda site: site["name"])}
 
 
+def unknown_site(request: Request, name: str) -> str | None:
+    """Why ``name`` is no site, or None for a known one: a stored scan or device names it
+    (the store's rule for ``site=`` on ``/devices`` and ``/cases``, whose words list those),
+    or a sensor, a schedule or a scan sent to a site made it (listed after them)."""
+    store = store_of(request)
+    try:
+        store.require_site(name)
+    except StoreRequestError as exc:
+        fleet = sorted({site["name"] for site in store.fleet().sites()} - set(store.sites()))
+        if name in fleet:
+            return None
+        detail = store_message(exc, request)
+        if fleet:
+            detail += "; sites with a sensor or a schedule but no stored scan: " + ", ".join(fleet)
+        same = [site for site in fleet if site.casefold() == name.casefold()]
+        return detail + (f" (did you mean {same[0]!r}?)" if same else "")
+    return None
+
+
+def require_site(request: Request, name: str | None) -> None:
+    """404 for a site nothing names (:func:`unknown_site`): a mistyped site must not read as
+    a quiet one."""
+    detail = None if name is None else unknown_site(request, name)
+    if detail is not None:
+        raise HTTPException(404, detail)
+
+
 @_route("GET", "/sensors", "viewer")
 def list_sensors(
     request: Request, site: Annotated[str | None, Query(max_length=64)] = None
 ) -> dict[str, Any]:
+    """The sensors (of one ``site``: 404 for a site nothing names, the known ones listed)."""
+    require_site(request, site)
     now = datetime.now(UTC)
     return {"sensors": [_with_silence(s, now) for s in store_of(request).fleet().sensors(site)]}
 
@@ -99,7 +129,9 @@ def site_jobs(
     name: Annotated[str, PathParam(min_length=1, max_length=64)],
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
-    """The scans sent to a site, newest first."""
+    """The scans sent to a site, newest first (404 for a site nothing names, the known ones
+    listed)."""
+    require_site(request, name)
     jobs = store_of(request).fleet().jobs(site=name, limit=limit)
     return {"jobs": [job.to_json() for job in jobs]}
 
