@@ -122,8 +122,9 @@ def test_knowledge_status_values_wrap_under_themselves(
     (directory,) = [line for line in lines if line.startswith("Data directory:")]
     assert status["path"] in directory.split()
     assert f"{status['knowledge_home']})" in _words(lines).split()
-    # into a pipe a value stays on its line, whole for grep
-    piped = _provscan(width, "knowledge", "status").stdout.splitlines()
+    # into a pipe without COLUMNS a value stays on its line, whole for grep (with COLUMNS
+    # it wraps like the tables: tests/test_cli_review3_kev.py)
+    piped = run_provscan("knowledge", "status", unset=("LINES", "COLUMNS")).stdout.splitlines()
     assert f"Verification:        {status['summary']}" in piped
 
 

@@ -51,7 +51,7 @@ def first_line(*args: str) -> str:
     ("acting_as", "verdict", "judged_for"),
     [
         ([], "RESTRICTED", "a national government body, the default"),
-        (["--as", "ca:individual"], "NOT RESTRICTED", "ca:individual"),
+        (["--as", "ca:individual"], "CLEAR", "ca:individual"),
         (["--as", "us:federal-contractor"], "RESTRICTED", "us:federal-contractor"),
         (["--as", "all"], "RESTRICTED", "anyone (every measure counts)"),
     ],
@@ -89,7 +89,7 @@ def test_a_report_keeps_the_party_it_was_judged_for(lab: Lab, tmp_path: Path) ->
     # Then explain --from says so, with or without the same --as
     for extra in ([], ["--as", "ca:individual"]):
         line = first_line("--from", str(report), HIKVISION, *extra)
-        assert line.startswith(f"{HIKVISION}: NOT RESTRICTED (as ca:individual)")
+        assert line.startswith(f"{HIKVISION}: CLEAR (as ca:individual)")
     # And another --as is refused in one line: a report is not judged again
     other = run("explain", "--from", str(report), HIKVISION, "--as", "ca:federal-institution")
     assert other.returncode == 2 and other.stdout == ""

@@ -304,7 +304,7 @@ def scan(
             rate_per_second=rate,
         )
         policy_ids = parse_policy_ids(policy)
-        org_types = resolve_acting_as(acting_as)
+        org_types = resolve_acting_as(acting_as, policy_ids)
         credential_store = _load_credentials(credentials)
         observer = scan_observer(quiet)
         # The first Ctrl-C stops the scan: what it learned is printed and stored, marked

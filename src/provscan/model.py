@@ -126,11 +126,24 @@ class Finding:
     binding: bool | None = None
     #: ISO date by which the measure requires removal or an end of use, when it sets one.
     deadline: str | None = None
+    #: What must hold for the measure to restrict this device that the tool cannot tell (the
+    #: measure covers only some kinds of its makers' equipment and the device's kind is not
+    #: known; or only equipment acquired after a day, for a device found installed): "it is a
+    #: uas", "it was acquired after 2023-12-21". None: nothing. Such a finding never makes a
+    #: device restricted on its own: the device is to be reviewed.
+    condition: str | None = None
 
     @property
     def restricts(self) -> bool:
         """Whether this finding restricts the device for the user: a restricting effect, from
-        a measure that binds them (or, when they did not say who they are, binds anyone)."""
+        a measure that binds them (or, when they did not say who they are, binds anyone),
+        with no condition the tool cannot tell."""
+        return self.restricts_if_so and self.condition is None
+
+    @property
+    def restricts_if_so(self) -> bool:
+        """Whether the finding restricts the device for the user once its ``condition`` (if
+        any) holds."""
         return self.effect in RESTRICTING_FINDING_EFFECTS and self.binding is not False
 
 

@@ -267,13 +267,16 @@ def run_import(
     acting_as: Sequence[str] = (),
     service_probes: ServiceProbes | None = None,
     columns: Mapping[str, str] | None = None,
+    sheet: str | None = None,
 ) -> ScanResult:
     """Read what other tools saw (``files``: each path with its format, None to detect it)
     and identify every device in them, posture included. Nothing is sent anywhere; the
     result (kind ``import``) covers no address: an import proves no absence. ``columns``:
     the columns of a table the user named (``ip``, ``mac``, ``maker``, ``model``: a header
-    name, a number or a letter, as ``provscan screen`` takes them)."""
+    name, a number or a letter, as ``provscan screen`` takes them). ``sheet``: the sheet of
+    the XLSX workbooks to read (default: the first)."""
     from provscan.importers import FORMAT_LABELS, ImportFileError, merge_records, read_file
+    from provscan.importers.csv_table import WorkbookSheet
     from provscan.importers.interface import MAX_FILE_BYTES, MAX_RECORDS
     from provscan.report.wording import plural
     from provscan.screening.columns import choose_columns, resolve_column
@@ -293,17 +296,22 @@ def run_import(
             roles[key]: resolve_column(spec, header) for key, spec in named.items() if key in roles
         }
 
-    def workbook(
-        path: Path, header_words: Sequence[str]
-    ) -> tuple[list[str], list[list[str]], list[int]]:
+    def workbook(path: Path, header_words: Sequence[str]) -> WorkbookSheet:
         # the reader `provscan screen` uses: bounded, zip bombs and .xls refused, merged cells
         try:
             table = read_table(
-                path, max_rows=MAX_RECORDS, max_bytes=MAX_FILE_BYTES, header_names=header_words
+                path,
+                sheet=sheet,
+                max_rows=MAX_RECORDS,
+                max_bytes=MAX_FILE_BYTES,
+                header_names=header_words,
             )
         except ScreenInputError as exc:
             raise ImportFileError(str(exc)) from None
-        return (table.header, table.rows, table.row_numbers)
+        title = table.sheet or ""
+        return WorkbookSheet(
+            table.header, table.rows, table.row_numbers, title, table.sheets or (title,)
+        )
 
     started = datetime.now(UTC)
     knowledge = knowledge or load_knowledge()
@@ -321,11 +329,16 @@ def run_import(
         )
         for path, fmt in files
     ]
+    if sheet is not None and not any(done.sheet is not None for done in read):
+        raise ImportFileError(
+            f"--sheet {sheet!r} names a sheet of an XLSX workbook: no FILE is one"
+        )
     evidence = merge_records([record for done in read for record in done.records])
     notes: list[str] = []
     for done in read:
-        label = FORMAT_LABELS[done.format]
-        notes.append(f"imported from {label} {done.path}: {plural(len(done.records), 'record')}")
+        label = FORMAT_LABELS[done.format] if done.sheet is None else "XLSX"
+        where = done.path if done.sheet is None else f"{done.path} (sheet {done.sheet!r})"
+        notes.append(f"imported from {label} {where}: {plural(len(done.records), 'record')}")
         notes.extend(done.notes)
     for source, count in sorted(evidence.without_address.items()):
         notes.append(

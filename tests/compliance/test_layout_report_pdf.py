@@ -96,7 +96,7 @@ def _store(rendered: Rendered) -> Store:
 
 
 def test_priority_list_models_and_addresses_are_whole(rendered: Rendered) -> None:
-    priority = _section(rendered.pages, "2. Priority list", "3. Devices")
+    priority = _section(rendered.pages, "2. Priority list", "3. To review")
     with _store(rendered) as store:
         devices = [d for d in store.inventory() if d.restricted]
     assert len(devices) == len(LAB_IDS)
@@ -107,7 +107,7 @@ def test_priority_list_models_and_addresses_are_whole(rendered: Rendered) -> Non
 
 
 def test_methodology_names_each_scan_by_a_whole_id_prefix(rendered: Rendered) -> None:
-    methodology = _section(rendered.pages, "5. Methodology", "Knowledge and tool")
+    methodology = _section(rendered.pages, "7. Methodology", "Knowledge and tool")
     prefix = rendered.scan_id[:SHOWN_ID]
     assert f"{prefix} " in methodology  # whole, and not cut with "…"
     assert f"{prefix}…" not in methodology
@@ -115,7 +115,7 @@ def test_methodology_names_each_scan_by_a_whole_id_prefix(rendered: Rendered) ->
 
 
 def test_measure_effects_are_whole(rendered: Rendered) -> None:
-    measures = _section(rendered.pages, "4. Measures cited", "5. Methodology")
+    measures = _section(rendered.pages, "6. Measures cited", "7. Methodology")
     for effect in ("procurement-ban", "removal-order", "use-ban"):
         assert effect in measures
     assert "procuremen t-ban" not in measures and "removal- order" not in measures
@@ -150,7 +150,7 @@ def test_one_scan_is_said_not_drawn(rendered: Rendered) -> None:
 def _device_pages(rendered: Rendered) -> list[range]:
     """The pages of each device section, in order."""
     starts = [i for i, page in enumerate(rendered.pages) if "Device id dev-" in page]
-    ends = [*starts[1:], next(i for i, p in enumerate(rendered.pages) if "4. Measures cited" in p)]
+    ends = [*starts[1:], next(i for i, p in enumerate(rendered.pages) if "6. Measures cited" in p)]
     return [range(start, end) for start, end in zip(starts, ends, strict=True)]
 
 
@@ -195,15 +195,15 @@ _BROKEN_DATE = re.compile(r"\b\d{4}-(?:\s|\d\s|\d{2}-\s|\d{2}-\d\s)")
 def test_dates_are_never_broken(rendered: Rendered) -> None:
     text = " ".join(rendered.pages)
     assert not _BROKEN_DATE.search(text), _BROKEN_DATE.search(text)
-    # each measure's date in force is whole in section 4
-    measures = _section(rendered.pages, "4. Measures cited", "5. Methodology")
+    # each measure's date in force is whole in section 6
+    measures = _section(rendered.pages, "6. Measures cited", "7. Methodology")
     in_force = re.findall(r'class="nowrap in-force"><span class="nobr">([^<]+)<', rendered.html)
     assert sum(bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", day)) for day in in_force) >= 5
     for day in in_force:
         assert day in measures.split(), day
     # each case event's time: the date whole, then the time of day
     stamps = re.findall(
-        r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", _section(rendered.pages, "3. Devices", "4. Measures")
+        r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", _section(rendered.pages, "5. Devices", "6. Measures")
     )
     assert len(stamps) >= len(LAB_IDS)
 
@@ -260,7 +260,7 @@ def test_priority_list_follows_the_summary_on_its_page(rendered: Rendered) -> No
     assert "Restricted devices over time" in pages[1] and "By maker" not in pages[1]
     summary_ends = next(i for i, page in enumerate(pages) if "By maker" in page)
     assert "2. Priority list" in pages[summary_ends]
-    listed = _section(pages, "2. Priority list", "3. Devices")
+    listed = _section(pages, "2. Priority list", "3. To review")
     assert all(device_ip in listed for device_ip in _restricted_ips(rendered))
     assert "2. Priority list" not in " ".join(pages[summary_ends + 1 :])
 

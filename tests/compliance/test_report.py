@@ -471,7 +471,16 @@ def test_xlsx_has_a_sheet_per_section_with_every_row(store: Store, truth: Expect
 
     data = render_report(store, fmt="xlsx", now=NOW)
     book = load_workbook(io.BytesIO(data))
-    assert book.sheetnames == ["Summary", "Priority", "Devices", "Cases", "Scans", "Methodology"]
+    assert book.sheetnames == [
+        "Summary",
+        "Priority",
+        "To review",
+        "Closed cases",
+        "Devices",
+        "Cases",
+        "Scans",
+        "Methodology",
+    ]
     summary = {row[0]: row[1] for row in book["Summary"].iter_rows(values_only=True) if row[0]}
     assert summary["Restricted devices remaining"] == len(truth.remaining)
     assert summary["Open cases"] == truth.cases_open
@@ -493,9 +502,10 @@ def test_xlsx_has_a_sheet_per_section_with_every_row(store: Store, truth: Expect
 
 def test_markdown_has_the_sections_and_escapes(store: Store, truth: Expected) -> None:
     text = render_report(store, fmt="md", now=NOW).decode()
-    for heading in ("## 1. Executive summary", "## 2. Priority list", "## 3. Devices"):
+    for heading in ("## 1. Executive summary", "## 2. Priority list", "## 3. To review"):
         assert heading in text
-    assert "## 4. Measures cited" in text and "## 5. Methodology" in text
+    assert "## 4. Closed cases" in text and "## 5. Devices" in text
+    assert "## 6. Measures cited" in text and "## 7. Methodology" in text
     assert (
         f"As of {truth.as_of.isoformat()}, {len(truth.remaining)} restricted devices remain."
         in text

@@ -55,7 +55,7 @@ def test_bundled_words_are_read_by_position() -> None:
 def test_every_group_has_a_language_a_rationale_and_a_source() -> None:
     document = yaml.safe_load((DEFAULT_DATA_DIR / MENTION_WORDS_FILE).read_text("utf-8"))
     languages = {entry["language"] for entry in document["groups"]}
-    assert languages == {"en", "zh"}
+    assert languages == {"en", "fr", "es", "de", "zh"}
     for entry in document["groups"]:
         assert entry["rationale"].strip() and entry["sources"], entry["id"]
 

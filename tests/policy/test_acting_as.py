@@ -52,7 +52,10 @@ HIKVISION_VERDICTS: list[tuple[str, bool, set[str]]] = [
     ("ca:business", False, set()),
     ("ca:provincial-or-municipal-body", False, set()),
     ("ca:telecom-provider", False, set()),
-    ("ca-qc:public-body", True, {"ca-qc"}),
+    # Québec bars equipment acquired after 21 Dec 2023 and has older units risk-assessed: for
+    # an installed camera that is a condition the evidence cannot settle (review); a purchase
+    # is restricted (see test_quebec_restricts_a_purchase_and_reviews_an_installed_camera).
+    ("ca-qc:public-body", False, set()),
     ("us:federal-agency", True, {"us"}),
     ("us:federal-contractor", True, {"us"}),
     ("us:federal-grantee", True, {"us"}),
@@ -324,3 +327,30 @@ def test_anzu_drones_are_only_a_possible_dji_relabel() -> None:
     row = judge_product(IDENTIFIER.identify("Anzu Robotics Raptor T drone"), POLICIES)
     assert row.status in ("review", "unknown")
     assert row.restricted is None
+
+
+def test_quebec_restricts_a_purchase_and_reviews_an_installed_camera() -> None:
+    # Given a Québec public body and the same Hikvision camera
+    installed = judge(
+        HIKVISION_CAMERA, POLICIES, countries=COUNTRIES, acting_as=("ca-qc:public-body",)
+    )
+    # Found installed: not restricted, to be reviewed, the condition stated on the finding
+    assert not installed.restricted
+    (finding,) = [f for f in installed.findings if f.policy == "ca-qc"]
+    assert finding.binding is True and finding.effect == "use-ban"
+    assert finding.condition == "it was acquired after 2023-12-21"
+    assert not finding.restricts and finding.restricts_if_so
+    review = [n for n in installed.notes if n.startswith("review: ")]
+    assert len(review) == 1 and "it was acquired after 2023-12-21" in review[0]
+    assert not any(n.startswith("context only") and "ca-qc" in n for n in installed.notes)
+    # Being bought now (screening): restricted outright, no condition
+    bought = assess(
+        (MakerCandidate("Hikvision", "hikvision"),),
+        POLICIES,
+        device_type="camera",
+        countries=COUNTRIES,
+        acting_as=("ca-qc:public-body",),
+        installed=False,
+    )
+    assert bought.every_candidate_restricted and bought.restricting_policies == ["ca-qc"]
+    assert not bought.conditional

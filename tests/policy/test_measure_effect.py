@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from typer.testing import CliRunner
 
 from provscan.cli import app
 from provscan.errors import KnowledgeError
-from provscan.knowledge.loader import DEFAULT_DATA_DIR, load_knowledge
+from provscan.knowledge.loader import load_knowledge
 from provscan.knowledge.policies import NON_RESTRICTING_EFFECTS, RESTRICTING_EFFECTS
 from provscan.model import Device, ScanInfo, ScanResult
 from provscan.policy.evaluate import findings_for_family, judge
@@ -65,15 +64,6 @@ def test_measures_that_say_no_ban_or_report_as_context_are_context() -> None:
     assert all(measure.effect == "context" for measure in said_context)
     # Binding bans stay restricting.
     assert all(m.restricts for m in KNOWLEDGE.policies["us"].measures)
-
-
-@pytest.fixture
-def data_copy(tmp_path: Path) -> Path:
-    target = tmp_path / "data"
-    shutil.copytree(DEFAULT_DATA_DIR, target)
-    shutil.rmtree(target / "fingerprints")
-    (target / "fingerprints").mkdir()
-    return target
 
 
 def _edit_policies(data_dir: Path, change: Callable[[Any], None]) -> str:

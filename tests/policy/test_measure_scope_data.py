@@ -3,7 +3,6 @@ measure says whom it binds, "Not binding" binds nobody, a measure names somethin
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,19 +11,9 @@ import pytest
 import yaml
 
 from provscan.errors import KnowledgeError
-from provscan.knowledge.loader import DEFAULT_DATA_DIR, load_knowledge
+from provscan.knowledge.loader import load_knowledge
 
 KNOWLEDGE = load_knowledge()
-
-
-@pytest.fixture
-def data_copy(tmp_path: Path) -> Path:
-    target = tmp_path / "data"
-    shutil.copytree(DEFAULT_DATA_DIR, target)
-    shutil.rmtree(target / "fingerprints")
-    (target / "fingerprints").mkdir()
-    (target / "manifest.yaml").unlink(missing_ok=True)
-    return target
 
 
 def _refused(data_dir: Path, change: Callable[[Any], None]) -> str:

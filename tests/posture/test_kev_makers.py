@@ -40,7 +40,7 @@ ISSUE_CVES = {
 
 
 def _statuses(maker: str, model: str | None, firmware: str | None) -> dict[str, str]:
-    device = Device(ip="10.0.0.5", manufacturer=maker, model=model)
+    device = Device(ip="10.0.0.5", confidence=0.9, manufacturer=maker, model=model)
     return {
         v.cve: v.status for v in match_vulnerabilities(device, KNOWLEDGE.vulnerabilities, firmware)
     }
@@ -128,7 +128,9 @@ def test_verdicts_follow_the_published_ranges(
 
 
 def test_an_end_of_life_product_gets_a_replace_item_that_says_when_it_was_stated() -> None:
-    device = Device(ip="10.0.0.6", manufacturer="Edimax", model="IC-7100", firmware="2.02")
+    device = Device(
+        ip="10.0.0.6", confidence=0.9, manufacturer="Edimax", model="IC-7100", firmware="2.02"
+    )
     assessed = assess_device(device, KNOWLEDGE)
     replace = [r for r in assessed.remediation if r.action == "replace"]
     assert any(r.reason == "end of life (stated 2025-03-04)" for r in replace), replace
@@ -144,14 +146,16 @@ def test_an_end_of_life_product_gets_a_replace_item_that_says_when_it_was_stated
 def test_end_of_life_needs_a_named_model_and_skips_models_with_live_hardware_versions() -> None:
     # The TP-Link statement names discontinued models; a device without a model gets none,
     # and TL-WR841N (only some hardware versions are end of service) is left out on purpose.
-    anonymous = assess_device(Device(ip="10.0.0.7", manufacturer="TP-Link"), KNOWLEDGE)
+    anonymous = assess_device(
+        Device(ip="10.0.0.7", confidence=0.9, manufacturer="TP-Link"), KNOWLEDGE
+    )
     assert not [r for r in anonymous.remediation if r.reason.startswith("end of life")]
     named = assess_device(
-        Device(ip="10.0.0.7", manufacturer="TP-Link", model="TL-WR940N"), KNOWLEDGE
+        Device(ip="10.0.0.7", confidence=0.9, manufacturer="TP-Link", model="TL-WR940N"), KNOWLEDGE
     )
     assert [r for r in named.remediation if r.reason == "end of life (stated 2025-06-17)"]
     live = assess_device(
-        Device(ip="10.0.0.7", manufacturer="TP-Link", model="TL-WR841N"), KNOWLEDGE
+        Device(ip="10.0.0.7", confidence=0.9, manufacturer="TP-Link", model="TL-WR841N"), KNOWLEDGE
     )
     assert not [r for r in live.remediation if r.reason.startswith("end of life")]
 
@@ -169,8 +173,12 @@ def test_end_of_life_needs_a_named_model_and_skips_models_with_live_hardware_ver
     ],
 )
 def test_documented_ends_of_life_become_replace_items(maker: str, model: str, reason: str) -> None:
-    assessed = assess_device(Device(ip="10.0.0.8", manufacturer=maker, model=model), KNOWLEDGE)
+    assessed = assess_device(
+        Device(ip="10.0.0.8", confidence=0.9, manufacturer=maker, model=model), KNOWLEDGE
+    )
     assert [r for r in assessed.remediation if r.action == "replace" and r.reason == reason]
     # a newer model of the same maker is not touched by the statement
-    other = assess_device(Device(ip="10.0.0.8", manufacturer=maker, model="X-9999"), KNOWLEDGE)
+    other = assess_device(
+        Device(ip="10.0.0.8", confidence=0.9, manufacturer=maker, model="X-9999"), KNOWLEDGE
+    )
     assert not [r for r in other.remediation if r.reason.startswith("end of life")]

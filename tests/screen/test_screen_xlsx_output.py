@@ -176,7 +176,10 @@ def test_the_sheet_note_only_when_the_sheet_was_not_chosen(
     cli, workbook: Path, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     result = screen_xlsx(cli, workbook, tmp_path / "a.xlsx")
-    assert "screened sheet 'BOM' of 3 (use --sheet)" in result.output
+    # the note names the sheet read, why, and the sheets not read (review 3)
+    said = " ".join(result.output.split())
+    assert "screened sheet 'BOM' (it has a header row naming product columns" in said
+    assert "not screened: 'Summary', 'Notes' (use --sheet)" in said
     result = screen_xlsx(cli, workbook, tmp_path / "b.xlsx", "--sheet", "BOM")
     assert "use --sheet" not in result.output
     single = openpyxl.Workbook()

@@ -64,6 +64,8 @@ def test_sensors_serve_refuses_a_bad_broker(tmp_path: Path) -> None:
     assert done.returncode == 2 and "not a broker URL" in done.stderr
     keys = tmp_path / "keys"
     keys.mkdir()
+    (keys / "plant-3.key").write_text(new_key())
+    (keys / "plant-3.key").chmod(0o600)
     # a port nothing listens on (the broker's own port is 5672)
     done = _provscan(
         "serve", "--db", str(tmp_path / "c.db"), "--broker", "amqp://guest:secret@127.0.0.1:9//",
@@ -75,7 +77,8 @@ def test_sensors_serve_refuses_a_bad_broker(tmp_path: Path) -> None:
 
 def test_sensors_schedule_add_list_remove(tmp_path: Path) -> None:
     db = str(tmp_path / "c.db")
-    every = ("--every", "24h", "--db", db)
+    # a new store, and a site no sensor has reported yet
+    every = ("--every", "24h", "--db", db, "--create", "--new-site")
     added = _in_process("schedule", "add", "--site", "plant-3", "--targets", "127.0.1.0/24", *every)
     assert added.exit_code == 0, added.stderr
     schedule = json.loads(added.stdout)
@@ -182,7 +185,7 @@ def test_sensors_schedule_add_says_where_it_runs(
     db = str(tmp_path / "central.db")
     done = _in_process(
         "schedule", "add", "--site", "plant-3", "--targets", "127.0.1.0/24", "--every", "1h",
-        "--db", db,
+        "--db", db, "--create", "--new-site",
     )  # fmt: skip
     assert done.exit_code == 0, done.stderr
     assert json.loads(done.stdout)["targets"] == ["127.0.1.0/24"]  # stdout: the JSON line only

@@ -455,8 +455,12 @@ def test_sensors_reject_forged_and_unsigned_messages(fleet: Fleet) -> None:
         # When a genuine request follows them (the queue is first in, first out)
         job_id = _start(fleet, client, "site-a", ["127.0.1.10"])
         assert fleet.wait_final(client, job_id)["state"] == "done"
-        # Then none of the bad ones ran: their jobs never left "queued", nothing was stored
-        for forged in forged_ids:
+        # Then none of the bad ones ran, nothing was stored: the one signed with a key the
+        # sensor does not hold is refused, saying so (its job must not wait forever); the
+        # unsigned one and the other site's never left "queued"
+        refused = fleet.job(client, forged_ids[0])
+        assert refused["state"] == "refused" and "cannot verify" in refused["detail"], refused
+        for forged in forged_ids[1:]:
             assert fleet.job(client, forged)["state"] == "queued"
     with open_store(fleet.postgres_url) as store:
         assert not any(store.has_scan(forged) for forged in forged_ids)
@@ -766,5 +770,7 @@ def test_sensors_a_site_key_changes_without_losing_work(fleet: Fleet) -> None:
         send(app, SCAN_TASK, seal("scan", "site-b", request, old), site_queue("site-b"))
         follow = _start(fleet, client, "site-b", targets)
         assert fleet.wait_final(client, follow)["state"] == "done"
-        assert fleet.job(client, stale)["state"] == "queued"
+        # (not run; refused, saying the sensor does not hold its key, not left queued)
+        refused = fleet.job(client, stale)
+        assert refused["state"] == "refused" and "cannot verify" in refused["detail"]
     assert f"no key {key_id(old)!r} here" in sensor.text()

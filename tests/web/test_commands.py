@@ -53,14 +53,16 @@ def test_users_add_token_and_list(tmp_path: Path) -> None:
     assert actions == ["token.issue", "user.add"]
     assert _run("users", "token", "nobody", "--db", db)[0] == 2
     code, out, _ = _run("users", "list", "--db", db)
-    assert code == 0 and out.split()[:2] == ["alice", "analyst"]
+    header, row = out.splitlines()
+    assert code == 0 and header.split() == ["Name", "Role", "Created"]
+    assert row.split()[:2] == ["alice", "analyst"]
     code, out, _ = _run("users", "revoke", "alice", "--db", db)
     assert code == 0 and out.strip() == "revoked 1 token(s) of alice"
     with open_store(normalise_db_arg(db)) as store:
         assert store.accounts().token_user(token) is None
     assert _run("users", "remove", "alice", "--db", db)[0] == 0
     assert _run("users", "remove", "alice", "--db", db)[0] == 2
-    assert _run("users", "list", "--db", db)[1] == ""
+    assert _run("users", "list", "--db", db)[1] == "no users\n"
 
 
 def test_there_is_no_password_option() -> None:
@@ -160,4 +162,4 @@ def test_a_mistyped_db_is_refused_not_created(tmp_path: Path) -> None:
         == 0
     )
     code, out, _ = _run("users", "list", "--db", str(typo))
-    assert code == 0 and out.split()[:2] == ["admin", "admin"]
+    assert code == 0 and out.splitlines()[1].split()[:2] == ["admin", "admin"]

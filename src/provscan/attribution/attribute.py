@@ -193,6 +193,18 @@ def _key(value: str) -> str:
     return re.sub(r"[^0-9a-z]", "", value.lower())
 
 
+def _beyond(implied: float, already: float | None) -> float:
+    """What a brand relation adds to a maker whose own claims (certainty ``already``) are the
+    same evidence (:meth:`Attributor._own_numbering`): the two combine as the larger, not as
+    independent corroboration. Added by noisy-OR, the returned value lifts ``already`` to
+    ``implied`` when the relation says more, and adds nothing otherwise."""
+    if already is None:
+        return implied
+    if implied <= already or already >= 1.0:
+        return 0.0
+    return (implied - already) / (1.0 - already)
+
+
 @dataclass(frozen=True)
 class Attribution:
     device: Device
@@ -513,6 +525,7 @@ class Attributor:
         possible: dict[str, list[Relation]] = {}
         device_type = self._best(by_field["device_type"])
         in_scope_brands = self._brands_of_in_scope_lines(claims)
+        own_numbering = self._own_numbering(claims)
         for brand_name, score in by_field["brand"].ranked():
             canonical_brand = self.knowledge.canonical_vendor(brand_name) or brand_name
             relations = self.knowledge.relations_for_brand(canonical_brand)
@@ -534,7 +547,10 @@ class Attributor:
                 limited = relation.partial or relation.until is not None
                 if relation.partial and canonical_brand not in in_scope_brands:
                     weight *= PARTIAL_RELABEL_FACTOR
-                makers.add(relation.maker, score * weight)
+                makers.add(
+                    relation.maker,
+                    _beyond(score * weight, own_numbering.get((canonical_brand, relation.maker))),
+                )
                 if limited and canonical_brand not in in_scope_brands:
                     possible.setdefault(relation.maker, []).append(relation)
                 else:
@@ -639,6 +655,28 @@ class Attributor:
     def _best(candidates: _Candidates) -> str | None:
         ranked = candidates.ranked()
         return ranked[0][0] if ranked else None
+
+    def _own_numbering(self, claims: Sequence[Claim]) -> dict[tuple[str, str], float]:
+        """(brand, maker) -> the combined certainty of the manufacturer claims that a model
+        number following that brand's own numbering made, where the grammar names the line's
+        maker (a relabel line: "Annke NC800 is a Hikvision-made Annke line").
+
+        Such a claim *is* the line evidence for the brand's relation to that maker: the
+        relation (brand -> maker, perhaps only some lines) and the grammar (this line of the
+        brand -> maker) say the same thing, the grammar more precisely. The relation then adds
+        only what it says beyond the grammar (:func:`_beyond`), never corroborates it: a label
+        column or ONVIF manufacturer naming the brand next to that model number confirms the
+        brand, not the maker a second time (``provscan lookup`` reads the pair the same way)."""
+        if self.grammars is None:
+            return {}
+        doubt: dict[tuple[str, str], float] = {}
+        for claim in claims:
+            if claim.field != "manufacturer" or not claim.rule_id.startswith("grammar:"):
+                continue
+            grammar = self.grammars.grammar(claim.rule_id.removeprefix("grammar:"))
+            key = (self.knowledge.canonical_vendor(grammar.brand) or grammar.brand, claim.value)
+            doubt[key] = doubt.get(key, 1.0) * (1.0 - claim.certainty)  # noisy-OR, as makers
+        return {key: 1.0 - remaining for key, remaining in doubt.items()}
 
     def _brands_of_in_scope_lines(self, claims: Sequence[Claim]) -> set[str]:
         """Brands whose model number follows the line their relation scope names exactly."""

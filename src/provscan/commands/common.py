@@ -411,13 +411,20 @@ def parse_policy_ids(policy: str | None) -> list[str] | None:
     return policy_ids
 
 
-def resolve_acting_as(value: str | None) -> tuple[str, ...]:
+def resolve_acting_as(
+    value: str | None, policy_ids: Sequence[str] | None = None, *, warn_unbound: bool = True
+) -> tuple[str, ...]:
     """``--as`` (or, when not given, the config file's ``[organisation] as``) as checked org
     type ids; empty: the default reading (a national government body, decision 0015). A bad
-    id or config file is exit 2."""
+    id or config file is exit 2.
+
+    ``policy_ids``: the policies selected with ``--policy`` (None: all). An org
+    type that no selected restricting measure binds gets a warning on standard error naming
+    the policies that do (``--as ca-qc:public-body --policy ca`` would clear everything
+    without a word)."""
     from provscan.config import load_config
     from provscan.knowledge.loader import load_knowledge
-    from provscan.policy.evaluate import parse_acting_as
+    from provscan.policy.evaluate import parse_acting_as, unbound_parties
 
     try:
         if value is not None:
@@ -426,7 +433,19 @@ def resolve_acting_as(value: str | None) -> tuple[str, ...]:
                 raise UsageProblem("--as needs at least one org type (or 'all')")
         else:
             values = list(load_config().organisation.acting_as)
-        return parse_acting_as(values, load_knowledge().policies.values())
+        knowledge = load_knowledge()
+        parties = parse_acting_as(values, knowledge.policies.values())
+        if warn_unbound and policy_ids:
+            selected = knowledge.select_policies(policy_ids)
+            for party, binding in unbound_parties(
+                parties, selected, knowledge.policies.values()
+            ).items():
+                where = f"; add --policy {','.join(binding)}" if binding else ""
+                warn(
+                    f"no selected policy restricts anything for {party}: every verdict for "
+                    f"it will be clear{where}"
+                )
+        return parties
     except UsageProblem:
         raise
     except ProvscanError as exc:
@@ -609,10 +628,21 @@ def _store(
 def require_existing_db(db: str | None) -> None:
     """Refuse (exit 2) a SQLite ``--db`` file that does not exist, for the commands that read
     what was stored: a mistyped path would otherwise create an empty store, and an empty store
-    reports "0 restricted devices" — a clean bill of health nobody earned."""
+    reports "0 restricted devices" — a clean bill of health nobody earned. A server database
+    (PostgreSQL) without provscan's tables is refused the same way (opening it would create
+    them); one that cannot be reached says so when it is opened."""
     path = _db_file(db)
     if path is None:
-        return  # in memory, or a server database (PostgreSQL): it says itself if it exists
+        if db is not None and "://" in db:
+            from provscan.store.db import empty_server_database, normalise_db_arg
+
+            shown = empty_server_database(normalise_db_arg(db))
+            if shown is not None:
+                raise UsageProblem(
+                    f"no provscan tables in the database {shown}: nothing was stored there "
+                    "(check --db, or store a scan with this --db first)"
+                )
+        return  # in memory, or a server database with provscan's tables
     if path.is_dir():
         raise UsageProblem(f"--db {path} is a directory, not a provscan database file")
     if not path.exists():

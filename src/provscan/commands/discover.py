@@ -161,7 +161,7 @@ def register(app: typer.Typer) -> None:
             guard_output(output, target_files(targets), db=db, force=force)
             check_store(db, no_db)
             policy_ids = parse_policy_ids(policy)
-            org_types = resolve_acting_as(acting_as)
+            org_types = resolve_acting_as(acting_as, policy_ids)
             found = asyncio.run(run_discover(targets or [], settings, allow_public=allow_public))
             specs = targets or [iface or "attached segments"]
             result = build_result(

@@ -4,12 +4,14 @@ devices, cases opened, reopened, overdue, verified) delivered to syslog, files a
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from datetime import UTC
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
+from rich.text import Text
 
 from provscan.commands.common import (
     EXIT_ERROR,
@@ -25,8 +27,11 @@ from provscan.commands.common import (
     stderr,
 )
 from provscan.errors import ProvscanError
+from provscan.report.safe_text import printable
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from provscan.alerts.deliver import SinkOutcome
     from provscan.store.db import Store
 
@@ -141,19 +146,76 @@ def send(
         raise fail_for(exc) from None
 
 
-def _row(event: Any) -> list[str]:
+#: The columns of ``events list``: the time of each run of events is said on a line above
+#: them (the events of one scan share it), so that the rest fits 80 columns.
+_COLUMNS = ("Id", "Kind", "IP", "Device", "Case")
+_WRAPPING = frozenset({"Device"})
+_INDENT = 2
+
+
+def _row(event: Any) -> dict[str, Text]:
     device = event.payload.get("device") or {}
     case = event.payload.get("case") or {}
     maker = device.get("manufacturer") or ""
-    model = device.get("model") or ""
-    return [
-        str(event.id),
-        event.at.strftime("%Y-%m-%d %H:%M"),
-        event.kind,
-        str(device.get("ip") or ""),
-        f"{maker} {model}".strip(),
-        f"#{case['id']} {case.get('status', '')}" if case.get("id") is not None else "",
-    ]
+    brand = device.get("brand") or ""
+    if brand and brand != maker:
+        maker = f"{maker or 'unknown'} / {brand}"
+    number = case.get("id")
+    return {
+        "Id": Text(str(event.id)),
+        "Kind": Text(printable(event.kind)),
+        "IP": Text(printable(str(device.get("ip") or "-"))),
+        "Maker": Text(printable(maker)),
+        "Model": Text(printable(device.get("model") or "")),
+        "Case": Text(printable(f"#{number} {case.get('status', '')}".strip()))
+        if number is not None
+        else Text("-", style="dim"),
+    }
+
+
+def _device_cell(row: dict[str, Text], width: int) -> Text:
+    """Maker and model on one line, or the model whole on a line of its own under the maker
+    (which wraps between its words) when the two do not fit ``width``."""
+    maker, model = row["Maker"].plain, row["Model"].plain
+    label = f"{maker} {model}".strip()
+    if len(label) <= width or not maker or not model:
+        return Text(label or "-")
+    return Text(f"{maker}\n{model}")
+
+
+def _events_table(name: str, found: Sequence[Any], console: Console) -> None:
+    """One sink's pending events: a line per run of events of the same minute, the events
+    under it in columns fitted to the terminal (addresses, kinds and models never cut)."""
+    from provscan.report.formats import fit_columns, print_columns
+
+    console.print(Text(f"{printable(name)}: {len(found)} pending", style="bold"))
+    if not found:
+        return
+    rows = [_row(event) for event in found]
+    for row in rows:
+        row["Device"] = Text(f"{row['Maker'].plain} {row['Model'].plain}".strip() or "-")
+    # the Device column narrows down to its longest model or maker word, no further
+    narrowest = max(
+        [len("Device")]
+        + [len(row["Model"].plain) for row in rows]
+        + [len(word) for row in rows for word in row["Maker"].plain.split()]
+    )
+    widths = fit_columns(
+        _COLUMNS, rows, console.width, shrink=(("Device", narrowest),), drop=(), indent=_INDENT
+    )
+    for row in rows:
+        row["Device"] = _device_cell(row, widths["Device"])
+    runs: list[tuple[str, list[dict[str, Text]]]] = []
+    for event, row in zip(found, rows, strict=True):
+        when = event.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        if not runs or runs[-1][0] != when:
+            runs.append((when, []))
+        runs[-1][1].append(row)
+    for index, (when, members) in enumerate(runs):
+        console.print(Text(when, style="dim"))
+        print_columns(
+            members, widths, console, header=index == 0, wrapping=_WRAPPING, indent=_INDENT
+        )
 
 
 def list_events(
@@ -183,12 +245,7 @@ def list_events(
         render.deliver(render.json_text(document), None, console)
         return
     for name, found in pending.items():
-        table = Table(title=f"{name}: {len(found)} pending", title_justify="left")
-        for column in ("id", "at (UTC)", "kind", "ip", "device", "case"):
-            table.add_column(column)
-        for event in found:
-            table.add_row(*(escape(cell) for cell in _row(event)))
-        console.print(table)
+        _events_table(name, found, console)
 
 
 def register(app: typer.Typer) -> None:

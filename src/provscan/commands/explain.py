@@ -1,12 +1,15 @@
 """``provscan explain ADDRESS``: why one device got its verdict, evidence item by item.
 
-For one device (scanned now, or read from a saved ``scan -f json`` report with ``--from``):
-each evidence item with the rule that matched, the rule's specificity (maker-specific, or
-shared with which makers) and source; per maker named, whether the evidence establishes it
-(one maker-specific signal, or shared signals on independent fields) or only names it as a
-possibility; which measures apply and whom the verdict was judged for (``--as``, as the
-other commands; a report keeps the party it was judged for at scan time); the rules that
-nearly matched (letter case, or an anchored rule's text inside the value) and what was
+For one device (scanned now, read from a saved ``scan -f json`` report with ``--from``, or
+its newest sighting in the store with ``--db``; the last two send nothing): its verdict, the
+tool's one word for it (``report.contract.verdict_of``: restricted, review, unknown, clear);
+where its record came from (a scan, discovery, a passive capture, an import); each evidence
+item with the rule that matched, the rule's specificity (maker-specific, or shared with which
+makers) and source; per maker named, whether the evidence establishes it (one maker-specific
+signal, or shared signals on independent fields) or only names it as a possibility; which
+measures apply (each once) and whom the verdict was judged for (``--as``, as the other
+commands; a report or the store keeps the party it was judged for at scan time); the rules
+that nearly matched (letter case, or an anchored rule's text inside the value) and what was
 observed that no rule explains, so an unknown device can be reported.
 """
 
@@ -31,7 +34,7 @@ from provscan.report.safe_text import printable
 if TYPE_CHECKING:
     from provscan.knowledge.fingerprints import Rule
     from provscan.knowledge.loader import Knowledge
-    from provscan.model import Device, Observation
+    from provscan.model import Device, Observation, ScanInfo
 
 #: Width of the human view when it is not shown on a terminal (saved text stays the same
 #: whatever window it was made in); on a terminal, the terminal's width within the bounds.
@@ -71,6 +74,46 @@ MAX_REPORT_BYTES = 512 * 1024 * 1024
 
 class NothingAnswered(ProvscanError):
     """No device answered at the address: nothing to explain (exit 1, not a bad argument)."""
+
+
+#: The note of a scan that was discovery only (``pipeline.run_discovery`` writes it); its
+#: kind in the contract is ``active`` (discovery sends probes).
+DISCOVERY_ONLY_NOTE = "discovery only: no port scan"
+#: How a device's own notes say where it came from: an import's file (``importers.merge``,
+#: ``netbox.pull``) and the discovery protocols it answered (``pipeline``).
+IMPORTED_NOTE_PREFIX = "imported from "
+DISCOVERY_NOTE_PREFIX = "discovery: "
+#: Characters of a scan id shown (as ``provscan scans`` shows them; JSON has it whole).
+SHOWN_SCAN_ID = 12
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where the explained record came from: what it was read from, and how the device was
+    seen (the scan's kind and the sources of its evidence)."""
+
+    #: ``network`` (probed now), ``report`` (``--from FILE``) or ``store`` (``--db``); ""
+    #: when not said (an explanation built by a caller of :func:`build_explanation`).
+    read_from: str
+    #: The report file or the database, as shown; "" when probed now.
+    location: str
+    #: How the device was seen: ``scan``, ``discovery``, ``passive capture`` or ``import``.
+    method: str
+    #: The scan's kind in the contract (active, passive, import); None when not known.
+    kind: str | None = None
+    scan_id: str | None = None
+    started_at: str | None = None
+    #: The site the stored scan belongs to (``--db`` only).
+    site: str | None = None
+    #: What the device's record says about where it came from ("imported from CSV
+    #: cmdb.csv", "discovery: sadp").
+    inputs: tuple[str, ...] = ()
+    #: The protocols its evidence came from, with how many items each (``record``: 2).
+    evidence_from: dict[str, int] = field(default_factory=dict)
+    #: Other sites the store holds the same address at (``--site`` picks one).
+    other_sites: tuple[str, ...] = ()
+    #: The same in words, as the human view says it.
+    said: tuple[str, ...] = ()
 
 
 class ExplainFormat(StrEnum):
@@ -167,6 +210,8 @@ class Explanation:
     acting_as: tuple[str, ...] = ()
     #: The same in words, as the verdict line says it.
     judged_for: str = ""
+    #: Where the record came from (:class:`Origin`).
+    origin: Origin | None = None
 
 
 def register(app: typer.Typer) -> None:
@@ -186,18 +231,22 @@ def register(app: typer.Typer) -> None:
             "provscan explain 127.77.1.10 --ports 80,554 --format json",
             "provscan explain 127.77.1.10 --as ca:individual",
             "provscan explain --from scan.json 127.77.13.10",
+            "provscan explain 127.77.13.10 --db store.db",
+            "provscan explain 127.77.13.10 --db store.db --scan 3f2c1a9b0d4e",
             codes=[
                 (EXIT_OK, "done"),
                 (
                     EXIT_ERROR,
                     "nothing answered at the address on the ports probed (no device to "
-                    "explain), a runtime error (message on stderr), or the output pipe closed "
-                    "early (| head)",
+                    "explain), a runtime error or a database that cannot be read (message on "
+                    "stderr), or the output pipe closed early (| head)",
                 ),
                 (
                     EXIT_USAGE,
-                    "bad argument (a range, an unknown policy or org type), or a --from file "
-                    "that is missing, unreadable, not a -f json report, or without the address",
+                    "bad argument (a range, an unknown policy or org type), a --from file "
+                    "that is missing, unreadable, not a -f json report, or without the "
+                    "address, or a --db database that does not exist or does not hold the "
+                    "address, site or ID asked for",
                 ),
                 (EXIT_INTERRUPTED, "interrupted (Ctrl-C)"),
             ],
@@ -219,6 +268,33 @@ def explain(
             "nothing is sent on the network.",
         ),
     ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            metavar="FILE|URL",
+            help="Explain the device's newest sighting stored in this database (as scan, "
+            "import or pcap stored it, judged for whom it was then); nothing is sent.",
+        ),
+    ] = None,
+    scan_id: Annotated[
+        str | None,
+        typer.Option(
+            "--scan",
+            metavar="ID",
+            help="The sighting stored by this scan (see provscan scans), not the newest; "
+            "from --db, or the default database.",
+        ),
+    ] = None,
+    site: Annotated[
+        str | None,
+        typer.Option(
+            "--site",
+            metavar="NAME",
+            help="The device stored at this site (addresses are per site); from --db, or "
+            "the default database.",
+        ),
+    ] = None,
     ports: Annotated[
         str | None,
         typer.Option("--ports", "-p", metavar="LIST", help="Ports to scan (default: scan's)."),
@@ -228,7 +304,8 @@ def explain(
         typer.Option(
             "--policy",
             metavar="IDS",
-            help="Comma-separated policy ids (default: all; a report keeps its own findings).",
+            help="Comma-separated policy ids to judge the probed device by (default: all; "
+            "not with --from or --db: a report or stored sighting keeps its findings).",
         ),
     ] = None,
     acting_as: AsOption = None,
@@ -249,24 +326,38 @@ def explain(
     )
     from provscan.knowledge.loader import load_knowledge
 
+    stored = db is not None or scan_id is not None or site is not None
     try:
+        _check_sources(report, stored, scan_id, site, ports, policy)
         knowledge = load_knowledge()
-        if report is not None:
-            device, observations, judged_as = _from_report(report, address)
-            # The report's verdicts were judged when it was scanned: --as can only confirm it.
+        origin: Origin
+        if report is not None or stored:
+            if report is not None:
+                device, observations, info, origin = _read_report(report, address)
+                where = str(report)
+            else:
+                device, observations, info, origin = _from_store(db, address, scan_id, site)
+                where = f"the stored scan {info.scan_id[:SHOWN_SCAN_ID]}"
+            judged_as = tuple(info.acting_as)
+            # The verdicts were judged when it was scanned: --as can only confirm them.
             if acting_as is not None and resolve_acting_as(acting_as) != judged_as:
                 raise UsageProblem(
-                    f"{report} was judged as {_judged_for(judged_as)} when it was scanned; "
-                    "--as cannot re-judge a report: scan the device again with --as"
+                    f"{where} was judged as {_judged_for(judged_as)} when it was scanned; "
+                    "--as cannot re-judge it: scan the device again with --as"
                 )
         else:
             judged_as = resolve_acting_as(acting_as)
-            device, observations = _scan_one(address, ports, policy, judged_as, use_nmap_fallback)
+            device, observations, info = _scan_one(
+                address, ports, policy, judged_as, use_nmap_fallback
+            )
+            origin = Origin("network", "", _method(device, info))
         if device is None:
-            # only a report lacks it (a scan where nothing answered raised NothingAnswered):
-            # the address and the report do not go together, a bad argument
+            # only a report lacks it (a scan where nothing answered raised NothingAnswered,
+            # the store refused the address): the address and the report do not go together
             raise fail(f"no device {address} in {report}", EXIT_USAGE)
-        result = build_explanation(device, observations, knowledge, acting_as=judged_as)
+        result = build_explanation(
+            device, observations, knowledge, acting_as=judged_as, scan=info, origin=origin
+        )
     except UsageProblem as exc:
         raise fail(str(exc), EXIT_USAGE) from None
     except ProvscanError as exc:
@@ -275,6 +366,36 @@ def explain(
         typer.echo(json.dumps(asdict(result), indent=2, ensure_ascii=True))
     else:
         typer.echo("\n".join(render(result, view_width())))
+
+
+def _check_sources(
+    report: Path | None,
+    stored: bool,
+    scan_id: str | None,
+    site: str | None,
+    ports: str | None,
+    policy: str | None,
+) -> None:
+    """Refuse options that do not go together: a report and the store; a scan and a site;
+    probe options for a device that is not probed."""
+    from provscan.commands.common import UsageProblem
+
+    if report is not None and stored:
+        given = "--db" if scan_id is None and site is None else "--scan/--site"
+        raise UsageProblem(
+            f"--from and {given} exclude each other: explain a report or the store, not both"
+        )
+    if scan_id is not None and site is not None:
+        raise UsageProblem("--scan names one stored scan (of one site): --site is not needed")
+    if report is not None or stored:
+        read = "a report" if report is not None else "a stored sighting"
+        for name, value in (("--ports", ports), ("--policy", policy)):
+            if value is not None:
+                raise UsageProblem(
+                    f"{name} applies to a device probed now; {read} keeps what its scan "
+                    f"probed and judged (leave out {name}; without --from and --db the device "
+                    "is probed again)"
+                )
 
 
 def view_width() -> int:
@@ -295,6 +416,16 @@ def view_width() -> int:
 def _from_report(
     path: Path, address: str
 ) -> tuple[Device | None, list[Observation], tuple[str, ...]]:
+    """The device at ``address`` in the report, its observations and whom it was judged for."""
+    device, observations, info, _ = _read_report(path, address)
+    return device, observations, tuple(info.acting_as)
+
+
+def _read_report(
+    path: Path, address: str
+) -> tuple[Device | None, list[Observation], ScanInfo, Origin]:
+    """The device at ``address`` in the report (None: not in it), what it was observed to
+    say, the report's scan and where the device came from."""
     from pydantic import ValidationError
 
     from provscan.report.contract import from_contract, to_domain
@@ -312,7 +443,67 @@ def _from_report(
         raise InputError(f"{path} is not a provscan scan report (-f json): {reason}") from None
     wanted = _normal_address(address)
     device = next((d for d in result.devices if _normal_address(d.ip) == wanted), None)
-    return device, [], tuple(result.info.acting_as)
+    method = _method(device, result.info) if device is not None else "scan"
+    origin = Origin("report", str(path), method)
+    return device, _stored_observations(device), result.info, origin
+
+
+def _from_store(
+    db: str | None, address: str, scan_id: str | None, site: str | None
+) -> tuple[Device, list[Observation], ScanInfo, Origin]:
+    """The device at ``address`` as the store keeps it: its newest sighting (of ``site``), or
+    the one ``scan_id`` stored; nothing is sent. An address the store does not hold is a bad
+    argument (exit 2), as an unknown scan or site is for the other store commands."""
+    import ipaddress
+
+    from provscan.commands.common import UsageProblem, open_db
+    from provscan.report.contract import to_domain
+
+    try:
+        wanted = str(ipaddress.ip_address(address.strip()))
+    except ValueError:
+        raise UsageProblem(f"explain takes one address, not {address!r}") from None
+    others: tuple[str, ...] = ()
+    with open_db(db, must_exist=True) as store:
+        name = store.display_name
+        if scan_id is None:
+            rows = [row for row in store.inventory(site=site) if _normal_address(row.ip) == wanted]
+            if not rows:
+                at = f" at site {site}" if site is not None else ""
+                raise UsageProblem(
+                    f"no device {wanted}{at} in {name} (provscan inventory lists the "
+                    "stored devices)"
+                )
+            newest = max(rows, key=lambda row: row.last_seen)
+            scan_id, site = newest.last_scan_id, newest.site
+            others = tuple(
+                sorted({row.site or "(no site)" for row in rows if row.site != newest.site})
+            )
+        else:
+            site = store.scan_summary(scan_id).site
+        document = store.load(scan_id)
+    result = to_domain(document)
+    device = next((d for d in result.devices if _normal_address(d.ip) == wanted), None)
+    if device is None:
+        raise UsageProblem(
+            f"no device {wanted} in scan {result.info.scan_id[:SHOWN_SCAN_ID]} of {name} "
+            "(leave out --scan for its newest sighting)"
+        )
+    origin = Origin("store", name, _method(device, result.info), site=site, other_sites=others)
+    return device, _stored_observations(device), result.info, origin
+
+
+def _stored_observations(device: Device | None) -> list[Observation]:
+    """What a recorded device was observed to say, from its evidence (a report or the store
+    keeps the facts as evidence items, those no rule matched among them, as context)."""
+    from provscan.model import Observation
+
+    if device is None:
+        return []
+    return [
+        Observation(item.protocol, item.port, item.observed_field, item.observed, item.detail)
+        for item in device.evidence
+    ]
 
 
 #: Documents other provscan commands write, told by their top-level keys: a file given to
@@ -396,7 +587,7 @@ def _scan_one(
     policy: str | None,
     acting_as: Sequence[str],
     use_nmap_fallback: bool = True,
-) -> tuple[Device, list[Observation]]:
+) -> tuple[Device, list[Observation], ScanInfo]:
     from provscan.commands.common import nmap_fallback, parse_policy_ids
     from provscan.pipeline import run_interruptibly, run_scan
     from provscan.report.wording import plural
@@ -436,7 +627,7 @@ def _scan_one(
         )
     device = result.devices[0]
     observations = [o for attempt in device.attempts for o in attempt.observations]
-    return device, observations + list(device.observations)
+    return device, observations + list(device.observations), result.info
 
 
 # -- the explanation ----------------------------------------------------------------------
@@ -463,14 +654,18 @@ def build_explanation(
     knowledge: Knowledge,
     *,
     acting_as: Sequence[str] = (),
+    scan: ScanInfo | None = None,
+    origin: Origin | None = None,
 ) -> Explanation:
     """The explanation of one judged :class:`~provscan.model.Device` (pure: no I/O);
-    ``acting_as``: whom its verdict was judged for."""
+    ``acting_as``: whom its verdict was judged for; ``scan``: the scan it was seen in;
+    ``origin``: what it was read from (when not given: probed, or as its notes say)."""
     from provscan.attribution.attribute import (
         FALLBACK_PROTOCOLS,
         MAKER_SPECIFIC_SOURCES,
         MIN_INDEPENDENT_SHARED_FIELDS,
     )
+    from provscan.report.contract import verdict_of
 
     rules = {rule.id: rule for loaded in knowledge.fingerprints for rule in loaded.spec.rules}
     lines: list[EvidenceLine] = []
@@ -515,6 +710,8 @@ def build_explanation(
             "effect": getattr(f, "effect", "restricts"),
             "binding": getattr(f, "binding", None),
             "restricts": getattr(f, "restricts", True),
+            # what must hold for it to restrict that the tool cannot tell (None: nothing)
+            "condition": getattr(f, "condition", None),
             "family": f.family,
             "citation": f.citation,
         }
@@ -526,15 +723,11 @@ def build_explanation(
         for a in device.attempts
     )
     probes = probe_outcomes(device)
-    if device.restricted:
-        verdict = "restricted"
-    elif device.manufacturer is None:
-        verdict = "unknown"
-    else:
-        verdict = "not restricted"
     return Explanation(
         address=device.ip,
-        verdict=verdict,
+        # the one mapping the report, inventory and console use: restricted, review,
+        # unknown or clear
+        verdict=verdict_of(device.restricted, device.notes, device.manufacturer),
         manufacturer=device.manufacturer,
         brand=device.brand,
         relation=device.relation,
@@ -553,6 +746,117 @@ def build_explanation(
         probes=probes,
         acting_as=tuple(acting_as),
         judged_for=_judged_for(acting_as, device),
+        origin=describe_origin(device, scan, origin),
+    )
+
+
+def _method(device: Device | None, scan: ScanInfo | None) -> str:
+    """How the device was seen: ``import``, ``passive capture``, ``discovery`` (a scan of
+    discovery only) or ``scan``; from the scan's kind, else from the device's own notes."""
+    if scan is not None:
+        if scan.kind == "import":
+            return "import"
+        if scan.kind == "passive":
+            return "passive capture"
+        if DISCOVERY_ONLY_NOTE in scan.notes:
+            return "discovery"
+        return "scan"
+    notes = device.notes if device is not None else ()
+    if any(note.startswith(IMPORTED_NOTE_PREFIX) for note in notes):
+        return "import"
+    return "scan"
+
+
+def _read_from(imported: Sequence[str]) -> str:
+    """What an import read, from the device's "imported from ..." notes: NetBox, or files."""
+    if imported and all(note.startswith(f"{IMPORTED_NOTE_PREFIX}NetBox ") for note in imported):
+        return "NetBox"
+    return "files" if len(imported) > 1 else "a file"
+
+
+def _protocols(notes: Sequence[str]) -> list[str]:
+    """``"discovery: sadp, wsd"`` notes as ``"sadp, wsd"``."""
+    return [note.removeprefix(DISCOVERY_NOTE_PREFIX) for note in notes]
+
+
+def describe_origin(device: Device, scan: ScanInfo | None, origin: Origin | None) -> Origin:
+    """``origin`` (when not given: read from nothing said) completed with what the scan and
+    the device's record say of where it came from, in words."""
+    import dataclasses
+    from datetime import UTC
+
+    from provscan.report.wording import plural
+
+    if origin is None:
+        origin = Origin("", "", _method(device, scan))
+    inputs = tuple(
+        note
+        for note in device.notes
+        if note.startswith((IMPORTED_NOTE_PREFIX, DISCOVERY_NOTE_PREFIX))
+    )
+    counts: dict[str, int] = {}
+    for item in device.evidence:
+        counts[item.protocol] = counts.get(item.protocol, 0) + 1
+    imported = [note for note in inputs if note.startswith(IMPORTED_NOTE_PREFIX)]
+    discovered = [note for note in inputs if note.startswith(DISCOVERY_NOTE_PREFIX)]
+    targets = ", ".join(scan.targets) if scan is not None else ""
+    said: list[str] = []
+    if origin.method == "import":
+        files = "; ".join(imported) or (f"imported from {targets}" if targets else "imported")
+        said.append(
+            f"{files}: a record read from {_read_from(imported)}; nothing was sent to the device"
+        )
+    elif origin.method == "passive capture":
+        seen = f" ({targets})" if targets else ""
+        said.append(
+            f"a passive capture{seen}: only what the device sent was read; nothing was sent to it"
+        )
+    elif origin.method == "discovery":
+        answered = f" ({'; '.join(_protocols(discovered))})" if discovered else ""
+        said.append(
+            f"discovery only, no port scan{answered}: only what the device announced in "
+            "reply was read"
+        )
+    else:
+        ports = ",".join(str(port) for port in device.open_ports)
+        on = "port" if len(device.open_ports) == 1 else "ports"
+        probed = (
+            f"an active scan: {plural(len(device.attempts), 'probe')} on {on} {ports}"
+            if device.attempts and ports
+            else "an active scan: no probe ran (no open port was found)"
+        )
+        if discovered:
+            probed += f"; it answered discovery ({'; '.join(_protocols(discovered))})"
+        said.append(probed)
+    when = ""
+    if scan is not None:
+        started = scan.started_at.astimezone(UTC)
+        when = f"scan {scan.scan_id[:SHOWN_SCAN_ID]} of {started:%Y-%m-%d %H:%M} UTC"
+    if origin.read_from == "store":
+        place = f", site {origin.site}" if origin.site else ""
+        said.append(f"read from the stored {when} in {origin.location}{place}")
+        if origin.other_sites:
+            said.append(
+                f"the address is stored at other sites too ({', '.join(origin.other_sites)}): "
+                "--site NAME for one of them"
+            )
+    elif origin.read_from == "report":
+        said.append(f"read from the report {origin.location}" + (f" ({when})" if when else ""))
+    elif origin.read_from == "network":
+        said.append("probed now by explain (not stored)")
+    if counts:
+        said.append(
+            "evidence from: "
+            + ", ".join(f"{protocol} ({count})" for protocol, count in sorted(counts.items()))
+        )
+    return dataclasses.replace(
+        origin,
+        kind=scan.kind if scan is not None else origin.kind,
+        scan_id=scan.scan_id if scan is not None else origin.scan_id,
+        started_at=scan.started_at.isoformat() if scan is not None else origin.started_at,
+        inputs=inputs,
+        evidence_from=counts,
+        said=tuple(said),
     )
 
 
@@ -741,6 +1045,11 @@ def render(result: Explanation, width: int = WIDTH) -> list[str]:
         "ports " + ",".join(str(p) for p in result.open_ports) if result.open_ports else "",
     ]
     out += wrap(" · ".join(d for d in details if d))
+    if result.origin is not None and result.origin.said:
+        out.append("")
+        out.append("Where this came from")
+        for sentence in result.origin.said:
+            out += wrap(sentence, "  ", "- ")
     out.append("")
     out.append("Evidence")
     if not result.evidence and result.verdict == "unknown" and result.probes:
@@ -768,24 +1077,16 @@ def render(result: Explanation, width: int = WIDTH) -> list[str]:
         out += wrap(f"{support.maker}{family}: {mark} - {support.reason}", "  ", "- ")
     for conflict in result.conflicts:
         out += wrap(f"conflict: {conflict}", "  ", "- ")
+    for note in _review_notes(result):
+        out += wrap(note, "  ", "- ")
     if result.verdict == "unknown":
-        out += _why_unknown(result.probes, wrap)
+        out += _why_unknown(result.probes, wrap, result.origin)
     out.append("")
     out.append("Measures")
     if not result.measures:
         out.append("  none apply" + (" (maker unknown)" if result.manufacturer is None else ""))
-    for measure in result.measures:
-        if measure["restricts"]:
-            state = ""
-        elif measure["binding"] is False and measure["effect"] not in ("advisory", "context"):
-            state = ", does not bind you"
-        else:
-            state = ", restricts nothing"
-        out += wrap(
-            f"{measure['jurisdiction']}: {measure['measure']} ({measure['effect']}{state})",
-            "  ",
-            "- ",
-        )
+    for text in _measure_lines(result.measures):
+        out += wrap(text, "  ", "- ")
     if result.near_misses:
         out.append("")
         out.append("Nearly matched")
@@ -801,12 +1102,50 @@ def render(result: Explanation, width: int = WIDTH) -> list[str]:
             out += wrap(f"{item['field']}{port} = {_clip(item['value'])!r}", "  ", "- ")
         if len(result.unexplained) > MAX_LISTED:
             out.append(f"  … {len(result.unexplained) - MAX_LISTED} more (--format json)")
-    if result.notes:
+    # the review notes are shown with how the verdict was reached, the origin's above
+    shown = {*_review_notes(result), *(result.origin.inputs if result.origin else ())}
+    notes = [note for note in result.notes if note not in shown]
+    if notes:
         out.append("")
         out.append("Notes")
-        for note in result.notes:
+        for note in notes:
             out += wrap(note, "  ", "- ")
     return out
+
+
+def _review_notes(result: Explanation) -> list[str]:
+    """The notes that made the verdict a review (shown with how it was reached)."""
+    from provscan.policy.evaluate import REVIEW_NOTE_PREFIX
+
+    return [note for note in result.notes if note.startswith(REVIEW_NOTE_PREFIX)]
+
+
+def _measure_lines(measures: Sequence[dict[str, Any]]) -> list[str]:
+    """Each measure once, in words: a measure that applies to several of the makers the
+    device may be (a review between two families) is one finding per family, one line here
+    naming the families."""
+    grouped: dict[tuple[str, str, str], list[str]] = {}
+    for measure in measures:
+        condition = measure.get("condition")
+        restricting = measure["effect"] not in ("advisory", "context")
+        if measure["restricts"]:
+            state = ""
+        elif measure["binding"] is False and restricting:
+            state = ", does not bind you"
+        elif condition and restricting:
+            state = f", only if {condition}"
+        else:
+            state = ", restricts nothing"
+        key = (measure["jurisdiction"], measure["measure"], f"{measure['effect']}{state}")
+        grouped.setdefault(key, [])
+        if measure["family"] not in grouped[key]:
+            grouped[key].append(measure["family"])
+    several = len({measure["family"] for measure in measures}) > 1
+    lines = []
+    for (jurisdiction, text, effect), families in grouped.items():
+        whose = f"; for {' and '.join(families)}" if several and families else ""
+        lines.append(f"{jurisdiction}: {text} ({effect}{whose})")
+    return lines
 
 
 #: At most this many probes are listed under "Why it stayed unknown" (JSON has them all).
@@ -815,9 +1154,37 @@ MAX_PROBES_LISTED = 12
 DETAIL_CHARS = 100
 
 
-def _why_unknown(probes: Sequence[ProbeOutcome], wrap: Callable[..., list[str]]) -> list[str]:
+def _why_unknown(
+    probes: Sequence[ProbeOutcome],
+    wrap: Callable[..., list[str]],
+    origin: Origin | None = None,
+) -> list[str]:
     """What each probe got on a device that stayed unknown: the timeouts, refusals and
-    malformed replies are the reason, as much as what answered and matched no rule."""
+    malformed replies are the reason, as much as what answered and matched no rule. A
+    device no probe reached: what was read instead, as the record's origin says."""
+    method = origin.method if origin is not None else "scan"
+    if not probes and method != "scan":
+        out = ["", "Why it stayed unknown"]
+        if method == "import":
+            files = (
+                [n for n in origin.inputs if n.startswith(IMPORTED_NOTE_PREFIX)] if origin else []
+            )
+            came = f" ({'; '.join(files)})" if files else ""
+            out += wrap(
+                f"no probe ran: it came from {_read_from(files)}{came}, and no rule matched "
+                "what the record says about it"
+            )
+        elif method == "passive capture":
+            out += wrap(
+                "no probe ran (a passive capture): only what it sent was read, and no rule "
+                "matched that"
+            )
+        else:
+            out += wrap(
+                "no probe ran (discovery only, no port scan): only what it announced on the "
+                "network was read, and no rule matched that"
+            )
+        return out
     out = ["", "Why it stayed unknown: what each probe got"]
     if not probes:
         out += wrap(

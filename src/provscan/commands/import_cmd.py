@@ -47,7 +47,14 @@ FromOption = Annotated[
 
 
 #: Notes shown on stderr: what was left out of an import, and why.
-_SHOWN_NOTES = (" skipped", "truncated", "only the first", " is not a", "more malformed")
+_SHOWN_NOTES = (
+    " skipped",
+    "truncated",
+    "only the first",
+    " is not a",
+    "more malformed",
+    "; not read: ",
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -59,6 +66,7 @@ def register(app: typer.Typer) -> None:
             "provscan import masscan.json --from masscan-json -f json -o imported.json",
             "provscan import assets.csv --site hq --as us:federal-contractor",
             'provscan import register.xlsx --ip-col "Adresse IP" --maker-col Fabricant',
+            "provscan import assets.xlsx --sheet Cameras --site hq",
             "provscan import dhcpd.leases switch1-mac-table.txt --site hq",
             "nmap -sV -oX lab.xml 127.77.1.10 && provscan import lab.xml --no-db",
             stores_scan=True,
@@ -111,6 +119,15 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option("--model-col", metavar="COLUMN", help="A table's model column."),
         ] = None,
+        sheet: Annotated[
+            str | None,
+            typer.Option(
+                "--sheet",
+                metavar="NAME",
+                help="The sheet of an XLSX workbook to read (default: the first; a note "
+                "names the others).",
+            ),
+        ] = None,
     ) -> None:
         """Identify devices from what other tools saw (nothing is sent; no address read from
         a file is ever contacted). Stored like a scan, marked with its source; an import
@@ -138,6 +155,7 @@ def register(app: typer.Typer) -> None:
                     )
                     if spec is not None
                 },
+                sheet=sheet,
             )
             if not quiet:
                 for note in result.info.notes:

@@ -28,6 +28,7 @@ from provscan.commands.common import (
     open_db,
     output_console,
     stderr,
+    warn,
 )
 from provscan.errors import ProvscanError
 
@@ -251,9 +252,11 @@ def diff(
 # --- cases -------------------------------------------------------------------------------
 
 cases_app = typer.Typer(
-    short_help="Remediation cases: list, show, update, export.",
+    short_help="Remediation cases: list, show, update, export as tickets.",
     name="cases",
-    help="Remediation cases: one per restricted device and per priority-1 posture finding.",
+    help="Remediation cases: one per restricted device and per priority-1 posture finding. "
+    "Scans and imports open them; `provscan cases export` writes them as service-desk "
+    "tickets.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -313,18 +316,17 @@ def cases_list(
             found = store.cases(
                 status=status.value if status else None, device_id=device, overdue=overdue
             )
-            places = (
+            devices = (
                 {}
                 if fmt is ShortFormat.json
-                else store.device_places({case.device_id for case in found})
+                else store.case_devices({case.device_id for case in found})
             )
         console = _console()
         if fmt is ShortFormat.json:
             document = {"cases": [render.case_json(case) for case in found]}
             render.deliver(render.json_text(document), None, console)
         else:
-            addresses = {device_id: ip for device_id, (ip, _) in places.items()}
-            render.cases_table(found, console, addresses)
+            render.cases_table(found, console, devices)
     except ProvscanError as exc:
         raise fail_for(exc) from None
 
@@ -383,7 +385,15 @@ def cases_update(
         ),
     ] = None,
     owner: Annotated[str | None, typer.Option("--owner", metavar="WHO")] = None,
-    due: Annotated[str | None, typer.Option("--due", metavar="YYYY-MM-DD")] = None,
+    due: Annotated[
+        str | None,
+        typer.Option(
+            "--due",
+            metavar="YYYY-MM-DD",
+            help="Due date: not before the case was opened (a date already past is "
+            "accepted, with a warning that the case is overdue).",
+        ),
+    ] = None,
     note: Annotated[str | None, typer.Option("--note", metavar="TEXT")] = None,
     fmt: ShortFormatOption = ShortFormat.table,
     db: DbOption = None,
@@ -403,6 +413,8 @@ def cases_update(
                 note=note,
                 # The console's audit log holds every state change, the CLI's too.
                 address="command line",
+                # a deadline before the case was opened is a typo (exit 2)
+                due_from_opening=True,
             )
             device, _, _ = store.device(case.device_id)
         console = _console()
@@ -412,6 +424,9 @@ def cases_update(
             render.case_detail(case, device, console)
     except ProvscanError as exc:
         raise fail_for(exc) from None
+    if due is not None and case.overdue:
+        # accepted (the date is after the opening), but already past: say so once
+        warn(f"case {case.id} is overdue: its due date {case.due} has passed")
 
 
 def register(app: typer.Typer) -> None:

@@ -79,8 +79,11 @@ def import_feed(
     if fmt is KevFormat.json:
         typer.echo(json.dumps(_document(report, result), indent=2, ensure_ascii=False))
     else:
-        for line in _lines(report, result):
-            typer.echo(line)
+        from provscan.commands.knowledge import echo_wrapped
+
+        # wrapped to the terminal (or COLUMNS) between words, a continued line indented
+        # under its own: an entry's ("  CVE-…") two further than a heading's
+        echo_wrapped(_lines(report, result), lambda line: 4 if line.startswith("  ") else 2)
 
 
 def _document(report: KevImport, result: InstallResult | None) -> dict[str, object]:

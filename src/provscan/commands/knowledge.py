@@ -4,6 +4,7 @@ version is in use and how old it is, install or roll back a pack, and build one.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -203,22 +204,14 @@ def status(
         }
         typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
     else:
-        import sys
-
-        from rich.console import Console
-
-        from provscan.commands.common import wrap_words
-
-        # On a terminal each value wraps between words under itself, within its width (a
-        # newcomer found a 172-character "Verification:" line at 80 columns); into a pipe or
-        # a file a value stays on its line, whole for grep (-f json has every field).
-        width = Console().width if sys.stdout.isatty() else None
+        # Each value wraps between words under itself, within the width (a newcomer found a
+        # 172-character "Verification:" line at 80 columns); -f json has every field.
         lines = _status_lines(pack, installed, limit)
         lines.append(f"Verification:        {verification.summary()}")
-        for line in lines:
-            indent = _VALUE_COLUMN if line[:1].strip() else len(line) - len(line.lstrip()) + 2
-            for part in [line] if width is None else wrap_words(line, width, indent=indent):
-                typer.echo(part)
+        echo_wrapped(
+            lines,
+            lambda line: _VALUE_COLUMN if line[:1].strip() else len(line) - len(line.lstrip()) + 2,
+        )
     if warning:
         warn(warning)
     if not verification.ok:
@@ -233,6 +226,32 @@ def status(
 
 #: Where the values of ``knowledge status`` start ("Oldest source check: " and its space).
 _VALUE_COLUMN = 21
+
+
+def text_width() -> int | None:
+    """The width plain-text lines are wrapped to: the terminal's (``COLUMNS`` when set), or
+    ``COLUMNS`` into a pipe or a file, as the tables of the other commands are laid out; None
+    into a pipe or a file without ``COLUMNS``: each line stays whole, for grep."""
+    import os
+    import sys
+
+    if sys.stdout.isatty():
+        from rich.console import Console
+
+        return Console().width
+    columns = os.environ.get("COLUMNS", "").strip()
+    return int(columns) if columns.isdigit() and int(columns) > 0 else None
+
+
+def echo_wrapped(lines: Iterable[str], indent: Callable[[str], int]) -> None:
+    """Print ``lines`` wrapped between words to :func:`text_width` (an identifier is never
+    split), each continued line ``indent(line)`` spaces in."""
+    from provscan.commands.common import wrap_words
+
+    width = text_width()
+    for line in lines:
+        for part in [line] if width is None else wrap_words(line, width, indent=indent(line)):
+            typer.echo(part)
 
 
 def _days(count: int) -> str:

@@ -89,8 +89,9 @@ def lookup(
     warn_if_stale()
     try:
         identifier = bundled_identifier()
-        policies = identifier.knowledge.select_policies(parse_policy_option(policy))
-        org_types = resolve_acting_as(acting_as)
+        policy_ids = parse_policy_option(policy)
+        policies = identifier.knowledge.select_policies(policy_ids)
+        org_types = resolve_acting_as(acting_as, policy_ids)
     except (ProvscanError, UsageProblem) as exc:
         raise fail(str(exc), EXIT_USAGE) from None
     row = judge_product(
@@ -146,26 +147,31 @@ def _print_row(row: object, console: Console) -> None:
     groups: dict[str, list[Text]] = {}
     binds, unbound = f"binds {you}", f"does not bind {you}"
     advisory = "restricts nothing (advisory or context only)"
+    conditional = "restricts only on a condition the row leaves open"
     for finding in row.findings:
         if (finding.policy, finding.measure) in shown:
             continue  # one measure naming two candidate families is shown once
         shown.add((finding.policy, finding.measure))
         heading = {True: binds, False: unbound, None: ""}[finding.binding]
-        if finding.binding is not False and not finding.restricts:
+        if finding.binding is not False and finding.condition is not None:
+            heading = conditional
+        elif finding.binding is not False and not finding.restricts:
             # advice and context bind nobody to anything: never under "binds you"
             heading = advisory
+        condition = "" if finding.condition is None else f"[if {finding.condition}] "
         groups.setdefault(heading, []).append(
             Text.assemble(
                 (printable(finding.policy), "bold" if finding.restricts else "dim"),
                 f" ({printable(finding.jurisdiction)}): {printable(finding.measure)} ",
                 (f"[{_effect_text(finding.effect)}] ", "bold" if finding.restricts else ""),
+                (printable(condition), "bold"),
                 # Measures that do not bind the user: named, not argued; -f json has them all.
                 ""
                 if finding.binding is False
                 else (f"[{printable(finding.citation, limit=160)}]", "dim"),
             )
         )
-    for heading in ("", binds, advisory, unbound):
+    for heading in ("", binds, conditional, advisory, unbound):
         if heading in groups and heading:
             console.print(Text(f"  {heading}", style="bold"))
         for entry in groups.get(heading, []):

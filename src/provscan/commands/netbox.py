@@ -37,10 +37,13 @@ from provscan.commands.common import (
     stderr,
     warn,
 )
+from provscan.commands.common import _store as store_result  # emit's own store step
 from provscan.errors import ProvscanError
 
 if TYPE_CHECKING:
-    from provscan.netbox.client import NetBoxClient
+    from provscan.commands.common import OutputFormat
+    from provscan.model import ScanResult
+    from provscan.netbox.client import NetBoxClient, NetBoxDevice
 
 netbox_app = typer.Typer(
     short_help="Read devices from NetBox; write findings back.",
@@ -79,7 +82,14 @@ NetBoxSiteOption = Annotated[
     typer.Option(
         "--site",
         metavar="SLUG",
-        help="Only devices of this NetBox site; pulled devices go to this inventory site.",
+        help="Only devices of this NetBox site (default: every site; pull files each device "
+        "under its own NetBox site in the inventory).",
+    ),
+]
+NetBoxQuietOption = Annotated[
+    bool,
+    typer.Option(
+        "--quiet", "-q", help="No summary line on stderr (errors and warnings are still said)."
     ),
 ]
 CaFileOption = Annotated[
@@ -115,16 +125,18 @@ def pull(
     no_db: NoDbOption = False,
     fail_on_restricted: FailOnRestrictedOption = False,
     ca_file: CaFileOption = None,
+    quiet: NetBoxQuietOption = False,
 ) -> None:
     """Read NetBox's devices and screen them like a procurement list into the inventory.
 
     Manufacturer and device type (model) name the maker, as `provscan screen` does; the
-    primary IP (IPv4, else IPv6), serial, name and site go with each device. Devices without
-    a primary IP are counted and left out. The import proves no absence (nothing goes
-    missing because NetBox does not list it).
+    primary IP (IPv4, else IPv6), serial, name and site go with each device. Each device is
+    filed under its NetBox site (addresses are per site in the inventory): one import per
+    site when several are pulled at once. Devices without a primary IP are counted and left
+    out. The import proves no absence (nothing goes missing because NetBox does not list it).
     """
     from provscan.identify import Identifier
-    from provscan.netbox.pull import screen_devices
+    from provscan.netbox.pull import by_site, combined, screen_devices
     from provscan.screening.run import bundled_identifier
 
     try:
@@ -139,20 +151,74 @@ def pull(
         identifier = bundled_identifier()
         policies = identifier.knowledge.select_policies(policy_ids)
         stage = Identifier(identifier.knowledge, policies, acting_as=org_types)
-        result, skipped = screen_devices(
-            devices, client.shown, identifier, stage, policies, site=site
-        )
-        emit(result, fmt, output, db, no_db, site=site)
+        # Without --site every device keeps its own NetBox site (one import per site), never
+        # none: the inventory keys addresses by site, and a later scan of the site matches.
+        groups = {site: devices} if site is not None or not devices else by_site(devices)
+        parts: list[tuple[str | None, ScanResult]] = []
+        skipped: list[NetBoxDevice] = []
+        for slug, members in groups.items():
+            part, left_out = screen_devices(
+                members, client.shown, identifier, stage, policies, site=slug
+            )
+            parts.append((slug, part))
+            skipped += left_out
+        if len(parts) == 1:
+            the_site, result = parts[0]
+            emit(result, fmt, output, db, no_db, site=the_site)
+        else:
+            result = combined(parts, client.shown, skipped)
+            _emit_by_site(parts, result, fmt, output, db, no_db)
+        sites = [slug for slug, part in parts if part.devices]
     except ProvscanError as exc:
         raise fail_for(exc) from None
-    restricted = sum(d.restricted for d in result.devices)
-    stderr.print(
-        f"NetBox {escape(client.shown)}: {len(devices)} device(s) read, "
-        f"{len(result.devices)} screened into the inventory, {restricted} restricted"
-        + (f"; {len(skipped)} without a primary IP left out" if skipped else ""),
-        highlight=False,
-    )
+    if not quiet:
+        restricted = sum(d.restricted for d in result.devices)
+        named = [slug for slug in sites if slug is not None]
+        where = f" (site{'s' * (len(named) > 1)} {', '.join(named)})" if named else ""
+        stderr.print(
+            f"NetBox {escape(client.shown)}: {len(devices)} device(s) read, "
+            f"{len(result.devices)} screened into the inventory{escape(where)}, "
+            f"{restricted} restricted"
+            + (f"; {len(skipped)} without a primary IP left out" if skipped else ""),
+            highlight=False,
+        )
     finish(result, fail_on_restricted)
+
+
+def _emit_by_site(
+    parts: list[tuple[str | None, ScanResult]],
+    result: ScanResult,
+    fmt: OutputFormat,
+    output: Path | None,
+    db: str | None,
+    no_db: bool,
+) -> None:
+    """Store each site's import at its site (unless ``no_db``), then write the one report of
+    them all (``result``); as :func:`~provscan.commands.common.emit`, what was stored stays
+    stored when the output fails, and a store that fails still gets the report written."""
+    stored: list[tuple[str, str, str | None]] = []
+    failure: ProvscanError | None = None
+    if not no_db:
+        for slug, part in parts:
+            if not part.devices:  # only devices without a primary IP: nothing to store
+                continue
+            try:
+                scan_id, where = store_result(part, db, slug, ())
+            except ProvscanError as exc:
+                failure = exc
+                break
+            stored.append((scan_id, where, slug))
+    try:
+        emit(result, fmt, output, db, True, command="netbox pull")
+    finally:
+        for scan_id, where, slug in stored:
+            stderr.print(
+                f"[dim]stored scan {escape(scan_id)} in {escape(where)}"
+                f" (site {escape(slug or '(none)')})[/]",
+                highlight=False,
+            )
+    if failure is not None:
+        raise failure
 
 
 def _changes_table(changes: list[dict[str, object]], console: Console) -> None:
@@ -186,6 +252,7 @@ def push(
     ] = PushFormat.table,
     db: DbOption = None,
     ca_file: CaFileOption = None,
+    quiet: NetBoxQuietOption = False,
 ) -> None:
     """Write findings back to NetBox: the tag provscan-restricted and the custom field
     provscan_status (restricted, binding measures, case), for devices pulled before.
@@ -220,8 +287,10 @@ def push(
         typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
     elif shown:
         _changes_table(shown, console)
-    for thing in made:
+    for thing in made:  # what was written to NetBox is always said, even with --quiet
         stderr.print(f"created {escape(thing)} in NetBox", highlight=False)
+    if quiet:
+        return
     verb = "written" if apply_changes else "to write (nothing written; --apply writes)"
     stderr.print(
         f"NetBox {escape(client.shown)}: {len(shown)} device(s) {verb}, "

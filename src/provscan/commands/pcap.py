@@ -206,7 +206,7 @@ def run_pcap(
         guard_output(output, files, db=db, force=force)
         check_store(db, no_db)
         policy_ids = parse_policy_ids(policy)
-        org_types = resolve_acting_as(acting_as)
+        org_types = resolve_acting_as(acting_as, policy_ids)
         try:
             with first_interrupt_calls(stop.set):
                 result = run_passive(

@@ -50,7 +50,7 @@ _EXIT_CODES: list[ExitCode] = [
     (
         2,
         "bad argument: no --output, an --output naming the database, an unknown scan, "
-        "policy or site, --scan together with --inventory",
+        "policy or site, --scan together with --inventory or --site",
     ),
 ]
 
@@ -113,7 +113,12 @@ def report(
     ] = False,
     policy: PolicyOption = None,
     site: Annotated[
-        str | None, typer.Option("--site", metavar="NAME", help="Only devices of this site.")
+        str | None,
+        typer.Option(
+            "--site",
+            metavar="NAME",
+            help="Only devices of this site (not with --scan: a scan is of one site).",
+        ),
     ] = None,
     title: Annotated[
         str | None, typer.Option("--title", metavar="TEXT", help="Title on the first page.")
@@ -138,6 +143,13 @@ def report(
             raise UsageProblem("a report is written to a file: give --output FILE")
         if scan is not None and inventory:
             raise UsageProblem("--scan and --inventory exclude each other: give one")
+        if scan is not None and site is not None:
+            # A scan is stored with one site (its --site): there is nothing to filter, and a
+            # site other than the scan's would silently report the scan all the same.
+            raise UsageProblem(
+                "--scan and --site exclude each other: a scan is of one site (provscan "
+                "scans shows it); give --scan ID, or --site NAME for the site's inventory"
+            )
         guard_output(output, [_database_file(db)], db=db, force=force)
         chosen = _format_for(fmt, output)
         policies = parse_policy_ids(policy)

@@ -162,7 +162,11 @@ def screen(
     ] = None,
     sheet: Annotated[
         str | None,
-        typer.Option("--sheet", metavar="NAME", help="XLSX sheet to screen (default: the first)."),
+        typer.Option(
+            "--sheet",
+            metavar="NAME",
+            help="XLSX sheet to screen (default: the sheet that looks like the product table).",
+        ),
     ] = None,
     max_rows: Annotated[
         int,
@@ -233,6 +237,7 @@ def screen(
                 max_rows=max_rows,
                 max_bytes=max_bytes,
                 header_names=named,
+                pick_sheet=True,
             )
         else:
             table = read_table(
@@ -242,6 +247,7 @@ def screen(
                 max_rows=max_rows,
                 max_bytes=max_bytes,
                 header_names=named,
+                pick_sheet=True,
             )
         columns = choose_columns(
             table.header, brand=brand_col, model=model_col, description=desc_col
@@ -289,6 +295,13 @@ def screen(
         names = ", ".join(f"{role}={name!r}" for role, name in summary.columns.items() if name)
         say(f"columns: {names}")
         say(summary_line(summary))
+        if table.skipped:
+            # the rows left out are counted with the rest (the note above names them)
+            count = len(table.skipped)
+            say(
+                f"{count} more row{'s' if count != 1 else ''} skipped: not products "
+                "(totals or formulas)"
+            )
     if fail_on_restricted and summary.restricted:
         raise typer.Exit(EXIT_RESTRICTED)
 
@@ -326,6 +339,15 @@ _IDENTITY_HEADERS = ("Row", "Verdict", "Maker", "Brand", "Model", "Conf.")
 REASON_COLUMN_MIN = 30
 #: Between two columns of the table (rich's padding of one character on either side).
 _COLUMN_GAP = 2
+#: When the columns that say what a row is do not fit the terminal side by side (a long
+#: brand, "Hikvision/Dahua", a part number of 30 characters), the Maker and Brand columns
+#: narrow to this at least and their names wrap; then the Model column narrows to
+#: :data:`MODEL_COLUMN_MIN` at least and a longer part number folds onto the row's next
+#: lines, every character kept. Row, verdict and confidence stay on the row's first line,
+#: and no line is wider than the terminal (a reviewer found rows of 84 characters at 80
+#: columns, the confidence wrapped onto a line of its own).
+NAME_COLUMN_MIN = 8
+MODEL_COLUMN_MIN = 12
 
 
 def render_screen_table(rows: Sequence[ScreenRow], width: int | None = None) -> bytes:
@@ -364,6 +386,8 @@ def render_screen_table(rows: Sequence[ScreenRow], width: int | None = None) -> 
         for column in zip(_IDENTITY_HEADERS, *identities, strict=True)
     ]
     identity_width = sum(widths) + _COLUMN_GAP * (len(widths) - 1)
+    if identity_width > width:
+        return _narrowed_table(identities, reasons, widths, width)
     beside = width - identity_width - _COLUMN_GAP >= REASON_COLUMN_MIN
 
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
@@ -379,9 +403,7 @@ def render_screen_table(rows: Sequence[ScreenRow], width: int | None = None) -> 
         for identity in identities:
             table.add_row(*identity)
     buffer = io.StringIO()
-    # Wider than the terminal only when the identities alone do not fit: the terminal then
-    # wraps whole lines, and no part number is cut.
-    console = Console(file=buffer, width=max(width, identity_width), no_color=True, soft_wrap=False)
+    console = Console(file=buffer, width=width, no_color=True, soft_wrap=False)
     console.print(table)
     lines = [line.rstrip() for line in buffer.getvalue().splitlines()]
     if not beside:
@@ -393,6 +415,108 @@ def render_screen_table(rows: Sequence[ScreenRow], width: int | None = None) -> 
             stacked += [line, *(f"{indent}{part.plain}".rstrip() for part in wrapped)]
         lines = stacked
     return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _narrowed_table(
+    identities: Sequence[tuple[str, ...]], reasons: Sequence[str], widths: list[int], width: int
+) -> bytes:
+    """The screen table when its identity columns do not fit ``width`` side by side.
+
+    Row, verdict and confidence keep their width. The Model column keeps its longest part
+    number whole when the Maker and Brand columns can still keep their longest word; the
+    names then wrap between words and after a "/" ("Hikvision/" "Dahua"), and a word or part
+    number longer than its column folds onto the row's next lines, every character kept.
+    Each reason goes under its row."""
+    from rich.cells import cell_len
+
+    row_width, verdict_width, maker_full, brand_full, model_full, conf_width = widths
+    room = width - row_width - verdict_width - conf_width - _COLUMN_GAP * (len(widths) - 1)
+    header = dict(zip(_IDENTITY_HEADERS, range(len(widths)), strict=True))
+
+    def longest_word(column: int, slash: bool) -> int:
+        values = [_IDENTITY_HEADERS[column], *(identity[column] for identity in identities)]
+        return max(cell_len(word) for value in values for word in _words(value, slash))
+
+    maker_word = min(longest_word(header["Maker"], True), maker_full)
+    brand_word = min(longest_word(header["Brand"], True), brand_full)
+    model_word = longest_word(header["Model"], False)
+    model = min(
+        model_full,
+        max(
+            room - maker_full - brand_full,
+            min(
+                model_word,
+                room - max(maker_word, NAME_COLUMN_MIN) - max(brand_word, NAME_COLUMN_MIN),
+            ),
+            MODEL_COLUMN_MIN,
+        ),
+    )
+    left = room - model
+    maker = min(
+        maker_full, max(left - brand_full, min(maker_word, left - NAME_COLUMN_MIN), NAME_COLUMN_MIN)
+    )
+    brand = min(brand_full, max(left - maker, NAME_COLUMN_MIN))
+    fitted = [row_width, verdict_width, maker, brand, model, conf_width]
+    right = {0, len(fitted) - 1}  # Row and Conf. are right-aligned, as in the wide table
+    slashes = {header["Maker"], header["Brand"]}
+
+    def lines_of(cells: Sequence[str]) -> list[str]:
+        columns = [
+            _wrapped(cell, size, number in slashes)
+            for number, (cell, size) in enumerate(zip(cells, fitted, strict=True))
+        ]
+        out = []
+        for index in range(max(len(column) for column in columns)):
+            parts = []
+            for number, (column, size) in enumerate(zip(columns, fitted, strict=True)):
+                text = column[index] if index < len(column) else ""
+                pad = " " * max(size - cell_len(text), 0)
+                parts.append(pad + text if number in right else text + pad)
+            out.append((" " * _COLUMN_GAP).join(parts).rstrip())
+        return out
+
+    indent = " " * (row_width + _COLUMN_GAP)
+    lines = [*lines_of(_IDENTITY_HEADERS), f"{indent}Why"]
+    for identity, reason in zip(identities, reasons, strict=True):
+        lines += lines_of(identity)
+        wrapped = _wrapped(reason, max(width - len(indent), 20), False)
+        lines += [f"{indent}{part}".rstrip() for part in wrapped]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _words(value: str, slash: bool) -> list[str]:
+    """The pieces a cell may be wrapped between: its words, and with ``slash`` the parts of
+    a word after each "/" ("Hikvision/", "Dahua")."""
+    import re
+
+    return re.findall(r"[^\s/]*/|[^\s/]+", value) if slash else value.split()
+
+
+def _wrapped(value: str, size: int, slash: bool) -> list[str]:
+    """``value`` in lines of at most ``size`` cells: broken between words (and after a "/"
+    with ``slash``), a piece longer than ``size`` folded; no character is dropped but the
+    spaces a line is broken at."""
+    from rich.cells import cell_len, chop_cells
+
+    if cell_len(value) <= size:
+        return [value]
+    lines: list[str] = []
+    current = ""
+    pieces = _words(value, slash)
+    for piece in pieces:
+        # a piece after a slash joins it without a space; words are joined by one
+        glue = "" if not current or current.endswith("/") else " "
+        if cell_len(current + glue + piece) <= size:
+            current += glue + piece
+            continue
+        if current:
+            lines.append(current)
+        chunks = chop_cells(piece, size) if cell_len(piece) > size else [piece]
+        lines += chunks[:-1]
+        current = chunks[-1]
+    if current:
+        lines.append(current)
+    return lines
 
 
 def _short_reason(row: ScreenRow) -> str:

@@ -12,7 +12,16 @@ from typing import Annotated, Any
 
 import typer
 
-from provscan.commands.common import EXIT_USAGE, DbOption, epilog, fail, fail_for, open_db
+from provscan.commands.common import (
+    EXIT_USAGE,
+    DbOption,
+    epilog,
+    fail,
+    fail_for,
+    open_db,
+    require_existing_db,
+    warn,
+)
 from provscan.errors import ProvscanError
 
 #: Where ``provscan sensor`` reads its key when --key is not given.
@@ -73,7 +82,12 @@ def sensor(
     ] = None,
     name: Annotated[
         str | None,
-        typer.Option("--name", metavar="NAME", help="This sensor's name (default site/host)."),
+        typer.Option(
+            "--name",
+            metavar="NAME",
+            help="This sensor's name (default site/host; a second sensor of the site on this "
+            "host is site/host-2). Refused while a sensor of that name runs on this host.",
+        ),
     ] = None,
     heartbeat: Annotated[
         float,
@@ -100,12 +114,14 @@ def sensor(
 
     Requests are checked against the site's keys (HMAC) and the sensor's own settings: scan
     targets inside --allow, captures under --captures, discovery on an --interface; anything
-    else is refused and reported. The sensor needs no database.
+    else is refused and reported. The sensor needs no database. Ctrl-C (or SIGTERM) stops
+    it after the job in hand; a second Ctrl-C gives that job back to the queue at once.
     """
     if context.invoked_subcommand is not None:
         return
-    from provscan.sensors.messages import KeyFile
-    from provscan.sensors.sensor import Sensor, SensorSettings
+    from provscan.sensors.broker import check_broker, check_broker_url
+    from provscan.sensors.messages import KeyFile, key_file_warnings
+    from provscan.sensors.sensor import Sensor, SensorSettings, claim_name
 
     if site is None or broker is None or allow is None:
         raise fail("a sensor needs --site NAME, --broker URL and --allow CIDR", EXIT_USAGE)
@@ -115,41 +131,59 @@ def sensor(
         if not from_env:
             raise fail(f"a sensor needs its site key: --key FILE or ${KEY_ENV}", EXIT_USAGE)
         key = Path(from_env)
-    keys = KeyFile(key)
+    # A key file whose header names another site is refused: every request would fail
+    # verification here (and stay queued) while the sensor looked ready.
+    keys = KeyFile(key, site)
     try:
         keys.ring()
+        check_broker_url(broker)
     except ProvscanError as exc:
         raise fail(str(exc), EXIT_USAGE) from None
-    if "://" not in broker:
-        raise fail(f"{broker!r} is not a broker URL (amqp://… or redis://…)", EXIT_USAGE)
+    for warning in key_file_warnings(key):
+        warn(warning)
     if captures is not None and not captures.is_dir():
         raise fail(f"--captures {captures} is not a directory", EXIT_USAGE)
     names = tuple(dict.fromkeys(interfaces or ()))
     _check_interfaces(names, networks)
+    try:
+        # as `serve` does: a wrong password, an unknown virtual host or no broker at all is
+        # one line now, not a worker retrying with tracebacks
+        check_broker(broker)
+    except ProvscanError as exc:
+        raise fail_for(exc) from None
+    try:
+        sensor_name, _held = claim_name(site, name)
+    except ProvscanError as exc:
+        raise fail(str(exc), EXIT_USAGE) from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = SensorSettings(
         site,
         broker,
         networks,
         keys,
-        name or "",
+        sensor_name,
         heartbeat,
         captures=captures.resolve() if captures is not None else None,
         interfaces=names,
     )
     try:
-        Sensor(settings).run()
+        code = Sensor(settings).run()
     except ProvscanError as exc:
         raise fail_for(exc) from None
+    if code:
+        raise typer.Exit(code)
 
 
 def _check_site_and_allow(site: str, allow: str) -> Any:
-    from provscan.sensors.scope import parse_allow
+    """The site's name and the --allow networks, under the scope rules of `provscan scan`."""
+    from provscan.sensors.scope import check_allow, parse_allow
     from provscan.store.sensors import check_site_name
 
     try:
         check_site_name(site)
-        return parse_allow(allow)
+        networks = parse_allow(allow)
+        check_allow(networks)
+        return networks
     except (ProvscanError, ValueError) as exc:
         raise fail(str(exc), EXIT_USAGE) from None
 
@@ -226,6 +260,7 @@ SCHEDULE_KINDS = ("scan", "pcap", "discover")
         'provscan schedule add --site plant-3 --targets CAMERA_CIDR --cron "30 2 * * *"',
         "provscan schedule add --site plant-3 --kind pcap --captures 'mirror/*.pcapng' --every 1h",
         "provscan schedule add --site plant-3 --kind discover --every 6h",
+        "provscan schedule add --site plant-4 --new-site --targets CAMERA_CIDR --every 24h",
     ),
 )
 def schedule_add(
@@ -262,10 +297,16 @@ def schedule_add(
         ),
     ] = None,
     every: Annotated[
-        str | None, typer.Option("--every", metavar="INTERVAL", help="e.g. 15m, 24h, 7d.")
+        str | None,
+        typer.Option("--every", metavar="INTERVAL", help="e.g. 15m, 24h, 7d (1m to 366d)."),
     ] = None,
     cron: Annotated[
-        str | None, typer.Option("--cron", metavar="LINE", help='"m h dom mon dow" (UTC).')
+        str | None,
+        typer.Option(
+            "--cron",
+            metavar="LINE",
+            help='"m h dom mon dow" (UTC; day of week 0-7, 0 and 7 are Sunday).',
+        ),
     ] = None,
     ports: Annotated[
         str | None, typer.Option("--ports", metavar="PORTS", help="e.g. 80,443,554.")
@@ -274,7 +315,23 @@ def schedule_add(
         str | None,
         typer.Option("--first", metavar="TIME", help="First run (ISO time; default: now)."),
     ] = None,
+    new_site: Annotated[
+        bool,
+        typer.Option(
+            "--new-site",
+            help="Schedule for a site nothing in the database names yet (no sensor of it has "
+            "reported to the central, no scan names it).",
+        ),
+    ] = False,
     db: DbOption = None,
+    create: Annotated[
+        bool,
+        typer.Option(
+            "--create",
+            help="Start a new store at --db when there is none; without it a missing database "
+            "(or one without provscan's tables) is refused.",
+        ),
+    ] = False,
 ) -> None:
     """Add a schedule (the central sends its jobs; a missed run runs once, not many times).
 
@@ -284,7 +341,10 @@ def schedule_add(
     CGNAT space refused: a sensor has no --allow-public; PROVSCAN_ALLOWED_TARGETS; at most
     4096 addresses a job), checked now, when each job is sent, and on the sensor, which also
     checks each job against its own settings: targets inside its --allow, captures under its
-    --captures, discovery on its --interface."""
+    --captures, discovery on its --interface. The site must be known to the database (a
+    sensor of it has reported, or a scan names it) unless --new-site is given; a run that
+    falls due while the previous one still waits in the site's queue is skipped. --every is
+    1 minute to 366 days; --cron is five fields, UTC (day of week 0-7, 0 and 7 are Sunday)."""
     from provscan.sensors.beat import cron_schedule, next_run, parse_every
     from provscan.sensors.scope import (
         MAX_CAPTURES,
@@ -320,6 +380,7 @@ def schedule_add(
             raise fail(str(exc), EXIT_USAGE) from None
     if kind == "pcap" and not 1 <= len(names) <= MAX_CAPTURES:
         raise fail(f"a pcap schedule names 1 to {MAX_CAPTURES} --captures", EXIT_USAGE)
+    now = cron_first = datetime.now(UTC)
     try:
         for name in names:
             check_capture_name(name)
@@ -328,13 +389,20 @@ def schedule_add(
         every_seconds = parse_every(every) if every is not None else None
         if cron is not None:
             cron_schedule(cron)
+            cron_first = next_run((None, cron), now)
         port_list = list(parse_ports(ports)) if ports is not None else None
     except (ProvscanError, ValueError) as exc:
         raise fail(str(exc), EXIT_USAGE) from None
-    now = datetime.now(UTC)
-    start = _parse_time(first) or (now if every_seconds else next_run((None, cron), now))
+    start = _parse_time(first) or (now if every_seconds else cron_first)
+    if not create:
+        try:
+            require_existing_db(db)
+        except ProvscanError as exc:
+            raise fail(f"{exc}; or add --create to start a new store", EXIT_USAGE) from None
     try:
         with open_db(db) as store:
+            if not new_site:
+                _require_known_site(store, site)
             schedule = store.fleet().add_schedule(
                 site,
                 specs,
@@ -355,6 +423,30 @@ def schedule_add(
         f"database runs with --broker URL and the site's key; a `provscan sensor --site {site}` "
         "takes its jobs",
         err=True,
+    )
+
+
+def _require_known_site(store: Any, site: str) -> None:
+    """Exit 2 for a site nothing in ``store`` names: its schedule would never find a sensor
+    (a typo, or a central without the site's key)."""
+    from provscan.store.sensors import check_site_name
+
+    try:
+        check_site_name(site)
+    except ProvscanError as exc:
+        raise fail(str(exc), EXIT_USAGE) from None
+    if store.fleet().site_known(site) or site in store.sites():
+        return
+    known = sorted({row["name"] for row in store.fleet().sites()} | set(store.sites()))
+    same = [name for name in known if name.casefold() == site.casefold()]
+    hint = f" (did you mean {same[0]!r}?)" if same else ""
+    listed = f"; known sites: {', '.join(known)}" if known else ""
+    raise fail(
+        f"no sensor of site {site!r} has reported to {store.display_name} and no scan names "
+        f"it{hint}{listed}: start the central with the site's key (`provscan serve --broker "
+        f"URL --sensor-keys DIR`, DIR/{site}.key) and `provscan sensor --site {site}`, or add "
+        "--new-site to schedule it anyway",
+        EXIT_USAGE,
     )
 
 

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from provscan.commands.common import EXIT_USAGE, DbOption, ExitCode, epilog, fail, fail_for
+from provscan.commands.common import (
+    EXIT_USAGE,
+    DbOption,
+    ExitCode,
+    epilog,
+    fail,
+    fail_for,
+    warn,
+)
 from provscan.errors import ProvscanError
 
 if TYPE_CHECKING:
@@ -20,7 +28,8 @@ _EXIT_CODES: list[ExitCode] = [
     (
         2,
         "bad argument (a non-loopback --host without --allow-remote, a missing TLS file, "
-        "no database file at --db)",
+        "no database file at --db or no provscan tables in it, a --sensor-keys directory "
+        "without a key, a --broker that is not an amqp:// or redis:// URL)",
     ),
 ]
 
@@ -128,13 +137,27 @@ def serve(
     central = None
     if broker is not None:
         from provscan import paths
+        from provscan.sensors.broker import check_broker, check_broker_url
         from provscan.sensors.central import Central, SiteKeys
 
+        try:
+            check_broker_url(broker)
+        except ProvscanError as exc:
+            raise fail_for(exc) from None
         keys = SiteKeys(sensor_keys or paths.data_dir() / "sensor-keys")
         if not keys.directory.is_dir():
             raise fail(f"--sensor-keys {keys.directory} is not a directory", EXIT_USAGE)
+        if not keys.sites():
+            # A central without keys could open no sensor's result (they would wait in the
+            # broker, parked, until a key is added): a wrong directory, not a setting.
+            raise fail(
+                f"--sensor-keys {keys.directory} holds no site key (NAME.key, made with "
+                "`provscan sensor keygen --site NAME --out DIR/NAME.key`)",
+                EXIT_USAGE,
+            )
+        for warning in keys.warnings():
+            warn(warning)
         broker_url = broker
-        from provscan.sensors.broker import check_broker
 
         try:
             check_broker(broker_url)

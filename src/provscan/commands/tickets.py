@@ -1,5 +1,9 @@
 """``provscan cases export [ID...]``: remediation cases as service-desk tickets (generic JSON,
-or CSV for bulk import), with the device's evidence and the measure that binds it."""
+or CSV for bulk import), with the device's evidence and the measure that binds it.
+
+There is no ``provscan tickets``: a newcomer who types it (the docs call the export
+"tickets") is pointed at ``provscan cases export``, and an export with nothing in it says
+why on stderr and which command shows the cases."""
 
 from __future__ import annotations
 
@@ -10,15 +14,18 @@ from typing import Annotated
 import typer
 
 from provscan.commands.common import (
+    EXIT_USAGE,
     DbOption,
     ExitCode,
     ForceOption,
     OutputOption,
     UsageProblem,
     epilog,
+    fail,
     fail_for,
     guard_output,
     open_db,
+    stderr,
 )
 from provscan.commands.inventory import cases_app
 from provscan.errors import ProvscanError
@@ -50,10 +57,32 @@ def _case_ids(values: list[str]) -> list[int]:
     return ids
 
 
+def _nothing_to_export(overdue: bool, stored: int, active: int) -> str:
+    """Why an export without case ids is empty, and the command that shows the cases."""
+    if stored == 0:
+        return (
+            "no cases to export: scans and imports open them for restricted devices "
+            "(provscan inventory --restricted; provscan cases list)"
+        )
+    if overdue and active:
+        return (
+            f"no overdue case to export ({active} active, none past due; "
+            "provscan cases list --status active)"
+        )
+    return (
+        f"no active case to export (all {stored} verified; provscan cases list --status "
+        "verified shows them, provscan cases export ID exports one)"
+    )
+
+
 def export(
     case_ids: Annotated[
         list[str] | None,
-        typer.Argument(metavar="ID", help="Case numbers (default: every active case)."),
+        typer.Argument(
+            metavar="ID",
+            help="Case numbers, as `provscan cases list` shows them (default: every active "
+            "case; a verified one only by its number).",
+        ),
     ] = None,
     fmt: Annotated[
         TicketFormat,
@@ -66,10 +95,16 @@ def export(
 ) -> None:
     """Export cases as tickets: the case, its device, the evidence, the binding measure with
     its citation and the remediation steps (JSON), or one CSV row per case for a service
-    desk's bulk import (cells that look like formulas are written as text)."""
+    desk's bulk import (cells that look like formulas are written as text).
+
+    The cases come from scans and imports; `provscan cases list` shows them with their
+    numbers, `provscan cases update` moves them. With nothing to export the output is an
+    empty list and stderr says why.
+    """
     from provscan.compliance.tickets import TicketSource, tickets_csv, tickets_json
     from provscan.report.files import write_atomically
 
+    empty: str | None = None  # why an export of every active case has none
     try:
         guard_output(output, [], db=db, force=force)
         numbers = _case_ids(case_ids or [])
@@ -80,6 +115,9 @@ def export(
                 cases = store.cases(status="active", overdue=overdue)
             if overdue:
                 cases = [case for case in cases if case.overdue]
+            if not cases and not numbers:
+                stored = len(store.cases())
+                empty = _nothing_to_export(overdue, stored, len(store.cases(status="active")))
             sources = []
             for case in cases:
                 device, document, _ = store.device(case.device_id)
@@ -94,6 +132,25 @@ def export(
             typer.echo(text, nl=False)
     except ProvscanError as exc:
         raise fail_for(exc) from None
+    if empty is not None:
+        stderr.print(f"provscan: note: {empty}", highlight=False, markup=False)
+    elif numbers and overdue and not cases:
+        stderr.print(
+            "provscan: note: none of the cases given is overdue (without --overdue they are "
+            "exported)",
+            highlight=False,
+            markup=False,
+        )
+
+
+def _no_tickets_command(ctx: typer.Context) -> None:
+    """There is no `provscan tickets`: cases are exported as service-desk tickets by
+    `provscan cases export` (the cases and their numbers: `provscan cases list`)."""
+    raise fail(
+        "tickets are exported with 'provscan cases export' (cases: 'provscan cases list'); "
+        "see 'provscan cases export --help'",
+        EXIT_USAGE,
+    )
 
 
 def register(app: typer.Typer) -> None:
@@ -106,3 +163,9 @@ def register(app: typer.Typer) -> None:
             "provscan cases export --overdue -f csv -o overdue.csv",
         ),
     )(export)
+    # a newcomer's `provscan tickets` (the docs say tickets): a pointer, not "no such command"
+    app.command(
+        "tickets",
+        hidden=True,
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    )(_no_tickets_command)

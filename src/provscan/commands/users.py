@@ -5,10 +5,14 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
+from rich.text import Text
 
 from provscan.commands.common import (
     EXIT_USAGE,
@@ -18,9 +22,13 @@ from provscan.commands.common import (
     fail,
     fail_for,
     open_db,
+    output_console,
     require_existing_db,
 )
 from provscan.errors import ProvscanError
+
+if TYPE_CHECKING:
+    from provscan.store.users import User
 
 _EXIT_CODES: list[ExitCode] = [
     (0, "done"),
@@ -177,12 +185,17 @@ def revoke(
     typer.echo(f"revoked {count} token(s) of {name}")
 
 
-@users_app.command("list", epilog=_epilog("provscan users list", "provscan users list --json"))
+@users_app.command(
+    "list",
+    short_help="The users, their roles and any lockout.",
+    epilog=_epilog("provscan users list", "provscan users list --json"),
+)
 def list_users(
     db: DbOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of lines.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
 ) -> None:
-    """The users, their roles and any lockout."""
+    """The users, their roles and any lockout: a table with a header line, as the other
+    list commands print (--json for scripts)."""
     import json
 
     try:
@@ -193,6 +206,41 @@ def list_users(
     if as_json:
         typer.echo(json.dumps([user.to_json() for user in found], indent=2))
         return
-    for user in found:
-        locked = f"  locked until {user.locked_until.isoformat()}" if user.locked_until else ""
-        typer.echo(f"{user.name}\t{user.role}\t{user.created.date().isoformat()}{locked}")
+    _users_table(found, output_console())
+
+
+def _users_table(users: Sequence[User], console: Console) -> None:
+    """The users under a header line (Name, Role, Created, and Login when one is locked out
+    or disabled), fitted to the console like `cases list`; "no users" when there are none."""
+    from provscan.report.formats import fit_columns, print_columns
+
+    if not users:
+        console.print("no users", highlight=False)
+        return
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "Name": Text(user.name),
+            "Role": Text(user.role),
+            "Created": Text(user.created.date().isoformat()),
+            "Login": Text(_login(user, now)),
+        }
+        for user in users
+    ]
+    columns = ["Name", "Role", "Created", "Login"]
+    if all(row["Login"].plain == "allowed" for row in rows):
+        columns.remove("Login")
+    widths = fit_columns(columns, rows, console.width, shrink=(("Login", 8),), drop=(), indent=0)
+    print_columns(rows, widths, console, header=True, wrapping=frozenset({"Login"}), indent=0)
+
+
+def _login(user: User, now: datetime) -> str:
+    """Whether the user may log in: allowed, disabled, or locked until a time (UTC)."""
+    if user.disabled:
+        return "disabled"
+    until = user.locked_until
+    if until is not None:
+        until = until if until.tzinfo else until.replace(tzinfo=UTC)
+        if until > now:
+            return f"locked until {until:%Y-%m-%d %H:%M} UTC"
+    return "allowed"

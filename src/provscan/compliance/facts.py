@@ -17,12 +17,20 @@ numbers follow are in docs/reports.md:
   (:func:`trend`), so each device counts once however many scans saw it, and the newest point
   is the headline's number;
 - an address *did not answer* when, at its site, the newest scan that set out to probe it
-  heard nothing from it (:func:`silent_addresses`): each address counts once.
+  heard nothing from it (:func:`silent_addresses`): each address counts once;
+- a device is *to review* when the inventory keeps the verdict ``review`` for it (its newest
+  sighting's verdict, :func:`provscan.report.contract.verdict_of`: a restricted maker is
+  possible, not established; in a scan report, the verdict that scan gave it) and it is not
+  gone: the same verdict ``provscan inventory`` counts "to review" by;
+- a case is *closed in the period* when it is verified and the scan that verified it (a
+  covering scan that no longer saw the device, or a sighting without the finding) is one of
+  the scans the report covers.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -33,13 +41,20 @@ from typing import Any
 from provscan import __version__
 from provscan.errors import InputError, KnowledgeError, StoreError
 from provscan.knowledge.policies import NON_RESTRICTING_EFFECTS
-from provscan.model import address_sort_key
-from provscan.policy.evaluate import DEFAULT_PARTY, describe_parties
+from provscan.model import MakerCandidate, address_sort_key
+from provscan.policy.evaluate import (
+    DEFAULT_PARTY,
+    REVIEW_NOTE_PREFIX,
+    assess,
+    describe_parties,
+    maker_countries,
+    without_cli_advice,
+)
 from provscan.report.contract import ScanSection
-from provscan.store.cases import RESTRICTED, Case
+from provscan.store.cases import RESTRICTED, SCAN_ACTOR, Case, CaseEvent
 from provscan.store.db import Store
 from provscan.store.history import History, Seen
-from provscan.store.inventory import DEFAULT_GONE_AFTER
+from provscan.store.inventory import DEFAULT_GONE_AFTER, document_verdict
 from provscan.store.remaining import GONE, VERIFIED, remains
 from provscan.store.views import InventoryDevice, ScanSummary
 
@@ -53,6 +68,13 @@ DEFAULT_SCAN_ROWS = 100
 UNKNOWN_LISTED = 50
 #: Longest observed text shown on a device page (evidence can be a whole web page).
 OBSERVED_SHOWN = 300
+#: Devices to review whose reasons are read (each one's newest document) and listed in the
+#: HTML and PDF; the others are counted, and listed in the XLSX without their reasons.
+DEFAULT_REVIEW_ROWS = 200
+#: Closed cases shown with their evidence (each one's audit trail read), newest first.
+DEFAULT_CLOSED_ROWS = 200
+#: The verdict of a device to review (:data:`provscan.report.contract.VERDICTS`).
+REVIEW = "review"
 
 
 class ReportScopeError(InputError):
@@ -95,6 +117,57 @@ class DevicePage:
     document: dict[str, Any]
     cases: tuple[Case, ...]
     why: str
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    """A device to review: a restricted maker is possible, not established."""
+
+    device_id: str
+    ip: str
+    site: str | None
+    #: Inventory status: present or missing (gone devices are not to review).
+    status: str
+    brand: str | None
+    model: str | None
+    manufacturer: str | None
+    last_seen: str | None
+    #: The makers the evidence allows, in the order the reasons name them.
+    candidates: tuple[str, ...]
+    #: What a confirmed maker would mean, one line each ("Hikvision: restricted by us, uk").
+    if_confirmed: tuple[str, ...]
+    #: Why the device is to review: its ``review:`` notes, without the prefix.
+    reasons: tuple[str, ...]
+    #: What would settle it, one line per reason.
+    settle: tuple[str, ...]
+    #: False when the device's reasons were not read (more than the rows listed).
+    read: bool = True
+
+
+@dataclass(frozen=True)
+class ClosedCase:
+    """A case closed (verified) in the report's period, with the evidence of its closing."""
+
+    case: Case
+    ip: str
+    site: str | None
+    device: str
+    #: What was done: removed or replaced (as a person recorded it), fixed (a posture finding
+    #: the device was seen without), or "not recorded".
+    action: str
+    #: Who recorded the action, and when (None: a scan's sighting, no person).
+    actor: str | None
+    acted_at: datetime | None
+    #: The note recorded with the action (a disposal note, a ticket), or the last note a
+    #: person wrote before the case was verified; empty when there is none.
+    note: str
+    verified_at: datetime
+    #: ``provscan`` (at the proof scan's ingest) or the person who asked for verification.
+    verified_by: str
+    #: The scan that proved it, its start, and what it proved.
+    proof_scan: str | None
+    proof_started: datetime | None
+    proof_note: str
 
 
 def judged_for_text(acting_as: Sequence[str]) -> str:
@@ -164,6 +237,27 @@ class ReportFacts:
     knowledge: Knowledge
     #: Addresses that did not answer the newest scan (in scope) that probed them, each once.
     silent_hosts: int = 0
+    #: Devices to review (verdict ``review``, not gone), by site and address.
+    review: tuple[ReviewRow, ...] = ()
+    #: Devices with the verdict ``review`` that are gone from the inventory (not counted).
+    review_gone: int = 0
+    #: Cases closed (verified) in the period, newest first, with their evidence.
+    closed: tuple[ClosedCase, ...] = ()
+    #: Closed cases beyond :data:`DEFAULT_CLOSED_ROWS` (counted, not shown).
+    closed_left_out: int = 0
+
+    @property
+    def to_review(self) -> int:
+        return len(self.review)
+
+    @property
+    def review_listed(self) -> tuple[ReviewRow, ...]:
+        """The devices to review whose reasons were read (those the HTML and PDF list)."""
+        return tuple(row for row in self.review if row.read)
+
+    @property
+    def closed_total(self) -> int:
+        return len(self.closed) + self.closed_left_out
 
     @property
     def incomplete_scans(self) -> list[ScanLine]:
@@ -518,6 +612,8 @@ def gather(
     organisation: str | None = None,
     max_device_pages: int = DEFAULT_DEVICE_PAGES,
     now: datetime | None = None,
+    max_review_rows: int = DEFAULT_REVIEW_ROWS,
+    max_closed_rows: int = DEFAULT_CLOSED_ROWS,
 ) -> ReportFacts:
     """Everything a report says, for the whole inventory or one stored scan."""
     selected = frozenset(policies) if policies else None
@@ -525,15 +621,20 @@ def gather(
         store.require_site(site)  # a mistyped --site is refused, not reported as clean
     all_scans = store.scans(None)
     documents: dict[str, dict[str, Any]] = {}
+    reported_id: str | None = None
     if scan_id is not None:
         try:
             reported = store.scan_summary(scan_id)
         except StoreError as exc:
             raise ReportScopeError(str(exc)) from exc
-        documents = _scan_devices(store, reported.id)  # the id itself, not the prefix given
+        reported_id = reported.id  # the id itself, not the prefix given
+        documents = _scan_devices(store, reported_id)
+        inventory = store.inventory_documents()
         devices = [
-            device | {name: documents[device["device_id"]].get(name) for name in _SCAN_VALUES}
-            for device in store.inventory_documents()
+            device
+            | {name: documents[device["device_id"]].get(name) for name in _SCAN_VALUES}
+            | {"verdict": document_verdict(documents[device["device_id"]])}
+            for device in inventory
             if device["device_id"] in documents
         ]
         scope_scans = [reported]
@@ -541,15 +642,20 @@ def gather(
             s for s in all_scans if s.site == reported.site and s.started_at <= reported.started_at
         ]
         as_of: datetime | None = reported.started_at
+        # Removals this scan or an earlier one of its site proved: their devices are not in
+        # the scan (it did not see them), but the scan's period closed their cases.
+        at_site = {d["device_id"]: d for d in inventory if d["site"] == reported.site}
     else:
         devices = store.inventory_documents(site=site)
         scope_scans = [s for s in all_scans if site is None or s.site == site]
         history = scope_scans
         as_of = max((s.started_at for s in scope_scans), default=None)
+        at_site = {d["device_id"]: d for d in devices}
     past = store.history(with_findings=selected is not None)
     remaining_ids = store.remaining(site=site) if scan_id is None else set()
     in_scope = {device["device_id"] for device in devices}
-    cases = [case for case in store.cases() if case.device_id in in_scope]
+    all_cases = store.cases()
+    cases = [case for case in all_cases if case.device_id in in_scope]
     restricted_case: dict[str, Case] = {}
     posture_cases: dict[str, list[Case]] = {}
     for case in cases:
@@ -622,6 +728,23 @@ def gather(
     active = [case for case in cases if case.status != "verified"]
     policy_ids = tuple(policies) if policies else ()
     scan_lines = _scan_lines(store, scope_scans)
+    knowledge = _knowledge(policy_ids, {p for scan in scope_scans for p in scan.policies})
+    judged_for = {line.summary.id: line.acting_as for line in scan_lines}
+    review, review_gone = _review_rows(
+        store,
+        devices,
+        documents,
+        confirming=_Confirming(tuple(p for p, _, _ in knowledge.policies)),
+        acting_as=lambda device: judged_for.get(reported_id or device["last_scan_id"], ()),
+        limit=max_review_rows,
+    )
+    closed, closed_left_out = _closed_cases(
+        store,
+        [case for case in all_cases if case.device_id in at_site],
+        at_site,
+        {scan.id: scan for scan in history},
+        limit=max_closed_rows,
+    )
     return ReportFacts(
         title=title or "Restricted-vendor equipment: compliance report",
         organisation=organisation,
@@ -656,8 +779,12 @@ def gather(
         devices=tuple(devices),
         scans=scan_lines,
         unknown_maker=tuple(unknown),
-        knowledge=_knowledge(policy_ids, {p for scan in scope_scans for p in scan.policies}),
+        knowledge=knowledge,
         silent_hosts=silent_addresses(scan_lines, past),
+        review=review,
+        review_gone=review_gone,
+        closed=closed,
+        closed_left_out=closed_left_out,
     )
 
 
@@ -684,3 +811,271 @@ def _row(
         due=case.due if case else None,
         overdue=case.overdue if case else False,
     )
+
+
+# --- devices to review --------------------------------------------------------------------
+
+#: The review notes policy judging and attribution write (policy/evaluate.py,
+#: attribution/attribute.py), read for the makers they name.
+_POSSIBLY = re.compile(r"^possibly made by (?P<makers>.+?) - ")
+_NOT_ESTABLISHED = re.compile(r"^maker (?P<makers>.+?) is not established \(")
+_EITHER = re.compile(r"^made by (?P<makers>.+?) \(the evidence does not say which\)")
+_RELABEL = re.compile(r" - brand (?P<brand>.+?) sells only some lines")
+_CONDITIONAL = "restricted only on a condition"
+_SCREENED = "screened: "
+#: What reads the model and serial from the device itself, said once in each settle text.
+_FROM_THE_DEVICE = (
+    "its label (maker, model and serial), or its own interface read by a scan with its credentials"
+)
+
+
+def _makers(text: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in text.split(" or ") if name.strip())
+
+
+def review_reason(note: str, candidates: Sequence[str]) -> tuple[tuple[str, ...], str]:
+    """The makers a review note names (besides ``candidates``) and what would settle it."""
+    reason = note.removeprefix(REVIEW_NOTE_PREFIX)
+    kind: re.Pattern[str] | None = None
+    makers: tuple[str, ...] = ()
+    for pattern in (_POSSIBLY, _NOT_ESTABLISHED, _EITHER):
+        match = pattern.match(reason)
+        if match:
+            kind, makers = pattern, _makers(match.group("makers"))
+            break
+    named = " or ".join(makers or candidates) or "the maker"
+    relabel = _RELABEL.search(reason)
+    if relabel:
+        settle = (
+            f"Its model number, from {_FROM_THE_DEVICE}: it shows whether this is one of the "
+            f"{relabel.group('brand')} lines made by {named}."
+        )
+    elif "only signals several makers share" in reason:
+        settle = f"A signal only {named} gives: {_FROM_THE_DEVICE}."
+    elif kind is _NOT_ESTABLISHED:
+        settle = f"Confirming that {named} made it: {_FROM_THE_DEVICE}."
+    elif kind is _EITHER:
+        settle = f"Which of {named} made it: {_FROM_THE_DEVICE}."
+    elif reason.startswith(_CONDITIONAL):
+        checks = []
+        if "device type" in reason:
+            checks.append("what kind of device it is (seen on site, or its label)")
+        if "acquired after" in reason:
+            checks.append("when it was acquired (the asset register or purchase records)")
+        settle = "Whether the condition holds: " + (
+            " and ".join(checks) if checks else "a person's check against the measure"
+        )
+        settle += "."
+    elif reason.startswith(_SCREENED):
+        settle = f"Checking the screening's reason against the device: {_FROM_THE_DEVICE}."
+    else:
+        settle = f"A person's check of the reason against the device: {_FROM_THE_DEVICE}."
+    return makers, settle
+
+
+class _Confirming:
+    """Which of the report's policies would restrict a maker once it is confirmed, for the
+    party a device's scan was judged for (the knowledge's own assessment, memoised)."""
+
+    def __init__(self, policy_ids: Sequence[str]) -> None:
+        self._ids = tuple(policy_ids)
+        self._memo: dict[tuple[str, str | None, tuple[str, ...]], tuple[str, ...]] = {}
+        self._loaded: tuple[Any, Any, Any] | None = None
+
+    def _knowledge(self) -> tuple[Any, Any, Any]:
+        if self._loaded is None:
+            from provscan.knowledge.loader import load_knowledge
+
+            knowledge = load_knowledge()
+            policies = knowledge.select_policies(list(self._ids) or None)
+            self._loaded = (knowledge, policies, maker_countries(knowledge.vendors))
+        return self._loaded
+
+    def __call__(
+        self, maker: str, device_type: str | None, acting_as: Sequence[str]
+    ) -> tuple[str, ...]:
+        key = (maker, device_type, tuple(acting_as))
+        if key not in self._memo:
+            knowledge, policies, countries = self._knowledge()
+            candidate = MakerCandidate(maker, knowledge.family_of(maker))
+            assessment = assess(
+                [candidate],
+                policies,
+                device_type=device_type,
+                countries=countries,
+                acting_as=acting_as,
+            )
+            self._memo[key] = tuple(assessment.restricted_by.get(maker, ()))
+        return self._memo[key]
+
+
+def _if_confirmed(
+    makers: Sequence[str],
+    reasons: Sequence[str],
+    device: dict[str, Any],
+    confirming: _Confirming,
+    acting_as: Sequence[str],
+) -> tuple[str, ...]:
+    """One line per candidate maker: the applied measures' policies that would restrict it."""
+    lines = []
+    for maker in makers:
+        ids = confirming(maker, device.get("device_type"), acting_as)
+        if ids:
+            lines.append(f"{maker}: restricted by {', '.join(ids)}")
+        else:
+            lines.append(f"{maker}: not restricted by the applied measures")
+    for reason in reasons:
+        if reason.startswith(_CONDITIONAL):
+            pieces = reason.split(": ", 1)[-1].split(" / ")
+            named = dict.fromkeys(piece.split(" (", 1)[0].strip() for piece in pieces)
+            lines.append(f"restricted by {', '.join(named)} if the condition holds")
+    return tuple(lines)
+
+
+def _review_rows(
+    store: Store,
+    devices: Sequence[dict[str, Any]],
+    documents: dict[str, dict[str, Any]],
+    *,
+    confirming: _Confirming,
+    acting_as: Any,
+    limit: int,
+) -> tuple[tuple[ReviewRow, ...], int]:
+    """The devices to review (verdict ``review``, not gone), by site and address, the first
+    ``limit`` with their reasons read from their newest document; and how many devices to
+    review are gone. A scan report (``documents``: that scan's) lists every device it saw to
+    review, each with that scan's document."""
+    found = [device for device in devices if device.get("verdict") == REVIEW]
+    if documents:  # a scan report: the devices that scan saw, present when it ran
+        found = [device | {"status": "present"} for device in found]
+    listed = sorted(
+        (device for device in found if device["status"] != GONE),
+        key=lambda d: (d["site"] or "", address_sort_key(d["ip"]), d["device_id"]),
+    )
+    rows = []
+    for index, device in enumerate(listed):
+        base = {
+            "device_id": device["device_id"],
+            "ip": device["ip"],
+            "site": device["site"],
+            "status": device["status"],
+            "brand": device.get("brand"),
+            "model": device.get("model"),
+            "manufacturer": device.get("manufacturer"),
+            "last_seen": device.get("last_seen"),
+        }
+        if index >= limit:
+            rows.append(
+                ReviewRow(**base, candidates=(), if_confirmed=(), reasons=(), settle=(), read=False)
+            )
+            continue
+        document = documents.get(device["device_id"])
+        if document is None:
+            document = store.device(device["device_id"])[1]
+        notes = [
+            without_cli_advice(note)
+            for note in document.get("notes") or ()
+            if isinstance(note, str) and note.startswith(REVIEW_NOTE_PREFIX)
+        ]
+        established = (device["manufacturer"],) if device.get("manufacturer") else ()
+        makers: dict[str, None] = {}
+        reasons, settle = [], []
+        for note in notes:
+            named, how = review_reason(note, established)
+            makers.update(dict.fromkeys(named))
+            reasons.append(note.removeprefix(REVIEW_NOTE_PREFIX))
+            settle.append(how)
+        candidates = tuple(makers) or established
+        rows.append(
+            ReviewRow(
+                **base,
+                candidates=candidates,
+                if_confirmed=_if_confirmed(
+                    tuple(makers), reasons, device, confirming, acting_as(device)
+                ),
+                reasons=tuple(reasons),
+                settle=tuple(dict.fromkeys(settle)),
+            )
+        )
+    return tuple(rows), len(found) - len(listed)
+
+
+# --- cases closed in the period ------------------------------------------------------------
+
+#: The statuses a person sets before a scan verifies a restricted-maker case.
+_DONE = ("removed", "replaced")
+
+
+def _status_to(event: CaseEvent) -> str | None:
+    status = event.changes.get("status")
+    if isinstance(status, list | tuple) and len(status) == 2:
+        return str(status[1])
+    return None
+
+
+def closed_case(
+    case: Case, device: dict[str, Any], scans: dict[str, ScanSummary]
+) -> ClosedCase | None:
+    """The evidence of a verified case (``case`` with its trail): what was done, by whom and
+    when, the note, and the scan that proved it; None when the scan that verified it last is
+    not one of ``scans`` (the report's period)."""
+    events = list(case.events)
+    last = next(
+        (i for i in range(len(events) - 1, -1, -1) if _status_to(events[i]) == "verified"),
+        None,
+    )
+    if last is None:
+        return None
+    verified = events[last]
+    proof = scans.get(verified.scan_id or "")
+    if proof is None:
+        return None
+    earlier = events[:last]
+    done = next((e for e in reversed(earlier) if _status_to(e) in _DONE), None)
+    if done is not None:
+        action, actor, acted_at = str(_status_to(done)), done.actor, done.at
+        note = done.note
+    elif case.subject == RESTRICTED:  # a trail from before removals were required
+        action, actor, acted_at, note = "not recorded", None, None, ""
+    else:  # a posture finding: a scan saw the device without it
+        action, actor, acted_at, note = "fixed", None, None, ""
+    if not note:
+        note = next((e.note for e in reversed(earlier) if e.note and e.actor != SCAN_ACTOR), "")
+    return ClosedCase(
+        case=case,
+        ip=str(device["ip"]),
+        site=device["site"],
+        device=device_label(device),
+        action=action,
+        actor=actor,
+        acted_at=acted_at,
+        note=note,
+        verified_at=verified.at,
+        verified_by=verified.actor,
+        proof_scan=proof.id,
+        proof_started=proof.started_at,
+        proof_note=verified.note,
+    )
+
+
+def _closed_cases(
+    store: Store,
+    cases: Sequence[Case],
+    devices: dict[str, dict[str, Any]],
+    scans: dict[str, ScanSummary],
+    *,
+    limit: int,
+) -> tuple[tuple[ClosedCase, ...], int]:
+    """The verified cases of ``devices`` closed by one of ``scans``, newest first: the first
+    ``limit`` with their trails read; and how many verified cases were left unread."""
+    verified = sorted(
+        (case for case in cases if case.status == VERIFIED),
+        key=lambda case: (case.updated_at, case.id),
+        reverse=True,
+    )
+    found = []
+    for case in verified[:limit]:
+        closed = closed_case(store.case(case.id), devices[case.device_id], scans)
+        if closed is not None:
+            found.append(closed)
+    return tuple(found), max(len(verified) - limit, 0)

@@ -25,7 +25,7 @@ from provscan.model import RESTRICTING_FINDING_EFFECTS
 from provscan.report.files import guard_formula, write_atomically
 from provscan.report.formats import fit_columns, print_columns
 from provscan.report.wording import plural
-from provscan.store.cases import Case
+from provscan.store.cases import Case, CaseDevice
 from provscan.store.views import InventoryDevice, ScanDiff, ScanSummary
 
 #: Version of the inventory, scans, diff and cases JSON documents (docs/inventory.md).
@@ -308,7 +308,8 @@ def _fitted_table(
 
 def _left_out(names: Sequence[str], where: str, console: Console) -> None:
     if names:
-        listed = " and ".join("device ids" if name == "Device" else name.lower() for name in names)
+        words = ["device ids" if name == "Device" else name.lower() for name in names]
+        listed = " and ".join([", ".join(words[:-1]), words[-1]] if len(words) > 2 else words)
         console.print(f"({listed} left out at this width: {where})", style="dim", highlight=False)
 
 
@@ -418,17 +419,37 @@ def _fits(
 ) -> bool:
     """Whether ``rows`` fit ``width`` at their natural widths, leaving out ``drop`` columns
     (in that order) as far as needed."""
-    widths = fit_columns(columns, rows, width, shrink=(), drop=drop, indent=0)
+    return _fit(columns, rows, width, (), drop)
+
+
+def _fit(
+    columns: Sequence[str],
+    rows: Sequence[dict[str, Text]],
+    width: int,
+    shrink: Sequence[tuple[str, int]],
+    drop: Sequence[str],
+) -> bool:
+    """Whether ``rows`` fit ``width`` narrowed by ``shrink`` and without ``drop`` columns as
+    far as needed (:func:`~provscan.report.formats.fit_columns`)."""
+    widths = fit_columns(columns, rows, width, shrink=shrink, drop=drop, indent=0)
     return sum(widths.values()) + 2 * (len(widths) - 1) <= width
 
 
 _INVENTORY_COLUMNS = ("Device", "Status", "IP", "Maker", "Model", "Verdict", "Case")
 
 
+def maker_label(manufacturer: str | None, brand: str | None) -> str:
+    """``"Hikvision / Annke"``: the maker, then the brand on the label when it is another
+    (a relabel); ``"unknown"`` when nothing named the maker. The Maker cell of the inventory,
+    the diff and the cases tables."""
+    maker = manufacturer or "unknown"
+    if brand and brand != manufacturer:
+        return f"{maker} / {brand}"
+    return maker
+
+
 def _inventory_row(d: InventoryDevice) -> dict[str, Text]:
-    maker = d.manufacturer or "unknown"
-    if d.brand and d.brand != d.manufacturer:
-        maker = f"{maker} / {d.brand}"
+    maker = maker_label(d.manufacturer, d.brand)
     case = "-"
     if d.case:
         overdue = d.case.status != "verified" and (d.case.due or "9") < _today()
@@ -532,7 +553,10 @@ def diff_table(result: ScanDiff, console: Console) -> None:
             {
                 "Device": Text(item["device_id"], style=style),
                 "IP": Text(item["ip"] or "-", style=style),
-                "Maker": Text(item.get("manufacturer") or "unknown", style=style),
+                # a relabel reads "Hikvision / Annke", as in the inventory
+                "Maker": Text(
+                    maker_label(item.get("manufacturer"), item.get("brand")), style=style
+                ),
                 "Model": Text(item.get("model") or "-", style=style),
                 "Verdict": _restricted_cell(
                     bool(item.get("restricted")), item.get("manufacturer"), item.get("verdict")
@@ -540,11 +564,16 @@ def diff_table(result: ScanDiff, console: Console) -> None:
             }
             for item in items
         ]
+        columns = ("Device", "IP", "Maker", "Model", "Verdict")
+        # as in the inventory: the device ids give way before a maker and its brand wrap
+        shrink: tuple[tuple[str, int], ...] = ()
+        if not _fits(columns, rows, console.width, drop=("Device",)):
+            shrink = (("Maker", _longest_word(row["Maker"] for row in rows)),)
         left_out += _fitted_table(
-            ("Device", "IP", "Maker", "Model", "Verdict"),
+            columns,
             rows,
             console,
-            shrink=(("Maker", _longest_word(row["Maker"] for row in rows)),),
+            shrink=shrink,
             drop=("Device",),
             wrapping=frozenset({"Maker"}),
             title=title,
@@ -595,47 +624,83 @@ def _short(value: object) -> str:
     return "none" if value is None else str(value)
 
 
-_CASE_COLUMNS = ("Case", "Status", "Device", "IP", "Subject", "Owner", "Due")
+_CASE_COLUMNS = ("Case", "Status", "Device", "IP", "Site", "Maker", "Subject", "Owner", "Due")
 
 
 def cases_table(
-    cases: Sequence[Case], console: Console, places: Mapping[str, str] | None = None
+    cases: Sequence[Case], console: Console, devices: Mapping[str, CaseDevice] | None = None
 ) -> None:
-    """The cases, fitted to the console; ``places`` gives each device's address."""
+    """The cases, fitted to the console; ``devices`` gives each case's device: its address,
+    site, maker and brand. The number, status and address are never cut or left out."""
     if not cases:
         console.print("no cases")
         return
+    devices = devices or {}
     active = [c for c in cases if c.status != "verified"]
     overdue = sum(c.overdue for c in cases)
+    sites = {device.site for c in cases if (device := devices.get(c.device_id)) is not None}
+    # one site for every case is said once, above the table (the inventory titles its
+    # tables by site); the column then gives way first
+    (only_site,) = sites if len(sites) == 1 else (None,)
     console.print(
-        f"{plural(len(cases), 'case')}: {len(active)} active, {overdue} overdue, "
-        f"{len(cases) - len(active)} verified",
+        f"{plural(len(cases), 'case')}"
+        + (f" at site {only_site}" if only_site is not None else "")
+        + f": {len(active)} active, {overdue} overdue, {len(cases) - len(active)} verified",
         highlight=False,
     )
-    places = places or {}
-    rows = [
-        {
-            "Case": Text(f"#{case.id}"),
-            "Status": Text(case.status, style=_CASE_STYLE.get(case.status, "yellow")),
-            "Device": Text(case.device_id),
-            "IP": Text(places.get(case.device_id) or "-"),
-            "Subject": Text(case.subject),
-            "Owner": Text(case.owner or "-"),
-            "Due": Text(case.due or "-", style="bold red" if case.overdue else ""),
-        }
-        for case in cases
+    rows = []
+    for case in cases:
+        device = devices.get(case.device_id)
+        rows.append(
+            {
+                "Case": Text(f"#{case.id}"),
+                "Status": Text(case.status, style=_CASE_STYLE.get(case.status, "yellow")),
+                "Device": Text(case.device_id),
+                "IP": Text(device.ip if device else "-"),
+                "Site": Text((device.site if device else None) or "-"),
+                "Maker": Text(maker_label(device.manufacturer, device.brand) if device else "-"),
+                "Subject": Text(case.subject),
+                "Owner": Text(case.owner or "-"),
+                "Due": Text(case.due or "-", style="bold red" if case.overdue else ""),
+            }
+        )
+    # The number, status and address stay whole: first the device ids (and a site said
+    # above) give way, then a maker and its brand, an owner and a site wrap between words,
+    # then the sites go, then words are folded, and last the owner and the maker are left
+    # out (`cases show N` has them all).
+    columns = [name for name in _CASE_COLUMNS if name != "Site" or sites - {None}]
+    wrapping = ("Maker", "Owner", "Site")
+    words = [(name, max(_longest_word(row[name] for row in rows), len(name))) for name in wrapping]
+    # inside a word: an owner first, a maker last
+    folded = [*words, *((name, len(name)) for name in ("Owner", "Site", "Maker"))]
+    # sites that differ are worth more than a maker on one line: they go after the wrapping
+    first = ("Site", "Device") if only_site is not None else ("Device",)
+    drop = ("Site", "Device") if only_site is not None else ("Device", "Site")
+    tiers: list[tuple[list[tuple[str, int]], tuple[str, ...]]] = [
+        ([], first),
+        (words, first),
+        (words, drop),
+        (folded, drop),
+        (folded, (*drop, "Owner", "Maker")),
     ]
-    # The address names the device on a narrow terminal; `cases show N` says the rest.
-    owner_width = _longest_word(row["Owner"] for row in rows)
-    left_out = _fitted_table(
-        _CASE_COLUMNS,
-        rows,
-        console,
-        shrink=(("Owner", max(owner_width, len("Owner"))),),
-        drop=("Device",),
-        wrapping=frozenset({"Owner"}),
+    shrink, dropped = next(
+        (
+            (shrink, dropped)
+            for shrink, dropped in tiers
+            if _fit(columns, rows, console.width, shrink, dropped)
+        ),
+        tiers[-1],
     )
-    _left_out(left_out, "see `cases show N` or -f json", console)
+    left_out = _fitted_table(
+        columns, rows, console, shrink=shrink, drop=dropped, wrapping=frozenset(wrapping)
+    )
+    # a site every case shares is said above, not left out
+    shown_above = ["Site"] if only_site is not None else []
+    _left_out(
+        [name for name in left_out if name not in shown_above],
+        "see `cases show N` or -f json",
+        console,
+    )
 
 
 def case_json(case: Case) -> dict[str, Any]:
@@ -665,9 +730,16 @@ def case_json(case: Case) -> dict[str, Any]:
 
 
 def case_detail(case: Case, device: InventoryDevice | None, console: Console) -> None:
+    """A case and its audit trail; long values and history entries wrap between words,
+    each continuation line under its own entry's text (a hanging indent), never back at
+    the left edge."""
     console.print(f"Case #{case.id}: {case.subject} ({case.status})", style="bold", highlight=False)
     where = (
-        f"{device.ip} {device.manufacturer or ''} {device.model or ''}".strip() if device else ""
+        " ".join(
+            (device.ip, maker_label(device.manufacturer, device.brand), device.model or "")
+        ).strip()
+        if device
+        else ""
     )
     for label, value in (
         ("device", f"{case.device_id} {where}".strip()),
@@ -676,20 +748,30 @@ def case_detail(case: Case, device: InventoryDevice | None, console: Console) ->
         ("due", (case.due or "-") + (" (overdue)" if case.overdue else "")),
         ("opened", _when(case.opened_at)),
     ):
-        console.print(Text(f"  {label:<7} {value}"))
+        _hanging(console, f"  {label:<7} ", Text(value))
     console.print("  history:")
     for event in case.events:
         changes = ", ".join(
             f"{k} {_short(a)} -> {_short(b)}" for k, (a, b) in event.changes.items()
         )
-        text = f"    {_when(event.at)}  {event.actor}: {event.action}"
+        text = f"{event.actor}: {event.action}"
         if changes:
             text += f" ({changes})"
         if event.note:
             text += f" - {event.note}"
         if event.scan_id:
             text += f" [scan {event.scan_id}]"
-        console.print(Text(text))
+        _hanging(console, f"    {_when(event.at)}  ", Text(text))
+
+
+def _hanging(console: Console, prefix: str, body: Text) -> None:
+    """``prefix`` then ``body`` wrapped between words to the console's width, each
+    continuation line under the body's first character."""
+    grid = Table.grid()
+    grid.add_column(width=len(prefix), no_wrap=True)
+    grid.add_column(overflow="fold")
+    grid.add_row(prefix, body)
+    console.print(grid)
 
 
 def json_text(document: Any) -> str:

@@ -496,8 +496,13 @@ def markdown_text(facts: ReportFacts) -> str:
 # --- XLSX --------------------------------------------------------------------------------
 
 
+#: The To review sheet's reason for a device past the rows whose reasons were read.
+_REASONS_NOT_READ = "not read (more devices to review than the report reads): see the device"
+
+
 def xlsx_report(facts: ReportFacts) -> bytes:
-    """Sheets Summary, Priority, Devices, Cases, Scans and Methodology, every row in full."""
+    """Sheets Summary, Priority, To review, Closed cases, Devices, Cases, Scans and
+    Methodology, every row in full."""
     from provscan.compliance.render import INVENTORY_COLUMNS, inventory_rows, xlsx_bytes
 
     summary: list[list[object]] = [
@@ -509,11 +514,13 @@ def xlsx_report(facts: ReportFacts) -> bytes:
         ["Verdicts judged for", facts.judged_for_sentence],
         ["Statement", facts.remaining_sentence],
         ["Restricted devices remaining", facts.remaining],
+        ["Devices to review", facts.to_review],
         ["Restricted devices (incl. verified removed and gone)", facts.restricted_total],
         ["Devices in scope", facts.devices_total],
         ["Open cases", facts.cases_open],
         ["Overdue cases", facts.cases_overdue],
         ["Devices with priority-1 findings", facts.priority_one],
+        ["Cases closed in the period", facts.closed_total],
         [],
     ]
     for heading, items in (
@@ -541,6 +548,42 @@ def xlsx_report(facts: ReportFacts) -> bytes:
             "yes" if row.overdue else "no",
         ]
         for row in facts.priority
+    ]
+    review = [
+        [
+            row.ip,
+            row.site or "",
+            row.status,
+            row.brand or "",
+            row.model or "",
+            " or ".join(row.candidates),
+            "; ".join(row.if_confirmed),
+            " | ".join(row.reasons) if row.read else _REASONS_NOT_READ,
+            " ".join(row.settle),
+            row.device_id,
+            row.last_seen or "",
+        ]
+        for row in facts.review
+    ]
+    closed = [
+        [
+            item.case.id,
+            item.case.device_id,
+            item.ip,
+            item.site or "",
+            item.device,
+            item.case.subject,
+            item.action,
+            item.actor or "",
+            _when(item.acted_at) if item.acted_at else "",
+            item.note,
+            item.proof_scan or "",
+            _when(item.proof_started) if item.proof_started else "",
+            _when(item.verified_at),
+            item.verified_by,
+            item.proof_note,
+        ]
+        for item in facts.closed
     ]
     cases = [
         [
@@ -610,6 +653,44 @@ def xlsx_report(facts: ReportFacts) -> bytes:
                     "overdue",
                 ],
                 priority,
+            ),
+            (
+                "To review",
+                [
+                    "ip",
+                    "site",
+                    "status",
+                    "brand",
+                    "model",
+                    "candidate_makers",
+                    "if_confirmed",
+                    "why",
+                    "what_would_settle_it",
+                    "device_id",
+                    "last_seen",
+                ],
+                review,
+            ),
+            (
+                "Closed cases",
+                [
+                    "case_id",
+                    "device_id",
+                    "ip",
+                    "site",
+                    "device",
+                    "subject",
+                    "action",
+                    "by",
+                    "at",
+                    "note",
+                    "proof_scan",
+                    "proof_scan_started",
+                    "verified_at",
+                    "verified_by",
+                    "proof",
+                ],
+                closed,
             ),
             (
                 "Devices",

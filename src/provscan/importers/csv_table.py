@@ -100,9 +100,26 @@ ProductColumns = Callable[[Sequence[str]], tuple[int | None, int | None, int | N
 #: The identity columns the user named (``--ip-col``: role -> index in the header); raises
 #: an InputError naming the header's columns when one is not there.
 NamedColumns = Callable[[Sequence[str]], Mapping[str, int]]
-#: Reads an XLSX workbook: (header, data rows, the sheet row of each), given the header words
-#: that mark its header row; raises an InputError saying what is wrong with it.
-WorkbookReader = Callable[[Path, Sequence[str]], tuple[list[str], list[list[str]], list[int]]]
+
+
+@dataclass(frozen=True)
+class WorkbookSheet:
+    """The sheet of an XLSX workbook a :data:`WorkbookReader` read."""
+
+    header: list[str]
+    rows: list[list[str]]
+    #: The sheet row of each data row.
+    numbers: list[int]
+    #: The title of the sheet read, and of every sheet with cells, in the workbook's order.
+    sheet: str
+    sheets: tuple[str, ...]
+
+
+#: Reads an XLSX workbook's sheet (the first, or the one the user named), given the header
+#: words that mark its header row; raises an InputError saying what is wrong with it.
+WorkbookReader = Callable[[Path, Sequence[str]], WorkbookSheet]
+#: Other sheets named in the note saying they were not read; the rest are counted.
+MAX_SHEETS_NAMED = 5
 _DELIMITERS = ",;\t|"
 #: The first bytes of an XLSX workbook (a zip file) and of a legacy .xls (an OLE file).
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -218,10 +235,12 @@ def read(
     workbook: WorkbookReader | None = None,
     named_columns: NamedColumns | None = None,
 ) -> ImportedFile:
-    """Every row with an address or a MAC, from a CSV file or (``workbook`` given) the first
-    sheet of an XLSX workbook. Raises ImportFileError."""
+    """Every row with an address or a MAC, from a CSV file or (``workbook`` given) one sheet
+    of an XLSX workbook (a note says which, and which others were not read). Raises
+    ImportFileError."""
     head = _head(path)
     kind = "CSV"
+    book: WorkbookSheet | None = None
     if head.startswith(_OLE_MAGIC):
         raise ImportFileError(
             f"{path}: a legacy Excel .xls workbook: save it as .xlsx, or export it as CSV"
@@ -230,7 +249,8 @@ def read(
         if workbook is None:
             raise ImportFileError(f"{path}: an Excel workbook: export it as CSV")
         words = [alias for aliases in HEADER_ALIASES.values() for alias in aliases]
-        header, body, numbers = workbook(path, words)
+        book = workbook(path, words)
+        header, body, numbers = book.header, book.rows, book.numbers
         kind = "XLSX"
     else:
         header, body, numbers = _csv_rows(path)
@@ -238,13 +258,19 @@ def read(
     columns = detect_columns(header, product_columns, named)
     if columns.address is None and columns.mac is None:
         names = ", ".join(repr(cell) for cell in header[:12])
+        where, others = str(path), ""
+        if book is not None:
+            where = f"{path} sheet {book.sheet!r}"
+            rest = [name for name in book.sheets if name != book.sheet]
+            if rest:
+                others = f"; or --sheet NAME for another sheet ({_names(rest)})"
         raise ImportFileError(
-            f"{path}: no IP address or MAC column found among {names} "
-            "(name one IP, IP Address, MAC or MAC Address, or give --ip-col)"
+            f"{where}: no IP address or MAC column found among {names} "
+            f"(name one IP, IP Address, MAC or MAC Address, or give --ip-col{others})"
         )
     source = f"{kind} {path.name}"
     records: list[ImportRecord] = []
-    notes: list[str] = []
+    notes: list[str] = [] if book is None else _sheet_notes(path, book)
     malformed: list[str] = []
     empty = 0
     for number, row in zip(numbers, body, strict=True):
@@ -291,7 +317,29 @@ def read(
             f"{path.name}: {empty} {_plural(empty, 'row', 'rows')} without an IP address or MAC "
             "skipped"
         )
-    return ImportedFile(str(path), ImportFormat.csv, records, notes)
+    return ImportedFile(
+        str(path), ImportFormat.csv, records, notes, sheet=None if book is None else book.sheet
+    )
+
+
+def _sheet_notes(path: Path, book: WorkbookSheet) -> list[str]:
+    """``"register.xlsx: read sheet 'Cameras' of 3; not read: 'Switches', 'Notes' (--sheet
+    NAME reads another)"``, for a workbook of several sheets."""
+    others = [name for name in book.sheets if name != book.sheet]
+    if not others:
+        return []
+    return [
+        f"{path.name}: read sheet {book.sheet!r} of {len(book.sheets)}; not read: "
+        f"{_names(others)} (--sheet NAME reads another)"
+    ]
+
+
+def _names(sheets: Sequence[str]) -> str:
+    """``"'Switches', 'Notes'"``: the first :data:`MAX_SHEETS_NAMED`, the rest counted."""
+    named = ", ".join(repr(name) for name in sheets[:MAX_SHEETS_NAMED])
+    if len(sheets) > MAX_SHEETS_NAMED:
+        named += f" and {len(sheets) - MAX_SHEETS_NAMED} more"
+    return named
 
 
 def _plural(count: int, one: str, many: str) -> str:

@@ -81,3 +81,5 @@ class ImportedFile:
     format: ImportFormat
     records: list[ImportRecord]
     notes: list[str] = field(default_factory=list)
+    #: An XLSX workbook's sheet that was read (None: not a workbook).
+    sheet: str | None = None

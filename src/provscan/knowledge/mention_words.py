@@ -35,7 +35,9 @@ _SINGLE_WORD = re.compile(r"[^\W_]+")
 #: Where a group's words stand: before the name ("for Hikvision") or after it
 #: ("Hikvision compatible").
 MentionPosition = Literal["before", "after"]
-MentionLanguage = Literal["en", "zh"]
+#: en, and the other languages procurement lists are written in: fr, es, de (Latin letters,
+#: accents allowed: "für") and zh (Chinese characters).
+MentionLanguage = Literal["en", "fr", "es", "de", "zh"]
 
 
 class MentionWordGroup(WordGroup):
@@ -71,6 +73,10 @@ def _word_problem(word: str, language: MentionLanguage) -> str | None:
         return f"{word!r} must be written in lower case (words are compared case-insensitively)"
     if language == "en" and not word.isascii():
         return f"{word!r} is tagged en but is not ASCII"
+    if language in ("fr", "es", "de") and not all(
+        unicodedata.name(c, "").startswith("LATIN ") for c in word
+    ):
+        return f"{word!r} is tagged {language} but is not written in Latin letters"
     if language == "zh" and not all(unicodedata.name(c, "").startswith("CJK ") for c in word):
         return f"{word!r} is tagged zh but is not written in Chinese characters"
     return None

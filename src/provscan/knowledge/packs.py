@@ -769,24 +769,61 @@ def install_directory(staging: Path, *, allow_downgrade: bool = False) -> Instal
             f"{active_manifest.version}; add --allow-downgrade to install it anyway"
         )
     target = home / manifest.version
+    pointer = read_pointer(home)
     if target.exists():
         existing = read_manifest(target) if (target / MANIFEST_FILE).is_file() else None
-        if existing is None or existing.files != manifest.files:
+        if existing is not None and existing.files == manifest.files:
+            if manifest_mismatches(target, existing):
+                raise PackRefused(
+                    f"the installed copy of {manifest.version} at {target} is damaged"
+                )
+        elif existing is not None and _stale_kev_pack(manifest, existing, pointer):
+            _replace_directory(staging, target)
+        else:
+            again = " (`provscan knowledge update --rollback` can go back to it)"
             raise PackRefused(
                 f"a different pack {manifest.version} is already installed at {target}"
+                + (again if manifest.version in pointer.history else "")
             )
-        if manifest_mismatches(target, existing):
-            raise PackRefused(f"the installed copy of {manifest.version} at {target} is damaged")
     else:
         try:
             os.rename(staging, target)
         except OSError as exc:  # e.g. another install of the same version just finished
             raise KnowledgeError(f"cannot install into {target}: {exc.strerror or exc}") from None
-    pointer = read_pointer(home)
     previous = pointer.active if selection.source == "installed" else None
     history = (*pointer.history, previous)[-MAX_HISTORY:]
     write_pointer(home, PackPointer(manifest.version, history))
     return InstallResult(manifest.version, active_manifest.version, target)
+
+
+def _stale_kev_pack(new: Manifest, existing: Manifest, pointer: PackPointer) -> bool:
+    """Whether an installed pack of ``new``'s version may be replaced by ``new``: both are
+    KEV imports made here (``<version>+kev.<catalog>``, whose content depends on the
+    knowledge the catalog was applied to: after a rollback the same catalog applied again
+    can make another pack of the same version), and nothing points to it any more (neither
+    active nor in the rollback history; a rollback leaves the pack it went back from
+    installed). A published pack's version names its content: another one of the same
+    version is refused, like a KEV pack that is active or that a rollback can go back to."""
+    made_here = all(m.kev_catalog is not None and m.derived_from for m in (new, existing))
+    return made_here and new.version != pointer.active and new.version not in pointer.history
+
+
+def _replace_directory(staging: Path, target: Path) -> None:
+    """Put ``staging`` in place of the directory ``target`` (both in the knowledge home):
+    the old one is moved aside first, and back when the new one cannot take its place."""
+    aside = Path(tempfile.mkdtemp(prefix=".replaced-", dir=target.parent)) / target.name
+    try:
+        os.rename(target, aside)
+    except OSError as exc:
+        shutil.rmtree(aside.parent, ignore_errors=True)
+        raise KnowledgeError(f"cannot replace {target}: {exc.strerror or exc}") from None
+    try:
+        os.rename(staging, target)
+    except OSError as exc:
+        os.rename(aside, target)
+        shutil.rmtree(aside.parent, ignore_errors=True)
+        raise KnowledgeError(f"cannot install into {target}: {exc.strerror or exc}") from None
+    shutil.rmtree(aside.parent, ignore_errors=True)
 
 
 def write_pointer(home: Path, pointer: PackPointer) -> None:

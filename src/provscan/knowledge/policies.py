@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
@@ -105,6 +106,15 @@ class Measure(StrictModel):
     #: ``effect``; the loader checks that they are there.
     effect_basis: str
     effective: date
+    #: The kinds of the named families' equipment the measure covers (device types as in the
+    #: grammar and fingerprint data); empty: all of it. A device of another known type is
+    #: outside the measure; a device whose type is not known is inside it only on that
+    #: condition (its finding says so, and the device is to be reviewed).
+    device_types: list[str] = Field(default_factory=list)
+    #: The measure restricts only equipment acquired after this day (its own text says so, in
+    #: ``effect_basis`` or ``scope_note``). A purchase being screened is acquired now; a device
+    #: found installed may be older, so its finding restricts only on that condition.
+    acquired_after: date | None = None
     #: The day by which the measure requires those it binds to have removed or stopped using
     #: the equipment, when its own text sets one (with a source); remediation cases are due
     #: then instead of at the organisation's SLA.
@@ -231,6 +241,24 @@ def _check_measure_effect(
             basis_at,
             entry=entry,
         )
+    if measure.device_types and not measure.families:
+        problems.add(
+            document,
+            "device_types limits the named families' equipment: the measure names no family "
+            "(a category has device_types of its own)",
+            (*at, "device_types"),
+            entry=entry,
+        )
+    if measure.acquired_after is not None and measure.acquired_after.isoformat() not in (
+        _iso_dates(measure.own_text())
+    ):
+        problems.add(
+            document,
+            f"acquired_after {measure.acquired_after.isoformat()} is not a day the measure's "
+            "own text names (title, measure, binds or scope_note)",
+            (*at, "acquired_after"),
+            entry=entry,
+        )
     if measure.binds.startswith(NOT_BINDING_PREFIX) and measure.effect != "context":
         problems.add(
             document,
@@ -238,6 +266,39 @@ def _check_measure_effect(
             (*at, "effect"),
             entry=entry,
         )
+
+
+_MONTHS = {
+    month: number
+    for number, names in enumerate(
+        (
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ),
+        start=1,
+    )
+    for month in names
+}
+
+
+def _iso_dates(text: str) -> set[str]:
+    """The days a measure's text names as "21 Dec 2023" (or "21 December 2023"), ISO 8601."""
+    found = set()
+    for day, month, year in re.findall(r"\b(\d{1,2}) ([A-Za-z]{3,9})\.? (\d{4})\b", text):
+        number = _MONTHS.get(month.casefold())
+        if number is not None:
+            found.add(f"{year}-{number:02d}-{int(day):02d}")
+    return found
 
 
 def _check_org_types(

@@ -28,6 +28,18 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "isolate": frozenset({"ip", "ports"}),  # and each isolate_by_device_type entry
     "reconfigure": frozenset(),
 }
+#: The placeholders of ``if_maker_not_established``: its ``reason`` wraps the advice's reason,
+#: its ``steps`` come before the advice's steps.
+MAKER_CONDITION_PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "reason": frozenset({"maker", "reason"}),
+    "steps": frozenset({"maker", "why"}),
+}
+#: The wording of advice that depends on a maker the evidence does not establish, for a
+#: knowledge pack whose ``remediation.yaml`` predates ``if_maker_not_established``.
+DEFAULT_MAKER_CONDITION_REASON = "if made by {maker}: {reason}"
+DEFAULT_MAKER_CONDITION_STEPS = (
+    "Only if {maker} made this device, which is not established ({why}): confirm the maker first."
+)
 
 
 class Advice(StrictModel):
@@ -54,6 +66,14 @@ class ReconfigureAdvice(Advice):
     isolate: bool = False
 
 
+class MakerConditionAdvice(Advice):
+    """How advice that depends on who made the device (an end of support, an advisory,
+    matched by a maker's name) is worded when that maker is not established: ``reason`` wraps
+    the advice's reason, ``steps`` come before its steps."""
+
+    reason: str
+
+
 class RemediationFile(StrictModel):
     description: str
     replace_restricted: Advice
@@ -62,6 +82,7 @@ class RemediationFile(StrictModel):
     isolate: Advice
     isolate_by_device_type: list[TypedIsolateAdvice] = Field(default_factory=list)
     reconfigure: list[ReconfigureAdvice] = Field(min_length=1)
+    if_maker_not_established: MakerConditionAdvice | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +103,10 @@ class RemediationTexts:
     reconfigure: dict[str, Reconfigure]
     #: Isolation advice by device type (``isolate`` for any type not here).
     isolate_by_type: dict[str, str] = field(default_factory=dict)
+    #: Advice that depends on a maker the evidence does not establish: the reason
+    #: ({maker}, {reason}) and the steps put before the advice's own ({maker}, {why}).
+    if_maker_reason: str = DEFAULT_MAKER_CONDITION_REASON
+    if_maker_steps: str = DEFAULT_MAKER_CONDITION_STEPS
 
     def isolate_for(self, device_type: str | None) -> str:
         """The isolation template for a device of this type."""
@@ -114,6 +139,19 @@ def read_remediation(data_dir: Path, problems: Problems) -> RemediationTexts | N
             problems.add(document, f"duplicate advice for exposure kind {item.kind!r}", at)
         _check_advice(problems, document, at, item, PLACEHOLDERS["reconfigure"])
         reconfigure.setdefault(item.kind, Reconfigure(item.priority, item.steps, item.isolate))
+    condition = model.if_maker_not_established
+    if condition is not None:
+        at_condition: Location = ("if_maker_not_established",)
+        _check_advice(
+            problems, document, at_condition, condition, MAKER_CONDITION_PLACEHOLDERS["steps"]
+        )
+        _check_template(
+            problems,
+            document,
+            (*at_condition, "reason"),
+            condition.reason,
+            MAKER_CONDITION_PLACEHOLDERS["reason"],
+        )
     for kind in EXPOSURE_KINDS:
         if kind not in reconfigure:
             problems.add(
@@ -126,6 +164,10 @@ def read_remediation(data_dir: Path, problems: Problems) -> RemediationTexts | N
         isolate=model.isolate.steps,
         reconfigure=reconfigure,
         isolate_by_type=isolate_by_type,
+        if_maker_reason=(
+            condition.reason if condition is not None else DEFAULT_MAKER_CONDITION_REASON
+        ),
+        if_maker_steps=condition.steps if condition is not None else DEFAULT_MAKER_CONDITION_STEPS,
     )
 
 
@@ -137,18 +179,28 @@ def _check_advice(
     allowed: frozenset[str],
 ) -> None:
     check_sources(problems, document, at, advice.sources)
-    if not advice.steps.strip():
-        problems.add(document, "steps must not be blank", (*at, "steps"))
+    _check_template(problems, document, (*at, "steps"), advice.steps, allowed)
+
+
+def _check_template(
+    problems: Problems,
+    document: YamlDocument,
+    at: Location,
+    text: str,
+    allowed: frozenset[str],
+) -> None:
+    if not text.strip():
+        problems.add(document, f"{at[-1]} must not be blank", at)
     try:
-        unknown = template_fields(advice.steps) - allowed
+        unknown = template_fields(text) - allowed
     except ValueError as exc:
-        problems.add(document, f"malformed template: {exc}", (*at, "steps"))
+        problems.add(document, f"malformed template: {exc}", at)
         return
     if unknown:
         problems.add(
             document,
             f"unknown placeholder(s) {sorted(unknown)}; allowed here: {sorted(allowed) or 'none'}",
-            (*at, "steps"),
+            at,
         )
 
 

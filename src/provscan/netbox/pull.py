@@ -3,6 +3,7 @@ description) into a ``ScanResult`` of kind "import" for the inventory."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
 from collections.abc import Sequence
@@ -30,6 +31,45 @@ def netbox_target(base_url: str) -> str:
 def netbox_id(note: str) -> int | None:
     match = _NOTE.match(note)
     return int(match.group(1)) if match else None
+
+
+def netbox_site(item: NetBoxDevice) -> str | None:
+    """The device's NetBox site as ``--site`` names it: its slug (else its name)."""
+    return (item.site.slug or item.site.name or None) if item.site else None
+
+
+def by_site(devices: Sequence[NetBoxDevice]) -> dict[str | None, list[NetBoxDevice]]:
+    """The devices by their NetBox site (None: no site), in NetBox's order. Addresses are
+    per site in the inventory, so a pull of every site files each device under its own."""
+    groups: dict[str | None, list[NetBoxDevice]] = {}
+    for item in devices:
+        groups.setdefault(netbox_site(item), []).append(item)
+    return groups
+
+
+def combined(
+    parts: Sequence[tuple[str | None, ScanResult]],
+    base_url: str,
+    skipped: Sequence[NetBoxDevice],
+) -> ScanResult:
+    """One result of the imports of several sites (each stored on its own, at its site),
+    for the report: every device, the first import's judging, the sites in its notes."""
+    first = parts[0][1].info
+    sites = ", ".join(slug or "(no site)" for slug, _ in parts)
+    notes = [f"imported from NetBox {base_url} (sites {sites}; one import per site)"]
+    if skipped:
+        notes.append(_skipped_note(skipped))
+    devices = tuple(device for _, part in parts for device in part.devices)
+    info = dataclasses.replace(
+        first,
+        scan_id=str(uuid.uuid4()),
+        started_at=min(part.info.started_at for _, part in parts),
+        finished_at=datetime.now(UTC),
+        hosts_scanned=len(devices) + len(skipped),
+        hosts_responding=len(devices),
+        notes=tuple(notes),
+    )
+    return ScanResult(info, devices)
 
 
 def _device(item: NetBoxDevice, address: str, row: ScreenRow, base_url: str) -> Device:
@@ -66,7 +106,7 @@ def _device(item: NetBoxDevice, address: str, row: ScreenRow, base_url: str) -> 
         )
         if value
     )
-    site = item.site.slug or item.site.name if item.site else None
+    site = netbox_site(item)
     origin = f"{NOTE_PREFIX} {item.id} ({item.label}) at {base_url}" + (
         f", site {site}" if site else ""
     )
@@ -92,6 +132,14 @@ def _device(item: NetBoxDevice, address: str, row: ScreenRow, base_url: str) -> 
             if row.status == "review"
             else f"screened {row.status}: {row.reason}",
         ),
+    )
+
+
+def _skipped_note(skipped: Sequence[NetBoxDevice]) -> str:
+    return (
+        f"{len(skipped)} NetBox device(s) without a primary IP left out: "
+        + ", ".join(str(item.id) for item in skipped[:50])
+        + (" …" if len(skipped) > 50 else "")
     )
 
 
@@ -132,11 +180,7 @@ def screen_devices(
         kept.append(_device(item, address, row, base_url))
     notes = [f"imported from NetBox {base_url}" + (f" (site {site})" if site else "")]
     if skipped:
-        notes.append(
-            f"{len(skipped)} NetBox device(s) without a primary IP left out: "
-            + ", ".join(str(item.id) for item in skipped[:50])
-            + (" …" if len(skipped) > 50 else "")
-        )
+        notes.append(_skipped_note(skipped))
     info = ScanInfo(
         scan_id=str(uuid.uuid4()),
         kind="import",

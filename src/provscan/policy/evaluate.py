@@ -81,6 +81,26 @@ def parse_acting_as(values: Iterable[str], policies: Iterable[Policy]) -> tuple[
     return tuple(dict.fromkeys(wanted))
 
 
+def unbound_parties(
+    parties: Sequence[str], selected: Iterable[Policy], every: Iterable[Policy]
+) -> dict[str, list[str]]:
+    """The org types among ``parties`` (``--as``) that no restricting measure of the
+    ``selected`` policies binds, each with the ids of the policies among ``every`` that have
+    one binding it (empty when none does)."""
+    if tuple(parties) == (ACT_AS_ANYONE,):
+        return {}
+    selected, every = list(selected), list(every)
+
+    def binding(policies: Iterable[Policy], party: str) -> list[str]:
+        return [
+            policy.id
+            for policy in policies
+            if any(m.restricts and binds_org_type(m, party) for m in policy.measures)
+        ]
+
+    return {party: binding(every, party) for party in parties if not binding(selected, party)}
+
+
 def without_cli_advice(note: str) -> str:
     """A device note as a report or web page shows it: without the command-line advice that
     notes of older stored scans carry (``say who you are with --as``)."""
@@ -144,12 +164,37 @@ def measure_binds(measure: Measure, parties: Sequence[str] | None) -> bool | Non
     return any(binds_org_type(measure, org_type) for org_type in parties)
 
 
-def _names(
-    measure: Measure, candidate: MakerCandidate, device_type: str | None, country: str | None
-) -> bool:
+def _naming(
+    measure: Measure,
+    candidate: MakerCandidate,
+    device_type: str | None,
+    country: str | None,
+    installed: bool,
+) -> tuple[bool, str | None]:
+    """Whether the measure names this device, and on what condition the tool cannot tell
+    (None: none)."""
+    named, condition = False, None
     if candidate.family and candidate.family in measure.families:
-        return True
-    return any(category.covers(device_type, country) for category in measure.categories)
+        if not measure.device_types or device_type in measure.device_types:
+            named = True
+        elif device_type is None:
+            # the measure covers only some kinds of the family's equipment; this one's is unknown
+            named, condition = True, _kind_condition(measure.device_types)
+    if (condition is not None or not named) and any(
+        category.covers(device_type, country) for category in measure.categories
+    ):
+        named, condition = True, None
+    if named and installed and measure.acquired_after is not None:
+        acquired = f"it was acquired after {measure.acquired_after.isoformat()}"
+        condition = acquired if condition is None else f"{condition} and {acquired}"
+    return named, condition
+
+
+def _kind_condition(device_types: Sequence[str]) -> str:
+    kinds = [kind.replace("_", " ") for kind in device_types]
+    if len(kinds) == 1:
+        return f"its device type is {kinds[0]}"
+    return f"its device type is one of {', '.join(kinds[:-1])} or {kinds[-1]}"
 
 
 def findings_for_candidate(
@@ -159,14 +204,21 @@ def findings_for_candidate(
     device_type: str | None = None,
     country: str | None = None,
     acting_as: Sequence[str] = (),
+    installed: bool = True,
 ) -> list[Finding]:
     """Every selected measure naming this maker (by family, or by device category and the
-    maker's country): restricting ones first, then the others."""
+    maker's country): restricting ones first, then the others.
+
+    ``installed``: the device is already there (a scan, a capture, an import), so a measure
+    on equipment acquired after a day restricts it only on that condition; False for a
+    product being bought now (screening), which such a measure restricts outright.
+    """
     parties = judging_parties(acting_as, policies)
     findings = []
     for policy in policies:
         for measure in policy.measures:
-            if not _names(measure, candidate, device_type, country):
+            named, condition = _naming(measure, candidate, device_type, country, installed)
+            if not named:
                 continue
             findings.append(
                 Finding(
@@ -180,6 +232,7 @@ def findings_for_candidate(
                     effect=measure.effect,
                     binding=measure_binds(measure, parties),
                     deadline=measure.deadline.isoformat() if measure.deadline else None,
+                    condition=condition,
                 )
             )
     return restricting_first(findings)
@@ -199,9 +252,16 @@ def findings_for_family(family: str | None, policies: Sequence[Policy]) -> list[
 
 
 def restricting_first(findings: Iterable[Finding]) -> list[Finding]:
-    """The findings that restrict first, then binding ones, then the rest (stable: policy
-    order is kept within each)."""
-    return sorted(findings, key=lambda finding: (not finding.restricts, finding.binding is False))
+    """The findings that restrict first, then those that would on a condition, then binding
+    ones, then the rest (stable: policy order is kept within each)."""
+    return sorted(
+        findings,
+        key=lambda finding: (
+            not finding.restricts,
+            not finding.restricts_if_so,
+            finding.binding is False,
+        ),
+    )
 
 
 def policy_ids(findings: Iterable[Finding]) -> list[str]:
@@ -233,13 +293,51 @@ class Assessment:
 
     @property
     def restricting_policies(self) -> list[str]:
+        """The policies that restrict some candidate maker."""
         return policy_ids(f for f in self.findings if f.restricts)
+
+    @property
+    def restricting_every_candidate(self) -> list[str]:
+        """The policies that restrict every candidate maker (whichever made it), in order;
+        with one candidate, :attr:`restricting_policies`."""
+        every = [set(ids) for ids in self.restricted_by.values()]
+        return [p for p in self.restricting_policies if all(p in ids for ids in every)]
+
+    def restricted_by_text(self) -> str:
+        """``"us, uk"`` or, when candidates differ, ``"us, uk (whichever made it), and ca
+        only if Hikvision"``: what a restricted verdict cites (never "; ", which separates
+        reasons)."""
+        every = self.restricting_every_candidate
+        if len(self.candidates) < 2 or every == self.restricting_policies:
+            return ", ".join(self.restricting_policies)
+        extra = [
+            f"{', '.join(p for p in ids if p not in every)} only if {maker}"
+            for maker, ids in self.restricted_by.items()
+            if any(p not in every for p in ids)
+        ]
+        if not every:
+            return " / ".join(extra)
+        return f"{', '.join(every)} (whichever made it), and " + " / ".join(extra)
+
+    @property
+    def conditional(self) -> list[Finding]:
+        """Findings that would restrict the device on a condition the tool cannot tell."""
+        return [f for f in self.findings if f.condition is not None and f.restricts_if_so]
+
+    def conditions_text(self) -> str:
+        """``"us (American Security Drone Act: ...) if its device type is uas"``, one per
+        finding, joined with " / " (never "; ", which separates reasons)."""
+        return " / ".join(
+            f"{finding.policy} ({finding.measure}) if {finding.condition}"
+            for finding in self.conditional
+        )
 
     @property
     def context_policies(self) -> list[str]:
         """Policies naming the maker only through measures that restrict nothing (advisory,
         context) or that do not bind the user."""
         restricting = set(self.restricting_policies)
+        restricting |= {f.policy for f in self.conditional}
         return [
             p
             for p in policy_ids(f for f in self.findings if not f.restricts)
@@ -265,11 +363,13 @@ def assess(
     countries: Mapping[str, str | None] | None = None,
     acting_as: Sequence[str] = (),
     memo: FindingsMemo | None = None,
+    installed: bool = True,
 ) -> Assessment:
     """The findings for every candidate maker, and which candidates are restricted.
 
     ``countries``: maker name -> country (vendors.yaml), for measures that name a device
-    category and its country of production. ``memo``: see :class:`FindingsMemo`.
+    category and its country of production. ``memo``: see :class:`FindingsMemo` (one memo
+    serves one value of ``installed``). ``installed``: see :func:`findings_for_candidate`.
     """
     findings: list[Finding] = []
     seen: set[tuple[str, str, str]] = set()
@@ -286,6 +386,7 @@ def assess(
                     device_type=device_type,
                     country=country,
                     acting_as=acting_as,
+                    installed=installed,
                 )
             )
             if memo is not None and len(memo) < MAX_MEMO_ENTRIES:
@@ -300,6 +401,15 @@ def assess(
                 seen.add(key)
                 findings.append(finding)
     return Assessment(tuple(candidates), tuple(restricting_first(findings)), restricted_by)
+
+
+def conditional_note(assessment: Assessment) -> str:
+    """The review note of measures that restrict the device only on a condition the tool
+    cannot tell (its kind of device, when it was acquired)."""
+    return (
+        f"{REVIEW_NOTE_PREFIX}restricted only on a condition the evidence cannot settle: "
+        f"{assessment.conditions_text()}"
+    )
 
 
 def judge(
@@ -352,6 +462,8 @@ def judge(
             f"{REVIEW_NOTE_PREFIX}made by {assessment.makers} (the evidence does not say which) "
             f"and not every one is restricted: {assessment.which()}"
         )
+    if not restricted and assessment.conditional:
+        notes.append(conditional_note(assessment))
     if assessment.context_policies:
         if judging_parties(acting_as, policies) is None:
             what = "restrict nothing"

@@ -27,11 +27,13 @@ from provscan.knowledge.vulnerabilities import AffectedRange, VulnerabilityEntry
 from provscan.model import (
     Device,
     Exposure,
+    Finding,
     Observation,
     Remediation,
     ScanResult,
     Vulnerability,
 )
+from provscan.policy.evaluate import RESTRICTED_MIN_CONFIDENCE
 
 #: Observation fields that carry a firmware version, best source first, and a serial number
 #: (knowledge/data/observation_fields.yaml).
@@ -482,6 +484,90 @@ def end_of_life(
     return found
 
 
+def candidate_makers(device: Device) -> tuple[str, ...]:
+    """Every maker the evidence allows: the manufacturer, then the alternatives."""
+    if device.manufacturer is None:
+        return ()
+    return tuple(dict.fromkeys((device.manufacturer, *(c.maker for c in device.alternatives))))
+
+
+def maker_in_doubt(device: Device, vendors: Iterable[str]) -> tuple[str, str] | None:
+    """For advice that depends on who made the device (an end of support or an advisory,
+    matched by the names in ``vendors``): None when it applies to the device as identified --
+    one of ``vendors`` is its established maker, or its label brand when that brand is not a
+    maker in doubt; otherwise (the maker it depends on, why that maker is not established).
+
+    Established is what the verdict takes (policy.evaluate.judge): the only maker the evidence
+    allows, at a confidence of at least :data:`RESTRICTED_MIN_CONFIDENCE`."""
+    names = set(vendors)
+    makers = candidate_makers(device)
+    established = len(makers) == 1 and device.confidence >= RESTRICTED_MIN_CONFIDENCE
+    if established and makers[0] in names:
+        return None
+    if device.brand is not None and device.brand in names and device.brand not in makers:
+        return None
+    maker = next((name for name in makers if name in names), None)
+    if maker is None:
+        return None
+    if len(makers) > 1:
+        return maker, f"the evidence allows {' or '.join(makers)} and does not say which"
+    return maker, f"confidence {device.confidence:.2f} is below {RESTRICTED_MIN_CONFIDENCE}"
+
+
+def _if_made_by(
+    item: Remediation, doubt: tuple[str, str] | None, texts: RemediationTexts
+) -> Remediation:
+    """The advice as is, or worded as conditional on the maker in doubt (remediation.yaml
+    ``if_maker_not_established``)."""
+    if doubt is None:
+        return item
+    maker, why = doubt
+    steps = texts.if_maker_steps.format(maker=maker, why=why)
+    return Remediation(
+        item.action,
+        texts.if_maker_reason.format(maker=maker, reason=item.reason),
+        item.priority,
+        f"{steps} {item.detail}" if item.detail else steps,
+    )
+
+
+def _restricted_reason(device: Device, restricting: Sequence[Finding]) -> tuple[str, Finding]:
+    """Why a restricted device is to be replaced, and the measure cited. With several
+    candidate makers (each restricted, none established) no one of them is named as the
+    maker: the policies cited are those that restrict whichever made it, else each maker's
+    own ("us if Dahua / ca if Hikvision")."""
+    policies = list(dict.fromkeys(f.policy for f in restricting))
+    makers = candidate_makers(device)
+    if len(makers) < 2:
+        return (
+            f"maker {device.manufacturer} is restricted by policy {', '.join(policies)}",
+            restricting[0],
+        )
+    family_of = {device.manufacturer: device.family} | {
+        c.maker: c.family for c in device.alternatives
+    }
+    by_maker = {
+        maker: [
+            p
+            for p in policies
+            if any(f.policy == p and f.family == family_of[maker] for f in restricting)
+        ]
+        for maker in makers
+    }
+    every = [p for p in policies if all(p in ids for ids in by_maker.values())]
+    first = next((f for f in restricting if f.policy in every), restricting[0])
+    cited = (
+        ", ".join(every)
+        if every
+        else " / ".join(f"{', '.join(ids)} if {maker}" for maker, ids in by_maker.items() if ids)
+    )
+    return (
+        f"maker {' or '.join(makers)} (the evidence does not say which; each is restricted) "
+        f"is restricted by policy {cited}",
+        first,
+    )
+
+
 def isolation_steps(
     device: Device,
     texts: RemediationTexts | None = None,
@@ -504,23 +590,31 @@ def remediation_for(
     eol: Sequence[EndOfLifeEntry],
     texts: RemediationTexts | None = None,
     rules: ExposureRules | None = None,
+    advisory_vendors: Mapping[str, Sequence[str]] | None = None,
 ) -> list[Remediation]:
     """Graded guidance: replace, isolate, patch, reconfigure — most urgent first.
 
     The advice texts come from ``remediation.yaml`` (``texts``, default: the bundled file);
-    which remediation applies and how urgent it is is decided here.
+    which remediation applies and how urgent it is is decided here. Advice that depends on
+    who made the device (an end of support; an advisory, whose vendors ``advisory_vendors``
+    gives by CVE) is worded as conditional when that maker is not established
+    (:func:`maker_in_doubt`).
     """
     texts = texts or load_remediation()
     plan: list[Remediation] = []
     isolate_reasons: list[tuple[int, str]] = []
+
+    def doubt_of(vulnerability: Vulnerability) -> tuple[str, str] | None:
+        vendors = (advisory_vendors or {}).get(vulnerability.cve)
+        return None if vendors is None else maker_in_doubt(device, vendors)
+
     if device.restricted:
         restricting = [f for f in device.findings if f.restricts] or list(device.findings)
-        policies = ", ".join(dict.fromkeys(f.policy for f in restricting))
-        first = restricting[0]
+        reason, first = _restricted_reason(device, restricting)
         plan.append(
             Remediation(
                 "replace",
-                f"maker {device.manufacturer} is restricted by policy {policies} ({first.measure})",
+                f"{reason} ({first.measure})",
                 2,
                 texts.replace_restricted.format(citation=first.citation),
             )
@@ -533,18 +627,18 @@ def remediation_for(
             if entry.effective_is == "start"
             else f"(stated {entry.effective})"
         )
-        plan.append(
-            Remediation(
-                "replace",
-                f"{entry.status.replace('_', ' ')}{where} {when}",
-                2,
-                entry.statement.strip(),
-            )
+        item = Remediation(
+            "replace",
+            f"{entry.status.replace('_', ' ')}{where} {when}",
+            2,
+            entry.statement.strip(),
         )
+        plan.append(_if_made_by(item, maker_in_doubt(device, entry.vendors), texts))
     undetermined = [v for v in vulnerabilities if v.status == "undetermined"]
     for vulnerability in vulnerabilities:
         if vulnerability.status == "undetermined":
             continue
+        doubt = doubt_of(vulnerability)
         exploited = " (actively exploited: CISA KEV)" if vulnerability.kev else ""
         qualifier = "likely affected by" if vulnerability.status == "likely" else "affected by"
         reason = (
@@ -553,27 +647,27 @@ def remediation_for(
         )
         priority = 1 if vulnerability.kev else (2 if vulnerability.cvss >= 7.0 else 3)
         if vulnerability.fixed_in:
-            plan.append(
-                Remediation(
-                    "patch", reason, priority, texts.patch.format(fixed_in=vulnerability.fixed_in)
-                )
+            item = Remediation(
+                "patch", reason, priority, texts.patch.format(fixed_in=vulnerability.fixed_in)
             )
         else:
-            plan.append(
-                Remediation("replace", reason + "; no fixed firmware is published", priority)
-            )
+            item = Remediation("replace", reason + "; no fixed firmware is published", priority)
+        plan.append(_if_made_by(item, doubt, texts))
         if vulnerability.kev or vulnerability.cvss >= 9.0:
-            isolate_reasons.append((priority, vulnerability.cve))
-    if undetermined:
-        cves = ", ".join(v.cve for v in undetermined)
-        plan.append(
-            Remediation(
-                "patch",
-                f"firmware could not be placed in the published ranges of {cves}",
-                4,
-                texts.verify_firmware,
-            )
+            condition = f" (if made by {doubt[0]})" if doubt is not None else ""
+            isolate_reasons.append((priority, vulnerability.cve + condition))
+    # one verification per maker the advisories depend on (none: the device's own)
+    by_doubt: dict[tuple[str, str] | None, list[str]] = {}
+    for vulnerability in undetermined:
+        by_doubt.setdefault(doubt_of(vulnerability), []).append(vulnerability.cve)
+    for doubt, cves in by_doubt.items():
+        item = Remediation(
+            "patch",
+            f"firmware could not be placed in the published ranges of {', '.join(cves)}",
+            4,
+            texts.verify_firmware,
         )
+        plan.append(_if_made_by(item, doubt, texts))
     for exposure in exposures:
         reconfigure = texts.reconfigure.get(exposure.kind)
         if reconfigure is None:
@@ -643,8 +737,17 @@ def assess_device(
                 "remaining accounts were not tried"
             )
     eol = end_of_life(matched, knowledge.end_of_life, options)
+    found = {v.cve for v in vulnerabilities}
     remediation = remediation_for(
-        device, vulnerabilities, exposures, eol, knowledge.remediation, knowledge.exposure
+        device,
+        vulnerabilities,
+        exposures,
+        eol,
+        knowledge.remediation,
+        knowledge.exposure,
+        advisory_vendors={
+            entry.cve: entry.vendors for entry in knowledge.vulnerabilities if entry.cve in found
+        },
     )
     return dataclasses.replace(
         device,

@@ -1,4 +1,4 @@
-"""The versioned JSON contract of a scan (schema version ``1.5``).
+"""The versioned JSON contract of a scan (schema version ``1.6``).
 
 The domain values in :mod:`provscan.model` are frozen dataclasses; this module holds the
 separate, strict pydantic shapes that cross the process boundary (files, API, database).
@@ -42,6 +42,13 @@ verdicts were judged for in words: the ``--as`` org type ids (comma-separated), 
 government body" (the default reading, ``acting_as: []``) or "anyone" (``--as all``, or
 selected policies that declare no national government body). It is null in an upgraded
 document (an empty ``acting_as`` did not say which of the last two it meant).
+
+1.6 (additive; 1.2 to 1.5 documents still load): findings carry ``condition``: what must
+hold for the measure to restrict the device that the tool cannot tell (the measure covers
+only some kinds of its makers' equipment and the device's kind is not known: "its device
+type is uas"; or only equipment acquired after a day, for a device found installed: "it was
+acquired after 2023-12-21"); null when nothing. Such a finding never makes a device
+restricted: the device is ``review``. Upgraded documents get ``condition: null``.
 """
 
 from __future__ import annotations
@@ -68,11 +75,11 @@ from provscan.model import (
 )
 from provscan.policy.evaluate import REVIEW_NOTE_PREFIX
 
-SCHEMA_VERSION: Literal["1.5"] = "1.5"
+SCHEMA_VERSION: Literal["1.6"] = "1.6"
 SCHEMA_FILENAME = "scan-v1.schema.json"
 SCHEMA_ID = "urn:provscan:schema:scan:1.5"
 #: Earlier versions :func:`from_contract` still reads (upgrading them to the current one).
-READABLE_VERSIONS = ("1.2", "1.3", "1.4", "1.5")
+READABLE_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6")
 
 PortNumber = Annotated[int, Field(ge=0, le=65535)]
 #: A certainty or confidence, from 0 (nothing known) to 1 (certain).
@@ -120,6 +127,15 @@ class FindingEntry(_Strict):
             "ISO 8601 date by which the measure requires removal or an end of use, when its "
             "text sets one; null otherwise (remediation cases then follow the organisation's "
             "service level)."
+        ),
+    )
+    condition: str | None = Field(
+        default=None,
+        description=(
+            "What must hold for the measure to restrict the device that the tool cannot tell "
+            "(e.g. 'its device type is uas', 'it was acquired after 2023-12-21'); null when "
+            "nothing. A finding with a condition never makes the device restricted: the "
+            "device is review."
         ),
     )
 
@@ -344,7 +360,7 @@ class ScanDocument(_Strict):
         },
     )
 
-    schema_version: Literal["1.5"]
+    schema_version: Literal["1.6"]
     scan: ScanSection
     devices: list[DeviceEntry]
 
@@ -389,14 +405,14 @@ CONTEXT_SCOPE_PREFIX = "Context only - this measure restricts nothing. "
 
 
 #: Versions :func:`upgrade_document` changes (the current one it leaves as it is).
-_UPGRADED_VERSIONS = ("1.2", "1.3", "1.4")
+_UPGRADED_VERSIONS = ("1.2", "1.3", "1.4", "1.5")
 
 
 def upgrade_document(data: Mapping[str, Any]) -> dict[str, Any]:
-    """A 1.2, 1.3 or 1.4 document as the current version (the input is not changed); a
-    current one as it is.
+    """A 1.2 to 1.5 document as the current version (the input is not changed); a current
+    one as it is.
 
-    1.4 to 1.5: the scan ``judged_for: null`` (not recorded). 1.3 to 1.4: each device's
+    1.5 to 1.6: every finding ``condition: null``. 1.4 to 1.5: the scan ``judged_for: null`` (not recorded). 1.3 to 1.4: each device's
     ``verdict``, from its fields (:func:`with_verdict`). 1.2 to 1.3: context findings (scope
     note prefix) become ``effect: context``; the other findings ``effect: restricts``; every
     finding ``binding: null`` and ``deadline: null``; the scan ``acting_as: []`` and no
@@ -408,7 +424,7 @@ def upgrade_document(data: Mapping[str, Any]) -> dict[str, Any]:
         return document
     devices = document.get("devices")
     scan = document.get("scan")
-    if isinstance(scan, Mapping):
+    if isinstance(scan, Mapping) and version != "1.5":
         added: dict[str, Any] = {"judged_for": None}
         if version == "1.2":
             added |= {"acting_as": [], "knowledge_version": None, "knowledge_as_of": None}
@@ -416,9 +432,25 @@ def upgrade_document(data: Mapping[str, Any]) -> dict[str, Any]:
     if version in ("1.2", "1.3") and isinstance(devices, list):
         if version == "1.2":
             devices = [_upgrade_device(device) for device in devices]
-        document["devices"] = [with_verdict(device) for device in devices]
+        devices = [with_verdict(device) for device in devices]
+    if isinstance(devices, list):
+        devices = [_with_conditions(device) for device in devices]
+        document["devices"] = devices
     document["schema_version"] = SCHEMA_VERSION
     return document
+
+
+def _with_conditions(device: Any) -> Any:
+    """1.5 (or earlier) to 1.6: every finding ``condition: null`` (none was recorded)."""
+    if not isinstance(device, Mapping) or not isinstance(device.get("findings"), list):
+        return device
+    findings = [
+        {**finding, "condition": finding.get("condition")}
+        if isinstance(finding, Mapping)
+        else finding
+        for finding in device["findings"]
+    ]
+    return {**device, "findings": findings}
 
 
 def _upgrade_device(device: Any) -> Any:
@@ -623,7 +655,7 @@ def to_contract_parts(result: ScanResult) -> tuple[dict[str, Any], Iterator[dict
 
 def from_contract(data: str | bytes | Mapping[str, Any]) -> ScanDocument:
     """Read a contract document back (JSON text, or the object ``json.loads`` gave); a 1.2
-    to 1.4 document is upgraded to the current version first (:func:`upgrade_document`).
+    to 1.5 document is upgraded to the current version first (:func:`upgrade_document`).
 
     Validation follows JSON rules in both cases (timestamps are ISO strings), so a dict
     and its JSON text are accepted or rejected alike. Raises ``pydantic.ValidationError``.

@@ -351,19 +351,22 @@ INDENT = 2
 #: ``brand`` is then null; its heading says so); ``verbose`` has both, each as recorded.
 _COLUMNS = ("IP", "Brand or maker", "Model", "Ports", "Vulns")
 _VERBOSE_COLUMNS = ("IP", "Maker", "Brand", "Model", "Firmware", "Type", "Conf.", "Ports", "Vulns")
-#: Columns that give up width when a table is too wide, first to last, down to a minimum.
-#: Address, maker and brand never wrap (they are cut with "…" only on absurdly narrow
-#: terminals); ports wrap between numbers; model, firmware and type wrap anywhere.
+#: Columns that give up width when a table is too wide, first to last, down to a minimum:
+#: firmware and type wrap anywhere, ports between numbers. Then maker and brand wrap between
+#: their words (down to their longest word, see :func:`_fit_device_columns`). Address, model
+#: and the Vulns marks are never broken: a model too long for what is left goes on its own
+#: line under its row (a newcomer found "DS-2CD2386" / "G2-IU" and "Hikvisi…" at 80 columns).
 _SHRINK = (
     ("Firmware", 8),
     ("Type", 6),
     ("Ports", 10),
-    ("Model", 10),
-    ("Brand", 8),
-    ("Brand or maker", 9),
-    ("Maker", 9),
 )
-_WRAPPING = frozenset({"Model", "Firmware", "Type", "Ports"})
+_WORD_WRAPPING = ("Brand", "Brand or maker", "Maker", "Maker / brand")
+#: ``verbose``'s Maker and Brand in one column when both do not fit ("Dahua / Amcrest").
+_MAKER_AND_BRAND = "Maker / brand"
+_WRAPPING = frozenset({"Firmware", "Type", "Ports", *_WORD_WRAPPING})
+#: The Model cell of a row whose model is on its own line below the row.
+_MODEL_BELOW = "below"
 #: Port lists up to this width are kept on one line ("80 554 37777", "80 443 554 8000"):
 #: columns are dropped first (a newcomer found "80 554" / "37777" at 80 columns); longer
 #: lists wrap between numbers.
@@ -378,8 +381,69 @@ def _shrink_keeping_ports(rows: Sequence[Mapping[str, Text]]) -> list[tuple[str,
     return [(name, max(minimum, keep) if name == "Ports" else minimum) for name, minimum in _SHRINK]
 
 
+def _longest_word(name: str, rows: Sequence[Mapping[str, Text]]) -> int:
+    """The longest word of column ``name``, its heading included."""
+    words = [word for row in rows for word in row[name].plain.split()]
+    return max(cell_len(word) for word in [*words, *name.split()])
+
+
+def _fit_device_columns(
+    columns: Sequence[str], rows: Sequence[Mapping[str, Text]], width: int
+) -> dict[str, int]:
+    """The device tables' columns and widths (:func:`fit_columns`). Maker and brand give
+    way down to their longest word, then share one column ("Dahua / Amcrest", between words
+    too); when the table is still too wide, the Model column narrows to what is left and
+    :func:`_print_devices` puts the longer models on their own lines, so that no model is
+    ever cut."""
+
+    def fitted(names: Sequence[str], ports_whole: bool = True) -> tuple[dict[str, int], int]:
+        words = [(name, _longest_word(name, rows)) for name in _WORD_WRAPPING if name in names]
+        shrink = [*(_shrink_keeping_ports(rows) if ports_whole else _SHRINK), *words]
+        widths = fit_columns(names, rows, width, shrink=shrink)
+        return widths, sum(widths.values()) + 2 * (len(widths) - 1) + INDENT - width
+
+    widths, excess = fitted(columns)
+    if excess > 0 and "Maker" in columns and "Brand" in columns:
+        columns = [_MAKER_AND_BRAND if name == "Maker" else name for name in columns]
+        columns = [name for name in columns if name != "Brand"]
+        widths, excess = fitted(columns)
+    if excess > 0:  # port lists wrap between numbers before a model leaves its row
+        widths, excess = fitted(columns, ports_whole=False)
+    if excess > 0 and "Model" in widths:
+        widths["Model"] = max(widths["Model"] - excess, len(_MODEL_BELOW))
+    return widths
+
+
+def _print_devices(
+    rows: Sequence[Mapping[str, Text]],
+    widths: dict[str, int],
+    console: Console,
+    *,
+    header: bool,
+    below: str = "Model",
+    label: str = "model ",
+    wrapping: frozenset[str] = _WRAPPING,
+) -> None:
+    """The rows (:func:`print_columns`); a ``below`` value wider than its column is not
+    broken but written whole on its own line under its row, after ``label`` (every row's,
+    when ``widths`` has no such column)."""
+    chunk: list[Mapping[str, Text]] = []
+    room = widths.get(below)
+    for row in rows:
+        value = row.get(below)
+        if value is None or (room is not None and _widest_line(value) <= room):
+            chunk.append(row)
+            continue
+        shown = row if room is None else {**row, below: Text(_MODEL_BELOW, style="dim")}
+        print_columns([*chunk, shown], widths, console, header=header, wrapping=wrapping)
+        header, chunk = False, []
+        console.print(Padding(Text.assemble((label, "dim"), value), (0, 0, 0, 2 * INDENT)))
+    if chunk:
+        print_columns(chunk, widths, console, header=header, wrapping=wrapping)
+
+
 #: Columns left out, first to last, when shrinking is not enough (the details say them too).
-_DROP = ("Conf.", "Type", "Firmware", "Maker")
+_DROP = ("Conf.", "Type", "Firmware")
 
 
 def verdict(device: Device) -> str:
@@ -562,6 +626,7 @@ def _row(device: Device, verbose: bool) -> dict[str, Text]:
         "Maker": _cell(device.manufacturer, "unknown"),
         "Brand": _cell(device.brand),
         "Brand or maker": _cell(device.brand or device.manufacturer, "unknown"),
+        _MAKER_AND_BRAND: Text(_maker_and_brand(device)),
         "Model": _cell(device.model),
         "Firmware": _cell(device.firmware),
         "Type": _cell(device.device_type),
@@ -649,7 +714,7 @@ def _render_groups(
     tabled = [d for name in VERDICTS if verbose or name in _TABULATED for d in groups[name]]
     # One set of widths for every table, so that the columns line up down the page.
     rows = [_row(device, verbose) for device in tabled]
-    widths = fit_columns(columns, rows, console.width, shrink=_shrink_keeping_ports(rows))
+    widths = _fit_device_columns(columns, rows, console.width)
     for name in VERDICTS:
         group = groups[name]
         if not group:
@@ -673,12 +738,12 @@ def _render_groups(
                 if family is not None:
                     console.print(_pointer(names[family], members, name))
                 rows = [_row(device, verbose) for device in members]
-                print_columns(rows, widths, console, header=index == 0)
+                _print_devices(rows, widths, console, header=index == 0)
                 if name == "review":
                     console.print(_bullets(_review_reasons(members)))
         elif verbose:
             members = sorted(group, key=lambda d: (d.manufacturer or "", address_sort_key(d.ip)))
-            print_columns([_row(d, True) for d in members], widths, console, header=True)
+            _print_devices([_row(d, True) for d in members], widths, console, header=True)
         elif name == "unknown":
             # addresses seen only through a router (a capture's internet peers) apart from
             # the unknown devices of the captured segment itself
@@ -790,7 +855,7 @@ def _render_clear(
         console.print(line)
     if verbose:
         members = sorted(group, key=lambda d: (d.manufacturer or "", address_sort_key(d.ip)))
-        print_columns([_row(d, True) for d in members], widths, console, header=True)
+        _print_devices([_row(d, True) for d in members], widths, console, header=True)
     elif rest:
         lead = f"Others ({len(rest)}): " if named else ""
         _print_lines(_compact(rest, "clear", console.width, lead=lead), console)
@@ -1059,6 +1124,9 @@ def _ranked_evidence(evidence: Iterable[Evidence]) -> list[Evidence]:
 
 #: Rows of the priority list shown without ``verbose`` (one per device and action).
 PRIORITY_ROWS = 5
+#: The priority list's Reason column at its narrowest (narrower, it goes under each row).
+REASON_WIDTH = 20
+_REASON = frozenset({"Reason"})
 
 
 def _vulnerability_cell(device: Device) -> Text:
@@ -1154,10 +1222,20 @@ def _render_posture(devices: Sequence[Device], console: Console, verbose: bool) 
         }
         for remediation, device in shown
     ]
-    columns = ("#", "IP", "Device", "Action", "Reason")
-    widths = fit_columns(columns[:-1], rows, console.width)
-    reason_width = max(console.width - INDENT - sum(widths.values()) - 2 * 4, 20)
-    widths["Reason"] = reason_width
+    # Addresses, devices and actions are never cut: the Device column gives way to the
+    # Reason, and when even then the Reason has too little room it goes under each row.
+    widths = fit_columns(
+        ("#", "IP", "Device", "Action"),
+        rows,
+        console.width - REASON_WIDTH - 2,
+        shrink=(),
+        drop=("Device",),
+    )
+    reason_width = console.width - INDENT - sum(widths.values()) - 2 * len(widths)
+    if reason_width >= REASON_WIDTH:
+        widths["Reason"] = reason_width
+    else:
+        reason_width = console.width - 2 * INDENT
     if not verbose:
         for row in rows:
             row["Reason"] = Text(_shorten(row["Reason"].plain, reason_width))
@@ -1167,12 +1245,7 @@ def _render_posture(devices: Sequence[Device], console: Console, verbose: bool) 
             "" if verbose else f" (first {len(shown)} of {plural(len(items), 'action')})",
         )
     )
-    table = Table(box=None, header_style="bold", padding=(0, 1), pad_edge=False)
-    for name in columns:
-        table.add_column(name, width=widths[name], no_wrap=name != "Reason", overflow="fold")
-    for row in rows:
-        table.add_row(*(row[name] for name in columns))
-    console.print(Padding(table, (0, 0, 0, INDENT), expand=False))
+    _print_devices(rows, widths, console, header=True, below="Reason", label="", wrapping=_REASON)
     said_more = len(shown) < len(items)
     if said_more:
         console.print(

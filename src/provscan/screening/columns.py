@@ -10,12 +10,19 @@ from dataclasses import dataclass
 from provscan.errors import InputError
 
 #: Header spellings per role, compared without case, accents, spaces or punctuation. Order
-#: matters: the first role a header matches exactly wins. Besides English, the plain French,
-#: Spanish and German words for maker and description (the model words "Modèle", "Modelo",
-#: "Modell" are found by the "model" hint once accents are folded).
+#: matters: the first role a header matches exactly wins, and within a role the earlier
+#: spelling ranks first ("Model" over "Part Number", "Modèle" over "No de pièce"). Besides
+#: English, the French, Spanish and German words of purchase lists for the part number
+#: ("Numéro de pièce", "Référence", "Modèle"; "Número de pieza", "Referencia", "Modelo";
+#: "Artikelnummer", "Teilenummer", "Modell"), the maker ("Fabricant", "Marque", "Constructeur";
+#: "Fabricante", "Marca"; "Hersteller", "Marke") and the description ("Désignation",
+#: "Libellé"; "Descripción", "Denominación"; "Bezeichnung", "Beschreibung").
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "model": (
         "model",
+        "modele",
+        "modelo",
+        "modell",
         "modelnumber",
         "modelno",
         "modelnr",
@@ -41,6 +48,26 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
         "articlenumber",
         "reference",
         "ordercode",
+        # French, Spanish and German lists ("Numéro de pièce", "N° de pièce", "Réf. fabricant",
+        # "Número de pieza", "Artikelnummer")
+        "numerodepiece",
+        "nodepiece",
+        "ndepiece",
+        "numpiece",
+        "refpiece",
+        "referencepiece",
+        "reffabricant",
+        "referencefabricant",
+        "ref",
+        "numerodepieza",
+        "nodepieza",
+        "numerodeparte",
+        "referencia",
+        "artikelnummer",
+        "artikelnr",
+        "teilenummer",
+        "herstellerteilenummer",
+        "herstellernummer",
     ),
     "brand": (
         "brand",
@@ -57,6 +84,7 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
         # the same words in French, Spanish and German lists (maker, brand)
         "fabricant",
         "marque",
+        "constructeur",
         "fabricante",
         "marca",
         "hersteller",
@@ -78,6 +106,11 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
         "equipment",
         "descripcion",
         "beschreibung",
+        "designation",
+        "libelle",
+        "denominacion",
+        "bezeichnung",
+        "artikelbezeichnung",
     ),
 }
 #: Substrings that reveal a role in longer headers ("Manufacturer Part Number" is a model).
@@ -85,9 +118,16 @@ HEADER_HINTS: tuple[tuple[str, str], ...] = (
     ("partnumber", "model"),
     ("partno", "model"),
     ("model", "model"),
+    # "Numéro de pièce fabricant", "Référence constructeur": the part number, not the maker
+    ("depiece", "model"),
+    ("reference", "model"),
     ("manufacturer", "brand"),
     ("brand", "brand"),
+    ("fabricant", "brand"),
+    ("hersteller", "brand"),
     ("description", "description"),
+    ("designation", "description"),
+    ("bezeichnung", "description"),
 )
 ROLES = ("brand", "model", "description")
 

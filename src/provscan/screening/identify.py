@@ -377,6 +377,11 @@ class ProductIdentifier:
             relation = "unrelated"
         model_out = best.model if best else (normalise(model) if model and model.strip() else None)
         grammar_out = best.grammar if best is not None and not stated else None
+        # The kind of product: the grammar's, else the one kind the row names ("DJI RS 4 gimbal
+        # stabilizer"): a measure that covers only some kinds reads it (decision 0028).
+        device_type = grammar_out.device_type if grammar_out is not None else None
+        if device_type is None and len(kinds) == 1:
+            (device_type,) = kinds
         candidates: tuple[MakerCandidate, ...] = ()
         if maker is not None:
             candidates = tuple(
@@ -388,7 +393,7 @@ class ProductIdentifier:
             brand=brand_out if brand_out is not None else label,
             maker=maker,
             model=model_out,
-            device_type=grammar_out.device_type if grammar_out else None,
+            device_type=device_type,
             relation=relation,
             family=family,
             confidence=round(min(confidence, 0.99), 3),

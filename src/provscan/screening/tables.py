@@ -33,7 +33,7 @@ import warnings
 import zipfile
 from collections import Counter
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.util import find_spec
 from itertools import islice
 from pathlib import Path
@@ -150,6 +150,11 @@ class InputTable:
     csv_format: CsvFormat | None = None
     #: XLSX only: the title of the screened sheet.
     sheet: str | None = None
+    #: XLSX only: the titles of every sheet with cells, in the workbook's order.
+    sheets: tuple[str, ...] = ()
+    #: Data rows left out because they are no product (a "Total" line, a row of formulas):
+    #: their line or sheet row number and why ("a total", "formulas").
+    skipped: tuple[tuple[int, str], ...] = ()
 
 
 def read_table(
@@ -160,10 +165,13 @@ def read_table(
     max_rows: int = MAX_ROWS,
     max_bytes: int = MAX_FILE_BYTES,
     header_names: Sequence[str] = (),
+    pick_sheet: bool = False,
 ) -> InputTable:
     """Read a CSV or XLSX procurement list (the kind is decided by content, not the name).
 
     ``header_names``: column names the user gave; a row containing one is the header.
+    ``pick_sheet``: without ``sheet``, read the sheet of a workbook that looks like the
+    product table (:func:`_pick_sheet`) rather than the first one.
     """
     try:
         size = path.stat().st_size
@@ -185,6 +193,7 @@ def read_table(
         max_rows=max_rows,
         max_bytes=max_bytes,
         header_names=header_names,
+        pick_sheet=pick_sheet,
     )
 
 
@@ -197,6 +206,7 @@ def read_table_stream(
     max_rows: int = MAX_ROWS,
     max_bytes: int = MAX_FILE_BYTES,
     header_names: Sequence[str] = (),
+    pick_sheet: bool = False,
 ) -> InputTable:
     """Read a list from a stream (standard input: ``stream`` None when it is closed), named
     ``name`` in messages: CSV or XLSX as from a file. It is read whole (at most ``max_bytes``)
@@ -219,6 +229,7 @@ def read_table_stream(
         max_rows=max_rows,
         max_bytes=max_bytes,
         header_names=header_names,
+        pick_sheet=pick_sheet,
     )
 
 
@@ -233,6 +244,7 @@ def _read_source(
     max_rows: int,
     max_bytes: int,
     header_names: Sequence[str],
+    pick_sheet: bool = False,
 ) -> InputTable:
     if size == 0:
         raise ScreenInputError(f"{name} is empty: nothing to screen")
@@ -246,7 +258,14 @@ def _read_source(
             f"{name} is a legacy Excel .xls (or other OLE) file; save it as .xlsx or .csv"
         )
     if head.startswith(_XLSX_MAGIC):
-        return _read_xlsx(source, name, sheet=sheet, max_rows=max_rows, header_names=header_names)
+        return _read_xlsx(
+            source,
+            name,
+            sheet=sheet,
+            max_rows=max_rows,
+            header_names=header_names,
+            pick_sheet=pick_sheet,
+        )
     if sheet is not None:
         raise ScreenInputError("--sheet applies to XLSX files only")
     data = source if isinstance(source, bytes) else _read_bytes(source)
@@ -437,6 +456,7 @@ def _read_xlsx(
     sheet: str | None,
     max_rows: int,
     header_names: Sequence[str],
+    pick_sheet: bool = False,
 ) -> InputTable:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
@@ -467,35 +487,39 @@ def _read_xlsx(
         worksheets = {candidate.title: candidate for candidate in workbook.worksheets}
         if not worksheets:
             raise ScreenInputError(f"{name} has no sheet with cells: nothing to screen")
+        notes: list[str] = []
         if sheet is not None:
             if sheet not in worksheets:
                 raise ScreenInputError(
                     f"no sheet {sheet!r} with cells in {name}; sheets: {', '.join(worksheets)}"
                 )
             worksheet = worksheets[sheet]
+            records, over = _sheet_records(worksheet, max_rows)
+        elif pick_sheet and len(worksheets) > 1:
+            read = {
+                title: _sheet_records(candidate, max_rows)
+                for title, candidate in worksheets.items()
+            }
+            chosen, note = _pick_sheet(
+                {title: records for title, (records, _) in read.items()}, header_names
+            )
+            worksheet = worksheets[chosen]
+            records, over = read[chosen]
+            notes.append(note)
         else:
             worksheet = next(iter(worksheets.values()))
-        notes: list[str] = []
-        if sheet is None and len(worksheets) > 1:
-            notes.append(f"screened sheet {worksheet.title!r} of {len(worksheets)} (use --sheet)")
-        records: list[SourceRecord] = []
-        for row_number, values in enumerate(
-            worksheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), start=1
-        ):
-            cells = [_cell_text(value) for value in values]
-            # Read-only rows come padded to max_col: the width is the last cell with a value.
-            while cells and not cells[-1]:
-                cells.pop()
-            record = SourceRecord(row_number, cells)
-            if record.blank:
-                continue
-            records.append(record)
-            if len(records) > max_rows + 1:
-                raise ScreenInputError(
-                    f"{name} has more than {max_rows} rows; split the list or raise --max-rows"
+            if len(worksheets) > 1:
+                notes.append(
+                    f"screened sheet {worksheet.title!r} of {len(worksheets)} (use --sheet)"
                 )
-        merged = _merged_ranges(source, getattr(worksheet, "_worksheet_path", None))
+            records, over = _sheet_records(worksheet, max_rows)
+        if over:
+            raise ScreenInputError(
+                f"{name} has more than {max_rows} rows; split the list or raise --max-rows"
+            )
+        merged, formulas = _sheet_marks(source, getattr(worksheet, "_worksheet_path", None))
         title = str(worksheet.title)
+        titles = tuple(str(candidate) for candidate in worksheets)
     except ScreenInputError:
         raise
     except Exception as exc:  # openpyxl raises many kinds on malformed parts
@@ -509,7 +533,60 @@ def _read_xlsx(
         notes.append(
             f"{len(merged)} merged cell range(s): each cell of a range takes the range's value"
         )
-    return _table(source, name, "xlsx", records, notes, header_names, sheet=title)
+    table = _table(
+        source, name, "xlsx", records, notes, header_names, sheet=title, formulas=formulas
+    )
+    return replace(table, sheets=titles)
+
+
+def _sheet_records(worksheet: Any, max_rows: int) -> tuple[list[SourceRecord], bool]:
+    """A sheet's non-empty rows as text, and whether it has more than ``max_rows`` data rows
+    (the reading stops there: the header and ``max_rows`` rows, one more to know)."""
+    records: list[SourceRecord] = []
+    for row_number, values in enumerate(
+        worksheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), start=1
+    ):
+        cells = [_cell_text(value) for value in values]
+        # Read-only rows come padded to max_col: the width is the last cell with a value.
+        while cells and not cells[-1]:
+            cells.pop()
+        record = SourceRecord(row_number, cells)
+        if record.blank:
+            continue
+        records.append(record)
+        if len(records) > max_rows + 1:
+            return records, True
+    return records, False
+
+
+def _pick_sheet(
+    sheets: dict[str, list[SourceRecord]], header_names: Sequence[str]
+) -> tuple[str, str]:
+    """The sheet of a workbook that looks like the product table, and the note that says so.
+
+    A cover sheet, a terms sheet or a summary comes before the list in many workbooks: the
+    sheet read is the one with a header row naming product columns (brand, model, part
+    number, description... or a column the user named) among its first rows and, among
+    those, the most rows under it; with no such header anywhere, the one with the most rows.
+    Ties go to the first in the workbook's order.
+    """
+
+    def score(records: list[SourceRecord]) -> tuple[int, int]:
+        for position, record in enumerate(records[:HEADER_SEARCH_ROWS]):
+            if is_header_row(_screened_cells(record.cells), header_names):
+                return 1, len(records) - position - 1
+        return 0, len(records)
+
+    scores = {title: score(records) for title, records in sheets.items()}
+    chosen = max(scores, key=lambda title: scores[title])  # max keeps the first of equals
+    named, rows = scores[chosen]
+    others = ", ".join(repr(title) for title in sheets if title != chosen)
+    why = (
+        f"it has a header row naming product columns and {rows} row(s) under it"
+        if named
+        else f"no sheet has a header row naming product columns; it has the most rows ({rows})"
+    )
+    return chosen, f"screened sheet {chosen!r} ({why}); not screened: {others} (use --sheet)"
 
 
 _CELL_REF = re.compile(r"^([A-Z]{1,3})(\d+)$")
@@ -522,20 +599,37 @@ def _column_number(letters: str) -> int:
     return number
 
 
-def _merged_ranges(source: Path | bytes, part: str | None) -> list[tuple[int, int, int, int]]:
-    """Merged ranges (min_row, min_col, max_row, max_col) read from the sheet's XML part.
+def _sheet_marks(
+    source: Path | bytes, part: str | None
+) -> tuple[list[tuple[int, int, int, int]], dict[int, set[int]]]:
+    """Merged ranges (min_row, min_col, max_row, max_col) and the cells that hold a formula
+    (sheet row -> 0-based columns), read from the sheet's XML part.
 
-    Read-only worksheets do not expose merged cells, so the ``<mergeCell ref="A2:A4"/>``
-    elements are read directly (defusedxml: no entities, no DTDs).
+    Read-only worksheets do not expose merged cells, and the values read (``data_only``) are
+    a formula's cached result, so the ``<mergeCell ref="A2:A4"/>`` elements and the cells
+    with an ``<f>`` element are read directly (defusedxml: no entities, no DTDs).
     """
     if part is None:
-        return []
+        return [], {}
     from defusedxml.ElementTree import iterparse
 
     ranges: list[tuple[int, int, int, int]] = []
+    formulas: dict[int, set[int]] = {}
+    in_formula = False
     with zipfile.ZipFile(_opened(source)) as archive, archive.open(part.lstrip("/")) as stream:
         for _event, element in iterparse(stream, events=("end",)):
-            if element.tag.endswith("}mergeCell") or element.tag == "mergeCell":
+            tag = element.tag
+            if tag.endswith("}f") or tag == "f":
+                in_formula = True
+            elif tag.endswith("}c") or tag == "c":
+                if in_formula:
+                    cell = _CELL_REF.match(element.get("r", ""))
+                    if cell:
+                        formulas.setdefault(int(cell.group(2)), set()).add(
+                            _column_number(cell.group(1)) - 1
+                        )
+                in_formula = False
+            elif tag.endswith("}mergeCell") or tag == "mergeCell":
                 reference = element.get("ref", "")
                 corners = reference.split(":")
                 if len(corners) == 2:
@@ -550,7 +644,7 @@ def _merged_ranges(source: Path | bytes, part: str | None) -> list[tuple[int, in
                             )
                         )
             element.clear()
-    return ranges
+    return ranges, formulas
 
 
 def _fill_merged(records: list[SourceRecord], ranges: Sequence[tuple[int, int, int, int]]) -> None:
@@ -604,7 +698,10 @@ def _table(
     *,
     csv_format: CsvFormat | None = None,
     sheet: str | None = None,
+    formulas: dict[int, set[int]] | None = None,
 ) -> InputTable:
+    """The screened table of a list's records. ``formulas``: an XLSX sheet's formula cells
+    (sheet row -> 0-based columns); a CSV's are read from its text ("=SUM(...)")."""
     filled = [index for index, record in enumerate(records) if not record.blank]
     if not filled:
         raise ScreenInputError(f"{name} has no rows: nothing to screen")
@@ -628,6 +725,22 @@ def _table(
         notes.append("no header row recognised: every column is read as text")
     if not data_records:
         raise ScreenInputError(f"{name} has a header but no data rows: nothing to screen")
+    skipped: list[tuple[int, str]] = []
+    kept: list[int] = []
+    for index in data_records:
+        record = records[index]
+        why = _not_a_product(record.cells, (formulas or {}).get(record.number, set()))
+        if why is None:
+            kept.append(index)
+        else:
+            skipped.append((record.number, why))
+    if skipped:
+        if not kept:
+            raise ScreenInputError(
+                f"{name} has no product rows (only totals or formulas): nothing to screen"
+            )
+        data_records = kept
+        notes.append(_skipped_note(skipped, "line" if kind == "csv" else "row"))
     rows = [_screened_cells(records[index].cells) for index in data_records]
     width = max(len(header), *(len(cells) for cells in rows))
     header += [f"column {index + 1}" for index in range(len(header), width)]
@@ -647,7 +760,116 @@ def _table(
         data_records=data_records,
         csv_format=csv_format,
         sheet=sheet,
+        skipped=tuple(skipped),
     )
+
+
+#: A row may be no product only if one of its cells starts so (a formula, a total's label):
+#: one search a row, so that 100,000 rows of products cost next to nothing.
+_MAYBE_NOT_PRODUCT = re.compile(
+    r"\x1f\s*(?:=|total|sub|sous|grand|sum|gesamt|zwischen|endsumme|montant)", re.IGNORECASE
+)
+#: A formula as a CSV holds it, typed rather than computed: "=SUM(D2:D9)", "=B4*C4".
+_FORMULA_TEXT = re.compile(r"=\s*(?:[A-Za-z_][A-Za-z0-9_.]*\s*\(|\$?[A-Za-z]{1,3}\$?\d)")
+#: The label of a total line (compared as :func:`header_key` writes it): English, French,
+#: Spanish and German ("Total", "Sous-total", "Total HT", "Suma total", "Zwischensumme").
+_TOTAL_LABELS = frozenset(
+    {
+        "total",
+        "totals",
+        "sum",
+        "subtotal",
+        "soustotal",
+        "grandtotal",
+        "montanttotal",
+        "sumatotal",
+        "suma",
+        "summe",
+        "gesamt",
+        "gesamtsumme",
+        "zwischensumme",
+        "endsumme",
+    }
+)
+#: Longer labels that start as a total does ("Total HT", "Total général", "Grand total EUR"):
+#: what may follow the word, besides three letters or fewer (HT, TTC, EUR, net, due) or
+#: digits ("Total 2026"). "Total station" (a surveying instrument) is no total.
+_TOTAL_PREFIXES = ("total", "subtotal", "soustotal", "grandtotal")
+_TOTAL_QUALIFIERS = frozenset(
+    {
+        "general",
+        "amount",
+        "montant",
+        "value",
+        "valeur",
+        "price",
+        "prix",
+        "cost",
+        "gross",
+        "brut",
+        "order",
+        "quote",
+        "devis",
+        "incl",
+        "excl",
+        "inclvat",
+        "exclvat",
+        "horstaxes",
+        "toutestaxes",
+        "netto",
+        "brutto",
+    }
+)
+#: An amount or a count beside a total's label: "1 234,50 €", "USD 1,234.00", "(12.5)", "-".
+_AMOUNT = re.compile(
+    r"[-+(]?\s*(?:[A-Z]{3}\s*)?[$€£¥₹]?\s*[-+]?\d[\d\s.,'\u00a0\u202f]*\s*(?:[$€£¥₹%]|[A-Z]{3})?\)?"
+    r"|[-\u2013\u2014]"
+)
+
+
+def _total_label(cell: str) -> bool:
+    key = header_key(cell)
+    if key in _TOTAL_LABELS:
+        return True
+    prefix = next((prefix for prefix in _TOTAL_PREFIXES if key.startswith(prefix)), None)
+    if prefix is None:
+        return False
+    rest = key[len(prefix) :]
+    return len(rest) <= 3 or rest in _TOTAL_QUALIFIERS or any(c.isdigit() for c in rest)
+
+
+def _not_a_product(cells: Sequence[str], formula_columns: Collection[int]) -> str | None:
+    """Why a data row is no product, or None: every filled cell is a formula ("formulas"),
+    or a total's label stands with nothing but amounts and formulas beside it ("a total":
+    "Total,,,=SUM(D2:D9)", "Sous-total HT;;1 234,50 €"). A product whose name starts so
+    ("Total station TS16") has other words beside it and is screened."""
+    if not formula_columns and _MAYBE_NOT_PRODUCT.search("\x1f" + "\x1f".join(cells)) is None:
+        return None
+    filled = [(index, cell.strip()) for index, cell in enumerate(cells) if cell.strip()]
+    if not filled:
+        return None
+    formula = [
+        index in formula_columns or _FORMULA_TEXT.match(cell) is not None for index, cell in filled
+    ]
+    if all(formula):
+        return "formulas"
+    labels = [index for index, cell in filled if _total_label(cell)]
+    if labels and all(
+        is_formula or index in labels or _AMOUNT.fullmatch(cell) is not None
+        for (index, cell), is_formula in zip(filled, formula, strict=True)
+    ):
+        return "a total"
+    return None
+
+
+#: Rows a note names one by one, at most.
+_SKIPPED_NAMED = 5
+
+
+def _skipped_note(skipped: Sequence[tuple[int, str]], unit: str) -> str:
+    named = ", ".join(f"{unit} {number} ({why})" for number, why in skipped[:_SKIPPED_NAMED])
+    more = f" and {len(skipped) - _SKIPPED_NAMED} more" if len(skipped) > _SKIPPED_NAMED else ""
+    return f"{len(skipped)} row(s) not screened, not products: {named}{more}"
 
 
 # --- writing ---------------------------------------------------------------------------
@@ -694,7 +916,7 @@ def result_cells(row: ScreenRow) -> list[str]:
         # Only measures that restrict, of every possible maker (the findings hold each
         # candidate's): a context-only measure (effect "context") names the maker without
         # restricting it, and is kept in the JSON output with its effect.
-        ";".join(dict.fromkeys(f.policy for f in row.findings if f.restricts)),
+        ";".join(row.cited_policies),
         _confidence_text(row),
         row.reason,
         row.verdict,

@@ -67,15 +67,40 @@ class ScreenFinding(_Strict):
     effect: FindingEffect = "restricts"
     #: Whether the measure binds the user (``--as``); None when they did not say who they are.
     binding: bool | None = None
+    #: What must hold for the measure to restrict the product that the row does not say (the
+    #: measure covers only some kinds of its makers' equipment): such a row is to be
+    #: reviewed. None: nothing.
+    condition: str | None = None
 
     @property
     def restricts(self) -> bool:
-        """A restricting effect from a measure that binds the user (or anyone, without --as)."""
-        return self.effect in RESTRICTING_FINDING_EFFECTS and self.binding is not False
+        """A restricting effect from a measure that binds the user (or anyone, without --as),
+        on no condition the row leaves open."""
+        return (
+            self.effect in RESTRICTING_FINDING_EFFECTS
+            and self.binding is not False
+            and self.condition is None
+        )
 
 
 class ScreenRow(_Strict):
     """One screened product. ``restricted`` is null when a human must review or decide."""
+
+    @property
+    def cited_policies(self) -> list[str]:
+        """The policies a row's ``policies`` column cites: for a restricted row of several
+        possible makers, those that restrict whichever made it (when there are any); else
+        every policy with a restricting finding ("if confirmed", for a row to review)."""
+        restricting = [f for f in self.findings if f.restricts]
+        cited = list(dict.fromkeys(f.policy for f in restricting))
+        if self.restricted:
+            by_family: dict[str, set[str]] = {}
+            for finding in restricting:
+                by_family.setdefault(finding.family, set()).add(finding.policy)
+            every = [p for p in cited if all(p in ids for ids in by_family.values())]
+            if every:
+                return every
+        return cited
 
     row: int | None
     input: str
@@ -198,6 +223,7 @@ def judge_product(
         device_type=identification.device_type,
         countries=_bundled_countries() if countries is None else countries,
         acting_as=acting_as,
+        installed=False,  # a product being bought: acquired now
     )
     several = len(identification.candidates) > 1
     context = assessment.context_policies
@@ -221,6 +247,18 @@ def judge_product(
     restricted: bool | None
     if identification.maker is None:
         status, restricted = "unknown", None
+    elif not assessment.some_candidate_restricted and assessment.conditional:
+        # A measure that covers only some kinds of the maker's products, and the row does not
+        # say which kind this is ("DJI RS 4" under a drone act): a person decides.
+        status, restricted = "review", None
+        reasons.insert(
+            0,
+            _summary(identification)
+            + " - review: restricted only if the product is of a kind the row does not name: "
+            + assessment.conditions_text(),
+        )
+        if context:
+            reasons.append(context_reason)
     elif not assessment.some_candidate_restricted and context and judged:
         # Judged for someone (the user, or by default a national government body): measures
         # that do not bind them, and advice, clear it.
@@ -273,7 +311,7 @@ def judge_product(
             reasons.insert(
                 0,
                 _summary(identification)
-                + f" - restricted by {', '.join(assessment.restricting_policies)}{which}",
+                + f" - restricted by {assessment.restricted_by_text()}{which}",
             )
         if context:
             reasons.append(context_reason)
@@ -312,6 +350,7 @@ def _screen_finding(f: Finding) -> ScreenFinding:
         scope_note=f.scope_note,
         effect=f.effect,
         binding=f.binding,
+        condition=f.condition,
     )
 
 

@@ -20,6 +20,7 @@ them from the ``schedules`` table of the central's store, as django-celery-beat'
 from __future__ import annotations
 
 import logging
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -89,15 +90,70 @@ def next_run(schedule: Schedule | tuple[int | None, str | None], now: datetime) 
     return base + remaining
 
 
-def cron_schedule(line: str, now: datetime | None = None) -> Any:
-    """Celery's crontab for a five-field cron line (``m h dom mon dow``), UTC; ``now``: the
-    moment it counts from (default: the clock)."""
-    from celery import Celery
-    from celery.schedules import crontab
+#: The fields of a cron line: name, lowest and highest value (day of week: 0 and 7 are Sunday).
+_CRON_FIELDS = (
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day-of-month", 1, 31),
+    ("month", 1, 12),
+    ("day-of-week", 0, 7),
+)
+_RANGE = re.compile(r"(\d+)-(\d+)(?:/(\d+))?")
+
+
+def _day_of_week(field: str) -> str:
+    """The day-of-week field with 7 read as Sunday, as cron reads it (Celery takes 0-6):
+    ``7`` -> ``0``, ``5-7`` -> ``5,6,0``, ``1-7/2`` -> ``1,3,5,0``."""
+    items = []
+    for item in field.split(","):
+        ranged = _RANGE.fullmatch(item)
+        if item == "7":
+            item = "0"
+        elif ranged and int(ranged.group(2)) == 7 and int(ranged.group(1)) <= 7:
+            step = int(ranged.group(3) or 1)
+            if step > 0:
+                days = range(int(ranged.group(1)), 8, step)
+                item = ",".join(str(day % 7) for day in days)
+        items.append(item)
+    return ",".join(items)
+
+
+def check_cron(line: str) -> list[str]:
+    """The five fields of a cron line (``m h dom mon dow``), each checked on its own so that
+    a bad one is named; ProvscanError saying what is wrong. Ranges run upwards (``5-1`` is
+    refused, as cron refuses it; Celery would read it as a wrap-around)."""
+    from celery.schedules import ParseException, crontab_parser
 
     fields = line.split()
     if len(fields) != 5:
         raise ProvscanError(f"{line!r}: a cron line has five fields (m h dom mon dow)")
+    for field, (name, low, high) in zip(fields, _CRON_FIELDS, strict=True):
+        for ranged in _RANGE.finditer(field):
+            if int(ranged.group(1)) > int(ranged.group(2)):
+                raise ProvscanError(
+                    f"{line!r}: the {name} field's range {ranged.group(0)} runs backwards"
+                )
+        shown = f"{line!r}: the {name} field {field!r} is not valid ({low}-{high}"
+        if name == "day-of-week":
+            field = _day_of_week(field)
+            shown += ", 0 and 7 are Sunday"
+        try:
+            # Celery's own parser of each field (names such as mon or jan included); it
+            # takes how many values the field has and the lowest
+            values = 7 if name == "day-of-week" else high - low + 1
+            crontab_parser(values, low).parse(field)
+        except (ValueError, TypeError, ParseException) as exc:
+            raise ProvscanError(f"{shown}): {exc}") from None
+    return fields
+
+
+def cron_schedule(line: str, now: datetime | None = None) -> Any:
+    """Celery's crontab for a five-field cron line (``m h dom mon dow``), UTC; ``now``: the
+    moment it counts from (default: the clock). Every bad line is a ProvscanError."""
+    from celery import Celery
+    from celery.schedules import ParseException, crontab
+
+    fields = check_cron(line)
     app = Celery(set_as_current=False)
     app.conf.timezone = "UTC"
     try:
@@ -106,23 +162,29 @@ def cron_schedule(line: str, now: datetime | None = None) -> Any:
             hour=fields[1],
             day_of_month=fields[2],
             month_of_year=fields[3],
-            day_of_week=fields[4],
+            day_of_week=_day_of_week(fields[4]),
             app=app,
             nowfun=(lambda: now) if now is not None else None,
         )
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, ParseException) as exc:
         raise ProvscanError(f"{line!r}: not a cron line Celery reads: {exc}") from None
 
 
+#: The longest interval of a schedule (a year and a day).
+MAX_EVERY_SECONDS = 366 * 86400
+
+
 def parse_every(text: str) -> int:
-    """``90s``, ``15m``, ``24h``, ``7d`` -> seconds (at least 60)."""
+    """``90s``, ``15m``, ``24h``, ``7d`` -> seconds (at least 60, at most 366 days)."""
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     text = text.strip().lower()
-    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
+    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit() or len(text) > 12:
         raise ProvscanError(f"{text!r}: an interval is a number and a unit, e.g. 15m, 24h or 7d")
     seconds = int(text[:-1]) * units[text[-1]]
     if seconds < 60:
         raise ProvscanError("a schedule runs at most once a minute")
+    if seconds > MAX_EVERY_SECONDS:
+        raise ProvscanError(f"{text!r}: a schedule runs at least once in 366 days")
     return seconds
 
 

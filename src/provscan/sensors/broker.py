@@ -17,19 +17,44 @@ from celery import Celery
 from kombu.connection import Connection
 from kombu.entity import Exchange, Queue
 
-from provscan.errors import ProvscanError
+from provscan.errors import InputError, ProvscanError
 
 EXCHANGE = Exchange("provscan", type="direct", durable=True, delivery_mode="persistent")
 SCAN_TASK = "provscan.sensor.scan"
 REPORT_TASK = "provscan.central.report"
 RESULTS_QUEUE_NAME = "provscan.results"
 RESULTS_QUEUE = Queue(RESULTS_QUEUE_NAME, EXCHANGE, routing_key=RESULTS_QUEUE_NAME, durable=True)
+#: Where the central keeps the results it cannot open or attribute yet (no key for their
+#: site, a key it does not hold, a job its database does not hold): never dropped, moved
+#: back to ``provscan.results`` every minute (sensors/central.py).
+PARKED_QUEUE_NAME = "provscan.results.parked"
+PARKED_QUEUE = Queue(PARKED_QUEUE_NAME, EXCHANGE, routing_key=PARKED_QUEUE_NAME, durable=True)
 #: Seconds a heartbeat waits in the broker before RabbitMQ drops it (a newer one follows).
 HEARTBEAT_TTL_SECONDS = 600
 
 
 class BrokerError(ProvscanError):
     """The broker cannot be reached or refused an operation."""
+
+
+class BrokerUrlError(BrokerError, InputError):
+    """A broker URL no transport reads (exit 2)."""
+
+
+#: The URL schemes of the brokers provscan supports (kombu's transports for them).
+BROKER_SCHEMES = ("amqp", "amqps", "pyamqp", "redis", "rediss")
+
+
+def check_broker_url(broker_url: str) -> None:
+    """BrokerUrlError unless ``broker_url`` is an ``amqp://`` or ``redis://`` URL (kombu
+    would otherwise fail with a KeyError naming the transport, or read it as a path)."""
+    scheme, found, rest = broker_url.partition("://")
+    if not found or scheme.lower() not in BROKER_SCHEMES:
+        shown = f"{scheme}://{rest.rsplit('@', 1)[-1]}" if found else repr(broker_url[:80])
+        raise BrokerUrlError(
+            f"{shown} is not a broker URL "
+            "(amqp://user:password@host:5672/vhost, amqps://…, redis://host:6379/0 or rediss://…)"
+        )
 
 
 def site_queue(site: str) -> Queue:
@@ -136,13 +161,17 @@ def queue_depth(app: Celery, queue: Queue) -> int | None:
 
 
 def check_broker(broker_url: str) -> None:
-    """Connect once to ``broker_url``; :class:`BrokerError` saying why not."""
+    """Connect once to ``broker_url`` (and open a channel: RabbitMQ checks the account and
+    the virtual host then); :class:`BrokerError` saying why not, in one line."""
+    check_broker_url(broker_url)
     _check_client(broker_url)
     try:
         with Connection(broker_url, connect_timeout=5) as connection:
             connection.ensure_connection(max_retries=1)
+            connection.default_channel  # noqa: B018  # opening it is the check
     except Exception as exc:  # kombu, amqp, redis and socket errors alike
-        raise BrokerError(f"cannot reach the broker {_shown(broker_url)}: {exc}") from None
+        why = " ".join(str(exc).split()) or type(exc).__name__
+        raise BrokerError(f"cannot reach the broker {_shown(broker_url)}: {why}") from None
 
 
 def _shown(broker_url: str) -> str:
@@ -151,4 +180,7 @@ def _shown(broker_url: str) -> str:
         shown: str = Connection(broker_url).as_uri()  # masks the password
         return shown
     except Exception:
-        return "(an unreadable URL)"
+        scheme, found, rest = broker_url.partition("://")
+        if found and "@" in rest:  # never the password, whatever the scheme
+            return f"{scheme}://{rest.rsplit('@', 1)[1]}"
+        return broker_url if found else "(an unreadable URL)"

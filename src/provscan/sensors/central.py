@@ -1,7 +1,12 @@
 """The central: sends scan requests to site queues, ingests what sensors send back into the
 store, and runs the schedules (Celery beat reading them from the store: ``sensors.beat``).
 Nothing is lost while it is down: outcomes wait in the durable
-``provscan.results`` queue and are acknowledged only after the store committed them.
+``provscan.results`` queue and are acknowledged only after the store committed them. A result
+this central cannot open or attribute (no key for its site, a key it does not hold, a job its
+database does not hold: a second central sharing the broker, a keys directory missing a site)
+is never dropped: it is moved to ``provscan.results.parked``, said in the log (with what to
+fix, once a minute), and moved back to ``provscan.results`` every minute, so that the central
+that can take it (or this one, once its key is added) does.
 """
 
 from __future__ import annotations
@@ -16,12 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from kombu.connection import Connection
+from kombu.messaging import Producer
 from kombu.mixins import ConsumerMixin
 
 from provscan.errors import ProvscanError, StoreError
 from provscan.report.contract import from_contract
 from provscan.sensors.beat import next_run
 from provscan.sensors.broker import (
+    EXCHANGE,
+    PARKED_QUEUE,
     RESULTS_QUEUE,
     SCAN_TASK,
     BrokerError,
@@ -35,7 +43,11 @@ from provscan.sensors.messages import (
     KeyRing,
     MessageRejected,
     SiteKeyError,
+    UnknownKey,
+    UnknownSite,
+    key_file_warnings,
     open_envelope,
+    peek,
     seal,
 )
 from provscan.sensors.scope import OutsideAllowList, request_targets
@@ -52,6 +64,25 @@ STORE_RETRY_SECONDS = 2.0
 #: Longest wait of the idle ingest loop for a message, so that a stop is seen within it
 #: (kombu's default is 1 s; each stop of the central waited about half of that for nothing).
 INGEST_WAKE_SECONDS = 0.25
+#: Seconds between two moves of the parked results back to ``provscan.results``.
+PARKED_RETRY_SECONDS = 60.0
+#: Parked results moved back at once, at most (the rest wait for the next move).
+MAX_UNPARK = 10_000
+#: Seconds before the same advice (a missing key, parked results) is logged again.
+SAY_AGAIN_SECONDS = 60.0
+#: Seconds after which a sensor's name seen from another process is no longer a clash.
+NAME_CLASH_SECONDS = 90.0
+
+
+class Unattributed(ProvscanError):
+    """A result this central cannot open or attribute (no key for its site, a key it does
+    not hold, a job its database does not hold): it is kept in the broker, never dropped."""
+
+    def __init__(self, message: str, site: str, why: str) -> None:
+        super().__init__(message)
+        self.site = site
+        #: A short word for the log's rate limit: ``key``, ``job`` or ``error``.
+        self.why = why
 
 
 class SiteKeys:
@@ -63,6 +94,22 @@ class SiteKeys:
         self._files: dict[str, KeyFile] = {}
         self._lock = threading.Lock()
 
+    def sites(self) -> list[str]:
+        """The sites with a key file in the directory (``NAME.key``)."""
+        try:
+            found = sorted(path.stem for path in self.directory.glob("*.key") if path.is_file())
+        except OSError:
+            return []
+        return [site for site in found if _is_site_name(site)]
+
+    def warnings(self) -> list[str]:
+        """Key files others than their owner can read (as for credential files)."""
+        return [
+            warning
+            for site in self.sites()
+            for warning in key_file_warnings(self.directory / f"{site}.key")
+        ]
+
     def __call__(self, site: str) -> KeyRing | None:
         try:
             check_site_name(site)
@@ -73,13 +120,23 @@ class SiteKeys:
             if site not in self._files:
                 if not path.is_file():
                     return None
-                self._files[site] = KeyFile(path)
+                for warning in key_file_warnings(path):
+                    log.warning("%s", warning)
+                self._files[site] = KeyFile(path, site)
             key_file = self._files[site]
         try:
             return key_file.ring()
         except SiteKeyError as exc:
             log.error("%s", exc)
             return None
+
+
+def _is_site_name(name: str) -> bool:
+    try:
+        check_site_name(name)
+    except ProvscanError:
+        return False
+    return True
 
 
 class Central:
@@ -93,6 +150,57 @@ class Central:
         self._ingest: threading.Thread | None = None
         self._consumer: _Ingest | None = None
         self._beat: Any = None
+        self._said: dict[str, float] = {}
+        self._said_lock = threading.Lock()
+        #: sensor name -> (the process its newest heartbeat names, when, the one before)
+        self._instances: dict[str, tuple[str, float, str]] = {}
+
+    def say(self, key: str, message: str, *args: Any) -> bool:
+        """Log a warning at most once per SAY_AGAIN_SECONDS for ``key`` (a site, a sensor);
+        True when it was logged."""
+        now = time.monotonic()
+        with self._said_lock:
+            last = self._said.get(key)
+            if last is not None and now - last < SAY_AGAIN_SECONDS:
+                return False
+            self._said[key] = now
+        log.warning(message, *args)
+        return True
+
+    def _key_advice(self, site: str, exc: MessageRejected) -> str:
+        """What to do about a message whose site's key this central does not hold."""
+        if not _is_site_name(site):
+            return f"{site[:64]!r} is not a site name"
+        path = self.keys.directory / f"{site}.key"
+        if isinstance(exc, UnknownKey):
+            return (
+                f"{path} does not hold the key it is signed with (while a site's key changes, "
+                "both keys go in the file, one a line; or a sensor runs with another site's key)"
+            )
+        return f"this central has no key for site {site!r}: add {path} (the site's key file)"
+
+    def _note_instance(self, sensor: str, instance: Any) -> None:
+        """Say when two running processes send heartbeats under one sensor name: the
+        heartbeats of one process, then another's, then the first's again (a restart shows
+        one process's heartbeats, then only the next one's)."""
+        if not isinstance(instance, str) or not instance:
+            return
+        instance = instance[:64]
+        now = time.monotonic()
+        latest, seen, previous = self._instances.get(sensor, ("", 0.0, ""))
+        if instance == latest:
+            self._instances[sensor] = (latest, now, previous)
+            return
+        self._instances[sensor] = (instance, now, latest)
+        if instance == previous and now - seen < NAME_CLASH_SECONDS:
+            self.say(
+                f"clash:{sensor}",
+                "two sensors send heartbeats as %r (processes %s and %s): they show as one; "
+                "give each its own --name",
+                sensor,
+                latest,
+                instance,
+            )
 
     # --- requests ------------------------------------------------------------------------
 
@@ -181,12 +289,29 @@ class Central:
             kind, site, payload = open_envelope(
                 envelope, self.keys, kinds=("started", "outcome", "heartbeat")
             )
+        except (UnknownSite, UnknownKey) as exc:
+            # Genuine perhaps, but not verifiable here: a result is kept (Unattributed), a
+            # heartbeat (a newer one follows) only said, at most once a minute per site.
+            claimed_kind, claimed_site, claimed = peek(envelope)
+            advice = self._key_advice(claimed_site, exc)
+            if claimed_kind == "heartbeat":
+                self.say(
+                    f"key:{claimed_site}",
+                    "a sensor calling itself %r reports for site %r: %s",
+                    str(claimed.get("sensor") or "?")[:200],
+                    claimed_site,
+                    advice,
+                )
+                return "ignored"
+            raise Unattributed(f"{exc}: {advice}", claimed_site, "key") from None
         except MessageRejected as exc:
+            # forged, changed, unsigned or malformed: nobody's result
             log.warning("rejected a message from the broker: %s", exc)
             return "rejected"
         sensor = str(payload.get("sensor") or f"{site}/?")
         fleet = self.store.fleet()
         if kind == "heartbeat":
+            self._note_instance(sensor, payload.get("instance"))
             try:
                 at = datetime.fromisoformat(str(payload.get("at")))
             except ValueError:
@@ -204,9 +329,19 @@ class Central:
             return "heartbeat"
         job_id = str(payload.get("job_id") or "")
         job = fleet.job(job_id)
-        if job is None or job.site != site:
-            log.warning("a %s message from %s for unknown job %r", kind, site, job_id)
-            return "unknown job"
+        if job is None:
+            # Sent by another central sharing this broker, or this central runs on another
+            # database than the one that sent it: kept for the central that holds the job.
+            raise Unattributed(
+                f"a {kind} message from {sensor} for job {job_id[:64]!r}, which the database "
+                f"{self.store.display_name} does not hold (is this central on the database "
+                "that sent it? another central sharing the broker may hold it)",
+                site,
+                "job",
+            )
+        if job.site != site:
+            log.warning("a %s message from %s for job %r of another site", kind, site, job_id)
+            return "rejected"
         if kind == "started":
             return "running" if fleet.mark_running(job_id, sensor) else "late"
         status = payload.get("status")
@@ -248,15 +383,30 @@ class Central:
         """Send ``schedule``'s job (Celery beat calls this when it is due): claim the run in
         the store first (compare and set on ``next_run``; the next run is counted from
         ``now``, so missed runs run once), then send it. Returns the job id, or None when
-        another central claimed the run or the job could not be sent (logged)."""
+        another central claimed the run, or the job was not sent (logged, and recorded as a
+        job: ``skipped`` while the schedule's previous run still waits in the site's queue,
+        ``refused`` or ``failed`` with the reason otherwise)."""
         job_id = str(uuid.uuid4())
         try:
             following = next_run(schedule, now)
         except ProvscanError as exc:
             log.error("schedule %s: %s", schedule.id, exc)
             return None
-        if not self.store.fleet().claim_run(schedule, now=now, next_run=following, job_id=job_id):
+        fleet = self.store.fleet()
+        if not fleet.claim_run(schedule, now=now, next_run=following, job_id=job_id):
             return None  # another central took it
+        # Runs do not pile up while the site's sensor is away: the one waiting runs when it
+        # comes back, the ones due meanwhile are recorded as skipped. (A request older than
+        # its lifetime is refused by the sensor anyway, so it holds nothing back.)
+        waiting = fleet.queued_run(schedule.id, now - REQUEST_LIFETIME)
+        if waiting is not None:
+            detail = (
+                f"not sent: the previous run, job {waiting.id}, still waits in the queue of "
+                f"site {schedule.site!r} (is a `provscan sensor --site {schedule.site}` running?)"
+            )
+            self._record_unsent(schedule, job_id, "skipped", detail)
+            self.say(f"skipped:{schedule.id}", "schedule %s: %s", schedule.id, detail)
+            return None
         try:
             self.request_scan(
                 schedule.site,
@@ -271,8 +421,31 @@ class Central:
             )
         except ProvscanError as exc:
             log.error("schedule %s: %s", schedule.id, exc)
+            # The schedule's last_job names this job: it exists, refused with the reason
+            # (a missing key, a target out of scope), unless the store itself is away.
+            if not isinstance(exc, StoreError):
+                self._record_unsent(schedule, job_id, "refused", f"not sent: {exc}")
             return None
         return job_id
+
+    def _record_unsent(self, schedule: Schedule, job_id: str, state: str, detail: str) -> None:
+        """A job of ``schedule`` that was not sent, final with ``detail`` (kept if recorded)."""
+        fleet = self.store.fleet()
+        try:
+            if fleet.job(job_id) is None:
+                covers = schedule.targets or schedule.captures
+                fleet.add_job(
+                    job_id,
+                    schedule.site,
+                    list(covers or ([schedule.interface] if schedule.interface else [])),
+                    requested_by=f"schedule:{schedule.id}",
+                    ports=schedule.ports if schedule.kind == "scan" else None,
+                    schedule_id=schedule.id,
+                    kind=schedule.kind,
+                )
+            fleet.finish_job(job_id, state, sensor="-", detail=detail)
+        except ProvscanError as exc:
+            log.error("schedule %s: could not record job %s: %s", schedule.id, job_id, exc)
 
     # --- running -------------------------------------------------------------------------
 
@@ -297,6 +470,12 @@ class Central:
 
             self._beat = EmbeddedService(self.app, thread=True, scheduler_cls=scheduler_for(self))
             self._beat.start()
+
+    def retry_parked(self) -> None:
+        """Move the parked results back to ``provscan.results`` at the ingest's next wake
+        (a key was added), rather than at the next minute."""
+        if self._consumer is not None:
+            self._consumer.unpark_soon()
 
     def stop(self) -> None:
         # Both are told at once: the ingest stops taking messages within its wake interval,
@@ -341,11 +520,15 @@ def _int(value: Any) -> int | None:
 
 
 class _Ingest(ConsumerMixin):
-    """Consumes ``provscan.results``; a message is acknowledged after the store committed it."""
+    """Consumes ``provscan.results``; a message is acknowledged after the store committed it,
+    or after it was moved to ``provscan.results.parked`` (one this central cannot open or
+    attribute), from where it goes back to ``provscan.results`` every PARKED_RETRY_SECONDS."""
 
     def __init__(self, connection: Connection, central: Central) -> None:
         self.connection = connection
         self.central = central
+        self._channel: Any = None
+        self._unpark_at = time.monotonic() + PARKED_RETRY_SECONDS
 
     def get_consumers(self, consumer_type: Any, channel: Any) -> list[Any]:
         return [
@@ -357,6 +540,20 @@ class _Ingest(ConsumerMixin):
             )
         ]
 
+    def on_consume_ready(
+        self, connection: Any, channel: Any, consumers: Any, **kwargs: Any
+    ) -> None:
+        self._channel = channel
+        PARKED_QUEUE.bind(channel).declare()
+
+    def unpark_soon(self) -> None:
+        self._unpark_at = 0.0
+
+    def on_iteration(self) -> None:
+        if time.monotonic() >= self._unpark_at:
+            self._unpark_at = time.monotonic() + PARKED_RETRY_SECONDS
+            self.unpark()
+
     def on_message(self, body: Any, message: Any) -> None:
         # A Celery task message (protocol 2): the body is [args, kwargs, embed].
         envelope = body[0][0] if isinstance(body, list) and body and body[0] else None
@@ -367,10 +564,68 @@ class _Ingest(ConsumerMixin):
             time.sleep(STORE_RETRY_SECONDS)
             message.requeue()
             return
-        except Exception:
-            # A message that can never be applied must not block the queue: logged, dropped.
-            log.exception("a message from the broker could not be applied; dropped")
-            message.ack()
+        except Unattributed as exc:
+            self._park(message, exc)
+            return
+        except Exception as exc:
+            # A result that cannot be applied now (a document of a newer provscan?) is kept
+            # too; the log says why (with the traceback once a minute).
+            if self.central.say(f"error:{type(exc).__name__}", "a result could not be applied"):
+                log.exception("a result could not be applied; kept in %s", PARKED_QUEUE.name)
+            self._park(message, Unattributed(f"{type(exc).__name__}: {exc}", "", "error"))
             return
         log.info("ingested: %s", outcome)
         message.ack()
+
+    def _park(self, message: Any, exc: Unattributed) -> None:
+        """Move ``message`` to the parked queue (acknowledged only once it is there)."""
+        try:
+            self._republish(message, PARKED_QUEUE.routing_key)
+        except Exception as failure:  # the broker is away: the message stays where it was
+            log.error("could not park a result (it stays in %s): %s", RESULTS_QUEUE.name, failure)
+            time.sleep(STORE_RETRY_SECONDS)
+            message.requeue()
+            return
+        message.ack()
+        self.central.say(
+            f"parked:{exc.why}:{exc.site}",
+            "kept a result in %s, not ingested (moved back to %s every %d s): %s",
+            PARKED_QUEUE.name,
+            RESULTS_QUEUE.name,
+            int(PARKED_RETRY_SECONDS),
+            exc,
+        )
+
+    def _republish(self, message: Any, routing_key: str) -> None:
+        """Publish ``message`` as it came (body, headers, content type), persistent."""
+        Producer(message.channel).publish(
+            message.body,
+            exchange=EXCHANGE,
+            routing_key=routing_key,
+            headers=dict(message.headers or {}),
+            content_type=message.content_type,
+            content_encoding=message.content_encoding,
+            delivery_mode=2,
+        )
+
+    def unpark(self) -> int:
+        """Move the parked results back to ``provscan.results`` (the central that can take
+        them now does; one that still cannot parks them again); returns how many moved."""
+        if self._channel is None:
+            return 0
+        queue = PARKED_QUEUE.bind(self._channel)
+        moved = 0
+        try:
+            # Nothing is parked while this loop runs (the same thread parks), so it ends.
+            for _ in range(MAX_UNPARK):
+                message = queue.get(no_ack=False, accept=["json"])
+                if message is None:
+                    break
+                self._republish(message, RESULTS_QUEUE.routing_key)
+                message.ack()
+                moved += 1
+        except Exception as exc:  # the broker went away: the rest stays parked
+            log.error("could not move the parked results back: %s", exc)
+        if moved:
+            log.info("moved %d parked result(s) back to %s", moved, RESULTS_QUEUE.name)
+        return moved

@@ -15,7 +15,9 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
+import stat
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +41,16 @@ _KEY_ID_DOMAIN = b"provscan-sensor-key-id\n"
 
 class MessageRejected(ProvscanError):
     """A message that is not what it claims to be (unsigned, forged, changed, misaddressed)."""
+
+
+class UnknownSite(MessageRejected):
+    """A message for a site whose keys this side does not hold (another site's, or a site
+    the central has no key file for)."""
+
+
+class UnknownKey(MessageRejected):
+    """A message for one of our sites, signed with a key id this side does not hold (a key
+    being changed, or a sensor started with another key): it cannot be verified here."""
 
 
 class SiteKeyError(ProvscanError):
@@ -99,6 +111,36 @@ def key_file_text(key: str, site: str) -> str:
     return f"# provscan site key for {site}, id {kid}, made {made}\n{key}\n"
 
 
+_HEADER = re.compile(r"#\s*provscan site key for ([A-Za-z0-9_-]{1,64})\b")
+
+
+def key_file_site(text: str) -> str | None:
+    """The site a key file's header names (``# provscan site key for NAME, ...``, as
+    :func:`key_file_text` writes it), or None for a file without that header."""
+    for line in text.splitlines():
+        found = _HEADER.match(line.strip())
+        if found:
+            return found.group(1)
+    return None
+
+
+def key_file_warnings(path: Path) -> list[str]:
+    """Problems worth a warning about a key file: readable or writable by others than its
+    owner (as for credentials and NetBox token files)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return []
+    if mode & (stat.S_IROTH | stat.S_IWOTH):
+        return [
+            f"site key file {path} is readable by every user (mode {stat.S_IMODE(mode):o}); "
+            f"restrict it with chmod 600 {path}"
+        ]
+    if mode & (stat.S_IRGRP | stat.S_IWGRP):
+        return [f"site key file {path} is readable by its group; consider chmod 600 {path}"]
+    return []
+
+
 def parse_keys(text: str, source: str) -> KeyRing:
     """The keys of a key file's text: one hex key a line (``#`` comments and blank lines
     skipped); the first signs, a second is accepted too."""
@@ -132,12 +174,17 @@ def parse_keys(text: str, source: str) -> KeyRing:
         raise SiteKeyError(f"{source}: {exc}") from None
 
 
-def load_keys(path: Path) -> KeyRing:
-    """A site's keys from their file (see :func:`parse_keys`)."""
+def load_keys(path: Path, site: str | None = None) -> KeyRing:
+    """A site's keys from their file (see :func:`parse_keys`). With ``site``, a file whose
+    header names another site (:func:`key_file_site`) is refused: a sensor started with
+    another site's key could verify none of its requests."""
     try:
         text = path.read_text(encoding="ascii")
     except (OSError, UnicodeDecodeError) as exc:
         raise SiteKeyError(f"cannot read the key file {path}: {exc}") from None
+    named = key_file_site(text)
+    if site is not None and named is not None and named != site:
+        raise SiteKeyError(f"{path} is the key file of site {named!r}, not of {site!r}")
     return parse_keys(text, str(path))
 
 
@@ -151,8 +198,10 @@ class KeyFile:
     that stops being readable keeps the last keys read from it (the error is raised once
     there are none)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, site: str | None = None) -> None:
         self.path = path
+        #: The site the file must be for (a header naming another site is refused).
+        self.site = site
         self._lock = threading.Lock()
         self._stamp: tuple[int, int, int] | None = None
         self._ring: KeyRing | None = None
@@ -168,7 +217,7 @@ class KeyFile:
                 raise SiteKeyError(f"cannot read the key file {self.path}: {exc}") from None
             if stamp != self._stamp or self._ring is None:
                 try:
-                    self._ring = load_keys(self.path)
+                    self._ring = load_keys(self.path, self.site)
                 except SiteKeyError:
                     if self._ring is None:
                         raise
@@ -226,10 +275,10 @@ def open_envelope(
         raise MessageRejected(f"a {kind!r} message is not accepted here")
     keys = key_for(site)
     if keys is None:
-        raise MessageRejected(f"a message for site {site!r}, which is not ours")
+        raise UnknownSite(f"a message for site {site!r}, which is not ours")
     key = _ring(keys).by_id(kid)
     if key is None:
-        raise MessageRejected(
+        raise UnknownKey(
             f"bad signature on a {kind!r} message for site {site!r}: no key {kid[:16]!r} here"
         )
     if not hmac.compare_digest(_mac(key, kind, site, kid, body), mac):
@@ -241,3 +290,20 @@ def open_envelope(
     if not isinstance(payload, dict):
         raise MessageRejected("a signed body that is not an object")
     return kind, site, payload
+
+
+def peek(envelope: Any) -> tuple[str, str, dict[str, Any]]:
+    """``(kind, site, payload)`` of an envelope as it claims to be, NOT verified: for log
+    lines and hints about a message that could not be opened, never to act on."""
+    if not isinstance(envelope, dict):
+        return "", "", {}
+    kind, site, body = (envelope.get(name) for name in ("kind", "site", "body"))
+    try:
+        payload = json.loads(body) if isinstance(body, str) else {}
+    except ValueError:
+        payload = {}
+    return (
+        str(kind)[:40] if isinstance(kind, str) else "",
+        str(site)[:64] if isinstance(site, str) else "",
+        payload if isinstance(payload, dict) else {},
+    )

@@ -36,6 +36,20 @@ def parse_allow(text: str) -> tuple[IPNetwork, ...]:
     return tuple(networks)
 
 
+def check_allow(networks: Sequence[IPNetwork]) -> None:
+    """OutsideAllowList unless every ``--allow`` network lies where ``provscan scan`` may
+    scan (the rules of :func:`request_targets` without its size limit: no reserved,
+    multicast or unspecified space, no public or CGNAT space, inside the
+    ``PROVSCAN_ALLOWED_TARGETS`` interlock): an allow list wider than any request could be
+    is a mistake, never a setting."""
+    for network in networks:
+        try:
+            build_targets([str(network)], max_hosts=1 << 128)
+        except ProvscanError as exc:
+            why = str(exc).removeprefix(f"refusing target {network}: ")
+            raise OutsideAllowList(f"--allow {network}: {why}") from None
+
+
 def request_targets(specs: Sequence[str]) -> TargetSet:
     """The targets of a scan request to a sensor, or :class:`OutsideAllowList` naming the
     first problem: addresses, networks or ranges only (no host name, no ``@file``), under the

@@ -313,8 +313,11 @@ def update(
     due: str | None = None,
     note: str | None = None,
     now: datetime | None = None,
+    due_from_opening: bool = False,
 ) -> None:
-    """A person's change to a case; refused (StoreError) when it is not allowed."""
+    """A person's change to a case; refused (StoreError) when it is not allowed.
+    ``due_from_opening``: a due date before the day the case was opened is refused too (the
+    command line's rule; see :func:`check_due`)."""
     now = now or datetime.now(UTC)
     case = session.get(CaseRow, case_id)
     if case is None:
@@ -332,10 +335,7 @@ def update(
         changes["owner"] = [case.owner, owner]
         case.owner = owner
     if due is not None and due != case.due:
-        try:
-            date.fromisoformat(due)
-        except ValueError:
-            raise StoreRequestError(f"due date must be YYYY-MM-DD, not {due!r}") from None
+        check_due(case, due, from_opening=due_from_opening)
         changes["due"] = [case.due, due]
         case.due = due
     if not changes and not note:
@@ -352,6 +352,50 @@ def update(
             case=case,
             scan_id=proof,
         )
+
+
+def check_due(case: CaseRow, due: str, *, from_opening: bool = True) -> date:
+    """``due`` as a date: YYYY-MM-DD and, with ``from_opening``, not before the day ``case``
+    was opened (a deadline before the case existed is a typo, not a plan); refused with
+    StoreRequestError. A date already past but after the opening is accepted: the case is
+    then overdue, which the caller may say."""
+    try:
+        when = date.fromisoformat(due)
+    except ValueError:
+        raise StoreRequestError(f"due date must be YYYY-MM-DD, not {due!r}") from None
+    opened = _aware(case.opened_at).date()
+    if from_opening and when < opened:
+        raise StoreRequestError(
+            f"due date {due} is before case {case.id} was opened ({opened.isoformat()})"
+        )
+    return when
+
+
+@dataclass(frozen=True)
+class CaseDevice:
+    """What a list of cases shows of each case's device: where it is and who made it."""
+
+    ip: str
+    site: str | None
+    manufacturer: str | None
+    brand: str | None
+
+
+#: Devices looked up in one query by :func:`case_devices`.
+_DEVICES_CHUNK = 500
+
+
+def case_devices(session: Session, device_ids: set[str]) -> dict[str, CaseDevice]:
+    """device id -> address, site, maker and brand of the given inventory devices."""
+    table = InventoryRow.__table__
+    ordered = sorted(device_ids)
+    found: dict[str, CaseDevice] = {}
+    for start in range(0, len(ordered), _DEVICES_CHUNK):
+        query = select(
+            table.c.device_id, table.c.ip, table.c.site, table.c.manufacturer, table.c.brand
+        ).where(table.c.device_id.in_(ordered[start : start + _DEVICES_CHUNK]))
+        found.update({row[0]: CaseDevice(*row[1:]) for row in session.execute(query)})
+    return found
 
 
 def _verification(session: Session, case: CaseRow) -> str:

@@ -42,7 +42,14 @@ from provscan.report.contract import (
 from provscan.report.files import PRIVATE_FILE_MODE
 from provscan.store import events
 from provscan.store.cases import STATES as CASE_STATES
-from provscan.store.cases import Case, CaseSettings, after_ingest, to_case
+from provscan.store.cases import (
+    Case,
+    CaseDevice,
+    CaseSettings,
+    after_ingest,
+    case_devices,
+    to_case,
+)
 from provscan.store.cases import update as update_case
 from provscan.store.history import History, inventory_history
 from provscan.store.inventory import (
@@ -279,6 +286,32 @@ def _alembic_config(url: URL) -> Config:
         "sqlalchemy.url", url.render_as_string(hide_password=False).replace("%", "%%")
     )
     return config
+
+
+def empty_server_database(url: str) -> str | None:
+    """The shown name of the server database (PostgreSQL) at ``url`` when it holds no
+    provscan tables (a new or mistyped database, which :func:`open_store` would fill with
+    them), read without changing anything; None when it holds them, is a SQLite file, or
+    cannot be reached (``open_store`` then says why)."""
+    try:
+        parsed = _with_driver(_parse_url(url))
+    except StoreError:
+        return None
+    if parsed.get_backend_name() == "sqlite":
+        return None
+    try:
+        engine = create_engine(parsed)
+    except (ImportError, ArgumentError, NoSuchModuleError):
+        return None
+    try:
+        with engine.connect() as connection:
+            if inspect(connection).has_table("alembic_version"):
+                return None
+    except SQLAlchemyError:
+        return None
+    finally:
+        engine.dispose()
+    return _display(parsed)
 
 
 def open_store(url: str | None = None, settings: StoreSettings | None = None) -> Store:
@@ -765,6 +798,12 @@ class Store:
         with self._reading("the inventory") as session:
             return device_places(session, device_ids)
 
+    def case_devices(self, device_ids: set[str]) -> dict[str, CaseDevice]:
+        """device id -> address, site, maker and brand of inventory devices (those of some
+        cases, for ``provscan cases list``)."""
+        with self._reading("the inventory") as session:
+            return case_devices(session, device_ids)
+
     def dashboard(self) -> dict[str, Any]:
         """Counts for the web dashboard (see :func:`provscan.store.pages.dashboard`)."""
         with self._reading("the inventory") as session:
@@ -953,13 +992,22 @@ class Store:
         due: str | None = None,
         note: str | None = None,
         address: str | None = None,
+        due_from_opening: bool = False,
     ) -> Case:
         """A person's change to a case (refused with StoreError when not allowed).
         ``address``: where the change came from; its audit-log entry (``case.update``) is
-        then written in the same transaction as the change."""
+        then written in the same transaction as the change. ``due_from_opening``: refuse a
+        due date before the case was opened (:func:`provscan.store.cases.check_due`)."""
         with self._writing(f"case {case_id}") as session:
             update_case(
-                session, case_id, actor=actor, status=status, owner=owner, due=due, note=note
+                session,
+                case_id,
+                actor=actor,
+                status=status,
+                owner=owner,
+                due=due,
+                note=note,
+                due_from_opening=due_from_opening,
             )
             if address is not None:
                 asked = {"status": status, "owner": owner, "due": due, "note": note}

@@ -2,7 +2,8 @@
 
 A scan job is created ``queued`` when the central sends it to a site's queue, becomes
 ``running`` when the sensor says it started, and ends ``done``, ``failed`` or ``refused``
-when its outcome is ingested. Outcomes are keyed by the job id (a stored scan's id is its
+when its outcome is ingested (or ``skipped``, never sent: a schedule's run that fell due
+while its previous run still waited in the queue). Outcomes are keyed by the job id (a stored scan's id is its
 job's id), so an outcome delivered twice changes nothing the second time. A schedule's next
 run is computed from *now* after each run, so runs missed while the central was down are run
 once, not once per missed slot. A schedule sends any kind of job: a scan of its targets, the
@@ -24,11 +25,12 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from provscan.errors import StoreRequestError
 from provscan.store.models import Base
 
-#: A job's states; the last three are final.
-JOB_STATES = ("queued", "running", "done", "failed", "refused")
+#: A job's states; the last four are final. ``skipped``: a schedule's run not sent because
+#: its previous run still waited in the site's queue (its sensor is away).
+JOB_STATES = ("queued", "running", "done", "failed", "refused", "skipped")
 #: What a job asks of a sensor: a scan, the analysis of captures on the sensor, a discovery.
 JOB_KINDS = ("scan", "pcap", "discover")
-FINAL_STATES = frozenset({"done", "failed", "refused"})
+FINAL_STATES = frozenset({"done", "failed", "refused", "skipped"})
 
 _WHEN = DateTime(timezone=True)
 
@@ -353,6 +355,23 @@ class Fleet:
         with self._reading("scan jobs") as session:
             return [_job(row) for row in session.scalars(query.limit(limit))]
 
+    def queued_run(self, schedule_id: int, since: datetime) -> ScanJob | None:
+        """The oldest job of ``schedule_id`` created after ``since`` that still waits in
+        the site's queue (``queued``), or None."""
+        query = (
+            select(ScanJobRow)
+            .where(
+                ScanJobRow.schedule_id == schedule_id,
+                ScanJobRow.state == "queued",
+                ScanJobRow.created >= since,
+            )
+            .order_by(ScanJobRow.created)
+            .limit(1)
+        )
+        with self._reading(f"the jobs of schedule {schedule_id}") as session:
+            row = session.scalars(query).first()
+            return _job(row) if row is not None else None
+
     def mark_running(self, job_id: str, sensor: str) -> bool:
         """The sensor started the job; False when the job is unknown or already final (a
         late or repeated message changes nothing)."""
@@ -470,6 +489,11 @@ class Fleet:
             }
             for name in names
         ]
+
+    def site_known(self, site: str) -> bool:
+        """Whether a sensor, a job or a schedule ever named ``site`` in this store."""
+        with self._reading("sites") as session:
+            return session.get(SiteRow, site) is not None
 
     # --- schedules -----------------------------------------------------------------------
 
