@@ -319,3 +319,37 @@ def test_a_sighting_refuses_a_field_it_does_not_keep() -> None:
     with pytest.raises(LookupError, match="_SIGHTING_FIELDS"):
         finding.get("citation")
     assert kept.get("serial") == document.get("serial")
+
+
+def test_a_vulnerability_case_is_verified_only_by_a_sighting_that_read_the_firmware(
+    tmp_path: Path,
+) -> None:
+    # Given a device (by serial) with an actively exploited vulnerability to patch
+    golden = from_contract(GOLDEN.read_text(encoding="utf-8"))
+    first = golden.devices[0]
+    patch = first.remediation[0].model_copy(
+        update={"action": "patch", "priority": 1, "reason": "CVE-2021-36260"}
+    )
+
+    def scan(scan_id: str, year: int, **device: object) -> ScanDocument:
+        document = _scan_of(scan_id, year, [("127.0.60.1", "SER-VULN-1")])
+        (found,) = document.devices
+        return document.model_copy(update={"devices": [found.model_copy(update=device)]})
+
+    subject = "vulnerability:CVE-2021-36260"
+    with open_store(normalise_db_arg(str(tmp_path / "posture.db"))) as store:
+        store.save_document(
+            scan("scan-2026", 2026, firmware="V5.5.0 build 170725", remediation=[patch])
+        )
+        (case,) = [c for c in store.cases() if c.subject == subject]
+        assert case.status == "open"
+        # When a later scan reads neither model nor firmware (so no vulnerability is judged)
+        store.save_document(scan("scan-2027", 2027, model=None, firmware=None, remediation=[]))
+        # Then nothing proves a patch: the case stays open
+        assert store.case(case.id).status == "open"
+        # When a scan reads the firmware and the finding is gone
+        store.save_document(scan("scan-2028", 2028, firmware="V5.7.3 build 220112", remediation=[]))
+        # Then the case is verified by that scan
+        verified = store.case(case.id)
+        assert verified.status == "verified"
+        assert verified.events[-1].scan_id == "scan-2028"

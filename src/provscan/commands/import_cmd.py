@@ -139,7 +139,7 @@ def register(app: typer.Typer) -> None:
             guard_output(output, files, db=db, force=force)
             check_store(db, no_db)
             policy_ids = parse_policy_ids(policy)
-            org_types = resolve_acting_as(acting_as)
+            org_types = resolve_acting_as(acting_as, policy_ids)
             result = run_import(
                 [(name, from_format) for name in files],
                 policy_ids=policy_ids,

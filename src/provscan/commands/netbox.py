@@ -144,7 +144,7 @@ def pull(
         guard_output(output, [token_file], db=db, force=force)
         check_store(db, no_db)
         policy_ids = parse_policy_ids(policy)
-        org_types = resolve_acting_as(acting_as)
+        org_types = resolve_acting_as(acting_as, policy_ids)
         client = _client(url, token_file, ca_file)
         with client:
             devices = client.devices(site)

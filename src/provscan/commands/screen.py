@@ -224,8 +224,9 @@ def screen(
     warn_if_stale()
     try:
         identifier = bundled_identifier()
-        policies = identifier.knowledge.select_policies(parse_policy_option(policy))
-        org_types = resolve_acting_as(acting_as)
+        policy_ids = parse_policy_option(policy)
+        policies = identifier.knowledge.select_policies(policy_ids)
+        org_types = resolve_acting_as(acting_as, policy_ids)
         named = [name for name in (brand_col, model_col, desc_col) if name]
         if from_stdin:
             if not quiet and sys.stdin is not None and sys.stdin.isatty():
@@ -258,7 +259,12 @@ def screen(
         raise fail(str(exc), EXIT_USAGE) from None
     rows = screen_table(table, columns, identifier, policies, acting_as=org_types)
     summary = summarise(
-        rows, policies, columns.names(table.header), source=str(file), acting_as=org_types
+        rows,
+        policies,
+        columns.names(table.header),
+        source=str(file),
+        acting_as=org_types,
+        skipped=[number for number, _ in table.skipped],
     )
     notes = list(table.notes)
     try:

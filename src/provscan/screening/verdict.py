@@ -161,6 +161,9 @@ class ScreenSummary(_Strict):
     acting_as: list[str] = []
     #: Whom the verdicts were judged for, in words (as each row's ``judged_for``).
     judged_for: str
+    #: Rows of the input left out as no products (totals, rows of formulas), by their row
+    #: numbers; not among ``rows``.
+    skipped: list[int] = []
 
     @model_validator(mode="before")
     @classmethod
@@ -390,6 +393,7 @@ def summarise(
     columns: dict[str, str | None],
     source: str | None = None,
     acting_as: Sequence[str] = (),
+    skipped: Sequence[int] = (),
 ) -> ScreenSummary:
     counts = {status: 0 for status in ("restricted", "review", "clear", "unknown")}
     for row in rows:
@@ -405,6 +409,7 @@ def summarise(
         source=source,
         acting_as=_recorded_parties(acting_as, policies),
         judged_for=judged_for(acting_as, policies),
+        skipped=list(skipped),
     )
 
 

@@ -14,7 +14,8 @@ scan:
   ``removed`` or ``replaced`` — at ingest automatically, or on request when such a scan
   already exists;
 - a posture case is verified by a sighting of the device without that finding (patched,
-  reconfigured).
+  reconfigured); for a vulnerability, only by a sighting that read the device's model and
+  firmware (one that read neither shows nothing was compared, not that it was patched).
 
 A device that is seen again reopens its removed, replaced or verified restricted case; a
 posture finding that comes back reopens its case. Every change appends to the case's audit
@@ -252,6 +253,7 @@ def _open_reopen_verify(
                 subject != RESTRICTED
                 and subject not in wanted[device_id]
                 and case.status != "verified"
+                and _finding_could_be_told(subject, document)
             ):
                 note = f"the device was seen at {document.get('ip')} without this finding"
                 _by_scan(appended, case, device, "verified", "verified", note, scan, now)
@@ -262,6 +264,19 @@ def _open_reopen_verify(
             _by_scan(
                 appended, case, outcome.rows[device_id], "verified", "verified", note, scan, now
             )
+
+
+def _finding_could_be_told(subject: str, document: dict[str, Any]) -> bool:
+    """Whether a sighting without a posture finding shows the finding gone, not only unread.
+
+    A vulnerability is judged from the device's model and firmware: a sighting that read
+    neither (the web interface did not answer, credentials were not given this time) has no
+    vulnerability because nothing could be compared, which proves no patch. Such a sighting
+    leaves the case as it is; one that read both (the firmware now past the fixed version)
+    verifies it. An exposure is observed directly and its absence is taken as shown."""
+    if not subject.startswith("vulnerability:"):
+        return True
+    return bool(document.get("model")) and bool(document.get("firmware"))
 
 
 def _by_scan(

@@ -682,6 +682,7 @@ def read_upload(data: bytes, sheet: str | None = None) -> InputTable:
             sheet=sheet,
             max_rows=MAX_SCREEN_ROWS,
             max_bytes=MAX_BODY_BYTES,
+            pick_sheet=True,  # the product sheet, not a cover sheet, as `provscan screen`
         )
     except ScreenInputError as exc:
         raise ScreenInputError(web_words(str(exc))) from None

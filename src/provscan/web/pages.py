@@ -35,6 +35,7 @@ from provscan.store.inventory import STATUSES
 from provscan.store.pages import MAX_PAGE, SORTS, PageFilters, PageWindow
 from provscan.store.screenings import FORMATS as SCREEN_FORMATS
 from provscan.store.screenings import KEEP_FOR
+from provscan.store.sensors import FINAL_STATES
 from provscan.store.users import (
     ADDRESS_WINDOW,
     REFUSALS,
@@ -994,7 +995,7 @@ def _site_job(request: Request, visitor: Visitor, job_id: str) -> Response:
         title="Scan progress",
         job=job,
         events=[],
-        ended=job.get("state") in ("done", "failed", "refused"),
+        ended=job.get("state") in FINAL_STATES,
         hosts=None,
         done_hosts=0,
         events_url=None,
