@@ -6,6 +6,7 @@ import io
 import json
 import zipfile
 from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -108,15 +109,17 @@ def test_diff_and_cases(
         assert "web.db" not in detail and "/tmp" not in detail
     cases = client.get("/api/v1/cases", headers=viewer).json()["cases"]
     assert cases and cases[0]["status"] == "open"
+    # a due date after the case was opened (one before it is refused)
+    due = (date.fromisoformat(cases[0]["opened_at"][:10]) + timedelta(days=60)).isoformat()
     changed = client.patch(
         f"/api/v1/cases/{cases[0]['id']}",
-        json={"status": "planned", "owner": "facilities", "due": "2026-02-01"},
+        json={"status": "planned", "owner": "facilities", "due": due},
         headers=analyst,
     ).json()
     assert (changed["status"], changed["owner"], changed["due"]) == (
         "planned",
         "facilities",
-        "2026-02-01",
+        due,
     )
     assert changed["history"][-1]["actor"] == "analyst"
     refused = client.patch(

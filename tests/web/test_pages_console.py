@@ -9,6 +9,7 @@ import io
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from pagetools import (
     scripts,
     table_rows,
 )
+from sqlalchemy import create_engine, update
 from webtools import GOLDEN, HOSTILE, PASSWORD, TestClient
 
 from provscan.errors import StoreRequestError
@@ -28,6 +30,7 @@ from provscan.lab.server import Lab
 from provscan.report.contract import from_contract
 from provscan.store.db import normalise_db_arg, open_store
 from provscan.store.inventory import coverage_ranges
+from provscan.store.models import CaseRow
 from provscan.web import pages
 from provscan.web.app import create_app
 
@@ -323,6 +326,15 @@ def test_the_cases_board_puts_overdue_cases_first(client: TestClient, store_url:
     html = _get(client, "/cases")
     for state in ("open", "planned", "mitigated", "removed", "replaced", "verified"):
         assert f'id="state-{state}"' in html
+    # a case opened in 2019 (the console refuses a due date before the opening)
+    engine = create_engine(store_url)
+    with engine.begin() as connection:
+        connection.execute(
+            update(CaseRow)
+            .where(CaseRow.id == 1)
+            .values(opened_at=datetime(2019, 12, 1, tzinfo=UTC))
+        )
+    engine.dispose()
     change = {"csrf_token": token, "due": "2020-01-01", "note": "late"}
     assert client.post("/cases/1", data=change, follow_redirects=False).status_code == 303
     board = _get(client, "/cases")

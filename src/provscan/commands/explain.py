@@ -457,38 +457,36 @@ def _from_store(
     import ipaddress
 
     from provscan.commands.common import UsageProblem, open_db
-    from provscan.report.contract import to_domain
+    from provscan.report.contract import SCHEMA_VERSION, ScanDocument, to_domain
 
     try:
         wanted = str(ipaddress.ip_address(address.strip()))
     except ValueError:
         raise UsageProblem(f"explain takes one address, not {address!r}") from None
-    others: tuple[str, ...] = ()
     with open_db(db, must_exist=True) as store:
         name = store.display_name
-        if scan_id is None:
-            rows = [row for row in store.inventory(site=site) if _normal_address(row.ip) == wanted]
-            if not rows:
-                at = f" at site {site}" if site is not None else ""
-                raise UsageProblem(
-                    f"no device {wanted}{at} in {name} (provscan inventory lists the "
-                    "stored devices)"
-                )
-            newest = max(rows, key=lambda row: row.last_seen)
-            scan_id, site = newest.last_scan_id, newest.site
-            others = tuple(
-                sorted({row.site or "(no site)" for row in rows if row.site != newest.site})
-            )
-        else:
-            site = store.scan_summary(scan_id).site
-        document = store.load(scan_id)
-    result = to_domain(document)
-    device = next((d for d in result.devices if _normal_address(d.ip) == wanted), None)
-    if device is None:
+        # the one device's row and its scan's, never the whole scan (a capture of tens of
+        # thousands of devices)
+        stored = store.sighting(wanted, scan_id=scan_id, site=site)
+    if stored is None:
+        at = f" at site {site}" if site is not None else ""
         raise UsageProblem(
-            f"no device {wanted} in scan {result.info.scan_id[:SHOWN_SCAN_ID]} of {name} "
+            f"no device {wanted}{at} in {name} (provscan inventory lists the stored devices)"
+        )
+    if stored.device is None:
+        raise UsageProblem(
+            f"no device {wanted} in scan {stored.scan.id[:SHOWN_SCAN_ID]} of {name} "
             "(leave out --scan for its newest sighting)"
         )
+    # the device and its scan as the contract reads them back (both validated by the store;
+    # the scan's counts stay the whole scan's, which no domain value keeps)
+    result = to_domain(
+        ScanDocument.model_construct(
+            schema_version=SCHEMA_VERSION, scan=stored.scan, devices=[stored.device]
+        )
+    )
+    device = result.devices[0]
+    site, others = stored.site, stored.other_sites
     origin = Origin("store", name, _method(device, result.info), site=site, other_sites=others)
     return device, _stored_observations(device), result.info, origin
 

@@ -14,8 +14,9 @@ numbers follow are in docs/reports.md:
   (an actively exploited vulnerability, a priority-1 exposure);
 - the trend point after each scan is the number of restricted devices that remained in the
   inventory once that scan was stored: the inventory's history replayed scan by scan
-  (:func:`trend`), so each device counts once however many scans saw it, and the newest point
-  is the headline's number;
+  (:func:`trend`), so each device counts once however many scans saw it; when changes made
+  since the newest scan (a case verified on request) moved the count, a *now* point follows
+  it, so the newest point is the headline's number (not in a scan report);
 - an address *did not answer* when, at its site, the newest scan that set out to probe it
   heard nothing from it (:func:`silent_addresses`): each address counts once;
 - a device is *to review* when the inventory keeps the verdict ``review`` for it (its newest
@@ -83,15 +84,24 @@ class ReportScopeError(InputError):
 
 @dataclass(frozen=True)
 class TrendPoint:
-    scan_id: str
+    #: None: the *now* point (:attr:`is_now`).
+    scan_id: str | None
+    #: When the scan started; for the now point, when the last change it shows was made.
     started_at: datetime
     site: str | None
-    #: Restricted devices that scan found.
+    #: Restricted devices that scan found (0 for the now point, which is no scan).
     scan_restricted: int
     scan_devices: int
     #: Restricted devices remaining in the inventory (in the report's scope) once that scan
     #: was stored: each device once, as the headline counts them.
     inventory_restricted: int
+
+    @property
+    def is_now(self) -> bool:
+        """The point after the last scan: the inventory as the headline counts it, added
+        when changes made since the newest scan (a restricted-maker case verified or reopened
+        on request) changed the count; its time is the last such change."""
+        return self.scan_id is None
 
 
 @dataclass(frozen=True)
@@ -372,6 +382,7 @@ def trend(
     every_site: bool = True,
     policies: frozenset[str] | None = None,
     gone_after: int = DEFAULT_GONE_AFTER,
+    until_now: bool = False,
 ) -> tuple[TrendPoint, ...]:
     """The restricted devices remaining in the inventory after each scan in ``shown``, oldest
     first: every stored scan replayed in the order it ran, as the store's ingest applied it
@@ -379,7 +390,14 @@ def trend(
     complete scan covering its address that misses it counts towards ``gone``), with the
     restricted-maker cases' status changes up to the time each scan was stored. A device
     counts once, at its site (only ``site`` unless ``every_site``), when it is restricted
-    (under ``policies``), not gone and its case not verified: the headline's definition."""
+    (under ``policies``), not gone and its case not verified: the headline's definition.
+
+    ``until_now`` (a report of the inventory as it is now, not of one scan): the rest of the
+    history is replayed too (the case changes made since the newest scan in ``shown``, such
+    as a case verified on request, and with ``site`` later scans of other sites), and when it
+    changed the count, one more point follows, the *now* point (:attr:`TrendPoint.is_now`),
+    at the time of the last change that moved the count: the headline's number. A scan's own
+    point never includes what happened after it was stored."""
     ordered = sorted(scans, key=lambda s: (s.started_at, s.id))
     wanted = set(shown)
     # Where restricted devices were ever seen, per site, sorted: a covering scan looks up
@@ -409,20 +427,29 @@ def trend(
         elif key in at_address:
             at_address[key].discard(device_id)
 
+    def decided(device_id: str, status: str) -> None:
+        nonlocal count
+        device = known.get(device_id)
+        if device is not None:
+            count -= counted(device)
+            device.verified = status == "verified"
+            count += counted(device)
+
     next_change = 0
     clock: datetime | None = None
-    points = []
+    points: list[TrendPoint] = []
+    #: When the count last moved since the newest point (None: it has not).
+    moved_at: datetime | None = None
     for scan in ordered:
+        before = count
         stored = history.stored_at.get(scan.id) or scan.finished_at or scan.started_at
         clock = stored if clock is None else max(clock, stored)
         while next_change < len(case_changes) and case_changes[next_change][0] <= clock:
-            _, device_id, status = case_changes[next_change]
+            at, device_id, status = case_changes[next_change]
             next_change += 1
-            device = known.get(device_id)
-            if device is not None:
-                count -= counted(device)
-                device.verified = status == "verified"
-                count += counted(device)
+            decided(device_id, status)
+            if count != before:
+                moved_at, before = at, count
         seen_now = set()
         for seen in history.seen.get(scan.id, ()):
             seen_now.add(seen.device_id)
@@ -462,6 +489,17 @@ def trend(
                     scan.id, scan.started_at, scan.site, scan.restricted, scan.devices, count
                 )
             )
+            moved_at = None
+        elif count != before:
+            moved_at = scan.started_at
+    if until_now and points:
+        for at, device_id, status in case_changes[next_change:]:
+            before = count
+            decided(device_id, status)
+            if count != before:
+                moved_at = at
+        if moved_at is not None and count != points[-1].inventory_restricted:
+            points.append(TrendPoint(None, moved_at, None if every_site else site, 0, 0, count))
     return tuple(points)
 
 
@@ -768,6 +806,7 @@ def gather(
             every_site=scan_id is None and site is None,
             policies=selected,
             gone_after=store.settings.gone_after,
+            until_now=scan_id is None,
         ),
         cases=tuple(cases),
         cases_open=len(active),

@@ -532,7 +532,15 @@ def xlsx_report(facts: ReportFacts) -> bytes:
         summary.extend([name, count] for name, count in items)
         summary.append([])
     summary.append(["Trend: restricted devices remaining in the inventory after each scan", ""])
-    summary.extend([_when(p.started_at), p.inventory_restricted] for p in facts.trend)
+    summary.extend(
+        [
+            f"now (changes since the newest scan, the last {_when(p.started_at)})"
+            if p.is_now
+            else _when(p.started_at),
+            p.inventory_restricted,
+        ]
+        for p in facts.trend
+    )
     priority = [
         [
             row.priority,

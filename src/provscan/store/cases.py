@@ -15,7 +15,9 @@ scan:
   already exists;
 - a posture case is verified by a sighting of the device without that finding (patched,
   reconfigured); for a vulnerability, only by a sighting that read the device's model and
-  firmware (one that read neither shows nothing was compared, not that it was patched).
+  firmware (one that read neither shows nothing was compared, not that it was patched); for
+  an exposure seen on a port, only by a sighting whose scan probed that port (one that
+  scanned other ports did not look).
 
 A device that is seen again reopens its removed, replaced or verified restricted case; a
 posture finding that comes back reopens its case. Every change appends to the case's audit
@@ -39,9 +41,11 @@ from provscan.store.inventory import IngestOutcome, _aware, address_key, covers
 from provscan.store.models import (
     CaseEventRow,
     CaseRow,
+    DeviceRow,
     EventRow,
     InventoryRow,
     ScanRow,
+    SightingRow,
     insert_rows,
 )
 
@@ -53,6 +57,21 @@ _REOPEN_WHEN_SEEN = frozenset({"removed", "replaced", "verified"})
 RESTRICTED = "restricted"
 SCAN_ACTOR = "provscan"
 _CVE = re.compile(r"CVE-\d{4}-\d{4,}")
+#: The candidate makers posture names in a restricted device's ``replace`` reason when the
+#: evidence allows several (posture.assess._restricted_reason): the contract does not carry
+#: the alternatives themselves (they are domain-only), so this is where a stored document
+#: says them.
+_EITHER_MAKER = re.compile(r"^maker (?P<makers>.+?) \(the evidence does not say which")
+#: Where posture's exposure texts name the port the exposure was seen on ("port 80 serves a
+#: login page", "RTSP on port 554", "telnet is open on TCP 23", "... on port 80").
+_EXPOSURE_PORT = re.compile(r"\b(?:port|TCP) (\d{1,5})\b")
+#: Exposures that only one probe observes: a sighting shows them gone only when that probe
+#: ran on the port (a plain HTTP answer says nothing of a factory account).
+_EXPOSURE_PROBES: dict[str, frozenset[str]] = {
+    "default_credentials": frozenset({"default-credentials"}),
+}
+#: Attempt outcomes that show what is on a port now (a timeout or an error shows nothing).
+_ANSWERED = frozenset({"ok", "refused", "closed", "malformed", "truncated"})
 
 
 @dataclass(frozen=True)
@@ -101,8 +120,9 @@ def subjects(document: dict[str, Any]) -> dict[str, str]:
             if f.get("effect", "restricts") in RESTRICTING_FINDING_EFFECTS
             and f.get("binding") is not False
         ]
-        policies = ", ".join(dict.fromkeys(f["policy"] for f in restricting)) or "a measure"
-        maker = document.get("manufacturer") or "unknown maker"
+        makers = candidate_makers(document)
+        policies = ", ".join(_cited(restricting, several=len(makers) > 1)) or "a measure"
+        maker = " or ".join(makers) or "unknown maker"
         found[RESTRICTED] = f"restricted maker {maker} ({policies})"
     exposures = {e.get("detail"): e.get("kind") for e in document.get("exposure", [])}
     for item in document.get("remediation", []):
@@ -114,6 +134,38 @@ def subjects(document: dict[str, Any]) -> dict[str, str]:
         elif action == "reconfigure" and exposures.get(reason):
             found.setdefault(f"exposure:{exposures[reason]}", f"reconfigure: {reason}")
     return found
+
+
+def _cited(restricting: list[dict[str, Any]], *, several: bool) -> list[str]:
+    """The policies a restricted-maker case cites: with several candidate makers, those that
+    restrict each candidate's family (whichever made it), when any does; else every one."""
+    every = list(dict.fromkeys(f["policy"] for f in restricting))
+    by_family: dict[str, set[str]] = {}
+    for finding in restricting:
+        by_family.setdefault(str(finding.get("family")), set()).add(finding["policy"])
+    if not several or len(by_family) < 2:
+        return every
+    common = [policy for policy in every if all(policy in ids for ids in by_family.values())]
+    return common or every
+
+
+def candidate_makers(document: dict[str, Any]) -> tuple[str, ...]:
+    """Every maker the evidence allows for a device document: its manufacturer, then the
+    others posture named in its ``replace`` remediation when the evidence does not say which
+    ("Hikvision or Dahua"); only the manufacturer (or nothing) otherwise."""
+    maker = document.get("manufacturer")
+    if not maker:
+        return ()
+    for item in document.get("remediation", []):
+        if item.get("action") != "replace":
+            continue
+        match = _EITHER_MAKER.match(str(item.get("reason", "")))
+        if match is None:
+            continue
+        named = [name.strip() for name in match.group("makers").split(" or ") if name.strip()]
+        if len(named) > 1 and maker in named:
+            return tuple(dict.fromkeys([maker, *named]))
+    return (maker,)
 
 
 def _due(subject: str, document: dict[str, Any], opened: datetime, settings: CaseSettings) -> str:
@@ -254,6 +306,7 @@ def _open_reopen_verify(
                 and subject not in wanted[device_id]
                 and case.status != "verified"
                 and _finding_could_be_told(subject, document)
+                and _exposure_could_be_told(session, scan, case)
             ):
                 note = f"the device was seen at {document.get('ip')} without this finding"
                 _by_scan(appended, case, device, "verified", "verified", note, scan, now)
@@ -273,10 +326,81 @@ def _finding_could_be_told(subject: str, document: dict[str, Any]) -> bool:
     neither (the web interface did not answer, credentials were not given this time) has no
     vulnerability because nothing could be compared, which proves no patch. Such a sighting
     leaves the case as it is; one that read both (the firmware now past the fixed version)
-    verifies it. An exposure is observed directly and its absence is taken as shown."""
+    verifies it. An exposure is observed directly: see :func:`_exposure_could_be_told`."""
     if not subject.startswith("vulnerability:"):
         return True
     return bool(document.get("model")) and bool(document.get("firmware"))
+
+
+def _exposure_could_be_told(session: Session, scan: ScanRow, case: CaseRow) -> bool:
+    """Whether ``scan``, which saw the case's device without the case's exposure, looked
+    where the exposure was: an exposure seen on a port (a login page, RTSP, telnet, a
+    factory account) is shown gone only by a scan that probed that port and had an answer
+    there (for a factory account, from the default-credentials check), or that swept the
+    port and found it closed. A scan of other ports (``--ports 22``), or whose probes there
+    timed out, shows nothing and leaves the case as it is. An exposure tied to no port (a
+    public address) is judged from any sighting, as before."""
+    kind = case.subject.removeprefix("exposure:")
+    if kind == case.subject:
+        return True
+    ports = _exposure_ports(session, case, kind)
+    if not ports:
+        return True
+    document = _scan_document(session, scan.id, case.device_id)
+    if document is None:  # pragma: no cover - the sighting was written before the cases
+        return False
+    probes = _EXPOSURE_PROBES.get(kind)
+    for attempt in document.get("attempts") or []:
+        if (
+            attempt.get("port") in ports
+            and attempt.get("status") in _ANSWERED
+            and (probes is None or attempt.get("probe") in probes)
+        ):
+            return True
+    # Swept and closed: the service the exposure was on is off. (A closed port has no
+    # attempts; the scan's ports say it was looked at.)
+    swept = set((scan.document or {}).get("ports") or []) if scan.kind == "active" else set()
+    open_now = set(document.get("open_ports") or [])
+    return any(port in swept and port not in open_now for port in ports)
+
+
+def _exposure_ports(session: Session, case: CaseRow, kind: str) -> set[int]:
+    """The ports the case's exposure was last seen on: named in the exposure of the device's
+    document in the scan that last opened or reopened the case (its case reason when that
+    scan is no longer stored)."""
+    texts = [case.reason]
+    last = session.scalars(
+        select(CaseEventRow.scan_id)
+        .where(
+            CaseEventRow.case_id == case.id,
+            CaseEventRow.action.in_(("opened", "reopened")),
+            CaseEventRow.scan_id.is_not(None),
+        )
+        .order_by(CaseEventRow.at.desc(), CaseEventRow.id.desc())
+        .limit(1)
+    ).first()
+    if last is not None:
+        document = _scan_document(session, last, case.device_id)
+        for exposure in (document or {}).get("exposure") or []:
+            if exposure.get("kind") == kind:
+                texts += [str(exposure.get("detail", "")), str(exposure.get("evidence", ""))]
+    ports = {int(match) for text in texts for match in _EXPOSURE_PORT.findall(text)}
+    return {port for port in ports if 1 <= port <= 65535}
+
+
+def _scan_document(session: Session, scan_id: str, device_id: str) -> dict[str, Any] | None:
+    """The device's whole document (attempts included) as the scan stored it."""
+    found: dict[str, Any] | None = session.scalars(
+        select(DeviceRow.document)
+        .join(
+            SightingRow,
+            (SightingRow.scan_id == DeviceRow.scan_id)
+            & (SightingRow.position == DeviceRow.position),
+        )
+        .where(SightingRow.scan_id == scan_id, SightingRow.device_id == device_id)
+        .limit(1)
+    ).first()
+    return found
 
 
 def _by_scan(

@@ -30,6 +30,8 @@ from sqlalchemy.orm import Session, sessionmaker
 if TYPE_CHECKING:
     from alembic.config import Config
 
+    from provscan.store.views import StoredSighting
+
 from provscan import paths
 from provscan.errors import StoreError, StoreRequestError
 from provscan.model import ScanResult
@@ -1046,3 +1048,16 @@ class Store:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+    def sighting(
+        self, address: str, *, scan_id: str | None = None, site: str | None = None
+    ) -> StoredSighting | None:
+        """One device as stored, without loading its whole scan: the newest sighting of
+        ``address`` in the inventory (of ``site``), or the device ``scan_id`` stored there
+        (see :func:`provscan.store.views.stored_sighting`); None: no device at the address."""
+        from provscan.store.views import stored_sighting
+
+        if scan_id is None:
+            self.require_site(site)
+        with self._reading(f"device {address}") as session:
+            return stored_sighting(session, address, self.display_name, scan_id=scan_id, site=site)

@@ -16,8 +16,9 @@ import orjson
 from sqlalchemy import Select, case, func, literal, select
 from sqlalchemy.orm import Session
 
-from provscan.errors import StoreRequestError
+from provscan.errors import StoreError, StoreRequestError
 from provscan.model import address_sort_key
+from provscan.report.contract import SCHEMA_VERSION, DeviceEntry, ScanSection, upgrade_document
 from provscan.store.cases import RESTRICTED
 from provscan.store.inventory import (
     _aware,
@@ -547,3 +548,112 @@ def diff(session: Session, old: ScanSummary, new: ScanSummary) -> ScanDiff:
     return ScanDiff(
         old, new, ordered(added), ordered(removed), ordered(changed), ordered(not_covered)
     )
+
+
+# --- one stored device ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredSighting:
+    """One device of a stored scan, read without the rest of the scan: its contract entry
+    and its scan's section, as :meth:`~provscan.store.db.Store.load` would give them (a
+    document of an earlier schema version upgraded as ``from_contract`` upgrades it)."""
+
+    #: The scan's section (its counts are the whole scan's).
+    scan: ScanSection
+    #: The first device of the scan at the address (contract order); None: the scan holds
+    #: none there.
+    device: DeviceEntry | None
+    #: The device's place in the scan's device list (None with ``device``).
+    position: int | None
+    #: The site the scan was stored for.
+    site: str | None
+    #: The other sites the inventory holds the address at (the newest sighting's excluded).
+    other_sites: tuple[str, ...] = ()
+
+
+def stored_sighting(
+    session: Session,
+    address: str,
+    where: str,
+    *,
+    scan_id: str | None = None,
+    site: str | None = None,
+) -> StoredSighting | None:
+    """The device at ``address`` (an address as ``str(ip_address(...))`` writes it) as the
+    store keeps it: its newest sighting in the inventory (of ``site`` when given), or the one
+    scan ``scan_id`` (an id or a prefix, as :func:`find_scan`) stored. Reads the inventory
+    rows of that address, the scan's row and one device row, never the scan's other
+    devices. None: the inventory holds no device at the address (of ``site``)."""
+    others: tuple[str, ...] = ()
+    if scan_id is None:
+        table = InventoryRow.__table__
+        query = (
+            select(table.c.site, table.c.last_seen, table.c.last_scan_id)
+            .where(table.c.ip_key == address_key(address))
+            .order_by(table.c.site, table.c.ip_key, table.c.device_id)
+        )
+        if site is not None:
+            query = query.where(table.c.site == site)
+        rows = session.execute(query).all()
+        if not rows:
+            return None
+        # the newest sighting; of equals, the first in inventory order (as max() keeps it)
+        newest = max(rows, key=lambda row: _aware(row.last_seen))
+        scan_row = find_scan(session, newest.last_scan_id, where)
+        others = tuple(sorted({row.site or "(no site)" for row in rows if row.site != newest.site}))
+    else:
+        scan_row = find_scan(session, scan_id, where)
+    position, document = _device_at(session, scan_row.id, address)
+    upgraded = upgrade_document(
+        {
+            "schema_version": scan_row.schema_version,
+            "scan": scan_row.document,
+            "devices": [] if document is None else [document],
+        }
+    )
+    if upgraded["schema_version"] != SCHEMA_VERSION:
+        raise StoreError(
+            f"scan {scan_row.id} in {where} has schema version {scan_row.schema_version}, "
+            "which this provscan does not read"
+        )
+    # validated with the contract's JSON rules (ISO timestamps), as from_contract does
+    scan = ScanSection.model_validate_json(orjson.dumps(upgraded["scan"]))
+    device = (
+        DeviceEntry.model_validate_json(orjson.dumps(upgraded["devices"][0]))
+        if document is not None
+        else None
+    )
+    return StoredSighting(scan, device, position, scan_row.site, others)
+
+
+def _device_at(
+    session: Session, scan_id: str, address: str
+) -> tuple[int | None, dict[str, Any] | None]:
+    """The position and document of the first device of the scan at ``address``: by the
+    indexed address column; an address stored in another notation (a document written by
+    hand) by the scan's address column alone, without reading any document."""
+    found = session.execute(
+        select(DeviceRow.position, DeviceRow.document)
+        .where(DeviceRow.scan_id == scan_id, DeviceRow.ip == address)
+        .order_by(DeviceRow.position)
+        .limit(1)
+    ).first()
+    if found is not None:
+        return found.position, found.document
+    wanted = address_key(address)
+    addresses = session.execute(
+        select(DeviceRow.position, DeviceRow.ip)
+        .where(DeviceRow.scan_id == scan_id)
+        .order_by(DeviceRow.position)
+    )
+    match = next(
+        (position for position, ip in addresses if address_key(ip.strip()) == wanted), None
+    )
+    addresses.close()
+    if match is None:
+        return None, None
+    document = session.scalar(
+        select(DeviceRow.document).where(DeviceRow.scan_id == scan_id, DeviceRow.position == match)
+    )
+    return match, document

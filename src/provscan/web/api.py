@@ -560,11 +560,18 @@ class CaseChange(BaseModel):
     note: str | None = Field(default=None, max_length=4000)
 
 
-@route("PATCH", "/cases/{case_id}", "analyst", responses=ok(CaseOut))
+class CaseChanged(CaseOut):
+    #: Said when the change was made but needs attention: a due date already past.
+    warning: str | None = None
+
+
+@route("PATCH", "/cases/{case_id}", "analyst", responses=ok(CaseChanged))
 def change_case(
     caller: Caller, request: Request, case_id: CaseId, change: CaseChange
 ) -> dict[str, Any]:
-    """Change a case's status, owner, due date or add a note (audited)."""
+    """Change a case's status, owner, due date or add a note (audited). A due date before
+    the case was opened is refused (400); a past one after it is accepted, with a
+    ``warning`` that the case is overdue."""
     from provscan.compliance.render import case_json
 
     store = store_of(request)
@@ -581,10 +588,14 @@ def change_case(
             due=change.due,
             note=change.note,
             address=client_address(request),  # audited in the change's transaction
+            due_from_opening=True,  # the command line's rule
         )
     except StoreRequestError as exc:
         raise HTTPException(400, _said(exc, request)) from None
-    return case_json(case)
+    answer = case_json(case)
+    if change.due is not None and case.overdue:
+        answer["warning"] = f"case {case.id} is overdue: its due date {case.due} has passed"
+    return answer
 
 
 # --- lookup and screening ----------------------------------------------------------------

@@ -149,6 +149,7 @@ def _templates() -> Environment:
 #: Messages a redirect may ask a page to show (``?done=KEY``); nothing else is echoed.
 DONE = {
     "case": "The case was updated.",
+    "case-overdue": "The case was updated. Its due date has already passed: it is overdue.",
     "user-added": "The user was added.",
     "role": "The role was changed.",
     "disabled": "The account was disabled; its sessions and API tokens ended.",
@@ -777,7 +778,9 @@ async def update_case(request: Request, case_id: str) -> Response:
     try:
         if too_long:
             raise StoreRequestError(f"the {too_long[0]} is longer than {limits[too_long[0]]}")
-        await run_in_threadpool(
+        # The command line's rule: a due date before the case was opened is refused, a
+        # past one after it is accepted and said to make the case overdue.
+        changed = await run_in_threadpool(
             lambda: store.update_case(
                 case.id,
                 actor=visitor.user.name,
@@ -786,6 +789,7 @@ async def update_case(request: Request, case_id: str) -> Response:
                 due=values["due"] or None,
                 note=values["note"] or None,
                 address=client_address(request),
+                due_from_opening=True,
             )
         )
     except StoreRequestError as exc:
@@ -800,7 +804,8 @@ async def update_case(request: Request, case_id: str) -> Response:
                 failed_case=case.id,
             )
         )
-    return _back(f"/devices/{_path_part(case.device_id)}", "case", f"#case-{case.id}")
+    done = "case-overdue" if values["due"] and changed.overdue else "case"
+    return _back(f"/devices/{_path_part(case.device_id)}", done, f"#case-{case.id}")
 
 
 @page("GET", "/cases", "viewer")
