@@ -9,9 +9,13 @@ import os
 import pty
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
+
+import pytest
 
 from provscan.lab.server import load_devices
 from provscan.lab.spec import DeviceSpec
@@ -122,3 +126,27 @@ def run_provscan(
         cwd=cwd,
         stdin=stdin,
     )
+
+
+#: The PostgreSQL test server (the machine's own, trust authentication).
+POSTGRES_SERVER = os.environ.get("PROVSCAN_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
+
+
+@contextmanager
+def throwaway_postgres_database(prefix: str = "provscan_test") -> Iterator[str]:
+    """The URL of a new, empty database on the test server, dropped afterwards (skips when
+    there is no server, except on CI, where it fails)."""
+    psycopg = pytest.importorskip("psycopg", reason="the postgres extra is not installed")
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no PostgreSQL server at {POSTGRES_SERVER}: {exc}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield f"{POSTGRES_SERVER}/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -31,6 +29,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy
+from helpers import throwaway_postgres_database
 from typer.testing import CliRunner, Result
 
 from provscan import pipeline
@@ -56,7 +55,6 @@ from provscan.store.models import DeviceRow, ScanRow
 GOLDEN = Path(__file__).parent / "report" / "golden" / "scan_v1.json"
 #: A store written before 0004: its scans are documents of schema 1.2.
 OLD_DB = Path(__file__).parent / "store" / "fixtures" / "store_0003.db"
-SERVER = os.environ.get("PROVSCAN_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 BIG = 5000
 WIDTH = 80
 
@@ -170,22 +168,10 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield normalise_db_arg(str(tmp_path / "store.db"))
         return
-    psycopg = pytest.importorskip("psycopg", reason="the postgres extra is not installed")
-    name = f"provscan_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(f"{SERVER}/postgres", autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"no PostgreSQL server at {SERVER}: {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            with open_store(f"{SERVER}/{name}"):
-                pass  # made and migrated
-            yield f"{SERVER}/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_postgres_database() as database:
+        with open_store(database):
+            pass  # made and migrated
+        yield database
 
 
 def test_one_stored_device_is_the_entry_the_whole_scan_loads(url: str, tmp_path: Path) -> None:

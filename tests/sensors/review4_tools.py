@@ -12,12 +12,13 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import throwaway_postgres_database
 from kombu.connection import Connection
 from kombu.entity import Queue
 
@@ -25,7 +26,6 @@ from provscan.sensors.messages import key_file_text, new_key
 
 #: The scope interlock of every process these tests start.
 LOOPBACK = "127.0.0.0/8,::1/128"
-PG_SERVER = os.environ.get("PROVSCAN_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 BROKER_PORT = 5672
 
 
@@ -47,14 +47,15 @@ def _broker_missing() -> str | None:
 
 
 @contextmanager
-def own_vhost() -> Iterator[str]:
-    """``amqp://`` URL of a new virtual host on the local RabbitMQ, deleted afterwards."""
+def own_vhost(prefix: str = "provscan-r4") -> Iterator[str]:
+    """``amqp://`` URL of a new virtual host on the local RabbitMQ, deleted afterwards (skips
+    without a broker, except on CI, where it fails)."""
     reason = _broker_missing()
     if reason:
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
-    vhost = f"provscan-r4-{uuid.uuid4().hex[:10]}"
+    vhost = f"{prefix}-{uuid.uuid4().hex[:10]}"
     made = _rabbitmqctl("add_vhost", vhost)
     if made.returncode != 0:
         pytest.skip(f"cannot add a RabbitMQ virtual host: {made.stderr.strip()}")
@@ -65,23 +66,9 @@ def own_vhost() -> Iterator[str]:
         _rabbitmqctl("delete_vhost", vhost)
 
 
-@contextmanager
-def empty_postgres() -> Iterator[str]:
+def empty_postgres() -> AbstractContextManager[str]:
     """A new PostgreSQL database with no table at all, dropped afterwards."""
-    psycopg = pytest.importorskip("psycopg", reason="the postgres extra is not installed")
-    name = f"provscan_r4_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"no PostgreSQL server at {PG_SERVER}: {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield f"{PG_SERVER}/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return throwaway_postgres_database("provscan_r4")
 
 
 def tables_of(url: str) -> list[str]:

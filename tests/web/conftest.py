@@ -3,13 +3,12 @@ scans and one user per role, and the real app over it."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 
 import pytest
+from helpers import throwaway_postgres_database
 from webtools import TestClient, fill
 
 from provscan.store.db import normalise_db_arg, open_store
@@ -43,27 +42,9 @@ def token_for(store_url: str) -> Callable[[str], dict[str, str]]:
 
 # --- PostgreSQL (the same throwaway databases as tests/store/conftest.py) -----------------
 
-SERVER = os.environ.get("PROVSCAN_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 
-
-@contextmanager
-def _throwaway_postgres_database() -> Iterator[str]:
-    """The URL of a new, empty database on the test server, dropped afterwards (skips when
-    there is no server, except on CI)."""
-    psycopg = pytest.importorskip("psycopg", reason="the postgres extra is not installed")
-    name = f"provscan_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(f"{SERVER}/postgres", autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"no PostgreSQL server at {SERVER}: {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield f"{SERVER}/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def _throwaway_postgres_database() -> AbstractContextManager[str]:
+    return throwaway_postgres_database()
 
 
 @pytest.fixture
