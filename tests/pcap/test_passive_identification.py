@@ -172,6 +172,19 @@ def tcpdump_recording(tmp_path: Path, lab: Lab) -> Iterator[tuple[Path, list[str
         process.communicate(timeout=10)
 
 
+def _until_the_file_settles(path: Path, quiet_s: float = 0.5, limit_s: float = 15.0) -> None:
+    """Wait until tcpdump has written what it captured: the file's size unchanged for
+    ``quiet_s`` (a fixed 0.3 s can read the recording before the last replies reach it)."""
+    deadline = time.monotonic() + limit_s
+    size = -1
+    while time.monotonic() < deadline:
+        now = path.stat().st_size if path.exists() else -1
+        if now == size:
+            return
+        size = now
+        time.sleep(quiet_s)
+
+
 def test_live_recording_of_the_lab_is_identified(
     tcpdump_recording: tuple[Path, list[str]], lab: Lab
 ) -> None:
@@ -179,7 +192,7 @@ def test_live_recording_of_the_lab_is_identified(
     path, addresses = tcpdump_recording
     ports = sorted({s.port for d in lab.devices if d.address in addresses for s in d.services})
     active = scan_addresses(addresses, ports=ports)
-    time.sleep(0.3)
+    _until_the_file_settles(path)
     # When the recording is analysed passively (tcpdump is still writing: flushed with -U)
     passive = {device.ip: device for device in analyse_captures([str(path)]).devices}
     # Then each device gets the maker and verdict the active scan gave
