@@ -121,7 +121,7 @@ def test_an_out_of_scope_range_is_refused_for_its_scope_not_its_size(
         build_targets(["10.0.0.0/8"])
     assert "PROVSCAN_ALLOWED_TARGETS" in str(refused.value)
     assert "--max-hosts" not in str(refused.value)
-    done = CliRunner().invoke(app, ["scan", "10.0.0.0/8", "--no-db", *FAST])
+    done = CliRunner().invoke(app, ["scan", "10.0.0.0/8", "--no-db", "--no-discovery", *FAST])
     assert done.exit_code == 2, done.output
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("provscan: error: "), lines
