@@ -75,6 +75,16 @@ def test_recorded_lab_evidence_carries_packet_and_time(lab_recording: ScanResult
     assert any(e.field == "tls.subject" for e in hik.evidence)
 
 
+def test_rtsp_replies_after_the_first_are_read(lab_recording: ScanResult) -> None:
+    """RTSP replies without Content-Length have no body (RFC 2326 s.12.14): the 401 that
+    follows an OPTIONS reply on the same connection is read, its realm with it, as the
+    active scan reads it (the i-PRO camera's realm names Panasonic)."""
+    ipro = next(d for d in lab_recording.devices if d.ip == "127.77.5.19")
+    assert ("rtsp.realm", "Panasonic network device") in {
+        (e.observed_field, e.observed) for e in ipro.evidence
+    }
+
+
 def test_crafted_signals_identify_devices_and_phone_home(crafted: dict[str, Device]) -> None:
     hik = crafted["192.168.1.64"]
     assert (hik.manufacturer, hik.restricted, hik.model) == ("Hikvision", True, "DS-2CD2143G0-I")

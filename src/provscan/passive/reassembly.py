@@ -46,6 +46,8 @@ WELL_KNOWN_SERVER_PORTS = frozenset(
     | {10554, 34567, 37777}
 )
 
+#: TCP flags that change a conversation's state.
+_STATE_FLAGS = TCP_SYN | TCP_FIN | TCP_RST
 _HALF = 0x80000000
 _MASK = 0xFFFFFFFF
 
@@ -110,7 +112,34 @@ class Direction:
             return 0
         if self.next_seq is None:
             self.next_seq = seq  # picked up mid-stream: the first segment seen is the start
-        delta = _relative(seq, self.next_seq)
+        next_seq = self.next_seq
+        if seq == next_seq and not self.pending and not cut:
+            # In order with nothing waiting (most segments): what ``_append`` does with a
+            # delta of 0, inline.
+            length = len(payload)
+            if not length:
+                return 0
+            self.next_seq = (next_seq + length) & _MASK
+            size = self.size
+            space = self.cap - size
+            if space <= 0:
+                self.done = True
+                return 0
+            chunks = self.chunks
+            if not chunks:
+                self.first_packet, self.first_time = number, time
+            if len(self.marks) < MAX_MARKS:
+                self.marks.append((size, number, time))
+            if length > space:
+                payload = payload[:space]
+                length = space
+            chunks.append(payload)
+            size += length
+            self.size = size
+            if size >= self.cap:
+                self.done = True
+            return length
+        delta = _relative(seq, next_seq)
         if delta > 0:
             too_many = len(self.pending) >= MAX_PENDING_SEGMENTS
             too_big = self.size + self.pending_bytes + len(payload) > self.cap
@@ -174,8 +203,10 @@ class Direction:
         return found
 
     def release(self) -> None:
-        self.chunks = []
-        self.pending = {}
+        if self.chunks:
+            self.chunks = []
+        if self.pending:
+            self.pending = {}
         self.pending_bytes = 0
 
 
@@ -196,6 +227,8 @@ class Flow:
     #: The client-to-server key in raw bytes (IPv4 source, destination, source port,
     #: destination port, as in the frame) when the flow was opened from a plain IPv4 frame.
     client_raw: bytes = b""
+    #: The same key server-to-client (set with :attr:`client_raw`).
+    server_raw: bytes = b""
 
     @property
     def buffered(self) -> int:
@@ -292,7 +325,10 @@ class FlowTable:
             from_client = src_ip == flow.client_ip and sport == flow.client_port
             if raw and id(flow) in self._lru:  # (not when the table's bounds closed it at once)
                 reverse = raw[4:8] + raw[0:4] + raw[10:12] + raw[8:10]
-                flow.client_raw = raw if from_client else reverse
+                if from_client:
+                    flow.client_raw, flow.server_raw = raw, reverse
+                else:
+                    flow.client_raw, flow.server_raw = reverse, raw
                 self.by_raw[raw] = self.by_raw[reverse] = flow
         else:
             self._lru.move_to_end(id(flow))
@@ -312,7 +348,20 @@ class FlowTable:
         """A segment of ``flow`` (found with :attr:`by_raw`): what :meth:`segment` does with
         a flow it finds, without looking it up again."""
         self._lru.move_to_end(id(flow))
-        self._take(flow, from_client, seq, flags, payload, number, time, False)
+        if flags & _STATE_FLAGS:
+            self._take(flow, from_client, seq, flags, payload, number, time, False)
+            return
+        # No SYN, FIN or RST (most segments): ``_take``'s steps for them, inline.
+        if payload:
+            direction = flow.to_server if from_client else flow.to_client
+            before = direction.size + direction.pending_bytes
+            direction.add(seq, payload, number, time, False)
+            self.buffered += direction.size + direction.pending_bytes - before
+            if self.buffered > self.total_byte_budget:
+                self._evict_until_within_budget(flow)
+        if flow.to_server.done and flow.to_client.done:
+            lossy = any(d.gap or d.snaplen_cut for d in (flow.to_server, flow.to_client))
+            self._complete(flow, finished=not lossy)
 
     def _take(
         self,
@@ -389,7 +438,8 @@ class FlowTable:
             self._lru[id(oldest)] = oldest  # _complete removes it
             self.evicted += 1
             self._complete(oldest)
-        self.peak_flows = max(self.peak_flows, len(self._lru))
+        if len(self._lru) > self.peak_flows:
+            self.peak_flows = len(self._lru)
         return flow
 
     def _evict_until_within_budget(self, keep: Flow) -> None:
@@ -408,24 +458,30 @@ class FlowTable:
             return
         if finished:
             self._remember(flow)
-        self._by_key.pop((flow.client_ip, flow.client_port, flow.server_ip, flow.server_port), None)
-        self._by_key.pop((flow.server_ip, flow.server_port, flow.client_ip, flow.client_port), None)
-        raw = flow.client_raw
-        if raw:
-            self.by_raw.pop(raw, None)
-            self.by_raw.pop(raw[4:8] + raw[0:4] + raw[10:12] + raw[8:10], None)
-        self.buffered -= flow.buffered
-        for direction in (flow.to_server, flow.to_client):
-            if direction.pending:
-                direction.gap = True  # segments still waiting: the hole before them never filled
-        if flow.to_server.gap or flow.to_client.gap:
+        client_ip, client_port = flow.client_ip, flow.client_port
+        server_ip, server_port = flow.server_ip, flow.server_port
+        by_key = self._by_key
+        by_key.pop((client_ip, client_port, server_ip, server_port), None)
+        by_key.pop((server_ip, server_port, client_ip, client_port), None)
+        if flow.client_raw:
+            self.by_raw.pop(flow.client_raw, None)
+            self.by_raw.pop(flow.server_raw, None)
+        to_server, to_client = flow.to_server, flow.to_client
+        self.buffered -= (
+            to_server.size + to_client.size + to_server.pending_bytes + to_client.pending_bytes
+        )
+        if to_server.pending:
+            to_server.gap = True  # segments still waiting: the hole before them never filled
+        if to_client.pending:
+            to_client.gap = True
+        if to_server.gap or to_client.gap:
             self.gaps += 1
         try:
-            if flow.to_server.size or flow.to_client.size:
+            if to_server.size or to_client.size:
                 self._on_complete(flow)
         finally:
-            flow.to_server.release()
-            flow.to_client.release()
+            to_server.release()
+            to_client.release()
 
     def flush(self) -> None:
         """Complete every flow still open (end of the capture)."""

@@ -14,6 +14,7 @@ parser returns ``None`` or an empty result on malformed input; none raises.
 
 from __future__ import annotations
 
+import functools
 import socket
 import struct
 from dataclasses import dataclass, field
@@ -184,12 +185,34 @@ _READERS: dict[int, tuple[str, _Reader]] = {
 }
 
 
+#: Discovery messages up to this size are remembered with what they say (see below).
+MAX_REMEMBERED_MESSAGE = 2048
+#: How many such messages are remembered (the least recently seen go first).
+REMEMBERED_MESSAGES = 1024
+
+
 def parse_discovery(port: int, payload: bytes, address: str) -> Facts | None:
     """A device's discovery message (answer or announcement) on ``port``, or None.
 
     Every such message counts (``discovery.protocol``), even one that says nothing else.
     ``address`` (the sender) is not needed: what a message says is independent of it.
+    Devices repeat the same announcements byte for byte (SSDP NOTIFY for each service,
+    mDNS, WS-Discovery Hello), so what the last :data:`REMEMBERED_MESSAGES` short messages
+    said is remembered: the same bytes on the same port give the same :class:`Facts` object
+    (read-only for callers), parsed once (a 1 GB capture's 21,164 messages, 192 of them
+    distinct, took 0.9 s of its read loop to parse; issue 14).
     """
+    if len(payload) <= MAX_REMEMBERED_MESSAGE:
+        return _remembered_discovery(port, bytes(payload))
+    return _parse_discovery(port, payload)
+
+
+@functools.lru_cache(maxsize=REMEMBERED_MESSAGES)
+def _remembered_discovery(port: int, payload: bytes) -> Facts | None:
+    return _parse_discovery(port, payload)
+
+
+def _parse_discovery(port: int, payload: bytes) -> Facts | None:
     entry = _READERS.get(port)
     if entry is None:
         return None

@@ -135,7 +135,10 @@ def _response_spans(data: bytes) -> Iterator[tuple[int, bytes]]:
             if colon and key.strip() == "content-length" and value.strip().isdigit():
                 length = int(value.strip()[:12])
         status_code = head[9:12] if len(head) >= 12 else ""
-        if length is None and not (status_code.startswith("1") or status_code in ("204", "304")):
+        # RTSP (RFC 2326 s.12.14, RFC 7826 s.18.17): no Content-Length means no body, so a
+        # reply without one is followed by the next (the 401 after an OPTIONS reply).
+        bodiless = head.startswith("RTSP/") or status_code.startswith("1")
+        if length is None and not (bodiless or status_code in ("204", "304")):
             yield position, data[position:]  # chunked or close-delimited: the last one
             return
         end = body_start + (length or 0)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import io
 import os
 import pickle
 import select
@@ -157,11 +158,18 @@ class CallRecorder:
 
 def _apply(hosts: HostTable, calls: _Calls) -> None:
     observe = hosts.observe_values
+    records = hosts.hosts
     for call in calls:
         kind = call[0]
         if kind == _OBSERVE:
             # (unpacked here: a slice and a star-call per fact were a fifth of applying)
             _, ip, protocol, port, field_name, value, detail, packet, time = call
+            record = records.get(ip)
+            if record is not None and (protocol, port, field_name, value) in record.observations:
+                # A fact the host has already (most of them: every reply repeats its
+                # headers): what ``observe_values`` does with it, without two calls.
+                record.repeated_observations += 1
+                continue
             observe(ip, protocol, port, field_name, value, detail, packet, time)
         elif kind == _CONTACTED:
             hosts.contacted(*call[1:])
@@ -169,6 +177,18 @@ def _apply(hosts: HostTable, calls: _Calls) -> None:
             hosts.attempt(*call[1:])
         else:
             hosts.catch_all(*call[1:])
+
+
+def _dumps(value: object) -> bytes:
+    """``value`` pickled without the memo (``Pickler.fast``): a batch is plain tuples, lists,
+    bytes, strings and numbers with no cycle, and remembering each of its ~10,000 objects
+    cost ten times the pickling itself (issue 14). Shared objects are written once per use;
+    :func:`pickle.loads` reads it as any pickle."""
+    out = io.BytesIO()
+    pickler = pickle.Pickler(out, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.fast = True
+    pickler.dump(value)
+    return out.getvalue()
 
 
 def _read_frame(stream: IO[bytes]) -> bytes | None:
@@ -305,7 +325,7 @@ class StreamWorker:
 
     def _send(self) -> None:
         batch, self._batch = self._batch, []
-        blob = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
+        blob = _dumps(batch)
         self._sent.append((batch, len(blob)))
         self._in_flight += len(blob)
         self._queue_frame(blob)
