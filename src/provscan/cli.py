@@ -487,8 +487,11 @@ def policies(
                 (2, measure.title, "bold" if measure.restricts else ""),
                 (4, f"{measure.effect} ({restricts}), since {measure.effective}", ""),
                 (4, f"binds: {binds}", ""),
+                *([(4, f"only if {measure.applies_if}", "")] if measure.applies_if else []),
                 (4, f"names: {', '.join([*measure.families, *categories])}", ""),
                 (4, measure.citation, "dim"),
+                # the official text, so a reader can check the measure (-f json: all sources)
+                (4, f"link: {measure.link or 'none found (sources: -f json)'}", "dim"),
             ]
             for indent, words, style in lines:
                 console.print(Padding(Text(words, style=style), (0, 0, 0, indent), expand=False))

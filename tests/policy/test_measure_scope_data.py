@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+import provscan.knowledge
 from provscan.errors import KnowledgeError
 from provscan.knowledge.loader import load_knowledge
 
@@ -55,9 +56,35 @@ def test_category_measures_name_device_types_the_data_produces() -> None:
         "us-fcc-covered-list-routers-2026",
         "us-fcc-covered-list-uas-2025",
     }
-    for _, category in categories:
-        assert set(category.device_types) <= {"router", "uas"}
+    produced = _device_types_the_data_produces()
+    for measure_id, category in categories:
+        assert set(category.device_types) <= produced, (measure_id, category.device_types)
         assert category.note
+
+
+def _device_types_the_data_produces() -> set[str]:
+    """Every ``device_type`` the identification data can give a device or a product (the
+    fingerprints, grammars, device API, relations' scopes and screening's kind words)."""
+    data = Path(provscan.knowledge.__file__).parent / "data"
+    found: set[str] = set(KNOWLEDGE.screening_words.kinds.values())
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "device_type" and isinstance(value, str):
+                    found.add(value)
+                elif key == "device_types" and isinstance(value, list):
+                    found.update(v for v in value if isinstance(v, str))
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    for path in sorted(data.rglob("*.yaml")):
+        if path.name not in ("policies.yaml", "manifest.yaml"):
+            walk(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return found
 
 
 def test_an_undeclared_org_type_is_refused(data_copy: Path) -> None:

@@ -66,6 +66,14 @@ def lookup(
     fail_on_restricted: Annotated[
         bool, typer.Option("--fail-on-restricted", help="Exit 3 when the product is restricted.")
     ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Every finding's full citation and the link to the measure's official text.",
+        ),
+    ] = False,
 ) -> None:
     """Who really makes a product (maker, relation, confidence, why) and which policies restrict it."""
     from provscan.commands.common import (
@@ -105,13 +113,23 @@ def lookup(
     else:
         # Wrapped to the terminal between words, each entry under its own start.
         console = output_console(highlight=False)
-        _print_row(row, console)
+        links = {
+            (policy.id, measure.title): measure.link
+            for policy in policies
+            for measure in policy.measures
+        }
+        _print_row(row, console, links if verbose else None)
         console.print(Text(_knowledge_footer(), style="dim"))
     if fail_on_restricted and row.restricted:
         raise typer.Exit(EXIT_RESTRICTED)
 
 
-def _print_row(row: object, console: Console) -> None:
+def _print_row(
+    row: object, console: Console, links: dict[tuple[str, str], str | None] | None = None
+) -> None:
+    """The row as a hanging-indent listing; ``links`` (``-v``): every finding's citation in
+    full, with the link to the measure's official text (None: citations of the measures that
+    bind, wrapped between words)."""
     from provscan.policy.evaluate import DEFAULT_PARTY, describe_parties
     from provscan.screening.verdict import ScreenRow
 
@@ -159,18 +177,25 @@ def _print_row(row: object, console: Console) -> None:
             # advice and context bind nobody to anything: never under "binds you"
             heading = advisory
         condition = "" if finding.condition is None else f"[if {finding.condition}] "
-        groups.setdefault(heading, []).append(
-            Text.assemble(
-                (printable(finding.policy), "bold" if finding.restricts else "dim"),
-                f" ({printable(finding.jurisdiction)}): {printable(finding.measure)} ",
-                (f"[{_effect_text(finding.effect)}] ", "bold" if finding.restricts else ""),
-                (printable(condition), "bold"),
-                # Measures that do not bind the user: named, not argued; -f json has them all.
-                ""
-                if finding.binding is False
-                else (f"[{printable(finding.citation, limit=160)}]", "dim"),
-            )
+        # Measures that do not bind the user: named, not argued (-v cites them too). The
+        # citation is whole, wrapped between words (it was cut at 160 characters mid-word).
+        cited = links is not None or finding.binding is not False
+        entry = Text.assemble(
+            (printable(finding.policy), "bold" if finding.restricts else "dim"),
+            f" ({printable(finding.jurisdiction)}): {printable(finding.measure)} ",
+            (f"[{_effect_text(finding.effect)}] ", "bold" if finding.restricts else ""),
+            (printable(condition), "bold"),
+            (f"[{printable(finding.citation, limit=2000)}]", "dim") if cited else "",
         )
+        if links is not None:
+            link = links.get((finding.policy, finding.measure))
+            entry.append(
+                f"\nlink: {printable(link)}"
+                if link
+                else "\nlink: none found (see policies -f json)",
+                style="dim",
+            )
+        groups.setdefault(heading, []).append(entry)
     for heading in ("", binds, conditional, advisory, unbound):
         if heading in groups and heading:
             console.print(Text(f"  {heading}", style="bold"))

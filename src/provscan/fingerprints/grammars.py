@@ -7,7 +7,7 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from provscan.fingerprints.text import Candidate, candidates
+from provscan.fingerprints.text import MAX_WINDOW, Candidate, candidates
 from provscan.knowledge.grammars import GrammarKnowledge
 from provscan.knowledge.schema import ModelGrammar
 
@@ -74,6 +74,30 @@ class GrammarIndex:
                 )
         return hits
 
+    def _names_without_digit(
+        self, words: Sequence[str], brands: Collection[str]
+    ) -> tuple[GrammarHit, ...]:
+        """Hits of grammars whose names may hold no digit ("Autel EVO II Pro"), on runs of
+        words without one, only when the row names the grammar's brand."""
+        wordy = [
+            (order, grammar, pattern)
+            for order, grammar, pattern in self._compiled
+            if grammar.names_without_digit and grammar.brand in brands
+        ]
+        if not wordy:
+            return ()
+        hits = []
+        for start in range(len(words)):
+            for length in range(1, min(MAX_WINDOW, len(words) - start) + 1):
+                window = words[start : start + length]
+                if any(character.isdigit() for word in window for character in word):
+                    continue  # read by candidates() already
+                text = " ".join(window)
+                for order, grammar, pattern in wordy:
+                    if pattern.fullmatch(text):
+                        hits.append(GrammarHit(grammar, text, start, length, order))
+        return tuple(hits)
+
     def find(self, words: Sequence[str], brands: Collection[str] = ()) -> list[GrammarHit]:
         """Every grammar hit on every candidate run of ``words``.
 
@@ -85,7 +109,7 @@ class GrammarIndex:
         if found is None:
             found = tuple(
                 hit for candidate in candidates(words) for hit in self._match(candidate, brands)
-            )
+            ) + self._names_without_digit(words, brands)
             if len(self._found) >= FIND_CACHE_SIZE:
                 del self._found[next(iter(self._found))]  # the oldest entry
             self._found[key] = found

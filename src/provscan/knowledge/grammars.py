@@ -90,6 +90,9 @@ class ModelGrammar(StrictModel):
     in_relation_scope: bool = False
     #: Only match when the row or device also names this brand (short, generic numbers).
     requires_brand: bool = False
+    #: With ``requires_brand``: the line's names may hold no digit ("EVO II Pro"); runs of
+    #: words without a digit are read against this grammar when the brand is named.
+    names_without_digit: bool = False
     #: With ``requires_brand``: kinds of product (the screening's kind words: camera, ptz,
     #: doorbell...) under which a product-list row may give this name without the brand. Such
     #: a match counts only when the row names one of these kinds besides the name, no brand at
@@ -110,6 +113,8 @@ class ModelGrammar(StrictModel):
             raise ValueError(f"grammar {self.id}: pattern does not compile: {exc}") from exc
         if self.brandless_kinds and not self.requires_brand:
             raise ValueError(f"grammar {self.id}: brandless_kinds needs requires_brand: true")
+        if self.names_without_digit and not self.requires_brand:
+            raise ValueError(f"grammar {self.id}: names_without_digit needs requires_brand: true")
         return self
 
 

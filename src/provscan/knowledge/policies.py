@@ -78,6 +78,15 @@ class CategoryScope(StrictModel):
     made_outside: list[str] = Field(default_factory=list)
     #: How the country of production is judged, and what the tool cannot tell.
     note: str = Field(min_length=1)
+    #: With ``made_outside``: the measure reaches where a device was produced, which the
+    #: maker's country does not settle (a US maker's router assembled abroad). A device of a
+    #: maker from an excluded or unknown country is then named on this condition (review),
+    #: not cleared. Empty: such a device is outside the category.
+    production_condition: str = ""
+    #: With ``made_in``: how a condition names the device types when a device of a maker from
+    #: one of these countries has no known type ("ICT equipment (camera, recorder, ...)").
+    #: Empty: such a device is outside the category.
+    unknown_type_condition: str = ""
 
     def covers(self, device_type: str | None, country: str | None) -> bool:
         """Whether a device of this type, made by a maker of this country, is in scope."""
@@ -86,6 +95,28 @@ class CategoryScope(StrictModel):
         if self.made_in and country not in self.made_in:
             return False
         return not (self.made_outside and (country is None or country in self.made_outside))
+
+    def naming(self, device_type: str | None, country: str | None) -> tuple[bool, str | None]:
+        """Whether the category names this device, and on what condition the tool cannot
+        tell (None: outright): an unknown type of a maker from a ``made_in`` country
+        (``unknown_type_condition``), a maker's country that does not settle where the device
+        was produced (``production_condition``)."""
+        if self.covers(device_type, country):
+            return True, None
+        conditions = []
+        if device_type is None:
+            if not (self.unknown_type_condition and self.made_in and country in self.made_in):
+                return False, None
+            conditions.append(self.unknown_type_condition)
+        elif device_type not in self.device_types:
+            return False, None
+        if self.made_in and country not in self.made_in:
+            return False, None
+        if self.made_outside and (country is None or country in self.made_outside):
+            if not self.production_condition:
+                return False, None
+            conditions.append(self.production_condition)
+        return True, " and ".join(conditions) or None
 
 
 class Measure(StrictModel):
@@ -119,9 +150,16 @@ class Measure(StrictModel):
     #: the equipment, when its own text sets one (with a source); remediation cases are due
     #: then instead of at the organisation's SLA.
     deadline: date | None = None
+    #: A condition of the measure's own scope that the tool cannot tell from a device (on a
+    #: sensitive government site): the measure names a device only on it, so its findings
+    #: restrict only on that condition (review). Its words are in the measure's own text.
+    applies_if: str = ""
     #: How sure the sources are that the measure is as stated (high: primary source).
     confidence: Confidence = "high"
     citation: str
+    #: The official page of the measure's text (a government, parliament or regulator's
+    #: address), shown by ``provscan policies`` and ``lookup -v``; None when none was found.
+    link: str | None = Field(default=None, pattern=r"^https://\S+$")
     sources: list[str] = Field(min_length=1)
 
     @property
@@ -357,6 +395,20 @@ def _check_measure_scope(
             problems.add(
                 document,
                 "a category gives made_in or made_outside, not both",
+                (*at, "categories", index),
+                entry=entry,
+            )
+        if category.production_condition and not category.made_outside:
+            problems.add(
+                document,
+                "production_condition qualifies made_outside: the category gives none",
+                (*at, "categories", index),
+                entry=entry,
+            )
+        if category.unknown_type_condition and not category.made_in:
+            problems.add(
+                document,
+                "unknown_type_condition needs made_in (the maker's country must name it)",
                 (*at, "categories", index),
                 entry=entry,
             )

@@ -180,10 +180,19 @@ def _naming(
         elif device_type is None:
             # the measure covers only some kinds of the family's equipment; this one's is unknown
             named, condition = True, _kind_condition(measure.device_types)
-    if (condition is not None or not named) and any(
-        category.covers(device_type, country) for category in measure.categories
-    ):
-        named, condition = True, None
+    if condition is not None or not named:
+        for category in measure.categories:
+            by_category, category_condition = category.naming(device_type, country)
+            if by_category and category_condition is None:
+                named, condition = True, None
+                break
+            if by_category and not named:
+                # named by kind and country, on a condition (unknown type, where produced)
+                named, condition = True, category_condition
+    if named and measure.applies_if:
+        condition = (
+            measure.applies_if if condition is None else f"{condition} and {measure.applies_if}"
+        )
     if named and installed and measure.acquired_after is not None:
         acquired = f"it was acquired after {measure.acquired_after.isoformat()}"
         condition = acquired if condition is None else f"{condition} and {acquired}"

@@ -252,12 +252,13 @@ def judge_product(
         status, restricted = "unknown", None
     elif not assessment.some_candidate_restricted and assessment.conditional:
         # A measure that covers only some kinds of the maker's products, and the row does not
-        # say which kind this is ("DJI RS 4" under a drone act): a person decides.
+        # say which kind this is ("DJI RS 4" under a drone act), or a condition such as where
+        # it was produced or the site it serves: a person decides.
         status, restricted = "review", None
         reasons.insert(
             0,
             _summary(identification)
-            + " - review: restricted only if the product is of a kind the row does not name: "
+            + " - review: restricted only on a condition the row does not settle: "
             + assessment.conditions_text(),
         )
         if context:
