@@ -6,6 +6,10 @@ python scripts/gen_manifest.py --version 2027.1.0 --as-of 2027-01-15   # a new r
 
 Without --version/--as-of the manifest keeps its version and as-of date: after a data edit,
 run it as is; when the data is reviewed for a release, give both.
+
+The data must load and pass `provscan knowledge verify` first: a manifest is never written
+for data that does not (its problems are listed, exit 2), so the hashes always describe
+knowledge that works.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from provscan.errors import ProvscanError  # noqa: E402
 from provscan.knowledge.base import BUNDLED_DATA_DIR, MANIFEST_FILE  # noqa: E402
 from provscan.knowledge.packs import build_manifest, read_manifest, render_manifest  # noqa: E402
+from provscan.knowledge.verify import verify_knowledge  # noqa: E402
 
 MANIFEST_PATH = BUNDLED_DATA_DIR / MANIFEST_FILE
 
@@ -37,6 +42,15 @@ def main(argv: list[str] | None = None) -> int:
         as_of = args.as_of or (current.as_of if current else None)
         if version is None or as_of is None:
             print(f"{MANIFEST_PATH} does not exist yet: give --version and --as-of")
+            return 2
+        report = verify_knowledge(BUNDLED_DATA_DIR)
+        if not report.ok:
+            for problem in report.problems:
+                print(problem.located(BUNDLED_DATA_DIR))
+            print(
+                f"gen_manifest: {report.summary()}; fix them first, the manifest was not "
+                "written (`provscan knowledge verify` lists them too)"
+            )
             return 2
         manifest = build_manifest(
             BUNDLED_DATA_DIR,

@@ -58,16 +58,21 @@ def test_the_requests_sent_are_the_same_read_only_requests() -> None:
 def test_exposure_rules_match_what_the_code_matched() -> None:
     rules = load_exposure_rules()
     assert rules.telnet_ports == frozenset({23, 2323})
-    assert rules.login_fields == frozenset({"http.body", "http.title", "http.endpoint"})
+    assert rules.login_fields == frozenset(
+        {"http.body", "http.title", "http.endpoint", "dahua.rpc2.error"}
+    )
     for text in (
         '<input TYPE = "password">',
         "login.ASP",
         "rpc2_login",
         "T_USERNAME",
         'id="login"',
+        "Component error: login challenge!",
     ):
         assert rules.login_markers.search(text), text
     assert not rules.login_markers.search('<input type="text" id="user">')
+    # The probe's record of a refused POST is no login page (python http.server: 501)
+    assert not rules.login_markers.search("POST /RPC2_Login -> 501")
     assert rules.rtsp_open_status.search("RTSP/1.0 200 OK")
     assert not rules.rtsp_open_status.search("RTSP/1.0 2000 OK")
 

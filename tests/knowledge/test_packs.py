@@ -201,9 +201,16 @@ def test_the_same_pack_twice_changes_nothing(home: Path, tmp_path: Path) -> None
 def test_an_installed_pack_older_than_the_bundled_knowledge_is_not_used(
     home: Path, tmp_path: Path
 ) -> None:
-    # A pack installed before provscan was upgraded: the newer bundled data wins.
-    old = make_pack(knowledge_copy(tmp_path), tmp_path / "old.tar.gz", "2000.1.0", "2000-01-01")
-    install_pack(old, allow_downgrade=True)
+    # A pack installed before provscan was upgraded: the newer bundled data wins. (Installing
+    # one older than the bundled knowledge is refused, so the state is made as an upgrade
+    # leaves it: the pack's directory and a pointer naming it.)
+    old = knowledge_copy(tmp_path)
+    (old / MANIFEST_FILE).write_text(
+        render_manifest(build_manifest(old, version="2000.1.0", as_of="2000-01-01")),
+        encoding="utf-8",
+    )
+    shutil.copytree(old, home / "2000.1.0")
+    (home / POINTER_FILE).write_text(json.dumps({"active": "2000.1.0", "history": [None]}))
     assert active_data_dir() == BUNDLED_DATA_DIR
     pack = active_pack()
     assert pack.source == "bundled" and "older than the bundled" in pack.note

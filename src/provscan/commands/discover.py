@@ -152,6 +152,7 @@ def register(app: typer.Typer) -> None:
         verbose: VerboseOption = False,
     ) -> None:
         """Find devices that announce themselves (ONVIF, SADP, DHDiscover, SSDP/UPnP, mDNS, ARP)."""
+        from provscan.commands.knowledge import warn_if_stale
         from provscan.discovery.runner import DiscoverySettings
 
         started = datetime.now(UTC)
@@ -160,6 +161,7 @@ def register(app: typer.Typer) -> None:
             fmt = output_format(fmt, output)
             guard_output(output, target_files(targets), db=db, force=force)
             check_store(db, no_db)
+            warn_if_stale()
             policy_ids = parse_policy_ids(policy)
             org_types = resolve_acting_as(acting_as, policy_ids)
             found = asyncio.run(run_discover(targets or [], settings, allow_public=allow_public))

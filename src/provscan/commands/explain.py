@@ -324,12 +324,14 @@ def explain(
         fail_for,
         resolve_acting_as,
     )
+    from provscan.commands.knowledge import warn_if_stale
     from provscan.knowledge.loader import load_knowledge
 
     stored = db is not None or scan_id is not None or site is not None
     try:
         _check_sources(report, stored, scan_id, site, ports, policy)
         knowledge = load_knowledge()
+        warn_if_stale()
         origin: Origin
         if report is not None or stored:
             if report is not None:

@@ -77,7 +77,7 @@ def register(app: typer.Typer) -> None:
         files: Annotated[
             list[str],
             typer.Argument(
-                metavar="FILE...",
+                metavar="FILE",
                 help=(
                     "nmap XML (-oX), masscan JSON (-oJ) or list (-oL), a CSV or XLSX table "
                     "with an IP or MAC column (--from csv), ISC dhcpd.leases or dnsmasq "
@@ -132,12 +132,14 @@ def register(app: typer.Typer) -> None:
         """Identify devices from what other tools saw (nothing is sent; no address read from
         a file is ever contacted). Stored like a scan, marked with its source; an import
         proves no absence, so it never marks a device missing."""
+        from provscan.commands.knowledge import warn_if_stale
         from provscan.pipeline import run_import
 
         try:
             fmt = output_format(fmt, output)
             guard_output(output, files, db=db, force=force)
             check_store(db, no_db)
+            warn_if_stale()
             policy_ids = parse_policy_ids(policy)
             org_types = resolve_acting_as(acting_as, policy_ids)
             result = run_import(

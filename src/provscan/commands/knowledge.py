@@ -24,7 +24,9 @@ class VerifyFormat(StrEnum):
 
 def warn_if_stale() -> None:
     """Print one line on stderr when the active knowledge is older than the allowed age
-    (``PROVSCAN_KNOWLEDGE_MAX_AGE_DAYS``, default 180). scan, lookup and screen call it."""
+    (``PROVSCAN_KNOWLEDGE_MAX_AGE_DAYS``, default 180). Every command that judges devices
+    with the knowledge calls it: scan, discover, pcap, import, lookup, explain, screen, and
+    ``knowledge update`` after installing a pack."""
     from provscan.knowledge.packs import staleness_warning
 
     warning = staleness_warning()
@@ -67,6 +69,7 @@ def register(app: typer.Typer) -> None:
             "provscan knowledge update --from provscan-knowledge-2027.1.0.tar.gz",
             "provscan knowledge update --from older.tar.gz --allow-downgrade",
             "provscan knowledge update --from pack.tar.gz --trust-key our-knowledge.pub",
+            "provscan knowledge update --from genuine-2027.1.0.tar.gz --replace",
             "provscan knowledge update --rollback",
         ),
     )(update)
@@ -102,11 +105,14 @@ def verify(
     rules) and list each problem as path:line. Exits 1 when there is any."""
     from provscan.commands.common import EXIT_ERROR, EXIT_USAGE, fail
     from provscan.errors import KnowledgeError
-    from provscan.knowledge.base import active_data_dir
+    from provscan.knowledge.base import active_selection
     from provscan.knowledge.verify import verify_knowledge
 
     try:
-        directory = data_dir if data_dir is not None else _shown(active_data_dir())
+        directory = data_dir
+        if directory is None:
+            # An installed pack changed on disk is checked as it is (the loaders refuse it).
+            directory = _shown(active_selection(verify=False).data_dir)
         report = verify_knowledge(directory)
     except KnowledgeError as exc:
         raise fail(str(exc), EXIT_USAGE) from None
@@ -171,15 +177,20 @@ def status(
 ) -> None:
     """Which knowledge is in use (bundled or an installed pack), its version and as-of date,
     entry counts, the oldest source check, and a warning when it is older than allowed.
-    Re-verifies it: every file against the manifest's hashes, and the manifest's signature
-    when the pack is signed and a key is trusted. Exits 1 when it does not verify."""
+    Re-verifies it: every file against the manifest's hashes, the manifest's signature
+    when the pack is signed and a key is trusted, and that the knowledge loads and passes
+    `knowledge verify`. Exits 1 when it does not."""
     from provscan.commands.common import EXIT_ERROR, fail, fail_for
     from provscan.errors import ProvscanError
     from provscan.knowledge.base import knowledge_home
     from provscan.knowledge.packs import (
+        SOURCE_CHECK_MAX_AGE_DAYS,
         active_pack,
         installed_versions,
+        knowledge_check_problems,
+        manifest_fix,
         max_age_days_from_env,
+        source_check_age_days,
         staleness_warning,
         verify_active_pack,
     )
@@ -189,16 +200,24 @@ def status(
         pack = active_pack(check_hashes=True)
         verification = verify_active_pack(pack, trusted_keys=trust_key or ())
         installed = installed_versions()
+        check_problems = knowledge_check_problems(pack.path)
     except ProvscanError as exc:
         raise fail_for(exc) from None
     warning = staleness_warning(pack, max_age_days=limit)
+    check_age = source_check_age_days(pack)
     if fmt is VerifyFormat.json:
         document = {
             **pack.as_dict(),
             "age_days": pack.age_days(),
             "max_age_days": limit,
             "stale": warning is not None,
+            "oldest_source_check_age_days": check_age,
+            "oldest_source_check_stale": (
+                check_age is not None and check_age > SOURCE_CHECK_MAX_AGE_DAYS
+            ),
             **verification.as_dict(),
+            "knowledge_checks_ok": not check_problems,
+            "knowledge_check_problems": list(check_problems),
             "knowledge_home": str(knowledge_home()),
             "installed_packs": installed,
         }
@@ -208,6 +227,7 @@ def status(
         # 172-character "Verification:" line at 80 columns); -f json has every field.
         lines = _status_lines(pack, installed, limit)
         lines.append(f"Verification:        {verification.summary()}")
+        lines.append(f"Knowledge checks:    {_checks_line(check_problems)}")
         echo_wrapped(
             lines,
             lambda line: _VALUE_COLUMN if line[:1].strip() else len(line) - len(line.lstrip()) + 2,
@@ -215,13 +235,23 @@ def status(
     if warning:
         warn(warning)
     if not verification.ok:
-        fix = (
-            "reinstall provscan"
-            if pack.source == "bundled"
-            else "reinstall the pack with `provscan knowledge update --from FILE`, or go back "
-            "with `provscan knowledge update --rollback`"
+        raise fail(f"{verification.summary()}; {manifest_fix(pack.source)}", EXIT_ERROR)
+    if check_problems:
+        raise fail(
+            f"the active knowledge {pack.version} does not load or fails its checks: "
+            f"{_checks_line(check_problems)}; {manifest_fix(pack.source)}",
+            EXIT_ERROR,
         )
-        raise fail(f"{verification.summary()}; {fix}", EXIT_ERROR)
+
+
+def _checks_line(problems: tuple[str, ...]) -> str:
+    if not problems:
+        return "the knowledge loads and passes `provscan knowledge verify`"
+    count = len(problems)
+    return (
+        f"{count} problem{'s' if count != 1 else ''} (first: {problems[0]}); "
+        "`provscan knowledge verify` lists them"
+    )
 
 
 #: Where the values of ``knowledge status`` start ("Oldest source check: " and its space).
@@ -258,6 +288,20 @@ def _days(count: int) -> str:
     return f"{count} day" if count == 1 else f"{count} days"
 
 
+def _source_check_text(pack: PackInfo) -> str:
+    from provscan.knowledge.packs import SOURCE_CHECK_MAX_AGE_DAYS, source_check_age_days
+
+    age = source_check_age_days(pack)
+    if pack.oldest_source_check is None or age is None:
+        return pack.oldest_source_check or "none recorded"
+    if age <= SOURCE_CHECK_MAX_AGE_DAYS:
+        return f"{pack.oldest_source_check} ({_days(age)} ago)"
+    return (
+        f"{pack.oldest_source_check} ({_days(age)} ago; over {SOURCE_CHECK_MAX_AGE_DAYS} "
+        "days: some sources may have changed since they were last checked)"
+    )
+
+
 def _status_lines(pack: PackInfo, installed: list[str], limit: int) -> list[str]:
     from provscan.knowledge.base import knowledge_home
 
@@ -265,7 +309,7 @@ def _status_lines(pack: PackInfo, installed: list[str], limit: int) -> list[str]
     lines = [
         f"Active knowledge:    {pack.version} ({origin})",
         f"As of:               {pack.as_of} ({_days(pack.age_days())} ago; warn after {_days(limit)})",
-        f"Oldest source check: {pack.oldest_source_check or 'none recorded'}",
+        f"Oldest source check: {_source_check_text(pack)}",
         "KEV catalog:         "
         + (
             f"{pack.kev_catalog.version} (released {pack.kev_catalog.released})"
@@ -322,17 +366,28 @@ def update(
         bool,
         typer.Option("--require-signature", help="Refuse a pack without a trusted signature."),
     ] = False,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Put the pack in place of an installed pack of the same version with other "
+            "content (e.g. a bad pack installed before, replaced by the genuine one).",
+        ),
+    ] = False,
 ) -> None:
     """Install a knowledge pack from a file (checked: safe archive, every hash, every schema,
     the knowledge self-tests, not older than the active one, its signature when keys are
-    trusted), then switch to it atomically. A refused pack changes nothing (exit 2). No
-    network access: the file comes from you."""
+    trusted), then switch to it atomically. A refused pack changes nothing (exit 2). The
+    same pack again repairs an installed copy changed on disk. No network access: the file
+    comes from you."""
     from provscan.commands.common import EXIT_USAGE, fail, fail_for
     from provscan.errors import ProvscanError
     from provscan.knowledge import packs
 
     if (from_file is None) == (not rollback):
         raise fail("give either --from FILE or --rollback", EXIT_USAGE)
+    if rollback and (replace or allow_downgrade):
+        raise fail("--replace and --allow-downgrade go with --from FILE", EXIT_USAGE)
     try:
         if rollback:
             back = packs.rollback()
@@ -345,17 +400,26 @@ def update(
             allow_downgrade=allow_downgrade,
             trusted_keys=trust_key or (),
             require_signature=require_signature,
+            replace=replace,
         )
     except ProvscanError as exc:
         raise fail_for(exc) from None
     signature = f"signed by {result.signed_by}" if result.signed_by else "signature not checked"
     if not result.changed:
         typer.echo(f"knowledge {result.version} is already active; nothing changed ({signature})")
+    elif result.repaired:
+        typer.echo(
+            f"repaired knowledge {result.version}: its files at {result.path} had been changed "
+            f"or damaged and are the pack's again ({signature})"
+        )
+    elif result.previous == result.version:
+        typer.echo(f"replaced knowledge {result.version} at {result.path} ({signature})")
     else:
         typer.echo(
             f"installed knowledge {result.version} (was {result.previous}; {signature}) "
             f"at {result.path}"
         )
+    warn_if_stale()
 
 
 def export(

@@ -139,7 +139,7 @@ def register(app: typer.Typer) -> None:
         files: Annotated[
             list[str],
             typer.Argument(
-                metavar="FILE...",
+                metavar="FILE",
                 help="pcap or pcapng captures, optionally gzip-compressed; - reads stdin.",
             ),
         ],
@@ -201,10 +201,13 @@ def run_pcap(
     # The first Ctrl-C stops the analysis between packets (a live capture piped in ends
     # with it): what was read is printed and stored, marked incomplete, and the exit is 130.
     stop = threading.Event()
+    from provscan.commands.knowledge import warn_if_stale
+
     try:
         chosen = output_format(fmt, output)
         guard_output(output, files, db=db, force=force)
         check_store(db, no_db)
+        warn_if_stale()
         policy_ids = parse_policy_ids(policy)
         org_types = resolve_acting_as(acting_as, policy_ids)
         try:

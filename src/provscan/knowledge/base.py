@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import functools
+import hashlib
 import json
 import os
 import re
@@ -297,7 +298,7 @@ def validate(
     file_level = False
     for error in errors:
         location = tuple(error["loc"])
-        problems.add(document, error["msg"], location)
+        problems.add(document, _plain_message(error["msg"]), location)
         if (
             entries_key is not None
             and len(location) >= 2
@@ -318,6 +319,18 @@ def validate(
     except ValidationError:
         return None  # e.g. no valid entry left in a list that needs one: already reported
     return Parsed(document, kept, entries_key, positions)
+
+
+#: What pydantic puts before the message of a validator's ValueError / AssertionError.
+_VALIDATOR_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+
+def _plain_message(message: str) -> str:
+    """A validation message without pydantic's "Value error, " prefix (one plain line)."""
+    for prefix in _VALIDATOR_PREFIXES:
+        if message.startswith(prefix):
+            return message[len(prefix) :]
+    return message
 
 
 def load_checked(data_dir: Path, read: Callable[[Path, Problems], _ItemT | None]) -> _ItemT:
@@ -447,9 +460,15 @@ class ActiveSelection:
     note: str = ""
 
 
-def active_selection() -> ActiveSelection:
+def active_selection(*, verify: bool = True) -> ActiveSelection:
     """The installed pack the pointer names, unless it is older than the bundled knowledge
-    (a newer provscan brings newer data, and its loaders may not read an old pack)."""
+    (a newer provscan brings newer data, and its loaders may not read an old pack).
+
+    With ``verify`` (what every loader gets), an installed pack whose files no longer match
+    its manifest's sha256 is refused: KnowledgeError, one line naming the repair. provscan
+    never judges devices with knowledge changed after it was checked, nor silently with other
+    knowledge than the one chosen (docs/decisions/0011). ``knowledge status`` and ``update``
+    pass ``verify=False`` to report and repair it."""
     home = knowledge_home()
     pointer = read_pointer(home)
     if pointer.active is None:
@@ -476,7 +495,83 @@ def active_selection() -> ActiveSelection:
             f"installed pack {pointer.active} is older than the bundled knowledge "
             f"{bundled_version()}: the bundled knowledge is used",
         )
+    if verify:
+        problems = installed_pack_problems(directory)
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise KnowledgeError(
+                f"the active knowledge pack {pointer.active} at {directory} was changed or "
+                f"damaged after it was installed ({problems[0]}{more}); provscan does not use "
+                "it: repair it with `provscan knowledge update --from FILE` (the same pack "
+                "file), or go back with `provscan knowledge update --rollback`"
+            )
     return ActiveSelection(directory, "installed", pointer.active)
+
+
+def data_file_names(data_dir: Path) -> list[str]:
+    """The data files of a directory as relative paths, sorted (the manifest excluded)."""
+    names = [path.name for path in data_dir.glob("*.yaml") if path.name != MANIFEST_FILE]
+    names += [f"fingerprints/{path.name}" for path in (data_dir / "fingerprints").glob("*.yaml")]
+    return sorted(names)
+
+
+def file_hash_problems(data_dir: Path, listed: dict[str, str]) -> list[str]:
+    """What differs between a directory's data files and ``listed`` (relative path -> sha256
+    from its manifest); empty when they match."""
+    present = set(data_file_names(data_dir))
+    problems = []
+    for name in sorted(present & set(listed)):
+        try:
+            digest = hashlib.sha256((data_dir / name).read_bytes()).hexdigest()
+        except OSError as exc:
+            problems.append(f"{name}: cannot be read ({exc.strerror or exc})")
+            continue
+        if digest != listed[name]:
+            problems.append(f"{name}: hash differs from the manifest")
+    problems += [
+        f"{name}: listed in the manifest but missing" for name in sorted(set(listed) - present)
+    ]
+    problems += [f"{name}: not listed in the manifest" for name in sorted(present - set(listed))]
+    return problems
+
+
+#: The last check of each installed pack directory: the size, time and inode of its files,
+#: and what the check found. Hashing ~70 files (~1 MB) costs a few milliseconds; a process
+#: asks for the active directory many times, so a directory whose files have not changed
+#: since the last check is not hashed again.
+_CHECKED: dict[Path, tuple[tuple[tuple[str, int, int, int], ...], tuple[str, ...]]] = {}
+
+
+def installed_pack_problems(directory: Path) -> tuple[str, ...]:
+    """What differs between an installed pack's files and its manifest's sha256 (empty: they
+    match), checked again whenever a file's size, time or inode changed."""
+    try:
+        names = [MANIFEST_FILE, *data_file_names(directory)]
+        stamp = tuple(
+            (name, status.st_size, status.st_mtime_ns, status.st_ino)
+            for name in names
+            for status in [os.stat(directory / name)]
+        )
+    except OSError as exc:
+        return (f"cannot be read ({exc.strerror or exc})",)
+    known = _CHECKED.get(directory)
+    if known is not None and known[0] == stamp:
+        return known[1]
+    try:
+        data = yaml.load(
+            (directory / MANIFEST_FILE).read_text(encoding="utf-8"), Loader=KnowledgeYamlLoader
+        )
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        data = None
+    listed = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(listed, dict) or not all(
+        isinstance(name, str) and isinstance(digest, str) for name, digest in listed.items()
+    ):
+        problems: tuple[str, ...] = (f"{MANIFEST_FILE}: cannot be read or lists no files",)
+    else:
+        problems = tuple(file_hash_problems(directory, listed))
+    _CHECKED[directory] = (stamp, problems)
+    return problems
 
 
 def active_data_dir() -> Path:

@@ -16,6 +16,14 @@ from pathlib import Path
 from pydantic import Field, field_validator, model_validator
 
 from provscan.knowledge.base import Parsed, Problems, StrictModel, read_file
+from provscan.knowledge.sources import (
+    FEW_SOURCES,
+    MIN_RESTRICTED_SOURCES,
+    NO_NEGATIVE,
+    NOT_A_SOURCE,
+    SOURCE_SHORTFALLS,
+    read_sources,
+)
 from provscan.knowledge.vocabulary import Vendor, check_vendor_name
 from provscan.model import CLAIM_FIELDS
 
@@ -227,11 +235,14 @@ def verify_fingerprints(
     parsed_files: Sequence[Parsed[FingerprintFile]],
     problems: Problems,
     same_vendor: Callable[[str, str], bool] | None = None,
+    restricted: Callable[[str], bool] | None = None,
 ) -> None:
-    """Run every example and negative, check capture groups and shadowing between rules.
+    """Run every example and negative, check capture groups and shadowing between rules,
+    and the contribution rules for sources and negatives (:func:`_verify_sources`).
 
     ``same_vendor`` says when two maker names are one party (e.g. members of one family);
-    without it only equal names are.
+    without it only equal names are. ``restricted`` says whether a maker or brand belongs to
+    a restricted family (without it no rule is held to the restricted rules).
     """
     placed: list[_Placed] = []
     by_field: dict[str, list[_Placed]] = defaultdict(list)
@@ -241,9 +252,77 @@ def verify_fingerprints(
             placed.append(item)
             for field_name in parsed.model.fields:
                 by_field[field_name].append(item)
+    listed = set()
     for item in placed:
         _verify_rule(item, problems)
+        listed |= _verify_sources(item, problems, restricted)
         _verify_shadowing(item, by_field, problems, same_vendor)
+    if restricted is not None:
+        for item in placed:
+            for reason in sorted(SOURCE_SHORTFALLS.get(item.rule.id, frozenset())):
+                if (item.rule.id, reason) not in listed:
+                    problems.add(
+                        item.parsed.document,
+                        f"knowledge/sources.py SOURCE_SHORTFALLS lists this rule for "
+                        f"{reason!r}, which it now meets: remove it from the list",
+                        ("rules", item.index),
+                    )
+
+
+def _rule_makers(rule: Rule) -> set[str]:
+    """The makers and brands a rule can name: asserted, or captured in its examples."""
+    names = {rule.asserts[key] for key in VOCABULARY_CLAIM_FIELDS if key in rule.asserts}
+    for example in rule.examples:
+        names |= {example.expect[key] for key in VOCABULARY_CLAIM_FIELDS if key in example.expect}
+    return names
+
+
+def _verify_sources(
+    item: _Placed, problems: Problems, restricted: Callable[[str], bool] | None
+) -> set[tuple[str, str]]:
+    """Every citation names a source; a rule that can by itself establish a restricted maker
+    (maker-specific, naming a restricted maker or brand) has at least
+    :data:`MIN_RESTRICTED_SOURCES` independent public sources and a negative (a look-alike
+    maker's value). Shortfalls listed in ``SOURCE_SHORTFALLS`` are not reported; the pairs
+    (rule id, reason) that were skipped are returned."""
+    rule, document, at = item.rule, item.parsed.document, ("rules", item.index)
+    listed = SOURCE_SHORTFALLS.get(rule.id, frozenset())
+    skipped: set[tuple[str, str]] = set()
+
+    def report(reason: str, message: str, where: tuple[str | int, ...]) -> None:
+        if reason in listed:
+            skipped.add((rule.id, reason))
+        else:
+            problems.add(document, message, where)
+
+    reading = read_sources(rule.source)
+    for citation in reading.not_sources:
+        report(
+            NOT_A_SOURCE,
+            f"source {citation[:80]!r} names no source: cite a URL, a repository and path, or "
+            "a dataset or document a reader can find (docs/knowledge-sources.md)",
+            (*at, "source"),
+        )
+    if restricted is None or not rule.specificity.maker_specific:
+        return skipped
+    if not any(restricted(name) for name in _rule_makers(rule)):
+        return skipped
+    if len(reading.public) < MIN_RESTRICTED_SOURCES:
+        report(
+            FEW_SOURCES,
+            f"can establish a restricted maker on its own but cites {len(reading.public)} "
+            f"independent public source(s); it needs {MIN_RESTRICTED_SOURCES} "
+            "(separate them with ';')",
+            (*at, "source"),
+        )
+    if not rule.negatives:
+        report(
+            NO_NEGATIVE,
+            "can establish a restricted maker on its own but has no negatives: add a "
+            "look-alike maker's value it must not match",
+            at,
+        )
+    return skipped
 
 
 def _verify_rule(item: _Placed, problems: Problems) -> None:

@@ -36,6 +36,7 @@ from provscan.knowledge.packs import (
     PackRefused,
     build_manifest,
     install_directory,
+    manifest_fix,
     manifest_mismatches,
     read_manifest,
     render_manifest,
@@ -295,7 +296,8 @@ def import_kev(
     (``<version>+kev.<catalogVersion>``) through the same validation and atomic switch as
     ``knowledge update``. With ``dry_run``, only report."""
     catalog = read_kev_feed(feed)
-    selection = active_selection()
+    # Not verified here: a changed pack is refused below, as a PackRefused naming the repair.
+    selection = active_selection(verify=False)
     source = selection.data_dir
     manifest = read_manifest(source)
     original = (source / VULNERABILITIES_FILE).read_text(encoding="utf-8")
@@ -317,7 +319,7 @@ def import_kev(
     if mismatches:
         raise PackRefused(
             f"the active knowledge at {source} does not match its manifest ({mismatches[0]}); "
-            "in a source checkout run `.venv/bin/python scripts/gen_manifest.py`"
+            f"{manifest_fix(selection.source)}"
         )
     with staging_directory(knowledge_home()) as staging:
         for name in manifest.files:

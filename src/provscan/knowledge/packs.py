@@ -49,6 +49,10 @@ from provscan.knowledge.base import (
     PackPointer,
     StrictModel,
     active_selection,
+    bundled_version,
+    data_file_names,
+    file_hash_problems,
+    installed_pack_problems,
     knowledge_home,
     parse_pack_version,
     parse_partial_date,
@@ -62,6 +66,10 @@ MANIFEST_FORMAT: Literal[1] = 1
 
 #: Knowledge older than this (days since its as-of date) is reported as stale.
 DEFAULT_MAX_AGE_DAYS = 180
+#: ``knowledge status`` flags the oldest source check (the oldest ``checked`` date in the
+#: data) when it is older than this: a source looked at over a year ago (a vendor page, a
+#: registry, a measure's text) may have changed since, whatever the pack's as-of date says.
+SOURCE_CHECK_MAX_AGE_DAYS = 365
 MAX_AGE_ENV = "PROVSCAN_KNOWLEDGE_MAX_AGE_DAYS"
 
 # Limits for reading a pack, which is hostile data until it is validated. The bundled data is
@@ -139,9 +147,7 @@ class Manifest(StrictModel):
 
 def data_files(data_dir: Path) -> list[str]:
     """The data files of a directory as relative paths, sorted (the manifest excluded)."""
-    names = [path.name for path in data_dir.glob("*.yaml") if path.name != MANIFEST_FILE]
-    names += [f"fingerprints/{path.name}" for path in (data_dir / "fingerprints").glob("*.yaml")]
-    return sorted(names)
+    return data_file_names(data_dir)
 
 
 def sha256_of(path: Path) -> str:
@@ -270,16 +276,25 @@ def _first_error(exc: ValidationError) -> str:
 
 def manifest_mismatches(data_dir: Path, manifest: Manifest) -> list[str]:
     """What differs between a directory's files and its manifest (empty: they match)."""
-    present = set(data_files(data_dir))
-    listed = set(manifest.files)
-    problems = [
-        f"{name}: hash differs from the manifest"
-        for name in sorted(present & listed)
-        if sha256_of(data_dir / name) != manifest.files[name]
-    ]
-    problems += [f"{name}: listed in the manifest but missing" for name in sorted(listed - present)]
-    problems += [f"{name}: not listed in the manifest" for name in sorted(present - listed)]
-    return problems
+    return file_hash_problems(data_dir, manifest.files)
+
+
+def source_checkout() -> bool:
+    """Whether the bundled knowledge is read from a source checkout (a maintainer's, with
+    ``scripts/gen_manifest.py`` next to ``src/``) rather than an installed provscan."""
+    return (BUNDLED_DATA_DIR.parents[3] / "scripts" / "gen_manifest.py").is_file()
+
+
+def manifest_fix(source: Literal["bundled", "installed"]) -> str:
+    """How to mend knowledge whose files do not match its manifest (or do not load)."""
+    if source == "installed":
+        return (
+            "repair it with `provscan knowledge update --from FILE` (the same pack file), or "
+            "go back with `provscan knowledge update --rollback`"
+        )
+    if source_checkout():
+        return "in this source checkout run `.venv/bin/python scripts/gen_manifest.py`"
+    return "reinstall provscan"
 
 
 # --- what is active ---------------------------------------------------------------------------
@@ -331,9 +346,10 @@ def active_pack(*, check_hashes: bool = False) -> PackInfo:
     """The version, as-of date, counts and origin of the knowledge every loader reads.
 
     With ``check_hashes``, also whether the files still match the manifest (``intact``).
-    Raises KnowledgeError when the pointer to an installed pack is damaged.
+    Raises KnowledgeError when the pointer to an installed pack is damaged, or (unless
+    ``check_hashes``, which reports it in ``problems``) when the pack's files were changed.
     """
-    selection = active_selection()
+    selection = active_selection(verify=not check_hashes)
     manifest = read_manifest(selection.data_dir)
     bundled = manifest if selection.source == "bundled" else read_manifest(BUNDLED_DATA_DIR)
     problems = tuple(manifest_mismatches(selection.data_dir, manifest)) if check_hashes else ()
@@ -374,12 +390,16 @@ def staleness_warning(
     """One line saying the knowledge is older than the allowed age, or None when it is not.
 
     ``max_age_days`` defaults to ``PROVSCAN_KNOWLEDGE_MAX_AGE_DAYS`` or 180. Never raises:
-    a problem reading the pack or the setting becomes the warning itself.
+    a bad setting or pack file becomes the warning itself; None when the active knowledge
+    cannot be used at all (a damaged pointer, a pack changed on disk), which the command's
+    own error then says once.
     """
     try:
         limit = max_age_days if max_age_days is not None else max_age_days_from_env()
         info = pack or active_pack()
-    except (InputError, KnowledgeError) as exc:
+    except KnowledgeError:
+        return None
+    except InputError as exc:
         return f"knowledge status unknown: {exc}"
     age = info.age_days(today)
     if age <= limit:
@@ -390,6 +410,18 @@ def staleness_warning(
         "measures and CVEs may have changed; install a newer pack with "
         "`provscan knowledge update --from FILE` or `provscan kev import FILE`"
     )
+
+
+def source_check_age_days(pack: PackInfo, today: date | None = None) -> int | None:
+    """Days since the oldest source check (a partial date counts from its last day); None
+    when the data records none."""
+    if not pack.oldest_source_check:
+        return None
+    try:
+        checked = parse_partial_date(pack.oldest_source_check, last_day=True)
+    except ValueError:
+        return None
+    return ((today or date.today()) - checked).days
 
 
 # --- installing, rolling back -----------------------------------------------------------------
@@ -404,6 +436,8 @@ class InstallResult:
     changed: bool = True
     #: The fingerprint of the trusted key that signed the pack (None: not checked).
     signed_by: str | None = None
+    #: An installed copy of this pack whose files had been changed or damaged was replaced.
+    repaired: bool = False
 
 
 def installed_versions(home: Path | None = None) -> list[str]:
@@ -425,12 +459,15 @@ def install_pack(
     allow_downgrade: bool = False,
     trusted_keys: Iterable[Path] = (),
     require_signature: bool = False,
+    replace: bool = False,
 ) -> InstallResult:
     """Validate the pack in ``archive`` and make it the active knowledge.
 
     Refused (PackRefused, nothing changed) when the archive is unsafe or damaged, a hash does
     not match, a file fails its schema or the knowledge self-tests, its version is older
-    than the active one without ``allow_downgrade``, or its signature is bad. A signature is
+    than the active one without ``allow_downgrade`` (or older than the bundled knowledge), a
+    different pack of its version is installed without ``replace``, or its signature is bad.
+    An installed copy of the same pack that was changed on disk is repaired. A signature is
     required when ``require_signature`` or when any trusted key is given (here, in
     ``PROVSCAN_KNOWLEDGE_TRUSTED_KEYS`` or bundled).
     """
@@ -439,7 +476,7 @@ def install_pack(
     with staging_directory(home) as staging:
         extract_pack(archive, staging)
         signed_by = check_signature(staging, keys, required=require_signature or bool(keys))
-        result = install_directory(staging, allow_downgrade=allow_downgrade)
+        result = install_directory(staging, allow_downgrade=allow_downgrade, replace=replace)
     return dataclasses.replace(result, signed_by=signed_by)
 
 
@@ -564,8 +601,8 @@ class PackVerification:
             return f"verified: {files}, and the manifest is signed by {self.signed_by}"
         if self.signature == "unchecked":
             return (
-                f"verified: {files}; the manifest is signed but no key is trusted here, so the "
-                "signature was not checked (--trust-key FILE)"
+                f"verified: {files}; signed, not checked: no trusted key (give one with "
+                "--trust-key FILE)"
             )
         origin = "bundled with provscan" if self.source == "bundled" else "an unsigned pack"
         return (
@@ -619,6 +656,19 @@ def verify_active_pack(
         signed_by=signed_by,
         signature_problem=problem,
     )
+
+
+def knowledge_check_problems(data_dir: Path) -> tuple[str, ...]:
+    """What ``knowledge verify`` finds in ``data_dir`` (empty: the knowledge loads and passes
+    every check), each as ``file: entry: message (line N)``. The answer is kept in the
+    compiled-knowledge cache under the files' contents (verifying costs ~1.4 s; a cached
+    answer a few milliseconds), so ``knowledge status`` can afford it every time."""
+    from provscan.knowledge.cache import cached
+
+    def check() -> tuple[str, ...]:
+        return tuple(str(problem) for problem in verify_knowledge(data_dir).problems)
+
+    return cached("verify", data_dir, check)
 
 
 def load_signing_key(private_key_file: Path) -> Ed25519PrivateKey:
@@ -747,22 +797,41 @@ def validate_directory(data_dir: Path) -> Manifest:
     return manifest
 
 
-def install_directory(staging: Path, *, allow_downgrade: bool = False) -> InstallResult:
-    """Validate a staged pack directory inside the knowledge home and switch to it atomically."""
+#: How a refusal names the way to put another pack of the same version in place.
+REPLACE_HINT = "to put this pack in its place run `provscan knowledge update --from FILE --replace`"
+
+
+def install_directory(
+    staging: Path, *, allow_downgrade: bool = False, replace: bool = False
+) -> InstallResult:
+    """Validate a staged pack directory inside the knowledge home and switch to it atomically.
+
+    An installed copy of the same version whose files were changed or damaged is replaced by
+    the pack (a repair); one with other, intact content only with ``replace``."""
     home = staging.parent
     manifest = validate_directory(staging)
     new_version = parse_pack_version(manifest.version)
     assert new_version is not None  # validate_directory checked it
-    selection = active_selection()
+    bundled = parse_pack_version(bundled_version())
+    if bundled is not None and new_version < bundled:
+        raise PackRefused(
+            f"pack {manifest.version} is older than the knowledge bundled with this provscan "
+            f"({bundled_version()}), and provscan never uses an installed pack older than its "
+            "bundled knowledge (its loaders may not read it): installing it would change "
+            "nothing. Older knowledge needs the provscan release that bundled it"
+        )
+    selection = active_selection(verify=False)
     active_manifest = read_manifest(selection.data_dir)
     active_version = parse_pack_version(active_manifest.version)
-    if active_version is not None and new_version == active_version:
+    active_damaged = bool(manifest_mismatches(selection.data_dir, active_manifest))
+    if active_version is not None and new_version == active_version and not active_damaged:
         if active_manifest.files == manifest.files:
             return InstallResult(manifest.version, manifest.version, selection.data_dir, False)
-        raise PackRefused(
-            f"pack {manifest.version} differs from the active knowledge of the same version; "
-            "a changed pack needs a new version"
-        )
+        if not replace:
+            raise PackRefused(
+                f"pack {manifest.version} differs from the active knowledge of the same "
+                f"version; a changed pack needs a new version ({REPLACE_HINT})"
+            )
     if active_version is not None and new_version < active_version and not allow_downgrade:
         raise PackRefused(
             f"pack {manifest.version} is older than the active knowledge "
@@ -770,30 +839,38 @@ def install_directory(staging: Path, *, allow_downgrade: bool = False) -> Instal
         )
     target = home / manifest.version
     pointer = read_pointer(home)
+    repaired = False
     if target.exists():
         existing = read_manifest(target) if (target / MANIFEST_FILE).is_file() else None
-        if existing is not None and existing.files == manifest.files:
-            if manifest_mismatches(target, existing):
-                raise PackRefused(
-                    f"the installed copy of {manifest.version} at {target} is damaged"
-                )
-        elif existing is not None and _stale_kev_pack(manifest, existing, pointer):
+        damaged = existing is None or bool(manifest_mismatches(target, existing))
+        if existing is not None and existing.files == manifest.files and not damaged:
+            pass  # the same pack, intact: only the pointer changes
+        elif (
+            damaged
+            or replace
+            or (existing is not None and _stale_kev_pack(manifest, existing, pointer))
+        ):
+            repaired = damaged and existing is not None and existing.files == manifest.files
             _replace_directory(staging, target)
         else:
             again = " (`provscan knowledge update --rollback` can go back to it)"
             raise PackRefused(
                 f"a different pack {manifest.version} is already installed at {target}"
                 + (again if manifest.version in pointer.history else "")
+                + f"; {REPLACE_HINT}"
             )
     else:
         try:
             os.rename(staging, target)
         except OSError as exc:  # e.g. another install of the same version just finished
             raise KnowledgeError(f"cannot install into {target}: {exc.strerror or exc}") from None
+    if pointer.active == manifest.version and selection.source == "installed":
+        # The active pack repaired or replaced in place: the pointer and history stay.
+        return InstallResult(manifest.version, manifest.version, target, repaired=repaired)
     previous = pointer.active if selection.source == "installed" else None
     history = (*pointer.history, previous)[-MAX_HISTORY:]
     write_pointer(home, PackPointer(manifest.version, history))
-    return InstallResult(manifest.version, active_manifest.version, target)
+    return InstallResult(manifest.version, active_manifest.version, target, repaired=repaired)
 
 
 def _stale_kev_pack(new: Manifest, existing: Manifest, pointer: PackPointer) -> bool:
@@ -861,6 +938,14 @@ def rollback() -> RollbackResult:
     previous = pointer.history[-1] if pointer.history else None
     if previous is not None and not (home / previous / MANIFEST_FILE).is_file():
         raise PackRefused(f"cannot roll back to {previous}: it is no longer installed in {home}")
+    if previous is not None:
+        damage = installed_pack_problems(home / previous)
+        if damage:
+            raise PackRefused(
+                f"cannot roll back to {previous}: its files at {home / previous} were changed "
+                f"or damaged after it was installed ({damage[0]}); reinstall it with "
+                "`provscan knowledge update --from FILE` (its pack file) instead"
+            )
     write_pointer(home, PackPointer(previous, pointer.history[:-1]))
     if previous is None:
         return RollbackResult(left, read_manifest(BUNDLED_DATA_DIR).version, "bundled")
@@ -907,14 +992,13 @@ def pack_bytes(
 def export_active(*, sign_with: Path | None = None) -> tuple[Manifest, bytes]:
     """The active knowledge as a pack; refused when its files no longer match its manifest."""
     key = load_signing_key(sign_with) if sign_with is not None else None
-    selection = active_selection()
+    selection = active_selection(verify=False)
     manifest = read_manifest(selection.data_dir)
     mismatches = manifest_mismatches(selection.data_dir, manifest)
     if mismatches:
         raise PackRefused(
             f"the knowledge at {selection.data_dir} does not match its manifest "
-            f"({mismatches[0]}); in a source checkout run "
-            "`.venv/bin/python scripts/gen_manifest.py`"
+            f"({mismatches[0]}); {manifest_fix(selection.source)}"
         )
     return manifest, pack_bytes(selection.data_dir, manifest, sign_with=key)
 

@@ -95,7 +95,12 @@ def verify_knowledge(data_dir: Path) -> VerifyReport:
         raise KnowledgeError(f"knowledge data directory not found: {data_dir}")
     problems = Problems(data_dir)
     core = read_knowledge(data_dir, problems)
-    verify_fingerprints(core.fingerprint_files, problems, _same_party(core.knowledge))
+    verify_fingerprints(
+        core.fingerprint_files,
+        problems,
+        _same_party(core.knowledge),
+        _restricted(core.knowledge),
+    )
     read_posture_knowledge(data_dir, problems, core.vendors)
     read_cloud_endpoints(data_dir, problems, core.vendors)
     read_grammars(data_dir, problems, core.knowledge, core.vendors)
@@ -107,9 +112,17 @@ def verify_knowledge(data_dir: Path) -> VerifyReport:
             problems.add(
                 name, "not a knowledge file provscan reads (misspelt name, or a leftover copy?)"
             )
-    checked = tuple(sorted({*files, *fingerprint_files(data_dir)}))
+    # The data files, as the manifest lists them: manifest.yaml is read, not counted.
+    checked = tuple(sorted({*files, *fingerprint_files(data_dir)} - {MANIFEST_FILE}))
     ordered = sorted(problems.items, key=lambda problem: (problem.file, problem.line))
     return VerifyReport(data_dir, checked, tuple(ordered))
+
+
+def _restricted(knowledge: Knowledge | None) -> Callable[[str], bool] | None:
+    """Whether a maker or brand belongs to a restricted family (the verdict rule's makers)."""
+    if knowledge is None:
+        return None
+    return lambda name: knowledge.family_of(name) is not None
 
 
 def _same_party(knowledge: Knowledge | None) -> Callable[[str, str], bool] | None:

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -16,11 +16,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.responses import Response
 
-from provscan.errors import StoreError, StoreRequestError
+from provscan.alerts.deliver import Deliverer
+from provscan.errors import KnowledgeError, StoreError, StoreRequestError
 from provscan.store.db import Store, StoreSettings, open_store
 from provscan.web import api, pages, sites
+from provscan.web.auth import CSRF_HEADER, ROLE_KEY, SAFE_METHODS, SESSION_COOKIE
 from provscan.web.scans import ScanJobs
-from provscan.web.security import SECURITY_HEADERS, BodyLimit, SecurityHeaders
+from provscan.web.security import SECURITY_HEADERS, BodyLimit, SecurityHeaders, refuse_nul
 
 log = logging.getLogger("provscan.web")
 
@@ -46,6 +48,8 @@ def create_app(
     central over the store (``provscan serve --broker``), started and stopped with the app."""
     store = open_store(store_url, settings)
     hub = central(store) if central is not None else None
+    #: Delivers pending events after an API scan or a case change, off the event loop.
+    alerts = Deliverer(store, name="provscan-web-alerts")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -54,6 +58,7 @@ def create_app(
         yield
         if hub is not None:
             hub.stop()
+        alerts.stop()
         store.close()
 
     app = FastAPI(
@@ -63,10 +68,12 @@ def create_app(
         docs_url=None,  # Swagger UI loads script from a CDN and needs inline script
         redoc_url=None,
         lifespan=lifespan,
+        dependencies=[Depends(refuse_nul)],  # no NUL in any text input, on every route
     )
     app.state.store = store
     app.state.tls = tls
-    app.state.scan_jobs = ScanJobs(store)
+    app.state.alerts = alerts
+    app.state.scan_jobs = ScanJobs(store, alerts)
     app.state.central = hub
     app.include_router(api.router)
     app.include_router(sites.router)
@@ -77,8 +84,14 @@ def create_app(
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         # No route, a wrong method, a refusal: JSON for the API, a page for a person.
+        if exc.status_code == 405:
+            others = {k: v for k, v in (exc.headers or {}).items() if k.lower() != "allow"}
+            exc.headers = {**others, "Allow": _allowed(request)}
         if _for_people(request):
-            return pages.error_page(request, exc.status_code, exc.detail)
+            answer = pages.error_page(request, exc.status_code, exc.detail)
+            if exc.headers:
+                answer.headers.update(exc.headers)
+            return answer
         return await http_exception_handler(request, exc)
 
     @app.exception_handler(StoreRequestError)
@@ -95,11 +108,30 @@ def create_app(
             return pages.error_page(request, 503)
         return JSONResponse({"detail": "the store could not answer"}, status_code=503)
 
+    @app.exception_handler(KnowledgeError)
+    async def knowledge_failed(request: Request, exc: KnowledgeError) -> Response:
+        # An installed pack changed on disk, or data that does not load: the server refuses
+        # to judge with it (decision 0011) and says so; the message names paths, so it
+        # stays in the log.
+        log.error("knowledge error on %s %s: %s", request.method, request.url.path, exc)
+        said = (
+            "the server's knowledge cannot be used (damaged or changed since it was "
+            "installed): an administrator runs `provscan knowledge status`"
+        )
+        if _for_people(request):
+            return pages.error_page(request, 503, said)
+        return JSONResponse({"detail": said}, status_code=503)
+
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         # The fields at fault, without echoing the input back.
+        # ``type`` too: the documented ValidationError schema requires it.
         problems = [
-            {"loc": list(error.get("loc", ())), "msg": error.get("msg", "")}
+            {
+                "loc": list(error.get("loc", ())),
+                "msg": error.get("msg", ""),
+                "type": error.get("type", ""),
+            }
             for error in exc.errors()
         ]
         return JSONResponse({"detail": problems}, status_code=422)
@@ -121,8 +153,109 @@ def create_app(
                 return answer
         return JSONResponse({"detail": "internal error"}, status_code=500, headers=SECURITY_HEADERS)
 
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+
     if allowed_hosts is not None:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders, tls=tls)
     return app
+
+
+def _allowed(request: Request) -> str:
+    """The ``Allow`` header of a 405: every method some route takes at this path (each
+    method of a path is its own route, so Starlette names only the first one's)."""
+    path = request.url.path
+    methods: set[str] = set()
+    for router in (api.router, sites.router, pages.router):
+        for candidate in router.routes:
+            pattern = getattr(candidate, "path_regex", None)
+            if pattern is not None and pattern.match(path):
+                methods.update(getattr(candidate, "methods", None) or ())
+    return ", ".join(sorted(methods))
+
+
+#: How a caller proves who they are, in the OpenAPI document.
+SECURITY_SCHEMES = {
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "an API token (`provscan users token NAME`)",
+    },
+    "cookie": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": SESSION_COOKIE,
+        "description": "the session cookie POST /api/v1/session sets",
+    },
+    "csrf": {
+        "type": "apiKey",
+        "in": "header",
+        "name": CSRF_HEADER,
+        "description": "the CSRF token POST /api/v1/session returns; with the cookie on "
+        "every state-changing request",
+    },
+}
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document with the security schemes, and on each operation the ways in: a
+    Bearer token, or the session cookie (with its CSRF token on a state-changing request);
+    none on logging in."""
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    from fastapi.openapi.utils import get_openapi
+
+    document = get_openapi(
+        title=app.title, version=app.version, summary=app.summary, routes=app.routes
+    )
+    document.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+    inputs: list[Any] = []
+    for methods in document.get("paths", {}).values():
+        for operation in methods.values():
+            if isinstance(operation, dict):
+                inputs += [operation.get("parameters", []), operation.get("requestBody", {})]
+    refs = {ref.rsplit("/", 1)[-1] for ref in _refs(inputs)}
+    schemas = document.get("components", {}).get("schemas", {})
+    _no_nul([inputs, [schemas[name] for name in sorted(refs) if name in schemas]])
+    for methods in document.get("paths", {}).values():
+        for method, operation in methods.items():
+            if not isinstance(operation, dict) or ROLE_KEY not in operation:
+                continue
+            cookie: dict[str, list[str]] = {"cookie": []}
+            if method.upper() not in SAFE_METHODS:
+                cookie["csrf"] = []
+            operation["security"] = [{"bearer": []}, cookie]
+    app.openapi_schema = document
+    return document
+
+
+#: Text without a NUL character: what every text input takes (:func:`refuse_nul`).
+NO_NUL = "^[^\\u0000]*$"
+
+
+def _refs(node: Any) -> set[str]:
+    """The ``$ref`` targets under ``node``."""
+    if isinstance(node, dict):
+        found = {node["$ref"]} if isinstance(node.get("$ref"), str) else set()
+        return found.union(*(_refs(value) for value in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_refs(value) for value in node))
+    return set()
+
+
+def _no_nul(node: Any) -> None:
+    """Document on every text schema a request sends (without a pattern or list of values of its own, and
+    not a file) that it takes no NUL character, as :func:`refuse_nul` enforces."""
+    if isinstance(node, dict):
+        if (
+            node.get("type") == "string"
+            and not {"pattern", "enum", "const"} & node.keys()
+            and node.get("format") not in ("binary", "date-time")
+        ):
+            node["pattern"] = NO_NUL
+        for value in node.values():
+            _no_nul(value)
+    elif isinstance(node, list):
+        for value in node:
+            _no_nul(value)
