@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import open_case_on
 from receivers import (
     LOOPBACK,
     free_port,
@@ -36,6 +37,8 @@ from provscan.store.events import Event
 from provscan.store.inventory import coverage_ranges
 
 GOLDEN = Path(__file__).parents[1] / "report" / "golden" / "scan_v1.json"
+#: When the overdue case of the transitions test was opened.
+OPENED_2019 = datetime(2019, 12, 1, tzinfo=UTC)
 
 
 def _document(scan_id: str, third_octet: int, *, hostile: str | None = None) -> ScanDocument:
@@ -380,16 +383,18 @@ def test_each_transition_reaches_each_sink_once(store: Store, tmp_path: Path) ->
         assert deliver_to(store, sender).delivered == 0
         # a case past due: one overdue event for each sink
         case = store.cases()[0]
-        store.update_case(case.id, actor="test", due="2020-01-01")
+        # (a case opened in 2019: the store refuses a due date before the opening)
+        open_case_on(normalise_db_arg(str(tmp_path / "events.db")), case.id, OPENED_2019)
+        store.update_case(case.id, actor="test", due="2020-01-01")  # a person's change
         store.record_overdue()
         store.record_overdue()
-        assert deliver_to(store, udp).delivered == 1
-        assert deliver_to(store, sender).delivered == 1
-        messages = received.wait_for(first + 1)
-    assert len(messages) == first + 1
-    assert parse_rfc5424(messages[-1]).msgid == "case.overdue"
+        assert deliver_to(store, udp).delivered == 2  # case.updated, then case.overdue once
+        assert deliver_to(store, sender).delivered == 2
+        messages = received.wait_for(first + 2)
+    assert len(messages) == first + 2
+    assert [parse_rfc5424(m).msgid for m in messages[-2:]] == ["case.updated", "case.overdue"]
     kinds = [json.loads(line)["kind"] for line in path.read_text().splitlines()]
-    assert kinds.count("case.overdue") == 1 and len(kinds) == first + 1
+    assert kinds.count("case.overdue") == 1 and len(kinds) == first + 2
 
 
 def test_the_interlock_refuses_a_receiver_outside_it(
@@ -435,10 +440,10 @@ def test_verified_and_reopened_cases_are_sent_once_each(tmp_path: Path) -> None:
         store.save_document(_later(base, "v-1", 1, slice(None)), coverage=cover)
         assert deliver_to(store, sender).ok
         (case,) = [c for c in store.cases() if c.subject == "restricted"]
-        store.update_case(case.id, actor="test", status="removed")
+        store.update_case(case.id, actor="test", status="removed")  # case.updated
         # a covering scan no longer sees the restricted camera: verified, one event
         store.save_document(_later(base, "v-2", 2, slice(1, None)), coverage=cover)
-        assert deliver_to(store, sender).delivered == 1
+        assert deliver_to(store, sender).delivered == 2
         # the camera is back: the case reopens, one event
         store.save_document(_later(base, "v-3", 3, slice(None)), coverage=cover)
         assert deliver_to(store, sender).delivered == 1
@@ -466,7 +471,9 @@ def test_a_large_event_over_udp_is_sent_compact(store: Store) -> None:
     assert len(message) <= 2048
     body = json.loads(parse_rfc5424(message).message)
     assert body["device"]["findings_omitted"] == 40
-    assert body["device"]["policies"] == [f"p{i:02d}" for i in range(40)]
+    # binding ones (none here: "use-ban" * 20 restricts nobody), and the others
+    assert body["device"]["policies"] == []
+    assert body["device"]["other_policies"] == [f"p{i:02d}" for i in range(40)]
     # over TCP the same event goes whole
     tcp = SyslogSender(SyslogSink(name="t", address=f"{LOOPBACK}:514", protocol="tcp"))
     assert len(json.loads(parse_rfc5424(tcp.message(big)).message)["device"]["findings"]) == 40

@@ -7,8 +7,10 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
+from helpers import open_case_on
 from pagetools import accessibility_problems, inline, page_log_in
 from webtools import GOLDEN, PASSWORD, TestClient
 
@@ -44,6 +46,8 @@ def board_url(tmp_path_factory: pytest.TempPathFactory) -> str:
                 from_contract(raw), site=site, coverage=coverage_ranges([f"192.0.{number}.0/24"])
             )
         for case_id in OVERDUE:
+            # opened in 2019 (the store refuses a due date before the opening)
+            open_case_on(url, case_id, datetime(2019, 12, 1, tzinfo=UTC))
             store.update_case(
                 case_id, actor="test", due="2020-01-0" + str(OVERDUE.index(case_id) + 1)
             )

@@ -355,16 +355,17 @@ def test_an_analyst_starts_a_scan_and_watches_it(client: TestClient, lab: Lab) -
     refused = client.post("/scans", data={"csrf_token": token, "targets": "8.8.8.8"})
     assert refused.status_code == 400 and "public" in refused.text
     assert "8.8.8.8" in refused.text  # the form keeps what was typed
-    started = client.post(
-        "/scans",
-        data={
-            "csrf_token": token,
-            "targets": "\n".join(d.address for d in devices),
-            "ports": ", ".join(str(p) for p in ports),
-            "site": "lab",
-        },
-        follow_redirects=False,
-    )
+    asked = {
+        "csrf_token": token,
+        "targets": "\n".join(d.address for d in devices),
+        "ports": ", ".join(str(p) for p in ports),
+        "site": "lab",
+    }
+    # a site nothing names yet is refused (a misspelt site would split the inventory) unless
+    # the person says it is a new one
+    unknown = client.post("/scans", data=asked, follow_redirects=False)
+    assert unknown.status_code == 404 and "tick &#34;a new site&#34;" in unknown.text
+    started = client.post("/scans", data={**asked, "new_site": "1"}, follow_redirects=False)
     assert started.status_code == 303, started.text
     job_url = started.headers["location"]
     assert job_url.startswith("/scans/jobs/")

@@ -104,3 +104,40 @@ def test_without_two_overlapping_scans_the_diff_page_explains(tmp_path: Path) ->
         assert "no two scans whose scopes overlap" in html
         assert "empty.db" not in html
         assert "No scan is stored yet." in _get(client, "/")
+
+
+def test_values_the_newer_scan_did_not_read_are_said_not_counted(tmp_path: Path) -> None:
+    from webtools import GOLDEN
+
+    from provscan.report.contract import from_contract
+    from provscan.store.inventory import coverage_ranges
+
+    # Given two scans of the same devices, the newer one reading no firmware and no model of
+    # the restricted camera
+    first = from_contract(GOLDEN.read_text(encoding="utf-8"))
+    raw = first.model_dump(mode="json")
+    raw["scan"]["id"], raw["scan"]["started_at"] = NEW, "2026-01-02T12:00:00Z"
+    raw["scan"]["finished_at"] = "2026-01-02T12:05:00Z"
+    camera = next(d for d in raw["devices"] if d["restricted"])
+    camera["firmware"] = camera["model"] = None
+    camera["vulnerabilities"] = []
+    url = normalise_db_arg(str(tmp_path / "diff.db"))
+    with open_store(url) as store:
+        for document in (first, from_contract(raw)):
+            store.save_document(document, coverage=coverage_ranges(["192.0.2.0/28"]))
+        store.accounts().add_user("viewer", "viewer", PASSWORD, actor="test", address="cli")
+        expected = store.diff(first.scan.id, NEW)
+    (unread,) = expected.not_read
+    assert {"firmware", "model", "vulnerabilities"} <= set(unread["fields"])
+    with TestClient(create_app(url), raise_server_exceptions=False) as client:
+        page_log_in(client, "viewer")
+        html = _get(client, "/diff")
+    summary = re.search(r'<p id="diff-summary">(.*?)</p>', html, re.S)
+    assert summary is not None
+    text = " ".join(re.sub(r"<[^>]+>", "", summary.group(1)).split())
+    # Then nothing changed, and the page says what was not read
+    assert "0 changed" in text and expected.changed == ()
+    assert (
+        f"1 seen by the newer scan without values the older read "
+        f"({', '.join(sorted(unread['fields']))}): not read, not counted as changes"
+    ) in text

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from provscan import __version__
+from provscan.model import binding_policies
 from provscan.store.events import Event
 
 BodyFormat = Literal["json", "cef"]
@@ -22,6 +23,7 @@ SYSLOG_SEVERITY = {
     "case.reopened": 4,  # warning: a device thought removed is back
     "case.overdue": 4,  # warning
     "case.verified": 6,  # informational
+    "case.updated": 6,  # informational: a person changed it
 }
 #: CEF signature id, severity (0-10) and name of each event kind.
 CEF_SIGNATURES = {
@@ -30,6 +32,7 @@ CEF_SIGNATURES = {
     "case.reopened": ("1003", 8, "Remediation case reopened: device seen again"),
     "case.overdue": ("1004", 6, "Remediation case overdue"),
     "case.verified": ("1005", 2, "Remediation case verified"),
+    "case.updated": ("1006", 2, "Remediation case changed by a person"),
 }
 APP_NAME = "provscan"
 #: provscan has no IANA enterprise number; 32473 is the one RFC 5612 reserves for
@@ -42,13 +45,20 @@ BOM = "\ufeff".encode()
 MAX_DATAGRAM = 2048
 
 
+def _findings(device: dict[str, Any]) -> list[dict[str, Any]]:
+    return [f for f in device.get("findings") or [] if isinstance(f, dict) and f.get("policy")]
+
+
 def json_body(event: Event, *, compact: bool = False) -> str:
-    """The event as one JSON object on one line (``compact``: findings counted, not listed)."""
+    """The event as one JSON object on one line (each finding names its ``measure``);
+    ``compact``: findings counted, not listed, with the device's ``policies`` (those binding
+    the user, as the CSV export's column) and ``other_policies`` instead."""
     document = event.to_json()
     if compact and isinstance(document.get("device"), dict):
         device = dict(document["device"])
-        findings = device.pop("findings", []) or []
-        device["policies"] = sorted({str(f.get("policy")) for f in findings if isinstance(f, dict)})
+        findings = _findings(device)
+        device["policies"], device["other_policies"] = binding_policies(findings)
+        device.pop("findings", None)
         device["findings_omitted"] = len(findings)
         document["device"] = device
     return json.dumps(document, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
@@ -94,22 +104,29 @@ def cef_body(event: Event) -> str:
             extension += [("c6a2", ip), ("c6a2Label", "deviceAddress")]
     if device.get("mac"):
         extension.append(("smac", device["mac"]))
-    findings = device.get("findings") or []
-    policies = sorted({str(f.get("policy")) for f in findings if isinstance(f, dict)})
+    binding, others = binding_policies(_findings(device))
+    # Every custom field as its pair (key, and keyLabel naming it): cs1-cs6 are taken, so
+    # the brand and the policies that name the device without binding the user go in the
+    # other labelled strings CEF defines, flexString1 and flexString2.
     custom: list[tuple[str, str, object]] = [
         ("cs1", "deviceId", event.device_id),
         ("cs2", "manufacturer", device.get("manufacturer")),
         ("cs3", "model", device.get("model")),
-        ("cs4", "policies", ",".join(policies) if policies else None),
+        ("cs4", "policies", ",".join(binding) if binding else None),  # binding the user
         ("cs5", "caseStatus", case.get("status")),
         ("cs6", "site", device.get("site")),
         ("cn1", "caseId", event.case_id),
+        ("flexString1", "brand", device.get("brand")),
+        ("flexString2", "otherPolicies", ",".join(others) if others else None),
     ]
     for key, label, value in custom:
         if value not in (None, ""):
             extension += [(key, value), (f"{key}Label", label)]
-    if device.get("brand"):
-        extension.append(("deviceCustomString", device["brand"]))  # a free extension key
+    change: dict[str, Any] = dict(event.payload.get("change") or {})
+    if change.get("actor"):  # case.updated: who changed it, and what
+        extension.append(("suser", change["actor"]))
+        changed = ",".join(sorted(change.get("changes") or {})) or change.get("action")
+        extension.append(("msg", f"changed: {changed}"))
     due = _due_millis(case.get("due"))
     if due is not None:
         extension += [("flexDate1", due), ("flexDate1Label", "caseDue")]

@@ -24,6 +24,7 @@ from kombu.connection import Connection
 from kombu.messaging import Producer
 from kombu.mixins import ConsumerMixin
 
+from provscan.alerts.deliver import Deliverer
 from provscan.errors import ProvscanError, StoreError
 from provscan.report.contract import from_contract
 from provscan.sensors.beat import next_run
@@ -154,6 +155,8 @@ class Central:
         self._said_lock = threading.Lock()
         #: sensor name -> (the process its newest heartbeat names, when, the one before)
         self._instances: dict[str, tuple[str, float, str]] = {}
+        #: Sends the events of each stored result to the alert sinks (off the ingest thread).
+        self.alerts = Deliverer(store, name="provscan-central-alerts")
 
     def say(self, key: str, message: str, *args: Any) -> bool:
         """Log a warning at most once per SAY_AGAIN_SECONDS for ``key`` (a site, a sensor);
@@ -363,6 +366,7 @@ class Central:
             try:
                 self.store.save_document(document, site=site, coverage=coverage)
                 stored = True
+                self.alerts.kick()  # its events to the sinks, as after every stored scan
             except StoreError:
                 if not self.store.has_scan(job_id):  # not a twin saved meanwhile: a failure
                     raise
@@ -491,6 +495,7 @@ class Central:
             beat.join(timeout=10)  # a beat thread that died at start is not waited for
         if self._consumer is not None:
             self._consumer.connection.release()
+        self.alerts.stop()
 
 
 def _job_covers(

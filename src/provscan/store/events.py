@@ -3,7 +3,9 @@
 An event is appended in the same transaction as the inventory or case change it reports, so
 an event exists exactly when its change does: a new restricted device (``device.restricted``),
 a case opened, reopened or verified (``case.opened``, ``case.reopened``, ``case.verified``),
-and a case past its due date (``case.overdue``, once per due date). Senders (syslog, file,
+a person's change to a case's status, owner or due date, or a note (``case.updated``, with
+who changed what in ``change``), and a case past its due date (``case.overdue``, once per
+due date). Senders (syslog, file,
 webhook) read the events after their sink's cursor and move the cursor only after a receiver
 took them, so a receiver that is down loses nothing and each event reaches each sink once.
 """
@@ -26,7 +28,14 @@ from provscan.store.models import (
     SinkCursorRow,
 )
 
-KINDS = ("device.restricted", "case.opened", "case.reopened", "case.overdue", "case.verified")
+KINDS = (
+    "device.restricted",
+    "case.opened",
+    "case.reopened",
+    "case.overdue",
+    "case.verified",
+    "case.updated",
+)
 OVERDUE_ACTION = "overdue"
 
 
@@ -86,9 +95,11 @@ def entry(
     device: InventoryRow | None = None,
     case: CaseRow | None = None,
     scan_id: str | None = None,
+    change: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The ``events`` row of an event, as column values (:func:`append` adds it; the many
-    events of a scan are written together with one insert)."""
+    events of a scan are written together with one insert). ``change``: a person's change
+    to a case (``case.updated``): ``actor``, ``changes`` (field -> [before, after]), ``note``."""
     if kind not in KINDS:
         raise ValueError(f"unknown event kind {kind!r}")
     payload: dict[str, Any] = {}
@@ -96,6 +107,8 @@ def entry(
         payload["device"] = device_payload(device)
     if case is not None:
         payload["case"] = case_payload(case)
+    if change is not None:
+        payload["change"] = change
     return {
         "at": when,
         "kind": kind,
@@ -114,8 +127,11 @@ def append(
     device: InventoryRow | None = None,
     case: CaseRow | None = None,
     scan_id: str | None = None,
+    change: dict[str, Any] | None = None,
 ) -> None:
-    session.add(EventRow(**entry(kind, when, device=device, case=case, scan_id=scan_id)))
+    session.add(
+        EventRow(**entry(kind, when, device=device, case=case, scan_id=scan_id, change=change))
+    )
 
 
 def record_overdue(session: Session, now: datetime | None = None) -> int:

@@ -334,13 +334,20 @@ class Accounts:
             return refusal_entry(session, actor, action, address, target, detail)
 
     def audit_log(
-        self, limit: int = 200, before: int | None = None, *, refusals: bool = False
+        self,
+        limit: int = 200,
+        before: int | None = None,
+        *,
+        refusals: bool = False,
+        since: datetime | None = None,
     ) -> list[dict[str, Any]]:
         """The newest entries first (``before``: only entries older than that id;
-        ``refusals``: only refused attempts)."""
+        ``refusals``: only refused attempts; ``since``: only entries at or after it)."""
         query = select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)
         if before is not None:
             query = query.where(AuditRow.id < before)
+        if since is not None:
+            query = query.where(AuditRow.at >= since)
         if refusals:
             query = query.where(AuditRow.action.in_((*REFUSALS, SUPPRESSED)))
         with self._reading("the audit log") as session:

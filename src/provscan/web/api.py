@@ -6,6 +6,7 @@ import asyncio
 import io
 import json
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import (
@@ -23,13 +24,15 @@ from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.config import JsonDict
 
 from provscan.errors import ProvscanError, StoreError, StoreRequestError
 from provscan.report.contract import VERDICTS
 from provscan.screening.verdict import ScreenRow
+from provscan.store.cases import SETTABLE
 from provscan.store.cases import STATES as CASE_STATES
 from provscan.store.inventory import STATUSES
-from provscan.store.pages import MAX_PAGE, PageFilters
+from provscan.store.pages import MAX_PAGE, SORTS, PageFilters
 from provscan.store.users import LoginRefused
 from provscan.web.auth import (
     ROLE_KEY,
@@ -77,6 +80,38 @@ SSE_POLL_SECONDS = 0.2
 MAX_LOOKUP_TEXT = 500
 
 router = APIRouter(prefix=PREFIX)
+
+
+def _pattern(regex: str) -> Callable[[dict[str, Any]], None]:
+    """The OpenAPI schema of a text that matches ``regex`` (checked by the route or the
+    store, whose 400 says what was wrong)."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        for part in schema.get("anyOf", [schema]):
+            if part.get("type") == "string":
+                part["pattern"] = regex
+
+    return extra
+
+
+def _date_time(schema: dict[str, Any]) -> None:
+    for part in schema.get("anyOf", [schema]):
+        if part.get("type") == "string":
+            part["format"] = "date-time"
+
+
+_DATE_TIME = _date_time
+
+
+def _number_cursor(schema: dict[str, Any]) -> None:
+    """The cursor of a page of cases or audit entries (the number of the last one before
+    it), documented as such; another text is a 400 (not a cursor this server gave out)."""
+    for part in schema.get("anyOf", [schema]):
+        if part.get("type") == "string":
+            part["pattern"] = "^[0-9]{0,10}$"  # empty: the first page
+
+
+_NUMBER_CURSOR = _number_cursor
 Caller = Annotated[Principal, Depends(principal)]
 #: Case numbers are database integers (an out-of-range one would reach the driver).
 CaseId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
@@ -122,9 +157,26 @@ def route(method: str, path: str, role: str, **options: Any) -> Callable[[Any], 
     )
 
 
+#: The command line's syntax that messages from below name, as the API says it.
+_API_WORDS = (
+    ("unknown organisation type(s) for --as:", "unknown organisation type(s) for acting_as:"),
+    ("; see `provscan policies --as-types`", ""),
+    ("name them: provscan diff OLD NEW", "name them: ?old=SCAN_ID&new=SCAN_ID"),
+    ("no scan was stored with --site", "no scan was stored with a site"),
+)
+
+
+def api_words(text: str) -> str:
+    """A message with the command line's options it names put in the API's terms."""
+    for cli, web in _API_WORDS:
+        text = text.replace(cli, web)
+    return text
+
+
 def _said(exc: Exception, request: Request | None) -> str:
-    """The store's message without the database it names (a file path on the server)."""
-    return store_message(exc, request) if request is not None else str(exc)
+    """The store's message without the database it names (a file path on the server), in
+    the API's words (:func:`api_words`)."""
+    return api_words(store_message(exc, request) if request is not None else str(exc))
 
 
 def _not_found(exc: StoreRequestError, request: Request) -> HTTPException:
@@ -156,6 +208,7 @@ _LOGIN_BODY = {
     response_model=None,
     responses={
         **ok(SessionOut, text="logged in: the user and the CSRF token"),
+        400: {"model": Problem, "description": "the body is not JSON, or a text holds NUL"},
         401: {"model": Problem, "description": "wrong name or password"},
         415: {"model": Problem, "description": "the body is not JSON"},
         422: {"model": Problem, "description": "no name or password sent"},
@@ -173,8 +226,11 @@ async def log_in(request: Request, response: Response) -> dict[str, Any]:
         raise HTTPException(415, "send the name and password as JSON")
     try:
         raw: Any = await request.json()
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than it can be read
+        raise HTTPException(400, "the body is not JSON that can be read") from None
+    try:
         login = Login.model_validate(raw)
-    except (ValidationError, ValueError) as exc:
+    except ValidationError as exc:
         raise HTTPException(422, "send a name and a password") from exc
     accounts = store_of(request).accounts()
     address = client_address(request)
@@ -227,12 +283,30 @@ def list_scans(
     return {"scans": [s.to_json() for s in store_of(request).scans(limit)]}
 
 
+def _policy_ids(schema: dict[str, Any]) -> None:
+    """A list of policy ids: each one of the knowledge base's (``GET /policies``)."""
+    from provscan.screening.run import default_knowledge
+
+    for part in schema.get("anyOf", [schema]):
+        if part.get("type") == "array":
+            part["items"] = {"type": "string", "enum": list(default_knowledge().policies)}
+
+
+#: A scan (the default kind) names at least one target (``targets`` required); a pcap or
+#: discover job need not (a 400 says so otherwise).
+_SCAN_NEEDS_TARGETS: JsonDict = {
+    "if": {"properties": {"kind": {"const": "scan"}}},
+    "then": {"required": ["targets"], "properties": {"targets": {"minItems": 1}}},
+}
+
+
 class StartScan(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_SCAN_NEEDS_TARGETS)
     #: ``scan``; with a ``site``, also ``pcap`` (captures on the site's sensor) or
     #: ``discover`` (multicast on the sensor's interface, or unicast to ``targets``).
     kind: Literal["scan", "pcap", "discover"] = "scan"
-    #: Addresses, networks (CIDR) or ranges; no host names, no @files. A scan needs one.
+    #: Addresses, networks (CIDR) or ranges; no host names, no @files. A scan needs one
+    #: (required for it in the OpenAPI document); a pcap job needs none.
     targets: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
         default_factory=list, max_length=64
     )
@@ -240,9 +314,13 @@ class StartScan(BaseModel):
         default=None, min_length=1, max_length=1000
     )
     policies: list[Annotated[str, Field(max_length=64)]] | None = Field(
-        default=None, max_length=100
+        default=None, max_length=100, json_schema_extra=_policy_ids
     )
     site: str | None = Field(default=None, max_length=200)
+    #: A ``site`` nothing in the store names yet (no stored scan, device, sensor or schedule)
+    #: is refused (404, with the known ones) unless this is true: a misspelt site would be a
+    #: second site with the same devices (``provscan schedule add --new-site``).
+    new_site: bool = False
     #: pcap: the captures, by their paths under the sensor's ``--captures`` directory.
     captures: list[Annotated[str, Field(min_length=1, max_length=255)]] = Field(
         default_factory=list, max_length=64
@@ -262,6 +340,8 @@ def start_scan(caller: Caller, request: Request, start: StartScan) -> dict[str, 
     from provscan.web.scans import ScanBusy, ScanRefused
 
     _, _, org_types = _judging(start.policies, None)
+    if start.site is not None and not start.new_site:
+        _known_scan_site(request, start.site)
     central = getattr(request.app.state, "central", None)
     if start.site is not None and central is not None:
         return _send_to_site(caller, request, start, org_types)  # the site's sensor scans
@@ -293,6 +373,24 @@ def start_scan(caller: Caller, request: Request, start: StartScan) -> dict[str, 
     result: dict[str, Any] = job.to_json()
     result["events_url"] = f"{PREFIX}/scans/jobs/{job.id}/events"
     return result
+
+
+def _known_scan_site(request: Request, site: str) -> None:
+    """404 for a site a scan is sent to that nothing in the store names (no stored scan or
+    device, no sensor, schedule or job), the known ones listed, unless ``new_site``."""
+    store = store_of(request)
+    fleet = store.fleet()
+    if site in store.sites() or fleet.site_known(site):
+        return
+    known = sorted({row["name"] for row in fleet.sites()} | set(store.sites()))
+    listed = ", ".join(known[:20]) + (f" … ({len(known)} in all)" if len(known) > 20 else "")
+    said = f"known sites: {listed}" if known else "no site is known yet"
+    same = [name for name in known if name.casefold() == site.casefold()]
+    hint = f" (site names are case-sensitive: did you mean {same[0]!r}?)" if same else ""
+    raise HTTPException(
+        404,
+        f'no site {site!r}: {said}{hint}; send "new_site": true to start a new site',
+    )
 
 
 def _send_to_site(
@@ -415,10 +513,24 @@ def dashboard(request: Request) -> dict[str, Any]:
     return counts
 
 
+def _one_of(values: list[str]) -> Callable[[dict[str, Any]], None]:
+    """The OpenAPI schema of a text parameter that takes one of ``values`` (or nothing):
+    the enum on the string, not beside a ``null`` it would exclude."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        for part in schema.get("anyOf", [schema]):
+            if part.get("type") == "string":
+                part["enum"] = list(values)
+                part.pop("maxLength", None)
+
+    return extra
+
+
 #: Values a filter takes, listed in the OpenAPI document (the store checks them: an unknown
 #: one is a 400 that names them, as an unknown ``sort`` is).
-_VERDICT_VALUES = {"enum": list(VERDICTS)}
-_STATUS_VALUES = {"enum": list(STATUSES)}
+_VERDICT_VALUES = _one_of(list(VERDICTS))
+_STATUS_VALUES = _one_of(list(STATUSES))
+_SORT_VALUES = _one_of([order for name in SORTS for order in (name, f"-{name}")])
 
 
 def _known_site(request: Request, site: str | None) -> None:
@@ -430,8 +542,7 @@ def _known_site(request: Request, site: str | None) -> None:
         raise _not_found(exc, request) from None
 
 
-@route("GET", "/devices", "viewer", responses=ok(DevicePage))
-def list_devices(
+def device_filters(
     request: Request,
     restricted: bool | None = None,
     verdict: Annotated[str | None, Query(max_length=16, json_schema_extra=_VERDICT_VALUES)] = None,
@@ -439,31 +550,97 @@ def list_devices(
     status: Annotated[str | None, Query(max_length=16, json_schema_extra=_STATUS_VALUES)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     maker: Annotated[str | None, Query(max_length=200)] = None,
-    sort: Annotated[str, Query(max_length=16)] = "site",
+    brand: Annotated[str | None, Query(max_length=200)] = None,
+    family: Annotated[str | None, Query(max_length=200)] = None,
+    sort: Annotated[str, Query(max_length=16, json_schema_extra=_SORT_VALUES)] = "site",
+) -> PageFilters:
+    """The filters of ``/devices`` and ``/devices/export`` (a dependency of both): a site no
+    stored scan names is a 404."""
+    _known_site(request, site)
+    return PageFilters(
+        restricted=restricted,
+        site=site,
+        status=status,
+        q=q or None,
+        manufacturer=maker,
+        brand=brand,
+        family=family,
+        sort=sort,
+        verdict=verdict,
+    )
+
+
+DeviceFilters = Annotated[PageFilters, Depends(device_filters)]
+
+
+@route("GET", "/devices", "viewer", responses=ok(DevicePage))
+def list_devices(
+    request: Request,
+    filters: DeviceFilters,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> dict[str, Any]:
     """Inventory devices (the inventory JSON objects), a page at a time; ``next`` is the
     cursor of the following page, null on the last. ``verdict``: restricted, review,
     unknown or clear (the newest sighting's, as ``provscan inventory`` shows it); ``site``:
-    one that a stored scan named (404 otherwise, with the known ones). ``sort``: site
+    one that a stored scan named (404 otherwise, with the known ones). ``maker``: the
+    manufacturer, ``brand``: the brand on the label (LTS, Lorex), ``family``: the corporate
+    family (hikvision, dahua), each the whole value, in any case; makers are open-ended, so
+    one the inventory does not hold is an empty page, not an error. ``sort``: site
     (default), ip, maker, model or status, ``-name`` to reverse; a cursor holds for the
     order it was made in."""
-    _known_site(request, site)
-    filters = PageFilters(
-        restricted=restricted,
-        site=site,
-        status=status,
-        q=q or None,
-        manufacturer=maker,
-        sort=sort,
-        verdict=verdict,
-    )
     try:
         devices, after = store_of(request).inventory_page(cursor or None, limit, filters)
     except StoreRequestError as exc:
         raise HTTPException(400, _said(exc, request)) from None
     return {"devices": devices, "next": after}
+
+
+_EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
+
+
+@route(
+    "GET",
+    "/devices/export",
+    "viewer",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"text/csv": {}, "application/json": {}},
+            "description": "every device the filters match, as a download",
+        }
+    },
+)
+def export_devices(
+    request: Request,
+    filters: DeviceFilters,
+    format: Literal["csv", "json"] = "csv",  # the console export's parameter name
+) -> Response:
+    """Every device the filters match (those of ``/devices``), as the console's export:
+    CSV (the inventory columns: ``policies`` binding the user, ``other_policies``) or JSON
+    (``{"devices": [...], "next": null}``)."""
+    from provscan.compliance.render import INVENTORY_COLUMNS, csv_text, inventory_csv_rows
+
+    store = store_of(request)
+    found: list[dict[str, Any]] = []
+    after: str | None = None
+    try:
+        while True:
+            page, after = store.inventory_page(after, MAX_PAGE, filters)
+            found += page
+            if after is None:
+                break
+    except StoreRequestError as exc:
+        raise HTTPException(400, _said(exc, request)) from None
+    if format == "csv":
+        body = csv_text(INVENTORY_COLUMNS, inventory_csv_rows(found)).encode("utf-8")
+    else:
+        body = json.dumps({"devices": found, "next": None}, ensure_ascii=False).encode("utf-8")
+    return Response(
+        body,
+        media_type=_EXPORT_TYPES[format],
+        headers={"content-disposition": f'attachment; filename="provscan-devices.{format}"'},
+    )
 
 
 @route("GET", "/devices/{device_id}", "viewer", responses=ok(DeviceDetail))
@@ -498,7 +675,7 @@ def get_diff(
 # --- cases -------------------------------------------------------------------------------
 
 
-_CASE_STATUS_VALUES = {"enum": ["active", *CASE_STATES]}
+_CASE_STATUS_VALUES = _one_of(["active", *CASE_STATES])
 
 
 @route("GET", "/cases", "viewer", responses=ok(CaseList))
@@ -511,7 +688,7 @@ def list_cases(
     site: Annotated[str | None, Query(max_length=200)] = None,
     overdue: bool = False,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-    cursor: Annotated[str | None, Query(max_length=20)] = None,
+    cursor: Annotated[str | None, Query(max_length=20, json_schema_extra=_NUMBER_CURSOR)] = None,
 ) -> dict[str, Any]:
     """Cases by number, a page at a time; ``next`` is the cursor of the following page, null
     on the last. ``status``: a case state, or ``active`` (every state but verified);
@@ -553,10 +730,17 @@ def get_case(request: Request, case_id: CaseId) -> dict[str, Any]:
 
 
 class CaseChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    status: str | None = Field(default=None, max_length=16)
+    #: At least one field: an empty change is refused (400, "nothing to change").
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+    status: str | None = Field(
+        default=None, max_length=16, json_schema_extra=_one_of(list(SETTABLE))
+    )
+    #: ``""`` clears the owner.
     owner: str | None = Field(default=None, max_length=200)
-    due: str | None = Field(default=None, max_length=10)
+    #: YYYY-MM-DD (another text is a 400 that says so).
+    due: str | None = Field(
+        default=None, max_length=10, json_schema_extra=_pattern(r"^\d{4}-\d{2}-\d{2}$")
+    )
     note: str | None = Field(default=None, max_length=4000)
 
 
@@ -569,9 +753,10 @@ class CaseChanged(CaseOut):
 def change_case(
     caller: Caller, request: Request, case_id: CaseId, change: CaseChange
 ) -> dict[str, Any]:
-    """Change a case's status, owner, due date or add a note (audited). A due date before
-    the case was opened is refused (400); a past one after it is accepted, with a
-    ``warning`` that the case is overdue."""
+    """Change a case's status, owner (``""`` clears it), due date or add a note (audited;
+    a ``case.updated`` event goes to the alert sinks). A due date before the case was
+    opened is refused (400); a past one after it is accepted, with a ``warning`` that the
+    case is overdue."""
     from provscan.compliance.render import case_json
 
     store = store_of(request)
@@ -588,10 +773,10 @@ def change_case(
             due=change.due,
             note=change.note,
             address=client_address(request),  # audited in the change's transaction
-            due_from_opening=True,  # the command line's rule
         )
     except StoreRequestError as exc:
         raise HTTPException(400, _said(exc, request)) from None
+    request.app.state.alerts.kick()  # its case.updated event to the sinks, off this request
     answer = case_json(case)
     if change.due is not None and case.overdue:
         answer["warning"] = f"case {case.id} is overdue: its due date {case.due} has passed"
@@ -604,7 +789,7 @@ def change_case(
 class LookupRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str = Field(min_length=1, max_length=MAX_LOOKUP_TEXT)
-    policies: list[str] | None = None
+    policies: list[str] | None = Field(default=None, json_schema_extra=_policy_ids)
     #: Org types (``ca:federal-institution``); default: the config file's ``[organisation] as``.
     acting_as: list[str] | None = None
 
@@ -815,6 +1000,31 @@ def remove_user(caller: Caller, request: Request, name: UserName) -> dict[str, A
 
 
 @route("GET", "/audit", "admin", responses=ok(AuditLog))
-def audit(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> dict[str, Any]:
-    """The audit log, newest first."""
-    return {"entries": store_of(request).accounts().audit_log(limit)}
+def audit(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    cursor: Annotated[str | None, Query(max_length=20, json_schema_extra=_NUMBER_CURSOR)] = None,
+    since: Annotated[str | None, Query(max_length=40, json_schema_extra=_DATE_TIME)] = None,
+) -> dict[str, Any]:
+    """The audit log, newest first, a page at a time: ``next`` is the cursor of the
+    following (older) page, null on the last. ``since`` (ISO 8601 time, with a zone or UTC):
+    only entries at or after it."""
+    after = None
+    if since is not None:
+        try:
+            after = datetime.fromisoformat(since)
+        except ValueError:
+            raise HTTPException(400, f"since is an ISO 8601 time, not {since!r}") from None
+        # a time without a zone is UTC, as the log's are
+        after = (after if after.tzinfo else after.replace(tzinfo=UTC)).astimezone(UTC)
+    before = None
+    if cursor:
+        if not cursor.isdigit() or len(cursor) > 10:
+            raise HTTPException(400, "not a cursor this server gave out")
+        before = int(cursor)
+    found = store_of(request).accounts().audit_log(limit + 1, before, since=after)
+    page = found[:limit]
+    return {
+        "entries": page,
+        "next": str(page[-1]["id"]) if len(found) > limit else None,
+    }

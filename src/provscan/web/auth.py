@@ -4,6 +4,7 @@ state-changing request), and whether their role allows the route."""
 from __future__ import annotations
 
 import hmac
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated
@@ -138,8 +139,9 @@ def _query_names(route: APIRoute) -> frozenset[str]:
 
 
 def known_query(request: Request) -> None:
-    """Refuse (400) a query parameter the route does not take: a misspelt or unsupported
-    filter must not read as "no filter" and answer every row."""
+    """Refuse (400) a query parameter the route does not take, or one given twice (every
+    parameter takes one value): a misspelt or unsupported filter must not read as "no
+    filter" and answer every row, nor ``?verdict=restricted&verdict=clear`` as one of them."""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return
@@ -150,4 +152,11 @@ def known_query(request: Request) -> None:
         names = ", ".join(repr(name[:40]) for name in unknown[:5])
         raise HTTPException(
             400, f"unknown query parameter{'s' if len(unknown) > 1 else ''} {names}: {takes}"
+        )
+    given = Counter(name for name, _ in request.query_params.multi_items())
+    repeated = sorted(name for name, times in given.items() if times > 1)
+    if repeated:
+        names = ", ".join(repr(name[:40]) for name in repeated[:5])
+        raise HTTPException(
+            400, f"query parameter {names} given more than once: each takes one value"
         )

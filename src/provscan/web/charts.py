@@ -20,6 +20,11 @@ TREND_POINTS = 60
 WIDTH, HEIGHT = 720, 260
 #: Room for the axis labels: left, right, top, bottom.
 LEFT, RIGHT, TOP, BOTTOM = 80, 16, 16, 44
+#: The *now* point's own place at the right end, this far after the newest scan's: it is no
+#: scan (its time is the last change since the newest one, often seconds later), so it is not
+#: put on the scans' time axis, and its "now" label never runs into the newest scan's date,
+#: even at a phone's width (the labels' 22px there).
+NOW_SLOT = 72
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,8 @@ class Line:
     key: str
     label: str
     points: tuple[tuple[float, float], ...]
+    #: Whether the last point is the *now* point (drawn as an open mark).
+    now: bool = False
 
     @property
     def path(self) -> str:
@@ -42,6 +49,9 @@ class Line:
 class Tick:
     position: float
     label: str
+    #: The label's classes: "first" (starts at the position), "last" (ends there), "" (centred);
+    #: "now": the now point's.
+    place: str = ""
 
 
 @dataclass(frozen=True)
@@ -105,10 +115,15 @@ SERIES = (
 
 
 def trend_chart(points: list[TrendPoint]) -> Chart | None:
-    """The chart of ``points`` (oldest first); None when there is nothing to draw."""
+    """The chart of ``points`` (oldest first, the last maybe the *now* point); None when
+    there is nothing to draw."""
     if not points:
         return None
+    now = points[-1] if points[-1].is_now and len(points) > 1 else None
+    scans = points[:-1] if now is not None else points
     left, top, right, bottom = LEFT, TOP, WIDTH - RIGHT, HEIGHT - BOTTOM
+    # the scans' time axis ends before the now point's place (:data:`NOW_SLOT`)
+    scans_right = right - NOW_SLOT if now is not None else right
     highest = max(
         (
             value
@@ -119,13 +134,15 @@ def trend_chart(points: list[TrendPoint]) -> Chart | None:
         default=0,
     )
     y_top = _nice_top(highest)
-    first, last = points[0].at, points[-1].at
+    first, last = scans[0].at, scans[-1].at
     span = (last - first).total_seconds()
 
-    def x_of(moment: datetime) -> float:
+    def x_of(point: TrendPoint) -> float:
+        if point is now:
+            return right
         if span <= 0:
-            return (left + right) / 2
-        return left + (moment - first).total_seconds() / span * (right - left)
+            return (left + scans_right) / 2
+        return left + (point.at - first).total_seconds() / span * (scans_right - left)
 
     def y_of(value: int) -> float:
         return bottom - value / y_top * (bottom - top)
@@ -133,12 +150,12 @@ def trend_chart(points: list[TrendPoint]) -> Chart | None:
     lines = []
     for key, label in SERIES:
         known = tuple(
-            (x_of(point.at), y_of(value))
+            (x_of(point), y_of(value))
             for point in points
             if (value := getattr(point, key)) is not None
         )
         if known:
-            lines.append(Line(key, label, known))
+            lines.append(Line(key, label, known, now=now is not None))
     halves = (0, y_top // 2, y_top) if y_top % 2 == 0 else (0, y_top)
     y_ticks = tuple(Tick(y_of(value), _count(value)) for value in halves)
     if span >= 2 * 86400:
@@ -147,9 +164,11 @@ def trend_chart(points: list[TrendPoint]) -> Chart | None:
         when = _stamp
     else:
         when = _seconds
-    x_ticks = [Tick(x_of(first), when(first))]
+    x_ticks = [Tick(x_of(scans[0]), when(first), "first" if span > 0 else "")]
     if span > 0:
-        x_ticks.append(Tick(x_of(last), when(last)))
+        x_ticks.append(Tick(x_of(scans[-1]), when(last), "last"))
+    if now is not None:
+        x_ticks.append(Tick(right, "now", "last now"))
     return Chart(
         WIDTH,
         HEIGHT,
@@ -163,6 +182,12 @@ def trend_chart(points: list[TrendPoint]) -> Chart | None:
 
 def _summary(points: list[TrendPoint]) -> str:
     first, last = points[0], points[-1]
+    if last.is_now and len(points) > 1:
+        return (
+            f"{_summary(points[:-1])} Then now (changes made since the newest scan, the last "
+            f"{_stamp(last.at)} UTC): restricted devices {last.restricted:,}, open cases "
+            f"{last.open_cases:,}, overdue {last.overdue_cases:,}, the totals above."
+        )
     if len(points) == 1:
         sentence = f"One point, {_stamp(first.at)} UTC: {first.restricted:,} restricted devices"
         if first.open_cases is not None:

@@ -410,7 +410,9 @@ def dashboard(request: Request) -> Response:
     store = store_of(request)
     devices, _ = store.inventory_page(None, DASHBOARD_DEVICES, PageFilters(restricted=True))
     pack = active_pack()
-    points, parties = store.trend(TREND_POINTS)
+    # ending on the headline's numbers (a now point when changes since the newest scan moved
+    # them), as the compliance report's trend does
+    points, parties = store.trend(TREND_POINTS, until_now=True)
     # The verdicts and their "binding" are the stored ones, judged at scan time for the party
     # each scan names (as the compliance report says); the console's own party judges only
     # the scans and screenings it starts.
@@ -667,7 +669,7 @@ def _device_answer(
     status: int = 200,
     failed_case: int | None = None,
 ) -> Response:
-    from provscan.model import RESTRICTING_FINDING_EFFECTS
+    from provscan.model import finding_restricts
     from provscan.policy.evaluate import REVIEW_NOTE_PREFIX
 
     try:
@@ -675,12 +677,7 @@ def _device_answer(
     except StoreRequestError:
         return _refused(request, visitor, 404, "There is no such device.")
     findings = document.get("findings") or list(device.findings)
-    binding = [
-        f
-        for f in findings
-        if (f.get("effect") or "restricts") in RESTRICTING_FINDING_EFFECTS
-        and f.get("binding") is not False
-    ]
+    binding = [f for f in findings if finding_restricts(f)]
     active = [case for case in cases if case.status != "verified"]
     # Why a device is to review, as the scan table says it under "To review".
     review_reasons = [
@@ -778,8 +775,8 @@ async def update_case(request: Request, case_id: str) -> Response:
     try:
         if too_long:
             raise StoreRequestError(f"the {too_long[0]} is longer than {limits[too_long[0]]}")
-        # The command line's rule: a due date before the case was opened is refused, a
-        # past one after it is accepted and said to make the case overdue.
+        # The store's rule: a due date before the case was opened is refused, a past one
+        # after it is accepted and said to make the case overdue.
         changed = await run_in_threadpool(
             lambda: store.update_case(
                 case.id,
@@ -789,7 +786,6 @@ async def update_case(request: Request, case_id: str) -> Response:
                 due=values["due"] or None,
                 note=values["note"] or None,
                 address=client_address(request),
-                due_from_opening=True,
             )
         )
     except StoreRequestError as exc:
@@ -804,6 +800,7 @@ async def update_case(request: Request, case_id: str) -> Response:
                 failed_case=case.id,
             )
         )
+    request.app.state.alerts.kick()  # its case.updated event to the sinks
     done = "case-overdue" if values["due"] and changed.overdue else "case"
     return _back(f"/devices/{_path_part(case.device_id)}", done, f"#case-{case.id}")
 
@@ -931,13 +928,14 @@ async def start_scan(request: Request) -> Response:
     if isinstance(posted, Response):
         return posted
     visitor, form = posted
-    asked = {name: _text(form, name, 5000) for name in ("targets", "ports", "site")}
+    asked = {name: _text(form, name, 5000) for name in ("targets", "ports", "site", "new_site")}
     try:
         ports = [int(port) for port in _split(asked["ports"])] or None
         start = StartScan(
             targets=_split(asked["targets"]),
             ports=ports,
             site=asked["site"] or None,
+            new_site=asked["new_site"] == "1",
         )
     except (ValueError, ValidationError):
         return await run_in_threadpool(
@@ -953,8 +951,10 @@ async def start_scan(request: Request) -> Response:
             api_start_scan, Principal(visitor.user, "session"), request, start
         )
     except HTTPException as exc:
+        # the API's unknown-site answer names its JSON field; a person ticks the box
+        said = str(exc.detail).replace('send "new_site": true', 'tick "a new site"')
         return await run_in_threadpool(
-            _scans_answer, request, visitor, str(exc.detail), exc.status_code, asked
+            _scans_answer, request, visitor, said, exc.status_code, asked
         )
     return RedirectResponse(f"/scans/jobs/{_path_part(job['id'])}", status_code=303)
 

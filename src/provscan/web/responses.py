@@ -228,6 +228,8 @@ class DiffOut(BaseModel):
     removed: list[dict[str, Any]]
     changed: list[ChangedDevice]
     not_covered: list[dict[str, Any]]
+    #: Devices seen by the newer scan without values the older read (not changes).
+    not_read: list[dict[str, Any]] = []
 
 
 class ScreenedRows(BaseModel):
@@ -268,3 +270,5 @@ class AuditEntry(BaseModel):
 
 class AuditLog(BaseModel):
     entries: list[AuditEntry]
+    #: The cursor of the next (older) page; null on the last.
+    next: str | None = None

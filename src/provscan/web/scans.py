@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from provscan.alerts.deliver import Deliverer
 from provscan.errors import ProvscanError, TargetError
 from provscan.events import ScanObserver
 from provscan.model import Device, ScanInfo, ScanResult
@@ -163,8 +164,10 @@ class ScanJobs:
     """The scans started through the API (in memory: a restart forgets running jobs, the
     stored scans stay)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, alerts: Deliverer | None = None) -> None:
         self.store = store
+        #: Sends each stored scan's events to the alert sinks (README "Alerts to the SIEM").
+        self.alerts = alerts if alerts is not None else Deliverer(store)
         self.jobs: dict[str, ScanJob] = {}
         self.lock = threading.Lock()
 
@@ -241,6 +244,7 @@ class ScanJobs:
             with job.lock:
                 job.state = "failed"
             return
+        self.alerts.kick()  # the pending events to every sink, as after a CLI scan
         with job.lock:
             job.scan_id = scan_id
         job.add("stored", scan_id=scan_id)

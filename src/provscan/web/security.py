@@ -1,7 +1,12 @@
-"""Headers every response carries, and the request-size limit, as plain ASGI middleware."""
+"""Headers every response carries, and the request-size limit, as plain ASGI middleware;
+and the one check of text input every route gets (no NUL character)."""
 
 from __future__ import annotations
 
+import re
+from urllib.parse import unquote_to_bytes
+
+from fastapi import HTTPException, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 #: No inline script or style anywhere, nothing framed, nothing sniffed, no referrer.
@@ -43,6 +48,37 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+#: The one answer to text input with a NUL character (PostgreSQL cannot store it in a text
+#: column, SQLite would compare it wrongly, and no name, note or address holds one).
+NUL_REFUSED = "text input must not contain a NUL character (\\u0000 or %00)"
+#: A JSON ``\u0000`` escape: after an even number of backslashes (``\\u0000`` is a
+#: backslash and the text ``u0000``).
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+#: Bodies read as text: JSON and HTML forms (an uploaded file is data, never checked).
+_TEXT_BODIES = ("application/json", "application/x-www-form-urlencoded")
+
+
+async def refuse_nul(request: Request) -> None:
+    """Refuse (400, :data:`NUL_REFUSED`) a request whose path, query string or text body
+    (JSON, a form) holds a NUL character: every route of the app, before it reads anything,
+    on every store alike (a dependency of the app, not of each route)."""
+    scope = request.scope
+    raw_path = scope.get("raw_path") or scope.get("path", "").encode("utf-8", "replace")
+    query = scope.get("query_string", b"")
+    if b"\x00" in unquote_to_bytes(raw_path) or b"\x00" in unquote_to_bytes(query):
+        raise HTTPException(400, NUL_REFUSED)
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if request.method in ("GET", "HEAD", "OPTIONS") or kind not in _TEXT_BODIES:
+        return
+    body = await request.body()  # kept: the route reads it again
+    if b"\x00" in body:
+        raise HTTPException(400, NUL_REFUSED)
+    if kind == "application/json" and b"u0000" in body and _JSON_NUL.search(body):
+        raise HTTPException(400, NUL_REFUSED)
+    if kind != "application/json" and b"\x00" in unquote_to_bytes(body.replace(b"+", b" ")):
+        raise HTTPException(400, NUL_REFUSED)
 
 
 class BodyLimit:

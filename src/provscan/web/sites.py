@@ -58,11 +58,26 @@ def _with_silence(sensor: dict[str, Any], now: datetime) -> dict[str, Any]:
 
 
 @_route("GET", "/sites", "viewer")
-def list_sites(request: Request) -> dict[str, Any]:
+def sites_api(request: Request) -> dict[str, Any]:
     """Each site: its sensors (last heartbeat, version, knowledge version, queue depth,
     silent since), how many of its scans are queued or running, its schedules, and whether
-    stored scans or inventory devices name it (``scanned``: a scan run with ``--site`` makes
-    a site as a sensor or a schedule does)."""
+    stored scans or inventory devices name it (``scanned``: a scan run with a site makes a
+    site as a sensor or a schedule does). ``sensors_state``: ``answering`` (a sensor
+    answers), ``silent`` (every sensor is silent) or ``none`` (the site never had a sensor);
+    ``silent`` is true or false for a site with sensors, null for one without."""
+    found = list_sites(request)
+    for site in found["sites"]:
+        if not site["sensors"]:
+            site["silent"] = None  # no sensor to be silent
+            site["sensors_state"] = "none"
+        else:
+            site["sensors_state"] = "silent" if site["silent"] else "answering"
+    return found
+
+
+def list_sites(request: Request) -> dict[str, Any]:
+    """The sites as :func:`sites_api` gives them, but ``silent`` true for a site without a
+    sensor too (as the console shows it: nothing answers for it)."""
     now = datetime.now(UTC)
     store = store_of(request)
     sites = store.fleet().sites()

@@ -19,11 +19,12 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import SESSION_DEVICES, TEST_LIMITS
+from helpers import SESSION_DEVICES, TEST_LIMITS, open_case_on
 from sqlalchemy import create_engine, text
 from webtools import PASSWORD
 
@@ -59,6 +60,7 @@ PATIENT_LIMITS = dataclasses.replace(
 )
 #: A case made overdue, so the dashboard's overdue number is not trivially zero.
 LONG_AGO = "2026-01-01"
+OPENED_LONG_AGO = datetime(2025, 12, 1, tzinfo=UTC)
 BY_ID = {device.id: device for device in SESSION_DEVICES}
 
 
@@ -143,6 +145,8 @@ def _fill(url: str, result: ScanResult) -> None:
     with open_store(url) as store:
         store.save(result, site=SITE, coverage=coverage_ranges([RANGE]))
         first = store.cases()[0]
+        # opened before its due date (the store refuses a due date before the opening)
+        open_case_on(url, first.id, OPENED_LONG_AGO)
         store.update_case(first.id, actor="test", due=LONG_AGO)
         accounts = store.accounts()
         for role in ROLES:

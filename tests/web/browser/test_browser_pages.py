@@ -343,7 +343,7 @@ def test_an_analyst_starts_a_scan_and_watches_it(
     page.get_by_role("link", name="Scans", exact=True).click()
     page.get_by_label("Targets").fill("\n".join(console.lab_addresses))
     page.get_by_label("Ports").fill(" ".join(str(port) for port in console.lab_ports))
-    page.get_by_label("Site").fill(console.site)
+    page.get_by_label("Site", exact=True).fill(console.site)
     screenshot("scan-form")
     page.get_by_role("button", name="Start scan").click()
     page.wait_for_url("**/scans/jobs/*")
