@@ -12,6 +12,7 @@ import sys
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import IO
 
@@ -150,3 +151,22 @@ def throwaway_postgres_database(prefix: str = "provscan_test") -> Iterator[str]:
             yield f"{POSTGRES_SERVER}/{name}"
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def open_case_on(url: str, case_id: int, when: datetime) -> None:
+    """Backdate the opening of case ``case_id`` in the store at ``url`` to ``when``, as a scan
+    that long ago would have opened it: the store refuses a due date before a case was
+    opened, so a test that needs an overdue case first makes it an old one."""
+    from sqlalchemy import create_engine, make_url, update
+
+    from provscan.store.models import CaseRow
+
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    engine = create_engine(parsed)
+    try:
+        with engine.begin() as connection:
+            connection.execute(update(CaseRow).where(CaseRow.id == case_id).values(opened_at=when))
+    finally:
+        engine.dispose()

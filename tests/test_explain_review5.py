@@ -265,7 +265,7 @@ def _before(path: Path, address: str, **where: str) -> tuple[str, str]:
     scan, entry, site, others = found
     assert entry is not None
     result = to_domain(
-        ScanDocument.model_construct(schema_version="1.6", scan=scan, devices=[entry])
+        ScanDocument.model_construct(schema_version="1.7", scan=scan, devices=[entry])
     )
     device, info = result.devices[0], result.info
     explained = build_explanation(

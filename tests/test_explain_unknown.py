@@ -249,7 +249,7 @@ def _inventory_export(path: Path) -> None:
             lambda path: path.write_text(
                 json.dumps({"schema_version": "2.0", "scan": {}, "devices": []})
             ),
-            "its schema version is 2.0; this provscan reads 1.2 to 1.6",
+            "its schema version is 2.0; this provscan reads 1.2 to 1.7",
         ),
         (
             lambda path: path.write_text("[1, 2]"),

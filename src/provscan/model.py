@@ -8,10 +8,11 @@ All are frozen dataclasses; JSON/DB shapes live in ``report`` and ``store``.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 #: Fields a fingerprint rule may assert about a device.
 CLAIM_FIELDS = ("manufacturer", "brand", "model", "firmware", "device_type", "serial", "mac")
@@ -111,6 +112,33 @@ RESTRICTING_FINDING_EFFECTS: frozenset[str] = frozenset(
 )
 
 
+def finding_restricts(finding: Mapping[str, Any]) -> bool:
+    """Whether a stored finding (a contract or inventory entry) restricts the device for the
+    user, as :attr:`Finding.restricts` says of the finding itself: a restricting effect (one
+    stored without an effect, from before effects were kept, counts as it was reported),
+    from a measure not known to leave the user unbound, with no ``condition`` the evidence
+    cannot settle (the UK statement's sensitive site, a kind or acquisition date not known).
+    The one definition for reports, exports, cases, tickets and the console."""
+    return (
+        str(finding.get("effect") or "restricts") in RESTRICTING_FINDING_EFFECTS
+        and finding.get("binding") is not False
+        and not finding.get("condition")
+    )
+
+
+def binding_policies(findings: Iterable[Mapping[str, Any]]) -> tuple[list[str], list[str]]:
+    """The policies that restrict a device for the user (a finding with a restricting effect
+    from a measure binding them; one stored without effect or binding, from before they were
+    kept, counts, as it was reported), and the other policies that name it: the CSV export's
+    policy columns and the alerts' policy fields, one definition."""
+    findings = list(findings)
+    restricting = dict.fromkeys(str(f["policy"]) for f in findings if finding_restricts(f))
+    others = dict.fromkeys(
+        str(f["policy"]) for f in findings if str(f["policy"]) not in restricting
+    )
+    return list(restricting), list(others)
+
+
 @dataclass(frozen=True)
 class Finding:
     policy: str
@@ -191,6 +219,13 @@ class Exposure:
     kind: str
     detail: str
     evidence: str = ""
+    #: The device's port the exposure is on (the login page's, RTSP's, telnet's, the factory
+    #: account's; for a UPnP mapping, the port the gateway forwards to); None when it is tied
+    #: to no port (a public address, a cloud contact seen in a capture).
+    port: int | None = None
+    #: The address of the host the exposure was observed on when that is not the device:
+    #: the gateway whose UPnP IGD mapping forwards to it. None: seen on the device itself.
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -203,6 +238,10 @@ class Remediation:
     priority: int = 3
     #: The concrete steps: the fixed version, the VLAN and firewall rules, the setting.
     detail: str = ""
+    #: What must hold for the advice to apply that the evidence does not establish ("made by
+    #: Hikvision": the advisory or end of support names a maker the evidence leaves open);
+    #: None when it applies to the device as identified. Conditional advice opens no case.
+    condition: str | None = None
 
 
 #: The note a passively seen address carries when its frames came only through another
@@ -240,7 +279,7 @@ class Device:
     device_type: str | None = None
     confidence: float = 0.0
     #: Other makers the evidence supports as well as ``manufacturer`` (set by attribution,
-    #: read by policy judging; not part of the scan contract). Restricted only if every one is.
+    #: read by policy judging; in the scan contract since 1.7). Restricted only if every one is.
     alternatives: tuple[MakerCandidate, ...] = ()
     restricted: bool = False
     findings: tuple[Finding, ...] = ()

@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 import os
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from helpers import SESSION_DEVICES, TEST_LIMITS
+from helpers import SESSION_DEVICES, TEST_LIMITS, open_case_on
 
 from provscan.lab.server import run_lab_in_thread
 from provscan.lab.spec import DeviceSpec
@@ -28,6 +28,8 @@ REPORT_OCTET = 10 + os.getpid() % 10
 LAB_IDS = ("hik-ipc-g2", "dahua-ipc", "lts-ipc", "hik-fw-7921-fixed", "axis-p3225", "neg-nginx")
 REMOVED_ID = "dahua-ipc"
 OVERDUE_ID = "lts-ipc"
+#: When the overdue case was opened (before its due date, 2026-01-31).
+OVERDUE_OPENED = datetime(2026, 1, 5, tzinfo=UTC)
 #: An address no device answers at.
 SILENT_ADDRESS = f"127.{REPORT_OCTET}.7.7"
 HOSTILE_MODEL = '<script>alert("model")</script>'
@@ -117,6 +119,8 @@ def build_report_store(path: Path) -> ReportStore:
         store.update_case(
             removed.id, actor="alice", status="removed", note="camera taken down, ticket 4411"
         )
+        # (opened before its due date: the store refuses a due date before the opening)
+        open_case_on(url, overdue.id, OVERDUE_OPENED)
         store.update_case(overdue.id, actor="bob", owner="security office", due="2026-01-31")
         # and a second scan of the same addresses without the removed camera
         second, _ = _scan([d for key, d in DEVICES.items() if key != REMOVED_ID])

@@ -78,12 +78,19 @@ def _by_ip(store: Store) -> dict[str, str]:
 
 
 def _binding_policies(store: Store, ip: str) -> set[str]:
-    """The policies whose binding, restricting measures the scans found for the device."""
+    """The policies whose binding, restricting measures the scans found for the device,
+    outright: not on a condition the tool cannot tell (since 2026-12-06 the UK statement
+    applies only on sensitive sites, decision 0015, so it makes a review, not a restriction).
+    Read from the stored scan document, whose findings carry ``condition`` (the inventory's
+    compact findings do not keep it)."""
     device = next(d for d in store.inventory() if d.ip == ip)
+    _, document, _ = store.device(device.device_id)
     return {
         f["policy"]
-        for f in device.findings
-        if f.get("effect") not in NON_RESTRICTING_EFFECTS and f.get("binding") is not False
+        for f in document["findings"]
+        if f.get("effect") not in NON_RESTRICTING_EFFECTS
+        and f.get("binding") is not False
+        and f.get("condition") is None
     }
 
 
@@ -172,6 +179,21 @@ def test_if_confirmed_follows_the_selected_policies(store: Store) -> None:
     candidates = nz.by_id("review-list").find_all("td", class_="candidates")[0].text()
     assert "Hikvision: not restricted by the applied measures" in candidates
     assert _number(nz.by_id("kpi-review")) == len(_to_review(store))
+
+
+def test_a_measure_that_binds_only_on_a_condition_is_not_counted_as_restricting(
+    store: Store,
+) -> None:
+    """The UK 2022 statement binds a UK central-government body only for a sensitive site
+    (its finding carries that condition): the report neither counts the UK among the
+    jurisdictions restricting remaining devices nor lists it among a device's restricting
+    measures, as the scan's own verdict does not."""
+    facts = gather(store, now=NOW)
+    assert facts.by_jurisdiction, "the lab store has restricted devices"
+    assert "United Kingdom" not in dict(facts.by_jurisdiction)
+    # the inventory keeps the condition with each finding, so every reader can tell
+    kept = [f for d in store.inventory() for f in d.findings if f.get("policy") == "uk"]
+    assert kept and all(f.get("condition") for f in kept)
 
 
 # --- closed cases -----------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """`provscan inventory` says each device's verdict in every format: the CSV's last column, a
-JSON field and the XLSX's last column carry the verdict its newest sighting's scan report
-gave it (restricted, review, unknown or clear), and the table shows review and unknown."""
+JSON field and the XLSX's last column carry the verdict the scan report of its newest
+sighting that identified it gave it (restricted, review, unknown or clear), and the table
+shows review and unknown."""
 
 from __future__ import annotations
 
@@ -70,7 +71,7 @@ def test_every_export_carries_the_verdict_of_each_devices_scan(tmp_path: Path) -
         assert not {"yes", "no"} & set(line.split()), line
 
 
-def test_the_verdict_is_the_newest_sightings(tmp_path: Path) -> None:
+def test_the_verdict_is_the_newest_identifying_sightings(tmp_path: Path) -> None:
     # Given a restricted device, seen again (same MAC) by a scan that identified nothing
     restricted = four_verdicts()[0]
     unidentified = restricted.model_copy(
@@ -92,12 +93,15 @@ def test_the_verdict_is_the_newest_sightings(tmp_path: Path) -> None:
     db = _store(
         tmp_path, scan_of("scan-first", 10, [restricted]), scan_of("scan-later", 11, [unidentified])
     )
-    # Then the inventory keeps the maker it knew but says what the newest look established,
-    # like `restricted`: the maker is unknown now, and the device is not cleared
+    # Then the inventory has the device seen by the newest scan, and keeps what the sighting
+    # that identified it established, as it keeps the maker: not hearing the maker this time
+    # proves nothing (a capture of the device's resets)
     (device,) = json.loads(_ok("inventory", "--db", db, "-f", "json"))["devices"]
     assert device["last_scan_id"] == "scan-later"
     assert device["manufacturer"] == restricted.manufacturer
-    assert (device["restricted"], device["verdict"]) == (False, "unknown")
+    assert (device["restricted"], device["verdict"]) == (True, "restricted")
+    assert device["confidence"] == restricted.confidence
+    assert [f["policy"] for f in device["findings"]] == [f.policy for f in restricted.findings]
 
 
 def test_policies_are_the_binding_restricting_ones_and_the_rest_are_other_policies() -> None:

@@ -118,6 +118,7 @@ AMCREST_BY_DAHUA = Device(
             kind="rtsp_unauthenticated",
             detail="RTSP on port 554 answered DESCRIBE with 200 without credentials",
             evidence="rtsp.status_line 'RTSP/1.0 200 OK'",
+            port=554,
         ),
     ),
     remediation=(

@@ -66,7 +66,7 @@ def test_schema_rejects_unknown_keys_and_wrong_types() -> None:
 
 def test_document_carries_version_counts_and_utc_times(sample_result: ScanResult) -> None:
     document = to_contract(sample_result)
-    assert document.schema_version == SCHEMA_VERSION == "1.6"
+    assert document.schema_version == SCHEMA_VERSION == "1.7"
     assert document.scan.devices_found == 2
     assert document.scan.restricted_count == 1
     assert document.scan.started_at.utcoffset() is not None
@@ -169,14 +169,29 @@ def test_in_process_fields_stay_out_of_the_contract(sample_result: ScanResult) -
     device = sample_result.devices[0]
     observation = Observation(protocol="http", port=80, field="http.server", value="x")
     attempt = replace(device.attempts[0], observations=(observation,))
-    busy = replace(
-        device,
-        alternatives=(MakerCandidate(maker="Other", family=None),),
-        observations=(observation,),
-        attempts=(attempt, *device.attempts[1:]),
-    )
+    busy = replace(device, observations=(observation,), attempts=(attempt, *device.attempts[1:]))
     result = replace(sample_result, devices=(busy,))
     assert to_contract(result) == to_contract(replace(sample_result, devices=(device,)))
     back = to_domain(to_contract(result)).devices[0]
-    assert back.alternatives == ()
     assert back.observations == back.attempts[0].observations == ()
+
+
+def test_the_makers_the_evidence_leaves_open_cross_the_contract(
+    sample_result: ScanResult,
+) -> None:
+    # Given a device whose evidence allows another maker as well (contract 1.7)
+    device = replace(
+        sample_result.devices[0],
+        alternatives=(MakerCandidate(maker="Hikvision", family="hikvision"),),
+    )
+    document = to_contract(replace(sample_result, devices=(device,)))
+    # Then the contract names it with its family, and reading it back gives the same device
+    entry = document.devices[0]
+    assert [(a.maker, a.family) for a in entry.alternatives] == [("Hikvision", "hikvision")]
+    assert to_domain(document).devices[0].alternatives == device.alternatives
+    # And alternatives without a manufacturer are refused
+    broken = document.model_dump(mode="json")
+    broken["devices"][0]["manufacturer"] = None
+    broken["devices"][0]["verdict"] = "restricted"
+    with pytest.raises(ValidationError, match="alternatives are given but manufacturer"):
+        from_contract(broken)

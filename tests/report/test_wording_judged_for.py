@@ -33,7 +33,8 @@ def device(device_id: str) -> str:
 
 #: A Hikvision camera (restricted for a national government body, not for a Canadian
 #: individual), an LTS relabel of the same family, a Uniview camera (named only by the Texas
-#: state-agency list) and an Axis camera (named by no measure).
+#: state-agency list and, since 2026-12-06, Lithuania's measures on PRC makers' equipment:
+#: both bind others) and an Axis camera (named by no measure).
 HIKVISION, LTS, UNIVIEW, AXIS = (
     device(i) for i in ("hik-ipc-g2", "lts-ipc", "uniview-ipc", "axis-p3225")
 )
@@ -77,7 +78,8 @@ def test_clear_devices_named_by_measures_that_do_not_bind_you_are_told_apart(lab
     # Given the four cameras scanned as a Canadian individual
     table = scan("--as", "ca:individual")
     # Then nothing is restricted, and the Clear heading says for whom and how many measures
-    # name all the same (Hikvision and LTS by federal measures, Uniview by the Texas list)
+    # name all the same (Hikvision and LTS by federal measures, Uniview by the Texas list and
+    # Lithuania's measures, which reach every PRC maker's camera since 2026-12-06)
     assert "4 devices: 0 restricted" in table
     clear = words(section(table, "Clear: 4 devices"))
     assert clear.startswith(
@@ -87,7 +89,7 @@ def test_clear_devices_named_by_measures_that_do_not_bind_you_are_told_apart(lab
     # and the named ones stand apart, by family, from the one no measure names
     assert "Hikvision family (2), named by ca, ca-qc, us," in clear
     assert f"(does not bind you); dk, nz (advice or context only): {HIKVISION}, LTS {LTS}" in clear
-    assert f"Uniview family (1), named by us-tx (does not bind you): {UNIVIEW}" in clear
+    assert f"Uniview family (1), named by us-tx, lt (does not bind you): {UNIVIEW}" in clear
     assert f"Others (1): Axis {AXIS}" in clear
     # And the measures are still listed in the Policies section, marked
     policies = section(table, "\nPolicies (")
@@ -103,14 +105,15 @@ def test_without_as_the_clear_heading_names_the_default_party(lab: Lab) -> None:
     table = scan()
     assert "judged as a national government body (the default)" in table
     # Hikvision and LTS are restricted for a national government body; Uniview is named
-    # only by a state-agency list, which binds others
+    # only by a state-agency list and Lithuania's measures (no longer in the default reading,
+    # decision 0015 amended 2026-12-06), which bind others
     assert "Restricted: 2 devices" in table
     clear = words(section(table, "Clear: 2 devices"))
     assert clear.startswith(
         "Clear: 2 devices (not restricted for a national government body (the default); "
         "1 named by measures that bind others: see Policies below)"
     )
-    assert f"Uniview family (1), named by us-tx (does not bind you): {UNIVIEW}" in clear
+    assert f"Uniview family (1), named by us-tx, lt (does not bind you): {UNIVIEW}" in clear
     us_tx = next(line for line in section(table, "\nPolicies (").splitlines() if "us-tx" in line)
     assert "(does not bind you)" in us_tx
 
@@ -189,26 +192,41 @@ def test_csv_policies_are_the_restricting_ones_as_screen_lists_them(
     # for measures on equipment acquired after a day (Québec: after 21 Dec 2023): a purchase
     # is restricted outright, an installed camera only on that condition (an other policy).
     screened = [p for p in screened_policies(tmp_path, *acting_as).split(";") if p]
+    policies = load_knowledge().policies.values()
     acquired_after = {
         policy.id
-        for policy in load_knowledge().policies.values()
+        for policy in policies
         for measure in policy.measures
         if measure.acquired_after is not None and "hikvision" in measure.families
     }
     assert acquired_after  # the bundled ca-qc measure
-    assert restricting == [p for p in screened if p not in acquired_after]
-    assert set(screened) & acquired_after <= set(others)
+    # Likewise for measures that name makers by country and kind of equipment, not by family
+    # (Lithuania's, since 2026-12-06): the screened model says camera, so they restrict it
+    # outright; a scanned camera whose type the scan did not learn only on that condition.
+    by_family = {p.id for p in policies for m in p.measures if "hikvision" in m.families}
+    by_kind = {p.id for p in policies for m in p.measures if m.categories} - by_family
+    assert by_kind  # the bundled lt measures
+    unsettled = acquired_after | (set() if camera["device_type"] else by_kind)
+    assert restricting == [p for p in screened if p not in unsettled]
+    assert set(screened) & unsettled <= set(others)
     assert rows[AXIS]["policies"] == rows[AXIS]["other_policies"] == ""
     if not acting_as:
         assert camera["restricted"] == "true"
-        assert restricting == ["ca", "us", "uk", "au", "eu-ep", "lt"]
-        assert {"us-tx", "dk", "nz"} <= set(others)
-        assert rows[UNIVIEW]["policies"] == "" and rows[UNIVIEW]["other_policies"] == "us-tx"
+        # Since 2026-12-06: the UK statement binds only on a sensitive site (a condition the
+        # scan cannot tell: an other policy), and Lithuania's measures are no longer in the
+        # default reading (decision 0015)
+        assert restricting == ["ca", "us", "au", "eu-ep"]
+        assert {"us-tx", "dk", "nz", "uk", "lt"} <= set(others)
+        assert rows[UNIVIEW]["policies"] == ""
+        assert rows[UNIVIEW]["other_policies"] == "us-tx;lt"
     elif acting_as[-1] == "ca:individual":
         assert camera["restricted"] == "false" and restricting == []
     else:
         assert {"us-tx", "ca", "us"} <= set(restricting) and {"dk", "nz"} <= set(others)
-        assert rows[UNIVIEW]["policies"] == "us-tx"
+        # (the UK statement only on its condition, a sensitive site; Lithuania's measures
+        # restrict a PRC maker's camera of known type outright)
+        assert "uk" in others
+        assert rows[UNIVIEW]["policies"] == "us-tx;lt"
 
 
 # --- the live progress lines ---------------------------------------------------------------
@@ -250,8 +268,10 @@ def test_progress_lines_name_only_the_policies_that_restrict_for_you(lab: Lab) -
     stderr = scan_on_a_terminal(HIKVISION, *PORTS, *FAST)
     (line,) = [line for line in stderr.splitlines() if line.startswith("RESTRICTED ")]
     # Without --as: the measures that bind a national government body, not Texas's or the
-    # Danish and New Zealand context
-    assert line.strip().endswith("(ca, us, uk, au, eu-ep, lt)"), line
+    # Danish and New Zealand context; since 2026-12-06 not the UK statement either (it binds
+    # only on a sensitive site, a condition the scan cannot tell) nor Lithuania's measures (no
+    # longer in the default reading, decision 0015)
+    assert line.strip().endswith("(ca, us, au, eu-ep)"), line
     everyone = scan_on_a_terminal(HIKVISION, *PORTS, *FAST, "--as", "all")
     (line,) = [line for line in everyone.splitlines() if line.startswith("RESTRICTED ")]
     assert "us-tx" in line and "dk" not in line and "nz" not in line

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from helpers import open_case_on
 
 from provscan.errors import StoreError
 from provscan.report.contract import ScanDocument, from_contract
@@ -24,6 +25,8 @@ from provscan.store.inventory import (
 )
 
 GOLDEN = Path(__file__).parents[1] / "report" / "golden" / "scan_v1.json"
+#: When the overdue case of the events test was opened.
+OPENED_2019 = datetime(2019, 12, 1, tzinfo=UTC)
 OLD_DB = Path(__file__).parents[1] / "store" / "fixtures" / "store_0003.db"
 
 
@@ -229,10 +232,15 @@ def test_events_are_written_once_with_their_change_and_delivered_per_sink(
         assert store.pending_events("syslog") == []
         # a case past due: one overdue event, once
         case = store.cases()[0]
+        # (a case opened in 2019: the store refuses a due date before the opening)
+        open_case_on(normalise_db_arg(str(tmp_path / "events.db")), case.id, OPENED_2019)
         store.update_case(case.id, actor="t", due="2020-01-01")
         assert store.record_overdue() == 1
         assert store.record_overdue() == 0
-        (overdue,) = store.pending_events("syslog")
+        # the person's change is an event too, then the overdue one
+        updated, overdue = store.pending_events("syslog")
+        assert updated.kind == "case.updated" and updated.case_id == case.id
+        assert updated.payload["change"]["changes"]["due"][1] == "2020-01-01"
         assert overdue.kind == "case.overdue" and overdue.case_id == case.id
         assert store.case(case.id).events[-1].action == "overdue"
 

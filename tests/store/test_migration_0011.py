@@ -56,7 +56,8 @@ def url(
 
 def test_the_migration_gives_each_device_its_newest_sightings_verdict(url: str) -> None:
     # Given a store whose inventory holds a device of each verdict, one of them seen twice
-    # (restricted first, then by a scan that identified nothing)
+    # (restricted first, then by a scan that identified nothing: it stays restricted, and
+    # 0012 gives it that verdict again after 0011 took its newest sighting's)
     devices = four_verdicts()
     again = devices[0].model_copy(
         update={
@@ -76,7 +77,7 @@ def test_the_migration_gives_each_device_its_newest_sightings_verdict(url: str) 
         store.save_document(scan_of("scan-b", 11, [again]))
         recorded = {device.device_id: device.verdict for device in store.inventory()}
         by_ip = {device.ip: device.device_id for device in store.inventory()}
-    assert sorted(recorded.values()) == ["clear", "review", "unknown", "unknown"]
+    assert sorted(recorded.values()) == ["clear", "restricted", "review", "unknown"]
 
     # When it is taken back to 0010, which kept no verdict, and opened again
     _downgrade(url, "0010")

@@ -110,6 +110,9 @@ CONTEXT_FIELDS = frozenset(
         "onvif.model",
         "onvif.firmware",
         "banner.text",
+        # the gateway's UPnP IGD mapping table was read (how many entries): a remediation
+        # case for a mapping is verified only by a scan that read it again (store.cases)
+        "upnp.port_mappings_read",
     }
 )
 

@@ -412,9 +412,8 @@ def cases_update(
                 due=due,
                 note=note,
                 # The console's audit log holds every state change, the CLI's too.
+                # (a deadline before the case was opened is refused by the store: exit 2)
                 address="command line",
-                # a deadline before the case was opened is a typo (exit 2)
-                due_from_opening=True,
             )
             device, _, _ = store.device(case.device_id)
         console = _console()

@@ -41,8 +41,7 @@ from typing import Any
 
 from provscan import __version__
 from provscan.errors import InputError, KnowledgeError, StoreError
-from provscan.knowledge.policies import NON_RESTRICTING_EFFECTS
-from provscan.model import MakerCandidate, address_sort_key
+from provscan.model import MakerCandidate, address_sort_key, finding_restricts
 from provscan.policy.evaluate import (
     DEFAULT_PARTY,
     REVIEW_NOTE_PREFIX,
@@ -51,10 +50,10 @@ from provscan.policy.evaluate import (
     maker_countries,
     without_cli_advice,
 )
-from provscan.report.contract import ScanSection
+from provscan.report.contract import ScanSection, advice_condition
 from provscan.store.cases import RESTRICTED, SCAN_ACTOR, Case, CaseEvent
 from provscan.store.db import Store
-from provscan.store.history import History, Seen
+from provscan.store.history import History, Seen, now_point_at
 from provscan.store.inventory import DEFAULT_GONE_AFTER, document_verdict
 from provscan.store.remaining import GONE, VERIFIED, remains
 from provscan.store.views import InventoryDevice, ScanSummary
@@ -152,6 +151,10 @@ class ReviewRow:
     settle: tuple[str, ...]
     #: False when the device's reasons were not read (more than the rows listed).
     read: bool = True
+    #: Advice that applies only if a maker the evidence leaves open made the device (its
+    #: remediation's ``condition``: "if made by Hikvision: affected by CVE-…"), most urgent
+    #: first: it opens no case (store.cases), so this is where it is shown.
+    if_made_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -194,6 +197,9 @@ class ScanLine:
     notes: tuple[str, ...]
     #: Whom the scan judged its verdicts for (``--as`` at scan time; empty: the default).
     acting_as: tuple[str, ...] = ()
+    #: The knowledge the scan judged its devices with, as it recorded it (None: not recorded).
+    knowledge_version: str | None = None
+    knowledge_as_of: str | None = None
 
     @property
     def judged_for(self) -> str:
@@ -208,11 +214,48 @@ class ScanLine:
 
 @dataclass(frozen=True)
 class Knowledge:
+    #: The knowledge active now (what the report was made with), and where it comes from.
     version: str
     as_of: str | None
     source: str
     tool_version: str
     policies: tuple[tuple[str, str, str], ...]  # (id, jurisdiction, name)
+    #: The knowledge the scans in scope recorded (version, as-of), each once, oldest first.
+    recorded: tuple[tuple[str, str | None], ...] = ()
+    #: Scans in scope that recorded their knowledge, and that did not (stored before it was).
+    recording: int = 0
+    unrecorded: int = 0
+
+    @property
+    def summary(self) -> str:
+        """The report's knowledge line: what the scans it covers were judged with (as they
+        recorded it), and the knowledge active now when that differs."""
+        now = f"{self.source} {self.version}" + (f", as of {self.as_of}" if self.as_of else "")
+        if not self.recorded:
+            why = "the scans did not record theirs" if self.unrecorded else "no scan in scope"
+            return f"{now} (active now; {why})"
+        total = self.recording + self.unrecorded
+        older = "an older scan" if self.unrecorded == 1 else f"{self.unrecorded} older scans"
+        if len(self.recorded) == 1:
+            ((version, as_of),) = self.recorded
+            by = "the scan" if total == 1 else f"all {total} scans"
+            if self.unrecorded:
+                by = f"{self.recording} of the {total} scans; {older} recorded none"
+            text = version + (f", as of {as_of}" if as_of else "") + f" (recorded by {by})"
+        else:
+            versions = ", ".join(version for version, _ in self.recorded)
+            dates = sorted({as_of for _, as_of in self.recorded if as_of})
+            span = (
+                f"as of {dates[0]} to {dates[-1]}"
+                if len(dates) > 1
+                else (f"as of {dates[0]}" if dates else "as-of dates not recorded")
+            )
+            text = f"{len(self.recorded)} versions across the scans: {versions} ({span})"
+            if self.unrecorded:
+                text += f"; {older} recorded none"
+        if self.recorded != ((self.version, self.as_of),):
+            text += f"; active now: {now}"
+        return text
 
 
 @dataclass(frozen=True)
@@ -322,11 +365,7 @@ def restricting(finding: dict[str, Any], policies: frozenset[str] | None = None)
     """Whether a finding restricts (not context or advisory, not known to be non-binding),
     under the selected policies when there is a selection. Scans stored as contract 1.2 say
     ``effect: restricts``."""
-    return (
-        finding.get("effect") not in NON_RESTRICTING_EFFECTS
-        and finding.get("binding") is not False
-        and (policies is None or finding.get("policy") in policies)
-    )
+    return finding_restricts(finding) and (policies is None or finding.get("policy") in policies)
 
 
 def _restricted_under(device: dict[str, Any], policies: frozenset[str] | None) -> bool:
@@ -498,8 +537,12 @@ def trend(
             decided(device_id, status)
             if count != before:
                 moved_at = at
-        if moved_at is not None and count != points[-1].inventory_restricted:
-            points.append(TrendPoint(None, moved_at, None if every_site else site, 0, 0, count))
+        newest = points[-1]
+        now_at = now_point_at(
+            (newest.inventory_restricted,), (count,), moved_at, clock or newest.started_at
+        )
+        if now_at is not None:
+            points.append(TrendPoint(None, now_at, None if every_site else site, 0, 0, count))
     return tuple(points)
 
 
@@ -570,9 +613,12 @@ def silent_addresses(lines: Sequence[ScanLine], history: History) -> int:
     return total
 
 
-def _knowledge(chosen: Sequence[str], seen: Iterable[str]) -> Knowledge:
-    """The knowledge in use and the policies the report applies: those chosen, else the
-    ones the scans applied (ids the knowledge no longer has are left out)."""
+def _knowledge(
+    chosen: Sequence[str], seen: Iterable[str], scans: Sequence[ScanLine] = ()
+) -> Knowledge:
+    """The knowledge in use, the knowledge the scans recorded, and the policies the report
+    applies: those chosen, else the ones the scans applied (ids the knowledge no longer has
+    are left out)."""
     from provscan.knowledge.loader import load_knowledge
 
     try:
@@ -591,7 +637,17 @@ def _knowledge(chosen: Sequence[str], seen: Iterable[str]) -> Knowledge:
     policies = tuple(
         (p.id, p.jurisdiction, p.name) for p in selected if not wanted or p.id in wanted
     )
-    return Knowledge(version, as_of, source, __version__, policies)
+    dated = sorted(
+        (line for line in scans if line.knowledge_version),
+        key=lambda line: line.summary.started_at,
+    )
+    recorded = tuple(
+        dict.fromkeys((line.knowledge_version or "", line.knowledge_as_of) for line in dated)
+    )
+    unrecorded = sum(not line.knowledge_version for line in scans)
+    return Knowledge(
+        version, as_of, source, __version__, policies, recorded, len(dated), unrecorded
+    )
 
 
 #: Device values a scan report takes from the reported scan rather than the inventory.
@@ -635,6 +691,8 @@ def _scan_lines(store: Store, summaries: Sequence[ScanSummary]) -> tuple[ScanLin
                 section.hosts_responding if section else None,
                 tuple(section.notes) if section else (),
                 tuple(section.acting_as) if section else (),
+                section.knowledge_version if section else None,
+                section.knowledge_as_of if section else None,
             )
         )
     return tuple(lines)
@@ -766,7 +824,9 @@ def gather(
     active = [case for case in cases if case.status != "verified"]
     policy_ids = tuple(policies) if policies else ()
     scan_lines = _scan_lines(store, scope_scans)
-    knowledge = _knowledge(policy_ids, {p for scan in scope_scans for p in scan.policies})
+    knowledge = _knowledge(
+        policy_ids, {p for scan in scope_scans for p in scan.policies}, scan_lines
+    )
     judged_for = {line.summary.id: line.acting_as for line in scan_lines}
     review, review_gone = _review_rows(
         store,
@@ -1034,9 +1094,24 @@ def _review_rows(
                 ),
                 reasons=tuple(reasons),
                 settle=tuple(dict.fromkeys(settle)),
+                if_made_by=conditional_advice(document),
             )
         )
     return tuple(rows), len(found) - len(listed)
+
+
+def conditional_advice(document: dict[str, Any]) -> tuple[str, ...]:
+    """A device document's advice that applies only if a maker the evidence leaves open made
+    it (patch or replace items with a ``condition``), priority 1 first, as posture words it."""
+    items = [
+        item
+        for item in document.get("remediation") or ()
+        if isinstance(item, dict)
+        and item.get("action") in ("patch", "replace")
+        and advice_condition(item.get("condition"), str(item.get("reason", ""))) is not None
+    ]
+    items.sort(key=lambda item: item.get("priority", 9))
+    return tuple(f"priority {item.get('priority')}: {item.get('reason')}" for item in items)
 
 
 # --- cases closed in the period ------------------------------------------------------------

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from provscan.model import RESTRICTING_FINDING_EFFECTS
+from provscan.model import binding_policies
 from provscan.report.files import guard_formula, write_atomically
 from provscan.report.formats import fit_columns, print_columns
 from provscan.report.wording import plural
@@ -141,17 +141,9 @@ def inventory_rows(devices: Iterable[dict[str, Any]]) -> list[list[str | int | N
 
 
 def _policy_columns(findings: Iterable[dict[str, Any]]) -> tuple[list[str], list[str]]:
-    """The policies that restrict the device for the user (a restricting effect, binding
-    them; a finding stored without effect or binding, from before they were kept, counts as
-    restricting, as it was reported), and the other policies that name it."""
-    restricting = dict.fromkeys(
-        f["policy"]
-        for f in findings
-        if f.get("effect", "restricts") in RESTRICTING_FINDING_EFFECTS
-        and f.get("binding") is not False
-    )
-    others = dict.fromkeys(f["policy"] for f in findings if f["policy"] not in restricting)
-    return list(restricting), list(others)
+    """The policies that restrict the device for the user, and the other policies that name
+    it (:func:`provscan.model.binding_policies`, which the alerts use too)."""
+    return binding_policies(findings)
 
 
 def _sheet_cell(value: object) -> str | int | None:
@@ -607,6 +599,13 @@ def diff_table(result: ScanDiff, console: Console) -> None:
         console.print(
             f"{len(result.not_covered)} device(s) of the old scan lie outside what the new "
             "scan covered: not counted as removed",
+            highlight=False,
+        )
+    if result.not_read:
+        fields = sorted({name for item in result.not_read for name in item["fields"]})
+        console.print(
+            f"{len(result.not_read)} device(s) seen by the new scan without values the old "
+            f"one read ({', '.join(fields)}): not read, not counted as changes",
             highlight=False,
         )
 

@@ -202,33 +202,51 @@ class Chart:
     x_labels: tuple[tuple[float, str, str], ...]
     markers: bool
     last_value: int
+    last_x: float
     last_y: float
 
     @property
+    def label_x(self) -> float:
+        """Where the last value is written: just right of its point, in the room kept for it
+        (nothing is drawn there, so no line or mark runs through it)."""
+        return round(self.last_x + 8, 1)
+
+    @property
     def label_y(self) -> float:
-        """Where the last value is written: above its point, or below it near the top."""
-        return self.last_y - 8 if self.last_y - 8 >= self.top + 10 else self.last_y + 18
+        return round(self.last_y + 4, 1)
 
 
 #: Points drawn as markers (beyond this the line alone is clearer).
 _MARKER_LIMIT = 60
+#: The *now* point's own place at the right end, this far after the newest scan's: it is no
+#: scan (its time is the last change since the newest one, often minutes later in a chart of
+#: months), so it is not put on the scans' time axis, and neither the "now" label nor the
+#: value written beside the point runs into the newest scan's label, mark or line.
+NOW_SLOT = 72
 
 
 def trend_chart(points: Sequence[TrendPoint], width: int = 640, height: int = 220) -> Chart | None:
     """Geometry of the line chart of restricted devices after each scan (time on x)."""
     if not points:
         return None
-    left, right, top, bottom = 44, width - 16, 16, height - 28
+    now = points[-1] if points[-1].is_now and len(points) > 1 else None
+    scans = points[:-1] if now is not None else points
+    # room right of the last point for its value (about 7 units a digit at 12px, bold)
+    room = 10 + 7 * len(str(points[-1].inventory_restricted))
+    left, right, top, bottom = 44, width - 8 - room, 16, height - 28
+    scans_right = right - NOW_SLOT if now is not None else right
     highest = max(point.inventory_restricted for point in points)
     step = _nice_step(highest)
     ceiling = max(step * math.ceil(highest / step), step)
-    first = points[0].started_at.timestamp()
-    span = points[-1].started_at.timestamp() - first
+    first = scans[0].started_at.timestamp()
+    span = scans[-1].started_at.timestamp() - first
 
     def x_of(point: TrendPoint) -> float:
+        if point is now:
+            return right
         if span <= 0:
-            return (left + right) / 2
-        return round(left + (point.started_at.timestamp() - first) / span * (right - left), 1)
+            return (left + scans_right) / 2
+        return round(left + (point.started_at.timestamp() - first) / span * (scans_right - left), 1)
 
     def y_of(value: int) -> float:
         return round(bottom - value / ceiling * (bottom - top), 1)
@@ -240,12 +258,14 @@ def trend_chart(points: Sequence[TrendPoint], width: int = 640, height: int = 22
     ticks = tuple((y_of(value), value) for value in range(0, ceiling + 1, step))
     # Scans within two days of each other are told apart by the time of day.
     label = _minute if span < 2 * 86400 else _day
-    labels: list[tuple[float, str, str]] = [(placed[0][0], label(points[0].started_at), "middle")]
+    labels: list[tuple[float, str, str]] = [(placed[0][0], label(scans[0].started_at), "middle")]
     if span > 0:
         labels = [
-            (left, label(points[0].started_at), "start"),
-            (right, label(points[-1].started_at), "end"),
+            (left, label(scans[0].started_at), "start"),
+            (scans_right, label(scans[-1].started_at), "end"),
         ]
+    if now is not None:
+        labels.append((right, "now", "end"))
     return Chart(
         width=width,
         height=height,
@@ -259,6 +279,7 @@ def trend_chart(points: Sequence[TrendPoint], width: int = 640, height: int = 22
         x_labels=tuple(labels),
         markers=len(placed) <= _MARKER_LIMIT,
         last_value=placed[-1][2],
+        last_x=placed[-1][0],
         last_y=placed[-1][1],
     )
 
@@ -570,6 +591,7 @@ def xlsx_report(facts: ReportFacts) -> bytes:
             " ".join(row.settle),
             row.device_id,
             row.last_seen or "",
+            " | ".join(row.if_made_by),
         ]
         for row in facts.review
     ]
@@ -631,8 +653,9 @@ def xlsx_report(facts: ReportFacts) -> bytes:
         ["Incomplete scans", len(facts.incomplete_scans)],
         ["Hosts that did not answer", facts.silent_hosts],
         ["Devices of unknown maker", len(facts.unknown_maker)],
-        ["Knowledge", f"{facts.knowledge.source} {facts.knowledge.version}"],
-        ["Knowledge as of", facts.knowledge.as_of or "not stated"],
+        ["Knowledge the scans recorded", facts.knowledge.summary],
+        ["Knowledge at report time", f"{facts.knowledge.source} {facts.knowledge.version}"],
+        ["Its as-of date", facts.knowledge.as_of or "not stated"],
         ["provscan version", facts.knowledge.tool_version],
         [],
         ["Policy", "Jurisdiction / measure set"],
@@ -676,6 +699,7 @@ def xlsx_report(facts: ReportFacts) -> bytes:
                     "what_would_settle_it",
                     "device_id",
                     "last_seen",
+                    "advice_if_maker_confirmed",
                 ],
                 review,
             ),

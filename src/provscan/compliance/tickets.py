@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from provscan.model import RESTRICTING_FINDING_EFFECTS
+from provscan.model import finding_restricts
 from provscan.report.files import guard_formula
 from provscan.store.cases import Case
 from provscan.store.views import InventoryDevice
@@ -66,10 +66,7 @@ class TicketSource:
 
 
 def _restricting(finding: dict[str, Any]) -> bool:
-    return (
-        finding.get("effect", "restricts") in RESTRICTING_FINDING_EFFECTS
-        and finding.get("binding") is not False
-    )
+    return finding_restricts(finding)
 
 
 def binding_measure(document: dict[str, Any]) -> dict[str, Any] | None:

@@ -101,24 +101,33 @@ async def follow_up(reply: DiscoveryReply, timeout_s: float) -> DiscoveryReply:
         notes.append(f"UPnP description {reply.follow_up[:120]}: {type(exc).__name__}: {exc}"[:240])
         return _replace(reply, observations, notes, None)
     observations.extend(observe_upnp.description_observations(device, port))
+    read: list[bool] = []  # per IGD service queried: its table read to its end
+    total = 0
     for service in device.all_services():
         if service.service_type in _IGD_SERVICES and service.control_url:
             control = urljoin(reply.follow_up, service.control_url)
             if not _same_host(control, reply.address):
                 notes.append("IGD control URL points to another host: not queried")
                 continue
-            for mapping in await port_mappings(
+            mappings, complete = await port_mappings(
                 reply.address, control, service.service_type, timeout_s
-            ):
+            )
+            for mapping in mappings:
                 observations.append(observe_upnp.port_mapping_observation(mapping, port))
                 notes.append(f"UPnP IGD port mapping exposes {mapping.summary()}")
+            read.append(complete)
+            total += len(mappings)
+    if read and all(read):
+        observations.append(observe_upnp.mappings_read_observation(total, port))
     serial = device.serial_number
     return _replace(reply, observations, notes, serial)
 
 
 async def port_mappings(
     address: str, control_url: str, service_type: str, timeout_s: float
-) -> list[upnp.PortMapping]:
+) -> tuple[list[upnp.PortMapping], bool]:
+    """The gateway's mappings, and whether the table was read to its end (a UPnP fault past
+    the last entry) rather than cut short (an error, or :data:`MAX_PORT_MAPPINGS` read)."""
     parts = urlsplit(control_url)
     port = parts.port or 80
     mappings: list[upnp.PortMapping] = []
@@ -136,11 +145,11 @@ async def port_mappings(
             )
             mapping = upnp.parse_port_mapping_response(response.body)
         except (ProtocolError, OSError, TimeoutError, ValueError):
-            break
+            return mappings, False
         if mapping is None:
-            break
+            return mappings, True
         mappings.append(mapping)
-    return mappings
+    return mappings, False
 
 
 def _replace(

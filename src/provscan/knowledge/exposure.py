@@ -7,7 +7,9 @@ kinds of exposure it can report are :data:`EXPOSURE_KINDS`.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Literal
 
@@ -37,6 +39,8 @@ ExposureKind = Literal[
     "rtsp_unauthenticated",
 ]
 EXPOSURE_KINDS: tuple[str, ...] = ExposureKind.__args__  # type: ignore[attr-defined]
+#: What a probe's name looks like (``default-credentials``, ``credentialed-hikvision-tls``).
+_PROBE_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 #: Placeholders an observed setting's ``evidence`` may use.
 SETTING_EVIDENCE_FIELDS = frozenset({"detail", "port", "value", "field"})
 
@@ -96,12 +100,26 @@ class RtspRule(StrictModel):
     sources: list[str] = Field(min_length=1)
 
 
+class ObservedBy(StrictModel):
+    """The probes that alone observe one kind of exposure: a later sighting shows such an
+    exposure gone only when one of them answered on the port it was on (read by the
+    remediation cases, ``store.cases``)."""
+
+    kind: ExposureKind
+    #: Probe names (``Probe.name``, as attempts record them).
+    probes: list[str] = Field(min_length=1)
+    #: Why no other probe's answer shows the exposure gone.
+    reason: str
+    sources: list[str] = Field(min_length=1)
+
+
 class ExposureFile(StrictModel):
     description: str
     observed_settings: list[ObservedSetting] = Field(default_factory=list)
     telnet: TelnetRule
     plain_http_login: PlainHttpLoginRule
     rtsp_unauthenticated: RtspRule
+    observed_by: list[ObservedBy] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -116,6 +134,9 @@ class ExposureRules:
     login_markers: re.Pattern[str]
     rtsp_method: str
     rtsp_open_status: re.Pattern[str]
+    #: Exposure kind -> the probes that alone observe it (kinds not listed: any probe's
+    #: answer on the port shows what is there now).
+    observed_by: Mapping[str, frozenset[str]] = dataclass_field(default_factory=dict)
 
 
 def read_exposure_rules(data_dir: Path, problems: Problems) -> ExposureRules | None:
@@ -154,6 +175,7 @@ def read_exposure_rules(data_dir: Path, problems: Problems) -> ExposureRules | N
     rtsp_regex = compile_pattern(problems, document, rtsp_at, rtsp.status_pattern)
     if rtsp_regex is not None:
         _check_examples(problems, document, rtsp_at, rtsp_regex, rtsp.examples, rtsp.negatives)
+    observed_by = _observed_by(problems, document, model.observed_by)
     if rtsp_regex is None or len(marker_patterns) != len(model.plain_http_login.markers):
         return None
     return ExposureRules(
@@ -164,7 +186,32 @@ def read_exposure_rules(data_dir: Path, problems: Problems) -> ExposureRules | N
         login_markers=re.compile("|".join(marker_patterns), re.IGNORECASE),
         rtsp_method=rtsp.method,
         rtsp_open_status=rtsp_regex,
+        observed_by=observed_by,
     )
+
+
+def _observed_by(
+    problems: Problems, document: YamlDocument, entries: list[ObservedBy]
+) -> dict[str, frozenset[str]]:
+    """Each kind once, each probe a probe name. (Knowledge sits below the probes, so whether
+    each name is a real probe's is checked by a test against the probe registry.)"""
+    found: dict[str, frozenset[str]] = {}
+    for index, entry in enumerate(entries):
+        at: Location = ("observed_by", index)
+        if entry.kind in found:
+            problems.add(document, f"kind {entry.kind!r} is listed twice", (*at, "kind"))
+        for position, probe in enumerate(entry.probes):
+            if _PROBE_NAME.fullmatch(probe) is None:
+                problems.add(
+                    document,
+                    f"{probe!r} is not a probe name (lower-case words joined by '-')",
+                    (*at, "probes", position),
+                )
+        if not entry.reason.strip():
+            problems.add(document, "empty reason", (*at, "reason"))
+        check_sources(problems, document, at, entry.sources)
+        found[entry.kind] = frozenset(entry.probes)
+    return found
 
 
 def _check_template(problems: Problems, document: YamlDocument, at: Location, text: str) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from provscan.model import RESTRICTING_FINDING_EFFECTS
+from provscan.model import finding_restricts
 from provscan.netbox.client import NetBoxClient, NetBoxDevice
 from provscan.netbox.pull import netbox_id, netbox_target
 from provscan.report.contract import VERDICTS
@@ -75,9 +75,7 @@ def status_text(device: InventoryDevice) -> str:
         {
             str(f.get("policy"))
             for f in device.findings
-            if isinstance(f, dict)
-            and f.get("binding") is not False
-            and str(f.get("effect", "restricts")) in RESTRICTING_FINDING_EFFECTS
+            if isinstance(f, dict) and finding_restricts(f)
         }
     )
     if device.restricted and restricting:

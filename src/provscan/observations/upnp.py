@@ -6,6 +6,8 @@ from provscan.model import Observation
 from provscan.wire import upnp
 
 PROTOCOL = "upnp"
+#: The field of :func:`mappings_read_observation`.
+MAPPINGS_READ_FIELD = "upnp.port_mappings_read"
 #: UpnpDevice attribute -> observation field, in the order they are reported.
 DESCRIPTION_FIELDS = (
     ("manufacturer", "upnp.manufacturer"),
@@ -32,3 +34,9 @@ def description_observations(device: upnp.UpnpDevice, port: int) -> list[Observa
 def port_mapping_observation(mapping: upnp.PortMapping, port: int) -> Observation:
     """One IGD port mapping (``TCP *:8080 -> 192.168.0.64:80 (description)``)."""
     return Observation(PROTOCOL, port, "upnp.port_mapping", mapping.summary())
+
+
+def mappings_read_observation(count: int, port: int) -> Observation:
+    """The IGD's port mapping table was read to its end (``count`` entries, maybe none): a
+    mapping that is not among them is gone (remediation cases read this, store.cases)."""
+    return Observation(PROTOCOL, port, MAPPINGS_READ_FIELD, str(count))

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from socket import inet_ntoa
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
@@ -41,7 +41,7 @@ from provscan.passive.decode import (
     TCP_SYN,
     decode,
 )
-from provscan.passive.hosts import MAX_HOSTS, HostTable
+from provscan.passive.hosts import MAX_HOSTS, HostRecord, HostTable, capture_time
 from provscan.passive.reassembly import (
     MAX_FLOWS,
     PER_DIRECTION_CAP,
@@ -168,7 +168,11 @@ class CaptureAnalyser:
         if self._worker is not None:
             self._worker.drain()  # the host table holds every finished conversation's facts
         last_packet = self.stats.packets
-        self.notes.append(f"{name}: packets {first_packet}-{last_packet}")
+        self.notes.append(
+            f"{name}: packets {first_packet}-{last_packet}"
+            if last_packet >= first_packet
+            else f"{name}: no packets"
+        )
         self.observer.capture_done(name, last_packet - first_packet + 1)
 
     def _frames(self, handle: BinaryIO) -> None:
@@ -443,6 +447,9 @@ class CaptureAnalyser:
         the identification stage; ``policy_ids`` are recorded in the result)."""
         self.flows.flush()
         self.close()
+        # Timed by its packets, not by when it was analysed (before the facts are let go):
+        # a month-old capture is a month-old sighting. None: the analysis's time, as before.
+        span = packet_span(self.hosts.hosts.values(), datetime.now(UTC))
         devices = self.hosts.build_devices(identify, release=True)
         notes = list(self.notes)
         stats = self.stats
@@ -480,8 +487,8 @@ class CaptureAnalyser:
         info = ScanInfo(
             scan_id=str(uuid.uuid4()),
             kind="passive",
-            started_at=self.started_at,
-            finished_at=datetime.now(UTC),
+            started_at=span[0] if span else self.started_at,
+            finished_at=span[1] if span else datetime.now(UTC),
             targets=tuple(self.names),
             ports=tuple(open_ports),
             policies=tuple(policy_ids),
@@ -492,3 +499,31 @@ class CaptureAnalyser:
             notes=tuple(notes),
         )
         return ScanResult(info, tuple(devices))
+
+
+#: Packet times this far past the analysis are a capturing clock gone wrong, not the future.
+_CLOCK_SLACK = timedelta(days=1)
+
+
+def packet_span(
+    records: Iterable[HostRecord], analysed_at: datetime
+) -> tuple[datetime, datetime] | None:
+    """When the captured packets were sent, as the host table kept it: from the first packet
+    of any host to the latest packet it kept a fact, MAC or first packet of (the read loop
+    keeps no time of its own; a host's later repeats of what it already said are counted, not
+    timed). None when no host sent a packet (an empty capture) or when the times are no
+    clock's (a capture written with zero timestamps, or times past ``analysed_at``): the
+    caller then times the scan by its analysis, as before."""
+    first = last = None
+    for record in records:
+        times = [record.first_time, *(time for _, time in record.macs.values())]
+        times += [kept[1] for kept in record.observations.values()]
+        low, high = min(times), max(times)
+        first = low if first is None else min(first, low)
+        last = high if last is None else max(last, high)
+    if first is None or last is None:
+        return None
+    start, end = capture_time(first), capture_time(last)
+    if start.timestamp() <= 0 or end > analysed_at + _CLOCK_SLACK:
+        return None
+    return start, end

@@ -230,7 +230,9 @@ def match_vulnerabilities(
     entries: Iterable[VulnerabilityEntry],
     firmware_text: str | None,
 ) -> list[Vulnerability]:
-    """Every CVE whose published products include the device, with its verdict."""
+    """Every CVE whose published products include the device, with its verdict; when the
+    advisory's maker is not established for the device (:func:`maker_in_doubt`), its note
+    says it applies only if that maker made it."""
     vendors = {name for name in (device.manufacturer, device.brand) if name}
     firmware = parse_firmware(firmware_text)
     found: list[Vulnerability] = []
@@ -254,6 +256,12 @@ def match_vulnerabilities(
         if best is None:
             continue
         _, status, why, affected = best
+        # A maker the evidence leaves open ("Hikvision or Dahua", a doubtful one): the
+        # advisory applies only if that maker made the device, and the note says so first,
+        # as the remediation does ("if made by ...", :func:`_if_made_by`).
+        doubt = maker_in_doubt(device, entry.vendors)
+        if doubt is not None:
+            why = f"only if made by {doubt[0]}, which is not established ({doubt[1]}); {why}"
         found.append(
             Vulnerability(
                 cve=entry.cve,
@@ -320,9 +328,22 @@ def upnp_mappings_to(
             "internet_upnp_mapping",
             f"the router's UPnP IGD forwards a port from the internet to this device: {mapping}",
             f"upnp.port_mapping read from {gateway}",
+            port=mapping_internal_port(mapping),
+            source=gateway,
         )
         for gateway, mapping in mappings.by_client.get(device.ip, ())
     ]
+
+
+#: The internal port of a mapping summary ("... -> 192.168.1.64:80 (camera)": 80).
+_INTERNAL_PORT = re.compile(r"->\s*\[?[0-9A-Fa-f.:]+?\]?:(\d{1,5})(?:\s|$)")
+
+
+def mapping_internal_port(mapping: str) -> int | None:
+    """The device port a mapping summary forwards to (None: the gateway did not say)."""
+    found = _INTERNAL_PORT.search(mapping)
+    port = int(found.group(1)) if found is not None else 0
+    return port if 0 < port < 65536 else None
 
 
 #: Whether a text holds a login-form marker, per text, for one scan: a fleet of identical
@@ -364,6 +385,7 @@ def exposures_of(
                         value=observation.value,
                         field=observation.field,
                     ),
+                    port=observation.port,
                 )
             )
     for contact in getattr(device, "phones_home", ()):
@@ -383,6 +405,7 @@ def exposures_of(
                 "telnet",
                 f"telnet is open on TCP {port}: logins cross the network in clear text",
                 f"banner {banner[:60]!r}" if banner else f"TCP {port} open",
+                port=port,
             )
         )
     found += _plain_http_logins(
@@ -400,6 +423,7 @@ def exposures_of(
                     f"RTSP on port {observation.port} answered {rules.rtsp_method} with 200 "
                     "without credentials: anyone who can reach it can watch the stream",
                     f"rtsp.status_line {observation.value!r}",
+                    port=observation.port,
                 )
             )
     for observation in observations:
@@ -409,6 +433,7 @@ def exposures_of(
                     "default_credentials",
                     f"documented factory account {observation.value} is accepted",
                     f"--check-default-credentials, {observation.detail} on port {observation.port}",
+                    port=observation.port,
                 )
             )
     return found
@@ -438,7 +463,12 @@ def _plain_http_logins(
         return known
 
     found = []
+    # Endpoint readers label what they extract "http" on a TLS port too (dahua.rpc2.error of
+    # a Dahua answering over HTTPS): a port the HTTPS probe answered on is not plain HTTP.
+    tls_ports = {o.port for o in observations if o.protocol == "https"}
     for port in sorted({o.port for o in observations if o.protocol == "http" and o.port}):
+        if port in tls_ports:
+            continue
         on_port = [o for o in observations if o.protocol == "http" and o.port == port]
         basic = any(
             o.field == "http.www_authenticate" and o.value.lower().startswith("basic")
@@ -455,6 +485,7 @@ def _plain_http_logins(
                     f"port {port} asks for HTTP Basic authentication over plain HTTP: the "
                     "password crosses the network base64-encoded, i.e. readable",
                     "http.www_authenticate Basic",
+                    port=port,
                 )
             )
         elif marker is not None:
@@ -463,6 +494,7 @@ def _plain_http_logins(
                     "plain_http_login",
                     f"port {port} serves a login page over plain HTTP (no TLS)",
                     f"{marker.field} ({marker.detail or '/'})",
+                    port=port,
                 )
             )
     return found
@@ -518,7 +550,9 @@ def _if_made_by(
     item: Remediation, doubt: tuple[str, str] | None, texts: RemediationTexts
 ) -> Remediation:
     """The advice as is, or worded as conditional on the maker in doubt (remediation.yaml
-    ``if_maker_not_established``)."""
+    ``if_maker_not_established``) with that condition as a fact (``condition``: "made by
+    Hikvision"), so that nothing reads a conditional item as the device's own (a case is
+    opened only for unconditional advice, store.cases)."""
     if doubt is None:
         return item
     maker, why = doubt
@@ -528,7 +562,17 @@ def _if_made_by(
         texts.if_maker_reason.format(maker=maker, reason=item.reason),
         item.priority,
         f"{steps} {item.detail}" if item.detail else steps,
+        condition=made_by(maker),
     )
+
+
+#: The condition of advice that depends on a maker the evidence does not establish.
+MADE_BY_PREFIX = "made by "
+
+
+def made_by(maker: str) -> str:
+    """The ``condition`` of advice that applies only if ``maker`` made the device."""
+    return f"{MADE_BY_PREFIX}{maker}"
 
 
 def _restricted_reason(device: Device, restricting: Sequence[Finding]) -> tuple[str, Finding]:
@@ -603,6 +647,9 @@ def remediation_for(
     texts = texts or load_remediation()
     plan: list[Remediation] = []
     isolate_reasons: list[tuple[int, str]] = []
+    #: The condition of each isolate reason (None: the device's own); the isolation is
+    #: conditional only when every reason is, on the same maker.
+    isolate_conditions: set[str | None] = set()
 
     def doubt_of(vulnerability: Vulnerability) -> tuple[str, str] | None:
         vendors = (advisory_vendors or {}).get(vulnerability.cve)
@@ -620,6 +667,7 @@ def remediation_for(
             )
         )
         isolate_reasons.append((2, "restricted maker"))
+        isolate_conditions.add(None)
     for entry in eol:
         where = f" in {entry.region}" if entry.region else ""
         when = (
@@ -656,6 +704,7 @@ def remediation_for(
         if vulnerability.kev or vulnerability.cvss >= 9.0:
             condition = f" (if made by {doubt[0]})" if doubt is not None else ""
             isolate_reasons.append((priority, vulnerability.cve + condition))
+            isolate_conditions.add(made_by(doubt[0]) if doubt is not None else None)
     # one verification per maker the advisories depend on (none: the device's own)
     by_doubt: dict[tuple[str, str] | None, list[str]] = {}
     for vulnerability in undetermined:
@@ -677,15 +726,18 @@ def remediation_for(
         )
         if reconfigure.isolate:
             isolate_reasons.append((reconfigure.priority, exposure.kind.replace("_", " ")))
+            isolate_conditions.add(None)
     if isolate_reasons:
         priority = min(p for p, _ in isolate_reasons)
         why = ", ".join(dict.fromkeys(reason for _, reason in isolate_reasons))
+        (only_if,) = isolate_conditions if len(isolate_conditions) == 1 else (None,)
         plan.append(
             Remediation(
                 "isolate",
                 f"limit the damage: {why}",
                 priority,
                 isolation_steps(device, texts, rules),
+                condition=only_if,
             )
         )
     unique: dict[tuple[str, str], Remediation] = {}

@@ -1,4 +1,4 @@
-"""The versioned JSON contract of a scan (schema version ``1.6``).
+"""The versioned JSON contract of a scan (schema version ``1.7``).
 
 The domain values in :mod:`provscan.model` are frozen dataclasses; this module holds the
 separate, strict pydantic shapes that cross the process boundary (files, API, database).
@@ -49,12 +49,29 @@ only some kinds of its makers' equipment and the device's kind is not known: "it
 type is uas"; or only equipment acquired after a day, for a device found installed: "it was
 acquired after 2023-12-21"); null when nothing. Such a finding never makes a device
 restricted: the device is ``review``. Upgraded documents get ``condition: null``.
+
+1.7 (additive; 1.2 to 1.6 documents still load): exposure entries carry ``port`` (the
+device's port the exposure is on: the login page's, RTSP's, telnet's, the factory account's;
+for a UPnP mapping, the port the gateway forwards to; null when tied to no port) and
+``source`` (the address of the host it was observed on when that is not the device: the
+gateway whose UPnP IGD mapping forwards to it; null otherwise). Devices carry
+``alternatives``: the other makers the evidence supports as well as ``manufacturer``, each
+with its family, when it does not say which made the device (empty when one maker is
+established, or none). Before 1.7 these were said only in words (the exposure's detail, the
+``replace`` reason's "maker X or Y"); upgraded documents get ``port: null``, ``source: null``
+and ``alternatives: []`` (not recorded). Remediation items carry ``condition``: what must
+hold for the advice to apply that the evidence does not establish ("made by Hikvision": an
+advisory or end of support whose maker the evidence leaves open; the reason says "if made by
+Hikvision: ..."); null when the advice is the device's own. Conditional advice opens no
+remediation case and is not counted as the device's vulnerability. Upgraded documents get
+``condition: null`` (before 1.7 it was said only in the reason's words).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from importlib import resources
@@ -75,11 +92,11 @@ from provscan.model import (
 )
 from provscan.policy.evaluate import REVIEW_NOTE_PREFIX
 
-SCHEMA_VERSION: Literal["1.6"] = "1.6"
+SCHEMA_VERSION: Literal["1.7"] = "1.7"
 SCHEMA_FILENAME = "scan-v1.schema.json"
-SCHEMA_ID = "urn:provscan:schema:scan:1.5"
+SCHEMA_ID = "urn:provscan:schema:scan:1.7"
 #: Earlier versions :func:`from_contract` still reads (upgrading them to the current one).
-READABLE_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6")
+READABLE_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6", "1.7")
 
 PortNumber = Annotated[int, Field(ge=0, le=65535)]
 #: A certainty or confidence, from 0 (nothing known) to 1 (certain).
@@ -207,6 +224,32 @@ class ExposureEntry(_Strict):
     )
     detail: str
     evidence: str
+    port: PortNumber | None = Field(
+        # A default, so that an exposure stored before 1.7 still reads (not recorded).
+        default=None,
+        description=(
+            "The device's port the exposure is on (the login page's, RTSP's, telnet's, the "
+            "factory account's; for a UPnP mapping, the port the gateway forwards to); null "
+            "when it is tied to no port (a public address, a cloud contact seen in a capture) "
+            "and in documents stored before 1.7."
+        ),
+    )
+    source: str | None = Field(
+        default=None,
+        description=(
+            "The address of the host the exposure was observed on when that is not the "
+            "device: the gateway whose UPnP IGD port mapping forwards to it "
+            "(internet_upnp_mapping). Null when it was seen on the device itself, and in "
+            "documents stored before 1.7."
+        ),
+    )
+
+
+class MakerCandidateEntry(_Strict):
+    """A maker the evidence supports as well as the device's manufacturer."""
+
+    maker: str
+    family: str | None = Field(description="Its corporate family (knowledge id), if known.")
 
 
 class RemediationEntry(_Strict):
@@ -216,6 +259,18 @@ class RemediationEntry(_Strict):
     reason: str
     priority: int = Field(ge=1, description="1 = do first.")
     detail: str = Field(description="Concrete steps: version, VLAN and firewall rules, setting.")
+    condition: str | None = Field(
+        # A default, so that an item stored before 1.7 still reads (not recorded).
+        default=None,
+        description=(
+            "What must hold for the advice to apply that the evidence does not establish: "
+            "'made by Hikvision' when the advisory or end of support names a maker the "
+            "evidence leaves open (several candidate makers, or a confidence below the "
+            "verdict's threshold); the reason then says 'if made by ...'. Such advice is not "
+            "counted as the device's own (no vulnerable count, no remediation case). Null when "
+            "it applies to the device as identified, and in documents stored before 1.7."
+        ),
+    )
 
 
 #: A device's verdict, most urgent first (what the table groups by; see :func:`verdict_of`).
@@ -269,6 +324,16 @@ class DeviceEntry(_Strict):
     serial: str | None
     device_type: str | None
     confidence: UnitInterval
+    alternatives: list[MakerCandidateEntry] = Field(
+        # A default, so that a device stored before 1.7 still reads (not recorded).
+        default_factory=list,
+        description=(
+            "The other makers the evidence supports as well as manufacturer, when it does not "
+            "say which made the device (e.g. a model number both Hikvision and Dahua use); "
+            "such a device is restricted only if every one of them is. Empty when one maker "
+            "is established or none is, and in documents stored before 1.7."
+        ),
+    )
     restricted: bool
     verdict: Verdict = Field(
         description=(
@@ -291,6 +356,8 @@ class DeviceEntry(_Strict):
 
     @model_validator(mode="after")
     def _verdict_agrees(self) -> DeviceEntry:
+        if self.alternatives and self.manufacturer is None:
+            raise ValueError("alternatives are given but manufacturer is null")
         expected = verdict_of(self.restricted, self.notes, self.manufacturer)
         if self.verdict != expected:
             raise ValueError(
@@ -360,7 +427,7 @@ class ScanDocument(_Strict):
         },
     )
 
-    schema_version: Literal["1.6"]
+    schema_version: Literal["1.7"]
     scan: ScanSection
     devices: list[DeviceEntry]
 
@@ -404,15 +471,32 @@ def ordered_devices(devices: Iterable[Device]) -> list[Device]:
 CONTEXT_SCOPE_PREFIX = "Context only - this measure restricts nothing. "
 
 
+#: Before 1.7 a remediation item's condition was said only in its reason's words, as
+#: posture wrote them (remediation.yaml ``if_maker_not_established``: "if made by X: ...").
+_IF_MADE_BY = re.compile(r"^if made by (?P<maker>[^:]+): ")
+
+
+def advice_condition(condition: str | None, reason: str) -> str | None:
+    """What a remediation item's advice depends on ("made by Hikvision"), None when it is the
+    device's own: its ``condition``; for an item without one (a document stored before 1.7,
+    upgraded with ``condition: null``), what its reason's words say ("if made by X: ...")."""
+    if condition:
+        return condition
+    match = _IF_MADE_BY.match(reason)
+    return f"made by {match.group('maker')}" if match else None
+
+
 #: Versions :func:`upgrade_document` changes (the current one it leaves as it is).
-_UPGRADED_VERSIONS = ("1.2", "1.3", "1.4", "1.5")
+_UPGRADED_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6")
 
 
 def upgrade_document(data: Mapping[str, Any]) -> dict[str, Any]:
-    """A 1.2 to 1.5 document as the current version (the input is not changed); a current
+    """A 1.2 to 1.6 document as the current version (the input is not changed); a current
     one as it is.
 
-    1.5 to 1.6: every finding ``condition: null``. 1.4 to 1.5: the scan ``judged_for: null`` (not recorded). 1.3 to 1.4: each device's
+    1.6 to 1.7: every exposure ``port: null`` and ``source: null``, every remediation item
+    ``condition: null``, every device ``alternatives: []`` (not recorded). 1.5 to 1.6: every finding ``condition: null``. 1.4
+    to 1.5: the scan ``judged_for: null`` (not recorded). 1.3 to 1.4: each device's
     ``verdict``, from its fields (:func:`with_verdict`). 1.2 to 1.3: context findings (scope
     note prefix) become ``effect: context``; the other findings ``effect: restricts``; every
     finding ``binding: null`` and ``deadline: null``; the scan ``acting_as: []`` and no
@@ -424,7 +508,7 @@ def upgrade_document(data: Mapping[str, Any]) -> dict[str, Any]:
         return document
     devices = document.get("devices")
     scan = document.get("scan")
-    if isinstance(scan, Mapping) and version != "1.5":
+    if isinstance(scan, Mapping) and version not in ("1.5", "1.6"):
         added: dict[str, Any] = {"judged_for": None}
         if version == "1.2":
             added |= {"acting_as": [], "knowledge_version": None, "knowledge_as_of": None}
@@ -434,8 +518,9 @@ def upgrade_document(data: Mapping[str, Any]) -> dict[str, Any]:
             devices = [_upgrade_device(device) for device in devices]
         devices = [with_verdict(device) for device in devices]
     if isinstance(devices, list):
-        devices = [_with_conditions(device) for device in devices]
-        document["devices"] = devices
+        if version != "1.6":
+            devices = [_with_conditions(device) for device in devices]
+        document["devices"] = [_with_structured_facts(device) for device in devices]
     document["schema_version"] = SCHEMA_VERSION
     return document
 
@@ -451,6 +536,28 @@ def _with_conditions(device: Any) -> Any:
         for finding in device["findings"]
     ]
     return {**device, "findings": findings}
+
+
+def _with_structured_facts(device: Any) -> Any:
+    """1.6 (or earlier) to 1.7: the device ``alternatives: []``, every exposure
+    ``port: null`` and ``source: null`` and every remediation item ``condition: null`` (not
+    recorded: said only in words then)."""
+    if not isinstance(device, Mapping):
+        return device
+    upgraded = {**device, "alternatives": device.get("alternatives", [])}
+    if isinstance(device.get("remediation"), list):
+        upgraded["remediation"] = [
+            {**item, "condition": item.get("condition")} if isinstance(item, Mapping) else item
+            for item in device["remediation"]
+        ]
+    if isinstance(device.get("exposure"), list):
+        upgraded["exposure"] = [
+            {**exposure, "port": exposure.get("port"), "source": exposure.get("source")}
+            if isinstance(exposure, Mapping)
+            else exposure
+            for exposure in device["exposure"]
+        ]
+    return upgraded
 
 
 def _upgrade_device(device: Any) -> Any:
@@ -498,11 +605,9 @@ class _Differences:
 
 
 _DIFFERENCES: dict[type[Any], _Differences] = {
-    # In-process only: other makers the evidence supports (read by policy judging), and
-    # observations not tied to an attempt (read by posture; shown through the evidence).
-    Device: _Differences(
-        domain_only=frozenset({"alternatives", "observations"}), encode=_device_verdict
-    ),
+    # In-process only: observations not tied to an attempt (read by posture; shown through
+    # the evidence).
+    Device: _Differences(domain_only=frozenset({"observations"}), encode=_device_verdict),
     # Raw observations stay in-process; attempts come back without them.
     ProbeAttempt: _Differences(domain_only=frozenset({"observations"})),
     # ``observed_field`` avoids shadowing dataclasses.field; the contract says ``field``.
@@ -655,7 +760,7 @@ def to_contract_parts(result: ScanResult) -> tuple[dict[str, Any], Iterator[dict
 
 def from_contract(data: str | bytes | Mapping[str, Any]) -> ScanDocument:
     """Read a contract document back (JSON text, or the object ``json.loads`` gave); a 1.2
-    to 1.5 document is upgraded to the current version first (:func:`upgrade_document`).
+    to 1.6 document is upgraded to the current version first (:func:`upgrade_document`).
 
     Validation follows JSON rules in both cases (timestamps are ISO strings), so a dict
     and its JSON text are accepted or rejected alike. Raises ``pydantic.ValidationError``.

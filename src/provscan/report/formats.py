@@ -16,6 +16,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from provscan.model import (
     Finding,
     Remediation,
     ScanResult,
+    Vulnerability,
     address_sort_key,
     seen_only_through_a_router,
 )
@@ -41,6 +43,7 @@ from provscan.policy.evaluate import ACT_AS_ANYONE, DEFAULT_PARTY, REVIEW_NOTE_P
 from provscan.report.contract import (
     VERDICTS,
     ScanDocument,
+    advice_condition,
     ordered_devices,
     to_contract,
     to_contract_parts,
@@ -292,6 +295,7 @@ def render_csv(result: ScanResult) -> str:
     writer.writerow(CSV_COLUMNS)
     for device in ordered_devices(result.devices):
         restricting, others = _policy_ids(device)
+        conditions = conditional_cves(device)
         row = (
             device.ip,
             device.mac or "",
@@ -307,12 +311,14 @@ def render_csv(result: ScanResult) -> str:
             ";".join(restricting),
             ";".join(others),
             str(len(device.evidence)),
-            ";".join(
-                f"{v.cve}({v.status})" if v.status != "vulnerable" else v.cve
-                for v in device.vulnerabilities
-            ),
+            ";".join(_csv_cve(v, conditions.get(v.cve)) for v in device.vulnerabilities),
+            # Known exploited on this device: not when it applies only if a maker the
+            # evidence leaves open made it (the CVE says "if made by ..." in vulnerabilities).
             "true"
-            if any(v.kev and v.status != "undetermined" for v in device.vulnerabilities)
+            if any(
+                v.kev and v.status != "undetermined" and v.cve not in conditions
+                for v in device.vulnerabilities
+            )
             else "false",
             ";".join(dict.fromkeys(e.kind for e in device.exposure)),
             device.remediation[0].action if device.remediation else "",
@@ -320,6 +326,37 @@ def render_csv(result: ScanResult) -> str:
         )
         writer.writerow([guard_formula(cell) for cell in row])
     return buffer.getvalue()
+
+
+def _csv_cve(vulnerability: Vulnerability, condition: str | None) -> str:
+    """``CVE-…``, ``CVE-…(likely)``, ``CVE-…(if made by Hikvision)`` or both marks."""
+    marks = [vulnerability.status] if vulnerability.status != "vulnerable" else []
+    if condition is not None:
+        marks.append(f"if {condition}")
+    return f"{vulnerability.cve}({', '.join(marks)})" if marks else vulnerability.cve
+
+
+_CVE_ID = re.compile(r"CVE-\d{4}-\d{4,}")
+
+
+def conditional_cves(device: Device) -> dict[str, str]:
+    """The device's CVEs that apply only if a maker the evidence leaves open made it, each
+    with that condition ("made by Hikvision"): those whose patch or replace advice is
+    conditional (``Remediation.condition``; posture.assess._if_made_by). They are not the
+    device's own vulnerabilities: no count of vulnerable devices includes them, and where
+    they are listed they say "if made by ..." (decision in docs/reports.md)."""
+    conditional: dict[str, str] = {}
+    own: set[str] = set()
+    for item in device.remediation:
+        if item.action not in ("patch", "replace"):
+            continue
+        condition = advice_condition(item.condition, item.reason)
+        for cve in _CVE_ID.findall(item.reason):
+            if condition is None:
+                own.add(cve)
+            else:
+                conditional.setdefault(cve, condition)
+    return {cve: condition for cve, condition in conditional.items() if cve not in own}
 
 
 # --- rich table ------------------------------------------------------------------------
@@ -473,12 +510,23 @@ def summary_line(result: ScanResult) -> str:
     return printable(line)
 
 
-def knowledge_line(version: str | None, as_of: str | None) -> str:
+def knowledge_line(version: str | None, as_of: str | None, judged_on: date | None = None) -> str:
     """The table footer that says which knowledge judged the devices: ``"knowledge 2026.12.0,
-    as of 2026-12-03"``; a result from before the version was recorded says so."""
+    as of 2026-12-03"``, with ``(stale: 400 days old, limit 180)`` when it was older than
+    the allowed age on ``judged_on`` (default today); a result from before the version was
+    recorded says so."""
     if version is None and as_of is None:
         return "knowledge: version not recorded"
-    return printable(f"knowledge {version or 'version unknown'}, as of {as_of or 'unknown'}")
+    line = f"knowledge {version or 'version unknown'}, as of {as_of or 'unknown'}"
+    from provscan.errors import InputError
+    from provscan.knowledge.packs import max_age_days_from_env
+
+    try:
+        age = ((judged_on or date.today()) - date.fromisoformat(as_of or "")).days
+        limit = max_age_days_from_env()
+    except (ValueError, InputError):
+        return printable(line)
+    return printable(line + (f" (stale: {age} days old, limit {limit})" if age > limit else ""))
 
 
 #: What made a result, by its kind, for the table's first line (a discovery is "active" too:
@@ -528,7 +576,8 @@ def render_table(
             )
         )
     info = result.info
-    console.print(Text(knowledge_line(info.knowledge_version, info.knowledge_as_of), style="dim"))
+    footer = knowledge_line(info.knowledge_version, info.knowledge_as_of, info.started_at.date())
+    console.print(Text(footer, style="dim"))
 
 
 def _cell(value: str | None, placeholder: str = "-") -> Text:
@@ -762,8 +811,8 @@ def _render_groups(
                 _print_lines(_compact(remote, name, console.width, portless=portless), console)
         else:
             _print_lines(_compact(group, name, console.width), console)
-    if _uses_vulns_marks(tabled):
-        console.print(Padding(Text(VULNS_LEGEND, style="dim"), (0, 0, 0, INDENT)))
+    if (legend := _vulns_legend(tabled)) is not None:
+        console.print(Padding(Text(legend, style="dim"), (0, 0, 0, INDENT)))
 
 
 def _pointer(name: str, members: Sequence[Device], group: str) -> Text:
@@ -780,8 +829,16 @@ def _pointer(name: str, members: Sequence[Device], group: str) -> Text:
     else:
         line.append("would be restricted by" if restricting else "named by", style="yellow")
     line.append(f" {printable(', '.join(restricting) or 'no selected policy')}")
+    # A policy that binds the user only on a condition the evidence cannot settle (the UK
+    # statement's sensitive site) is named as such, not as context.
+    conditional = dict.fromkeys(
+        f.policy for f in findings if f.condition and f.restricts_if_so and f.policy in context
+    )
+    context = {policy: None for policy in context if policy not in conditional}
+    if conditional:
+        line.append(f"; only on a condition: {printable(', '.join(conditional))}")
     if context:
-        others = [f for f in findings if not f.restricts]
+        others = [f for f in findings if not f.restricts and f.policy in context]
         unbound = any(f.binding is False for f in others)
         advice = any(f.effect in ("advisory", "context") for f in others)
         label = {
@@ -1029,7 +1086,14 @@ def _policy_body(
     qualifier = ""
     if not any(finding.restricts for finding in measures):
         unbound = any(_unbound(finding) for finding in measures)
-        qualifier = " (does not bind you)" if unbound else " (context only)"
+        conditional = any(f.condition and f.restricts_if_so for f in measures)
+        qualifier = (
+            " (binds you only on a condition)"
+            if conditional
+            else " (does not bind you)"
+            if unbound
+            else " (context only)"
+        )
     head = f"{printable(jurisdiction)}{qualifier}: "
     measure = _shorten(measures[0].measure, max(width - len(head) - len(more), 10))
     if not citations:
@@ -1133,11 +1197,13 @@ def _vulnerability_cell(device: Device) -> Text:
     """The device's CVEs as the posture summary counts them: "2" vulnerable, "~1" likely
     (firmware in an approximate range, never counted as vulnerable), "?3" to check (firmware
     unknown; shown only when neither of the others is); known-exploited ones among the first
-    two as "(1 KEV)". Short, so the table keeps its lines; :data:`VULNS_LEGEND` explains the
-    marks under the tables that use them."""
-    vulnerable = [v for v in device.vulnerabilities if v.status == "vulnerable"]
-    likely = [v for v in device.vulnerabilities if v.status == "likely"]
-    if not vulnerable and not likely:
+    two as "(1 KEV)"; "1 if Hikvision" those that apply only if a maker the evidence leaves
+    open made it (:func:`conditional_cves`: never counted as the device's own). Short, so the
+    table keeps its lines; :data:`VULNS_LEGEND` explains the marks under the tables that use
+    them."""
+    conditions = conditional_cves(device)
+    vulnerable, likely, maybe = _placed(device, conditions)
+    if not vulnerable and not likely and not maybe:
         unknown = len(device.vulnerabilities)
         return Text(f"?{unknown}" if unknown else "-", style="dim")
     parts = [str(len(vulnerable))] if vulnerable else []
@@ -1145,7 +1211,30 @@ def _vulnerability_cell(device: Device) -> Text:
         parts.append(f"~{len(likely)}")
     kev = sum(v.kev for v in (*vulnerable, *likely))
     label = " ".join(parts) + (f" ({kev} KEV)" if kev else "")
+    by_condition = Counter(conditions[v.cve] for v in maybe)
+    label = " ".join(
+        [label] * bool(label)
+        + [f"{n} if {condition.removeprefix('made by ')}" for condition, n in by_condition.items()]
+    )
     return Text(label, style="bold red" if vulnerable and kev else "yellow")
+
+
+def _placed(
+    device: Device, conditions: Mapping[str, str]
+) -> tuple[list[Vulnerability], list[Vulnerability], list[Vulnerability]]:
+    """The device's vulnerable and likely CVEs (its own), and those (vulnerable or likely)
+    that apply only if a maker the evidence leaves open made it (``conditions``)."""
+    vulnerable: list[Vulnerability] = []
+    likely: list[Vulnerability] = []
+    maybe: list[Vulnerability] = []
+    for v in device.vulnerabilities:
+        if v.status == "undetermined":
+            continue
+        if v.cve in conditions:
+            maybe.append(v)
+        else:
+            (vulnerable if v.status == "vulnerable" else likely).append(v)
+    return vulnerable, likely, maybe
 
 
 #: Under the device tables when a Vulns cell uses a mark.
@@ -1153,29 +1242,35 @@ VULNS_LEGEND = (
     "Vulns: n vulnerable, ~n likely (firmware in an approximate range), ?n to check "
     "(firmware unknown); KEV: known exploited (CISA)"
 )
+#: Added to the legend when a Vulns cell counts CVEs that apply only if a maker is confirmed.
+VULNS_LEGEND_IF = "; n if X: only if made by X, which the evidence does not establish"
 
 
-def _uses_vulns_marks(devices: Iterable[Device]) -> bool:
-    return any(v.status != "vulnerable" for device in devices for v in device.vulnerabilities)
+def _vulns_legend(devices: Sequence[Device]) -> str | None:
+    """The legend under a device table whose Vulns cells use a mark; None when none does."""
+    conditional = any(conditional_cves(device) for device in devices)
+    if conditional:
+        return VULNS_LEGEND + VULNS_LEGEND_IF
+    if any(v.status != "vulnerable" for device in devices for v in device.vulnerabilities):
+        return VULNS_LEGEND
+    return None
 
 
 def _posture_overview(devices: Sequence[Device]) -> str:
     """``"2 devices vulnerable (CVE-…), 9 undetermined; exposures: plain_http_login 38"``."""
-    # "likely" (firmware in an approximate range) is counted apart, never as vulnerable.
-    vulnerable = [d for d in devices if any(v.status == "vulnerable" for v in d.vulnerabilities)]
-    likely = [
+    # "likely" (firmware in an approximate range) is counted apart, never as vulnerable; so
+    # are CVEs that apply only if a maker the evidence leaves open made the device.
+    placed = {id(d): _placed(d, conditional_cves(d)) for d in devices}
+    vulnerable = [d for d in devices if placed[id(d)][0]]
+    likely = [d for d in devices if d not in vulnerable and placed[id(d)][1]]
+    maybe = [d for d in devices if d not in vulnerable and d not in likely and placed[id(d)][2]]
+    undetermined = [
         d
         for d in devices
-        if d not in vulnerable and any(v.status == "likely" for v in d.vulnerabilities)
-    ]
-    undetermined = [
-        d for d in devices if d.vulnerabilities and d not in vulnerable and d not in likely
+        if d.vulnerabilities and d not in vulnerable and d not in likely and d not in maybe
     ]
     cves = dict.fromkeys(
-        v.cve + (" KEV" if v.kev else "")
-        for d in vulnerable
-        for v in d.vulnerabilities
-        if v.status == "vulnerable"
+        v.cve + (" KEV" if v.kev else "") for d in vulnerable for v in placed[id(d)][0]
     )
     parts = [f"{plural(len(vulnerable), 'device')} vulnerable"]
     if cves:
@@ -1183,6 +1278,13 @@ def _posture_overview(devices: Sequence[Device]) -> str:
         parts[0] += f" ({', '.join(shown)}{', …' if len(cves) > len(shown) else ''})"
     if likely:
         parts.append(f"{len(likely)} likely vulnerable (firmware in an approximate range)")
+    if maybe:
+        makers = dict.fromkeys(
+            condition for d in maybe for condition in conditional_cves(d).values()
+        )
+        parts.append(
+            f"{len(maybe)} vulnerable only if {' or '.join(makers)} (maker not established)"
+        )
     if undetermined:
         parts.append(f"{len(undetermined)} with CVEs to check (firmware not placed)")
     kinds = Counter(exposure.kind for d in devices for exposure in d.exposure)
@@ -1287,10 +1389,13 @@ def _render_posture_devices(devices: Sequence[Device], console: Console) -> None
                 printable(_posture_summary(device), limit=200),
             )
         )
+        conditions = conditional_cves(device)
         items = [
             Text.assemble(
                 (printable(v.cve), "bold red" if v.kev else ""),
-                f" {v.status} (CVSS {v.cvss} {printable(v.severity)}"
+                f" {v.status}"
+                f"{printable(f' only if {conditions[v.cve]}') if v.cve in conditions else ''}"
+                f" (CVSS {v.cvss} {printable(v.severity)}"
                 f"{' KEV' if v.kev else ''}"
                 f"{printable(f', fixed in {v.fixed_in}') if v.fixed_in else ''})",
             )
@@ -1308,13 +1413,16 @@ _ACTION_ORDER = {"replace": 0, "isolate": 1, "patch": 2, "reconfigure": 3}
 
 
 def _posture_summary(device: Device) -> str:
-    confirmed = [v for v in device.vulnerabilities if v.status == "vulnerable"]
+    conditions = conditional_cves(device)
+    confirmed, likely_ones, maybe = _placed(device, conditions)
     kev = sum(v.kev for v in confirmed)
     parts = [f"{len(confirmed)} vulnerable" + (f" ({kev} known exploited)" if kev else "")]
-    likely = sum(v.status == "likely" for v in device.vulnerabilities)
+    likely = len(likely_ones)
     if likely:
         parts.append(f"{likely} likely")
-    undetermined = len(device.vulnerabilities) - len(confirmed) - likely
+    for condition, count in Counter(conditions[v.cve] for v in maybe).items():
+        parts.append(f"{count} only if {condition}")
+    undetermined = len(device.vulnerabilities) - len(confirmed) - likely - len(maybe)
     if undetermined:
         parts.append(f"{undetermined} undetermined")
     parts.append(f"{len(device.exposure)} exposure" + ("s" if len(device.exposure) != 1 else ""))

@@ -3,7 +3,9 @@
 Every restricted device and every priority-1 posture finding (an actively exploited
 vulnerability, a priority-1 exposure) opens one case, once: the case is keyed by device and
 *subject* (``restricted``, ``vulnerability:CVE-…``, ``exposure:KIND``) and a later sighting
-reopens it rather than opening another.
+reopens it rather than opening another. Advice that applies only if a maker the evidence
+leaves open made the device (a remediation item's ``condition``, "if made by Hikvision: ...")
+opens none: the device's restricted case, or its review, already tracks it.
 
 States: ``open`` → ``planned`` → ``mitigated`` (isolated) → ``removed`` or ``replaced`` →
 ``verified``. People may move a case to any state but ``verified``, which needs proof from a
@@ -17,7 +19,12 @@ scan:
   reconfigured); for a vulnerability, only by a sighting that read the device's model and
   firmware (one that read neither shows nothing was compared, not that it was patched); for
   an exposure seen on a port, only by a sighting whose scan probed that port (one that
-  scanned other ports did not look).
+  scanned other ports did not look); for a UPnP port mapping, which is seen on the gateway
+  and not on the device, only by a scan that read that gateway's mapping table again.
+
+The facts this needs are the contract's (1.7): an exposure's ``port`` and ``source``, a
+device's ``alternatives``. A document that does not carry them (stored before 1.7, or an
+older sensor's report upgraded on arrival) is read from posture's words instead, as before.
 
 A device that is seen again reopens its removed, replaced or verified restricted case; a
 posture finding that comes back reopens its case. Every change appends to the case's audit
@@ -35,7 +42,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from provscan.errors import StoreRequestError
-from provscan.model import RESTRICTING_FINDING_EFFECTS
+from provscan.knowledge.exposure import load_exposure_rules
+from provscan.model import finding_restricts
+from provscan.observations.upnp import MAPPINGS_READ_FIELD
+from provscan.report.contract import advice_condition
 from provscan.store import events
 from provscan.store.inventory import IngestOutcome, _aware, address_key, covers
 from provscan.store.models import (
@@ -57,19 +67,19 @@ _REOPEN_WHEN_SEEN = frozenset({"removed", "replaced", "verified"})
 RESTRICTED = "restricted"
 SCAN_ACTOR = "provscan"
 _CVE = re.compile(r"CVE-\d{4}-\d{4,}")
-#: The candidate makers posture names in a restricted device's ``replace`` reason when the
-#: evidence allows several (posture.assess._restricted_reason): the contract does not carry
-#: the alternatives themselves (they are domain-only), so this is where a stored document
-#: says them.
+#: Documents without the structured facts (contract 1.6 and earlier): the candidate makers
+#: posture names in a restricted device's ``replace`` reason when the evidence allows several
+#: (posture.assess._restricted_reason); 1.7 carries them as the device's ``alternatives``.
 _EITHER_MAKER = re.compile(r"^maker (?P<makers>.+?) \(the evidence does not say which")
-#: Where posture's exposure texts name the port the exposure was seen on ("port 80 serves a
-#: login page", "RTSP on port 554", "telnet is open on TCP 23", "... on port 80").
+#: Documents without the structured facts: where posture's exposure texts name the port the
+#: exposure was seen on ("port 80 serves a login page", "RTSP on port 554", "telnet is open
+#: on TCP 23", "... on port 80"); 1.7 carries it as the exposure's ``port``.
 _EXPOSURE_PORT = re.compile(r"\b(?:port|TCP) (\d{1,5})\b")
-#: Exposures that only one probe observes: a sighting shows them gone only when that probe
-#: ran on the port (a plain HTTP answer says nothing of a factory account).
-_EXPOSURE_PROBES: dict[str, frozenset[str]] = {
-    "default_credentials": frozenset({"default-credentials"}),
-}
+#: Documents without the structured facts: the gateway a UPnP mapping was read from, in the
+#: exposure's evidence ("upnp.port_mapping read from 192.168.1.1"); 1.7: its ``source``.
+_MAPPING_SOURCE = re.compile(r"^upnp\.port_mapping read from (\S+)$")
+#: The exposure whose case only a scan that read the gateway's port mappings can verify.
+UPNP_MAPPING = "internet_upnp_mapping"
 #: Attempt outcomes that show what is on a port now (a timeout or an error shows nothing).
 _ANSWERED = frozenset({"ok", "refused", "closed", "malformed", "truncated"})
 
@@ -114,19 +124,17 @@ def subjects(document: dict[str, Any]) -> dict[str, str]:
     """The case subjects a device document calls for, with the reason in words."""
     found: dict[str, str] = {}
     if document.get("restricted"):
-        restricting = [
-            f
-            for f in document.get("findings", [])
-            if f.get("effect", "restricts") in RESTRICTING_FINDING_EFFECTS
-            and f.get("binding") is not False
-        ]
+        restricting = [f for f in document.get("findings", []) if finding_restricts(f)]
         makers = candidate_makers(document)
         policies = ", ".join(_cited(restricting, several=len(makers) > 1)) or "a measure"
         maker = " or ".join(makers) or "unknown maker"
         found[RESTRICTED] = f"restricted maker {maker} ({policies})"
     exposures = {e.get("detail"): e.get("kind") for e in document.get("exposure", [])}
     for item in document.get("remediation", []):
-        if item.get("priority") != 1:
+        if item.get("priority") != 1 or conditional(item):
+            # Advice that applies only if a maker the evidence leaves open made the device
+            # ("if made by Hikvision: ...") is not the device's own finding: the device's
+            # restricted case or its review tracks it, and the report shows the advice there.
             continue
         action, reason = item.get("action"), str(item.get("reason", ""))
         if action in ("patch", "replace") and (cve := _CVE.search(reason)):
@@ -134,6 +142,15 @@ def subjects(document: dict[str, Any]) -> dict[str, str]:
         elif action == "reconfigure" and exposures.get(reason):
             found.setdefault(f"exposure:{exposures[reason]}", f"reconfigure: {reason}")
     return found
+
+
+def conditional(item: dict[str, Any]) -> str | None:
+    """The condition a remediation item depends on ("made by Hikvision"), None when it is
+    the device's own: the item's ``condition`` (contract 1.7); a document without it (stored
+    before 1.7, or an older sensor's report upgraded on arrival) is read from posture's words
+    ("if made by Hikvision: ...", remediation.yaml ``if_maker_not_established``)."""
+    condition = item.get("condition")
+    return advice_condition(str(condition) if condition else None, str(item.get("reason", "")))
 
 
 def _cited(restricting: list[dict[str, Any]], *, several: bool) -> list[str]:
@@ -150,12 +167,20 @@ def _cited(restricting: list[dict[str, Any]], *, several: bool) -> list[str]:
 
 
 def candidate_makers(document: dict[str, Any]) -> tuple[str, ...]:
-    """Every maker the evidence allows for a device document: its manufacturer, then the
-    others posture named in its ``replace`` remediation when the evidence does not say which
-    ("Hikvision or Dahua"); only the manufacturer (or nothing) otherwise."""
+    """Every maker the evidence allows for a device document: its manufacturer, then its
+    ``alternatives`` when the evidence does not say which ("Hikvision or Dahua"); only the
+    manufacturer (or nothing) otherwise. A document without alternatives (stored before
+    contract 1.7) is read from the makers posture named in its ``replace`` remediation."""
     maker = document.get("manufacturer")
     if not maker:
         return ()
+    alternatives = [
+        str(item["maker"])
+        for item in document.get("alternatives") or []
+        if isinstance(item, dict) and item.get("maker")
+    ]
+    if alternatives:
+        return tuple(dict.fromkeys([maker, *alternatives]))
     for item in document.get("remediation", []):
         if item.get("action") != "replace":
             continue
@@ -295,9 +320,10 @@ def _open_reopen_verify(
                 appended.events.append(
                     events.entry("case.opened", now, device=device, case=case, scan_id=scan.id)
                 )
-            elif (subject == RESTRICTED and case.status in _REOPEN_WHEN_SEEN) or (
-                subject != RESTRICTED and case.status == "verified"
-            ):
+            elif (
+                (subject == RESTRICTED and case.status in _REOPEN_WHEN_SEEN)
+                or (subject != RESTRICTED and case.status == "verified")
+            ) and not _seen_before_change(session, scan, case):
                 note = f"seen again at {document.get('ip')}"
                 _by_scan(appended, case, device, "open", "reopened", note, scan, now)
         for subject, case in cases.items():
@@ -326,9 +352,14 @@ def _finding_could_be_told(subject: str, document: dict[str, Any]) -> bool:
     neither (the web interface did not answer, credentials were not given this time) has no
     vulnerability because nothing could be compared, which proves no patch. Such a sighting
     leaves the case as it is; one that read both (the firmware now past the fixed version)
-    verifies it. An exposure is observed directly: see :func:`_exposure_could_be_told`."""
+    verifies it. A sighting that still lists the CVE (now only "if made by" a maker the
+    evidence leaves open, or with firmware it could not place) shows it not gone either. An
+    exposure is observed directly: see :func:`_exposure_could_be_told`."""
     if not subject.startswith("vulnerability:"):
         return True
+    cve = subject.removeprefix("vulnerability:")
+    if any(v.get("cve") == cve for v in document.get("vulnerabilities") or []):
+        return False
     return bool(document.get("model")) and bool(document.get("firmware"))
 
 
@@ -336,20 +367,25 @@ def _exposure_could_be_told(session: Session, scan: ScanRow, case: CaseRow) -> b
     """Whether ``scan``, which saw the case's device without the case's exposure, looked
     where the exposure was: an exposure seen on a port (a login page, RTSP, telnet, a
     factory account) is shown gone only by a scan that probed that port and had an answer
-    there (for a factory account, from the default-credentials check), or that swept the
-    port and found it closed. A scan of other ports (``--ports 22``), or whose probes there
-    timed out, shows nothing and leaves the case as it is. An exposure tied to no port (a
-    public address) is judged from any sighting, as before."""
+    there (from a probe that observes that kind, when only some do: exposure.yaml
+    ``observed_by``), or that swept the port and found it closed. A scan of other ports
+    (``--ports 22``), or whose probes there timed out, shows nothing and leaves the case as it
+    is. A UPnP port mapping is seen on the gateway, not on the device: only a scan that read
+    that gateway's mapping table again shows it gone (:func:`_mappings_read_again`). An
+    exposure tied to no port (a public address) is judged from any sighting, as before."""
     kind = case.subject.removeprefix("exposure:")
     if kind == case.subject:
         return True
-    ports = _exposure_ports(session, case, kind)
+    seen = _last_seen(session, case, kind)
+    if kind == UPNP_MAPPING:
+        return _mappings_read_again(session, scan, _sources(seen))
+    ports = _ports(seen, case)
     if not ports:
         return True
     document = _scan_document(session, scan.id, case.device_id)
     if document is None:  # pragma: no cover - the sighting was written before the cases
         return False
-    probes = _EXPOSURE_PROBES.get(kind)
+    probes = load_exposure_rules().observed_by.get(kind)
     for attempt in document.get("attempts") or []:
         if (
             attempt.get("port") in ports
@@ -364,11 +400,9 @@ def _exposure_could_be_told(session: Session, scan: ScanRow, case: CaseRow) -> b
     return any(port in swept and port not in open_now for port in ports)
 
 
-def _exposure_ports(session: Session, case: CaseRow, kind: str) -> set[int]:
-    """The ports the case's exposure was last seen on: named in the exposure of the device's
-    document in the scan that last opened or reopened the case (its case reason when that
-    scan is no longer stored)."""
-    texts = [case.reason]
+def _last_seen(session: Session, case: CaseRow, kind: str) -> list[dict[str, Any]] | None:
+    """The case's exposures (of ``kind``) in the device's document in the scan that last
+    opened or reopened the case; None when that scan is no longer stored."""
     last = session.scalars(
         select(CaseEventRow.scan_id)
         .where(
@@ -379,13 +413,64 @@ def _exposure_ports(session: Session, case: CaseRow, kind: str) -> set[int]:
         .order_by(CaseEventRow.at.desc(), CaseEventRow.id.desc())
         .limit(1)
     ).first()
-    if last is not None:
-        document = _scan_document(session, last, case.device_id)
-        for exposure in (document or {}).get("exposure") or []:
-            if exposure.get("kind") == kind:
-                texts += [str(exposure.get("detail", "")), str(exposure.get("evidence", ""))]
-    ports = {int(match) for text in texts for match in _EXPOSURE_PORT.findall(text)}
+    document = None if last is None else _scan_document(session, last, case.device_id)
+    if document is None:
+        return None
+    return [
+        exposure
+        for exposure in document.get("exposure") or []
+        if isinstance(exposure, dict) and exposure.get("kind") == kind
+    ]
+
+
+def _ports(seen: list[dict[str, Any]] | None, case: CaseRow) -> set[int]:
+    """The ports the case's exposure was last seen on: each exposure's ``port``; for one
+    without (stored before contract 1.7), the port its words name, as the case's reason does
+    when the scan that saw it is no longer stored."""
+    ports: set[int] = set()
+    texts = [case.reason] if not seen else []
+    for exposure in seen or []:
+        port = exposure.get("port")
+        if isinstance(port, int) and not isinstance(port, bool):
+            ports.add(port)
+        else:
+            texts += [str(exposure.get("detail", "")), str(exposure.get("evidence", ""))]
+    ports |= {int(match) for text in texts for match in _EXPOSURE_PORT.findall(text)}
     return {port for port in ports if 1 <= port <= 65535}
+
+
+def _sources(seen: list[dict[str, Any]] | None) -> set[str]:
+    """The gateways the case's UPnP mappings were read from: each exposure's ``source``; for
+    one without (stored before contract 1.7), the address its evidence names. Empty when
+    none is known (the scan that saw it is no longer stored)."""
+    found: set[str] = set()
+    for exposure in seen or []:
+        source = exposure.get("source")
+        if isinstance(source, str) and source:
+            found.add(source)
+        elif match := _MAPPING_SOURCE.match(str(exposure.get("evidence", ""))):
+            found.add(match.group(1))
+    return found
+
+
+def _mappings_read_again(session: Session, scan: ScanRow, gateways: set[str]) -> bool:
+    """Whether ``scan`` read the UPnP IGD port mapping table of one of ``gateways`` to its end
+    (the gateway's document in that scan has an ``upnp.port_mappings_read`` evidence item:
+    discovery asked for every entry and the gateway answered). With no gateway known, any
+    gateway whose table the scan read will do. A scan that did not reach the gateway, read
+    no table (no discovery, a passive capture) or was cut short reading it shows nothing."""
+    if scan.kind != "active":  # only an active scan's discovery asks a gateway
+        return False
+    query = select(DeviceRow.document).where(DeviceRow.scan_id == scan.id)
+    if gateways:
+        query = query.where(DeviceRow.ip.in_(sorted(gateways)))
+    for document in session.scalars(query):
+        evidence = (document or {}).get("evidence") or []
+        if any(
+            isinstance(item, dict) and item.get("field") == MAPPINGS_READ_FIELD for item in evidence
+        ):
+            return True
+    return False
 
 
 def _scan_document(session: Session, scan_id: str, device_id: str) -> dict[str, Any] | None:
@@ -423,6 +508,27 @@ def _by_scan(
     )
 
 
+def _seen_before_change(session: Session, scan: ScanRow, case: CaseRow) -> bool:
+    """Whether ``scan`` was over before the change that gave ``case`` its status (a person's
+    ``removed`` or ``replaced``; a ``verified`` from a scan counts from that scan's start): a
+    capture of last month, stored today, shows the device was there then, not that it is
+    back, and reopens nothing. A scan still running when the change was made may have seen
+    the device after it: it reopens the case, as any newer sighting does."""
+    trail = session.execute(
+        select(CaseEventRow.at, CaseEventRow.scan_id, CaseEventRow.changes)
+        .where(CaseEventRow.case_id == case.id)
+        .order_by(CaseEventRow.at.desc(), CaseEventRow.id.desc())
+    )
+    for at, scan_id, changes in trail:
+        if "status" not in (changes or {}):
+            continue
+        proof = session.get(ScanRow, scan_id) if scan_id else None
+        changed = proof.started_at if proof is not None else at
+        seen = max(_aware(scan.started_at), _aware(scan.finished_at or scan.started_at))
+        return seen < _aware(changed)
+    return False
+
+
 def _device(session: Session, case: CaseRow) -> InventoryRow | None:
     return session.get(InventoryRow, case.device_id)
 
@@ -452,11 +558,10 @@ def update(
     due: str | None = None,
     note: str | None = None,
     now: datetime | None = None,
-    due_from_opening: bool = False,
 ) -> None:
-    """A person's change to a case; refused (StoreError) when it is not allowed.
-    ``due_from_opening``: a due date before the day the case was opened is refused too (the
-    command line's rule; see :func:`check_due`)."""
+    """A person's change to a case; refused (StoreError) when it is not allowed. A due date
+    before the day the case was opened is refused whoever asks (:func:`check_due`): the
+    command line, the API, the console and any other caller of the store."""
     now = now or datetime.now(UTC)
     case = session.get(CaseRow, case_id)
     if case is None:
@@ -470,11 +575,12 @@ def update(
             proof = _verification(session, case)
         changes["status"] = [case.status, status]
         case.status = status
-    if owner is not None and owner != case.owner:
-        changes["owner"] = [case.owner, owner]
-        case.owner = owner
+    new_owner = owner if owner is None or owner.strip() else None  # "" clears the owner
+    if owner is not None and new_owner != case.owner:
+        changes["owner"] = [case.owner, new_owner]
+        case.owner = new_owner
     if due is not None and due != case.due:
-        check_due(case, due, from_opening=due_from_opening)
+        check_due(case, due)
         changes["due"] = [case.due, due]
         case.due = due
     if not changes and not note:
@@ -491,19 +597,28 @@ def update(
             case=case,
             scan_id=proof,
         )
+    else:  # a person's change goes to the sinks too, with who changed what
+        events.append(
+            session,
+            "case.updated",
+            now,
+            device=_device(session, case),
+            case=case,
+            change={"actor": actor, "action": action, "changes": changes, "note": note or None},
+        )
 
 
-def check_due(case: CaseRow, due: str, *, from_opening: bool = True) -> date:
-    """``due`` as a date: YYYY-MM-DD and, with ``from_opening``, not before the day ``case``
-    was opened (a deadline before the case existed is a typo, not a plan); refused with
-    StoreRequestError. A date already past but after the opening is accepted: the case is
-    then overdue, which the caller may say."""
+def check_due(case: CaseRow, due: str) -> date:
+    """``due`` as a date: YYYY-MM-DD and not before the day ``case`` was opened (a deadline
+    before the case existed is a typo, not a plan); refused with StoreRequestError. A date
+    already past but after the opening is accepted: the case is then overdue, which the
+    caller may say."""
     try:
         when = date.fromisoformat(due)
     except ValueError:
         raise StoreRequestError(f"due date must be YYYY-MM-DD, not {due!r}") from None
     opened = _aware(case.opened_at).date()
-    if from_opening and when < opened:
+    if when < opened:
         raise StoreRequestError(
             f"due date {due} is before case {case.id} was opened ({opened.isoformat()})"
         )

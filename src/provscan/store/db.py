@@ -241,7 +241,7 @@ def _json_text(value: Any) -> str:
 
 #: The newest migration; a store already there is opened without loading Alembic's scripts
 #: (tests/store/test_store.py checks it against the migrations directory).
-HEAD_REVISION = "0011"
+HEAD_REVISION = "0012"
 
 
 def _revision(engine: Engine) -> str | None:
@@ -817,11 +817,14 @@ class Store:
         with self._reading("the inventory") as session:
             return current_by_jurisdiction(session)
 
-    def trend(self, points: int = 60) -> tuple[list[TrendPoint], list[str]]:
+    def trend(
+        self, points: int = 60, *, until_now: bool = False
+    ) -> tuple[list[TrendPoint], list[str]]:
         """The inventory's totals over time, and whom the scans were judged for (see
-        :func:`provscan.store.pages.trend_points`)."""
+        :func:`provscan.store.pages.trend_points`); ``until_now``: ending on the totals as
+        they are now (a *now* point when they changed since the newest scan)."""
         with self._reading("the trend") as session:
-            return trend_points(session, points)
+            return trend_points(session, points, datetime.now(UTC) if until_now else None)
 
     def case_counts(self, site: str | None = None) -> dict[str, tuple[int, int]]:
         """status -> (cases, overdue cases), of the devices at ``site`` when given."""
@@ -994,12 +997,11 @@ class Store:
         due: str | None = None,
         note: str | None = None,
         address: str | None = None,
-        due_from_opening: bool = False,
     ) -> Case:
-        """A person's change to a case (refused with StoreError when not allowed).
+        """A person's change to a case (refused with StoreError when not allowed; a due date
+        before the case was opened always is, :func:`provscan.store.cases.check_due`).
         ``address``: where the change came from; its audit-log entry (``case.update``) is
-        then written in the same transaction as the change. ``due_from_opening``: refuse a
-        due date before the case was opened (:func:`provscan.store.cases.check_due`)."""
+        then written in the same transaction as the change."""
         with self._writing(f"case {case_id}") as session:
             update_case(
                 session,
@@ -1009,7 +1011,6 @@ class Store:
                 owner=owner,
                 due=due,
                 note=note,
-                due_from_opening=due_from_opening,
             )
             if address is not None:
                 asked = {"status": status, "owner": owner, "due": due, "note": note}

@@ -11,6 +11,7 @@ verdict that scan gave it (``devices``), when the scan's changes reached the inv
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -53,6 +54,26 @@ class History:
     #: device id -> the status changes of its restricted-maker case, oldest first:
     #: ``(when, new status)``.
     restricted_case: dict[str, list[tuple[datetime, str]]]
+
+
+def now_point_at(
+    newest: Sequence[int | None],
+    headline: Sequence[int | None],
+    changed_at: datetime | None,
+    otherwise: datetime,
+) -> datetime | None:
+    """The rule both trends end on, the compliance report's
+    (:func:`provscan.compliance.facts.trend`) and the console's dashboard
+    (:func:`provscan.store.pages.trend_points`): a trend's newest point is the inventory as
+    that scan left it, so when changes made since (a case verified or reopened on request, a
+    due date moved) make the headline's numbers (``headline``) differ from that point's
+    (``newest``, the same numbers in the same order), one more point follows with the
+    headline's numbers, the *now* point. Its time: ``changed_at``, the last change since the
+    newest point that moved them, or ``otherwise`` when none is recorded (a due date passed:
+    nothing changed but the day). None: no now point, the newest point is the headline."""
+    if tuple(newest) == tuple(headline):
+        return None
+    return changed_at or otherwise
 
 
 def _key(ip: str) -> str:

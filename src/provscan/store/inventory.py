@@ -18,6 +18,10 @@ ranges on the scan), at its site, when it ran to completion; captures, discovery
 cover nothing, because not hearing from a device proves nothing. A device not seen by a
 covering scan newer than its last sighting is ``missing``; after ``gone_after`` such scans in
 a row it is ``gone``. Seen again, it is ``present``.
+
+The newest sighting sets a device's address, last sighting and status; its verdict,
+``restricted``, confidence and findings come from the newest sighting that identified it
+(:func:`identified`): one that identified nothing (its TCP resets in a capture) keeps them.
 """
 
 from __future__ import annotations
@@ -143,8 +147,10 @@ def _serial_key(serial: str | None) -> str | None:
 
 def compact_findings(document: dict[str, Any]) -> list[dict[str, Any]]:
     """What the inventory keeps of a device's findings (the full entries stay in the scan):
-    policy, jurisdiction and family, and effect and binding where the document has them."""
-    kept = ("policy", "jurisdiction", "family", "effect", "binding")
+    policy, measure (its title: a policy has several), jurisdiction and family, and effect,
+    binding and condition (a measure that restricts only if it holds) where the document has
+    them."""
+    kept = ("policy", "measure", "jurisdiction", "family", "effect", "binding", "condition")
     return [
         {key: finding[key] for key in kept if key in finding}
         for finding in document.get("findings", [])
@@ -183,9 +189,20 @@ _SIGHTING_FIELDS: dict[str, tuple[str, ...] | None] = {
     "confidence": None,
     "restricted": None,
     "verdict": None,
-    "findings": ("policy", "jurisdiction", "family", "effect", "binding", "deadline"),
+    "alternatives": ("maker",),
+    "findings": (
+        "policy",
+        "measure",
+        "jurisdiction",
+        "family",
+        "effect",
+        "binding",
+        "deadline",
+        "condition",
+    ),
     "exposure": ("kind", "detail"),
-    "remediation": ("action", "reason", "priority"),
+    "vulnerabilities": ("cve",),
+    "remediation": ("action", "reason", "priority", "condition"),
 }
 
 
@@ -370,12 +387,25 @@ def _copy_values(row: InventoryRow, seen: Sighting) -> None:
         value = document.get(name)
         if value is not None:
             setattr(row, name, value)
-    row.confidence = float(document.get("confidence", 0.0))
-    row.restricted = bool(document.get("restricted"))
-    # The newest sighting's own verdict, like ``restricted`` and the findings: its maker
-    # (None: nothing identified it this time, not cleared), not one an older sighting named.
-    row.verdict = document["verdict"]
-    row.findings = compact_findings(document)
+    if identified(document) or row.verdict is None:  # (None: a device being made)
+        # The verdict of the newest sighting that identified the device, like ``restricted``,
+        # the confidence and the findings: a rule fix that identifies it again changes them.
+        row.confidence = float(document.get("confidence", 0.0))
+        row.restricted = bool(document.get("restricted"))
+        row.verdict = document["verdict"]
+        row.findings = compact_findings(document)
+    # A sighting that identified nothing (a capture of its TCP resets, a scan of ports it
+    # does not answer with anything it can be told by) keeps what was established: not
+    # hearing its maker this time proves nothing. A device never identified is ``unknown``.
+
+
+def identified(document: dict[str, Any]) -> bool:
+    """Whether a sighting (a device document, or what a :class:`Sighting` keeps of one)
+    identified anything the verdict is made of: a maker claim, a restriction or a review
+    note, i.e. any verdict but ``unknown``. One that did not (a device that only answered
+    with resets, a port nothing could be read from) leaves a device's verdict as it was."""
+    verdict = document.get("verdict") or document_verdict(document)
+    return bool(verdict != "unknown" or document.get("manufacturer"))
 
 
 @dataclass

@@ -260,7 +260,8 @@ class EventRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    #: device.restricted | case.opened | case.reopened | case.overdue | case.verified
+    #: device.restricted | case.opened | case.reopened | case.overdue | case.verified |
+    #: case.updated
     kind: Mapped[str] = mapped_column(String(32), index=True)
     device_id: Mapped[str | None] = mapped_column(String(40))
     case_id: Mapped[int | None] = mapped_column(Integer)

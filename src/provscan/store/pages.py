@@ -25,6 +25,7 @@ from provscan.errors import StoreRequestError
 from provscan.model import RESTRICTING_FINDING_EFFECTS
 from provscan.report.contract import VERDICTS
 from provscan.store.cases import Case, to_case
+from provscan.store.history import now_point_at
 from provscan.store.models import CaseEventRow, CaseRow, InventoryRow, ScanRow, ScanTotalsRow
 from provscan.store.remaining import remaining_clause
 from provscan.store.views import cases_by_device, device_view
@@ -53,8 +54,12 @@ class PageFilters:
     status: str | None = None
     #: A substring of the address, MAC, host name, maker, brand, model, serial or firmware.
     q: str | None = None
-    #: The maker exactly as the inventory names it.
+    #: The maker as the inventory names it, in any case (the whole value).
     manufacturer: str | None = None
+    #: The brand (LTS, Lorex), in any case (the whole value).
+    brand: str | None = None
+    #: The corporate family (hikvision, dahua), in any case (the whole value).
+    family: str | None = None
     #: A key of :data:`SORTS`, or one with a leading ``-`` (descending).
     sort: str = "site"
     #: The newest sighting's verdict: restricted, review, unknown or clear.
@@ -220,8 +225,13 @@ def _filtered(query: Select[Any], filters: PageFilters) -> Select[Any]:
         query = query.where(table.c.status == filters.status)
     if filters.verdict is not None:
         query = query.where(table.c.verdict == filters.verdict)
-    if filters.manufacturer is not None:
-        query = query.where(table.c.manufacturer == filters.manufacturer)
+    for name, wanted in (
+        ("manufacturer", filters.manufacturer),
+        ("brand", filters.brand),
+        ("family", filters.family),
+    ):
+        if wanted is not None:  # case-insensitive: "hikvision" is the maker "Hikvision"
+            query = query.where(func.lower(table.c[name]) == wanted.lower())
     if filters.q:
         pattern = f"%{_escape_like(filters.q)}%"
         query = query.where(or_(*(table.c[name].ilike(pattern, escape="\\") for name in SEARCHED)))
@@ -361,8 +371,8 @@ def restricted_by_jurisdiction(session: Session) -> list[dict[str, Any]]:
         keys: set[tuple[str, str, bool | None]] = set()
         for finding in orjson.loads(text or "[]") or ():
             effect = str(finding.get("effect") or "restricts")
-            if effect not in RESTRICTING_FINDING_EFFECTS:
-                continue  # advice and context restrict nothing
+            if effect not in RESTRICTING_FINDING_EFFECTS or finding.get("condition"):
+                continue  # advice and context restrict nothing; nor does a measure on a condition
             key = (
                 str(finding.get("jurisdiction") or "(not recorded)"),
                 str(finding.get("policy") or "?"),
@@ -425,6 +435,25 @@ def record_totals(session: Session, scan: ScanRow, now: datetime) -> None:
     """Write the inventory's totals after ``scan`` was added (the caller's transaction):
     ``restricted`` counts the restricted devices remaining (:func:`remaining_clause`), the
     compliance report's trend point for that scan."""
+    devices, restricted, open_cases, overdue = _totals(session, now.date().isoformat())
+    session.merge(
+        ScanTotalsRow(
+            scan_id=scan.id,
+            at=now,
+            devices=devices,
+            restricted=restricted,
+            open_cases=open_cases,
+            overdue_cases=overdue,
+            acting_as=_acting_as_text(scan.document or {}),
+            by_jurisdiction=restricted_by_jurisdiction(session),
+        )
+    )
+
+
+def _totals(session: Session, today: str) -> tuple[int, int, int, int]:
+    """The inventory's totals as they are: devices, restricted devices remaining, active
+    cases and overdue ones (``today``: ISO date) -- the dashboard's headline numbers
+    (:func:`dashboard` counts the same)."""
     table = InventoryRow.__table__
     devices, restricted = session.execute(
         select(
@@ -432,7 +461,6 @@ def record_totals(session: Session, scan: ScanRow, now: datetime) -> None:
         )
     ).one()
     active = CaseRow.status != "verified"
-    today = now.date().isoformat()
     open_cases, overdue = session.execute(
         select(
             func.count(),
@@ -442,26 +470,17 @@ def record_totals(session: Session, scan: ScanRow, now: datetime) -> None:
             ),
         ).where(active)
     ).one()
-    session.merge(
-        ScanTotalsRow(
-            scan_id=scan.id,
-            at=now,
-            devices=int(devices),
-            restricted=int(restricted),
-            open_cases=int(open_cases),
-            overdue_cases=int(overdue),
-            acting_as=_acting_as_text(scan.document or {}),
-            by_jurisdiction=restricted_by_jurisdiction(session),
-        )
-    )
+    return int(devices), int(restricted), int(open_cases), int(overdue)
 
 
 @dataclass(frozen=True)
 class TrendPoint:
-    """The inventory's totals at one moment (after a scan was added)."""
+    """The inventory's totals at one moment (after a scan was added; for the *now* point,
+    after the last change since the newest scan)."""
 
     at: datetime
-    scan_id: str
+    #: None: the *now* point (:attr:`is_now`).
+    scan_id: str | None
     devices: int
     #: Restricted devices remaining (:mod:`provscan.store.remaining`).
     restricted: int
@@ -469,16 +488,51 @@ class TrendPoint:
     open_cases: int | None
     overdue_cases: int | None
 
+    @property
+    def is_now(self) -> bool:
+        """The point after the newest scan: the totals as they are now (the dashboard's
+        headline), added when changes made since that scan changed them."""
+        return self.scan_id is None
+
 
 #: Newest totals rows the trend reads (older ones fall off the chart).
 TREND_ROWS = 5000
 
 
-def trend_points(session: Session, points: int) -> tuple[list[TrendPoint], list[str]]:
+def trend_points(
+    session: Session, points: int, now: datetime | None = None
+) -> tuple[list[TrendPoint], list[str]]:
     """At most ``points`` of the newest :data:`TREND_ROWS` totals, oldest first: all of
     them when there are that few, else evenly spaced among them (the first and the newest
     always), so a burst of scans and a quiet year each keep their share; and every party the
-    scans' verdicts were judged for (empty text: the default)."""
+    scans' verdicts were judged for (empty text: the default).
+
+    ``now`` (the dashboard's trend, whose headline is the totals as they are at ``now``):
+    when changes made since the newest scan (a case verified on request, a due date moved or
+    passed) changed the totals, one more point follows with the totals as they are, the
+    *now* point (:func:`provscan.store.history.now_point_at`, the compliance report's rule),
+    so the chart ends on the headline's numbers."""
+    chosen, parties = _sampled(session, points)
+    if now is None or not chosen:
+        return chosen, parties
+    newest = chosen[-1]
+    totals = _totals(session, now.date().isoformat())
+    changed_at = session.scalar(
+        select(func.max(CaseEventRow.at)).where(CaseEventRow.at > newest.at)
+    )
+    at = now_point_at(
+        (newest.devices, newest.restricted, newest.open_cases, newest.overdue_cases),
+        totals,
+        _utc(changed_at) if changed_at is not None else None,
+        now,
+    )
+    if at is not None:
+        chosen.append(TrendPoint(max(at, newest.at), None, *totals))
+    return chosen, parties
+
+
+def _sampled(session: Session, points: int) -> tuple[list[TrendPoint], list[str]]:
+    """:func:`trend_points` without the now point."""
     rows = list(
         session.execute(
             select(

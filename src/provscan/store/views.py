@@ -26,6 +26,7 @@ from provscan.store.inventory import (
     compact_findings,
     covers,
     document_verdict,
+    identified,
 )
 from provscan.store.models import CaseRow, DeviceRow, InventoryRow, ScanRow, SightingRow
 
@@ -383,6 +384,9 @@ class ScanDiff:
     changed: tuple[dict[str, Any], ...]
     #: Devices of the old scan the new one did not look for (outside its coverage).
     not_covered: tuple[dict[str, Any], ...]
+    #: Devices of both scans with values the older read and the newer did not (not changes):
+    #: ``{"device_id", "ip", "fields"}``.
+    not_read: tuple[dict[str, Any], ...] = ()
 
     @property
     def new_restricted(self) -> list[dict[str, Any]]:
@@ -400,6 +404,7 @@ class ScanDiff:
                 {"device_id": c["device_id"], "changes": c["changes"]} for c in self.changed
             ],
             "not_covered": list(self.not_covered),
+            "not_read": list(self.not_read),
         }
 
 
@@ -515,22 +520,12 @@ def diff(session: Session, old: ScanSummary, new: ScanSummary) -> ScanDiff:
         both = covers(old_cover, key) and covers(new_cover, key)
         (removed if both else not_covered).append(_diff_view(device_id, document))
     changed: list[dict[str, Any]] = []
+    not_read: list[dict[str, Any]] = []
     for device_id, document in after.items():
         previous = before.get(device_id)
         if previous is None:
             continue
-        changes: dict[str, list[Any]] = {
-            name: [previous.get(name), document.get(name)]
-            for name in DIFF_FIELDS
-            if previous.get(name) != document.get(name)
-        }
-        for name, read in (
-            ("verdict", document_verdict),
-            ("policies", _policies),
-            ("vulnerabilities", _cves),
-        ):
-            if read(previous) != read(document):
-                changes[name] = [read(previous), read(document)]
+        changes, unread = _changes(previous, document)
         if changes:
             changed.append(
                 {
@@ -539,6 +534,8 @@ def diff(session: Session, old: ScanSummary, new: ScanSummary) -> ScanDiff:
                     "device": _diff_view(device_id, document),
                 }
             )
+        if unread:
+            not_read.append({"device_id": device_id, "ip": document.get("ip"), "fields": unread})
 
     def ordered(items: Iterable[dict[str, Any]]) -> tuple[dict[str, Any], ...]:
         return tuple(
@@ -546,8 +543,55 @@ def diff(session: Session, old: ScanSummary, new: ScanSummary) -> ScanDiff:
         )
 
     return ScanDiff(
-        old, new, ordered(added), ordered(removed), ordered(changed), ordered(not_covered)
+        old,
+        new,
+        ordered(added),
+        ordered(removed),
+        ordered(changed),
+        ordered(not_covered),
+        ordered(not_read),
     )
+
+
+def _changes(
+    previous: dict[str, Any], document: dict[str, Any]
+) -> tuple[dict[str, list[Any]], list[str]]:
+    """What changed from ``previous`` to ``document`` (two sightings of one device), and
+    the fields the newer sighting did not read that the older one had: not read is not a
+    change. A value the newer lacks (no firmware this time) was not read; the verdict, the
+    restriction and the policies of a newer sighting that identified nothing (its verdict
+    ``unknown``: a capture of resets) were not read; nor were the CVEs when it read no model
+    or no firmware to compare (as a case is verified only by a sighting that read both). A
+    value the older lacked and the newer has is a change, as is any value of a sighting that
+    identified the device (a rule fix that clears it: ``restricted: [true, false]``)."""
+    identified_now = identified(document)
+    changes: dict[str, list[Any]] = {}
+    unread: list[str] = []
+    for name, read in (
+        *((name, _field(name)) for name in DIFF_FIELDS),
+        ("verdict", document_verdict),
+        ("policies", _policies),
+        ("vulnerabilities", _cves),
+    ):
+        old_value, new_value = read(previous), read(document)
+        if old_value == new_value:
+            continue
+        if new_value is None or (
+            (name in ("restricted", "verdict", "policies") and not identified_now)
+            or (
+                name == "vulnerabilities"
+                and not (document.get("model") and document.get("firmware"))
+                and not new_value
+            )
+        ):
+            unread.append(name)
+        else:
+            changes[name] = [old_value, new_value]
+    return changes, unread
+
+
+def _field(name: str) -> Any:
+    return lambda document: document.get(name)
 
 
 # --- one stored device ------------------------------------------------------------------
