@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from golden_sightings import golden_scan
+
 from provscan.discovery.interface import DiscoveredHost, DiscoveryResult
 from provscan.model import AttemptStatus, Observation
 from provscan.observations import upnp as observe_upnp
@@ -185,22 +187,7 @@ def test_a_upnp_mapping_case_stays_open_while_the_gateway_still_maps_the_camera(
 
 
 def _golden_scan(scan_id: str, year: int, ports: list[int], **device: Any) -> ScanDocument:
-    golden = from_contract(GOLDEN.read_text(encoding="utf-8"))
-    first = golden.devices[0].model_copy(
-        update={"ip": "127.0.63.1", "mac": None, "serial": "SER-PORT-1", **device}
-    )
-    started = golden.scan.started_at.replace(year=year)
-    scan = golden.scan.model_copy(
-        update={
-            "id": scan_id,
-            "started_at": started,
-            "finished_at": started,
-            "ports": ports,
-            "devices_found": 1,
-            "restricted_count": int(first.restricted),
-        }
-    )
-    return golden.model_copy(update={"scan": scan, "devices": [first]})
+    return golden_scan(scan_id, year, ports, ip="127.0.63.1", serial="SER-PORT-1", **device)
 
 
 def _without_exposure(probe: str, port: int) -> dict[str, Any]:

@@ -17,14 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from golden_sightings import attempt, golden_scan, urgent, without_exposure
 
-from provscan.model import AttemptStatus
 from provscan.report.contract import (
-    AttemptEntry,
     ExposureEntry,
-    RemediationEntry,
     ScanDocument,
-    from_contract,
 )
 from provscan.store.db import normalise_db_arg, open_store
 
@@ -34,44 +31,12 @@ GOLDEN = Path(__file__).parents[1] / "report" / "golden" / "scan_v1.json"
 def _scan(
     scan_id: str, year: int, ports: list[int], kind: str = "active", **device: Any
 ) -> ScanDocument:
-    """A scan (``kind``) in ``year`` of ``ports`` that saw the golden's first device (by
-    serial) with ``device``'s fields changed."""
-    golden = from_contract(GOLDEN.read_text(encoding="utf-8"))
-    first = golden.devices[0].model_copy(
-        update={"ip": "127.0.62.1", "mac": None, "serial": "SER-OBSERVED-1", **device}
-    )
-    started = golden.scan.started_at.replace(year=year)
-    scan = golden.scan.model_copy(
-        update={
-            "id": scan_id,
-            "kind": kind,
-            "started_at": started,
-            "finished_at": started,
-            "ports": ports,
-            "devices_found": 1,
-            "restricted_count": int(first.restricted),
-        }
-    )
-    return golden.model_copy(update={"scan": scan, "devices": [first]})
-
-
-def _attempt(probe: str, port: int, status: str = "ok") -> AttemptEntry:
-    return AttemptEntry(
-        probe=probe, port=port, status=AttemptStatus(status), error="", elapsed_s=0.1
+    return golden_scan(
+        scan_id, year, ports, ip="127.0.62.1", serial="SER-OBSERVED-1", kind=kind, **device
     )
 
 
-def _urgent(exposure: ExposureEntry) -> dict[str, Any]:
-    """The device fields of a sighting with ``exposure`` as a priority-1 reconfigure (an
-    organisation's remediation.yaml may make any exposure priority 1)."""
-    fix = RemediationEntry(
-        action="reconfigure", reason=exposure.detail, priority=1, detail="fix the setting"
-    )
-    return {"exposure": [exposure], "remediation": [fix]}
-
-
-def _without_exposure(*attempts: AttemptEntry, open_ports: list[int]) -> dict[str, Any]:
-    return {"exposure": [], "remediation": [], "attempts": list(attempts), "open_ports": open_ports}
+_attempt, _urgent, _without_exposure = attempt, urgent, without_exposure
 
 
 def _case(store: Any, kind: str) -> Any:
