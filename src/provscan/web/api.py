@@ -376,13 +376,17 @@ def start_scan(caller: Caller, request: Request, start: StartScan) -> dict[str, 
 
 
 def _known_scan_site(request: Request, site: str) -> None:
-    """404 for a site a scan is sent to that nothing in the store names (no stored scan or
-    device, no sensor, schedule or job), the known ones listed, unless ``new_site``."""
+    """404 for a site a scan is sent to that nothing names (no stored scan or device, no
+    sensor, schedule or job, no site key of the central), the known ones listed, unless
+    ``new_site``."""
     store = store_of(request)
     fleet = store.fleet()
-    if site in store.sites() or fleet.site_known(site):
+    # a site the central holds a key for is one its sensors may serve, before any has run
+    central = getattr(request.app.state, "central", None)
+    keyed = set(central.keys.sites()) if central is not None else set()
+    if site in keyed or site in store.sites() or fleet.site_known(site):
         return
-    known = sorted({row["name"] for row in fleet.sites()} | set(store.sites()))
+    known = sorted({row["name"] for row in fleet.sites()} | set(store.sites()) | keyed)
     listed = ", ".join(known[:20]) + (f" … ({len(known)} in all)" if len(known) > 20 else "")
     said = f"known sites: {listed}" if known else "no site is known yet"
     same = [name for name in known if name.casefold() == site.casefold()]
