@@ -73,7 +73,9 @@ PERFORMANCE_CAMERA = (
 
 
 def test_either_maker_is_restricted_only_when_every_candidate_is() -> None:
-    both = scanned(*PERFORMANCE_CAMERA, policies=["uk"])
+    # Australia's removal names both makers (the UK statement does too, but restricts only
+    # on a condition, a sensitive site, since 2026-12-06)
+    both = scanned(*PERFORMANCE_CAMERA, policies=["au"])
     assert both.restricted is True
     assert {both.manufacturer, *(c.maker for c in both.alternatives)} == {"Hikvision", "Dahua"}
     assert any("Hikvision or Dahua" in note for note in both.notes)

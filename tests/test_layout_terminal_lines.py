@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import itertools
 import json
 import re
 import subprocess
@@ -114,7 +115,8 @@ def test_knowledge_status_values_wrap_under_themselves(
     status = json.loads(_provscan(width, "knowledge", "status", "-f", "json").stdout)
     assert f"Verification: {' '.join(status['summary'].split())}" in _words(lines)
     (start,) = [i for i, line in enumerate(lines) if line.startswith("Verification:")]
-    continued = lines[start + 1 :]
+    # its continuation lines, up to the next field ("Knowledge checks:" follows it)
+    continued = list(itertools.takewhile(lambda line: line.startswith(" "), lines[start + 1 :]))
     assert continued, "the verification summary is longer than the terminal: it wraps"
     for line in continued:
         assert line.startswith(" " * 21) and line[21] != " ", line

@@ -22,7 +22,7 @@ from sqlalchemy import Select, Text, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from provscan.errors import StoreRequestError
-from provscan.model import RESTRICTING_FINDING_EFFECTS
+from provscan.model import RESTRICTING_FINDING_EFFECTS, finding_restricts
 from provscan.report.contract import VERDICTS
 from provscan.store.cases import Case, to_case
 from provscan.store.history import now_point_at
@@ -369,10 +369,11 @@ def restricted_by_jurisdiction(session: Session) -> list[dict[str, Any]]:
     per_jurisdiction: dict[str, int] = {}
     for text, count in groups:
         keys: set[tuple[str, str, bool | None]] = set()
+        restricting: set[str] = set()
         for finding in orjson.loads(text or "[]") or ():
             effect = str(finding.get("effect") or "restricts")
-            if effect not in RESTRICTING_FINDING_EFFECTS or finding.get("condition"):
-                continue  # advice and context restrict nothing; nor does a measure on a condition
+            if effect not in RESTRICTING_FINDING_EFFECTS:
+                continue  # advice and context restrict nothing
             key = (
                 str(finding.get("jurisdiction") or "(not recorded)"),
                 str(finding.get("policy") or "?"),
@@ -380,9 +381,13 @@ def restricted_by_jurisdiction(session: Session) -> list[dict[str, Any]]:
             )
             keys.add(key)
             effects.setdefault(key, set()).add(effect)
+            if finding_restricts(finding):
+                restricting.add(key[0])
         for key in keys:  # each device once per row ...
             per_row[key] = per_row.get(key, 0) + int(count)
-        for jurisdiction in {key[0] for key in keys if key[2] is not False}:  # ... and jurisdiction
+        # ... and per jurisdiction, where one of its measures restricts it for the user (not
+        # one that binds others, nor one that restricts only on a condition: listed, no count)
+        for jurisdiction in restricting:
             per_jurisdiction[jurisdiction] = per_jurisdiction.get(jurisdiction, 0) + int(count)
     grouped: dict[str, list[dict[str, Any]]] = {}
     for key in sorted(per_row, key=lambda k: (-per_row[k], k[1], str(k[2]))):

@@ -42,8 +42,10 @@ def test_the_jurisdictions_and_the_trend_are_the_databases(
         for f in _findings(findings):
             if f.get("effect", "restricts") not in RESTRICTING:
                 continue
-            # a jurisdiction whose measures bind others is listed, with no device counted
-            devices[f["jurisdiction"]].update([device_id] if f.get("binding") is not False else [])
+            # a jurisdiction whose measures bind others, or restrict only on a condition (the
+            # UK statement's sensitive site), is listed, with no device counted
+            counted = f.get("binding") is not False and not f.get("condition")
+            devices[f["jurisdiction"]].update([device_id] if counted else [])
     table = page.locator("#jurisdictions")
     shown = {}
     for group in table.locator("tbody").all():
