@@ -8,12 +8,14 @@ import re
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pagetools import accessibility_problems, form_token, inline, page_log_in, table_rows
 from webtools import HOSTILE, TestClient
 
+from provscan.sensors.central import SiteKeys
 from provscan.store.db import Store, open_store
 from provscan.store.sensors import ScanJob
 from provscan.web.app import create_app
@@ -132,9 +134,11 @@ class _Central:
     """The central's seam for a request (``request_scan``): the job is recorded in the real
     store as the central records it; nothing is sent (no broker in this test)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, keys: Path) -> None:
         self.store = store
         self.asked: list[tuple[str, list[str]]] = []
+        # the central's site keys (a directory holding none here), as Central has them
+        self.keys = SiteKeys(keys)
 
     def request_scan(
         self, site: str, targets: Sequence[str], *, requested_by: str, **options: Any
@@ -151,10 +155,11 @@ class _Central:
         pass
 
 
-def test_an_analyst_sends_a_scan_to_a_site_from_the_console(store_url: str) -> None:
+def test_an_analyst_sends_a_scan_to_a_site_from_the_console(store_url: str, tmp_path: Path) -> None:
     _fleet(store_url)
     with TestClient(
-        create_app(store_url, central=_Central), raise_server_exceptions=False
+        create_app(store_url, central=lambda store: _Central(store, tmp_path / "keys")),
+        raise_server_exceptions=False,
     ) as client:
         token = page_log_in(client, "analyst")
         # the scans page offers the known sites, each with its sensors' state
