@@ -10,13 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from alembic import command
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from test_migration_0011 import _downgrade, _execute
 
 from inventory_verdicts import four_verdicts, scan_of
 from provscan.report.contract import DeviceEntry
-from provscan.store.db import _alembic_config, _with_driver, normalise_db_arg, open_store
+from provscan.store.db import normalise_db_arg, open_store
 
 
 def _unidentified(device: DeviceEntry) -> DeviceEntry:
@@ -150,27 +148,6 @@ def test_diff_lists_what_the_newer_sighting_did_not_read_as_not_read(db: str) ->
     assert change["changes"]["verdict"] == ["restricted", "clear"]
     assert change["changes"]["vulnerabilities"][1] == []  # read model and firmware: patched
     assert "firmware" not in change["changes"]
-
-
-def _downgrade(url: str, revision: str) -> None:
-    parsed = _with_driver(make_url(url))
-    engine = create_engine(parsed)
-    try:
-        with engine.begin() as connection:
-            config = _alembic_config(parsed)
-            config.attributes["connection"] = connection
-            command.downgrade(config, revision)
-    finally:
-        engine.dispose()
-
-
-def _execute(url: str, statement: str) -> None:
-    engine = create_engine(_with_driver(make_url(url)))
-    try:
-        with engine.begin() as connection:
-            connection.execute(text(statement))
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
