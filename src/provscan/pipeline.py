@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     # Imported where used: a scan needs neither (start-up time, issue 14).
     from provscan.fingerprints.service_probes import ServiceProbes
     from provscan.importers import ImportFormat
-    from provscan.passive import CaptureObserver
+    from provscan.passive import CaptureObserver, TimeWindow
 
 #: Discovery inside a scan: on by default (provscan.discovery.runner says where it goes).
 DEFAULT_DISCOVERY = DiscoverySettings()
@@ -232,11 +232,13 @@ def run_passive(
     acting_as: Sequence[str] = (),
     workers: int = 1,
     service_probes: ServiceProbes | None = None,
+    window: TimeWindow | None = None,
 ) -> ScanResult:
     """Analyse captures and identify every host in them, posture included.
 
     ``stop()`` turning true ends the analysis between packets (the result is incomplete).
     ``workers=2``: conversations are read in a second process (the same result).
+    ``window``: only the packets captured inside it are analysed (``--since``/``--until``).
     """
     from provscan.passive import analyse_captures, fewer_collections
 
@@ -254,6 +256,7 @@ def run_passive(
             observer=observer,
             stop=stop,
             workers=workers,
+            window=window,
         )
         return identifier.finish(result)
 

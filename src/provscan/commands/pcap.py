@@ -46,6 +46,8 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import TaskID
 
+    from provscan.passive import TimeWindow
+
 
 #: The width of the capture bar without its file name: spinner, the bar at its narrowest,
 #: bytes ("123.4/456.7 MB"), rate ("123.4 MB/s"), packets ("1234567 packets") and the gaps
@@ -128,6 +130,8 @@ def register(app: typer.Typer) -> None:
             "provscan pcap mirror.pcapng",
             "provscan pcap day1.pcap.gz day2.pcap -f json -o passive.json",
             "provscan pcap mirror.pcapng --as us:federal-contractor",
+            "provscan pcap day1.pcap --since 2026-01-05T08:00Z --until 2026-01-05T18:00Z",
+            "provscan pcap ring.pcapng --since 2h",
             "tcpdump -i eth1 -w - | provscan pcap - --no-db -f jsonl",
             stores_scan=True,
             partial=True,
@@ -155,6 +159,24 @@ def register(app: typer.Typer) -> None:
         quiet: QuietOption = False,
         verbose: VerboseOption = False,
         use_nmap_fallback: NmapFallbackOption = True,
+        since: Annotated[
+            str | None,
+            typer.Option(
+                "--since",
+                metavar="TIME",
+                help="Analyse only packets captured from TIME on: an ISO 8601 date or "
+                "date/time (no offset: UTC), or a duration before the captures' last packet "
+                "(2h, 30m, 1d; reads the files twice, not stdin).",
+            ),
+        ] = None,
+        until: Annotated[
+            str | None,
+            typer.Option(
+                "--until",
+                metavar="TIME",
+                help="Analyse only packets captured before TIME (same forms as --since).",
+            ),
+        ] = None,
     ) -> None:
         """Identify devices passively from packet captures (no packet is sent)."""
         run_pcap(
@@ -171,7 +193,28 @@ def register(app: typer.Typer) -> None:
             acting_as=acting_as,
             force=force,
             use_nmap_fallback=use_nmap_fallback,
+            since=since,
+            until=until,
         )
+
+
+def time_window(since: str | None, until: str | None) -> TimeWindow | None:
+    """``--since``/``--until`` as a window (None when neither is given); a bad value is a
+    one-line usage error (exit 2)."""
+    from provscan.passive import TimeWindow, parse_bound
+
+    if since is None and until is None:
+        return None
+    bounds = []
+    for option, text in (("--since", since), ("--until", until)):
+        try:
+            bounds.append(None if text is None else parse_bound(text))
+        except ValueError as exc:
+            raise fail(f"{option}: {exc}", EXIT_USAGE) from None
+    try:
+        return TimeWindow(bounds[0], bounds[1])
+    except ProvscanError as exc:
+        raise fail_for(exc) from None
 
 
 def run_pcap(
@@ -189,12 +232,15 @@ def run_pcap(
     acting_as: str | None = None,
     force: bool = False,
     use_nmap_fallback: bool = True,
+    since: str | None = None,
+    until: str | None = None,
 ) -> None:
     from provscan.passive import STDIN_NAME, workers_for
     from provscan.pipeline import first_interrupt_calls, run_passive
 
     if files.count(STDIN_NAME) > 1:
         raise fail("standard input (-) can be read only once", EXIT_USAGE)
+    window = time_window(since, until)
     progress = None
     if not quiet and sys.stderr.isatty():
         progress = RichCaptureProgress(stderr)
@@ -220,6 +266,7 @@ def run_pcap(
                     acting_as=org_types,
                     workers=workers_for(files),
                     service_probes=nmap_fallback(use_nmap_fallback),
+                    window=window,
                 )
         finally:
             if progress is not None:

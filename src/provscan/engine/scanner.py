@@ -59,6 +59,7 @@ from provscan.probes.interface import (
     ProbeClosed,
     ProbeError,
     ProbeMalformed,
+    ProbePartial,
     ProbeRefused,
     ProbeTimeout,
 )
@@ -551,8 +552,12 @@ class Scanner:
                 async with asyncio.timeout(limits.per_connection_deadline_s * 2):
                     observations = await probe.run(ctx)
             except ProbeError as exc:
+                failure = exc
+                if isinstance(exc, ProbePartial):
+                    # An earlier step answered: its observations stay, the failure's status
+                    observations, failure = list(exc.observations), exc.cause
                 status = next(
-                    (_STATUS_FOR_ERROR[k] for k in type(exc).__mro__ if k in _STATUS_FOR_ERROR),
+                    (_STATUS_FOR_ERROR[k] for k in type(failure).__mro__ if k in _STATUS_FOR_ERROR),
                     AttemptStatus.ERROR,
                 )
                 error = str(exc) or type(exc).__name__

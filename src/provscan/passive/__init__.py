@@ -33,6 +33,7 @@ from provscan.passive.capture import (
     CaptureTruncated,
     input_size,
 )
+from provscan.passive.window import TimeWindow, WindowError, last_packet_time, parse_bound
 
 STDIN_NAME = "-"
 #: The cyclic garbage collector's first-generation threshold during an analysis (Python's
@@ -58,8 +59,11 @@ __all__ = [
     "CaptureTruncated",
     "NullCaptureObserver",
     "PassiveLimits",
+    "TimeWindow",
+    "WindowError",
     "analyse_captures",
     "fewer_collections",
+    "parse_bound",
     "workers_for",
 ]
 
@@ -142,6 +146,7 @@ def analyse_captures(
     observer: CaptureObserver | None = None,
     stop: Callable[[], bool] | None = None,
     workers: int = 1,
+    window: TimeWindow | None = None,
 ) -> ScanResult:
     """Analyse capture files (``-`` is standard input) into one passive scan result.
 
@@ -151,11 +156,24 @@ def analyse_captures(
     the result says so (``complete``). When ``stop()`` turns true the analysis ends between
     packets with what was read, marked incomplete; ``info.targets`` names the captures read.
     ``workers=2`` reads finished conversations in a second process (the same result; see
-    :mod:`provscan.passive.worker`).
+    :mod:`provscan.passive.worker`). ``window``: only the packets captured inside it are
+    analysed (a duration in it reads the files once more first, to find their last packet;
+    WindowError with standard input, or when the window holds no moment).
     """
+    bounds = None
+    if window is not None:
+        if window.relative and STDIN_NAME in names:
+            raise WindowError(
+                "a duration in --since/--until counts back from the last packet: it needs "
+                "capture files, not standard input (give an ISO 8601 time instead)"
+            )
+        last = last_packet_time(names, stop or (lambda: False)) if window.relative else None
+        bounds = window.resolve(last)
     knowledge = knowledge or load_knowledge()
     watch = _StopWatch(observer or NullCaptureObserver(), stop or (lambda: False))
-    analyser = CaptureAnalyser(knowledge, limits=limits, observer=watch, workers=workers)
+    analyser = CaptureAnalyser(
+        knowledge, limits=limits, observer=watch, workers=workers, window=bounds
+    )
     stopped = False
     try:
         for name in names:

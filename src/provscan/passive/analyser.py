@@ -30,7 +30,11 @@ from provscan.passive.capture import (
 from provscan.passive.cloud import CloudMatcher
 from provscan.passive.decode import (
     ETHERTYPE_SADP,
+    ICMP_UNREACHABLE,
+    ICMPV6_UNREACHABLE,
     LINKTYPE_ETHERNET,
+    PROTO_ICMP,
+    PROTO_ICMPV6,
     PROTO_TCP,
     PROTO_UDP,
     SUPPORTED_LINKTYPES,
@@ -41,7 +45,15 @@ from provscan.passive.decode import (
     TCP_SYN,
     decode,
 )
-from provscan.passive.hosts import MAX_HOSTS, HostRecord, HostTable, capture_time
+from provscan.passive.hosts import (
+    MAX_HOSTS,
+    SAID_ARP,
+    SAID_REFUSAL,
+    SAID_SOMETHING,
+    HostRecord,
+    HostTable,
+    capture_time,
+)
 from provscan.passive.reassembly import (
     MAX_FLOWS,
     PER_DIRECTION_CAP,
@@ -49,6 +61,7 @@ from provscan.passive.reassembly import (
     FlowTable,
 )
 from provscan.passive.streams import StreamAnalyser
+from provscan.passive.window import Bounds
 
 if TYPE_CHECKING:
     from provscan.passive.worker import StreamWorker
@@ -61,6 +74,9 @@ MAX_KNOWN_SENDERS = 262_144
 _STATE_FLAGS = TCP_SYN | TCP_FIN | TCP_RST
 #: Ethertype IPv4 and a 20-byte IPv4 header (version 4, IHL 5).
 _ETHERNET_IPV4 = b"\x08\x00\x45"
+#: The first byte of an ICMP / ICMPv6 destination unreachable: a refusal, as a TCP reset.
+_ICMP_REFUSAL = bytes((ICMP_UNREACHABLE,))
+_ICMPV6_REFUSAL = bytes((ICMPV6_UNREACHABLE,))
 
 
 @dataclass(frozen=True)
@@ -99,6 +115,8 @@ class CaptureStats:
     fragments: int = 0
     #: Frames of UDP bulk (off the discovery ports, from a known sender) left undecoded.
     bulk_skipped: int = 0
+    #: Frames captured outside the time window (``--since``/``--until``), not analysed.
+    outside_window: int = 0
     complete: bool = True
 
 
@@ -113,10 +131,14 @@ class CaptureAnalyser:
         observer: CaptureObserver | None = None,
         cloud: CloudMatcher | None = None,
         workers: int = 1,
+        window: Bounds | None = None,
     ) -> None:
         """``workers``: 2 reads finished conversations in a second process while this one
-        reads the capture (``passive/worker.py``; the same result), 1 reads all here."""
+        reads the capture (``passive/worker.py``; the same result), 1 reads all here.
+        ``window``: only the frames captured inside it are analysed (the others are counted,
+        and keep their numbers: packet N is the capture's Nth frame either way)."""
         self.knowledge = knowledge
+        self.window = window
         self.limits = limits or PassiveLimits()
         self.observer: CaptureObserver = observer or NullCaptureObserver()
         self.cloud = cloud or CloudMatcher(load_cloud_endpoints(knowledge=knowledge))
@@ -201,6 +223,9 @@ class CaptureAnalyser:
         tcp_header = TCP_HEADER.unpack_from
         by_raw = flows.by_raw
         move_to_end = flows.lru_touch
+        window = self.window
+        since, until = (window.since, window.until) if window is not None else (0.0, 0.0)
+        stats = self.stats
         try:
             for linktype, time, data, wire_length in read_records(handle):
                 number += 1
@@ -213,6 +238,9 @@ class CaptureAnalyser:
                     except (OSError, ValueError):
                         position = captured
                     observer.capture_progress(position, number)
+                if window is not None and not since <= time < until:
+                    stats.outside_window += 1
+                    continue
                 plain = (
                     linktype == LINKTYPE_ETHERNET
                     and length >= 42
@@ -237,13 +265,23 @@ class CaptureAnalyser:
                     end = 14 + (data[16] << 8 | data[17])
                     if 54 <= end <= length and data[46] >= 0x50:  # a 20-byte header or longer
                         header_length = (data[46] >> 4) * 4
-                        if sender_key not in known_senders and (
-                            hosts.sender(inet_ntoa(data[26:30]), data[6:12].hex(":"), number, time)
-                            is not None
-                            and len(known_senders) < MAX_KNOWN_SENDERS
-                        ):
-                            known_senders.add(sender_key)
                         sport, dport, seq, _ack, _offset, flags = tcp_header(data, 34)
+                        if sender_key not in known_senders:
+                            record = hosts.sender(
+                                inet_ntoa(data[26:30]),
+                                data[6:12].hex(":"),
+                                number,
+                                time,
+                                SAID_REFUSAL if flags & TCP_RST else SAID_SOMETHING,
+                            )
+                            # A host that only refused so far is not skipped: what it sends
+                            # next may be more than a refusal.
+                            if (
+                                record is not None
+                                and record.spoke
+                                and len(known_senders) < MAX_KNOWN_SENDERS
+                            ):
+                                known_senders.add(sender_key)
                         if flags & TCP_SYN:
                             if flags & TCP_ACK:
                                 hosts.open_port(inet_ntoa(data[26:30]), sport)
@@ -325,7 +363,7 @@ class CaptureAnalyser:
             if packet.arp is not None:
                 mac, ip = packet.arp
                 hosts.bind(mac, ip)
-                if hosts.sender(ip, mac, number, time) is None:
+                if hosts.sender(ip, mac, number, time, SAID_ARP) is None:
                     hosts.mac_host(mac, number, time)
             elif packet.ethertype == ETHERTYPE_SADP and packet.src_mac:
                 hosts.facts(
@@ -336,18 +374,28 @@ class CaptureAnalyser:
                     time,
                 )
             return
+        proto = packet.proto
+        said = SAID_SOMETHING
+        if not packet.fragment and (
+            (proto == PROTO_TCP and packet.flags & TCP_RST)
+            or (proto == PROTO_ICMP and packet.payload[:1] == _ICMP_REFUSAL)
+            or (proto == PROTO_ICMPV6 and packet.payload[:1] == _ICMPV6_REFUSAL)
+        ):
+            said = SAID_REFUSAL
+        record = hosts.sender(src_ip, packet.src_mac, number, time, said)
         if (
-            hosts.sender(src_ip, packet.src_mac, number, time) is not None
+            record is not None
+            and record.spoke
             and plain
             and sender_key not in known_senders
             and len(known_senders) < MAX_KNOWN_SENDERS
         ):
-            # Recorded with this MAC: the same sender again changes nothing.
+            # Recorded with this MAC: the same sender again changes nothing (a host that only
+            # refused so far is not skipped: what it sends next may be more).
             known_senders.add(sender_key)
         if packet.fragment:
             stats.fragments += 1
             return
-        proto = packet.proto
         if proto == PROTO_TCP:
             flags = packet.flags
             assert packet.dst_ip is not None
@@ -458,6 +506,18 @@ class CaptureAnalyser:
             f"{len(self.hosts.hosts)} hosts sent packets, {len(devices)} devices after "
             "merging addresses that share a MAC"
         )
+        if self.hosts.refused_only:
+            count = self.hosts.refused_only
+            notes.append(
+                f"{count} {'address' if count == 1 else 'addresses'} only refused connections "
+                "(TCP resets, ICMP unreachable) and showed nothing of themselves: not devices"
+            )
+        if self.window is not None:
+            inside = stats.packets - stats.outside_window
+            notes.append(
+                f"time window (--since/--until) {self.window.label}: {inside} of "
+                f"{stats.packets} packets inside it analysed, the others skipped"
+            )
         if stats.undecoded:
             unsupported = ", ".join(
                 f"{linktype}"

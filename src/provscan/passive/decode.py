@@ -35,8 +35,13 @@ ETHERTYPE_IPV6 = 0x86DD
 ETHERTYPE_SADP = 0x8033
 _VLAN_TYPES = (0x8100, 0x88A8, 0x9100)
 
+PROTO_ICMP = 1
 PROTO_TCP = 6
 PROTO_UDP = 17
+PROTO_ICMPV6 = 58
+#: The ICMP and ICMPv6 "destination unreachable" types (a refusal, like a TCP reset).
+ICMP_UNREACHABLE = 3
+ICMPV6_UNREACHABLE = 1
 _IPV6_EXTENSIONS = (0, 43, 60)  # hop-by-hop, routing, destination options
 _IPV6_FRAGMENT = 44
 
@@ -261,6 +266,8 @@ def _transport(packet: Packet, data: bytes, start: int, end: int) -> None:
             packet.truncated = True
             stop = end
         packet._payload_at(data, start + 8, stop)
+    elif proto in (PROTO_ICMP, PROTO_ICMPV6):
+        packet._payload_at(data, start, end)  # the ICMP message, its type first
 
 
 def _arp(packet: Packet, data: bytes, offset: int) -> None:

@@ -22,6 +22,11 @@ Whether a host served anything (a SYN-ACK from it: its open ports) and how many 
 peers it opened TCP connections to (a SYN from it) are kept too: a host that served nothing
 and that nothing identified is a client (the scanning host, a workstation), and its device
 says so in a note (``SERVED_NOTHING_NOTE_PREFIX``) instead of leaving a bare address.
+
+A host that did nothing but refuse connections - every packet it sent a TCP reset or an ICMP
+destination unreachable, besides ARP - has no identity: it is not a device (unless
+identification still names its maker, from its MAC) and is only counted
+(:attr:`HostTable.refused_only`).
 """
 
 from __future__ import annotations
@@ -80,6 +85,10 @@ MAX_PEERS_PER_HOST = 256
 #: The bytes of one remembered peer, and the prefix that maps an IPv4 address into them.
 PEER_BYTES = 16
 _IPV4_MAPPED = bytes(10) + b"\xff\xff"
+#: What a packet said, for :meth:`HostTable.sender`: anything (the default), only a refusal
+#: (a TCP reset, an ICMP destination unreachable), or an ARP message (neither: a host refusing
+#: on Ethernet answers ARP first).
+SAID_SOMETHING, SAID_REFUSAL, SAID_ARP = 0, 1, 2
 
 #: Passive fields shown as evidence even when no rule matched them (context for a reader).
 PASSIVE_CONTEXT_FIELDS = frozenset(
@@ -198,6 +207,10 @@ class HostRecord:
     #: most; None until its first); ``more_peers`` once a further one was not kept.
     peers: bytearray | None = None
     more_peers: bool = False
+    #: It sent a packet that was neither a refusal nor ARP (``SAID_SOMETHING``).
+    spoke: bool = False
+    #: It sent a refusal: a TCP reset or an ICMP destination unreachable.
+    refused: bool = False
 
 
 class HostTable:
@@ -220,6 +233,9 @@ class HostTable:
         #: takes the fact-keeping part of :meth:`facts` and returns True when it must wait,
         #: in capture order, for conversation results that come before it.
         self.defer: Callable[[Callable[[], None]], bool] | None = None
+        #: Addresses :meth:`build_devices` left out: they did nothing but refuse connections
+        #: and identification named no maker for them.
+        self.refused_only = 0
 
     def _share(self, text: str) -> str:
         shared = self._shared.get(text)
@@ -241,8 +257,12 @@ class HostTable:
             self.hosts[key] = record
         return record
 
-    def sender(self, ip: str, mac: str | None, packet: int, time: float) -> HostRecord | None:
-        """A packet from ``ip`` (Ethernet source ``mac``, raw ``aa:bb:…`` text or None)."""
+    def sender(
+        self, ip: str, mac: str | None, packet: int, time: float, said: int = SAID_SOMETHING
+    ) -> HostRecord | None:
+        """A packet from ``ip`` (Ethernet source ``mac``, raw ``aa:bb:…`` text or None);
+        ``said``: what it was (``SAID_SOMETHING``, ``SAID_REFUSAL`` or ``SAID_ARP``). A
+        caller that skips a sender's later packets does so only once it has ``spoke``."""
         record = self.hosts.get(ip)
         if record is None:
             if not _usable_ip(ip):
@@ -250,6 +270,10 @@ class HostTable:
             record = self._record(ip, ip, packet, time)
             if record is None:
                 return None
+        if said == SAID_SOMETHING:
+            record.spoke = True
+        elif said == SAID_REFUSAL:
+            record.refused = True
         if mac is not None and mac not in record.macs and len(record.macs) < MAX_MACS_PER_HOST:
             normal = normalise_mac(mac)
             if normal is not None and not is_multicast(normal):
@@ -537,8 +561,14 @@ class HostTable:
             record = HostRecord(f"mac:{mac}", None, packet, time, macs={mac: (packet, time)})
             groups.append([record])
         devices = []
+        self.refused_only = 0
         for group in groups:
-            devices.append(self._device(group, identify, routers))
+            device = self._device(group, identify, routers)
+            if device.manufacturer is None and _only_refused(group):
+                # It refused connections and did nothing else: no identity, no device.
+                self.refused_only += sum(record.ip is not None for record in group)
+            else:
+                devices.append(device)
             if release:
                 # Its facts are in the device now: a capture of thousands of hosts does not
                 # hold both (issue 14). The record itself stays, for the counts.
@@ -691,6 +721,25 @@ class HostTable:
             status = AttemptStatus.OK if outcome.ok else outcome.status
             attempts.append(ProbeAttempt(probe, port, status, error=error))
         return attempts
+
+
+def _only_refused(group: list[HostRecord]) -> bool:
+    """Whether the group's hosts did nothing but refuse connections: one sent a refusal, none
+    sent anything else (ARP aside) or holds a fact, port, name or conversation of its own."""
+    return any(record.refused for record in group) and not any(
+        record.spoke
+        or record.observations
+        or record.open_ports
+        or record.hostnames
+        or record.contacts
+        or record.attempts
+        or record.catch_all
+        or record.ip_hints
+        or record.peers
+        or record.dropped_observations
+        or record.repeated_observations
+        for record in group
+    )
 
 
 def _client_note(group: list[HostRecord]) -> str | None:

@@ -12,6 +12,7 @@ connection types and failures come from the transport seam (:mod:`provscan.trans
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import Protocol
 
 from provscan.model import Observation
@@ -24,6 +25,20 @@ from provscan.transport.interface import (
     Stream,
 )
 from provscan.transport.limits import ScanLimits
+
+
+class ProbePartial(ProbeError):
+    """A later step of a probe failed after an earlier one answered (RTSP: OPTIONS answered,
+    DESCRIBE did not). The attempt keeps ``observations``, what the earlier steps saw, and
+    takes the status of ``cause``, the failure of the step that failed; the message says
+    both."""
+
+    def __init__(
+        self, message: str, observations: Sequence[Observation], cause: ProbeError
+    ) -> None:
+        super().__init__(message)
+        self.observations = tuple(observations)
+        self.cause = cause
 
 
 class ProbeContext(Protocol):
@@ -62,7 +77,8 @@ class Probe(ABC):
         """Talk to ``ctx.address:ctx.port`` and return what was seen.
 
         Raise a ProbeError subclass when nothing useful came back; partial results should
-        be returned rather than raised.
+        be returned rather than raised, or raised with :class:`ProbePartial` when a step
+        that failed must show in the attempt's status.
         """
 
 
@@ -72,6 +88,7 @@ __all__ = [
     "ProbeContext",
     "ProbeError",
     "ProbeMalformed",
+    "ProbePartial",
     "ProbeRefused",
     "ProbeTimeout",
     "Stream",

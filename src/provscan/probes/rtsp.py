@@ -8,6 +8,10 @@ Request bytes (CSeq 1 then 2; ``<host>`` is the target address, port as scanned)
 
 DESCRIBE goes on the same connection; if the device closed it after OPTIONS, on one new
 connection. No credentials are sent: a 401 with its realm is the signal we want.
+
+When OPTIONS was answered and DESCRIBE failed (closed, refused, silent, garbage), the probe
+raises :class:`ProbePartial`: the attempt keeps what OPTIONS yielded, takes the DESCRIBE
+failure's status, and its error says "OPTIONS answered (…); DESCRIBE failed: …".
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from provscan.probes.interface import (
     ProbeContext,
     ProbeError,
     ProbeMalformed,
+    ProbePartial,
     ProbeTimeout,
     Stream,
 )
@@ -32,6 +37,9 @@ from provscan.wire import rtsp as wire
 #: Cap on one response head and on the body we skip (SDP is a few hundred bytes).
 MAX_HEAD_BYTES = 16 * 1024
 MAX_BODY_BYTES = 16 * 1024
+#: Characters of the OPTIONS status line quoted in a DESCRIBE failure (the attempt's error
+#: is capped at 300: the failure's reason must fit after it).
+MAX_STATUS_CHARS = 80
 
 
 async def _exchange(reader: BufferedReader, request: bytes) -> wire.RtspResponse:
@@ -51,6 +59,14 @@ async def _exchange(reader: BufferedReader, request: bytes) -> wire.RtspResponse
     return response
 
 
+def _reason(exc: BaseException) -> str:
+    """A failure in a few words: its message, else its kind."""
+    text = str(exc)
+    if isinstance(exc, ProbeError):
+        return text or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 class RtspProbe(Probe):
     name = "rtsp"
     default_ports = frozenset({554, 8554, 10554})
@@ -65,16 +81,24 @@ class RtspProbe(Probe):
             options = await _exchange(reader, wire.build_request("OPTIONS", url, 1))
             observations += self._observe(ctx.port, "OPTIONS", options, observations)
             describe_request = wire.build_request("DESCRIBE", url, 2)
+            closed_after_options = False
             try:
                 try:
                     describe = await _exchange(reader, describe_request)
                 except ProbeClosed:
+                    closed_after_options = True
                     await stream.close()
                     stream = await ctx.connect()
                     describe = await _exchange(BufferedReader(stream), describe_request)
-            except ProbeError:
-                # OPTIONS already answered: partial results are returned, not raised.
-                return observations
+            except (ProbeError, OSError, ValueError, UnicodeError, EOFError) as exc:
+                # OPTIONS already answered: what it yielded stays, the failure is reported.
+                cause = exc if isinstance(exc, ProbeError) else ProbeError(_reason(exc))
+                reason = _reason(cause)
+                if closed_after_options:
+                    reason = f"the connection was closed after OPTIONS, and on a new one: {reason}"
+                answered = options.status_line[:MAX_STATUS_CHARS]
+                message = f"OPTIONS answered ({answered}); DESCRIBE failed: {reason}"
+                raise ProbePartial(message, observations, cause) from exc
             observations += self._observe(ctx.port, "DESCRIBE", describe, observations)
         finally:
             await stream.close()
