@@ -9,6 +9,8 @@ broken in `inventory` and `cases list`; and `lookup` lines of ~250 characters.
 from __future__ import annotations
 
 import asyncio
+import shutil
+from pathlib import Path
 
 import pytest
 from helpers import TEST_LIMITS, run_provscan
@@ -154,3 +156,49 @@ def test_width_is_measured_not_assumed() -> None:
     lines = _run(200, "lab", "list")
     assert "left out" not in "\n".join(lines)
     assert lines[1].split() == ["Address", "Device", "Maker", "Brand", "Model", "Restr.", "Ports"]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_cases_list_keeps_makers_whole_and_lets_the_owner_go_first(
+    db: str, width: int, tmp_path: Path
+) -> None:
+    # Given the cases of the lab store, one of a relabel ("Hikvision / Interlogix"), and a
+    # long owner given to one of them by `cases update`
+    copy = tmp_path / "owned.db"
+    shutil.copyfile(db, copy)
+    with open_store(f"sqlite:///{copy}") as store:
+        cases = store.cases()
+        devices = store.case_devices({case.device_id for case in cases})
+    relabel = next(c for c in cases if devices[c.device_id].brand not in (None, "Hikvision"))
+    brand = devices[relabel.device_id].brand
+    assert brand and len(brand) >= 10
+    owner = "facilities-and-estates-team"
+    _run(width, "cases", "update", str(relabel.id), "--owner", owner, "--db", str(copy))
+
+    # When they are listed
+    lines = _run(width, "cases", "list", "--db", str(copy))
+    _fits(lines, width)
+    header = lines[1].split()
+    text = "\n".join(lines)
+    tokens = text.split()
+    # Then every maker is whole on its case's row, and a brand is whole or said left out
+    assert "Maker" in header
+    for case in cases:
+        (row,) = [line for line in lines if line.split()[:1] == [f"#{case.id}"]]
+        assert devices[case.device_id].manufacturer in row.split(), row
+    assert brand in tokens or "brands left out" in " ".join(tokens)
+    # and no maker or brand is folded inside a word ("Interlogi" / "x")
+    words = {w for d in devices.values() for w in (d.manufacturer or "", d.brand or "") if w}
+    folded = [t for t in tokens for w in words if t != w and len(t) > 1 and w.startswith(t)]
+    assert not folded, folded
+    # and the owner gives way before a maker would fold: shortened (folded) at 100, left
+    # out at 80, where the brands go next and the maker stays
+    if width == 100:
+        assert "Owner" in header and "brands" not in text
+        # folded across lines: its first part on the relabel's row
+        (row,) = [line for line in lines if line.split()[:1] == [f"#{relabel.id}"]]
+        assert owner not in tokens and row.split()[-2] == owner[: len(row.split()[-2])]
+        assert len(row.split()[-2]) >= len("Owner")
+    else:
+        assert "Owner" not in header
+        assert "owner and brands left out" in " ".join(tokens)

@@ -1,8 +1,9 @@
 """``provscan explain ADDRESS``: why one device got its verdict, evidence item by item.
 
 For one device (scanned now, read from a saved ``scan -f json`` report with ``--from``, or
-its newest sighting in the store with ``--db``; the last two send nothing): its verdict, the
-tool's one word for it (``report.contract.verdict_of``: restricted, review, unknown, clear);
+its newest sighting in the store that identified it, with ``--db``; the last two send
+nothing): its verdict, the tool's one word for it (``report.contract.verdict_of``:
+restricted, review, unknown, clear);
 where its record came from (a scan, discovery, a passive capture, an import); each evidence
 item with the rule that matched, the rule's specificity (maker-specific, or shared with which
 makers) and source; per maker named, whether the evidence establishes it (one maker-specific
@@ -112,6 +113,11 @@ class Origin:
     evidence_from: dict[str, int] = field(default_factory=dict)
     #: Other sites the store holds the same address at (``--site`` picks one).
     other_sites: tuple[str, ...] = ()
+    #: ``--db``: the device's newest sighting when it identified nothing and the record
+    #: explained is the older sighting its verdict comes from (``scan_id``, ``started_at``,
+    #: ``kind``, ``targets``, ``site``, and ``unidentified``: how many sightings since
+    #: identified nothing); None: the record is the newest sighting.
+    newer_sighting: dict[str, Any] | None = None
     #: The same in words, as the human view says it.
     said: tuple[str, ...] = ()
 
@@ -273,8 +279,9 @@ def explain(
         typer.Option(
             "--db",
             metavar="FILE|URL",
-            help="Explain the device's newest sighting stored in this database (as scan, "
-            "import or pcap stored it, judged for whom it was then); nothing is sent.",
+            help="Explain the device's newest sighting stored in this database that "
+            "identified it, the one its verdict comes from (as scan, import or pcap stored "
+            "it, judged for whom it was then); nothing is sent.",
         ),
     ] = None,
     scan_id: Annotated[
@@ -489,7 +496,19 @@ def _from_store(
     )
     device = result.devices[0]
     site, others = stored.site, stored.other_sites
-    origin = Origin("store", name, _method(device, result.info), site=site, other_sites=others)
+    newer = (
+        stored.newer.to_json() | {"unidentified": stored.unidentified}
+        if stored.newer is not None
+        else None
+    )
+    origin = Origin(
+        "store",
+        name,
+        _method(device, result.info),
+        site=site,
+        other_sites=others,
+        newer_sighting=newer,
+    )
     return device, _stored_observations(device), result.info, origin
 
 
@@ -835,6 +854,8 @@ def describe_origin(device: Device, scan: ScanInfo | None, origin: Origin | None
     if origin.read_from == "store":
         place = f", site {origin.site}" if origin.site else ""
         said.append(f"read from the stored {when} in {origin.location}{place}")
+        if origin.newer_sighting is not None:
+            said.append(_newer_sighting(origin.newer_sighting))
         if origin.other_sites:
             said.append(
                 f"the address is stored at other sites too ({', '.join(origin.other_sites)}): "
@@ -857,6 +878,25 @@ def describe_origin(device: Device, scan: ScanInfo | None, origin: Origin | None
         inputs=inputs,
         evidence_from=counts,
         said=tuple(said),
+    )
+
+
+def _newer_sighting(newer: dict[str, Any]) -> str:
+    """The newer sighting that identified nothing, in words: what it was, when, which scan."""
+    from datetime import UTC, datetime
+
+    kinds = {"active": "an active scan", "passive": "a passive capture", "import": "an import"}
+    what = kinds.get(str(newer["kind"]), str(newer["kind"]))
+    targets = [str(target) for target in newer.get("targets") or ()]
+    if targets:
+        what += " of " + ", ".join(targets[:3]) + (", …" if len(targets) > 3 else "")
+    started = datetime.fromisoformat(str(newer["started_at"])).astimezone(UTC)
+    count = int(newer.get("unidentified") or 1)
+    since = f" (the newest of {count} sightings since that identified nothing)" if count > 1 else ""
+    return (
+        f"a newer sighting identified nothing: {what}, scan {str(newer['scan_id'])[:SHOWN_SCAN_ID]}"
+        f" of {started:%Y-%m-%d %H:%M} UTC{since}; the device keeps the verdict of this one, "
+        "the newest that identified it (not hearing its maker proves nothing)"
     )
 
 

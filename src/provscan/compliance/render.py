@@ -665,34 +665,54 @@ def cases_table(
         )
     # The number, status and address stay whole: first the device ids (and a site said
     # above) give way, then a maker and its brand, an owner and a site wrap between words,
-    # then the sites go, then words are folded, and last the owner and the maker are left
-    # out (`cases show N` has them all).
+    # then the sites go, then an owner and a site are folded inside a word, then the owner
+    # goes. A maker is never folded: the label brands go next (the maker alone), and last
+    # the makers, whole (`cases show N` has them all).
     columns = [name for name in _CASE_COLUMNS if name != "Site" or sites - {None}]
     wrapping = ("Maker", "Owner", "Site")
-    words = [(name, max(_longest_word(row[name] for row in rows), len(name))) for name in wrapping]
-    # inside a word: an owner first, a maker last
-    folded = [*words, *((name, len(name)) for name in ("Owner", "Site", "Maker"))]
+
+    def words_of(shown: list[dict[str, Text]]) -> list[tuple[str, int]]:
+        return [
+            (name, max(_longest_word(row[name] for row in shown), len(name))) for name in wrapping
+        ]
+
+    words = words_of(rows)
+    # inside a word: an owner first, then a site; never a maker
+    folded = [*words, ("Owner", len("Owner")), ("Site", len("Site"))]
     # sites that differ are worth more than a maker on one line: they go after the wrapping
     first = ("Site", "Device") if only_site is not None else ("Device",)
     drop = ("Site", "Device") if only_site is not None else ("Device", "Site")
-    tiers: list[tuple[list[tuple[str, int]], tuple[str, ...]]] = [
-        ([], first),
-        (words, first),
-        (words, drop),
-        (folded, drop),
-        (folded, (*drop, "Owner", "Maker")),
+    # the makers without their label brands (a relabel's "Hikvision / Interlogix" as
+    # "Hikvision"), when a brand is what does not fit whole
+    makers_only = [
+        row | {"Maker": Text((device.manufacturer or "unknown") if device else "-")}
+        for row, device in zip(rows, (devices.get(c.device_id) for c in cases), strict=True)
     ]
-    shrink, dropped = next(
+    relabels = any(
+        a["Maker"].plain != b["Maker"].plain for a, b in zip(rows, makers_only, strict=True)
+    )
+    tiers: list[tuple[list[dict[str, Text]], list[tuple[str, int]], tuple[str, ...]]] = [
+        (rows, [], first),
+        (rows, words, first),
+        (rows, words, drop),
+        (rows, folded, drop),
+        (rows, words, (*drop, "Owner")),
+        (makers_only, words_of(makers_only), (*drop, "Owner")),
+        (makers_only, words_of(makers_only), (*drop, "Owner", "Maker")),
+    ]
+    shown, shrink, dropped = next(
         (
-            (shrink, dropped)
-            for shrink, dropped in tiers
-            if _fit(columns, rows, console.width, shrink, dropped)
+            (shown, shrink, dropped)
+            for shown, shrink, dropped in tiers
+            if _fit(columns, shown, console.width, shrink, dropped)
         ),
         tiers[-1],
     )
     left_out = _fitted_table(
-        columns, rows, console, shrink=shrink, drop=dropped, wrapping=frozenset(wrapping)
+        columns, shown, console, shrink=shrink, drop=dropped, wrapping=frozenset(wrapping)
     )
+    if shown is makers_only and relabels and "Maker" not in left_out:
+        left_out.append("Brands")
     # a site every case shares is said above, not left out
     shown_above = ["Site"] if only_site is not None else []
     _left_out(

@@ -17,12 +17,13 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from provscan.knowledge.loader import load_knowledge
 from provscan.knowledge.schema import Policy
-from provscan.model import RESTRICTING_FINDING_EFFECTS, Finding, FindingEffect
+from provscan.model import RESTRICTING_FINDING_EFFECTS, Finding, FindingEffect, finding_restricts
 from provscan.policy.evaluate import (
     ACT_AS_ANYONE,
     DEFAULT_PARTY,
     JUDGED_FOR_ANYONE,
     RESTRICTED_MIN_CONFIDENCE,
+    Assessment,
     assess,
     describe_parties,
     judged_for,
@@ -33,6 +34,10 @@ from provscan.report.contract import Verdict
 from provscan.screening.identify import Identification
 
 Status = Literal["restricted", "review", "clear", "unknown"]
+
+#: The relation of a brand that sells only some lines made by a maker (identify.py): the maker
+#: is then only possible, never established.
+POSSIBLE_RELABEL = "possible_relabel"
 
 #: The verdict of each screening status: the words of a scan's and an inventory's devices.
 #: ``unknown`` is a row whose maker nothing identified (an empty product cell, a line that
@@ -75,11 +80,10 @@ class ScreenFinding(_Strict):
     @property
     def restricts(self) -> bool:
         """A restricting effect from a measure that binds the user (or anyone, without --as),
-        on no condition the row leaves open."""
-        return (
-            self.effect in RESTRICTING_FINDING_EFFECTS
-            and self.binding is not False
-            and self.condition is None
+        on no condition the row leaves open: :func:`provscan.model.finding_restricts`, the one
+        predicate a scan's, the inventory's and the console's findings are read by too."""
+        return finding_restricts(
+            {"effect": self.effect, "binding": self.binding, "condition": self.condition}
         )
 
 
@@ -101,6 +105,12 @@ class ScreenRow(_Strict):
             if every:
                 return every
         return cited
+
+    @property
+    def maker_established(self) -> bool:
+        """False when the maker is only possible (a ``possible_relabel``: the brand sells only
+        some lines made by it, and nothing says this is one): outputs mark it "Dahua?"."""
+        return self.relation != POSSIBLE_RELABEL
 
     row: int | None
     input: str
@@ -148,6 +158,11 @@ class ScreenRow(_Strict):
 
 
 class ScreenSummary(_Strict):
+    """The counts of a screened list and what an auditor needs to check it again: what read it
+    (provscan's version), against which knowledge (version and as-of date), when, for whom,
+    and which file (its name and sha256). The audit fields are null in a summary written
+    before they were recorded, or built without them (``summarise`` alone)."""
+
     rows: int
     restricted: int
     review: int
@@ -164,6 +179,16 @@ class ScreenSummary(_Strict):
     #: Rows of the input left out as no products (totals, rows of formulas), by their row
     #: numbers; not among ``rows``.
     skipped: list[int] = []
+    #: The provscan version that screened the list.
+    provscan_version: str | None = None
+    #: The knowledge pack the verdicts were judged with, and the day its facts are as of.
+    knowledge_version: str | None = None
+    knowledge_as_of: str | None = None
+    #: When the list was screened (UTC, ISO 8601).
+    screened_at: str | None = None
+    #: The sha256 of the input's bytes (a file or standard input), to tell it from another
+    #: version of the list.
+    input_sha256: str | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -183,9 +208,36 @@ def _with_judged_for(data: Mapping[str, object]) -> Mapping[str, object]:
     return {**data, "judged_for": ", ".join(parties) if parties else DEFAULT_PARTY}
 
 
+class ScreenMeasure(_Strict):
+    """A measure the screened rows name, once, with what an auditor quotes: its title,
+    citation and official link (``provscan.screening.audit.cited_measures``)."""
+
+    #: Its number among the measures of the document (restricting ones first).
+    number: int
+    policy: str
+    jurisdiction: str
+    #: The measure's id in ``policies.yaml``; null when it is not (older knowledge).
+    id: str | None
+    title: str
+    effect: FindingEffect
+    effective: str
+    citation: str
+    link: str | None = None
+    #: Whether it binds whom the rows were judged for (null: every measure counted).
+    binding: bool | None = None
+    #: The conditions the rows leave open on which it restricts them (a sensitive site).
+    conditions: list[str] = []
+    #: How many rows it restricts outright, and how many it names in all.
+    restricts_rows: int = 0
+    rows: int = 0
+
+
 class ScreenDocument(_Strict):
     rows: list[ScreenRow]
     summary: ScreenSummary
+    #: Every measure the rows name, restricting ones first (empty in documents written
+    #: before it was added).
+    measures: list[ScreenMeasure] = []
 
 
 def _recorded_parties(acting_as: Sequence[str], policies: Sequence[Policy]) -> list[str]:
@@ -266,9 +318,16 @@ def judge_product(
     elif not assessment.some_candidate_restricted and context and judged:
         # Judged for someone (the user, or by default a national government body): measures
         # that do not bind them, and advice, clear it.
+        # Says which measures name it and why none restricts it for them ("named by us, au
+        # (do not bind you)"), as the scan's table does: a Crown corporation's Dahua row was
+        # "not restricted for ca:crown-corporation" and no more.
         status, restricted = "clear", False
-        reasons.insert(0, _summary(identification) + f" - not restricted for {party}")
-        reasons.append(context_reason)
+        reasons.insert(
+            0,
+            _summary(identification)
+            + f" - not restricted for {party}: "
+            + _named_without_restricting(assessment, bool(acting_as)),
+        )
     elif not assessment.some_candidate_restricted and context:
         # Named only by measures that restrict nothing (context: "no ban", "report as
         # context"): clear, with them listed, as a scan, the inventory and a diff judge the
@@ -367,7 +426,8 @@ def _doubts(
     if not every_candidate_restricted:
         doubts.append(f"made by {makers} and not every one is restricted ({which})")
     if not identification.established:
-        doubts.append(f"{makers} is only a possible maker")
+        # the summary says "possibly made by ..." already
+        doubts.append("the maker is not established")
     if identification.confidence < RESTRICTED_MIN_CONFIDENCE:
         doubts.append(
             f"confidence {identification.confidence:.2f} is below {RESTRICTED_MIN_CONFIDENCE}"
@@ -382,10 +442,38 @@ def _makers(identification: Identification) -> str:
 
 
 def _summary(identification: Identification) -> str:
+    """``"LTS: made by Hikvision (oem_relabel)"``; ``"Lorex: possibly made by Dahua
+    (possible_relabel)"`` when the maker is not established (the brand sells only some lines
+    made by it): the row never says "made by" of a maker it then calls only possible."""
     brand = identification.brand or "unknown brand"
     if identification.maker and identification.maker != brand:
-        return f"{brand}: made by {_makers(identification)} ({identification.relation})"
+        made = "made by" if identification.established else "possibly made by"
+        return f"{brand}: {made} {_makers(identification)} ({identification.relation})"
     return f"{brand}: {identification.relation}"
+
+
+def _named_without_restricting(assessment: Assessment, acting_as: bool) -> str:
+    """Which policies name a maker without restricting it for whom the row is judged for,
+    and why: ``"named by us, au (do not bind you) and by dk, nz (advice or context only)"``
+    (never "; ", which separates reasons)."""
+    context = assessment.context_policies
+    unbound = [
+        policy
+        for policy in context
+        if any(
+            f.policy == policy and f.effect in RESTRICTING_FINDING_EFFECTS and f.binding is False
+            for f in assessment.findings
+        )
+    ]
+    advice = [policy for policy in context if policy not in unbound]
+    parts = []
+    if unbound:
+        parts.append(
+            f"{', '.join(unbound)} ({'do not bind you' if acting_as else 'binding others'})"
+        )
+    if advice:
+        parts.append(f"{', '.join(advice)} (advice or context only)")
+    return "named by " + " and by ".join(parts)
 
 
 def summarise(

@@ -98,6 +98,7 @@ from provscan.store.views import (
     InventoryDevice,
     ScanDiff,
     ScanSummary,
+    VerdictSighting,
     cases_by_device,
     device_view,
     diff,
@@ -107,6 +108,7 @@ from provscan.store.views import (
     inventory_rows,
     pick_pair,
     summary,
+    verdict_sighting,
 )
 
 # The default location (provscan.paths, a light module the commands use too).
@@ -899,22 +901,46 @@ class Store:
     def device(self, device_id: str) -> tuple[InventoryDevice, dict[str, Any], list[Case]]:
         """One inventory device, its newest full document and all its cases (with trails)."""
         with self._reading(f"device {device_id}") as session:
-            row = session.get(InventoryRow, device_id)
-            if row is None:
-                raise StoreRequestError(f"no device {device_id!r} in {self.display_name}")
+            row = self._inventory_row(session, device_id)
             document = session.scalar(
                 select(DeviceRow.document).where(
                     DeviceRow.scan_id == row.last_scan_id, DeviceRow.position == row.last_position
                 )
             )
-            cases = [
-                self._case(session, case)
-                for case in session.scalars(
-                    select(CaseRow).where(CaseRow.device_id == device_id).order_by(CaseRow.id)
-                )
-            ]
-            brief = cases_by_device(session, {device_id}, 1).get(device_id, [])
-            return device_view(row, brief), dict(document or {}), cases
+            return (
+                self._device_view(session, row),
+                dict(document or {}),
+                self._cases_of(session, row),
+            )
+
+    def device_evidence(
+        self, device_id: str
+    ) -> tuple[InventoryDevice, VerdictSighting, list[Case]]:
+        """One inventory device, the sighting its verdict comes from (its full document, and
+        the newer sighting that identified nothing when there is one: see
+        :func:`provscan.store.views.verdict_sighting`) and all its cases (with trails)."""
+        with self._reading(f"device {device_id}") as session:
+            row = self._inventory_row(session, device_id)
+            evidence = verdict_sighting(session, row)
+            return self._device_view(session, row), evidence, self._cases_of(session, row)
+
+    def _inventory_row(self, session: Session, device_id: str) -> InventoryRow:
+        row = session.get(InventoryRow, device_id)
+        if row is None:
+            raise StoreRequestError(f"no device {device_id!r} in {self.display_name}")
+        return row
+
+    def _device_view(self, session: Session, row: InventoryRow) -> InventoryDevice:
+        brief = cases_by_device(session, {row.device_id}, 1).get(row.device_id, [])
+        return device_view(row, brief)
+
+    def _cases_of(self, session: Session, row: InventoryRow) -> list[Case]:
+        return [
+            self._case(session, case)
+            for case in session.scalars(
+                select(CaseRow).where(CaseRow.device_id == row.device_id).order_by(CaseRow.id)
+            )
+        ]
 
     def sightings(self, scan_id: str) -> dict[int, tuple[str, str]]:
         """position -> (device_id, rule) for the devices of a scan (its id, or a prefix as

@@ -598,6 +598,111 @@ def _field(name: str) -> Any:
 
 
 @dataclass(frozen=True)
+class SightingSource:
+    """One stored sighting of an inventory device: the scan that saw it, when and how."""
+
+    scan_id: str
+    #: The device's place in the scan's device list.
+    position: int
+    started_at: datetime
+    #: The scan's kind in the contract: ``active``, ``passive`` (a capture) or ``import``.
+    kind: str
+    #: What the scan was given: addresses, a capture file, an imported file.
+    targets: tuple[str, ...]
+    site: str | None
+
+    @property
+    def source(self) -> str:
+        """How the device was seen, in a few words: ``passive capture resets.pcap``."""
+        what = {"active": "active scan", "passive": "passive capture", "import": "import"}
+        listed = ", ".join(self.targets[:3]) + (", …" if len(self.targets) > 3 else "")
+        return " ".join(part for part in (what.get(self.kind, self.kind), listed) if part)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "scan_id": self.scan_id,
+            "started_at": _iso(self.started_at),
+            "kind": self.kind,
+            "targets": list(self.targets),
+            "site": self.site,
+        }
+
+
+@dataclass(frozen=True)
+class VerdictSighting:
+    """The sighting an inventory device's verdict comes from, with its full document: the
+    newest sighting that identified the device, which gave it its verdict, ``restricted``,
+    confidence and findings (docs/inventory.md); the newest sighting when none did."""
+
+    source: SightingSource
+    #: Its device document (the contract's ``DeviceEntry`` as stored; {} when it is lost).
+    document: dict[str, Any]
+    #: The device's newest sighting when it identified nothing and the verdict comes from an
+    #: older one (a capture of the device's TCP resets); None: the newest gave the verdict.
+    newer: SightingSource | None = None
+    #: How many sightings newer than ``source`` identified nothing (0 without ``newer``).
+    unidentified: int = 0
+
+
+def _sighting_source(session: Session, scan_id: str, position: int) -> SightingSource:
+    scan = session.execute(
+        select(ScanRow.kind, ScanRow.started_at, ScanRow.site, ScanRow.document).where(
+            ScanRow.id == scan_id
+        )
+    ).one()
+    targets = scan.document.get("targets") if isinstance(scan.document, dict) else None
+    return SightingSource(
+        scan_id,
+        position,
+        _aware(scan.started_at),
+        scan.kind,
+        tuple(str(target) for target in targets or ()),
+        scan.site,
+    )
+
+
+def _document(session: Session, scan_id: str, position: int) -> dict[str, Any]:
+    document = session.scalar(
+        select(DeviceRow.document).where(
+            DeviceRow.scan_id == scan_id, DeviceRow.position == position
+        )
+    )
+    return dict(document or {})
+
+
+def verdict_sighting(session: Session, row: InventoryRow) -> VerdictSighting:
+    """The sighting ``row``'s verdict comes from: its newest sighting when that identified it
+    (:func:`~provscan.store.inventory.identified`) or nothing ever did, else the newest one
+    that identified it, newest by its scan's start as the inventory orders sightings (as
+    migration 0012 finds it). Reads the documents of the device's sightings one at a time,
+    newest first, up to that one."""
+    newest_key = (row.last_scan_id, row.last_position)
+    newest = _document(session, *newest_key)
+    if identified(newest) or row.verdict == "unknown":
+        return VerdictSighting(_sighting_source(session, *newest_key), newest)
+    sightings = session.execute(
+        select(SightingRow.scan_id, SightingRow.position)
+        .join(ScanRow, ScanRow.id == SightingRow.scan_id)
+        .where(SightingRow.device_id == row.device_id)
+        .order_by(ScanRow.started_at.desc(), ScanRow.id.desc())
+    ).all()
+    # every sighting before the one found identified nothing (the newest among them)
+    for newer, (scan_id, position) in enumerate(sightings):
+        if (scan_id, position) == newest_key:
+            continue
+        document = _document(session, scan_id, position)
+        if identified(document):
+            return VerdictSighting(
+                _sighting_source(session, scan_id, position),
+                document,
+                _sighting_source(session, *newest_key),
+                max(newer, 1),
+            )
+    # no stored sighting identified it (its scans were deleted): the newest one, as it is
+    return VerdictSighting(_sighting_source(session, *newest_key), newest)
+
+
+@dataclass(frozen=True)
 class StoredSighting:
     """One device of a stored scan, read without the rest of the scan: its contract entry
     and its scan's section, as :meth:`~provscan.store.db.Store.load` would give them (a
@@ -614,6 +719,12 @@ class StoredSighting:
     site: str | None
     #: The other sites the inventory holds the address at (the newest sighting's excluded).
     other_sites: tuple[str, ...] = ()
+    #: The device's newest sighting, when it identified nothing and ``device`` is the older
+    #: sighting its verdict comes from (:func:`verdict_sighting`); None: ``device`` is the
+    #: newest sighting, or the one of the scan asked for.
+    newer: SightingSource | None = None
+    #: How many sightings newer than ``device`` identified nothing (0 without ``newer``).
+    unidentified: int = 0
 
 
 def stored_sighting(
@@ -625,15 +736,18 @@ def stored_sighting(
     site: str | None = None,
 ) -> StoredSighting | None:
     """The device at ``address`` (an address as ``str(ip_address(...))`` writes it) as the
-    store keeps it: its newest sighting in the inventory (of ``site`` when given), or the one
-    scan ``scan_id`` (an id or a prefix, as :func:`find_scan`) stored. Reads the inventory
-    rows of that address, the scan's row and one device row, never the scan's other
-    devices. None: the inventory holds no device at the address (of ``site``)."""
+    store keeps it: the inventory device newest seen there (of ``site`` when given), by the
+    sighting its verdict comes from (:func:`verdict_sighting`: its newest, unless that
+    identified nothing), or the one scan ``scan_id`` (an id or a prefix, as
+    :func:`find_scan`) stored. Reads the inventory rows of that address, the scan's row and
+    the device's rows, never the scan's other devices. None: the inventory holds no device
+    at the address (of ``site``)."""
     others: tuple[str, ...] = ()
+    verdict: VerdictSighting | None = None
     if scan_id is None:
         table = InventoryRow.__table__
         query = (
-            select(table.c.site, table.c.last_seen, table.c.last_scan_id)
+            select(table.c.site, table.c.last_seen, table.c.last_scan_id, table.c.device_id)
             .where(table.c.ip_key == address_key(address))
             .order_by(table.c.site, table.c.ip_key, table.c.device_id)
         )
@@ -644,11 +758,23 @@ def stored_sighting(
             return None
         # the newest sighting; of equals, the first in inventory order (as max() keeps it)
         newest = max(rows, key=lambda row: _aware(row.last_seen))
-        scan_row = find_scan(session, newest.last_scan_id, where)
         others = tuple(sorted({row.site or "(no site)" for row in rows if row.site != newest.site}))
+        device_row = session.get(InventoryRow, newest.device_id)
+        if device_row is not None:
+            verdict = verdict_sighting(session, device_row)
+        if verdict is not None and verdict.newer is not None:
+            scan_row = find_scan(session, verdict.source.scan_id, where)
+        else:
+            scan_row = find_scan(session, newest.last_scan_id, where)
     else:
         scan_row = find_scan(session, scan_id, where)
-    position, document = _device_at(session, scan_row.id, address)
+    position: int | None
+    document: dict[str, Any] | None
+    if verdict is not None and verdict.newer is not None:
+        # the older sighting the device's verdict comes from (at this address or another)
+        position, document = verdict.source.position, verdict.document
+    else:
+        position, document = _device_at(session, scan_row.id, address)
     upgraded = upgrade_document(
         {
             "schema_version": scan_row.schema_version,
@@ -668,7 +794,11 @@ def stored_sighting(
         if document is not None
         else None
     )
-    return StoredSighting(scan, device, position, scan_row.site, others)
+    if verdict is None or verdict.newer is None:
+        return StoredSighting(scan, device, position, scan_row.site, others)
+    return StoredSighting(
+        scan, device, position, scan_row.site, others, verdict.newer, verdict.unidentified
+    )
 
 
 def _device_at(

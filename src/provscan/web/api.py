@@ -375,6 +375,23 @@ def start_scan(caller: Caller, request: Request, start: StartScan) -> dict[str, 
     return result
 
 
+class UnknownScanSite(HTTPException):
+    """404: a scan sent to a site nothing names (:func:`_known_scan_site`). Keeps the parts
+    of its message, so that the console says how a person starts a new site (a box to tick)
+    from them rather than by rewriting the API's words (``"new_site": true``)."""
+
+    #: How an API client starts a new site (the request's JSON field).
+    API_REMEDY = 'send "new_site": true'
+
+    def __init__(self, site: str, known: str, hint: str) -> None:
+        self.site, self.known, self.hint = site, known, hint
+        super().__init__(404, self.message(self.API_REMEDY))
+
+    def message(self, remedy: str) -> str:
+        """The refusal with ``remedy``: what to do to start a new site instead."""
+        return f"no site {self.site!r}: {self.known}{self.hint}; {remedy} to start a new site"
+
+
 def _known_scan_site(request: Request, site: str) -> None:
     """404 for a site a scan is sent to that nothing names (no stored scan or device, no
     sensor, schedule or job, no site key of the central), the known ones listed, unless
@@ -391,10 +408,7 @@ def _known_scan_site(request: Request, site: str) -> None:
     said = f"known sites: {listed}" if known else "no site is known yet"
     same = [name for name in known if name.casefold() == site.casefold()]
     hint = f" (site names are case-sensitive: did you mean {same[0]!r}?)" if same else ""
-    raise HTTPException(
-        404,
-        f'no site {site!r}: {said}{hint}; send "new_site": true to start a new site',
-    )
+    raise UnknownScanSite(site, said, hint)
 
 
 def _send_to_site(

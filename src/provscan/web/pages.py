@@ -673,9 +673,12 @@ def _device_answer(
     from provscan.policy.evaluate import REVIEW_NOTE_PREFIX
 
     try:
-        device, document, cases = store_of(request).device(device_id)
+        # the sighting the verdict comes from, so that the evidence shown is what the verdict
+        # was made of (not a newer sighting that identified nothing: a capture of resets)
+        device, evidence, cases = store_of(request).device_evidence(device_id)
     except StoreRequestError:
         return _refused(request, visitor, 404, "There is no such device.")
+    document = evidence.document
     findings = document.get("findings") or list(device.findings)
     binding = [f for f in findings if finding_restricts(f)]
     active = [case for case in cases if case.status != "verified"]
@@ -693,6 +696,7 @@ def _device_answer(
         title=f"Device {device.ip}",
         device=device,
         document=document,
+        evidence=evidence,
         cases=cases,
         binding=binding,
         others=len(findings) - len(binding),
@@ -921,7 +925,7 @@ def _scans_answer(
 @page("POST", "/scans", "analyst")
 async def start_scan(request: Request) -> Response:
     """Start a scan through the API's own route (the same scope rules, one at a time)."""
-    from provscan.web.api import StartScan
+    from provscan.web.api import StartScan, UnknownScanSite
     from provscan.web.api import start_scan as api_start_scan
 
     posted = await _posted(request, "analyst")
@@ -950,11 +954,15 @@ async def start_scan(request: Request) -> Response:
         job = await run_in_threadpool(
             api_start_scan, Principal(visitor.user, "session"), request, start
         )
-    except HTTPException as exc:
-        # the API's unknown-site answer names its JSON field; a person ticks the box
-        said = str(exc.detail).replace('send "new_site": true', 'tick "a new site"')
+    except UnknownScanSite as exc:
+        # the API's answer names its JSON field; a person ticks the form's box
+        said = exc.message('tick "a new site"')
         return await run_in_threadpool(
             _scans_answer, request, visitor, said, exc.status_code, asked
+        )
+    except HTTPException as exc:
+        return await run_in_threadpool(
+            _scans_answer, request, visitor, str(exc.detail), exc.status_code, asked
         )
     return RedirectResponse(f"/scans/jobs/{_path_part(job['id'])}", status_code=303)
 
