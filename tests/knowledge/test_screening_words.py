@@ -63,7 +63,14 @@ def test_bundled_words_are_read_by_role() -> None:
 def test_every_group_has_a_rationale_a_confidence_and_a_source() -> None:
     document = yaml.safe_load((DEFAULT_DATA_DIR / SCREENING_WORDS_FILE).read_text("utf-8"))
     roles = {entry["role"] for entry in document["groups"]}
-    assert roles == {"product", "kind", "brandless_leading", "size_unit"}
+    assert roles == {
+        "product",
+        "kind",
+        "brandless_leading",
+        "size_unit",
+        "summary_label",
+        "summary_qualifier",
+    }
     for entry in document["groups"]:
         assert entry["rationale"].strip() and entry["sources"], entry["id"]
         assert entry["confidence"] in ("high", "medium", "low"), entry["id"]
@@ -127,6 +134,30 @@ def test_a_unit_added_to_the_data_makes_a_number_a_size(data_copy: Path) -> None
     assert identify(data_copy, text).maker is None
 
 
+def test_a_summary_word_added_to_the_data_makes_a_line_no_product(
+    data_copy: Path, tmp_path: Path
+) -> None:
+    from provscan.screening.tables import read_table
+
+    # Given a quote whose customs line the data does not name
+    path = tmp_path / "quote.csv"
+    path.write_text(
+        "Description,Amount\nHikvision DS-2CD2143G0-I,100\nDouane / Customs,12.00\n",
+        encoding="utf-8",
+    )
+    assert len(read_table(path).rows) == 2
+    # When the data lists "customs" as a charge and "douane" as a qualifier
+    edit_groups(data_copy, add_word("charges", "customs"))
+    edit_groups(data_copy, add_word("summary_qualifiers", "douane"))
+    words = load_knowledge(data_copy).screening_words
+    assert {"customs", "tps", "total"} <= words.summary_labels
+    # Then the customs line is no product, and the bundled words still read it as one
+    table = read_table(path, screening_words=words)
+    assert [row[0] for row in table.rows] == ["Hikvision DS-2CD2143G0-I"]
+    assert table.skipped == ((3, "a total"),)
+    assert len(read_table(path).rows) == 2
+
+
 # --- a malformed group is refused, one line per problem --------------------------------------
 
 
@@ -146,6 +177,9 @@ def test_a_unit_added_to_the_data_makes_a_number_a_size(data_copy: Path) -> None
             "nvr",
             "'nvr' is listed twice among the kind words (first in group 'kind_nvr')",
         ),
+        # summary words are compared per run of letters and digits, accents off
+        ("charges", "sous-total", "'sous-total' is not one run of letters and digits"),
+        ("summary_qualifiers", "général", "'général' is not one run of letters and digits"),
     ],
 )
 def test_a_word_that_cannot_match_or_is_listed_twice_is_refused(

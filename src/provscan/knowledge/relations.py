@@ -40,6 +40,8 @@ RelationDeviceType = Literal[
     "router",
     "uas",
     "accessory",
+    "radio",
+    "smartphone",
 ]
 
 

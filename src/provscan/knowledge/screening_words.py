@@ -11,7 +11,14 @@ misspelt, and reads the kind of product a row names from it. Each group has a ``
   are product words too;
 - ``brandless_leading``: words that may stand before a consumer product name read without its
   brand besides product and kind words ("Wi-Fi", "PIR"; decision 0024);
-- ``size_unit``: a unit that makes a bare number before it a size ("2 MP", "8 ch").
+- ``size_unit``: a unit that makes a bare number before it a size ("2 MP", "8 ch");
+- ``summary_label``: a word that makes a list's line a total, a tax or a charge, not a product
+  ("Total", "Sous-total", "TPS/GST 5%", "Shipping"), when only amounts stand beside it;
+- ``summary_qualifier``: a word that may stand in such a line's label beside a summary label
+  ("Total *partiel*", "*Frais de* livraison", "Total *HT*") and names nothing on its own.
+
+Summary words are compared with each run of letters and digits of a cell, lower case and
+without accents ("Sous-total / Subtotal" is sous, total, subtotal), so each is one such run.
 
 Screening compares ``word.lower()`` with these, and kind phrases as two adjacent words, so
 every entry is lower case, NFKC, and cut as screening cuts text. Read into :class:`Knowledge`
@@ -23,6 +30,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +49,12 @@ from provscan.knowledge.base import (
 )
 
 SCREENING_WORDS_FILE = "screening_words.yaml"
-ScreeningRole = Literal["product", "kind", "brandless_leading", "size_unit"]
+ScreeningRole = Literal[
+    "product", "kind", "brandless_leading", "size_unit", "summary_label", "summary_qualifier"
+]
+#: Roles whose words are compared with runs of letters and digits, accents off.
+SUMMARY_ROLES = ("summary_label", "summary_qualifier")
+_RUN = re.compile(r"[^\W_]+")
 #: One word as screening cuts text: a letter or digit at each end, and inside only letters,
 #: digits and the joining marks people write within a word ("wi-fi", "pan/tilt", "t-stat").
 _WORD = re.compile(r"[^\W_](?:(?:[^\W_]|[-/.])*[^\W_])?")
@@ -76,6 +89,10 @@ class ScreeningWords:
     brandless_leading: frozenset[str]
     #: Units that make a bare number before them a size ("mp", "ch").
     size_units: frozenset[str]
+    #: Words that make a line a total, a tax or a charge ("total", "tps", "shipping"), and
+    #: words that may stand beside them in its label ("partiel", "de", "ht"): accents off.
+    summary_labels: frozenset[str] = frozenset()
+    summary_qualifiers: frozenset[str] = frozenset()
 
     def kinds_named(self, words: Sequence[str]) -> frozenset[str]:
         """The kinds of product a row's words name (empty: the words do not say)."""
@@ -86,6 +103,12 @@ class ScreeningWords:
             if kind is not None:
                 kinds.add(kind)
         return frozenset(kinds)
+
+
+def fold_accents(text: str) -> str:
+    """``Général`` -> ``general``: lower case, accents off (how summary words are compared)."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(character for character in decomposed if not unicodedata.combining(character))
 
 
 def _entry_problem(entry: str, role: ScreeningRole) -> str | None:
@@ -100,6 +123,11 @@ def _entry_problem(entry: str, role: ScreeningRole) -> str | None:
             f"{entry!r} is not cut as screening cuts text (one space between words; a "
             "letter or digit at each end of a word; inside only letters, digits, '-', "
             "'/' and '.')"
+        )
+    if role in SUMMARY_ROLES and (_RUN.fullmatch(entry) is None or entry != fold_accents(entry)):
+        return (
+            f"{entry!r} is not one run of letters and digits without accents (summary words "
+            "are compared with each such run of a cell, accents off)"
         )
     if len(parts) > MAX_KIND_PHRASE_WORDS:
         return (
@@ -159,4 +187,6 @@ def read_screening_words(data_dir: Path, problems: Problems) -> ScreeningWords |
         kind_words=frozenset(phrase for phrase in kinds if " " not in phrase),
         brandless_leading=words_of("brandless_leading"),
         size_units=words_of("size_unit"),
+        summary_labels=words_of("summary_label"),
+        summary_qualifiers=words_of("summary_qualifier"),
     )
