@@ -105,9 +105,13 @@ def test_the_bare_kenwood_names_both_of_its_makers() -> None:
     }
 
 
-def test_motorola_alone_is_still_no_maker() -> None:
-    # Motorola Mobility (phones) is Lenovo's; only MOTOTRBO names Motorola Solutions
-    assert bundled_identifier().identify("Motorola Moto G").maker is None
+def test_motorola_alone_is_never_only_motorola_solutions() -> None:
+    # Motorola Mobility (phones) is Lenovo's; only MOTOTRBO names Motorola Solutions. Since the
+    # procurement officer's review "Motorola" is a brand of its own (as Kenwood is): a Moto
+    # phone is Lenovo's, and the bare name names both makers.
+    assert bundled_identifier().identify("Motorola Moto G").maker == "Lenovo"
+    alone = bundled_identifier().identify("Motorola")
+    assert {alone.maker, *alone.alternatives} == {"Motorola Solutions", "Lenovo"}
 
 
 def test_new_vocabulary_has_two_sources_and_a_specificity_note() -> None:

@@ -91,7 +91,7 @@ def test_xlsx_list_every_verdict_and_highlighted_output(
     # The output is the input workbook: the title row stays in row 1, the header in row 2.
     assert sheet["A1"].value == "Project X camera refresh"
     header = [cell.value for cell in sheet[2]]
-    assert header[-8:] == [
+    assert header[-9:] == [
         "maker",
         "provscan_brand",
         "relation",
@@ -100,6 +100,7 @@ def test_xlsx_list_every_verdict_and_highlighted_output(
         "confidence",
         "reason",
         "verdict",
+        "measures",
     ]
     status_column = header.index("restricted") + 1
     fills = {}
@@ -124,5 +125,6 @@ def test_csv_output_keeps_the_input_and_adds_columns(cli, tmp_path: Path) -> Non
         "confidence",
         "reason",
         "verdict",
+        "measures",
     ]
     assert len(rows) == 204

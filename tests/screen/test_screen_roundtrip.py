@@ -25,6 +25,7 @@ ADDED = [
     "confidence",
     "reason",
     "verdict",
+    "measures",
 ]
 
 

@@ -6,6 +6,7 @@ written over."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -60,10 +61,18 @@ def test_a_piped_csv_and_a_piped_workbook(tmp_path: Path) -> None:
     assert run_provscan("screen", str(BOM), "--sheet", "BOM", "-o", str(out_file)).returncode == 0
     got, want = openpyxl.load_workbook(out_stdin), openpyxl.load_workbook(out_file)
     assert got.sheetnames == want.sheetnames
+    # the screening's context differs only in when, and in how the input is named; the
+    # same bytes have the same sha256
+    differ = {"Screened at (UTC)", "Input file"}
     for name in want.sheetnames:
-        assert [[c.value for c in row] for row in got[name].iter_rows()] == [
-            [c.value for c in row] for row in want[name].iter_rows()
+        assert [
+            [c.value for c in row] for row in got[name].iter_rows() if row[0].value not in differ
+        ] == [
+            [c.value for c in row] for row in want[name].iter_rows() if row[0].value not in differ
         ]
+    context = {row[0].value: row[1].value for row in got["provscan screening"].iter_rows()}
+    assert context["Input file"] == "-"
+    assert context["Input sha256"] == hashlib.sha256(BOM.read_bytes()).hexdigest()
     # and converted to CSV
     with BOM.open("rb") as handle:
         converted = run_provscan("screen", "-", "--sheet", "BOM", "-f", "csv", stdin=handle)
@@ -117,7 +126,7 @@ def test_the_file_standard_input_comes_from_is_never_written_over(tmp_path: Path
     with listed.open("rb") as handle:
         assert run_provscan("screen", "-", "-o", str(screened), stdin=handle).returncode == 0
     header = next(csv.reader(io.StringIO(screened.read_text(encoding="utf-8"))))
-    assert header[-1] == "verdict"
+    assert header[-2:] == ["verdict", "measures"]
 
 
 def test_a_list_pasted_at_a_terminal() -> None:

@@ -137,4 +137,5 @@ def test_a_brand_two_makers_make_for_shows_both_makers(tmp_path: Path) -> None:
     done = subprocess.run(command(path, "-f", "table"), capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     row = next(line for line in done.stdout.splitlines() if "C800" in line)
-    assert "Hikvision/Dahua" in row.split()
+    # (a "?": the brand sells only some lines made by them, so either is only possible)
+    assert "Hikvision/Dahua?" in row.split()

@@ -78,11 +78,12 @@ def test_every_json_row_has_the_verdict_of_its_status(screened: dict[str, Any]) 
 
 
 def test_the_csv_ends_with_the_verdict_column(screened: dict[str, Any]) -> None:
+    # the verdict keeps its place after the reason; only the measures (added after it) follow
     header, *body = screened["csv"]
-    assert header[-2:] == ["reason", "verdict"]
+    assert header[-3:] == ["reason", "verdict", "measures"]
     restricted = header.index("restricted")
-    assert [cells[-1] for cells in body] == [row["verdict"] for row in screened["json"]["rows"]]
-    assert [cells[-1] for cells in body] == [RESTRICTED_WORDS[cells[restricted]] for cells in body]
+    assert [cells[-2] for cells in body] == [row["verdict"] for row in screened["json"]["rows"]]
+    assert [cells[-2] for cells in body] == [RESTRICTED_WORDS[cells[restricted]] for cells in body]
 
 
 def test_the_xlsx_ends_with_the_verdict_column(screened: dict[str, Any]) -> None:
@@ -91,8 +92,8 @@ def test_the_xlsx_ends_with_the_verdict_column(screened: dict[str, Any]) -> None
         sheet = book.active
         assert sheet is not None
         header = [cell.value for cell in sheet[1]]
-        assert header[-2:] == ["reason", "verdict"]
-        column = len(header)
+        assert header[-3:] == ["reason", "verdict", "measures"]
+        column = len(header) - 1
         cells = [sheet.cell(row=row, column=column) for row in range(2, sheet.max_row + 1)]
     finally:
         book.close()

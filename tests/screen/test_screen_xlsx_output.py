@@ -28,6 +28,7 @@ ADDED = [
     "confidence",
     "reason",
     "verdict",
+    "measures",
 ]
 HEADER = ["Item", "Brand", "Part Number", "Description", "Qty", "Unit price", "Total"]
 DATA = [
@@ -38,7 +39,7 @@ DATA = [
     [5, "Annke", "C800", "4K PoE turret", 2, 110],
     [6, "Northwind", None, "camera pole", 2, 45],
 ]
-#: The last column with a value is G ("Total"), so the results go in H to N.
+#: The last column with a value is G ("Total"), so the results go in H to P.
 FIRST_RESULT_COLUMN = 8
 
 
@@ -109,9 +110,11 @@ def test_output_is_the_input_workbook_with_results_after_the_last_used_column(
     out = tmp_path / "screened.xlsx"
     result = screen_xlsx(cli, workbook, out, "--sheet", "BOM")
     assert "use --sheet" not in result.output
-    assert "results are in columns H:O of sheet 'BOM'" in result.output
+    assert "results are in columns H:P of sheet 'BOM'" in result.output
     before, after = openpyxl.load_workbook(workbook), openpyxl.load_workbook(out)
-    assert after.sheetnames == before.sheetnames == ["BOM", "Summary", "Notes"]
+    # the workbook's own sheets, then the screening's context and the measures cited
+    assert before.sheetnames == ["BOM", "Summary", "Notes"]
+    assert after.sheetnames == [*before.sheetnames, "provscan screening", "provscan measures"]
     sheet = after["BOM"]
 
     # Every cell of the input: same value (formulas as formulas), font, fill, border and number
@@ -149,8 +152,9 @@ def test_output_is_the_input_workbook_with_results_after_the_last_used_column(
     verdicts = [sheet.cell(row=row, column=restricted).value for row in range(4, 10)]
     assert verdicts == ["yes", "yes", "yes", "no", "review", "unknown"]
     makers = [sheet.cell(row=row, column=FIRST_RESULT_COLUMN).value for row in range(4, 10)]
-    # every possible maker, as the table shows them (Annke: "Hikvision/Dahua"); "" is empty
-    assert makers == ["Hikvision", "Dahua", "Dahua", "Axis", "Hikvision/Dahua", None]
+    # every possible maker, as the table shows them (Annke: "Hikvision/Dahua?", only
+    # possible); "" is empty
+    assert makers == ["Hikvision", "Dahua", "Dahua", "Axis", "Hikvision/Dahua?", None]
     # Result cells are text, but the confidence, a number as the CSV writes it; all are
     # highlighted by status.
     confidence = FIRST_RESULT_COLUMN + ADDED.index("confidence")
@@ -203,7 +207,7 @@ def test_a_later_sheet_can_be_screened_and_the_others_are_kept(
     out = tmp_path / "out.xlsx"
     screen_xlsx(cli, workbook, out, "--sheet", "BOM")
     after = openpyxl.load_workbook(out)
-    assert after.sheetnames == ["Phase 2", "BOM", "Summary", "Notes"]
+    assert after.sheetnames[:4] == ["Phase 2", "BOM", "Summary", "Notes"]
     assert [cell.value for cell in after["Phase 2"][1]] == ["Manufacturer", "Model"]
     assert after["BOM"].cell(row=3, column=FIRST_RESULT_COLUMN).value == "maker"
 
@@ -251,7 +255,7 @@ def test_a_sheet_without_header(cli, tmp_path: Path, first_row: int) -> None:  #
         assert after.cell(row=first_row - 1, column=2).value == "maker"
         assert after.cell(row=first_row - 1, column=1).value is None
     else:  # no room: the note names them
-        assert "no header row to name the result columns B:I" in result.output
+        assert "no header row to name the result columns B:J" in result.output
 
 
 CONTENT_TYPES = {

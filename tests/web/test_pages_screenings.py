@@ -84,9 +84,11 @@ def test_a_screened_list_survives_a_restart_for_its_owner_only(store_url: str) -
             assert download.headers["content-disposition"] == expected
         lines = list(csv.reader(io.StringIO(before["csv"].decode("utf-8-sig"))))
         assert lines[3][2].startswith("'=")  # still formula-guarded
-        # the verdict column, last, in the words of a scan's and an inventory's devices
-        assert lines[0][-1] == "verdict"
-        assert {line[-1] for line in lines[1:]} <= {"restricted", "review", "unknown", "clear"}
+        # the verdict column in the words of a scan's and an inventory's devices, in its
+        # place; then the measures the verdicts rest on (added after it)
+        assert lines[0][-2:] == ["verdict", "measures"]
+        assert {line[-2] for line in lines[1:]} <= {"restricted", "review", "unknown", "clear"}
+        assert lines[1][-1].startswith("ca: Federal government purchase and use of Hikvision")
         # and only for its owner: another analyst and an admin get 404 and see no link
         second.cookies.clear()
         with open_store(store_url) as store:
@@ -188,3 +190,19 @@ def test_screened_lists_are_kept_on_postgresql(make_postgres_database: Callable[
         page_log_in(second, "analyst")
         assert second.get(f"{result}/xlsx").content == before
         assert "3 rows: 1 restricted" in second.get(result).text
+
+
+def test_a_list_without_a_recognised_part_number_column_is_read_as_text_and_said(
+    client: TestClient, store_url: str
+) -> None:
+    """The console reads an upload as `provscan screen` does: a part-number column whose
+    header it does not know is read as text (not dropped), and the page says so."""
+    with open_store(store_url) as store:
+        store.accounts().add_user("dana", "analyst", PASSWORD, actor="test", address="cli")
+    token = page_log_in(client, "dana")
+    data = _csv([["Item", "Desc", "Widget", "Qty"], ["1", "PTZ", "DS-2DE4425IW-DE", "1"]])
+    files = {"file": ("list.csv", data, "text/csv")}
+    response = client.post("/screen", data={"csrf_token": token}, files=files)
+    assert response.status_code == 200, response.text
+    assert "no part-number column recognised" in response.text
+    assert "DS-2DE4425IW-DE" in response.text and "Hikvision" in response.text

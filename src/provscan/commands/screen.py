@@ -29,6 +29,12 @@ class ScreenFormat(StrEnum):
     xlsx = "xlsx"
     json = "json"
     table = "table"
+    html = "html"
+    pdf = "pdf"
+
+
+#: Formats written only to a file (a workbook, a PDF: no text for standard output).
+_FILE_FORMATS = {ScreenFormat.xlsx: "a workbook", ScreenFormat.pdf: "a PDF"}
 
 
 def register(app: typer.Typer) -> None:
@@ -42,6 +48,7 @@ def register(app: typer.Typer) -> None:
             "provscan screen bom.xlsx --sheet BOM -o screened.xlsx --fail-on-restricted",
             'provscan screen list.csv --model-col "Part Number" --desc-col D -f json',
             "provscan screen purchase.csv --as ca:federal-institution -o screened.csv",
+            "provscan screen purchase.csv -o screened.pdf     (or .html: to hand over)",
             "cat bom.xlsx | provscan screen - -o screened.xlsx     (- : standard input)",
             fail_on_restricted=True,
         ),
@@ -54,14 +61,14 @@ _SUFFIX_FORMATS = {
     ".csv": ScreenFormat.csv,
     ".xlsx": ScreenFormat.xlsx,
     ".json": ScreenFormat.json,
+    ".html": ScreenFormat.html,
+    ".htm": ScreenFormat.html,
+    ".pdf": ScreenFormat.pdf,
 }
 #: Suffixes of formats screen does not write: the file would be CSV under a name that says
-#: otherwise (a PDF viewer or Excel would refuse it).
+#: otherwise (Excel would refuse it).
 _REFUSED_SUFFIXES = frozenset(
     {
-        ".pdf",
-        ".html",
-        ".htm",
         ".xls",
         ".xlsm",
         ".xltx",
@@ -80,8 +87,9 @@ def _refused_suffix(output: Path, suffix: str) -> str | None:
     if suffix not in _REFUSED_SUFFIXES:
         return None
     return (
-        f"--output {output}: screen writes csv, xlsx or json, not {suffix[1:].upper()}; give "
-        "a .csv, .xlsx or .json file name, or -f csv|xlsx|json"
+        f"--output {output}: screen writes csv, xlsx, json, html or pdf, not "
+        f"{suffix[1:].upper()}; give a .csv, .xlsx, .json, .html or .pdf file name, or "
+        "-f csv|xlsx|json|html|pdf"
     )
 
 
@@ -109,10 +117,11 @@ def screen(
         typer.Option(
             "--format",
             "-f",
-            metavar="csv|xlsx|json|table",
+            metavar="csv|xlsx|json|table|html|pdf",
             help=(
                 "Output format (default: from --output's suffix, else a table on a terminal "
-                "and csv otherwise)."
+                "and csv otherwise); html and pdf: a document to hand over, with the "
+                "measures' citations."
             ),
         ),
     ] = None,
@@ -192,13 +201,17 @@ def screen(
         resolve_acting_as,
         say,
         stderr,
+        warn,
     )
     from provscan.commands.knowledge import warn_if_stale
     from provscan.commands.lookup import parse_policy_option
+    from provscan.knowledge.packs import active_pack
     from provscan.report.files import write_atomically
-    from provscan.screening.columns import ColumnError, choose_columns
+    from provscan.screening.audit import cited_measures, with_audit
+    from provscan.screening.columns import ColumnError, choose_columns, unread_model_warning
     from provscan.screening.run import bundled_identifier, screen_table
     from provscan.screening.tables import (
+        AuditSheets,
         ScreenInputError,
         read_table,
         read_table_stream,
@@ -206,7 +219,12 @@ def screen(
         render_xlsx,
         result_columns_note,
     )
-    from provscan.screening.verdict import ScreenDocument, summarise, summary_line
+    from provscan.screening.verdict import (
+        ScreenDocument,
+        ScreenMeasure,
+        summarise,
+        summary_line,
+    )
 
     from_stdin = str(file) == STDIN_ARGUMENT
     try:
@@ -216,9 +234,10 @@ def screen(
             _guard_stdin_output(output)
     except ProvscanError as exc:
         raise fail_for(exc) from None
-    if chosen is ScreenFormat.xlsx and output is None:
+    if chosen in _FILE_FORMATS and output is None:
         raise fail(
-            "--format xlsx needs --output FILE (a workbook is a file, not text for standard output)",
+            f"--format {chosen} needs --output FILE ({_FILE_FORMATS[chosen]} is a file, not "
+            "text for standard output)",
             EXIT_USAGE,
         )
     warn_if_stale()
@@ -239,6 +258,7 @@ def screen(
                 max_bytes=max_bytes,
                 header_names=named,
                 pick_sheet=True,
+                screening_words=identifier.knowledge.screening_words,
             )
         else:
             table = read_table(
@@ -249,14 +269,23 @@ def screen(
                 max_bytes=max_bytes,
                 header_names=named,
                 pick_sheet=True,
+                screening_words=identifier.knowledge.screening_words,
             )
         columns = choose_columns(
-            table.header, brand=brand_col, model=model_col, description=desc_col
+            table.header,
+            brand=brand_col,
+            model=model_col,
+            description=desc_col,
+            rows=table.rows,
         )
     except (ScreenInputError, ColumnError) as exc:
         raise fail(str(exc), EXIT_USAGE) from None
     except ProvscanError as exc:
         raise fail(str(exc), EXIT_USAGE) from None
+    unread = unread_model_warning(columns, table.header)
+    if unread is not None:
+        # a verdict may rest on it: said even with --quiet
+        warn(unread)
     rows = screen_table(table, columns, identifier, policies, acting_as=org_types)
     summary = summarise(
         rows,
@@ -267,18 +296,32 @@ def screen(
         skipped=[number for number, _ in table.skipped],
     )
     notes = list(table.notes)
+    measures: list[ScreenMeasure] = []
+    if chosen not in (ScreenFormat.csv, ScreenFormat.table):
+        # what an auditor checks the result against: provscan's and the knowledge's versions,
+        # when, for whom, which file (sha256), and each measure cited with its citation
+        pack = active_pack()
+        knowledge = {"version": pack.version, "as_of": pack.as_of}
+        summary = with_audit(summary, source=table.source, knowledge=knowledge)
+        measures = cited_measures(rows, policies)
     try:
         if chosen is ScreenFormat.json:
-            data = ScreenDocument(rows=rows, summary=summary).model_dump_json(indent=2) + "\n"
-            payload = data.encode("utf-8")
+            document = ScreenDocument(rows=rows, summary=summary, measures=measures)
+            payload = (document.model_dump_json(indent=2) + "\n").encode("utf-8")
         elif chosen is ScreenFormat.table:
             payload = render_screen_table(
                 rows, width=None if output else shutil.get_terminal_size().columns
             )
         elif chosen is ScreenFormat.xlsx:
             # An XLSX input is loaded again, in full, to be written back with the results.
-            payload, output_notes = render_xlsx(table, rows, columns)
+            payload, output_notes = render_xlsx(
+                table, rows, columns, AuditSheets(summary, measures)
+            )
             notes += output_notes
+        elif chosen in (ScreenFormat.html, ScreenFormat.pdf):
+            from provscan.compliance.screening import render_screening
+
+            payload = render_screening(chosen.value, rows, summary, measures, sheet=table.sheet)
         else:
             payload = render_csv(table, rows)
             note = result_columns_note(table)
@@ -286,6 +329,8 @@ def screen(
                 notes.append(note)
     except ScreenInputError as exc:
         raise fail(str(exc), EXIT_USAGE) from None
+    except ProvscanError as exc:  # the PDF engine could not run (a one-line ReportError)
+        raise fail(str(exc)) from None
     try:
         if output is None:
             sys.stdout.buffer.write(payload)
@@ -346,12 +391,14 @@ REASON_COLUMN_MIN = 30
 #: Between two columns of the table (rich's padding of one character on either side).
 _COLUMN_GAP = 2
 #: When the columns that say what a row is do not fit the terminal side by side (a long
-#: brand, "Hikvision/Dahua", a part number of 30 characters), the Maker and Brand columns
-#: narrow to this at least and their names wrap; then the Model column narrows to
-#: :data:`MODEL_COLUMN_MIN` at least and a longer part number folds onto the row's next
-#: lines, every character kept. Row, verdict and confidence stay on the row's first line,
-#: and no line is wider than the terminal (a reviewer found rows of 84 characters at 80
-#: columns, the confidence wrapped onto a line of its own).
+#: brand, "Hikvision/Dahua", a part number of 30 characters), the Maker column keeps its
+#: longest maker whole while the Brand column can keep this many characters and the Model
+#: column :data:`MODEL_COLUMN_MIN`: a brand wraps between its words, and a longer part
+#: number folds onto the row's next lines, every character kept. Makers are a few known
+#: names, and a reviewer found "Hikvision/" "Dahua" and "Hanwha" "Vision" split over two
+#: lines at 80 columns while the Brand column kept 20 characters. Row, verdict and
+#: confidence stay on the row's first line, and no line is wider than the terminal (a
+#: reviewer found rows of 84 characters at 80 columns, the confidence on a line of its own).
 NAME_COLUMN_MIN = 8
 MODEL_COLUMN_MIN = 12
 
@@ -428,11 +475,12 @@ def _narrowed_table(
 ) -> bytes:
     """The screen table when its identity columns do not fit ``width`` side by side.
 
-    Row, verdict and confidence keep their width. The Model column keeps its longest part
-    number whole when the Maker and Brand columns can still keep their longest word; the
-    names then wrap between words and after a "/" ("Hikvision/" "Dahua"), and a word or part
-    number longer than its column folds onto the row's next lines, every character kept.
-    Each reason goes under its row."""
+    Row, verdict and confidence keep their width. The Maker column keeps its longest maker
+    whole (narrower only when the Brand and Model columns would fall below their minimum);
+    of what is left, the Model column keeps its longest part number whole when the Brand
+    column can still keep its longest word. Names then wrap between words and after a "/"
+    ("Hikvision/" "Dahua"), and a word or part number longer than its column folds onto the
+    row's next lines, every character kept. Each reason goes under its row."""
     from rich.cells import cell_len
 
     row_width, verdict_width, maker_full, brand_full, model_full, conf_width = widths
@@ -443,25 +491,19 @@ def _narrowed_table(
         values = [_IDENTITY_HEADERS[column], *(identity[column] for identity in identities)]
         return max(cell_len(word) for value in values for word in _words(value, slash))
 
-    maker_word = min(longest_word(header["Maker"], True), maker_full)
     brand_word = min(longest_word(header["Brand"], True), brand_full)
     model_word = longest_word(header["Model"], False)
+    maker = min(maker_full, max(room - NAME_COLUMN_MIN - MODEL_COLUMN_MIN, NAME_COLUMN_MIN))
+    left = room - maker
     model = min(
         model_full,
         max(
-            room - maker_full - brand_full,
-            min(
-                model_word,
-                room - max(maker_word, NAME_COLUMN_MIN) - max(brand_word, NAME_COLUMN_MIN),
-            ),
+            left - brand_full,
+            min(model_word, left - max(brand_word, NAME_COLUMN_MIN)),
             MODEL_COLUMN_MIN,
         ),
     )
-    left = room - model
-    maker = min(
-        maker_full, max(left - brand_full, min(maker_word, left - NAME_COLUMN_MIN), NAME_COLUMN_MIN)
-    )
-    brand = min(brand_full, max(left - maker, NAME_COLUMN_MIN))
+    brand = min(brand_full, max(left - model, NAME_COLUMN_MIN))
     fitted = [row_width, verdict_width, maker, brand, model, conf_width]
     right = {0, len(fitted) - 1}  # Row and Conf. are right-aligned, as in the wide table
     slashes = {header["Maker"], header["Brand"]}

@@ -335,10 +335,14 @@ class Assessment:
 
     def conditions_text(self) -> str:
         """``"us (American Security Drone Act: ...) if its device type is uas"``, one per
-        finding, joined with " / " (never "; ", which separates reasons)."""
+        measure and condition, joined with " / " (never "; ", which separates reasons). A
+        measure naming two possible makers (Annke: Hikvision or Dahua) has a finding per
+        family, said once."""
         return " / ".join(
-            f"{finding.policy} ({finding.measure}) if {finding.condition}"
-            for finding in self.conditional
+            dict.fromkeys(
+                f"{finding.policy} ({finding.measure}) if {finding.condition}"
+                for finding in self.conditional
+            )
         )
 
     @property

@@ -48,6 +48,12 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
         "articlenumber",
         "reference",
         "ordercode",
+        # a reseller's or supplier's part number: after the maker's, which ranks first
+        "vendorpartnumber",
+        "supplierpartnumber",
+        "distributorpartnumber",
+        "skunumber",
+        "artnr",
         # French, Spanish and German lists ("Numéro de pièce", "N° de pièce", "Réf. fabricant",
         # "Número de pieza", "Artikelnummer")
         "numerodepiece",
@@ -59,6 +65,15 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
         "reffabricant",
         "referencefabricant",
         "ref",
+        "numerodarticle",
+        "ndarticle",
+        "nodarticle",
+        "codearticle",
+        "codeproduit",
+        "refarticle",
+        "referencearticle",
+        "refproduit",
+        "referenceproduit",
         "numerodepieza",
         "nodepieza",
         "numerodeparte",
@@ -68,6 +83,8 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
         "teilenummer",
         "herstellerteilenummer",
         "herstellernummer",
+        # "Mfr. #" (a distributor's export: the maker's part number), as spelled out
+        "manufacturernumber",
     ),
     "brand": (
         "brand",
@@ -130,6 +147,35 @@ HEADER_HINTS: tuple[tuple[str, str], ...] = (
     ("bezeichnung", "description"),
 )
 ROLES = ("brand", "model", "description")
+#: Abbreviations in headers, spelled out before a header is compared with the aliases: "Mfr
+#: Part #" is "manufacturer part number", "Cat. No." "catalog number", "Item #" "item number".
+_HEADER_WORDS = {
+    "#": "number",
+    "no": "number",
+    "nr": "number",
+    "nbr": "number",
+    "num": "number",
+    "pn": "partnumber",
+    "mn": "modelnumber",
+    "sn": "serialnumber",
+    "cat": "catalog",
+    "catalogue": "catalog",
+    "mfr": "manufacturer",
+    "mfrs": "manufacturer",
+    "mfg": "manufacturer",
+    "mfgr": "manufacturer",
+    "manuf": "manufacturer",
+    "manufacturers": "manufacturer",
+    "ref": "reference",
+}
+#: "P/N", "M/N", "S/N" (part, model, serial number), and "N°"/"Nº" (number) before folding.
+_SLASHED = re.compile(r"\b([pms])\s*/\s*n\b")
+_NUMERO = re.compile(r"\bn\s*[°º]")
+#: A word that makes a header name a number ("#", "No.", "Nr", "N°"): "Vendor #" is a vendor's
+#: number, not the vendor.
+_NUMBER_MARKS = frozenset({"#", "no", "nr", "nbr", "num"})
+_WHOLE_NUMBER = re.compile(r"[0-9]+")
+_LETTER = re.compile(r"[^\W\d_]")
 
 
 class ColumnError(InputError):
@@ -150,6 +196,9 @@ class ColumnChoice:
     model: int | None
     description: int | None
     all_text: bool = False
+    #: With no model column: the other columns that hold words, read as more text after the
+    #: description (a part number under a header that was not recognised).
+    extra_text: tuple[int, ...] = ()
 
     def names(self, header: Sequence[str]) -> dict[str, str | None]:
         def name(index: int | None) -> str | None:
@@ -157,11 +206,14 @@ class ColumnChoice:
 
         if self.all_text:
             return {"brand": None, "model": None, "description": "(all columns)"}
-        return {
+        names = {
             "brand": name(self.brand),
             "model": name(self.model),
             "description": name(self.description),
         }
+        if self.extra_text:
+            names["text"] = ", ".join(filter(None, (name(index) for index in self.extra_text)))
+        return names
 
 
 def is_header_row(cells: Sequence[str], names: Sequence[str] = ()) -> bool:
@@ -170,12 +222,46 @@ def is_header_row(cells: Sequence[str], names: Sequence[str] = ()) -> bool:
     return any(_role_of(cell) is not None or header_key(cell) in wanted for cell in cells)
 
 
+def _header_words(header: str) -> list[str]:
+    """``Mfr. Part #`` -> ``mfr``, ``part``, ``#``: lower case, accents off, "P/N" and "N°"
+    kept as one word each."""
+    lowered = _NUMERO.sub(" no ", header.lower())
+    lowered = _SLASHED.sub(lambda match: f" {match.group(1)}n ", lowered)
+    folded = unicodedata.normalize("NFKD", lowered).encode("ascii", "ignore").decode("ascii")
+    return re.findall(r"[a-z0-9]+|#", folded)
+
+
+def spelled_key(header: str) -> str:
+    """``Mfr Part #`` -> ``manufacturerpartnumber``, ``Cat. No.`` -> ``catalognumber``: the
+    header's words with their abbreviations spelled out (:data:`_HEADER_WORDS`), joined."""
+    return "".join(_HEADER_WORDS.get(word, word) for word in _header_words(header))
+
+
+def _alias_rank(cell: str, role: str) -> int | None:
+    """Where the header's spelling stands among ``role``'s aliases (earlier ranks first), or
+    None when it is not one of them."""
+    aliases = HEADER_ALIASES[role]
+    for key in (spelled_key(cell), header_key(cell)):
+        if key in aliases:
+            return aliases.index(key)
+    return None
+
+
 def _role_of(cell: str) -> str | None:
-    key = header_key(cell)
-    if not key:
+    """The role a header names: its words spelled out first ("Item #" is an item number, a
+    part number), then as written ("N° de pièce"). A header that is a number ("Vendor #",
+    "PO No.") names the model only: the number of a maker or a line item is neither its brand
+    nor its description."""
+    spelled = spelled_key(cell)
+    if not spelled:
         return None
     for role, aliases in HEADER_ALIASES.items():
-        if key in aliases:
+        if spelled in aliases:
+            return role
+    key = header_key(cell)
+    numbered = bool(_NUMBER_MARKS.intersection(_header_words(cell)))
+    for role, aliases in HEADER_ALIASES.items():
+        if key in aliases and (role == "model" or not numbered):
             return role
     return None
 
@@ -206,22 +292,36 @@ def choose_columns(
     brand: str | None = None,
     model: str | None = None,
     description: str | None = None,
+    rows: Sequence[Sequence[str]] | None = None,
 ) -> ColumnChoice:
-    """Detect columns from the header; explicit choices (name, number or letter) win."""
+    """Detect columns from the header; explicit choices (name, number or letter) win.
+
+    With the data ``rows``: a column found by its header as the model whose cells are all
+    whole numbers is a line counter ("Item #": 1, 2, 3), not a part number; and when no column
+    is the model, the other columns that hold words are read as more text (``extra_text``), so
+    that a part-number column under a header not recognised is screened, not dropped.
+    """
     chosen: dict[str, int | None] = {role: None for role in ROLES}
     overrides = {"brand": brand, "model": model, "description": description}
     for role, spec in overrides.items():
         if spec is not None:
             chosen[role] = resolve_column(spec, header)
     used = {index for index in chosen.values() if index is not None}
+
+    def counter(index: int, role: str) -> bool:
+        return role == "model" and rows is not None and _whole_numbers_only(rows, index)
+
     for role in ROLES:
         if chosen[role] is not None:
             continue
         # The most specific spelling wins ("Description" over "Item"), then the leftmost.
         ranked = sorted(
-            (HEADER_ALIASES[role].index(header_key(cell)), index)
+            (rank, index)
             for index, cell in enumerate(header)
-            if index not in used and _role_of(cell) == role
+            if index not in used
+            and _role_of(cell) == role
+            and (rank := _alias_rank(cell, role)) is not None
+            and not counter(index, role)
         )
         if ranked:
             chosen[role] = ranked[0][1]
@@ -229,12 +329,47 @@ def choose_columns(
     for index, cell in enumerate(header):
         if index in used:
             continue
-        key = header_key(cell)
+        keys = (spelled_key(cell), header_key(cell))
         for hint, role in HEADER_HINTS:
-            if hint in key and chosen[role] is None:
-                chosen[role] = index
-                used.add(index)
+            if any(hint in key for key in keys) and chosen[role] is None:
+                if not counter(index, role):
+                    chosen[role] = index
+                    used.add(index)
                 break
     if all(value is None for value in chosen.values()):
         return ColumnChoice(None, None, None, all_text=True)
-    return ColumnChoice(chosen["brand"], chosen["model"], chosen["description"])
+    extra: tuple[int, ...] = ()
+    if chosen["model"] is None and rows is not None:
+        extra = tuple(
+            index for index in range(len(header)) if index not in used and _holds_words(rows, index)
+        )
+    return ColumnChoice(chosen["brand"], chosen["model"], chosen["description"], extra_text=extra)
+
+
+def _column(rows: Sequence[Sequence[str]], index: int) -> list[str]:
+    return [cells[index].strip() for cells in rows if index < len(cells) and cells[index].strip()]
+
+
+def _whole_numbers_only(rows: Sequence[Sequence[str]], index: int) -> bool:
+    """Every filled cell of the column is a whole number (a line counter, a quantity)."""
+    cells = _column(rows, index)
+    return bool(cells) and all(_WHOLE_NUMBER.fullmatch(cell) for cell in cells)
+
+
+def _holds_words(rows: Sequence[Sequence[str]], index: int) -> bool:
+    """Some cell of the column has a letter: text, not only numbers, amounts or dates."""
+    return any(_LETTER.search(cell) for cell in _column(rows, index))
+
+
+def unread_model_warning(choice: ColumnChoice, header: Sequence[str]) -> str | None:
+    """The warning for a list screened without a part-number column, whose other columns were
+    read as text (``extra_text``); None when a model column was found or nothing was added."""
+    if not choice.extra_text:
+        return None
+    read = [
+        header[index] for index in (choice.description, *choice.extra_text) if index is not None
+    ]
+    return (
+        f"no part-number column recognised; read {', '.join(read)} as text; "
+        "use --model-col to name it"
+    )

@@ -38,6 +38,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from rapidfuzz.distance import DamerauLevenshtein
+
 from provscan.fingerprints.grammars import GrammarHit, GrammarIndex
 from provscan.fingerprints.text import looks_like_model, normalise, split_glued, tokens
 from provscan.knowledge.grammars import GrammarKnowledge
@@ -47,6 +49,7 @@ from provscan.model import MakerCandidate
 from provscan.policy.evaluate import RESTRICTED_MIN_CONFIDENCE
 from provscan.screening.brands import (
     LONG_WORD_LENGTH,
+    MIN_GLUED_BRAND_CHARS,
     BrandFinder,
     BrandMatch,
     split_glued_kind,
@@ -132,6 +135,16 @@ class ProductIdentifier:
         self.words = knowledge.screening_words
         self.brands = BrandFinder(knowledge)
         self.grammars = GrammarIndex(grammar_knowledge)
+        #: Vendor names and aliases written in letters only (matching key -> vendor), and
+        #: their lengths, longest first: a brand glued to its model number with no separator
+        #: ("HikvisionDS-2CD2043G2-I") is looked for among them (:meth:`_glued_brand`).
+        self._glued_names: dict[str, str] = {}
+        for vendor in knowledge.vendors.values():
+            for spelling in (vendor.name, *vendor.aliases):
+                key = vendor_key(spelling)
+                if len(key) >= MIN_GLUED_BRAND_CHARS and key.isalpha():
+                    self._glued_names.setdefault(key, vendor.name)
+        self._glued_lengths = sorted({len(key) for key in self._glued_names}, reverse=True)
         #: Grammars whose names may be read without the brand (``brandless_kinds``), in file
         #: order, with one combined pattern as a first filter.
         self._brandless = [
@@ -416,7 +429,39 @@ class ProductIdentifier:
             return self.brands.exact(word) is not None
 
         words = split_glued(tokens(value), is_brand)
-        return [part for word in words for part in split_glued_kind(word, is_brand)]
+        words = [part for word in words for part in split_glued_kind(word, is_brand)]
+        return [part for word in words for part in self._glued_brand(word)]
+
+    def _glued_brand(self, word: str) -> list[str]:
+        """``HikvisionDS-2CD2043G2-I`` -> ``Hikvision``, ``DS-2CD2043G2-I``: a vocabulary
+        brand written whole and glued to a model number with no separator is split off only
+        when the rest follows a numbering of that brand or of its maker, and the word is no
+        brand spelling itself; any other word unchanged (one-element list)."""
+        if not any(character.isdigit() for character in word) or self.brands.exact(word):
+            return [word]
+        for length in self._glued_lengths:
+            if length >= len(word):
+                continue
+            prefix, rest = word[:length], word[length:]
+            if not prefix.isalpha() or not rest[0].isalnum():
+                continue
+            vendor = self._glued_names.get(vendor_key(prefix))
+            if vendor is None:
+                continue
+            if any(
+                hit.length == 1 and self._related(vendor, hit)
+                for hit in self.grammars.find([rest], {vendor})
+            ):
+                return [prefix, rest]
+        return [word]
+
+    def _misspelt(self, label: str, maker: str) -> str:
+        """`` (a misspelling of Axis?)`` when ``label`` is one edit from the maker's name
+        ("Axsi"), else empty: too short a word to be read as the brand by itself."""
+        written, name = vendor_key(label), vendor_key(maker)
+        if written and written[0] == name[:1] and DamerauLevenshtein.distance(written, name) == 1:
+            return f" (a misspelling of {maker}?)"
+        return ""
 
     def _stated_brand(
         self,
@@ -838,9 +883,12 @@ class ProductIdentifier:
                 work.evidence.append(self._describe_relation(relation))
             return maker, brand_out, kind or "own_brand", weight, ()
         if not label_known:
+            # One clause (a table shows a reason's first): the number was recognised, the
+            # brand was not.
             work.reasons.append(
-                f"brand {label!r} is not in the vendor vocabulary; {hit.model} follows "
-                f"{maker}'s numbering, so it is probably a {maker} relabel"
+                f"model {hit.model} matches {maker}'s numbering (grammar {grammar.id}) but "
+                f"brand {label!r} is not in the vendor vocabulary{self._misspelt(label, maker)}"
+                f": probably {maker} hardware under another label"
             )
             return maker, brand_out, "probable_relabel", weight * PROBABLE_RELABEL_FACTOR, ()
         kind, relation = self._relation_kind(label, maker)

@@ -53,6 +53,11 @@ def screen_table(
             brand, model, description = (
                 cells[index] if index is not None else "" for index in wanted
             )
+            if columns.extra_text:
+                # no model column: the columns that hold words are read after the description
+                description = " ".join(
+                    cell for cell in (description, *(cells[i] for i in columns.extra_text)) if cell
+                )
             key = (brand, model, description)
         template = judged.get(key)
         if template is None:

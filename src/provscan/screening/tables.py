@@ -40,9 +40,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from provscan.errors import InputError
+from provscan.knowledge.screening_words import ScreeningWords, fold_accents
 from provscan.report.files import guard_formula
+from provscan.screening.audit import add_audit_sheets, measures_text
 from provscan.screening.columns import HEADER_ALIASES, ColumnChoice, header_key, is_header_row
-from provscan.screening.verdict import ScreenRow
+from provscan.screening.verdict import ScreenMeasure, ScreenRow, ScreenSummary
 
 if TYPE_CHECKING:
     from openpyxl.cell import _CellOrMergedCell
@@ -63,8 +65,10 @@ HEADER_SEARCH_ROWS = 10
 #: Characters of one cell used for identification (the output keeps the whole cell).
 MAX_CELL_CHARS = 4096
 #: Added columns, in order; prefixed with "provscan_" when the input already has the name.
-#: ``verdict`` (restricted, review, unknown, clear: the words of a scan's and an inventory's
-#: devices) comes last, so that the columns of lists screened before it keep their places.
+#: A column added later goes after the others, so that the columns of lists screened before
+#: it keep their places: ``verdict`` (restricted, review, unknown, clear: the words of a
+#: scan's and an inventory's devices), then ``measures`` (each measure a row's verdict rests
+#: on, by policy and title: :func:`provscan.screening.audit.measures_text`).
 ADDED_COLUMNS = (
     "maker",
     "brand",
@@ -74,7 +78,22 @@ ADDED_COLUMNS = (
     "confidence",
     "reason",
     "verdict",
+    "measures",
 )
+#: The width (characters) of each added column in an XLSX output; the reason and the
+#: measures wrap in theirs.
+ADDED_COLUMN_WIDTHS = {
+    "maker": 18,
+    "brand": 16,
+    "relation": 16,
+    "restricted": 10,
+    "policies": 14,
+    "confidence": 11,
+    "reason": 60,
+    "verdict": 10,
+    "measures": 60,
+}
+WRAPPED_COLUMNS = frozenset({"reason", "measures"})
 #: Delimiters a CSV may use. Only the delimiter is guessed; quoting is always RFC 4180.
 CSV_DELIMITERS = (",", ";", "\t")
 #: Records, and characters at most, read to guess the delimiter.
@@ -84,6 +103,13 @@ SNIFF_CHARS = 1 << 20
 XLSX_MAX_COLUMN = 16_384
 
 _XLSX_MAGIC = b"PK\x03\x04"
+#: File names a workbook is saved under: such a file that is no zip archive is refused.
+_XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
+#: Bytes read from the start of a file to tell what it is (a zip, a PDF, an HTML page).
+_HEAD_BYTES = 512
+#: An HTML document's start, after white space and a byte-order mark (lower-cased).
+_HTML_START = re.compile(rb"<!doctype\s+html[\s>]|<html[\s>]")
+_MIB = 1_048_576
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 #: Byte-order marks and the codec of the text after them (the mark is written back as bytes).
 _BOMS = (
@@ -166,6 +192,7 @@ def read_table(
     max_bytes: int = MAX_FILE_BYTES,
     header_names: Sequence[str] = (),
     pick_sheet: bool = False,
+    screening_words: ScreeningWords | None = None,
 ) -> InputTable:
     """Read a CSV or XLSX procurement list (the kind is decided by content, not the name).
 
@@ -178,7 +205,7 @@ def read_table(
         if not path.is_file():
             raise ScreenInputError(f"{path} is not a file")
         with path.open("rb") as handle:
-            head = handle.read(8)
+            head = handle.read(_HEAD_BYTES)
     except FileNotFoundError:
         raise ScreenInputError(f"{path}: no such file") from None
     except OSError as exc:
@@ -194,6 +221,7 @@ def read_table(
         max_bytes=max_bytes,
         header_names=header_names,
         pick_sheet=pick_sheet,
+        screening_words=screening_words,
     )
 
 
@@ -207,6 +235,7 @@ def read_table_stream(
     max_bytes: int = MAX_FILE_BYTES,
     header_names: Sequence[str] = (),
     pick_sheet: bool = False,
+    screening_words: ScreeningWords | None = None,
 ) -> InputTable:
     """Read a list from a stream (standard input: ``stream`` None when it is closed), named
     ``name`` in messages: CSV or XLSX as from a file. It is read whole (at most ``max_bytes``)
@@ -223,13 +252,14 @@ def read_table_stream(
         data,
         name,
         len(data),
-        data[:8],
+        data[:_HEAD_BYTES],
         encoding=encoding,
         sheet=sheet,
         max_rows=max_rows,
         max_bytes=max_bytes,
         header_names=header_names,
         pick_sheet=pick_sheet,
+        screening_words=screening_words,
     )
 
 
@@ -245,17 +275,34 @@ def _read_source(
     max_bytes: int,
     header_names: Sequence[str],
     pick_sheet: bool = False,
+    screening_words: ScreeningWords | None = None,
 ) -> InputTable:
     if size == 0:
         raise ScreenInputError(f"{name} is empty: nothing to screen")
     if size > max_bytes:
-        limit = f"the {_size(max_bytes)} limit"
+        said_size, said_limit = _sizes(size, max_bytes)
+        limit = f"the {said_limit} limit"
         # A stream is read no further than the limit: how much more it held is not known.
-        said = f"over {limit}" if isinstance(source, bytes) else f"{_size(size)}, over {limit}"
+        said = f"over {limit}" if isinstance(source, bytes) else f"{said_size}, over {limit}"
         raise ScreenInputError(f"{name} is {said}; split the list or raise --max-bytes")
     if head.startswith(_OLE_MAGIC):
         raise ScreenInputError(
             f"{name} is a legacy Excel .xls (or other OLE) file; save it as .xlsx or .csv"
+        )
+    not_a_list = _not_a_list(head)
+    if not_a_list is not None:
+        raise ScreenInputError(
+            f"{name} is {not_a_list}, not a spreadsheet; export it as CSV or XLSX"
+        )
+    if (
+        isinstance(source, Path)
+        and source.suffix.lower() in _XLSX_SUFFIXES
+        and not head.startswith(_XLSX_MAGIC)
+    ):
+        # A text file named .xlsx would otherwise be read as a one-column CSV.
+        raise ScreenInputError(
+            f"{name} is not an XLSX workbook (it is not a zip archive; a text file renamed?); "
+            "save it from the spreadsheet as .xlsx, or export it as CSV"
         )
     if head.startswith(_XLSX_MAGIC):
         return _read_xlsx(
@@ -265,20 +312,53 @@ def _read_source(
             max_rows=max_rows,
             header_names=header_names,
             pick_sheet=pick_sheet,
+            screening_words=screening_words,
         )
     if sheet is not None:
         raise ScreenInputError("--sheet applies to XLSX files only")
     data = source if isinstance(source, bytes) else _read_bytes(source)
     return _read_csv(
-        source, name, data, encoding=encoding, max_rows=max_rows, header_names=header_names
+        source,
+        name,
+        data,
+        encoding=encoding,
+        max_rows=max_rows,
+        header_names=header_names,
+        screening_words=screening_words,
     )
 
 
 def _size(count: int) -> str:
-    """A size in MB as the limits are given (50 MB), in bytes below one MB."""
-    if count < 1_048_576:
-        return f"{count} bytes"
-    return f"{count / 1_048_576:.1f} MB".replace(".0 MB", " MB")
+    """A size in MiB with one decimal (50.0 MiB), in bytes below one MiB."""
+    if count < _MIB:
+        return f"{count:,} bytes"
+    return f"{count / _MIB:.1f} MiB"
+
+
+def _sizes(size: int, limit: int) -> tuple[str, str]:
+    """A size and the limit it is over, written so that they differ: in MiB with one decimal,
+    or both in bytes when the decimals are the same (52,429,828 bytes is 50.0 MiB, as is a
+    limit of 52,428,800 bytes)."""
+    said_size, said_limit = _size(size), _size(limit)
+    if said_size == said_limit:
+        return f"{size:,} bytes", f"{limit:,} bytes"
+    return said_size, said_limit
+
+
+def _not_a_list(head: bytes) -> str | None:
+    """What a file is when its first bytes show it is no list ("a PDF", "an HTML page"),
+    or None. Only the start is looked at: a CSV never starts so."""
+    if head.startswith(b"%PDF"):
+        return "a PDF"
+    text = head
+    for bom, _codec in _BOMS:
+        if text.startswith(bom):
+            text = text[len(bom) :]
+            break
+    text = text.lstrip(b" \t\r\n\x0c").lower()
+    if _HTML_START.match(text):
+        return "an HTML page"
+    return None
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -416,6 +496,7 @@ def _read_csv(
     encoding: str | None,
     max_rows: int,
     header_names: Sequence[str],
+    screening_words: ScreeningWords | None = None,
 ) -> InputTable:
     text, codec, bom = _decode(name, data, encoding)
     if not text.strip():
@@ -443,7 +524,16 @@ def _read_csv(
         ) from None
     ending = next((found for record in records if (found := _line_ending(record.raw))), "\r\n")
     csv_format = CsvFormat(encoding=codec, bom=bom, delimiter=delimiter, line_terminator=ending)
-    return _table(source, name, "csv", records, [], header_names, csv_format=csv_format)
+    return _table(
+        source,
+        name,
+        "csv",
+        records,
+        [],
+        header_names,
+        csv_format=csv_format,
+        summary=_summary_words(screening_words),
+    )
 
 
 # --- XLSX ------------------------------------------------------------------------------
@@ -457,6 +547,7 @@ def _read_xlsx(
     max_rows: int,
     header_names: Sequence[str],
     pick_sheet: bool = False,
+    screening_words: ScreeningWords | None = None,
 ) -> InputTable:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
@@ -468,9 +559,9 @@ def _read_xlsx(
     except (zipfile.BadZipFile, OSError) as exc:
         raise ScreenInputError(f"{name} is not a readable XLSX file (bad zip: {exc})") from None
     if unpacked > MAX_XLSX_UNPACKED_BYTES:
+        said_size, said_limit = _sizes(unpacked, MAX_XLSX_UNPACKED_BYTES)
         raise ScreenInputError(
-            f"{name} unpacks to {unpacked / 1_048_576:.0f} MB, over the "
-            f"{MAX_XLSX_UNPACKED_BYTES / 1_048_576:.0f} MB limit; refusing to open it"
+            f"{name} unpacks to {said_size}, over the {said_limit} limit; refusing to open it"
         )
     if "xl/workbook.xml" not in names:
         raise ScreenInputError(
@@ -534,7 +625,15 @@ def _read_xlsx(
             f"{len(merged)} merged cell range(s): each cell of a range takes the range's value"
         )
     table = _table(
-        source, name, "xlsx", records, notes, header_names, sheet=title, formulas=formulas
+        source,
+        name,
+        "xlsx",
+        records,
+        notes,
+        header_names,
+        sheet=title,
+        formulas=formulas,
+        summary=_summary_words(screening_words),
     )
     return replace(table, sheets=titles)
 
@@ -699,9 +798,11 @@ def _table(
     csv_format: CsvFormat | None = None,
     sheet: str | None = None,
     formulas: dict[int, set[int]] | None = None,
+    summary: _SummaryWords | None = None,
 ) -> InputTable:
     """The screened table of a list's records. ``formulas``: an XLSX sheet's formula cells
-    (sheet row -> 0-based columns); a CSV's are read from its text ("=SUM(...)")."""
+    (sheet row -> 0-based columns); a CSV's are read from its text ("=SUM(...)").
+    ``summary``: the words of totals, taxes and charges (default: the active knowledge's)."""
     filled = [index for index, record in enumerate(records) if not record.blank]
     if not filled:
         raise ScreenInputError(f"{name} has no rows: nothing to screen")
@@ -727,9 +828,10 @@ def _table(
         raise ScreenInputError(f"{name} has a header but no data rows: nothing to screen")
     skipped: list[tuple[int, str]] = []
     kept: list[int] = []
+    summary = summary or _summary_words()
     for index in data_records:
         record = records[index]
-        why = _not_a_product(record.cells, (formulas or {}).get(record.number, set()))
+        why = _not_a_product(record.cells, (formulas or {}).get(record.number, set()), summary)
         if why is None:
             kept.append(index)
         else:
@@ -764,86 +866,88 @@ def _table(
     )
 
 
-#: A row may be no product only if one of its cells starts so (a formula, a total's label):
-#: one search a row, so that 100,000 rows of products cost next to nothing.
-_MAYBE_NOT_PRODUCT = re.compile(
-    r"\x1f\s*(?:=|total|sub|sous|grand|sum|gesamt|zwischen|endsumme|montant)", re.IGNORECASE
-)
 #: A formula as a CSV holds it, typed rather than computed: "=SUM(D2:D9)", "=B4*C4".
 _FORMULA_TEXT = re.compile(r"=\s*(?:[A-Za-z_][A-Za-z0-9_.]*\s*\(|\$?[A-Za-z]{1,3}\$?\d)")
-#: The label of a total line (compared as :func:`header_key` writes it): English, French,
-#: Spanish and German ("Total", "Sous-total", "Total HT", "Suma total", "Zwischensumme").
-_TOTAL_LABELS = frozenset(
-    {
-        "total",
-        "totals",
-        "sum",
-        "subtotal",
-        "soustotal",
-        "grandtotal",
-        "montanttotal",
-        "sumatotal",
-        "suma",
-        "summe",
-        "gesamt",
-        "gesamtsumme",
-        "zwischensumme",
-        "endsumme",
-    }
-)
-#: Longer labels that start as a total does ("Total HT", "Total général", "Grand total EUR"):
-#: what may follow the word, besides three letters or fewer (HT, TTC, EUR, net, due) or
-#: digits ("Total 2026"). "Total station" (a surveying instrument) is no total.
-_TOTAL_PREFIXES = ("total", "subtotal", "soustotal", "grandtotal")
-_TOTAL_QUALIFIERS = frozenset(
-    {
-        "general",
-        "amount",
-        "montant",
-        "value",
-        "valeur",
-        "price",
-        "prix",
-        "cost",
-        "gross",
-        "brut",
-        "order",
-        "quote",
-        "devis",
-        "incl",
-        "excl",
-        "inclvat",
-        "exclvat",
-        "horstaxes",
-        "toutestaxes",
-        "netto",
-        "brutto",
-    }
-)
+#: A total's, tax's or charge's label is words of ``screening_words.yaml`` (summary labels and
+#: qualifiers, compared per run of letters and digits, accents off: "Sous-total / Subtotal",
+#: "TPS/GST 5%", "Frais de livraison"); a run may also be a label glued to a qualifier
+#: ("TotalHT") when the label has at least this many letters.
+_GLUED_LABEL_MIN = 5
 #: An amount or a count beside a total's label: "1 234,50 €", "USD 1,234.00", "(12.5)", "-".
 _AMOUNT = re.compile(
     r"[-+(]?\s*(?:[A-Z]{3}\s*)?[$€£¥₹]?\s*[-+]?\d[\d\s.,'\u00a0\u202f]*\s*(?:[$€£¥₹%]|[A-Z]{3})?\)?"
     r"|[-\u2013\u2014]"
 )
+_RUN = re.compile(r"[^\W_]+")
 
 
-def _total_label(cell: str) -> bool:
-    key = header_key(cell)
-    if key in _TOTAL_LABELS:
-        return True
-    prefix = next((prefix for prefix in _TOTAL_PREFIXES if key.startswith(prefix)), None)
-    if prefix is None:
-        return False
-    rest = key[len(prefix) :]
-    return len(rest) <= 3 or rest in _TOTAL_QUALIFIERS or any(c.isdigit() for c in rest)
+@dataclass(frozen=True)
+class _SummaryWords:
+    """The words of totals, taxes and charges (``screening_words.yaml``), and a first filter:
+    a row is looked at closely only when a cell starts with a formula or one of the words."""
+
+    labels: frozenset[str]
+    qualifiers: frozenset[str]
+    first: re.Pattern[str]
 
 
-def _not_a_product(cells: Sequence[str], formula_columns: Collection[int]) -> str | None:
+_summary_cache: dict[int, tuple[object, _SummaryWords]] = {}
+
+
+def _summary_words(words: ScreeningWords | None = None) -> _SummaryWords:
+    """The summary words of ``words`` (default: the active knowledge's), compiled once."""
+    if words is None:
+        from provscan.knowledge.loader import load_knowledge
+
+        words = load_knowledge().screening_words
+    cached = _summary_cache.get(id(words))
+    if cached is not None and cached[0] is words:
+        return cached[1]
+    every = sorted(words.summary_labels | words.summary_qualifiers, key=len, reverse=True)
+    alternatives = "|".join(re.escape(word) for word in every) or "(?!)"
+    compiled = _SummaryWords(
+        words.summary_labels,
+        words.summary_qualifiers,
+        re.compile(rf"\x1f[^\w=]*(?:=|(?:{alternatives})(?![^\W_]))"),
+    )
+    _summary_cache[id(words)] = (words, compiled)
+    return compiled
+
+
+def _summary_run(run: str, words: _SummaryWords) -> str | None:
+    """``label`` or ``qualifier`` for a run of a label's text, or None: any other word."""
+    if run in words.labels:
+        return "label"
+    if run in words.qualifiers or run.isdigit():
+        return "qualifier"
+    for label in words.labels:
+        rest = run[len(label) :]
+        glued = len(label) >= _GLUED_LABEL_MIN and run.startswith(label)
+        if glued and (rest in words.qualifiers or rest.isdigit()):
+            return "label"
+    return None
+
+
+def _total_label(cell: str, words: _SummaryWords) -> bool:
+    """A cell that labels a total, a tax or a charge: its words are summary labels and
+    qualifiers (and numbers: "TPS/GST 5%"), at least one of them a label."""
+    runs = _RUN.findall(fold_accents(cell))
+    kinds = [_summary_run(run, words) for run in runs]
+    return bool(kinds) and None not in kinds and "label" in kinds
+
+
+def _not_a_product(
+    cells: Sequence[str], formula_columns: Collection[int], words: _SummaryWords
+) -> str | None:
     """Why a data row is no product, or None: every filled cell is a formula ("formulas"),
-    or a total's label stands with nothing but amounts and formulas beside it ("a total":
-    "Total,,,=SUM(D2:D9)", "Sous-total HT;;1 234,50 €"). A product whose name starts so
-    ("Total station TS16") has other words beside it and is screened."""
-    if not formula_columns and _MAYBE_NOT_PRODUCT.search("\x1f" + "\x1f".join(cells)) is None:
+    or a total's, a tax's or a charge's label stands with nothing but amounts and formulas
+    beside it ("a total": "Total,,,=SUM(D2:D9)", "Sous-total HT;;1 234,50 €", "TPS/GST
+    5%;;62,50"). A product whose name starts so ("Total station TS16") has other words beside
+    it and is screened."""
+    if (
+        not formula_columns
+        and words.first.search(fold_accents("\x1f" + "\x1f".join(cells))) is None
+    ):
         return None
     filled = [(index, cell.strip()) for index, cell in enumerate(cells) if cell.strip()]
     if not filled:
@@ -853,7 +957,7 @@ def _not_a_product(cells: Sequence[str], formula_columns: Collection[int]) -> st
     ]
     if all(formula):
         return "formulas"
-    labels = [index for index, cell in filled if _total_label(cell)]
+    labels = [index for index, cell in filled if _total_label(cell, words)]
     if labels and all(
         is_formula or index in labels or _AMOUNT.fullmatch(cell) is not None
         for (index, cell), is_formula in zip(filled, formula, strict=True)
@@ -902,8 +1006,11 @@ def _confidence_text(row: ScreenRow) -> str:
 
 def maker_text(row: ScreenRow) -> str:
     """The maker cell: every maker the evidence allows, ``maker`` first ("Hikvision/Dahua"),
-    as the terminal table shows it and the JSON lists it in ``makers``; "" when unknown."""
-    return "/".join(row.makers) if len(row.makers) > 1 else row.maker or ""
+    as the terminal table shows it and the JSON lists it in ``makers``; "" when unknown. A
+    "?" ends it when the maker is only possible ("Dahua?", "Hikvision/Dahua?": the brand
+    sells only some lines made by it), so that the cell never claims more than the reason."""
+    text = "/".join(row.makers) if len(row.makers) > 1 else row.maker or ""
+    return f"{text}?" if text and not row.maker_established else text
 
 
 def result_cells(row: ScreenRow) -> list[str]:
@@ -920,6 +1027,7 @@ def result_cells(row: ScreenRow) -> list[str]:
         _confidence_text(row),
         row.reason,
         row.verdict,
+        measures_text(row),
     ]
 
 
@@ -1099,23 +1207,53 @@ def _csv_record(
 STATUS_FILLS = {"restricted": "FFC7CE", "review": "FFEB9C", "unknown": "EDEDED"}
 
 
+@dataclass(frozen=True)
+class AuditSheets:
+    """What the XLSX output's two added sheets say: the audit context and the measures."""
+
+    summary: ScreenSummary
+    measures: Sequence[ScreenMeasure]
+
+
 def render_xlsx(
-    table: InputTable, rows: Sequence[ScreenRow], columns: ColumnChoice | None = None
+    table: InputTable,
+    rows: Sequence[ScreenRow],
+    columns: ColumnChoice | None = None,
+    audit: AuditSheets | None = None,
 ) -> tuple[bytes, list[str]]:
     """The list as an XLSX workbook and notes about it; result cells are stored as text,
-    the confidence as a number.
+    the confidence as a number, in columns of set widths (the reason and measures wrap).
 
     An XLSX input comes back as itself with the result columns added to the screened sheet;
     a CSV input becomes a new workbook of header and screened rows, every cell text but the
     columns of whole numbers (:func:`number_columns`; ``columns``: the ones screened, which
-    stay text).
+    stay text). With ``audit``, sheets "provscan screening" (the audit context) and
+    "provscan measures" (each measure cited, its citation and link) follow the workbook's
+    own, under names it does not have.
     """
     if table.kind == "xlsx":
-        return _screened_workbook(table, rows)
+        return _screened_workbook(table, rows, audit)
     header, body = output_rows(table, rows)
     numbers = number_columns(table, _screened_columns(columns))
     confidence = len(header) - len(ADDED_COLUMNS) + _CONFIDENCE
-    return _new_workbook(header, body, [row.status for row in rows], numbers, confidence), []
+    statuses = [row.status for row in rows]
+    return _new_workbook(header, body, statuses, numbers, confidence, audit), []
+
+
+def _shape_result_columns(worksheet: Worksheet, first: int, rows: Sequence[int]) -> None:
+    """The added columns' widths, and their reason and measures cells wrapped, top-aligned
+    (the user's own columns are left as they are)."""
+    from openpyxl.styles import Alignment
+    from openpyxl.utils import get_column_letter
+
+    wrapped = Alignment(wrap_text=True, vertical="top")
+    top = Alignment(vertical="top")
+    for offset, name in enumerate(ADDED_COLUMNS):
+        column = first + offset
+        worksheet.column_dimensions[get_column_letter(column)].width = ADDED_COLUMN_WIDTHS[name]
+        alignment = wrapped if name in WRAPPED_COLUMNS else top
+        for number in rows:
+            worksheet.cell(row=number, column=column).alignment = alignment
 
 
 def _new_workbook(
@@ -1124,6 +1262,7 @@ def _new_workbook(
     statuses: Sequence[str],
     numbers: Collection[int],
     confidence: int,
+    audit: AuditSheets | None = None,
 ) -> bytes:
     import openpyxl
     from openpyxl.styles import Font, PatternFill
@@ -1152,12 +1291,26 @@ def _new_workbook(
             if fill is not None:
                 cell.fill = fill
     worksheet.freeze_panes = "A2"
+    first = len(header) - len(ADDED_COLUMNS) + 1
+    _shape_result_columns(worksheet, first, range(2, len(body) + 2))
+    if audit is not None:
+        from openpyxl.utils import get_column_letter
+
+        span = f"{get_column_letter(first)}:{get_column_letter(len(header))}"
+        add_audit_sheets(
+            workbook,
+            audit.summary,
+            audit.measures,
+            results=f"columns {span} of sheet {worksheet.title!r}",
+        )
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
 
 
-def _screened_workbook(table: InputTable, rows: Sequence[ScreenRow]) -> tuple[bytes, list[str]]:
+def _screened_workbook(
+    table: InputTable, rows: Sequence[ScreenRow], audit: AuditSheets | None = None
+) -> tuple[bytes, list[str]]:
     import openpyxl
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -1215,6 +1368,19 @@ def _screened_workbook(table: InputTable, rows: Sequence[ScreenRow]) -> tuple[by
                 _set_text(cell, value)
             if fill is not None:
                 cell.fill = fill
+    _shape_result_columns(worksheet, first, table.row_numbers)
+    if audit is not None:
+        added = add_audit_sheets(
+            workbook,
+            audit.summary,
+            audit.measures,
+            sheet=worksheet.title,
+            results=f"columns {span} of sheet {worksheet.title!r}",
+        )
+        notes.append(
+            f"the screening's context and the measures cited are in sheets {added[0]!r} and "
+            f"{added[1]!r}"
+        )
     # A template (.xltx) or macro (.xlsm) input is written as a plain workbook.
     workbook.template = False
     workbook.vba_archive = None

@@ -424,7 +424,8 @@ def _doubts(
     doubts = []
     makers = _makers(identification)
     if not every_candidate_restricted:
-        doubts.append(f"made by {makers} and not every one is restricted ({which})")
+        made = "made" if identification.established else "possibly made"
+        doubts.append(f"{made} by {makers} and not every one is restricted ({which})")
     if not identification.established:
         # the summary says "possibly made by ..." already
         doubts.append("the maker is not established")

@@ -281,6 +281,7 @@ def test_screening_a_procurement_list_and_downloading_the_result(
         "confidence",
         "reason",
         "verdict",
+        "measures",
     ]
     sent = list(csv.reader(io.StringIO(LIST, newline="")))
     assert [row[:3] for row in rows] == sent
