@@ -14,7 +14,12 @@ scan:
 - a restricted-maker case is verified by a complete scan that covered the device's address
   after its last sighting (so it was not there, or another device was), once the case says
   ``removed`` or ``replaced`` — at ingest automatically, or on request when such a scan
-  already exists;
+  already exists. The scan must also have probed every port the device was last seen on
+  (:func:`provscan.store.inventory.unprobed`): one that did not looked elsewhere, and the
+  case says so (``scan … did not probe ports 554, 8000``). Nor is it proof when the same
+  scan saw, at another address, a device first seen since that nothing tells apart from it
+  (:func:`provscan.store.inventory.moved_to`): the case notes it *possibly moved* there, and
+  that device's case names this one;
 - a posture case is verified by a sighting of the device without that finding (patched,
   reconfigured); for a vulnerability, only by a sighting that read the device's model and
   firmware (one that read neither shows nothing was compared, not that it was patched); for
@@ -47,7 +52,18 @@ from provscan.model import finding_restricts
 from provscan.observations.upnp import MAPPINGS_READ_FIELD
 from provscan.report.contract import advice_condition
 from provscan.store import events
-from provscan.store.inventory import IngestOutcome, _aware, address_key, covers
+from provscan.store.inventory import (
+    Candidate,
+    IngestOutcome,
+    _aware,
+    address_key,
+    covers,
+    identity_of,
+    last_ports,
+    moved_to,
+    probed_ports,
+    unprobed,
+)
 from provscan.store.models import (
     CaseEventRow,
     CaseRow,
@@ -271,7 +287,7 @@ def after_ingest(
         appended.events.append(
             events.entry("device.restricted", now, device=device, scan_id=scan.id)
         )
-    if outcome.seen or outcome.unseen:
+    if outcome.seen or outcome.unseen or outcome.not_probed or outcome.moved:
         _open_reopen_verify(session, scan, outcome, settings, now, appended)
     appended.write(session)
 
@@ -284,7 +300,8 @@ def _open_reopen_verify(
     now: datetime,
     appended: _Appended,
 ) -> None:
-    touched = set(outcome.seen) | set(outcome.unseen)
+    touched = set(outcome.seen) | set(outcome.unseen) | set(outcome.not_probed)
+    touched |= set(outcome.moved) | {twin.device_id for twin in outcome.moved.values()}
     existing: dict[str, dict[str, CaseRow]] = {}
     for row in session.scalars(select(CaseRow).where(CaseRow.device_id.in_(touched))):
         existing.setdefault(row.device_id, {})[row.subject] = row
@@ -339,10 +356,110 @@ def _open_reopen_verify(
     for device_id in outcome.unseen:
         case = existing.get(device_id, {}).get(RESTRICTED)
         if case is not None and case.status in ("removed", "replaced"):
-            note = "a complete scan covering the device's address did not see it"
+            note = (
+                "a complete scan covering the device's address and the ports it was last "
+                "seen on did not see it"
+            )
             _by_scan(
                 appended, case, outcome.rows[device_id], "verified", "verified", note, scan, now
             )
+    for device_id, gap in outcome.not_probed.items():
+        case = existing.get(device_id, {}).get(RESTRICTED)
+        if case is not None and case.status in ("removed", "replaced"):
+            note = f"not verified: {not_probed_reason(scan.id, outcome.rows[device_id].ip, gap)}"
+            appended.trail.append(_trail_entry(case, now, SCAN_ACTOR, "note", {}, note, scan.id))
+    cases_of = {
+        device_id: case
+        for device_id, cases in existing.items()
+        if (case := cases.get(RESTRICTED)) is not None
+    }
+    cases_of |= {
+        device_id: case for (device_id, subject), case in opened.items() if subject == RESTRICTED
+    }
+    for device_id, twin in outcome.moved.items():
+        _note_move(session, scan, outcome.rows[device_id], twin, cases_of, appended, now)
+
+
+def not_probed_reason(scan_id: str, ip: str, gap: tuple[int, ...]) -> str:
+    """Why a scan that covered a device's address is no proof it is gone, in words."""
+    ports = ", ".join(str(port) for port in gap)
+    label = "port" if len(gap) == 1 else "ports"
+    return (
+        f"scan {scan_id[:12]} covered {ip} but did not probe {label} {ports}, where the "
+        f"device was last seen; a scan that probes {'it' if len(gap) == 1 else 'them'} "
+        "can show it gone"
+    )
+
+
+def _alike(device: InventoryRow, twin: InventoryRow) -> str:
+    """What a device and the one it may have moved to share, and what does not tell them
+    apart, in words ("the same maker Hikvision and brand LTS; no MAC or serial")."""
+    same = [
+        f"{name} {mine}"
+        for name, mine, theirs in (
+            ("maker", device.manufacturer, twin.manufacturer),
+            ("brand", device.brand, twin.brand),
+            ("model", device.model, twin.model),
+        )
+        if mine and theirs and mine.casefold() == theirs.casefold()
+    ]
+    missing = [
+        name
+        for name, mine, theirs in (
+            ("MAC", device.mac, twin.mac),
+            ("serial", device.serial, twin.serial),
+        )
+        if not (mine and theirs)
+    ]
+    if not same:
+        shared = "nothing that differs"
+    elif len(same) == 1:
+        shared = f"the same {same[0]}"
+    else:
+        shared = f"the same {', '.join(same[:-1])} and {same[-1]}"
+    return f"{shared}; no {' or '.join(missing)} to tell them apart" if missing else shared
+
+
+def _note_move(
+    session: Session,
+    scan: ScanRow,
+    device: InventoryRow,
+    twin: InventoryRow,
+    cases_of: dict[str, CaseRow],
+    appended: _Appended,
+    now: datetime,
+) -> None:
+    """Note on the restricted cases of ``device`` (not seen by ``scan``) and ``twin`` (seen
+    at another address) that one may be the other, moved: once for each pair of devices."""
+    mine, theirs = cases_of.get(device.device_id), cases_of.get(twin.device_id)
+    alike = _alike(device, twin)
+    if mine is not None and not _noted(session, mine, twin.device_id):
+        where = f"device {twin.device_id}" + (f", case #{theirs.id}" if theirs else "")
+        note = (
+            f"possibly moved to {twin.ip} ({where}): scan {scan.id[:12]} did not see it at "
+            f"{device.ip} and saw there a device first seen since, with {alike}; not counted "
+            "missing, and no proof of removal while a scan sees that device"
+        )
+        appended.trail.append(_trail_entry(mine, now, SCAN_ACTOR, "note", {}, note, scan.id))
+    if theirs is not None and not _noted(session, theirs, device.device_id):
+        where = f"device {device.device_id}" + (f" (case #{mine.id})" if mine else "")
+        note = (
+            f"possibly {where}, last seen at {device.ip} on "
+            f"{_aware(device.last_seen):%Y-%m-%d}, moved here: {alike}"
+        )
+        appended.trail.append(_trail_entry(theirs, now, SCAN_ACTOR, "note", {}, note, scan.id))
+
+
+def _noted(session: Session, case: CaseRow, device_id: str) -> bool:
+    """Whether a scan already noted on ``case`` a possible move naming ``device_id``."""
+    notes = session.scalars(
+        select(CaseEventRow.note).where(
+            CaseEventRow.case_id == case.id,
+            CaseEventRow.actor == SCAN_ACTOR,
+            CaseEventRow.action == "note",
+        )
+    )
+    return any(note.startswith("possibly ") and device_id in note for note in notes)
 
 
 def _finding_could_be_told(subject: str, document: dict[str, Any]) -> bool:
@@ -535,17 +652,87 @@ def _device(session: Session, case: CaseRow) -> InventoryRow | None:
 
 def proof_scan(session: Session, device: InventoryRow) -> ScanRow | None:
     """A complete scan of the device's site, after its last sighting, that covered its
-    address: proof it is no longer there."""
+    address and probed the ports it was last seen on, and saw no device it may have moved to:
+    proof it is no longer there."""
+    return _proof(session, device)[0]
+
+
+def _proof(session: Session, device: InventoryRow) -> tuple[ScanRow | None, list[str]]:
+    """:func:`proof_scan`, and why each scan that covered the device's address since is
+    none (the ports it did not probe, the device it may have moved to), oldest first."""
     same_site = ScanRow.site.is_(None) if device.site is None else ScanRow.site == device.site
     key = address_key(device.ip)
+    ports: tuple[int, ...] | None = None
+    reasons: list[str] = []
     for scan in session.scalars(
         select(ScanRow)
         .where(same_site, ScanRow.complete.is_(True), ScanRow.started_at > device.last_seen)
         .order_by(ScanRow.started_at)
     ):
-        if _aware(scan.started_at) > _aware(device.last_seen) and covers(scan.coverage, key):
-            return scan
-    return None
+        if not (_aware(scan.started_at) > _aware(device.last_seen) and covers(scan.coverage, key)):
+            continue
+        if ports is None:
+            ports = last_ports(session, [device]).get(device.device_id, ())
+        gap = unprobed(ports, probed_ports(scan.document))
+        if gap:
+            reasons.append(not_probed_reason(scan.id, device.ip, gap))
+            continue
+        twin = (
+            moved_to(identity_of(device), key, device.last_seen, _scan_candidates(session, scan))
+            if device.restricted
+            else None
+        )
+        if twin is not None:
+            reasons.append(
+                f"scan {scan.id[:12]} saw at {_ip_of(session, scan, twin[0])} device {twin[0]}, "
+                "first seen since, that nothing tells apart from it: it may have moved there"
+            )
+            continue
+        return scan, reasons
+    return None, reasons
+
+
+def _scan_candidates(session: Session, scan: ScanRow) -> list[Candidate]:
+    """The devices ``scan`` saw, as :func:`provscan.store.inventory.moved_to` reads them."""
+    query = (
+        select(
+            SightingRow.device_id,
+            DeviceRow.ip,
+            InventoryRow.first_seen,
+            DeviceRow.manufacturer,
+            DeviceRow.brand,
+            DeviceRow.model,
+            DeviceRow.mac,
+            DeviceRow.serial,
+        )
+        .join(
+            DeviceRow,
+            (DeviceRow.scan_id == SightingRow.scan_id)
+            & (DeviceRow.position == SightingRow.position),
+        )
+        .join(InventoryRow, InventoryRow.device_id == SightingRow.device_id)
+        .where(SightingRow.scan_id == scan.id)
+        .order_by(SightingRow.position)
+    )
+    return [
+        (device_id, address_key(ip), first_seen, (maker, brand, model, mac, serial))
+        for device_id, ip, first_seen, maker, brand, model, mac, serial in session.execute(query)
+    ]
+
+
+def _ip_of(session: Session, scan: ScanRow, device_id: str) -> str:
+    """The address ``scan`` saw inventory device ``device_id`` at."""
+    found = session.scalars(
+        select(DeviceRow.ip)
+        .join(
+            SightingRow,
+            (SightingRow.scan_id == DeviceRow.scan_id)
+            & (SightingRow.position == DeviceRow.position),
+        )
+        .where(SightingRow.scan_id == scan.id, SightingRow.device_id == device_id)
+        .limit(1)
+    ).first()
+    return found or "another address"
 
 
 def update(
@@ -665,12 +852,24 @@ def _verification(session: Session, case: CaseRow) -> str:
         raise StoreRequestError(
             f"case {case.id} is {case.status}: mark it removed or replaced before verifying"
         )
-    scan = proof_scan(session, device)
+    scan, reasons = _proof(session, device)
     if scan is None:
+        since = f"{_aware(device.last_seen):%Y-%m-%d %H:%M} UTC"
+        if not reasons:
+            raise StoreRequestError(
+                f"case {case.id} cannot be verified: no complete scan has covered {device.ip} "
+                f"since the device was last seen ({since}); scan that address, and the case "
+                "is verified if the device is gone"
+            )
         raise StoreRequestError(
-            f"case {case.id} cannot be verified: no complete scan has covered {device.ip} "
-            f"since the device was last seen ({_aware(device.last_seen):%Y-%m-%d %H:%M} UTC); "
-            "scan that address, and the case is verified if the device is gone"
+            f"case {case.id} cannot be verified: no complete scan since the device was last "
+            f"seen ({since}) proves it gone: {reasons[-1]}"
+            + (
+                f"; {len(reasons) - 1} earlier {'scan' if len(reasons) == 2 else 'scans'} "
+                "did not either"
+                if len(reasons) > 1
+                else ""
+            )
         )
     return scan.id
 

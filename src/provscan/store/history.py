@@ -12,7 +12,7 @@ verdict that scan gave it (``devices``), when the scan's changes reached the inv
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,14 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from provscan.store.cases import RESTRICTED
-from provscan.store.inventory import _aware, address_key, compact_findings
+from provscan.store.inventory import (
+    Identity,
+    _aware,
+    address_key,
+    compact_findings,
+    port_list,
+    probed_ports,
+)
 from provscan.store.models import (
     CaseEventRow,
     CaseRow,
@@ -43,6 +50,11 @@ class Seen:
     #: Compact findings (policy, jurisdiction, family, effect, binding); only for restricted
     #: devices and only when asked for.
     findings: tuple[dict[str, Any], ...] = ()
+    #: The ports the scan saw open on it; only for restricted devices (None: not read).
+    ports: tuple[int, ...] | None = None
+    #: Maker, brand, model, MAC and serial as the scan read them
+    #: (:data:`provscan.store.inventory.Identity`).
+    identity: Identity = (None, None, None, None, None)
 
 
 @dataclass(frozen=True)
@@ -54,6 +66,8 @@ class History:
     #: device id -> the status changes of its restricted-maker case, oldest first:
     #: ``(when, new status)``.
     restricted_case: dict[str, list[tuple[datetime, str]]]
+    #: scan id -> the ports it probed (:func:`provscan.store.inventory.probed_ports`).
+    probed: dict[str, frozenset[int]] = field(default_factory=dict)
 
 
 def now_point_at(
@@ -105,6 +119,11 @@ def inventory_history(session: Session, with_findings: bool = False) -> History:
             SightingRow.device_id,
             DeviceRow.ip,
             DeviceRow.restricted,
+            DeviceRow.manufacturer,
+            DeviceRow.brand,
+            DeviceRow.model,
+            DeviceRow.mac,
+            DeviceRow.serial,
         )
         .join(DeviceRow, joined)
         .join(ScanRow, ScanRow.id == SightingRow.scan_id)
@@ -120,8 +139,38 @@ def inventory_history(session: Session, with_findings: bool = False) -> History:
         )
         for scan_id, position, document in session.execute(documents):
             findings[(scan_id, position)] = tuple(compact_findings(dict(document or {})))
+    # The ports of restricted sightings (the trend asks whether a scan probed where a
+    # restricted device was last seen): that one field of their documents, not the documents.
+    ports: dict[tuple[str, int], tuple[int, ...] | None] = {}
+    opened = (
+        select(SightingRow.scan_id, SightingRow.position, DeviceRow.document["open_ports"])
+        .join(DeviceRow, joined)
+        .where(DeviceRow.restricted.is_(True))
+    )
+    for scan_id, position, listed in session.execute(opened):
+        ports[(scan_id, position)] = port_list(listed)
+    # One object per distinct value: a report reads hundreds of thousands of sightings, and
+    # makers, models, MACs and serials repeat across them.
+    values: dict[str, str] = {}
+
+    def kept(value: str | None) -> str | None:
+        return None if value is None else values.setdefault(value, value)
+
+    nothing: Identity = (None, None, None, None, None)
     seen: dict[str, list[Seen]] = {}
-    for scan_id, position, device_id, ip, restricted in session.execute(base):
+    for (
+        scan_id,
+        position,
+        device_id,
+        ip,
+        restricted,
+        maker,
+        brand,
+        model,
+        mac,
+        serial,
+    ) in session.execute(base):
+        identity: Identity = (kept(maker), kept(brand), kept(model), kept(mac), kept(serial))
         seen.setdefault(scan_id, []).append(
             Seen(
                 device_id,
@@ -129,8 +178,16 @@ def inventory_history(session: Session, with_findings: bool = False) -> History:
                 _key(ip),
                 bool(restricted),
                 findings.get((scan_id, position), ()),
+                ports.get((scan_id, position)),
+                nothing if identity == nothing else identity,
             )
         )
+    probed = {
+        scan_id: probed_ports({"ports": listed})
+        for scan_id, listed in session.execute(
+            select(ScanRow.id, ScanRow.document["ports"]).where(ScanRow.inventoried.is_(True))
+        )
+    }
     stored_at = {
         scan_id: _aware(at)
         for scan_id, at in session.execute(select(ScanTotalsRow.scan_id, ScanTotalsRow.at))
@@ -146,4 +203,4 @@ def inventory_history(session: Session, with_findings: bool = False) -> History:
         status = (changed or {}).get("status")
         if isinstance(status, list) and len(status) == 2:
             changes.setdefault(device_id, []).append((_aware(at), str(status[1])))
-    return History(seen, stored_at, changes)
+    return History(seen, stored_at, changes, probed)

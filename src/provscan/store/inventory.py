@@ -15,9 +15,21 @@ missing. A device is matched at most once per scan.
 
 A scan *covers* the addresses it set out to probe (its targets less its exclusions, kept as
 ranges on the scan), at its site, when it ran to completion; captures, discovery and imports
-cover nothing, because not hearing from a device proves nothing. A device not seen by a
-covering scan newer than its last sighting is ``missing``; after ``gone_after`` such scans in
-a row it is ``gone``. Seen again, it is ``present``.
+cover nothing, because not hearing from a device proves nothing. It covers a *device* only
+when it covers the device's address and probed every port the device's newest sighting saw
+open (:func:`unprobed`): a scan of ``--ports 80,443`` did not look for a camera seen on 554
+and 8000, and its silence there proves nothing. A device last seen on no port (it answered
+only discovery or SNMP), or whose newest sighting is no longer stored, is covered by its
+address alone, as before. A device not seen by a scan covering it, newer than its last
+sighting, is ``missing``; after ``gone_after`` such scans in a row it is ``gone``. Seen
+again, it is ``present``.
+
+A restricted device that such a scan does not see is not counted missing either when the same
+scan sees, at another address of its site, a device first seen after it was last seen that
+nothing tells apart from it (:func:`could_have_moved`: the same maker, no brand, model, MAC or
+serial that differs): without a MAC or serial a re-addressed device becomes a new device, and
+the old one *possibly moved* there (:attr:`IngestOutcome.moved`); its absence proves no
+removal.
 
 The newest sighting sets a device's address, last sighting and status; its verdict,
 ``restricted``, confidence and findings come from the newest sighting that identified it
@@ -33,7 +45,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from provscan.report.contract import verdict_of
@@ -134,6 +146,82 @@ def coverage_ranges(targets: Iterable[str], excludes: Iterable[str] = ()) -> lis
 
 def covers(ranges: Sequence[Sequence[str]], key: str) -> bool:
     return any(low <= key <= high for low, high in ranges)
+
+
+def port_list(value: Any) -> tuple[int, ...] | None:
+    """A stored list of port numbers (a document's ``ports`` or ``open_ports``), sorted;
+    None when it is not one (not stored, or not a list)."""
+    if not isinstance(value, list):
+        return None
+    return tuple(
+        sorted({p for p in value if isinstance(p, int) and not isinstance(p, bool) and p > 0})
+    )
+
+
+def probed_ports(scan_document: dict[str, Any] | None) -> frozenset[int]:
+    """The TCP ports a scan probed on each address it covered: its section's ``ports``."""
+    return frozenset(port_list((scan_document or {}).get("ports")) or ())
+
+
+def unprobed(last_ports: Iterable[int] | None, probed: Iterable[int]) -> tuple[int, ...]:
+    """The ports a device was last seen on (its newest sighting's ``open_ports``) that a scan
+    covering its address did not probe, in order: when there are any, the scan did not look
+    where the device was, and not seeing it proves nothing. Empty when the scan probed every
+    one of them, and when none is known (a device last seen on no TCP port, answering only
+    discovery or SNMP, or whose newest sighting is no longer stored): its address decides."""
+    asked = set(probed)
+    return tuple(sorted({port for port in last_ports or () if port not in asked}))
+
+
+#: What :func:`could_have_moved` compares: maker, brand, model, MAC, serial.
+Identity = tuple[str | None, str | None, str | None, str | None, str | None]
+#: A device a scan saw, as :func:`moved_to` reads it: device id, address key, first seen,
+#: identity.
+Candidate = tuple[str, str, datetime, Identity]
+
+
+def identity_of(values: Any) -> Identity:
+    """The :data:`Identity` of an inventory row or of a sighting's document."""
+    if isinstance(values, dict):
+        return (
+            values.get("manufacturer"),
+            values.get("brand"),
+            values.get("model"),
+            values.get("mac"),
+            values.get("serial"),
+        )
+    return (values.manufacturer, values.brand, values.model, values.mac, values.serial)
+
+
+def could_have_moved(missed: Identity, seen: Identity) -> bool:
+    """Whether a device a scan did not see (``missed``, as the inventory has it) may be a
+    device that scan saw at another address (``seen``, as the sighting has it): the same
+    maker (known), and no brand, model, MAC or serial that differs (one side not knowing
+    it does not tell them apart). A device with a MAC or serial the scan read again is
+    matched to its own row wherever it is, so this matters for devices without either."""
+    maker = _folded(missed[0])
+    if maker is None or maker != _folded(seen[0]):
+        return False
+    return not any(_conflict(a, b) for a, b in zip(missed[1:], seen[1:], strict=True))
+
+
+def moved_to(
+    missed: Identity, address_key_: str, last_seen: datetime, seen: Iterable[Candidate]
+) -> Candidate | None:
+    """The first of ``seen`` (devices a scan saw, each ``(device_id, ip_key, first_seen,
+    identity)``) that the device ``missed`` (last at ``address_key_``, last seen at
+    ``last_seen``) may have moved to: at another address, first seen after it was last seen,
+    and :func:`could_have_moved`. The inventory (:func:`ingest`) and the compliance report's
+    trend (which replays it) decide with this one function."""
+    for candidate in seen:
+        _, key, first_seen, identity = candidate
+        if (
+            key != address_key_
+            and _aware(first_seen) > _aware(last_seen)
+            and could_have_moved(missed, identity)
+        ):
+            return candidate
+    return None
 
 
 def _folded(value: str | None) -> str | None:
@@ -423,6 +511,12 @@ class IngestOutcome:
     #: device_id -> inventory row, of the devices seen and unseen (the cases' events
     #: describe them; held here, the rows stay in the session and are not read again)
     rows: dict[str, InventoryRow] = field(default_factory=dict)
+    #: device_id -> the ports it was last seen on that this scan, covering its address, did
+    #: not probe: not seen, and not counted missing (the scan did not look there)
+    not_probed: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    #: device_id -> the device this scan saw at another address that it may have moved to
+    #: (:func:`moved_to`): not seen here, and not counted missing
+    moved: dict[str, InventoryRow] = field(default_factory=dict)
 
 
 def ingest(
@@ -487,7 +581,7 @@ def ingest(
         outcome.rows[row.device_id] = row
     session.flush()
     insert_rows(session, SightingRow, sightings)
-    outcome.unseen = _mark_unseen(session, scan, taken, gone_after, outcome.rows)
+    _mark_unseen(session, scan, gone_after, outcome)
     scan.inventoried = True
     return outcome
 
@@ -502,26 +596,77 @@ def covering(scan: ScanRow) -> list[list[str]]:
     return list(scan.coverage or []) if scan.complete else []
 
 
-def _mark_unseen(
-    session: Session,
-    scan: ScanRow,
-    seen: set[str],
-    gone_after: int,
-    rows: dict[str, InventoryRow],
-) -> list[str]:
+def last_ports(session: Session, rows: Iterable[InventoryRow]) -> dict[str, tuple[int, ...]]:
+    """device_id -> the ports each device's newest sighting saw open (``open_ports`` of the
+    document at its ``last_scan_id``/``last_position``); a device whose sighting is no longer
+    stored is left out. Only that field is read, not the documents."""
+    wanted: dict[tuple[str, int], str] = {
+        (row.last_scan_id, row.last_position): row.device_id for row in rows
+    }
+    found: dict[str, tuple[int, ...]] = {}
+    pairs = sorted(wanted)
+    for start in range(0, len(pairs), _PORTS_CHUNK):
+        chunk = pairs[start : start + _PORTS_CHUNK]
+        query = select(DeviceRow.scan_id, DeviceRow.position, DeviceRow.document["open_ports"])
+        query = query.where(tuple_(DeviceRow.scan_id, DeviceRow.position).in_(chunk))
+        for scan_id, position, ports in session.execute(query):
+            listed = port_list(ports)
+            if listed is not None:
+                found[wanted[scan_id, position]] = listed
+    return found
+
+
+#: Sightings whose ports :func:`last_ports` reads in one query.
+_PORTS_CHUNK = 400
+
+
+def _mark_unseen(session: Session, scan: ScanRow, gone_after: int, outcome: IngestOutcome) -> None:
+    """The devices of the scan's site that it covered and did not see: counted missing
+    (``outcome.unseen``), unless the scan did not probe the ports they were last seen on
+    (``outcome.not_probed``) or they may have moved to a device it saw (``outcome.moved``)."""
     ranges = covering(scan)
     if not ranges:
-        return []
+        return
     same_site = InventoryRow.site.is_(None) if scan.site is None else InventoryRow.site == scan.site
     in_range = or_(*(InventoryRow.ip_key.between(low, high) for low, high in ranges))
-    unseen: list[str] = []
-    for row in session.scalars(
-        select(InventoryRow).where(same_site, in_range, InventoryRow.status != "gone")
-    ):
-        if row.device_id in seen or _aware(row.last_seen) >= _aware(scan.started_at):
+    candidates = [
+        row
+        for row in session.scalars(
+            select(InventoryRow).where(same_site, in_range, InventoryRow.status != "gone")
+        )
+        if row.device_id not in outcome.seen and _aware(row.last_seen) < _aware(scan.started_at)
+    ]
+    if not candidates:
+        return
+    probed = probed_ports(scan.document)
+    ports = last_ports(session, candidates)
+    seen: list[Candidate] | None = None
+    for row in candidates:
+        outcome.rows[row.device_id] = row
+        gap = unprobed(ports.get(row.device_id), probed)
+        if gap:
+            outcome.not_probed[row.device_id] = gap
             continue
+        if row.restricted:
+            if seen is None:
+                seen = _seen_candidates(outcome)
+            twin = moved_to(identity_of(row), row.ip_key, row.last_seen, seen)
+            if twin is not None:
+                outcome.moved[row.device_id] = outcome.rows[twin[0]]
+                continue
         row.missed += 1
         row.status = "gone" if row.missed >= gone_after else "missing"
-        unseen.append(row.device_id)
-        rows[row.device_id] = row
-    return unseen
+        outcome.unseen.append(row.device_id)
+
+
+def _seen_candidates(outcome: IngestOutcome) -> list[Candidate]:
+    """The devices the scan saw, as :func:`moved_to` reads them, in the scan's order."""
+    return [
+        (
+            device_id,
+            address_key(document["ip"]),
+            outcome.rows[device_id].first_seen,
+            identity_of(document),
+        )
+        for device_id, document in outcome.seen.items()
+    ]
