@@ -1,15 +1,46 @@
 """The command line. It parses arguments, picks concrete parts and listens to scan events."""
 
+# ruff: noqa: E402 (a Ctrl-C while the imports below run is said in one line: _starting)
 from __future__ import annotations
 
+import os
+import signal
+import threading
+
+
+def _quit_while_starting(signum: int, frame: object) -> None:
+    """SIGINT before a command has started: nothing is done yet, so the process ends at once
+    with one line and 130, not a KeyboardInterrupt traceback from an import."""
+    os.write(2, b"provscan: interrupted\n")
+    os._exit(130)
+
+
+def _starting() -> None:
+    """Ctrl-C quits at once (:func:`_quit_while_starting`) until :func:`_started`, when
+    Python's own handler is in place (not when an importer set its own)."""
+    if (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    ):
+        signal.signal(signal.SIGINT, _quit_while_starting)
+
+
+def _started(handler: object = signal.default_int_handler) -> None:
+    """``handler`` for Ctrl-C (Python's own: KeyboardInterrupt) if :func:`_starting` set one."""
+    if signal.getsignal(signal.SIGINT) is _quit_while_starting:
+        signal.signal(signal.SIGINT, handler)  # type: ignore[arg-type]
+
+
+_starting()
+
+import atexit
 import dataclasses
 import importlib
 import json
-import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -19,19 +50,24 @@ from provscan.commands.common import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
+    INTERRUPTS_RECEIVED,
+    STORED_THIS_RUN,
     AsOption,
     DbOption,
     FailOnRestrictedOption,
     ForceOption,
     FormatOption,
+    Interrupts,
     NmapFallbackOption,
     NoDbOption,
+    OutputFormat,
     OutputOption,
     PolicyOption,
     QuietOption,
     SiteOption,
     UsageProblem,
     check_store,
+    counting_interrupts,
     emit,
     epilog,
     fail,
@@ -43,6 +79,7 @@ from provscan.commands.common import (
     output_format,
     parse_policy_ids,
     resolve_acting_as,
+    say_interrupted,
     scan_coverage,
     scan_observer,
     stderr,
@@ -58,13 +95,44 @@ if TYPE_CHECKING:
 
     from provscan.credentials import CredentialStore
     from provscan.knowledge.schema import Policy
+    from provscan.model import ScanResult
+    from provscan.targets import TargetSet
 
 # Arguments already name their kind in words (TARGET, FILE, BRAND MODEL); typer 0.29 would
 # append the Python annotation ("<list[str]>") to them in --help, which helps nobody.
 typer.core.TyperArgument.display_type_rich = lambda self, ctx: None  # type: ignore[method-assign]
 
+
+class _Root(typer.core.TyperGroup):
+    """The root command: a Ctrl-C that a command does not say itself is said in one line
+    (typer turns a KeyboardInterrupt into exit 130 without a word), naming the scan stored
+    when it came after that."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer's own click.Context
+        _started(_interrupt)  # when main() runs the command
+        STORED_THIS_RUN.clear()
+        INTERRUPTS_RECEIVED.clear()
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise say_interrupted(_stored_this_run()) from None
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """Python's own Ctrl-C handler, with the Ctrl-C noted: a KeyboardInterrupt that a library
+    wraps in an error of its own (pydantic's SchemaError) is then said as the interruption."""
+    INTERRUPTS_RECEIVED.append(signum)
+    raise KeyboardInterrupt
+
+
+def _stored_this_run() -> str:
+    """The end of the line that says an interruption, for the scan stored before it, if any."""
+    return f"; scan stored as {STORED_THIS_RUN[-1]}" if STORED_THIS_RUN else ""
+
+
 app = typer.Typer(
     name="provscan",
+    cls=_Root,
     help="Find devices made by restricted surveillance vendors (incl. OEM relabels) on networks you own.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -269,69 +337,199 @@ def scan(
     ] = "auto",
 ) -> None:
     """Scan targets, identify each device's real maker and flag restricted vendors."""
-    from provscan.commands.knowledge import warn_if_stale
-    from provscan.discovery.runner import DiscoverySettings, is_warning
-    from provscan.engine.sweep import choose_sweeper
-    from provscan.pipeline import run_interruptibly, run_scan
-    from provscan.targets import build_targets, parse_ports
-
+    # Ctrl-C is counted from here on, not raised wherever it lands (a library can swallow a
+    # KeyboardInterrupt, or wrap it in an error of its own): one before the scan stops it
+    # before any probe, a second at once. In the network phase the first stops the scan,
+    # whose results are then printed and stored, marked incomplete, and a second exits at
+    # once. After it, none loses the scan (_gathered).
     try:
-        fmt = output_format(fmt, output)
-        guard_output(
-            output,
-            [*target_files(targets), *target_files(exclude), credentials],
-            db=db,
-            force=force,
+        with counting_interrupts() as interrupts:
+            interrupts.raise_at = 2
+            ready = _scan_settings(
+                targets, ports, exclude, fmt, output, force, db, no_db, max_hosts,
+                allow_public, sweep_engine, concurrency, per_host, timeout, host_timeout,
+                rate, policy, acting_as, credentials,
+            )  # fmt: skip
+            interrupts.raise_at = None
+            if interrupts.count:
+                raise KeyboardInterrupt
+            result, cut_short = _run_scan(
+                ready, targets, quiet, no_discovery, iface, check_default_credentials,
+                sweep_engine, snmp_community, use_nmap_fallback,
+            )  # fmt: skip
+            interrupts.count += cut_short
+            _gathered(
+                result, ready.fmt, output, db, no_db, interrupts, cut_short, verbose, site,
+                ready.targets,
+            )  # fmt: skip
+    except ProvscanError as exc:
+        raise fail_for(exc) from None
+    except KeyboardInterrupt:  # before the scan, or a second Ctrl-C in its network phase
+        raise say_interrupted(_interrupted_line(None, no_db)) from None
+    finish(result, fail_on_restricted)
+
+
+@dataclasses.dataclass(frozen=True)
+class _ScanSettings:
+    """What `provscan scan`'s arguments come to, checked before anything is sent."""
+
+    fmt: OutputFormat
+    targets: TargetSet
+    ports: tuple[int, ...]
+    limits: ScanLimits
+    policy_ids: list[str] | None
+    acting_as: tuple[str, ...]
+    credentials: CredentialStore | None
+
+
+def _scan_settings(
+    targets: list[str],
+    ports: str | None,
+    exclude: list[str] | None,
+    fmt: OutputFormat | None,
+    output: Path | None,
+    force: bool,
+    db: str | None,
+    no_db: bool,
+    max_hosts: int,
+    allow_public: bool,
+    sweep_engine: str,
+    concurrency: int,
+    per_host: int,
+    timeout: float,
+    host_timeout: float,
+    rate: float,
+    policy: str | None,
+    acting_as: str | None,
+    credentials: Path | None,
+) -> _ScanSettings:
+    """`provscan scan`'s arguments checked (a bad one: exit 2 before any work)."""
+    from provscan.commands.knowledge import warn_if_stale
+    from provscan.engine.sweep import choose_sweeper
+    from provscan.interlock import ALLOWED_TARGETS_ENV
+    from provscan.targets import PublicTarget, build_targets, parse_ports
+
+    chosen = output_format(fmt, output)
+    guard_output(
+        output,
+        [*target_files(targets), *target_files(exclude), credentials],
+        db=db,
+        force=force,
+    )
+    check_store(db, no_db)
+    warn_if_stale()
+    try:
+        port_list = parse_ports(ports) if ports is not None else DEFAULT_PORTS
+        target_set = build_targets(
+            targets, exclude or [], allow_public=allow_public, max_hosts=max_hosts
         )
-        check_store(db, no_db)
-        warn_if_stale()
-        try:
-            port_list = parse_ports(ports) if ports is not None else DEFAULT_PORTS
-            target_set = build_targets(
-                targets, exclude or [], allow_public=allow_public, max_hosts=max_hosts
-            )
-        except TargetError as exc:
-            raise UsageProblem(str(exc)) from exc
-        choose_sweeper(sweep_engine)  # unknown, or nmap and not installed: exit 2 before any work
-        limits = dataclasses.replace(
-            ScanLimits(),
-            global_connection_limit=concurrency,
-            per_host_connection_limit=min(per_host, concurrency),
-            per_connection_deadline_s=timeout,
-            connect_timeout_s=min(ScanLimits.connect_timeout_s, timeout),
-            read_timeout_s=min(ScanLimits.read_timeout_s, timeout),
-            per_host_deadline_s=host_timeout,
-            rate_per_second=rate,
+    except PublicTarget as exc:  # the scope rule's own words name this very command
+        why = (
+            f", and outside {ALLOWED_TARGETS_ENV} (the scope interlock set in this "
+            "environment; --allow-public does not lift it)"
+            if exc.interlocked
+            else "; add --allow-public to scan addresses you own on the internet"
         )
-        policy_ids = parse_policy_ids(policy)
-        org_types = resolve_acting_as(acting_as, policy_ids)
-        credential_store = _load_credentials(credentials)
-        observer = scan_observer(quiet)
-        # The first Ctrl-C stops the scan: what it learned is printed and stored, marked
-        # incomplete, and the exit is 130; a second Ctrl-C exits at once.
-        result, cut_short = run_interruptibly(
-            lambda stop: run_scan(
-                target_set,
-                targets,
-                port_list,
-                policy_ids=policy_ids,
-                limits=limits,
-                observer=observer,
-                credentials=credential_store,
-                check_default_credentials=check_default_credentials,
-                discovery=None if no_discovery else DiscoverySettings(interface=iface),
-                stop=stop,
-                sweep_engine=sweep_engine,
-                acting_as=org_types,
-                snmp_community=snmp_community or None,
-                service_probes=nmap_fallback(use_nmap_fallback),
-            )
+        raise UsageProblem(f"refusing target {exc.spec}: public address{why}") from None
+    except TargetError as exc:
+        raise UsageProblem(str(exc)) from exc
+    choose_sweeper(sweep_engine)  # unknown, or nmap and not installed: exit 2 before any work
+    limits = dataclasses.replace(
+        ScanLimits(),
+        global_connection_limit=concurrency,
+        per_host_connection_limit=min(per_host, concurrency),
+        per_connection_deadline_s=timeout,
+        connect_timeout_s=min(ScanLimits.connect_timeout_s, timeout),
+        read_timeout_s=min(ScanLimits.read_timeout_s, timeout),
+        per_host_deadline_s=host_timeout,
+        rate_per_second=rate,
+    )
+    policy_ids = parse_policy_ids(policy)
+    return _ScanSettings(
+        chosen,
+        target_set,
+        port_list,
+        limits,
+        policy_ids,
+        resolve_acting_as(acting_as, policy_ids),
+        _load_credentials(credentials),
+    )
+
+
+def _run_scan(
+    ready: _ScanSettings,
+    targets: list[str],
+    quiet: bool,
+    no_discovery: bool,
+    iface: str | None,
+    check_default_credentials: bool,
+    sweep_engine: str,
+    snmp_community: str | None,
+    use_nmap_fallback: bool,
+) -> tuple[ScanResult, bool]:
+    """The network phase: the scan's result, and whether Ctrl-C cut it short (the first
+    stops it, a second raises KeyboardInterrupt at once: ``run_interruptibly``)."""
+    from provscan.discovery.runner import DiscoverySettings, is_warning
+    from provscan.pipeline import run_interruptibly, run_scan
+
+    observer = scan_observer(quiet)
+    result, cut_short = run_interruptibly(
+        lambda stop: run_scan(
+            ready.targets,
+            targets,
+            ready.ports,
+            policy_ids=ready.policy_ids,
+            limits=ready.limits,
+            observer=observer,
+            credentials=ready.credentials,
+            check_default_credentials=check_default_credentials,
+            discovery=None if no_discovery else DiscoverySettings(interface=iface),
+            stop=stop,
+            sweep_engine=sweep_engine,
+            acting_as=ready.acting_as,
+            snmp_community=snmp_community or None,
+            service_probes=nmap_fallback(use_nmap_fallback),
         )
-        # A note that devices may be missing (discovery skipped) is said on stderr too: a
-        # "note:" line among others is easy to miss, and -f json keeps it inside the document.
-        for note in result.info.notes:
-            if is_warning(note):
-                warn(note)
+    )
+    # A note that devices may be missing (discovery skipped) is said on stderr too: a
+    # "note:" line among others is easy to miss, and -f json keeps it inside the document.
+    for note in result.info.notes:
+        if is_warning(note):
+            warn(note)
+    return result, cut_short
+
+
+def _interrupted_line(interrupts: Interrupts | None, no_db: bool, cut: bool = False) -> str:
+    """What became of the scan, said after "provscan: interrupted" (and its partial results)."""
+    then = ""
+    if interrupts is not None and interrupts.stored is not None:
+        then = f"; scan stored as {interrupts.stored[0]}"
+    elif not no_db:
+        then = "; nothing stored"
+    return then + ("; output cut short" if cut else "")
+
+
+def _gathered(
+    result: ScanResult,
+    fmt: OutputFormat,
+    output: Path | None,
+    db: str | None,
+    no_db: bool,
+    interrupts: Interrupts,
+    cut_short: bool,
+    verbose: bool,
+    site: str | None,
+    target_set: TargetSet,
+    *,
+    hosts: int | None = None,
+) -> None:
+    """Store and print what a scan gathered (:func:`emit`) with the Ctrl-Cs ``interrupts``
+    counts since its network phase ended (one already when that phase was ``cut_short``):
+    none loses the scan. The store's transaction and a file written always finish; the second
+    Ctrl-C stops what is printed on standard output. Any Ctrl-C makes the exit 130 with one
+    line saying what became of the scan (``hosts``: of how many, when not the targets')."""
+    total = target_set.size_upper_bound if hosts is None else hosts
+    try:
         emit(
             result,
             fmt,
@@ -342,12 +540,18 @@ def scan(
             site=site,
             # The coverage is for the store only (it imports the inventory and SQLAlchemy).
             coverage=() if no_db else scan_coverage(target_set),
+            interrupts=interrupts,
         )
-    except ProvscanError as exc:
-        raise fail_for(exc) from None
-    if cut_short:
-        raise interrupted(result.info.hosts_scanned, target_set.size_upper_bound)
-    finish(result, fail_on_restricted)
+    except KeyboardInterrupt:  # the second Ctrl-C, while the output was printed
+        then = _interrupted_line(interrupts, no_db, cut=True)
+        if cut_short:
+            raise interrupted(result.info.hosts_scanned, total, then=then) from None
+        raise say_interrupted(then) from None
+    if interrupts.count:
+        then = _interrupted_line(interrupts, no_db)
+        if cut_short:
+            raise interrupted(result.info.hosts_scanned, total, then=then)
+        raise say_interrupted(then)
 
 
 @app.command(
@@ -382,43 +586,53 @@ def demo(
         fmt = output_format(fmt, output)
         guard_output(output, [], db=db, force=force)
         check_store(db, no_db)
-        with run_lab_in_thread() as lab:
-            addresses = sorted({d.address for d in lab.devices}, key=address_sort_key)
-            stderr.print(
-                f"[bold]lab up:[/] {len(lab.devices)} emulated devices on {len(addresses)} loopback addresses",
-                highlight=False,
-            )
-            limits = dataclasses.replace(
-                ScanLimits(), per_connection_deadline_s=4.0, per_host_deadline_s=20.0
-            )
-            target_set = build_targets(addresses)
-            observer = scan_observer(quiet)
-            result, cut_short = run_interruptibly(  # Ctrl-C: as for `provscan scan`
-                lambda stop: run_scan(
-                    target_set,
-                    addresses,
-                    DEFAULT_PORTS,
-                    limits=limits,
-                    observer=observer,
-                    stop=stop,
-                    service_probes=nmap_fallback(use_nmap_fallback),
+        with counting_interrupts() as interrupts:  # Ctrl-C: as for `provscan scan`
+            interrupts.raise_at = 2
+            with run_lab_in_thread() as lab:
+                addresses = sorted({d.address for d in lab.devices}, key=address_sort_key)
+                stderr.print(
+                    f"[bold]lab up:[/] {len(lab.devices)} emulated devices on {len(addresses)} loopback addresses",
+                    highlight=False,
                 )
+                limits = dataclasses.replace(
+                    ScanLimits(), per_connection_deadline_s=4.0, per_host_deadline_s=20.0
+                )
+                target_set = build_targets(addresses)
+                observer = scan_observer(quiet)
+                interrupts.raise_at = None
+                if interrupts.count:
+                    raise KeyboardInterrupt
+                result, cut_short = run_interruptibly(
+                    lambda stop: run_scan(
+                        target_set,
+                        addresses,
+                        DEFAULT_PORTS,
+                        limits=limits,
+                        observer=observer,
+                        stop=stop,
+                        service_probes=nmap_fallback(use_nmap_fallback),
+                    )
+                )
+            interrupts.count += cut_short
+            # stored like `provscan scan` of the same addresses: a complete demo covers
+            # them, so a later scan or demo can show a device missing and verify a case
+            _gathered(
+                result,
+                fmt,
+                output,
+                db,
+                no_db,
+                interrupts,
+                cut_short,
+                verbose,
+                None,
+                target_set,
+                hosts=len(addresses),
             )
-        # stored like `provscan scan` of the same addresses: a complete demo covers them, so
-        # a later scan or demo can show a device missing and verify a case
-        emit(
-            result,
-            fmt,
-            output,
-            db,
-            no_db,
-            verbose=verbose,
-            coverage=() if no_db else scan_coverage(target_set),
-        )
     except ProvscanError as exc:
         raise fail_for(exc) from None
-    if cut_short:
-        raise interrupted(result.info.hosts_scanned, len(addresses))
+    except KeyboardInterrupt:  # a second Ctrl-C while the lab was scanned, or one before
+        raise say_interrupted(_interrupted_line(None, no_db)) from None
     finish(result, fail_on_restricted)
 
 
@@ -559,14 +773,18 @@ def lab_up(
 
 @lab_app.command("down")
 def lab_down(state_dir: Annotated[Path | None, typer.Option("--state-dir")] = None) -> None:
-    """Stop the background lab."""
+    """Stop the background lab.
+
+    Nothing to stop is not an error: it says so and exits 0, as `lab up` does when a lab runs
+    already."""
     from provscan.lab.server import lab_down as stop
 
+    where = _state_dir(state_dir)
     try:
-        stop(_state_dir(state_dir))
+        stopped = stop(where)
     except ProvscanError as exc:
         raise fail(str(exc)) from None
-    typer.echo("lab stopped")
+    typer.echo("lab stopped" if stopped else f"no lab running at {where}")
 
 
 @lab_app.command("list")
@@ -613,6 +831,7 @@ def _register_commands() -> None:
 
 
 _register_commands()
+_started()
 
 
 def _usage_hint(exc: typer.TyperException) -> str:
@@ -624,11 +843,50 @@ def _usage_hint(exc: typer.TyperException) -> str:
     return f"; see 'provscan {command} --help'" if command else "; see 'provscan --help'"
 
 
+def _lost_interrupts() -> list[object]:
+    """Ctrl-Cs that landed in a garbage collector's callback (a weak reference's, a
+    ``__del__``), where Python swallows the KeyboardInterrupt with an "Exception ignored"
+    traceback and the command goes on: from now on they are collected in the returned list,
+    without the traceback, and said by :func:`main`. Other such errors are shown as before."""
+    lost: list[object] = []
+    shown = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            lost.append(unraisable.object)
+        else:
+            shown(unraisable)
+
+    sys.unraisablehook = hook
+    return lost
+
+
+def _at_exit() -> None:
+    """At exit, once the threads are joined (atexit), Python frees its memory: a second or
+    more after a scan. A Ctrl-C then has nothing left to stop (all is printed and stored);
+    ignored, it no longer kills the process with status 130 and not a word.
+
+    And the exit code :func:`main` chose is kept: CPython 3.11 marks a KeyboardInterrupt
+    that left code run from a string (``exec``/``eval`` of text: dataclasses, namedtuples,
+    SQLAlchemy make functions so) as never handled, even when it was, and under
+    ``python -m provscan`` then ends the process by SIGINT instead of with its exit code.
+    Running a string that raises nothing clears that mark."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    eval("None")
+
+
 def main() -> None:
+    _starting()  # until the command runs (_Root.invoke): parsing the arguments
+    lost = _lost_interrupts()
+    atexit.register(_at_exit)
     # standalone_mode=False: typer hands usage errors back, so each becomes one short line
     # ("provscan: error: …", exit 2) instead of a usage block.
     try:
         code = app(standalone_mode=False)
+        if lost and not code:  # the command did its work all the same: said, and exit 130
+            raise say_interrupted(f" after the command had done its work{_stored_this_run()}")
+    except typer.Exit as exc:
+        code = exc.exit_code
     except typer.Abort:
         stderr.print("provscan: aborted", highlight=False, markup=False)
         sys.exit(EXIT_ERROR)
@@ -661,6 +919,8 @@ def main() -> None:
     except Exception as exc:  # the last line of defence: a message, not a traceback
         if os.environ.get("PROVSCAN_DEBUG"):
             raise
+        if INTERRUPTS_RECEIVED:  # the KeyboardInterrupt came back as another error
+            sys.exit(say_interrupted(_stored_this_run()).exit_code)
         stderr.print(
             f"provscan: internal error: {type(exc).__name__}: {exc} (set PROVSCAN_DEBUG=1 for a traceback)",
             highlight=False,

@@ -58,6 +58,22 @@ class TargetBlock:
             yield cls(value)
 
 
+class PublicTarget(TargetError):
+    """A target refused for lying in public (or carrier-grade NAT) space; ``interlocked``:
+    outside the ``PROVSCAN_ALLOWED_TARGETS`` interlock too, so that ``allow_public`` would not
+    let it through either. Each caller says what its user can do about it (the message names
+    `provscan scan` and `provscan discover`, for the web console and the sensors, which never
+    scan such addresses)."""
+
+    def __init__(self, spec: str, interlocked: bool) -> None:
+        super().__init__(f"refusing target {spec}: {_PUBLIC_ADDRESS}")
+        self.spec = spec
+        self.interlocked = interlocked
+
+    def __reduce__(self) -> tuple[type[PublicTarget], tuple[str, bool]]:
+        return type(self), (self.spec, self.interlocked)  # copied or pickled whole
+
+
 class TooManyTargets(TargetError):
     """Targets that expand to more than ``limit`` addresses (``addresses`` of them): each
     caller says what its user can do about it (the message speaks to the command line)."""
@@ -93,10 +109,37 @@ def _resolve(name: str) -> list[IPAddress]:
     return seen
 
 
+#: Letters typed for the digits they look like (a zero, a one).
+_DIGIT_LOOKALIKES = {"O": "0", "o": "0", "l": "1", "I": "1"}
+
+
+def mistyped_address(text: str) -> str | None:
+    """For ``text`` shaped like an IPv4 address with a letter for a digit (``127.77.1.1O``:
+    four dot-separated labels of digits and the letters O, o, l or I, at least one digit, each
+    label at most 255 with those letters read as digits), the message saying so; else None.
+    A host name made only of such labels is not one anybody has: the text is refused, never
+    looked up."""
+    labels = text.split(".")
+    letters = sorted({char for char in text if char in _DIGIT_LOOKALIKES})
+    if len(labels) != 4 or not letters or not any(char.isdigit() for char in text):
+        return None
+    for label in labels:
+        digits = "".join(_DIGIT_LOOKALIKES.get(char, char) for char in label)
+        if not (digits.isascii() and digits.isdigit()) or int(digits) > 255:
+            return None
+    which = " or ".join(letters)
+    return f"{text} looks like a mistyped address (letter {which}?): not looked up as a host name"
+
+
 def parse_spec(spec: str) -> list[TargetBlock]:
     spec = spec.strip()
     if not spec:
         raise TargetError("empty target")
+    # so is the address of a network or the start of a range: none of them is ever resolved
+    for text in (spec, spec.partition("/")[0], spec.partition("-")[0]):
+        mistyped = mistyped_address(text)
+        if mistyped is not None:
+            raise TargetError(mistyped)
     if "/" in spec:
         try:
             network: IPNetwork = ipaddress.ip_network(spec, strict=False)
@@ -225,6 +268,12 @@ def expand_specs(specs: Iterable[str]) -> list[TargetBlock]:
     return blocks
 
 
+_PUBLIC_ADDRESS = (
+    "public address (only `provscan scan` or `provscan discover` with --allow-public "
+    "probe addresses you own on the internet)"
+)
+
+
 def check_scope(address: IPAddress, *, allow_public: bool) -> str | None:
     """Why ``address`` must not be scanned, or None when it may be."""
     if address.is_loopback:
@@ -234,10 +283,7 @@ def check_scope(address: IPAddress, *, allow_public: bool) -> str | None:
     if (address.is_global or address in _SHARED_ADDRESS_SPACE) and not allow_public:
         # (said the same way wherever targets come from: the web console and the sensors
         # never scan public addresses; only the command line's scan and discover can)
-        return (
-            "public address (only `provscan scan` or `provscan discover` with --allow-public "
-            "probe addresses you own on the internet)"
-        )
+        return _PUBLIC_ADDRESS
     if outside_interlock(address):
         return f"outside {ALLOWED_TARGETS_ENV}, the scope interlock set in this environment"
     return None
@@ -506,6 +552,8 @@ def build_targets(
     for block in blocks:
         for address in (block.first, block.last):
             reason = check_scope(address, allow_public=allow_public)
+            if reason == _PUBLIC_ADDRESS:
+                raise PublicTarget(block.spec, interlocked=outside_interlock(address))
             if reason:
                 raise TargetError(f"refusing target {block.spec}: {reason}")
     if targets.size_upper_bound > max_hosts:

@@ -4,9 +4,12 @@ result (render, store, exit code). Commands import these instead of repeating th
 from __future__ import annotations
 
 import re
+import signal
 import sys
 import textwrap
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -503,6 +506,75 @@ def scan_observer(quiet: bool) -> ScanObserver:
     return RichProgressObserver(stderr)
 
 
+class Interrupts:
+    """The Ctrl-Cs (SIGINT) that came while :func:`counting_interrupts` was active: each is
+    counted, and none raises KeyboardInterrupt unless ``raise_at`` is set and the count has
+    reached it. A KeyboardInterrupt raised at whatever bytecode runs could cut a store's
+    transaction short in its Python code, or land in a garbage collector's callback, which
+    swallows it with an "Exception ignored" traceback; a count is acted on where it is safe.
+
+    ``stored``: the (scan id, database shown) :func:`emit` stored, for the one line that says
+    the interruption (its "stored scan" line is left out then)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.raise_at: int | None = None
+        self.stored: tuple[str, str] | None = None
+
+    def __call__(self, signum: int, frame: object) -> None:
+        self.count += 1
+        INTERRUPTS_RECEIVED.append(signum)
+        if self.raise_at is not None and self.count >= self.raise_at:
+            raise KeyboardInterrupt
+
+    @contextmanager
+    def raising_at(self, count: int) -> Iterator[None]:
+        """Inside, the ``count``-th Ctrl-C raises KeyboardInterrupt at once (raised on entry
+        when there have been as many already)."""
+        self.raise_at = count
+        try:
+            if self.count >= count:
+                raise KeyboardInterrupt
+            yield
+        finally:
+            self.raise_at = None
+
+
+@contextmanager
+def counting_interrupts() -> Iterator[Interrupts]:
+    """Count Ctrl-Cs instead of raising KeyboardInterrupt (see :class:`Interrupts`); the
+    previous handler is back afterwards. A handler installed inside (``run_interruptibly``'s)
+    takes over until it puts this one back. Outside the main thread, where Python delivers no
+    signals, nothing is counted."""
+    interrupts = Interrupts()
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupts
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, interrupts)
+    try:
+        yield interrupts
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+#: The scans :func:`emit` stored since the command started, for a Ctrl-C that comes after
+#: the command's own handling of it, in the last moments of its run (``cli._Root``).
+STORED_THIS_RUN: list[str] = []
+#: The Ctrl-Cs the command's handlers received (``cli.main`` and :class:`Interrupts`): an
+#: error that follows one is the interruption's doing (a library wraps the KeyboardInterrupt
+#: raised inside it in an error of its own), said as the interruption.
+INTERRUPTS_RECEIVED: list[int] = []
+
+
+def say_interrupted(message: str) -> typer.Exit:
+    """The one line that says a Ctrl-C stopped the command (``message`` after
+    "provscan: interrupted"), and the exit to raise: 130, as for any program stopped by
+    SIGINT."""
+    stderr.print(f"provscan: interrupted{message}", highlight=False, markup=False)
+    return typer.Exit(EXIT_INTERRUPTED)
+
+
 def emit(
     result: ScanResult,
     fmt: OutputFormat,
@@ -514,6 +586,7 @@ def emit(
     site: str | None = None,
     coverage: Sequence[Sequence[str]] = (),
     command: str | None = None,
+    interrupts: Interrupts | None = None,
 ) -> None:
     """Store the result unless ``no_db`` (at ``site``, with the address ranges it
     ``coverage``s: see :func:`provscan.store.inventory.coverage_ranges`; empty for captures
@@ -524,8 +597,22 @@ def emit(
     a full disk); a store that fails still gets the output rendered before its error. A
     JSON report is written as the store takes each device's contract entry, so that each
     entry is made once (:func:`_store_and_write_json`), with the same guarantees.
+
+    ``interrupts``: the Ctrl-Cs counted since the results were gathered (a command's
+    :func:`counting_interrupts`). None raises while the result is stored and a file
+    written: the store's transaction ends committed, and a file is whole or as it was. The
+    second stops what is printed to standard output after the store (KeyboardInterrupt);
+    the stored scan is then left in ``interrupts.stored`` and not said here, as it is when
+    any Ctrl-C came: the command says it in its one line.
     """
     from provscan.report.formats import table_title, write_output
+
+    to_stdout = output is None or str(output) == "-"
+
+    def printing() -> AbstractContextManager[None]:
+        if interrupts is None or not to_stdout:
+            return nullcontext()
+        return interrupts.raising_at(2)
 
     stored: list[tuple[str, str]] = []
     failure: ProvscanError | None = None
@@ -540,7 +627,8 @@ def emit(
                 except ProvscanError as exc:
                     failure = exc
             title = table_title(result, command=command, stored=bool(stored))
-            write_output(result, fmt.value, output, console, verbose=verbose, title=title)
+            with printing():
+                write_output(result, fmt.value, output, console, verbose=verbose, title=title)
         if output is not None and str(output) != "-":
             from provscan.report.wording import plural
 
@@ -551,7 +639,10 @@ def emit(
                 highlight=False,
             )
     finally:
-        for scan_id, where in stored:
+        STORED_THIS_RUN.extend(scan_id for scan_id, _ in stored)
+        if interrupts is not None:
+            interrupts.stored = stored[0] if stored else None
+        for scan_id, where in stored if interrupts is None or not interrupts.count else ():
             stderr.print(
                 f"[dim]stored scan {escape(scan_id)} in {escape(where)}[/]", highlight=False
             )
@@ -645,11 +736,15 @@ def require_existing_db(db: str | None) -> None:
         return  # in memory, or a server database with provscan's tables
     if path.is_dir():
         raise UsageProblem(f"--db {path} is a directory, not a provscan database file")
-    if not path.exists():
+    if not path.exists() or _holds_nothing(path):
         raise UsageProblem(
             f"no provscan database at {path}: nothing was stored there (check --db, or store "
             f"a scan with --db {path} first)"
         )
+    # a bad --db is a bad argument (2) here as for `scan`, not a store that fails to open (1)
+    problem = _not_a_store(path)
+    if problem:
+        raise UsageProblem(f"--db {path} {problem}")
 
 
 def _db_file(db: str | None) -> Path | None:
@@ -703,6 +798,27 @@ def check_store(db: str | None, no_db: bool) -> None:
         raise UsageProblem(
             f"{shown} {problem}; nothing was scanned (name a new file, or a provscan database)"
         )
+
+
+def _holds_nothing(path: Path) -> bool:
+    """Whether the file ``path`` is empty or a SQLite database without tables: opening it
+    would make an empty store of it (read without changing it; unreadable: False, for
+    :func:`_not_a_store` to say why)."""
+    import sqlite3
+
+    try:
+        if path.stat().st_size == 0:
+            return True
+        with path.open("rb") as file:
+            if file.read(len(_SQLITE_HEADER)) != _SQLITE_HEADER:
+                return False
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            return connection.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is None
+        finally:
+            connection.close()
+    except (OSError, sqlite3.Error):
+        return False
 
 
 def _not_a_store(path: Path) -> str | None:

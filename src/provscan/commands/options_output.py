@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from provscan.commands.common import EXIT_INTERRUPTED, stderr
+from provscan.commands.common import say_interrupted
 from provscan.report.wording import plural
 
 VerboseOption = Annotated[
@@ -25,14 +25,11 @@ VerboseOption = Annotated[
 ]
 
 
-def interrupted(done: int, total: int, unit: str = "host") -> typer.Exit:
-    """Say on stderr that Ctrl-C cut the run short after ``done`` of ``total`` hosts (or
-    captures); its partial result has been printed and stored. Returns the exit to raise:
-    130, as for any program stopped by SIGINT."""
-    stderr.print(
-        f"provscan: interrupted: partial results for {done} of {plural(total, unit)} "
-        "(marked incomplete)",
-        highlight=False,
-        markup=False,
+def interrupted(done: int, total: int, unit: str = "host", *, then: str = "") -> typer.Exit:
+    """Say on stderr, in one line, that Ctrl-C cut the run short after ``done`` of ``total``
+    hosts (or captures); its partial result has been printed and stored (``then``: what
+    became of it, e.g. "; scan stored as ID", said at the end of the line). Returns the exit
+    to raise: 130, as for any program stopped by SIGINT."""
+    return say_interrupted(
+        f": partial results for {done} of {plural(total, unit)} (marked incomplete){then}"
     )
-    return typer.Exit(EXIT_INTERRUPTED)

@@ -9,16 +9,19 @@ from typing import Annotated
 import typer
 
 from provscan.commands.common import (
+    INTERRUPTS_RECEIVED,
     DbOption,
     ExitCode,
     ForceOption,
     PolicyOption,
     UsageProblem,
+    counting_interrupts,
     epilog,
     fail_for,
     guard_output,
     open_db,
     parse_policy_ids,
+    say_interrupted,
     stderr,
 )
 from provscan.errors import ProvscanError
@@ -49,9 +52,11 @@ _EXIT_CODES: list[ExitCode] = [
     ),
     (
         2,
-        "bad argument: no --output, an --output naming the database, an unknown scan, "
-        "policy or site, --scan together with --inventory or --site",
+        "bad argument: no --output, an --output naming the database, a --db that is no "
+        "provscan database, an unknown scan, policy or site, --scan together with "
+        "--inventory or --site",
     ),
+    (130, "interrupted (Ctrl-C): no report written, an existing file left as it was"),
 ]
 
 
@@ -135,10 +140,10 @@ def report(
     HTML is one self-contained file (no scripts, no external assets); PDF is rendered from
     it; XLSX has one sheet per section with every row; Markdown has the same sections.
     """
-    from provscan.compliance.render import deliver
-    from provscan.compliance.report import render_report
-
     try:
+        from provscan.compliance.render import deliver
+        from provscan.compliance.report import render_report
+
         if output is None:
             raise UsageProblem("a report is written to a file: give --output FILE")
         if scan is not None and inventory:
@@ -153,22 +158,39 @@ def report(
         guard_output(output, [_database_file(db)], db=db, force=force)
         chosen = _format_for(fmt, output)
         policies = parse_policy_ids(policy)
-        # a mistyped --db must not report "0 restricted devices"; the config's settings
-        # (when a device is gone) are the ones the trend replays the inventory with
-        with open_db(db, must_exist=True) as store:
-            data = render_report(
-                store,
-                fmt=chosen.value,
-                scan_id=scan,
-                site=site,
-                policies=policies,
-                title=title,
-                organisation=organisation,
-            )
-        deliver(data, output, stderr)
+        # Ctrl-C stops the report at once while it is made (nothing is written), but not
+        # while the file is written: it is replaced whole, or left as it was.
+        with counting_interrupts() as interrupts, interrupts.raising_at(1):
+            # a mistyped --db must not report "0 restricted devices"; the config's settings
+            # (when a device is gone) are the ones the trend replays the inventory with
+            with open_db(db, must_exist=True) as store:
+                data = render_report(
+                    store,
+                    fmt=chosen.value,
+                    scan_id=scan,
+                    site=site,
+                    policies=policies,
+                    title=title,
+                    organisation=organisation,
+                )
+            interrupts.raise_at = None
+            deliver(data, output, stderr)
     except ProvscanError as exc:
         raise fail_for(exc) from None
+    except KeyboardInterrupt:
+        raise _not_written(output) from None
+    except Exception:
+        if INTERRUPTS_RECEIVED:  # a library wrapped the KeyboardInterrupt in its own error
+            raise _not_written(output) from None
+        raise
+    if interrupts.count:  # it came while the file was written, or was swallowed (cli.main)
+        raise say_interrupted(f"; wrote {chosen.value} report to {output} first")
     stderr.print(f"wrote {chosen.value} report to {output}", highlight=False, markup=False)
+
+
+def _not_written(output: Path | None) -> typer.Exit:
+    kept = f" ({output} left as it was)" if output is not None and output.exists() else ""
+    return say_interrupted(f"; no report written{kept}")
 
 
 def register(app: typer.Typer) -> None:

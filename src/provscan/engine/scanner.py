@@ -330,7 +330,7 @@ class Scanner:
                 attempt = await self._run_probe(
                     probe, address, port, limits, connect, open_ports, host_slots, global_slots
                 )
-                del running[(probe.name, port)]
+                running.pop((probe.name, port), None)  # emptied by _unfinished if cut short
                 done[index] = attempt
                 self.observer.probe_done(address, attempt)
 
@@ -363,7 +363,7 @@ class Scanner:
         async def run_host_probe(probe: HostProbe) -> None:
             running[(probe.name, probe.port)] = time.monotonic()
             attempt = await self._run_host_probe(probe, address, rate, global_slots)
-            del running[(probe.name, probe.port)]
+            running.pop((probe.name, probe.port), None)  # emptied by _unfinished if cut short
             host_attempts.append(attempt)
             self.observer.probe_done(address, attempt)
 
@@ -477,7 +477,7 @@ class Scanner:
                 attempt = await self._run_probe(
                     probe, device.ip, port, limits, connect, open_ports, host_slots, global_slots
                 )
-                del running[(probe.name, port)]
+                running.pop((probe.name, port), None)  # emptied by _unfinished if cut short
                 attempts.append(attempt)
                 self.observer.probe_done(device.ip, attempt)
 
