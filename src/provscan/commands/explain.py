@@ -11,7 +11,12 @@ signal, or shared signals on independent fields) or only names it as a possibili
 measures apply (each once) and whom the verdict was judged for (``--as``, as the other
 commands; a report or the store keeps the party it was judged for at scan time); the rules
 that nearly matched (letter case, or an anchored rule's text inside the value) and what was
-observed that no rule explains, so an unknown device can be reported.
+observed that no rule explains, so an unknown device can be reported (and how: the issue
+tracker, with the ``-f json`` output); an observed value the knowledge lists as a known
+look-alike of a restricted maker (a rule's ``negatives``: the UTT router's ``NetDVRDVS:``
+prompt is not Hikvision's); for a device that stayed unknown, what to do next (its label or
+web interface, the switch's MAC table, ``--credentials`` where it can help, ``provscan
+lookup MODEL``); and, from the store, whether the inventory marks it missing or gone.
 """
 
 from __future__ import annotations
@@ -69,6 +74,9 @@ REPORTABLE_FIELDS = frozenset(
         "snmp.sys_object_id",
     }
 )
+#: Where an unknown device is reported (the project's issue tracker; CONTRIBUTING.md says
+#: what a new rule needs).
+ISSUES_URL = "https://github.com/provscan/provscan/issues"
 #: Largest report read with ``--from`` (a scan document of many thousand devices).
 MAX_REPORT_BYTES = 512 * 1024 * 1024
 
@@ -118,6 +126,11 @@ class Origin:
     #: ``kind``, ``targets``, ``site``, and ``unidentified``: how many sightings since
     #: identified nothing); None: the record is the newest sighting.
     newer_sighting: dict[str, Any] | None = None
+    #: ``--db``: how the inventory device has gone unseen, when the inventory marks it
+    #: ``missing`` or ``gone`` (``status``, ``last_seen``, ``not_seen_by``: the complete
+    #: scans covering it since that did not see it, and ``newest``: the newest of them);
+    #: None: present, or not read from the store.
+    absence: dict[str, Any] | None = None
     #: The same in words, as the human view says it.
     said: tuple[str, ...] = ()
 
@@ -171,15 +184,39 @@ class ProbeOutcome:
 
     probe: str
     port: int
-    #: ``matched`` (a rule matched what it got), ``no match`` (it answered, no rule matched),
-    #: ``timeout``, ``refused``, ``closed``, ``malformed``, ``truncated`` or ``error``.
+    #: ``matched`` (a rule matched what it got and named a maker), ``no maker`` (rules
+    #: matched, but none named a maker: a device type, a model; ``detail`` says what they
+    #: gave), ``no match`` (it answered, no rule matched), ``timeout``, ``refused``,
+    #: ``closed``, ``malformed``, ``truncated`` or ``error``.
     outcome: str
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class LookAlike:
+    """An observed value the knowledge lists as a known look-alike of a maker: a rule that
+    names the maker lists it among the values it must not match (its ``negatives``)."""
+
+    field: str
+    port: int | None
+    observed: str
+    #: The maker's rule that lists the value as a look-alike, and the maker it names.
+    rule_id: str
+    maker: str
+    #: The rule that explains the value instead (None: none matched it) and what it says:
+    #: its description and source.
+    explained_by: str | None = None
+    explanation: str = ""
+    source: str = ""
 
 
 #: The outcomes in words, as the human view says them (one probe; several).
 OUTCOME_WORDS = {
     "matched": ("answered and a rule matched", "answered and a rule matched"),
+    "no maker": (
+        "answered, but the rule that matched named no maker",
+        "answered, but the rules that matched named no maker",
+    ),
     "no match": ("answered but matched no rule", "answered but matched no rule"),
     "timeout": ("timed out", "timed out"),
     "refused": ("refused", "refused"),
@@ -218,6 +255,10 @@ class Explanation:
     judged_for: str = ""
     #: Where the record came from (:class:`Origin`).
     origin: Origin | None = None
+    #: Observed values the knowledge lists as look-alikes of a maker (:class:`LookAlike`).
+    lookalikes: tuple[LookAlike, ...] = ()
+    #: For a device that stayed unknown: what a person can do to identify it, in words.
+    next_steps: tuple[str, ...] = ()
 
 
 def register(app: typer.Typer) -> None:
@@ -501,6 +542,17 @@ def _from_store(
         if stored.newer is not None
         else None
     )
+    unseen = stored.absence
+    absence = (
+        {
+            "status": unseen.status,
+            "last_seen": unseen.last_seen.isoformat(),
+            "not_seen_by": unseen.count,
+            "newest": unseen.scans[-1][1].isoformat() if unseen.scans else None,
+        }
+        if unseen is not None
+        else None
+    )
     origin = Origin(
         "store",
         name,
@@ -508,6 +560,7 @@ def _from_store(
         site=site,
         other_sites=others,
         newer_sighting=newer,
+        absence=absence,
     )
     return device, _stored_observations(device), result.info, origin
 
@@ -737,16 +790,18 @@ def build_explanation(
         for f in device.findings
     )
     near, unexplained = _near_and_unexplained(observations, knowledge, lines)
+    lookalikes = _lookalikes(observations, knowledge, lines)
     attempts = tuple(
         f"{a.probe}/{a.port} {a.status.value}" + (f" ({a.error})" if a.error else "")
         for a in device.attempts
     )
     probes = probe_outcomes(device)
+    verdict = verdict_of(device.restricted, device.notes, device.manufacturer)
     return Explanation(
         address=device.ip,
         # the one mapping the report, inventory and console use: restricted, review,
         # unknown or clear
-        verdict=verdict_of(device.restricted, device.notes, device.manufacturer),
+        verdict=verdict,
         manufacturer=device.manufacturer,
         brand=device.brand,
         relation=device.relation,
@@ -766,6 +821,8 @@ def build_explanation(
         acting_as=tuple(acting_as),
         judged_for=_judged_for(acting_as, device),
         origin=describe_origin(device, scan, origin),
+        lookalikes=lookalikes,
+        next_steps=next_steps(device, bool(unexplained)) if verdict == "unknown" else (),
     )
 
 
@@ -917,18 +974,38 @@ def _refused_as_public(address: str) -> bool:
 def probe_outcomes(device: Device) -> tuple[ProbeOutcome, ...]:
     """What each probe got on the device, from the attempts it carries (nothing is sent): a
     probe that completed is ``matched`` when a rule matched an evidence item that came from
-    it (its protocol and port), else ``no match`` (an observation kept only as context, with
-    no rule, is not a match); a failed one keeps its status and error."""
+    it (its protocol and port) and named a maker, ``no maker`` when rules matched but named
+    none (a device type, a model: ``detail`` says what they gave), else ``no match`` (an
+    observation kept only as context, with no rule, is not a match); a failed one keeps its
+    status and error."""
     from provscan.model import AttemptStatus
 
-    sources = {(item.protocol, item.port) for item in device.evidence if item.rule_id}
+    matched: dict[tuple[str, int | None], list[str]] = {}
+    naming: set[tuple[str, int | None]] = set()
+    for item in device.evidence:
+        if not item.rule_id:
+            continue
+        key = (item.protocol, item.port)
+        if item.asserts.get("manufacturer") or item.asserts.get("brand"):
+            naming.add(key)
+        gave = ", ".join(
+            f"{name.replace('_', ' ')} {value}" for name, value in item.asserts.items()
+        )
+        matched.setdefault(key, []).append(f"{item.rule_id}: {gave or 'nothing'}")
     outcomes = []
     for attempt in device.attempts:
-        if attempt.status is AttemptStatus.OK:
-            outcome = "matched" if (attempt.probe, attempt.port) in sources else "no match"
-        else:
+        key = (attempt.probe, attempt.port)
+        detail = attempt.error
+        if attempt.status is not AttemptStatus.OK:
             outcome = attempt.status.value
-        outcomes.append(ProbeOutcome(attempt.probe, attempt.port, outcome, attempt.error))
+        elif key in naming:
+            outcome = "matched"
+        elif key in matched:
+            outcome = "no maker"
+            detail = "; ".join(dict.fromkeys(matched[key]))
+        else:
+            outcome = "no match"
+        outcomes.append(ProbeOutcome(attempt.probe, attempt.port, outcome, detail))
     return tuple(outcomes)
 
 
@@ -1033,6 +1110,127 @@ def _near_miss(rule: Rule, value: str) -> str:
     return ""
 
 
+def _lookalikes(
+    observations: Iterable[Observation], knowledge: Knowledge, lines: Sequence[EvidenceLine]
+) -> tuple[LookAlike, ...]:
+    """The observed values a rule naming a maker lists among its ``negatives`` (the values
+    it must not match: known look-alikes, such as the UTT router's ``NetDVRDVS:`` prompt
+    for Hikvision's telnet rule), each with the rule that explains it instead, if any. A
+    value a rule reads as another maker's (Dahua's ``WEB SERVICE`` title, which Xiongmai's
+    rule must not match) is that maker's evidence, shown as such: not listed here."""
+    rules = {rule.id: rule for loaded in knowledge.fingerprints for rule in loaded.spec.rules}
+    naming: dict[str, list[Rule]] = {}
+    for loaded in knowledge.fingerprints:
+        for rule in loaded.spec.rules:
+            if rule.negatives and (rule.asserts.get("manufacturer") or rule.asserts.get("brand")):
+                for field_name in loaded.spec.fields:
+                    naming.setdefault(field_name, []).append(rule)
+    explaining = {(line.field, line.observed.strip()): line.rule_id for line in lines}
+    maker_evidence = {
+        (line.field, line.observed.strip())
+        for line in lines
+        if line.rule_id and _names_maker(line.asserts)
+    }
+    seen = [(o.field, o.port, o.value) for o in observations]
+    seen += [(line.field, line.port, line.observed) for line in lines]
+    found: dict[tuple[str, str, str], LookAlike] = {}
+    for field_name, port, value in seen:
+        shown = value.strip()
+        if not shown or (field_name, shown) in maker_evidence:
+            continue
+        for rule in naming.get(field_name, ()):
+            if not any(str(negative).strip() == shown for negative in rule.negatives):
+                continue
+            key = (field_name, shown, rule.id)
+            if key in found:
+                continue
+            other_id = explaining.get((field_name, shown))
+            other = rules.get(other_id) if other_id else None
+            found[key] = LookAlike(
+                field_name,
+                port,
+                shown,
+                rule.id,
+                rule.asserts.get("manufacturer") or rule.asserts.get("brand") or "",
+                other_id if other_id != rule.id else None,
+                other.description if other is not None and other.id != rule.id else "",
+                other.source if other is not None and other.id != rule.id else "",
+            )
+    return tuple(found.values())
+
+
+def next_steps(device: Device, unexplained: bool) -> tuple[str, ...]:
+    """What a person can do to identify a device that stayed unknown, in words: read its
+    label or web interface, find it by the switch's MAC table, scan it with credentials
+    where that can help (ONVIF on an HTTP port, for a device of no identified maker), look
+    up the model it shows, and report what no rule explains."""
+    from provscan.model import seen_only_through_a_router
+    from provscan.probes.credentialed import PLAIN_PORTS, TLS_PORTS
+
+    address = device.ip
+    ports = tuple(device.open_ports)
+    if seen_only_through_a_router(device):
+        # an address beyond a router (a capture's internet peer): no label to read here
+        return (
+            "it was seen only through a router's MAC, off the captured segment: a capture "
+            "on its own network, or a scan of it if it is yours, would show what it is",
+        )
+    web = [port for port in ports if port in (*PLAIN_PORTS, *TLS_PORTS)]
+    steps: list[str] = []
+    if web:
+        port = web[0]
+        scheme = "https" if port in TLS_PORTS else "http"
+        url = f"{scheme}://{address}" + ("" if port in (80, 443) else f":{port}") + "/"
+        steps.append(
+            f"check the device itself: the label on its case (maker, model, serial) or its "
+            f"web interface ({url}), which often names the maker on its login page or its "
+            "About page"
+        )
+    else:
+        steps.append(
+            "check the device itself: the label on its case (maker, model, serial); it has "
+            "no web port open"
+        )
+    mac = f" (its MAC {device.mac})" if device.mac else ""
+    steps.append(
+        f"find where it is plugged in{mac}: the switch's MAC address table (or the "
+        f"router's ARP table) for {address} gives the switch port, and the MAC's first half "
+        "its network card's maker"
+    )
+    if web:
+        listed = ", ".join(str(port) for port in web)
+        steps.append(
+            f"if you hold its credentials: provscan scan {address} --credentials FILE reads "
+            f"its model, serial and firmware over ONVIF (GetDeviceInformation) on port "
+            f"{listed} (read-only; the password is never stored)"
+        )
+    else:
+        open_ports = ", ".join(str(port) for port in ports) or "none"
+        steps.append(
+            "--credentials cannot help here: a device of no identified maker is asked only "
+            f"over ONVIF on an HTTP port, and it has none open (ports {open_ports})"
+        )
+    steps.append(
+        "once you read a model (or a brand and model) on its label or web page: provscan "
+        'lookup "BRAND MODEL" says who really makes it and which measures name it'
+    )
+    if unexplained:
+        steps.append(
+            "report what no rule explains (listed above) so that a rule can be written: "
+            f"{_report_how(address)}"
+        )
+    return tuple(steps)
+
+
+def _report_how(address: str) -> str:
+    """How to report a device no rule identifies: where, and what to attach."""
+    return (
+        f"open an issue at {ISSUES_URL} (CONTRIBUTING.md says what a new rule needs) and "
+        f"attach the output of provscan explain {address} -f json, with the maker and model "
+        "on its label if you can read them"
+    )
+
+
 # -- the human view -----------------------------------------------------------------------
 
 
@@ -1085,6 +1283,8 @@ def render(result: Explanation, width: int = WIDTH) -> list[str]:
         "ports " + ",".join(str(p) for p in result.open_ports) if result.open_ports else "",
     ]
     out += wrap(" · ".join(d for d in details if d))
+    if result.origin is not None and result.origin.absence is not None:
+        out += wrap(_absence_words(result.origin.absence))
     if result.origin is not None and result.origin.said:
         out.append("")
         out.append("Where this came from")
@@ -1104,9 +1304,16 @@ def render(result: Explanation, width: int = WIDTH) -> list[str]:
             kind = line.specificity
             if line.shared_with:
                 kind += " with " + ", ".join(line.shared_with)
+            elif kind == "shared" and not _names_maker(line.asserts):
+                kind = "names no maker"
             out += wrap(f"rule {line.rule_id} -> {claims} ({kind}, {line.certainty:.2f})")
         else:
             out += wrap("no rule: kept as context")
+    if result.lookalikes:
+        out.append("")
+        out.append("Known look-alikes")
+        for alike in result.lookalikes:
+            out += _lookalike_lines(alike, wrap)
     out.append("")
     out.append("How the verdict was reached")
     if not result.makers:
@@ -1142,6 +1349,15 @@ def render(result: Explanation, width: int = WIDTH) -> list[str]:
             out += wrap(f"{item['field']}{port} = {_clip(item['value'])!r}", "  ", "- ")
         if len(result.unexplained) > MAX_LISTED:
             out.append(f"  … {len(result.unexplained) - MAX_LISTED} more (--format json)")
+        if result.next_steps:
+            out += wrap("how to report them: under What to do next, below")
+        else:
+            out += wrap(f"to report them: {_report_how(result.address)}")
+    if result.next_steps:
+        out.append("")
+        out.append("What to do next")
+        for step in result.next_steps:
+            out += wrap(step, "  ", "- ")
     # the review notes are shown with how the verdict was reached, the origin's above
     shown = {*_review_notes(result), *(result.origin.inputs if result.origin else ())}
     notes = [note for note in result.notes if note not in shown]
@@ -1150,6 +1366,45 @@ def render(result: Explanation, width: int = WIDTH) -> list[str]:
         out.append("Notes")
         for note in notes:
             out += wrap(note, "  ", "- ")
+    return out
+
+
+def _names_maker(asserts: dict[str, str]) -> bool:
+    return bool(asserts.get("manufacturer") or asserts.get("brand"))
+
+
+def _absence_words(absence: dict[str, Any]) -> str:
+    """The inventory's status of a device it marks missing or gone, in words."""
+    from datetime import UTC, datetime
+
+    count = int(absence.get("not_seen_by") or 0)
+    since = datetime.fromisoformat(str(absence["last_seen"])).astimezone(UTC)
+    said = f"the inventory marks it {absence['status']}"
+    if count:
+        scans = "scan" if count == 1 else f"{count} scans"
+        said += (
+            f": not seen by the last {scans} covering it since {since:%Y-%m-%d %H:%M} UTC, "
+            "when it was last seen"
+        )
+    else:
+        said += f", last seen {since:%Y-%m-%d %H:%M} UTC"
+    return said + "; what follows is that last sighting"
+
+
+def _lookalike_lines(alike: LookAlike, wrap: Callable[..., list[str]]) -> list[str]:
+    """A known look-alike in words: what was seen, whose rule lists it, what it is instead."""
+    where = alike.field + (f":{alike.port}" if alike.port is not None else "")
+    out = wrap(
+        f"{where} = {_clip(alike.observed)!r} looks like {alike.maker} but is a known "
+        f"look-alike: rule {alike.rule_id} lists it among the values it must not match, so "
+        f"it is no sign of {alike.maker}",
+        "  ",
+        "- ",
+    )
+    if alike.explained_by:
+        what = f": {alike.explanation.rstrip('.')}" if alike.explanation else ""
+        source = f" (source: {alike.source})" if alike.source else ""
+        out += wrap(f"rule {alike.explained_by}{what}{source}")
     return out
 
 
@@ -1235,7 +1490,7 @@ def _why_unknown(
     counts: dict[str, int] = {}
     for probe in probes:
         counts[probe.outcome] = counts.get(probe.outcome, 0) + 1
-    answered = counts.get("matched", 0) + counts.get("no match", 0)
+    answered = counts.get("matched", 0) + counts.get("no maker", 0) + counts.get("no match", 0)
     failed = len(probes) - answered
     if not answered:
         summary = f"no probe got a usable answer ({len(probes)} tried)"

@@ -65,7 +65,11 @@ ShortFormatOption = Annotated[
 _STORE_EXIT_CODES: list[ExitCode] = [
     (0, "done"),
     (1, "the database cannot be read or written (message on stderr)"),
-    (2, "bad argument (an unknown scan, case, status or site; an --output naming the database)"),
+    (
+        2,
+        "bad argument (an unknown scan, case, status or site; an --output naming the "
+        "database; a --db that is no provscan database)",
+    ),
     (130, "interrupted"),
 ]
 
@@ -326,7 +330,8 @@ def cases_list(
             document = {"cases": [render.case_json(case) for case in found]}
             render.deliver(render.json_text(document), None, console)
         else:
-            render.cases_table(found, console, devices)
+            empty = render.no_cases(status.value if status else None, device, overdue)
+            render.cases_table(found, console, devices, empty=empty)
     except ProvscanError as exc:
         raise fail_for(exc) from None
 

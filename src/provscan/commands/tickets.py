@@ -120,8 +120,12 @@ def export(
                 empty = _nothing_to_export(overdue, stored, len(store.cases(status="active")))
             sources = []
             for case in cases:
-                device, document, _ = store.device(case.device_id)
-                sources.append(TicketSource(case, device, document))
+                # the evidence the verdict was made of, not a newer sighting that
+                # identified nothing (as the console's device page and the API)
+                device, evidence, _ = store.device_evidence(case.device_id)
+                sources.append(
+                    TicketSource(case, device, evidence.document, evidence.source, evidence.newer)
+                )
         if fmt is TicketFormat.csv:
             text = tickets_csv(sources)
         else:

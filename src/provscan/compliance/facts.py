@@ -54,9 +54,16 @@ from provscan.report.contract import ScanSection, advice_condition
 from provscan.store.cases import RESTRICTED, SCAN_ACTOR, Case, CaseEvent
 from provscan.store.db import Store
 from provscan.store.history import History, Seen, now_point_at
-from provscan.store.inventory import DEFAULT_GONE_AFTER, document_verdict
+from provscan.store.inventory import (
+    DEFAULT_GONE_AFTER,
+    Candidate,
+    Identity,
+    document_verdict,
+    moved_to,
+    unprobed,
+)
 from provscan.store.remaining import GONE, VERIFIED, remains
-from provscan.store.views import InventoryDevice, ScanSummary
+from provscan.store.views import InventoryDevice, ScanSummary, SightingSource
 
 #: Per-device pages in the HTML and PDF (the rest are counted and listed in the XLSX).
 DEFAULT_DEVICE_PAGES = 100
@@ -122,10 +129,19 @@ class PriorityRow:
 @dataclass(frozen=True)
 class DevicePage:
     device: InventoryDevice
-    #: The contract document of the device (newest sighting, or the reported scan's).
+    #: The contract document of the device: the reported scan's, else the sighting its
+    #: verdict comes from (:func:`provscan.store.views.verdict_sighting`: the newest that
+    #: identified it), as the console's device page and ``GET /api/v1/devices/ID`` show it.
     document: dict[str, Any]
     cases: tuple[Case, ...]
     why: str
+    #: The sighting ``document`` is of (None: the reported scan's).
+    sighting: SightingSource | None = None
+    #: The device's newest sighting when it identified nothing and ``document`` is an older
+    #: one's (a capture of its resets); None otherwise.
+    newer: SightingSource | None = None
+    #: How many sightings newer than ``sighting`` identified nothing (0 without ``newer``).
+    unidentified: int = 0
 
 
 @dataclass(frozen=True)
@@ -401,9 +417,27 @@ class _Known:
     ip_key: str
     last_seen: datetime
     restricted: bool
+    first_seen: datetime
     missed: int = 0
     gone: bool = False
     verified: bool = False
+    #: The ports its newest sighting saw open (None: not read: it was not restricted).
+    ports: tuple[int, ...] | None = None
+    #: Maker, brand, model, MAC and serial as the inventory keeps them: a sighting that did
+    #: not read one keeps the value read before (store/inventory.py ``_copy_values``).
+    identity: Identity = (None, None, None, None, None)
+
+    def seen(self, seen: Seen) -> None:
+        """What a newer sighting changes of its ports and identity."""
+        self.ports = seen.ports
+        old, new = self.identity, seen.identity
+        self.identity = (
+            new[0] if new[0] is not None else old[0],
+            new[1] if new[1] is not None else old[1],
+            new[2] if new[2] is not None else old[2],
+            new[3] or old[3],
+            new[4] or old[4],
+        )
 
     @property
     def remaining(self) -> bool:
@@ -426,7 +460,8 @@ def trend(
     """The restricted devices remaining in the inventory after each scan in ``shown``, oldest
     first: every stored scan replayed in the order it ran, as the store's ingest applied it
     (store/inventory.py: the newest sighting sets a device's verdict, site and address; a
-    complete scan covering its address that misses it counts towards ``gone``), with the
+    complete scan covering its address and the ports it was last seen on that misses it, and
+    sees no device it may have moved to, counts towards ``gone``), with the
     restricted-maker cases' status changes up to the time each scan was stored. A device
     counts once, at its site (only ``site`` unless ``every_site``), when it is restricted
     (under ``policies``), not gone and its case not verified: the headline's definition.
@@ -498,8 +533,9 @@ def trend(
             restricted = _restricted_seen(seen, policies)
             if device is None:
                 device = known[seen.device_id] = _Known(
-                    scan.site, seen.ip_key, scan.started_at, restricted
+                    scan.site, seen.ip_key, scan.started_at, restricted, first_seen=scan.started_at
                 )
+                device.seen(seen)
                 count += counted(device)
             else:
                 count -= counted(device)
@@ -507,16 +543,28 @@ def trend(
                 device.site, device.ip_key = scan.site, seen.ip_key
                 device.last_seen, device.restricted = scan.started_at, restricted
                 device.missed, device.gone = 0, False
+                device.seen(seen)
                 count += counted(device)
             place(seen.device_id, device, add=True)
         if scan.covering:
             keys = addresses.get(scan.site, [])
+            probed = history.probed.get(scan.id, frozenset())
+            candidates: list[Candidate] | None = None
             for low, high in scan.coverage:
                 for key in keys[bisect_left(keys, low) : bisect_right(keys, high)]:
                     for device_id in list(at_address.get((scan.site, key), ())):
                         device = known[device_id]
                         if device_id in seen_now or device.last_seen >= scan.started_at:
                             continue
+                        if unprobed(device.ports, probed):
+                            continue  # the scan did not look where the device was
+                        if candidates is None:
+                            candidates = [
+                                (s.device_id, s.ip_key, known[s.device_id].first_seen, s.identity)
+                                for s in history.seen.get(scan.id, ())
+                            ]
+                        if moved_to(device.identity, device.ip_key, device.last_seen, candidates):
+                            continue  # it may have moved to a device the scan saw
                         device.missed += 1
                         if device.missed >= gone_after:
                             count -= counted(device)
@@ -802,8 +850,9 @@ def gather(
     flagged.sort(key=lambda item: order.get(item[0], len(order)))
     pages = []
     for device_id, reasons in flagged[:max_device_pages]:
-        known, newest, device_cases = store.device(device_id)
-        document = documents.get(device_id, newest)
+        # the evidence the verdict was made of, not a newer sighting that identified nothing
+        known, evidence, device_cases = store.device_evidence(device_id)
+        document = documents.get(device_id, evidence.document)
         if device_id in documents:  # a scan report shows the device as that scan saw it
             known = dataclasses.replace(
                 known,
@@ -820,7 +869,19 @@ def gather(
                 restricted=bool(document.get("restricted")),
                 findings=tuple(document.get("findings", [])),
             )
-        pages.append(DevicePage(known, document, tuple(device_cases), reasons))
+            pages.append(DevicePage(known, document, tuple(device_cases), reasons))
+        else:
+            pages.append(
+                DevicePage(
+                    known,
+                    document,
+                    tuple(device_cases),
+                    reasons,
+                    evidence.source,
+                    evidence.newer,
+                    evidence.unidentified,
+                )
+            )
     active = [case for case in cases if case.status != "verified"]
     policy_ids = tuple(policies) if policies else ()
     scan_lines = _scan_lines(store, scope_scans)
@@ -1069,8 +1130,8 @@ def _review_rows(
             )
             continue
         document = documents.get(device["device_id"])
-        if document is None:
-            document = store.device(device["device_id"])[1]
+        if document is None:  # the review notes of the sighting the verdict comes from
+            document = store.device_evidence(device["device_id"])[1].document
         notes = [
             without_cli_advice(note)
             for note in document.get("notes") or ()

@@ -626,13 +626,27 @@ def _short(value: object) -> str:
 _CASE_COLUMNS = ("Case", "Status", "Device", "IP", "Site", "Maker", "Subject", "Owner", "Due")
 
 
+def no_cases(status: str | None = None, device_id: str | None = None, overdue: bool = False) -> str:
+    """What ``cases list`` says when no case matches its filters, naming them: ``no overdue
+    cases``, ``no verified cases of device dev-1``, ``no active overdue cases``."""
+    kinds = [word for word in (status, "overdue" if overdue else None) if word]
+    said = " ".join(["no", *kinds, "cases"])
+    return said + (f" of device {device_id}" if device_id else "")
+
+
 def cases_table(
-    cases: Sequence[Case], console: Console, devices: Mapping[str, CaseDevice] | None = None
+    cases: Sequence[Case],
+    console: Console,
+    devices: Mapping[str, CaseDevice] | None = None,
+    *,
+    empty: str = "no cases",
 ) -> None:
     """The cases, fitted to the console; ``devices`` gives each case's device: its address,
-    site, maker and brand. The number, status and address are never cut or left out."""
+    site, maker and brand. The number, status and address are never cut or left out. A
+    verified case shows no due date (it is closed: nothing is due). ``empty``: what to say
+    when there is no case (:func:`no_cases` names the filters)."""
     if not cases:
-        console.print("no cases")
+        console.print(empty, highlight=False)
         return
     devices = devices or {}
     active = [c for c in cases if c.status != "verified"]
@@ -660,7 +674,11 @@ def cases_table(
                 "Maker": Text(maker_label(device.manufacturer, device.brand) if device else "-"),
                 "Subject": Text(case.subject),
                 "Owner": Text(case.owner or "-"),
-                "Due": Text(case.due or "-", style="bold red" if case.overdue else ""),
+                # a closed case is due nothing
+                "Due": Text(
+                    (case.due if case.status != "verified" else None) or "-",
+                    style="bold red" if case.overdue else "",
+                ),
             }
         )
     # The number, status and address stay whole: first the device ids (and a site said
@@ -764,7 +782,13 @@ def case_detail(case: Case, device: InventoryDevice | None, console: Console) ->
         ("device", f"{case.device_id} {where}".strip()),
         ("reason", case.reason),
         ("owner", case.owner or "-"),
-        ("due", (case.due or "-") + (" (overdue)" if case.overdue else "")),
+        (
+            "due",
+            # a closed case is due nothing (the date it had is in its history)
+            "- (closed)"
+            if case.status == "verified"
+            else (case.due or "-") + (" (overdue)" if case.overdue else ""),
+        ),
         ("opened", _when(case.opened_at)),
     ):
         _hanging(console, f"  {label:<7} ", Text(value))

@@ -135,6 +135,81 @@ def _unbroken(value: object) -> Markup:
     )
 
 
+def _words(value: object) -> Markup:
+    """A name (a site, an owner) that may break between its words and after its hyphens
+    (``townhall-`` ``all-`` ``departments``), never inside a part: in a narrow column a
+    site must not read ``townh`` / ``all``. Its column is sized to hold the longest part
+    (:func:`priority_columns`); a part longer than :data:`UNBROKEN_CHARS` may still break."""
+    from markupsafe import Markup, escape
+
+    def part(text: str) -> Markup:
+        if len(text) > UNBROKEN_CHARS:
+            return Markup(escape(text))
+        return Markup('<span class="nobr">{}</span>').format(text)
+
+    return Markup(" ").join(
+        Markup(_WBR).join(part(piece) for piece in _pieces(word)) for word in str(value).split(" ")
+    )
+
+
+def _pieces(word: str) -> list[str]:
+    """``word`` cut after each hyphen: ``["townhall-", "all-", "departments"]``."""
+    pieces = word.split("-")
+    return [piece + "-" for piece in pieces[:-1]] + [pieces[-1]]
+
+
+#: The priority list's columns, in per cent of its width (P, Address, Site, Device, Why,
+#: Case, Owner, Due), before the site and owner columns are widened to hold their names.
+PRIORITY_COLUMNS = {
+    "P": 3.0,
+    "Address": 14.0,
+    "Site": 7.0,
+    "Device": 25.0,
+    "Why": 21.0,
+    "Case": 10.0,
+    "Owner": 8.0,
+    "Due": 12.0,
+}
+#: The share of the list's width one character of its 7.5 pt text takes (about 4.4 pt of
+#: 476 pt, the A4 page's text width), and a cell's padding.
+_CHAR_PERCENT = 0.93
+_PAD_PERCENT = 1.6
+#: The widest the site and owner columns grow; the narrowest the device and reason ones get.
+_WIDEST_NAME = 17.0
+_NARROWEST = {"Device": 17.0, "Why": 15.0}
+
+
+def priority_columns(rows: Sequence[Any]) -> list[float]:
+    """The widths of the priority list's columns (:data:`PRIORITY_COLUMNS` order), the site
+    and owner columns wide enough for the longest part of the names shown (up to
+    :data:`_WIDEST_NAME`), taken from the device and reason columns, which wrap between
+    words."""
+    widths = dict(PRIORITY_COLUMNS)
+    for name, values in (
+        ("Site", [row.site for row in rows]),
+        ("Owner", [row.owner for row in rows]),
+    ):
+        longest = max(
+            (
+                len(piece)
+                for value in values
+                if value
+                for word in str(value).split(" ")
+                for piece in _pieces(word)
+                if len(piece) <= UNBROKEN_CHARS
+            ),
+            default=0,
+        )
+        wanted = min(longest * _CHAR_PERCENT + _PAD_PERCENT, _WIDEST_NAME)
+        for giver in ("Why", "Device"):
+            if wanted <= widths[name]:
+                break
+            given = min(wanted - widths[name], widths[giver] - _NARROWEST[giver])
+            widths[giver] -= given
+            widths[name] += given
+    return [round(width, 1) for width in widths.values()]
+
+
 def _nobr(value: object) -> Markup:
     """``value`` kept on one line (a date, a port): its column is sized to hold it."""
     from markupsafe import Markup
@@ -410,6 +485,7 @@ def _environment(markdown: bool = False) -> Environment:
         scan_ref=_scan_ref,
         unbroken=_unbroken,
         breakable=_breakable,
+        words=_words,
         nobr=_nobr,
         stamp=_stamp,
     )
@@ -427,6 +503,7 @@ def _context(facts: ReportFacts) -> dict[str, Any]:
         "measure_ref": lambda finding: numbers.get(_measure_key(finding), 0),
         "grouped_findings": lambda document: grouped_findings(document, numbers),
         "shown_evidence": shown_evidence,
+        "priority_columns": priority_columns(facts.priority[:DEFAULT_PRIORITY_ROWS]),
         "scope_text": scope_text(facts),
         "chart": trend_chart(facts.trend),
         "breakdowns": (

@@ -2,8 +2,10 @@
 CSV for the bulk import most service desks offer (every cell guarded against formulas).
 
 A ticket carries the case, the device, a summary of the evidence, the measure that binds
-(with its citation) and the remediation steps, read from the device's newest full document
-(``Store.device``). Pure: values in, text out.
+(with its citation) and the remediation steps, read from the full document of the sighting
+the device's verdict comes from (``Store.device_evidence``: the newest that identified it,
+as the console's device page and ``GET /api/v1/devices/ID`` show it), and says which one
+that is. Pure: values in, text out.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 import orjson
@@ -19,7 +22,7 @@ import orjson
 from provscan.model import finding_restricts
 from provscan.report.files import guard_formula
 from provscan.store.cases import Case
-from provscan.store.views import InventoryDevice
+from provscan.store.views import InventoryDevice, SightingSource
 
 TICKETS_SCHEMA_VERSION = "1.0"
 #: Evidence lines kept per ticket (the strongest first); the scan document has all of them.
@@ -62,7 +65,13 @@ class TicketSource:
 
     case: Case
     device: InventoryDevice
+    #: The full document of the sighting the device's verdict comes from.
     document: dict[str, Any]
+    #: That sighting (None: not said).
+    sighting: SightingSource | None = None
+    #: The device's newest sighting when it identified nothing and ``document`` is an older
+    #: one's (a capture of its resets, an asset register's record); None otherwise.
+    newer: SightingSource | None = None
 
 
 def _restricting(finding: dict[str, Any]) -> bool:
@@ -144,6 +153,8 @@ def ticket(source: TicketSource) -> dict[str, Any]:
             f"({measure.get('citation')})."
         )
     description.extend(f"{s.get('action')}: {s.get('detail') or s.get('reason')}" for s in steps)
+    if source.sighting is not None and source.newer is not None:
+        description.append(_evidence_from(source.sighting, source.newer))
     return {
         "ticket_id": f"provscan-case-{case.id}",
         "title": _title(case, device),
@@ -180,11 +191,26 @@ def ticket(source: TicketSource) -> dict[str, Any]:
             "notes": list(document.get("notes", [])),
         },
         "evidence": evidence,
+        # the sighting the evidence, measures and remediation are read from, and the newer
+        # one that identified nothing when there is one
+        "evidence_from": source.sighting.to_json() if source.sighting is not None else None,
+        "newer_sighting": source.newer.to_json() if source.newer is not None else None,
         "binding_measure": measure,
         "measures": [f for f in document.get("findings", []) if _restricting(f)],
         **{k: v for k, v in items.items() if k != "remediation"},
         "remediation": steps,
     }
+
+
+def _evidence_from(sighting: SightingSource, newer: SightingSource) -> str:
+    """Which sighting a ticket's evidence is from, when a newer one identified nothing."""
+    first, then = sighting.started_at.astimezone(UTC), newer.started_at.astimezone(UTC)
+    return (
+        f"Evidence from scan {sighting.scan_id} of {first:%Y-%m-%d %H:%M} UTC "
+        f"({sighting.source}), the newest sighting that identified the device; a newer "
+        f"sighting identified nothing ({newer.source}, scan {newer.scan_id} of "
+        f"{then:%Y-%m-%d %H:%M} UTC): not hearing the maker proves nothing."
+    )
 
 
 def tickets_json(sources: Sequence[TicketSource], generated_at: str) -> str:

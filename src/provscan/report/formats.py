@@ -824,19 +824,29 @@ def _pointer(name: str, members: Sequence[Device], group: str) -> Text:
         f.policy for f in findings if not f.restricts and f.policy not in restricting
     )
     line = Text.assemble((f"{name} family", "bold"), f" ({len(members)}): ")
-    if group == "restricted":
-        line.append("restricted by", style="red")
-    else:
-        line.append("would be restricted by" if restricting else "named by", style="yellow")
-    line.append(f" {printable(', '.join(restricting) or 'no selected policy')}")
     # A policy that binds the user only on a condition the evidence cannot settle (the UK
     # statement's sensitive site) is named as such, not as context.
     conditional = dict.fromkeys(
         f.policy for f in findings if f.condition and f.restricts_if_so and f.policy in context
     )
     context = {policy: None for policy in context if policy not in conditional}
+    said = "binds you only on a condition"
+    if group == "restricted":
+        line.append("restricted by", style="red")
+        line.append(f" {printable(', '.join(restricting) or 'no selected policy')}")
+    elif restricting:
+        line.append("would be restricted by", style="yellow")
+        line.append(f" {printable(', '.join(restricting))}")
+    elif conditional:
+        # nothing restricts it outright: the condition is the whole story, said first
+        line.append(said, style="yellow")
+        line.append(f": {printable(', '.join(conditional))}")
+        conditional = {}
+    else:
+        line.append("named by", style="yellow")
+        line.append(" no selected policy")
     if conditional:
-        line.append(f"; only on a condition: {printable(', '.join(conditional))}")
+        line.append(f"; {said}: {printable(', '.join(conditional))}")
     if context:
         others = [f for f in findings if not f.restricts and f.policy in context]
         unbound = any(f.binding is False for f in others)

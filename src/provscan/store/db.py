@@ -95,10 +95,12 @@ from provscan.store.screenings import Screenings
 from provscan.store.sensors import Fleet
 from provscan.store.users import Accounts, audit_entry
 from provscan.store.views import (
+    Absence,
     InventoryDevice,
     ScanDiff,
     ScanSummary,
     VerdictSighting,
+    absence,
     cases_by_device,
     device_view,
     diff,
@@ -923,6 +925,13 @@ class Store:
             row = self._inventory_row(session, device_id)
             evidence = verdict_sighting(session, row)
             return self._device_view(session, row), evidence, self._cases_of(session, row)
+
+    def absence(self, device_id: str) -> Absence:
+        """How inventory device ``device_id`` has gone unseen: the stored scans that covered
+        it since its last sighting and did not see it (:func:`provscan.store.views.absence`;
+        they go on after it is gone, when ``missed`` stops counting)."""
+        with self._reading(f"device {device_id}") as session:
+            return absence(session, self._inventory_row(session, device_id))
 
     def _inventory_row(self, session: Session, device_id: str) -> InventoryRow:
         row = session.get(InventoryRow, device_id)

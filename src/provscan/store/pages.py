@@ -64,6 +64,9 @@ class PageFilters:
     sort: str = "site"
     #: The newest sighting's verdict: restricted, review, unknown or clear.
     verdict: str | None = None
+    #: Only the restricted devices that remain (:func:`remaining_clause`: not gone, their
+    #: restricted-maker case not verified): the ones the dashboard's headline counts.
+    remaining: bool = False
 
 
 def encode_cursor(site: str | None, ip_key: str, device_id: str) -> str:
@@ -225,6 +228,8 @@ def _filtered(query: Select[Any], filters: PageFilters) -> Select[Any]:
         query = query.where(table.c.status == filters.status)
     if filters.verdict is not None:
         query = query.where(table.c.verdict == filters.verdict)
+    if filters.remaining:
+        query = query.where(remaining_clause(table))
     for name, wanted in (
         ("manufacturer", filters.manufacturer),
         ("brand", filters.brand),
@@ -348,14 +353,21 @@ def _by_count(pair: Any) -> tuple[int, str]:
 # --- the dashboard's jurisdictions and trend ---------------------------------------------
 
 
+#: A row of :func:`restricted_by_jurisdiction`: jurisdiction, policy, binding, condition.
+_MeasureKey = tuple[str, str, bool | None, str | None]
+
+
 def restricted_by_jurisdiction(session: Session) -> list[dict[str, Any]]:
     """The restricted devices remaining in the inventory (:func:`remaining_clause`, as the
     compliance report counts them) by the jurisdiction and policy of each restricting
-    finding, and whether that finding binds the party the scan was judged for (``binding``:
-    True, False, or None when every measure counted). A device restricted by several
-    measures counts once in each row that names it; ``devices`` of a jurisdiction counts
-    each device once, by its binding findings only. Jurisdictions with the most devices
-    first.
+    finding, whether that finding binds the party the scan was judged for (``binding``:
+    True, False, or None when every measure counted) and, for one that binds them, the
+    ``condition`` it restricts only on (the UK statement's sensitive site; None: none). A
+    device restricted by several measures counts once in each row that names it;
+    ``devices`` of a jurisdiction counts each device once, by the findings that restrict it
+    (:func:`~provscan.model.finding_restricts`, the one predicate: binding, on no condition),
+    so a row restricts (its binding is not False and it has no condition) exactly when the
+    devices it lists count there. Jurisdictions with the most devices first.
 
     Counted by groups of devices with the same findings (the database groups them; most
     restricted devices share a handful of finding lists), so the work here is per group."""
@@ -364,20 +376,24 @@ def restricted_by_jurisdiction(session: Session) -> list[dict[str, Any]]:
     groups = session.execute(
         select(as_text, func.count()).where(remaining_clause(table)).group_by(as_text)
     )
-    per_row: dict[tuple[str, str, bool | None], int] = {}
-    effects: dict[tuple[str, str, bool | None], set[str]] = {}
+    per_row: dict[_MeasureKey, int] = {}
+    effects: dict[_MeasureKey, set[str]] = {}
     per_jurisdiction: dict[str, int] = {}
     for text, count in groups:
-        keys: set[tuple[str, str, bool | None]] = set()
+        keys: set[_MeasureKey] = set()
         restricting: set[str] = set()
         for finding in orjson.loads(text or "[]") or ():
             effect = str(finding.get("effect") or "restricts")
             if effect not in RESTRICTING_FINDING_EFFECTS:
                 continue  # advice and context restrict nothing
+            binding = finding.get("binding")
+            # a measure that binds others restricts nothing here, whatever its condition
+            condition = finding.get("condition") if binding is not False else None
             key = (
                 str(finding.get("jurisdiction") or "(not recorded)"),
                 str(finding.get("policy") or "?"),
-                finding.get("binding"),
+                binding,
+                str(condition) if condition else None,
             )
             keys.add(key)
             effects.setdefault(key, set()).add(effect)
@@ -390,13 +406,14 @@ def restricted_by_jurisdiction(session: Session) -> list[dict[str, Any]]:
         for jurisdiction in restricting:
             per_jurisdiction[jurisdiction] = per_jurisdiction.get(jurisdiction, 0) + int(count)
     grouped: dict[str, list[dict[str, Any]]] = {}
-    for key in sorted(per_row, key=lambda k: (-per_row[k], k[1], str(k[2]))):
-        jurisdiction, policy, binding = key
+    for key in sorted(per_row, key=lambda k: (-per_row[k], k[1], str(k[2]), k[3] or "")):
+        jurisdiction, policy, binding, condition = key
         grouped.setdefault(jurisdiction, []).append(
             {
                 "policy": policy,
                 "effects": sorted(effects[key]),
                 "binding": binding,
+                "condition": condition,
                 "devices": per_row[key],
             }
         )
@@ -421,7 +438,9 @@ def current_by_jurisdiction(session: Session) -> list[dict[str, Any]]:
         .order_by(ScanTotalsRow.at.desc(), ScanTotalsRow.scan_id.desc())
         .limit(1)
     ).first()
-    if kept is not None and kept[0] is not None:
+    # totals kept before the rows said a measure's condition (a measure on a condition
+    # showed as binding) are counted afresh
+    if kept is not None and kept[0] is not None and _says_conditions(kept[0]):
         verified_since = session.scalar(
             select(func.count())
             .select_from(CaseEventRow)
@@ -430,6 +449,16 @@ def current_by_jurisdiction(session: Session) -> list[dict[str, Any]]:
         if not verified_since:
             return list(kept[0])
     return restricted_by_jurisdiction(session)
+
+
+def _says_conditions(rows: Any) -> bool:
+    """Whether kept jurisdiction rows say each measure's ``condition`` (kept since they do)."""
+    return isinstance(rows, list) and all(
+        isinstance(measure, dict) and "condition" in measure
+        for row in rows
+        if isinstance(row, dict)
+        for measure in row.get("measures") or ()
+    )
 
 
 def _acting_as_text(document: dict[str, Any]) -> str:

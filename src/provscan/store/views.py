@@ -21,12 +21,18 @@ from provscan.model import address_sort_key
 from provscan.report.contract import SCHEMA_VERSION, DeviceEntry, ScanSection, upgrade_document
 from provscan.store.cases import RESTRICTED
 from provscan.store.inventory import (
+    Candidate,
     _aware,
     address_key,
     compact_findings,
     covers,
     document_verdict,
     identified,
+    identity_of,
+    last_ports,
+    moved_to,
+    probed_ports,
+    unprobed,
 )
 from provscan.store.models import CaseRow, DeviceRow, InventoryRow, ScanRow, SightingRow
 
@@ -703,6 +709,95 @@ def verdict_sighting(session: Session, row: InventoryRow) -> VerdictSighting:
 
 
 @dataclass(frozen=True)
+class Absence:
+    """How an inventory device has gone unseen: the stored scans that covered it since it was
+    last seen and did not see it."""
+
+    #: Its inventory status: ``present``, ``missing`` or ``gone``.
+    status: str
+    last_seen: datetime
+    #: Those scans, oldest first, as (scan id, started at): complete scans of its site that
+    #: covered its address and probed the ports it was last seen on, and saw no device it
+    #: may have moved to (the inventory's own rule, store/inventory.py). They go on after it
+    #: is ``gone``, when the inventory stops counting them (``missed`` stays where it went).
+    scans: tuple[tuple[str, datetime], ...]
+    #: The inventory's own count (``missed``).
+    missed: int
+
+    @property
+    def count(self) -> int:
+        """How many covering scans did not see it: those still stored, or the inventory's
+        count when scans it counted were deleted since."""
+        return max(len(self.scans), self.missed)
+
+
+def absence(session: Session, row: InventoryRow) -> Absence:
+    """The :class:`Absence` of inventory device ``row`` (no scan for a device seen by the
+    newest scan that covered it). Reads the scans of its site since it was last seen (their
+    sections, not their devices) and, for a restricted device, those scans' devices of its
+    maker (whether it may have moved to one)."""
+    last_seen = _aware(row.last_seen)
+    if row.status == "present":
+        return Absence(row.status, last_seen, (), row.missed)
+    same_site = ScanRow.site.is_(None) if row.site is None else ScanRow.site == row.site
+    key = address_key(row.ip)
+    ports: tuple[int, ...] | None = None
+    missed: list[tuple[str, datetime]] = []
+    for scan in session.scalars(
+        select(ScanRow)
+        .where(same_site, ScanRow.complete.is_(True), ScanRow.started_at > row.last_seen)
+        .order_by(ScanRow.started_at, ScanRow.id)
+    ):
+        started = _aware(scan.started_at)
+        if started <= last_seen or not covers(scan.coverage or [], key):
+            continue
+        if ports is None:
+            ports = last_ports(session, [row]).get(row.device_id, ())
+        if unprobed(ports, probed_ports(scan.document)):
+            continue  # the scan did not look where the device was
+        if row.restricted and moved_to(
+            identity_of(row), key, row.last_seen, _candidates(session, scan.id, row.manufacturer)
+        ):
+            continue  # it may have moved to a device the scan saw
+        missed.append((scan.id, started))
+    return Absence(row.status, last_seen, tuple(missed), row.missed)
+
+
+def _candidates(session: Session, scan_id: str, maker: str | None) -> list[Candidate]:
+    """The devices scan ``scan_id`` saw of ``maker`` (the only ones a device of that maker
+    may have moved to), as :func:`~provscan.store.inventory.moved_to` reads them."""
+    if not maker or not maker.strip():
+        return []
+    query = (
+        select(
+            SightingRow.device_id,
+            DeviceRow.ip,
+            InventoryRow.first_seen,
+            DeviceRow.manufacturer,
+            DeviceRow.brand,
+            DeviceRow.model,
+            DeviceRow.mac,
+            DeviceRow.serial,
+        )
+        .join(
+            DeviceRow,
+            (DeviceRow.scan_id == SightingRow.scan_id)
+            & (DeviceRow.position == SightingRow.position),
+        )
+        .join(InventoryRow, InventoryRow.device_id == SightingRow.device_id)
+        .where(
+            SightingRow.scan_id == scan_id,
+            func.lower(func.trim(DeviceRow.manufacturer)) == maker.strip().lower(),
+        )
+        .order_by(SightingRow.position)
+    )
+    return [
+        (device_id, address_key(ip), first_seen, (maker_, brand, model, mac, serial))
+        for device_id, ip, first_seen, maker_, brand, model, mac, serial in session.execute(query)
+    ]
+
+
+@dataclass(frozen=True)
 class StoredSighting:
     """One device of a stored scan, read without the rest of the scan: its contract entry
     and its scan's section, as :meth:`~provscan.store.db.Store.load` would give them (a
@@ -725,6 +820,9 @@ class StoredSighting:
     newer: SightingSource | None = None
     #: How many sightings newer than ``device`` identified nothing (0 without ``newer``).
     unidentified: int = 0
+    #: How the inventory device of this sighting has gone unseen since (:func:`absence`),
+    #: when the inventory marks it missing or gone; None: present, or no inventory device.
+    absence: Absence | None = None
 
 
 def stored_sighting(
@@ -794,11 +892,33 @@ def stored_sighting(
         if document is not None
         else None
     )
+    unseen = _absence_of(session, scan_row.id, position) if position is not None else None
     if verdict is None or verdict.newer is None:
-        return StoredSighting(scan, device, position, scan_row.site, others)
+        return StoredSighting(scan, device, position, scan_row.site, others, absence=unseen)
     return StoredSighting(
-        scan, device, position, scan_row.site, others, verdict.newer, verdict.unidentified
+        scan,
+        device,
+        position,
+        scan_row.site,
+        others,
+        verdict.newer,
+        verdict.unidentified,
+        absence=unseen,
     )
+
+
+def _absence_of(session: Session, scan_id: str, position: int) -> Absence | None:
+    """The :class:`Absence` of the inventory device sighted at ``position`` of scan
+    ``scan_id``, when the inventory marks it missing or gone (None otherwise)."""
+    device_id = session.scalar(
+        select(SightingRow.device_id).where(
+            SightingRow.scan_id == scan_id, SightingRow.position == position
+        )
+    )
+    row = session.get(InventoryRow, device_id) if device_id is not None else None
+    if row is None or row.status == "present":
+        return None
+    return absence(session, row)
 
 
 def _device_at(

@@ -663,16 +663,25 @@ def export_devices(
 
 @route("GET", "/devices/{device_id}", "viewer", responses=ok(DeviceDetail))
 def get_device(request: Request, device_id: str) -> dict[str, Any]:
-    """One device: its inventory entry, the newest full document (evidence) and its cases."""
+    """One device: its inventory entry, the full document of the sighting its verdict comes
+    from (its evidence and findings: the newest that identified it), that sighting, the
+    newer one that identified nothing when there is one, and its cases."""
     from provscan.compliance.render import case_json
 
     try:
-        device, document, cases = store_of(request).device(device_id)
+        # as the console's device page: the evidence is what the verdict was made of, not a
+        # newer sighting that identified nothing (a capture of the device's resets)
+        device, evidence, cases = store_of(request).device_evidence(device_id)
     except StoreRequestError as exc:
         raise _not_found(exc, request) from None
+    newer = evidence.newer
     return {
         "device": device.to_json(),
-        "document": document,
+        "document": evidence.document,
+        "sighting": evidence.source.to_json(),
+        "newer_sighting": (
+            newer.to_json() | {"unidentified": evidence.unidentified} if newer else None
+        ),
         "cases": [case_json(case) for case in cases],
     }
 
@@ -903,17 +912,19 @@ def read_upload(data: bytes, sheet: str | None = None) -> InputTable:
 
 
 def _screen_bytes(data: bytes, sheet: str | None) -> tuple[list[dict[str, Any]], list[str]]:
-    from provscan.screening.columns import choose_columns
+    from provscan.screening.columns import choose_columns, unread_model_warning
     from provscan.screening.run import screen_table
 
     identifier, policies, org_types = _judging(None, None)
     try:
         table = read_upload(data, sheet)
-        columns = choose_columns(table.header)
+        columns = choose_columns(table.header, rows=table.rows)
     except ProvscanError as exc:
         raise HTTPException(400, str(exc)) from None
     rows = screen_table(table, columns, identifier, policies, acting_as=org_types)
-    return [row.model_dump(mode="json") for row in rows], [web_words(n) for n in table.notes]
+    unread = unread_model_warning(columns, table.header)
+    notes = [*table.notes, *([unread] if unread else [])]
+    return [row.model_dump(mode="json") for row in rows], [web_words(n) for n in notes]
 
 
 # --- reports, policies, knowledge --------------------------------------------------------

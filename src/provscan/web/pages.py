@@ -408,7 +408,11 @@ def dashboard(request: Request) -> Response:
     if isinstance(visitor, Response):
         return visitor
     store = store_of(request)
-    devices, _ = store.inventory_page(None, DASHBOARD_DEVICES, PageFilters(restricted=True))
+    # the restricted devices the headline counts (remaining: not gone, their case not
+    # verified), by the one rule the compliance report's "now" point counts with
+    devices, _ = store.inventory_page(
+        None, DASHBOARD_DEVICES, PageFilters(restricted=True, remaining=True)
+    )
     pack = active_pack()
     # ending on the headline's numbers (a now point when changes since the newest scan moved
     # them), as the compliance report's trend does
@@ -676,6 +680,8 @@ def _device_answer(
         # the sighting the verdict comes from, so that the evidence shown is what the verdict
         # was made of (not a newer sighting that identified nothing: a capture of resets)
         device, evidence, cases = store_of(request).device_evidence(device_id)
+        # the covering scans that did not see it since, counted on after it is gone
+        absence = store_of(request).absence(device_id) if device.status != "present" else None
     except StoreRequestError:
         return _refused(request, visitor, 404, "There is no such device.")
     document = evidence.document
@@ -697,6 +703,7 @@ def _device_answer(
         device=device,
         document=document,
         evidence=evidence,
+        absence=absence,
         cases=cases,
         binding=binding,
         others=len(findings) - len(binding),
@@ -1308,12 +1315,30 @@ async def remove_schedule(request: Request, schedule_id: str) -> Response:
 # --- screening ---------------------------------------------------------------------------
 
 
-@page("GET", "/screen", "analyst")
-def screen_form(request: Request) -> Response:
-    """Upload a procurement list (CSV or XLSX) to screen."""
+def _screen_choices(acting_as: str = "") -> dict[str, Any]:
+    """The upload form's values: its limits, and whom the verdicts may be judged for (the
+    console's own setting, anyone, or one org type of the bundled policies: ``--as``)."""
+    from provscan.knowledge.policies import org_type_vocabulary
+    from provscan.policy.evaluate import ACT_AS_ANYONE
+    from provscan.screening.run import default_knowledge
     from provscan.web.api import MAX_SCREEN_ROWS
     from provscan.web.security import MAX_BODY_BYTES
 
+    vocabulary = org_type_vocabulary(default_knowledge().policies.values())
+    return {
+        "max_mib": MAX_BODY_BYTES // 1_048_576,
+        "max_rows": MAX_SCREEN_ROWS,
+        "keep_days": KEEP_FOR.days,
+        "acting_as": acting_as,
+        "anyone": ACT_AS_ANYONE,
+        "console_party": _console_party(),
+        "org_types": [(key, kind.description) for key, kind in vocabulary.items()],
+    }
+
+
+@page("GET", "/screen", "analyst")
+def screen_form(request: Request) -> Response:
+    """Upload a procurement list (CSV or XLSX) to screen."""
     visitor = _visitor(request, "analyst")
     if isinstance(visitor, Response):
         return visitor
@@ -1322,37 +1347,67 @@ def screen_form(request: Request) -> Response:
         "screen.html.j2",
         visitor,
         title="Screen a list",
-        max_mib=MAX_BODY_BYTES // 1_048_576,
-        max_rows=MAX_SCREEN_ROWS,
         kept=store_of(request).screenings().mine(visitor.user.name),
-        keep_days=KEEP_FOR.days,
+        **_screen_choices(),
     )
 
 
-def _screen_upload(data: bytes, sheet: str | None) -> tuple[list[Any], dict[str, bytes], list[str]]:
-    """The screened rows of an uploaded list and its annotated copies (CSV, XLSX), read
-    as the API reads one (:func:`provscan.web.api.read_upload`: by content, with its
-    limits); the client's file name is never used."""
-    from provscan.screening.columns import choose_columns
+def _screen_upload(
+    data: bytes, sheet: str | None, acting_as: str = ""
+) -> tuple[list[dict[str, Any]], dict[str, int], dict[str, bytes], list[str]]:
+    """The screened rows of an uploaded list as the page keeps them, their counts, and its
+    annotated copies (CSV, XLSX: with the measures' citations and, in the XLSX, the audit
+    context), read as the API reads one (:func:`provscan.web.api.read_upload`: by content,
+    with its limits) and judged for ``acting_as`` (an org type, "all", or "": the console's
+    setting); the client's file name is never used."""
+    from provscan.knowledge.packs import active_pack
+    from provscan.screening.audit import cited_measures, with_audit
+    from provscan.screening.columns import choose_columns, unread_model_warning
     from provscan.screening.run import screen_table
-    from provscan.screening.tables import render_csv, render_xlsx
+    from provscan.screening.tables import AuditSheets, render_csv, render_xlsx
+    from provscan.screening.verdict import summarise
     from provscan.web.api import _judging, read_upload, web_words
 
-    identifier, policies, org_types = _judging(None, None)
+    try:
+        identifier, policies, org_types = _judging(None, [acting_as] if acting_as else None)
+    except HTTPException as exc:  # an org type the policies do not declare
+        raise StoreRequestError(str(exc.detail)) from None
     try:
         table = read_upload(data, sheet)
-        columns = choose_columns(table.header)
+        columns = choose_columns(table.header, rows=table.rows)
         rows = screen_table(table, columns, identifier, policies, acting_as=org_types)
-        files = {"csv": render_csv(table, rows), "xlsx": render_xlsx(table, rows, columns)[0]}
+        pack = active_pack()
+        knowledge = {"version": pack.version, "as_of": pack.as_of}
+        summary = with_audit(
+            summarise(
+                rows,
+                policies,
+                columns.names(table.header),
+                source="the upload",  # the client's file name is never kept
+                acting_as=org_types,
+                skipped=[number for number, _ in table.skipped],
+            ),
+            source=data,
+            knowledge=knowledge,
+        )
+        measures = cited_measures(rows, policies)
+        files = {
+            "csv": render_csv(table, rows),
+            "xlsx": render_xlsx(table, rows, columns, AuditSheets(summary, measures))[0],
+        }
     except ProvscanError as exc:
         raise StoreRequestError(str(exc)) from None
-    return rows, files, [web_words(note) for note in table.notes]
+    links = {(measure.policy, measure.title): measure.link for measure in measures}
+    shown = [_shown_row(row, knowledge, links) for row in rows[:SHOWN_SCREEN_ROWS]]
+    counts = {status: sum(row.status == status for row in rows) for status in _SCREEN_STATUSES}
+    unread = unread_model_warning(columns, table.header)
+    notes = [*table.notes, *([unread] if unread else [])]
+    return shown, counts, files, [web_words(note) for note in notes]
 
 
 @page("POST", "/screen", "analyst")
 async def screen(request: Request) -> Response:
     """Screen the uploaded list: the rows on the page, the annotated list as a download."""
-    from provscan.web.api import MAX_SCREEN_ROWS
     from provscan.web.security import MAX_BODY_BYTES
 
     posted = await _posted(request, "analyst")
@@ -1361,12 +1416,8 @@ async def screen(request: Request) -> Response:
     visitor, form = posted
     upload = form.get("file")
     sheet = _text(form, "sheet", 100) or None
-    limits: dict[str, Any] = {
-        "max_mib": MAX_BODY_BYTES // 1_048_576,
-        "max_rows": MAX_SCREEN_ROWS,
-        "keep_days": KEEP_FOR.days,
-        "sheet": sheet,
-    }
+    acting_as = _text(form, "acting_as", 100)
+    limits: dict[str, Any] = {**_screen_choices(acting_as), "sheet": sheet}
     if not isinstance(upload, UploadFile):
         return _render(
             request,
@@ -1384,7 +1435,9 @@ async def screen(request: Request) -> Response:
             raise StoreRequestError("the file is empty: nothing to screen")
         if len(data) > MAX_BODY_BYTES:
             raise StoreRequestError("the list is too large")
-        rows, files, notes = await run_in_threadpool(_screen_upload, data, sheet)
+        shown, counts, files, notes = await run_in_threadpool(
+            _screen_upload, data, sheet, acting_as
+        )
     except StoreRequestError as exc:
         return _render(
             request,
@@ -1395,16 +1448,15 @@ async def screen(request: Request) -> Response:
             problem=str(exc),
             **limits,
         )
-    counts = {status: sum(row.status == status for row in rows) for status in _SCREEN_STATUSES}
     kept = await run_in_threadpool(
         lambda: (
             store_of(request)
             .screenings()
             .add(
                 visitor.user.name,
-                rows=len(rows),
+                rows=sum(counts.values()),
                 counts=counts,
-                shown=[_shown_row(row) for row in rows[:SHOWN_SCREEN_ROWS]],
+                shown=shown,
                 files=files,
                 address=client_address(request),
             )
@@ -1417,6 +1469,7 @@ async def screen(request: Request) -> Response:
         title="Screened list",
         result=kept,
         notes=notes,
+        **_screen_context(kept.shown),
         **limits,
     )
 
@@ -1424,20 +1477,53 @@ async def screen(request: Request) -> Response:
 _SCREEN_STATUSES = ("restricted", "review", "clear", "unknown")
 
 
-def _shown_row(row: Any) -> dict[str, Any]:
-    """A screened row as the page shows it (kept as JSON): the row and the measures that
-    restrict it."""
+def _shown_row(
+    row: Any, knowledge: dict[str, str], links: Mapping[tuple[str, str], str | None]
+) -> dict[str, Any]:
+    """A screened row as the page shows it (kept as JSON): the row; the maker as the CSV
+    says it ("Dahua?" when only possible); the measures its verdict rests on, each with its
+    citation, official link and the condition the row leaves open, if any (a row restricted
+    only on a condition showed "–"); and the knowledge it was judged with."""
+    from provscan.screening.audit import row_measures
+    from provscan.screening.tables import maker_text
+
     shown: dict[str, Any] = row.model_dump(mode="json")
     shown["measures"] = list(dict.fromkeys(f.policy for f in row.findings if f.restricts))
+    shown["maker_text"] = maker_text(row)
+    shown["measure_refs"] = [
+        {
+            "policy": f.policy,
+            "jurisdiction": f.jurisdiction,
+            "title": f.measure,
+            "citation": f.citation,
+            "link": links.get((f.policy, f.measure)),
+            "condition": f.condition,
+        }
+        for f in row_measures(row)
+    ]
+    shown["knowledge"] = knowledge
     return shown
+
+
+def _screen_context(shown: list[dict[str, Any]]) -> dict[str, Any]:
+    """What a result page says besides its rows: whom the verdicts were judged for, the
+    knowledge they were judged with (results kept before it was recorded have none), and
+    each measure the shown rows rest on, once, with its citation and link."""
+    cited: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in shown:
+        for ref in row.get("measure_refs") or []:
+            cited.setdefault((ref["policy"], ref["title"]), ref)
+    first = shown[0] if shown else {}
+    return {
+        "judged_for": first.get("judged_for"),
+        "knowledge": first.get("knowledge"),
+        "cited": list(cited.values()),
+    }
 
 
 @page("GET", "/screen/results/{result_id}", "analyst")
 def screen_result(request: Request, result_id: str) -> Response:
     """A kept screening result again (only for who screened it, until it expires)."""
-    from provscan.web.api import MAX_SCREEN_ROWS
-    from provscan.web.security import MAX_BODY_BYTES
-
     visitor = _visitor(request, "analyst")
     if isinstance(visitor, Response):
         return visitor
@@ -1450,9 +1536,8 @@ def screen_result(request: Request, result_id: str) -> Response:
         visitor,
         title="Screened list",
         result=found,
-        max_mib=MAX_BODY_BYTES // 1_048_576,
-        max_rows=MAX_SCREEN_ROWS,
-        keep_days=KEEP_FOR.days,
+        **_screen_context(found.shown),
+        **_screen_choices(),
     )
 
 

@@ -153,10 +153,34 @@ class CaseList(BaseModel):
     next: str | None
 
 
+class SightingOut(BaseModel):
+    """One stored sighting of a device: the scan that saw it, when and how."""
+
+    scan_id: str
+    started_at: str | None
+    #: active, passive (a capture) or import.
+    kind: str
+    #: What the scan was given: addresses, a capture file, an imported file.
+    targets: list[str]
+    site: str | None
+
+
+class NewerSightingOut(SightingOut):
+    #: How many sightings newer than the one the verdict comes from identified nothing.
+    unidentified: int
+
+
 class DeviceDetail(BaseModel):
     device: InventoryDeviceOut
-    #: The newest full contract document of the device (its evidence).
+    #: The full contract document of the sighting the device's verdict comes from (its
+    #: evidence and findings): the newest sighting that identified it (docs/inventory.md),
+    #: which is not the newest sighting when a newer one identified nothing.
     document: dict[str, Any]
+    #: The sighting ``document`` is of.
+    sighting: SightingOut
+    #: The device's newest sighting when it identified nothing (a capture of its resets, an
+    #: asset register's record) and ``document`` is an older one's; null otherwise.
+    newer_sighting: NewerSightingOut | None
     cases: list[CaseOut]
 
 
@@ -181,6 +205,10 @@ class MeasureCount(BaseModel):
     #: Whether the measure binds the party the scans were judged for (None: every measure
     #: counted, ``--as all``).
     binding: bool | None
+    #: What must hold for a measure that binds them to restrict the device, which the
+    #: evidence cannot settle (the UK statement's sensitive site): its devices are listed,
+    #: not counted in the jurisdiction's ``devices``; None: it restricts outright.
+    condition: str | None = None
     devices: int
 
 
