@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from provscan.errors import StoreRequestError
@@ -678,7 +678,7 @@ def _proof(session: Session, device: InventoryRow) -> tuple[ScanRow | None, list
             reasons.append(not_probed_reason(scan.id, device.ip, gap))
             continue
         twin = (
-            moved_to(identity_of(device), key, device.last_seen, _scan_candidates(session, scan))
+            moved_to(identity_of(device), key, device.last_seen, scan_candidates(session, scan.id))
             if device.restricted
             else None
         )
@@ -692,8 +692,12 @@ def _proof(session: Session, device: InventoryRow) -> tuple[ScanRow | None, list
     return None, reasons
 
 
-def _scan_candidates(session: Session, scan: ScanRow) -> list[Candidate]:
-    """The devices ``scan`` saw, as :func:`provscan.store.inventory.moved_to` reads them."""
+def scan_candidates(session: Session, scan_id: str, maker: str | None = None) -> list[Candidate]:
+    """The devices scan ``scan_id`` saw (only those of ``maker`` when given: the only ones a
+    device of that maker may have moved to), as :func:`provscan.store.inventory.moved_to`
+    reads them."""
+    if maker is not None and not maker.strip():
+        return []
     query = (
         select(
             SightingRow.device_id,
@@ -711,12 +715,14 @@ def _scan_candidates(session: Session, scan: ScanRow) -> list[Candidate]:
             & (DeviceRow.position == SightingRow.position),
         )
         .join(InventoryRow, InventoryRow.device_id == SightingRow.device_id)
-        .where(SightingRow.scan_id == scan.id)
+        .where(SightingRow.scan_id == scan_id)
         .order_by(SightingRow.position)
     )
+    if maker is not None:
+        query = query.where(func.lower(func.trim(DeviceRow.manufacturer)) == maker.strip().lower())
     return [
-        (device_id, address_key(ip), first_seen, (maker, brand, model, mac, serial))
-        for device_id, ip, first_seen, maker, brand, model, mac, serial in session.execute(query)
+        (device_id, address_key(ip), first_seen, (maker_, brand, model, mac, serial))
+        for device_id, ip, first_seen, maker_, brand, model, mac, serial in session.execute(query)
     ]
 
 

@@ -19,9 +19,8 @@ from sqlalchemy.orm import Session
 from provscan.errors import StoreError, StoreRequestError
 from provscan.model import address_sort_key
 from provscan.report.contract import SCHEMA_VERSION, DeviceEntry, ScanSection, upgrade_document
-from provscan.store.cases import RESTRICTED
+from provscan.store.cases import RESTRICTED, scan_candidates
 from provscan.store.inventory import (
-    Candidate,
     _aware,
     address_key,
     compact_findings,
@@ -756,45 +755,14 @@ def absence(session: Session, row: InventoryRow) -> Absence:
         if unprobed(ports, probed_ports(scan.document)):
             continue  # the scan did not look where the device was
         if row.restricted and moved_to(
-            identity_of(row), key, row.last_seen, _candidates(session, scan.id, row.manufacturer)
+            identity_of(row),
+            key,
+            row.last_seen,
+            scan_candidates(session, scan.id, row.manufacturer or ""),
         ):
             continue  # it may have moved to a device the scan saw
         missed.append((scan.id, started))
     return Absence(row.status, last_seen, tuple(missed), row.missed)
-
-
-def _candidates(session: Session, scan_id: str, maker: str | None) -> list[Candidate]:
-    """The devices scan ``scan_id`` saw of ``maker`` (the only ones a device of that maker
-    may have moved to), as :func:`~provscan.store.inventory.moved_to` reads them."""
-    if not maker or not maker.strip():
-        return []
-    query = (
-        select(
-            SightingRow.device_id,
-            DeviceRow.ip,
-            InventoryRow.first_seen,
-            DeviceRow.manufacturer,
-            DeviceRow.brand,
-            DeviceRow.model,
-            DeviceRow.mac,
-            DeviceRow.serial,
-        )
-        .join(
-            DeviceRow,
-            (DeviceRow.scan_id == SightingRow.scan_id)
-            & (DeviceRow.position == SightingRow.position),
-        )
-        .join(InventoryRow, InventoryRow.device_id == SightingRow.device_id)
-        .where(
-            SightingRow.scan_id == scan_id,
-            func.lower(func.trim(DeviceRow.manufacturer)) == maker.strip().lower(),
-        )
-        .order_by(SightingRow.position)
-    )
-    return [
-        (device_id, address_key(ip), first_seen, (maker_, brand, model, mac, serial))
-        for device_id, ip, first_seen, maker_, brand, model, mac, serial in session.execute(query)
-    ]
 
 
 @dataclass(frozen=True)
