@@ -340,17 +340,24 @@ def test_reasons_and_trails_are_read_for_a_bounded_number_of_devices_and_cases(
     store: Store, built: ReviewStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = {"device": 0, "case": 0}
-    device, case = Store.device, Store.case
+    device, evidence, case = Store.device, Store.device_evidence, Store.case
 
+    # a device's record is read either way: as stored, or from the sighting its verdict
+    # comes from (the report's device pages)
     def counted_device(self: Store, device_id: str) -> Any:
         calls["device"] += 1
         return device(self, device_id)
+
+    def counted_evidence(self: Store, device_id: str) -> Any:
+        calls["device"] += 1
+        return evidence(self, device_id)
 
     def counted_case(self: Store, case_id: int) -> Any:
         calls["case"] += 1
         return case(self, case_id)
 
     monkeypatch.setattr(Store, "device", counted_device)
+    monkeypatch.setattr(Store, "device_evidence", counted_evidence)
     monkeypatch.setattr(Store, "case", counted_case)
     everything = gather(store, now=NOW)
     pages = len(everything.pages)
