@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import run_provscan
+from test_verdict_sighting_evidence import _json, _ok, capture_then_register
 from webtools import PASSWORD, TestClient, log_in
 
 from provscan.compliance.report import render_report
@@ -28,37 +26,15 @@ from provscan.model import finding_restricts
 from provscan.store.db import normalise_db_arg, open_store
 from provscan.web.app import create_app
 
-FIXTURE = Path(__file__).resolve().parents[1] / "pcap" / "fixtures" / "lab_scan.pcap.gz"
-ENV = {"PROVSCAN_ALLOWED_TARGETS": "127.0.0.0/8,::1/128"}
-
-
-def _ok(*args: str) -> str:
-    result = run_provscan(*args, env=ENV, timeout=300)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-def _json(*args: str) -> Any:
-    return json.loads(_ok(*args, "-f", "json"))
-
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The lab capture stored at site lab, then an import of an asset register listing two
     of its restricted devices by address and host name only (it identifies nothing)."""
-    folder = tmp_path_factory.mktemp("sighting-everywhere")
-    db = str(folder / "store.db")
-    _ok("pcap", str(FIXTURE), "--db", db, "--site", "lab")
-    before = {d["ip"]: d for d in _json("inventory", "--db", db)["devices"]}
-    restricted = sorted(ip for ip, d in before.items() if d["verdict"] == "restricted")
-    assert len(restricted) > 2
-    senders = restricted[:2]
-    register = folder / "cmdb.csv"
-    register.write_text(
-        "ip,hostname\n" + "".join(f"{ip},camera-{n}\n" for n, ip in enumerate(senders)),
-        encoding="utf-8",
+    db, restricted, register = capture_then_register(
+        tmp_path_factory.mktemp("sighting-everywhere"), 2
     )
-    _ok("import", str(register), "--db", db, "--site", "lab")
+    senders = restricted[:2]
     newest, first = _json("scans", "--db", db, "--all")["scans"][:2]
     assert newest["kind"] == "import" and first["kind"] == "passive"
     url = normalise_db_arg(db)

@@ -34,24 +34,33 @@ def _json(*args: str) -> Any:
     return json.loads(_ok(*args, "-f", "json"))
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The lab capture stored at site lab, then, later, an import of an asset register that
-    lists some of its restricted devices by address and host name only (no maker: it
-    identifies nothing); the users of the console."""
-    folder = tmp_path_factory.mktemp("verdict-sighting")
+def capture_then_register(folder: Path, count: int) -> tuple[str, list[str], Path]:
+    """A store (its path) holding the lab capture at site lab, then an import of an asset
+    register listing ``count`` of its restricted devices by address and host name only (it
+    identifies nothing); the restricted devices' addresses before the import (the first
+    ``count`` are those listed), and the register."""
     db = str(folder / "store.db")
     _ok("pcap", str(FIXTURE), "--db", db, "--site", "lab")
     before = {d["ip"]: d for d in _json("inventory", "--db", db)["devices"]}
     restricted = sorted(ip for ip, d in before.items() if d["verdict"] == "restricted")
-    assert len(restricted) > 4
-    senders = restricted[:4]
+    assert len(restricted) > count
+    senders = restricted[:count]
     register = folder / "cmdb.csv"
     register.write_text(
         "ip,hostname\n" + "".join(f"{ip},camera-{n}\n" for n, ip in enumerate(senders)),
         encoding="utf-8",
     )
     _ok("import", str(register), "--db", db, "--site", "lab")
+    return db, restricted, register
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The lab capture stored at site lab, then, later, an import of an asset register that
+    lists some of its restricted devices by address and host name only (no maker: it
+    identifies nothing); the users of the console."""
+    db, restricted, register = capture_then_register(tmp_path_factory.mktemp("verdict-sighting"), 4)
+    senders = restricted[:4]
     scans = _json("scans", "--db", db, "--all")["scans"]
     newest, first = scans[0], scans[1]
     assert newest["kind"] == "import" and newest["restricted"] == 0
