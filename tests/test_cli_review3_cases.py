@@ -179,6 +179,19 @@ def test_cases_list_says_one_shared_site_once(db: str, tmp_path: Path) -> None:
     assert RELABEL in _row(lines, f"#{first.id}")
 
 
+def test_cases_list_refuses_a_device_the_inventory_does_not_hold(db: str) -> None:
+    with open_store(normalise_db_arg(db)) as store:
+        known = store.cases()[0].device_id
+    mistyped = known[:-1] + ("0" if known[-1] != "0" else "1")
+    result = _run("cases", "list", "--db", db, "--device", mistyped, check=2)
+    assert result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert f"no device {mistyped!r}" in line
+    # the known device still lists its cases
+    listed = json.loads(_run("cases", "list", "--db", db, "--device", known, "-f", "json").stdout)
+    assert listed["cases"] and {c["device_id"] for c in listed["cases"]} == {known}
+
+
 # -- 7. cases update --due: not before the opening; a past date warns ----------------------
 
 

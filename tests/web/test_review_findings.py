@@ -269,6 +269,12 @@ def test_cases_come_a_page_at_a_time_and_by_site(verdicts: TestClient, verdicts_
     assert len(verdicts.get("/api/v1/cases?site=hq", headers=viewer).json()["cases"]) == 2
     damaged = verdicts.get("/api/v1/cases?cursor=abc", headers=viewer)
     assert damaged.status_code == 400 and "cursor" in damaged.json()["detail"]
+    # one device's cases; a device the inventory does not hold is a 404, not an empty list
+    one = devices[0]["device_id"]
+    of_one = verdicts.get("/api/v1/cases", params={"device_id": one}, headers=viewer).json()
+    assert [case["device_id"] for case in of_one["cases"]] == [one]
+    nosuch = verdicts.get("/api/v1/cases", params={"device_id": "nosuch"}, headers=viewer)
+    assert nosuch.status_code == 404 and "no device 'nosuch'" in nosuch.json()["detail"]
 
 
 def test_the_console_shows_and_filters_the_verdict(verdicts: TestClient) -> None:

@@ -675,6 +675,14 @@ class Store:
             )
         return sorted(str(name) for name in named)
 
+    def require_device(self, device_id: str | None) -> None:
+        """Refuse (StoreRequestError, exit 2) a device id the inventory does not hold: a
+        mistyped ``--device`` must not read as a device without cases."""
+        if device_id is None:
+            return
+        with self._reading(f"device {device_id}") as session:
+            self._inventory_row(session, device_id)
+
     def require_site(self, site: str | None) -> None:
         """Refuse (StoreRequestError, exit 2) a site no stored scan or device names: a
         mistyped ``--site`` must not read as a site with nothing restricted. Site names are
@@ -988,7 +996,8 @@ class Store:
         limit: int | None = None,
     ) -> list[Case]:
         """Cases by number; ``site``: of that site's inventory devices; ``after``, ``limit``:
-        the cases numbered above ``after``, at most ``limit`` of them (a page of the API)."""
+        the cases numbered above ``after``, at most ``limit`` of them (a page of the API);
+        ``device_id``: that device's (one the inventory does not hold is refused)."""
         query = select(CaseRow).order_by(CaseRow.id)
         if site is not None:
             at_site = select(InventoryRow.device_id).where(InventoryRow.site == site)
@@ -1013,6 +1022,8 @@ class Store:
         if device_id is not None:
             query = query.where(CaseRow.device_id == device_id)
         with self._reading("cases") as session:
+            if device_id is not None:
+                self._inventory_row(session, device_id)  # as require_device
             return [to_case(row) for row in session.scalars(query)]
 
     def case(self, case_id: int) -> Case:

@@ -719,10 +719,15 @@ def list_cases(
 ) -> dict[str, Any]:
     """Cases by number, a page at a time; ``next`` is the cursor of the following page, null
     on the last. ``status``: a case state, or ``active`` (every state but verified);
-    ``site``: the cases of that site's devices (404 for a site no stored scan names)."""
+    ``site``: the cases of that site's devices (404 for a site no stored scan names);
+    ``device_id``: that device's (404 for one the inventory does not hold)."""
     from provscan.compliance.render import case_json
 
     _known_site(request, site)
+    try:
+        store_of(request).require_device(device_id)
+    except StoreRequestError as exc:
+        raise _not_found(exc, request) from None
     after = 0
     if cursor:
         if not cursor.isdigit() or len(cursor) > 10:
