@@ -174,6 +174,25 @@ def test_regex_errors_carry_no_validation_library_prefix(data_copy: Path) -> Non
         # a list key and its description are one source, not two
         ("S70 (Achelics/mutil_device_recongition)", 1, 0),
         ("knowledge: policy-families-oem-cve §3 and §4 (CVE-2023-28808 models, S74)", 1, 0),
+        # one source however it is cited: a URL into a repository is that repository, Recog's
+        # repository is Recog, IANA's registry page is IANA, nmap's site is nmap
+        (
+            "Recog xml/http_servers.xml; https://github.com/rapid7/recog/blob/main/xml/x.xml; "
+            "rapid7/recog xml/ssh_banners.xml",
+            1,
+            0,
+        ),
+        (
+            "https://github.com/rroller/dahua/issues/1; rroller/dahua README; "
+            "https://raw.githubusercontent.com/rroller/dahua/main/x.py",
+            1,
+            0,
+        ),
+        ("https://www.iana.org/assignments/enterprise-numbers; IANA PEN registry", 1, 0),
+        ("https://nmap.org/book/x.html; nmap-service-probes l.10", 1, 0),
+        ("greenbone/vulnerability-tests nasl/x.nasl; Greenbone VT 1.3.6.1.4.1.25623", 1, 0),
+        # public code named by its search id is that code, not the scanner it mentions
+        ("public GitHub code id 56808497106 (parses nmap output); nmap-service-probes", 2, 0),
     ],
 )
 def test_read_sources(text: str, public: int, bad: int) -> None:

@@ -105,26 +105,77 @@ def split_citations(text: str) -> list[str]:
     return [part.strip() for part in parts if part.strip()]
 
 
+#: Repositories, owners and web sites that are a named source under another name: one
+#: source however a rule cites it (Recog by its name, its repository or a URL into it).
+_SAME_REPO = {
+    "rapid7/recog": "named:recog",
+    "nmap/nmap": "named:nmap",
+    "projectdiscovery/nuclei-templates": "named:nuclei",
+    "projectdiscovery/nuclei": "named:nuclei",
+    "wireshark/wireshark": "named:wireshark",
+    "urbanadventurer/whatweb": "named:whatweb",
+    "cveproject/cvelistv5": "named:cvelistv5",
+}
+_SAME_OWNER = {"greenbone": "named:greenbone"}
+_SAME_SITE = {
+    "nmap.org": "named:nmap",
+    "svn.nmap.org": "named:nmap",
+    "iana.org": "named:iana",
+    "standards-oui.ieee.org": "named:ieee",
+    "regauth.standards.ieee.org": "named:ieee",
+    "wireshark.org": "named:wireshark",
+    "gitlab.com/wireshark": "named:wireshark",
+    "nvd.nist.gov": "named:nvd",
+}
+_SAME_NAME = {"nuclei-templates": "nuclei"}
+_GITHUB_HOSTS = ("github.com", "raw.githubusercontent.com")
+
+
+def _repo_key(path: str) -> str:
+    """``repo:owner/name``, or the named source that repository is."""
+    owner, _, name = path.lower().partition("/")
+    repo = f"{owner}/{name.partition('/')[0]}"
+    if repo.endswith(".git"):
+        repo = repo[:-4]
+    return _SAME_REPO.get(repo) or _SAME_OWNER.get(owner) or f"repo:{repo}"
+
+
+def _url_key(host: str, path: str) -> str:
+    host = host.lower().removeprefix("www.")
+    parts = [part for part in path.lower().split("/") if part]
+    if host in _GITHUB_HOSTS and len(parts) >= 2:
+        return _repo_key(f"{parts[0]}/{parts[1]}")
+    if host in _SAME_SITE:
+        return _SAME_SITE[host]
+    return f"url:{host}{path.rstrip('.').lower()}"
+
+
 def _primary(citation: str) -> str | None:
-    """The key of the public source a citation names, or None."""
+    """The key of the public source a citation names, or None. One source has one key
+    however it is cited (a URL into a repository is that repository; Recog's repository is
+    Recog), and public code named by its search id is that code, not a scanner or registry
+    its description mentions."""
     if url := _URL.search(citation):
-        return f"url:{url.group(1).lower()}{(url.group(2) or '').rstrip('.').lower()}"
+        return _url_key(url.group(1), url.group(2) or "")
+    if code := _CODE_ID.search(citation):
+        return f"code:{code.group(1)}"
     if named := _NAMED.search(citation):
-        return f"named:{named.group(1).lower()}"
+        name = named.group(1).lower()
+        return f"named:{_SAME_NAME.get(name, name)}"
     if standard := _STANDARD.search(citation):
         return f"standard:{standard.group(1).upper().replace(' ', '')}"
     for path in _REPO_PATH.findall(citation):
         if not _OWN_DATA.search(path):
-            return f"repo:{'/'.join(path.lower().split('/')[:2])}"
-    if code := _CODE_ID.search(citation):
-        return f"code:{code.group(1)}"
+            return _repo_key(path)
     if _CODE.search(citation):
         return f"code:{' '.join(citation.lower().split())}"
     for found in _FILE.finditer(citation):
         if not _OWN_DATA.search(found.group(0)):
             return f"file:{found.group(0).lower()}"
     if domain := _DOMAIN.search(citation):
-        return f"site:{domain.group(0).lower()}"
+        return _SAME_SITE.get(domain.group(0).lower().removeprefix("www.")) or (
+            f"site:{domain.group(0).lower()}"
+        )
     if _DOCUMENT.search(citation):
         return f"document:{' '.join(citation.lower().split())}"
     return None
