@@ -146,3 +146,42 @@ def test_no_now_point_when_nothing_changed_since_the_newest_scan(tmp_path: Path)
         counts["restricted"],
         counts["open_cases"],
     )
+
+
+def test_the_restricted_count_links_to_the_devices_it_counts(store_url: str) -> None:
+    # Given a restricted camera whose case was verified (.10) and one that remains (.11)
+    _fill(store_url)
+    with TestClient(create_app(store_url), raise_server_exceptions=False) as client:
+        page_log_in(client, "viewer")
+        html = client.get("/").text
+        (link,) = re.findall(r'<strong id="restricted">\d+</strong> <a href="([^"]+)"', html)
+        listed = client.get(link.replace("&amp;", "&")).text
+        by_verdict = client.get("/devices?verdict=restricted").text
+        shown_all = re.search(r'id="remaining-filter">.*?<a href="([^"]+)"', listed)
+        assert shown_all is not None
+        everything = client.get(shown_all.group(1).replace("&amp;", "&")).text
+        api = client.get("/api/v1/devices", params={"remaining": "true"})
+        # every link of the by-maker table leads to as many devices as its row counts
+        by_maker = re.findall(
+            r'<tr><td><a href="(/devices\?remaining=yes&amp;maker=[^"]+)">[^<]+</a></td>'
+            r"<td>(\d+)</td></tr>",
+            html,
+        )
+        followed = [
+            (len(table_rows(client.get(href.replace("&amp;", "&")).text, "devices-table")), n)
+            for href, n in by_maker
+        ]
+    # Then the link lists exactly the devices the headline counts, and says what it lists
+    addresses = [row[1] for row in table_rows(listed, "devices-table")]
+    assert addresses == ["192.0.2.11"] and len(addresses) == _headline(html)["restricted"]
+    assert "Only the restricted devices that remain" in listed
+    assert inline(listed) == [] and accessibility_problems(listed) == []
+    # while the verdict filter lists every device whose newest sighting was restricted
+    assert "192.0.2.10" in [row[1] for row in table_rows(by_verdict, "devices-table")]
+    # and the way out of the filter lists the other devices again
+    assert "192.0.2.10" in [row[1] for row in table_rows(everything, "devices-table")]
+    assert 'id="remaining-filter"' not in everything
+    # the API's filter is the same one
+    assert api.status_code == 200, api.text
+    assert [device["ip"] for device in api.json()["devices"]] == ["192.0.2.11"]
+    assert followed and all(shown == int(counted) for shown, counted in followed), followed

@@ -296,8 +296,11 @@ def test_the_console_shows_and_filters_the_verdict(verdicts: TestClient) -> None
     review = verdicts.get("/devices?verdict=review").text
     assert [row[1] for row in table_rows(review, "devices-table")] == ["192.0.2.30"]
     assert '<option value="review" selected>' in review
-    # the dashboard's restricted links use the verdict
-    assert 'href="/devices?verdict=restricted"' in verdicts.get("/").text
+    # the dashboard's restricted links list the devices its counts count: the restricted
+    # devices that remain (tests/web/test_pages_dashboard_now.py), by maker and site too
+    dashboard = verdicts.get("/").text
+    assert 'href="/devices?remaining=yes"' in dashboard
+    assert "verdict=restricted" not in dashboard and "remaining=yes&amp;site=" in dashboard
 
 
 def _device_page(client: TestClient, ip: str) -> str:

@@ -571,6 +571,7 @@ def device_filters(
     brand: Annotated[str | None, Query(max_length=200)] = None,
     family: Annotated[str | None, Query(max_length=200)] = None,
     sort: Annotated[str, Query(max_length=16, json_schema_extra=_SORT_VALUES)] = "site",
+    remaining: bool = False,
 ) -> PageFilters:
     """The filters of ``/devices`` and ``/devices/export`` (a dependency of both): a site no
     stored scan names is a 404."""
@@ -585,6 +586,7 @@ def device_filters(
         family=family,
         sort=sort,
         verdict=verdict,
+        remaining=remaining,
     )
 
 
@@ -604,9 +606,10 @@ def list_devices(
     one that a stored scan named (404 otherwise, with the known ones). ``maker``: the
     manufacturer, ``brand``: the brand on the label (LTS, Lorex), ``family``: the corporate
     family (hikvision, dahua), each the whole value, in any case; makers are open-ended, so
-    one the inventory does not hold is an empty page, not an error. ``sort``: site
-    (default), ip, maker, model or status, ``-name`` to reverse; a cursor holds for the
-    order it was made in."""
+    one the inventory does not hold is an empty page, not an error. ``remaining``: only the
+    restricted devices that remain (not gone, their case not verified: the dashboard's and
+    the compliance report's count). ``sort``: site (default), ip, maker, model or status,
+    ``-name`` to reverse; a cursor holds for the order it was made in."""
     try:
         devices, after = store_of(request).inventory_page(cursor or None, limit, filters)
     except StoreRequestError as exc:

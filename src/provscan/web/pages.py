@@ -471,6 +471,9 @@ class DeviceQuery:
     verdict: str = ""
     #: "", "yes", "no": the filter before the verdict one (links made then keep working).
     restricted: str = ""
+    #: "", "yes": only the restricted devices that remain (not gone, their case not
+    #: verified): the dashboard's "N restricted" links here.
+    remaining: str = ""
     status: str = ""
     sort: str = "site"
     limit: int = PAGE_SIZES[0]
@@ -495,6 +498,7 @@ class DeviceQuery:
             maker=_text(params, "maker"),
             verdict=pick("verdict", ("", *VERDICTS)),
             restricted=pick("restricted", ("", "yes", "no")),
+            remaining=pick("remaining", ("", "yes")),
             status=pick("status", ("", *STATUSES)),
             sort=pick("sort", sorts),
             limit=limit if limit in PAGE_SIZES else PAGE_SIZES[0],
@@ -511,6 +515,7 @@ class DeviceQuery:
             manufacturer=self.maker or None,
             sort=self.sort,
             verdict=self.verdict or None,
+            remaining=self.remaining == "yes",
         )
 
     def url(self, path: str = "/devices", **changes: Any) -> str:
@@ -531,6 +536,7 @@ class DeviceQuery:
             "maker",
             "verdict",
             "restricted",
+            "remaining",
             "status",
             "sort",
             "limit",
