@@ -323,7 +323,14 @@ def test_ctrl_c_during_pcap_keeps_the_packets_read(tmp_path: Path, terminal: Ter
     shown = terminal.text()
     # Then what was read is reported, marked incomplete, and the exit is 130
     assert code == 130, shown
-    assert "provscan: interrupted: partial results for 1 of 1 capture (marked incomplete)" in shown
+    # (where the reading was: at the end of the input the Ctrl-C closed, or at a progress
+    # point before it when the machine is slow; standard input has no size to share)
+    assert re.search(
+        r"provscan: interrupted (after capture 1 of 1 \(<stdin>\) was read to its end "
+        r"\([\d,]+ packets\)|in capture 1 of 1 \(<stdin>\) after [\d,]+ packets); "
+        r"the result is marked incomplete",
+        shown,
+    ), shown
     document = json.loads(report.read_text())
     assert document["scan"]["complete"] is False
     assert document["devices"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -36,6 +37,7 @@ from provscan.commands.common import (
     output_format,
     parse_policy_ids,
     resolve_acting_as,
+    say_interrupted,
     stderr,
     warn,
 )
@@ -279,9 +281,28 @@ def run_pcap(
     except ProvscanError as exc:
         raise fail_for(exc) from None
     if stop.is_set():
-        raise interrupted(read, len(files), "capture")
+        raise _interrupted(result.info.notes, read, len(files))
     finish(result, fail_on_restricted)
     if not result.info.complete:
         # Only a capture cut short or damaged leaves a passive result incomplete without a
         # stop (tshark exits 2 there too): a script must not take it for the whole capture.
         raise typer.Exit(EXIT_DAMAGED_INPUT)
+
+
+def _interrupted(notes: Sequence[str], read: int, total: int) -> typer.Exit:
+    """The line a Ctrl-C ends ``provscan pcap`` with: where the reading stopped, as the
+    scan's stop note says it ("provscan: interrupted in capture 1 of 1 (big.pcap) after
+    40,960 packets (4% of its bytes); the result is marked incomplete"), and exit 130."""
+    from provscan.passive import STOPPED_NOTE_PREFIX
+
+    where = next(
+        (
+            note[len(STOPPED_NOTE_PREFIX) :]
+            for note in notes
+            if note.startswith(STOPPED_NOTE_PREFIX)
+        ),
+        None,
+    )
+    if where is None:  # (every stopped analysis notes where; kept for safety)
+        return interrupted(read, total, "capture")
+    return say_interrupted(f" {where}; the result is marked incomplete")

@@ -31,9 +31,10 @@ from provscan.passive.capture import (
     CaptureFileError,
     CaptureFormatError,
     CaptureTruncated,
+    StopPoint,
     input_size,
 )
-from provscan.passive.window import TimeWindow, WindowError, last_packet_time, parse_bound
+from provscan.passive.window import TimeWindow, WindowError, find_last_packet, parse_bound
 
 STDIN_NAME = "-"
 #: The cyclic garbage collector's first-generation threshold during an analysis (Python's
@@ -47,9 +48,14 @@ BATCH_GC_THRESHOLD = 50_000
 SECOND_PROCESS_MIN_BYTES = 64 * 1024 * 1024
 #: ``1`` keeps the analysis in one process, ``2`` uses a second one whatever the size.
 WORKERS_VARIABLE = "PROVSCAN_PASSIVE_WORKERS"
+#: The scan note of an analysis a stop request ended starts so; what follows says where
+#: (:meth:`StopPoint.text`), e.g. "in capture 1 of 1 (big.pcap) after 40,960 packets (4% of
+#: its bytes)"; the command's interruption line repeats it.
+STOPPED_NOTE_PREFIX = "interrupted: stopped on request "
 
 __all__ = [
     "STDIN_NAME",
+    "STOPPED_NOTE_PREFIX",
     "CaptureAnalyser",
     "CaptureCorrupt",
     "CaptureError",
@@ -59,6 +65,7 @@ __all__ = [
     "CaptureTruncated",
     "NullCaptureObserver",
     "PassiveLimits",
+    "StopPoint",
     "TimeWindow",
     "WindowError",
     "analyse_captures",
@@ -154,21 +161,32 @@ def analyse_captures(
     ``identify`` (the pipeline's identification stage). Raises CaptureError (a subclass) when a
     file cannot be opened or is not a capture; damaged captures are used up to the damage and
     the result says so (``complete``). When ``stop()`` turns true the analysis ends between
-    packets with what was read, marked incomplete; ``info.targets`` names the captures read.
+    packets with what was read, marked incomplete; ``info.targets`` names the captures read
+    (the last one perhaps in part), and a note (:data:`STOPPED_NOTE_PREFIX`) says where the
+    reading stopped: the capture, its packets read and the share of its bytes.
     ``workers=2`` reads finished conversations in a second process (the same result; see
     :mod:`provscan.passive.worker`). ``window``: only the packets captured inside it are
     analysed (a duration in it reads the files once more first, to find their last packet;
     WindowError with standard input, or when the window holds no moment).
     """
     bounds = None
+    searched: StopPoint | None = None
     if window is not None:
         if window.relative and STDIN_NAME in names:
             raise WindowError(
                 "a duration in --since/--until counts back from the last packet: it needs "
                 "capture files, not standard input (give an ISO 8601 time instead)"
             )
-        last = last_packet_time(names, stop or (lambda: False)) if window.relative else None
-        bounds = window.resolve(last)
+        last = None
+        if window.relative:
+            last, searched = find_last_packet(names, stop or (lambda: False))
+        try:
+            bounds = window.resolve(last, read_in_part=searched is not None)
+        except WindowError:
+            if searched is None:
+                raise
+            # Stopped before the last packet was found: nothing will be analysed, and the
+            # stop note says so; a window placed by the packets read holds none.
     knowledge = knowledge or load_knowledge()
     watch = _StopWatch(observer or NullCaptureObserver(), stop or (lambda: False))
     analyser = CaptureAnalyser(
@@ -199,7 +217,24 @@ def analyse_captures(
     result = analyser.result(identify, policy_ids)
     if not stopped:
         return result
-    read = len(result.info.targets)
-    note = f"interrupted: stopped on request after reading {read} of {len(names)} captures"
+    note = STOPPED_NOTE_PREFIX + _where_stopped(analyser, names, searched)
     info = dataclasses.replace(result.info, complete=False, notes=(*result.info.notes, note))
     return dataclasses.replace(result, info=info)
+
+
+def _where_stopped(
+    analyser: CaptureAnalyser, names: Sequence[str], searched: StopPoint | None
+) -> str:
+    """Where the stop left the reading, as the stop note says it (after "stopped on
+    request "): inside a capture, after one read to its end, or before any."""
+    if searched is not None:
+        return searched.text()
+    if analyser.stopped_in is not None:
+        return dataclasses.replace(analyser.stopped_in, count=len(names)).text()
+    if not analyser.names:
+        return "before any capture was read"
+    # The stop came between captures, or while the last one was read to its end (a pipe
+    # that the same Ctrl-C closed): every capture started was read whole.
+    index = len(analyser.names)
+    packets = analyser.capture_packets[-1]
+    return StopPoint(analyser.names[-1], index, len(names), packets, whole=True).text()

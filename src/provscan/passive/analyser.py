@@ -25,6 +25,8 @@ from provscan.passive.capture import (
     CaptureError,
     CaptureFormatError,
     CaptureTruncated,
+    ReadPosition,
+    StopPoint,
     read_records,
 )
 from provscan.passive.cloud import CloudMatcher
@@ -164,6 +166,10 @@ class CaptureAnalyser:
         #: Source MAC + IPv4 address (raw) of senders already recorded (bulk fast path).
         self._known_senders: set[bytes] = set()
         self.names: list[str] = []
+        #: The packets read from each capture in ``names`` (the same order).
+        self.capture_packets: list[int] = []
+        #: Where a stop request ended the reading inside a capture (None: it did not).
+        self.stopped_in: StopPoint | None = None
         self.notes: list[str] = []
         self.linktypes: Counter[int] = Counter()
         self.started_at = datetime.now(UTC)
@@ -174,10 +180,12 @@ class CaptureAnalyser:
         Raises CaptureFormatError when ``handle`` is not a capture at all.
         """
         self.names.append(name)
+        self.capture_packets.append(0)
         self.observer.capture_started(name, total_bytes)
         first_packet = self.stats.packets + 1
+        position = ReadPosition()
         try:
-            self._frames(handle)
+            self._frames(handle, position)
         except CaptureFormatError as exc:
             raise CaptureFormatError(f"{name}: {exc}") from exc
         except (CaptureTruncated, CaptureCorrupt) as exc:
@@ -187,9 +195,30 @@ class CaptureAnalyser:
         except CaptureError as exc:  # pragma: no cover - every subclass is handled above
             self.stats.complete = False
             self.notes.append(f"{name}: {exc}")
+        except BaseException:
+            # A stop request between packets: the packets read so far are analysed, and the
+            # result says where in this capture the reading stopped.
+            read = self.stats.packets - first_packet + 1
+            self.capture_packets[-1] = read
+            self.stopped_in = StopPoint(
+                name,
+                len(self.names),
+                len(self.names),
+                read,
+                position.file_bytes(handle),
+                total_bytes,
+                position.compressed,
+            )
+            self.notes.append(
+                f"{name}: packets {first_packet}-{self.stats.packets}, then stopped on request"
+                if read
+                else f"{name}: stopped on request before its first packet"
+            )
+            raise
         if self._worker is not None:
             self._worker.drain()  # the host table holds every finished conversation's facts
         last_packet = self.stats.packets
+        self.capture_packets[-1] = last_packet - first_packet + 1
         self.notes.append(
             f"{name}: packets {first_packet}-{last_packet}"
             if last_packet >= first_packet
@@ -197,17 +226,19 @@ class CaptureAnalyser:
         )
         self.observer.capture_done(name, last_packet - first_packet + 1)
 
-    def _frames(self, handle: BinaryIO) -> None:
+    def _frames(self, handle: BinaryIO, position: ReadPosition | None = None) -> None:
         stats = self.stats
         # The counters live in locals while the capture streams (a stop request or a damaged
         # record ends the loop with an exception: they are written back in any case).
         counts = [stats.packets, stats.bytes_captured, stats.bulk_skipped]
         try:
-            self._loop(handle, counts)
+            self._loop(handle, counts, position)
         finally:
             stats.packets, stats.bytes_captured, stats.bulk_skipped = counts
 
-    def _loop(self, handle: BinaryIO, counts: list[int]) -> None:
+    def _loop(
+        self, handle: BinaryIO, counts: list[int], reading: ReadPosition | None = None
+    ) -> None:
         hosts = self.hosts
         flows = self.flows
         observer = self.observer
@@ -226,8 +257,9 @@ class CaptureAnalyser:
         window = self.window
         since, until = (window.since, window.until) if window is not None else (0.0, 0.0)
         stats = self.stats
+        records = read_records(handle, reading)
         try:
-            for linktype, time, data, wire_length in read_records(handle):
+            for linktype, time, data, wire_length in records:
                 number += 1
                 length = len(data)
                 captured += length
@@ -331,8 +363,10 @@ class CaptureAnalyser:
                         continue
                 self._general(linktype, time, data, wire_length, number, plain, sender_key)
         finally:
-            # Written back however the loop ends (a damaged record, a stop request).
+            # Written back however the loop ends (a damaged record, a stop request); the
+            # reading is closed, so ``reading`` says exactly how far it went.
             counts[:] = number, captured, bulk
+            records.close()
 
     def _general(
         self,
@@ -441,7 +475,7 @@ class CaptureAnalyser:
             if facts is not None and facts.port == signals.PORT_DHCP_CLIENT:
                 # A server's ACK: a MAC-to-address binding, nothing about the server.
                 if facts.mac is not None and facts.ip is not None:
-                    self.hosts.bind(facts.mac, facts.ip)
+                    self.hosts.bind(facts.mac, facts.ip, facts.protocol)
                 return
         elif dport == signals.PORT_DNS:
             facts = signals.parse_dns_query(payload)

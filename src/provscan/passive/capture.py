@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -257,11 +257,46 @@ def read_frames(source: BinaryIO) -> Iterator[Frame]:
         yield Frame(number, time, linktype, data, wire_length)
 
 
-def read_records(source: BinaryIO) -> Iterator[Record]:
+class ReadPosition:
+    """How far a :func:`read_records` reading has gone, for saying where a stop left it.
+
+    Exact once the reading's generator is closed (its fast path writes the offset back then):
+    the bytes of the capture before the last record handed out, or before the next one.
+    """
+
+    __slots__ = ("_buffer",)
+
+    def __init__(self) -> None:
+        self._buffer: _Buffer | None = None
+
+    def file_bytes(self, source: BinaryIO) -> int | None:
+        """Bytes of ``source``'s file read so far: the capture's offset when it is not
+        compressed, else the compressed bytes taken from the file (up to a read ahead of the
+        packets handed out); None when unknown."""
+        buffer = self._buffer
+        if buffer is None:
+            return None
+        if not buffer.compressed:
+            return buffer.offset
+        try:
+            return source.tell()
+        except (OSError, AttributeError, ValueError):
+            return None
+
+    @property
+    def compressed(self) -> bool:
+        return self._buffer is not None and self._buffer.compressed
+
+
+def read_records(
+    source: BinaryIO, position: ReadPosition | None = None
+) -> Generator[Record, None, None]:
     """What :func:`read_frames` yields, as plain tuples (:data:`Record`): the analyser's
     loop, where building a :class:`Frame` for each of millions of frames cost a tenth of
-    the analysis (issue 14)."""
+    the analysis (issue 14). ``position`` is told how far the reading goes."""
     buffer = _Buffer(open_input(source))
+    if position is not None:
+        position._buffer = buffer
     head = buffer.take(4)
     if len(head) < 4:
         raise CaptureFormatError(f"too short to be a capture ({len(head)} bytes)")
@@ -477,6 +512,53 @@ def _packet_from_block(
     timestamp = ((high << 32) | low) / interface.divisor
     data = body[data_start : data_start + caplen]
     return interface.linktype, timestamp, data, max(wire_length, caplen)
+
+
+@dataclass(frozen=True)
+class StopPoint:
+    """Where a stop request left the reading of the captures: in (or after) capture
+    ``index`` of ``count``, named ``name``, after ``packets`` of its packets. ``file_bytes``
+    of its ``size`` bytes were read (None: unknown, or standard input and pipes);
+    ``whole``: it was read to its end (the stop came between captures, or as the last one
+    ended); ``finding_last``: the stop came while the captures were read once to find their
+    last packet (``--since``/``--until`` durations), before any packet was analysed."""
+
+    name: str
+    index: int
+    count: int
+    packets: int
+    file_bytes: int | None = None
+    size: int | None = None
+    compressed: bool = False
+    whole: bool = False
+    finding_last: bool = False
+
+    def share(self) -> str:
+        """`` (4% of its bytes)``, or "" when the size is not known (standard input)."""
+        if self.whole or self.size is None or self.file_bytes is None or self.size <= 0:
+            return ""
+        what = "its compressed bytes" if self.compressed else "its bytes"
+        if self.file_bytes >= self.size:
+            return "" if self.compressed else f" (all {what})"
+        percent = self.file_bytes * 100 // self.size
+        return f" ({percent}% of {what})" if percent else f" (under 1% of {what})"
+
+    def text(self) -> str:
+        """Where the stop came, after "stopped on request": "in capture 1 of 1 (big.pcap)
+        after 40,960 packets (4% of its bytes)"."""
+        packets = f"{self.packets:,} packet{'' if self.packets == 1 else 's'}"
+        later = self.count - self.index
+        rest = f"; {later} later capture{'' if later == 1 else 's'} not read" if later else ""
+        where = f"capture {self.index} of {self.count} ({self.name})"
+        if self.finding_last:
+            return (
+                f"while reading the captures once to find their last packet (--since/--until "
+                f"count back from it), in {where} after {packets}{self.share()}{rest}; "
+                "no packet was analysed"
+            )
+        if self.whole:
+            return f"after {where} was read to its end ({packets}){rest}"
+        return f"in {where} after {packets}{self.share()}{rest}"
 
 
 def input_size(source: BinaryIO) -> int | None:

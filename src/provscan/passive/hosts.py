@@ -9,7 +9,9 @@ observation and its evidence text ("packet N at …") are made only when the dev
 Sightings of a fact already kept are only counted.
 At the end hosts are grouped: IP addresses that share a MAC address are one device, and
 facts about a MAC alone (a DHCP request from 0.0.0.0, a layer-2 SADP frame) join the
-device with that MAC.
+device with that MAC. The shared MAC is the Ethernet source of their packets, or a MAC a
+message from each of them reports (SADP, DHDiscover, DHCP...), or one an ARP/DHCP/discovery
+binding gives the address: the device's "also seen as" note names the MAC and which it was.
 
 A MAC seen as the source of several IP addresses is a *forwarder*'s: a router's (on a mirror
 port, routed traffic carries the gateway's MAC) or an attacker's in an ARP-spoofing capture.
@@ -89,6 +91,17 @@ _IPV4_MAPPED = bytes(10) + b"\xff\xff"
 #: (a TCP reset, an ICMP destination unreachable), or an ARP message (neither: a host refusing
 #: on Ethernet answers ARP first).
 SAID_SOMETHING, SAID_REFUSAL, SAID_ARP = 0, 1, 2
+
+#: How the "also seen as" note names the messages a MAC was reported in (by protocol).
+_MESSAGE_LABELS = {
+    "dhcp": "DHCP",
+    "sadp": "SADP",
+    "dhdiscover": "DHDiscover",
+    "wsd": "WS-Discovery",
+    "ssdp": "SSDP",
+    "mdns": "mDNS",
+    "tuya": "Tuya discovery",
+}
 
 #: Passive fields shown as evidence even when no rule matched them (context for a reader).
 PASSIVE_CONTEXT_FIELDS = frozenset(
@@ -203,6 +216,10 @@ class HostRecord:
     catch_all: dict[int, int] = field(default_factory=dict)
     #: Addresses other messages say this MAC-keyed host has (DHCP ACK, SADP, DHDiscover).
     ip_hints: list[str] = field(default_factory=list)
+    #: MACs its messages reported as theirs (DHCP chaddr, SADP, DHDiscover...), each with
+    #: the protocol of the first such message (None until one): the "also seen as" note
+    #: tells such a MAC from the Ethernet source of its packets.
+    reported_macs: dict[str, str] | None = None
     #: The distinct peers it sent a SYN to (``PEER_BYTES`` each, ``MAX_PEERS_PER_HOST`` at
     #: most; None until its first); ``more_peers`` once a further one was not kept.
     peers: bytearray | None = None
@@ -227,6 +244,8 @@ class HostTable:
         self.bindings: dict[str, str] = {}
         #: Every address bound to a MAC (bounded): a forwarder's own address is its only one.
         self.bound: dict[str, set[str]] = {}
+        #: What made each of ``bindings``: "arp", "dhcp" or a discovery protocol ("sadp"...).
+        self.bound_by: dict[str, str] = {}
         #: Fact values and details, one copy each (bounded: MAX_SHARED_STRINGS).
         self._shared: dict[str, str] = {}
         #: Set while conversations are analysed in another process (``passive/worker.py``):
@@ -294,11 +313,14 @@ class HostTable:
             record.macs[normal] = (packet, time)
         return record
 
-    def bind(self, mac: str, ip: str) -> None:
-        """An ARP sender or DHCP ACK says ``mac`` has ``ip``."""
+    def bind(self, mac: str, ip: str, how: str = "arp") -> None:
+        """An ARP sender or DHCP ACK says ``mac`` has ``ip`` (``how``: "arp", or the protocol
+        of the message that says so)."""
         normal = normalise_mac(mac)
         if normal is not None and not is_multicast(normal) and _usable_ip(ip):
-            self.bindings.setdefault(normal, ip)
+            if normal not in self.bindings:
+                self.bindings[normal] = ip
+                self.bound_by[normal] = how
             bound = self.bound.setdefault(normal, set())
             if len(bound) < MAX_BOUND_ADDRESSES:
                 bound.add(ip)
@@ -461,10 +483,14 @@ class HostTable:
                 return
         if facts.mac is not None:
             # The message names the MAC it speaks for (DHCP chaddr, SADP, DHDiscover).
-            if record.ip is not None and facts.mac not in record.macs:
-                record.macs.setdefault(facts.mac, (packet, time))
+            if record.ip is not None:
+                if facts.mac not in record.macs:
+                    record.macs.setdefault(facts.mac, (packet, time))
+                if record.reported_macs is None:
+                    record.reported_macs = {}
+                record.reported_macs.setdefault(facts.mac, facts.protocol)
             if facts.ip is not None:
-                self.bind(facts.mac, facts.ip)
+                self.bind(facts.mac, facts.ip, facts.protocol)
         if facts.ip is not None and facts.ip not in record.ip_hints and len(record.ip_hints) < 8:
             record.ip_hints.append(facts.ip)
         if facts.hostname and facts.hostname not in record.hostnames:
@@ -610,7 +636,9 @@ class HostTable:
             ip = (ipv4 or ips)[0]
             others = sorted(set(ips) - {ip})
             if others:
-                notes.append(f"also seen as {', '.join(others)} (same MAC {mac})")
+                notes.append(
+                    f"also seen as {', '.join(others)} ({self._merged_by(group, routers, mac)})"
+                )
         elif mac is not None and self._bound_address(mac, routers) is not None:
             ip = self._bound_address(mac, routers) or "unknown"
             notes.append(f"address {ip} from DHCP/ARP; the host sent nothing from it")
@@ -694,6 +722,62 @@ class HostTable:
             if client is not None:
                 notes.append(client)
         return dataclasses.replace(device, evidence=tuple(evidence), notes=tuple(notes))
+
+    def _merged_by(self, group: list[HostRecord], routers: set[str], mac: str | None) -> str:
+        """Why the group's addresses are one device, for its "also seen as" note: each MAC
+        two of them share, and whether it was the Ethernet source of their packets or a MAC
+        their messages reported (those never used it as a source); each binding (ARP, DHCP,
+        a discovery reply) that gave one of them another's MAC."""
+        holders: dict[str, list[HostRecord]] = {}
+        for record in group:
+            if record.ip is None:
+                continue
+            for held in record.macs:
+                if held not in routers and normalise_mac(held) == held:
+                    holders.setdefault(held, []).append(record)
+        reasons = []
+        for held, records in holders.items():
+            if len(records) < 2:
+                continue
+            # A MAC behind fewer addresses than a forwarder's has all of them in mac_sources.
+            sources = self.mac_sources.get(held, set())
+            ethernet = [r.ip for r in records if r.ip is not None and r.ip in sources]
+            reported = [r for r in records if r.ip not in sources]
+            said = " and ".join(
+                sorted(
+                    {
+                        _MESSAGE_LABELS.get(protocol, protocol)
+                        for protocol in ((r.reported_macs or {}).get(held) for r in reported)
+                        if protocol is not None
+                    }
+                )
+            )
+            said = f"{said} messages" if said else "messages"
+            if not reported:
+                reasons.append(f"same MAC {held}, the Ethernet source of their packets")
+            elif not ethernet:
+                reasons.append(
+                    f"same MAC {held}, reported in their {said}; "
+                    "not the Ethernet source of their packets"
+                )
+            else:
+                reasons.append(
+                    f"same MAC {held}: the Ethernet source of packets from "
+                    f"{', '.join(sorted(ethernet))}, "
+                    f"reported in {said} from "
+                    + ", ".join(sorted(r.ip for r in reported if r.ip is not None))
+                )
+        addresses = {record.ip for record in group if record.ip is not None}
+        for held, address in self.bindings.items():
+            if (
+                address in addresses
+                and held in holders
+                and all(record.ip != address for record in holders[held])
+            ):
+                how = self.bound_by.get(held, "arp")
+                label = "ARP" if how == "arp" else _MESSAGE_LABELS.get(how, how)
+                reasons.append(f"{label} says MAC {held} (of {holders[held][0].ip}) has {address}")
+        return "; ".join(reasons) or f"same MAC {mac}"
 
     def _bound_address(self, mac: str, routers: set[str]) -> str | None:
         """The address ARP/DHCP give ``mac``: a forwarder's only if it has exactly one."""

@@ -17,7 +17,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from provscan.errors import InputError
-from provscan.passive.capture import CaptureError, read_records
+from provscan.passive.capture import (
+    CaptureError,
+    ReadPosition,
+    StopPoint,
+    input_size,
+    read_records,
+)
 
 #: One part of a duration: a number and its unit.
 _PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
@@ -103,12 +109,13 @@ class TimeWindow:
         twice)."""
         return isinstance(self.since, timedelta) or isinstance(self.until, timedelta)
 
-    def resolve(self, last_packet: float | None) -> Bounds:
+    def resolve(self, last_packet: float | None, *, read_in_part: bool = False) -> Bounds:
         """The window in capture timestamps; ``last_packet`` (the captures' latest packet
-        time, None when they hold none) places the durations. Raises WindowError when the
-        resolved window is empty."""
-        since, since_text = self._seconds(self.since, last_packet, -math.inf)
-        until, until_text = self._seconds(self.until, last_packet, math.inf)
+        time, None when they hold none) places the durations; ``read_in_part``: a stop
+        request ended the search for it, so it is only the latest packet read (and the
+        label says so). Raises WindowError when the resolved window is empty."""
+        since, since_text = self._seconds(self.since, last_packet, -math.inf, read_in_part)
+        until, until_text = self._seconds(self.until, last_packet, math.inf, read_in_part)
         if since >= until:
             raise WindowError(
                 f"--since ({since_text}) is not before --until ({until_text}): "
@@ -117,7 +124,9 @@ class TimeWindow:
         return Bounds(since, until, f"from {since_text} to {until_text}")
 
     @staticmethod
-    def _seconds(bound: Bound | None, last: float | None, open_end: float) -> tuple[float, str]:
+    def _seconds(
+        bound: Bound | None, last: float | None, open_end: float, read_in_part: bool = False
+    ) -> tuple[float, str]:
         if bound is None:
             return open_end, "the first packet" if open_end < 0 else "the last packet"
         if isinstance(bound, datetime):
@@ -127,6 +136,8 @@ class TimeWindow:
             return open_end, "the first packet" if open_end < 0 else "the last packet"
         seconds = last - bound.total_seconds()
         before = f"{_duration_text(bound)} before the last packet"
+        if read_in_part:
+            before += " read; a stop request ended the search for the captures' last one"
         return seconds, f"{moment_text(seconds)} ({before})"
 
 
@@ -136,17 +147,42 @@ def last_packet_time(
     """The latest packet time in the capture files, each read up to any damage (a file that
     cannot be opened or read is left to the analysis, which reports it); None when they hold
     no packet. ``stop()`` turning true ends the reading early (the analysis then stops too)."""
+    return find_last_packet(names, stop)[0]
+
+
+def find_last_packet(
+    names: Sequence[str], stop: Callable[[], bool] = lambda: False
+) -> tuple[float | None, StopPoint | None]:
+    """:func:`last_packet_time`, and where a stop request ended the search (None when every
+    file was read to its end or its damage): then the time is only the latest packet read."""
     latest: float | None = None
-    for name in names:
+    for index, name in enumerate(names, 1):
         try:
             with open(name, "rb") as handle:
-                for number, (_linktype, seconds, _data, _wire) in enumerate(
-                    read_records(handle), 1
-                ):
-                    if latest is None or seconds > latest:
-                        latest = seconds
-                    if number % _STOP_EVERY == 0 and stop():
-                        return latest
+                position = ReadPosition()
+                records = read_records(handle, position)
+                number, stopped = 0, False
+                try:
+                    for number, (_linktype, seconds, _data, _wire) in enumerate(records, 1):
+                        if latest is None or seconds > latest:
+                            latest = seconds
+                        if number % _STOP_EVERY == 0 and stop():
+                            stopped = True
+                            break
+                finally:
+                    records.close()  # (then ``position`` is exact)
+                if stopped:
+                    where = StopPoint(
+                        name,
+                        index,
+                        len(names),
+                        number,
+                        position.file_bytes(handle),
+                        input_size(handle),
+                        position.compressed,
+                        finding_last=True,
+                    )
+                    return latest, where
         except (OSError, CaptureError):
             continue
-    return latest
+    return latest, None
