@@ -27,6 +27,10 @@ os.environ["PROVSCAN_KNOWLEDGE_DIR"] = os.path.join(_SANDBOX, "knowledge")
 os.environ["PROVSCAN_KNOWLEDGE_MAX_AGE_DAYS"] = "100000"
 # The compiled copy of the knowledge (knowledge/cache.py) lives in the sandbox too.
 os.environ["PROVSCAN_CACHE_DIR"] = os.path.join(_SANDBOX, "cache")
+# So does the default database (XDG_DATA_HOME/provscan/provscan.db): what a command stores
+# without --db stays out of the developer's own, and `explain ADDRESS`, which reads the
+# default database before probing, never finds a device the developer stored there.
+os.environ["XDG_DATA_HOME"] = os.path.join(_SANDBOX, "data")
 
 
 @pytest.fixture(scope="session")

@@ -203,7 +203,10 @@ def test_nothing_answering_is_one_line_and_exit_1() -> None:
     address = f"127.{SESSION_OCTET}.99.99"  # no lab device there: nothing answers on port 9
     result = run("explain", address, "--ports", "9")
     assert result.returncode == 1, result.stderr
-    (line,) = result.stderr.strip().splitlines()
+    # the line that says it is probed (before anything is sent: the default database does
+    # not hold it), then the one error line
+    probing, line = result.stderr.strip().splitlines()
+    assert probing.startswith(f"provscan: probing {address} now, packets are sent to it")
     assert line.startswith(f"provscan: error: nothing answered at {address} on the 1 port scanned;")
     assert "--ports" in line and result.stdout == ""
 

@@ -1,8 +1,10 @@
 """``provscan explain ADDRESS``: why one device got its verdict, evidence item by item.
 
-For one device (scanned now, read from a saved ``scan -f json`` report with ``--from``, or
-its newest sighting in the store that identified it, with ``--db``; the last two send
-nothing): its verdict, the tool's one word for it (``report.contract.verdict_of``:
+For one device (read from a saved ``scan -f json`` report with ``--from``; its newest
+sighting that identified it in the store named by ``--db``; else in the default database
+``scan``, ``pcap`` and ``import`` store into, when that holds the address; probed now only
+when the default database does not hold it, or with ``--probe``, said on stderr before
+anything is sent): its verdict, the tool's one word for it (``report.contract.verdict_of``:
 restricted, review, unknown, clear);
 where its record came from (a scan, discovery, a passive capture, an import); each evidence
 item with the rule that matched, the rule's specificity (maker-specific, or shared with which
@@ -101,8 +103,9 @@ class Origin:
     """Where the explained record came from: what it was read from, and how the device was
     seen (the scan's kind and the sources of its evidence)."""
 
-    #: ``network`` (probed now), ``report`` (``--from FILE``) or ``store`` (``--db``); ""
-    #: when not said (an explanation built by a caller of :func:`build_explanation`).
+    #: ``network`` (probed now), ``report`` (``--from FILE``) or ``store`` (``--db``, or the
+    #: default database); "" when not said (an explanation built by a caller of
+    #: :func:`build_explanation`).
     read_from: str
     #: The report file or the database, as shown; "" when probed now.
     location: str
@@ -133,6 +136,11 @@ class Origin:
     absence: dict[str, Any] | None = None
     #: The same in words, as the human view says it.
     said: tuple[str, ...] = ()
+    #: Why the record was read from there, when explain chose it (no ``--from``, ``--db``):
+    #: ``default store`` (the default database holds the address), ``asked`` (``--probe``)
+    #: or ``not stored`` (probed: the default database holds no device there); "" when the
+    #: user named the source.
+    chosen: str = ""
 
 
 class ExplainFormat(StrEnum):
@@ -210,6 +218,34 @@ class LookAlike:
     source: str = ""
 
 
+@dataclass(frozen=True)
+class ConflictSide:
+    """One maker a manufacturer conflict names, and what its score comes from: the evidence
+    rules that name it, and the knowledge's relations (``relations.yaml``) that lead to it
+    from a brand the evidence names."""
+
+    maker: str
+    #: Its score as the conflict gives it; None in a conflict of makers the evidence cannot
+    #: tell apart, which gives one score for all of them.
+    score: float | None
+    #: The rules of the evidence items that name it.
+    rules: tuple[str, ...]
+    #: Each relation: ``brand``, ``maker``, ``relation``, ``scope``, ``confidence``,
+    #: ``evidence``, ``sources``, and ``brand_rules``: the rules that read the brand.
+    relations: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class ConflictSources:
+    """A manufacturer conflict of the verdict, each side with where it comes from."""
+
+    conflict: str
+    sides: tuple[ConflictSide, ...]
+    #: Why the confidence is lower than the winning maker's score, in words ("" when the
+    #: conflict does not lower it).
+    confidence: str = ""
+
+
 #: The outcomes in words, as the human view says them (one probe; several).
 OUTCOME_WORDS = {
     "matched": ("answered and a rule matched", "answered and a rule matched"),
@@ -259,6 +295,11 @@ class Explanation:
     lookalikes: tuple[LookAlike, ...] = ()
     #: For a device that stayed unknown: what a person can do to identify it, in words.
     next_steps: tuple[str, ...] = ()
+    #: Where each side of a manufacturer conflict comes from (:class:`ConflictSources`).
+    conflict_sources: tuple[ConflictSources, ...] = ()
+    #: Where the host sent provscan's own User-Agent (``http.user_agent:80``): a host
+    #: running provscan, not a device to identify; empty for any other.
+    provscan_agent: tuple[str, ...] = ()
 
 
 def register(app: typer.Typer) -> None:
@@ -275,8 +316,8 @@ def register(app: typer.Typer) -> None:
         name="explain",
         epilog=epilog(
             "provscan explain 127.77.13.11",
-            "provscan explain 127.77.1.10 --ports 80,554 --format json",
-            "provscan explain 127.77.1.10 --as ca:individual",
+            "provscan explain 127.77.1.10 --probe --ports 80,554 --format json",
+            "provscan explain 127.77.1.10 --probe --as ca:individual",
             "provscan explain --from scan.json 127.77.13.10",
             "provscan explain 127.77.13.10 --db store.db",
             "provscan explain 127.77.13.10 --db store.db --scan 3f2c1a9b0d4e",
@@ -292,8 +333,9 @@ def register(app: typer.Typer) -> None:
                     EXIT_USAGE,
                     "bad argument (a range, an unknown policy or org type), a --from file "
                     "that is missing, unreadable, not a -f json report, or without the "
-                    "address, or a --db database that does not exist or does not hold the "
-                    "address, site or ID asked for",
+                    "address, a --db database that does not exist or does not hold the "
+                    "address, site or ID asked for, or --ports, --policy or another --as for "
+                    "a device the default database holds, without --probe",
                 ),
                 (EXIT_INTERRUPTED, "interrupted (Ctrl-C)"),
             ],
@@ -343,9 +385,23 @@ def explain(
             "the default database.",
         ),
     ] = None,
+    probe: Annotated[
+        bool,
+        typer.Option(
+            "--probe",
+            help="Probe the device now (packets are sent to it) even when the default "
+            "database holds it; not with --from, --db, --scan or --site.",
+        ),
+    ] = False,
     ports: Annotated[
         str | None,
-        typer.Option("--ports", "-p", metavar="LIST", help="Ports to scan (default: scan's)."),
+        typer.Option(
+            "--ports",
+            "-p",
+            metavar="LIST",
+            help="Ports to probe (default: scan's), for a device probed now (--probe, or "
+            "one the default database does not hold).",
+        ),
     ] = None,
     policy: Annotated[
         str | None,
@@ -353,7 +409,8 @@ def explain(
             "--policy",
             metavar="IDS",
             help="Comma-separated policy ids to judge the probed device by (default: all; "
-            "not with --from or --db: a report or stored sighting keeps its findings).",
+            "not with --from, --db or a device read from the default database: a report or "
+            "stored sighting keeps its findings).",
         ),
     ] = None,
     acting_as: AsOption = None,
@@ -364,7 +421,12 @@ def explain(
     use_nmap_fallback: NmapFallbackOption = True,
 ) -> None:
     """Why one device got its verdict: every evidence item, the rule behind it, its
-    specificity, corroboration, and the measures that apply."""
+    specificity, corroboration, and the measures that apply.
+
+    Where the device is read from: --from FILE (a report) or --db STORE; else the default
+    database (where scan, pcap and import store) when it holds the address, and nothing is
+    sent. The device is probed only when the default database does not hold it, or with
+    --probe; a line on stderr says so before anything is sent."""
     from provscan.commands.common import (
         EXIT_USAGE,
         UsageProblem,
@@ -377,30 +439,51 @@ def explain(
 
     stored = db is not None or scan_id is not None or site is not None
     try:
-        _check_sources(report, stored, scan_id, site, ports, policy)
+        _check_sources(report, stored, scan_id, site, ports, policy, probe)
         knowledge = load_knowledge()
         warn_if_stale()
         origin: Origin
-        if report is not None or stored:
+        read: tuple[Device | None, list[Observation], ScanInfo, Origin] | None = None
+        if report is not None:
+            read = _read_report(report, address)
+        elif stored:
+            read = _from_store(db, address, scan_id, site)
+        elif not probe:
+            # the default database first: a device it holds is explained from there, and
+            # nothing is sent (an analyst working from captures may send nothing)
+            read = _from_default_store(address)
+            if read is not None:
+                _check_default_store_read(address, read[3], ports, policy)
+        if read is not None:
+            device, observations, info, origin = read
             if report is not None:
-                device, observations, info, origin = _read_report(report, address)
                 where = str(report)
             else:
-                device, observations, info, origin = _from_store(db, address, scan_id, site)
                 where = f"the stored scan {info.scan_id[:SHOWN_SCAN_ID]}"
             judged_as = tuple(info.acting_as)
             # The verdicts were judged when it was scanned: --as can only confirm them.
             if acting_as is not None and resolve_acting_as(acting_as) != judged_as:
+                again = (
+                    "--probe probes it again and judges it as --as says"
+                    if origin.chosen == "default store"
+                    else "scan the device again with --as"
+                )
                 raise UsageProblem(
                     f"{where} was judged as {_judged_for(judged_as)} when it was scanned; "
-                    "--as cannot re-judge it: scan the device again with --as"
+                    f"--as cannot re-judge it: {again}"
                 )
         else:
             judged_as = resolve_acting_as(acting_as)
+            why = "asked" if probe else "not stored"
             device, observations, info = _scan_one(
-                address, ports, policy, judged_as, use_nmap_fallback
+                address,
+                ports,
+                policy,
+                judged_as,
+                use_nmap_fallback,
+                announce=functools.partial(_say_probing, address, why),
             )
-            origin = Origin("network", "", _method(device, info))
+            origin = Origin("network", "", _method(device, info), chosen=why)
         if device is None:
             # only a report lacks it (a scan where nothing answered raised NothingAnswered,
             # the store refused the address): the address and the report do not go together
@@ -425,11 +508,21 @@ def _check_sources(
     site: str | None,
     ports: str | None,
     policy: str | None,
+    probe: bool = False,
 ) -> None:
     """Refuse options that do not go together: a report and the store; a scan and a site;
-    probe options for a device that is not probed."""
+    probe options for a device that is not probed; ``--probe`` and a record to read."""
     from provscan.commands.common import UsageProblem
 
+    if probe and (report is not None or stored):
+        if report is not None:
+            given = "--from"
+        else:
+            given = "--scan" if scan_id is not None else "--site" if site is not None else "--db"
+        raise UsageProblem(
+            f"--probe and {given} exclude each other: --probe probes the device now, {given} "
+            "reads a record of it (give one or the other)"
+        )
     if report is not None and stored:
         given = "--db" if scan_id is None and site is None else "--scan/--site"
         raise UsageProblem(
@@ -506,19 +599,103 @@ def _from_store(
     argument (exit 2), as an unknown scan or site is for the other store commands."""
     import ipaddress
 
-    from provscan.commands.common import UsageProblem, open_db
-    from provscan.report.contract import SCHEMA_VERSION, ScanDocument, to_domain
+    from provscan.commands.common import UsageProblem
 
     try:
         wanted = str(ipaddress.ip_address(address.strip()))
     except ValueError:
         raise UsageProblem(f"explain takes one address, not {address!r}") from None
+    found = _stored_device(db, wanted, scan_id, site)
+    assert found is not None  # refused when missing
+    return found
+
+
+def _from_default_store(
+    address: str,
+) -> tuple[Device, list[Observation], ScanInfo, Origin] | None:
+    """The device at ``address`` as the default database keeps it (the one ``scan``,
+    ``pcap`` and ``import`` store into), read as ``--db`` reads it; None when that database
+    does not exist, holds nothing, or holds no device at the address (or ``address`` is no
+    single address: a host name is never resolved here). Nothing is sent."""
+    import ipaddress
+
+    from provscan.commands.common import UsageProblem, _holds_nothing
+    from provscan.paths import default_db_path
+
+    try:
+        wanted = str(ipaddress.ip_address(address.strip()))
+    except ValueError:
+        return None
+    path = default_db_path()
+    if not path.exists() or _holds_nothing(path):
+        return None
+    try:
+        return _stored_device(None, wanted, None, None, chosen="default store", missing_ok=True)
+    except UsageProblem as exc:
+        # a file there that is no provscan database: said as the default database, which
+        # the user did not name (never a probe instead: they may send nothing)
+        raise UsageProblem(
+            f"the default database cannot be read: {str(exc).removeprefix('--db ')} "
+            "(--probe probes the device without it)"
+        ) from None
+
+
+def _check_default_store_read(
+    address: str, origin: Origin, ports: str | None, policy: str | None
+) -> None:
+    """Refuse the options of a probe for a device read from the default database: they ask
+    for a probe that is not made without ``--probe`` (exit 2, nothing sent)."""
+    from provscan.commands.common import UsageProblem
+
+    for name, value in (("--ports", ports), ("--policy", policy)):
+        if value is not None:
+            raise UsageProblem(
+                f"{name} applies to a device probed now; the default database "
+                f"{origin.location} holds {address}, explained from there without sending "
+                f"anything: add --probe to probe it again, or leave out {name}"
+            )
+
+
+def _say_probing(address: str, why: str) -> None:
+    """The one line on stderr, before anything is sent, that says the device is probed now
+    and why (``asked``: ``--probe``; ``not stored``: the default database does not hold it)."""
+    from provscan.commands.common import stderr
+    from provscan.paths import default_db_path
+
+    if why == "asked":
+        reason = "--probe"
+    else:
+        reason = f"the default database {default_db_path()} holds no device there"
+    stderr.print(
+        f"provscan: probing {address} now, packets are sent to it ({reason}); nothing is stored",
+        highlight=False,
+        markup=False,
+    )
+
+
+def _stored_device(
+    db: str | None,
+    wanted: str,
+    scan_id: str | None,
+    site: str | None,
+    *,
+    chosen: str = "",
+    missing_ok: bool = False,
+) -> tuple[Device, list[Observation], ScanInfo, Origin] | None:
+    """The device at the address ``wanted`` as the store ``db`` keeps it (see
+    :func:`_from_store`); one the store does not hold (of ``site``) is a bad argument, or
+    None with ``missing_ok``."""
+    from provscan.commands.common import UsageProblem, open_db
+    from provscan.report.contract import SCHEMA_VERSION, ScanDocument, to_domain
+
     with open_db(db, must_exist=True) as store:
         name = store.display_name
         # the one device's row and its scan's, never the whole scan (a capture of tens of
         # thousands of devices)
         stored = store.sighting(wanted, scan_id=scan_id, site=site)
     if stored is None:
+        if missing_ok:
+            return None
         at = f" at site {site}" if site is not None else ""
         raise UsageProblem(
             f"no device {wanted}{at} in {name} (provscan inventory lists the stored devices)"
@@ -561,6 +738,7 @@ def _from_store(
         other_sites=others,
         newer_sighting=newer,
         absence=absence,
+        chosen=chosen,
     )
     return device, _stored_observations(device), result.info, origin
 
@@ -659,14 +837,35 @@ def _scan_one(
     policy: str | None,
     acting_as: Sequence[str],
     use_nmap_fallback: bool = True,
+    *,
+    announce: Callable[[], None] | None = None,
 ) -> tuple[Device, list[Observation], ScanInfo]:
+    """The device at ``address`` probed now; ``announce`` is called once before anything is
+    sent (a host name is resolved: it is called before that)."""
     from provscan.commands.common import nmap_fallback, parse_policy_ids
     from provscan.pipeline import run_interruptibly, run_scan
     from provscan.report.wording import plural
-    from provscan.targets import build_targets, parse_ports
+    from provscan.targets import (
+        build_targets,
+        is_address_spec,
+        looks_like_address,
+        mistyped_address,
+        parse_ports,
+    )
     from provscan.transport.limits import DEFAULT_PORTS
 
     port_list = parse_ports(ports) if ports is not None else DEFAULT_PORTS
+    policy_ids = parse_policy_ids(policy)
+    # an address, a network, a range or text shaped like one is read without the network
+    # (checked first, so that a bad one is refused before the line that says it is
+    # probed); a host name is looked up, which sends a query: said before that
+    numeric = (
+        is_address_spec(address)
+        or looks_like_address(address)
+        or mistyped_address(address) is not None
+    )
+    if announce is not None and not numeric:
+        announce()
     try:
         targets = build_targets([address])
     except TargetError:
@@ -680,7 +879,8 @@ def _scan_one(
         raise
     if targets.size_upper_bound != 1:
         raise InputError(f"explain takes one address, not {address!r}")
-    policy_ids = parse_policy_ids(policy)
+    if announce is not None and numeric:
+        announce()
     result, _ = run_interruptibly(
         lambda stop: run_scan(
             targets,
@@ -790,6 +990,7 @@ def build_explanation(
         for f in device.findings
     )
     near, unexplained = _near_and_unexplained(observations, knowledge, lines)
+    agent = _provscan_agent(observations)
     lookalikes = _lookalikes(observations, knowledge, lines)
     attempts = tuple(
         f"{a.probe}/{a.port} {a.status.value}" + (f" ({a.error})" if a.error else "")
@@ -822,7 +1023,13 @@ def build_explanation(
         judged_for=_judged_for(acting_as, device),
         origin=describe_origin(device, scan, origin),
         lookalikes=lookalikes,
-        next_steps=next_steps(device, bool(unexplained)) if verdict == "unknown" else (),
+        next_steps=(
+            next_steps(device, bool(unexplained), runs_provscan=bool(agent))
+            if verdict == "unknown"
+            else ()
+        ),
+        conflict_sources=_conflict_sources(device, lines, knowledge),
+        provscan_agent=agent,
     )
 
 
@@ -911,6 +1118,11 @@ def describe_origin(device: Device, scan: ScanInfo | None, origin: Origin | None
     if origin.read_from == "store":
         place = f", site {origin.site}" if origin.site else ""
         said.append(f"read from the stored {when} in {origin.location}{place}")
+        if origin.chosen == "default store":
+            said.append(
+                "the default database holds the address, so explain read it there and sent "
+                "nothing to the device (--probe probes it now)"
+            )
         if origin.newer_sighting is not None:
             said.append(_newer_sighting(origin.newer_sighting))
         if origin.other_sites:
@@ -921,7 +1133,11 @@ def describe_origin(device: Device, scan: ScanInfo | None, origin: Origin | None
     elif origin.read_from == "report":
         said.append(f"read from the report {origin.location}" + (f" ({when})" if when else ""))
     elif origin.read_from == "network":
-        said.append("probed now by explain (not stored)")
+        why = {
+            "asked": ", as --probe asked",
+            "not stored": ": the default database holds no device at this address",
+        }.get(origin.chosen, "")
+        said.append(f"probed now by explain (not stored){why}")
     if counts:
         said.append(
             "evidence from: "
@@ -1136,7 +1352,12 @@ def _lookalikes(
     found: dict[tuple[str, str, str], LookAlike] = {}
     for field_name, port, value in seen:
         shown = value.strip()
-        if not shown or (field_name, shown) in maker_evidence:
+        if (
+            not shown
+            or (field_name, shown) in maker_evidence
+            or _is_provscan_agent(field_name, shown)
+        ):
+            # provscan's own User-Agent is no look-alike of anything: the host runs provscan
             continue
         for rule in naming.get(field_name, ()):
             if not any(str(negative).strip() == shown for negative in rule.negatives):
@@ -1159,16 +1380,174 @@ def _lookalikes(
     return tuple(found.values())
 
 
-def next_steps(device: Device, unexplained: bool) -> tuple[str, ...]:
+#: The fields a host's own requests carry its User-Agent in (it is the client).
+USER_AGENT_FIELDS = frozenset({"http.user_agent", "rtsp.user_agent"})
+
+
+def _is_provscan_agent(field_name: str, value: str) -> bool:
+    """Whether ``value`` of ``field_name`` is the User-Agent provscan's own probes send
+    (``provscan/VERSION (+URL)`` over HTTP, ``provscan`` over RTSP, of any version)."""
+    from provscan.probes.http import USER_AGENT as HTTP_AGENT
+    from provscan.wire.rtsp import USER_AGENT as RTSP_AGENT
+
+    if field_name not in USER_AGENT_FIELDS:
+        return False
+    value = value.strip()
+    return value in (HTTP_AGENT, RTSP_AGENT) or value.startswith(f"{RTSP_AGENT}/")
+
+
+def _provscan_agent(observations: Iterable[Observation]) -> tuple[str, ...]:
+    """Where the host sent provscan's own User-Agent (``http.user_agent:80``), in order."""
+    found = (
+        f"{o.field}:{o.port}" if o.port is not None else o.field
+        for o in observations
+        if _is_provscan_agent(o.field, o.value)
+    )
+    return tuple(dict.fromkeys(found))
+
+
+#: A conflict between a maker and a rival of another family (``attribution.attribute``).
+_RIVAL_CONFLICT = re.compile(
+    r"^manufacturer: (?P<top>.+) \((?P<top_score>\d+(?:\.\d+)?)\) vs "
+    r"(?P<rival>.+) \((?P<rival_score>\d+(?:\.\d+)?)\)$"
+)
+#: A conflict between makers the evidence cannot tell apart (alternatives).
+_UNDECIDED_CONFLICT = re.compile(
+    r"^manufacturer: (?P<names>.+) \((?P<score>\d+(?:\.\d+)?)\): the evidence does not say which$"
+)
+
+
+def _conflict_sources(
+    device: Device, lines: Sequence[EvidenceLine], knowledge: Knowledge
+) -> tuple[ConflictSources, ...]:
+    """Each manufacturer conflict of ``device`` with where each maker it names comes from
+    (the evidence rules naming it, the relations leading to it from a brand the evidence
+    names), and for a rival of another family, why the confidence is lower."""
+    found: list[ConflictSources] = []
+    for conflict in device.conflicts:
+        named: list[tuple[str, float | None]]
+        confidence = ""
+        if (rival := _RIVAL_CONFLICT.match(conflict)) is not None:
+            top, second = float(rival["top_score"]), float(rival["rival_score"])
+            named = [(rival["top"], top), (rival["rival"], second)]
+            confidence = (
+                f"confidence {device.confidence:.2f}, not {top:.2f}: a rival maker of another "
+                f"family lowers it to the best score × (1 − 0.5 × the rival's), here "
+                f"{top:.2f} × (1 − 0.5 × {second:.2f}) = {device.confidence:.2f} "
+                "(docs/decisions/0002-attribution-scoring.md)"
+            )
+        elif (undecided := _UNDECIDED_CONFLICT.match(conflict)) is not None:
+            named = [(name, None) for name in undecided["names"].split(" or ")]
+        else:
+            continue  # a model, firmware or device type conflict: the values say it
+        sides = tuple(
+            _conflict_side(maker, score, lines, knowledge, device.device_type)
+            for maker, score in named
+        )
+        found.append(ConflictSources(conflict, sides, confidence))
+    return tuple(found)
+
+
+def _conflict_side(
+    maker: str,
+    score: float | None,
+    lines: Sequence[EvidenceLine],
+    knowledge: Knowledge,
+    device_type: str | None,
+) -> ConflictSide:
+    """Where ``maker``'s score comes from: the rules naming it, and the relations (other
+    than a maker's own brand) leading to it from a brand the evidence names, within the
+    relation's kinds of device, as the attribution follows them."""
+
+    def canonical(name: str) -> str:
+        return (knowledge.canonical_vendor(name) or name).casefold()
+
+    wanted = canonical(maker)
+    rules = tuple(
+        dict.fromkeys(
+            line.rule_id
+            for line in lines
+            if line.rule_id and canonical(line.asserts.get("manufacturer") or "") == wanted
+        )
+    )
+    brands: dict[str, list[str]] = {}
+    for line in lines:
+        brand = line.asserts.get("brand")
+        if line.rule_id and brand:
+            rule_ids = brands.setdefault(knowledge.canonical_vendor(brand) or brand, [])
+            if line.rule_id not in rule_ids:
+                rule_ids.append(line.rule_id)
+    relations: list[dict[str, Any]] = []
+    for brand, brand_rules in brands.items():
+        for relation in knowledge.relations_for_brand(brand):
+            if relation.brand == relation.maker or canonical(relation.maker) != wanted:
+                continue
+            if relation.device_types and device_type not in (None, *relation.device_types):
+                continue  # the attribution does not follow it for a device of this kind
+            relations.append(
+                {
+                    "brand": relation.brand,
+                    "maker": relation.maker,
+                    "relation": relation.relation,
+                    "scope": relation.scope,
+                    "confidence": relation.confidence,
+                    "evidence": relation.evidence,
+                    "sources": list(relation.sources),
+                    "brand_rules": list(brand_rules),
+                }
+            )
+    return ConflictSide(maker, score, rules, tuple(relations))
+
+
+def _side_words(side: ConflictSide) -> str:
+    """Where one side of a conflict comes from, in words."""
+    from provscan.report.wording import plural
+
+    head = f"{side.maker} ({side.score:.2f})" if side.score is not None else side.maker
+    shown = 3
+    if side.rules:
+        listed = ", ".join(side.rules[:shown])
+        more = f" and {len(side.rules) - shown} more" if len(side.rules) > shown else ""
+        said = [f"named by {plural(len(side.rules), 'rule')} of the evidence ({listed}{more})"]
+    else:
+        said = [f"no evidence item names {side.maker}"]
+    for relation in side.relations:
+        scope = f", {relation['scope']}" if relation["scope"] != "all" else ""
+        sources = "; ".join(relation["sources"])
+        rules = ", ".join(relation["brand_rules"])
+        said.append(
+            f"through the brand {relation['brand']} (read by {rules}), the knowledge's "
+            f"relation {relation['brand']} -> {relation['maker']} names it (relations.yaml: "
+            f"{relation['relation']}{scope}; confidence {relation['confidence']}; source: "
+            f"{sources})"
+        )
+    return f"{head}: " + "; ".join(said)
+
+
+def next_steps(
+    device: Device, unexplained: bool, *, runs_provscan: bool = False
+) -> tuple[str, ...]:
     """What a person can do to identify a device that stayed unknown, in words: read its
     label or web interface, find it by the switch's MAC table, scan it with credentials
     where that can help (ONVIF on an HTTP port, for a device of no identified maker), look
-    up the model it shows, and report what no rule explains."""
+    up the model it shows, and report what no rule explains. ``runs_provscan``: the host
+    sent provscan's own User-Agent; it is no device to identify, only to locate."""
+    from provscan.attribution.mac import is_locally_administered, is_multicast
     from provscan.model import seen_only_through_a_router
     from provscan.probes.credentialed import PLAIN_PORTS, TLS_PORTS
 
     address = device.ip
     ports = tuple(device.open_ports)
+    mac = f" (its MAC {device.mac})" if device.mac else ""
+    if runs_provscan:
+        return (
+            "nothing to identify on a label: it is a host running provscan (it sent "
+            "provscan's own User-Agent), the scanner itself or another one, not a device of "
+            "a maker to look up",
+            f"if you do not know who runs provscan there{mac}: the switch's MAC address "
+            f"table (or the router's ARP table) for {address} gives the switch port it is "
+            "plugged in",
+        )
     if seen_only_through_a_router(device):
         # an address beyond a router (a capture's internet peer): no label to read here
         return (
@@ -1191,11 +1570,17 @@ def next_steps(device: Device, unexplained: bool) -> tuple[str, ...]:
             "check the device itself: the label on its case (maker, model, serial); it has "
             "no web port open"
         )
-    mac = f" (its MAC {device.mac})" if device.mac else ""
+    if device.mac and (is_locally_administered(device.mac) or is_multicast(device.mac)):
+        # randomised or set by software: its first half is no maker's block
+        maker = (
+            "; the MAC is locally administered (randomised or set by software), so its "
+            "first half names no maker"
+        )
+    else:
+        maker = ", and the MAC's first half its network card's maker"
     steps.append(
         f"find where it is plugged in{mac}: the switch's MAC address table (or the "
-        f"router's ARP table) for {address} gives the switch port, and the MAC's first half "
-        "its network card's maker"
+        f"router's ARP table) for {address} gives the switch port{maker}"
     )
     if web:
         listed = ", ".join(str(port) for port in web)
@@ -1322,8 +1707,24 @@ def render(result: Explanation, width: int = WIDTH) -> list[str]:
         mark = "established" if support.established else "NOT established"
         family = f", family {support.family}" if support.family else ""
         out += wrap(f"{support.maker}{family}: {mark} - {support.reason}", "  ", "- ")
+    if result.provscan_agent:
+        out += wrap(
+            f"it sent provscan's own User-Agent ({_agent_places(result.provscan_agent)}): it "
+            "is a host running provscan (the scanner itself, or another one), not a device "
+            "to identify",
+            "  ",
+            "- ",
+        )
+    sources = {item.conflict: item for item in result.conflict_sources}
     for conflict in result.conflicts:
         out += wrap(f"conflict: {conflict}", "  ", "- ")
+        explained = sources.get(conflict)
+        if explained is None:
+            continue
+        for side in explained.sides:
+            out += wrap(_side_words(side), "    ")
+        if explained.confidence:
+            out += wrap(explained.confidence, "    ")
     for note in _review_notes(result):
         out += wrap(note, "  ", "- ")
     if result.verdict == "unknown":
@@ -1367,6 +1768,21 @@ def render(result: Explanation, width: int = WIDTH) -> list[str]:
         for note in notes:
             out += wrap(note, "  ", "- ")
     return out
+
+
+def _agent_places(places: Sequence[str]) -> str:
+    """``http.user_agent:80``, ``http.user_agent:8080`` as ``http.user_agent on ports 80,
+    8080``."""
+    ports: dict[str, list[str]] = {}
+    for place in places:
+        name, _, port = place.partition(":")
+        ports.setdefault(name, [])
+        if port:
+            ports[name].append(port)
+    return "; ".join(
+        name + (f" on {'port' if len(on) == 1 else 'ports'} {', '.join(on)}" if on else "")
+        for name, on in ports.items()
+    )
 
 
 def _names_maker(asserts: dict[str, str]) -> bool:

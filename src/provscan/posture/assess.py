@@ -120,8 +120,10 @@ def with_build(version: Observation, observations: Sequence[Observation]) -> str
     return value
 
 
-def firmware_source(device: Device) -> tuple[str | None, str]:
-    """(firmware, how it was learned). ``(None, why)`` when no source showed it.
+def firmware_source(device: Device, scan_kind: str = "active") -> tuple[str | None, str]:
+    """(firmware, how it was learned). ``(None, why)`` when no source showed it (``scan_kind``:
+    the scan's kind, ``active``, ``passive`` or ``import``: no credentials are tried but in an
+    active scan, and the reason says so).
 
     A version whose build came apart in the same reply (Hikvision ``firmwareReleasedDate``)
     is read with it: ``V5.4.0`` and ``build 160530`` give ``V5.4.0 build 160530``.
@@ -148,6 +150,10 @@ def firmware_source(device: Device) -> tuple[str | None, str]:
                     f"({evidence.protocol}/{evidence.port})"
                 )
         return device.firmware, "attribution"
+    if scan_kind == "passive":
+        return None, "nothing the device sent showed it; credentials are not tried on captures"
+    if scan_kind == "import":
+        return None, "the imported record does not give it; credentials are not tried on imports"
     return None, "no unauthenticated source showed it and no credentials matched this host"
 
 
@@ -752,13 +758,16 @@ def assess_device(
     all_devices: Sequence[Device] | UpnpMappings = (),
     options: PostureOptions | None = None,
     login_memo: LoginMemo | None = None,
+    *,
+    scan_kind: str = "active",
 ) -> Device:
     """The device with its vulnerabilities, exposure and remediation filled in
     (``all_devices``: the scan's devices, or their :class:`UpnpMappings` read once;
-    ``login_memo``: shared by the devices of one scan)."""
+    ``login_memo``: shared by the devices of one scan; ``scan_kind``: the kind of the scan
+    it was seen in, as :func:`firmware_source` takes it)."""
     options = options or PostureOptions()
     notes = list(device.notes)
-    firmware, how = firmware_source(device)
+    firmware, how = firmware_source(device, scan_kind)
     if firmware is None:
         notes.append(f"firmware unknown ({how}): vulnerability status incomplete")
     else:
@@ -821,7 +830,8 @@ def assess_scan(
     mappings = UpnpMappings.of(result.devices)
     login_memo: LoginMemo = {}
     devices = tuple(
-        assess_device(device, knowledge, mappings, options, login_memo) for device in result.devices
+        assess_device(device, knowledge, mappings, options, login_memo, scan_kind=result.info.kind)
+        for device in result.devices
     )
     return ScanResult(result.info, devices)
 
