@@ -37,9 +37,11 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from provscan import __version__
+from provscan.compliance.render import SHOWN_ID
 from provscan.errors import InputError, KnowledgeError, StoreError
 from provscan.model import MakerCandidate, address_sort_key, finding_restricts
 from provscan.policy.evaluate import (
@@ -82,6 +84,12 @@ DEFAULT_REVIEW_ROWS = 200
 DEFAULT_CLOSED_ROWS = 200
 #: The verdict of a device to review (:data:`provscan.report.contract.VERDICTS`).
 REVIEW = "review"
+#: The data is old when the newest scan in scope started more than this many days before
+#: the report was made: the first page and the summary then say how old it is.
+STALE_AFTER_DAYS = 30
+#: Incomplete scans named in the warning on the first page and under the headline (the
+#: methodology lists more).
+UNFINISHED_NAMED = 5
 
 
 class ReportScopeError(InputError):
@@ -228,6 +236,13 @@ class ScanLine:
         return max(self.hosts_scanned - self.hosts_responding, 0)
 
 
+def every_scan(total: int) -> str:
+    """Every one of ``total`` scans, in words: "the scan", "both scans", "all 3 scans"."""
+    if total == 1:
+        return "the scan"
+    return "both scans" if total == 2 else f"all {total} scans"
+
+
 @dataclass(frozen=True)
 class Knowledge:
     #: The knowledge active now (what the report was made with), and where it comes from.
@@ -254,7 +269,7 @@ class Knowledge:
         older = "an older scan" if self.unrecorded == 1 else f"{self.unrecorded} older scans"
         if len(self.recorded) == 1:
             ((version, as_of),) = self.recorded
-            by = "the scan" if total == 1 else f"all {total} scans"
+            by = every_scan(total)
             if self.unrecorded:
                 by = f"{self.recording} of the {total} scans; {older} recorded none"
             text = version + (f", as of {as_of}" if as_of else "") + f" (recorded by {by})"
@@ -361,6 +376,86 @@ class ReportFacts:
         when = (self.as_of or self.generated_at).astimezone(UTC).date().isoformat()
         noun = "device remains" if self.remaining == 1 else "devices remain"
         return f"As of {when}, {self.remaining} restricted {noun}."
+
+    @cached_property
+    def unfinished(self) -> tuple[ScanLine, ...]:
+        """The incomplete scans the figures rest on (:func:`unfinished_scans`), newest first:
+        in a scan report, the scan itself when it did not finish."""
+        return unfinished_scans(self.scans)
+
+    @property
+    def unfinished_warning(self) -> str | None:
+        """What the first page and the summary say when the figures rest on a scan that did
+        not finish (None when they do not): which scans, that the counts may be too low, and
+        what to do. Plain text; the formats add their own "Warning:" mark."""
+        lines = self.unfinished
+        if not lines:
+            return None
+        named = "; ".join(_scan_named(line) for line in lines[:UNFINISHED_NAMED])
+        if len(lines) > UNFINISHED_NAMED:
+            named += f"; and {len(lines) - UNFINISHED_NAMED} more (see 7. Methodology)"
+        if self.scope == "scan":
+            return (
+                f"this scan did not finish. Scan {named} was interrupted or cut short: devices "
+                "it did not reach are not in this report, so its counts may be too low. Run "
+                "the scan again and let it finish, then report on the new scan."
+            )
+        # what a scan did not reach: counted as an older scan of its site saw it, if any
+        older = any(
+            other.summary.site == line.summary.site
+            and other.summary.started_at < line.summary.started_at
+            for line in lines
+            for other in self.scans
+        )
+        as_before = ", or are counted as an older scan last saw them" if older else ""
+        if len(lines) == 1:
+            return (
+                f"these figures rest on a scan that did not finish. Scan {named} was "
+                "interrupted or cut short, and no complete scan of the same targets has run "
+                f"since. Devices it did not reach are not counted{as_before}, so the counts "
+                "may be too low. Run that scan again and let it finish, then make this report "
+                "again."
+            )
+        return (
+            f"these figures rest on {len(lines)} scans that did not finish. Scans {named} were "
+            "interrupted or cut short, and no complete scan of the same targets has run since. "
+            f"Devices they did not reach are not counted{as_before}, so the counts may be too "
+            "low. Run those scans again and let them finish, then make this report again."
+        )
+
+    @property
+    def age_days(self) -> int | None:
+        """Whole days between the start of the newest scan in scope (the data's as-of) and
+        the report, when that is more than :data:`STALE_AFTER_DAYS`; None otherwise."""
+        if self.as_of is None:
+            return None
+        age = self.generated_at - self.as_of
+        return age.days if age.days > STALE_AFTER_DAYS else None
+
+    @property
+    def stale_note(self) -> str | None:
+        """What the first page and the summary say when the data is old (None when not):
+        ``"the newest scan is 335 days old"``."""
+        if self.age_days is None:
+            return None
+        scan = "this scan" if self.scope == "scan" else "the newest scan"
+        return f"{scan} is {self.age_days} days old"
+
+    @property
+    def stale_warning(self) -> str | None:
+        """The stale note as a sentence: what the figures cannot show, and what to do."""
+        note = self.stale_note
+        if note is None:
+            return None
+        again = (
+            "Scan again for current figures."
+            if self.scope == "inventory"
+            else "Report on a newer scan for current figures."
+        )
+        return (
+            f"{note[0].upper()}{note[1:]} (started {_day_of(self.as_of)}): devices installed, "
+            f"removed or changed since then are not in these figures. {again}"
+        )
 
 
 def device_label(device: InventoryDevice | dict[str, Any]) -> str:
@@ -659,6 +754,53 @@ def silent_addresses(lines: Sequence[ScanLine], history: History) -> int:
             total += min(silent, max(size - heard, 0))
         taken[scan.site] = _merged([*before, *spans])
     return total
+
+
+def unfinished_scans(lines: Sequence[ScanLine]) -> tuple[ScanLine, ...]:
+    """The incomplete scans the figures rest on, newest first: each incomplete scan that no
+    complete scan of its site started since has covered again, the addresses it set out to
+    probe (its address ranges) or, for captures, imports and host names, its targets (each
+    one among the targets of those complete scans). Until then, what it did not reach is
+    either missing from the counts or counted as an older scan last saw it."""
+    newest_first = sorted(
+        lines, key=lambda line: (line.summary.started_at, line.summary.id), reverse=True
+    )
+    spans: dict[str | None, list[tuple[int, int]]] = {}
+    targets: dict[str | None, set[str]] = {}
+    found = []
+    for line in newest_first:
+        scan = line.summary
+        own = [(_line(low), _line(high)) for low, high in scan.coverage]
+        if scan.complete:
+            spans[scan.site] = _merged([*spans.get(scan.site, []), *own])
+            targets.setdefault(scan.site, set()).update(scan.targets)
+            continue
+        covered = bool(own) and not _less(own, spans.get(scan.site, []))
+        named = bool(scan.targets) and set(scan.targets) <= targets.get(scan.site, set())
+        if not (covered or named):
+            found.append(line)
+    return tuple(found)
+
+
+def _day_of(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).date().isoformat() if moment else "–"
+
+
+#: Targets named with a scan in a warning (the rest are counted).
+_TARGETS_NAMED = 2
+
+
+def _scan_named(line: ScanLine) -> str:
+    """A scan as a warning names it: ``631d41b2-dc5 of big.pcap (site hq, started
+    2026-01-05 08:00 UTC)``."""
+    scan = line.summary
+    shown = ", ".join(scan.targets[:_TARGETS_NAMED])
+    if len(scan.targets) > _TARGETS_NAMED:
+        shown += f" and {len(scan.targets) - _TARGETS_NAMED} more"
+    where = f"site {scan.site}" if scan.site else "no site"
+    started = scan.started_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    of = f" of {shown}" if shown else ""
+    return f"{scan.id[:SHOWN_ID]}{of} ({where}, started {started})"
 
 
 def _knowledge(

@@ -22,6 +22,7 @@ from provscan.compliance.facts import (
     DEFAULT_PRIORITY_ROWS,
     DEFAULT_SCAN_ROWS,
     OBSERVED_SHOWN,
+    STALE_AFTER_DAYS,
     UNKNOWN_LISTED,
     DevicePage,
     ReportFacts,
@@ -135,15 +136,16 @@ def _unbroken(value: object) -> Markup:
     )
 
 
-def _words(value: object) -> Markup:
+def _words(value: object, limit: int = UNBROKEN_CHARS) -> Markup:
     """A name (a site, an owner) that may break between its words and after its hyphens
     (``townhall-`` ``all-`` ``departments``), never inside a part: in a narrow column a
     site must not read ``townh`` / ``all``. Its column is sized to hold the longest part
-    (:func:`priority_columns`); a part longer than :data:`UNBROKEN_CHARS` may still break."""
+    (:func:`priority_columns`, :func:`scan_columns`); a part longer than ``limit`` (what the
+    column holds) may still break."""
     from markupsafe import Markup, escape
 
     def part(text: str) -> Markup:
-        if len(text) > UNBROKEN_CHARS:
+        if len(text) > limit:
             return Markup(escape(text))
         return Markup('<span class="nobr">{}</span>').format(text)
 
@@ -208,6 +210,53 @@ def priority_columns(rows: Sequence[Any]) -> list[float]:
             widths[giver] -= given
             widths[name] += given
     return [round(width, 1) for width in widths.values()]
+
+
+#: The methodology's scans table's columns, in per cent of its width (Scan, Kind, Site,
+#: Started, Targets, Hosts, Devices, Restricted, Complete): the kind column holds "passive"
+#: and the site column a word of ten letters ("montreal" was broken in a 8% column).
+SCAN_COLUMNS = {
+    "Scan": 13.0,
+    "Kind": 9.0,
+    "Site": 11.0,
+    "Started": 12.0,
+    "Targets": 15.0,
+    "Hosts": 12.0,
+    "Devices": 9.0,
+    "Restricted": 8.0,
+    "Complete": 11.0,
+}
+#: The narrowest the scans table's targets column gets (it wraps, and may break a name).
+_NARROWEST_TARGETS = 9.0
+
+
+def scan_columns(lines: Sequence[Any]) -> tuple[list[float], int, int]:
+    """The widths of the methodology's scans table (:data:`SCAN_COLUMNS` order), the site
+    column wide enough for the longest part of the site names shown (up to
+    :data:`_WIDEST_NAME`, taken from the targets column); and the longest part of a site
+    name and of a target the site and targets columns hold (longer ones may break, rather
+    than run over the next column)."""
+    widths = dict(SCAN_COLUMNS)
+    longest = max(
+        (
+            len(piece)
+            for line in lines
+            if line.summary.site
+            for word in str(line.summary.site).split(" ")
+            for piece in _pieces(word)
+        ),
+        default=0,
+    )
+    wanted = min(longest * _CHAR_PERCENT + _PAD_PERCENT, _WIDEST_NAME)
+    if wanted > widths["Site"]:
+        given = min(wanted - widths["Site"], widths["Targets"] - _NARROWEST_TARGETS)
+        widths["Targets"] -= given
+        widths["Site"] += given
+
+    def holds(name: str) -> int:
+        return int((widths[name] - _PAD_PERCENT) / _CHAR_PERCENT)
+
+    return [round(width, 1) for width in widths.values()], holds("Site"), holds("Targets")
 
 
 def _nobr(value: object) -> Markup:
@@ -504,6 +553,7 @@ def _context(facts: ReportFacts) -> dict[str, Any]:
         "grouped_findings": lambda document: grouped_findings(document, numbers),
         "shown_evidence": shown_evidence,
         "priority_columns": priority_columns(facts.priority[:DEFAULT_PRIORITY_ROWS]),
+        "scan_columns": scan_columns(facts.scans[:DEFAULT_SCAN_ROWS]),
         "scope_text": scope_text(facts),
         "chart": trend_chart(facts.trend),
         "breakdowns": (
@@ -518,6 +568,7 @@ def _context(facts: ReportFacts) -> dict[str, Any]:
         "observed_chars": OBSERVED_SHOWN,
         "scan_ref_chars": SHOWN_ID,
         "unknown_listed": UNKNOWN_LISTED,
+        "stale_after_days": STALE_AFTER_DAYS,
     }
 
 
@@ -603,6 +654,15 @@ def xlsx_report(facts: ReportFacts) -> bytes:
     Methodology, every row in full."""
     from provscan.compliance.render import INVENTORY_COLUMNS, inventory_rows, xlsx_bytes
 
+    # what the figures cannot be trusted for, after the statement it qualifies
+    warnings: list[list[object]] = [
+        [label, text]
+        for label, text in (
+            ("Warning", facts.unfinished_warning),
+            ("Old data", facts.stale_warning),
+        )
+        if text
+    ]
     summary: list[list[object]] = [
         ["Title", facts.title],
         ["Organisation", facts.organisation or ""],
@@ -611,6 +671,8 @@ def xlsx_report(facts: ReportFacts) -> bytes:
         ["Scope", scope_text(facts)],
         ["Verdicts judged for", facts.judged_for_sentence],
         ["Statement", facts.remaining_sentence],
+        ["Incomplete scans the figures rest on", len(facts.unfinished)],
+        *warnings,
         ["Restricted devices remaining", facts.remaining],
         ["Devices to review", facts.to_review],
         ["Restricted devices (incl. verified removed and gone)", facts.restricted_total],
