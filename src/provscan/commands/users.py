@@ -1,4 +1,5 @@
-"""``provscan users add|token|list``: the web console's local accounts (no default account)."""
+"""``provscan users add|token|revoke|unlock|reset-password|remove|list``: the web console's
+local accounts (no default account)."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ _EXIT_CODES: list[ExitCode] = [
     (
         2,
         "bad argument (an existing or unknown user, a short password, no password given, "
-        "no database file at --db)",
+        "a disabled account to unlock, no database file at --db)",
     ),
 ]
 
@@ -54,7 +55,8 @@ class Role(StrEnum):
 users_app = typer.Typer(
     short_help="Accounts for `provscan serve`: users and their API tokens.",
     name="users",
-    help="Accounts for `provscan serve`: add, issue or revoke API tokens, remove, list.",
+    help="Accounts for `provscan serve`: add, issue or revoke API tokens, unlock, reset a "
+    "password, remove, list.",
     no_args_is_help=True,
 )
 
@@ -183,6 +185,62 @@ def revoke(
     except ProvscanError as exc:
         raise fail_for(exc) from None
     typer.echo(f"revoked {count} token(s) of {name}")
+
+
+@users_app.command(
+    "unlock",
+    short_help="End the lockout that failed logins put on a user.",
+    epilog=_epilog("provscan users unlock alice", "provscan users unlock alice --db /srv/p.db"),
+)
+def unlock(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The locked-out user.")],
+    db: DbOption = None,
+) -> None:
+    """End the lockout that failed logins put on a user (five in a row lock an account for 15
+    minutes) and forget their failures; audited. Their password, sessions and API tokens
+    stay. A disabled account is not locked out: an admin enables it in the console."""
+    try:
+        with open_db(db, must_exist=True) as store:
+            _, was_locked = store.accounts().unlock(name, actor=_actor(), address="cli")
+    except ProvscanError as exc:
+        raise fail_for(exc) from None
+    typer.echo(f"unlocked {name}" if was_locked else f"{name} was not locked out; nothing to do")
+
+
+@users_app.command(
+    "reset-password",
+    short_help="Set another user's password; ends their sessions and API tokens.",
+    epilog=_epilog(
+        "provscan users reset-password alice",
+        "PROVSCAN_PASSWORD=... provscan users reset-password alice --db /srv/provscan.db",
+    ),
+)
+def reset_password(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The user whose password is set.")],
+    db: DbOption = None,
+) -> None:
+    """Set a user's password, as an admin does after a compromise or a forgotten password:
+    the new one is asked for (or read from PROVSCAN_PASSWORD without a terminal, never from
+    the command line). Every login session of the user ends and every API token of theirs
+    is revoked (issue new ones with `provscan users token`); a lockout ends; audited. (A user
+    who changes their own password in the console keeps their API tokens and this session;
+    their other sessions end.)"""
+    try:
+        with open_db(db, must_exist=True) as store:
+            store.accounts().user(name)  # an unknown user before the password is asked for
+    except ProvscanError as exc:
+        raise fail_for(exc) from None
+    password = _password()
+    try:
+        with open_db(db, must_exist=True) as store:
+            _, ended, revoked = store.accounts().reset_password(
+                name, password, actor=_actor(), address="cli"
+            )
+    except ProvscanError as exc:
+        raise fail_for(exc) from None
+    typer.echo(
+        f"reset the password of {name}: ended {ended} session(s), revoked {revoked} API token(s)"
+    )
 
 
 @users_app.command(

@@ -460,6 +460,59 @@ class Accounts:
         if refused is not None:
             raise refused
 
+    def unlock(self, name: str, *, actor: str, address: str) -> tuple[User, bool]:
+        """End the lockout failed logins put on ``name`` (and forget its failures): the
+        user and whether it was locked. A disabled account stays disabled (an admin enables
+        it); audited as ``user.unlock``."""
+        now = datetime.now(UTC)
+        with self._writing("users") as session:
+            row = self._row(session, name)
+            if _disabled(row.locked_until):
+                raise StoreRequestError(
+                    f"user {name!r} is disabled, not locked out; an admin enables it"
+                )
+            was = row.locked_until is not None and _aware(row.locked_until) > now
+            detail: dict[str, Any] = {"was_locked": was, "failed_logins": row.failed_logins}
+            if was and row.locked_until is not None:
+                detail["locked_until"] = _aware(row.locked_until).isoformat()
+            row.locked_until = None
+            row.failed_logins = 0
+            self._audit(session, actor, "user.unlock", address, name, detail)
+            return _user(row), was
+
+    def reset_password(
+        self, name: str, password: str, *, actor: str, address: str
+    ) -> tuple[User, int, int]:
+        """An admin sets ``name``'s password (what is done after a compromise): every login
+        session of the user ends and every API token is revoked, and a lockout by failed
+        logins ends (a disabled account stays disabled). Returns the user and how many
+        sessions ended and tokens were revoked; audited as ``password.reset``."""
+        check_password(password)
+        with self._writing("users") as session:
+            row = self._row(session, name)
+            sessions = session.scalar(
+                select(func.count()).select_from(SessionRow).where(SessionRow.user_name == name)
+            )
+            tokens = session.scalar(
+                select(func.count()).select_from(ApiTokenRow).where(ApiTokenRow.user_name == name)
+            )
+            row.password_hash = _hasher.hash(password)
+            row.failed_logins = 0
+            if not _disabled(row.locked_until):
+                row.locked_until = None
+            session.execute(delete(SessionRow).where(SessionRow.user_name == name))
+            session.execute(delete(ApiTokenRow).where(ApiTokenRow.user_name == name))
+            ended, revoked = int(sessions or 0), int(tokens or 0)
+            self._audit(
+                session,
+                actor,
+                "password.reset",
+                address,
+                name,
+                {"sessions_ended": ended, "tokens_revoked": revoked},
+            )
+            return _user(row), ended, revoked
+
     def _row(self, session: Session, name: str) -> UserRow:
         row = session.get(UserRow, name)
         if row is None:

@@ -1,4 +1,14 @@
-"""The REST API under ``/api/v1``: every route names the weakest role it admits."""
+"""The REST API under ``/api/v1``: every route names the weakest role it admits.
+
+Every error answer is ``{"detail": "<one line>"}`` naming the parameter, field or header at
+fault and the problem (:class:`provscan.web.responses.Problem`; the app's handlers make
+FastAPI's own answers so). 400: something the route does not take (an unknown query
+parameter, form field or JSON field, one given twice), a JSON body that cannot be read, or a
+value the route or the store refuses; 415: a body of another type than the route reads (the
+same words on every route); 422: a value that does not fit the documented schema (type,
+range, length, list of values, a required field). The whole list: the OpenAPI document's
+description (:data:`provscan.web.app.API_DESCRIPTION`).
+"""
 
 from __future__ import annotations
 
@@ -35,10 +45,15 @@ from provscan.store.inventory import STATUSES
 from provscan.store.pages import MAX_PAGE, SORTS, PageFilters
 from provscan.store.users import LoginRefused
 from provscan.web.auth import (
+    NOT_JSON,
     ROLE_KEY,
+    SAFE_METHODS,
     SESSION_COOKIE,
+    UNREADABLE_JSON,
     Principal,
+    body_type,
     client_address,
+    is_json,
     known_query,
     principal,
     require,
@@ -54,7 +69,9 @@ from provscan.web.responses import (
     DiffOut,
     KnowledgeStatus,
     LoggedOut,
+    PasswordReset,
     PolicyList,
+    Problem,
     Removed,
     ScanJobOut,
     ScanList,
@@ -62,6 +79,7 @@ from provscan.web.responses import (
     SessionOut,
     StoredScan,
     Summary,
+    Unlocked,
     UserList,
     UserOut,
     ok,
@@ -79,7 +97,8 @@ SSE_POLL_SECONDS = 0.2
 #: Longest text ``/lookup`` takes.
 MAX_LOOKUP_TEXT = 500
 
-router = APIRouter(prefix=PREFIX)
+#: Operation ids are the routes' names (``list_devices``), not FastAPI's path-derived ones.
+router = APIRouter(prefix=PREFIX, generate_unique_id_function=lambda route: route.name)
 
 
 def _pattern(regex: str) -> Callable[[dict[str, Any]], None]:
@@ -117,43 +136,49 @@ Caller = Annotated[Principal, Depends(principal)]
 CaseId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 
 
-class Problem(BaseModel):
-    """Every error answer: ``detail`` says what was wrong, never how the server is built."""
+def problem(text: str) -> dict[str, Any]:
+    """A ``responses=`` entry of an error answer (:class:`Problem`)."""
+    return {"model": Problem, "description": text}
 
-    detail: Any
 
-
-#: The error answers every route may give.
+#: The error answers every route may give (413 and 415 are added to the routes that read a
+#: body, and 422 documented as the one shape, by the app's OpenAPI document).
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "description": text}
-    for status, text in (
-        (
-            400,
-            "a bad value (an unknown status or verdict, a damaged cursor, a refused change) "
-            "or a query parameter the route does not take",
-        ),
-        (401, "no or unknown credentials"),
-        (403, "the role does not allow it, or a cookie write without its CSRF token"),
-        (404, "no such scan, device, case or site"),
-        (409, "another scan is running"),
-        (413, "the request body is too large"),
-    )
+    400: problem(
+        "a bad value (an unknown status or verdict, a damaged cursor, a refused change), "
+        "a query parameter or field the route does not take, or a JSON body that cannot "
+        "be read"
+    ),
+    401: problem("no or unknown credentials"),
+    403: problem("the role does not allow it, or a cookie write without its CSRF token"),
+    404: problem("no such scan, device, case, user or site"),
 }
 
 
-def route(method: str, path: str, role: str, **options: Any) -> Callable[[Any], Any]:
+def route(
+    method: str, path: str, role: str, *, summary: str, finds: bool = False, **options: Any
+) -> Callable[[Any], Any]:
     """Register ``path`` for ``role`` and the roles above it (recorded in the OpenAPI
-    document as ``x-provscan-role``, which the tests enumerate); a query parameter the route
-    does not take is refused (:func:`known_query`)."""
+    document as ``x-provscan-role``, which the tests enumerate), with its ``summary``; a
+    query parameter the route does not take is refused (:func:`known_query`), and a body of
+    another type than it reads (:func:`body_type`, 415). A 404 is documented for a path that
+    names something (``{id}``), or with ``finds``: a route whose parameters name a site,
+    device or scan that may not be there."""
     # The success answer is documented by ``responses=ok(Model)`` (provscan.web.responses),
     # not inferred from the ``dict`` the route returns.
     options.setdefault("response_model", None)
+    problems = dict(_PROBLEMS)
+    if role == "viewer" and method in SAFE_METHODS:
+        problems.pop(403)  # every user may read it, and a read needs no CSRF token
+    if "{" not in path and not finds:
+        problems.pop(404)
     return router.api_route(
         path,
         methods=[method],
-        dependencies=[Depends(require(role)), Depends(known_query)],
+        summary=summary,
+        dependencies=[Depends(require(role)), Depends(known_query), Depends(body_type)],
         openapi_extra={ROLE_KEY: role},
-        **{**options, "responses": {**_PROBLEMS, **options.get("responses", {})}},
+        **{**options, "responses": {**problems, **options.get("responses", {})}},
     )
 
 
@@ -206,13 +231,14 @@ _LOGIN_BODY = {
     "/session",
     openapi_extra=_LOGIN_BODY,
     response_model=None,
+    summary="Log in",
     responses={
         **ok(SessionOut, text="logged in: the user and the CSRF token"),
-        400: {"model": Problem, "description": "the body is not JSON, or a text holds NUL"},
-        401: {"model": Problem, "description": "wrong name or password"},
-        415: {"model": Problem, "description": "the body is not JSON"},
-        422: {"model": Problem, "description": "no name or password sent"},
-        429: {"model": Problem, "description": "the account or address is locked out"},
+        400: problem("the body is not JSON that can be read, a field it does not take, or NUL"),
+        401: problem("wrong name or password"),
+        415: problem("the body is not JSON"),
+        422: problem("no name or password sent, or one too long"),
+        429: problem("the account or address is locked out"),
     },
 )
 async def log_in(request: Request, response: Response) -> dict[str, Any]:
@@ -222,16 +248,19 @@ async def log_in(request: Request, response: Response) -> dict[str, Any]:
     JSON only, so that no cross-site form can log a browser into someone else's account
     (a form cannot send ``application/json`` without a CORS preflight, which is refused);
     the console's login page has its own form with a CSRF token."""
-    if not request.headers.get("content-type", "").startswith("application/json"):
-        raise HTTPException(415, "send the name and password as JSON")
+    from provscan.web.problems import one_line
+
+    if not is_json(request.headers.get("content-type", "")):
+        raise HTTPException(415, NOT_JSON)  # the words of every JSON route
     try:
         raw: Any = await request.json()
     except (ValueError, RecursionError):  # not JSON, or nested deeper than it can be read
-        raise HTTPException(400, "the body is not JSON that can be read") from None
+        raise HTTPException(400, UNREADABLE_JSON) from None
     try:
         login = Login.model_validate(raw)
-    except ValidationError as exc:
-        raise HTTPException(422, "send a name and a password") from exc
+    except ValidationError as exc:  # as a route's own body is refused
+        errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
+        raise HTTPException(*one_line(request, errors)) from None
     accounts = store_of(request).accounts()
     address = client_address(request)
     try:
@@ -252,7 +281,7 @@ async def log_in(request: Request, response: Response) -> dict[str, Any]:
     return {"user": user.to_json(), "csrf_token": csrf}
 
 
-@route("GET", "/session", "viewer", responses=ok(SessionOut))
+@route("GET", "/session", "viewer", summary="Who is logged in", responses=ok(SessionOut))
 def who_am_i(caller: Caller, request: Request) -> dict[str, Any]:
     """The logged-in user (and, for a cookie session, its CSRF token)."""
     csrf = None
@@ -262,7 +291,7 @@ def who_am_i(caller: Caller, request: Request) -> dict[str, Any]:
     return {"user": caller.user.to_json(), "via": caller.via, "csrf_token": csrf}
 
 
-@route("DELETE", "/session", "viewer", responses=ok(LoggedOut))
+@route("DELETE", "/session", "viewer", summary="Log out", responses=ok(LoggedOut))
 def log_out(caller: Caller, request: Request, response: Response) -> dict[str, Any]:
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
@@ -276,7 +305,7 @@ def log_out(caller: Caller, request: Request, response: Response) -> dict[str, A
 # --- scans, devices, diff ----------------------------------------------------------------
 
 
-@route("GET", "/scans", "viewer", responses=ok(ScanList))
+@route("GET", "/scans", "viewer", summary="Stored scans", responses=ok(ScanList))
 def list_scans(
     request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 50
 ) -> dict[str, Any]:
@@ -331,7 +360,15 @@ class StartScan(BaseModel):
     timeout: float | None = Field(default=None, ge=0.1, le=60.0)
 
 
-@route("POST", "/scans", "analyst", status_code=202, responses=ok(ScanJobOut, 202))
+@route(
+    "POST",
+    "/scans",
+    "analyst",
+    summary="Start a scan",
+    finds=True,
+    status_code=202,
+    responses={**ok(ScanJobOut, 202), 409: problem("another scan is running")},
+)
 def start_scan(caller: Caller, request: Request, start: StartScan) -> dict[str, Any]:
     """Start a scan (one at a time; the same scope rules as the CLI, discovery off): 202 with
     the job, whose progress ``GET /scans/jobs/{job_id}/events`` streams. With a ``site`` (and
@@ -453,7 +490,7 @@ def _send_to_site(
 JobId = Annotated[str, PathParam(min_length=1, max_length=64)]
 
 
-@route("GET", "/scans/jobs/{job_id}", "viewer", responses=ok(ScanJobOut))
+@route("GET", "/scans/jobs/{job_id}", "viewer", summary="A scan job", responses=ok(ScanJobOut))
 def get_scan_job(request: Request, job_id: JobId) -> dict[str, Any]:
     job = request.app.state.scan_jobs.get(job_id)
     if job is None:
@@ -468,6 +505,7 @@ def get_scan_job(request: Request, job_id: JobId) -> dict[str, Any]:
     "GET",
     "/scans/jobs/{job_id}/events",
     "viewer",
+    summary="A scan job's progress (server-sent events)",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": "progress events"}},
 )
@@ -492,7 +530,7 @@ def scan_job_events(request: Request, job_id: JobId) -> StreamingResponse:
     return StreamingResponse(stream(), media_type="text/event-stream")
 
 
-@route("GET", "/scans/{scan_id}", "viewer", responses=ok(StoredScan))
+@route("GET", "/scans/{scan_id}", "viewer", summary="A stored scan", responses=ok(StoredScan))
 def get_scan(request: Request, scan_id: str) -> dict[str, Any]:
     """A stored scan: its summary and the full contract document it was saved from."""
     store = store_of(request)
@@ -504,7 +542,7 @@ def get_scan(request: Request, scan_id: str) -> dict[str, Any]:
     return {"summary": summary.to_json(), "document": document.model_dump(mode="json")}
 
 
-@route("GET", "/summary", "viewer", responses=ok(Summary))
+@route("GET", "/summary", "viewer", summary="The dashboard's numbers", responses=ok(Summary))
 def dashboard(request: Request) -> dict[str, Any]:
     """The dashboard's numbers: devices, restricted by site, maker and jurisdiction, the trend
     over stored scans, cases, knowledge."""
@@ -593,7 +631,14 @@ def device_filters(
 DeviceFilters = Annotated[PageFilters, Depends(device_filters)]
 
 
-@route("GET", "/devices", "viewer", responses=ok(DevicePage))
+@route(
+    "GET",
+    "/devices",
+    "viewer",
+    summary="Inventory devices, a page at a time",
+    finds=True,
+    responses=ok(DevicePage),
+)
 def list_devices(
     request: Request,
     filters: DeviceFilters,
@@ -624,6 +669,8 @@ _EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
     "GET",
     "/devices/export",
     "viewer",
+    summary="Export every matching device (CSV or JSON)",
+    finds=True,
     response_class=Response,
     responses={
         200: {
@@ -664,7 +711,13 @@ def export_devices(
     )
 
 
-@route("GET", "/devices/{device_id}", "viewer", responses=ok(DeviceDetail))
+@route(
+    "GET",
+    "/devices/{device_id}",
+    "viewer",
+    summary="A device and its evidence",
+    responses=ok(DeviceDetail),
+)
 def get_device(request: Request, device_id: str) -> dict[str, Any]:
     """One device: its inventory entry, the full document of the sighting its verdict comes
     from (its evidence and findings: the newest that identified it), that sighting, the
@@ -689,7 +742,14 @@ def get_device(request: Request, device_id: str) -> dict[str, Any]:
     }
 
 
-@route("GET", "/diff", "viewer", responses=ok(DiffOut))
+@route(
+    "GET",
+    "/diff",
+    "viewer",
+    summary="What changed between two scans",
+    finds=True,
+    responses=ok(DiffOut),
+)
 def get_diff(
     request: Request,
     old: Annotated[str | None, Query(max_length=64)] = None,
@@ -708,7 +768,9 @@ def get_diff(
 _CASE_STATUS_VALUES = _one_of(["active", *CASE_STATES])
 
 
-@route("GET", "/cases", "viewer", responses=ok(CaseList))
+@route(
+    "GET", "/cases", "viewer", summary="Cases, a page at a time", finds=True, responses=ok(CaseList)
+)
 def list_cases(
     request: Request,
     status: Annotated[
@@ -754,7 +816,7 @@ def list_cases(
     }
 
 
-@route("GET", "/cases/{case_id}", "viewer", responses=ok(CaseOut))
+@route("GET", "/cases/{case_id}", "viewer", summary="A case", responses=ok(CaseOut))
 def get_case(request: Request, case_id: CaseId) -> dict[str, Any]:
     from provscan.compliance.render import case_json
 
@@ -784,7 +846,7 @@ class CaseChanged(CaseOut):
     warning: str | None = None
 
 
-@route("PATCH", "/cases/{case_id}", "analyst", responses=ok(CaseChanged))
+@route("PATCH", "/cases/{case_id}", "analyst", summary="Change a case", responses=ok(CaseChanged))
 def change_case(
     caller: Caller, request: Request, case_id: CaseId, change: CaseChange
 ) -> dict[str, Any]:
@@ -844,7 +906,7 @@ def _judging(policy_ids: list[str] | None, acting_as: list[str] | None) -> tuple
     return identifier, policies, org_types
 
 
-@route("POST", "/lookup", "analyst", responses=ok(ScreenRow))
+@route("POST", "/lookup", "analyst", summary="Look up who makes a product", responses=ok(ScreenRow))
 def lookup(request: LookupRequest) -> dict[str, Any]:
     """Who really makes a product: the same result as ``provscan lookup -f json``."""
     from provscan.policy.evaluate import maker_countries
@@ -861,26 +923,69 @@ def lookup(request: LookupRequest) -> dict[str, Any]:
     return result
 
 
-@route("POST", "/screen", "analyst", responses=ok(ScreenedRows))
+@route(
+    "POST", "/screen", "analyst", summary="Screen a procurement list", responses=ok(ScreenedRows)
+)
 async def screen(
     caller: Caller,
     request: Request,
     file: Annotated[UploadFile, File()],
     sheet: Annotated[str | None, Form(min_length=1, max_length=100)] = None,
+    acting_as: Annotated[str | None, Form(max_length=MAX_ACTING_AS)] = None,
 ) -> dict[str, Any]:
     """Screen an uploaded procurement list (CSV or XLSX, told apart by content): one result
-    row per data row, and notes on how it was read. ``sheet``: the workbook's sheet to
-    screen (default: its first; the notes say when there are others)."""
+    row per data row, notes on how it was read, and whom the verdicts were judged for.
+    ``sheet``: the workbook's sheet to screen (default: the product sheet the reader picks,
+    e.g. "BOM" over a "Cover" sheet, as ``provscan screen`` does; the notes say which, and
+    that there are others). ``acting_as``: whom to judge the verdicts for, as the console's
+    "Judge the verdicts for" and ``provscan screen --as``: org type ids, comma-separated
+    (``ca:provincial-or-municipal-body``), or ``all`` (every measure counts); empty or
+    absent: the server's ``[organisation] as``, else a national government body. An
+    unknown org type, or a form field the upload does not take, is a 400."""
+    form = await request.form()  # FastAPI's, already read
+    _only_fields(form.multi_items(), SCREEN_FIELDS)
+    parties = None
+    if acting_as is not None:
+        parties = [part for part in acting_as.split(",") if part.strip()]
+        if not parties:
+            raise HTTPException(400, "acting_as needs at least one org type (or 'all')")
     data = await file.read(MAX_BODY_BYTES + 1)
     if len(data) > MAX_BODY_BYTES:
         raise HTTPException(413, "the list is too large")
     if not data:
         raise HTTPException(400, "the upload is empty: nothing to screen")
-    rows, notes = await run_in_threadpool(_screen_bytes, data, sheet)
+    rows, notes, judged = await run_in_threadpool(_screen_bytes, data, sheet, parties)
     store_of(request).accounts().audit(
-        caller.user.name, "screen", client_address(request), None, {"rows": len(rows)}
+        caller.user.name,
+        "screen",
+        client_address(request),
+        None,
+        {"rows": len(rows), "acting_as": judged["acting_as"]},
     )
-    return {"rows": rows, "notes": notes}
+    return {"rows": rows, "notes": notes, **judged}
+
+
+#: The form fields ``POST /screen`` takes; another one is refused (400), not ignored.
+SCREEN_FIELDS = ("file", "sheet", "acting_as")
+#: Longest ``acting_as`` text (a few org type ids).
+MAX_ACTING_AS = 500
+
+
+def _only_fields(items: list[tuple[str, Any]], takes: tuple[str, ...]) -> None:
+    """Refuse (400) a form field the route does not take, or one given twice: a misspelt
+    ``acting-as`` must not read as "judged for the default", nor two of them as one."""
+    names = [name for name, _ in items]
+    unknown = sorted({name for name in names if name not in takes})
+    if unknown:
+        listed = ", ".join(repr(name[:40]) for name in unknown[:5])
+        plural = "s" if len(unknown) > 1 else ""
+        raise HTTPException(
+            400, f"unknown form field{plural} {listed}: it takes {', '.join(takes)}"
+        )
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        listed = ", ".join(repr(name) for name in repeated)
+        raise HTTPException(400, f"form field {listed} given more than once: each takes one")
 
 
 #: The CLI's options that messages about a list name, as the web says them.
@@ -919,11 +1024,16 @@ def read_upload(data: bytes, sheet: str | None = None) -> InputTable:
         raise ScreenInputError(web_words(str(exc))) from None
 
 
-def _screen_bytes(data: bytes, sheet: str | None) -> tuple[list[dict[str, Any]], list[str]]:
+def _screen_bytes(
+    data: bytes, sheet: str | None, acting_as: list[str] | None
+) -> tuple[list[dict[str, Any]], list[str], dict[str, Any]]:
+    """The screened rows, the reader's notes, and whom the verdicts were judged for
+    (``acting_as`` as the rows record it, ``judged_for`` in words)."""
+    from provscan.policy.evaluate import ACT_AS_ANYONE, judged_for, judging_parties
     from provscan.screening.columns import choose_columns, unread_model_warning
     from provscan.screening.run import screen_table
 
-    identifier, policies, org_types = _judging(None, None)
+    identifier, policies, org_types = _judging(None, acting_as)
     try:
         table = read_upload(data, sheet)
         columns = choose_columns(table.header, rows=table.rows)
@@ -932,7 +1042,12 @@ def _screen_bytes(data: bytes, sheet: str | None) -> tuple[list[dict[str, Any]],
     rows = screen_table(table, columns, identifier, policies, acting_as=org_types)
     unread = unread_model_warning(columns, table.header)
     notes = [*table.notes, *([unread] if unread else [])]
-    return [row.model_dump(mode="json") for row in rows], [web_words(n) for n in notes]
+    anyone = not org_types and judging_parties(org_types, policies) is None
+    judged = {
+        "acting_as": [ACT_AS_ANYONE] if anyone else list(org_types),
+        "judged_for": judged_for(org_types, policies),
+    }
+    return [row.model_dump(mode="json") for row in rows], [web_words(n) for n in notes], judged
 
 
 # --- reports, policies, knowledge --------------------------------------------------------
@@ -944,6 +1059,7 @@ _REPORT_TYPES = {"html": "text/html; charset=utf-8", "pdf": "application/pdf"}
     "GET",
     "/reports/{fmt}",
     "viewer",
+    summary="The compliance report (HTML or PDF)",
     response_class=Response,
     responses={
         200: {
@@ -964,7 +1080,13 @@ def report(request: Request, fmt: Literal["html", "pdf"]) -> Response:
     )
 
 
-@route("GET", "/policies", "viewer", responses=ok(PolicyList))
+@route(
+    "GET",
+    "/policies",
+    "viewer",
+    summary="The policies verdicts are judged by",
+    responses=ok(PolicyList),
+)
 def policies() -> dict[str, Any]:
     from provscan.screening.run import default_knowledge
 
@@ -975,7 +1097,7 @@ def policies() -> dict[str, Any]:
     }
 
 
-@route("GET", "/knowledge", "viewer", responses=ok(KnowledgeStatus))
+@route("GET", "/knowledge", "viewer", summary="The knowledge in use", responses=ok(KnowledgeStatus))
 def knowledge() -> dict[str, Any]:
     from provscan.knowledge.packs import active_pack
 
@@ -987,7 +1109,7 @@ def knowledge() -> dict[str, Any]:
 # --- users and audit (admin) -------------------------------------------------------------
 
 
-@route("GET", "/users", "admin", responses=ok(UserList))
+@route("GET", "/users", "admin", summary="Users", responses=ok(UserList))
 def list_users(request: Request) -> dict[str, Any]:
     return {"users": [user.to_json() for user in store_of(request).accounts().users()]}
 
@@ -999,7 +1121,7 @@ class NewUser(BaseModel):
     password: str = Field(min_length=1, max_length=1024)
 
 
-@route("POST", "/users", "admin", status_code=201, responses=ok(UserOut, 201))
+@route("POST", "/users", "admin", summary="Add a user", status_code=201, responses=ok(UserOut, 201))
 def add_user(caller: Caller, request: Request, new: NewUser) -> dict[str, Any]:
     try:
         user = (
@@ -1021,7 +1143,68 @@ def add_user(caller: Caller, request: Request, new: NewUser) -> dict[str, Any]:
 UserName = Annotated[str, PathParam(min_length=1, max_length=64)]
 
 
-@route("DELETE", "/users/{name}", "admin", responses=ok(Removed))
+@route("POST", "/users/{name}/unlock", "admin", summary="Unlock a user", responses=ok(Unlocked))
+def unlock_user(caller: Caller, request: Request, name: UserName) -> dict[str, Any]:
+    """End the lockout failed logins put on a user (five in a row lock an account for 15
+    minutes) and forget their failures, as ``provscan users unlock`` (audited as
+    ``user.unlock``); their password, sessions and tokens stay. A disabled account is a 400
+    (the console's Users page enables it)."""
+    accounts = store_of(request).accounts()
+    try:
+        accounts.user(name)
+    except StoreRequestError as exc:
+        raise _not_found(exc, request) from None
+    try:
+        user, was_locked = accounts.unlock(
+            name, actor=caller.user.name, address=client_address(request)
+        )
+    except StoreRequestError as exc:
+        raise HTTPException(400, _said(exc, request)) from None
+    return {"user": user.to_json(), "was_locked": was_locked}
+
+
+class NewPassword(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    #: At least 12 characters (a shorter one is a 400 that says so).
+    password: str = Field(min_length=1, max_length=1024)
+
+
+@route(
+    "PUT",
+    "/users/{name}/password",
+    "admin",
+    summary="Reset a user's password",
+    responses=ok(PasswordReset),
+)
+def reset_password(
+    caller: Caller, request: Request, name: UserName, new: NewPassword
+) -> dict[str, Any]:
+    """Set another user's password, as after a compromise (``provscan users
+    reset-password``): every login session of theirs ends and every API token of theirs is
+    revoked, and a lockout ends; audited as ``password.reset``. Your own password is changed
+    in the console (``/account/password``, which keeps your API tokens and this session):
+    resetting it here is a 400."""
+    if name == caller.user.name:
+        raise HTTPException(
+            400,
+            "that is your own account: change your password at /account/password (a reset "
+            "ends every session and API token, the one of this request too)",
+        )
+    accounts = store_of(request).accounts()
+    try:
+        accounts.user(name)
+    except StoreRequestError as exc:
+        raise _not_found(exc, request) from None
+    try:
+        user, ended, revoked = accounts.reset_password(
+            name, new.password, actor=caller.user.name, address=client_address(request)
+        )
+    except StoreRequestError as exc:
+        raise HTTPException(400, _said(exc, request)) from None
+    return {"user": user.to_json(), "sessions_ended": ended, "tokens_revoked": revoked}
+
+
+@route("DELETE", "/users/{name}", "admin", summary="Remove a user", responses=ok(Removed))
 def remove_user(caller: Caller, request: Request, name: UserName) -> dict[str, Any]:
     """Remove a user, their API tokens and sessions (not the last admin)."""
     accounts = store_of(request).accounts()
@@ -1036,7 +1219,7 @@ def remove_user(caller: Caller, request: Request, name: UserName) -> dict[str, A
     return {"removed": name}
 
 
-@route("GET", "/audit", "admin", responses=ok(AuditLog))
+@route("GET", "/audit", "admin", summary="The audit log", responses=ok(AuditLog))
 def audit(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -15,12 +16,20 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from provscan.alerts.deliver import Deliverer
 from provscan.errors import KnowledgeError, StoreError, StoreRequestError
 from provscan.store.db import Store, StoreSettings, open_store
 from provscan.web import api, pages, sites
-from provscan.web.auth import CSRF_HEADER, ROLE_KEY, SAFE_METHODS, SESSION_COOKIE
+from provscan.web.auth import (
+    CSRF_HEADER,
+    ROLE_KEY,
+    SAFE_METHODS,
+    SESSION_COOKIE,
+    UNREADABLE_JSON,
+)
+from provscan.web.problems import one_line
 from provscan.web.scans import ScanJobs
 from provscan.web.security import SECURITY_HEADERS, BodyLimit, SecurityHeaders, refuse_nul
 
@@ -31,6 +40,56 @@ def _for_people(request: Request) -> bool:
     """Whether an error answers a console address (an HTML page) rather than the API (JSON)."""
     path = request.url.path
     return not (path == api.PREFIX or path.startswith(f"{api.PREFIX}/"))
+
+
+#: What the OpenAPI document says of every answer, the errors' one shape first.
+API_DESCRIPTION = """\
+Every error answer is JSON of one shape, `{"detail": "<one line>"}`: the line names the
+parameter, field or header at fault and what is wrong with it. The statuses:
+
+- **400**: the request names something the route does not take (an unknown query parameter,
+  form field or JSON field; a query parameter given twice), a JSON body that cannot be read,
+  text with a NUL character, or a value the route refuses (an unknown status or verdict, a
+  damaged cursor, a refused change).
+- **401** no or unknown credentials; **403** the role does not allow it, or a cookie
+  session's change without its CSRF token; **404** no such scan, device, case, user or site.
+- **409** (`POST /scans`) another scan is running.
+- **413** a request body over 5 MiB; **415** a body sent as another type than the route
+  reads (`application/json`, or `multipart/form-data` for an upload).
+- **422**: a value that does not fit this document's schema (a wrong type, a number out of
+  range, a text too long, a value not in the list, a required field missing).
+- **429** (`POST /session`) the account or address is locked out for a while.
+
+`HEAD` is answered wherever `GET` is."""
+
+#: The OpenAPI names of the bodies FastAPI names after the route (``Body_<operation id>``).
+_BODY_NAMES = {"Body_screen": "ScreenUpload"}
+#: Where the one error shape lives in the OpenAPI document.
+PROBLEM_REF = "#/components/schemas/Problem"
+
+
+class HeadAsGet:
+    """Answers ``HEAD`` wherever ``GET`` is answered (uptime monitors send HEAD): the GET's
+    status and headers, without its body."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        ended = False
+
+        async def headless(message: Message) -> None:
+            nonlocal ended
+            if message["type"] != "http.response.body":
+                await send(message)
+            elif not ended:  # one empty body ends the answer; the rest is dropped
+                ended = True
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        await self.app({**scope, "method": "GET"}, receive, headless)
 
 
 def create_app(
@@ -64,6 +123,7 @@ def create_app(
     app = FastAPI(
         title="provscan",
         summary="Restricted-vendor devices, cases and reports",
+        description=API_DESCRIPTION,
         openapi_url=f"{api.PREFIX}/openapi.json",
         docs_url=None,  # Swagger UI loads script from a CDN and needs inline script
         redoc_url=None,
@@ -92,6 +152,10 @@ def create_app(
             if exc.headers:
                 answer.headers.update(exc.headers)
             return answer
+        if exc.detail == "There was an error parsing the body":  # FastAPI's words for it
+            exc.detail = UNREADABLE_JSON
+        elif not isinstance(exc.detail, str):
+            exc.detail = str(exc.detail)
         return await http_exception_handler(request, exc)
 
     @app.exception_handler(StoreRequestError)
@@ -123,18 +187,12 @@ def create_app(
         return JSONResponse({"detail": said}, status_code=503)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        # The fields at fault, without echoing the input back.
-        # ``type`` too: the documented ValidationError schema requires it.
-        problems = [
-            {
-                "loc": list(error.get("loc", ())),
-                "msg": error.get("msg", ""),
-                "type": error.get("type", ""),
-            }
-            for error in exc.errors()
-        ]
-        return JSONResponse({"detail": problems}, status_code=422)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        # One line naming the parameter or field at fault, never the input echoed back.
+        status, said = one_line(request, exc.errors())
+        if _for_people(request):  # the page formats its text: braces kept as text
+            return pages.error_page(request, status, said.replace("{", "{{").replace("}", "}}"))
+        return JSONResponse({"detail": said}, status_code=status)
 
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception) -> Response:
@@ -157,6 +215,7 @@ def create_app(
 
     if allowed_hosts is not None:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
+    app.add_middleware(HeadAsGet)
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders, tls=tls)
     return app
@@ -172,6 +231,8 @@ def _allowed(request: Request) -> str:
             pattern = getattr(candidate, "path_regex", None)
             if pattern is not None and pattern.match(path):
                 methods.update(getattr(candidate, "methods", None) or ())
+    if "GET" in methods:
+        methods.add("HEAD")  # HeadAsGet
     return ", ".join(sorted(methods))
 
 
@@ -207,9 +268,14 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     from fastapi.openapi.utils import get_openapi
 
     document = get_openapi(
-        title=app.title, version=app.version, summary=app.summary, routes=app.routes
+        title=app.title,
+        version=app.version,
+        summary=app.summary,
+        description=app.description,
+        routes=app.routes,
     )
     document.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+    _errors_documented(document)
     inputs: list[Any] = []
     for methods in document.get("paths", {}).values():
         for operation in methods.values():
@@ -228,6 +294,48 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             operation["security"] = [{"bearer": []}, cookie]
     app.openapi_schema = document
     return document
+
+
+#: The errors every route that reads a body may give (and only those).
+_BODY_PROBLEMS = {
+    "413": "the request body is over 5 MiB",
+    "415": "the body is not of the type the route reads (JSON, or multipart/form-data for "
+    "an upload)",
+}
+_INVALID = (
+    "a value that does not fit the schema (type, range, length, list of values, a required "
+    "field): detail names it"
+)
+
+
+def _errors_documented(document: dict[str, Any]) -> None:
+    """Every error answer documented as the one shape (``Problem``): FastAPI's 422 (a list
+    of dicts it documents as ``HTTPValidationError``) is answered as one line by the app;
+    413 and 415 on the routes that read a body; the bodies FastAPI names after the route
+    given their names (:data:`_BODY_NAMES`)."""
+    problem = {"application/json": {"schema": {"$ref": PROBLEM_REF}}}
+    for methods in document.get("paths", {}).values():
+        for operation in methods.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            if "422" in responses and "HTTPValidationError" in json.dumps(responses["422"]):
+                responses["422"] = {"description": _INVALID, "content": problem}
+            if "requestBody" in operation:
+                for status, text in _BODY_PROBLEMS.items():
+                    responses.setdefault(status, {"description": text, "content": problem})
+            operation["responses"] = dict(sorted(responses.items()))
+    schemas = document.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    for old, new in _BODY_NAMES.items():
+        if old in schemas:
+            schemas[new] = {**schemas.pop(old), "title": new}
+    text = json.dumps(document)
+    for old, new in _BODY_NAMES.items():
+        text = text.replace(f'"#/components/schemas/{old}"', f'"#/components/schemas/{new}"')
+    document.clear()
+    document.update(json.loads(text))
 
 
 #: Text without a NUL character: what every text input takes (:func:`refuse_nul`).

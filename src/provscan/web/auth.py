@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, params
 from fastapi.routing import APIRoute
 
 from provscan.store.db import Store
@@ -160,3 +160,38 @@ def known_query(request: Request) -> None:
         raise HTTPException(
             400, f"query parameter {names} given more than once: each takes one value"
         )
+
+
+#: The one answer (415) to a body sent as another type than the route reads, every route.
+NOT_JSON = "the body must be JSON: send it with content-type: application/json"
+NOT_MULTIPART = "the upload must be multipart/form-data (content-type: multipart/form-data)"
+#: The one answer (400) to a JSON body that cannot be read, every route.
+UNREADABLE_JSON = "the body is not JSON that can be read"
+
+
+def is_json(content_type: str) -> bool:
+    """Whether a ``content-type`` header names JSON (``application/json``, ``…+json``)."""
+    kind = content_type.split(";")[0].strip().lower()
+    return kind == "application/json" or (
+        kind.startswith("application/") and kind.endswith("+json")
+    )
+
+
+def takes_form(route: APIRoute) -> bool:
+    """Whether ``route``'s body is a form (an upload), not JSON."""
+    return route.body_field is not None and isinstance(route.body_field.field_info, params.Form)
+
+
+def body_type(request: Request) -> None:
+    """Refuse (415) a body of another type than the route reads: JSON for a route that
+    takes a JSON body (:data:`NOT_JSON`, as ``POST /session`` says it), multipart/form-data
+    for an upload; a route without a body takes anything (and reads nothing)."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or route.body_field is None:
+        return
+    sent = request.headers.get("content-type", "")
+    if takes_form(route):
+        if sent.split(";")[0].strip().lower() != "multipart/form-data":
+            raise HTTPException(415, NOT_MULTIPART)
+    elif not is_json(sent):
+        raise HTTPException(415, NOT_JSON)

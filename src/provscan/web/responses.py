@@ -16,6 +16,14 @@ def ok(model: type[BaseModel], status: int = 200, text: str = "done") -> dict[in
     return {status: {"model": model, "description": text}}
 
 
+class Problem(BaseModel):
+    """Every error answer of the API, whatever its status: one line in ``detail`` that names
+    the parameter, field or header at fault and what is wrong with it, never how the server
+    is built."""
+
+    detail: str
+
+
 class UserOut(BaseModel):
     name: str
     role: Literal["viewer", "analyst", "admin"]
@@ -264,6 +272,11 @@ class ScreenedRows(BaseModel):
     rows: list[ScreenRow]
     #: How the list was read (which sheet of several, merged cells, no header found, ...).
     notes: list[str]
+    #: The org types the verdicts were judged for (``["all"]``: every measure counts; empty:
+    #: the default reading), as each row's ``acting_as``.
+    acting_as: list[str]
+    #: Whom the verdicts were judged for, in words, as each row's ``judged_for``.
+    judged_for: str
 
 
 class PolicyList(BaseModel):
@@ -284,6 +297,19 @@ class UserList(BaseModel):
 
 class Removed(BaseModel):
     removed: str
+
+
+class Unlocked(BaseModel):
+    user: UserOut
+    #: Whether the account was locked out (by failed logins) before.
+    was_locked: bool
+
+
+class PasswordReset(BaseModel):
+    user: UserOut
+    #: The user's login sessions that ended, and API tokens revoked, by the reset.
+    sessions_ended: int
+    tokens_revoked: int
 
 
 class AuditEntry(BaseModel):

@@ -8,39 +8,38 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi import Path as PathParam
-from pydantic import BaseModel
 
 from provscan.errors import StoreRequestError
 from provscan.web.auth import ROLE_KEY, known_query, require, store_message, store_of
+from provscan.web.responses import Problem
 
 PREFIX = "/api/v1"
 #: A sensor whose newest heartbeat is older than this is shown as silent.
 SILENT_AFTER = timedelta(seconds=90)
 
-router = APIRouter(prefix=PREFIX)
+#: Operation ids are the routes' names, as the rest of the API's.
+router = APIRouter(prefix=PREFIX, generate_unique_id_function=lambda route: route.name)
 
-
-class Problem(BaseModel):
-    """An error answer (the same shape as the rest of the API's)."""
-
-    detail: Any
-
-
+#: The error answers of these routes (every one a viewer's read: no 403), in the API's one
+#: shape (:class:`Problem`).
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "description": text}
     for status, text in (
         (400, "a query parameter the route does not take"),
         (401, "no or unknown credentials"),
-        (403, "the role does not allow it"),
         (404, "no such site or scan job"),
     )
 }
 
 
-def _route(method: str, path: str, role: str) -> Callable[[Any], Any]:
+def _route(
+    method: str, path: str, role: str, summary: str, name: str | None = None
+) -> Callable[[Any], Any]:
     return router.api_route(
         path,
         methods=[method],
+        summary=summary,
+        name=name,
         dependencies=[Depends(require(role)), Depends(known_query)],
         openapi_extra={ROLE_KEY: role},
         responses=_PROBLEMS,
@@ -57,7 +56,7 @@ def _with_silence(sensor: dict[str, Any], now: datetime) -> dict[str, Any]:
     }
 
 
-@_route("GET", "/sites", "viewer")
+@_route("GET", "/sites", "viewer", "Sites and their sensors", name="list_sites")
 def sites_api(request: Request) -> dict[str, Any]:
     """Each site: its sensors (last heartbeat, version, knowledge version, queue depth,
     silent since), how many of its scans are queued or running, its schedules, and whether
@@ -128,7 +127,7 @@ def require_site(request: Request, name: str | None) -> None:
         raise HTTPException(404, detail)
 
 
-@_route("GET", "/sensors", "viewer")
+@_route("GET", "/sensors", "viewer", "Sensors")
 def list_sensors(
     request: Request, site: Annotated[str | None, Query(max_length=64)] = None
 ) -> dict[str, Any]:
@@ -138,7 +137,7 @@ def list_sensors(
     return {"sensors": [_with_silence(s, now) for s in store_of(request).fleet().sensors(site)]}
 
 
-@_route("GET", "/sites/{name}/jobs", "viewer")
+@_route("GET", "/sites/{name}/jobs", "viewer", "Scans sent to a site")
 def site_jobs(
     request: Request,
     name: Annotated[str, PathParam(min_length=1, max_length=64)],
