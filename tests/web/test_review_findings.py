@@ -329,8 +329,11 @@ def test_a_device_page_says_the_verdict_in_the_clis_words(verdicts: TestClient) 
     assert "Not restricted" not in review and "to review</span>" in review
     unknown = _device_page(verdicts, "192.0.2.40")
     assert _verdict_text(unknown) == ("Unknown maker : nothing identified it: check it by hand")
-    assert _verdict_text(_device_page(verdicts, "192.0.2.20")).startswith("Clear :")
-    assert _verdict_text(_device_page(verdicts, "192.0.2.10")).startswith("Restricted :")
+    # clear and restricted name whom they were judged for and the maker (pages_agency_review)
+    clear = _verdict_text(_device_page(verdicts, "192.0.2.20"))
+    assert clear.startswith("Clear for ") and "no measure that binds" in clear, clear
+    restricted = _verdict_text(_device_page(verdicts, "192.0.2.10"))
+    assert restricted.startswith("Restricted for ") and "names its maker" in restricted
 
 
 # --- sites ---------------------------------------------------------------------------------

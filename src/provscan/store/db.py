@@ -85,6 +85,7 @@ from provscan.store.pages import (
     current_by_jurisdiction,
     dashboard,
     device_places,
+    inventory_count,
     inventory_page,
     inventory_window,
     record_totals,
@@ -660,6 +661,12 @@ class Store:
         with self._reading("scans") as session:
             return [summary(row) for row in session.scalars(query.limit(limit))]
 
+    def scan_section(self, scan_id: str) -> ScanSection:
+        """A stored scan's section (whom it was judged for, its knowledge ...) without its
+        devices."""
+        with self._reading(f"scan {scan_id}") as session:
+            return _scan_section(find_scan(session, scan_id, self.display_name).document)
+
     def scan_summary(self, scan_id: str) -> ScanSummary:
         with self._reading(f"scan {scan_id}") as session:
             row = find_scan(session, scan_id, self.display_name)
@@ -806,6 +813,16 @@ class Store:
             )
         with self._reading("the inventory") as session:
             return inventory_window(session, limit, filters, after=after, before=before)
+
+    def inventory_count(self, filters: PageFilters) -> int:
+        """How many inventory devices ``filters`` match (see
+        :func:`provscan.store.pages.inventory_count`)."""
+        if filters.status is not None and filters.status not in STATUSES:
+            raise StoreRequestError(
+                f"unknown device status {filters.status!r} (one of {', '.join(STATUSES)})"
+            )
+        with self._reading("the inventory") as session:
+            return inventory_count(session, filters)
 
     def device_places(self, device_ids: set[str]) -> dict[str, tuple[str, str | None]]:
         """device id -> (address, site) of inventory devices (e.g. those of some cases)."""

@@ -150,6 +150,15 @@ def inventory_page(
     return window.devices, window.next
 
 
+def inventory_count(session: Session, filters: PageFilters) -> int:
+    """How many inventory devices ``filters`` match (the order does not matter): the total
+    the console's devices page shows beside a page of them."""
+    _check(1, filters)
+    table = InventoryRow.__table__
+    query = _filtered(select(func.count()).select_from(table), filters)
+    return int(session.scalar(query) or 0)
+
+
 def inventory_window(
     session: Session,
     limit: int,

@@ -109,7 +109,7 @@ def _seconds(moment: datetime) -> str:
 #: devices (round markers) stay on top of cases (squares, diamonds) where they meet.
 SERIES = (
     ("restricted", "Restricted devices"),
-    ("open_cases", "Open cases"),
+    ("open_cases", "Active cases (not verified)"),
     ("overdue_cases", "Overdue cases"),
 )
 
@@ -185,13 +185,13 @@ def _summary(points: list[TrendPoint]) -> str:
     if last.is_now and len(points) > 1:
         return (
             f"{_summary(points[:-1])} Then now (changes made since the newest scan, the last "
-            f"{_stamp(last.at)} UTC): restricted devices {last.restricted:,}, open cases "
+            f"{_stamp(last.at)} UTC): restricted devices {last.restricted:,}, active cases "
             f"{last.open_cases:,}, overdue {last.overdue_cases:,}, the totals above."
         )
     if len(points) == 1:
         sentence = f"One point, {_stamp(first.at)} UTC: {first.restricted:,} restricted devices"
         if first.open_cases is not None:
-            sentence += f", {first.open_cases:,} open cases, {first.overdue_cases:,} overdue"
+            sentence += f", {first.open_cases:,} active cases (not verified), {first.overdue_cases:,} overdue"
         return sentence + "."
     parts = [
         f"From {_stamp(first.at)} to {_stamp(last.at)} UTC ({len(points)} points): "
@@ -200,7 +200,7 @@ def _summary(points: list[TrendPoint]) -> str:
     known = [point for point in points if point.open_cases is not None]
     if known:
         parts.append(
-            f"open cases {known[0].open_cases:,} to {known[-1].open_cases:,}, "
+            f"active cases (not verified) {known[0].open_cases:,} to {known[-1].open_cases:,}, "
             f"overdue {known[0].overdue_cases:,} to {known[-1].overdue_cases:,}"
             + (f" (case totals known from {_stamp(known[0].at)})" if known[0] is not first else "")
         )

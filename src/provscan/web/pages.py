@@ -14,6 +14,7 @@ import ipaddress
 import json
 import re
 import secrets
+import shlex
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from functools import cache
@@ -26,11 +27,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader
 from pydantic import ValidationError
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import FormData, QueryParams, UploadFile
 
 from provscan.errors import ProvscanError, StoreRequestError
 from provscan.report.contract import VERDICTS
-from provscan.store.cases import SETTABLE, STATES
+from provscan.store.cases import RESTRICTED, SETTABLE, STATES, Case
 from provscan.store.inventory import STATUSES
 from provscan.store.pages import MAX_PAGE, SORTS, PageFilters, PageWindow
 from provscan.store.screenings import FORMATS as SCREEN_FORMATS
@@ -62,7 +63,8 @@ STATIC = Path(__file__).resolve().parent / "static"
 LOGIN_CSRF_COOKIE = "provscan_login_csrf"
 #: Restricted devices listed on the dashboard.
 DASHBOARD_DEVICES = 20
-#: Rows a devices page may show (the choices offered; anything else falls back to the first).
+#: Rows per devices page offered in its form (the first is the default); a URL may ask for
+#: any number from 1 to :data:`MAX_PAGE` (the API's limit), anything else is refused.
 PAGE_SIZES = (50, 25, 100, 250)
 #: Cases shown in one column of the board (a state's own pages show the rest).
 BOARD_COLUMN = 25
@@ -290,12 +292,41 @@ async def _posted(request: Request, role: str) -> tuple[Visitor, FormData] | Res
     return visitor, form
 
 
+def problem_with_parameters(params: QueryParams, known: tuple[str, ...]) -> str | None:
+    """What is wrong with a list page's query parameters, in one line (None: nothing): one
+    the page does not take (a misspelt filter must not read as "no filter" and list every
+    row), or one given twice; the API's rule (:func:`provscan.web.auth.known_query`)."""
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        names = ", ".join(repr(name[:40]) for name in unknown[:5])
+        takes = f"this page takes {', '.join(known)}" if known else "this page takes none"
+        return f"unknown parameter{'s' if len(unknown) > 1 else ''} {names}: {takes}"
+    repeated = sorted({name for name, _ in params.multi_items() if len(params.getlist(name)) > 1})
+    if repeated:
+        names = ", ".join(repr(name[:40]) for name in repeated[:5])
+        return f"parameter {names} given more than once: each takes one value"
+    return None
+
+
 def _text(form: FormData | Mapping[str, Any], name: str, limit: int = MAX_FILTER) -> str:
     value = form.get(name)
     return value.strip()[:limit] if isinstance(value, str) else ""
 
 
-_said = store_message
+#: Command-line words in the store's messages (shared with the CLI), as the console says them.
+_CONSOLE_WORDS = {"no scan was stored with --site": "no scan was stored with a site"}
+
+
+def _console_words(text: str) -> str:
+    for cli, console in _CONSOLE_WORDS.items():
+        text = text.replace(cli, console)
+    return text
+
+
+def _said(exc: Exception, request: Request) -> str:
+    """A store message as the console shows it: without the database it names
+    (:func:`provscan.web.auth.store_message`), in the console's words, not the CLI's."""
+    return _console_words(store_message(exc, request))
 
 
 def _back(path: str, done: str, anchor: str = "") -> Response:
@@ -460,6 +491,22 @@ def _console_party() -> str:
 # --- devices -----------------------------------------------------------------------------
 
 
+#: The query parameters of the devices page (and of its export, with ``format``).
+DEVICE_PARAMETERS = (
+    "q",
+    "site",
+    "maker",
+    "verdict",
+    "restricted",
+    "remaining",
+    "status",
+    "sort",
+    "limit",
+    "cursor",
+    "before",
+)
+
+
 @dataclass(frozen=True)
 class DeviceQuery:
     """The devices page's filters, order and position, read from (and written to) its URL."""
@@ -482,29 +529,53 @@ class DeviceQuery:
     before: str = ""
 
     @classmethod
-    def read(cls, params: Mapping[str, str]) -> DeviceQuery:
-        def pick(name: str, allowed: tuple[str, ...]) -> str:
+    def read(
+        cls, params: QueryParams, extra: tuple[str, ...] = ()
+    ) -> tuple[DeviceQuery, str | None]:
+        """The query the URL asks for, and what is wrong with it (None: nothing): an unknown
+        parameter, an unknown verdict, status or order, a size that is not a whole number of
+        rows up to :data:`MAX_PAGE`. A misspelt filter is refused, never read as "no filter"
+        (the API refuses it too); the query returned keeps the values that could be read, for
+        the form. ``extra``: the other parameters the page takes (the export's format)."""
+        problems: list[str] = []
+        known = problem_with_parameters(params, (*DEVICE_PARAMETERS, *extra))
+        if known:
+            problems.append(known)
+
+        def pick(name: str, allowed: tuple[str, ...], what: str, listed: str = "") -> str:
             value = params.get(name, "")
-            return value if value in allowed else allowed[0]
+            if value in allowed:
+                return value
+            shown = listed or ", ".join(v for v in allowed if v)
+            problems.append(f"unknown {what} {value[:40]!r} (one of {shown})")
+            return allowed[0]
 
         sorts = tuple(SORTS) + tuple(f"-{name}" for name in SORTS)
-        try:
-            limit = int(params.get("limit", ""))
-        except ValueError:
-            limit = PAGE_SIZES[0]
-        return cls(
+        limit_text = params.get("limit", "").strip()
+        limit = DeviceQuery.limit
+        if limit_text:
+            if limit_text.isdigit() and 1 <= int(limit_text) <= MAX_PAGE:
+                limit = int(limit_text)
+            else:
+                problems.append(
+                    f"rows per page must be a whole number from 1 to {MAX_PAGE}, "
+                    f"not {limit_text[:20]!r}"
+                )
+        query = cls(
             q=_text(params, "q"),
             site=_text(params, "site"),
             maker=_text(params, "maker"),
-            verdict=pick("verdict", ("", *VERDICTS)),
-            restricted=pick("restricted", ("", "yes", "no")),
-            remaining=pick("remaining", ("", "yes")),
-            status=pick("status", ("", *STATUSES)),
-            sort=pick("sort", sorts),
-            limit=limit if limit in PAGE_SIZES else PAGE_SIZES[0],
+            verdict=pick("verdict", ("", *VERDICTS), "verdict"),
+            restricted=pick("restricted", ("", "yes", "no"), "restricted filter"),
+            remaining=pick("remaining", ("", "yes"), "remaining filter", "yes, or empty"),
+            status=pick("status", ("", *STATUSES), "status"),
+            sort=pick("sort", ("", *sorts), "order", f"{', '.join(SORTS)}, or -name to reverse")
+            or "site",
+            limit=limit,
             cursor=params.get("cursor", "")[:2000],
             before="" if params.get("cursor") else params.get("before", "")[:2000],
         )
+        return query, problems[0] if problems else None
 
     def filters(self) -> PageFilters:
         return PageFilters(
@@ -530,22 +601,9 @@ class DeviceQuery:
             changes.setdefault("cursor", "")
         values = replace(self, **changes)
         defaults = DeviceQuery()
-        names = (
-            "q",
-            "site",
-            "maker",
-            "verdict",
-            "restricted",
-            "remaining",
-            "status",
-            "sort",
-            "limit",
-            "cursor",
-            "before",
-        )
         pairs = [
             (name, getattr(values, name))
-            for name in names
+            for name in DEVICE_PARAMETERS
             if getattr(values, name) != getattr(defaults, name)
         ]
         return f"{path}?{urlencode(pairs)}" if pairs else path
@@ -575,14 +633,18 @@ def devices(request: Request) -> Response:
     visitor = _visitor(request, "viewer")
     if isinstance(visitor, Response):
         return visitor
-    query = DeviceQuery.read(request.query_params)
+    query, problem = DeviceQuery.read(request.query_params)
     store = store_of(request)
-    problem, status = None, 200
-    window = PageWindow([], None, None)
-    try:  # a mistyped site is not a site with no device (the CLI refuses it too)
-        store.require_site(query.site or None)
-    except StoreRequestError as exc:
-        problem, status = _said(exc, request), 404
+    status = 200 if problem is None else 400
+    window, total = PageWindow([], None, None), None
+    if problem is None:
+        try:  # a mistyped site is not a site with no device (the CLI refuses it too)
+            store.require_site(query.site or None)
+        except StoreRequestError as exc:
+            problem, status = _said(exc, request), 404
+    # A refused query lists nothing: no table, no export, no pages. (A damaged cursor is
+    # only a page that cannot be read: the table says so; "first page" reads the query.)
+    refused = problem is not None
     if problem is None:
         try:
             window = store.inventory_window(
@@ -591,6 +653,7 @@ def devices(request: Request) -> Response:
                 after=query.cursor or None,
                 before=query.before or None,
             )
+            total = store.inventory_count(query.filters())
         except StoreRequestError as exc:
             problem, status = _said(exc, request), 400
     return _render(
@@ -607,8 +670,10 @@ def devices(request: Request) -> Response:
         choices=store.device_choices(),
         statuses=STATUSES,
         verdicts=VERDICT_WORDS,
-        page_sizes=sorted(PAGE_SIZES),
+        page_sizes=sorted({*PAGE_SIZES, query.limit}),
         problem=problem,
+        refused=refused,
+        total=total,
     )
 
 
@@ -631,7 +696,9 @@ def export_devices(request: Request) -> Response:
     visitor = _visitor(request, "viewer")
     if isinstance(visitor, Response):
         return visitor
-    query = DeviceQuery.read(request.query_params)
+    query, problem = DeviceQuery.read(request.query_params, ("format",))
+    if problem is not None:
+        return _refused(request, visitor, 400, f"Nothing was exported: {problem}.")
     fmt = request.query_params.get("format", "csv")
     if fmt not in ("csv", "json"):
         return _refused(request, visitor, 400, "The export is CSV or JSON.")
@@ -694,6 +761,11 @@ def _device_answer(
     findings = document.get("findings") or list(device.findings)
     binding = [f for f in findings if finding_restricts(f)]
     active = [case for case in cases if case.status != "verified"]
+    try:  # whom the scan the verdict comes from judged it for (its --as)
+        section = store_of(request).scan_section(evidence.source.scan_id)
+        judged_for = _party_text(",".join(section.acting_as))
+    except ProvscanError:
+        judged_for = "the party its scan was judged for"
     # Why a device is to review, as the scan table says it under "To review".
     review_reasons = [
         note.removeprefix(REVIEW_NOTE_PREFIX)
@@ -717,13 +789,27 @@ def _device_answer(
         review_reasons=review_reasons if device.verdict == "review" else [],
         summary_cases=active or cases[-1:],
         priority_one=[r for r in document.get("remediation") or [] if r.get("priority") == 1],
-        settable=SETTABLE,
+        judged_for=judged_for,
+        case_states={case.id: _case_choices(case) for case in cases},
         can_edit=visitor.user.can("analyst"),
         problem=problem,
         failed_case=failed_case,
         safe_link=_safe_link,
         matched_by=_matched_by(device.match_rule),
     )
+
+
+def _case_choices(case: Case) -> tuple[str, ...]:
+    """The states a person can move ``case`` to now (its own first among them): any but
+    ``verified``, which only a scan's proof sets, except for a restricted-maker case marked
+    removed or replaced, which a person may ask to verify (refused without a complete scan
+    since the device was last seen that proves it gone)."""
+    offered = [state for state in SETTABLE if state != "verified"]
+    if case.status == "verified" or (
+        case.subject == RESTRICTED and case.status in ("removed", "replaced")
+    ):
+        offered.append("verified")
+    return tuple(offered)
 
 
 #: The inventory's match rules (provscan.store.inventory) in words, part by part.
@@ -822,61 +908,102 @@ async def update_case(request: Request, case_id: str) -> Response:
     return _back(f"/devices/{_path_part(case.device_id)}", done, f"#case-{case.id}")
 
 
+#: The query parameters of the cases board.
+CASE_PARAMETERS = ("state", "site", "overdue", "after")
+#: The states of an active case (not verified): the dashboard's "active cases".
+ACTIVE_STATES = tuple(state for state in STATES if state != "verified")
+
+
+def _case_query(params: QueryParams) -> tuple[str, str | None, bool, str, str | None]:
+    """The board's state, site, overdue filter and cursor, and what is wrong with them (None:
+    nothing): an unknown parameter, state or overdue value, or a cursor without its state
+    are refused, never read as the whole board."""
+    problem = problem_with_parameters(params, CASE_PARAMETERS)
+    state = params.get("state", "")
+    overdue = params.get("overdue", "")
+    after = params.get("after", "")[:200]
+    if problem is None and state and state not in STATES:
+        problem = f"unknown case state {state[:40]!r} (one of {', '.join(STATES)})"
+    if problem is None and overdue not in ("", "yes"):
+        problem = f"unknown overdue filter {overdue[:40]!r} (yes, or empty)"
+    if problem is None and overdue and state == "verified":
+        problem = "a verified case is never overdue: choose another state"
+    if problem is None and after and not state:
+        problem = "'after' pages one state's cases: give the state too"
+    return state, _text(params, "site", 64) or None, overdue == "yes", after, problem
+
+
 @page("GET", "/cases", "viewer")
 def cases_board(request: Request) -> Response:
     """Cases by state, overdue first, then by due date: the board shows the first
     :data:`BOARD_COLUMN` of each state, one state's page (``?state=``) :data:`CASE_PAGE` at a
     time (keyset: ``after`` names the last case of the page before); ``site`` keeps to the
-    devices of one site, on the board and on every page."""
+    devices of one site, on the board and on every page; ``overdue=yes`` to the overdue cases
+    (they come first in every state, so their pages are the first pages cut where the overdue
+    ones end)."""
     visitor = _visitor(request, "viewer")
     if isinstance(visitor, Response):
         return visitor
-    params = request.query_params
-    state = params.get("state", "")
-    one_state = state in STATES
-    site = _text(params, "site", 64) or None
-    after = params.get("after", "")[:200] if one_state else ""
+    state, site, overdue, after, problem = _case_query(request.query_params)
+    one_state = bool(state) and problem is None
     store = store_of(request)
     columns: list[dict[str, Any]] = []
-    problem, status = None, 200
-    try:  # a mistyped site is not a site with no case (the API and the devices page agree)
-        store.require_site(site)
-    except StoreRequestError as exc:
-        problem, status = _said(exc, request), 404
-    counts = store.case_counts(site) if problem is None else {}
-    for name in () if problem else (state,) if one_state else STATES:
+    status = 200 if problem is None else 400
+    if problem is None:
+        try:  # a mistyped site is not a site with no case (the API and the devices page agree)
+            store.require_site(site)
+        except StoreRequestError as exc:
+            problem, status = _said(exc, request), 404
+    refused = problem is not None
+    counts = store.case_counts(site) if not refused else {}
+    shown_states = (state,) if one_state else ACTIVE_STATES if overdue else STATES
+    for name in () if refused else shown_states:
+        in_state, late = counts.get(name, (0, 0))
         try:
             found = store.cases_page(
                 name,
                 limit=CASE_PAGE if one_state else BOARD_COLUMN,
                 after=after or None,
                 site=site,
-                counts=counts.get(name, (0, 0)),
+                counts=(in_state, late),
             )
         except StoreRequestError as exc:
             problem, status = _said(exc, request), 400
-            found = store.cases_page(name, limit=CASE_PAGE, site=site, counts=counts.get(name))
-        query = {"state": name, **({"site": site} if site else {})}
+            found = store.cases_page(name, limit=CASE_PAGE, site=site, counts=(in_state, late))
+        cases, following = found.cases, found.next
+        if overdue:  # overdue cases come first: the page ends where they do
+            cases = [case for case in found.cases if case.overdue]
+            following = following if len(cases) == len(found.cases) else None
+        query = {
+            "state": name,
+            **({"site": site} if site else {}),
+            **({"overdue": "yes"} if overdue else {}),
+        }
         columns.append(
             {
                 "state": name,
-                "count": found.count,
-                "overdue": found.overdue,
-                "cases": found.cases,
+                "count": late if overdue else in_state,
+                "overdue": late,
+                "cases": cases,
                 "all_url": f"/cases?{urlencode(query)}",
-                "next_url": f"/cases?{urlencode({**query, 'after': found.next})}"
-                if one_state and found.next
+                "next_url": f"/cases?{urlencode({**query, 'after': following})}"
+                if one_state and following
                 else None,
             }
         )
     on_board = {case.device_id for column in columns for case in column["cases"]}
-    title = "Cases" if not one_state else f"Cases: {state}"
+    where = {"site": site} if site and status != 404 else {}
+    title = "Overdue cases" if overdue and not refused else "Cases"
+    if one_state:
+        title += f": {state}"
+    active = sum(n for name, (n, _) in counts.items() if name != "verified")
+    late_total = sum(late for _, late in counts.values())
     return _render(
         request,
         "cases.html.j2",
         visitor,
         status,
-        title=title + (f" at {site}" if site and status != 404 else ""),
+        title=title + (f" at {site}" if where else ""),
         columns=columns,
         places=store.device_places(on_board),
         one_state=one_state,
@@ -884,10 +1011,22 @@ def cases_board(request: Request) -> Response:
         site=site or "",
         sites=store.device_choices()["sites"],
         later_page=bool(after) and status == 200,
-        first_url=f"/cases?{urlencode({'state': state, **({'site': site} if site else {})})}",
-        board_url=f"/cases?{urlencode({'site': site})}" if site else "/cases",
+        first_url=f"/cases?{urlencode({'state': state, **where, **_yes(overdue)})}",
+        board_url=f"/cases?{urlencode({**where, **_yes(overdue)})}"
+        if where or overdue
+        else "/cases",
+        overdue=overdue and not refused,
+        overdue_url=f"/cases?{urlencode({**where, 'overdue': 'yes'})}",
+        every_url=f"/cases?{urlencode(where)}" if where else "/cases",
+        active=active,
+        late_total=late_total,
+        refused=refused,
         problem=problem,
     )
+
+
+def _yes(overdue: bool) -> dict[str, str]:
+    return {"overdue": "yes"} if overdue else {}
 
 
 # --- scans -------------------------------------------------------------------------------
@@ -903,6 +1042,9 @@ def scans(request: Request) -> Response:
     visitor = _visitor(request, "viewer")
     if isinstance(visitor, Response):
         return visitor
+    problem = problem_with_parameters(request.query_params, ())
+    if problem is not None:  # no filter is a list of every scan: not what was asked
+        return _refused(request, visitor, 400, f"The scans page lists nothing for this: {problem}.")
     return _scans_answer(request, visitor)
 
 
@@ -1001,6 +1143,9 @@ def scan_job(request: Request, job_id: str) -> Response:
         ended=ended,
         hosts=hosts,
         done_hosts=sum(event["event"] == "host" for event in events),
+        # hosts that did not answer (no open port) are one line, not one each: a /24 has
+        # hundreds, and they would bury the few finds
+        silent=sum(event["event"] == "host" and not event.get("found") for event in events),
         events_url=f"/api/v1/scans/jobs/{_path_part(job.id)}/events",
     )
 
@@ -1024,6 +1169,7 @@ def _site_job(request: Request, visitor: Visitor, job_id: str) -> Response:
         ended=job.get("state") in FINAL_STATES,
         hosts=None,
         done_hosts=0,
+        silent=0,
         events_url=None,
     )
 
@@ -1071,11 +1217,15 @@ def scan_diff(request: Request) -> Response:
     old = _text(request.query_params, "old", 64) or None
     new = _text(request.query_params, "new", 64) or None
     problem, status, found = None, 200, None
+    unknown = problem_with_parameters(request.query_params, ("old", "new"))
     try:
+        if unknown is not None:
+            raise StoreRequestError(unknown)
         found = store.diff(old, new)
     except StoreRequestError as exc:
         problem = _said(exc, request)
-        status = 400 if old or new else 200  # nothing asked: a note, not an error
+        # nothing asked: a note, not an error
+        status = 400 if old or new or unknown else 200
     return _render(
         request,
         "diff.html.j2",
@@ -1175,7 +1325,9 @@ def site_page(request: Request, name: str) -> Response:
 
     site = next((s for s in _sites(request) if s["name"] == name[:64]), None)
     if site is None:
-        return _refused(request, visitor, 404, unknown_site(request, name[:64]) or "")
+        return _refused(
+            request, visitor, 404, _console_words(unknown_site(request, name[:64]) or "")
+        )
     fleet = store_of(request).fleet()
     return _render(
         request,
@@ -1572,7 +1724,31 @@ def reports(request: Request) -> Response:
     visitor = _visitor(request, "viewer")
     if isinstance(visitor, Response):
         return visitor
-    return _render(request, "reports.html.j2", visitor, title="Reports")
+    return _render(
+        request,
+        "reports.html.j2",
+        visitor,
+        title="Reports",
+        **_report_command(store_of(request).display_name, visitor.user.can("admin")),
+    )
+
+
+def _report_command(shown: str, admin: bool) -> dict[str, Any]:
+    """The terminal command that writes the same report from this console's database:
+    ``--db`` as the store shows it (a server database's password masked: ``***``), for an
+    admin; for other roles, who are not shown where the server keeps its data, a placeholder
+    (as the console's messages leave the database out)."""
+    server = "://" in shown
+    if server:  # the store names the driver it chose; the user's URL need not
+        scheme, _, rest = shown.partition("://")
+        shown = f"{scheme.split('+')[0]}://{rest}"
+    db = (shown if admin else "DATABASE") if server or admin else "FILE"
+    return {
+        "report_db": shlex.quote(db) if admin else db,
+        "report_db_server": server,
+        "report_db_masked": admin and ":***@" in shown,
+        "report_db_hidden": not admin,
+    }
 
 
 # --- users and audit (admin) -------------------------------------------------------------
@@ -1687,9 +1863,17 @@ def audit(request: Request) -> Response:
     visitor = _visitor(request, "admin")
     if isinstance(visitor, Response):
         return visitor
-    before_text = request.query_params.get("before", "")
+    params = request.query_params
+    before_text = params.get("before", "")
     before = _case_number(before_text)  # an entry id: the same bounds as a case number
-    refusals = request.query_params.get("show") == "refused"
+    refusals = params.get("show") == "refused"
+    problem = problem_with_parameters(params, ("show", "before"))
+    if problem is None and params.get("show", "") not in ("", "refused"):
+        problem = f"unknown show {params.get('show', '')[:40]!r} (refused, or empty)"
+    if problem is None and before_text and before is None:
+        problem = f"'before' is an entry number, not {before_text[:20]!r}"
+    if problem is not None:
+        return _refused(request, visitor, 400, f"The audit log lists nothing for this: {problem}.")
     entries = store_of(request).accounts().audit_log(AUDIT_PAGE, before, refusals=refusals)
     older = entries[-1]["id"] if len(entries) == AUDIT_PAGE else None
     shown = {"show": "refused"} if refusals else {}

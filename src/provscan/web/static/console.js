@@ -13,18 +13,20 @@
   var state = document.getElementById("job-state-value");
   var progress = document.getElementById("job-progress");
   var count = document.getElementById("job-count");
+  var silentLine = document.getElementById("job-silent");
   var total = null;
   var done = 0;
+  var silent = 0;
 
   function describe(event) {
     switch (event.event) {
       case "started":
         return "started: " + event.hosts + " hosts";
       case "host":
-        if (!event.found) {
-          return "host: " + event.ip + " — nothing identified";
+        if (!event.manufacturer) {
+          return "host: " + event.ip + " — answered, maker not identified";
         }
-        return "host: " + event.ip + " — " + (event.manufacturer || "unknown maker") +
+        return "host: " + event.ip + " — " + event.manufacturer +
           (event.restricted ? " (restricted)" : "");
       case "scanned":
         return "scanned: " + event.devices + " devices";
@@ -46,6 +48,13 @@
       progress.value = done;
     }
     count.textContent = done + " of " + (total === null ? "?" : total);
+    if (event.event === "host" && !event.found) {
+      // a host without an answer is counted on one line, not listed: finds stay visible
+      silent += 1;
+      silentLine.textContent = silent + (silent === 1 ? " host" : " hosts") +
+        " without an answer (no open port), not listed one by one.";
+      return;
+    }
     var item = document.createElement("li");
     item.textContent = describe(event);
     list.appendChild(item);
@@ -58,6 +67,7 @@
 
   // The stream starts from the first event: the server-rendered ones are replaced.
   list.textContent = "";
+  silentLine.textContent = "0 hosts without an answer (no open port), not listed one by one.";
   var source = new EventSource(section.dataset.eventsUrl);
   ["started", "host", "scanned", "stored", "failed"].forEach(function (name) {
     source.addEventListener(name, function (message) {
