@@ -7,10 +7,10 @@ from __future__ import annotations
 import getpass
 import io
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -24,6 +24,7 @@ from provscan.commands.common import (
     UsageProblem,
     epilog,
     fail_for,
+    format_from_suffix,
     guard_output,
     open_db,
     output_console,
@@ -54,13 +55,49 @@ class Status(StrEnum):
     gone = "gone"
 
 
-ListFormatOption = Annotated[
-    ListFormat,
-    typer.Option("--format", "-f", metavar="table|json|csv|xlsx", help="Output format."),
-]
 ShortFormatOption = Annotated[
     ShortFormat, typer.Option("--format", "-f", metavar="table|json", help="Output format.")
 ]
+_FROM_SUFFIX = "Output format (default: from the --output file's suffix, else table)."
+InventoryFormatOption = Annotated[
+    ListFormat | None,
+    typer.Option("--format", "-f", metavar="table|json|csv|xlsx", help=_FROM_SUFFIX),
+]
+DiffFormatOption = Annotated[
+    ShortFormat | None, typer.Option("--format", "-f", metavar="table|json", help=_FROM_SUFFIX)
+]
+
+#: ``--output`` suffixes that choose the format when ``--format`` is not given (any other
+#: name gets the table); ``-f`` naming another format than one of these suffixes is refused
+#: (a .txt takes any text format): a file is never written under a name that says another.
+_INVENTORY_SUFFIXES = {
+    ".txt": ListFormat.table,
+    ".json": ListFormat.json,
+    ".csv": ListFormat.csv,
+    ".xlsx": ListFormat.xlsx,
+}
+_DIFF_SUFFIXES = {".txt": ShortFormat.table, ".json": ShortFormat.json}
+#: Suffixes of the reports ``provscan report`` writes (of the inventory by default).
+_REPORT_SUFFIXES = frozenset({".html", ".htm", ".pdf", ".md", ".markdown"})
+#: Suffixes of formats nothing here writes (a spreadsheet or document Excel or Word would
+#: refuse to open as text).
+_OTHER_SUFFIXES = frozenset(
+    {
+        ".csv",
+        ".xlsx",
+        ".xls",
+        ".xlsm",
+        ".xltx",
+        ".ods",
+        ".tsv",
+        ".jsonl",
+        ".ndjson",
+        ".xml",
+        ".doc",
+        ".docx",
+        ".zip",
+    }
+)
 
 _STORE_EXIT_CODES: list[ExitCode] = [
     (0, "done"),
@@ -68,7 +105,8 @@ _STORE_EXIT_CODES: list[ExitCode] = [
     (
         2,
         "bad argument (an unknown scan, case, status or site; an --output naming the "
-        "database; a --db that is no provscan database)",
+        "database, already there without --force, or of a format not written here; a --db "
+        "that is no provscan database)",
     ),
     (130, "interrupted"),
 ]
@@ -87,10 +125,62 @@ def _console() -> Console:
     return output_console()
 
 
+def _stdout(output: Path | None) -> Path | None:
+    """``--output``, None for ``-o -`` (standard output, as ``provscan scan`` reads it)."""
+    return None if output is None or str(output) == "-" else output
+
+
+F = TypeVar("F", bound=StrEnum)
+
+
+def _format_for(
+    fmt: F | None, output: Path | None, formats: Mapping[str, F], default: F, command: str
+) -> F:
+    """The format asked for, else the one the ``--output`` file's suffix names, else
+    ``default`` (:func:`~provscan.commands.common.format_from_suffix`, as the other commands
+    choose it). Refused (exit 2, before any work): a suffix of a format ``command`` does not
+    write, and ``-f`` naming another format than the file's suffix: the file would not be
+    what its name says (text in a .xlsx, which Excel refuses to open)."""
+    written = _either([str(name) for name in dict.fromkeys(formats.values())])
+    names = _either(list(formats))
+
+    def refused(path: Path, suffix: str) -> str | None:
+        kind = suffix[1:].upper()
+        if suffix in _REPORT_SUFFIXES:
+            return (
+                f"--output {path}: {kind} reports are written by `provscan report` (of the "
+                f"inventory by default); {command} writes {written} ({names})"
+            )
+        if suffix in _OTHER_SUFFIXES and suffix not in formats:
+            return f"--output {path}: {command} writes {written}, not {kind}; give a {names} name"
+        return None
+
+    if fmt is not None and output is not None and str(output) != "-":
+        suffix = output.suffix.lower()
+        named = formats.get(suffix)
+        # a .txt holds any text (the table, CSV or JSON), never a workbook
+        text = suffix == ".txt" and fmt.value != "xlsx"
+        if named is not None and named is not fmt and not text:
+            fitting = next(name for name, value in formats.items() if value is fmt)
+            raise UsageProblem(
+                f"--output {output}: a {suffix} name, but -f {fmt.value} was given; give "
+                f"-f {named.value}, or a {fitting} name for {fmt.value}"
+            )
+        problem = refused(output, suffix)
+        if problem is not None:
+            raise UsageProblem(problem)
+    return format_from_suffix(fmt, output, formats, default, refused)
+
+
+def _either(words: Sequence[str]) -> str:
+    """``"a, b or c"``."""
+    return " or ".join([", ".join(words[:-1]), words[-1]] if len(words) > 2 else words)
+
+
 def _check_output(fmt: str, output: Path | None, db: str | None, force: bool) -> None:
-    if fmt == "xlsx" and output is None:
+    if fmt == "xlsx" and _stdout(output) is None:
         raise UsageProblem("--format xlsx writes a file: give --output FILE.xlsx")
-    guard_output(output, [], db=db, force=force)
+    guard_output(_stdout(output), [], db=db, force=force)
 
 
 def _knowledge() -> dict[str, str | None]:
@@ -112,20 +202,29 @@ def inventory(
         typer.Option(
             "--status",
             metavar="present|missing|gone",
-            help="present: seen by the last scan that covered it; missing: not seen by the "
-            "last covering scan; gone: not seen by several covering scans in a row.",
+            help="missing: a complete scan covering its address (and ports), newer than "
+            "its last sighting, did not see it; gone: missed by several such scans in a row; "
+            "present: neither. Captures, discovery and imports cover no address: not being "
+            "in one leaves a device present (the table marks it).",
         ),
     ] = None,
-    fmt: ListFormatOption = ListFormat.table,
+    format_asked: InventoryFormatOption = None,
     output: OutputOption = None,
     force: ForceOption = False,
     db: DbOption = None,
 ) -> None:
-    """The register of devices across every stored scan, with status and open cases."""
+    """The register of devices across every stored scan, with status, last sighting and
+    open cases.
+
+    A device not in the newest scan of its site is marked in the table; its status changes
+    only when a complete scan covering its address misses it.
+    """
     from provscan.compliance import render
 
     try:
+        fmt = _format_for(format_asked, output, _INVENTORY_SUFFIXES, ListFormat.table, "inventory")
         _check_output(fmt.value, output, db, force)
+        output = _stdout(output)
         only = True if restricted else None
         state = status.value if status else None
         with _open(db) as store:
@@ -171,10 +270,10 @@ def inventory(
             )
             render.deliver(data, output, console)
         elif output is None:
-            render.inventory_table(devices, console, remaining)
+            render.inventory_table(devices, console, remaining, scans)
         else:
             render.deliver(
-                _table_text(lambda c: render.inventory_table(devices, c, remaining)),
+                _table_text(lambda c: render.inventory_table(devices, c, remaining, scans)),
                 output,
                 console,
             )
@@ -214,7 +313,7 @@ def scans(
 def diff(
     old: Annotated[str | None, typer.Argument(metavar="OLD", help="Older scan id.")] = None,
     new: Annotated[str | None, typer.Argument(metavar="NEW", help="Newer scan id.")] = None,
-    fmt: ShortFormatOption = ShortFormat.table,
+    format_asked: DiffFormatOption = None,
     output: OutputOption = None,
     force: ForceOption = False,
     db: DbOption = None,
@@ -228,12 +327,15 @@ def diff(
 ) -> None:
     """What changed between two scans (default: the newest two whose scopes overlap).
 
-    A device counts as removed only when both scans covered its address.
+    A device counts as removed only when both scans covered its address; the old scan's
+    other devices the new one did not see are listed apart, not counted as removed.
     """
     from provscan.compliance import render
 
     try:
-        guard_output(output, [], db=db, force=force)
+        fmt = _format_for(format_asked, output, _DIFF_SUFFIXES, ShortFormat.table, "diff")
+        guard_output(_stdout(output), [], db=db, force=force)
+        output = _stdout(output)
         with _open(db) as store:
             result = store.diff(old, new)
         console = _console()

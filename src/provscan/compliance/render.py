@@ -338,13 +338,60 @@ def _remaining_note(restricted: int, remaining: int | None) -> str:
     return f" ({remaining} remaining; {restricted - remaining} gone or verified removed)"
 
 
+def newest_scans(scans: Iterable[ScanSummary]) -> dict[str | None, ScanSummary]:
+    """site -> the scan of that site that started last (any kind, complete or not)."""
+    newest: dict[str | None, ScanSummary] = {}
+    for scan in scans:
+        known = newest.get(scan.site)
+        if known is None or scan.started_at > known.started_at:
+            newest[scan.site] = scan
+    return newest
+
+
+def not_in_newest(
+    device: InventoryDevice, newest: Mapping[str | None, ScanSummary]
+) -> ScanSummary | None:
+    """The newest scan of the device's site when the device is not in it (its last sighting
+    is older), else None. Being left out of a scan is no proof of absence (a capture covers
+    no address): the status says that (docs/inventory.md, Status)."""
+    scan = newest.get(device.site)
+    if scan is None or device.last_seen >= scan.started_at:
+        return None
+    return scan
+
+
+def _date(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d")
+
+
+#: How many devices the diff names of those it does not count as removed (then "… and N
+#: more"; all of them are in its JSON).
+LISTED = 10
+
+
+def _site_dates(scans: Iterable[ScanSummary]) -> str:
+    """``hq: 2026-01-12; lab: 2026-01-10`` (the date alone when only scans without a site)."""
+    by_site = {scan.site: scan for scan in scans}
+    if list(by_site) == [None]:
+        return _date(by_site[None].started_at)
+    return "; ".join(
+        f"{'no site' if site is None else site}: {_date(scan.started_at)}"
+        for site, scan in sorted(by_site.items(), key=lambda item: item[0] or "")
+    )
+
+
 def inventory_table(
-    devices: Sequence[InventoryDevice], console: Console, remaining: int | None = None
+    devices: Sequence[InventoryDevice],
+    console: Console,
+    remaining: int | None = None,
+    scans: Sequence[ScanSummary] = (),
 ) -> None:
     """The devices, one table per site (one table when no scan named a site). ``remaining``:
     how many of them are restricted devices remaining (``Store.remaining``), said after the
     restricted count when some restricted device no longer counts (gone, or its case
-    verified)."""
+    verified). ``scans``: the stored scans; a device not in the newest of its site's is
+    marked ``*`` after its last-seen date (after its address where the dates do not fit),
+    and a note after the tables says what that does and does not mean."""
     verdicts = Counter(_verdict(d.restricted, d.manufacturer, d.verdict) for d in devices)
     statuses = Counter(d.status for d in devices)
     present = statuses.get("present", 0)
@@ -363,6 +410,8 @@ def inventory_table(
         f"{verdicts['unknown']} unknown, {verdicts['clear']} clear",
         highlight=False,
     )
+    newest = newest_scans(scans)
+    absent = {d.device_id: scan for d in devices if (scan := not_in_newest(d, newest))}
     by_site: dict[str | None, list[InventoryDevice]] = {}
     for device in devices:
         by_site.setdefault(device.site, []).append(device)
@@ -371,20 +420,25 @@ def inventory_table(
         title = None
         if len(by_site) > 1 or site is not None:
             title = f"Site {site or '(none)'}: {plural(len(members), 'device')}"
-        rows = [_inventory_row(d) for d in members]
+        columns: tuple[str, ...] = _INVENTORY_COLUMNS
+        rows = [_inventory_row(d, d.device_id in absent) for d in members]
         # A status every device shares (the line above counts it) gives way first, then the
         # device ids, so that a maker and its brand stay on one line (a newcomer found
-        # "Hikvision /" and "Interlogix" on two at 80 columns). Only when that is not enough
-        # do they wrap, between words; models and addresses never break.
+        # "Hikvision /" and "Interlogix" on two at 80 columns). Then the last-seen dates: a
+        # device's mark moves next to its address ("10.0.0.29 *"). Only when that is not
+        # enough do makers wrap, between words; models and addresses never break.
         uniform = ("Status",) if len(set(statuses)) == 1 else ()
-        if _fits(_INVENTORY_COLUMNS, rows, console.width, drop=(*uniform, "Device")):
-            shrink: tuple[tuple[str, int], ...] = ()
-            drop: tuple[str, ...] = (*uniform, "Device")
-        else:
-            shrink = (("Maker", _longest_word(row["Maker"] for row in rows)),)
-            drop = ("Device", *uniform)
-        left_out = _fitted_table(
-            _INVENTORY_COLUMNS,
+        shrink: tuple[tuple[str, int], ...] = ()
+        drop: tuple[str, ...] = (*uniform, "Device")
+        if not _fits(columns, rows, console.width, drop=drop):
+            columns = tuple(name for name in columns if name != "Last seen")
+            rows = [_inventory_row(d, d.device_id in absent, dated=False) for d in members]
+            left_out.append("Last seen")
+            if not _fits(columns, rows, console.width, drop=drop):
+                shrink = (("Maker", _longest_word(row["Maker"] for row in rows)),)
+                drop = ("Device", *uniform)
+        left_out += _fitted_table(
+            columns,
             rows,
             console,
             shrink=shrink,
@@ -392,13 +446,31 @@ def inventory_table(
             wrapping=frozenset({"Maker"}),
             title=title,
         )
-    _left_out(left_out, "see -f json", console)
+    _left_out(list(dict.fromkeys(left_out)), "see -f json", console)
+    if absent:
+        _not_in_newest(
+            [d for d in devices if d.device_id in absent], list(absent.values()), console
+        )
     if any(_more_cases(d) for d in devices):
         console.print(
             "(#N +M: M more open cases of the device; provscan cases list --device ID)",
             style="dim",
             highlight=False,
         )
+
+
+def _not_in_newest(
+    devices: Sequence[InventoryDevice], scans: Sequence[ScanSummary], console: Console
+) -> None:
+    """The note on the devices the newest scan of their site did not see (marked ``*``):
+    what the mark says, and that it is no proof of absence (docs/inventory.md, Status)."""
+    console.print(
+        f"* {plural(len(devices), 'device')} not in the newest scan of "
+        f"{'its' if len(devices) == 1 else 'their'} site ({_site_dates(scans)}). "
+        "Not proof of absence: only a complete scan covering a device's address counts it "
+        "missing, and captures, discovery and imports cover no address.",
+        highlight=False,
+    )
 
 
 def _more_cases(d: InventoryDevice) -> int:
@@ -427,7 +499,16 @@ def _fit(
     return sum(widths.values()) + 2 * (len(widths) - 1) <= width
 
 
-_INVENTORY_COLUMNS = ("Device", "Status", "IP", "Maker", "Model", "Verdict", "Case")
+_INVENTORY_COLUMNS = (
+    "Device",
+    "Status",
+    "IP",
+    "Maker",
+    "Model",
+    "Verdict",
+    "Case",
+    "Last seen",
+)
 
 
 def maker_label(manufacturer: str | None, brand: str | None) -> str:
@@ -440,7 +521,11 @@ def maker_label(manufacturer: str | None, brand: str | None) -> str:
     return maker
 
 
-def _inventory_row(d: InventoryDevice) -> dict[str, Text]:
+def _inventory_row(
+    d: InventoryDevice, not_in_newest: bool = False, *, dated: bool = True
+) -> dict[str, Text]:
+    """A device's cells. ``not_in_newest``: marked ``*``, after its last-seen date, or after
+    its address when the dates are left out (``dated`` false)."""
     maker = maker_label(d.manufacturer, d.brand)
     case = "-"
     if d.case:
@@ -452,11 +537,19 @@ def _inventory_row(d: InventoryDevice) -> dict[str, Text]:
     return {
         "Device": Text(d.device_id),
         "Status": Text(d.status, style=_STATUS_STYLE.get(d.status, "")),
-        "IP": Text(d.ip),
+        "IP": (
+            Text(d.ip) + Text(" *", style="yellow") if not_in_newest and not dated else Text(d.ip)
+        ),
         "Maker": Text(maker),
         "Model": Text(d.model or "-"),
         "Verdict": _restricted_cell(d.restricted, d.manufacturer, d.verdict),
         "Case": Text(case),
+        # the date (UTC) of the newest sighting; "*": not in the newest scan of its site
+        "Last seen": (
+            Text(f"{_date(d.last_seen)} *", style="yellow")
+            if not_in_newest
+            else Text(_date(d.last_seen))
+        ),
     }
 
 
@@ -539,37 +632,8 @@ def diff_table(result: ScanDiff, console: Console) -> None:
         ("Added", result.added, "green"),
         ("Removed", result.removed, "red"),
     ):
-        if not items:
-            continue
-        rows = [
-            {
-                "Device": Text(item["device_id"], style=style),
-                "IP": Text(item["ip"] or "-", style=style),
-                # a relabel reads "Hikvision / Annke", as in the inventory
-                "Maker": Text(
-                    maker_label(item.get("manufacturer"), item.get("brand")), style=style
-                ),
-                "Model": Text(item.get("model") or "-", style=style),
-                "Verdict": _restricted_cell(
-                    bool(item.get("restricted")), item.get("manufacturer"), item.get("verdict")
-                ),
-            }
-            for item in items
-        ]
-        columns = ("Device", "IP", "Maker", "Model", "Verdict")
-        # as in the inventory: the device ids give way before a maker and its brand wrap
-        shrink: tuple[tuple[str, int], ...] = ()
-        if not _fits(columns, rows, console.width, drop=("Device",)):
-            shrink = (("Maker", _longest_word(row["Maker"] for row in rows)),)
-        left_out += _fitted_table(
-            columns,
-            rows,
-            console,
-            shrink=shrink,
-            drop=("Device",),
-            wrapping=frozenset({"Maker"}),
-            title=title,
-        )
+        if items:
+            left_out += _diff_devices(items, style, console, title)
     if result.changed:
         rows = [
             {
@@ -594,13 +658,25 @@ def diff_table(result: ScanDiff, console: Console) -> None:
             wrapping=frozenset({"Change"}),
             title="Changed",
         )
-    _left_out(list(dict.fromkeys(left_out)), "see -f json", console)
     if result.not_covered:
-        console.print(
-            f"{len(result.not_covered)} device(s) of the old scan lie outside what the new "
-            "scan covered: not counted as removed",
-            highlight=False,
+        # named, not only counted: a device a capture no longer heard is worth a look
+        count = len(result.not_covered)
+        why = ""
+        if not (result.old.covering and result.new.covering):
+            why = " (captures, discovery, imports and incomplete scans cover no address)"
+        left_out += _diff_devices(
+            result.not_covered[:LISTED],
+            "",
+            console,
+            f"Not counted as removed: {plural(count, 'device')} of the old scan not in the "
+            f"new one, outside what both scans covered{why}",
         )
+        if count > LISTED:
+            console.print(
+                f"… and {count - LISTED} more (every one: -f json, not_covered)",
+                highlight=False,
+            )
+    _left_out(list(dict.fromkeys(left_out)), "see -f json", console)
     if result.not_read:
         fields = sorted({name for item in result.not_read for name in item["fields"]})
         console.print(
@@ -608,6 +684,40 @@ def diff_table(result: ScanDiff, console: Console) -> None:
             f"one read ({', '.join(fields)}): not read, not counted as changes",
             highlight=False,
         )
+
+
+def _diff_devices(
+    items: Sequence[dict[str, Any]], style: str, console: Console, title: str
+) -> list[str]:
+    """A table of diff devices (address, maker, model, verdict; their ids when they fit):
+    the columns left out."""
+    rows = [
+        {
+            "Device": Text(item["device_id"], style=style),
+            "IP": Text(item["ip"] or "-", style=style),
+            # a relabel reads "Hikvision / Annke", as in the inventory
+            "Maker": Text(maker_label(item.get("manufacturer"), item.get("brand")), style=style),
+            "Model": Text(item.get("model") or "-", style=style),
+            "Verdict": _restricted_cell(
+                bool(item.get("restricted")), item.get("manufacturer"), item.get("verdict")
+            ),
+        }
+        for item in items
+    ]
+    columns = ("Device", "IP", "Maker", "Model", "Verdict")
+    # as in the inventory: the device ids give way before a maker and its brand wrap
+    shrink: tuple[tuple[str, int], ...] = ()
+    if not _fits(columns, rows, console.width, drop=("Device",)):
+        shrink = (("Maker", _longest_word(row["Maker"] for row in rows)),)
+    return _fitted_table(
+        columns,
+        rows,
+        console,
+        shrink=shrink,
+        drop=("Device",),
+        wrapping=frozenset({"Maker"}),
+        title=title,
+    )
 
 
 def _listed(value: object) -> str:
