@@ -43,7 +43,7 @@ from provscan.store.cases import SETTABLE
 from provscan.store.cases import STATES as CASE_STATES
 from provscan.store.inventory import STATUSES
 from provscan.store.pages import MAX_PAGE, SORTS, PageFilters
-from provscan.store.users import LoginRefused
+from provscan.store.users import Accounts, LoginRefused
 from provscan.web.auth import (
     NOT_JSON,
     ROLE_KEY,
@@ -1143,17 +1143,23 @@ def add_user(caller: Caller, request: Request, new: NewUser) -> dict[str, Any]:
 UserName = Annotated[str, PathParam(min_length=1, max_length=64)]
 
 
+def _accounts_of_user(request: Request, name: str) -> Accounts:
+    """The store's accounts, once ``name`` is known to be a user there (404 otherwise)."""
+    accounts = store_of(request).accounts()
+    try:
+        accounts.user(name)
+    except StoreRequestError as exc:
+        raise _not_found(exc, request) from None
+    return accounts
+
+
 @route("POST", "/users/{name}/unlock", "admin", summary="Unlock a user", responses=ok(Unlocked))
 def unlock_user(caller: Caller, request: Request, name: UserName) -> dict[str, Any]:
     """End the lockout failed logins put on a user (five in a row lock an account for 15
     minutes) and forget their failures, as ``provscan users unlock`` (audited as
     ``user.unlock``); their password, sessions and tokens stay. A disabled account is a 400
     (the console's Users page enables it)."""
-    accounts = store_of(request).accounts()
-    try:
-        accounts.user(name)
-    except StoreRequestError as exc:
-        raise _not_found(exc, request) from None
+    accounts = _accounts_of_user(request, name)
     try:
         user, was_locked = accounts.unlock(
             name, actor=caller.user.name, address=client_address(request)
@@ -1190,11 +1196,7 @@ def reset_password(
             "that is your own account: change your password at /account/password (a reset "
             "ends every session and API token, the one of this request too)",
         )
-    accounts = store_of(request).accounts()
-    try:
-        accounts.user(name)
-    except StoreRequestError as exc:
-        raise _not_found(exc, request) from None
+    accounts = _accounts_of_user(request, name)
     try:
         user, ended, revoked = accounts.reset_password(
             name, new.password, actor=caller.user.name, address=client_address(request)
@@ -1207,11 +1209,7 @@ def reset_password(
 @route("DELETE", "/users/{name}", "admin", summary="Remove a user", responses=ok(Removed))
 def remove_user(caller: Caller, request: Request, name: UserName) -> dict[str, Any]:
     """Remove a user, their API tokens and sessions (not the last admin)."""
-    accounts = store_of(request).accounts()
-    try:
-        accounts.user(name)
-    except StoreRequestError as exc:
-        raise _not_found(exc, request) from None
+    accounts = _accounts_of_user(request, name)
     try:
         accounts.remove_user(name, actor=caller.user.name, address=client_address(request))
     except StoreRequestError as exc:
