@@ -128,7 +128,10 @@ def test_posture_with_one_login_memo_is_posture_device_by_device() -> None:
     options = PostureOptions(policies=tuple(scan.info.policies))
     together = assess_scan(ScanResult(scan.info, devices), posture, options)
     mappings = UpnpMappings.of(devices)
-    alone = tuple(assess_device(device, posture, mappings, options) for device in devices)
+    alone = tuple(
+        assess_device(device, posture, mappings, options, scan_kind=scan.info.kind)
+        for device in devices
+    )
     assert together.devices == alone
     assert any(
         exposure.kind == "plain_http_login" for device in alone for exposure in device.exposure
