@@ -470,3 +470,11 @@ def test_pdf_first_page_and_summary_carry_the_warnings(tmp_path: Path) -> None:
     lines = [_text(line) for line in raw[methodology].splitlines()]
     row = next(line for line in lines if line.startswith("capture-0105"))
     assert re.search(r"\bpassive montreal 2026-01-05\b", row), row
+
+
+def test_the_markdown_case_line_counts_one_case_in_the_singular(finished: Path) -> None:
+    with open_store(f"sqlite:///{finished}") as store:
+        cases = len(store.cases())
+        markdown = _markdown(store)
+    assert cases == 1  # the one restricted device's
+    assert "\n1 case: " in markdown and "1 cases:" not in markdown
