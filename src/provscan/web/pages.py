@@ -313,14 +313,12 @@ def _text(form: FormData | Mapping[str, Any], name: str, limit: int = MAX_FILTER
     return value.strip()[:limit] if isinstance(value, str) else ""
 
 
-#: Command-line words in the store's messages (shared with the CLI), as the console says them.
-_CONSOLE_WORDS = {"no scan was stored with --site": "no scan was stored with a site"}
-
-
 def _console_words(text: str) -> str:
-    for cli, console in _CONSOLE_WORDS.items():
-        text = text.replace(cli, console)
-    return text
+    """A store message in the web's words, not the CLI's (:func:`provscan.web.api.api_words`:
+    one table of the command line's options for the API and the console)."""
+    from provscan.web.api import api_words
+
+    return api_words(text)
 
 
 def _said(exc: Exception, request: Request) -> str:
