@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from rich.segment import Segment
 
     from provscan.fingerprints.service_probes import ServiceProbes
+    from provscan.store.captures import Capture
     from provscan.store.db import Store
 
 EXIT_OK = 0
@@ -587,11 +588,15 @@ def emit(
     coverage: Sequence[Sequence[str]] = (),
     command: str | None = None,
     interrupts: Interrupts | None = None,
+    captures: Sequence[Capture] = (),
+    again: bool = False,
 ) -> None:
     """Store the result unless ``no_db`` (at ``site``, with the address ranges it
     ``coverage``s: see :func:`provscan.store.inventory.coverage_ranges`; empty for captures
-    and discovery), then render it (``verbose``: the table in full, titled by ``command``,
-    default the result's kind, with the scan's id only when it was stored).
+    and discovery; made from the capture files ``captures``, refused when stored before
+    unless ``again``: :mod:`provscan.store.captures`), then render it (``verbose``: the
+    table in full, titled by ``command``, default the result's kind, with the scan's id only
+    when it was stored).
 
     Stored first, so that nothing is lost when the output cannot be written (a closed pipe,
     a full disk); a store that fails still gets the output rendered before its error. A
@@ -619,11 +624,13 @@ def emit(
     try:
         console = output_console()
         if not no_db and fmt is OutputFormat.json:
-            failure = _store_and_write_json(result, output, console, db, site, coverage, stored)
+            failure = _store_and_write_json(
+                result, output, console, db, site, coverage, stored, captures, again
+            )
         else:
             if not no_db:
                 try:
-                    stored.append(_store(result, db, site, coverage))
+                    stored.append(_store(result, db, site, coverage, captures, again))
                 except ProvscanError as exc:
                     failure = exc
             title = table_title(result, command=command, stored=bool(stored))
@@ -658,6 +665,8 @@ def _store_and_write_json(
     site: str | None,
     coverage: Sequence[Sequence[str]],
     stored: list[tuple[str, str]],
+    captures: Sequence[Capture] = (),
+    again: bool = False,
 ) -> ProvscanError | None:
     """Store the result and write its JSON report in one pass over its contract entries:
     each device's entry is made once (making them is a large part of what each costs) and
@@ -680,7 +689,9 @@ def _store_and_write_json(
 
         failure: ProvscanError | None = None
         try:
-            stored.append(_store(result, db, site, coverage, parts=(head, written())))
+            stored.append(
+                _store(result, db, site, coverage, captures, again, parts=(head, written()))
+            )
         except ProvscanError as exc:
             failure = exc
         for entry in entries:  # what a store that failed did not take
@@ -693,6 +704,8 @@ def _store(
     db: str | None,
     site: str | None,
     coverage: Sequence[Sequence[str]],
+    captures: Sequence[Capture] = (),
+    again: bool = False,
     *,
     parts: tuple[Mapping[str, Any], Iterable[dict[str, Any]]] | None = None,
 ) -> tuple[str, str]:
@@ -701,9 +714,13 @@ def _store(
     database shown)."""
     with open_db(db) as store:
         if parts is None:
-            scan_id = store.save(result, site=site, coverage=coverage)
+            scan_id = store.save(
+                result, site=site, coverage=coverage, captures=captures, again=again
+            )
         else:
-            scan_id = store.save_parts(*parts, site=site, coverage=coverage)
+            scan_id = store.save_parts(
+                *parts, site=site, coverage=coverage, captures=captures, again=again
+            )
         from provscan.alerts.deliver import send_after_save
         from provscan.config import load_config
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sys
 import threading
 import time
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from rich.progress import TaskID
 
     from provscan.passive import TimeWindow
+    from provscan.store.captures import Capture
 
 
 #: The width of the capture bar without its file name: spinner, the bar at its narrowest,
@@ -179,6 +181,14 @@ def register(app: typer.Typer) -> None:
                 help="Analyse only packets captured before TIME (same forms as --since).",
             ),
         ] = None,
+        again: Annotated[
+            bool,
+            typer.Option(
+                "--again",
+                help="Store a capture file stored before (the same sha256) once more; "
+                "without it such a file is refused (exit 2): its devices would count twice.",
+            ),
+        ] = False,
     ) -> None:
         """Identify devices passively from packet captures (no packet is sent)."""
         run_pcap(
@@ -197,6 +207,7 @@ def register(app: typer.Typer) -> None:
             use_nmap_fallback=use_nmap_fallback,
             since=since,
             until=until,
+            again=again,
         )
 
 
@@ -236,6 +247,7 @@ def run_pcap(
     use_nmap_fallback: bool = True,
     since: str | None = None,
     until: str | None = None,
+    again: bool = False,
 ) -> None:
     from provscan.passive import STDIN_NAME, workers_for
     from provscan.pipeline import first_interrupt_calls, run_passive
@@ -255,6 +267,7 @@ def run_pcap(
         chosen = output_format(fmt, output)
         guard_output(output, files, db=db, force=force)
         check_store(db, no_db)
+        captures = [] if no_db else capture_files(files, db, again=again)
         warn_if_stale()
         policy_ids = parse_policy_ids(policy)
         org_types = resolve_acting_as(acting_as, policy_ids)
@@ -277,7 +290,17 @@ def run_pcap(
         for note in result.info.notes:
             if " is truncated" in note or " is corrupt" in note:
                 warn(note)
-        emit(result, chosen, output, db, no_db, verbose=verbose, site=site)
+        emit(
+            result,
+            chosen,
+            output,
+            db,
+            no_db,
+            verbose=verbose,
+            site=site,
+            captures=captures,
+            again=again,
+        )
     except ProvscanError as exc:
         raise fail_for(exc) from None
     if stop.is_set():
@@ -287,6 +310,46 @@ def run_pcap(
         # Only a capture cut short or damaged leaves a passive result incomplete without a
         # stop (tshark exits 2 there too): a script must not take it for the whole capture.
         raise typer.Exit(EXIT_DAMAGED_INPUT)
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def capture_files(files: Sequence[str], db: str | None, *, again: bool) -> list[Capture]:
+    """The regular files among ``files`` with their sha256, to be kept with the scan; a
+    file already stored (in any scan, at any site) is refused here, before it is read,
+    with one line naming that scan (exit 2), unless ``again``. Standard input, pipes and
+    files that cannot be read (the analysis says why) are not recognised, and stored."""
+    from provscan.commands.common import _db_file, open_db
+    from provscan.passive import STDIN_NAME
+    from provscan.store.captures import Capture, refusal
+
+    captures: list[Capture] = []
+    for name in files:
+        path = Path(name)
+        if name == STDIN_NAME or not path.is_file():
+            continue
+        try:
+            captures.append(Capture(name, file_sha256(path)))
+        except OSError:
+            continue
+    if again or not captures:
+        return captures
+    store_file = _db_file(db)
+    if store_file is not None and not store_file.exists():
+        return captures  # a new store: nothing stored before (and nothing is created yet)
+    with open_db(db) as store:
+        earlier = store.stored_captures(capture.sha256 for capture in captures)
+    for capture in captures:
+        if capture.sha256 in earlier:
+            raise fail(refusal(capture, earlier[capture.sha256]), EXIT_USAGE)
+    return captures
 
 
 def _interrupted(notes: Sequence[str], read: int, total: int) -> typer.Exit:

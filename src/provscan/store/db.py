@@ -42,7 +42,9 @@ from provscan.report.contract import (
     to_contract_parts,
 )
 from provscan.report.files import PRIVATE_FILE_MODE
+from provscan.store import captures as stored_files
 from provscan.store import events
+from provscan.store.captures import Capture, StoredCapture
 from provscan.store.cases import STATES as CASE_STATES
 from provscan.store.cases import (
     Case,
@@ -59,6 +61,7 @@ from provscan.store.inventory import (
     STATUSES,
     Sighting,
     ingest,
+    lock_inventory,
     stored_sightings,
 )
 from provscan.store.models import (
@@ -246,7 +249,7 @@ def _json_text(value: Any) -> str:
 
 #: The newest migration; a store already there is opened without loading Alembic's scripts
 #: (tests/store/test_store.py checks it against the migrations directory).
-HEAD_REVISION = "0012"
+HEAD_REVISION = "0013"
 
 
 def _revision(engine: Engine) -> str | None:
@@ -490,15 +493,22 @@ class Store:
         *,
         site: str | None = None,
         coverage: Sequence[Sequence[str]] = (),
+        captures: Sequence[Capture] = (),
+        again: bool = False,
     ) -> str:
         """Store a scan and add it to the inventory; returns its id. A scan id can be stored
         only once. ``coverage`` (see :func:`provscan.store.inventory.coverage_ranges`) is
         what the scan proves absence in; empty for captures, discovery and imports.
+        ``captures``: the files the scan was made from, kept by their sha256; one stored
+        before is refused (:class:`~provscan.store.captures.CaptureAlreadyStored`, nothing
+        written) unless ``again`` (:mod:`provscan.store.captures`).
 
         The contract document is made a device at a time as it is written (the rows are
         those :meth:`save_document` writes for ``to_contract(result)``)."""
         head, devices = to_contract_parts(result)
-        return self.save_parts(head, devices, site=site, coverage=coverage)
+        return self.save_parts(
+            head, devices, site=site, coverage=coverage, captures=captures, again=again
+        )
 
     def save_parts(
         self,
@@ -507,6 +517,8 @@ class Store:
         *,
         site: str | None = None,
         coverage: Sequence[Sequence[str]] = (),
+        captures: Sequence[Capture] = (),
+        again: bool = False,
     ) -> str:
         """:meth:`save` given the scan's contract parts, as
         :func:`~provscan.report.contract.to_contract_parts` makes them: for a caller that
@@ -514,7 +526,14 @@ class Store:
         devices are read a batch at a time, in the transaction."""
         scan: dict[str, Any] = head["scan"]
         return self._save(
-            head["schema_version"], _scan_section(scan), scan, devices, site, coverage
+            head["schema_version"],
+            _scan_section(scan),
+            scan,
+            devices,
+            site,
+            coverage,
+            captures=captures,
+            again=again,
         )
 
     def save_document(
@@ -539,11 +558,19 @@ class Store:
         devices: Iterable[dict[str, Any]],
         site: str | None,
         coverage: Sequence[Sequence[str]],
+        *,
+        captures: Sequence[Capture] = (),
+        again: bool = False,
     ) -> str:
         """Store a scan given as its section and its devices' JSON form (contract order),
         and add it to the inventory, in one transaction."""
         try:
             with self._writes.begin() as session:
+                if captures and not again:
+                    # Under the inventory's lock, so that two imports of one file at once
+                    # store it once.
+                    lock_inventory(session)
+                    stored_files.refuse_stored(session, captures)
                 row = ScanRow(
                     id=scan.id,
                     schema_version=schema_version,
@@ -555,6 +582,7 @@ class Store:
                 )
                 session.add(row)
                 session.flush()
+                stored_files.record(session, scan.id, captures)
                 self._inventory(session, row, _insert_devices(session, scan.id, devices))
         except IntegrityError as exc:
             if self._stored(scan.id):
@@ -580,6 +608,12 @@ class Store:
                 return session.get(ScanRow, scan_id) is not None
         except SQLAlchemyError:
             return False
+
+    def stored_captures(self, digests: Iterable[str]) -> dict[str, StoredCapture]:
+        """sha256 -> the earliest stored scan made from a capture file with it, for those
+        of ``digests`` stored before (:mod:`provscan.store.captures`)."""
+        with self._reading("the stored captures") as session:
+            return stored_files.stored_captures(session, digests)
 
     @contextmanager
     def _reading(self, what: str) -> Iterator[Session]:

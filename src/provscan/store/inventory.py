@@ -7,7 +7,12 @@ Each device of a stored scan is matched to an inventory device, strongest eviden
 2. ``serial``: the same serial number, when the makers do not disagree;
 3. ``address…``: at the same site and address, a device that is not gone and whose MAC,
    serial, maker and model do not contradict this one; the rule names what agreed
-   (``address+maker+model``, ``address+maker``, ``address``).
+   (``address+maker+model``, ``address+maker``, ``address``). A scan that names no site
+   (:func:`_match`) looks first among the devices of no site, then at the devices of the
+   one named site that has such a device at that address (none when several sites do).
+
+A scan that names no site never takes a device's site away: a device it matches keeps the
+site it is known at (a named site's scan sets the site of the devices it sees).
 
 Anything else is a new device (``new``): a camera replaced at the same address has another
 MAC, serial or model, so it becomes a new device and the old one, no longer seen there, goes
@@ -386,7 +391,7 @@ def _address_rule(row: InventoryRow, seen: Sighting) -> str | None:
     return "+".join(agreed)
 
 
-def _lock(session: Session) -> None:
+def lock_inventory(session: Session) -> None:
     """Take the inventory lock: the first write of the transaction, so that concurrent
     writers queue here (a row lock on PostgreSQL, the write lock on SQLite)."""
     session.execute(update(MetaRow).where(MetaRow.key == _LOCK_KEY).values(value=MetaRow.value + 1))
@@ -402,10 +407,11 @@ def _candidates(session: Session, site: str | None, seen: Sequence[Sighting]) ->
     if serials:
         conditions.append(InventoryRow.serial_key.in_(serials))
     if keys:
-        same_site = InventoryRow.site.is_(None) if site is None else InventoryRow.site == site
-        conditions.append(
-            and_(same_site, InventoryRow.ip_key.in_(keys), InventoryRow.status != "gone")
-        )
+        # A scan that names no site may match a device of any site at the address (_match).
+        place = [InventoryRow.ip_key.in_(keys), InventoryRow.status != "gone"]
+        if site is not None:
+            place.append(InventoryRow.site == site)
+        conditions.append(and_(*place))
     if not conditions:
         return []
     # In a fixed order (the device known longest first): matching is greedy, and without an
@@ -426,12 +432,16 @@ class _Candidates:
         self.by_mac: dict[str, list[InventoryRow]] = {}
         self.by_serial: dict[str, list[InventoryRow]] = {}
         self.by_place: dict[tuple[str | None, str], list[InventoryRow]] = {}
+        #: address key -> the rows at it at a named site (for a scan that names none)
+        self.named_sites_at: dict[str, list[InventoryRow]] = {}
         for row in rows:
             if row.mac:
                 self.by_mac.setdefault(row.mac, []).append(row)
             if row.serial_key:
                 self.by_serial.setdefault(row.serial_key, []).append(row)
             self.by_place.setdefault((row.site, row.ip_key), []).append(row)
+            if row.site is not None:
+                self.named_sites_at.setdefault(row.ip_key, []).append(row)
 
 
 def _match(
@@ -452,14 +462,31 @@ def _match(
             ):
                 return row, "serial"
     key = address_key(seen.get("ip"))
+    best = _best_at(seen, candidates.by_place.get((site, key), ()), taken)
+    if best is None and site is None:
+        # A scan that names no site, at an address where no device of no site agrees: the
+        # device of the one named site that agrees there (several sites: it cannot tell
+        # which, and makes a device of no site, as before).
+        rows = candidates.named_sites_at.get(key, ())
+        agreeing = [row for row in rows if _best_at(seen, [row], taken)]
+        if len({row.site for row in agreeing}) == 1:
+            best = _best_at(seen, agreeing, taken)
+    return best if best else (None, "new")
+
+
+def _best_at(
+    seen: Sighting, rows: Iterable[InventoryRow], taken: set[str]
+) -> tuple[InventoryRow, str] | None:
+    """Of ``rows`` (devices at the sighting's place), the untaken one not gone whose values
+    agree best with ``seen`` (:func:`_address_rule`), and the rule; None when none agrees."""
     best: tuple[InventoryRow, str] | None = None
-    for row in candidates.by_place.get((site, key), ()):
+    for row in rows:
         if row.device_id in taken or row.status == "gone":
             continue
         rule = _address_rule(row, seen)
         if rule and (best is None or rule.count("+") > best[1].count("+")):
             best = row, rule
-    return best if best else (None, "new")
+    return best
 
 
 def _copy_values(row: InventoryRow, seen: Sighting) -> None:
@@ -527,7 +554,7 @@ def ingest(
 ) -> IngestOutcome:
     """Add a stored scan's devices (``seen``, in contract order) to the inventory, inside
     the caller's transaction."""
-    _lock(session)
+    lock_inventory(session)
     candidates = _Candidates(_candidates(session, scan.site, seen))
     when = scan.started_at
     taken: set[str] = set()
@@ -559,7 +586,8 @@ def ingest(
             _copy_values(row, sighting)
             if row.restricted and not was_restricted:
                 outcome.newly_restricted.append(row)
-            row.site = scan.site
+            if scan.site is not None:  # a scan that names no site leaves the known one
+                row.site = scan.site
             row.last_seen = when
             row.last_scan_id = scan.id
             row.last_position = sighting.position

@@ -183,6 +183,23 @@ class InventoryRow(Base):
     match_rule: Mapped[str] = mapped_column(String(64))
 
 
+class CaptureRow(Base):
+    """A capture file a stored scan was made from (0013): its sha256, so that the same
+    file stored again is refused (:mod:`provscan.store.captures`)."""
+
+    __tablename__ = "captures"
+
+    scan_id: Mapped[str] = mapped_column(
+        ForeignKey("scans.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: Place of the file among the scan's captures (the order they were given).
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: sha256 of the file's bytes, as given (a gzip-compressed capture: of its gzip bytes).
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    #: The file's name as given on the command line (user text).
+    name: Mapped[str] = mapped_column(Text)
+
+
 class SightingRow(Base):
     """A device of a scan, linked to its inventory device by a recorded rule."""
 
