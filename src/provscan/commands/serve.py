@@ -56,8 +56,8 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 
 def _allowed_hosts(host: str) -> list[str] | None:
     """The Host names to answer: loopback ones on an IPv4 loopback address or localhost
-    (Starlette compares the part before the first ':', so IPv6 literals are not listed and
-    a server on ::1 answers any name); None for a remote deployment."""
+    (compared without the port; IPv6 literals are not listed, so a server on ::1 answers
+    any name); None for a remote deployment."""
     if host != "localhost" and ":" in host:
         return None
     return [*LOOPBACK_HOSTS, host] if is_loopback_host(host) else None
@@ -169,10 +169,20 @@ def serve(
 
     import uvicorn
 
-    from provscan.commands.common import open_db
+    from provscan.commands.common import open_db, require_existing_db
     from provscan.store.db import normalise_db_arg
     from provscan.web.app import create_app
 
+    try:
+        require_existing_db(db)
+    except ProvscanError as exc:
+        # serve has no --create: a new console's store starts with its first account (the
+        # --db URL may hold a password: not repeated)
+        raise fail(
+            f"{exc}; to start a new store, add its first account: provscan users add NAME "
+            "--role admin --create, with the same --db",
+            EXIT_USAGE,
+        ) from None
     try:
         # an existing store only (a mistyped --db would serve an empty one nobody can log in
         # to), with the organisation's settings, as every command uses

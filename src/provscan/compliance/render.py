@@ -587,6 +587,17 @@ def scans_table(scans: Sequence[ScanSummary], console: Console) -> None:
         for i, name in enumerate(columns[:-1])
     ]
     room = console.width - sum(others) - 2 * len(others)
+    # A long site name gives way (cut with "…", down to 6) to leave the targets some room:
+    # a table wider than the console would be narrowed evenly, and "active*" would lose the
+    # "*" that marks an incomplete scan.
+    if sites:
+        at = columns.index("Site")
+        wanted = min(18, max(len(", ".join(scan.targets)) for scan in scans))
+        narrower = max(6, min(others[at], others[at] + room - wanted))
+        room += others[at] - narrower
+        others[at] = narrower
+        table.columns[at].max_width = narrower
+    table.columns[1].min_width = others[1]  # Kind, with its "*"
     for scan, cells in zip(scans, rows, strict=True):
         table.add_row(*cells, Text(_targets_cell(scan.targets, room)))
     console.print(table)

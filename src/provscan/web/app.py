@@ -14,7 +14,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -31,7 +30,13 @@ from provscan.web.auth import (
 )
 from provscan.web.problems import one_line
 from provscan.web.scans import ScanJobs
-from provscan.web.security import SECURITY_HEADERS, BodyLimit, SecurityHeaders, refuse_nul
+from provscan.web.security import (
+    SECURITY_HEADERS,
+    BodyLimit,
+    SecurityHeaders,
+    TrustedHosts,
+    refuse_nul,
+)
 
 log = logging.getLogger("provscan.web")
 
@@ -190,8 +195,8 @@ def create_app(
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
         # One line naming the parameter or field at fault, never the input echoed back.
         status, said = one_line(request, exc.errors())
-        if _for_people(request):  # the page formats its text: braces kept as text
-            return pages.error_page(request, status, said.replace("{", "{{").replace("}", "}}"))
+        if _for_people(request):
+            return pages.error_page(request, status, said)
         return JSONResponse({"detail": said}, status_code=status)
 
     @app.exception_handler(Exception)
@@ -214,7 +219,7 @@ def create_app(
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     if allowed_hosts is not None:
-        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
+        app.add_middleware(TrustedHosts, allowed_hosts=list(allowed_hosts))
     app.add_middleware(HeadAsGet)
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders, tls=tls)

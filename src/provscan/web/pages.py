@@ -218,8 +218,11 @@ _ERRORS = {
 def error_page(request: Request, status: int, detail: object = None) -> HTMLResponse:
     """An error of a console address (not /api) as a page, with the console's menu when a
     session is open: a missing page, a wrong method, a store that cannot answer. ``detail``:
-    a message meant for people (a string), else the standard one for ``status``."""
+    a message meant for people (a string, shown as it is: braces are text), else the
+    standard one for ``status``."""
     title, said = _ERRORS.get(status, ("Problem", "The request was refused."))
+    # only the standard messages are templates ({method}); a detail is never formatted
+    said = said.format(method=request.method[:10])
     if isinstance(detail, str) and status not in (404, 405, 500, 503):
         said = detail
     user, csrf = None, None
@@ -235,7 +238,7 @@ def error_page(request: Request, status: int, detail: object = None) -> HTMLResp
         .get_template("problem.html.j2")
         .render(
             title=title,
-            problem=said.format(method=request.method[:10]),
+            problem=said,
             user=user,
             csrf=csrf,
             here=request.url.path,

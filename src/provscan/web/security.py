@@ -3,10 +3,14 @@ and the one check of text input every route gets (no NUL character)."""
 
 from __future__ import annotations
 
+import html
+import json
 import re
+from collections.abc import Sequence
 from urllib.parse import unquote_to_bytes
 
 from fastapi import HTTPException, Request
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 #: No inline script or style anywhere, nothing framed, nothing sniffed, no referrer.
@@ -130,15 +134,21 @@ _TOO_LARGE_PAGE = (
 
 
 async def _too_large(send: Send, scope: Scope) -> None:
+    await _answer(send, scope, 413, b'{"detail":"request body too large"}', _TOO_LARGE_PAGE)
+
+
+async def _answer(send: Send, scope: Scope, status: int, api_body: bytes, page: bytes) -> None:
+    """Answer ``status`` before the app: ``api_body`` (JSON) to an /api address, ``page``
+    (HTML) to a console one, as the app's own errors are answered."""
     path = str(scope.get("path", ""))
     if path == "/api" or path.startswith("/api/"):
-        body, kind = b'{"detail":"request body too large"}', b"application/json"
+        body, kind = api_body, b"application/json"
     else:
-        body, kind = _TOO_LARGE_PAGE, b"text/html; charset=utf-8"
+        body, kind = page, b"text/html; charset=utf-8"
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", kind),
                 (b"content-length", str(len(body)).encode()),
@@ -146,3 +156,48 @@ async def _too_large(send: Send, scope: Scope) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class TrustedHosts:
+    """Answers only requests whose ``Host`` header names one of ``allowed_hosts`` (a page
+    on another site that rebinds its DNS name to loopback is refused): any other, or none,
+    gets 400, ``{"detail": ...}`` under /api and a page elsewhere, like the app's errors.
+    A name is compared without its port; ``*.example.org`` allows the names under it."""
+
+    def __init__(self, app: ASGIApp, *, allowed_hosts: Sequence[str]) -> None:
+        self.app = app
+        self.allowed = [name.lower() for name in allowed_hosts]
+        said = f"the Host header does not name this server (it answers {', '.join(allowed_hosts)})"
+        self.api_body = json.dumps({"detail": said}).encode()
+        self.page = (
+            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Not done · '
+            'provscan</title></head><body><main id="main"><h1>Not done</h1>'
+            f'<p class="problem" role="alert">This server answers only at '
+            f"{html.escape(', '.join(allowed_hosts))}: open the console at one of those "
+            "names.</p></main></body></html>\n"
+        ).encode()
+
+    def _allows(self, header: str | None) -> bool:
+        value = (header or "").strip().lower()
+        # without the port; an IPv6 literal ([::1]:8080) whole with its brackets
+        bracketed = value.startswith("[")
+        name = value[: value.find("]") + 1] if bracketed else value.split(":", 1)[0]
+        if not name:
+            return False
+        return any(
+            name == pattern
+            or pattern == "*"
+            or (pattern.startswith("*.") and name.endswith(pattern[1:]))
+            for pattern in self.allowed
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or self._allows(
+            Headers(scope=scope).get("host")
+        ):
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":  # none is served; refused before it is accepted
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        await _answer(send, scope, 400, self.api_body, self.page)
