@@ -625,7 +625,15 @@ def emit(
         console = output_console()
         if not no_db and fmt is OutputFormat.json:
             failure = _store_and_write_json(
-                result, output, console, db, site, coverage, stored, captures, again
+                result,
+                None if to_stdout else output,
+                console,
+                db,
+                site,
+                coverage,
+                stored,
+                captures,
+                again,
             )
         else:
             if not no_db:
@@ -635,7 +643,14 @@ def emit(
                     failure = exc
             title = table_title(result, command=command, stored=bool(stored))
             with printing():
-                write_output(result, fmt.value, output, console, verbose=verbose, title=title)
+                write_output(
+                    result,
+                    fmt.value,
+                    None if to_stdout else output,
+                    console,
+                    verbose=verbose,
+                    title=title,
+                )
         if output is not None and str(output) != "-":
             from provscan.report.wording import plural
 

@@ -25,6 +25,7 @@ from provscan.commands.common import (
     stderr,
 )
 from provscan.errors import ProvscanError
+from provscan.report.files import STDOUT_NAME
 
 
 class ReportFormat(StrEnum):
@@ -68,6 +69,10 @@ def _format_for(fmt: ReportFormat | None, output: Path) -> ReportFormat:
     if fmt is not None:
         return fmt
     guessed = _SUFFIXES.get(output.suffix.lower())
+    if guessed is None and str(output) == STDOUT_NAME:
+        raise UsageProblem(
+            "--output - writes the report to standard output: give its --format html|pdf|xlsx|md"
+        )
     if guessed is None:
         raise UsageProblem(
             f"cannot tell the format from {output.name!r}: give --format html|pdf|xlsx|md"
@@ -185,7 +190,8 @@ def report(
         raise
     if interrupts.count:  # it came while the file was written, or was swallowed (cli.main)
         raise say_interrupted(f"; wrote {chosen.value} report to {output} first")
-    stderr.print(f"wrote {chosen.value} report to {output}", highlight=False, markup=False)
+    where = "standard output" if str(output) == STDOUT_NAME else str(output)
+    stderr.print(f"wrote {chosen.value} report to {where}", highlight=False, markup=False)
 
 
 def _not_written(output: Path | None) -> typer.Exit:

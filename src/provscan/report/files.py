@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -15,6 +16,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from provscan.errors import ProvscanError
+
+#: The ``--output`` name that means standard output.
+STDOUT_NAME = "-"
 
 #: Mode of a report or database file that did not exist before: reports and scan databases
 #: describe an organisation's weak devices, so they are readable by their owner only.
@@ -74,6 +78,15 @@ def open_atomically(path: Path) -> Iterator[BinaryIO]:
     An ``OSError`` in the block (a write that failed) becomes an :class:`OutputError`; after
     any error no half file is left behind.
     """
+    if str(path) == STDOUT_NAME:
+        # `-o -`: standard output, as every Unix tool reads it (it wrote a file named "-").
+        stdout = sys.stdout.buffer
+        try:
+            yield stdout
+            stdout.flush()
+        except OSError as exc:
+            raise OutputError(f"cannot write standard output: {exc.strerror or exc}") from exc
+        return
     if is_special(path):
         # /dev/null, /dev/stdout, a FIFO: written to, never replaced by a rename (renaming over
         # /dev/null would turn the system's null device into a plain file).
