@@ -135,3 +135,18 @@ def test_migration_0013_adds_the_captures_table_and_its_downgrade_drops_it(url: 
     with open_store(url) as store:
         assert store.has_scan("first")
         assert store.stored_captures([DIGEST]) == {}
+
+
+def test_the_same_file_twice_in_one_run_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    database = tmp_path / "scans.db"
+    copy = tmp_path / "copy.pcap.gz"
+    shutil.copyfile(CAPTURE, copy)
+    code, output = _pcap(str(CAPTURE), str(copy), "--db", str(database))
+    assert code == 2, output
+    line = next(line for line in output.splitlines() if "same bytes" in line)
+    assert f"{copy} has the same bytes (sha256) as {CAPTURE}, given before it" in line
+    assert not database.exists()  # nothing read, nothing stored
+
+    code, output = _pcap(str(CAPTURE), str(copy), "--db", str(database), "--again")
+    assert code == 0, output
+    assert len(_scan_ids(database)) == 1

@@ -341,6 +341,15 @@ def capture_files(files: Sequence[str], db: str | None, *, again: bool) -> list[
             continue
     if again or not captures:
         return captures
+    first: dict[str, Capture] = {}
+    for capture in captures:
+        twin = first.setdefault(capture.sha256, capture)
+        if twin is not capture:
+            raise fail(
+                f"{capture.name} has the same bytes (sha256) as {twin.name}, given before it: "
+                "its packets would count twice; nothing was read (give it once, or --again)",
+                EXIT_USAGE,
+            )
     store_file = _db_file(db)
     if store_file is not None and not store_file.exists():
         return captures  # a new store: nothing stored before (and nothing is created yet)
