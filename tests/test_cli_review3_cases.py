@@ -128,8 +128,8 @@ def test_cases_show_wraps_each_history_entry_under_its_own_text(db: str) -> None
         history = lines[lines.index("  history:") + 1 :]
         entries = [line for line in history if line.startswith("    20")]
         assert len(entries) == 2  # opened by the scan, then the update
-        # an entry: 4 spaces, "YYYY-MM-DD HH:MM", 2 spaces; what follows wraps under itself
-        text_column = 4 + len("2026-12-06 13:23") + 2
+        # an entry: 4 spaces, "YYYY-MM-DD HH:MM UTC", 2 spaces; what follows wraps under itself
+        text_column = 4 + len("2026-12-06 13:23 UTC") + 2
         for line in history:
             if line not in entries:
                 assert line.startswith(" " * text_column) and line[text_column] != " ", line

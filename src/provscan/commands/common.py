@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from provscan.fingerprints.service_probes import ServiceProbes
     from provscan.store.captures import Capture
+    from provscan.store.cases import ReopenedCase
     from provscan.store.db import Store
 
 EXIT_OK = 0
@@ -620,6 +621,7 @@ def emit(
         return interrupts.raising_at(2)
 
     stored: list[tuple[str, str]] = []
+    reopened: list[ReopenedCase] = []  # the cases the stored scan reopened
     failure: ProvscanError | None = None
     try:
         console = output_console()
@@ -634,11 +636,12 @@ def emit(
                 stored,
                 captures,
                 again,
+                reopened,
             )
         else:
             if not no_db:
                 try:
-                    stored.append(_store(result, db, site, coverage, captures, again))
+                    stored.append(_store(result, db, site, coverage, captures, again, reopened))
                 except ProvscanError as exc:
                     failure = exc
             title = table_title(result, command=command, stored=bool(stored))
@@ -668,6 +671,10 @@ def emit(
             stderr.print(
                 f"[dim]stored scan {escape(scan_id)} in {escape(where)}[/]", highlight=False
             )
+        # a warning, -q or not (-q leaves out the progress bar only): a device taken for
+        # gone is back, or a finding fixed is back, and its case is open again
+        for case in reopened:
+            warn(reopened_line(case))
     if failure is not None:
         raise failure
 
@@ -682,6 +689,7 @@ def _store_and_write_json(
     stored: list[tuple[str, str]],
     captures: Sequence[Capture] = (),
     again: bool = False,
+    reopened: list[ReopenedCase] | None = None,
 ) -> ProvscanError | None:
     """Store the result and write its JSON report in one pass over its contract entries:
     each device's entry is made once (making them is a large part of what each costs) and
@@ -705,7 +713,16 @@ def _store_and_write_json(
         failure: ProvscanError | None = None
         try:
             stored.append(
-                _store(result, db, site, coverage, captures, again, parts=(head, written()))
+                _store(
+                    result,
+                    db,
+                    site,
+                    coverage,
+                    captures,
+                    again,
+                    reopened,
+                    parts=(head, written()),
+                )
             )
         except ProvscanError as exc:
             failure = exc
@@ -721,12 +738,13 @@ def _store(
     coverage: Sequence[Sequence[str]],
     captures: Sequence[Capture] = (),
     again: bool = False,
+    reopened: list[ReopenedCase] | None = None,
     *,
     parts: tuple[Mapping[str, Any], Iterable[dict[str, Any]]] | None = None,
 ) -> tuple[str, str]:
     """Save the result (from its contract ``parts`` when given: see
     :meth:`~provscan.store.db.Store.save_parts`) and send the configured alerts; (scan id,
-    database shown)."""
+    database shown). Adds the cases the scan reopened to ``reopened``."""
     with open_db(db) as store:
         if parts is None:
             scan_id = store.save(
@@ -736,6 +754,11 @@ def _store(
             scan_id = store.save_parts(
                 *parts, site=site, coverage=coverage, captures=captures, again=again
             )
+        if reopened is not None:
+            try:
+                reopened.extend(store.reopened_by(scan_id))
+            except ProvscanError as exc:  # stored all the same: only the warning is lost
+                warn(f"cannot read which cases scan {scan_id} reopened: {exc}")
         from provscan.alerts.deliver import send_after_save
         from provscan.config import load_config
 
@@ -746,6 +769,30 @@ def _store(
             warn,
         )
         return scan_id, store.display_name
+
+
+def reopened_line(case: ReopenedCase) -> str:
+    """``case #1 (Hikvision 127.77.1.10, HQ) reopened: seen again by this scan after it was
+    verified removed``: what a stored scan did to a case people had closed."""
+    from provscan.compliance.render import maker_label
+
+    device = case.device
+    where = ", ".join(
+        part
+        for part in (
+            f"{maker_label(device.manufacturer, device.brand)} {device.ip}",
+            device.site,
+            None if case.subject == "restricted" else case.subject,
+        )
+        if part
+    )
+    if case.subject != "restricted":
+        why = "this scan saw the finding again after it was verified gone"
+    elif case.was == "verified":
+        why = "seen again by this scan after it was verified removed"
+    else:
+        why = f"seen again by this scan after it was marked {case.was}"
+    return f"case #{case.id} ({where}) reopened: {why}"
 
 
 def require_existing_db(db: str | None) -> None:

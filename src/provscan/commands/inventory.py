@@ -420,7 +420,11 @@ def cases_list(
     try:
         with _open(db) as store:
             found = store.cases(
-                status=status.value if status else None, device_id=device, overdue=overdue
+                status=status.value if status else None,
+                device_id=device,
+                overdue=overdue,
+                # the JSON is the bulk export: each case with its audit trail
+                history=fmt is ShortFormat.json,
             )
             devices = (
                 {}
@@ -491,14 +495,16 @@ def cases_update(
             "scan's proof: a complete scan of the device's address after it was last seen).",
         ),
     ] = None,
-    owner: Annotated[str | None, typer.Option("--owner", metavar="WHO")] = None,
+    owner: Annotated[
+        str | None, typer.Option("--owner", metavar="WHO", help="Who acts on it ('' clears it).")
+    ] = None,
     due: Annotated[
         str | None,
         typer.Option(
             "--due",
             metavar="YYYY-MM-DD",
             help="Due date: not before the case was opened (a date already past is "
-            "accepted, with a warning that the case is overdue).",
+            "accepted, with a warning that the case is overdue); '' clears it.",
         ),
     ] = None,
     note: Annotated[str | None, typer.Option("--note", metavar="TEXT")] = None,
@@ -530,7 +536,7 @@ def cases_update(
             render.case_detail(case, device, console)
     except ProvscanError as exc:
         raise fail_for(exc) from None
-    if due is not None and case.overdue:
+    if due and case.overdue:
         # accepted (the date is after the opening), but already past: say so once
         warn(f"case {case.id} is overdue: its due date {case.due} has passed")
 

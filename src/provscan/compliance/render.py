@@ -80,6 +80,11 @@ def _when(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if moment else "-"
 
 
+def _when_utc(moment: datetime | None) -> str:
+    """:func:`_when` saying its zone, for a time outside a column headed "(UTC)"."""
+    return f"{_when(moment)} UTC" if moment else "-"
+
+
 def _cell(value: object) -> str:
     if value is None:
         return ""
@@ -630,8 +635,8 @@ def diff_table(result: ScanDiff, console: Console) -> None:
     """The differences between two scans, fitted to the console like the inventory: ids,
     addresses, models and CVE ids are never broken; each change has a line of its own."""
     parts = (
-        f"{result.old.id} ({_when(result.old.started_at)}) ->",
-        f"{result.new.id} ({_when(result.new.started_at)}):",
+        f"{result.old.id} ({_when_utc(result.old.started_at)}) ->",
+        f"{result.new.id} ({_when_utc(result.new.started_at)}):",
         f"{len(result.added)} added, {len(result.removed)} removed, {len(result.changed)} changed",
     )
     # one line when it fits, else a line each: never a scan id cut or a count left alone
@@ -830,14 +835,26 @@ def cases_table(
     relabels = any(
         a["Maker"].plain != b["Maker"].plain for a, b in zip(rows, makers_only, strict=True)
     )
+    # a long subject breaks after its kind ("vulnerability:" over "CVE-2021-36260"), never
+    # inside the id: so that sites that differ keep their column at 100 columns (two cases
+    # at one address at two sites look alike without it)
+    split, split_makers = _split_subjects(rows), _split_subjects(makers_only)
+    split_words, maker_words = words_of(split), words_of(makers_only)
+    split_maker_words = words_of(split_makers)
+    # at each step, the subjects whole first, then broken after their kind
     tiers: list[tuple[list[dict[str, Text]], list[tuple[str, int]], tuple[str, ...]]] = [
         (rows, [], first),
         (rows, words, first),
+        (split, split_words, first),
         (rows, words, drop),
+        (split, split_words, drop),
         (rows, folded, drop),
         (rows, words, (*drop, "Owner")),
-        (makers_only, words_of(makers_only), (*drop, "Owner")),
-        (makers_only, words_of(makers_only), (*drop, "Owner", "Maker")),
+        (split, split_words, (*drop, "Owner")),
+        (makers_only, maker_words, (*drop, "Owner")),
+        (split_makers, split_maker_words, (*drop, "Owner")),
+        (makers_only, maker_words, (*drop, "Owner", "Maker")),
+        (split_makers, split_maker_words, (*drop, "Owner", "Maker")),
     ]
     shown, shrink, dropped = next(
         (
@@ -850,7 +867,7 @@ def cases_table(
     left_out = _fitted_table(
         columns, shown, console, shrink=shrink, drop=dropped, wrapping=frozenset(wrapping)
     )
-    if shown is makers_only and relabels and "Maker" not in left_out:
+    if (shown is makers_only or shown is split_makers) and relabels and "Maker" not in left_out:
         left_out.append("Brands")
     # a site every case shares is said above, not left out
     shown_above = ["Site"] if only_site is not None else []
@@ -859,6 +876,17 @@ def cases_table(
         "see `cases show N` or -f json",
         console,
     )
+
+
+def _split_subjects(rows: Sequence[dict[str, Text]]) -> list[dict[str, Text]]:
+    """``rows`` with each subject that names a kind and an id on two lines, the kind's
+    ``vulnerability:`` above its ``CVE-…`` (a table cell is never broken inside an id)."""
+    split = []
+    for row in rows:
+        kind, colon, rest = row["Subject"].plain.partition(":")
+        subject = Text(f"{kind}:\n{rest}") if colon and rest else row["Subject"]
+        split.append(row | {"Subject": subject})
+    return split
 
 
 def case_json(case: Case) -> dict[str, Any]:
@@ -910,7 +938,7 @@ def case_detail(case: Case, device: InventoryDevice | None, console: Console) ->
             if case.status == "verified"
             else (case.due or "-") + (" (overdue)" if case.overdue else ""),
         ),
-        ("opened", _when(case.opened_at)),
+        ("opened", _when_utc(case.opened_at)),
     ):
         _hanging(console, f"  {label:<7} ", Text(value))
     console.print("  history:")
@@ -925,7 +953,7 @@ def case_detail(case: Case, device: InventoryDevice | None, console: Console) ->
             text += f" - {event.note}"
         if event.scan_id:
             text += f" [scan {event.scan_id}]"
-        _hanging(console, f"    {_when(event.at)}  ", Text(text))
+        _hanging(console, f"    {_when_utc(event.at)}  ", Text(text))
 
 
 def _hanging(console: Console, prefix: str, body: Text) -> None:

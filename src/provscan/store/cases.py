@@ -772,12 +772,26 @@ def update(
     if owner is not None and new_owner != case.owner:
         changes["owner"] = [case.owner, new_owner]
         case.owner = new_owner
-    if due is not None and due != case.due:
-        check_due(case, due)
-        changes["due"] = [case.due, due]
-        case.due = due
+    new_due = due.strip() or None if due is not None else None  # "" clears the due date
+    if due is not None and new_due != case.due:
+        if new_due is not None:
+            check_due(case, new_due)
+        changes["due"] = [case.due, new_due]
+        case.due = new_due
     if not changes and not note:
-        raise StoreRequestError(f"nothing to change in case {case_id}")
+        # say what already is, for a change that asked for it (an owner cleared twice)
+        already = [
+            f"its {name} is already {value or 'unset'}"
+            for name, asked, value in (
+                ("status", status, case.status),
+                ("owner", owner, case.owner),
+                ("due date", due, case.due),
+            )
+            if asked is not None
+        ]
+        raise StoreRequestError(
+            f"nothing to change in case {case_id}" + (f": {', '.join(already)}" if already else "")
+        )
     case.updated_at = now
     action = "verified" if proof else ("updated" if changes else "note")
     _event(session, case, now, actor, action, changes, note or "", proof)
@@ -843,6 +857,47 @@ def case_devices(session: Session, device_ids: set[str]) -> dict[str, CaseDevice
         ).where(table.c.device_id.in_(ordered[start : start + _DEVICES_CHUNK]))
         found.update({row[0]: CaseDevice(*row[1:]) for row in session.execute(query)})
     return found
+
+
+@dataclass(frozen=True)
+class ReopenedCase:
+    """A case a scan reopened (its device seen again, or its finding back), for the line
+    that says so after the scan is stored."""
+
+    id: int
+    subject: str
+    #: the status the scan reopened it from: removed, replaced or verified
+    was: str
+    device: CaseDevice
+
+
+def reopened_by(session: Session, scan_id: str) -> list[ReopenedCase]:
+    """The cases the scan ``scan_id`` reopened when it was stored (its trail entries), by
+    number: one query."""
+    query = (
+        select(
+            CaseEventRow.case_id,
+            CaseEventRow.changes,
+            CaseRow.subject,
+            InventoryRow.ip,
+            InventoryRow.site,
+            InventoryRow.manufacturer,
+            InventoryRow.brand,
+        )
+        .join(CaseRow, CaseRow.id == CaseEventRow.case_id)
+        .join(InventoryRow, InventoryRow.device_id == CaseRow.device_id)
+        .where(CaseEventRow.scan_id == scan_id, CaseEventRow.action == "reopened")
+        .order_by(CaseEventRow.case_id, CaseEventRow.id)
+    )
+    return [
+        ReopenedCase(
+            case_id,
+            subject,
+            str(((changes or {}).get("status") or [None])[0]),
+            CaseDevice(ip, site, manufacturer, brand),
+        )
+        for case_id, changes, subject, ip, site, manufacturer, brand in session.execute(query)
+    ]
 
 
 def _verification(session: Session, case: CaseRow) -> str:

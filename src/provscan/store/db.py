@@ -50,8 +50,10 @@ from provscan.store.cases import (
     Case,
     CaseDevice,
     CaseSettings,
+    ReopenedCase,
     after_ingest,
     case_devices,
+    reopened_by,
     to_case,
 )
 from provscan.store.cases import update as update_case
@@ -869,6 +871,11 @@ class Store:
         with self._reading("the inventory") as session:
             return case_devices(session, device_ids)
 
+    def reopened_by(self, scan_id: str) -> list[ReopenedCase]:
+        """The cases the stored scan ``scan_id`` (its whole id) reopened, by number."""
+        with self._reading("cases") as session:
+            return reopened_by(session, scan_id)
+
     def dashboard(self) -> dict[str, Any]:
         """Counts for the web dashboard (see :func:`provscan.store.pages.dashboard`)."""
         with self._reading("the inventory") as session:
@@ -1024,6 +1031,11 @@ class Store:
         """What changed between two scans (default: the newest two whose scopes overlap)."""
         with self._reading("scans") as session:
             old, new = pick_pair(session, old_id, new_id, self.display_name)
+            if old.id == new.id:  # two names (a prefix, the whole id) of one scan
+                raise StoreRequestError(
+                    f"{old_id!r} and {new_id!r} are both scan {old.id}: a scan compared with "
+                    "itself shows no change; give two scans (`provscan scans` lists them)"
+                )
             return diff(session, old, new)
 
     # --- cases ---------------------------------------------------------------------------
@@ -1045,10 +1057,13 @@ class Store:
         site: str | None = None,
         after: int | None = None,
         limit: int | None = None,
+        history: bool = False,
     ) -> list[Case]:
         """Cases by number; ``site``: of that site's inventory devices; ``after``, ``limit``:
         the cases numbered above ``after``, at most ``limit`` of them (a page of the API);
-        ``device_id``: that device's (one the inventory does not hold is refused)."""
+        ``device_id``: that device's (one the inventory does not hold is refused);
+        ``history``: with each case's audit trail (``Case.events``), read in one query for
+        all the cases listed (without it, ``events`` is empty)."""
         query = select(CaseRow).order_by(CaseRow.id)
         if site is not None:
             at_site = select(InventoryRow.device_id).where(InventoryRow.site == site)
@@ -1075,7 +1090,19 @@ class Store:
         with self._reading("cases") as session:
             if device_id is not None:
                 self._inventory_row(session, device_id)  # as require_device
-            return [to_case(row) for row in session.scalars(query)]
+            rows = list(session.scalars(query))
+            if not history or not rows:
+                return [to_case(row) for row in rows]
+            # one query for the trails of every case listed (the same selection, as ids)
+            trails: dict[int, list[CaseEventRow]] = {}
+            listed = query.with_only_columns(CaseRow.id)
+            for entry in session.scalars(
+                select(CaseEventRow)
+                .where(CaseEventRow.case_id.in_(listed))
+                .order_by(CaseEventRow.case_id, CaseEventRow.id)
+            ):
+                trails.setdefault(entry.case_id, []).append(entry)
+            return [to_case(row, trails.get(row.id, [])) for row in rows]
 
     def case(self, case_id: int) -> Case:
         with self._reading(f"case {case_id}") as session:

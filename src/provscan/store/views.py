@@ -446,6 +446,11 @@ def find_scan(session: Session, scan_id: str, where: str) -> ScanRow:
             return matches[0]
         if matches:
             raise StoreRequestError(f"scan id {scan_id!r} is ambiguous in {where}: give more of it")
+    else:  # too short to be looked up as a prefix: say so, not only that it is no scan's id
+        raise StoreRequestError(
+            f"no scan {scan_id!r} in {where}: a scan id prefix needs at least {MIN_PREFIX} "
+            "characters; `provscan scans` lists them"
+        )
     raise StoreRequestError(f"no scan {scan_id!r} in {where}")
 
 
