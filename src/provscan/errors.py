@@ -31,6 +31,11 @@ class StoreRequestError(StoreError, InputError):
     device or case; a case change the rules refuse). Commands exit 2."""
 
 
+class StoreRequestRefused(StoreRequestError):
+    """A request the store understood and refuses as asked (a scan compared with itself):
+    not a missing thing, so the API answers 400, not 404."""
+
+
 class LabError(ProvscanError):
     """The device lab could not be started or stopped."""
 

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from provscan.store.views import StoredSighting
 
 from provscan import paths
-from provscan.errors import StoreError, StoreRequestError
+from provscan.errors import StoreError, StoreRequestError, StoreRequestRefused
 from provscan.model import ScanResult
 from provscan.report.contract import (
     ScanDocument,
@@ -1032,7 +1032,7 @@ class Store:
         with self._reading("scans") as session:
             old, new = pick_pair(session, old_id, new_id, self.display_name)
             if old.id == new.id:  # two names (a prefix, the whole id) of one scan
-                raise StoreRequestError(
+                raise StoreRequestRefused(
                     f"{old_id!r} and {new_id!r} are both scan {old.id}: a scan compared with "
                     "itself shows no change; give two scans (`provscan scans` lists them)"
                 )

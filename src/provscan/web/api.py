@@ -36,7 +36,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.config import JsonDict
 
-from provscan.errors import ProvscanError, StoreError, StoreRequestError
+from provscan.errors import ProvscanError, StoreError, StoreRequestError, StoreRequestRefused
 from provscan.report.contract import VERDICTS
 from provscan.screening.verdict import ScreenRow
 from provscan.store.cases import SETTABLE
@@ -758,6 +758,8 @@ def get_diff(
     """What changed between two scans (default: the newest two whose scopes overlap)."""
     try:
         return store_of(request).diff(old, new).to_json()
+    except StoreRequestRefused as exc:  # a scan compared with itself
+        raise HTTPException(400, _said(exc, request)) from None
     except StoreRequestError as exc:
         raise _not_found(exc, request) from None
 
@@ -806,6 +808,7 @@ def list_cases(
             site=site,
             after=after,
             limit=limit + 1,  # one more: whether there is a next page
+            history=True,  # each case's trail, as `provscan cases list -f json` gives it
         )
     except StoreRequestError as exc:
         raise HTTPException(400, _said(exc, request)) from None
