@@ -185,7 +185,8 @@ def test_the_table_says_when_each_device_was_last_seen_and_marks_the_unheard(
     note = next(i for i, line in enumerate(lines) if line.startswith("* "))
     joined = " ".join(lines[note : note + 4])
     expected = (
-        f"* 3 devices not in the newest scan of their site (hq: {weekly['new_date']}). {NOTE}"
+        f"* 3 devices not in the newest scan of their site that looked at their address (hq: "
+        f"{weekly['new_date']}). {NOTE}"
     )
     assert joined.startswith(expected), joined
     assert text.count("*") == 4  # the three marks and the note's
@@ -289,8 +290,8 @@ def test_each_site_is_marked_against_its_own_newest_scan(tmp_path: Path) -> None
     assert "missing" in rows[5].split() and "present" in rows[3].split()
     note = " ".join(lines[next(i for i, ln in enumerate(lines) if ln.startswith("* ")) :])
     assert note.startswith(
-        "* 2 devices not in the newest scan of their site (hq: 2026-01-01; lab: 2026-01-01). "
-        + NOTE
+        "* 2 devices not in the newest scan of their site that looked at their address "
+        "(hq: 2026-01-01; lab: 2026-01-01). " + NOTE
     ), note
 
 
@@ -311,7 +312,7 @@ def test_where_the_dates_do_not_fit_the_mark_follows_the_address(tmp_path: Path)
         assert "Dahua / Amcrest" in row, row  # the maker and its brand stay on one line
     assert " ".join(" ".join(narrow).split()).endswith(
         "(last seen, device ids and status left out at this width: see -f json) * 2 devices "
-        "not in the newest scan of their site (2026-01-01). " + NOTE
+        "not in the newest scan of their site that looked at their address (2026-01-01). " + NOTE
     )
 
 
@@ -409,3 +410,22 @@ def test_diff_writes_the_format_its_output_names(stored: str, tmp_path: Path) ->
         assert not (tmp_path / name).exists()
     line = refused("diff", "--db", stored, "-f", "table", "-o", str(tmp_path / "d2.json"))
     assert "a .json name, but -f table was given" in line
+
+
+def test_a_narrow_scan_marks_only_the_addresses_it_looked_at(tmp_path: Path) -> None:
+    """An auditor scanned one camera of a site after a full scan: every other device of the
+    site was marked as not in the newest scan, which never looked at their addresses."""
+    db = str(tmp_path / "store.db")
+    whole = coverage_ranges(["127.0.41.0/24"])
+    with open_store(normalise_db_arg(db)) as store:
+        store.save_document(scan_of("full", 9, _devices(range(1, 6))), site="hq", coverage=whole)
+        # one address, where the camera no longer answers: only it is marked
+        one = coverage_ranges(["127.0.41.2"])
+        store.save_document(scan_of("one", 10, _devices(range(1, 1))), site="hq", coverage=one)
+    text = ok("inventory", "--db", db, width=100).stdout
+    lines = text.splitlines()
+    marked = [n for n in range(1, 6) if _row(lines, f"127.0.41.{n}").endswith(" *")]
+    assert marked == [2], text
+    assert "* 1 device not in the newest scan of its site that looked at its address" in " ".join(
+        text.split()
+    )

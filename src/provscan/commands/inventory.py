@@ -216,7 +216,8 @@ def inventory(
     """The register of devices across every stored scan, with status, last sighting and
     open cases.
 
-    A device not in the newest scan of its site is marked in the table; its status changes
+    A device not in the newest scan of its site that looked at its address is marked in the
+    table; its status changes
     only when a complete scan covering its address misses it.
     """
     from provscan.compliance import render

@@ -26,6 +26,7 @@ from provscan.report.files import guard_formula, write_atomically
 from provscan.report.formats import fit_columns, print_columns
 from provscan.report.wording import plural
 from provscan.store.cases import Case, CaseDevice
+from provscan.store.inventory import address_key, covers
 from provscan.store.views import InventoryDevice, ScanDiff, ScanSummary
 
 #: Version of the inventory, scans, diff and cases JSON documents (docs/inventory.md).
@@ -343,26 +344,39 @@ def _remaining_note(restricted: int, remaining: int | None) -> str:
     return f" ({remaining} remaining; {restricted - remaining} gone or verified removed)"
 
 
-def newest_scans(scans: Iterable[ScanSummary]) -> dict[str | None, ScanSummary]:
-    """site -> the scan of that site that started last (any kind, complete or not)."""
-    newest: dict[str | None, ScanSummary] = {}
+def newest_scans(scans: Iterable[ScanSummary]) -> dict[str | None, list[ScanSummary]]:
+    """site -> the scans of that site, the one that started last first (any kind, complete
+    or not)."""
+    by_site: dict[str | None, list[ScanSummary]] = {}
     for scan in scans:
-        known = newest.get(scan.site)
-        if known is None or scan.started_at > known.started_at:
-            newest[scan.site] = scan
-    return newest
+        by_site.setdefault(scan.site, []).append(scan)
+    for site_scans in by_site.values():
+        site_scans.sort(key=lambda scan: scan.started_at, reverse=True)
+    return by_site
+
+
+def looked_at(scan: ScanSummary, device: InventoryDevice) -> bool:
+    """Whether ``scan`` looked at the device's address: a scan of address ranges only at
+    those it set out to probe (a scan of one camera does not look at the rest of its
+    site); a capture, a discovery or an import at whatever it heard (it names no range)."""
+    if not scan.coverage:
+        return True
+    return covers(scan.coverage, address_key(device.ip))
 
 
 def not_in_newest(
-    device: InventoryDevice, newest: Mapping[str | None, ScanSummary]
+    device: InventoryDevice, newest: Mapping[str | None, Sequence[ScanSummary]]
 ) -> ScanSummary | None:
-    """The newest scan of the device's site when the device is not in it (its last sighting
-    is older), else None. Being left out of a scan is no proof of absence (a capture covers
-    no address): the status says that (docs/inventory.md, Status)."""
-    scan = newest.get(device.site)
-    if scan is None or device.last_seen >= scan.started_at:
-        return None
-    return scan
+    """The newest scan of the device's site that looked at its address (:func:`looked_at`)
+    when the device is not in it (its last sighting is older), else None. Being left out of
+    a scan is no proof of absence (a capture covers no address): the status says that
+    (docs/inventory.md, Status)."""
+    for scan in newest.get(device.site, ()):
+        if device.last_seen >= scan.started_at:
+            return None  # seen by this scan or a later one
+        if looked_at(scan, device):
+            return scan
+    return None
 
 
 def _date(moment: datetime) -> str:
@@ -471,7 +485,8 @@ def _not_in_newest(
     what the mark says, and that it is no proof of absence (docs/inventory.md, Status)."""
     console.print(
         f"* {plural(len(devices), 'device')} not in the newest scan of "
-        f"{'its' if len(devices) == 1 else 'their'} site ({_site_dates(scans)}). "
+        f"{'its' if len(devices) == 1 else 'their'} site that looked at "
+        f"{'its' if len(devices) == 1 else 'their'} address ({_site_dates(scans)}). "
         "Not proof of absence: only a complete scan covering a device's address counts it "
         "missing, and captures, discovery and imports cover no address.",
         highlight=False,
