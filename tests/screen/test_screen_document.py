@@ -178,5 +178,7 @@ def test_a_product_listed_again_points_to_its_first_row(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     html = out.read_text(encoding="utf-8")
     # Then its reason is printed once, and the other rows say which row they are like
-    assert html.count("own_brand - restricted by") == 1
+    # (in words: "own brand", the restricting policies by jurisdiction)
+    assert html.count("the maker&#39;s own brand - restricted by") == 1
+    assert "own_brand" not in html
     assert html.count("as row 2<") == 59

@@ -31,10 +31,22 @@ def test_lookup_json_is_the_screen_row_object(cli, tmp_path: Path) -> None:  # t
     } <= set(json.loads(result.stdout))
     path = tmp_path / "one.csv"
     path.write_text("Description\n4MP turret camera LTS CMIP7442W-28M\n", encoding="utf-8")
-    screened = json.loads(cli("screen", str(path), "-f", "json").stdout)["rows"][0]
+    document = json.loads(cli("screen", str(path), "-f", "json").stdout)
+    screened = document["rows"][0]
+    # the same row, but for its findings' text: screen's rows refer to the document's
+    # measures (by policy and title) for the citation and scope note, given there once
+    looked_up = json.loads(result.stdout)
+    referred = [
+        {**{k: v for k, v in finding.items() if k != "scope_note"}, "citation": ""}
+        for finding in looked_up["findings"]
+    ]
     assert {k: v for k, v in screened.items() if k != "row"} == {
-        k: v for k, v in json.loads(result.stdout).items() if k != "row"
+        **{k: v for k, v in looked_up.items() if k != "row"},
+        "findings": referred,
     }
+    citations = {(m["policy"], m["title"]): m["citation"] for m in document["measures"]}
+    for finding in looked_up["findings"]:
+        assert citations[(finding["policy"], finding["measure"])] == finding["citation"]
 
 
 def test_lookup_text_names_maker_policies_and_reasons(cli) -> None:  # type: ignore[no-untyped-def]

@@ -68,7 +68,23 @@ def test_screen_judges_the_list_for_acting_as_as_the_cli_does(
     result = answer.json()
     cli = _cli_screen(tmp_path, acting_as)
     # the same rows as `provscan screen --as`, and whom they were judged for, as its summary
-    assert result["rows"] == cli["rows"]
+    # (the CLI's JSON gives each measure's citation and scope note once, in `measures`: its
+    # rows' findings refer to them by policy and title)
+    referred = [
+        {
+            **row,
+            "findings": [
+                {**{k: v for k, v in f.items() if k != "scope_note"}, "citation": ""}
+                for f in row["findings"]
+            ],
+        }
+        for row in result["rows"]
+    ]
+    assert referred == cli["rows"]
+    citations = {(m["policy"], m["title"]): m["citation"] for m in cli["measures"]}
+    for row in result["rows"]:
+        for finding in row["findings"]:
+            assert citations[(finding["policy"], finding["measure"])] == finding["citation"]
     assert result["acting_as"] == cli["summary"]["acting_as"]
     assert result["judged_for"] == cli["summary"]["judged_for"]
     hikvision = result["rows"][0]

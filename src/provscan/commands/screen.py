@@ -21,6 +21,7 @@ from provscan.commands.common import AsOption, ForceOption
 from provscan.errors import ProvscanError
 
 if TYPE_CHECKING:
+    from provscan.screening.tables import InputTable
     from provscan.screening.verdict import ScreenRow
 
 
@@ -152,6 +153,18 @@ def screen(
             help="Description column: header name, number or letter.",
         ),
     ] = None,
+    header_row: Annotated[
+        int | None,
+        typer.Option(
+            "--header-row",
+            min=1,
+            metavar="N",
+            help=(
+                "The header's line (CSV) or sheet row (XLSX), from 1, when the one detected "
+                "is not it (titles or group labels above it)."
+            ),
+        ),
+    ] = None,
     policy: Annotated[
         str | None,
         typer.Option(
@@ -200,14 +213,12 @@ def screen(
         guard_output,
         resolve_acting_as,
         say,
-        stderr,
-        warn,
     )
     from provscan.commands.knowledge import warn_if_stale
     from provscan.commands.lookup import parse_policy_option
     from provscan.knowledge.packs import active_pack
     from provscan.report.files import write_atomically
-    from provscan.screening.audit import cited_measures, with_audit
+    from provscan.screening.audit import cited_measures, screen_document_json, with_audit
     from provscan.screening.columns import ColumnError, choose_columns, unread_model_warning
     from provscan.screening.run import bundled_identifier, screen_table
     from provscan.screening.tables import (
@@ -220,7 +231,6 @@ def screen(
         result_columns_note,
     )
     from provscan.screening.verdict import (
-        ScreenDocument,
         ScreenMeasure,
         summarise,
         summary_line,
@@ -259,6 +269,7 @@ def screen(
                 header_names=named,
                 pick_sheet=True,
                 screening_words=identifier.knowledge.screening_words,
+                header_row=header_row,
             )
         else:
             table = read_table(
@@ -270,14 +281,18 @@ def screen(
                 header_names=named,
                 pick_sheet=True,
                 screening_words=identifier.knowledge.screening_words,
+                header_row=header_row,
             )
-        columns = choose_columns(
-            table.header,
-            brand=brand_col,
-            model=model_col,
-            description=desc_col,
-            rows=table.rows,
-        )
+        try:
+            columns = choose_columns(
+                table.header,
+                brand=brand_col,
+                model=model_col,
+                description=desc_col,
+                rows=table.rows,
+            )
+        except ColumnError as exc:
+            raise ColumnError(f"{exc}; {_header_hint(table)}") from None
     except (ScreenInputError, ColumnError) as exc:
         raise fail(str(exc), EXIT_USAGE) from None
     except ProvscanError as exc:
@@ -285,7 +300,7 @@ def screen(
     unread = unread_model_warning(columns, table.header)
     if unread is not None:
         # a verdict may rest on it: said even with --quiet
-        warn(unread)
+        _warn_wrapped(unread)
     rows = screen_table(table, columns, identifier, policies, acting_as=org_types)
     summary = summarise(
         rows,
@@ -306,8 +321,9 @@ def screen(
         measures = cited_measures(rows, policies)
     try:
         if chosen is ScreenFormat.json:
-            document = ScreenDocument(rows=rows, summary=summary, measures=measures)
-            payload = (document.model_dump_json(indent=2) + "\n").encode("utf-8")
+            # each row refers to the measures (policy and title); their text is once in
+            # the document's measures list
+            payload = screen_document_json(rows, summary, measures)
         elif chosen is ScreenFormat.table:
             payload = render_screen_table(
                 rows, width=None if output else shutil.get_terminal_size().columns
@@ -340,25 +356,49 @@ def screen(
     except ProvscanError as exc:
         raise fail(str(exc)) from None
     if not quiet:
+        # wrapped to the terminal between words, as the summary (an officer found notes of
+        # 121 and 148 characters at 80 columns); the rows left out as no products are said
+        # once, by their note, which names them
         for note in notes:
-            stderr.print(f"note: {note}", highlight=False, markup=False)
+            say(f"note: {note}")
         # wrapped to the terminal between words (a newcomer found a 151-character summary)
         names = ", ".join(f"{role}={name!r}" for role, name in summary.columns.items() if name)
         say(f"columns: {names}")
         say(summary_line(summary))
-        if table.skipped:
-            # the rows left out are counted with the rest (the note above names them)
-            count = len(table.skipped)
-            say(
-                f"{count} more row{'s' if count != 1 else ''} skipped: not products "
-                "(totals or formulas)"
-            )
     if fail_on_restricted and summary.restricted:
         raise typer.Exit(EXIT_RESTRICTED)
 
 
 #: The FILE that names standard input.
 STDIN_ARGUMENT = "-"
+
+
+def _header_hint(table: InputTable) -> str:
+    """What a "column not in the file" error adds: which row was read as the header, and the
+    option that names another."""
+    unit = "line" if table.kind == "csv" else "row"
+    if table.header_record is None:
+        return f"no header row was recognised; name it with --header-row N (the {unit} number)"
+    number = table.records[table.header_record].number
+    return f"the header was read from {unit} {number}; name another with --header-row N"
+
+
+def _warn_wrapped(message: str) -> None:
+    """A warning on stderr wrapped to the terminal between words, as :func:`say` wraps the
+    summary (its text, which comes from the file, is never read as markup)."""
+    from rich.markup import escape
+
+    from provscan.commands.common import stderr, wrap_words
+
+    prefix = "provscan: warning: "
+    lines = wrap_words(prefix + message, stderr.width)
+    stderr.print(
+        f"[yellow]{prefix.rstrip()}[/] {escape(lines[0][len(prefix) :])}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for line in lines[1:]:
+        stderr.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def _guard_stdin_output(output: Path | None) -> None:

@@ -4,14 +4,27 @@ PDF rendered from it by WeasyPrint (``provscan screen LIST -o screened.pdf``).
 Made with the compliance report's machinery (its Jinja2 environment, autoescaping every value,
 and :func:`provscan.compliance.report.pdf_bytes`, which fetches nothing): a title block (what
 was screened, when, by which provscan and knowledge, for whom), the counts, the restricted and
-to-review rows in full (maker, brand, model, verdict, reason and the measures, numbered), the
-unknown and clear rows compactly, and an appendix of the measures with their citations and
-official links. Its tables are of fixed layout at A4: no column runs off the page.
+to-review rows in full, the unknown and clear rows compactly, and an appendix of the measures.
+
+Written for the person who checks it against the quote (a procurement officer found rows she
+could not find, a camera's reason printed for an NVR, relation codes and lists of policy ids
+in every row, and an appendix mostly about measures that did not bind her):
+
+- every row is shown by its number in the file *and* by what it says (the text read from its
+  product cells, shortened), unknown rows too;
+- a row points to an earlier one ("same product as row 2") only when it lists the same
+  product: the same maker and model, or the same text; its measures are still shown;
+- reasons are in words (:data:`RELATION_WORDS`, jurisdictions for policy ids) and name only
+  the measures that bind the reader; the measures that name a maker without binding them are
+  said once, above the rows;
+- the appendix gives the binding measures with their citations, and the others in a short
+  list (``provscan policies`` and the JSON and XLSX outputs give their citations).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -26,6 +39,28 @@ from provscan.screening.verdict import ScreenMeasure, ScreenRow, ScreenSummary
 
 FORMATS = ("html", "pdf")
 
+#: How a row's relation reads in the document (the JSON, CSV and XLSX keep the codes).
+RELATION_WORDS = {
+    "own_brand": "the maker's own brand",
+    "subsidiary": "the brand of a subsidiary",
+    "consumer_brand": "its consumer brand",
+    "oem_relabel": "relabelled: made for the brand by the maker",
+    "former_subsidiary": "the brand was its subsidiary",
+    "possible_relabel": "the brand sells only some lines made by it",
+    "probable_relabel": "probably relabelled",
+    "unrelated": "no relation to a restricted maker",
+}
+#: The longest "as listed" text shown of a row (the file has it whole).
+LISTED_CHARS = 70
+#: A reason's clause that lists the measures naming the maker without binding the reader
+#: (verdict.py's wording): said once above the rows, not in every row.
+_CONTEXT_CLAUSES = ("named, restricting nothing for ", "context only, restricting nothing: ")
+_CODE = re.compile(r"\b(?:" + "|".join(RELATION_WORDS) + r")\b")
+#: A list of policy ids in a reason ("restricted by ca, us", "named by us, au (...)").
+_POLICY_LIST = re.compile(
+    r"(?:(?<=restricted by )|(?<=named by )|(?<=and by ))[a-z][a-z0-9-]*(?:, [a-z][a-z0-9-]*)*"
+)
+
 
 @dataclass(frozen=True)
 class MeasureRef:
@@ -33,6 +68,7 @@ class MeasureRef:
     condition the row leaves open on which they restrict it (None: outright)."""
 
     policy: str
+    jurisdiction: str
     numbers: tuple[int, ...]
     condition: str | None
 
@@ -42,31 +78,93 @@ class ShownRow:
     row: ScreenRow
     maker: str
     refs: tuple[MeasureRef, ...]
+    #: What the row says in the file (its product cells), shortened to :data:`LISTED_CHARS`.
+    listed: str
+    #: The reason in words, without the measures that do not bind the reader.
+    reason: str
+    #: The first clause of :attr:`reason` (the unknown and clear rows' compact tables).
     short_reason: str
-    #: The earlier row of the same section with the same reason (a product listed again):
-    #: its reason and measures are not printed twice.
+    #: The earlier row that lists the same product (same maker and model, or the same text)
+    #: and has the same verdict and reason: its reason is not printed twice.
     same_as: int | None = None
 
 
-def _short_reason(row: ScreenRow) -> str:
-    """A row's first reason (what the verdict rests on) without the brand the table shows,
-    as the terminal table says it: the unknown and clear rows' compact tables."""
-    first = row.reason.split("; ", 1)[0]
-    if row.brand and first.startswith(f"{row.brand}: "):
-        first = first[len(row.brand) + 2 :]
-    return first.replace("_", " ")
+def listed_text(row: ScreenRow, limit: int = LISTED_CHARS) -> str:
+    """The row's own text (its product cells as read), cut at a word past ``limit``."""
+    text = " ".join(row.input.split())
+    if len(text) <= limit:
+        return text or "(empty)"
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return (cut if len(cut) >= limit // 2 else text[:limit]) + "…"
 
 
-def _shown(row: ScreenRow, numbers: dict[tuple[str, str], int]) -> ShownRow:
+def _words(text: str, jurisdictions: Mapping[str, str]) -> str:
+    """Relation codes in words, and a "restricted by ca, us" list by jurisdiction."""
+
+    def names(match: re.Match[str]) -> str:
+        ids = match.group(0).split(", ")
+        if not all(policy in jurisdictions for policy in ids):
+            return match.group(0)
+        return ", ".join(jurisdictions[policy] for policy in ids)
+
+    text = _POLICY_LIST.sub(names, text)
+    return _CODE.sub(lambda match: RELATION_WORDS[match.group(0)], text)
+
+
+def plain_reason(row: ScreenRow, jurisdictions: Mapping[str, str]) -> str:
+    """The row's reason for a reader: without the brand the table shows, without the clause
+    listing measures that do not bind the reader (said once above the rows), with relation
+    codes in words and the restricting policies by jurisdiction."""
+    clauses = [c for c in row.reason.split("; ") if not c.startswith(_CONTEXT_CLAUSES)]
+    if clauses and row.brand and clauses[0].startswith(f"{row.brand}: "):
+        clauses[0] = clauses[0][len(row.brand) + 2 :]
+    return _words("; ".join(clauses), jurisdictions)
+
+
+def _product(row: ScreenRow) -> tuple[str, ...]:
+    """What makes two rows the same product: the identified makers and model, else the
+    row's own text."""
+    if row.model:
+        return ("model", *row.makers, row.model.casefold())
+    return ("text", " ".join(row.input.casefold().split()))
+
+
+def _shown(
+    row: ScreenRow, measures: Mapping[tuple[str, str], ScreenMeasure], names: Mapping[str, str]
+) -> ShownRow:
     grouped: dict[tuple[str, str | None], list[int]] = {}
     for finding in row_measures(row):
-        number = numbers.get((finding.policy, finding.measure), 0)
-        grouped.setdefault((finding.policy, finding.condition), []).append(number)
+        measure = measures.get((finding.policy, finding.measure))
+        grouped.setdefault((finding.policy, finding.condition), []).append(
+            measure.number if measure is not None else 0
+        )
     refs = tuple(
-        MeasureRef(policy, tuple(sorted(found)), condition)
+        MeasureRef(policy, names.get(policy, policy), tuple(sorted(found)), condition)
         for (policy, condition), found in grouped.items()
     )
-    return ShownRow(row, maker_text(row) or "–", refs, _short_reason(row))
+    reason = plain_reason(row, names)
+    return ShownRow(
+        row,
+        maker_text(row) or "–",
+        refs,
+        listed_text(row),
+        reason,
+        reason.split("; ", 1)[0],
+    )
+
+
+def _not_binding(rows: Sequence[ScreenRow]) -> dict[str, str]:
+    """The policies that name a restricted or to-review row's maker only through measures
+    that do not bind the reader, or that advise: policy id -> jurisdiction, in order."""
+    named: dict[str, str] = {}
+    binding: set[str] = set()
+    for row in rows:
+        if row.status not in ("restricted", "review"):
+            continue
+        binding |= {finding.policy for finding in row_measures(row)}
+        for finding in row.findings:
+            named.setdefault(finding.policy, finding.jurisdiction)
+    return {policy: name for policy, name in named.items() if policy not in binding}
 
 
 def screening_context(
@@ -76,27 +174,38 @@ def screening_context(
     *,
     sheet: str | None = None,
 ) -> dict[str, Any]:
-    numbers = {(m.policy, m.title): m.number for m in measures}
+    by_key = {(m.policy, m.title): m for m in measures}
+    names = {m.policy: m.jurisdiction for m in measures}
+    for row in rows[:1000]:  # the rows' own findings, when no measures were given
+        for finding in row.findings:
+            names.setdefault(finding.policy, finding.jurisdiction)
     groups: dict[str, list[ShownRow]] = {"restricted": [], "review": [], "unknown": [], "clear": []}
-    first: dict[tuple[str, str, tuple[MeasureRef, ...]], int | None] = {}
+    first: dict[tuple[object, ...], int | None] = {}
+    cited: set[tuple[str, str]] = set()
     for row in rows:
-        shown = _shown(row, numbers)
-        # Lists repeat products: a row judged as an earlier one points to it instead of
-        # printing the same reason again (a 3,000-row list is mostly such rows).
-        key = (row.status, row.reason, shown.refs)
+        shown = _shown(row, by_key, names)
+        cited |= {(f.policy, f.measure) for f in row_measures(row)}
+        # Lists repeat products: a row that lists the same product as an earlier one, judged
+        # alike, points to it instead of printing the same reason again (a 3,000-row list
+        # is mostly such rows). Never a different product with the same reason.
+        key = (row.status, _product(row), row.reason, shown.refs)
         if key in first and row.status in ("restricted", "review"):
             shown = replace(shown, same_as=first[key])
         else:
             first.setdefault(key, row.row)
         groups[row.status].append(shown)
+    acted = groups["restricted"] + groups["review"]
     return {
         "s": summary,
         "lines": audit_lines(summary, sheet),
         "title": f"Screening of {summary.source or 'a procurement list'}",
-        "acted": groups["restricted"] + groups["review"],
+        "acted": acted,
         "unknown": groups["unknown"],
         "clear": groups["clear"],
+        "not_binding": _not_binding(rows),
         "measures": measures,
+        "binding_measures": [m for m in measures if (m.policy, m.title) in cited],
+        "other_measures": [m for m in measures if (m.policy, m.title) not in cited],
         "reading": measure_reading,
     }
 

@@ -137,6 +137,62 @@ def cited_measures(rows: Sequence[ScreenRow], policies: Iterable[Policy]) -> lis
     return measures
 
 
+#: What a row's finding in the JSON leaves to the document's ``measures`` list: the measure's
+#: citation (an empty string in the row) and its scope note (left out of the row).
+_FINDING_TEXT_IN_MEASURES = {"scope_note"}
+
+
+def _finding_reference(finding: ScreenFinding) -> ScreenFinding:
+    """The finding as a JSON row carries it: what identifies it (policy, measure, effect,
+    binding, condition, and the jurisdiction, date and family), its citation left to the
+    document's ``measures`` list (found there by policy and title)."""
+    return finding.model_copy(update={"citation": "", "scope_note": ""})
+
+
+def screen_document_json(
+    rows: Sequence[ScreenRow], summary: ScreenSummary, measures: Sequence[ScreenMeasure]
+) -> bytes:
+    """``provscan screen -f json``: a :class:`~provscan.screening.verdict.ScreenDocument`
+    whose rows refer to the measures instead of repeating their text.
+
+    Each finding of a row keeps what identifies it (``policy``, ``measure``, ``effect``,
+    ``binding``, ``condition``, ``jurisdiction``, ``effective``, ``family``); its ``citation`` is
+    an empty string and its ``scope_note`` is left out: the measure's entry in ``measures``
+    (same ``policy``, ``title`` = the finding's ``measure``) carries the citation and the
+    official link once. Every row used to repeat each measure's full text (13.5 KB a row:
+    a 5,000-row list gave 47 to 70 MB of JSON). The document still reads as a
+    ``ScreenDocument``; ``provscan lookup -f json`` and the web API keep the full findings."""
+    from provscan.screening.verdict import ScreenDocument
+
+    # Rows of a product listed again share their first row's findings list: each list is
+    # rewritten once.
+    rewritten: dict[int, list[ScreenFinding]] = {}
+    shown: dict[int, ScreenFinding] = {}  # by id: rows share their findings' objects
+    slim: list[ScreenRow] = []
+    for row in rows:
+        findings = rewritten.get(id(row.findings))
+        if findings is None:
+            findings = []
+            for finding in row.findings:
+                if id(finding) not in shown:
+                    shown[id(finding)] = _finding_reference(finding)
+                findings.append(shown[id(finding)])
+            rewritten[id(row.findings)] = findings
+        slim.append(
+            ScreenRow.model_construct(
+                row.model_fields_set, **{**row.__dict__, "findings": findings}
+            )
+        )
+    document = ScreenDocument.model_construct(rows=slim, summary=summary, measures=list(measures))
+    # UTF-8 bytes straight from the serializer: no str copy to encode again
+    payload = ScreenDocument.__pydantic_serializer__.to_json(
+        document,
+        indent=2,
+        exclude={"rows": {"__all__": {"findings": {"__all__": _FINDING_TEXT_IN_MEASURES}}}},
+    )
+    return payload + b"\n"
+
+
 def input_sha256(source: Path | bytes) -> str | None:
     """The sha256 of a list's bytes (its file read again, or what standard input gave);
     None when the file cannot be read any more."""

@@ -175,6 +175,9 @@ _NUMERO = re.compile(r"\bn\s*[°º]")
 #: number, not the vendor.
 _NUMBER_MARKS = frozenset({"#", "no", "nr", "nbr", "num"})
 _WHOLE_NUMBER = re.compile(r"[0-9]+")
+#: What joins the two names of a combined header: "/", "&", "+", "and"/"et"/"y"/"und"
+#: ("P/N", "M/N" are read as one word before it is split: see :func:`_role_of`).
+_COMBINED_SPLIT = re.compile(r"\s*(?:/|&|\+|\b(?:and|et|y|und)\b)\s*", re.IGNORECASE)
 _LETTER = re.compile(r"[^\W\d_]")
 
 
@@ -222,6 +225,27 @@ def is_header_row(cells: Sequence[str], names: Sequence[str] = ()) -> bool:
     return any(_role_of(cell) is not None or header_key(cell) in wanted for cell in cells)
 
 
+def header_strength(cells: Sequence[str], names: Sequence[str] = ()) -> tuple[int, int, int]:
+    """How strongly a row reads as the header: how many of its cells are columns the user
+    named (by a name, not a number or a letter: a quantity of 2 is no column "2"), how many
+    name the maker or the part number, and how many name any role. A quote's title or its
+    group labels above the header ("Product", "Pricing") name fewer than the header itself
+    ("Manufacturer", "Part Number")."""
+    wanted = {
+        key
+        for name in names
+        if (key := header_key(name))
+        and not name.strip().isdigit()
+        and not re.fullmatch(r"[A-Za-z]{1,2}", name.strip())
+    }
+    roles = [_role_of(cell) for cell in cells]
+    return (
+        sum(header_key(cell) in wanted for cell in cells if cell),
+        sum(role in ("brand", "model") for role in roles),
+        sum(role is not None for role in roles),
+    )
+
+
 def _header_words(header: str) -> list[str]:
     """``Mfr. Part #`` -> ``mfr``, ``part``, ``#``: lower case, accents off, "P/N" and "N°"
     kept as one word each."""
@@ -263,7 +287,21 @@ def _role_of(cell: str) -> str | None:
     for role, aliases in HEADER_ALIASES.items():
         if key in aliases and (role == "model" or not numbered):
             return role
-    return None
+    return _combined_role(cell)
+
+
+def _combined_role(cell: str) -> str | None:
+    """The role of a header that joins two ("Make/Model", "Brand / Model", "Marque et
+    modèle", "Manufacturer & Part No."): its cells hold the maker and the part number
+    together, read as the model (a brand written before a part number is read from it). A
+    part that names no role ("Model / Price") makes it no combined header."""
+    parts = [part for part in _COMBINED_SPLIT.split(cell) if part.strip()]
+    if len(parts) < 2:
+        return None
+    roles = [_role_of(part) for part in parts]
+    if None in roles or "model" not in roles:
+        return None
+    return "model"
 
 
 def resolve_column(spec: str, header: Sequence[str]) -> int:
@@ -369,6 +407,16 @@ def unread_model_warning(choice: ColumnChoice, header: Sequence[str]) -> str | N
     read = [
         header[index] for index in (choice.description, *choice.extra_text) if index is not None
     ]
+    if choice.description is not None and choice.description < len(header):
+        # The part numbers may well be in the description ("Hikvision DS-2CD2143G0-I 4MP
+        # dome"): said so, rather than asking for a column the list may not have.
+        others = ", ".join(read[1:])
+        return (
+            f"no part-number column recognised; read {', '.join(read)} as text: part numbers "
+            f"are read from the description column {header[choice.description]!r}"
+            f"{f' (and {others})' if others else ''}; if another column holds them, name it "
+            "with --model-col"
+        )
     return (
         f"no part-number column recognised; read {', '.join(read)} as text; "
         "use --model-col to name it"

@@ -31,6 +31,7 @@ import io
 import re
 import warnings
 import zipfile
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
@@ -43,7 +44,13 @@ from provscan.errors import InputError
 from provscan.knowledge.screening_words import ScreeningWords, fold_accents
 from provscan.report.files import guard_formula
 from provscan.screening.audit import add_audit_sheets, measures_text
-from provscan.screening.columns import HEADER_ALIASES, ColumnChoice, header_key, is_header_row
+from provscan.screening.columns import (
+    HEADER_ALIASES,
+    ColumnChoice,
+    header_key,
+    header_strength,
+    is_header_row,
+)
 from provscan.screening.verdict import ScreenMeasure, ScreenRow, ScreenSummary
 
 if TYPE_CHECKING:
@@ -193,12 +200,14 @@ def read_table(
     header_names: Sequence[str] = (),
     pick_sheet: bool = False,
     screening_words: ScreeningWords | None = None,
+    header_row: int | None = None,
 ) -> InputTable:
     """Read a CSV or XLSX procurement list (the kind is decided by content, not the name).
 
     ``header_names``: column names the user gave; a row containing one is the header.
     ``pick_sheet``: without ``sheet``, read the sheet of a workbook that looks like the
-    product table (:func:`_pick_sheet`) rather than the first one.
+    product table (:func:`_pick_sheet`) rather than the first one. ``header_row``: the
+    header's line (CSV) or sheet row (XLSX), 1-based, instead of the one detected.
     """
     try:
         size = path.stat().st_size
@@ -222,6 +231,7 @@ def read_table(
         header_names=header_names,
         pick_sheet=pick_sheet,
         screening_words=screening_words,
+        header_row=header_row,
     )
 
 
@@ -236,6 +246,7 @@ def read_table_stream(
     header_names: Sequence[str] = (),
     pick_sheet: bool = False,
     screening_words: ScreeningWords | None = None,
+    header_row: int | None = None,
 ) -> InputTable:
     """Read a list from a stream (standard input: ``stream`` None when it is closed), named
     ``name`` in messages: CSV or XLSX as from a file. It is read whole (at most ``max_bytes``)
@@ -260,6 +271,7 @@ def read_table_stream(
         header_names=header_names,
         pick_sheet=pick_sheet,
         screening_words=screening_words,
+        header_row=header_row,
     )
 
 
@@ -276,6 +288,7 @@ def _read_source(
     header_names: Sequence[str],
     pick_sheet: bool = False,
     screening_words: ScreeningWords | None = None,
+    header_row: int | None = None,
 ) -> InputTable:
     if size == 0:
         raise ScreenInputError(f"{name} is empty: nothing to screen")
@@ -285,6 +298,11 @@ def _read_source(
         # A stream is read no further than the limit: how much more it held is not known.
         said = f"over {limit}" if isinstance(source, bytes) else f"{said_size}, over {limit}"
         raise ScreenInputError(f"{name} is {said}; split the list or raise --max-bytes")
+    program = _program(source, head)
+    if program is not None:
+        raise ScreenInputError(
+            f"{name} is {program}, not a product list; export the list as CSV or XLSX"
+        )
     if head.startswith(_OLE_MAGIC):
         raise ScreenInputError(
             f"{name} is a legacy Excel .xls (or other OLE) file; save it as .xlsx or .csv"
@@ -313,6 +331,7 @@ def _read_source(
             header_names=header_names,
             pick_sheet=pick_sheet,
             screening_words=screening_words,
+            header_row=header_row,
         )
     if sheet is not None:
         raise ScreenInputError("--sheet applies to XLSX files only")
@@ -325,6 +344,7 @@ def _read_source(
         max_rows=max_rows,
         header_names=header_names,
         screening_words=screening_words,
+        header_row=header_row,
     )
 
 
@@ -358,6 +378,78 @@ def _not_a_list(head: bytes) -> str | None:
     text = text.lstrip(b" \t\r\n\x0c").lower()
     if _HTML_START.match(text):
         return "an HTML page"
+    return None
+
+
+#: File names of programs and scripts: such a file is refused before its text is read as a
+#: one-column list (a script "screened" as 57 unknown products).
+_PROGRAM_SUFFIXES = {
+    ".py": "a Python script",
+    ".pyw": "a Python script",
+    ".pyc": "a compiled Python file",
+    ".sh": "a shell script",
+    ".bash": "a shell script",
+    ".zsh": "a shell script",
+    ".ps1": "a PowerShell script",
+    ".bat": "a Windows batch file",
+    ".cmd": "a Windows batch file",
+    ".vbs": "a VBScript file",
+    ".js": "a JavaScript file",
+    ".mjs": "a JavaScript file",
+    ".cjs": "a JavaScript file",
+    ".ts": "a TypeScript file",
+    ".rb": "a Ruby script",
+    ".pl": "a Perl script",
+    ".php": "a PHP script",
+    ".c": "C source code",
+    ".h": "C source code",
+    ".cpp": "C++ source code",
+    ".java": "Java source code",
+    ".go": "Go source code",
+    ".rs": "Rust source code",
+    ".exe": "a Windows program",
+    ".dll": "a Windows library",
+    ".msi": "a Windows installer",
+    ".so": "a compiled library",
+    ".dylib": "a compiled library",
+    ".jar": "a Java archive",
+    ".class": "a compiled Java class",
+    ".apk": "an Android package",
+    ".deb": "a software package",
+    ".rpm": "a software package",
+}
+#: A first line that only source code starts with: Python's imports and definitions, C's
+#: includes, JavaScript's declarations (case as written: a list's title "Import list" is no
+#: import statement).
+_SOURCE_LINE = re.compile(
+    r"(?:from\s+[\w.]+\s+import\s+\S|import\s+[\w.]+(?:\s+as\s+\w+)?\s*$|def\s+\w+\s*\("
+    r"|class\s+\w+\s*[(:]|#include\s*[<\"]|package\s+[\w.]+\s*;|function\s+\w+\s*\("
+    r"|(?:const|let|var)\s+\w+\s*=|[\"']use strict[\"'])"
+)
+
+
+def _program(source: Path | bytes, head: bytes) -> str | None:
+    """What a file is when it is a program or a script rather than a list ("a Python
+    script"), by its name (.py, .sh, .exe...) or its first line (#!, <?php, an import): a
+    one-column list of part numbers starts with none of these."""
+    if isinstance(source, Path):
+        what = _PROGRAM_SUFFIXES.get(source.suffix.lower())
+        if what is not None:
+            return what
+    if head.startswith(b"\x7fELF"):
+        return "a compiled program"
+    text = head
+    for bom, _codec in _BOMS:
+        if text.startswith(bom):
+            text = text[len(bom) :]
+            break
+    first = text.lstrip(b" \t\r\n\x0c").split(b"\n", 1)[0].decode("utf-8", "replace").strip()
+    if first.startswith("#!"):
+        return "a script (its first line is #!...)"
+    if first.lower().startswith("<?php"):
+        return "a PHP script"
+    if _SOURCE_LINE.match(first):
+        return "program source code (its first line is code)"
     return None
 
 
@@ -497,6 +589,7 @@ def _read_csv(
     max_rows: int,
     header_names: Sequence[str],
     screening_words: ScreeningWords | None = None,
+    header_row: int | None = None,
 ) -> InputTable:
     text, codec, bom = _decode(name, data, encoding)
     if not text.strip():
@@ -533,6 +626,7 @@ def _read_csv(
         header_names,
         csv_format=csv_format,
         summary=_summary_words(screening_words),
+        header_row=header_row,
     )
 
 
@@ -548,6 +642,7 @@ def _read_xlsx(
     header_names: Sequence[str],
     pick_sheet: bool = False,
     screening_words: ScreeningWords | None = None,
+    header_row: int | None = None,
 ) -> InputTable:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
@@ -568,9 +663,26 @@ def _read_xlsx(
             f"{name} is a zip file but not an XLSX workbook (an .ods or .docx?); "
             "save it as .xlsx or .csv"
         )
+    notes: list[str] = []
+    suffix = source.suffix.lower() if isinstance(source, Path) else ""
+    if suffix and suffix not in _XLSX_SUFFIXES | {".xltx", ".xltm"}:
+        # Read by its content; openpyxl would refuse the name (".xls" is the old format).
+        notes.append(f"{name} is an XLSX workbook named {suffix}: read as XLSX")
     try:
-        workbook = openpyxl.load_workbook(_opened(source), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        # Opened as a stream, not a path: openpyxl judges a path by its suffix.
+        handle = _open_again(source)
+    except OSError as exc:
+        raise ScreenInputError(f"cannot read {name}: {exc.strerror or exc}") from None
+    try:
+        workbook = openpyxl.load_workbook(handle, read_only=True, data_only=True)
+    except InvalidFileException:
+        handle.close()
+        raise ScreenInputError(
+            f"{name} is not a readable XLSX workbook; save it from the spreadsheet as .xlsx, "
+            "or export it as CSV"
+        ) from None
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        handle.close()
         raise ScreenInputError(f"{name} is not a readable XLSX file: {exc}") from None
     worksheet: Any
     try:
@@ -578,7 +690,6 @@ def _read_xlsx(
         worksheets = {candidate.title: candidate for candidate in workbook.worksheets}
         if not worksheets:
             raise ScreenInputError(f"{name} has no sheet with cells: nothing to screen")
-        notes: list[str] = []
         if sheet is not None:
             if sheet not in worksheets:
                 raise ScreenInputError(
@@ -619,11 +730,10 @@ def _read_xlsx(
         ) from None
     finally:
         workbook.close()
+        handle.close()
     if merged:
         _fill_merged(records, merged)
-        notes.append(
-            f"{len(merged)} merged cell range(s): each cell of a range takes the range's value"
-        )
+    at = len(notes)
     table = _table(
         source,
         name,
@@ -634,7 +744,27 @@ def _read_xlsx(
         sheet=title,
         formulas=formulas,
         summary=_summary_words(screening_words),
+        header_row=header_row,
     )
+    # Only the merged ranges over the header or the screened rows matter: group labels
+    # above the header ("Product" over two columns) are not read.
+    used_rows = sorted(
+        {
+            *table.row_numbers,
+            *([] if table.header_record is None else [table.records[table.header_record].number]),
+        }
+    )
+    shown_merges = [
+        merge
+        for merge in merged
+        if (at_or_after := bisect_left(used_rows, merge[0])) < len(used_rows)
+        and used_rows[at_or_after] <= merge[2]
+    ]
+    if shown_merges:
+        table.notes.insert(
+            at,
+            f"{len(shown_merges)} merged cell range(s): each cell of a range takes the range's value",
+        )
     return replace(table, sheets=titles)
 
 
@@ -799,6 +929,7 @@ def _table(
     sheet: str | None = None,
     formulas: dict[int, set[int]] | None = None,
     summary: _SummaryWords | None = None,
+    header_row: int | None = None,
 ) -> InputTable:
     """The screened table of a list's records. ``formulas``: an XLSX sheet's formula cells
     (sheet row -> 0-based columns); a CSV's are read from its text ("=SUM(...)").
@@ -806,14 +937,17 @@ def _table(
     filled = [index for index, record in enumerate(records) if not record.blank]
     if not filled:
         raise ScreenInputError(f"{name} has no rows: nothing to screen")
-    header_record = next(
-        (
-            index
-            for index in filled[:HEADER_SEARCH_ROWS]
-            if is_header_row(_screened_cells(records[index].cells), header_names)
-        ),
-        None,
-    )
+    unit = "line" if kind == "csv" else "row"
+    if header_row is not None:
+        header_record = next(
+            (index for index in filled if records[index].number == header_row), None
+        )
+        if header_record is None:
+            raise ScreenInputError(
+                f"--header-row {header_row}: {unit} {header_row} of {name} is empty or past its end"
+            )
+    else:
+        header_record = _find_header(records, filled, header_names)
     header: list[str] = []
     if header_record is not None:
         header = _screened_cells(records[header_record].cells)
@@ -842,7 +976,7 @@ def _table(
                 f"{name} has no product rows (only totals or formulas): nothing to screen"
             )
         data_records = kept
-        notes.append(_skipped_note(skipped, "line" if kind == "csv" else "row"))
+        notes.append(_skipped_note(skipped, unit))
     rows = [_screened_cells(records[index].cells) for index in data_records]
     width = max(len(header), *(len(cells) for cells in rows))
     header += [f"column {index + 1}" for index in range(len(header), width)]
@@ -864,6 +998,51 @@ def _table(
         sheet=sheet,
         skipped=tuple(skipped),
     )
+
+
+def _find_header(
+    records: Sequence[SourceRecord], filled: Sequence[int], header_names: Sequence[str]
+) -> int | None:
+    """The index of the header record among the first non-empty rows, or None.
+
+    The first row that names a column (:func:`is_header_row`) is the header, unless a row
+    below it names more of them: the maker or part-number columns, or the columns the user
+    named. A quote's title and its group labels ("Product" over the maker and part-number
+    columns, "Pricing" over the quantity and price) stand above the real header; a row below
+    the first takes its place only when it names two columns or more, or one the user named
+    (a product named "Label" is no header)."""
+    best: int | None = None
+    best_strength = (0, 0, 0)
+    for index in filled[:HEADER_SEARCH_ROWS]:
+        cells = _screened_cells(records[index].cells)
+        if not is_header_row(cells, header_names):
+            continue
+        strength = header_strength(cells, header_names)
+        if best is None or (strength > best_strength and (strength[0] > 0 or strength[2] >= 2)):
+            best, best_strength = index, strength
+    return best
+
+
+#: A row of one cell that is a remark, not a product: "Note: prices valid 30 days",
+#: "Remarque : délai 4 semaines", "Terms and conditions apply", "* prices exclude tax".
+_NOTE_ROW = re.compile(
+    r"(?:(?:notes?|n\.?\s?b\.?|nota(?:\s+bene)?|remarks?|remarques?|comments?|commentaires?"
+    r"|observations?|anmerkungen?|hinweise?|bemerkungen?|terms|conditions|validity|validit[eé]"
+    r"|payment(?:\s+terms)?|delivery|lead\s+time|d[eé]lai(?:\s+de\s+livraison)?|warranty"
+    r"|garantie|disclaimer)\s*[:\-\u2013\u2014.]"
+    r"|terms\s*(?:and|&)\s*conditions\b|terms\s*$|conditions\s+g[eé]n[eé]rales\b"
+    r"|(?:all\s+)?prices?\s+(?:are\s+|is\s+)?(?:valid|quoted|exclude|include|subject)\b"
+    r"|(?:this\s+)?(?:quote|quotation|offer)\s+(?:is\s+)?valid\b"
+    r"|(?:prix|offre|devis)\s+(?:sont\s+|est\s+)?valables?\b|tous\s+les\s+prix\b"
+    r"|\*+\s*\w)",
+    re.IGNORECASE,
+)
+
+
+def _note_row(cells: Sequence[str]) -> bool:
+    """A row whose one filled cell is a note or a remark (:data:`_NOTE_ROW`)."""
+    filled = [cell.strip() for cell in cells if cell.strip()]
+    return len(filled) == 1 and _NOTE_ROW.match(filled[0]) is not None
 
 
 #: A formula as a CSV holds it, typed rather than computed: "=SUM(D2:D9)", "=B4*C4".
@@ -942,8 +1121,11 @@ def _not_a_product(
     """Why a data row is no product, or None: every filled cell is a formula ("formulas"),
     or a total's, a tax's or a charge's label stands with nothing but amounts and formulas
     beside it ("a total": "Total,,,=SUM(D2:D9)", "Sous-total HT;;1 234,50 €", "TPS/GST
-    5%;;62,50"). A product whose name starts so ("Total station TS16") has other words beside
-    it and is screened."""
+    5%;;62,50"); or its one cell is a note ("a note": "Note: prices valid 30 days"). A
+    product whose name starts so ("Total station TS16") has other words beside it and is
+    screened."""
+    if _note_row(cells):
+        return "a note"
     if (
         not formula_columns
         and words.first.search(fold_accents("\x1f" + "\x1f".join(cells))) is None
