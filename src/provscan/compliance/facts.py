@@ -35,9 +35,10 @@ import re
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
+from itertools import pairwise
 from typing import Any
 
 from provscan import __version__
@@ -90,6 +91,13 @@ STALE_AFTER_DAYS = 30
 #: Incomplete scans named in the warning on the first page and under the headline (the
 #: methodology lists more).
 UNFINISHED_NAMED = 5
+#: Between the steps of a case's history on one line (notes may hold semicolons).
+STEP_SEPARATOR = " → "
+#: Sites with old data named in the warning of an all-sites report (the rest are counted).
+STALE_SITES_NAMED = 5
+#: Trails read beyond the closed cases and device pages, for the Cases sheet's history of
+#: restricted-maker cases reopened (their status history shows it).
+REOPENED_TRAILS_READ = 500
 
 
 class ReportScopeError(InputError):
@@ -132,6 +140,96 @@ class PriorityRow:
     owner: str | None
     due: str | None
     overdue: bool
+    #: When a scan last saw the device (its inventory ``last_seen``): a row of a site not
+    #: scanned for months is told apart from a current one.
+    last_seen: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StaleSite:
+    """A site whose newest scan in scope is old (an all-sites report): its devices are
+    counted as that scan saw them."""
+
+    site: str | None
+    newest: datetime
+    age_days: int
+    #: Restricted devices remaining there (the headline's, by the inventory's site).
+    remaining: int
+
+    @property
+    def name(self) -> str:
+        return self.site if self.site is not None else "(no site)"
+
+    @property
+    def text(self) -> str:
+        """``Warehouse, last scanned 335 days ago (2026-01-05): 28 restricted devices``."""
+        noun = "device" if self.remaining == 1 else "devices"
+        return (
+            f"{self.name}, last scanned {self.age_days} days ago ({_day_of(self.newest)}): "
+            f"{self.remaining} restricted {noun}"
+        )
+
+
+@dataclass(frozen=True)
+class CaseStep:
+    """A step of a case's trail an auditor follows a case's life by: a removal or
+    replacement a person recorded, a verification, a reopening."""
+
+    #: ``removed``, ``replaced``, ``verified`` or ``reopened``.
+    action: str
+    at: datetime
+    actor: str
+    note: str
+    scan_id: str | None
+
+    def who(self, *, compact: bool = True) -> str:
+        """``by scan 26c31660-a1b``, ``by alice``, ``on request of bob (proof scan …)``."""
+        scan = (self.scan_id or "")[:SHOWN_ID] if compact else (self.scan_id or "")
+        if self.actor == SCAN_ACTOR and scan:
+            return f"by scan {scan}"
+        if self.action == VERIFIED and scan:
+            return f"on request of {self.actor} (proof scan {scan})"
+        return f"by {self.actor}"
+
+    def shown_note(self, *, compact: bool = True) -> str:
+        """The note; ``compact``: none for a scan's verification (its standard note says
+        what a covering scan proves)."""
+        if compact and self.actor == SCAN_ACTOR and self.action == VERIFIED:
+            return ""
+        return self.note
+
+    def text(self, *, compact: bool = True) -> str:
+        """``reopened 2026-12-07 03:30 UTC by scan 26c31660-a1b: seen again at 10.0.0.5``;
+        ``compact``: the scan by the first characters of its id (as the CLI shows it), and
+        a scan's verification without its standard note."""
+        when = self.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        note = self.shown_note(compact=compact)
+        return f"{self.action} {when} {self.who(compact=compact)}" + (f": {note}" if note else "")
+
+
+def case_steps(events: Sequence[CaseEvent]) -> tuple[CaseStep, ...]:
+    """The removals, replacements, verifications and reopenings of a case's trail, oldest
+    first (a reopening: a scan that saw the device again or the finding come back, or a
+    person who moved a verified case back to another status)."""
+    steps = []
+    for event in events:
+        status = _status_from_to(event)
+        if event.action == "reopened" or (status is not None and status[0] == VERIFIED):
+            action = "reopened"
+        elif status is not None and status[1] in (*_DONE, VERIFIED):
+            action = status[1]
+        else:
+            continue
+        steps.append(CaseStep(action, event.at, event.actor, event.note, event.scan_id))
+    return tuple(steps)
+
+
+def _reopened(steps: Sequence[CaseStep]) -> bool:
+    """Whether the steps hold a reopening or more than one verification (a history worth
+    showing beside a case's current state)."""
+    return any(s.action == "reopened" for s in steps) or (
+        sum(s.action == VERIFIED for s in steps) > 1
+    )
 
 
 @dataclass(frozen=True)
@@ -205,6 +303,14 @@ class ClosedCase:
     proof_scan: str | None
     proof_started: datetime | None
     proof_note: str
+    #: The case's earlier life, oldest first, when it was reopened before this closing: its
+    #: earlier removals, verifications and reopenings (empty otherwise).
+    history: tuple[CaseStep, ...] = ()
+
+    @property
+    def history_text(self) -> str:
+        """:attr:`history` on one line, scans by their short id (empty without one)."""
+        return STEP_SEPARATOR.join(step.text() for step in self.history)
 
 
 def judged_for_text(acting_as: Sequence[str]) -> str:
@@ -329,6 +435,12 @@ class ReportFacts:
     closed: tuple[ClosedCase, ...] = ()
     #: Closed cases beyond :data:`DEFAULT_CLOSED_ROWS` (counted, not shown).
     closed_left_out: int = 0
+    #: In a report of every site: the sites whose newest scan is old, oldest first.
+    stale_sites: tuple[StaleSite, ...] = ()
+    #: case id -> its removals, verifications and reopenings, for the cases that were
+    #: reopened or verified more than once (of the trails read: closed cases, device pages'
+    #: cases, and restricted-maker cases whose status history shows a reopening).
+    case_history: dict[int, tuple[CaseStep, ...]] = field(default_factory=dict)
 
     @property
     def to_review(self) -> int:
@@ -440,6 +552,46 @@ class ReportFacts:
             return None
         scan = "this scan" if self.scope == "scan" else "the newest scan"
         return f"{scan} is {self.age_days} days old"
+
+    def seen_days_ago(self, moment: datetime | None) -> int | None:
+        """Whole days from ``moment`` (a device's last sighting) to the report, when more
+        than :data:`STALE_AFTER_DAYS` (as old data is judged); None otherwise."""
+        if moment is None:
+            return None
+        age = (self.generated_at - moment).days
+        return age if age > STALE_AFTER_DAYS else None
+
+    @property
+    def stale_sites_warning(self) -> str | None:
+        """In a report of every site, what the first page and the summary say of the sites
+        whose newest scan is old (None when none is): which, how old, how many of the
+        restricted devices remaining each holds, and what to do."""
+        sites = self.stale_sites
+        if not sites:
+            return None
+        held = sum(site.remaining for site in sites)
+        of = f"{held} of the {self.remaining} restricted devices remaining"
+        if len(sites) == 1:
+            (site,) = sites
+            return (
+                f"site {site.name} was last scanned {site.age_days} days ago (its newest scan "
+                f"started {_day_of(site.newest)}): {of} are there, counted as that scan saw "
+                "them. Devices installed, removed or changed there since are not in these "
+                "figures. Scan that site again for current figures."
+            )
+        named = "; ".join(site.text for site in sites[:STALE_SITES_NAMED])
+        if len(sites) > STALE_SITES_NAMED:
+            rest = sites[STALE_SITES_NAMED:]
+            named += (
+                f"; and {len(rest)} more sites: {sum(site.remaining for site in rest)} "
+                "restricted devices"
+            )
+        return (
+            f"{len(sites)} sites were last scanned more than {STALE_AFTER_DAYS} days ago, and "
+            f"{of} are there, counted as those old scans saw them: {named}. Devices "
+            "installed, removed or changed there since are not in these figures. Scan those "
+            "sites again for current figures."
+        )
 
     @property
     def stale_warning(self) -> str | None:
@@ -954,6 +1106,7 @@ def gather(
     by_jurisdiction: Counter[str] = Counter()
     by_site: Counter[str] = Counter()
     by_maker: Counter[str] = Counter()
+    remaining_at: Counter[str | None] = Counter()
     restricted_total = remaining = 0
     unknown: list[dict[str, Any]] = []
     rows: list[PriorityRow] = []
@@ -975,6 +1128,7 @@ def gather(
             for jurisdiction in _jurisdictions(device, selected):
                 by_jurisdiction[jurisdiction] += 1
             by_site[device["site"] or "(no site)"] += 1
+            remaining_at[device["site"]] += 1
             by_maker[device["manufacturer"] or "unknown maker"] += 1
             rows.append(_row(2, device, label, _restricted_reason(device, selected), tracking))
             why.append("restricted maker")
@@ -1046,10 +1200,11 @@ def gather(
         {scan.id: scan for scan in history},
         limit=max_closed_rows,
     )
+    generated_at = now or datetime.now(UTC)
     return ReportFacts(
         title=title or "Restricted-vendor equipment: compliance report",
         organisation=organisation,
-        generated_at=now or datetime.now(UTC),
+        generated_at=generated_at,
         scope="scan" if scan_id else "inventory",
         scan_id=scan_id,
         site=site,
@@ -1087,7 +1242,77 @@ def gather(
         review_gone=review_gone,
         closed=closed,
         closed_left_out=closed_left_out,
+        stale_sites=(
+            stale_sites(scope_scans, remaining_at, generated_at)
+            if scan_id is None and site is None
+            else ()
+        ),
+        case_history=_case_history(store, cases, closed, pages, past),
     )
+
+
+def stale_sites(
+    scans: Iterable[ScanSummary], remaining_at: Counter[str | None], now: datetime
+) -> tuple[StaleSite, ...]:
+    """The sites whose newest scan started more than :data:`STALE_AFTER_DAYS` whole days
+    before ``now``, oldest first, each with the restricted devices remaining there; none when
+    the scans name a single site (the report's own old-data note then says it)."""
+    newest: dict[str | None, datetime] = {}
+    for scan in scans:
+        if scan.site not in newest or scan.started_at > newest[scan.site]:
+            newest[scan.site] = scan.started_at
+    if len(newest) < 2:
+        return ()
+    found = [
+        StaleSite(where, started, (now - started).days, remaining_at.get(where, 0))
+        for where, started in newest.items()
+        if (now - started).days > STALE_AFTER_DAYS
+    ]
+    found.sort(key=lambda s: (s.newest, s.name))
+    return tuple(found)
+
+
+def _status_reopened(statuses: Sequence[str]) -> bool:
+    """Whether a restricted-maker case's status history (oldest first) shows a reopening
+    or more than one verification."""
+    if statuses.count(VERIFIED) > 1:
+        return True
+    return any(
+        before in (*_DONE, VERIFIED) and after not in (*_DONE, VERIFIED)
+        for before, after in pairwise(statuses)
+    )
+
+
+def _case_history(
+    store: Store,
+    cases: Sequence[Case],
+    closed: Sequence[ClosedCase],
+    pages: Sequence[DevicePage],
+    past: History,
+) -> dict[int, tuple[CaseStep, ...]]:
+    """case id -> its steps (:func:`case_steps`), for the cases in scope reopened or
+    verified more than once: from the trails already read (closed cases, device pages), and
+    for the restricted-maker cases whose status history shows a reopening, read (at most
+    :data:`REOPENED_TRAILS_READ`)."""
+    trails: dict[int, tuple[CaseEvent, ...]] = {item.case.id: item.case.events for item in closed}
+    for page in pages:
+        trails.update((case.id, case.events) for case in page.cases)
+    unread = [
+        case.id
+        for case in cases
+        if case.subject == RESTRICTED
+        and case.id not in trails
+        and _status_reopened([status for _, status in past.restricted_case.get(case.device_id, ())])
+    ]
+    for case_id in unread[:REOPENED_TRAILS_READ]:
+        trails[case_id] = store.case(case_id).events
+    in_scope = {case.id for case in cases}
+    found = {}
+    for case_id, events in trails.items():
+        steps = case_steps(events)
+        if case_id in in_scope and _reopened(steps):
+            found[case_id] = steps
+    return found
 
 
 def _restricted_reason(device: dict[str, Any], policies: frozenset[str] | None) -> str:
@@ -1112,7 +1337,22 @@ def _row(
         owner=case.owner if case else None,
         due=case.due if case else None,
         overdue=case.overdue if case else False,
+        last_seen=_moment(device.get("last_seen")),
     )
+
+
+def _moment(value: object) -> datetime | None:
+    """An inventory document's time (ISO 8601 text, or a datetime) as an aware datetime."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str) and value:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # --- devices to review --------------------------------------------------------------------
@@ -1323,11 +1563,21 @@ def conditional_advice(document: dict[str, Any]) -> tuple[str, ...]:
 _DONE = ("removed", "replaced")
 
 
-def _status_to(event: CaseEvent) -> str | None:
+def _status_from_to(event: CaseEvent) -> tuple[str | None, str] | None:
     status = event.changes.get("status")
     if isinstance(status, list | tuple) and len(status) == 2:
-        return str(status[1])
+        return (None if status[0] is None else str(status[0])), str(status[1])
     return None
+
+
+def _status_to(event: CaseEvent) -> str | None:
+    status = _status_from_to(event)
+    return status[1] if status else None
+
+
+def _reopening(event: CaseEvent) -> bool:
+    status = _status_from_to(event)
+    return event.action == "reopened" or (status is not None and status[0] == VERIFIED)
 
 
 def closed_case(
@@ -1347,7 +1597,10 @@ def closed_case(
     proof = scans.get(verified.scan_id or "")
     if proof is None:
         return None
-    earlier = events[:last]
+    # this closing's own steps: those since the case was last reopened (a removal recorded
+    # before a scan saw the device again belongs to its earlier life, shown as history)
+    start = next((i + 1 for i in range(last - 1, -1, -1) if _reopening(events[i])), 0)
+    earlier = events[start:last]
     done = next((e for e in reversed(earlier) if _status_to(e) in _DONE), None)
     if done is not None:
         action, actor, acted_at = str(_status_to(done)), done.actor, done.at
@@ -1372,6 +1625,7 @@ def closed_case(
         proof_scan=proof.id,
         proof_started=proof.started_at,
         proof_note=verified.note,
+        history=case_steps(events[:start]),
     )
 
 

@@ -161,16 +161,18 @@ def _pieces(word: str) -> list[str]:
 
 
 #: The priority list's columns, in per cent of its width (P, Address, Site, Device, Why,
-#: Case, Owner, Due), before the site and owner columns are widened to hold their names.
+#: Case, Owner, Last seen, Due), before the site and owner columns are widened to hold their
+#: names. The last-seen and due columns hold a date (and "335 days ago", "overdue").
 PRIORITY_COLUMNS = {
     "P": 3.0,
-    "Address": 14.0,
+    "Address": 13.5,
     "Site": 7.0,
-    "Device": 25.0,
-    "Why": 21.0,
-    "Case": 10.0,
-    "Owner": 8.0,
-    "Due": 12.0,
+    "Device": 22.0,
+    "Why": 17.5,
+    "Case": 9.5,
+    "Owner": 7.0,
+    "Last seen": 10.5,
+    "Due": 10.0,
 }
 #: The share of the list's width one character of its 7.5 pt text takes (about 4.4 pt of
 #: 476 pt, the A4 page's text width), and a cell's padding.
@@ -349,8 +351,17 @@ _MARKER_LIMIT = 60
 NOW_SLOT = 72
 
 
+#: The room one x label takes (a date at 11 px is about 62 units wide): labels closer than
+#: this to one already placed are left out.
+_LABEL_ROOM = 70
+
+
 def trend_chart(points: Sequence[TrendPoint], width: int = 640, height: int = 220) -> Chart | None:
-    """Geometry of the line chart of restricted devices after each scan (time on x)."""
+    """Geometry of the line chart of restricted devices after each scan: the scans in the
+    order they ran, evenly spaced, so that each stored scan is a point of its own (on a time
+    axis, scans of one day in a chart of months fall on one x and a dip between them is not
+    seen); the x labels name the day (or, within two days, the minute) where each day's
+    scans begin, as many as fit."""
     if not points:
         return None
     now = points[-1] if points[-1].is_now and len(points) > 1 else None
@@ -364,30 +375,29 @@ def trend_chart(points: Sequence[TrendPoint], width: int = 640, height: int = 22
     ceiling = max(step * math.ceil(highest / step), step)
     first = scans[0].started_at.timestamp()
     span = scans[-1].started_at.timestamp() - first
+    last_index = len(scans) - 1
 
-    def x_of(point: TrendPoint) -> float:
-        if point is now:
-            return right
-        if span <= 0:
-            return (left + scans_right) / 2
-        return round(left + (point.started_at.timestamp() - first) / span * (scans_right - left), 1)
+    def x_at(index: int) -> float:
+        if last_index == 0:
+            return round((left + scans_right) / 2, 1)
+        return round(left + index / last_index * (scans_right - left), 1)
+
+    def x_of(index: int, point: TrendPoint) -> float:
+        return right if point is now else x_at(index)
 
     def y_of(value: int) -> float:
         return round(bottom - value / ceiling * (bottom - top), 1)
 
     placed = tuple(
-        (x_of(point), y_of(point.inventory_restricted), point.inventory_restricted, point)
-        for point in points
+        (x_of(index, point), y_of(point.inventory_restricted), point.inventory_restricted, point)
+        for index, point in enumerate(points)
     )
     ticks = tuple((y_of(value), value) for value in range(0, ceiling + 1, step))
     # Scans within two days of each other are told apart by the time of day.
     label = _minute if span < 2 * 86400 else _day
     labels: list[tuple[float, str, str]] = [(placed[0][0], label(scans[0].started_at), "middle")]
-    if span > 0:
-        labels = [
-            (left, label(scans[0].started_at), "start"),
-            (scans_right, label(scans[-1].started_at), "end"),
-        ]
+    if last_index > 0:
+        labels = _x_labels([label(scan.started_at) for scan in scans], x_at)
     if now is not None:
         labels.append((right, "now", "end"))
     return Chart(
@@ -406,6 +416,32 @@ def trend_chart(points: Sequence[TrendPoint], width: int = 640, height: int = 22
         last_x=placed[-1][0],
         last_y=placed[-1][1],
     )
+
+
+def _x_labels(texts: Sequence[str], x_at: Any) -> list[tuple[float, str, str]]:
+    """The x labels of evenly spaced points labelled ``texts``: the first and the last
+    point's, and between them the first point of each new label (a new day), each kept
+    when it leaves :data:`_LABEL_ROOM` on both sides (a middle label is centred on its
+    point, or starts at it when the label before leaves no room to centre it; the first
+    starts at its point and the last ends at it)."""
+    last = len(texts) - 1
+    first_x, last_x = x_at(0), x_at(last)
+    if texts[0] == texts[last]:  # in time order: every point has the same label
+        return [(round((first_x + last_x) / 2, 1), texts[0], "middle")]
+    labels: list[tuple[float, str, str]] = [(first_x, texts[0], "start")]
+    edge = first_x + _LABEL_ROOM  # where the room of the labels placed so far ends
+    for index in range(1, last):
+        if texts[index] == texts[index - 1]:
+            continue
+        x = x_at(index)
+        if x - _LABEL_ROOM / 2 >= edge and x + _LABEL_ROOM / 2 <= last_x - _LABEL_ROOM:
+            labels.append((x, texts[index], "middle"))
+            edge = x + _LABEL_ROOM / 2
+        elif x >= edge and x + _LABEL_ROOM <= last_x - _LABEL_ROOM:  # starting at its point
+            labels.append((x, texts[index], "start"))
+            edge = x + _LABEL_ROOM
+    labels.append((last_x, texts[last], "end"))
+    return labels
 
 
 def _nice_step(highest: int) -> int:
@@ -660,9 +696,11 @@ def xlsx_report(facts: ReportFacts) -> bytes:
         for label, text in (
             ("Warning", facts.unfinished_warning),
             ("Old data", facts.stale_warning),
+            ("Old data at some sites", facts.stale_sites_warning),
         )
         if text
     ]
+    warnings.extend([f"Old data: site {site.name}", site.text] for site in facts.stale_sites)
     summary: list[list[object]] = [
         ["Title", facts.title],
         ["Organisation", facts.organisation or ""],
@@ -714,6 +752,7 @@ def xlsx_report(facts: ReportFacts) -> bytes:
             row.owner or "",
             row.due or "",
             "yes" if row.overdue else "no",
+            _when(row.last_seen) if row.last_seen else "",
         ]
         for row in facts.priority
     ]
@@ -751,6 +790,7 @@ def xlsx_report(facts: ReportFacts) -> bytes:
             _when(item.verified_at),
             item.verified_by,
             item.proof_note,
+            "\n".join(step.text(compact=False) for step in item.history),
         ]
         for item in facts.closed
     ]
@@ -766,6 +806,7 @@ def xlsx_report(facts: ReportFacts) -> bytes:
             _when(case.opened_at),
             _when(case.updated_at),
             case.reason,
+            "\n".join(step.text(compact=False) for step in facts.case_history.get(case.id, ())),
         ]
         for case in facts.cases
     ]
@@ -821,6 +862,7 @@ def xlsx_report(facts: ReportFacts) -> bytes:
                     "owner",
                     "due",
                     "overdue",
+                    "last_seen",
                 ],
                 priority,
             ),
@@ -860,6 +902,7 @@ def xlsx_report(facts: ReportFacts) -> bytes:
                     "verified_at",
                     "verified_by",
                     "proof",
+                    "before_this_closing",
                 ],
                 closed,
             ),
@@ -881,6 +924,7 @@ def xlsx_report(facts: ReportFacts) -> bytes:
                     "opened_at",
                     "updated_at",
                     "reason",
+                    "removals_verifications_reopenings",
                 ],
                 cases,
             ),
