@@ -1,11 +1,15 @@
 """Scans of devices of every verdict (restricted, review, unknown, clear), as scan reports
-give them, for the inventory's verdict tests (importable as ``inventory_verdicts``)."""
+give them, for the inventory's verdict tests, and the command line run in this process
+(importable as ``inventory_verdicts``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from typer.testing import CliRunner, Result
+
+from provscan.cli import app
 from provscan.report.contract import DeviceEntry, ScanDocument, from_contract
 
 GOLDEN = Path(__file__).parent / "report" / "golden" / "scan_v1.json"
@@ -70,3 +74,35 @@ def four_verdicts() -> list[DeviceEntry]:
             verdict="unknown",
         ),
     ]
+
+
+def golden_copy(scan_id: str, hour: int, keep: slice) -> ScanDocument:
+    """The golden scan's devices at 127.0.40.1, .2, ... (those ``keep`` selects), as scan
+    ``scan_id`` started at ``hour``."""
+    golden = from_contract(GOLDEN.read_text(encoding="utf-8"))
+    devices = [
+        d.model_copy(update={"ip": f"127.0.40.{i + 1}"}) for i, d in enumerate(golden.devices)
+    ][keep]
+    return scan_of(scan_id, hour, devices)
+
+
+def cli(*args: str, width: int = 100) -> Result:
+    """``provscan ARGS`` in this process, at ``width`` columns without colour."""
+    return CliRunner().invoke(app, list(args), env={"COLUMNS": str(width), "NO_COLOR": "1"})
+
+
+def ok(*args: str, width: int = 100) -> Result:
+    """:func:`cli` that must exit 0."""
+    result = cli(*args, width=width)
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    return result
+
+
+def refused(*args: str) -> str:
+    """The one line of a refused command: exit 2, nothing on stdout, no traceback."""
+    result = cli(*args)
+    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("provscan: error: "), lines
+    return lines[0]

@@ -15,12 +15,11 @@ from typing import Any
 import pytest
 from helpers import SESSION_DEVICES
 from sqlalchemy import event
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
-from inventory_verdicts import entry, scan_of
-from provscan.cli import app
+from inventory_verdicts import cli, entry, golden_copy, ok, refused, scan_of
 from provscan.lab.server import run_lab_in_thread
-from provscan.report.contract import ScanDocument, from_contract
+from provscan.report.contract import from_contract
 from provscan.store.db import normalise_db_arg, open_store
 from provscan.store.inventory import coverage_ranges
 
@@ -34,43 +33,14 @@ CAMERA = next(d for d in SESSION_DEVICES if d.id == "hik-ptz").model_copy(
 PORTS = ",".join(str(service.port) for service in CAMERA.services)
 
 
-def cli(*args: str, width: int = 100) -> Result:
-    """``provscan ARGS`` in this process."""
-    return CliRunner().invoke(app, list(args), env={"COLUMNS": str(width), "NO_COLOR": "1"})
-
-
-def ok(*args: str, width: int = 100) -> Result:
-    result = cli(*args, width=width)
-    assert result.exit_code == 0, (result.stdout, result.stderr)
-    return result
-
-
-def refused(*args: str) -> str:
-    """The one line of a refused command: exit 2, nothing on stdout."""
-    result = cli(*args)
-    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
-    assert result.stdout == ""
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("provscan: error: "), lines
-    return lines[0]
-
-
-def _copy(scan_id: str, hour: int, keep: slice) -> ScanDocument:
-    golden = from_contract(GOLDEN.read_text(encoding="utf-8"))
-    devices = [
-        d.model_copy(update={"ip": f"127.0.40.{i + 1}"}) for i, d in enumerate(golden.devices)
-    ][keep]
-    return scan_of(scan_id, hour, devices)
-
-
 @pytest.fixture
 def db(tmp_path: Path) -> str:
     """Two scans of one range: the second no longer sees the first device."""
     path = str(tmp_path / "store.db")
     with open_store(normalise_db_arg(path)) as store:
         cover = coverage_ranges([RANGE])
-        store.save_document(_copy("scan-a-0001", 10, slice(None)), coverage=cover)
-        store.save_document(_copy("scan-b-0002", 11, slice(1, None)), coverage=cover)
+        store.save_document(golden_copy("scan-a-0001", 10, slice(None)), coverage=cover)
+        store.save_document(golden_copy("scan-b-0002", 11, slice(1, None)), coverage=cover)
     return path
 
 

@@ -13,21 +13,13 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from inventory_verdicts import scan_of
-from provscan.report.contract import ScanDocument, from_contract
+from inventory_verdicts import golden_copy
+from provscan.report.contract import from_contract
 from provscan.store.db import normalise_db_arg, open_store
 from provscan.store.inventory import coverage_ranges
 
 GOLDEN = Path(__file__).parents[1] / "report" / "golden" / "scan_v1.json"
 RANGE = "127.0.40.0/24"
-
-
-def _copy(scan_id: str, hour: int, keep: slice) -> ScanDocument:
-    golden = from_contract(GOLDEN.read_text(encoding="utf-8"))
-    devices = [
-        d.model_copy(update={"ip": f"127.0.40.{i + 1}"}) for i, d in enumerate(golden.devices)
-    ][keep]
-    return scan_of(scan_id, hour, devices)
 
 
 @pytest.fixture
@@ -36,8 +28,8 @@ def db(tmp_path: Path) -> str:
     path = str(tmp_path / "store.db")
     with open_store(normalise_db_arg(path)) as store:
         cover = coverage_ranges([RANGE])
-        store.save_document(_copy("scan-a", 10, slice(None)), coverage=cover)
-        store.save_document(_copy("scan-b", 11, slice(1, None)), coverage=cover)
+        store.save_document(golden_copy("scan-a", 10, slice(None)), coverage=cover)
+        store.save_document(golden_copy("scan-b", 11, slice(1, None)), coverage=cover)
     return path
 
 

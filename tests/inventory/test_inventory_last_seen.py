@@ -24,11 +24,9 @@ from typing import Any
 
 import openpyxl
 import pytest
-from typer.testing import CliRunner, Result
 
-from inventory_verdicts import entry, scan_of
+from inventory_verdicts import entry, ok, refused, scan_of
 from provscan import pipeline
-from provscan.cli import app
 from provscan.compliance.render import INVENTORY_COLUMNS
 from provscan.report.contract import DeviceEntry, from_contract
 from provscan.store.db import normalise_db_arg, open_store
@@ -59,27 +57,6 @@ def _forbid_scans(monkeypatch: pytest.MonkeyPatch) -> None:
 def nothing_is_sent(monkeypatch: pytest.MonkeyPatch) -> None:
     """Reading the store and reading captures probe nothing: a scan would fail the test."""
     _forbid_scans(monkeypatch)
-
-
-def cli(*args: str, width: int = 100) -> Result:
-    """``provscan ARGS`` in this process."""
-    return CliRunner().invoke(app, list(args), env={"COLUMNS": str(width), "NO_COLOR": "1"})
-
-
-def ok(*args: str, width: int = 100) -> Result:
-    result = cli(*args, width=width)
-    assert result.exit_code == 0, (result.stdout, result.stderr)
-    return result
-
-
-def refused(*args: str) -> str:
-    """The one line of a refused command: exit 2, nothing on stdout, no traceback."""
-    result = cli(*args)
-    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
-    assert result.stdout == ""
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("provscan: error: "), lines
-    return lines[0]
 
 
 def _shifted(path: Path, seconds: int) -> None:
