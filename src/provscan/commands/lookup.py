@@ -131,7 +131,8 @@ def _print_row(
     full, with the link to the measure's official text (None: citations of the measures that
     bind, wrapped between words)."""
     from provscan.policy.evaluate import DEFAULT_PARTY, describe_parties
-    from provscan.screening.verdict import ScreenRow
+    from provscan.screening.tables import maker_text
+    from provscan.screening.verdict import NEXT_STEP_PREFIX, ScreenRow
 
     assert isinstance(row, ScreenRow)
     status_style = {"restricted": "bold red", "review": "bold yellow", "clear": "green"}.get(
@@ -142,9 +143,8 @@ def _print_row(
     def line(label: str, value: str, style: str = "") -> None:
         _hanging(console, f"  {label:<11} ", Text(printable(value), style=style))
 
-    line("maker", row.maker or "unknown")
-    if len(row.makers) > 1:
-        line("could be", " or ".join(row.makers))
+    # The maker as the screen table shows it: every possible maker, "?" when only possible
+    line("maker", maker_text(row) or "unknown")
     if row.maker and row.family:
         line("family", row.family)
     line("brand", row.brand or "-")
@@ -161,6 +161,11 @@ def _print_row(
     acting = f" (as {describe_parties(row.acting_as)})"
     you = "you" if row.acting_as else DEFAULT_PARTY
     line("restricted", verdict + acting, status_style)
+    reasons = row.reason.split("; ") if row.reason else []
+    steps = [reason for reason in reasons if reason.startswith(NEXT_STEP_PREFIX)]
+    for step in steps:
+        # the reason's own words, shown where the verdict is read (screen keeps it last)
+        line("next step", step.removeprefix(NEXT_STEP_PREFIX), "bold")
     shown: set[tuple[str, str]] = set()
     groups: dict[str, list[Text]] = {}
     binds, unbound = f"binds {you}", f"does not bind {you}"
@@ -202,7 +207,7 @@ def _print_row(
         for entry in groups.get(heading, []):
             _hanging(console, "    - ", entry)
     console.print(Text("  why", style="bold"))
-    for reason in row.reason.split("; ") if row.reason else ["-"]:
+    for reason in [reason for reason in reasons if reason not in steps] or ["-"]:
         _hanging(console, "    - ", Text(printable(reason, limit=400)))
     if row.evidence:
         console.print(Text("  evidence", style="bold"))

@@ -79,6 +79,16 @@ ALTERNATIVE_MARGIN = 0.05
 BRANDLESS_FACTOR = 0.9
 #: Longest product name, in words, read without its brand ("Ranger Pro Z").
 BRANDLESS_MAX_WORDS = 3
+#: A mention word (``mention_words.yaml``) of at least this many letters also makes a name a
+#: mention across one short linking word ("replacement of Huawei", "migrate from ZTE",
+#: "retrait de Hikvision"); shorter ones ("for", "like", "with") are linking words themselves
+#: ("like new Hikvision" is a used Hikvision camera).
+LINKED_MENTION_MIN_CHARS = 5
+#: Longest linking word between such a mention word and the name ("of", "from", "de", "the").
+MAX_LINKING_WORD_CHARS = 4
+#: What a name read as a mention is, in reasons: what the product fits, works with, replaces
+#: or removes ("bracket for Dahua", "remove ZTE F670L, install Nokia ...").
+MENTION_MEANING = "what the product works with, replaces or removes"
 
 
 @dataclass(frozen=True)
@@ -135,6 +145,11 @@ class ProductIdentifier:
         self.words = knowledge.screening_words
         self.brands = BrandFinder(knowledge)
         self.grammars = GrammarIndex(grammar_knowledge)
+        #: Brands with numbers that count only next to the brand (``requires_brand``): a number
+        #: of theirs in a row without the brand is named in the reason, not read.
+        self._brand_only = frozenset(
+            grammar.brand for grammar in grammar_knowledge.grammars if grammar.requires_brand
+        )
         #: Vendor names and aliases written in letters only (matching key -> vendor), and
         #: their lengths, longest first: a brand glued to its model number with no separator
         #: ("HikvisionDS-2CD2043G2-I") is looked for among them (:meth:`_glued_brand`).
@@ -229,7 +244,7 @@ class ProductIdentifier:
                 # works with, so it states no brand of the product itself
                 work.reasons.append(
                     f"{self._mention_reasons(mentioned)} in the brand column: read as a "
-                    "mention (what the product works with), not the product's brand"
+                    f"mention ({MENTION_MEANING}), not the product's brand"
                 )
                 brand = None
             else:
@@ -261,8 +276,7 @@ class ProductIdentifier:
         # one reason per number (several grammars may match the same words)
         for why in dict.fromkeys(f"{hit.model} {why}" for _, hit, why in mentioned_hits):
             work.reasons.append(
-                f"{why}: read as a mention (what the product works with), "
-                "not the product's model number"
+                f"{why}: read as a mention ({MENTION_MEANING}), not the product's model number"
             )
         brandless: GrammarHit | None = None
         if not hits and label is None:
@@ -382,7 +396,7 @@ class ProductIdentifier:
                 if index not in in_mention and looks_like_model(word)
             ]
             if unmatched:
-                work.reasons.append(f"{unmatched[0]!r} matches no known model-number grammar")
+                work.reasons.append(self._unmatched_reason(unmatched[0]))
         family = self.knowledge.family_of(maker) if maker else None
         if maker is not None and family is None:
             if relation == "probable_relabel":
@@ -418,6 +432,23 @@ class ProductIdentifier:
             candidates=candidates,
             established=relation != "possible_relabel",
             review_notes=tuple(work.review),
+        )
+
+    def _unmatched_reason(self, word: str) -> str:
+        """Why a word that looks like a model number was not read: no grammar matches it, or
+        only a grammar that counts next to its brand ("S5700": a Huawei series code), which
+        the row does not name."""
+        gated = [
+            hit.grammar
+            for hit in self.grammars.match(word, self._brand_only)
+            if hit.grammar.requires_brand
+        ]
+        if not gated:
+            return f"{word!r} matches no known model-number grammar"
+        grammar = gated[0]
+        return (
+            f"{word!r} has the form of {grammar.brand}'s numbering (grammar {grammar.id}), "
+            f"which counts only next to the brand {grammar.brand}: the row does not name it"
         )
 
     def _words(self, value: str | None) -> list[str]:
@@ -567,20 +598,18 @@ class ProductIdentifier:
         """Why a model number is a mention, or None: it follows a mention word ("bracket for
         DS-2CD2143G2-I", "compatible DS-2CD2143"), or a brand that follows one labels it
         ("power supply for Hikvision DS-2CD2143", "mount for Hikvision camera DS-2CD2143")."""
-        before = self.knowledge.mention_words.before
-        if hit.start > 0 and words[hit.start - 1].lower() in before:
-            return f"follows {words[hit.start - 1]!r}"
+        if (written := self._mention_word_before(words, hit.start)) is not None:
+            return f"follows {written!r}"
         among = tuple(words)
         for match in brands:
             end = match.start + match.length
             if (
                 match.words == among
                 and end <= hit.start
-                and match.start > 0
-                and words[match.start - 1].lower() in before
+                and (written := self._mention_word_before(words, match.start)) is not None
                 and self._product_words_only(words[end : hit.start])
             ):
-                return f"follows {match.written}, which follows {words[match.start - 1]!r}"
+                return f"follows {match.written}, which follows {written!r}"
         return None
 
     def _brandless_hit(
@@ -680,11 +709,14 @@ class ProductIdentifier:
         return kept
 
     def _unknown_label(self, words: Sequence[str], hit: GrammarHit) -> str | None:
-        """Words right before a model number that are not product vocabulary: a label brand
-        outside the vocabulary ("Acme DS-2CD2143G0-I")."""
+        """Words before a model number that are not product vocabulary: a label brand outside
+        the vocabulary ("Acme DS-2CD2143G0-I"). A bare whole number between them and the model
+        number (an item or line number: "ACME 1001 DS-2CD2143G2-I", a row read across its
+        supplier, item and part columns) parts them: the words name who sells the product, or
+        anything else, not a label on it, and the row reads as the numbering maker's own."""
         leading = [
-            word
-            for word in words[: hit.start]
+            (index, word)
+            for index, word in enumerate(words[: hit.start])
             if word.lower() not in self.words.product
             and word.lower() not in self.words.kind_words
             and not any(c.isdigit() for c in word)
@@ -692,7 +724,10 @@ class ProductIdentifier:
         ]
         if not leading or len(leading) > MAX_UNKNOWN_LABEL_WORDS:
             return None
-        return " ".join(leading)
+        last = leading[-1][0]
+        if any(word.isdigit() for word in words[last + 1 : hit.start]):
+            return None
+        return " ".join(word for _, word in leading)
 
     def _brand_cell(self, cell: str) -> tuple[BrandMatch | None, list[BrandMatch]]:
         """The brand a brand cell states, and the names in it that are mentions ("for
@@ -780,7 +815,7 @@ class ProductIdentifier:
         if not labels:
             work.reasons.append(
                 f"{self._mention_reasons(found)}: "
-                "read as a mention (what the product works with), not the product's brand"
+                f"read as a mention ({MENTION_MEANING}), not the product's brand"
             )
             return None
         found = labels
@@ -798,11 +833,41 @@ class ProductIdentifier:
         words = self.knowledge.mention_words
         among = match.words
         after = match.start + match.length
-        if 0 < match.start <= len(among) and among[match.start - 1].lower() in words.before:
-            return f"{match.written} follows {among[match.start - 1]!r}"
+        if (written := self._mention_word_before(among, match.start)) is not None:
+            return f"{match.written} follows {written!r}"
         if after < len(among) and among[after].lower() in words.after:
             return f"{match.written} is followed by {among[after]!r}"
         return None
+
+    def _mention_word_before(self, words: Sequence[str], index: int) -> str | None:
+        """The mention word that makes what starts at ``words[index]`` a mention, as written,
+        or None: the word right before it ("for", "remove"), or a mention word of
+        LINKED_MENTION_MIN_CHARS letters or more and the one short linking word after it
+        ("replacement of", "migrate from", "retrait de"; "swap out" is "out" alone)."""
+        before = self.knowledge.mention_words.before
+        if not 0 < index <= len(words):
+            return None
+        previous = words[index - 1]
+        if previous.lower() in before:
+            return previous
+        if index < 2 or not self._linking_word(previous):
+            return None
+        word = words[index - 2]
+        if word.lower() in before and len(word) >= LINKED_MENTION_MIN_CHARS:
+            return f"{word} {previous}"
+        return None
+
+    def _linking_word(self, word: str) -> bool:
+        """A short word of letters that may stand between a mention word and the name ("of",
+        "from", "de", "the"): no product or kind word ("HD", "PoE") and no brand ("ZTE")."""
+        lowered = word.lower()
+        return (
+            word.isalpha()
+            and len(word) <= MAX_LINKING_WORD_CHARS
+            and lowered not in self.words.product
+            and lowered not in self.words.kind_words
+            and self.brands.exact(word) is None
+        )
 
     def _mentioned(self, match: BrandMatch) -> bool:
         return self._mention(match) is not None

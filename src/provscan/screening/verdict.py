@@ -39,6 +39,20 @@ Status = Literal["restricted", "review", "clear", "unknown"]
 #: is then only possible, never established.
 POSSIBLE_RELABEL = "possible_relabel"
 
+#: What to do about a row to review whose maker is in doubt (a possible relabel, a confidence
+#: below the threshold, a relabeller's brand on a restricted maker's numbering): the last
+#: clause of its reason; ``provscan lookup`` shows it apart under "next step".
+REVIEW_NEXT_STEP = (
+    "next step: ask the supplier for the manufacturer of record (and the OEM) in writing"
+)
+#: The same for a row restricted only on a condition it leaves open (a sensitive site, a kind
+#: of equipment the measure covers).
+CONDITION_NEXT_STEP = (
+    "next step: check whether the condition holds for this purchase and record the answer"
+)
+#: How a reason's next step begins (``lookup`` finds it by this).
+NEXT_STEP_PREFIX = "next step: "
+
 #: The verdict of each screening status: the words of a scan's and an inventory's devices.
 #: ``unknown`` is a row whose maker nothing identified (an empty product cell, a line that
 #: is no product): not cleared, as an unknown device is not.
@@ -315,6 +329,7 @@ def judge_product(
         )
         if context:
             reasons.append(context_reason)
+        reasons.append(CONDITION_NEXT_STEP)
     elif not assessment.some_candidate_restricted and context and judged:
         # Judged for someone (the user, or by default a national government body): measures
         # that do not bind them, and advice, clear it.
@@ -348,6 +363,7 @@ def judge_product(
             0,
             _summary(identification) + f" - review: {'; '.join(identification.review_notes)}",
         )
+        reasons.append(REVIEW_NEXT_STEP)
     elif not assessment.some_candidate_restricted:
         status, restricted = "clear", False
         families = [c.family for c in identification.candidates if c.family]
@@ -378,6 +394,8 @@ def judge_product(
             )
         if context:
             reasons.append(context_reason)
+        if status == "review":
+            reasons.append(REVIEW_NEXT_STEP)
     return ScreenRow(
         row=row,
         input=identification.input,
