@@ -134,7 +134,7 @@ async def run_scan(
         total_hosts=targets.size_upper_bound,
         limits=limits or ScanLimits(),
         prior=prior_evidence(discovered),
-        notes=(*discovered.notes, *sweep_notes),
+        notes=(*targets.name_notes(), *discovered.notes, *sweep_notes),
         sweep=sweeper,
     )
     result = await scanner.run(request, stop=stop)

@@ -406,6 +406,16 @@ class TargetSet:
     def size_upper_bound(self) -> int:
         return sum(block.size for block in self.blocks)
 
+    def name_notes(self) -> tuple[str, ...]:
+        """``"localhost = 127.0.0.1"`` for each target given as a host name: the address(es)
+        it was resolved to, which the scan's hosts are listed by (said once, in the scan's
+        notes, so a silent ``localhost`` does not leave its address unsaid)."""
+        resolved: dict[str, dict[str, None]] = {}
+        for block in self.blocks:
+            if block.hostname is not None:
+                resolved.setdefault(block.hostname, {})[str(block.first)] = None
+        return tuple(f"{name} = {', '.join(found)}" for name, found in resolved.items())
+
     # Set arithmetic on the blocks: what discovery needs to know about a target set of any
     # size (a /8 is 16M addresses) without listing its addresses. Each answer follows the
     # same rules as __iter__: inside a block, not excluded, in scope (check_scope).
@@ -561,6 +571,27 @@ def build_targets(
     return targets
 
 
+#: What a port list is, said wherever one is refused.
+PORTS_ACCEPTED = "give numbers and ranges, e.g. --ports 22,23,80-90"
+
+
+def _bad_port_item(part: str) -> str:
+    """Why ``part`` (one comma-separated item of ``--ports``) is no port or range."""
+    shown = _shown(part)
+    reversed_range = re.fullmatch(r"\s*([0-9]+)\s*-\s*([0-9]+)\s*", part)
+    if reversed_range:
+        low, high = reversed_range.groups()
+        return f"bad port range {shown}: it ends before it starts (write {int(high)}-{int(low)})"
+    if re.fullmatch(r"[0-9]+(?:\s*[;:/| ]\s*[0-9]+)+", part):
+        return f"bad port specification {shown}: ports are separated by commas; {PORTS_ACCEPTED}"
+    if re.search(r"[A-Za-z]", part):
+        return (
+            f"bad port specification {shown}: service names are not accepted, only port "
+            f"numbers; {PORTS_ACCEPTED}"
+        )
+    return f"bad port specification {shown}; {PORTS_ACCEPTED}"
+
+
 def parse_ports(text: str) -> tuple[int, ...]:
     """``80,443,8000-8010`` -> sorted unique ports. An empty or blank value, or an empty item
     (``80,,443``), is an error rather than "no ports" or the default set: a script's unset
@@ -582,7 +613,7 @@ def parse_ports(text: str) -> tuple[int, ...]:
             else:
                 ports.add(int(part))
         except ValueError:
-            raise TargetError(f"bad port specification {part!r}") from None
+            raise TargetError(_bad_port_item(part)) from None
     if not ports or min(ports) < 1 or max(ports) > 65535:
         raise TargetError(f"ports must be between 1 and 65535: {text!r}")
     return tuple(sorted(ports))

@@ -75,10 +75,79 @@ def parse_acting_as(values: Iterable[str], policies: Iterable[Policy]) -> tuple[
     if unknown:
         choosable = [key for key in vocabulary if key.partition(":")[2] != EVERYONE]
         raise OrgTypeError(
-            f"unknown organisation type(s) for --as: {', '.join(unknown)}; valid: "
-            f"{', '.join(choosable)} (or 'all'); see `provscan policies --as-types`"
+            "unknown organisation type(s) for --as: "
+            f"{', '.join(_with_hint(value, choosable) for value in unknown)}; "
+            "see `provscan policies --as-types`"
         )
     return tuple(dict.fromkeys(wanted))
+
+
+#: How many near matches an unknown ``--as`` value is offered at most.
+_MAX_NEAR = 4
+
+
+def near_org_types(value: str, choosable: Sequence[str]) -> list[str]:
+    """The org types among ``choosable`` that ``value`` (an unknown ``--as`` id) was probably
+    meant to be, best first (none when nothing is close): ``ca:municipal`` ->
+    ``ca:provincial-or-municipal-body`` (its words are in the id's), ``us:state-agency`` ->
+    ``us-tx:state-agency`` and ``us-la:state-agency`` (the same kind in a state),
+    ``federal`` -> the federal kinds of every jurisdiction, ``ca:federal-instituton`` ->
+    ``ca:federal-institution`` (a typo: :func:`difflib.get_close_matches`)."""
+    import difflib
+    import re
+
+    jurisdiction, colon, kind = value.rpartition(":")
+    if not colon:
+        jurisdiction, kind = "", value
+    words = [word for word in re.split(r"[^a-z0-9]+", kind) if word]
+
+    def same_word(typed: str, word: str) -> bool:
+        if len(typed) >= 3 and (
+            word.startswith(typed) or (len(word) >= 4 and typed.startswith(word))
+        ):
+            return True
+        return difflib.SequenceMatcher(None, typed, word).ratio() >= 0.8
+
+    by_words = [
+        org_type
+        for org_type in choosable
+        if words
+        and all(
+            any(same_word(typed, word) for word in org_type.partition(":")[2].split("-"))
+            for typed in words
+        )
+    ]
+    typos = difflib.get_close_matches(value, choosable, n=_MAX_NEAR, cutoff=0.75)
+    near = list(dict.fromkeys([*typos, *by_words]))
+
+    def rank(org_type: str) -> int:
+        """0: the jurisdiction typed, 1: a part or the whole of it (us, us-tx), 2: another."""
+        other = org_type.partition(":")[0]
+        if other == jurisdiction:
+            return 0
+        related = other.startswith(jurisdiction + "-") or jurisdiction.startswith(other + "-")
+        return 1 if related else 2
+
+    if any(org_type.partition(":")[0] == jurisdiction for org_type in choosable):
+        # a known jurisdiction: never another country's type (ca:government is not the UK's)
+        near = sorted((org_type for org_type in near if rank(org_type) < 2), key=rank)
+        if near and rank(near[0]) == 0:
+            near = [org_type for org_type in near if rank(org_type) == 0]
+    return near[:_MAX_NEAR]
+
+
+def _with_hint(value: str, choosable: Sequence[str]) -> str:
+    """An unknown ``--as`` value with what it may have meant: its near matches, else the types
+    of its jurisdiction, else the jurisdictions there are (one line, never all the types)."""
+    near = near_org_types(value, choosable)
+    if near:
+        return f"{value} (did you mean {' or '.join(near)}?)"
+    jurisdiction = value.partition(":")[0] if ":" in value else ""
+    same = [org_type for org_type in choosable if org_type.partition(":")[0] == jurisdiction]
+    if same:
+        return f"{value} ({jurisdiction} has {', '.join(same)})"
+    known = dict.fromkeys(org_type.partition(":")[0] for org_type in choosable)
+    return f"{value} (jurisdictions: {', '.join(known)}; or 'all')"
 
 
 def unbound_parties(
