@@ -19,7 +19,9 @@ import re
 from pathlib import Path
 
 import pytest
+from helpers import run_provscan
 
+from provscan.knowledge.loader import load_knowledge
 from provscan.screening.verdict import ScreenDocument
 
 QUOTE = (
@@ -139,3 +141,21 @@ def test_json_rows_refer_to_the_measures(quote: Path, cli) -> None:  # type: ign
     # a restricted row of eleven policies' findings: a few KB, not 13.5
     restricted = next(row for row in raw["rows"] if row["verdict"] == "restricted")
     assert len(json.dumps(restricted, indent=2)) < 9000
+
+
+def test_the_json_keeps_each_measures_scope_note_once(tmp_path: Path) -> None:
+    """The rows leave a measure's scope note to ``measures``; it must be there, or the JSON
+    loses what the measure covers (a review found it in no place of the document)."""
+    listed = tmp_path / "quote.csv"
+    listed.write_text("Manufacturer,Model\nHikvision,DS-2CD2143G2-I\nDahua,IPC-HFW2431S\n")
+    out = tmp_path / "quote.json"
+    done = run_provscan("screen", str(listed), "-o", str(out), "-q")
+    assert done.returncode == 0, done.stderr
+    document = json.loads(out.read_text(encoding="utf-8"))
+    rows_notes = [f.get("scope_note") for r in document["rows"] for f in r["findings"]]
+    assert not any(rows_notes)
+    policies = load_knowledge().policies
+    for measure in document["measures"]:
+        known = next(m for m in policies[measure["policy"]].measures if m.title == measure["title"])
+        assert measure["scope_note"] == known.scope_note, measure["title"]
+    assert any(measure["scope_note"] for measure in document["measures"])

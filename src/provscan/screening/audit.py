@@ -128,6 +128,7 @@ def cited_measures(rows: Sequence[ScreenRow], policies: Iterable[Policy]) -> lis
                 effective=finding.effective,
                 citation=finding.citation,
                 link=known.link if known is not None else None,
+                scope_note=finding.scope_note,
                 binding=finding.binding,
                 conditions=list(tally.conditions),
                 restricts_rows=tally.restricts_rows,
@@ -158,8 +159,8 @@ def screen_document_json(
     Each finding of a row keeps what identifies it (``policy``, ``measure``, ``effect``,
     ``binding``, ``condition``, ``jurisdiction``, ``effective``, ``family``); its ``citation`` is
     an empty string and its ``scope_note`` is left out: the measure's entry in ``measures``
-    (same ``policy``, ``title`` = the finding's ``measure``) carries the citation and the
-    official link once. Every row used to repeat each measure's full text (13.5 KB a row:
+    (same ``policy``, ``title`` = the finding's ``measure``) carries the citation, the scope
+    note and the official link once. Every row used to repeat each measure's full text (13.5 KB a row:
     a 5,000-row list gave 47 to 70 MB of JSON). The document still reads as a
     ``ScreenDocument``; ``provscan lookup -f json`` and the web API keep the full findings."""
     from provscan.screening.verdict import ScreenDocument

@@ -237,6 +237,9 @@ class ScreenMeasure(_Strict):
     effective: str
     citation: str
     link: str | None = None
+    #: What the measure covers, as its findings say it (a row's finding in the JSON leaves
+    #: it here, once); empty when the knowledge gives none.
+    scope_note: str = ""
     #: Whether it binds whom the rows were judged for (null: every measure counted).
     binding: bool | None = None
     #: The conditions the rows leave open on which it restricts them (a sensitive site).
