@@ -22,8 +22,11 @@ from provscan.report.formats import render_table, summary_line
 #: 2026-12-06 policy re-encoding (decision 0015, amended), three more Clear lines name makers
 #: by measures that bind others - Reolink and Xiongmai by Lithuania's country-based measures,
 #: MikroTik (no country known) by the FCC router measure's production condition - while the
-#: Others list loses a line: +2 at 80 and 100 columns (+3 at 120, within its budget).
-LINE_BUDGET = {80: 131, 100: 111, 120: 105}
+#: Others list loses a line: +2 at 80 and 100 columns (+3 at 120, within its budget). The
+#: summary's second line on the clear devices of makers named by measures that bind others
+#: (the lab's Reolink, Uniview, MikroTik, TP-Link, Xiongmai) takes two lines: +2 at 100 and
+#: 120 columns (within its budget at 80).
+LINE_BUDGET = {80: 131, 100: 113, 120: 107}
 
 _ADDRESS_LIKE = re.compile(r"127\.[0-9.]*[0-9]")
 
@@ -41,7 +44,11 @@ def test_lab_scan_table_fits_and_never_splits_an_address(lab_scan: ScanResult, w
     # Then the summary comes first and the whole page stays short
     assert summary_line(lab_scan) in " ".join(" ".join(lines[:3]).split())
     summary_lines = 1 if len(summary_line(lab_scan)) <= width else 2
-    assert lines[1 + summary_lines].startswith("By maker family: ")
+    # (then, wrapped, the line on the clear devices of makers named by measures that bind others)
+    after = lines[1 + summary_lines :]
+    family = next(i for i, line in enumerate(after) if line.startswith("By maker family: "))
+    assert family <= 2
+    assert family == 0 or re.match(r"\d+ of the clear devices ", after[0])
     # (the last line, which knowledge judged the scan, is the page's colophon, not its content)
     assert lines[-1].startswith("knowledge ")
     assert len(lines) - 1 <= LINE_BUDGET[width], "\n".join(lines)

@@ -54,6 +54,7 @@ from provscan.policy.evaluate import (
     without_cli_advice,
 )
 from provscan.report.contract import ScanSection, advice_condition
+from provscan.report.formats import not_binding_you
 from provscan.store.cases import RESTRICTED, SCAN_ACTOR, Case, CaseEvent
 from provscan.store.db import Store
 from provscan.store.history import History, Seen, now_point_at
@@ -81,6 +82,11 @@ OBSERVED_SHOWN = 300
 #: Devices to review whose reasons are read (each one's newest document) and listed in the
 #: HTML and PDF; the others are counted, and listed in the XLSX without their reasons.
 DEFAULT_REVIEW_ROWS = 200
+#: Devices of makers named by measures that do not bind the user whose remediation is read
+#: for a "replace" item (each read costs a look at its sighting in an inventory report).
+DEFAULT_NOT_BINDING_READ = 200
+#: What marks a priority row of such a device (its measures do not bind the user).
+NOT_BINDING_YOU = "not binding you"
 #: Closed cases shown with their evidence (each one's audit trail read), newest first.
 DEFAULT_CLOSED_ROWS = 200
 #: The verdict of a device to review (:data:`provscan.report.contract.VERDICTS`).
@@ -128,7 +134,8 @@ class TrendPoint:
 
 @dataclass(frozen=True)
 class PriorityRow:
-    #: 1: a priority-1 posture finding; 2: a restricted maker (the posture priorities).
+    #: 1: a priority-1 posture finding; 2: a restricted maker (the posture priorities); a
+    #: device of a maker named by measures that do not bind the user: its replace item's.
     priority: int
     device_id: str
     ip: str
@@ -143,6 +150,9 @@ class PriorityRow:
     #: When a scan last saw the device (its inventory ``last_seen``): a row of a site not
     #: scanned for months is told apart from a current one.
     last_seen: datetime | None = None
+    #: False: a device no measure binding the user restricts, of a maker measures that bind
+    #: others name, whose remediation says replace (its reason says "not binding you").
+    binding: bool = True
 
 
 @dataclass(frozen=True)
@@ -441,6 +451,12 @@ class ReportFacts:
     #: reopened or verified more than once (of the trails read: closed cases, device pages'
     #: cases, and restricted-maker cases whose status history shows a reopening).
     case_history: dict[int, tuple[CaseStep, ...]] = field(default_factory=dict)
+    #: Devices in scope of makers named by measures that do not bind the user (not
+    #: restricted, not to review, not gone), by maker, most first.
+    not_binding: tuple[tuple[str, int], ...] = ()
+    #: Such devices whose remediation was not read for a replace item (more than the report
+    #: reads: :data:`DEFAULT_NOT_BINDING_READ`).
+    not_binding_unread: int = 0
 
     @property
     def to_review(self) -> int:
@@ -461,7 +477,47 @@ class ReportFacts:
 
     @property
     def priority_one(self) -> int:
-        return len({row.device_id for row in self.priority if row.priority == 1})
+        return len({row.device_id for row in self.priority if row.priority == 1 and row.binding})
+
+    @property
+    def not_binding_total(self) -> int:
+        return sum(count for _, count in self.not_binding)
+
+    @property
+    def not_binding_replace(self) -> int:
+        """Devices of makers named by measures that do not bind the user, whose remediation
+        says replace (each on the priority list, marked "not binding you")."""
+        return len({row.device_id for row in self.priority if not row.binding})
+
+    @property
+    def not_binding_sentence(self) -> str | None:
+        """What the summary says of the devices of makers named by measures that do not bind
+        the user (None when there are none): how many, by maker, and how many of them the
+        priority list carries for a replace remediation."""
+        total = self.not_binding_total
+        if not total:
+            return None
+        makers = ", ".join(f"{name} {count}" for name, count in self.not_binding)
+        are = "device is" if total == 1 else "devices are"
+        made = "a maker" if total == 1 else "makers"
+        sentence = (
+            f"{total} {are} made by {made} named by measures that do not bind you "
+            f"({self.judged_for_sentence}): {makers}. No measure binding you restricts "
+            f"{'it' if total == 1 else 'them'}, so the counts above leave "
+            f"{'it' if total == 1 else 'them'} out."
+        )
+        replace = self.not_binding_replace
+        if replace:
+            sentence += (
+                f" {replace} of them {'has' if replace == 1 else 'have'} a remediation that "
+                f'says replace: on the priority list, marked "{NOT_BINDING_YOU}".'
+            )
+        if self.not_binding_unread:
+            sentence += (
+                f" The remediation of {self.not_binding_unread} of them was not read (more "
+                "than the report reads): see each device."
+            )
+        return sentence
 
     @property
     def judged_for(self) -> tuple[tuple[str, int], ...]:
@@ -1111,11 +1167,16 @@ def gather(
     unknown: list[dict[str, Any]] = []
     rows: list[PriorityRow] = []
     flagged: list[tuple[str, str]] = []
+    not_binding: Counter[str] = Counter()
+    named_others: list[dict[str, Any]] = []
     for device in devices:
         device_id = device["device_id"]
         if not device["manufacturer"]:
             unknown.append(device)
         restricted = _restricted_under(device, selected)
+        if _named_not_binding(device, restricted, selected, scan_report=scan_id is not None):
+            not_binding[device["manufacturer"] or "unknown maker"] += 1
+            named_others.append(device)
         tracking = restricted_case.get(device_id)
         # Remaining: the store's one definition (store/remaining.py), which the inventory
         # and the console count with too; under --policy, of the devices restricted by them.
@@ -1139,8 +1200,15 @@ def gather(
         if why:
             flagged.append((device_id, " and ".join(why)))
 
+    rows.extend(_replace_rows(store, named_others[:DEFAULT_NOT_BINDING_READ], documents))
     rows.sort(
-        key=lambda r: (r.priority, r.due or "9999-12-31", address_sort_key(r.ip), r.device_id)
+        key=lambda r: (
+            r.priority,
+            not r.binding,
+            r.due or "9999-12-31",
+            address_sort_key(r.ip),
+            r.device_id,
+        )
     )
     order = {row.device_id: index for index, row in reversed(list(enumerate(rows)))}
     flagged.sort(key=lambda item: order.get(item[0], len(order)))
@@ -1248,7 +1316,59 @@ def gather(
             else ()
         ),
         case_history=_case_history(store, cases, closed, pages, past),
+        not_binding=_ranked(not_binding),
+        not_binding_unread=max(len(named_others) - DEFAULT_NOT_BINDING_READ, 0),
     )
+
+
+def _named_not_binding(
+    device: dict[str, Any],
+    restricted: bool,
+    policies: frozenset[str] | None,
+    *,
+    scan_report: bool,
+) -> bool:
+    """Whether a device in scope is of a maker named by a measure that does not bind the user
+    (the scan table's "named by ... (does not bind you)": :func:`not_binding_you`), under the
+    selected policies, while no measure binding the user restricts it: not restricted, not
+    to review, and (in an inventory report) not gone."""
+    if restricted or device.get("verdict") == REVIEW:
+        return False
+    if not scan_report and device.get("status") == GONE:
+        return False
+    return any(
+        not_binding_you(f)
+        for f in device.get("findings") or ()
+        if policies is None or f.get("policy") in policies
+    )
+
+
+def _replace_rows(
+    store: Store, devices: Sequence[dict[str, Any]], documents: dict[str, dict[str, Any]]
+) -> list[PriorityRow]:
+    """Priority rows for the devices of makers named by measures that do not bind the user
+    whose remediation (the reported scan's document, else the sighting the verdict comes
+    from) says replace, not on a condition: each with that item's priority and reason,
+    marked "not binding you"."""
+    rows = []
+    for device in devices:
+        document = documents.get(device["device_id"])
+        if document is None:
+            document = store.device_evidence(device["device_id"])[1].document
+        items = [
+            item
+            for item in document.get("remediation") or ()
+            if isinstance(item, dict)
+            and item.get("action") == "replace"
+            and advice_condition(item.get("condition"), str(item.get("reason", ""))) is None
+        ]
+        if not items:
+            continue
+        item = min(items, key=lambda item: int(item.get("priority") or 9))
+        reason = f"replace ({NOT_BINDING_YOU}): {item.get('reason') or 'replace'}"
+        row = _row(int(item.get("priority") or 9), device, device_label(device), reason, None)
+        rows.append(dataclasses.replace(row, binding=False))
+    return rows
 
 
 def stale_sites(

@@ -701,6 +701,10 @@ def xlsx_report(facts: ReportFacts) -> bytes:
         if text
     ]
     warnings.extend([f"Old data: site {site.name}", site.text] for site in facts.stale_sites)
+    # what the devices of makers named by measures that do not bind the user come to
+    not_binding: list[list[object]] = (
+        [["Statement on them", facts.not_binding_sentence]] if facts.not_binding_sentence else []
+    )
     summary: list[list[object]] = [
         ["Title", facts.title],
         ["Organisation", facts.organisation or ""],
@@ -713,6 +717,8 @@ def xlsx_report(facts: ReportFacts) -> bytes:
         *warnings,
         ["Restricted devices remaining", facts.remaining],
         ["Devices to review", facts.to_review],
+        ["Devices of makers named by measures that do not bind you", facts.not_binding_total],
+        *not_binding,
         ["Restricted devices (incl. verified removed and gone)", facts.restricted_total],
         ["Devices in scope", facts.devices_total],
         ["Open cases", facts.cases_open],
@@ -728,6 +734,10 @@ def xlsx_report(facts: ReportFacts) -> bytes:
     ):
         summary.append([f"Remaining restricted devices by {heading.lower()}", ""])
         summary.extend([name, count] for name, count in items)
+        summary.append([])
+    if facts.not_binding:
+        summary.append(["Devices of makers named by measures that do not bind you, by maker", ""])
+        summary.extend([name, count] for name, count in facts.not_binding)
         summary.append([])
     summary.append(["Trend: restricted devices remaining in the inventory after each scan", ""])
     summary.extend(

@@ -285,6 +285,50 @@ def match_vulnerabilities(
     return found
 
 
+#: The note of a device whose model is unknown while advisories of its maker list models
+#: (the CVEs follow it): those were not checked. The reports read it (provscan.report.formats:
+#: "vulnerabilities not checked: model unknown"), so its words are kept as they are.
+MODEL_UNKNOWN_NOTE = "model unknown: vulnerabilities listed by model could not be checked"
+
+
+def unchecked_by_model(
+    device: Device,
+    entries: Iterable[VulnerabilityEntry],
+    firmware_text: str | None,
+    found: Iterable[str] = (),
+) -> list[VulnerabilityEntry]:
+    """The advisories of the device's maker or brand that list models, when its model is
+    unknown: none of them could be checked (``found``: CVEs already matched, left out).
+
+    A range for every model (``.``) is checked without a model, and a range whose firmware
+    pattern the known firmware does not match cannot apply whatever the model; neither counts.
+    """
+    if device.model:
+        return []
+    vendors = {name for name in (device.manufacturer, device.brand) if name}
+    matched = set(found)
+    unchecked: list[VulnerabilityEntry] = []
+    for entry in entries:
+        if entry.cve in matched or not vendors & set(entry.vendors):
+            continue
+        if any(
+            not _model_matches(affected.products, None)
+            and not (
+                affected.firmware_pattern
+                and firmware_text is not None
+                and not re.match(affected.firmware_pattern, firmware_text, re.IGNORECASE)
+            )
+            for affected in entry.affected
+        ):
+            unchecked.append(entry)
+    return unchecked
+
+
+def model_unchecked(device: Device) -> bool:
+    """Whether posture could not check the advisories listed by model (its note says so)."""
+    return any(note.startswith(MODEL_UNKNOWN_NOTE) for note in device.notes)
+
+
 #: The internal client of a mapping summary "TCP *:8080 -> 192.168.1.64:80 (camera)".
 _INTERNAL_CLIENT = re.compile(r"->\s*\[?([0-9A-Fa-f.:]+?)\]?:(?:\d+|\?)(?:\s|$)")
 
@@ -641,6 +685,7 @@ def remediation_for(
     texts: RemediationTexts | None = None,
     rules: ExposureRules | None = None,
     advisory_vendors: Mapping[str, Sequence[str]] | None = None,
+    unchecked: Sequence[VulnerabilityEntry] = (),
 ) -> list[Remediation]:
     """Graded guidance: replace, isolate, patch, reconfigure — most urgent first.
 
@@ -648,7 +693,9 @@ def remediation_for(
     which remediation applies and how urgent it is is decided here. Advice that depends on
     who made the device (an end of support; an advisory, whose vendors ``advisory_vendors``
     gives by CVE) is worded as conditional when that maker is not established
-    (:func:`maker_in_doubt`).
+    (:func:`maker_in_doubt`). ``unchecked``: the advisories listed by model that could not be
+    checked, the model being unknown (:func:`unchecked_by_model`): the device gets the advice
+    to read its firmware (and so its model) first.
     """
     texts = texts or load_remediation()
     plan: list[Remediation] = []
@@ -723,6 +770,24 @@ def remediation_for(
             texts.verify_firmware,
         )
         plan.append(_if_made_by(item, doubt, texts))
+    if unchecked:
+        vendors = [
+            name
+            for name in (device.manufacturer, device.brand)
+            if name and any(name in entry.vendors for entry in unchecked)
+        ]
+        count = len(unchecked)
+        kev = sum(entry.kev.listed for entry in unchecked)
+        item = Remediation(
+            "patch",
+            f"model unknown: {count} advisor{'y' if count == 1 else 'ies'} listing "
+            f"{' or '.join(dict.fromkeys(vendors))} models could not be checked"
+            + (f" ({kev} on CISA KEV)" if kev else "")
+            + "; read the model and firmware",
+            4,
+            texts.verify_firmware,
+        )
+        plan.append(_if_made_by(item, maker_in_doubt(device, vendors), texts))
     for exposure in exposures:
         reconfigure = texts.reconfigure.get(exposure.kind)
         if reconfigure is None:
@@ -788,8 +853,13 @@ def assess_device(
             notes.append(f"model {model} learned from {model_how}")
     matched = device if model == device.model else dataclasses.replace(device, model=model)
     vulnerabilities = match_vulnerabilities(matched, knowledge.vulnerabilities, firmware)
-    if device.manufacturer and model is None:
-        notes.append("model unknown: vulnerabilities listed by model could not be checked")
+    found = {v.cve for v in vulnerabilities}
+    unchecked = unchecked_by_model(matched, knowledge.vulnerabilities, firmware, found)
+    if unchecked:
+        notes.append(
+            f"{MODEL_UNKNOWN_NOTE}: "
+            + ", ".join(e.cve + (" (CISA KEV)" if e.kev.listed else "") for e in unchecked)
+        )
     exposures = exposures_of(device, all_devices or (device,), knowledge.exposure, login_memo)
     for observation in _observations(device):
         if observation.field == "default_credentials.lockout":
@@ -798,7 +868,6 @@ def assess_device(
                 "remaining accounts were not tried"
             )
     eol = end_of_life(matched, knowledge.end_of_life, options)
-    found = {v.cve for v in vulnerabilities}
     remediation = remediation_for(
         device,
         vulnerabilities,
@@ -809,6 +878,7 @@ def assess_device(
         advisory_vendors={
             entry.cve: entry.vendors for entry in knowledge.vulnerabilities if entry.cve in found
         },
+        unchecked=unchecked,
     )
     return dataclasses.replace(
         device,

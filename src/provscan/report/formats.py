@@ -40,6 +40,7 @@ from provscan.model import (
     seen_only_through_a_router,
 )
 from provscan.policy.evaluate import ACT_AS_ANYONE, DEFAULT_PARTY, REVIEW_NOTE_PREFIX
+from provscan.posture.assess import model_unchecked
 from provscan.report.contract import (
     VERDICTS,
     ScanDocument,
@@ -312,20 +313,23 @@ def render_csv(result: ScanResult) -> str:
             ";".join(others),
             str(len(device.evidence)),
             ";".join(_csv_cve(v, conditions.get(v.cve)) for v in device.vulnerabilities),
-            # Known exploited on this device: not when it applies only if a maker the
-            # evidence leaves open made it (the CVE says "if made by ..." in vulnerabilities).
-            "true"
-            if any(
-                v.kev and v.status != "undetermined" and v.cve not in conditions
-                for v in device.vulnerabilities
-            )
-            else "false",
+            # A CVE listed in `vulnerabilities` is on CISA KEV, whatever its status there
+            # (vulnerable, likely or undetermined: the marks say how sure); not one that
+            # applies only if a maker the evidence leaves open made it ("if made by ...").
+            "true" if _csv_kev(device, conditions) else "false",
             ";".join(dict.fromkeys(e.kind for e in device.exposure)),
             device.remediation[0].action if device.remediation else "",
             verdict(device),
         )
         writer.writerow([guard_formula(cell) for cell in row])
     return buffer.getvalue()
+
+
+def _csv_kev(device: Device, conditions: Mapping[str, str]) -> bool:
+    """The CSV's ``kev``: one of the device's own CVEs listed in ``vulnerabilities`` is on
+    CISA KEV, whatever its status (``CVE-…(undetermined)`` counts); those that apply only if a
+    maker the evidence leaves open made it (``conditions``) do not (docs/reports.md)."""
+    return any(v.kev and v.cve not in conditions for v in device.vulnerabilities)
 
 
 def _csv_cve(vulnerability: Vulnerability, condition: str | None) -> str:
@@ -556,6 +560,9 @@ def render_table(
     console.print(Text(title if title is not None else table_title(result), style="bold"))
     restricted = any(verdict(device) == "restricted" for device in devices)
     console.print(Text(summary_line(result), style="bold red" if restricted else "bold"))
+    named = not_binding_line(devices, names)
+    if named:
+        console.print(Text(named, style="yellow"))
     if devices:
         console.print(Text(_family_line(devices, names)))
     if devices:
@@ -860,9 +867,53 @@ def _pointer(name: str, members: Sequence[Device], group: str) -> Text:
     return line
 
 
-def _unbound(finding: Finding) -> bool:
-    """A measure that would restrict the device but does not bind the user (binds others)."""
-    return finding.effect in RESTRICTING_FINDING_EFFECTS and finding.binding is False
+def not_binding_you(finding: Finding | Mapping[str, Any]) -> bool:
+    """A measure that would restrict the device but does not bind the user (binds others):
+    the table's "named by ... (does not bind you)", and the compliance report's devices of
+    makers named by measures that do not bind the user. A finding or its stored document
+    (one stored without an effect counts as it was reported: restricting)."""
+    if isinstance(finding, Finding):
+        return finding.effect in RESTRICTING_FINDING_EFFECTS and finding.binding is False
+    effect = str(finding.get("effect") or "restricts")
+    return effect in RESTRICTING_FINDING_EFFECTS and finding.get("binding") is False
+
+
+_unbound = not_binding_you
+
+#: Makers named, most devices first, in the summary's line on clear devices of makers named
+#: by measures that do not bind the user (the rest are counted together).
+NOT_BINDING_MAKERS_NAMED = 4
+
+
+def not_binding_counts(makers: Iterable[str]) -> str:
+    """``"Hikvision 17, Dahua 19, Huawei 3, ZTE 2"`` (most first), the makers after the
+    first :data:`NOT_BINDING_MAKERS_NAMED` counted together: ``"…, others 7"``."""
+    ranked = sorted(Counter(makers).items(), key=lambda item: (-item[1], item[0]))
+    shown = ", ".join(f"{name} {count}" for name, count in ranked[:NOT_BINDING_MAKERS_NAMED])
+    rest = ranked[NOT_BINDING_MAKERS_NAMED:]
+    if rest:
+        shown += f", others {sum(count for _, count in rest)}"
+    return printable(shown)
+
+
+def not_binding_line(devices: Sequence[Device], names: Mapping[str, str]) -> str | None:
+    """The summary's second line: ``"41 of the clear devices are made by makers named by
+    measures that do not bind you (Hikvision 17, Dahua 19, Huawei 3, ZTE 2): see Policies
+    below"``; None when no clear device is (the Clear group's family lines name them)."""
+    makers = [
+        names.get(device.family, device.family)
+        if device.family
+        else (device.manufacturer or "unknown maker")
+        for device in devices
+        if verdict(device) == "clear" and any(not_binding_you(f) for f in device.findings)
+    ]
+    if not makers:
+        return None
+    made = "is made by a maker" if len(makers) == 1 else "are made by makers"
+    return (
+        f"{len(makers)} of the clear devices {made} named by measures that do not bind you "
+        f"({not_binding_counts(makers)}): see Policies below"
+    )
 
 
 def _every_measure_counts(acting_as: Sequence[str], devices: Sequence[Device]) -> bool:
@@ -1206,16 +1257,19 @@ _REASON = frozenset({"Reason"})
 def _vulnerability_cell(device: Device) -> Text:
     """The device's CVEs as the posture summary counts them: "2" vulnerable, "~1" likely
     (firmware in an approximate range, never counted as vulnerable), "?3" to check (firmware
-    unknown; shown only when neither of the others is); known-exploited ones among the first
-    two as "(1 KEV)"; "1 if Hikvision" those that apply only if a maker the evidence leaves
-    open made it (:func:`conditional_cves`: never counted as the device's own). Short, so the
-    table keeps its lines; :data:`VULNS_LEGEND` explains the marks under the tables that use
-    them."""
+    unknown; shown only when neither of the others is); known-exploited ones among those it
+    counts as "(1 KEV)"; "1 if Hikvision" those that apply only if a maker the evidence leaves
+    open made it (:func:`conditional_cves`: never counted as the device's own); "?" alone: none
+    listed, and those listed by model were not checked (model unknown). Short, so the table
+    keeps its lines; :data:`VULNS_LEGEND` explains the marks under the tables that use them."""
     conditions = conditional_cves(device)
     vulnerable, likely, maybe = _placed(device, conditions)
     if not vulnerable and not likely and not maybe:
         unknown = len(device.vulnerabilities)
-        return Text(f"?{unknown}" if unknown else "-", style="dim")
+        if not unknown:
+            return Text("?" if model_unchecked(device) else "-", style="dim")
+        kev = sum(v.kev for v in device.vulnerabilities)
+        return Text(f"?{unknown}" + (f" ({kev} KEV)" if kev else ""), style="dim")
     parts = [str(len(vulnerable))] if vulnerable else []
     if likely:
         parts.append(f"~{len(likely)}")
@@ -1254,15 +1308,24 @@ VULNS_LEGEND = (
 )
 #: Added to the legend when a Vulns cell counts CVEs that apply only if a maker is confirmed.
 VULNS_LEGEND_IF = "; n if X: only if made by X, which the evidence does not establish"
+#: Added to the legend when a Vulns cell is a bare "?" (nothing was checked).
+VULNS_LEGEND_UNCHECKED = "; ? alone: not checked (model unknown)"
 
 
 def _vulns_legend(devices: Sequence[Device]) -> str | None:
     """The legend under a device table whose Vulns cells use a mark; None when none does."""
+    unchecked = (
+        VULNS_LEGEND_UNCHECKED
+        if any(not d.vulnerabilities and model_unchecked(d) for d in devices)
+        else ""
+    )
     conditional = any(conditional_cves(device) for device in devices)
     if conditional:
-        return VULNS_LEGEND + VULNS_LEGEND_IF
-    if any(v.status != "vulnerable" for device in devices for v in device.vulnerabilities):
-        return VULNS_LEGEND
+        return VULNS_LEGEND + VULNS_LEGEND_IF + unchecked
+    if unchecked or any(
+        v.status != "vulnerable" for device in devices for v in device.vulnerabilities
+    ):
+        return VULNS_LEGEND + unchecked
     return None
 
 
@@ -1279,6 +1342,8 @@ def _posture_overview(devices: Sequence[Device]) -> str:
         for d in devices
         if d.vulnerabilities and d not in vulnerable and d not in likely and d not in maybe
     ]
+    # No CVE listed, and those listed by model could not be checked: not "0 vulnerable".
+    unchecked = [d for d in devices if not d.vulnerabilities and model_unchecked(d)]
     cves = dict.fromkeys(
         v.cve + (" KEV" if v.kev else "") for d in vulnerable for v in placed[id(d)][0]
     )
@@ -1297,6 +1362,8 @@ def _posture_overview(devices: Sequence[Device]) -> str:
         )
     if undetermined:
         parts.append(f"{len(undetermined)} with CVEs to check (firmware not placed)")
+    if unchecked:
+        parts.append(f"{len(unchecked)} not checked (model unknown)")
     kinds = Counter(exposure.kind for d in devices for exposure in d.exposure)
     if kinds:
         parts.append(
@@ -1432,9 +1499,16 @@ def _posture_summary(device: Device) -> str:
         parts.append(f"{likely} likely")
     for condition, count in Counter(conditions[v.cve] for v in maybe).items():
         parts.append(f"{count} only if {condition}")
-    undetermined = len(device.vulnerabilities) - len(confirmed) - likely - len(maybe)
-    if undetermined:
-        parts.append(f"{undetermined} undetermined")
+    unplaced = [v for v in device.vulnerabilities if v.status == "undetermined"]
+    if unplaced:
+        kev = sum(v.kev for v in unplaced)
+        parts.append(f"{len(unplaced)} undetermined" + (f" ({kev} known exploited)" if kev else ""))
+    if model_unchecked(device):
+        # Never "0 vulnerable" about a device whose advisories listed by model were not checked.
+        if not device.vulnerabilities:
+            parts = ["vulnerabilities not checked: model unknown"]
+        else:
+            parts.append("those listed by model not checked: model unknown")
     parts.append(f"{len(device.exposure)} exposure" + ("s" if len(device.exposure) != 1 else ""))
     if device.remediation:
         parts.append(f"first: {device.remediation[0].action}")
