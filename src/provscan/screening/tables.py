@@ -125,6 +125,15 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 
+
+def _without_bom(head: bytes) -> bytes:
+    """``head`` without a leading byte-order mark (UTF-8 or UTF-16)."""
+    for bom, _codec in _BOMS:
+        if head.startswith(bom):
+            return head[len(bom) :]
+    return head
+
+
 InputKind = Literal["csv", "xlsx"]
 
 
@@ -370,11 +379,7 @@ def _not_a_list(head: bytes) -> str | None:
     or None. Only the start is looked at: a CSV never starts so."""
     if head.startswith(b"%PDF"):
         return "a PDF"
-    text = head
-    for bom, _codec in _BOMS:
-        if text.startswith(bom):
-            text = text[len(bom) :]
-            break
+    text = _without_bom(head)
     text = text.lstrip(b" \t\r\n\x0c").lower()
     if _HTML_START.match(text):
         return "an HTML page"
@@ -438,11 +443,7 @@ def _program(source: Path | bytes, head: bytes) -> str | None:
             return what
     if head.startswith(b"\x7fELF"):
         return "a compiled program"
-    text = head
-    for bom, _codec in _BOMS:
-        if text.startswith(bom):
-            text = text[len(bom) :]
-            break
+    text = _without_bom(head)
     first = text.lstrip(b" \t\r\n\x0c").split(b"\n", 1)[0].decode("utf-8", "replace").strip()
     if first.startswith("#!"):
         return "a script (its first line is #!...)"
