@@ -145,10 +145,11 @@ def test_without_acting_as_the_verdict_is_for_a_national_government_body() -> No
         "us:federal-agency",
         "uk:central-government",
         "au:commonwealth-entity",
-        "eu:european-parliament",
     }
-    # Lithuania's country-based measures are not in the default reading (0015, amended)
+    # Lithuania's country-based measures are not in the default reading (0015, amended), nor
+    # the European Parliament's own administration (not a national government body)
     assert "lt:state-institution" not in default_parties(POLICIES)
+    assert "eu:european-parliament" not in default_parties(POLICIES)
     device = judge(HIKVISION_CAMERA, POLICIES, countries=COUNTRIES)
     assert device.restricted is True
     binding = {f.policy for f in device.findings if f.binding}

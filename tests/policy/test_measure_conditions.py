@@ -132,10 +132,10 @@ def test_screening_a_purchase_for_quebec_is_restricted_and_a_drone_act_reads_the
 
 def test_a_restricted_row_of_several_makers_cites_what_restricts_whichever_made_it() -> None:
     # For a national government body (the default reading) Hikvision is restricted by ca,
-    # us, au and eu-ep; Dahua by us and au (the UK statement binds only on a condition, a
-    # sensitive site; Lithuania's measures bind only a Lithuanian body, --as): a product
-    # that may be either is restricted by the two that name both, ca and eu-ep only if it
-    # is Hikvision
+    # us and au; Dahua by us and au (the UK statement binds only on a condition, a
+    # sensitive site; Lithuania's measures bind only a Lithuanian body, --as; the European
+    # Parliament's only its own administration): a product that may be either is
+    # restricted by the two that name both, ca only if it is Hikvision
     assessment = assess(
         (MakerCandidate("Hikvision", "hikvision"), MakerCandidate("Dahua", "dahua")),
         POLICIES,
@@ -145,7 +145,7 @@ def test_a_restricted_row_of_several_makers_cites_what_restricts_whichever_made_
     assert assessment.every_candidate_restricted
     assert assessment.restricting_every_candidate == ["us", "au"]
     assert assessment.restricted_by_text() == (
-        "us, au (whichever made it), and ca, eu-ep only if Hikvision"
+        "us, au (whichever made it), and ca only if Hikvision"
     )
     assert "; " not in assessment.restricted_by_text()  # "; " separates reasons
 

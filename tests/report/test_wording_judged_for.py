@@ -214,9 +214,9 @@ def test_csv_policies_are_the_restricting_ones_as_screen_lists_them(
         assert camera["restricted"] == "true"
         # Since 2026-12-06: the UK statement binds only on a sensitive site (a condition the
         # scan cannot tell: an other policy), and Lithuania's measures are no longer in the
-        # default reading (decision 0015)
-        assert restricting == ["ca", "us", "au", "eu-ep"]
-        assert {"us-tx", "dk", "nz", "uk", "lt"} <= set(others)
+        # default reading (decision 0015); since 2026-12-07 nor the European Parliament's
+        assert restricting == ["ca", "us", "au"]
+        assert {"us-tx", "dk", "nz", "uk", "lt", "eu-ep"} <= set(others)
         assert rows[UNIVIEW]["policies"] == ""
         assert rows[UNIVIEW]["other_policies"] == "us-tx;lt"
     elif acting_as[-1] == "ca:individual":
@@ -270,8 +270,8 @@ def test_progress_lines_name_only_the_policies_that_restrict_for_you(lab: Lab) -
     # Without --as: the measures that bind a national government body, not Texas's or the
     # Danish and New Zealand context; since 2026-12-06 not the UK statement either (it binds
     # only on a sensitive site, a condition the scan cannot tell) nor Lithuania's measures (no
-    # longer in the default reading, decision 0015)
-    assert line.strip().endswith("(ca, us, au, eu-ep)"), line
+    # longer in the default reading, decision 0015), nor the European Parliament's own rule
+    assert line.strip().endswith("(ca, us, au)"), line
     everyone = scan_on_a_terminal(HIKVISION, *PORTS, *FAST, "--as", "all")
     (line,) = [line for line in everyone.splitlines() if line.startswith("RESTRICTED ")]
     assert "us-tx" in line and "dk" not in line and "nz" not in line

@@ -131,7 +131,7 @@ def test_the_policies_cell_lists_the_second_candidate_s_own_measures() -> None:
     assert cells["maker"] == "Dahua/Hikvision?"
     listed = cells["policies"].split(";")
     assert set(dahua_only) < set(listed)
-    assert {"ca", "eu-ep"} <= set(listed) - set(dahua_only)
+    assert {"ca"} <= set(listed) - set(dahua_only)
 
 
 # A grammar match agreeing with the stated brand, next to the brand alone.
