@@ -303,8 +303,8 @@ def scan(
         typer.Option(
             "--snmp-community",
             metavar="COMMUNITY",
-            help="SNMP read community: one read-only GET of sysDescr and sysObjectID over UDP "
-            "161, sent to the named targets only. Default: PROVSCAN_SNMP_COMMUNITY, else no "
+            help="SNMP read community: one read-only GET of sysDescr, sysObjectID and sysName "
+            "over UDP 161, sent to the named targets only. Default: PROVSCAN_SNMP_COMMUNITY, else no "
             "SNMP at all. Never stored or printed.",
         ),
     ] = None,
