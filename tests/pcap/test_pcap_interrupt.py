@@ -270,3 +270,24 @@ def test_a_stop_while_the_last_packet_is_searched_says_the_window_counts_from_a_
     (window,) = [note for note in notes if note.startswith("time window")]
     assert "(1d before the last packet read; a stop request ended the search" in window
     assert f"interrupted: stopped on request {line.group('where')}" in notes
+
+
+def test_a_capture_cut_short_may_be_given_again_to_finish_it(tmp_path: Path) -> None:
+    # Given a capture whose analysis was stopped by Ctrl-C, the part read stored
+    capture = _large_capture(tmp_path / "big.pcap")
+    database = tmp_path / "x.db"
+    process = _provscan(tmp_path, "big.pcap", "-q", "-f", "json", "--db", str(database))
+    _interrupt_inside(process, capture)
+    _finish(process)
+    # When it is given again (no --again): it is read whole and stored, not refused as a
+    # capture stored before (only captures read to their end are kept as stored)
+    again = _provscan(tmp_path, "big.pcap", "-q", "-f", "json", "--db", str(database))
+    _, stderr = again.communicate(timeout=300)
+    assert again.returncode == 0, stderr
+    with open_store(f"sqlite:///{database}") as store:
+        scans = store.list_scans()
+    assert len(scans) == 2 and sorted(s.complete for s in scans) == [False, True]
+    # And a third time it is refused: that one was read whole
+    third = _provscan(tmp_path, "big.pcap", "-q", "-f", "json", "--db", str(database))
+    _, stderr = third.communicate(timeout=300)
+    assert third.returncode == 2 and "is already stored" in stderr, stderr

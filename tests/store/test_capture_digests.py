@@ -150,3 +150,22 @@ def test_the_same_file_twice_in_one_run_is_refused_before_it_is_read(tmp_path: P
     code, output = _pcap(str(CAPTURE), str(copy), "--db", str(database), "--again")
     assert code == 0, output
     assert len(_scan_ids(database)) == 1
+
+
+def test_a_ctrl_c_while_the_captures_are_recognised_says_nothing_was_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from provscan.commands import pcap
+
+    def interrupted(_path: Path) -> str:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pcap, "file_sha256", interrupted)
+    database = tmp_path / "scans.db"
+    result = CliRunner().invoke(app, ["pcap", str(CAPTURE), "--db", str(database), "-q"])
+    assert result.exit_code == 130, result.output
+    assert (
+        "provscan: interrupted while the captures were recognised by their sha256, before any "
+        "packet was read; nothing was analysed or stored" in " ".join(result.output.split())
+    )
+    assert not database.exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 import threading
 import time
@@ -267,7 +268,13 @@ def run_pcap(
         chosen = output_format(fmt, output)
         guard_output(output, files, db=db, force=force)
         check_store(db, no_db)
-        captures = [] if no_db else capture_files(files, db, again=again)
+        try:
+            captures = [] if no_db else capture_files(files, db, again=again)
+        except KeyboardInterrupt:
+            raise say_interrupted(
+                " while the captures were recognised by their sha256, before any packet was "
+                "read; nothing was analysed or stored"
+            ) from None
         warn_if_stale()
         policy_ids = parse_policy_ids(policy)
         org_types = resolve_acting_as(acting_as, policy_ids)
@@ -287,6 +294,11 @@ def run_pcap(
             if progress is not None:
                 progress.close()
         read = len(result.info.targets)
+        if stop.is_set():
+            # Only captures read to their end are kept as stored: one cut short by the stop
+            # may be given again to finish it, without --again.
+            whole = set(files[: max(read - 1, 0)])
+            captures = [capture for capture in captures if capture.name in whole]
         for note in result.info.notes:
             if " is truncated" in note or " is corrupt" in note:
                 warn(note)
@@ -313,11 +325,18 @@ def run_pcap(
 
 
 def file_sha256(path: Path) -> str:
-    """The sha256 of a file's bytes."""
+    """The sha256 of a file's bytes, read with ``pread``: the descriptor's offset stays at 0,
+    so what watches a reader's progress by its file position (``/proc/PID/fdinfo``, the
+    ``progress`` tool) sees the analysis read the capture, not this first pass."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        offset = 0
+        while block := os.pread(descriptor, 1 << 20, offset):
             digest.update(block)
+            offset += len(block)
+    finally:
+        os.close(descriptor)
     return digest.hexdigest()
 
 
