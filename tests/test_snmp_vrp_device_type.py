@@ -1,7 +1,8 @@
 """A Huawei VRP system description names the maker, not the kind of device: VRP runs on
 routers, switches and firewalls alike. The rule said "router", and a municipal analyst's
-scan called an S5735 campus switch a router. The description no longer gives a type (a model
-captured by a rule is not read by the model grammars' device types: left for later)."""
+scan called an S5735 campus switch a router. The description gives no type now; the model
+it captures does, through the maker's model-number grammar (huawei.campus_switch: switch;
+an AR2200 is no campus switch)."""
 
 from __future__ import annotations
 
@@ -20,12 +21,12 @@ def _device_of(sys_descr: str) -> tuple[str | None, str | None, str | None]:
     return device.manufacturer, device.model, device.device_type
 
 
-def test_a_vrp_switch_is_not_called_a_router() -> None:
+def test_a_vrp_switch_is_a_switch() -> None:
     maker, model, kind = _device_of(
         "Huawei Versatile Routing Platform Software VRP (R) software, Version 5.170 "
         "(S5735-L24T4X-A1 V200R019C10SPC500) Copyright (C) 2000-2020 HUAWEI TECH CO., LTD"
     )
-    assert maker == "Huawei" and kind != "router"
+    assert (maker, kind) == ("Huawei", "switch")
     assert model is not None and model.startswith("S5735")
 
 

@@ -461,6 +461,45 @@ class Attributor:
                     )
         return result
 
+    def _captured_model_types(self, claims: Sequence[Claim]) -> list[Claim]:
+        """The device type of a model a fingerprint rule captured (a VRP system description's
+        ``S5735-L24T4X-A1``), from the model-number grammar of the maker the same rule names,
+        when the rule itself gives no type: a rule that names only the operating system
+        (VRP runs on routers, switches and firewalls) leaves the kind to the model."""
+        if self._grammar_index is None:
+            return []
+        typed = {(c.rule_id, c.observation) for c in claims if c.field == "device_type"}
+        makers: dict[tuple[str, Observation], set[str]] = defaultdict(set)
+        for claim in claims:
+            if claim.field == "manufacturer":
+                makers[(claim.rule_id, claim.observation)].add(vendor_key(claim.value))
+        result: list[Claim] = []
+        for claim in claims:
+            place = (claim.rule_id, claim.observation)
+            if claim.field != "model" or claim.rule_id.startswith("grammar:") or place in typed:
+                continue
+            hits = [
+                hit
+                for hit in self._grammar_index.find(tokens(claim.value))
+                if hit.grammar.device_type
+                and hit.grammar.maker is not None
+                and vendor_key(hit.grammar.maker) in makers.get(place, set())
+            ]
+            if not hits:
+                continue
+            grammar = min(hits, key=lambda h: (h.dash_joined, -len(h.model), h.order)).grammar
+            certainty = min(claim.certainty, CONFIDENCE_WEIGHT[grammar.confidence])
+            result.append(
+                Claim(
+                    "device_type",
+                    str(grammar.device_type),
+                    certainty,
+                    f"grammar:{grammar.id}",
+                    claim.observation,
+                )
+            )
+        return result
+
     def _canonical_claims(self, claims: Iterable[Claim]) -> list[Claim]:
         """Map maker/brand spellings onto the controlled vocabulary."""
         result = []
@@ -496,6 +535,7 @@ class Attributor:
         observations = [o for a in attempts for o in a.observations] + list(extra_observations)
         claims = self.matcher.match_all(observations)
         claims.extend(self._grammar_claims(observations, claims))
+        claims.extend(self._captured_model_types(claims))
         claims.extend(self._name_claims(observations, claims))
         claims = _one_fallback_signal(claims, notes)
 
