@@ -116,12 +116,12 @@ def test_the_prama_india_oui_is_a_review_and_the_joint_venture_oui_is_restricted
 ) -> None:
     register = tmp_path / "macs.csv"
     register.write_text(
-        "ip,mac\n10.66.12.1,E4:28:A4:00:00:01\n10.66.12.2,24:B1:05:00:00:01\n", encoding="utf-8"
+        "ip,mac\n127.66.12.1,E4:28:A4:00:00:01\n127.66.12.2,24:B1:05:00:00:01\n", encoding="utf-8"
     )
     imported = cli("import", str(register), "--no-db", "-q", "-f", "json")
     assert imported.exit_code == 0, imported.output
     devices = {d["ip"]: d for d in json.loads(imported.stdout)["devices"]}
-    prama, joint = devices["10.66.12.1"], devices["10.66.12.2"]
+    prama, joint = devices["127.66.12.1"], devices["127.66.12.2"]
     assert (prama["verdict"], prama["brand"], prama["restricted"]) == (
         "review",
         "Prama India",

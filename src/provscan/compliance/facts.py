@@ -209,7 +209,7 @@ class CaseStep:
         return self.note
 
     def text(self, *, compact: bool = True) -> str:
-        """``reopened 2026-12-07 03:30 UTC by scan 26c31660-a1b: seen again at 10.0.0.5``;
+        """``reopened 2026-12-07 03:30 UTC by scan 26c31660-a1b: seen again at 127.77.1.10``;
         ``compact``: the scan by the first characters of its id (as the CLI shows it), and
         a scan's verification without its standard note."""
         when = self.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")

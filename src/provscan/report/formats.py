@@ -878,8 +878,6 @@ def not_binding_you(finding: Finding | Mapping[str, Any]) -> bool:
     return effect in RESTRICTING_FINDING_EFFECTS and finding.get("binding") is False
 
 
-_unbound = not_binding_you
-
 #: Makers named, most devices first, in the summary's line on clear devices of makers named
 #: by measures that do not bind the user (the rest are counted together).
 NOT_BINDING_MAKERS_NAMED = 4
@@ -929,7 +927,7 @@ def _clear_explanation(group: Sequence[Device], acting_as: Sequence[str]) -> str
     """Whom the clear devices are clear for, and how many measures name all the same:
     ``"not restricted for you (as ca:individual); 9 named by measures that bind others: see
     Policies below"``."""
-    unbound = sum(any(_unbound(f) for f in d.findings) for d in group)
+    unbound = sum(any(not_binding_you(f) for f in d.findings) for d in group)
     advice = sum(bool(d.findings) for d in group) - unbound
     if not unbound and not advice:
         return "no selected policy names their maker"
@@ -983,7 +981,7 @@ def _clear_pointer(label: str, members: Sequence[Device]) -> Text:
     """``"Hikvision family (9), named by ca, us (does not bind you); dk (advice or context
     only):"``."""
     findings = [finding for device in members for finding in device.findings]
-    unbound = dict.fromkeys(f.policy for f in findings if _unbound(f))
+    unbound = dict.fromkeys(f.policy for f in findings if not_binding_you(f))
     advice = dict.fromkeys(f.policy for f in findings if f.policy not in unbound)
     parts = [f"{', '.join(unbound)} (does not bind you)"] if unbound else []
     if advice:
@@ -1109,7 +1107,7 @@ def _render_policies(
 def _context_last(finding: Finding) -> tuple[bool, bool]:
     # Then the measures that bind others: the reason a policy that restricts nothing for the
     # user is marked "does not bind you".
-    return not finding.restricts, not _unbound(finding)
+    return not finding.restricts, not not_binding_you(finding)
 
 
 def effect_label(finding: Finding) -> str:
@@ -1146,7 +1144,7 @@ def _policy_body(
     # advise or give context.
     qualifier = ""
     if not any(finding.restricts for finding in measures):
-        unbound = any(_unbound(finding) for finding in measures)
+        unbound = any(not_binding_you(finding) for finding in measures)
         conditional = any(f.condition and f.restricts_if_so for f in measures)
         qualifier = (
             " (binds you only on a condition)"
