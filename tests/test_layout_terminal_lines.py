@@ -275,6 +275,30 @@ def test_inventory_with_mixed_statuses_keeps_them_and_words_whole() -> None:
         assert device.model in row.split()
 
 
+def test_a_maker_that_must_wrap_takes_two_lines_and_the_shared_status_goes_first() -> None:
+    """A municipal analyst found "Hanwha" / "Vision /" / "Samsung" on three lines at 80
+    columns while a column saying "present" on every row kept its room."""
+    devices = [
+        *INVENTORY,
+        _device(1511, "Hanwha Vision", "Samsung Techwin", "XNV-8080R"),
+        _device(1219, "Hikvision", "Interlogix", "TruVision TVN-2216S-4T"),
+    ]
+    lines = _drawn(lambda console: render.inventory_table(devices, console), 80)
+    _fits(lines, 80)
+    header = lines[1].split()
+    assert "Status" not in header and "Maker" in header
+    assert "status" in lines[-1] and "left out" in lines[-1]
+    for device in devices:
+        (at,) = [i for i, line in enumerate(lines) if device.ip in line.split()]
+        maker_lines = [
+            lines[at],
+            *itertools.takewhile(lambda line: line[:1] == " ", lines[at + 1 :]),
+        ]
+        assert len(maker_lines) <= 2, maker_lines
+    words = _words(lines).split()
+    assert {"Hanwha", "Vision", "Samsung", "Techwin", "Interlogix"} <= set(words)
+
+
 # -- the wrapping itself -------------------------------------------------------------------
 
 

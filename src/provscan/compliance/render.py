@@ -284,6 +284,23 @@ def _longest_word(cells: Iterable[Text]) -> int:
     return max((len(word) for cell in cells for word in cell.plain.split()), default=1)
 
 
+def _two_lines(cells: Iterable[Text]) -> int:
+    """The narrowest width at which every cell wraps between words onto at most two lines
+    (never below its widest word): a maker and its brand ("Hanwha Vision / Samsung") read as
+    two lines, not three."""
+
+    def narrowest(cell: Text) -> int:
+        words = cell.plain.split()
+        if len(words) < 2:
+            return len(cell.plain)
+        return min(
+            max(len(" ".join(words[:cut])), len(" ".join(words[cut:])))
+            for cut in range(1, len(words))
+        )
+
+    return max((narrowest(cell) for cell in cells), default=1)
+
+
 def _fitted_table(
     columns: Sequence[str],
     rows: Sequence[dict[str, Text]],
@@ -454,8 +471,12 @@ def inventory_table(
             rows = [_inventory_row(d, d.device_id in absent, dated=False) for d in members]
             left_out.append("Last seen")
             if not _fits(columns, rows, console.width, drop=drop):
-                shrink = (("Maker", _longest_word(row["Maker"] for row in rows)),)
-                drop = ("Device", *uniform)
+                # Makers must wrap: the shared status goes first (it would keep its room
+                # while a maker wraps), and a maker takes two lines at most.
+                columns = tuple(name for name in columns if name not in uniform)
+                left_out += uniform
+                shrink = (("Maker", _two_lines(row["Maker"] for row in rows)),)
+                drop = ("Device",)
         left_out += _fitted_table(
             columns,
             rows,
@@ -739,7 +760,7 @@ def _diff_devices(
     # as in the inventory: the device ids give way before a maker and its brand wrap
     shrink: tuple[tuple[str, int], ...] = ()
     if not _fits(columns, rows, console.width, drop=("Device",)):
-        shrink = (("Maker", _longest_word(row["Maker"] for row in rows)),)
+        shrink = (("Maker", _two_lines(row["Maker"] for row in rows)),)
     return _fitted_table(
         columns,
         rows,
