@@ -118,6 +118,7 @@ def test_a_long_model_and_an_ipv6_address_are_not_cut(tmp_path: Path) -> None:
         assert f"    model {long_model}" in lines
         (row,) = [line for line in lines if line.split()[:1] == [ipv6]]
         assert "below" in row.split()
-        # the priority list keeps the address and the action whole
+        # the priority list keeps the address and the action whole (a restricted device's
+        # first action is to isolate it until it is replaced: decision 0004)
         priority = lines[next(i for i, line in enumerate(lines) if line.startswith("Priority")) :]
-        assert any({ipv6, "replace"} <= set(line.split()) for line in priority)
+        assert any({ipv6, "isolate"} <= set(line.split()) for line in priority)

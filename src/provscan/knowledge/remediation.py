@@ -1,4 +1,5 @@
-"""``remediation.yaml``: the advice shown for each remediation (replace, isolate, patch, reconfigure)."""
+"""``remediation.yaml``: the advice shown for each remediation (replace, isolate, patch, reconfigure),
+and a coarse effort per kind of action (rough planning figures)."""
 
 from __future__ import annotations
 
@@ -74,6 +75,30 @@ class MakerConditionAdvice(Advice):
     reason: str
 
 
+#: The kinds of action remediation gives (provscan.posture.assess.ACTIONS).
+ACTION_KINDS: tuple[str, ...] = ("isolate", "replace", "patch", "reconfigure")
+#: The widest effort ``label`` (the table's Effort column takes it only when it fits).
+EFFORT_LABEL_WIDTH = 8
+
+
+class EffortAdvice(StrictModel):
+    """How much work one kind of action usually is: a rough planning figure."""
+
+    action: str
+    #: The column's word ("hours", "months").
+    label: str = Field(min_length=1, max_length=EFFORT_LABEL_WIDTH)
+    #: The figure in words ("weeks to months, and a budget: ...").
+    text: str
+    sources: list[str] = Field(min_length=1)
+
+
+class EffortFile(StrictModel):
+    """The effort of each kind of action, and what the figures are (``note``)."""
+
+    note: str
+    actions: list[EffortAdvice] = Field(min_length=1)
+
+
 class RemediationFile(StrictModel):
     description: str
     replace_restricted: Advice
@@ -83,6 +108,17 @@ class RemediationFile(StrictModel):
     isolate_by_device_type: list[TypedIsolateAdvice] = Field(default_factory=list)
     reconfigure: list[ReconfigureAdvice] = Field(min_length=1)
     if_maker_not_established: MakerConditionAdvice | None = None
+    effort: EffortFile | None = None
+
+
+@dataclass(frozen=True)
+class Effort:
+    """A rough planning figure for one kind of action: ``label`` for a column, ``text`` in
+    words, ``note`` what such figures are."""
+
+    label: str
+    text: str
+    note: str
 
 
 @dataclass(frozen=True)
@@ -107,6 +143,8 @@ class RemediationTexts:
     #: ({maker}, {reason}) and the steps put before the advice's own ({maker}, {why}).
     if_maker_reason: str = DEFAULT_MAKER_CONDITION_REASON
     if_maker_steps: str = DEFAULT_MAKER_CONDITION_STEPS
+    #: Effort by kind of action (empty for a knowledge pack whose file has none).
+    effort: dict[str, Effort] = field(default_factory=dict)
 
     def isolate_for(self, device_type: str | None) -> str:
         """The isolation template for a device of this type."""
@@ -152,6 +190,7 @@ def read_remediation(data_dir: Path, problems: Problems) -> RemediationTexts | N
             condition.reason,
             MAKER_CONDITION_PLACEHOLDERS["reason"],
         )
+    effort = _read_effort(problems, document, model.effort)
     for kind in EXPOSURE_KINDS:
         if kind not in reconfigure:
             problems.add(
@@ -168,7 +207,41 @@ def read_remediation(data_dir: Path, problems: Problems) -> RemediationTexts | N
             condition.reason if condition is not None else DEFAULT_MAKER_CONDITION_REASON
         ),
         if_maker_steps=condition.steps if condition is not None else DEFAULT_MAKER_CONDITION_STEPS,
+        effort=effort,
     )
+
+
+def _read_effort(
+    problems: Problems, document: YamlDocument, model: EffortFile | None
+) -> dict[str, Effort]:
+    """The effort of each kind of action: one entry per kind, each with a source, and the
+    note that says they are rough figures; a file without ``effort`` gives none."""
+    if model is None:
+        return {}
+    if not model.note.strip():
+        problems.add(document, "note must not be blank", ("effort", "note"))
+    effort: dict[str, Effort] = {}
+    for index, item in enumerate(model.actions):
+        at: Location = ("effort", "actions", index)
+        check_sources(problems, document, at, item.sources)
+        if item.action not in ACTION_KINDS:
+            problems.add(
+                document,
+                f"unknown action {item.action!r}; one of {', '.join(ACTION_KINDS)}",
+                at,
+            )
+        elif item.action in effort:
+            problems.add(document, f"duplicate effort for action {item.action!r}", at)
+        for name in ("label", "text"):
+            if not getattr(item, name).strip():
+                problems.add(document, f"{name} must not be blank", (*at, name))
+        effort.setdefault(item.action, Effort(item.label, item.text, model.note))
+    missing = [kind for kind in ACTION_KINDS if kind not in effort]
+    if missing:
+        problems.add(
+            document, f"no effort for action(s) {', '.join(missing)}", ("effort",), entry=""
+        )
+    return effort
 
 
 def _check_advice(

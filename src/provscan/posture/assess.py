@@ -15,13 +15,14 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from provscan.errors import KnowledgeError
 from provscan.knowledge.device_api import load_device_api
 from provscan.knowledge.eol import EndOfLifeEntry
 from provscan.knowledge.exposure import ExposureRules, ObservedSetting, load_exposure_rules
 from provscan.knowledge.grammars import load_grammar_knowledge
 from provscan.knowledge.loader import PostureKnowledge
 from provscan.knowledge.observation_fields import load_observation_fields
-from provscan.knowledge.remediation import RemediationTexts, load_remediation
+from provscan.knowledge.remediation import Effort, RemediationTexts, load_remediation
 from provscan.knowledge.versions import Firmware, VersionRange, in_range, parse_firmware
 from provscan.knowledge.vulnerabilities import AffectedRange, VulnerabilityEntry
 from provscan.model import (
@@ -48,7 +49,31 @@ API_SERIAL_FIELDS: tuple[str, ...] = load_device_api().fields_with_role("serial"
 BUILD_FIELDS: dict[str, str] = load_device_api().firmware_builds()
 STATUS_RANK = {"vulnerable": 3, "likely": 2, "undetermined": 1}
 
-ACTIONS = ("replace", "isolate", "patch", "reconfigure")
+#: The order of actions of the same priority: isolating comes before replacing, since a
+#: replacement takes months and the device stays on the network until then
+#: (docs/decisions/0004-security-posture.md, "Order of the actions").
+ACTIONS = ("isolate", "replace", "patch", "reconfigure")
+#: The priority of reading the firmware to place it against advisories one of which is on
+#: CISA KEV (known exploited): before hygiene (plain-HTTP login, cloud/P2P: 3). Reading it
+#: for the other advisories stays :data:`VERIFY_PRIORITY`.
+VERIFY_KEV_PRIORITY = 2
+VERIFY_PRIORITY = 4
+
+
+def action_rank(action: str) -> int:
+    """The place of ``action`` among actions of the same priority (:data:`ACTIONS`)."""
+    return ACTIONS.index(action) if action in ACTIONS else len(ACTIONS)
+
+
+def effort_of(action: str, texts: RemediationTexts | None = None) -> Effort | None:
+    """The rough effort of one kind of action (remediation.yaml ``effort``; ``texts``:
+    default the active knowledge); None when the knowledge gives none or cannot be read."""
+    if texts is None:
+        try:
+            texts = load_remediation()
+        except KnowledgeError:
+            return None
+    return texts.effort.get(action)
 
 
 @dataclass(frozen=True)
@@ -687,7 +712,12 @@ def remediation_for(
     advisory_vendors: Mapping[str, Sequence[str]] | None = None,
     unchecked: Sequence[VulnerabilityEntry] = (),
 ) -> list[Remediation]:
-    """Graded guidance: replace, isolate, patch, reconfigure — most urgent first.
+    """Graded guidance: isolate, replace, patch, reconfigure — most urgent first.
+
+    Every replacement comes with the isolation to apply until it is done, at the
+    replacement's priority or more urgent, and so ranked before it (:data:`ACTIONS`). Reading
+    the firmware for advisories one of which is on CISA KEV comes before hygiene
+    (:data:`VERIFY_KEV_PRIORITY`).
 
     The advice texts come from ``remediation.yaml`` (``texts``, default: the bundled file);
     which remediation applies and how urgent it is is decided here. Advice that depends on
@@ -734,7 +764,12 @@ def remediation_for(
             2,
             entry.statement.strip(),
         )
-        plan.append(_if_made_by(item, maker_in_doubt(device, entry.vendors), texts))
+        eol_doubt = maker_in_doubt(device, entry.vendors)
+        plan.append(_if_made_by(item, eol_doubt, texts))
+        # replaced only when support ends: isolated until then (on the same condition)
+        condition = f" (if made by {eol_doubt[0]})" if eol_doubt is not None else ""
+        isolate_reasons.append((item.priority, "end of support" + condition))
+        isolate_conditions.add(made_by(eol_doubt[0]) if eol_doubt is not None else None)
     undetermined = [v for v in vulnerabilities if v.status == "undetermined"]
     for vulnerability in vulnerabilities:
         if vulnerability.status == "undetermined":
@@ -754,19 +789,24 @@ def remediation_for(
         else:
             item = Remediation("replace", reason + "; no fixed firmware is published", priority)
         plan.append(_if_made_by(item, doubt, texts))
-        if vulnerability.kev or vulnerability.cvss >= 9.0:
+        # isolated: known exploited, critical, or to be replaced (no fixed firmware)
+        if vulnerability.kev or vulnerability.cvss >= 9.0 or not vulnerability.fixed_in:
             condition = f" (if made by {doubt[0]})" if doubt is not None else ""
             isolate_reasons.append((priority, vulnerability.cve + condition))
             isolate_conditions.add(made_by(doubt[0]) if doubt is not None else None)
-    # one verification per maker the advisories depend on (none: the device's own)
-    by_doubt: dict[tuple[str, str] | None, list[str]] = {}
+    # one verification per maker the advisories depend on (none: the device's own); one
+    # that may leave a known-exploited CVE in place comes before hygiene
+    by_doubt: dict[tuple[str, str] | None, list[Vulnerability]] = {}
     for vulnerability in undetermined:
-        by_doubt.setdefault(doubt_of(vulnerability), []).append(vulnerability.cve)
-    for doubt, cves in by_doubt.items():
+        by_doubt.setdefault(doubt_of(vulnerability), []).append(vulnerability)
+    for doubt, placed in by_doubt.items():
+        kev_cves = [v.cve for v in placed if v.kev]
         item = Remediation(
             "patch",
-            f"firmware could not be placed in the published ranges of {', '.join(cves)}",
-            4,
+            "firmware could not be placed in the published ranges of "
+            + ", ".join(v.cve for v in placed)
+            + (f" (on CISA KEV: {', '.join(kev_cves)})" if kev_cves else ""),
+            VERIFY_KEV_PRIORITY if kev_cves else VERIFY_PRIORITY,
             texts.verify_firmware,
         )
         plan.append(_if_made_by(item, doubt, texts))
@@ -784,7 +824,7 @@ def remediation_for(
             f"{' or '.join(dict.fromkeys(vendors))} models could not be checked"
             + (f" ({kev} on CISA KEV)" if kev else "")
             + "; read the model and firmware",
-            4,
+            VERIFY_KEV_PRIORITY if kev else VERIFY_PRIORITY,
             texts.verify_firmware,
         )
         plan.append(_if_made_by(item, maker_in_doubt(device, vendors), texts))
@@ -814,7 +854,7 @@ def remediation_for(
     unique: dict[tuple[str, str], Remediation] = {}
     for item in plan:
         unique.setdefault((item.action, item.reason), item)
-    return sorted(unique.values(), key=lambda r: (r.priority, ACTIONS.index(r.action)))
+    return sorted(unique.values(), key=lambda r: (r.priority, action_rank(r.action)))
 
 
 def assess_device(
@@ -913,6 +953,8 @@ class PriorityItem:
     device: str
     action: str
     reason: str
+    #: The action's rough effort (remediation.yaml ``effort``), None when not known.
+    effort: Effort | None = None
 
 
 def device_label(device: Device) -> str:
@@ -923,11 +965,8 @@ def device_label(device: Device) -> str:
 def priority_list(result: ScanResult) -> list[PriorityItem]:
     """Every remediation of the scan, most urgent first (isolate items folded per device)."""
     items = [
-        PriorityItem(r.priority, d.ip, device_label(d), r.action, r.reason)
+        PriorityItem(r.priority, d.ip, device_label(d), r.action, r.reason, effort_of(r.action))
         for d in result.devices
         for r in d.remediation
     ]
-    return sorted(
-        items,
-        key=lambda i: (i.priority, ACTIONS.index(i.action) if i.action in ACTIONS else 9, i.ip),
-    )
+    return sorted(items, key=lambda i: (i.priority, action_rank(i.action), i.ip))

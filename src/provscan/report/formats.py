@@ -40,7 +40,7 @@ from provscan.model import (
     seen_only_through_a_router,
 )
 from provscan.policy.evaluate import ACT_AS_ANYONE, DEFAULT_PARTY, REVIEW_NOTE_PREFIX
-from provscan.posture.assess import model_unchecked
+from provscan.posture.assess import action_rank, effort_of, model_unchecked
 from provscan.report.contract import (
     VERDICTS,
     ScanDocument,
@@ -1384,7 +1384,7 @@ def _render_posture(devices: Sequence[Device], console: Console, verbose: bool) 
         _render_posture_devices(with_posture, console)
     items = sorted(
         ((r, d) for d in with_posture for r in d.remediation),
-        key=lambda pair: (pair[0].priority, _ACTION_ORDER.get(pair[0].action, 9)),
+        key=lambda pair: (pair[0].priority, action_rank(pair[0].action)),
     )
     if not items:
         return False
@@ -1395,24 +1395,13 @@ def _render_posture(devices: Sequence[Device], console: Console, verbose: bool) 
             "IP": Text(printable(device.ip)),
             "Device": _cell(device.brand or device.manufacturer, "unknown"),
             "Action": Text(printable(remediation.action), style="bold"),
+            "Effort": _effort_cell(remediation.action),
             "Reason": Text(printable(remediation.reason)),
         }
         for remediation, device in shown
     ]
-    # Addresses, devices and actions are never cut: the Device column gives way to the
-    # Reason, and when even then the Reason has too little room it goes under each row.
-    widths = fit_columns(
-        ("#", "IP", "Device", "Action"),
-        rows,
-        console.width - REASON_WIDTH - 2,
-        shrink=(),
-        drop=("Device",),
-    )
-    reason_width = console.width - INDENT - sum(widths.values()) - 2 * len(widths)
-    if reason_width >= REASON_WIDTH:
-        widths["Reason"] = reason_width
-    else:
-        reason_width = console.width - 2 * INDENT
+    # the short list keeps its room for the reasons: only the whole one shows the effort
+    widths, reason_width = _priority_widths(rows, console.width, effort=verbose)
     if not verbose:
         for row in rows:
             row["Reason"] = Text(_shorten(row["Reason"].plain, reason_width))
@@ -1422,7 +1411,15 @@ def _render_posture(devices: Sequence[Device], console: Console, verbose: bool) 
             "" if verbose else f" (first {len(shown)} of {plural(len(items), 'action')})",
         )
     )
-    _print_devices(rows, widths, console, header=True, below="Reason", label="", wrapping=_REASON)
+    if "Reason" in widths:
+        # a Reason column folds its long reasons (only one with no room goes under its row)
+        print_columns(rows, widths, console, header=True, wrapping=_REASON)
+    else:
+        _print_devices(rows, widths, console, header=True, below="Reason", label="")
+    efforts = [effort_of(remediation.action) for remediation, _ in shown]
+    note = next((effort.note for effort in efforts if effort is not None), None)
+    if "Effort" in widths and note is not None:
+        console.print(Padding(Text(f"Effort: {printable(note)}", style="dim"), (0, 0, 0, INDENT)))
     said_more = len(shown) < len(items)
     if said_more:
         console.print(
@@ -1438,6 +1435,32 @@ def _render_posture(devices: Sequence[Device], console: Console, verbose: bool) 
             + Text(printable(isolate[0].detail, limit=900))
         )
     return said_more
+
+
+def _effort_cell(action: str) -> Text:
+    """The action's rough effort (remediation.yaml ``effort``), empty when not known."""
+    effort = effort_of(action)
+    return Text(printable(effort.label) if effort is not None else "", style="dim")
+
+
+def _priority_widths(
+    rows: Sequence[Mapping[str, Text]], width: int, *, effort: bool
+) -> tuple[dict[str, int], int]:
+    """The priority list's columns and the Reason's width. Addresses, devices and actions
+    are never cut: the Device column gives way to the Reason, and when even then the Reason
+    has too little room it goes under each row (the width returned is then the line's). The
+    Effort column (with ``effort``) is shown only when the Reason keeps its room with it."""
+    columns = ("#", "IP", "Device", "Action")
+    if effort and any(row["Effort"].plain for row in rows):
+        with_effort = fit_columns((*columns, "Effort"), rows, width, shrink=(), drop=())
+        reason_width = width - INDENT - sum(with_effort.values()) - 2 * len(with_effort)
+        if reason_width >= REASON_WIDTH:
+            return {**with_effort, "Reason": reason_width}, reason_width
+    widths = fit_columns(columns, rows, width - REASON_WIDTH - 2, shrink=(), drop=("Device",))
+    reason_width = width - INDENT - sum(widths.values()) - 2 * len(widths)
+    if reason_width >= REASON_WIDTH:
+        return {**widths, "Reason": reason_width}, reason_width
+    return widths, width - 2 * INDENT
 
 
 def _distinct(items: Sequence[tuple[Remediation, Device]]) -> list[tuple[Remediation, Device]]:
@@ -1482,9 +1505,6 @@ def _render_posture_devices(devices: Sequence[Device], console: Console) -> None
         ]
         if items:
             console.print(_bullets(items))
-
-
-_ACTION_ORDER = {"replace": 0, "isolate": 1, "patch": 2, "reconfigure": 3}
 
 
 def _posture_summary(device: Device) -> str:
