@@ -21,6 +21,7 @@ from provscan.commands.common import (
     guard_output,
     open_db,
     parse_policy_ids,
+    resolve_acting_as,
     say_interrupted,
     stderr,
 )
@@ -54,8 +55,8 @@ _EXIT_CODES: list[ExitCode] = [
     (
         2,
         "bad argument: no --output, an --output naming the database, a --db that is no "
-        "provscan database, an unknown scan, policy or site, --scan together with "
-        "--inventory or --site",
+        "provscan database, an unknown scan, policy, site or --as org type, --scan together "
+        "with --inventory or --site",
     ),
     (130, "interrupted (Ctrl-C): no report written, an existing file left as it was"),
 ]
@@ -122,6 +123,19 @@ def report(
         typer.Option("--inventory", help="Report on the inventory across all scans (default)."),
     ] = False,
     policy: PolicyOption = None,
+    acting_as: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            metavar="JURISDICTION:ORGTYPE[,...]",
+            help=(
+                "Judge every device of the store for this party, e.g. "
+                "ca:provincial-or-municipal-body (as scan --as judges; 'all': every measure "
+                "counts). Default: the verdicts stored, each judged at scan time for the party "
+                "its scan names. See `provscan policies --as-types`."
+            ),
+        ),
+    ] = None,
     site: Annotated[
         str | None,
         typer.Option(
@@ -163,6 +177,9 @@ def report(
         guard_output(output, [_database_file(db)], db=db, force=force)
         chosen = _format_for(fmt, output)
         policies = parse_policy_ids(policy)
+        # only when given: without it the report keeps the stored verdicts (not the config's
+        # [organisation] as, which judges the scans it starts)
+        parties = resolve_acting_as(acting_as, policies) if acting_as is not None else None
         # Ctrl-C stops the report at once while it is made (nothing is written), but not
         # while the file is written: it is replaced whole, or left as it was.
         with counting_interrupts() as interrupts, interrupts.raising_at(1):
@@ -177,6 +194,7 @@ def report(
                     policies=policies,
                     title=title,
                     organisation=organisation,
+                    acting_as=parties,
                 )
             interrupts.raise_at = None
             deliver(data, output, stderr)
@@ -207,5 +225,6 @@ def register(app: typer.Typer) -> None:
             "provscan report -o report.pdf --organisation 'Dept. of Examples' --policy ca",
             "provscan report --scan 3f2c… -f xlsx -o scan.xlsx",
             "provscan report --site hq -o hq.md",
+            "provscan report --as ca:provincial-or-municipal-body -o city.html",
         ),
     )(report)

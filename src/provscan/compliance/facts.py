@@ -18,7 +18,8 @@ numbers follow are in docs/reports.md:
   since the newest scan (a case verified on request) moved the count, a *now* point follows
   it, so the newest point is the headline's number (not in a scan report);
 - an address *did not answer* when, at its site, the newest scan that set out to probe it
-  heard nothing from it (:func:`silent_addresses`): each address counts once;
+  heard nothing from it (:func:`silent_addresses`): each address counts once, and a device
+  present in the inventory never does;
 - a device is *to review* when the inventory keeps the verdict ``review`` for it (its newest
   sighting's verdict, :func:`provscan.report.contract.verdict_of`: a restricted maker is
   possible, not established; in a scan report, the verdict that scan gave it) and it is not
@@ -44,16 +45,19 @@ from typing import Any
 from provscan import __version__
 from provscan.compliance.render import SHOWN_ID
 from provscan.errors import InputError, KnowledgeError, StoreError
-from provscan.model import MakerCandidate, address_sort_key, finding_restricts
+from provscan.model import Device, MakerCandidate, address_sort_key, finding_restricts
 from provscan.policy.evaluate import (
+    CONTEXT_NOTE_PREFIX,
     DEFAULT_PARTY,
     REVIEW_NOTE_PREFIX,
+    FindingsMemo,
     assess,
     describe_parties,
+    judge,
     maker_countries,
     without_cli_advice,
 )
-from provscan.report.contract import ScanSection, advice_condition
+from provscan.report.contract import ScanSection, advice_condition, verdict_of
 from provscan.report.formats import not_binding_you
 from provscan.store.cases import RESTRICTED, SCAN_ACTOR, Case, CaseEvent
 from provscan.store.db import Store
@@ -62,6 +66,7 @@ from provscan.store.inventory import (
     DEFAULT_GONE_AFTER,
     Candidate,
     Identity,
+    address_key,
     document_verdict,
     moved_to,
     unprobed,
@@ -457,6 +462,12 @@ class ReportFacts:
     #: Such devices whose remediation was not read for a replace item (more than the report
     #: reads: :data:`DEFAULT_NOT_BINDING_READ`).
     not_binding_unread: int = 0
+    #: The party this report judged every device for (``report --as``); None: the verdicts
+    #: stored, each judged at scan time for the party its scan names.
+    acting_as: tuple[str, ...] | None = None
+    #: With ``acting_as``: open restricted-maker cases of devices not restricted for it
+    #: (opened for the party their scan was judged for), left out of the case figures.
+    cases_other_party: int = 0
 
     @property
     def to_review(self) -> int:
@@ -529,7 +540,10 @@ class ReportFacts:
 
     @property
     def judged_for_sentence(self) -> str:
-        """``"ca:federal-institution"``, or every party with its scans when they differ."""
+        """``"ca:federal-institution"``, or every party with its scans when they differ; with
+        ``report --as``, the party this report judged every device for."""
+        if self.acting_as is not None:
+            return f"{describe_parties(self.acting_as)} (this report's --as)"
         parties = self.judged_for
         if not parties:
             return "no scans stored"
@@ -537,6 +551,41 @@ class ReportFacts:
             return parties[0][0]
         return "different parties: " + "; ".join(
             f"{party} ({count} scan{'s' if count != 1 else ''})" for party, count in parties
+        )
+
+    @property
+    def other_party_scans(self) -> tuple[ScanLine, ...]:
+        """With ``report --as``: the scans in scope judged for another party."""
+        if self.acting_as is None:
+            return ()
+        return tuple(line for line in self.scans if line.acting_as != self.acting_as)
+
+    @property
+    def other_party_note(self) -> str | None:
+        """With ``report --as``, when scans in scope were judged for another party: one line
+        saying so, and what the report did about their verdicts, trend and cases."""
+        others = self.other_party_scans
+        if not others:
+            return None
+        parties = Counter(line.judged_for for line in others)
+        named = "; ".join(
+            f"{party} ({count} scan{'s' if count != 1 else ''})"
+            for party, count in sorted(parties.items(), key=lambda item: (-item[1], item[0]))
+        )
+        cases = ""
+        if self.cases_other_party:
+            many = self.cases_other_party != 1
+            cases = (
+                f"; {self.cases_other_party} open restricted-maker case{'s' if many else ''} "
+                f"of devices not restricted for {describe_parties(self.acting_as or ())} "
+                f"{'are' if many else 'is'} left out of the case figures (still open in the "
+                "store: provscan cases)"
+            )
+        return (
+            f"{len(others)} of the {len(self.scans)} scans in scope were judged for another "
+            f"party ({named}): every device is judged again here for "
+            f"{describe_parties(self.acting_as or ())} with the knowledge active now, and the "
+            "trend replays their sightings with each device's verdict for it" + cases + "."
         )
 
     @property
@@ -759,6 +808,8 @@ def trend(
     policies: frozenset[str] | None = None,
     gone_after: int = DEFAULT_GONE_AFTER,
     until_now: bool = False,
+    verdicts: dict[str, bool] | None = None,
+    judged_elsewhere: frozenset[str] = frozenset(),
 ) -> tuple[TrendPoint, ...]:
     """The restricted devices remaining in the inventory after each scan in ``shown``, oldest
     first: every stored scan replayed in the order it ran, as the store's ingest applied it
@@ -774,15 +825,26 @@ def trend(
     as a case verified on request, and with ``site`` later scans of other sites), and when it
     changed the count, one more point follows, the *now* point (:attr:`TrendPoint.is_now`),
     at the time of the last change that moved the count: the headline's number. A scan's own
-    point never includes what happened after it was stored."""
+    point never includes what happened after it was stored.
+
+    ``verdicts`` (``report --as``): device id -> whether it is restricted for the report's
+    party; the sightings of the scans in ``judged_elsewhere`` (judged for another party)
+    take it instead of the verdict stored with them."""
     ordered = sorted(scans, key=lambda s: (s.started_at, s.id))
+    judged_again = verdicts or {}
+
+    def restricted_in(scan_id: str, seen: Seen) -> bool:
+        if scan_id in judged_elsewhere and seen.device_id in judged_again:
+            return judged_again[seen.device_id]
+        return _restricted_seen(seen, policies)
+
     wanted = set(shown)
     # Where restricted devices were ever seen, per site, sorted: a covering scan looks up
     # the addresses in its ranges instead of every device.
     places: dict[str | None, set[str]] = {}
     for scan in ordered:
         for seen in history.seen.get(scan.id, ()):
-            if seen.restricted:
+            if seen.restricted or restricted_in(scan.id, seen):
                 places.setdefault(scan.site, set()).add(seen.ip_key)
     addresses = {where: sorted(keys) for where, keys in places.items()}
     case_changes = sorted(
@@ -833,7 +895,7 @@ def trend(
             device = known.get(seen.device_id)
             if device is not None and device.last_seen > scan.started_at:
                 continue  # an older scan stored late: the newer sighting stands
-            restricted = _restricted_seen(seen, policies)
+            restricted = restricted_in(scan.id, seen)
             if device is None:
                 device = known[seen.device_id] = _Known(
                     scan.site, seen.ip_key, scan.started_at, restricted, first_seen=scan.started_at
@@ -931,12 +993,22 @@ def _less(
     return left
 
 
-def silent_addresses(lines: Sequence[ScanLine], history: History) -> int:
+def silent_addresses(
+    lines: Sequence[ScanLine],
+    history: History,
+    present: dict[str | None, set[str]] | None = None,
+) -> int:
     """Scanned addresses that did not answer, each once: at each site, an address counts
     when the newest scan in ``lines`` that set out to probe it heard nothing from it. A scan
     counts at most its own silent hosts (an interrupted scan probed less than it set out
     to); a scan whose targets were names (no address ranges) counts when it is the newest of
-    its site and targets."""
+    its site and targets.
+
+    ``present``: site -> the address keys of the devices present in the inventory there. A
+    present device is never silent: a narrow scan (``--ports 80``, one address) that got
+    no reply from it looked where it is not, and its own count of silent hosts, which
+    includes such an address, is lowered by it (a complete scan's: it probed them all)."""
+    here = present or {}
     taken: dict[str | None, list[tuple[int, int]]] = {}
     scopes: set[tuple[str | None, tuple[str, ...]]] = set()
     total = 0
@@ -954,12 +1026,22 @@ def silent_addresses(lines: Sequence[ScanLine], history: History) -> int:
         if silent:
             fresh = _merged(_less(spans, before))
             size = sum(high - low + 1 for low, high in fresh)
+            answered = {s.ip_key for s in history.seen.get(scan.id, ())}
+            # present devices this scan did not hear: among its silent hosts, never silent
+            unheard = {
+                key
+                for key in here.get(scan.site, ())
+                if key not in answered
+                and key[:1] in ("4", "6")
+                and any(low <= _line(key) <= high for low, high in spans)
+            }
             heard = sum(
                 1
-                for seen in {s.ip_key for s in history.seen.get(scan.id, ())}
+                for seen in answered | unheard
                 if seen[:1] in ("4", "6") and any(low <= _line(seen) <= high for low, high in fresh)
             )
-            total += min(silent, max(size - heard, 0))
+            own = silent - (len(unheard) if scan.complete else 0)
+            total += max(min(own, size - heard), 0)
         taken[scan.site] = _merged([*before, *spans])
     return total
 
@@ -1108,8 +1190,12 @@ def gather(
     now: datetime | None = None,
     max_review_rows: int = DEFAULT_REVIEW_ROWS,
     max_closed_rows: int = DEFAULT_CLOSED_ROWS,
+    acting_as: Sequence[str] | None = None,
 ) -> ReportFacts:
-    """Everything a report says, for the whole inventory or one stored scan."""
+    """Everything a report says, for the whole inventory or one stored scan.
+
+    ``acting_as`` (``report --as``, checked org type ids): every device is judged again for
+    that party (:class:`_JudgingAgain`), as ``scan --as`` judges; None: the verdicts stored."""
     selected = frozenset(policies) if policies else None
     if scan_id is None:
         store.require_site(site)  # a mistyped --site is refused, not reported as clean
@@ -1147,9 +1233,44 @@ def gather(
         at_site = {d["device_id"]: d for d in devices}
     past = store.history(with_findings=selected is not None)
     remaining_ids = store.remaining(site=site) if scan_id is None else set()
+    policy_ids = tuple(policies) if policies else ()
+    scan_lines = _scan_lines(store, scope_scans)
+    knowledge = _knowledge(
+        policy_ids, {p for scan in scope_scans for p in scan.policies}, scan_lines
+    )
+    party = tuple(acting_as) if acting_as is not None else None
+    # device id -> its document judged again for the party (report --as)
+    judged: dict[str, dict[str, Any]] = {}
+    if party is not None:
+        again = _JudgingAgain(party, tuple(p for p, _, _ in knowledge.policies))
+        for index, device in enumerate(devices):
+            if not (device.get("findings") or device.get("verdict") in ("restricted", REVIEW)):
+                continue  # no measure names it: no party changes its verdict
+            document = documents.get(device["device_id"])
+            if document is None:  # the sighting its verdict comes from
+                document = store.device_evidence(device["device_id"])[1].document
+            judged[device["device_id"]] = again(document)
+            devices[index] = device | {
+                name: judged[device["device_id"]][name]
+                for name in ("restricted", "findings", "verdict")
+            }
     in_scope = {device["device_id"] for device in devices}
     all_cases = store.cases()
     cases = [case for case in all_cases if case.device_id in in_scope]
+    cases_other_party = 0
+    if party is not None:
+        # a restricted-maker case opened for the party a scan was judged for, of a device
+        # not restricted for this one: not counted (still open in the store)
+        clear = {
+            device["device_id"] for device in devices if not _restricted_under(device, selected)
+        }
+        other = [
+            case
+            for case in cases
+            if case.subject == RESTRICTED and case.status != VERIFIED and case.device_id in clear
+        ]
+        cases_other_party = len(other)
+        cases = [case for case in cases if case not in other]
     restricted_case: dict[str, Case] = {}
     posture_cases: dict[str, list[Case]] = {}
     for case in cases:
@@ -1180,7 +1301,10 @@ def gather(
         tracking = restricted_case.get(device_id)
         # Remaining: the store's one definition (store/remaining.py), which the inventory
         # and the console count with too; under --policy, of the devices restricted by them.
-        still = restricted and (scan_id is not None or device_id in remaining_ids)
+        if party is not None and scan_id is None:  # judged again: the same definition
+            still = remains(restricted, device.get("status"), tracking.status if tracking else None)
+        else:
+            still = restricted and (scan_id is not None or device_id in remaining_ids)
         restricted_total += restricted
         why: list[str] = []
         label = device_label(device)
@@ -1200,7 +1324,7 @@ def gather(
         if why:
             flagged.append((device_id, " and ".join(why)))
 
-    rows.extend(_replace_rows(store, named_others[:DEFAULT_NOT_BINDING_READ], documents))
+    rows.extend(_replace_rows(store, named_others[:DEFAULT_NOT_BINDING_READ], documents | judged))
     rows.sort(
         key=lambda r: (
             r.priority,
@@ -1216,7 +1340,13 @@ def gather(
     for device_id, reasons in flagged[:max_device_pages]:
         # the evidence the verdict was made of, not a newer sighting that identified nothing
         known, evidence, device_cases = store.device_evidence(device_id)
-        document = documents.get(device_id, evidence.document)
+        document = judged.get(device_id) or documents.get(device_id, evidence.document)
+        if device_id in judged and device_id not in documents:  # its verdict for the party
+            known = dataclasses.replace(
+                known,
+                restricted=bool(document.get("restricted")),
+                findings=tuple(document.get("findings", [])),
+            )
         if device_id in documents:  # a scan report shows the device as that scan saw it
             known = dataclasses.replace(
                 known,
@@ -1247,19 +1377,19 @@ def gather(
                 )
             )
     active = [case for case in cases if case.status != "verified"]
-    policy_ids = tuple(policies) if policies else ()
-    scan_lines = _scan_lines(store, scope_scans)
-    knowledge = _knowledge(
-        policy_ids, {p for scan in scope_scans for p in scan.policies}, scan_lines
-    )
     judged_for = {line.summary.id: line.acting_as for line in scan_lines}
     review, review_gone = _review_rows(
         store,
         devices,
         documents,
         confirming=_Confirming(tuple(p for p, _, _ in knowledge.policies)),
-        acting_as=lambda device: judged_for.get(reported_id or device["last_scan_id"], ()),
+        acting_as=(
+            (lambda device: party)
+            if party is not None
+            else lambda device: judged_for.get(reported_id or device["last_scan_id"], ())
+        ),
         limit=max_review_rows,
+        judged=judged,
     )
     closed, closed_left_out = _closed_cases(
         store,
@@ -1293,6 +1423,20 @@ def gather(
             policies=selected,
             gone_after=store.settings.gone_after,
             until_now=scan_id is None,
+            verdicts=(
+                {key: _restricted_under(doc, selected) for key, doc in judged.items()}
+                if party is not None
+                else None
+            ),
+            judged_elsewhere=(
+                frozenset(
+                    section.id
+                    for section in store.list_scans(None)
+                    if tuple(section.acting_as) != party
+                )
+                if party is not None
+                else frozenset()
+            ),
         ),
         cases=tuple(cases),
         cases_open=len(active),
@@ -1305,7 +1449,7 @@ def gather(
         scans=scan_lines,
         unknown_maker=tuple(unknown),
         knowledge=knowledge,
-        silent_hosts=silent_addresses(scan_lines, past),
+        silent_hosts=silent_addresses(scan_lines, past, _present(store, devices, scan_id)),
         review=review,
         review_gone=review_gone,
         closed=closed,
@@ -1318,7 +1462,89 @@ def gather(
         case_history=_case_history(store, cases, closed, pages, past),
         not_binding=_ranked(not_binding),
         not_binding_unread=max(len(named_others) - DEFAULT_NOT_BINDING_READ, 0),
+        acting_as=party,
+        cases_other_party=cases_other_party,
     )
+
+
+def _present(
+    store: Store, devices: Sequence[dict[str, Any]], scan_id: str | None
+) -> dict[str | None, set[str]]:
+    """Site -> the address keys of the devices present in the inventory there (the devices
+    in scope; in a scan report, every device of the inventory: the scan may not have heard
+    them), for :func:`silent_addresses`."""
+    every = store.inventory_documents() if scan_id is not None else devices
+    present: dict[str | None, set[str]] = {}
+    for device in every:
+        if device.get("status") == "present" and device.get("ip"):
+            present.setdefault(device["site"], set()).add(address_key(str(device["ip"])))
+    return present
+
+
+#: The device notes policy judging writes (policy/evaluate.py ``judge``): a device judged
+#: again gets its own in their place; attribution's and screening's notes are kept.
+_JUDGING_NOTES = (
+    re.compile(r"^maker not identified: restriction status incomplete$"),
+    re.compile(r"^made by .+ \(the evidence does not say which\); each is restricted: "),
+    re.compile("^" + re.escape(REVIEW_NOTE_PREFIX) + r"maker .+ is not established \(confidence"),
+    re.compile(
+        "^" + re.escape(REVIEW_NOTE_PREFIX) + r"made by .+ \(the evidence does not say which\) "
+        "and not every one is restricted"
+    ),
+    re.compile("^" + re.escape(REVIEW_NOTE_PREFIX) + "restricted only on a condition the evidence"),
+    re.compile("^" + re.escape(CONTEXT_NOTE_PREFIX) + r" \(these measures "),
+)
+
+
+class _JudgingAgain:
+    """A stored device document judged again for another party (``report --as``): its maker,
+    the other makers the evidence allows, device type and confidence put through policy
+    judging (:func:`provscan.policy.evaluate.judge`, as ``scan --as`` judges) under the
+    report's policies, with the knowledge active now. The document comes back with the new
+    ``restricted``, ``findings``, ``notes`` and ``verdict``; the rest as stored."""
+
+    def __init__(self, acting_as: Sequence[str], policy_ids: Sequence[str]) -> None:
+        from provscan.knowledge.loader import load_knowledge
+
+        knowledge = load_knowledge()
+        self.acting_as = tuple(acting_as)
+        self.policies = knowledge.select_policies(list(policy_ids) or None)
+        self.countries = maker_countries(knowledge.vendors)
+        self.memo: FindingsMemo = {}
+
+    def __call__(self, document: dict[str, Any]) -> dict[str, Any]:
+        alternatives = tuple(
+            MakerCandidate(str(item["maker"]), item.get("family"))
+            for item in document.get("alternatives") or ()
+            if isinstance(item, dict) and item.get("maker")
+        )
+        notes = tuple(
+            note
+            for note in document.get("notes") or ()
+            if isinstance(note, str) and not any(p.match(note) for p in _JUDGING_NOTES)
+        )
+        device = judge(
+            Device(
+                ip=str(document.get("ip") or ""),
+                open_ports=tuple(document.get("open_ports") or ()),
+                manufacturer=document.get("manufacturer"),
+                family=document.get("family"),
+                device_type=document.get("device_type"),
+                confidence=float(document.get("confidence") or 0.0),
+                alternatives=alternatives,
+                notes=notes,
+            ),
+            self.policies,
+            countries=self.countries,
+            acting_as=self.acting_as,
+            memo=self.memo,
+        )
+        return document | {
+            "restricted": device.restricted,
+            "findings": [dataclasses.asdict(finding) for finding in device.findings],
+            "notes": list(device.notes),
+            "verdict": verdict_of(device.restricted, device.notes, device.manufacturer),
+        }
 
 
 def _named_not_binding(
@@ -1602,6 +1828,7 @@ def _review_rows(
     confirming: _Confirming,
     acting_as: Any,
     limit: int,
+    judged: dict[str, dict[str, Any]] | None = None,
 ) -> tuple[tuple[ReviewRow, ...], int]:
     """The devices to review (verdict ``review``, not gone), by site and address, the first
     ``limit`` with their reasons read from their newest document; and how many devices to
@@ -1631,7 +1858,7 @@ def _review_rows(
                 ReviewRow(**base, candidates=(), if_confirmed=(), reasons=(), settle=(), read=False)
             )
             continue
-        document = documents.get(device["device_id"])
+        document = (judged or {}).get(device["device_id"]) or documents.get(device["device_id"])
         if document is None:  # the review notes of the sighting the verdict comes from
             document = store.device_evidence(device["device_id"])[1].document
         notes = [

@@ -64,8 +64,10 @@ def render_report(
     organisation: str | None = None,
     max_device_pages: int = DEFAULT_DEVICE_PAGES,
     now: datetime | None = None,
+    acting_as: Sequence[str] | None = None,
 ) -> bytes:
-    """The report in ``fmt`` (html, pdf, xlsx or md) for the inventory, or one scan."""
+    """The report in ``fmt`` (html, pdf, xlsx or md) for the inventory, or one scan;
+    ``acting_as`` (``report --as``): every device judged for that party."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown report format {fmt!r}")
     facts = gather(
@@ -77,6 +79,7 @@ def render_report(
         organisation=organisation,
         max_device_pages=max_device_pages,
         now=now,
+        acting_as=acting_as,
     )
     return render_facts(facts, fmt)
 
@@ -705,6 +708,11 @@ def xlsx_report(facts: ReportFacts) -> bytes:
     not_binding: list[list[object]] = (
         [["Statement on them", facts.not_binding_sentence]] if facts.not_binding_sentence else []
     )
+    other_party: list[list[object]] = (
+        [["Scans judged for another party", facts.other_party_note]]
+        if facts.other_party_note
+        else []
+    )
     summary: list[list[object]] = [
         ["Title", facts.title],
         ["Organisation", facts.organisation or ""],
@@ -712,6 +720,7 @@ def xlsx_report(facts: ReportFacts) -> bytes:
         ["Data as of", _when(facts.as_of)],
         ["Scope", scope_text(facts)],
         ["Verdicts judged for", facts.judged_for_sentence],
+        *other_party,
         ["Statement", facts.remaining_sentence],
         ["Incomplete scans the figures rest on", len(facts.unfinished)],
         *warnings,
