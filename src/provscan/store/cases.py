@@ -353,9 +353,28 @@ def _open_reopen_verify(
             ):
                 note = f"the device was seen at {document.get('ip')} without this finding"
                 _by_scan(appended, case, device, "verified", "verified", note, scan, now)
+    # What the scan saw at each address: a removal is no proof while a device of the same
+    # maker answers where the removed one was (another record of the same camera, e.g. one
+    # a sensor stored without a serial, matched by serial to a record of another site).
+    seen_at: dict[str, list[InventoryRow]] = {}
+    for device_id in outcome.seen:
+        seen_at.setdefault(outcome.rows[device_id].ip, []).append(outcome.rows[device_id])
     for device_id in outcome.unseen:
         case = existing.get(device_id, {}).get(RESTRICTED)
         if case is not None and case.status in ("removed", "replaced"):
+            row = outcome.rows[device_id]
+            there = [other for other in seen_at.get(row.ip, ()) if _same_maker(row, other)]
+            if there:
+                other = there[0]
+                note = (
+                    f"not verified: scan {scan.id[:12]} saw a {other.manufacturer} device at "
+                    f"{row.ip} (device {other.device_id}), where this one was; it may be the "
+                    "same device recorded twice, so this is no proof of removal"
+                )
+                appended.trail.append(
+                    _trail_entry(case, now, SCAN_ACTOR, "note", {}, note, scan.id)
+                )
+                continue
             note = (
                 "a complete scan covering the device's address and the ports it was last "
                 "seen on did not see it"
@@ -378,6 +397,14 @@ def _open_reopen_verify(
     }
     for device_id, twin in outcome.moved.items():
         _note_move(session, scan, outcome.rows[device_id], twin, cases_of, appended, now)
+
+
+def _same_maker(device: InventoryRow, other: InventoryRow) -> bool:
+    """Whether two records name the same maker (or, without one, the same family)."""
+    for mine, theirs in ((device.manufacturer, other.manufacturer), (device.family, other.family)):
+        if mine and theirs:
+            return mine.casefold() == theirs.casefold()
+    return False
 
 
 def not_probed_reason(scan_id: str, ip: str, gap: tuple[int, ...]) -> str:
@@ -435,11 +462,22 @@ def _note_move(
     alike = _alike(device, twin)
     if mine is not None and not _noted(session, mine, twin.device_id):
         where = f"device {twin.device_id}" + (f", case #{theirs.id}" if theirs else "")
-        note = (
+        moved = (
             f"possibly moved to {twin.ip} ({where}): scan {scan.id[:12]} did not see it at "
-            f"{device.ip} and saw there a device first seen since, with {alike}; not counted "
-            "missing, and no proof of removal while a scan sees that device"
+            f"{device.ip} and saw at {twin.ip} a device first seen since, with {alike}"
         )
+        if mine.status == "verified":
+            # its removal was proven before; the device seen elsewhere has its own record
+            tracked = f"case #{theirs.id}" if theirs else f"device {twin.device_id}'s record"
+            note = (
+                f"{moved}; this case stays verified, and if it is the same device, "
+                f"{tracked} tracks it"
+            )
+        else:
+            note = (
+                f"{moved}; not counted missing, and no proof of removal while a scan sees "
+                "that device"
+            )
         appended.trail.append(_trail_entry(mine, now, SCAN_ACTOR, "note", {}, note, scan.id))
     if theirs is not None and not _noted(session, theirs, device.device_id):
         where = f"device {device.device_id}" + (f" (case #{mine.id})" if mine else "")
