@@ -362,13 +362,13 @@ def _open_reopen_verify(
     for device_id in outcome.unseen:
         case = existing.get(device_id, {}).get(RESTRICTED)
         if case is not None and case.status in ("removed", "replaced"):
-            row = outcome.rows[device_id]
-            there = [other for other in seen_at.get(row.ip, ()) if _same_maker(row, other)]
+            gone = outcome.rows[device_id]
+            there = [other for other in seen_at.get(gone.ip, ()) if _same_maker(gone, other)]
             if there:
                 other = there[0]
                 note = (
                     f"not verified: scan {scan.id[:12]} saw a {other.manufacturer} device at "
-                    f"{row.ip} (device {other.device_id}), where this one was; it may be the "
+                    f"{gone.ip} (device {other.device_id}), where this one was; it may be the "
                     "same device recorded twice, so this is no proof of removal"
                 )
                 appended.trail.append(
