@@ -290,6 +290,7 @@ def screen(
                 model=model_col,
                 description=desc_col,
                 rows=table.rows,
+                is_brand=lambda text: identifier.knowledge.canonical_vendor(text) is not None,
             )
         except ColumnError as exc:
             raise ColumnError(f"{exc}; {_header_hint(table)}") from None

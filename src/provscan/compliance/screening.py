@@ -14,19 +14,19 @@ in every row, and an appendix mostly about measures that did not bind her):
   product cells, shortened), unknown rows too;
 - a row points to an earlier one ("same product as row 2") only when it lists the same
   product: the same maker and model, or the same text; its measures are still shown;
-- reasons are in words (:data:`RELATION_WORDS`, jurisdictions for policy ids) and name only
-  the measures that bind the reader; the measures that name a maker without binding them are
-  said once, above the rows;
+- reasons are in words, built from the parts of each row's reason
+  (``ScreenRow.reason_parts``, never by rewriting its text): :data:`RELATION_WORDS`,
+  jurisdictions for policy ids; they name only the measures that bind the reader; the
+  measures that name a maker without binding them are said once, above the rows;
 - the appendix gives the binding measures with their citations, and the others in a short
   list (``provscan policies`` and the JSON and XLSX outputs give their citations).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, assert_never
 
 from provscan.compliance.report import _environment, pdf_bytes
 from provscan.screening.audit import (
@@ -35,7 +35,21 @@ from provscan.screening.audit import (
     row_measures,
 )
 from provscan.screening.tables import maker_text
-from provscan.screening.verdict import ScreenMeasure, ScreenRow, ScreenSummary
+from provscan.screening.verdict import (
+    CONTEXT_CLAUSES,
+    Brand,
+    Maker,
+    Name,
+    Policies,
+    Quote,
+    ReasonClause,
+    ReasonToken,
+    Relation,
+    Say,
+    ScreenMeasure,
+    ScreenRow,
+    ScreenSummary,
+)
 
 FORMATS = ("html", "pdf")
 
@@ -52,14 +66,6 @@ RELATION_WORDS = {
 }
 #: The longest "as listed" text shown of a row (the file has it whole).
 LISTED_CHARS = 70
-#: A reason's clause that lists the measures naming the maker without binding the reader
-#: (verdict.py's wording): said once above the rows, not in every row.
-_CONTEXT_CLAUSES = ("named, restricting nothing for ", "context only, restricting nothing: ")
-_CODE = re.compile(r"\b(?:" + "|".join(RELATION_WORDS) + r")\b")
-#: A list of policy ids in a reason ("restricted by ca, us", "named by us, au (...)").
-_POLICY_LIST = re.compile(
-    r"(?:(?<=restricted by )|(?<=named by )|(?<=and by ))[a-z][a-z0-9-]*(?:, [a-z][a-z0-9-]*)*"
-)
 
 
 @dataclass(frozen=True)
@@ -98,27 +104,51 @@ def listed_text(row: ScreenRow, limit: int = LISTED_CHARS) -> str:
     return (cut if len(cut) >= limit // 2 else text[:limit]) + "…"
 
 
-def _words(text: str, jurisdictions: Mapping[str, str]) -> str:
-    """Relation codes in words, and a "restricted by ca, us" list by jurisdiction."""
+def _plain_token(token: ReasonToken, jurisdictions: Mapping[str, str]) -> str:
+    """A part of a reason in words: a relation code in words, policy ids by jurisdiction
+    (as given when every one is known), the brand left to the table (an unknown brand said)."""
+    if isinstance(token, Relation):
+        return RELATION_WORDS.get(token.code, token.code)
+    if isinstance(token, Policies):
+        if all(policy in jurisdictions for policy in token.ids):
+            return ", ".join(jurisdictions[policy] for policy in token.ids)
+        return ", ".join(token.ids)
+    if isinstance(token, Brand):
+        return "" if token.name else "unknown brand: "
+    if isinstance(token, Quote):
+        return _quoted_words(token.text)
+    if isinstance(token, Maker):
+        return token.name
+    if isinstance(token, Say | Name):
+        return token.text
+    assert_never(token)
 
-    def names(match: re.Match[str]) -> str:
-        ids = match.group(0).split(", ")
-        if not all(policy in jurisdictions for policy in ids):
-            return match.group(0)
-        return ", ".join(jurisdictions[policy] for policy in ids)
 
-    text = _POLICY_LIST.sub(names, text)
-    return _CODE.sub(lambda match: RELATION_WORDS[match.group(0)], text)
+def _quoted_words(text: str) -> str:
+    """A clause of the identification (identify.py's own words, not in parts) with the
+    relation codes it gives in parentheses ("(former_subsidiary)") in words."""
+    for code, words in RELATION_WORDS.items():
+        text = text.replace(f"({code})", f"({words})")
+    return text
+
+
+def plain_clause(clause: ReasonClause, jurisdictions: Mapping[str, str]) -> str:
+    """One clause of a row's reason in words (:func:`_plain_token`)."""
+    return "".join(_plain_token(token, jurisdictions) for token in clause.parts)
 
 
 def plain_reason(row: ScreenRow, jurisdictions: Mapping[str, str]) -> str:
-    """The row's reason for a reader: without the brand the table shows, without the clause
-    listing measures that do not bind the reader (said once above the rows), with relation
-    codes in words and the restricting policies by jurisdiction."""
-    clauses = [c for c in row.reason.split("; ") if not c.startswith(_CONTEXT_CLAUSES)]
-    if clauses and row.brand and clauses[0].startswith(f"{row.brand}: "):
-        clauses[0] = clauses[0][len(row.brand) + 2 :]
-    return _words("; ".join(clauses), jurisdictions)
+    """The row's reason for a reader, from its parts (``row.reason_parts``): without the brand
+    the table shows, without the clauses listing measures that do not bind the reader (said
+    once above the rows), with relation codes in words and policies by jurisdiction. A row
+    without parts (read from a JSON output) gives its reason as written."""
+    if not row.reason_parts:
+        return row.reason
+    return "; ".join(
+        plain_clause(clause, jurisdictions)
+        for clause in row.reason_parts
+        if clause.kind not in CONTEXT_CLAUSES
+    )
 
 
 def _product(row: ScreenRow) -> tuple[str, ...]:

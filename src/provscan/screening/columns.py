@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from provscan.errors import InputError
@@ -92,7 +92,6 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
         "manufacturer",
         "manufacturername",
         "make",
-        "vendor",
         "mfr",
         "mfg",
         "maker",
@@ -130,6 +129,45 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
         "artikelbezeichnung",
     ),
 }
+#: Header spellings of a column that names who sells the product (a vendor, supplier,
+#: reseller or distributor), not who makes it: such a column is never read as the brand or as
+#: product text (a distributor's name before a part number is no relabel: "Anixter",
+#: "DS-2CD2143G2-I" is Hikvision's camera sold by Anixter); the output keeps it as it is.
+#: "Vendor Part Number", "Supplier Part No." stay the model (:data:`HEADER_ALIASES`).
+SELLER_ALIASES: tuple[str, ...] = (
+    "vendor",
+    "vendorname",
+    "supplier",
+    "suppliername",
+    "reseller",
+    "resellername",
+    "distributor",
+    "distributorname",
+    "seller",
+    "sellername",
+    "dealer",
+    "dealername",
+    # French, Spanish and German lists
+    "fournisseur",
+    "revendeur",
+    "distributeur",
+    "proveedor",
+    "revendedor",
+    "distribuidor",
+    "lieferant",
+    "handler",
+    "haendler",
+)
+#: Words that make a longer header name the seller ("Preferred Supplier", "Authorised
+#: Distributor").
+_SELLER_WORDS = frozenset(
+    {"vendor", "supplier", "reseller", "distributor", "seller", "dealer", *SELLER_ALIASES}
+)
+#: The other words such a header may have (any other word, "Part", "Code", "#", makes it no
+#: seller's: "Vendor Part" is a part number).
+_SELLER_QUALIFIERS = frozenset(
+    {"name", "preferred", "approved", "authorised", "authorized", "main", "primary", "company"}
+)
 #: Substrings that reveal a role in longer headers ("Manufacturer Part Number" is a model).
 HEADER_HINTS: tuple[tuple[str, str], ...] = (
     ("partnumber", "model"),
@@ -147,6 +185,9 @@ HEADER_HINTS: tuple[tuple[str, str], ...] = (
     ("bezeichnung", "description"),
 )
 ROLES = ("brand", "model", "description")
+#: The role of a column that names the seller (:data:`SELLER_ALIASES`): recognised in a
+#: header row, never screened.
+SELLER = "seller"
 #: Abbreviations in headers, spelled out before a header is compared with the aliases: "Mfr
 #: Part #" is "manufacturer part number", "Cat. No." "catalog number", "Item #" "item number".
 _HEADER_WORDS = {
@@ -202,20 +243,28 @@ class ColumnChoice:
     #: With no model column: the other columns that hold words, read as more text after the
     #: description (a part number under a header that was not recognised).
     extra_text: tuple[int, ...] = ()
+    #: The columns that name the seller (:data:`SELLER_ALIASES`): never screened, not even
+    #: with ``all_text``.
+    seller: tuple[int, ...] = ()
 
     def names(self, header: Sequence[str]) -> dict[str, str | None]:
         def name(index: int | None) -> str | None:
             return header[index] if index is not None and index < len(header) else None
 
+        names: dict[str, str | None]
         if self.all_text:
-            return {"brand": None, "model": None, "description": "(all columns)"}
-        names = {
-            "brand": name(self.brand),
-            "model": name(self.model),
-            "description": name(self.description),
-        }
-        if self.extra_text:
+            names = {"brand": None, "model": None, "description": "(all columns)"}
+        else:
+            names = {
+                "brand": name(self.brand),
+                "model": name(self.model),
+                "description": name(self.description),
+            }
+        if self.extra_text and not self.all_text:
             names["text"] = ", ".join(filter(None, (name(index) for index in self.extra_text)))
+        if self.seller:
+            # shown, not read: who sells the product says nothing of who made it
+            names[SELLER] = ", ".join(filter(None, (name(index) for index in self.seller)))
         return names
 
 
@@ -241,7 +290,8 @@ def header_strength(cells: Sequence[str], names: Sequence[str] = ()) -> tuple[in
     roles = [_role_of(cell) for cell in cells]
     return (
         sum(header_key(cell) in wanted for cell in cells if cell),
-        sum(role in ("brand", "model") for role in roles),
+        # the seller counts as the brand did ("Vendor" was read as the brand)
+        sum(role in ("brand", "model", SELLER) for role in roles),
         sum(role is not None for role in roles),
     )
 
@@ -282,12 +332,29 @@ def _role_of(cell: str) -> str | None:
     for role, aliases in HEADER_ALIASES.items():
         if spelled in aliases:
             return role
+    if spelled in SELLER_ALIASES:
+        return SELLER
     key = header_key(cell)
     numbered = bool(_NUMBER_MARKS.intersection(_header_words(cell)))
     for role, aliases in HEADER_ALIASES.items():
         if key in aliases and (role == "model" or not numbered):
             return role
+    if key in SELLER_ALIASES and not numbered:
+        return SELLER
     return _combined_role(cell)
+
+
+def _names_seller(cell: str) -> bool:
+    """Whether a header names the seller: a seller's header ("Vendor", "Supplier",
+    "Distributeur"), or a longer one with a seller's word that names no other role and holds
+    no brand or part-number word ("Preferred Supplier"; not "Supplier Part No.")."""
+    role = _role_of(cell)
+    if role is not None:
+        return role == SELLER
+    words = _header_words(cell)
+    return any(word in _SELLER_WORDS for word in words) and all(
+        word in _SELLER_WORDS or word in _SELLER_QUALIFIERS for word in words
+    )
 
 
 def _combined_role(cell: str) -> str | None:
@@ -331,8 +398,14 @@ def choose_columns(
     model: str | None = None,
     description: str | None = None,
     rows: Sequence[Sequence[str]] | None = None,
+    is_brand: Callable[[str], bool] | None = None,
 ) -> ColumnChoice:
-    """Detect columns from the header; explicit choices (name, number or letter) win.
+    """Detect columns from the header; explicit choices (name, number or letter) win. A
+    column that names the seller (:data:`SELLER_ALIASES`) is no role: never the brand, never
+    read as text. "Vendor" alone is both a seller's and a maker's word (an asset register's
+    "Vendor: Cisco"): with the data ``rows`` and ``is_brand`` (a known maker or brand), a
+    "Vendor" column is the brand when no other column is and most of its cells name makers
+    (:func:`vendor_names_makers`).
 
     With the data ``rows``: a column found by its header as the model whose cells are all
     whole numbers is a line counter ("Item #": 1, 2, 3), not a part number; and when no column
@@ -345,6 +418,23 @@ def choose_columns(
         if spec is not None:
             chosen[role] = resolve_column(spec, header)
     used = {index for index in chosen.values() if index is not None}
+    # Who sells the product is not who makes it: a seller's column is never the brand, nor
+    # text read with the product's (unless named on the command line).
+    sellers = tuple(
+        index for index, cell in enumerate(header) if index not in used and _names_seller(cell)
+    )
+    if chosen["brand"] is None and rows is not None and is_brand is not None:
+        makers = [
+            index
+            for index in sellers
+            if spelled_key(header[index]) in _MAKER_OR_SELLER
+            and vendor_names_makers(_column(rows, index), is_brand)
+        ]
+        if makers and not any(_role_of(cell) == "brand" for cell in header):
+            chosen["brand"] = makers[0]
+            used.add(makers[0])
+            sellers = tuple(index for index in sellers if index != makers[0])
+    used.update(sellers)
 
     def counter(index: int, role: str) -> bool:
         return role == "model" and rows is not None and _whole_numbers_only(rows, index)
@@ -375,13 +465,32 @@ def choose_columns(
                     used.add(index)
                 break
     if all(value is None for value in chosen.values()):
-        return ColumnChoice(None, None, None, all_text=True)
+        return ColumnChoice(None, None, None, all_text=True, seller=sellers)
     extra: tuple[int, ...] = ()
     if chosen["model"] is None and rows is not None:
         extra = tuple(
             index for index in range(len(header)) if index not in used and _holds_words(rows, index)
         )
-    return ColumnChoice(chosen["brand"], chosen["model"], chosen["description"], extra_text=extra)
+    return ColumnChoice(
+        chosen["brand"], chosen["model"], chosen["description"], extra_text=extra, seller=sellers
+    )
+
+
+#: Seller headers that may name the maker instead ("Vendor: Cisco" in an asset register);
+#: "Supplier", "Distributor" and the others always name who sells.
+_MAKER_OR_SELLER = frozenset({"vendor", "vendorname"})
+#: The share of a "Vendor" column's filled cells that must name known makers or brands for it
+#: to be read as the brand (and at least :data:`VENDOR_MAKERS_MIN` of them).
+VENDOR_MAKERS_SHARE = 0.6
+VENDOR_MAKERS_MIN = 2
+
+
+def vendor_names_makers(cells: Sequence[str], is_brand: Callable[[str], bool]) -> bool:
+    """Whether a "Vendor" column's ``cells`` name makers (most of them known makers or
+    brands) rather than distributors ("Anixter", "ADI Global" are no makers)."""
+    distinct = {cell.strip() for cell in cells if cell.strip()}
+    known = sum(1 for cell in distinct if is_brand(cell))
+    return known >= VENDOR_MAKERS_MIN and known >= VENDOR_MAKERS_SHARE * len(distinct)
 
 
 def _column(rows: Sequence[Sequence[str]], index: int) -> list[str]:

@@ -48,7 +48,14 @@ def screen_table(
     for number, cells in zip(table.row_numbers, table.rows, strict=True):
         key: tuple[str, str, str]
         if columns.all_text:
-            key = ("", "", " ".join(cell for cell in cells if cell))
+            # every column but the seller's: who sells it says nothing of who made it
+            key = (
+                "",
+                "",
+                " ".join(
+                    cell for index, cell in enumerate(cells) if cell and index not in columns.seller
+                ),
+            )
         else:
             brand, model, description = (
                 cells[index] if index is not None else "" for index in wanted

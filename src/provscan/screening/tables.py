@@ -18,8 +18,10 @@ The output is the user's list with the result columns added, not a re-typed copy
   the screened sheet; result cells are text but the confidence (a number), and
   restricted/review/unknown results are filled.
 - Converting (CSV to XLSX, XLSX to CSV) writes the header and the screened rows. CSV to XLSX
-  writes a column of whole numbers (quantities, counts) as numbers, so that a spreadsheet
-  sums it, unless it is an identifier (see :func:`number_columns`); every other cell is text.
+  writes a column of numbers (quantities, counts, prices: "12", "89.50", "$1,299.00") as
+  numbers shown as typed, so that a spreadsheet sums it, unless it is an identifier (see
+  :func:`number_columns`); every other cell is text, one starting with ``= + - @`` included
+  (never a formula).
 """
 
 from __future__ import annotations
@@ -1218,10 +1220,18 @@ def result_cells(row: ScreenRow) -> list[str]:
 _CONFIDENCE = ADDED_COLUMNS.index("confidence")
 #: How a confidence is shown in an XLSX: two decimals, as in the CSV.
 _CONFIDENCE_FORMAT = "0.00"
-#: A whole number as a spreadsheet would type one: an optional minus, no leading zero (an
-#: identifier's: "00123"), no sign, separator or decimal point, and at most nine digits (a
-#: longer run of digits is a barcode or a serial, which a spreadsheet would show as 4.0E+12).
-_WHOLE_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]{0,8})")
+#: A number as a list types an amount: an optional minus, then an optional currency symbol
+#: before it or after it (one space between at most), then digits with no leading zero (an
+#: identifier's: "00123") and at most nine of them (a longer run of digits is a barcode or a
+#: serial, which a spreadsheet would show as 4.0E+12), or a number with comma thousands
+#: separators, then an optional decimal point and one to six decimals. No "+", no exponent
+#: ("1E5" is a part number), no decimal comma ("1,234" could be either: text).
+_NUMBER = re.compile(
+    r"(?P<minus>-?)(?:(?P<before>[$€£¥]) ?)?"
+    r"(?P<whole>0|[1-9][0-9]{0,8}|(?P<grouped>[1-9][0-9]{0,2}(?:,[0-9]{3}){1,3}))"
+    r"(?:\.(?P<decimals>[0-9]{1,6}))?"
+    r"(?:(?P<space> ?)(?P<after>[$€£¥]))?"
+)
 #: Words of a header that name an identifier, not an amount: its digits stay text.
 _IDENTIFIER_WORDS = frozenset(
     {
@@ -1268,13 +1278,56 @@ def _names_identifier(header: str) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class NumberCell:
+    """A cell's text read as a number (:func:`read_number`), and how a spreadsheet shows it
+    as it was typed (None: as a whole number is shown by default)."""
+
+    value: int | float
+    number_format: str | None
+    #: The currency symbol it was written with ("" for none).
+    currency: str
+
+
+def read_number(text: str) -> NumberCell | None:
+    """``"89.50"``, ``"$1,299.00"``, ``"-2"``, ``"12 €"`` as numbers; None for anything else
+    (:data:`_NUMBER`): a part number ("0012", "1E5", "4711-2"), a decimal comma, a
+    thousands separator that could be a decimal comma ("1,234") or a decimal point that
+    could be a thousands separator ("1.500"), two currency symbols."""
+    match = _NUMBER.fullmatch(text.strip())
+    if match is None or (match["before"] and match["after"]):
+        return None
+    grouped, decimals = match["grouped"], match["decimals"]
+    if grouped and grouped.count(",") == 1 and decimals is None:
+        return None  # "1,234": a thousand and more, or one and a bit written the French way
+    if not grouped and match["whole"] != "0" and decimals is not None and len(decimals) == 3:
+        return None  # "1.500": one and a half, or fifteen hundred written the German way
+    digits = match["whole"].replace(",", "")
+    value: int | float = int(digits)
+    if decimals is not None:
+        value = float(f"{digits}.{decimals}")
+    if match["minus"]:
+        value = -value
+    currency = match["before"] or match["after"] or ""
+    shown = "#,##0" if grouped else "0"
+    if decimals is not None:
+        shown += "." + "0" * len(decimals)
+    if match["before"]:
+        shown = f'"{currency}"{shown}'
+    elif match["after"]:
+        shown = f'{shown}"{match["space"]}{currency}"'
+    return NumberCell(value, None if shown == "0" else shown, currency)
+
+
 def number_columns(table: InputTable, keep_text: Collection[int] = ()) -> frozenset[int]:
     """The columns of a list (indexes of its header) whose cells a new workbook stores as
-    numbers: every non-empty data cell is a whole number (:data:`_WHOLE_NUMBER`, spaces
-    around it aside), the header names no identifier (a part number, SKU, serial or code:
-    its digits are a name, not an amount) and the column is not one that was screened
-    (``keep_text``: the brand, model and description columns). A list without a header row
-    has none: nothing says what its digits are."""
+    numbers: every non-empty data cell is a number (:func:`read_number`, spaces around it
+    aside: a whole number, a decimal, with a currency symbol or comma thousands separators
+    that cannot be a decimal comma), all with the same currency symbol or none, the header
+    names no identifier (a part number, SKU, serial or code: its digits are a name, not an
+    amount) and the column is not one that was screened (``keep_text``: the brand, model and
+    description columns). A list without a header row has none: nothing says what its digits
+    are."""
     if table.header_record is None:
         return frozenset()
     header = table.records[table.header_record].cells
@@ -1284,8 +1337,13 @@ def number_columns(table: InputTable, keep_text: Collection[int] = ()) -> frozen
         if index in keep_text or _names_identifier(name):
             continue
         values = [cells[index].strip() for cells in originals if index < len(cells)]
-        filled = [value for value in values if value]
-        if filled and all(_WHOLE_NUMBER.fullmatch(value) for value in filled):
+        read = [read_number(value) for value in values if value]
+        if (
+            read
+            and all(number is not None for number in read)
+            and len({number.currency for number in read if number is not None and number.currency})
+            <= 1
+        ):
             found.add(index)
     return frozenset(found)
 
@@ -1409,7 +1467,7 @@ def render_xlsx(
 
     An XLSX input comes back as itself with the result columns added to the screened sheet;
     a CSV input becomes a new workbook of header and screened rows, every cell text but the
-    columns of whole numbers (:func:`number_columns`; ``columns``: the ones screened, which
+    columns of numbers (:func:`number_columns`; ``columns``: the ones screened, which
     stay text). With ``audit``, sheets "provscan screening" (the audit context) and
     "provscan measures" (each measure cited, its citation and link) follow the workbook's
     own, under names it does not have.
@@ -1467,8 +1525,11 @@ def _new_workbook(
             if index == confidence:
                 _set_confidence(cell, value)
             elif index in numbers:
-                if value.strip():
-                    cell.value = int(value)
+                number = read_number(value) if value.strip() else None
+                if number is not None:
+                    cell.value = number.value
+                    if number.number_format is not None:
+                        cell.number_format = number.number_format
             else:
                 _set_text(cell, value)
             if fill is not None:

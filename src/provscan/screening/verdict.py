@@ -9,11 +9,13 @@ unknown, clear: :data:`provscan.report.contract.VERDICTS`), from the row's ``sta
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from provscan.knowledge.loader import load_knowledge
 from provscan.knowledge.schema import Policy
@@ -67,6 +69,116 @@ _VERDICT_OF_STATUS: dict[Status, Verdict] = {
 def verdict_of_status(status: Status) -> Verdict:
     """The one place that maps a screened row's status to its verdict."""
     return _VERDICT_OF_STATUS[status]
+
+
+#: The kinds of clause a row's reason is made of (:class:`ReasonClause`). The first clause of a
+#: judged row says the verdict ("restricted", "review", "review_condition",
+#: "review_numbering", "clear_not_binding", "clear_context_only"); a clear row with no
+#: measure naming its maker says why last ("clear_no_family", "clear_not_named");
+#: "context_not_binding" and "context_only" list the measures that name the maker without
+#: restricting it; "identification" is a clause of the identification (identify.py's words);
+#: "next_step" what to do about a row to review.
+ClauseKind = Literal[
+    "restricted",
+    "review",
+    "review_condition",
+    "review_numbering",
+    "clear_not_binding",
+    "clear_context_only",
+    "clear_no_family",
+    "clear_not_named",
+    "context_not_binding",
+    "context_only",
+    "identification",
+    "next_step",
+]
+#: The clauses that list measures naming the maker without restricting it for whom the row
+#: is judged for (the screening document says them once, above its rows).
+CONTEXT_CLAUSES: frozenset[ClauseKind] = frozenset({"context_not_binding", "context_only"})
+
+
+@dataclass(frozen=True)
+class Say:
+    """verdict.py's own words."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Brand:
+    """Whose row it is: the brand the row states (None: "unknown brand"), with ": " after."""
+
+    name: str | None
+
+
+@dataclass(frozen=True)
+class Maker:
+    """A maker's name."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Name:
+    """A name from the knowledge or the row said as it is (a family, a measure's title, a
+    condition)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A relation code (``oem_relabel``, ``possible_relabel``...)."""
+
+    code: str
+
+
+@dataclass(frozen=True)
+class Policies:
+    """Policy ids, ``", "``-joined in the text."""
+
+    ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Quote:
+    """Text of the identification, as it gave it (a clause of identify.py, a review note)."""
+
+    text: str
+
+
+ReasonToken = Say | Brand | Maker | Name | Relation | Policies | Quote
+
+
+@dataclass(frozen=True)
+class ReasonClause:
+    """One clause of a row's reason: its kind and its parts, from which the ``reason`` text
+    (:func:`reason_text`) and the screening document's plain words are both made."""
+
+    kind: ClauseKind
+    parts: tuple[ReasonToken, ...]
+
+    @property
+    def text(self) -> str:
+        return "".join(token_text(part) for part in self.parts)
+
+
+def token_text(token: ReasonToken) -> str:
+    """A part as the CSV/JSON ``reason`` writes it."""
+    if isinstance(token, Brand):
+        return f"{token.name or 'unknown brand'}: "
+    if isinstance(token, Maker):
+        return token.name
+    if isinstance(token, Relation):
+        return token.code
+    if isinstance(token, Policies):
+        return ", ".join(token.ids)
+    return token.text
+
+
+def reason_text(clauses: Sequence[ReasonClause]) -> str:
+    """The ``reason`` of the CSV, JSON and XLSX outputs: the clauses joined with "; "."""
+    return "; ".join(clause.text for clause in clauses)
 
 
 class _Strict(BaseModel):
@@ -144,6 +256,12 @@ class ScreenRow(_Strict):
     findings: list[ScreenFinding]
     confidence: float
     reason: str
+    #: The clauses :attr:`reason` is made of (:func:`judge_product`), for the screening
+    #: document's plain words; not written in the JSON (a row read from it has none, and
+    #: its ``reason`` says the same).
+    reason_parts: SkipJsonSchema[tuple[ReasonClause, ...]] = Field(
+        default=(), exclude=True, repr=False
+    )
     evidence: list[str]
     #: Who the user said they are (``--as``); empty: the default reading (a national
     #: government body); ``["all"]``: every measure counts.
@@ -287,8 +405,13 @@ def judge_product(
     established (not a possible relabel) and the confidence reaches RESTRICTED_MIN_CONFIDENCE.
     Anything less with a restricted candidate is review. ``countries`` (maker -> country,
     default the bundled vendors') serves measures that name a device category.
+
+    The reason is built as clauses of parts (:class:`ReasonClause`): the row's ``reason``
+    text is made from them, and the screening document's plain words too.
     """
-    reasons = list(identification.reasons)
+    reasons = [
+        ReasonClause("identification", (Quote(reason),)) for reason in identification.reasons
+    ]
     assessment = assess(
         identification.candidates,
         policies,
@@ -303,18 +426,24 @@ def judge_product(
     # anyone (--as all: every measure counts).
     judged = judging_parties(acting_as, policies) is not None
     party = describe_parties(acting_as)
-    if judged:
+    context_reason: ReasonClause | None = None
+    if context and judged:
         who = "you" if acting_as else party
-        context_reason = (
-            f"named, restricting nothing for {who} (binds others, or "
-            f"advisory / context only): {', '.join(context)}"
-            if context
-            else ""
+        context_reason = ReasonClause(
+            "context_not_binding",
+            (
+                Say(
+                    f"named, restricting nothing for {who} (binds others, or "
+                    "advisory / context only): "
+                ),
+                Policies(tuple(context)),
+            ),
         )
-    else:
-        context_reason = (
-            f"context only, restricting nothing: {', '.join(context)}" if context else ""
+    elif context:
+        context_reason = ReasonClause(
+            "context_only", (Say("context only, restricting nothing: "), Policies(tuple(context)))
         )
+    summary = _summary(identification)
     status: Status
     restricted: bool | None
     if identification.maker is None:
@@ -326,13 +455,18 @@ def judge_product(
         status, restricted = "review", None
         reasons.insert(
             0,
-            _summary(identification)
-            + " - review: restricted only on a condition the row does not settle: "
-            + assessment.conditions_text(),
+            ReasonClause(
+                "review_condition",
+                (
+                    *summary,
+                    Say(" - review: restricted only on a condition the row does not settle: "),
+                    *_conditions(assessment),
+                ),
+            ),
         )
-        if context:
+        if context_reason is not None:
             reasons.append(context_reason)
-        reasons.append(CONDITION_NEXT_STEP)
+        reasons.append(ReasonClause("next_step", (Say(CONDITION_NEXT_STEP),)))
     elif not assessment.some_candidate_restricted and context and judged:
         # Judged for someone (the user, or by default a national government body): measures
         # that do not bind them, and advice, clear it.
@@ -342,9 +476,14 @@ def judge_product(
         status, restricted = "clear", False
         reasons.insert(
             0,
-            _summary(identification)
-            + f" - not restricted for {party}: "
-            + _named_without_restricting(assessment, bool(acting_as)),
+            ReasonClause(
+                "clear_not_binding",
+                (
+                    *summary,
+                    Say(f" - not restricted for {party}: "),
+                    *_named_without_restricting(assessment, bool(acting_as)),
+                ),
+            ),
         )
     elif not assessment.some_candidate_restricted and context:
         # Named only by measures that restrict nothing (context: "no ban", "report as
@@ -353,52 +492,92 @@ def judge_product(
         status, restricted = "clear", False
         reasons.insert(
             0,
-            _summary(identification)
-            + f" - not restricted: {assessment.makers} is named only by measures that "
-            "restrict nothing",
+            ReasonClause(
+                "clear_context_only",
+                (
+                    *summary,
+                    Say(" - not restricted: "),
+                    *_either(c.maker for c in assessment.candidates),
+                    Say(" is named only by measures that restrict nothing"),
+                ),
+            ),
         )
-        reasons.append(context_reason)
+        if context_reason is not None:
+            reasons.append(context_reason)
     elif not assessment.some_candidate_restricted and identification.review_notes:
         # The stated brand names an unrestricted maker, but the number follows a restricted
         # maker's own numbering and the brand is a known relabeller: a person confirms.
         status, restricted = "review", None
         reasons.insert(
             0,
-            _summary(identification) + f" - review: {'; '.join(identification.review_notes)}",
+            ReasonClause(
+                "review_numbering",
+                (
+                    *summary,
+                    Say(" - review: "),
+                    *_joined([(Quote(note),) for note in identification.review_notes], "; "),
+                ),
+            ),
         )
-        reasons.append(REVIEW_NEXT_STEP)
+        reasons.append(ReasonClause("next_step", (Say(REVIEW_NEXT_STEP),)))
     elif not assessment.some_candidate_restricted:
         status, restricted = "clear", False
         families = [c.family for c in identification.candidates if c.family]
         if not families:
-            reasons.append(f"maker {identification.maker} is not in a restricted corporate family")
+            reasons.append(
+                ReasonClause(
+                    "clear_no_family",
+                    (
+                        Say("maker "),
+                        Maker(identification.maker),
+                        Say(" is not in a restricted corporate family"),
+                    ),
+                )
+            )
         else:
             reasons.append(
-                f"maker {assessment.makers} (family {', '.join(dict.fromkeys(families))}) is "
-                "named by no selected policy"
+                ReasonClause(
+                    "clear_not_named",
+                    (
+                        Say("maker "),
+                        *_either(c.maker for c in assessment.candidates),
+                        Say(" (family "),
+                        Name(", ".join(dict.fromkeys(families))),
+                        Say(") is named by no selected policy"),
+                    ),
+                )
             )
     else:
-        doubts = _doubts(identification, assessment.every_candidate_restricted, assessment.which())
+        doubts = _doubts(identification, assessment.every_candidate_restricted, assessment)
         if doubts:
             status, restricted = "review", None
             reasons.insert(
                 0,
-                _summary(identification)
-                + f" - review: {'; '.join(doubts)}; if confirmed, restricted by "
-                + ", ".join(assessment.restricting_policies),
+                ReasonClause(
+                    "review",
+                    (
+                        *summary,
+                        Say(" - review: "),
+                        *_joined(doubts, "; "),
+                        Say("; if confirmed, restricted by "),
+                        Policies(tuple(assessment.restricting_policies)),
+                    ),
+                ),
             )
         else:
             status, restricted = "restricted", True
-            which = f"; each is restricted: {assessment.which()}" if several else ""
+            which = (Say("; each is restricted: "), *_which(assessment)) if several else ()
             reasons.insert(
                 0,
-                _summary(identification)
-                + f" - restricted by {assessment.restricted_by_text()}{which}",
+                ReasonClause(
+                    "restricted",
+                    (*summary, Say(" - restricted by "), *_restricted_by(assessment), *which),
+                ),
             )
-        if context:
+        if context_reason is not None:
             reasons.append(context_reason)
         if status == "review":
-            reasons.append(REVIEW_NEXT_STEP)
+            reasons.append(ReasonClause("next_step", (Say(REVIEW_NEXT_STEP),)))
     return ScreenRow(
         row=row,
         input=identification.input,
@@ -413,7 +592,8 @@ def judge_product(
         status=status,
         findings=[_screen_finding(f) for f in assessment.findings],
         confidence=identification.confidence,
-        reason="; ".join(reasons),
+        reason=reason_text(reasons),
+        reason_parts=tuple(reasons),
         evidence=list(identification.evidence),
         acting_as=_recorded_parties(acting_as, policies),
         judged_for=judged_for(acting_as, policies),
@@ -438,43 +618,128 @@ def _screen_finding(f: Finding) -> ScreenFinding:
     )
 
 
+def _joined(items: Iterable[Sequence[ReasonToken]], separator: str) -> tuple[ReasonToken, ...]:
+    """The parts of ``items`` with ``separator`` (verdict.py's words) between them."""
+    joined: list[ReasonToken] = []
+    for index, item in enumerate(items):
+        if index:
+            joined.append(Say(separator))
+        joined.extend(item)
+    return tuple(joined)
+
+
+def _either(makers: Iterable[str]) -> tuple[ReasonToken, ...]:
+    """``Hikvision`` or ``Hikvision or Dahua``."""
+    return _joined([(Maker(maker),) for maker in makers], " or ")
+
+
 def _doubts(
-    identification: Identification, every_candidate_restricted: bool, which: str
-) -> list[str]:
+    identification: Identification, every_candidate_restricted: bool, assessment: Assessment
+) -> list[tuple[ReasonToken, ...]]:
     """Why the evidence does not establish a restriction (empty: it does)."""
-    doubts = []
+    doubts: list[tuple[ReasonToken, ...]] = []
     makers = _makers(identification)
     if not every_candidate_restricted:
         made = "made" if identification.established else "possibly made"
-        doubts.append(f"{made} by {makers} and not every one is restricted ({which})")
+        doubts.append(
+            (
+                Say(f"{made} by "),
+                *makers,
+                Say(" and not every one is restricted ("),
+                *_which(assessment),
+                Say(")"),
+            )
+        )
     if not identification.established:
         # the summary says "possibly made by ..." already
-        doubts.append("the maker is not established")
+        doubts.append((Say("the maker is not established"),))
     if identification.confidence < RESTRICTED_MIN_CONFIDENCE:
         doubts.append(
-            f"confidence {identification.confidence:.2f} is below {RESTRICTED_MIN_CONFIDENCE}"
+            (
+                Say(
+                    f"confidence {identification.confidence:.2f} is below "
+                    f"{RESTRICTED_MIN_CONFIDENCE}"
+                ),
+            )
         )
     return doubts
 
 
-def _makers(identification: Identification) -> str:
+def _makers(identification: Identification) -> tuple[ReasonToken, ...]:
     """``"Hikvision"``, or ``"Hikvision or Dahua"`` when the evidence allows several."""
     names = [c.maker for c in identification.candidates] or [identification.maker or "unknown"]
-    return " or ".join(names)
+    return _either(names)
 
 
-def _summary(identification: Identification) -> str:
+def _summary(identification: Identification) -> tuple[ReasonToken, ...]:
     """``"LTS: made by Hikvision (oem_relabel)"``; ``"Lorex: possibly made by Dahua
     (possible_relabel)"`` when the maker is not established (the brand sells only some lines
     made by it): the row never says "made by" of a maker it then calls only possible."""
-    brand = identification.brand or "unknown brand"
-    if identification.maker and identification.maker != brand:
+    brand = Brand(identification.brand)
+    if identification.maker and identification.maker != (identification.brand or "unknown brand"):
         made = "made by" if identification.established else "possibly made by"
-        return f"{brand}: {made} {_makers(identification)} ({identification.relation})"
-    return f"{brand}: {identification.relation}"
+        return (
+            brand,
+            Say(f"{made} "),
+            *_makers(identification),
+            Say(" ("),
+            Relation(identification.relation),
+            Say(")"),
+        )
+    return (brand, Relation(identification.relation))
 
 
-def _named_without_restricting(assessment: Assessment, acting_as: bool) -> str:
+def _restricted_by(assessment: Assessment) -> tuple[ReasonToken, ...]:
+    """``"us, uk"`` or, when candidates differ, ``"us, uk (whichever made it), and ca only if
+    Hikvision"`` (as :meth:`Assessment.restricted_by_text`, in parts)."""
+    every = assessment.restricting_every_candidate
+    restricting = assessment.restricting_policies
+    if len(assessment.candidates) < 2 or every == restricting:
+        return (Policies(tuple(restricting)),)
+    extra = _joined(
+        [
+            (Policies(tuple(p for p in ids if p not in every)), Say(" only if "), Maker(maker))
+            for maker, ids in assessment.restricted_by.items()
+            if any(p not in every for p in ids)
+        ],
+        " / ",
+    )
+    if not every:
+        return extra
+    return (Policies(tuple(every)), Say(" (whichever made it), and "), *extra)
+
+
+def _which(assessment: Assessment) -> tuple[ReasonToken, ...]:
+    """``"Hikvision by us, uk / Dahua by none of the selected policies"`` (as
+    :meth:`Assessment.which`, in parts)."""
+    return _joined(
+        [
+            (Maker(maker), Say(" by "), Policies(tuple(ids)))
+            if ids
+            else (Maker(maker), Say(" by none of the selected policies"))
+            for maker, ids in assessment.restricted_by.items()
+        ],
+        " / ",
+    )
+
+
+def _conditions(assessment: Assessment) -> tuple[ReasonToken, ...]:
+    """``"us (American Security Drone Act: ...) if its device type is uas"`` per measure and
+    condition (as :meth:`Assessment.conditions_text`, in parts)."""
+    said = dict.fromkeys(
+        (finding.policy, finding.measure, finding.condition or "")
+        for finding in assessment.conditional
+    )
+    return _joined(
+        [
+            (Policies((policy,)), Say(" ("), Name(measure), Say(") if "), Name(condition))
+            for policy, measure, condition in said
+        ],
+        " / ",
+    )
+
+
+def _named_without_restricting(assessment: Assessment, acting_as: bool) -> tuple[ReasonToken, ...]:
     """Which policies name a maker without restricting it for whom the row is judged for,
     and why: ``"named by us, au (do not bind you) and by dk, nz (advice or context only)"``
     (never "; ", which separates reasons)."""
@@ -488,14 +753,13 @@ def _named_without_restricting(assessment: Assessment, acting_as: bool) -> str:
         )
     ]
     advice = [policy for policy in context if policy not in unbound]
-    parts = []
+    parts: list[tuple[ReasonToken, ...]] = []
     if unbound:
-        parts.append(
-            f"{', '.join(unbound)} ({'do not bind you' if acting_as else 'binding others'})"
-        )
+        why = "do not bind you" if acting_as else "binding others"
+        parts.append((Policies(tuple(unbound)), Say(f" ({why})")))
     if advice:
-        parts.append(f"{', '.join(advice)} (advice or context only)")
-    return "named by " + " and by ".join(parts)
+        parts.append((Policies(tuple(advice)), Say(" (advice or context only)")))
+    return (Say("named by "), *_joined(parts, " and by "))
 
 
 def summarise(
