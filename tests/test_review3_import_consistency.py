@@ -188,7 +188,7 @@ def test_a_brands_relation_adds_nothing_to_its_own_numbering_of_the_same_maker()
 
 # --- point 2: advice that depends on the maker ---------------------------------------------
 
-WITHDRAWN = "support withdrawn in CA"
+WITHDRAWN = "support withdrawn in Canada"
 
 
 def test_a_review_device_gets_the_makers_support_withdrawal_only_as_a_condition(

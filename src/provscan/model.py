@@ -242,6 +242,10 @@ class Remediation:
     #: Hikvision": the advisory or end of support names a maker the evidence leaves open);
     #: None when it applies to the device as identified. Conditional advice opens no case.
     condition: str | None = None
+    #: The rough effort of this kind of action, as a column shows it ("hours", "days",
+    #: "months": remediation.yaml ``effort``, posture.assess.effort_of); None when the
+    #: knowledge gives none (and in documents stored before contract 1.8).
+    effort: str | None = None
 
 
 #: The note a passively seen address carries when its frames came only through another

@@ -162,7 +162,7 @@ def test_a_lab_scan_says_who_it_judged_for(lab: Lab, org_type: str, restricted: 
     document = json.loads(result.stdout)
     # Then the document follows contract 1.5 and carries who the scan was judged for
     jsonschema.validate(document, load_schema())
-    assert document["schema_version"] == "1.7"
+    assert document["schema_version"] == "1.8"
     assert document["scan"]["acting_as"] == [org_type]
     assert document["scan"]["judged_for"] == org_type
     (device,) = document["devices"]

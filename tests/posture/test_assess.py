@@ -183,7 +183,7 @@ def test_region_limited_end_of_support_applies_when_that_policy_is_selected() ->
         manufacturer="Hikvision", brand="Hikvision", family="hikvision", model="DS-2CD2143G0-I"
     )
     with_ca = assess_device(hik, KNOWLEDGE, options=PostureOptions(policies=("ca",)))
-    assert any("support withdrawn in CA" in r.reason for r in with_ca.remediation)
+    assert any("support withdrawn in Canada" in r.reason for r in with_ca.remediation)
     without = assess_device(hik, KNOWLEDGE, options=PostureOptions(policies=("us",)))
     assert not any("support withdrawn" in r.reason for r in without.remediation)
 

@@ -127,12 +127,14 @@ AMCREST_BY_DAHUA = Device(
             reason="maker Dahua is restricted by policy us-ndaa-889",
             priority=2,
             detail="Replace with equipment from a maker no selected policy restricts.",
+            effort="months",
         ),
         Remediation(
             action="reconfigure",
             reason="RTSP on port 554 answered DESCRIBE with 200 without credentials",
             priority=2,
             detail="Enable RTSP authentication (Digest) on the device.",
+            effort="hours",
         ),
     ),
 )

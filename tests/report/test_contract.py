@@ -66,7 +66,7 @@ def test_schema_rejects_unknown_keys_and_wrong_types() -> None:
 
 def test_document_carries_version_counts_and_utc_times(sample_result: ScanResult) -> None:
     document = to_contract(sample_result)
-    assert document.schema_version == SCHEMA_VERSION == "1.7"
+    assert document.schema_version == SCHEMA_VERSION == "1.8"
     assert document.scan.devices_found == 2
     assert document.scan.restricted_count == 1
     assert document.scan.started_at.utcoffset() is not None

@@ -32,7 +32,7 @@ def test_a_1_6_document_reads_as_1_7_with_the_new_facts_not_recorded() -> None:
     current = from_contract(_document("scan_v1.json"))
     for source in (json.dumps(old), json.dumps(old).encode(), old):
         document = from_contract(source)
-        assert document.schema_version == SCHEMA_VERSION == "1.7"
+        assert document.schema_version == SCHEMA_VERSION == "1.8"
         exposures = [e for device in document.devices for e in device.exposure]
         assert exposures and all(e.port is None and e.source is None for e in exposures)
         assert all(device.alternatives == [] for device in document.devices)
@@ -42,7 +42,18 @@ def test_a_1_6_document_reads_as_1_7_with_the_new_facts_not_recorded() -> None:
         first = current.devices[0].model_copy(
             update={"exposure": [rtsp.model_copy(update={"port": None})]}
         )
-        assert document == current.model_copy(update={"devices": [first, *current.devices[1:]]})
+        # (and the effort of each remediation item, which 1.8 added: not recorded either)
+        devices = [
+            device.model_copy(
+                update={
+                    "remediation": [
+                        r.model_copy(update={"effort": None}) for r in device.remediation
+                    ]
+                }
+            )
+            for device in (first, *current.devices[1:])
+        ]
+        assert document == current.model_copy(update={"devices": devices})
     jsonschema.Draft202012Validator(load_schema()).validate(upgrade_document(old))
     assert old == before, "the input is not changed"
 

@@ -29,7 +29,7 @@ def test_a_1_4_document_reads_as_1_5_with_judged_for_not_recorded() -> None:
     before = copy.deepcopy(old)
     for source in (json.dumps(old), json.dumps(old).encode(), old):
         document = from_contract(source)
-        assert document.schema_version == SCHEMA_VERSION == "1.7"
+        assert document.schema_version == SCHEMA_VERSION == "1.8"
         # null: an empty acting_as did not say whether every measure counted
         assert document.scan.judged_for is None
         # (the 1.6 golden: 1.4 did not record an exposure's port either)
@@ -72,7 +72,7 @@ def test_an_imported_list_says_whom_it_was_judged_for(
     document = json.loads(result.stdout)
     # Then the contract document says whom, next to the ids given
     jsonschema.Draft202012Validator(load_schema()).validate(document)
-    assert document["schema_version"] == "1.7"
+    assert document["schema_version"] == "1.8"
     assert (document["scan"]["acting_as"], document["scan"]["judged_for"]) == (
         acting_as,
         judged_for,

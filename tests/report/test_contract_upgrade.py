@@ -37,7 +37,7 @@ def test_a_1_2_document_reads_as_1_3() -> None:
     for source in (json.dumps(old), json.dumps(old).encode(), old):
         document = from_contract(source)
         # Then it is a 1.3 document: effect from the prefix, binding unknown, nobody acting
-        assert document.schema_version == SCHEMA_VERSION == "1.7"
+        assert document.schema_version == SCHEMA_VERSION == "1.8"
         assert document.scan.acting_as == []
         findings = document.devices[0].findings
         assert [(f.effect, f.binding) for f in findings] == [

@@ -68,7 +68,7 @@ def test_an_earlier_document_reads_with_the_verdicts_its_fields_give(name: str) 
     assert all("verdict" not in device for device in old["devices"])
     for source in (json.dumps(old), json.dumps(old).encode(), old):
         document = from_contract(source)
-        assert document.schema_version == SCHEMA_VERSION == "1.7"
+        assert document.schema_version == SCHEMA_VERSION == "1.8"
         for entry in document.devices:
             assert entry.verdict == verdict_of(entry.restricted, entry.notes, entry.manufacturer)
     upgraded = upgrade_document(old)

@@ -84,7 +84,7 @@ def test_jsonl_is_a_scan_line_then_one_line_per_device(sample_result: ScanResult
     assert all(line.endswith("\n") and line.count("\n") == 1 for line in lines)
     records = [json.loads(line) for line in lines]
     document = json.loads(render_json(sample_result))
-    assert records[0] == {"type": "scan", "schema_version": "1.7", **document["scan"]}
+    assert records[0] == {"type": "scan", "schema_version": "1.8", **document["scan"]}
     assert [record["type"] for record in records[1:]] == ["device", "device"]
     for record, device in zip(records[1:], document["devices"], strict=True):
         assert record == {"type": "device", "scan_id": document["scan"]["id"], **device}

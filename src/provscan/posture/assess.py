@@ -20,8 +20,9 @@ from provscan.knowledge.device_api import load_device_api
 from provscan.knowledge.eol import EndOfLifeEntry
 from provscan.knowledge.exposure import ExposureRules, ObservedSetting, load_exposure_rules
 from provscan.knowledge.grammars import load_grammar_knowledge
-from provscan.knowledge.loader import PostureKnowledge
+from provscan.knowledge.loader import PostureKnowledge, load_knowledge
 from provscan.knowledge.observation_fields import load_observation_fields
+from provscan.knowledge.policies import jurisdiction_of
 from provscan.knowledge.remediation import Effort, RemediationTexts, load_remediation
 from provscan.knowledge.versions import Firmware, VersionRange, in_range, parse_firmware
 from provscan.knowledge.vulnerabilities import AffectedRange, VulnerabilityEntry
@@ -34,7 +35,7 @@ from provscan.model import (
     ScanResult,
     Vulnerability,
 )
-from provscan.policy.evaluate import RESTRICTED_MIN_CONFIDENCE
+from provscan.policy.evaluate import ACT_AS_ANYONE, RESTRICTED_MIN_CONFIDENCE
 
 #: Observation fields that carry a firmware version, best source first, and a serial number
 #: (knowledge/data/observation_fields.yaml).
@@ -81,8 +82,42 @@ class PostureOptions:
     """Scan-level context for the posture stage."""
 
     #: Policy ids selected for the scan; an end-of-support statement limited to a region
-    #: applies when that region's policy is selected.
+    #: applies when that region's policy is selected...
     policies: tuple[str, ...] = ()
+    #: ...and the user reads the scan there (:func:`reads_in_region`): who they said they are
+    #: (``--as`` org type ids; ``("all",)``: anyone; empty: the default reading, a national
+    #: government body of each selected policy). None: the scan's own (``ScanInfo.acting_as``,
+    #: :func:`assess_scan`), else the default reading.
+    acting_as: tuple[str, ...] | None = None
+
+
+def reads_in_region(acting_as: Sequence[str] | None, region: str) -> bool:
+    """Whether a statement limited to ``region`` (eol.yaml ``region``, an ISO country code:
+    ``CA``) concerns a user who said they are ``acting_as``: one of their org types is of that
+    country or of a part of it (``ca:individual``, ``ca-qc:public-body``; ``us:individual`` is
+    not). Anyone (``--as all``) and the default reading (no ``--as``: the national government
+    bodies of every selected policy, that region's among them) read it, with the region said
+    in its words (:func:`region_name`)."""
+    parties = tuple(acting_as or ())
+    if not parties or parties == (ACT_AS_ANYONE,):
+        return True
+    code = region.lower()
+    return any(
+        jurisdiction_of(party) == code or jurisdiction_of(party).startswith(code + "-")
+        for party in parties
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def region_name(region: str) -> str:
+    """How advice names a region: the jurisdiction of the policy whose id is its code
+    (``CA`` -> "Canada", policies.yaml), else the code itself (read once per code: a
+    capture's thousands of devices of one maker share it)."""
+    try:
+        policy = load_knowledge().policies.get(region.lower())
+    except KnowledgeError:
+        return region
+    return policy.jurisdiction if policy is not None else region
 
 
 def severity(score: float) -> str:
@@ -585,7 +620,10 @@ def end_of_life(
             continue
         if not _model_matches(entry.products, device.model):
             continue
-        if entry.region and entry.region.lower() not in options.policies:
+        if entry.region and (
+            entry.region.lower() not in options.policies
+            or not reads_in_region(options.acting_as, entry.region)
+        ):
             continue
         found.append(entry)
     return found
@@ -752,7 +790,8 @@ def remediation_for(
         isolate_reasons.append((2, "restricted maker"))
         isolate_conditions.add(None)
     for entry in eol:
-        where = f" in {entry.region}" if entry.region else ""
+        # said whoever reads it: "support withdrawn in Canada", not a bare "CA"
+        where = f" in {region_name(entry.region)}" if entry.region else ""
         when = (
             f"since {entry.effective}"
             if entry.effective_is == "start"
@@ -854,7 +893,17 @@ def remediation_for(
     unique: dict[tuple[str, str], Remediation] = {}
     for item in plan:
         unique.setdefault((item.action, item.reason), item)
-    return sorted(unique.values(), key=lambda r: (r.priority, action_rank(r.action)))
+    # each item with its kind's rough effort (remediation.yaml ``effort``; contract 1.8)
+    efforts = {action: effort_of(action, texts) for action in ACTIONS}
+    return sorted(
+        (
+            dataclasses.replace(item, effort=effort.label)
+            if (effort := efforts.get(item.action)) is not None
+            else item
+            for item in unique.values()
+        ),
+        key=lambda r: (r.priority, action_rank(r.action)),
+    )
 
 
 def assess_device(
@@ -937,6 +986,8 @@ def assess_scan(
 ) -> ScanResult:
     """Assess every device of a scan (UPnP mappings on one host may expose another)."""
     options = options or PostureOptions(policies=tuple(result.info.policies))
+    if options.acting_as is None:
+        options = dataclasses.replace(options, acting_as=tuple(result.info.acting_as))
     mappings = UpnpMappings.of(result.devices)
     login_memo: LoginMemo = {}
     devices = tuple(

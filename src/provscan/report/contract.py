@@ -1,4 +1,4 @@
-"""The versioned JSON contract of a scan (schema version ``1.7``).
+"""The versioned JSON contract of a scan (schema version ``1.8``).
 
 The domain values in :mod:`provscan.model` are frozen dataclasses; this module holds the
 separate, strict pydantic shapes that cross the process boundary (files, API, database).
@@ -65,6 +65,12 @@ advisory or end of support whose maker the evidence leaves open; the reason says
 Hikvision: ..."); null when the advice is the device's own. Conditional advice opens no
 remediation case and is not counted as the device's vulnerability. Upgraded documents get
 ``condition: null`` (before 1.7 it was said only in the reason's words).
+
+1.8 (additive; 1.2 to 1.7 documents still load): remediation items carry ``effort``, the
+rough effort of their kind of action as the table's Effort column shows it ("hours",
+"days", "months": knowledge remediation.yaml ``effort``, the same for every item of a kind,
+a planning figure for one device); null when the knowledge gives none. Upgraded documents
+get ``effort: null`` (not recorded).
 """
 
 from __future__ import annotations
@@ -92,11 +98,11 @@ from provscan.model import (
 )
 from provscan.policy.evaluate import REVIEW_NOTE_PREFIX
 
-SCHEMA_VERSION: Literal["1.7"] = "1.7"
+SCHEMA_VERSION: Literal["1.8"] = "1.8"
 SCHEMA_FILENAME = "scan-v1.schema.json"
-SCHEMA_ID = "urn:provscan:schema:scan:1.7"
+SCHEMA_ID = "urn:provscan:schema:scan:1.8"
 #: Earlier versions :func:`from_contract` still reads (upgrading them to the current one).
-READABLE_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6", "1.7")
+READABLE_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "1.8")
 
 PortNumber = Annotated[int, Field(ge=0, le=65535)]
 #: A certainty or confidence, from 0 (nothing known) to 1 (certain).
@@ -271,6 +277,16 @@ class RemediationEntry(_Strict):
             "it applies to the device as identified, and in documents stored before 1.7."
         ),
     )
+    effort: str | None = Field(
+        # A default, so that an item stored before 1.8 still reads (not recorded).
+        default=None,
+        description=(
+            "The rough effort of this kind of action, as the table's Effort column shows it "
+            "(e.g. 'hours', 'days', 'months'; the knowledge's remediation.yaml effort): a "
+            "planning figure for one device, the same for every item of the kind. Null when "
+            "the knowledge gives none, and in documents stored before 1.8."
+        ),
+    )
 
 
 #: A device's verdict, most urgent first (what the table groups by; see :func:`verdict_of`).
@@ -427,7 +443,7 @@ class ScanDocument(_Strict):
         },
     )
 
-    schema_version: Literal["1.7"]
+    schema_version: Literal["1.8"]
     scan: ScanSection
     devices: list[DeviceEntry]
 
@@ -487,14 +503,14 @@ def advice_condition(condition: str | None, reason: str) -> str | None:
 
 
 #: Versions :func:`upgrade_document` changes (the current one it leaves as it is).
-_UPGRADED_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6")
+_UPGRADED_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6", "1.7")
 
 
 def upgrade_document(data: Mapping[str, Any]) -> dict[str, Any]:
-    """A 1.2 to 1.6 document as the current version (the input is not changed); a current
+    """A 1.2 to 1.7 document as the current version (the input is not changed); a current
     one as it is.
 
-    1.6 to 1.7: every exposure ``port: null`` and ``source: null``, every remediation item
+    1.7 to 1.8: every remediation item ``effort: null`` (not recorded). 1.6 to 1.7: every exposure ``port: null`` and ``source: null``, every remediation item
     ``condition: null``, every device ``alternatives: []`` (not recorded). 1.5 to 1.6: every finding ``condition: null``. 1.4
     to 1.5: the scan ``judged_for: null`` (not recorded). 1.3 to 1.4: each device's
     ``verdict``, from its fields (:func:`with_verdict`). 1.2 to 1.3: context findings (scope
@@ -508,7 +524,7 @@ def upgrade_document(data: Mapping[str, Any]) -> dict[str, Any]:
         return document
     devices = document.get("devices")
     scan = document.get("scan")
-    if isinstance(scan, Mapping) and version not in ("1.5", "1.6"):
+    if isinstance(scan, Mapping) and version not in ("1.5", "1.6", "1.7"):
         added: dict[str, Any] = {"judged_for": None}
         if version == "1.2":
             added |= {"acting_as": [], "knowledge_version": None, "knowledge_as_of": None}
@@ -518,9 +534,11 @@ def upgrade_document(data: Mapping[str, Any]) -> dict[str, Any]:
             devices = [_upgrade_device(device) for device in devices]
         devices = [with_verdict(device) for device in devices]
     if isinstance(devices, list):
-        if version != "1.6":
+        if version not in ("1.6", "1.7"):
             devices = [_with_conditions(device) for device in devices]
-        document["devices"] = [_with_structured_facts(device) for device in devices]
+        if version != "1.7":
+            devices = [_with_structured_facts(device) for device in devices]
+        document["devices"] = [_with_efforts(device) for device in devices]
     document["schema_version"] = SCHEMA_VERSION
     return document
 
@@ -558,6 +576,17 @@ def _with_structured_facts(device: Any) -> Any:
             for exposure in device["exposure"]
         ]
     return upgraded
+
+
+def _with_efforts(device: Any) -> Any:
+    """1.7 (or earlier) to 1.8: every remediation item ``effort: null`` (not recorded)."""
+    if not isinstance(device, Mapping) or not isinstance(device.get("remediation"), list):
+        return device
+    remediation = [
+        {**item, "effort": item.get("effort")} if isinstance(item, Mapping) else item
+        for item in device["remediation"]
+    ]
+    return {**device, "remediation": remediation}
 
 
 def _upgrade_device(device: Any) -> Any:
@@ -760,7 +789,7 @@ def to_contract_parts(result: ScanResult) -> tuple[dict[str, Any], Iterator[dict
 
 def from_contract(data: str | bytes | Mapping[str, Any]) -> ScanDocument:
     """Read a contract document back (JSON text, or the object ``json.loads`` gave); a 1.2
-    to 1.6 document is upgraded to the current version first (:func:`upgrade_document`).
+    to 1.7 document is upgraded to the current version first (:func:`upgrade_document`).
 
     Validation follows JSON rules in both cases (timestamps are ISO strings), so a dict
     and its JSON text are accepted or rejected alike. Raises ``pydantic.ValidationError``.

@@ -318,11 +318,21 @@ def render_csv(result: ScanResult) -> str:
             # applies only if a maker the evidence leaves open made it ("if made by ...").
             "true" if _csv_kev(device, conditions) else "false",
             ";".join(dict.fromkeys(e.kind for e in device.exposure)),
-            device.remediation[0].action if device.remediation else "",
+            _csv_first_action(device),
             verdict(device),
         )
         writer.writerow([guard_formula(cell) for cell in row])
     return buffer.getvalue()
+
+
+def _csv_first_action(device: Device) -> str:
+    """The CSV's ``first_action``: the device's most urgent action, marked as the CSV marks
+    its CVEs when no measure binding the user asks for it: ``isolate(not binding you)``
+    (:func:`binds_nobody`); empty when it has none."""
+    if not device.remediation:
+        return ""
+    first = device.remediation[0]
+    return f"{first.action}({NOT_BINDING_YOU})" if binds_nobody(device, first) else first.action
 
 
 def _csv_kev(device: Device, conditions: Mapping[str, str]) -> bool:
@@ -650,13 +660,19 @@ def _shorten(value: str, width: int) -> str:
 
 
 def _flow(items: Sequence[Text], width: int, separator: str = ", ") -> list[Text]:
-    """Lines of ``items`` (indented), broken between items only: an item is never split."""
+    """Lines of ``items`` (indented), broken between items only: an item is never split, and
+    a line that breaks ends with the separator ("Axis 127.0.0.3," then "Axis 127.0.0.4"), so
+    that every item but the last leaves room for it."""
     lines: list[Text] = []
     line = Text(" " * INDENT)
     used = INDENT
-    for item in items:
+    trailing = separator.rstrip()
+    last = len(items) - 1
+    for index, item in enumerate(items):
         gap = len(separator) if used > INDENT else 0
-        if used > INDENT and used + gap + item.cell_len > width:
+        room = len(trailing) if index < last else 0
+        if used > INDENT and used + gap + item.cell_len + room > width:
+            line.append(trailing)
             lines.append(line)
             line, used, gap = Text(" " * INDENT), INDENT, 0
         if gap:
@@ -683,7 +699,7 @@ def _row(device: Device, verbose: bool) -> dict[str, Text]:
         "Brand": _cell(device.brand),
         "Brand or maker": _cell(device.brand or device.manufacturer, "unknown"),
         _MAKER_AND_BRAND: Text(_maker_and_brand(device)),
-        "Model": _cell(device.model),
+        "Model": _model_cell(device),
         "Firmware": _cell(device.firmware),
         "Type": _cell(device.device_type),
         "Conf.": Text(f"{device.confidence:.0%}"),
@@ -692,6 +708,14 @@ def _row(device: Device, verbose: bool) -> dict[str, Text]:
         else Text("-", style="dim"),
         "Vulns": _vulnerability_cell(device),
     }
+
+
+def _model_cell(device: Device) -> Text:
+    """The model; when it is not known, the device's type in brackets when one is
+    ("(router)", dim: what it is, for "is my router a Huawei?"), else "-"."""
+    if device.model or not device.device_type:
+        return _cell(device.model)
+    return Text(f"({printable(device.device_type.replace('_', ' '))})", style="dim")
 
 
 def fit_columns(
@@ -878,6 +902,29 @@ def not_binding_you(finding: Finding | Mapping[str, Any]) -> bool:
     return effect in RESTRICTING_FINDING_EFFECTS and finding.get("binding") is False
 
 
+#: How the CSV and the priority list mark advice that no measure binding the user asks for
+#: (:func:`binds_nobody`), in the compliance report's words for the same rows.
+NOT_BINDING_YOU = "not binding you"
+#: The actions a measure restricting a maker asks for (replace, and isolate until then).
+_MAKER_ACTIONS = frozenset({"replace", "isolate"})
+
+
+def binds_nobody(device: Device, item: Remediation) -> bool:
+    """Whether ``item`` is advice to replace or isolate a clear device of a maker that only
+    measures not binding the user name (the summary's "named by measures that do not bind
+    you"; its end of support): the verdict stays clear, and the CSV and the priority list say
+    "not binding you" so that "replace" does not read as an obligation. Advice that a
+    vulnerability or an exposure makes urgent is not marked: a reason citing a CVE, or
+    priority 1 (known exploited, reachable from the internet); nor are patch and reconfigure."""
+    return (
+        item.action in _MAKER_ACTIONS
+        and item.priority > 1
+        and _CVE_ID.search(item.reason) is None
+        and verdict(device) == "clear"
+        and any(not_binding_you(f) for f in device.findings)
+    )
+
+
 #: Makers named, most devices first, in the summary's line on clear devices of makers named
 #: by measures that do not bind the user (the rest are counted together).
 NOT_BINDING_MAKERS_NAMED = 4
@@ -951,13 +998,15 @@ def _render_clear(
     widths: dict[str, int],
 ) -> None:
     """Clear devices that measures name (binding others, or advising), a line per family
-    saying which measures, with the devices' addresses; then the ones no selected policy
-    names, as before."""
+    saying which measures, with the devices' addresses (``verbose``: its devices' rows under
+    it); then the ones no selected policy names, as before (``verbose``: their rows, under
+    "Others" when families came first)."""
     named: dict[str, list[Device]] = {}
     for device in group:
         if device.findings:
             named.setdefault(device.family or device.manufacturer or "", []).append(device)
     rest = [device for device in group if not device.findings]
+    header = True
     for key, members in sorted(named.items(), key=lambda item: (-len(item[1]), item[0])):
         name = names.get(key, printable(key))
         line = _clear_pointer(f"{name} family" if key in names else name, members)
@@ -969,10 +1018,17 @@ def _render_clear(
                 line.append(f" and {len(shown) - LIST_ITEMS} more (--verbose)")
         # Wrapped between words only: an address is never split.
         console.print(line)
-    if verbose:
-        members = sorted(group, key=lambda d: (d.manufacturer or "", address_sort_key(d.ip)))
-        _print_devices([_row(d, True) for d in members], widths, console, header=True)
-    elif rest:
+        if verbose:
+            # each family line with its own rows (the widths are shared: columns line up)
+            ordered = sorted(members, key=lambda d: (d.manufacturer or "", address_sort_key(d.ip)))
+            _print_devices([_row(d, True) for d in ordered], widths, console, header=header)
+            header = False
+    if verbose and rest:
+        if named:
+            console.print(Text(f"Others ({len(rest)}):", style="bold"))
+        ordered = sorted(rest, key=lambda d: (d.manufacturer or "", address_sort_key(d.ip)))
+        _print_devices([_row(d, True) for d in ordered], widths, console, header=header)
+    elif rest and not verbose:
         lead = f"Others ({len(rest)}): " if named else ""
         _print_lines(_compact(rest, "clear", console.width, lead=lead), console)
 
@@ -1388,7 +1444,7 @@ def _render_posture(devices: Sequence[Device], console: Console, verbose: bool) 
     )
     if not items:
         return False
-    shown = items if verbose else _distinct(items)[:PRIORITY_ROWS]
+    shown = items if verbose else _short_list(items)
     rows = [
         {
             "#": Text(str(remediation.priority)),
@@ -1396,7 +1452,7 @@ def _render_posture(devices: Sequence[Device], console: Console, verbose: bool) 
             "Device": _cell(device.brand or device.manufacturer, "unknown"),
             "Action": Text(printable(remediation.action), style="bold"),
             "Effort": _effort_cell(remediation.action),
-            "Reason": Text(printable(remediation.reason)),
+            "Reason": Text(printable(_priority_reason(remediation, device))),
         }
         for remediation, device in shown
     ]
@@ -1405,12 +1461,16 @@ def _render_posture(devices: Sequence[Device], console: Console, verbose: bool) 
     if not verbose:
         for row in rows:
             row["Reason"] = Text(_shorten(row["Reason"].plain, reason_width))
-    console.print(
-        Text.assemble(
-            ("Priority list", "bold"),
-            "" if verbose else f" (first {len(shown)} of {plural(len(items), 'action')})",
+    if verbose:
+        said = ""
+    elif len(shown) < len(items) and len({r.action for r, _ in items}) > 1:
+        said = (
+            f" ({len(shown)} of {plural(len(items), 'action')}: the most urgent, at least one "
+            "of each kind)"
         )
-    )
+    else:
+        said = f" (first {len(shown)} of {plural(len(items), 'action')})"
+    console.print(Text.assemble(("Priority list", "bold"), said))
     if "Reason" in widths:
         # a Reason column folds its long reasons (only one with no room goes under its row)
         print_columns(rows, widths, console, header=True, wrapping=_REASON)
@@ -1463,16 +1523,42 @@ def _priority_widths(
     return widths, width - 2 * INDENT
 
 
-def _distinct(items: Sequence[tuple[Remediation, Device]]) -> list[tuple[Remediation, Device]]:
-    """The first item of each (device, action): the short list repeats no device's action."""
-    seen: set[tuple[str, str]] = set()
-    kept = []
-    for remediation, device in items:
-        key = (device.ip, remediation.action)
-        if key not in seen:
-            seen.add(key)
-            kept.append((remediation, device))
-    return kept
+def _priority_reason(remediation: Remediation, device: Device) -> str:
+    """An item's reason on the priority list, ``"not binding you: "`` first when no measure
+    binding the user asks for it (:func:`binds_nobody`)."""
+    if binds_nobody(device, remediation):
+        return f"{NOT_BINDING_YOU}: {remediation.reason}"
+    return remediation.reason
+
+
+def _fixes_own_vulnerability(remediation: Remediation, device: Device) -> bool:
+    """Whether a patch item updates past a CVE the device is vulnerable to (its own, placed
+    in the published range), not a check of a firmware that could not be placed."""
+    vulnerable = _placed(device, conditional_cves(device))[0]
+    return remediation.action == "patch" and any(v.cve in remediation.reason for v in vulnerable)
+
+
+def _short_list(items: Sequence[tuple[Remediation, Device]]) -> list[tuple[Remediation, Device]]:
+    """The short priority list (:data:`PRIORITY_ROWS` rows at most, in the whole list's
+    order): the most urgent item of each kind of action there is, so that a kind is never
+    hidden behind a page of another (a vulnerable device's patch behind five isolations:
+    the patch that fixes a device's own CVE comes first among patches), then the most urgent
+    of the rest, each device's action once."""
+    first_of_kind: dict[str, int] = {}
+    for index, (remediation, _) in enumerate(items):
+        first_of_kind.setdefault(remediation.action, index)
+    fixing = next((i for i, pair in enumerate(items) if _fixes_own_vulnerability(*pair)), None)
+    if fixing is not None:
+        first_of_kind["patch"] = fixing
+    chosen = list(first_of_kind.values())[:PRIORITY_ROWS]
+    taken = {(items[i][1].ip, items[i][0].action) for i in chosen}
+    for index, (remediation, device) in enumerate(items):
+        if len(chosen) >= PRIORITY_ROWS:
+            break
+        if (device.ip, remediation.action) not in taken:
+            taken.add((device.ip, remediation.action))
+            chosen.append(index)
+    return [items[index] for index in sorted(chosen)]
 
 
 def _render_posture_devices(devices: Sequence[Device], console: Console) -> None:
