@@ -8,10 +8,14 @@ KeyboardInterrupt at once.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import dataclasses
 import signal
 import threading
+import time
 import uuid
-from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,9 +24,14 @@ from typing import TYPE_CHECKING, Any
 from provscan import __version__
 from provscan.credentials import CredentialStore
 from provscan.discovery.interface import DiscoveryResult
-from provscan.discovery.runner import DiscoverySettings, discover_for_targets
+from provscan.discovery.runner import (
+    AfterSweep,
+    DiscoverySettings,
+    discover_for_targets,
+    plan_after_sweep,
+)
 from provscan.engine.scanner import DeviceCheck, Scanner, ScanRequest, unless_stopped
-from provscan.engine.sweep import SweepEngine, Sweeper, choose_sweeper, sweep_note
+from provscan.engine.sweep import SweepEngine, Sweeper, SweptHost, choose_sweeper, sweep_note
 from provscan.events import ScanObserver
 from provscan.identify import Identifier
 from provscan.knowledge.loader import Knowledge, load_knowledge, load_posture_knowledge
@@ -33,6 +42,7 @@ from provscan.probes.interface import Probe
 from provscan.probes.registry import all_probes, host_probes
 from provscan.targets import TargetSet
 from provscan.transport.limits import ScanLimits
+from provscan.transport.sweep import ConnectionSpacing, SweepLimits
 
 if TYPE_CHECKING:
     # Imported where used: a scan needs neither (start-up time, issue 14).
@@ -42,6 +52,11 @@ if TYPE_CHECKING:
 
 #: Discovery inside a scan: on by default (provscan.discovery.runner says where it goes).
 DEFAULT_DISCOVERY = DiscoverySettings()
+#: Discovery after the sweep (:func:`discovering_sweeper`) asks the hosts that answered the
+#: sweep in batches: one is sent once it holds this many hosts, or once its first host has
+#: waited this long for more (the probes of a held host start when its batch is answered).
+AFTER_SWEEP_BATCH = 256
+AFTER_SWEEP_GATHER_S = 0.25
 
 
 def build_probes(knowledge: Knowledge) -> list[Probe]:
@@ -98,9 +113,19 @@ async def run_scan(
             # cached, and built on the cached core knowledge (read once per process)
             posture_knowledge = load_posture_knowledge()
     # Discovery first (``discovery=None`` skips it); its replies join each host's evidence.
+    # What it cannot reach before the sweep (too many loopback targets, routed ones) is
+    # asked after it, only at the hosts that answered it (``after``).
     discovered = DiscoveryResult()
+    after: AfterSweep | None = None
     if discovery is not None:
-        discovered = await _discover_unless_stopped(discover_for_targets(targets, discovery), stop)
+        if sweeper is not None:
+            after = plan_after_sweep(targets, discovery)
+        discovered = await _discover_unless_stopped(
+            discover_for_targets(targets, discovery, after), stop
+        )
+    prior = prior_evidence(discovered)
+    if sweeper is not None and after is not None and after.active:
+        sweeper = discovering_sweeper(sweeper, after, prior, asyncio.get_running_loop())
     policies = knowledge.select_policies(list(policy_ids) if policy_ids else None)
     identifier = Identifier(
         knowledge,
@@ -133,12 +158,102 @@ async def run_scan(
         policies=tuple(policies),
         total_hosts=targets.size_upper_bound,
         limits=limits or ScanLimits(),
-        prior=prior_evidence(discovered),
+        prior=prior,
         notes=(*targets.name_notes(), *discovered.notes, *sweep_notes),
         sweep=sweeper,
     )
     result = await scanner.run(request, stop=stop)
+    if after is not None and after.notes():
+        notes = (*result.info.notes, *after.notes())
+        result = dataclasses.replace(result, info=dataclasses.replace(result.info, notes=notes))
     return identifier.finish(result) if posture else identifier.stamp(result)
+
+
+def discovering_sweeper(
+    sweeper: Sweeper,
+    after: AfterSweep,
+    prior: dict[str, HostEvidence],
+    loop: asyncio.AbstractEventLoop,
+) -> Sweeper:
+    """``sweeper`` with unicast discovery after it for the hosts ``after`` takes.
+
+    The scanner runs the sweep in a worker thread and probes each host it yields. Here the
+    hosts with an open port that ``after`` takes are held back, asked in batches
+    (:data:`AFTER_SWEEP_BATCH`, :data:`AFTER_SWEEP_GATHER_S`) on the scan's event loop
+    ``loop`` while the sweep goes on, and yielded once their batch is answered, its replies
+    added to ``prior`` (:func:`prior_evidence`, as discovery before the sweep): the probes
+    and the identification of each host see them. Every other host passes straight through,
+    so a sweep where no host is taken costs nothing more. The datagrams draw on the sweep's
+    ``spacing`` (``--rate``). When the sweep is stopped, the held hosts are dropped (they are
+    not scanned: the scan is incomplete anyway).
+    """
+
+    def sweep(
+        targets: Iterable[tuple[str, str | None]],
+        ports: Sequence[int],
+        limits: SweepLimits | None = None,
+        *,
+        stop: Callable[[], bool] | None = None,
+        spacing: ConnectionSpacing | None = None,
+        probed: Callable[[SweptHost], bool] | None = None,
+    ) -> Iterator[SweptHost]:
+        try:
+            on_the_loop = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            on_the_loop = False
+        if on_the_loop:  # waiting here would block the discovery it waits for
+            yield from sweeper(targets, ports, limits, stop=stop, spacing=spacing, probed=probed)
+            return
+        halted = stop or (lambda: False)
+        reserve = spacing.reserve if spacing is not None and spacing.interval else None
+        held: list[SweptHost] = []
+        held_since = 0.0
+        asked: deque[tuple[concurrent.futures.Future[DiscoveryResult], list[SweptHost]]] = deque()
+
+        def send() -> None:
+            nonlocal held
+            batch, held = held, []
+            work = after.discover([host.address for host in batch], reserve)
+            asked.append((asyncio.run_coroutine_threadsafe(work, loop), batch))
+
+        def answered(
+            future: concurrent.futures.Future[DiscoveryResult], batch: list[SweptHost]
+        ) -> list[SweptHost]:
+            try:
+                found = future.result()
+            except Exception as exc:  # a socket error: the hosts are scanned without it
+                after.failure(len(batch), exc)
+            else:
+                prior.update(prior_evidence(found))
+            return batch
+
+        for host in sweeper(targets, ports, limits, stop=stop, spacing=spacing, probed=probed):
+            while asked and asked[0][0].done():
+                yield from answered(*asked.popleft())
+            if host.open_ports and after.take(host.address):
+                if not held:
+                    held_since = time.monotonic()
+                held.append(host)
+            else:
+                yield host
+            if held and (
+                len(held) >= AFTER_SWEEP_BATCH
+                or time.monotonic() - held_since >= AFTER_SWEEP_GATHER_S
+            ):
+                send()
+        if held and not halted():
+            send()
+        while asked:
+            future, batch = asked.popleft()
+            while not future.done():
+                if halted():
+                    for waiting, _ in (*asked, (future, batch)):
+                        waiting.cancel()
+                    return
+                concurrent.futures.wait((future,), timeout=0.1)
+            yield from answered(future, batch)
+
+    return sweep
 
 
 def prior_evidence(discovered: DiscoveryResult) -> dict[str, HostEvidence]:

@@ -33,6 +33,14 @@ WARNING = (
     "that answer only discovery protocols on loopback are not found; scan at most 4096 "
     f"loopback addresses at a time (e.g. 127.{SESSION_OCTET}.224.0/20) to include them"
 )
+#: The same inside a scan, whose sweep carries discovery to the hosts with an open port.
+SCAN_WARNING = (
+    f"discovery skipped on loopback before the sweep (8192 targets, more than "
+    f"{MAX_UNICAST_TARGETS}): it goes after the sweep to the hosts with an open port only, so "
+    "devices that answer only discovery protocols (no open TCP port) are not found; scan at "
+    f"most 4096 loopback addresses at a time (e.g. 127.{SESSION_OCTET}.224.0/20) to include "
+    "them"
+)
 
 
 def test_unicast_beyond_the_cap_is_skipped_with_a_warning_naming_the_cost() -> None:
@@ -53,8 +61,8 @@ def test_scan_prints_the_skip_as_a_warning() -> None:
         check=False,
     )
     assert completed.returncode == 0, completed.stderr
-    assert f"provscan: warning: {WARNING}" in completed.stderr.splitlines()
-    assert WARNING in json.loads(completed.stdout)["scan"]["notes"]
+    assert f"provscan: warning: {SCAN_WARNING}" in completed.stderr.splitlines()
+    assert SCAN_WARNING in json.loads(completed.stdout)["scan"]["notes"]
 
 
 def test_loopback_unicast_runs_when_other_targets_make_the_set_large(

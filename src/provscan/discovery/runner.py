@@ -6,8 +6,11 @@ Where probes go (docs/decisions/0003-discovery.md):
   broadcast address, sent from the interface's own address; then ARP for MACs;
 - **loopback targets**: unicast to each target address only (loopback has no multicast);
   one datagram per protocol per address, so more than :data:`MAX_UNICAST_TARGETS` loopback
-  targets get none, with a warning (:func:`is_warning`);
-- **routed targets**: no discovery (its multicast would not reach them); a note says so.
+  targets get none before the sweep, with a warning (:func:`is_warning`);
+- **routed targets**: no discovery before the sweep (its multicast would not reach them).
+Where a port sweep follows (``provscan scan``), the loopback targets skipped for their number
+and the routed ones get unicast discovery after it, sent only to the hosts that answered it
+(at most :data:`MAX_UNICAST_TARGETS`): :class:`AfterSweep`.
 Replies from outside the scope (the targets, or the segment) are counted and dropped.
 
 Segment discovery costs the same whatever the number of targets, so it runs for any target
@@ -20,8 +23,9 @@ from __future__ import annotations
 import asyncio
 import importlib
 import ipaddress
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from provscan.discovery import arp, netif
 from provscan.discovery.interface import (
@@ -32,6 +36,7 @@ from provscan.discovery.interface import (
 )
 from provscan.discovery.merge import merge_replies
 from provscan.discovery.transport import ExchangeCounters, Route, exchange
+from provscan.interlock import outside_interlock
 from provscan.targets import TargetSet
 
 #: The discovery protocols by name: the module and class of each, imported when a discovery
@@ -125,17 +130,29 @@ class _Run:
         return [*rest, *done]
 
     def result(
-        self, replies: list[DiscoveryReply], macs: dict[str, str], how: str
+        self,
+        replies: list[DiscoveryReply],
+        macs: dict[str, str],
+        how: str,
+        *,
+        asked: int | None = None,
     ) -> DiscoveryResult:
+        """The merged hosts and the notes; ``asked``: after the sweep, how many hosts were
+        asked (the summary then says so, also when none answered)."""
         hosts = merge_replies(replies, macs, how)
         notes = list(dict.fromkeys(self.notes))
         answered: dict[str, int] = {}
         for host in hosts:
             for protocol in host.protocols:
                 answered[protocol] = answered.get(protocol, 0) + 1
-        if answered:
-            summary = ", ".join(f"{name} {count}" for name, count in sorted(answered.items()))
-            hosts_answered = f"{len(hosts)} host{'' if len(hosts) == 1 else 's'} answered"
+        summary = ", ".join(f"{name} {count}" for name, count in sorted(answered.items()))
+        if asked is not None:
+            of = f"{len(hosts) or 'none'} of {_hosts(asked)} with open ports answered"
+            notes.insert(
+                0, f"discovery after the sweep: {of}" + (f" ({summary})" if summary else "")
+            )
+        elif answered:
+            hosts_answered = f"{_hosts(len(hosts))} answered"
             notes.insert(0, f"discovery: {hosts_answered} ({summary})")
         problems = []
         totals: dict[str, int] = {}
@@ -159,6 +176,10 @@ class _Run:
         if problems:
             notes.append("discovery errors: " + "; ".join(problems))
         return DiscoveryResult(tuple(hosts), tuple(notes), totals)
+
+
+def _hosts(count: int) -> str:
+    return f"{count} host{'' if count == 1 else 's'}"
 
 
 def _without_follow_up(reply: DiscoveryReply) -> DiscoveryReply:
@@ -291,23 +312,191 @@ def is_warning(note: str) -> bool:
     return note.startswith(LOOPBACK_SKIPPED)
 
 
-def loopback_skipped_note(count: int, first: str) -> str:
+def loopback_skipped_note(count: int, first: str, *, after_sweep: bool = False) -> str:
     """The note for ``count`` loopback targets, more than unicast discovery is sent to;
-    ``first``: the lowest of them, for an example range that would be small enough."""
+    ``first``: the lowest of them, for an example range that would be small enough.
+    ``after_sweep``: the hosts that answer the port sweep get discovery after it."""
     prefix = max(0, 32 - (MAX_UNICAST_TARGETS.bit_length() - 1))
     try:
         example = str(ipaddress.IPv4Network(f"{first}/{prefix}", strict=False))
     except ValueError:
         example = f"127.0.0.0/{prefix}"
+    advice = (
+        f"scan at most {MAX_UNICAST_TARGETS} loopback addresses at a time (e.g. {example}) "
+        "to include them"
+    )
+    if after_sweep:
+        return (
+            f"{LOOPBACK_SKIPPED} before the sweep ({count} targets, more than "
+            f"{MAX_UNICAST_TARGETS}): it goes after the sweep to the hosts with an open port "
+            "only, so devices that answer only discovery protocols (no open TCP port) are "
+            f"not found; {advice}"
+        )
     return (
         f"{LOOPBACK_SKIPPED} ({count} targets, more than {MAX_UNICAST_TARGETS}): devices "
-        "that answer only discovery protocols on loopback are not found; scan at most "
-        f"{MAX_UNICAST_TARGETS} loopback addresses at a time (e.g. {example}) to include them"
+        f"that answer only discovery protocols on loopback are not found; {advice}"
     )
 
 
-async def discover_for_targets(targets: TargetSet, settings: DiscoverySettings) -> DiscoveryResult:
+class AfterSweep:
+    """Unicast discovery after the port sweep, for the targets discovery could not reach
+    before it: loopback targets beyond :data:`MAX_UNICAST_TARGETS` (``loopback``) and routed
+    targets, on no attached segment (``routed``; not with ``--iface``, which restricts
+    discovery to one interface). Only hosts that answered the sweep are asked
+    (:meth:`take`), at most :data:`MAX_UNICAST_TARGETS` of them, each one only if it is a
+    target, IPv4 (the unicast socket's family) and inside the scope interlock.
+
+    :meth:`take` is called from the sweep's thread; :meth:`discover` runs on the scan's
+    event loop, batch by batch; :meth:`notes` once the sweep is over.
+    """
+
+    def __init__(
+        self,
+        targets: TargetSet,
+        settings: DiscoverySettings,
+        segments: Sequence[Segment] = (),
+        *,
+        loopback: bool = False,
+        routed: bool = False,
+    ) -> None:
+        self.targets = targets
+        self.settings = settings
+        #: The attached segments (multicast discovery covers them before the sweep).
+        self.segments = tuple(segments)
+        self.loopback = loopback
+        self.routed = routed
+        #: Hosts taken for discovery, and those left out because the cap was reached.
+        self.asked = 0
+        self.beyond_cap = 0
+        #: Hosts whose discovery failed (an error opening or using a socket), with the error.
+        self.failed = 0
+        self.errors: list[str] = []
+        self._run = _Run(settings)
+        self._replies: list[DiscoveryReply] = []
+
+    @property
+    def active(self) -> bool:
+        """Whether any host could be taken (a sweep wrapper is worth installing)."""
+        return self.loopback or self.routed
+
+    def wants(self, address: str) -> bool:
+        """Whether ``address`` is one this discovery goes to, the cap aside."""
+        try:
+            parsed = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        if parsed.version != 4 or address not in self.targets or outside_interlock(parsed):
+            return False
+        if parsed.is_loopback:
+            return self.loopback
+        return self.routed and not any(s.contains(address) for s in self.segments)
+
+    def take(self, address: str) -> bool:
+        """Whether ``address``, a host that answered the sweep, gets discovery (counted)."""
+        if not self.wants(address):
+            return False
+        if self.asked >= MAX_UNICAST_TARGETS:
+            self.beyond_cap += 1
+            return False
+        self.asked += 1
+        return True
+
+    async def discover(
+        self, addresses: Sequence[str], reserve: Callable[[], float] | None = None
+    ) -> DiscoveryResult:
+        """Unicast discovery to ``addresses`` (taken by :meth:`take`): their merged hosts.
+
+        ``reserve``: the scan's rate budget (``--rate``; a start slot per datagram, returning
+        how long to wait for it); with it, each address's datagrams wait for their slots.
+        """
+        settings = self.settings
+        groups = [
+            ([a for a in addresses if _is_loopback(a)], settings.loopback_timeout_s),
+            ([a for a in addresses if not _is_loopback(a)], settings.timeout_s),
+        ]
+        protocols = max(1, len(self._run.protocols()))
+
+        async def paced(address: str, timeout_s: float) -> list[DiscoveryReply]:
+            assert reserve is not None
+            await asyncio.sleep(max(reserve() for _ in range(protocols)))
+            return await _unicast_replies(self._run, [address], timeout_s)
+
+        jobs = [
+            _unicast_replies(self._run, group, timeout_s)
+            if reserve is None
+            else _gather_lists(paced(a, timeout_s) for a in group)
+            for group, timeout_s in groups
+            if group
+        ]
+        replies = [r for found in await asyncio.gather(*jobs) for r in found]
+        replies = await self._run.follow_ups(replies)
+        self._replies.extend(replies)
+        return DiscoveryResult(tuple(merge_replies(replies, {}, "arp")))
+
+    def failure(self, count: int, error: BaseException) -> None:
+        """Record that discovery of ``count`` hosts failed with ``error``."""
+        self.failed += count
+        if len(self.errors) < 3:
+            self.errors.append(f"{type(error).__name__}: {error}"[:200])
+
+    def notes(self) -> tuple[str, ...]:
+        """The scan notes: who was asked and who answered, the cap, errors."""
+        if not self.asked:
+            return ()
+        notes = list(self._run.result(self._replies, {}, "arp", asked=self.asked).notes)
+        if self.beyond_cap:
+            notes.append(
+                f"discovery after the sweep: {_hosts(self.beyond_cap)} with open ports beyond "
+                f"the first {MAX_UNICAST_TARGETS} got none"
+            )
+        if self.failed:
+            notes.append(
+                f"discovery after the sweep failed for {_hosts(self.failed)}: "
+                + "; ".join(dict.fromkeys(self.errors))
+            )
+        return tuple(notes)
+
+
+async def _gather_lists(
+    jobs: Iterable[Coroutine[Any, Any, list[DiscoveryReply]]],
+) -> list[DiscoveryReply]:
+    return [reply for found in await asyncio.gather(*jobs) for reply in found]
+
+
+def _attached_segments(targets: TargetSet, settings: DiscoverySettings) -> list[Segment]:
+    """The up, multicast-capable, non-loopback segments (``--iface``'s only) holding targets."""
+    candidates = [
+        s
+        for s in netif.list_segments()
+        if not s.is_loopback
+        and s.supports_multicast
+        and (settings.interface is None or s.interface == settings.interface)
+    ]
+    return [s for s in candidates if targets.overlaps([s.network], outside=LOOPBACK_NETWORKS)]
+
+
+def plan_after_sweep(targets: TargetSet, settings: DiscoverySettings) -> AfterSweep:
+    """Where discovery goes after a sweep of ``targets`` (see :class:`AfterSweep`); hand it
+    to :func:`discover_for_targets`, which then words its notes for it."""
+    loopback_count = targets.count(LOOPBACK_NETWORKS)
+    others = targets.count(outside=LOOPBACK_NETWORKS)
+    segments = _attached_segments(targets, settings) if others else []
+    attached = targets.count([s.network for s in segments], outside=LOOPBACK_NETWORKS)
+    return AfterSweep(
+        targets,
+        settings,
+        segments,
+        loopback=loopback_count > MAX_UNICAST_TARGETS,
+        routed=settings.interface is None and attached < others,
+    )
+
+
+async def discover_for_targets(
+    targets: TargetSet, settings: DiscoverySettings, after: AfterSweep | None = None
+) -> DiscoveryResult:
     """Discovery inside ``provscan scan``: see the module docstring for where probes go.
+    ``after``: the discovery a sweep will carry (:func:`plan_after_sweep`; its segments are
+    used, and the notes say what it covers).
 
     Nothing here lists every target: segment discovery, its reply filter and the counts in
     the notes use the target set's arithmetic; only the loopback addresses unicast goes to
@@ -319,18 +508,17 @@ async def discover_for_targets(targets: TargetSet, settings: DiscoverySettings) 
     others = targets.count(outside=LOOPBACK_NETWORKS)
     segments: list[Segment] = []
     if others:
-        candidates = [
-            s
-            for s in netif.list_segments()
-            if not s.is_loopback
-            and s.supports_multicast
-            and (settings.interface is None or s.interface == settings.interface)
-        ]
-        segments = [
-            s for s in candidates if targets.overlaps([s.network], outside=LOOPBACK_NETWORKS)
-        ]
+        segments = (
+            list(after.segments) if after is not None else _attached_segments(targets, settings)
+        )
         attached = targets.count([s.network for s in segments], outside=LOOPBACK_NETWORKS)
-        if attached < others:
+        if attached < others and after is not None and after.routed:
+            run.notes.append(
+                f"discovery: {others - attached} targets are not on an attached segment (no "
+                "multicast reaches them): those with an open port get unicast discovery "
+                "after the sweep"
+            )
+        elif attached < others:
             run.notes.append(
                 f"discovery: {others - attached} targets are not on an attached "
                 "segment; only the TCP scan reaches them"
@@ -339,7 +527,8 @@ async def discover_for_targets(targets: TargetSet, settings: DiscoverySettings) 
     jobs = [_segment_replies(run, s, targets.__contains__) for s in segments]
     if loopback_count > MAX_UNICAST_TARGETS:
         first = next(targets.addresses(LOOPBACK_NETWORKS), "127.0.0.1")
-        run.notes.append(loopback_skipped_note(loopback_count, first))
+        later = after is not None and after.loopback
+        run.notes.append(loopback_skipped_note(loopback_count, first, after_sweep=later))
     elif loopback_count:
         loopback = list(targets.addresses(LOOPBACK_NETWORKS))
         jobs.append(_unicast_replies(run, loopback, settings.loopback_timeout_s))
