@@ -108,8 +108,8 @@ def test_scan_of_a_public_address_says_to_add_allow_public(
         line = _one_error(RUNNER.invoke(app, ["scan", target, "--no-db", "--no-discovery"]))
         refused = target.split(",")[-1]
         assert line == (
-            f"provscan: error: refusing target {refused}: public address; add --allow-public "
-            "to scan addresses you own on the internet"
+            f"provscan: error: refusing target {refused}: public address; refused unless you "
+            'own it (README "Safety model" explains --allow-public)'
         )
 
 

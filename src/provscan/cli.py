@@ -82,6 +82,7 @@ from provscan.commands.common import (
     say_interrupted,
     scan_coverage,
     scan_observer,
+    silent_scan_misses,
     stderr,
     target_files,
     warn,
@@ -91,7 +92,7 @@ from provscan.errors import ProvscanError, TargetError
 from provscan.transport.limits import DEFAULT_PORTS, ScanLimits
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
 
     from provscan.credentials import CredentialStore
     from provscan.knowledge.schema import Policy
@@ -308,6 +309,15 @@ def scan(
             "SNMP at all. Never stored or printed.",
         ),
     ] = None,
+    store_empty: Annotated[
+        bool,
+        typer.Option(
+            "--store-empty",
+            help="Store the scan even when no target answered at all. Without it such a scan "
+            "is printed but not stored: the network may just have been out of reach, and "
+            "storing it would count every device known at its addresses missing.",
+        ),
+    ] = False,
     no_discovery: Annotated[
         bool,
         typer.Option(
@@ -360,13 +370,18 @@ def scan(
             interrupts.count += cut_short
             _gathered(
                 result, ready.fmt, output, db, no_db, interrupts, cut_short, verbose, site,
-                ready.targets,
+                ready.targets, store_empty=store_empty,
             )  # fmt: skip
     except ProvscanError as exc:
         raise fail_for(exc) from None
     except KeyboardInterrupt:  # before the scan, or a second Ctrl-C in its network phase
         raise say_interrupted(_interrupted_line(None, no_db)) from None
     finish(result, fail_on_restricted)
+
+
+#: What a refusal of a public target says: when scanning one is allowed and where that is
+#: explained, never a command that would scan it (the user may not own the address).
+PUBLIC_UNLESS_OWNED = 'refused unless you own it (README "Safety model" explains --allow-public)'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -428,7 +443,8 @@ def _scan_settings(
             f", and outside {ALLOWED_TARGETS_ENV} (the scope interlock set in this "
             "environment; --allow-public does not lift it)"
             if exc.interlocked
-            else "; add --allow-public to scan addresses you own on the internet"
+            # no command line that would scan it: the user may not own it
+            else f"; {PUBLIC_UNLESS_OWNED}"
         )
         raise UsageProblem(f"refusing target {exc.spec}: public address{why}") from None
     except TargetError as exc:
@@ -499,6 +515,45 @@ def _run_scan(
     return result, cut_short
 
 
+def _nothing_answered(
+    result: ScanResult,
+    db: str | None,
+    no_db: bool,
+    site: str | None,
+    coverage: Sequence[Sequence[str]],
+    *,
+    store_empty: bool,
+) -> bool:
+    """Say on stderr that no target of a complete scan answered at all (a network out of
+    reach looks the same as an empty one: a VPN down, the wrong interface, the lab not
+    started), and return whether the scan is therefore left unstored: unless ``store_empty``,
+    one that would count missing devices nobody said were taken away (docs/inventory.md,
+    Status: "A scan nothing answered"). Stored all the same when it would not: the first scan
+    of a range, or the scan of a camera whose case says removed, which proves it. The exit
+    code stays 0: the scan ran, and an empty network is a result."""
+    info = result.info
+    if result.devices or not info.complete or info.hosts_scanned == 0:
+        return False
+    hosts, ports = info.hosts_scanned, len(info.ports)
+    scanned = "the address scanned" if hosts == 1 else f"any of the {hosts} addresses scanned"
+    warn(
+        f"nothing answered: no reply from {scanned}, on the {ports} "
+        f"port{'' if ports == 1 else 's'} probed. Is this machine on that network (VPN up, "
+        "the right interface)? For the built-in lab: is it running (provscan lab up)?"
+    )
+    if no_db or store_empty:
+        return False
+    misses = silent_scan_misses(result, db, site, coverage)
+    if not misses:
+        return False
+    devices = "1 device" if misses == 1 else f"{misses} devices"
+    warn(
+        f"scan not stored: it would count {devices} seen at these addresses before missing, "
+        "on no answer at all (if they really are gone, --store-empty stores it)"
+    )
+    return True
+
+
 def _interrupted_line(interrupts: Interrupts | None, no_db: bool, cut: bool = False) -> str:
     """What became of the scan, said after "provscan: interrupted" (and its partial results)."""
     then = ""
@@ -522,24 +577,30 @@ def _gathered(
     target_set: TargetSet,
     *,
     hosts: int | None = None,
+    store_empty: bool = False,
 ) -> None:
     """Store and print what a scan gathered (:func:`emit`) with the Ctrl-Cs ``interrupts``
     counts since its network phase ended (one already when that phase was ``cut_short``):
     none loses the scan. The store's transaction and a file written always finish; the second
     Ctrl-C stops what is printed on standard output. Any Ctrl-C makes the exit 130 with one
-    line saying what became of the scan (``hosts``: of how many, when not the targets')."""
+    line saying what became of the scan (``hosts``: of how many, when not the targets').
+
+    A complete scan that no target answered is said on stderr, and stored only with
+    ``store_empty`` (:func:`_nothing_answered`)."""
     total = target_set.size_upper_bound if hosts is None else hosts
+    # The coverage is for the store only (it imports the inventory and SQLAlchemy).
+    coverage = () if no_db else scan_coverage(target_set)
+    unstored = _nothing_answered(result, db, no_db, site, coverage, store_empty=store_empty)
     try:
         emit(
             result,
             fmt,
             output,
             db,
-            no_db,
+            no_db or unstored,
             verbose=verbose,
             site=site,
-            # The coverage is for the store only (it imports the inventory and SQLAlchemy).
-            coverage=() if no_db else scan_coverage(target_set),
+            coverage=coverage,
             interrupts=interrupts,
         )
     except KeyboardInterrupt:  # the second Ctrl-C, while the output was printed

@@ -131,6 +131,67 @@ def mistyped_address(text: str) -> str | None:
     return f"{text} looks like a mistyped address (letter {which}?): not looked up as a host name"
 
 
+#: ``scheme://[user@]host[:port][/path]``: a URL copied from a browser.
+_URL = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?(?P<host>\[[^\]/?#]*\]|[^:/?#]*)"
+    r"(?::(?P<port>[0-9]*))?(?:[/?#].*)?",
+    re.DOTALL,
+)
+#: ``host:port`` with an IPv4 address, a host name or a bracketed IPv6 address.
+_HOST_PORT = re.compile(r"(?P<host>\[[^\]]+\]|[^:\[\]]+):(?P<port>[0-9]+)")
+#: ``a.b.c.*``, ``a.b.*.*``, ``a.*.*.*``: wildcards for the last labels of an IPv4 address.
+_WILDCARD = re.compile(r"(?P<fixed>[0-9]{1,3}(?:\.[0-9]{1,3}){0,2})(?P<stars>(?:\.\*){1,3})")
+
+
+def _host_words(host: str, port: str | None) -> str | None:
+    """What to write instead of ``host`` (and ``port``) when ``host`` is an address or a host
+    name provscan takes (read, never looked up); None when it is neither."""
+    bare = host.strip("[]")
+    try:
+        ipaddress.ip_address(bare)
+    except ValueError:
+        if (
+            looks_like_address(bare)
+            or mistyped_address(bare) is not None
+            or not _HOSTNAME.fullmatch(bare)
+            or len(bare) > 60
+        ):
+            return None
+    return f"{bare} --ports {int(port)}" if port else bare
+
+
+def misshapen_target(spec: str) -> str | None:
+    """For a target written the way another tool or a browser writes it, the one-line message
+    that says what to write instead; None for anything else. ``127.77.1.10:80`` (a port:
+    ``127.77.1.10 --ports 80``), ``http://127.77.1.10/`` (a URL: its host part) and
+    ``127.77.1.*`` (a wildcard: the network ``127.77.1.0/24``, or a range). Nothing is
+    looked up: a host name in a URL is only repeated."""
+    shown = _shown(spec)
+    url = _URL.fullmatch(spec)
+    if url is not None:
+        instead = _host_words(url["host"], url["port"]) if url["host"] else None
+        where = f"; write its host part: {instead}" if instead else ""
+        return f"bad target {shown}: a URL, not an address{where}"
+    host_port = _HOST_PORT.fullmatch(spec)
+    if host_port is not None:
+        instead = _host_words(host_port["host"], host_port["port"])
+        if instead is not None:
+            return f"bad target {shown}: a port is not part of the address; write {instead}"
+    wildcard = _WILDCARD.fullmatch(spec)
+    if wildcard is not None:
+        fixed = wildcard["fixed"].split(".")
+        if len(fixed) + wildcard["stars"].count("*") == 4 and all(
+            int(label) <= 255 for label in fixed
+        ):
+            prefix = 8 * len(fixed)
+            network = ".".join([*fixed, *["0"] * (4 - len(fixed))])
+            instead = f"{network}/{prefix}"
+            if prefix == 24:
+                instead += f" for the whole network, or a range such as {'.'.join(fixed)}.1-20"
+            return f"bad target {shown}: wildcards are not accepted; write {instead}"
+    return None
+
+
 def parse_spec(spec: str) -> list[TargetBlock]:
     spec = spec.strip()
     if not spec:
@@ -140,6 +201,9 @@ def parse_spec(spec: str) -> list[TargetBlock]:
         mistyped = mistyped_address(text)
         if mistyped is not None:
             raise TargetError(mistyped)
+    misshapen = misshapen_target(spec)
+    if misshapen is not None:
+        raise TargetError(misshapen)
     if "/" in spec:
         try:
             network: IPNetwork = ipaddress.ip_network(spec, strict=False)

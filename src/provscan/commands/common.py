@@ -668,15 +668,30 @@ def emit(
         if interrupts is not None:
             interrupts.stored = stored[0] if stored else None
         for scan_id, where in stored if interrupts is None or not interrupts.count else ():
-            stderr.print(
-                f"[dim]stored scan {escape(scan_id)} in {escape(where)}[/]", highlight=False
-            )
+            say_stored(scan_id, where)
         # a warning, -q or not (-q leaves out the progress bar only): a device taken for
         # gone is back, or a finding fixed is back, and its case is open again
         for case in reopened:
             warn(reopened_line(case))
     if failure is not None:
         raise failure
+
+
+#: Characters of a scan id the "stored scan" line shows: a prefix every command that asks
+#: for a scan id accepts (six or more), as `provscan scans` shows it; the report has it whole.
+SHOWN_SCAN_ID = 12
+
+
+def say_stored(scan_id: str, where: str) -> None:
+    """``stored scan 0b4a1c2d-3ef in /path/provscan.db`` on stderr, within the terminal's
+    width: the id as its prefix, and ``in PATH`` on a line of its own when the line would not
+    fit (the path is never broken)."""
+    from rich.cells import cell_len
+
+    head, tail = f"stored scan {scan_id[:SHOWN_SCAN_ID]}", f"in {where}"
+    one = f"{head} {tail}"
+    for text in [one] if cell_len(one) <= stderr.width else [head, f"  {tail}"]:
+        stderr.print(text, style="dim", highlight=False, markup=False)
 
 
 def _store_and_write_json(
@@ -816,6 +831,11 @@ def require_existing_db(db: str | None) -> None:
     if path.is_dir():
         raise UsageProblem(f"--db {path} is a directory, not a provscan database file")
     if not path.exists() or _holds_nothing(path):
+        if db is None or not db.strip():  # the default store, which the user never named
+            raise UsageProblem(
+                f"no provscan database at {path} (the default): nothing was stored yet; "
+                "store a scan first (provscan scan TARGET)"
+            )
         raise UsageProblem(
             f"no provscan database at {path}: nothing was stored there (check --db, or store "
             f"a scan with --db {path} first)"
@@ -960,6 +980,27 @@ def scan_coverage(targets: TargetSet) -> list[list[str]]:
         return [f"{block.first}-{block.last}" for block in blocks]
 
     return coverage_ranges(spans(targets.blocks), spans(targets.excluded))
+
+
+def silent_scan_misses(
+    result: ScanResult, db: str | None, site: str | None, coverage: Sequence[Sequence[str]]
+) -> int:
+    """How many devices stored in ``db`` the scan ``result``, which nothing answered, would
+    count missing although nobody said they were taken away
+    (:meth:`~provscan.store.db.Store.silent_scan_misses`). A store not made yet holds none
+    (and is not made here)."""
+    path = _db_file(db)
+    if path is not None and (not path.exists() or _holds_nothing(path)):
+        return 0
+    with open_db(db) as store:
+        return len(
+            store.silent_scan_misses(
+                site=site,
+                coverage=coverage,
+                ports=result.info.ports,
+                started_at=result.info.started_at,
+            )
+        )
 
 
 def finish(result: ScanResult, fail_on_restricted: bool) -> None:

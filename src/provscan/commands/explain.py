@@ -96,6 +96,12 @@ IMPORTED_NOTE_PREFIX = "imported from "
 DISCOVERY_NOTE_PREFIX = "discovery: "
 #: Characters of a scan id shown (as ``provscan scans`` shows them; JSON has it whole).
 SHOWN_SCAN_ID = 12
+#: Why explain refuses a public address: no command that would scan it (the user may not
+#: own it), only where the docs say when scanning one is allowed.
+PUBLIC_REFUSED = (
+    'public address; explain probes none, and scan only one you own (README "Safety model" '
+    "explains --allow-public; explain --from REPORT reads a scan you made)"
+)
 
 
 @dataclass(frozen=True)
@@ -849,6 +855,7 @@ def _scan_one(
         build_targets,
         is_address_spec,
         looks_like_address,
+        misshapen_target,
         mistyped_address,
         parse_ports,
     )
@@ -858,11 +865,13 @@ def _scan_one(
     policy_ids = parse_policy_ids(policy)
     # an address, a network, a range or text shaped like one is read without the network
     # (checked first, so that a bad one is refused before the line that says it is
-    # probed); a host name is looked up, which sends a query: said before that
+    # probed); a host name is looked up, which sends a query: said before that. A URL, an
+    # address with a port or a wildcard is refused without the network too.
     numeric = (
         is_address_spec(address)
         or looks_like_address(address)
         or mistyped_address(address) is not None
+        or misshapen_target(address.strip()) is not None
     )
     if announce is not None and not numeric:
         announce()
@@ -870,12 +879,10 @@ def _scan_one(
         targets = build_targets([address])
     except TargetError:
         if _refused_as_public(address):
-            # the scope rule's own advice names --allow-public, which explain does not take
-            raise InputError(
-                f"refusing target {address}: public address (explain scans no internet "
-                f"address; for one you own: provscan scan {address} --allow-public -f json "
-                f"-o scan.json, then provscan explain --from scan.json {address})"
-            ) from None
+            # the scope rule's own advice names --allow-public, which explain does not take;
+            # and a refusal hands out no command line that would scan the address: the user
+            # may not own it (README "Safety model" says when --allow-public is for)
+            raise InputError(f"refusing target {address}: {PUBLIC_REFUSED}") from None
         raise
     if targets.size_upper_bound != 1:
         raise InputError(f"explain takes one address, not {address!r}")

@@ -64,6 +64,7 @@ from provscan.store.inventory import (
     Sighting,
     ingest,
     lock_inventory,
+    silent_scan_misses,
     stored_sightings,
 )
 from provscan.store.models import (
@@ -998,6 +999,21 @@ class Store:
         they go on after it is gone, when ``missed`` stops counting)."""
         with self._reading(f"device {device_id}") as session:
             return absence(session, self._inventory_row(session, device_id))
+
+    def silent_scan_misses(
+        self,
+        *,
+        site: str | None,
+        coverage: Sequence[Sequence[str]],
+        ports: Iterable[int],
+        started_at: datetime,
+    ) -> list[str]:
+        """The addresses of the devices a complete scan that nothing answered would count
+        missing although nobody said they were taken away
+        (:func:`provscan.store.inventory.silent_scan_misses`); nothing is changed."""
+        with self._reading("the inventory") as session:
+            rows = silent_scan_misses(session, site, coverage, ports, started_at)
+            return [row.ip for row in rows]
 
     def _inventory_row(self, session: Session, device_id: str) -> InventoryRow:
         row = session.get(InventoryRow, device_id)

@@ -55,6 +55,7 @@ from sqlalchemy.orm import Session
 
 from provscan.report.contract import verdict_of
 from provscan.store.models import (
+    CaseRow,
     DeviceRow,
     InventoryRow,
     MetaRow,
@@ -648,22 +649,72 @@ def last_ports(session: Session, rows: Iterable[InventoryRow]) -> dict[str, tupl
 _PORTS_CHUNK = 400
 
 
-def _mark_unseen(session: Session, scan: ScanRow, gone_after: int, outcome: IngestOutcome) -> None:
-    """The devices of the scan's site that it covered and did not see: counted missing
-    (``outcome.unseen``), unless the scan did not probe the ports they were last seen on
-    (``outcome.not_probed``) or they may have moved to a device it saw (``outcome.moved``)."""
-    ranges = covering(scan)
+def _unseen_rows(
+    session: Session,
+    site: str | None,
+    ranges: Sequence[Sequence[str]],
+    started_at: datetime,
+    seen: Iterable[str] = (),
+) -> list[InventoryRow]:
+    """The devices of ``site`` inside ``ranges``, not gone, last seen before ``started_at``
+    and not among the ``seen`` device ids: those a covering scan may count missing."""
     if not ranges:
-        return
-    same_site = InventoryRow.site.is_(None) if scan.site is None else InventoryRow.site == scan.site
+        return []
+    same_site = InventoryRow.site.is_(None) if site is None else InventoryRow.site == site
     in_range = or_(*(InventoryRow.ip_key.between(low, high) for low, high in ranges))
-    candidates = [
+    taken = set(seen)
+    return [
         row
         for row in session.scalars(
             select(InventoryRow).where(same_site, in_range, InventoryRow.status != "gone")
         )
-        if row.device_id not in outcome.seen and _aware(row.last_seen) < _aware(scan.started_at)
+        if row.device_id not in taken and _aware(row.last_seen) < _aware(started_at)
     ]
+
+
+#: The restricted-maker case statuses in which a person said the device was taken away (or a
+#: scan proved it): a scan that nothing answered may count such a device missing.
+DECLARED_GONE = ("removed", "replaced", "verified")
+
+
+def silent_scan_misses(
+    session: Session,
+    site: str | None,
+    coverage: Sequence[Sequence[str]],
+    ports: Iterable[int],
+    started_at: datetime,
+) -> list[InventoryRow]:
+    """The devices a complete scan of ``coverage`` (at ``site``, probing ``ports``, started
+    at ``started_at``) that saw no device at all would count missing (as :func:`ingest` would:
+    covered, every port they were last seen on probed) although nobody said they were taken
+    away (their restricted-maker case is not one of :data:`DECLARED_GONE`). Read only.
+
+    Such a scan cannot tell an empty network from one out of reach (a VPN down, the wrong
+    interface, the lab not started): the command line stores it only when this is empty, or
+    when the user says the addresses really are empty (``--store-empty``)."""
+    rows = _unseen_rows(session, site, coverage, started_at)
+    if not rows:
+        return []
+    probed = frozenset(ports)
+    last = last_ports(session, rows)
+    rows = [row for row in rows if not unprobed(last.get(row.device_id), probed)]
+    declared = set(
+        session.scalars(
+            select(CaseRow.device_id).where(
+                CaseRow.device_id.in_([row.device_id for row in rows]),
+                CaseRow.subject == "restricted",
+                CaseRow.status.in_(DECLARED_GONE),
+            )
+        )
+    )
+    return [row for row in rows if row.device_id not in declared]
+
+
+def _mark_unseen(session: Session, scan: ScanRow, gone_after: int, outcome: IngestOutcome) -> None:
+    """The devices of the scan's site that it covered and did not see: counted missing
+    (``outcome.unseen``), unless the scan did not probe the ports they were last seen on
+    (``outcome.not_probed``) or they may have moved to a device it saw (``outcome.moved``)."""
+    candidates = _unseen_rows(session, scan.site, covering(scan), scan.started_at, outcome.seen)
     if not candidates:
         return
     probed = probed_ports(scan.document)
