@@ -6,8 +6,11 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 import pytest
+
+from provscan.store.db import Store, normalise_db_arg, open_store
 
 SERVER = os.environ.get("PROVSCAN_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 
@@ -46,3 +49,19 @@ def make_postgres_database() -> Iterator[Callable[[], str]]:
     """Makes new databases for one test; all are dropped after it."""
     with ExitStack() as stack:
         yield lambda: stack.enter_context(_throwaway_postgres_database())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    make_postgres_database: Callable[[], str],
+) -> Iterator[Store]:
+    """An empty store, once on SQLite and once on a throwaway PostgreSQL database."""
+    url = (
+        normalise_db_arg(str(tmp_path / "store.db"))
+        if request.param == "sqlite"
+        else make_postgres_database()
+    )
+    with open_store(url) as opened:
+        yield opened

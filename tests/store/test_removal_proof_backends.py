@@ -6,7 +6,6 @@ tests/inventory/test_removal_proof.py stores real lab scans."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from provscan.compliance.facts import gather
 from provscan.errors import StoreError
 from provscan.report.contract import DeviceEntry, ScanDocument, from_contract
 from provscan.store.cases import RESTRICTED
-from provscan.store.db import Store, normalise_db_arg, open_store
+from provscan.store.db import Store
 from provscan.store.inventory import coverage_ranges
 
 GOLDEN = Path(__file__).parents[1] / "report" / "golden" / "scan_v1.json"
@@ -51,21 +50,6 @@ def _scan(scan_id: str, hour: int, ports: list[int], devices: list[DeviceEntry])
         }
     )
     return golden.model_copy(update={"scan": scan, "devices": devices})
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
-    make_postgres_database: Callable[[], str],
-) -> Iterator[Store]:
-    url = (
-        normalise_db_arg(str(tmp_path / "store.db"))
-        if request.param == "sqlite"
-        else make_postgres_database()
-    )
-    with open_store(url) as opened:
-        yield opened
 
 
 def _save(store: Store, document: ScanDocument) -> None:

@@ -5,33 +5,14 @@ record, and the first record's "removed" case was verified while the camera stil
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
-
-import pytest
 from test_removal_proof_backends import RANGE, _camera, _scan
 
 from provscan.report.contract import ScanDocument
 from provscan.store.cases import RESTRICTED
-from provscan.store.db import Store, normalise_db_arg, open_store
+from provscan.store.db import Store
 from provscan.store.inventory import coverage_ranges
 
 PORTS = [80, 554, 37777]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
-    make_postgres_database: Callable[[], str],
-) -> Iterator[Store]:
-    url = (
-        normalise_db_arg(str(tmp_path / "store.db"))
-        if request.param == "sqlite"
-        else make_postgres_database()
-    )
-    with open_store(url) as opened:
-        yield opened
 
 
 def _save(store: Store, document: ScanDocument, site: str) -> None:
