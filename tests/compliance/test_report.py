@@ -474,6 +474,7 @@ def test_xlsx_has_a_sheet_per_section_with_every_row(store: Store, truth: Expect
     assert book.sheetnames == [
         "Summary",
         "Priority",
+        "Unaccounted",
         "To review",
         "Closed cases",
         "Devices",

@@ -10,6 +10,9 @@ numbers follow are in docs/reports.md:
   government body; :attr:`ReportFacts.judged_for`);
 - a restricted device *remains* until it is gone from the inventory or its restricted-maker
   case is verified (a later covering scan proved it absent);
+- a restricted device is *unaccounted for* when it is gone but its restricted-maker case
+  records no removal (neither removed, replaced nor verified): not remaining, named apart
+  (:class:`UnaccountedRow`) and counted beside the headline;
 - a device is *priority 1* when it has an active case for a priority-1 posture finding
   (an actively exploited vulnerability, a priority-1 exposure);
 - the trend point after each scan is the number of restricted devices that remained in the
@@ -73,6 +76,7 @@ from provscan.store.inventory import (
 )
 from provscan.store.remaining import GONE, VERIFIED, remains
 from provscan.store.views import InventoryDevice, ScanSummary, SightingSource
+from provscan.transport.limits import DEFAULT_PORTS
 
 #: Per-device pages in the HTML and PDF (the rest are counted and listed in the XLSX).
 DEFAULT_DEVICE_PAGES = 100
@@ -158,6 +162,46 @@ class PriorityRow:
     #: False: a device no measure binding the user restricts, of a maker measures that bind
     #: others name, whose remediation says replace (its reason says "not binding you").
     binding: bool = True
+
+
+#: The restricted-maker case statuses in which a person recorded the device taken away.
+_REMOVAL_RECORDED = ("removed", "replaced")
+
+
+@dataclass(frozen=True)
+class UnaccountedRow:
+    """A restricted device *unaccounted for*: ``gone`` from the inventory (complete scans
+    covering its address stopped seeing it), its restricted-maker case neither verified nor
+    saying removed or replaced. It is not *remaining* (decision 0013), yet nobody said it
+    was taken away: switched off, or out of the sensor's reach, it may still be there."""
+
+    device_id: str
+    ip: str
+    site: str | None
+    device: str
+    mac: str | None
+    serial: str | None
+    last_seen: datetime | None
+    case_id: int | None
+    case_status: str | None
+    owner: str | None
+    due: str | None
+    overdue: bool
+
+    @property
+    def to_close(self) -> str:
+        """What would close it: find it, or record its removal and have a scan prove it."""
+        found = (
+            "Find it. Still there (switched off, out of the sensor's reach): a scan that sees "
+            "it counts it again."
+        )
+        if self.case_id is None:
+            return f"{found} Taken away: no case tracks it to record the removal in."
+        return (
+            f"{found} Taken away: record the removal (provscan cases update {self.case_id} "
+            "--status removed, then --status verified); the complete scans that stopped "
+            f"seeing it at {self.ip} are the proof."
+        )
 
 
 @dataclass(frozen=True)
@@ -345,16 +389,69 @@ class ScanLine:
     #: The knowledge the scan judged its devices with, as it recorded it (None: not recorded).
     knowledge_version: str | None = None
     knowledge_as_of: str | None = None
+    #: The TCP ports the scan probed on each address (its section's ``ports``; a capture's:
+    #: the ports it heard); None: its section could not be read.
+    ports: tuple[int, ...] | None = None
+    #: Who ran it: :data:`HERE` (the command line or the console: the store does not record
+    #: which), or the sensor that ran it, from the job the central sent (``sensor hq-1 (site
+    #: hq), schedule 3``).
+    origin: str = "command line or console"
 
     @property
     def judged_for(self) -> str:
         return judged_for_text(self.acting_as)
 
     @property
+    def ports_text(self) -> str:
+        """The probed ports as the methodology says them (:func:`ports_text`)."""
+        return ports_text(self.ports, self.summary.kind)
+
+    @property
     def silent_hosts(self) -> int | None:
         if self.hosts_scanned is None or self.hosts_responding is None:
             return None
         return max(self.hosts_scanned - self.hosts_responding, 0)
+
+
+#: Who ran a scan that no sensor job names: the store does not record which of the two.
+HERE = "command line or console"
+#: Ports listed one by one before the rest are counted (the XLSX lists them all).
+PORTS_LISTED = 12
+
+
+def ports_text(ports: Sequence[int] | None, kind: str = "active") -> str:
+    """``default 19 ports``, ``default 19 ports + 5000, 49152``, ``80, 443``, or the first
+    :data:`PORTS_LISTED` ``… and 40 more``; a capture's ports were heard, not probed."""
+    if ports is None:
+        return "not recorded"
+    if not ports:
+        return "none"
+    chosen = sorted(set(ports))
+    default = set(DEFAULT_PORTS)
+    extra = [port for port in chosen if port not in default]
+    if default <= set(chosen) and len(extra) <= PORTS_LISTED:
+        text = f"default {len(default)} ports" + (
+            " + " + ", ".join(map(str, extra)) if extra else ""
+        )
+    elif len(chosen) > PORTS_LISTED:
+        shown = ", ".join(map(str, chosen[:PORTS_LISTED]))
+        text = f"{shown} and {len(chosen) - PORTS_LISTED} more"
+    else:
+        text = ", ".join(map(str, chosen))
+    return f"heard (not probed): {text}" if kind == "passive" else text
+
+
+def scan_origin(job: Any) -> str:
+    """Who ran a stored scan, from the sensor job whose id is the scan's (None: no job, so
+    the command line or the console ran it, :data:`HERE`)."""
+    if job is None:
+        return HERE
+    sensor = job.sensor if job.sensor and job.sensor != "-" else "a sensor"
+    origin = f"sensor {sensor} (site {job.site})"
+    asked = str(job.requested_by or "")
+    if asked.startswith("schedule:"):
+        return f"{origin}, schedule {asked.removeprefix('schedule:')}"
+    return f"{origin}, sent by {asked}" if asked else origin
 
 
 def every_scan(total: int) -> str:
@@ -468,6 +565,10 @@ class ReportFacts:
     #: With ``acting_as``: open restricted-maker cases of devices not restricted for it
     #: (opened for the party their scan was judged for), left out of the case figures.
     cases_other_party: int = 0
+    #: Restricted devices gone from the inventory with no removal recorded (not counted as
+    #: remaining, never dropped from the report), by site and address; empty in a scan
+    #: report (a scan's devices are the ones it saw).
+    unaccounted: tuple[UnaccountedRow, ...] = ()
 
     @property
     def to_review(self) -> int:
@@ -514,8 +615,8 @@ class ReportFacts:
         sentence = (
             f"{total} {are} made by {made} named by measures that do not bind you "
             f"({self.judged_for_sentence}): {makers}. No measure binding you restricts "
-            f"{'it' if total == 1 else 'them'}, so the counts above leave "
-            f"{'it' if total == 1 else 'them'} out."
+            f"{'it' if total == 1 else 'them'}, so this report's counts of restricted "
+            f"devices leave {'it' if total == 1 else 'them'} out."
         )
         replace = self.not_binding_replace
         if replace:
@@ -590,9 +691,18 @@ class ReportFacts:
 
     @property
     def remaining_sentence(self) -> str:
+        """The headline: the restricted devices remaining, and beside them the ones
+        unaccounted for (gone, no removal recorded), which the remaining leave out."""
         when = (self.as_of or self.generated_at).astimezone(UTC).date().isoformat()
         noun = "device remains" if self.remaining == 1 else "devices remain"
-        return f"As of {when}, {self.remaining} restricted {noun}."
+        lost = len(self.unaccounted)
+        if not lost:
+            return f"As of {when}, {self.remaining} restricted {noun}."
+        return (
+            f"As of {when}, {self.remaining} restricted {noun}; {lost} more "
+            f"{'is' if lost == 1 else 'are'} unaccounted for (no longer seen, no removal "
+            "recorded)."
+        )
 
     @cached_property
     def unfinished(self) -> tuple[ScanLine, ...]:
@@ -1161,6 +1271,10 @@ def _scan_devices(store: Store, scan_id: str) -> dict[str, dict[str, Any]]:
 
 def _scan_lines(store: Store, summaries: Sequence[ScanSummary]) -> tuple[ScanLine, ...]:
     sections: dict[str, ScanSection] = {s.id: s for s in store.list_scans(None)}
+    # a sensor's scan is stored under its job's id: the job names the sensor (the store
+    # records nothing of a scan run on the command line or from the console)
+    fleet = store.fleet()
+    jobs = bool(fleet.jobs(limit=1))
     lines = []
     for summary in summaries:
         section = sections.get(summary.id)
@@ -1173,6 +1287,8 @@ def _scan_lines(store: Store, summaries: Sequence[ScanSummary]) -> tuple[ScanLin
                 tuple(section.acting_as) if section else (),
                 section.knowledge_version if section else None,
                 section.knowledge_as_of if section else None,
+                tuple(section.ports) if section else None,
+                scan_origin(fleet.job(summary.id)) if jobs else HERE,
             )
         )
     return tuple(lines)
@@ -1290,6 +1406,7 @@ def gather(
     flagged: list[tuple[str, str]] = []
     not_binding: Counter[str] = Counter()
     named_others: list[dict[str, Any]] = []
+    unaccounted: list[UnaccountedRow] = []
     for device in devices:
         device_id = device["device_id"]
         if not device["manufacturer"]:
@@ -1306,6 +1423,13 @@ def gather(
         else:
             still = restricted and (scan_id is not None or device_id in remaining_ids)
         restricted_total += restricted
+        if (
+            restricted
+            and scan_id is None
+            and device.get("status") == GONE
+            and (tracking is None or tracking.status not in (*_REMOVAL_RECORDED, VERIFIED))
+        ):
+            unaccounted.append(_unaccounted(device, tracking))
         why: list[str] = []
         label = device_label(device)
         if still:
@@ -1464,6 +1588,12 @@ def gather(
         not_binding_unread=max(len(named_others) - DEFAULT_NOT_BINDING_READ, 0),
         acting_as=party,
         cases_other_party=cases_other_party,
+        unaccounted=tuple(
+            sorted(
+                unaccounted,
+                key=lambda r: (r.site or "", address_sort_key(r.ip), r.device_id),
+            )
+        ),
     )
 
 
@@ -1684,6 +1814,23 @@ def _row(
         due=case.due if case else None,
         overdue=case.overdue if case else False,
         last_seen=_moment(device.get("last_seen")),
+    )
+
+
+def _unaccounted(device: dict[str, Any], case: Case | None) -> UnaccountedRow:
+    return UnaccountedRow(
+        device_id=device["device_id"],
+        ip=str(device["ip"]),
+        site=device["site"],
+        device=device_label(device),
+        mac=device.get("mac"),
+        serial=device.get("serial"),
+        last_seen=_moment(device.get("last_seen")),
+        case_id=case.id if case else None,
+        case_status=case.status if case else None,
+        owner=case.owner if case else None,
+        due=case.due if case else None,
+        overdue=case.overdue if case else False,
     )
 
 

@@ -25,7 +25,7 @@ from provscan.model import binding_policies
 from provscan.report.files import guard_formula, write_atomically
 from provscan.report.formats import fit_columns, print_columns
 from provscan.report.wording import plural
-from provscan.store.cases import Case, CaseDevice
+from provscan.store.cases import RESTRICTED, Case, CaseDevice
 from provscan.store.inventory import address_key, covers
 from provscan.store.views import InventoryDevice, ScanDiff, ScanSummary
 
@@ -354,11 +354,31 @@ def _verdict(restricted: bool, manufacturer: str | None, verdict: str | None) ->
     return "restricted" if restricted else "unknown" if manufacturer is None else "clear"
 
 
-def _remaining_note(restricted: int, remaining: int | None) -> str:
-    """`` (N remaining)`` when some restricted devices no longer count (docs/reports.md)."""
+def _remaining_note(restricted: int, remaining: int | None, unaccounted: int = 0) -> str:
+    """`` (N remaining)`` when some restricted devices no longer count (docs/reports.md), and
+    how many of those are unaccounted for (gone with no removal recorded)."""
     if remaining is None or remaining == restricted:
         return ""
-    return f" ({remaining} remaining; {restricted - remaining} gone or verified removed)"
+    lost = f", {unaccounted} of them unaccounted for: no removal recorded" if unaccounted else ""
+    return f" ({remaining} remaining; {restricted - remaining} gone or verified removed{lost})"
+
+
+#: A restricted-maker case's statuses that account for a device no longer seen.
+_ACCOUNTED = frozenset({"removed", "replaced", "verified"})
+
+
+def unaccounted_for(device: InventoryDevice) -> bool:
+    """A restricted device gone from the inventory whose restricted-maker case records no
+    removal (neither removed, replaced nor verified), or that has no case: the compliance
+    report's *unaccounted for* (docs/reports.md). ``device.case`` is its active
+    restricted-maker case when it has one; else its active case due first, else its last
+    verified one: a device whose case shown is of another subject has none open."""
+    if not device.restricted or device.status != "gone":
+        return False
+    case = device.case
+    if case is None:
+        return True
+    return case.subject == RESTRICTED and case.status not in _ACCOUNTED
 
 
 def newest_scans(scans: Iterable[ScanSummary]) -> dict[str | None, list[ScanSummary]]:
@@ -437,7 +457,7 @@ def inventory_table(
     )
     # The verdicts as the scan table counts them: a device to review or unknown is not clear.
     restricted = f"{verdicts['restricted']} restricted" + _remaining_note(
-        verdicts["restricted"], remaining
+        verdicts["restricted"], remaining, sum(map(unaccounted_for, devices))
     )
     console.print(
         f"{plural(len(devices), 'device')} "

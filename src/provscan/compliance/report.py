@@ -333,6 +333,9 @@ class Chart:
     last_value: int
     last_x: float
     last_y: float
+    #: What the x labels are, for the caption: "a date below marks where that day's scans
+    #: begin", or, when every scan ran on one day, the day and "a time below ...".
+    axis_note: str = ""
 
     @property
     def label_x(self) -> float:
@@ -354,17 +357,26 @@ _MARKER_LIMIT = 60
 NOW_SLOT = 72
 
 
-#: The room one x label takes (a date at 11 px is about 62 units wide): labels closer than
-#: this to one already placed are left out.
-_LABEL_ROOM = 70
+#: The width of an x label's characters (11 px, in the fonts the PDF and browsers use: a
+#: digit about 7 units, a hyphen, colon or space about 4, so a date is about 64 units and
+#: "2026-12-07 06:39" about 100), and the gap kept between two labels: labels that would
+#: come closer are left out.
+_DIGIT_WIDTH = 7.0
+_MARK_WIDTH = 4.0
+_LABEL_GAP = 6.0
+
+
+def _label_width(text: str) -> float:
+    return sum(_DIGIT_WIDTH if char.isalnum() else _MARK_WIDTH for char in text)
 
 
 def trend_chart(points: Sequence[TrendPoint], width: int = 640, height: int = 220) -> Chart | None:
     """Geometry of the line chart of restricted devices after each scan: the scans in the
     order they ran, evenly spaced, so that each stored scan is a point of its own (on a time
     axis, scans of one day in a chart of months fall on one x and a dip between them is not
-    seen); the x labels name the day (or, within two days, the minute) where each day's
-    scans begin, as many as fit."""
+    seen). The x labels name the day where each day's scans begin; when every scan ran on
+    one day, the time of day of the scans (the first label with the day), as many as fit
+    without touching."""
     if not points:
         return None
     now = points[-1] if points[-1].is_now and len(points) > 1 else None
@@ -376,8 +388,6 @@ def trend_chart(points: Sequence[TrendPoint], width: int = 640, height: int = 22
     highest = max(point.inventory_restricted for point in points)
     step = _nice_step(highest)
     ceiling = max(step * math.ceil(highest / step), step)
-    first = scans[0].started_at.timestamp()
-    span = scans[-1].started_at.timestamp() - first
     last_index = len(scans) - 1
 
     def x_at(index: int) -> float:
@@ -396,11 +406,23 @@ def trend_chart(points: Sequence[TrendPoint], width: int = 640, height: int = 22
         for index, point in enumerate(points)
     )
     ticks = tuple((y_of(value), value) for value in range(0, ceiling + 1, step))
-    # Scans within two days of each other are told apart by the time of day.
-    label = _minute if span < 2 * 86400 else _day
-    labels: list[tuple[float, str, str]] = [(placed[0][0], label(scans[0].started_at), "middle")]
+    # Dates when the scans ran on different days; the time of day only when they all ran
+    # on one (then the first label says the day).
+    days = {_day(scan.started_at) for scan in scans}
+    one_day = len(days) == 1 and last_index > 0
+    if one_day:
+        texts = [_clock(scan.started_at) for scan in scans]
+        texts[0] = _minute(scans[0].started_at)
+        note = (
+            f"every scan ran on {_day(scans[0].started_at)}: a time below (UTC) is when a "
+            "scan started, as many as fit"
+        )
+    else:
+        texts = [_day(scan.started_at) for scan in scans]
+        note = "a date below marks where that day's scans begin, as many as fit"
+    labels: list[tuple[float, str, str]] = [(placed[0][0], texts[0], "middle")]
     if last_index > 0:
-        labels = _x_labels([label(scan.started_at) for scan in scans], x_at)
+        labels = _x_labels(texts, x_at)
     if now is not None:
         labels.append((right, "now", "end"))
     return Chart(
@@ -418,32 +440,41 @@ def trend_chart(points: Sequence[TrendPoint], width: int = 640, height: int = 22
         last_value=placed[-1][2],
         last_x=placed[-1][0],
         last_y=placed[-1][1],
+        axis_note=note,
     )
+
+
+def _clock(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%H:%M")
 
 
 def _x_labels(texts: Sequence[str], x_at: Any) -> list[tuple[float, str, str]]:
     """The x labels of evenly spaced points labelled ``texts``: the first and the last
-    point's, and between them the first point of each new label (a new day), each kept
-    when it leaves :data:`_LABEL_ROOM` on both sides (a middle label is centred on its
-    point, or starts at it when the label before leaves no room to centre it; the first
-    starts at its point and the last ends at it)."""
+    point's, and between them the first point of each new label (a new day, a new time),
+    each kept when it stays :data:`_LABEL_GAP` clear of the labels placed before it and of
+    the last one (a middle label is centred on its point, or starts at it when the label
+    before leaves no room to centre it; the first starts at its point and the last ends at
+    it). Each label's room is its own width (:func:`_label_width`), so a long one ("2026-12-07
+    06:30") is not drawn over its neighbour."""
     last = len(texts) - 1
     first_x, last_x = x_at(0), x_at(last)
-    if texts[0] == texts[last]:  # in time order: every point has the same label
+    if len(set(texts)) == 1:  # every point has the same label
         return [(round((first_x + last_x) / 2, 1), texts[0], "middle")]
     labels: list[tuple[float, str, str]] = [(first_x, texts[0], "start")]
-    edge = first_x + _LABEL_ROOM  # where the room of the labels placed so far ends
+    edge = first_x + _label_width(texts[0]) + _LABEL_GAP  # the room taken so far ends here
+    limit = last_x - _label_width(texts[last]) - _LABEL_GAP  # the last label's room begins
     for index in range(1, last):
         if texts[index] == texts[index - 1]:
             continue
-        x = x_at(index)
-        if x - _LABEL_ROOM / 2 >= edge and x + _LABEL_ROOM / 2 <= last_x - _LABEL_ROOM:
+        x, wide = x_at(index), _label_width(texts[index])
+        if x - wide / 2 >= edge and x + wide / 2 <= limit:
             labels.append((x, texts[index], "middle"))
-            edge = x + _LABEL_ROOM / 2
-        elif x >= edge and x + _LABEL_ROOM <= last_x - _LABEL_ROOM:  # starting at its point
+            edge = x + wide / 2 + _LABEL_GAP
+        elif x >= edge and x + wide <= limit:  # starting at its point
             labels.append((x, texts[index], "start"))
-            edge = x + _LABEL_ROOM
-    labels.append((last_x, texts[last], "end"))
+            edge = x + wide + _LABEL_GAP
+    if edge <= limit + _LABEL_GAP:  # clear of the labels before it (a chart this narrow
+        labels.append((last_x, texts[last], "end"))  # is no chart: then the first alone)
     return labels
 
 
@@ -689,8 +720,8 @@ _REASONS_NOT_READ = "not read (more devices to review than the report reads): se
 
 
 def xlsx_report(facts: ReportFacts) -> bytes:
-    """Sheets Summary, Priority, To review, Closed cases, Devices, Cases, Scans and
-    Methodology, every row in full."""
+    """Sheets Summary, Priority, Unaccounted, To review, Closed cases, Devices, Cases, Scans
+    and Methodology, every row in full."""
     from provscan.compliance.render import INVENTORY_COLUMNS, inventory_rows, xlsx_bytes
 
     # what the figures cannot be trusted for, after the statement it qualifies
@@ -725,6 +756,16 @@ def xlsx_report(facts: ReportFacts) -> bytes:
         ["Incomplete scans the figures rest on", len(facts.unfinished)],
         *warnings,
         ["Restricted devices remaining", facts.remaining],
+        *(
+            [
+                [
+                    "Restricted devices unaccounted for (no longer seen, no removal recorded)",
+                    len(facts.unaccounted),
+                ]
+            ]
+            if facts.scope == "inventory"
+            else []
+        ),
         ["Devices to review", facts.to_review],
         ["Devices of makers named by measures that do not bind you", facts.not_binding_total],
         *not_binding,
@@ -774,6 +815,23 @@ def xlsx_report(facts: ReportFacts) -> bytes:
             _when(row.last_seen) if row.last_seen else "",
         ]
         for row in facts.priority
+    ]
+    unaccounted = [
+        [
+            row.ip,
+            row.site or "",
+            row.device,
+            row.mac or "",
+            row.serial or "",
+            _when(row.last_seen) if row.last_seen else "",
+            row.device_id,
+            row.case_id,
+            row.case_status or "",
+            row.owner or "",
+            row.due or "",
+            row.to_close,
+        ]
+        for row in facts.unaccounted
     ]
     review = [
         [
@@ -844,6 +902,8 @@ def xlsx_report(facts: ReportFacts) -> bytes:
             "yes" if line.summary.complete else "no",
             "yes" if line.summary.covering else "no",
             line.judged_for,
+            ", ".join(map(str, line.ports)) if line.ports is not None else "",
+            line.origin,
         ]
         for line in facts.scans
     ]
@@ -884,6 +944,24 @@ def xlsx_report(facts: ReportFacts) -> bytes:
                     "last_seen",
                 ],
                 priority,
+            ),
+            (
+                "Unaccounted",
+                [
+                    "ip",
+                    "site",
+                    "device",
+                    "mac",
+                    "serial",
+                    "last_seen",
+                    "device_id",
+                    "case_id",
+                    "case_status",
+                    "owner",
+                    "due",
+                    "what_would_close_it",
+                ],
+                unaccounted,
             ),
             (
                 "To review",
@@ -963,6 +1041,8 @@ def xlsx_report(facts: ReportFacts) -> bytes:
                     "complete",
                     "covering",
                     "judged_for",
+                    "ports",
+                    "run_by",
                 ],
                 scans,
             ),
