@@ -182,7 +182,9 @@ def test_ctrl_c_while_the_scan_is_stored_finishes_storing_and_prints_it(
     assert RESTRICTED.address in out.decode() and CLEAN.address in out.decode()
     # And the exit is 130 with one line naming the stored scan (not its "stored scan" line)
     assert process.returncode == 130, err.decode()
-    assert _said(err.decode()) == [f"provscan: interrupted; scan stored as {scan_id}"]
+    assert _said(err.decode()) == [
+        f"provscan: interrupted once the scan was done; scan stored as {scan_id}, complete"
+    ]
 
 
 def test_ctrl_c_in_the_scan_then_again_while_it_is_stored_keeps_it_and_stops_printing(
@@ -222,8 +224,8 @@ def test_ctrl_c_in_the_scan_then_again_while_it_is_stored_keeps_it_and_stops_pri
     assert process.returncode == 130, text
     said = [line.strip() for line in text.splitlines() if "provscan: interrupted" in line]
     assert said == [
-        "provscan: interrupted: partial results for 3 of 3 hosts (marked incomplete); "
-        f"scan stored as {scan_id}; output cut short"
+        "provscan: interrupted: partial results (marked incomplete): all 3 hosts swept, "
+        f"probes cut short on 1 device; scan stored as {scan_id}; output cut short"
     ], text
 
 

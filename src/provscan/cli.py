@@ -66,6 +66,7 @@ from provscan.commands.common import (
     QuietOption,
     SiteOption,
     UsageProblem,
+    check_site,
     check_store,
     counting_interrupts,
     emit,
@@ -87,12 +88,13 @@ from provscan.commands.common import (
     target_files,
     warn,
 )
-from provscan.commands.options_output import VerboseOption, interrupted
+from provscan.commands.options_output import VerboseOption
 from provscan.errors import ProvscanError, TargetError
 from provscan.transport.limits import DEFAULT_PORTS, ScanLimits
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    import asyncio
+    from collections.abc import Coroutine, Iterable, Sequence
 
     from provscan.credentials import CredentialStore
     from provscan.knowledge.schema import Policy
@@ -352,22 +354,24 @@ def scan(
     # before any probe, a second at once. In the network phase the first stops the scan,
     # whose results are then printed and stored, marked incomplete, and a second exits at
     # once. After it, none loses the scan (_gathered).
+    sending = False  # whether the network phase has begun
     try:
         with counting_interrupts() as interrupts:
             interrupts.raise_at = 2
             ready = _scan_settings(
                 targets, ports, exclude, fmt, output, force, db, no_db, max_hosts,
                 allow_public, sweep_engine, concurrency, per_host, timeout, host_timeout,
-                rate, policy, acting_as, credentials,
+                rate, policy, acting_as, credentials, site,
             )  # fmt: skip
             interrupts.raise_at = None
             if interrupts.count:
                 raise KeyboardInterrupt
+            sending = True
             result, cut_short = _run_scan(
                 ready, targets, quiet, no_discovery, iface, check_default_credentials,
-                sweep_engine, snmp_community, use_nmap_fallback,
+                sweep_engine, snmp_community, use_nmap_fallback, interrupts,
             )  # fmt: skip
-            interrupts.count += cut_short
+            interrupts.count = max(interrupts.count, int(cut_short))
             _gathered(
                 result, ready.fmt, output, db, no_db, interrupts, cut_short, verbose, site,
                 ready.targets, store_empty=store_empty,
@@ -375,8 +379,17 @@ def scan(
     except ProvscanError as exc:
         raise fail_for(exc) from None
     except KeyboardInterrupt:  # before the scan, or a second Ctrl-C in its network phase
-        raise say_interrupted(_interrupted_line(None, no_db)) from None
+        raise say_interrupted(_unstored_line(sending, no_db)) from None
     finish(result, fail_on_restricted)
+
+
+def _unstored_line(sending: bool, no_db: bool) -> str:
+    """What a Ctrl-C that left no result says: before the network phase (``sending``
+    False), nothing was sent; in it, a second Ctrl-C stopped the scan at once."""
+    nothing = "" if no_db else ", nothing stored"
+    if not sending:
+        return f" before the scan started: nothing sent{nothing}"
+    return f" a second time: the scan stopped at once{nothing}"
 
 
 #: What a refusal of a public target says: when scanning one is allowed and where that is
@@ -417,6 +430,7 @@ def _scan_settings(
     policy: str | None,
     acting_as: str | None,
     credentials: Path | None,
+    site: str | None = None,
 ) -> _ScanSettings:
     """`provscan scan`'s arguments checked (a bad one: exit 2 before any work)."""
     from provscan.commands.knowledge import warn_if_stale
@@ -432,6 +446,7 @@ def _scan_settings(
         force=force,
     )
     check_store(db, no_db)
+    check_site(db, no_db, site)
     warn_if_stale()
     try:
         port_list = parse_ports(ports) if ports is not None else DEFAULT_PORTS
@@ -482,15 +497,23 @@ def _run_scan(
     sweep_engine: str,
     snmp_community: str | None,
     use_nmap_fallback: bool,
+    interrupts: Interrupts,
 ) -> tuple[ScanResult, bool]:
     """The network phase: the scan's result, and whether Ctrl-C cut it short (the first
-    stops it, a second raises KeyboardInterrupt at once: ``run_interruptibly``)."""
+    stops it, a second raises KeyboardInterrupt at once: ``run_interruptibly``). A Ctrl-C
+    that ``interrupts`` counted before ``run_interruptibly`` took Ctrl-C over (while this
+    prepared it) stops the scan at once, as one after it would."""
     from provscan.discovery.runner import DiscoverySettings, is_warning
     from provscan.pipeline import run_interruptibly, run_scan
 
     observer = scan_observer(quiet)
-    result, cut_short = run_interruptibly(
-        lambda stop: run_scan(
+    early: list[bool] = []
+
+    def scan(stop: asyncio.Event) -> Coroutine[Any, Any, ScanResult]:
+        if interrupts.count:  # counted before run_interruptibly's handler was in place
+            early.append(True)
+            stop.set()
+        return run_scan(
             ready.targets,
             targets,
             ready.ports,
@@ -506,7 +529,9 @@ def _run_scan(
             snmp_community=snmp_community or None,
             service_probes=nmap_fallback(use_nmap_fallback),
         )
-    )
+
+    result, cut_short = run_interruptibly(scan)
+    cut_short = cut_short or (bool(early) and not result.info.complete)
     # A note that devices may be missing (discovery skipped) is said on stderr too: a
     # "note:" line among others is easy to miss, and -f json keeps it inside the document.
     for note in result.info.notes:
@@ -554,14 +579,36 @@ def _nothing_answered(
     return True
 
 
-def _interrupted_line(interrupts: Interrupts | None, no_db: bool, cut: bool = False) -> str:
-    """What became of the scan, said after "provscan: interrupted" (and its partial results)."""
+def _interrupted_line(
+    interrupts: Interrupts | None, no_db: bool, cut: bool = False, *, complete: bool = False
+) -> str:
+    """What became of the scan, said after "provscan: interrupted" (and its partial results);
+    ``complete``: the scan had finished before the Ctrl-C, and is stored whole."""
     then = ""
     if interrupts is not None and interrupts.stored is not None:
-        then = f"; scan stored as {interrupts.stored[0]}"
+        then = f"; scan stored as {interrupts.stored[0]}" + (", complete" if complete else "")
     elif not no_db:
         then = "; nothing stored"
     return then + ("; output cut short" if cut else "")
+
+
+def _partial(result: ScanResult, total: int, then: str) -> str:
+    """What a scan a Ctrl-C cut short learned, said after "provscan: interrupted": of how
+    many hosts, or all swept and the probes of some cut short; ``then``: what became of it."""
+    from provscan.report.wording import plural
+
+    if not result.devices:
+        return f" before any host answered ({result.info.hosts_scanned} of {total} swept){then}"
+    cut = sum(
+        any(note.startswith("scan interrupted") for note in device.notes)
+        for device in result.devices
+    )
+    probes = f", probes cut short on {plural(cut, 'device')}" if cut else ""
+    if result.info.hosts_scanned < total:
+        done = f"for {result.info.hosts_scanned} of {plural(total, 'host')}"
+        return f": partial results {done} (marked incomplete){probes}{then}"
+    swept = f"all {plural(total, 'host')} swept"
+    return f": partial results (marked incomplete): {swept}{probes or ', not all finished'}{then}"
 
 
 def _gathered(
@@ -586,11 +633,14 @@ def _gathered(
     line saying what became of the scan (``hosts``: of how many, when not the targets').
 
     A complete scan that no target answered is said on stderr, and stored only with
-    ``store_empty`` (:func:`_nothing_answered`)."""
+    ``store_empty`` (:func:`_nothing_answered`); one cut short before any host answered is
+    never stored: it holds nothing, and proves no absence."""
     total = target_set.size_upper_bound if hosts is None else hosts
     # The coverage is for the store only (it imports the inventory and SQLAlchemy).
     coverage = () if no_db else scan_coverage(target_set)
-    unstored = _nothing_answered(result, db, no_db, site, coverage, store_empty=store_empty)
+    unstored = (cut_short and not result.devices) or _nothing_answered(
+        result, db, no_db, site, coverage, store_empty=store_empty
+    )
     try:
         emit(
             result,
@@ -604,15 +654,16 @@ def _gathered(
             interrupts=interrupts,
         )
     except KeyboardInterrupt:  # the second Ctrl-C, while the output was printed
-        then = _interrupted_line(interrupts, no_db, cut=True)
         if cut_short:
-            raise interrupted(result.info.hosts_scanned, total, then=then) from None
-        raise say_interrupted(then) from None
+            then = _interrupted_line(interrupts, no_db, cut=True)
+            raise say_interrupted(_partial(result, total, then)) from None
+        then = _interrupted_line(interrupts, no_db, cut=True, complete=True)
+        raise say_interrupted(f" once the scan was done{then}") from None
     if interrupts.count:
-        then = _interrupted_line(interrupts, no_db)
         if cut_short:
-            raise interrupted(result.info.hosts_scanned, total, then=then)
-        raise say_interrupted(then)
+            raise say_interrupted(_partial(result, total, _interrupted_line(interrupts, no_db)))
+        then = _interrupted_line(interrupts, no_db, complete=True)
+        raise say_interrupted(f" once the scan was done{then}")
 
 
 @app.command(
@@ -643,6 +694,7 @@ def demo(
     from provscan.pipeline import run_interruptibly, run_scan
     from provscan.targets import build_targets
 
+    sending = False  # whether the network phase has begun
     try:
         fmt = output_format(fmt, output)
         guard_output(output, [], db=db, force=force)
@@ -663,6 +715,7 @@ def demo(
                 interrupts.raise_at = None
                 if interrupts.count:
                     raise KeyboardInterrupt
+                sending = True
                 result, cut_short = run_interruptibly(
                     lambda stop: run_scan(
                         target_set,
@@ -693,7 +746,7 @@ def demo(
     except ProvscanError as exc:
         raise fail_for(exc) from None
     except KeyboardInterrupt:  # a second Ctrl-C while the lab was scanned, or one before
-        raise say_interrupted(_interrupted_line(None, no_db)) from None
+        raise say_interrupted(_unstored_line(sending, no_db)) from None
     finish(result, fail_on_restricted)
 
 

@@ -620,6 +620,7 @@ def emit(
             return nullcontext()
         return interrupts.raising_at(2)
 
+    check_site(db, no_db, site)  # before anything is stored or printed
     stored: list[tuple[str, str]] = []
     reopened: list[ReopenedCase] = []  # the cases the stored scan reopened
     failure: ProvscanError | None = None
@@ -897,6 +898,21 @@ def check_store(db: str | None, no_db: bool) -> None:
         raise UsageProblem(
             f"{shown} {problem}; nothing was scanned (name a new file, or a provscan database)"
         )
+
+
+def check_site(db: str | None, no_db: bool, site: str | None) -> None:
+    """Refuse (exit 2) a ``--site`` the store holds spelt otherwise (``Ottawa`` when it has
+    ``ottawa``: :meth:`~provscan.store.db.Store.require_one_spelling`), before the result is
+    stored: it would be a second site with the same devices. The one check of every command
+    that stores at a site (:func:`emit`; `provscan scan` before anything is sent). A store not
+    made yet holds no site (and is not made here)."""
+    if no_db or site is None or db == ":memory:":
+        return
+    path = _db_file(db)
+    if path is not None and (not path.exists() or _holds_nothing(path)):
+        return
+    with open_db(db) as store:
+        store.require_one_spelling(site)
 
 
 def _holds_nothing(path: Path) -> bool:

@@ -467,6 +467,17 @@ def inventory_table(
         highlight=False,
     )
     newest = newest_scans(scans)
+    # A site whose newest scan was cut short (Ctrl-C, a damaged capture): one line each.
+    cut_short = {site: kept[0] for site, kept in newest.items() if not kept[0].complete}
+    for site in sorted({d.site for d in devices if d.site in cut_short}, key=lambda s: s or ""):
+        cut = cut_short[site]
+        console.print(
+            f"note: the newest scan of {f'site {site}' if site else 'the default site'} "
+            f"({cut.id[:12]}, {cut.started_at:%Y-%m-%d %H:%M}) is incomplete: it shows no "
+            "device missing and verifies no removal",
+            highlight=False,
+            markup=False,
+        )
     absent = {d.device_id: scan for d in devices if (scan := not_in_newest(d, newest))}
     by_site: dict[str | None, list[InventoryDevice]] = {}
     for device in devices:

@@ -99,7 +99,7 @@ from provscan.store.pages import (
 )
 from provscan.store.remaining import remaining_devices
 from provscan.store.screenings import Screenings
-from provscan.store.sensors import Fleet
+from provscan.store.sensors import Fleet, SiteRow
 from provscan.store.users import Accounts, audit_entry
 from provscan.store.views import (
     Absence,
@@ -453,6 +453,17 @@ def _insert_devices(
     return sightings
 
 
+def spelt_otherwise(site: str, known: Iterable[str]) -> str | None:
+    """The name among ``known`` that is ``site`` spelt otherwise: equal to it but for case and
+    surrounding whitespace (``ottawa`` for ``Ottawa`` or `` ottawa``), not ``site`` itself;
+    None when there is none. Site names are kept as given, so such a name is another site."""
+    wanted = site.strip().casefold()
+    return next(
+        (name for name in sorted(known) if name != site and name.strip().casefold() == wanted),
+        None,
+    )
+
+
 def _scan_section(document: dict[str, Any]) -> ScanSection:
     # Stored as JSON: read with the contract's JSON rules (ISO timestamps), as from_contract.
     return ScanSection.model_validate_json(json.dumps(document))
@@ -740,10 +751,29 @@ class Store:
         message = f"no site {site!r} in {self.display_name}: " + (
             f"known sites: {listed}" if known else "no scan was stored with --site"
         )
-        same = [name for name in known if name.casefold() == site.casefold()]
-        if same:
-            message += f" (site names are case-sensitive: did you mean {same[0]!r}?)"
+        same = spelt_otherwise(site, known)
+        if same is not None:
+            message += f" (site names are case-sensitive: did you mean {same!r}?)"
         raise StoreRequestError(message)
+
+    def require_one_spelling(self, site: str | None) -> None:
+        """Refuse (StoreRequestError, exit 2) storing at ``site`` when this store knows the
+        site spelt otherwise (:func:`spelt_otherwise`: ``Ottawa`` for ``ottawa``), named by a
+        stored scan or device, or by a sensor, a schedule or a job: a second spelling would be
+        a second site, its devices stored twice and moved between the two. A new site, or
+        ``site`` spelt as stored (even beside another spelling stored before), passes."""
+        if site is None:
+            return
+        known = set(self.sites())
+        with self._reading("the sites") as session:
+            known.update(str(name) for name in session.scalars(select(SiteRow.name)))
+        same = None if site in known else spelt_otherwise(site, known)
+        if same is not None:
+            raise StoreRequestError(
+                f"site {site!r} differs from the site {same!r} of {self.display_name} only "
+                f"in case or spaces (did you mean {same!r}?): under a second spelling its "
+                "devices would be stored twice, as another site's"
+            )
 
     def history(self, *, with_findings: bool = False) -> History:
         """The inventory's past as plain values (see :mod:`provscan.store.history`)."""
