@@ -24,7 +24,11 @@ if TYPE_CHECKING:
 
 _EXIT_CODES: list[ExitCode] = [
     (0, "stopped (Ctrl-C)"),
-    (1, "the database cannot be opened, or the port is taken (message on stderr)"),
+    (
+        1,
+        "the database cannot be opened, the port is taken, or the --broker went away "
+        "since it was checked (message on stderr)",
+    ),
     (
         2,
         "bad argument (a non-loopback --host without --allow-remote, a missing TLS file, "
@@ -200,6 +204,16 @@ def serve(
     except ProvscanError as exc:
         raise fail_for(exc) from None
     _check_port(host, port)  # one line, before uvicorn logs its own failure
+    hub = app.state.central
+    if hub is not None:
+        # Started here rather than in the app's start-up (which finds it running): a broker
+        # gone since it was checked is one line naming it and the cause, exit 1, rather
+        # than uvicorn's traceback and a word about the port.
+        try:
+            hub.start()
+        except ProvscanError as exc:
+            app.state.store.close()
+            raise fail(str(exc)) from None
     try:
         uvicorn.run(
             app,

@@ -171,16 +171,20 @@ def check_broker(broker_url: str) -> None:
             connection.default_channel  # noqa: B018  # opening it is the check
     except Exception as exc:  # kombu, amqp, redis and socket errors alike
         why = " ".join(str(exc).split()) or type(exc).__name__
-        raise BrokerError(f"cannot reach the broker {_shown(broker_url)}: {why}") from None
+        raise BrokerError(f"cannot reach the broker {shown_url(broker_url)}: {why}") from None
 
 
-def _shown(broker_url: str) -> str:
-    """The URL without its password."""
-    try:
-        shown: str = Connection(broker_url).as_uri()  # masks the password
-        return shown
-    except Exception:
-        scheme, found, rest = broker_url.partition("://")
-        if found and "@" in rest:  # never the password, whatever the scheme
-            return f"{scheme}://{rest.rsplit('@', 1)[1]}"
-        return broker_url if found else "(an unreadable URL)"
+def shown_url(broker_url: str) -> str:
+    """The URL as given, its password (when it has one) masked as ``**``: nothing invented
+    (kombu's ``as_uri`` shows ``redis://:**@host`` for a URL without a password, and adds
+    ``guest`` to an ``amqp://`` one without a user)."""
+    scheme, found, rest = broker_url.partition("://")
+    if not found:
+        return "(an unreadable URL)"
+    if "@" not in rest:
+        return broker_url
+    userinfo, host = rest.rsplit("@", 1)  # never the password, whatever it holds
+    user, colon, password = userinfo.partition(":")
+    if colon and password:
+        return f"{scheme}://{user}:**@{host}"
+    return broker_url

@@ -37,6 +37,7 @@ from provscan.sensors.broker import (
     declare,
     make_app,
     send,
+    shown_url,
     site_queue,
 )
 from provscan.sensors.messages import (
@@ -73,6 +74,16 @@ MAX_UNPARK = 10_000
 SAY_AGAIN_SECONDS = 60.0
 #: Seconds after which a sensor's name seen from another process is no longer a clash.
 NAME_CLASH_SECONDS = 90.0
+#: A queued job no sensor has taken within its request's lifetime (which the sensor
+#: refuses after that) and this grace (a ``started`` notice on its way) is marked
+#: ``failed``, "expired: ...", rather than waiting forever.
+EXPIRY_GRACE = timedelta(minutes=5)
+#: Seconds between two looks for such jobs (by the ingest loop).
+EXPIRY_CHECK_SECONDS = 60.0
+#: Sensors per site whose key mismatch is remembered, at most (their names are unverified).
+MAX_MISMATCHED = 16
+#: The words of a job failed because its site's sensor cannot verify the central's requests.
+KEY_MISMATCH = "the sensor could not verify the request: its key does not match the central's"
 
 
 class Unattributed(ProvscanError):
@@ -157,6 +168,14 @@ class Central:
         self._instances: dict[str, tuple[str, float, str]] = {}
         #: Sends the events of each stored result to the alert sinks (off the ingest thread).
         self.alerts = Deliverer(store, name="provscan-central-alerts")
+        #: How long a request is valid (a sensor refuses it after that), and so how long a
+        #: job may stay ``queued`` before it is marked expired (plus ``expiry_grace``).
+        self.request_lifetime = REQUEST_LIFETIME
+        self.expiry_grace = EXPIRY_GRACE
+        #: site -> sensor -> what the messages this central could not verify say of a sensor
+        #: whose key is not the central's (kept in memory; a verified heartbeat clears it).
+        self._mismatches: dict[str, dict[str, dict[str, Any]]] = {}
+        self._mismatch_lock = threading.Lock()
 
     def say(self, key: str, message: str, *args: Any) -> bool:
         """Log a warning at most once per SAY_AGAIN_SECONDS for ``key`` (a site, a sensor);
@@ -269,7 +288,7 @@ class Central:
             "policies": list(policies) if policies else None,
             "acting_as": list(acting_as),
             "issued": datetime.now(UTC).isoformat(),
-            "expires": (datetime.now(UTC) + REQUEST_LIFETIME).isoformat(),
+            "expires": (datetime.now(UTC) + self.request_lifetime).isoformat(),
         }
         if kind == "pcap":
             payload["captures"] = list(captures)
@@ -297,6 +316,18 @@ class Central:
             # heartbeat (a newer one follows) only said, at most once a minute per site.
             claimed_kind, claimed_site, claimed = peek(envelope)
             advice = self._key_advice(claimed_site, exc)
+            if isinstance(exc, UnknownKey) and _is_site_name(claimed_site):
+                # The site's key file is here but does not hold the sender's key: shown as
+                # the site's state ("refusing: key mismatch"), not as a silent sensor. Only
+                # a heartbeat or a refusal applied now says so (a parked result moved back
+                # every minute would keep saying it after the sensor's key was fixed).
+                applied = None
+                if claimed_kind == "outcome":
+                    applied = self._fail_unverifiable(claimed_site, claimed, envelope, advice)
+                if claimed_kind == "heartbeat" or applied is not None:
+                    self._note_mismatch(claimed_site, claimed, envelope, advice)
+                if applied is not None:
+                    return applied
             if claimed_kind == "heartbeat":
                 self.say(
                     f"key:{claimed_site}",
@@ -314,6 +345,7 @@ class Central:
         sensor = str(payload.get("sensor") or f"{site}/?")
         fleet = self.store.fleet()
         if kind == "heartbeat":
+            self._clear_mismatch(site, sensor)
             self._note_instance(sensor, payload.get("instance"))
             try:
                 at = datetime.fromisoformat(str(payload.get("at")))
@@ -381,6 +413,134 @@ class Central:
         )
         return "done" if stored or finished else "duplicate"
 
+    # --- key mismatches and expired jobs --------------------------------------------------
+
+    def _note_mismatch(
+        self, site: str, claimed: dict[str, Any], envelope: Any, advice: str
+    ) -> None:
+        """Keep what an unverifiable message of ``site`` says of its sender (its sensor's
+        name and key id, both unverified) for the site's state; said once a minute."""
+        sensor = str(claimed.get("sensor") or f"{site}/?")[:200]
+        kid = _claimed_kid(envelope)
+        now = datetime.now(UTC)
+        with self._mismatch_lock:
+            sensors = self._mismatches.setdefault(site, {})
+            known = sensors.get(sensor)
+            since = known["since"] if known is not None and known["kid"] == kid else now
+            sensors[sensor] = {"kid": kid, "since": since, "seen": now, "advice": advice}
+            # Bounded (the names are unverified): the newest MAX_MISMATCHED per site.
+            for name in sorted(sensors, key=lambda n: sensors[n]["seen"])[:-MAX_MISMATCHED]:
+                del sensors[name]
+        self.say(
+            f"mismatch:{site}:{sensor}",
+            "site %r is refusing: the sensor calling itself %r signs with key %s, %s",
+            site,
+            sensor,
+            kid,
+            advice,
+        )
+
+    def _clear_mismatch(self, site: str, sensor: str) -> None:
+        """A verified heartbeat of ``sensor``: its key is the central's (again)."""
+        with self._mismatch_lock:
+            sensors = self._mismatches.get(site)
+            if sensors is not None:
+                sensors.pop(sensor, None)
+                if not sensors:
+                    del self._mismatches[site]
+
+    def key_mismatches(self, within: timedelta) -> dict[str, dict[str, Any]]:
+        """The sites whose sensors sent, in the last ``within``, messages signed with a key
+        this central's key file for the site does not hold: site -> {``reason``: "key
+        mismatch", ``since``, ``seen`` (ISO times), ``sensors`` (their names, as they call
+        themselves), ``detail``}. Unverified by nature (that is the trouble): shown, never
+        acted on beyond failing the jobs such a sensor could not verify."""
+        now = datetime.now(UTC)
+        found: dict[str, dict[str, Any]] = {}
+        with self._mismatch_lock:
+            for site, sensors in self._mismatches.items():
+                fresh = {n: e for n, e in sensors.items() if now - e["seen"] <= within}
+                if not fresh:
+                    continue
+                first = min(fresh.values(), key=lambda entry: entry["since"])
+                found[site] = {
+                    "reason": "key mismatch",
+                    "since": first["since"].isoformat(),
+                    "seen": max(e["seen"] for e in fresh.values()).isoformat(),
+                    "sensors": sorted(fresh),
+                    "detail": (
+                        f"{KEY_MISMATCH} for site {site}: "
+                        + "; ".join(
+                            f"{n} signs with key {e['kid']}" for n, e in sorted(fresh.items())
+                        )
+                        + f"; {first['advice']}"
+                    ),
+                }
+        return found
+
+    def _fail_unverifiable(
+        self, site: str, claimed: dict[str, Any], envelope: Any, advice: str
+    ) -> str | None:
+        """A refusal signed with a key this central does not hold, for a job of ``site``
+        still ``queued`` here: the sensor could not verify the request (its key is not the
+        central's), so the job can never run as things are. It is marked ``failed`` with
+        the cause and the message acknowledged (a refusal carries nothing to keep). Nothing
+        in the message is trusted beyond that: no device, no count, and only a queued job
+        of the site it claims (an unverifiable message could at most fail a job that waits,
+        as anyone able to publish to the broker could by taking the request). None: not
+        such a refusal (kept, as before)."""
+        job_id = claimed.get("job_id")
+        if claimed.get("status") != "refused" or not isinstance(job_id, str):
+            return None
+        if not 0 < len(job_id) <= 64:
+            return None
+        fleet = self.store.fleet()
+        job = fleet.job(job_id)
+        if job is None or job.site != site:
+            return None
+        if job.state != "queued":
+            return "duplicate" if job.state == "failed" else None
+        sensor = str(claimed.get("sensor") or f"{site}/?")[:200]
+        detail = (
+            f"{KEY_MISMATCH} for site {site} ({sensor} signs with key "
+            f"{_claimed_kid(envelope)}: {advice}); said in a message this central could not "
+            "verify either; nothing was run. Send the scan again once the keys match"
+        )
+        done = fleet.finish_job(job_id, "failed", sensor=sensor, detail=detail)
+        return "failed (key mismatch)" if done else "duplicate"
+
+    def expire_queued(self, now: datetime | None = None) -> list[str]:
+        """Mark ``failed`` ("expired: ...") the jobs still ``queued`` after their request's
+        lifetime and the grace: no sensor took them, and a sensor would now refuse them.
+        Returns their ids."""
+        from sqlalchemy import select
+
+        from provscan.store.sensors import ScanJobRow
+
+        now = now or datetime.now(UTC)
+        cutoff = now - self.request_lifetime - self.expiry_grace
+        fleet = self.store.fleet()
+        # Read-only, with the fleet's own session (store/ has no query for it yet).
+        with fleet._reading("the queued scan jobs") as session:
+            stale = list(
+                session.execute(
+                    select(ScanJobRow.id, ScanJobRow.site)
+                    .where(ScanJobRow.state == "queued", ScanJobRow.created < cutoff)
+                    .limit(1000)
+                )
+            )
+        expired = []
+        for job_id, site in stale:
+            detail = (
+                f"expired: no sensor of site {site} took it within {lifetime_words(self.request_lifetime)}"
+                f" (a request is valid that long; a sensor refuses it after that): is a "
+                f"`provscan sensor --site {site}` running, with the site's key? Send it again"
+            )
+            if fleet.finish_job(job_id, "failed", sensor="-", detail=detail):
+                expired.append(job_id)
+                log.warning("job %s %s", job_id, detail)
+        return expired
+
     # --- schedules -----------------------------------------------------------------------
 
     def run_schedule(self, schedule: Schedule, now: datetime) -> str | None:
@@ -402,7 +562,7 @@ class Central:
         # Runs do not pile up while the site's sensor is away: the one waiting runs when it
         # comes back, the ones due meanwhile are recorded as skipped. (A request older than
         # its lifetime is refused by the sensor anyway, so it holds nothing back.)
-        waiting = fleet.queued_run(schedule.id, now - REQUEST_LIFETIME)
+        waiting = fleet.queued_run(schedule.id, now - self.request_lifetime)
         if waiting is not None:
             detail = (
                 f"not sent: the previous run, job {waiting.id}, still waits in the queue of "
@@ -455,10 +615,22 @@ class Central:
 
     def start(self, *, schedules: bool = True) -> None:
         """Start the ingest consumer (and Celery beat for the schedules) in background
-        threads."""
-        with Connection(self.broker_url) as connection:
-            connection.ensure_connection(max_retries=3)
-            declare(connection, RESULTS_QUEUE)
+        threads. Started once (``provscan serve`` starts it before the server listens, the
+        app's start-up finds it running). BrokerError, in one line naming the broker and the
+        cause, when the broker cannot be reached (it went away since it was checked)."""
+        if self._ingest is not None:
+            return
+        try:
+            with Connection(self.broker_url, connect_timeout=5) as connection:
+                connection.ensure_connection(max_retries=3)
+                declare(connection, RESULTS_QUEUE)
+        except BrokerError:
+            raise
+        except Exception as exc:  # kombu, amqp, redis and socket errors alike
+            why = " ".join(str(exc).split()) or type(exc).__name__
+            raise BrokerError(
+                f"cannot reach the broker {shown_url(self.broker_url)}: {why}"
+            ) from None
         self._consumer = _Ingest(Connection(self.broker_url), self)
         self._ingest = threading.Thread(
             target=self._consumer.run,
@@ -495,6 +667,7 @@ class Central:
             beat.join(timeout=10)  # a beat thread that died at start is not waited for
         if self._consumer is not None:
             self._consumer.connection.release()
+        self._ingest, self._consumer = None, None  # a later start() starts again
         self.alerts.stop()
 
 
@@ -524,6 +697,24 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) else None
 
 
+def _claimed_kid(envelope: Any) -> str:
+    """The key id an envelope names (unverified), shortened for words."""
+    kid = envelope.get("kid") if isinstance(envelope, dict) else None
+    return repr(kid[:16]) if isinstance(kid, str) and kid else "(none named)"
+
+
+def lifetime_words(span: timedelta) -> str:
+    """A lifetime in words: "7 days", "2 h", "90 s"."""
+    seconds = int(span.total_seconds())
+    if seconds % 86400 == 0:
+        return f"{seconds // 86400} day{'s' if seconds != 86400 else ''}"
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    if seconds % 60 == 0:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
+
+
 class _Ingest(ConsumerMixin):
     """Consumes ``provscan.results``; a message is acknowledged after the store committed it,
     or after it was moved to ``provscan.results.parked`` (one this central cannot open or
@@ -534,6 +725,7 @@ class _Ingest(ConsumerMixin):
         self.central = central
         self._channel: Any = None
         self._unpark_at = time.monotonic() + PARKED_RETRY_SECONDS
+        self._expire_at = time.monotonic()
 
     def get_consumers(self, consumer_type: Any, channel: Any) -> list[Any]:
         return [
@@ -558,6 +750,12 @@ class _Ingest(ConsumerMixin):
         if time.monotonic() >= self._unpark_at:
             self._unpark_at = time.monotonic() + PARKED_RETRY_SECONDS
             self.unpark()
+        if time.monotonic() >= self._expire_at:
+            self._expire_at = time.monotonic() + EXPIRY_CHECK_SECONDS
+            try:
+                self.central.expire_queued()
+            except ProvscanError as exc:  # the store is away: the next look tries again
+                log.error("could not look for expired scan jobs: %s", exc)
 
     def on_message(self, body: Any, message: Any) -> None:
         # A Celery task message (protocol 2): the body is [args, kwargs, embed].

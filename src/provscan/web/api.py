@@ -489,6 +489,24 @@ def _send_to_site(
 
 JobId = Annotated[str, PathParam(min_length=1, max_length=64)]
 
+#: Where the scan jobs are, for the 404 of a path near them that is no route.
+JOB_ROUTES = (
+    f"one scan job is at {PREFIX}/scans/jobs/{{job_id}}; the scans sent to a site are "
+    f"listed at {PREFIX}/sites/{{name}}/jobs"
+)
+
+
+def near_miss(path: str) -> str | None:
+    """The 404's words for a path near the scan jobs' routes (``/scans/jobs`` with no id,
+    ``/jobs``, ``/jobs/ID``): the routes to use; None for any other path."""
+    trimmed = path.rstrip("/")
+    if trimmed in (f"{PREFIX}/scans/jobs", f"{PREFIX}/jobs"):
+        return f"no route {trimmed}: {JOB_ROUTES}"
+    rest = trimmed.removeprefix(f"{PREFIX}/jobs/")
+    if rest != trimmed and rest and "/" not in rest:
+        return f"no route {trimmed}: the job is at {PREFIX}/scans/jobs/{rest[:64]}"
+    return None
+
 
 @route("GET", "/scans/jobs/{job_id}", "viewer", summary="A scan job", responses=ok(ScanJobOut))
 def get_scan_job(request: Request, job_id: JobId) -> dict[str, Any]:
@@ -533,6 +551,8 @@ def scan_job_events(request: Request, job_id: JobId) -> StreamingResponse:
 @route("GET", "/scans/{scan_id}", "viewer", summary="A stored scan", responses=ok(StoredScan))
 def get_scan(request: Request, scan_id: str) -> dict[str, Any]:
     """A stored scan: its summary and the full contract document it was saved from."""
+    if scan_id == "jobs":  # /scans/jobs without a job id: no scan of that name
+        raise HTTPException(404, near_miss(request.url.path))
     store = store_of(request)
     try:
         summary = store.scan_summary(scan_id)

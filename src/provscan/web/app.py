@@ -157,6 +157,8 @@ def create_app(
             if exc.headers:
                 answer.headers.update(exc.headers)
             return answer
+        if exc.status_code == 404 and exc.detail == "Not Found":  # no route: a near miss?
+            exc.detail = api.near_miss(request.url.path) or exc.detail
         if exc.detail == "There was an error parsing the body":  # FastAPI's words for it
             exc.detail = UNREADABLE_JSON
         elif not isinstance(exc.detail, str):

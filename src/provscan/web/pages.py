@@ -1261,6 +1261,14 @@ def _sites(request: Request) -> list[dict[str, Any]]:
     return found
 
 
+def _request_lifetime(request: Request) -> str:
+    """How long a site's scan waits for a sensor before it expires, in words."""
+    from provscan.sensors.central import REQUEST_LIFETIME, lifetime_words
+
+    central = getattr(request.app.state, "central", None)
+    return lifetime_words(getattr(central, "request_lifetime", REQUEST_LIFETIME))
+
+
 def _for(span: Any) -> str:
     """A time span in words, to the minute: "for 3 d 4 h", "for 12 min"."""
     minutes = max(int(span.total_seconds()) // 60, 0)
@@ -1309,6 +1317,7 @@ def _sites_answer(
         schedules=store_of(request).fleet().schedules(),
         every=_every,
         silent_after=int(SILENT_AFTER.total_seconds()),
+        request_lifetime=_request_lifetime(request),
         can_schedule=visitor.user.can("admin"),
         problem=problem,
         asked=asked or {},

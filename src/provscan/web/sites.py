@@ -62,11 +62,16 @@ def sites_api(request: Request) -> dict[str, Any]:
     silent since), how many of its scans are queued or running, its schedules, and whether
     stored scans or inventory devices name it (``scanned``: a scan run with a site makes a
     site as a sensor or a schedule does). ``sensors_state``: ``answering`` (a sensor
-    answers), ``silent`` (every sensor is silent) or ``none`` (the site never had a sensor);
-    ``silent`` is true or false for a site with sensors, null for one without."""
+    answers), ``silent`` (every sensor is silent), ``refusing`` (a sensor of the site sends
+    messages signed with a key the central's key file for the site does not hold: it cannot
+    verify the scans sent to it either, which fail; ``refusing`` says since when, which
+    sensors and what to fix) or ``none`` (the site never had a sensor); ``silent`` is true
+    or false for a site with sensors, null for one without."""
     found = list_sites(request)
     for site in found["sites"]:
-        if not site["sensors"]:
+        if site["refusing"] is not None:
+            site["sensors_state"] = "refusing"
+        elif not site["sensors"]:
             site["silent"] = None  # no sensor to be silent
             site["sensors_state"] = "none"
         else:
@@ -81,10 +86,21 @@ def list_sites(request: Request) -> dict[str, Any]:
     store = store_of(request)
     sites = store.fleet().sites()
     scanned = set(store.sites())
+    refusing = _refusing(request)
     for site in sites:
-        site["sensors"] = [_with_silence(sensor, now) for sensor in site["sensors"]]
+        trouble = refusing.get(site["name"])
+        site["sensors"] = [
+            {
+                **_with_silence(sensor, now),
+                "refusing": "key mismatch"
+                if trouble is not None and sensor["name"] in trouble["sensors"]
+                else None,
+            }
+            for sensor in site["sensors"]
+        ]
         site["silent"] = not site["sensors"] or all(s["silent"] for s in site["sensors"])
         site["scanned"] = site["name"] in scanned
+        site["refusing"] = trouble
     fleet = {site["name"] for site in sites}
     sites += [
         {
@@ -94,10 +110,21 @@ def list_sites(request: Request) -> dict[str, Any]:
             "schedules": [],
             "silent": True,
             "scanned": True,
+            "refusing": refusing.get(name),
         }
         for name in scanned - fleet
     ]
     return {"sites": sorted(sites, key=lambda site: site["name"])}
+
+
+def _refusing(request: Request) -> dict[str, dict[str, Any]]:
+    """The sites whose sensors sign with a key the central does not hold, as the central
+    (``serve --broker``) saw in the last SILENT_AFTER (none without a central)."""
+    mismatches = getattr(getattr(request.app.state, "central", None), "key_mismatches", None)
+    if mismatches is None:
+        return {}
+    found: dict[str, dict[str, Any]] = mismatches(SILENT_AFTER)
+    return found
 
 
 def unknown_site(request: Request, name: str) -> str | None:
