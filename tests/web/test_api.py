@@ -154,6 +154,23 @@ def test_screening_an_uploaded_list(client: TestClient, analyst: dict[str, str])
     assert client.post("/api/v1/screen", files=not_a_table, headers=analyst).status_code == 400
 
 
+def test_the_api_reads_a_vendor_column_as_the_command_line_does(
+    client: TestClient, analyst: dict[str, str]
+) -> None:
+    """A "Vendor" column of makers is the brand, one of distributors the seller (never a
+    relabel claim), in the API as on the command line (screening.run.table_columns)."""
+    makers = b"Vendor,Model\nLorex,4K bullet camera\nBosch,dome camera\nHikvision,turret camera\n"
+    sellers = b"Vendor,Model\nAnixter,DS-2CD2143G2-I\nADI Global,NDE-3502-AL\nWesco,P3265-LVE\n"
+    brands = []
+    for listing in (makers, sellers):
+        files = {"file": ("list.csv", io.BytesIO(listing), "text/csv")}
+        response = client.post("/api/v1/screen", files=files, headers=analyst)
+        assert response.status_code == 200, response.text
+        brands.append([row["brand"] for row in response.json()["rows"]])
+    assert brands[0] == ["Lorex", "Bosch", "Hikvision"]
+    assert "Anixter" not in brands[1] and brands[1][0] == "Hikvision"
+
+
 def test_a_list_over_the_row_limit_is_refused(client: TestClient, analyst: dict[str, str]) -> None:
     rows = "".join(f"Axis,M{number}\n" for number in range(MAX_SCREEN_ROWS + 1))
     listing = io.BytesIO(f"Brand,Model\n{rows}".encode())

@@ -219,8 +219,8 @@ def screen(
     from provscan.knowledge.packs import active_pack
     from provscan.report.files import write_atomically
     from provscan.screening.audit import cited_measures, screen_document_json, with_audit
-    from provscan.screening.columns import ColumnError, choose_columns, unread_model_warning
-    from provscan.screening.run import bundled_identifier, screen_table
+    from provscan.screening.columns import ColumnError, unread_model_warning
+    from provscan.screening.run import bundled_identifier, screen_table, table_columns
     from provscan.screening.tables import (
         AuditSheets,
         ScreenInputError,
@@ -284,13 +284,8 @@ def screen(
                 header_row=header_row,
             )
         try:
-            columns = choose_columns(
-                table.header,
-                brand=brand_col,
-                model=model_col,
-                description=desc_col,
-                rows=table.rows,
-                is_brand=lambda text: identifier.knowledge.canonical_vendor(text) is not None,
+            columns = table_columns(
+                table, identifier, brand=brand_col, model=model_col, description=desc_col
             )
         except ColumnError as exc:
             raise ColumnError(f"{exc}; {_header_hint(table)}") from None

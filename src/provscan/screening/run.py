@@ -9,7 +9,7 @@ from provscan.knowledge.grammars import load_grammar_knowledge
 from provscan.knowledge.loader import Knowledge, load_knowledge
 from provscan.knowledge.schema import Policy
 from provscan.policy.evaluate import maker_countries
-from provscan.screening.columns import ColumnChoice
+from provscan.screening.columns import ColumnChoice, choose_columns
 from provscan.screening.identify import ProductIdentifier
 from provscan.screening.tables import InputTable
 from provscan.screening.verdict import ScreenRow, judge_product
@@ -24,6 +24,29 @@ def bundled_identifier() -> ProductIdentifier:
 
 def default_knowledge() -> Knowledge:
     return bundled_identifier().knowledge
+
+
+def table_columns(
+    table: InputTable,
+    identifier: ProductIdentifier,
+    *,
+    brand: str | None = None,
+    model: str | None = None,
+    description: str | None = None,
+) -> ColumnChoice:
+    """The columns of ``table`` to screen (:func:`~provscan.screening.columns.choose_columns`,
+    explicit choices first), with the knowledge's makers and brands to tell a "Vendor" column
+    of makers (the brand) from one of distributors (the seller): the command line, the
+    console and the API read a list alike."""
+    knowledge = identifier.knowledge
+    return choose_columns(
+        table.header,
+        brand=brand,
+        model=model,
+        description=description,
+        rows=table.rows,
+        is_brand=lambda text: knowledge.canonical_vendor(text) is not None,
+    )
 
 
 def screen_table(

@@ -1053,13 +1053,13 @@ def _screen_bytes(
     """The screened rows, the reader's notes, and whom the verdicts were judged for
     (``acting_as`` as the rows record it, ``judged_for`` in words)."""
     from provscan.policy.evaluate import ACT_AS_ANYONE, judged_for, judging_parties
-    from provscan.screening.columns import choose_columns, unread_model_warning
-    from provscan.screening.run import screen_table
+    from provscan.screening.columns import unread_model_warning
+    from provscan.screening.run import screen_table, table_columns
 
     identifier, policies, org_types = _judging(None, acting_as)
     try:
         table = read_upload(data, sheet)
-        columns = choose_columns(table.header, rows=table.rows)
+        columns = table_columns(table, identifier)
     except ProvscanError as exc:
         raise HTTPException(400, str(exc)) from None
     rows = screen_table(table, columns, identifier, policies, acting_as=org_types)

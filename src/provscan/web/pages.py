@@ -1530,8 +1530,8 @@ def _screen_upload(
     setting); the client's file name is never used."""
     from provscan.knowledge.packs import active_pack
     from provscan.screening.audit import cited_measures, with_audit
-    from provscan.screening.columns import choose_columns, unread_model_warning
-    from provscan.screening.run import screen_table
+    from provscan.screening.columns import unread_model_warning
+    from provscan.screening.run import screen_table, table_columns
     from provscan.screening.tables import AuditSheets, render_csv, render_xlsx
     from provscan.screening.verdict import summarise
     from provscan.web.api import _judging, read_upload, web_words
@@ -1542,7 +1542,7 @@ def _screen_upload(
         raise StoreRequestError(str(exc.detail)) from None
     try:
         table = read_upload(data, sheet)
-        columns = choose_columns(table.header, rows=table.rows)
+        columns = table_columns(table, identifier)
         rows = screen_table(table, columns, identifier, policies, acting_as=org_types)
         pack = active_pack()
         knowledge = {"version": pack.version, "as_of": pack.as_of}
