@@ -397,16 +397,18 @@ def run_import(
     from provscan.importers.csv_table import WorkbookSheet
     from provscan.importers.interface import MAX_FILE_BYTES, MAX_RECORDS
     from provscan.report.wording import plural
-    from provscan.screening.columns import choose_columns, resolve_column
+    from provscan.screening.columns import choose_columns, resolve_column, vendor_column
     from provscan.screening.tables import ScreenInputError, read_table
 
     named = dict(columns or {})
 
     def product_columns(header: Sequence[str]) -> tuple[int | None, int | None, int | None]:
         chosen = choose_columns(header, brand=named.get("maker"), model=named.get("model"))
-        if chosen.all_text:
+        # a register's "Vendor" is the device's maker (screening reads it as the seller)
+        brand = chosen.brand if chosen.brand is not None else vendor_column(header, chosen)
+        if chosen.all_text and brand is None:
             return (None, None, None)
-        return (chosen.brand, chosen.model, chosen.description)
+        return (brand, chosen.model, chosen.description)
 
     def named_columns(header: Sequence[str]) -> dict[str, int]:
         roles = {"ip": "address", "mac": "mac"}

@@ -485,6 +485,12 @@ VENDOR_MAKERS_SHARE = 0.6
 VENDOR_MAKERS_MIN = 2
 
 
+def vendor_column(header: Sequence[str], choice: ColumnChoice) -> int | None:
+    """The seller column of ``choice`` headed "Vendor" ("Vendor Name"), if any: in an asset
+    register (``provscan import``) the vendor of a device is its maker, not who sold it."""
+    return next((i for i in choice.seller if spelled_key(header[i]) in _MAKER_OR_SELLER), None)
+
+
 def vendor_names_makers(cells: Sequence[str], is_brand: Callable[[str], bool]) -> bool:
     """Whether a "Vendor" column's ``cells`` name makers (most of them known makers or
     brands) rather than distributors ("Anixter", "ADI Global" are no makers)."""
