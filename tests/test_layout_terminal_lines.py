@@ -371,3 +371,14 @@ def test_the_inventory_headline_counts_each_verdict() -> None:
     ]
     lines = _drawn(lambda console: render.inventory_table(devices, console), 100)
     assert lines[0] == "4 devices (4 present): 1 restricted, 1 to review, 1 unknown, 1 clear"
+
+
+def test_every_site_table_has_the_same_columns() -> None:
+    """A sensor review found one site's table with Last seen and the next without: the
+    layout is chosen on all the devices, so every site shows the same columns."""
+    wide = replace(_device(1212, "Hikvision", "Interlogix", "TVN-1104S-2T"), site="ottawa")
+    short = [replace(_device(1500 + n, "Axis", None, "P3265"), site="plant") for n in range(3)]
+    lines = _drawn(lambda console: render.inventory_table([wide, *short], console), 80)
+    _fits(lines, 80)
+    headers = [line.split() for line in lines if line.split()[:1] == ["IP"]]
+    assert len(headers) == 2 and headers[0] == headers[1], lines

@@ -483,37 +483,42 @@ def inventory_table(
     for device in devices:
         by_site.setdefault(device.site, []).append(device)
     left_out: list[str] = []
+    # One layout for every site's table (a review found one site with Last seen and the
+    # next without): the columns are chosen on all the devices, then each table is drawn.
+    # A status every device shares (the line above counts it) gives way first, then the
+    # device ids, so that a maker and its brand stay on one line (a newcomer found
+    # "Hikvision /" and "Interlogix" on two at 80 columns). Then the last-seen dates: a
+    # device's mark moves next to its address ("10.0.0.29 *"). Only when that is not
+    # enough do makers wrap, between words; models and addresses never break.
+    columns: tuple[str, ...] = _INVENTORY_COLUMNS
+    every = [_inventory_row(d, d.device_id in absent) for d in devices]
+    uniform = ("Status",) if len(set(statuses)) == 1 else ()
+    shrink: tuple[tuple[str, int], ...] = ()
+    drop: tuple[str, ...] = (*uniform, "Device")
+    dated = _fits(columns, every, console.width, drop=drop)
+    if not dated:
+        columns = tuple(name for name in columns if name != "Last seen")
+        every = [_inventory_row(d, d.device_id in absent, dated=False) for d in devices]
+        left_out.append("Last seen")
+        if not _fits(columns, every, console.width, drop=drop):
+            # Makers must wrap: the shared status goes first (it would keep its room
+            # while a maker wraps), and a maker takes two lines at most.
+            columns = tuple(name for name in columns if name not in uniform)
+            left_out += uniform
+            shrink = (("Maker", _two_lines(row["Maker"] for row in every)),)
+            drop = ("Device",)
+    kept = tuple(fit_columns(columns, every, console.width, shrink=shrink, drop=drop, indent=0))
+    left_out += [name for name in columns if name not in kept]
     for site, members in by_site.items():
         title = None
         if len(by_site) > 1 or site is not None:
             title = f"Site {site or '(none)'}: {plural(len(members), 'device')}"
-        columns: tuple[str, ...] = _INVENTORY_COLUMNS
-        rows = [_inventory_row(d, d.device_id in absent) for d in members]
-        # A status every device shares (the line above counts it) gives way first, then the
-        # device ids, so that a maker and its brand stay on one line (a newcomer found
-        # "Hikvision /" and "Interlogix" on two at 80 columns). Then the last-seen dates: a
-        # device's mark moves next to its address ("10.0.0.29 *"). Only when that is not
-        # enough do makers wrap, between words; models and addresses never break.
-        uniform = ("Status",) if len(set(statuses)) == 1 else ()
-        shrink: tuple[tuple[str, int], ...] = ()
-        drop: tuple[str, ...] = (*uniform, "Device")
-        if not _fits(columns, rows, console.width, drop=drop):
-            columns = tuple(name for name in columns if name != "Last seen")
-            rows = [_inventory_row(d, d.device_id in absent, dated=False) for d in members]
-            left_out.append("Last seen")
-            if not _fits(columns, rows, console.width, drop=drop):
-                # Makers must wrap: the shared status goes first (it would keep its room
-                # while a maker wraps), and a maker takes two lines at most.
-                columns = tuple(name for name in columns if name not in uniform)
-                left_out += uniform
-                shrink = (("Maker", _two_lines(row["Maker"] for row in rows)),)
-                drop = ("Device",)
+        rows = [_inventory_row(d, d.device_id in absent, dated=dated) for d in members]
         left_out += _fitted_table(
-            columns,
+            kept,
             rows,
             console,
             shrink=shrink,
-            drop=drop,
             wrapping=frozenset({"Maker"}),
             title=title,
         )
