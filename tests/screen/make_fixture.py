@@ -153,7 +153,9 @@ relabels = [
     ("Intelbras", "VIP 1230 B G4", "camera IP", "Dahua", R),
     ("Intelbras", "MHDX 1104", "DVR", "Dahua", R),
     ("Intelbras", "SS 3530 MF FACE W", "face access controller", "Dahua", R),
-    ("CP PLUS", "CP-UNC-DA21PL3-Y", "2MP IP dome", "Dahua", R),
+    # CP PLUS's Dahua-made IP line rests on one source (its ONVIF scopes): a review, not a
+    # verdict, until a second independent source documents it (knowledge verify, 2026-12).
+    ("CP PLUS", "CP-UNC-DA21PL3-Y", "2MP IP dome", "Dahua", V),
     ("Annke", "I81EM", "4K PoE turret", "Hikvision", V),
     ("Annke", "C800", "4K PoE turret", "Hikvision", V),
     ("Annke", "N48PAW", "8-channel NVR", "Hikvision", V),

@@ -16,6 +16,7 @@ plus each ``S``/``X`` key) and the citations that look like no source.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 #: Registries, datasets, scanners and standards cited by name (lower case, matched as words).
@@ -41,6 +42,9 @@ NAMED_SOURCES = (
     "fcc",
     "cvelistv5",
     "nvd",
+    "wikipedia",
+    "gns3",
+    "noc project",
 )
 _NAMED = re.compile(
     r"\b(" + "|".join(re.escape(name) for name in NAMED_SOURCES) + r")\b", re.IGNORECASE
@@ -63,7 +67,7 @@ _DOMAIN = re.compile(r"\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|org|net|io|gov|edu|
 #: Manuals, guides and datasheets cited by title.
 _DOCUMENT = re.compile(
     r"\b(manual|developer guide|datasheet|data sheet|user guide|advisory|standard|"
-    r"documentation|readme|support notes|wiki)\b",
+    r"documentation|readme|support notes|wiki|catalog|catalogue|brochure|annual report|patch)\b",
     re.IGNORECASE,
 )
 #: The project's own data and unpublished notes: allowed beside sources, never one.
@@ -80,10 +84,15 @@ _OWN_DATA = re.compile(r"(?:^|/)(?:fingerprints/)?[\w-]+\.yaml$")
 class SourceReading:
     """What one ``source`` text cites."""
 
-    #: One key per independent public source (a citation, an S/X key).
+    #: One key per independent public source of a maker claim (a citation, an S/X key): a
+    #: web site, a repository, a registry or a document, each once however often it is cited.
     public: frozenset[str]
     #: Citations that name nothing a reader could find again.
     not_sources: tuple[str, ...]
+    #: Bare standard, RFC or CVE ids ("RFC 2616", "CVE-2099-0001"): a reader can find them,
+    #: so they are no free words, but they say nothing about who makes a product, so they are
+    #: no source of a maker claim (not in ``public``).
+    standards: frozenset[str] = frozenset()
 
 
 def split_citations(text: str) -> list[str]:
@@ -140,14 +149,44 @@ def _repo_key(path: str) -> str:
     return _SAME_REPO.get(repo) or _SAME_OWNER.get(owner) or f"repo:{repo}"
 
 
+#: Hosts whose sub-domains are different publishers (``a.github.io`` is not ``b.github.io``).
+_SHARED_HOSTING = ("github.io", "gitlab.io", "blogspot.com", "wordpress.com", "medium.com")
+#: Second-level labels under a country code that are not a publisher (``gov.uk``, ``com.au``).
+_PUBLIC_SECOND_LEVEL = frozenset({"co", "com", "gov", "org", "net", "ac", "edu", "or", "ne", "go"})
+
+
+def site_key(host: str) -> str:
+    """``site:<publisher domain>``: two pages of one web site are one source (decision in
+    docs/knowledge-sources.md §3). ``docs.fcc.gov`` and ``www.fcc.gov`` are ``fcc.gov``;
+    ``a.github.io`` and ``b.github.io`` stay apart; ``bbc.co.uk`` keeps three labels."""
+    host = host.lower().rstrip(".").removeprefix("www.").partition(":")[0]
+    if host in _SAME_SITE:
+        return _SAME_SITE[host]
+    labels = host.split(".")
+    keep = 2
+    if any(host.endswith("." + shared) for shared in _SHARED_HOSTING) or (
+        len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _PUBLIC_SECOND_LEVEL
+    ):
+        keep = 3
+    domain = ".".join(labels[-keep:])
+    return _SAME_SITE.get(domain) or f"site:{domain}"
+
+
+#: Top-level names reserved for examples and tests (RFC 2606, RFC 6761): nothing to find
+#: there, so ``https://exampleton.example/...`` is no source.
+_RESERVED_TLDS = ("example", "test", "invalid", "localhost", "local")
+
+
+def _reserved(host: str) -> bool:
+    return host.lower().rstrip(".").partition(":")[0].rpartition(".")[2] in _RESERVED_TLDS
+
+
 def _url_key(host: str, path: str) -> str:
     host = host.lower().removeprefix("www.")
     parts = [part for part in path.lower().split("/") if part]
     if host in _GITHUB_HOSTS and len(parts) >= 2:
         return _repo_key(f"{parts[0]}/{parts[1]}")
-    if host in _SAME_SITE:
-        return _SAME_SITE[host]
-    return f"url:{host}{path.rstrip('.').lower()}"
+    return site_key(host)
 
 
 def _primary(citation: str) -> str | None:
@@ -156,6 +195,8 @@ def _primary(citation: str) -> str | None:
     Recog), and public code named by its search id is that code, not a scanner or registry
     its description mentions."""
     if url := _URL.search(citation):
+        if _reserved(url.group(1)):
+            return None
         return _url_key(url.group(1), url.group(2) or "")
     if code := _CODE_ID.search(citation):
         return f"code:{code.group(1)}"
@@ -165,6 +206,9 @@ def _primary(citation: str) -> str | None:
     if standard := _STANDARD.search(citation):
         return f"standard:{standard.group(1).upper().replace(' ', '')}"
     for path in _REPO_PATH.findall(citation):
+        host = path.partition("/")[0]
+        if _DOMAIN.fullmatch(host.lower()):  # "docs.fcc.gov/public/...": a web site
+            return site_key(host)
         if not _OWN_DATA.search(path):
             return _repo_key(path)
     if _CODE.search(citation):
@@ -172,29 +216,88 @@ def _primary(citation: str) -> str | None:
     for found in _FILE.finditer(citation):
         if not _OWN_DATA.search(found.group(0)):
             return f"file:{found.group(0).lower()}"
-    if domain := _DOMAIN.search(citation):
-        return _SAME_SITE.get(domain.group(0).lower().removeprefix("www.")) or (
-            f"site:{domain.group(0).lower()}"
-        )
+    if (domain := _DOMAIN.search(citation)) and not _reserved(domain.group(0)):
+        return site_key(domain.group(0))
     if _DOCUMENT.search(citation):
         return f"document:{' '.join(citation.lower().split())}"
     return None
 
 
-def read_sources(text: str) -> SourceReading:
+def read_sources(text: str | Sequence[str]) -> SourceReading:
+    """What a ``source`` text, or an entry's list of ``sources``, cites: the one definition
+    of a source every check of the knowledge uses. In a list each item is one citation
+    however it is worded: an item that names a source anywhere (a URL, a repository, a key)
+    is a source, its other words describe it; ``;`` inside an item separates further
+    sources of it."""
+    items = [text] if isinstance(text, str) else list(text)
     public: set[str] = set()
+    standards: set[str] = set()
     not_sources: list[str] = []
-    for citation in split_citations(text):
-        # A citation that names list keys ("S70 (Achelics/...)") is those sources: the rest
-        # of it describes them and is not a second source.
-        keys = {f"key:{key}" for key in _DOC_KEY.findall(citation)}
-        primary = _primary(citation)
-        if primary is not None and not keys:
-            keys.add(primary)
-        if not keys and not _INTERNAL.search(citation):
-            not_sources.append(citation)
-        public |= keys
-    return SourceReading(frozenset(public), tuple(not_sources))
+    for item in items:
+        citations = split_citations(item)
+        # A rule's source text: every citation stands alone. A list item: as a whole.
+        groups = [[citation] for citation in citations] if isinstance(text, str) else [citations]
+        for group in groups:
+            found: set[str] = set()
+            internal = False
+            for citation in group:
+                # A citation that names list keys ("S70 (Achelics/...)") is those sources:
+                # the rest of it describes them and is not a second source.
+                keys = {f"key:{key}" for key in _DOC_KEY.findall(citation)}
+                primary = _primary(citation)
+                if primary is not None and not keys:
+                    keys.add(primary)
+                found |= keys
+                internal = internal or bool(_INTERNAL.search(citation))
+            if not found and not internal and group:
+                not_sources.append("; ".join(group))
+            standards |= {key for key in found if key.startswith(_STANDARD_KEY)}
+            public |= {key for key in found if not key.startswith(_STANDARD_KEY)}
+    return SourceReading(frozenset(public), tuple(not_sources), frozenset(standards))
+
+
+_STANDARD_KEY = "standard:"
+
+
+def claim_source_problems(
+    sources: str | Sequence[str],
+    *,
+    restricting: bool,
+    confidence: str = "high",
+    supporting: Sequence[str] = (),
+) -> list[str]:
+    """What is wrong with the sources of an entry that can lead to a restricted maker (a
+    relation, a family or member, a vendor's spellings, a model grammar) or of a policy
+    measure: each citation must name a source, at least one must be public, and an entry
+    that by itself makes a brand restricted (``restricting``) needs
+    :data:`MIN_RESTRICTED_SOURCES` independent public sources unless its confidence is low
+    (a low entry may rest on provscan's own notes, never on free words).
+    ``supporting``: sources the entry rests on cited elsewhere (the measures naming a family,
+    for the family's parent): they count, but their wording is checked where they stand."""
+    reading = read_sources(sources)
+    if supporting:
+        own = [sources] if isinstance(sources, str) else list(sources)
+        reading = SourceReading(
+            read_sources([*own, *supporting]).public, reading.not_sources, reading.standards
+        )
+    messages = [
+        f"source {citation[:80]!r} names no source: cite a URL, a repository and path, or a "
+        "registry or document by title a reader can find (docs/knowledge-sources.md)"
+        for citation in reading.not_sources
+    ]
+    count = len(reading.public)
+    if not count and confidence != "low":
+        messages.append(
+            "cites no public source (a bare standard, RFC or CVE id, or provscan's own notes, "
+            "is none)"
+        )
+    elif restricting and confidence != "low" and count < MIN_RESTRICTED_SOURCES:
+        messages.append(
+            f"makes a brand restricted but cites {count} independent public source: it needs "
+            f"{MIN_RESTRICTED_SOURCES} (two pages of one site or one repository are one), or "
+            "confidence: low"
+        )
+    return messages
 
 
 #: Independent public sources a rule needs when it can establish a restricted maker alone.

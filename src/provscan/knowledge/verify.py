@@ -16,7 +16,13 @@ from pathlib import Path
 
 from provscan.errors import KnowledgeError
 from provscan.knowledge.accounts import DEFAULT_ACCOUNTS_FILE
-from provscan.knowledge.base import MANIFEST_FILE, Problem, Problems
+from provscan.knowledge.base import (
+    MANIFEST_FILE,
+    Problem,
+    Problems,
+    YamlDocument,
+    read_document,
+)
 from provscan.knowledge.cloud_endpoints import CLOUD_ENDPOINTS_FILE, read_cloud_endpoints
 from provscan.knowledge.device_api import DEVICE_API_FILE
 from provscan.knowledge.eol import END_OF_LIFE_FILE
@@ -36,6 +42,7 @@ from provscan.knowledge.policies import POLICIES_FILE
 from provscan.knowledge.relations import RELATIONS_FILE
 from provscan.knowledge.remediation import REMEDIATION_FILE
 from provscan.knowledge.screening_words import SCREENING_WORDS_FILE
+from provscan.knowledge.sources import claim_source_problems
 from provscan.knowledge.vocabulary import VENDORS_FILE
 from provscan.knowledge.vulnerabilities import VULNERABILITIES_FILE
 
@@ -101,6 +108,8 @@ def verify_knowledge(data_dir: Path) -> VerifyReport:
         _same_party(core.knowledge),
         _restricted(core.knowledge),
     )
+    if core.knowledge is not None:
+        verify_claim_sources(data_dir, core.knowledge, problems)
     read_posture_knowledge(data_dir, problems, core.vendors)
     read_cloud_endpoints(data_dir, problems, core.vendors)
     read_grammars(data_dir, problems, core.knowledge, core.vendors)
@@ -116,6 +125,104 @@ def verify_knowledge(data_dir: Path) -> VerifyReport:
     checked = tuple(sorted({*files, *fingerprint_files(data_dir)} - {MANIFEST_FILE}))
     ordered = sorted(problems.items, key=lambda problem: (problem.file, problem.line))
     return VerifyReport(data_dir, checked, tuple(ordered))
+
+
+def verify_claim_sources(data_dir: Path, knowledge: Knowledge, problems: Problems) -> None:
+    """The sources of every entry that can lead to a restricted maker, and of every policy
+    measure, name sources (``knowledge/sources.py``): relations to a restricted maker, the
+    families and their members, the spellings of a restricted vendor or of a brand related to
+    one, model grammars of those, and measures. A relation or current member that by itself
+    makes a brand restricted needs two independent public sources unless its confidence is
+    low (docs/knowledge-sources.md §3)."""
+    scratch = Problems(data_dir)  # the files were read already: their problems are reported
+
+    def check(
+        document: YamlDocument | None,
+        at: tuple[str | int, ...],
+        sources: list[str],
+        *,
+        restricting: bool = False,
+        confidence: str = "high",
+        about: str | None = None,
+    ) -> None:
+        if document is None:
+            return
+        supporting = named_by.get(parents.get(about or "", ""), [])
+        for message in claim_source_problems(
+            sources, restricting=restricting, confidence=confidence, supporting=supporting
+        ):
+            problems.add(document, message, (*at, "sources"))
+
+    def restricted(name: str | None) -> bool:
+        return name is not None and knowledge.family_of(name) is not None
+
+    # A family's parent (and the family itself) is restricted because measures name the
+    # family: those measures' sources are its sources too.
+    named_by: dict[str, list[str]] = {}
+    for policy in knowledge.policies.values():
+        for measure in policy.measures:
+            for family_id in measure.families:
+                named_by.setdefault(family_id, []).extend(measure.sources)
+    parents = {
+        member.name: family.id
+        for family in knowledge.families.values()
+        for member in family.members
+        if member.relationship == "parent" and member.until is None
+    }
+    # Spellings and model grammars that name a restricted family's vendor directly. (Brands
+    # related to one lead there through a relation, which is checked above.)
+    leads: set[str] = {name for name in knowledge.vendors if restricted(name)}
+    relations = read_document(data_dir, RELATIONS_FILE, scratch)
+    for index, relation in enumerate(knowledge.relations):
+        if not restricted(relation.maker):
+            continue
+        maker_family = knowledge.family_of(relation.maker)
+        check(
+            relations,
+            ("relations", index),
+            relation.sources,
+            restricting=knowledge.family_of(relation.brand) != maker_family,
+            confidence=relation.confidence,
+            about=relation.brand if relation.brand == relation.maker else None,
+        )
+    families = read_document(data_dir, FAMILIES_FILE, scratch)
+    for index, family in enumerate(knowledge.families.values()):
+        parent = next((name for name, of in parents.items() if of == family.id), None)
+        check(families, ("families", index), family.sources, about=parent)
+        for member_index, member in enumerate(family.members):
+            is_parent = parents.get(member.name) == family.id
+            check(
+                families,
+                ("families", index, "members", member_index),
+                member.sources,
+                # the parent is what the measures name; a current member makes its name
+                # restricted too, on its own sources
+                restricting=member.until is None and not is_parent,
+                confidence=member.confidence,
+                about=member.name if is_parent else None,
+            )
+    vendors = read_document(data_dir, VENDORS_FILE, scratch)
+    for index, vendor in enumerate(knowledge.vendors.values()):
+        if vendor.name in leads:
+            check(vendors, ("vendors", index), vendor.sources, about=vendor.name)
+    grammars_document = read_document(data_dir, GRAMMARS_FILE, scratch)
+    grammars = read_grammars(data_dir, scratch, knowledge)
+    for index, grammar in enumerate(grammars.grammars if grammars is not None else []):
+        # a grammar that needs the brand named beside the number leads nowhere the brand
+        # does not; any other grammar of a restricted vendor names that vendor by itself
+        if grammar.requires_brand:
+            continue
+        if grammar.maker in leads or (grammar.maker is None and grammar.brand in leads):
+            check(
+                grammars_document,
+                ("grammars", index),
+                grammar.sources,
+                confidence=grammar.confidence,
+            )
+    policies = read_document(data_dir, POLICIES_FILE, scratch)
+    for index, policy in enumerate(knowledge.policies.values()):
+        for measure_index, measure in enumerate(policy.measures):
+            check(policies, ("policies", index, "measures", measure_index), measure.sources)
 
 
 def _restricted(knowledge: Knowledge | None) -> Callable[[str], bool] | None:
