@@ -3,6 +3,7 @@
 python scripts/gen_manifest.py                      # rewrite src/provscan/knowledge/data/manifest.yaml
 python scripts/gen_manifest.py --check              # exit 1 if it is out of date
 python scripts/gen_manifest.py --version 2027.1.0 --as-of 2027-01-15   # a new release of the data
+python scripts/gen_manifest.py --data-dir mydata    # the manifest of another knowledge directory
 
 Without --version/--as-of the manifest keeps its version and as-of date: after a data edit,
 run it as is; when the data is reviewed for a release, give both.
@@ -24,7 +25,12 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from provscan.errors import ProvscanError  # noqa: E402
 from provscan.knowledge.base import BUNDLED_DATA_DIR, MANIFEST_FILE  # noqa: E402
-from provscan.knowledge.packs import build_manifest, read_manifest, render_manifest  # noqa: E402
+from provscan.knowledge.packs import (  # noqa: E402
+    build_manifest,
+    check_as_of,
+    read_manifest,
+    render_manifest,
+)
 from provscan.knowledge.verify import verify_knowledge  # noqa: E402
 
 MANIFEST_PATH = BUNDLED_DATA_DIR / MANIFEST_FILE
@@ -35,42 +41,62 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="only check, do not write")
     parser.add_argument("--version", help="a new pack version (PEP 440, e.g. 2027.1.0)")
     parser.add_argument("--as-of", dest="as_of", help="the date the data was reviewed (YYYY-MM-DD)")
+    parser.add_argument(
+        "--data-dir",
+        dest="data_dir",
+        type=Path,
+        help="a knowledge directory other than the bundled data (a maintainer's copy)",
+    )
     args = parser.parse_args(argv)
+    data_dir: Path = args.data_dir if args.data_dir is not None else BUNDLED_DATA_DIR
+    manifest_path = data_dir / MANIFEST_FILE
+    if not data_dir.is_dir():
+        print(f"gen_manifest: knowledge data directory not found: {data_dir}")
+        return 2
+    regenerate = "scripts/gen_manifest.py" + (
+        f" --data-dir {data_dir}" if args.data_dir is not None else ""
+    )
     try:
-        current = read_manifest(BUNDLED_DATA_DIR) if MANIFEST_PATH.exists() else None
+        current = read_manifest(data_dir) if manifest_path.exists() else None
         version = args.version or (current.version if current else None)
         as_of = args.as_of or (current.as_of if current else None)
         if version is None or as_of is None:
-            print(f"{MANIFEST_PATH} does not exist yet: give --version and --as-of")
+            print(f"{manifest_path} does not exist yet: give --version and --as-of")
             return 2
-        report = verify_knowledge(BUNDLED_DATA_DIR)
+        if args.as_of:
+            check_as_of(args.as_of)
+        report = verify_knowledge(data_dir)
         if not report.ok:
             for problem in report.problems:
-                print(problem.located(BUNDLED_DATA_DIR))
+                print(problem.located(data_dir))
             print(
                 f"gen_manifest: {report.summary()}; fix them first, the manifest was not "
                 "written (`provscan knowledge verify` lists them too)"
             )
             return 2
         manifest = build_manifest(
-            BUNDLED_DATA_DIR,
+            data_dir,
             version=version,
             as_of=as_of,
             description=current.description if current else "The knowledge bundled with provscan.",
+            derived_from=current.derived_from if current else None,
+            kev_catalog=current.kev_catalog if current else None,
+            kev_feeds=current.kev_feeds if current else None,
+            base=current.base if current else None,
         )
     except ProvscanError as exc:
         print(f"gen_manifest: {exc}")
         return 2
     generated = render_manifest(manifest)
-    existing = MANIFEST_PATH.read_text(encoding="utf-8") if MANIFEST_PATH.exists() else None
+    existing = manifest_path.read_text(encoding="utf-8") if manifest_path.exists() else None
     if args.check:
         if existing != generated:
-            print(f"{MANIFEST_PATH} is out of date; run: .venv/bin/python scripts/gen_manifest.py")
+            print(f"{manifest_path} is out of date; run: .venv/bin/python {regenerate}")
             return 1
         return 0
     if existing != generated:
-        MANIFEST_PATH.write_text(generated, encoding="utf-8", newline="\n")
-        print(f"wrote {MANIFEST_PATH} ({len(manifest.files)} files, version {manifest.version})")
+        manifest_path.write_text(generated, encoding="utf-8", newline="\n")
+        print(f"wrote {manifest_path} ({len(manifest.files)} files, version {manifest.version})")
     return 0
 
 

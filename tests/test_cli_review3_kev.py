@@ -78,7 +78,15 @@ def _entry(cve: str, vendor: str, product: str, added: str, due: str) -> dict[st
 
 
 def _feed(path: Path, version: str, entries: list[dict[str, Any]]) -> Path:
-    """A KEV feed file in the shape CISA publishes (known_exploited_vulnerabilities.json)."""
+    """A KEV feed file in the shape CISA publishes (known_exploited_vulnerabilities.json),
+    the size of a whole catalog (entries of a vendor provscan does not know fill it)."""
+    entries = [
+        *entries,
+        *(
+            _entry(f"CVE-2000-{90000 + n}", "Examplesoft", "Widget", "2022-01-10", "2022-01-24")
+            for n in range(1000)
+        ),
+    ]
     document = {
         "title": "CISA Catalog of Known Exploited Vulnerabilities",
         "catalogVersion": version,

@@ -95,7 +95,17 @@ def kev_entry(cve: str, vendor: str, product: str, added: str, due: str) -> dict
     }
 
 
+def filler(count: int = 1000) -> list[dict[str, Any]]:
+    """Entries of a vendor provscan does not know, for CVEs it does not describe: they make a
+    feed the size of a whole catalog (a smaller one needs --partial) and change nothing."""
+    return [
+        kev_entry(f"CVE-2000-{90000 + n}", "Examplesoft", "Widget", "2022-01-10", "2022-01-24")
+        for n in range(count)
+    ]
+
+
 def feed(entries: list[dict[str, Any]], **overrides: Any) -> dict[str, Any]:
+    entries = [*entries, *filler()] if "count" not in overrides else entries
     document: dict[str, Any] = {
         "title": "CISA Catalog of Known Exploited Vulnerabilities",
         "catalogVersion": CATALOG_VERSION,
@@ -344,7 +354,7 @@ def test_an_import_over_damaged_active_knowledge_is_refused(home: Path, tmp_path
         import_kev(newer)
     assert (home / "active.json").read_bytes() == pointer
     assert sorted(path.name for path in home.iterdir()) == sorted(
-        ["active.json", BASE_VERSION, first.version]
+        ["active.json", BASE_VERSION, first.version, "kev-feeds"]  # kept by the first import
     )
 
 

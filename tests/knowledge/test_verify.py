@@ -318,3 +318,22 @@ def test_isolation_advice_by_device_type_is_checked_like_the_rest(data_copy: Pat
     messages = [p.message for p in report.problems]
     assert any("unknown placeholder(s) ['replacement']" in m for m in messages), messages
     assert any("device type 'router' has isolation advice already" in m for m in messages)
+
+
+def test_a_stale_manifest_is_a_problem_even_when_the_data_has_none(data_copy: Path) -> None:
+    """A maintainer edited a file and ran verify: "no problems", then the pack made from it
+    was refused as damaged. The manifest is checked too, and the fix is named."""
+    with (data_copy / "vendors.yaml").open("a", encoding="utf-8") as handle:
+        handle.write("# reviewed again\n")
+    result = CliRunner().invoke(cli(), ["knowledge", "verify", "--data-dir", str(data_copy)])
+    assert result.exit_code == 1
+    *_, said, summary = result.output.strip().split("\n")
+    assert said.startswith("manifest out of date (vendors.yaml: hash differs")
+    assert f"scripts/gen_manifest.py --data-dir {data_copy}" in said
+    assert summary.endswith("no problems in the data; its manifest is out of date")
+    document = json.loads(
+        CliRunner()
+        .invoke(cli(), ["knowledge", "verify", "--data-dir", str(data_copy), "-f", "json"])
+        .output
+    )
+    assert document["problem_count"] == 0 and document["manifest"] == said

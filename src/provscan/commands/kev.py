@@ -36,6 +36,7 @@ def register(app: typer.Typer) -> None:
             "provscan kev import known_exploited_vulnerabilities.json",
             "provscan kev import known_exploited_vulnerabilities.json --dry-run",
             "provscan kev import kev.json --format json > kev-report.json",
+            "provscan kev import three-cves.json --partial",
         ),
     )(import_feed)
     app.add_typer(kev_app, name="kev")
@@ -62,6 +63,14 @@ def import_feed(
             "--allow-downgrade", help="Install even if the result is older than the active pack."
         ),
     ] = False,
+    partial: Annotated[
+        bool,
+        typer.Option(
+            "--partial",
+            help="The file holds part of the catalog: set only the CVEs it lists (a file far "
+            "smaller than CISA's catalog is refused without it).",
+        ),
+    ] = False,
 ) -> None:
     """Set the KEV flags and dates of the CVEs in the vulnerability data from a KEV feed file,
     and install the result as a new knowledge pack (<version>+kev.<catalogVersion>; undo with
@@ -73,7 +82,9 @@ def import_feed(
     from provscan.knowledge.kev import import_kev
 
     try:
-        report, result = import_kev(file, dry_run=dry_run, allow_downgrade=allow_downgrade)
+        report, result = import_kev(
+            file, dry_run=dry_run, allow_downgrade=allow_downgrade, partial=partial
+        )
     except ProvscanError as exc:
         raise fail_for(exc) from None
     if fmt is KevFormat.json:
@@ -91,6 +102,7 @@ def _document(report: KevImport, result: InstallResult | None) -> dict[str, obje
         "catalog_version": report.catalog_version,
         "released": report.released,
         "catalog_entries": report.catalog_count,
+        "partial": report.partial,
         "listed_cves": list(report.listed),
         "changes": [
             {"cve": change.cve, "before": change.before, "after": change.after}
@@ -120,6 +132,7 @@ def _lines(report: KevImport, result: InstallResult | None) -> list[str]:
         f"KEV catalog {report.catalog_version} (released {report.released}, "
         f"{report.catalog_count} entries): {len(report.listed)} of our CVEs listed, "
         f"{len(report.changes)} KEV statuses changed"
+        + ("; partial: CVEs the file does not list were left as they are" if report.partial else "")
     ]
     for change in report.changes:
         before, after = change.before, change.after

@@ -106,6 +106,7 @@ def verify(
     from provscan.commands.common import EXIT_ERROR, EXIT_USAGE, fail
     from provscan.errors import KnowledgeError
     from provscan.knowledge.base import active_selection
+    from provscan.knowledge.packs import manifest_out_of_date
     from provscan.knowledge.verify import verify_knowledge
 
     try:
@@ -116,10 +117,14 @@ def verify(
         report = verify_knowledge(directory)
     except KnowledgeError as exc:
         raise fail(str(exc), EXIT_USAGE) from None
+    # The data may be right and its manifest not (edited after the manifest was made): a
+    # pack made from it would be refused as damaged, so it is a problem here too.
+    stale = manifest_out_of_date(Path(directory))
     if fmt is VerifyFormat.json:
         document = {
             "data_dir": str(directory),
             "files_checked": len(report.files),
+            "manifest": stale,
             "problem_count": len(report.problems),
             "problems_by_file": dict(sorted(report.by_file().items())),
             "problems": [
@@ -137,8 +142,13 @@ def verify(
     else:
         for problem in report.problems:
             typer.echo(problem.located(directory))
-        typer.echo(report.summary())
-    if not report.ok:
+        if stale is not None:
+            typer.echo(stale)
+        summary = report.summary()
+        typer.echo(
+            summary if stale is None else f"{summary} in the data; its manifest is out of date"
+        )
+    if not report.ok or stale is not None:
         raise typer.Exit(EXIT_ERROR)
 
 
@@ -234,6 +244,9 @@ def status(
         )
     if warning:
         warn(warning)
+    signature_warning = verification.warning()
+    if signature_warning:
+        warn(signature_warning)
     if not verification.ok:
         raise fail(f"{verification.summary()}; {manifest_fix(pack.source)}", EXIT_ERROR)
     if check_problems:
@@ -383,6 +396,7 @@ def update(
     from provscan.commands.common import EXIT_USAGE, fail, fail_for
     from provscan.errors import ProvscanError
     from provscan.knowledge import packs
+    from provscan.knowledge.kev import update_keeping_kev
 
     if (from_file is None) == (not rollback):
         raise fail("give either --from FILE or --rollback", EXIT_USAGE)
@@ -395,7 +409,7 @@ def update(
             typer.echo(f"rolled back from {back.left} to {back.now} ({origin})")
             return
         assert from_file is not None
-        result = packs.install_pack(
+        result, carried = update_keeping_kev(
             from_file,
             allow_downgrade=allow_downgrade,
             trusted_keys=trust_key or (),
@@ -412,6 +426,12 @@ def update(
             f"repaired knowledge {result.version}: its files at {result.path} had been changed "
             f"or damaged and are the pack's again ({signature})"
         )
+    elif result.over_bundled:
+        typer.echo(
+            f"installed knowledge {result.version} at {result.path} in place of the bundled "
+            f"knowledge of the same version, whose content differs ({signature}); reports will "
+            f"name both {result.version}"
+        )
     elif result.previous == result.version:
         typer.echo(f"replaced knowledge {result.version} at {result.path} ({signature})")
     else:
@@ -419,6 +439,11 @@ def update(
             f"installed knowledge {result.version} (was {result.previous}; {signature}) "
             f"at {result.path}"
         )
+    if carried is not None:
+        if carried.dropped:
+            warn(carried.message)
+        else:
+            typer.echo(carried.message)
     warn_if_stale()
 
 

@@ -10,9 +10,13 @@ than the data may not yet list a CVE; such CVEs are reported instead.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import os
 import re
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -20,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from provscan.errors import InputError
+from provscan.errors import InputError, KnowledgeError, ProvscanError
 from provscan.knowledge.base import (
     MANIFEST_FILE,
     KnowledgeYamlLoader,
@@ -31,11 +35,16 @@ from provscan.knowledge.base import (
 )
 from provscan.knowledge.loader import Knowledge, load_knowledge
 from provscan.knowledge.packs import (
+    SIGNATURE_FILE,
+    BaseRecord,
     InstallResult,
     KevCatalogStamp,
+    KevFeedRecord,
+    Manifest,
     PackRefused,
     build_manifest,
     install_directory,
+    install_pack,
     manifest_fix,
     manifest_mismatches,
     read_manifest,
@@ -48,6 +57,13 @@ from provscan.knowledge.vulnerabilities import VULNERABILITIES_FILE
 MAX_FEED_BYTES = 64 * 1024 * 1024
 _CATALOG_VERSION = re.compile(r"^[0-9][0-9A-Za-z.]{0,39}$")
 _KEV_KEY_ORDER = ("listed", "date_added", "due_date", "checked", "note")
+#: A feed with fewer entries is not CISA's whole catalog (over 1,400 entries since 2025; it
+#: only grows): refused unless ``--partial``, as a whole catalog moves the ``checked`` date of
+#: every CVE it does not list, which a 3-entry file must not do.
+MIN_WHOLE_CATALOG = 1000
+#: Where the KEV feed files applied here are kept, in the knowledge home, so an import can
+#: be applied again on top of a newer pack (``knowledge update``).
+FEEDS_DIR = "kev-feeds"
 
 
 class KevFeedProblem(InputError):
@@ -156,15 +172,19 @@ class KevImport:
     listed_here_not_in_catalog: tuple[str, ...]
     #: Catalog entries naming a maker we know, for CVEs our data does not describe.
     not_in_our_data: tuple[KevVulnerability, ...] = field(default=())
+    #: Applied with ``--partial``: CVEs the file does not list were left as they are.
+    partial: bool = False
 
 
 def apply_catalog(
-    text: str, catalog: KevCatalog
+    text: str, catalog: KevCatalog, *, partial: bool = False
 ) -> tuple[str, list[KevChange], list[str], list[str]]:
     """``vulnerabilities.yaml`` text with each CVE's ``kev`` mapping set from the catalog.
 
     Returns the new text, the changes, the CVEs listed, and the CVEs our data lists but the
-    catalog does not. Only the text of changed ``kev`` mappings is replaced.
+    catalog does not. Only the text of changed ``kev`` mappings is replaced. With
+    ``partial`` (a file holding part of the catalog) a CVE the file does not list is not
+    touched: its absence says nothing.
     """
     by_cve: dict[str, KevVulnerability] = {}
     for item in catalog.vulnerabilities:
@@ -180,6 +200,8 @@ def apply_catalog(
         before = {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
         entry = by_cve.get(cve)
         after = dict(before)
+        if entry is None and partial:
+            continue
         if entry is not None:
             listed.append(cve)
             if not before.get("listed"):
@@ -289,19 +311,71 @@ def kev_pack_version(base_version: str, catalog_version: str) -> str:
     return f"{public}+kev.{catalog_version}"
 
 
+def check_whole_catalog(catalog: KevCatalog, feed: Path, *, partial: bool) -> None:
+    """KevFeedProblem when a file far smaller than CISA's catalog is applied as the whole
+    catalog (it would mark every CVE it does not list as checked and not listed)."""
+    if not partial and catalog.count < MIN_WHOLE_CATALOG:
+        raise KevFeedProblem(
+            f"{feed} holds {catalog.count} entries: not the whole KEV catalog (CISA's has over "
+            "1,400), and applying it as the whole catalog would mark every CVE it does not "
+            "list as checked; give --partial to set only the CVEs it lists"
+        )
+
+
+def feeds_directory(home: Path | None = None) -> Path:
+    return (home or knowledge_home()) / FEEDS_DIR
+
+
+def keep_feed(feed: Path, catalog: KevCatalog, *, partial: bool) -> KevFeedRecord:
+    """Copy the feed file into the knowledge home (named by its sha256) and describe it."""
+    try:
+        content = feed.read_bytes()
+    except OSError as exc:
+        raise KevFeedProblem(f"cannot read {feed}: {exc.strerror or exc}") from None
+    name = hashlib.sha256(content).hexdigest()[:32] + ".json"
+    directory = feeds_directory()
+    target = directory / name
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not target.is_file() or target.read_bytes() != content:
+            descriptor, temporary = tempfile.mkstemp(prefix=".feed-", dir=directory)
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(content)
+            os.replace(temporary, target)
+    except OSError as exc:
+        raise KnowledgeError(
+            f"cannot keep the KEV feed in {directory}: {exc.strerror or exc}"
+        ) from None
+    return KevFeedRecord(
+        file=name,
+        catalog_version=catalog.catalogVersion,
+        released=catalog.released,
+        partial=partial,
+    )
+
+
 def import_kev(
-    feed: Path, *, dry_run: bool = False, allow_downgrade: bool = False
+    feed: Path, *, dry_run: bool = False, allow_downgrade: bool = False, partial: bool = False
 ) -> tuple[KevImport, InstallResult | None]:
     """Apply a KEV feed file to the active knowledge and install the result as a new pack
     (``<version>+kev.<catalogVersion>``) through the same validation and atomic switch as
-    ``knowledge update``. With ``dry_run``, only report."""
+    ``knowledge update``. With ``dry_run``, only report. A file far smaller than the whole
+    catalog is refused unless ``partial`` (then only the CVEs it lists are touched)."""
     catalog = read_kev_feed(feed)
     # Not verified here: a changed pack is refused below, as a PackRefused naming the repair.
     selection = active_selection(verify=False)
     source = selection.data_dir
     manifest = read_manifest(source)
+    if not dry_run:
+        mismatches = manifest_mismatches(source, manifest)
+        if mismatches:
+            raise PackRefused(
+                f"the active knowledge at {source} does not match its manifest "
+                f"({mismatches[0]}); {manifest_fix(selection.source)}"
+            )
+    check_whole_catalog(catalog, feed, partial=partial)
     original = (source / VULNERABILITIES_FILE).read_text(encoding="utf-8")
-    updated, changes, listed, kept = apply_catalog(original, catalog)
+    updated, changes, listed, kept = apply_catalog(original, catalog, partial=partial)
     knowledge = load_knowledge(source)
     known_cves = {cve for cve, _node, _kev in _kev_nodes(original)}
     report = KevImport(
@@ -312,29 +386,144 @@ def import_kev(
         changes=tuple(changes),
         listed_here_not_in_catalog=tuple(kept),
         not_in_our_data=tuple(makers_not_in_data(catalog, knowledge, known_cves)),
+        partial=partial,
     )
     if dry_run:
         return report, None
-    mismatches = manifest_mismatches(source, manifest)
-    if mismatches:
-        raise PackRefused(
-            f"the active knowledge at {source} does not match its manifest ({mismatches[0]}); "
-            f"{manifest_fix(selection.source)}"
+    record = keep_feed(feed, catalog, partial=partial)
+    result = _install_kev_pack(
+        source, manifest, updated, [*(manifest.kev_feeds or ()), record], allow_downgrade
+    )
+    return report, result
+
+
+def _install_kev_pack(
+    source: Path,
+    manifest: Manifest,
+    vulnerabilities: str,
+    feeds: list[KevFeedRecord],
+    allow_downgrade: bool,
+) -> InstallResult:
+    """Install ``source``'s knowledge with ``vulnerabilities`` as its KEV data: a pack
+    recording the feeds applied and the pack they were applied on top of (the first one,
+    for an import on an import: every other file is still that pack's)."""
+    last = feeds[-1]
+    base = manifest.base
+    if base is None:
+        signature = source / SIGNATURE_FILE
+        base = BaseRecord(
+            manifest=(source / MANIFEST_FILE).read_bytes().decode("utf-8"),
+            signature=signature.read_text(encoding="ascii") if signature.is_file() else None,
         )
+    suffix = ".partial" if last.partial else ""
     with staging_directory(knowledge_home()) as staging:
         for name in manifest.files:
             target = staging / name
             target.parent.mkdir(exist_ok=True)
             target.write_bytes((source / name).read_bytes())
-        (staging / VULNERABILITIES_FILE).write_text(updated, encoding="utf-8")
+        (staging / VULNERABILITIES_FILE).write_text(vulnerabilities, encoding="utf-8")
         new_manifest = build_manifest(
             staging,
-            version=kev_pack_version(manifest.version, catalog.catalogVersion),
+            version=kev_pack_version(manifest.version, last.catalog_version + suffix),
             as_of=manifest.as_of,
             description=manifest.description,
             derived_from=manifest.version,
-            kev_catalog=KevCatalogStamp(version=catalog.catalogVersion, released=catalog.released),
+            kev_catalog=KevCatalogStamp(version=last.catalog_version, released=last.released),
+            kev_feeds=feeds,
+            base=base,
         )
         (staging / MANIFEST_FILE).write_text(render_manifest(new_manifest), encoding="utf-8")
-        result = install_directory(staging, allow_downgrade=allow_downgrade)
-    return report, result
+        return install_directory(staging, allow_downgrade=allow_downgrade)
+
+
+# --- carrying a KEV import over onto a newer pack ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class CarryOver:
+    """What became of the KEV import of the knowledge active before ``knowledge update``."""
+
+    #: The catalog the import was made from (``2026.12.05``).
+    catalog: str
+    #: The KEV pack installed on top of the new pack (None: the import was not carried over).
+    result: InstallResult | None
+    #: One line for the user: what was done, or why not and the command that redoes it.
+    message: str
+
+    @property
+    def dropped(self) -> bool:
+        return self.result is None
+
+
+def update_keeping_kev(
+    archive: Path,
+    *,
+    allow_downgrade: bool = False,
+    trusted_keys: Iterable[Path] = (),
+    require_signature: bool = False,
+    replace: bool = False,
+) -> tuple[InstallResult, CarryOver | None]:
+    """``knowledge update --from FILE``: install the pack, then apply again the KEV import of
+    the knowledge that was active (its kept feed files, in order) when the new pack's own
+    data is older than that catalog, so the active knowledge has both. None when the active
+    knowledge had no KEV import or nothing was installed."""
+    previous: Manifest | None = None
+    with contextlib.suppress(ProvscanError):
+        previous = read_manifest(active_selection(verify=False).data_dir)
+    result = install_pack(
+        archive,
+        allow_downgrade=allow_downgrade,
+        trusted_keys=trusted_keys,
+        require_signature=require_signature,
+        replace=replace,
+    )
+    if previous is None or previous.kev_catalog is None or not result.changed:
+        return result, None
+    return result, carry_over(previous, result)
+
+
+def carry_over(previous: Manifest, installed: InstallResult) -> CarryOver | None:
+    """Apply ``previous``'s KEV feeds on top of the pack just installed (see
+    :func:`update_keeping_kev`)."""
+    stamp = previous.kev_catalog
+    assert stamp is not None
+    new = read_manifest(installed.path)
+    if new.kev_catalog is not None and new.kev_catalog.released >= stamp.released:
+        return None  # the new pack brings the same catalog or a newer one
+    redo = (
+        f"redo it with `provscan kev import FILE` (the catalog file {stamp.version}, or a "
+        "newer one)"
+    )
+    what = f"the KEV import of catalog {stamp.version} (released {stamp.released})"
+    if new.as_of >= stamp.released:
+        return CarryOver(
+            stamp.version,
+            None,
+            f"{what} was not carried over: pack {new.version} was reviewed on {new.as_of}, "
+            f"after that catalog; to apply it anyway {redo}",
+        )
+    home = knowledge_home()
+    feeds = list(previous.kev_feeds or ())
+    missing = [feed.file for feed in feeds if not (feeds_directory(home) / feed.file).is_file()]
+    if not feeds or missing:
+        return CarryOver(
+            stamp.version,
+            None,
+            f"{what} was dropped: pack {new.version} does not have it and its feed file was "
+            f"not kept (an import by an older provscan, or {FEEDS_DIR}/ was cleaned); {redo}",
+        )
+    try:
+        text = (installed.path / VULNERABILITIES_FILE).read_text(encoding="utf-8")
+        for record in feeds:
+            catalog = read_kev_feed(feeds_directory(home) / record.file)
+            text = apply_catalog(text, catalog, partial=record.partial)[0]
+        result = _install_kev_pack(installed.path, new, text, feeds, allow_downgrade=False)
+    except ProvscanError as exc:
+        return CarryOver(stamp.version, None, f"{what} could not be carried over ({exc}); {redo}")
+    return CarryOver(
+        stamp.version,
+        result,
+        f"carried over {what}: installed {result.version} ({new.version} with that "
+        f"catalog's KEV flags); `provscan knowledge update --rollback` goes back to "
+        f"{new.version} without them",
+    )

@@ -60,6 +60,8 @@ from provscan.knowledge.base import (
 )
 from provscan.knowledge.verify import KNOWN_FILES, verify_knowledge
 
+#: The one file a KEV import changes (``kev import`` edits only its ``kev`` mappings).
+KEV_DATA_FILE = "vulnerabilities.yaml"
 #: The name every provscan knowledge pack carries in its manifest.
 PACK_NAME = "provscan-knowledge"
 MANIFEST_FORMAT: Literal[1] = 1
@@ -124,6 +126,26 @@ class KevCatalogStamp(StrictModel):
     released: str
 
 
+class KevFeedRecord(StrictModel):
+    """A KEV feed file applied to a pack, kept in the knowledge home (``kev-feeds/FILE``) so
+    the import can be applied again on top of a newer pack (``knowledge update``)."""
+
+    file: str = Field(pattern=r"^[0-9a-f]{16,64}\.json$")
+    catalog_version: str
+    released: str
+    #: Applied with ``--partial``: only the CVEs the file lists were touched.
+    partial: bool = False
+
+
+class BaseRecord(StrictModel):
+    """The pack a KEV import was made on top of: its ``manifest.yaml`` byte for byte and its
+    ``manifest.sig`` when it was signed, so that the import (which is not signed) can be
+    checked against a signed base: every file but ``vulnerabilities.yaml`` must be the base's."""
+
+    manifest: str
+    signature: str | None = None
+
+
 class Manifest(StrictModel):
     """``manifest.yaml``: what a knowledge directory is and the sha256 of each data file."""
 
@@ -135,6 +157,10 @@ class Manifest(StrictModel):
     #: The pack this one was made from (e.g. by ``provscan kev import``).
     derived_from: str | None = None
     kev_catalog: KevCatalogStamp | None = None
+    #: The KEV feed files applied on top of ``base``, in order (``kev import``).
+    kev_feeds: list[KevFeedRecord] | None = None
+    #: The pack a KEV import was made on top of (the first one, for imports on imports).
+    base: BaseRecord | None = None
     #: The oldest ``checked`` date in the data (when a source was last looked at), if any.
     oldest_source_check: str | None = None
     counts: dict[str, int]
@@ -216,6 +242,8 @@ def build_manifest(
     description: str = "",
     derived_from: str | None = None,
     kev_catalog: KevCatalogStamp | None = None,
+    kev_feeds: list[KevFeedRecord] | None = None,
+    base: BaseRecord | None = None,
 ) -> Manifest:
     """A manifest describing ``data_dir`` as it is now (hashes, counts, oldest check)."""
     try:
@@ -227,6 +255,8 @@ def build_manifest(
             description=description,
             derived_from=derived_from,
             kev_catalog=kev_catalog,
+            kev_feeds=kev_feeds,
+            base=base,
             oldest_source_check=oldest_source_check(data_dir),
             counts=count_entries(data_dir),
             files={name: sha256_of(data_dir / name) for name in data_files(data_dir)},
@@ -404,11 +434,21 @@ def staleness_warning(
     age = info.age_days(today)
     if age <= limit:
         return None
+    # What the warning measures is the as-of date: only a newer pack moves it. A KEV import
+    # refreshes the KEV flags alone (measures, rules and CVE ranges stay as reviewed), so it
+    # is named for what it does, and an import already made is said (issue: review point 6).
+    kev = (
+        f"; its KEV flags are from catalog {info.kev_catalog.version} (released "
+        f"{info.kev_catalog.released}), which does not renew the rest"
+        if info.kev_catalog is not None
+        else ""
+    )
     return (
         f"knowledge {info.version} is {age} day{'' if age == 1 else 's'} old (as of "
-        f"{info.as_of}; limit {limit} day{'' if limit == 1 else 's'}): "
+        f"{info.as_of}; limit {limit} day{'' if limit == 1 else 's'}){kev}: "
         "measures and CVEs may have changed; install a newer pack with "
-        "`provscan knowledge update --from FILE` or `provscan kev import FILE`"
+        "`provscan knowledge update --from FILE` (`provscan kev import FILE` refreshes only "
+        "the KEV flags, not the as-of date this counts from)"
     )
 
 
@@ -438,6 +478,9 @@ class InstallResult:
     signed_by: str | None = None
     #: An installed copy of this pack whose files had been changed or damaged was replaced.
     repaired: bool = False
+    #: The pack has the bundled knowledge's version but other content, and now takes its
+    #: place (``--replace``): no installed pack was replaced.
+    over_bundled: bool = False
 
 
 def installed_versions(home: Path | None = None) -> list[str]:
@@ -580,11 +623,47 @@ class PackVerification:
     signed_by: str | None = None
     #: Why the signature is ``invalid``.
     signature_problem: str | None = None
+    #: Whether any key is trusted here (bundled, environment or ``--trust-key``).
+    keys_trusted: bool = False
+    #: A KEV import made here: the version of the pack it was made on top of.
+    base_version: str | None = None
+    #: The trusted key that signed that base pack's manifest (None: unsigned or unchecked).
+    base_signed_by: str | None = None
+    #: How the KEV import differs from its base beyond the KEV data (tampering after it).
+    base_problems: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
-        """True unless a file differs from the manifest or the signature does not verify."""
-        return not self.problems and self.signature != "invalid"
+        """True unless a file differs from the manifest, the signature does not verify, or a
+        KEV import made here differs from the (signed) pack it was made on top of beyond
+        its KEV data."""
+        return not self.problems and self.signature != "invalid" and not self.base_problems
+
+    def warning(self) -> str | None:
+        """One line when a key is trusted but the active pack is unsigned (exit code stays 0:
+        every file matches; the line says what, if anything, vouches for them)."""
+        if not (self.ok and self.keys_trusted and self.signature == "unsigned"):
+            return None
+        if self.source == "bundled":
+            return None
+        head = f"the active knowledge {self.version} is not signed although a key is trusted"
+        if self.base_version is not None and self.base_signed_by is not None:
+            return (
+                f"{head}: it is a KEV import made here on top of signed pack "
+                f"{self.base_version} (signed by {self.base_signed_by}); every file but "
+                f"{KEV_DATA_FILE} matches that pack's signed manifest, and {KEV_DATA_FILE} is "
+                "vouched for by nothing but this machine"
+            )
+        if self.base_version is not None:
+            return (
+                f"{head}: it is a KEV import made here on top of pack {self.base_version}, "
+                "which is not signed either: nothing vouches for who made it; install a signed "
+                "pack with `provscan knowledge update --from FILE`"
+            )
+        return (
+            f"{head} (installed before the key was trusted?): nothing vouches for who made "
+            "it; install a signed pack with `provscan knowledge update --from FILE`"
+        )
 
     def summary(self) -> str:
         """One line: what was checked and what it showed."""
@@ -596,6 +675,15 @@ class PackVerification:
             )
         if self.signature == "invalid":
             return f"the active knowledge {self.version} does not verify: {self.signature_problem}"
+        if self.base_problems:
+            more = (
+                f" (and {len(self.base_problems) - 1} more)" if len(self.base_problems) > 1 else ""
+            )
+            return (
+                f"the active knowledge {self.version} does not verify: it is a KEV import made "
+                f"on top of pack {self.base_version or '(unreadable)'}, and "
+                f"{self.base_problems[0]}{more}: changed after the import"
+            )
         files = "every file matches the manifest's sha256"
         if self.signature == "valid":
             return f"verified: {files}, and the manifest is signed by {self.signed_by}"
@@ -605,6 +693,12 @@ class PackVerification:
                 "--trust-key FILE)"
             )
         origin = "bundled with provscan" if self.source == "bundled" else "an unsigned pack"
+        if self.base_version is not None:
+            signed = f"signed by {self.base_signed_by}" if self.base_signed_by else "not checked"
+            origin = (
+                f"an unsigned KEV import made here on top of pack {self.base_version}, whose "
+                f"other files it matches; that pack's signature: {signed}"
+            )
         return (
             f"verified: {files} ({origin}: the hashes show the files are as the manifest lists "
             "them, not who made them)"
@@ -619,6 +713,16 @@ class PackVerification:
             "signature": self.signature,
             "signed_by": self.signed_by,
             "signature_problem": self.signature_problem,
+            "signature_warning": self.warning(),
+            "kev_import_base": (
+                None
+                if self.base_version is None
+                else {
+                    "version": self.base_version,
+                    "signed_by": self.base_signed_by,
+                    "problems": list(self.base_problems),
+                }
+            ),
         }
 
 
@@ -648,6 +752,14 @@ def verify_active_pack(
             state, problem = "invalid", str(exc).removeprefix("the pack's ")
         except OSError as exc:
             state, problem = "invalid", f"{SIGNATURE_FILE} cannot be read: {exc.strerror or exc}"
+    base_version: str | None = None
+    base_signed_by: str | None = None
+    base_problems: tuple[str, ...] = ()
+    if info.source == "installed" and not info.problems:
+        with contextlib.suppress(PackRefused):
+            manifest = read_manifest(info.path)
+            if manifest.base is not None:
+                base_version, base_signed_by, base_problems = check_against_base(manifest, keys)
     return PackVerification(
         version=info.version,
         source=info.source,
@@ -655,7 +767,60 @@ def verify_active_pack(
         signature=state,
         signed_by=signed_by,
         signature_problem=problem,
+        keys_trusted=bool(keys),
+        base_version=base_version,
+        base_signed_by=base_signed_by,
+        base_problems=base_problems,
     )
+
+
+def check_against_base(
+    manifest: Manifest, keys: list[Ed25519PublicKey]
+) -> tuple[str | None, str | None, tuple[str, ...]]:
+    """A KEV import against the pack it was made on top of (``manifest.base``): the base's
+    version, the trusted key that signed its manifest (None when it is unsigned or no key is
+    trusted), and what does not agree: the base's signature, or any file other than the KEV
+    data whose hash is not the base's (an edit after the import whose hash was written into
+    the import's manifest; the import's own hashes catch one that was not)."""
+    from cryptography.exceptions import InvalidSignature
+
+    assert manifest.base is not None
+    try:
+        base = Manifest.model_validate(
+            yaml.load(manifest.base.manifest, Loader=KnowledgeYamlLoader)
+        )
+    except (yaml.YAMLError, ValidationError):
+        return None, None, ("the recorded base manifest cannot be read",)
+    signed_by: str | None = None
+    if manifest.base.signature is not None and keys:
+        try:
+            signature = base64.b64decode(manifest.base.signature.strip(), validate=True)
+        except (ValueError, binascii.Error):
+            return base.version, None, ("the recorded base signature is not base64",)
+        for key in keys:
+            try:
+                key.verify(signature, manifest.base.manifest.encode())
+            except InvalidSignature:
+                continue
+            signed_by = key_fingerprint(key)
+            break
+        else:
+            return (
+                base.version,
+                None,
+                (
+                    f"the recorded manifest of {base.version} does not match its signature under "
+                    "any trusted key",
+                ),
+            )
+    problems = tuple(
+        f"{name} differs from {base.version}'s"
+        + (" signed" if signed_by else "")
+        + f" manifest (a KEV import changes only {KEV_DATA_FILE})"
+        for name in sorted(set(base.files) | set(manifest.files))
+        if name != KEV_DATA_FILE and base.files.get(name) != manifest.files.get(name)
+    )
+    return base.version, signed_by, problems
 
 
 def knowledge_check_problems(data_dir: Path) -> tuple[str, ...]:
@@ -712,6 +877,12 @@ def staging_directory(home: Path) -> Iterator[Path]:
 def extract_pack(archive: Path, destination: Path) -> None:
     """Extract a ``.tar.gz`` pack into an empty ``destination``, reading it as hostile data:
     only regular files with data-file names, no links, no paths outside, bounded sizes."""
+    if archive.is_dir():
+        raise PackRefused(
+            f"{archive} is a directory: a knowledge pack is a .tar.gz made by `provscan "
+            f"knowledge export` (for this directory: `provscan knowledge export --data-dir "
+            f"{archive} --version VERSION --output FILE`)"
+        )
     try:
         size = archive.stat().st_size
     except OSError as exc:
@@ -783,7 +954,9 @@ def validate_directory(data_dir: Path) -> Manifest:
     mismatches = manifest_mismatches(data_dir, manifest)
     if mismatches:
         more = f" (and {len(mismatches) - 1} more)" if len(mismatches) > 1 else ""
-        raise PackRefused(f"pack {manifest.version} is damaged or tampered: {mismatches[0]}{more}")
+        raise PackRefused(
+            f"pack {manifest.version} is damaged or tampered: {mismatches[0]}{more}; {EXPORT_HINT}"
+        )
     missing = sorted(name for name in KNOWN_FILES if not (data_dir / name).is_file())
     if missing:
         raise PackRefused(f"pack {manifest.version} is incomplete: no {', '.join(missing)}")
@@ -795,6 +968,14 @@ def validate_directory(data_dir: Path) -> Manifest:
         more = f" (and {len(report.problems) - 1} more)" if len(report.problems) > 1 else ""
         raise PackRefused(f"pack {manifest.version} fails the knowledge checks: {first}{more}")
     return manifest
+
+
+#: How a refused pack whose files do not match its manifest names the way packs are made (a
+#: hand-made tar of an edited directory carries a stale manifest).
+EXPORT_HINT = (
+    "a pack made by hand needs a fresh manifest: build it with `provscan knowledge export "
+    "--data-dir DIR --version VERSION --output FILE`"
+)
 
 
 #: How a refusal names the way to put another pack of the same version in place.
@@ -870,7 +1051,13 @@ def install_directory(
     previous = pointer.active if selection.source == "installed" else None
     history = (*pointer.history, previous)[-MAX_HISTORY:]
     write_pointer(home, PackPointer(manifest.version, history))
-    return InstallResult(manifest.version, active_manifest.version, target, repaired=repaired)
+    return InstallResult(
+        manifest.version,
+        active_manifest.version,
+        target,
+        repaired=repaired,
+        over_bundled=selection.source == "bundled" and new_version == active_version,
+    )
 
 
 def _stale_kev_pack(new: Manifest, existing: Manifest, pointer: PackPointer) -> bool:
@@ -955,6 +1142,53 @@ def rollback() -> RollbackResult:
 # --- exporting --------------------------------------------------------------------------------
 
 
+def check_as_of(as_of: str, *, today: date | None = None) -> None:
+    """InputError (one line) unless ``as_of`` is a date, not after today: the as-of date is
+    the day the data was reviewed, and one in the future would silence the staleness warning."""
+    try:
+        day = date.fromisoformat(as_of)
+    except ValueError:
+        raise InputError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
+    today = today or date.today()
+    if day > today:
+        raise InputError(
+            f"--as-of {as_of} is in the future (today is {today.isoformat()}): the as-of date "
+            "is the day the data was reviewed"
+        )
+
+
+def version_taken_by(version: str, files: dict[str, str]) -> str | None:
+    """``"bundled"`` or ``"installed"`` when the bundled knowledge or an installed pack has
+    ``version`` with other files than ``files`` (relative path -> sha256), else None."""
+    wanted = parse_pack_version(version)
+    candidates: list[tuple[str, Path]] = [("bundled", BUNDLED_DATA_DIR)]
+    home = knowledge_home()
+    candidates += [("installed", home / name) for name in installed_versions(home)]
+    for where, directory in candidates:
+        try:
+            other = read_manifest(directory)
+        except PackRefused:
+            continue
+        same = other.version == version or (
+            wanted is not None and parse_pack_version(other.version) == wanted
+        )
+        if same and other.files != files:
+            return where
+    return None
+
+
+def next_free_version(version: str) -> str:
+    """A version above ``version``, the bundled one and every installed pack, made by adding
+    one to the last number of the highest (``2026.12.0`` -> ``2026.12.1``)."""
+    names = [version, bundled_version(), *installed_versions()]
+    parsed = [v for v in (parse_pack_version(name) for name in names) if v is not None]
+    if not parsed:
+        return "2026.12.1"
+    release = list(max(parsed).release)
+    release[-1] += 1
+    return ".".join(str(part) for part in release)
+
+
 def pack_bytes(
     data_dir: Path, manifest: Manifest, *, sign_with: Path | Ed25519PrivateKey | None = None
 ) -> bytes:
@@ -1023,10 +1257,15 @@ def export_directory(
         raise InputError(f"{data_dir} has no {MANIFEST_FILE}: give --version and --as-of")
     if parse_pack_version(version) is None:
         raise InputError(f"--version {version!r} is not a version (e.g. 2026.12.1)")
-    try:
-        date.fromisoformat(as_of)
-    except ValueError:
-        raise InputError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
+    check_as_of(as_of)
+    taken = version_taken_by(
+        version, {name: sha256_of(data_dir / name) for name in data_files(data_dir)}
+    )
+    if taken is not None:
+        raise InputError(
+            f"{data_dir} differs from the {taken} knowledge {version}, and a version names one "
+            f"content: give --version (e.g. {next_free_version(version)})"
+        )
     report = verify_knowledge(data_dir)
     if not report.ok:
         raise PackRefused(f"{data_dir} fails the knowledge checks: {report.problems[0]}")
@@ -1039,3 +1278,24 @@ def export_directory(
         kev_catalog=existing.kev_catalog if existing else None,
     )
     return manifest, pack_bytes(data_dir, manifest, sign_with=key)
+
+
+def manifest_out_of_date(data_dir: Path) -> str | None:
+    """One line when ``data_dir``'s ``manifest.yaml`` no longer describes its files (hashes,
+    counts), naming both ways to make it again; None when it does, or when there is none.
+    (``knowledge verify --data-dir`` checks the data, not the manifest: this is its check.)"""
+    if not (data_dir / MANIFEST_FILE).is_file():
+        return None
+    try:
+        manifest = read_manifest(data_dir)
+    except PackRefused as exc:
+        first = str(exc)
+    else:
+        mismatches = manifest_mismatches(data_dir, manifest)
+        if not mismatches and count_entries(data_dir) == manifest.counts:
+            return None
+        first = mismatches[0] if mismatches else "the entry counts differ from the data"
+    return (
+        f"manifest out of date ({first}): run scripts/gen_manifest.py --data-dir {data_dir}, "
+        f"or `provscan knowledge export --data-dir {data_dir} --version VERSION --output FILE`"
+    )
