@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from helpers import throwaway_postgres_database
 from review4_tools import LOOPBACK, SensorRun, depth, own_vhost, write_key
+from sensors_relay import _pipe
 from sensors_tools import PASSWORD, CentralSide, TestClient, free_port, wait_for
 
 from provscan.sensors import central as central_module
@@ -211,17 +212,6 @@ class _Relay:
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.stopping: asyncio.Event | None = None
 
-    @staticmethod
-    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except (ConnectionError, OSError):
-            pass
-        finally:
-            writer.close()
-
     async def _main(self) -> None:
         self.stopping = asyncio.Event()
         writers: list[asyncio.StreamWriter] = []
@@ -230,7 +220,7 @@ class _Relay:
             server.close()  # no second connection: refused from now on
             up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream)
             writers.extend((writer, up_writer))
-            await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
 
         server = await asyncio.start_server(handle, "127.0.0.1", self.port)
         self.ready.set()
