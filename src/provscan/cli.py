@@ -791,12 +791,19 @@ def policies(
         document = {"policies": [p.model_dump(mode="json") for p in knowledge.policies.values()]}
         typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
         return
+    from datetime import date
+
     from rich.padding import Padding
     from rich.text import Text
 
     # One block per measure, grouped by policy: readable at 80 columns (a seven-column table
     # is not); -f json has every field.
     console = output_console(highlight=False)
+
+    def in_force(day: date) -> str:
+        # a measure published now that starts later restricts nothing until then
+        return f"since {day}" if day <= date.today() else f"in force from {day} (not yet)"
+
     for policy in knowledge.policies.values():
         console.print(Text.assemble((policy.id, "bold"), f"  {policy.jurisdiction}"))
         for measure in policy.measures:
@@ -813,7 +820,7 @@ def policies(
             binds = ", ".join(measure.org_types) or f"nobody ({measure.binds})"
             lines = [
                 (2, measure.title, "bold" if measure.restricts else ""),
-                (4, f"{measure.effect} ({restricts}), since {measure.effective}", ""),
+                (4, f"{measure.effect} ({restricts}), {in_force(measure.effective)}", ""),
                 (4, f"binds: {binds}", ""),
                 *([(4, f"only if {measure.applies_if}", "")] if measure.applies_if else []),
                 (4, f"names: {', '.join([*measure.families, *categories])}", ""),

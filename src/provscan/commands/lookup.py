@@ -130,7 +130,7 @@ def _print_row(
     """The row as a hanging-indent listing; ``links`` (``-v``): every finding's citation in
     full, with the link to the measure's official text (None: citations of the measures that
     bind, wrapped between words)."""
-    from provscan.policy.evaluate import DEFAULT_PARTY, describe_parties
+    from provscan.policy.evaluate import DEFAULT_PARTY, describe_parties, not_yet_in_force
     from provscan.screening.tables import maker_text
     from provscan.screening.verdict import NEXT_STEP_PREFIX, ScreenRow
 
@@ -171,6 +171,7 @@ def _print_row(
     binds, unbound = f"binds {you}", f"does not bind {you}"
     advisory = "restricts nothing (advisory or context only)"
     conditional = "restricts only on a condition the row leaves open"
+    later = "not in force yet (restricts nothing today)"
     for finding in row.findings:
         if (finding.policy, finding.measure) in shown:
             continue  # one measure naming two candidate families is shown once
@@ -181,6 +182,10 @@ def _print_row(
         elif finding.binding is not False and not finding.restricts:
             # advice and context bind nobody to anything: never under "binds you"
             heading = advisory
+        # a measure published now that starts later binds nobody yet (its binding is False)
+        pending = not_yet_in_force(finding.effective)
+        if pending:
+            heading = later
         condition = "" if finding.condition is None else f"[if {finding.condition}] "
         # Measures that do not bind the user: named, not argued (-v cites them too). The
         # citation is whole, wrapped between words (it was cut at 160 characters mid-word).
@@ -190,6 +195,7 @@ def _print_row(
             f" ({printable(finding.jurisdiction)}): {printable(finding.measure)} ",
             (f"[{_effect_text(finding.effect)}] ", "bold" if finding.restricts else ""),
             (printable(condition), "bold"),
+            (f"[in force from {printable(finding.effective)}] " if pending else "", "bold"),
             (f"[{printable(finding.citation, limit=2000)}]", "dim") if cited else "",
         )
         if links is not None:
@@ -201,7 +207,7 @@ def _print_row(
                 style="dim",
             )
         groups.setdefault(heading, []).append(entry)
-    for heading in ("", binds, conditional, advisory, unbound):
+    for heading in ("", binds, conditional, advisory, later, unbound):
         if heading in groups and heading:
             console.print(Text(f"  {heading}", style="bold"))
         for entry in groups.get(heading, []):

@@ -40,7 +40,7 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cached_property
 from itertools import pairwise
 from typing import Any
@@ -1358,7 +1358,11 @@ def gather(
     # device id -> its document judged again for the party (report --as)
     judged: dict[str, dict[str, Any]] = {}
     if party is not None:
-        again = _JudgingAgain(party, tuple(p for p, _, _ in knowledge.policies))
+        again = _JudgingAgain(
+            party,
+            tuple(p for p, _, _ in knowledge.policies),
+            on=as_of.date() if as_of is not None else None,
+        )
         for index, device in enumerate(devices):
             if not (device.get("findings") or device.get("verdict") in ("restricted", REVIEW)):
                 continue  # no measure names it: no party changes its verdict
@@ -1633,10 +1637,15 @@ class _JudgingAgain:
     report's policies, with the knowledge active now. The document comes back with the new
     ``restricted``, ``findings``, ``notes`` and ``verdict``; the rest as stored."""
 
-    def __init__(self, acting_as: Sequence[str], policy_ids: Sequence[str]) -> None:
+    def __init__(
+        self, acting_as: Sequence[str], policy_ids: Sequence[str], on: date | None = None
+    ) -> None:
         from provscan.knowledge.loader import load_knowledge
 
         knowledge = load_knowledge()
+        #: The judging day: the report's scan date (its latest scan's), so a stored scan
+        #: judged again is judged as on its day; None: today.
+        self.on = on
         self.acting_as = tuple(acting_as)
         self.policies = knowledge.select_policies(list(policy_ids) or None)
         self.countries = maker_countries(knowledge.vendors)
@@ -1668,6 +1677,7 @@ class _JudgingAgain:
             countries=self.countries,
             acting_as=self.acting_as,
             memo=self.memo,
+            on=self.on,
         )
         return document | {
             "restricted": device.restricted,

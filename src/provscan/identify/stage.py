@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from datetime import date
 
 from provscan.attribution.attribute import Attribution, Attributor
 from provscan.fingerprints.service_probes import ServiceProbes
@@ -48,6 +49,8 @@ class Identifier:
         self._findings: FindingsMemo = {}
         self._attributor = Attributor(knowledge)
         self._posture = (posture_knowledge or load_posture_knowledge()) if posture else None
+        #: The judging day: the run's start (a measure in force only later binds nobody yet).
+        self.on = date.today()
 
     @property
     def posture_knowledge(self) -> PostureKnowledge | None:
@@ -78,6 +81,7 @@ class Identifier:
             countries=self._countries,
             acting_as=self.acting_as,
             memo=self._findings,
+            on=self.on,
         )
 
     def _attribute(self, host: HostEvidence, observations: Sequence[Observation]) -> Attribution:

@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from provscan.knowledge.base import (
     Confidence,
@@ -55,16 +55,30 @@ NOT_BINDING_PREFIX = "Not binding"
 EVERYONE = "everyone"
 #: ``JURISDICTION:ORGTYPE``: lower-case jurisdiction code (``ca``, ``ca-qc``, ``us-tx``) and kind.
 ORG_TYPE_PATTERN = r"^[a-z]{2}(-[a-z]{2,3})?:[a-z][a-z0-9-]*$"
+#: What :data:`ORG_TYPE_PATTERN` asks for, in words (a knowledge maintainer reads it).
+ORG_TYPE_SHAPE = (
+    "an org type id is JURISDICTION:KIND: a lower-case two-letter country code with an "
+    "optional subdivision of 2-3 letters (ca, ca-on, us-tx; not a city or a longer name), a "
+    "colon, then a kind of lower-case letters, digits and hyphens (ca-on:municipality)"
+)
 
 
 class OrgType(StrictModel):
     """A kind of organisation (or person) a measure can bind, as users name themselves (--as)."""
 
-    id: str = Field(pattern=ORG_TYPE_PATTERN)
+    id: str
     description: str = Field(min_length=1)
     #: A body of a national government (or of a supranational institution): without ``--as``,
     #: verdicts are judged for these (decision 0015, the default reading).
     national_government: bool = False
+
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, value: str) -> str:
+        """:data:`ORG_TYPE_PATTERN`, refused in words rather than as the raw pattern."""
+        if not re.match(ORG_TYPE_PATTERN, value):
+            raise ValueError(f"{value!r} is not a valid id: {ORG_TYPE_SHAPE}")
+        return value
 
 
 class CategoryScope(StrictModel):

@@ -11,6 +11,11 @@ A verdict never claims more than its evidence:
   selected policies declare no such body, every measure counts and ``binding`` is None;
 - only findings that restrict (a restricting ``effect`` from a measure that binds the user)
   make anything restricted; advisory and context findings are listed, marked, never restrict;
+- a measure not yet in force on the judging day (``effective`` after it: a ban published now
+  that starts later) binds nobody yet: its finding is kept with ``binding`` False, like one
+  binding others, and output says "in force from" its day (:func:`not_yet_in_force`). The
+  judging day is the scan's start date for scans and captures (a stored scan judged again
+  keeps its own), today for lookup and screening;
 - when the evidence names several possible makers (``Hikvision or Dahua``), the device is
   restricted only if every one of them is restricted by the selected measures;
 - a maker below :data:`RESTRICTED_MIN_CONFIDENCE` is not established: review, not restricted.
@@ -21,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from provscan.errors import InputError
 from provscan.knowledge.policies import (
@@ -225,12 +231,27 @@ def judged_for(acting_as: Sequence[str], policies: Sequence[Policy]) -> str:
     return ", ".join(acting_as) if acting_as else DEFAULT_PARTY
 
 
-def measure_binds(measure: Measure, parties: Sequence[str] | None) -> bool | None:
+def measure_binds(
+    measure: Measure, parties: Sequence[str] | None, on: date | None = None
+) -> bool | None:
     """Whether the measure binds someone acting as any of ``parties`` (None: every measure
-    counts; see :func:`judging_parties`)."""
+    counts; see :func:`judging_parties`) on the day ``on`` (None: today): a measure not yet
+    in force then binds nobody (False)."""
+    if measure.effective > (on or date.today()):
+        return False
     if parties is None:
         return None
     return any(binds_org_type(measure, org_type) for org_type in parties)
+
+
+def not_yet_in_force(effective: str | None, on: date | None = None) -> bool:
+    """Whether a finding's measure, in force from ``effective`` (ISO date), takes effect after
+    the day ``on`` (None: today), so that it is kept but does not count (see
+    :func:`measure_binds`)."""
+    try:
+        return date.fromisoformat(str(effective)) > (on or date.today())
+    except ValueError:
+        return False
 
 
 def _naming(
@@ -283,6 +304,7 @@ def findings_for_candidate(
     country: str | None = None,
     acting_as: Sequence[str] = (),
     installed: bool = True,
+    on: date | None = None,
 ) -> list[Finding]:
     """Every selected measure naming this maker (by family, or by device category and the
     maker's country): restricting ones first, then the others.
@@ -290,8 +312,10 @@ def findings_for_candidate(
     ``installed``: the device is already there (a scan, a capture, an import), so a measure
     on equipment acquired after a day restricts it only on that condition; False for a
     product being bought now (screening), which such a measure restricts outright.
+    ``on``: the judging day (None: today); a measure not in force yet then binds nobody.
     """
     parties = judging_parties(acting_as, policies)
+    on = on or date.today()
     findings = []
     for policy in policies:
         for measure in policy.measures:
@@ -308,7 +332,7 @@ def findings_for_candidate(
                     family=candidate.family or candidate.maker,
                     scope_note=measure.scope_note,
                     effect=measure.effect,
-                    binding=measure_binds(measure, parties),
+                    binding=measure_binds(measure, parties, on),
                     deadline=measure.deadline.isoformat() if measure.deadline else None,
                     condition=condition,
                 )
@@ -446,12 +470,14 @@ def assess(
     acting_as: Sequence[str] = (),
     memo: FindingsMemo | None = None,
     installed: bool = True,
+    on: date | None = None,
 ) -> Assessment:
     """The findings for every candidate maker, and which candidates are restricted.
 
     ``countries``: maker name -> country (vendors.yaml), for measures that name a device
     category and its country of production. ``memo``: see :class:`FindingsMemo` (one memo
-    serves one value of ``installed``). ``installed``: see :func:`findings_for_candidate`.
+    serves one value of ``installed`` and of ``on``). ``installed``, ``on`` (the judging
+    day, None: today): see :func:`findings_for_candidate`.
     """
     findings: list[Finding] = []
     seen: set[tuple[str, str, str]] = set()
@@ -469,6 +495,7 @@ def assess(
                     country=country,
                     acting_as=acting_as,
                     installed=installed,
+                    on=on,
                 )
             )
             if memo is not None and len(memo) < MAX_MEMO_ENTRIES:
@@ -501,8 +528,10 @@ def judge(
     countries: Mapping[str, str | None] | None = None,
     acting_as: Sequence[str] = (),
     memo: FindingsMemo | None = None,
+    on: date | None = None,
 ) -> Device:
-    """Return the device with its findings and verdict (``memo``: see :class:`FindingsMemo`).
+    """Return the device with its findings and verdict (``memo``: see :class:`FindingsMemo`;
+    ``on``: the judging day, the scan's start date; None: today).
 
     Restricted only when a restricting measure that binds the user (any, without
     ``acting_as``) names every maker the evidence allows and the maker is established
@@ -519,6 +548,7 @@ def judge(
         countries=countries,
         acting_as=acting_as,
         memo=memo,
+        on=on,
     )
     notes = list(device.notes)
     if device.manufacturer is None and device.open_ports:
@@ -553,6 +583,13 @@ def judge(
             what = "restrict nothing or do not bind you"
         else:
             what = f"restrict nothing or do not bind {DEFAULT_PARTY} (the default reading)"
+        later = dict.fromkeys(
+            f"{f.policy} in force from {f.effective}"
+            for f in assessment.findings
+            if not_yet_in_force(f.effective, on)
+        )
+        if later:
+            what = f"{what}, or are not in force yet: {', '.join(later)}"
         notes.append(
             f"{CONTEXT_NOTE_PREFIX} (these measures {what}): "
             + ", ".join(assessment.context_policies)
