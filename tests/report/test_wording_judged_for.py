@@ -95,7 +95,9 @@ def test_clear_devices_named_by_measures_that_do_not_bind_you_are_told_apart(lab
     policies = section(table, "\nPolicies (")
     lines = {line.split()[0]: line for line in policies.splitlines()[1:]}
     assert {"ca", "us", "us-tx", "dk", "nz"} <= set(lines)
-    assert "(does not bind you)" in lines["ca"] and "(does not bind you)" in lines["us-tx"]
+    # Canada's public advisory is addressed to a household: said beside "does not bind you"
+    assert "(advice for you; does not bind you)" in lines["ca"]
+    assert "(does not bind you)" in lines["us-tx"]
     assert "(context only)" in lines["dk"]
     # (the measure shown for ca is the one that binds others, not the advice that binds you)
     assert "Federal government purchase and use of Hikvision" in lines["ca"]

@@ -1202,9 +1202,16 @@ def _policy_body(
     if not any(finding.restricts for finding in measures):
         unbound = any(not_binding_you(finding) for finding in measures)
         conditional = any(f.condition and f.restricts_if_so for f in measures)
+        # advice addressed to the user (Canada's public advisory for a household): said,
+        # so that "does not bind you" does not read as "nothing here is for you"
+        advised = any(f.effect == "advisory" and f.binding is True for f in measures)
         qualifier = (
             " (binds you only on a condition)"
             if conditional
+            else " (advice for you; does not bind you)"
+            if advised and unbound
+            else " (advice for you)"
+            if advised
             else " (does not bind you)"
             if unbound
             else " (context only)"
