@@ -429,6 +429,7 @@ def schedule_add(
 def _require_known_site(store: Any, site: str) -> None:
     """Exit 2 for a site nothing in ``store`` names: its schedule would never find a sensor
     (a typo, or a central without the site's key)."""
+    from provscan.store.db import spelt_otherwise
     from provscan.store.sensors import check_site_name
 
     try:
@@ -438,8 +439,8 @@ def _require_known_site(store: Any, site: str) -> None:
     if store.fleet().site_known(site) or site in store.sites():
         return
     known = sorted({row["name"] for row in store.fleet().sites()} | set(store.sites()))
-    same = [name for name in known if name.casefold() == site.casefold()]
-    hint = f" (did you mean {same[0]!r}?)" if same else ""
+    same = spelt_otherwise(site, known)
+    hint = f" (did you mean {same!r}?)" if same else ""
     listed = f"; known sites: {', '.join(known)}" if known else ""
     raise fail(
         f"no sensor of site {site!r} has reported to {store.display_name} and no scan names "

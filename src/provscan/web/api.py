@@ -41,6 +41,7 @@ from provscan.report.contract import VERDICTS
 from provscan.screening.verdict import ScreenRow
 from provscan.store.cases import SETTABLE
 from provscan.store.cases import STATES as CASE_STATES
+from provscan.store.db import spelt_otherwise
 from provscan.store.inventory import STATUSES
 from provscan.store.pages import MAX_PAGE, SORTS, PageFilters
 from provscan.store.users import Accounts, LoginRefused
@@ -443,8 +444,8 @@ def _known_scan_site(request: Request, site: str) -> None:
     known = sorted({row["name"] for row in fleet.sites()} | set(store.sites()) | keyed)
     listed = ", ".join(known[:20]) + (f" … ({len(known)} in all)" if len(known) > 20 else "")
     said = f"known sites: {listed}" if known else "no site is known yet"
-    same = [name for name in known if name.casefold() == site.casefold()]
-    hint = f" (site names are case-sensitive: did you mean {same[0]!r}?)" if same else ""
+    same = spelt_otherwise(site, known)
+    hint = f" (site names are case-sensitive: did you mean {same!r}?)" if same else ""
     raise UnknownScanSite(site, said, hint)
 
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi import Path as PathParam
 
 from provscan.errors import StoreRequestError
+from provscan.store.db import spelt_otherwise
 from provscan.web.auth import ROLE_KEY, known_query, require, store_message, store_of
 from provscan.web.responses import Problem
 
@@ -141,8 +142,8 @@ def unknown_site(request: Request, name: str) -> str | None:
         detail = store_message(exc, request)
         if fleet:
             detail += "; sites with a sensor or a schedule but no stored scan: " + ", ".join(fleet)
-        same = [site for site in fleet if site.casefold() == name.casefold()]
-        return detail + (f" (did you mean {same[0]!r}?)" if same else "")
+        same = spelt_otherwise(name, fleet)
+        return detail + (f" (did you mean {same!r}?)" if same else "")
     return None
 
 
