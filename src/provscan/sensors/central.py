@@ -513,24 +513,11 @@ class Central:
         """Mark ``failed`` ("expired: ...") the jobs still ``queued`` after their request's
         lifetime and the grace: no sensor took them, and a sensor would now refuse them.
         Returns their ids."""
-        from sqlalchemy import select
-
-        from provscan.store.sensors import ScanJobRow
-
         now = now or datetime.now(UTC)
         cutoff = now - self.request_lifetime - self.expiry_grace
         fleet = self.store.fleet()
-        # Read-only, with the fleet's own session (store/ has no query for it yet).
-        with fleet._reading("the queued scan jobs") as session:
-            stale = list(
-                session.execute(
-                    select(ScanJobRow.id, ScanJobRow.site)
-                    .where(ScanJobRow.state == "queued", ScanJobRow.created < cutoff)
-                    .limit(1000)
-                )
-            )
         expired = []
-        for job_id, site in stale:
+        for job_id, site in fleet.queued_before(cutoff):
             detail = (
                 f"expired: no sensor of site {site} took it within {lifetime_words(self.request_lifetime)}"
                 f" (a request is valid that long; a sensor refuses it after that): is a "

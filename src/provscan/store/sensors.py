@@ -372,6 +372,17 @@ class Fleet:
             row = session.scalars(query).first()
             return _job(row) if row is not None else None
 
+    def queued_before(self, cutoff: datetime, limit: int = 1000) -> list[tuple[str, str]]:
+        """(id, site) of the jobs still ``queued`` that were created before ``cutoff``: no
+        sensor took them (the central expires them), at most ``limit``."""
+        query = (
+            select(ScanJobRow.id, ScanJobRow.site)
+            .where(ScanJobRow.state == "queued", ScanJobRow.created < cutoff)
+            .limit(limit)
+        )
+        with self._reading("the queued scan jobs") as session:
+            return [(str(job_id), str(site)) for job_id, site in session.execute(query)]
+
     def mark_running(self, job_id: str, sensor: str) -> bool:
         """The sensor started the job; False when the job is unknown or already final (a
         late or repeated message changes nothing)."""
