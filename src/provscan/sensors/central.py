@@ -518,8 +518,9 @@ class Central:
         fleet = self.store.fleet()
         expired = []
         for job_id, site in fleet.queued_before(cutoff):
+            lifetime = lifetime_words(self.request_lifetime)
             detail = (
-                f"expired: no sensor of site {site} took it within {lifetime_words(self.request_lifetime)}"
+                f"expired: no sensor of site {site} took it within {lifetime}"
                 f" (a request is valid that long; a sensor refuses it after that): is a "
                 f"`provscan sensor --site {site}` running, with the site's key? Send it again"
             )
