@@ -107,6 +107,8 @@ class ScreeningWords:
 
 def fold_accents(text: str) -> str:
     """``Général`` -> ``general``: lower case, accents off (how summary words are compared)."""
+    if text.isascii():
+        return text.lower()  # no ASCII character decomposes or combines
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(character for character in decomposed if not unicodedata.combining(character))
 

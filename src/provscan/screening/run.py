@@ -8,7 +8,7 @@ from functools import lru_cache
 from provscan.knowledge.grammars import load_grammar_knowledge
 from provscan.knowledge.loader import Knowledge, load_knowledge
 from provscan.knowledge.schema import Policy
-from provscan.policy.evaluate import maker_countries
+from provscan.policy.evaluate import FindingsMemo, maker_countries
 from provscan.screening.columns import ColumnChoice, choose_columns
 from provscan.screening.identify import ProductIdentifier
 from provscan.screening.tables import InputTable
@@ -66,6 +66,7 @@ def screen_table(
     """
     judged: dict[tuple[str, str, str], ScreenRow] = {}
     countries = maker_countries(identifier.knowledge.vendors)
+    findings_memo: FindingsMemo = {}
     rows = []
     wanted = (columns.brand, columns.model, columns.description)
     for number, cells in zip(table.row_numbers, table.rows, strict=True):
@@ -96,7 +97,12 @@ def screen_table(
                 description, brand=brand or None, model=model or None
             )
             template = judge_product(
-                identification, policies, row=number, acting_as=acting_as, countries=countries
+                identification,
+                policies,
+                row=number,
+                acting_as=acting_as,
+                countries=countries,
+                memo=findings_memo,
             )
             judged[key] = template
             rows.append(template)

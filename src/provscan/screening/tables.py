@@ -1216,6 +1216,26 @@ def result_cells(row: ScreenRow) -> list[str]:
     ]
 
 
+class SharedResultCells:
+    """:func:`result_cells` of rows that share a judgement, made once per judgement.
+
+    ``screening.run.screen_table`` gives a product listed again a copy of its first row that
+    shares every field's value object but the row number, and the result cells read no
+    row number: rows whose fields are the same objects get the same cells. Each first row is
+    kept, so the objects a key names stay alive and their ids are not reused.
+    """
+
+    def __init__(self) -> None:
+        self._made: dict[tuple[int, ...], tuple[ScreenRow, list[str]]] = {}
+
+    def __call__(self, row: ScreenRow) -> list[str]:
+        key = tuple(id(value) for name, value in row.__dict__.items() if name != "row")
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = (row, result_cells(row))
+        return made[1]
+
+
 #: Where the confidence is among the result cells: written as a number in an XLSX.
 _CONFIDENCE = ADDED_COLUMNS.index("confidence")
 #: How a confidence is shown in an XLSX: two decimals, as in the CSV.
@@ -1364,8 +1384,9 @@ def output_rows(table: InputTable, rows: Sequence[ScreenRow]) -> tuple[list[str]
     header = [] if table.header_record is None else list(table.records[table.header_record].cells)
     width = max(len(header), *(len(cells) for cells in originals))
     header += [f"column {index + 1}" for index in range(len(header), width)]
+    cells_of = SharedResultCells()
     body = [
-        [*cells, *[""] * (width - len(cells)), *result_cells(row)]
+        [*cells, *[""] * (width - len(cells)), *cells_of(row)]
         for cells, row in zip(originals, rows, strict=True)
     ]
     return header + added_column_names(table.header), body
@@ -1412,19 +1433,42 @@ def _rewrite_csv(table: InputTable, rows: Sequence[ScreenRow], form: CsvFormat) 
     # A list without a header row gets none: its rows come back with the results appended
     # and nothing added above them (the command names the result columns in a note).
     lines: list[str] = []
+    cells_of = SharedResultCells()
+    tails: dict[int, tuple[list[str], str | None]] = {}
     for index, record in enumerate(table.records):
         row = screened.get(index)
-        added = result_cells(row) if row is not None else None
+        added = cells_of(row) if row is not None else None
         if index == table.header_record:
             added = names
-        lines.append(_csv_record(record, added, width, form.delimiter))
+        tail = None
+        if added is not None:
+            # the guarded result cells and their text, once per judgement (``added`` is
+            # the same list object for rows that share one)
+            tail = tails.get(id(added))
+            if tail is None or tail[0] is not added:
+                tail = tails[id(added)] = (added, _tail_text(added, form.delimiter))
+        lines.append(_csv_record(record, added, width, form.delimiter, tail=tail))
     return form.bom + "".join(lines).encode(form.encoding, errors="replace")
 
 
+def _tail_text(added: Sequence[str], delimiter: str) -> str | None:
+    """The result cells formula-guarded as CSV text, or None when that text does not read
+    back as those cells on its own (then each record is checked whole)."""
+    tail = [guard_formula(cell) for cell in added]
+    text = _csv_line(tail, delimiter)
+    return text if _parse_csv(text, delimiter) == [tail] else None
+
+
 def _csv_record(
-    record: SourceRecord, added: Sequence[str] | None, width: int, delimiter: str
+    record: SourceRecord,
+    added: Sequence[str] | None,
+    width: int,
+    delimiter: str,
+    *,
+    tail: tuple[Sequence[str], str | None] | None = None,
 ) -> str:
-    """One output record: the input's text where it can stay, ``added`` cells appended."""
+    """One output record: the input's text where it can stay, ``added`` cells appended
+    (``tail``: those cells' :func:`_tail_text`, when already made)."""
     guarded = [guard_formula(cell) for cell in record.cells]
     ending = _line_ending(record.raw)
     if added is None:
@@ -1432,15 +1476,27 @@ def _csv_record(
             return record.raw  # title and blank rows, unchanged
         return _csv_line(guarded, delimiter) + ending
     padding = [""] * (width - len(guarded))
-    tail = [guard_formula(cell) for cell in added]
-    expected = [*guarded, *padding, *tail]
+    tail_text = tail[1] if tail is not None and tail[0] is added else _tail_text(added, delimiter)
     if guarded == record.cells:
-        # Keep the input's bytes and append to them; checked by parsing, because a record
-        # that ends oddly (an unclosed quote at the end of the file) cannot be extended.
+        # Keep the input's bytes and append to them. A record with no quote and no line
+        # break reads back as its text split at the delimiter, so when that gives its cells
+        # and the tail reads back alone, the line reads back as the cells, padding and tail.
+        # Anything else is checked by parsing, because a record that ends oddly (an unclosed
+        # quote at the end of the file) cannot be extended.
         kept = record.raw[: len(record.raw) - len(ending)]
-        line = kept + delimiter * len(padding) + delimiter + _csv_line(tail, delimiter)
-        if _parse_csv(line, delimiter) == [expected]:
+        if (
+            tail_text is not None
+            and '"' not in kept
+            and "\r" not in kept
+            and "\n" not in kept
+            and kept.split(delimiter) == record.cells
+        ):
+            return kept + delimiter * len(padding) + delimiter + tail_text + ending
+        tail_cells = [guard_formula(cell) for cell in added]
+        line = kept + delimiter * len(padding) + delimiter + _csv_line(tail_cells, delimiter)
+        if _parse_csv(line, delimiter) == [[*guarded, *padding, *tail_cells]]:
             return line + ending
+    expected = [*guarded, *padding, *(guard_formula(cell) for cell in added)]
     return _csv_line(expected, delimiter) + ending
 
 
@@ -1602,9 +1658,10 @@ def _screened_workbook(
     else:
         notes.append(f"no header row to name the result columns {span}: {', '.join(names)}")
     fills = {status: PatternFill("solid", fgColor=color) for status, color in STATUS_FILLS.items()}
+    cells_of = SharedResultCells()
     for number, row in zip(table.row_numbers, rows, strict=True):
         fill = fills.get(row.status)
-        for offset, value in enumerate(result_cells(row)):
+        for offset, value in enumerate(cells_of(row)):
             cell = worksheet.cell(row=number, column=first + offset)
             if offset == _CONFIDENCE:
                 _set_confidence(cell, value)

@@ -26,6 +26,7 @@ from provscan.policy.evaluate import (
     JUDGED_FOR_ANYONE,
     RESTRICTED_MIN_CONFIDENCE,
     Assessment,
+    FindingsMemo,
     assess,
     describe_parties,
     judged_for,
@@ -396,6 +397,7 @@ def judge_product(
     *,
     acting_as: Sequence[str] = (),
     countries: Mapping[str, str | None] | None = None,
+    memo: FindingsMemo | None = None,
 ) -> ScreenRow:
     """The row for one identification under the selected policies, for the user ``acting_as``.
 
@@ -404,7 +406,9 @@ def judge_product(
     never advisory or context ones) name every maker the evidence allows, the maker is
     established (not a possible relabel) and the confidence reaches RESTRICTED_MIN_CONFIDENCE.
     Anything less with a restricted candidate is review. ``countries`` (maker -> country,
-    default the bundled vendors') serves measures that name a device category.
+    default the bundled vendors') serves measures that name a device category. ``memo``:
+    findings already made for a maker candidate (:func:`provscan.policy.evaluate.assess`),
+    for one list judged under the same policies and ``acting_as``.
 
     The reason is built as clauses of parts (:class:`ReasonClause`): the row's ``reason``
     text is made from them, and the screening document's plain words too.
@@ -419,6 +423,7 @@ def judge_product(
         countries=_bundled_countries() if countries is None else countries,
         acting_as=acting_as,
         installed=False,  # a product being bought: acquired now
+        memo=memo,
     )
     several = len(identification.candidates) > 1
     context = assessment.context_policies
