@@ -419,7 +419,7 @@ def _guard_stdin_output(output: Path | None) -> None:
 #: The verdict words of the screen table (restricted in capitals: the row to act on).
 _VERDICT_WORDS = {"restricted": "RESTRICTED", "review": "review", "clear": "clear"}
 #: The columns that say what a row is; never wrapped nor cut (a part number is copied).
-_IDENTITY_HEADERS = ("Row", "Verdict", "Maker", "Brand", "Model", "Conf.")
+_IDENTITY_HEADERS = ("Line", "Verdict", "Maker", "Brand", "Model", "Conf.")
 #: The reasons stay in a column beside the rows while it gets at least this many characters;
 #: on a narrower terminal each reason goes under its row instead, as wide as the terminal (a
 #: newcomer found a 13-character column that made one row nine lines tall).
@@ -432,7 +432,7 @@ _COLUMN_GAP = 2
 #: column :data:`MODEL_COLUMN_MIN`: a brand wraps between its words, and a longer part
 #: number folds onto the row's next lines, every character kept. Makers are a few known
 #: names, and a reviewer found "Hikvision/" "Dahua" and "Hanwha" "Vision" split over two
-#: lines at 80 columns while the Brand column kept 20 characters. Row, verdict and
+#: lines at 80 columns while the Brand column kept 20 characters. Line, verdict and
 #: confidence stay on the row's first line, and no line is wider than the terminal (a
 #: reviewer found rows of 84 characters at 80 columns, the confidence on a line of its own).
 NAME_COLUMN_MIN = 8
@@ -482,7 +482,7 @@ def render_screen_table(rows: Sequence[ScreenRow], width: int | None = None) -> 
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
     for header in _IDENTITY_HEADERS:
         table.add_column(
-            header, justify="right" if header in ("Row", "Conf.") else "left", no_wrap=True
+            header, justify="right" if header in ("Line", "Conf.") else "left", no_wrap=True
         )
     if beside:
         table.add_column("Why", overflow="fold")  # the only column that wraps
@@ -511,7 +511,7 @@ def _narrowed_table(
 ) -> bytes:
     """The screen table when its identity columns do not fit ``width`` side by side.
 
-    Row, verdict and confidence keep their width. The Maker column keeps its longest maker
+    Line, verdict and confidence keep their width. The Maker column keeps its longest maker
     whole (narrower only when the Brand and Model columns would fall below their minimum);
     of what is left, the Model column keeps its longest part number whole when the Brand
     column can still keep its longest word. Names then wrap between words and after a "/"
@@ -541,7 +541,7 @@ def _narrowed_table(
     )
     brand = min(brand_full, max(left - model, NAME_COLUMN_MIN))
     fitted = [row_width, verdict_width, maker, brand, model, conf_width]
-    right = {0, len(fitted) - 1}  # Row and Conf. are right-aligned, as in the wide table
+    right = {0, len(fitted) - 1}  # Line and Conf. are right-aligned, as in the wide table
     slashes = {header["Maker"], header["Brand"]}
 
     def lines_of(cells: Sequence[str]) -> list[str]:
