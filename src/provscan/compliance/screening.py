@@ -20,6 +20,14 @@ in every row, and an appendix mostly about measures that did not bind her):
   measures that name a maker without binding them are said once, above the rows;
 - the appendix gives the binding measures with their citations, and the others in a short
   list (``provscan policies`` and the JSON and XLSX outputs give their citations).
+
+A long list stays a document (issue 14: a 5,200-row list took 42 s and 842 MB to write as PDF,
+WeasyPrint laying out every row; decision 0029): the unknown and clear rows are grouped by
+product, each product once with its count and row numbers; the rows to act on are shown one
+by one up to :data:`ACTED_IN_FULL`, grouped by product beyond it; a section lists at most
+:data:`PRODUCTS_SHOWN` products and a product at most :data:`RANGES_SHOWN` runs of row
+numbers, the rest counted exactly. The first page says what is listed and where the full
+per-row record is (the CSV or XLSX output of the same command).
 """
 
 from __future__ import annotations
@@ -46,6 +54,7 @@ from provscan.screening.verdict import (
     ReasonToken,
     Relation,
     Say,
+    ScreenFinding,
     ScreenMeasure,
     ScreenRow,
     ScreenSummary,
@@ -66,6 +75,16 @@ RELATION_WORDS = {
 }
 #: The longest "as listed" text shown of a row (the file has it whole).
 LISTED_CHARS = 70
+#: The rows to act on (restricted, to review) are shown one table row each up to this many;
+#: a longer list shows each of their products once, in full, with its rows' numbers (the
+#: rows of a product have the same verdict, maker, model, reason and measures).
+ACTED_IN_FULL = 200
+#: The most products a section lists; the others are counted (products and rows) in one
+#: line, with their rows' numbers shortened. The products with the most rows are kept.
+PRODUCTS_SHOWN = 100
+#: The most runs of consecutive row numbers ("12-14") printed for one product; the others
+#: are counted ("and 37 more rows").
+RANGES_SHOWN = 24
 
 
 @dataclass(frozen=True)
@@ -93,6 +112,87 @@ class ShownRow:
     #: The earlier row that lists the same product (same maker and model, or the same text)
     #: and has the same verdict and reason: its reason is not printed twice.
     same_as: int | None = None
+
+
+@dataclass(frozen=True)
+class ProductGroup:
+    """The rows of one section that list the same product, judged alike: its first row in
+    full, how many rows, and their numbers as runs ("2, 5-7"), shortened to
+    :data:`RANGES_SHOWN` runs."""
+
+    first: ShownRow
+    count: int
+    numbers: str
+
+
+@dataclass(frozen=True)
+class Section:
+    """A section's rows: one by one (``rows``), or grouped by product (``groups``, the
+    products kept), and what was left out (products, rows, their numbers)."""
+
+    total: int
+    products: int
+    rows: tuple[ShownRow, ...] = ()
+    groups: tuple[ProductGroup, ...] = ()
+    left_products: int = 0
+    left_rows: int = 0
+    left_numbers: str = ""
+
+    @property
+    def grouped(self) -> bool:
+        return not self.rows and self.total > 0
+
+
+def row_runs(numbers: Sequence[int | None], limit: int | None = None) -> str:
+    """Row numbers as runs ("2, 5-7, 9"), at most ``limit`` runs (:data:`RANGES_SHOWN`),
+    the others counted ("and 12 more rows"); rows without a number (a list read back from
+    JSON) counted too."""
+    limit = RANGES_SHOWN if limit is None else limit
+    known = sorted({n for n in numbers if n is not None})
+    runs: list[tuple[int, int]] = []
+    for number in known:
+        if runs and number == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], number)
+        else:
+            runs.append((number, number))
+    shown = runs[:limit]
+    words = [str(a) if a == b else f"{a}–{b}" for a, b in shown]
+    more = len(numbers) - sum(b - a + 1 for a, b in shown)
+    if more:
+        words.append(f"and {more:,} more row{'s' if more != 1 else ''}")
+    return ", ".join(words)
+
+
+def _group_key(shown: ShownRow) -> tuple[object, ...]:
+    """Rows with this key in common list the same product judged alike (never a different
+    product with the same reason)."""
+    row = shown.row
+    return (row.status, _product(row), row.reason, shown.refs, maker_text(row), row.brand)
+
+
+def _section(shown: Sequence[ShownRow], one_by_one: bool) -> Section:
+    keyed: dict[tuple[object, ...], list[ShownRow]] = {}
+    for item in shown:
+        keyed.setdefault(_group_key(item), []).append(item)
+    if one_by_one:
+        return Section(len(shown), len(keyed), rows=tuple(shown))
+    products = list(keyed.values())
+    # the products with the most rows are kept (in the file's order): they cover the most
+    kept = set(sorted(range(len(products)), key=lambda i: (-len(products[i]), i))[:PRODUCTS_SHOWN])
+    groups = tuple(
+        ProductGroup(items[0], len(items), row_runs([item.row.row for item in items]))
+        for index, items in enumerate(products)
+        if index in kept
+    )
+    left = [item for index, items in enumerate(products) if index not in kept for item in items]
+    return Section(
+        len(shown),
+        len(products),
+        groups=groups,
+        left_products=len(products) - len(kept),
+        left_rows=len(left),
+        left_numbers=row_runs([item.row.row for item in left], RANGES_SHOWN * 2),
+    )
 
 
 def listed_text(row: ScreenRow, limit: int = LISTED_CHARS) -> str:
@@ -160,10 +260,14 @@ def _product(row: ScreenRow) -> tuple[str, ...]:
 
 
 def _shown(
-    row: ScreenRow, measures: Mapping[tuple[str, str], ScreenMeasure], names: Mapping[str, str]
+    row: ScreenRow,
+    found: Sequence[ScreenFinding],
+    measures: Mapping[tuple[str, str], ScreenMeasure],
+    names: Mapping[str, str],
 ) -> ShownRow:
+    """``found``: the row's binding measures (``row_measures(row)``, computed once a row)."""
     grouped: dict[tuple[str, str | None], list[int]] = {}
-    for finding in row_measures(row):
+    for finding in found:
         measure = measures.get((finding.policy, finding.measure))
         grouped.setdefault((finding.policy, finding.condition), []).append(
             measure.number if measure is not None else 0
@@ -183,15 +287,18 @@ def _shown(
     )
 
 
-def _not_binding(rows: Sequence[ScreenRow]) -> dict[str, str]:
+def _not_binding(
+    rows: Sequence[ScreenRow], found: Sequence[Sequence[ScreenFinding]]
+) -> dict[str, str]:
     """The policies that name a restricted or to-review row's maker only through measures
-    that do not bind the reader, or that advise: policy id -> jurisdiction, in order."""
+    that do not bind the reader, or that advise: policy id -> jurisdiction, in order.
+    ``found``: each row's binding measures."""
     named: dict[str, str] = {}
     binding: set[str] = set()
-    for row in rows:
+    for row, binds in zip(rows, found, strict=True):
         if row.status not in ("restricted", "review"):
             continue
-        binding |= {finding.policy for finding in row_measures(row)}
+        binding |= {finding.policy for finding in binds}
         for finding in row.findings:
             named.setdefault(finding.policy, finding.jurisdiction)
     return {policy: name for policy, name in named.items() if policy not in binding}
@@ -212,9 +319,11 @@ def screening_context(
     groups: dict[str, list[ShownRow]] = {"restricted": [], "review": [], "unknown": [], "clear": []}
     first: dict[tuple[object, ...], int | None] = {}
     cited: set[tuple[str, str]] = set()
-    for row in rows:
-        shown = _shown(row, by_key, names)
-        cited |= {(f.policy, f.measure) for f in row_measures(row)}
+    # each row's binding measures, once (a 20,000-row list spent 13 s computing them thrice)
+    found = [row_measures(row) for row in rows]
+    for row, binds in zip(rows, found, strict=True):
+        shown = _shown(row, binds, by_key, names)
+        cited |= {(f.policy, f.measure) for f in binds}
         # Lists repeat products: a row that lists the same product as an earlier one, judged
         # alike, points to it instead of printing the same reason again (a 3,000-row list
         # is mostly such rows). Never a different product with the same reason.
@@ -229,10 +338,11 @@ def screening_context(
         "s": summary,
         "lines": audit_lines(summary, sheet),
         "title": f"Screening of {summary.source or 'a procurement list'}",
-        "acted": acted,
-        "unknown": groups["unknown"],
-        "clear": groups["clear"],
-        "not_binding": _not_binding(rows),
+        "acted": _section(acted, len(acted) <= ACTED_IN_FULL),
+        "unknown": _section(groups["unknown"], False),
+        "clear": _section(groups["clear"], False),
+        "acted_in_full": ACTED_IN_FULL,
+        "not_binding": _not_binding(rows, found),
         "measures": measures,
         "binding_measures": [m for m in measures if (m.policy, m.title) in cited],
         "other_measures": [m for m in measures if (m.policy, m.title) not in cited],
