@@ -222,14 +222,11 @@ def test_genuine_hikvision_with_a_specific_signal_stays_restricted() -> None:
 
 
 def test_two_independent_shared_signals_establish_the_maker() -> None:
+    # two fields of different services (decision 0030: the RTSP reply's Date and Public
+    # headers are one service, tests/test_specificity_services.py)
     device = device_of(
         ("rtsp", "rtsp.date", 554, MONTH_FIRST),
-        (
-            "rtsp",
-            "rtsp.public",
-            554,
-            "OPTIONS, DESCRIBE, PLAY, PAUSE, SETUP, TEARDOWN, SET_PARAMETER, GET_PARAMETER",
-        ),
+        ("http", "http.server", 80, "Webs"),
     )
     assert device.manufacturer == "Hikvision"
 

@@ -44,10 +44,13 @@ SECOND_OCTET = 251
 # and ZTE's ZXDSL/OX model names in FTP and telnet greetings (each from two or more sources
 # outside the corpus; ztag, the source of three entries, is one source of the last two) gave
 # 41/52. A second blind collection (devices_blind2.yaml: 22 entries, 10 restricted, one more
-# left out for sharing a value with the held-out set) found 6 of its 10: 47/62.
+# left out for sharing a value with the held-out set) found 6 of its 10: 47/62. Decision 0030
+# (2026-12-07: shared signals of one service are one signal, e.g. the Date and Public headers
+# of one RTSP reply) moved one Hikvision and one Dahua-family entry to review: 45/62.
 XFAIL_RECALL = pytest.mark.xfail(
     strict=True,
-    reason="measured restricted recall 47/62 = 0.76 (2026-12-06; 27/29 = 0.93 before the blind "
+    reason="measured restricted recall 45/62 = 0.73 (2026-12-07; 47/62 before decision 0030 "
+    "counted one service's shared signals as one; 27/29 = 0.93 before the blind "
     "additions). Source-limited (the source shows only replies the default scan cannot get): "
     "Dahua-family SETUP replies after authentication (2), Hikvision DESCRIBE replies after "
     "authentication (2), replies on a path the scan does not request (HiLink token and "
@@ -58,21 +61,23 @@ XFAIL_RECALL = pytest.mark.xfail(
 )
 XFAIL_MAKER = pytest.mark.xfail(
     strict=True,
-    reason="measured maker accuracy 288/334 = 0.86 (2026-12-06; 263/286 = 0.92 before the "
-    "blind additions): the restricted misses above, plus unrestricted devices whose replies "
+    reason="measured maker accuracy 287/334 = 0.86 (2026-12-07, decision 0030: 289/334 "
+    "before; 263/286 = 0.92 before the blind additions): the restricted misses above, plus unrestricted devices whose replies "
     "name no maker (shared UPnP SDK servers, generic realms and titles, model-only prompts)",
 )
 
 #: Regression floors: what is measured today (2026-12-06), rounded down. recall and maker
-#: accuracy per restricted family and overall; precision 1.0 everywhere.
-RECALL_FLOOR = {"hikvision": 0.77, "dahua": 0.78, "huawei": 0.76, "zte": 0.66, "all": 0.75}
+#: accuracy per restricted family and overall; precision 1.0 everywhere. Hikvision, Dahua and
+#: all lowered on 2026-12-07 (decision 0030: one Hikvision and one Dahua-family entry named
+#: only by shared fields of one service are review now: 16/22, 10/14, 45/62, makers 287/334).
+RECALL_FLOOR = {"hikvision": 0.72, "dahua": 0.71, "huawei": 0.76, "zte": 0.66, "all": 0.72}
 MAKER_ACCURACY_FLOOR = {
-    "hikvision": 0.77,
-    "dahua": 0.78,
+    "hikvision": 0.72,
+    "dahua": 0.71,
     "huawei": 0.76,
     "zte": 0.66,
     "other": 0.88,
-    "all": 0.86,
+    "all": 0.85,
 }
 #: Breadth the corpus must keep (issue 11: hundreds of devices, >= 60 makers).
 MIN_ENTRIES = 250

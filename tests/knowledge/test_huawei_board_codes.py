@@ -94,11 +94,13 @@ def test_a_huawei_host_name_alone_is_a_review() -> None:
     assert any("possibly made by Huawei" in note for note in device.notes)
 
 
-def test_a_huawei_host_name_and_the_emui_vendor_class_corroborate() -> None:
-    # two shared signals on independent fields (an unknown board code and the host name)
+def test_a_huawei_host_name_and_the_emui_vendor_class_of_one_request_are_review() -> None:
+    # an unknown board code and the host name: two shared fields of one DHCP request, which
+    # the phone's one DHCP client wrote; one service's fields are one signal (decision 0030)
     device = dhcp_only(vendor_class="HUAWEI:android:QZX", hostname="HUAWEI_P30-9e8b07efe8a355")
-    assert device.manufacturer == "Huawei"
-    assert device.restricted
+    assert device.manufacturer is None
+    assert not device.restricted
+    assert any("possibly made by Huawei" in note for note in device.notes)
 
 
 def test_an_honor_host_name_is_not_huawei() -> None:

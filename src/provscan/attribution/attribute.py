@@ -16,9 +16,11 @@ other families that the evidence supports as well as the best one are kept as al
 Specificity (the verdict rule): a maker of a restricted family is established only by at
 least one *maker-specific* claim (a rule whose ``specificity.maker_specific`` is true, a
 model-number grammar, the IEEE registry), or by shared claims from at least
-:data:`MIN_INDEPENDENT_SHARED_FIELDS` different observation fields. A value several makers
-produce (a date format, a generic server string) alone never establishes one: the maker is
-then only named as a possibility (``review:`` note when nothing else is established).
+:data:`MIN_INDEPENDENT_SHARED_FIELDS` different observation fields *of different services* of
+the host (:func:`establishes`; decision 0030): the RTSP server's Date and Public headers are
+one server's habits, not two witnesses. A value several makers produce (a date format, a
+generic server string) alone never establishes one: the maker is then only named as a
+possibility (``review:`` note when nothing else is established).
 """
 
 from __future__ import annotations
@@ -85,9 +87,13 @@ NAME_RULE_PREFIX = "name:"
 #: A label brand the device reports that is not in the vocabulary: enough to be shown as the
 #: label (above the 0.5 a label needs), never enough to imply a maker.
 UNRECOGNISED_LABEL_CERTAINTY = 0.6
-#: Shared (not maker-specific) claims from this many different observation fields establish
-#: a restricted family's maker together; fewer only name it as a possibility.
+#: Shared (not maker-specific) claims from this many different observation fields, each of a
+#: different service of the host (:func:`establishes`), establish a restricted family's maker
+#: together; fewer only name it as a possibility.
 MIN_INDEPENDENT_SHARED_FIELDS = 2
+#: Protocol names that are one application protocol when the verdict rule tells services apart
+#: (:func:`signal_services`): HTTP over TLS is still the web server's HTTP.
+SAME_SERVICE_PROTOCOL = {"https": "http"}
 #: Claim sources other than fingerprint rules whose maker claims are maker-specific: the
 #: IEEE registry names the maker; a model-number grammar is the maker's own numbering.
 MAKER_SPECIFIC_SOURCES = ("ieee-oui", "grammar:")
@@ -135,29 +141,132 @@ class _Candidates:
 
 
 def signal_group(rule_id: str, observed_field: str) -> str:
-    """What counts as one independent signal for the verdict rule: the observation field, except
+    """What counts as one signal group for the verdict rule: the observation field, except
     that every name the device prints about itself is one signal (a self-signed certificate's
-    subject and issuer, or a realm that repeats the title, say the same thing twice). A
+    subject and issuer, or a realm that repeats the title, say the same thing twice). Groups
+    are independent only when different services gave them (:func:`establishes`). A
     fallback's claims are no signal at all here (:meth:`Attributor._unsupported_makers`)."""
     if rule_id.startswith(NAME_RULE_PREFIX):
         return NAME_RULE_PREFIX
     return observed_field
 
 
-def establishes(signals: Iterable[tuple[str, bool, bool]]) -> tuple[bool, int]:
-    """The verdict rule for a maker of a restricted family, on its signals given as (signal
-    group, maker-specific, from nmap's fallback): whether they establish it (one maker-specific
-    signal, or signals of :data:`MIN_INDEPENDENT_SHARED_FIELDS` independent groups; a fallback's
-    never count) and how many independent groups they have. ``provscan explain`` applies the
-    same function to a device's evidence, so the explanation cannot drift from the verdict."""
-    groups: set[str] = set()
-    for group, specific, fallback in signals:
-        if fallback:
-            continue
-        if specific:
-            return True, len(groups | {group})
-        groups.add(group)
-    return len(groups) >= MIN_INDEPENDENT_SHARED_FIELDS, len(groups)
+@dataclass(frozen=True)
+class Signal:
+    """One claim on a maker as the verdict rule reads it: its :func:`signal_group`, where it
+    was observed (the observation's protocol and port: which service of the host said it),
+    whether it is maker-specific, whether nmap's fallback made it."""
+
+    group: str
+    protocol: str
+    port: int | None
+    maker_specific: bool
+    fallback: bool = False
+
+
+@dataclass(frozen=True)
+class Establishment:
+    """What :func:`establishes` found for one maker."""
+
+    established: bool
+    #: The most shared signals that are pairwise of different groups *and* different services.
+    independent: int
+    #: Different signal groups among the shared signals, whatever service said them.
+    fields: int
+    #: The services the shared signals came from, in words ("rtsp on port 554").
+    services: tuple[str, ...]
+
+    @property
+    def one_service_only(self) -> bool:
+        """Shared signals of several fields that one service of the host gave, and nothing
+        else: the case the verdict rule refuses to count as corroboration (decision 0030)."""
+        return self.fields >= MIN_INDEPENDENT_SHARED_FIELDS and len(self.services) == 1
+
+
+def signal_services(places: Iterable[tuple[str, int | None]]) -> dict[tuple[str, int | None], int]:
+    """Which service of the host each (protocol, port) of an observation belongs to: one
+    server's replies are one service. Observations on the same port are one service (HTTP,
+    ONVIF and the certificate on 443 are one server's), and so are those of the same protocol
+    (HTTP on 80 and 8080: one web server, as far as anything observed shows; HTTPS counts as
+    HTTP); an observation without a port is a service per protocol (the MAC registry, an
+    imported record, a discovery message). Passive captures say the same: a host's HTTP and
+    RTSP conversations are different services."""
+    parent: dict[tuple[str, object], tuple[str, object]] = {}
+
+    def root(node: tuple[str, object]) -> tuple[str, object]:
+        parent.setdefault(node, node)
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    keys = list(dict.fromkeys(places))
+    for protocol, port in keys:
+        by_protocol = root(("protocol", SAME_SERVICE_PROTOCOL.get(protocol, protocol)))
+        if port is not None:
+            parent[root(("port", port))] = by_protocol
+    numbers: dict[tuple[str, object], int] = {}
+    return {
+        key: numbers.setdefault(
+            root(("protocol", SAME_SERVICE_PROTOCOL.get(key[0], key[0]))), len(numbers)
+        )
+        for key in keys
+    }
+
+
+def _independent(pairs: Iterable[tuple[str, int]]) -> int:
+    """The most (group, service) pairs no two of which share a group or a service (a maximum
+    bipartite matching, by augmenting paths: a device gives a handful of pairs)."""
+    services_of: dict[str, set[int]] = defaultdict(set)
+    for group, service in pairs:
+        services_of[group].add(service)
+    holder: dict[int, str] = {}
+
+    def augment(group: str, tried: set[int]) -> bool:
+        for service in sorted(services_of[group]):
+            if service in tried:
+                continue
+            tried.add(service)
+            if service not in holder or augment(holder[service], tried):
+                holder[service] = group
+                return True
+        return False
+
+    return sum(augment(group, set()) for group in sorted(services_of))
+
+
+def _service_words(places: Sequence[tuple[str, int | None]]) -> str:
+    protocols = " and ".join(dict.fromkeys(protocol for protocol, _ in places))
+    ports = sorted({port for _, port in places if port is not None})
+    if not ports:
+        return protocols
+    return f"{protocols} on port{'s' if len(ports) > 1 else ''} {', '.join(map(str, ports))}"
+
+
+def establishes(signals: Iterable[Signal]) -> Establishment:
+    """The verdict rule for a maker of a restricted family, on its signals: it is established
+    by one maker-specific signal, or by shared signals of
+    :data:`MIN_INDEPENDENT_SHARED_FIELDS` independent groups *that different services of the
+    host gave* (decision 0030: the Date and Public headers of one RTSP reply, or a web
+    server's Server header and title, are one implementation's habits, so one signal). A
+    fallback's signals never count. ``provscan explain`` applies the same function to a
+    device's evidence, so the explanation cannot drift from the verdict."""
+    counted = [signal for signal in signals if not signal.fallback]
+    specific = any(signal.maker_specific for signal in counted)
+    shared = [signal for signal in counted if not signal.maker_specific]
+    service = signal_services((signal.protocol, signal.port) for signal in shared)
+    independent = _independent(
+        (signal.group, service[(signal.protocol, signal.port)]) for signal in shared
+    )
+    members: dict[int, list[tuple[str, int | None]]] = defaultdict(list)
+    for place, number in service.items():
+        members[number].append(place)
+    return Establishment(
+        established=specific or independent >= MIN_INDEPENDENT_SHARED_FIELDS,
+        independent=independent,
+        fields=len({signal.group for signal in shared}),
+        services=tuple(_service_words(places) for _, places in sorted(members.items())),
+    )
 
 
 def _stated_model(observations: Sequence[Observation], notes: list[str]) -> str | None:
@@ -277,17 +386,22 @@ class Attributor:
             if self.knowledge.family_of(maker) is None:
                 continue  # the verdict rule guards restricted verdicts only
             claims = support.get(_key(maker), [])
-            established, _ = establishes(
-                (
-                    signal_group(claim.rule_id, claim.observation.field),
-                    self.maker_specific(claim),
-                    claim.observation.protocol in FALLBACK_PROTOCOLS,
-                )
-                for claim in claims
-            )
-            if not established:
+            if not self.establishment(claims).established:
                 weak[maker] = claims
         return weak
+
+    def establishment(self, claims: Iterable[Claim]) -> Establishment:
+        """The verdict rule (:func:`establishes`) on the claims that name one maker."""
+        return establishes(
+            Signal(
+                signal_group(claim.rule_id, claim.observation.field),
+                claim.observation.protocol,
+                claim.observation.port,
+                self.maker_specific(claim),
+                claim.observation.protocol in FALLBACK_PROTOCOLS,
+            )
+            for claim in claims
+        )
 
     def _shared_note(self, maker: str, claims: Sequence[Claim], review: bool) -> str:
         rules = ", ".join(dict.fromkeys(claim.rule_id for claim in claims))
@@ -302,10 +416,17 @@ class Attributor:
             }
         )
         also = f" (also produced by {', '.join(others)})" if others else ""
+        found = self.establishment(claims)
+        why = (
+            f"shared signals of one service only ({found.services[0]}): the fields of one "
+            "server's replies are one signal, not independent corroboration, and no signal is "
+            "maker-specific"
+            if found.one_service_only
+            else "no maker-specific signal and no independent corroboration"
+        )
         text = (
             f"possibly made by {maker} - only signals several makers share name it ({rules} on "
-            f"{fields}{also}); no maker-specific signal and no independent corroboration, so "
-            "it is not established"
+            f"{fields}{also}); {why}, so it is not established"
         )
         return f"review: {text}" if review else text
 

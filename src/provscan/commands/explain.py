@@ -9,7 +9,8 @@ restricted, review, unknown, clear);
 where its record came from (a scan, discovery, a passive capture, an import); each evidence
 item with the rule that matched, the rule's specificity (maker-specific, or shared with which
 makers) and source; per maker named, whether the evidence establishes it (one maker-specific
-signal, or shared signals on independent fields) or only names it as a possibility; which
+signal, or shared signals on independent fields of different services) or only names it as
+a possibility; which
 measures apply (each once) and whom the verdict was judged for (``--as``, as the other
 commands; a report or the store keeps the party it was judged for at scan time); the rules
 that nearly matched (letter case, or an anchored rule's text inside the value) and what was
@@ -170,6 +171,9 @@ class EvidenceLine:
     specificity: str
     shared_with: tuple[str, ...] = ()
     source: str = ""
+    #: The protocol of the observation: with ``port``, which service of the host said it
+    #: (the verdict rule counts shared signals of one service as one, decision 0030).
+    protocol: str = ""
 
 
 @dataclass(frozen=True)
@@ -306,6 +310,11 @@ class Explanation:
     #: Where the host sent provscan's own User-Agent (``http.user_agent:80``): a host
     #: running provscan, not a device to identify; empty for any other.
     provscan_agent: tuple[str, ...] = ()
+    #: The knowledge's relations (``relations.yaml``) that carried a maker from a brand the
+    #: evidence names: ``brand``, ``maker``, ``relation``, ``scope``, ``since`` and ``until``
+    #: (its validity dates, None: open), ``confidence``, ``sources``, and ``carried``:
+    #: ``maker`` (the verdict's maker) or ``possible`` (a maker named only for review).
+    relations: tuple[dict[str, Any], ...] = ()
 
 
 def register(app: typer.Typer) -> None:
@@ -977,9 +986,10 @@ def build_explanation(
                 kind,
                 shared,
                 source,
+                item.protocol,
             )
         )
-    makers = _maker_support(lines, knowledge, MIN_INDEPENDENT_SHARED_FIELDS)
+    makers = _maker_support(lines, knowledge, MIN_INDEPENDENT_SHARED_FIELDS, device)
     measures = tuple(
         {
             "policy": f.policy,
@@ -1037,6 +1047,7 @@ def build_explanation(
         ),
         conflict_sources=_conflict_sources(device, lines, knowledge),
         provscan_agent=agent,
+        relations=_carrying_relations(device, lines, knowledge),
     )
 
 
@@ -1233,9 +1244,12 @@ def probe_outcomes(device: Device) -> tuple[ProbeOutcome, ...]:
 
 
 def _maker_support(
-    lines: Sequence[EvidenceLine], knowledge: Knowledge, min_fields: int
+    lines: Sequence[EvidenceLine],
+    knowledge: Knowledge,
+    min_fields: int,
+    device: Device | None = None,
 ) -> tuple[MakerSupport, ...]:
-    from provscan.attribution.attribute import establishes, signal_group
+    from provscan.attribution.attribute import Signal, establishes, signal_group
 
     named: dict[str, list[EvidenceLine]] = {}
     for line in lines:
@@ -1255,19 +1269,25 @@ def _maker_support(
         )
         fields = tuple(dict.fromkeys(i.field for i in items if i.specificity == "shared"))
         # the attribution's own rule, on the same signals (never a second copy of it)
-        established, groups = establishes(
-            (
+        found = establishes(
+            Signal(
                 signal_group(i.rule_id or "", i.field),
+                i.protocol,
+                i.port,
                 i.specificity in ("maker-specific", "registry", "grammar"),
                 i.specificity == "fallback",
             )
             for i in items
             if i.specificity in ("maker-specific", "registry", "grammar", "shared", "fallback")
         )
+        established = found.established
         if specific:
             reason = f"maker-specific signal: {', '.join(specific)}"
         elif established:
-            reason = f"shared signals corroborate each other on {groups} independent fields"
+            reason = (
+                f"shared signals corroborate each other on {found.independent} independent "
+                f"fields of different services ({'; '.join(found.services)})"
+            )
         elif family is None:
             established = True  # the verdict rule guards restricted verdicts only
             only = "shared signals" if fields else "nmap's fallback"
@@ -1276,10 +1296,20 @@ def _maker_support(
             established = False
             others = sorted({name for i in items for name in i.shared_with})
             also = f", also produced by {', '.join(others)}" if others else ""
-            reason = (
-                f"only shared signals on {groups} independent field(s){also}: a restricted "
-                f"maker needs one maker-specific signal or shared signals on {min_fields} fields"
+            need = (
+                f"a restricted maker needs one maker-specific signal or shared signals on "
+                f"{min_fields} fields of different services"
             )
+            if found.one_service_only:
+                reason = (
+                    f"shared signals of one service only ({found.services[0]}): "
+                    f"{found.fields} fields of one server's replies are 1 independent "
+                    f"signal{also}: {need}"
+                )
+            else:
+                reason = (
+                    f"only shared signals on {found.independent} independent field(s){also}: {need}"
+                )
             if any(i.specificity == "fallback" for i in items):
                 reason += " (nmap's fallback never counts)"
         support.append(MakerSupport(maker, family, specific, fields, established, reason))
@@ -1506,6 +1536,75 @@ def _conflict_side(
     return ConflictSide(maker, score, rules, tuple(relations))
 
 
+def _validity(since: str | None, until: str | None) -> str:
+    """A relation's validity dates in words (both ends inclusive, as relations.yaml says)."""
+    if since is None and until is None:
+        return "undated"
+    return f"valid {since or '…'}..{until or '…'}"
+
+
+def _carrying_relations(
+    device: Device, lines: Sequence[EvidenceLine], knowledge: Knowledge
+) -> tuple[dict[str, Any], ...]:
+    """The relations that carried a maker to ``device`` from a brand the evidence (or the
+    verdict) names, with their validity dates and sources: those to the verdict's maker or
+    its alternatives, and, for a device left without a maker, those limited to some lines
+    or a period, which name a maker for review only."""
+    makers = {device.manufacturer, *(a.maker for a in device.alternatives)} - {None}
+    brands = [line.asserts["brand"] for line in lines if line.asserts.get("brand")]
+    if device.brand:
+        brands.append(device.brand)
+    found: list[dict[str, Any]] = []
+    seen: set[tuple[str, str, str]] = set()
+    for brand in dict.fromkeys(knowledge.canonical_vendor(b) or b for b in brands):
+        for relation in knowledge.relations_for_brand(brand):
+            if relation.brand == relation.maker or relation.relation == "own_brand":
+                continue
+            kinds = relation.device_types
+            if kinds and device.device_type not in (None, *kinds):
+                continue  # the attribution does not follow it for a device of this kind
+            limited = relation.partial or relation.since or relation.until
+            if relation.maker in makers:
+                carried = "maker"
+            elif device.manufacturer is None and limited:
+                carried = "possible"
+            else:
+                continue
+            key = (relation.brand, relation.maker, relation.relation)
+            if key in seen:
+                continue
+            seen.add(key)
+            found.append(
+                {
+                    "brand": relation.brand,
+                    "maker": relation.maker,
+                    "relation": relation.relation,
+                    "scope": relation.scope,
+                    "since": relation.since,
+                    "until": relation.until,
+                    "confidence": relation.confidence,
+                    "sources": list(relation.sources),
+                    "carried": carried,
+                }
+            )
+    return tuple(found)
+
+
+def _relation_words(relation: dict[str, Any]) -> str:
+    """One carrying relation in words: its kind, scope, validity dates and sources."""
+    scope = f", {relation['scope']}" if relation["scope"] != "all" else ""
+    role = (
+        f"it links the brand to the verdict's maker {relation['maker']}"
+        if relation["carried"] == "maker"
+        else f"it names {relation['maker']} only as a possible maker"
+    )
+    return (
+        f"relation {relation['brand']} -> {relation['maker']} (relations.yaml: "
+        f"{relation['relation']}{scope}; {_validity(relation['since'], relation['until'])}; "
+        f"confidence {relation['confidence']}): {role}; sources: " + "; ".join(relation["sources"])
+    )
+
+
 def _side_words(side: ConflictSide) -> str:
     """Where one side of a conflict comes from, in words."""
     from provscan.report.wording import plural
@@ -1714,6 +1813,8 @@ def render(result: Explanation, width: int = WIDTH) -> list[str]:
         mark = "established" if support.established else "NOT established"
         family = f", family {support.family}" if support.family else ""
         out += wrap(f"{support.maker}{family}: {mark} - {support.reason}", "  ", "- ")
+    for relation in result.relations:
+        out += wrap(_relation_words(relation), "  ", "- ")
     if result.provscan_agent:
         out += wrap(
             f"it sent provscan's own User-Agent ({_agent_places(result.provscan_agent)}): it "
