@@ -231,6 +231,14 @@ def endpoint_observation(
     return Observation(protocol, port, "http.endpoint", f"{method} {path} -> {status}", detail)
 
 
+def control_detail(request: str, status: int) -> str:
+    """What an ``http.endpoint`` claim's detail says of the control request that was made of
+    the same server (``control GET /provscan-canary-0f3a9c -> 404``): the answer to a path
+    no device has, which shows the server does not answer every path as it did the vendor's.
+    """
+    return f"control {request} -> {status}"
+
+
 def _element_observations(
     root: ET.Element, fields: dict[str, str], port: int, path: str
 ) -> list[Observation]:

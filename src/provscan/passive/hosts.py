@@ -54,8 +54,10 @@ from provscan.model import (
     PhoneHome,
     ProbeAttempt,
 )
+from provscan.observations.http import CANARY_PATH, control_detail
 from provscan.passive.cloud import CloudMatcher
 from provscan.passive.signals import Facts
+from provscan.passive.streams import PROTECTED_STATUSES
 from provscan.wire.mac import is_multicast, normalise_mac
 
 #: Observation fields that carry a MAC (knowledge data: observation_fields.yaml).
@@ -214,6 +216,10 @@ class HostRecord:
     contacts: dict[tuple[str, str], PhoneHome] = field(default_factory=dict)
     attempts: dict[tuple[str, int], _Attempts] = field(default_factory=dict)
     catch_all: dict[int, int] = field(default_factory=dict)
+    #: Control answers of its HTTP servers (``StreamAnalyser``: a 200 or "no such page" to a
+    #: path no vendor endpoint names, asked without credentials), by port and status: the
+    #: first request so answered and where (packet, time). None until the first.
+    controls: dict[int, dict[int, tuple[str, int, float]]] | None = None
     #: Addresses other messages say this MAC-keyed host has (DHCP ACK, SADP, DHDiscover).
     ip_hints: list[str] = field(default_factory=list)
     #: MACs its messages reported as theirs (DHCP chaddr, SADP, DHDiscover...), each with
@@ -467,6 +473,22 @@ class HostTable:
         if record is not None:
             record.catch_all.setdefault(port, status)
 
+    def control(
+        self, ip: str, port: int, request: str, status: int, packet: int, time: float
+    ) -> None:
+        """``request`` to ``ip``'s server on ``port`` was answered ``status``, a control for
+        that server's vendor endpoint answers (the first per port and status is kept, or
+        provscan's own canary request when one comes later)."""
+        record = self.hosts.get(ip)
+        if record is None:
+            return
+        if record.controls is None:
+            record.controls = {}
+        by_status = record.controls.setdefault(port, {})
+        kept = by_status.get(status)
+        if kept is None or (_is_canary(request) and not _is_canary(kept[0])):
+            by_status[status] = (request, packet, time)
+
     def facts(
         self, src_ip: str | None, src_mac: str | None, facts: Facts, packet: int, time: float
     ) -> None:
@@ -600,6 +622,7 @@ class HostTable:
                 # hold both (issue 14). The record itself stays, for the counts.
                 for record in group:
                     record.observations = {}
+                    record.controls = None
                     record.contacts = {}
                     record.attempts = {}
                     record.peers = None
@@ -688,6 +711,7 @@ class HostTable:
                         and o.value.endswith(f"-> {status}")
                     )
                 ]
+        observations, uncontrolled = _controlled(group, observations, notes)
         hostnames = [name for record in group for name in record.hostnames]
         open_ports = sorted({port for record in group for port in record.open_ports})
         attempts = self._attempts(group)
@@ -712,8 +736,9 @@ class HostTable:
             (seen_at for record in group for m, seen_at in record.macs.items() if m == mac),
             default=None,
         )
-        # Where each fact was seen (packet number and time) is passive's own context.
-        evidence = _with_details(device.evidence, observations, mac, first_frame)
+        # Where each fact was seen (packet number and time) is passive's own context; the
+        # vendor endpoint answers that claimed nothing are shown beside it.
+        evidence = _with_details(device.evidence, observations + uncontrolled, mac, first_frame)
         notes = list(device.notes)
         if not open_ports and device.manufacturer is None:
             # Nothing identified it and it served nothing: what it did is all there is to
@@ -818,12 +843,96 @@ def _only_refused(group: list[HostRecord]) -> bool:
         or record.contacts
         or record.attempts
         or record.catch_all
+        or record.controls
         or record.ip_hints
         or record.peers
         or record.dropped_observations
         or record.repeated_observations
         for record in group
     )
+
+
+def _protected_status(observation: Observation) -> int | None:
+    """The status of an ``http.endpoint`` answer (``GET /path -> 401``) when it says "exists
+    but protected" (:data:`PROTECTED_STATUSES`), else None."""
+    if observation.field != "http.endpoint":
+        return None
+    status = observation.value.rpartition(" -> ")[2]
+    if not status.isdigit() or int(status) not in PROTECTED_STATUSES:
+        return None
+    return int(status)
+
+
+def _is_canary(request: str) -> bool:
+    """Whether ``request`` (``GET /path``) is the live HTTP probe's own control request."""
+    return request.endswith(f" {CANARY_PATH}")
+
+
+#: Which control answer an endpoint claim's detail names first, by status: "no such page"
+#: (what the live canary looks for), then "bad request", then a page.
+_CONTROL_RANK = {404: 0, 410: 0, 400: 1, 200: 2}
+
+
+def _control_of(group: list[HostRecord], port: int | None) -> tuple[str, int, int, float] | None:
+    """The control answer of the group's server on ``port``: (request, status, packet, time);
+    provscan's own canary request first, then by :data:`_CONTROL_RANK`, then the earliest."""
+    seen = [
+        (not _is_canary(request), _CONTROL_RANK.get(status, 3), packet, request, status, time)
+        for record in group
+        if record.controls and port in record.controls
+        for status, (request, packet, time) in record.controls[port].items()
+    ]
+    if not seen:
+        return None
+    _, _, packet, request, status, time = min(seen)
+    return request, status, packet, time
+
+
+def _controlled(
+    group: list[HostRecord], observations: list[Observation], notes: list[str]
+) -> tuple[list[Observation], list[Observation]]:
+    """(observations to identify, vendor endpoint answers withheld from identification).
+
+    A vendor endpoint's "exists but protected" answer (``GET /ISAPI/System/deviceInfo ->
+    401``) says which maker made the server only when the server is seen answering another
+    path otherwise: the live HTTP probe asks a path no device has first (the canary), and a
+    capture holds such a control only when the same server, somewhere in it, answered a
+    path no vendor endpoint names with 200 or "no such page". With one, the answer stays and
+    its detail names the control; without one it claims nothing (a password-protected
+    router asked for vendor paths by a vulnerability scanner answers them all 401): it is
+    shown as evidence with no rule, and the device gets a note.
+    """
+    kept: list[Observation] = []
+    withheld: list[Observation] = []
+    unanswered: dict[int | None, dict[int, int]] = {}  # port -> status -> answers
+    for observation in observations:
+        status = _protected_status(observation)
+        if status is None:
+            kept.append(observation)
+            continue
+        control = _control_of(group, observation.port)
+        if control is not None:
+            request, control_status, packet, time = control
+            control_text = control_detail(request, control_status)
+            detail = f"{observation.detail}; {control_text} ({where(packet, time)})"
+            kept.append(dataclasses.replace(observation, detail=detail))
+            continue
+        detail = (
+            f"{observation.detail}; {status} to a vendor path; the capture shows no control "
+            f"request, so it may answer {status} to every path"
+        )
+        withheld.append(dataclasses.replace(observation, detail=detail))
+        counts = unanswered.setdefault(observation.port, {})
+        counts[status] = counts.get(status, 0) + 1
+    for port, counts in unanswered.items():
+        total = sum(counts.values())
+        paths = "a vendor path" if total == 1 else f"{total} vendor paths"
+        statuses = "/".join(str(status) for status in sorted(counts))
+        notes.append(
+            f"port {port} answered {paths} with {statuses} and the capture shows no control "
+            "request (no other path answered 200 or 404): no maker claimed from them"
+        )
+    return kept, withheld
 
 
 def _client_note(group: list[HostRecord]) -> str | None:

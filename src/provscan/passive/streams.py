@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 from provscan.errors import ProtocolError
 from provscan.knowledge.schema import HttpEndpoint
@@ -62,6 +62,29 @@ class FactSink(Protocol):
     ) -> None: ...
 
     def catch_all(self, ip: str, port: int, status: int) -> None: ...
+
+
+@runtime_checkable
+class ControlSink(Protocol):
+    """A sink that also keeps the control answers of HTTP servers (the host table does; a
+    sink without :meth:`control` gets none)."""
+
+    def control(
+        self, ip: str, port: int, request: str, status: int, packet: int, time: float
+    ) -> None: ...
+
+
+#: A vendor endpoint's "exists but protected" answers. In a capture one counts as the vendor's
+#: (its ``http.endpoint`` rule) only beside a control answer of the same server
+#: (:data:`CONTROL_STATUSES`): without one the server may answer every path so.
+PROTECTED_STATUSES = frozenset({401, 403})
+#: Answers to a path no vendor endpoint names that make it a control for the vendor paths'
+#: "exists but protected" answers (:data:`PROTECTED_STATUSES`): the server is seen not to
+#: answer every path alike (a "no such page" status, as the live canary's, or a page).
+CONTROL_STATUSES = observe_http.NOT_FOUND_STATUSES | {200}
+#: Request headers that carry credentials: a request with one is no control (a server that
+#: asks every anonymous request for a password answers an authenticated one with 200 or 404).
+CREDENTIAL_HEADERS = ("Authorization", "Cookie")
 
 
 @dataclass(frozen=True)
@@ -179,6 +202,8 @@ class StreamAnalyser:
         path_prefixes: Mapping[str, str],
     ) -> None:
         self.sink = sink
+        #: Where control answers go (None: the sink does not keep them).
+        self._control = sink.control if isinstance(sink, ControlSink) else None
         #: Vendor endpoints (``http_endpoints.yaml``) by path, as the HTTP probe requests them.
         self.endpoints = dict(endpoints)
         #: Body extractor by path prefix (``http_endpoints.yaml`` ``passive_path_prefixes``)
@@ -314,11 +339,24 @@ class StreamAnalyser:
         if not server:
             return
         responses, error = _parsed_responses(server, http_wire.parse_response)
+        controls: set[int] = set()  # statuses reported as controls for this conversation
         for index, (offset, response) in enumerate(responses):
             asked = requests[index] if index < len(requests) else None
             method = asked.method if asked else "?"
             path = _path_only(asked.target) if asked else "?"
             self._http_response(flow, response, method, path, offset)
+            if (
+                asked is not None
+                and self._control is not None
+                and response.status in CONTROL_STATUSES
+                and response.status not in controls
+                and path not in self.endpoints
+                and not any(first_header(asked.headers, name) for name in CREDENTIAL_HEADERS)
+            ):
+                controls.add(response.status)
+                number, time = flow.to_client.packet_at(offset)
+                line = f"{method} {path}"[:MAX_CONTEXT_CHARS]
+                self._control(flow.server_ip, flow.server_port, line, response.status, number, time)
         if responses:
             self._attempt(flow, "passive-http", AttemptStatus.OK, error)
         else:

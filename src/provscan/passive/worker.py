@@ -7,10 +7,11 @@ provscan.passive.worker``, which runs the same :class:`~provscan.passive.streams
 and sends back what it would have told the host table, call by call. The reading process
 applies those calls in capture order, so the host table ends exactly as in one process:
 
-- a conversation's calls touch only its two hosts' facts, contacts, attempts and catch-all
-  statuses; it goes to the child only when both hosts are already in the table (then no call
-  creates a host, and whether each call finds its host cannot change by waiting); otherwise
-  everything outstanding is applied first and the conversation is read in place;
+- a conversation's calls touch only its two hosts' facts, contacts, attempts, catch-all
+  statuses and HTTP control answers; it goes to the child only when both hosts are already
+  in the table (then no call creates a host, and whether each call finds its host cannot
+  change by waiting); otherwise everything outstanding is applied first and the
+  conversation is read in place;
 - the only other writer of those parts of a host is a discovery/DNS/DHCP message
   (:meth:`HostTable.facts`): while results are outstanding its facts wait in the same queue,
   behind the conversations that finished before it (``HostTable.defer``);
@@ -58,7 +59,7 @@ _FRAME = struct.Struct("<Q")
 #: Seconds the child gets to exit once its input is closed.
 _EXIT_WAIT = 10.0
 
-_OBSERVE, _CONTACTED, _ATTEMPT, _CATCH_ALL = 0, 1, 2, 3
+_OBSERVE, _CONTACTED, _ATTEMPT, _CATCH_ALL, _CONTROL = 0, 1, 2, 3, 4
 
 #: One direction of a conversation: bytes, marks, first packet and time, gap, snaplen cut.
 _DirectionItem = tuple[bytes, list[tuple[int, int, float]], int, float, bool, bool]
@@ -155,6 +156,11 @@ class CallRecorder:
     def catch_all(self, ip: str, port: int, status: int) -> None:
         self.calls.append((_CATCH_ALL, ip, port, status))
 
+    def control(
+        self, ip: str, port: int, request: str, status: int, packet: int, time: float
+    ) -> None:
+        self.calls.append((_CONTROL, ip, port, request, status, packet, time))
+
 
 def _apply(hosts: HostTable, calls: _Calls) -> None:
     observe = hosts.observe_values
@@ -175,6 +181,8 @@ def _apply(hosts: HostTable, calls: _Calls) -> None:
             hosts.contacted(*call[1:])
         elif kind == _ATTEMPT:
             hosts.attempt(*call[1:])
+        elif kind == _CONTROL:
+            hosts.control(*call[1:])
         else:
             hosts.catch_all(*call[1:])
 
