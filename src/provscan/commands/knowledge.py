@@ -137,11 +137,28 @@ def verify(
                 }
                 for problem in report.problems
             ],
+            # not problems: sources an auditor cannot check (the exit status ignores them)
+            "warning_count": len(report.warnings),
+            "warnings": [
+                {
+                    "path": str(directory / warning.file),
+                    "file": warning.file,
+                    "line": warning.line,
+                    "entry": warning.entry,
+                    "message": warning.message,
+                }
+                for warning in report.warnings
+            ],
         }
         typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
     else:
         for problem in report.problems:
             typer.echo(problem.located(directory))
+        # after the problems: they are what fails the check
+        for warning in report.warnings:
+            typer.echo(warning.located(directory))
+        if report.warnings:
+            typer.echo(f"{len(report.warnings)} warnings: sources citing only internal references")
         if stale is not None:
             typer.echo(stale)
         summary = report.summary()

@@ -315,3 +315,54 @@ NO_NEGATIVE = "no-negative"
 #: Emptied 2026-12: every listed rule was re-sourced, or made unable to establish a restricted
 #: maker alone (``specificity.maker_specific: false``) where no second public source was found.
 SOURCE_SHORTFALLS: dict[str, frozenset[str]] = {}
+
+
+#: References an auditor outside the project cannot follow: provscan's unpublished research
+#: notes (``knowledge: fingerprint-signals §2``, ``knowledge key S84``) and public code named
+#: only by a search-index id or with its repository not named. Allowed beside a checkable
+#: citation; a source made of nothing else is reported as a warning by ``knowledge verify``.
+_SECTIONS = r"(?:\s*§\s*\d+(?:\.\d+)*(?:\s*[/,]\s*§?\s*\d+(?:\.\d+)*)*)?"
+_NOTE_REFERENCE = re.compile(
+    r"\bknowledge\s+keys?\s+[SX]\d{1,3}\b"
+    r"|\bknowledge:\s*(?:[\w-]+" + _SECTIONS + r")?"
+    r"|\b(?:fingerprint-signals|policy-families-oem-cve|policy-updates-[\w-]+)\b"
+    + _SECTIONS
+    + r"|§\s*\d+(?:\.\d+)*",
+    re.IGNORECASE,
+)
+_UNNAMED_CODE = re.compile(
+    r"\bpublic github code(?:\s+excerpts?)?(?:[\s,]*(?:ids?\s*)?\d{6,})*"
+    r"|\b(?:code\s+)?ids?\s+\d{6,}(?:\s*(?:,|and)\s*\d{6,})*"
+    r"|\brepository (?:could )?not (?:be )?named\b",
+    re.IGNORECASE,
+)
+
+
+def uncheckable_reference(citation: str) -> bool:
+    """Whether one citation is only a reference an auditor cannot check (see
+    :data:`_NOTE_REFERENCE`): once the notes and unnamed code are taken out of it, nothing
+    a reader could find again is left (a URL, a repository and path, a named registry, a
+    document by title)."""
+    stripped = _NOTE_REFERENCE.sub(" ", citation)
+    had_code = bool(_UNNAMED_CODE.search(stripped))
+    stripped = _UNNAMED_CODE.sub(" ", stripped)
+    key = _primary(stripped)
+    if key is None and not _DOC_KEY.search(stripped):
+        return True
+    # the words describing unnamed code ("sends <Types>inquiry</Types> from sadp.py") are
+    # no file or document of their own
+    return had_code and key is not None and key.startswith(("file:", "document:"))
+
+
+def internal_only(text: str | Sequence[str]) -> bool:
+    """Whether a ``source`` text (or list of ``sources``) cites only references an auditor
+    cannot check: provscan's research notes, note keys, unnamed public code, cross-references
+    to provscan's own data. (Free words alone are a different problem: no source at all.)"""
+    items = [text] if isinstance(text, str) else list(text)
+    citations = [citation for item in items for citation in split_citations(item)]
+    referring = any(
+        pattern.search(citation)
+        for citation in citations
+        for pattern in (_NOTE_REFERENCE, _UNNAMED_CODE, _INTERNAL)
+    )
+    return referring and all(uncheckable_reference(citation) for citation in citations)

@@ -10,7 +10,7 @@ It never raises for a problem in the data: it reports it with its file and line.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +42,7 @@ from provscan.knowledge.policies import POLICIES_FILE
 from provscan.knowledge.relations import RELATIONS_FILE
 from provscan.knowledge.remediation import REMEDIATION_FILE
 from provscan.knowledge.screening_words import SCREENING_WORDS_FILE
-from provscan.knowledge.sources import claim_source_problems
+from provscan.knowledge.sources import claim_source_problems, internal_only
 from provscan.knowledge.vocabulary import VENDORS_FILE
 from provscan.knowledge.vulnerabilities import VULNERABILITIES_FILE
 
@@ -77,6 +77,9 @@ class VerifyReport:
     data_dir: Path
     files: tuple[str, ...]
     problems: tuple[Problem, ...]
+    #: Not problems (verification still passes): entries whose sources are only references
+    #: an auditor cannot check (provscan's research notes, unnamed public code).
+    warnings: tuple[Problem, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -124,7 +127,50 @@ def verify_knowledge(data_dir: Path) -> VerifyReport:
     # The data files, as the manifest lists them: manifest.yaml is read, not counted.
     checked = tuple(sorted({*files, *fingerprint_files(data_dir)} - {MANIFEST_FILE}))
     ordered = sorted(problems.items, key=lambda problem: (problem.file, problem.line))
-    return VerifyReport(data_dir, checked, tuple(ordered))
+    warnings = internal_source_warnings(data_dir, checked)
+    return VerifyReport(data_dir, checked, tuple(ordered), warnings)
+
+
+#: The warning for a source made only of references an auditor cannot check.
+INTERNAL_ONLY_WARNING = (
+    "warning: cites only internal references an auditor cannot check (research notes, note "
+    "keys, public code by search id or unnamed repository): cite 'owner/repo path' or a URL"
+)
+
+
+def internal_source_warnings(data_dir: Path, files: Iterable[str]) -> tuple[Problem, ...]:
+    """Every ``source``/``sources`` in ``files`` that cites only internal references
+    (:func:`~provscan.knowledge.sources.internal_only`), as a warning at its line. Files
+    that cannot be read were reported as problems already."""
+    found = Problems(data_dir)
+    scratch = Problems(data_dir)
+
+    def walk(document: YamlDocument, node: object, at: tuple[str | int, ...]) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("source", "sources") and _sources_text(value):
+                    if internal_only(_sources_text(value)):
+                        found.add(document, INTERNAL_ONLY_WARNING, (*at, key))
+                else:
+                    walk(document, value, (*at, key))
+        elif isinstance(node, list):
+            for index, item in enumerate(node):
+                walk(document, item, (*at, index))
+
+    for name in files:
+        document = read_document(data_dir, name, scratch)
+        if document is not None:
+            walk(document, document.data, ())
+    return tuple(sorted(found.items, key=lambda problem: (problem.file, problem.line)))
+
+
+def _sources_text(value: object) -> list[str]:
+    """A ``source`` string or a list of ``sources`` strings, as a list (else empty)."""
+    if isinstance(value, str):
+        return [value] if value.strip() else []
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return list(value)
+    return []
 
 
 def verify_claim_sources(data_dir: Path, knowledge: Knowledge, problems: Problems) -> None:
