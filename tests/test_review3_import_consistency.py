@@ -35,6 +35,7 @@ from provscan.model import AttemptStatus, Device, MakerCandidate, Observation, P
 from provscan.policy.evaluate import RESTRICTED_MIN_CONFIDENCE, judge
 from provscan.posture.assess import assess_device, maker_in_doubt
 from provscan.report.contract import verdict_of
+from region_eol import region_limited_in_commands
 
 #: (make, model) as a CMDB writes them: relabels with the maker's own line (Annke, LTS),
 #: a label brand's own line that its relation names (Honeywell Performance), a maker's number
@@ -194,8 +195,10 @@ WITHDRAWN = "support withdrawn in Canada"
 def test_a_review_device_gets_the_makers_support_withdrawal_only_as_a_condition(
     tmp_path: Path,
 ) -> None:
-    # Given the CMDB imported for Canada's policy (the end of support is limited to CA)
-    devices, _ = import_cmdb(tmp_path, "--policy", "ca")
+    # Given the CMDB imported for Canada's policy, with a test-only end of support limited to
+    # CA (tests/region_eol.py: the bundled knowledge holds none)
+    with region_limited_in_commands():
+        devices, _ = import_cmdb(tmp_path, "--policy", "ca")
     annke = devices[address(ROWS.index(("Annke", "NC800")))]
     honeywell = devices[address(ROWS.index(("Honeywell", "HBW4PER1")))]
     hikvision = devices[address(ROWS.index(("Hikvision", "DS-2CD2143G2-I")))]

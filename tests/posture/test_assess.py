@@ -24,6 +24,7 @@ from provscan.posture.assess import (
     priority_list,
     severity,
 )
+from region_eol import with_region_limited
 
 KNOWLEDGE = load_posture_knowledge()
 RESTRICTED = Finding(
@@ -182,9 +183,11 @@ def test_region_limited_end_of_support_applies_when_that_policy_is_selected() ->
     hik = camera(
         manufacturer="Hikvision", brand="Hikvision", family="hikvision", model="DS-2CD2143G0-I"
     )
-    with_ca = assess_device(hik, KNOWLEDGE, options=PostureOptions(policies=("ca",)))
+    # a test-only entry limited to CA (the bundled knowledge holds none: eol.yaml)
+    knowledge = with_region_limited(KNOWLEDGE)
+    with_ca = assess_device(hik, knowledge, options=PostureOptions(policies=("ca",)))
     assert any("support withdrawn in Canada" in r.reason for r in with_ca.remediation)
-    without = assess_device(hik, KNOWLEDGE, options=PostureOptions(policies=("us",)))
+    without = assess_device(hik, knowledge, options=PostureOptions(policies=("us",)))
     assert not any("support withdrawn" in r.reason for r in without.remediation)
 
 

@@ -1,8 +1,9 @@
-"""An end of support limited to one country (Hikvision Canada's wind-up, eol.yaml ``region``)
-is advice only for a user who reads the scan there: ``--as us:individual`` got "replace:
-support withdrawn in CA" (newcomer review). Anyone (``--as all``) and the default reading
-get it with the country named in words ("in Canada"). Every remediation item carries the
-rough effort of its kind of action (contract 1.8)."""
+"""An end of support limited to one country (eol.yaml ``region``; here a test-only entry for
+Hikvision in Canada, tests/region_eol.py, as the bundled knowledge holds none) is advice only
+for a user who reads the scan there: ``--as us:individual`` got "replace: support withdrawn in
+CA" (newcomer review). Anyone (``--as all``) and the default reading get it with the country
+named in words ("in Canada"). Every remediation item carries the rough effort of its kind of
+action (contract 1.8)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import run_provscan
+from typer.testing import CliRunner
 
+from provscan.cli import app
 from provscan.knowledge.loader import load_posture_knowledge
 from provscan.knowledge.remediation import load_remediation
 from provscan.model import Device, ScanInfo, ScanResult
@@ -27,12 +29,11 @@ from provscan.posture.assess import (
     region_name,
 )
 from provscan.report.contract import to_contract
+from region_eol import WITHDRAWN, region_limited_in_commands, with_region_limited
 
-KNOWLEDGE = load_posture_knowledge()
+KNOWLEDGE = with_region_limited(load_posture_knowledge())
 CAPTURE = Path(__file__).parents[1] / "pcap" / "fixtures" / "lab_scan.pcap.gz"
 LOOPBACK = {"PROVSCAN_ALLOWED_TARGETS": "127.0.0.0/8,::1/128"}
-#: The bundled knowledge's one end of support limited to a region (eol.yaml).
-WITHDRAWN = "support withdrawn in Canada since 2025-10-25"
 POLICIES = ("ca", "us")
 
 HIKVISION = Device(
@@ -164,12 +165,21 @@ def test_a_remediation_the_knowledge_gives_no_effort_for_has_none() -> None:
 
 
 def _pcap_json(*extra: str) -> dict[str, Any]:
-    done = run_provscan(
-        "pcap", str(CAPTURE), "--no-db", "--quiet", "-f", "json", *extra, env=LOOPBACK
-    )
-    assert done.returncode == 0, done.stderr
+    # in this process, so that the command reads the test-only region-limited entry
+    with region_limited_in_commands():
+        done = CliRunner().invoke(
+            app, ["pcap", str(CAPTURE), "--no-db", "--quiet", "-f", "json", *extra], env=LOOPBACK
+        )
+    assert done.exit_code == 0, (done.output, done.exception)
     document: dict[str, Any] = json.loads(done.stdout)
     return document
+
+
+def test_a_reader_in_canada_gets_the_advice_from_the_same_capture() -> None:
+    # the counterpart of the test below: the entry does reach the command's devices
+    document = _pcap_json("--as", "ca:individual")
+    reasons = [r["reason"] for d in document["devices"] for r in d["remediation"]]
+    assert WITHDRAWN in reasons
 
 
 def test_a_us_household_reading_a_capture_gets_no_canadian_advice() -> None:

@@ -94,8 +94,12 @@ dahua_models = [
     ("PFS3008-8ET-96", "8-port PoE switch"),
     ("PFA130-E", "junction box"),
 ]
+#: Accessories (a junction box, a bracket) are outside the measures that name the makers'
+#: telecommunications or video surveillance equipment (s.889, the FCC lists: accessory
+#: excluded, decision 0028 addendum): clear, though the maker is restricted.
+ACCESSORIES = {"PFA130-E"}
 for model, description in dahua_models:
-    add("Dahua", model, description, "Dahua", R)
+    add("Dahua", model, description, "Dahua", C if model in ACCESSORIES else R)
 for model, description in dahua_models[:8]:
     add("", model, description, "Dahua", R)
 add("Dahua Technology", "", "2MP HDCVI camera", "Dahua", R)

@@ -38,7 +38,7 @@ import dataclasses
 import re
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property
@@ -55,6 +55,7 @@ from provscan.policy.evaluate import (
     REVIEW_NOTE_PREFIX,
     FindingsMemo,
     assess,
+    binds_once_in_force,
     describe_parties,
     judge,
     maker_countries,
@@ -1374,6 +1375,27 @@ def gather(
                 name: judged[device["device_id"]][name]
                 for name in ("restricted", "findings", "verdict")
             }
+    judged_for = {line.summary.id: line.acting_as for line in scan_lines}
+    # The day each device's verdict was judged: judged again (--as), the report's as-of day
+    # (_JudgingAgain's); else the day of the scan its stored verdict comes from (the
+    # reported scan's, or the device's newest sighting's), as policy judging stored it.
+    scan_days = {scan.id: scan.started_at.date() for scan in all_scans}
+
+    def party_of(device: dict[str, Any]) -> Sequence[str]:
+        if party is not None:
+            return party
+        return judged_for.get(reported_id or device.get("last_scan_id") or "", ())
+
+    def judged_on(device: dict[str, Any]) -> date | None:
+        if party is not None:
+            return as_of.date() if as_of is not None else None
+        return scan_days.get(reported_id or device.get("last_scan_id") or "")
+
+    confirming = _Confirming(tuple(p for p, _, _ in knowledge.policies))
+
+    def binds_later(device: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
+        return lambda finding: confirming.binds_later(finding, party_of(device), judged_on(device))
+
     in_scope = {device["device_id"] for device in devices}
     all_cases = store.cases()
     cases = [case for case in all_cases if case.device_id in in_scope]
@@ -1416,7 +1438,13 @@ def gather(
         if not device["manufacturer"]:
             unknown.append(device)
         restricted = _restricted_under(device, selected)
-        if _named_not_binding(device, restricted, selected, scan_report=scan_id is not None):
+        if _named_not_binding(
+            device,
+            restricted,
+            selected,
+            scan_report=scan_id is not None,
+            later=binds_later(device),
+        ):
             not_binding[device["manufacturer"] or "unknown maker"] += 1
             named_others.append(device)
         tracking = restricted_case.get(device_id)
@@ -1505,19 +1533,15 @@ def gather(
                 )
             )
     active = [case for case in cases if case.status != "verified"]
-    judged_for = {line.summary.id: line.acting_as for line in scan_lines}
     review, review_gone = _review_rows(
         store,
         devices,
         documents,
-        confirming=_Confirming(tuple(p for p, _, _ in knowledge.policies)),
-        acting_as=(
-            (lambda device: party)
-            if party is not None
-            else lambda device: judged_for.get(reported_id or device["last_scan_id"], ())
-        ),
+        confirming=confirming,
+        acting_as=party_of,
         limit=max_review_rows,
         judged=judged,
+        judged_on=judged_on,
     )
     closed, closed_left_out = _closed_cases(
         store,
@@ -1693,17 +1717,19 @@ def _named_not_binding(
     policies: frozenset[str] | None,
     *,
     scan_report: bool,
+    later: Callable[[dict[str, Any]], bool] = lambda finding: False,
 ) -> bool:
     """Whether a device in scope is of a maker named by a measure that does not bind the user
     (the scan table's "named by ... (does not bind you)": :func:`not_binding_you`), under the
     selected policies, while no measure binding the user restricts it: not restricted, not
-    to review, and (in an inventory report) not gone."""
+    to review, and (in an inventory report) not gone. ``later``: a finding of a measure not in
+    force when the device was judged that binds the user once it is (not counted here)."""
     if restricted or device.get("verdict") == REVIEW:
         return False
     if not scan_report and device.get("status") == GONE:
         return False
     return any(
-        not_binding_you(f)
+        not_binding_you(f) and not later(f)
         for f in device.get("findings") or ()
         if policies is None or f.get("policy") in policies
     )
@@ -1920,11 +1946,13 @@ def review_reason(note: str, candidates: Sequence[str]) -> tuple[tuple[str, ...]
 
 class _Confirming:
     """Which of the report's policies would restrict a maker once it is confirmed, for the
-    party a device's scan was judged for (the knowledge's own assessment, memoised)."""
+    party a device's verdict was judged for and on the day it was judged (the knowledge's
+    own assessment, memoised): a measure not in force that day restricts nothing, as in the
+    verdict beside it."""
 
     def __init__(self, policy_ids: Sequence[str]) -> None:
         self._ids = tuple(policy_ids)
-        self._memo: dict[tuple[str, str | None, tuple[str, ...]], tuple[str, ...]] = {}
+        self._memo: dict[tuple[str, str | None, tuple[str, ...], date | None], tuple[str, ...]] = {}
         self._loaded: tuple[Any, Any, Any] | None = None
 
     def _knowledge(self) -> tuple[Any, Any, Any]:
@@ -1936,10 +1964,25 @@ class _Confirming:
             self._loaded = (knowledge, policies, maker_countries(knowledge.vendors))
         return self._loaded
 
+    def binds_later(
+        self, finding: dict[str, Any], acting_as: Sequence[str], on: date | None
+    ) -> bool:
+        """Whether a stored finding's measure, not in force on ``on`` (the day the device was
+        judged), binds ``acting_as`` once it is: not "a measure that does not bind you"
+        (:func:`~provscan.policy.evaluate.binds_once_in_force`)."""
+        if finding.get("binding") is not False:
+            return False
+        return binds_once_in_force(finding, self._knowledge()[1], acting_as, on)
+
     def __call__(
-        self, maker: str, device_type: str | None, acting_as: Sequence[str]
+        self,
+        maker: str,
+        device_type: str | None,
+        acting_as: Sequence[str],
+        on: date | None = None,
     ) -> tuple[str, ...]:
-        key = (maker, device_type, tuple(acting_as))
+        """``on``: the judging day (None: today)."""
+        key = (maker, device_type, tuple(acting_as), on)
         if key not in self._memo:
             knowledge, policies, countries = self._knowledge()
             candidate = MakerCandidate(maker, knowledge.family_of(maker))
@@ -1949,6 +1992,7 @@ class _Confirming:
                 device_type=device_type,
                 countries=countries,
                 acting_as=acting_as,
+                on=on,
             )
             self._memo[key] = tuple(assessment.restricted_by.get(maker, ()))
         return self._memo[key]
@@ -1960,11 +2004,13 @@ def _if_confirmed(
     device: dict[str, Any],
     confirming: _Confirming,
     acting_as: Sequence[str],
+    on: date | None = None,
 ) -> tuple[str, ...]:
-    """One line per candidate maker: the applied measures' policies that would restrict it."""
+    """One line per candidate maker: the applied measures' policies that would restrict it
+    (judged on ``on``, the day the device's verdict was judged)."""
     lines = []
     for maker in makers:
-        ids = confirming(maker, device.get("device_type"), acting_as)
+        ids = confirming(maker, device.get("device_type"), acting_as, on)
         if ids:
             lines.append(f"{maker}: restricted by {', '.join(ids)}")
         else:
@@ -1986,6 +2032,7 @@ def _review_rows(
     acting_as: Any,
     limit: int,
     judged: dict[str, dict[str, Any]] | None = None,
+    judged_on: Any = lambda device: None,
 ) -> tuple[tuple[ReviewRow, ...], int]:
     """The devices to review (verdict ``review``, not gone), by site and address, the first
     ``limit`` with their reasons read from their newest document; and how many devices to
@@ -2037,7 +2084,12 @@ def _review_rows(
                 **base,
                 candidates=candidates,
                 if_confirmed=_if_confirmed(
-                    tuple(makers), reasons, device, confirming, acting_as(device)
+                    tuple(makers),
+                    reasons,
+                    device,
+                    confirming,
+                    acting_as(device),
+                    judged_on(device),
                 ),
                 reasons=tuple(reasons),
                 settle=tuple(dict.fromkeys(settle)),

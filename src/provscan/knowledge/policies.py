@@ -50,6 +50,59 @@ NON_RESTRICTING_EFFECTS: frozenset[str] = frozenset({"advisory", "context"})
 
 #: How a measure that binds nobody starts its ``binds`` (see policies.yaml); it cannot restrict.
 NOT_BINDING_PREFIX = "Not binding"
+#: The kinds of device a measure's ``device_types`` and ``excludes_device_types`` name: the
+#: device types the grammar, fingerprint, device API, relation and screening data give devices
+#: and products (tests/policy/test_measure_kinds_data.py checks the data produces each one).
+DEVICE_KINDS: frozenset[str] = frozenset(
+    [
+        "access_control",
+        "access_point",
+        "accessory",
+        "alarm",
+        "building_control",
+        "building_sensor",
+        "camera",
+        "controller",
+        "doorbell",
+        "dvr",
+        "encoder",
+        "fire",
+        "firewall",
+        "gateway",
+        "gimbal",
+        "hvac",
+        "intercom",
+        "inverter",
+        "kit",
+        "laptop",
+        "lighting",
+        "meter",
+        "mobile_computer",
+        "modem",
+        "nas",
+        "nvr",
+        "olt",
+        "ont",
+        "phone",
+        "power",
+        "printer",
+        "ptz",
+        "radio",
+        "recorder",
+        "repeater",
+        "router",
+        "server",
+        "smartphone",
+        "storage",
+        "switch",
+        "thermal",
+        "thermostat",
+        "transport",
+        "uas",
+        "video_conferencing",
+        "voip",
+    ]
+)
 #: The org type of a jurisdiction that stands for everyone in it (``us:everyone``): a measure
 #: binding it binds every org type of that jurisdiction and of its sub-jurisdictions (us-tx).
 EVERYONE = "everyone"
@@ -152,10 +205,14 @@ class Measure(StrictModel):
     effect_basis: str
     effective: date
     #: The kinds of the named families' equipment the measure covers (device types as in the
-    #: grammar and fingerprint data); empty: all of it. A device of another known type is
-    #: outside the measure; a device whose type is not known is inside it only on that
-    #: condition (its finding says so, and the device is to be reviewed).
+    #: grammar and fingerprint data, :data:`DEVICE_KINDS`); empty: all of it. A device of
+    #: another known type is outside the measure; a device whose type is not known is inside it
+    #: only on that condition (its finding says so, and the device is to be reviewed).
     device_types: list[str] = Field(default_factory=list)
+    #: The kinds of the named families' equipment the measure does not cover, per its own text
+    #: (device types as ``device_types``); a device of such a kind is outside it; any other
+    #: kind, and an unknown kind, is inside. A measure sets this or ``device_types``, not both.
+    excludes_device_types: list[str] = Field(default_factory=list)
     #: The measure restricts only equipment acquired after this day (its own text says so, in
     #: ``effect_basis`` or ``scope_note``). A purchase being screened is acquired now; a device
     #: found installed may be older, so its finding restricts only on that condition.
@@ -301,6 +358,32 @@ def _check_measure_effect(
             (*at, "device_types"),
             entry=entry,
         )
+    if measure.excludes_device_types and not measure.families:
+        problems.add(
+            document,
+            "excludes_device_types limits the named families' equipment: the measure names no "
+            "family (a category has device_types of its own)",
+            (*at, "excludes_device_types"),
+            entry=entry,
+        )
+    if measure.device_types and measure.excludes_device_types:
+        problems.add(
+            document,
+            "a measure gives device_types (the kinds it covers) or excludes_device_types (the "
+            "kinds it does not), not both",
+            (*at, "excludes_device_types"),
+            entry=entry,
+        )
+    for field_name in ("device_types", "excludes_device_types"):
+        for kind in getattr(measure, field_name):
+            if kind not in DEVICE_KINDS:
+                problems.add(
+                    document,
+                    f"{field_name}: {kind!r} is not a device type of the grammar, fingerprint "
+                    "or screening data",
+                    (*at, field_name),
+                    entry=entry,
+                )
     if measure.acquired_after is not None and measure.acquired_after.isoformat() not in (
         _iso_dates(measure.own_text())
     ):

@@ -254,6 +254,50 @@ def not_yet_in_force(effective: str | None, on: date | None = None) -> bool:
         return False
 
 
+def binds_once_in_force(
+    finding: Finding | Mapping[str, object],
+    policies: Sequence[Policy],
+    acting_as: Sequence[str],
+    on: date | None = None,
+) -> bool:
+    """Whether a finding kept with ``binding`` False only because its measure was not in
+    force on the judging day ``on`` (None: today) binds the user once it is: the measure
+    (found by the finding's policy id and measure title among ``policies``, the selected
+    ones) binds someone acting as ``acting_as`` (see :func:`judging_parties`). False for a
+    finding in force, a measure that binds others, or one the policies no longer hold (said
+    as before: "does not bind you"). A stored finding without its ``effective`` day (the
+    inventory's) is read with the measure's. Output says "in force from" its day for these,
+    not "does not bind you"."""
+    policy_id: object
+    title: object
+    effective: object
+    binding: object
+    if isinstance(finding, Finding):
+        policy_id, title, effective = finding.policy, finding.measure, finding.effective
+        binding = finding.binding
+    else:
+        policy_id, title = finding.get("policy"), finding.get("measure")
+        effective, binding = finding.get("effective"), finding.get("binding")
+    if binding is not False or (effective and not not_yet_in_force(str(effective), on)):
+        return False
+    measure = next(
+        (
+            measure
+            for policy in policies
+            if policy.id == policy_id
+            for measure in policy.measures
+            if measure.title == title
+        ),
+        None,
+    )
+    if measure is None:
+        return False
+    if not not_yet_in_force(str(effective or measure.effective.isoformat()), on):
+        return False
+    parties = judging_parties(acting_as, policies)
+    return parties is None or any(binds_org_type(measure, party) for party in parties)
+
+
 def _naming(
     measure: Measure,
     candidate: MakerCandidate,
@@ -264,7 +308,12 @@ def _naming(
     """Whether the measure names this device, and on what condition the tool cannot tell
     (None: none)."""
     named, condition = False, None
-    if candidate.family and candidate.family in measure.families:
+    if (
+        candidate.family
+        and candidate.family in measure.families
+        and device_type not in measure.excludes_device_types
+    ):
+        # a kind the measure's text leaves out is outside it; any other, or an unknown, inside
         if not measure.device_types or device_type in measure.device_types:
             named = True
         elif device_type is None:

@@ -39,7 +39,13 @@ from provscan.model import (
     address_sort_key,
     seen_only_through_a_router,
 )
-from provscan.policy.evaluate import ACT_AS_ANYONE, DEFAULT_PARTY, REVIEW_NOTE_PREFIX
+from provscan.policy.evaluate import (
+    ACT_AS_ANYONE,
+    DEFAULT_PARTY,
+    REVIEW_NOTE_PREFIX,
+    binds_once_in_force,
+    not_yet_in_force,
+)
 from provscan.posture.assess import action_rank, effort_of, model_unchecked
 from provscan.report.contract import (
     VERDICTS,
@@ -567,22 +573,25 @@ def render_table(
     """
     devices = ordered_devices(result.devices)
     names = _family_names(devices)
+    pending = pending_for_you(result)
     console.print(Text(title if title is not None else table_title(result), style="bold"))
     restricted = any(verdict(device) == "restricted" for device in devices)
     console.print(Text(summary_line(result), style="bold red" if restricted else "bold"))
-    named = not_binding_line(devices, names)
-    if named:
-        console.print(Text(named, style="yellow"))
+    for named in (not_binding_line(devices, names, pending), pending_line(devices, pending)):
+        if named:
+            console.print(Text(named, style="yellow"))
     if devices:
         console.print(Text(_family_line(devices, names)))
     if devices:
         console.print(Text(_judged_line(result.info.acting_as, devices), style="dim"))
     for note in result.info.notes:
         console.print(Text(f"note: {printable(note)}", style="yellow"))
-    _render_groups(devices, names, console, verbose, result.info.acting_as, result.info.kind)
-    _render_policies(result, devices, console, verbose)
+    _render_groups(
+        devices, names, console, verbose, result.info.acting_as, result.info.kind, pending
+    )
+    _render_policies(result, devices, console, verbose, pending)
     if verbose:
-        _render_details(devices, names, console)
+        _render_details(devices, names, console, pending)
     said_more = _render_posture(devices, console, verbose)
     if not verbose and devices and not said_more:
         console.print(
@@ -785,7 +794,9 @@ def _render_groups(
     verbose: bool,
     acting_as: Sequence[str] = (),
     kind: str = "active",
+    pending: Pending | None = None,
 ) -> None:
+    pending = pending or {}
     # a device with no open port: found by discovery in a scan, only heard in a capture,
     # read from another tool's file or register (an import sends nothing, discovers nothing)
     portless = {"passive": "no open port seen", "import": "imported"}.get(kind, "discovery")
@@ -801,14 +812,14 @@ def _render_groups(
             continue
         title, style, explanation = _GROUP_HEADINGS[name]
         if name == "clear":
-            explanation = _clear_explanation(group, acting_as)
+            explanation = _clear_explanation(group, acting_as, pending)
         console.print()
         heading = Text(f"{title}: {plural(len(group), 'device')}", style=style)
         if explanation:
             heading.append(f" ({explanation})", style="dim")
         console.print(heading)
         if name == "clear":
-            _render_clear(group, names, console, verbose, widths)
+            _render_clear(group, names, console, verbose, widths, pending)
         elif name in _TABULATED:
             families: dict[str | None, list[Device]] = {}
             for device in group:
@@ -816,7 +827,7 @@ def _render_groups(
             ordered = sorted(families.items(), key=lambda item: (item[0] is None, -len(item[1])))
             for index, (family, members) in enumerate(ordered):
                 if family is not None:
-                    console.print(_pointer(names[family], members, name))
+                    console.print(_pointer(names[family], members, name, pending))
                 rows = [_row(device, verbose) for device in members]
                 _print_devices(rows, widths, console, header=index == 0)
                 if name == "review":
@@ -846,7 +857,9 @@ def _render_groups(
         console.print(Padding(Text(legend, style="dim"), (0, 0, 0, INDENT)))
 
 
-def _pointer(name: str, members: Sequence[Device], group: str) -> Text:
+def _pointer(
+    name: str, members: Sequence[Device], group: str, pending: Pending | None = None
+) -> Text:
     """``"Hikvision family (18): restricted by ca, us, …; context: nz (see Policies below)"``."""
     findings = [finding for device in members for finding in device.findings]
     restricting = dict.fromkeys(f.policy for f in findings if f.restricts)
@@ -861,6 +874,10 @@ def _pointer(name: str, members: Sequence[Device], group: str) -> Text:
         f.policy for f in findings if f.condition and f.restricts_if_so and f.policy in context
     )
     context = {policy: None for policy in context if policy not in conditional}
+    # A measure not in force on the scan's day that binds the user once it is: "in force
+    # from DAY", never "does not bind you" (it will).
+    later = _later(findings, pending or {})
+    context = {policy: None for policy in context if policy not in later}
     said = "binds you only on a condition"
     if group == "restricted":
         line.append("restricted by", style="red")
@@ -887,6 +904,8 @@ def _pointer(name: str, members: Sequence[Device], group: str) -> Text:
             (True, True): "context only or not binding you",
         }.get((unbound, advice), "context only")
         line.append(f"; {label}: {printable(', '.join(context))}")
+    if later:
+        line.append(f"; not in force yet: {printable(_later_text(later))}")
     line.append(" (see Policies below)", style="dim")
     return line
 
@@ -900,6 +919,71 @@ def not_binding_you(finding: Finding | Mapping[str, Any]) -> bool:
         return finding.effect in RESTRICTING_FINDING_EFFECTS and finding.binding is False
     effect = str(finding.get("effect") or "restricts")
     return effect in RESTRICTING_FINDING_EFFECTS and finding.get("binding") is False
+
+
+#: (policy id, measure title) -> the ISO day it takes effect: the measures not in force on a
+#: scan's day that bind the user once they are (:func:`pending_for_you`).
+Pending = Mapping[tuple[str, str], str]
+
+
+def pending_for_you(result: ScanResult) -> dict[tuple[str, str], str]:
+    """The measures of ``result``'s findings that were not in force on the scan's day and
+    bind the user (the party the scan was judged for) once they are: the table says "in
+    force from DAY" for them, not "does not bind you"
+    (:func:`~provscan.policy.evaluate.binds_once_in_force`, with the active knowledge's
+    measures; none when no finding is of a measure in force later)."""
+    on = result.info.started_at.date()
+    later = [
+        finding
+        for device in result.devices
+        for finding in device.findings
+        if finding.binding is False and not_yet_in_force(finding.effective, on)
+    ]
+    if not later:
+        return {}
+    from provscan.errors import KnowledgeError
+    from provscan.knowledge.loader import load_knowledge
+
+    try:
+        knowledge = load_knowledge()
+    except KnowledgeError:
+        return {}  # said as before: "does not bind you"
+    ids = [policy for policy in result.info.policies if policy in knowledge.policies]
+    policies = knowledge.select_policies(ids or None)
+    return {
+        (finding.policy, finding.measure): finding.effective
+        for finding in later
+        if binds_once_in_force(finding, policies, result.info.acting_as, on)
+    }
+
+
+def _binds_others(finding: Finding, pending: Pending) -> bool:
+    """:func:`not_binding_you`, but not for a measure that binds the user once in force."""
+    return not_binding_you(finding) and (finding.policy, finding.measure) not in pending
+
+
+def _later(findings: Iterable[Finding], pending: Pending) -> dict[str, str]:
+    """Policy -> the first day one of its measures among ``findings`` binds the user
+    (``pending``), for the policies that restrict nothing among them yet."""
+    findings = list(findings)
+    restricting = {f.policy for f in findings if f.restricts}
+    later: dict[str, str] = {}
+    for finding in findings:
+        day = pending.get((finding.policy, finding.measure))
+        if day is not None and finding.policy not in restricting:
+            later[finding.policy] = min(day, later.get(finding.policy, day))
+    return later
+
+
+def _later_text(later: Mapping[str, str]) -> str:
+    """``"ca, us (in force from 2027-06-01), uk (in force from 2028-01-01)"``: the policies
+    by the day their measure takes effect, soonest first."""
+    by_day: dict[str, list[str]] = {}
+    for policy, day in later.items():
+        by_day.setdefault(day, []).append(policy)
+    return ", ".join(
+        f"{', '.join(policies)} (in force from {day})" for day, policies in sorted(by_day.items())
+    )
 
 
 #: How the CSV and the priority list mark advice that no measure binding the user asks for
@@ -941,7 +1025,9 @@ def not_binding_counts(makers: Iterable[str]) -> str:
     return printable(shown)
 
 
-def not_binding_line(devices: Sequence[Device], names: Mapping[str, str]) -> str | None:
+def not_binding_line(
+    devices: Sequence[Device], names: Mapping[str, str], pending: Pending | None = None
+) -> str | None:
     """The summary's second line: ``"41 of the clear devices are made by makers named by
     measures that do not bind you (Hikvision 17, Dahua 19, Huawei 3, ZTE 2): see Policies
     below"``; None when no clear device is (the Clear group's family lines name them)."""
@@ -950,7 +1036,8 @@ def not_binding_line(devices: Sequence[Device], names: Mapping[str, str]) -> str
         if device.family
         else (device.manufacturer or "unknown maker")
         for device in devices
-        if verdict(device) == "clear" and any(not_binding_you(f) for f in device.findings)
+        if verdict(device) == "clear"
+        and any(_binds_others(f, pending or {}) for f in device.findings)
     ]
     if not makers:
         return None
@@ -958,6 +1045,29 @@ def not_binding_line(devices: Sequence[Device], names: Mapping[str, str]) -> str
     return (
         f"{len(makers)} of the clear devices {made} named by measures that do not bind you "
         f"({not_binding_counts(makers)}): see Policies below"
+    )
+
+
+def pending_line(devices: Sequence[Device], pending: Pending) -> str | None:
+    """The summary's line on clear devices named by measures not in force on the scan's day
+    that bind the user once they are: ``"3 of the clear devices are named by measures not yet
+    in force that bind you once they are: ca (in force from 2027-06-01); see Policies
+    below"``; None when no clear device is."""
+    later: dict[str, str] = {}
+    count = 0
+    for device in devices:
+        if verdict(device) != "clear":
+            continue
+        found = _later(device.findings, pending)
+        count += bool(found)
+        for policy, day in found.items():
+            later[policy] = min(day, later.get(policy, day))
+    if not count:
+        return None
+    are = "is" if count == 1 else "are"
+    return printable(
+        f"{count} of the clear devices {are} named by measures not yet in force that bind you "
+        f"once they are: {_later_text(later)}; see Policies below"
     )
 
 
@@ -970,13 +1080,20 @@ def _every_measure_counts(acting_as: Sequence[str], devices: Sequence[Device]) -
     return not acting_as and bool(findings) and all(f.binding is None for f in findings)
 
 
-def _clear_explanation(group: Sequence[Device], acting_as: Sequence[str]) -> str:
+def _clear_explanation(
+    group: Sequence[Device], acting_as: Sequence[str], pending: Pending | None = None
+) -> str:
     """Whom the clear devices are clear for, and how many measures name all the same:
     ``"not restricted for you (as ca:individual); 9 named by measures that bind others: see
     Policies below"``."""
-    unbound = sum(any(not_binding_you(f) for f in d.findings) for d in group)
-    advice = sum(bool(d.findings) for d in group) - unbound
-    if not unbound and not advice:
+    pending = pending or {}
+    later = sum(bool(_later(d.findings, pending)) for d in group)
+    unbound = sum(
+        any(_binds_others(f, pending) for f in d.findings) and not _later(d.findings, pending)
+        for d in group
+    )
+    advice = sum(bool(d.findings) for d in group) - unbound - later
+    if not unbound and not advice and not later:
         return "no selected policy names their maker"
     if _every_measure_counts(acting_as, group):
         party = "no selected policy restricts their maker"
@@ -984,9 +1101,13 @@ def _clear_explanation(group: Sequence[Device], acting_as: Sequence[str]) -> str
         party = f"not restricted for you (as {printable(', '.join(acting_as))})"
     else:
         party = f"not restricted for {DEFAULT_PARTY} (the default)"
-    named = [f"{unbound} named by measures that bind others"] if unbound else []
+    named = [f"{later} named by measures not in force yet that bind you once they are"]
+    named = named if later else []
+    if unbound:
+        named.append(f"{unbound} named by measures that bind others")
     if advice:
-        named.append(f"{advice} {'only' if unbound else 'named only'} by advice or context")
+        only = "only" if unbound or later else "named only"
+        named.append(f"{advice} {only} by advice or context")
     return f"{party}; {', '.join(named)}: see Policies below"
 
 
@@ -996,6 +1117,7 @@ def _render_clear(
     console: Console,
     verbose: bool,
     widths: dict[str, int],
+    pending: Pending | None = None,
 ) -> None:
     """Clear devices that measures name (binding others, or advising), a line per family
     saying which measures, with the devices' addresses (``verbose``: its devices' rows under
@@ -1009,7 +1131,7 @@ def _render_clear(
     header = True
     for key, members in sorted(named.items(), key=lambda item: (-len(item[1]), item[0])):
         name = names.get(key, printable(key))
-        line = _clear_pointer(f"{name} family" if key in names else name, members)
+        line = _clear_pointer(f"{name} family" if key in names else name, members, pending)
         if not verbose:
             shown = sorted(members, key=lambda d: address_sort_key(d.ip))
             line.append(" ")
@@ -1033,13 +1155,21 @@ def _render_clear(
         _print_lines(_compact(rest, "clear", console.width, lead=lead), console)
 
 
-def _clear_pointer(label: str, members: Sequence[Device]) -> Text:
+def _clear_pointer(label: str, members: Sequence[Device], pending: Pending | None = None) -> Text:
     """``"Hikvision family (9), named by ca, us (does not bind you); dk (advice or context
-    only):"``."""
+    only):"``; a measure that binds the user once in force: ``"ca (in force from
+    2027-06-01)"``."""
     findings = [finding for device in members for finding in device.findings]
-    unbound = dict.fromkeys(f.policy for f in findings if not_binding_you(f))
-    advice = dict.fromkeys(f.policy for f in findings if f.policy not in unbound)
-    parts = [f"{', '.join(unbound)} (does not bind you)"] if unbound else []
+    later = _later(findings, pending or {})
+    unbound = dict.fromkeys(
+        f.policy for f in findings if _binds_others(f, pending or {}) and f.policy not in later
+    )
+    advice = dict.fromkeys(
+        f.policy for f in findings if f.policy not in unbound and f.policy not in later
+    )
+    parts = [_later_text(later)] if later else []
+    if unbound:
+        parts.append(f"{', '.join(unbound)} (does not bind you)")
     if advice:
         parts.append(f"{', '.join(advice)} (advice or context only)")
     return Text.assemble(
@@ -1119,7 +1249,11 @@ def _compact(
 
 
 def _render_policies(
-    result: ScanResult, devices: Sequence[Device], console: Console, verbose: bool
+    result: ScanResult,
+    devices: Sequence[Device],
+    console: Console,
+    verbose: bool,
+    pending: Pending | None = None,
 ) -> None:
     """Each policy that names a device: jurisdiction, measure(s) and citation, once (those
     that restrict nothing for the user too: clear devices point here)."""
@@ -1146,7 +1280,13 @@ def _render_policies(
         grid.add_row(
             Text(printable(policy), style="bold red" if restricts else "bold"),
             _policy_body(
-                first.jurisdiction, list(measures.values()), body_width, verbose, citations
+                first.jurisdiction,
+                list(measures.values()),
+                body_width,
+                verbose,
+                citations,
+                pending=pending or {},
+                on=result.info.started_at.date(),
             ),
         )
     console.print()
@@ -1166,15 +1306,20 @@ def _context_last(finding: Finding) -> tuple[bool, bool]:
     return not finding.restricts, not not_binding_you(finding)
 
 
-def effect_label(finding: Finding) -> str:
-    """``"use-ban"``, ``"advisory, restricts nothing"``, ``"use-ban, does not bind you"``."""
+def effect_label(finding: Finding, pending: Pending | None = None) -> str:
+    """``"use-ban"``, ``"advisory, restricts nothing"``, ``"use-ban, does not bind you"``,
+    ``"use-ban, binds you from 2027-06-01"`` (a measure not in force on the scan's day that
+    binds the user once it is: ``pending``)."""
     if finding.effect in ("advisory", "context"):
         label = f"{finding.effect}, restricts nothing"
     elif finding.effect == "restricts":
         label = "restricts"
     else:
         label = finding.effect
-    if finding.binding is False:
+    day = (pending or {}).get((finding.policy, finding.measure))
+    if day is not None:
+        label += f", binds you from {day}"
+    elif finding.binding is False:
         label += ", does not bind you"
     elif finding.binding:
         label += ", binds you"
@@ -1187,11 +1332,18 @@ def _policy_body(
     width: int,
     verbose: bool,
     citations: bool = True,
+    *,
+    pending: Pending | None = None,
+    on: date | None = None,
 ) -> RenderableType:
+    pending = pending or {}
     if verbose:
         parts: list[RenderableType] = [Text(printable(jurisdiction), style="bold")]
         for finding in measures:
-            since = f" (in force since {printable(finding.effective)}; {effect_label(finding)})"
+            # a measure not in force on the scan's day is not "in force since" it
+            when = "from" if not_yet_in_force(finding.effective, on) else "since"
+            label = effect_label(finding, pending)
+            since = f" (in force {when} {printable(finding.effective)}; {label})"
             parts.append(Text(printable(finding.measure) + since))
             parts.append(Padding(Text(printable(finding.citation), style="dim"), (0, 0, 0, 2)))
         return Group(*parts)
@@ -1199,7 +1351,11 @@ def _policy_body(
     # A policy restricting nothing for the user: because its measures bind others, or only
     # advise or give context.
     qualifier = ""
-    if not any(finding.restricts for finding in measures):
+    later = _later(measures, pending)
+    if later:
+        # binds the user once in force: its day, never "does not bind you"
+        qualifier = f" (in force from {min(later.values())})"
+    elif not any(finding.restricts for finding in measures):
         unbound = any(not_binding_you(finding) for finding in measures)
         conditional = any(f.condition and f.restricts_if_so for f in measures)
         # advice addressed to the user (Canada's public advisory for a household): said,
@@ -1227,7 +1383,12 @@ def _policy_body(
 # -- every device in detail (verbose) ----------------------------------------------------
 
 
-def _render_details(devices: Sequence[Device], names: dict[str, str], console: Console) -> None:
+def _render_details(
+    devices: Sequence[Device],
+    names: dict[str, str],
+    console: Console,
+    pending: Pending | None = None,
+) -> None:
     """Per device: identity, verdict, every finding, every piece of evidence and the notes."""
     if not devices:
         return
@@ -1235,11 +1396,13 @@ def _render_details(devices: Sequence[Device], names: dict[str, str], console: C
     console.print(Text("Evidence and findings, device by device", style="bold"))
     for device in sorted(devices, key=lambda d: VERDICTS.index(verdict(d))):
         console.print()
-        for line in _why_lines(device, names):
+        for line in _why_lines(device, names, pending):
             console.print(line)
 
 
-def _why_lines(device: Device, names: dict[str, str]) -> list[RenderableType]:
+def _why_lines(
+    device: Device, names: dict[str, str], pending: Pending | None = None
+) -> list[RenderableType]:
     identity = device.brand or device.manufacturer or "unknown maker"
     if device.model:
         identity += f" {device.model}"
@@ -1270,7 +1433,7 @@ def _why_lines(device: Device, names: dict[str, str]) -> list[RenderableType]:
             Text.assemble(
                 (printable(finding.policy), "bold red" if finding.restricts else "bold"),
                 f" ({printable(finding.jurisdiction)}): {printable(finding.measure)}",
-                (f" [{effect_label(finding)}]", "dim"),
+                (f" [{effect_label(finding, pending)}]", "dim"),
             )
         )
     for item in _ranked_evidence(device.evidence):

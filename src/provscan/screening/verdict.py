@@ -28,6 +28,7 @@ from provscan.policy.evaluate import (
     Assessment,
     FindingsMemo,
     assess,
+    binds_once_in_force,
     describe_parties,
     judged_for,
     judging_parties,
@@ -486,7 +487,7 @@ def judge_product(
                 (
                     *summary,
                     Say(f" - not restricted for {party}: "),
-                    *_named_without_restricting(assessment, bool(acting_as)),
+                    *_named_without_restricting(assessment, acting_as, policies),
                 ),
             ),
         )
@@ -744,21 +745,31 @@ def _conditions(assessment: Assessment) -> tuple[ReasonToken, ...]:
     )
 
 
-def _named_without_restricting(assessment: Assessment, acting_as: bool) -> tuple[ReasonToken, ...]:
+def _named_without_restricting(
+    assessment: Assessment, acting_as: Sequence[str], policies: Sequence[Policy]
+) -> tuple[ReasonToken, ...]:
     """Which policies name a maker without restricting it for whom the row is judged for,
-    and why: ``"named by us, au (do not bind you) and by dk, nz (advice or context only)"``
-    (never "; ", which separates reasons)."""
+    and why: ``"named by us, au (do not bind you) and by dk, nz (advice or context only)"``;
+    a measure not in force today that binds them once it is: ``"named by ca (in force from
+    2027-06-01)"`` (never "; ", which separates reasons)."""
     context = assessment.context_policies
+    later: dict[str, str] = {}
+    for finding in assessment.findings:
+        if finding.policy in context and binds_once_in_force(finding, policies, acting_as):
+            later[finding.policy] = min(finding.effective, later.get(finding.policy, "9999"))
     unbound = [
         policy
         for policy in context
-        if any(
+        if policy not in later
+        and any(
             f.policy == policy and f.effect in RESTRICTING_FINDING_EFFECTS and f.binding is False
             for f in assessment.findings
         )
     ]
-    advice = [policy for policy in context if policy not in unbound]
-    parts: list[tuple[ReasonToken, ...]] = []
+    advice = [policy for policy in context if policy not in unbound and policy not in later]
+    parts: list[tuple[ReasonToken, ...]] = [
+        (Policies((policy,)), Say(f" (in force from {day})")) for policy, day in later.items()
+    ]
     if unbound:
         why = "do not bind you" if acting_as else "binding others"
         parts.append((Policies(tuple(unbound)), Say(f" ({why})")))

@@ -738,6 +738,34 @@ def device_page(request: Request, device_id: str) -> Response:
     return _device_answer(request, visitor, device_id[:64])
 
 
+def _in_force_later(findings: list[Any], section: Any) -> dict[tuple[str, str], str]:
+    """(policy, measure) -> its day, for the findings of measures not in force on the scan's
+    day that bind the party it was judged for once they are: the page says "from DAY" for
+    them, not that they bind nobody (the active knowledge's measures)."""
+    from provscan.policy.evaluate import binds_once_in_force, not_yet_in_force
+
+    on = section.started_at.date()
+    pending = [
+        f
+        for f in findings
+        if isinstance(f, Mapping)
+        and f.get("binding") is False
+        and not_yet_in_force(str(f.get("effective")), on)
+    ]
+    if not pending:
+        return {}
+    from provscan.knowledge.loader import load_knowledge
+
+    knowledge = load_knowledge()
+    ids = [policy for policy in section.policies if policy in knowledge.policies]
+    policies = knowledge.select_policies(ids or None)
+    return {
+        (str(f.get("policy")), str(f.get("measure"))): str(f.get("effective"))
+        for f in pending
+        if binds_once_in_force(f, policies, section.acting_as, on)
+    }
+
+
 def _device_answer(
     request: Request,
     visitor: Visitor,
@@ -762,11 +790,16 @@ def _device_answer(
     findings = document.get("findings") or list(device.findings)
     binding = [f for f in findings if finding_restricts(f)]
     active = [case for case in cases if case.status != "verified"]
+    later: dict[tuple[str, str], str] = {}
     try:  # whom the scan the verdict comes from judged it for (its --as)
         section = store_of(request).scan_section(evidence.source.scan_id)
         judged_for = _party_text(",".join(section.acting_as))
+        later = _in_force_later(findings, section)
     except ProvscanError:
         judged_for = "the party its scan was judged for"
+    later_days: dict[str, str] = {}  # policy -> the first day one of its measures binds
+    for (policy, _), day in later.items():
+        later_days[policy] = min(day, later_days.get(policy, day))
     # Why a device is to review, as the scan table says it under "To review".
     review_reasons = [
         note.removeprefix(REVIEW_NOTE_PREFIX)
@@ -786,6 +819,8 @@ def _device_answer(
         cases=cases,
         binding=binding,
         others=len(findings) - len(binding),
+        later=later,
+        later_days=later_days,
         verdict_words=VERDICT_WORDS,
         review_reasons=review_reasons if device.verdict == "review" else [],
         summary_cases=active or cases[-1:],
