@@ -124,7 +124,7 @@ def test_exit_codes_are_those_of_the_command() -> None:
     for name in ("explain", "policies"):
         codes = _section(_help((name,)), "Exit codes:")
         assert "--fail-on-restricted" not in codes and "scan" not in codes
-        assert codes.splitlines()[-1].split() == ["130", "interrupted", "(Ctrl-C)"]
+        assert ["130", "interrupted", "(Ctrl-C)"] in [line.split() for line in codes.splitlines()]
     scan = _section(_help(("scan",)), "Exit codes:")
     assert "--fail-on-restricted" in scan and "marked incomplete" in " ".join(scan.split())
 

@@ -6,13 +6,16 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
+from types import FrameType
 
 
 def _quit_while_starting(signum: int, frame: object) -> None:
     """SIGINT before a command has started: nothing is done yet, so the process ends at once
-    with one line and 130, not a KeyboardInterrupt traceback from an import."""
+    with one line and 130, not a KeyboardInterrupt traceback from an import (143 for a
+    SIGTERM, which :func:`_terminate` hands here as a Ctrl-C)."""
     os.write(2, b"provscan: interrupted\n")
-    os._exit(130)
+    os._exit(128 + signum)
 
 
 def _starting() -> None:
@@ -29,6 +32,43 @@ def _started(handler: object = signal.default_int_handler) -> None:
     """``handler`` for Ctrl-C (Python's own: KeyboardInterrupt) if :func:`_starting` set one."""
     if signal.getsignal(signal.SIGINT) is _quit_while_starting:
         signal.signal(signal.SIGINT, handler)  # type: ignore[arg-type]
+
+
+#: When each SIGTERM :func:`_terminate` acted on came (``time.monotonic``): any makes the
+#: exit 143 instead of 130 (:func:`main`).
+TERMINATED: list[float] = []
+#: A SIGTERM this soon after the last one is the same request: `timeout` sends its signal to
+#: the command and then to its whole process group, so the command receives it twice at once
+#: (a second Ctrl-C would stop the scan at once, losing what it learned).
+SAME_SIGTERM_S = 0.5
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM (sent by `timeout`, systemd, a CI job cancelled) is a Ctrl-C: it goes to
+    whatever handles Ctrl-C at that moment, so the first stops a scan, whose results are
+    printed and stored, marked incomplete, and a second stops at once; the exit is 143 (128 +
+    15) instead of 130. When Ctrl-C is ignored (a script's background job) or left to the
+    system, SIGTERM ends the process as it did before this handler."""
+    now = time.monotonic()
+    if TERMINATED and now - TERMINATED[-1] < SAME_SIGTERM_S:
+        return
+    TERMINATED.append(now)
+    handler = signal.getsignal(signal.SIGINT)
+    if callable(handler):
+        handler(signum, frame)
+        return
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.raise_signal(signal.SIGTERM)
+
+
+def _terminate_as_interrupt() -> None:
+    """SIGTERM handled by :func:`_terminate` from now on (in the main thread, unless
+    something else handles SIGTERM already)."""
+    if (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    ):
+        signal.signal(signal.SIGTERM, _terminate)
 
 
 _starting()
@@ -48,7 +88,9 @@ from rich.console import Console
 from provscan import __version__
 from provscan.commands.common import (
     EXIT_ERROR,
+    EXIT_INCONCLUSIVE,
     EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
     EXIT_USAGE,
     INTERRUPTS_RECEIVED,
     STORED_THIS_RUN,
@@ -71,6 +113,7 @@ from provscan.commands.common import (
     counting_interrupts,
     emit,
     epilog,
+    exit_codes,
     fail,
     fail_for,
     finish,
@@ -182,6 +225,19 @@ def _load_credentials(path: Path | None) -> CredentialStore | None:
     return store
 
 
+def _scan_exit_codes() -> list[tuple[int, str]]:
+    """`provscan scan`'s exit codes: those of the commands that store a scan, and 5
+    (:func:`_nothing_answered`) before the interruptions' 130 and 143."""
+    codes = exit_codes(stores_scan=True, partial=True, fail_on_restricted=True)
+    inconclusive = (
+        EXIT_INCONCLUSIVE,
+        "inconclusive: nothing answered where devices are known (the store has devices at "
+        "these addresses, seen on the ports probed, not said to be gone; stored only with "
+        "--store-empty)",
+    )
+    return sorted([*codes, inconclusive])
+
+
 @app.command(
     short_help="Scan targets: each device's real maker, flag restricted vendors.",
     epilog=epilog(
@@ -190,9 +246,7 @@ def _load_credentials(path: Path | None) -> CredentialStore | None:
         "provscan scan 127.77.1.0/24 --as ca:federal-institution",
         "provscan scan @examples/lab-targets.txt -f json -o scan.json --fail-on-restricted",
         "provscan scan 127.77.1.10 --ports 80,443,554,8000 --rate 50",
-        stores_scan=True,
-        partial=True,
-        fail_on_restricted=True,
+        codes=_scan_exit_codes(),
     ),
 )
 def scan(
@@ -317,7 +371,8 @@ def scan(
             "--store-empty",
             help="Store the scan even when no target answered at all. Without it such a scan "
             "is printed but not stored: the network may just have been out of reach, and "
-            "storing it would count every device known at its addresses missing.",
+            "storing it would count every device known at its addresses missing. Such a "
+            "scan exits 5 (inconclusive) with or without it.",
         ),
     ] = False,
     no_discovery: Annotated[
@@ -372,7 +427,7 @@ def scan(
                 sweep_engine, snmp_community, use_nmap_fallback, interrupts,
             )  # fmt: skip
             interrupts.count = max(interrupts.count, int(cut_short))
-            _gathered(
+            inconclusive = _gathered(
                 result, ready.fmt, output, db, no_db, interrupts, cut_short, verbose, site,
                 ready.targets, store_empty=store_empty,
             )  # fmt: skip
@@ -381,6 +436,8 @@ def scan(
     except KeyboardInterrupt:  # before the scan, or a second Ctrl-C in its network phase
         raise say_interrupted(_unstored_line(sending, no_db)) from None
     finish(result, fail_on_restricted)
+    if inconclusive:
+        raise typer.Exit(EXIT_INCONCLUSIVE)
 
 
 def _unstored_line(sending: bool, no_db: bool) -> str:
@@ -548,35 +605,41 @@ def _nothing_answered(
     coverage: Sequence[Sequence[str]],
     *,
     store_empty: bool,
-) -> bool:
-    """Say on stderr that no target of a complete scan answered at all (a network out of
-    reach looks the same as an empty one: a VPN down, the wrong interface, the lab not
-    started), and return whether the scan is therefore left unstored: unless ``store_empty``,
-    one that would count missing devices nobody said were taken away (docs/inventory.md,
-    Status: "A scan nothing answered"). Stored all the same when it would not: the first scan
-    of a range, or the scan of a camera whose case says removed, which proves it. The exit
-    code stays 0: the scan ran, and an empty network is a result."""
+) -> tuple[ScanResult, bool, bool]:
+    """Say on stderr, and in the result's notes, that no target of a complete scan answered
+    at all (a network out of reach looks the same as an empty one: a VPN down, the wrong
+    interface, the lab not started). Returns the result (noted), whether the scan is left
+    unstored, and whether it is inconclusive (exit 5): it would count missing devices nobody
+    said were taken away (docs/inventory.md, Status: "A scan nothing answered"). Such a scan
+    is left unstored unless ``store_empty``, and inconclusive either way. Stored, and exit 0,
+    when it would count none: the first scan of a range, one of ports the devices known there
+    were not seen on, or the scan of a camera whose case says removed, which proves it; with
+    ``no_db`` no store is read, and the exit is 0 too."""
     info = result.info
     if result.devices or not info.complete or info.hosts_scanned == 0:
-        return False
+        return result, False, False
     hosts, ports = info.hosts_scanned, len(info.ports)
     scanned = "the address scanned" if hosts == 1 else f"any of the {hosts} addresses scanned"
-    warn(
+    note = (
         f"nothing answered: no reply from {scanned}, on the {ports} "
         f"port{'' if ports == 1 else 's'} probed. Is this machine on that network (VPN up, "
         "the right interface)? For the built-in lab: is it running (provscan lab up)?"
     )
-    if no_db or store_empty:
-        return False
+    warn(note)
+    result = dataclasses.replace(result, info=dataclasses.replace(info, notes=(*info.notes, note)))
+    if no_db:
+        return result, False, False
     misses = silent_scan_misses(result, db, site, coverage)
     if not misses:
-        return False
+        return result, False, False
+    if store_empty:
+        return result, False, True
     devices = "1 device" if misses == 1 else f"{misses} devices"
     warn(
         f"scan not stored: it would count {devices} seen at these addresses before missing, "
         "on no answer at all (if they really are gone, --store-empty stores it)"
     )
-    return True
+    return result, True, True
 
 
 def _interrupted_line(
@@ -625,22 +688,24 @@ def _gathered(
     *,
     hosts: int | None = None,
     store_empty: bool = False,
-) -> None:
+) -> bool:
     """Store and print what a scan gathered (:func:`emit`) with the Ctrl-Cs ``interrupts``
     counts since its network phase ended (one already when that phase was ``cut_short``):
     none loses the scan. The store's transaction and a file written always finish; the second
     Ctrl-C stops what is printed on standard output. Any Ctrl-C makes the exit 130 with one
     line saying what became of the scan (``hosts``: of how many, when not the targets').
 
-    A complete scan that no target answered is said on stderr, and stored only with
-    ``store_empty`` (:func:`_nothing_answered`); one cut short before any host answered is
-    never stored: it holds nothing, and proves no absence."""
+    A complete scan that no target answered is said on stderr and in its notes, and stored
+    only with ``store_empty`` when it would count known devices missing; returns whether it is
+    inconclusive so (:func:`_nothing_answered`: exit 5). One cut short before any host
+    answered is never stored: it holds nothing, and proves no absence."""
     total = target_set.size_upper_bound if hosts is None else hosts
     # The coverage is for the store only (it imports the inventory and SQLAlchemy).
     coverage = () if no_db else scan_coverage(target_set)
-    unstored = (cut_short and not result.devices) or _nothing_answered(
+    result, unstored, inconclusive = _nothing_answered(
         result, db, no_db, site, coverage, store_empty=store_empty
     )
+    unstored = unstored or (cut_short and not result.devices)
     try:
         emit(
             result,
@@ -664,6 +729,7 @@ def _gathered(
             raise say_interrupted(_partial(result, total, _interrupted_line(interrupts, no_db)))
         then = _interrupted_line(interrupts, no_db, complete=True)
         raise say_interrupted(f" once the scan was done{then}")
+    return inconclusive
 
 
 @app.command(
@@ -993,10 +1059,24 @@ def _at_exit() -> None:
     ``python -m provscan`` then ends the process by SIGINT instead of with its exit code.
     Running a string that raises nothing clears that mark."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if signal.getsignal(signal.SIGTERM) is _terminate:  # nor has a SIGTERM, as a Ctrl-C
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     eval("None")
 
 
 def main() -> None:
+    """The ``provscan`` program: exits as :func:`_main` chose, 143 instead of 130 when a
+    SIGTERM (handled as a Ctrl-C: :func:`_terminate`) stopped the command."""
+    _terminate_as_interrupt()
+    try:
+        _main()
+    except SystemExit as exc:
+        if exc.code == EXIT_INTERRUPTED and TERMINATED:
+            raise SystemExit(EXIT_TERMINATED) from None
+        raise
+
+
+def _main() -> None:
     _starting()  # until the command runs (_Root.invoke): parsing the arguments
     lost = _lost_interrupts()
     atexit.register(_at_exit)

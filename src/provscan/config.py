@@ -27,6 +27,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import sys
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -211,6 +212,44 @@ class Settings(_Section):
     inventory: InventorySettings = InventorySettings()
     cases: CasesSettings = CasesSettings()
     alerts: AlertsSettings = AlertsSettings()
+
+
+#: Environment variables already warned about, with their value: one warning a process.
+_WARNED: set[tuple[str, str]] = set()
+
+
+def whole_number_problem(
+    name: str, text: str, minimum: int, maximum: int | None, unit: str = ""
+) -> str | None:
+    """Why ``text``, the value of environment variable ``name``, is not a whole number (of
+    ``unit``) from ``minimum`` (to ``maximum``); None when it is one."""
+    value = int(text) if text.isdigit() and text.isascii() else None
+    if value is not None and value >= minimum and (maximum is None or value <= maximum):
+        return None
+    wanted = f"{minimum} to {maximum}" if maximum is not None else f"{minimum} or more"
+    return f"{name}={text!r} is not a whole number{f' of {unit}' if unit else ''} ({wanted})"
+
+
+def env_whole_number(
+    name: str, *, default: str, minimum: int = 1, maximum: int | None = None
+) -> int | None:
+    """The whole number environment variable ``name`` holds; None when it is unset or empty,
+    and when its value is no whole number from ``minimum`` (to ``maximum``): then, once per
+    process and value, a one-line warning on standard error naming the variable and
+    ``default``, what is used instead (the commands' own convention for a setting that does
+    not stop the work; a command whose subject the variable is raises instead, as
+    ``provscan knowledge status`` does for ``PROVSCAN_KNOWLEDGE_MAX_AGE_DAYS``)."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return None
+    problem = whole_number_problem(name, text, minimum, maximum)
+    if problem is None:
+        return int(text)
+    if (name, text) not in _WARNED:
+        _WARNED.add((name, text))
+        # The core has no warning channel to the command line; this is its format (one line).
+        print(f"provscan: warning: {problem}: ignored, using {default}", file=sys.stderr)
+    return None
 
 
 def config_path() -> Path:

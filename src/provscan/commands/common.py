@@ -36,7 +36,11 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_RESTRICTED = 3
 EXIT_DAMAGED_INPUT = 4
+#: `provscan scan`: nothing answered where the store knows devices (the scan proves nothing)
+EXIT_INCONCLUSIVE = 5
 EXIT_INTERRUPTED = 130
+#: A SIGTERM (`timeout`, systemd, a CI job cancelled), handled as a Ctrl-C: 128 + 15
+EXIT_TERMINATED = 143
 
 stderr = Console(stderr=True, soft_wrap=True)
 
@@ -104,6 +108,9 @@ def exit_codes(
     if partial:
         interrupted += ": what was learned is printed and stored, marked incomplete"
     codes.append((EXIT_INTERRUPTED, interrupted))
+    codes.append(
+        (EXIT_TERMINATED, "stopped by SIGTERM (timeout, systemd, a CI job cancelled): as 130")
+    )
     return codes
 
 

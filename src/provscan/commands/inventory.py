@@ -35,6 +35,7 @@ from provscan.errors import ProvscanError
 
 if TYPE_CHECKING:
     from provscan.store.db import Store
+    from provscan.store.views import ScanDiff
 
 
 class ListFormat(StrEnum):
@@ -212,6 +213,14 @@ def inventory(
     output: OutputOption = None,
     force: ForceOption = False,
     db: DbOption = None,
+    fail_on_restricted: Annotated[
+        bool,
+        typer.Option(
+            "--fail-on-restricted",
+            help="Exit 3 when the inventory shown (after --site, --status) holds a restricted "
+            "device that remains: not gone, its case not verified.",
+        ),
+    ] = False,
 ) -> None:
     """The register of devices across every stored scan, with status, last sighting and
     open cases.
@@ -280,6 +289,12 @@ def inventory(
             )
     except ProvscanError as exc:
         raise fail_for(exc) from None
+    if fail_on_restricted and remaining:
+        where = f" of site {site}" if site is not None else ""
+        stderr.print(
+            f"{remaining} restricted device(s) remaining in the inventory{where}", highlight=False
+        )
+        raise typer.Exit(EXIT_RESTRICTED)
 
 
 def _table_text(draw: Callable[[Console], None]) -> str:
@@ -322,14 +337,18 @@ def diff(
         bool,
         typer.Option(
             "--fail-on-new-restricted",
-            help="Exit 3 when the newer scan has a restricted device the older one had not.",
+            help="Exit 3 when the newer scan has a restricted device the older one had not "
+            "(after the first scan of a scope: any restricted device).",
         ),
     ] = False,
 ) -> None:
-    """What changed between two scans (default: the newest two whose scopes overlap).
+    """What changed between two scans (default: the newest scan and the newest earlier one
+    whose scope overlaps it).
 
-    A device counts as removed only when both scans covered its address; the old scan's
-    other devices the new one did not see are listed apart, not counted as removed.
+    The first scan of a scope (no earlier scan overlaps it) is compared with nothing: every
+    device counts as new, and the output says so. A device counts as removed only when both
+    scans covered its address; the old scan's other devices the new one did not see are
+    listed apart, not counted as removed.
     """
     from provscan.compliance import render
 
@@ -338,22 +357,48 @@ def diff(
         guard_output(_stdout(output), [], db=db, force=force)
         output = _stdout(output)
         with _open(db) as store:
-            result = store.diff(old, new)
+            result = store.diff(old, new, first_scan=True)
         console = _console()
         if fmt is ShortFormat.json:
             render.deliver(render.json_text(result.to_json()), output, console)
         elif output is None:
-            render.diff_table(result, console)
+            _diff_table(result, console)
         else:
-            render.deliver(_table_text(lambda c: render.diff_table(result, c)), output, console)
+            render.deliver(_table_text(lambda c: _diff_table(result, c)), output, console)
     except ProvscanError as exc:
         raise fail_for(exc) from None
     if fail_on_new_restricted and result.new_restricted:
+        first = " (the first scan of its scope: every device counts as new)" if result.first else ""
         stderr.print(
-            f"{len(result.new_restricted)} new restricted device(s) in scan {result.new.id}",
+            f"{len(result.new_restricted)} new restricted device(s) in scan {result.new.id}{first}",
             highlight=False,
         )
         raise typer.Exit(EXIT_RESTRICTED)
+
+
+def _diff_table(result: ScanDiff, console: Console) -> None:
+    """The diff's table; a first scan's starts with its note, and its header line names only
+    that scan (the table's usual ``OLD -> NEW`` would compare the scan with itself)."""
+    from provscan.compliance import render
+
+    note = result.note
+    if note is None:
+        render.diff_table(result, console)
+        return
+    console.print(note, highlight=False)
+    with console.capture() as captured:
+        render.diff_table(result, console)
+    # the header, "OLD (time) -> NEW (time): counts" on one line or its three parts on a line
+    # each, keeps its NEW part: the old scan of a first scan is no scan
+    head, _, rest = captured.get().partition("\n")
+    after = head.partition(" -> ")[2].strip()
+    if not after:  # three lines: "OLD (time) ->", "NEW (time):", the counts
+        after, _, rest = rest.partition("\n")
+        counts, _, below = rest.partition("\n")
+        if len(f"{after} {counts}") <= console.width:  # NEW alone fits on one line
+            after, rest = f"{after} {counts}", below
+    console.file.write(after + "\n" + rest)
+    console.file.flush()
 
 
 # --- cases -------------------------------------------------------------------------------
@@ -550,6 +595,12 @@ def register(app: typer.Typer) -> None:
             "provscan inventory --restricted --status present",
             "provscan inventory -f xlsx -o register.xlsx",
             "provscan inventory -f json --db postgresql://user@db.example/provscan",
+            "provscan inventory --site HQ --fail-on-restricted     (for cron and CI)",
+            codes=[
+                *_STORE_EXIT_CODES[:-1],
+                (3, "--fail-on-restricted and a restricted device remaining in what is shown"),
+                _STORE_EXIT_CODES[-1],
+            ],
         ),
     )(inventory)
     app.command(
@@ -557,14 +608,18 @@ def register(app: typer.Typer) -> None:
         epilog=_epilog("provscan scans", "provscan scans --all -f json"),
     )(scans)
     app.command(
-        short_help="What changed between two scans (default: the newest two).",
+        short_help="What changed between two scans (default: the newest and the one before).",
         epilog=_epilog(
             "provscan diff",
             "provscan diff OLD-ID NEW-ID -f json",
             "provscan diff --fail-on-new-restricted     (for cron and CI)",
             codes=[
                 *_STORE_EXIT_CODES[:-1],
-                (3, "--fail-on-new-restricted and a new restricted device"),
+                (
+                    3,
+                    "--fail-on-new-restricted and a new restricted device (after the first "
+                    "scan of a scope: any restricted device)",
+                ),
                 _STORE_EXIT_CODES[-1],
             ],
         ),

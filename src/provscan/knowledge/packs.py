@@ -402,16 +402,15 @@ def active_pack(*, check_hashes: bool = False) -> PackInfo:
 
 def max_age_days_from_env(default: int = DEFAULT_MAX_AGE_DAYS) -> int:
     """``PROVSCAN_KNOWLEDGE_MAX_AGE_DAYS`` (a whole number of days ≥ 1), else ``default``."""
+    from provscan.config import whole_number_problem
+
     text = os.environ.get(MAX_AGE_ENV, "").strip()
     if not text:
         return default
-    try:
-        days = int(text)
-    except ValueError:
-        days = 0
-    if days < 1:
-        raise InputError(f"{MAX_AGE_ENV}={text!r} is not a whole number of days (1 or more)")
-    return days
+    problem = whole_number_problem(MAX_AGE_ENV, text, 1, None, "days")
+    if problem is not None:
+        raise InputError(problem)
+    return int(text)
 
 
 def staleness_warning(
@@ -429,8 +428,10 @@ def staleness_warning(
         info = pack or active_pack()
     except KnowledgeError:
         return None
-    except InputError as exc:
-        return f"knowledge status unknown: {exc}"
+    except InputError as exc:  # a bad PROVSCAN_KNOWLEDGE_MAX_AGE_DAYS: said, and the default used
+        bad = f"{exc}: ignored, using the default, {DEFAULT_MAX_AGE_DAYS} days"
+        stale = staleness_warning(pack, max_age_days=DEFAULT_MAX_AGE_DAYS, today=today)
+        return bad if stale is None else f"{bad}; {stale}"
     age = info.age_days(today)
     if age <= limit:
         return None

@@ -99,9 +99,12 @@ def workers_for(names: Sequence[str]) -> int:
     cpus = available_cpus()
     if cpus < 2:
         return 1
-    chosen = os.environ.get(WORKERS_VARIABLE, "").strip()
-    if chosen in ("1", "2"):
-        return int(chosen)
+    from provscan.config import env_whole_number
+
+    default = "the default (2 for large captures when a CPU is free, else 1)"
+    chosen = env_whole_number(WORKERS_VARIABLE, default=default, maximum=2)
+    if chosen is not None:
+        return chosen
     if every_cpu_busy(cpus):
         return 1
     size = 0

@@ -112,9 +112,11 @@ from provscan.store.views import (
     device_view,
     diff,
     find_scan,
+    first_scan_diff,
     inventory_json,
     inventory_json_fragments,
     inventory_rows,
+    newest_first_scan,
     pick_pair,
     summary,
     verdict_sighting,
@@ -1073,9 +1075,26 @@ class Store:
                 for s in session.scalars(select(SightingRow).where(SightingRow.scan_id == full_id))
             }
 
-    def diff(self, old_id: str | None = None, new_id: str | None = None) -> ScanDiff:
-        """What changed between two scans (default: the newest two whose scopes overlap)."""
+    def diff(
+        self, old_id: str | None = None, new_id: str | None = None, *, first_scan: bool = False
+    ) -> ScanDiff:
+        """What changed between two scans (default: the newest two whose scopes overlap).
+
+        ``first_scan`` (the command line's default, for ``scan && diff`` in cron): with no
+        scan named, the newest scan is compared with the newest earlier one overlapping its
+        scope, or, when there is none (the first scan of that scope), with nothing
+        (:func:`~provscan.store.views.first_scan_diff`: every device added). A store with no
+        scan is still refused."""
         with self._reading("scans") as session:
+            if first_scan and not old_id and not new_id:
+                newest = newest_first_scan(session)
+                if newest is not None:
+                    return first_scan_diff(session, newest)
+                if session.scalar(select(ScanRow.id).limit(1)) is None:
+                    raise StoreRequestError(
+                        f"{self.display_name} holds no scan yet: nothing to compare "
+                        "(store one with provscan scan --db)"
+                    )
             old, new = pick_pair(session, old_id, new_id, self.display_name)
             if old.id == new.id:  # two names (a prefix, the whole id) of one scan
                 raise StoreRequestRefused(

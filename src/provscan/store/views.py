@@ -392,6 +392,25 @@ class ScanDiff:
     #: Devices of both scans with values the older read and the newer did not (not changes):
     #: ``{"device_id", "ip", "fields"}``.
     not_read: tuple[dict[str, Any], ...] = ()
+    #: The new scan is the first of its scope: no earlier stored scan overlaps it, so it is
+    #: compared with nothing (every device added; ``old`` is the new scan itself, never shown:
+    #: the JSON's ``old`` is null). See :func:`first_scan_diff`.
+    first: bool = False
+
+    @property
+    def note(self) -> str | None:
+        """What a first scan's comparison means, in one line (None for two scans)."""
+        if not self.first:
+            return None
+        shown = self.new.targets[:3]
+        scope = ", ".join(shown) + (
+            f" +{len(self.new.targets) - 3}" if self.new.targets[3:] else ""
+        )
+        where = f"site {self.new.site}: {scope}" if self.new.site else scope
+        return (
+            f"first scan of this scope ({where or 'no targets'}): nothing earlier to compare; "
+            "every device counts as new"
+        )
 
     @property
     def new_restricted(self) -> list[dict[str, Any]]:
@@ -400,8 +419,8 @@ class ScanDiff:
         return [d for d in self.added if d["restricted"]] + [c["device"] for c in became]
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "old": self.old.to_json(),
+        document: dict[str, Any] = {
+            "old": None if self.first else self.old.to_json(),
             "new": self.new.to_json(),
             "added": list(self.added),
             "removed": list(self.removed),
@@ -411,6 +430,9 @@ class ScanDiff:
             "not_covered": list(self.not_covered),
             "not_read": list(self.not_read),
         }
+        if self.first:  # only then: a comparison of two scans keeps its documented keys
+            document |= {"first_scan": True, "note": self.note}
+        return document
 
 
 def _overlap(a: ScanSummary, b: ScanSummary) -> bool:
@@ -485,6 +507,28 @@ def pick_pair(
     raise StoreRequestError(
         f"{where} has no two scans whose scopes overlap; name them: provscan diff OLD NEW"
     )
+
+
+def newest_first_scan(session: Session) -> ScanSummary | None:
+    """The newest stored scan when no earlier stored scan overlaps its scope (the first scan
+    of that scope, which :func:`first_scan_diff` compares with nothing), else None (also for
+    a store with no scan). "Earlier" as :func:`pick_pair` orders scans."""
+    rows = session.scalars(select(ScanRow).order_by(ScanRow.started_at.desc(), ScanRow.id))
+    scans = [summary(row) for row in rows]
+    if not scans or any(_overlap(older, scans[0]) for older in scans[1:]):
+        return None
+    return scans[0]
+
+
+def first_scan_diff(session: Session, new: ScanSummary) -> ScanDiff:
+    """``new`` compared with an empty baseline: every device it saw is added (so a restricted
+    one counts as new); nothing removed, changed or outside coverage."""
+    after = _sighted(session, new.id)
+    added = sorted(
+        (_diff_view(device_id, document) for device_id, document in after.items()),
+        key=lambda view: address_sort_key(view.get("ip") or ""),
+    )
+    return ScanDiff(new, new, tuple(added), (), (), (), (), first=True)
 
 
 def _diff_view(device_id: str, document: dict[str, Any]) -> dict[str, Any]:

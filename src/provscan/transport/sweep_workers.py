@@ -59,9 +59,12 @@ def worker_count(addresses: int, rate_per_second: float = 0.0) -> int:
     (``PROVSCAN_SWEEP_WORKERS`` decides instead, the rate limit still keeping one)."""
     if rate_per_second > 0:
         return 1
-    chosen = os.environ.get(WORKERS_VARIABLE, "").strip()
-    if chosen.isdigit() and int(chosen) >= 1:
-        return min(int(chosen), MAX_WORKERS)
+    from provscan.config import env_whole_number
+
+    default = f"the default (one process per CPU up to {MAX_WORKERS}, for large ranges)"
+    chosen = env_whole_number(WORKERS_VARIABLE, default=default)
+    if chosen is not None:
+        return min(chosen, MAX_WORKERS)
     cpus = available_cpus()
     if cpus < 2 or addresses < PARALLEL_FROM or every_cpu_busy(cpus):
         return 1
