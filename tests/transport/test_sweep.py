@@ -31,7 +31,13 @@ from provscan.model import Device, HostEvidence
 from provscan.targets import build_targets
 from provscan.transport.limits import ScanLimits
 from provscan.transport.nmap_sweep import SweepEngineError, find_nmap, nmap_command, sweep_nmap
-from provscan.transport.sweep import ConnectionSpacing, SweepLimits, SweptHost, sweep_connect
+from provscan.transport.sweep import (
+    ConnectionSpacing,
+    SweepLimits,
+    SweptHost,
+    round_hosts,
+    sweep_connect,
+)
 from provscan.transport.sweep_workers import (
     WORKERS_VARIABLE,
     SweepWorkerError,
@@ -773,3 +779,27 @@ def test_worker_count_follows_size_rate_and_the_variable(
     assert choose_sweeper("builtin", 65534)[1] is sweep_connect
     monkeypatch.setenv(WORKERS_VARIABLE, "2")
     assert choose_sweeper("builtin", 65534)[1] is not sweep_connect
+
+
+def test_under_a_rate_limit_hosts_finish_as_the_sweep_goes() -> None:
+    # A review: `timeout -s INT 25 provscan scan 127.77.1.0/24 --rate 100` kept nothing,
+    # because the sweep went port by port over 256 hosts and no host finished before its
+    # last port. Under a rate limit a round is now about two seconds of connections.
+    assert round_hosts(1024, 0.0, 19) == 1024  # no limit: unchanged
+    assert round_hosts(1024, 1 / 100, 19) == 10
+    assert round_hosts(1024, 1 / 5, 19) == 1  # a slow rate: one host at a time
+    # Given 40 addresses (closed ports on loopback answer at once) and 19 ports at 100/s:
+    # the whole sweep takes ~7.6 s, and port-major over all 40 no host would finish before
+    # ~7.4 s; the sweep stopped after 3 s has finished hosts to give
+    started = time.monotonic()
+    targets = build_targets(["127.84.5.1-40"])
+    hosts = list(
+        sweep_connect(
+            targets,
+            list(range(1001, 1020)),
+            SweepLimits(rate_per_second=100),
+            stop=lambda: time.monotonic() - started > 3.0,
+        )
+    )
+    assert 5 <= len(hosts) < 40
+    assert [host.address for host in hosts] == [f"127.84.5.{n}" for n in range(1, len(hosts) + 1)]

@@ -5,7 +5,9 @@ no coroutine, task or future per connection, so it runs at close to the kernel's
 (docs/decisions/0017-sweep.md has the measurements). Memory stays bounded: at most
 ``in_flight`` sockets are open, at most two rounds of ``hosts_per_round`` hosts are tracked,
 and only open ports are kept. Ports are tried port-major within a round, so consecutive
-connections go to different hosts, and never more than ``per_host`` at once to one host.
+connections go to different hosts, and never more than ``per_host`` at once to one host; under a
+rate limit a round is a couple of seconds of connections (:func:`round_hosts`), so hosts finish
+as the sweep goes and a scan stopped early keeps them.
 
 Every address is checked against the scope interlock again here (defence in depth: the
 target set has already applied the scope rules and ``--exclude``). A port is *open* when the
@@ -60,6 +62,21 @@ class ConnectionSpacing:
         return max(delay, 0.0)
 
 
+#: Under a rate limit, about this many seconds of connections make one round of hosts.
+RATED_ROUND_S = 2.0
+
+
+def round_hosts(hosts_per_round: int, interval: float, ports: int) -> int:
+    """How many hosts one round interleaves: ``hosts_per_round``, or under a rate limit (one
+    connection every ``interval`` seconds) as many as :data:`RATED_ROUND_S` of connections
+    to ``ports`` ports each reach, at least one. Without a limit a round of 1,024 hosts
+    passes in well under a second; at 100 connections a second, 1,024 hosts of 19 ports
+    would take over three minutes before the first host is finished."""
+    if interval <= 0 or ports <= 0:
+        return hosts_per_round
+    return max(1, min(hosts_per_round, int(RATED_ROUND_S / (interval * ports))))
+
+
 @dataclass(frozen=True)
 class SweepLimits:
     """How hard the sweep may push (the scheduler derives them from its ``ScanLimits``)."""
@@ -73,6 +90,9 @@ class SweepLimits:
     #: New connections per second across the sweep (0 = unlimited).
     rate_per_second: float = 0.0
     #: Hosts whose ports are interleaved (port-major) before moving on to the next ones.
+    #: Under a rate limit a round is cut to :data:`RATED_ROUND_S` of connections at that
+    #: rate (:func:`round_hosts`), so that hosts finish one round after another and a scan
+    #: stopped early has finished hosts to keep.
     hosts_per_round: int = 1024
     #: Longest time spent on one host (used by engines that can apply it; 0 = none).
     host_deadline_s: float = 0.0
@@ -192,10 +212,12 @@ def sweep_connect(
     next_start: float | None = None
     connect_timeout = limits.connect_timeout_s
 
+    per_round = round_hosts(limits.hosts_per_round, interval, len(unique_ports))
+
     def next_round() -> Iterator[tuple[_Host, int]]:
         nonlocal targets_left
         hosts: list[_Host] = []
-        while len(hosts) < limits.hosts_per_round:
+        while len(hosts) < per_round:
             target = next(target_iterator, None)
             if target is None:
                 targets_left = False
