@@ -99,6 +99,15 @@ FindingEffect = Literal[
     "context",
     "restricts",
 ]
+#: What the verdict "review" means, in the words every output gives it (the scan table, the
+#: console, NetBox, the compliance report): a possible maker, or an established one that a
+#: measure restricts only on a condition the evidence cannot settle (when it was bought,
+#: its kind, the site it serves; a Québec reviewer read the first half alone as "the maker
+#: is not established" of cameras whose maker was).
+REVIEW_MEANING = (
+    "a restricted maker is possible, not established, or a measure restricts only on a "
+    "condition the evidence cannot settle"
+)
 #: The effects that restrict the equipment for those the measure binds.
 RESTRICTING_FINDING_EFFECTS: frozenset[str] = frozenset(
     {

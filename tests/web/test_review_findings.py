@@ -323,7 +323,8 @@ def test_a_device_page_says_the_verdict_in_the_clis_words(verdicts: TestClient) 
     page_log_in(verdicts, "viewer")
     review = _device_page(verdicts, "192.0.2.30")
     assert _verdict_text(review) == (
-        "To review : a restricted maker is possible, not established possibly made by Dahua - "
+        "To review : a restricted maker is possible, not established, or a measure restricts "
+        "only on a condition the evidence cannot settle possibly made by Dahua - "
         "brand Lorex sells only some Dahua-made lines (none of its own rules name the maker)"
     )
     assert "Not restricted" not in review and "to review</span>" in review

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from provscan.model import finding_restricts
+from provscan.model import REVIEW_MEANING, finding_restricts
 from provscan.netbox.client import NetBoxClient, NetBoxDevice
 from provscan.netbox.pull import netbox_id, netbox_target
 from provscan.report.contract import VERDICTS
@@ -57,7 +57,7 @@ class Plan:
 
 #: What the custom field says after the verdict word, for the verdicts that need it.
 _VERDICT_GLOSS = {
-    "review": "review (a restricted maker is possible, not established)",
+    "review": f"review ({REVIEW_MEANING})",
     "unknown": "unknown (the maker was not identified: not cleared)",
 }
 

@@ -29,6 +29,7 @@ from rich.text import Text
 
 from provscan.model import (
     RESTRICTING_FINDING_EFFECTS,
+    REVIEW_MEANING,
     SERVED_NOTHING_NOTE_PREFIX,
     Device,
     Evidence,
@@ -390,7 +391,7 @@ def conditional_cves(device: Device) -> dict[str, str]:
 #: Verdict groups, in the order the table shows them (most urgent first).
 _GROUP_HEADINGS = {
     "restricted": ("Restricted", "bold red", ""),
-    "review": ("To review", "bold yellow", "a restricted maker is possible, not established"),
+    "review": ("To review", "bold yellow", REVIEW_MEANING),
     "unknown": ("Unknown maker", "bold yellow", "nothing identified them: check them by hand"),
     # Whom "clear" is clear for is said by :func:`_clear_explanation`.
     "clear": ("Clear", "bold green", ""),

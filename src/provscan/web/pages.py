@@ -30,6 +30,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData, QueryParams, UploadFile
 
 from provscan.errors import ProvscanError, StoreRequestError
+from provscan.model import REVIEW_MEANING
 from provscan.report.contract import VERDICTS
 from provscan.store.cases import RESTRICTED, SETTABLE, STATES, Case
 from provscan.store.inventory import STATUSES
@@ -88,7 +89,7 @@ MAX_FILTER = 200
 #: the scan table's groups (``provscan scan``, ``provscan inventory``).
 VERDICT_WORDS = {
     "restricted": ("restricted", "Restricted", ""),
-    "review": ("review", "To review", "a restricted maker is possible, not established"),
+    "review": ("review", "To review", REVIEW_MEANING),
     "unknown": ("unknown", "Unknown maker", "nothing identified it: check it by hand"),
     "clear": ("clear", "Clear", ""),
 }
