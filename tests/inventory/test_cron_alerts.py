@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
+
+from helpers import run_provscan
 
 from inventory_verdicts import golden_copy
 from provscan.store.db import normalise_db_arg, open_store
@@ -19,13 +20,7 @@ RESTRICTED_IP = "127.0.40.1"  # the golden scan's first device, restricted
 
 
 def _run(*args: str, check: int | None = 0) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "provscan", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_provscan(*args)
     if check is not None:
         assert result.returncode == check, (result.stdout, result.stderr)
     return result

@@ -13,8 +13,8 @@ from provscan.policy import evaluate
 from provscan.screening import tables
 from provscan.screening.identify import Identification
 from provscan.screening.run import bundled_identifier, screen_table, table_columns
-from provscan.screening.tables import SharedResultCells, read_table, render_csv, result_cells
-from provscan.screening.verdict import ScreenRow, judge_product
+from provscan.screening.tables import read_table, render_csv, result_cells
+from provscan.screening.verdict import PerJudgement, ScreenRow, judge_product
 
 # Repeated products in every form a CSV record takes: plain, quoted, a quote inside, a line
 # break inside, a formula to guard, a short row, a row wider than the header.
@@ -60,22 +60,18 @@ def test_every_output_record_reads_back_as_its_cells_and_results(tmp_path: Path)
     assert lines[3].startswith('3,"Hikvision","DS-2CD2143G2-I","4MP dome",2,')
 
 
-def test_result_cells_are_made_once_per_judgement(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_result_cells_are_made_once_per_judgement(tmp_path: Path) -> None:
     path = tmp_path / "list.csv"
     path.write_bytes(LIST.encode())
     _, rows = _screened(path)
     expected = [result_cells(row) for row in rows]
     made: list[ScreenRow] = []
-    real = tables.result_cells
 
     def counting(row: ScreenRow) -> list[str]:
         made.append(row)
-        return real(row)
+        return result_cells(row)
 
-    monkeypatch.setattr(tables, "result_cells", counting)
-    cells_of = SharedResultCells()
+    cells_of = PerJudgement(counting)
     assert [cells_of(row) for row in rows] == expected
     # items 2, 3, 9 and 10 repeat item 1 (the same brand, model and description cells), 5
     # repeats 4: 10 rows, 5 judgements, one set of result cells each
@@ -96,7 +92,7 @@ def test_a_row_that_equals_another_by_value_only_gets_its_own_cells() -> None:
     )
     first = judge_product(identification, [], row=1)
     other = judge_product(identification, [], row=2)
-    cells_of = SharedResultCells()
+    cells_of = PerJudgement(result_cells)
     assert cells_of(first) == cells_of(other) == result_cells(first)
     assert cells_of(first) is not cells_of(other)  # not the same objects: made for each
 

@@ -48,6 +48,7 @@ from provscan.screening.verdict import (
     Brand,
     Maker,
     Name,
+    PerJudgement,
     Policies,
     Quote,
     ReasonClause,
@@ -320,7 +321,8 @@ def screening_context(
     first: dict[tuple[object, ...], int | None] = {}
     cited: set[tuple[str, str]] = set()
     # each row's binding measures, once (a 20,000-row list spent 13 s computing them thrice)
-    found = [row_measures(row) for row in rows]
+    measures_of = PerJudgement(row_measures)  # a product listed again: its first row's
+    found = [measures_of(row) for row in rows]
     for row, binds in zip(rows, found, strict=True):
         shown = _shown(row, binds, by_key, names)
         cited |= {(f.policy, f.measure) for f in binds}

@@ -292,8 +292,8 @@ def binds_once_in_force(
     )
     if measure is None:
         return False
-    if not not_yet_in_force(str(effective or measure.effective.isoformat()), on):
-        return False
+    if not effective and not not_yet_in_force(measure.effective.isoformat(), on):
+        return False  # the finding's own day was checked above; a stored one has none
     parties = judging_parties(acting_as, policies)
     return parties is None or any(binds_org_type(measure, party) for party in parties)
 

@@ -53,7 +53,7 @@ from provscan.screening.columns import (
     header_strength,
     is_header_row,
 )
-from provscan.screening.verdict import ScreenMeasure, ScreenRow, ScreenSummary
+from provscan.screening.verdict import PerJudgement, ScreenMeasure, ScreenRow, ScreenSummary
 
 if TYPE_CHECKING:
     from openpyxl.cell import _CellOrMergedCell
@@ -1216,26 +1216,6 @@ def result_cells(row: ScreenRow) -> list[str]:
     ]
 
 
-class SharedResultCells:
-    """:func:`result_cells` of rows that share a judgement, made once per judgement.
-
-    ``screening.run.screen_table`` gives a product listed again a copy of its first row that
-    shares every field's value object but the row number, and the result cells read no
-    row number: rows whose fields are the same objects get the same cells. Each first row is
-    kept, so the objects a key names stay alive and their ids are not reused.
-    """
-
-    def __init__(self) -> None:
-        self._made: dict[tuple[int, ...], tuple[ScreenRow, list[str]]] = {}
-
-    def __call__(self, row: ScreenRow) -> list[str]:
-        key = tuple(id(value) for name, value in row.__dict__.items() if name != "row")
-        made = self._made.get(key)
-        if made is None:
-            made = self._made[key] = (row, result_cells(row))
-        return made[1]
-
-
 #: Where the confidence is among the result cells: written as a number in an XLSX.
 _CONFIDENCE = ADDED_COLUMNS.index("confidence")
 #: How a confidence is shown in an XLSX: two decimals, as in the CSV.
@@ -1384,7 +1364,7 @@ def output_rows(table: InputTable, rows: Sequence[ScreenRow]) -> tuple[list[str]
     header = [] if table.header_record is None else list(table.records[table.header_record].cells)
     width = max(len(header), *(len(cells) for cells in originals))
     header += [f"column {index + 1}" for index in range(len(header), width)]
-    cells_of = SharedResultCells()
+    cells_of = PerJudgement(result_cells)
     body = [
         [*cells, *[""] * (width - len(cells)), *cells_of(row)]
         for cells, row in zip(originals, rows, strict=True)
@@ -1433,7 +1413,7 @@ def _rewrite_csv(table: InputTable, rows: Sequence[ScreenRow], form: CsvFormat) 
     # A list without a header row gets none: its rows come back with the results appended
     # and nothing added above them (the command names the result columns in a note).
     lines: list[str] = []
-    cells_of = SharedResultCells()
+    cells_of = PerJudgement(result_cells)
     tails: dict[int, tuple[list[str], str | None]] = {}
     for index, record in enumerate(table.records):
         row = screened.get(index)
@@ -1658,7 +1638,7 @@ def _screened_workbook(
     else:
         notes.append(f"no header row to name the result columns {span}: {', '.join(names)}")
     fills = {status: PatternFill("solid", fgColor=color) for status, color in STATUS_FILLS.items()}
-    cells_of = SharedResultCells()
+    cells_of = PerJudgement(result_cells)
     for number, row in zip(table.row_numbers, rows, strict=True):
         fill = fills.get(row.status)
         for offset, value in enumerate(cells_of(row)):

@@ -9,10 +9,10 @@ unknown, clear: :data:`provscan.report.contract.VERDICTS`), from the row's ``sta
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -384,6 +384,31 @@ def _recorded_parties(acting_as: Sequence[str], policies: Sequence[Policy]) -> l
     if not acting_as and judging_parties(acting_as, policies) is None:
         return [ACT_AS_ANYONE]
     return list(acting_as)
+
+
+_Made = TypeVar("_Made")
+
+
+class PerJudgement(Generic[_Made]):
+    """``make(row)`` once per judgement, for what is made from a row's verdict alone (its
+    result cells, the measures it cites), never from its row number.
+
+    ``provscan.screening.run.screen_table`` gives a product listed again a copy of its first
+    row that shares every field's value object but the row number: rows whose fields are the
+    same objects get the same result. Each first row is kept, so the objects a key names stay
+    alive and their ids are not reused.
+    """
+
+    def __init__(self, make: Callable[[ScreenRow], _Made]) -> None:
+        self._make = make
+        self._made: dict[tuple[int, ...], tuple[ScreenRow, _Made]] = {}
+
+    def __call__(self, row: ScreenRow) -> _Made:
+        key = tuple(id(value) for name, value in row.__dict__.items() if name != "row")
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = (row, self._make(row))
+        return made[1]
 
 
 @lru_cache(maxsize=1)
