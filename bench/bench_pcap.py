@@ -10,6 +10,7 @@ end unless ``--keep``. Nothing is sent on any network.
     python bench/bench_pcap.py [--size-gb 2] [--no-tshark] [--keep] [--capture PATH]
     python bench/bench_pcap.py --sites 256 --per-site 16 --size-gb 1   # 4,096 devices
     python bench/bench_pcap.py --capture sites1g.pcap --keep --stored   # and with a store
+    python bench/bench_pcap.py --sites 64 --per-site 16 --size-gb 0.25 --recording old.pcap.gz
 
 With ``--stored``, provscan also runs a second time storing the scan in a new SQLite file
 (``--db``, the default store of a real run) and prints that run's time and peak RSS.
@@ -112,12 +113,19 @@ def _bulk_frames(device: bytes, viewer: bytes, kilobytes: int) -> list[bytes]:
 
 
 def build_site_capture(
-    path: Path, size_bytes: int, sites: int, per_site: int, bulk_kb: int = 0
+    path: Path,
+    size_bytes: int,
+    sites: int,
+    per_site: int,
+    bulk_kb: int = 0,
+    recording: Path | None = None,
 ) -> tuple[int, int, int]:
     """A capture of ``sites`` x ``per_site`` devices; returns (bytes, packets, devices).
 
-    ``bulk_kb``: that much video-like bulk per device and pass after its scan traffic."""
-    source = FIXTURES / "lab_scan.pcap.gz"
+    ``bulk_kb``: that much video-like bulk per device and pass after its scan traffic.
+    ``recording``: a gzipped lab recording other than the committed one (an older one with
+    large HTTP bodies, e.g. ``git show cb271a8:tests/pcap/fixtures/lab_scan.pcap.gz``)."""
+    source = recording or FIXTURES / "lab_scan.pcap.gz"
     sys.path.insert(0, str(ROOT / "src"))
     from provscan.passive.capture import read_frames
 
@@ -327,6 +335,11 @@ def main(argv: list[str] | None = None) -> int:
         "--bulk-kb", type=int, default=0, help="video-like bulk per device per pass (--sites)"
     )
     parser.add_argument(
+        "--recording",
+        type=Path,
+        help="gzipped lab recording to build --sites from (default: the committed one)",
+    )
+    parser.add_argument(
         "--stored",
         action="store_true",
         help="run provscan pcap again, storing the scan in a new SQLite file (issue 14)",
@@ -345,7 +358,12 @@ def main(argv: list[str] | None = None) -> int:
         elif args.sites:
             started = time.monotonic()
             size, packets, device_count = build_site_capture(
-                capture, int(args.size_gb * 1e9), args.sites, args.per_site, args.bulk_kb
+                capture,
+                int(args.size_gb * 1e9),
+                args.sites,
+                args.per_site,
+                args.bulk_kb,
+                args.recording,
             )
             print(
                 f"capture: {capture} ({size / 1e9:.2f} GB, {packets} packets, {args.sites} "
