@@ -21,6 +21,12 @@ the host (:func:`establishes`; decision 0030): the RTSP server's Date and Public
 one server's habits, not two witnesses. A value several makers produce (a date format, a
 generic server string) alone never establishes one: the maker is then only named as a
 possibility (``review:`` note when nothing else is established).
+
+A maker outside the restricted families that only shared values name is still named (the
+makers known to share them are unrestricted too, so the verdict "clear" holds whichever of them
+made it), except when a restricted family's maker is among those known to send the same value
+(decision 0030, addendum): the device may be theirs, so that maker is only a possibility and
+the device gets a ``review:`` note and no manufacturer.
 """
 
 from __future__ import annotations
@@ -97,6 +103,19 @@ SAME_SERVICE_PROTOCOL = {"https": "http"}
 #: Claim sources other than fingerprint rules whose maker claims are maker-specific: the
 #: IEEE registry names the maker; a model-number grammar is the maker's own numbering.
 MAKER_SPECIFIC_SOURCES = ("ieee-oui", "grammar:")
+#: Rule ids of makers the IEEE registry names though no reviewed entry covers the organisation
+#: (:meth:`Attributor._registry_only_maker`): the registry's own record of one organisation,
+#: not a value several makers share; never a restricted maker.
+REGISTRY_ONLY_RULE = "registry:unreviewed"
+#: Where a claim no fingerprint rule made comes from (by the prefix of its rule id): every
+#: evidence item names its source (``provscan explain``).
+DERIVED_CLAIM_SOURCES: dict[str, str] = {
+    "ieee-oui": "IEEE MAC registry (a reviewed owner, oui_owners.yaml)",
+    REGISTRY_ONLY_RULE: "IEEE MAC registry (an organisation no reviewed entry covers)",
+    "grammar:": "model-number grammar (model_grammars.yaml)",
+    NAME_RULE_PREFIX: "the vendor vocabulary (vendors.yaml): the device printed this name",
+    "label:": "the device's own label field (a name the vocabulary does not know)",
+}
 #: Protocols of observations a fallback made by reading another tool's conclusions off the
 #: replies the device already gave (nmap's match lines, decision 0023). Their claims can name
 #: a maker but never establish a restricted one, alone or as corroboration: nmap's label is
@@ -121,6 +140,14 @@ CONTEXT_FIELDS = frozenset(
         "upnp.port_mappings_read",
     }
 )
+
+
+def derived_claim_source(rule_id: str) -> str:
+    """The source of a claim no fingerprint rule made (:data:`DERIVED_CLAIM_SOURCES`)."""
+    for prefix, source in DERIVED_CLAIM_SOURCES.items():
+        if rule_id.startswith(prefix):
+            return source
+    return f"provscan's own reading ({rule_id})"
 
 
 @dataclass
@@ -367,6 +394,17 @@ class Attributor:
             for loaded in knowledge.fingerprints
             for rule in loaded.spec.rules
         }
+        #: (field, vendor key) -> the values a rule naming that vendor lists among the ones
+        #: it must not match (known look-alikes: "220 Axis Bank FTP" is no Axis greeting)
+        self._look_alikes: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for loaded in knowledge.fingerprints:
+            for rule in loaded.spec.rules:
+                named = rule.asserts.get("manufacturer") or rule.asserts.get("brand")
+                if named and rule.negatives:
+                    for field_name in loaded.spec.fields:
+                        self._look_alikes[(field_name, vendor_key(named))].update(
+                            str(negative).strip() for negative in rule.negatives
+                        )
 
     def maker_specific(self, claim: Claim) -> bool:
         """Whether the claim's source says only its maker produces the observed value."""
@@ -375,7 +413,7 @@ class Attributor:
         specificity = self._specificity.get(claim.rule_id)
         if specificity is not None:
             return specificity.maker_specific
-        return claim.rule_id.startswith(MAKER_SPECIFIC_SOURCES)
+        return claim.rule_id.startswith((*MAKER_SPECIFIC_SOURCES, REGISTRY_ONLY_RULE))
 
     def _unsupported_makers(
         self, support: dict[str, list[Claim]], candidates: Iterable[str]
@@ -389,6 +427,46 @@ class Attributor:
             if not self.establishment(claims).established:
                 weak[maker] = claims
         return weak
+
+    def _possible_makers(
+        self, support: dict[str, list[Claim]], candidates: Iterable[str]
+    ) -> dict[str, list[Claim]]:
+        """Makers outside the restricted families that only fingerprint rules of values
+        several makers share name, from too few services, when a restricted family's maker is
+        among the makers known to send the same value (the verdict rule, applied to a "clear"
+        verdict): possible, not established. A maker whose own name the device printed
+        (``name:``, as a maker-specific rule of its own name would read it) or that nmap's
+        fallback names (decision 0023) stays named; so does one whose known sharers are all
+        outside the restricted families (the verdict is the same whichever made it)."""
+        possible: dict[str, list[Claim]] = {}
+        for maker in candidates:
+            if self.knowledge.family_of(maker) is not None:
+                continue  # :meth:`_unsupported_makers`
+            claims = support.get(_key(maker), [])
+            if any(
+                c.observation.protocol in FALLBACK_PROTOCOLS
+                or c.rule_id.startswith(NAME_RULE_PREFIX)
+                for c in claims
+            ):
+                continue
+            shared_with_restricted = any(
+                self.knowledge.family_of(name) for name in self._sharers(claims)
+            )
+            if claims and shared_with_restricted and not self.establishment(claims).established:
+                possible[maker] = claims
+        return possible
+
+    def _sharers(self, claims: Sequence[Claim]) -> list[str]:
+        """The makers the claims' rules say also produce the values they read."""
+        return sorted(
+            {
+                name
+                for claim in claims
+                for name in self._specificity.get(
+                    claim.rule_id, Specificity(maker_specific=False)
+                ).shared_with
+            }
+        )
 
     def establishment(self, claims: Iterable[Claim]) -> Establishment:
         """The verdict rule (:func:`establishes`) on the claims that name one maker."""
@@ -406,15 +484,7 @@ class Attributor:
     def _shared_note(self, maker: str, claims: Sequence[Claim], review: bool) -> str:
         rules = ", ".join(dict.fromkeys(claim.rule_id for claim in claims))
         fields = ", ".join(dict.fromkeys(claim.observation.field for claim in claims))
-        others = sorted(
-            {
-                name
-                for claim in claims
-                for name in self._specificity.get(
-                    claim.rule_id, Specificity(maker_specific=False)
-                ).shared_with
-            }
-        )
+        others = self._sharers(claims)
         also = f" (also produced by {', '.join(others)})" if others else ""
         found = self.establishment(claims)
         why = (
@@ -429,6 +499,37 @@ class Attributor:
             f"{fields}{also}); {why}, so it is not established"
         )
         return f"review: {text}" if review else text
+
+    def _unsure_note(self, maker: str, claims: Sequence[Claim]) -> str:
+        """The review note of a maker outside the restricted families that only shared
+        signals name, which a restricted family's maker is known to send too (no maker is
+        established: the device may be one of theirs)."""
+        restricted = [name for name in self._sharers(claims) if self.knowledge.family_of(name)]
+        note = self._shared_note(maker, claims, review=True)
+        return f"{note}; {', '.join(restricted)} (restricted families) send the same value"
+
+    def _weaker_reading(
+        self,
+        rival: str,
+        maker: str,
+        support: dict[str, list[Claim]],
+        readings: dict[tuple[str, str], tuple[float, bool]],
+    ) -> tuple[str, ...]:
+        """The brands, when only brands that lead to ``maker`` at least as strongly name
+        ``rival`` (through a relation no stronger, or one that names it only as a
+        possibility: dated, some lines only): the same label read through the knowledge's
+        weaker relation, not evidence against ``maker``. Empty otherwise."""
+        claims = support.get(_key(rival), [])
+        if not claims or any(claim.field != "brand" for claim in claims):
+            return ()
+        brands = dict.fromkeys(self.knowledge.canonical_vendor(c.value) or c.value for c in claims)
+        followed = tuple(brand for brand in brands if (brand, _key(rival)) in readings)
+        for brand in followed:
+            rival_weight, rival_possible = readings[(brand, _key(rival))]
+            best = readings.get((brand, _key(maker)))
+            if best is None or (not rival_possible and rival_weight > best[0]):
+                return ()
+        return followed
 
     # -- claims ---------------------------------------------------------------------------
 
@@ -511,6 +612,9 @@ class Attributor:
                 continue
             fallback = observation.protocol in FALLBACK_PROTOCOLS
             for hit in self._names.find(observation.value):
+                alike = self._look_alikes.get((observation.field, vendor_key(hit.vendor)), ())
+                if observation.value.strip() in alike:
+                    continue  # the vendor's own rule lists the value as a known look-alike
                 if fallback and hit.product_line:
                     # another tool's label mentions product lines of other makers' devices
                     # ("Westell VersaLink", "MacSense HomePod"): only makers' names are read
@@ -690,6 +794,9 @@ class Attributor:
         device_type = self._best(by_field["device_type"])
         in_scope_brands = self._brands_of_in_scope_lines(claims)
         own_numbering = self._own_numbering(claims)
+        #: (brand, maker key) -> (the weight the relation gives, whether it names the maker
+        #: only as a possibility): how strongly each brand the evidence names leads to a maker
+        readings: dict[tuple[str, str], tuple[float, bool]] = {}
         for brand_name, score in by_field["brand"].ranked():
             canonical_brand = self.knowledge.canonical_vendor(brand_name) or brand_name
             relations = self.knowledge.relations_for_brand(canonical_brand)
@@ -715,15 +822,23 @@ class Attributor:
                     relation.maker,
                     _beyond(score * weight, own_numbering.get((canonical_brand, relation.maker))),
                 )
-                if limited and canonical_brand not in in_scope_brands:
+                only_possible = limited and canonical_brand not in in_scope_brands
+                if only_possible:
                     possible.setdefault(relation.maker, []).append(relation)
                 else:
                     established.add(_key(relation.maker))
+                reading = (canonical_brand, _key(relation.maker))
+                before = readings.get(reading, (0.0, True))
+                readings[reading] = (max(before[0], weight), before[1] and only_possible)
 
         # The verdict rule: shared signals alone never establish a restricted family's maker.
         weak = self._unsupported_makers(support, (name for name, _ in makers.ranked()))
         established -= {_key(name) for name in weak}
         ranked_makers = [item for item in makers.ranked() if item[0] not in weak]
+        # ... nor one outside them that a restricted family's maker is known to share the
+        # values with: possible, not established (it stays a rival, as conflicting evidence)
+        unsure = self._possible_makers(support, (name for name, _ in ranked_makers))
+        established -= {_key(name) for name in unsure}
         ranked_established = [item for item in ranked_makers if _key(item[0]) in established]
         manufacturer: str | None = None
         alternatives: list[tuple[str, float]] = []
@@ -744,6 +859,18 @@ class Attributor:
                 if _key(name) in established and top - score <= ALTERNATIVE_MARGIN
             ]
             rivals = [item for item in others if item not in alternatives]
+            # a maker only a weaker or dated relation of the brand that leads to the best
+            # maker names is that brand read another way, not conflicting evidence
+            for name, score in list(rivals):
+                brands = self._weaker_reading(name, manufacturer, support, readings)
+                if brands:
+                    rivals.remove((name, score))
+                    notes.append(
+                        f"{name} ({score:.2f}) is named only through brand {', '.join(brands)}"
+                        f" by a relation no stronger than its relation to {manufacturer}, or "
+                        "only possible (dated, some lines): no conflicting evidence, the "
+                        "confidence stands"
+                    )
             confidence = top
             if alternatives:
                 conflicts.append(
@@ -760,6 +887,9 @@ class Attributor:
             notes.append(self._possible_note(possible))
         for weak_maker, weak_claims in weak.items():
             notes.append(self._shared_note(weak_maker, weak_claims, review=manufacturer is None))
+        if manufacturer is None:
+            for unsure_maker, unsure_claims in unsure.items():
+                notes.append(self._unsure_note(unsure_maker, unsure_claims))
 
         brand = self._pick_brand(by_field["brand"], manufacturer)
         relation_name: str | None = None
@@ -899,6 +1029,8 @@ class Attributor:
                 rule_id=rule_id,
                 asserts=asserts,
                 certainty=certainty[(obs, rule_id)],
+                # a vendor endpoint's answer names the control it claims beside (probes.http)
+                detail=obs.detail if obs.field == "http.endpoint" else "",
             )
             for (obs, rule_id), asserts in grouped.items()
         ]

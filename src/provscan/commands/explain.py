@@ -155,6 +155,10 @@ class ExplainFormat(StrEnum):
     json = "json"
 
 
+#: The source of an evidence item no rule read (kept as context for the reader).
+CONTEXT_SOURCE = "observed; no rule reads it (context)"
+
+
 @dataclass(frozen=True)
 class EvidenceLine:
     """One evidence item as explained: what was seen, which rule, how specific it is."""
@@ -222,7 +226,8 @@ class LookAlike:
     rule_id: str
     maker: str
     #: The rule that explains the value instead (None: none matched it) and what it says:
-    #: its description and source.
+    #: its description and source (a value nothing explains: why it is listed, and the
+    #: source of the rule that lists it).
     explained_by: str | None = None
     explanation: str = ""
     source: str = ""
@@ -952,6 +957,8 @@ def build_explanation(
         FALLBACK_PROTOCOLS,
         MAKER_SPECIFIC_SOURCES,
         MIN_INDEPENDENT_SHARED_FIELDS,
+        REGISTRY_ONLY_RULE,
+        derived_claim_source,
     )
     from provscan.report.contract import verdict_of
 
@@ -968,13 +975,13 @@ def build_explanation(
             shared = tuple(rule.specificity.shared_with)
             source = rule.source
         elif item.rule_id is None:
-            kind, shared, source = "context", (), ""
-        elif item.rule_id.startswith("ieee-oui"):
-            kind, shared, source = "registry", (), "IEEE MAC registry"
+            kind, shared, source = "context", (), CONTEXT_SOURCE
+        elif item.rule_id.startswith(("ieee-oui", REGISTRY_ONLY_RULE)):
+            kind, shared, source = "registry", (), derived_claim_source(item.rule_id)
         elif item.rule_id.startswith(MAKER_SPECIFIC_SOURCES):
-            kind, shared, source = "grammar", (), "model-number grammar"
+            kind, shared, source = "grammar", (), derived_claim_source(item.rule_id)
         else:
-            kind, shared, source = "shared", (), ""
+            kind, shared, source = "shared", (), derived_claim_source(item.rule_id)
         lines.append(
             EvidenceLine(
                 item.observed_field,
@@ -1249,7 +1256,12 @@ def _maker_support(
     min_fields: int,
     device: Device | None = None,
 ) -> tuple[MakerSupport, ...]:
-    from provscan.attribution.attribute import Signal, establishes, signal_group
+    from provscan.attribution.attribute import (
+        NAME_RULE_PREFIX,
+        Signal,
+        establishes,
+        signal_group,
+    )
 
     named: dict[str, list[EvidenceLine]] = {}
     for line in lines:
@@ -1288,10 +1300,26 @@ def _maker_support(
                 f"shared signals corroborate each other on {found.independent} independent "
                 f"fields of different services ({'; '.join(found.services)})"
             )
-        elif family is None:
-            established = True  # the verdict rule guards restricted verdicts only
-            only = "shared signals" if fields else "nmap's fallback"
+        elif family is None and (
+            not fields
+            or any(i.specificity == "fallback" for i in items)
+            or any((i.rule_id or "").startswith(NAME_RULE_PREFIX) for i in items)
+        ):
+            # a maker outside the restricted families: nmap's fallback (decision 0023) or
+            # the device printing its name names it (attribution._possible_makers)
+            established = True
+            only = "its name printed by the device" if fields else "nmap's fallback"
             reason = f"{only} only; enough for a maker outside the restricted families"
+        elif family is None:
+            established = False
+            others = sorted({name for i in items for name in i.shared_with})
+            also = f", also produced by {', '.join(others)}" if others else ""
+            reason = (
+                f"only shared signals on {found.independent} independent field(s){also}: "
+                "a value several makers send names a maker outside the restricted families "
+                "only as a possibility (decision 0030), unless a maker-specific signal or "
+                f"shared signals on {min_fields} fields of different services corroborate it"
+            )
         else:
             established = False
             others = sorted({name for i in items for name in i.shared_with})
@@ -1371,6 +1399,8 @@ def _lookalikes(
     for Hikvision's telnet rule), each with the rule that explains it instead, if any. A
     value a rule reads as another maker's (Dahua's ``WEB SERVICE`` title, which Xiongmai's
     rule must not match) is that maker's evidence, shown as such: not listed here."""
+    from provscan.attribution.attribute import derived_claim_source
+
     rules = {rule.id: rule for loaded in knowledge.fingerprints for rule in loaded.spec.rules}
     naming: dict[str, list[Rule]] = {}
     for loaded in knowledge.fingerprints:
@@ -1403,16 +1433,22 @@ def _lookalikes(
             if key in found:
                 continue
             other_id = explaining.get((field_name, shown))
+            if other_id == rule.id:
+                other_id = None
             other = rules.get(other_id) if other_id else None
+            maker = rule.asserts.get("manufacturer") or rule.asserts.get("brand") or ""
+            if other is not None:
+                explanation, source = other.description, other.source
+            elif other_id is not None:  # a name, the registry, a grammar: no fingerprint rule
+                explanation = f"read by {other_id}, not by a fingerprint rule"
+                source = derived_claim_source(other_id)
+            else:
+                explanation = (
+                    f"no rule reads it; {rule.id} lists it as a known look-alike of {maker}"
+                )
+                source = rule.source
             found[key] = LookAlike(
-                field_name,
-                port,
-                shown,
-                rule.id,
-                rule.asserts.get("manufacturer") or rule.asserts.get("brand") or "",
-                other_id if other_id != rule.id else None,
-                other.description if other is not None and other.id != rule.id else "",
-                other.source if other is not None and other.id != rule.id else "",
+                field_name, port, shown, rule.id, maker, other_id, explanation, source
             )
     return tuple(found.values())
 
@@ -1929,6 +1965,8 @@ def _lookalike_lines(alike: LookAlike, wrap: Callable[..., list[str]]) -> list[s
         what = f": {alike.explanation.rstrip('.')}" if alike.explanation else ""
         source = f" (source: {alike.source})" if alike.source else ""
         out += wrap(f"rule {alike.explained_by}{what}{source}")
+    elif alike.source:
+        out += wrap(f"no rule reads it (source of {alike.rule_id}: {alike.source})")
     return out
 
 
