@@ -27,6 +27,10 @@ def is_brand(word: str) -> bool:
         ("IPC-HDW2431T-AS(Black)", "IPC-HDW2431T-AS"),
         ("DS-2CD2143G0-I-2.8mm-W", "DS-2CD2143G0-I"),
         ("IPC-D140H(C)", "IPC-D140H"),
+        # a region or option code after '#', alone or before a lens
+        ("DS-7316HQI-K4#USA", "DS-7316HQI-K4"),
+        ("DS-2CD2766G2T-IZS#AU", "DS-2CD2766G2T-IZS"),
+        ("DS-2CD2766G2T-IZS#AU(2.8mm)", "DS-2CD2766G2T-IZS"),
     ],
 )
 def test_variants_cut_brackets_and_suffixes(token: str, expected: str) -> None:
@@ -60,3 +64,10 @@ def test_a_wrapped_number_is_one_token_and_a_candidate() -> None:
 )
 def test_split_glued(words: list[str], expected: list[str]) -> None:
     assert split_glued(words, is_brand) == expected
+
+
+def test_only_a_short_code_after_hash_is_cut() -> None:
+    """'#' ends a part number only before a short region or option code; a label before it
+    ("PN#...") is read as a label, and a longer tail is not a code."""
+    assert "DS-2CD2143G0-I" in variants("PN#DS-2CD2143G0-I")
+    assert not any(v.startswith("S5735") and "#" not in v for v in variants("S5735#L24T4S"))

@@ -31,6 +31,10 @@ _WRAPPED = re.compile(r"[(\[](?P<inner>[^()\[\]]+)[)\]]")
 #: A field label glued to the part number: "P/N:S5735-L24T4S-A1", "PN#DS-2CD2143G0-I",
 #: "Model:IPC-HFW2431S-S-S2". The label has no digit.
 _LABELLED = re.compile(r"(?P<label>[^\W\d_][^\W\d]{0,7}(?:/[^\W\d_]{1,3})?)[:#](?P<rest>.*\d.*)")
+#: A region or option code after '#' at the end of a part number, the catalogue convention of
+#: regional variants and factory options ("DS-7316HQI-K4#USA", HP's "#ABA"): one to four
+#: letters or digits. A label before '#' ("PN#...") is :data:`_LABELLED`'s.
+_OPTION_SUFFIX = re.compile(r"#[A-Za-z0-9]{1,4}$")
 #: A quantity glued after the part number: "IPC-HDW1230T1-S5*4", "DS-2CD2143G0-I×2".
 _QUANTITY = re.compile(r"[*\u00d7]\d{1,4}$")
 
@@ -77,7 +81,8 @@ def variants(text: str) -> list[str]:
     ``(DS-2CD2143G0-I)`` -> ``DS-2CD2143G0-I``; ``Camera(DS-2CD2143G0-I)`` -> the bracketed
     number and the word before it; ``DS-2CD2143G0-I-2.8mm`` -> ``DS-2CD2143G0-I``; a field
     label, a glued quantity and what follows a slash cut (``P/N:S5735-L24T4S-A1``,
-    ``IPC-HDW1230T1-S5*4``, ``S5735-L24T4S-A1/24-port``). The reading itself is not among them.
+    ``IPC-HDW1230T1-S5*4``, ``S5735-L24T4S-A1/24-port``) and a region or option code after
+    '#' (``DS-7316HQI-K4#USA``). The reading itself is not among them.
     """
     found: list[str] = []
 
@@ -103,6 +108,7 @@ def variants(text: str) -> list[str]:
     for _ in range(2):
         cut = _LENS_SUFFIX.sub("", stripped)
         cut = _COLOUR_SUFFIX.sub("", cut)
+        cut = _OPTION_SUFFIX.sub("", cut)
         if cut == stripped:
             break
         stripped = cut
