@@ -214,6 +214,32 @@ def test_a_favicon_is_hashed_only_when_it_is_an_icon() -> None:
     assert observe.is_catch_all(200) and not observe.is_catch_all(404)
 
 
+@pytest.mark.parametrize(
+    ("answer", "answers", "control"),
+    [
+        # the canary's "no such page" first, whatever else answered
+        (401, [(f"GET {observe.CANARY_PATH}", 404), ("GET /", 200)], 0),
+        # a catch-all canary's page is a control for a 401, not for a page
+        (401, [(f"GET {observe.CANARY_PATH}", 200), ("GET /favicon.ico", 404)], 0),
+        (200, [(f"GET {observe.CANARY_PATH}", 200), ("GET /favicon.ico", 404)], 1),
+        # without a canary: "no such page" before a page
+        (401, [("GET /", 200), ("GET /favicon.ico", 404)], 1),
+        # the same status, a redirect, a refusal or an error is no control
+        (401, [(f"GET {observe.CANARY_PATH}", 401), ("GET /", 302), ("GET /x", 403)], None),
+        (200, [(f"GET {observe.CANARY_PATH}", 200), ("GET /", 200), ("GET /x", 500)], None),
+        (200, [], None),
+    ],
+    ids=["canary-404", "canary-page", "page-beside-page", "favicon", "none-401", "none-200", "-"],
+)
+def test_the_control_of_a_vendor_endpoint_answer(
+    answer: int, answers: list[tuple[str, int]], control: int | None
+) -> None:
+    expected = None if control is None else answers[control]
+    assert observe.control_for(answer, answers) == expected
+    assert observe.is_control(404, 401) and observe.is_control(200, 401)
+    assert not observe.is_control(401, 401) and not observe.is_control(302, 401)
+
+
 def test_the_probe_and_a_capture_read_a_root_page_alike(
     run_probe: RunProbe, converse: Converse
 ) -> None:
@@ -251,8 +277,12 @@ def test_the_probe_and_a_capture_read_a_vendor_endpoint_alike(
         endpoint.method, endpoint.path, SERVER, (), endpoint.body.encode()
     )
     passive = converse(PORT, request, reply, {endpoint.path: endpoint})
-    from_endpoint = [o for o in active if o.detail in (endpoint.path, endpoint.id)]
-    assert any(o.field == "http.endpoint" for o in from_endpoint)
+    # the probe's endpoint answer names its control after the endpoint's id (a capture's
+    # gets it in the host table, beside the capture's own control answers)
+    from_endpoint = [o for o in active if o.detail.split("; ")[0] in (endpoint.path, endpoint.id)]
+    assert [o.detail for o in from_endpoint if o.field == "http.endpoint"] == [
+        f"{endpoint.id}; control GET {observe.CANARY_PATH} -> 404"
+    ]
     assert distinct(from_endpoint) == distinct(passive[SERVER])
 
 

@@ -38,6 +38,11 @@ class HttpEndpoint(StrictModel):
     referer: str = ""
     #: Which parser turns the reply into observations.
     extractor: Literal["none", "text", BodyExtractor]
+    #: A path no device serves in the directory of ``path`` that generic servers protect as
+    #: a whole (``/cgi-bin/``): asked once per host and port when the endpoint answers 401 or
+    #: 403; only an answer of another kind lets that answer name the vendor. Empty: the
+    #: directory is the vendor's own (``/ISAPI/``) and the root controls suffice.
+    directory_control: str = ""
     purpose: str
     sources: list[str] = Field(min_length=1)
 
@@ -107,6 +112,8 @@ def read_http_endpoints(
             not endpoint.referer.startswith("/") or endpoint.referer.startswith("//")
         ):
             problems.add(document, "referer must be a path on the device ('/index.html')", at)
+        if endpoint.directory_control:
+            _check_directory_control(endpoint, endpoints, problems, document, at)
         if endpoint.method == "GET" and endpoint.body:
             problems.add(document, "a GET endpoint must not have a body", at)
         if not endpoint.purpose.strip():
@@ -114,6 +121,39 @@ def read_http_endpoints(
         check_sources(problems, document, at, endpoint.sources)
     _check_prefixes(parsed.model, problems, document, vendors)
     return parsed.model
+
+
+def _check_directory_control(
+    endpoint: HttpEndpoint,
+    endpoints: list[HttpEndpoint],
+    problems: Problems,
+    document: YamlDocument,
+    at: tuple[str | int, ...],
+) -> None:
+    """A directory control is a path without a query in the endpoint's own directory (not the
+    root: the root controls are the probe's own), that is no endpoint's path."""
+    control = endpoint.directory_control
+    where = (*at, "directory_control")
+    directory = control.rpartition("/")[0] + "/"
+    if not control.startswith("/") or control.startswith("//") or "?" in control:
+        problems.add(
+            document, f"directory_control {control!r} must be a path without a query", where
+        )
+    elif directory == "/" or not endpoint.path.startswith(directory):
+        problems.add(
+            document,
+            f"directory_control {control!r} must lie in a directory of the path {endpoint.path!r}",
+            where,
+        )
+    if control.endswith("/") or control in {e.path.split("?", 1)[0] for e in endpoints}:
+        problems.add(
+            document, f"directory_control {control!r} must name a file no endpoint asks", where
+        )
+    for fragment in FORBIDDEN_ENDPOINT_FRAGMENTS:
+        if fragment in control.lower():
+            problems.add(
+                document, f"directory_control contains exploit fragment {fragment!r}", where
+            )
 
 
 def _check_prefixes(

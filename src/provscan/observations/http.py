@@ -32,6 +32,21 @@ CANARY_PATH = "/provscan-canary-0f3a9c"
 ROOT_PATH = "/"
 #: Statuses that say "no such page": a canary answered otherwise means a catch-all server.
 NOT_FOUND_STATUSES = frozenset({400, 404, 410})
+#: Answers to a path no vendor endpoint names that make it a control for a vendor endpoint's
+#: answer (:func:`is_control`): the server is seen not to answer every path alike (a "no
+#: such page" status, or a page). Passive analysis holds the same set (``passive.streams``).
+CONTROL_STATUSES = NOT_FOUND_STATUSES | {200}
+#: Which control an endpoint claim's detail names first, by status: "no such page" (what the
+#: canary looks for), then "bad request", then a page (as ``passive.hosts`` ranks them).
+_CONTROL_RANK = {404: 0, 410: 0, 400: 1, 200: 2}
+#: A vendor endpoint's answers that generic servers give a whole directory they protect
+#: (lighttpd ``auth.require``, BusyBox httpd ``/cgi-bin:user:pass``): such an answer under a
+#: directory with a ``directory_control`` (``http_endpoints.yaml``) names the vendor only when
+#: that control, a path no device serves in the same directory, is answered otherwise.
+DIRECTORY_PROTECTED_STATUSES = frozenset({401, 403})
+#: Appended to an ``http.endpoint`` value whose directory control was answered alike (or not
+#: at all): ``GET /cgi-bin/magicBox.cgi?action=getMachineName -> 401 (whole directory)``.
+WHOLE_DIRECTORY = "(whole directory)"
 #: Longest value kept from one element of a vendor reply, and from a request header.
 MAX_VALUE_CHARS = 200
 #: Byte-order marks and their encodings; UTF-32 before UTF-16 (whose LE mark it starts with).
@@ -225,10 +240,21 @@ def favicon_observations(
 
 
 def endpoint_observation(
-    method: str, path: str, status: int, port: int, detail: str, protocol: str = "http"
+    method: str,
+    path: str,
+    status: int,
+    port: int,
+    detail: str,
+    protocol: str = "http",
+    *,
+    whole_directory: bool = False,
 ) -> Observation:
-    """``http.endpoint``: how a vendor endpoint (``detail``: its id) answered."""
-    return Observation(protocol, port, "http.endpoint", f"{method} {path} -> {status}", detail)
+    """``http.endpoint``: how a vendor endpoint (``detail``: its id) answered;
+    ``whole_directory``: the answer may be its whole directory's (:data:`WHOLE_DIRECTORY`)."""
+    value = f"{method} {path} -> {status}"
+    if whole_directory:
+        value = f"{value} {WHOLE_DIRECTORY}"
+    return Observation(protocol, port, "http.endpoint", value, detail)
 
 
 def control_detail(request: str, status: int) -> str:
@@ -237,6 +263,31 @@ def control_detail(request: str, status: int) -> str:
     no device has, which shows the server does not answer every path as it did the vendor's.
     """
     return f"control {request} -> {status}"
+
+
+def is_control(control_status: int, answer_status: int) -> bool:
+    """Whether the same server's answer ``control_status`` to a path no vendor endpoint names
+    is a control for a vendor endpoint's answer ``answer_status``: a "no such page" status or
+    a page (:data:`CONTROL_STATUSES`) that is not the vendor endpoint's own status. Without
+    one the server may answer every path so, and the vendor path's answer names no maker:
+    passive analysis holds a vendor path's 401/403 to this, the live probe every answer that
+    says a vendor page exists."""
+    return control_status in CONTROL_STATUSES and control_status != answer_status
+
+
+def control_for(answer_status: int, answers: Sequence[tuple[str, int]]) -> tuple[str, int] | None:
+    """The control (request, status) for a vendor endpoint's answer ``answer_status`` among
+    the same server's ``answers`` to paths no vendor endpoint names (``GET /favicon.ico``,
+    404): the canary's (:data:`CANARY_PATH`) first, then by status (404 before 400 before a
+    page), then the first given; None when none is a control (:func:`is_control`)."""
+    controls = [
+        (not request.endswith(f" {CANARY_PATH}"), _CONTROL_RANK[status], index)
+        for index, (request, status) in enumerate(answers)
+        if is_control(status, answer_status)
+    ]
+    if not controls:
+        return None
+    return answers[min(controls)[2]]
 
 
 def _element_observations(

@@ -1,8 +1,11 @@
 """HTTP(S) probe: root page, favicon and the vendors' own unauthenticated endpoints.
 
 What it sends (non-intrusive): ``GET /``, one redirect followed on the same host,
-``GET /favicon.ico``, and each request in ``knowledge/data/http_endpoints.yaml`` (reviewed
-data: read-only pages and login *challenges*; never credentials, never exploit paths).
+``GET /favicon.ico``, a path no device has (the canary), each request in
+``knowledge/data/http_endpoints.yaml`` (reviewed data: read-only pages and login *challenges*;
+never credentials, never exploit paths) and, when an endpoint under a directory generic
+servers protect as a whole answers 401 or 403, that endpoint's ``directory_control`` (a path
+no device has in the same directory), once per host and port.
 Each request uses its own connection with ``Connection: close``; every read is capped.
 """
 
@@ -120,28 +123,34 @@ class HttpProbe(Probe):
                     redirected = await self._fetch(ctx, "GET", path)
                     extend(observe.response_observations(redirected, port, path, protocol))
 
+        # Answers to paths no vendor endpoint names: the controls for the endpoints' answers.
+        vendor_paths = {endpoint.path.split("?", 1)[0] for endpoint in self.endpoints}
+        controls: list[tuple[str, int]] = []
+        if "/" not in vendor_paths:
+            controls.append(("GET /", root.status))
+
         with contextlib.suppress(ProbeError):
             icon = await self._fetch(ctx, "GET", "/favicon.ico")
             extend(observe.favicon_observations(icon, port, protocol))
+            if "/favicon.ico" not in vendor_paths:
+                controls.append(("GET /favicon.ico", icon.status))
 
         # A catch-all server answers every path alike; then an endpoint's status says
         # nothing about the vendor. One request for a path no device has tells us.
-        catch_all_status: int | None = None
         if self.endpoints:
-            try:
+            with contextlib.suppress(ProbeError):
                 canary = await self._fetch(ctx, "GET", observe.CANARY_PATH)
-            except ProbeError:
-                canary = None
-            if canary is not None and observe.is_catch_all(canary.status):
-                catch_all_status = canary.status
-                extend(
-                    [
-                        observe.endpoint_observation(
-                            "GET", observe.CANARY_PATH, canary.status, port, "canary", protocol
-                        )
-                    ]
-                )
+                controls.insert(0, (f"GET {observe.CANARY_PATH}", canary.status))
+                if observe.is_catch_all(canary.status):
+                    extend(
+                        [
+                            observe.endpoint_observation(
+                                "GET", observe.CANARY_PATH, canary.status, port, "canary", protocol
+                            )
+                        ]
+                    )
 
+        directory_answers: dict[str, int | None] = {}
         for endpoint in self.endpoints:
             try:
                 response = await self._fetch(
@@ -154,19 +163,11 @@ class HttpProbe(Probe):
                 )
             except ProbeError:
                 continue
-            if response.status != catch_all_status:
-                extend(
-                    [
-                        observe.endpoint_observation(
-                            endpoint.method,
-                            endpoint.path,
-                            response.status,
-                            port,
-                            endpoint.id,
-                            protocol,
-                        )
-                    ]
-                )
+            answer = await self._endpoint_answer(
+                ctx, endpoint, response.status, controls, directory_answers
+            )
+            if answer is not None:
+                extend([answer])
             extend(
                 [
                     o
@@ -180,6 +181,78 @@ class HttpProbe(Probe):
                 )
             )
         return observations
+
+    async def _endpoint_answer(
+        self,
+        ctx: ProbeContext,
+        endpoint: HttpEndpoint,
+        status: int,
+        controls: Sequence[tuple[str, int]],
+        directory_answers: dict[str, int | None],
+    ) -> Observation | None:
+        """The ``http.endpoint`` observation of a vendor endpoint's answer ``status``, or None.
+
+        Beside a root control (:func:`_endpoint_detail`), a 401 or 403 under a directory that
+        generic servers protect as a whole (the endpoint's ``directory_control``) is held to
+        that control too, asked once per host and port (``directory_answers``: path -> status,
+        None when unanswered): answered otherwise, the answer stands and its detail names the
+        control; answered alike or not at all, the value says so (:data:`WHOLE_DIRECTORY
+        <provscan.observations.http.WHOLE_DIRECTORY>`), and only rules for a value several
+        makers share match it.
+        """
+        protocol = "https" if self.tls else "http"
+        detail = _endpoint_detail(endpoint.id, status, controls)
+        if detail is None:
+            return None
+        whole_directory = False
+        directory = endpoint.directory_control
+        if directory and status in observe.DIRECTORY_PROTECTED_STATUSES:
+            if directory not in directory_answers:
+                try:
+                    directory_answers[directory] = (await self._fetch(ctx, "GET", directory)).status
+                except ProbeError:
+                    directory_answers[directory] = None
+            directory_status = directory_answers[directory]
+            whole_directory = directory_status is None or not observe.is_control(
+                directory_status, status
+            )
+            detail = f"{detail}; {_directory_detail(directory, directory_status)}"
+        return observe.endpoint_observation(
+            endpoint.method,
+            endpoint.path,
+            status,
+            ctx.port,
+            detail,
+            protocol,
+            whole_directory=whole_directory,
+        )
+
+
+def _directory_detail(path: str, status: int | None) -> str:
+    """What an endpoint answer's detail says of its directory control ``GET path``."""
+    if status is None:
+        return f"directory control GET {path} unanswered"
+    return f"directory {observe.control_detail(f'GET {path}', status)}"
+
+
+def _endpoint_detail(
+    endpoint_id: str, status: int, controls: Sequence[tuple[str, int]]
+) -> str | None:
+    """The detail of a vendor endpoint's ``http.endpoint`` answer, or None to leave it out.
+
+    A "no such page" answer claims nothing and stands alone. Any other says the vendor's page
+    exists only beside a control (:func:`~provscan.observations.http.control_for`): the same
+    server answered a path no vendor endpoint names (the canary, ``/``, ``/favicon.ico``)
+    with "no such page" or a page, and not as it answered the vendor's. The detail names
+    that control; without one (a server that answers 401, or the same page, to every path)
+    the answer is left out, as passive analysis leaves out a vendor path's 401 without one.
+    """
+    if status in observe.NOT_FOUND_STATUSES:
+        return endpoint_id
+    control = observe.control_for(status, controls)
+    if control is None:
+        return None
+    return f"{endpoint_id}; {observe.control_detail(*control)}"
 
 
 class HttpsProbe(HttpProbe):
