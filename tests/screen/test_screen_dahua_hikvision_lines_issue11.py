@@ -25,6 +25,15 @@ NEW_GRAMMARS = (
     "dahua.network_keyboard",
     "dahua.switch_numbered",
     "dahua.monitor",
+    # second pass (issue 11 point 7): lines the first pass left without a grammar
+    "dahua.intercom_network",
+    "dahua.itse",
+    "dahua.dss_server",
+    "dahua.ivd",
+    "dahua.mptz_epc",
+    "hikvision.ds_tcg_traffic",
+    "hikvision.ds_mobile",
+    "hikvision.ds_k5_face",
 )
 
 
@@ -59,6 +68,30 @@ RECOGNISED = [
     # Hikvision download centre (as archived): AX Hybrid PRO
     ("DS-PD201P10-WA detector", "Hikvision", "hikvision.ds_p_alarm"),
     ("DS-PA201P-16WB", "Hikvision", "hikvision.ds_p_alarm"),
+    # Dahua price list 'Video Door Phone'; shop data 'VTNS1060A Dahua 24V Network Power Supply'
+    ("VTNS1060A intercom power supply", "Dahua", "dahua.intercom_network"),
+    ("VTNS2003B-2", "Dahua", "dahua.intercom_network"),
+    # Dahua price list 'Traffic Accessory'; a Dahua RPC2 client special-casing ITSE0804-GN5B-D
+    ("ITSE0804-GN5B-D", "Dahua", "dahua.itse"),
+    ("ITSE1200-TA-G02 traffic server", "Dahua", "dahua.itse"),
+    # Dahua price list 'DSS7X16D Series'; DSS Pro notes naming the DSS7016D/DR-S2 appliance
+    ("DSS7016DR-S2 video management server", "Dahua", "dahua.dss_server"),
+    ("DSS4004-S2", "Dahua", "dahua.dss_server"),
+    # Dahua price list 'IVD'; quote defaults 'DHI-IVD5148-1I-4G/WT'
+    ("IVD5148-2I", "Dahua", "dahua.ivd"),
+    # Dahua price list 'Specialized PTZ Camera'; Dahua PTZ summary, 'Dahua DH-EPC230U'
+    ("MPTZ1100-2030RA-NT mobile PTZ", "Dahua", "dahua.mptz_epc"),
+    ("EPC230U-PTZ-IR", "Dahua", "dahua.mptz_epc"),
+    # 'Hikvision DS-TCG405' camera table; 'ProbeMatch payloads captured on site (DS-TCG406-E)'
+    ("DS-TCG406-E ANPR camera", "Hikvision", "hikvision.ds_tcg_traffic"),
+    # download centre DS-MCW409/DS-MP5604; inventory 'DS-MCW407 Body Camera Hikvision'
+    ("DS-MCW407 body camera", "Hikvision", "hikvision.ds_mobile"),
+    ("DS-MP5604H-S/GW mobile DVR", "Hikvision", "hikvision.ds_mobile"),
+    # download centre DS-K5671-ZU; device register 'DS-K5671-ZU' by 海康威视 (Hikvision)
+    ("DS-K5671-ZU face terminal", "Hikvision", "hikvision.ds_k5_face"),
+    # sizing table 'USG6525F, USG6555F'; 'Huawei Firewall USG6555F via SNMP'
+    ("USG6555F firewall", "Huawei", "huawei.firewall"),
+    ("USG6525F", "Huawei", "huawei.firewall"),
 ]
 
 
@@ -95,14 +128,26 @@ LOOK_ALIKES = [
     "XNV-6080R",  # Hanwha
     "TC-C32XN",  # Tiandy
     "DS220+",  # Synology
+    "EPC-R3720 edge computer",  # Advantech
+    "EPC-C301",  # Advantech
+    "IVD-2000",  # a dash after IVD: not Dahua's numbering
+    "NSW2010-10T-POE-IN",  # Uniview
+    "ITS-2000",  # generic 'intelligent transport system'
+    "DSS",  # a generic abbreviation
+    "DS-TCGA",  # bioinformatics file names, not a Hikvision camera
+    "DS-1821+",  # Synology
+    "TCG-405",  # not Hikvision's DS- numbering
 ]
 
 
 @pytest.mark.parametrize("text", LOOK_ALIKES)
-def test_look_alikes_are_not_read_as_dahua_lines(text: str) -> None:
+def test_look_alikes_are_not_read_as_dahua_or_hikvision_lines(text: str) -> None:
     identification = IDENTIFIER.identify(text)
     assert identification.grammar_id not in (*NEW_GRAMMARS, "dahua.vto_vth"), text
-    assert identification.maker != "Dahua" or identification.brand == "Amcrest", text
+    restricted_camera_makers = ("Dahua", "Hikvision")
+    assert identification.maker not in restricted_camera_makers or (
+        identification.brand == "Amcrest"
+    ), text
 
 
 @pytest.mark.parametrize("grammar_id", NEW_GRAMMARS)
@@ -110,3 +155,16 @@ def test_new_grammars_state_their_specificity(grammar_id: str) -> None:
     grammar = GRAMMARS.grammar(grammar_id)
     assert grammar.note.startswith("Specificity:"), grammar_id
     assert len(grammar.negatives) >= 3 and len(grammar.sources) >= 2, grammar_id
+
+
+def test_a_zyxel_usg_is_not_a_huawei_firewall() -> None:
+    # Zyxel ZyWALL USG60W/USG110 and Ubiquiti USG-PRO-4 keep outside the widened F suffix
+    for text in ("USG60W", "USG110", "USG-PRO-4", "USG6000F-E12-D"):
+        identification = IDENTIFIER.identify(text)
+        assert identification.grammar_id != "huawei.firewall", text
+        assert identification.maker != "Huawei", text
+
+
+def test_a_body_camera_number_alone_is_a_restricted_verdict() -> None:
+    row = screen("DS-MCW407")
+    assert row.maker == "Hikvision" and row.restricted is True, row.reason
