@@ -108,8 +108,9 @@ def test_a_control_answer_of_the_same_server_keeps_the_claim_and_is_named(
     rule, certainty, detail = evidence[f"GET {ISAPI} -> 401"]
     assert rule == "hikvision.http_endpoint.isapi_deviceinfo" and certainty > 0
     assert f"; control GET {control} -> {status} (packet " in detail
-    rule, _, detail = evidence[f"GET {MAGICBOX} -> 401"]
-    assert rule == "dahua.http_endpoint.magicbox_auth"
+    # magicBox.cgi needs a control in /cgi-bin/ too (test_passive_directory_controls.py)
+    rule, _, detail = evidence[f"GET {MAGICBOX} -> 401 (whole directory)"]
+    assert rule == "dahua.http_endpoint.magicbox_auth_whole_directory"
     assert f"; control GET {control} -> {status} (packet " in detail
     assert not any("no control request" in note for note in device.notes)
 

@@ -178,6 +178,9 @@ class EvidenceLine:
     #: The protocol of the observation: with ``port``, which service of the host said it
     #: (the verdict rule counts shared signals of one service as one, decision 0030).
     protocol: str = ""
+    #: The evidence item's detail: for a vendor path's answer, the control answer it was
+    #: claimed beside (decision 0005); from a capture, where in it the value was seen.
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -994,6 +997,7 @@ def build_explanation(
                 shared,
                 source,
                 item.protocol,
+                item.detail,
             )
         )
     makers = _maker_support(lines, knowledge, MIN_INDEPENDENT_SHARED_FIELDS, device)
@@ -1793,6 +1797,11 @@ def _clip(value: str) -> str:
     return value if len(value) <= VALUE_CHARS else value[: VALUE_CHARS - 1] + "…"
 
 
+def _clip_detail(value: str) -> str:
+    value = " ".join(value.split())
+    return value if len(value) <= DETAIL_CHARS else value[: DETAIL_CHARS - 1] + "…"
+
+
 def render(result: Explanation, width: int = WIDTH) -> list[str]:
     """The one-screen view, every line at most ``width`` characters."""
     wrap = functools.partial(_wrap_to, width=width)
@@ -1836,6 +1845,8 @@ def render(result: Explanation, width: int = WIDTH) -> list[str]:
             out += wrap(f"rule {line.rule_id} -> {claims} ({kind}, {line.certainty:.2f})")
         else:
             out += wrap("no rule: kept as context")
+        if line.detail:
+            out += wrap(f"detail: {_clip_detail(line.detail)}")
     if result.lookalikes:
         out.append("")
         out.append("Known look-alikes")

@@ -54,10 +54,16 @@ from provscan.model import (
     PhoneHome,
     ProbeAttempt,
 )
-from provscan.observations.http import CANARY_PATH, control_detail
+from provscan.observations.http import (
+    CANARY_PATH,
+    DIRECTORY_PROTECTED_STATUSES,
+    WHOLE_DIRECTORY,
+    control_detail,
+    is_control,
+)
 from provscan.passive.cloud import CloudMatcher
 from provscan.passive.signals import Facts
-from provscan.passive.streams import PROTECTED_STATUSES
+from provscan.passive.streams import PROTECTED_STATUSES, DirectoryControls
 from provscan.wire.mac import is_multicast, normalise_mac
 
 #: Observation fields that carry a MAC (knowledge data: observation_fields.yaml).
@@ -220,6 +226,10 @@ class HostRecord:
     #: path no vendor endpoint names, asked without credentials), by port and status: the
     #: first request so answered and where (packet, time). None until the first.
     controls: dict[int, dict[int, tuple[str, int, float]]] | None = None
+    #: Control answers in a directory some vendor endpoint needs a control in (``/cgi-bin/``:
+    #: :class:`~provscan.passive.streams.DirectoryControls`), one by port and directory:
+    #: (request, status, packet, time). None until the first.
+    directory_controls: dict[tuple[int, str], tuple[str, int, int, float]] | None = None
     #: Addresses other messages say this MAC-keyed host has (DHCP ACK, SADP, DHDiscover).
     ip_hints: list[str] = field(default_factory=list)
     #: MACs its messages reported as theirs (DHCP chaddr, SADP, DHDiscover...), each with
@@ -258,6 +268,9 @@ class HostTable:
         #: takes the fact-keeping part of :meth:`facts` and returns True when it must wait,
         #: in capture order, for conversation results that come before it.
         self.defer: Callable[[Callable[[], None]], bool] | None = None
+        #: Which vendor endpoints need a control in their own directory, and how a request
+        #: shows one (:meth:`directory_controls`: the stream analyser says; none until then).
+        self.directories = DirectoryControls({}, {}, frozenset())
         #: Addresses :meth:`build_devices` left out: they did nothing but refuse connections
         #: and identification named no maker for them.
         self.refused_only = 0
@@ -488,6 +501,23 @@ class HostTable:
         kept = by_status.get(status)
         if kept is None or (_is_canary(request) and not _is_canary(kept[0])):
             by_status[status] = (request, packet, time)
+        directory = self.directories.directory_of(request.partition(" ")[2])
+        if directory is not None:
+            # One per port and directory: provscan's own control request there first, then
+            # "no such page" before "bad request" before a page, then the earliest.
+            if record.directory_controls is None:
+                record.directory_controls = {}
+            own = self.directories.requests[directory]
+            held = record.directory_controls.get((port, directory))
+            if held is None or _directory_rank(request, status, own) < _directory_rank(
+                held[0], held[1], own
+            ):
+                record.directory_controls[(port, directory)] = (request, status, packet, time)
+
+    def directory_controls(self, directories: DirectoryControls) -> None:
+        """Which vendor endpoints need a control in their own directory (the stream analyser
+        tells the table when it is made): :meth:`control` files such answers apart."""
+        self.directories = directories
 
     def facts(
         self, src_ip: str | None, src_mac: str | None, facts: Facts, packet: int, time: float
@@ -623,6 +653,7 @@ class HostTable:
                 for record in group:
                     record.observations = {}
                     record.controls = None
+                    record.directory_controls = None
                     record.contacts = {}
                     record.attempts = {}
                     record.peers = None
@@ -711,7 +742,7 @@ class HostTable:
                         and o.value.endswith(f"-> {status}")
                     )
                 ]
-        observations, uncontrolled = _controlled(group, observations, notes)
+        observations, uncontrolled = _controlled(group, observations, notes, self.directories)
         hostnames = [name for record in group for name in record.hostnames]
         open_ports = sorted({port for record in group for port in record.open_ports})
         attempts = self._attempts(group)
@@ -844,6 +875,7 @@ def _only_refused(group: list[HostRecord]) -> bool:
         or record.attempts
         or record.catch_all
         or record.controls
+        or record.directory_controls
         or record.ip_hints
         or record.peers
         or record.dropped_observations
@@ -873,6 +905,32 @@ def _is_canary(request: str) -> bool:
 _CONTROL_RANK = {404: 0, 410: 0, 400: 1, 200: 2}
 
 
+def _directory_rank(request: str, status: int, own: str) -> tuple[bool, int]:
+    """How a directory's control answer ranks (the lowest is named): provscan's own control
+    request ``own`` there first, then by :data:`_CONTROL_RANK`."""
+    return not request.endswith(f" {own}"), _CONTROL_RANK.get(status, 3)
+
+
+def _directory_control_of(
+    group: list[HostRecord], port: int | None, directory: str, own: str, answer: int
+) -> tuple[str, int, int, float] | None:
+    """The control (:func:`~provscan.observations.http.is_control`) for a vendor endpoint's
+    answer ``answer`` in ``directory`` of the group's server on ``port``: (request, status,
+    packet, time), ranked by :func:`_directory_rank`, then the earliest."""
+    if port is None:
+        return None
+    held = [
+        kept
+        for record in group
+        if record.directory_controls
+        and (kept := record.directory_controls.get((port, directory))) is not None
+        and is_control(kept[1], answer)
+    ]
+    if not held:
+        return None
+    return min(held, key=lambda kept: (*_directory_rank(kept[0], kept[1], own), kept[2]))
+
+
 def _control_of(group: list[HostRecord], port: int | None) -> tuple[str, int, int, float] | None:
     """The control answer of the group's server on ``port``: (request, status, packet, time);
     provscan's own canary request first, then by :data:`_CONTROL_RANK`, then the earliest."""
@@ -889,7 +947,10 @@ def _control_of(group: list[HostRecord], port: int | None) -> tuple[str, int, in
 
 
 def _controlled(
-    group: list[HostRecord], observations: list[Observation], notes: list[str]
+    group: list[HostRecord],
+    observations: list[Observation],
+    notes: list[str],
+    directories: DirectoryControls,
 ) -> tuple[list[Observation], list[Observation]]:
     """(observations to identify, vendor endpoint answers withheld from identification).
 
@@ -900,7 +961,9 @@ def _controlled(
     path no vendor endpoint names with 200 or "no such page". With one, the answer stays and
     its detail names the control; without one it claims nothing (a password-protected
     router asked for vendor paths by a vulnerability scanner answers them all 401): it is
-    shown as evidence with no rule, and the device gets a note.
+    shown as evidence with no rule, and the device gets a note. An endpoint under a directory
+    generic servers protect as a whole needs a control in that directory too
+    (:func:`_in_directory`).
     """
     kept: list[Observation] = []
     withheld: list[Observation] = []
@@ -915,7 +978,7 @@ def _controlled(
             request, control_status, packet, time = control
             control_text = control_detail(request, control_status)
             detail = f"{observation.detail}; {control_text} ({where(packet, time)})"
-            kept.append(dataclasses.replace(observation, detail=detail))
+            kept.append(_in_directory(group, observation, status, detail, directories))
             continue
         detail = (
             f"{observation.detail}; {status} to a vendor path; the capture shows no control "
@@ -933,6 +996,40 @@ def _controlled(
             "request (no other path answered 200 or 404): no maker claimed from them"
         )
     return kept, withheld
+
+
+def _in_directory(
+    group: list[HostRecord],
+    observation: Observation,
+    status: int,
+    detail: str,
+    directories: DirectoryControls,
+) -> Observation:
+    """A vendor endpoint's 401/403 beside a root control (``detail`` names it), held to its
+    directory control too when its endpoint has one (``/cgi-bin/magicBox.cgi``), as the live
+    probe holds it: the same server answered another request in that directory (no vendor
+    endpoint's path) with 200 or "no such page" - then the detail names that answer too -
+    or the value gets :data:`WHOLE_DIRECTORY
+    <provscan.observations.http.WHOLE_DIRECTORY>` and only a rule for a value several
+    makers share reads it (a server that asks a password for all of ``/cgi-bin/``)."""
+    request = observation.value.rpartition(" -> ")[0]
+    directory = directories.by_endpoint.get(request.partition(" ")[2])
+    if directory is None or status not in DIRECTORY_PROTECTED_STATUSES:
+        return dataclasses.replace(observation, detail=detail)
+    control = _directory_control_of(
+        group, observation.port, directory, directories.requests[directory], status
+    )
+    if control is not None:
+        asked, control_status, packet, time = control
+        control_text = control_detail(asked, control_status)
+        detail = f"{detail}; directory {control_text} ({where(packet, time)})"
+        return dataclasses.replace(observation, detail=detail)
+    detail = (
+        f"{detail}; no other request in {directory} answered 200 or 404 in the capture, so it "
+        f"may answer {status} to all of {directory}"
+    )
+    value = f"{observation.value} {WHOLE_DIRECTORY}"
+    return dataclasses.replace(observation, value=value, detail=detail)
 
 
 def _client_note(group: list[HostRecord]) -> str | None:

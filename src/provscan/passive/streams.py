@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol, TypeVar, runtime_checkable
+from urllib.parse import unquote
 
 from provscan.errors import ProtocolError
 from provscan.knowledge.schema import HttpEndpoint
@@ -80,11 +81,69 @@ class ControlSink(Protocol):
 PROTECTED_STATUSES = frozenset({401, 403})
 #: Answers to a path no vendor endpoint names that make it a control for the vendor paths'
 #: "exists but protected" answers (:data:`PROTECTED_STATUSES`): the server is seen not to
-#: answer every path alike (a "no such page" status, as the live canary's, or a page).
-CONTROL_STATUSES = observe_http.NOT_FOUND_STATUSES | {200}
+#: answer every path alike (a "no such page" status, as the live canary's, or a page). The
+#: live probe's set (:data:`provscan.observations.http.CONTROL_STATUSES`).
+CONTROL_STATUSES = observe_http.CONTROL_STATUSES
 #: Request headers that carry credentials: a request with one is no control (a server that
 #: asks every anonymous request for a password answers an authenticated one with 200 or 404).
 CREDENTIAL_HEADERS = ("Authorization", "Cookie")
+
+
+@dataclass(frozen=True)
+class DirectoryControls:
+    """The vendor endpoints that need a *directory control* (``directory_control`` in
+    ``http_endpoints.yaml``: ``/cgi-bin/``, which generic servers protect as a whole) and
+    how a capture shows one: the same server answered another request in that directory.
+
+    The stream analyser reports such an answer as a control (:meth:`ControlSink.control`,
+    the call the root controls use) and the host table files it under its directory
+    (:meth:`directory_of`); the table learns these from the analyser (:class:`DirectorySink`).
+    """
+
+    #: The directory (``/cgi-bin/``) of each endpoint path that has a directory control.
+    by_endpoint: Mapping[str, str]
+    #: provscan's own control path in each such directory (the live probe asks it).
+    requests: Mapping[str, str]
+    #: The vendor endpoints' paths without their queries: never a control of a directory.
+    vendor_paths: frozenset[str]
+
+    @classmethod
+    def of(cls, endpoints: Mapping[str, HttpEndpoint]) -> DirectoryControls:
+        """Those of ``endpoints`` (by path, as the HTTP probe requests them)."""
+        by_endpoint: dict[str, str] = {}
+        requests: dict[str, str] = {}
+        for path, endpoint in endpoints.items():
+            if endpoint.directory_control:
+                directory = endpoint.directory_control.rpartition("/")[0] + "/"
+                by_endpoint[path] = directory
+                requests.setdefault(directory, endpoint.directory_control)
+        vendor_paths = frozenset(path.split("?", 1)[0] for path in endpoints)
+        return cls(by_endpoint, requests, vendor_paths)
+
+    def directory_of(self, path: str) -> str | None:
+        """The directory with a directory control that ``path`` (a request's, query and all)
+        lies in, when it is no vendor endpoint's path and names no other directory (``..``,
+        ``.``, ``//`` or a backslash: a server may resolve it elsewhere); else None."""
+        if not self.requests:
+            return None
+        part = path.split("?", 1)[0]
+        if part in self.vendor_paths:
+            return None
+        for directory in self.requests:
+            if part.startswith(directory):
+                plain = unquote(part)
+                if "//" in plain or "\\" in plain or {".", ".."} & set(plain.split("/")):
+                    return None
+                return directory
+        return None
+
+
+@runtime_checkable
+class DirectorySink(Protocol):
+    """A control sink that files a directory's control answers apart (the host table): the
+    stream analyser tells it which directories have one when it is made."""
+
+    def directory_controls(self, directories: DirectoryControls) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -211,6 +270,10 @@ class StreamAnalyser:
         self.path_prefixes = dict(path_prefixes)
         # the longest prefix first: the most specific one wins
         self._by_prefix = sorted(self.path_prefixes.items(), key=lambda item: -len(item[0]))
+        #: The directories whose vendor endpoints need a control in the same directory.
+        self.directories = DirectoryControls.of(self.endpoints)
+        if isinstance(sink, DirectorySink):
+            sink.directory_controls(self.directories)
 
     def implied_extractor(self, path: str) -> str | None:
         """How to read a reply to a request no vendor endpoint names, by its path's longest
@@ -339,7 +402,10 @@ class StreamAnalyser:
         if not server:
             return
         responses, error = _parsed_responses(server, http_wire.parse_response)
-        controls: set[int] = set()  # statuses reported as controls for this conversation
+        # (status, directory or None) reported as controls for this conversation: the first
+        # answer of each status, and the first of each status in each directory that has a
+        # directory control (it counts for the status too: the root controls are as before).
+        controls: set[tuple[int, str | None]] = set()
         for index, (offset, response) in enumerate(responses):
             asked = requests[index] if index < len(requests) else None
             method = asked.method if asked else "?"
@@ -349,11 +415,12 @@ class StreamAnalyser:
                 asked is not None
                 and self._control is not None
                 and response.status in CONTROL_STATUSES
-                and response.status not in controls
                 and path not in self.endpoints
+                and (response.status, self.directories.directory_of(path)) not in controls
                 and not any(first_header(asked.headers, name) for name in CREDENTIAL_HEADERS)
             ):
-                controls.add(response.status)
+                controls.add((response.status, None))
+                controls.add((response.status, self.directories.directory_of(path)))
                 number, time = flow.to_client.packet_at(offset)
                 line = f"{method} {path}"[:MAX_CONTEXT_CHARS]
                 self._control(flow.server_ip, flow.server_port, line, response.status, number, time)
