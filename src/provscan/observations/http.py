@@ -37,8 +37,8 @@ NOT_FOUND_STATUSES = frozenset({400, 404, 410})
 #: such page" status, or a page). Passive analysis holds the same set (``passive.streams``).
 CONTROL_STATUSES = NOT_FOUND_STATUSES | {200}
 #: Which control an endpoint claim's detail names first, by status: "no such page" (what the
-#: canary looks for), then "bad request", then a page (as ``passive.hosts`` ranks them).
-_CONTROL_RANK = {404: 0, 410: 0, 400: 1, 200: 2}
+#: canary looks for), then "bad request", then a page (``passive.hosts`` ranks by it too).
+CONTROL_RANK = {404: 0, 410: 0, 400: 1, 200: 2}
 #: A vendor endpoint's answers that generic servers give a whole directory they protect
 #: (lighttpd ``auth.require``, BusyBox httpd ``/cgi-bin:user:pass``): such an answer under a
 #: directory with a ``directory_control`` (``http_endpoints.yaml``) names the vendor only when
@@ -281,7 +281,7 @@ def control_for(answer_status: int, answers: Sequence[tuple[str, int]]) -> tuple
     404): the canary's (:data:`CANARY_PATH`) first, then by status (404 before 400 before a
     page), then the first given; None when none is a control (:func:`is_control`)."""
     controls = [
-        (not request.endswith(f" {CANARY_PATH}"), _CONTROL_RANK[status], index)
+        (not request.endswith(f" {CANARY_PATH}"), CONTROL_RANK[status], index)
         for index, (request, status) in enumerate(answers)
         if is_control(status, answer_status)
     ]

@@ -56,6 +56,7 @@ from provscan.model import (
 )
 from provscan.observations.http import (
     CANARY_PATH,
+    CONTROL_RANK,
     DIRECTORY_PROTECTED_STATUSES,
     WHOLE_DIRECTORY,
     control_detail,
@@ -900,15 +901,10 @@ def _is_canary(request: str) -> bool:
     return request.endswith(f" {CANARY_PATH}")
 
 
-#: Which control answer an endpoint claim's detail names first, by status: "no such page"
-#: (what the live canary looks for), then "bad request", then a page.
-_CONTROL_RANK = {404: 0, 410: 0, 400: 1, 200: 2}
-
-
 def _directory_rank(request: str, status: int, own: str) -> tuple[bool, int]:
     """How a directory's control answer ranks (the lowest is named): provscan's own control
-    request ``own`` there first, then by :data:`_CONTROL_RANK`."""
-    return not request.endswith(f" {own}"), _CONTROL_RANK.get(status, 3)
+    request ``own`` there first, then by :data:`CONTROL_RANK`."""
+    return not request.endswith(f" {own}"), CONTROL_RANK.get(status, 3)
 
 
 def _directory_control_of(
@@ -933,9 +929,9 @@ def _directory_control_of(
 
 def _control_of(group: list[HostRecord], port: int | None) -> tuple[str, int, int, float] | None:
     """The control answer of the group's server on ``port``: (request, status, packet, time);
-    provscan's own canary request first, then by :data:`_CONTROL_RANK`, then the earliest."""
+    provscan's own canary request first, then by :data:`CONTROL_RANK`, then the earliest."""
     seen = [
-        (not _is_canary(request), _CONTROL_RANK.get(status, 3), packet, request, status, time)
+        (not _is_canary(request), CONTROL_RANK.get(status, 3), packet, request, status, time)
         for record in group
         if record.controls and port in record.controls
         for status, (request, packet, time) in record.controls[port].items()
