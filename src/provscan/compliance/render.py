@@ -178,15 +178,22 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
 _WIDTH_SAMPLE = 500
 
 
-def xlsx_bytes(sheets: Sequence[tuple[str, Sequence[str], Sequence[Sequence[object]]]]) -> bytes:
+def xlsx_bytes(
+    sheets: Sequence[tuple[str, Sequence[str], Sequence[Sequence[object]]]],
+    generated_at: datetime | None = None,
+) -> bytes:
     """A workbook with one sheet per (title, header, rows), written row by row (openpyxl
     write-only mode: a 100,000-device sheet in a third of the time and memory of a normal
     workbook); bold frozen headers, columns sized from the first rows, text cells never run
-    as formulas."""
+    as formulas. The same sheets give the same bytes: the document properties state
+    ``generated_at`` (the time the report states; a fixed epoch when it states none) and the
+    zip entries a fixed time (:func:`provscan.screening.audit.workbook_bytes`)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
+
+    from provscan.screening.audit import workbook_bytes
 
     workbook = Workbook(write_only=True)
     bold = Font(bold=True)
@@ -205,9 +212,7 @@ def xlsx_bytes(sheets: Sequence[tuple[str, Sequence[str], Sequence[Sequence[obje
         sheet.append(heading)
         for row in rows:
             sheet.append([guard_formula(v) if isinstance(v, str) else v for v in row])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(workbook, generated_at)
 
 
 def deliver(data: str | bytes, output: Path | None, console: Console) -> None:

@@ -1047,7 +1047,8 @@ def xlsx_report(facts: ReportFacts) -> bytes:
                 scans,
             ),
             ("Methodology", ["Item", "Value"], methodology),
-        ]
+        ],
+        generated_at=facts.generated_at.replace(second=0, microsecond=0),  # as it states
     )
 
 

@@ -10,7 +10,10 @@ audit fields and a ``measures`` list; the HTML and PDF all of it (``provscan.com
 from __future__ import annotations
 
 import hashlib
+import io
 import re
+import shutil
+import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -284,6 +287,84 @@ def measure_reading(measure: ScreenMeasure) -> str:
 
 
 # --- XLSX ------------------------------------------------------------------------------
+
+#: The time of every part of an XLSX's zip archive, and its document properties' time when
+#: the report states none: the earliest a zip entry can hold. The same content is then the same
+#: bytes, whenever it is written (auditors hash the files they hand over).
+XLSX_EPOCH = datetime(1980, 1, 1, tzinfo=UTC)
+_UNIX = 3  # a zip entry's "made on" system: the same bytes written on any system
+
+
+class _FixedTimeZip(zipfile.ZipFile):
+    """A zip archive whose entries carry :data:`XLSX_EPOCH`, not when they were written:
+    openpyxl writes its parts by name (which zipfile stamps with the clock's time) and copies
+    write-only sheets from temporary files (stamped with their modification time)."""
+
+    def _entry(self, name: str, size: int = 0) -> zipfile.ZipInfo:
+        entry = zipfile.ZipInfo(name, date_time=XLSX_EPOCH.timetuple()[:6])
+        entry.compress_type = self.compression
+        entry.create_system = _UNIX
+        entry.external_attr = 0o600 << 16  # rw-------, as zipfile gives a part written by name
+        entry.file_size = size
+        return entry
+
+    def writestr(
+        self,
+        zinfo_or_arcname: str | zipfile.ZipInfo,
+        data: Any,
+        compress_type: int | None = None,
+        compresslevel: int | None = None,
+    ) -> None:
+        if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
+            zinfo_or_arcname = self._entry(zinfo_or_arcname)
+        super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
+
+    def write(
+        self,
+        filename: Any,
+        arcname: Any = None,
+        compress_type: int | None = None,
+        compresslevel: int | None = None,
+    ) -> None:
+        source = Path(filename)
+        entry = self._entry(str(arcname or source.name), source.stat().st_size)
+        if compress_type is not None:
+            entry.compress_type = compress_type
+        with source.open("rb") as reading, self.open(entry, "w") as writing:
+            shutil.copyfileobj(reading, writing, 1 << 20)
+
+
+def workbook_bytes(workbook: Workbook, generated_at: datetime | None = None) -> bytes:
+    """The workbook's file, the same bytes for the same content: its document properties
+    (created, modified) state ``generated_at`` (the time the report states, timezone-aware;
+    :data:`XLSX_EPOCH` when it states none), not the time of writing, and the parts of its zip
+    archive :data:`XLSX_EPOCH`. Instead of ``workbook.save``, which stamps the clock's time."""
+    from openpyxl.writer.excel import ExcelWriter
+
+    if workbook.read_only:
+        raise TypeError("a read-only workbook cannot be written")
+    stated = (generated_at or XLSX_EPOCH).astimezone(UTC).replace(microsecond=0)
+    # openpyxl takes naive times as UTC (and writes them with "Z")
+    workbook.properties.created = workbook.properties.modified = stated.replace(tzinfo=None)
+    if workbook.write_only and not workbook.worksheets:
+        workbook.create_sheet()  # as workbook.save does: a workbook has a sheet
+    buffer = io.BytesIO()
+    archive = _FixedTimeZip(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+    ExcelWriter(workbook, archive).save()
+    return buffer.getvalue()
+
+
+def screened_time(summary: ScreenSummary) -> datetime | None:
+    """When the list was screened (:func:`with_audit`'s ``screened_at``), for the XLSX's
+    document properties; None when the summary states no time."""
+    if not summary.screened_at:
+        return None
+    try:
+        moment = datetime.fromisoformat(summary.screened_at)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
 
 #: Excel's longest sheet name.
 _SHEET_NAME_CHARS = 31

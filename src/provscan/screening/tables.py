@@ -45,7 +45,12 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 from provscan.errors import InputError
 from provscan.knowledge.screening_words import ScreeningWords, fold_accents
 from provscan.report.files import guard_formula
-from provscan.screening.audit import add_audit_sheets, measures_text
+from provscan.screening.audit import (
+    add_audit_sheets,
+    measures_text,
+    screened_time,
+    workbook_bytes,
+)
 from provscan.screening.columns import (
     HEADER_ALIASES,
     ColumnChoice,
@@ -1583,9 +1588,7 @@ def _new_workbook(
             audit.measures,
             results=f"columns {span} of sheet {worksheet.title!r}",
         )
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(workbook, None if audit is None else screened_time(audit.summary))
 
 
 def _screened_workbook(
@@ -1671,14 +1674,13 @@ def _screened_workbook(
         # openpyxl drops pictures silently when Pillow is missing (charts it keeps).
         notes.append("the input's pictures are not copied to the output (that needs Pillow)")
     notes.append(f"results are in columns {span} of sheet {worksheet.title!r}")
-    buffer = io.BytesIO()
     try:
-        workbook.save(buffer)
+        data = workbook_bytes(workbook, None if audit is None else screened_time(audit.summary))
     except Exception as exc:  # a part openpyxl loaded but cannot write back
         raise ScreenInputError(
             f"{table.name} could not be written back as XLSX: {type(exc).__name__}: {exc}"
         ) from None
-    return buffer.getvalue(), notes
+    return data, notes
 
 
 def _open_again(source: Path | bytes) -> BinaryIO:
