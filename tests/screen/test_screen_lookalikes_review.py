@@ -96,7 +96,7 @@ def test_an_unrestricted_grammar_keeps_to_its_maker(number: str, wrong_maker: st
 OWN_NUMBERS = [
     ("DS-7204HGHI-F1", "hikvision.ds_dvr"),
     ("DS-6704HUHI", "hikvision.ds_6_codec"),
-    ("DS-2XE6242F-IS", "hikvision.ds_other"),
+    ("DS-2XE6242F-IS", "hikvision.ds_2x_2cv_camera"),  # read before ds_other (2026-12-07b)
     ("iDS-7208HQHI-M1/S", "hikvision.ids"),
     ("ASI7213X-T1", "dahua.access"),
     ("TPC-BF1241", "dahua.tpc_itc"),
