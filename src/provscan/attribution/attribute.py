@@ -31,6 +31,7 @@ the device gets a ``review:`` note and no manufacturer.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -76,6 +77,9 @@ PARTIAL_RELABEL_FACTOR = 0.5
 MAX_CONFIDENCE = 0.99
 #: Makers of another family scoring this close to the best one are alternatives, not rivals.
 ALTERNATIVE_MARGIN = 0.05
+#: Entries of each memo of a pure function of one name and the knowledge (matching keys,
+#: canonical spellings, families): a fleet repeats a few names on every device (issue 14).
+MEMO_SIZE = 4096
 #: Observation fields that carry a MAC address (knowledge/data/observation_fields.yaml).
 MAC_FIELDS: tuple[str, ...] = load_observation_fields().mac
 #: Free-text fields in which a device may print its maker's name or a product line.
@@ -296,6 +300,13 @@ def establishes(signals: Iterable[Signal]) -> Establishment:
     )
 
 
+@functools.lru_cache(maxsize=MEMO_SIZE)
+def _establishes(signals: tuple[Signal, ...]) -> Establishment:
+    """:func:`establishes`, remembered per sequence of signals (a fleet's devices give the
+    same signals; the result is immutable)."""
+    return establishes(signals)
+
+
 def _stated_model(observations: Sequence[Observation], notes: list[str]) -> str | None:
     """The model as the owner's own record states it (``stated_model`` fields), for a device
     no rule or grammar gave one: kept as written (and said so), never a claim on the maker."""
@@ -328,8 +339,14 @@ def _one_fallback_signal(claims: list[Claim], notes: list[str]) -> list[Claim]:
     return rest + list(strongest.values())
 
 
+@functools.lru_cache(maxsize=MEMO_SIZE)
 def _key(value: str) -> str:
     return re.sub(r"[^0-9a-z]", "", value.lower())
+
+
+#: The vocabulary's matching key (NFKC, case-folded, letters and digits), remembered: the
+#: same few maker, brand and label names come back on every device.
+_vendor_key = functools.lru_cache(maxsize=MEMO_SIZE)(vendor_key)
 
 
 def _beyond(implied: float, already: float | None) -> float:
@@ -389,6 +406,11 @@ class Attributor:
         self._generic_label_keys = frozenset(
             vendor_key(label) for label in (grammars.generic_labels if grammars else ())
         )
+        #: The knowledge's name lookups, remembered per attributor (pure functions of the
+        #: name and the knowledge; every device asks them of the same few names: issue 14).
+        self._canonical = functools.lru_cache(maxsize=MEMO_SIZE)(knowledge.canonical_vendor)
+        self._family = functools.lru_cache(maxsize=MEMO_SIZE)(knowledge.family_of)
+        self._relations = functools.lru_cache(maxsize=MEMO_SIZE)(knowledge.relations_for_brand)
         self._specificity: dict[str, Specificity] = {
             rule.id: rule.specificity
             for loaded in knowledge.fingerprints
@@ -421,7 +443,7 @@ class Attributor:
         """Makers of a restricted family that only shared claims from too few fields name."""
         weak: dict[str, list[Claim]] = {}
         for maker in candidates:
-            if self.knowledge.family_of(maker) is None:
+            if self._family(maker) is None:
                 continue  # the verdict rule guards restricted verdicts only
             claims = support.get(_key(maker), [])
             if not self.establishment(claims).established:
@@ -440,7 +462,7 @@ class Attributor:
         outside the restricted families (the verdict is the same whichever made it)."""
         possible: dict[str, list[Claim]] = {}
         for maker in candidates:
-            if self.knowledge.family_of(maker) is not None:
+            if self._family(maker) is not None:
                 continue  # :meth:`_unsupported_makers`
             claims = support.get(_key(maker), [])
             if any(
@@ -449,9 +471,7 @@ class Attributor:
                 for c in claims
             ):
                 continue
-            shared_with_restricted = any(
-                self.knowledge.family_of(name) for name in self._sharers(claims)
-            )
+            shared_with_restricted = any(self._family(name) for name in self._sharers(claims))
             if claims and shared_with_restricted and not self.establishment(claims).established:
                 possible[maker] = claims
         return possible
@@ -470,15 +490,17 @@ class Attributor:
 
     def establishment(self, claims: Iterable[Claim]) -> Establishment:
         """The verdict rule (:func:`establishes`) on the claims that name one maker."""
-        return establishes(
-            Signal(
-                signal_group(claim.rule_id, claim.observation.field),
-                claim.observation.protocol,
-                claim.observation.port,
-                self.maker_specific(claim),
-                claim.observation.protocol in FALLBACK_PROTOCOLS,
+        return _establishes(
+            tuple(
+                Signal(
+                    signal_group(claim.rule_id, claim.observation.field),
+                    claim.observation.protocol,
+                    claim.observation.port,
+                    self.maker_specific(claim),
+                    claim.observation.protocol in FALLBACK_PROTOCOLS,
+                )
+                for claim in claims
             )
-            for claim in claims
         )
 
     def _shared_note(self, maker: str, claims: Sequence[Claim], review: bool) -> str:
@@ -504,7 +526,7 @@ class Attributor:
         """The review note of a maker outside the restricted families that only shared
         signals name, which a restricted family's maker is known to send too (no maker is
         established: the device may be one of theirs)."""
-        restricted = [name for name in self._sharers(claims) if self.knowledge.family_of(name)]
+        restricted = [name for name in self._sharers(claims) if self._family(name)]
         note = self._shared_note(maker, claims, review=True)
         return f"{note}; {', '.join(restricted)} (restricted families) send the same value"
 
@@ -522,7 +544,7 @@ class Attributor:
         claims = support.get(_key(rival), [])
         if not claims or any(claim.field != "brand" for claim in claims):
             return ()
-        brands = dict.fromkeys(self.knowledge.canonical_vendor(c.value) or c.value for c in claims)
+        brands = dict.fromkeys(self._canonical(c.value) or c.value for c in claims)
         followed = tuple(brand for brand in brands if (brand, _key(rival)) in readings)
         for brand in followed:
             rival_weight, rival_possible = readings[(brand, _key(rival))]
@@ -589,7 +611,7 @@ class Attributor:
         if any(name.startswith(prefix) for prefix in self._not_device_makers if prefix):
             return None
         for hit in self._names.find(owner):
-            if self.knowledge.family_of(hit.vendor) is not None:
+            if self._family(hit.vendor) is not None:
                 notes.append(
                     f"OUI registry name {owner!r} mentions {hit.vendor}, but it is not a "
                     "reviewed registration (oui_owners.yaml): not used as the maker"
@@ -612,7 +634,7 @@ class Attributor:
                 continue
             fallback = observation.protocol in FALLBACK_PROTOCOLS
             for hit in self._names.find(observation.value):
-                alike = self._look_alikes.get((observation.field, vendor_key(hit.vendor)), ())
+                alike = self._look_alikes.get((observation.field, _vendor_key(hit.vendor)), ())
                 if observation.value.strip() in alike:
                     continue  # the vendor's own rule lists the value as a known look-alike
                 if fallback and hit.product_line:
@@ -639,10 +661,17 @@ class Attributor:
         """
         if self._grammar_index is None or self.grammars is None:
             return []
-        explained = {c.observation for c in claims if c.field in ("manufacturer", "brand")}
+        # only observations of the grammars' fields are looked up (hashing an observation
+        # hashes all of its fields): most devices have none
+        looked = [o for o in observations if o.field in self.grammars.fields]
+        explained = (
+            {c.observation for c in claims if c.field in ("manufacturer", "brand")}
+            if looked
+            else set()
+        )
         result: list[Claim] = []
-        for observation in observations:
-            if observation.field not in self.grammars.fields or observation in explained:
+        for observation in looked:
+            if observation in explained:
                 continue
             hits = self._grammar_index.find(tokens(observation.value))
             if not hits:
@@ -660,20 +689,20 @@ class Attributor:
                 result.append(
                     Claim("device_type", grammar.device_type, certainty, rule_id, observation)
                 )
-        if any(
+        labels = [o for o in observations if o.field in self.grammars.label_fields]
+        if labels and any(
             claim.field == "manufacturer" and claim.observation.field in self.grammars.fields
             for claim in [*claims, *result]
         ):
             generic = self._generic_label_keys
             claimed = {c.observation for c in [*claims, *result]}
-            for observation in observations:
+            for observation in labels:
                 label = observation.value.strip()
                 if (
-                    observation.field in self.grammars.label_fields
-                    and observation not in claimed
-                    and (key := vendor_key(label))
+                    observation not in claimed
+                    and (key := _vendor_key(label))
                     and key not in generic
-                    and self.knowledge.canonical_vendor(label) is None
+                    and self._canonical(label) is None
                 ):
                     result.append(
                         Claim(
@@ -691,24 +720,29 @@ class Attributor:
         ``S5735-L24T4X-A1``), from the model-number grammar of the maker the same rule names,
         when the rule itself gives no type: a rule that names only the operating system
         (VRP runs on routers, switches and firewalls) leaves the kind to the model."""
-        if self._grammar_index is None:
-            return []
+        captured = [
+            claim
+            for claim in claims
+            if claim.field == "model" and not claim.rule_id.startswith("grammar:")
+        ]
+        if self._grammar_index is None or not captured:
+            return []  # most devices: no rule captured a model (nothing to hash below)
         typed = {(c.rule_id, c.observation) for c in claims if c.field == "device_type"}
         makers: dict[tuple[str, Observation], set[str]] = defaultdict(set)
         for claim in claims:
             if claim.field == "manufacturer":
-                makers[(claim.rule_id, claim.observation)].add(vendor_key(claim.value))
+                makers[(claim.rule_id, claim.observation)].add(_vendor_key(claim.value))
         result: list[Claim] = []
-        for claim in claims:
+        for claim in captured:
             place = (claim.rule_id, claim.observation)
-            if claim.field != "model" or claim.rule_id.startswith("grammar:") or place in typed:
+            if place in typed:
                 continue
             hits = [
                 hit
                 for hit in self._grammar_index.find(tokens(claim.value))
                 if hit.grammar.device_type
                 and hit.grammar.maker is not None
-                and vendor_key(hit.grammar.maker) in makers.get(place, set())
+                and _vendor_key(hit.grammar.maker) in makers.get(place, set())
             ]
             if not hits:
                 continue
@@ -730,7 +764,7 @@ class Attributor:
         result = []
         for claim in claims:
             if claim.field in ("manufacturer", "brand"):
-                canonical = self.knowledge.canonical_vendor(claim.value)
+                canonical = self._canonical(claim.value)
                 if canonical is not None and canonical != claim.value:
                     claim = Claim(
                         claim.field, canonical, claim.certainty, claim.rule_id, claim.observation
@@ -741,7 +775,7 @@ class Attributor:
     # -- the combination ------------------------------------------------------------------
 
     def _relation(self, brand: str, maker: str) -> Relation | None:
-        for relation in self.knowledge.relations_for_brand(brand):
+        for relation in self._relations(brand):
             if relation.maker == maker:
                 return relation
         return None
@@ -792,19 +826,19 @@ class Attributor:
         established = set(makers.scores)  # direct claims name these makers
         possible: dict[str, list[Relation]] = {}
         device_type = self._best(by_field["device_type"])
-        in_scope_brands = self._brands_of_in_scope_lines(claims)
+        in_scope = self._in_scope_relations(claims)
         own_numbering = self._own_numbering(claims)
         #: (brand, maker key) -> (the weight the relation gives, whether it names the maker
         #: only as a possibility): how strongly each brand the evidence names leads to a maker
         readings: dict[tuple[str, str], tuple[float, bool]] = {}
         for brand_name, score in by_field["brand"].ranked():
-            canonical_brand = self.knowledge.canonical_vendor(brand_name) or brand_name
-            relations = self.knowledge.relations_for_brand(canonical_brand)
+            canonical_brand = self._canonical(brand_name) or brand_name
+            relations = self._relations(canonical_brand)
             brand_claims = [
                 claim
                 for claim in claims
                 if claim.field == "brand"
-                and (self.knowledge.canonical_vendor(claim.value) or claim.value) == canonical_brand
+                and (self._canonical(claim.value) or claim.value) == canonical_brand
             ]
             for relation in relations:
                 support[_key(relation.maker)].extend(brand_claims)
@@ -816,13 +850,18 @@ class Attributor:
                     else CONFIDENCE_WEIGHT[relation.confidence]
                 )
                 limited = relation.partial or relation.until is not None
-                if relation.partial and canonical_brand not in in_scope_brands:
+                # the line the model number shows is in this relation's scope (the relation
+                # to the line's maker, not every relation of the brand)
+                line_in_scope = not in_scope.isdisjoint(
+                    {(canonical_brand, None), (canonical_brand, relation.maker)}
+                )
+                if relation.partial and not line_in_scope:
                     weight *= PARTIAL_RELABEL_FACTOR
                 makers.add(
                     relation.maker,
                     _beyond(score * weight, own_numbering.get((canonical_brand, relation.maker))),
                 )
-                only_possible = limited and canonical_brand not in in_scope_brands
+                only_possible = limited and not line_in_scope
                 if only_possible:
                     possible.setdefault(relation.maker, []).append(relation)
                 else:
@@ -846,12 +885,11 @@ class Attributor:
         conflicts: list[str] = []
         if ranked_established:
             manufacturer, top = ranked_established[0]
-            family = self.knowledge.family_of(manufacturer)
+            family = self._family(manufacturer)
             others = [
                 (name, score)
                 for name, score in ranked_makers
-                if name != manufacturer
-                and not (family and self.knowledge.family_of(name) == family)
+                if name != manufacturer and not (family and self._family(name) == family)
             ]
             alternatives = [
                 (name, score)
@@ -929,9 +967,9 @@ class Attributor:
             manufacturer=manufacturer,
             brand=brand,
             relation=relation_name,
-            family=self.knowledge.family_of(manufacturer) if manufacturer else None,
+            family=self._family(manufacturer) if manufacturer else None,
             alternatives=tuple(
-                MakerCandidate(name, self.knowledge.family_of(name)) for name, _ in alternatives
+                MakerCandidate(name, self._family(name)) for name, _ in alternatives
             ),
             model=model,
             firmware=best("firmware"),
@@ -968,21 +1006,30 @@ class Attributor:
             if claim.field != "manufacturer" or not claim.rule_id.startswith("grammar:"):
                 continue
             grammar = self.grammars.grammar(claim.rule_id.removeprefix("grammar:"))
-            key = (self.knowledge.canonical_vendor(grammar.brand) or grammar.brand, claim.value)
+            key = (self._canonical(grammar.brand) or grammar.brand, claim.value)
             doubt[key] = doubt.get(key, 1.0) * (1.0 - claim.certainty)  # noisy-OR, as makers
         return {key: 1.0 - remaining for key, remaining in doubt.items()}
 
-    def _brands_of_in_scope_lines(self, claims: Sequence[Claim]) -> set[str]:
-        """Brands whose model number follows the line their relation scope names exactly."""
+    def _in_scope_relations(self, claims: Sequence[Claim]) -> set[tuple[str, str | None]]:
+        """(brand, maker) of the relations whose scope names exactly the line a model number
+        follows. A line whose grammar names its maker is in the scope of the brand's relation
+        to that maker only: the brand's relations to other makers still cover only some lines
+        (an Annke line Hikvision makes says nothing of Annke's Dahua-made lines). A line
+        without a maker (``None``) is in the scope of every relation of the brand, as
+        ``provscan lookup`` reads it (Honeywell's Performance series: Hikvision or Dahua)."""
         if self.grammars is None:
             return set()
-        brands = set()
+        pairs: set[tuple[str, str | None]] = set()
         for claim in claims:
             if claim.field == "brand" and claim.rule_id.startswith("grammar:"):
                 grammar = self.grammars.grammar(claim.rule_id.removeprefix("grammar:"))
                 if grammar.in_relation_scope:
-                    brands.add(grammar.brand)
-        return brands
+                    brand = self.knowledge.canonical_vendor(grammar.brand) or grammar.brand
+                    maker = grammar.maker and (
+                        self.knowledge.canonical_vendor(grammar.maker) or grammar.maker
+                    )
+                    pairs.add((brand, maker))
+        return pairs
 
     @staticmethod
     def _possible_note(possible: dict[str, list[Relation]]) -> str:
@@ -1007,19 +1054,24 @@ class Attributor:
             return None
         # Prefer a label brand that differs from the maker: that is the relabel to surface.
         for name, score in ranked:
-            canonical = self.knowledge.canonical_vendor(name) or name
+            canonical = self._canonical(name) or name
             if canonical != manufacturer and score >= 0.5:
                 return canonical
-        return self.knowledge.canonical_vendor(ranked[0][0]) or ranked[0][0]
+        return self._canonical(ranked[0][0]) or ranked[0][0]
 
     @staticmethod
     def _evidence(claims: Sequence[Claim], observations: Sequence[Observation]) -> list[Evidence]:
-        grouped: dict[tuple[Observation, str], dict[str, str]] = {}
-        certainty: dict[tuple[Observation, str], float] = {}
+        # (observation, rule id) -> (what it asserts, its highest certainty); an observation
+        # is hashed (all of its fields) as few times as the grouping allows (issue 14)
+        grouped: dict[tuple[Observation, str], tuple[dict[str, str], list[float]]] = {}
         for claim in claims:
             key = (claim.observation, claim.rule_id)
-            grouped.setdefault(key, {})[claim.field] = claim.value
-            certainty[key] = max(certainty.get(key, 0.0), claim.certainty)
+            found = grouped.get(key)
+            if found is None:
+                grouped[key] = ({claim.field: claim.value}, [max(0.0, claim.certainty)])
+            else:
+                found[0][claim.field] = claim.value
+                found[1][0] = max(found[1][0], claim.certainty)
         evidence = [
             Evidence(
                 protocol=obs.protocol,
@@ -1028,16 +1080,16 @@ class Attributor:
                 observed=_clip(obs.value),
                 rule_id=rule_id,
                 asserts=asserts,
-                certainty=certainty[(obs, rule_id)],
+                certainty=highest[0],
                 # a vendor endpoint's answer names the control it claims beside (probes.http)
                 detail=obs.detail if obs.field == "http.endpoint" else "",
             )
-            for (obs, rule_id), asserts in grouped.items()
+            for (obs, rule_id), (asserts, highest) in grouped.items()
         ]
-        matched = {obs for obs, _ in grouped}
+        matched = {obs for obs, _ in grouped if obs.field in CONTEXT_FIELDS}
         seen: set[tuple[str, int | None, str, str]] = set()
         for obs in observations:
-            if obs in matched or obs.field not in CONTEXT_FIELDS:
+            if obs.field not in CONTEXT_FIELDS or obs in matched:
                 continue
             context_key = (obs.protocol, obs.port, obs.field, obs.value)
             if context_key in seen:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import OrderedDict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
@@ -33,7 +34,11 @@ class GrammarIndex:
         self.grammars = grammar_knowledge.grammars
         #: Brands whose grammars need the brand named (``requires_brand``).
         self._gated = frozenset(g.brand for g in self.grammars if g.requires_brand)
-        self._found: dict[tuple[tuple[str, ...], frozenset[str]], tuple[GrammarHit, ...]] = {}
+        #: Oldest first: forgetting one is O(1) (a dict's first key, after many deletions,
+        #: is found by scanning past every deleted slot: issue 14)
+        self._found: OrderedDict[tuple[tuple[str, ...], frozenset[str]], tuple[GrammarHit, ...]] = (
+            OrderedDict()
+        )
 
     # The patterns are compiled when first used: a scan that finds no device (an empty
     # range) does not pay for them at start-up (issue 14).
@@ -111,6 +116,6 @@ class GrammarIndex:
                 hit for candidate in candidates(words) for hit in self._match(candidate, brands)
             ) + self._names_without_digit(words, brands)
             if len(self._found) >= FIND_CACHE_SIZE:
-                del self._found[next(iter(self._found))]  # the oldest entry
+                self._found.popitem(last=False)  # the oldest entry
             self._found[key] = found
         return list(found)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -16,10 +17,15 @@ __all__ = ["MAX_MATCH_CHARS", "CompiledRule", "Matcher"]
 
 #: Rule matches are remembered per distinct (field, value) — a fleet of one model repeats its
 #: headers, realms and certificate names on every device (issue 14) — for at most this many
-#: values of at most ``CACHED_VALUE_CHARS`` characters (about 6 MiB when full); past the
-#: bound values are matched afresh, with the same result.
+#: values (about 6 MiB when full); past the bound the oldest value is forgotten first (a
+#: stream of values seen once, such as per-device host names, does not keep a model's Server
+#: string seen later from being remembered). Values of fields no rule reads are not kept.
 MATCH_CACHE_SIZE = 16_384
+#: A value longer than this (a page body of up to ``MAX_MATCH_CHARS``: the same login page on
+#: every camera of a model) is remembered by a 16-byte BLAKE2b digest of the text the rules
+#: read, never by the text itself.
 CACHED_VALUE_CHARS = 256
+DIGEST_BYTES = 16
 
 #: What the rules of one field claim from one value: (field, value, certainty, rule id).
 _Matched = tuple[tuple[str, str, float, str], ...]
@@ -51,7 +57,8 @@ class Matcher:
                 compiled = CompiledRule(rule, loaded.path)
                 for field_name in loaded.spec.fields:
                     self._by_field[field_name].append(compiled)
-        self._matched: dict[tuple[str, str], _Matched] = {}
+        #: (field, value) or, for a value longer than ``CACHED_VALUE_CHARS``, (field, digest)
+        self._matched: OrderedDict[tuple[str, str | bytes], _Matched] = OrderedDict()
 
     def rules_for(self, field_name: str) -> list[CompiledRule]:
         return self._by_field.get(field_name, [])
@@ -71,21 +78,36 @@ class Matcher:
     def _matches(self, field: str, value: str) -> _Matched:
         """What the rules of ``field`` claim from ``value``, in rule order (a pure function
         of the two: remembered within the bounds above)."""
-        key = (field, value)
+        rules = self._by_field.get(field)
+        if not rules:
+            return ()  # most fields a device gives have no rule: nothing to remember
+        key: tuple[str, str | bytes] = (field, value)
+        if len(value) > CACHED_VALUE_CHARS:
+            # the rules read no further than MAX_MATCH_CHARS (match_values): a digest of
+            # that text stands for the value
+            text = value[:MAX_MATCH_CHARS].encode("utf-8", "surrogatepass")
+            key = (field, hashlib.blake2b(text, digest_size=DIGEST_BYTES).digest())
         found = self._matched.get(key)
         if found is None:
             found = tuple(
                 (field_name, claimed, compiled.rule.certainty, compiled.rule.id)
-                for compiled in self._by_field.get(field, ())
+                for compiled in rules
                 if (values := compiled.match_values(value)) is not None
                 for field_name, claimed in values.items()
             )
-            if len(value) <= CACHED_VALUE_CHARS and len(self._matched) < MATCH_CACHE_SIZE:
+            if MATCH_CACHE_SIZE > 0:
+                if len(self._matched) >= MATCH_CACHE_SIZE:
+                    self._matched.popitem(last=False)  # the oldest value
                 self._matched[key] = found
         return found
 
     def match_all(self, observations: Iterable[Observation]) -> list[Claim]:
         claims: list[Claim] = []
         for observation in observations:
-            claims.extend(self.match(observation))
+            found = self._matches(observation.field, observation.value)
+            if found:
+                claims.extend(
+                    Claim(field_name, value, certainty, rule_id, observation)
+                    for field_name, value, certainty, rule_id in found
+                )
         return claims

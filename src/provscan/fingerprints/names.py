@@ -30,6 +30,7 @@ shared signal (any maker's firmware can print any name), never as a maker-specif
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from provscan.knowledge.loader import Knowledge
@@ -41,6 +42,11 @@ MAX_NAME_WORDS = 6
 MIN_ANY_CASE_LENGTH = 3
 #: Spellings of a single character never match.
 MIN_LENGTH = 2
+#: Texts whose names are remembered (a fleet prints the same Server string, realm and title
+#: on every device; issue 14); past the bound the oldest text is forgotten first. Texts longer
+#: than ``FIND_MEMO_CHARS`` are read afresh each time.
+FIND_MEMO_SIZE = 8_192
+FIND_MEMO_CHARS = 512
 
 _WORD = re.compile(r"[^\W_]+")
 #: Words joined by punctuation ("TP-Link", "FRITZ!Box"): also written glued ("TPLINK").
@@ -116,9 +122,21 @@ class NameFinder:
         self._longest = min(longest, MAX_NAME_WORDS)
         self._mention_before = knowledge.mention_words.before
         self._mention_after = knowledge.mention_words.after
+        self._found: OrderedDict[str, tuple[NameHit, ...]] = OrderedDict()
 
     def find(self, text: str) -> list[NameHit]:
-        """Every vendor named in ``text``, longest spelling first, in text order, once each."""
+        """Every vendor named in ``text``, longest spelling first, in text order, once each
+        (a pure function of the text and the knowledge: remembered within the bounds above)."""
+        found = self._found.get(text)
+        if found is None:
+            found = tuple(self._find(text))
+            if len(text) <= FIND_MEMO_CHARS and FIND_MEMO_SIZE > 0:
+                if len(self._found) >= FIND_MEMO_SIZE:
+                    self._found.popitem(last=False)  # the oldest text
+                self._found[text] = found
+        return list(found)
+
+    def _find(self, text: str) -> list[NameHit]:
         words = _words(text)
         folded = [word.casefold() for word in words]
         taken: set[int] = set()
