@@ -129,6 +129,10 @@ EXTRACTION = [
     ("IPC-HDW1230T1-S5*4", "Dahua", "IPC-HDW1230T1-S5"),
     ("S5735-L24T4S-A1/24-port PoE switch", "Huawei", "S5735-L24T4S-A1"),
     ("HUAWEI/AR6120", "Huawei", "AR6120"),
+    # Kits as Dahua's price list names them (Epochex/Dahua_Pricing_Auto data/SysPrice.csv at
+    # commit 1f1fb3bfdd): a recorder and its cameras after "KIT/", each camera with its count.
+    ("KIT/NVR4104HS-P-4KS2-2T/4-HFW1320SP-0360B", "Dahua", "NVR4104HS-P-4KS2-2T"),
+    ("KIT/DHI-NVR2108HS-4KS2/6-EZ-IPC-B1B40P-0360B", "Dahua", "EZ-IPC-B1B40P-0360B"),
 ]
 
 
@@ -142,7 +146,14 @@ def test_part_numbers_in_real_cell_shapes(cli: Any, tmp_path: Path) -> None:
 
 def test_cut_readings_never_invent_a_restricted_number(cli: Any, tmp_path: Path) -> None:
     """The same cuts on other makers' cells: a brand before a slash, a label, a quantity."""
-    cells = ["Cisco/C9300-48P", "Canon/MF445dw", "P/N:P3245-LVE", "USG-PRO-4*2", "AR150/AR300M"]
+    cells = [
+        "Cisco/C9300-48P",
+        "Canon/MF445dw",
+        "P/N:P3245-LVE",
+        "USG-PRO-4*2",
+        "AR150/AR300M",
+        "KIT/P3245-LVE/2-Q6135-LE",  # an Axis kit: its components are Axis numbers
+    ]
     rows = _screen(cli, _write(tmp_path / "other.csv", ["Item"], [[cell] for cell in cells]))
     assert [row["verdict"] for row in rows if row["verdict"] == "restricted"] == []
     assert rows[0]["maker"] == "Cisco"
@@ -159,3 +170,27 @@ def test_cut_readings_never_invent_a_restricted_number(cli: Any, tmp_path: Path)
 )
 def test_variants_cut_labels_quantities_and_slash_tails(text: str, reading: str) -> None:
     assert reading in variants(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "readings"),
+    [
+        (
+            "KIT/NVR4104-P-4KS2-1T/2-HDBW1431EP-0280B/1-1TBWD",
+            ["NVR4104-P-4KS2-1T", "HDBW1431EP-0280B", "1-1TBWD"],
+        ),
+        ("EZIP-KIT/NVR1B04-4P/L/4-T1B20-L", ["NVR1B04-4P", "T1B20-L"]),
+        ("Amcrest-KIT/HCVR7104H-S2/4-HAC-HFW1200SN-0360B", ["HCVR7104H-S2", "HAC-HFW1200SN-0360B"]),
+        ("IPC-HFW1230S/2-HDW1230T1", ["IPC-HFW1230S", "HDW1230T1"]),  # a count marks a kit too
+    ],
+)
+def test_variants_read_each_component_of_a_kit(text: str, readings: list[str]) -> None:
+    found = variants(text)
+    assert all(reading in found for reading in readings), found
+
+
+def test_a_code_after_a_slash_is_no_component_outside_a_kit() -> None:
+    """An option or spare-part code after a slash ("BF4CP-XL/M0508" in Dahua's price list)
+    is not read as a model of its own: "M0508" alone has the shape of an Axis number."""
+    assert "M0508" not in variants("BF4CP-XL/M0508")
+    assert "M0508" in variants("KIT/BF4CP-XL/M0508")  # in a kit it is a component

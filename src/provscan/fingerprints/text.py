@@ -37,6 +37,10 @@ _LABELLED = re.compile(r"(?P<label>[^\W\d_][^\W\d]{0,7}(?:/[^\W\d_]{1,3})?)[:#](
 _OPTION_SUFFIX = re.compile(r"#[A-Za-z0-9]{1,4}$")
 #: A quantity glued after the part number: "IPC-HDW1230T1-S5*4", "DS-2CD2143G0-I×2".
 _QUANTITY = re.compile(r"[*\u00d7]\d{1,4}$")
+#: The count before a kit component after a slash: the "4-" of "KIT/NVR.../4-HFW1320SP".
+_KIT_COUNT = re.compile(r"^\d{1,2}[-xX*\u00d7](?=[^\W\d_])")
+#: A kit's part number before its components: "KIT/...", "EZIP-KIT/...", "Amcrest-KIT/...".
+_KIT_HEAD = re.compile(r"(?:^|[-_ ])kit$", re.IGNORECASE)
 
 
 def normalise(text: str) -> str:
@@ -81,8 +85,10 @@ def variants(text: str) -> list[str]:
     ``(DS-2CD2143G0-I)`` -> ``DS-2CD2143G0-I``; ``Camera(DS-2CD2143G0-I)`` -> the bracketed
     number and the word before it; ``DS-2CD2143G0-I-2.8mm`` -> ``DS-2CD2143G0-I``; a field
     label, a glued quantity and what follows a slash cut (``P/N:S5735-L24T4S-A1``,
-    ``IPC-HDW1230T1-S5*4``, ``S5735-L24T4S-A1/24-port``) and a region or option code after
-    '#' (``DS-7316HQI-K4#USA``). The reading itself is not among them.
+    ``IPC-HDW1230T1-S5*4``, ``S5735-L24T4S-A1/24-port``), a region or option code after
+    '#' (``DS-7316HQI-K4#USA``) and each component of a kit after a slash, its count cut
+    (``KIT/NVR4104HS-P-4KS2/4-HFW1320SP`` -> ``NVR4104HS-P-4KS2``, ``HFW1320SP``). The reading
+    itself is not among them.
     """
     found: list[str] = []
 
@@ -103,7 +109,18 @@ def variants(text: str) -> list[str]:
     if "/" in text:
         # Words glued after a slash: "S5735-L24T4S-A1/24-port" (a grammar still has to match
         # the whole of what stands before it).
-        add(text.split("/", 1)[0])
+        head, *components = text.split("/")
+        add(head)
+        # A kit's components: after "KIT/", or after a slash with a count glued before them
+        # ("KIT/NVR4104HS-P-4KS2-2T/4-HFW1320SP-0360B" -> the recorder and the camera). Each
+        # is a reading of its own that a grammar must match whole, as any other. Other words
+        # after a slash stay unread: an option or spare-part code ("BF4CP-XL/M0508") is no
+        # model of the row.
+        kit = _KIT_HEAD.search(head) is not None
+        for component in components:
+            counted = _KIT_COUNT.sub("", component)
+            if kit or counted != component:
+                add(counted)
     stripped = text
     for _ in range(2):
         cut = _LENS_SUFFIX.sub("", stripped)
