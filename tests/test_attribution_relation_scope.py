@@ -50,12 +50,10 @@ CAMERAS = [product for product in PRODUCTS if product[2] == "camera"]
 
 
 def _line(brand: str, model: str, *, scanned: bool) -> ModelGrammar | None:
-    """The grammar the model number follows (a scan reads no brand-only grammar)."""
-    hits = [
-        hit
-        for hit in INDEX.find([model], () if scanned else (brand,))
-        if hit.grammar.brand == brand
-    ]
+    """The grammar the model number follows (a scan reads a brand-only grammar when the
+    device states the brand in a label field, as its ONVIF Manufacturer here)."""
+    del scanned  # the same in a scan and on a list row naming the brand
+    hits = [hit for hit in INDEX.find([model], (brand,)) if hit.grammar.brand == brand]
     return hits[0].grammar if hits else None
 
 

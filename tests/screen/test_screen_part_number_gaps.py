@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from provscan.fingerprints.text import variants
+from provscan.fingerprints.text import kit_components, variants
 
 # (part number, description without a brand, maker, grammar)
 RESTRICTED = [
@@ -181,16 +181,38 @@ def test_variants_cut_labels_quantities_and_slash_tails(text: str, reading: str)
         ),
         ("EZIP-KIT/NVR1B04-4P/L/4-T1B20-L", ["NVR1B04-4P", "T1B20-L"]),
         ("Amcrest-KIT/HCVR7104H-S2/4-HAC-HFW1200SN-0360B", ["HCVR7104H-S2", "HAC-HFW1200SN-0360B"]),
-        ("IPC-HFW1230S/2-HDW1230T1", ["IPC-HFW1230S", "HDW1230T1"]),  # a count marks a kit too
+        ("IPC-HFW1230S/2-HDW1230T1", ["HDW1230T1"]),  # a count marks a kit too
     ],
 )
-def test_variants_read_each_component_of_a_kit(text: str, readings: list[str]) -> None:
-    found = variants(text)
+def test_each_component_of_a_kit_is_read(text: str, readings: list[str]) -> None:
+    found = kit_components(text)
     assert all(reading in found for reading in readings), found
 
 
 def test_a_code_after_a_slash_is_no_component_outside_a_kit() -> None:
     """An option or spare-part code after a slash ("BF4CP-XL/M0508" in Dahua's price list)
     is not read as a model of its own: "M0508" alone has the shape of an Axis number."""
+    assert kit_components("BF4CP-XL/M0508") == []
     assert "M0508" not in variants("BF4CP-XL/M0508")
-    assert "M0508" in variants("KIT/BF4CP-XL/M0508")  # in a kit it is a component
+    assert "M0508" in kit_components("KIT/BF4CP-XL/M0508")  # in a kit it is a component
+
+
+def test_a_component_never_outranks_the_number_before_the_slash(cli: Any, tmp_path: Path) -> None:
+    """A restricted number before the slash stays the row's model when a longer component of
+    another maker follows ("CE6800/4-M3106-L": a Huawei switch, whatever the component)."""
+    rows = _screen(cli, _write(tmp_path / "head.csv", ["Item"], [["CE6800/4-M3106-L"]]))
+    assert (rows[0]["verdict"], rows[0]["maker"], rows[0]["model"]) == (
+        "restricted",
+        "Huawei",
+        "CE6800",
+    )
+
+
+def test_a_kit_with_a_restricted_component_is_not_cleared(cli: Any, tmp_path: Path) -> None:
+    """A kit of another maker's recorder and Dahua cameras holds a restricted product: the
+    row is not "clear" for the longer recorder number, and its reason names both makers."""
+    cell = "KIT/XRN-1610S-4TB/4-HFW1230S"
+    rows = _screen(cli, _write(tmp_path / "mixed.csv", ["Item"], [[cell]]))
+    assert rows[0]["verdict"] == "restricted"
+    assert rows[0]["maker"] == "Dahua"
+    assert "Hanwha" in rows[0]["reason"]

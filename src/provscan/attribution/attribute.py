@@ -669,14 +669,27 @@ class Attributor:
             if looked
             else set()
         )
+        # The brands the device states in its label fields (ONVIF or UPnP manufacturer...)
+        # unlock the grammars a brand must be named for (``requires_brand``: Kenwood's NX-
+        # radios, EZVIZ's short names), as a list row naming the brand does in screening.
+        stated = (
+            {
+                hit.vendor
+                for o in observations
+                if o.field in self.grammars.label_fields
+                for hit in self._names.find(o.value)
+            }
+            if looked
+            else set()
+        )
         result: list[Claim] = []
         for observation in looked:
             if observation in explained:
                 continue
-            hits = self._grammar_index.find(tokens(observation.value))
+            hits = self._grammar_index.find(tokens(observation.value), stated)
             if not hits:
                 continue
-            hit = min(hits, key=lambda h: (h.dash_joined, -len(h.model), h.order))
+            hit = min(hits, key=lambda h: (h.component, h.dash_joined, -len(h.model), h.order))
             grammar = hit.grammar
             certainty = CONFIDENCE_WEIGHT[grammar.confidence]
             rule_id = f"grammar:{grammar.id}"
@@ -746,7 +759,9 @@ class Attributor:
             ]
             if not hits:
                 continue
-            grammar = min(hits, key=lambda h: (h.dash_joined, -len(h.model), h.order)).grammar
+            grammar = min(
+                hits, key=lambda h: (h.component, h.dash_joined, -len(h.model), h.order)
+            ).grammar
             certainty = min(claim.certainty, CONFIDENCE_WEIGHT[grammar.confidence])
             result.append(
                 Claim(

@@ -25,6 +25,8 @@ class GrammarHit:
     #: Position of the grammar in the file: earlier (more specific) grammars win ties.
     order: int
     dash_joined: bool = False
+    #: Read from one component of a kit (``Candidate.component``): ranks after other readings.
+    component: bool = False
 
 
 class GrammarIndex:
@@ -75,6 +77,7 @@ class GrammarIndex:
                         candidate.length,
                         order,
                         candidate.dash_joined,
+                        candidate.component,
                     )
                 )
         return hits

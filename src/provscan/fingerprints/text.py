@@ -85,10 +85,9 @@ def variants(text: str) -> list[str]:
     ``(DS-2CD2143G0-I)`` -> ``DS-2CD2143G0-I``; ``Camera(DS-2CD2143G0-I)`` -> the bracketed
     number and the word before it; ``DS-2CD2143G0-I-2.8mm`` -> ``DS-2CD2143G0-I``; a field
     label, a glued quantity and what follows a slash cut (``P/N:S5735-L24T4S-A1``,
-    ``IPC-HDW1230T1-S5*4``, ``S5735-L24T4S-A1/24-port``), a region or option code after
-    '#' (``DS-7316HQI-K4#USA``) and each component of a kit after a slash, its count cut
-    (``KIT/NVR4104HS-P-4KS2/4-HFW1320SP`` -> ``NVR4104HS-P-4KS2``, ``HFW1320SP``). The reading
-    itself is not among them.
+    ``IPC-HDW1230T1-S5*4``, ``S5735-L24T4S-A1/24-port``) and a region or option code after
+    '#' (``DS-7316HQI-K4#USA``). The reading itself is not among them; a kit's components
+    are :func:`kit_components`.
     """
     found: list[str] = []
 
@@ -109,18 +108,7 @@ def variants(text: str) -> list[str]:
     if "/" in text:
         # Words glued after a slash: "S5735-L24T4S-A1/24-port" (a grammar still has to match
         # the whole of what stands before it).
-        head, *components = text.split("/")
-        add(head)
-        # A kit's components: after "KIT/", or after a slash with a count glued before them
-        # ("KIT/NVR4104HS-P-4KS2-2T/4-HFW1320SP-0360B" -> the recorder and the camera). Each
-        # is a reading of its own that a grammar must match whole, as any other. Other words
-        # after a slash stay unread: an option or spare-part code ("BF4CP-XL/M0508") is no
-        # model of the row.
-        kit = _KIT_HEAD.search(head) is not None
-        for component in components:
-            counted = _KIT_COUNT.sub("", component)
-            if kit or counted != component:
-                add(counted)
+        add(text.split("/", 1)[0])
     stripped = text
     for _ in range(2):
         cut = _LENS_SUFFIX.sub("", stripped)
@@ -130,6 +118,28 @@ def variants(text: str) -> list[str]:
             break
         stripped = cut
         add(stripped)
+    return found
+
+
+def kit_components(text: str) -> list[str]:
+    """The components of a kit written as one part number: after "KIT/", or after a slash
+    with a count glued before them (``KIT/NVR4104HS-P-4KS2-2T/4-HFW1320SP-0360B`` ->
+    ``NVR4104HS-P-4KS2-2T``, ``HFW1320SP-0360B``). Other words after a slash are not
+    components: an option or spare-part code (``BF4CP-XL/M0508``) is no model of the row.
+    What stands before the first slash is a reading of :func:`variants`, not a component."""
+    if "/" not in text:
+        return []
+    head, *rest = text.split("/")
+    kit = _KIT_HEAD.search(head) is not None
+    found: list[str] = []
+    for component in rest:
+        counted = _KIT_COUNT.sub("", component).strip(_EDGE_PUNCTUATION + "-_ ")
+        if (
+            (kit or counted != component)
+            and any(c.isdigit() for c in counted)
+            and counted not in found
+        ):
+            found.append(counted)
     return found
 
 
@@ -144,6 +154,9 @@ class Candidate:
     dash_joined: bool = False
     #: True when brackets or a lens/colour suffix were cut from the written token.
     trimmed: bool = False
+    #: True for one component of a kit written as one token (:func:`kit_components`): it
+    #: ranks after a reading of the whole token or of what stands before its first slash.
+    component: bool = False
 
 
 def candidates(words: Sequence[str], max_window: int = MAX_WINDOW) -> Iterator[Candidate]:
@@ -157,6 +170,8 @@ def candidates(words: Sequence[str], max_window: int = MAX_WINDOW) -> Iterator[C
             if length == 1:
                 for variant in variants(window[0]):
                     yield Candidate(variant, start, length, trimmed=True)
+                for component in kit_components(window[0]):
+                    yield Candidate(component, start, length, trimmed=True, component=True)
             if length > 1 and length <= 3:
                 # "DS 2CD2143G0 I" as typed from a label -> "DS-2CD2143G0-I"
                 yield Candidate("-".join(window), start, length, dash_joined=True)

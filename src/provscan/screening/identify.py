@@ -286,6 +286,8 @@ class ProductIdentifier:
                 hits = [(from_model, brandless)]
                 found_in_text = []  # only the name itself was read as a brand ("H3c")
         best = self._best_hit(hits, label_match.vendor if label_match else None, found_in_text)
+        if best is not None:
+            self._kit_note(best, hits, work)
         kinds = self.words.kinds_named([*model_words, *text_words])
         if best is not None and best.grammar.device_type:
             kinds |= {best.grammar.device_type}
@@ -768,19 +770,52 @@ class ProductIdentifier:
             return None
         brands = [label] if label else [match.vendor for match in found_in_text]
 
-        def rank(item: tuple[bool, GrammarHit]) -> tuple[int, int, int, int, int, int]:
+        def rank(item: tuple[bool, GrammarHit]) -> tuple[int, ...]:
             from_model, hit = item
             related = any(self._related(brand, hit) for brand in brands)
             return (
                 -int(related),
                 -int(hit.grammar.brand in brands),
                 -int(from_model),
+                # a kit's component after a reading of the whole number or its head; among
+                # components a restricted maker's first: the kit holds that maker's product
+                int(hit.component),
+                -int(hit.component and self._restricted_maker(hit)),
                 int(hit.dash_joined),
                 -len(hit.model),
                 hit.order,
             )
 
         return min(hits, key=rank)[1]
+
+    def _restricted_maker(self, hit: GrammarHit) -> bool:
+        maker = hit.grammar.maker
+        return maker is not None and self.knowledge.family_of(maker) is not None
+
+    def _kit_note(
+        self, best: GrammarHit, hits: list[tuple[bool, GrammarHit]], work: _Working
+    ) -> None:
+        """Say what a kit's other components are, when they follow another maker's numbering
+        (a recorder of one maker sold with cameras of another); a restricted maker's
+        component the row's verdict does not rest on asks for a review."""
+        others: dict[str, GrammarHit] = {}
+        for _, hit in hits:
+            maker = hit.grammar.maker
+            if hit.component and maker is not None and maker != best.grammar.maker:
+                others.setdefault(maker, hit)
+        if not others:
+            return
+        work.reasons.append(
+            "kit with components of other makers: "
+            + ", ".join(f"{hit.model} ({maker})" for maker, hit in others.items())
+        )
+        if not self._restricted_maker(best):
+            for maker, hit in others.items():
+                if self._restricted_maker(hit):
+                    work.review.append(
+                        f"kit component {hit.model} follows {maker}'s numbering (grammar "
+                        f"{hit.grammar.id}): the kit may hold a restricted maker's product"
+                    )
 
     def _text_brand(
         self,
