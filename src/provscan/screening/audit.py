@@ -334,11 +334,15 @@ class _FixedTimeZip(zipfile.ZipFile):
             shutil.copyfileobj(reading, writing, 1 << 20)
 
 
-def workbook_bytes(workbook: Workbook, generated_at: datetime | None = None) -> bytes:
+def workbook_bytes(
+    workbook: Workbook, generated_at: datetime | None = None, created: datetime | None = None
+) -> bytes:
     """The workbook's file, the same bytes for the same content: its document properties
     (created, modified) state ``generated_at`` (the time the report states, timezone-aware;
     :data:`XLSX_EPOCH` when it states none), not the time of writing, and the parts of its zip
-    archive :data:`XLSX_EPOCH`. Instead of ``workbook.save``, which stamps the clock's time."""
+    archive :data:`XLSX_EPOCH`. Instead of ``workbook.save``, which stamps the clock's time.
+    ``created``: the creation time the document keeps instead (a user's own workbook written
+    back with verdicts keeps the date it was created; naive times are UTC)."""
     from openpyxl.writer.excel import ExcelWriter
 
     if workbook.read_only:
@@ -346,6 +350,9 @@ def workbook_bytes(workbook: Workbook, generated_at: datetime | None = None) -> 
     stated = (generated_at or XLSX_EPOCH).astimezone(UTC).replace(microsecond=0)
     # openpyxl takes naive times as UTC (and writes them with "Z")
     workbook.properties.created = workbook.properties.modified = stated.replace(tzinfo=None)
+    if created is not None:
+        kept = created if created.tzinfo is None else created.astimezone(UTC).replace(tzinfo=None)
+        workbook.properties.created = kept.replace(microsecond=0)
     if workbook.write_only and not workbook.worksheets:
         workbook.create_sheet()  # as workbook.save does: a workbook has a sheet
     buffer = io.BytesIO()

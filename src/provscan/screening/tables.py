@@ -1591,6 +1591,20 @@ def _new_workbook(
     return workbook_bytes(workbook, None if audit is None else screened_time(audit.summary))
 
 
+#: The part of an XLSX file holding its document properties, and the creation time in it.
+_CORE_PART = "docProps/core.xml"
+_CREATED_TAG = b"dcterms:created"
+
+
+def _states_created(archive: zipfile.ZipFile) -> bool:
+    """Whether the workbook's document properties state when it was created."""
+    try:
+        with archive.open(_CORE_PART) as part:
+            return _CREATED_TAG in part.read(1 << 16)
+    except (KeyError, OSError, zipfile.BadZipFile):
+        return False
+
+
 def _screened_workbook(
     table: InputTable, rows: Sequence[ScreenRow], audit: AuditSheets | None = None
 ) -> tuple[bytes, list[str]]:
@@ -1608,9 +1622,12 @@ def _screened_workbook(
             warnings.simplefilter("always")
             with zipfile.ZipFile(handle) as archive:
                 parts = archive.namelist()
+                states_created = _states_created(archive)
             # Full mode (not read-only, formulas not values): what is loaded is written back.
             # keep_vba stays off, so no macro reaches the output.
             workbook = openpyxl.load_workbook(handle, rich_text=True)
+            # openpyxl fills a missing creation time with the clock's: keep only a stated one
+            created = workbook.properties.created if states_created else None
     except Exception as exc:  # openpyxl raises many kinds on malformed parts
         raise ScreenInputError(
             f"{table.name} could not be loaded to write the XLSX output: "
@@ -1675,7 +1692,9 @@ def _screened_workbook(
         notes.append("the input's pictures are not copied to the output (that needs Pillow)")
     notes.append(f"results are in columns {span} of sheet {worksheet.title!r}")
     try:
-        data = workbook_bytes(workbook, None if audit is None else screened_time(audit.summary))
+        data = workbook_bytes(
+            workbook, None if audit is None else screened_time(audit.summary), created
+        )
     except Exception as exc:  # a part openpyxl loaded but cannot write back
         raise ScreenInputError(
             f"{table.name} could not be written back as XLSX: {type(exc).__name__}: {exc}"
