@@ -288,6 +288,49 @@ def test_the_scanner_probes_only_hosts_the_sweep_found_open(listeners: list[List
     assert [evidence.open_ports for evidence in seen] == [(listener.port,)]
 
 
+def test_identification_runs_off_the_event_loop(listeners: list[Listener]) -> None:
+    """A slow identification (the first of a process compiles the rules) must not hold up the
+    event loop, where other hosts' probes wait on their timeouts: the loop goes on while a
+    host is identified. The identification waits for a tick of the loop (at most 5 s)."""
+    listener = Listener(BASE + "70")
+    listeners.append(listener)
+    started, ticked = threading.Event(), threading.Event()
+    seen: list[tuple[bool, bool]] = []  # (ran on the loop's thread, saw the loop tick)
+    loop_thread: list[threading.Thread] = []
+
+    def identify(evidence: HostEvidence) -> Device:
+        started.set()
+        seen.append((threading.current_thread() in loop_thread, ticked.wait(5.0)))
+        return Device(ip=evidence.address, open_ports=evidence.open_ports)
+
+    request = ScanRequest(
+        targets=build_targets([BASE + "70"]),
+        target_specs=(BASE + "70",),
+        ports=(listener.port,),
+        policies=(),
+        total_hosts=1,
+        limits=ScanLimits(connect_timeout_s=0.5),
+        sweep=choose_sweeper(SweepEngine.builtin)[1],
+    )
+
+    async def main() -> list[Device]:
+        loop_thread.append(threading.current_thread())
+
+        async def tick() -> None:
+            while not started.is_set():
+                await asyncio.sleep(0.01)
+            ticked.set()  # the loop ran while the host was being identified
+
+        ticker = asyncio.ensure_future(tick())
+        result = await Scanner([], identify).run(request)
+        ticker.cancel()
+        return list(result.devices)
+
+    devices = asyncio.run(main())
+    assert [device.ip for device in devices] == [BASE + "70"]
+    assert seen == [(False, True)]
+
+
 # -- nmap ------------------------------------------------------------------------------------
 
 

@@ -23,6 +23,7 @@ host that answers only them is a device with no open port.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import threading
 import time
@@ -159,6 +160,11 @@ class Scanner:
         self._by_name = {p.name: p for p in self.probes}
         self.identify = identify
         self.observer: ScanObserver = observer or NullObserver()
+        #: The thread identification runs on during :meth:`run` (one: identifications never
+        #: overlap, so the identifier's memos need no lock). Off the event loop, a slow one (the
+        #: first of a process compiles the rules; a host with a thousand observations) no
+        #: longer holds up the probes other hosts have in flight until their timeouts expire.
+        self._identifying: concurrent.futures.ThreadPoolExecutor | None = None
 
     # -- planning -------------------------------------------------------------------------
 
@@ -234,6 +240,9 @@ class Scanner:
             1, min(limits.global_connection_limit // limits.per_host_connection_limit, 256)
         )
         watcher = asyncio.ensure_future(self._announce_stop(stop)) if stop is not None else None
+        identifying = self._identifying = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="provscan-identify"
+        )
         try:
             if feed is not None:
                 feed.start(counters)
@@ -246,6 +255,8 @@ class Scanner:
         finally:
             if watcher is not None:
                 watcher.cancel()
+            self._identifying = None
+            identifying.shutdown(wait=False)  # an identification under way ends on its own
             if feed is not None:
                 await feed.close()
             notes = info.notes
@@ -415,16 +426,19 @@ class Scanner:
             notes.extend(f"answered {a.probe.upper()} (UDP {a.port})" for a in answered_host_probes)
         if prior is not None:
             notes.extend(prior.notes)
-        device = self.identify(
-            HostEvidence(
-                address,
-                tuple(sorted(open_ports)),
-                (*attempts, *host_attempts),
-                observations=prior.observations if prior else (),
-                mac=prior.mac if prior else None,
-                hostname=hostname,
-            )
+        evidence = HostEvidence(
+            address,
+            tuple(sorted(open_ports)),
+            (*attempts, *host_attempts),
+            observations=prior.observations if prior else (),
+            mac=prior.mac if prior else None,
+            hostname=hostname,
         )
+        if self._identifying is None:  # a host scanned outside run()
+            device = self.identify(evidence)
+        else:
+            loop = asyncio.get_running_loop()
+            device = await loop.run_in_executor(self._identifying, self.identify, evidence)
         if not cut_short:
             device, cut_short = await self._run_device_checks(
                 device, limits, connect, open_ports, host_slots, global_slots, stop
