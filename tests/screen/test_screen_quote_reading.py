@@ -203,6 +203,24 @@ def test_the_rows_left_out_are_said_once(tmp_path: Path) -> None:
     assert "skipped" not in said, said
 
 
+def test_the_audit_sheet_counts_the_rows_left_out_and_names_them(tmp_path: Path) -> None:
+    """The XLSX output's audit sheet gives how many rows were left out, then which: the
+    numbers alone ("4") read as a count of rows."""
+    import openpyxl
+
+    path = tmp_path / "total.csv"
+    path.write_text(
+        "Brand,Model,Qty\nHikvision,DS-2CD2143G0-I,4\nAxis,P3245-LV,2\nTotal,,6\n",
+        encoding="utf-8",
+    )
+    output = tmp_path / "out.xlsx"
+    done = screen(str(path), "-o", str(output))
+    assert done.returncode == 0, done.stderr
+    sheet = openpyxl.load_workbook(output)["provscan screening"]
+    said = {row[0]: row[1] for row in sheet.iter_rows(values_only=True) if row and row[0]}
+    assert said["Rows skipped (not products)"] == "1 (line 4)"
+
+
 # --- 4. the part-number warning of a description-only quote -----------------------------
 
 

@@ -361,6 +361,8 @@ def screen(
         names = ", ".join(f"{role}={name!r}" for role, name in summary.columns.items() if name)
         say(f"columns: {names}")
         say(summary_line(summary))
+        if output is not None:
+            say(f"wrote {chosen.value} to {output}")  # as report and scan say where they wrote
     if fail_on_restricted and summary.restricted:
         raise typer.Exit(EXIT_RESTRICTED)
 

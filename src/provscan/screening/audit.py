@@ -256,8 +256,12 @@ def audit_lines(summary: ScreenSummary, sheet: str | None = None) -> list[tuple[
         lines.append(("Sheet screened", sheet))
     lines += [("Columns read", columns or "every column, as text"), ("Result", counts)]
     if summary.skipped:
-        skipped = ", ".join(str(number) for number in summary.skipped)
-        lines.append(("Rows skipped (not products)", skipped))
+        # a count, then which rows: the numbers alone read as a count ("29")
+        # (a sheet's rows, a text file's lines, as the command line names them)
+        numbers = ", ".join(str(number) for number in summary.skipped)
+        unit = "row" if sheet is not None else "line"
+        which = unit if len(summary.skipped) == 1 else f"{unit}s"
+        lines.append(("Rows skipped (not products)", f"{len(summary.skipped)} ({which} {numbers})"))
     return lines
 
 
