@@ -21,6 +21,11 @@ applies those calls in capture order, so the host table ends exactly as in one p
 When the child cannot be started or stops answering, the conversations not yet applied are
 read in place, in order: the result is the same, only slower. Memory: at most
 ``MAX_IN_FLIGHT_BYTES`` of conversations wait for the child.
+
+When the child has more than ``SHARE_AFTER`` batches outstanding (it has fallen behind), the
+reading process reads the next batch itself with the child's code (:class:`CallRecorder`)
+and keeps its answers in line behind the child's older ones: applied in the same order, so
+the host table is the same whoever read a batch (such a batch is also never pickled).
 """
 
 from __future__ import annotations
@@ -52,6 +57,11 @@ __all__ = ["MAX_IN_FLIGHT_BYTES", "StreamWorker"]
 BATCH_FLOWS = 128
 #: Conversation bytes sent to the child and not yet applied, at most (then the reader waits).
 MAX_IN_FLIGHT_BYTES = 8 * 1024 * 1024
+#: Batches the child may have outstanding: with more, it has fallen behind and the reading
+#: process reads the next batch itself (the same code; answers still applied in order).
+SHARE_AFTER = 4
+#: Batches read here waiting for the child's older answers, at most (then the reader waits).
+MAX_SHARED_WAITING = 64
 #: Pipe buffer asked for (Linux's default 64 KiB costs more system calls).
 PIPE_BYTES = 1024 * 1024
 #: A message on either pipe: its length, then the pickled value.
@@ -215,9 +225,11 @@ class StreamWorker:
     def __init__(self, hosts: HostTable, inline: StreamAnalyser) -> None:
         self.hosts = hosts
         self.inline = inline
-        #: Conversations the child read, and those read in place while it ran (for tests).
+        #: Conversations the child read, those read in place while it ran, and those this
+        #: process read for the child while it was behind (for tests).
         self.read_by_child = 0
         self.read_in_place = 0
+        self.read_shared = 0
         self.broken = False
         #: In capture order: None for the next conversation's answer, or a message's facts.
         self._order: deque[Callable[[], None] | None] = deque()
@@ -225,9 +237,14 @@ class StreamWorker:
         self._ready: deque[_Calls] = deque()
         self._batch: list[_FlowItem] = []
         #: Batches sent, oldest first, with their size: kept until answered (a child that
-        #: stops answering leaves them to be read in place).
-        self._sent: deque[tuple[list[_FlowItem], int]] = deque()
+        #: stops answering leaves them to be read in place); between them, batches this
+        #: process read while the child was behind, as their answers (``([], 0, answers)``).
+        self._sent: deque[tuple[list[_FlowItem], int, list[_Calls] | None]] = deque()
         self._in_flight = 0
+        #: Of ``_sent``: batches the child has to answer, and answers read here.
+        self._child_owes = 0
+        self._shared_waiting = 0
+        self._recorder: CallRecorder | None = None
         #: Frames not yet written to the child (views: a partial write keeps the rest).
         self._outgoing: deque[memoryview] = deque()
         #: Bytes read from the child, not yet taken as frames.
@@ -333,16 +350,37 @@ class StreamWorker:
 
     def _send(self) -> None:
         batch, self._batch = self._batch, []
+        if self._child_owes > SHARE_AFTER:
+            self._receive(block=False)  # (its answers may be waiting in the pipe)
+        if self._child_owes > SHARE_AFTER and self._shared_waiting < MAX_SHARED_WAITING:
+            # The child has fallen behind: read this batch here, with the code it runs; its
+            # answers wait in line behind the child's older ones.
+            if self._recorder is None:
+                self._recorder = CallRecorder(self.inline.endpoints, self.inline.path_prefixes)
+            read = self._recorder.read
+            self._sent.append(([], 0, [read(item) for item in batch]))
+            self._shared_waiting += 1
+            self.read_shared += len(batch)
+            return
         blob = _dumps(batch)
-        self._sent.append((batch, len(blob)))
+        self._sent.append((batch, len(blob), None))
+        self._child_owes += 1
         self._in_flight += len(blob)
         self._queue_frame(blob)
-        while self._in_flight > MAX_IN_FLIGHT_BYTES and not self.broken:
+        while (
+            self._in_flight > MAX_IN_FLIGHT_BYTES or self._shared_waiting >= MAX_SHARED_WAITING
+        ) and not self.broken:
             self._receive(block=True)
 
     def _receive(self, *, block: bool) -> None:
         """Take the child's answers that arrived (with ``block``, wait for one)."""
         while self._sent and not self.broken:
+            batch, size, shared = self._sent[0]
+            if shared is not None:  # read here: in line now
+                self._sent.popleft()
+                self._shared_waiting -= 1
+                self._ready.extend(shared)
+                continue
             self._pump()
             blob = self._next_frame()
             if blob is None:
@@ -351,7 +389,6 @@ class StreamWorker:
                 if not self._closed_output:
                     self._wait()
                     continue
-            batch, size = self._sent[0]
             try:
                 answers = None if blob is None else pickle.loads(blob)
             except Exception:  # a damaged answer: read the rest here
@@ -360,6 +397,7 @@ class StreamWorker:
                 self._break()
                 return
             self._sent.popleft()
+            self._child_owes -= 1
             self._in_flight -= size
             self._ready.extend(answers)
             self.read_by_child += len(batch)
@@ -369,14 +407,20 @@ class StreamWorker:
         """The child is gone: read what it did not answer here, in order."""
         self.broken = True
         self._stop_child()
-        recorder = CallRecorder(self.inline.endpoints, self.inline.path_prefixes)
-        pending = [item for batch, _ in self._sent for item in batch] + self._batch
-        self._sent.clear()
-        self._batch = []
-        self._in_flight = 0
-        for item in pending:
+        recorder = self._recorder or CallRecorder(self.inline.endpoints, self.inline.path_prefixes)
+        sent, self._sent = self._sent, deque()
+        self._child_owes = self._shared_waiting = self._in_flight = 0
+        for batch, _, shared in sent:
+            if shared is not None:
+                self._ready.extend(shared)
+                continue
+            for item in batch:
+                self._ready.append(recorder.read(item))
+                self.read_in_place += 1
+        for item in self._batch:
             self._ready.append(recorder.read(item))
             self.read_in_place += 1
+        self._batch = []
 
     def _apply_ready(self) -> None:
         order, ready = self._order, self._ready
