@@ -50,6 +50,8 @@ def test_an_unknown_device_with_a_web_port_gets_its_next_steps() -> None:
     assert result.unexplained and result.unexplained[0]["value"] == "Acme Recorder 9000"
     assert f"open an issue at {ISSUES_URL}" in steps
     assert "provscan explain 127.0.0.21 -f json" in steps
+    # the issue is public and the output names the device: the step says to redact it first
+    assert "replace addresses, MAC addresses, serial numbers and host names" in steps
     for width in (60, 80, 120):
         lines = render(result, width)
         assert max(len(line) for line in lines) <= width

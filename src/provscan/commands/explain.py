@@ -1758,7 +1758,8 @@ def _report_how(address: str) -> str:
     return (
         f"open an issue at {ISSUES_URL} (CONTRIBUTING.md says what a new rule needs) and "
         f"attach the output of provscan explain {address} -f json, with the maker and model "
-        "on its label if you can read them"
+        "on its label if you can read them; the issue is public: replace addresses, MAC "
+        "addresses, serial numbers and host names in it first"
     )
 
 
