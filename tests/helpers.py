@@ -19,7 +19,7 @@ from typing import IO
 import pytest
 
 from provscan.lab.server import load_devices
-from provscan.lab.spec import DeviceSpec
+from provscan.lab.spec import DeviceSpec, Expectation, Identity, ServiceSpec
 from provscan.model import ScanResult
 from provscan.transport.limits import DEFAULT_PORTS, ScanLimits
 
@@ -170,3 +170,31 @@ def open_case_on(url: str, case_id: int, when: datetime) -> None:
             connection.execute(update(CaseRow).where(CaseRow.id == case_id).values(opened_at=when))
     finally:
         engine.dispose()
+
+
+def onvif_only_device(device_id: str, address: str, manufacturer: str, model: str) -> DeviceSpec:
+    """A lab device on port 80 that answers ONVIF GetDeviceInformation without credentials
+    with only ``manufacturer`` and ``model`` (every other path 404): what a scan reads of a
+    camera that names its brand and model and nothing else."""
+    return DeviceSpec(
+        id=device_id,
+        address=address,
+        description=f"{manufacturer} {model} (ONVIF only)",
+        identity=Identity(brand=manufacturer, model=model),
+        expect=Expectation(),
+        sources=["test fixture"],
+        services=[
+            ServiceSpec(
+                port=80,
+                protocol="http",
+                options={
+                    "default": {"status": 404, "headers": [], "body": ""},
+                    "onvif": {
+                        "device_info_unauthenticated": True,
+                        "manufacturer": manufacturer,
+                        "model": model,
+                    },
+                },
+            )
+        ],
+    )

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import run_provscan, scan_addresses
+from helpers import onvif_only_device, run_provscan, scan_addresses
 
 from provscan.attribution.attribute import Attributor
 from provscan.fingerprints.grammars import GrammarIndex
@@ -23,7 +23,6 @@ from provscan.knowledge import load_knowledge
 from provscan.knowledge.grammars import GrammarKnowledge, load_grammar_knowledge
 from provscan.knowledge.schema import ModelGrammar
 from provscan.lab.server import run_lab_in_thread
-from provscan.lab.spec import DeviceSpec, Expectation, Identity, ServiceSpec
 from provscan.model import Device
 
 KNOWLEDGE = load_knowledge()
@@ -80,33 +79,10 @@ def _established(brand: str, model: str, kind: str | None, *, scanned: bool) -> 
     return set()
 
 
-def _camera(index: int, brand: str, model: str) -> DeviceSpec:
-    """A device answering ONVIF GetDeviceInformation with only its label brand and model."""
-    return DeviceSpec(
-        id=f"relation-scope-{index}",
-        address=f"{BASE}.{10 + index}",
-        description=f"{brand} {model} (ONVIF only)",
-        identity=Identity(brand=brand, model=model),
-        expect=Expectation(),
-        sources=["test fixture"],
-        services=[
-            ServiceSpec(
-                port=80,
-                protocol="http",
-                options={
-                    "default": {"status": 404, "headers": [], "body": ""},
-                    "onvif": {
-                        "device_info_unauthenticated": True,
-                        "manufacturer": brand,
-                        "model": model,
-                    },
-                },
-            )
-        ],
-    )
-
-
-SPECS = [_camera(index, brand, model) for index, (brand, model, _) in enumerate(PRODUCTS)]
+SPECS = [
+    onvif_only_device(f"relation-scope-{index}", f"{BASE}.{10 + index}", brand, model)
+    for index, (brand, model, _) in enumerate(PRODUCTS)
+]
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,11 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from helpers import scan_addresses
+from helpers import onvif_only_device, scan_addresses
 
 from provscan.fingerprints.grammars import GrammarIndex
 from provscan.knowledge.grammars import load_grammar_knowledge
 from provscan.lab.server import run_lab_in_thread
-from provscan.lab.spec import DeviceSpec, Expectation, Identity, ServiceSpec
 from provscan.model import Device
 
 INDEX = GrammarIndex(load_grammar_knowledge())
@@ -37,32 +36,10 @@ def _gated(brand: str, model: str) -> str:
     return hits[0].grammar.id
 
 
-def _device(index: int, label: str, model: str) -> DeviceSpec:
-    return DeviceSpec(
-        id=f"gated-{index}",
-        address=f"{BASE}.{10 + index}",
-        description=f"{label} {model} (ONVIF only)",
-        identity=Identity(brand=label, model=model),
-        expect=Expectation(),
-        sources=["test fixture"],
-        services=[
-            ServiceSpec(
-                port=80,
-                protocol="http",
-                options={
-                    "default": {"status": 404, "headers": [], "body": ""},
-                    "onvif": {
-                        "device_info_unauthenticated": True,
-                        "manufacturer": label,
-                        "model": model,
-                    },
-                },
-            )
-        ],
-    )
-
-
-SPECS = [_device(i, label, model) for i, (label, model) in enumerate([*STATED, *UNSTATED])]
+SPECS = [
+    onvif_only_device(f"gated-{i}", f"{BASE}.{10 + i}", label, model)
+    for i, (label, model) in enumerate([*STATED, *UNSTATED])
+]
 
 
 @pytest.fixture(scope="module")
