@@ -10,13 +10,13 @@ import html
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import mmh3
 
 from provscan.errors import ProtocolError
 from provscan.model import Observation
-from provscan.wire._headers import first_header, format_head
+from provscan.wire._headers import format_head
 from provscan.wire.http1 import HttpResponse
 from provscan.wire.onvif import parse_xml
 
@@ -171,6 +171,7 @@ def response_observations(
         # reply (nmap's service probes ask for / only; other paths' heads are not kept)
         head = format_head(response.status_line, response.headers)
         out.append(Observation(protocol, port, "http.head", head, path))
+    content_type: str | None = None  # the first one's (each name is lowercased once)
     for name, value in response.headers:
         lower = name.lower()
         if lower == "server":
@@ -183,11 +184,13 @@ def response_observations(
             add("http.cookie", value)
         elif lower == "location":
             add("http.location", value)
+        elif lower == "content-type" and content_type is None:
+            content_type = value
     title = html_title(response.body)
     if title:
         add("http.title", title)
     if response.body:
-        add("http.body", decode_body(response.body[:BODY_KEEP], response.header("Content-Type")))
+        add("http.body", decode_body(response.body[:BODY_KEEP], content_type))
     return out
 
 
@@ -415,12 +418,19 @@ BODY_EXTRACTORS = frozenset(_BODY_READERS)
 
 
 def request_observations(
-    headers: Sequence[tuple[str, str]], port: int, detail: str
+    headers: Sequence[tuple[str, str]],
+    port: int,
+    detail: str,
+    first: Mapping[str, str] | None = None,
 ) -> list[Observation]:
-    """``http.user_agent`` and ``http.host`` of a request a host sent (``port``: the server's)."""
+    """``http.user_agent`` and ``http.host`` of a request a host sent (``port``: the server's).
+    ``first``: the first value of each of ``headers`` by lowercased name, when the caller
+    has it already (the stream analyser makes one per request)."""
+    if first is None:
+        first = {name.lower(): value for name, value in reversed(headers)}
     out = []
     for header, field in REQUEST_FIELDS:
-        value = first_header(list(headers), header)
+        value = first.get(header.lower())
         if value:
             out.append(Observation("http", port, field, value[:MAX_VALUE_CHARS], detail))
     return out

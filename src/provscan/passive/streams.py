@@ -32,7 +32,6 @@ from provscan.wire import http1 as http_wire
 from provscan.wire import onvif as onvif_wire
 from provscan.wire import rtsp as rtsp_wire
 from provscan.wire import upnp as upnp_wire
-from provscan.wire._headers import first_header
 from provscan.wire.tls import client_hello_sni, looks_like_tls, parse_certificate, server_handshake
 
 #: Request/response pairs read from one conversation (keep-alive connections).
@@ -152,6 +151,8 @@ class Request:
     target: str
     headers: list[tuple[str, str]]
     offset: int
+    #: The first value of each header by lowercased name (made once per request).
+    first: Mapping[str, str]
 
 
 def _head_end(data: bytes, start: int) -> tuple[int, int] | None:
@@ -168,9 +169,10 @@ def _head_end(data: bytes, start: int) -> tuple[int, int] | None:
 _Response = TypeVar("_Response")
 
 
-def _content_length(headers: list[tuple[str, str]]) -> int:
-    value = (first_header(headers, "Content-Length") or "").strip()
-    return int(value) if value.isdigit() and len(value) <= 9 else 0
+def _content_length(first: Mapping[str, str]) -> int:
+    value = (first.get("content-length") or "").strip()
+    # ASCII digits only: '²' (a Latin-1 byte) is a digit to str.isdigit and not to int()
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else 0
 
 
 def parse_requests(data: bytes) -> Iterator[Request]:
@@ -192,12 +194,15 @@ def parse_requests(data: bytes) -> Iterator[Request]:
             key, colon, value = line.partition(":")
             if colon:
                 headers.append((key.strip(), value.strip()))
-        yield Request(parts[0], parts[1], headers, position)
-        position = body_start + _content_length(headers)
+        first = {key.lower(): value for key, value in reversed(headers)}
+        yield Request(parts[0], parts[1], headers, position, first)
+        position = body_start + _content_length(first)
 
 
-def _response_spans(data: bytes) -> Iterator[tuple[int, bytes]]:
-    """(offset, bytes) of each response of a server stream, framed by Content-Length."""
+def _response_spans(data: bytes) -> Iterator[tuple[int, int, tuple[int, int] | None]]:
+    """(offset, end, head bounds) of each response of a server stream, framed by
+    Content-Length: it is ``data[offset:end]``; the bounds are :func:`_head_end`'s (None
+    when its head has no end)."""
     position = 0
     for _ in range(MAX_MESSAGES_PER_FLOW):
         while position < len(data) and data[position : position + 1] in (b"\r", b"\n"):
@@ -206,25 +211,34 @@ def _response_spans(data: bytes) -> Iterator[tuple[int, bytes]]:
             return
         bounds = _head_end(data, position)
         if bounds is None:
-            yield position, data[position:]
+            yield position, len(data), None
             return
         head_end, body_start = bounds
         head = data[position:head_end].decode("latin-1")
         lowered = head.lower()
         length: int | None = None
-        for line in lowered.split("\n")[1:]:
-            key, colon, value = line.partition(":")
-            if colon and key.strip() == "content-length" and value.strip().isdigit():
-                length = int(value.strip()[:12])
+        if "content-length" in lowered:  # (only the lines that name it can)
+            for line in lowered.split("\n")[1:]:
+                if "content-length" not in line:
+                    continue
+                key, colon, value = line.partition(":")
+                digits = value.strip()
+                if (
+                    colon
+                    and key.strip() == "content-length"
+                    and digits.isascii()
+                    and digits.isdigit()
+                ):
+                    length = int(digits[:12])
         status_code = head[9:12] if len(head) >= 12 else ""
         # RTSP (RFC 2326 s.12.14, RFC 7826 s.18.17): no Content-Length means no body, so a
         # reply without one is followed by the next (the 401 after an OPTIONS reply).
         bodiless = head.startswith("RTSP/") or status_code.startswith("1")
         if length is None and not (bodiless or status_code in ("204", "304")):
-            yield position, data[position:]  # chunked or close-delimited: the last one
+            yield position, len(data), bounds  # chunked or close-delimited: the last one
             return
         end = body_start + (length or 0)
-        yield position, data[position:end]
+        yield position, end, bounds
         position = end
 
 
@@ -234,9 +248,34 @@ def _parsed_responses(
     """(offset, response) of each response of a server stream up to the first that does not
     parse, and what was wrong with that one ("" when all parsed)."""
     parsed: list[tuple[int, _Response]] = []
-    for index, (offset, raw) in enumerate(_response_spans(data)):
+    for index, (offset, end, _) in enumerate(_response_spans(data)):
         try:
-            parsed.append((offset, parse(raw)))
+            parsed.append((offset, parse(data[offset:end])))
+        except ProtocolError as exc:
+            return parsed, f"response {index + 1}: {exc}"
+    return parsed, ""
+
+
+def _parsed_http_responses(
+    data: bytes,
+) -> tuple[list[tuple[int, http_wire.HttpResponse]], str]:
+    """:func:`_parsed_responses` with :func:`provscan.wire.http1.parse_response`, each head
+    split where its span's was found (the same split: ``split_head``'s earliest blank line,
+    a bare ``\\n\\r\\n`` included) rather than searched for again over the body."""
+    parsed: list[tuple[int, http_wire.HttpResponse]] = []
+    for index, (offset, end, bounds) in enumerate(_response_spans(data)):
+        try:
+            if bounds is None or data[offset] in b" \t":
+                # no head end, or whitespace that parse_response strips first: its own way
+                response = http_wire.parse_response(data[offset:end])
+            else:
+                head_end, body_start = bounds
+                bare = data.find(b"\n\r\n", offset, head_end + 2)
+                if bare >= 0:  # an LF line, then a CRLF blank line: split_head ends there
+                    head_end, body_start = bare, bare + 3
+                head = data[offset:head_end]
+                response = http_wire.parse_split_response(head, data[body_start:end])
+            parsed.append((offset, response))
         except ProtocolError as exc:
             return parsed, f"response {index + 1}: {exc}"
     return parsed, ""
@@ -387,13 +426,13 @@ class StreamAnalyser:
             self._emit(
                 flow.client_ip,
                 observe_http.request_observations(
-                    request.headers, flow.server_port, f"to {flow.server_ip}"
+                    request.headers, flow.server_port, f"to {flow.server_ip}", request.first
                 ),
                 flow.to_server,
                 request.offset,
                 context,
             )
-            host = first_header(request.headers, "Host")
+            host = request.first.get("host")
             if host:
                 number, time = flow.to_server.packet_at(request.offset)
                 self.sink.contacted(
@@ -401,7 +440,7 @@ class StreamAnalyser:
                 )
         if not server:
             return
-        responses, error = _parsed_responses(server, http_wire.parse_response)
+        responses, error = _parsed_http_responses(server)
         # (status, directory or None) reported as controls for this conversation: the first
         # answer of each status, and the first of each status in each directory that has a
         # directory control (it counts for the status too: the root controls are as before).
@@ -417,7 +456,7 @@ class StreamAnalyser:
                 and response.status in CONTROL_STATUSES
                 and path not in self.endpoints
                 and (response.status, self.directories.directory_of(path)) not in controls
-                and not any(first_header(asked.headers, name) for name in CREDENTIAL_HEADERS)
+                and not any(asked.first.get(name.lower()) for name in CREDENTIAL_HEADERS)
             ):
                 controls.add((response.status, None))
                 controls.add((response.status, self.directories.directory_of(path)))

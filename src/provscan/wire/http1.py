@@ -145,7 +145,7 @@ def _content_length(values: list[str]) -> int:
     for value in values:
         for part in value.split(","):
             text = part.strip()
-            if not text.isdigit():
+            if not (text.isascii() and text.isdigit()):  # '²' is a digit to isdigit only
                 raise ProtocolError(f"bad Content-Length {value[:40]!r}")
             if len(text) > 12 or int(text) > MAX_CONTENT_LENGTH:
                 raise ProtocolError(f"absurd Content-Length {text[:20]}")
@@ -200,6 +200,15 @@ def parse_response(data: bytes) -> HttpResponse:
     if not stripped:
         raise ProtocolError("empty response")
     head, rest, terminated = split_head(stripped)
+    return parse_split_response(head, rest, terminated)
+
+
+def parse_split_response(head: bytes, rest: bytes, terminated: bool = True) -> HttpResponse:
+    """:func:`parse_response` of a response its caller already split at its blank line as
+    :func:`~provscan.wire._headers.split_head` does (``head``: the status line and headers,
+    no leading whitespace; ``rest``: what follows the blank line; ``terminated``: whether
+    there was one). The stream analyser finds each head's end once; this spares the search
+    over the body again. Raises ProtocolError."""
     if len(head) > MAX_HEAD_BYTES:
         raise ProtocolError(f"response head larger than {MAX_HEAD_BYTES} bytes")
     lines = head_lines(head)
@@ -220,13 +229,19 @@ def parse_response(data: bytes) -> HttpResponse:
     if 100 <= status < 200 or status in (204, 304):
         return HttpResponse(status, reason, version, headers, b"", anomalies, True, FRAMING_NONE)
 
-    transfer_encoding = ",".join(all_headers(headers, "Transfer-Encoding")).lower()
+    # Each name lowercased once for both framing headers (all_headers twice did it twice).
+    framing: dict[str, list[str]] = {"transfer-encoding": [], "content-length": []}
+    for name, value in headers:
+        found = framing.get(name.lower())
+        if found is not None:
+            found.append(value)
+    transfer_encoding = ",".join(framing["transfer-encoding"]).lower()
     if "chunked" in transfer_encoding:
         body, complete = decode_chunked(rest)
         return HttpResponse(
             status, reason, version, headers, body, anomalies, complete, FRAMING_CHUNKED
         )
-    length_values = all_headers(headers, "Content-Length")
+    length_values = framing["content-length"]
     if length_values:
         length = _content_length(length_values)
         body = rest[:length]
