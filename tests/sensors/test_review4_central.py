@@ -201,3 +201,24 @@ def test_review4_two_sensors_under_one_name_are_said(
         said = [r.getMessage() for r in caplog.records]
         assert len(said) == 1 and "two sensors send heartbeats as 'r4-a/host'" in said[0], said
         assert "404-dddddd and 303-cccccc" in said[0] and "--name" in said[0]
+
+
+def test_results_waiting_when_the_central_starts_are_parked_not_lost(
+    vhost: str, postgres_url: str, keys: Path, tmp_path: Path
+) -> None:
+    """Results of a site without a key that wait in provscan.results when the central starts
+    are delivered at once: each is parked, none acknowledged into a queue not yet declared."""
+    central_keys = _central_keys(tmp_path, keys, SITE_A)  # site-b's key is missing
+    with open_store(postgres_url) as store:
+        central = Central(store, vhost, central_keys)
+        jobs = [str(uuid.uuid4()) for _ in range(5)]
+        for job_id in jobs:
+            store.fleet().add_job(job_id, SITE_B, ["127.0.2.1"], requested_by="r4")
+            send(central.app, REPORT_TASK, _refused_outcome(keys, SITE_B, job_id), RESULTS_QUEUE)
+        wait_for("the results to wait", lambda: depth(vhost, RESULTS_QUEUE.name) == 5, 20)
+        central.start(schedules=False)
+        try:
+            wait_for("every result parked", lambda: depth(vhost, PARKED_QUEUE_NAME) == 5, 20)
+            assert depth(vhost, RESULTS_QUEUE.name) == 0
+        finally:
+            central.stop()

@@ -716,6 +716,10 @@ class _Ingest(ConsumerMixin):
         self._expire_at = time.monotonic()
 
     def get_consumers(self, consumer_type: Any, channel: Any) -> list[Any]:
+        # The parked queue exists before the first delivery: a result waiting in
+        # provscan.results may be delivered (and parked) while a later declare waits for its
+        # reply, and a park into an unbound queue would be acknowledged and lost.
+        PARKED_QUEUE.bind(channel).declare()
         return [
             consumer_type(
                 queues=[RESULTS_QUEUE],
