@@ -732,8 +732,7 @@ class _Ingest(ConsumerMixin):
     def on_consume_ready(
         self, connection: Any, channel: Any, consumers: Any, **kwargs: Any
     ) -> None:
-        self._channel = channel
-        PARKED_QUEUE.bind(channel).declare()
+        self._channel = channel  # the parked queue is declared in get_consumers
 
     def unpark_soon(self) -> None:
         self._unpark_at = 0.0
