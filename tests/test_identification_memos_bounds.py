@@ -136,6 +136,15 @@ def test_grammar_memo_forgets_oldest_first(monkeypatch: pytest.MonkeyPatch) -> N
     assert any(found)
 
 
+def test_grammar_memo_of_size_zero_remembers_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A memo size of 0 turns remembering off (it raised KeyError on the first find)."""
+    monkeypatch.setattr(grammars_module, "FIND_CACHE_SIZE", 0)
+    index = GrammarIndex(load_grammar_knowledge())
+    first = index.find(["DS-2CD2143G0-I"])
+    assert first and index.find(["DS-2CD2143G0-I"]) == first
+    assert not index._found
+
+
 @functools.cache
 def _lab_hosts() -> tuple[HostEvidence, ...]:
     hosts: list[HostEvidence] = []

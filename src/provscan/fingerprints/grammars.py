@@ -118,7 +118,8 @@ class GrammarIndex:
             found = tuple(
                 hit for candidate in candidates(words) for hit in self._match(candidate, brands)
             ) + self._names_without_digit(words, brands)
-            if len(self._found) >= FIND_CACHE_SIZE:
-                self._found.popitem(last=False)  # the oldest entry
-            self._found[key] = found
+            if FIND_CACHE_SIZE > 0:
+                if len(self._found) >= FIND_CACHE_SIZE:
+                    self._found.popitem(last=False)  # the oldest entry
+                self._found[key] = found
         return list(found)

@@ -1,0 +1,42 @@
+"""A kit led by an unrestricted maker's number with a restricted maker's component.
+
+The number before the slash stays the row's product (components rank after the head), so
+the row is not restricted on the component's numbering alone - but it is not cleared
+either: the restricted component asks for a review and the reason names it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+
+def _screen(cli: Any, path: Path) -> list[dict[str, Any]]:
+    result = cli("screen", str(path), "-f", "json", "--quiet")
+    assert result.exit_code == 0, result.output
+    rows: list[dict[str, Any]] = json.loads(result.output)["rows"]
+    return rows
+
+
+def test_an_unrestricted_head_with_a_restricted_component_asks_a_review(
+    cli: Any, tmp_path: Path
+) -> None:
+    path = tmp_path / "kit.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Item"])
+        # a Hanwha recorder sold with four cameras of Dahua's bare numbering (a glued count
+        # after the slash marks the kit)
+        writer.writerow(["XRN-1610S-4TB/4-HFW1230S"])
+        # the same recorder alone: clear of any kit note
+        writer.writerow(["XRN-1610S-4TB"])
+    kit, alone = _screen(cli, path)
+    assert kit["verdict"] == "review"
+    assert kit["maker"] == "Hanwha Vision"
+    assert "kit component HFW1230S follows Dahua's numbering" in kit["reason"]
+    assert "kit with components of other makers: HFW1230S (Dahua)" in kit["reason"]
+    assert alone["maker"] == "Hanwha Vision"
+    assert alone["verdict"] != "review", alone["reason"]
+    assert "kit" not in alone["reason"]
