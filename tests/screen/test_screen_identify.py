@@ -82,9 +82,11 @@ def test_unknown_brand_on_a_makers_number_is_a_probable_relabel() -> None:
 def test_known_brand_without_relation_on_a_makers_number() -> None:
     # Issue 11: a brand stated in the row is never overridden by another maker's numbering
     # unless a documented relation links them; the numbering stays in the reason.
+    # Not cleared either: Dahua's maker-specific numbering under Axis asks a review.
     row = verdict("", brand="Axis", model="IPC-HFW2431S-S-S2")
-    assert (row.maker, row.relation, row.status) == ("Axis", "unrelated", "clear")
+    assert (row.maker, row.relation, row.status) == ("Axis", "unrelated", "review")
     assert "dahua.ipc_h" in row.reason and "stated brand wins" in row.reason
+    assert "confirm who made it" in row.reason
 
 
 def test_synology_and_cisco_are_not_hikvision_or_dahua() -> None:

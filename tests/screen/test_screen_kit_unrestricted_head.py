@@ -40,3 +40,24 @@ def test_an_unrestricted_head_with_a_restricted_component_asks_a_review(
     assert alone["maker"] == "Hanwha Vision"
     assert alone["verdict"] != "review", alone["reason"]
     assert "kit" not in alone["reason"]
+
+
+def test_a_component_of_a_restricted_line_without_a_maker_counts(cli: Any, tmp_path: Path) -> None:
+    """A line whose maker a relation names (Honeywell's Performance series: Hikvision or
+    Dahua) is a restricted component like a line that names its maker: it leads a kit of
+    another maker's recorder, and under that maker's brand column the kit asks a review
+    (both were "clear", the camera unmentioned)."""
+    path = tmp_path / "kits.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Brand", "Item"])
+        writer.writerow(["", "KIT/XRN-1610S/4-HBW4PER1"])
+        writer.writerow(["Hanwha", "KIT/XRN-1610S/4-HBW4PER1"])
+        writer.writerow(["Hanwha", "KIT/XRN-1610S/4-CP-UNC-DA21PL3-Y"])
+    unbranded, hanwha, cp_plus = _screen(cli, path)
+    assert (unbranded["verdict"], unbranded["model"]) == ("restricted", "HBW4PER1")
+    assert "XRN-1610S (Hanwha Vision)" in unbranded["reason"]
+    assert hanwha["verdict"] == "review"
+    assert "kit component HBW4PER1 follows Honeywell's numbering" in hanwha["reason"]
+    assert cp_plus["verdict"] == "review"
+    assert "kit component CP-UNC-DA21PL3-Y" in cp_plus["reason"]

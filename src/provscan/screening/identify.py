@@ -567,10 +567,19 @@ class ProductIdentifier:
             and self.knowledge.family_of(relation.maker) is not None
             for relation in self.knowledge.relations_for_brand(label)
         )
-        if result[0] is not None and restricted_maker and maker_specific and relabeller:
+        if result[0] is not None and restricted_maker and maker_specific:
+            # The stated brand still names the product (issue 11: another maker's pattern
+            # never overrides it), but a restricted maker's own numbering under another
+            # brand is a wrong brand cell, a wrong number or an unrecorded relabel: never
+            # "clear" without a look.
+            why = (
+                f"{label} is a documented relabeller"
+                if relabeller
+                else f"{label} is not known to sell {other}'s products"
+            )
             work.review.append(
-                f"{label} is a documented relabeller and {hit.model} follows {other}'s "
-                f"maker-specific numbering (grammar {grammar.id}); confirm who made it"
+                f"{why} and {hit.model} follows {other}'s maker-specific numbering (grammar "
+                f"{grammar.id}); confirm who made it"
             )
         return result
 
@@ -789,8 +798,16 @@ class ProductIdentifier:
         return min(hits, key=rank)[1]
 
     def _restricted_maker(self, hit: GrammarHit) -> bool:
-        maker = hit.grammar.maker
-        return maker is not None and self.knowledge.family_of(maker) is not None
+        """Whether the line a number follows is made by a restricted family: its maker's,
+        or - for a line without a maker in a relation's scope (Honeywell's Performance
+        series) - a maker its brand's relations name."""
+        grammar = hit.grammar
+        if grammar.maker is not None:
+            return self.knowledge.family_of(grammar.maker) is not None
+        return grammar.in_relation_scope and any(
+            self.knowledge.family_of(relation.maker) is not None
+            for relation in self.knowledge.relations_for_brand(grammar.brand)
+        )
 
     def _kit_note(
         self, best: GrammarHit, hits: list[tuple[bool, GrammarHit]], work: _Working
@@ -799,9 +816,11 @@ class ProductIdentifier:
         (a recorder of one maker sold with cameras of another); a restricted maker's
         component the row's verdict does not rest on asks for a review."""
         others: dict[str, GrammarHit] = {}
+        # a line without a maker is named by its brand (its maker is what a relation says)
+        best_maker = best.grammar.maker or best.grammar.brand
         for _, hit in hits:
-            maker = hit.grammar.maker
-            if hit.component and maker is not None and maker != best.grammar.maker:
+            maker = hit.grammar.maker or hit.grammar.brand
+            if hit.component and maker and maker != best_maker:
                 others.setdefault(maker, hit)
         if not others:
             return
