@@ -349,9 +349,14 @@ class StreamWorker:
         return True
 
     def _send(self) -> None:
-        batch, self._batch = self._batch, []
         if self._child_owes > SHARE_AFTER:
-            self._receive(block=False)  # (its answers may be waiting in the pipe)
+            # (its answers may be waiting in the pipe). Looked at before the batch is taken:
+            # a child found gone here has its work, this batch included, read in place.
+            self._receive(block=False)
+        if self.broken:
+            self._read_batch_here()
+            return
+        batch, self._batch = self._batch, []
         if self._child_owes > SHARE_AFTER and self._shared_waiting < MAX_SHARED_WAITING:
             # The child has fallen behind: read this batch here, with the code it runs; its
             # answers wait in line behind the child's older ones.
@@ -407,7 +412,9 @@ class StreamWorker:
         """The child is gone: read what it did not answer here, in order."""
         self.broken = True
         self._stop_child()
-        recorder = self._recorder or CallRecorder(self.inline.endpoints, self.inline.path_prefixes)
+        if self._recorder is None:
+            self._recorder = CallRecorder(self.inline.endpoints, self.inline.path_prefixes)
+        recorder = self._recorder
         sent, self._sent = self._sent, deque()
         self._child_owes = self._shared_waiting = self._in_flight = 0
         for batch, _, shared in sent:
@@ -417,8 +424,16 @@ class StreamWorker:
             for item in batch:
                 self._ready.append(recorder.read(item))
                 self.read_in_place += 1
+        self._read_batch_here()
+
+    def _read_batch_here(self) -> None:
+        """Read the batch not yet sent here, in order (the child is gone)."""
+        if not self._batch:
+            return
+        if self._recorder is None:
+            self._recorder = CallRecorder(self.inline.endpoints, self.inline.path_prefixes)
         for item in self._batch:
-            self._ready.append(recorder.read(item))
+            self._ready.append(self._recorder.read(item))
             self.read_in_place += 1
         self._batch = []
 
