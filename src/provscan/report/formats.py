@@ -1275,7 +1275,11 @@ def _render_policies(
     for policy in sorted(by_policy, key=lambda p: order.get(p, len(order))):
         # Restricting measures first: they are the reason; those binding others, then
         # advisory and context ones follow.
-        measures = {f.measure: f for f in sorted(by_policy[policy], key=_context_last)}
+        # (the first finding of a measure stands for it: a measure restricting one device
+        # outright is not "binds you only on a condition" for another's unknown type)
+        measures: dict[str, Finding] = {}
+        for finding in sorted(by_policy[policy], key=_context_last):
+            measures.setdefault(finding.measure, finding)
         first = next(iter(measures.values()))
         restricts = any(finding.restricts for finding in measures.values())
         grid.add_row(
@@ -1312,16 +1316,21 @@ def effect_label(finding: Finding, pending: Pending | None = None) -> str:
     ``"use-ban, binds you from 2027-06-01"`` (a measure not in force on the scan's day that
     binds the user once it is: ``pending``)."""
     if finding.effect in ("advisory", "context"):
+        # restricts nothing: it binds nobody, it is addressed to the user or to others
         label = f"{finding.effect}, restricts nothing"
-    elif finding.effect == "restricts":
-        label = "restricts"
-    else:
-        label = finding.effect
+        if finding.binding is not None:
+            label += ", addressed to you" if finding.binding else ", addressed to others"
+        return label
+    label = "restricts" if finding.effect == "restricts" else finding.effect
     day = (pending or {}).get((finding.policy, finding.measure))
     if day is not None:
         label += f", binds you from {day}"
     elif finding.binding is False:
         label += ", does not bind you"
+    elif finding.condition:
+        # what the evidence cannot settle, as lookup says it ("binds you" alone read as
+        # restricting the device outright)
+        label += f", {'binds you ' if finding.binding else ''}only if {finding.condition}"
     elif finding.binding:
         label += ", binds you"
     return label
