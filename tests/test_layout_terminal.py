@@ -150,16 +150,26 @@ def test_lookup_wraps_to_the_terminal_with_a_hanging_indent(width: int) -> None:
 
 
 def test_lookup_says_everything_it_said_before() -> None:
-    """Wrapping only moves text to the next line: the words are those of the JSON."""
+    """Wrapping only moves text to the next line: the words are those of the JSON (with
+    --all, every measure; by default those that bind or may bind, and a count of the rest)."""
     import json
 
-    lines = _run(80, "lookup", "Hikvision DS-2CD2143G0-I")
-    text = " ".join(" ".join(lines).split())
-    document = json.loads("\n".join(_run(80, "lookup", "Hikvision DS-2CD2143G0-I", "-f", "json")))
-    for reason in document["reason"].split("; "):
-        assert " ".join(reason.split()) in text
-    for finding in document["findings"]:
-        assert " ".join(finding["measure"].split()) in text
+    product = "Hikvision DS-2CD2143G0-I"
+    document = json.loads("\n".join(_run(80, "lookup", product, "-f", "json")))
+    measures = [" ".join(finding["measure"].split()) for finding in document["findings"]]
+    everything = " ".join(" ".join(_run(80, "lookup", product, "--all")).split())
+    text = " ".join(" ".join(_run(80, "lookup", product)).split())
+    for shown in (everything, text):
+        for reason in document["reason"].split("; "):
+            assert " ".join(reason.split()) in shown
+    assert all(measure in everything for measure in measures)
+    binding = [
+        " ".join(finding["measure"].split())
+        for finding in document["findings"]
+        if finding["binding"] is not False and finding["effect"] not in ("advisory", "context")
+    ]
+    assert binding and all(measure in text for measure in binding)
+    assert len(text) < len(everything)
 
 
 def test_width_is_measured_not_assumed() -> None:

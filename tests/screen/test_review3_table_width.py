@@ -104,5 +104,5 @@ def test_a_list_that_fits_keeps_its_one_line_rows(tmp_path: Path) -> None:
     path = tmp_path / "short.csv"
     path.write_text("Manufacturer,Model\nHikvision,DS-2CD2143G0-I\nAxis,P3245-LV\n")
     lines = screened(path, 100)
-    assert lines[0].split() == ["Line", "Verdict", "Maker", "Brand", "Model", "Conf.", "Why"]
+    assert lines[0].split() == ["Row", "Verdict", "Maker", "Brand", "Model", "Conf.", "Why"]
     assert max(len(line) for line in lines) <= 100

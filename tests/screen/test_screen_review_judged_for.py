@@ -240,8 +240,8 @@ def test_advice_is_never_listed_under_binds(cli) -> None:  # type: ignore[no-unt
     document = json.loads(cli("lookup", "Honeywell HEN04102", "-f", "json").stdout)
     advisory = [f for f in document["findings"] if f["effect"] == "advisory"]
     assert advisory and advisory[0]["binding"] is True
-    # When it is looked up
-    result = cli("lookup", "Honeywell HEN04102")
+    # When it is looked up, every measure listed
+    result = cli("lookup", "Honeywell HEN04102", "--all")
     assert result.exit_code == 0, result.output
     binds = " ".join(_section(result.stdout, "binds a national government body"))
     nothing = " ".join(_section(result.stdout, "restricts nothing (advisory or context only)"))
@@ -251,7 +251,7 @@ def test_advice_is_never_listed_under_binds(cli) -> None:  # type: ignore[no-unt
     assert "restricts nothing" not in binds
     assert "Federal government purchase and use of Hikvision products" in binds
     # And with --as all (no "binds" heading at all) context measures are still set apart
-    everyone = cli("lookup", "Hikvision DS-2CD2143G0-I", "--as", "all").stdout
+    everyone = cli("lookup", "Hikvision DS-2CD2143G0-I", "--as", "all", "--all").stdout
     apart = " ".join(_section(everyone, "restricts nothing (advisory or context only)"))
     assert "Danish authorities phase out" in apart
 

@@ -31,7 +31,7 @@ def purchase(tmp_path: Path) -> Path:
 @pytest.mark.parametrize("columns", [80, 100])
 def test_a_terminal_gets_a_table_that_fits(purchase: Path, columns: int) -> None:
     lines = run_in_terminal(command(purchase), columns)
-    identity = ["Line", "Verdict", "Maker", "Brand", "Model", "Conf."]
+    identity = ["Row", "Verdict", "Maker", "Brand", "Model", "Conf."]
     # the reasons beside the rows when there is room for them, else under each row
     assert lines[0].split() in ([*identity, "Why"], identity)
     if lines[0].split() == identity:
@@ -57,7 +57,7 @@ def test_the_table_on_request_to_a_pipe_and_a_file(purchase: Path, tmp_path: Pat
         command(purchase, "-f", "table"), capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[0].split()[:2] == ["Line", "Verdict"]
+    assert done.stdout.splitlines()[0].split()[:2] == ["Row", "Verdict"]
     output = tmp_path / "screened.txt"
     written = subprocess.run(
         command(purchase, "-f", "table", "-o", str(output)),
@@ -66,7 +66,7 @@ def test_the_table_on_request_to_a_pipe_and_a_file(purchase: Path, tmp_path: Pat
         timeout=120,
     )
     assert written.returncode == 0, written.stderr
-    assert output.read_text().splitlines()[0].split()[:2] == ["Line", "Verdict"]
+    assert output.read_text().splitlines()[0].split()[:2] == ["Row", "Verdict"]
 
 
 #: A newcomer's purchase list: part numbers with hyphens, a maker of two words, reasons of

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -14,6 +15,11 @@ from rich.text import Text
 from provscan.commands.common import AsOption
 from provscan.errors import ProvscanError
 from provscan.report.safe_text import printable
+from provscan.report.wording import plural
+
+if TYPE_CHECKING:
+    from provscan.knowledge.policies import Policy
+    from provscan.screening.verdict import ScreenFinding
 
 
 class LookupFormat(StrEnum):
@@ -49,7 +55,10 @@ def lookup(
         list[str],
         typer.Argument(
             metavar="BRAND MODEL",
-            help='A product as written anywhere, e.g. "LTS CMIP7442W-28M" or "4MP turret DS-2CD2347G2-LU".',
+            help=(
+                'A product as written anywhere, e.g. "LTS CMIP7442W-28M" or '
+                '"4MP turret DS-2CD2347G2-LU".'
+            ),
         ),
     ],
     policy: Annotated[
@@ -66,16 +75,29 @@ def lookup(
     fail_on_restricted: Annotated[
         bool, typer.Option("--fail-on-restricted", help="Exit 3 when the product is restricted.")
     ] = False,
+    show_all: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help=(
+                "List every measure that names the product, those that do not bind you too "
+                "(default: those that bind you or may, and a count of the rest)."
+            ),
+        ),
+    ] = False,
     verbose: Annotated[
         bool,
         typer.Option(
             "--verbose",
             "-v",
-            help="Every finding's full citation and the link to the measure's official text.",
+            help=(
+                "Every measure (as --all) with its full citation and the link to its official text."
+            ),
         ),
     ] = False,
 ) -> None:
-    """Who really makes a product (maker, relation, confidence, why) and which policies restrict it."""
+    """Who really makes a product (maker, relation, confidence, why) and which policies
+    restrict it."""
     from provscan.commands.common import (
         EXIT_RESTRICTED,
         EXIT_USAGE,
@@ -118,19 +140,35 @@ def lookup(
             for policy in policies
             for measure in policy.measures
         }
-        _print_row(row, console, links if verbose else None)
+        _print_row(row, console, links if verbose else None, policies=policies, everything=show_all)
         console.print(Text(_knowledge_footer(), style="dim"))
     if fail_on_restricted and row.restricted:
         raise typer.Exit(EXIT_RESTRICTED)
 
 
 def _print_row(
-    row: object, console: Console, links: dict[tuple[str, str], str | None] | None = None
+    row: object,
+    console: Console,
+    links: dict[tuple[str, str], str | None] | None = None,
+    *,
+    policies: Sequence[Policy] = (),
+    everything: bool = False,
 ) -> None:
     """The row as a hanging-indent listing; ``links`` (``-v``): every finding's citation in
     full, with the link to the measure's official text (None: citations of the measures that
-    bind, wrapped between words)."""
-    from provscan.policy.evaluate import DEFAULT_PARTY, describe_parties, not_yet_in_force
+    bind, wrapped between words).
+
+    Without ``everything`` (``--all``) or ``links``, the measures listed are those that bind
+    the user, may bind them (on a condition the row leaves open) or will once in force
+    (``policies``: the selected ones, to tell); the others (that bind others, advice and
+    context) are counted on one line that says how to see them (a newcomer found 65 lines
+    at 80 columns, most of them measures that do not bind them)."""
+    from provscan.policy.evaluate import (
+        DEFAULT_PARTY,
+        binds_once_in_force,
+        describe_parties,
+        not_yet_in_force,
+    )
     from provscan.screening.tables import maker_text
     from provscan.screening.verdict import NEXT_STEP_PREFIX, ScreenRow
 
@@ -168,6 +206,7 @@ def _print_row(
         line("next step", step.removeprefix(NEXT_STEP_PREFIX), "bold")
     shown: set[tuple[str, str]] = set()
     groups: dict[str, list[Text]] = {}
+    left_out: dict[str, int] = {}  # measures not listed (without --all), by heading
     binds, unbound = f"binds {you}", f"does not bind {you}"
     advisory = "restricts nothing (advisory or context only)"
     conditional = "restricts only on a condition the row leaves open"
@@ -206,19 +245,57 @@ def _print_row(
                 else "\nlink: none found (see policies -f json)",
                 style="dim",
             )
-        groups.setdefault(heading, []).append(entry)
+        if (
+            everything
+            or links is not None
+            or heading in ("", binds, conditional)
+            # advice addressed to the user (Canada's public advisory for a household) is
+            # what they came for: listed; advice and context for others are counted
+            or (heading == advisory and finding.binding is True)
+            or (pending and binds_once_in_force(_as_stored(finding), policies, row.acting_as))
+        ):
+            groups.setdefault(heading, []).append(entry)
+        else:
+            left_out[heading] = left_out.get(heading, 0) + 1
     for heading in ("", binds, conditional, advisory, later, unbound):
         if heading in groups and heading:
             console.print(Text(f"  {heading}", style="bold"))
         for entry in groups.get(heading, []):
             _hanging(console, "    - ", entry)
+    if left_out:
+        _hanging(console, "  ", Text(_left_out_line(left_out, you, unbound, advisory, later)))
+    # Reasons and evidence whole, wrapped between words: cut at 400 characters they lost a
+    # measure's title or condition and the evidence's sources (a newcomer review)
     console.print(Text("  why", style="bold"))
     for reason in [reason for reason in reasons if reason not in steps] or ["-"]:
-        _hanging(console, "    - ", Text(printable(reason, limit=400)))
+        _hanging(console, "    - ", Text(printable(reason)))
     if row.evidence:
         console.print(Text("  evidence", style="bold"))
         for item in row.evidence:
-            _hanging(console, "    - ", Text(printable(item, limit=400), style="dim"))
+            _hanging(console, "    - ", Text(printable(item), style="dim"))
+
+
+def _as_stored(finding: ScreenFinding) -> dict[str, object]:
+    """What :func:`~provscan.policy.evaluate.binds_once_in_force` reads of a finding."""
+    keys = ("policy", "measure", "effective", "binding")
+    return {key: getattr(finding, key) for key in keys}
+
+
+def _left_out_line(
+    left_out: dict[str, int], you: str, unbound: str, advisory: str, later: str
+) -> str:
+    """The one line that counts the measures not listed, by why, in the words the scan's
+    report says it in, and how to list them: "not listed: 15 measures (does not bind you),
+    1 (advisory or context only, restricts nothing); --all lists them"."""
+    whys = (
+        (unbound, f"does not bind {you}"),
+        (advisory, "advisory or context only, restricts nothing"),
+        (later, f"not in force yet, nor binding {you} then"),
+    )
+    counts = [(left_out[heading], why) for heading, why in whys if left_out.get(heading)]
+    parts = [f"{count} ({why})" for count, why in counts]
+    parts[0] = f"{plural(counts[0][0], 'measure')} ({counts[0][1]})"
+    return f"not listed: {', '.join(parts)}; --all lists them"
 
 
 def _hanging(console: Console, prefix: str, body: Text) -> None:

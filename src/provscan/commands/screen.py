@@ -160,8 +160,8 @@ def screen(
             min=1,
             metavar="N",
             help=(
-                "The header's line (CSV) or sheet row (XLSX), from 1, when the one detected "
-                "is not it (titles or group labels above it)."
+                "The header's row number as a spreadsheet shows it (a CSV's line), from 1, "
+                "when the one detected is not it (titles or group labels above it)."
             ),
         ),
     ] = None,
@@ -373,12 +373,12 @@ STDIN_ARGUMENT = "-"
 
 def _header_hint(table: InputTable) -> str:
     """What a "column not in the file" error adds: which row was read as the header, and the
-    option that names another."""
-    unit = "line" if table.kind == "csv" else "row"
+    option that names another. A row, as the table's "Row" column and the HTML and PDF say
+    it, for a CSV too (its number is the line a spreadsheet shows it on)."""
     if table.header_record is None:
-        return f"no header row was recognised; name it with --header-row N (the {unit} number)"
+        return "no header row was recognised; name it with --header-row N (the row number)"
     number = table.records[table.header_record].number
-    return f"the header was read from {unit} {number}; name another with --header-row N"
+    return f"the header was read from row {number}; name another with --header-row N"
 
 
 def _warn_wrapped(message: str) -> None:
@@ -421,7 +421,9 @@ def _guard_stdin_output(output: Path | None) -> None:
 #: The verdict words of the screen table (restricted in capitals: the row to act on).
 _VERDICT_WORDS = {"restricted": "RESTRICTED", "review": "review", "clear": "clear"}
 #: The columns that say what a row is; never wrapped nor cut (a part number is copied).
-_IDENTITY_HEADERS = ("Line", "Verdict", "Maker", "Brand", "Model", "Conf.")
+#: "Row": the row's number in the list as a spreadsheet shows it (the header is usually row
+#: 1), the word the HTML and PDF use; a list's own "Line" column is another number.
+_IDENTITY_HEADERS = ("Row", "Verdict", "Maker", "Brand", "Model", "Conf.")
 #: The reasons stay in a column beside the rows while it gets at least this many characters;
 #: on a narrower terminal each reason goes under its row instead, as wide as the terminal (a
 #: newcomer found a 13-character column that made one row nine lines tall).
@@ -432,13 +434,20 @@ _COLUMN_GAP = 2
 #: brand, "Hikvision/Dahua", a part number of 30 characters), the Maker column keeps its
 #: longest maker whole while the Brand column can keep this many characters and the Model
 #: column :data:`MODEL_COLUMN_MIN`: a brand wraps between its words, and a longer part
-#: number folds onto the row's next lines, every character kept. Makers are a few known
-#: names, and a reviewer found "Hikvision/" "Dahua" and "Hanwha" "Vision" split over two
-#: lines at 80 columns while the Brand column kept 20 characters. Line, verdict and
+#: number wraps after one of its own separators (:data:`PART_BREAKS`), every character kept.
+#: Makers are a few known names, and a reviewer found "Hikvision/" "Dahua" and "Hanwha"
+#: "Vision" split over two lines at 80 columns while the Brand column kept 20 characters.
+#: Row, verdict and
 #: confidence stay on the row's first line, and no line is wider than the terminal (a
 #: reviewer found rows of 84 characters at 80 columns, the confidence on a line of its own).
 NAME_COLUMN_MIN = 8
 MODEL_COLUMN_MIN = 12
+#: Where a cell may be broken besides its spaces: a maker's or a brand's name after a "/"
+#: ("Hikvision/" "Dahua"); a part number after its own separators ("DS-2CD2387G2P-LSU/"
+#: "SL(4mm)(C)"), never inside a token (a newcomer found "DS-2CD2387G2P-LSU/SL(4mm" ")(C)"
+#: and "IPC-HFW5842T-ASE-LED-036" "0B-S2" at 80 columns).
+NAME_BREAKS = "/"
+PART_BREAKS = "-/_"
 
 
 def render_screen_table(rows: Sequence[ScreenRow], width: int | None = None) -> bytes:
@@ -484,7 +493,7 @@ def render_screen_table(rows: Sequence[ScreenRow], width: int | None = None) -> 
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
     for header in _IDENTITY_HEADERS:
         table.add_column(
-            header, justify="right" if header in ("Line", "Conf.") else "left", no_wrap=True
+            header, justify="right" if header in ("Row", "Conf.") else "left", no_wrap=True
         )
     if beside:
         table.add_column("Why", overflow="fold")  # the only column that wraps
@@ -513,42 +522,50 @@ def _narrowed_table(
 ) -> bytes:
     """The screen table when its identity columns do not fit ``width`` side by side.
 
-    Line, verdict and confidence keep their width. The Maker column keeps its longest maker
+    Row, verdict and confidence keep their width. The Maker column keeps its longest maker
     whole (narrower only when the Brand and Model columns would fall below their minimum);
     of what is left, the Model column keeps its longest part number whole when the Brand
-    column can still keep its longest word. Names then wrap between words and after a "/"
-    ("Hikvision/" "Dahua"), and a word or part number longer than its column folds onto the
-    row's next lines, every character kept. Each reason goes under its row."""
+    column can still keep its longest word, else its longest piece between separators
+    (:data:`PART_BREAKS`) when the Brand column can keep :data:`NAME_COLUMN_MIN`: the brand
+    folds before a part number does. Names then wrap between words and after a "/"
+    ("Hikvision/" "Dahua"), part numbers between words and after their separators; only a
+    piece longer than its column folds onto the row's next lines, every character kept.
+    Each reason goes under its row."""
     from rich.cells import cell_len
 
     row_width, verdict_width, maker_full, brand_full, model_full, conf_width = widths
     room = width - row_width - verdict_width - conf_width - _COLUMN_GAP * (len(widths) - 1)
     header = dict(zip(_IDENTITY_HEADERS, range(len(widths)), strict=True))
 
-    def longest_word(column: int, slash: bool) -> int:
+    def longest_piece(column: int, breaks: str) -> int:
         values = [_IDENTITY_HEADERS[column], *(identity[column] for identity in identities)]
-        return max(cell_len(word) for value in values for word in _words(value, slash))
+        return max(cell_len(piece) for value in values for _, piece in _pieces(value, breaks))
 
-    brand_word = min(longest_word(header["Brand"], True), brand_full)
-    model_word = longest_word(header["Model"], False)
+    brand_word = min(longest_piece(header["Brand"], NAME_BREAKS), brand_full)
+    model_word = longest_piece(header["Model"], "")
+    model_piece = longest_piece(header["Model"], PART_BREAKS)
     maker = min(maker_full, max(room - NAME_COLUMN_MIN - MODEL_COLUMN_MIN, NAME_COLUMN_MIN))
     left = room - maker
     model = min(
         model_full,
         max(
-            left - brand_full,
+            left - brand_full,  # every name and number whole
+            # part numbers whole, brands wrapped between their words
             min(model_word, left - max(brand_word, NAME_COLUMN_MIN)),
+            # part numbers wrapped at their separators, brands folded first
+            min(model_piece, left - min(NAME_COLUMN_MIN, brand_full)),
             MODEL_COLUMN_MIN,
         ),
     )
     brand = min(brand_full, max(left - model, NAME_COLUMN_MIN))
     fitted = [row_width, verdict_width, maker, brand, model, conf_width]
-    right = {0, len(fitted) - 1}  # Line and Conf. are right-aligned, as in the wide table
-    slashes = {header["Maker"], header["Brand"]}
+    right = {0, len(fitted) - 1}  # Row and Conf. are right-aligned, as in the wide table
+    breaks = {header["Maker"]: NAME_BREAKS, header["Brand"]: NAME_BREAKS}
+    breaks[header["Model"]] = PART_BREAKS
 
     def lines_of(cells: Sequence[str]) -> list[str]:
         columns = [
-            _wrapped(cell, size, number in slashes)
+            _wrapped(cell, size, breaks.get(number, ""))
             for number, (cell, size) in enumerate(zip(cells, fitted, strict=True))
         ]
         out = []
@@ -565,35 +582,43 @@ def _narrowed_table(
     lines = [*lines_of(_IDENTITY_HEADERS), f"{indent}Why"]
     for identity, reason in zip(identities, reasons, strict=True):
         lines += lines_of(identity)
-        wrapped = _wrapped(reason, max(width - len(indent), 20), False)
+        wrapped = _wrapped(reason, max(width - len(indent), 20), "")
         lines += [f"{indent}{part}".rstrip() for part in wrapped]
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def _words(value: str, slash: bool) -> list[str]:
-    """The pieces a cell may be wrapped between: its words, and with ``slash`` the parts of
-    a word after each "/" ("Hikvision/", "Dahua")."""
+def _pieces(value: str, breaks: str) -> list[tuple[str, str]]:
+    """The pieces a cell may be wrapped between, each with what joins it to the one before:
+    its words (joined by a space), and each word's parts after one of ``breaks`` (joined by
+    nothing): "Hikvision/" "Dahua" with "/", "DS-" "2CD2387G2P-" "LSU/" "SL(4mm)(C)" with
+    :data:`PART_BREAKS`."""
     import re
 
-    return re.findall(r"[^\s/]*/|[^\s/]+", value) if slash else value.split()
+    if not breaks:
+        pattern = r"\S+"
+    else:
+        chars = re.escape(breaks)
+        pattern = rf"[^\s{chars}]*[{chars}]|[^\s{chars}]+"
+    return [
+        (" " if found.start() and value[found.start() - 1].isspace() else "", found.group())
+        for found in re.finditer(pattern, value)
+    ]
 
 
-def _wrapped(value: str, size: int, slash: bool) -> list[str]:
-    """``value`` in lines of at most ``size`` cells: broken between words (and after a "/"
-    with ``slash``), a piece longer than ``size`` folded; no character is dropped but the
-    spaces a line is broken at."""
+def _wrapped(value: str, size: int, breaks: str) -> list[str]:
+    """``value`` in lines of at most ``size`` cells: broken between words and after any of
+    ``breaks``, a piece longer than ``size`` folded; no character is dropped but the spaces
+    a line is broken at."""
     from rich.cells import cell_len, chop_cells
 
     if cell_len(value) <= size:
         return [value]
     lines: list[str] = []
     current = ""
-    pieces = _words(value, slash)
-    for piece in pieces:
-        # a piece after a slash joins it without a space; words are joined by one
-        glue = "" if not current or current.endswith("/") else " "
-        if cell_len(current + glue + piece) <= size:
-            current += glue + piece
+    for glue, piece in _pieces(value, breaks):
+        joined = current + glue + piece if current else piece
+        if cell_len(joined) <= size:
+            current = joined
             continue
         if current:
             lines.append(current)
