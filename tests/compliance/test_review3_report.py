@@ -152,12 +152,21 @@ def test_a_device_to_review_says_what_it_is_why_and_what_would_settle_it(
     assert candidates.startswith("Hikvision or Dahua")
     # if confirmed: the policies that restrict the same makers' cameras in this store, but
     # those whose measures cover only some kinds of equipment (Australia: cameras): the
-    # Annke device's kind is not known, so they restrict it only on that condition
+    # Annke device's kind is not known, so they restrict it only on that condition, said
+    # apart ("Hikvision: restricted by ca, us, and by au only if its device type is ...")
     for maker, key in (("Hikvision", "hikvision"), ("Dahua", "dahua")):
-        pattern = rf"if confirmed, {maker}: restricted by ([a-z, -]+?)(?= if|$)"
+        pattern = rf"if confirmed, {maker}: restricted by ([a-z, -]+?)(?=, and by | if|$)"
         (line,) = re.findall(pattern, candidates)
         expected = _binding_policies(store, DEVICES[key].address) - _kind_limited(key)
         assert set(line.split(", ")) == expected, maker
+        kind_limited = _binding_policies(store, DEVICES[key].address) & _kind_limited(key)
+        assert kind_limited, maker  # Australia's removal order on cameras and recorders
+        for policy in kind_limited:
+            assert re.search(
+                rf"if confirmed, {maker}: restricted by [^\n]*, and by [a-z, -]*\b{policy}\b"
+                r"[a-z, -]* only if its device type is",
+                candidates,
+            ), (maker, policy)
     # why: the scan's own review note, whole
     _, document, _ = store.device(device_id)
     (note,) = [n for n in document["notes"] if n.startswith(REVIEW_NOTE_PREFIX)]

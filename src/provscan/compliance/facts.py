@@ -1944,6 +1944,30 @@ def review_reason(note: str, candidates: Sequence[str]) -> tuple[tuple[str, ...]
     return makers, settle
 
 
+@dataclass(frozen=True)
+class _Confirmed:
+    """What confirming a maker would mean: the policies that would restrict it outright, and
+    those that would only on a condition the evidence leaves open (with that condition)."""
+
+    outright: tuple[str, ...]
+    #: (policy ids, condition), one entry per condition.
+    conditional: tuple[tuple[tuple[str, ...], str], ...] = ()
+
+    def line(self, maker: str) -> str:
+        """``"Hikvision: restricted by ca, us, and by au only if its device type is …"``: a
+        measure that binds only on a condition is never said to restrict outright (never
+        "; ", which joins the lines in the XLSX)."""
+        parts = [f"by {', '.join(ids)} only if {condition}" for ids, condition in self.conditional]
+        if self.outright:
+            parts.insert(0, f"by {', '.join(self.outright)}")
+        if not parts:
+            return f"{maker}: not restricted by the applied measures"
+        return f"{maker}: restricted " + ", and ".join(parts)
+
+    def conditional_policies(self) -> set[str]:
+        return {policy for ids, _ in self.conditional for policy in ids}
+
+
 class _Confirming:
     """Which of the report's policies would restrict a maker once it is confirmed, for the
     party a device's verdict was judged for and on the day it was judged (the knowledge's
@@ -1952,7 +1976,7 @@ class _Confirming:
 
     def __init__(self, policy_ids: Sequence[str]) -> None:
         self._ids = tuple(policy_ids)
-        self._memo: dict[tuple[str, str | None, tuple[str, ...], date | None], tuple[str, ...]] = {}
+        self._memo: dict[tuple[str, str | None, tuple[str, ...], date | None], _Confirmed] = {}
         self._loaded: tuple[Any, Any, Any] | None = None
 
     def _knowledge(self) -> tuple[Any, Any, Any]:
@@ -1980,7 +2004,7 @@ class _Confirming:
         device_type: str | None,
         acting_as: Sequence[str],
         on: date | None = None,
-    ) -> tuple[str, ...]:
+    ) -> _Confirmed:
         """``on``: the judging day (None: today)."""
         key = (maker, device_type, tuple(acting_as), on)
         if key not in self._memo:
@@ -1994,32 +2018,43 @@ class _Confirming:
                 acting_as=acting_as,
                 on=on,
             )
-            self._memo[key] = tuple(assessment.restricted_by.get(maker, ()))
+            outright = tuple(assessment.restricted_by.get(maker, ()))
+            # a measure that restricts the maker only on a condition the evidence leaves open
+            # (its kind of device, when it was bought), by condition, unless its policy
+            # restricts the maker outright through another measure
+            conditions: dict[str, dict[str, None]] = {}
+            for finding in assessment.conditional:
+                if finding.policy not in outright and finding.condition:
+                    conditions.setdefault(finding.condition, {})[finding.policy] = None
+            self._memo[key] = _Confirmed(
+                outright, tuple((tuple(ids), condition) for condition, ids in conditions.items())
+            )
         return self._memo[key]
 
 
 def _if_confirmed(
     makers: Sequence[str],
     reasons: Sequence[str],
-    device: dict[str, Any],
+    device_type: str | None,
     confirming: _Confirming,
     acting_as: Sequence[str],
     on: date | None = None,
 ) -> tuple[str, ...]:
     """One line per candidate maker: the applied measures' policies that would restrict it
-    (judged on ``on``, the day the device's verdict was judged)."""
+    outright, and apart from them those that would only on a condition (judged on ``on``, the
+    day the device's verdict was judged, for the ``device_type`` it was judged with)."""
     lines = []
+    said: set[str] = set()
     for maker in makers:
-        ids = confirming(maker, device.get("device_type"), acting_as, on)
-        if ids:
-            lines.append(f"{maker}: restricted by {', '.join(ids)}")
-        else:
-            lines.append(f"{maker}: not restricted by the applied measures")
+        confirmed = confirming(maker, device_type, acting_as, on)
+        lines.append(confirmed.line(maker))
+        said |= confirmed.conditional_policies()
     for reason in reasons:
         if reason.startswith(_CONDITIONAL):
             pieces = reason.split(": ", 1)[-1].split(" / ")
             named = dict.fromkeys(piece.split(" (", 1)[0].strip() for piece in pieces)
-            lines.append(f"restricted by {', '.join(named)} if the condition holds")
+            if not set(named) <= said:  # a maker's line above already says it
+                lines.append(f"restricted by {', '.join(named)} if the condition holds")
     return tuple(lines)
 
 
@@ -2086,7 +2121,9 @@ def _review_rows(
                 if_confirmed=_if_confirmed(
                     tuple(makers),
                     reasons,
-                    device,
+                    # the type the verdict and its reasons were judged with (the inventory
+                    # keeps an older sighting's type when the newest one has none)
+                    document.get("device_type", device.get("device_type")),
                     confirming,
                     acting_as(device),
                     judged_on(device),

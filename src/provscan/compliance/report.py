@@ -33,6 +33,7 @@ from provscan.compliance.facts import (
 )
 from provscan.compliance.render import SHOWN_ID
 from provscan.errors import ProvscanError
+from provscan.model import finding_restricts
 from provscan.policy.evaluate import without_cli_advice
 
 if TYPE_CHECKING:
@@ -540,6 +541,20 @@ class FindingGroup:
     refs: tuple[int, ...]
 
 
+#: What the title page says when no organisation was named (once: the page heads stay empty).
+ORGANISATION_HINT = (
+    'No organisation named: provscan report --organisation "NAME" puts it here and at the '
+    "top of every page."
+)
+
+
+def restricts_on_condition(finding: dict[str, Any]) -> bool:
+    """Whether a stored finding would restrict the device for the user once its ``condition``
+    (a kind of device, a site, when it was bought: what the evidence cannot settle) holds:
+    said apart from both the restricting measures and those restricting nothing."""
+    return bool(finding.get("condition")) and finding_restricts(finding | {"condition": None})
+
+
 def grouped_findings(
     document: dict[str, Any], numbers: dict[tuple[str, str], int]
 ) -> list[FindingGroup]:
@@ -608,7 +623,7 @@ def _environment(markdown: bool = False) -> Environment:
         nobr=_nobr,
         stamp=_stamp,
     )
-    environment.tests.update(restricting=restricting)
+    environment.tests.update(restricting=restricting, conditional=restricts_on_condition)
     environment.globals.update(device_label=device_label)
     return environment
 
@@ -620,6 +635,7 @@ def _context(facts: ReportFacts) -> dict[str, Any]:
         "f": facts,
         "measures": measures,
         "measure_ref": lambda finding: numbers.get(_measure_key(finding), 0),
+        "organisation_hint": ORGANISATION_HINT,
         "grouped_findings": lambda document: grouped_findings(document, numbers),
         "shown_evidence": shown_evidence,
         "priority_columns": priority_columns(facts.priority[:DEFAULT_PRIORITY_ROWS]),
@@ -746,7 +762,7 @@ def xlsx_report(facts: ReportFacts) -> bytes:
     )
     summary: list[list[object]] = [
         ["Title", facts.title],
-        ["Organisation", facts.organisation or ""],
+        ["Organisation", facts.organisation or ORGANISATION_HINT],
         ["Report date", _when(facts.generated_at)],
         ["Data as of", _when(facts.as_of)],
         ["Scope", scope_text(facts)],

@@ -339,6 +339,8 @@ def screening_context(
     return {
         "s": summary,
         "lines": audit_lines(summary, sheet),
+        # an XLSX sheet's rows, or a CSV's lines: what a row's number is (said once)
+        "sheet": sheet,
         "title": f"Screening of {summary.source or 'a procurement list'}",
         "acted": _section(acted, len(acted) <= ACTED_IN_FULL),
         "unknown": _section(groups["unknown"], False),
