@@ -104,6 +104,10 @@ LOOK_ALIKES = [
     "ASR1001-X",  # Cisco routers
     "ASR1002-HX",
     "ASR5500",
+    "ASR2100S",  # Adaptec RAID controllers (a review found them called Dahua readers)
+    "ASR2200S",
+    "Adaptec ASR2200S SCSI RAID controller",
+    "ASR2100R",  # GW Instek power source shape
     "IPMECD",
     "IPMECD3012",
     "DS-3",  # the telecom line rate
