@@ -171,8 +171,8 @@ def test_a_csv_total_and_typed_formulas_are_no_products(tmp_path: Path) -> None:
     done = screen(str(path), "-f", "csv")
     assert done.returncode == 0, done.stderr
     flat = " ".join(done.stderr.decode().split())
-    assert "3 row(s) not screened, not products: line 4 (a total), line 5 (formulas), " in flat
-    assert "line 6 (a total)" in flat
+    assert "3 row(s) not screened, not products: row 4 (a total), row 5 (formulas), " in flat
+    assert "row 6 (a total)" in flat
     # Then the CSV comes back line for line: the products with results, the rest as written
     out = done.stdout.decode("utf-8")
     records = list(csv.reader(io.StringIO(out), delimiter=";"))

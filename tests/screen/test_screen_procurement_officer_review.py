@@ -303,7 +303,7 @@ def test_tax_subtotal_and_shipping_lines_are_no_products(tmp_path: Path) -> None
     assert [row["row"] for row in document["rows"]] == [2, 9, 10]
     assert document["summary"]["unknown"] == 2
     flat = " ".join(done.stderr.split())
-    assert "6 row(s) not screened, not products: line 3 (a total), line 4 (a total)" in flat
+    assert "6 row(s) not screened, not products: row 3 (a total), row 4 (a total)" in flat
 
 
 def test_tax_lines_of_a_workbook_are_no_products(tmp_path: Path) -> None:

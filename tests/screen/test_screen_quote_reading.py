@@ -123,7 +123,7 @@ def test_header_row_names_the_header(tmp_path: Path) -> None:
     # a row that is not in the file is refused in one line
     done = screen(str(path), "--header-row", "9", "-f", "csv")
     assert done.returncode == EXIT_USAGE
-    assert "--header-row 9: line 9 of" in done.stderr
+    assert "--header-row 9: row 9 of" in done.stderr
 
 
 def test_a_product_named_like_a_header_word_does_not_become_the_header(tmp_path: Path) -> None:
@@ -170,7 +170,7 @@ def test_make_model_header_and_note_rows(tmp_path: Path) -> None:
     assert "model='Make/Model'" in said, said
     assert "no header row" not in said, said
     assert (
-        "3 row(s) not screened, not products: line 4 (a note), line 5 (a note), line 6 (a note)"
+        "3 row(s) not screened, not products: row 4 (a note), row 5 (a note), row 6 (a note)"
         in said
     )
     assert document["summary"]["rows"] == 2
@@ -199,7 +199,7 @@ def test_the_rows_left_out_are_said_once(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     said = flat(done.stderr)
     assert said.count("not products") == 1, said
-    assert "1 row(s) not screened, not products: line 4 (a total)" in said
+    assert "1 row(s) not screened, not products: row 4 (a total)" in said
     assert "skipped" not in said, said
 
 
@@ -218,7 +218,7 @@ def test_the_audit_sheet_counts_the_rows_left_out_and_names_them(tmp_path: Path)
     assert done.returncode == 0, done.stderr
     sheet = openpyxl.load_workbook(output)["provscan screening"]
     said = {row[0]: row[1] for row in sheet.iter_rows(values_only=True) if row and row[0]}
-    assert said["Rows skipped (not products)"] == "1 (line 4)"
+    assert said["Rows skipped (not products)"] == "1 (row 4)"
 
 
 # --- 4. the part-number warning of a description-only quote -----------------------------

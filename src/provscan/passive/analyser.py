@@ -536,8 +536,8 @@ class CaptureAnalyser:
         notes = list(self.notes)
         stats = self.stats
         notes.append(
-            f"{stats.packets} packets ({stats.bytes_captured} bytes captured), "
-            f"{len(self.hosts.hosts)} hosts sent packets, {len(devices)} devices after "
+            f"{stats.packets:,} packets ({stats.bytes_captured:,} bytes captured), "
+            f"{len(self.hosts.hosts):,} hosts sent packets, {len(devices):,} devices after "
             "merging addresses that share a MAC"
         )
         if self.hosts.refused_only:

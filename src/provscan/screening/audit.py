@@ -257,10 +257,9 @@ def audit_lines(summary: ScreenSummary, sheet: str | None = None) -> list[tuple[
     lines += [("Columns read", columns or "every column, as text"), ("Result", counts)]
     if summary.skipped:
         # a count, then which rows: the numbers alone read as a count ("29")
-        # (a sheet's rows, a text file's lines, as the command line names them)
+        # (rows, as the command line and the table's Row column name them, a CSV's too)
         numbers = ", ".join(str(number) for number in summary.skipped)
-        unit = "row" if sheet is not None else "line"
-        which = unit if len(summary.skipped) == 1 else f"{unit}s"
+        which = "row" if len(summary.skipped) == 1 else "rows"
         lines.append(("Rows skipped (not products)", f"{len(summary.skipped)} ({which} {numbers})"))
     return lines
 

@@ -945,7 +945,9 @@ def _table(
     filled = [index for index, record in enumerate(records) if not record.blank]
     if not filled:
         raise ScreenInputError(f"{name} has no rows: nothing to screen")
-    unit = "line" if kind == "csv" else "row"
+    # "row" for a CSV too: the number the screen table's Row column, the HTML and the PDF
+    # give it (the line a spreadsheet shows the record on)
+    unit = "row"
     if header_row is not None:
         header_record = next(
             (index for index in filled if records[index].number == header_row), None
