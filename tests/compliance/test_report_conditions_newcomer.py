@@ -178,9 +178,10 @@ def test_no_organisation_is_said_once_with_how_to_name_it(store: Store) -> None:
 
 
 def test_screening_says_what_a_row_number_is(tmp_path: Path) -> None:
-    """A CSV row's number is the line it starts on, which is not the spreadsheet's row number
-    when a cell above holds a line break (the Axis row below is the sheet's row 3, the file's
-    line 4): the screening report says which; an XLSX's is the sheet's row."""
+    """A row's number is the one a spreadsheet shows: for a CSV, its record's number, not the
+    line it starts on (the Axis row below is the sheet's row 3 and the file's line 4; a review
+    found the line shown as its row); the screening report says so. An XLSX's is the sheet's
+    row."""
     listing = tmp_path / "list.csv"
     listing.write_text(
         'Item,Manufacturer,Part Number,Description\n1,Hikvision,DS-2CD2143G0-I,"dome\ncamera"\n'
@@ -192,10 +193,11 @@ def test_screening_says_what_a_row_number_is(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     dom = parse_html(out.read_text(encoding="utf-8"))
     said = " ".join(dom.by_id("how-to-read").text().replace(" :", ":").split())
-    assert said.startswith("Row: the line of the file the row starts on"), said
-    assert "unless a cell above it holds a line break" in said
-    axis = dom.by_id("row-4").text()
-    assert axis.strip() == "4"
+    assert said.startswith("Row: the row’s number as a spreadsheet shows the list"), said
+    assert "a cell holding a line break does not start a new row" in said
+    axis = dom.by_id("row-3").text()
+    assert axis.strip() == "3"
+    assert not dom.find_all(id="row-4")
 
     sheet = tmp_path / "sheet.html"
     bom = Path(__file__).parents[2] / "examples" / "bom.xlsx"

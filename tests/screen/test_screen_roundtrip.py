@@ -177,13 +177,20 @@ def test_tricky_cells_are_identified_and_kept(cli, tmp_path: Path) -> None:  # t
     assert (by_item["4"][maker], by_item["4"][restricted]) == ("Dahua", "yes")
 
 
-def test_row_numbers_are_the_line_a_record_starts_on(cli) -> None:  # type: ignore[no-untyped-def]
+def test_row_numbers_are_the_rows_a_spreadsheet_shows(cli) -> None:  # type: ignore[no-untyped-def]
     export = EXPORTS[0]
     result = cli("screen", str(export.path), "-f", "json")
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)["rows"]
-    # Line 5 holds item 2, whose description spans two lines; item 3 starts on line 7.
-    assert [row["row"] for row in rows] == [4, 5, 7, 8, 9, 13]
+    # Item 2 (row 5) has a description spanning two lines of the file: one row all the same,
+    # so item 3 is row 6 (it starts on line 7; the line was shown as its row before).
+    assert [row["row"] for row in rows] == [4, 5, 6, 7, 8, 10]
+    # the spreadsheet's rows are the records Python's csv module reads, one per row
+    text = export.path.read_bytes().decode("utf-8-sig")
+    records = list(csv.reader(io.StringIO(text, newline=""), delimiter=export.delimiter))
+    for row in rows:
+        part = row["input"].split()[0]
+        assert any(part in cell for cell in records[row["row"] - 1]), (row["row"], part)
 
 
 def test_semicolon_export_with_decimal_commas_keeps_its_encoding(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

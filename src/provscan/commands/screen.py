@@ -455,9 +455,10 @@ def render_screen_table(rows: Sequence[ScreenRow], width: int | None = None) -> 
     brand, model, confidence and the reason's first clause (the CSV, XLSX and JSON carry
     everything, reasons and evidence in full). ``width``: the terminal's (100 without).
 
-    Makers, brands and part numbers are never folded; only the reasons wrap, at word
-    boundaries, beside the rows or (below :data:`REASON_COLUMN_MIN` characters for them)
-    under each row, indented to the verdict."""
+    Makers, brands and part numbers stay whole while they fit; on a narrow terminal a name
+    wraps between its words and a part number after its own separators
+    (:func:`_narrowed_table`). The reasons wrap at word boundaries, beside the rows or (below
+    :data:`REASON_COLUMN_MIN` characters for them) under each row, indented to the verdict."""
     from rich.cells import cell_len
     from rich.console import Console
     from rich.table import Table

@@ -801,40 +801,64 @@ class ProductIdentifier:
         """Whether the line a number follows is made by a restricted family: its maker's,
         or - for a line without a maker in a relation's scope (Honeywell's Performance
         series) - a maker its brand's relations name."""
-        grammar = hit.grammar
-        if grammar.maker is not None:
-            return self.knowledge.family_of(grammar.maker) is not None
-        return grammar.in_relation_scope and any(
-            self.knowledge.family_of(relation.maker) is not None
-            for relation in self.knowledge.relations_for_brand(grammar.brand)
-        )
+        return bool(self._families(hit))
 
     def _kit_note(
         self, best: GrammarHit, hits: list[tuple[bool, GrammarHit]], work: _Working
     ) -> None:
-        """Say what a kit's other components are, when they follow another maker's numbering
-        (a recorder of one maker sold with cameras of another); a restricted maker's
-        component the row's verdict does not rest on asks for a review."""
+        """Say what a kit's other components are, or the other numbers of the model cell,
+        when they follow another maker's numbering (a recorder of one maker sold with cameras
+        of another; "4x IPC-HFW2431S and 1x DS-7608NXI-K2"). One of a restricted family the
+        row's verdict does not rest on asks for a review (a newcomer's kit of a Dahua recorder
+        and Hikvision cameras was clear under Canada's Hikvision measure)."""
         others: dict[str, GrammarHit] = {}
         # a line without a maker is named by its brand (its maker is what a relation says)
         best_maker = best.grammar.maker or best.grammar.brand
-        for _, hit in hits:
+        best_in_model = any(in_model and hit is best for in_model, hit in hits)
+        kit = False
+        for in_model, hit in hits:
             maker = hit.grammar.maker or hit.grammar.brand
-            if hit.component and maker and maker != best_maker:
+            if not maker or maker == best_maker:
+                continue
+            # another number of the same cell or text, at a place of its own (not another
+            # reading of the same words)
+            apart = (
+                in_model == best_in_model
+                and not hit.component
+                and (hit.start >= best.start + best.length or hit.start + hit.length <= best.start)
+            )
+            if hit.component or apart:
+                kit |= hit.component
                 others.setdefault(maker, hit)
         if not others:
             return
         work.reasons.append(
-            "kit with components of other makers: "
+            ("kit with components of other makers: " if kit else "the line also names ")
             + ", ".join(f"{hit.model} ({maker})" for maker, hit in others.items())
         )
-        if not self._restricted_maker(best):
-            for maker, hit in others.items():
-                if self._restricted_maker(hit):
-                    work.review.append(
-                        f"kit component {hit.model} follows {maker}'s numbering (grammar "
-                        f"{hit.grammar.id}): the kit may hold a restricted maker's product"
-                    )
+        families = self._families(best)
+        for maker, hit in others.items():
+            if self._families(hit) - families:
+                what = "kit component" if hit.component else "the line's other number"
+                work.review.append(
+                    f"{what} {hit.model} follows {maker}'s numbering (grammar "
+                    f"{hit.grammar.id}): the line may hold a restricted maker's product the "
+                    "verdict does not rest on"
+                )
+
+    def _families(self, hit: GrammarHit) -> set[str]:
+        """The restricted families the line a number follows belongs to: its maker's, or -
+        for a line without a maker in a relation's scope - those of its brand's makers."""
+        grammar = hit.grammar
+        if grammar.maker is not None:
+            makers: list[str] = [grammar.maker]
+        elif grammar.in_relation_scope:
+            makers = [
+                relation.maker for relation in self.knowledge.relations_for_brand(grammar.brand)
+            ]
+        else:
+            makers = []
+        return {family for maker in makers if (family := self.knowledge.family_of(maker))}
 
     def _text_brand(
         self,

@@ -152,7 +152,9 @@ class ScreenInputError(InputError):
 class SourceRecord:
     """One row of the input as written: a CSV record or a non-empty sheet row."""
 
-    #: The CSV line the record starts on, or the sheet row.
+    #: The row a spreadsheet shows the record on: a CSV's record number from 1 (a record whose
+    #: quoted cell holds a line break spans several lines of the file but is one row), or
+    #: the sheet row.
     number: int
     #: The cells as written: not stripped, not clipped.
     cells: list[str]
@@ -611,8 +613,10 @@ def _read_csv(
     filled = 0
     try:
         for cells in reader:
-            number, raw = lines.take()
-            record = SourceRecord(number, cells, raw)
+            _, raw = lines.take()
+            # its row as a spreadsheet opens the file (every record one row, a blank line
+            # too), not the line it starts on (a review found row 5 for a spreadsheet's 3)
+            record = SourceRecord(len(records) + 1, cells, raw)
             records.append(record)
             filled += not record.blank
             if filled > max_rows + 1:

@@ -498,6 +498,26 @@ def judge_product(
         if context_reason is not None:
             reasons.append(context_reason)
         reasons.append(ReasonClause("next_step", (Say(CONDITION_NEXT_STEP),)))
+    elif not assessment.some_candidate_restricted and identification.review_notes:
+        # The stated brand names an unrestricted maker, but the number follows a restricted
+        # maker's own numbering (or a kit holds a restricted maker's component): a person
+        # confirms - before the measures that name the brand without binding the user clear
+        # it (a newcomer's TP-Link row with a Hikvision number was clear once us-tx was in).
+        status, restricted = "review", None
+        reasons.insert(
+            0,
+            ReasonClause(
+                "review_numbering",
+                (
+                    *summary,
+                    Say(" - review: "),
+                    *_joined([(Quote(note),) for note in identification.review_notes], "; "),
+                ),
+            ),
+        )
+        if context_reason is not None:
+            reasons.append(context_reason)
+        reasons.append(ReasonClause("next_step", (Say(REVIEW_NEXT_STEP),)))
     elif not assessment.some_candidate_restricted and context and judged:
         # Judged for someone (the user, or by default a national government body): measures
         # that do not bind them, and advice, clear it.
@@ -535,22 +555,6 @@ def judge_product(
         )
         if context_reason is not None:
             reasons.append(context_reason)
-    elif not assessment.some_candidate_restricted and identification.review_notes:
-        # The stated brand names an unrestricted maker, but the number follows a restricted
-        # maker's own numbering and the brand is a known relabeller: a person confirms.
-        status, restricted = "review", None
-        reasons.insert(
-            0,
-            ReasonClause(
-                "review_numbering",
-                (
-                    *summary,
-                    Say(" - review: "),
-                    *_joined([(Quote(note),) for note in identification.review_notes], "; "),
-                ),
-            ),
-        )
-        reasons.append(ReasonClause("next_step", (Say(REVIEW_NEXT_STEP),)))
     elif not assessment.some_candidate_restricted:
         status, restricted = "clear", False
         families = [c.family for c in identification.candidates if c.family]
