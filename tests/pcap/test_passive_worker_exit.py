@@ -60,3 +60,34 @@ def test_the_child_answers_everything_before_it_exits() -> None:
     assert output.read() == b""
     here = worker.CallRecorder(endpoints, prefixes)
     assert answers == [here.read(item) for item in items]
+
+
+def test_the_child_leaves_without_its_interpreters_teardown(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Once its last answer is flushed the child ends with ``os._exit``: the interpreter's
+    teardown (atexit handlers, freeing what the conversations left in memory) does not run.
+    A ``sitecustomize`` put on the child's path registers an atexit handler; it must never
+    write (the earlier test passed with a plain ``SystemExit`` too, a review found)."""
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    started, torn_down = tmp_path / "started", tmp_path / "torn-down"
+    hooks.joinpath("sitecustomize.py").write_text(
+        "import atexit, pathlib\n"
+        f"pathlib.Path({str(started)!r}).write_text('yes')\n"
+        f"atexit.register(lambda: pathlib.Path({str(torn_down)!r}).write_text('yes'))\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("PYTHONPATH", str(hooks))
+    first = pickle.dumps(({}, {}))
+    done = subprocess.run(
+        [sys.executable, "-m", "provscan.passive.worker"],
+        input=worker._FRAME.pack(len(first)) + first,
+        capture_output=True,
+        env=worker._child_environment(),
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert started.exists()  # the hook ran in the child
+    assert not torn_down.exists()  # but the child never tore its interpreter down
