@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import errno
+import json
 import os
 import pty
 import subprocess
@@ -14,7 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pytest
 
@@ -198,3 +199,11 @@ def onvif_only_device(device_id: str, address: str, manufacturer: str, model: st
             )
         ],
     )
+
+
+def screened_rows(cli: Any, path: Path, *options: str) -> list[dict[str, Any]]:
+    """``provscan screen PATH -f json --quiet OPTIONS`` through the CLI fixture: its rows."""
+    result = cli("screen", str(path), "-f", "json", "--quiet", *options)
+    assert result.exit_code == 0, result.output
+    rows: list[dict[str, Any]] = json.loads(result.output)["rows"]
+    return rows

@@ -8,16 +8,10 @@ either: the restricted component asks for a review and the reason names it.
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 from typing import Any
 
-
-def _screen(cli: Any, path: Path) -> list[dict[str, Any]]:
-    result = cli("screen", str(path), "-f", "json", "--quiet")
-    assert result.exit_code == 0, result.output
-    rows: list[dict[str, Any]] = json.loads(result.output)["rows"]
-    return rows
+from helpers import screened_rows
 
 
 def test_an_unrestricted_head_with_a_restricted_component_asks_a_review(
@@ -32,7 +26,7 @@ def test_an_unrestricted_head_with_a_restricted_component_asks_a_review(
         writer.writerow(["XRN-1610S-4TB/4-HFW1230S"])
         # the same recorder alone: clear of any kit note
         writer.writerow(["XRN-1610S-4TB"])
-    kit, alone = _screen(cli, path)
+    kit, alone = screened_rows(cli, path)
     assert kit["verdict"] == "review"
     assert kit["maker"] == "Hanwha Vision"
     assert "kit component HFW1230S follows Dahua's numbering" in kit["reason"]
@@ -54,7 +48,7 @@ def test_a_component_of_a_restricted_line_without_a_maker_counts(cli: Any, tmp_p
         writer.writerow(["", "KIT/XRN-1610S/4-HBW4PER1"])
         writer.writerow(["Hanwha", "KIT/XRN-1610S/4-HBW4PER1"])
         writer.writerow(["Hanwha", "KIT/XRN-1610S/4-CP-UNC-DA21PL3-Y"])
-    unbranded, hanwha, cp_plus = _screen(cli, path)
+    unbranded, hanwha, cp_plus = screened_rows(cli, path)
     assert (unbranded["verdict"], unbranded["model"]) == ("restricted", "HBW4PER1")
     assert "XRN-1610S (Hanwha Vision)" in unbranded["reason"]
     assert hanwha["verdict"] == "review"

@@ -12,16 +12,10 @@ is reviewed, whatever the policies (a newcomer's second review of ``provscan scr
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 from typing import Any
 
-
-def _screen(cli: Any, path: Path, *options: str) -> list[dict[str, Any]]:
-    result = cli("screen", str(path), "-f", "json", "--quiet", *options)
-    assert result.exit_code == 0, result.output
-    rows: list[dict[str, Any]] = json.loads(result.output)["rows"]
-    return rows
+from helpers import screened_rows
 
 
 def _write(path: Path, rows: list[tuple[str, str]]) -> Path:
@@ -45,7 +39,7 @@ LIST = [
 
 
 def test_under_canadas_measures_the_other_family_asks_a_review(cli: Any, tmp_path: Path) -> None:
-    rows = _screen(cli, _write(tmp_path / "list.csv", LIST), "--policy", "ca")
+    rows = screened_rows(cli, _write(tmp_path / "list.csv", LIST), "--policy", "ca")
     verdicts = [row["verdict"] for row in rows]
     assert verdicts == ["review", "review", "review", "review", "clear", "clear", "clear"], [
         (row["verdict"], row["reason"]) for row in rows
@@ -58,7 +52,7 @@ def test_under_canadas_measures_the_other_family_asks_a_review(cli: Any, tmp_pat
 def test_by_default_a_restricted_row_stays_restricted_and_names_the_other(
     cli: Any, tmp_path: Path
 ) -> None:
-    rows = _screen(cli, _write(tmp_path / "list.csv", LIST))
+    rows = screened_rows(cli, _write(tmp_path / "list.csv", LIST))
     assert [row["verdict"] for row in rows[:4]] == ["restricted", "restricted", "review", "review"]
     assert "kit with components of other makers: DS-2CD2143G2-I (Hikvision)" in rows[0]["reason"]
     assert "the line also names DS-7608NXI-K2 (Hikvision)" in rows[1]["reason"]

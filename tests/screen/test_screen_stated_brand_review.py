@@ -10,16 +10,10 @@ makers share, or the brand's own number, stays clear.
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 from typing import Any
 
-
-def _screen(cli: Any, path: Path) -> list[dict[str, Any]]:
-    result = cli("screen", str(path), "-f", "json", "--quiet")
-    assert result.exit_code == 0, result.output
-    rows: list[dict[str, Any]] = json.loads(result.output)["rows"]
-    return rows
+from helpers import screened_rows
 
 
 def test_a_restricted_makers_numbering_under_another_brand_is_reviewed(
@@ -36,7 +30,7 @@ def test_a_restricted_makers_numbering_under_another_brand_is_reviewed(
         writer = csv.writer(handle)
         writer.writerow(["Brand", "Model"])
         writer.writerows(rows)
-    axis_hik, hanwha_dahua, axis_own, vivotek = _screen(cli, path)
+    axis_hik, hanwha_dahua, axis_own, vivotek = screened_rows(cli, path)
     assert (axis_hik["verdict"], axis_hik["maker"]) == ("review", "Axis")
     assert axis_hik["restricted"] is not True  # not restricted: the row is the brand's
     assert "follows Hikvision's maker-specific numbering" in axis_hik["reason"]

@@ -575,12 +575,11 @@ class _RecordLines:
         self.count += 1
         return line
 
-    def take(self) -> tuple[int, str]:
-        """The first line number and the text of the record just parsed."""
-        first = self.count - len(self._taken) + 1
+    def take(self) -> str:
+        """The text of the record just parsed."""
         raw = "".join(self._taken)
         self._taken.clear()
-        return first, raw
+        return raw
 
 
 def _line_ending(raw: str) -> str:
@@ -613,7 +612,7 @@ def _read_csv(
     filled = 0
     try:
         for cells in reader:
-            _, raw = lines.take()
+            raw = lines.take()
             # its row as a spreadsheet opens the file (every record one row, a blank line
             # too), not the line it starts on (a review found row 5 for a spreadsheet's 3)
             record = SourceRecord(len(records) + 1, cells, raw)
